@@ -1,0 +1,38 @@
+/* cli.h — what the sub-commands of the `mien` CLI share. The CLI uses only mien.h. */
+#ifndef MIEN_CLI_H
+#define MIEN_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "mien.h"
+
+/* Exit codes: 0 success, 1 a failure reported by the library, 2 bad usage. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+/* Options every command takes: --models DIR, --threads N, --json. */
+typedef struct cli_common {
+    const char *models_dir;
+    int threads;
+    bool json;
+} cli_common;
+
+/* Consumes a common option at argv[*i] (advancing *i past its value); returns true when
+ * argv[*i] was one, false otherwise; sets *bad on a missing or invalid value. */
+bool cli_common_option(cli_common *c, int argc, char **argv, int *i, bool *bad);
+
+/* Opens the engine for `c`, printing the error to stderr on failure. */
+mien_status cli_open_engine(const cli_common *c, mien_engine **out);
+
+/* Writes `s` as a JSON string literal (quotes included) to f. */
+void cli_json_string(FILE *f, const char *s);
+
+/* Parses a positive int; false when `s` is not one in [lo, hi]. */
+bool cli_parse_int(const char *s, int lo, int hi, int *out);
+
+int cli_cmd_models(int argc, char **argv);
+int cli_cmd_bench(int argc, char **argv);
+
+#endif

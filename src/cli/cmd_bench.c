@@ -1,0 +1,150 @@
+/* cmd_bench.c — `mien bench models`: median latency of each model alone, on the fixed
+ * pseudo-random inputs of the reference's bin/bench.js (so both time the same work):
+ * element k is s_(k+1)/2^30 - 1 with s_0 = 1, s_i = (1103515245 s_(i-1) + 12345) mod 2^31. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+static void fixed_input(float *x, size_t n)
+{
+    uint32_t s = 1;
+    for (size_t i = 0; i < n; i++) {
+        s = (1103515245u * s + 12345u) & 0x7fffffffu;
+        x[i] = (float)(s / 1073741824.0 - 1.0);
+    }
+}
+
+/* Times one model: warmup runs, then `runs` timed ones; writes median and min in ms. */
+static mien_status time_model(mien_session *s, const mien_model_info *m, int warmup, int runs,
+                              double *median, double *min)
+{
+    size_t n = 1;
+    float *x;
+    double *t = malloc((size_t)runs * sizeof(*t));
+    mien_error err;
+    mien_status st = MIEN_OK;
+    for (int i = 0; i < m->bench_rank; i++) {
+        n *= (size_t)m->bench_dims[i];
+    }
+    x = malloc(n * sizeof(*x));
+    if (x == NULL || t == NULL) {
+        free(x);
+        free(t);
+        return MIEN_ERR_NOMEM;
+    }
+    fixed_input(x, n);
+    for (int i = 0; i < warmup + runs && st == MIEN_OK; i++) {
+        double t0 = now_ms();
+        st = mien_session_run_model(s, m->name, x, m->bench_dims, m->bench_rank, &err);
+        if (i >= warmup) {
+            t[i - warmup] = now_ms() - t0;
+        }
+    }
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien bench: %s: %s\n", m->name, err.message);
+    } else {
+        qsort(t, (size_t)runs, sizeof(*t), cmp_double);
+        *median = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
+        *min = t[0];
+    }
+    free(x);
+    free(t);
+    return st;
+}
+
+int cli_cmd_bench(int argc, char **argv)
+{
+    cli_common c = {.threads = 1};
+    int runs = 50, warmup = 10;
+    const char *only = NULL;
+    mien_engine *engine = NULL;
+    mien_session *session = NULL;
+    mien_error err;
+    bool bad = false;
+    int rc = CLI_EXIT_OK;
+    if (argc < 2 || strcmp(argv[1], "models") != 0) {
+        fprintf(stderr, "usage: mien bench models [--runs N] [--warmup N] [--threads N] "
+                        "[--model NAME] [--json]\n");
+        return CLI_EXIT_USAGE;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (cli_common_option(&c, argc, argv, &i, &bad)) {
+            continue;
+        }
+        if ((strcmp(argv[i], "--runs") == 0 || strcmp(argv[i], "--warmup") == 0 ||
+             strcmp(argv[i], "--model") == 0) &&
+            i + 1 < argc) {
+            const char *opt = argv[i++];
+            if (strcmp(opt, "--model") == 0) {
+                only = argv[i];
+            } else if (!cli_parse_int(argv[i], strcmp(opt, "--runs") == 0 ? 1 : 0, 1000000,
+                                      strcmp(opt, "--runs") == 0 ? &runs : &warmup)) {
+                fprintf(stderr, "mien bench: %s wants a number, got '%s'\n", opt, argv[i]);
+                return CLI_EXIT_USAGE;
+            }
+            continue;
+        }
+        fprintf(stderr, "mien bench: unknown option '%s'\n", argv[i]);
+        return CLI_EXIT_USAGE;
+    }
+    if (bad) {
+        return CLI_EXIT_USAGE;
+    }
+    if (cli_open_engine(&c, &engine) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    if (mien_session_new(engine, &session, &err) != MIEN_OK) {
+        fprintf(stderr, "mien bench: %s\n", err.message);
+        mien_engine_free(engine);
+        return CLI_EXIT_FAIL;
+    }
+    if (!c.json) {
+        printf("%-10s %-16s %10s %10s %6s %8s\n", "model", "input", "median ms", "min ms",
+               "runs", "threads");
+    }
+    for (size_t i = 0; i < mien_engine_model_count(engine); i++) {
+        mien_model_info m;
+        double median = 0, min = 0;
+        if (mien_engine_model_info(engine, i, &m) != MIEN_OK ||
+            (only != NULL && strcmp(only, m.name) != 0)) {
+            continue;
+        }
+        if (time_model(session, &m, warmup, runs, &median, &min) != MIEN_OK) {
+            rc = CLI_EXIT_FAIL;
+            continue;
+        }
+        if (c.json) {
+            printf("{\"model\":\"%s\",\"ms_median\":%.4f,\"ms_min\":%.4f,\"runs\":%d,"
+                   "\"threads\":%d}\n",
+                   m.name, median, min, runs, c.threads);
+        } else {
+            char shape[64];
+            int used = 0;
+            for (int d = 0; d < m.bench_rank; d++) {
+                used += snprintf(shape + used, sizeof(shape) - (size_t)used, "%s%lld",
+                                 d ? "x" : "", (long long)m.bench_dims[d]);
+            }
+            printf("%-10s %-16s %10.3f %10.3f %6d %8d\n", m.name, shape, median, min, runs,
+                   c.threads);
+        }
+        fflush(stdout);
+    }
+    mien_session_free(session);
+    mien_engine_free(engine);
+    return rc;
+}

@@ -1,0 +1,115 @@
+/* main.c — `mien`: dispatch to one sub-command per file (cmd_*.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "mien %s — open, self-hosted face recognition\n"
+            "\n"
+            "usage: mien COMMAND [options]\n"
+            "\n"
+            "commands:\n"
+            "  models [--json]                          list the models, with provenance\n"
+            "  bench models [--runs N] [--threads N] [--json]\n"
+            "                                           median latency of each model\n"
+            "\n"
+            "common options: --models DIR (default $MIEN_MODELS or ./models), --threads N,\n"
+            "                --json\n",
+            MIEN_VERSION_STRING);
+}
+
+bool cli_parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end = NULL;
+    long v;
+    if (s == NULL || *s == '\0') {
+        return false;
+    }
+    v = strtol(s, &end, 10);
+    if (*end != '\0' || v < lo || v > hi) {
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+bool cli_common_option(cli_common *c, int argc, char **argv, int *i, bool *bad)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "--json") == 0) {
+        c->json = true;
+        return true;
+    }
+    if (strcmp(a, "--models") == 0 || strcmp(a, "--threads") == 0) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "mien: %s needs a value\n", a);
+            *bad = true;
+            return true;
+        }
+        (*i)++;
+        if (strcmp(a, "--models") == 0) {
+            c->models_dir = argv[*i];
+        } else if (!cli_parse_int(argv[*i], 1, 256, &c->threads)) {
+            fprintf(stderr, "mien: --threads wants 1..256, got '%s'\n", argv[*i]);
+            *bad = true;
+        }
+        return true;
+    }
+    return false;
+}
+
+mien_status cli_open_engine(const cli_common *c, mien_engine **out)
+{
+    mien_engine_options opt = mien_engine_options_default();
+    mien_error err;
+    mien_status st;
+    opt.models_dir = c->models_dir;
+    opt.threads = c->threads;
+    st = mien_engine_new(&opt, out, &err);
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien: cannot load the models: %s (%s)\n", err.message,
+                mien_strerror(st));
+    }
+    return st;
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s != NULL && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            fprintf(f, "\\%c", ch);
+        } else if (ch < 0x20) {
+            fprintf(f, "\\u%04x", ch);
+        } else {
+            fputc(ch, f);
+        }
+    }
+    fputc('"', f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("mien %s\n", MIEN_VERSION_STRING);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "models") == 0) {
+        return cli_cmd_models(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "bench") == 0) {
+        return cli_cmd_bench(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "mien: unknown command '%s' (try mien --help)\n", argv[1]);
+    return CLI_EXIT_USAGE;
+}

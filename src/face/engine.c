@@ -1,0 +1,423 @@
+/* engine.c — mien_engine (models loaded once, shared read-only) and mien_session (one per
+ * thread: a oneDNN stream and a cache of plans, one per model and input shape).
+ *
+ * Loading reads each catalogue file, hashes it (SHA-256, libsodium), translates it to the
+ * IR and runs the graph passes; then it plans the model once at its bench shape so that a
+ * model that cannot run fails at load rather than at the first request. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "base/error.h"
+#include "face/catalog.h"
+#include "nn/exec.h"
+#include "nn/load.h"
+#include "nn/passes.h"
+
+#define ENGINE_MAGIC 0x6d69656eu  /* "mien" */
+#define SESSION_MAGIC 0x73657373u /* "sess" */
+/* Plans kept per model and session: P-Net runs at ~10 pyramid sizes per image. */
+#define PLANS_PER_MODEL 16
+
+typedef struct loaded_model {
+    const face_model_spec *spec;
+    nn_graph *graph;
+    char sha256[65];
+    int64_t parameters, macs;
+    mien_tensor_info inputs[MIEN_MAX_MODEL_IO], outputs[MIEN_MAX_MODEL_IO];
+} loaded_model;
+
+struct mien_engine {
+    uint32_t magic;
+    int threads;
+    char *models_dir;
+    loaded_model models[FACE_MODEL_COUNT];
+};
+
+typedef struct plan_slot {
+    nn_shape shape;
+    nn_plan *plan;
+    uint64_t used; /* LRU clock */
+} plan_slot;
+
+struct mien_session {
+    uint32_t magic;
+    mien_engine *engine;
+    nn_backend *backend;
+    plan_slot plans[FACE_MODEL_COUNT][PLANS_PER_MODEL];
+    int last[FACE_MODEL_COUNT]; /* slot of the last run per model, -1 none */
+    uint64_t clock;
+};
+
+mien_engine_options mien_engine_options_default(void)
+{
+    mien_engine_options o;
+    o.models_dir = NULL;
+    o.threads = 1;
+    return o;
+}
+
+size_t mien_engine_model_count(const mien_engine *engine)
+{
+    return engine != NULL ? FACE_MODEL_COUNT : 0;
+}
+
+static mien_status hash_file(const char *path, char hex[65], mien_error *err)
+{
+    unsigned char buf[1 << 16], digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state st;
+    size_t n;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return base_error_set(err, MIEN_ERR_IO, "cannot open model file %s", path);
+    }
+    crypto_hash_sha256_init(&st);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        crypto_hash_sha256_update(&st, buf, n);
+    }
+    fclose(f);
+    crypto_hash_sha256_final(&st, digest);
+    sodium_bin2hex(hex, 65, digest, sizeof(digest));
+    return MIEN_OK;
+}
+
+static void fill_tensor_info(const nn_graph *g, int t, const char *layout, mien_tensor_info *out)
+{
+    const nn_tensor *ts = &g->tensors[t];
+    memset(out, 0, sizeof(*out));
+    out->name = ts->name;
+    out->rank = ts->rank;
+    for (int i = 0; i < ts->rank && i < MIEN_MAX_RANK; i++) {
+        out->dims[i] = ts->dims[i];
+    }
+    out->layout = layout;
+}
+
+/* Loads, optimises and checks one catalogue model. */
+static mien_status load_model(mien_engine *e, const face_model_spec *spec, nn_backend *backend,
+                              loaded_model *m, mien_error *err)
+{
+    char path[PATH_MAX];
+    nn_shape bench, *shapes = NULL;
+    nn_plan *plan = NULL;
+    mien_status st;
+    bool tflite = strstr(spec->file, ".tflite") != NULL;
+    m->spec = spec;
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", e->models_dir, spec->file) >=
+        sizeof(path)) {
+        return base_error_set(err, MIEN_ERR_ARG, "models path too long");
+    }
+    if ((st = hash_file(path, m->sha256, err)) != MIEN_OK ||
+        (st = nn_load_file(path, &m->graph, err)) != MIEN_OK) {
+        return st;
+    }
+    if ((st = nn_graph_optimize(m->graph, err)) != MIEN_OK) {
+        return st;
+    }
+    if (m->graph->n_inputs != 1 || m->graph->n_outputs > MIEN_MAX_MODEL_IO) {
+        return base_error_set(err, MIEN_ERR_MODEL, "%s: expected one input, at most %d outputs",
+                              path, MIEN_MAX_MODEL_IO);
+    }
+    for (int i = 0; i < m->graph->n_inputs; i++) {
+        fill_tensor_info(m->graph, m->graph->inputs[i], spec->in_layout, &m->inputs[i]);
+    }
+    for (int i = 0; i < m->graph->n_outputs; i++) {
+        const nn_tensor *t = &m->graph->tensors[m->graph->outputs[i]];
+        const char *layout = t->rank == 4 ? (tflite ? "NHWC" : "NCHW") : "row-major";
+        fill_tensor_info(m->graph, m->graph->outputs[i], layout, &m->outputs[i]);
+    }
+    /* statistics and a trial plan at the bench shape */
+    bench.rank = spec->bench_rank;
+    memcpy(bench.dims, spec->bench_dims, sizeof(spec->bench_dims));
+    shapes = calloc((size_t)m->graph->n_tensors, sizeof(*shapes));
+    if (shapes == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    st = nn_graph_infer_shapes(m->graph, &bench, shapes, err);
+    if (st == MIEN_OK) {
+        m->macs = nn_graph_macs(m->graph, shapes);
+        m->parameters = nn_graph_parameters(m->graph);
+        st = nn_plan_new(backend, m->graph, &bench, e->threads, &plan, err);
+    }
+    nn_plan_free(plan);
+    free(shapes);
+    if (st != MIEN_OK) {
+        char msg[sizeof(err->message)];
+        snprintf(msg, sizeof(msg), "%s", err != NULL ? err->message : "");
+        return base_error_set(err, st, "%s: %s", spec->file, msg);
+    }
+    return MIEN_OK;
+}
+
+mien_status mien_engine_new(const mien_engine_options *opt, mien_engine **out, mien_error *err)
+{
+    mien_engine_options defaults = mien_engine_options_default();
+    const char *dir;
+    mien_engine *e;
+    nn_backend *backend = NULL;
+    mien_status st;
+    if (out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_engine_new: out is NULL");
+    }
+    *out = NULL;
+    if (opt == NULL) {
+        opt = &defaults;
+    }
+    if (opt->threads < 0 || opt->threads > 256) {
+        return base_error_set(err, MIEN_ERR_ARG, "threads must be 0..256, got %d", opt->threads);
+    }
+    dir = opt->models_dir;
+    if (dir == NULL || dir[0] == '\0') {
+        dir = getenv("MIEN_MODELS");
+    }
+    if (dir == NULL || dir[0] == '\0') {
+        dir = "models";
+    }
+    if (sodium_init() < 0) {
+        return base_error_set(err, MIEN_ERR_INTERNAL, "libsodium failed to initialise");
+    }
+    e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    e->magic = ENGINE_MAGIC;
+    e->threads = opt->threads > 0 ? opt->threads : 1;
+    e->models_dir = strdup(dir);
+    if (e->models_dir == NULL) {
+        st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    {
+        FILE *probe;
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/.", dir);
+        probe = fopen(path, "r");
+        if (probe == NULL) {
+            st = base_error_set(err, MIEN_ERR_IO,
+                                "models folder '%s' not found (run scripts/setup, or set "
+                                "MIEN_MODELS)", dir);
+            goto fail;
+        }
+        fclose(probe);
+    }
+    if ((st = nn_backend_new(&backend, err)) != MIEN_OK) {
+        goto fail;
+    }
+    for (int i = 0; i < FACE_MODEL_COUNT; i++) {
+        if ((st = load_model(e, &face_catalog()[i], backend, &e->models[i], err)) != MIEN_OK) {
+            goto fail;
+        }
+    }
+    nn_backend_free(backend);
+    *out = e;
+    return MIEN_OK;
+fail:
+    nn_backend_free(backend);
+    mien_engine_free(e);
+    return st;
+}
+
+void mien_engine_free(mien_engine *engine)
+{
+    if (engine == NULL) {
+        return;
+    }
+    for (int i = 0; i < FACE_MODEL_COUNT; i++) {
+        nn_graph_free(engine->models[i].graph);
+    }
+    free(engine->models_dir);
+    engine->magic = 0;
+    free(engine);
+}
+
+mien_status mien_engine_model_info(const mien_engine *engine, size_t index, mien_model_info *out)
+{
+    const loaded_model *m;
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (engine == NULL || out == NULL || engine->magic != ENGINE_MAGIC ||
+        index >= FACE_MODEL_COUNT) {
+        return MIEN_ERR_ARG;
+    }
+    m = &engine->models[index];
+    out->name = m->spec->name;
+    out->role = m->spec->role;
+    out->file = m->spec->file;
+    out->format = strstr(m->spec->file, ".tflite") != NULL ? "tflite" : "onnx";
+    out->sha256 = m->sha256;
+    out->package = m->spec->package;
+    out->provenance = m->spec->provenance;
+    out->n_inputs = m->graph->n_inputs;
+    out->n_outputs = m->graph->n_outputs;
+    memcpy(out->inputs, m->inputs, sizeof(out->inputs));
+    memcpy(out->outputs, m->outputs, sizeof(out->outputs));
+    out->parameters = m->parameters;
+    out->macs = m->macs;
+    out->n_nodes = m->graph->n_nodes;
+    out->bench_rank = m->spec->bench_rank;
+    for (int i = 0; i < m->spec->bench_rank; i++) {
+        out->bench_dims[i] = m->spec->bench_dims[i];
+    }
+    return MIEN_OK;
+}
+
+/* ---- session --------------------------------------------------------------------------- */
+
+mien_status mien_session_new(mien_engine *engine, mien_session **out, mien_error *err)
+{
+    mien_session *s;
+    mien_status st;
+    if (out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_session_new: out is NULL");
+    }
+    *out = NULL;
+    if (engine == NULL || engine->magic != ENGINE_MAGIC) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_session_new: not an engine");
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    s->magic = SESSION_MAGIC;
+    s->engine = engine;
+    for (int i = 0; i < FACE_MODEL_COUNT; i++) {
+        s->last[i] = -1;
+    }
+    if ((st = nn_backend_new(&s->backend, err)) != MIEN_OK) {
+        free(s);
+        return st;
+    }
+    *out = s;
+    return MIEN_OK;
+}
+
+void mien_session_free(mien_session *session)
+{
+    if (session == NULL) {
+        return;
+    }
+    for (int m = 0; m < FACE_MODEL_COUNT; m++) {
+        for (int k = 0; k < PLANS_PER_MODEL; k++) {
+            nn_plan_free(session->plans[m][k].plan);
+        }
+    }
+    nn_backend_free(session->backend);
+    session->magic = 0;
+    free(session);
+}
+
+static bool shape_equal(const nn_shape *a, const nn_shape *b)
+{
+    if (a->rank != b->rank) {
+        return false;
+    }
+    for (int i = 0; i < a->rank; i++) {
+        if (a->dims[i] != b->dims[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The slot planned for `shape`, planning it (evicting the least recently used) if new. */
+static mien_status session_plan(mien_session *s, int model, const nn_shape *shape, int *slot,
+                                mien_error *err)
+{
+    plan_slot *slots = s->plans[model];
+    int victim = 0;
+    mien_status st;
+    for (int k = 0; k < PLANS_PER_MODEL; k++) {
+        if (slots[k].plan != NULL && shape_equal(&slots[k].shape, shape)) {
+            *slot = k;
+            return MIEN_OK;
+        }
+        if (slots[k].plan == NULL || slots[k].used < slots[victim].used) {
+            victim = k;
+            if (slots[k].plan == NULL) {
+                break;
+            }
+        }
+    }
+    nn_plan_free(slots[victim].plan);
+    slots[victim].plan = NULL;
+    if (s->last[model] == victim) {
+        s->last[model] = -1;
+    }
+    st = nn_plan_new(s->backend, s->engine->models[model].graph, shape, s->engine->threads,
+                     &slots[victim].plan, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    slots[victim].shape = *shape;
+    *slot = victim;
+    return MIEN_OK;
+}
+
+mien_status mien_session_run_model(mien_session *session, const char *model, const float *input,
+                                   const int64_t *dims, int rank, mien_error *err)
+{
+    int m = face_catalog_find(model), slot;
+    nn_shape shape;
+    mien_status st;
+    if (session == NULL || session->magic != SESSION_MAGIC || input == NULL || dims == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_session_run_model: NULL argument");
+    }
+    if (m < 0) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no model called '%s'",
+                              model != NULL ? model : "(null)");
+    }
+    if (rank < 1 || rank > NN_MAX_RANK) {
+        return base_error_set(err, MIEN_ERR_SHAPE, "rank %d out of range", rank);
+    }
+    shape.rank = rank;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] <= 0 || dims[i] > (1 << 20)) {
+            return base_error_set(err, MIEN_ERR_SHAPE, "dimension %d is %lld", i,
+                                  (long long)dims[i]);
+        }
+        shape.dims[i] = dims[i];
+    }
+    if ((st = session_plan(session, m, &shape, &slot, err)) != MIEN_OK) {
+        return st;
+    }
+    session->last[m] = slot;
+    session->plans[m][slot].used = ++session->clock;
+    return nn_plan_run(session->plans[m][slot].plan, &input, err);
+}
+
+mien_status mien_session_output(mien_session *session, const char *model, int index,
+                                const float **data, mien_tensor_info *info, mien_error *err)
+{
+    int m = face_catalog_find(model);
+    const nn_plan *plan;
+    const float *p;
+    nn_shape shape;
+    if (data != NULL) {
+        *data = NULL;
+    }
+    if (session == NULL || session->magic != SESSION_MAGIC || data == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_session_output: NULL argument");
+    }
+    if (m < 0 || session->last[m] < 0) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "model '%s' has not run in this session",
+                              model != NULL ? model : "(null)");
+    }
+    plan = session->plans[m][session->last[m]].plan;
+    p = nn_plan_output(plan, index, &shape);
+    if (p == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "model '%s' has no output %d", model, index);
+    }
+    *data = p;
+    if (info != NULL) {
+        *info = session->engine->models[m].outputs[index];
+        info->rank = shape.rank;
+        for (int i = 0; i < shape.rank && i < MIEN_MAX_RANK; i++) {
+            info->dims[i] = shape.dims[i];
+        }
+    }
+    return MIEN_OK;
+}

@@ -1,0 +1,1652 @@
+/* exec.c — planning and running a graph on oneDNN 2.6 (C API, v2 `*_desc_init` style).
+ *
+ * Vocabulary:
+ *   value  — the runtime form of one IR tensor: which memory reference holds it now, plus
+ *            cached copies in other layouts (so two consumers wanting NHWC share a reorder).
+ *   ref    — a memory reference: a oneDNN memory descriptor (logical dims + layout) over a
+ *            buffer of the workspace, a constant, or a graph input (bound at run time).
+ *   buffer — a span of the workspace with a lifetime [first step, last step]; buffers whose
+ *            lifetimes do not overlap share bytes (first-fit, largest first).
+ *   step   — one thing run in order: a oneDNN primitive with its arguments, or a C kernel.
+ *
+ * Layout choices, measured with oneDNN 2.6 on AVX2 (DESIGN.md §3): convolutions choose
+ * their own activation and weight layouts (format "any", usually nChw8c); elementwise ops,
+ * PReLU and binary ops run in whatever layout their input has; a convolution with few
+ * input channels is fed NHWC because NCHW sends it to the reference kernel; PReLU is its
+ * own primitive because as a post-op it pushes convolutions to `ref:any`.
+ */
+#include "nn/exec.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "base/error.h"
+
+#define MAX_STEP_ARGS 8
+#define WORKSPACE_ALIGN 64
+
+struct nn_backend {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+};
+
+typedef struct mem_ref {
+    dnnl_memory_desc_t md;
+    int buf;          /* workspace buffer index, or -1 */
+    void *ptr;        /* constant / owned / graph-input pointer when buf < 0; resolved later */
+    int graph_input;  /* index of the graph input bound at run time, or -1 */
+    dnnl_memory_t mem; /* created at finalize */
+} mem_ref;
+
+typedef struct value {
+    int ref;       /* current primary form, -1 until produced */
+    int plain_ref; /* row-major copy or alias, -1 if none yet */
+    int alt_ref;   /* one more layout (e.g. NHWC for a first convolution), -1 if none */
+} value;
+
+typedef struct buffer {
+    size_t size;
+    int first, last; /* step indices */
+    size_t offset;
+    bool pinned; /* never shared (pre-padded borders must stay zero) */
+} buffer;
+
+typedef enum c_kernel {
+    CK_UNARY,
+    CK_BINARY,
+    CK_PRELU,
+    CK_SOFTMAX,
+    CK_REDUCE,
+    CK_CONCAT,
+    CK_SLICE,
+    CK_TRANSPOSE,
+    CK_GATHER,
+    CK_GEMM,
+    CK_ZERO, /* zero a pinned buffer once per run is not needed; kept for pre-padding */
+} c_kernel;
+
+typedef struct step {
+    dnnl_primitive_t prim; /* NULL for a C step */
+    int n_args;
+    int arg_kind[MAX_STEP_ARGS]; /* DNNL_ARG_* */
+    int arg_ref[MAX_STEP_ARGS];  /* ref index, or -1 for the shared scratchpad */
+    dnnl_exec_arg_t args[MAX_STEP_ARGS];
+    /* C step */
+    c_kernel kernel;
+    const nn_node *node;
+    int n_in;
+    int in_ref[NN_MAX_NODE_INPUTS];
+    nn_shape in_shape[NN_MAX_NODE_INPUTS];
+    int out_ref;
+    nn_shape out_shape;
+} step;
+
+struct nn_plan {
+    nn_backend *backend;
+    const nn_graph *g;
+    int threads;
+    nn_shape *shapes; /* [g->n_tensors] */
+    value *values;    /* [g->n_tensors] */
+    mem_ref *refs;
+    int n_refs, cap_refs;
+    buffer *bufs;
+    int n_bufs, cap_bufs;
+    step *steps;
+    int n_steps, cap_steps;
+    void **owned; /* reordered weights and other plan-lifetime allocations */
+    int n_owned, cap_owned;
+    size_t owned_bytes;
+    char **impl; /* [g->n_nodes] implementation names (owned strings) */
+    size_t scratch_size;
+    dnnl_memory_t scratch_mem;
+    void *scratch;
+    void *workspace;
+    size_t workspace_size;
+    int out_ref[NN_MAX_GRAPH_IO];
+};
+
+/* ---- small helpers -------------------------------------------------------------------- */
+
+static mien_status dnnl_fail(mien_error *err, dnnl_status_t st, const nn_node *n,
+                             const char *what)
+{
+    return base_error_set(err, MIEN_ERR_BACKEND, "oneDNN: %s failed (status %d) at node '%s' (%s)",
+                          what, (int)st, n != NULL ? n->name : "-",
+                          n != NULL ? nn_op_name(n->op) : "-");
+}
+
+#define DNNL_TRY(call, node, what)                                \
+    do {                                                          \
+        dnnl_status_t st_ = (call);                               \
+        if (st_ != dnnl_success) {                                \
+            return dnnl_fail(err, st_, (node), (what));           \
+        }                                                         \
+    } while (0)
+
+static void *aligned_zalloc(size_t size)
+{
+    size_t rounded = (size + WORKSPACE_ALIGN - 1) / WORKSPACE_ALIGN * WORKSPACE_ALIGN;
+    void *p = aligned_alloc(WORKSPACE_ALIGN, rounded ? rounded : WORKSPACE_ALIGN);
+    if (p != NULL) {
+        memset(p, 0, rounded ? rounded : WORKSPACE_ALIGN);
+    }
+    return p;
+}
+
+#define GROW(arr, n, cap)                                                     \
+    do {                                                                      \
+        if ((n) == (cap)) {                                                   \
+            int c_ = (cap) ? 2 * (cap) : 64;                                  \
+            void *g_ = realloc((arr), (size_t)c_ * sizeof(*(arr)));           \
+            if (g_ == NULL) {                                                 \
+                return -1;                                                    \
+            }                                                                 \
+            (arr) = g_;                                                       \
+            (cap) = c_;                                                       \
+        }                                                                     \
+    } while (0)
+
+static int add_ref(nn_plan *p, const dnnl_memory_desc_t *md, int buf, void *ptr)
+{
+    GROW(p->refs, p->n_refs, p->cap_refs);
+    mem_ref *r = &p->refs[p->n_refs];
+    memset(r, 0, sizeof(*r));
+    r->md = *md;
+    r->buf = buf;
+    r->ptr = ptr;
+    r->graph_input = -1;
+    return p->n_refs++;
+}
+
+static int add_buf(nn_plan *p, size_t size)
+{
+    GROW(p->bufs, p->n_bufs, p->cap_bufs);
+    buffer *b = &p->bufs[p->n_bufs];
+    memset(b, 0, sizeof(*b));
+    b->size = size;
+    b->first = p->n_steps;
+    b->last = p->n_steps;
+    return p->n_bufs++;
+}
+
+static int add_owned(nn_plan *p, void *ptr, size_t size)
+{
+    GROW(p->owned, p->n_owned, p->cap_owned);
+    p->owned[p->n_owned] = ptr;
+    p->owned_bytes += size;
+    return p->n_owned++;
+}
+
+static step *add_step(nn_plan *p)
+{
+    if (p->n_steps == p->cap_steps) {
+        int c = p->cap_steps ? 2 * p->cap_steps : 64;
+        step *g = realloc(p->steps, (size_t)c * sizeof(*g));
+        if (g == NULL) {
+            return NULL;
+        }
+        p->steps = g;
+        p->cap_steps = c;
+    }
+    step *s = &p->steps[p->n_steps];
+    memset(s, 0, sizeof(*s));
+    s->out_ref = -1;
+    p->n_steps++;
+    return s;
+}
+
+/* Marks that the step being built (index n_steps - 1) reads ref r. */
+static void touch(nn_plan *p, int r)
+{
+    int b = p->refs[r].buf;
+    if (b >= 0 && p->bufs[b].last < p->n_steps - 1) {
+        p->bufs[b].last = p->n_steps - 1;
+    }
+}
+
+static void step_arg(nn_plan *p, step *s, int kind, int r)
+{
+    s->arg_kind[s->n_args] = kind;
+    s->arg_ref[s->n_args] = r;
+    s->n_args++;
+    if (r >= 0) {
+        touch(p, r);
+    }
+}
+
+static void plain_md(dnnl_memory_desc_t *md, const nn_shape *s)
+{
+    dnnl_dims_t dims, strides;
+    int64_t stride = 1;
+    int rank = s->rank > 0 ? s->rank : 1;
+    for (int i = rank - 1; i >= 0; i--) {
+        dims[i] = s->rank > 0 ? s->dims[i] : 1;
+        strides[i] = stride;
+        stride *= dims[i] > 0 ? dims[i] : 1;
+    }
+    dnnl_memory_desc_init_by_strides(md, rank, dims, dnnl_f32, strides);
+}
+
+static bool md_is_plain(const dnnl_memory_desc_t *md)
+{
+    nn_shape s;
+    dnnl_memory_desc_t want;
+    s.rank = md->ndims;
+    for (int i = 0; i < md->ndims; i++) {
+        s.dims[i] = md->dims[i];
+    }
+    plain_md(&want, &s);
+    return dnnl_memory_desc_equal(md, &want) != 0;
+}
+
+static const nn_shape *shape_of(const nn_plan *p, int t)
+{
+    return &p->shapes[t];
+}
+
+/* Records the implementation name chosen by a primitive descriptor for node n. */
+static void note_impl(nn_plan *p, const nn_node *n, const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    int idx = (int)(n - p->g->nodes);
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
+        impl != NULL && p->impl[idx] == NULL) {
+        p->impl[idx] = strdup(impl);
+    }
+}
+
+static void need_scratch(nn_plan *p, const_dnnl_primitive_desc_t pd)
+{
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    if (md != NULL) {
+        size_t sz = dnnl_memory_desc_get_size(md);
+        if (sz > p->scratch_size) {
+            p->scratch_size = sz;
+        }
+    }
+}
+
+static mien_status make_attr(dnnl_primitive_attr_t *attr, const nn_attrs *a, const nn_node *n,
+                             mien_error *err)
+{
+    DNNL_TRY(dnnl_primitive_attr_create(attr), n, "attr create");
+    DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user), n,
+             "scratchpad mode");
+    if (a != NULL && a->act != NN_ACT_NONE) {
+        dnnl_post_ops_t po;
+        DNNL_TRY(dnnl_post_ops_create(&po), n, "post-ops create");
+        if (a->act == NN_ACT_RELU) {
+            dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+        } else {
+            dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, a->act_min, a->act_max);
+        }
+        dnnl_primitive_attr_set_post_ops(*attr, po);
+        dnnl_post_ops_destroy(po);
+    }
+    return MIEN_OK;
+}
+
+/* Creates the primitive for pd as a new step, taking ownership of pd. */
+static step *prim_step(nn_plan *p, dnnl_primitive_desc_t pd, const nn_node *n, mien_error *err,
+                       mien_status *st)
+{
+    step *s = add_step(p);
+    *st = MIEN_OK;
+    if (s == NULL) {
+        dnnl_primitive_desc_destroy(pd);
+        *st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory planning '%s'", n ? n->name : "-");
+        return NULL;
+    }
+    need_scratch(p, pd);
+    if (n != NULL) {
+        note_impl(p, n, pd);
+    }
+    dnnl_status_t ds = dnnl_primitive_create(&s->prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (ds != dnnl_success) {
+        s->prim = NULL;
+        *st = dnnl_fail(err, ds, n, "primitive create");
+        return NULL;
+    }
+    step_arg(p, s, DNNL_ARG_SCRATCHPAD, -1);
+    return s;
+}
+
+/* A new workspace buffer + ref for a tensor in layout md. */
+static int new_buf_ref(nn_plan *p, const dnnl_memory_desc_t *md)
+{
+    int b = add_buf(p, dnnl_memory_desc_get_size(md));
+    if (b < 0) {
+        return -1;
+    }
+    return add_ref(p, md, b, NULL);
+}
+
+/* Reorders ref `src` into a new ref of layout `md` (a step), returning the new ref. */
+static mien_status reorder_to(nn_plan *p, int src, const dnnl_memory_desc_t *md, int *out,
+                              mien_error *err)
+{
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_attr_t attr;
+    mien_status st;
+    DNNL_TRY(dnnl_primitive_attr_create(&attr), NULL, "attr create");
+    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    dnnl_status_t ds = dnnl_reorder_primitive_desc_create(&pd, &p->refs[src].md,
+                                                          p->backend->engine, md,
+                                                          p->backend->engine, attr);
+    dnnl_primitive_attr_destroy(attr);
+    if (ds != dnnl_success) {
+        return dnnl_fail(err, ds, NULL, "reorder");
+    }
+    int dst = new_buf_ref(p, md);
+    if (dst < 0) {
+        dnnl_primitive_desc_destroy(pd);
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    step *s = prim_step(p, pd, NULL, err, &st);
+    if (s == NULL) {
+        return st;
+    }
+    step_arg(p, s, DNNL_ARG_FROM, src);
+    step_arg(p, s, DNNL_ARG_TO, dst);
+    *out = dst;
+    return MIEN_OK;
+}
+
+/* The ref holding tensor t in layout md, reordering (once) when needed. */
+static mien_status value_as(nn_plan *p, int t, const dnnl_memory_desc_t *md, int *out,
+                            mien_error *err)
+{
+    value *v = &p->values[t];
+    int cands[3] = {v->ref, v->plain_ref, v->alt_ref};
+    for (int i = 0; i < 3; i++) {
+        if (cands[i] >= 0 && dnnl_memory_desc_equal(&p->refs[cands[i]].md, md)) {
+            *out = cands[i];
+            return MIEN_OK;
+        }
+    }
+    mien_status st = reorder_to(p, v->ref, md, out, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    if (md_is_plain(md)) {
+        v->plain_ref = *out;
+    } else {
+        v->alt_ref = *out;
+    }
+    return MIEN_OK;
+}
+
+static mien_status value_plain(nn_plan *p, int t, int *out, mien_error *err)
+{
+    dnnl_memory_desc_t md;
+    if (p->values[t].plain_ref >= 0) {
+        *out = p->values[t].plain_ref;
+        return MIEN_OK;
+    }
+    plain_md(&md, shape_of(p, t));
+    return value_as(p, t, &md, out, err);
+}
+
+static bool is_const(const nn_plan *p, int t)
+{
+    return t >= 0 && nn_tensor_is_const(&p->g->tensors[t]);
+}
+
+/* Sets the output value of tensor t to ref r (its primary form). */
+static void produce(nn_plan *p, int t, int r)
+{
+    p->values[t].ref = r;
+    p->values[t].plain_ref = md_is_plain(&p->refs[r].md) ? r : -1;
+    p->values[t].alt_ref = -1;
+}
+
+/* Copies a constant into an owned buffer laid out as `md` (via a one-off reorder from the
+ * constant's row-major form described by src_md). Returns the new ref in *out. */
+static mien_status const_as(nn_plan *p, const void *data, const dnnl_memory_desc_t *src_md,
+                            const dnnl_memory_desc_t *md, const nn_node *n, int *out,
+                            mien_error *err)
+{
+    size_t size = dnnl_memory_desc_get_size(md);
+    void *dst = aligned_zalloc(size);
+    dnnl_memory_t ms = NULL, md_mem = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t prim = NULL;
+    mien_status st = MIEN_OK;
+    if (dst == NULL || add_owned(p, dst, size) < 0) {
+        free(dst);
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    if (dnnl_memory_desc_equal(src_md, md)) {
+        memcpy(dst, data, size);
+    } else {
+        dnnl_exec_arg_t args[2];
+        if (dnnl_memory_create(&ms, src_md, p->backend->engine, (void *)data) != dnnl_success ||
+            dnnl_memory_create(&md_mem, md, p->backend->engine, dst) != dnnl_success ||
+            dnnl_reorder_primitive_desc_create(&pd, src_md, p->backend->engine, md,
+                                               p->backend->engine, NULL) != dnnl_success ||
+            dnnl_primitive_create(&prim, pd) != dnnl_success) {
+            st = dnnl_fail(err, dnnl_runtime_error, n, "weights reorder");
+            goto done;
+        }
+        args[0].arg = DNNL_ARG_FROM;
+        args[0].memory = ms;
+        args[1].arg = DNNL_ARG_TO;
+        args[1].memory = md_mem;
+        if (dnnl_primitive_execute(prim, p->backend->stream, 2, args) != dnnl_success ||
+            dnnl_stream_wait(p->backend->stream) != dnnl_success) {
+            st = dnnl_fail(err, dnnl_runtime_error, n, "weights reorder run");
+        }
+    }
+done:
+    if (prim != NULL) {
+        dnnl_primitive_destroy(prim);
+    }
+    if (pd != NULL) {
+        dnnl_primitive_desc_destroy(pd);
+    }
+    if (ms != NULL) {
+        dnnl_memory_destroy(ms);
+    }
+    if (md_mem != NULL) {
+        dnnl_memory_destroy(md_mem);
+    }
+    if (st == MIEN_OK) {
+        *out = add_ref(p, md, -1, dst);
+        if (*out < 0) {
+            st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+        }
+    }
+    return st;
+}
+
+/* The ref of a constant tensor in row-major form (no copy), dims padded to `rank`
+ * with leading 1s when rank > its own. */
+static int const_plain_ref(nn_plan *p, int t, int rank)
+{
+    const nn_tensor *ct = &p->g->tensors[t];
+    nn_shape s;
+    dnnl_memory_desc_t md;
+    s.rank = rank > ct->rank ? rank : ct->rank;
+    for (int i = 0; i < s.rank; i++) {
+        int src = i - (s.rank - ct->rank);
+        s.dims[i] = src >= 0 ? ct->dims[src] : 1;
+    }
+    plain_md(&md, &s);
+    return add_ref(p, &md, -1, ct->data);
+}
+
+/* ---- C steps ---------------------------------------------------------------------------- */
+
+static mien_status c_step(nn_plan *p, const nn_node *n, c_kernel k, mien_error *err)
+{
+    int in_refs[NN_MAX_NODE_INPUTS];
+    dnnl_memory_desc_t md;
+    for (int i = 0; i < n->n_inputs; i++) {
+        int t = n->inputs[i];
+        in_refs[i] = -1;
+        if (t < 0) {
+            continue;
+        }
+        if (is_const(p, t)) {
+            in_refs[i] = const_plain_ref(p, t, 0);
+        } else {
+            mien_status st = value_plain(p, t, &in_refs[i], err);
+            if (st != MIEN_OK) {
+                return st;
+            }
+        }
+        if (in_refs[i] < 0) {
+            return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+        }
+    }
+    /* the output buffer's lifetime starts at this step: make it before the step */
+    plain_md(&md, shape_of(p, n->outputs[0]));
+    int out_ref = new_buf_ref(p, &md);
+    step *s = out_ref >= 0 ? add_step(p) : NULL;
+    if (s == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    s->out_ref = out_ref;
+    s->kernel = k;
+    s->node = n;
+    s->n_in = n->n_inputs;
+    for (int i = 0; i < n->n_inputs; i++) {
+        s->in_ref[i] = in_refs[i];
+        if (n->inputs[i] >= 0) {
+            s->in_shape[i] = *shape_of(p, n->inputs[i]);
+            touch(p, in_refs[i]);
+        }
+    }
+    s->out_shape = *shape_of(p, n->outputs[0]);
+    produce(p, n->outputs[0], s->out_ref);
+    return MIEN_OK;
+}
+
+/* Row-major strides of a shape. */
+static void strides_of(const nn_shape *s, int64_t *st)
+{
+    int64_t acc = 1;
+    for (int i = s->rank - 1; i >= 0; i--) {
+        st[i] = acc;
+        acc *= s->dims[i];
+    }
+}
+
+static float apply_act(const nn_attrs *a, float v)
+{
+    if (a->act == NN_ACT_RELU) {
+        return v > 0.0f ? v : 0.0f;
+    }
+    if (a->act == NN_ACT_CLIP) {
+        return v < a->act_min ? a->act_min : (v > a->act_max ? a->act_max : v);
+    }
+    return v;
+}
+
+/* out = broadcast(x, y) elementwise; shapes are right-aligned (numpy). */
+static void run_binary(const step *s, const float *x, const float *y, float *out)
+{
+    const nn_shape *o = &s->out_shape;
+    int64_t sx[NN_MAX_RANK] = {0}, sy[NN_MAX_RANK] = {0}, idx[NN_MAX_RANK] = {0};
+    int64_t tx[NN_MAX_RANK], ty[NN_MAX_RANK], n = nn_shape_elems(o);
+    strides_of(&s->in_shape[0], tx);
+    strides_of(&s->in_shape[1], ty);
+    for (int i = 0; i < o->rank; i++) {
+        int ix = i - (o->rank - s->in_shape[0].rank), iy = i - (o->rank - s->in_shape[1].rank);
+        sx[i] = ix >= 0 && s->in_shape[0].dims[ix] != 1 ? tx[ix] : 0;
+        sy[i] = iy >= 0 && s->in_shape[1].dims[iy] != 1 ? ty[iy] : 0;
+    }
+    int64_t ox = 0, oy = 0;
+    for (int64_t k = 0; k < n; k++) {
+        float a = x[ox], b = y[oy], r;
+        switch (s->node->op) {
+        case NN_OP_ADD:
+            r = a + b;
+            break;
+        case NN_OP_SUB:
+            r = a - b;
+            break;
+        case NN_OP_MUL:
+            r = a * b;
+            break;
+        case NN_OP_DIV:
+            r = a / b;
+            break;
+        case NN_OP_PRELU:
+            r = a >= 0.0f ? a : a * b;
+            break;
+        default:
+            r = 0.0f;
+            break;
+        }
+        out[k] = apply_act(&s->node->a, r);
+        /* odometer increment over the output index */
+        for (int i = o->rank - 1; i >= 0; i--) {
+            idx[i]++;
+            ox += sx[i];
+            oy += sy[i];
+            if (idx[i] < o->dims[i]) {
+                break;
+            }
+            ox -= sx[i] * idx[i];
+            oy -= sy[i] * idx[i];
+            idx[i] = 0;
+        }
+    }
+}
+
+static void run_unary(const step *s, const float *x, float *out)
+{
+    int64_t n = nn_shape_elems(&s->out_shape);
+    const nn_attrs *a = &s->node->a;
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        switch (s->node->op) {
+        case NN_OP_RELU:
+            v = v > 0.0f ? v : 0.0f;
+            break;
+        case NN_OP_CLIP:
+            v = v < a->clip_min ? a->clip_min : (v > a->clip_max ? a->clip_max : v);
+            break;
+        case NN_OP_NEG:
+            v = -v;
+            break;
+        case NN_OP_ABS:
+            v = fabsf(v);
+            break;
+        case NN_OP_EXP:
+            v = expf(v);
+            break;
+        default:
+            break;
+        }
+        out[i] = v;
+    }
+}
+
+/* Splits shape at axis into outer × len × inner. */
+static void split_axis(const nn_shape *s, int axis, int64_t *outer, int64_t *len, int64_t *inner)
+{
+    *outer = 1;
+    *inner = 1;
+    for (int i = 0; i < axis; i++) {
+        *outer *= s->dims[i];
+    }
+    *len = s->dims[axis];
+    for (int i = axis + 1; i < s->rank; i++) {
+        *inner *= s->dims[i];
+    }
+}
+
+static void run_softmax(const step *s, const float *x, float *out)
+{
+    int axis = (int)(s->node->a.axis < 0 ? s->node->a.axis + s->out_shape.rank : s->node->a.axis);
+    int64_t outer, len, inner;
+    split_axis(&s->out_shape, axis, &outer, &len, &inner);
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t i = 0; i < inner; i++) {
+            const float *xp = x + o * len * inner + i;
+            float *op = out + o * len * inner + i;
+            float m = xp[0], sum = 0.0f;
+            for (int64_t k = 1; k < len; k++) {
+                m = xp[k * inner] > m ? xp[k * inner] : m;
+            }
+            for (int64_t k = 0; k < len; k++) {
+                op[k * inner] = expf(xp[k * inner] - m);
+                sum += op[k * inner];
+            }
+            for (int64_t k = 0; k < len; k++) {
+                op[k * inner] /= sum;
+            }
+        }
+    }
+}
+
+static void run_reduce(const step *s, const float *x, float *out)
+{
+    const nn_shape *in = &s->in_shape[0];
+    bool red[NN_MAX_RANK] = {false};
+    int64_t st_in[NN_MAX_RANK], idx[NN_MAX_RANK] = {0}, ost[NN_MAX_RANK];
+    int64_t n_out = nn_shape_elems(&s->out_shape), n_in = nn_shape_elems(in);
+    bool is_max = s->node->op == NN_OP_REDUCE_MAX;
+    nn_shape kept = *in;
+    for (int i = 0; i < s->node->a.n_axes; i++) {
+        int ax = (int)(s->node->a.axes[i] < 0 ? s->node->a.axes[i] + in->rank : s->node->a.axes[i]);
+        red[ax] = true;
+    }
+    if (s->node->a.n_axes == 0) {
+        for (int i = 0; i < in->rank; i++) {
+            red[i] = true;
+        }
+    }
+    for (int i = 0; i < in->rank; i++) {
+        kept.dims[i] = red[i] ? 1 : in->dims[i];
+    }
+    strides_of(&kept, ost);
+    strides_of(in, st_in);
+    for (int64_t k = 0; k < n_out; k++) {
+        out[k] = is_max ? -INFINITY : 0.0f;
+    }
+    for (int64_t k = 0; k < n_in; k++) {
+        int64_t o = 0, rem = k;
+        for (int i = 0; i < in->rank; i++) {
+            idx[i] = rem / st_in[i];
+            rem %= st_in[i];
+            o += red[i] ? 0 : idx[i] * ost[i];
+        }
+        out[o] = is_max ? (x[k] > out[o] ? x[k] : out[o]) : out[o] + x[k];
+    }
+}
+
+static void run_concat(const step *s, const float *const *in, float *out)
+{
+    int axis = (int)(s->node->a.axis < 0 ? s->node->a.axis + s->out_shape.rank : s->node->a.axis);
+    int64_t outer, len, inner, pos = 0;
+    split_axis(&s->out_shape, axis, &outer, &len, &inner);
+    for (int i = 0; i < s->n_in; i++) {
+        int64_t l = s->in_shape[i].dims[axis];
+        for (int64_t o = 0; o < outer; o++) {
+            memcpy(out + (o * len + pos) * inner, in[i] + o * l * inner,
+                   (size_t)(l * inner) * sizeof(float));
+        }
+        pos += l;
+    }
+}
+
+static void run_slice(const step *s, const float *x, float *out)
+{
+    const nn_shape *in = &s->in_shape[0], *o = &s->out_shape;
+    int64_t start[NN_MAX_RANK] = {0}, step_[NN_MAX_RANK], st[NN_MAX_RANK], idx[NN_MAX_RANK] = {0};
+    int64_t n = nn_shape_elems(o);
+    const nn_attrs *a = &s->node->a;
+    for (int i = 0; i < in->rank; i++) {
+        step_[i] = 1;
+    }
+    for (int i = 0; i < a->n_axes; i++) {
+        int ax = (int)(a->axes[i] < 0 ? a->axes[i] + in->rank : a->axes[i]);
+        int64_t dim = in->dims[ax], b = a->starts[i], stp = a->steps[i] ? a->steps[i] : 1;
+        b = b < 0 ? b + dim : b;
+        b = stp > 0 ? (b < 0 ? 0 : (b > dim ? dim : b)) : (b < 0 ? -1 : (b > dim - 1 ? dim - 1 : b));
+        start[ax] = b;
+        step_[ax] = stp;
+    }
+    strides_of(in, st);
+    for (int64_t k = 0; k < n; k++) {
+        int64_t off = 0;
+        for (int i = 0; i < in->rank; i++) {
+            off += (start[i] + idx[i] * step_[i]) * st[i];
+        }
+        out[k] = x[off];
+        for (int i = o->rank - 1; i >= 0; i--) {
+            if (++idx[i] < o->dims[i]) {
+                break;
+            }
+            idx[i] = 0;
+        }
+    }
+}
+
+static void run_gemm(const step *s, const float *a, const float *b, const float *c, float *out)
+{
+    const nn_attrs *at = &s->node->a;
+    int64_t m = s->out_shape.dims[0], nn = s->out_shape.dims[1];
+    int64_t k = at->trans_a ? s->in_shape[0].dims[0] : s->in_shape[0].dims[1];
+    int64_t sc0 = 0, sc1 = 0;
+    if (c != NULL) {
+        const nn_shape *cs = &s->in_shape[2];
+        sc1 = cs->rank >= 1 && cs->dims[cs->rank - 1] != 1 ? 1 : 0;
+        sc0 = cs->rank == 2 && cs->dims[0] != 1 ? cs->dims[1] : 0;
+    }
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t j = 0; j < nn; j++) {
+            float acc = 0.0f;
+            for (int64_t q = 0; q < k; q++) {
+                float av = at->trans_a ? a[q * m + i] : a[i * k + q];
+                float bv = at->trans_b ? b[j * k + q] : b[q * nn + j];
+                acc += av * bv;
+            }
+            acc *= at->alpha;
+            if (c != NULL) {
+                acc += at->beta * c[i * sc0 + j * sc1];
+            }
+            out[i * nn + j] = apply_act(at, acc);
+        }
+    }
+}
+
+static void run_c_step(nn_plan *p, const step *s)
+{
+    const float *in[NN_MAX_NODE_INPUTS];
+    float *out = p->refs[s->out_ref].ptr;
+    for (int i = 0; i < s->n_in; i++) {
+        in[i] = s->in_ref[i] >= 0 ? p->refs[s->in_ref[i]].ptr : NULL;
+    }
+    switch (s->kernel) {
+    case CK_UNARY:
+        run_unary(s, in[0], out);
+        break;
+    case CK_BINARY:
+    case CK_PRELU:
+        run_binary(s, in[0], in[1], out);
+        break;
+    case CK_SOFTMAX:
+        run_softmax(s, in[0], out);
+        break;
+    case CK_REDUCE:
+        run_reduce(s, in[0], out);
+        break;
+    case CK_CONCAT:
+        run_concat(s, in, out);
+        break;
+    case CK_SLICE:
+        run_slice(s, in[0], out);
+        break;
+    case CK_GEMM:
+        run_gemm(s, in[0], in[1], s->n_in > 2 ? in[2] : NULL, out);
+        break;
+    case CK_TRANSPOSE:
+    case CK_GATHER:
+    case CK_ZERO:
+        break;
+    }
+}
+
+/* ---- planning per operator --------------------------------------------------------------- */
+
+static void dims_of(const nn_shape *s, dnnl_dims_t d)
+{
+    for (int i = 0; i < s->rank; i++) {
+        d[i] = s->dims[i];
+    }
+}
+
+static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
+{
+    const nn_shape *xs = shape_of(p, n->inputs[0]), *ws = shape_of(p, n->inputs[1]);
+    const nn_shape *ys = shape_of(p, n->outputs[0]);
+    const nn_tensor *wt = &p->g->tensors[n->inputs[1]];
+    int bias = n->n_inputs > 2 && n->inputs[2] >= 0 ? n->inputs[2] : -1;
+    int64_t group = n->a.group > 0 ? n->a.group : 1;
+    dnnl_memory_desc_t src_md, w_md, b_md, dst_md, w_plain;
+    dnnl_dims_t sd, dd, wd, bd, strides, dil, pl, pr;
+    int64_t pads[4], out_hw[2], in_hw[2] = {xs->dims[2], xs->dims[3]};
+    nn_attrs a = n->a;
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_desc_t pd;
+    mien_status st;
+    int x_ref, w_ref, b_ref = -1, y_ref;
+
+    if (!is_const(p, n->inputs[1]) || (bias >= 0 && !is_const(p, bias))) {
+        return base_error_set(err, MIEN_ERR_UNSUPPORTED,
+                              "node '%s' (Conv): weights must be constant", n->name);
+    }
+    a.kernel[0] = ws->dims[2];
+    a.kernel[1] = ws->dims[3];
+    nn_conv_geometry(&a, in_hw, pads, out_hw);
+    dims_of(xs, sd);
+    dims_of(ys, dd);
+    for (int i = 0; i < 2; i++) {
+        strides[i] = a.stride[i] > 0 ? a.stride[i] : 1;
+        dil[i] = (a.dilation[i] > 0 ? a.dilation[i] : 1) - 1; /* oneDNN counts extra gaps */
+        pl[i] = pads[i];
+        pr[i] = pads[i + 2];
+    }
+    if (group == 1) {
+        dims_of(ws, wd);
+        dnnl_memory_desc_init_by_tag(&w_md, 4, wd, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&w_plain, 4, wd, dnnl_f32, dnnl_oihw);
+    } else {
+        wd[0] = group;
+        wd[1] = ws->dims[0] / group;
+        wd[2] = ws->dims[1];
+        wd[3] = ws->dims[2];
+        wd[4] = ws->dims[3];
+        dnnl_memory_desc_init_by_tag(&w_md, 5, wd, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&w_plain, 5, wd, dnnl_f32, dnnl_goihw);
+    }
+    /* Few input channels (the first convolution): NHWC, since oneDNN 2.6 runs NCHW input
+     * through its reference kernel there (DESIGN.md §3). */
+    if (xs->dims[1] < 8) {
+        dnnl_memory_desc_init_by_tag(&src_md, 4, sd, dnnl_f32, dnnl_nhwc);
+    } else {
+        dnnl_memory_desc_init_by_tag(&src_md, 4, sd, dnnl_f32, dnnl_format_tag_any);
+    }
+    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, dnnl_format_tag_any);
+    if (bias >= 0) {
+        bd[0] = ys->dims[1];
+        dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a);
+    }
+    DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
+                 &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_md,
+                 bias >= 0 ? &b_md : NULL, &dst_md, strides, dil, pl, pr),
+             n, "convolution desc");
+    st = make_attr(&attr, &n->a, n, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &cd, attr, p->backend->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (ds != dnnl_success) {
+        return dnnl_fail(err, ds, n, "convolution primitive desc");
+    }
+    src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+
+    if ((st = value_as(p, n->inputs[0], &src_md, &x_ref, err)) != MIEN_OK ||
+        (st = const_as(p, wt->data, &w_plain, &w_md, n, &w_ref, err)) != MIEN_OK) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    if (bias >= 0) {
+        b_ref = add_ref(p, &b_md, -1, p->g->tensors[bias].data);
+    }
+    y_ref = new_buf_ref(p, &dst_md);
+    step *s = prim_step(p, pd, n, err, &st);
+    if (s == NULL) {
+        return st;
+    }
+    step_arg(p, s, DNNL_ARG_SRC, x_ref);
+    step_arg(p, s, DNNL_ARG_WEIGHTS, w_ref);
+    if (b_ref >= 0) {
+        step_arg(p, s, DNNL_ARG_BIAS, b_ref);
+    }
+    step_arg(p, s, DNNL_ARG_DST, y_ref);
+    produce(p, n->outputs[0], y_ref);
+    return MIEN_OK;
+}
+
+static mien_status plan_pool(nn_plan *p, const nn_node *n, mien_error *err)
+{
+    const nn_shape *xs = shape_of(p, n->inputs[0]), *ys = shape_of(p, n->outputs[0]);
+    int64_t pads[4], out_hw[2], in_hw[2] = {xs->dims[2], xs->dims[3]};
+    dnnl_dims_t dd, strides, kernel, dil = {0, 0}, pl, pr;
+    dnnl_memory_desc_t dst_md;
+    dnnl_pooling_v2_desc_t pdsc;
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_desc_t pd;
+    dnnl_alg_kind_t alg;
+    mien_status st;
+    int x = p->values[n->inputs[0]].ref, y;
+    nn_conv_geometry(&n->a, in_hw, pads, out_hw);
+    for (int i = 0; i < 2; i++) {
+        strides[i] = n->a.stride[i] > 0 ? n->a.stride[i] : 1;
+        kernel[i] = n->a.kernel[i];
+        pl[i] = pads[i];
+        /* oneDNN derives the output size from the padding: make the right pad fit it
+         * (ceil_mode windows may hang over the edge; they are excluded from the max/avg). */
+        pr[i] = (out_hw[i] - 1) * strides[i] + kernel[i] - in_hw[i] - pl[i];
+    }
+    if (n->op == NN_OP_MAXPOOL) {
+        alg = dnnl_pooling_max;
+    } else {
+        alg = n->a.count_include_pad ? dnnl_pooling_avg_include_padding
+                                     : dnnl_pooling_avg_exclude_padding;
+    }
+    dims_of(ys, dd);
+    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, dnnl_format_tag_any);
+    DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, alg,
+                                               &p->refs[x].md, &dst_md, strides, kernel, dil,
+                                               pl, pr),
+             n, "pooling desc");
+    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+        return st;
+    }
+    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &pdsc, attr, p->backend->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (ds != dnnl_success) {
+        return dnnl_fail(err, ds, n, "pooling primitive desc");
+    }
+    dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    y = new_buf_ref(p, &dst_md);
+    step *s = prim_step(p, pd, n, err, &st);
+    if (s == NULL) {
+        return st;
+    }
+    step_arg(p, s, DNNL_ARG_SRC, x);
+    step_arg(p, s, DNNL_ARG_DST, y);
+    produce(p, n->outputs[0], y);
+    return MIEN_OK;
+}
+
+/* Elementwise unary on oneDNN, in the input's own layout. */
+static mien_status plan_eltwise(nn_plan *p, const nn_node *n, mien_error *err)
+{
+    dnnl_alg_kind_t alg;
+    float alpha = 0.0f, beta = 0.0f;
+    dnnl_eltwise_desc_t ed;
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_desc_t pd;
+    mien_status st;
+    int x = p->values[n->inputs[0]].ref, y;
+    switch (n->op) {
+    case NN_OP_RELU:
+        alg = dnnl_eltwise_relu;
+        break;
+    case NN_OP_CLIP:
+        alg = dnnl_eltwise_clip;
+        alpha = n->a.clip_min;
+        beta = n->a.clip_max;
+        break;
+    case NN_OP_NEG:
+        alg = dnnl_eltwise_linear;
+        alpha = -1.0f;
+        break;
+    case NN_OP_ABS:
+        alg = dnnl_eltwise_abs;
+        break;
+    case NN_OP_EXP:
+    default:
+        alg = dnnl_eltwise_exp;
+        break;
+    }
+    DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, &p->refs[x].md,
+                                            alpha, beta),
+             n, "eltwise desc");
+    if ((st = make_attr(&attr, NULL, n, err)) != MIEN_OK) {
+        return st;
+    }
+    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ed, attr, p->backend->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (ds != dnnl_success) {
+        return dnnl_fail(err, ds, n, "eltwise primitive desc");
+    }
+    y = new_buf_ref(p, &p->refs[x].md);
+    step *s = prim_step(p, pd, n, err, &st);
+    if (s == NULL) {
+        return st;
+    }
+    step_arg(p, s, DNNL_ARG_SRC, x);
+    step_arg(p, s, DNNL_ARG_DST, y);
+    produce(p, n->outputs[0], y);
+    return MIEN_OK;
+}
+
+/* Per-channel PReLU of a 4-D (or 2-D) activation with a constant slope, on oneDNN. */
+static mien_status plan_prelu(nn_plan *p, const nn_node *n, mien_error *err)
+{
+    const nn_shape *xs = shape_of(p, n->inputs[0]);
+    int x = p->values[n->inputs[0]].ref, y, w_ref, plain_w;
+    dnnl_memory_desc_t w_md;
+    dnnl_prelu_desc_t prd;
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_desc_t pd;
+    mien_status st;
+    if (!is_const(p, n->inputs[1])) {
+        return c_step(p, n, CK_PRELU, err);
+    }
+    plain_w = const_plain_ref(p, n->inputs[1], xs->rank);
+    if (plain_w < 0) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    dnnl_memory_desc_init_by_tag(&w_md, xs->rank, p->refs[plain_w].md.dims, dnnl_f32,
+                                 dnnl_format_tag_any);
+    DNNL_TRY(dnnl_prelu_forward_desc_init(&prd, dnnl_forward_inference, &p->refs[x].md, &w_md),
+             n, "prelu desc");
+    if ((st = make_attr(&attr, NULL, n, err)) != MIEN_OK) {
+        return st;
+    }
+    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &prd, attr, p->backend->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (ds != dnnl_success) {
+        return dnnl_fail(err, ds, n, "prelu primitive desc");
+    }
+    w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    if ((st = const_as(p, p->refs[plain_w].ptr, &p->refs[plain_w].md, &w_md, n, &w_ref, err)) !=
+        MIEN_OK) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    y = new_buf_ref(p, &p->refs[x].md);
+    step *s = prim_step(p, pd, n, err, &st);
+    if (s == NULL) {
+        return st;
+    }
+    step_arg(p, s, DNNL_ARG_SRC, x);
+    step_arg(p, s, DNNL_ARG_WEIGHTS, w_ref);
+    step_arg(p, s, DNNL_ARG_DST, y);
+    produce(p, n->outputs[0], y);
+    return MIEN_OK;
+}
+
+static bool same_shape(const nn_shape *a, const nn_shape *b)
+{
+    if (a->rank != b->rank) {
+        return false;
+    }
+    for (int i = 0; i < a->rank; i++) {
+        if (a->dims[i] != b->dims[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Add/Sub/Mul/Div on oneDNN when the first operand has the output's shape and the second
+ * is an activation of the same shape or a broadcastable constant; otherwise in C. */
+static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
+{
+    int a = n->inputs[0], b = n->inputs[1], x, y_in, y;
+    const nn_shape *os = shape_of(p, n->outputs[0]);
+    dnnl_alg_kind_t alg;
+    dnnl_binary_desc_t bd;
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_desc_t pd;
+    mien_status st;
+    if (is_const(p, a) && !is_const(p, b) && (n->op == NN_OP_ADD || n->op == NN_OP_MUL)) {
+        int t = a; /* commutative: put the activation first */
+        a = b;
+        b = t;
+    }
+    if (is_const(p, a) || !same_shape(shape_of(p, a), os) ||
+        shape_of(p, b)->rank > os->rank) {
+        return c_step(p, n, CK_BINARY, err);
+    }
+    x = p->values[a].ref;
+    if (is_const(p, b)) {
+        y_in = const_plain_ref(p, b, os->rank);
+    } else if (same_shape(shape_of(p, b), os)) {
+        if ((st = value_as(p, b, &p->refs[x].md, &y_in, err)) != MIEN_OK) {
+            return st;
+        }
+    } else {
+        return c_step(p, n, CK_BINARY, err);
+    }
+    switch (n->op) {
+    case NN_OP_ADD:
+        alg = dnnl_binary_add;
+        break;
+    case NN_OP_SUB:
+        alg = dnnl_binary_sub;
+        break;
+    case NN_OP_MUL:
+        alg = dnnl_binary_mul;
+        break;
+    case NN_OP_DIV:
+    default:
+        alg = dnnl_binary_div;
+        break;
+    }
+    DNNL_TRY(dnnl_binary_desc_init(&bd, alg, &p->refs[x].md, &p->refs[y_in].md, &p->refs[x].md),
+             n, "binary desc");
+    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+        return st;
+    }
+    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &bd, attr, p->backend->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (ds != dnnl_success) {
+        return c_step(p, n, CK_BINARY, err); /* e.g. a broadcast oneDNN cannot do */
+    }
+    y = new_buf_ref(p, &p->refs[x].md);
+    step *s = prim_step(p, pd, n, err, &st);
+    if (s == NULL) {
+        return st;
+    }
+    step_arg(p, s, DNNL_ARG_SRC_0, x);
+    step_arg(p, s, DNNL_ARG_SRC_1, y_in);
+    step_arg(p, s, DNNL_ARG_DST, y);
+    produce(p, n->outputs[0], y);
+    return MIEN_OK;
+}
+
+/* Gemm with a constant B as a oneDNN inner product (TFLite FULLY_CONNECTED, trans_b). */
+static mien_status plan_gemm(nn_plan *p, const nn_node *n, mien_error *err)
+{
+    const nn_shape *as = shape_of(p, n->inputs[0]), *bs = shape_of(p, n->inputs[1]);
+    const nn_shape *ys = shape_of(p, n->outputs[0]);
+    int bias = n->n_inputs > 2 && n->inputs[2] >= 0 ? n->inputs[2] : -1;
+    dnnl_memory_desc_t src_md, w_md, w_plain, b_md, dst_md;
+    dnnl_dims_t sd, wd, bd, dd, wstr;
+    dnnl_inner_product_desc_t ipd;
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_desc_t pd;
+    mien_status st;
+    int x, w_ref, b_ref = -1, y;
+    if (n->a.trans_a || n->a.alpha != 1.0f || !is_const(p, n->inputs[1]) ||
+        (bias >= 0 && (!is_const(p, bias) || n->a.beta != 1.0f ||
+                       nn_shape_elems(shape_of(p, bias)) != ys->dims[1]))) {
+        return c_step(p, n, CK_GEMM, err);
+    }
+    if ((st = value_plain(p, n->inputs[0], &x, err)) != MIEN_OK) {
+        return st;
+    }
+    dims_of(as, sd);
+    dims_of(ys, dd);
+    wd[0] = ys->dims[1]; /* oneDNN weights are {OC, IC} */
+    wd[1] = as->dims[1];
+    if (n->a.trans_b) { /* B is [N, K]: row-major {OC, IC} */
+        wstr[0] = bs->dims[1];
+        wstr[1] = 1;
+    } else { /* B is [K, N] */
+        wstr[0] = 1;
+        wstr[1] = bs->dims[1];
+    }
+    dnnl_memory_desc_init_by_strides(&w_plain, 2, wd, dnnl_f32, wstr);
+    dnnl_memory_desc_init_by_tag(&src_md, 2, sd, dnnl_f32, dnnl_ab);
+    dnnl_memory_desc_init_by_tag(&w_md, 2, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&dst_md, 2, dd, dnnl_f32, dnnl_ab);
+    if (bias >= 0) {
+        bd[0] = ys->dims[1];
+        dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a);
+    }
+    DNNL_TRY(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &src_md, &w_md,
+                                                  bias >= 0 ? &b_md : NULL, &dst_md),
+             n, "inner product desc");
+    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+        return st;
+    }
+    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ipd, attr, p->backend->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (ds != dnnl_success) {
+        return dnnl_fail(err, ds, n, "inner product primitive desc");
+    }
+    w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    if ((st = const_as(p, p->g->tensors[n->inputs[1]].data, &w_plain, &w_md, n, &w_ref, err)) !=
+        MIEN_OK) {
+        dnnl_primitive_desc_destroy(pd);
+        return st;
+    }
+    if (bias >= 0) {
+        b_ref = add_ref(p, &b_md, -1, p->g->tensors[bias].data);
+    }
+    y = new_buf_ref(p, &dst_md);
+    step *s = prim_step(p, pd, n, err, &st);
+    if (s == NULL) {
+        return st;
+    }
+    step_arg(p, s, DNNL_ARG_SRC, x);
+    step_arg(p, s, DNNL_ARG_WEIGHTS, w_ref);
+    if (b_ref >= 0) {
+        step_arg(p, s, DNNL_ARG_BIAS, b_ref);
+    }
+    step_arg(p, s, DNNL_ARG_DST, y);
+    produce(p, n->outputs[0], y);
+    return MIEN_OK;
+}
+
+/* Reshape-like ops on a row-major tensor: a new descriptor over the same bytes. */
+static mien_status plan_alias(nn_plan *p, const nn_node *n, mien_error *err)
+{
+    int x, y;
+    dnnl_memory_desc_t md;
+    mien_status st = value_plain(p, n->inputs[0], &x, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    plain_md(&md, shape_of(p, n->outputs[0]));
+    y = add_ref(p, &md, p->refs[x].buf, p->refs[x].ptr);
+    if (y < 0) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    p->refs[y].graph_input = p->refs[x].graph_input;
+    produce(p, n->outputs[0], y);
+    return MIEN_OK;
+}
+
+/* Transpose: of a row-major tensor, a strided view (no copy); otherwise one reorder from
+ * the input's layout straight into the transposed row-major layout. */
+static mien_status plan_transpose(nn_plan *p, const nn_node *n, mien_error *err)
+{
+    const nn_shape *xs = shape_of(p, n->inputs[0]), *ys = shape_of(p, n->outputs[0]);
+    value *v = &p->values[n->inputs[0]];
+    dnnl_memory_desc_t md;
+    dnnl_dims_t dims, strides;
+    int64_t ost[NN_MAX_RANK];
+    mien_status st;
+    int y;
+    strides_of(ys, ost);
+    if (v->plain_ref >= 0) {
+        /* view: output axis i walks input axis perm[i] */
+        int64_t ist[NN_MAX_RANK];
+        const mem_ref *r = &p->refs[v->plain_ref];
+        strides_of(xs, ist);
+        for (int i = 0; i < ys->rank; i++) {
+            dims[i] = ys->dims[i];
+            strides[i] = ist[n->a.perm[i]];
+        }
+        dnnl_memory_desc_init_by_strides(&md, ys->rank, dims, dnnl_f32, strides);
+        y = add_ref(p, &md, r->buf, r->ptr);
+        if (y < 0) {
+            return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+        }
+        p->refs[y].graph_input = r->graph_input;
+        p->values[n->outputs[0]].ref = y;
+        p->values[n->outputs[0]].plain_ref = md_is_plain(&md) ? y : -1;
+        p->values[n->outputs[0]].alt_ref = -1;
+        return MIEN_OK;
+    }
+    /* input axis perm[i] is written with the output's stride i */
+    for (int i = 0; i < xs->rank; i++) {
+        dims[i] = xs->dims[i];
+    }
+    for (int i = 0; i < ys->rank; i++) {
+        strides[n->a.perm[i]] = ost[i];
+    }
+    dnnl_memory_desc_init_by_strides(&md, xs->rank, dims, dnnl_f32, strides);
+    if ((st = reorder_to(p, v->ref, &md, &y, err)) != MIEN_OK) {
+        return st;
+    }
+    plain_md(&md, ys);
+    int out = add_ref(p, &md, p->refs[y].buf, NULL);
+    if (out < 0) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    produce(p, n->outputs[0], out);
+    return MIEN_OK;
+}
+
+static mien_status plan_node(nn_plan *p, const nn_node *n, mien_error *err)
+{
+    for (int i = 0; i < n->n_inputs; i++) {
+        int t = n->inputs[i];
+        if (t >= 0 && !is_const(p, t) && p->values[t].ref < 0) {
+            return base_error_set(err, MIEN_ERR_MODEL, "node '%s' reads '%s' before it is made",
+                                  n->name, p->g->tensors[t].name);
+        }
+    }
+    switch (n->op) {
+    case NN_OP_CONV:
+        return plan_conv(p, n, err);
+    case NN_OP_MAXPOOL:
+    case NN_OP_AVGPOOL:
+        return plan_pool(p, n, err);
+    case NN_OP_RELU:
+    case NN_OP_CLIP:
+    case NN_OP_NEG:
+    case NN_OP_ABS:
+    case NN_OP_EXP:
+        return plan_eltwise(p, n, err);
+    case NN_OP_PRELU:
+        return plan_prelu(p, n, err);
+    case NN_OP_ADD:
+    case NN_OP_SUB:
+    case NN_OP_MUL:
+    case NN_OP_DIV:
+        return plan_binary(p, n, err);
+    case NN_OP_GEMM:
+        return plan_gemm(p, n, err);
+    case NN_OP_SOFTMAX:
+        return c_step(p, n, CK_SOFTMAX, err);
+    case NN_OP_REDUCE_MAX:
+    case NN_OP_REDUCE_SUM:
+        return c_step(p, n, CK_REDUCE, err);
+    case NN_OP_CONCAT:
+        return c_step(p, n, CK_CONCAT, err);
+    case NN_OP_SLICE:
+        return c_step(p, n, CK_SLICE, err);
+    case NN_OP_RESHAPE:
+    case NN_OP_FLATTEN:
+    case NN_OP_SQUEEZE:
+    case NN_OP_UNSQUEEZE:
+    case NN_OP_IDENTITY:
+        return plan_alias(p, n, err);
+    case NN_OP_TRANSPOSE:
+        return plan_transpose(p, n, err);
+    case NN_OP_SHAPE:
+    case NN_OP_GATHER:
+    case NN_OP_BATCHNORM:
+    case NN_OP_COUNT:
+        break;
+    }
+    return base_error_set(err, MIEN_ERR_UNSUPPORTED,
+                          "node '%s': operator %s is not supported by the oneDNN executor "
+                          "(it should have been folded at load)",
+                          n->name, nn_op_name(n->op));
+}
+
+/* ---- workspace layout and finalisation ---------------------------------------------------- */
+
+static int cmp_size_desc(const void *a, const void *b, void *ctx)
+{
+    const buffer *bufs = ctx;
+    size_t sa = bufs[*(const int *)a].size, sb = bufs[*(const int *)b].size;
+    return sa < sb ? 1 : (sa > sb ? -1 : 0);
+}
+
+/* First-fit, largest first: each buffer takes the lowest offset not overlapping a placed
+ * buffer whose lifetime intersects its own. */
+static mien_status layout_workspace(nn_plan *p, mien_error *err)
+{
+    int *order = malloc((size_t)(p->n_bufs > 0 ? p->n_bufs : 1) * sizeof(*order));
+    int placed = 0;
+    if (order == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < p->n_bufs; i++) {
+        order[i] = i;
+        p->bufs[i].size = (p->bufs[i].size + WORKSPACE_ALIGN - 1) / WORKSPACE_ALIGN *
+                          WORKSPACE_ALIGN;
+    }
+    qsort_r(order, (size_t)p->n_bufs, sizeof(*order), cmp_size_desc, p->bufs);
+    p->workspace_size = 0;
+    for (int k = 0; k < p->n_bufs; k++) {
+        buffer *b = &p->bufs[order[k]];
+        size_t off = 0;
+        bool moved = true;
+        while (moved) {
+            moved = false;
+            for (int j = 0; j < placed; j++) {
+                const buffer *o = &p->bufs[order[j]];
+                bool live = !(o->last < b->first || b->last < o->first) || o->pinned ||
+                            b->pinned;
+                if (live && off < o->offset + o->size && o->offset < off + b->size) {
+                    off = o->offset + o->size;
+                    moved = true;
+                }
+            }
+        }
+        b->offset = off;
+        placed++;
+        if (off + b->size > p->workspace_size) {
+            p->workspace_size = off + b->size;
+        }
+    }
+    free(order);
+    return MIEN_OK;
+}
+
+static mien_status finalize(nn_plan *p, mien_error *err)
+{
+    mien_status st = layout_workspace(p, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    p->workspace = aligned_zalloc(p->workspace_size);
+    p->scratch = aligned_zalloc(p->scratch_size);
+    if (p->workspace == NULL || p->scratch == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory for a %zu-byte workspace",
+                              p->workspace_size);
+    }
+    {
+        dnnl_memory_desc_t smd;
+        dnnl_dims_t sd = {(dnnl_dim_t)(p->scratch_size ? p->scratch_size : 1)};
+        dnnl_memory_desc_init_by_tag(&smd, 1, sd, dnnl_u8, dnnl_a);
+        DNNL_TRY(dnnl_memory_create(&p->scratch_mem, &smd, p->backend->engine, p->scratch), NULL,
+                 "scratchpad memory");
+    }
+    for (int i = 0; i < p->n_refs; i++) {
+        mem_ref *r = &p->refs[i];
+        if (r->buf >= 0) {
+            r->ptr = (char *)p->workspace + p->bufs[r->buf].offset;
+        }
+        DNNL_TRY(dnnl_memory_create(&r->mem, &r->md, p->backend->engine,
+                                    r->ptr != NULL ? r->ptr : DNNL_MEMORY_NONE),
+                 NULL, "memory create");
+    }
+    for (int k = 0; k < p->n_steps; k++) {
+        step *s = &p->steps[k];
+        for (int a = 0; a < s->n_args; a++) {
+            s->args[a].arg = s->arg_kind[a];
+            s->args[a].memory = s->arg_ref[a] >= 0 ? p->refs[s->arg_ref[a]].mem : p->scratch_mem;
+        }
+    }
+    return MIEN_OK;
+}
+
+/* ---- public --------------------------------------------------------------------------------- */
+
+mien_status nn_backend_new(nn_backend **out, mien_error *err)
+{
+    nn_backend *b = calloc(1, sizeof(*b));
+    *out = NULL;
+    if (b == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    if (dnnl_engine_create(&b->engine, dnnl_cpu, 0) != dnnl_success) {
+        free(b);
+        return base_error_set(err, MIEN_ERR_BACKEND, "oneDNN: cannot create the CPU engine");
+    }
+    if (dnnl_stream_create(&b->stream, b->engine, dnnl_stream_default_flags) != dnnl_success) {
+        dnnl_engine_destroy(b->engine);
+        free(b);
+        return base_error_set(err, MIEN_ERR_BACKEND, "oneDNN: cannot create a stream");
+    }
+    *out = b;
+    return MIEN_OK;
+}
+
+void nn_backend_free(nn_backend *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    dnnl_stream_destroy(b->stream);
+    dnnl_engine_destroy(b->engine);
+    free(b);
+}
+
+void nn_plan_free(nn_plan *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    for (int i = 0; i < p->n_steps; i++) {
+        if (p->steps[i].prim != NULL) {
+            dnnl_primitive_destroy(p->steps[i].prim);
+        }
+    }
+    for (int i = 0; i < p->n_refs; i++) {
+        if (p->refs[i].mem != NULL) {
+            dnnl_memory_destroy(p->refs[i].mem);
+        }
+    }
+    if (p->scratch_mem != NULL) {
+        dnnl_memory_destroy(p->scratch_mem);
+    }
+    for (int i = 0; i < p->n_owned; i++) {
+        free(p->owned[i]);
+    }
+    if (p->impl != NULL) {
+        for (int i = 0; i < p->g->n_nodes; i++) {
+            free(p->impl[i]);
+        }
+    }
+    free(p->impl);
+    free(p->owned);
+    free(p->steps);
+    free(p->bufs);
+    free(p->refs);
+    free(p->values);
+    free(p->shapes);
+    free(p->workspace);
+    free(p->scratch);
+    free(p);
+}
+
+mien_status nn_plan_new(nn_backend *b, const nn_graph *g, const nn_shape *in_shapes,
+                        int threads, nn_plan **out, mien_error *err)
+{
+    nn_plan *p = calloc(1, sizeof(*p));
+    mien_status st;
+    *out = NULL;
+    if (p == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    p->backend = b;
+    p->g = g;
+    p->threads = threads > 0 ? threads : 1;
+    p->shapes = calloc((size_t)g->n_tensors, sizeof(*p->shapes));
+    p->values = calloc((size_t)g->n_tensors, sizeof(*p->values));
+    p->impl = calloc((size_t)(g->n_nodes > 0 ? g->n_nodes : 1), sizeof(*p->impl));
+    if (p->shapes == NULL || p->values == NULL || p->impl == NULL) {
+        st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if ((st = nn_graph_infer_shapes(g, in_shapes, p->shapes, err)) != MIEN_OK) {
+        goto fail;
+    }
+    for (int i = 0; i < g->n_tensors; i++) {
+        p->values[i].ref = p->values[i].plain_ref = p->values[i].alt_ref = -1;
+    }
+    omp_set_num_threads(p->threads); /* primitives are generated for this thread count */
+    for (int i = 0; i < g->n_inputs; i++) {
+        dnnl_memory_desc_t md;
+        int r;
+        plain_md(&md, &p->shapes[g->inputs[i]]);
+        r = add_ref(p, &md, -1, NULL);
+        if (r < 0) {
+            st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        p->refs[r].graph_input = i;
+        produce(p, g->inputs[i], r);
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        if ((st = plan_node(p, &g->nodes[i], err)) != MIEN_OK) {
+            goto fail;
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        int t = g->outputs[i];
+        if (is_const(p, t) || p->values[t].ref < 0) {
+            st = base_error_set(err, MIEN_ERR_MODEL, "graph output '%s' is never computed",
+                                g->tensors[t].name);
+            goto fail;
+        }
+        if ((st = value_plain(p, t, &p->out_ref[i], err)) != MIEN_OK) {
+            goto fail;
+        }
+        if (p->refs[p->out_ref[i]].graph_input >= 0) { /* output aliases an input: copy */
+            dnnl_memory_desc_t md = p->refs[p->out_ref[i]].md;
+            if ((st = reorder_to(p, p->out_ref[i], &md, &p->out_ref[i], err)) != MIEN_OK) {
+                goto fail;
+            }
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++) { /* outputs live until the next run */
+        int bi = p->refs[p->out_ref[i]].buf;
+        if (bi >= 0) {
+            p->bufs[bi].last = p->n_steps;
+        }
+    }
+    if ((st = finalize(p, err)) != MIEN_OK) {
+        goto fail;
+    }
+    *out = p;
+    return MIEN_OK;
+fail:
+    nn_plan_free(p);
+    return st;
+}
+
+mien_status nn_plan_run(nn_plan *p, const float *const *inputs, mien_error *err)
+{
+    omp_set_num_threads(p->threads);
+    for (int i = 0; i < p->n_refs; i++) {
+        mem_ref *r = &p->refs[i];
+        if (r->graph_input >= 0 && r->buf < 0) {
+            r->ptr = (void *)inputs[r->graph_input]; /* only read */
+            if (dnnl_memory_set_data_handle(r->mem, r->ptr) != dnnl_success) {
+                return base_error_set(err, MIEN_ERR_BACKEND, "oneDNN: cannot bind input %d",
+                                      r->graph_input);
+            }
+        }
+    }
+    for (int k = 0; k < p->n_steps; k++) {
+        step *s = &p->steps[k];
+        if (s->prim != NULL) {
+            dnnl_status_t ds = dnnl_primitive_execute(s->prim, p->backend->stream, s->n_args,
+                                                      s->args);
+            if (ds != dnnl_success) {
+                return dnnl_fail(err, ds, s->node, "execute");
+            }
+        } else {
+            run_c_step(p, s);
+        }
+    }
+    if (dnnl_stream_wait(p->backend->stream) != dnnl_success) {
+        return base_error_set(err, MIEN_ERR_BACKEND, "oneDNN: stream wait failed");
+    }
+    return MIEN_OK;
+}
+
+const float *nn_plan_output(const nn_plan *p, int i, nn_shape *shape)
+{
+    if (i < 0 || i >= p->g->n_outputs) {
+        return NULL;
+    }
+    if (shape != NULL) {
+        *shape = p->shapes[p->g->outputs[i]];
+    }
+    return p->refs[p->out_ref[i]].ptr;
+}
+
+size_t nn_plan_workspace_bytes(const nn_plan *p)
+{
+    return p->workspace_size + p->scratch_size + p->owned_bytes;
+}
+
+const char *nn_plan_impl(const nn_plan *p, int node_index)
+{
+    if (node_index < 0 || node_index >= p->g->n_nodes) {
+        return NULL;
+    }
+    return p->impl[node_index];
+}

@@ -1,0 +1,20 @@
+/* test_error.c — every status has its own message; base_error_set fills and returns. */
+#include "base/error.h"
+#include "test.h"
+
+TEST(error_strings)
+{
+    mien_error err;
+    ASSERT_STR_EQ(mien_strerror(MIEN_OK), "success");
+    ASSERT_STR_EQ(mien_strerror((mien_status)9999), "unknown status");
+    for (int s = MIEN_OK; s <= MIEN_ERR_INTERNAL; s++) {
+        for (int t = s + 1; t <= MIEN_ERR_INTERNAL; t++) {
+            ASSERT_TRUE(strcmp(mien_strerror((mien_status)s), mien_strerror((mien_status)t)) != 0);
+        }
+    }
+    ASSERT_EQ_INT(base_error_set(&err, MIEN_ERR_MODEL, "node %s: %d", "conv1", 7), MIEN_ERR_MODEL);
+    ASSERT_EQ_INT(err.code, MIEN_ERR_MODEL);
+    ASSERT_STR_EQ(err.message, "node conv1: 7");
+    ASSERT_EQ_INT(base_error_set(NULL, MIEN_ERR_IO, "x"), MIEN_ERR_IO);
+    return 0;
+}

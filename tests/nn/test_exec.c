@@ -1,0 +1,203 @@
+/* test_exec.c — the oneDNN executor against the reference executor (the oracle), model by
+ * model, on the reference bench's fixed inputs; and its bad-input paths. */
+#include <limits.h>
+
+#include "face/catalog.h"
+#include "nn/exec.h"
+#include "nn/load.h"
+#include "nn/passes.h"
+#include "nn/ref_exec.h"
+#include "test.h"
+
+/* max |a-b| ≤ 1e-4, or relative 1e-3 for |values| above 1 (the criterion) */
+static int compare_outputs(const char *model, int index, const float *got, const float *want,
+                           int64_t n)
+{
+    double worst = 0.0;
+    int64_t at = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)want[i]);
+        double mag = fabs((double)want[i]);
+        double excess = mag > 1.0 ? d / mag / 1e-3 : d / 1e-4;
+        if (excess > worst) {
+            worst = excess;
+            at = i;
+        }
+    }
+    if (worst > 1.0) {
+        fprintf(stderr, "  %s output %d: element %lld: got %.7g want %.7g (%.2fx the tolerance)\n",
+                model, index, (long long)at, got[at], want[at], worst);
+        return 1;
+    }
+    return 0;
+}
+
+/* Loads and optimises catalogue model `name`; NULL with a printed reason on failure. */
+static nn_graph *load_optimised(const char *name)
+{
+    const face_model_spec *spec = &face_catalog()[face_catalog_find(name)];
+    char path[PATH_MAX];
+    nn_graph *g = NULL;
+    mien_error err;
+    snprintf(path, sizeof(path), "%s/%s", test_models_dir(), spec->file);
+    if (nn_load_file(path, &g, &err) != MIEN_OK || nn_graph_optimize(g, &err) != MIEN_OK) {
+        fprintf(stderr, "  %s: %s\n", path, err.message);
+        nn_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static int check_model(const char *name, const int64_t *dims, int rank)
+{
+    nn_graph *g = load_optimised(name);
+    nn_backend *b = NULL;
+    nn_plan *plan = NULL;
+    nn_shape in = {.rank = rank}, ref_shapes[NN_MAX_GRAPH_IO];
+    float *ref_out[NN_MAX_GRAPH_IO] = {NULL};
+    float *x;
+    mien_error err;
+    int rc = 1;
+    for (int i = 0; i < rank; i++) {
+        in.dims[i] = dims[i];
+    }
+    x = malloc((size_t)nn_shape_elems(&in) * sizeof(float));
+    if (g == NULL || x == NULL) {
+        goto done;
+    }
+    test_fixed_input(x, (size_t)nn_shape_elems(&in));
+    const float *inputs[1] = {x};
+    if (nn_ref_run(g, inputs, &in, ref_out, ref_shapes, &err) != MIEN_OK ||
+        nn_backend_new(&b, &err) != MIEN_OK || nn_plan_new(b, g, &in, 1, &plan, &err) != MIEN_OK) {
+        fprintf(stderr, "  %s: %s\n", name, err.message);
+        goto done;
+    }
+    rc = 0;
+    for (int run = 0; run < 2 && rc == 0; run++) { /* twice: a second run must not drift */
+        if (nn_plan_run(plan, inputs, &err) != MIEN_OK) {
+            fprintf(stderr, "  %s: %s\n", name, err.message);
+            rc = 1;
+            break;
+        }
+        for (int o = 0; o < g->n_outputs && rc == 0; o++) {
+            nn_shape s;
+            const float *got = nn_plan_output(plan, o, &s);
+            if (nn_shape_elems(&s) != nn_shape_elems(&ref_shapes[o])) {
+                fprintf(stderr, "  %s output %d: size differs\n", name, o);
+                rc = 1;
+                break;
+            }
+            rc = compare_outputs(name, o, got, ref_out[o], nn_shape_elems(&s));
+        }
+    }
+done:
+    for (int o = 0; o < NN_MAX_GRAPH_IO; o++) {
+        free(ref_out[o]);
+    }
+    nn_plan_free(plan);
+    nn_backend_free(b);
+    nn_graph_free(g);
+    free(x);
+    return rc;
+}
+
+TEST(exec_matches_ref_detector)
+{
+    static const int64_t dims[4] = {1, 3, 240, 320};
+    return test_models_missing() ? TEST_SKIP : check_model("detector", dims, 4);
+}
+
+TEST(exec_matches_ref_onet)
+{
+    static const int64_t dims[4] = {3, 48, 48, 3}; /* batch of 3 patches */
+    return test_models_missing() ? TEST_SKIP : check_model("onet", dims, 4);
+}
+
+TEST(exec_matches_ref_rnet)
+{
+    static const int64_t dims[4] = {5, 24, 24, 3};
+    return test_models_missing() ? TEST_SKIP : check_model("rnet", dims, 4);
+}
+
+TEST(exec_matches_ref_pnet)
+{
+    static const int64_t a[4] = {1, 240, 320, 3}, b[4] = {1, 37, 53, 3}, c[4] = {1, 12, 12, 3};
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    /* any input size: a frame, an odd pyramid level, the 12×12 minimum */
+    return check_model("pnet", a, 4) || check_model("pnet", b, 4) || check_model("pnet", c, 4);
+}
+
+TEST(exec_matches_ref_embedder_a)
+{
+    static const int64_t dims[4] = {2, 112, 112, 3}; /* batch is free */
+    return test_models_missing() ? TEST_SKIP : check_model("embedderA", dims, 4);
+}
+
+TEST(exec_matches_ref_embedder_b)
+{
+    static const int64_t dims[4] = {1, 3, 112, 112};
+    return test_models_missing() ? TEST_SKIP : check_model("embedderB", dims, 4);
+}
+
+TEST(exec_rejects_bad_shapes)
+{
+    nn_graph *g;
+    nn_backend *b = NULL;
+    nn_plan *plan = NULL;
+    mien_error err;
+    nn_shape wrong = {.rank = 4, .dims = {1, 3, 100, 100}}; /* detector wants 240×320 */
+    nn_shape tiny = {.rank = 4, .dims = {1, 5, 5, 3}};       /* smaller than P-Net's field */
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    g = load_optimised("detector");
+    ASSERT_TRUE(g != NULL);
+    ASSERT_OK(nn_backend_new(&b, &err), &err);
+    ASSERT_STATUS(nn_plan_new(b, g, &wrong, 1, &plan, &err), MIEN_ERR_SHAPE, &err);
+    ASSERT_CONTAINS(err.message, "expects [1,3,240,320]");
+    ASSERT_TRUE(plan == NULL);
+    nn_graph_free(g);
+    g = load_optimised("pnet");
+    ASSERT_TRUE(g != NULL);
+    ASSERT_STATUS(nn_plan_new(b, g, &tiny, 1, &plan, &err), MIEN_ERR_SHAPE, &err);
+    ASSERT_TRUE(plan == NULL);
+    nn_graph_free(g);
+    nn_backend_free(b);
+    return 0;
+}
+
+/* No convolution may land on oneDNN's reference kernels (DESIGN.md §3: a PReLU post-op or
+ * an NCHW first convolution sends them to `ref:any`, 250× slower). */
+TEST(exec_no_reference_kernels)
+{
+    static const char *models[] = {"detector", "onet", "pnet", "rnet", "embedderA", "embedderB"};
+    nn_backend *b = NULL;
+    mien_error err;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_OK(nn_backend_new(&b, &err), &err);
+    for (size_t m = 0; m < sizeof(models) / sizeof(models[0]); m++) {
+        const face_model_spec *spec = &face_catalog()[face_catalog_find(models[m])];
+        nn_shape in = {.rank = spec->bench_rank};
+        nn_graph *g = load_optimised(models[m]);
+        nn_plan *plan = NULL;
+        ASSERT_TRUE(g != NULL);
+        memcpy(in.dims, spec->bench_dims, sizeof(spec->bench_dims));
+        ASSERT_OK(nn_plan_new(b, g, &in, 1, &plan, &err), &err);
+        for (int i = 0; i < g->n_nodes; i++) {
+            const char *impl = nn_plan_impl(plan, i);
+            if (impl != NULL && (strstr(impl, "ref") != NULL)) {
+                fprintf(stderr, "  %s node '%s' (%s) runs on %s\n", models[m], g->nodes[i].name,
+                        nn_op_name(g->nodes[i].op), impl);
+                return 1;
+            }
+        }
+        nn_plan_free(plan);
+        nn_graph_free(g);
+    }
+    nn_backend_free(b);
+    return 0;
+}
