@@ -89,4 +89,17 @@ int test_models_missing(void);
  * 0x7fffffff from s = 1; x = s / 2^30 - 1 (reference/bin/bench.js). */
 void test_fixed_input(float *x, size_t n);
 
+/* A packed ONNX model using the unknown operator "FancyOp" (tests/nn/test_onnx_load.c);
+ * malloc'd, caller frees. */
+unsigned char *test_onnx_unknown_op_model(size_t *size);
+
+/* Heap allocations (malloc, calloc, realloc, aligned) made by any thread since the process
+ * started, counted by tests/alloc_count.c; -1 when counting is unavailable (sanitizer
+ * builds, whose runtime owns malloc). */
+long test_alloc_count(void);
+/* Of those, the ones made with libdnnl on the call stack, counted while attribution is on
+ * (test_alloc_attribute(1); slow: a backtrace per allocation). -1 in sanitizer builds. */
+long test_alloc_count_in_onednn(void);
+void test_alloc_attribute(int on);
+
 #endif

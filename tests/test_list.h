@@ -6,6 +6,14 @@
     /* nn: graph and shapes (tests/nn/test_graph.c) */                                 \
     XX(graph_build_and_shapes)                                                         \
     /* nn: TFLite loader (tests/nn/test_tflite_load.c) */                              \
+    XX(tflite_load_mobilefacenet)                                                      \
+    XX(tflite_load_pnet)                                                               \
+    XX(tflite_load_rnet_onet)                                                          \
+    XX(tflite_load_rules)                                                              \
+    XX(tflite_load_unsupported)                                                        \
+    XX(tflite_load_bad_input)                                                          \
+    XX(tflite_load_truncated)                                                          \
+    XX(tflite_load_bitflip)                                                            \
     /* nn: ONNX loader (tests/nn/test_onnx_load.c) */                                  \
     XX(onnx_load_detector)                                                             \
     XX(onnx_load_feature)                                                              \
@@ -17,6 +25,27 @@
     XX(onnx_load_errors)                                                               \
     XX(nn_load_file_errors)                                                            \
     /* nn: reference executor and passes (tests/nn/test_ref_exec.c, test_passes.c) */  \
+    XX(ref_conv_pad_stride)                                                            \
+    XX(ref_depthwise_conv)                                                             \
+    XX(ref_pool_same)                                                                  \
+    XX(ref_softmax)                                                                    \
+    XX(ref_broadcast_add)                                                              \
+    XX(ref_slice_negative)                                                             \
+    XX(ref_reshape_zero_minus_one)                                                     \
+    XX(ref_gather_scalar)                                                              \
+    XX(ref_concat_i64)                                                                 \
+    XX(ref_misc_ops)                                                                   \
+    XX(ref_run_graph)                                                                  \
+    XX(ref_bad_shapes_no_crash)                                                        \
+    XX(passes_patterns)                                                                \
+    XX(passes_keep_shared)                                                             \
+    XX(passes_identity_output)                                                         \
+    XX(passes_model_detector)                                                          \
+    XX(passes_model_feature)                                                           \
+    XX(passes_model_mobilefacenet)                                                     \
+    XX(passes_model_pnet)                                                              \
+    XX(passes_model_rnet)                                                              \
+    XX(passes_model_onet)                                                              \
     /* nn: oneDNN executor, engine, session (tests/nn/test_exec.c, test_engine.c) */ \
     XX(exec_matches_ref_detector)                                                      \
     XX(exec_matches_ref_onet)                                                          \
@@ -25,4 +54,10 @@
     XX(exec_matches_ref_embedder_a)                                                    \
     XX(exec_matches_ref_embedder_b)                                                    \
     XX(exec_rejects_bad_shapes)                                                        \
-    XX(exec_no_reference_kernels)
+    XX(exec_no_reference_kernels)                                                      \
+    XX(engine_catalogue)                                                               \
+    XX(engine_missing_models_dir)                                                      \
+    XX(engine_bad_model_files)                                                         \
+    XX(session_bad_calls)                                                              \
+    XX(session_embedders_match_onnxruntime)                                            \
+    XX(session_no_allocation_after_warmup)

@@ -69,6 +69,7 @@ typedef struct node_ctx {
     int ins[NN_MAX_NODE_INPUTS]; /* tensor indices; -1 = optional input left empty */
 } node_ctx;
 
+/* Name of ONNX data type t for messages; never NULL. */
 static const char *dtype_name(int32_t t)
 {
     if (t >= 0 && (size_t)t < sizeof(DTYPE_NAMES) / sizeof(DTYPE_NAMES[0])) {
@@ -77,6 +78,7 @@ static const char *dtype_name(int32_t t)
     return "unknown";
 }
 
+/* s, or `fallback` when s is NULL or empty (protobuf-c leaves absent strings NULL). */
 static const char *str_or(const char *s, const char *fallback)
 {
     return s != NULL && s[0] != '\0' ? s : fallback;
@@ -308,6 +310,7 @@ static mien_status value_info_shape(loader *L, const Onnx__ValueInfoProto *vi,
 
 /* ---- attributes ----------------------------------------------------------------------- */
 
+/* Attribute `name` of node n, or NULL. */
 static const Onnx__AttributeProto *find_attr(const node_ctx *n, const char *name)
 {
     for (size_t i = 0; i < n->p->n_attribute; i++) {
@@ -319,6 +322,7 @@ static const Onnx__AttributeProto *find_attr(const node_ctx *n, const char *name
     return NULL;
 }
 
+/* Reports attribute `name` of node n having a type other than `want`. */
 static mien_status attr_wrong_type(loader *L, const node_ctx *n, const char *name,
                                    const char *want)
 {

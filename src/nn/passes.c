@@ -206,7 +206,7 @@ static bool static_shapes(const nn_graph *g, int upto, nn_shape **shapes)
     return true;
 }
 
-/* ---- constant folding ------------------------------------------------------------------ */
+/* ---- constant folding ------------------------------------------------------------------- */
 
 /* Evaluates node i (all inputs constant, or a Shape of known shape `known`) and turns its
  * output into a constant. */
@@ -295,7 +295,7 @@ mien_status nn_pass_fold_constants(nn_graph *g, int *changed, mien_error *err)
     return s;
 }
 
-/* ---- PReLU ------------------------------------------------------------------------------- */
+/* ---- PReLU ------------------------------------------------------------------------------ */
 
 /* When node `mul` is Mul(const F32 alpha, v) in either order, returns v and sets *alpha. */
 static int mul_by_const(const nn_graph *g, const nn_node *mul, int *alpha)
@@ -375,6 +375,28 @@ static int add_const(nn_graph *g, const char *base, const char *suffix, int rank
     return idx;
 }
 
+/* A new slope constant: alpha's values times `factor`, its dims padded with leading 1s
+ * to `rank` (numpy broadcasting makes that the same operand: [C] on [N,C] is [1,C]).
+ * Returns its index, or -1 when out of memory. */
+static int new_slope(nn_graph *g, int alpha, float factor, int rank)
+{
+    const nn_tensor *at = &g->tensors[alpha];
+    int64_t count = nn_tensor_elems(at), dims[NN_MAX_RANK];
+    int pad = rank > at->rank ? rank - at->rank : 0;
+    float *d = malloc((size_t)(count > 0 ? count : 1) * sizeof(*d));
+    if (d == NULL) {
+        return -1;
+    }
+    for (int64_t k = 0; k < count; k++) {
+        d[k] = factor * ((const float *)at->data)[k]; /* ×2 is exact in float */
+    }
+    for (int i = 0; i < pad; i++) {
+        dims[i] = 1;
+    }
+    memcpy(dims + pad, at->dims, sizeof(int64_t) * (size_t)at->rank);
+    return add_const(g, at->name, ":prelu_slope", at->rank + pad, dims, d);
+}
+
 /* Matches both PReLU forms ending at Add node i; rewrites it on success. */
 static mien_status fuse_prelu_at(pass_ctx *c, int i, bool *fused, mien_error *err)
 {
@@ -401,19 +423,8 @@ static mien_status fuse_prelu_at(pass_ctx *c, int i, bool *fused, mien_error *er
             continue;
         }
         slope = alpha;
-        if (doubled) {
-            const nn_tensor *at = &g->tensors[alpha];
-            int64_t count = nn_tensor_elems(at);
-            float *d = malloc((size_t)(count > 0 ? count : 1) * sizeof(*d));
-            int64_t dims[NN_MAX_RANK];
-            if (d == NULL) {
-                return base_error_set(err, MIEN_ERR_NOMEM, "fuse_prelu: out of memory");
-            }
-            for (int64_t k = 0; k < count; k++) {
-                d[k] = 2.0f * ((const float *)at->data)[k]; /* x - |x| = 2 min(x, 0) */
-            }
-            memcpy(dims, at->dims, sizeof(dims));
-            slope = add_const(g, at->name, ":prelu_slope", at->rank, dims, d);
+        if (doubled || g->tensors[x].rank > g->tensors[alpha].rank) {
+            slope = new_slope(g, alpha, doubled ? 2.0f : 1.0f, g->tensors[x].rank);
             if (slope < 0) {
                 return base_error_set(err, MIEN_ERR_NOMEM, "fuse_prelu: out of memory");
             }
@@ -456,7 +467,7 @@ mien_status nn_pass_fuse_prelu(nn_graph *g, int *changed, mien_error *err)
     return s;
 }
 
-/* ---- softmax ------------------------------------------------------------------------------ */
+/* ---- softmax ---------------------------------------------------------------------------- */
 
 /* The single reduction axis of a ReduceMax/ReduceSum with keepdims (attribute, or a
  * constant axes input), normalised with `rank` when that is known (> 0). */
@@ -542,7 +553,7 @@ mien_status nn_pass_fuse_softmax(nn_graph *g, int *changed, mien_error *err)
     return MIEN_OK;
 }
 
-/* ---- activation fusion ---------------------------------------------------------------------- */
+/* ---- activation fusion ------------------------------------------------------------------ */
 
 mien_status nn_pass_fuse_activation(nn_graph *g, int *changed, mien_error *err)
 {
@@ -587,7 +598,7 @@ mien_status nn_pass_fuse_activation(nn_graph *g, int *changed, mien_error *err)
     return MIEN_OK;
 }
 
-/* ---- identities ------------------------------------------------------------------------------ */
+/* ---- identities ------------------------------------------------------------------------- */
 
 /* True when Transpose(Transpose(x, p1), p2) is x. */
 static bool perms_cancel(const nn_node *t1, const nn_node *t2)
@@ -654,7 +665,7 @@ mien_status nn_pass_remove_identity(nn_graph *g, int *changed, mien_error *err)
     return MIEN_OK;
 }
 
-/* ---- dead nodes ---------------------------------------------------------------------------- */
+/* ---- dead nodes ------------------------------------------------------------------------- */
 
 mien_status nn_pass_remove_dead(nn_graph *g, int *changed, mien_error *err)
 {
@@ -746,7 +757,7 @@ fail_live:
     return s;
 }
 
-/* ---- driver ----------------------------------------------------------------------------------- */
+/* ---- driver ----------------------------------------------------------------------------- */
 
 mien_status nn_graph_optimize(nn_graph *g, mien_error *err)
 {

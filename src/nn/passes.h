@@ -26,8 +26,9 @@
 #include "mien.h"
 #include "nn/graph.h"
 
-/* Runs all the passes below, in that order, until none changes anything.
- * @test nn/test_passes.c */
+/* Runs the passes (fold_constants, remove_identity, fuse_prelu, fuse_softmax,
+ * fuse_activation, remove_dead) in rounds until a round changes nothing; the catalogue
+ * models settle in two or three rounds. @test nn/test_passes.c */
 mien_status nn_graph_optimize(nn_graph *g, mien_error *err);
 
 /* Evaluates (nn_ref_eval_node) every node whose inputs are all constants and makes its
@@ -36,8 +37,9 @@ mien_status nn_graph_optimize(nn_graph *g, mien_error *err);
  * constants. @test nn/test_passes.c */
 mien_status nn_pass_fold_constants(nn_graph *g, int *changed, mien_error *err);
 
-/* Replaces PReLU written out by TFLite converters with one PRelu node (its slope keeps
- * the shape of the file's per-channel constant):
+/* Replaces PReLU written out by TFLite converters with one PRelu node. Its slope is the
+ * file's per-channel constant (the loader makes it [1,C,1,1] for 4-D), padded with leading
+ * 1s to x's rank ([C] after a FULLY_CONNECTED becomes [1,C]):
  *   MTCNN (P/R/O-Net):  Add(Relu(x), Mul(alpha, Neg(Relu(Neg(x)))))   slope = alpha
  *   MobileFaceNet:      Add(Relu(x), Mul(alpha, Sub(x, Abs(x))))        slope = 2·alpha
  * (operands of Add and Mul in either order). Fuses only when every intermediate has no

@@ -229,7 +229,7 @@ static int64_t div_floor(int64_t a, int64_t b)
     return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-/* ---- Conv, Gemm, pools, BatchNormalization ------------------------------------------- */
+/* ---- Conv, Gemm, pools, BatchNormalization ---------------------------------------------- */
 
 /* Fills the defaults of a Conv/Pool's attributes: stride and dilation 1. */
 static void conv_defaults(nn_attrs *a)
@@ -322,10 +322,10 @@ static mien_status op_conv(const op_ctx *c)
                             if (iy < 0 || iy >= H) {
                                 continue;
                             }
-                            row = xp + iy * W + shift;
+                            row = xp + iy * W;
                             arow = acc + oy * OW;
                             for (int64_t ox = lo; ox < hi; ox++) {
-                                arow[ox] += wv * row[ox * a.stride[1]];
+                                arow[ox] += wv * row[ox * a.stride[1] + shift];
                             }
                         }
                     }
@@ -700,14 +700,15 @@ static mien_status op_binary(const op_ctx *c)
         va = load_int(c->in[0], c->dt[0], oa);
         vb = load_int(c->in[1], c->dt[1], ob);
         switch (c->n->op) {
+        /* wrapping (unsigned) arithmetic: overflow in a corrupt model is not UB here */
         case NN_OP_ADD:
-            v = va + vb;
+            v = (int64_t)((uint64_t)va + (uint64_t)vb);
             break;
         case NN_OP_SUB:
-            v = va - vb;
+            v = (int64_t)((uint64_t)va - (uint64_t)vb);
             break;
         case NN_OP_MUL:
-            v = va * vb;
+            v = (int64_t)((uint64_t)va * (uint64_t)vb);
             break;
         default:
             if (vb == 0) {
@@ -715,7 +716,7 @@ static mien_status op_binary(const op_ctx *c)
                 *c->out = NULL;
                 return fail(c, MIEN_ERR_SHAPE, "integer division by zero");
             }
-            v = va / vb;
+            v = vb == -1 ? (int64_t)(0 - (uint64_t)va) : va / vb;
             break;
         }
         store_int(*c->out, c->dt[0], i, v);
@@ -723,7 +724,7 @@ static mien_status op_binary(const op_ctx *c)
     return MIEN_OK;
 }
 
-/* ---- softmax and reductions ------------------------------------------------------------ */
+/* ---- softmax and reductions ------------------------------------------------------------- */
 
 static mien_status op_softmax(const op_ctx *c)
 {
@@ -855,7 +856,7 @@ static mien_status op_reduce(const op_ctx *c)
     return MIEN_OK;
 }
 
-/* ---- data movement (any dtype) ------------------------------------------------------- */
+/* ---- data movement (any dtype) ---------------------------------------------------------- */
 
 /* Output = input 0's bytes under a new shape ys (Reshape, Flatten, Squeeze, ...). */
 static mien_status copy_as(const op_ctx *c, const nn_shape *ys)
@@ -1072,6 +1073,9 @@ static mien_status op_slice(const op_ctx *c)
     for (int i = 0; i < n; i++) {
         int ax;
         int64_t dim, start = starts[i], end = ends[i], step = steps[i] ? steps[i] : 1;
+        if (step == INT64_MIN) {
+            return fail(c, MIEN_ERR_SHAPE, "step out of range");
+        }
         if (!norm_axis(axes[i], xs->rank, &ax)) {
             return fail(c, MIEN_ERR_SHAPE, "axis %lld out of range for rank %d",
                         (long long)axes[i], xs->rank);
@@ -1232,7 +1236,7 @@ static mien_status op_squeeze(const op_ctx *c)
     return copy_as(c, &ys);
 }
 
-/* ---- dispatch -------------------------------------------------------------------------- */
+/* ---- dispatch --------------------------------------------------------------------------- */
 
 /* Evaluates c->n; output 0 only. */
 static mien_status eval_op(const op_ctx *c)
@@ -1308,6 +1312,10 @@ static mien_status eval_typed(const nn_graph *g, const nn_node *n, const nn_shap
     if (n->n_outputs < 1 || n->n_inputs < 1 || n->n_inputs > NN_MAX_NODE_INPUTS) {
         return fail(&c, MIEN_ERR_MODEL, "node has %d inputs and %d outputs", n->n_inputs,
                     n->n_outputs);
+    }
+    if (n->a.n_axes < 0 || n->a.n_axes > NN_MAX_RANK || n->a.n_perm < 0 ||
+        n->a.n_perm > NN_MAX_RANK) {
+        return fail(&c, MIEN_ERR_MODEL, "axes or perm count out of range");
     }
     for (int k = 0; k < n->n_inputs; k++) {
         if (has_in(&c, k) && elems_of(&in_shapes[k]) < 0) {

@@ -51,6 +51,7 @@ typedef struct fb_vec {
     size_t start;
 } fb_vec;
 
+/* Little-endian loads from memory the caller has already bounds-checked. */
 static uint32_t get_u32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -88,6 +89,7 @@ static bool fb_check(fb_reader *r, size_t off, size_t n)
     return true;
 }
 
+/* The u32 at `off`, or 0 (failure recorded) when it does not fit in the buffer. */
 static uint32_t fb_u32(fb_reader *r, size_t off)
 {
     return fb_check(r, off, 4) ? get_u32(r->b + off) : 0;
@@ -159,6 +161,8 @@ static size_t fb_field(fb_reader *r, fb_table t, int id, size_t width)
     return t.pos + off;
 }
 
+/* Scalar field `id` of t as int32 / int8 (bool and ubyte fields read as int8), or `def`
+ * when the table or the field is absent. */
 static int32_t fb_i32(fb_reader *r, fb_table t, int id, int32_t def)
 {
     size_t f = fb_field(r, t, id, 4);
@@ -293,6 +297,7 @@ enum {
     TFL_ABS = 101,
 };
 
+/* The schema name of a BuiltinOperator code ("unknown" past the table); never NULL. */
 static const char *builtin_name(int32_t code)
 {
     if (code >= 0 && (size_t)code < sizeof(BUILTIN_NAMES) / sizeof(BUILTIN_NAMES[0])) {
@@ -310,6 +315,7 @@ static const char *const TYPE_NAMES[] = {
     "UINT16", "INT4",
 };
 
+/* The schema name of a TensorType ("unknown" past the table); never NULL. */
 static const char *type_name(int type)
 {
     if (type >= 0 && (size_t)type < sizeof(TYPE_NAMES) / sizeof(TYPE_NAMES[0])) {
@@ -383,6 +389,7 @@ static mien_status fail(loader *L, mien_status code, const char *fmt, ...)
     return L->r.st;
 }
 
+/* Records MIEN_ERR_NOMEM (unless a failure is already recorded) and returns the status. */
 static mien_status nomem(loader *L)
 {
     return fail(L, MIEN_ERR_NOMEM, "out of memory");
@@ -756,7 +763,6 @@ static int act_in(loader *L, int t)
 static int act_out(loader *L, int t)
 {
     const tfl_tensor *x = &L->tt[t];
-    int64_t dims[NN_MAX_RANK];
     if (L->r.st != MIEN_OK) {
         return -1;
     }
@@ -772,6 +778,7 @@ static int act_out(loader *L, int t)
     }
     L->produced[t] = true;
     if (L->ir[t] < 0) { /* graph outputs of rank != 4 were made up front */
+        int64_t dims[NN_MAX_RANK];
         act_dims(L, x, true, dims);
         L->ir[t] = add_tensor(L, x->name, L->ext[t] >= 0 ? ":nchw" : "", NN_F32, x->rank,
                               dims, NULL);
@@ -884,20 +891,21 @@ static mien_status conv(loader *L, bool dw)
     if (src == NULL) {
         return L->r.st;
     }
+    if (n != cout * cin * kh * kw) { /* defensive: decode_tensor() checked the size */
+        free(src);
+        return fail(L, MIEN_ERR_MODEL, "weights '%s' do not fit their shape", w->name);
+    }
     dst = malloc((size_t)(n > 0 ? n : 1) * sizeof(*dst));
     if (dst == NULL) {
         free(src);
         return nomem(L);
     }
-    for (int64_t o = 0; o < cout; o++) {
-        for (int64_t y0 = 0; y0 < kh; y0++) {
-            for (int64_t x0 = 0; x0 < kw; x0++) {
-                for (int64_t c = 0; c < cin; c++) {
-                    dst[((o * cin + c) * kh + y0) * kw + x0] =
-                        dw ? src[(y0 * kw + x0) * cout + o] : src[((o * kh + y0) * kw + x0) *
-                                                                  cin + c];
-                }
-            }
+    for (int64_t i = 0; i < n; i++) { /* i walks the file's layout */
+        if (dw) { /* src [kh*kw][cout] -> dst [cout][kh*kw] */
+            dst[(i % cout) * kh * kw + i / cout] = src[i];
+        } else { /* src [cout][kh*kw][cin] -> dst [cout][cin][kh*kw] */
+            int64_t o = i / (kh * kw * cin), yx = i / cin % (kh * kw), c = i % cin;
+            dst[(o * cin + c) * kh * kw + yx] = src[i];
         }
     }
     free(src);
@@ -977,12 +985,12 @@ static mien_status fully_connected(loader *L)
     a.beta = 1.0f;
     in[0] = act_in(L, op->in[0]);
     if (in[0] >= 0 && x->rank != 2) {
-        int64_t shape[2] = {-1, w->dims[1]};
         const char *base = L->tt[op->out[0]].name;
         if (x->rank == 4) {
             in[0] = add_transpose(L, in[0], PERM_TO_NHWC, base, ":nhwc");
         }
         if (in[0] >= 0) {
+            const int64_t shape[2] = {-1, w->dims[1]};
             in[0] = add_reshape(L, in[0], 2, shape, shape, base, ":flat");
         }
     }
@@ -1408,6 +1416,7 @@ static mien_status decode_tensors(loader *L, fb_table sg, fb_vec buffers)
     return L->r.st;
 }
 
+/* Frees the loader's decoded tables and maps (not the graph). */
 static void loader_release(loader *L)
 {
     for (int i = 0; L->tt != NULL && i < L->n_tt; i++) {

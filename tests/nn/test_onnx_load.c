@@ -812,3 +812,19 @@ TEST(nn_load_file_errors)
     ASSERT_CONTAINS(err.message, path);
     return 0;
 }
+
+/* A packed ONNX model with one node of the unknown op "FancyOp" (named "fancy_node"), for
+ * tests of the layers above the loader (test.h). Caller frees. */
+unsigned char *test_onnx_unknown_op_model(size_t *size)
+{
+    static const int64_t dims[2] = {1, 4};
+    static const char *const in[] = {"x", NULL}, *const out[] = {"y", NULL};
+    mb *b = mb_new(13);
+    if (b == NULL) {
+        return NULL;
+    }
+    mb_input(b, "x", 2, dims);
+    mb_node(b, "FancyOp", "fancy_node", in, out);
+    mb_output(b, "y");
+    return mb_pack(b, size);
+}
