@@ -41,6 +41,7 @@ typedef struct mem_ref {
     int buf;          /* workspace buffer index, or -1 */
     void *ptr;        /* constant / owned / graph-input pointer when buf < 0; resolved later */
     int graph_input;  /* index of the graph input bound at run time, or -1 */
+    bool alias;       /* a view of bytes that belong to another tensor (no in-place writes) */
     dnnl_memory_t mem; /* created at finalize */
 } mem_ref;
 
@@ -109,6 +110,8 @@ struct nn_plan {
     void *workspace;
     size_t workspace_size;
     int out_ref[NN_MAX_GRAPH_IO];
+    int *consumers; /* [n_tensors]: node inputs reading each tensor, + 1 per graph output */
+    bool *fused;    /* [n_nodes]: node folded into an earlier primitive's post-ops */
     double *profile_ms; /* per step, when MIEN_PROFILE is set (a developer's knob) */
     long profile_runs;
 };
@@ -277,24 +280,35 @@ static void need_scratch(nn_plan *p, const_dnnl_primitive_desc_t pd)
     }
 }
 
-static mien_status make_attr(dnnl_primitive_attr_t *attr, const nn_attrs *a, const nn_node *n,
-                             mien_error *err)
+/* Primitive attributes: user-managed scratchpad (one buffer per plan), the fused
+ * activation of `a` if any, then a PReLU post-op when prelu_mask >= 0. */
+static mien_status make_attr_prelu(dnnl_primitive_attr_t *attr, const nn_attrs *a,
+                                   int prelu_mask, const nn_node *n, mien_error *err)
 {
     DNNL_TRY(dnnl_primitive_attr_create(attr), n, "attr create");
     DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user), n,
              "scratchpad mode");
-    if (a != NULL && a->act != NN_ACT_NONE) {
+    if ((a != NULL && a->act != NN_ACT_NONE) || prelu_mask >= 0) {
         dnnl_post_ops_t po;
         DNNL_TRY(dnnl_post_ops_create(&po), n, "post-ops create");
-        if (a->act == NN_ACT_RELU) {
+        if (a != NULL && a->act == NN_ACT_RELU) {
             dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
-        } else {
+        } else if (a != NULL && a->act == NN_ACT_CLIP) {
             dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, a->act_min, a->act_max);
+        }
+        if (prelu_mask >= 0) {
+            dnnl_post_ops_append_prelu(po, prelu_mask);
         }
         dnnl_primitive_attr_set_post_ops(*attr, po);
         dnnl_post_ops_destroy(po);
     }
     return MIEN_OK;
+}
+
+static mien_status make_attr(dnnl_primitive_attr_t *attr, const nn_attrs *a, const nn_node *n,
+                             mien_error *err)
+{
+    return make_attr_prelu(attr, a, -1, n, err);
 }
 
 /* Creates the primitive for pd as a new step, taking ownership of pd. */
@@ -577,20 +591,48 @@ static inline float binary_op(nn_op op, float a, float b)
     }
 }
 
+/* One loop per operator so the compiler vectorises it; sx/sy are 0 (broadcast one value)
+ * or 1 (walk the operand). */
+#define BINARY_LOOP(expr)                                                           \
+    for (int64_t i = 0; i < n; i++) {                                               \
+        float a_ = x[i * sx], b_ = y[i * sy];                                       \
+        out[i] = (expr);                                                            \
+    }
+
 /* Same-shape operands, or one of them a single value: a flat loop. */
 static bool run_binary_flat(const step *s, const float *x, const float *y, float *out)
 {
     int64_t n = nn_shape_elems(&s->out_shape);
     int64_t nx = nn_shape_elems(&s->in_shape[0]), ny = nn_shape_elems(&s->in_shape[1]);
-    nn_op op = s->node->op;
+    int64_t sx = nx == 1 ? 0 : 1, sy = ny == 1 ? 0 : 1;
     if ((nx != n && nx != 1) || (ny != n && ny != 1)) {
         return false;
     }
-    for (int64_t i = 0; i < n; i++) {
-        out[i] = apply_act(&s->node->a, binary_op(op, x[nx == 1 ? 0 : i], y[ny == 1 ? 0 : i]));
+    switch (s->node->op) {
+    case NN_OP_ADD:
+        BINARY_LOOP(a_ + b_);
+        break;
+    case NN_OP_SUB:
+        BINARY_LOOP(a_ - b_);
+        break;
+    case NN_OP_MUL:
+        BINARY_LOOP(a_ * b_);
+        break;
+    case NN_OP_DIV:
+        BINARY_LOOP(a_ / b_);
+        break;
+    default:
+        BINARY_LOOP(binary_op(s->node->op, a_, b_));
+        break;
+    }
+    if (s->node->a.act != NN_ACT_NONE) {
+        for (int64_t i = 0; i < n; i++) {
+            out[i] = apply_act(&s->node->a, out[i]);
+        }
     }
     return true;
 }
+#undef BINARY_LOOP
 
 static void run_binary(const step *s, const float *x, const float *y, float *out)
 {
@@ -673,6 +715,15 @@ static void run_softmax(const step *s, const float *x, float *out)
     int axis = (int)(s->node->a.axis < 0 ? s->node->a.axis + s->out_shape.rank : s->node->a.axis);
     int64_t outer, len, inner;
     split_axis(&s->out_shape, axis, &outer, &len, &inner);
+    if (len == 2 && inner == 1) {
+        /* two classes (face / not face): softmax = logistic of the difference, one exp */
+        for (int64_t o = 0; o < outer; o++) {
+            float p1 = 1.0f / (1.0f + expf(x[2 * o] - x[2 * o + 1]));
+            out[2 * o] = 1.0f - p1;
+            out[2 * o + 1] = p1;
+        }
+        return;
+    }
     for (int64_t o = 0; o < outer; o++) {
         for (int64_t i = 0; i < inner; i++) {
             const float *xp = x + o * len * inner + i;
@@ -728,6 +779,30 @@ static void run_reduce(const step *s, const float *x, float *out)
     }
 }
 
+/* Copies `count` blocks of `block` floats from src (stride src_stride) to dst (stride
+ * dst_stride). Short blocks (the detector's 2- and 4-float rows) go element by element:
+ * memcpy's call costs more than the copy there. */
+static void copy_blocks(float *dst, int64_t dst_stride, const float *src, int64_t src_stride,
+                        int64_t block, int64_t count)
+{
+    if (block == 2) {
+        for (int64_t o = 0; o < count; o++) {
+            dst[o * dst_stride] = src[o * src_stride];
+            dst[o * dst_stride + 1] = src[o * src_stride + 1];
+        }
+    } else if (block < 16) {
+        for (int64_t o = 0; o < count; o++) {
+            for (int64_t k = 0; k < block; k++) {
+                dst[o * dst_stride + k] = src[o * src_stride + k];
+            }
+        }
+    } else {
+        for (int64_t o = 0; o < count; o++) {
+            memcpy(dst + o * dst_stride, src + o * src_stride, (size_t)block * sizeof(float));
+        }
+    }
+}
+
 static void run_concat(const step *s, const float *const *in, float *out)
 {
     int axis = (int)(s->node->a.axis < 0 ? s->node->a.axis + s->out_shape.rank : s->node->a.axis);
@@ -735,10 +810,7 @@ static void run_concat(const step *s, const float *const *in, float *out)
     split_axis(&s->out_shape, axis, &outer, &len, &inner);
     for (int i = 0; i < s->n_in; i++) {
         int64_t l = s->in_shape[i].dims[axis];
-        for (int64_t o = 0; o < outer; o++) {
-            memcpy(out + (o * len + pos) * inner, in[i] + o * l * inner,
-                   (size_t)(l * inner) * sizeof(float));
-        }
+        copy_blocks(out + pos * inner, len * inner, in[i], l * inner, l * inner, outer);
         pos += l;
     }
 }
@@ -758,10 +830,7 @@ static bool run_slice_contiguous(const step *s, const float *x, float *out)
     out_len = s->out_shape.dims[ax];
     start = a->starts[0] < 0 ? a->starts[0] + len : a->starts[0];
     start = start < 0 ? 0 : (start > len ? len : start);
-    for (int64_t o = 0; o < outer; o++) {
-        memcpy(out + o * out_len * inner, x + (o * len + start) * inner,
-               (size_t)(out_len * inner) * sizeof(float));
-    }
+    copy_blocks(out, out_len * inner, x + start * inner, len * inner, out_len * inner, outer);
     return true;
 }
 
@@ -875,6 +944,35 @@ static void dims_of(const nn_shape *s, dnnl_dims_t d)
     }
 }
 
+static bool impl_is_reference(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success ||
+           impl == NULL || strstr(impl, "ref") != NULL;
+}
+
+/* The PReLU node that is the only reader of conv n's output, with a constant per-channel
+ * (or single) slope, or NULL. */
+static const nn_node *fusable_prelu(const nn_plan *p, const nn_node *n)
+{
+    int y = n->outputs[0];
+    const nn_shape *ys = shape_of(p, y);
+    if (n->a.act != NN_ACT_NONE || p->consumers[y] != 1) {
+        return NULL;
+    }
+    for (const nn_node *k = n + 1; k < p->g->nodes + p->g->n_nodes; k++) {
+        if (k->n_inputs > 0 && k->inputs[0] == y) {
+            int64_t c;
+            if (k->op != NN_OP_PRELU || !is_const(p, k->inputs[1])) {
+                return NULL;
+            }
+            c = nn_tensor_elems(&p->g->tensors[k->inputs[1]]);
+            return c == 1 || c == ys->dims[1] ? k : NULL;
+        }
+    }
+    return NULL;
+}
+
 static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
 {
     const nn_shape *xs = shape_of(p, n->inputs[0]), *ws = shape_of(p, n->inputs[1]);
@@ -936,14 +1034,38 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
                  &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_md,
                  bias >= 0 ? &b_md : NULL, &dst_md, strides, dil, pl, pr),
              n, "convolution desc");
-    st = make_attr(&attr, &n->a, n, err);
-    if (st != MIEN_OK) {
-        return st;
+    /* A PReLU right after the convolution rides along as a post-op when oneDNN has a JIT
+     * kernel for that (it saves a pass over the activations); DESIGN.md §3 saw oneDNN fall
+     * back to `ref:any` for it on AVX2, so the chosen kernel is checked and the PReLU stays
+     * a separate primitive when that happens. */
+    const nn_node *prelu = fusable_prelu(p, n);
+    pd = NULL;
+    if (prelu != NULL) {
+        int64_t c = nn_tensor_elems(&p->g->tensors[prelu->inputs[1]]);
+        if ((st = make_attr_prelu(&attr, &n->a, c == 1 ? 0 : 2, n, err)) != MIEN_OK) {
+            return st;
+        }
+        if (dnnl_primitive_desc_create(&pd, &cd, attr, p->backend->engine, NULL) !=
+            dnnl_success) {
+            pd = NULL;
+        } else if (impl_is_reference(pd)) {
+            dnnl_primitive_desc_destroy(pd);
+            pd = NULL;
+        }
+        dnnl_primitive_attr_destroy(attr);
+        if (pd == NULL) {
+            prelu = NULL;
+        }
     }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &cd, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (ds != dnnl_success) {
-        return dnnl_fail(err, ds, n, "convolution primitive desc");
+    if (pd == NULL) {
+        if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+            return st;
+        }
+        dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &cd, attr, p->backend->engine, NULL);
+        dnnl_primitive_attr_destroy(attr);
+        if (ds != dnnl_success) {
+            return dnnl_fail(err, ds, n, "convolution primitive desc");
+        }
     }
     src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
@@ -966,6 +1088,19 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
     step_arg(p, s, DNNL_ARG_WEIGHTS, w_ref);
     if (b_ref >= 0) {
         step_arg(p, s, DNNL_ARG_BIAS, b_ref);
+    }
+    if (prelu != NULL) {
+        dnnl_memory_desc_t slope_md;
+        dnnl_dims_t slope_dims = {1, ys->dims[1], 1, 1};
+        int slope_ref;
+        if (nn_tensor_elems(&p->g->tensors[prelu->inputs[1]]) == 1) {
+            slope_dims[1] = 1;
+        }
+        dnnl_memory_desc_init_by_tag(&slope_md, 4, slope_dims, dnnl_f32, dnnl_acdb);
+        slope_ref = add_ref(p, &slope_md, -1, p->g->tensors[prelu->inputs[1]].data);
+        step_arg(p, s, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_WEIGHTS, slope_ref);
+        p->fused[prelu - p->g->nodes] = true;
+        produce(p, prelu->outputs[0], y_ref);
     }
     step_arg(p, s, DNNL_ARG_DST, y_ref);
     produce(p, n->outputs[0], y_ref);
@@ -1025,6 +1160,18 @@ static mien_status plan_pool(nn_plan *p, const nn_node *n, mien_error *err)
     return MIEN_OK;
 }
 
+/* The ref an elementwise op on tensor t (held in ref x) writes to: x itself when this op is
+ * t's only reader and x is a workspace buffer (oneDNN's eltwise, PReLU and binary run
+ * in place; activations stay in cache), else a new buffer of the same layout. */
+static int inplace_or_new(nn_plan *p, int t, int x)
+{
+    if (p->consumers[t] == 1 && p->refs[x].buf >= 0 && !p->refs[x].alias &&
+        p->values[t].ref == x) {
+        return x;
+    }
+    return new_buf_ref(p, &p->refs[x].md);
+}
+
 /* Elementwise unary on oneDNN, in the input's own layout. */
 static mien_status plan_eltwise(nn_plan *p, const nn_node *n, mien_error *err)
 {
@@ -1067,7 +1214,7 @@ static mien_status plan_eltwise(nn_plan *p, const nn_node *n, mien_error *err)
     if (ds != dnnl_success) {
         return dnnl_fail(err, ds, n, "eltwise primitive desc");
     }
-    y = new_buf_ref(p, &p->refs[x].md);
+    y = inplace_or_new(p, n->inputs[0], x);
     step *s = prim_step(p, pd, n, err, &st);
     if (s == NULL) {
         return st;
@@ -1113,7 +1260,7 @@ static mien_status plan_prelu(nn_plan *p, const nn_node *n, mien_error *err)
         dnnl_primitive_desc_destroy(pd);
         return st;
     }
-    y = new_buf_ref(p, &p->refs[x].md);
+    y = inplace_or_new(p, n->inputs[0], x);
     step *s = prim_step(p, pd, n, err, &st);
     if (s == NULL) {
         return st;
@@ -1195,7 +1342,7 @@ static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
     if (ds != dnnl_success) {
         return c_step(p, n, CK_BINARY, err); /* e.g. a broadcast oneDNN cannot do */
     }
-    y = new_buf_ref(p, &p->refs[x].md);
+    y = inplace_or_new(p, a, x);
     step *s = prim_step(p, pd, n, err, &st);
     if (s == NULL) {
         return st;
@@ -1297,6 +1444,7 @@ static mien_status plan_alias(nn_plan *p, const nn_node *n, mien_error *err)
         return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
     p->refs[y].graph_input = p->refs[x].graph_input;
+    p->refs[y].alias = true;
     produce(p, n->outputs[0], y);
     return MIEN_OK;
 }
@@ -1329,6 +1477,7 @@ static mien_status plan_transpose(nn_plan *p, const nn_node *n, mien_error *err)
             return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
         }
         p->refs[y].graph_input = r->graph_input;
+        p->refs[y].alias = true;
         p->values[n->outputs[0]].ref = y;
         p->values[n->outputs[0]].plain_ref = md_is_plain(&md) ? y : -1;
         p->values[n->outputs[0]].alt_ref = -1;
@@ -1342,14 +1491,18 @@ static mien_status plan_transpose(nn_plan *p, const nn_node *n, mien_error *err)
         strides[n->a.perm[i]] = ost[i];
     }
     dnnl_memory_desc_init_by_strides(&md, xs->rank, dims, dnnl_f32, strides);
-    if ((st = reorder_to(p, v->ref, &md, &y, err)) != MIEN_OK) {
+    if (dnnl_memory_desc_equal(&p->refs[v->ref].md, &md)) {
+        y = v->ref; /* e.g. NHWC-laid activations transposed to [N,H,W,C]: same bytes */
+    } else if ((st = reorder_to(p, v->ref, &md, &y, err)) != MIEN_OK) {
         return st;
     }
     plain_md(&md, ys);
-    int out = add_ref(p, &md, p->refs[y].buf, NULL);
+    int out = add_ref(p, &md, p->refs[y].buf, p->refs[y].ptr);
     if (out < 0) {
         return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
+    p->refs[out].graph_input = p->refs[y].graph_input;
+    p->refs[out].alias = y == v->ref;
     produce(p, n->outputs[0], out);
     return MIEN_OK;
 }
@@ -1640,6 +1793,8 @@ void nn_plan_free(nn_plan *p)
         }
     }
     free(p->impl);
+    free(p->fused);
+    free(p->consumers);
     free(p->owned);
     free(p->steps);
     free(p->bufs);
@@ -1666,7 +1821,10 @@ mien_status nn_plan_new(nn_backend *b, const nn_graph *g, const nn_shape *in_sha
     p->shapes = calloc((size_t)g->n_tensors, sizeof(*p->shapes));
     p->values = calloc((size_t)g->n_tensors, sizeof(*p->values));
     p->impl = calloc((size_t)(g->n_nodes > 0 ? g->n_nodes : 1), sizeof(*p->impl));
-    if (p->shapes == NULL || p->values == NULL || p->impl == NULL) {
+    p->fused = calloc((size_t)(g->n_nodes > 0 ? g->n_nodes : 1), sizeof(*p->fused));
+    p->consumers = calloc((size_t)g->n_tensors, sizeof(*p->consumers));
+    if (p->shapes == NULL || p->values == NULL || p->impl == NULL || p->fused == NULL ||
+        p->consumers == NULL) {
         st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -1690,6 +1848,19 @@ mien_status nn_plan_new(nn_backend *b, const nn_graph *g, const nn_shape *in_sha
         produce(p, g->inputs[i], r);
     }
     for (int i = 0; i < g->n_nodes; i++) {
+        for (int k = 0; k < g->nodes[i].n_inputs; k++) {
+            if (g->nodes[i].inputs[k] >= 0) {
+                p->consumers[g->nodes[i].inputs[k]]++;
+            }
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        p->consumers[g->outputs[i]]++;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (p->fused[i]) {
+            continue; /* computed by an earlier primitive's post-op */
+        }
         if ((st = plan_node(p, &g->nodes[i], err)) != MIEN_OK) {
             goto fail;
         }

@@ -188,6 +188,7 @@ TEST(session_bad_calls)
                   &err);
     ASSERT_STATUS(mien_session_run_model(s, "embedderA", NULL, wrong, 4, &err), MIEN_ERR_ARG,
                   &err);
+    mien_session_free(s);
     ASSERT_STATUS(mien_session_new(NULL, &s, &err), MIEN_ERR_ARG, &err);
     ASSERT_TRUE(s == NULL);
     mien_session_free(NULL);
