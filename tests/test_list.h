@@ -55,6 +55,7 @@
     XX(exec_matches_ref_embedder_b)                                                    \
     XX(exec_rejects_bad_shapes)                                                        \
     XX(exec_no_reference_kernels)                                                      \
+    XX(kernel_prelu_nhwc)                                                              \
     XX(engine_catalogue)                                                               \
     XX(engine_missing_models_dir)                                                      \
     XX(engine_bad_model_files)                                                         \

@@ -27,13 +27,25 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "base/error.h"
+#include "nn/kernels.h"
 
 #define MAX_STEP_ARGS (NN_MAX_NODE_INPUTS + 2)
 #define WORKSPACE_ALIGN 64
 
+/* Convolutions timed once per backend: which oneDNN candidate won for a descriptor. */
+#define TUNE_CACHE_SIZE 512
+#define TUNE_MAX_CANDIDATES 4
+typedef struct tune_entry {
+    dnnl_convolution_desc_t desc;
+    nn_act act;
+    int choice; /* index among the layout-compatible candidates */
+} tune_entry;
+
 struct nn_backend {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
+    tune_entry *tune; /* [TUNE_CACHE_SIZE], filled round-robin */
+    int n_tune;
 };
 
 typedef struct mem_ref {
@@ -69,7 +81,7 @@ typedef enum c_kernel {
     CK_TRANSPOSE,
     CK_GATHER,
     CK_GEMM,
-    CK_ZERO, /* zero a pinned buffer once per run is not needed; kept for pre-padding */
+    CK_PRELU_NHWC, /* in place, channels-last (nn_kernel_prelu_nhwc) */
 } c_kernel;
 
 typedef struct step {
@@ -928,9 +940,12 @@ static void run_c_step(nn_plan *p, const step *s)
     case CK_GEMM:
         run_gemm(s, in[0], in[1], s->n_in > 2 ? in[2] : NULL, out);
         break;
+    case CK_PRELU_NHWC:
+        nn_kernel_prelu_nhwc(out, nn_shape_elems(&s->out_shape), in[1],
+                             p->refs[s->in_ref[1]].md.dims[0]);
+        break;
     case CK_TRANSPOSE:
     case CK_GATHER:
-    case CK_ZERO:
         break;
     }
 }
@@ -971,6 +986,146 @@ static const nn_node *fusable_prelu(const nn_plan *p, const nn_node *n)
         }
     }
     return NULL;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Best of a few timed runs of pd's primitive on scratch buffers (contents irrelevant to the
+ * time of a dense fp32 convolution); a large number when it cannot run. */
+static double time_candidate(nn_plan *p, const_dnnl_primitive_desc_t pd)
+{
+    static const dnnl_query_t queries[4] = {dnnl_query_src_md, dnnl_query_weights_md,
+                                            dnnl_query_weights_md, dnnl_query_dst_md};
+    static const int kinds[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST};
+    static const int index[4] = {0, 0, 1, 0};
+    dnnl_exec_arg_t args[5];
+    void *bufs[5] = {NULL};
+    dnnl_memory_t mems[5] = {NULL};
+    dnnl_primitive_t prim = NULL;
+    double best = 1e30;
+    int n = 0;
+    for (int i = 0; i < 5; i++) {
+        const dnnl_memory_desc_t *md =
+            i < 4 ? dnnl_primitive_desc_query_md(pd, queries[i], index[i])
+                  : dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        if (md == NULL || md->ndims == 0) {
+            continue;
+        }
+        bufs[n] = aligned_zalloc(dnnl_memory_desc_get_size(md));
+        if (bufs[n] == NULL ||
+            dnnl_memory_create(&mems[n], md, p->backend->engine, bufs[n]) != dnnl_success) {
+            goto done;
+        }
+        args[n].arg = i < 4 ? kinds[i] : DNNL_ARG_SCRATCHPAD;
+        args[n].memory = mems[n];
+        n++;
+    }
+    if (dnnl_primitive_create(&prim, pd) != dnnl_success) {
+        goto done;
+    }
+    for (int r = 0; r < 6; r++) {
+        double t0 = now_ms(), t;
+        if (dnnl_primitive_execute(prim, p->backend->stream, n, args) != dnnl_success ||
+            dnnl_stream_wait(p->backend->stream) != dnnl_success) {
+            best = 1e30;
+            break;
+        }
+        t = now_ms() - t0;
+        if (r > 0 && t < best) { /* the first run warms caches */
+            best = t;
+        }
+    }
+done:
+    if (prim != NULL) {
+        dnnl_primitive_destroy(prim);
+    }
+    for (int i = 0; i < 5; i++) {
+        if (mems[i] != NULL) {
+            dnnl_memory_destroy(mems[i]);
+        }
+        free(bufs[i]);
+    }
+    return best;
+}
+
+/* Creates the convolution primitive descriptor of `cd`: oneDNN's first choice, or among
+ * the candidates that keep its activation layouts (so nothing around it changes) the
+ * fastest when timed here. oneDNN ranks kernels by ISA, not by shape; on small channel
+ * counts and depthwise convolutions another JIT kernel is sometimes faster on this CPU.
+ * The choice is cached per backend, so each distinct convolution is timed once. */
+static dnnl_status_t create_fastest_conv(nn_plan *p, const dnnl_convolution_desc_t *cd,
+                                         const_dnnl_primitive_attr_t attr, nn_act act,
+                                         dnnl_primitive_desc_t *out)
+{
+    dnnl_primitive_desc_iterator_t it;
+    dnnl_primitive_desc_t cands[TUNE_MAX_CANDIDATES];
+    nn_backend *b = p->backend;
+    int n = 0, choice = -1;
+    dnnl_status_t st = dnnl_primitive_desc_iterator_create(&it, cd, attr, b->engine, NULL);
+    *out = NULL;
+    if (st != dnnl_success) {
+        return st;
+    }
+    do {
+        dnnl_primitive_desc_t pd = dnnl_primitive_desc_iterator_fetch(it);
+        if (pd == NULL) {
+            break;
+        }
+        if (n == 0 ||
+            (!impl_is_reference(pd) &&
+             dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
+                                    dnnl_primitive_desc_query_md(cands[0], dnnl_query_src_md,
+                                                                 0)) &&
+             dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
+                                    dnnl_primitive_desc_query_md(cands[0], dnnl_query_dst_md,
+                                                                 0)))) {
+            cands[n++] = pd;
+        } else {
+            dnnl_primitive_desc_destroy(pd);
+        }
+    } while (n < TUNE_MAX_CANDIDATES && dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+    dnnl_primitive_desc_iterator_destroy(it);
+    if (n == 0) {
+        return dnnl_unimplemented;
+    }
+    for (int i = 0; i < b->n_tune && i < TUNE_CACHE_SIZE; i++) {
+        if (b->tune[i].act == act && memcmp(&b->tune[i].desc, cd, sizeof(*cd)) == 0) {
+            choice = b->tune[i].choice < n ? b->tune[i].choice : 0;
+            break;
+        }
+    }
+    if (choice < 0) {
+        double best = 1e30;
+        choice = 0;
+        for (int i = 0; n > 1 && i < n; i++) {
+            double t = time_candidate(p, cands[i]);
+            if (t < best * 0.97) { /* a clear win only: ties keep oneDNN's order */
+                best = t;
+                choice = i;
+            }
+        }
+        if (b->tune == NULL) {
+            b->tune = calloc(TUNE_CACHE_SIZE, sizeof(*b->tune));
+        }
+        if (b->tune != NULL) {
+            tune_entry *e = &b->tune[b->n_tune++ % TUNE_CACHE_SIZE];
+            e->desc = *cd;
+            e->act = act;
+            e->choice = choice;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (i != choice) {
+            dnnl_primitive_desc_destroy(cands[i]);
+        }
+    }
+    *out = cands[choice];
+    return dnnl_success;
 }
 
 static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
@@ -1061,7 +1216,7 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
         if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
             return st;
         }
-        dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &cd, attr, p->backend->engine, NULL);
+        dnnl_status_t ds = create_fastest_conv(p, &cd, attr, n->a.act, &pd);
         dnnl_primitive_attr_destroy(attr);
         if (ds != dnnl_success) {
             return dnnl_fail(err, ds, n, "convolution primitive desc");
@@ -1163,13 +1318,29 @@ static mien_status plan_pool(nn_plan *p, const nn_node *n, mien_error *err)
 /* The ref an elementwise op on tensor t (held in ref x) writes to: x itself when this op is
  * t's only reader and x is a workspace buffer (oneDNN's eltwise, PReLU and binary run
  * in place; activations stay in cache), else a new buffer of the same layout. */
+static bool can_write_in_place(const nn_plan *p, int t, int x)
+{
+    return p->consumers[t] == 1 && p->refs[x].buf >= 0 && !p->refs[x].alias &&
+           p->values[t].ref == x;
+}
+
 static int inplace_or_new(nn_plan *p, int t, int x)
 {
-    if (p->consumers[t] == 1 && p->refs[x].buf >= 0 && !p->refs[x].alias &&
-        p->values[t].ref == x) {
+    if (can_write_in_place(p, t, x)) {
         return x;
     }
     return new_buf_ref(p, &p->refs[x].md);
+}
+
+/* True when md is a 4-D tensor laid out channels-last (NHWC), dense. */
+static bool md_is_nhwc(const dnnl_memory_desc_t *md)
+{
+    dnnl_memory_desc_t want;
+    if (md->ndims != 4) {
+        return false;
+    }
+    dnnl_memory_desc_init_by_tag(&want, 4, md->dims, dnnl_f32, dnnl_nhwc);
+    return dnnl_memory_desc_equal(md, &want) != 0;
 }
 
 /* Elementwise unary on oneDNN, in the input's own layout. */
@@ -1237,6 +1408,39 @@ static mien_status plan_prelu(nn_plan *p, const nn_node *n, mien_error *err)
     mien_status st;
     if (!is_const(p, n->inputs[1])) {
         return c_step(p, n, CK_PRELU, err);
+    }
+    if (xs->rank == 4 && nn_tensor_elems(&p->g->tensors[n->inputs[1]]) == xs->dims[1] &&
+        md_is_nhwc(&p->refs[x].md) && can_write_in_place(p, n->inputs[0], x)) {
+        /* channels-last, in place: our kernel (kernels.h says why) */
+        int64_t c = xs->dims[1], period = nn_kernel_prelu_period(c);
+        const float *src = p->g->tensors[n->inputs[1]].data;
+        float *rep = aligned_zalloc((size_t)period * sizeof(float));
+        dnnl_memory_desc_t rep_md;
+        dnnl_dims_t rep_dims = {period};
+        int slope;
+        if (rep == NULL || add_owned(p, rep, (size_t)period * sizeof(float)) < 0) {
+            free(rep);
+            return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+        }
+        for (int64_t k = 0; k < period; k++) {
+            rep[k] = src[k % c];
+        }
+        dnnl_memory_desc_init_by_tag(&rep_md, 1, rep_dims, dnnl_f32, dnnl_a);
+        slope = add_ref(p, &rep_md, -1, rep);
+        step *s = slope >= 0 ? add_step(p) : NULL;
+        if (s == NULL) {
+            return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+        }
+        s->kernel = CK_PRELU_NHWC;
+        s->node = n;
+        s->n_in = 2;
+        s->in_ref[0] = x;
+        s->in_ref[1] = slope;
+        s->out_ref = x;
+        s->out_shape = *xs;
+        touch(p, x);
+        produce(p, n->outputs[0], x);
+        return MIEN_OK;
     }
     plain_w = const_plain_ref(p, n->inputs[1], xs->rank);
     if (plain_w < 0) {
@@ -1728,6 +1932,7 @@ void nn_backend_free(nn_backend *b)
     }
     dnnl_stream_destroy(b->stream);
     dnnl_engine_destroy(b->engine);
+    free(b->tune);
     free(b);
 }
 

@@ -1,0 +1,75 @@
+/* kernels.c — hand-written CPU kernels (see kernels.h), one function per kernel, compiled
+ * for several instruction sets with GCC's target attribute and chosen per call by
+ * __builtin_cpu_supports (cheap: it reads a table filled at start-up). */
+#include "nn/kernels.h"
+
+int64_t nn_kernel_prelu_period(int64_t channels)
+{
+    return channels % 16 == 0 ? channels : 16 * channels;
+}
+
+static void prelu_plain(float *x, int64_t n, const float *slope, int64_t period)
+{
+    for (int64_t i = 0; i < n; i += period) {
+        int64_t len = n - i < period ? n - i : period;
+        for (int64_t k = 0; k < len; k++) {
+            x[i + k] = x[i + k] < 0.0f ? x[i + k] * slope[k] : x[i + k];
+        }
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+__attribute__((target("avx512f"))) static void prelu_avx512(float *x, int64_t n,
+                                                             const float *slope, int64_t period)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += period) {
+        int64_t len = n - i < period ? n - i : period;
+        float *row = x + i;
+        for (int64_t k = 0; k < len; k += 16) {
+            __mmask16 live = len - k >= 16 ? (__mmask16)0xffff
+                                           : (__mmask16)((1u << (len - k)) - 1u);
+            __m512 v = _mm512_maskz_loadu_ps(live, row + k);
+            __mmask16 neg = _mm512_mask_cmp_ps_mask(live, v, zero, _CMP_LT_OQ);
+            v = _mm512_mask_mul_ps(v, neg, v, _mm512_loadu_ps(slope + k));
+            _mm512_mask_storeu_ps(row + k, live, v);
+        }
+    }
+}
+
+__attribute__((target("avx2"))) static void prelu_avx2(float *x, int64_t n, const float *slope,
+                                                        int64_t period)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += period) {
+        int64_t len = n - i < period ? n - i : period, k = 0;
+        float *row = x + i;
+        for (; k + 8 <= len; k += 8) {
+            __m256 v = _mm256_loadu_ps(row + k);
+            __m256 scaled = _mm256_mul_ps(v, _mm256_loadu_ps(slope + k));
+            __m256 neg = _mm256_cmp_ps(v, zero, _CMP_LT_OQ);
+            _mm256_storeu_ps(row + k, _mm256_blendv_ps(v, scaled, neg));
+        }
+        for (; k < len; k++) {
+            row[k] = row[k] < 0.0f ? row[k] * slope[k] : row[k];
+        }
+    }
+}
+#endif
+
+void nn_kernel_prelu_nhwc(float *x, int64_t n, const float *slope, int64_t period)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f")) {
+        prelu_avx512(x, n, slope, period);
+        return;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        prelu_avx2(x, n, slope, period);
+        return;
+    }
+#endif
+    prelu_plain(x, n, slope, period);
+}

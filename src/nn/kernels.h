@@ -1,0 +1,19 @@
+/* kernels.h — the few hand-written CPU kernels the executor uses where oneDNN 2.6 has none
+ * or a slow one. Each dispatches at run time on the CPU (AVX-512, AVX2, baseline). */
+#ifndef MIEN_NN_KERNELS_H
+#define MIEN_NN_KERNELS_H
+
+#include <stdint.h>
+
+/* PReLU in place on a channels-last tensor of n floats: x[i] < 0 is multiplied by
+ * slope[i % period], where `slope` holds the per-channel slopes repeated so that `period`
+ * is a multiple of both the channel count and 16 (nn_kernel_prelu_period()). oneDNN 2.6
+ * has no JIT PReLU post-op for convolutions (it falls to `ref:any`), and its stand-alone
+ * PReLU runs at about a quarter of L2 bandwidth on channels-last data; this loop runs at
+ * cache speed. @test nn/test_kernels.c */
+void nn_kernel_prelu_nhwc(float *x, int64_t n, const float *slope, int64_t period);
+
+/* The period for `channels` channels: channels if a multiple of 16, else 16 × channels. */
+int64_t nn_kernel_prelu_period(int64_t channels);
+
+#endif
