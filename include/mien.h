@@ -154,6 +154,144 @@ MIEN_API mien_status mien_session_output(mien_session *session, const char *mode
                                          const float **data, mien_tensor_info *info,
                                          mien_error *err);
 
+/* ---- images ----------------------------------------------------------------------------
+ * A decoded picture: 8-bit RGB, row-major, 3 bytes per pixel, no padding (HWC). JPEG
+ * (libjpeg-turbo), PNG (libspng: 8/16-bit, palette, grey, alpha) and WebP (libwebp) are
+ * read by content, not by file name; EXIF orientation is applied; grey becomes RGB; alpha
+ * is dropped (the stored colour is kept, as the reference pipeline does). Sizes are checked
+ * from the header before decoding. */
+typedef struct mien_image mien_image;
+
+typedef struct mien_image_options {
+    size_t max_bytes;   /* refuse larger inputs; 0: 64 MiB */
+    int64_t max_pixels; /* refuse larger pictures (width × height); 0: 40 million */
+    int min_side;       /* > 0: a JPEG may be decoded at 1/2, 1/4 or 1/8 scale as long as
+                           both sides stay >= min_side pixels (libjpeg-turbo scaled decode);
+                           the image remembers the scale, and coordinates reported by mien
+                           are always in pixels of the original picture */
+} mien_image_options;
+
+MIEN_API mien_image_options mien_image_options_default(void);
+
+/* Decodes bytes[size] (not retained). Corrupt, truncated, unsupported, too large (bytes or
+ * pixels) or empty input → MIEN_ERR_IMAGE with a message saying which. *out owned by the
+ * caller: mien_image_free(). */
+MIEN_API mien_status mien_image_decode(const void *bytes, size_t size,
+                                       const mien_image_options *opt, mien_image **out,
+                                       mien_error *err);
+/* Reads and decodes a file (MIEN_ERR_IO when it cannot be read). */
+MIEN_API mien_status mien_image_load(const char *path, const mien_image_options *opt,
+                                     mien_image **out, mien_error *err);
+/* Wraps a copy of caller pixels: rgb is width × height × 3 bytes, rows `stride` bytes apart. */
+MIEN_API mien_status mien_image_from_rgb(const uint8_t *rgb, int width, int height,
+                                         size_t stride, mien_image **out, mien_error *err);
+MIEN_API void mien_image_free(mien_image *image);
+
+/* Size of the decoded pixels, and of the original picture (after EXIF rotation): they
+ * differ when a scaled decode was used. Pixels are borrowed, valid until _free. */
+MIEN_API int mien_image_width(const mien_image *image);
+MIEN_API int mien_image_height(const mien_image *image);
+MIEN_API int mien_image_original_width(const mien_image *image);
+MIEN_API int mien_image_original_height(const mien_image *image);
+MIEN_API const uint8_t *mien_image_pixels(const mien_image *image);
+
+/* ---- faces ---------------------------------------------------------------------------------
+ * Detection finds every face: a box, the detector's score, five landmarks (from MTCNN O-Net
+ * on the squared box) and quality measures. All coordinates are pixels of the original
+ * picture (x right, y down). Landmark order: left eye, right eye, nose tip, left mouth corner,
+ * right mouth corner, "left" as seen in the image. mien infers no age, gender, emotion or
+ * ethnicity, and never will. */
+
+typedef enum mien_quality_class {
+    MIEN_QUALITY_LOW = 0,    /* do not enrol; results unreliable */
+    MIEN_QUALITY_MEDIUM = 1, /* usable for search; enrol only if nothing better */
+    MIEN_QUALITY_HIGH = 2,   /* frontal, sharp, large enough */
+} mien_quality_class;
+
+typedef struct mien_quality {
+    float interocular_px;   /* distance between the eye landmarks, original pixels */
+    float sharpness;        /* variance of the Laplacian of the aligned 112×112 grey crop */
+    float yaw, pitch, roll; /* degrees, approximate, from the landmarks (0 = frontal) */
+    float detector_score;   /* 0..1 */
+    float landmark_score;   /* O-Net's face probability on the squared box, 0..1 */
+    mien_quality_class klass;
+} mien_quality;
+
+typedef struct mien_face {
+    float box[4];           /* x1, y1, x2, y2 */
+    float score;            /* detector confidence 0..1 */
+    float landmarks[5][2];  /* (x, y) */
+    mien_quality quality;
+} mien_face;
+
+typedef struct mien_detect_options {
+    float min_score;  /* detector threshold; 0: 0.5 (the reference's LFW setting) */
+    int small_faces;  /* non-zero: also search for faces down to 20 px in large images */
+    int max_faces;    /* keep at most this many (best score first); 0: no limit */
+} mien_detect_options;
+
+MIEN_API mien_detect_options mien_detect_options_default(void);
+
+/* Finds faces in `image`. *faces (malloc'd array of *count faces, best score first; NULL when
+ * none) is owned by the caller: mien_faces_free(). A picture with no face is not an error
+ * (count 0). Uses the session's workspaces: one thread per session. */
+MIEN_API mien_status mien_detect(mien_session *session, const mien_image *image,
+                                 const mien_detect_options *opt, mien_face **faces,
+                                 size_t *count, mien_error *err);
+MIEN_API void mien_faces_free(mien_face *faces);
+
+/* Index of the most prominent face (largest and most central: insightface's rule, area
+ * minus twice the squared distance of the box centre to the image centre); -1 if none. */
+MIEN_API int mien_faces_prominent(const mien_face *faces, size_t count, const mien_image *image);
+
+/* ---- templates -------------------------------------------------------------------------------
+ * A template is what mien keeps of a face: L2-normalised embeddings from the models of a
+ * profile, tagged with the profile and model ids so that templates of different models are
+ * never compared. Similarity is a cosine in [-1, 1] (for `accurate`, the mean of A's and B's
+ * cosines); calibrated false-match rates give it meaning (mien_similarity_fmr). */
+typedef enum mien_profile {
+    MIEN_PROFILE_FAST = 0,     /* embedder A (MobileFaceNet 192-d) */
+    MIEN_PROFILE_ACCURATE = 1, /* embedders A and B (192-d + 512-d), scores fused */
+} mien_profile;
+
+typedef struct mien_template mien_template;
+
+/* Aligns `face` of `image` (5-point similarity to the ArcFace 112×112 template) and embeds it
+ * with the profile's models. *out owned by the caller: mien_template_free(). */
+MIEN_API mien_status mien_embed(mien_session *session, const mien_image *image,
+                                const mien_face *face, mien_profile profile,
+                                mien_template **out, mien_error *err);
+MIEN_API void mien_template_free(mien_template *t);
+
+/* Similarity of two templates of the same profile (MIEN_ERR_ARG, with the reason, when they
+ * differ in profile or model). */
+MIEN_API mien_status mien_template_compare(const mien_template *a, const mien_template *b,
+                                           float *similarity, mien_error *err);
+MIEN_API mien_profile mien_template_profile(const mien_template *t);
+/* Borrowed view of part `part` of a template (0: embedder A, 1: embedder B for `accurate`):
+ * *dim floats, L2-normalised, valid while the template lives. MIEN_ERR_NOT_FOUND past the
+ * last part. */
+MIEN_API mien_status mien_template_vector(const mien_template *t, int part, const float **data,
+                                          int *dim);
+
+/* Calibrated false-match rate at `similarity`: the fraction of different-person pairs that
+ * score at least that high (calibration table, docs/calibration.md). */
+MIEN_API mien_status mien_similarity_fmr(mien_profile profile, float similarity, double *fmr);
+/* The similarity threshold at which the false-match rate is `fmr` (1e-6 .. 1). */
+MIEN_API mien_status mien_threshold_for_fmr(mien_profile profile, double fmr, float *threshold);
+
+/* Per-session time spent in each pipeline stage since the session opened (milliseconds),
+ * for reports (`mien eval`). */
+typedef struct mien_stage_times {
+    double detect_ms;    /* detector input preparation, model, NMS */
+    double landmarks_ms; /* O-Net */
+    double align_ms;     /* similarity + warp + quality */
+    double embed_ms;     /* embedders */
+    long images;         /* mien_detect calls */
+    long faces_embedded; /* mien_embed calls */
+} mien_stage_times;
+MIEN_API mien_status mien_session_stage_times(const mien_session *session, mien_stage_times *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,27 @@
 #define TEST_LIST(XX)                                                                  \
     /* base */                                                                         \
     XX(error_strings)                                                                  \
+    /* image (tests/image/test_decode.c, test_geometry.c) */                           \
+    XX(image_decode_samples)                                                           \
+    XX(image_decode_scaled)                                                            \
+    XX(image_decode_png_formats)                                                       \
+    XX(image_decode_png_bomb)                                                          \
+    XX(image_decode_png_corrupt)                                                       \
+    XX(image_decode_jpeg_colour)                                                       \
+    XX(image_decode_exif_orientation)                                                  \
+    XX(image_exif_bad_blocks)                                                          \
+    XX(image_decode_truncated_jpeg)                                                    \
+    XX(image_decode_webp)                                                              \
+    XX(image_decode_bad_input)                                                         \
+    XX(image_load_errors)                                                              \
+    XX(image_from_rgb_and_accessors)                                                   \
+    XX(image_decode_damaged_files)                                                     \
+    XX(image_resize_hand)                                                              \
+    XX(image_resize_matches_oracle)                                                    \
+    XX(image_crop_edges)                                                               \
+    XX(image_warp_hand)                                                                \
+    XX(image_warp_matches_oracle)                                                      \
+    XX(image_geometry_fixture)                                                         \
     /* nn: graph and shapes (tests/nn/test_graph.c) */                                 \
     XX(graph_build_and_shapes)                                                         \
     /* nn: TFLite loader (tests/nn/test_tflite_load.c) */                              \
@@ -61,4 +82,13 @@
     XX(engine_bad_model_files)                                                         \
     XX(session_bad_calls)                                                              \
     XX(session_embedders_match_onnxruntime)                                            \
-    XX(session_no_allocation_after_warmup)
+    XX(session_no_allocation_after_warmup) \
+    /* face pipeline (tests/face/test_pipeline.c) */                                   \
+    XX(pipeline_detect_samples)                                                        \
+    XX(pipeline_templates)                                                             \
+    XX(pipeline_close_up)                                                              \
+    XX(pipeline_no_face)                                                               \
+    /* small faces (tests/face/test_detect_small.c) */                                 \
+    XX(detect_small_pnet_orientation)                                                  \
+    XX(detect_small_finds_small_faces)                                                 \
+    XX(detect_small_no_face)

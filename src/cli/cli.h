@@ -32,7 +32,28 @@ void cli_json_string(FILE *f, const char *s);
 /* Parses a positive int; false when `s` is not one in [lo, hi]. */
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
 
+/* Parses "fast" / "accurate"; false otherwise. */
+bool cli_parse_profile(const char *s, mien_profile *out);
+const char *cli_profile_name(mien_profile p);
+
+/* Decodes `path` for the face commands (scaled JPEG decode keeps the short side >= 1200 px
+ * unless full_size), printing the error on failure. */
+mien_status cli_load_image(const char *path, bool full_size, mien_image **out);
+
+/* Loads `path`, detects, and embeds face `face_index` (-1: the most prominent) with
+ * `profile`. On success *t is the template (caller frees) and *face the face used. Prints
+ * what went wrong otherwise (no face: MIEN_ERR_NOT_FOUND). */
+mien_status cli_template_of(mien_session *s, const char *path, int face_index,
+                            mien_profile profile, mien_template **t, mien_face *face);
+
+/* Prints a face as a JSON object (no newline). */
+void cli_face_json(FILE *f, const mien_face *face);
+
 int cli_cmd_models(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_detect(int argc, char **argv);
+int cli_cmd_embed(int argc, char **argv);
+int cli_cmd_compare(int argc, char **argv);
+int cli_cmd_eval(int argc, char **argv);
 
 #endif

@@ -16,6 +16,18 @@ static void usage(FILE *f)
             "  models [--json]                          list the models, with provenance\n"
             "  bench models [--runs N] [--threads N] [--json]\n"
             "                                           median latency of each model\n"
+            "  detect IMAGE... [--small-faces] [--min-score S] [--json]\n"
+            "                                           faces: box, landmarks, quality\n"
+            "  embed IMAGE [--profile fast|accurate] [--face N] [--json]\n"
+            "                                           the template of a face\n"
+            "  compare A B [--profile P] [--fmr F] [--json]\n"
+            "                                           same person? similarity and FMR\n"
+            "  eval lfw [--data DIR] [--profile P] [--limit-folds K] [--roc FILE.svg] [--json]\n"
+            "                                           LFW 10-fold accuracy, TAR@FAR, timings\n"
+            "  eval pairs LIST [--root DIR] [--profile P] [--roc FILE.svg] [--json]\n"
+            "                                           the same for any pair list\n"
+            "  eval calibrate [--data DIR] [--out FILE] FMR calibration tables (C source)\n"
+            "  eval fusion|flip [--data DIR]            fusion weight / flip experiments\n"
             "\n"
             "common options: --models DIR (default $MIEN_MODELS or ./models), --threads N,\n"
             "                --json\n",
@@ -109,6 +121,18 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "bench") == 0) {
         return cli_cmd_bench(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "detect") == 0) {
+        return cli_cmd_detect(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "embed") == 0) {
+        return cli_cmd_embed(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "compare") == 0) {
+        return cli_cmd_compare(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "eval") == 0) {
+        return cli_cmd_eval(argc - 1, argv + 1);
     }
     fprintf(stderr, "mien: unknown command '%s' (try mien --help)\n", argv[1]);
     return CLI_EXIT_USAGE;

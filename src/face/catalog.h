@@ -19,6 +19,16 @@ typedef struct face_model_spec {
 
 #define FACE_MODEL_COUNT 6
 
+/* Catalogue indices (the order of the table in catalog.c). */
+enum {
+    FACE_MODEL_DETECTOR = 0,
+    FACE_MODEL_ONET = 1,
+    FACE_MODEL_PNET = 2,
+    FACE_MODEL_RNET = 3,
+    FACE_MODEL_EMBEDDER_A = 4,
+    FACE_MODEL_EMBEDDER_B = 5,
+};
+
 /* The catalogue: FACE_MODEL_COUNT entries, static and immutable. */
 const face_model_spec *face_catalog(void);
 

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "base/error.h"
 #include "face/catalog.h"
+#include "face/session.h"
 #include "nn/exec.h"
 #include "nn/load.h"
 #include "nn/passes.h"
@@ -26,6 +28,7 @@ typedef struct loaded_model {
     const face_model_spec *spec;
     nn_graph *graph;
     char sha256[65];
+    char id[17]; /* first 16 hex digits of sha256: the model id templates carry */
     int64_t parameters, macs;
     mien_tensor_info inputs[MIEN_MAX_MODEL_IO], outputs[MIEN_MAX_MODEL_IO];
 } loaded_model;
@@ -50,6 +53,7 @@ struct mien_session {
     plan_slot plans[FACE_MODEL_COUNT][PLANS_PER_MODEL];
     int last[FACE_MODEL_COUNT]; /* slot of the last run per model, -1 none */
     uint64_t clock;
+    mien_stage_times times;
 };
 
 mien_engine_options mien_engine_options_default(void)
@@ -110,7 +114,11 @@ static mien_status load_model(mien_engine *e, const face_model_spec *spec, nn_ba
         sizeof(path)) {
         return base_error_set(err, MIEN_ERR_ARG, "models path too long");
     }
-    if ((st = hash_file(path, m->sha256, err)) != MIEN_OK ||
+    if ((st = hash_file(path, m->sha256, err)) == MIEN_OK) {
+        memcpy(m->id, m->sha256, 16);
+        m->id[16] = '\0';
+    }
+    if (st != MIEN_OK ||
         (st = nn_load_file(path, &m->graph, err)) != MIEN_OK) {
         return st;
     }
@@ -360,9 +368,7 @@ static mien_status session_plan(mien_session *s, int model, const nn_shape *shap
 mien_status mien_session_run_model(mien_session *session, const char *model, const float *input,
                                    const int64_t *dims, int rank, mien_error *err)
 {
-    int m = face_catalog_find(model), slot;
-    nn_shape shape;
-    mien_status st;
+    int m = face_catalog_find(model);
     if (session == NULL || session->magic != SESSION_MAGIC || input == NULL || dims == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_session_run_model: NULL argument");
     }
@@ -370,6 +376,15 @@ mien_status mien_session_run_model(mien_session *session, const char *model, con
         return base_error_set(err, MIEN_ERR_NOT_FOUND, "no model called '%s'",
                               model != NULL ? model : "(null)");
     }
+    return face_run_model(session, m, input, dims, rank, err);
+}
+
+mien_status face_run_model(mien_session *session, int m, const float *input, const int64_t *dims,
+                           int rank, mien_error *err)
+{
+    int slot;
+    nn_shape shape;
+    mien_status st;
     if (rank < 1 || rank > NN_MAX_RANK) {
         return base_error_set(err, MIEN_ERR_SHAPE, "rank %d out of range", rank);
     }
@@ -419,5 +434,43 @@ mien_status mien_session_output(mien_session *session, const char *model, int in
             info->dims[i] = shape.dims[i];
         }
     }
+    return MIEN_OK;
+}
+
+const float *face_model_output(mien_session *s, int model, int index, nn_shape *shape)
+{
+    if (model < 0 || model >= FACE_MODEL_COUNT || s->last[model] < 0) {
+        return NULL;
+    }
+    return nn_plan_output(s->plans[model][s->last[model]].plan, index, shape);
+}
+
+mien_stage_times *face_session_times(mien_session *s)
+{
+    return &s->times;
+}
+
+const char *face_model_id(const mien_session *s, int model)
+{
+    return s->engine->models[model].id;
+}
+
+double face_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+mien_status mien_session_stage_times(const mien_session *session, mien_stage_times *out)
+{
+    if (out == NULL) {
+        return MIEN_ERR_ARG;
+    }
+    memset(out, 0, sizeof(*out));
+    if (session == NULL || session->magic != SESSION_MAGIC) {
+        return MIEN_ERR_ARG;
+    }
+    *out = session->times;
     return MIEN_OK;
 }

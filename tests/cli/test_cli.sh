@@ -69,5 +69,43 @@ else
     echo "  skip: models not found in $MIEN_MODELS (run scripts/setup)"
 fi
 
+# mien eval: a tiny pair list written here from the sample photos (no LFW data needed).
+check "eval without a sub-command" 2 "$MIEN" eval
+check "eval unknown sub-command" 2 "$MIEN" eval frobnicate
+check "eval lfw without data" 1 "$MIEN" eval lfw --data /nonexistent/data
+expect "eval lfw names the folder" "$ERR" "/nonexistent/data"
+check "eval lfw bad --limit-folds" 2 "$MIEN" eval lfw --limit-folds 11
+if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
+    EVAL_DIR=$(mktemp -d)
+    printf 'sample1.jpg\tsample1.jpg\t1\t0\nsample1.jpg\tsample2.jpg\t0\t0\n' >"$EVAL_DIR/list.tsv"
+    check "eval pairs" 0 "$MIEN" eval pairs "$EVAL_DIR/list.tsv" --root "$MIEN_MODELS/samples" \
+        --threads 2 --json --roc "$EVAL_DIR/roc.svg"
+    expect "eval pairs accuracy" "$OUT" '^{"profile":"fast","accuracy":1.000000,'
+    for key in std tar_at_far_1e-3 tar_at_far_1e-2 failures_to_detect ms_per_image pairs threads; do
+        expect "eval pairs JSON has $key" "$OUT" "\"$key\":"
+    done
+    expect "eval pairs ROC written" "$EVAL_DIR/roc.svg" "<polyline"
+    printf 'sample1.jpg\tsample1.jpg\t1\t0\nsample1.jpg\tsample2.jpg\tmaybe\t0\n' >"$EVAL_DIR/bad.tsv"
+    check "eval pairs bad line" 2 "$MIEN" eval pairs "$EVAL_DIR/bad.tsv"
+    expect "eval pairs bad line number" "$ERR" "bad.tsv:2:"
+    printf 'sample1.jpg\tsample1.jpg\t1\t0\nsample1.jpg\tmissing.jpg\t0\t0\n' >"$EVAL_DIR/gone.tsv"
+    check "eval pairs unreadable image" 0 "$MIEN" eval pairs "$EVAL_DIR/gone.tsv" \
+        --root "$MIEN_MODELS/samples" --json
+    expect "eval pairs counts the unreadable image" "$OUT" '"unreadable":1'
+    expect "eval pairs names the unreadable image" "$ERR" "missing.jpg"
+    check "eval pairs missing list" 1 "$MIEN" eval pairs "$EVAL_DIR/none.tsv"
+    rm -rf "$EVAL_DIR"
+else
+    echo "  skip: eval pairs needs $MIEN_MODELS/samples (run scripts/setup)"
+fi
+
+# small faces (src/face/detect_small.c)
+if [ -f "$MIEN_MODELS/pnet.tflite" ] && [ -f "$MIEN_MODELS/samples/sample1.jpg" ]; then
+    check "detect --small-faces" 0 "$MIEN" detect --small-faces "$MIEN_MODELS/samples/sample1.jpg"
+    expect "detect --small-faces finds faces" "$OUT" "faces"
+else
+    echo "  skip: models or samples not found in $MIEN_MODELS (run scripts/setup)"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,322 @@
+/* eval_lfw.c — `mien eval lfw` and `mien eval pairs`: verification accuracy on labelled pairs.
+ *
+ * `lfw` runs the official LFW protocol (pairs.txt: 10 folds × 300 same + 300 different
+ * pairs, "unrestricted, labeled outside data") exactly as the reference scorer
+ * shared/reference/bin/eval-lfw.js; `pairs` takes any list of
+ * `path_a<TAB>path_b<TAB>same(0|1)<TAB>fold(0-9)` lines. Both build the same eval_pairs and
+ * share everything after that (report()): one embedding pass over the distinct images, the
+ * profile's similarity from mien_template_compare, cross-validated accuracy, TAR@FAR. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval.h"
+
+/* Prints one scorer's line, eval-lfw.js style. */
+static void print_metrics(const char *name, const eval_metrics *m)
+{
+    printf("%-8s accuracy %.2f ± %.2f %%   TAR@FAR=1e-3 %.2f %% (%zu/%zu impostors accepted)   "
+           "TAR@FAR=1e-2 %.2f %% (%zu/%zu)   mean threshold %.4f\n",
+           name, 100 * m->accuracy, 100 * m->std, 100 * m->tar_1e3, m->accepted_1e3,
+           m->impostors, 100 * m->tar_1e2, m->accepted_1e2, m->impostors, m->threshold);
+}
+
+/* Embeds, scores and reports pairs `p` described by `what` (first line of the text). Returns
+ * the exit code. */
+static int report(const char *cmd, const eval_options *o, const eval_pairs *p, const char *what)
+{
+    eval_embed_job job = {.paths = (const char *const *)p->paths,
+                          .n = p->n_paths,
+                          .profile = o->profile,
+                          .threads = o->threads,
+                          .label = "images"};
+    eval_embed_result r;
+    eval_metrics m;
+    mien_engine *engine = NULL;
+    double *scores = NULL, ms[5], total = 0, per;
+    static const char *const stage[5] = {"decode", "detect", "landmarks", "align", "embed"};
+    int rc = CLI_EXIT_FAIL;
+    mien_status st;
+    memset(&r, 0, sizeof(r));
+    scores = malloc((p->n_pairs + 1) * sizeof(*scores));
+    if (scores == NULL) {
+        fprintf(stderr, "mien eval %s: out of memory\n", cmd);
+        return CLI_EXIT_FAIL;
+    }
+    if (eval_open_engine(o, &engine) != MIEN_OK) {
+        goto done;
+    }
+    fprintf(stderr, "mien eval %s: %zu pairs, %zu images, profile %s, %d threads\n", cmd,
+            p->n_pairs, p->n_paths, cli_profile_name(o->profile), o->threads);
+    if (eval_embed_run(engine, &job, &r) != MIEN_OK ||
+        eval_scores_templates(&r, p, scores) != MIEN_OK) {
+        goto done;
+    }
+    st = eval_metrics_compute(scores, p, &m);
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien eval %s: %s\n", cmd,
+                st == MIEN_ERR_ARG ? "the list needs same-person and different-person pairs"
+                                   : mien_strerror(st));
+        goto done;
+    }
+    printf("%s: %zu pairs, %zu images, %zu without a face, %zu unreadable\n", what, p->n_pairs,
+           p->n_paths, r.no_face, r.unreadable);
+    if (m.n_folds == 1) {
+        printf("(one fold: the threshold is fitted on the test fold itself, so accuracy is "
+               "optimistic)\n");
+    }
+    print_metrics(cli_profile_name(o->profile), &m);
+    if (o->profile == MIEN_PROFILE_ACCURATE) {
+        /* The parts, as the reference reports them (A+B there is the plain sum). */
+        static const struct {
+            const char *name;
+            double wa, wb;
+        } parts[3] = {{"  A", 1, 0}, {"  B", 0, 1}, {"  A+B", 1, 1}};
+        double *s2 = malloc((p->n_pairs + 1) * sizeof(*s2));
+        for (int k = 0; s2 != NULL && k < 3; k++) {
+            eval_metrics mk;
+            eval_scores_vectors(&r, p, parts[k].wa, parts[k].wb, false, s2);
+            if (eval_metrics_compute(s2, p, &mk) == MIEN_OK) {
+                print_metrics(parts[k].name, &mk);
+            }
+        }
+        free(s2);
+    }
+    printf("per fold:");
+    for (int k = 0; k < m.n_folds; k++) {
+        printf(" %.2f", 100 * m.fold_accuracy[k]);
+    }
+    printf(" %%\n");
+    per = r.timed_images > 0 ? 1.0 / (double)r.timed_images : 0;
+    ms[0] = r.decode_ms * per;
+    ms[1] = r.detect_ms * per;
+    ms[2] = r.landmarks_ms * per;
+    ms[3] = r.align_ms * per;
+    ms[4] = r.embed_ms * per;
+    printf("mean ms per image (%zu images timed, summed over %d threads):", r.timed_images,
+           r.threads);
+    for (int k = 0; k < 5; k++) {
+        total += ms[k];
+        printf(" %s %.2f,", stage[k], ms[k]);
+    }
+    printf(" total %.2f\n", total);
+    printf("wall time %.1f s (%.1f images/s with %d threads)\n", r.wall_s,
+           r.wall_s > 0 ? (double)r.n / r.wall_s : 0.0, r.threads);
+    if (o->json) {
+        printf("{\"profile\":\"%s\",\"accuracy\":%.6f,\"std\":%.6f,\"tar_at_far_1e-3\":%.6f,"
+               "\"tar_at_far_1e-2\":%.6f,\"failures_to_detect\":%zu,\"unreadable\":%zu,"
+               "\"ms_per_image\":{",
+               cli_profile_name(o->profile), m.accuracy, m.std, m.tar_1e3, m.tar_1e2,
+               r.no_face + r.unreadable, r.unreadable);
+        for (int k = 0; k < 5; k++) {
+            printf("\"%s\":%.3f,", stage[k], ms[k]);
+        }
+        printf("\"total\":%.3f},\"pairs\":%zu,\"images\":%zu,\"folds\":%d,\"threshold\":%.6f,"
+               "\"accuracy_per_fold\":[",
+               total, p->n_pairs, p->n_paths, m.n_folds, m.threshold);
+        for (int k = 0; k < m.n_folds; k++) {
+            printf("%s%.6f", k ? "," : "", m.fold_accuracy[k]);
+        }
+        printf("],\"threads\":%d,\"wall_s\":%.2f}\n", r.threads, r.wall_s);
+    }
+    fflush(stdout);
+    rc = CLI_EXIT_OK;
+    if (o->roc != NULL) {
+        char title[256];
+        snprintf(title, sizeof(title), "%s, profile %s: accuracy %.2f ± %.2f %%, TAR@FAR=1e-3 "
+                                       "%.2f %%",
+                 what, cli_profile_name(o->profile), 100 * m.accuracy, 100 * m.std,
+                 100 * m.tar_1e3);
+        if (!eval_write_roc_svg(o->roc, title, scores, p)) {
+            rc = CLI_EXIT_FAIL;
+        }
+    }
+done:
+    free(scores);
+    eval_embed_result_free(&r);
+    mien_engine_free(engine);
+    return rc;
+}
+
+int cli_eval_lfw(int argc, char **argv)
+{
+    eval_options o;
+    eval_pairs p;
+    char dir[4096], what[128];
+    int n_folds = 0, rc;
+    if (!eval_parse_options("lfw", argc, argv,
+                            EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_LIMIT_FOLDS |
+                                EVAL_OPT_ROC | EVAL_OPT_JSON,
+                            &o)) {
+        fprintf(stderr, "usage: mien eval lfw [--data DIR] [--profile fast|accurate] "
+                        "[--threads N] [--limit-folds K] [--roc FILE.svg] [--json]\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (!eval_find_lfw("lfw", o.data_dir, "pairs.txt", dir, sizeof(dir))) {
+        return CLI_EXIT_FAIL;
+    }
+    if (!eval_read_lfw_pairs(dir, "pairs.txt", o.limit_folds, &p, &n_folds)) {
+        return CLI_EXIT_FAIL;
+    }
+    snprintf(what, sizeof(what), "LFW deep-funneled, folds 1-%d", n_folds);
+    rc = report("lfw", &o, &p, what);
+    eval_pairs_free(&p);
+    return rc;
+}
+
+/* Joins root and a list path (absolute paths are kept); malloc'd or NULL. */
+static char *join(const char *root, const char *path)
+{
+    size_t cap = strlen(root) + strlen(path) + 2;
+    char *s = malloc(cap);
+    if (s != NULL) {
+        if (path[0] == '/') {
+            snprintf(s, cap, "%s", path);
+        } else {
+            snprintf(s, cap, "%s/%s", root, path);
+        }
+    }
+    return s;
+}
+
+/* Reads a pair list (see the file comment). Blank lines and lines starting with '#' are
+ * skipped. Returns the exit code: 0 with *out filled, 2 for a malformed line (line number
+ * printed), 1 when the list cannot be read. */
+static int read_pair_list(const char *list, const char *root, eval_pairs *out)
+{
+    FILE *f = fopen(list, "r");
+    char line[8192];
+    char **pa = NULL, **pb = NULL;
+    bool *same = NULL;
+    int *fold = NULL, lineno = 0, rc = CLI_EXIT_FAIL;
+    size_t n = 0, cap = 0;
+    memset(out, 0, sizeof(*out));
+    if (f == NULL) {
+        fprintf(stderr, "mien eval pairs: cannot read %s: %s\n", list, strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *field[5] = {NULL}, *save = NULL, *end = NULL;
+        int nf = 0;
+        long sv, fv;
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[strspn(line, " \t")] == '\0' || line[0] == '#') {
+            continue;
+        }
+        for (char *tok = strtok_r(line, "\t", &save); tok != NULL && nf < 5;
+             tok = strtok_r(NULL, "\t", &save)) {
+            field[nf++] = tok;
+        }
+        sv = nf == 4 ? strtol(field[2], &end, 10) : -1;
+        if (nf != 4 || *end != '\0' || (sv != 0 && sv != 1)) {
+            fprintf(stderr,
+                    "mien eval pairs: %s:%d: want path_a<TAB>path_b<TAB>same (0|1)<TAB>fold "
+                    "(0-9)\n",
+                    list, lineno);
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+        fv = strtol(field[3], &end, 10);
+        if (*end != '\0' || field[3][0] == '\0' || fv < 0 || fv >= EVAL_MAX_FOLDS) {
+            fprintf(stderr, "mien eval pairs: %s:%d: fold must be 0-9, got '%s'\n", list,
+                    lineno, field[3]);
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 256;
+            char **na = realloc(pa, nc * sizeof(*pa)), **nb;
+            bool *ns;
+            int *nfo;
+            if (na != NULL) {
+                pa = na;
+            }
+            nb = realloc(pb, nc * sizeof(*pb));
+            if (nb != NULL) {
+                pb = nb;
+            }
+            ns = realloc(same, nc * sizeof(*same));
+            if (ns != NULL) {
+                same = ns;
+            }
+            nfo = realloc(fold, nc * sizeof(*fold));
+            if (nfo != NULL) {
+                fold = nfo;
+            }
+            if (na == NULL || nb == NULL || ns == NULL || nfo == NULL) {
+                fprintf(stderr, "mien eval pairs: out of memory\n");
+                goto done;
+            }
+            cap = nc;
+        }
+        pa[n] = join(root, field[0]);
+        pb[n] = join(root, field[1]);
+        same[n] = sv == 1;
+        fold[n] = (int)fv;
+        n++;
+        if (pa[n - 1] == NULL || pb[n - 1] == NULL) {
+            fprintf(stderr, "mien eval pairs: out of memory\n");
+            goto done;
+        }
+    }
+    if (n == 0) {
+        fprintf(stderr, "mien eval pairs: %s: no pairs\n", list);
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (eval_pairs_build((const char *const *)pa, (const char *const *)pb, same, fold, n, out) !=
+        MIEN_OK) {
+        fprintf(stderr, "mien eval pairs: out of memory\n");
+        goto done;
+    }
+    rc = CLI_EXIT_OK;
+done:
+    for (size_t i = 0; i < n; i++) {
+        free(pa[i]);
+        free(pb[i]);
+    }
+    free(pa);
+    free(pb);
+    free(same);
+    free(fold);
+    fclose(f);
+    return rc;
+}
+
+int cli_eval_pairs(int argc, char **argv)
+{
+    eval_options o;
+    eval_pairs p;
+    char root[4096], what[4200];
+    int rc;
+    if (!eval_parse_options("pairs", argc, argv,
+                            EVAL_OPT_LIST | EVAL_OPT_ROOT | EVAL_OPT_PROFILE | EVAL_OPT_ROC |
+                                EVAL_OPT_JSON,
+                            &o)) {
+        fprintf(stderr, "usage: mien eval pairs LIST [--root DIR] [--profile fast|accurate] "
+                        "[--threads N] [--roc FILE.svg] [--json]\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (o.root != NULL) {
+        snprintf(root, sizeof(root), "%s", o.root);
+    } else {
+        const char *slash = strrchr(o.list, '/');
+        if (slash == NULL) {
+            snprintf(root, sizeof(root), ".");
+        } else {
+            snprintf(root, sizeof(root), "%.*s", (int)(slash - o.list), o.list);
+            if (root[0] == '\0') {
+                snprintf(root, sizeof(root), "/");
+            }
+        }
+    }
+    rc = read_pair_list(o.list, root, &p);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    snprintf(what, sizeof(what), "%s", o.list);
+    rc = report("pairs", &o, &p, what);
+    eval_pairs_free(&p);
+    return rc;
+}

@@ -1,0 +1,355 @@
+/* pipeline.c — the public face functions: detect (UltraFace → O-Net → quality), embed
+ * (align → embedders → L2-normalised template), compare, and the calibrated false-match
+ * rates that give a similarity its meaning.
+ *
+ * Coordinates cross the API in pixels of the original picture; inside, the decoded image's
+ * pixels are used (they differ after a scaled JPEG decode by mien_image.scale). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "face/calibration.h"
+#include "face/catalog.h"
+#include "face/face.h"
+#include "face/session.h"
+
+#define TEMPLATE_MAGIC 0x746d706cu /* "tmpl" */
+#define DIM_A 192                  /* MobileFaceNet.tflite "embeddings" */
+#define DIM_B 512                  /* fr_feature.onnx "output" */
+#define DEFAULT_MIN_SCORE 0.5f     /* the reference's LFW setting (fr_detect.js uses 0.65) */
+/* small faces: O-Net face probability below which a box is dropped in small-faces mode
+ * (docs/detection.md, measured with `mien eval detection --small-faces`) */
+#define SMALL_FACE_MIN_ONET 0.5f
+
+struct mien_template {
+    uint32_t magic;
+    mien_profile profile;
+    char model_a[17], model_b[17]; /* model ids (sha256 prefixes); b empty for `fast` */
+    float a[DIM_A];                /* L2-normalised */
+    float b[DIM_B];                /* L2-normalised; zeros for `fast` */
+};
+
+mien_detect_options mien_detect_options_default(void)
+{
+    mien_detect_options o;
+    o.min_score = DEFAULT_MIN_SCORE;
+    o.small_faces = 0;
+    o.max_faces = 0;
+    return o;
+}
+
+void mien_faces_free(mien_face *faces)
+{
+    free(faces);
+}
+
+static bool image_ok(const mien_image *image)
+{
+    return image != NULL && image->rgb.data != NULL && image->rgb.w > 0 && image->rgb.h > 0;
+}
+
+int mien_faces_prominent(const mien_face *faces, size_t count, const mien_image *image)
+{
+    double best = -INFINITY;
+    int at = -1;
+    double W = image != NULL ? image->orig_w : 0, H = image != NULL ? image->orig_h : 0;
+    for (size_t i = 0; faces != NULL && i < count; i++) {
+        const float *b = faces[i].box;
+        double dx = ((double)b[0] + b[2]) / 2 - W / 2, dy = ((double)b[1] + b[3]) / 2 - H / 2;
+        double v = ((double)b[2] - b[0]) * ((double)b[3] - b[1]) - 2 * (dx * dx + dy * dy);
+        if (v > best) {
+            best = v;
+            at = (int)i;
+        }
+    }
+    return at;
+}
+
+mien_status mien_detect(mien_session *session, const mien_image *image,
+                        const mien_detect_options *opt, mien_face **faces, size_t *count,
+                        mien_error *err)
+{
+    mien_detect_options defaults = mien_detect_options_default();
+    mien_stage_times *clock;
+    face_box *boxes = NULL;
+    mien_face *out = NULL;
+    image_rgb chip = {0};
+    size_t n = 0, kept = 0;
+    mien_status st;
+    double t0, t1;
+    float scale;
+    if (faces != NULL) {
+        *faces = NULL;
+    }
+    if (count != NULL) {
+        *count = 0;
+    }
+    if (session == NULL || faces == NULL || count == NULL || !image_ok(image)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_detect: NULL or empty argument");
+    }
+    if (opt == NULL) {
+        opt = &defaults;
+    }
+    clock = face_session_times(session);
+    scale = image->scale > 0 ? image->scale : 1.0f;
+    t0 = face_now_ms();
+    st = face_detect_ultraface(session, &image->rgb,
+                               opt->min_score > 0 ? opt->min_score : DEFAULT_MIN_SCORE, &boxes, &n,
+                               err);
+    /* >>> small faces (detect_small.c): more boxes; every box must pass O-Net's check below */
+    if (st == MIEN_OK && opt->small_faces) {
+        st = face_detect_small(session, &image->rgb, &boxes, &n, err);
+    }
+    /* <<< small faces */
+    t1 = face_now_ms();
+    clock->detect_ms += t1 - t0;
+    clock->images++;
+    if (st != MIEN_OK || n == 0) {
+        free(boxes);
+        return st;
+    }
+    if (opt->max_faces > 0 && n > (size_t)opt->max_faces) {
+        n = (size_t)opt->max_faces;
+    }
+    out = calloc(n, sizeof(*out));
+    if (out == NULL || (st = image_alloc(&chip, FACE_CHIP_SIZE, FACE_CHIP_SIZE, err)) != MIEN_OK) {
+        st = out == NULL ? base_error_set(err, MIEN_ERR_NOMEM, "out of memory") : st;
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        float points[5][2], lm_score = 0.0f;
+        double t2, t3;
+        mien_face *f = &out[kept];
+        t2 = face_now_ms();
+        st = face_landmarks_onet(session, &image->rgb, boxes[i].box, points, &lm_score, err);
+        t3 = face_now_ms();
+        clock->landmarks_ms += t3 - t2;
+        if (st == MIEN_ERR_ARG) {
+            continue; /* a degenerate box: not a face we can use */
+        }
+        if (st != MIEN_OK) {
+            goto fail;
+        }
+        if (opt->small_faces && lm_score < SMALL_FACE_MIN_ONET) {
+            continue; /* small faces: a box O-Net does not confirm */
+        }
+        face_align_chip(&image->rgb, (const float(*)[2])points, &chip);
+        face_quality((const float(*)[2])points, scale, &chip, boxes[i].score, lm_score,
+                     &f->quality);
+        clock->align_ms += face_now_ms() - t3;
+        for (int k = 0; k < 4; k++) {
+            f->box[k] = boxes[i].box[k] * scale;
+        }
+        for (int j = 0; j < 5; j++) {
+            f->landmarks[j][0] = points[j][0] * scale;
+            f->landmarks[j][1] = points[j][1] * scale;
+        }
+        f->score = boxes[i].score;
+        kept++;
+    }
+    image_release(&chip);
+    free(boxes);
+    if (kept == 0) {
+        free(out);
+        return MIEN_OK;
+    }
+    *faces = out;
+    *count = kept;
+    return MIEN_OK;
+fail:
+    image_release(&chip);
+    free(boxes);
+    free(out);
+    return st;
+}
+
+/* ---- templates ------------------------------------------------------------------------------ */
+
+static void l2_normalise(float *v, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        s += (double)v[i] * v[i];
+    }
+    s = sqrt(s);
+    for (int i = 0; i < n && s > 0; i++) {
+        v[i] = (float)(v[i] / s);
+    }
+}
+
+/* Runs embedder `model` on the chip and writes its raw output (dim floats) to out. The two
+ * models want different tensors (reference lib/embed.js): A is [1,112,112,3] NHWC with
+ * (x − 127.5)/128; B is [1,3,112,112] NCHW with (x − 127)/128. */
+static mien_status run_embedder(mien_session *s, int model, const image_rgb *chip, float *out,
+                                int dim, mien_error *err)
+{
+    static const int64_t dims_a[4] = {1, FACE_CHIP_SIZE, FACE_CHIP_SIZE, 3};
+    static const int64_t dims_b[4] = {1, 3, FACE_CHIP_SIZE, FACE_CHIP_SIZE};
+    enum { PIXELS = FACE_CHIP_SIZE * FACE_CHIP_SIZE };
+    float x[PIXELS * 3];
+    const float *y;
+    nn_shape shape;
+    mien_status st;
+    if (model == FACE_MODEL_EMBEDDER_A) {
+        for (int i = 0; i < PIXELS * 3; i++) {
+            x[i] = ((float)chip->data[i] - 127.5f) / 128.0f;
+        }
+    } else {
+        for (int i = 0; i < PIXELS; i++) {
+            for (int c = 0; c < 3; c++) {
+                x[c * PIXELS + i] = ((float)chip->data[i * 3 + c] - 127.0f) / 128.0f;
+            }
+        }
+    }
+    st = face_run_model(s, model, x, model == FACE_MODEL_EMBEDDER_A ? dims_a : dims_b, 4, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    y = face_model_output(s, model, 0, &shape);
+    if (y == NULL || nn_shape_elems(&shape) != dim) {
+        return base_error_set(err, MIEN_ERR_INTERNAL, "embedder output has the wrong size");
+    }
+    memcpy(out, y, (size_t)dim * sizeof(float));
+    return MIEN_OK;
+}
+
+mien_status mien_embed(mien_session *session, const mien_image *image, const mien_face *face,
+                       mien_profile profile, mien_template **out, mien_error *err)
+{
+    image_rgb chip = {0};
+    mien_template *t = NULL;
+    float points[5][2], scale;
+    mien_stage_times *clock;
+    mien_status st;
+    double t0, t1;
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (session == NULL || out == NULL || face == NULL || !image_ok(image)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_embed: NULL or empty argument");
+    }
+    if (profile != MIEN_PROFILE_FAST && profile != MIEN_PROFILE_ACCURATE) {
+        return base_error_set(err, MIEN_ERR_ARG, "unknown profile %d", (int)profile);
+    }
+    clock = face_session_times(session);
+    scale = image->scale > 0 ? image->scale : 1.0f;
+    for (int j = 0; j < 5; j++) {
+        points[j][0] = face->landmarks[j][0] / scale;
+        points[j][1] = face->landmarks[j][1] / scale;
+        if (!isfinite(points[j][0]) || !isfinite(points[j][1])) {
+            return base_error_set(err, MIEN_ERR_ARG, "face landmarks are not finite");
+        }
+    }
+    t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    if ((st = image_alloc(&chip, FACE_CHIP_SIZE, FACE_CHIP_SIZE, err)) != MIEN_OK) {
+        goto fail;
+    }
+    t0 = face_now_ms();
+    face_align_chip(&image->rgb, (const float(*)[2])points, &chip);
+    t1 = face_now_ms();
+    clock->align_ms += t1 - t0;
+    t->magic = TEMPLATE_MAGIC;
+    t->profile = profile;
+    memcpy(t->model_a, face_model_id(session, FACE_MODEL_EMBEDDER_A), sizeof(t->model_a));
+    if ((st = run_embedder(session, FACE_MODEL_EMBEDDER_A, &chip, t->a, DIM_A, err)) != MIEN_OK) {
+        goto fail;
+    }
+    l2_normalise(t->a, DIM_A);
+    if (profile == MIEN_PROFILE_ACCURATE) {
+        memcpy(t->model_b, face_model_id(session, FACE_MODEL_EMBEDDER_B), sizeof(t->model_b));
+        if ((st = run_embedder(session, FACE_MODEL_EMBEDDER_B, &chip, t->b, DIM_B, err)) !=
+            MIEN_OK) {
+            goto fail;
+        }
+        l2_normalise(t->b, DIM_B);
+    }
+    clock->embed_ms += face_now_ms() - t1;
+    clock->faces_embedded++;
+    image_release(&chip);
+    *out = t;
+    return MIEN_OK;
+fail:
+    image_release(&chip);
+    free(t);
+    return st;
+}
+
+void mien_template_free(mien_template *t)
+{
+    if (t != NULL) {
+        t->magic = 0;
+        free(t);
+    }
+}
+
+mien_profile mien_template_profile(const mien_template *t)
+{
+    return t != NULL ? t->profile : MIEN_PROFILE_FAST;
+}
+
+static float dot(const float *a, const float *b, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        s += (double)a[i] * b[i];
+    }
+    return (float)s;
+}
+
+mien_status mien_template_compare(const mien_template *a, const mien_template *b,
+                                  float *similarity, mien_error *err)
+{
+    if (similarity != NULL) {
+        *similarity = 0.0f;
+    }
+    if (a == NULL || b == NULL || similarity == NULL || a->magic != TEMPLATE_MAGIC ||
+        b->magic != TEMPLATE_MAGIC) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_template_compare: not templates");
+    }
+    if (a->profile != b->profile) {
+        return base_error_set(err, MIEN_ERR_ARG,
+                              "templates of different profiles (%s, %s) cannot be compared",
+                              a->profile == MIEN_PROFILE_FAST ? "fast" : "accurate",
+                              b->profile == MIEN_PROFILE_FAST ? "fast" : "accurate");
+    }
+    if (strcmp(a->model_a, b->model_a) != 0 || strcmp(a->model_b, b->model_b) != 0) {
+        return base_error_set(err, MIEN_ERR_ARG,
+                              "templates were made by different models (%s vs %s)", a->model_a,
+                              b->model_a);
+    }
+    if (a->profile == MIEN_PROFILE_FAST) {
+        *similarity = dot(a->a, b->a, DIM_A);
+    } else {
+        /* Weighted fusion of the two cosines (weights in calibration.h, chosen on LFW's
+         * development lists: docs/calibration.md). */
+        *similarity = CALIBRATION_FUSION_WEIGHT_A * dot(a->a, b->a, DIM_A) +
+                      (1.0f - CALIBRATION_FUSION_WEIGHT_A) * dot(a->b, b->b, DIM_B);
+    }
+    return MIEN_OK;
+}
+
+mien_status mien_template_vector(const mien_template *t, int part, const float **data, int *dim)
+{
+    if (data == NULL || dim == NULL) {
+        return MIEN_ERR_ARG;
+    }
+    *data = NULL;
+    *dim = 0;
+    if (t == NULL || t->magic != TEMPLATE_MAGIC) {
+        return MIEN_ERR_ARG;
+    }
+    if (part == 0) {
+        *data = t->a;
+        *dim = DIM_A;
+    } else if (part == 1 && t->profile == MIEN_PROFILE_ACCURATE) {
+        *data = t->b;
+        *dim = DIM_B;
+    } else {
+        return MIEN_ERR_NOT_FOUND;
+    }
+    return MIEN_OK;
+}
