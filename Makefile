@@ -1,5 +1,6 @@
 # mien — the two commands of the README, and a few more.
-#   make run        set-up, build, then the main job (for now: `mien models`, `mien bench models`)
+#   make run        set-up, build, then the main job (for now: a detect-and-compare demo on the
+#                   sample photos, after `mien models` and `mien bench models`)
 #   make test       set-up, build, the whole test suite
 #   make test-asan  the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      bench/models.sh: mien vs ONNX Runtime, model by model
@@ -18,9 +19,14 @@ build: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
+SAMPLES = models/samples
+
 run: build
 	$(BUILD)/mien models
 	$(BUILD)/mien bench models --runs 50
+	$(BUILD)/mien detect $(SAMPLES)/sample1.jpg $(SAMPLES)/sample2.jpg
+	$(BUILD)/mien compare $(SAMPLES)/sample1.jpg $(SAMPLES)/sample1.jpg
+	$(BUILD)/mien compare $(SAMPLES)/sample1.jpg $(SAMPLES)/sample2.jpg
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure
@@ -32,6 +38,7 @@ test-asan: setup
 
 bench: build
 	@bench/models.sh
+	@bench/pipeline.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan

@@ -89,6 +89,17 @@ int test_models_missing(void);
  * 0x7fffffff from s = 1; x = s / 2^30 - 1 (reference/bin/bench.js). */
 void test_fixed_input(float *x, size_t n);
 
+/* An engine on test_models_dir() and one session on it (tests/util.c); 0 on success, -1
+ * (with the reason printed) otherwise. test_fixture_close() frees both. */
+typedef struct test_fixture {
+    mien_engine *engine;
+    mien_session *session;
+} test_fixture;
+int test_fixture_open(test_fixture *f);
+void test_fixture_close(test_fixture *f);
+/* test_models_dir()/samples/sampleK.jpg decoded at full size; NULL (reason printed) if not. */
+mien_image *test_load_sample(int k);
+
 /* A packed ONNX model using the unknown operator "FancyOp" (tests/nn/test_onnx_load.c);
  * malloc'd, caller frees. */
 unsigned char *test_onnx_unknown_op_model(size_t *size);

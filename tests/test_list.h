@@ -88,6 +88,7 @@
     XX(pipeline_templates)                                                             \
     XX(pipeline_close_up)                                                              \
     XX(pipeline_no_face)                                                               \
+    XX(pipeline_bad_inputs)                                                               \
     /* small faces (tests/face/test_detect_small.c) */                                 \
     XX(detect_small_pnet_orientation)                                                  \
     XX(detect_small_finds_small_faces)                                                 \

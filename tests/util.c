@@ -1,4 +1,5 @@
 /* util.c — paths, files and fixed inputs shared by the tests. */
+#include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -61,4 +62,40 @@ void test_fixed_input(float *x, size_t n)
         s = (1103515245u * s + 12345u) & 0x7fffffffu;
         x[i] = (float)(s / 1073741824.0 - 1.0);
     }
+}
+
+int test_fixture_open(test_fixture *f)
+{
+    mien_engine_options opt = mien_engine_options_default();
+    mien_error err;
+    opt.models_dir = test_models_dir();
+    f->engine = NULL;
+    f->session = NULL;
+    if (mien_engine_new(&opt, &f->engine, &err) != MIEN_OK ||
+        mien_session_new(f->engine, &f->session, &err) != MIEN_OK) {
+        fprintf(stderr, "  %s\n", err.message);
+        mien_engine_free(f->engine);
+        f->engine = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void test_fixture_close(test_fixture *f)
+{
+    mien_session_free(f->session);
+    mien_engine_free(f->engine);
+}
+
+mien_image *test_load_sample(int k)
+{
+    char path[PATH_MAX + 32];
+    mien_image *img = NULL;
+    mien_error err;
+    snprintf(path, sizeof(path), "%s/samples/sample%d.jpg", test_models_dir(), k);
+    if (mien_image_load(path, NULL, &img, &err) != MIEN_OK) {
+        fprintf(stderr, "  %s: %s\n", path, err.message);
+        return NULL;
+    }
+    return img;
 }

@@ -28,6 +28,9 @@ static void usage(FILE *f)
             "                                           the same for any pair list\n"
             "  eval calibrate [--data DIR] [--out FILE] FMR calibration tables (C source)\n"
             "  eval fusion|flip [--data DIR]            fusion weight / flip experiments\n"
+            "  eval detection [--data DIR] [--small-faces] [--json]\n"
+            "                                           detection recall, false positives,\n"
+            "                                           landmark error (dlib VOC photos)\n"
             "\n"
             "common options: --models DIR (default $MIEN_MODELS or ./models), --threads N,\n"
             "                --json\n",

@@ -14,46 +14,6 @@
 #define GREY 128
 #define SMALL_SIDE 28.0 /* target face width in the canvas, pixels */
 
-typedef struct fixture {
-    mien_engine *engine;
-    mien_session *session;
-} fixture;
-
-static int open_fixture(fixture *f)
-{
-    mien_engine_options opt = mien_engine_options_default();
-    mien_error err;
-    opt.models_dir = test_models_dir();
-    f->engine = NULL;
-    f->session = NULL;
-    if (mien_engine_new(&opt, &f->engine, &err) != MIEN_OK ||
-        mien_session_new(f->engine, &f->session, &err) != MIEN_OK) {
-        fprintf(stderr, "  %s\n", err.message);
-        mien_engine_free(f->engine);
-        return -1;
-    }
-    return 0;
-}
-
-static void close_fixture(fixture *f)
-{
-    mien_session_free(f->session);
-    mien_engine_free(f->engine);
-}
-
-static mien_image *load_sample(int k)
-{
-    char path[PATH_MAX];
-    mien_image *img = NULL;
-    mien_error err;
-    snprintf(path, sizeof(path), "%s/samples/sample%d.jpg", test_models_dir(), k);
-    if (mien_image_load(path, NULL, &img, &err) != MIEN_OK) {
-        fprintf(stderr, "  %s: %s\n", path, err.message);
-        return NULL;
-    }
-    return img;
-}
-
 /* Where a face should be in the canvas (its box centre and width, canvas pixels). */
 typedef struct expected {
     float cx, cy, w;
@@ -65,7 +25,7 @@ typedef struct expected {
 static mien_image *small_faces_canvas(mien_session *s, int ox, int oy, expected *want,
                                       int *n_want)
 {
-    mien_image *sample = load_sample(1), *canvas = NULL;
+    mien_image *sample = test_load_sample(1), *canvas = NULL;
     mien_face *faces = NULL;
     size_t n = 0;
     image_rgb small = {0};
@@ -138,16 +98,16 @@ static int found(const expected *want, int n_want, const mien_face *faces, size_
  * whole photo are more often faces. */
 TEST(detect_small_pnet_orientation)
 {
-    fixture f;
+    test_fixture f;
     mien_error err;
     double sum[2] = {0, 0};
     int faces_seen = 0;
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(open_fixture(&f) == 0);
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
     for (int k = 1; k <= 6; k++) {
-        mien_image *img = load_sample(k);
+        mien_image *img = test_load_sample(k);
         face_box *b = NULL;
         size_t n = 0;
         ASSERT_TRUE(img != NULL);
@@ -192,7 +152,7 @@ TEST(detect_small_pnet_orientation)
     /* measured: upright 0.738, transposed 0.899 on 22 faces */
     ASSERT_TRUE(sum[1] / faces_seen > 0.85);
     ASSERT_TRUE(sum[1] / faces_seen > sum[0] / faces_seen + 0.1);
-    close_fixture(&f);
+    test_fixture_close(&f);
     return 0;
 }
 
@@ -200,7 +160,7 @@ TEST(detect_small_pnet_orientation)
  * 4–5 detector pixels and misses them; --small-faces finds them all. */
 TEST(detect_small_finds_small_faces)
 {
-    fixture f;
+    test_fixture f;
     mien_error err;
     expected want[8];
     int n_want = 0;
@@ -211,7 +171,7 @@ TEST(detect_small_finds_small_faces)
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(open_fixture(&f) == 0);
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
     canvas = small_faces_canvas(f.session, 1100, 700, want, &n_want);
     ASSERT_TRUE(canvas != NULL);
     ASSERT_TRUE(n_want >= 3);
@@ -253,7 +213,7 @@ TEST(detect_small_finds_small_faces)
         ASSERT_EQ_INT(hits, n_want);
     }
     mien_image_free(canvas);
-    close_fixture(&f);
+    test_fixture_close(&f);
     return 0;
 }
 
@@ -261,7 +221,7 @@ TEST(detect_small_finds_small_faces)
  * grass it has texture but no face): nothing in small-faces mode. */
 TEST(detect_small_no_face)
 {
-    fixture f;
+    test_fixture f;
     mien_error err;
     mien_image *img = NULL;
     mien_detect_options opt = mien_detect_options_default();
@@ -272,7 +232,7 @@ TEST(detect_small_no_face)
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(open_fixture(&f) == 0);
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
     pixels = malloc((size_t)CANVAS_W * CANVAS_H * 3);
     ASSERT_TRUE(pixels != NULL);
     for (int y = 0; y < CANVAS_H; y++) {
@@ -292,6 +252,6 @@ TEST(detect_small_no_face)
     ASSERT_EQ_INT(n, 0);
     ASSERT_TRUE(faces == NULL);
     mien_image_free(img);
-    close_fixture(&f);
+    test_fixture_close(&f);
     return 0;
 }

@@ -7,55 +7,16 @@
 
 #include "test.h"
 
-typedef struct fixture {
-    mien_engine *engine;
-    mien_session *session;
-} fixture;
-
-static int open_fixture(fixture *f)
-{
-    mien_engine_options opt = mien_engine_options_default();
-    mien_error err;
-    opt.models_dir = test_models_dir();
-    f->engine = NULL;
-    f->session = NULL;
-    if (mien_engine_new(&opt, &f->engine, &err) != MIEN_OK ||
-        mien_session_new(f->engine, &f->session, &err) != MIEN_OK) {
-        fprintf(stderr, "  %s\n", err.message);
-        return -1;
-    }
-    return 0;
-}
-
-static void close_fixture(fixture *f)
-{
-    mien_session_free(f->session);
-    mien_engine_free(f->engine);
-}
-
-static mien_image *load_sample(int k)
-{
-    char path[PATH_MAX];
-    mien_image *img = NULL;
-    mien_error err;
-    snprintf(path, sizeof(path), "%s/samples/sample%d.jpg", test_models_dir(), k);
-    if (mien_image_load(path, NULL, &img, &err) != MIEN_OK) {
-        fprintf(stderr, "  %s: %s\n", path, err.message);
-        return NULL;
-    }
-    return img;
-}
-
 TEST(pipeline_detect_samples)
 {
-    fixture f;
+    test_fixture f;
     mien_error err;
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(open_fixture(&f) == 0);
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
     for (int k = 1; k <= 6; k++) {
-        mien_image *img = load_sample(k);
+        mien_image *img = test_load_sample(k);
         mien_face *faces = NULL;
         size_t n = 0;
         ASSERT_TRUE(img != NULL);
@@ -83,7 +44,7 @@ TEST(pipeline_detect_samples)
         mien_faces_free(faces);
         mien_image_free(img);
     }
-    close_fixture(&f);
+    test_fixture_close(&f);
     return 0;
 }
 
@@ -91,7 +52,7 @@ TEST(pipeline_detect_samples)
  * the same person's face in a slightly shifted crop stays close. */
 TEST(pipeline_templates)
 {
-    fixture f;
+    test_fixture f;
     mien_error err;
     mien_image *img;
     mien_face *faces = NULL;
@@ -101,8 +62,8 @@ TEST(pipeline_templates)
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(open_fixture(&f) == 0);
-    img = load_sample(1);
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
+    img = test_load_sample(1);
     ASSERT_TRUE(img != NULL);
     ASSERT_OK(mien_detect(f.session, img, NULL, &faces, &n, &err), &err);
     ASSERT_TRUE(n >= 2);
@@ -133,7 +94,7 @@ TEST(pipeline_templates)
     mien_template_free(acc);
     mien_faces_free(faces);
     mien_image_free(img);
-    close_fixture(&f);
+    test_fixture_close(&f);
     return 0;
 }
 
@@ -141,7 +102,7 @@ TEST(pipeline_templates)
  * a box close to the one seen in the full photo. */
 TEST(pipeline_close_up)
 {
-    fixture f;
+    test_fixture f;
     mien_error err;
     mien_image *img, *crop = NULL;
     mien_face *faces = NULL, *cf = NULL;
@@ -149,8 +110,8 @@ TEST(pipeline_close_up)
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(open_fixture(&f) == 0);
-    img = load_sample(1);
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
+    img = test_load_sample(1);
     ASSERT_TRUE(img != NULL);
     ASSERT_OK(mien_detect(f.session, img, NULL, &faces, &n, &err), &err);
     ASSERT_TRUE(n >= 1);
@@ -180,13 +141,13 @@ TEST(pipeline_close_up)
     }
     mien_faces_free(faces);
     mien_image_free(img);
-    close_fixture(&f);
+    test_fixture_close(&f);
     return 0;
 }
 
 TEST(pipeline_no_face)
 {
-    fixture f;
+    test_fixture f;
     mien_error err;
     mien_image *img = NULL;
     mien_face *faces = (mien_face *)1;
@@ -195,7 +156,7 @@ TEST(pipeline_no_face)
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(open_fixture(&f) == 0);
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
     for (int i = 0; i < 240 * 320; i++) { /* a smooth gradient: no face */
         px[i * 3] = (uint8_t)(i % 320 * 255 / 319);
         px[i * 3 + 1] = (uint8_t)(i / 320);
@@ -214,6 +175,6 @@ TEST(pipeline_no_face)
     ASSERT_OK(mien_detect(f.session, img, NULL, &faces, &n, &err), &err);
     ASSERT_EQ_INT(n, 0);
     mien_image_free(img);
-    close_fixture(&f);
+    test_fixture_close(&f);
     return 0;
 }

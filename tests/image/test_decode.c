@@ -994,3 +994,158 @@ TEST(image_decode_damaged_files)
     WebPFree(files[3]);
     return 0;
 }
+
+/* ---- the issue's bad-input list, end to end (decode, then detect) --------------------------
+ * empty file, truncated JPEG, PNG with huge declared dimensions, a text file, WebP disguised
+ * as .jpg, a photo with no face, a 16-bit PNG, a CMYK JPEG: each gives the right result (the
+ * faces of sample1) or a clear MIEN_ERR_IMAGE, never a crash; the suite runs it under ASan. */
+
+/* Writes bytes to dir/name and returns the path in buf. */
+static const char *write_temp(const char *dir, const char *name, const void *bytes, size_t n,
+                              char *buf, size_t size)
+{
+    FILE *f;
+    snprintf(buf, size, "%s/%s", dir, name);
+    f = fopen(buf, "wb");
+    if (f == NULL) {
+        return NULL;
+    }
+    if (n > 0 && fwrite(bytes, 1, n, f) != n) {
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Decodes path and detects; returns the status and the face count in *faces. */
+static mien_status detect_file(test_fixture *fx, const char *path, size_t *faces,
+                               mien_error *err)
+{
+    mien_image *img = NULL;
+    mien_face *found = NULL;
+    mien_status st = mien_image_load(path, NULL, &img, err);
+    *faces = 0;
+    if (st == MIEN_OK) {
+        st = mien_detect(fx->session, img, NULL, &found, faces, err);
+        mien_faces_free(found);
+    }
+    mien_image_free(img);
+    return st;
+}
+
+TEST(pipeline_bad_inputs)
+{
+    test_fixture fx;
+    mien_image *sample;
+    mien_error err;
+    char dir[] = "/tmp/mien-bad-inputs-XXXXXX", path[512];
+    uint8_t *px16 = NULL, *cmyk = NULL, *bytes, *webp = NULL;
+    size_t n, faces, len;
+    int w, h;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    ASSERT_TRUE(test_fixture_open(&fx) == 0);
+    sample = test_load_sample(1);
+    ASSERT_TRUE(sample != NULL);
+    w = mien_image_width(sample);
+    h = mien_image_height(sample);
+
+    /* empty file, text file */
+    ASSERT_STATUS(detect_file(&fx, write_temp(dir, "empty.jpg", "", 0, path, sizeof(path)),
+                              &faces, &err), MIEN_ERR_IMAGE, &err);
+    ASSERT_STATUS(detect_file(&fx, write_temp(dir, "notes.jpg", "not an image\n", 13, path,
+                                              sizeof(path)), &faces, &err), MIEN_ERR_IMAGE, &err);
+    ASSERT_CONTAINS(err.message, "unsupported image format");
+    /* truncated JPEG: the first 60 % of sample1.jpg */
+    bytes = read_sample(1, &n);
+    ASSERT_TRUE(bytes != NULL);
+    ASSERT_STATUS(detect_file(&fx, write_temp(dir, "cut.jpg", bytes, n * 6 / 10, path,
+                                              sizeof(path)), &faces, &err), MIEN_ERR_IMAGE, &err);
+    ASSERT_CONTAINS(err.message, "truncated");
+    free(bytes);
+    /* PNG declaring 100000×100000: refused from the header */
+    {
+        static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+        uint8_t png[33];
+        memcpy(png, sig, 8);
+        be32(png + 8, 13);
+        memcpy(png + 12, "IHDR", 4);
+        be32(png + 16, 100000);
+        be32(png + 20, 100000);
+        png[24] = 8;
+        png[25] = 2;
+        png[26] = png[27] = png[28] = 0;
+        be32(png + 29, crc32_png(png + 12, 17));
+        ASSERT_STATUS(detect_file(&fx, write_temp(dir, "huge.png", png, sizeof(png), path,
+                                                  sizeof(path)), &faces, &err),
+                      MIEN_ERR_IMAGE, &err);
+    }
+    /* WebP disguised as .jpg: read by content, faces found */
+    len = WebPEncodeRGB(mien_image_pixels(sample), w, h, w * 3, 90.0f, &webp);
+    ASSERT_TRUE(len > 0);
+    ASSERT_OK(detect_file(&fx, write_temp(dir, "photo.jpg", webp, len, path, sizeof(path)),
+                          &faces, &err), &err);
+    ASSERT_EQ_INT(faces, 3);
+    WebPFree(webp);
+    /* 16-bit PNG of the same photo */
+    px16 = malloc((size_t)w * h * 6);
+    ASSERT_TRUE(px16 != NULL);
+    for (size_t i = 0; i < (size_t)w * h * 3; i++) {
+        uint16_t v = (uint16_t)(mien_image_pixels(sample)[i] * 257u);
+        memcpy(px16 + 2 * i, &v, 2); /* host order, as libspng's SPNG_FMT_PNG wants */
+    }
+    bytes = make_png(w, h, 2, 16, px16, (size_t)w * h * 6, NULL, 0, NULL, 0, &len);
+    ASSERT_TRUE(bytes != NULL);
+    ASSERT_OK(detect_file(&fx, write_temp(dir, "deep.png", bytes, len, path, sizeof(path)),
+                          &faces, &err), &err);
+    ASSERT_EQ_INT(faces, 3);
+    free(bytes);
+    /* CMYK JPEG of the same photo (Adobe-style inverted CMYK, as Photoshop writes it) */
+    cmyk = malloc((size_t)w * h * 4);
+    ASSERT_TRUE(cmyk != NULL);
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        const uint8_t *p = mien_image_pixels(sample) + 3 * i;
+        uint8_t k = p[0] > p[1] ? (p[0] > p[2] ? p[0] : p[2]) : (p[1] > p[2] ? p[1] : p[2]);
+        /* inverted: C' = 255 - C etc.; with K' = max(R,G,B), C' = R·255/K' */
+        cmyk[4 * i] = k ? (uint8_t)(p[0] * 255 / k) : 0;
+        cmyk[4 * i + 1] = k ? (uint8_t)(p[1] * 255 / k) : 0;
+        cmyk[4 * i + 2] = k ? (uint8_t)(p[2] * 255 / k) : 0;
+        cmyk[4 * i + 3] = k;
+    }
+    bytes = make_jpeg(w, h, JCS_CMYK, 4, cmyk, NULL, 0, &len);
+    ASSERT_TRUE(bytes != NULL);
+    ASSERT_OK(detect_file(&fx, write_temp(dir, "print.jpg", bytes, len, path, sizeof(path)),
+                          &faces, &err), &err);
+    ASSERT_EQ_INT(faces, 3);
+    free(bytes);
+    /* a photo with no face: a smooth synthetic gradient, as a PNG */
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        px16[3 * i] = (uint8_t)(i % (size_t)w * 255 / (size_t)w);
+        px16[3 * i + 1] = (uint8_t)(i / (size_t)w * 255 / (size_t)h);
+        px16[3 * i + 2] = 90;
+    }
+    bytes = make_png(w, h, 2, 8, px16, (size_t)w * h * 3, NULL, 0, NULL, 0, &len);
+    ASSERT_TRUE(bytes != NULL);
+    ASSERT_OK(detect_file(&fx, write_temp(dir, "sky.png", bytes, len, path, sizeof(path)),
+                          &faces, &err), &err);
+    ASSERT_EQ_INT(faces, 0);
+    free(bytes);
+
+    free(px16);
+    free(cmyk);
+    mien_image_free(sample);
+    test_fixture_close(&fx);
+    {
+        static const char *names[] = {"empty.jpg", "notes.jpg", "cut.jpg", "huge.png",
+                                      "photo.jpg", "deep.png",  "print.jpg", "sky.png"};
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+            unlink(path);
+        }
+        rmdir(dir);
+    }
+    return 0;
+}
