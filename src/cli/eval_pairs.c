@@ -235,9 +235,10 @@ mien_status eval_scores_templates(const eval_embed_result *r, const eval_pairs *
     return MIEN_OK;
 }
 
-/* The weight of A the library's `accurate` similarity uses, read back through the public API:
- * for two templates, compare = w·cosA + (1 − w)·cosB, so w = (compare − cosB)/(cosA − cosB).
- * Rounded to 1e-4 (it is a float constant like 0.5f or 0.55f). -1 when no pair tells. */
+/* The weight of A the library's `accurate` similarity uses, read back through the public
+ * API: for two templates, compare = w·cosA + (1 − w)·cosB, so
+ * w = (compare − cosB)/(cosA − cosB). Rounded to 1e-4 (it is a float constant like 0.5f or
+ * 0.55f). -1 when no pair tells. */
 double eval_library_weight(const eval_embed_result *r)
 {
     const eval_image *first = NULL;
