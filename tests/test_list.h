@@ -76,6 +76,7 @@
     XX(exec_matches_ref_embedder_b)                                                    \
     XX(exec_rejects_bad_shapes)                                                        \
     XX(exec_no_reference_kernels)                                                      \
+    XX(exec_channels_last_input)                                                       \
     XX(kernel_prelu_nhwc)                                                              \
     XX(engine_catalogue)                                                               \
     XX(engine_missing_models_dir)                                                      \

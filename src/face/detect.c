@@ -133,12 +133,12 @@ static mien_status detect_pass(mien_session *s, const image_rgb *src, int pad_x,
         st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
         goto done;
     }
-    for (int i = 0; i < DET_W * DET_H; i++) { /* HWC uint8 -> CHW float */
-        for (int c = 0; c < 3; c++) {
-            x[c * DET_W * DET_H + i] = ((float)small.data[i * 3 + c] - DET_MEAN) / DET_STD;
-        }
+    /* The model is NCHW; the pixels go in channels-last as they are, which is also what its
+     * first convolution wants (face_run_model_nhwc): no transposition anywhere. */
+    for (int i = 0; i < DET_W * DET_H * 3; i++) {
+        x[i] = ((float)small.data[i] - DET_MEAN) / DET_STD;
     }
-    if ((st = face_run_model(s, FACE_MODEL_DETECTOR, x, dims, 4, err)) != MIEN_OK) {
+    if ((st = face_run_model_nhwc(s, FACE_MODEL_DETECTOR, x, dims, err)) != MIEN_OK) {
         goto done;
     }
     scores = face_model_output(s, FACE_MODEL_DETECTOR, 0, &shape);

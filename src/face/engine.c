@@ -42,6 +42,7 @@ struct mien_engine {
 
 typedef struct plan_slot {
     nn_shape shape;
+    bool channels_last; /* the input is handed over NHWC (face_run_model_nhwc) */
     nn_plan *plan;
     uint64_t used; /* LRU clock */
 } plan_slot;
@@ -332,14 +333,15 @@ static bool shape_equal(const nn_shape *a, const nn_shape *b)
 }
 
 /* The slot planned for `shape`, planning it (evicting the least recently used) if new. */
-static mien_status session_plan(mien_session *s, int model, const nn_shape *shape, int *slot,
-                                mien_error *err)
+static mien_status session_plan(mien_session *s, int model, const nn_shape *shape,
+                                bool channels_last, int *slot, mien_error *err)
 {
     plan_slot *slots = s->plans[model];
     int victim = 0;
     mien_status st;
     for (int k = 0; k < PLANS_PER_MODEL; k++) {
-        if (slots[k].plan != NULL && shape_equal(&slots[k].shape, shape)) {
+        if (slots[k].plan != NULL && shape_equal(&slots[k].shape, shape) &&
+            slots[k].channels_last == channels_last) {
             *slot = k;
             return MIEN_OK;
         }
@@ -355,15 +357,19 @@ static mien_status session_plan(mien_session *s, int model, const nn_shape *shap
     if (s->last[model] == victim) {
         s->last[model] = -1;
     }
-    st = nn_plan_new(s->backend, s->engine->models[model].graph, shape, s->engine->threads,
-                     &slots[victim].plan, err);
+    st = nn_plan_new_layout(s->backend, s->engine->models[model].graph, shape,
+                            s->engine->threads, channels_last, &slots[victim].plan, err);
     if (st != MIEN_OK) {
         return st;
     }
     slots[victim].shape = *shape;
+    slots[victim].channels_last = channels_last;
     *slot = victim;
     return MIEN_OK;
 }
+
+static mien_status run_model(mien_session *session, int m, const float *input,
+                             const int64_t *dims, int rank, bool channels_last, mien_error *err);
 
 mien_status mien_session_run_model(mien_session *session, const char *model, const float *input,
                                    const int64_t *dims, int rank, mien_error *err)
@@ -382,6 +388,18 @@ mien_status mien_session_run_model(mien_session *session, const char *model, con
 mien_status face_run_model(mien_session *session, int m, const float *input, const int64_t *dims,
                            int rank, mien_error *err)
 {
+    return run_model(session, m, input, dims, rank, false, err);
+}
+
+mien_status face_run_model_nhwc(mien_session *session, int m, const float *input,
+                                const int64_t *dims, mien_error *err)
+{
+    return run_model(session, m, input, dims, 4, true, err);
+}
+
+static mien_status run_model(mien_session *session, int m, const float *input,
+                             const int64_t *dims, int rank, bool channels_last, mien_error *err)
+{
     int slot;
     nn_shape shape;
     mien_status st;
@@ -396,7 +414,7 @@ mien_status face_run_model(mien_session *session, int m, const float *input, con
         }
         shape.dims[i] = dims[i];
     }
-    if ((st = session_plan(session, m, &shape, &slot, err)) != MIEN_OK) {
+    if ((st = session_plan(session, m, &shape, channels_last, &slot, err)) != MIEN_OK) {
         return st;
     }
     session->last[m] = slot;

@@ -18,6 +18,7 @@
  *          detector >= 0.9 and O-Net >= 0.9;
  *   medium otherwise. */
 #include <math.h>
+#include <stdint.h>
 
 #include "face/face.h"
 
@@ -29,28 +30,32 @@ static double clamp1(double v)
     return v < -1.0 ? -1.0 : (v > 1.0 ? 1.0 : v);
 }
 
-/* Variance of the 4-neighbour Laplacian of the chip's luma (BT.601 weights). */
+/* Variance of the 4-neighbour Laplacian of the chip's luma, luma in integers with BT.601
+ * weights (77, 150, 29)/256, so the whole measure is exact integer arithmetic. */
 static float laplacian_variance(const image_rgb *chip)
 {
-    double sum = 0, sum2 = 0;
-    int n = 0, w = chip->w, h = chip->h;
-    for (int y = 1; y + 1 < h; y++) {
-        for (int x = 1; x + 1 < w; x++) {
-#define LUMA(xx, yy)                                                                     \
-    (0.299 * chip->data[((yy)*w + (xx)) * 3] + 0.587 * chip->data[((yy)*w + (xx)) * 3 + 1] + \
-     0.114 * chip->data[((yy)*w + (xx)) * 3 + 2])
-            double l = LUMA(x - 1, y) + LUMA(x + 1, y) + LUMA(x, y - 1) + LUMA(x, y + 1) -
-                       4.0 * LUMA(x, y);
-#undef LUMA
-            sum += l;
-            sum2 += l * l;
-            n++;
-        }
-    }
-    if (n == 0) {
+    enum { MAX_SIDE = 128 };
+    int16_t luma[MAX_SIDE * MAX_SIDE];
+    int w = chip->w, h = chip->h;
+    int64_t sum = 0, sum2 = 0, n = 0;
+    if (w > MAX_SIDE || h > MAX_SIDE || w < 3 || h < 3) {
         return 0.0f;
     }
-    return (float)(sum2 / n - (sum / n) * (sum / n));
+    for (int i = 0; i < w * h; i++) {
+        const uint8_t *p = chip->data + i * 3;
+        luma[i] = (int16_t)((77 * p[0] + 150 * p[1] + 29 * p[2] + 128) >> 8);
+    }
+    for (int y = 1; y + 1 < h; y++) {
+        const int16_t *row = luma + y * w;
+        for (int x = 1; x + 1 < w; x++) {
+            int64_t l = row[x - 1] + row[x + 1] + row[x - w] + row[x + w] - 4 * row[x];
+            sum += l;
+            sum2 += l * l;
+        }
+        n += w - 2;
+    }
+    double mean = (double)sum / (double)n;
+    return (float)((double)sum2 / (double)n - mean * mean);
 }
 
 void face_quality(const float p[5][2], float scale, const image_rgb *chip, float detector_score,

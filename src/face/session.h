@@ -11,6 +11,11 @@
 mien_status face_run_model(mien_session *s, int model, const float *input, const int64_t *dims,
                            int rank, mien_error *err);
 
+/* The same for a 4-D NCHW model fed channels-last: input holds dims[0] × dims[2] × dims[3] ×
+ * dims[1] floats (NHWC) for the logical NCHW shape dims. */
+mien_status face_run_model_nhwc(mien_session *s, int model, const float *input,
+                                const int64_t *dims, mien_error *err);
+
 /* Output `index` of the last run of `model` (borrowed, valid until its next run) and its
  * shape; NULL if it has not run. */
 const float *face_model_output(mien_session *s, int model, int index, nn_shape *shape);

@@ -41,6 +41,27 @@ void image_crop(const image_rgb *src, int x, int y, image_rgb *dst);
  * neighbours outside the image contribute 0; result rounded and clamped. dst preallocated. */
 void image_warp_affine(const image_rgb *src, const double M[6], image_rgb *dst);
 
+/* Instruction-set levels of the resize and warp kernels (geometry.c). Every level gives the
+ * same bytes (the same IEEE double operations in the same order, never fused); they differ
+ * only in speed. IMAGE_ISA_BASE is the SSE2/scalar code that the others are tested against;
+ * IMAGE_ISA_AUTO picks the best the CPU has (what image_resize_bilinear and
+ * image_warp_affine use). @test image/test_geometry.c (image_geometry_isa_*) */
+typedef enum image_isa {
+    IMAGE_ISA_BASE = 0,   /* SSE2 where compiled in, else scalar */
+    IMAGE_ISA_AVX2 = 1,   /* 4 doubles per vector */
+    IMAGE_ISA_AVX512 = 2, /* 8 doubles per vector (AVX-512 F, BW, DQ, VL) */
+    IMAGE_ISA_AUTO = 3
+} image_isa;
+
+/* The best level this CPU runs (never IMAGE_ISA_AUTO). Thread-safe, no state. */
+image_isa image_isa_best(void);
+
+/* image_resize_bilinear / image_warp_affine at a chosen level; a level above
+ * image_isa_best() runs at image_isa_best(). For tests and benchmarks. */
+void image_resize_bilinear_isa(const image_rgb *src, image_rgb *dst, image_isa isa);
+void image_warp_affine_isa(const image_rgb *src, const double M[6], image_rgb *dst,
+                           image_isa isa);
+
 /* Decoders (decode.c). Each checks the declared size against opt before decoding and
  * applies EXIF orientation; bytes are not retained. */
 mien_status image_decode(const uint8_t *bytes, size_t size, const mien_image_options *opt,

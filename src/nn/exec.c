@@ -2014,6 +2014,13 @@ void nn_plan_free(nn_plan *p)
 mien_status nn_plan_new(nn_backend *b, const nn_graph *g, const nn_shape *in_shapes,
                         int threads, nn_plan **out, mien_error *err)
 {
+    return nn_plan_new_layout(b, g, in_shapes, threads, false, out, err);
+}
+
+mien_status nn_plan_new_layout(nn_backend *b, const nn_graph *g, const nn_shape *in_shapes,
+                               int threads, bool input_channels_last, nn_plan **out,
+                               mien_error *err)
+{
     nn_plan *p = calloc(1, sizeof(*p));
     mien_status st;
     *out = NULL;
@@ -2044,6 +2051,9 @@ mien_status nn_plan_new(nn_backend *b, const nn_graph *g, const nn_shape *in_sha
         dnnl_memory_desc_t md;
         int r;
         plain_md(&md, &p->shapes[g->inputs[i]]);
+        if (input_channels_last && md.ndims == 4) {
+            dnnl_memory_desc_init_by_tag(&md, 4, md.dims, dnnl_f32, dnnl_nhwc);
+        }
         r = add_ref(p, &md, -1, NULL);
         if (r < 0) {
             st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory");

@@ -29,6 +29,13 @@ void nn_backend_free(nn_backend *b);
  * node named in the message. @test nn/test_exec.c */
 mien_status nn_plan_new(nn_backend *b, const nn_graph *g, const nn_shape *in_shapes,
                         int threads, nn_plan **out, mien_error *err);
+/* As nn_plan_new, but a 4-D input that is logically NCHW may be handed over channels-last
+ * (NHWC bytes, `input_channels_last` true): the first convolution then reads it as it is,
+ * with no transposition by the caller nor a reorder in the plan (the detector's input,
+ * made from an RGB image, is naturally NHWC). */
+mien_status nn_plan_new_layout(nn_backend *b, const nn_graph *g, const nn_shape *in_shapes,
+                               int threads, bool input_channels_last, nn_plan **out,
+                               mien_error *err);
 void nn_plan_free(nn_plan *p);
 
 /* Runs the plan on inputs[g->n_inputs] (row-major float32 at the planned shapes; only read).

@@ -86,6 +86,7 @@ TEST(pipeline_templates)
         ASSERT_EQ_INT(dim, 512);
         ASSERT_STATUS(mien_template_vector(t[0], 1, &v, &dim), MIEN_ERR_NOT_FOUND, NULL);
     }
+    mien_template_free(t[0]);
     ASSERT_STATUS(mien_embed(f.session, img, &faces[0], (mien_profile)7, &t[0], &err),
                   MIEN_ERR_ARG, &err);
     ASSERT_TRUE(t[0] == NULL);

@@ -201,3 +201,50 @@ TEST(exec_no_reference_kernels)
     nn_backend_free(b);
     return 0;
 }
+
+/* A plan told its NCHW input arrives channels-last gives the same outputs as the NCHW plan
+ * given the same values (the detector is fed this way by the pipeline). */
+TEST(exec_channels_last_input)
+{
+    static const int64_t dims[4] = {1, 3, 240, 320};
+    nn_graph *g;
+    nn_backend *b = NULL;
+    nn_plan *nchw = NULL, *nhwc = NULL;
+    nn_shape in = {.rank = 4, .dims = {1, 3, 240, 320}}, s1, s2;
+    float *x, *y;
+    mien_error err;
+    const int64_t hw = dims[2] * dims[3];
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    g = load_optimised("detector");
+    x = malloc((size_t)(3 * hw) * sizeof(float));
+    y = malloc((size_t)(3 * hw) * sizeof(float));
+    ASSERT_TRUE(g != NULL && x != NULL && y != NULL);
+    test_fixed_input(x, (size_t)(3 * hw));
+    for (int64_t i = 0; i < hw; i++) { /* the same tensor, channels-last */
+        for (int c = 0; c < 3; c++) {
+            y[i * 3 + c] = x[c * hw + i];
+        }
+    }
+    ASSERT_OK(nn_backend_new(&b, &err), &err);
+    ASSERT_OK(nn_plan_new(b, g, &in, 1, &nchw, &err), &err);
+    ASSERT_OK(nn_plan_new_layout(b, g, &in, 1, true, &nhwc, &err), &err);
+    const float *xs[1] = {x}, *ys[1] = {y};
+    ASSERT_OK(nn_plan_run(nchw, xs, &err), &err);
+    ASSERT_OK(nn_plan_run(nhwc, ys, &err), &err);
+    for (int o = 0; o < g->n_outputs; o++) {
+        const float *a = nn_plan_output(nchw, o, &s1), *c = nn_plan_output(nhwc, o, &s2);
+        ASSERT_EQ_INT(nn_shape_elems(&s1), nn_shape_elems(&s2));
+        for (int64_t i = 0; i < nn_shape_elems(&s1); i++) {
+            ASSERT_NEAR(a[i], c[i], 1e-6);
+        }
+    }
+    nn_plan_free(nchw);
+    nn_plan_free(nhwc);
+    nn_backend_free(b);
+    nn_graph_free(g);
+    free(x);
+    free(y);
+    return 0;
+}
