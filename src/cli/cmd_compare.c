@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #define DEFAULT_FMR 1e-4
+#define CALIBRATED_FLOOR 1e-6 /* the lowest FMR the calibration tables measure */
 
 int cli_cmd_compare(int argc, char **argv)
 {
@@ -90,8 +91,19 @@ int cli_cmd_compare(int argc, char **argv)
             printf("}\n");
         } else {
             printf("similarity %.4f (profile %s)\n", similarity, cli_profile_name(profile));
-            if (calibrated) {
+            float floor_threshold = 1.0f;
+            bool beyond = calibrated &&
+                          mien_threshold_for_fmr(profile, CALIBRATED_FLOOR, &floor_threshold) ==
+                              MIEN_OK &&
+                          similarity >= floor_threshold;
+            if (beyond) {
+                printf("accepted at any false-match rate down to %.0e (the calibrated floor: "
+                       "no lower rate is claimed)\n",
+                       CALIBRATED_FLOOR);
+            } else if (calibrated) {
                 printf("accepted at a false-match rate of %.2g or more\n", fmr);
+            }
+            if (calibrated) {
                 printf("decision at FMR %.0e (threshold %.4f): %s\n", fmr_target, threshold,
                        same ? "same person" : "different people");
             }

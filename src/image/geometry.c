@@ -455,6 +455,18 @@ GEO_AVX2 static void vrow_avx2(const double *top, const double *bottom, double w
     }
 }
 
+/* round_u8 for the resize's blend, whose values are never negative or NaN (sums of products
+ * of bytes and weights in [0, 1]) and stay below 255.5 (at most 255 times a sum of weights
+ * that exceeds 1 by a few ulps): there the clamp to [0, 255] changes nothing that the
+ * saturating pack to bytes (255 for anything above) does not also do, so it is left out. */
+GEO_AVX512 static inline __m256i round8_pos_i32(__m512d v)
+{
+    __m256i r = _mm512_cvttpd_epi32(v);
+    __m512d frac = _mm512_sub_pd(v, _mm512_cvtepi32_pd(r));
+    __mmask8 up = _mm512_cmp_pd_mask(frac, _mm512_set1_pd(0.5), _CMP_GE_OQ);
+    return _mm256_mask_add_epi32(r, up, r, _mm256_set1_epi32(1));
+}
+
 GEO_AVX512 static void vrow_avx512(const double *top, const double *bottom, double wy0,
                                    double wy, int n, uint8_t *o)
 {
@@ -465,9 +477,9 @@ GEO_AVX512 static void vrow_avx512(const double *top, const double *bottom, doub
                                    _mm512_mul_pd(_mm512_loadu_pd(bottom + e), a1));
         __m512d v1 = _mm512_add_pd(_mm512_mul_pd(_mm512_loadu_pd(top + e + 8), a0),
                                    _mm512_mul_pd(_mm512_loadu_pd(bottom + e + 8), a1));
-        __m512i r = _mm512_inserti64x4(_mm512_castsi256_si512(round8_i32(v0)), round8_i32(v1),
-                                       1);
-        _mm_storeu_si128((__m128i *)(o + e), _mm512_cvtepi32_epi8(r));
+        __m512i r = _mm512_inserti64x4(_mm512_castsi256_si512(round8_pos_i32(v0)),
+                                       round8_pos_i32(v1), 1);
+        _mm_storeu_si128((__m128i *)(o + e), _mm512_cvtusepi32_epi8(r));
     }
     for (; e < n; e++) {
         o[e] = round_u8(top[e] * wy0 + bottom[e] * wy);
