@@ -58,7 +58,9 @@ extern "C" {
     XX(ERR_BACKEND, 7, "the compute backend (oneDNN) failed")                        \
     XX(ERR_NOT_FOUND, 8, "no such item")                                             \
     XX(ERR_IMAGE, 9, "image is corrupt, unsupported or too large")                   \
-    XX(ERR_INTERNAL, 10, "internal error (a bug in mien)")
+    XX(ERR_INTERNAL, 10, "internal error (a bug in mien)")                           \
+    XX(ERR_STORE, 11, "the store failed (database corrupt, full or unwritable)")     \
+    XX(ERR_EXISTS, 12, "it already exists")
 
 typedef enum mien_status {
 #define MIEN_STATUS_GEN(name, num, msg) MIEN_##name = num,
@@ -291,6 +293,127 @@ typedef struct mien_stage_times {
     long faces_embedded; /* mien_embed calls */
 } mien_stage_times;
 MIEN_API mien_status mien_session_stage_times(const mien_session *session, mien_stage_times *out);
+
+/* ---- stores, collections, enrolment, search ---------------------------------------------
+ * A store holds collections of enrolled subjects (people) and their face templates. The
+ * embedded default is one SQLite file (WAL; crash-safe). A collection is locked at creation
+ * to a profile and to the exact models that make its templates; templates of other models
+ * are refused, never mixed. 1:N search returns ranked *candidates* for a person to review,
+ * never a verdict. A store handle belongs to one thread at a time (open one per thread). */
+typedef struct mien_store mien_store;
+
+/* Opens (creating if needed) the store `uri`: "sqlite:PATH" or a bare PATH; NULL means
+ * $MIEN_STORE, else "./mien.db". A corrupt or foreign file → MIEN_ERR_STORE. */
+MIEN_API mien_status mien_store_open(const char *uri, mien_store **out, mien_error *err);
+MIEN_API void mien_store_close(mien_store *store);
+
+/* Frees arrays returned by the listing functions below. NULL is a no-op. */
+MIEN_API void mien_free(void *p);
+
+typedef struct mien_collection_info {
+    char name[64];
+    mien_profile profile;
+    char model_a[17], model_b[17]; /* model ids its templates must carry */
+    char description[256];
+    int64_t created_at;            /* unix seconds */
+    int64_t subjects, faces;
+} mien_collection_info;
+
+/* Creates collection `name` ([A-Za-z0-9_.-], 1..63 chars) for `profile`, locked to the
+ * engine's models. MIEN_ERR_EXISTS if the name is taken. */
+MIEN_API mien_status mien_collection_create(mien_store *store, const char *name,
+                                            mien_profile profile, const mien_engine *engine,
+                                            const char *description, mien_error *err);
+MIEN_API mien_status mien_collection_get(mien_store *store, const char *name,
+                                         mien_collection_info *out, mien_error *err);
+/* *out: array of *count collections, free with mien_free(). */
+MIEN_API mien_status mien_collection_list(mien_store *store, mien_collection_info **out,
+                                          size_t *count, mien_error *err);
+/* Deletes the collection, its subjects, templates and crops. */
+MIEN_API mien_status mien_collection_drop(mien_store *store, const char *name, mien_error *err);
+
+typedef struct mien_enrollment {
+    const char *subject;         /* the caller's id for the person (1..127 bytes) */
+    const char *display_name;    /* optional */
+    const mien_template *template_;
+    const mien_quality *quality; /* optional: recorded with the face */
+    const uint8_t *image_sha256; /* optional: 32-byte digest of the source image bytes */
+    const uint8_t *crop_rgb;     /* optional: the aligned 112×112×3 chip, stored only if given */
+} mien_enrollment;
+
+/* Adds one face to `collection` (creating the subject if new) in one transaction: after it
+ * returns MIEN_OK the face survives a crash. Profile or model mismatch → MIEN_ERR_ARG with the
+ * reason. *face_id (may be NULL) receives the new face's id. */
+MIEN_API mien_status mien_enroll(mien_store *store, const char *collection,
+                                 const mien_enrollment *e, int64_t *face_id, mien_error *err);
+/* True in *done when `subject` already has a face from an image with this digest (resumable
+ * bulk enrolment skips it). */
+MIEN_API mien_status mien_enrolled(mien_store *store, const char *collection,
+                                   const char *subject, const uint8_t image_sha256[32],
+                                   int *done, mien_error *err);
+
+typedef struct mien_subject_info {
+    char subject[128];
+    char display_name[128];
+    int64_t faces;
+    int64_t created_at;
+} mien_subject_info;
+
+MIEN_API mien_status mien_subject_list(mien_store *store, const char *collection,
+                                       mien_subject_info **out, size_t *count, mien_error *err);
+
+typedef struct mien_erasure {
+    int64_t faces_deleted;
+    int64_t crops_deleted;
+} mien_erasure;
+
+/* Erases a subject: templates and crops leave the store, the index and the file's bytes.
+ * MIEN_ERR_NOT_FOUND when there is no such subject. */
+MIEN_API mien_status mien_erase_subject(mien_store *store, const char *collection,
+                                        const char *subject, mien_erasure *out,
+                                        mien_error *err);
+
+typedef enum mien_search_mode {
+    MIEN_SEARCH_AUTO = 0,       /* exact (int8 shortlist, f32 re-rank); HNSW for big collections */
+    MIEN_SEARCH_EXACT = 1,      /* exact f32 scan */
+    MIEN_SEARCH_APPROXIMATE = 2 /* HNSW, built on demand */
+} mien_search_mode;
+
+typedef struct mien_search_options {
+    int top_k;       /* candidates wanted; 0: 10 */
+    double max_fmr;  /* only candidates accepted at this false-match rate; 0: 1e-3 */
+    mien_search_mode mode;
+} mien_search_options;
+
+MIEN_API mien_search_options mien_search_options_default(void);
+
+typedef struct mien_candidate {
+    char subject[128];
+    float similarity;
+    double fmr;       /* calibrated false-match rate at this similarity */
+    int64_t face_id;  /* the subject's best-matching face */
+} mien_candidate;
+
+/* Ranked candidates (best first) for `probe` in `collection`; *out freed with mien_free().
+ * The first search of a collection in a handle loads its index from the store. */
+MIEN_API mien_status mien_search(mien_store *store, const char *collection,
+                                 const mien_template *probe, const mien_search_options *opt,
+                                 mien_candidate **out, size_t *count, mien_error *err);
+
+/* Templates as bytes (for stores): a versioned, self-describing little-endian encoding of the
+ * profile, model ids and vectors. serialize writes at most `size` bytes and the length
+ * needed in *len (MIEN_ERR_ARG when size is too small; buf may be NULL to ask the length). */
+MIEN_API mien_status mien_template_serialize(const mien_template *t, uint8_t *buf, size_t size,
+                                             size_t *len);
+MIEN_API mien_status mien_template_deserialize(const uint8_t *buf, size_t len,
+                                               mien_template **out, mien_error *err);
+/* The model ids a template carries ("" for an absent part). */
+MIEN_API const char *mien_template_model(const mien_template *t, int part);
+/* The model id of the engine's embedder `part` (0: A, 1: B). */
+MIEN_API const char *mien_engine_model_id(const mien_engine *engine, int part);
+/* The aligned 112×112 RGB chip of a face (what the embedders see), into rgb[112*112*3]. */
+MIEN_API mien_status mien_face_chip(const mien_image *image, const mien_face *face,
+                                    uint8_t *rgb, mien_error *err);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,8 @@
     XX(image_warp_hand)                                                                \
     XX(image_warp_matches_oracle)                                                      \
     XX(image_geometry_fixture)                                                         \
+    XX(image_geometry_isa_resize)                                                      \
+    XX(image_geometry_isa_warp)                                                        \
     /* nn: graph and shapes (tests/nn/test_graph.c) */                                 \
     XX(graph_build_and_shapes)                                                         \
     /* nn: TFLite loader (tests/nn/test_tflite_load.c) */                              \
@@ -89,6 +91,7 @@
     XX(pipeline_templates)                                                             \
     XX(pipeline_close_up)                                                              \
     XX(pipeline_no_face)                                                               \
+    XX(pipeline_template_bytes)                                                        \
     XX(pipeline_bad_inputs)                                                               \
     /* small faces (tests/face/test_detect_small.c) */                                 \
     XX(detect_small_pnet_orientation)                                                  \

@@ -492,3 +492,11 @@ mien_status mien_session_stage_times(const mien_session *session, mien_stage_tim
     *out = session->times;
     return MIEN_OK;
 }
+
+const char *mien_engine_model_id(const mien_engine *engine, int part)
+{
+    if (engine == NULL || engine->magic != ENGINE_MAGIC || (part != 0 && part != 1)) {
+        return "";
+    }
+    return engine->models[part == 0 ? FACE_MODEL_EMBEDDER_A : FACE_MODEL_EMBEDDER_B].id;
+}

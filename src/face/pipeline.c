@@ -362,3 +362,153 @@ mien_status mien_template_vector(const mien_template *t, int part, const float *
     }
     return MIEN_OK;
 }
+
+/* ---- template bytes ------------------------------------------------------------------------
+ * Layout (little-endian): "MTPL" | version 1 (u8) | profile (u8) | 0 (u16) | model_a (16
+ * ASCII hex) | model_b (16, zero-filled for `fast`) | dim_a (u16) | dim_b (u16) | dim_a then
+ * dim_b float32. Versioned so a later layout can still read old stores. */
+#define TEMPLATE_BYTES_MAGIC "MTPL"
+#define TEMPLATE_BYTES_VERSION 1
+#define TEMPLATE_HEADER 44
+
+static size_t template_bytes_len(const mien_template *t)
+{
+    return TEMPLATE_HEADER +
+           (size_t)(DIM_A + (t->profile == MIEN_PROFILE_ACCURATE ? DIM_B : 0)) * sizeof(float);
+}
+
+static void put_u16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)(v & 0xff);
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static unsigned get_u16(const uint8_t *p)
+{
+    return (unsigned)p[0] | ((unsigned)p[1] << 8);
+}
+
+/* float32 <-> little-endian bytes (x86 is little-endian; the loop keeps it portable) */
+static void put_f32s(uint8_t *p, const float *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        for (int b = 0; b < 4; b++) {
+            p[i * 4 + b] = (uint8_t)(u >> (8 * b));
+        }
+    }
+}
+
+static void get_f32s(const uint8_t *p, float *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t u = 0;
+        for (int b = 0; b < 4; b++) {
+            u |= (uint32_t)p[i * 4 + b] << (8 * b);
+        }
+        memcpy(&v[i], &u, 4);
+    }
+}
+
+mien_status mien_template_serialize(const mien_template *t, uint8_t *buf, size_t size,
+                                    size_t *len)
+{
+    size_t need;
+    if (len == NULL || t == NULL || t->magic != TEMPLATE_MAGIC) {
+        return MIEN_ERR_ARG;
+    }
+    need = template_bytes_len(t);
+    *len = need;
+    if (buf == NULL) {
+        return MIEN_OK;
+    }
+    if (size < need) {
+        return MIEN_ERR_ARG;
+    }
+    memset(buf, 0, TEMPLATE_HEADER);
+    memcpy(buf, TEMPLATE_BYTES_MAGIC, 4);
+    buf[4] = TEMPLATE_BYTES_VERSION;
+    buf[5] = (uint8_t)t->profile;
+    memcpy(buf + 8, t->model_a, 16);
+    memcpy(buf + 24, t->model_b, strlen(t->model_b) < 16 ? strlen(t->model_b) : 16);
+    put_u16(buf + 40, DIM_A);
+    put_u16(buf + 42, t->profile == MIEN_PROFILE_ACCURATE ? DIM_B : 0);
+    put_f32s(buf + TEMPLATE_HEADER, t->a, DIM_A);
+    if (t->profile == MIEN_PROFILE_ACCURATE) {
+        put_f32s(buf + TEMPLATE_HEADER + DIM_A * 4, t->b, DIM_B);
+    }
+    return MIEN_OK;
+}
+
+mien_status mien_template_deserialize(const uint8_t *buf, size_t len, mien_template **out,
+                                      mien_error *err)
+{
+    mien_template *t;
+    unsigned dim_a, dim_b;
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (buf == NULL || out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_template_deserialize: NULL argument");
+    }
+    if (len < TEMPLATE_HEADER || memcmp(buf, TEMPLATE_BYTES_MAGIC, 4) != 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "not a mien template (%zu bytes)", len);
+    }
+    if (buf[4] != TEMPLATE_BYTES_VERSION) {
+        return base_error_set(err, MIEN_ERR_UNSUPPORTED, "template version %u is not supported",
+                              buf[4]);
+    }
+    dim_a = get_u16(buf + 40);
+    dim_b = get_u16(buf + 42);
+    if ((buf[5] != MIEN_PROFILE_FAST && buf[5] != MIEN_PROFILE_ACCURATE) || dim_a != DIM_A ||
+        dim_b != (buf[5] == MIEN_PROFILE_ACCURATE ? DIM_B : 0) ||
+        len != TEMPLATE_HEADER + (size_t)(dim_a + dim_b) * 4) {
+        return base_error_set(err, MIEN_ERR_ARG, "template bytes are malformed");
+    }
+    t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    t->magic = TEMPLATE_MAGIC;
+    t->profile = (mien_profile)buf[5];
+    memcpy(t->model_a, buf + 8, 16);
+    memcpy(t->model_b, buf + 24, 16);
+    get_f32s(buf + TEMPLATE_HEADER, t->a, DIM_A);
+    if (dim_b) {
+        get_f32s(buf + TEMPLATE_HEADER + DIM_A * 4, t->b, DIM_B);
+    }
+    *out = t;
+    return MIEN_OK;
+}
+
+const char *mien_template_model(const mien_template *t, int part)
+{
+    if (t == NULL || t->magic != TEMPLATE_MAGIC) {
+        return "";
+    }
+    return part == 0 ? t->model_a : (part == 1 ? t->model_b : "");
+}
+
+mien_status mien_face_chip(const mien_image *image, const mien_face *face, uint8_t *rgb,
+                           mien_error *err)
+{
+    float points[5][2], scale;
+    image_rgb chip;
+    if (!image_ok(image) || face == NULL || rgb == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_face_chip: NULL or empty argument");
+    }
+    scale = image->scale > 0 ? image->scale : 1.0f;
+    for (int j = 0; j < 5; j++) {
+        points[j][0] = face->landmarks[j][0] / scale;
+        points[j][1] = face->landmarks[j][1] / scale;
+        if (!isfinite(points[j][0]) || !isfinite(points[j][1])) {
+            return base_error_set(err, MIEN_ERR_ARG, "face landmarks are not finite");
+        }
+    }
+    chip.w = FACE_CHIP_SIZE;
+    chip.h = FACE_CHIP_SIZE;
+    chip.data = rgb;
+    face_align_chip(&image->rgb, (const float(*)[2])points, &chip);
+    return MIEN_OK;
+}

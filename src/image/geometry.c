@@ -647,11 +647,13 @@ static void resize_fast(const image_rgb *src, image_rgb *dst, image_isa isa)
     const uint8_t *s = src->data;
     const int rowlen = w * 3; /* bytes; image_alloc keeps it in int */
     int off0[RESIZE_TILE * 3], off1[RESIZE_TILE * 3];
-    double u0[RESIZE_TILE * 3], u1[RESIZE_TILE * 3];
+    /* 64-byte aligned: the 8-double loads and stores then never straddle cache lines. */
+    _Alignas(64) double u0[RESIZE_TILE * 3];
+    _Alignas(64) double u1[RESIZE_TILE * 3];
     /* Per group of 4 samples: window offset (bytes) and a 16-byte pshufb control. */
     int qbase[RESIZE_TILE * 3 / 4];
     uint8_t qctl[RESIZE_TILE * 3 / 4 * 16];
-    double rows[2][RESIZE_TILE * 3];
+    _Alignas(64) double rows[2][RESIZE_TILE * 3];
     double *slot[2] = {rows[0], rows[1]};
     int tag[2];
 

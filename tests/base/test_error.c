@@ -7,8 +7,8 @@ TEST(error_strings)
     mien_error err;
     ASSERT_STR_EQ(mien_strerror(MIEN_OK), "success");
     ASSERT_STR_EQ(mien_strerror((mien_status)9999), "unknown status");
-    for (int s = MIEN_OK; s <= MIEN_ERR_INTERNAL; s++) {
-        for (int t = s + 1; t <= MIEN_ERR_INTERNAL; t++) {
+    for (int s = MIEN_OK; s <= MIEN_ERR_EXISTS; s++) {
+        for (int t = s + 1; t <= MIEN_ERR_EXISTS; t++) {
             ASSERT_TRUE(strcmp(mien_strerror((mien_status)s), mien_strerror((mien_status)t)) != 0);
         }
     }

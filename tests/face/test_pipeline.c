@@ -179,3 +179,46 @@ TEST(pipeline_no_face)
     test_fixture_close(&f);
     return 0;
 }
+
+/* Templates survive their byte form exactly; malformed bytes are refused. */
+TEST(pipeline_template_bytes)
+{
+    test_fixture f;
+    mien_error err;
+    mien_image *img;
+    mien_face *faces = NULL;
+    size_t n = 0, len = 0;
+    uint8_t buf[4096], chip[112 * 112 * 3];
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
+    img = test_load_sample(2);
+    ASSERT_TRUE(img != NULL);
+    ASSERT_OK(mien_detect(f.session, img, NULL, &faces, &n, &err), &err);
+    ASSERT_TRUE(n >= 1);
+    ASSERT_OK(mien_face_chip(img, &faces[0], chip, &err), &err);
+    for (int p = 0; p <= 1; p++) {
+        mien_template *t = NULL, *back = NULL;
+        float sim;
+        ASSERT_OK(mien_embed(f.session, img, &faces[0], (mien_profile)p, &t, &err), &err);
+        ASSERT_OK(mien_template_serialize(t, NULL, 0, &len), NULL);
+        ASSERT_EQ_INT(len, 44 + (p ? 704 : 192) * 4);
+        ASSERT_STATUS(mien_template_serialize(t, buf, len - 1, &len), MIEN_ERR_ARG, NULL);
+        ASSERT_OK(mien_template_serialize(t, buf, sizeof(buf), &len), NULL);
+        ASSERT_OK(mien_template_deserialize(buf, len, &back, &err), &err);
+        ASSERT_OK(mien_template_compare(t, back, &sim, &err), &err);
+        ASSERT_NEAR(sim, 1.0, 1e-6);
+        ASSERT_STR_EQ(mien_template_model(back, 0), mien_engine_model_id(f.engine, 0));
+        mien_template_free(back);
+        ASSERT_STATUS(mien_template_deserialize(buf, len - 4, &back, &err), MIEN_ERR_ARG, &err);
+        buf[0] = 'X';
+        ASSERT_STATUS(mien_template_deserialize(buf, len, &back, &err), MIEN_ERR_ARG, &err);
+        ASSERT_TRUE(back == NULL);
+        mien_template_free(t);
+    }
+    mien_faces_free(faces);
+    mien_image_free(img);
+    test_fixture_close(&f);
+    return 0;
+}

@@ -380,3 +380,156 @@ TEST(image_geometry_fixture)
     image_release(&in);
     return 0;
 }
+
+/* ---- vector kernels against the base code ------------------------------------------------ */
+
+/* Every level above IMAGE_ISA_BASE that this CPU runs must give the base code's bytes: the
+ * fast paths claim the same IEEE operations in the same order, and these tests hold them to
+ * it on random sizes (tile tails, rows under 16 bytes, downscales past the shuffle windows,
+ * several column blocks) and random maps (inside, edges, outside, degenerate). */
+
+static double urand(uint32_t *seed)
+{
+    return (double)lcg(seed) / 65536.0;
+}
+
+TEST(image_geometry_isa_resize)
+{
+    const image_isa best = image_isa_best();
+    uint32_t seed = 2024;
+    if (best == IMAGE_ISA_BASE) {
+        fprintf(stderr, "  no AVX2 on this CPU: nothing to compare\n");
+        return TEST_SKIP;
+    }
+    for (int t = 0; t < 300; t++) {
+        int w, h, W, H;
+        if (t == 0) { /* the detector's case */
+            w = 250, h = 250, W = 320, H = 240;
+        } else if (t % 10 == 1) { /* tiny: rows of fewer than 16 bytes */
+            w = 1 + (int)(lcg(&seed) % 6), h = 1 + (int)(lcg(&seed) % 6);
+            W = 1 + (int)(lcg(&seed) % 40), H = 1 + (int)(lcg(&seed) % 40);
+        } else if (t % 10 == 2) { /* strong downscale: windows do not fit */
+            w = 100 + (int)(lcg(&seed) % 900), h = 1 + (int)(lcg(&seed) % 50);
+            W = 1 + (int)(lcg(&seed) % 60), H = 1 + (int)(lcg(&seed) % 30);
+        } else if (t % 10 == 3) { /* several column blocks (RESIZE_TILE is 256) */
+            w = 50 + (int)(lcg(&seed) % 700), h = 1 + (int)(lcg(&seed) % 20);
+            W = 257 + (int)(lcg(&seed) % 600), H = 1 + (int)(lcg(&seed) % 20);
+        } else {
+            w = 1 + (int)(lcg(&seed) % 300), h = 1 + (int)(lcg(&seed) % 300);
+            W = 1 + (int)(lcg(&seed) % 330), H = 1 + (int)(lcg(&seed) % 250);
+        }
+        image_rgb src, want, got;
+        ASSERT_TRUE(make_pattern(&src, w, h, seed) == 0);
+        if (t % 7 == 0) { /* saturated pixels: blends at 255 exactly */
+            memset(src.data, 255, (size_t)w * h * 3 / 2);
+        }
+        ASSERT_OK(image_alloc(&want, W, H, NULL), NULL);
+        ASSERT_OK(image_alloc(&got, W, H, NULL), NULL);
+        image_resize_bilinear_isa(&src, &want, IMAGE_ISA_BASE);
+        for (int isa = IMAGE_ISA_AVX2; isa <= (int)IMAGE_ISA_AUTO; isa++) {
+            if (isa != IMAGE_ISA_AUTO && isa > (int)best) {
+                continue;
+            }
+            memset(got.data, 0xA5, (size_t)W * H * 3);
+            image_resize_bilinear_isa(&src, &got, (image_isa)isa);
+            char what[96];
+            snprintf(what, sizeof(what), "resize isa %d %dx%d -> %dx%d", isa, w, h, W, H);
+            ASSERT_SAME_IMAGE(&got, &want, what);
+        }
+        image_release(&src);
+        image_release(&want);
+        image_release(&got);
+    }
+    return 0;
+}
+
+/* A random map of one of several kinds, in the output's frame (W×H) over a w×h source. */
+static void random_map(uint32_t *seed, int t, int w, int h, int W, int H, double M[6])
+{
+    const double ang = (urand(seed) - 0.5) * 6.3, sc = 0.1 + 4.0 * urand(seed);
+    M[0] = sc * cos(ang);
+    M[1] = -sc * sin(ang);
+    M[3] = sc * sin(ang);
+    M[4] = sc * cos(ang);
+    if (t % 3 == 1) { /* general affine */
+        M[1] += urand(seed) - 0.5;
+        M[3] += urand(seed) - 0.5;
+    }
+    /* Source centre near a random point of the output, so output covers inside, border
+     * and outside. */
+    const double cx = w * (urand(seed) * 1.4 - 0.2), cy = h * (urand(seed) * 1.4 - 0.2);
+    M[2] = W * urand(seed) - (M[0] * cx + M[1] * cy);
+    M[5] = H * urand(seed) - (M[3] * cx + M[4] * cy);
+    switch (t % 11) {
+    case 2: /* pure translation by whole pixels: samples on pixel centres, x0 = w - 2 etc. */
+        M[0] = M[4] = 1.0;
+        M[1] = M[3] = 0.0;
+        M[2] = (double)((int)(lcg(seed) % 9) - 4);
+        M[5] = (double)((int)(lcg(seed) % 9) - 4);
+        break;
+    case 5: /* half-pixel translation: weights of exactly 0.5 (rounding ties) */
+        M[0] = M[4] = 1.0;
+        M[1] = M[3] = 0.0;
+        M[2] = 0.5 * (double)((int)(lcg(seed) % 9) - 4);
+        M[5] = 0.5 * (double)((int)(lcg(seed) % 9) - 4);
+        break;
+    case 7: /* the output entirely outside */
+        M[2] += 1e4;
+        break;
+    case 8: /* singular, or not finite: NaN positions */
+        M[0] = (t % 2) ? 0.0 : NAN;
+        M[3] = 0.0;
+        M[1] = M[4] = (t % 4 == 0) ? 0.0 : INFINITY;
+        break;
+    default:
+        break;
+    }
+}
+
+TEST(image_geometry_isa_warp)
+{
+    const image_isa best = image_isa_best();
+    uint32_t seed = 777;
+    if (best == IMAGE_ISA_BASE) {
+        fprintf(stderr, "  no AVX2 on this CPU: nothing to compare\n");
+        return TEST_SKIP;
+    }
+    for (int t = 0; t < 600; t++) {
+        int w, h, W, H;
+        if (t % 5 == 0) { /* the aligner's case */
+            w = 250, h = 250, W = 112, H = 112;
+        } else if (t % 5 == 1) { /* small sources: 1 or 2 pixels across, exact sizes */
+            w = 1 + (int)(lcg(&seed) % 4), h = 1 + (int)(lcg(&seed) % 4);
+            W = 1 + (int)(lcg(&seed) % 30), H = 1 + (int)(lcg(&seed) % 30);
+        } else {
+            w = 1 + (int)(lcg(&seed) % 200), h = 1 + (int)(lcg(&seed) % 200);
+            W = 1 + (int)(lcg(&seed) % 130), H = 1 + (int)(lcg(&seed) % 130);
+        }
+        double M[6];
+        random_map(&seed, t, w, h, W, H, M);
+        image_rgb src, want, got;
+        ASSERT_TRUE(make_pattern(&src, w, h, seed) == 0);
+        ASSERT_OK(image_alloc(&want, W, H, NULL), NULL);
+        ASSERT_OK(image_alloc(&got, W, H, NULL), NULL);
+        image_warp_affine_isa(&src, M, &want, IMAGE_ISA_BASE);
+        for (int isa = IMAGE_ISA_AVX2; isa <= (int)IMAGE_ISA_AUTO; isa++) {
+            if (isa != IMAGE_ISA_AUTO && isa > (int)best) {
+                continue;
+            }
+            memset(got.data, 0xA5, (size_t)W * H * 3);
+            image_warp_affine_isa(&src, M, &got, (image_isa)isa);
+            char what[160];
+            snprintf(what, sizeof(what), "warp %d isa %d %dx%d -> %dx%d [%g %g %g %g %g %g]", t,
+                     isa, w, h, W, H, M[0], M[1], M[2], M[3], M[4], M[5]);
+            ASSERT_SAME_IMAGE(&got, &want, what);
+        }
+        if (t % 50 == 0) { /* and the base code still equals the oracle */
+            js_warp(&src, M, &got);
+            ASSERT_SAME_IMAGE(&want, &got, "base warp vs oracle");
+        }
+        image_release(&src);
+        image_release(&want);
+        image_release(&got);
+    }
+    return 0;
+}

@@ -1,0 +1,65 @@
+/* index.h — the in-memory search index of one collection: every face's vector, searched
+ * exactly (a scan at memory bandwidth, f32 or int8) or approximately (hnswlib's HNSW graph),
+ * with per-subject aggregation (a subject's score is its best face's).
+ *
+ * Vectors are what makes the collection's similarity a plain dot product: for `fast` the
+ * 192-d embedding A; for `accurate` A scaled by sqrt(w) followed by B scaled by sqrt(1 − w)
+ * (704-d), so that the dot product is w·cos A + (1 − w)·cos B (calibration.h's weight).
+ * gallery_index_vector() builds it from a template.
+ *
+ * Ownership: the index copies what it is given. Thread-safety: searches may run in parallel
+ * with each other (read-only); adds and removals need exclusive access (the caller's lock).
+ * Erased faces leave memory: removal compacts the arrays and rebuilds the approximate
+ * graph (hnswlib can only mark deletions, which would keep the vectors in memory). */
+#ifndef MIEN_GALLERY_INDEX_H
+#define MIEN_GALLERY_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mien.h"
+
+typedef enum gallery_search_mode {
+    GALLERY_SEARCH_AUTO = 0,     /* HNSW when built, else exact int8 + f32 re-rank */
+    GALLERY_SEARCH_EXACT_F32 = 1,
+    GALLERY_SEARCH_EXACT_INT8 = 2, /* int8 shortlist (per-vector scale), re-ranked in f32 */
+    GALLERY_SEARCH_APPROX = 3,     /* HNSW (MIEN_ERR_NOT_FOUND if not built) */
+} gallery_search_mode;
+
+typedef struct gallery_hit {
+    int64_t face_id;
+    int64_t subject_id;
+    float similarity;
+} gallery_hit;
+
+typedef struct gallery_index gallery_index;
+
+/* A new empty index of `dim`-float vectors. */
+mien_status gallery_index_new(int dim, gallery_index **out, mien_error *err);
+void gallery_index_free(gallery_index *idx);
+
+/* Adds one face (vector copied; L2 norm expected 1). */
+mien_status gallery_index_add(gallery_index *idx, int64_t face_id, int64_t subject_id,
+                              const float *vec, mien_error *err);
+/* Removes every face of subject_id; returns how many were removed in *removed. */
+mien_status gallery_index_remove_subject(gallery_index *idx, int64_t subject_id,
+                                         size_t *removed, mien_error *err);
+size_t gallery_index_size(const gallery_index *idx);
+int gallery_index_dim(const gallery_index *idx);
+
+/* Builds (or rebuilds) the approximate HNSW graph over the current faces (hnswlib, M = 16,
+ * ef_construction = 200 unless measured otherwise: bench/search.sh). Exclusive access. AUTO
+ * searches use it once built. */
+mien_status gallery_index_build_approx(gallery_index *idx, mien_error *err);
+
+/* The best `k` subjects (each with its best face) whose similarity >= min_similarity, best
+ * first, written to hits[0..*n). `hits` has room for k. @test gallery/test_index.c */
+mien_status gallery_index_search(const gallery_index *idx, const float *query, int k,
+                                 float min_similarity, gallery_search_mode mode,
+                                 gallery_hit *hits, size_t *n, mien_error *err);
+
+/* The index vector of a template for its profile (see above): dim floats written to out
+ * (room for 704); returns the dimension in *dim. */
+mien_status gallery_index_vector(const mien_template *t, float *out, int *dim);
+
+#endif

@@ -1,0 +1,115 @@
+/* store.h — where galleries live: the store interface (a table of functions), so that the
+ * SQLite backend (store_sqlite.c, the embedded default) and a PostgreSQL one (later) serve
+ * the same callers (gallery.c) unchanged.
+ *
+ * The database is the source of truth; in-memory indexes are rebuilt from it. Every write
+ * that must be atomic runs between begin() and commit() (rollback() undoes it): an
+ * enrolment (subject row + face row), an erasure (face rows, crops, subject row). Templates
+ * are stored as the opaque bytes of mien_template_serialize(); the store never looks inside
+ * (a later issue encrypts them at rest, transparently for this interface).
+ *
+ * A store handle belongs to one thread at a time. */
+#ifndef MIEN_GALLERY_STORE_H
+#define MIEN_GALLERY_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mien.h"
+
+#define GALLERY_NAME_MAX 64     /* collection names: [A-Za-z0-9_.-]{1,63} */
+#define GALLERY_SUBJECT_MAX 128 /* external subject ids: printable UTF-8, 1..127 bytes */
+
+typedef struct gallery_collection {
+    int64_t id;
+    char name[GALLERY_NAME_MAX];
+    mien_profile profile;
+    char model_a[17], model_b[17]; /* model ids locked at creation ("" for b in `fast`) */
+    char description[256];
+    int64_t created_at; /* unix seconds */
+    int64_t subjects, faces;
+} gallery_collection;
+
+typedef struct gallery_subject {
+    int64_t id;
+    char external_id[GALLERY_SUBJECT_MAX];
+    char display_name[GALLERY_SUBJECT_MAX];
+    int64_t created_at;
+    int64_t faces;
+} gallery_subject;
+
+/* One face row as the scan hands it over; pointers valid during the callback only. */
+typedef struct gallery_face_row {
+    int64_t face_id, subject_id;
+    const char *external_id;
+    const uint8_t *template_bytes;
+    size_t template_len;
+} gallery_face_row;
+
+/* A new face: template bytes, optional quality, optional source image digest, optional
+ * aligned crop (112×112×3 RGB, stored only when the caller asks for it). */
+typedef struct gallery_face_new {
+    const uint8_t *template_bytes;
+    size_t template_len;
+    const mien_quality *quality;  /* NULL: not recorded */
+    const uint8_t *image_sha256;  /* 32 bytes or NULL */
+    const uint8_t *crop_rgb;      /* FACE_CHIP 112*112*3 bytes or NULL */
+    size_t crop_len;
+} gallery_face_new;
+
+typedef struct gallery_store gallery_store;
+
+typedef mien_status (*gallery_face_fn)(void *ctx, const gallery_face_row *row);
+
+typedef struct gallery_store_ops {
+    void (*close)(gallery_store *s);
+    mien_status (*begin)(gallery_store *s, mien_error *err);
+    mien_status (*commit)(gallery_store *s, mien_error *err);
+    void (*rollback)(gallery_store *s);
+
+    /* MIEN_ERR_EXISTS when the name is taken; fills c->id and c->created_at. */
+    mien_status (*collection_create)(gallery_store *s, gallery_collection *c, mien_error *err);
+    /* MIEN_ERR_NOT_FOUND when absent. Fills counts. */
+    mien_status (*collection_get)(gallery_store *s, const char *name, gallery_collection *out,
+                                  mien_error *err);
+    /* *out malloc'd array (caller frees), *n entries. */
+    mien_status (*collection_list)(gallery_store *s, gallery_collection **out, size_t *n,
+                                   mien_error *err);
+    /* Deletes the collection with its subjects, faces and crops. */
+    mien_status (*collection_drop)(gallery_store *s, int64_t collection_id, mien_error *err);
+
+    /* The subject's id, creating it (with display_name, may be NULL) when new. */
+    mien_status (*subject_ensure)(gallery_store *s, int64_t collection_id,
+                                  const char *external_id, const char *display_name,
+                                  int64_t *subject_id, mien_error *err);
+    mien_status (*subject_list)(gallery_store *s, int64_t collection_id, gallery_subject **out,
+                                size_t *n, mien_error *err);
+    /* True (*found) when the subject already has a face from an image with this digest
+     * (resumable enrolment skips it). */
+    mien_status (*face_exists)(gallery_store *s, int64_t collection_id, const char *external_id,
+                               const uint8_t image_sha256[32], bool *found, mien_error *err);
+    mien_status (*face_insert)(gallery_store *s, int64_t collection_id, int64_t subject_id,
+                               const gallery_face_new *face, int64_t *face_id, mien_error *err);
+    /* Calls fn for every face of the collection (any order); stops at fn's first error. */
+    mien_status (*face_scan)(gallery_store *s, int64_t collection_id, gallery_face_fn fn,
+                             void *ctx, mien_error *err);
+    /* Deletes the subject, its faces and crops; *faces_deleted, *crops_deleted say how many;
+     * MIEN_ERR_NOT_FOUND when there is no such subject. The bytes leave the file too
+     * (secure_delete, and the WAL is checkpointed and truncated). */
+    mien_status (*subject_erase)(gallery_store *s, int64_t collection_id,
+                                 const char *external_id, int64_t *faces_deleted,
+                                 int64_t *crops_deleted, mien_error *err);
+} gallery_store_ops;
+
+struct gallery_store {
+    const gallery_store_ops *ops;
+};
+
+/* Opens (creating and migrating if needed) the store named by `uri`: "sqlite:PATH" or a bare
+ * path. MIEN_ERR_IO when the file cannot be opened or created, MIEN_ERR_STORE for a corrupt
+ * or foreign database or a newer schema, MIEN_ERR_UNSUPPORTED for another scheme
+ * ("postgres://" until that backend exists). @test gallery/test_store.c */
+mien_status gallery_store_open(const char *uri, gallery_store **out, mien_error *err);
+
+#endif
