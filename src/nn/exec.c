@@ -1136,7 +1136,7 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
     int bias = n->n_inputs > 2 && n->inputs[2] >= 0 ? n->inputs[2] : -1;
     int64_t group = n->a.group > 0 ? n->a.group : 1;
     dnnl_memory_desc_t src_md, w_md, b_md, dst_md, w_plain;
-    dnnl_dims_t sd, dd, wd, bd, strides, dil, pl, pr;
+    dnnl_dims_t sd = {0}, dd = {0}, wd = {0}, bd = {0}, strides, dil, pl, pr;
     int64_t pads[4], out_hw[2], in_hw[2] = {xs->dims[2], xs->dims[3]};
     nn_attrs a = n->a;
     dnnl_convolution_desc_t cd;
@@ -1266,7 +1266,7 @@ static mien_status plan_pool(nn_plan *p, const nn_node *n, mien_error *err)
 {
     const nn_shape *xs = shape_of(p, n->inputs[0]), *ys = shape_of(p, n->outputs[0]);
     int64_t pads[4], out_hw[2], in_hw[2] = {xs->dims[2], xs->dims[3]};
-    dnnl_dims_t dd, strides, kernel, dil = {0, 0}, pl, pr;
+    dnnl_dims_t dd = {0}, strides, kernel, dil = {0, 0}, pl, pr;
     dnnl_memory_desc_t dst_md;
     dnnl_pooling_v2_desc_t pdsc;
     dnnl_primitive_attr_t attr;
