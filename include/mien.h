@@ -415,6 +415,10 @@ MIEN_API const char *mien_engine_model_id(const mien_engine *engine, int part);
 MIEN_API mien_status mien_face_chip(const mien_image *image, const mien_face *face,
                                     uint8_t *rgb, mien_error *err);
 
+/* SHA-256 (FIPS 180-4) of bytes[n] into out[32]: the image digest that mien_enrollment and
+ * mien_enrolled take. MIEN_ERR_ARG for NULL pointers (bytes may be NULL when n is 0). */
+MIEN_API mien_status mien_sha256(const void *bytes, size_t n, uint8_t out[32]);
+
 #ifdef __cplusplus
 }
 #endif

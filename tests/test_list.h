@@ -96,4 +96,28 @@
     /* small faces (tests/face/test_detect_small.c) */                                 \
     XX(detect_small_pnet_orientation)                                                  \
     XX(detect_small_finds_small_faces)                                                 \
-    XX(detect_small_no_face)
+    XX(detect_small_no_face)                                                           \
+    /* gallery: store (tests/gallery/test_store.c) */                                  \
+    XX(store_schema_reopen)                                                            \
+    XX(store_uri_schemes)                                                              \
+    XX(store_collections)                                                              \
+    XX(store_subjects_faces)                                                           \
+    XX(store_erase_leaves_no_bytes)                                                    \
+    XX(store_corrupt_file)                                                             \
+    XX(store_foreign_database)                                                         \
+    XX(store_disk_full)                                                                \
+    XX(store_crash_safety)                                                             \
+    /* gallery: public API (tests/gallery/test_gallery.c) */                           \
+    XX(gallery_sha256)                                                                 \
+    XX(gallery_enrol_search)                                                           \
+    XX(gallery_erase)                                                                  \
+    XX(gallery_bad_input)                                                              \
+    XX(gallery_reopen)                                                                 \
+    /* gallery: index (tests/gallery/test_index.c) */                                  \
+    XX(index_exact_matches_reference)                                                  \
+    XX(index_int8_matches_f32)                                                         \
+    XX(index_aggregates_subjects)                                                      \
+    XX(index_threshold)                                                                \
+    XX(index_remove_subject)                                                           \
+    XX(index_isa_paths_agree)                                                          \
+    XX(index_hnsw_recall)

@@ -49,11 +49,34 @@ mien_status cli_template_of(mien_session *s, const char *path, int face_index,
 /* Prints a face as a JSON object (no newline). */
 void cli_face_json(FILE *f, const mien_face *face);
 
+/* ---- galleries (store.c) ---- */
+
+/* Consumes "--store URI" at argv[*i] (advancing *i past the value); true when argv[*i] was
+ * it; sets *bad when the value is missing. *uri is borrowed from argv. */
+bool cli_store_option(int argc, char **argv, int *i, const char **uri, bool *bad);
+
+/* Opens the store `uri` (NULL: $MIEN_STORE, else ./mien.db), printing the error. */
+mien_status cli_open_store(const char *uri, mien_store **out);
+
+/* Prints "mien CMD: message (status)" to stderr; returns CLI_EXIT_FAIL. */
+int cli_fail(const char *cmd, mien_status st, const mien_error *err);
+
+/* Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out[cap]. */
+void cli_time_iso(int64_t unix_s, char *out, size_t cap);
+
+/* Prints a collection as a JSON object (no newline). */
+void cli_collection_json(FILE *f, const mien_collection_info *c);
+
 int cli_cmd_models(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_detect(int argc, char **argv);
 int cli_cmd_embed(int argc, char **argv);
 int cli_cmd_compare(int argc, char **argv);
 int cli_cmd_eval(int argc, char **argv);
+int cli_cmd_collection(int argc, char **argv);
+int cli_cmd_enroll(int argc, char **argv);
+int cli_cmd_search(int argc, char **argv);
+int cli_cmd_subjects(int argc, char **argv);
+int cli_cmd_erase(int argc, char **argv);
 
 #endif

@@ -2,7 +2,8 @@
  * pairs. This file dispatches and parses the options the sub-commands share; the work is in
  * eval_lfw.c (lfw, pairs), eval_calibrate.c (calibrate), eval_dev.c (fusion, flip), on top of
  * eval_embed.c (the multi-threaded embedding pass) and eval_metrics.c (the reference
- * scorer's metrics). docs/cli.md documents the commands, docs/calibration.md the tables. */
+ * scorer's metrics); eval_lfw1n.c runs lfw-1n (1:N identification). docs/cli.md documents
+ * the commands, docs/calibration.md the tables. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@ static void usage(FILE *f)
             "       mien eval fusion [--data DIR] [--threads N]\n"
             "       mien eval flip [--data DIR] [--threads N]\n"
             "       mien eval detection [--data DIR] [--small-faces] [--json]\n"
+            "       mien eval lfw-1n [--data DIR] [--profile P] [--threads N] [--json]\n"
             "(--models DIR everywhere; --threads defaults to the number of online CPUs)\n");
 }
 
@@ -170,7 +172,7 @@ int cli_cmd_eval(int argc, char **argv)
     } subs[] = {
         {"lfw", cli_eval_lfw},       {"pairs", cli_eval_pairs}, {"calibrate", cli_eval_calibrate},
         {"fusion", cli_eval_fusion}, {"flip", cli_eval_flip},
-        {"detection", cli_eval_detection},
+        {"detection", cli_eval_detection}, {"lfw-1n", cli_eval_lfw1n},
     };
     if (argc < 2) {
         usage(stderr);

@@ -187,6 +187,8 @@ int cli_eval_pairs(int argc, char **argv);
 int cli_eval_calibrate(int argc, char **argv);
 int cli_eval_fusion(int argc, char **argv);
 int cli_eval_flip(int argc, char **argv);
+/* eval_lfw1n.c: `mien eval lfw-1n` (open-set 1:N identification on LFW) */
+int cli_eval_lfw1n(int argc, char **argv);
 /* cmd_eval_detection.c: `mien eval detection` (dlib's annotated VOC photos) */
 int cli_eval_detection(int argc, char **argv);
 

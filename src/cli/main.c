@@ -22,6 +22,15 @@ static void usage(FILE *f)
             "                                           the template of a face\n"
             "  compare A B [--profile P] [--fmr F] [--json]\n"
             "                                           same person? similarity and FMR\n"
+            "  collection create NAME [--profile P] [--description TEXT] | list | info NAME |\n"
+            "             drop NAME                     manage the collections of a store\n"
+            "  enroll COLL --subject ID [--face N] [--force] [--crops] IMAGE...\n"
+            "  enroll COLL --from-dir DIR [--force] [--crops] [--threads N]\n"
+            "                                           enrol faces (one folder per subject)\n"
+            "  search COLL IMAGE [--top K] [--fmr F] [--json]\n"
+            "                                           ranked candidates for review\n"
+            "  subjects COLL [--json]                   the subjects of a collection\n"
+            "  erase COLL --subject ID [--json]         erase a subject's templates and crops\n"
             "  eval lfw [--data DIR] [--profile P] [--limit-folds K] [--roc FILE.svg] [--json]\n"
             "                                           LFW 10-fold accuracy, TAR@FAR, timings\n"
             "  eval pairs LIST [--root DIR] [--profile P] [--roc FILE.svg] [--json]\n"
@@ -31,9 +40,12 @@ static void usage(FILE *f)
             "  eval detection [--data DIR] [--small-faces] [--json]\n"
             "                                           detection recall, false positives,\n"
             "                                           landmark error (dlib VOC photos)\n"
+            "  eval lfw-1n [--data DIR] [--profile P] [--json]\n"
+            "                                           LFW 1:N: rank-1, FNIR@FPIR=1e-2\n"
             "\n"
             "common options: --models DIR (default $MIEN_MODELS or ./models), --threads N,\n"
-            "                --json\n",
+            "                --json; gallery commands: --store URI (sqlite:PATH or PATH; default\n"
+            "                $MIEN_STORE, else ./mien.db)\n",
             MIEN_VERSION_STRING);
 }
 
@@ -136,6 +148,21 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "eval") == 0) {
         return cli_cmd_eval(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "collection") == 0) {
+        return cli_cmd_collection(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "enroll") == 0) {
+        return cli_cmd_enroll(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "search") == 0) {
+        return cli_cmd_search(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "subjects") == 0) {
+        return cli_cmd_subjects(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "erase") == 0) {
+        return cli_cmd_erase(argc - 1, argv + 1);
     }
     fprintf(stderr, "mien: unknown command '%s' (try mien --help)\n", argv[1]);
     return CLI_EXIT_USAGE;

@@ -14,6 +14,7 @@
 #ifndef MIEN_GALLERY_INDEX_H
 #define MIEN_GALLERY_INDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,9 @@ typedef struct gallery_hit {
 
 typedef struct gallery_index gallery_index;
 
+/* Longest vector: the `accurate` profile's 192 + 512 floats. */
+#define GALLERY_INDEX_DIM_MAX 704
+
 /* A new empty index of `dim`-float vectors. */
 mien_status gallery_index_new(int dim, gallery_index **out, mien_error *err);
 void gallery_index_free(gallery_index *idx);
@@ -47,16 +51,53 @@ mien_status gallery_index_remove_subject(gallery_index *idx, int64_t subject_id,
 size_t gallery_index_size(const gallery_index *idx);
 int gallery_index_dim(const gallery_index *idx);
 
-/* Builds (or rebuilds) the approximate HNSW graph over the current faces (hnswlib, M = 16,
- * ef_construction = 200 unless measured otherwise: bench/search.sh). Exclusive access. AUTO
- * searches use it once built. */
+/* Bytes the index holds (vectors, int8 copies, ids, the HNSW graph), for reports. */
+size_t gallery_index_bytes(const gallery_index *idx);
+
+/* Builds (or rebuilds) the approximate HNSW graph over the current faces (hnswlib; M,
+ * ef_construction and ef_search measured with bench/search.sh: index.c, docs/search.md),
+ * on up to one thread per CPU. Exclusive access. AUTO searches use it once built; later
+ * adds join it; gallery_index_remove_subject() drops it (hnswlib can only mark deletions),
+ * so AUTO searches are exact until it is built again. The graph is never written to disk. */
 mien_status gallery_index_build_approx(gallery_index *idx, mien_error *err);
+/* Whether the approximate graph is built. */
+bool gallery_index_has_approx(const gallery_index *idx);
 
 /* The best `k` subjects (each with its best face) whose similarity >= min_similarity, best
  * first, written to hits[0..*n). `hits` has room for k. @test gallery/test_index.c */
 mien_status gallery_index_search(const gallery_index *idx, const float *query, int k,
                                  float min_similarity, gallery_search_mode mode,
                                  gallery_hit *hits, size_t *n, mien_error *err);
+
+/* Tuning hooks (bench/search.sh measures the defaults with them). The HNSW parameters:
+ * hnswlib's M (graph degree), ef_construction (build beam) and ef_search (search beam). */
+typedef struct gallery_approx_params {
+    int m;
+    int ef_construction;
+    int ef_search;
+} gallery_approx_params;
+/* The measured defaults that gallery_index_build_approx() uses. */
+gallery_approx_params gallery_approx_params_default(void);
+/* gallery_index_build_approx() with other parameters. Exclusive access. */
+mien_status gallery_index_build_approx_with(gallery_index *idx, const gallery_approx_params *p,
+                                            mien_error *err);
+/* Changes the built graph's search beam (MIEN_ERR_NOT_FOUND if not built). Exclusive access. */
+mien_status gallery_index_set_approx_ef(gallery_index *idx, int ef_search, mien_error *err);
+
+/* Test hook: gallery_index_search with the exact kernels forced to one instruction set
+ * (never above what the CPU has: a missing one falls back to the next below), so that tests
+ * can check each path against the others. AVX512 means AVX-512F for f32 and AVX-512 VNNI
+ * for int8. @test gallery/test_index.c */
+typedef enum gallery_isa {
+    GALLERY_ISA_BEST = 0,
+    GALLERY_ISA_SCALAR = 1,
+    GALLERY_ISA_AVX2 = 2, /* AVX2 + FMA */
+    GALLERY_ISA_AVX512 = 3,
+} gallery_isa;
+mien_status gallery_index_search_isa(const gallery_index *idx, const float *query, int k,
+                                     float min_similarity, gallery_search_mode mode,
+                                     gallery_isa isa, gallery_hit *hits, size_t *n,
+                                     mien_error *err);
 
 /* The index vector of a template for its profile (see above): dim floats written to out
  * (room for 704); returns the dimension in *dim. */

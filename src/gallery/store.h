@@ -96,7 +96,8 @@ typedef struct gallery_store_ops {
                              void *ctx, mien_error *err);
     /* Deletes the subject, its faces and crops; *faces_deleted, *crops_deleted say how many;
      * MIEN_ERR_NOT_FOUND when there is no such subject. The bytes leave the file too
-     * (secure_delete, and the WAL is checkpointed and truncated). */
+     * (secure_delete, VACUUM, and the WAL is checkpointed and truncated; inside the caller's
+     * transaction this happens at commit). Not from inside a face_scan callback. */
     mien_status (*subject_erase)(gallery_store *s, int64_t collection_id,
                                  const char *external_id, int64_t *faces_deleted,
                                  int64_t *crops_deleted, mien_error *err);

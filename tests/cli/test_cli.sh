@@ -107,5 +107,73 @@ else
     echo "  skip: models or samples not found in $MIEN_MODELS (run scripts/setup)"
 fi
 
+# galleries: collection, enroll, search, subjects, erase on a temporary store
+check "collection without an action" 2 "$MIEN" collection
+check "enroll without a collection" 2 "$MIEN" enroll
+check "search without an image" 2 "$MIEN" search people
+check "erase without --subject" 2 "$MIEN" erase people
+check "enroll bad --face" 2 "$MIEN" enroll people --subject A --face x some.jpg
+if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
+    GAL_DIR=$(mktemp -d)
+    STORE="sqlite:$GAL_DIR/g.db"
+    S1="$MIEN_MODELS/samples/sample1.jpg"
+    check "collection create" 0 "$MIEN" collection create people --store "$STORE" \
+        --description "CLI test"
+    expect "collection create names it" "$OUT" "people"
+    check "collection create twice" 1 "$MIEN" collection create people --store "$STORE"
+    expect "collection exists message" "$ERR" "already exists"
+    check "collection list --json" 0 "$MIEN" collection list --store "$STORE" --json
+    expect "collection list JSON" "$OUT" '"collection":"people","profile":"fast"'
+    check "enroll refuses a group photo" 1 "$MIEN" enroll people --subject A "$S1" --store "$STORE"
+    expect "enroll says why" "$ERR" "faces: say which with --face N"
+    check "enroll --force" 0 "$MIEN" enroll people --subject A --force "$S1" --store "$STORE"
+    check "enroll the same image again" 1 "$MIEN" enroll people --subject A --force "$S1" \
+        --store "$STORE"
+    expect "enroll again says already enrolled" "$ERR" "already enrolled"
+    check "enroll unknown collection" 1 "$MIEN" enroll nope --subject A --force "$S1" \
+        --store "$STORE"
+    expect "enroll names the collection" "$ERR" "no collection 'nope'"
+    check "search" 0 "$MIEN" search people "$S1" --store "$STORE" --json
+    expect "search finds A at rank 1" "$OUT" '"candidates":\[{"rank":1,"subject":"A","similarity":'
+    check "search text" 0 "$MIEN" search people "$S1" --top 3 --fmr 1e-4 --store "$STORE"
+    expect "search text rank 1" "$OUT" "   1  A "
+    check "search unknown collection" 1 "$MIEN" search nope "$S1" --store "$STORE"
+    check "search bad --fmr" 2 "$MIEN" search people "$S1" --fmr 7 --store "$STORE"
+    check "subjects" 0 "$MIEN" subjects people --store "$STORE" --json
+    expect "subjects lists A" "$OUT" '{"subject":"A","display_name":"","faces":1,'
+    check "subjects unknown collection" 1 "$MIEN" subjects nope --store "$STORE"
+    check "erase" 0 "$MIEN" erase people --subject A --store "$STORE" --json
+    expect "erase counts" "$OUT" '"faces_deleted":1,"crops_deleted":0'
+    check "search after erase" 0 "$MIEN" search people "$S1" --store "$STORE" --json
+    expect "no candidates after erase" "$OUT" '"candidates":\[\]'
+    check "erase again" 1 "$MIEN" erase people --subject A --store "$STORE"
+    # --from-dir: one folder per subject, JSON lines when not on a terminal, resumable
+    mkdir -p "$GAL_DIR/in/B" "$GAL_DIR/in/C"
+    cp "$S1" "$GAL_DIR/in/B/one.jpg"
+    cp "$MIEN_MODELS/samples/sample2.jpg" "$GAL_DIR/in/C/two.jpg"
+    printf 'not an image' >"$GAL_DIR/in/C/junk.jpg"
+    check "enroll --from-dir (a junk file fails the run)" 1 "$MIEN" enroll people \
+        --from-dir "$GAL_DIR/in" --force --threads 2 --store "$STORE"
+    expect "from-dir JSON line" "$OUT" '"subject":"B",.*"status":"enrolled"'
+    expect "from-dir summary" "$OUT" '"summary":{"collection":"people","images":3,"enrolled":2,'
+    rm "$GAL_DIR/in/C/junk.jpg"
+    check "enroll --from-dir again" 0 "$MIEN" enroll people --from-dir "$GAL_DIR/in" --force \
+        --store "$STORE"
+    expect "from-dir resumes" "$OUT" '"enrolled":0,"skipped":2,'
+    check "collection info" 0 "$MIEN" collection info people --store "$STORE" --json
+    expect "collection info counts" "$OUT" '"subjects":2,"faces":2}'
+    check "MIEN_STORE" 0 env MIEN_STORE="$STORE" "$MIEN" subjects people
+    expect "MIEN_STORE is used" "$OUT" "2 subjects in people"
+    check "collection drop" 0 "$MIEN" collection drop people --store "$STORE"
+    check "collection info after drop" 1 "$MIEN" collection info people --store "$STORE"
+    printf 'this is not a database, not at all, not even close...................' \
+        >"$GAL_DIR/bad.db"
+    check "corrupt store" 1 "$MIEN" collection list --store "$GAL_DIR/bad.db"
+    rm -rf "$GAL_DIR"
+else
+    echo "  skip: galleries need $MIEN_MODELS/samples (run scripts/setup)"
+fi
+check "eval lfw-1n without data" 1 "$MIEN" eval lfw-1n --data /nonexistent/data
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,63 @@
+/* cmd_subjects.c — `mien subjects COLL [--store URI] [--json]`: the subjects of a collection
+ * with their face counts. Exit 0; 1 when the collection does not exist or the store fails;
+ * 2 for bad usage. */
+#include <string.h>
+
+#include "cli.h"
+
+int cli_cmd_subjects(int argc, char **argv)
+{
+    cli_common c = {.threads = 1};
+    const char *collection = NULL, *store_uri = NULL;
+    bool bad = false;
+    mien_store *store = NULL;
+    mien_subject_info *subs = NULL;
+    size_t n = 0;
+    mien_error err;
+    mien_status st;
+    int rc = CLI_EXIT_OK;
+    for (int i = 1; i < argc; i++) {
+        if (cli_common_option(&c, argc, argv, &i, &bad) ||
+            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
+            continue;
+        }
+        if (argv[i][0] == '-' || collection != NULL) {
+            fprintf(stderr, "mien subjects: unexpected '%s'\n", argv[i]);
+            bad = true;
+        } else {
+            collection = argv[i];
+        }
+    }
+    if (bad || collection == NULL) {
+        fprintf(stderr, "usage: mien subjects COLL [--store URI] [--json]\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (cli_open_store(store_uri, &store) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    st = mien_subject_list(store, collection, &subs, &n, &err);
+    if (st != MIEN_OK) {
+        rc = cli_fail("subjects", st, &err);
+    }
+    for (size_t k = 0; k < n; k++) {
+        char when[32];
+        cli_time_iso(subs[k].created_at, when, sizeof(when));
+        if (c.json) {
+            printf("{\"subject\":");
+            cli_json_string(stdout, subs[k].subject);
+            printf(",\"display_name\":");
+            cli_json_string(stdout, subs[k].display_name);
+            printf(",\"faces\":%lld,\"created_at\":\"%s\"}\n", (long long)subs[k].faces, when);
+        } else {
+            printf("%-40s %4lld faces  created %s%s%s\n", subs[k].subject,
+                   (long long)subs[k].faces, when, subs[k].display_name[0] ? "  " : "",
+                   subs[k].display_name);
+        }
+    }
+    if (st == MIEN_OK && !c.json) {
+        printf("%zu subjects in %s\n", n, collection);
+    }
+    mien_free(subs);
+    mien_store_close(store);
+    return rc;
+}

@@ -1,0 +1,1072 @@
+/* store_sqlite.c — the SQLite store: collections, subjects, faces and crops in one file.
+ *
+ * The embedded default behind store.h (DESIGN.md §6: "SQLite in WAL mode ... one file,
+ * crash-safe"). Every connection is set up the same way on open:
+ *
+ *   journal_mode=WAL    readers never block the writer, and a commit is one append to the
+ *                       -wal file (https://www.sqlite.org/wal.html).
+ *   synchronous=FULL    the WAL is fsync'd at every commit. With NORMAL, "a transaction
+ *                       committed in WAL mode ... might roll back following a power loss or
+ *                       system crash" (https://www.sqlite.org/pragma.html#pragma_synchronous);
+ *                       mien_enroll() promises that a face whose enrolment returned survives,
+ *                       so a power loss must not take the last enrolments with it.
+ *   foreign_keys=ON     deleting a collection or subject cascades to faces and crops.
+ *   secure_delete=ON    deleted content is overwritten with zeros in its page
+ *                       (https://www.sqlite.org/pragma.html#pragma_secure_delete); erasure
+ *                       adds a VACUUM and a WAL truncation (scrub()).
+ *   busy_timeout        BUSY_TIMEOUT_MS, for other processes sharing the file.
+ *   application_id      "mien" (GALLERY_SQLITE_APPLICATION_ID) marks the file as ours;
+ *   user_version        the schema version; MIGRATIONS brings older files up to date.
+ *
+ * Corruption: the header is checked on the first read (SQLITE_NOTADB, or SQLITE_CORRUPT for
+ * a file shorter than its header says) and PRAGMA quick_check runs on every open, so damage
+ * in any page is found before the gallery loads an index from it (docs/store.md measures the
+ * cost). Any SQLITE_CORRUPT later still reads "database is corrupt".
+ *
+ * Statements are prepared once per handle (stmt()) and kept until close. A handle belongs to
+ * one thread at a time (store.h), so the connection runs without SQLite's mutexes. */
+#include "gallery/store_sqlite.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "base/error.h"
+
+/* 5 s: an enrolment holds the write lock for one fsync (milliseconds on disks, ~20 ms on the
+ * slowest we target); a checkpoint of a large WAL can take a second. Long enough to ride those
+ * out, short enough that a stuck peer shows up as an error rather than a hang. */
+#define BUSY_TIMEOUT_MS 5000
+
+#define STORE_MAGIC 0x53514c53u /* "SQLS": checked by assert on every call (STYLE rule 10) */
+
+#define CHIP_BYTES (112 * 112 * 3) /* FACE_CHIP: the aligned ArcFace chip, RGB, row-major */
+
+/* ---- schema and migrations -------------------------------------------------------------
+ * Step k brings user_version from k-1 to k, in one transaction with the version bump. Steps
+ * are never edited once released: a change is a new step. */
+typedef struct migration {
+    int version;
+    const char *sql;
+} migration;
+
+static const migration MIGRATIONS[] = {
+    {1,
+     /* Collections are locked at creation to a profile and its model ids. */
+     "CREATE TABLE collections ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL UNIQUE,"
+     " profile INTEGER NOT NULL CHECK (profile IN (0, 1)),"
+     " model_a TEXT NOT NULL,"
+     " model_b TEXT NOT NULL,"
+     " description TEXT NOT NULL DEFAULT '',"
+     " created_at INTEGER NOT NULL);"
+     /* AUTOINCREMENT: ids are never reused after an erasure, so a face or subject id seen in
+      * an old search result or audit line never names somebody else. */
+     "CREATE TABLE subjects ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,"
+     " external_id TEXT NOT NULL,"
+     " display_name TEXT,"
+     " created_at INTEGER NOT NULL,"
+     " UNIQUE (collection_id, external_id));"
+     /* Quality columns are NULL when the caller recorded none. */
+     "CREATE TABLE faces ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " subject_id INTEGER NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,"
+     " template BLOB NOT NULL,"
+     " quality_class INTEGER,"
+     " interocular_px REAL,"
+     " sharpness REAL,"
+     " yaw REAL,"
+     " pitch REAL,"
+     " roll REAL,"
+     " detector_score REAL,"
+     " landmark_score REAL,"
+     " image_sha256 BLOB CHECK (image_sha256 IS NULL OR length(image_sha256) = 32),"
+     " created_at INTEGER NOT NULL);"
+     /* Serves the cascade from subjects (prefix subject_id) and face_exists (both columns). */
+     "CREATE INDEX faces_subject_image ON faces(subject_id, image_sha256);"
+     /* Crops apart, so that the index load scan of faces reads no pixels. */
+     "CREATE TABLE crops ("
+     " face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,"
+     " rgb BLOB NOT NULL);"},
+};
+
+#define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
+_Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* ---- cached statements -------------------------------------------------------------- */
+#define COLLECTION_COLUMNS                                                                 \
+    "SELECT c.id, c.name, c.profile, c.model_a, c.model_b, c.description, c.created_at,"  \
+    " (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id),"                   \
+    " (SELECT count(*) FROM subjects s JOIN faces f ON f.subject_id = s.id"              \
+    " WHERE s.collection_id = c.id) FROM collections c"
+
+#define STMT_MAP(XX)                                                                       \
+    XX(BEGIN, "BEGIN IMMEDIATE")                                                          \
+    XX(COMMIT, "COMMIT")                                                                  \
+    XX(ROLLBACK, "ROLLBACK")                                                              \
+    XX(SAVEPOINT, "SAVEPOINT store_op")                                                   \
+    XX(RELEASE, "RELEASE store_op")                                                       \
+    XX(ROLLBACK_TO, "ROLLBACK TO store_op")                                               \
+    XX(COLLECTION_INSERT, "INSERT INTO collections(name, profile, model_a, model_b,"      \
+                          " description, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")    \
+    XX(COLLECTION_GET, COLLECTION_COLUMNS " WHERE c.name = ?1")                           \
+    XX(COLLECTION_LIST, COLLECTION_COLUMNS " ORDER BY c.name")                            \
+    XX(COLLECTION_DELETE, "DELETE FROM collections WHERE id = ?1")                        \
+    XX(SUBJECT_FIND, "SELECT id FROM subjects WHERE collection_id = ?1 AND external_id = ?2") \
+    XX(SUBJECT_INSERT, "INSERT INTO subjects(collection_id, external_id, display_name,"   \
+                       " created_at) VALUES (?1, ?2, ?3, ?4)")                            \
+    XX(SUBJECT_LIST, "SELECT s.id, s.external_id, s.display_name, s.created_at,"          \
+                     " (SELECT count(*) FROM faces f WHERE f.subject_id = s.id)"          \
+                     " FROM subjects s WHERE s.collection_id = ?1 ORDER BY s.external_id") \
+    XX(SUBJECT_CHECK, "SELECT 1 FROM subjects WHERE id = ?1 AND collection_id = ?2")      \
+    XX(SUBJECT_COUNTS, "SELECT count(*), count(c.face_id) FROM faces f"                   \
+                       " LEFT JOIN crops c ON c.face_id = f.id WHERE f.subject_id = ?1")  \
+    XX(SUBJECT_DELETE, "DELETE FROM subjects WHERE id = ?1")                              \
+    XX(FACE_EXISTS, "SELECT 1 FROM subjects s JOIN faces f ON f.subject_id = s.id"        \
+                    " WHERE s.collection_id = ?1 AND s.external_id = ?2"                  \
+                    " AND f.image_sha256 = ?3 LIMIT 1")                                   \
+    XX(FACE_INSERT, "INSERT INTO faces(subject_id, template, quality_class,"              \
+                    " interocular_px, sharpness, yaw, pitch, roll, detector_score,"       \
+                    " landmark_score, image_sha256, created_at)"                          \
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")        \
+    XX(CROP_INSERT, "INSERT INTO crops(face_id, rgb) VALUES (?1, ?2)")                    \
+    XX(FACE_SCAN, "SELECT f.id, f.subject_id, s.external_id, f.template FROM subjects s"  \
+                  " JOIN faces f ON f.subject_id = s.id WHERE s.collection_id = ?1")
+
+typedef enum stmt_id {
+#define STMT_ENUM(name, sql) STMT_##name,
+    STMT_MAP(STMT_ENUM)
+#undef STMT_ENUM
+        STMT_COUNT
+} stmt_id;
+
+static const char *const STMT_SQL[STMT_COUNT] = {
+#define STMT_TEXT(name, sql) [STMT_##name] = sql,
+    STMT_MAP(STMT_TEXT)
+#undef STMT_TEXT
+};
+
+typedef struct sqlite_store {
+    gallery_store base; /* first member: a gallery_store * is a sqlite_store * */
+    uint32_t magic;
+    sqlite3 *db;
+    sqlite3_stmt *stmts[STMT_COUNT]; /* prepared on first use, finalized at close */
+    bool scrub_pending; /* an erasure committed inside the caller's transaction: commit()
+                           checkpoints after it */
+    char path[];        /* as opened, for messages */
+} sqlite_store;
+
+static const gallery_store_ops SQLITE_OPS;
+
+static sqlite_store *as_sqlite(gallery_store *s)
+{
+    sqlite_store *st = (sqlite_store *)s;
+    assert(st != NULL && st->magic == STORE_MAGIC);
+    return st;
+}
+
+/* ---- errors --------------------------------------------------------------------------- */
+
+/* Maps SQLite's result `rc` (extended) for operation `what` to a status, with the file and
+ * sqlite3_errmsg in the message. Corruption and a full disk get their own words because the
+ * operator acts on them differently. */
+static mien_status fail(sqlite_store *st, int rc, const char *what, mien_error *err)
+{
+    int primary = rc & 0xff;
+    const char *msg = st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+    if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: %s: database is corrupt (%s)",
+                              st->path, what, msg);
+    }
+    int sys = st->db != NULL ? sqlite3_system_errno(st->db) : 0;
+    if (primary == SQLITE_FULL ||
+        (primary == SQLITE_IOERR && (sys == ENOSPC || sys == EFBIG || sys == EDQUOT))) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: %s: disk full (%s)", st->path, what,
+                              msg);
+    }
+    if (primary == SQLITE_NOMEM) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "%s: %s: %s", st->path, what, msg);
+    }
+    if (primary == SQLITE_CANTOPEN) {
+        return base_error_set(err, MIEN_ERR_IO, "%s: %s: %s", st->path, what, msg);
+    }
+    return base_error_set(err, MIEN_ERR_STORE, "%s: %s: %s", st->path, what, msg);
+}
+
+/* The cached statement `id`, reset and unbound, in *out; prepares it on first use. */
+static mien_status stmt(sqlite_store *st, stmt_id id, sqlite3_stmt **out, mien_error *err)
+{
+    if (st->stmts[id] == NULL) {
+        int rc = sqlite3_prepare_v3(st->db, STMT_SQL[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &st->stmts[id], NULL);
+        if (rc != SQLITE_OK) {
+            *out = NULL;
+            return fail(st, rc, "prepare", err);
+        }
+    } else {
+        sqlite3_reset(st->stmts[id]);
+        sqlite3_clear_bindings(st->stmts[id]);
+    }
+    *out = st->stmts[id];
+    return MIEN_OK;
+}
+
+/* Steps `s` to completion (a statement without rows) and resets it. */
+static mien_status run(sqlite_store *st, sqlite3_stmt *s, const char *what, mien_error *err)
+{
+    int rc = sqlite3_step(s);
+    mien_status status = MIEN_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        status = fail(st, rc, what, err);
+    }
+    sqlite3_reset(s);
+    return status;
+}
+
+/* Runs the cached statement `id`, which takes no parameters and returns no rows. */
+static mien_status run_id(sqlite_store *st, stmt_id id, const char *what, mien_error *err)
+{
+    sqlite3_stmt *s;
+    mien_status status = stmt(st, id, &s, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    return run(st, s, what, err);
+}
+
+/* One uncached statement (pragmas, migrations) with sqlite3_exec. */
+static mien_status exec(sqlite_store *st, const char *sql, const char *what, mien_error *err)
+{
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? MIEN_OK : fail(st, rc, what, err);
+}
+
+/* The first column of the first row of `sql`, as an integer (*out) or text (text[size]). */
+static mien_status query_one(sqlite_store *st, const char *sql, int64_t *out, char *text,
+                             size_t size, mien_error *err)
+{
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        return fail(st, rc, sql, err);
+    }
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        mien_status status = rc == SQLITE_DONE
+                                 ? base_error_set(err, MIEN_ERR_STORE, "%s: %s returned no row",
+                                                  st->path, sql)
+                                 : fail(st, rc, sql, err);
+        sqlite3_finalize(s);
+        return status;
+    }
+    if (out != NULL) {
+        *out = sqlite3_column_int64(s, 0);
+    }
+    if (text != NULL) {
+        const unsigned char *t = sqlite3_column_text(s, 0);
+        snprintf(text, size, "%s", t != NULL ? (const char *)t : "");
+    }
+    sqlite3_finalize(s);
+    return MIEN_OK;
+}
+
+/* ---- savepoints: make a multi-statement operation atomic whether or not the caller holds
+ * a transaction. op_end() releases on success and undoes the operation on failure; when
+ * SQLite has already rolled the whole transaction back (it may, on SQLITE_FULL), there is
+ * nothing left to undo. */
+static mien_status op_begin(sqlite_store *st, mien_error *err)
+{
+    return run_id(st, STMT_SAVEPOINT, "savepoint", err);
+}
+
+static mien_status op_end(sqlite_store *st, mien_status status, mien_error *err)
+{
+    if (status == MIEN_OK) {
+        status = run_id(st, STMT_RELEASE, "release", err);
+        if (status == MIEN_OK) {
+            return MIEN_OK;
+        }
+    }
+    if (!sqlite3_get_autocommit(st->db)) {
+        run_id(st, STMT_ROLLBACK_TO, "rollback to", NULL);
+        run_id(st, STMT_RELEASE, "release", NULL);
+    }
+    return status;
+}
+
+/* After an erasure has committed, makes the erased bytes leave the files:
+ *
+ *   1. VACUUM rebuilds every page. secure_delete zeroes the deleted cells and freed pages,
+ *      but not older copies of a cell left in the unallocated gap of a page that SQLite's
+ *      b-tree balancing rebuilt earlier: tests/gallery/test_store.c found the erased
+ *      subject id in such a gap of a live index page. A rebuilt file has no stale gaps.
+ *      Cost: a rewrite of the whole database (docs/store.md gives the measurement).
+ *   2. wal_checkpoint(TRUNCATE) copies the WAL (which VACUUM filled with the new images and
+ *      which still held the old ones) into the main file and truncates it to zero bytes.
+ *
+ * Fails when another connection keeps reading an old snapshot past the busy timeout, or when
+ * the disk has no room for the rebuilt copy; the rows are deleted either way and the message
+ * says so. VACUUM refuses while a statement of this connection is in progress, so an erasure
+ * must not run from inside a face_scan callback. */
+static mien_status scrub(sqlite_store *st, mien_error *err)
+{
+    st->scrub_pending = false;
+    const char *step = "VACUUM";
+    int rc = sqlite3_exec(st->db, "VACUUM", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+        step = "wal_checkpoint(TRUNCATE)";
+        rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        mien_status status = fail(st, rc, step, err);
+        return base_error_set(err, status == MIEN_ERR_NOMEM ? MIEN_ERR_NOMEM : MIEN_ERR_STORE,
+                              "%s: the rows are deleted, but their bytes may remain in the "
+                              "files until the next erasure or VACUUM (%s failed: %s)",
+                              st->path, step, sqlite3_errmsg(st->db));
+    }
+    return MIEN_OK;
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+
+static mien_status sq_begin(gallery_store *s, mien_error *err)
+{
+    /* IMMEDIATE: take the write lock now (waiting up to the busy timeout), not at the first
+     * write, where a lock upgrade can fail with SQLITE_BUSY and no retry helps. */
+    return run_id(as_sqlite(s), STMT_BEGIN, "begin", err);
+}
+
+static void sq_rollback(gallery_store *s)
+{
+    sqlite_store *st = as_sqlite(s);
+    st->scrub_pending = false;
+    if (!sqlite3_get_autocommit(st->db)) {
+        run_id(st, STMT_ROLLBACK, "rollback", NULL);
+    }
+}
+
+static mien_status sq_commit(gallery_store *s, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    mien_status status = run_id(st, STMT_COMMIT, "commit", err);
+    if (status != MIEN_OK) {
+        /* A failed COMMIT (disk full writing the WAL) may leave the transaction open. */
+        sq_rollback(s);
+        return status;
+    }
+    return st->scrub_pending ? scrub(st, err) : MIEN_OK;
+}
+
+/* ---- collections ---------------------------------------------------------------------- */
+
+static void copy_text(char *dst, size_t size, sqlite3_stmt *s, int col)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+static void read_collection(sqlite3_stmt *s, gallery_collection *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = sqlite3_column_int64(s, 0);
+    copy_text(c->name, sizeof(c->name), s, 1);
+    c->profile = (mien_profile)sqlite3_column_int(s, 2);
+    copy_text(c->model_a, sizeof(c->model_a), s, 3);
+    copy_text(c->model_b, sizeof(c->model_b), s, 4);
+    copy_text(c->description, sizeof(c->description), s, 5);
+    c->created_at = sqlite3_column_int64(s, 6);
+    c->subjects = sqlite3_column_int64(s, 7);
+    c->faces = sqlite3_column_int64(s, 8);
+}
+
+static mien_status sq_collection_create(gallery_store *s, gallery_collection *c,
+                                        mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    if (c == NULL || c->name[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "collection_create: no name");
+    }
+    mien_status status = stmt(st, STMT_COLLECTION_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int64_t now = (int64_t)time(NULL);
+    sqlite3_bind_text(q, 1, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, (int)c->profile);
+    sqlite3_bind_text(q, 3, c->model_a, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, c->model_b, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, c->description, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, now);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+        sqlite3_reset(q);
+        return base_error_set(err, MIEN_ERR_EXISTS, "collection \"%s\" already exists", c->name);
+    }
+    if (rc != SQLITE_DONE) {
+        status = fail(st, rc, "collection_create", err);
+        sqlite3_reset(q);
+        return status;
+    }
+    sqlite3_reset(q);
+    c->id = sqlite3_last_insert_rowid(st->db);
+    c->created_at = now;
+    c->subjects = 0;
+    c->faces = 0;
+    return MIEN_OK;
+}
+
+static mien_status sq_collection_get(gallery_store *s, const char *name, gallery_collection *out,
+                                     mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    mien_status status = stmt(st, STMT_COLLECTION_GET, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        read_collection(q, out);
+    } else if (rc == SQLITE_DONE) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection \"%s\"", name);
+    } else {
+        status = fail(st, rc, "collection_get", err);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
+static mien_status sq_collection_list(gallery_store *s, gallery_collection **out, size_t *n,
+                                      mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    gallery_collection *list = NULL;
+    size_t count = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    mien_status status = stmt(st, STMT_COLLECTION_LIST, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t grown = cap == 0 ? 8 : cap * 2;
+            gallery_collection *more = realloc(list, grown * sizeof(*list));
+            if (more == NULL) {
+                status = base_error_set(err, MIEN_ERR_NOMEM, "collection_list");
+                goto fail_rows;
+            }
+            list = more;
+            cap = grown;
+        }
+        read_collection(q, &list[count++]);
+    }
+    if (rc != SQLITE_DONE) {
+        status = fail(st, rc, "collection_list", err);
+        goto fail_rows;
+    }
+    sqlite3_reset(q);
+    *out = list;
+    *n = count;
+    return MIEN_OK;
+
+fail_rows:
+    sqlite3_reset(q);
+    free(list);
+    return status;
+}
+
+static mien_status sq_collection_drop(gallery_store *s, int64_t collection_id, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    bool own_tx = sqlite3_get_autocommit(st->db) != 0;
+    mien_status status = stmt(st, STMT_COLLECTION_DELETE, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, collection_id);
+    status = run(st, q, "collection_drop", err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (sqlite3_changes(st->db) == 0) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
+                              (long long)collection_id);
+    }
+    /* Templates and crops went with it: scrub the WAL as an erasure does. */
+    if (own_tx) {
+        return scrub(st, err);
+    }
+    st->scrub_pending = true;
+    return MIEN_OK;
+}
+
+/* ---- subjects ------------------------------------------------------------------------- */
+
+static mien_status check_external_id(const char *external_id, mien_error *err)
+{
+    size_t len = external_id != NULL ? strlen(external_id) : 0;
+    if (len == 0 || len >= GALLERY_SUBJECT_MAX) {
+        return base_error_set(err, MIEN_ERR_ARG, "subject id must be 1..%d bytes",
+                              GALLERY_SUBJECT_MAX - 1);
+    }
+    return MIEN_OK;
+}
+
+/* The id of subject `external_id` in *id, or 0 when there is none. */
+static mien_status subject_find(sqlite_store *st, int64_t collection_id, const char *external_id,
+                                int64_t *id, mien_error *err)
+{
+    sqlite3_stmt *q;
+    *id = 0;
+    mien_status status = stmt(st, STMT_SUBJECT_FIND, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, collection_id);
+    sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(q, 0);
+    } else if (rc != SQLITE_DONE) {
+        status = fail(st, rc, "subject lookup", err);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
+static mien_status sq_subject_ensure(gallery_store *s, int64_t collection_id,
+                                     const char *external_id, const char *display_name,
+                                     int64_t *subject_id, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    *subject_id = 0;
+    mien_status status = check_external_id(external_id, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int64_t id;
+    status = subject_find(st, collection_id, external_id, &id, err);
+    if (status != MIEN_OK || id != 0) {
+        *subject_id = id;
+        return status;
+    }
+    status = stmt(st, STMT_SUBJECT_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, collection_id);
+    sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
+    if (display_name != NULL) {
+        sqlite3_bind_text(q, 3, display_name, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(q, 4, (int64_t)time(NULL));
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
+                                (long long)collection_id);
+    } else if (rc != SQLITE_DONE) {
+        status = fail(st, rc, "subject insert", err);
+    } else {
+        *subject_id = sqlite3_last_insert_rowid(st->db);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
+static mien_status sq_subject_list(gallery_store *s, int64_t collection_id, gallery_subject **out,
+                                   size_t *n, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    gallery_subject *list = NULL;
+    size_t count = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    mien_status status = stmt(st, STMT_SUBJECT_LIST, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, collection_id);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t grown = cap == 0 ? 16 : cap * 2;
+            gallery_subject *more = realloc(list, grown * sizeof(*list));
+            if (more == NULL) {
+                status = base_error_set(err, MIEN_ERR_NOMEM, "subject_list");
+                goto fail_rows;
+            }
+            list = more;
+            cap = grown;
+        }
+        gallery_subject *g = &list[count++];
+        memset(g, 0, sizeof(*g));
+        g->id = sqlite3_column_int64(q, 0);
+        copy_text(g->external_id, sizeof(g->external_id), q, 1);
+        copy_text(g->display_name, sizeof(g->display_name), q, 2);
+        g->created_at = sqlite3_column_int64(q, 3);
+        g->faces = sqlite3_column_int64(q, 4);
+    }
+    if (rc != SQLITE_DONE) {
+        status = fail(st, rc, "subject_list", err);
+        goto fail_rows;
+    }
+    sqlite3_reset(q);
+    *out = list;
+    *n = count;
+    return MIEN_OK;
+
+fail_rows:
+    sqlite3_reset(q);
+    free(list);
+    return status;
+}
+
+/* Deletes the subject's rows (cascading to faces and crops), counting them first. Runs in
+ * a savepoint; the caller scrubs after the commit. */
+static mien_status erase_rows(sqlite_store *st, int64_t id, int64_t *faces, int64_t *crops,
+                              mien_error *err)
+{
+    sqlite3_stmt *q;
+    mien_status status = stmt(st, STMT_SUBJECT_COUNTS, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        status = fail(st, rc, "subject_erase: count", err);
+        sqlite3_reset(q);
+        return status;
+    }
+    *faces = sqlite3_column_int64(q, 0);
+    *crops = sqlite3_column_int64(q, 1);
+    sqlite3_reset(q);
+    status = stmt(st, STMT_SUBJECT_DELETE, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, id);
+    return run(st, q, "subject_erase: delete", err);
+}
+
+/* Erasure: deletes the rows in a savepoint, then scrub() (VACUUM, WAL checkpoint and
+ * truncation) once the deletion has committed; when the caller holds the transaction, the
+ * scrub waits for its commit (scrub_pending). Verified by tests/gallery/test_store.c
+ * (store_erase_leaves_no_bytes), which greps the raw bytes of PATH, PATH-wal and PATH-shm. */
+static mien_status sq_subject_erase(gallery_store *s, int64_t collection_id,
+                                    const char *external_id, int64_t *faces_deleted,
+                                    int64_t *crops_deleted, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    int64_t id, faces = 0, crops = 0;
+    bool own_tx = sqlite3_get_autocommit(st->db) != 0;
+    *faces_deleted = 0;
+    *crops_deleted = 0;
+    mien_status status = check_external_id(external_id, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = op_begin(st, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = subject_find(st, collection_id, external_id, &id, err);
+    if (status == MIEN_OK && id == 0) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject \"%s\" in collection %lld",
+                                external_id, (long long)collection_id);
+    }
+    if (status == MIEN_OK) {
+        status = erase_rows(st, id, &faces, &crops, err);
+    }
+    status = op_end(st, status, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (own_tx) {
+        status = scrub(st, err);
+        if (status != MIEN_OK) {
+            return status;
+        }
+    } else {
+        st->scrub_pending = true;
+    }
+    *faces_deleted = faces;
+    *crops_deleted = crops;
+    return MIEN_OK;
+}
+
+/* ---- faces ---------------------------------------------------------------------------- */
+
+static mien_status sq_face_exists(gallery_store *s, int64_t collection_id,
+                                  const char *external_id, const uint8_t image_sha256[32],
+                                  bool *found, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    *found = false;
+    if (external_id == NULL || image_sha256 == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_exists: subject and digest required");
+    }
+    mien_status status = stmt(st, STMT_FACE_EXISTS, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, collection_id);
+    sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, image_sha256, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *found = true;
+    } else if (rc != SQLITE_DONE) {
+        status = fail(st, rc, "face_exists", err);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
+/* The face row and its crop, inside op_begin/op_end. */
+static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t subject_id,
+                               const gallery_face_new *f, int64_t *face_id, mien_error *err)
+{
+    sqlite3_stmt *q;
+    mien_status status = stmt(st, STMT_SUBJECT_CHECK, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, subject_id);
+    sqlite3_bind_int64(q, 2, collection_id);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc == SQLITE_DONE) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject %lld in collection %lld",
+                              (long long)subject_id, (long long)collection_id);
+    }
+    if (rc != SQLITE_ROW) {
+        return fail(st, rc, "face_insert: subject", err);
+    }
+
+    status = stmt(st, STMT_FACE_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, subject_id);
+    sqlite3_bind_blob64(q, 2, f->template_bytes, f->template_len, SQLITE_STATIC);
+    if (f->quality != NULL) {
+        const mien_quality *k = f->quality;
+        sqlite3_bind_int(q, 3, (int)k->klass);
+        sqlite3_bind_double(q, 4, k->interocular_px);
+        sqlite3_bind_double(q, 5, k->sharpness);
+        sqlite3_bind_double(q, 6, k->yaw);
+        sqlite3_bind_double(q, 7, k->pitch);
+        sqlite3_bind_double(q, 8, k->roll);
+        sqlite3_bind_double(q, 9, k->detector_score);
+        sqlite3_bind_double(q, 10, k->landmark_score);
+    }
+    if (f->image_sha256 != NULL) {
+        sqlite3_bind_blob(q, 11, f->image_sha256, 32, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(q, 12, (int64_t)time(NULL));
+    status = run(st, q, "face_insert", err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int64_t id = sqlite3_last_insert_rowid(st->db);
+    if (f->crop_rgb != NULL) {
+        status = stmt(st, STMT_CROP_INSERT, &q, err);
+        if (status != MIEN_OK) {
+            return status;
+        }
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_blob64(q, 2, f->crop_rgb, f->crop_len, SQLITE_STATIC);
+        status = run(st, q, "face_insert: crop", err);
+        if (status != MIEN_OK) {
+            return status;
+        }
+    }
+    *face_id = id;
+    return MIEN_OK;
+}
+
+static mien_status sq_face_insert(gallery_store *s, int64_t collection_id, int64_t subject_id,
+                                  const gallery_face_new *face, int64_t *face_id,
+                                  mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    int64_t id = 0;
+    *face_id = 0;
+    if (face == NULL || face->template_bytes == NULL || face->template_len == 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_insert: no template bytes");
+    }
+    if (face->crop_rgb != NULL && face->crop_len != CHIP_BYTES) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_insert: crop is %zu bytes, want %d",
+                              face->crop_len, CHIP_BYTES);
+    }
+    mien_status status = op_begin(st, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = op_end(st, insert_face(st, collection_id, subject_id, face, &id, err), err);
+    if (status == MIEN_OK) {
+        *face_id = id;
+    }
+    return status;
+}
+
+static mien_status sq_face_scan(gallery_store *s, int64_t collection_id, gallery_face_fn fn,
+                                void *ctx, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    mien_status status = stmt(st, STMT_FACE_SCAN, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, collection_id);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        gallery_face_row row = {
+            .face_id = sqlite3_column_int64(q, 0),
+            .subject_id = sqlite3_column_int64(q, 1),
+            .external_id = (const char *)sqlite3_column_text(q, 2),
+            .template_bytes = sqlite3_column_blob(q, 3),
+            .template_len = (size_t)sqlite3_column_bytes(q, 3),
+        };
+        status = fn(ctx, &row);
+        if (status != MIEN_OK) {
+            sqlite3_reset(q);
+            return status;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        status = fail(st, rc, "face_scan", err);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
+/* ---- open and close ------------------------------------------------------------------- */
+
+static void sq_close(gallery_store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    sqlite_store *st = as_sqlite(s);
+    for (int i = 0; i < STMT_COUNT; i++) {
+        sqlite3_finalize(st->stmts[i]);
+    }
+    sqlite3_close(st->db);
+    st->magic = 0;
+    free(st);
+}
+
+/* Refuses files that are not ours before anything is written to them: another application's
+ * id, or tables in a file without ours; and schemas newer than this build. *version receives
+ * the file's schema version (0 for a new file). */
+static mien_status check_identity(sqlite_store *st, int64_t *version, mien_error *err)
+{
+    int64_t app, tables;
+    /* The first read of the file: a non-database fails here with SQLITE_NOTADB. */
+    mien_status status = query_one(st, "PRAGMA application_id", &app, NULL, 0, err);
+    if (status == MIEN_OK) {
+        status = query_one(st, "PRAGMA user_version", version, NULL, 0, err);
+    }
+    if (status == MIEN_OK) {
+        status = query_one(st, "SELECT count(*) FROM sqlite_master", &tables, NULL, 0, err);
+    }
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (app != GALLERY_SQLITE_APPLICATION_ID && (app != 0 || tables != 0)) {
+        return base_error_set(err, MIEN_ERR_STORE,
+                              "%s: not a mien store (application_id 0x%08llx, %lld schema "
+                              "objects); refusing to touch it",
+                              st->path, (unsigned long long)(uint32_t)app, (long long)tables);
+    }
+    if (*version > GALLERY_SQLITE_SCHEMA_VERSION) {
+        return base_error_set(err, MIEN_ERR_STORE,
+                              "%s: schema version %lld is newer than this build of mien (%d); "
+                              "upgrade mien",
+                              st->path, (long long)*version, GALLERY_SQLITE_SCHEMA_VERSION);
+    }
+    return MIEN_OK;
+}
+
+/* Applies the migration steps after `version`, each in its own transaction with its
+ * user_version bump (so a crash leaves the file at a whole step). The version is re-read
+ * under the write lock: another process may have migrated meanwhile. */
+static mien_status migrate(sqlite_store *st, int64_t version, mien_error *err)
+{
+    char bump[96];
+    for (size_t i = (size_t)version; i < MIGRATION_COUNT; i++) {
+        const migration *m = &MIGRATIONS[i];
+        int64_t now;
+        mien_status status = exec(st, "BEGIN IMMEDIATE", "migration: begin", err);
+        if (status != MIEN_OK) {
+            return status;
+        }
+        status = query_one(st, "PRAGMA user_version", &now, NULL, 0, err);
+        if (status == MIEN_OK && now < m->version) {
+            status = exec(st, m->sql, "migration", err);
+            if (status == MIEN_OK) {
+                snprintf(bump, sizeof(bump), "PRAGMA application_id = %d; PRAGMA user_version = %d",
+                         GALLERY_SQLITE_APPLICATION_ID, m->version);
+                status = exec(st, bump, "migration: version", err);
+            }
+        }
+        if (status == MIEN_OK) {
+            status = exec(st, "COMMIT", "migration: commit", err);
+        }
+        if (status != MIEN_OK) {
+            if (!sqlite3_get_autocommit(st->db)) {
+                exec(st, "ROLLBACK", "migration: rollback", NULL);
+            }
+            return status;
+        }
+    }
+    return MIEN_OK;
+}
+
+/* Connection settings, identity check, corruption check and migrations (file comment). */
+static mien_status configure(sqlite_store *st, mien_error *err)
+{
+    char text[128];
+    int64_t version;
+    mien_status status = exec(st, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON",
+                              "settings", err);
+    if (status == MIEN_OK) {
+        status = check_identity(st, &version, err);
+    }
+    if (status == MIEN_OK) {
+        status = query_one(st, "PRAGMA journal_mode = WAL", NULL, text, sizeof(text), err);
+    }
+    if (status == MIEN_OK && strcmp(text, "wal") != 0 && strcmp(st->path, ":memory:") != 0) {
+        return base_error_set(err, MIEN_ERR_STORE,
+                              "%s: cannot use write-ahead logging (journal_mode stays \"%s\")",
+                              st->path, text);
+    }
+    if (status == MIEN_OK) {
+        status = exec(st, "PRAGMA synchronous = FULL", "settings", err);
+    }
+    if (status == MIEN_OK) {
+        status = query_one(st, "PRAGMA quick_check(1)", NULL, text, sizeof(text), err);
+        if (status == MIEN_OK && strcmp(text, "ok") != 0) {
+            return base_error_set(err, MIEN_ERR_STORE, "%s: database is corrupt (quick_check: %s)",
+                                  st->path, text);
+        }
+    }
+    if (status == MIEN_OK) {
+        status = migrate(st, version, err);
+    }
+    return status;
+}
+
+mien_status gallery_sqlite_open(const char *path, gallery_store **out, mien_error *err)
+{
+    if (out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "gallery_sqlite_open: out is NULL");
+    }
+    *out = NULL;
+    if (path == NULL || path[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "store path is empty");
+    }
+    size_t len = strlen(path);
+    sqlite_store *st = calloc(1, sizeof(*st) + len + 1);
+    if (st == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "opening store %s", path);
+    }
+    memcpy(st->path, path, len + 1);
+    st->base.ops = &SQLITE_OPS;
+    st->magic = STORE_MAGIC;
+
+    mien_status status;
+    int rc = sqlite3_open_v2(path, &st->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        status = st->db == NULL ? base_error_set(err, MIEN_ERR_NOMEM, "opening store %s", path)
+                                : base_error_set(err, MIEN_ERR_IO, "cannot open store %s: %s",
+                                                 path, sqlite3_errmsg(st->db));
+        goto fail_db;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    status = configure(st, err);
+    if (status != MIEN_OK) {
+        goto fail_db;
+    }
+    *out = &st->base;
+    return MIEN_OK;
+
+fail_db:
+    sqlite3_close(st->db);
+    free(st);
+    return status;
+}
+
+/* ---- test hooks (store_sqlite.h) ------------------------------------------------------ */
+
+static sqlite_store *sqlite_or_null(gallery_store *s)
+{
+    return s != NULL && s->ops == &SQLITE_OPS ? as_sqlite(s) : NULL;
+}
+
+mien_status gallery_sqlite_set_max_pages(gallery_store *s, int64_t pages, int64_t *applied,
+                                         mien_error *err)
+{
+    sqlite_store *st = sqlite_or_null(s);
+    char sql[64];
+    int64_t got = 0;
+    if (st == NULL || pages <= 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "gallery_sqlite_set_max_pages: bad arguments");
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)pages);
+    mien_status status = query_one(st, sql, &got, NULL, 0, err);
+    if (status == MIEN_OK && applied != NULL) {
+        *applied = got;
+    }
+    return status;
+}
+
+mien_status gallery_sqlite_integrity(gallery_store *s, char *out, size_t size, mien_error *err)
+{
+    sqlite_store *st = sqlite_or_null(s);
+    if (st == NULL || out == NULL || size == 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "gallery_sqlite_integrity: bad arguments");
+    }
+    return query_one(st, "PRAGMA integrity_check(1)", NULL, out, size, err);
+}
+
+static const gallery_store_ops SQLITE_OPS = {
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .collection_create = sq_collection_create,
+    .collection_get = sq_collection_get,
+    .collection_list = sq_collection_list,
+    .collection_drop = sq_collection_drop,
+    .subject_ensure = sq_subject_ensure,
+    .subject_list = sq_subject_list,
+    .face_exists = sq_face_exists,
+    .face_insert = sq_face_insert,
+    .face_scan = sq_face_scan,
+    .subject_erase = sq_subject_erase,
+};

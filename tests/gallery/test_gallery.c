@@ -1,0 +1,516 @@
+/* test_gallery.c — galleries through the public API (src/gallery/gallery.c): collections,
+ * enrolment, 1:N search, erasure, bad input, and "index and store agree" (a reopened store
+ * answers exactly as the handle that enrolled). Faces come from the face-api sample photos;
+ * every test works on its own store in a mkdtemp() folder under /tmp and removes it. */
+#include <stdint.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* A temporary folder and the store path inside it. */
+typedef struct tmp_store {
+    char dir[64];
+    char path[128];
+    char uri[160];
+} tmp_store;
+
+static int tmp_store_make(tmp_store *t)
+{
+    snprintf(t->dir, sizeof(t->dir), "/tmp/mien-gallery-XXXXXX");
+    if (mkdtemp(t->dir) == NULL) {
+        return -1;
+    }
+    snprintf(t->path, sizeof(t->path), "%s/g.db", t->dir);
+    snprintf(t->uri, sizeof(t->uri), "sqlite:%s", t->path);
+    return 0;
+}
+
+static void tmp_store_remove(const tmp_store *t)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t k = 0; k < sizeof(suffix) / sizeof(suffix[0]); k++) {
+        char p[200];
+        snprintf(p, sizeof(p), "%s%s", t->path, suffix[k]);
+        unlink(p);
+    }
+    rmdir(t->dir);
+}
+
+/* Templates of the first `want` faces of sample `k` (detector order) in `profile`; the
+ * digest of sample k's file into sha (when not NULL). Returns how many were made. */
+static size_t sample_templates(test_fixture *f, int k, mien_profile profile, size_t want,
+                               mien_template **out, uint8_t sha[32])
+{
+    mien_image *img = test_load_sample(k);
+    mien_face *faces = NULL;
+    size_t n = 0, made = 0;
+    if (img == NULL || mien_detect(f->session, img, NULL, &faces, &n, NULL) != MIEN_OK) {
+        mien_image_free(img);
+        return 0;
+    }
+    for (size_t i = 0; i < n && made < want; i++) {
+        if (mien_embed(f->session, img, &faces[i], profile, &out[made], NULL) == MIEN_OK) {
+            made++;
+        }
+    }
+    mien_faces_free(faces);
+    mien_image_free(img);
+    if (sha != NULL) {
+        char path[1024];
+        size_t size = 0;
+        unsigned char *bytes;
+        snprintf(path, sizeof(path), "%s/samples/sample%d.jpg", test_models_dir(), k);
+        bytes = test_read_file(path, &size);
+        if (bytes == NULL || mien_sha256(bytes, size, sha) != MIEN_OK) {
+            made = 0;
+        }
+        free(bytes);
+    }
+    return made;
+}
+
+static const char *const names[3] = {"alice", "bob", "carol"};
+
+/* Enrols t[0..2] as alice, bob, carol in collection `coll`; digests made unique per face
+ * (the sample's digest with the last byte set to the face number). */
+static mien_status enrol_three(mien_store *s, const char *coll, mien_template **t,
+                               const uint8_t sha[32], mien_error *err)
+{
+    for (int i = 0; i < 3; i++) {
+        uint8_t d[32];
+        mien_enrollment e;
+        mien_status st;
+        memcpy(d, sha, 32);
+        d[31] = (uint8_t)i;
+        memset(&e, 0, sizeof(e));
+        e.subject = names[i];
+        e.template_ = t[i];
+        e.image_sha256 = d;
+        st = mien_enroll(s, coll, &e, NULL, err);
+        if (st != MIEN_OK) {
+            return st;
+        }
+    }
+    return MIEN_OK;
+}
+
+TEST(gallery_sha256)
+{
+    static const uint8_t abc[32] = {
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+        0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+        0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    uint8_t out[32];
+    ASSERT_OK(mien_sha256("abc", 3, out), NULL); /* FIPS 180-4 example B.1 */
+    ASSERT_TRUE(memcmp(out, abc, 32) == 0);
+    ASSERT_OK(mien_sha256(NULL, 0, out), NULL);
+    ASSERT_STATUS(mien_sha256(NULL, 3, out), MIEN_ERR_ARG, NULL);
+    ASSERT_STATUS(mien_sha256("abc", 3, NULL), MIEN_ERR_ARG, NULL);
+    return 0;
+}
+
+/* Enrol three faces of sample1 as three subjects; each face finds its own subject at rank 1
+ * with similarity ~1 and a tiny FMR; a face of another photo gets only candidates within the
+ * FMR asked for; listing and counts follow. */
+TEST(gallery_enrol_search)
+{
+    test_fixture f;
+    tmp_store ts;
+    mien_store *s = NULL;
+    mien_template *t[3] = {NULL, NULL, NULL}, *other[4] = {NULL, NULL, NULL, NULL};
+    uint8_t sha[32];
+    mien_error err;
+    mien_collection_info info, *cs = NULL;
+    mien_subject_info *subs = NULL;
+    mien_candidate *c = NULL;
+    mien_search_options so = mien_search_options_default();
+    size_t n = 0, n_other;
+    int64_t fid = 0;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
+    ASSERT_TRUE(tmp_store_make(&ts) == 0);
+    ASSERT_EQ_INT(sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
+    n_other = sample_templates(&f, 2, MIEN_PROFILE_FAST, 4, other, NULL);
+    ASSERT_TRUE(n_other >= 1);
+    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(mien_collection_create(s, "people", MIEN_PROFILE_FAST, f.engine, "test", &err),
+              &err);
+    ASSERT_OK(mien_collection_get(s, "people", &info, &err), &err);
+    ASSERT_STR_EQ(info.name, "people");
+    ASSERT_EQ_INT(info.profile, MIEN_PROFILE_FAST);
+    ASSERT_STR_EQ(info.model_a, mien_engine_model_id(f.engine, 0));
+    ASSERT_STR_EQ(info.model_b, "");
+    ASSERT_STR_EQ(info.description, "test");
+    ASSERT_EQ_INT(info.subjects, 0);
+    ASSERT_OK(enrol_three(s, "people", t, sha, &err), &err);
+    ASSERT_OK(mien_collection_get(s, "people", &info, &err), &err);
+    ASSERT_EQ_INT(info.subjects, 3);
+    ASSERT_EQ_INT(info.faces, 3);
+    ASSERT_OK(mien_collection_list(s, &cs, &n, &err), &err);
+    ASSERT_EQ_INT(n, 1);
+    ASSERT_STR_EQ(cs[0].name, "people");
+    mien_free(cs);
+    ASSERT_OK(mien_subject_list(s, "people", &subs, &n, &err), &err);
+    ASSERT_EQ_INT(n, 3);
+    for (size_t k = 0; k < n; k++) {
+        ASSERT_EQ_INT(subs[k].faces, 1);
+    }
+    mien_free(subs);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_OK(mien_search(s, "people", t[i], NULL, &c, &n, &err), &err);
+        ASSERT_TRUE(n >= 1);
+        ASSERT_STR_EQ(c[0].subject, names[i]);
+        ASSERT_NEAR(c[0].similarity, 1.0, 1e-4);
+        ASSERT_TRUE(c[0].fmr <= 1e-5);
+        ASSERT_TRUE(c[0].face_id > 0);
+        for (size_t k = 0; k < n; k++) {
+            ASSERT_TRUE(c[k].fmr <= 1e-3); /* the default max_fmr */
+        }
+        mien_free(c);
+    }
+    /* Faces of another photo: candidates, if any, only within the FMR asked for; with
+     * max_fmr = 1 every subject comes back, ranked. */
+    so.max_fmr = 1e-4;
+    for (size_t i = 0; i < n_other; i++) {
+        ASSERT_OK(mien_search(s, "people", other[i], &so, &c, &n, &err), &err);
+        for (size_t k = 0; k < n; k++) {
+            ASSERT_TRUE(c[k].fmr <= 1e-4);
+            ASSERT_TRUE(k == 0 || c[k].similarity <= c[k - 1].similarity);
+        }
+        mien_free(c);
+    }
+    so.max_fmr = 1.0;
+    ASSERT_OK(mien_search(s, "people", other[0], &so, &c, &n, &err), &err);
+    ASSERT_EQ_INT(n, 3);
+    ASSERT_TRUE(c[0].similarity >= c[1].similarity && c[1].similarity >= c[2].similarity);
+    mien_free(c);
+    so.top_k = 2;
+    ASSERT_OK(mien_search(s, "people", other[0], &so, &c, &n, &err), &err);
+    ASSERT_EQ_INT(n, 2);
+    mien_free(c);
+    /* exact and approximate (built on demand) agree at rank 1 */
+    so = mien_search_options_default();
+    so.mode = MIEN_SEARCH_EXACT;
+    ASSERT_OK(mien_search(s, "people", t[1], &so, &c, &n, &err), &err);
+    ASSERT_TRUE(n >= 1);
+    ASSERT_STR_EQ(c[0].subject, "bob");
+    mien_free(c);
+    so.mode = MIEN_SEARCH_APPROXIMATE;
+    ASSERT_OK(mien_search(s, "people", t[1], &so, &c, &n, &err), &err);
+    ASSERT_TRUE(n >= 1);
+    ASSERT_STR_EQ(c[0].subject, "bob");
+    mien_free(c);
+    /* a second face for an existing subject is allowed (another image) */
+    {
+        uint8_t d[32];
+        mien_enrollment e = {.subject = "alice", .template_ = t[0], .image_sha256 = d};
+        memset(d, 7, sizeof(d));
+        ASSERT_OK(mien_enroll(s, "people", &e, &fid, &err), &err);
+        ASSERT_TRUE(fid > 0);
+        ASSERT_OK(mien_collection_get(s, "people", &info, &err), &err);
+        ASSERT_EQ_INT(info.subjects, 3);
+        ASSERT_EQ_INT(info.faces, 4);
+    }
+    mien_store_close(s);
+    for (size_t i = 0; i < 3; i++) {
+        mien_template_free(t[i]);
+    }
+    for (size_t i = 0; i < n_other; i++) {
+        mien_template_free(other[i]);
+    }
+    tmp_store_remove(&ts);
+    test_fixture_close(&f);
+    return 0;
+}
+
+/* Erasure: the subject leaves search and listing at once (index in step), a second erasure
+ * is NOT_FOUND, and enrolment after the index was loaded is searchable at once. */
+TEST(gallery_erase)
+{
+    test_fixture f;
+    tmp_store ts;
+    mien_store *s = NULL;
+    mien_template *t[3] = {NULL, NULL, NULL};
+    uint8_t sha[32];
+    mien_error err;
+    mien_erasure er;
+    mien_subject_info *subs = NULL;
+    mien_candidate *c = NULL;
+    mien_search_options so = mien_search_options_default();
+    size_t n = 0;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
+    ASSERT_TRUE(tmp_store_make(&ts) == 0);
+    ASSERT_EQ_INT(sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
+    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &err), &err);
+    /* enrol alice, load the index by a search, then enrol the others: found at once */
+    {
+        mien_enrollment e = {.subject = "alice", .template_ = t[0]};
+        ASSERT_OK(mien_enroll(s, "c", &e, NULL, &err), &err);
+        ASSERT_OK(mien_search(s, "c", t[1], NULL, &c, &n, &err), &err);
+        mien_free(c);
+        e.subject = "bob";
+        e.template_ = t[1];
+        ASSERT_OK(mien_enroll(s, "c", &e, NULL, &err), &err);
+        e.subject = "carol";
+        e.template_ = t[2];
+        ASSERT_OK(mien_enroll(s, "c", &e, NULL, &err), &err);
+    }
+    ASSERT_OK(mien_search(s, "c", t[1], NULL, &c, &n, &err), &err);
+    ASSERT_TRUE(n >= 1);
+    ASSERT_STR_EQ(c[0].subject, "bob");
+    mien_free(c);
+    ASSERT_OK(mien_erase_subject(s, "c", "bob", &er, &err), &err);
+    ASSERT_EQ_INT(er.faces_deleted, 1);
+    ASSERT_EQ_INT(er.crops_deleted, 0);
+    so.max_fmr = 1.0;
+    ASSERT_OK(mien_search(s, "c", t[1], &so, &c, &n, &err), &err);
+    ASSERT_EQ_INT(n, 2);
+    for (size_t k = 0; k < n; k++) {
+        ASSERT_TRUE(strcmp(c[k].subject, "bob") != 0);
+    }
+    mien_free(c);
+    ASSERT_OK(mien_search(s, "c", t[1], NULL, &c, &n, &err), &err);
+    ASSERT_EQ_INT(n, 0);
+    ASSERT_TRUE(c == NULL);
+    ASSERT_OK(mien_subject_list(s, "c", &subs, &n, &err), &err);
+    ASSERT_EQ_INT(n, 2);
+    mien_free(subs);
+    ASSERT_STATUS(mien_erase_subject(s, "c", "bob", &er, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_CONTAINS(err.message, "bob");
+    ASSERT_EQ_INT(er.faces_deleted, 0);
+    /* drop: gone from the store and the cache */
+    ASSERT_OK(mien_collection_drop(s, "c", &err), &err);
+    ASSERT_STATUS(mien_search(s, "c", t[0], NULL, &c, &n, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &err), &err);
+    ASSERT_OK(mien_search(s, "c", t[0], NULL, &c, &n, &err), &err);
+    ASSERT_EQ_INT(n, 0);
+    mien_store_close(s);
+    for (size_t i = 0; i < 3; i++) {
+        mien_template_free(t[i]);
+    }
+    tmp_store_remove(&ts);
+    test_fixture_close(&f);
+    return 0;
+}
+
+/* Bad input: clear errors, nothing half-written. */
+TEST(gallery_bad_input)
+{
+    test_fixture f;
+    tmp_store ts;
+    mien_store *s = NULL;
+    mien_template *t[3] = {NULL, NULL, NULL}, *acc = NULL, *foreign = NULL;
+    uint8_t sha[32];
+    mien_error err;
+    mien_collection_info info;
+    mien_candidate *c = NULL;
+    mien_subject_info *subs = NULL;
+    mien_search_options so = mien_search_options_default();
+    size_t n = 7;
+    int done = -1;
+    char long_id[200];
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
+    ASSERT_TRUE(tmp_store_make(&ts) == 0);
+    ASSERT_EQ_INT(sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
+    ASSERT_EQ_INT(sample_templates(&f, 1, MIEN_PROFILE_ACCURATE, 1, &acc, NULL), 1);
+    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(mien_collection_create(s, "fast1", MIEN_PROFILE_FAST, f.engine, NULL, &err), &err);
+    /* duplicate collection, bad names, bad profile */
+    ASSERT_STATUS(mien_collection_create(s, "fast1", MIEN_PROFILE_ACCURATE, f.engine, NULL, &err),
+                  MIEN_ERR_EXISTS, &err);
+    ASSERT_CONTAINS(err.message, "fast1");
+    ASSERT_STATUS(mien_collection_create(s, "no spaces", MIEN_PROFILE_FAST, f.engine, NULL, &err),
+                  MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(mien_collection_create(s, "", MIEN_PROFILE_FAST, f.engine, NULL, &err),
+                  MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(mien_collection_create(s, "x", (mien_profile)7, f.engine, NULL, &err),
+                  MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(mien_collection_create(s, "x", MIEN_PROFILE_FAST, NULL, NULL, &err),
+                  MIEN_ERR_ARG, &err);
+    /* unknown collection, everywhere */
+    {
+        mien_enrollment e = {.subject = "a", .template_ = t[0]};
+        ASSERT_STATUS(mien_enroll(s, "nope", &e, NULL, &err), MIEN_ERR_NOT_FOUND, &err);
+        ASSERT_CONTAINS(err.message, "nope");
+    }
+    ASSERT_STATUS(mien_collection_get(s, "nope", &info, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_STATUS(mien_collection_drop(s, "nope", &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_STATUS(mien_search(s, "nope", t[0], NULL, &c, &n, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_TRUE(c == NULL && n == 0);
+    ASSERT_STATUS(mien_subject_list(s, "nope", &subs, &n, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_STATUS(mien_enrolled(s, "nope", "a", sha, &done, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_EQ_INT(done, 0);
+    /* profile mismatch, both ways round */
+    {
+        mien_enrollment e = {.subject = "a", .template_ = acc};
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        ASSERT_CONTAINS(err.message, "profile mismatch: collection fast1 is fast, template is "
+                                     "accurate");
+        ASSERT_STATUS(mien_search(s, "fast1", acc, NULL, &c, &n, &err), MIEN_ERR_ARG, &err);
+        ASSERT_CONTAINS(err.message, "profile mismatch");
+    }
+    /* a template of other models (its model id rewritten in the bytes) */
+    {
+        uint8_t bytes[4096];
+        size_t len = 0;
+        mien_enrollment e = {.subject = "a"};
+        ASSERT_OK(mien_template_serialize(t[0], bytes, sizeof(bytes), &len), NULL);
+        bytes[8] ^= 0x01; /* the first byte of model A's id (pipeline.c's layout) */
+        ASSERT_OK(mien_template_deserialize(bytes, len, &foreign, &err), &err);
+        e.template_ = foreign;
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        ASSERT_CONTAINS(err.message, "model mismatch");
+        ASSERT_CONTAINS(err.message, mien_engine_model_id(f.engine, 0));
+        ASSERT_CONTAINS(err.message, mien_template_model(foreign, 0));
+    }
+    /* subject ids */
+    memset(long_id, 'x', sizeof(long_id));
+    long_id[128] = '\0';
+    {
+        mien_enrollment e = {.subject = long_id, .template_ = t[0]};
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        e.subject = "";
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        e.subject = "tab\there";
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        e.subject = NULL;
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        long_id[127] = '\0'; /* 127 bytes: the longest allowed */
+        e.subject = long_id;
+        ASSERT_OK(mien_enroll(s, "fast1", &e, NULL, &err), &err);
+        ASSERT_OK(mien_erase_subject(s, "fast1", long_id, NULL, &err), &err);
+    }
+    /* the same image twice for one subject */
+    {
+        mien_enrollment e = {.subject = "a", .template_ = t[0], .image_sha256 = sha};
+        ASSERT_OK(mien_enrolled(s, "fast1", "a", sha, &done, &err), &err);
+        ASSERT_EQ_INT(done, 0);
+        ASSERT_OK(mien_enroll(s, "fast1", &e, NULL, &err), &err);
+        ASSERT_OK(mien_enrolled(s, "fast1", "a", sha, &done, &err), &err);
+        ASSERT_EQ_INT(done, 1);
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_EXISTS, &err);
+        ASSERT_CONTAINS(err.message, "already enrolled");
+        /* ... is another subject's business, and without a digest no duplicate is known */
+        e.subject = "b";
+        ASSERT_OK(mien_enroll(s, "fast1", &e, NULL, &err), &err);
+        e.image_sha256 = NULL;
+        ASSERT_OK(mien_enroll(s, "fast1", &e, NULL, &err), &err);
+    }
+    ASSERT_OK(mien_collection_get(s, "fast1", &info, &err), &err);
+    ASSERT_EQ_INT(info.subjects, 2); /* nothing half-written by the refusals */
+    ASSERT_EQ_INT(info.faces, 3);
+    /* search options */
+    so.top_k = -1;
+    ASSERT_STATUS(mien_search(s, "fast1", t[0], &so, &c, &n, &err), MIEN_ERR_ARG, &err);
+    so = mien_search_options_default();
+    so.max_fmr = 2.0;
+    ASSERT_STATUS(mien_search(s, "fast1", t[0], &so, &c, &n, &err), MIEN_ERR_ARG, &err);
+    so = mien_search_options_default();
+    so.mode = (mien_search_mode)9;
+    ASSERT_STATUS(mien_search(s, "fast1", t[0], &so, &c, &n, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(mien_search(NULL, "fast1", t[0], NULL, &c, &n, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(mien_search(s, "fast1", NULL, NULL, &c, &n, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(mien_erase_subject(s, "fast1", "", NULL, &err), MIEN_ERR_ARG, &err);
+    mien_store_close(s);
+    mien_store_close(NULL);
+    mien_free(NULL);
+    /* a corrupt database file */
+    {
+        FILE *fp = fopen(ts.path, "r+b");
+        ASSERT_TRUE(fp != NULL);
+        for (int k = 0; k < 100; k++) {
+            fputs("not a database ", fp);
+        }
+        fclose(fp);
+        s = NULL;
+        ASSERT_STATUS(mien_store_open(ts.uri, &s, &err), MIEN_ERR_STORE, &err);
+        ASSERT_TRUE(s == NULL);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        mien_template_free(t[i]);
+    }
+    mien_template_free(acc);
+    mien_template_free(foreign);
+    tmp_store_remove(&ts);
+    test_fixture_close(&f);
+    return 0;
+}
+
+/* Index and store agree: a reopened store (index rebuilt from the database) answers every
+ * search exactly as the handle that enrolled and erased (index kept in step); the default
+ * store comes from $MIEN_STORE. */
+TEST(gallery_reopen)
+{
+    test_fixture f;
+    tmp_store ts;
+    mien_store *s = NULL;
+    mien_template *t[3] = {NULL, NULL, NULL}, *other[4] = {NULL, NULL, NULL, NULL};
+    mien_template *probes[7];
+    uint8_t sha[32];
+    mien_error err;
+    mien_candidate *before[7], *after;
+    size_t n_before[7], n = 0, n_other, n_probes = 0;
+    mien_search_options so = mien_search_options_default();
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
+    ASSERT_TRUE(tmp_store_make(&ts) == 0);
+    ASSERT_EQ_INT(sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
+    n_other = sample_templates(&f, 2, MIEN_PROFILE_FAST, 4, other, NULL);
+    for (size_t i = 0; i < 3; i++) {
+        probes[n_probes++] = t[i];
+    }
+    for (size_t i = 0; i < n_other; i++) {
+        probes[n_probes++] = other[i];
+    }
+    so.max_fmr = 1.0;
+    ASSERT_TRUE(setenv("MIEN_STORE", ts.uri, 1) == 0);
+    ASSERT_OK(mien_store_open(NULL, &s, &err), &err);
+    ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &err), &err);
+    ASSERT_OK(mien_search(s, "c", t[0], &so, &after, &n, &err), &err); /* loads, empty */
+    ASSERT_EQ_INT(n, 0);
+    ASSERT_OK(enrol_three(s, "c", t, sha, &err), &err);
+    if (n_other > 0) {
+        mien_enrollment e = {.subject = "dave", .template_ = other[0]};
+        ASSERT_OK(mien_enroll(s, "c", &e, NULL, &err), &err);
+    }
+    ASSERT_OK(mien_erase_subject(s, "c", "carol", NULL, &err), &err);
+    for (size_t i = 0; i < n_probes; i++) {
+        ASSERT_OK(mien_search(s, "c", probes[i], &so, &before[i], &n_before[i], &err), &err);
+    }
+    mien_store_close(s);
+    ASSERT_OK(mien_store_open(NULL, &s, &err), &err);
+    ASSERT_TRUE(unsetenv("MIEN_STORE") == 0);
+    for (size_t i = 0; i < n_probes; i++) {
+        ASSERT_OK(mien_search(s, "c", probes[i], &so, &after, &n, &err), &err);
+        ASSERT_EQ_INT(n, n_before[i]);
+        for (size_t k = 0; k < n; k++) {
+            ASSERT_STR_EQ(after[k].subject, before[i][k].subject);
+            ASSERT_EQ_INT(after[k].face_id, before[i][k].face_id);
+            ASSERT_NEAR(after[k].similarity, before[i][k].similarity, 1e-6);
+            ASSERT_NEAR(after[k].fmr, before[i][k].fmr, 1e-12);
+        }
+        mien_free(after);
+        mien_free(before[i]);
+    }
+    mien_store_close(s);
+    for (size_t i = 0; i < 3; i++) {
+        mien_template_free(t[i]);
+    }
+    for (size_t i = 0; i < n_other; i++) {
+        mien_template_free(other[i]);
+    }
+    tmp_store_remove(&ts);
+    test_fixture_close(&f);
+    return 0;
+}
