@@ -1,6 +1,6 @@
 # mien — the two commands of the README, and a few more.
-#   make run        set-up, build, then the main job (for now: a detect-and-compare demo on the
-#                   sample photos, after `mien models` and `mien bench models`)
+#   make run        set-up, build, then the service: `mien serve` on http://127.0.0.1:8080/
+#                   (store ./mien.db; on first start it prints a new admin key, once)
 #   make test       set-up, build, the whole test suite
 #   make test-asan  the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      bench/models.sh: mien vs ONNX Runtime, model by model
@@ -19,14 +19,9 @@ build: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-SAMPLES = models/samples
-
 run: build
 	$(BUILD)/mien models
-	$(BUILD)/mien bench models --runs 50
-	$(BUILD)/mien detect $(SAMPLES)/sample1.jpg $(SAMPLES)/sample2.jpg
-	$(BUILD)/mien compare $(SAMPLES)/sample1.jpg $(SAMPLES)/sample1.jpg
-	$(BUILD)/mien compare $(SAMPLES)/sample1.jpg $(SAMPLES)/sample2.jpg
+	$(BUILD)/mien serve --listen 127.0.0.1:8080 --store sqlite:./mien.db --bootstrap-admin
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure

@@ -419,6 +419,59 @@ MIEN_API mien_status mien_face_chip(const mien_image *image, const mien_face *fa
  * mien_enrolled take. MIEN_ERR_ARG for NULL pointers (bytes may be NULL when n is 0). */
 MIEN_API mien_status mien_sha256(const void *bytes, size_t n, uint8_t out[32]);
 
+/* ---- API keys and roles ------------------------------------------------------------------
+ * Who may call the service. A key is shown once at creation as "mien_<id>_<secret>"; the
+ * store keeps only the id, a hash of the secret (libsodium BLAKE2b), the role and whether it
+ * was revoked. Roles:
+ *   admin  everything (creating and dropping collections, managing keys)
+ *   enrol  detect, compare, read collections, enrol faces, list subjects, erase subjects
+ *   search detect, compare, read collections, search
+ *   review read collections, record review decisions (a later issue)
+ *   audit  read and verify the audit log (a later issue) */
+typedef enum mien_role {
+    MIEN_ROLE_ADMIN = 0,
+    MIEN_ROLE_ENROL = 1,
+    MIEN_ROLE_SEARCH = 2,
+    MIEN_ROLE_REVIEW = 3,
+    MIEN_ROLE_AUDIT = 4,
+} mien_role;
+
+#define MIEN_KEY_ID_LEN 12      /* hex characters */
+#define MIEN_KEY_TEXT_MAX 96    /* room for "mien_<id>_<secret>" and its NUL */
+
+typedef struct mien_key_info {
+    char id[MIEN_KEY_ID_LEN + 1];
+    mien_role role;
+    char label[64];
+    int64_t created_at;
+    int64_t revoked_at; /* 0 while valid */
+} mien_key_info;
+
+/* "admin" … "audit" ↔ mien_role; parse returns MIEN_ERR_ARG for other text. */
+MIEN_API const char *mien_role_name(mien_role role);
+MIEN_API mien_status mien_role_parse(const char *text, mien_role *out);
+
+/* Creates a key with `role` (label optional); key_text receives the whole key, shown once.
+ * *info (may be NULL) its description. */
+MIEN_API mien_status mien_key_create(mien_store *store, mien_role role, const char *label,
+                                     char key_text[MIEN_KEY_TEXT_MAX], mien_key_info *info,
+                                     mien_error *err);
+MIEN_API mien_status mien_key_list(mien_store *store, mien_key_info **out, size_t *count,
+                                   mien_error *err);
+/* MIEN_ERR_NOT_FOUND for an unknown id. Revocation is immediate and permanent. */
+MIEN_API mien_status mien_key_revoke(mien_store *store, const char *id, mien_error *err);
+/* Checks a presented key (the text after "Bearer "). MIEN_OK with *info filled when it is
+ * valid and not revoked; MIEN_ERR_NOT_FOUND otherwise (no detail about why: unknown id and
+ * wrong secret look alike, and the comparison is constant-time). */
+MIEN_API mien_status mien_key_verify(mien_store *store, const char *key_text, mien_key_info *info,
+                                     mien_error *err);
+/* Whether `role` may perform `action` ("detect", "compare", "collections.read",
+ * "collections.write", "enrol", "subjects.read", "erase", "search", "keys", "review",
+ * "audit"). */
+MIEN_API int mien_role_allows(mien_role role, const char *action);
+/* Number of keys that are not revoked (the server refuses non-loopback addresses with 0). */
+MIEN_API mien_status mien_key_count_valid(mien_store *store, int64_t *count, mien_error *err);
+
 #ifdef __cplusplus
 }
 #endif

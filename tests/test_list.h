@@ -120,4 +120,13 @@
     XX(index_threshold)                                                                \
     XX(index_remove_subject)                                                           \
     XX(index_isa_paths_agree)                                                          \
-    XX(index_hnsw_recall)
+    XX(index_hnsw_recall)                                                              \
+    /* governance: API keys and roles (tests/governance/test_keys.c) */                \
+    XX(keys_round_trip)                                                                \
+    XX(keys_verify_refuses)                                                            \
+    XX(keys_role_table)                                                                \
+    XX(keys_reopen_no_secret_in_file)                                                  \
+    XX(keys_schema_migration)                                                          \
+    /* server: request bodies (tests/server/test_body.c) */                            \
+    XX(server_multipart)                                                               \
+    XX(server_base64)

@@ -78,5 +78,9 @@ int cli_cmd_enroll(int argc, char **argv);
 int cli_cmd_search(int argc, char **argv);
 int cli_cmd_subjects(int argc, char **argv);
 int cli_cmd_erase(int argc, char **argv);
+int cli_cmd_serve(int argc, char **argv);
+/* `mien collection import-synthetic`: synthetic templates, for benchmarks only. */
+int cli_cmd_import_synthetic(int argc, char **argv);
+int cli_cmd_keys(int argc, char **argv);
 
 #endif

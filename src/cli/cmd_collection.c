@@ -38,6 +38,9 @@ int cli_cmd_collection(int argc, char **argv)
     mien_profile profile = MIEN_PROFILE_FAST;
     bool bad = false, needs_name;
     mien_store *store = NULL;
+    if (verb != NULL && strcmp(verb, "import-synthetic") == 0) { /* benchmarks only */
+        return cli_cmd_import_synthetic(argc - 1, argv + 1);
+    }
     mien_engine *engine = NULL;
     mien_error err;
     mien_status st;

@@ -31,6 +31,11 @@ static void usage(FILE *f)
             "                                           ranked candidates for review\n"
             "  subjects COLL [--json]                   the subjects of a collection\n"
             "  erase COLL --subject ID [--json]         erase a subject's templates and crops\n"
+            "  serve [--listen HOST:PORT] [--workers N] [--queue N] [--max-body BYTES]\n"
+            "        [--timeout S] [--web DIR] [--bootstrap-admin] [--print-routes]\n"
+            "                                           the HTTP API and web page\n"
+            "  keys create --role admin|enrol|search|review|audit [--label TEXT] | list |\n"
+            "       revoke ID                           API keys for mien serve (shown once)\n"
             "  eval lfw [--data DIR] [--profile P] [--limit-folds K] [--roc FILE.svg] [--json]\n"
             "                                           LFW 10-fold accuracy, TAR@FAR, timings\n"
             "  eval pairs LIST [--root DIR] [--profile P] [--roc FILE.svg] [--json]\n"
@@ -163,6 +168,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "erase") == 0) {
         return cli_cmd_erase(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "serve") == 0) {
+        return cli_cmd_serve(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "keys") == 0) {
+        return cli_cmd_keys(argc - 1, argv + 1);
     }
     fprintf(stderr, "mien: unknown command '%s' (try mien --help)\n", argv[1]);
     return CLI_EXIT_USAGE;

@@ -401,6 +401,11 @@ void mien_store_close(mien_store *store)
     free(store);
 }
 
+gallery_store *gallery_store_of(mien_store *store)
+{
+    return store_ok(store) ? store->store : NULL;
+}
+
 void mien_free(void *p)
 {
     free(p);
@@ -565,6 +570,7 @@ mien_status mien_enroll(mien_store *store, const char *collection, const mien_en
                         int64_t *face_id, mien_error *err)
 {
     gallery_collection c;
+    coll_cache *cache;
     gallery_face_new face;
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -583,13 +589,28 @@ mien_status mien_enroll(mien_store *store, const char *collection, const mien_en
     if (e->display_name != NULL && strlen(e->display_name) >= GALLERY_SUBJECT_MAX) {
         return base_error_set(err, MIEN_ERR_ARG, "display name longer than 127 bytes");
     }
-    st = collection_lookup(store, collection, &c, err);
-    if (st != MIEN_OK) {
+    /* The collection's row (with its subject and face counts, which cost a scan) is read
+     * once; after that the loaded collection answers, and it follows every enrolment, so a
+     * bulk import stays linear in the number of faces. */
+    cache = cache_find_name(store, collection);
+    if (cache != NULL) {
+        c = cache->col;
+    } else if ((st = collection_lookup(store, collection, &c, err)) != MIEN_OK) {
         return st;
     }
     st = template_fits(&c, e->template_, err);
     if (st != MIEN_OK) {
         return st;
+    }
+    if (cache == NULL) {
+        float vec[GALLERY_INDEX_DIM_MAX];
+        int dim = 0;
+        if (gallery_index_vector(e->template_, vec, &dim) != MIEN_OK) {
+            return base_error_set(err, MIEN_ERR_ARG, "the template has no index vector");
+        }
+        if ((st = cache_load(store, &c, dim, &cache, err)) != MIEN_OK) {
+            return st;
+        }
     }
     if (e->image_sha256 != NULL) {
         bool found = false;

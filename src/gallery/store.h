@@ -6,7 +6,8 @@
  * that must be atomic runs between begin() and commit() (rollback() undoes it): an
  * enrolment (subject row + face row), an erasure (face rows, crops, subject row). Templates
  * are stored as the opaque bytes of mien_template_serialize(); the store never looks inside
- * (a later issue encrypts them at rest, transparently for this interface).
+ * (a later issue encrypts them at rest, transparently for this interface). The same store
+ * keeps the service's API keys (id, hash of the secret, role; governance/keys.c).
  *
  * A store handle belongs to one thread at a time. */
 #ifndef MIEN_GALLERY_STORE_H
@@ -58,6 +59,19 @@ typedef struct gallery_face_new {
     size_t crop_len;
 } gallery_face_new;
 
+/* One API key as stored (governance/keys.c; mien.h "API keys and roles"): never the secret,
+ * only its hash. */
+#define GALLERY_KEY_HASH_LEN 32 /* crypto_generichash_BYTES: BLAKE2b-256 of the secret */
+
+typedef struct gallery_key {
+    char id[MIEN_KEY_ID_LEN + 1];               /* 12 lowercase hex characters */
+    uint8_t secret_hash[GALLERY_KEY_HASH_LEN];  /* key_list leaves it zeroed */
+    mien_role role;
+    char label[64];                             /* "" when none */
+    int64_t created_at;                         /* unix seconds */
+    int64_t revoked_at;                         /* unix seconds; 0 while valid */
+} gallery_key;
+
 typedef struct gallery_store gallery_store;
 
 typedef mien_status (*gallery_face_fn)(void *ctx, const gallery_face_row *row);
@@ -101,6 +115,21 @@ typedef struct gallery_store_ops {
     mien_status (*subject_erase)(gallery_store *s, int64_t collection_id,
                                  const char *external_id, int64_t *faces_deleted,
                                  int64_t *crops_deleted, mien_error *err);
+
+    /* ---- API keys (schema version 2) ---- */
+    /* Stores k (id, secret_hash, role, label) and fills k->created_at (now) and
+     * k->revoked_at (0). MIEN_ERR_EXISTS when the id is taken. */
+    mien_status (*key_insert)(gallery_store *s, gallery_key *k, mien_error *err);
+    /* The key `id`, hash included. MIEN_ERR_NOT_FOUND when absent. */
+    mien_status (*key_get)(gallery_store *s, const char *id, gallery_key *out, mien_error *err);
+    /* Every key, revoked ones included, oldest first; secret_hash is not read (zeroed).
+     * *out malloc'd array (caller frees), *n entries. */
+    mien_status (*key_list)(gallery_store *s, gallery_key **out, size_t *n, mien_error *err);
+    /* Marks the key revoked now; a key revoked before keeps its first revocation time.
+     * MIEN_ERR_NOT_FOUND when absent. */
+    mien_status (*key_revoke)(gallery_store *s, const char *id, mien_error *err);
+    /* The number of keys not revoked. */
+    mien_status (*key_count_valid)(gallery_store *s, int64_t *count, mien_error *err);
 } gallery_store_ops;
 
 struct gallery_store {
@@ -112,5 +141,10 @@ struct gallery_store {
  * or foreign database or a newer schema, MIEN_ERR_UNSUPPORTED for another scheme
  * ("postgres://" until that backend exists). @test gallery/test_store.c */
 mien_status gallery_store_open(const char *uri, gallery_store **out, mien_error *err);
+
+/* The backend store behind a public handle (gallery.c), for later layers that keep their own
+ * tables in the same store (governance/keys.c). Borrowed: valid until mien_store_close(). NULL
+ * for NULL or a handle that is not an open mien_store. */
+gallery_store *gallery_store_of(mien_store *store);
 
 #endif

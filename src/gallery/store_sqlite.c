@@ -1,4 +1,4 @@
-/* store_sqlite.c — the SQLite store: collections, subjects, faces and crops in one file.
+/* store_sqlite.c — the SQLite store: collections, subjects, faces, crops and API keys, one file.
  *
  * The embedded default behind store.h (DESIGN.md §6: "SQLite in WAL mode ... one file,
  * crash-safe"). Every connection is set up the same way on open:
@@ -96,6 +96,17 @@ static const migration MIGRATIONS[] = {
      "CREATE TABLE crops ("
      " face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,"
      " rgb BLOB NOT NULL);"},
+    {2,
+     /* API keys (governance/keys.c): the id and a hash of the secret, never the secret.
+      * role is a mien_role; revoked_at is NULL while the key is valid. No CHECK on role, so
+      * that a later role needs no table rebuild. */
+     "CREATE TABLE api_keys ("
+     " id TEXT PRIMARY KEY,"
+     " secret_hash BLOB NOT NULL,"
+     " role INTEGER NOT NULL,"
+     " label TEXT,"
+     " created_at INTEGER,"
+     " revoked_at INTEGER);"},
 };
 
 #define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
@@ -140,7 +151,17 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")        \
     XX(CROP_INSERT, "INSERT INTO crops(face_id, rgb) VALUES (?1, ?2)")                    \
     XX(FACE_SCAN, "SELECT f.id, f.subject_id, s.external_id, f.template FROM subjects s"  \
-                  " JOIN faces f ON f.subject_id = s.id WHERE s.collection_id = ?1")
+                  " JOIN faces f ON f.subject_id = s.id WHERE s.collection_id = ?1")    \
+    XX(KEY_INSERT, "INSERT INTO api_keys(id, secret_hash, role, label, created_at)"       \
+                   " VALUES (?1, ?2, ?3, ?4, ?5)")                                        \
+    XX(KEY_GET, "SELECT id, role, label, created_at, revoked_at, secret_hash"             \
+                " FROM api_keys WHERE id = ?1")                                           \
+    XX(KEY_LIST, "SELECT id, role, label, created_at, revoked_at FROM api_keys"           \
+                 " ORDER BY created_at, id")                                              \
+    XX(KEY_REVOKE, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1"                    \
+                   " AND revoked_at IS NULL")                                             \
+    XX(KEY_EXISTS, "SELECT 1 FROM api_keys WHERE id = ?1")                                \
+    XX(KEY_COUNT_VALID, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL")
 
 typedef enum stmt_id {
 #define STMT_ENUM(name, sql) STMT_##name,
@@ -861,6 +882,182 @@ static mien_status sq_face_scan(gallery_store *s, int64_t collection_id, gallery
     return status;
 }
 
+/* ---- API keys (schema version 2) ------------------------------------------------------ */
+
+/* Columns id, role, label, created_at, revoked_at of KEY_GET / KEY_LIST into *k (hash
+ * zeroed). */
+static void read_key(sqlite3_stmt *q, gallery_key *k)
+{
+    memset(k, 0, sizeof(*k));
+    copy_text(k->id, sizeof(k->id), q, 0);
+    k->role = (mien_role)sqlite3_column_int(q, 1);
+    copy_text(k->label, sizeof(k->label), q, 2);
+    k->created_at = sqlite3_column_int64(q, 3);
+    k->revoked_at = sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 4);
+}
+
+static mien_status sq_key_insert(gallery_store *s, gallery_key *k, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    if (k == NULL || k->id[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "key_insert: no key id");
+    }
+    mien_status status = stmt(st, STMT_KEY_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int64_t now = (int64_t)time(NULL);
+    sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, k->secret_hash, GALLERY_KEY_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, (int)k->role);
+    if (k->label[0] != '\0') {
+        sqlite3_bind_text(q, 4, k->label, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(q, 5, now);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+        sqlite3_reset(q);
+        return base_error_set(err, MIEN_ERR_EXISTS, "key %s already exists", k->id);
+    }
+    if (rc != SQLITE_DONE) {
+        status = fail(st, rc, "key_insert", err);
+        sqlite3_reset(q);
+        return status;
+    }
+    sqlite3_reset(q);
+    k->created_at = now;
+    k->revoked_at = 0;
+    return MIEN_OK;
+}
+
+static mien_status sq_key_get(gallery_store *s, const char *id, gallery_key *out,
+                              mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    memset(out, 0, sizeof(*out));
+    if (id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "key_get: no key id");
+    }
+    mien_status status = stmt(st, STMT_KEY_GET, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        read_key(q, out);
+        if (sqlite3_column_bytes(q, 5) == GALLERY_KEY_HASH_LEN) {
+            memcpy(out->secret_hash, sqlite3_column_blob(q, 5), GALLERY_KEY_HASH_LEN);
+        } else {
+            status = base_error_set(err, MIEN_ERR_STORE, "%s: key %s has a %d-byte hash, "
+                                    "want %d", st->path, id, sqlite3_column_bytes(q, 5),
+                                    GALLERY_KEY_HASH_LEN);
+            memset(out, 0, sizeof(*out));
+        }
+    } else if (rc == SQLITE_DONE) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
+    } else {
+        status = fail(st, rc, "key_get", err);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
+static mien_status sq_key_list(gallery_store *s, gallery_key **out, size_t *n, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    gallery_key *list = NULL;
+    size_t count = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    mien_status status = stmt(st, STMT_KEY_LIST, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t grown = cap == 0 ? 8 : cap * 2;
+            gallery_key *more = realloc(list, grown * sizeof(*list));
+            if (more == NULL) {
+                status = base_error_set(err, MIEN_ERR_NOMEM, "key_list");
+                goto fail_rows;
+            }
+            list = more;
+            cap = grown;
+        }
+        read_key(q, &list[count++]);
+    }
+    if (rc != SQLITE_DONE) {
+        status = fail(st, rc, "key_list", err);
+        goto fail_rows;
+    }
+    sqlite3_reset(q);
+    *out = list;
+    *n = count;
+    return MIEN_OK;
+
+fail_rows:
+    sqlite3_reset(q);
+    free(list);
+    return status;
+}
+
+static mien_status sq_key_revoke(gallery_store *s, const char *id, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    if (id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "key_revoke: no key id");
+    }
+    mien_status status = stmt(st, STMT_KEY_REVOKE, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)time(NULL));
+    status = run(st, q, "key_revoke", err);
+    if (status != MIEN_OK || sqlite3_changes(st->db) > 0) {
+        return status;
+    }
+    /* Nothing changed: an unknown id, or a key revoked before (left as it was). */
+    status = stmt(st, STMT_KEY_EXISTS, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_DONE) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
+    } else if (rc != SQLITE_ROW) {
+        status = fail(st, rc, "key_revoke", err);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
+static mien_status sq_key_count_valid(gallery_store *s, int64_t *count, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    *count = 0;
+    mien_status status = stmt(st, STMT_KEY_COUNT_VALID, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *count = sqlite3_column_int64(q, 0);
+    } else {
+        status = fail(st, rc, "key_count_valid", err);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
 /* ---- open and close ------------------------------------------------------------------- */
 
 static void sq_close(gallery_store *s)
@@ -909,13 +1106,13 @@ static mien_status check_identity(sqlite_store *st, int64_t *version, mien_error
     return MIEN_OK;
 }
 
-/* Applies the migration steps after `version`, each in its own transaction with its
- * user_version bump (so a crash leaves the file at a whole step). The version is re-read
- * under the write lock: another process may have migrated meanwhile. */
-static mien_status migrate(sqlite_store *st, int64_t version, mien_error *err)
+/* Applies the migration steps after `version` up to `target`, each in its own transaction
+ * with its user_version bump (so a crash leaves the file at a whole step). The version is
+ * re-read under the write lock: another process may have migrated meanwhile. */
+static mien_status migrate(sqlite_store *st, int64_t version, int target, mien_error *err)
 {
     char bump[96];
-    for (size_t i = (size_t)version; i < MIGRATION_COUNT; i++) {
+    for (size_t i = (size_t)version; i < (size_t)target; i++) {
         const migration *m = &MIGRATIONS[i];
         int64_t now;
         mien_status status = exec(st, "BEGIN IMMEDIATE", "migration: begin", err);
@@ -944,8 +1141,9 @@ static mien_status migrate(sqlite_store *st, int64_t version, mien_error *err)
     return MIEN_OK;
 }
 
-/* Connection settings, identity check, corruption check and migrations (file comment). */
-static mien_status configure(sqlite_store *st, mien_error *err)
+/* Connection settings, identity check, corruption check and migrations up to schema version
+ * `target` (file comment). */
+static mien_status configure(sqlite_store *st, int target, mien_error *err)
 {
     char text[128];
     int64_t version;
@@ -973,12 +1171,13 @@ static mien_status configure(sqlite_store *st, mien_error *err)
         }
     }
     if (status == MIEN_OK) {
-        status = migrate(st, version, err);
+        status = migrate(st, version, target, err);
     }
     return status;
 }
 
-mien_status gallery_sqlite_open(const char *path, gallery_store **out, mien_error *err)
+/* gallery_sqlite_open() for schema version `target` (gallery_sqlite_open_version()). */
+static mien_status open_at(const char *path, int target, gallery_store **out, mien_error *err)
 {
     if (out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "gallery_sqlite_open: out is NULL");
@@ -1008,7 +1207,7 @@ mien_status gallery_sqlite_open(const char *path, gallery_store **out, mien_erro
     }
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-    status = configure(st, err);
+    status = configure(st, target, err);
     if (status != MIEN_OK) {
         goto fail_db;
     }
@@ -1019,6 +1218,24 @@ fail_db:
     sqlite3_close(st->db);
     free(st);
     return status;
+}
+
+mien_status gallery_sqlite_open(const char *path, gallery_store **out, mien_error *err)
+{
+    return open_at(path, GALLERY_SQLITE_SCHEMA_VERSION, out, err);
+}
+
+mien_status gallery_sqlite_open_version(const char *path, int version, gallery_store **out,
+                                        mien_error *err)
+{
+    if (version < 1 || version > GALLERY_SQLITE_SCHEMA_VERSION) {
+        if (out != NULL) {
+            *out = NULL;
+        }
+        return base_error_set(err, MIEN_ERR_ARG, "gallery_sqlite_open_version: no schema "
+                              "version %d (1..%d)", version, GALLERY_SQLITE_SCHEMA_VERSION);
+    }
+    return open_at(path, version, out, err);
 }
 
 /* ---- test hooks (store_sqlite.h) ------------------------------------------------------ */
@@ -1069,4 +1286,9 @@ static const gallery_store_ops SQLITE_OPS = {
     .face_insert = sq_face_insert,
     .face_scan = sq_face_scan,
     .subject_erase = sq_subject_erase,
+    .key_insert = sq_key_insert,
+    .key_get = sq_key_get,
+    .key_list = sq_key_list,
+    .key_revoke = sq_key_revoke,
+    .key_count_valid = sq_key_count_valid,
 };

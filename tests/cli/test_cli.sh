@@ -175,5 +175,46 @@ else
 fi
 check "eval lfw-1n without data" 1 "$MIEN" eval lfw-1n --data /nonexistent/data
 
+# keys: API keys for mien serve (no models needed)
+KEY_DIR=$(mktemp -d)
+KSTORE="$KEY_DIR/keys.db"
+check "keys list (none)" 0 "$MIEN" keys list --store "$KSTORE"
+expect "keys list says none" "$OUT" "no keys"
+check "keys create" 0 "$MIEN" keys create --role admin --label "ops laptop" --store "$KSTORE"
+expect "keys create prints the id" "$OUT" '^key id: [0-9a-f]\{12\}$'
+expect "keys create prints the role" "$OUT" '^role: admin$'
+expect "keys create prints the key" "$OUT" '^key: mien_[0-9a-f]\{12\}_[A-Za-z0-9_-]\{43\}$'
+expect "keys create warns: shown once" "$ERR" "shown only this once"
+ADMIN_KEY=$(sed -n 's/^key: //p' "$OUT")
+check "keys create --json" 0 "$MIEN" keys create --role search --store "$KSTORE" --json
+expect "keys create JSON" "$OUT" '^{"id":"[0-9a-f]\{12\}","role":"search","label":"","key":"mien_'
+SEARCH_ID=$(sed 's/^{"id":"\([0-9a-f]*\)".*/\1/' "$OUT")
+check "keys list" 0 "$MIEN" keys list --store "$KSTORE"
+expect "keys list shows the label" "$OUT" "admin .*ops laptop"
+check "keys list --json" 0 "$MIEN" keys list --store "$KSTORE" --json
+expect "keys list JSON" "$OUT" "{\"id\":\"$SEARCH_ID\",\"role\":\"search\",\"label\":\"\",\"created_at\":\"[0-9T:Z-]*\",\"revoked_at\":null}"
+if grep -q -- "${ADMIN_KEY#mien_????????????_}" "$OUT"; then
+    failed=$((failed + 1)); echo "  FAILED keys list shows a secret"
+else
+    passed=$((passed + 1)); echo "  ok keys list shows no secret"
+fi
+check "keys revoke" 0 "$MIEN" keys revoke "$SEARCH_ID" --store "$KSTORE"
+expect "keys revoke says so" "$OUT" "revoked key $SEARCH_ID"
+check "keys list after revoke" 0 "$MIEN" keys list --store "$KSTORE" --json
+expect "revoked key has a time" "$OUT" "\"$SEARCH_ID\".*\"revoked_at\":\"[0-9]"
+check "keys revoke unknown id" 1 "$MIEN" keys revoke 000000000000 --store "$KSTORE"
+expect "keys revoke unknown says no key" "$ERR" "no key"
+check "keys create without --role" 2 "$MIEN" keys create --store "$KSTORE"
+check "keys create bad role" 2 "$MIEN" keys create --role root --store "$KSTORE"
+expect "bad role named" "$ERR" "root"
+check "keys revoke without id" 2 "$MIEN" keys revoke --store "$KSTORE"
+check "keys unknown action" 2 "$MIEN" keys rotate --store "$KSTORE"
+if grep -q -a -- "${ADMIN_KEY#mien_????????????_}" "$KSTORE"*; then
+    failed=$((failed + 1)); echo "  FAILED the store file holds a secret"
+else
+    passed=$((passed + 1)); echo "  ok the store file holds no secret"
+fi
+rm -rf "$KEY_DIR"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

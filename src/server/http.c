@@ -1,0 +1,675 @@
+/* http.c — the HTTP side of `mien serve` (DESIGN.md §8): a libmicrohttpd daemon (epoll, an
+ * internal thread pool), request bodies accumulated across calls with a size bound, route
+ * matching, bearer-key authentication, and the life cycle (start, SIGTERM/SIGINT, drain).
+ *
+ * A request's path through here: the first call (headers) allocates its state, matches the
+ * route and refuses a declared Content-Length above --max-body (413) at once; later calls
+ * append the body (413 or 408 cut the connection if it grows too large or takes longer than
+ * --timeout in all); the final call authenticates and either answers in this thread or, for
+ * inference, suspends the connection and queues a job (503 + Retry-After when the queue is
+ * full); the worker builds the answer and resumes the connection, and the next call sends
+ * it. Answers are always queued on a call after the first, so keep-alive holds. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+#define DEFAULT_MAX_BODY (20u << 20) /* 20 MiB: a 24-megapixel JPEG is ~12 MiB */
+#define DEFAULT_TIMEOUT_S 30
+#define CONNECTION_MEMORY 65536      /* per-connection header buffer (MHD's default is 32 KiB) */
+#define CONNECTION_LIMIT 1024        /* open connections at most */
+#define HTTP_THREADS_MAX 8
+#define DRAIN_GRACE_S 60             /* longest wait for in-flight requests at shutdown */
+
+const server_route_info *server_routes(size_t *count)
+{
+    static server_route_info infos[32];
+    size_t n = server_route_count < 32 ? server_route_count : 32;
+    for (size_t i = 0; i < n; i++) {
+        infos[i].method = server_route_table[i].method;
+        infos[i].pattern = server_route_table[i].pattern;
+    }
+    *count = n;
+    return infos;
+}
+
+/* ---- routing ----------------------------------------------------------------------------- */
+
+/* Whether `path` matches `pattern`; path parameters are copied into params[] (at most two).
+ * A parameter longer than REQUEST_PARAM_MAX - 1 bytes does not match. */
+static bool match(const char *pattern, const char *path, char params[2][REQUEST_PARAM_MAX])
+{
+    int k = 0;
+    const char *p = pattern, *u = path;
+    while (*p != '\0') {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            size_t n = strcspn(u, "/");
+            if (close == NULL || n == 0 || n >= REQUEST_PARAM_MAX || k >= 2) {
+                return false;
+            }
+            memcpy(params[k], u, n);
+            params[k][n] = '\0';
+            k++;
+            u += n;
+            p = close + 1;
+        } else if (*p++ != *u++) {
+            return false;
+        }
+    }
+    return *u == '\0';
+}
+
+/* Finds the route for (method, path). NULL with *path_known set when the path exists under
+ * another method (405), clear when it does not (404); *allow lists the methods. */
+static const route *find_route(const char *method, const char *path,
+                               char params[2][REQUEST_PARAM_MAX], bool *path_known,
+                               char *allow, size_t allow_cap)
+{
+    char tmp[2][REQUEST_PARAM_MAX];
+    *path_known = false;
+    allow[0] = '\0';
+    for (size_t i = 0; i < server_route_count; i++) {
+        const route *rt = &server_route_table[i];
+        if (!match(rt->pattern, path, tmp)) {
+            continue;
+        }
+        if (strcmp(rt->method, method) == 0) {
+            memcpy(params, tmp, sizeof(tmp));
+            return rt;
+        }
+        *path_known = true;
+        if (strstr(allow, rt->method) == NULL) {
+            size_t len = strlen(allow);
+            snprintf(allow + len, allow_cap - len, "%s%s", len ? ", " : "", rt->method);
+        }
+    }
+    return NULL;
+}
+
+/* Static method name for metrics labels (bounded cardinality). */
+static const char *method_label(const char *m)
+{
+    static const char *const known[] = {"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD",
+                                        "OPTIONS"};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (strcmp(m, known[i]) == 0) {
+            return known[i];
+        }
+    }
+    return "OTHER";
+}
+
+/* ---- sending -------------------------------------------------------------------------------- */
+
+static enum MHD_Result send_reply(request *r)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    if (r->resp_fd >= 0) {
+        resp = MHD_create_response_from_fd64(r->resp_fd_size, r->resp_fd);
+        if (resp != NULL) {
+            r->resp_fd = -1; /* MHD closes it */
+        }
+    } else {
+        if (r->resp == NULL) {
+            reply_error(r, 500, "internal", "no response");
+        }
+        resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
+        if (resp != NULL) {
+            r->resp = NULL; /* MHD frees it */
+        }
+    }
+    if (resp == NULL) {
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->resp_type != NULL ? r->resp_type : "application/json");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r->route == NULL || r->route->action != NULL) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    }
+    for (int i = 0; i < 2; i++) {
+        if (r->hdr_name[i] != NULL) {
+            MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+        }
+    }
+    ret = MHD_queue_response(r->conn, (unsigned int)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* ---- authentication -------------------------------------------------------------------------- */
+
+/* Checks the bearer key against the route's action; replies 401/403/500 and returns false
+ * when the request may not proceed. */
+static bool authenticate(request *r)
+{
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION);
+    char key[MIEN_KEY_TEXT_MAX];
+    mien_key_info info;
+    mien_error err;
+    mien_status st;
+    size_t n;
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+        reply_error(r, 401, "unauthorized", "send an API key: Authorization: Bearer <key>");
+        return false;
+    }
+    h += 7;
+    while (*h == ' ') {
+        h++;
+    }
+    n = strcspn(h, " \t");
+    if (n == 0 || n >= sizeof(key)) {
+        reply_error(r, 401, "unauthorized", "unknown or revoked API key");
+        return false;
+    }
+    memcpy(key, h, n);
+    key[n] = '\0';
+    pthread_mutex_lock(&r->srv->store_lock);
+    st = mien_key_verify(r->srv->store, key, &info, &err);
+    pthread_mutex_unlock(&r->srv->store_lock);
+    if (st == MIEN_ERR_NOT_FOUND || st == MIEN_ERR_ARG) {
+        reply_error(r, 401, "unauthorized", "unknown or revoked API key");
+        return false;
+    }
+    if (st != MIEN_OK) {
+        reply_status(r, st, &err);
+        return false;
+    }
+    if (!mien_role_allows(info.role, r->route->action)) {
+        reply_error(r, 403, "forbidden", "role %s may not %s", mien_role_name(info.role),
+                    r->route->action);
+        return false;
+    }
+    return true;
+}
+
+/* ---- the access handler ----------------------------------------------------------------------- */
+
+static const char *const QUERY_NAMES[Q_COUNT] = {
+    [Q_SMALL_FACES] = "small_faces", [Q_MIN_SCORE] = "min_score",
+    [Q_PROFILE] = "profile",         [Q_FMR] = "fmr",
+    [Q_TOP] = "top",                 [Q_FACE] = "face",
+    [Q_FORCE] = "force",             [Q_DISPLAY_NAME] = "display_name",
+    [Q_CROP] = "crop",
+};
+
+static void copy_request_values(request *r)
+{
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    snprintf(r->content_type, sizeof(r->content_type), "%s", ct != NULL ? ct : "");
+    for (int k = 0; k < Q_COUNT; k++) {
+        const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+                                                    QUERY_NAMES[k]);
+        r->has_query[k] = v != NULL;
+        snprintf(r->query[k], sizeof(r->query[k]), "%s", v != NULL ? v : "");
+    }
+}
+
+static void suspend_cb(void *arg)
+{
+    request *r = arg;
+    r->state = REQ_QUEUED;
+    MHD_suspend_connection(r->conn);
+}
+
+/* The final call: decides the answer, or queues the job. */
+static enum MHD_Result dispatch(request *r, const char *method, const char *url)
+{
+    char allow[64];
+    bool path_known;
+    r->route = find_route(method, url, r->params, &path_known, allow, sizeof(allow));
+    if (r->route == NULL) {
+        if (path_known) {
+            static __thread char allow_hdr[64];
+            snprintf(allow_hdr, sizeof(allow_hdr), "%s", allow);
+            reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
+                        method, url, allow);
+            r->hdr_name[0] = "Allow";
+            r->hdr_value[0] = allow_hdr; /* copied by MHD_add_response_header below */
+            return send_reply(r);
+        }
+        reply_error(r, 404, "not_found", "no route for %s", url);
+        return send_reply(r);
+    }
+    if (r->route->action != NULL && !authenticate(r)) {
+        return send_reply(r);
+    }
+    copy_request_values(r);
+    if (r->route->run != NULL) {
+        r->route->run(r);
+        return send_reply(r);
+    }
+    if (!r->route->prepare(r)) {
+        return send_reply(r);
+    }
+    r->job.fn = r->route->job;
+    r->job.arg = r;
+    if (!pool_submit(r->srv->pool, &r->job, suspend_cb, r)) {
+        reply_error(r, 503, "overloaded", "the inference queue is full; retry in a second");
+        return send_reply(r);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    server *srv = cls;
+    request *r = *con_cls;
+    (void)version;
+    if (r == NULL) { /* first call: headers only */
+        const char *cl;
+        r = calloc(1, sizeof(*r));
+        if (r == NULL) {
+            return MHD_NO;
+        }
+        r->srv = srv;
+        r->conn = conn;
+        r->t0 = now_s();
+        r->resp_fd = -1;
+        r->method = method_label(method);
+        atomic_fetch_add(&srv->in_flight, 1);
+        *con_cls = r;
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL && strtoull(cl, NULL, 10) > srv->cfg.max_body) {
+            reply_error(r, 413, "payload_too_large", "the body is larger than %zu bytes",
+                        srv->cfg.max_body);
+            r->state = REQ_READY;
+            return send_reply(r); /* MHD closes the connection: the body is not read */
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) { /* a piece of the body */
+        size_t n = *upload_data_size;
+        if (r->state != REQ_NEW) { /* answered already: discard */
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        if (now_s() - r->t0 > (double)srv->cfg.timeout_s) {
+            r->status = 408; /* for metrics; the connection is cut */
+            return MHD_NO;
+        }
+        if (r->body_len + n > srv->cfg.max_body) {
+            r->status = 413;
+            return MHD_NO;
+        }
+        if (r->body_len + n > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap : 16384;
+            while (cap < r->body_len + n) {
+                cap *= 2;
+            }
+            if (cap > srv->cfg.max_body) {
+                cap = srv->cfg.max_body;
+            }
+            uint8_t *p = realloc(r->body, cap);
+            if (p == NULL) {
+                return MHD_NO;
+            }
+            r->body = p;
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, upload_data, n);
+        r->body_len += n;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    switch (r->state) {
+    case REQ_NEW:
+        return dispatch(r, method, url);
+    case REQ_READY:
+        return send_reply(r);
+    case REQ_QUEUED:
+    default:
+        return MHD_YES; /* not reached: suspended connections get no calls */
+    }
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    server *srv = cls;
+    request *r = *con_cls;
+    (void)conn;
+    if (r == NULL) {
+        return;
+    }
+    int status = r->status;
+    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && status == 0) {
+        status = 408;
+    } else if (status == 0) {
+        status = 499; /* the client went away before an answer (nginx's convention) */
+    }
+    metrics_request(srv->metrics, r->method, r->route != NULL ? r->route->pattern : "unmatched",
+                    status, now_s() - r->t0);
+    if (r->resp_fd >= 0) {
+        close(r->resp_fd);
+    }
+    free(r->resp);
+    free(r->body);
+    free(r->image_owned[0]);
+    free(r->image_owned[1]);
+    json_decref(r->json);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+/* Decodes %XX escapes in place like MHD's default, except %00, which stays as it is so that no
+ * NUL byte can hide the rest of a path or value. Returns the new length. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *w = s;
+    (void)cls;
+    (void)conn;
+    for (const char *p = s; *p != '\0'; p++) {
+        if (p[0] == '%' && p[1] != '\0' && p[2] != '\0') {
+            char hex[3] = {p[1], p[2], '\0'};
+            char *end = NULL;
+            unsigned long v = strtoul(hex, &end, 16);
+            if (end == hex + 2 && v != 0) {
+                *w++ = (char)v;
+                p += 2;
+                continue;
+            }
+        }
+        *w++ = *p;
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* ---- life cycle --------------------------------------------------------------------------------- */
+
+/* Parses "HOST:PORT" / "[V6]:PORT" into *addr; *loopback tells whether it is a loopback
+ * address. False (message printed) when it cannot be resolved. */
+static bool parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *len,
+                         bool *loopback, char *host_out, size_t host_cap, int *port_out)
+{
+    char host[256];
+    const char *colon, *h = listen;
+    size_t hlen;
+    struct addrinfo hints = {0}, *res = NULL;
+    int port, rc;
+    char *end = NULL;
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (close == NULL || close[1] != ':') {
+            fprintf(stderr, "mien serve: --listen wants HOST:PORT or [V6]:PORT, got '%s'\n",
+                    listen);
+            return false;
+        }
+        h = listen + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (colon == NULL) {
+            fprintf(stderr, "mien serve: --listen wants HOST:PORT, got '%s'\n", listen);
+            return false;
+        }
+        hlen = (size_t)(colon - listen);
+    }
+    if (hlen == 0 || hlen >= sizeof(host)) {
+        fprintf(stderr, "mien serve: --listen: no host in '%s'\n", listen);
+        return false;
+    }
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    port = (int)strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535) {
+        fprintf(stderr, "mien serve: --listen: bad port in '%s'\n", listen);
+        return false;
+    }
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0 || res == NULL) {
+        fprintf(stderr, "mien serve: --listen: cannot resolve '%s': %s\n", host,
+                gai_strerror(rc));
+        return false;
+    }
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (addr->ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)addr;
+        a->sin_port = htons((uint16_t)port);
+        *loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)addr;
+        a->sin6_port = htons((uint16_t)port);
+        *loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+    }
+    snprintf(host_out, host_cap, "%s%s%s", addr->ss_family == AF_INET6 ? "[" : "", host,
+             addr->ss_family == AF_INET6 ? "]" : "");
+    *port_out = port;
+    return true;
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* --web, else web/ beside the executable's folder (build/mien → web/), else ./web. */
+static void find_web_dir(const char *configured, char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n;
+    out[0] = '\0';
+    if (configured != NULL) {
+        if (is_dir(configured)) {
+            snprintf(out, cap, "%s", configured);
+        } else {
+            fprintf(stderr, "mien serve: --web %s is not a folder; the web page is off\n",
+                    configured);
+        }
+        return;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash != NULL) {
+            char cand[PATH_MAX + 16];
+            *slash = '\0';
+            snprintf(cand, sizeof(cand), "%s/../web", exe);
+            if (is_dir(cand) && realpath(cand, out) != NULL) {
+                return;
+            }
+        }
+    }
+    if (is_dir("web") && realpath("web", out) != NULL) {
+        return;
+    }
+    out[0] = '\0';
+}
+
+static long online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
+int server_run(const server_config *config)
+{
+    server *srv = calloc(1, sizeof(*srv));
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    bool loopback = false;
+    char host[300];
+    int port = 0, rc = 1, sig = 0;
+    int64_t keys = 0;
+    mien_error err;
+    mien_engine_options eo = mien_engine_options_default();
+    sigset_t sigs, old;
+    unsigned int flags;
+    if (srv == NULL) {
+        fprintf(stderr, "mien serve: out of memory\n");
+        return 1;
+    }
+    srv->cfg = *config;
+    server_config *c = &srv->cfg;
+    if (c->listen == NULL) {
+        c->listen = DEFAULT_LISTEN;
+    }
+    if (c->workers <= 0) {
+        c->workers = (int)online_cpus();
+    }
+    if (c->queue <= 0) {
+        c->queue = 4 * c->workers;
+    }
+    if (c->http_threads <= 0) {
+        long n = online_cpus();
+        c->http_threads = (int)(n < 2 ? 2 : n > HTTP_THREADS_MAX ? HTTP_THREADS_MAX : n);
+    }
+    if (c->max_body == 0) {
+        c->max_body = DEFAULT_MAX_BODY;
+    }
+    if (c->timeout_s <= 0) {
+        c->timeout_s = DEFAULT_TIMEOUT_S;
+    }
+    pthread_mutex_init(&srv->store_lock, NULL);
+    atomic_init(&srv->in_flight, 0);
+    /* Every thread started from here on inherits the blocked signals; the main thread takes
+     * them with sigwait. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!parse_listen(c->listen, &addr, &addr_len, &loopback, host, sizeof(host), &port)) {
+        goto done;
+    }
+    if (mien_store_open(c->store_uri, &srv->store, &err) != MIEN_OK) {
+        fprintf(stderr, "mien serve: cannot open the store: %s\n", err.message);
+        goto done;
+    }
+    if (mien_key_count_valid(srv->store, &keys, &err) != MIEN_OK) {
+        fprintf(stderr, "mien serve: cannot read the API keys: %s\n", err.message);
+        goto done;
+    }
+    if (keys == 0 && c->bootstrap_admin) {
+        char key[MIEN_KEY_TEXT_MAX];
+        if (mien_key_create(srv->store, MIEN_ROLE_ADMIN, "bootstrap", key, NULL, &err) !=
+            MIEN_OK) {
+            fprintf(stderr, "mien serve: cannot create the first admin key: %s\n", err.message);
+            goto done;
+        }
+        keys = 1;
+        printf("first start: admin key %s\n"
+               "  (shown once: keep it; it is the only admin key of this store. Make others "
+               "with `mien keys create --role ROLE`)\n",
+               key);
+    }
+    if (keys == 0 && !loopback) {
+        fprintf(stderr,
+                "mien serve: refusing to listen on %s: the store has no valid API key, so "
+                "nobody could use the service; create one first with "
+                "`mien keys create --role admin`\n",
+                c->listen);
+        goto done;
+    }
+    if (keys == 0) {
+        printf("mien serve: the store has no API key yet: every /v1 call will get 401; create "
+               "one with `mien keys create --role admin` (or start with --bootstrap-admin)\n");
+    }
+    eo.models_dir = c->models_dir;
+    eo.threads = 1; /* one thread per inference: the pool runs W of them at once */
+    if (mien_engine_new(&eo, &srv->engine, &err) != MIEN_OK) {
+        fprintf(stderr, "mien serve: cannot load the models: %s (%s)\n", err.message,
+                mien_strerror(err.code));
+        goto done;
+    }
+    srv->metrics = metrics_new();
+    if (srv->metrics == NULL) {
+        fprintf(stderr, "mien serve: out of memory\n");
+        goto done;
+    }
+    srv->pool = pool_new(srv->engine, c->workers, c->queue, srv->metrics, &err);
+    if (srv->pool == NULL) {
+        fprintf(stderr, "mien serve: cannot start the inference pool: %s\n", err.message);
+        goto done;
+    }
+    find_web_dir(c->web_dir, srv->web_dir, sizeof(srv->web_dir));
+
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    if (addr.ss_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+    }
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->http_threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_END);
+    if (srv->daemon == NULL) {
+        fprintf(stderr, "mien serve: cannot listen on %s: %s\n", c->listen,
+                errno ? strerror(errno) : "libmicrohttpd refused the settings");
+        goto done;
+    }
+    if (port == 0) {
+        const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon,
+                                                             MHD_DAEMON_INFO_BIND_PORT);
+        if (di != NULL) {
+            port = di->port;
+        }
+    }
+    printf("mien serve: listening on http://%s:%d/ (%d inference workers, queue %d, %d HTTP "
+           "threads, web %s)\n",
+           host, port, c->workers, c->queue, c->http_threads,
+           srv->web_dir[0] ? srv->web_dir : "off");
+    fflush(stdout);
+
+    while (sigwait(&sigs, &sig) != 0) {
+    }
+    printf("mien serve: %s: stopping (finishing requests in flight)\n",
+           sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fflush(stdout);
+    {
+        MHD_socket ls = MHD_quiesce_daemon(srv->daemon);
+        double until = now_s() + DRAIN_GRACE_S;
+        if (ls != MHD_INVALID_SOCKET) {
+            close(ls);
+        }
+        while (atomic_load(&srv->in_flight) > 0 && now_s() < until) {
+            usleep(10000);
+        }
+    }
+    rc = 0;
+done:
+    pool_free(srv->pool); /* runs what is still queued; then nothing is suspended */
+    if (srv->daemon != NULL) {
+        MHD_stop_daemon(srv->daemon);
+    }
+    metrics_free(srv->metrics);
+    mien_engine_free(srv->engine);
+    mien_store_close(srv->store);
+    pthread_mutex_destroy(&srv->store_lock);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0) {
+        printf("mien serve: stopped\n");
+    }
+    free(srv);
+    return rc;
+}

@@ -1,0 +1,109 @@
+/* internal.h — what http.c (libmicrohttpd, routing, auth, limits, lifecycle) and api.c (the
+ * route handlers and inference jobs) share: the server's state and one request's state. */
+#ifndef MIEN_SERVER_INTERNAL_H
+#define MIEN_SERVER_INTERNAL_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "metrics.h"
+#include "mien.h"
+#include "pool.h"
+#include "server.h"
+
+/* The whole service. Created by server_run, shared by every thread. */
+typedef struct server {
+    server_config cfg;            /* with defaults filled in */
+    mien_engine *engine;          /* read-only, shared */
+    mien_store *store;            /* ONE handle: only under store_lock */
+    pthread_mutex_t store_lock;
+    server_pool *pool;
+    server_metrics *metrics;
+    struct MHD_Daemon *daemon;
+    char web_dir[PATH_MAX];       /* "" when there is none */
+    atomic_int in_flight;         /* requests between their first call and completion */
+} server;
+
+/* Query parameters the routes read (copied out of MHD before a request is queued). */
+typedef enum query_key {
+    Q_SMALL_FACES, Q_MIN_SCORE, Q_PROFILE, Q_FMR, Q_TOP, Q_FACE, Q_FORCE, Q_DISPLAY_NAME,
+    Q_CROP, Q_COUNT
+} query_key;
+
+#define REQUEST_PARAM_MAX 256 /* bytes of one path parameter ({c}, {s}, {file}), NUL included */
+
+typedef enum request_state {
+    REQ_NEW = 0, /* reading headers and body */
+    REQ_QUEUED,  /* suspended, waiting for / running on an inference worker */
+    REQ_READY,   /* the response is built; send it on the next call */
+} request_state;
+
+struct route;
+
+/* One request, from its first call to MHD's completion notice. */
+typedef struct request {
+    server *srv;
+    struct MHD_Connection *conn;
+    const struct route *route; /* NULL: no route (404/405 decided in http.c) */
+    const char *method;        /* static string ("GET", ...) for metrics */
+    char params[2][REQUEST_PARAM_MAX];
+    char query[Q_COUNT][REQUEST_PARAM_MAX];
+    bool has_query[Q_COUNT];
+    char content_type[256];
+    double t0;                 /* monotonic seconds at the first call */
+    request_state state;
+    /* the body, accumulated across calls; at most cfg.max_body bytes */
+    uint8_t *body;
+    size_t body_len, body_cap;
+    /* images found in the body (borrowed from body, or owned when base64-decoded) */
+    const uint8_t *image[2];
+    size_t image_len[2];
+    uint8_t *image_owned[2];
+    json_t *json;              /* a JSON body, when it was one */
+    /* values the MHD thread resolved before queueing */
+    mien_profile profile;
+    /* the response */
+    int status;
+    char *resp;                /* malloc'd body */
+    size_t resp_len;
+    const char *resp_type;     /* static Content-Type */
+    int resp_fd;               /* static file (>= 0), sent with MHD_create_response_from_fd */
+    uint64_t resp_fd_size;
+    const char *hdr_name[2], *hdr_value[2]; /* extra static headers */
+    pool_job job;
+} request;
+
+typedef void (*inline_handler)(request *r);
+typedef void (*job_handler)(mien_session *session, void *request);
+typedef bool (*prepare_handler)(request *r); /* MHD thread, before queueing; false: replied */
+
+typedef struct route {
+    const char *method;
+    const char *pattern; /* "/v1/collections/{c}": "{x}" is one non-empty segment */
+    const char *action;  /* mien_role_allows action; NULL: no authentication */
+    inline_handler run;  /* answers in the MHD thread, or */
+    prepare_handler prepare;
+    job_handler job;     /* runs on an inference worker after prepare() */
+} route;
+
+extern const route server_route_table[];
+extern const size_t server_route_count;
+
+/* ---- replies (api.c) ---- */
+/* Sets the response to `obj` (stolen) serialised as JSON with `status`. */
+void reply_json(request *r, int status, json_t *obj);
+/* Sets {"error":{"code","message"}} with `status`. */
+void reply_error(request *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The error reply a library status maps to (404 not_found, 409 conflict, 400, 422 bad_image,
+ * 500 internal), with err's message. */
+void reply_status(request *r, mien_status st, const mien_error *err);
+
+double now_s(void);
+
+#endif

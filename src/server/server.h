@@ -1,0 +1,39 @@
+/* server.h — `mien serve`: the HTTP service (libmicrohttpd + jansson) over the public mien
+ * API. One call, server_run(), loads the models, opens the store, starts the inference pool
+ * and the HTTP daemon, and returns when SIGTERM or SIGINT arrives (after in-flight requests
+ * finished). Routes, bodies and statuses: openapi.yaml and docs/api.md. */
+#ifndef MIEN_SERVER_H
+#define MIEN_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct server_config {
+    const char *listen;     /* "HOST:PORT" ("[::1]:PORT" for IPv6); NULL: 127.0.0.1:8080; port
+                               0 picks a free one (printed) */
+    const char *store_uri;  /* NULL: $MIEN_STORE, else ./mien.db */
+    const char *models_dir; /* NULL: $MIEN_MODELS, else ./models */
+    const char *web_dir;    /* NULL: web/ beside the executable's ../, else ./web */
+    int workers;            /* inference threads; 0: online CPUs */
+    int queue;              /* inference jobs waiting at most; 0: 4 × workers */
+    int http_threads;       /* HTTP threads (MHD thread pool); 0: min(online CPUs, 8), >= 2 */
+    size_t max_body;        /* bytes; 0: 20 MiB */
+    int timeout_s;          /* seconds a client may take to send its request; 0: 30 */
+    bool bootstrap_admin;   /* create and print an admin key when the store has none */
+} server_config;
+
+/* One route of the API ("GET", "/v1/collections/{c}"), for --print-routes. */
+typedef struct server_route_info {
+    const char *method;
+    const char *pattern;
+} server_route_info;
+
+/* The routes, in the order openapi.yaml lists them; *count receives their number. */
+const server_route_info *server_routes(size_t *count);
+
+/* Runs the service until SIGTERM/SIGINT. Returns 0 after a clean shutdown, 1 when it could
+ * not start (message on stderr: models, store, address, or a non-loopback address without
+ * any valid API key). */
+int server_run(const server_config *config);
+
+#endif

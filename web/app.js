@@ -1,0 +1,543 @@
+/* web/app.js — the behaviour of mien's try-it page (web/index.html): the API key, and the
+ * Detect, Compare and Search panels, each a thin client of one route of the HTTP API
+ * (docs/api.md, openapi.yaml). Plain browser JavaScript, no build step, no libraries, no
+ * request to any other origin.
+ *
+ * The key is kept in localStorage and sent as "Authorization: Bearer KEY". Errors are
+ * shown from the API's {"error":{"code","message"}} shape. When a detection has been
+ * drawn, the canvas carries data-faces="N" (tests/server/web_test.js waits for it). */
+'use strict';
+
+(function () {
+    var KEY_STORE = 'mien.apiKey';
+    var LANDMARK_COLOURS = ['#00b7ff', '#00b7ff', '#ffd400', '#ff4fa3', '#ff4fa3'];
+    var QUALITY_COLOURS = { high: '#17c964', medium: '#f5a524', low: '#f31260' };
+
+    function $(id) {
+        return document.getElementById(id);
+    }
+
+    /* ---- the API key ---------------------------------------------------------------- */
+
+    function storedKey() {
+        try {
+            return window.localStorage.getItem(KEY_STORE) || '';
+        } catch (e) {
+            return '';
+        }
+    }
+
+    function storeKey(k) {
+        try {
+            if (k) {
+                window.localStorage.setItem(KEY_STORE, k);
+            } else {
+                window.localStorage.removeItem(KEY_STORE);
+            }
+        } catch (e) {
+            /* storage disabled: the key lives in the field only */
+        }
+    }
+
+    function apiKey() {
+        return $('key').value.trim();
+    }
+
+    /* ---- requests --------------------------------------------------------------------- */
+
+    /* Sends one request; resolves to the parsed JSON body of a 2xx answer, rejects with an
+     * Error whose message is "STATUS code: message" from the API's error shape. */
+    function api(method, path, body, contentType) {
+        var headers = {};
+        var k = apiKey();
+        if (k) {
+            headers.Authorization = 'Bearer ' + k;
+        }
+        if (contentType) {
+            headers['Content-Type'] = contentType;
+        }
+        return fetch(path, { method: method, headers: headers, body: body })
+            .catch(function () {
+                throw new Error('cannot reach the server');
+            })
+            .then(function (res) {
+                return res.text().then(function (text) {
+                    var json = null;
+                    try {
+                        json = text ? JSON.parse(text) : null;
+                    } catch (e) {
+                        json = null;
+                    }
+                    if (res.ok) {
+                        if (json === null) {
+                            throw new Error(res.status + ': the answer is not JSON');
+                        }
+                        return json;
+                    }
+                    throw new Error(errorText(res, json));
+                });
+            });
+    }
+
+    function errorText(res, json) {
+        var msg = String(res.status);
+        if (json && json.error) {
+            msg += ' ' + (json.error.code || 'error') + ': ' + (json.error.message || '');
+        } else {
+            msg += ' ' + (res.statusText || 'error');
+        }
+        if (res.status === 401) {
+            msg += ' — check the API key above.';
+        } else if (res.status === 403) {
+            msg += ' — this key\'s role does not allow it.';
+        } else if (res.status === 503 && res.headers.get('Retry-After')) {
+            msg += ' — try again in ' + res.headers.get('Retry-After') + ' s.';
+        }
+        return msg;
+    }
+
+    function showError(id, err) {
+        var el = $(id);
+        if (err) {
+            el.textContent = err.message || String(err);
+            el.hidden = false;
+        } else {
+            el.textContent = '';
+            el.hidden = true;
+        }
+    }
+
+    function busy(button, on) {
+        if (button) {
+            button.disabled = on;
+            button.setAttribute('aria-busy', on ? 'true' : 'false');
+        }
+    }
+
+    /* ---- formatting ------------------------------------------------------------------- */
+
+    function fixed(x, n) {
+        return typeof x === 'number' ? x.toFixed(n) : '—';
+    }
+
+    function rate(x) {
+        if (typeof x !== 'number') {
+            return '—';
+        }
+        return x >= 0.01 ? x.toFixed(3) : x.toExponential(1).replace('.0e', 'e');
+    }
+
+    function cell(tr, text) {
+        var td = document.createElement('td');
+        td.textContent = text;
+        tr.appendChild(td);
+        return td;
+    }
+
+    /* ---- file pickers with drag and drop ----------------------------------------------- */
+
+    /* Wires a drop zone (the label around a file input): a dropped file becomes the
+     * input's file; onFile(file) runs for both dropping and picking. */
+    function dropZone(zoneId, inputId, onFile) {
+        var zone = $(zoneId);
+        var input = $(inputId);
+        ['dragenter', 'dragover'].forEach(function (t) {
+            zone.addEventListener(t, function (ev) {
+                ev.preventDefault();
+                zone.classList.add('over');
+            });
+        });
+        ['dragleave', 'drop'].forEach(function (t) {
+            zone.addEventListener(t, function () {
+                zone.classList.remove('over');
+            });
+        });
+        zone.addEventListener('drop', function (ev) {
+            ev.preventDefault();
+            var files = ev.dataTransfer && ev.dataTransfer.files;
+            if (!files || files.length === 0) {
+                return;
+            }
+            try {
+                input.files = files;
+            } catch (e) {
+                /* old browsers: the dropped file is still used below */
+            }
+            onFile(files[0]);
+        });
+        input.addEventListener('change', function () {
+            if (input.files && input.files.length > 0) {
+                onFile(input.files[0]);
+            }
+        });
+    }
+
+    function currentFile(inputId, dropped) {
+        var input = $(inputId);
+        if (input.files && input.files.length > 0) {
+            return input.files[0];
+        }
+        return dropped || null;
+    }
+
+    function preview(imgId, file, what) {
+        var img = $(imgId);
+        if (img.dataset.url) {
+            URL.revokeObjectURL(img.dataset.url);
+        }
+        img.dataset.url = URL.createObjectURL(file);
+        img.src = img.dataset.url;
+        img.alt = what + ': ' + file.name;
+        img.hidden = false;
+    }
+
+    /* A Content-Type for a raw image body: the file's own, else octet-stream (the server
+     * reads images by content). */
+    function imageType(file) {
+        return file.type && file.type.indexOf('image/') === 0 ? file.type
+            : 'application/octet-stream';
+    }
+
+    /* ---- Detect ----------------------------------------------------------------------- */
+
+    /* Decodes the photo for drawing, with its EXIF orientation applied (the server's
+     * coordinates are in pixels of the oriented picture). */
+    function loadBitmap(file) {
+        if (window.createImageBitmap) {
+            return createImageBitmap(file, { imageOrientation: 'from-image' })
+                .catch(function () {
+                    return loadImage(file);
+                });
+        }
+        return loadImage(file);
+    }
+
+    function loadImage(file) {
+        return new Promise(function (resolve, reject) {
+            var img = new Image();
+            var url = URL.createObjectURL(file);
+            img.onload = function () {
+                URL.revokeObjectURL(url);
+                resolve(img);
+            };
+            img.onerror = function () {
+                URL.revokeObjectURL(url);
+                reject(new Error('this browser cannot show the photo'));
+            };
+            img.src = url;
+        });
+    }
+
+    /* Draws the photo and every face: box, five landmark dots, and a label with the
+     * face's number, quality class and detector score. */
+    function drawFaces(canvas, bitmap, result) {
+        var w = bitmap.width;
+        var h = bitmap.height;
+        /* The server's pixels are the oriented photo's; scale if they differ anyway. */
+        var sx = result.width ? w / result.width : 1;
+        var sy = result.height ? h / result.height : 1;
+        var unit = Math.max(2, Math.round(Math.max(w, h) / 400));
+        var ctx = canvas.getContext('2d');
+        canvas.width = w;
+        canvas.height = h;
+        ctx.drawImage(bitmap, 0, 0, w, h);
+        ctx.font = 'bold ' + (unit * 7) + 'px system-ui, sans-serif';
+        ctx.textBaseline = 'bottom';
+        result.faces.forEach(function (f, i) {
+            var q = (f.quality && f.quality['class']) || 'low';
+            var colour = QUALITY_COLOURS[q] || '#ffffff';
+            var x1 = f.box[0] * sx;
+            var y1 = f.box[1] * sy;
+            var x2 = f.box[2] * sx;
+            var y2 = f.box[3] * sy;
+            ctx.lineWidth = unit;
+            ctx.strokeStyle = colour;
+            ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
+            (f.landmarks || []).forEach(function (p, j) {
+                ctx.beginPath();
+                ctx.arc(p[0] * sx, p[1] * sy, unit * 1.6, 0, 2 * Math.PI);
+                ctx.fillStyle = LANDMARK_COLOURS[j] || '#ffffff';
+                ctx.fill();
+                ctx.lineWidth = Math.max(1, unit / 2);
+                ctx.strokeStyle = '#000000';
+                ctx.stroke();
+            });
+            var label = '#' + (i + 1) + ' ' + q + ' ' + fixed(f.score, 2);
+            var tw = ctx.measureText(label).width + unit * 4;
+            var th = unit * 9;
+            var ly = y1 - th < 0 ? y2 + th : y1;
+            ctx.fillStyle = colour;
+            ctx.fillRect(x1 - unit / 2, ly - th, tw, th);
+            ctx.fillStyle = '#000000';
+            ctx.fillText(label, x1 + unit * 1.5, ly - unit);
+        });
+        if (bitmap.close) {
+            bitmap.close();
+        }
+    }
+
+    function faceTable(faces) {
+        var table = $('detect-table');
+        var body = table.tBodies[0];
+        body.textContent = '';
+        faces.forEach(function (f, i) {
+            var q = f.quality || {};
+            var tr = document.createElement('tr');
+            cell(tr, '#' + (i + 1));
+            var qc = cell(tr, q['class'] || '—');
+            qc.className = 'q-' + (q['class'] || 'none');
+            cell(tr, fixed(f.score, 3));
+            cell(tr, f.box.map(function (v) { return Math.round(v); }).join(', '));
+            cell(tr, fixed(q.interocular_px, 0));
+            cell(tr, fixed(q.yaw, 0) + ' / ' + fixed(q.pitch, 0) + ' / ' + fixed(q.roll, 0));
+            body.appendChild(tr);
+        });
+        table.hidden = faces.length === 0;
+    }
+
+    function detect(file) {
+        var canvas = $('detect-canvas');
+        var params = new URLSearchParams();
+        if ($('detect-small').checked) {
+            params.set('small_faces', '1');
+        }
+        var min = parseFloat($('detect-min').value);
+        if (!isNaN(min)) {
+            params.set('min_score', String(min));
+        }
+        showError('detect-error', null);
+        canvas.removeAttribute('data-faces');
+        canvas.setAttribute('aria-busy', 'true');
+        $('detect-summary').textContent = 'Detecting faces in ' + file.name + '…';
+        $('detect-table').hidden = true;
+        var answer = api('POST', '/v1/detect?' + params.toString(), file, imageType(file));
+        return Promise.all([answer, loadBitmap(file)])
+            .then(function (both) {
+                var result = both[0];
+                var faces = result.faces || [];
+                drawFaces(canvas, both[1], result);
+                faceTable(faces);
+                var what = faces.length === 1 ? '1 face' : faces.length + ' faces';
+                $('detect-summary').textContent = file.name + ' (' + result.width + '×' +
+                    result.height + '): ' + what + '.';
+                canvas.setAttribute('aria-label', 'The photo ' + file.name + ' with ' + what +
+                    ' marked: ' + faces.map(function (f, i) {
+                        return 'face ' + (i + 1) + ', quality ' +
+                            ((f.quality && f.quality['class']) || 'unknown') +
+                            ', score ' + fixed(f.score, 2);
+                    }).join('; '));
+                canvas.dataset.faces = String(faces.length);
+            })
+            .catch(function (err) {
+                $('detect-summary').textContent = '';
+                canvas.dataset.faces = 'error';
+                showError('detect-error', err);
+            })
+            .then(function () {
+                canvas.setAttribute('aria-busy', 'false');
+            });
+    }
+
+    /* ---- Compare ---------------------------------------------------------------------- */
+
+    var compareFiles = { a: null, b: null };
+
+    function compare(ev) {
+        ev.preventDefault();
+        var a = currentFile('compare-a', compareFiles.a);
+        var b = currentFile('compare-b', compareFiles.b);
+        showError('compare-error', null);
+        if (!a || !b) {
+            showError('compare-error', new Error('Choose two photos, A and B.'));
+            return;
+        }
+        var form = new FormData();
+        form.append('a', a, a.name);
+        form.append('b', b, b.name);
+        var params = new URLSearchParams({
+            profile: $('compare-profile').value,
+            fmr: $('compare-fmr').value
+        });
+        var button = $('compare-go');
+        busy(button, true);
+        $('compare-result').hidden = true;
+        /* No Content-Type: the browser sets multipart/form-data with its boundary. */
+        api('POST', '/v1/compare?' + params.toString(), form, null)
+            .then(function (r) {
+                var d = $('compare-decision');
+                d.textContent = (r.same_person ? 'Same person' : 'Not the same person') +
+                    ' at a false-match rate of ' + rate(r.at_fmr) + '.';
+                d.className = 'decision ' + (r.same_person ? 'same' : 'different');
+                $('compare-similarity').textContent = fixed(r.similarity, 4);
+                $('compare-fmr-out').textContent = rate(r.fmr);
+                $('compare-threshold').textContent = fixed(r.threshold, 4);
+                $('compare-profile-out').textContent = r.profile || '—';
+                $('compare-result').hidden = false;
+            })
+            .catch(function (err) {
+                showError('compare-error', err);
+            })
+            .then(function () {
+                busy(button, false);
+            });
+    }
+
+    /* ---- Search ----------------------------------------------------------------------- */
+
+    var searchFile = null;
+
+    function loadCollections() {
+        var sel = $('search-collection');
+        var keep = sel.value;
+        if (!apiKey()) {
+            return Promise.resolve();
+        }
+        showError('search-error', null);
+        return api('GET', '/v1/collections', null, null)
+            .then(function (r) {
+                var list = r.collections || [];
+                sel.textContent = '';
+                var first = document.createElement('option');
+                first.value = '';
+                first.textContent = list.length ? '(choose a collection)' : '(no collections)';
+                sel.appendChild(first);
+                list.forEach(function (c) {
+                    var o = document.createElement('option');
+                    o.value = c.name;
+                    o.textContent = c.name + ' (' + c.profile + ', ' + c.subjects +
+                        ' subjects, ' + c.faces + ' faces)';
+                    sel.appendChild(o);
+                });
+                if (keep && list.some(function (c) { return c.name === keep; })) {
+                    sel.value = keep;
+                } else if (list.length === 1) {
+                    sel.value = list[0].name;
+                }
+                sel.dataset.count = String(list.length);
+            })
+            .catch(function (err) {
+                showError('search-error', err);
+            });
+    }
+
+    function search(ev) {
+        ev.preventDefault();
+        var coll = $('search-collection').value;
+        var file = currentFile('search-file', searchFile);
+        showError('search-error', null);
+        if (!coll) {
+            showError('search-error', new Error('Choose a collection.'));
+            return;
+        }
+        if (!file) {
+            showError('search-error', new Error('Choose a probe photo.'));
+            return;
+        }
+        var params = new URLSearchParams({ fmr: $('search-fmr').value });
+        var top = parseInt($('search-top').value, 10);
+        if (top > 0) {
+            params.set('top', String(top));
+        }
+        var button = $('search-go');
+        busy(button, true);
+        $('search-result').hidden = true;
+        api('POST', '/v1/collections/' + encodeURIComponent(coll) + '/search?' +
+            params.toString(), file, imageType(file))
+            .then(function (r) {
+                var body = $('search-table').tBodies[0];
+                var list = r.candidates || [];
+                body.textContent = '';
+                list.forEach(function (c) {
+                    var tr = document.createElement('tr');
+                    cell(tr, String(c.rank));
+                    cell(tr, c.subject);
+                    cell(tr, fixed(c.similarity, 4));
+                    cell(tr, rate(c.fmr));
+                    cell(tr, String(c.face_id));
+                    body.appendChild(tr);
+                });
+                var q = r.face && r.face.quality ? r.face.quality['class'] : '—';
+                $('search-summary').textContent = (list.length
+                    ? list.length + ' candidate' + (list.length === 1 ? '' : 's') +
+                      ' for review'
+                    : 'No candidate at this false-match rate') +
+                    ' (probe face quality: ' + q + ').';
+                $('search-table').hidden = list.length === 0;
+                $('search-result').hidden = false;
+            })
+            .catch(function (err) {
+                showError('search-error', err);
+            })
+            .then(function () {
+                busy(button, false);
+            });
+    }
+
+    /* ---- readiness -------------------------------------------------------------------- */
+
+    function checkReady() {
+        var el = $('ready');
+        fetch('/readyz')
+            .then(function (res) {
+                return res.json().then(function (j) {
+                    el.textContent = res.ok ? 'server ready'
+                        : 'server not ready (models: ' + j.models + ', store: ' + j.store + ')';
+                    el.className = 'ready ' + (res.ok ? 'ok' : 'not');
+                });
+            })
+            .catch(function () {
+                el.textContent = 'server unreachable';
+                el.className = 'ready not';
+            });
+    }
+
+    /* ---- wiring ----------------------------------------------------------------------- */
+
+    function init() {
+        var key = $('key');
+        var timer = null;
+        key.value = storedKey();
+        key.addEventListener('input', function () {
+            storeKey(apiKey());
+            clearTimeout(timer);
+            timer = setTimeout(loadCollections, 400);
+        });
+        $('key-show').addEventListener('click', function () {
+            var show = key.type === 'password';
+            key.type = show ? 'text' : 'password';
+            this.textContent = show ? 'Hide' : 'Show';
+            this.setAttribute('aria-pressed', show ? 'true' : 'false');
+        });
+        $('key-forget').addEventListener('click', function () {
+            key.value = '';
+            storeKey('');
+            key.focus();
+        });
+
+        dropZone('detect-drop', 'detect-file', detect);
+        dropZone('compare-drop-a', 'compare-a', function (f) {
+            compareFiles.a = f;
+            preview('compare-preview-a', f, 'Photo A');
+        });
+        dropZone('compare-drop-b', 'compare-b', function (f) {
+            compareFiles.b = f;
+            preview('compare-preview-b', f, 'Photo B');
+        });
+        dropZone('search-drop', 'search-file', function (f) {
+            searchFile = f;
+            preview('search-preview', f, 'Probe photo');
+        });
+        $('compare-form').addEventListener('submit', compare);
+        $('search-form').addEventListener('submit', search);
+        $('search-refresh').addEventListener('click', loadCollections);
+
+        checkReady();
+        loadCollections();
+    }
+
+    if (document.readyState === 'loading') {
+        document.addEventListener('DOMContentLoaded', init);
+    } else {
+        init();
+    }
+}());
