@@ -473,6 +473,16 @@ mien_status mien_collection_get(mien_store *store, const char *name, mien_collec
     if (!store_ok(store) || out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_collection_get: NULL argument");
     }
+    /* A loaded collection answers from memory (its counts are those of the index this handle
+     * keeps in step); asking the database counts every face, a scan per call. */
+    const coll_cache *cache = name_ok(name) ? cache_find_name(store, name) : NULL;
+    if (cache != NULL) {
+        c = cache->col;
+        c.subjects = (int64_t)cache->n_subjects;
+        c.faces = (int64_t)gallery_index_size(cache->index);
+        collection_to_info(&c, out);
+        return MIEN_OK;
+    }
     st = collection_lookup(store, name, &c, err);
     if (st == MIEN_OK) {
         collection_to_info(&c, out);
