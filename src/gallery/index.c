@@ -830,9 +830,11 @@ mien_status gallery_index_search_isa(const gallery_index *idx, const float *quer
             break;
         }
         size_t m = aggregate(idx, c, h.n, want, hits);
-        /* Fewer than k subjects although the candidate list was full: some subject took
-         * several places; widen (×4) unless every face was already a candidate. */
-        if (m < want && got == keep && keep < idx->n) {
+        /* Fewer than k subjects although every candidate kept passed the threshold: some
+         * subject took several places, and more may pass further down; widen (×4) unless every
+         * face was already a candidate. When the threshold cut the list, nothing further down
+         * can pass it: widening then would only turn an HNSW search into an exhaustive one. */
+        if (m < want && got == keep && h.n == keep && keep < idx->n) {
             faces *= 4;
             continue;
         }
