@@ -468,35 +468,39 @@ static mien_status sq_collection_get(gallery_store *s, const char *name, gallery
     return status;
 }
 
-static mien_status sq_collection_list(gallery_store *s, gallery_collection **out, size_t *n,
-                                      mien_error *err)
+/* Steps the prepared statement `which` to its end, collecting one element of elem_size
+ * bytes per row, filled by read(). *out (malloc'd, caller frees) and *n on success; nothing
+ * on failure (`what` names the operation in the message). */
+typedef void (*row_reader)(sqlite3_stmt *q, void *elem);
+
+static mien_status collect_rows(sqlite_store *st, stmt_id which, size_t elem_size, row_reader read,
+                                const char *what, void **out, size_t *n, mien_error *err)
 {
-    sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
-    gallery_collection *list = NULL;
+    char *list = NULL;
     size_t count = 0, cap = 0;
+    int rc;
     *out = NULL;
     *n = 0;
-    mien_status status = stmt(st, STMT_COLLECTION_LIST, &q, err);
+    mien_status status = stmt(st, which, &q, err);
     if (status != MIEN_OK) {
         return status;
     }
-    int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (count == cap) {
             size_t grown = cap == 0 ? 8 : cap * 2;
-            gallery_collection *more = realloc(list, grown * sizeof(*list));
+            char *more = realloc(list, grown * elem_size);
             if (more == NULL) {
-                status = base_error_set(err, MIEN_ERR_NOMEM, "collection_list");
+                status = base_error_set(err, MIEN_ERR_NOMEM, "%s", what);
                 goto fail_rows;
             }
             list = more;
             cap = grown;
         }
-        read_collection(q, &list[count++]);
+        read(q, list + count++ * elem_size);
     }
     if (rc != SQLITE_DONE) {
-        status = fail(st, rc, "collection_list", err);
+        status = fail(st, rc, what, err);
         goto fail_rows;
     }
     sqlite3_reset(q);
@@ -507,6 +511,21 @@ static mien_status sq_collection_list(gallery_store *s, gallery_collection **out
 fail_rows:
     sqlite3_reset(q);
     free(list);
+    return status;
+}
+
+static void read_collection_row(sqlite3_stmt *q, void *elem)
+{
+    read_collection(q, elem);
+}
+
+static mien_status sq_collection_list(gallery_store *s, gallery_collection **out, size_t *n,
+                                      mien_error *err)
+{
+    void *list = NULL;
+    mien_status status = collect_rows(as_sqlite(s), STMT_COLLECTION_LIST, sizeof(**out),
+                                      read_collection_row, "collection_list", &list, n, err);
+    *out = list;
     return status;
 }
 
@@ -965,44 +984,17 @@ static mien_status sq_key_get(gallery_store *s, const char *id, gallery_key *out
     return status;
 }
 
+static void read_key_row(sqlite3_stmt *q, void *elem)
+{
+    read_key(q, elem);
+}
+
 static mien_status sq_key_list(gallery_store *s, gallery_key **out, size_t *n, mien_error *err)
 {
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    gallery_key *list = NULL;
-    size_t count = 0, cap = 0;
-    *out = NULL;
-    *n = 0;
-    mien_status status = stmt(st, STMT_KEY_LIST, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (count == cap) {
-            size_t grown = cap == 0 ? 8 : cap * 2;
-            gallery_key *more = realloc(list, grown * sizeof(*list));
-            if (more == NULL) {
-                status = base_error_set(err, MIEN_ERR_NOMEM, "key_list");
-                goto fail_rows;
-            }
-            list = more;
-            cap = grown;
-        }
-        read_key(q, &list[count++]);
-    }
-    if (rc != SQLITE_DONE) {
-        status = fail(st, rc, "key_list", err);
-        goto fail_rows;
-    }
-    sqlite3_reset(q);
+    void *list = NULL;
+    mien_status status = collect_rows(as_sqlite(s), STMT_KEY_LIST, sizeof(**out), read_key_row,
+                                      "key_list", &list, n, err);
     *out = list;
-    *n = count;
-    return MIEN_OK;
-
-fail_rows:
-    sqlite3_reset(q);
-    free(list);
     return status;
 }
 
