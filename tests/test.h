@@ -100,6 +100,11 @@ void test_fixture_close(test_fixture *f);
 /* test_models_dir()/samples/sampleK.jpg decoded at full size; NULL (reason printed) if not. */
 mien_image *test_load_sample(int k);
 
+/* A new empty directory /tmp/mien-test-XXXXXX (name in dir[size]); 0 on success. */
+int test_temp_dir(char *dir, size_t size);
+/* Removes every file in `dir` (not recursive), then dir. */
+void test_remove_dir(const char *dir);
+
 /* A packed ONNX model using the unknown operator "FancyOp" (tests/nn/test_onnx_load.c);
  * malloc'd, caller frees. */
 unsigned char *test_onnx_unknown_op_model(size_t *size);

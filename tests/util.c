@@ -1,7 +1,9 @@
 /* util.c — paths, files and fixed inputs shared by the tests. */
+#include <dirent.h>
 #include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -98,4 +100,27 @@ mien_image *test_load_sample(int k)
         return NULL;
     }
     return img;
+}
+
+int test_temp_dir(char *dir, size_t size)
+{
+    snprintf(dir, size, "/tmp/mien-test-XXXXXX");
+    return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+void test_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d != NULL) {
+        struct dirent *e;
+        char path[4096 + 256];
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+                snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+                unlink(path);
+            }
+        }
+        closedir(d);
+    }
+    rmdir(dir);
 }

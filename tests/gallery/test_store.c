@@ -4,7 +4,6 @@
  *
  * Templates here are synthetic bytes (the store never looks inside them), so no test needs
  * the models. Every test works in its own mkdtemp() folder under /tmp and removes it. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -59,29 +58,6 @@ static void make_digest(uint8_t d[32], uint32_t k)
     fill_bytes(d, 32, k + 777777u);
 }
 
-static int temp_dir(char *dir, size_t size)
-{
-    snprintf(dir, size, "/tmp/mien-store-XXXXXX");
-    return mkdtemp(dir) != NULL ? 0 : -1;
-}
-
-/* Removes every file in `dir`, then dir. */
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *e;
-        char path[512];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-                snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-                unlink(path);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 /* 1 when file `path` holds `needle[n]` anywhere in its raw bytes; 0 when not or absent. */
 static int file_has(const char *path, const void *needle, size_t n)
@@ -217,7 +193,7 @@ TEST(store_schema_reopen)
     gallery_store *s = NULL;
     mien_error err;
     int64_t id;
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/g.db", dir);
     snprintf(uri, sizeof(uri), "sqlite:%s", path);
 
@@ -242,7 +218,7 @@ TEST(store_schema_reopen)
     }
     ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), GALLERY_SQLITE_SCHEMA_VERSION);
     ASSERT_EQ_INT(raw_int(path, "SELECT count(*) FROM collections"), 1);
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
 
@@ -264,13 +240,13 @@ TEST(store_uri_schemes)
     ASSERT_STATUS(gallery_store_open("sqlite:", &s, &err), MIEN_ERR_ARG, &err);
     ASSERT_STATUS(gallery_store_open("/nonexistent-dir-mien/x.db", &s, &err), MIEN_ERR_IO, &err);
 
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(uri, sizeof(uri), "sqlite://%s/g.db", dir);
     ASSERT_OK(gallery_store_open(uri, &s, &err), &err);
     s->ops->close(s);
     snprintf(uri, sizeof(uri), "%s/g.db", dir);
     ASSERT_EQ_INT(raw_int(uri, "PRAGMA application_id"), GALLERY_SQLITE_APPLICATION_ID);
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
 
@@ -281,7 +257,7 @@ TEST(store_collections)
     mien_error err;
     int64_t a, b, sid, fid;
     uint8_t tpl[TEMPLATE_LEN];
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/g.db", dir);
     ASSERT_OK(gallery_store_open(path, &s, &err), &err);
 
@@ -339,7 +315,7 @@ TEST(store_collections)
     ASSERT_EQ_INT(raw_int(path, "SELECT (SELECT count(*) FROM subjects) +"
                                 " (SELECT count(*) FROM faces)"),
                   0);
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
 
@@ -352,7 +328,7 @@ TEST(store_subjects_faces)
     uint8_t tpl[TEMPLATE_LEN], d0[32], d1[32];
     static uint8_t crop[CHIP_LEN];
     bool found;
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/g.db", dir);
     ASSERT_OK(gallery_store_open(path, &s, &err), &err);
     ASSERT_OK(make_collection(s, "a", MIEN_PROFILE_FAST, &a, &err), &err);
@@ -457,7 +433,7 @@ TEST(store_subjects_faces)
                   MIEN_QUALITY_HIGH);
     ASSERT_EQ_INT(raw_int(path, "SELECT count(*) FROM faces WHERE quality_class IS NULL"), 2);
     ASSERT_EQ_INT(raw_int(path, "SELECT length(rgb) FROM crops"), CHIP_LEN);
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
 
@@ -493,7 +469,7 @@ TEST(store_erase_leaves_no_bytes)
     int64_t coll, faces, crops;
     static uint8_t crop[CHIP_LEN];
     uint8_t tpl[TEMPLATE_LEN], d[32];
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/g.db", dir);
     ASSERT_OK(gallery_store_open(path, &s, &err), &err);
     ASSERT_OK(make_collection(s, "c", MIEN_PROFILE_FAST, &coll, &err), &err);
@@ -552,7 +528,7 @@ TEST(store_erase_leaves_no_bytes)
         }
     }
     ASSERT_EQ_INT(raw_int(path, "SELECT count(*) FROM crops"), 6);
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
 
@@ -593,7 +569,7 @@ TEST(store_corrupt_file)
     mien_error err;
     uint8_t junk[16384];
     struct stat sb;
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
 
     /* Garbage from the first byte; the file is left as it was. */
     snprintf(path, sizeof(path), "%s/garbage.db", dir);
@@ -622,7 +598,7 @@ TEST(store_corrupt_file)
     ASSERT_TRUE(patch_file(path, (long)(sb.st_size / 4096 / 2) * 4096, junk, 4096) == 0);
     ASSERT_STATUS(gallery_store_open(path, &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "database is corrupt");
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
 
@@ -631,7 +607,7 @@ TEST(store_foreign_database)
     char dir[64], path[128];
     gallery_store *s = (gallery_store *)&s;
     mien_error err;
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
 
     /* Somebody else's tables, no application_id: refused and left in rollback-journal mode. */
     snprintf(path, sizeof(path), "%s/other.db", dir);
@@ -656,7 +632,7 @@ TEST(store_foreign_database)
     ASSERT_STATUS(gallery_store_open(path, &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "newer");
     ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), 99);
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
 
@@ -669,7 +645,7 @@ TEST(store_disk_full)
     static uint8_t crop[CHIP_LEN];
     uint8_t tpl[TEMPLATE_LEN], d[32];
     bool found;
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/g.db", dir);
     ASSERT_OK(gallery_store_open(path, &s, &err), &err);
     ASSERT_OK(make_collection(s, "c", MIEN_PROFILE_FAST, &coll, &err), &err);
@@ -713,7 +689,7 @@ TEST(store_disk_full)
     ASSERT_OK(s->ops->collection_get(s, "c", &c, &err), &err);
     ASSERT_EQ_INT(c.faces, 5 + ok + 1);
     s->ops->close(s);
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
 
@@ -843,7 +819,7 @@ TEST(store_crash_safety)
     char dir[64], path[128];
     uint32_t seed = 20240611u; /* fixed: the kill points are the same on every run */
     static crash_record reported[CRASH_FACES];
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     for (int round = 0; round < CRASH_ROUNDS; round++) {
         gallery_store *s;
         mien_error err;
@@ -897,6 +873,6 @@ TEST(store_crash_safety)
         ASSERT_EQ_INT(count, CRASH_FACES);
         ASSERT_EQ_INT(m, CRASH_FACES - after_kill);
     }
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }

@@ -5,7 +5,6 @@
  *
  * No test needs the models. Every test works in its own mkdtemp() folder under /tmp and
  * removes it. */
-#include <dirent.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -20,29 +19,6 @@
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
-static int temp_dir(char *dir, size_t size)
-{
-    snprintf(dir, size, "/tmp/mien-keys-XXXXXX");
-    return mkdtemp(dir) != NULL ? 0 : -1;
-}
-
-/* Removes every file in `dir`, then dir. */
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *e;
-        char path[512];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-                snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-                unlink(path);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 /* 1 when PATH, PATH-wal or PATH-shm holds needle[n] in its raw bytes; the file is named on
  * stderr when `what` is not NULL. */
@@ -100,7 +76,7 @@ TEST(keys_round_trip)
     mien_error err;
     size_t n = 0;
     int64_t count = -1;
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/k.db", dir);
     ASSERT_OK(mien_store_open(path, &s, &err), &err);
 
@@ -204,7 +180,7 @@ TEST(keys_round_trip)
     ASSERT_STATUS(mien_key_count_valid(NULL, &count, &err), MIEN_ERR_ARG, &err);
     ASSERT_STATUS(mien_key_count_valid(s, NULL, &err), MIEN_ERR_ARG, &err);
     mien_store_close(s);
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
 
@@ -215,7 +191,7 @@ TEST(keys_verify_refuses)
     mien_store *s = NULL;
     mien_key_info info;
     mien_error err;
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/k.db", dir);
     ASSERT_OK(mien_store_open(path, &s, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_ENROL, "refuse", key, NULL, &err), &err);
@@ -292,7 +268,7 @@ TEST(keys_verify_refuses)
     ASSERT_OK(mien_key_verify(s, key, &info, &err), &err);
     ASSERT_EQ_INT(info.role, MIEN_ROLE_ENROL);
     mien_store_close(s);
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
 
@@ -359,7 +335,7 @@ TEST(keys_reopen_no_secret_in_file)
     mien_error err;
     int64_t count = 0;
     uint8_t hash[32];
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/k.db", dir);
     ASSERT_OK(mien_store_open(path, &s, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_REVIEW, "reviewer", key, NULL, &err), &err);
@@ -397,7 +373,7 @@ TEST(keys_reopen_no_secret_in_file)
     ASSERT_EQ_INT(count, 0);
     mien_store_close(s);
     ASSERT_EQ_INT(raw_int(path, "SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL"), 1);
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
 
@@ -412,7 +388,7 @@ TEST(keys_schema_migration)
     mien_collection_info ci;
     mien_key_info info;
     mien_error err;
-    ASSERT_TRUE(temp_dir(dir, sizeof(dir)) == 0);
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/v1.db", dir);
 
     ASSERT_STATUS(gallery_sqlite_open_version(path, 0, &g, &err), MIEN_ERR_ARG, &err);
@@ -449,6 +425,6 @@ TEST(keys_schema_migration)
     ASSERT_OK(gallery_sqlite_open_version(path, 1, &g, &err), &err);
     g->ops->close(g);
     ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), 2);
-    remove_dir(dir);
+    test_remove_dir(dir);
     return 0;
 }
