@@ -113,6 +113,24 @@ static inline void resize_axis(int n, int N, int i, int *i0, int *i1, double *f)
     *f = t < 1.0 ? t : 1.0;
 }
 
+/* The horizontal tables of one column block of a resize: for output columns xb .. xb+nx-1,
+ * each sample's two source offsets (bytes into a row) and their weights. */
+static void resize_tables(int w, int W, int xb, int nx, int *off0, int *off1, double *u0,
+                          double *u1)
+{
+    for (int x = 0; x < nx; x++) {
+        int i0, i1;
+        double f;
+        resize_axis(w, W, xb + x, &i0, &i1, &f);
+        for (int k = 0; k < 3; k++) {
+            off0[x * 3 + k] = i0 * 3 + k;
+            off1[x * 3 + k] = i1 * 3 + k;
+            u0[x * 3 + k] = 1.0 - f;
+            u1[x * 3 + k] = f;
+        }
+    }
+}
+
 /* Horizontal pass of the resize for source row `row`: for every output sample e of the
  * block, h[e] = row[off0[e]] * u0[e] + row[off1[e]] * u1[e] — image.js's `top` (or
  * `bottom`), the same expression in the same order. */
@@ -145,17 +163,7 @@ static void resize_base(const image_rgb *src, image_rgb *dst)
     }
     for (int xb = 0; xb < W; xb += RESIZE_TILE) {
         const int nx = W - xb < RESIZE_TILE ? W - xb : RESIZE_TILE, n = nx * 3;
-        for (int x = 0; x < nx; x++) {
-            int i0, i1;
-            double f;
-            resize_axis(w, W, xb + x, &i0, &i1, &f);
-            for (int k = 0; k < 3; k++) {
-                off0[x * 3 + k] = i0 * 3 + k;
-                off1[x * 3 + k] = i1 * 3 + k;
-                u0[x * 3 + k] = 1.0 - f;
-                u1[x * 3 + k] = f;
-            }
-        }
+        resize_tables(w, W, xb, nx, off0, off1, u0, u1);
         tag[0] = tag[1] = -1;
         for (int y = 0; y < H; y++) {
             int j0, j1;
@@ -667,17 +675,7 @@ static void resize_fast(const image_rgb *src, image_rgb *dst, image_isa isa)
     }
     for (int xb = 0; xb < W; xb += RESIZE_TILE) {
         const int nx = W - xb < RESIZE_TILE ? W - xb : RESIZE_TILE, n = nx * 3;
-        for (int x = 0; x < nx; x++) {
-            int i0, i1;
-            double f;
-            resize_axis(w, W, xb + x, &i0, &i1, &f);
-            for (int k = 0; k < 3; k++) {
-                off0[x * 3 + k] = i0 * 3 + k;
-                off1[x * 3 + k] = i1 * 3 + k;
-                u0[x * 3 + k] = 1.0 - f;
-                u1[x * 3 + k] = f;
-            }
-        }
+        resize_tables(w, W, xb, nx, off0, off1, u0, u1);
         /* A group's neighbours lie in min(off0) .. max(off1) of its 4 samples (not first
          * and last: the channel restarts at each pixel, 3 → 0). */
         bool windows = rowlen >= 16;
