@@ -2,7 +2,7 @@
 # bench/pipeline.sh — the whole pipeline per image, mien against the ONNX Runtime reference,
 # on the same LFW images in the same run, one thread each.
 #
-#   bench/pipeline.sh [--data DIR] [--folds K] [--rounds R]
+#   bench/pipeline.sh [--data DIR] [--folds K] [--rounds R] [--precision P[,P...]]
 #
 # mien: `build/mien eval lfw --profile fast --threads 1 --limit-folds K --json` (decode,
 # detect, O-Net, align, embedder A). Reference: build/reference/bin/eval-lfw.js --embedders A
@@ -10,15 +10,18 @@
 # milliseconds per image summed over its stages; with R rounds (default 2) the two alternate
 # and the figure is the median (mean for two) over rounds. Prints one JSON line:
 #   {"mien_ms_per_image":…,"ort_ms_per_image":…,"speedup":…,"images":…,"folds":…}
-# and the per-stage figures of both on stderr. Needs LFW under DIR (default $MIEN_DATA, else
-# ../shared/data); skips with a message (exit 0) when it is absent.
+# and the per-stage figures of both on stderr. --precision runs mien once per round for each
+# listed MIEN_PRECISION (f32, bf16: docs/precision.md), interleaved with the reference, and
+# prints one such line per precision (with "precision" added); without it mien runs at its
+# default. $MIEN_BIN picks another mien binary (default build/mien). Needs LFW under DIR
+# (default $MIEN_DATA, else ../shared/data); skips with a message (exit 0) when it is absent.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-MIEN=$ROOT/build/mien
+MIEN=${MIEN_BIN:-$ROOT/build/mien}
 REF=$ROOT/build/reference
 DATA=${MIEN_DATA:-$ROOT/../shared/data}
-FOLDS=1 ROUNDS=2
+FOLDS=1 ROUNDS=2 PRECISIONS=default
 
 die() { echo "bench/pipeline.sh: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
@@ -26,7 +29,8 @@ while [ $# -gt 0 ]; do
         --data) DATA=$2; shift 2 ;;
         --folds) FOLDS=$2; shift 2 ;;
         --rounds) ROUNDS=$2; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --precision) PRECISIONS=$(echo "$2" | tr ',' ' '); shift 2 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
 done
@@ -40,30 +44,45 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
-    echo "bench/pipeline.sh: round $round: mien" >&2
-    "$MIEN" eval lfw --data "$DATA" --profile fast --threads 1 --limit-folds "$FOLDS" --json \
-        | grep '^{' | tail -n 1 > "$TMP/mien.$round"
+    for prec in $PRECISIONS; do
+        echo "bench/pipeline.sh: round $round: mien ($prec)" >&2
+        if [ "$prec" = default ]; then
+            "$MIEN" eval lfw --data "$DATA" --profile fast --threads 1 --limit-folds "$FOLDS" \
+                --json | grep '^{' | tail -n 1 > "$TMP/mien.$prec.$round"
+        else
+            MIEN_PRECISION=$prec "$MIEN" eval lfw --data "$DATA" --profile fast --threads 1 \
+                --limit-folds "$FOLDS" --json | grep '^{' | tail -n 1 > "$TMP/mien.$prec.$round"
+        fi
+    done
     echo "bench/pipeline.sh: round $round: onnxruntime reference" >&2
     (cd "$REF" && MIEN_MODELS=$REF/models node bin/eval-lfw.js --data "$LFW" \
         --limit-folds "$FOLDS" --embedders A) | grep '^{' | tail -n 1 > "$TMP/ort.$round"
     round=$((round + 1))
 done
 
-node - "$TMP" "$ROUNDS" "$FOLDS" <<'JS'
+node - "$TMP" "$ROUNDS" "$FOLDS" $PRECISIONS <<'JS'
 const fs = require('fs');
-const [dir, rounds, folds] = process.argv.slice(2);
+const [dir, rounds, folds, ...precisions] = process.argv.slice(2);
 const mid = a => { a = [...a].sort((x, y) => x - y); const n = a.length;
   return n % 2 ? a[(n - 1) / 2] : (a[n / 2 - 1] + a[n / 2]) / 2; };
-const m = [], o = [];
+const o = [];
 let images = 0;
 for (let r = 1; r <= +rounds; r++) {
-  const mj = JSON.parse(fs.readFileSync(`${dir}/mien.${r}`, 'utf8'));
   const oj = JSON.parse(fs.readFileSync(`${dir}/ort.${r}`, 'utf8'));
-  m.push(mj.ms_per_image.total); o.push(oj.ms_mean.total); images = oj.images;
-  console.error(`round ${r}: mien ${JSON.stringify(mj.ms_per_image)}`);
+  o.push(oj.ms_mean.total); images = oj.images;
   console.error(`round ${r}: ort  ${JSON.stringify(oj.ms_mean)}`);
 }
-const mien = mid(m), ort = mid(o);
-console.log(JSON.stringify({mien_ms_per_image: +mien.toFixed(3), ort_ms_per_image: +ort.toFixed(3),
-  speedup: +(ort / mien).toFixed(2), images, folds: +folds}));
+const ort = mid(o);
+for (const p of precisions) {
+  const m = [];
+  for (let r = 1; r <= +rounds; r++) {
+    const mj = JSON.parse(fs.readFileSync(`${dir}/mien.${p}.${r}`, 'utf8'));
+    m.push(mj.ms_per_image.total);
+    console.error(`round ${r}: mien${p === 'default' ? '' : ` (${p})`} ${JSON.stringify(mj.ms_per_image)}`);
+  }
+  const mien = mid(m);
+  console.log(JSON.stringify({mien_ms_per_image: +mien.toFixed(3), ort_ms_per_image: +ort.toFixed(3),
+    speedup: +(ort / mien).toFixed(2), images, folds: +folds,
+    ...(p === 'default' ? {} : {precision: p})}));
+}
 JS

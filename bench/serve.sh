@@ -100,15 +100,17 @@ echo "{\"case\":\"http_detect_overload\",\"workers\":2,\"queue\":2,\"connections
 stop
 
 # 3. search over a big synthetic collection
-"$MIEN" collection create big --store "$STORE" >/dev/null
+"$MIEN" collection create big --store "$STORE" --purpose evaluation \
+    --legal-basis "benchmark on synthetic templates (no person)" --consent not-needed \
+    --review none >/dev/null
 imp=$("$MIEN" collection import-synthetic big --count "$SEARCH_COUNT" --store "$STORE")
 echo "$imp"
 start --workers 2
 sed -e 's#^wrk.method.*#wrk.method = "POST"#' "$TMP/post.lua" >"$TMP/search.lua"
 curl -s -o /dev/null -H "Authorization: Bearer $KEY" -H 'Content-Type: image/jpeg' \
-    --data-binary "@$PHOTO" "$URL/v1/collections/big/search" # loads the index
+    --data-binary "@$PHOTO" "$URL/v1/collections/big/search?purpose=evaluation&case_ref=bench" # loads the index
 wrk -t1 -c2 -d"${SECONDS_RUN}s" --timeout 10s --latency -s "$TMP/search.lua" \
-    "$URL/v1/collections/big/search" >"$TMP/wrk3"
+    "$URL/v1/collections/big/search?purpose=evaluation&case_ref=bench" >"$TMP/wrk3"
 fields=$(wrk_fields "$TMP/wrk3")
 curl -s "$URL/metrics" >"$TMP/metrics"
 stage=$(awk '/^mien_inference_seconds_sum\{stage="search"\}/ {s=$2} /^mien_inference_seconds_count\{stage="search"\}/ {c=$2}

@@ -60,7 +60,8 @@ extern "C" {
     XX(ERR_IMAGE, 9, "image is corrupt, unsupported or too large")                   \
     XX(ERR_INTERNAL, 10, "internal error (a bug in mien)")                           \
     XX(ERR_STORE, 11, "the store failed (database corrupt, full or unwritable)")     \
-    XX(ERR_EXISTS, 12, "it already exists")
+    XX(ERR_EXISTS, 12, "it already exists")                                         \
+    XX(ERR_FORBIDDEN, 13, "not permitted (purpose, mode or review rules)")
 
 typedef enum mien_status {
 #define MIEN_STATUS_GEN(name, num, msg) MIEN_##name = num,
@@ -303,12 +304,73 @@ MIEN_API mien_status mien_session_stage_times(const mien_session *session, mien_
 typedef struct mien_store mien_store;
 
 /* Opens (creating if needed) the store `uri`: "sqlite:PATH" or a bare PATH; NULL means
- * $MIEN_STORE, else "./mien.db". A corrupt or foreign file → MIEN_ERR_STORE. */
+ * $MIEN_STORE, else "./mien.db". A corrupt or foreign file → MIEN_ERR_STORE. The store's
+ * secrets (data keys that encrypt templates at rest, the audit signing key, the subject-hash
+ * key) are read from its key file, created when absent: mien_store_open_with() says how. */
 MIEN_API mien_status mien_store_open(const char *uri, mien_store **out, mien_error *err);
 MIEN_API void mien_store_close(mien_store *store);
 
+typedef struct mien_store_options {
+    const char *key_file; /* NULL: $MIEN_KEY_FILE, else the database path + ".key" */
+    int create_key;       /* non-zero: create the key file (mode 0600) when it does not exist
+                             (mien_store_open does); zero: a missing key file → NOT_FOUND */
+} mien_store_options;
+
+MIEN_API mien_status mien_store_open_with(const char *uri, const mien_store_options *opt,
+                                          mien_store **out, mien_error *err);
+/* Whether opening this handle created its key file (the caller should say so: without that
+ * file every template is lost), and where the key file is. */
+MIEN_API int mien_store_key_created(const mien_store *store);
+MIEN_API const char *mien_store_key_file(const mien_store *store);
+/* The clock every time stamp, expiry and purge uses: `unix_s`, or the system clock for 0. At
+ * open it is $MIEN_NOW (unix seconds) when that is set: a test hook, never for production. */
+MIEN_API void mien_store_set_clock(mien_store *store, int64_t unix_s);
+MIEN_API int64_t mien_store_now(const mien_store *store);
+
+/* Who acts and why: every call that reads or changes personal data takes one, and the audit
+ * log records it (docs/responsible-use.md). */
+typedef struct mien_context {
+    const char *actor;           /* an API key id, or "cli:USER"; NULL → "unknown" */
+    const char *purpose;         /* why: one of the collection's declared purposes */
+    const char *case_ref;        /* the case, ticket or file it is done for */
+    const uint8_t *input_sha256; /* optional: SHA-256 of the input image bytes (never the
+                                    image) for the audit entry */
+} mien_context;
+
+/* Re-encrypts every template and crop under a new data key (added to the key file), then
+ * removes the old keys from the file; audited with ctx's actor. *resealed (may be NULL): blobs
+ * re-encrypted. */
+MIEN_API mien_status mien_store_rotate_data_key(mien_store *store, const mien_context *ctx,
+                                                int64_t *resealed, mien_error *err);
+
 /* Frees arrays returned by the listing functions below. NULL is a no-op. */
 MIEN_API void mien_free(void *p);
+
+/* How a subject's templates may be used. Review: 1:N answers are candidates for a person to
+ * check; the collection says how many must confirm. */
+typedef enum mien_review_mode {
+    MIEN_REVIEW_ONE = 0,        /* default: one reviewer's decision closes a search's review */
+    MIEN_REVIEW_TWO_PERSON = 1, /* two different reviewers must confirm (EU AI Act Art. 14(5)) */
+    MIEN_REVIEW_NONE = 2        /* opt-out: no review; the choice is in the audit log */
+} mien_review_mode;
+
+typedef enum mien_consent {
+    MIEN_CONSENT_REQUIRED = 0,  /* default: every enrolment records a consent reference */
+    MIEN_CONSENT_NOT_NEEDED = 1 /* the legal basis is not consent (documented in legal_basis) */
+} mien_consent;
+
+#define MIEN_DEFAULT_RETENTION_S (365 * 86400LL) /* retention_s 0 → one year */
+
+/* What a collection is for, declared when it is created and fixed afterwards. */
+typedef struct mien_collection_policy {
+    const char *purposes;    /* comma-separated purposes it may be used for, each
+                                [a-z0-9_.-]{1,63}, e.g. "access_control,lost_child" (required) */
+    const char *legal_basis; /* e.g. "consent, GDPR Art. 9(2)(a)" (required, 1..255 bytes) */
+    mien_consent consent;
+    int64_t retention_s;     /* a subject's default lifetime after enrolment; 0: one year */
+    mien_review_mode review;
+    int verification_only;   /* non-zero: 1:1 verification only, 1:N search refused */
+} mien_collection_policy;
 
 typedef struct mien_collection_info {
     char name[64];
@@ -317,20 +379,30 @@ typedef struct mien_collection_info {
     char description[256];
     int64_t created_at;            /* unix seconds */
     int64_t subjects, faces;
+    char purposes[256];
+    char legal_basis[256];
+    mien_consent consent;
+    int64_t retention_s;
+    mien_review_mode review;
+    int verification_only;
 } mien_collection_info;
 
 /* Creates collection `name` ([A-Za-z0-9_.-], 1..63 chars) for `profile`, locked to the
- * engine's models. MIEN_ERR_EXISTS if the name is taken. */
+ * engine's models, with its policy (required: purposes and legal basis). MIEN_ERR_EXISTS if
+ * the name is taken. Audited, the policy included. */
 MIEN_API mien_status mien_collection_create(mien_store *store, const char *name,
                                             mien_profile profile, const mien_engine *engine,
-                                            const char *description, mien_error *err);
+                                            const char *description,
+                                            const mien_collection_policy *policy,
+                                            const mien_context *ctx, mien_error *err);
 MIEN_API mien_status mien_collection_get(mien_store *store, const char *name,
                                          mien_collection_info *out, mien_error *err);
 /* *out: array of *count collections, free with mien_free(). */
 MIEN_API mien_status mien_collection_list(mien_store *store, mien_collection_info **out,
                                           size_t *count, mien_error *err);
-/* Deletes the collection, its subjects, templates and crops. */
-MIEN_API mien_status mien_collection_drop(mien_store *store, const char *name, mien_error *err);
+/* Deletes the collection, its subjects, templates and crops. Audited. */
+MIEN_API mien_status mien_collection_drop(mien_store *store, const char *name,
+                                          const mien_context *ctx, mien_error *err);
 
 typedef struct mien_enrollment {
     const char *subject;         /* the caller's id for the person (1..127 bytes) */
@@ -339,13 +411,26 @@ typedef struct mien_enrollment {
     const mien_quality *quality; /* optional: recorded with the face */
     const uint8_t *image_sha256; /* optional: 32-byte digest of the source image bytes */
     const uint8_t *crop_rgb;     /* optional: the aligned 112×112×3 chip, stored only if given */
+    const char *consent_ref;     /* the consent record (required unless the collection's legal
+                                    basis needs none); kept with the subject */
+    int64_t expires_at;          /* unix seconds; 0: now + the collection's retention. A later
+                                    enrolment of the same subject may move it. */
 } mien_enrollment;
 
-/* Adds one face to `collection` (creating the subject if new) in one transaction: after it
- * returns MIEN_OK the face survives a crash. Profile or model mismatch → MIEN_ERR_ARG with the
- * reason. *face_id (may be NULL) receives the new face's id. */
+/* Adds one face to `collection` (creating the subject if new) in one transaction with its
+ * audit entry: after it returns MIEN_OK the face survives a crash. Profile or model mismatch
+ * → MIEN_ERR_ARG with the reason; no consent reference where one is required →
+ * MIEN_ERR_FORBIDDEN. *face_id (may be NULL) receives the new face's id. */
 MIEN_API mien_status mien_enroll(mien_store *store, const char *collection,
-                                 const mien_enrollment *e, int64_t *face_id, mien_error *err);
+                                 const mien_enrollment *e, const mien_context *ctx,
+                                 int64_t *face_id, mien_error *err);
+/* mien_enroll for n enrolments in one transaction (one commit, one signed audit head for all;
+ * each still its own audit entry): all are enrolled or none. For bulk imports, where a
+ * commit per face would cost a disk sync each. face_ids[n] (may be NULL) receive the ids. */
+MIEN_API mien_status mien_enroll_batch(mien_store *store, const char *collection,
+                                       const mien_enrollment *e, size_t n,
+                                       const mien_context *ctx, int64_t *face_ids,
+                                       mien_error *err);
 /* True in *done when `subject` already has a face from an image with this digest (resumable
  * bulk enrolment skips it). */
 MIEN_API mien_status mien_enrolled(mien_store *store, const char *collection,
@@ -357,21 +442,52 @@ typedef struct mien_subject_info {
     char display_name[128];
     int64_t faces;
     int64_t created_at;
+    char consent_ref[128];
+    int64_t expires_at;
 } mien_subject_info;
 
 MIEN_API mien_status mien_subject_list(mien_store *store, const char *collection,
                                        mien_subject_info **out, size_t *count, mien_error *err);
 
+/* One enrolled face: its id (unique in the store, never reused) and its subject. */
+typedef struct mien_face_record {
+    int64_t face_id;
+    char subject[128];
+} mien_face_record;
+
+/* Every face of `collection`, ascending face id: *out, an array of *count records, freed with
+ * mien_free(). MIEN_ERR_NOT_FOUND when there is no such collection. Not audited (ids only, like
+ * mien_subject_list). */
+MIEN_API mien_status mien_face_list(mien_store *store, const char *collection,
+                                    mien_face_record **out, size_t *count, mien_error *err);
+/* The stored template of face `face_id` of `collection` (to search with it: mien_search
+ * audits that search); *rec (may be NULL) its record. *out owned by the caller:
+ * mien_template_free(). MIEN_ERR_NOT_FOUND when the collection has no such face. */
+MIEN_API mien_status mien_face_template(mien_store *store, const char *collection,
+                                        int64_t face_id, mien_face_record *rec,
+                                        mien_template **out, mien_error *err);
+
+/* An erasure receipt: proof of what was deleted, naming the subject only by keyed hash. */
 typedef struct mien_erasure {
     int64_t faces_deleted;
     int64_t crops_deleted;
+    char subject_hash[65];  /* hex HMAC-SHA-256 of collection and subject (the audit's name) */
+    int64_t erased_at;      /* unix seconds */
+    int64_t audit_seq;      /* the audit entry that records it */
+    char audit_hash[65];    /* that entry's hash (hex): the receipt is checkable in the chain */
 } mien_erasure;
 
-/* Erases a subject: templates and crops leave the store, the index and the file's bytes.
- * MIEN_ERR_NOT_FOUND when there is no such subject. */
+/* Erases a subject: templates and crops leave the store, the index and the file's bytes, in
+ * one transaction with its audit entry; *out is the receipt. MIEN_ERR_NOT_FOUND when there is
+ * no such subject. */
 MIEN_API mien_status mien_erase_subject(mien_store *store, const char *collection,
-                                        const char *subject, mien_erasure *out,
-                                        mien_error *err);
+                                        const char *subject, const mien_context *ctx,
+                                        mien_erasure *out, mien_error *err);
+
+/* Erases every subject whose expires_at has passed (mien_store_now), in every collection,
+ * each with its own audit entry ("purge"). *purged (may be NULL): subjects erased. */
+MIEN_API mien_status mien_purge_expired(mien_store *store, const mien_context *ctx,
+                                        int64_t *purged, mien_error *err);
 
 typedef enum mien_search_mode {
     MIEN_SEARCH_AUTO = 0,       /* exact (int8 shortlist, f32 re-rank); HNSW for big collections */
@@ -394,11 +510,116 @@ typedef struct mien_candidate {
     int64_t face_id;  /* the subject's best-matching face */
 } mien_candidate;
 
-/* Ranked candidates (best first) for `probe` in `collection`; *out freed with mien_free().
- * The first search of a collection in a handle loads its index from the store. */
+typedef struct mien_search_result {
+    mien_candidate *candidates; /* best first; owned, freed by mien_search_result_free */
+    size_t count;
+    char review_id[33];         /* the review this candidate list awaits; "" when the
+                                   collection opted out of review */
+    int reviews_required;       /* 0, 1 or 2 confirmations */
+    int64_t audit_seq;          /* the audit entry that records the search */
+} mien_search_result;
+
+/* Ranked candidates for `probe` in `collection`, for the declared ctx->purpose (one the
+ * collection allows) and ctx->case_ref: no purpose or case → MIEN_ERR_ARG, a purpose the
+ * collection does not allow or a verification-only collection → MIEN_ERR_FORBIDDEN; refusals
+ * are audited too. The search and its review are audited in one transaction. The first search
+ * of a collection in a handle loads its index from the store. */
 MIEN_API mien_status mien_search(mien_store *store, const char *collection,
                                  const mien_template *probe, const mien_search_options *opt,
-                                 mien_candidate **out, size_t *count, mien_error *err);
+                                 const mien_context *ctx, mien_search_result *out,
+                                 mien_error *err);
+MIEN_API void mien_search_result_free(mien_search_result *result);
+
+/* Whether `action` ("search" or "verify") on `collection` may run for ctx's purpose, with the
+ * same answers as mien_search; a refusal is audited. Lets a service refuse before it spends
+ * time on the image. */
+MIEN_API mien_status mien_check_purpose(mien_store *store, const char *collection,
+                                        const char *action, const mien_context *ctx,
+                                        mien_error *err);
+
+typedef struct mien_verification {
+    float similarity;   /* the best of the subject's faces */
+    double fmr;         /* calibrated false-match rate at that similarity */
+    int accepted;       /* fmr <= the max_fmr asked for */
+    int64_t audit_seq;
+} mien_verification;
+
+/* 1:1: is `probe` the enrolled `subject`? Accepted when the calibrated FMR of the best
+ * similarity is at most max_fmr (0: 1e-4). Purpose rules as for search (action "verify");
+ * allowed on verification-only collections. Audited. */
+MIEN_API mien_status mien_verify(mien_store *store, const char *collection, const char *subject,
+                                 const mien_template *probe, double max_fmr,
+                                 const mien_context *ctx, mien_verification *out,
+                                 mien_error *err);
+
+/* ---- human review of candidate lists --------------------------------------------------- */
+typedef enum mien_review_decision {
+    MIEN_DECISION_CONFIRM = 0, /* candidate `rank` is the person searched for */
+    MIEN_DECISION_REJECT = 1   /* none of the candidates is */
+} mien_review_decision;
+
+typedef struct mien_review_info {
+    char id[33];
+    char collection[64];
+    int required;        /* confirmations needed: 1, or 2 in two-person mode */
+    int confirmations;   /* so far */
+    int confirmed_rank;  /* the rank confirmed (1-based), 0 while none */
+    char status[16];     /* "pending", "confirmed", "rejected" or "disputed" (two reviewers
+                            confirmed different ranks) */
+    int64_t created_at;
+    int64_t search_seq;  /* the audit entry of the search under review */
+    size_t candidates;   /* candidates the search returned */
+} mien_review_info;
+
+/* Records `reviewer`'s decision on review `id` (rank 1..candidates for CONFIRM, ignored for
+ * REJECT; note optional), audited. MIEN_ERR_NOT_FOUND for an unknown review;
+ * MIEN_ERR_FORBIDDEN when this reviewer already decided (two-person mode needs two different
+ * people); MIEN_ERR_EXISTS when the review is already closed; MIEN_ERR_ARG for a bad rank. *out
+ * (may be NULL) receives the review's state afterwards. */
+MIEN_API mien_status mien_review_decide(mien_store *store, const char *id, const char *reviewer,
+                                        mien_review_decision decision, int rank,
+                                        const char *note, mien_review_info *out,
+                                        mien_error *err);
+MIEN_API mien_status mien_review_get(mien_store *store, const char *id, mien_review_info *out,
+                                     mien_error *err);
+
+/* ---- the audit log ---------------------------------------------------------------------
+ * Append-only and hash-chained: every entry holds the previous entry's hash and its own over a
+ * canonical serialisation; the chain head is signed (Ed25519) at every commit and kept beside
+ * the database (docs/responsible-use.md). Subjects appear only as keyed hashes. */
+typedef struct mien_audit_event {
+    const char *action;     /* e.g. "compare", "key.create" */
+    const char *collection; /* NULL: none */
+    const char *outcome;    /* "ok" or "refused" */
+    const char *result;     /* a JSON object summarising the result (no images, no ids) */
+} mien_audit_event;
+
+/* Appends one entry (for actions outside the store, such as a service's compare or a
+ * refused request), committed and signed before it returns. *seq (may be NULL) its number. */
+MIEN_API mien_status mien_audit_append(mien_store *store, const mien_audit_event *ev,
+                                       const mien_context *ctx, int64_t *seq, mien_error *err);
+
+typedef struct mien_audit_report {
+    int ok;                /* non-zero: the chain and its signed head agree */
+    int64_t entries;       /* entries checked */
+    int64_t first_bad;     /* the first entry that fails, 0 when none (or when only the head
+                              is wrong) */
+    int64_t head_seq;      /* the signed head's sequence number (0: no head file) */
+    char problem[256];     /* what is wrong, in words ("" when ok) */
+    char public_key[65];   /* hex Ed25519 public key the head was checked against */
+} mien_audit_report;
+
+/* Recomputes every entry's hash and link and checks the signed head (a head newer than the
+ * last entry means entries were removed). MIEN_OK whenever the check could run; *out says
+ * whether the log is intact. */
+MIEN_API mien_status mien_audit_verify(mien_store *store, mien_audit_report *out,
+                                       mien_error *err);
+
+/* Calls fn with each entry from unix time `from` to `to` (inclusive; 0: unbounded) as one
+ * JSON line (no newline), oldest first; a non-zero return from fn stops the export. */
+typedef int (*mien_line_fn)(void *ctx, const char *line);
+MIEN_API mien_status mien_audit_export(mien_store *store, int64_t from, int64_t to,
+                                       mien_line_fn fn, void *ctx, mien_error *err);
 
 /* Templates as bytes (for stores): a versioned, self-describing little-endian encoding of the
  * profile, model ids and vectors. serialize writes at most `size` bytes and the length
@@ -426,8 +647,8 @@ MIEN_API mien_status mien_sha256(const void *bytes, size_t n, uint8_t out[32]);
  *   admin  everything (creating and dropping collections, managing keys)
  *   enrol  detect, compare, read collections, enrol faces, list subjects, erase subjects
  *   search detect, compare, read collections, search
- *   review read collections, record review decisions (a later issue)
- *   audit  read and verify the audit log (a later issue) */
+ *   review read collections, record review decisions on search results
+ *   audit  read, verify and export the audit log */
 typedef enum mien_role {
     MIEN_ROLE_ADMIN = 0,
     MIEN_ROLE_ENROL = 1,
@@ -471,6 +692,25 @@ MIEN_API mien_status mien_key_verify(mien_store *store, const char *key_text, mi
 MIEN_API int mien_role_allows(mien_role role, const char *action);
 /* Number of keys that are not revoked (the server refuses non-loopback addresses with 0). */
 MIEN_API mien_status mien_key_count_valid(mien_store *store, int64_t *count, mien_error *err);
+
+/* AWS Signature Version 4 credentials of a key, for the Rekognition-compatible API
+ * (docs/rekognition.md): the access key id is the key's id; the secret access key is derived
+ * from the key and the store's key file, never stored (src/governance/keys_sigv4.c). */
+#define MIEN_AWS_SECRET_MAX 64 /* room for the 43-character secret access key and its NUL */
+
+/* The secret access key of the valid key `key_text` (the whole "mien_<id>_<secret>": only its
+ * holder may learn it). MIEN_ERR_NOT_FOUND for an invalid or revoked key, or a store without
+ * key file. */
+MIEN_API mien_status mien_key_aws_secret(mien_store *store, const char *key_text,
+                                         char secret[MIEN_AWS_SECRET_MAX], mien_error *err);
+/* The SigV4 signing key of key `id` for the credential scope date ("YYYYMMDD") / region /
+ * service into out[32], and *info (may be NULL) the key's description: what a server needs to
+ * check a signature, scoped to one day, region and service. MIEN_ERR_NOT_FOUND (one message
+ * for every cause) for an unknown or revoked id; MIEN_ERR_ARG for a malformed scope. */
+MIEN_API mien_status mien_key_sigv4_signing_key(mien_store *store, const char *id,
+                                                const char *date, const char *region,
+                                                const char *service, uint8_t out[32],
+                                                mien_key_info *info, mien_error *err);
 
 #ifdef __cplusplus
 }

@@ -105,6 +105,31 @@ int test_temp_dir(char *dir, size_t size);
 /* Removes every file in `dir` (not recursive), then dir. */
 void test_remove_dir(const char *dir);
 
+/* Templates of the first `want` faces of sample `k` (detector order) in `profile`; the
+ * digest of sample k's file into sha (when not NULL). Returns how many were made. */
+size_t test_sample_templates(test_fixture *f, int k, mien_profile profile, size_t want,
+                             mien_template **out, uint8_t sha[32]);
+/* Whether the file at `path` contains needle[n] anywhere (0 when it cannot be read). */
+int test_file_contains(const char *path, const void *needle, size_t n);
+
+/* Runs `sql` on the SQLite file at `path` behind the store's back (what an older build, or
+ * someone with the file, writes); the SQLite result code. */
+int test_sqlite_exec(const char *path, const char *sql);
+
+/* A keyring for store tests (tests/util.c): created once per process in a temp folder,
+ * removed at exit. Borrowed. */
+struct keyring;
+const struct keyring *test_keyring(void);
+/* The policy tests give collections unless they test policies: purpose "test", no consent
+ * needed, no review. And a context with purpose "test", case "case-1", actor "tester". */
+extern const mien_collection_policy TEST_POLICY;
+extern const mien_context TEST_CTX;
+/* mien_search with TEST_CTX, handing the candidates over as an array (free with mien_free):
+ * the shape the gallery tests were written for. */
+mien_status test_search(mien_store *s, const char *coll, const mien_template *probe,
+                        const mien_search_options *opt, mien_candidate **out, size_t *count,
+                        mien_error *err);
+
 /* A packed ONNX model using the unknown operator "FancyOp" (tests/nn/test_onnx_load.c);
  * malloc'd, caller frees. */
 unsigned char *test_onnx_unknown_op_model(size_t *size);

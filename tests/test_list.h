@@ -3,6 +3,18 @@
 #define TEST_LIST(XX)                                                                  \
     /* base */                                                                         \
     XX(error_strings)                                                                  \
+    /* base: key file and crypto (tests/base/test_keyring.c) */                        \
+    XX(keyring_create_file)                                                            \
+    XX(keyring_load_round_trip)                                                        \
+    XX(keyring_known_answers)                                                          \
+    XX(keyring_seal_open)                                                              \
+    XX(keyring_rotation)                                                               \
+    XX(keyring_rotation_failure)                                                       \
+    XX(keyring_file_mode)                                                              \
+    XX(keyring_missing_file)                                                           \
+    XX(keyring_malformed_files)                                                        \
+    XX(keyring_sign_verify)                                                            \
+    XX(keyring_subject_hash)                                                           \
     /* image (tests/image/test_decode.c, test_geometry.c) */                           \
     XX(image_decode_samples)                                                           \
     XX(image_decode_scaled)                                                            \
@@ -79,12 +91,17 @@
     XX(exec_rejects_bad_shapes)                                                        \
     XX(exec_no_reference_kernels)                                                      \
     XX(exec_channels_last_input)                                                       \
+    XX(exec_bf16_close_to_ref)                                                         \
     XX(kernel_prelu_nhwc)                                                              \
+    XX(kernel_f32_to_bf16)                                                             \
+    XX(kernel_prelu_nhwc_bf16)                                                         \
     XX(engine_catalogue)                                                               \
     XX(engine_missing_models_dir)                                                      \
     XX(engine_bad_model_files)                                                         \
     XX(session_bad_calls)                                                              \
     XX(session_embedders_match_onnxruntime)                                            \
+    XX(session_bf16_embedders_close_to_onnxruntime)                                    \
+    XX(engine_precision_env)                                                           \
     XX(session_no_allocation_after_warmup) \
     /* face pipeline (tests/face/test_pipeline.c) */                                   \
     XX(pipeline_detect_samples)                                                        \
@@ -107,12 +124,23 @@
     XX(store_foreign_database)                                                         \
     XX(store_disk_full)                                                                \
     XX(store_crash_safety)                                                             \
+    /* gallery: both store backends, and PostgreSQL alone (tests/gallery/test_store_postgres.c) */ \
+    XX(store_backend_ops)                                                              \
+    XX(store_backend_tx_survives_refusals)                                             \
+    XX(store_pg_identity)                                                              \
+    XX(store_pg_audit_writers)                                                         \
+    XX(store_pg_concurrent_enrol)                                                      \
+    XX(store_pg_serialised_transactions)                                               \
+    XX(store_pg_reconnect)                                                             \
+    XX(store_pg_sealed_at_rest)                                                        \
     /* gallery: public API (tests/gallery/test_gallery.c) */                           \
     XX(gallery_sha256)                                                                 \
     XX(gallery_enrol_search)                                                           \
     XX(gallery_erase)                                                                  \
     XX(gallery_bad_input)                                                              \
     XX(gallery_reopen)                                                                 \
+    /* gallery: faces one by one (tests/gallery/test_face_list.c) */                   \
+    XX(face_list_and_template)                                                         \
     /* gallery: index (tests/gallery/test_index.c) */                                  \
     XX(index_exact_matches_reference)                                                  \
     XX(index_int8_matches_f32)                                                         \
@@ -127,6 +155,35 @@
     XX(keys_role_table)                                                                \
     XX(keys_reopen_no_secret_in_file)                                                  \
     XX(keys_schema_migration)                                                          \
+    /* governance: SigV4 credentials of keys (tests/governance/test_keys_sigv4.c) */    \
+    XX(sigv4_secret_round_trip)                                                        \
+    XX(sigv4_signing_key_matches)                                                      \
+    /* governance: accountability through the public API (test_accountability.c) */     \
+    XX(acct_policy_required)                                                           \
+    XX(acct_search_purpose)                                                            \
+    XX(acct_consent_retention_purge)                                                   \
+    XX(acct_two_person_review)                                                         \
+    XX(acct_erasure_receipt_and_sealing)                                               \
+    XX(acct_audit_tamper)                                                              \
+    XX(acct_key_file_rules)                                                            \
+    XX(acct_handles_follow_changes)                                                    \
+    /* governance: the audit chain (tests/governance/test_audit.c) */                  \
+    XX(audit_append_verify)                                                            \
+    XX(audit_hash_vector)                                                              \
+    XX(audit_altered_entry)                                                            \
+    XX(audit_relinked_entry)                                                           \
+    XX(audit_truncated)                                                                \
+    XX(audit_gap)                                                                      \
+    XX(audit_head_problems)                                                            \
+    XX(audit_checkpoint_monotonic)                                                     \
+    XX(audit_export_lines)                                                             \
+    XX(audit_export_rehash)                                                            \
+    XX(audit_bad_input)                                                                \
     /* server: request bodies (tests/server/test_body.c) */                            \
     XX(server_multipart)                                                               \
-    XX(server_base64)
+    XX(server_base64)                                                                  \
+    /* server: AWS Signature Version 4 (tests/server/test_sigv4.c) */                  \
+    XX(sigv4_suite)                                                                    \
+    XX(sigv4_suite_texts)                                                              \
+    XX(sigv4_parse)                                                                    \
+    XX(sigv4_refusals)

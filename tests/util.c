@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "base/keyring.h"
 #include "test.h"
 
 const char *test_models_dir(void)
@@ -123,4 +126,103 @@ void test_remove_dir(const char *dir)
         closedir(d);
     }
     rmdir(dir);
+}
+
+/* ---- accountability helpers ------------------------------------------------------------- */
+
+const mien_collection_policy TEST_POLICY = {
+    .purposes = "test",
+    .legal_basis = "unit tests on synthetic data",
+    .consent = MIEN_CONSENT_NOT_NEEDED,
+    .retention_s = 0,
+    .review = MIEN_REVIEW_NONE,
+    .verification_only = 0,
+};
+
+const mien_context TEST_CTX = {.actor = "tester", .purpose = "test", .case_ref = "case-1"};
+
+static char keyring_dir[64];
+static keyring *shared_keyring;
+
+static void keyring_cleanup(void)
+{
+    keyring_free(shared_keyring);
+    test_remove_dir(keyring_dir);
+}
+
+const struct keyring *test_keyring(void)
+{
+    if (shared_keyring == NULL && test_temp_dir(keyring_dir, sizeof(keyring_dir)) == 0) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s/test.key", keyring_dir);
+        if (keyring_create(path, &shared_keyring, NULL) == MIEN_OK) {
+            atexit(keyring_cleanup);
+        }
+    }
+    return shared_keyring;
+}
+
+mien_status test_search(mien_store *s, const char *coll, const mien_template *probe,
+                        const mien_search_options *opt, mien_candidate **out, size_t *count,
+                        mien_error *err)
+{
+    mien_search_result r;
+    mien_status st = mien_search(s, coll, probe, opt, &TEST_CTX, &r, err);
+    *out = r.candidates;
+    *count = r.count;
+    return st;
+}
+
+/* Templates of the first `want` faces of sample `k` (detector order) in `profile`; the
+ * digest of sample k's file into sha (when not NULL). Returns how many were made. */
+size_t test_sample_templates(test_fixture *f, int k, mien_profile profile, size_t want,
+                               mien_template **out, uint8_t sha[32])
+{
+    mien_image *img = test_load_sample(k);
+    mien_face *faces = NULL;
+    size_t n = 0, made = 0;
+    if (img == NULL || mien_detect(f->session, img, NULL, &faces, &n, NULL) != MIEN_OK) {
+        mien_image_free(img);
+        return 0;
+    }
+    for (size_t i = 0; i < n && made < want; i++) {
+        if (mien_embed(f->session, img, &faces[i], profile, &out[made], NULL) == MIEN_OK) {
+            made++;
+        }
+    }
+    mien_faces_free(faces);
+    mien_image_free(img);
+    if (sha != NULL) {
+        char path[4200];
+        size_t size = 0;
+        unsigned char *bytes;
+        snprintf(path, sizeof(path), "%s/samples/sample%d.jpg", test_models_dir(), k);
+        bytes = test_read_file(path, &size);
+        if (bytes == NULL || mien_sha256(bytes, size, sha) != MIEN_OK) {
+            made = 0;
+        }
+        free(bytes);
+    }
+    return made;
+}
+
+
+int test_file_contains(const char *path, const void *needle, size_t n)
+{
+    size_t size = 0;
+    unsigned char *bytes = test_read_file(path, &size);
+    int found = bytes != NULL && n > 0 && size >= n && memmem(bytes, size, needle, n) != NULL;
+    free(bytes);
+    return found;
+}
+
+int test_sqlite_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+    return rc;
 }

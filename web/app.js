@@ -1,7 +1,9 @@
 /* web/app.js — the behaviour of mien's try-it page (web/index.html): the API key, and the
  * Detect, Compare and Search panels, each a thin client of one route of the HTTP API
  * (docs/api.md, openapi.yaml). Plain browser JavaScript, no build step, no libraries, no
- * request to any other origin.
+ * request to any other origin. Compare sends the purpose typed in; Search sends one of the
+ * chosen collection's declared purposes and a case reference, and shows the review the
+ * candidates await.
  *
  * The key is kept in localStorage and sent as "Authorization: Bearer KEY". Errors are
  * shown from the API's {"error":{"code","message"}} shape. When a detection has been
@@ -354,10 +356,20 @@
         var form = new FormData();
         form.append('a', a, a.name);
         form.append('b', b, b.name);
+        var purpose = $('compare-purpose').value.trim();
+        if (!purpose) {
+            showError('compare-error', new Error('Say what the comparison is for (purpose).'));
+            return;
+        }
         var params = new URLSearchParams({
             profile: $('compare-profile').value,
-            fmr: $('compare-fmr').value
+            fmr: $('compare-fmr').value,
+            purpose: purpose
         });
+        var caseRef = $('compare-case').value.trim();
+        if (caseRef) {
+            params.set('case_ref', caseRef);
+        }
         var button = $('compare-go');
         busy(button, true);
         $('compare-result').hidden = true;
@@ -385,6 +397,30 @@
     /* ---- Search ----------------------------------------------------------------------- */
 
     var searchFile = null;
+    var collections = {};
+
+    /* Fills the purpose list with the declared purposes of the chosen collection. */
+    function loadPurposes() {
+        var sel = $('search-purpose');
+        var c = collections[$('search-collection').value];
+        var keep = sel.value;
+        sel.textContent = '';
+        var first = document.createElement('option');
+        first.value = '';
+        first.textContent = c ? '(choose a purpose)' : '(choose a collection first)';
+        sel.appendChild(first);
+        (c && c.purposes ? c.purposes : []).forEach(function (p) {
+            var o = document.createElement('option');
+            o.value = p;
+            o.textContent = p;
+            sel.appendChild(o);
+        });
+        if (c && c.purposes && c.purposes.indexOf(keep) >= 0) {
+            sel.value = keep;
+        } else if (c && c.purposes && c.purposes.length === 1) {
+            sel.value = c.purposes[0];
+        }
+    }
 
     function loadCollections() {
         var sel = $('search-collection');
@@ -396,6 +432,10 @@
         return api('GET', '/v1/collections', null, null)
             .then(function (r) {
                 var list = r.collections || [];
+                collections = {};
+                list.forEach(function (c) {
+                    collections[c.name] = c;
+                });
                 sel.textContent = '';
                 var first = document.createElement('option');
                 first.value = '';
@@ -405,7 +445,8 @@
                     var o = document.createElement('option');
                     o.value = c.name;
                     o.textContent = c.name + ' (' + c.profile + ', ' + c.subjects +
-                        ' subjects, ' + c.faces + ' faces)';
+                        ' subjects, ' + c.faces + ' faces' +
+                        (c.verification_only ? ', verification only' : '') + ')';
                     sel.appendChild(o);
                 });
                 if (keep && list.some(function (c) { return c.name === keep; })) {
@@ -414,6 +455,7 @@
                     sel.value = list[0].name;
                 }
                 sel.dataset.count = String(list.length);
+                loadPurposes();
             })
             .catch(function (err) {
                 showError('search-error', err);
@@ -433,7 +475,17 @@
             showError('search-error', new Error('Choose a probe photo.'));
             return;
         }
-        var params = new URLSearchParams({ fmr: $('search-fmr').value });
+        var purpose = $('search-purpose').value;
+        var caseRef = $('search-case').value.trim();
+        if (!purpose || !caseRef) {
+            showError('search-error', new Error('Choose the purpose and name the case.'));
+            return;
+        }
+        var params = new URLSearchParams({
+            fmr: $('search-fmr').value,
+            purpose: purpose,
+            case_ref: caseRef
+        });
         var top = parseInt($('search-top').value, 10);
         if (top > 0) {
             params.set('top', String(top));
@@ -463,6 +515,11 @@
                     : 'No candidate at this false-match rate') +
                     ' (probe face quality: ' + q + ').';
                 $('search-table').hidden = list.length === 0;
+                $('search-review').textContent = r.review
+                    ? 'Review ' + r.review.id + ': awaits ' + r.review.required +
+                      (r.review.required === 1 ? ' reviewer' : ' different reviewers') +
+                      ' (POST /v1/reviews/' + r.review.id + ').'
+                    : (list.length ? 'This collection opted out of review.' : '');
                 $('search-result').hidden = false;
             })
             .catch(function (err) {
@@ -530,6 +587,7 @@
         $('compare-form').addEventListener('submit', compare);
         $('search-form').addEventListener('submit', search);
         $('search-refresh').addEventListener('click', loadCollections);
+        $('search-collection').addEventListener('change', loadPurposes);
 
         checkReady();
         loadCollections();

@@ -3,14 +3,21 @@
 #define MIEN_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "mien.h"
 
-/* Exit codes: 0 success, 1 a failure reported by the library, 2 bad usage. */
+/* Exit codes (docs/cli.md): 0 success, 1 a failure reported by the library, 2 bad usage,
+ * 3 refused by the collection's rules (MIEN_ERR_FORBIDDEN: a purpose it was not declared for,
+ * 1:N search on a verification-only collection, enrolment without consent, a reviewer
+ * deciding twice), 4 `mien audit verify` found the log altered or truncated. Scripts rely on
+ * these numbers: never renumber one. */
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
+#define CLI_EXIT_FORBIDDEN 3
+#define CLI_EXIT_TAMPERED 4
 
 /* Options every command takes: --models DIR, --threads N, --json. */
 typedef struct cli_common {
@@ -45,6 +52,15 @@ mien_status cli_load_image(const char *path, bool full_size, mien_image **out);
  * what went wrong otherwise (no face: MIEN_ERR_NOT_FOUND). */
 mien_status cli_template_of(mien_session *s, const char *path, int face_index,
                             mien_profile profile, mien_template **t, mien_face *face);
+/* The same for an image already read (bytes[size], not retained; `name` names it in
+ * messages): the commands that audit their input hash the bytes they read once, then decode
+ * exactly those bytes. */
+mien_status cli_template_of_bytes(mien_session *s, const char *name, const uint8_t *bytes,
+                                  size_t size, int face_index, mien_profile profile,
+                                  mien_template **t, mien_face *face);
+/* Reads a whole file (at most mien_image_options' default max_bytes) into *bytes (malloc'd,
+ * the caller frees) and *size, printing why not (MIEN_ERR_IO, _IMAGE for too large, _NOMEM). */
+mien_status cli_read_file(const char *path, uint8_t **bytes, size_t *size);
 
 /* Prints a face as a JSON object (no newline). */
 void cli_face_json(FILE *f, const mien_face *face);
@@ -55,16 +71,62 @@ void cli_face_json(FILE *f, const mien_face *face);
  * it; sets *bad when the value is missing. *uri is borrowed from argv. */
 bool cli_store_option(int argc, char **argv, int *i, const char **uri, bool *bad);
 
-/* Opens the store `uri` (NULL: $MIEN_STORE, else ./mien.db), printing the error. */
+/* Opens the store `uri` (NULL: $MIEN_STORE, else ./mien.db), printing the error. When the
+ * open created the store's key file, warns on stderr that it must be backed up (without it
+ * the templates cannot be read). */
 mien_status cli_open_store(const char *uri, mien_store **out);
 
-/* Prints "mien CMD: message (status)" to stderr; returns CLI_EXIT_FAIL. */
+/* Prints "mien CMD: message (status)" to stderr; returns cli_exit_code(st). */
 int cli_fail(const char *cmd, mien_status st, const mien_error *err);
+/* The exit code for a library status: CLI_EXIT_OK, CLI_EXIT_FORBIDDEN for
+ * MIEN_ERR_FORBIDDEN, CLI_EXIT_FAIL for any other failure. */
+int cli_exit_code(mien_status st);
+
+/* Who acts and why (mien_context) for the store commands. The actor is "cli:$USER", or
+ * "cli:uid<N>" when $USER is unset or not a plain name; purpose and case_ref are borrowed
+ * (from argv) and may be NULL. ctx points into the struct itself: do not copy a cli_context
+ * after cli_context_init. */
+typedef struct cli_context {
+    char actor[80];
+    uint8_t input_sha256[32];
+    mien_context ctx;
+} cli_context;
+void cli_context_init(cli_context *c, const char *purpose, const char *case_ref);
+/* Records the SHA-256 of the input image's bytes in the context. */
+void cli_context_set_input(cli_context *c, const uint8_t sha256[32]);
+
+/* Consumes "--purpose P" or "--case-ref REF" at argv[*i] into *purpose / *case_ref
+ * (borrowed from argv); true when argv[*i] was one of them; sets *bad when the value is
+ * missing. */
+bool cli_context_option(int argc, char **argv, int *i, const char **purpose,
+                        const char **case_ref, bool *bad);
+
+/* Checks cx's purpose for `action` ("search" or "verify") on `collection` before any work
+ * (mien_check_purpose; the library audits a refusal) and prints a refusal as "mien CMD:
+ * refused: ...". Returns CLI_EXIT_OK to go on, CLI_EXIT_USAGE when the purpose (or a search's
+ * case reference) is missing, CLI_EXIT_FORBIDDEN when the rules refuse, CLI_EXIT_FAIL
+ * otherwise. (cmd_search.c) */
+int cli_check_purpose(mien_store *store, const char *cmd, const char *collection,
+                      const char *action, const cli_context *cx);
 
 /* Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out[cap]. */
 void cli_time_iso(int64_t unix_s, char *out, size_t cap);
+/* Parses a point in time: unix seconds ("1714567890"), an ISO date "YYYY-MM-DD" (midnight
+ * UTC, or 23:59:59 when end_of_day) or date and time "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC; a
+ * space may replace the T). False when `s` is none of these. */
+bool cli_parse_time(const char *s, bool end_of_day, int64_t *out);
+/* Parses a duration "N" or "Ns" (seconds), "Nh" (hours), "Nd" (days); N a positive whole
+ * number, at most 100 years. False otherwise. */
+bool cli_parse_duration(const char *s, int64_t *seconds);
+/* A duration as its largest exact unit: "365d", "12h", "90s". */
+void cli_duration_text(int64_t seconds, char *out, size_t cap);
 
-/* Prints a collection as a JSON object (no newline). */
+/* "required" / "not_needed", "one" / "two_person" / "none": the names the audit log and the
+ * JSON use. */
+const char *cli_consent_name(mien_consent c);
+const char *cli_review_name(mien_review_mode m);
+
+/* Prints a collection as a JSON object (no newline), its policy included. */
 void cli_collection_json(FILE *f, const mien_collection_info *c);
 
 int cli_cmd_models(int argc, char **argv);
@@ -82,5 +144,9 @@ int cli_cmd_serve(int argc, char **argv);
 /* `mien collection import-synthetic`: synthetic templates, for benchmarks only. */
 int cli_cmd_import_synthetic(int argc, char **argv);
 int cli_cmd_keys(int argc, char **argv);
+int cli_cmd_verify(int argc, char **argv);
+int cli_cmd_purge(int argc, char **argv);
+int cli_cmd_review(int argc, char **argv);
+int cli_cmd_audit(int argc, char **argv);
 
 #endif

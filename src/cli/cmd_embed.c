@@ -1,6 +1,7 @@
 /* cmd_embed.c — `mien embed IMAGE [--profile fast|accurate] [--face N] [--json]`: the
  * template of the most prominent face (largest and most central), or of face N as
- * `mien detect` numbers them. */
+ * `mien detect` numbers them. JSON prints each float with 9 significant digits, enough to
+ * read back the exact float32 (IEEE 754: FLT_DECIMAL_DIG = 9). */
 #include <string.h>
 
 #include "cli.h"
@@ -66,7 +67,7 @@ int cli_cmd_embed(int argc, char **argv)
         for (int part = 0; mien_template_vector(t, part, &v, &dim) == MIEN_OK; part++) {
             printf(c.json ? ",\"%s\":[" : "%s ", part == 0 ? "embedding_a" : "embedding_b");
             for (int k = 0; k < dim; k++) {
-                printf(c.json ? "%s%.7g" : "%s%.5f", k ? (c.json ? "," : " ") : "", v[k]);
+                printf(c.json ? "%s%.9g" : "%s%.5f", k ? (c.json ? "," : " ") : "", v[k]);
             }
             printf(c.json ? "]" : "\n");
         }

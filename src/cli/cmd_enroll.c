@@ -2,7 +2,16 @@
  *
  *   mien enroll COLL --subject ID [--name TEXT] [--face N] [--force] [--crops] IMAGE...
  *   mien enroll COLL --from-dir DIR [--force] [--crops] [--threads N]
- *   (both with [--store URI] [--models DIR] [--json])
+ *   (both with [--consent REF] [--expires DATE|+DURATION] [--case-ref REF] [--store URI]
+ *    [--models DIR] [--json])
+ *
+ * Consent and retention (mien.h mien_enrollment): --consent REF is the reference of the
+ * person's consent record (a form number, a ticket), kept with the subject; a collection whose
+ * policy requires consent refuses an enrolment without one, before any image is read (exit 3).
+ * With --from-dir every subject gets the same REF (one consent batch per run). --expires sets
+ * when the subject is erased by `mien purge` (a date or date-time in UTC, or +30d / +12h /
+ * +3600s from now by the store's clock); the default is now + the collection's retention. Each
+ * enrolment is audited with the CLI's actor (and --case-ref, if given).
  *
  * Each image is decoded, its faces detected, one face chosen and embedded with the
  * collection's profile, and the template enrolled with the SHA-256 of the file's bytes.
@@ -74,6 +83,9 @@ typedef struct enroll_opts {
     mien_profile profile;
     int face_index; /* --face N, -1: none */
     bool force, crops, json;
+    const char *consent_ref;   /* --consent REF, NULL: none */
+    int64_t expires_at;        /* --expires, unix seconds; 0: the collection's retention */
+    const mien_context *ctx;   /* who enrols, for the audit log */
 } enroll_opts;
 
 static double now_ms(void)
@@ -89,7 +101,9 @@ static void usage(void)
             "usage: mien enroll COLL --subject ID [--name TEXT] [--face N] [--force] [--crops] "
             "IMAGE...\n"
             "       mien enroll COLL --from-dir DIR [--force] [--crops] [--threads N]\n"
-            "(each with [--store URI] [--models DIR] [--json])\n");
+            "(each with [--consent REF] [--expires DATE|+30d] [--case-ref REF] [--store URI]\n"
+            " [--models DIR] [--json]; --consent is required where the collection's policy "
+            "requires consent)\n");
 }
 
 /* Reads path and writes the SHA-256 of its bytes to it->sha; false (reason set) when it
@@ -207,8 +221,10 @@ static mien_status commit(mien_store *store, const enroll_opts *o, item *it, mie
                          .template_ = it->t,
                          .quality = &it->quality,
                          .image_sha256 = it->sha,
-                         .crop_rgb = it->crop};
-    mien_status st = mien_enroll(store, o->collection, &e, &it->face_id, err);
+                         .crop_rgb = it->crop,
+                         .consent_ref = o->consent_ref,
+                         .expires_at = o->expires_at};
+    mien_status st = mien_enroll(store, o->collection, &e, o->ctx, &it->face_id, err);
     mien_template_free(it->t);
     it->t = NULL;
     free(it->crop);
@@ -275,8 +291,10 @@ static int enroll_images(mien_store *store, const cli_common *c, const enroll_op
                                  .template_ = it.t,
                                  .quality = &it.quality,
                                  .image_sha256 = it.sha,
-                                 .crop_rgb = it.crop};
-            mien_status st = mien_enroll(store, o->collection, &e, &it.face_id, &err);
+                                 .crop_rgb = it.crop,
+                                 .consent_ref = o->consent_ref,
+                                 .expires_at = o->expires_at};
+            mien_status st = mien_enroll(store, o->collection, &e, o->ctx, &it.face_id, &err);
             mien_template_free(it.t);
             free(it.crop);
             if (st == MIEN_OK) {
@@ -284,9 +302,12 @@ static int enroll_images(mien_store *store, const cli_common *c, const enroll_op
             } else {
                 it.state = st == MIEN_ERR_EXISTS ? ITEM_SKIPPED : ITEM_FAILED;
                 snprintf(it.reason, sizeof(it.reason), "%s", err.message);
+                if (st == MIEN_ERR_FORBIDDEN) {
+                    rc = CLI_EXIT_FORBIDDEN;
+                }
             }
         }
-        if (it.state != ITEM_ENROLLED) {
+        if (it.state != ITEM_ENROLLED && rc == CLI_EXIT_OK) {
             rc = CLI_EXIT_FAIL;
         }
         if (o->json) {
@@ -669,9 +690,9 @@ static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts 
         fprintf(stderr, "mien enroll: stopped: %s (%s); what was enrolled stays, re-run to "
                         "resume\n",
                 err.message, mien_strerror(fatal));
-        rc = CLI_EXIT_FAIL;
+        rc = cli_exit_code(fatal);
     }
-    if (counts[ITEM_FAILED] > 0) {
+    if (counts[ITEM_FAILED] > 0 && rc == CLI_EXIT_OK) {
         rc = CLI_EXIT_FAIL;
     }
     {
@@ -709,11 +730,33 @@ done:
     return rc;
 }
 
+/* --expires: "+30d" (from `now`, the store's clock) or a point in time; false when malformed
+ * or not after now. */
+static bool parse_expiry(const char *s, int64_t now, int64_t *out)
+{
+    int64_t v = 0;
+    if (s[0] == '+') {
+        if (!cli_parse_duration(s + 1, &v)) {
+            return false;
+        }
+        v += now;
+    } else if (!cli_parse_time(s, false, &v)) {
+        return false;
+    }
+    if (v <= now) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
 int cli_cmd_enroll(int argc, char **argv)
 {
     cli_common c = {.threads = 0};
     enroll_opts o = {.face_index = -1};
     const char *store_uri = NULL, *subject = NULL, *display_name = NULL, *dir = NULL;
+    const char *purpose = NULL, *case_ref = NULL, *expires = NULL;
+    cli_context cx;
     char **paths = NULL;
     int n_paths = 0, rc;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -729,7 +772,8 @@ int cli_cmd_enroll(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
+            cli_store_option(argc, argv, &i, &store_uri, &bad) ||
+            cli_context_option(argc, argv, &i, &purpose, &case_ref, &bad)) {
             continue;
         }
         if (strcmp(a, "--force") == 0) {
@@ -737,7 +781,8 @@ int cli_cmd_enroll(int argc, char **argv)
         } else if (strcmp(a, "--crops") == 0) {
             o.crops = true;
         } else if ((strcmp(a, "--subject") == 0 || strcmp(a, "--name") == 0 ||
-                    strcmp(a, "--from-dir") == 0 || strcmp(a, "--face") == 0) &&
+                    strcmp(a, "--from-dir") == 0 || strcmp(a, "--face") == 0 ||
+                    strcmp(a, "--consent") == 0 || strcmp(a, "--expires") == 0) &&
                    i + 1 >= argc) {
             fprintf(stderr, "mien enroll: %s needs a value\n", a);
             bad = true;
@@ -745,6 +790,14 @@ int cli_cmd_enroll(int argc, char **argv)
             subject = argv[++i];
         } else if (strcmp(a, "--name") == 0) {
             display_name = argv[++i];
+        } else if (strcmp(a, "--consent") == 0) {
+            o.consent_ref = argv[++i];
+            if (o.consent_ref[0] == '\0') {
+                fprintf(stderr, "mien enroll: --consent wants the consent record's reference\n");
+                bad = true;
+            }
+        } else if (strcmp(a, "--expires") == 0) {
+            expires = argv[++i];
         } else if (strcmp(a, "--from-dir") == 0) {
             dir = argv[++i];
         } else if (strcmp(a, "--face") == 0) {
@@ -779,6 +832,8 @@ int cli_cmd_enroll(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     o.json = c.json;
+    cli_context_init(&cx, purpose, case_ref);
+    o.ctx = &cx.ctx;
     if (cli_open_store(store_uri, &store) != MIEN_OK) {
         free(paths);
         return CLI_EXIT_FAIL;
@@ -786,6 +841,19 @@ int cli_cmd_enroll(int argc, char **argv)
     st = mien_collection_get(store, o.collection, &info, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("enroll", st, &err);
+    } else if (info.consent == MIEN_CONSENT_REQUIRED && o.consent_ref == NULL) {
+        /* Refused before any image is read; the library would refuse each one the same way. */
+        fprintf(stderr, "mien enroll: refused: collection '%s' enrols people only with their "
+                        "consent (legal basis: %s): give the consent record's reference with "
+                        "--consent REF\n",
+                o.collection, info.legal_basis[0] ? info.legal_basis : "not declared");
+        rc = CLI_EXIT_FORBIDDEN;
+    } else if (expires != NULL && !parse_expiry(expires, mien_store_now(store), &o.expires_at)) {
+        fprintf(stderr, "mien enroll: --expires wants a date (2031-12-31), a UTC date-time "
+                        "(2031-12-31T18:00:00Z), unix seconds, or +30d / +12h / +3600s from now; "
+                        "in the future (got '%s')\n",
+                expires);
+        rc = CLI_EXIT_USAGE;
     } else {
         o.profile = info.profile;
         if (dir != NULL) {

@@ -1,10 +1,16 @@
-/* cmd_keys.c — `mien keys create --role R [--label TEXT] | list | revoke ID`, all with
- * [--store URI] [--json]: the API keys of `mien serve` (mien.h "API keys and roles").
+/* cmd_keys.c — `mien keys create --role R [--label TEXT] | list | revoke ID | rotate-data`,
+ * all with [--store URI] [--json]: the API keys of `mien serve` (mien.h "API keys and roles"),
+ * and the data key that encrypts templates at rest.
  *
- * `create` prints the whole key once ("key: mien_<id>_<secret>"); the store keeps only a hash
- * of its secret, so a lost key cannot be recovered, only revoked and replaced. `list` shows
- * ids, roles, labels and times, never a secret. Exit 0; 1 when the library refuses (no such
- * key, store unreadable); 2 for bad usage. */
+ * `create` prints the whole key once ("key: mien_<id>_<secret>"), with its AWS Signature
+ * Version 4 credentials for the Rekognition-compatible API (aws_access_key_id = the key id,
+ * aws_secret_access_key derived from the key: mien_key_aws_secret, docs/rekognition.md); the
+ * store keeps only a hash of its secret, so a lost key cannot be recovered, only revoked and
+ * replaced. `list` shows
+ * ids, roles, labels and times, never a secret. `rotate-data` re-encrypts every template and
+ * crop under a new data key in the store's key file and then removes the old keys from it
+ * (mien_store_rotate_data_key; audited), printing how many blobs were re-encrypted. Exit 0;
+ * 1 when the library refuses (no such key, store unreadable); 2 for bad usage. */
 #include <string.h>
 
 #include "cli.h"
@@ -15,6 +21,7 @@ static void usage(void)
                     "[--label TEXT]\n"
                     "       mien keys list\n"
                     "       mien keys revoke ID\n"
+                    "       mien keys rotate-data\n"
                     "(each with [--store URI] [--json]; the store defaults to $MIEN_STORE, "
                     "else ./mien.db)\n");
 }
@@ -56,20 +63,36 @@ static int create(mien_store *store, mien_role role, const char *label, bool jso
     if (st != MIEN_OK) {
         return cli_fail("keys create", st, &err);
     }
+    /* The AWS SigV4 credentials of the same key, for the Rekognition-compatible API
+     * (docs/rekognition.md): derived, so a store without them still has a working key. */
+    char aws[MIEN_AWS_SECRET_MAX];
+    if (mien_key_aws_secret(store, key, aws, &err) != MIEN_OK) {
+        aws[0] = '\0';
+    }
     if (json) {
         printf("{\"id\":\"%s\",\"role\":\"%s\",\"label\":", info.id, mien_role_name(info.role));
         cli_json_string(stdout, info.label);
-        printf(",\"key\":\"%s\"}\n", key);
+        printf(",\"key\":\"%s\"", key);
+        if (aws[0]) {
+            printf(",\"aws_access_key_id\":\"%s\",\"aws_secret_access_key\":\"%s\"", info.id,
+                   aws);
+        }
+        printf("}\n");
     } else {
         printf("key id: %s\nrole: %s\n", info.id, mien_role_name(info.role));
         if (info.label[0]) {
             printf("label: %s\n", info.label);
         }
         printf("key: %s\n", key);
+        if (aws[0]) {
+            printf("aws_access_key_id: %s\naws_secret_access_key: %s\n", info.id, aws);
+        }
     }
     fflush(stdout);
     fprintf(stderr, "mien keys create: the key is shown only this once; mien keeps only a hash "
-                    "of it. Store it now (send it as \"Authorization: Bearer KEY\").\n");
+                    "of it. Store it now (send it as \"Authorization: Bearer KEY\"; AWS SDKs "
+                    "calling the Rekognition-compatible API sign with aws_access_key_id and "
+                    "aws_secret_access_key).\n");
     return CLI_EXIT_OK;
 }
 
@@ -96,6 +119,33 @@ static int list(mien_store *store, bool json)
         printf("no keys\n");
     }
     mien_free(keys);
+    return CLI_EXIT_OK;
+}
+
+/* `keys rotate-data`; returns the exit code. */
+static int rotate_data(mien_store *store, bool json)
+{
+    mien_error err;
+    int64_t n = 0;
+    cli_context cx;
+    cli_context_init(&cx, NULL, NULL);
+    mien_status st = mien_store_rotate_data_key(store, &cx.ctx, &n, &err);
+    if (st != MIEN_OK) {
+        return cli_fail("keys rotate-data", st, &err);
+    }
+    if (json) {
+        printf("{\"resealed\":%lld,\"key_file\":", (long long)n);
+        cli_json_string(stdout, mien_store_key_file(store));
+        printf("}\n");
+    } else {
+        printf("re-encrypted %lld templates and crops under a new data key; the old data keys "
+               "are gone from %s\n",
+               (long long)n, mien_store_key_file(store));
+    }
+    fflush(stdout);
+    fprintf(stderr, "mien keys rotate-data: back up %s again: copies made before now cannot "
+                    "read the templates\n",
+            mien_store_key_file(store));
     return CLI_EXIT_OK;
 }
 
@@ -126,7 +176,7 @@ int cli_cmd_keys(int argc, char **argv)
     mien_store *store = NULL;
     int rc;
     if (verb == NULL || (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 &&
-                         strcmp(verb, "revoke") != 0)) {
+                         strcmp(verb, "revoke") != 0 && strcmp(verb, "rotate-data") != 0)) {
         if (verb != NULL) {
             fprintf(stderr, "mien keys: unknown action '%s'\n", verb);
         }
@@ -134,6 +184,7 @@ int cli_cmd_keys(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     bool is_create = strcmp(verb, "create") == 0, is_revoke = strcmp(verb, "revoke") == 0;
+    bool is_rotate = strcmp(verb, "rotate-data") == 0;
     for (int i = 2; i < argc; i++) {
         if (cli_common_option(&c, argc, argv, &i, &bad) ||
             cli_store_option(argc, argv, &i, &store_uri, &bad)) {
@@ -176,6 +227,8 @@ int cli_cmd_keys(int argc, char **argv)
         rc = create(store, role, label, c.json);
     } else if (is_revoke) {
         rc = revoke(store, id, c.json);
+    } else if (is_rotate) {
+        rc = rotate_data(store, c.json);
     } else {
         rc = list(store, c.json);
     }

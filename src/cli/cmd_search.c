@@ -1,10 +1,20 @@
-/* cmd_search.c — `mien search COLL IMAGE [--top K] [--fmr F] [--face N] [--exact |
- * --approximate] [--store URI] [--models DIR] [--json]`: 1:N search. The most prominent face
- * of IMAGE (or face N) is embedded with the collection's profile and searched; the answer is
- * a ranked list of *candidates* for a person to review (subject, similarity, calibrated
- * false-match rate), never a verdict. Only candidates accepted at --fmr (default 1e-3) are
- * listed. Exit 0 (with or without candidates); 1 when the library fails (no such collection,
- * no face, unreadable image); 2 for bad usage. */
+/* cmd_search.c — `mien search COLL IMAGE --purpose P --case-ref REF [--top K] [--fmr F]
+ * [--face N] [--exact | --approximate] [--store URI] [--models DIR] [--json]`: 1:N search.
+ *
+ * The most prominent face of IMAGE (or face N) is embedded with the collection's profile and
+ * searched; the answer is a ranked list of *candidates* for a person to review (subject,
+ * similarity, calibrated false-match rate), never a verdict, with the review it opens (its
+ * id and how many confirmations it needs: `mien review`). Only candidates accepted at --fmr
+ * (default 1e-3) are listed.
+ *
+ * Every search declares why (mien_context): --purpose, one the collection was declared for,
+ * and --case-ref, the case it is done for; the SHA-256 of the image file's bytes (never the
+ * image) goes into the audit entry. The rules are checked before the models are loaded
+ * (mien_check_purpose), and a refusal is itself audited: missing purpose or case → exit 2, a
+ * purpose the collection does not allow or a verification-only collection → exit 3.
+ *
+ * Exit 0 (with or without candidates); 1 when the library fails (no such collection, no face,
+ * unreadable image); 2 for bad usage; 3 refused by the collection's rules. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,29 +22,124 @@
 
 #define DEFAULT_FMR 1e-3 /* mien_search_options_default() */
 
+static void usage(void)
+{
+    fprintf(stderr, "usage: mien search COLL IMAGE --purpose P --case-ref REF [--top K] [--fmr F] "
+                    "[--face N] [--exact|--approximate] [--store URI] [--json]\n");
+}
+
+/* Checks the purpose rules before any work; a refusal is audited by the library. Returns the
+ * exit code (CLI_EXIT_OK to go on). */
+int cli_check_purpose(mien_store *store, const char *cmd, const char *collection,
+                     const char *action, const cli_context *cx)
+{
+    mien_error err;
+    mien_status st = mien_check_purpose(store, collection, action, &cx->ctx, &err);
+    if (st == MIEN_OK) {
+        return CLI_EXIT_OK;
+    }
+    fprintf(stderr, "mien %s: refused: %s (%s)\n", cmd, err.message, mien_strerror(st));
+    if (st == MIEN_ERR_ARG) {
+        fprintf(stderr, "mien %s: give --purpose P%s (the refusal is in the audit log)\n", cmd,
+                strcmp(action, "search") == 0 ? " and --case-ref REF" : "");
+        return CLI_EXIT_USAGE;
+    }
+    return cli_exit_code(st);
+}
+
+/* The answer as one JSON line (docs/cli.md). */
+static void print_json(const char *collection, const char *path, const char *sha_hex,
+                       const mien_collection_info *info, const mien_search_options *so,
+                       const cli_context *cx, const mien_face *face,
+                       const mien_search_result *res)
+{
+    printf("{\"collection\":");
+    cli_json_string(stdout, collection);
+    printf(",\"image\":");
+    cli_json_string(stdout, path);
+    printf(",\"image_sha256\":\"%s\",\"profile\":\"%s\",\"purpose\":", sha_hex,
+           cli_profile_name(info->profile));
+    cli_json_string(stdout, cx->ctx.purpose);
+    printf(",\"case_ref\":");
+    cli_json_string(stdout, cx->ctx.case_ref);
+    printf(",\"max_fmr\":%.3g,\"top\":%d,\"face\":", so->max_fmr, so->top_k);
+    cli_face_json(stdout, face);
+    printf(",\"candidates\":[");
+    for (size_t k = 0; k < res->count; k++) {
+        const mien_candidate *c = &res->candidates[k];
+        printf("%s{\"rank\":%zu,\"subject\":", k ? "," : "", k + 1);
+        cli_json_string(stdout, c->subject);
+        printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"face_id\":%lld}", c->similarity, c->fmr,
+               (long long)c->face_id);
+    }
+    printf("],\"review_id\":");
+    if (res->review_id[0]) {
+        printf("\"%s\"", res->review_id);
+    } else {
+        printf("null");
+    }
+    printf(",\"reviews_required\":%d,\"audit_seq\":%lld}\n", res->reviews_required,
+           (long long)res->audit_seq);
+}
+
+/* The answer as a table of candidates, the review to do and the audit entry. */
+static void print_text(const char *collection, const mien_collection_info *info,
+                       const mien_search_options *so, const mien_search_result *res)
+{
+    if (res->count == 0) {
+        printf("no candidate at FMR %.0e in %s (%lld subjects)\n", so->max_fmr, collection,
+               (long long)info->subjects);
+    } else {
+        printf("candidates for review (FMR <= %.0e, %s, %lld subjects):\n", so->max_fmr,
+               collection, (long long)info->subjects);
+        printf("%4s  %-32s %10s %10s\n", "rank", "subject", "similarity", "fmr");
+        for (size_t k = 0; k < res->count; k++) {
+            printf("%4zu  %-32s %10.4f %10.2g\n", k + 1, res->candidates[k].subject,
+                   res->candidates[k].similarity, res->candidates[k].fmr);
+        }
+        if (res->review_id[0]) {
+            printf("review %s: needs %d confirmation%s by %s before anyone acts on a "
+                   "candidate\n  (mien review %s confirm RANK --reviewer NAME, or reject)\n",
+                   res->review_id, res->reviews_required, res->reviews_required == 1 ? "" : "s",
+                   res->reviews_required > 1 ? "two different reviewers" : "a reviewer",
+                   res->review_id);
+        } else {
+            printf("review: none (collection %s opted out of review; that choice is in the "
+                   "audit log)\n", collection);
+        }
+    }
+    printf("audit entry %lld\n", (long long)res->audit_seq);
+}
+
 int cli_cmd_search(int argc, char **argv)
 {
     cli_common c = {.threads = 1};
     mien_search_options so = mien_search_options_default();
     const char *collection = NULL, *path = NULL, *store_uri = NULL;
+    const char *purpose = NULL, *case_ref = NULL;
     int face_index = -1;
     bool bad = false;
     mien_store *store = NULL;
     mien_engine *engine = NULL;
     mien_session *session = NULL;
     mien_template *t = NULL;
-    mien_candidate *cands = NULL;
+    mien_search_result res;
     mien_collection_info info;
     mien_face face;
-    size_t n = 0;
+    cli_context cx;
+    uint8_t *bytes = NULL, sha[32];
+    char sha_hex[65];
+    size_t size = 0;
     mien_error err;
     mien_status st;
     int rc = CLI_EXIT_FAIL;
+    memset(&res, 0, sizeof(res));
     so.max_fmr = DEFAULT_FMR;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
+            cli_store_option(argc, argv, &i, &store_uri, &bad) ||
+            cli_context_option(argc, argv, &i, &purpose, &case_ref, &bad)) {
             continue;
         }
         if (strcmp(a, "--top") == 0 && i + 1 < argc) {
@@ -69,10 +174,12 @@ int cli_cmd_search(int argc, char **argv)
         }
     }
     if (bad || path == NULL) {
-        fprintf(stderr, "usage: mien search COLL IMAGE [--top K] [--fmr F] [--face N] "
-                        "[--exact|--approximate] [--store URI] [--json]\n");
+        usage();
         return CLI_EXIT_USAGE;
     }
+    /* A missing --purpose or --case-ref is not caught here: the library refuses it, and the
+     * refusal goes into the audit log like any other (cli_check_purpose). */
+    cli_context_init(&cx, purpose, case_ref);
     if (cli_open_store(store_uri, &store) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
@@ -81,6 +188,20 @@ int cli_cmd_search(int argc, char **argv)
         rc = cli_fail("search", st, &err);
         goto done;
     }
+    /* The image's digest first, so that a refusal records what was presented. */
+    if (cli_read_file(path, &bytes, &size) != MIEN_OK) {
+        goto done;
+    }
+    mien_sha256(bytes, size, sha);
+    cli_context_set_input(&cx, sha);
+    for (int k = 0; k < 32; k++) {
+        snprintf(sha_hex + 2 * k, 3, "%02x", sha[k]);
+    }
+    rc = cli_check_purpose(store, "search", collection, "search", &cx);
+    if (rc != CLI_EXIT_OK) {
+        goto done;
+    }
+    rc = CLI_EXIT_FAIL;
     if (cli_open_engine(&c, &engine) != MIEN_OK) {
         goto done;
     }
@@ -89,45 +210,24 @@ int cli_cmd_search(int argc, char **argv)
         rc = cli_fail("search", st, &err);
         goto done;
     }
-    if (cli_template_of(session, path, face_index, info.profile, &t, &face) != MIEN_OK) {
+    if (cli_template_of_bytes(session, path, bytes, size, face_index, info.profile, &t,
+                              &face) != MIEN_OK) {
         goto done;
     }
-    st = mien_search(store, collection, t, &so, &cands, &n, &err);
+    st = mien_search(store, collection, t, &so, &cx.ctx, &res, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("search", st, &err);
         goto done;
     }
     rc = CLI_EXIT_OK;
     if (c.json) {
-        printf("{\"collection\":");
-        cli_json_string(stdout, collection);
-        printf(",\"image\":");
-        cli_json_string(stdout, path);
-        printf(",\"profile\":\"%s\",\"max_fmr\":%.3g,\"top\":%d,\"face\":",
-               cli_profile_name(info.profile), so.max_fmr, so.top_k);
-        cli_face_json(stdout, &face);
-        printf(",\"candidates\":[");
-        for (size_t k = 0; k < n; k++) {
-            printf("%s{\"rank\":%zu,\"subject\":", k ? "," : "", k + 1);
-            cli_json_string(stdout, cands[k].subject);
-            printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"face_id\":%lld}", cands[k].similarity,
-                   cands[k].fmr, (long long)cands[k].face_id);
-        }
-        printf("]}\n");
-    } else if (n == 0) {
-        printf("no candidate at FMR %.0e in %s (%lld subjects)\n", so.max_fmr, collection,
-               (long long)info.subjects);
+        print_json(collection, path, sha_hex, &info, &so, &cx, &face, &res);
     } else {
-        printf("candidates for review (FMR <= %.0e, %s, %lld subjects):\n", so.max_fmr,
-               collection, (long long)info.subjects);
-        printf("%4s  %-32s %10s %10s\n", "rank", "subject", "similarity", "fmr");
-        for (size_t k = 0; k < n; k++) {
-            printf("%4zu  %-32s %10.4f %10.2g\n", k + 1, cands[k].subject, cands[k].similarity,
-                   cands[k].fmr);
-        }
+        print_text(collection, &info, &so, &res);
     }
 done:
-    mien_free(cands);
+    mien_search_result_free(&res);
+    free(bytes);
     mien_template_free(t);
     mien_session_free(session);
     mien_engine_free(engine);

@@ -2,6 +2,7 @@
  *
  *   mien serve [--listen HOST:PORT] [--store URI] [--models DIR] [--workers N] [--queue N]
  *              [--max-body BYTES] [--timeout SECONDS] [--web DIR] [--bootstrap-admin]
+ *              [--key-file PATH] [--compare-purposes P1,P2] [--purge-interval SECONDS]
  *   mien serve --print-routes        one "METHOD PATTERN" line per route, then exit
  *   mien serve --selftest-throughput IMAGE [--workers N] [--seconds S]
  *                                    (for bench/serve.sh) decode + detect IMAGE in-process on
@@ -24,7 +25,14 @@ static void usage(void)
     fprintf(stderr,
             "usage: mien serve [--listen HOST:PORT] [--store URI] [--models DIR] [--workers N]\n"
             "                  [--queue N] [--max-body BYTES] [--timeout SECONDS] [--web DIR]\n"
-            "                  [--bootstrap-admin] [--print-routes]\n");
+            "                  [--bootstrap-admin] [--key-file PATH] [--compare-purposes P1,P2]\n"
+            "                  [--purge-interval SECONDS] [--print-routes]\n"
+            "  --key-file PATH        the store's key file (default $MIEN_KEY_FILE, else the\n"
+            "                         database path + .key); required off loopback\n"
+            "  --compare-purposes L   purposes POST /v1/compare accepts (default\n"
+            "                         identity_verification)\n"
+            "  --purge-interval S     seconds between purges of expired subjects (default\n"
+            "                         3600; 0: only at start and on POST /v1/purge)\n");
 }
 
 static double now_s(void)
@@ -158,6 +166,19 @@ int cli_cmd_serve(int argc, char **argv)
             cfg.models_dir = argv[++i];
         } else if (strcmp(a, "--web") == 0) {
             cfg.web_dir = argv[++i];
+        } else if (strcmp(a, "--key-file") == 0) {
+            cfg.key_file = argv[++i];
+        } else if (strcmp(a, "--compare-purposes") == 0) {
+            cfg.compare_purposes = argv[++i];
+        } else if (strcmp(a, "--purge-interval") == 0) {
+            /* at most 31 days: retention is counted in days */
+            if (!cli_parse_int(argv[++i], 0, 31 * 86400, &n)) {
+                fprintf(stderr, "mien serve: --purge-interval wants seconds in 0..2678400, got "
+                        "'%s'\n", v);
+                bad = true;
+            } else {
+                cfg.purge_interval_s = n == 0 ? -1 : n;
+            }
         } else if (strcmp(a, "--selftest-throughput") == 0) {
             selftest_image = argv[++i];
         } else if (strcmp(a, "--workers") == 0 || strcmp(a, "--queue") == 0 ||

@@ -1,5 +1,6 @@
 /* cmd_subjects.c — `mien subjects COLL [--store URI] [--json]`: the subjects of a collection
- * with their face counts. Exit 0; 1 when the collection does not exist or the store fails;
+ * with their face counts, consent reference and expiry (`mien purge` erases them after it).
+ * Exit 0; 1 when the collection does not exist or the store fails;
  * 2 for bad usage. */
 #include <string.h>
 
@@ -40,18 +41,27 @@ int cli_cmd_subjects(int argc, char **argv)
         rc = cli_fail("subjects", st, &err);
     }
     for (size_t k = 0; k < n; k++) {
-        char when[32];
+        char when[32], expires[32];
         cli_time_iso(subs[k].created_at, when, sizeof(when));
+        cli_time_iso(subs[k].expires_at, expires, sizeof(expires));
         if (c.json) {
             printf("{\"subject\":");
             cli_json_string(stdout, subs[k].subject);
             printf(",\"display_name\":");
             cli_json_string(stdout, subs[k].display_name);
-            printf(",\"faces\":%lld,\"created_at\":\"%s\"}\n", (long long)subs[k].faces, when);
+            printf(",\"faces\":%lld,\"created_at\":\"%s\",\"consent_ref\":",
+                   (long long)subs[k].faces, when);
+            if (subs[k].consent_ref[0]) {
+                cli_json_string(stdout, subs[k].consent_ref);
+            } else {
+                printf("null");
+            }
+            printf(",\"expires_at\":\"%s\"}\n", expires);
         } else {
-            printf("%-40s %4lld faces  created %s%s%s\n", subs[k].subject,
-                   (long long)subs[k].faces, when, subs[k].display_name[0] ? "  " : "",
-                   subs[k].display_name);
+            printf("%-40s %4lld faces  created %s  expires %s  consent %s%s%s\n",
+                   subs[k].subject, (long long)subs[k].faces, when, expires,
+                   subs[k].consent_ref[0] ? subs[k].consent_ref : "-",
+                   subs[k].display_name[0] ? "  " : "", subs[k].display_name);
         }
     }
     if (st == MIEN_OK && !c.json) {

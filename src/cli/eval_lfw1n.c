@@ -27,9 +27,15 @@
  *   FNIR@FPIR=1e-2 = FNIR(N, R = 1, t): mated searches whose mate is not the rank-1
  *             candidate with a similarity > t, over all mated searches (failures to detect
  *             are misses, as NIST counts failures to extract);
- *   search ms  the median wall time of one mien_search call (one thread).
+ *   search ms  the median wall time of one mien_search call (one thread), which includes
+ *             writing the search's audit entry and signing the log's head (mien.h).
  * Enrolment throughput is reported twice: the embedding pass (decode, detect, embed) over
- * all images on --threads workers, and the store's mien_enroll rate (one writer). */
+ * all images on --threads workers, and the store's mien_enroll rate (one writer, each
+ * enrolment audited).
+ *
+ * The temporary store has its own key file beside it and a collection declared for the
+ * purpose "evaluation" on public benchmark data (consent not needed, no review); every call
+ * carries a context with that purpose and the case "eval lfw-1n". */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -107,6 +113,8 @@ int cli_eval_lfw1n(int argc, char **argv)
 {
     eval_options o;
     char dir[4096], names_path[4200], db_path[] = "/tmp/mien-lfw1n-XXXXXX.db", uri[64];
+    char key_path[sizeof(db_path) + 8];
+    cli_context cx;
     person *people = NULL;
     size_t n_people = 0, n_images = 0, n_gallery_people = 0, n_probes = 0, k_img = 0;
     char **paths = NULL;
@@ -124,6 +132,7 @@ int cli_eval_lfw1n(int argc, char **argv)
     int rc = CLI_EXIT_FAIL, fd;
     bool made_db = false;
     memset(&r, 0, sizeof(r));
+    cli_context_init(&cx, "evaluation", "eval lfw-1n");
     if (!eval_parse_options("lfw-1n", argc, argv, EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_JSON,
                             &o)) {
         fprintf(stderr, "usage: mien eval lfw-1n [--data DIR] [--profile fast|accurate] "
@@ -192,10 +201,21 @@ int cli_eval_lfw1n(int argc, char **argv)
     close(fd);
     made_db = true;
     snprintf(uri, sizeof(uri), "sqlite:%s", db_path);
-    st = mien_store_open(uri, &store, &err);
+    /* Its own key file beside it (never $MIEN_KEY_FILE: that is an operator's store's), a
+     * policy for evaluation on public benchmark data (no consent to record, no review: the
+     * candidates are scored, not acted on), and a context naming the run. Every enrolment
+     * and search is still audited, so "search ms" includes the audit entry's commit. */
+    snprintf(key_path, sizeof(key_path), "%s.key", db_path);
+    mien_store_options so_open = {.key_file = key_path, .create_key = 1};
+    st = mien_store_open_with(uri, &so_open, &store, &err);
     if (st == MIEN_OK) {
+        mien_collection_policy policy = {.purposes = "evaluation",
+                                         .legal_basis = "evaluation on public benchmark data "
+                                                        "(LFW)",
+                                         .consent = MIEN_CONSENT_NOT_NEEDED,
+                                         .review = MIEN_REVIEW_NONE};
         st = mien_collection_create(store, "lfw", o.profile, engine,
-                                    "LFW 1:N (mien eval lfw-1n)", &err);
+                                    "LFW 1:N (mien eval lfw-1n)", &policy, &cx.ctx, &err);
     }
     if (st != MIEN_OK) {
         fprintf(stderr, "mien eval lfw-1n: %s (%s)\n", err.message, mien_strerror(st));
@@ -214,7 +234,7 @@ int cli_eval_lfw1n(int argc, char **argv)
         memset(&e, 0, sizeof(e));
         e.subject = people[owner[i]].name;
         e.template_ = r.images[i].t;
-        st = mien_enroll(store, "lfw", &e, NULL, &err);
+        st = mien_enroll(store, "lfw", &e, &cx.ctx, NULL, &err);
         if (st != MIEN_OK) {
             fprintf(stderr, "mien eval lfw-1n: enrol %s: %s (%s)\n", paths[i], err.message,
                     mien_strerror(st));
@@ -237,8 +257,9 @@ int cli_eval_lfw1n(int argc, char **argv)
         so.top_k = TOP_K;
         so.max_fmr = 1.0; /* no floor: every candidate, whatever its similarity */
         for (size_t i = 0; i < n_images; i++) {
-            mien_candidate *cands = NULL;
-            size_t n = 0;
+            mien_search_result res;
+            const mien_candidate *cands;
+            size_t n;
             const char *who;
             double ms;
             if (is_gallery[i]) {
@@ -253,8 +274,10 @@ int cli_eval_lfw1n(int argc, char **argv)
                 continue;
             }
             t0 = eval_now_ms();
-            st = mien_search(store, "lfw", r.images[i].t, &so, &cands, &n, &err);
+            st = mien_search(store, "lfw", r.images[i].t, &so, &cx.ctx, &res, &err);
             ms = eval_now_ms() - t0;
+            cands = res.candidates;
+            n = res.count;
             if (st != MIEN_OK) {
                 fprintf(stderr, "mien eval lfw-1n: search %s: %s (%s)\n", paths[i], err.message,
                         mien_strerror(st));
@@ -271,7 +294,7 @@ int cli_eval_lfw1n(int argc, char **argv)
                     unmated[q] = cands[k].similarity;
                 }
             }
-            mien_free(cands);
+            mien_search_result_free(&res);
             q++;
         }
     }
@@ -336,12 +359,14 @@ int cli_eval_lfw1n(int argc, char **argv)
 done:
     mien_store_close(store);
     if (made_db) {
-        char side[sizeof(db_path) + 8];
+        static const char *const sides[] = {"-wal", "-shm", ".key", ".audit-head",
+                                            ".audit-head.lock"};
+        char side[sizeof(db_path) + 24];
         unlink(db_path);
-        snprintf(side, sizeof(side), "%s-wal", db_path);
-        unlink(side);
-        snprintf(side, sizeof(side), "%s-shm", db_path);
-        unlink(side);
+        for (size_t k = 0; k < sizeof(sides) / sizeof(sides[0]); k++) {
+            snprintf(side, sizeof(side), "%s%s", db_path, sides[k]);
+            unlink(side);
+        }
     }
     eval_embed_result_free(&r);
     mien_engine_free(engine);

@@ -1,5 +1,7 @@
 /* faces.c — what the face sub-commands share: profiles, loading an image, finding and
  * embedding the face a user means, printing a face. Public API only. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -40,42 +42,111 @@ mien_status cli_load_image(const char *path, bool full_size, mien_image **out)
     return st;
 }
 
-mien_status cli_template_of(mien_session *s, const char *path, int face_index,
-                            mien_profile profile, mien_template **t, mien_face *face)
+mien_status cli_read_file(const char *path, uint8_t **bytes, size_t *size)
 {
-    mien_image *img = NULL;
+    mien_image_options def = mien_image_options_default();
+    size_t max_bytes = def.max_bytes > 0 ? def.max_bytes : (size_t)64 << 20; /* mien.h */
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long n;
+    *bytes = NULL;
+    *size = 0;
+    if (f == NULL) {
+        fprintf(stderr, "mien: %s: cannot open: %s\n", path, strerror(errno));
+        return MIEN_ERR_IO;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fprintf(stderr, "mien: %s: cannot read: %s\n", path, strerror(errno));
+        fclose(f);
+        return MIEN_ERR_IO;
+    }
+    if ((size_t)n > max_bytes) {
+        fprintf(stderr, "mien: %s: larger than %zu bytes\n", path, max_bytes);
+        fclose(f);
+        return MIEN_ERR_IMAGE;
+    }
+    buf = malloc((size_t)n + 1);
+    if (buf == NULL) {
+        fprintf(stderr, "mien: %s: out of memory\n", path);
+        fclose(f);
+        return MIEN_ERR_NOMEM;
+    }
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fprintf(stderr, "mien: %s: cannot read: short read\n", path);
+        free(buf);
+        fclose(f);
+        return MIEN_ERR_IO;
+    }
+    fclose(f);
+    *bytes = buf;
+    *size = (size_t)n;
+    return MIEN_OK;
+}
+
+/* Detects in img and embeds face face_index (-1: the most prominent); `name` for messages. */
+static mien_status template_of_image(mien_session *s, const char *name, const mien_image *img,
+                                     int face_index, mien_profile profile, mien_template **t,
+                                     mien_face *face)
+{
     mien_face *faces = NULL;
     size_t n = 0;
     mien_error err;
-    mien_status st = cli_load_image(path, false, &img);
     int pick;
-    *t = NULL;
+    mien_status st = mien_detect(s, img, NULL, &faces, &n, &err);
     if (st != MIEN_OK) {
-        return st;
-    }
-    st = mien_detect(s, img, NULL, &faces, &n, &err);
-    if (st != MIEN_OK) {
-        fprintf(stderr, "mien: %s: %s\n", path, err.message);
+        fprintf(stderr, "mien: %s: %s\n", name, err.message);
         goto done;
     }
     if (n == 0) {
-        fprintf(stderr, "mien: %s: no face found\n", path);
+        fprintf(stderr, "mien: %s: no face found\n", name);
         st = MIEN_ERR_NOT_FOUND;
         goto done;
     }
     pick = face_index >= 0 ? face_index : mien_faces_prominent(faces, n, img);
     if (pick < 0 || (size_t)pick >= n) {
-        fprintf(stderr, "mien: %s: no face %d (found %zu)\n", path, face_index, n);
+        fprintf(stderr, "mien: %s: no face %d (found %zu)\n", name, face_index, n);
         st = MIEN_ERR_NOT_FOUND;
         goto done;
     }
     *face = faces[pick];
     st = mien_embed(s, img, &faces[pick], profile, t, &err);
     if (st != MIEN_OK) {
-        fprintf(stderr, "mien: %s: %s\n", path, err.message);
+        fprintf(stderr, "mien: %s: %s\n", name, err.message);
     }
 done:
     mien_faces_free(faces);
+    return st;
+}
+
+mien_status cli_template_of(mien_session *s, const char *path, int face_index,
+                            mien_profile profile, mien_template **t, mien_face *face)
+{
+    mien_image *img = NULL;
+    mien_status st = cli_load_image(path, false, &img);
+    *t = NULL;
+    if (st == MIEN_OK) {
+        st = template_of_image(s, path, img, face_index, profile, t, face);
+    }
+    mien_image_free(img);
+    return st;
+}
+
+mien_status cli_template_of_bytes(mien_session *s, const char *name, const uint8_t *bytes,
+                                  size_t size, int face_index, mien_profile profile,
+                                  mien_template **t, mien_face *face)
+{
+    mien_image_options opt = mien_image_options_default();
+    mien_image *img = NULL;
+    mien_error err;
+    mien_status st;
+    *t = NULL;
+    opt.min_side = CLI_DECODE_MIN_SIDE;
+    st = mien_image_decode(bytes, size, &opt, &img, &err);
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien: %s: %s\n", name, err.message);
+        return st;
+    }
+    st = template_of_image(s, name, img, face_index, profile, t, face);
     mien_image_free(img);
     return st;
 }

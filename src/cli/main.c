@@ -22,20 +22,33 @@ static void usage(FILE *f)
             "                                           the template of a face\n"
             "  compare A B [--profile P] [--fmr F] [--json]\n"
             "                                           same person? similarity and FMR\n"
-            "  collection create NAME [--profile P] [--description TEXT] | list | info NAME |\n"
-            "             drop NAME                     manage the collections of a store\n"
+            "  collection create NAME --purpose P[,P...] --legal-basis TEXT\n"
+            "             [--consent required|not-needed] [--retention 365d|12h|3600s]\n"
+            "             [--review one|two-person|none] [--verification-only]\n"
+            "             [--profile P] [--description TEXT]\n"
+            "  collection list | info NAME | drop NAME  manage the collections of a store\n"
             "  enroll COLL --subject ID [--face N] [--force] [--crops] IMAGE...\n"
             "  enroll COLL --from-dir DIR [--force] [--crops] [--threads N]\n"
+            "         (both [--consent REF] [--expires DATE|+30d])\n"
             "                                           enrol faces (one folder per subject)\n"
-            "  search COLL IMAGE [--top K] [--fmr F] [--json]\n"
+            "  search COLL IMAGE --purpose P --case-ref REF [--top K] [--fmr F] [--json]\n"
             "                                           ranked candidates for review\n"
+            "  verify COLL --subject ID IMAGE --purpose P [--case-ref REF] [--fmr F]\n"
+            "                                           1:1 against an enrolled subject\n"
+            "  review ID [confirm RANK | reject] [--reviewer NAME] [--note TEXT]\n"
+            "                                           show or decide a search's review\n"
             "  subjects COLL [--json]                   the subjects of a collection\n"
-            "  erase COLL --subject ID [--json]         erase a subject's templates and crops\n"
+            "  erase COLL --subject ID [--json]         erase a subject; prints the receipt\n"
+            "  purge [--json]                           erase the subjects whose retention ended\n"
+            "  audit verify [--json] | export [--from T] [--to T]\n"
+            "                                           check the audit chain / JSON lines\n"
             "  serve [--listen HOST:PORT] [--workers N] [--queue N] [--max-body BYTES]\n"
-            "        [--timeout S] [--web DIR] [--bootstrap-admin] [--print-routes]\n"
+            "        [--timeout S] [--web DIR] [--bootstrap-admin] [--key-file PATH]\n"
+            "        [--compare-purposes P,P] [--purge-interval S] [--print-routes]\n"
             "                                           the HTTP API and web page\n"
             "  keys create --role admin|enrol|search|review|audit [--label TEXT] | list |\n"
             "       revoke ID                           API keys for mien serve (shown once)\n"
+            "  keys rotate-data                         re-encrypt templates under a new key\n"
             "  eval lfw [--data DIR] [--profile P] [--limit-folds K] [--roc FILE.svg] [--json]\n"
             "                                           LFW 10-fold accuracy, TAR@FAR, timings\n"
             "  eval pairs LIST [--root DIR] [--profile P] [--roc FILE.svg] [--json]\n"
@@ -50,7 +63,11 @@ static void usage(FILE *f)
             "\n"
             "common options: --models DIR (default $MIEN_MODELS or ./models), --threads N,\n"
             "                --json; gallery commands: --store URI (sqlite:PATH or PATH; default\n"
-            "                $MIEN_STORE, else ./mien.db)\n",
+            "                $MIEN_STORE, else ./mien.db; its key file: $MIEN_KEY_FILE, else\n"
+            "                the database path + .key)\n"
+            "\n"
+            "exit codes: 0 success, 1 failure, 2 bad usage, 3 refused by a collection's rules\n"
+            "            (purpose, mode, consent, review), 4 audit log altered or truncated\n",
             MIEN_VERSION_STRING);
 }
 
@@ -174,6 +191,18 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "keys") == 0) {
         return cli_cmd_keys(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "verify") == 0) {
+        return cli_cmd_verify(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "purge") == 0) {
+        return cli_cmd_purge(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "review") == 0) {
+        return cli_cmd_review(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "audit") == 0) {
+        return cli_cmd_audit(argc - 1, argv + 1);
     }
     fprintf(stderr, "mien: unknown command '%s' (try mien --help)\n", argv[1]);
     return CLI_EXIT_USAGE;

@@ -1,10 +1,16 @@
-/* store.c — what the gallery sub-commands (collection, enroll, search, subjects, erase)
- * share: the --store option, opening the store, printing a collection. Public API only. */
+/* store.c — what the gallery sub-commands (collection, enroll, search, verify, subjects,
+ * erase, purge, review, audit, keys) share: the --store option, opening the store (and saying
+ * so when that created its key file), who acts and why (mien_context), times and durations,
+ * printing a collection and its policy. Public API only. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+#define DURATION_MAX_S (100LL * 365 * 86400) /* mien.h: retention at most 100 years */
 
 bool cli_store_option(int argc, char **argv, int *i, const char **uri, bool *bad)
 {
@@ -28,16 +34,92 @@ mien_status cli_open_store(const char *uri, mien_store **out)
         const char *name = uri != NULL ? uri : getenv("MIEN_STORE");
         fprintf(stderr, "mien: cannot open the store %s: %s (%s)\n",
                 name != NULL && *name ? name : "./mien.db", err.message, mien_strerror(st));
+        return st;
+    }
+    if (mien_store_key_created(*out)) {
+        fprintf(stderr, "mien: created key file %s (mode 0600): back it up; without it the "
+                        "templates cannot be read\n",
+                mien_store_key_file(*out));
     }
     return st;
+}
+
+int cli_exit_code(mien_status st)
+{
+    if (st == MIEN_OK) {
+        return CLI_EXIT_OK;
+    }
+    return st == MIEN_ERR_FORBIDDEN ? CLI_EXIT_FORBIDDEN : CLI_EXIT_FAIL;
 }
 
 int cli_fail(const char *cmd, mien_status st, const mien_error *err)
 {
     fprintf(stderr, "mien %s: %s (%s)\n", cmd, err->message[0] ? err->message : mien_strerror(st),
             mien_strerror(st));
-    return CLI_EXIT_FAIL;
+    return cli_exit_code(st);
 }
+
+/* ---- who acts and why ------------------------------------------------------------------ */
+
+/* Whether $USER is a plain account name worth recording (not empty, short, no spaces or
+ * control characters): anything else is replaced by the uid. */
+static bool plain_name(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    if (n == 0 || n > 64) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.' && *s != '@') {
+            return false;
+        }
+    }
+    return true;
+}
+
+void cli_context_init(cli_context *c, const char *purpose, const char *case_ref)
+{
+    const char *user = getenv("USER");
+    memset(c, 0, sizeof(*c));
+    if (plain_name(user)) {
+        snprintf(c->actor, sizeof(c->actor), "cli:%s", user);
+    } else {
+        snprintf(c->actor, sizeof(c->actor), "cli:uid%lu", (unsigned long)getuid());
+    }
+    c->ctx.actor = c->actor;
+    c->ctx.purpose = purpose;
+    c->ctx.case_ref = case_ref;
+}
+
+void cli_context_set_input(cli_context *c, const uint8_t sha256[32])
+{
+    memcpy(c->input_sha256, sha256, sizeof(c->input_sha256));
+    c->ctx.input_sha256 = c->input_sha256;
+}
+
+bool cli_context_option(int argc, char **argv, int *i, const char **purpose,
+                        const char **case_ref, bool *bad)
+{
+    const char *a = argv[*i];
+    bool is_purpose = strcmp(a, "--purpose") == 0, is_case = strcmp(a, "--case-ref") == 0;
+    if (!is_purpose && !is_case) {
+        return false;
+    }
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "mien: %s needs a value\n", a);
+        *bad = true;
+        return true;
+    }
+    (*i)++;
+    if (is_purpose) {
+        *purpose = argv[*i];
+    } else {
+        *case_ref = argv[*i];
+    }
+    return true;
+}
+
+/* ---- times and durations ---------------------------------------------------------------- */
 
 void cli_time_iso(int64_t unix_s, char *out, size_t cap)
 {
@@ -46,6 +128,131 @@ void cli_time_iso(int64_t unix_s, char *out, size_t cap)
     if (gmtime_r(&t, &tm) == NULL || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
         snprintf(out, cap, "%lld", (long long)unix_s);
     }
+}
+
+static bool all_digits(const char *s)
+{
+    if (s == NULL || *s == '\0') {
+        return false;
+    }
+    for (; *s; s++) {
+        if (!isdigit((unsigned char)*s)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool cli_parse_time(const char *s, bool end_of_day, int64_t *out)
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0, used = 0;
+    struct tm tm;
+    if (s == NULL) {
+        return false;
+    }
+    if (all_digits(s)) {
+        if (strlen(s) > 12) { /* beyond year 33658: not a time anyone means */
+            return false;
+        }
+        *out = strtoll(s, NULL, 10);
+        return true;
+    }
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10) {
+        return false;
+    }
+    s += used;
+    if (*s == '\0') {
+        if (end_of_day) {
+            h = 23, mi = 59, sec = 59;
+        }
+    } else {
+        int n = 0;
+        if ((*s != 'T' && *s != ' ') || sscanf(s + 1, "%2d:%2d%n", &h, &mi, &n) != 2 || n != 5) {
+            return false;
+        }
+        s += 1 + n;
+        if (*s == ':') {
+            if (sscanf(s + 1, "%2d%n", &sec, &n) != 1 || n != 2) {
+                return false;
+            }
+            s += 1 + n;
+        }
+        if (*s == 'Z') {
+            s++;
+        }
+        if (*s != '\0') {
+            return false;
+        }
+    }
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
+        return false;
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || tm.tm_mday != d) { /* timegm normalised an impossible date */
+        return false;
+    }
+    *out = (int64_t)t;
+    return true;
+}
+
+bool cli_parse_duration(const char *s, int64_t *seconds)
+{
+    char *end = NULL;
+    long long n, unit = 1;
+    if (s == NULL || !isdigit((unsigned char)s[0])) {
+        return false;
+    }
+    n = strtoll(s, &end, 10);
+    if (strcmp(end, "d") == 0) {
+        unit = 86400;
+    } else if (strcmp(end, "h") == 0) {
+        unit = 3600;
+    } else if (strcmp(end, "s") != 0 && *end != '\0') {
+        return false;
+    }
+    if (n <= 0 || n > DURATION_MAX_S / unit) {
+        return false;
+    }
+    *seconds = (int64_t)(n * unit);
+    return true;
+}
+
+void cli_duration_text(int64_t seconds, char *out, size_t cap)
+{
+    if (seconds > 0 && seconds % 86400 == 0) {
+        snprintf(out, cap, "%lldd", (long long)(seconds / 86400));
+    } else if (seconds > 0 && seconds % 3600 == 0) {
+        snprintf(out, cap, "%lldh", (long long)(seconds / 3600));
+    } else {
+        snprintf(out, cap, "%llds", (long long)seconds);
+    }
+}
+
+/* ---- collections and their policy ------------------------------------------------------ */
+
+const char *cli_consent_name(mien_consent c)
+{
+    return c == MIEN_CONSENT_NOT_NEEDED ? "not_needed" : "required";
+}
+
+const char *cli_review_name(mien_review_mode m)
+{
+    switch (m) {
+    case MIEN_REVIEW_ONE:
+        return "one";
+    case MIEN_REVIEW_TWO_PERSON:
+        return "two_person";
+    case MIEN_REVIEW_NONE:
+        return "none";
+    }
+    return "unknown";
 }
 
 void cli_collection_json(FILE *f, const mien_collection_info *c)
@@ -60,6 +267,21 @@ void cli_collection_json(FILE *f, const mien_collection_info *c)
     cli_json_string(f, c->model_b);
     fprintf(f, ",\"description\":");
     cli_json_string(f, c->description);
-    fprintf(f, ",\"created_at\":\"%s\",\"subjects\":%lld,\"faces\":%lld}", when,
+    fprintf(f, ",\"created_at\":\"%s\",\"policy\":{\"purposes\":[", when);
+    /* The store keeps the purposes normalised: comma-separated, no spaces, no empties. */
+    for (const char *p = c->purposes; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        char item[256];
+        snprintf(item, sizeof(item), "%.*s", (int)len, p);
+        fprintf(f, "%s", p == c->purposes ? "" : ",");
+        cli_json_string(f, item);
+        p += len + (p[len] == ',');
+    }
+    fprintf(f, "],\"legal_basis\":");
+    cli_json_string(f, c->legal_basis);
+    fprintf(f, ",\"consent\":\"%s\",\"retention_s\":%lld,\"review\":\"%s\","
+               "\"verification_only\":%s},\"subjects\":%lld,\"faces\":%lld}",
+            cli_consent_name(c->consent), (long long)c->retention_s,
+            cli_review_name(c->review), c->verification_only ? "true" : "false",
             (long long)c->subjects, (long long)c->faces);
 }

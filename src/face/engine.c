@@ -36,6 +36,7 @@ typedef struct loaded_model {
 struct mien_engine {
     uint32_t magic;
     int threads;
+    nn_precision precision; /* of the convolutions (MIEN_PRECISION; docs/precision.md) */
     char *models_dir;
     loaded_model models[FACE_MODEL_COUNT];
 };
@@ -101,6 +102,22 @@ static void fill_tensor_info(const nn_graph *g, int t, const char *layout, mien_
     out->layout = layout;
 }
 
+/* The convolution precision asked for in $MIEN_PRECISION: "f32" (also unset or empty) or
+ * "bf16" (docs/precision.md); anything else is MIEN_ERR_ARG. */
+static mien_status precision_from_env(nn_precision *out, mien_error *err)
+{
+    const char *v = getenv("MIEN_PRECISION");
+    *out = NN_PRECISION_F32;
+    if (v == NULL || v[0] == '\0' || strcmp(v, "f32") == 0) {
+        return MIEN_OK;
+    }
+    if (strcmp(v, "bf16") == 0) {
+        *out = NN_PRECISION_BF16;
+        return MIEN_OK;
+    }
+    return base_error_set(err, MIEN_ERR_ARG, "MIEN_PRECISION must be f32 or bf16, got '%s'", v);
+}
+
 /* Loads, optimises and checks one catalogue model. */
 static mien_status load_model(mien_engine *e, const face_model_spec *spec, nn_backend *backend,
                               loaded_model *m, mien_error *err)
@@ -149,7 +166,8 @@ static mien_status load_model(mien_engine *e, const face_model_spec *spec, nn_ba
     if (st == MIEN_OK) {
         m->macs = nn_graph_macs(m->graph, shapes);
         m->parameters = nn_graph_parameters(m->graph);
-        st = nn_plan_new(backend, m->graph, &bench, e->threads, &plan, err);
+        nn_plan_options po = {.threads = e->threads, .precision = e->precision};
+        st = nn_plan_new_opts(backend, m->graph, &bench, &po, &plan, err);
     }
     nn_plan_free(plan);
     free(shapes);
@@ -194,6 +212,9 @@ mien_status mien_engine_new(const mien_engine_options *opt, mien_engine **out, m
     }
     e->magic = ENGINE_MAGIC;
     e->threads = opt->threads > 0 ? opt->threads : 1;
+    if ((st = precision_from_env(&e->precision, err)) != MIEN_OK) {
+        goto fail;
+    }
     e->models_dir = strdup(dir);
     if (e->models_dir == NULL) {
         st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
@@ -357,8 +378,17 @@ static mien_status session_plan(mien_session *s, int model, const nn_shape *shap
     if (s->last[model] == victim) {
         s->last[model] = -1;
     }
-    st = nn_plan_new_layout(s->backend, s->engine->models[model].graph, shape,
-                            s->engine->threads, channels_last, &slots[victim].plan, err);
+    nn_plan_options po = {.threads = s->engine->threads,
+                          .input_channels_last = channels_last,
+                          .precision = s->engine->precision};
+    {   /* EXPERIMENT */
+        const char *skip = getenv("MIEN_BF16_SKIP");
+        if (skip != NULL && strstr(skip, face_catalog()[model].name) != NULL) {
+            po.precision = NN_PRECISION_F32;
+        }
+    }
+    st = nn_plan_new_opts(s->backend, s->engine->models[model].graph, shape, &po,
+                          &slots[victim].plan, err);
     if (st != MIEN_OK) {
         return st;
     }

@@ -16,14 +16,21 @@
  * A handle belongs to one thread at a time (mien.h); nothing here locks. @test
  * gallery/test_gallery.c */
 #include <assert.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <limits.h>
+
+#include <sodium.h>
+
 #include "base/error.h"
+#include "base/keyring.h"
 #include "gallery/index.h"
 #include "gallery/store.h"
+#include "governance/governance.h"
 
 #define STORE_MAGIC 0x6d53544fu /* "mSTO" */
 #define CHIP_BYTES (112 * 112 * 3) /* mien_face_chip: the ArcFace 112×112 RGB template */
@@ -46,11 +53,15 @@ typedef struct coll_cache {
     gallery_index *index;    /* owned */
     subject_name *subjects;  /* owned, sorted by id */
     size_t n_subjects, cap_subjects;
+    int64_t cursor;          /* the audit entry up to which this index reflects the store */
 } coll_cache;
 
 struct mien_store {
     uint32_t magic;
     gallery_store *store;  /* owned */
+    keyring *keys;         /* owned; the store borrows it */
+    int key_created;       /* opening created the key file */
+    char key_file[PATH_MAX];
     coll_cache **colls;    /* owned, loaded collections */
     size_t n_colls, cap_colls;
 };
@@ -243,6 +254,13 @@ static mien_status cache_load(mien_store *s, const gallery_collection *col, int 
     if (st != MIEN_OK) {
         goto fail;
     }
+    /* The cursor is read before the scan: a change committed in between is both scanned and
+     * replayed by cache_sync(), which skips what it already has. */
+    uint8_t head[32];
+    st = s->store->ops->audit_last(s->store, &c->cursor, head, err);
+    if (st != MIEN_OK) {
+        goto fail;
+    }
     lc.c = c;
     lc.err = err;
     st = s->store->ops->face_scan(s->store, col->id, load_row, &lc, err);
@@ -255,6 +273,117 @@ static mien_status cache_load(mien_store *s, const gallery_collection *col, int 
 fail:
     cache_free(c);
     return st;
+}
+
+/* ---- following changes made by other handles (another process on the same SQLite file,
+ * another node on the same PostgreSQL database) ---------------------------------------------
+ * Every change to a collection is an audit entry committed with it, numbered in commit order
+ * (the chain is appended under the store's write serialisation). So the audit log doubles as
+ * the change feed: a loaded collection keeps the number of the last entry it reflects, and
+ * before it answers it replays the newer ones that concern it — an enrolment by reading the
+ * face back from the store, an erasure or purge by dropping the subject (named by its keyed
+ * hash), a drop by forgetting the index. */
+
+typedef struct sync_ctx {
+    mien_store *s;
+    coll_cache *c;
+    int dropped;
+    int64_t last;
+    mien_error *err;
+} sync_ctx;
+
+/* Adds a face read back from the store, unless the index has it already. */
+static mien_status sync_face_row(void *ctx, const gallery_face_row *row)
+{
+    sync_ctx *sc = ctx;
+    if (gallery_index_has_face(sc->c->index, row->face_id)) {
+        return MIEN_OK;
+    }
+    return load_row(&(load_ctx){sc->c, sc->err}, row);
+}
+
+static void sync_erase(sync_ctx *sc, const char *hash)
+{
+    for (size_t k = 0; k < sc->c->n_subjects; k++) {
+        char h[65];
+        governance_subject_hash(sc->s->store, sc->c->name, sc->c->subjects[k].external_id, h);
+        if (strcmp(h, hash) == 0) {
+            int64_t sid = sc->c->subjects[k].id;
+            size_t removed = 0;
+            if (gallery_index_remove_subject(sc->c->index, sid, &removed, NULL) != MIEN_OK) {
+                sc->dropped = 1; /* reload */
+            } else {
+                subject_forget(sc->c, sid);
+            }
+            return;
+        }
+    }
+}
+
+static mien_status sync_row(void *ctx, const gallery_audit_row *row)
+{
+    sync_ctx *sc = ctx;
+    sc->last = row->seq;
+    if (sc->dropped || strcmp(row->collection, sc->c->name) != 0 ||
+        strcmp(row->outcome, "ok") != 0) {
+        return MIEN_OK;
+    }
+    if (strcmp(row->action, "collection.drop") == 0) {
+        sc->dropped = 1;
+        return MIEN_OK;
+    }
+    int enrol = strcmp(row->action, "enrol") == 0;
+    if (!enrol && strcmp(row->action, "erase") != 0 && strcmp(row->action, "purge") != 0) {
+        return MIEN_OK;
+    }
+    json_t *result = json_loads(row->result, 0, NULL);
+    mien_status st = MIEN_OK;
+    if (enrol) {
+        int64_t coll = 0;
+        json_int_t face = json_integer_value(json_object_get(result, "face_id"));
+        st = sc->s->store->ops->face_get(sc->s->store, face, &coll, sync_face_row, sc, sc->err);
+        if (st == MIEN_ERR_NOT_FOUND) {
+            st = MIEN_OK; /* erased since; its erasure comes later in the log */
+        }
+    } else {
+        const char *hash = json_string_value(json_object_get(result, "subject"));
+        if (hash != NULL) {
+            sync_erase(sc, hash);
+        }
+    }
+    json_decref(result);
+    return st;
+}
+
+/* Brings loaded collection *c up to date with the store; sets *c to NULL when it was dropped
+ * (or had to be reloaded) meanwhile. */
+static mien_status cache_sync(mien_store *s, coll_cache **c, mien_error *err)
+{
+    int64_t head = 0;
+    uint8_t hash[32];
+    mien_status st = s->store->ops->audit_last(s->store, &head, hash, err);
+    if (st != MIEN_OK || head <= (*c)->cursor) {
+        return st;
+    }
+    sync_ctx sc = {s, *c, 0, (*c)->cursor, err};
+    st = s->store->ops->audit_scan(s->store, (*c)->cursor + 1, 0, 0, sync_row, &sc, err);
+    if (st != MIEN_OK || sc.dropped) {
+        cache_drop(s, (*c)->id); /* reloaded from the store when next needed */
+        *c = NULL;
+        return st;
+    }
+    (*c)->cursor = sc.last;
+    return MIEN_OK;
+}
+
+/* After a local action recorded as audit entry `seq`: when nothing else was recorded since
+ * the cache's cursor, the cache (which followed the action itself) is current up to seq. */
+static void cache_advance(mien_store *s, int64_t collection_id, int64_t seq)
+{
+    coll_cache *c = cache_find(s, collection_id);
+    if (c != NULL && seq == c->cursor + 1) {
+        c->cursor = seq;
+    }
 }
 
 /* ---- argument checks ------------------------------------------------------------------ */
@@ -352,18 +481,105 @@ static void collection_to_info(const gallery_collection *g, mien_collection_info
     out->created_at = g->created_at;
     out->subjects = g->subjects;
     out->faces = g->faces;
+    snprintf(out->purposes, sizeof(out->purposes), "%s", g->purposes);
+    snprintf(out->legal_basis, sizeof(out->legal_basis), "%s", g->legal_basis);
+    out->consent = (mien_consent)g->consent;
+    out->retention_s = g->retention_s;
+    out->review = (mien_review_mode)g->review;
+    out->verification_only = g->verification_only;
+}
+
+/* The collection `name`, from the loaded cache when it is there (*cache, may be NULL). */
+static mien_status collection_current(mien_store *store, const char *name, gallery_collection *c,
+                                      coll_cache **cache, mien_error *err)
+{
+    *cache = name_ok(name) ? cache_find_name(store, name) : NULL;
+    if (*cache != NULL) {
+        mien_status st = cache_sync(store, cache, err);
+        if (st != MIEN_OK) {
+            return st;
+        }
+    }
+    if (*cache != NULL) {
+        *c = (*cache)->col;
+        return MIEN_OK;
+    }
+    return collection_lookup(store, name, c, err);
 }
 
 /* ---- stores --------------------------------------------------------------------------- */
 
-mien_status mien_store_open(const char *uri, mien_store **out, mien_error *err)
+/* The key file for `uri` into out[PATH_MAX] (mien.h mien_store_options.key_file). */
+static mien_status key_file_for(const char *uri, const mien_store_options *opt, char *out,
+                                mien_error *err)
 {
+    const char *env = getenv("MIEN_KEY_FILE");
+    const char *file = gallery_store_file(uri);
+    int n;
+    if (opt != NULL && opt->key_file != NULL && opt->key_file[0] != '\0') {
+        n = snprintf(out, PATH_MAX, "%s", opt->key_file);
+    } else if (env != NULL && env[0] != '\0') {
+        n = snprintf(out, PATH_MAX, "%s", env);
+    } else if (file != NULL && strcmp(file, ":memory:") != 0) {
+        n = snprintf(out, PATH_MAX, "%s.key", file);
+    } else {
+        return base_error_set(err, MIEN_ERR_ARG, "this store needs a key file: set "
+                              "MIEN_KEY_FILE (templates are encrypted at rest)");
+    }
+    if (n < 0 || n >= PATH_MAX) {
+        return base_error_set(err, MIEN_ERR_ARG, "key file path too long");
+    }
+    return MIEN_OK;
+}
+
+/* Loads the key file, creating it when absent and allowed. */
+static mien_status keys_load(mien_store *s, const mien_store_options *opt, mien_error *err)
+{
+    mien_status st = keyring_load(s->key_file, &s->keys, err);
+    if (st == MIEN_ERR_NOT_FOUND && opt->create_key) {
+        st = keyring_create(s->key_file, &s->keys, err);
+        s->key_created = st == MIEN_OK;
+    } else if (st == MIEN_ERR_NOT_FOUND) {
+        base_error_set(err, st, "key file %s does not exist (it holds the keys that encrypt "
+                       "templates; restore it, or let mien create one for a new store)",
+                       s->key_file);
+    }
+    return st;
+}
+
+/* A key file made just now for a store that already has an audit log would seal new
+ * templates under a key the old ones were not sealed with: the real key file was lost or
+ * moved. Refuse, and take the new file away again. */
+static mien_status keys_match_store(mien_store *s, mien_error *err)
+{
+    int64_t seq = 0;
+    uint8_t hash[32];
+    if (!s->key_created) {
+        return MIEN_OK;
+    }
+    mien_status st = s->store->ops->audit_last(s->store, &seq, hash, err);
+    if (st == MIEN_OK && seq > 0) {
+        remove(s->key_file);
+        s->key_created = 0;
+        st = base_error_set(err, MIEN_ERR_NOT_FOUND,
+                            "key file %s is missing, but the store already holds data sealed "
+                            "with its keys: restore the key file (or point MIEN_KEY_FILE at it)",
+                            s->key_file);
+    }
+    return st;
+}
+
+mien_status mien_store_open_with(const char *uri, const mien_store_options *opt,
+                                 mien_store **out, mien_error *err)
+{
+    static const mien_store_options defaults = {NULL, 1};
     mien_store *s;
     mien_status st;
     if (out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_store_open: NULL out");
     }
     *out = NULL;
+    opt = opt != NULL ? opt : &defaults;
     if (uri == NULL) {
         uri = getenv("MIEN_STORE");
     }
@@ -374,14 +590,104 @@ mien_status mien_store_open(const char *uri, mien_store **out, mien_error *err)
     if (s == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
-    st = gallery_store_open(uri, &s->store, err);
+    st = key_file_for(uri, opt, s->key_file, err);
+    if (st == MIEN_OK) {
+        st = keys_load(s, opt, err);
+    }
+    if (st == MIEN_OK) {
+        st = gallery_store_open(uri, s->keys, &s->store, err);
+    }
+    if (st == MIEN_OK) {
+        st = keys_match_store(s, err);
+    }
     if (st != MIEN_OK) {
+        if (s->store != NULL) {
+            s->store->ops->close(s->store);
+        }
+        if (s->key_created) {
+            remove(s->key_file); /* nothing was sealed with it */
+        }
+        keyring_free(s->keys);
         free(s);
         return st;
+    }
+    const char *now = getenv("MIEN_NOW");
+    if (now != NULL && now[0] != '\0') {
+        s->store->clock = strtoll(now, NULL, 10);
     }
     s->magic = STORE_MAGIC;
     *out = s;
     return MIEN_OK;
+}
+
+mien_status mien_store_open(const char *uri, mien_store **out, mien_error *err)
+{
+    return mien_store_open_with(uri, NULL, out, err);
+}
+
+int mien_store_key_created(const mien_store *store)
+{
+    return store_ok(store) ? store->key_created : 0;
+}
+
+const char *mien_store_key_file(const mien_store *store)
+{
+    return store_ok(store) ? store->key_file : "";
+}
+
+void mien_store_set_clock(mien_store *store, int64_t unix_s)
+{
+    if (store_ok(store)) {
+        store->store->clock = unix_s;
+    }
+}
+
+int64_t mien_store_now(const mien_store *store)
+{
+    return gallery_store_now(store_ok(store) ? store->store : NULL);
+}
+
+mien_status mien_store_rotate_data_key(mien_store *store, const mien_context *ctx,
+                                       int64_t *resealed, mien_error *err)
+{
+    int64_t n = 0;
+    uint32_t key_no = 0;
+    if (resealed != NULL) {
+        *resealed = 0;
+    }
+    if (!store_ok(store)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_store_rotate_data_key: NULL store");
+    }
+    gallery_store *g = store->store;
+    /* The new key is in the file before anything is sealed with it; the old ones leave only
+     * after the commit, so a crash at any point leaves every blob openable. */
+    mien_status st = keyring_add_data_key(store->keys, &key_no, err);
+    if (st == MIEN_OK) {
+        st = g->ops->begin(g, err);
+        if (st == MIEN_OK) {
+            st = g->ops->reseal_all(g, &n, err);
+            if (st == MIEN_OK) {
+                st = governance_record_tx(g, ctx, "keys.rotate-data", NULL, NULL, "ok",
+                                          json_pack("{s:I,s:i}", "resealed", (json_int_t)n,
+                                                    "data_key", (int)key_no),
+                                          NULL, NULL, err);
+            }
+            st = st == MIEN_OK ? g->ops->commit(g, err) : st;
+            if (st != MIEN_OK) {
+                g->ops->rollback(g);
+            }
+        }
+    }
+    if (st == MIEN_OK) {
+        st = keyring_retire_data_keys(store->keys, err);
+    }
+    if (st == MIEN_OK) {
+        st = governance_after_commit(g, err);
+    }
+    if (st == MIEN_OK && resealed != NULL) {
+        *resealed = n;
+    }
+    return st;
 }
 
 void mien_store_close(mien_store *store)
@@ -397,6 +703,7 @@ void mien_store_close(mien_store *store)
     if (store->store != NULL) {
         store->store->ops->close(store->store);
     }
+    keyring_free(store->keys);
     store->magic = 0;
     free(store);
 }
@@ -413,8 +720,22 @@ void mien_free(void *p)
 
 /* ---- collections ---------------------------------------------------------------------- */
 
+/* Ends the open transaction: commits when st is MIEN_OK, rolls back otherwise (and when the
+ * commit fails). */
+static mien_status tx_end(gallery_store *g, mien_status st, mien_error *err)
+{
+    if (st == MIEN_OK) {
+        st = g->ops->commit(g, err);
+    }
+    if (st != MIEN_OK) {
+        g->ops->rollback(g);
+    }
+    return st;
+}
+
 mien_status mien_collection_create(mien_store *store, const char *name, mien_profile profile,
                                    const mien_engine *engine, const char *description,
+                                   const mien_collection_policy *policy, const mien_context *ctx,
                                    mien_error *err)
 {
     gallery_collection c;
@@ -440,26 +761,33 @@ mien_status mien_collection_create(mien_store *store, const char *name, mien_pro
         return base_error_set(err, MIEN_ERR_ARG, "the engine has no embedder model ids");
     }
     memset(&c, 0, sizeof(c));
+    st = governance_policy_set(policy, &c, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
     snprintf(c.name, sizeof(c.name), "%s", name);
     c.profile = profile;
     snprintf(c.model_a, sizeof(c.model_a), "%s", ma);
     snprintf(c.model_b, sizeof(c.model_b), "%s", mb);
     snprintf(c.description, sizeof(c.description), "%s", description ? description : "");
-    st = store->store->ops->begin(store->store, err);
+    gallery_store *g = store->store;
+    st = g->ops->begin(g, err);
     if (st != MIEN_OK) {
         return st;
     }
-    st = store->store->ops->collection_create(store->store, &c, err);
+    st = g->ops->collection_create(g, &c, err);
     if (st == MIEN_ERR_EXISTS) {
         base_error_set(err, st, "collection '%s' already exists", name);
     }
     if (st == MIEN_OK) {
-        st = store->store->ops->commit(store->store, err);
+        /* The policy, a review opt-out included, is on the record from the first moment. */
+        json_t *result = governance_policy_json(&c);
+        json_object_set_new(result, "profile", json_string(profile_name(profile)));
+        st = governance_record_tx(g, ctx, "collection.create", name, NULL, "ok", result, NULL,
+                                  NULL, err);
     }
-    if (st != MIEN_OK) {
-        store->store->ops->rollback(store->store);
-    }
-    return st;
+    st = tx_end(g, st, err);
+    return st == MIEN_OK ? governance_after_commit(g, err) : st;
 }
 
 mien_status mien_collection_get(mien_store *store, const char *name, mien_collection_info *out,
@@ -474,16 +802,13 @@ mien_status mien_collection_get(mien_store *store, const char *name, mien_collec
         return base_error_set(err, MIEN_ERR_ARG, "mien_collection_get: NULL argument");
     }
     /* A loaded collection answers from memory (its counts are those of the index this handle
-     * keeps in step); asking the database counts every face, a scan per call. */
-    const coll_cache *cache = name_ok(name) ? cache_find_name(store, name) : NULL;
-    if (cache != NULL) {
-        c = cache->col;
+     * keeps in step with the store); asking the database counts every face, a scan per call. */
+    coll_cache *cache;
+    st = collection_current(store, name, &c, &cache, err);
+    if (st == MIEN_OK && cache != NULL) {
         c.subjects = (int64_t)cache->n_subjects;
         c.faces = (int64_t)gallery_index_size(cache->index);
-        collection_to_info(&c, out);
-        return MIEN_OK;
     }
-    st = collection_lookup(store, name, &c, err);
     if (st == MIEN_OK) {
         collection_to_info(&c, out);
     }
@@ -528,7 +853,8 @@ mien_status mien_collection_list(mien_store *store, mien_collection_info **out, 
     return MIEN_OK;
 }
 
-mien_status mien_collection_drop(mien_store *store, const char *name, mien_error *err)
+mien_status mien_collection_drop(mien_store *store, const char *name, const mien_context *ctx,
+                                 mien_error *err)
 {
     gallery_collection c;
     mien_status st;
@@ -539,20 +865,24 @@ mien_status mien_collection_drop(mien_store *store, const char *name, mien_error
     if (st != MIEN_OK) {
         return st;
     }
-    st = store->store->ops->begin(store->store, err);
+    gallery_store *g = store->store;
+    st = g->ops->begin(g, err);
     if (st != MIEN_OK) {
         return st;
     }
-    st = store->store->ops->collection_drop(store->store, c.id, err);
+    st = g->ops->collection_drop(g, c.id, err);
     if (st == MIEN_OK) {
-        st = store->store->ops->commit(store->store, err);
+        st = governance_record_tx(g, ctx, "collection.drop", name, NULL, "ok",
+                                  json_pack("{s:I,s:I}", "subjects", (json_int_t)c.subjects,
+                                            "faces", (json_int_t)c.faces),
+                                  NULL, NULL, err);
     }
+    st = tx_end(g, st, err);
     if (st != MIEN_OK) {
-        store->store->ops->rollback(store->store);
         return st;
     }
     cache_drop(store, c.id);
-    return MIEN_OK;
+    return governance_after_commit(g, err);
 }
 
 /* ---- enrolment ------------------------------------------------------------------------ */
@@ -576,21 +906,43 @@ static void cache_follow_enrol(mien_store *s, int64_t collection_id, int64_t fac
     }
 }
 
-mien_status mien_enroll(mien_store *store, const char *collection, const mien_enrollment *e,
-                        int64_t *face_id, mien_error *err)
+/* The consent rule of collection c for enrolment e, and e's expiry (*expires_at). */
+static mien_status enrol_policy(const mien_store *s, const gallery_collection *c,
+                                const mien_enrollment *e, const mien_context *ctx,
+                                int64_t *expires_at, mien_error *err)
 {
-    gallery_collection c;
-    coll_cache *cache;
-    gallery_face_new face;
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    int64_t subject_id = -1, fid = -1;
-    mien_status st;
-    if (face_id != NULL) {
-        *face_id = 0;
+    int64_t now = gallery_store_now(s->store);
+    size_t consent = e->consent_ref != NULL ? strlen(e->consent_ref) : 0;
+    if (consent >= GALLERY_SUBJECT_MAX) {
+        return base_error_set(err, MIEN_ERR_ARG, "consent reference longer than 127 bytes");
     }
-    if (!store_ok(store) || e == NULL || e->template_ == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "mien_enroll: NULL store, enrolment or template");
+    if (c->consent == MIEN_CONSENT_REQUIRED && consent == 0) {
+        base_error_set(err, MIEN_ERR_FORBIDDEN,
+                       "collection '%s' enrols people only with their consent: give the "
+                       "consent record's reference (consent_ref)", c->name);
+        /* Refused enrolments are on the record too (who tried to enrol whom without it). */
+        char hash[65];
+        governance_subject_hash(s->store, c->name, e->subject, hash);
+        governance_record(s->store, ctx, "enrol", c->name, e->image_sha256, "refused",
+                          json_pack("{s:s,s:s}", "subject", hash, "reason", "no consent reference"),
+                          NULL, NULL);
+        return MIEN_ERR_FORBIDDEN;
+    }
+    if (e->expires_at != 0 && e->expires_at <= now) {
+        return base_error_set(err, MIEN_ERR_ARG, "expires_at is in the past");
+    }
+    *expires_at = e->expires_at != 0 ? e->expires_at : now + c->retention_s;
+    return MIEN_OK;
+}
+
+/* One enrolment's checks (before any write): id, names, model, policy (*expires_at), and
+ * that the subject is not enrolled from this image yet. */
+static mien_status enrol_check(mien_store *store, const gallery_collection *c,
+                               const mien_enrollment *e, const mien_context *ctx,
+                               int64_t *expires_at, mien_error *err)
+{
+    if (e->template_ == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_enroll: no template");
     }
     if (!subject_ok(e->subject)) {
         return base_error_set(err, MIEN_ERR_ARG,
@@ -599,47 +951,35 @@ mien_status mien_enroll(mien_store *store, const char *collection, const mien_en
     if (e->display_name != NULL && strlen(e->display_name) >= GALLERY_SUBJECT_MAX) {
         return base_error_set(err, MIEN_ERR_ARG, "display name longer than 127 bytes");
     }
-    /* The collection's row (with its subject and face counts, which cost a scan) is read
-     * once; after that the loaded collection answers, and it follows every enrolment, so a
-     * bulk import stays linear in the number of faces. */
-    cache = cache_find_name(store, collection);
-    if (cache != NULL) {
-        c = cache->col;
-    } else if ((st = collection_lookup(store, collection, &c, err)) != MIEN_OK) {
-        return st;
+    mien_status st = template_fits(c, e->template_, err);
+    if (st == MIEN_OK) {
+        st = enrol_policy(store, c, e, ctx, expires_at, err);
     }
-    st = template_fits(&c, e->template_, err);
-    if (st != MIEN_OK) {
-        return st;
-    }
-    if (cache == NULL) {
-        float vec[GALLERY_INDEX_DIM_MAX];
-        int dim = 0;
-        if (gallery_index_vector(e->template_, vec, &dim) != MIEN_OK) {
-            return base_error_set(err, MIEN_ERR_ARG, "the template has no index vector");
-        }
-        if ((st = cache_load(store, &c, dim, &cache, err)) != MIEN_OK) {
-            return st;
-        }
-    }
-    if (e->image_sha256 != NULL) {
+    if (st == MIEN_OK && e->image_sha256 != NULL) {
         bool found = false;
-        st = store->store->ops->face_exists(store->store, c.id, e->subject, e->image_sha256,
+        st = store->store->ops->face_exists(store->store, c->id, e->subject, e->image_sha256,
                                             &found, err);
-        if (st != MIEN_OK) {
-            return st;
-        }
-        if (found) {
-            return base_error_set(err, MIEN_ERR_EXISTS,
-                                  "subject '%s' of collection '%s' is already enrolled from "
-                                  "this image",
-                                  e->subject, collection);
+        if (st == MIEN_OK && found) {
+            st = base_error_set(err, MIEN_ERR_EXISTS,
+                                "subject '%s' of collection '%s' is already enrolled from this "
+                                "image", e->subject, c->name);
         }
     }
+    return st;
+}
+
+/* Writes one enrolment (subject, face, audit entry) inside the caller's transaction. */
+static mien_status enrol_in_tx(mien_store *store, const gallery_collection *c,
+                               const mien_enrollment *e, int64_t expires_at,
+                               const mien_context *ctx, int64_t *subject_id, int64_t *face_id,
+                               int64_t *seq, mien_error *err)
+{
+    gallery_face_new face;
+    size_t len = 0;
     if (mien_template_serialize(e->template_, NULL, 0, &len) != MIEN_OK) {
         return base_error_set(err, MIEN_ERR_ARG, "the template cannot be serialised");
     }
-    bytes = malloc(len);
+    uint8_t *bytes = malloc(len);
     if (bytes == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
@@ -654,29 +994,95 @@ mien_status mien_enroll(mien_store *store, const char *collection, const mien_en
     face.image_sha256 = e->image_sha256;
     face.crop_rgb = e->crop_rgb;
     face.crop_len = e->crop_rgb != NULL ? CHIP_BYTES : 0;
-    st = store->store->ops->begin(store->store, err);
-    if (st != MIEN_OK) {
-        free(bytes);
-        return st;
-    }
-    st = store->store->ops->subject_ensure(store->store, c.id, e->subject, e->display_name,
-                                           &subject_id, err);
+    gallery_store *g = store->store;
+    const char *consent = e->consent_ref != NULL && e->consent_ref[0] ? e->consent_ref : NULL;
+    mien_status st = g->ops->subject_ensure(g, c->id, e->subject, e->display_name, consent,
+                                            expires_at, subject_id, err);
     if (st == MIEN_OK) {
-        st = store->store->ops->face_insert(store->store, c.id, subject_id, &face, &fid, err);
+        st = g->ops->face_insert(g, c->id, *subject_id, &face, face_id, err);
     }
-    if (st == MIEN_OK) {
-        st = store->store->ops->commit(store->store, err);
-    }
+    sodium_memzero(bytes, len);
     free(bytes);
-    if (st != MIEN_OK) {
-        store->store->ops->rollback(store->store);
+    if (st == MIEN_OK) {
+        char hash[65];
+        governance_subject_hash(g, c->name, e->subject, hash);
+        st = governance_record_tx(
+            g, ctx, "enrol", c->name,
+            e->image_sha256 != NULL ? e->image_sha256 : (ctx ? ctx->input_sha256 : NULL), "ok",
+            json_pack("{s:s,s:I,s:s,s:I}", "subject", hash, "face_id", (json_int_t)*face_id,
+                      "consent", consent != NULL ? "recorded" : "not_needed", "expires_at",
+                      (json_int_t)expires_at),
+            seq, NULL, err);
+    }
+    return st;
+}
+
+mien_status mien_enroll_batch(mien_store *store, const char *collection,
+                              const mien_enrollment *e, size_t n, const mien_context *ctx,
+                              int64_t *face_ids, mien_error *err)
+{
+    gallery_collection c;
+    coll_cache *cache;
+    mien_status st;
+    if (face_ids != NULL) {
+        memset(face_ids, 0, n * sizeof(*face_ids));
+    }
+    if (!store_ok(store) || (e == NULL && n > 0)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_enroll: NULL store or enrolment");
+    }
+    if (n == 0) {
+        return MIEN_OK;
+    }
+    /* The collection's row (with its subject and face counts, which cost a scan) is read
+     * once; after that the loaded collection answers, and it follows every enrolment, so a
+     * bulk import stays linear in the number of faces. */
+    if ((st = collection_current(store, collection, &c, &cache, err)) != MIEN_OK) {
         return st;
     }
-    cache_follow_enrol(store, c.id, fid, subject_id, e->subject, e->template_);
-    if (face_id != NULL) {
-        *face_id = fid;
+    int64_t *rows = calloc(4 * n, sizeof(*rows)); /* expires_at, subject, face, seq */
+    if (rows == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
-    return MIEN_OK;
+    for (size_t k = 0; st == MIEN_OK && k < n; k++) {
+        st = enrol_check(store, &c, &e[k], ctx, &rows[4 * k], err);
+    }
+    if (st == MIEN_OK && cache == NULL) {
+        float vec[GALLERY_INDEX_DIM_MAX];
+        int dim = 0;
+        st = gallery_index_vector(e[0].template_, vec, &dim) != MIEN_OK
+                 ? base_error_set(err, MIEN_ERR_ARG, "the template has no index vector")
+                 : cache_load(store, &c, dim, &cache, err);
+    }
+    if (st == MIEN_OK) {
+        st = store->store->ops->begin(store->store, err);
+        for (size_t k = 0; st == MIEN_OK && k < n; k++) {
+            st = enrol_in_tx(store, &c, &e[k], rows[4 * k], ctx, &rows[4 * k + 1],
+                             &rows[4 * k + 2], &rows[4 * k + 3], err);
+        }
+        st = tx_end(store->store, st, err);
+    }
+    if (st == MIEN_OK) {
+        for (size_t k = 0; k < n; k++) {
+            cache_follow_enrol(store, c.id, rows[4 * k + 2], rows[4 * k + 1], e[k].subject,
+                               e[k].template_);
+            cache_advance(store, c.id, rows[4 * k + 3]);
+            if (face_ids != NULL) {
+                face_ids[k] = rows[4 * k + 2];
+            }
+        }
+        st = governance_after_commit(store->store, err);
+    }
+    free(rows);
+    return st;
+}
+
+mien_status mien_enroll(mien_store *store, const char *collection, const mien_enrollment *e,
+                        const mien_context *ctx, int64_t *face_id, mien_error *err)
+{
+    if (e == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_enroll: NULL enrolment");
+    }
+    return mien_enroll_batch(store, collection, e, 1, ctx, face_id, err);
 }
 
 mien_status mien_enrolled(mien_store *store, const char *collection, const char *subject,
@@ -746,6 +1152,8 @@ mien_status mien_subject_list(mien_store *store, const char *collection,
                  subs[k].display_name);
         infos[k].faces = subs[k].faces;
         infos[k].created_at = subs[k].created_at;
+        snprintf(infos[k].consent_ref, sizeof(infos[k].consent_ref), "%s", subs[k].consent_ref);
+        infos[k].expires_at = subs[k].expires_at;
     }
     free(subs);
     *out = infos;
@@ -753,12 +1161,56 @@ mien_status mien_subject_list(mien_store *store, const char *collection,
     return MIEN_OK;
 }
 
+/* Makes the loaded index (if any) forget an erased subject. */
+static void cache_follow_erase(mien_store *store, int64_t collection_id, const char *subject)
+{
+    coll_cache *cache = cache_find(store, collection_id);
+    if (cache == NULL) {
+        return;
+    }
+    int64_t sid = subject_id_of(cache, subject);
+    size_t removed = 0;
+    if (sid >= 0) {
+        if (gallery_index_remove_subject(cache->index, sid, &removed, NULL) != MIEN_OK) {
+            cache_drop(store, collection_id); /* reloaded, without the subject, next time */
+        } else {
+            subject_forget(cache, sid);
+        }
+    }
+}
+
+/* Erases `subject` of collection c and records it as `action` ("erase" or "purge") inside
+ * the caller's transaction; fills the receipt r. */
+static mien_status erase_in_tx(mien_store *store, const gallery_collection *c, const char *subject,
+                               const char *action, const mien_context *ctx, mien_erasure *r,
+                               mien_error *err)
+{
+    gallery_store *g = store->store;
+    uint8_t hash[32];
+    memset(r, 0, sizeof(*r));
+    mien_status st = g->ops->subject_erase(g, c->id, subject, &r->faces_deleted,
+                                           &r->crops_deleted, err);
+    if (st == MIEN_ERR_NOT_FOUND) {
+        return base_error_set(err, st, "no subject '%s' in collection '%s'", subject, c->name);
+    }
+    if (st != MIEN_OK) {
+        return st;
+    }
+    governance_subject_hash(g, c->name, subject, r->subject_hash);
+    r->erased_at = gallery_store_now(g);
+    st = governance_record_tx(g, ctx, action, c->name, NULL, "ok",
+                              json_pack("{s:s,s:I,s:I}", "subject", r->subject_hash,
+                                        "faces_deleted", (json_int_t)r->faces_deleted,
+                                        "crops_deleted", (json_int_t)r->crops_deleted),
+                              &r->audit_seq, hash, err);
+    sodium_bin2hex(r->audit_hash, sizeof(r->audit_hash), hash, sizeof(hash));
+    return st;
+}
+
 mien_status mien_erase_subject(mien_store *store, const char *collection, const char *subject,
-                               mien_erasure *out, mien_error *err)
+                               const mien_context *ctx, mien_erasure *out, mien_error *err)
 {
     gallery_collection c;
-    int64_t faces = 0, crops = 0;
-    coll_cache *cache;
     mien_status st;
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
@@ -774,38 +1226,72 @@ mien_status mien_erase_subject(mien_store *store, const char *collection, const 
     if (st != MIEN_OK) {
         return st;
     }
-    st = store->store->ops->begin(store->store, err);
+    mien_erasure r;
+    gallery_store *g = store->store;
+    st = g->ops->begin(g, err);
     if (st != MIEN_OK) {
         return st;
     }
-    st = store->store->ops->subject_erase(store->store, c.id, subject, &faces, &crops, err);
-    if (st == MIEN_ERR_NOT_FOUND) {
-        base_error_set(err, st, "no subject '%s' in collection '%s'", subject, collection);
-    }
-    if (st == MIEN_OK) {
-        st = store->store->ops->commit(store->store, err);
-    }
+    st = tx_end(g, erase_in_tx(store, &c, subject, "erase", ctx, &r, err), err);
     if (st != MIEN_OK) {
-        store->store->ops->rollback(store->store);
         return st;
     }
-    cache = cache_find(store, c.id);
-    if (cache != NULL) {
-        int64_t sid = subject_id_of(cache, subject);
-        size_t removed = 0;
-        if (sid >= 0) {
-            if (gallery_index_remove_subject(cache->index, sid, &removed, NULL) != MIEN_OK) {
-                cache_drop(store, c.id); /* reloaded, without the subject, on the next search */
-            } else {
-                subject_forget(cache, sid);
-            }
+    cache_follow_erase(store, c.id, subject);
+    cache_advance(store, c.id, r.audit_seq);
+    if (out != NULL) {
+        *out = r;
+    }
+    return governance_after_commit(g, err);
+}
+
+/* Erases the expired subjects list[n] in one transaction (one scrub of the file for all of
+ * them, not one per subject); *done counts them. */
+static mien_status purge_list(mien_store *store, const gallery_expired *list, size_t n,
+                              const mien_context *ctx, int64_t *done, mien_error *err)
+{
+    gallery_store *g = store->store;
+    mien_status st = g->ops->begin(g, err);
+    for (size_t k = 0; st == MIEN_OK && k < n; k++) {
+        gallery_collection c;
+        mien_erasure r;
+        st = collection_lookup(store, list[k].collection, &c, err);
+        if (st == MIEN_OK) {
+            st = erase_in_tx(store, &c, list[k].external_id, "purge", ctx, &r, err);
         }
     }
-    if (out != NULL) {
-        out->faces_deleted = faces;
-        out->crops_deleted = crops;
+    st = tx_end(g, st, err);
+    if (st != MIEN_OK) {
+        return st;
     }
-    return MIEN_OK;
+    for (size_t k = 0; k < n; k++) {
+        cache_follow_erase(store, list[k].collection_id, list[k].external_id);
+    }
+    *done = (int64_t)n;
+    return governance_after_commit(g, err);
+}
+
+mien_status mien_purge_expired(mien_store *store, const mien_context *ctx, int64_t *purged,
+                               mien_error *err)
+{
+    gallery_expired *list = NULL;
+    size_t n = 0;
+    int64_t done = 0;
+    if (purged != NULL) {
+        *purged = 0;
+    }
+    if (!store_ok(store)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_purge_expired: NULL store");
+    }
+    gallery_store *g = store->store;
+    mien_status st = g->ops->subject_expired(g, gallery_store_now(g), &list, &n, err);
+    if (st == MIEN_OK && n > 0) {
+        st = purge_list(store, list, n, ctx, &done, err);
+    }
+    free(list);
+    if (purged != NULL) {
+        *purged = done;
+    }
+    return st;
 }
 
 /* ---- search --------------------------------------------------------------------------- */
@@ -817,63 +1303,194 @@ mien_search_options mien_search_options_default(void)
     return o;
 }
 
-mien_status mien_search(mien_store *store, const char *collection, const mien_template *probe,
-                        const mien_search_options *opt, mien_candidate **out, size_t *count,
-                        mien_error *err)
+/* Expiry is exact: before a search or verification answers, subjects whose time has passed
+ * are purged (each audited), so that no answer names someone the store should no longer
+ * hold, whatever the periodic purge's interval. One indexed query when nothing expired. */
+static mien_status purge_due(mien_store *store, mien_error *err)
 {
-    mien_search_options o = mien_search_options_default();
+    static const mien_context purge = {.actor = "purge"};
+    return mien_purge_expired(store, &purge, NULL, err);
+}
+
+mien_status mien_check_purpose(mien_store *store, const char *collection, const char *action,
+                               const mien_context *ctx, mien_error *err)
+{
     gallery_collection c;
     coll_cache *cache;
-    gallery_search_mode mode;
-    gallery_hit *hits = NULL;
+    if (!store_ok(store) || action == NULL ||
+        (strcmp(action, "search") != 0 && strcmp(action, "verify") != 0)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_check_purpose: action is \"search\" or "
+                              "\"verify\"");
+    }
+    mien_status st = collection_current(store, collection, &c, &cache, err);
+    return st == MIEN_OK ? governance_check(store->store, &c, action, ctx, err) : st;
+}
+
+/* Ranked candidates of `probe` in the loaded collection: hits mapped to subject names with
+ * their calibrated FMR. *out (calloc'd) and *count. */
+static mien_status search_index(coll_cache *cache, const gallery_collection *c,
+                                const float *vec, const mien_search_options *o,
+                                gallery_search_mode mode, float threshold, mien_candidate **out,
+                                size_t *count, mien_error *err)
+{
+    gallery_hit *hits = malloc((size_t)o->top_k * sizeof(*hits));
     mien_candidate *cands = NULL;
+    size_t n = 0;
+    if (hits == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    mien_status st = gallery_index_search(cache->index, vec, o->top_k, threshold, mode, hits, &n,
+                                          err);
+    if (st == MIEN_ERR_NOT_FOUND && mode == GALLERY_SEARCH_APPROX) {
+        /* mien.h: the approximate graph is built on demand. */
+        st = gallery_index_build_approx(cache->index, err);
+        if (st == MIEN_OK) {
+            st = gallery_index_search(cache->index, vec, o->top_k, threshold, mode, hits, &n,
+                                      err);
+        }
+    }
+    if (st == MIEN_OK && n > 0 && (cands = calloc(n, sizeof(*cands))) == NULL) {
+        st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; st == MIEN_OK && k < n; k++) {
+        bool found;
+        size_t pos = subject_pos(cache, hits[k].subject_id, &found);
+        if (!found) { /* every indexed face's subject is mapped: load_row, cache_follow_enrol */
+            st = base_error_set(err, MIEN_ERR_INTERNAL, "subject %lld of face %lld unknown",
+                                (long long)hits[k].subject_id, (long long)hits[k].face_id);
+            break;
+        }
+        snprintf(cands[k].subject, sizeof(cands[k].subject), "%s",
+                 cache->subjects[pos].external_id);
+        cands[k].similarity = hits[k].similarity;
+        cands[k].face_id = hits[k].face_id;
+        if (mien_similarity_fmr(c->profile, hits[k].similarity, &cands[k].fmr) != MIEN_OK) {
+            cands[k].fmr = 1.0;
+        }
+    }
+    free(hits);
+    if (st != MIEN_OK) {
+        free(cands);
+        return st;
+    }
+    *out = cands;
+    *count = n;
+    return MIEN_OK;
+}
+
+/* The audit summary of a search's candidates: rank, keyed subject hash, similarity, FMR. */
+static json_t *candidates_json(const gallery_store *g, const char *collection,
+                               const mien_candidate *c, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t k = 0; k < n; k++) {
+        char hash[65];
+        governance_subject_hash(g, collection, c[k].subject, hash);
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:f,s:f}", "rank", (json_int_t)(k + 1),
+                                             "subject", hash, "similarity",
+                                             round(c[k].similarity * 1e6) / 1e6, "fmr",
+                                             c[k].fmr));
+    }
+    return arr;
+}
+
+/* Records the search (and opens its review) in one transaction; fills out's review fields. */
+static mien_status search_record(mien_store *store, const gallery_collection *c,
+                                 const mien_search_options *o, const mien_context *ctx,
+                                 mien_search_result *out, mien_error *err)
+{
+    gallery_store *g = store->store;
+    int required = governance_review_required(c, out->count);
+    json_t *cands = candidates_json(g, c->name, out->candidates, out->count);
+    if (required > 0) {
+        governance_review_new_id(out->review_id);
+    }
+    json_t *result = json_pack("{s:O,s:i,s:f,s:s,s:i}", "candidates", cands, "top_k", o->top_k,
+                               "max_fmr", o->max_fmr, "review", out->review_id,
+                               "reviews_required", required);
+    mien_status st = g->ops->begin(g, err);
+    if (st != MIEN_OK) {
+        json_decref(cands);
+        json_decref(result);
+        return st;
+    }
+    st = governance_record_tx(g, ctx, "search", c->name, ctx != NULL ? ctx->input_sha256 : NULL,
+                              "ok", result, &out->audit_seq, NULL, err);
+    if (st == MIEN_OK && required > 0) {
+        st = governance_review_open(g, c, out->review_id, out->audit_seq, json_incref(cands),
+                                    out->count, err);
+    }
+    json_decref(cands);
+    st = tx_end(g, st, err);
+    if (st != MIEN_OK) {
+        out->review_id[0] = '\0';
+        return st;
+    }
+    out->reviews_required = required;
+    return governance_after_commit(g, err);
+}
+
+static mien_status search_options(const mien_search_options *opt, mien_search_options *o,
+                                  gallery_search_mode *mode, mien_error *err)
+{
+    *o = mien_search_options_default();
+    if (opt != NULL) {
+        *o = *opt;
+        o->top_k = o->top_k == 0 ? DEFAULT_TOP_K : o->top_k;
+        o->max_fmr = o->max_fmr == 0 ? DEFAULT_MAX_FMR : o->max_fmr;
+    }
+    if (o->top_k < 1 || o->top_k > MAX_TOP_K) {
+        return base_error_set(err, MIEN_ERR_ARG, "top_k must be 1..%d, not %d", MAX_TOP_K,
+                              o->top_k);
+    }
+    switch (o->mode) {
+    case MIEN_SEARCH_AUTO:
+        *mode = GALLERY_SEARCH_AUTO;
+        return MIEN_OK;
+    case MIEN_SEARCH_EXACT:
+        *mode = GALLERY_SEARCH_EXACT_F32;
+        return MIEN_OK;
+    case MIEN_SEARCH_APPROXIMATE:
+        *mode = GALLERY_SEARCH_APPROX;
+        return MIEN_OK;
+    default:
+        return base_error_set(err, MIEN_ERR_ARG, "unknown search mode %d", (int)o->mode);
+    }
+}
+
+mien_status mien_search(mien_store *store, const char *collection, const mien_template *probe,
+                        const mien_search_options *opt, const mien_context *ctx,
+                        mien_search_result *out, mien_error *err)
+{
+    mien_search_options o;
+    gallery_collection c;
+    coll_cache *cache;
+    gallery_search_mode mode = GALLERY_SEARCH_AUTO;
     float vec[GALLERY_INDEX_DIM_MAX], threshold = 1.0f;
     int dim = 0;
-    size_t n = 0;
     mien_status st;
     if (out != NULL) {
-        *out = NULL;
+        memset(out, 0, sizeof(*out));
     }
-    if (count != NULL) {
-        *count = 0;
-    }
-    if (!store_ok(store) || probe == NULL || out == NULL || count == NULL) {
+    if (!store_ok(store) || probe == NULL || out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_search: NULL argument");
     }
-    if (opt != NULL) {
-        o = *opt;
-        o.top_k = o.top_k == 0 ? DEFAULT_TOP_K : o.top_k;
-        o.max_fmr = o.max_fmr == 0 ? DEFAULT_MAX_FMR : o.max_fmr;
+    st = search_options(opt, &o, &mode, err);
+    if (st == MIEN_OK) {
+        st = purge_due(store, err);
     }
-    if (o.top_k < 1 || o.top_k > MAX_TOP_K) {
-        return base_error_set(err, MIEN_ERR_ARG, "top_k must be 1..%d, not %d", MAX_TOP_K,
-                              o.top_k);
-    }
-    switch (o.mode) {
-    case MIEN_SEARCH_AUTO:
-        mode = GALLERY_SEARCH_AUTO;
-        break;
-    case MIEN_SEARCH_EXACT:
-        mode = GALLERY_SEARCH_EXACT_F32;
-        break;
-    case MIEN_SEARCH_APPROXIMATE:
-        mode = GALLERY_SEARCH_APPROX;
-        break;
-    default:
-        return base_error_set(err, MIEN_ERR_ARG, "unknown search mode %d", (int)o.mode);
+    if (st != MIEN_OK) {
+        return st;
     }
     /* A loaded collection answers from memory: this handle made every change since it was
      * loaded (the database is read again when the handle is reopened). */
-    cache = name_ok(collection) ? cache_find_name(store, collection) : NULL;
-    if (cache != NULL) {
-        c = cache->col;
-    } else {
-        st = collection_lookup(store, collection, &c, err);
-        if (st != MIEN_OK) {
-            return st;
-        }
+    st = collection_current(store, collection, &c, &cache, err);
+    if (st == MIEN_OK) {
+        st = governance_check(store->store, &c, "search", ctx, err);
     }
-    st = template_fits(&c, probe, err);
+    if (st == MIEN_OK) {
+        st = template_fits(&c, probe, err);
+    }
     if (st != MIEN_OK) {
         return st;
     }
@@ -892,48 +1509,107 @@ mien_status mien_search(mien_store *store, const char *collection, const mien_te
             return st;
         }
     }
-    hits = malloc((size_t)o.top_k * sizeof(*hits));
-    if (hits == NULL) {
-        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    st = search_index(cache, &c, vec, &o, mode, threshold, &out->candidates, &out->count, err);
+    if (st == MIEN_OK) {
+        st = search_record(store, &c, &o, ctx, out, err);
+        cache_advance(store, c.id, out->audit_seq);
     }
-    st = gallery_index_search(cache->index, vec, o.top_k, threshold, mode, hits, &n, err);
-    if (st == MIEN_ERR_NOT_FOUND && mode == GALLERY_SEARCH_APPROX) {
-        /* mien.h: the approximate graph is built on demand. */
-        st = gallery_index_build_approx(cache->index, err);
-        if (st == MIEN_OK) {
-            st = gallery_index_search(cache->index, vec, o.top_k, threshold, mode, hits, &n,
-                                      err);
-        }
+    if (st != MIEN_OK) {
+        mien_search_result_free(out);
     }
-    if (st != MIEN_OK || n == 0) {
-        free(hits);
+    return st;
+}
+
+void mien_search_result_free(mien_search_result *result)
+{
+    if (result != NULL) {
+        free(result->candidates);
+        memset(result, 0, sizeof(*result));
+    }
+}
+
+/* ---- 1:1 verification against an enrolled subject --------------------------------------- */
+
+typedef struct verify_ctx {
+    const mien_template *probe;
+    float best;
+    int64_t faces;
+    mien_error *err;
+} verify_ctx;
+
+static mien_status verify_row(void *ctx, const gallery_face_row *row)
+{
+    verify_ctx *v = ctx;
+    mien_template *t = NULL;
+    float sim = -1.0f;
+    mien_status st = mien_template_deserialize(row->template_bytes, row->template_len, &t, v->err);
+    if (st == MIEN_OK) {
+        st = mien_template_compare(v->probe, t, &sim, v->err);
+    }
+    mien_template_free(t);
+    if (st == MIEN_OK) {
+        v->best = v->faces++ == 0 || sim > v->best ? sim : v->best;
+    }
+    return st;
+}
+
+mien_status mien_verify(mien_store *store, const char *collection, const char *subject,
+                        const mien_template *probe, double max_fmr, const mien_context *ctx,
+                        mien_verification *out, mien_error *err)
+{
+    gallery_collection c;
+    coll_cache *cache;
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (!store_ok(store) || probe == NULL || out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_verify: NULL argument");
+    }
+    if (!subject_ok(subject)) {
+        return base_error_set(err, MIEN_ERR_ARG,
+                              "subject id must be 1..127 bytes without control characters");
+    }
+    max_fmr = max_fmr == 0 ? 1e-4 : max_fmr;
+    if (!(max_fmr > 0 && max_fmr <= 1)) {
+        return base_error_set(err, MIEN_ERR_ARG, "max_fmr must be in (0, 1]");
+    }
+    mien_status st = purge_due(store, err);
+    if (st == MIEN_OK) {
+        st = collection_current(store, collection, &c, &cache, err);
+    }
+    if (st == MIEN_OK) {
+        st = governance_check(store->store, &c, "verify", ctx, err);
+    }
+    if (st == MIEN_OK) {
+        st = template_fits(&c, probe, err);
+    }
+    verify_ctx v = {probe, -1.0f, 0, err};
+    if (st == MIEN_OK) {
+        st = store->store->ops->face_scan_subject(store->store, c.id, subject, verify_row, &v,
+                                                  err);
+    }
+    char hash[65];
+    governance_subject_hash(store->store, c.name, subject, hash);
+    if (st == MIEN_OK && v.faces == 0) {
+        /* An attempt to verify someone who is not enrolled is recorded too. */
+        governance_record(store->store, ctx, "verify", c.name,
+                          ctx != NULL ? ctx->input_sha256 : NULL, "ok",
+                          json_pack("{s:s,s:b}", "subject", hash, "enrolled", 0), NULL, NULL);
+        st = base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject '%s' in collection '%s'",
+                            subject, c.name);
+    }
+    if (st != MIEN_OK) {
         return st;
     }
-    cands = calloc(n, sizeof(*cands));
-    if (cands == NULL) {
-        free(hits);
-        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    out->similarity = v.best;
+    if (mien_similarity_fmr(c.profile, v.best, &out->fmr) != MIEN_OK) {
+        out->fmr = 1.0;
     }
-    for (size_t k = 0; k < n; k++) {
-        bool found;
-        size_t pos = subject_pos(cache, hits[k].subject_id, &found);
-        if (!found) { /* every indexed face's subject is mapped: load_row, cache_follow_enrol */
-            st = base_error_set(err, MIEN_ERR_INTERNAL, "subject %lld of face %lld unknown",
-                                (long long)hits[k].subject_id, (long long)hits[k].face_id);
-            free(hits);
-            free(cands);
-            return st;
-        }
-        snprintf(cands[k].subject, sizeof(cands[k].subject), "%s",
-                 cache->subjects[pos].external_id);
-        cands[k].similarity = hits[k].similarity;
-        cands[k].face_id = hits[k].face_id;
-        if (mien_similarity_fmr(c.profile, hits[k].similarity, &cands[k].fmr) != MIEN_OK) {
-            cands[k].fmr = 1.0;
-        }
-    }
-    free(hits);
-    *out = cands;
-    *count = n;
-    return MIEN_OK;
+    out->accepted = out->fmr <= max_fmr;
+    return governance_record(store->store, ctx, "verify", c.name,
+                             ctx != NULL ? ctx->input_sha256 : NULL, "ok",
+                             json_pack("{s:s,s:f,s:f,s:f,s:b}", "subject", hash, "similarity",
+                                       round(v.best * 1e6) / 1e6, "fmr", out->fmr, "max_fmr",
+                                       max_fmr, "accepted", out->accepted),
+                             &out->audit_seq, err);
 }

@@ -505,6 +505,16 @@ mien_status gallery_index_remove_subject(gallery_index *idx, int64_t subject_id,
     return MIEN_OK;
 }
 
+bool gallery_index_has_face(const gallery_index *idx, int64_t face_id)
+{
+    for (size_t r = 0; index_ok(idx) && r < idx->n; r++) {
+        if (idx->face_id[r] == face_id) {
+            return true;
+        }
+    }
+    return false;
+}
+
 size_t gallery_index_size(const gallery_index *idx)
 {
     return index_ok(idx) ? idx->n : 0;

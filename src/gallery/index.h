@@ -49,6 +49,9 @@ mien_status gallery_index_add(gallery_index *idx, int64_t face_id, int64_t subje
 mien_status gallery_index_remove_subject(gallery_index *idx, int64_t subject_id,
                                          size_t *removed, mien_error *err);
 size_t gallery_index_size(const gallery_index *idx);
+/* Whether face_id is in the index (a linear scan: for replaying changes another handle made,
+ * where a face may already have been loaded). */
+bool gallery_index_has_face(const gallery_index *idx, int64_t face_id);
 int gallery_index_dim(const gallery_index *idx);
 
 /* Bytes the index holds (vectors, int8 copies, ids, the HNSW graph), for reports. */

@@ -1,14 +1,16 @@
 /* store.c — gallery_store_open(): picks the store backend from the URI (store.h).
  *
  * "sqlite:PATH" (also "sqlite://PATH") and bare paths go to the SQLite store; "postgres://"
- * and "postgresql://" are reserved for the PostgreSQL backend (DESIGN.md §6), not built yet.
+ * and "postgresql://" (libpq connection URIs) to the PostgreSQL store (store_postgres.c).
  * A bare path is anything without a "scheme://" prefix, so "./a:b.db" stays a path. */
 #include "gallery/store.h"
 
 #include <ctype.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/error.h"
+#include "gallery/store_postgres.h"
 #include "gallery/store_sqlite.h"
 
 /* Length of the "scheme" in "scheme://...", or 0 when `uri` does not start with one
@@ -25,7 +27,35 @@ static size_t scheme_length(const char *uri)
     return strncmp(uri + n, "://", 3) == 0 ? n : 0;
 }
 
-mien_status gallery_store_open(const char *uri, gallery_store **out, mien_error *err)
+int64_t gallery_store_now(const gallery_store *s)
+{
+    return s != NULL && s->clock != 0 ? s->clock : (int64_t)time(NULL);
+}
+
+void gallery_seal_ad(gallery_blob kind, int64_t collection_id, uint8_t ad[GALLERY_SEAL_AD_LEN])
+{
+    static const char tag[2][14] = {"mien/template", "mien/crop"};
+    uint64_t id = (uint64_t)collection_id;
+    memset(ad, 0, GALLERY_SEAL_AD_LEN);
+    memcpy(ad, tag[kind == GALLERY_BLOB_CROP], strlen(tag[kind == GALLERY_BLOB_CROP]));
+    for (int i = 0; i < 8; i++) {
+        ad[13 + i] = (uint8_t)(id >> (8 * i));
+    }
+}
+
+const char *gallery_store_file(const char *uri)
+{
+    if (uri == NULL) {
+        return NULL;
+    }
+    if (strncmp(uri, "sqlite:", 7) == 0) {
+        return strncmp(uri + 7, "//", 2) == 0 ? uri + 9 : uri + 7;
+    }
+    return scheme_length(uri) == 0 ? uri : NULL;
+}
+
+mien_status gallery_store_open(const char *uri, const keyring *keys, gallery_store **out,
+                               mien_error *err)
 {
     if (out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "gallery_store_open: out is NULL");
@@ -34,21 +64,15 @@ mien_status gallery_store_open(const char *uri, gallery_store **out, mien_error 
     if (uri == NULL || uri[0] == '\0') {
         return base_error_set(err, MIEN_ERR_ARG, "store URI is empty");
     }
-    if (strncmp(uri, "sqlite:", 7) == 0) {
-        const char *path = uri + 7;
-        if (strncmp(path, "//", 2) == 0) {
-            path += 2;
-        }
-        return gallery_sqlite_open(path, out, err);
+    const char *file = gallery_store_file(uri);
+    if (file != NULL) {
+        return gallery_sqlite_open(file, keys, out, err);
     }
     size_t scheme = scheme_length(uri);
-    if (scheme == 0) {
-        return gallery_sqlite_open(uri, out, err);
-    }
     if ((scheme == 8 && strncmp(uri, "postgres", 8) == 0) ||
         (scheme == 10 && strncmp(uri, "postgresql", 10) == 0)) {
-        /* The URI is not echoed: it may carry a password. */
-        return base_error_set(err, MIEN_ERR_UNSUPPORTED, "PostgreSQL store not built yet");
+        /* Its messages do not echo the URI: it may carry a password. */
+        return gallery_postgres_open(uri, keys, out, err);
     }
     return base_error_set(err, MIEN_ERR_UNSUPPORTED,
                           "unknown store scheme \"%.*s\" (use sqlite:PATH or a path)",

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/keyring.h"
 #include "mien.h"
 
 #define GALLERY_NAME_MAX 64     /* collection names: [A-Za-z0-9_.-]{1,63} */
@@ -30,6 +31,13 @@ typedef struct gallery_collection {
     char description[256];
     int64_t created_at; /* unix seconds */
     int64_t subjects, faces;
+    /* the policy (schema 3; mien.h mien_collection_policy) */
+    char purposes[256];
+    char legal_basis[256];
+    int consent;            /* mien_consent */
+    int64_t retention_s;
+    int review;             /* mien_review_mode */
+    int verification_only;
 } gallery_collection;
 
 typedef struct gallery_subject {
@@ -38,7 +46,16 @@ typedef struct gallery_subject {
     char display_name[GALLERY_SUBJECT_MAX];
     int64_t created_at;
     int64_t faces;
+    char consent_ref[GALLERY_SUBJECT_MAX];
+    int64_t expires_at;
 } gallery_subject;
+
+/* A subject whose expiry has passed (subject_expired). */
+typedef struct gallery_expired {
+    char collection[GALLERY_NAME_MAX];
+    int64_t collection_id;
+    char external_id[GALLERY_SUBJECT_MAX];
+} gallery_expired;
 
 /* One face row as the scan hands it over; pointers valid during the callback only. */
 typedef struct gallery_face_row {
@@ -72,6 +89,50 @@ typedef struct gallery_key {
     int64_t revoked_at;                         /* unix seconds; 0 while valid */
 } gallery_key;
 
+/* One audit entry as stored (governance/audit.c computes the hashes; the store keeps rows).
+ * Strings are "" when absent; result is a JSON object as text. */
+typedef struct gallery_audit_row {
+    int64_t seq;            /* 1, 2, ... without gaps */
+    int64_t time;           /* unix seconds */
+    char actor[64];
+    char action[32];
+    char collection[GALLERY_NAME_MAX];
+    char purpose[64];
+    char case_ref[128];
+    char input_sha256[65];  /* hex, "" when none */
+    char outcome[16];       /* "ok" or "refused" */
+    const char *result;     /* insert: borrowed; scan: valid during the callback */
+    uint8_t prev_hash[32];
+    uint8_t hash[32];
+} gallery_audit_row;
+
+typedef mien_status (*gallery_audit_fn)(void *ctx, const gallery_audit_row *row);
+
+/* A review of one search's candidates (governance/review.c). */
+typedef struct gallery_review {
+    char id[33];             /* 32 lowercase hex (16 random bytes) */
+    int64_t collection_id;
+    char collection[GALLERY_NAME_MAX];
+    int required;
+    int confirmations;
+    int confirmed_rank;
+    char status[16];
+    int64_t created_at;
+    int64_t search_seq;
+    int64_t candidates;
+    const char *candidates_json; /* insert: borrowed; get: NULL (review_candidates reads it) */
+} gallery_review;
+
+/* One reviewer's decision. */
+typedef struct gallery_decision {
+    char review_id[33];
+    char reviewer[64];
+    int decision;            /* mien_review_decision */
+    int rank;
+    char note[256];
+    int64_t time;
+} gallery_decision;
+
 typedef struct gallery_store gallery_store;
 
 typedef mien_status (*gallery_face_fn)(void *ctx, const gallery_face_row *row);
@@ -93,10 +154,16 @@ typedef struct gallery_store_ops {
     /* Deletes the collection with its subjects, faces and crops. */
     mien_status (*collection_drop)(gallery_store *s, int64_t collection_id, mien_error *err);
 
-    /* The subject's id, creating it (with display_name, may be NULL) when new. */
+    /* The subject's id, creating it (with display_name, consent_ref: may be NULL) when new.
+     * An existing subject's consent_ref is replaced when one is given; expires_at is set
+     * when non-zero. */
     mien_status (*subject_ensure)(gallery_store *s, int64_t collection_id,
                                   const char *external_id, const char *display_name,
+                                  const char *consent_ref, int64_t expires_at,
                                   int64_t *subject_id, mien_error *err);
+    /* Subjects (all collections) with 0 < expires_at <= now. *out malloc'd (caller frees). */
+    mien_status (*subject_expired)(gallery_store *s, int64_t now, gallery_expired **out,
+                                   size_t *n, mien_error *err);
     mien_status (*subject_list)(gallery_store *s, int64_t collection_id, gallery_subject **out,
                                 size_t *n, mien_error *err);
     /* True (*found) when the subject already has a face from an image with this digest
@@ -108,6 +175,15 @@ typedef struct gallery_store_ops {
     /* Calls fn for every face of the collection (any order); stops at fn's first error. */
     mien_status (*face_scan)(gallery_store *s, int64_t collection_id, gallery_face_fn fn,
                              void *ctx, mien_error *err);
+    /* Calls fn once with face `face_id` (its template opened) and *collection_id its
+     * collection; MIEN_ERR_NOT_FOUND when there is no such face (erased since). For
+     * following changes another handle or node made (gallery.c). */
+    mien_status (*face_get)(gallery_store *s, int64_t face_id, int64_t *collection_id,
+                            gallery_face_fn fn, void *ctx, mien_error *err);
+    /* face_scan restricted to subject `external_id` (1:1 verification). */
+    mien_status (*face_scan_subject)(gallery_store *s, int64_t collection_id,
+                                     const char *external_id, gallery_face_fn fn, void *ctx,
+                                     mien_error *err);
     /* Deletes the subject, its faces and crops; *faces_deleted, *crops_deleted say how many;
      * MIEN_ERR_NOT_FOUND when there is no such subject. The bytes leave the file too
      * (secure_delete, VACUUM, and the WAL is checkpointed and truncated; inside the caller's
@@ -115,6 +191,31 @@ typedef struct gallery_store_ops {
     mien_status (*subject_erase)(gallery_store *s, int64_t collection_id,
                                  const char *external_id, int64_t *faces_deleted,
                                  int64_t *crops_deleted, mien_error *err);
+
+    /* Re-seals every template and crop with the keyring's current data key (key rotation),
+     * in the caller's transaction. *count: blobs re-sealed. */
+    mien_status (*reseal_all)(gallery_store *s, int64_t *count, mien_error *err);
+
+    /* ---- audit chain (schema version 3) ---- */
+    /* The last entry's seq and hash (0 and zeros when the log is empty). */
+    mien_status (*audit_last)(gallery_store *s, int64_t *seq, uint8_t hash[32], mien_error *err);
+    /* Appends row (seq must be last + 1; MIEN_ERR_EXISTS otherwise). */
+    mien_status (*audit_insert)(gallery_store *s, const gallery_audit_row *row, mien_error *err);
+    /* Calls fn for entries with from_seq <= seq, ascending, and time in [t0, t1] (0: open). */
+    mien_status (*audit_scan)(gallery_store *s, int64_t from_seq, int64_t t0, int64_t t1,
+                              gallery_audit_fn fn, void *ctx, mien_error *err);
+
+    /* ---- reviews (schema version 3) ---- */
+    mien_status (*review_insert)(gallery_store *s, const gallery_review *r, mien_error *err);
+    /* MIEN_ERR_NOT_FOUND when absent. */
+    mien_status (*review_get)(gallery_store *s, const char *id, gallery_review *out,
+                              mien_error *err);
+    /* Writes status, confirmations and confirmed_rank. */
+    mien_status (*review_update)(gallery_store *s, const gallery_review *r, mien_error *err);
+    mien_status (*decision_insert)(gallery_store *s, const gallery_decision *d, mien_error *err);
+    /* The decisions on review `id`, oldest first; *out malloc'd (caller frees). */
+    mien_status (*decision_list)(gallery_store *s, const char *id, gallery_decision **out,
+                                 size_t *n, mien_error *err);
 
     /* ---- API keys (schema version 2) ---- */
     /* Stores k (id, secret_hash, role, label) and fills k->created_at (now) and
@@ -134,13 +235,35 @@ typedef struct gallery_store_ops {
 
 struct gallery_store {
     const gallery_store_ops *ops;
+    const keyring *keys;        /* borrowed from the opener; seals templates and crops (NULL:
+                                   templates can be neither written nor read) */
+    int64_t clock;              /* unix seconds every time stamp uses; 0: the system clock
+                                   (mien_store_set_clock) */
+    char audit_head_path[4096]; /* the signed chain head, kept outside the database */
 };
 
+/* The store's notion of now (gallery_store.clock, else time()). */
+int64_t gallery_store_now(const gallery_store *s);
+
+/* Associated data that binds a sealed template or crop to its collection (keyring_seal):
+ * "mien/template" or "mien/crop", then the collection id as 8 bytes little-endian. Every
+ * backend seals with it, so that a blob moved to another collection fails to open.
+ * Writes GALLERY_SEAL_AD_LEN bytes into ad. */
+#define GALLERY_SEAL_AD_LEN 21
+typedef enum gallery_blob { GALLERY_BLOB_TEMPLATE = 0, GALLERY_BLOB_CROP = 1 } gallery_blob;
+void gallery_seal_ad(gallery_blob kind, int64_t collection_id, uint8_t ad[GALLERY_SEAL_AD_LEN]);
+
 /* Opens (creating and migrating if needed) the store named by `uri`: "sqlite:PATH" or a bare
- * path. MIEN_ERR_IO when the file cannot be opened or created, MIEN_ERR_STORE for a corrupt
+ * path, sealing with `keys` (borrowed; must outlive the store). A v2 file's plaintext
+ * templates are sealed by the migration to v3. MIEN_ERR_IO when the file cannot be opened or created, MIEN_ERR_STORE for a corrupt
  * or foreign database or a newer schema, MIEN_ERR_UNSUPPORTED for another scheme
  * ("postgres://" until that backend exists). @test gallery/test_store.c */
-mien_status gallery_store_open(const char *uri, gallery_store **out, mien_error *err);
+mien_status gallery_store_open(const char *uri, const keyring *keys, gallery_store **out,
+                              mien_error *err);
+
+/* The SQLite file a URI names ("sqlite:PATH", "sqlite://PATH" or a bare path), pointing
+ * into `uri`; NULL for other schemes. */
+const char *gallery_store_file(const char *uri);
 
 /* The backend store behind a public handle (gallery.c), for later layers that keep their own
  * tables in the same store (governance/keys.c). Borrowed: valid until mien_store_close(). NULL

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "base/error.h"
@@ -107,6 +108,65 @@ static const migration MIGRATIONS[] = {
      " label TEXT,"
      " created_at INTEGER,"
      " revoked_at INTEGER);"},
+    {3,
+     /* Accountability (docs/responsible-use.md). A collection's policy; defaults give files
+      * made before it a one-year retention, one reviewer and consent required (their
+      * purposes and legal basis are empty: such a collection refuses searches until an
+      * operator recreates it with a declared policy). */
+     "ALTER TABLE collections ADD COLUMN purposes TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE collections ADD COLUMN legal_basis TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE collections ADD COLUMN consent INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE collections ADD COLUMN retention_s INTEGER NOT NULL DEFAULT 31536000;"
+     "ALTER TABLE collections ADD COLUMN review INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE collections ADD COLUMN verification_only INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE subjects ADD COLUMN consent_ref TEXT;"
+     "ALTER TABLE subjects ADD COLUMN expires_at INTEGER;"
+     "UPDATE subjects SET expires_at = created_at + 31536000;"
+     "CREATE INDEX subjects_expiry ON subjects(expires_at);"
+     /* The audit chain (governance/audit.c). Triggers make it append-only for every
+      * client of the file; someone who edits the file behind SQLite's back is caught by the
+      * chain and its signed head instead. */
+     "CREATE TABLE audit ("
+     " seq INTEGER PRIMARY KEY,"
+     " time INTEGER NOT NULL,"
+     " actor TEXT NOT NULL,"
+     " action TEXT NOT NULL,"
+     " collection TEXT NOT NULL,"
+     " purpose TEXT NOT NULL,"
+     " case_ref TEXT NOT NULL,"
+     " input_sha256 TEXT NOT NULL,"
+     " outcome TEXT NOT NULL,"
+     " result TEXT NOT NULL,"
+     " prev_hash BLOB NOT NULL,"
+     " hash BLOB NOT NULL);"
+     "CREATE INDEX audit_time ON audit(time);"
+     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+     /* Reviews outlive their collection (no foreign key): they are governance records and
+      * name subjects only by keyed hash. One decision per reviewer (the primary key), which
+      * is what two-person review rests on. */
+     "CREATE TABLE reviews ("
+     " id TEXT PRIMARY KEY,"
+     " collection_id INTEGER NOT NULL,"
+     " collection TEXT NOT NULL,"
+     " required INTEGER NOT NULL,"
+     " confirmations INTEGER NOT NULL DEFAULT 0,"
+     " confirmed_rank INTEGER NOT NULL DEFAULT 0,"
+     " status TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " search_seq INTEGER NOT NULL,"
+     " candidates INTEGER NOT NULL,"
+     " candidates_json TEXT NOT NULL);"
+     "CREATE TABLE review_decisions ("
+     " review_id TEXT NOT NULL REFERENCES reviews(id),"
+     " reviewer TEXT NOT NULL,"
+     " decision INTEGER NOT NULL,"
+     " rank INTEGER NOT NULL,"
+     " note TEXT NOT NULL,"
+     " time INTEGER NOT NULL,"
+     " PRIMARY KEY (review_id, reviewer));"},
 };
 
 #define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
@@ -118,7 +178,14 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
     "SELECT c.id, c.name, c.profile, c.model_a, c.model_b, c.description, c.created_at,"  \
     " (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id),"                   \
     " (SELECT count(*) FROM subjects s JOIN faces f ON f.subject_id = s.id"              \
-    " WHERE s.collection_id = c.id) FROM collections c"
+    " WHERE s.collection_id = c.id), c.purposes, c.legal_basis, c.consent,"              \
+    " c.retention_s, c.review, c.verification_only FROM collections c"
+#define AUDIT_COLUMNS                                                                      \
+    "SELECT seq, time, actor, action, collection, purpose, case_ref, input_sha256,"        \
+    " outcome, result, prev_hash, hash FROM audit"
+#define REVIEW_COLUMNS                                                                     \
+    "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
+    " status, created_at, search_seq, candidates FROM reviews"
 
 #define STMT_MAP(XX)                                                                       \
     XX(BEGIN, "BEGIN IMMEDIATE")                                                          \
@@ -128,15 +195,25 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
     XX(RELEASE, "RELEASE store_op")                                                       \
     XX(ROLLBACK_TO, "ROLLBACK TO store_op")                                               \
     XX(COLLECTION_INSERT, "INSERT INTO collections(name, profile, model_a, model_b,"      \
-                          " description, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")    \
+                          " description, created_at, purposes, legal_basis, consent,"    \
+                          " retention_s, review, verification_only)"                     \
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") \
     XX(COLLECTION_GET, COLLECTION_COLUMNS " WHERE c.name = ?1")                           \
     XX(COLLECTION_LIST, COLLECTION_COLUMNS " ORDER BY c.name")                            \
     XX(COLLECTION_DELETE, "DELETE FROM collections WHERE id = ?1")                        \
     XX(SUBJECT_FIND, "SELECT id FROM subjects WHERE collection_id = ?1 AND external_id = ?2") \
     XX(SUBJECT_INSERT, "INSERT INTO subjects(collection_id, external_id, display_name,"   \
-                       " created_at) VALUES (?1, ?2, ?3, ?4)")                            \
+                       " created_at, consent_ref, expires_at)"                            \
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                \
+    XX(SUBJECT_UPDATE, "UPDATE subjects SET consent_ref = coalesce(?2, consent_ref),"     \
+                       " expires_at = coalesce(?3, expires_at) WHERE id = ?1")            \
+    XX(SUBJECT_EXPIRED, "SELECT c.name, c.id, s.external_id FROM subjects s"              \
+                        " JOIN collections c ON c.id = s.collection_id"                   \
+                        " WHERE s.expires_at > 0 AND s.expires_at <= ?1"                  \
+                        " ORDER BY s.expires_at, s.id")                                   \
     XX(SUBJECT_LIST, "SELECT s.id, s.external_id, s.display_name, s.created_at,"          \
-                     " (SELECT count(*) FROM faces f WHERE f.subject_id = s.id)"          \
+                     " (SELECT count(*) FROM faces f WHERE f.subject_id = s.id),"         \
+                     " s.consent_ref, s.expires_at"                                       \
                      " FROM subjects s WHERE s.collection_id = ?1 ORDER BY s.external_id") \
     XX(SUBJECT_CHECK, "SELECT 1 FROM subjects WHERE id = ?1 AND collection_id = ?2")      \
     XX(SUBJECT_COUNTS, "SELECT count(*), count(c.face_id) FROM faces f"                   \
@@ -152,6 +229,36 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
     XX(CROP_INSERT, "INSERT INTO crops(face_id, rgb) VALUES (?1, ?2)")                    \
     XX(FACE_SCAN, "SELECT f.id, f.subject_id, s.external_id, f.template FROM subjects s"  \
                   " JOIN faces f ON f.subject_id = s.id WHERE s.collection_id = ?1")    \
+    XX(RESEAL_FACES, "SELECT f.id, s.collection_id, f.template FROM faces f"              \
+                     " JOIN subjects s ON s.id = f.subject_id")                           \
+    XX(RESEAL_CROPS, "SELECT c.face_id, s.collection_id, c.rgb FROM crops c"              \
+                     " JOIN faces f ON f.id = c.face_id JOIN subjects s ON s.id = f.subject_id") \
+    XX(FACE_GET_TEMPLATE, "SELECT template FROM faces WHERE id = ?1")                     \
+    XX(FACE_SET_TEMPLATE, "UPDATE faces SET template = ?2 WHERE id = ?1")                 \
+    XX(CROP_GET_RGB, "SELECT rgb FROM crops WHERE face_id = ?1")                          \
+    XX(CROP_SET_RGB, "UPDATE crops SET rgb = ?2 WHERE face_id = ?1")                      \
+    XX(AUDIT_LAST, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")               \
+    XX(AUDIT_INSERT, "INSERT INTO audit(seq, time, actor, action, collection, purpose,"   \
+                     " case_ref, input_sha256, outcome, result, prev_hash, hash)"         \
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")       \
+    XX(AUDIT_SCAN, AUDIT_COLUMNS " WHERE seq >= ?1 AND (?2 = 0 OR time >= ?2)"            \
+                   " AND (?3 = 0 OR time <= ?3) ORDER BY seq")                            \
+    XX(REVIEW_INSERT, "INSERT INTO reviews(id, collection_id, collection, required,"      \
+                      " confirmations, confirmed_rank, status, created_at, search_seq,"   \
+                      " candidates, candidates_json)"                                     \
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")           \
+    XX(REVIEW_GET, REVIEW_COLUMNS " WHERE id = ?1")                                       \
+    XX(REVIEW_UPDATE, "UPDATE reviews SET status = ?2, confirmations = ?3,"               \
+                      " confirmed_rank = ?4 WHERE id = ?1")                               \
+    XX(DECISION_INSERT, "INSERT INTO review_decisions(review_id, reviewer, decision, rank," \
+                        " note, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                   \
+    XX(DECISION_LIST, "SELECT review_id, reviewer, decision, rank, note, time"            \
+                      " FROM review_decisions WHERE review_id = ?1 ORDER BY time, rowid") \
+    XX(FACE_GET, "SELECT f.id, f.subject_id, s.external_id, f.template, s.collection_id"  \
+                 " FROM subjects s JOIN faces f ON f.subject_id = s.id WHERE f.id = ?1")  \
+    XX(FACE_SCAN_SUBJECT, "SELECT f.id, f.subject_id, s.external_id, f.template"          \
+                          " FROM subjects s JOIN faces f ON f.subject_id = s.id"          \
+                          " WHERE s.collection_id = ?1 AND s.external_id = ?2")           \
     XX(KEY_INSERT, "INSERT INTO api_keys(id, secret_hash, role, label, created_at)"       \
                    " VALUES (?1, ?2, ?3, ?4, ?5)")                                        \
     XX(KEY_GET, "SELECT id, role, label, created_at, revoked_at, secret_hash"             \
@@ -262,6 +369,22 @@ static mien_status run_id(sqlite_store *st, stmt_id id, const char *what, mien_e
         return status;
     }
     return run(st, s, what, err);
+}
+
+/* Steps an INSERT to completion and resets it: a primary-key or unique clash is
+ * MIEN_ERR_EXISTS with `exists_msg`, any other failure names `what`. */
+static mien_status run_insert(sqlite_store *st, sqlite3_stmt *q, const char *what,
+                              const char *exists_msg, mien_error *err)
+{
+    int rc = sqlite3_step(q);
+    mien_status status = MIEN_OK;
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+        status = base_error_set(err, MIEN_ERR_EXISTS, "%s", exists_msg);
+    } else if (rc != SQLITE_DONE) {
+        status = fail(st, rc, what, err);
+    }
+    sqlite3_reset(q);
+    return status;
 }
 
 /* One uncached statement (pragmas, migrations) with sqlite3_exec. */
@@ -407,6 +530,12 @@ static void read_collection(sqlite3_stmt *s, gallery_collection *c)
     c->created_at = sqlite3_column_int64(s, 6);
     c->subjects = sqlite3_column_int64(s, 7);
     c->faces = sqlite3_column_int64(s, 8);
+    copy_text(c->purposes, sizeof(c->purposes), s, 9);
+    copy_text(c->legal_basis, sizeof(c->legal_basis), s, 10);
+    c->consent = sqlite3_column_int(s, 11);
+    c->retention_s = sqlite3_column_int64(s, 12);
+    c->review = sqlite3_column_int(s, 13);
+    c->verification_only = sqlite3_column_int(s, 14);
 }
 
 static mien_status sq_collection_create(gallery_store *s, gallery_collection *c,
@@ -421,13 +550,19 @@ static mien_status sq_collection_create(gallery_store *s, gallery_collection *c,
     if (status != MIEN_OK) {
         return status;
     }
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = gallery_store_now(&st->base);
     sqlite3_bind_text(q, 1, c->name, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, (int)c->profile);
     sqlite3_bind_text(q, 3, c->model_a, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, c->model_b, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 5, c->description, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 6, now);
+    sqlite3_bind_text(q, 7, c->purposes, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 8, c->legal_basis, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 9, c->consent);
+    sqlite3_bind_int64(q, 10, c->retention_s);
+    sqlite3_bind_int(q, 11, c->review);
+    sqlite3_bind_int(q, 12, c->verification_only);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         sqlite3_reset(q);
@@ -468,24 +603,21 @@ static mien_status sq_collection_get(gallery_store *s, const char *name, gallery
     return status;
 }
 
-/* Steps the prepared statement `which` to its end, collecting one element of elem_size
+/* Steps the prepared, bound statement q to its end, collecting one element of elem_size
  * bytes per row, filled by read(). *out (malloc'd, caller frees) and *n on success; nothing
  * on failure (`what` names the operation in the message). */
 typedef void (*row_reader)(sqlite3_stmt *q, void *elem);
 
-static mien_status collect_rows(sqlite_store *st, stmt_id which, size_t elem_size, row_reader read,
-                                const char *what, void **out, size_t *n, mien_error *err)
+static mien_status collect_bound(sqlite_store *st, sqlite3_stmt *q, size_t elem_size,
+                                 row_reader read, const char *what, void **out, size_t *n,
+                                 mien_error *err)
 {
-    sqlite3_stmt *q;
     char *list = NULL;
     size_t count = 0, cap = 0;
     int rc;
+    mien_status status;
     *out = NULL;
     *n = 0;
-    mien_status status = stmt(st, which, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (count == cap) {
             size_t grown = cap == 0 ? 8 : cap * 2;
@@ -512,6 +644,20 @@ fail_rows:
     sqlite3_reset(q);
     free(list);
     return status;
+}
+
+/* collect_bound() over the cached statement `which`, which takes no parameters. */
+static mien_status collect_rows(sqlite_store *st, stmt_id which, size_t elem_size, row_reader read,
+                                const char *what, void **out, size_t *n, mien_error *err)
+{
+    sqlite3_stmt *q;
+    *out = NULL;
+    *n = 0;
+    mien_status status = stmt(st, which, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    return collect_bound(st, q, elem_size, read, what, out, n, err);
 }
 
 static void read_collection_row(sqlite3_stmt *q, void *elem)
@@ -589,8 +735,31 @@ static mien_status subject_find(sqlite_store *st, int64_t collection_id, const c
     return status;
 }
 
+/* Replaces consent_ref and expires_at of subject `id` where given (NULL / 0: kept). */
+static mien_status subject_update(sqlite_store *st, int64_t id, const char *consent_ref,
+                                  int64_t expires_at, mien_error *err)
+{
+    sqlite3_stmt *q;
+    if (consent_ref == NULL && expires_at == 0) {
+        return MIEN_OK;
+    }
+    mien_status status = stmt(st, STMT_SUBJECT_UPDATE, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, id);
+    if (consent_ref != NULL) {
+        sqlite3_bind_text(q, 2, consent_ref, -1, SQLITE_STATIC);
+    }
+    if (expires_at != 0) {
+        sqlite3_bind_int64(q, 3, expires_at);
+    }
+    return run(st, q, "subject update", err);
+}
+
 static mien_status sq_subject_ensure(gallery_store *s, int64_t collection_id,
                                      const char *external_id, const char *display_name,
+                                     const char *consent_ref, int64_t expires_at,
                                      int64_t *subject_id, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -602,8 +771,11 @@ static mien_status sq_subject_ensure(gallery_store *s, int64_t collection_id,
     }
     int64_t id;
     status = subject_find(st, collection_id, external_id, &id, err);
+    if (status == MIEN_OK && id != 0) {
+        status = subject_update(st, id, consent_ref, expires_at, err);
+    }
     if (status != MIEN_OK || id != 0) {
-        *subject_id = id;
+        *subject_id = status == MIEN_OK ? id : 0;
         return status;
     }
     status = stmt(st, STMT_SUBJECT_INSERT, &q, err);
@@ -615,7 +787,13 @@ static mien_status sq_subject_ensure(gallery_store *s, int64_t collection_id,
     if (display_name != NULL) {
         sqlite3_bind_text(q, 3, display_name, -1, SQLITE_STATIC);
     }
-    sqlite3_bind_int64(q, 4, (int64_t)time(NULL));
+    sqlite3_bind_int64(q, 4, gallery_store_now(&st->base));
+    if (consent_ref != NULL) {
+        sqlite3_bind_text(q, 5, consent_ref, -1, SQLITE_STATIC);
+    }
+    if (expires_at != 0) {
+        sqlite3_bind_int64(q, 6, expires_at);
+    }
     int rc = sqlite3_step(q);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
@@ -629,13 +807,51 @@ static mien_status sq_subject_ensure(gallery_store *s, int64_t collection_id,
     return status;
 }
 
+static void read_expired_row(sqlite3_stmt *q, void *elem)
+{
+    gallery_expired *e = elem;
+    memset(e, 0, sizeof(*e));
+    copy_text(e->collection, sizeof(e->collection), q, 0);
+    e->collection_id = sqlite3_column_int64(q, 1);
+    copy_text(e->external_id, sizeof(e->external_id), q, 2);
+}
+
+static mien_status sq_subject_expired(gallery_store *s, int64_t now, gallery_expired **out,
+                                      size_t *n, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    void *list = NULL;
+    mien_status status = stmt(st, STMT_SUBJECT_EXPIRED, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, now);
+    status = collect_bound(st, q, sizeof(**out), read_expired_row, "subject_expired", &list, n,
+                           err);
+    *out = list;
+    return status;
+}
+
+static void read_subject_row(sqlite3_stmt *q, void *elem)
+{
+    gallery_subject *g = elem;
+    memset(g, 0, sizeof(*g));
+    g->id = sqlite3_column_int64(q, 0);
+    copy_text(g->external_id, sizeof(g->external_id), q, 1);
+    copy_text(g->display_name, sizeof(g->display_name), q, 2);
+    g->created_at = sqlite3_column_int64(q, 3);
+    g->faces = sqlite3_column_int64(q, 4);
+    copy_text(g->consent_ref, sizeof(g->consent_ref), q, 5);
+    g->expires_at = sqlite3_column_int64(q, 6);
+}
+
 static mien_status sq_subject_list(gallery_store *s, int64_t collection_id, gallery_subject **out,
                                    size_t *n, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
-    gallery_subject *list = NULL;
-    size_t count = 0, cap = 0;
+    void *list = NULL;
     *out = NULL;
     *n = 0;
     mien_status status = stmt(st, STMT_SUBJECT_LIST, &q, err);
@@ -643,38 +859,8 @@ static mien_status sq_subject_list(gallery_store *s, int64_t collection_id, gall
         return status;
     }
     sqlite3_bind_int64(q, 1, collection_id);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (count == cap) {
-            size_t grown = cap == 0 ? 16 : cap * 2;
-            gallery_subject *more = realloc(list, grown * sizeof(*list));
-            if (more == NULL) {
-                status = base_error_set(err, MIEN_ERR_NOMEM, "subject_list");
-                goto fail_rows;
-            }
-            list = more;
-            cap = grown;
-        }
-        gallery_subject *g = &list[count++];
-        memset(g, 0, sizeof(*g));
-        g->id = sqlite3_column_int64(q, 0);
-        copy_text(g->external_id, sizeof(g->external_id), q, 1);
-        copy_text(g->display_name, sizeof(g->display_name), q, 2);
-        g->created_at = sqlite3_column_int64(q, 3);
-        g->faces = sqlite3_column_int64(q, 4);
-    }
-    if (rc != SQLITE_DONE) {
-        status = fail(st, rc, "subject_list", err);
-        goto fail_rows;
-    }
-    sqlite3_reset(q);
+    status = collect_bound(st, q, sizeof(**out), read_subject_row, "subject_list", &list, n, err);
     *out = list;
-    *n = count;
-    return MIEN_OK;
-
-fail_rows:
-    sqlite3_reset(q);
-    free(list);
     return status;
 }
 
@@ -781,6 +967,61 @@ static mien_status sq_face_exists(gallery_store *s, int64_t collection_id,
     return status;
 }
 
+/* ---- sealing (base/keyring.h): templates and crops are written sealed with the current
+ * data key and bound to their collection (gallery_seal_ad), and opened when read. */
+
+/* Seals plain[n] for collection `collection_id` into *out (malloc'd, n + overhead bytes). */
+static mien_status seal_blob(sqlite_store *st, gallery_blob kind, int64_t collection_id,
+                             const uint8_t *plain, size_t n, uint8_t **out, mien_error *err)
+{
+    uint8_t ad[GALLERY_SEAL_AD_LEN];
+    *out = NULL;
+    if (st->base.keys == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "%s: no data key: templates are encrypted at "
+                              "rest and this store was opened without its key file", st->path);
+    }
+    uint8_t *sealed = malloc(n + KEYRING_SEAL_OVERHEAD);
+    if (sealed == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "sealing %zu bytes", n);
+    }
+    gallery_seal_ad(kind, collection_id, ad);
+    mien_status status = keyring_seal(st->base.keys, plain, n, ad, sizeof(ad), sealed, err);
+    if (status != MIEN_OK) {
+        free(sealed);
+        return status;
+    }
+    *out = sealed;
+    return MIEN_OK;
+}
+
+/* Opens sealed[n] into *buf (grown as needed, *cap bytes); *plain_len its length. */
+static mien_status open_blob(sqlite_store *st, gallery_blob kind, int64_t collection_id,
+                             const uint8_t *sealed, size_t n, uint8_t **buf, size_t *cap,
+                             size_t *plain_len, mien_error *err)
+{
+    uint8_t ad[GALLERY_SEAL_AD_LEN];
+    if (st->base.keys == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "%s: no data key: templates are encrypted at "
+                              "rest and this store was opened without its key file", st->path);
+    }
+    if (!keyring_is_sealed(sealed, n, NULL)) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: a stored %s is not sealed (damaged "
+                              "row?)", st->path, kind == GALLERY_BLOB_CROP ? "crop" : "template");
+    }
+    size_t need = n - KEYRING_SEAL_OVERHEAD;
+    if (need > *cap) {
+        uint8_t *more = realloc(*buf, need);
+        if (more == NULL) {
+            return base_error_set(err, MIEN_ERR_NOMEM, "opening %zu bytes", n);
+        }
+        *buf = more;
+        *cap = need;
+    }
+    gallery_seal_ad(kind, collection_id, ad);
+    *plain_len = need;
+    return keyring_open(st->base.keys, sealed, n, ad, sizeof(ad), *buf, err);
+}
+
 /* The face row and its crop, inside op_begin/op_end. */
 static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t subject_id,
                                const gallery_face_new *f, int64_t *face_id, mien_error *err)
@@ -802,12 +1043,18 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
         return fail(st, rc, "face_insert: subject", err);
     }
 
-    status = stmt(st, STMT_FACE_INSERT, &q, err);
+    uint8_t *sealed = NULL;
+    status = seal_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, f->template_bytes,
+                       f->template_len, &sealed, err);
+    if (status == MIEN_OK) {
+        status = stmt(st, STMT_FACE_INSERT, &q, err);
+    }
     if (status != MIEN_OK) {
+        free(sealed);
         return status;
     }
     sqlite3_bind_int64(q, 1, subject_id);
-    sqlite3_bind_blob64(q, 2, f->template_bytes, f->template_len, SQLITE_STATIC);
+    sqlite3_bind_blob64(q, 2, sealed, f->template_len + KEYRING_SEAL_OVERHEAD, free);
     if (f->quality != NULL) {
         const mien_quality *k = f->quality;
         sqlite3_bind_int(q, 3, (int)k->klass);
@@ -822,19 +1069,24 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
     if (f->image_sha256 != NULL) {
         sqlite3_bind_blob(q, 11, f->image_sha256, 32, SQLITE_STATIC);
     }
-    sqlite3_bind_int64(q, 12, (int64_t)time(NULL));
+    sqlite3_bind_int64(q, 12, gallery_store_now(&st->base));
     status = run(st, q, "face_insert", err);
     if (status != MIEN_OK) {
         return status;
     }
     int64_t id = sqlite3_last_insert_rowid(st->db);
     if (f->crop_rgb != NULL) {
-        status = stmt(st, STMT_CROP_INSERT, &q, err);
+        status = seal_blob(st, GALLERY_BLOB_CROP, collection_id, f->crop_rgb, f->crop_len,
+                           &sealed, err);
+        if (status == MIEN_OK) {
+            status = stmt(st, STMT_CROP_INSERT, &q, err);
+        }
         if (status != MIEN_OK) {
+            free(sealed);
             return status;
         }
         sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_blob64(q, 2, f->crop_rgb, f->crop_len, SQLITE_STATIC);
+        sqlite3_bind_blob64(q, 2, sealed, f->crop_len + KEYRING_SEAL_OVERHEAD, free);
         status = run(st, q, "face_insert: crop", err);
         if (status != MIEN_OK) {
             return status;
@@ -869,6 +1121,44 @@ static mien_status sq_face_insert(gallery_store *s, int64_t collection_id, int64
     return status;
 }
 
+/* Steps a bound FACE_SCAN-shaped statement, opening each template for fn. */
+static mien_status scan_faces(sqlite_store *st, sqlite3_stmt *q, int64_t collection_id,
+                              gallery_face_fn fn, void *ctx, mien_error *err)
+{
+    uint8_t *plain = NULL;
+    size_t cap = 0;
+    mien_status status = MIEN_OK;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        size_t len = 0;
+        status = open_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, sqlite3_column_blob(q, 3),
+                           (size_t)sqlite3_column_bytes(q, 3), &plain, &cap, &len, err);
+        if (status != MIEN_OK) {
+            break;
+        }
+        gallery_face_row row = {
+            .face_id = sqlite3_column_int64(q, 0),
+            .subject_id = sqlite3_column_int64(q, 1),
+            .external_id = (const char *)sqlite3_column_text(q, 2),
+            .template_bytes = plain,
+            .template_len = len,
+        };
+        status = fn(ctx, &row);
+        if (status != MIEN_OK) {
+            break;
+        }
+    }
+    if (status == MIEN_OK && rc != SQLITE_DONE) {
+        status = fail(st, rc, "face_scan", err);
+    }
+    sqlite3_reset(q);
+    if (plain != NULL) {
+        sodium_memzero(plain, cap);
+        free(plain);
+    }
+    return status;
+}
+
 static mien_status sq_face_scan(gallery_store *s, int64_t collection_id, gallery_face_fn fn,
                                 void *ctx, mien_error *err)
 {
@@ -879,25 +1169,423 @@ static mien_status sq_face_scan(gallery_store *s, int64_t collection_id, gallery
         return status;
     }
     sqlite3_bind_int64(q, 1, collection_id);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        gallery_face_row row = {
-            .face_id = sqlite3_column_int64(q, 0),
-            .subject_id = sqlite3_column_int64(q, 1),
-            .external_id = (const char *)sqlite3_column_text(q, 2),
-            .template_bytes = sqlite3_column_blob(q, 3),
-            .template_len = (size_t)sqlite3_column_bytes(q, 3),
-        };
-        status = fn(ctx, &row);
-        if (status != MIEN_OK) {
-            sqlite3_reset(q);
-            return status;
+    return scan_faces(st, q, collection_id, fn, ctx, err);
+}
+
+static mien_status sq_face_get(gallery_store *s, int64_t face_id, int64_t *collection_id,
+                               gallery_face_fn fn, void *ctx, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    uint8_t *plain = NULL;
+    size_t cap = 0, len = 0;
+    *collection_id = 0;
+    mien_status status = stmt(st, STMT_FACE_GET, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, face_id);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_DONE) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %lld", (long long)face_id);
+    } else if (rc != SQLITE_ROW) {
+        status = fail(st, rc, "face_get", err);
+    } else {
+        *collection_id = sqlite3_column_int64(q, 4);
+        status = open_blob(st, GALLERY_BLOB_TEMPLATE, *collection_id, sqlite3_column_blob(q, 3),
+                           (size_t)sqlite3_column_bytes(q, 3), &plain, &cap, &len, err);
+        if (status == MIEN_OK) {
+            gallery_face_row row = {
+                .face_id = sqlite3_column_int64(q, 0),
+                .subject_id = sqlite3_column_int64(q, 1),
+                .external_id = (const char *)sqlite3_column_text(q, 2),
+                .template_bytes = plain,
+                .template_len = len,
+            };
+            status = fn(ctx, &row);
         }
     }
-    if (rc != SQLITE_DONE) {
-        status = fail(st, rc, "face_scan", err);
+    sqlite3_reset(q);
+    if (plain != NULL) {
+        sodium_memzero(plain, cap);
+        free(plain);
+    }
+    return status;
+}
+
+static mien_status sq_face_scan_subject(gallery_store *s, int64_t collection_id,
+                                        const char *external_id, gallery_face_fn fn, void *ctx,
+                                        mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    mien_status status = stmt(st, STMT_FACE_SCAN_SUBJECT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, collection_id);
+    sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
+    return scan_faces(st, q, collection_id, fn, ctx, err);
+}
+
+/* ---- key rotation: re-seal every template and crop with the current data key ---------- */
+
+typedef struct blob_ref {
+    int64_t id, collection_id;
+} blob_ref;
+
+static void read_blob_ref(sqlite3_stmt *q, void *elem)
+{
+    blob_ref *r = elem;
+    r->id = sqlite3_column_int64(q, 0);
+    r->collection_id = sqlite3_column_int64(q, 1);
+}
+
+/* Re-seals the blobs that `list` (RESEAL_FACES or RESEAL_CROPS) names, reading each with
+ * `get` and writing it with `set`; only_plain: seal the ones still in plaintext (a file from
+ * schema 2) and leave sealed ones alone. Ids are collected first: SQLite does not promise what
+ * a running SELECT sees of the rows its own connection updates. */
+/* Copies a plaintext blob of schema 2 into *buf (grown as needed). */
+static mien_status copy_plain(const uint8_t *blob, size_t n, uint8_t **buf, size_t *cap,
+                              mien_error *err)
+{
+    if (n > *cap) {
+        uint8_t *more = realloc(*buf, n);
+        if (more == NULL) {
+            return base_error_set(err, MIEN_ERR_NOMEM, "reseal: %zu bytes", n);
+        }
+        *buf = more;
+        *cap = n;
+    }
+    if (n > 0) {
+        memcpy(*buf, blob, n);
+    }
+    return MIEN_OK;
+}
+
+static mien_status reseal_table(sqlite_store *st, stmt_id list, stmt_id get, stmt_id set,
+                                gallery_blob kind, bool only_plain, int64_t *count,
+                                mien_error *err)
+{
+    sqlite3_stmt *q;
+    void *refs_v = NULL;
+    size_t n = 0, cap = 0;
+    uint8_t *plain = NULL;
+    mien_status status = stmt(st, list, &q, err);
+    if (status == MIEN_OK) {
+        status = collect_bound(st, q, sizeof(blob_ref), read_blob_ref, "reseal", &refs_v, &n,
+                               err);
+    }
+    const blob_ref *refs = refs_v;
+    for (size_t i = 0; status == MIEN_OK && i < n; i++) {
+        uint8_t *sealed = NULL;
+        size_t len = 0;
+        status = stmt(st, get, &q, err);
+        if (status != MIEN_OK) {
+            break;
+        }
+        sqlite3_bind_int64(q, 1, refs[i].id);
+        int rc = sqlite3_step(q);
+        if (rc != SQLITE_ROW) {
+            status = fail(st, rc, "reseal: read", err);
+            sqlite3_reset(q);
+            break;
+        }
+        const uint8_t *blob = sqlite3_column_blob(q, 0);
+        size_t blob_len = (size_t)sqlite3_column_bytes(q, 0);
+        bool was_sealed = keyring_is_sealed(blob, blob_len, NULL);
+        if (only_plain && was_sealed) {
+            sqlite3_reset(q);
+            continue;
+        }
+        if (was_sealed) {
+            status = open_blob(st, kind, refs[i].collection_id, blob, blob_len, &plain, &cap, &len,
+                               err);
+        } else {
+            status = copy_plain(blob, blob_len, &plain, &cap, err);
+            len = blob_len;
+        }
+        sqlite3_reset(q);
+        if (status == MIEN_OK) {
+            status = seal_blob(st, kind, refs[i].collection_id, plain, len, &sealed, err);
+        }
+        if (status == MIEN_OK) {
+            status = stmt(st, set, &q, err);
+        }
+        if (status != MIEN_OK) {
+            free(sealed);
+            break;
+        }
+        sqlite3_bind_int64(q, 1, refs[i].id);
+        sqlite3_bind_blob64(q, 2, sealed, len + KEYRING_SEAL_OVERHEAD, free);
+        status = run(st, q, "reseal: write", err);
+        ++*count;
+    }
+    if (plain != NULL) {
+        sodium_memzero(plain, cap);
+        free(plain);
+    }
+    free(refs_v);
+    return status;
+}
+
+static mien_status reseal(sqlite_store *st, bool only_plain, int64_t *count, mien_error *err)
+{
+    int64_t n = 0;
+    mien_status status = op_begin(st, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = reseal_table(st, STMT_RESEAL_FACES, STMT_FACE_GET_TEMPLATE, STMT_FACE_SET_TEMPLATE,
+                          GALLERY_BLOB_TEMPLATE, only_plain, &n, err);
+    if (status == MIEN_OK) {
+        status = reseal_table(st, STMT_RESEAL_CROPS, STMT_CROP_GET_RGB, STMT_CROP_SET_RGB,
+                              GALLERY_BLOB_CROP, only_plain, &n, err);
+    }
+    status = op_end(st, status, err);
+    if (count != NULL) {
+        *count = status == MIEN_OK ? n : 0;
+    }
+    /* The old (or plaintext) blobs were overwritten in place (secure_delete), but copies
+     * may survive in the WAL and in page gaps: scrub as an erasure does. */
+    if (status == MIEN_OK && n > 0) {
+        if (sqlite3_get_autocommit(st->db)) {
+            status = scrub(st, err);
+        } else {
+            st->scrub_pending = true;
+        }
+    }
+    return status;
+}
+
+static mien_status sq_reseal_all(gallery_store *s, int64_t *count, mien_error *err)
+{
+    return reseal(as_sqlite(s), false, count, err);
+}
+
+/* ---- audit chain (schema version 3; governance/audit.c computes, this stores) ------------ */
+
+static mien_status sq_audit_last(gallery_store *s, int64_t *seq, uint8_t hash[32],
+                                 mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    *seq = 0;
+    memset(hash, 0, 32);
+    mien_status status = stmt(st, STMT_AUDIT_LAST, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(q, 0);
+        if (sqlite3_column_bytes(q, 1) == 32) {
+            memcpy(hash, sqlite3_column_blob(q, 1), 32);
+        }
+    } else if (rc != SQLITE_DONE) {
+        status = fail(st, rc, "audit_last", err);
     }
     sqlite3_reset(q);
+    return status;
+}
+
+static mien_status sq_audit_insert(gallery_store *s, const gallery_audit_row *r, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    mien_status status = stmt(st, STMT_AUDIT_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, r->seq);
+    sqlite3_bind_int64(q, 2, r->time);
+    sqlite3_bind_text(q, 3, r->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, r->action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, r->collection, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, r->purpose, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 7, r->case_ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 8, r->input_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 9, r->outcome, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 10, r->result != NULL ? r->result : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 11, r->prev_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 12, r->hash, 32, SQLITE_STATIC);
+    return run_insert(st, q, "audit_insert", "this audit entry number is taken (another writer "
+                      "appended first)", err);
+}
+
+/* Copies a blob column into dst[32] (zeros when its length is not 32: verify then fails). */
+static void copy_hash(uint8_t dst[32], sqlite3_stmt *q, int col)
+{
+    memset(dst, 0, 32);
+    if (sqlite3_column_bytes(q, col) == 32) {
+        memcpy(dst, sqlite3_column_blob(q, col), 32);
+    }
+}
+
+static mien_status sq_audit_scan(gallery_store *s, int64_t from_seq, int64_t t0, int64_t t1,
+                                 gallery_audit_fn fn, void *ctx, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    mien_status status = stmt(st, STMT_AUDIT_SCAN, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, from_seq);
+    sqlite3_bind_int64(q, 2, t0);
+    sqlite3_bind_int64(q, 3, t1);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        gallery_audit_row r;
+        memset(&r, 0, sizeof(r));
+        r.seq = sqlite3_column_int64(q, 0);
+        r.time = sqlite3_column_int64(q, 1);
+        copy_text(r.actor, sizeof(r.actor), q, 2);
+        copy_text(r.action, sizeof(r.action), q, 3);
+        copy_text(r.collection, sizeof(r.collection), q, 4);
+        copy_text(r.purpose, sizeof(r.purpose), q, 5);
+        copy_text(r.case_ref, sizeof(r.case_ref), q, 6);
+        copy_text(r.input_sha256, sizeof(r.input_sha256), q, 7);
+        copy_text(r.outcome, sizeof(r.outcome), q, 8);
+        const unsigned char *result = sqlite3_column_text(q, 9);
+        r.result = result != NULL ? (const char *)result : "";
+        copy_hash(r.prev_hash, q, 10);
+        copy_hash(r.hash, q, 11);
+        status = fn(ctx, &r);
+        if (status != MIEN_OK) {
+            break;
+        }
+    }
+    if (status == MIEN_OK && rc != SQLITE_DONE) {
+        status = fail(st, rc, "audit_scan", err);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
+/* ---- reviews (schema version 3; governance/review.c) ----------------------------------- */
+
+static mien_status sq_review_insert(gallery_store *s, const gallery_review *r, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    mien_status status = stmt(st, STMT_REVIEW_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, r->collection_id);
+    sqlite3_bind_text(q, 3, r->collection, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 4, r->required);
+    sqlite3_bind_int(q, 5, r->confirmations);
+    sqlite3_bind_int(q, 6, r->confirmed_rank);
+    sqlite3_bind_text(q, 7, r->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 8, r->created_at);
+    sqlite3_bind_int64(q, 9, r->search_seq);
+    sqlite3_bind_int64(q, 10, r->candidates);
+    sqlite3_bind_text(q, 11, r->candidates_json != NULL ? r->candidates_json : "[]", -1,
+                      SQLITE_STATIC);
+    return run_insert(st, q, "review_insert", "this review id is taken", err);
+}
+
+static mien_status sq_review_get(gallery_store *s, const char *id, gallery_review *out,
+                                 mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    mien_status status = stmt(st, STMT_REVIEW_GET, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof(*out));
+        copy_text(out->id, sizeof(out->id), q, 0);
+        out->collection_id = sqlite3_column_int64(q, 1);
+        copy_text(out->collection, sizeof(out->collection), q, 2);
+        out->required = sqlite3_column_int(q, 3);
+        out->confirmations = sqlite3_column_int(q, 4);
+        out->confirmed_rank = sqlite3_column_int(q, 5);
+        copy_text(out->status, sizeof(out->status), q, 6);
+        out->created_at = sqlite3_column_int64(q, 7);
+        out->search_seq = sqlite3_column_int64(q, 8);
+        out->candidates = sqlite3_column_int64(q, 9);
+    } else if (rc == SQLITE_DONE) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", id);
+    } else {
+        status = fail(st, rc, "review_get", err);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
+static mien_status sq_review_update(gallery_store *s, const gallery_review *r, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    mien_status status = stmt(st, STMT_REVIEW_UPDATE, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, r->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, r->confirmations);
+    sqlite3_bind_int(q, 4, r->confirmed_rank);
+    status = run(st, q, "review_update", err);
+    if (status == MIEN_OK && sqlite3_changes(st->db) == 0) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", r->id);
+    }
+    return status;
+}
+
+static mien_status sq_decision_insert(gallery_store *s, const gallery_decision *d,
+                                      mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    mien_status status = stmt(st, STMT_DECISION_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_text(q, 1, d->review_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, d->reviewer, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, d->decision);
+    sqlite3_bind_int(q, 4, d->rank);
+    sqlite3_bind_text(q, 5, d->note, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, d->time);
+    return run_insert(st, q, "decision_insert", "this reviewer already decided on this review",
+                      err);
+}
+
+static void read_decision_row(sqlite3_stmt *q, void *elem)
+{
+    gallery_decision *d = elem;
+    memset(d, 0, sizeof(*d));
+    copy_text(d->review_id, sizeof(d->review_id), q, 0);
+    copy_text(d->reviewer, sizeof(d->reviewer), q, 1);
+    d->decision = sqlite3_column_int(q, 2);
+    d->rank = sqlite3_column_int(q, 3);
+    copy_text(d->note, sizeof(d->note), q, 4);
+    d->time = sqlite3_column_int64(q, 5);
+}
+
+static mien_status sq_decision_list(gallery_store *s, const char *id, gallery_decision **out,
+                                    size_t *n, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    void *list = NULL;
+    *out = NULL;
+    *n = 0;
+    mien_status status = stmt(st, STMT_DECISION_LIST, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    status = collect_bound(st, q, sizeof(**out), read_decision_row, "decision_list", &list, n,
+                           err);
+    *out = list;
     return status;
 }
 
@@ -926,7 +1614,7 @@ static mien_status sq_key_insert(gallery_store *s, gallery_key *k, mien_error *e
     if (status != MIEN_OK) {
         return status;
     }
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = gallery_store_now(&st->base);
     sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(q, 2, k->secret_hash, GALLERY_KEY_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int(q, 3, (int)k->role);
@@ -1010,7 +1698,7 @@ static mien_status sq_key_revoke(gallery_store *s, const char *id, mien_error *e
         return status;
     }
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (int64_t)time(NULL));
+    sqlite3_bind_int64(q, 2, gallery_store_now(&st->base));
     status = run(st, q, "key_revoke", err);
     if (status != MIEN_OK || sqlite3_changes(st->db) > 0) {
         return status;
@@ -1169,7 +1857,8 @@ static mien_status configure(sqlite_store *st, int target, mien_error *err)
 }
 
 /* gallery_sqlite_open() for schema version `target` (gallery_sqlite_open_version()). */
-static mien_status open_at(const char *path, int target, gallery_store **out, mien_error *err)
+static mien_status open_at(const char *path, int target, const keyring *keys, gallery_store **out,
+                           mien_error *err)
 {
     if (out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "gallery_sqlite_open: out is NULL");
@@ -1185,7 +1874,14 @@ static mien_status open_at(const char *path, int target, gallery_store **out, mi
     }
     memcpy(st->path, path, len + 1);
     st->base.ops = &SQLITE_OPS;
+    st->base.keys = keys;
     st->magic = STORE_MAGIC;
+    /* The signed audit head lives beside the file, not in it (governance/audit.h). */
+    if ((size_t)snprintf(st->base.audit_head_path, sizeof(st->base.audit_head_path),
+                         "%s.audit-head", path) >= sizeof(st->base.audit_head_path)) {
+        free(st);
+        return base_error_set(err, MIEN_ERR_ARG, "store path is too long");
+    }
 
     mien_status status;
     int rc = sqlite3_open_v2(path, &st->db,
@@ -1200,6 +1896,10 @@ static mien_status open_at(const char *path, int target, gallery_store **out, mi
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
     status = configure(st, target, err);
+    if (status == MIEN_OK && keys != NULL && target >= 3) {
+        /* A file from schema 2 holds plaintext templates: seal them now, once. */
+        status = reseal(st, true, NULL, err);
+    }
     if (status != MIEN_OK) {
         goto fail_db;
     }
@@ -1212,13 +1912,14 @@ fail_db:
     return status;
 }
 
-mien_status gallery_sqlite_open(const char *path, gallery_store **out, mien_error *err)
+mien_status gallery_sqlite_open(const char *path, const keyring *keys, gallery_store **out,
+                                mien_error *err)
 {
-    return open_at(path, GALLERY_SQLITE_SCHEMA_VERSION, out, err);
+    return open_at(path, GALLERY_SQLITE_SCHEMA_VERSION, keys, out, err);
 }
 
-mien_status gallery_sqlite_open_version(const char *path, int version, gallery_store **out,
-                                        mien_error *err)
+mien_status gallery_sqlite_open_version(const char *path, int version, const keyring *keys,
+                                        gallery_store **out, mien_error *err)
 {
     if (version < 1 || version > GALLERY_SQLITE_SCHEMA_VERSION) {
         if (out != NULL) {
@@ -1227,7 +1928,7 @@ mien_status gallery_sqlite_open_version(const char *path, int version, gallery_s
         return base_error_set(err, MIEN_ERR_ARG, "gallery_sqlite_open_version: no schema "
                               "version %d (1..%d)", version, GALLERY_SQLITE_SCHEMA_VERSION);
     }
-    return open_at(path, version, out, err);
+    return open_at(path, version, keys, out, err);
 }
 
 /* ---- test hooks (store_sqlite.h) ------------------------------------------------------ */
@@ -1277,7 +1978,19 @@ static const gallery_store_ops SQLITE_OPS = {
     .face_exists = sq_face_exists,
     .face_insert = sq_face_insert,
     .face_scan = sq_face_scan,
+    .face_scan_subject = sq_face_scan_subject,
+    .face_get = sq_face_get,
     .subject_erase = sq_subject_erase,
+    .subject_expired = sq_subject_expired,
+    .reseal_all = sq_reseal_all,
+    .audit_last = sq_audit_last,
+    .audit_insert = sq_audit_insert,
+    .audit_scan = sq_audit_scan,
+    .review_insert = sq_review_insert,
+    .review_get = sq_review_get,
+    .review_update = sq_review_update,
+    .decision_insert = sq_decision_insert,
+    .decision_list = sq_decision_list,
     .key_insert = sq_key_insert,
     .key_get = sq_key_get,
     .key_list = sq_key_list,

@@ -44,6 +44,7 @@ typedef struct tune_entry {
 struct nn_backend {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
+    bool bf16; /* the CPU has native bfloat16 convolutions (avx512_core_bf16 or better) */
     tune_entry *tune; /* [TUNE_CACHE_SIZE], filled round-robin */
     int n_tune;
 };
@@ -82,6 +83,7 @@ typedef enum c_kernel {
     CK_GATHER,
     CK_GEMM,
     CK_PRELU_NHWC, /* in place, channels-last (nn_kernel_prelu_nhwc) */
+    CK_PRELU_NHWC_BF16, /* the same, stored as bfloat16 for a bf16 convolution */
 } c_kernel;
 
 typedef struct step {
@@ -104,6 +106,8 @@ struct nn_plan {
     nn_backend *backend;
     const nn_graph *g;
     int threads;
+    bool bf16;      /* NN_PRECISION_BF16 asked and the CPU has it */
+    int bf16_convs; /* convolutions planned in bfloat16 */
     nn_shape *shapes; /* [g->n_tensors] */
     value *values;    /* [g->n_tensors] */
     mem_ref *refs;
@@ -391,6 +395,43 @@ static mien_status reorder_to(nn_plan *p, int src, const dnnl_memory_desc_t *md,
     return MIEN_OK;
 }
 
+/* True when md is a dense 4-D tensor of data type `dt` laid out channels-last (NHWC). */
+static bool md_is_nhwc_of(const dnnl_memory_desc_t *md, dnnl_data_type_t dt)
+{
+    dnnl_memory_desc_t want;
+    if (md->ndims != 4 || md->data_type != dt) {
+        return false;
+    }
+    dnnl_memory_desc_init_by_tag(&want, 4, md->dims, dt, dnnl_nhwc);
+    return dnnl_memory_desc_equal(md, &want) != 0;
+}
+
+/* When tensor t was made by the step just planned, an in-place channels-last PReLU, and the
+ * consumer being planned now is its only reader and wants it as bfloat16 NHWC (`md`), that
+ * step stores t as bfloat16 into a new buffer instead (CK_PRELU_NHWC_BF16): one pass over
+ * the activations instead of a float32 store plus a reorder. t's float32 ref is then never
+ * written, which is safe because nothing else reads t. Returns the new ref, or -1 when the
+ * pattern does not apply (the caller reorders). */
+static int fuse_bf16_store(nn_plan *p, int t, const dnnl_memory_desc_t *md)
+{
+    value *v = &p->values[t];
+    step *s = p->n_steps > 0 ? &p->steps[p->n_steps - 1] : NULL;
+    int r;
+    if (s == NULL || s->prim != NULL || s->kernel != CK_PRELU_NHWC || s->out_ref != v->ref ||
+        s->node == NULL || s->node->outputs[0] != t || p->consumers[t] != 1 ||
+        !md_is_nhwc_of(md, dnnl_bf16)) {
+        return -1;
+    }
+    r = new_buf_ref(p, md);
+    if (r < 0) {
+        return -1;
+    }
+    p->bufs[p->refs[r].buf].first = p->n_steps - 1; /* written by that step */
+    s->kernel = CK_PRELU_NHWC_BF16;
+    s->out_ref = r;
+    return r;
+}
+
 /* The ref holding tensor t in layout md, reordering (once) when needed. */
 static mien_status value_as(nn_plan *p, int t, const dnnl_memory_desc_t *md_in, int *out,
                             mien_error *err)
@@ -404,6 +445,10 @@ static mien_status value_as(nn_plan *p, int t, const dnnl_memory_desc_t *md_in, 
             *out = cands[i];
             return MIEN_OK;
         }
+    }
+    if ((*out = fuse_bf16_store(p, t, md)) >= 0) {
+        v->alt_ref = *out;
+        return MIEN_OK;
     }
     mien_status st = reorder_to(p, v->ref, md, out, err);
     if (st != MIEN_OK) {
@@ -944,6 +989,10 @@ static void run_c_step(nn_plan *p, const step *s)
         nn_kernel_prelu_nhwc(out, nn_shape_elems(&s->out_shape), in[1],
                              p->refs[s->in_ref[1]].md.dims[0]);
         break;
+    case CK_PRELU_NHWC_BF16:
+        nn_kernel_prelu_nhwc_bf16(in[0], p->refs[s->out_ref].ptr, nn_shape_elems(&s->out_shape),
+                                  in[1], p->refs[s->in_ref[1]].md.dims[0]);
+        break;
     case CK_TRANSPOSE:
     case CK_GATHER:
         break;
@@ -986,6 +1035,34 @@ static const nn_node *fusable_prelu(const nn_plan *p, const nn_node *n)
         }
     }
     return NULL;
+}
+
+/* Whether convolution n runs in bfloat16: where it pays and costs no precision that matters
+ * (exec.h, nn_precision) — dense, not a first layer, not the 1×1-pixel embedding head. */
+static bool conv_is_bf16(const nn_plan *p, const nn_node *n)
+{
+    const nn_shape *xs = shape_of(p, n->inputs[0]), *ys = shape_of(p, n->outputs[0]);
+    int64_t group = n->a.group > 0 ? n->a.group : 1;
+    return p->bf16 && n->op == NN_OP_CONV && group == 1 && xs->rank == 4 &&
+           xs->dims[1] >= NN_BF16_MIN_CHANNELS && ys->dims[2] * ys->dims[3] > 1;
+}
+
+/* True when the output of conv n has one reader, a convolution running in bfloat16 that
+ * takes it as its activation input. */
+static bool feeds_bf16_conv(const nn_plan *p, const nn_node *n)
+{
+    int y = n->outputs[0];
+    if (p->consumers[y] != 1) {
+        return false;
+    }
+    for (const nn_node *k = n + 1; k < p->g->nodes + p->g->n_nodes; k++) {
+        for (int i = 0; i < k->n_inputs; i++) {
+            if (k->inputs[i] == y) {
+                return i == 0 && conv_is_bf16(p, k);
+            }
+        }
+    }
+    return false;
 }
 
 static double now_ms(void)
@@ -1149,6 +1226,8 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
         return base_error_set(err, MIEN_ERR_UNSUPPORTED,
                               "node '%s' (Conv): weights must be constant", n->name);
     }
+    bool bf16 = conv_is_bf16(p, n);
+    dnnl_data_type_t ct = bf16 ? dnnl_bf16 : dnnl_f32;
     a.kernel[0] = ws->dims[2];
     a.kernel[1] = ws->dims[3];
     nn_conv_geometry(&a, in_hw, pads, out_hw);
@@ -1162,7 +1241,7 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
     }
     if (group == 1) {
         dims_of(ws, wd);
-        dnnl_memory_desc_init_by_tag(&w_md, 4, wd, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&w_md, 4, wd, ct, dnnl_format_tag_any);
         dnnl_memory_desc_init_by_tag(&w_plain, 4, wd, dnnl_f32, dnnl_oihw);
     } else {
         wd[0] = group;
@@ -1176,11 +1255,14 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
     /* Few input channels (the first convolution): NHWC, since oneDNN 2.6 runs NCHW input
      * through its reference kernel there (DESIGN.md §3). */
     if (xs->dims[1] < 8) {
-        dnnl_memory_desc_init_by_tag(&src_md, 4, sd, dnnl_f32, dnnl_nhwc);
+        dnnl_memory_desc_init_by_tag(&src_md, 4, sd, ct, dnnl_nhwc);
     } else {
-        dnnl_memory_desc_init_by_tag(&src_md, 4, sd, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&src_md, 4, sd, ct, dnnl_format_tag_any);
     }
-    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, dnnl_format_tag_any);
+    /* float32 out, unless the only reader is another bf16 convolution (no PReLU between):
+     * then bf16 straight away, saving a reorder */
+    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, bf16 && feeds_bf16_conv(p, n) ? dnnl_bf16 : dnnl_f32,
+                                 dnnl_format_tag_any);
     if (bias >= 0) {
         bd[0] = ys->dims[1];
         dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a);
@@ -1239,6 +1321,7 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
     if (s == NULL) {
         return st;
     }
+    p->bf16_convs += bf16 ? 1 : 0;
     step_arg(p, s, DNNL_ARG_SRC, x_ref);
     step_arg(p, s, DNNL_ARG_WEIGHTS, w_ref);
     if (b_ref >= 0) {
@@ -1335,12 +1418,7 @@ static int inplace_or_new(nn_plan *p, int t, int x)
 /* True when md is a 4-D tensor laid out channels-last (NHWC), dense. */
 static bool md_is_nhwc(const dnnl_memory_desc_t *md)
 {
-    dnnl_memory_desc_t want;
-    if (md->ndims != 4) {
-        return false;
-    }
-    dnnl_memory_desc_init_by_tag(&want, 4, md->dims, dnnl_f32, dnnl_nhwc);
-    return dnnl_memory_desc_equal(md, &want) != 0;
+    return md_is_nhwc_of(md, dnnl_f32);
 }
 
 /* Elementwise unary on oneDNN, in the input's own layout. */
@@ -1921,6 +1999,10 @@ mien_status nn_backend_new(nn_backend **out, mien_error *err)
         free(b);
         return base_error_set(err, MIEN_ERR_BACKEND, "oneDNN: cannot create a stream");
     }
+    /* the ISA values are nested bit sets: every later ISA contains avx512_core_bf16's bits
+     * except avx2_vnni, which lacks avx512 */
+    b->bf16 = ((unsigned)dnnl_get_effective_cpu_isa() & (unsigned)dnnl_cpu_isa_avx512_core_bf16) ==
+              (unsigned)dnnl_cpu_isa_avx512_core_bf16;
     *out = b;
     return MIEN_OK;
 }
@@ -2011,25 +2093,50 @@ void nn_plan_free(nn_plan *p)
     free(p);
 }
 
+bool nn_backend_has_bf16(const nn_backend *b)
+{
+    return b != NULL && b->bf16;
+}
+
+int nn_plan_bf16_convs(const nn_plan *p)
+{
+    return p->bf16_convs;
+}
+
 mien_status nn_plan_new(nn_backend *b, const nn_graph *g, const nn_shape *in_shapes,
                         int threads, nn_plan **out, mien_error *err)
 {
-    return nn_plan_new_layout(b, g, in_shapes, threads, false, out, err);
+    const nn_plan_options opt = {.threads = threads};
+    return nn_plan_new_opts(b, g, in_shapes, &opt, out, err);
 }
 
 mien_status nn_plan_new_layout(nn_backend *b, const nn_graph *g, const nn_shape *in_shapes,
                                int threads, bool input_channels_last, nn_plan **out,
                                mien_error *err)
 {
+    const nn_plan_options opt = {.threads = threads, .input_channels_last = input_channels_last};
+    return nn_plan_new_opts(b, g, in_shapes, &opt, out, err);
+}
+
+mien_status nn_plan_new_opts(nn_backend *b, const nn_graph *g, const nn_shape *in_shapes,
+                             const nn_plan_options *opt, nn_plan **out, mien_error *err)
+{
+    static const nn_plan_options defaults = {.threads = 1};
     nn_plan *p = calloc(1, sizeof(*p));
     mien_status st;
+    bool input_channels_last;
     *out = NULL;
     if (p == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
+    if (opt == NULL) {
+        opt = &defaults;
+    }
+    input_channels_last = opt->input_channels_last;
     p->backend = b;
     p->g = g;
-    p->threads = threads > 0 ? threads : 1;
+    p->threads = opt->threads > 0 ? opt->threads : 1;
+    p->bf16 = opt->precision == NN_PRECISION_BF16 && b->bf16;
     p->shapes = calloc((size_t)g->n_tensors, sizeof(*p->shapes));
     p->values = calloc((size_t)g->n_tensors, sizeof(*p->values));
     p->impl = calloc((size_t)(g->n_nodes > 0 ? g->n_nodes : 1), sizeof(*p->impl));

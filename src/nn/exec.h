@@ -36,6 +36,40 @@ mien_status nn_plan_new(nn_backend *b, const nn_graph *g, const nn_shape *in_sha
 mien_status nn_plan_new_layout(nn_backend *b, const nn_graph *g, const nn_shape *in_shapes,
                                int threads, bool input_channels_last, nn_plan **out,
                                mien_error *err);
+
+/* Arithmetic of the dense convolutions. NN_PRECISION_BF16 runs each dense convolution
+ * that has at least NN_BF16_MIN_CHANNELS input channels and more than one output pixel with
+ * bfloat16 activations and weights (round to nearest even) and float32 accumulation, bias
+ * and output; everything else (first convolution, depthwise convolutions, the 1×1-pixel
+ * embedding head, PReLU, residual adds, pooling, softmax, fully connected layers) stays
+ * float32, and the graph's inputs and outputs are float32 either way. On AVX512-BF16
+ * (vdpbf16ps) those convolutions run twice as fast; where the CPU lacks it
+ * (nn_backend_has_bf16() false) the request is ignored and the plan is float32.
+ * docs/precision.md has the measurements. @test nn/test_exec.c */
+typedef enum nn_precision {
+    NN_PRECISION_F32 = 0,
+    NN_PRECISION_BF16 = 1,
+} nn_precision;
+
+/* First convolutions (3 input channels: pixels) stay float32 under NN_PRECISION_BF16. */
+#define NN_BF16_MIN_CHANNELS 8
+
+typedef struct nn_plan_options {
+    int threads;              /* OpenMP threads per run; <= 0: 1 */
+    bool input_channels_last; /* as nn_plan_new_layout */
+    nn_precision precision;   /* NN_PRECISION_F32 unless asked */
+} nn_plan_options;
+
+/* nn_plan_new with every option; opt NULL means the defaults (1 thread, NCHW, float32). */
+mien_status nn_plan_new_opts(nn_backend *b, const nn_graph *g, const nn_shape *in_shapes,
+                             const nn_plan_options *opt, nn_plan **out, mien_error *err);
+
+/* True when the CPU runs bfloat16 convolutions natively (oneDNN's avx512_core_bf16 or
+ * better); NN_PRECISION_BF16 is honoured only then. */
+bool nn_backend_has_bf16(const nn_backend *b);
+
+/* Number of convolutions of the plan that run in bfloat16 (0 for a float32 plan). */
+int nn_plan_bf16_convs(const nn_plan *p);
 void nn_plan_free(nn_plan *p);
 
 /* Runs the plan on inputs[g->n_inputs] (row-major float32 at the planned shapes; only read).

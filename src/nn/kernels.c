@@ -3,6 +3,8 @@
  * __builtin_cpu_supports (cheap: it reads a table filled at start-up). */
 #include "nn/kernels.h"
 
+#include <string.h>
+
 int64_t nn_kernel_prelu_period(int64_t channels)
 {
     return channels % 16 == 0 ? channels : 16 * channels;
@@ -18,8 +20,51 @@ static void prelu_plain(float *x, int64_t n, const float *slope, int64_t period)
     }
 }
 
+uint16_t nn_kernel_f32_to_bf16(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof(u));
+    if ((u & 0x7fffffffu) > 0x7f800000u) {
+        return (uint16_t)((u >> 16) | 0x40u); /* NaN: keep it a (quiet) NaN */
+    }
+    u += 0x7fffu + ((u >> 16) & 1u); /* round half to even on the dropped 16 bits */
+    return (uint16_t)(u >> 16);
+}
+
+static void prelu_bf16_plain(const float *x, uint16_t *out, int64_t n, const float *slope,
+                             int64_t period)
+{
+    for (int64_t i = 0; i < n; i += period) {
+        int64_t len = n - i < period ? n - i : period;
+        for (int64_t k = 0; k < len; k++) {
+            float v = x[i + k];
+            out[i + k] = nn_kernel_f32_to_bf16(v < 0.0f ? v * slope[k] : v);
+        }
+    }
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static void
+prelu_bf16_avx512(const float *x, uint16_t *out, int64_t n, const float *slope, int64_t period)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += period) {
+        int64_t len = n - i < period ? n - i : period;
+        const float *row = x + i;
+        uint16_t *dst = out + i;
+        for (int64_t k = 0; k < len; k += 16) {
+            __mmask16 live = len - k >= 16 ? (__mmask16)0xffff
+                                           : (__mmask16)((1u << (len - k)) - 1u);
+            __m512 v = _mm512_maskz_loadu_ps(live, row + k);
+            __mmask16 neg = _mm512_mask_cmp_ps_mask(live, v, zero, _CMP_LT_OQ);
+            v = _mm512_mask_mul_ps(v, neg, v, _mm512_loadu_ps(slope + k));
+            __m256i b = (__m256i)_mm512_cvtneps_pbh(v);
+            _mm256_mask_storeu_epi16(dst + k, live, b);
+        }
+    }
+}
 
 __attribute__((target("avx512f"))) static void prelu_avx512(float *x, int64_t n,
                                                              const float *slope, int64_t period)
@@ -58,6 +103,19 @@ __attribute__((target("avx2"))) static void prelu_avx2(float *x, int64_t n, cons
     }
 }
 #endif
+
+void nn_kernel_prelu_nhwc_bf16(const float *x, uint16_t *out, int64_t n, const float *slope,
+                               int64_t period)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl")) {
+        prelu_bf16_avx512(x, out, n, slope, period);
+        return;
+    }
+#endif
+    prelu_bf16_plain(x, out, n, slope, period);
+}
 
 void nn_kernel_prelu_nhwc(float *x, int64_t n, const float *slope, int64_t period)
 {

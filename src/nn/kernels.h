@@ -16,4 +16,15 @@ void nn_kernel_prelu_nhwc(float *x, int64_t n, const float *slope, int64_t perio
 /* The period for `channels` channels: channels if a multiple of 16, else 16 × channels. */
 int64_t nn_kernel_prelu_period(int64_t channels);
 
+/* As nn_kernel_prelu_nhwc, out of place, storing the result as bfloat16 (round to nearest
+ * even, as oneDNN's reorders and vcvtneps2bf16 do): out[i] = bf16(prelu(x[i])). This is the
+ * PReLU before a convolution that runs in bfloat16 (nn_precision): it saves the float32
+ * store and the separate f32→bf16 reorder pass over the activations. `out` holds n
+ * bfloat16 values (the upper 16 bits of the float32 pattern). @test nn/test_kernels.c */
+void nn_kernel_prelu_nhwc_bf16(const float *x, uint16_t *out, int64_t n, const float *slope,
+                               int64_t period);
+
+/* One float32 to bfloat16, round to nearest even (NaN stays a quiet NaN). */
+uint16_t nn_kernel_f32_to_bf16(float v);
+
 #endif

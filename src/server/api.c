@@ -1,8 +1,15 @@
 /* api.c — the routes of `mien serve` (openapi.yaml): what each one reads, what it answers.
  * Handlers that need no inference answer in the HTTP thread (store calls under the store
- * mutex are short); detect, compare, enrol and search are checked in the HTTP thread
- * (`prepare`: parameters, body, collection) and then run as a job on an inference worker
- * with that worker's session (`job`), which ends by resuming the suspended connection. */
+ * mutex are short); detect, compare, enrol, search and verify are checked in the HTTP thread
+ * (`prepare`: parameters, body, collection, purpose) and then run as a job on an inference
+ * worker with that worker's session (`job`), which ends by resuming the suspended connection.
+ *
+ * Accountability (docs/responsible-use.md, issue "Accountability by design"): every call
+ * that touches personal data passes the library a mien_context whose actor is the API key's
+ * id; search and verify declare a purpose the collection allows (checked with
+ * mien_check_purpose before any inference is spent, refusals audited by the library);
+ * compare, which has no collection, checks its purpose against the server's list and is
+ * audited here with mien_audit_append; expired subjects are purged periodically. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -24,6 +31,16 @@
 #define CHIP_BYTES (112 * 112 * 3) /* mien_face_chip */
 #define DEFAULT_SEARCH_FMR 1e-3    /* mien_search_options_default() */
 #define DEFAULT_COMPARE_FMR 1e-4   /* the CLI's compare default */
+#define DEFAULT_VERIFY_FMR 1e-4    /* mien_verify's default (max_fmr 0) */
+/* Compare's purposes when --compare-purposes is not given: a 1:1 check that two photos show
+ * the same person, the use compare exists for (docs/responsible-use.md). */
+#define DEFAULT_COMPARE_PURPOSES "identity_verification"
+/* Expired subjects are purged at start and then hourly: retention is counted in days, so an
+ * hour late is well inside any retention period, and an empty purge is one indexed query. */
+#define DEFAULT_PURGE_INTERVAL_S 3600
+#define PURPOSE_MAX 63             /* bytes of one purpose ([a-z0-9_.-]), as collections' */
+#define CASE_REF_MAX 127           /* bytes of a case reference (the audit log's field) */
+#define DURATION_MAX_S (100LL * 365 * 86400) /* retention at most 100 years (the library's) */
 /* Reals in JSON answers: 7 significant digits are more than the models resolve. */
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(7))
 
@@ -84,6 +101,9 @@ void reply_status(request *r, mien_status st, const mien_error *err)
         break;
     case MIEN_ERR_ARG:
         reply_error(r, 400, "bad_request", "%s", msg);
+        break;
+    case MIEN_ERR_FORBIDDEN:
+        reply_error(r, 403, "forbidden", "%s", msg);
         break;
     case MIEN_ERR_IMAGE:
         reply_error(r, 422, "bad_image", "%s", msg);
@@ -157,13 +177,83 @@ static json_t *time_json(int64_t unix_s)
     return json_string(out);
 }
 
-/* COLLECTION. */
+/* The names of mien_consent and mien_review_mode in JSON (the CLI's and the audit log's). */
+static const char *const CONSENT_NAMES[] = {"required", "not_needed"};
+static const char *const REVIEW_NAMES[] = {"one", "two_person", "none"};
+
+static const char *consent_name(mien_consent c)
+{
+    return (unsigned)c < 2 ? CONSENT_NAMES[c] : "unknown";
+}
+
+static const char *review_name(mien_review_mode m)
+{
+    return (unsigned)m < 3 ? REVIEW_NAMES[m] : "unknown";
+}
+
+/* A comma-separated list as a JSON array of its non-empty items. */
+static json_t *list_json(const char *list)
+{
+    json_t *arr = json_array();
+    for (const char *p = list; *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        if (n > 0) {
+            json_array_append_new(arr, json_stringn(p, n));
+        }
+        p += n + (p[n] == ',');
+    }
+    return arr;
+}
+
+/* Whether `item` is one of the comma-separated `list`. */
+static bool list_has(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    if (n == 0) {
+        return false;
+    }
+    for (const char *p = list; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, item, n) == 0) {
+            return true;
+        }
+        p += len + (p[len] == ',');
+    }
+    return false;
+}
+
+/* Lower-case hex of a 32-byte digest into out[65]. */
+static void hex32(const uint8_t d[32], char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+/* COLLECTION, with its policy. */
 static json_t *collection_json(const mien_collection_info *c)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:I}", "name", c->name, "profile",
-                     profile_name(c->profile), "model_a", c->model_a, "model_b", c->model_b,
-                     "description", c->description, "created_at", time_json(c->created_at),
-                     "subjects", (json_int_t)c->subjects, "faces", (json_int_t)c->faces);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:o,s:s,s:s,s:I,s:s,s:b}", "name",
+                     c->name, "profile", profile_name(c->profile), "model_a", c->model_a,
+                     "model_b", c->model_b, "description", c->description, "created_at",
+                     time_json(c->created_at), "subjects", (json_int_t)c->subjects, "faces",
+                     (json_int_t)c->faces, "purposes", list_json(c->purposes), "legal_basis",
+                     c->legal_basis, "consent", consent_name(c->consent), "retention_s",
+                     (json_int_t)c->retention_s, "review", review_name(c->review),
+                     "verification_only", c->verification_only != 0);
+}
+
+/* REVIEW. */
+static json_t *review_json(const mien_review_info *v)
+{
+    return json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:I,s:o,s:I}", "id", v->id, "collection",
+                     v->collection, "status", v->status, "required", v->required,
+                     "confirmations", v->confirmations, "confirmed_rank", v->confirmed_rank,
+                     "candidates", (json_int_t)v->candidates, "created_at",
+                     time_json(v->created_at), "search_seq", (json_int_t)v->search_seq);
 }
 
 /* ---- parameters --------------------------------------------------------------------- */
@@ -222,6 +312,128 @@ static bool parse_int(const char *s, long lo, long hi, int *out)
     }
     *out = (int)v;
     return true;
+}
+
+/* Exactly n decimal digits at s into *out. */
+static bool digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* A point in time, in the forms the CLI takes: unix seconds ("1714567890"), a date
+ * "YYYY-MM-DD" (midnight UTC, or 23:59:59 when end_of_day) or "YYYY-MM-DDTHH:MM[:SS][Z]"
+ * (UTC). False for anything else, an impossible date included. */
+static bool parse_time(const char *s, bool end_of_day, int64_t *out)
+{
+    struct tm tm;
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    size_t len = s != NULL ? strlen(s) : 0;
+    if (len == 0) {
+        return false;
+    }
+    if (strspn(s, "0123456789") == len) {
+        if (len > 12) { /* beyond the year 9999 */
+            return false;
+        }
+        *out = strtoll(s, NULL, 10);
+        return true;
+    }
+    if (len < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+        !digits(s + 8, 2, &d)) {
+        return false;
+    }
+    s += 10;
+    if (*s == '\0') {
+        if (end_of_day) {
+            h = 23;
+            mi = 59;
+            sec = 59;
+        }
+    } else {
+        if ((*s != 'T' && *s != ' ') || !digits(s + 1, 2, &h) || s[3] != ':' ||
+            !digits(s + 4, 2, &mi)) {
+            return false;
+        }
+        s += 6;
+        if (*s == ':') {
+            if (!digits(s + 1, 2, &sec)) {
+                return false;
+            }
+            s += 3;
+        }
+        s += *s == 'Z';
+        if (*s != '\0') {
+            return false;
+        }
+    }
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59) {
+        return false;
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || tm.tm_mday != d) { /* timegm normalises 31 April to 1 May */
+        return false;
+    }
+    *out = (int64_t)t;
+    return true;
+}
+
+/* A duration as the CLI takes it: "N" or "Ns" (seconds), "Nh" (hours), "Nd" (days), N a
+ * positive whole number, at most 100 years in all. */
+static bool parse_duration(const char *s, int64_t *out)
+{
+    char *end = NULL;
+    long long n, unit = 1;
+    if (s == NULL || *s < '1' || *s > '9') {
+        return false;
+    }
+    errno = 0;
+    n = strtoll(s, &end, 10);
+    if (errno != 0) {
+        return false;
+    }
+    if (*end == 'h') {
+        unit = 3600;
+        end++;
+    } else if (*end == 'd') {
+        unit = 86400;
+        end++;
+    } else if (*end == 's') {
+        end++;
+    }
+    if (*end != '\0' || n > DURATION_MAX_S / unit) {
+        return false;
+    }
+    *out = n * unit;
+    return true;
+}
+
+/* Whether s[len] is UTF-8 without control characters (what the audit log stores). */
+static bool text_ok(const char *s, size_t len)
+{
+    json_t *t;
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+            return false;
+        }
+    }
+    t = json_stringn(s, len); /* NULL for bytes that are not UTF-8 */
+    json_decref(t);
+    return t != NULL;
 }
 
 /* Whether the Content-Type `ct` is `type` (case-insensitive, parameters ignored). */
@@ -325,6 +537,94 @@ static bool body_images(request *r, const char *const *names, int n)
                 "JSON with base64 (got '%s')",
                 ct[0] ? ct : "no Content-Type");
     return false;
+}
+
+/* Fills the parameters `keys` that the query string lacks from the body: a JSON body's string
+ * or number members, or a multipart body's fields, of the same names (server_query_names). A
+ * value in the query wins. Replies 400 and returns false when a value is not text or a
+ * number, has a NUL byte, or is longer than REQUEST_PARAM_MAX - 1 bytes. Call after the body
+ * was read (body_images or body_json). */
+static bool body_params(request *r, const query_key *keys, size_t n)
+{
+    char boundary[80];
+    bool multipart = strncasecmp(r->content_type, "multipart/form-data", 19) == 0 &&
+                     multipart_boundary(r->content_type, boundary, sizeof(boundary));
+    for (size_t i = 0; i < n; i++) {
+        query_key k = keys[i];
+        const char *name = server_query_names[k];
+        char *dst = r->query[k];
+        if (r->has_query[k]) {
+            continue;
+        }
+        if (r->json != NULL) {
+            json_t *v = json_object_get(r->json, name);
+            if (v == NULL || json_is_null(v)) {
+                continue;
+            }
+            if (json_is_string(v)) {
+                size_t len = json_string_length(v);
+                if (len >= REQUEST_PARAM_MAX || strlen(json_string_value(v)) != len) {
+                    reply_error(r, 400, "bad_request", "\"%s\" is at most %d bytes of text",
+                                name, REQUEST_PARAM_MAX - 1);
+                    return false;
+                }
+                memcpy(dst, json_string_value(v), len + 1);
+            } else if (json_is_integer(v)) {
+                snprintf(dst, REQUEST_PARAM_MAX, "%lld", (long long)json_integer_value(v));
+            } else if (json_is_real(v)) {
+                snprintf(dst, REQUEST_PARAM_MAX, "%.17g", json_real_value(v));
+            } else {
+                reply_error(r, 400, "bad_request", "\"%s\" must be a string", name);
+                return false;
+            }
+            r->has_query[k] = true;
+        } else if (multipart) {
+            const uint8_t *data;
+            size_t len;
+            if (!multipart_field(r->body, r->body_len, boundary, name, &data, &len)) {
+                continue;
+            }
+            if (len >= REQUEST_PARAM_MAX || memchr(data, 0, len) != NULL) {
+                reply_error(r, 400, "bad_request", "multipart field '%s' is at most %d bytes "
+                            "of text", name, REQUEST_PARAM_MAX - 1);
+                return false;
+            }
+            memcpy(dst, data, len);
+            dst[len] = '\0';
+            r->has_query[k] = true;
+        }
+    }
+    return true;
+}
+
+/* Who acts, for the library: the key's id and the input's digest (may be NULL); routes that
+ * declare no purpose (create, drop, enrol, erase) pass no purpose or case. */
+static mien_context actor_context(const request *r, const uint8_t *input_sha256)
+{
+    mien_context ctx = {.actor = r->actor[0] != '\0' ? r->actor : NULL,
+                        .input_sha256 = input_sha256};
+    return ctx;
+}
+
+/* Who acts and why: actor_context with the purpose and case reference the request declared
+ * (NULL when absent), for search, verify and compare. */
+static mien_context request_context(const request *r, const uint8_t *input_sha256)
+{
+    mien_context ctx = actor_context(r, input_sha256);
+    ctx.purpose = query(r, Q_PURPOSE);
+    ctx.case_ref = query(r, Q_CASE_REF);
+    return ctx;
+}
+
+/* SHA-256 of each of the n images into r->image_sha256 (for the audit log: the digest, never
+ * the image). */
+static void digest_images(request *r, int n)
+{
+    for (int k = 0; k < n; k++) {
+        if (mien_sha256(r->image[k], r->image_len[k], r->image_sha256[k]) != MIEN_OK) {
+            memset(r->image_sha256[k], 0, 32); /* not reached: image[k] is set */
+        }
+    }
 }
 
 /* ---- the end of a job ------------------------------------------------------------------- */
@@ -510,11 +810,102 @@ static void h_collections_list(request *r)
     reply_json(r, 200, json_pack("{s:o}", "collections", arr));
 }
 
+/* The policy members of a collection's JSON (docs/api.md "POST /v1/collections") into *p;
+ * purposes[cap] holds the list's text. Replies 400 and returns false when one is missing or
+ * malformed (the library checks the values themselves). */
+static bool policy_from_json(request *r, mien_collection_policy *p, char *purposes, size_t cap)
+{
+    json_t *pu = json_object_get(r->json, "purposes");
+    json_t *lb = json_object_get(r->json, "legal_basis");
+    json_t *co = json_object_get(r->json, "consent");
+    json_t *re = json_object_get(r->json, "retention");
+    json_t *rv = json_object_get(r->json, "review");
+    json_t *vo = json_object_get(r->json, "verification_only");
+    memset(p, 0, sizeof(*p));
+    purposes[0] = '\0';
+    if (json_is_string(pu)) {
+        snprintf(purposes, cap, "%s", json_string_value(pu));
+    } else if (json_is_array(pu)) {
+        size_t k, used = 0;
+        json_t *item;
+        json_array_foreach(pu, k, item) {
+            if (!json_is_string(item) || used + json_string_length(item) + 2 > cap) {
+                reply_error(r, 400, "bad_request", "\"purposes\" is an array of short strings");
+                return false;
+            }
+            used += (size_t)snprintf(purposes + used, cap - used, "%s%s", used ? "," : "",
+                                     json_string_value(item));
+        }
+    } else if (pu != NULL && !json_is_null(pu)) {
+        reply_error(r, 400, "bad_request", "\"purposes\" is an array of strings or a "
+                    "comma-separated string");
+        return false;
+    }
+    if (purposes[0] == '\0') {
+        reply_error(r, 400, "bad_request", "\"purposes\" is required: what the collection may "
+                    "be used for, e.g. [\"access_control\"]");
+        return false;
+    }
+    p->purposes = purposes;
+    if (!json_is_string(lb) || json_string_length(lb) == 0) {
+        reply_error(r, 400, "bad_request", "\"legal_basis\" (a string) is required, e.g. "
+                    "\"consent, GDPR Art. 9(2)(a)\"");
+        return false;
+    }
+    p->legal_basis = json_string_value(lb);
+    p->consent = MIEN_CONSENT_REQUIRED;
+    if (co != NULL && !json_is_null(co)) {
+        if (json_is_string(co) && strcmp(json_string_value(co), "not_needed") == 0) {
+            p->consent = MIEN_CONSENT_NOT_NEEDED;
+        } else if (!json_is_string(co) || strcmp(json_string_value(co), "required") != 0) {
+            reply_error(r, 400, "bad_request", "\"consent\" is \"required\" or \"not_needed\"");
+            return false;
+        }
+    }
+    if (json_is_integer(re) && json_integer_value(re) >= 0 &&
+        json_integer_value(re) <= DURATION_MAX_S) {
+        p->retention_s = (int64_t)json_integer_value(re);
+    } else if (json_is_string(re)) {
+        if (!parse_duration(json_string_value(re), &p->retention_s)) {
+            reply_error(r, 400, "bad_request", "\"retention\" is seconds or a duration such as "
+                        "\"365d\", \"12h\" (at most 100 years)");
+            return false;
+        }
+    } else if (re != NULL && !json_is_null(re)) {
+        reply_error(r, 400, "bad_request", "\"retention\" is seconds (0: one year) or a "
+                    "duration such as \"365d\"");
+        return false;
+    }
+    p->review = MIEN_REVIEW_ONE;
+    if (rv != NULL && !json_is_null(rv)) {
+        const char *text = json_is_string(rv) ? json_string_value(rv) : "";
+        int k = 0;
+        while (k < 3 && strcmp(text, REVIEW_NAMES[k]) != 0) {
+            k++;
+        }
+        if (k == 3) {
+            reply_error(r, 400, "bad_request", "\"review\" is \"one\", \"two_person\" or "
+                        "\"none\"");
+            return false;
+        }
+        p->review = (mien_review_mode)k;
+    }
+    if (vo != NULL && !json_is_null(vo) && !json_is_boolean(vo)) {
+        reply_error(r, 400, "bad_request", "\"verification_only\" is true or false");
+        return false;
+    }
+    p->verification_only = json_is_true(vo);
+    return true;
+}
+
 static void h_collections_create(request *r)
 {
     json_t *name, *prof, *desc;
     mien_profile profile = MIEN_PROFILE_FAST;
     mien_collection_info info;
+    mien_collection_policy policy;
+    mien_context ctx = actor_context(r, NULL);
+    char purposes[512];
     mien_error err;
     mien_status st;
     if (!body_json(r)) {
@@ -536,9 +927,13 @@ static void h_collections_create(request *r)
         reply_error(r, 400, "bad_request", "\"description\" must be a string");
         return;
     }
+    if (!policy_from_json(r, &policy, purposes, sizeof(purposes))) {
+        return;
+    }
     pthread_mutex_lock(&r->srv->store_lock);
     st = mien_collection_create(r->srv->store, json_string_value(name), profile, r->srv->engine,
-                                json_is_string(desc) ? json_string_value(desc) : NULL, &err);
+                                json_is_string(desc) ? json_string_value(desc) : NULL, &policy,
+                                &ctx, &err);
     if (st == MIEN_OK) {
         st = mien_collection_get(r->srv->store, json_string_value(name), &info, &err);
     }
@@ -567,10 +962,11 @@ static void h_collection_get(request *r)
 
 static void h_collection_drop(request *r)
 {
+    mien_context ctx = actor_context(r, NULL);
     mien_error err;
     mien_status st;
     pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_drop(r->srv->store, r->params[0], &err);
+    st = mien_collection_drop(r->srv->store, r->params[0], &ctx, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
     if (st != MIEN_OK) {
         reply_status(r, st, &err);
@@ -594,30 +990,38 @@ static void h_subjects(request *r)
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:o}", "subject", ss[i].subject,
-                                             "display_name", ss[i].display_name, "faces",
-                                             (json_int_t)ss[i].faces, "created_at",
-                                             time_json(ss[i].created_at)));
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:o,s:o,s:s}", "subject",
+                                             ss[i].subject, "display_name", ss[i].display_name,
+                                             "faces", (json_int_t)ss[i].faces, "created_at",
+                                             time_json(ss[i].created_at), "expires_at",
+                                             time_json(ss[i].expires_at), "consent_ref",
+                                             ss[i].consent_ref));
     }
     mien_free(ss);
     reply_json(r, 200, json_pack("{s:o}", "subjects", arr));
 }
 
+/* The answer is the erasure receipt: what was deleted, when, and the audit entry (number and
+ * hash) that records it, so the receipt can be checked against the chain. */
 static void h_erase(request *r)
 {
+    mien_context ctx = actor_context(r, NULL);
     mien_erasure e;
     mien_error err;
     mien_status st;
     pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_erase_subject(r->srv->store, r->params[0], r->params[1], &e, &err);
+    st = mien_erase_subject(r->srv->store, r->params[0], r->params[1], &ctx, &e, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
     if (st != MIEN_OK) {
         reply_status(r, st, &err);
         return;
     }
-    reply_json(r, 200, json_pack("{s:s,s:I,s:I}", "subject", r->params[1], "faces_deleted",
-                                 (json_int_t)e.faces_deleted, "crops_deleted",
-                                 (json_int_t)e.crops_deleted));
+    reply_json(r, 200, json_pack("{s:s,s:I,s:I,s:s,s:s,s:o,s:I,s:s}", "subject", r->params[1],
+                                 "faces_deleted", (json_int_t)e.faces_deleted, "crops_deleted",
+                                 (json_int_t)e.crops_deleted, "collection", r->params[0],
+                                 "subject_hash", e.subject_hash, "erased_at",
+                                 time_json(e.erased_at), "audit_seq", (json_int_t)e.audit_seq,
+                                 "audit_hash", e.audit_hash));
 }
 
 /* ---- detect ----------------------------------------------------------------------------------- */
@@ -707,11 +1111,94 @@ static bool compare_options(request *r, mien_profile *profile, double *fmr)
     return true;
 }
 
+static const query_key PURPOSE_PARAMS[] = {Q_PURPOSE, Q_CASE_REF};
+
+/* Appends compare's audit entry: `outcome` "ok" or "refused", `result` (stolen) with the two
+ * images' digests added. The purpose is recorded only when it is well formed (a refused
+ * malformed one is named in the reason instead). *seq may be NULL. */
+static mien_status compare_audit(request *r, const char *outcome, json_t *result, int64_t *seq,
+                                 mien_error *err)
+{
+    char a[65], b[65];
+    const char *purpose = query(r, Q_PURPOSE), *case_ref = query(r, Q_CASE_REF);
+    mien_context ctx = request_context(r, r->image_sha256[0]);
+    mien_status st;
+    hex32(r->image_sha256[0], a);
+    hex32(r->image_sha256[1], b);
+    json_object_set_new(result, "a_sha256", json_string(a));
+    json_object_set_new(result, "b_sha256", json_string(b));
+    if (purpose != NULL && (strlen(purpose) > PURPOSE_MAX || !text_ok(purpose, strlen(purpose)))) {
+        ctx.purpose = NULL;
+    }
+    if (case_ref != NULL && (strlen(case_ref) > CASE_REF_MAX ||
+                             !text_ok(case_ref, strlen(case_ref)))) {
+        ctx.case_ref = NULL;
+    }
+    char *text = json_dumps(result, JSON_COMPACT);
+    json_decref(result);
+    if (text == NULL) {
+        snprintf(err->message, sizeof(err->message), "out of memory");
+        return MIEN_ERR_NOMEM;
+    }
+    mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = outcome,
+                           .result = text};
+    pthread_mutex_lock(&r->srv->store_lock);
+    st = mien_audit_append(r->srv->store, &ev, &ctx, seq, err);
+    pthread_mutex_unlock(&r->srv->store_lock);
+    free(text);
+    return st;
+}
+
+/* Refuses a compare with `status` and the reason, after recording the refusal (a refusal
+ * that cannot be recorded still stands, and says so). */
+static void compare_refuse(request *r, int status, const char *code, const char *reason)
+{
+    mien_error err;
+    if (compare_audit(r, "refused", json_pack("{s:s}", "reason", reason), NULL, &err) !=
+        MIEN_OK) {
+        fprintf(stderr, "mien serve: a refused compare could not be audited: %s\n", err.message);
+        reply_error(r, status, code, "%s (and the refusal could not be audited: %s)", reason,
+                    err.message);
+        return;
+    }
+    reply_error(r, status, code, "%s", reason);
+}
+
+/* Compare has no collection to declare purposes: the server's list (--compare-purposes)
+ * stands in for it. No purpose → 400, one not on the list → 403, both audited. */
 static bool p_compare(request *r)
 {
     mien_profile p;
     double f;
-    return body_images(r, TWO_IMAGES, 2) && compare_options(r, &p, &f);
+    char reason[512];
+    const char *purpose, *case_ref;
+    if (!body_images(r, TWO_IMAGES, 2) || !compare_options(r, &p, &f) ||
+        !body_params(r, PURPOSE_PARAMS, 2)) {
+        return false;
+    }
+    digest_images(r, 2);
+    purpose = query(r, Q_PURPOSE);
+    case_ref = query(r, Q_CASE_REF);
+    if (purpose == NULL || purpose[0] == '\0') {
+        snprintf(reason, sizeof(reason), "a compare declares its purpose (this server allows: "
+                 "%s)", r->srv->compare_purposes);
+        compare_refuse(r, 400, "bad_request", reason);
+        return false;
+    }
+    if (case_ref != NULL && (strlen(case_ref) > CASE_REF_MAX ||
+                             !text_ok(case_ref, strlen(case_ref)))) {
+        snprintf(reason, sizeof(reason), "case_ref is at most %d bytes of UTF-8 text",
+                 CASE_REF_MAX);
+        compare_refuse(r, 400, "bad_request", reason);
+        return false;
+    }
+    if (!list_has(r->srv->compare_purposes, purpose)) {
+        snprintf(reason, sizeof(reason), "purpose '%.63s' is not one this server allows "
+                 "compare for (%s)", purpose, r->srv->compare_purposes);
+        compare_refuse(r, 403, "forbidden", reason);
+        return false;
+    }
+    return true;
 }
 
 /* Decodes image k, finds its most prominent face and embeds it. Replies (422 no_face, ...)
@@ -760,6 +1247,7 @@ static void j_compare(mien_session *s, void *arg)
     mien_template *t[2] = {NULL, NULL};
     mien_face face[2];
     float sim = 0, threshold = 0;
+    int64_t seq = 0;
     mien_error err;
     compare_options(r, &profile, &fmr_target); /* checked in p_compare */
     if (!template_of(r, s, 0, "image a", profile, &t[0], &face[0]) ||
@@ -776,12 +1264,23 @@ static void j_compare(mien_session *s, void *arg)
         reply_error(r, 500, "internal", "profile %s is not calibrated", profile_name(profile));
         goto done;
     }
+    /* No answer without its record: a compare that cannot be audited is not given. */
+    st = compare_audit(r, "ok",
+                       json_pack("{s:f,s:f,s:f,s:b,s:s}", "similarity", round(sim * 1e6) / 1e6,
+                                 "fmr", fmr, "at_fmr", fmr_target, "same_person",
+                                 sim >= threshold, "profile", profile_name(profile)),
+                       &seq, &err);
+    if (st != MIEN_OK) {
+        reply_status(r, st, &err);
+        goto done;
+    }
     reply_json(r, 200,
-               json_pack("{s:o,s:f,s:o,s:f,s:b,s:s,s:o,s:o}", "similarity",
+               json_pack("{s:o,s:f,s:o,s:f,s:b,s:s,s:o,s:o,s:I}", "similarity",
                          json_real(round(sim * 1e6) / 1e6), "fmr", fmr, "threshold",
                          json_real(round(threshold * 1e6) / 1e6), "at_fmr", fmr_target,
                          "same_person", sim >= threshold, "profile", profile_name(profile),
-                         "face_a", face_json(&face[0]), "face_b", face_json(&face[1])));
+                         "face_a", face_json(&face[0]), "face_b", face_json(&face[1]),
+                         "audit_seq", (json_int_t)seq));
 done:
     mien_template_free(t[0]);
     mien_template_free(t[1]);
@@ -790,8 +1289,9 @@ done:
 
 /* ---- enrol and search ------------------------------------------------------------------------- */
 
-/* Looks the collection {c} up (its profile into r->profile); replies 404 when absent. */
-static bool collection_profile(request *r)
+/* Looks the collection {c} up (its profile into r->profile, the whole of it into *out, which
+ * may be NULL); replies 404 when absent. */
+static bool collection_profile(request *r, mien_collection_info *out)
 {
     mien_collection_info info;
     mien_error err;
@@ -804,8 +1304,32 @@ static bool collection_profile(request *r)
         return false;
     }
     r->profile = info.profile;
+    if (out != NULL) {
+        *out = info;
+    }
     return true;
 }
+
+/* Whether the collection {c} lets `action` ("search", "verify") run for the request's purpose
+ * and case (mien_check_purpose, which audits a refusal); replies 400 (no purpose or case),
+ * 403 (a purpose the collection does not allow, or a search on a verification-only one) or
+ * 404 and returns false otherwise. Runs before any inference is queued. */
+static bool purpose_allowed(request *r, const char *action)
+{
+    mien_context ctx = request_context(r, r->image_sha256[0]);
+    mien_error err;
+    mien_status st;
+    pthread_mutex_lock(&r->srv->store_lock);
+    st = mien_check_purpose(r->srv->store, r->params[0], action, &ctx, &err);
+    pthread_mutex_unlock(&r->srv->store_lock);
+    if (st != MIEN_OK) {
+        reply_status(r, st, &err);
+        return false;
+    }
+    return true;
+}
+
+static const query_key ENROL_PARAMS[] = {Q_CONSENT_REF, Q_EXPIRES_AT};
 
 static bool p_enrol(request *r)
 {
@@ -825,7 +1349,28 @@ static bool p_enrol(request *r)
         reply_error(r, 400, "bad_request", "display_name is at most 127 bytes");
         return false;
     }
-    return body_images(r, ONE_IMAGE, 1) && collection_profile(r);
+    mien_collection_info info;
+    int64_t expires_at;
+    const char *consent;
+    if (!body_images(r, ONE_IMAGE, 1) || !body_params(r, ENROL_PARAMS, 2) ||
+        !collection_profile(r, &info)) {
+        return false;
+    }
+    if (query(r, Q_EXPIRES_AT) != NULL && !parse_time(query(r, Q_EXPIRES_AT), false,
+                                                      &expires_at)) {
+        reply_error(r, 400, "bad_request", "expires_at is unix seconds or a UTC time "
+                    "YYYY-MM-DDTHH:MM:SSZ");
+        return false;
+    }
+    /* mien_enroll refuses this too; refusing here saves the inference. */
+    consent = query(r, Q_CONSENT_REF);
+    if (info.consent == MIEN_CONSENT_REQUIRED && (consent == NULL || consent[0] == '\0')) {
+        reply_error(r, 403, "forbidden", "collection '%s' enrols people only with their "
+                    "consent: give the consent record's reference (consent_ref)", info.name);
+        return false;
+    }
+    digest_images(r, 1);
+    return true;
 }
 
 static void j_enrol(mien_session *s, void *arg)
@@ -835,12 +1380,13 @@ static void j_enrol(mien_session *s, void *arg)
     mien_face *faces = NULL;
     size_t n = 0;
     mien_template *t = NULL;
-    uint8_t *crop = NULL, sha[32];
+    uint8_t *crop = NULL;
     mien_error err;
     mien_status st;
     bool bad = false, force = query_flag(r, Q_FORCE, &bad), crops = query_flag(r, Q_CROP, &bad);
     int face_index = -1, pick;
-    int64_t face_id = 0;
+    int64_t face_id = 0, expires_at = 0;
+    mien_context ctx = actor_context(r, r->image_sha256[0]);
     mien_image *img = decode_image(r, 0, "");
     if (img == NULL) {
         goto done;
@@ -881,9 +1427,6 @@ static void j_enrol(mien_session *s, void *arg)
         crop = malloc(CHIP_BYTES);
         st = crop == NULL ? MIEN_ERR_NOMEM : mien_face_chip(img, &faces[pick], crop, &err);
     }
-    if (st == MIEN_OK) {
-        st = mien_sha256(r->image[0], r->image_len[0], sha);
-    }
     if (st != MIEN_OK) {
         if (st == MIEN_ERR_NOMEM) {
             snprintf(err.message, sizeof(err.message), "out of memory");
@@ -891,16 +1434,21 @@ static void j_enrol(mien_session *s, void *arg)
         reply_status(r, st, &err);
         goto done;
     }
+    if (query(r, Q_EXPIRES_AT) != NULL) {
+        parse_time(query(r, Q_EXPIRES_AT), false, &expires_at); /* checked in p_enrol */
+    }
     {
         mien_enrollment e = {.subject = r->params[1],
                              .display_name = query(r, Q_DISPLAY_NAME),
                              .template_ = t,
                              .quality = &faces[pick].quality,
-                             .image_sha256 = sha,
-                             .crop_rgb = crop};
+                             .image_sha256 = r->image_sha256[0],
+                             .crop_rgb = crop,
+                             .consent_ref = query(r, Q_CONSENT_REF),
+                             .expires_at = expires_at};
         double t0 = now_s();
         pthread_mutex_lock(&r->srv->store_lock);
-        st = mien_enroll(r->srv->store, r->params[0], &e, &face_id, &err);
+        st = mien_enroll(r->srv->store, r->params[0], &e, &ctx, &face_id, &err);
         pthread_mutex_unlock(&r->srv->store_lock);
         metrics_inference(r->srv->metrics, "store", now_s() - t0);
     }
@@ -931,7 +1479,12 @@ static bool p_search(request *r)
         reply_error(r, 400, "bad_request", "fmr wants a rate in 1e-6..1");
         return false;
     }
-    return body_images(r, ONE_IMAGE, 1) && collection_profile(r);
+    if (!body_images(r, ONE_IMAGE, 1) || !body_params(r, PURPOSE_PARAMS, 2) ||
+        !collection_profile(r, NULL)) {
+        return false;
+    }
+    digest_images(r, 1);
+    return purpose_allowed(r, "search");
 }
 
 static void j_search(mien_session *s, void *arg)
@@ -939,12 +1492,13 @@ static void j_search(mien_session *s, void *arg)
     request *r = arg;
     mien_search_options so = mien_search_options_default();
     mien_template *t = NULL;
-    mien_candidate *c = NULL;
+    mien_search_result res;
     mien_face face;
-    size_t n = 0;
     mien_error err;
     mien_status st;
     int top = 10;
+    mien_context ctx = request_context(r, r->image_sha256[0]);
+    memset(&res, 0, sizeof(res));
     so.max_fmr = DEFAULT_SEARCH_FMR;
     if (query(r, Q_TOP) != NULL) {
         parse_int(query(r, Q_TOP), 1, 10000, &top);
@@ -959,7 +1513,7 @@ static void j_search(mien_session *s, void *arg)
     {
         double t0 = now_s();
         pthread_mutex_lock(&r->srv->store_lock);
-        st = mien_search(r->srv->store, r->params[0], t, &so, &c, &n, &err);
+        st = mien_search(r->srv->store, r->params[0], t, &so, &ctx, &res, &err);
         pthread_mutex_unlock(&r->srv->store_lock);
         metrics_inference(r->srv->metrics, "search", now_s() - t0);
     }
@@ -967,19 +1521,377 @@ static void j_search(mien_session *s, void *arg)
         reply_status(r, st, &err);
         goto done;
     }
+    const mien_candidate *c = res.candidates;
     json_t *arr = json_array();
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < res.count; k++) {
         json_array_append_new(arr, json_pack("{s:I,s:s,s:o,s:f,s:I}", "rank", (json_int_t)(k + 1),
                                              "subject", c[k].subject, "similarity",
                                              json_real(round(c[k].similarity * 1e6) / 1e6),
                                              "fmr", c[k].fmr, "face_id",
                                              (json_int_t)c[k].face_id));
     }
-    reply_json(r, 200, json_pack("{s:o,s:o}", "face", face_json(&face), "candidates", arr));
+    /* The candidates await a person's review, unless the collection opted out (or there is
+     * nothing to review). */
+    json_t *review = res.review_id[0] != '\0'
+                         ? json_pack("{s:s,s:i,s:s}", "id", res.review_id, "required",
+                                     res.reviews_required, "status", "pending")
+                         : json_null();
+    reply_json(r, 200, json_pack("{s:o,s:o,s:o,s:I}", "face", face_json(&face), "candidates",
+                                 arr, "review", review, "audit_seq",
+                                 (json_int_t)res.audit_seq));
 done:
-    mien_free(c);
+    mien_search_result_free(&res);
     mien_template_free(t);
     job_done(r);
+}
+
+/* ---- verify (1:1 against an enrolled subject) ------------------------------------------ */
+
+static bool p_verify(request *r)
+{
+    double fmr;
+    if (query(r, Q_FMR) != NULL && !parse_double(query(r, Q_FMR), 1e-6, 1.0, &fmr)) {
+        reply_error(r, 400, "bad_request", "fmr wants a rate in 1e-6..1");
+        return false;
+    }
+    if (!body_images(r, ONE_IMAGE, 1) || !body_params(r, PURPOSE_PARAMS, 2) ||
+        !collection_profile(r, NULL)) {
+        return false;
+    }
+    digest_images(r, 1);
+    return purpose_allowed(r, "verify");
+}
+
+static void j_verify(mien_session *s, void *arg)
+{
+    request *r = arg;
+    mien_template *t = NULL;
+    mien_verification v;
+    mien_face face;
+    mien_error err;
+    mien_status st;
+    double fmr = DEFAULT_VERIFY_FMR;
+    mien_context ctx = request_context(r, r->image_sha256[0]);
+    if (query(r, Q_FMR) != NULL) {
+        parse_double(query(r, Q_FMR), 1e-6, 1.0, &fmr); /* checked in p_verify */
+    }
+    if (!template_of(r, s, 0, "", r->profile, &t, &face)) {
+        goto done;
+    }
+    {
+        double t0 = now_s();
+        pthread_mutex_lock(&r->srv->store_lock);
+        st = mien_verify(r->srv->store, r->params[0], r->params[1], t, fmr, &ctx, &v, &err);
+        pthread_mutex_unlock(&r->srv->store_lock);
+        metrics_inference(r->srv->metrics, "verify", now_s() - t0);
+    }
+    if (st != MIEN_OK) {
+        reply_status(r, st, &err);
+        goto done;
+    }
+    reply_json(r, 200, json_pack("{s:s,s:o,s:f,s:f,s:b,s:o,s:I}", "subject", r->params[1],
+                                 "similarity", json_real(round(v.similarity * 1e6) / 1e6), "fmr",
+                                 v.fmr, "at_fmr", fmr, "accepted", v.accepted != 0, "face",
+                                 face_json(&face), "audit_seq", (json_int_t)v.audit_seq));
+done:
+    mien_template_free(t);
+    job_done(r);
+}
+
+/* ---- reviews -------------------------------------------------------------------------- */
+
+static void h_review_get(request *r)
+{
+    mien_review_info v;
+    mien_error err;
+    mien_status st;
+    pthread_mutex_lock(&r->srv->store_lock);
+    st = mien_review_get(r->srv->store, r->params[0], &v, &err);
+    pthread_mutex_unlock(&r->srv->store_lock);
+    if (st != MIEN_OK) {
+        reply_status(r, st, &err);
+        return;
+    }
+    reply_json(r, 200, review_json(&v));
+}
+
+/* {"decision":"confirm","rank":R,"note":"..."} or {"decision":"reject"}; the reviewer is the
+ * key. The same key twice → 403 (two-person review needs two people), a closed review →
+ * 409, an unknown one → 404 (mien_review_decide). */
+static void h_review_decide(request *r)
+{
+    json_t *d, *rank, *note;
+    mien_review_decision decision;
+    mien_review_info v;
+    mien_error err;
+    mien_status st;
+    int rk = 0;
+    if (!body_json(r)) {
+        return;
+    }
+    d = json_object_get(r->json, "decision");
+    rank = json_object_get(r->json, "rank");
+    note = json_object_get(r->json, "note");
+    if (json_is_string(d) && strcmp(json_string_value(d), "confirm") == 0) {
+        decision = MIEN_DECISION_CONFIRM;
+        if (!json_is_integer(rank) || json_integer_value(rank) < 1 ||
+            json_integer_value(rank) > 100000) {
+            reply_error(r, 400, "bad_request", "a confirmation names the candidate: \"rank\" "
+                        "(1 for the first)");
+            return;
+        }
+        rk = (int)json_integer_value(rank);
+    } else if (json_is_string(d) && strcmp(json_string_value(d), "reject") == 0) {
+        decision = MIEN_DECISION_REJECT;
+    } else {
+        reply_error(r, 400, "bad_request", "\"decision\" is \"confirm\" (with \"rank\") or "
+                    "\"reject\"");
+        return;
+    }
+    if (note != NULL && !json_is_null(note) && !json_is_string(note)) {
+        reply_error(r, 400, "bad_request", "\"note\" must be a string");
+        return;
+    }
+    pthread_mutex_lock(&r->srv->store_lock);
+    st = mien_review_decide(r->srv->store, r->params[0], r->actor, decision, rk,
+                            json_is_string(note) ? json_string_value(note) : NULL, &v, &err);
+    pthread_mutex_unlock(&r->srv->store_lock);
+    if (st != MIEN_OK) {
+        reply_status(r, st, &err);
+        return;
+    }
+    reply_json(r, 200, review_json(&v));
+}
+
+/* ---- retention: purging expired subjects ----------------------------------------------- */
+
+/* Erases every subject whose expires_at has passed, under the store lock, as `actor`. */
+static mien_status purge_now(server *srv, const char *actor, int64_t *purged, mien_error *err)
+{
+    mien_context ctx = {.actor = actor};
+    mien_status st;
+    pthread_mutex_lock(&srv->store_lock);
+    st = mien_purge_expired(srv->store, &ctx, purged, err);
+    pthread_mutex_unlock(&srv->store_lock);
+    return st;
+}
+
+/* One periodic purge, reported on stdout (a count) or stderr (a failure, retried next time). */
+static void purge_report(server *srv)
+{
+    int64_t n = 0;
+    mien_error err;
+    if (purge_now(srv, "purge", &n, &err) != MIEN_OK) {
+        fprintf(stderr, "mien serve: purging expired subjects failed (retried in %d s): %s\n",
+                srv->cfg.purge_interval_s, err.message);
+    } else if (n > 0) {
+        printf("mien serve: purged %lld expired subject%s\n", (long long)n, n == 1 ? "" : "s");
+        fflush(stdout);
+    }
+}
+
+/* The purge thread: every cfg.purge_interval_s seconds until server_governance_stop. */
+static void *purge_main(void *arg)
+{
+    server *srv = arg;
+    pthread_mutex_lock(&srv->purge_mu);
+    while (!srv->purge_stop) {
+        struct timespec until;
+        int rc = 0;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += srv->cfg.purge_interval_s;
+        while (!srv->purge_stop && rc != ETIMEDOUT) {
+            rc = pthread_cond_timedwait(&srv->purge_cv, &srv->purge_mu, &until);
+        }
+        if (srv->purge_stop) {
+            break;
+        }
+        pthread_mutex_unlock(&srv->purge_mu);
+        purge_report(srv);
+        pthread_mutex_lock(&srv->purge_mu);
+    }
+    pthread_mutex_unlock(&srv->purge_mu);
+    return NULL;
+}
+
+/* Normalises a comma-separated purpose list into out[cap] (items of [a-z0-9_.-]{1,63},
+ * spaces and empty items dropped); false when an item is malformed or none is left. */
+static bool purposes_normalise(const char *in, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (const char *p = in; *p != '\0';) {
+        size_t n;
+        p += strspn(p, " ,");
+        n = strcspn(p, " ,");
+        if (n == 0) {
+            continue;
+        }
+        if (n > PURPOSE_MAX || strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_.-") < n ||
+            used + n + 2 > cap) {
+            return false;
+        }
+        used += (size_t)snprintf(out + used, cap - used, "%s%.*s", used ? "," : "", (int)n, p);
+        p += n;
+    }
+    return used > 0;
+}
+
+bool server_governance_start(server *srv)
+{
+    const char *list = srv->cfg.compare_purposes != NULL ? srv->cfg.compare_purposes
+                                                         : DEFAULT_COMPARE_PURPOSES;
+    pthread_condattr_t ca;
+    int64_t n = 0;
+    mien_error err;
+    if (!purposes_normalise(list, srv->compare_purposes, sizeof(srv->compare_purposes))) {
+        fprintf(stderr, "mien serve: --compare-purposes wants purposes of [a-z0-9_.-] (at most "
+                "%d characters each) separated by commas, got '%s'\n", PURPOSE_MAX, list);
+        return false;
+    }
+    if (srv->cfg.purge_interval_s == 0) {
+        srv->cfg.purge_interval_s = DEFAULT_PURGE_INTERVAL_S;
+    }
+    if (purge_now(srv, "purge", &n, &err) != MIEN_OK) {
+        fprintf(stderr, "mien serve: cannot purge expired subjects: %s\n", err.message);
+        return false;
+    }
+    if (n > 0) {
+        printf("mien serve: purged %lld expired subject%s\n", (long long)n, n == 1 ? "" : "s");
+    }
+    if (srv->cfg.purge_interval_s < 0) {
+        return true;
+    }
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->purge_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&srv->purge_mu, NULL);
+    srv->purge_stop = false;
+    if (pthread_create(&srv->purge_thread, NULL, purge_main, srv) != 0) {
+        fprintf(stderr, "mien serve: cannot start the purge thread\n");
+        pthread_cond_destroy(&srv->purge_cv);
+        pthread_mutex_destroy(&srv->purge_mu);
+        return false;
+    }
+    srv->purge_started = true;
+    return true;
+}
+
+void server_governance_stop(server *srv)
+{
+    if (!srv->purge_started) {
+        return;
+    }
+    pthread_mutex_lock(&srv->purge_mu);
+    srv->purge_stop = true;
+    pthread_cond_signal(&srv->purge_cv);
+    pthread_mutex_unlock(&srv->purge_mu);
+    pthread_join(srv->purge_thread, NULL);
+    pthread_cond_destroy(&srv->purge_cv);
+    pthread_mutex_destroy(&srv->purge_mu);
+    srv->purge_started = false;
+}
+
+/* POST /v1/purge: the periodic purge, now, as the calling key. */
+static void h_purge(request *r)
+{
+    int64_t n = 0;
+    mien_error err;
+    mien_status st = purge_now(r->srv, r->actor, &n, &err);
+    if (st != MIEN_OK) {
+        reply_status(r, st, &err);
+        return;
+    }
+    pthread_mutex_lock(&r->srv->store_lock);
+    int64_t now = mien_store_now(r->srv->store);
+    pthread_mutex_unlock(&r->srv->store_lock);
+    reply_json(r, 200, json_pack("{s:I,s:o}", "purged", (json_int_t)n, "at", time_json(now)));
+}
+
+/* ---- the audit log -------------------------------------------------------------------- */
+
+static void h_audit_verify(request *r)
+{
+    mien_audit_report rep;
+    mien_error err;
+    mien_status st;
+    pthread_mutex_lock(&r->srv->store_lock);
+    st = mien_audit_verify(r->srv->store, &rep, &err);
+    pthread_mutex_unlock(&r->srv->store_lock);
+    if (st != MIEN_OK) {
+        reply_status(r, st, &err);
+        return;
+    }
+    reply_json(r, 200, json_pack("{s:b,s:I,s:I,s:I,s:s,s:s}", "ok", rep.ok != 0, "entries",
+                                 (json_int_t)rep.entries, "first_bad", (json_int_t)rep.first_bad,
+                                 "head_seq", (json_int_t)rep.head_seq, "problem", rep.problem,
+                                 "public_key", rep.public_key));
+}
+
+static int export_line(void *ctx, const char *line)
+{
+    FILE *f = ctx;
+    return fputs(line, f) < 0 || fputc('\n', f) == EOF;
+}
+
+/* NDJSON, one entry a line, oldest first. The lines go to an unlinked temporary file, sent
+ * from there: memory stays flat however long the window. */
+static void h_audit_export(request *r)
+{
+    int64_t from = 0, to = 0;
+    mien_error err;
+    mien_status st;
+    FILE *f;
+    long size;
+    if ((query(r, Q_FROM) != NULL && !parse_time(query(r, Q_FROM), false, &from)) ||
+        (query(r, Q_TO) != NULL && !parse_time(query(r, Q_TO), true, &to))) {
+        reply_error(r, 400, "bad_request", "from and to are unix seconds, YYYY-MM-DD or "
+                    "YYYY-MM-DDTHH:MM:SSZ");
+        return;
+    }
+    if (to != 0 && from > to) {
+        reply_error(r, 400, "bad_request", "from is after to");
+        return;
+    }
+    f = tmpfile();
+    if (f == NULL) {
+        reply_error(r, 500, "internal", "cannot make a temporary file: %s", strerror(errno));
+        return;
+    }
+    pthread_mutex_lock(&r->srv->store_lock);
+    st = mien_audit_export(r->srv->store, from, to, export_line, f, &err);
+    pthread_mutex_unlock(&r->srv->store_lock);
+    if (st != MIEN_OK) {
+        fclose(f);
+        reply_status(r, st, &err);
+        return;
+    }
+    if (fflush(f) != 0 || ferror(f) || (size = ftell(f)) < 0) {
+        fclose(f);
+        reply_error(r, 500, "internal", "cannot write the export: %s", strerror(errno));
+        return;
+    }
+    if (size == 0) {
+        fclose(f);
+        free(r->resp);
+        r->resp = strdup("");
+        r->resp_len = 0;
+        if (r->resp == NULL) {
+            reply_error(r, 500, "internal", "out of memory");
+            return;
+        }
+    } else {
+        r->resp_fd = fcntl(fileno(f), F_DUPFD_CLOEXEC, 0);
+        fclose(f);
+        if (r->resp_fd < 0) {
+            reply_error(r, 500, "internal", "cannot send the export: %s", strerror(errno));
+            return;
+        }
+        r->resp_fd_size = (uint64_t)size;
+    }
+    r->status = 200;
+    r->resp_type = "application/x-ndjson";
 }
 
 /* ---- the table ---------------------------------------------------------------------------------- */
@@ -1001,5 +1913,11 @@ const route server_route_table[] = {
     {"GET", "/v1/collections/{c}/subjects", "subjects.read", h_subjects, NULL, NULL},
     {"DELETE", "/v1/collections/{c}/subjects/{s}", "erase", h_erase, NULL, NULL},
     {"POST", "/v1/collections/{c}/search", "search", NULL, p_search, j_search},
+    {"POST", "/v1/collections/{c}/subjects/{s}/verify", "search", NULL, p_verify, j_verify},
+    {"GET", "/v1/reviews/{id}", "review", h_review_get, NULL, NULL},
+    {"POST", "/v1/reviews/{id}", "review", h_review_decide, NULL, NULL},
+    {"POST", "/v1/purge", "collections.write", h_purge, NULL, NULL},
+    {"GET", "/v1/audit/verify", "audit", h_audit_verify, NULL, NULL},
+    {"GET", "/v1/audit/export", "audit", h_audit_export, NULL, NULL},
 };
 const size_t server_route_count = sizeof(server_route_table) / sizeof(server_route_table[0]);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "rekognition.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_MAX_BODY (20u << 20) /* 20 MiB: a 24-megapixel JPEG is ~12 MiB */
@@ -151,7 +152,7 @@ static enum MHD_Result send_reply(request *r)
 /* ---- authentication -------------------------------------------------------------------------- */
 
 /* Checks the bearer key against the route's action; replies 401/403/500 and returns false
- * when the request may not proceed. */
+ * when the request may not proceed. The key's id becomes the request's actor. */
 static bool authenticate(request *r)
 {
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
@@ -192,17 +193,22 @@ static bool authenticate(request *r)
                     r->route->action);
         return false;
     }
+    snprintf(r->actor, sizeof(r->actor), "%s", info.id);
+    r->role = info.role;
     return true;
 }
 
 /* ---- the access handler ----------------------------------------------------------------------- */
 
-static const char *const QUERY_NAMES[Q_COUNT] = {
+const char *const server_query_names[Q_COUNT] = {
     [Q_SMALL_FACES] = "small_faces", [Q_MIN_SCORE] = "min_score",
     [Q_PROFILE] = "profile",         [Q_FMR] = "fmr",
     [Q_TOP] = "top",                 [Q_FACE] = "face",
     [Q_FORCE] = "force",             [Q_DISPLAY_NAME] = "display_name",
-    [Q_CROP] = "crop",
+    [Q_CROP] = "crop",               [Q_PURPOSE] = "purpose",
+    [Q_CASE_REF] = "case_ref",       [Q_CONSENT_REF] = "consent_ref",
+    [Q_EXPIRES_AT] = "expires_at",   [Q_FROM] = "from",
+    [Q_TO] = "to",
 };
 
 static void copy_request_values(request *r)
@@ -212,7 +218,7 @@ static void copy_request_values(request *r)
     snprintf(r->content_type, sizeof(r->content_type), "%s", ct != NULL ? ct : "");
     for (int k = 0; k < Q_COUNT; k++) {
         const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-                                                    QUERY_NAMES[k]);
+                                                    server_query_names[k]);
         r->has_query[k] = v != NULL;
         snprintf(r->query[k], sizeof(r->query[k]), "%s", v != NULL ? v : "");
     }
@@ -230,6 +236,16 @@ static enum MHD_Result dispatch(request *r, const char *method, const char *url)
 {
     char allow[64];
     bool path_known;
+    if (rekognition_is_call(r->conn, method, url)) { /* AWS JSON 1.1 (docs/rekognition.md) */
+        if (!rekognition_prepare(r)) {
+            return send_reply(r);
+        }
+        if (!pool_submit(r->srv->pool, &r->job, suspend_cb, r)) {
+            rekognition_reply_throttled(r);
+            return send_reply(r);
+        }
+        return MHD_YES;
+    }
     r->route = find_route(method, url, r->params, &path_known, allow, sizeof(allow));
     if (r->route == NULL) {
         if (path_known) {
@@ -364,6 +380,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->image_owned[0]);
     free(r->image_owned[1]);
     json_decref(r->json);
+    rekognition_call_free(r->rek);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);
@@ -502,6 +519,41 @@ static void find_web_dir(const char *configured, char *out, size_t cap)
     out[0] = '\0';
 }
 
+/* Opens the store with its key file. Outside loopback the key file must be named (--key-file
+ * or $MIEN_KEY_FILE) and exist: the templates are sealed with its keys, and a key file made
+ * in passing would be the only copy. On loopback a missing one is created (mode 0600) with a
+ * warning. False (message printed) when the store cannot be opened. */
+static bool open_store(server *srv, bool loopback)
+{
+    const char *env = getenv("MIEN_KEY_FILE");
+    bool named = srv->cfg.key_file != NULL || (env != NULL && env[0] != '\0');
+    mien_store_options so = {.key_file = srv->cfg.key_file, .create_key = loopback};
+    mien_error err;
+    if (!loopback && !named) {
+        fprintf(stderr,
+                "mien serve: refusing to listen on %s without a key file: templates are "
+                "encrypted with the data key in it, so outside loopback name it with "
+                "--key-file PATH (or $MIEN_KEY_FILE), and keep a copy; a `mien` command on "
+                "this store (e.g. `MIEN_KEY_FILE=PATH mien keys create --role admin`) creates "
+                "it\n",
+                srv->cfg.listen);
+        return false;
+    }
+    if (mien_store_open_with(srv->cfg.store_uri, &so, &srv->store, &err) != MIEN_OK) {
+        fprintf(stderr, "mien serve: cannot open the store: %s\n", err.message);
+        return false;
+    }
+    if (mien_store_key_created(srv->store)) {
+        fprintf(stderr,
+                "mien serve: warning: created the key file %s (mode 0600): it holds the keys "
+                "that encrypt this store's templates and sign its audit log; back it up, "
+                "without it every template is lost. A non-loopback address needs it named "
+                "with --key-file\n",
+                mien_store_key_file(srv->store));
+    }
+    return true;
+}
+
 static long online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -559,8 +611,7 @@ int server_run(const server_config *config)
     if (!parse_listen(c->listen, &addr, &addr_len, &loopback, host, sizeof(host), &port)) {
         goto done;
     }
-    if (mien_store_open(c->store_uri, &srv->store, &err) != MIEN_OK) {
-        fprintf(stderr, "mien serve: cannot open the store: %s\n", err.message);
+    if (!open_store(srv, loopback)) {
         goto done;
     }
     if (mien_key_count_valid(srv->store, &keys, &err) != MIEN_OK) {
@@ -591,6 +642,9 @@ int server_run(const server_config *config)
     if (keys == 0) {
         printf("mien serve: the store has no API key yet: every /v1 call will get 401; create "
                "one with `mien keys create --role admin` (or start with --bootstrap-admin)\n");
+    }
+    if (!server_governance_start(srv)) {
+        goto done;
     }
     eo.models_dir = c->models_dir;
     eo.threads = 1; /* one thread per inference: the pool runs W of them at once */
@@ -658,6 +712,7 @@ int server_run(const server_config *config)
     }
     rc = 0;
 done:
+    server_governance_stop(srv);
     pool_free(srv->pool); /* runs what is still queued; then nothing is suspended */
     if (srv->daemon != NULL) {
         MHD_stop_daemon(srv->daemon);

@@ -27,13 +27,24 @@ typedef struct server {
     struct MHD_Daemon *daemon;
     char web_dir[PATH_MAX];       /* "" when there is none */
     atomic_int in_flight;         /* requests between their first call and completion */
+    char compare_purposes[256];   /* the purposes compare accepts, comma-separated (checked) */
+    /* the periodic purge of expired subjects (api.c server_governance_start/stop) */
+    pthread_t purge_thread;
+    bool purge_started;
+    bool purge_stop;              /* under purge_mu */
+    pthread_mutex_t purge_mu;
+    pthread_cond_t purge_cv;      /* CLOCK_MONOTONIC */
 } server;
 
 /* Query parameters the routes read (copied out of MHD before a request is queued). */
 typedef enum query_key {
     Q_SMALL_FACES, Q_MIN_SCORE, Q_PROFILE, Q_FMR, Q_TOP, Q_FACE, Q_FORCE, Q_DISPLAY_NAME,
-    Q_CROP, Q_COUNT
+    Q_CROP, Q_PURPOSE, Q_CASE_REF, Q_CONSENT_REF, Q_EXPIRES_AT, Q_FROM, Q_TO, Q_COUNT
 } query_key;
+
+/* The parameter names of query_key (http.c): in the query string and, for the routes that
+ * read them from the body too, JSON members or multipart fields. */
+extern const char *const server_query_names[Q_COUNT];
 
 #define REQUEST_PARAM_MAX 256 /* bytes of one path parameter ({c}, {s}, {file}), NUL included */
 
@@ -51,6 +62,9 @@ typedef struct request {
     struct MHD_Connection *conn;
     const struct route *route; /* NULL: no route (404/405 decided in http.c) */
     const char *method;        /* static string ("GET", ...) for metrics */
+    char actor[MIEN_KEY_ID_LEN + 1]; /* the API key's id ("" on routes without a key): the
+                                        actor of every audit entry the request makes */
+    mien_role role;            /* that key's role */
     char params[2][REQUEST_PARAM_MAX];
     char query[Q_COUNT][REQUEST_PARAM_MAX];
     bool has_query[Q_COUNT];
@@ -64,6 +78,7 @@ typedef struct request {
     const uint8_t *image[2];
     size_t image_len[2];
     uint8_t *image_owned[2];
+    uint8_t image_sha256[2][32]; /* SHA-256 of image[k]'s bytes (set by the routes that audit) */
     json_t *json;              /* a JSON body, when it was one */
     /* values the MHD thread resolved before queueing */
     mien_profile profile;
@@ -76,6 +91,8 @@ typedef struct request {
     uint64_t resp_fd_size;
     const char *hdr_name[2], *hdr_value[2]; /* extra static headers */
     pool_job job;
+    struct rek_call *rek;      /* a Rekognition-compatible call's state (rekognition.c), freed
+                                  at completion; NULL for the native routes */
 } request;
 
 typedef void (*inline_handler)(request *r);
@@ -100,10 +117,19 @@ void reply_json(request *r, int status, json_t *obj);
 /* Sets {"error":{"code","message"}} with `status`. */
 void reply_error(request *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* The error reply a library status maps to (404 not_found, 409 conflict, 400, 422 bad_image,
- * 500 internal), with err's message. */
+/* The error reply a library status maps to (404 not_found, 409 conflict, 400, 403 forbidden,
+ * 422 bad_image, 500 internal), with err's message. */
 void reply_status(request *r, mien_status st, const mien_error *err);
 
 double now_s(void);
+
+/* ---- governance (api.c) ---- */
+/* Checks cfg.compare_purposes into srv->compare_purposes, purges expired subjects once and
+ * starts the periodic purge (every cfg.purge_interval_s). False, with a message on stderr,
+ * when the purpose list is malformed or the first purge fails. Call with the store open and
+ * before the daemon starts. */
+bool server_governance_start(server *srv);
+/* Stops and joins the periodic purge; a no-op when it was not started. */
+void server_governance_stop(server *srv);
 
 #endif

@@ -20,6 +20,13 @@ typedef struct server_config {
     size_t max_body;        /* bytes; 0: 20 MiB */
     int timeout_s;          /* seconds a client may take to send its request; 0: 30 */
     bool bootstrap_admin;   /* create and print an admin key when the store has none */
+    const char *key_file;   /* the store's key file (data keys, audit signing key); NULL:
+                               $MIEN_KEY_FILE, else the database path + ".key". Required (flag
+                               or environment) on a non-loopback address */
+    const char *compare_purposes; /* comma-separated purposes POST /v1/compare accepts; NULL:
+                                     "identity_verification" */
+    int purge_interval_s;   /* seconds between purges of expired subjects; 0: 3600; < 0: only
+                               the one at start (and POST /v1/purge) */
 } server_config;
 
 /* One route of the API ("GET", "/v1/collections/{c}"), for --print-routes. */
@@ -32,8 +39,8 @@ typedef struct server_route_info {
 const server_route_info *server_routes(size_t *count);
 
 /* Runs the service until SIGTERM/SIGINT. Returns 0 after a clean shutdown, 1 when it could
- * not start (message on stderr: models, store, address, or a non-loopback address without
- * any valid API key). */
+ * not start (message on stderr: models, store, key file, address, or a non-loopback address
+ * without an explicit key file or without any valid API key). */
 int server_run(const server_config *config);
 
 #endif

@@ -107,65 +107,318 @@ else
     echo "  skip: models or samples not found in $MIEN_MODELS (run scripts/setup)"
 fi
 
-# galleries: collection, enroll, search, subjects, erase on a temporary store
+# galleries: collection, enroll, search, verify, review, subjects, erase, purge, audit and
+# keys rotate-data on a temporary store, and the accountability rules of issue 6 as a person
+# meets them at the command line (docs/cli.md; docs/responsible-use.md)
 check "collection without an action" 2 "$MIEN" collection
 check "enroll without a collection" 2 "$MIEN" enroll
 check "search without an image" 2 "$MIEN" search people
 check "erase without --subject" 2 "$MIEN" erase people
 check "enroll bad --face" 2 "$MIEN" enroll people --subject A --face x some.jpg
+check "verify without --subject" 2 "$MIEN" verify people some.jpg --purpose p
+check "review without an id" 2 "$MIEN" review
+check "review decision without --reviewer" 2 "$MIEN" review 0123 confirm 1
+expect "review names --reviewer" "$ERR" "reviewer"
+check "review confirm without a rank" 2 "$MIEN" review 0123 confirm --reviewer alice
+check "audit without an action" 2 "$MIEN" audit
+check "audit export bad --from" 2 "$MIEN" audit export --from yesterday
+check "purge stray argument" 2 "$MIEN" purge everything
 if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     GAL_DIR=$(mktemp -d)
-    STORE="sqlite:$GAL_DIR/g.db"
+    DB="$GAL_DIR/g.db"
+    STORE="sqlite:$DB"
     S1="$MIEN_MODELS/samples/sample1.jpg"
-    check "collection create" 0 "$MIEN" collection create people --store "$STORE" \
-        --description "CLI test"
+    S2="$MIEN_MODELS/samples/sample2.jpg"
+    # sample1.jpg's face 2 and sample2.jpg's face 0 are two different people, quality high
+    BASIS="consent, GDPR Art. 9(2)(a)"
+    check "collection create without --purpose" 2 "$MIEN" collection create people \
+        --legal-basis "consent" --store "$STORE"
+    expect "no purpose: says --purpose" "$ERR" "--purpose P"
+    check "collection create without --legal-basis" 2 "$MIEN" collection create people \
+        --purpose access_control --store "$STORE"
+    expect "no legal basis: says --legal-basis" "$ERR" "--legal-basis TEXT"
+    check "collection create bad --retention" 2 "$MIEN" collection create people \
+        --purpose access_control --legal-basis "$BASIS" --retention 3weeks --store "$STORE"
+    check "collection create bad --review" 2 "$MIEN" collection create people \
+        --purpose access_control --legal-basis "$BASIS" --review three --store "$STORE"
+    check "collection create bad purpose" 1 "$MIEN" collection create people \
+        --purpose "Lost Child" --legal-basis consent --store "$STORE"
+    rm -f "$DB" "$DB".* # the refusals above opened (so created) the store
+    check "collection create" 0 "$MIEN" collection create people \
+        --purpose access_control,lost_child --legal-basis "$BASIS" --review two-person \
+        --store "$STORE" --description "CLI test"
     expect "collection create names it" "$OUT" "people"
-    check "collection create twice" 1 "$MIEN" collection create people --store "$STORE"
+    expect "collection create shows the purposes" "$OUT" "purposes access_control,lost_child"
+    expect "first use warns: key file created" "$ERR" "created key file $DB.key (mode 0600): back it up"
+    if [ "$(stat -c %a "$DB.key")" = 600 ]; then passed=$((passed + 1)); echo "  ok key file mode 0600"
+    else failed=$((failed + 1)); echo "  FAILED key file mode $(stat -c %a "$DB.key")"; fi
+    check "collection create twice" 1 "$MIEN" collection create people \
+        --purpose access_control --legal-basis "$BASIS" --store "$STORE"
     expect "collection exists message" "$ERR" "already exists"
+    if grep -q "created key file" "$ERR"; then
+        failed=$((failed + 1)); echo "  FAILED key file warning repeated"
+    else passed=$((passed + 1)); echo "  ok key file warning only once"; fi
     check "collection list --json" 0 "$MIEN" collection list --store "$STORE" --json
     expect "collection list JSON" "$OUT" '"collection":"people","profile":"fast"'
-    check "enroll refuses a group photo" 1 "$MIEN" enroll people --subject A "$S1" --store "$STORE"
-    expect "enroll says why" "$ERR" "faces: say which with --face N"
-    check "enroll --force" 0 "$MIEN" enroll people --subject A --force "$S1" --store "$STORE"
-    check "enroll the same image again" 1 "$MIEN" enroll people --subject A --force "$S1" \
+    expect "collection list JSON policy" "$OUT" '"policy":{"purposes":\["access_control","lost_child"\],"legal_basis":"consent, GDPR Art. 9(2)(a)","consent":"required","retention_s":31536000,"review":"two_person","verification_only":false}'
+    check "collection info text" 0 "$MIEN" collection info people --store "$STORE"
+    expect "collection info text policy" "$OUT" "consent required; retention 365d; review two-person"
+    check "enroll without consent" 3 "$MIEN" enroll people --subject A --force "$S1" --store "$STORE"
+    expect "enroll without consent says why" "$ERR" "only with their consent.*--consent REF"
+    check "enroll refuses a group photo" 1 "$MIEN" enroll people --subject A "$S1" --consent F-1 \
         --store "$STORE"
+    expect "enroll says why" "$ERR" "faces: say which with --face N"
+    check "enroll bad --expires" 2 "$MIEN" enroll people --subject A --force "$S1" --consent F-1 \
+        --expires 1999-01-01 --store "$STORE"
+    check "enroll --force" 0 "$MIEN" enroll people --subject A --force "$S1" --consent F-1 \
+        --store "$STORE"
+    check "enroll the same image again" 1 "$MIEN" enroll people --subject A --force "$S1" \
+        --consent F-1 --store "$STORE"
     expect "enroll again says already enrolled" "$ERR" "already enrolled"
     check "enroll unknown collection" 1 "$MIEN" enroll nope --subject A --force "$S1" \
-        --store "$STORE"
+        --consent F-1 --store "$STORE"
     expect "enroll names the collection" "$ERR" "no collection 'nope'"
-    check "search" 0 "$MIEN" search people "$S1" --store "$STORE" --json
-    expect "search finds A at rank 1" "$OUT" '"candidates":\[{"rank":1,"subject":"A","similarity":'
-    check "search text" 0 "$MIEN" search people "$S1" --top 3 --fmr 1e-4 --store "$STORE"
-    expect "search text rank 1" "$OUT" "   1  A "
-    check "search unknown collection" 1 "$MIEN" search nope "$S1" --store "$STORE"
-    check "search bad --fmr" 2 "$MIEN" search people "$S1" --fmr 7 --store "$STORE"
+    check "enroll a second person" 0 "$MIEN" enroll people --subject B --face 0 "$S2" \
+        --consent F-2 --expires 2099-12-31 --store "$STORE"
     check "subjects" 0 "$MIEN" subjects people --store "$STORE" --json
     expect "subjects lists A" "$OUT" '{"subject":"A","display_name":"","faces":1,'
+    expect "subjects shows consent and expiry" "$OUT" '"subject":"B",.*"consent_ref":"F-2","expires_at":"2099-12-31T00:00:00Z"}'
     check "subjects unknown collection" 1 "$MIEN" subjects nope --store "$STORE"
-    check "erase" 0 "$MIEN" erase people --subject A --store "$STORE" --json
+
+    # purpose and case: every search declares why, and every refusal is audited
+    check "search without --purpose" 2 "$MIEN" search people "$S1" --case-ref C-1 --store "$STORE"
+    expect "search without purpose says so" "$ERR" "declares its purpose"
+    check "search without --case-ref" 2 "$MIEN" search people "$S1" --purpose lost_child \
+        --store "$STORE"
+    check "search for an undeclared purpose" 3 "$MIEN" search people "$S1" --purpose marketing \
+        --case-ref C-1 --store "$STORE"
+    expect "undeclared purpose named" "$ERR" "purpose 'marketing' is not one"
+    check "audit export" 0 "$MIEN" audit export --store "$STORE"
+    expect "refusal without purpose audited" "$OUT" '"action":"search","collection":"people","purpose":"","case_ref":"C-1",.*"outcome":"refused"'
+    expect "refusal without case audited" "$OUT" '"action":"search","collection":"people","purpose":"lost_child","case_ref":"",.*"outcome":"refused"'
+    expect "refusal of a purpose audited" "$OUT" '"action":"search","collection":"people","purpose":"marketing","case_ref":"C-1",.*"outcome":"refused"'
+    expect "audit names the CLI actor" "$OUT" '"actor":"cli:[^"]*","action":"enrol"'
+    check "search" 0 "$MIEN" search people "$S1" --purpose lost_child --case-ref C-2 \
+        --store "$STORE" --json
+    expect "search finds A at rank 1" "$OUT" '"candidates":\[{"rank":1,"subject":"A","similarity":1.000000,'
+    expect "search opens a two-person review" "$OUT" '"review_id":"[0-9a-f]\{32\}","reviews_required":2,"audit_seq":[0-9]'
+    REVIEW=$(sed -n 's/.*"review_id":"\([0-9a-f]*\)".*/\1/p' "$OUT")
+    SEQ=$(sed -n 's/.*"audit_seq":\([0-9]*\)}$/\1/p' "$OUT")
+    if command -v sha256sum >/dev/null; then
+        SHA=$(sha256sum "$S1" | cut -c1-64)
+        expect "search JSON has the image digest" "$OUT" "\"image_sha256\":\"$SHA\""
+        check "audit export after search" 0 "$MIEN" audit export --store "$STORE"
+        expect "search audited with purpose, case and image digest" "$OUT" "^{\"seq\":$SEQ,.*\"action\":\"search\",\"collection\":\"people\",\"purpose\":\"lost_child\",\"case_ref\":\"C-2\",\"input_sha256\":\"$SHA\",\"outcome\":\"ok\""
+    fi
+    check "audit never holds a subject id" 0 "$MIEN" audit export --store "$STORE"
+    if grep -q '"subject":"[AB]"' "$OUT"; then
+        failed=$((failed + 1)); echo "  FAILED the audit log names a subject"
+    else passed=$((passed + 1)); echo "  ok the audit log names subjects only by hash"; fi
+    check "search text" 0 "$MIEN" search people "$S1" --top 3 --fmr 1e-4 --purpose lost_child \
+        --case-ref C-3 --store "$STORE"
+    expect "search text rank 1" "$OUT" "   1  A "
+    expect "search text says candidates" "$OUT" "^candidates for review"
+    expect "search text review" "$OUT" "^review [0-9a-f]\{32\}: needs 2 confirmations by two different reviewers"
+    if grep -qi "match" "$OUT"; then
+        failed=$((failed + 1)); echo "  FAILED search output says match"
+    else passed=$((passed + 1)); echo "  ok search says candidates, never matches"; fi
+    check "search unknown collection" 1 "$MIEN" search nope "$S1" --purpose lost_child \
+        --case-ref C-1 --store "$STORE"
+    check "search bad --fmr" 2 "$MIEN" search people "$S1" --fmr 7 --store "$STORE"
+
+    # two-person review (EU AI Act Art. 14(5))
+    check "review show" 0 "$MIEN" review "$REVIEW" --store "$STORE"
+    expect "review pending" "$OUT" "status pending: 0 of 2 confirmations"
+    check "review first confirmation" 0 "$MIEN" review "$REVIEW" confirm 1 --reviewer alice \
+        --store "$STORE" --json
+    expect "review still pending" "$OUT" '"status":"pending","required":2,"confirmations":1,'
+    check "review same reviewer twice" 3 "$MIEN" review "$REVIEW" confirm 1 --reviewer alice \
+        --store "$STORE"
+    expect "same reviewer refused" "$ERR" "already decided"
+    check "review bad rank" 1 "$MIEN" review "$REVIEW" confirm 9 --reviewer bob --store "$STORE"
+    check "review second reviewer" 0 "$MIEN" review "$REVIEW" confirm 1 --reviewer bob \
+        --note "ID card checked" --store "$STORE" --json
+    expect "two reviewers confirm" "$OUT" '"status":"confirmed","required":2,"confirmations":2,"confirmed_rank":1,'
+    check "review closed" 1 "$MIEN" review "$REVIEW" reject --reviewer carol --store "$STORE"
+    check "review unknown id" 1 "$MIEN" review 00000000000000000000000000000000 --store "$STORE"
+    check "audit export reviews" 0 "$MIEN" audit export --store "$STORE"
+    expect "review decision audited with the reviewer as actor" "$OUT" '"actor":"bob","action":"review",.*"status":"confirmed"'
+    expect "refused review audited" "$OUT" '"actor":"alice","action":"review",.*"outcome":"refused"'
+
+    # verification-only: 1:N refused (and audited), 1:1 allowed
+    check "collection create --verification-only" 0 "$MIEN" collection create doors \
+        --purpose access_control --legal-basis "contract" --consent not-needed \
+        --verification-only --store "$STORE"
+    expect "verification-only shown" "$OUT" "verification only"
+    check "enroll without consent where none is needed" 0 "$MIEN" enroll doors --subject A \
+        --force "$S1" --store "$STORE"
+    check "search a verification-only collection" 3 "$MIEN" search doors "$S1" \
+        --purpose access_control --case-ref C-4 --store "$STORE"
+    expect "verification-only refusal says why" "$ERR" "verification-only"
+    check "audit export verification-only" 0 "$MIEN" audit export --store "$STORE"
+    expect "verification-only refusal audited" "$OUT" '"action":"search","collection":"doors",.*"outcome":"refused"'
+    check "verify" 0 "$MIEN" verify doors --subject A "$S1" --purpose access_control \
+        --store "$STORE"
+    expect "verify accepts A" "$OUT" "decision at FMR 1e-04: same person"
+    check "verify another person" 0 "$MIEN" verify doors --subject A "$S2" --face 0 \
+        --purpose access_control --store "$STORE" --json
+    expect "verify rejects B as A" "$OUT" '"accepted":false'
+    check "verify without --purpose" 2 "$MIEN" verify doors --subject A "$S1" --store "$STORE"
+    check "verify undeclared purpose" 3 "$MIEN" verify doors --subject A "$S1" \
+        --purpose marketing --store "$STORE"
+    check "verify unknown subject" 1 "$MIEN" verify doors --subject Z "$S1" \
+        --purpose access_control --store "$STORE"
+
+    # templates are encrypted at rest: A's template (9-digit floats from embed --json are its
+    # exact float32 values; the search above found it at similarity 1.000000) is nowhere in
+    # the database files, not even 4 floats of it in a row
+    if command -v python3 >/dev/null; then
+        "$MIEN" embed "$S1" --json >"$GAL_DIR/a.json" 2>/dev/null
+        cat >"$GAL_DIR/find.py" <<'PY'
+import json, struct, sys
+v = json.load(open(sys.argv[1]))["embedding_a"]
+raw = struct.pack("<%df" % len(v), *v)
+blob = b"".join(open(p, "rb").read() for p in sys.argv[2:])
+hits = [k for k in range(0, len(raw) - 15, 4) if raw[k:k + 16] in blob]
+print("%d floats, %d of %d 16-byte runs found" % (len(v), len(hits), len(raw) // 4 - 3))
+sys.exit(1 if hits else 0)
+PY
+        python3 -c 'import json,struct,sys; v=json.load(open(sys.argv[1]))["embedding_a"]; open(sys.argv[2],"wb").write(b"x"*99+struct.pack("<%df"%len(v),*v)+b"y"*7)' \
+            "$GAL_DIR/a.json" "$GAL_DIR/plain.bin"
+        check "the byte search finds a plaintext template (control)" 1 python3 "$GAL_DIR/find.py" \
+            "$GAL_DIR/a.json" "$GAL_DIR/plain.bin"
+        check "no template bytes in the database files" 0 python3 "$GAL_DIR/find.py" \
+            "$GAL_DIR/a.json" "$DB"*
+    else
+        echo "  skip: template bytes test needs python3"
+    fi
+
+    # erasure receipt
+    check "erase" 0 "$MIEN" erase people --subject A --case-ref ERASE-1 --store "$STORE" --json
     expect "erase counts" "$OUT" '"faces_deleted":1,"crops_deleted":0'
-    check "search after erase" 0 "$MIEN" search people "$S1" --store "$STORE" --json
-    expect "no candidates after erase" "$OUT" '"candidates":\[\]'
+    expect "erase receipt" "$OUT" '"subject_hash":"[0-9a-f]\{64\}","erased_at":"[0-9T:Z-]*","erased_at_unix":[0-9]*,"audit_seq":[0-9]*,"audit_hash":"[0-9a-f]\{64\}"}'
+    RECEIPT_HASH=$(sed -n 's/.*"audit_hash":"\([0-9a-f]*\)".*/\1/p' "$OUT")
+    check "audit export after erase" 0 "$MIEN" audit export --store "$STORE"
+    expect "receipt's entry is in the chain" "$OUT" "\"action\":\"erase\",.*\"case_ref\":\"ERASE-1\",.*\"hash\":\"$RECEIPT_HASH\"}"
+    check "search after erase" 0 "$MIEN" search people "$S1" --purpose lost_child \
+        --case-ref C-5 --store "$STORE" --json
+    expect "no candidates after erase" "$OUT" '"candidates":\[\],"review_id":null,"reviews_required":0'
     check "erase again" 1 "$MIEN" erase people --subject A --store "$STORE"
+    check "erase text receipt" 0 "$MIEN" erase doors --subject A --store "$STORE"
+    expect "erase text shows the receipt" "$OUT" "^receipt: erased at .*; subject hash [0-9a-f]\{64\}; audit entry [0-9]*, hash [0-9a-f]\{64\}"
+
+    # keys rotate-data: the templates move to a new data key and stay searchable
+    check "enroll A again" 0 "$MIEN" enroll people --subject A --force "$S1" --consent F-3 \
+        --store "$STORE"
+    check "keys rotate-data" 0 "$MIEN" keys rotate-data --store "$STORE"
+    expect "rotate-data counts" "$OUT" "re-encrypted 2 templates"
+    check "search after rotation" 0 "$MIEN" search people "$S1" --purpose lost_child \
+        --case-ref C-6 --store "$STORE" --json
+    expect "rotation keeps A findable" "$OUT" '"candidates":\[{"rank":1,"subject":"A","similarity":1.000000,'
+
+    # retention: purge with the clock moved past expiry (MIEN_NOW is the test hook)
+    check "collection create short retention" 0 "$MIEN" collection create short \
+        --purpose lost_child --legal-basis "vital interests" --consent not-needed \
+        --retention 1d --review none --store "$STORE"
+    check "enroll into short" 0 "$MIEN" enroll short --subject A --force "$S1" --store "$STORE"
+    check "enroll a longer expiry" 0 "$MIEN" enroll short --subject B --face 0 "$S2" \
+        --expires +30d --store "$STORE"
+    check "search before purge" 0 "$MIEN" search short "$S1" --purpose lost_child \
+        --case-ref C-7 --store "$STORE" --json
+    expect "A found before purge" "$OUT" '"candidates":\[{"rank":1,"subject":"A",'
+    expect "opted-out review" "$OUT" '"review_id":null,"reviews_required":0'
+    check "purge now (nothing expired)" 0 "$MIEN" purge --store "$STORE" --json
+    expect "purge nothing" "$OUT" '^{"purged":0,'
+    LATER=$(($(date +%s) + 2 * 86400))
+    check "purge two days later" 0 env MIEN_NOW=$LATER "$MIEN" purge --store "$STORE"
+    expect "purge counts" "$OUT" "purged 1 expired subject"
+    check "subjects after purge" 0 "$MIEN" subjects short --store "$STORE" --json
+    expect "B remains" "$OUT" '"subject":"B"'
+    if grep -q '"subject":"A"' "$OUT"; then
+        failed=$((failed + 1)); echo "  FAILED A is still a subject after purge"
+    else passed=$((passed + 1)); echo "  ok A is gone from subjects"; fi
+    check "search after purge" 0 env MIEN_NOW=$LATER "$MIEN" search short "$S1" \
+        --purpose lost_child --case-ref C-8 --store "$STORE" --json
+    if grep -q '"subject":"A"' "$OUT"; then
+        failed=$((failed + 1)); echo "  FAILED A is still a candidate after purge"
+    else passed=$((passed + 1)); echo "  ok A is gone from search"; fi
+    check "audit export --from" 0 "$MIEN" audit export --from "$((LATER - 60))" --store "$STORE"
+    expect "purge audited" "$OUT" '"action":"purge","collection":"short","purpose":"retention",.*"outcome":"ok"'
+    if grep -q '"action":"collection.create"' "$OUT"; then
+        failed=$((failed + 1)); echo "  FAILED audit export --from includes older entries"
+    else passed=$((passed + 1)); echo "  ok audit export --from leaves older entries out"; fi
+    check "audit export --to a past date" 0 "$MIEN" audit export --to 2001-01-01 --store "$STORE"
+    if [ -s "$OUT" ]; then failed=$((failed + 1)); echo "  FAILED audit export --to 2001"
+    else passed=$((passed + 1)); echo "  ok audit export --to 2001 is empty"; fi
+
     # --from-dir: one folder per subject, JSON lines when not on a terminal, resumable
     mkdir -p "$GAL_DIR/in/B" "$GAL_DIR/in/C"
     cp "$S1" "$GAL_DIR/in/B/one.jpg"
-    cp "$MIEN_MODELS/samples/sample2.jpg" "$GAL_DIR/in/C/two.jpg"
+    cp "$S2" "$GAL_DIR/in/C/two.jpg"
     printf 'not an image' >"$GAL_DIR/in/C/junk.jpg"
-    check "enroll --from-dir (a junk file fails the run)" 1 "$MIEN" enroll people \
+    check "enroll --from-dir without consent" 3 "$MIEN" enroll people \
         --from-dir "$GAL_DIR/in" --force --threads 2 --store "$STORE"
+    check "enroll --from-dir (a junk file fails the run)" 1 "$MIEN" enroll people \
+        --from-dir "$GAL_DIR/in" --force --threads 2 --consent BATCH-1 --store "$STORE"
     expect "from-dir JSON line" "$OUT" '"subject":"B",.*"status":"enrolled"'
     expect "from-dir summary" "$OUT" '"summary":{"collection":"people","images":3,"enrolled":2,'
     rm "$GAL_DIR/in/C/junk.jpg"
     check "enroll --from-dir again" 0 "$MIEN" enroll people --from-dir "$GAL_DIR/in" --force \
-        --store "$STORE"
+        --consent BATCH-1 --store "$STORE"
     expect "from-dir resumes" "$OUT" '"enrolled":0,"skipped":2,'
     check "collection info" 0 "$MIEN" collection info people --store "$STORE" --json
-    expect "collection info counts" "$OUT" '"subjects":2,"faces":2}'
+    expect "collection info counts" "$OUT" '"subjects":3,"faces":4}'
     check "MIEN_STORE" 0 env MIEN_STORE="$STORE" "$MIEN" subjects people
-    expect "MIEN_STORE is used" "$OUT" "2 subjects in people"
-    check "collection drop" 0 "$MIEN" collection drop people --store "$STORE"
+    expect "MIEN_STORE is used" "$OUT" "3 subjects in people"
+
+    # import-synthetic (benchmarks only) still works on a collection with a policy
+    check "collection create for evaluation" 0 "$MIEN" collection create syn \
+        --purpose evaluation --legal-basis "evaluation on synthetic data" \
+        --consent not-needed --review none --store "$STORE"
+    check "import-synthetic" 0 "$MIEN" collection import-synthetic syn --count 3 --store "$STORE"
+    expect "import-synthetic counts" "$OUT" '"imported":3'
+
+    # the audit chain: intact, then one row altered, then the newest rows deleted, each by
+    # an attacker with write access to the file who first drops the append-only trigger
+    check "audit verify" 0 "$MIEN" audit verify --store "$STORE"
+    expect "audit verify intact" "$OUT" "^audit log intact: [0-9]* entries, signed head at entry"
+    check "audit verify --json" 0 "$MIEN" audit verify --store "$STORE" --json
+    expect "audit verify JSON" "$OUT" '^{"ok":true,"entries":[0-9]*,"first_bad":null,'
+    # sql DB STATEMENTS: the sqlite3 shell, else python3's sqlite3 module
+    sql() {
+        if command -v sqlite3 >/dev/null; then sqlite3 "$1" "$2"
+        else python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' "$1" "$2"; fi
+    }
+    if command -v sqlite3 >/dev/null || command -v python3 >/dev/null; then
+        for copy in altered truncated; do
+            for f in "$DB" "$DB"-wal "$DB".key "$DB".audit-head; do
+                [ -e "$f" ] && cp "$f" "$GAL_DIR/$copy.db${f#"$DB"}"
+            done
+        done
+        sql "$GAL_DIR/altered.db" "DROP TRIGGER audit_no_update; UPDATE audit SET case_ref = 'forged' WHERE seq = 5;"
+        check "audit verify an altered row" 4 "$MIEN" audit verify --store "$GAL_DIR/altered.db"
+        expect "altered entry named" "$OUT" "^audit log BROKEN at entry 5: entry 5: its contents do not match its hash"
+        check "audit verify an altered row --json" 4 "$MIEN" audit verify \
+            --store "$GAL_DIR/altered.db" --json
+        expect "altered entry in JSON" "$OUT" '"ok":false,"entries":[0-9]*,"first_bad":5,'
+        LAST=$(sql "$GAL_DIR/truncated.db" "SELECT max(seq) FROM audit;" 2>/dev/null)
+        [ -n "$LAST" ] || LAST=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(seq) FROM audit").fetchone()[0])' "$GAL_DIR/truncated.db")
+        sql "$GAL_DIR/truncated.db" "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq > $LAST - 2;"
+        check "audit verify truncated" 4 "$MIEN" audit verify --store "$GAL_DIR/truncated.db"
+        expect "truncation reported" "$OUT" "BROKEN at entry $((LAST - 1)): truncated: the signed head names entry $LAST but the log ends at $((LAST - 2))"
+    else
+        echo "  skip: audit tampering needs sqlite3 or python3"
+    fi
+
+    check "collection drop" 0 env USER=ci-tester "$MIEN" collection drop people \
+        --case-ref CLOSE-1 --store "$STORE"
     check "collection info after drop" 1 "$MIEN" collection info people --store "$STORE"
+    check "enroll as a user with an odd name" 0 env "USER=a b" "$MIEN" enroll syn --subject Z \
+        --force "$S1" --store "$STORE"
+    check "audit export actors" 0 "$MIEN" audit export --store "$STORE"
+    expect "actor is cli:\$USER" "$OUT" '"actor":"cli:ci-tester","action":"collection.drop","collection":"people",.*"case_ref":"CLOSE-1"'
+    expect "actor falls back to the uid" "$OUT" "\"actor\":\"cli:uid$(id -u)\",\"action\":\"enrol\",\"collection\":\"syn\""
+    check "audit verify after all that" 0 "$MIEN" audit verify --store "$STORE"
     printf 'this is not a database, not at all, not even close...................' \
         >"$GAL_DIR/bad.db"
     check "corrupt store" 1 "$MIEN" collection list --store "$GAL_DIR/bad.db"

@@ -1,72 +1,26 @@
 /* test_gallery.c — galleries through the public API (src/gallery/gallery.c): collections,
  * enrolment, 1:N search, erasure, bad input, and "index and store agree" (a reopened store
  * answers exactly as the handle that enrolled). Faces come from the face-api sample photos;
- * every test works on its own store in a mkdtemp() folder under /tmp and removes it. */
+ * every test works on its own store and removes it: an SQLite file in a mkdtemp() folder under
+ * /tmp, or a fresh PostgreSQL database with $MIEN_TEST_STORE=postgres://...
+ * (tests/store_target.h; CTest's store_postgres). */
 #include <stdint.h>
 #include <unistd.h>
 
+#include "store_target.h"
 #include "test.h"
 
-/* A temporary folder and the store path inside it. */
-typedef struct tmp_store {
-    char dir[64];
-    char path[128];
-    char uri[160];
-} tmp_store;
+/* The store a test works on (store_target.h): ts.uri for mien_store_open. */
+typedef test_store tmp_store;
 
 static int tmp_store_make(tmp_store *t)
 {
-    snprintf(t->dir, sizeof(t->dir), "/tmp/mien-gallery-XXXXXX");
-    if (mkdtemp(t->dir) == NULL) {
-        return -1;
-    }
-    snprintf(t->path, sizeof(t->path), "%s/g.db", t->dir);
-    snprintf(t->uri, sizeof(t->uri), "sqlite:%s", t->path);
-    return 0;
+    return test_store_make(t);
 }
 
-static void tmp_store_remove(const tmp_store *t)
+static void tmp_store_remove(tmp_store *t)
 {
-    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t k = 0; k < sizeof(suffix) / sizeof(suffix[0]); k++) {
-        char p[200];
-        snprintf(p, sizeof(p), "%s%s", t->path, suffix[k]);
-        unlink(p);
-    }
-    rmdir(t->dir);
-}
-
-/* Templates of the first `want` faces of sample `k` (detector order) in `profile`; the
- * digest of sample k's file into sha (when not NULL). Returns how many were made. */
-static size_t sample_templates(test_fixture *f, int k, mien_profile profile, size_t want,
-                               mien_template **out, uint8_t sha[32])
-{
-    mien_image *img = test_load_sample(k);
-    mien_face *faces = NULL;
-    size_t n = 0, made = 0;
-    if (img == NULL || mien_detect(f->session, img, NULL, &faces, &n, NULL) != MIEN_OK) {
-        mien_image_free(img);
-        return 0;
-    }
-    for (size_t i = 0; i < n && made < want; i++) {
-        if (mien_embed(f->session, img, &faces[i], profile, &out[made], NULL) == MIEN_OK) {
-            made++;
-        }
-    }
-    mien_faces_free(faces);
-    mien_image_free(img);
-    if (sha != NULL) {
-        char path[1024];
-        size_t size = 0;
-        unsigned char *bytes;
-        snprintf(path, sizeof(path), "%s/samples/sample%d.jpg", test_models_dir(), k);
-        bytes = test_read_file(path, &size);
-        if (bytes == NULL || mien_sha256(bytes, size, sha) != MIEN_OK) {
-            made = 0;
-        }
-        free(bytes);
-    }
-    return made;
+    test_store_remove(t); /* the database, its -wal/-shm, key file and audit head */
 }
 
 static const char *const names[3] = {"alice", "bob", "carol"};
@@ -86,7 +40,7 @@ static mien_status enrol_three(mien_store *s, const char *coll, mien_template **
         e.subject = names[i];
         e.template_ = t[i];
         e.image_sha256 = d;
-        st = mien_enroll(s, coll, &e, NULL, err);
+        st = mien_enroll(s, coll, &e, &TEST_CTX, NULL, err);
         if (st != MIEN_OK) {
             return st;
         }
@@ -131,11 +85,11 @@ TEST(gallery_enrol_search)
     }
     ASSERT_TRUE(test_fixture_open(&f) == 0);
     ASSERT_TRUE(tmp_store_make(&ts) == 0);
-    ASSERT_EQ_INT(sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
-    n_other = sample_templates(&f, 2, MIEN_PROFILE_FAST, 4, other, NULL);
+    ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
+    n_other = test_sample_templates(&f, 2, MIEN_PROFILE_FAST, 4, other, NULL);
     ASSERT_TRUE(n_other >= 1);
     ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
-    ASSERT_OK(mien_collection_create(s, "people", MIEN_PROFILE_FAST, f.engine, "test", &err),
+    ASSERT_OK(mien_collection_create(s, "people", MIEN_PROFILE_FAST, f.engine, "test", &TEST_POLICY, &TEST_CTX, &err),
               &err);
     ASSERT_OK(mien_collection_get(s, "people", &info, &err), &err);
     ASSERT_STR_EQ(info.name, "people");
@@ -159,7 +113,7 @@ TEST(gallery_enrol_search)
     }
     mien_free(subs);
     for (int i = 0; i < 3; i++) {
-        ASSERT_OK(mien_search(s, "people", t[i], NULL, &c, &n, &err), &err);
+        ASSERT_OK(test_search(s, "people", t[i], NULL, &c, &n, &err), &err);
         ASSERT_TRUE(n >= 1);
         ASSERT_STR_EQ(c[0].subject, names[i]);
         ASSERT_NEAR(c[0].similarity, 1.0, 1e-4);
@@ -174,7 +128,7 @@ TEST(gallery_enrol_search)
      * max_fmr = 1 every subject comes back, ranked. */
     so.max_fmr = 1e-4;
     for (size_t i = 0; i < n_other; i++) {
-        ASSERT_OK(mien_search(s, "people", other[i], &so, &c, &n, &err), &err);
+        ASSERT_OK(test_search(s, "people", other[i], &so, &c, &n, &err), &err);
         for (size_t k = 0; k < n; k++) {
             ASSERT_TRUE(c[k].fmr <= 1e-4);
             ASSERT_TRUE(k == 0 || c[k].similarity <= c[k - 1].similarity);
@@ -182,23 +136,23 @@ TEST(gallery_enrol_search)
         mien_free(c);
     }
     so.max_fmr = 1.0;
-    ASSERT_OK(mien_search(s, "people", other[0], &so, &c, &n, &err), &err);
+    ASSERT_OK(test_search(s, "people", other[0], &so, &c, &n, &err), &err);
     ASSERT_EQ_INT(n, 3);
     ASSERT_TRUE(c[0].similarity >= c[1].similarity && c[1].similarity >= c[2].similarity);
     mien_free(c);
     so.top_k = 2;
-    ASSERT_OK(mien_search(s, "people", other[0], &so, &c, &n, &err), &err);
+    ASSERT_OK(test_search(s, "people", other[0], &so, &c, &n, &err), &err);
     ASSERT_EQ_INT(n, 2);
     mien_free(c);
     /* exact and approximate (built on demand) agree at rank 1 */
     so = mien_search_options_default();
     so.mode = MIEN_SEARCH_EXACT;
-    ASSERT_OK(mien_search(s, "people", t[1], &so, &c, &n, &err), &err);
+    ASSERT_OK(test_search(s, "people", t[1], &so, &c, &n, &err), &err);
     ASSERT_TRUE(n >= 1);
     ASSERT_STR_EQ(c[0].subject, "bob");
     mien_free(c);
     so.mode = MIEN_SEARCH_APPROXIMATE;
-    ASSERT_OK(mien_search(s, "people", t[1], &so, &c, &n, &err), &err);
+    ASSERT_OK(test_search(s, "people", t[1], &so, &c, &n, &err), &err);
     ASSERT_TRUE(n >= 1);
     ASSERT_STR_EQ(c[0].subject, "bob");
     mien_free(c);
@@ -207,7 +161,7 @@ TEST(gallery_enrol_search)
         uint8_t d[32];
         mien_enrollment e = {.subject = "alice", .template_ = t[0], .image_sha256 = d};
         memset(d, 7, sizeof(d));
-        ASSERT_OK(mien_enroll(s, "people", &e, &fid, &err), &err);
+        ASSERT_OK(mien_enroll(s, "people", &e, &TEST_CTX, &fid, &err), &err);
         ASSERT_TRUE(fid > 0);
         ASSERT_OK(mien_collection_get(s, "people", &info, &err), &err);
         ASSERT_EQ_INT(info.subjects, 3);
@@ -245,50 +199,50 @@ TEST(gallery_erase)
     }
     ASSERT_TRUE(test_fixture_open(&f) == 0);
     ASSERT_TRUE(tmp_store_make(&ts) == 0);
-    ASSERT_EQ_INT(sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
+    ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
     ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
-    ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &err), &err);
+    ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err), &err);
     /* enrol alice, load the index by a search, then enrol the others: found at once */
     {
         mien_enrollment e = {.subject = "alice", .template_ = t[0]};
-        ASSERT_OK(mien_enroll(s, "c", &e, NULL, &err), &err);
-        ASSERT_OK(mien_search(s, "c", t[1], NULL, &c, &n, &err), &err);
+        ASSERT_OK(mien_enroll(s, "c", &e, &TEST_CTX, NULL, &err), &err);
+        ASSERT_OK(test_search(s, "c", t[1], NULL, &c, &n, &err), &err);
         mien_free(c);
         e.subject = "bob";
         e.template_ = t[1];
-        ASSERT_OK(mien_enroll(s, "c", &e, NULL, &err), &err);
+        ASSERT_OK(mien_enroll(s, "c", &e, &TEST_CTX, NULL, &err), &err);
         e.subject = "carol";
         e.template_ = t[2];
-        ASSERT_OK(mien_enroll(s, "c", &e, NULL, &err), &err);
+        ASSERT_OK(mien_enroll(s, "c", &e, &TEST_CTX, NULL, &err), &err);
     }
-    ASSERT_OK(mien_search(s, "c", t[1], NULL, &c, &n, &err), &err);
+    ASSERT_OK(test_search(s, "c", t[1], NULL, &c, &n, &err), &err);
     ASSERT_TRUE(n >= 1);
     ASSERT_STR_EQ(c[0].subject, "bob");
     mien_free(c);
-    ASSERT_OK(mien_erase_subject(s, "c", "bob", &er, &err), &err);
+    ASSERT_OK(mien_erase_subject(s, "c", "bob", &TEST_CTX, &er, &err), &err);
     ASSERT_EQ_INT(er.faces_deleted, 1);
     ASSERT_EQ_INT(er.crops_deleted, 0);
     so.max_fmr = 1.0;
-    ASSERT_OK(mien_search(s, "c", t[1], &so, &c, &n, &err), &err);
+    ASSERT_OK(test_search(s, "c", t[1], &so, &c, &n, &err), &err);
     ASSERT_EQ_INT(n, 2);
     for (size_t k = 0; k < n; k++) {
         ASSERT_TRUE(strcmp(c[k].subject, "bob") != 0);
     }
     mien_free(c);
-    ASSERT_OK(mien_search(s, "c", t[1], NULL, &c, &n, &err), &err);
+    ASSERT_OK(test_search(s, "c", t[1], NULL, &c, &n, &err), &err);
     ASSERT_EQ_INT(n, 0);
     ASSERT_TRUE(c == NULL);
     ASSERT_OK(mien_subject_list(s, "c", &subs, &n, &err), &err);
     ASSERT_EQ_INT(n, 2);
     mien_free(subs);
-    ASSERT_STATUS(mien_erase_subject(s, "c", "bob", &er, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_STATUS(mien_erase_subject(s, "c", "bob", &TEST_CTX, &er, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_CONTAINS(err.message, "bob");
     ASSERT_EQ_INT(er.faces_deleted, 0);
     /* drop: gone from the store and the cache */
-    ASSERT_OK(mien_collection_drop(s, "c", &err), &err);
-    ASSERT_STATUS(mien_search(s, "c", t[0], NULL, &c, &n, &err), MIEN_ERR_NOT_FOUND, &err);
-    ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &err), &err);
-    ASSERT_OK(mien_search(s, "c", t[0], NULL, &c, &n, &err), &err);
+    ASSERT_OK(mien_collection_drop(s, "c", &TEST_CTX, &err), &err);
+    ASSERT_STATUS(test_search(s, "c", t[0], NULL, &c, &n, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err), &err);
+    ASSERT_OK(test_search(s, "c", t[0], NULL, &c, &n, &err), &err);
     ASSERT_EQ_INT(n, 0);
     mien_store_close(s);
     for (size_t i = 0; i < 3; i++) {
@@ -320,31 +274,31 @@ TEST(gallery_bad_input)
     }
     ASSERT_TRUE(test_fixture_open(&f) == 0);
     ASSERT_TRUE(tmp_store_make(&ts) == 0);
-    ASSERT_EQ_INT(sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
-    ASSERT_EQ_INT(sample_templates(&f, 1, MIEN_PROFILE_ACCURATE, 1, &acc, NULL), 1);
+    ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
+    ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_ACCURATE, 1, &acc, NULL), 1);
     ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
-    ASSERT_OK(mien_collection_create(s, "fast1", MIEN_PROFILE_FAST, f.engine, NULL, &err), &err);
+    ASSERT_OK(mien_collection_create(s, "fast1", MIEN_PROFILE_FAST, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err), &err);
     /* duplicate collection, bad names, bad profile */
-    ASSERT_STATUS(mien_collection_create(s, "fast1", MIEN_PROFILE_ACCURATE, f.engine, NULL, &err),
+    ASSERT_STATUS(mien_collection_create(s, "fast1", MIEN_PROFILE_ACCURATE, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err),
                   MIEN_ERR_EXISTS, &err);
     ASSERT_CONTAINS(err.message, "fast1");
-    ASSERT_STATUS(mien_collection_create(s, "no spaces", MIEN_PROFILE_FAST, f.engine, NULL, &err),
+    ASSERT_STATUS(mien_collection_create(s, "no spaces", MIEN_PROFILE_FAST, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err),
                   MIEN_ERR_ARG, &err);
-    ASSERT_STATUS(mien_collection_create(s, "", MIEN_PROFILE_FAST, f.engine, NULL, &err),
+    ASSERT_STATUS(mien_collection_create(s, "", MIEN_PROFILE_FAST, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err),
                   MIEN_ERR_ARG, &err);
-    ASSERT_STATUS(mien_collection_create(s, "x", (mien_profile)7, f.engine, NULL, &err),
+    ASSERT_STATUS(mien_collection_create(s, "x", (mien_profile)7, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err),
                   MIEN_ERR_ARG, &err);
-    ASSERT_STATUS(mien_collection_create(s, "x", MIEN_PROFILE_FAST, NULL, NULL, &err),
+    ASSERT_STATUS(mien_collection_create(s, "x", MIEN_PROFILE_FAST, NULL, NULL, &TEST_POLICY, &TEST_CTX, &err),
                   MIEN_ERR_ARG, &err);
     /* unknown collection, everywhere */
     {
         mien_enrollment e = {.subject = "a", .template_ = t[0]};
-        ASSERT_STATUS(mien_enroll(s, "nope", &e, NULL, &err), MIEN_ERR_NOT_FOUND, &err);
+        ASSERT_STATUS(mien_enroll(s, "nope", &e, &TEST_CTX, NULL, &err), MIEN_ERR_NOT_FOUND, &err);
         ASSERT_CONTAINS(err.message, "nope");
     }
     ASSERT_STATUS(mien_collection_get(s, "nope", &info, &err), MIEN_ERR_NOT_FOUND, &err);
-    ASSERT_STATUS(mien_collection_drop(s, "nope", &err), MIEN_ERR_NOT_FOUND, &err);
-    ASSERT_STATUS(mien_search(s, "nope", t[0], NULL, &c, &n, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_STATUS(mien_collection_drop(s, "nope", &TEST_CTX, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_STATUS(test_search(s, "nope", t[0], NULL, &c, &n, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_TRUE(c == NULL && n == 0);
     ASSERT_STATUS(mien_subject_list(s, "nope", &subs, &n, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_STATUS(mien_enrolled(s, "nope", "a", sha, &done, &err), MIEN_ERR_NOT_FOUND, &err);
@@ -352,10 +306,10 @@ TEST(gallery_bad_input)
     /* profile mismatch, both ways round */
     {
         mien_enrollment e = {.subject = "a", .template_ = acc};
-        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, &TEST_CTX, NULL, &err), MIEN_ERR_ARG, &err);
         ASSERT_CONTAINS(err.message, "profile mismatch: collection fast1 is fast, template is "
                                      "accurate");
-        ASSERT_STATUS(mien_search(s, "fast1", acc, NULL, &c, &n, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(test_search(s, "fast1", acc, NULL, &c, &n, &err), MIEN_ERR_ARG, &err);
         ASSERT_CONTAINS(err.message, "profile mismatch");
     }
     /* a template of other models (its model id rewritten in the bytes) */
@@ -367,7 +321,7 @@ TEST(gallery_bad_input)
         bytes[8] ^= 0x01; /* the first byte of model A's id (pipeline.c's layout) */
         ASSERT_OK(mien_template_deserialize(bytes, len, &foreign, &err), &err);
         e.template_ = foreign;
-        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, &TEST_CTX, NULL, &err), MIEN_ERR_ARG, &err);
         ASSERT_CONTAINS(err.message, "model mismatch");
         ASSERT_CONTAINS(err.message, mien_engine_model_id(f.engine, 0));
         ASSERT_CONTAINS(err.message, mien_template_model(foreign, 0));
@@ -377,54 +331,54 @@ TEST(gallery_bad_input)
     long_id[128] = '\0';
     {
         mien_enrollment e = {.subject = long_id, .template_ = t[0]};
-        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, &TEST_CTX, NULL, &err), MIEN_ERR_ARG, &err);
         e.subject = "";
-        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, &TEST_CTX, NULL, &err), MIEN_ERR_ARG, &err);
         e.subject = "tab\there";
-        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, &TEST_CTX, NULL, &err), MIEN_ERR_ARG, &err);
         e.subject = NULL;
-        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, &TEST_CTX, NULL, &err), MIEN_ERR_ARG, &err);
         long_id[127] = '\0'; /* 127 bytes: the longest allowed */
         e.subject = long_id;
-        ASSERT_OK(mien_enroll(s, "fast1", &e, NULL, &err), &err);
-        ASSERT_OK(mien_erase_subject(s, "fast1", long_id, NULL, &err), &err);
+        ASSERT_OK(mien_enroll(s, "fast1", &e, &TEST_CTX, NULL, &err), &err);
+        ASSERT_OK(mien_erase_subject(s, "fast1", long_id, &TEST_CTX, NULL, &err), &err);
     }
     /* the same image twice for one subject */
     {
         mien_enrollment e = {.subject = "a", .template_ = t[0], .image_sha256 = sha};
         ASSERT_OK(mien_enrolled(s, "fast1", "a", sha, &done, &err), &err);
         ASSERT_EQ_INT(done, 0);
-        ASSERT_OK(mien_enroll(s, "fast1", &e, NULL, &err), &err);
+        ASSERT_OK(mien_enroll(s, "fast1", &e, &TEST_CTX, NULL, &err), &err);
         ASSERT_OK(mien_enrolled(s, "fast1", "a", sha, &done, &err), &err);
         ASSERT_EQ_INT(done, 1);
-        ASSERT_STATUS(mien_enroll(s, "fast1", &e, NULL, &err), MIEN_ERR_EXISTS, &err);
+        ASSERT_STATUS(mien_enroll(s, "fast1", &e, &TEST_CTX, NULL, &err), MIEN_ERR_EXISTS, &err);
         ASSERT_CONTAINS(err.message, "already enrolled");
         /* ... is another subject's business, and without a digest no duplicate is known */
         e.subject = "b";
-        ASSERT_OK(mien_enroll(s, "fast1", &e, NULL, &err), &err);
+        ASSERT_OK(mien_enroll(s, "fast1", &e, &TEST_CTX, NULL, &err), &err);
         e.image_sha256 = NULL;
-        ASSERT_OK(mien_enroll(s, "fast1", &e, NULL, &err), &err);
+        ASSERT_OK(mien_enroll(s, "fast1", &e, &TEST_CTX, NULL, &err), &err);
     }
     ASSERT_OK(mien_collection_get(s, "fast1", &info, &err), &err);
     ASSERT_EQ_INT(info.subjects, 2); /* nothing half-written by the refusals */
     ASSERT_EQ_INT(info.faces, 3);
     /* search options */
     so.top_k = -1;
-    ASSERT_STATUS(mien_search(s, "fast1", t[0], &so, &c, &n, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(test_search(s, "fast1", t[0], &so, &c, &n, &err), MIEN_ERR_ARG, &err);
     so = mien_search_options_default();
     so.max_fmr = 2.0;
-    ASSERT_STATUS(mien_search(s, "fast1", t[0], &so, &c, &n, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(test_search(s, "fast1", t[0], &so, &c, &n, &err), MIEN_ERR_ARG, &err);
     so = mien_search_options_default();
     so.mode = (mien_search_mode)9;
-    ASSERT_STATUS(mien_search(s, "fast1", t[0], &so, &c, &n, &err), MIEN_ERR_ARG, &err);
-    ASSERT_STATUS(mien_search(NULL, "fast1", t[0], NULL, &c, &n, &err), MIEN_ERR_ARG, &err);
-    ASSERT_STATUS(mien_search(s, "fast1", NULL, NULL, &c, &n, &err), MIEN_ERR_ARG, &err);
-    ASSERT_STATUS(mien_erase_subject(s, "fast1", "", NULL, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(test_search(s, "fast1", t[0], &so, &c, &n, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(test_search(NULL, "fast1", t[0], NULL, &c, &n, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(test_search(s, "fast1", NULL, NULL, &c, &n, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(mien_erase_subject(s, "fast1", "", &TEST_CTX, NULL, &err), MIEN_ERR_ARG, &err);
     mien_store_close(s);
     mien_store_close(NULL);
     mien_free(NULL);
     /* a corrupt database file */
-    {
+    if (!test_store_sqlite_only("a corrupt SQLite file")) {
         FILE *fp = fopen(ts.path, "r+b");
         ASSERT_TRUE(fp != NULL);
         for (int k = 0; k < 100; k++) {
@@ -465,8 +419,8 @@ TEST(gallery_reopen)
     }
     ASSERT_TRUE(test_fixture_open(&f) == 0);
     ASSERT_TRUE(tmp_store_make(&ts) == 0);
-    ASSERT_EQ_INT(sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
-    n_other = sample_templates(&f, 2, MIEN_PROFILE_FAST, 4, other, NULL);
+    ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
+    n_other = test_sample_templates(&f, 2, MIEN_PROFILE_FAST, 4, other, NULL);
     for (size_t i = 0; i < 3; i++) {
         probes[n_probes++] = t[i];
     }
@@ -476,23 +430,23 @@ TEST(gallery_reopen)
     so.max_fmr = 1.0;
     ASSERT_TRUE(setenv("MIEN_STORE", ts.uri, 1) == 0);
     ASSERT_OK(mien_store_open(NULL, &s, &err), &err);
-    ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &err), &err);
-    ASSERT_OK(mien_search(s, "c", t[0], &so, &after, &n, &err), &err); /* loads, empty */
+    ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err), &err);
+    ASSERT_OK(test_search(s, "c", t[0], &so, &after, &n, &err), &err); /* loads, empty */
     ASSERT_EQ_INT(n, 0);
     ASSERT_OK(enrol_three(s, "c", t, sha, &err), &err);
     if (n_other > 0) {
         mien_enrollment e = {.subject = "dave", .template_ = other[0]};
-        ASSERT_OK(mien_enroll(s, "c", &e, NULL, &err), &err);
+        ASSERT_OK(mien_enroll(s, "c", &e, &TEST_CTX, NULL, &err), &err);
     }
-    ASSERT_OK(mien_erase_subject(s, "c", "carol", NULL, &err), &err);
+    ASSERT_OK(mien_erase_subject(s, "c", "carol", &TEST_CTX, NULL, &err), &err);
     for (size_t i = 0; i < n_probes; i++) {
-        ASSERT_OK(mien_search(s, "c", probes[i], &so, &before[i], &n_before[i], &err), &err);
+        ASSERT_OK(test_search(s, "c", probes[i], &so, &before[i], &n_before[i], &err), &err);
     }
     mien_store_close(s);
     ASSERT_OK(mien_store_open(NULL, &s, &err), &err);
     ASSERT_TRUE(unsetenv("MIEN_STORE") == 0);
     for (size_t i = 0; i < n_probes; i++) {
-        ASSERT_OK(mien_search(s, "c", probes[i], &so, &after, &n, &err), &err);
+        ASSERT_OK(test_search(s, "c", probes[i], &so, &after, &n, &err), &err);
         ASSERT_EQ_INT(n, n_before[i]);
         for (size_t k = 0; k < n; k++) {
             ASSERT_STR_EQ(after[k].subject, before[i][k].subject);

@@ -169,7 +169,9 @@ TEST(exec_rejects_bad_shapes)
 }
 
 /* No convolution may land on oneDNN's reference kernels (DESIGN.md §3: a PReLU post-op or
- * an NCHW first convolution sends them to `ref:any`, 250× slower). */
+ * an NCHW first convolution sends them to `ref:any`, 250× slower), in float32 or bfloat16;
+ * and with native bfloat16, a bf16 plan's bf16 convolutions use the native kernels
+ * ("avx512_core_bf16", or "amx" on CPUs with AMX), not an emulation. */
 TEST(exec_no_reference_kernels)
 {
     static const char *models[] = {"detector", "onet", "pnet", "rnet", "embedderA", "embedderB"};
@@ -179,24 +181,34 @@ TEST(exec_no_reference_kernels)
         return TEST_SKIP;
     }
     ASSERT_OK(nn_backend_new(&b, &err), &err);
-    for (size_t m = 0; m < sizeof(models) / sizeof(models[0]); m++) {
-        const face_model_spec *spec = &face_catalog()[face_catalog_find(models[m])];
-        nn_shape in = {.rank = spec->bench_rank};
-        nn_graph *g = load_optimised(models[m]);
-        nn_plan *plan = NULL;
-        ASSERT_TRUE(g != NULL);
-        memcpy(in.dims, spec->bench_dims, sizeof(spec->bench_dims));
-        ASSERT_OK(nn_plan_new(b, g, &in, 1, &plan, &err), &err);
-        for (int i = 0; i < g->n_nodes; i++) {
-            const char *impl = nn_plan_impl(plan, i);
-            if (impl != NULL && (strstr(impl, "ref") != NULL)) {
-                fprintf(stderr, "  %s node '%s' (%s) runs on %s\n", models[m], g->nodes[i].name,
-                        nn_op_name(g->nodes[i].op), impl);
-                return 1;
+    for (int prec = NN_PRECISION_F32; prec <= NN_PRECISION_BF16; prec++) {
+        for (size_t m = 0; m < sizeof(models) / sizeof(models[0]); m++) {
+            const face_model_spec *spec = &face_catalog()[face_catalog_find(models[m])];
+            nn_shape in = {.rank = spec->bench_rank};
+            nn_graph *g = load_optimised(models[m]);
+            nn_plan *plan = NULL;
+            nn_plan_options opt = {.threads = 1, .precision = (nn_precision)prec};
+            int bf16_impls = 0;
+            ASSERT_TRUE(g != NULL);
+            memcpy(in.dims, spec->bench_dims, sizeof(spec->bench_dims));
+            ASSERT_OK(nn_plan_new_opts(b, g, &in, &opt, &plan, &err), &err);
+            for (int i = 0; i < g->n_nodes; i++) {
+                const char *impl = nn_plan_impl(plan, i);
+                if (impl != NULL && (strstr(impl, "ref") != NULL)) {
+                    fprintf(stderr, "  %s node '%s' (%s) runs on %s\n", models[m],
+                            g->nodes[i].name, nn_op_name(g->nodes[i].op), impl);
+                    return 1;
+                }
+                bf16_impls += impl != NULL && g->nodes[i].op == NN_OP_CONV &&
+                              (strstr(impl, "bf16") != NULL || strstr(impl, "amx") != NULL);
             }
+            ASSERT_EQ_INT(bf16_impls, nn_plan_bf16_convs(plan));
+            if (prec == NN_PRECISION_F32 || !nn_backend_has_bf16(b)) {
+                ASSERT_EQ_INT(nn_plan_bf16_convs(plan), 0);
+            }
+            nn_plan_free(plan);
+            nn_graph_free(g);
         }
-        nn_plan_free(plan);
-        nn_graph_free(g);
     }
     nn_backend_free(b);
     return 0;
@@ -247,4 +259,108 @@ TEST(exec_channels_last_input)
     free(x);
     free(y);
     return 0;
+}
+
+/* ---- bfloat16 convolutions (nn_precision) ------------------------------------------------ */
+
+/* Runs `name` at `dims` in bfloat16 and checks each output against the reference executor:
+ * the largest error relative to the output's scale (max |got − want| / max |want|) must stay
+ * within tol[o], and an output that is an embedding (tol < 0 for it) must keep cosine ≥
+ * 1 + tol[o] with the reference. Prints what it measured. When the CPU lacks native
+ * bfloat16 the plan must be float32 (no bf16 convolution), and that is checked instead. */
+static int check_model_bf16(const char *name, const int64_t *dims, int rank, const double *tol)
+{
+    nn_graph *g = load_optimised(name);
+    nn_backend *b = NULL;
+    nn_plan *plan = NULL;
+    nn_shape in = {.rank = rank}, ref_shapes[NN_MAX_GRAPH_IO];
+    float *ref_out[NN_MAX_GRAPH_IO] = {NULL};
+    nn_plan_options opt = {.threads = 1, .precision = NN_PRECISION_BF16};
+    float *x;
+    mien_error err;
+    int rc = 1;
+    for (int i = 0; i < rank; i++) {
+        in.dims[i] = dims[i];
+    }
+    x = malloc((size_t)nn_shape_elems(&in) * sizeof(float));
+    if (g == NULL || x == NULL) {
+        goto done;
+    }
+    test_fixed_input(x, (size_t)nn_shape_elems(&in));
+    const float *inputs[1] = {x};
+    if (nn_ref_run(g, inputs, &in, ref_out, ref_shapes, &err) != MIEN_OK ||
+        nn_backend_new(&b, &err) != MIEN_OK ||
+        nn_plan_new_opts(b, g, &in, &opt, &plan, &err) != MIEN_OK ||
+        nn_plan_run(plan, inputs, &err) != MIEN_OK) {
+        fprintf(stderr, "  %s: %s\n", name, err.message);
+        goto done;
+    }
+    if (!nn_backend_has_bf16(b)) {
+        printf("  %s: no native bfloat16 on this CPU: the plan stays float32\n", name);
+        rc = nn_plan_bf16_convs(plan) != 0;
+        goto done;
+    }
+    rc = nn_plan_bf16_convs(plan) > 0 ? 0 : 1;
+    printf("  %s: %d bf16 convolutions;", name, nn_plan_bf16_convs(plan));
+    for (int o = 0; o < g->n_outputs; o++) {
+        nn_shape s;
+        const float *got = nn_plan_output(plan, o, &s);
+        int64_t n = nn_shape_elems(&s);
+        double scale = 0.0, worst = 0.0, dot = 0.0, gg = 0.0, ww = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            double d = fabs((double)got[i] - ref_out[o][i]);
+            scale = fabs(ref_out[o][i]) > scale ? fabs(ref_out[o][i]) : scale;
+            worst = d > worst ? d : worst;
+            dot += (double)got[i] * ref_out[o][i];
+            gg += (double)got[i] * got[i];
+            ww += (double)ref_out[o][i] * ref_out[o][i];
+        }
+        if (tol[o] < 0.0) {
+            double cosine = dot / sqrt(gg * ww);
+            printf(" output %d: 1 - cosine %.2e (limit %.0e)", o, 1.0 - cosine, -tol[o]);
+            rc |= !(cosine >= 1.0 + tol[o]);
+        } else {
+            printf(" output %d: error %.2e of scale %.3g (limit %.0e)", o, worst / scale, scale,
+                   tol[o]);
+            rc |= !(worst <= tol[o] * scale);
+        }
+    }
+    printf("\n");
+done:
+    for (int o = 0; o < NN_MAX_GRAPH_IO; o++) {
+        free(ref_out[o]);
+    }
+    nn_plan_free(plan);
+    nn_backend_free(b);
+    nn_graph_free(g);
+    free(x);
+    return rc;
+}
+
+/* Every model in bfloat16 against the float64 reference, on the fixed inputs. The limits
+ * are looser than float32's 1e-4 by design: bfloat16 keeps 8 significant bits (each rounded
+ * value is off by up to 2^-9 ≈ 2e-3 relative) and the errors of 10–50 layers add up.
+ * Measured with oneDNN 2.6 on AVX512-BF16 (Zen 4): detector 3.7e-3 / 1.7e-3 of scale,
+ * O-Net ≤ 7.0e-3, P-Net 2.1e-2 / 1.6e-2, R-Net ≤ 5.5e-3; embeddings 1 − cosine 2.2e-5 (A)
+ * and 1.0e-4 (B). The limits, 5e-2 of scale and 1 − cosine ≤ 1e-3, leave 2.5–10× room for
+ * another CPU's summation order while still catching real faults (a wrong layout, a missed
+ * conversion or a bf16 graph input give errors of order 1). docs/precision.md has what
+ * this does to similarities on real faces. */
+TEST(exec_bf16_close_to_ref)
+{
+    static const int64_t det[4] = {1, 3, 240, 320}, onet[4] = {3, 48, 48, 3};
+    static const int64_t pnet[4] = {1, 240, 320, 3}, rnet[4] = {5, 24, 24, 3};
+    static const int64_t emb_a[4] = {2, 112, 112, 3}, emb_b[4] = {1, 3, 112, 112};
+    static const double tol_det[2] = {5e-2, 5e-2}, tol_onet[3] = {5e-2, 5e-2, 5e-2};
+    static const double tol_pnet[2] = {5e-2, 5e-2}, tol_rnet[2] = {5e-2, 5e-2};
+    static const double tol_emb[1] = {-1e-3};
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    return check_model_bf16("detector", det, 4, tol_det) |
+           check_model_bf16("onet", onet, 4, tol_onet) |
+           check_model_bf16("pnet", pnet, 4, tol_pnet) |
+           check_model_bf16("rnet", rnet, 4, tol_rnet) |
+           check_model_bf16("embedderA", emb_a, 4, tol_emb) |
+           check_model_bf16("embedderB", emb_b, 4, tol_emb);
 }

@@ -8,6 +8,7 @@ set -u
 MIEN=${1:?usage: test_serve.sh PATH/TO/mien}
 export MIEN_MODELS=${MIEN_MODELS:-$(pwd)/models}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+unset MIEN_KEY_FILE MIEN_NOW # the store's key file is STORE.key; the clock is the system's
 SAMPLE=$MIEN_MODELS/samples/sample1.jpg
 command -v curl >/dev/null 2>&1 || { echo "test_serve: curl is missing (scripts/setup)"; exit 1; }
 [ -f "$SAMPLE" ] || { echo "test_serve: $SAMPLE is missing (run scripts/setup)"; exit 77; }
@@ -64,12 +65,30 @@ has() {
 }
 AUTH="Authorization: Bearer $ADMIN"
 
-# --- refusal to listen publicly without keys -------------------------------------------------
+# --- refusal to listen publicly without a key file or without API keys ------------------------
 "$MIEN" serve --listen 0.0.0.0:0 --store "sqlite:$TMP/empty.db" >"$TMP/out" 2>&1
-if [ $? -eq 1 ] && grep -q "mien keys create --role admin" "$TMP/out"; then
-    ok "no key: non-loopback refused"
+if [ $? -eq 1 ] && grep -q -- "--key-file" "$TMP/out" && [ ! -e "$TMP/empty.db.key" ]; then
+    ok "no key file: non-loopback refused"
 else
-    bad "no key: non-loopback refused"; cat "$TMP/out"
+    bad "no key file: non-loopback refused"; cat "$TMP/out"
+fi
+"$MIEN" serve --listen 0.0.0.0:0 --store "sqlite:$TMP/empty.db" \
+    --key-file "$TMP/missing.key" >"$TMP/out" 2>&1
+if [ $? -eq 1 ] && grep -q "missing.key" "$TMP/out" && [ ! -e "$TMP/missing.key" ]; then
+    ok "missing key file: non-loopback refused, nothing created"
+else
+    bad "missing key file: non-loopback refused"; cat "$TMP/out"
+fi
+# a key file (made by `mien keys create`) but no valid API key: still refused
+LONE=$("$MIEN" keys create --role admin --store "sqlite:$TMP/empty.db" 2>/dev/null |
+       grep -o 'mien_[A-Za-z0-9_-]*' | head -n 1)
+"$MIEN" keys revoke "$(echo "$LONE" | cut -d_ -f2)" --store "sqlite:$TMP/empty.db" >/dev/null 2>&1
+MIEN_KEY_FILE=$TMP/empty.db.key "$MIEN" serve --listen 0.0.0.0:0 \
+    --store "sqlite:$TMP/empty.db" >"$TMP/out" 2>&1
+if [ $? -eq 1 ] && grep -q "mien keys create --role admin" "$TMP/out"; then
+    ok "no API key: non-loopback refused"
+else
+    bad "no API key: non-loopback refused"; cat "$TMP/out"
 fi
 
 start --timeout 2 --max-body 1000000
@@ -165,16 +184,19 @@ has "multipart faces" '"landmarks"'
 printf '{"image":"%s"}' "$(base64 -w0 "$SAMPLE")" >"$TMP/b64.json"
 req "detect base64" 200 -H "$AUTH" -H 'Content-Type: application/json' \
     --data-binary "@$TMP/b64.json" "$URL/v1/detect"
-req "compare" 200 -H "$AUTH" -F "a=@$SAMPLE" -F "b=@$SAMPLE" "$URL/v1/compare"
+req "compare" 200 -H "$AUTH" -F "a=@$SAMPLE" -F "b=@$SAMPLE" \
+    "$URL/v1/compare?purpose=identity_verification"
 has "compare same" '"same_person":true'
 req "compare needs b" 400 -H "$AUTH" -F "a=@$SAMPLE" "$URL/v1/compare"
 
 # --- collections, enrolment, search --------------------------------------------------------------
 J='Content-Type: application/json'
-req "create collection" 201 -H "$AUTH" -H "$J" -d '{"name":"people","description":"test"}' \
-    "$URL/v1/collections"
+POLICY='"purposes":["testing"],"legal_basis":"test data","consent":"not_needed"'
+req "create collection" 201 -H "$AUTH" -H "$J" \
+    -d "{\"name\":\"people\",\"description\":\"test\",$POLICY}" "$URL/v1/collections"
 has "collection shape" '"name":"people","profile":"fast"'
-req "create again" 409 -H "$AUTH" -H "$J" -d '{"name":"people"}' "$URL/v1/collections"
+has "collection policy" '"purposes":\["testing"\],"legal_basis":"test data"'
+req "create again" 409 -H "$AUTH" -H "$J" -d "{\"name\":\"people\",$POLICY}" "$URL/v1/collections"
 req "get collection" 200 -H "$AUTH" "$URL/v1/collections/people"
 req "missing collection" 404 -H "$AUTH" "$URL/v1/collections/nobody"
 req "several faces refused" 422 -H "$AUTH" -H 'Content-Type: image/jpeg' \
@@ -192,8 +214,9 @@ req "enrol into missing" 404 -H "$AUTH" -H 'Content-Type: image/jpeg' --data-bin
 req "subjects" 200 -H "$AUTH" "$URL/v1/collections/people/subjects"
 has "subjects list" '"subject":"alice","display_name":"Alice","faces":1'
 req "search" 200 -H "Authorization: Bearer $SEARCHER" -H 'Content-Type: image/jpeg' \
-    --data-binary "@$SAMPLE" "$URL/v1/collections/people/search?top=5"
+    --data-binary "@$SAMPLE" "$URL/v1/collections/people/search?top=5&purpose=testing&case_ref=T-1"
 has "search candidate" '"candidates":\[\{"rank":1,"subject":"(alice|bob|dave)","similarity":(1\.0|0\.99)'
+has "search review" '"review":\{"id":"[0-9a-f]{32}","required":1,"status":"pending"\}'
 req "search key may not enrol" 403 -H "Authorization: Bearer $SEARCHER" \
     -H 'Content-Type: image/jpeg' --data-binary "@$SAMPLE" \
     "$URL/v1/collections/people/subjects/eve/faces?face=0"
@@ -229,6 +252,7 @@ fi
 req "still up" 200 "$URL/healthz"
 req "erase" 200 -X DELETE -H "$AUTH" "$URL/v1/collections/people/subjects/alice"
 has "erase shape" '"subject":"alice","faces_deleted":1'
+has "erasure receipt" '"subject_hash":"[0-9a-f]{64}",.*"audit_hash":"[0-9a-f]{64}"'
 req "erase again" 404 -X DELETE -H "$AUTH" "$URL/v1/collections/people/subjects/alice"
 req "metrics after" 200 "$URL/metrics"
 has "collection gauge" 'mien_collection_faces\{collection="people"\} [0-9]'

@@ -7,7 +7,8 @@
 # Creates an admin key with `mien keys create`, starts `mien serve` on 127.0.0.1 and a free
 # port, waits for /readyz, then has web_test.js type the key, pick models/samples/sample1.jpg
 # in the Detect panel and wait for the faces to be drawn; the screenshot goes to
-# build/artifacts/web-detect.png. Skipped (exit 0, a "skip: …" line) when chromium, node,
+# build/artifacts/web-detect.png. With curl, it also makes a collection "web" (purpose
+# web_test) with a face of the sample, and web_test.js checks the Compare and Search panels. Skipped (exit 0, a "skip: …" line) when chromium, node,
 # playwright-core (scripts/web-test-setup), the sample photo or the serve/keys commands are
 # missing. Ends with "N passed, N failed"; exit 1 on a failure.
 set -u
@@ -89,8 +90,20 @@ while [ "$(http_status "$URL/readyz")" != "200" ]; do
     sleep 0.25
 done
 
+COLLECTION=""
+if command -v curl >/dev/null 2>&1; then
+    curl -s -o /dev/null -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+        -d '{"name":"web","purposes":["web_test"],"legal_basis":"test","consent":"not_needed"}' \
+        "$URL/v1/collections"
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" \
+        -H 'Content-Type: image/jpeg' --data-binary "@$IMAGE" \
+        "$URL/v1/collections/web/subjects/someone/faces?force=1")
+    [ "$code" = "201" ] || failed "enrolling the sample for the Search panel: HTTP $code"
+    COLLECTION=web
+fi
+
 mkdir -p "$(dirname "$SHOT")"
-MIEN_TEST_KEY=$KEY MIEN_CHROMIUM=$CHROMIUM \
+MIEN_TEST_KEY=$KEY MIEN_TEST_COLLECTION=$COLLECTION MIEN_CHROMIUM=$CHROMIUM \
     MIEN_PLAYWRIGHT=${MIEN_PLAYWRIGHT:-$ROOT/build/node/node_modules/playwright-core} \
     node "$ROOT/tests/server/web_test.js" "$URL/" "$IMAGE" "$SHOT"
 rc=$?

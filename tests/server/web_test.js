@@ -9,7 +9,11 @@
 // One test, "web detect": the page loads with no script error; the key typed into the
 // field is kept in localStorage across a reload; a photo picked in the Detect panel is
 // sent to POST /v1/detect and drawn with its faces (the canvas gets data-faces="N", N ≥ 1);
-// the page requests nothing outside the server. The screenshot is saved either way.
+// the page requests nothing outside the server. The screenshot is saved either way. When
+// $MIEN_TEST_COLLECTION names a collection with an enrolled face of IMAGE and one declared
+// purpose, the Compare panel (IMAGE against itself, the default purpose) must say "Same
+// person", and the Search panel (that collection, its purpose, a case) must list at least
+// one candidate and the review they await.
 // Prints "1 passed, 0 failed" or the failure and "0 passed, 1 failed" (exit 1).
 'use strict';
 
@@ -19,6 +23,7 @@ const path = require('path');
 
 const [url, image, shot] = process.argv.slice(2);
 const key = process.env.MIEN_TEST_KEY || '';
+const collection = process.env.MIEN_TEST_COLLECTION || '';
 const pw = process.env.MIEN_PLAYWRIGHT ||
     path.join(__dirname, '..', '..', 'build', 'node', 'node_modules', 'playwright-core');
 const chromiumPath = process.env.MIEN_CHROMIUM || '/usr/bin/chromium';
@@ -29,6 +34,43 @@ function fail(msg) {
     console.log('FAIL: web detect: ' + msg);
     console.log('0 passed, 1 failed');
     process.exitCode = 1;
+}
+
+// The Compare and Search panels, each waited for until its result or its error shows.
+async function compareAndSearch(page, problems) {
+    await page.setInputFiles('#compare-a', image);
+    await page.setInputFiles('#compare-b', image);
+    await page.click('#compare-go');
+    await page.waitForSelector('#compare-result:not([hidden]), #compare-error:not([hidden])',
+        { timeout: DETECT_TIMEOUT_MS });
+    const decision = await page.textContent('#compare-decision');
+    if (!/^Same person/.test(decision || '')) {
+        problems.push('Compare: ' + (await page.textContent('#compare-error') || decision));
+    } else {
+        console.log('web compare: ' + decision);
+    }
+
+    await page.waitForSelector('#search-collection option[value="' + collection + '"]',
+        { state: 'attached', timeout: DETECT_TIMEOUT_MS });
+    await page.selectOption('#search-collection', collection);
+    const purpose = await page.inputValue('#search-purpose');
+    if (!purpose) {
+        problems.push('Search: the collection\'s purpose was not offered');
+        return;
+    }
+    await page.fill('#search-case', 'web-test-1');
+    await page.setInputFiles('#search-file', image);
+    await page.click('#search-go');
+    await page.waitForSelector('#search-result:not([hidden]), #search-error:not([hidden])',
+        { timeout: DETECT_TIMEOUT_MS });
+    const rows = await page.locator('#search-table tbody tr').count();
+    const review = await page.textContent('#search-review');
+    if (rows < 1 || !/^Review [0-9a-f]{32}/.test(review || '')) {
+        problems.push('Search: ' + rows + ' candidates, review "' + review + '"; error "' +
+            (await page.textContent('#search-error')) + '"');
+    } else {
+        console.log('web search: ' + rows + ' candidate(s), purpose ' + purpose + '; ' + review);
+    }
 }
 
 async function main() {
@@ -91,6 +133,9 @@ async function main() {
                 problems.push(faces + ' faces drawn but ' + rows + ' table rows');
             }
             console.log('web detect: ' + faces + ' faces drawn; screenshot ' + shot);
+        }
+        if (collection) {
+            await compareAndSearch(page, problems);
         }
     } catch (e) {
         problems.push(e.message.split('\n')[0]);

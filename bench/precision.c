@@ -1,0 +1,290 @@
+/* precision.c — bench/precision.sh's helper: how far bfloat16 convolutions move mien's
+ * similarities from float32 on real faces (docs/precision.md).
+ *
+ * Two engines are opened on the same models, one with MIEN_PRECISION=f32 and one with
+ * MIEN_PRECISION=bf16 (the variable is read when an engine is made). Every image of an LFW
+ * pair list is decoded once; its most prominent face is detected and embedded (`accurate`
+ * profile: both embedders) three ways:
+ *   f32      — the float32 pipeline (the one calibration_table.c was made with);
+ *   emb16    — the float32 detection and landmarks, the bfloat16 embedders (isolates the
+ *              embedders' rounding);
+ *   all16    — the whole pipeline on the bfloat16 engine (detector, O-Net, embedders).
+ * Per image it reports cos(f32 vector, bf16 vector) for each embedder; per pair the
+ * difference of the `fast` similarity (cos A) and the `accurate` one (mien_template_compare),
+ * max, mean and 99th percentile of |Δ|, and how many pairs change side of the calibrated
+ * thresholds at FMR 1e-3 and 1e-4 (mien_threshold_for_fmr). One JSON line on stdout.
+ *
+ * Usage: mien_bench_precision LFW_DIR PAIRS_FILE [MAX_PAIRS]
+ *   LFW_DIR holds lfw_deepfunneled/; PAIRS_FILE is in LFW's format (pairs.txt,
+ *   pairsDevTest.txt: a header line, then "name i j" or "name1 i name2 j" lines). */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mien.h"
+
+#define MAX_IMAGES 16384
+#define MAX_PAIRS 8192
+
+enum { V_F32, V_EMB16, V_ALL16, V_COUNT };
+
+typedef struct image {
+    char path[512];
+    bool ok;
+    mien_template *t[V_COUNT]; /* accurate templates, owned */
+} image;
+
+typedef struct pair {
+    int a, b;
+    bool same;
+} pair;
+
+static image images[MAX_IMAGES];
+static int n_images;
+static pair pairs[MAX_PAIRS];
+static int n_pairs;
+
+/* Index of the image of `name` number `num`, adding it when new (linear search: a few
+ * thousand names). -1 when the table is full. */
+static int image_index(const char *root, const char *name, int num)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/lfw_deepfunneled/%s/%s_%04d.jpg", root, name, name, num);
+    for (int i = 0; i < n_images; i++) {
+        if (strcmp(images[i].path, path) == 0) {
+            return i;
+        }
+    }
+    if (n_images == MAX_IMAGES) {
+        return -1;
+    }
+    snprintf(images[n_images].path, sizeof(images[n_images].path), "%s", path);
+    return n_images++;
+}
+
+/* Reads an LFW pair list; false on a malformed file. */
+static bool read_pairs(const char *root, const char *file, int max_pairs)
+{
+    char line[512], n1[200], n2[200];
+    int i, j;
+    FILE *f = fopen(file, "r");
+    if (f == NULL || fgets(line, sizeof(line), f) == NULL) {
+        return false;
+    }
+    while (n_pairs < max_pairs && fgets(line, sizeof(line), f) != NULL) {
+        pair *p = &pairs[n_pairs];
+        if (sscanf(line, "%199s %d %199s %d", n1, &i, n2, &j) == 4) {
+            p->a = image_index(root, n1, i);
+            p->b = image_index(root, n2, j);
+            p->same = false;
+        } else if (sscanf(line, "%199s %d %d", n1, &i, &j) == 3) {
+            p->a = image_index(root, n1, i);
+            p->b = image_index(root, n1, j);
+            p->same = true;
+        } else {
+            continue;
+        }
+        if (p->a < 0 || p->b < 0) {
+            break;
+        }
+        n_pairs++;
+    }
+    fclose(f);
+    return n_pairs > 0;
+}
+
+static mien_status open_engine(const char *precision, mien_engine **e, mien_session **s,
+                               mien_error *err)
+{
+    mien_status st;
+    setenv("MIEN_PRECISION", precision, 1);
+    st = mien_engine_new(NULL, e, err);
+    if (st == MIEN_OK) {
+        st = mien_session_new(*e, s, err);
+    }
+    return st;
+}
+
+/* The prominent face of img found by session s (false if none), in *face. */
+static bool detect(mien_session *s, const mien_image *img, mien_face *face)
+{
+    mien_face *faces = NULL;
+    size_t n = 0;
+    mien_error err;
+    int pick;
+    if (mien_detect(s, img, NULL, &faces, &n, &err) != MIEN_OK) {
+        return false;
+    }
+    pick = mien_faces_prominent(faces, n, img);
+    if (pick >= 0) {
+        *face = faces[pick];
+    }
+    mien_faces_free(faces);
+    return pick >= 0;
+}
+
+static double cos_part(const mien_template *x, const mien_template *y, int part)
+{
+    const float *a, *b;
+    int da, db;
+    double d = 0.0;
+    if (mien_template_vector(x, part, &a, &da) != MIEN_OK ||
+        mien_template_vector(y, part, &b, &db) != MIEN_OK || da != db) {
+        return NAN;
+    }
+    for (int k = 0; k < da; k++) {
+        d += (double)a[k] * b[k];
+    }
+    return d;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* Prints "name":{"max":…,"mean":…,"p99":…} of v[n] (sorted in place). */
+static void print_stats(const char *name, double *v, int n, bool last)
+{
+    double sum = 0.0;
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    for (int i = 0; i < n; i++) {
+        sum += v[i];
+    }
+    printf("\"%s\":{\"max\":%.3g,\"mean\":%.3g,\"p99\":%.3g}%s", name, n ? v[n - 1] : 0.0,
+           n ? sum / n : 0.0, n ? v[(int)(0.99 * (n - 1))] : 0.0, last ? "" : ",");
+}
+
+int main(int argc, char **argv)
+{
+    mien_engine *e32 = NULL, *e16 = NULL;
+    mien_session *s32 = NULL, *s16 = NULL;
+    mien_error err;
+    int max_pairs = argc > 3 ? atoi(argv[3]) : MAX_PAIRS;
+    if (argc < 3 || max_pairs <= 0) {
+        fprintf(stderr, "usage: mien_bench_precision LFW_DIR PAIRS_FILE [MAX_PAIRS]\n");
+        return 2;
+    }
+    if (max_pairs > MAX_PAIRS) {
+        max_pairs = MAX_PAIRS;
+    }
+    if (!read_pairs(argv[1], argv[2], max_pairs)) {
+        fprintf(stderr, "mien_bench_precision: cannot read pairs from %s\n", argv[2]);
+        return 1;
+    }
+    if (open_engine("f32", &e32, &s32, &err) != MIEN_OK ||
+        open_engine("bf16", &e16, &s16, &err) != MIEN_OK) {
+        fprintf(stderr, "mien_bench_precision: %s\n", err.message);
+        return 1;
+    }
+    /* per image: templates three ways, and cos(f32, bf16) per embedder */
+    double *cos_img[2][2]; /* [emb16|all16][part] → 1 - cos */
+    int n_cos[2] = {0, 0};
+    for (int v = 0; v < 2; v++) {
+        for (int part = 0; part < 2; part++) {
+            cos_img[v][part] = calloc((size_t)n_images, sizeof(double));
+            if (cos_img[v][part] == NULL) {
+                return 1;
+            }
+        }
+    }
+    for (int i = 0; i < n_images; i++) {
+        image *im = &images[i];
+        mien_image *img = NULL;
+        mien_face f32face, f16face;
+        if (mien_image_load(im->path, NULL, &img, &err) != MIEN_OK) {
+            fprintf(stderr, "mien_bench_precision: %s: %s\n", im->path, err.message);
+            continue;
+        }
+        im->ok = detect(s32, img, &f32face) && detect(s16, img, &f16face) &&
+                 mien_embed(s32, img, &f32face, MIEN_PROFILE_ACCURATE, &im->t[V_F32], &err) ==
+                     MIEN_OK &&
+                 mien_embed(s16, img, &f32face, MIEN_PROFILE_ACCURATE, &im->t[V_EMB16], &err) ==
+                     MIEN_OK &&
+                 mien_embed(s16, img, &f16face, MIEN_PROFILE_ACCURATE, &im->t[V_ALL16], &err) ==
+                     MIEN_OK;
+        mien_image_free(img);
+        if (!im->ok) {
+            continue;
+        }
+        for (int v = 0; v < 2; v++) {
+            for (int part = 0; part < 2; part++) {
+                cos_img[v][part][n_cos[v]] = 1.0 - cos_part(im->t[V_F32], im->t[v + 1], part);
+            }
+            n_cos[v]++;
+        }
+    }
+    /* per pair: |Δ similarity| and decision flips at calibrated thresholds */
+    double *d[2][2]; /* [emb16|all16][fast|accurate] */
+    int n_d = 0, flips[2][2][2] = {{{0}}}; /* [variant][profile][fmr 1e-3|1e-4] */
+    float thr[2][2];
+    static const double fmrs[2] = {1e-3, 1e-4};
+    for (int prof = 0; prof < 2; prof++) {
+        for (int k = 0; k < 2; k++) {
+            mien_threshold_for_fmr((mien_profile)prof, fmrs[k], &thr[prof][k]);
+        }
+    }
+    for (int v = 0; v < 2; v++) {
+        for (int prof = 0; prof < 2; prof++) {
+            d[v][prof] = calloc((size_t)n_pairs, sizeof(double));
+            if (d[v][prof] == NULL) {
+                return 1;
+            }
+        }
+    }
+    for (int k = 0; k < n_pairs; k++) {
+        const image *a = &images[pairs[k].a], *b = &images[pairs[k].b];
+        float base[2], got;
+        if (!a->ok || !b->ok) {
+            continue;
+        }
+        base[0] = (float)cos_part(a->t[V_F32], b->t[V_F32], 0);
+        mien_template_compare(a->t[V_F32], b->t[V_F32], &base[1], &err);
+        for (int v = 0; v < 2; v++) {
+            for (int prof = 0; prof < 2; prof++) {
+                if (prof == 0) {
+                    got = (float)cos_part(a->t[v + 1], b->t[v + 1], 0);
+                } else {
+                    mien_template_compare(a->t[v + 1], b->t[v + 1], &got, &err);
+                }
+                d[v][prof][n_d] = fabs((double)got - base[prof]);
+                for (int f = 0; f < 2; f++) {
+                    flips[v][prof][f] += (got >= thr[prof][f]) != (base[prof] >= thr[prof][f]);
+                }
+            }
+        }
+        n_d++;
+    }
+    printf("{\"pairs\":%d,\"images\":%d,\"images_embedded\":%d,", n_d, n_images, n_cos[0]);
+    static const char *vname[2] = {"emb16", "all16"};
+    for (int v = 0; v < 2; v++) {
+        printf("\"%s\":{", vname[v]);
+        print_stats("one_minus_cos_A", cos_img[v][0], n_cos[v], false);
+        print_stats("one_minus_cos_B", cos_img[v][1], n_cos[v], false);
+        print_stats("abs_dsim_fast", d[v][0], n_d, false);
+        print_stats("abs_dsim_accurate", d[v][1], n_d, false);
+        printf("\"flips_fast\":{\"fmr1e-3\":%d,\"fmr1e-4\":%d},", flips[v][0][0], flips[v][0][1]);
+        printf("\"flips_accurate\":{\"fmr1e-3\":%d,\"fmr1e-4\":%d}}%s", flips[v][1][0],
+               flips[v][1][1], v == 0 ? "," : "");
+    }
+    printf("}\n");
+    for (int i = 0; i < n_images; i++) {
+        for (int v = 0; v < V_COUNT; v++) {
+            mien_template_free(images[i].t[v]);
+        }
+    }
+    for (int v = 0; v < 2; v++) {
+        for (int p = 0; p < 2; p++) {
+            free(cos_img[v][p]);
+            free(d[v][p]);
+        }
+    }
+    mien_session_free(s16);
+    mien_session_free(s32);
+    mien_engine_free(e16);
+    mien_engine_free(e32);
+    return 0;
+}

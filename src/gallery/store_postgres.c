@@ -1,0 +1,2156 @@
+/* store_postgres.c — the PostgreSQL store: the same collections, subjects, faces, crops, API
+ * keys, audit chain and reviews as store_sqlite.c, in a database that several `mien serve`
+ * nodes share (DESIGN.md §6, issue 8).
+ *
+ * One libpq connection per handle (a handle belongs to one thread at a time, store.h). Every
+ * statement is prepared once per connection (PQprepare, on first use) and run with
+ * PQexecPrepared: values travel as parameters, never inside the SQL text; integers and
+ * bytea go in binary, and results come back in binary. SQL casts every parameter
+ * ($1::bigint, $2::bytea, ...), so the server never has to guess a type.
+ *
+ * Transactions: begin() is BEGIN (READ COMMITTED) plus a transaction-scoped advisory lock, the
+ * store's write lock, so that the callers' transactions run one after another across every
+ * node, as SQLite's BEGIN IMMEDIATE makes them run one after another across processes. The
+ * callers rely on that: a review decision reads the review, then writes its new state (two
+ * reviewers on two nodes must not both write "1 confirmation"), and every transaction appends
+ * to the audit chain, which must stay one chain with several writers (issue 8: "serialise the
+ * append in the database"). Under READ COMMITTED each statement takes a fresh snapshot, so a
+ * transaction that waited for the lock sees everything committed before it got it. A caller
+ * transaction holds the lock for a few statements and one commit (milliseconds); reads
+ * outside transactions never take it. commit/rollback are COMMIT/ROLLBACK.
+ *
+ * An operation of several statements (an erasure, a re-seal) runs in its own BEGIN..COMMIT
+ * when the caller holds no transaction and inside SAVEPOINT mien_op when it does, so it is
+ * atomic either way (op_begin/op_end); a face and its crop are one statement. Outcomes the
+ * callers expect (a taken name, an unknown id) are found without raising an SQL error (ON
+ * CONFLICT DO NOTHING, RETURNING, a look-up first), because in PostgreSQL an error aborts the
+ * whole enclosing transaction; SQLite's would stay usable.
+ *
+ * The audit chain: audit_last and audit_insert run inside a caller transaction, under the
+ * write lock, so a second node's append reads the last entry only after the first one's
+ * commit. audit_insert also refuses (MIEN_ERR_EXISTS) a seq that is not max(seq) + 1, so even
+ * a caller that appends outside a transaction cannot fork the chain.
+ *
+ * Templates and crops are sealed with the store's keyring exactly as the SQLite store does
+ * (keyring_seal, associated data gallery_seal_ad()), so that a dump, a replica or a backup
+ * holds only ciphertext.
+ *
+ * Erasure deletes the rows at commit. Unlike the SQLite store, it cannot make the bytes leave
+ * the server's files: PostgreSQL keeps dead row versions until VACUUM prunes them, and its
+ * WAL, replicas and backups keep copies (docs/deploy.md, "Erasure").
+ *
+ * A lost connection is re-established at the start of the next operation outside a
+ * transaction (PQreset, statements prepared again); a read, or a BEGIN, that finds the
+ * connection dead is retried once on the new one. Inside a transaction the transaction is
+ * lost and the operation fails (MIEN_ERR_IO). @test gallery/test_store_postgres.c, and
+ * gallery/test_store.c, test_gallery.c, governance/test_keys.c with $MIEN_TEST_STORE */
+#include "gallery/store_postgres.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+#include <sodium.h>
+
+#include "base/error.h"
+
+#define STORE_MAGIC 0x50475351u /* "PGSQ": checked by assert on every call (STYLE rule 10) */
+
+#define CHIP_BYTES (112 * 112 * 3) /* FACE_CHIP: the aligned ArcFace chip, RGB, row-major */
+
+/* Waiting for a lock (the write lock of begin(), a row another node is writing) gives up
+ * after this long: the same 5 s as the SQLite store's busy timeout, for the same reason (a
+ * stuck peer shows up as an error rather than a hang). A transaction holds the write lock for
+ * a few statements and one commit (milliseconds). */
+#define LOCK_TIMEOUT "5s"
+
+/* Advisory lock keys (pg_advisory_xact_lock(int4, int4)): the first half is ASCII "mien"
+ * (the write lock of begin()) or "migr" (migrations), the second hashtext(current_schema()),
+ * so stores in different schemas of one database do not wait for each other. The keys are
+ * written into the SQL below as numbers: 0x6d69656e = 1835623790, 0x6d696772 = 1835624306. */
+#define LOCK_WRITE_SQL "SELECT pg_advisory_xact_lock(1835623790, hashtext(current_schema()))"
+#define LOCK_MIGRATE_SQL "SELECT pg_advisory_xact_lock(1835624306, hashtext(current_schema()))"
+
+/* Rows fetched per round trip by the cursors of reseal_all. */
+#define RESEAL_BATCH 512
+
+/* ---- schema and migrations -------------------------------------------------------------
+ * Step k brings mien_schema.version from k-1 to k, in one transaction with the version bump,
+ * under an advisory lock so that nodes starting together migrate once. Steps are never
+ * edited once released: a change is a new step. Version 1 is the whole of the SQLite store's
+ * schema 3, in PostgreSQL types:
+ *   - ids are identity columns (never reused after an erasure, as SQLite's AUTOINCREMENT),
+ *     BY DEFAULT so that `mien migrate` can keep a store's ids;
+ *   - REAL is DOUBLE PRECISION (SQLite's REAL is 8 bytes), BLOB is BYTEA, INTEGER BIGINT;
+ *   - crops.rgb is STORAGE EXTERNAL: sealed pixels are random bytes that TOAST would try and
+ *     fail to compress; templates (under 3 kB sealed) stay in the row.
+ * The audit log is append-only through triggers, as in SQLite; TRUNCATE too. */
+typedef struct migration {
+    int version;
+    const char *sql;
+} migration;
+
+static const migration MIGRATIONS[] = {
+    {1,
+     "CREATE TABLE collections ("
+     " id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+     " name TEXT NOT NULL UNIQUE,"
+     " profile INTEGER NOT NULL CHECK (profile IN (0, 1)),"
+     " model_a TEXT NOT NULL,"
+     " model_b TEXT NOT NULL,"
+     " description TEXT NOT NULL DEFAULT '',"
+     " created_at BIGINT NOT NULL,"
+     " purposes TEXT NOT NULL DEFAULT '',"
+     " legal_basis TEXT NOT NULL DEFAULT '',"
+     " consent INTEGER NOT NULL DEFAULT 0,"
+     " retention_s BIGINT NOT NULL DEFAULT 31536000,"
+     " review INTEGER NOT NULL DEFAULT 0,"
+     " verification_only INTEGER NOT NULL DEFAULT 0);"
+     "CREATE TABLE subjects ("
+     " id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+     " collection_id BIGINT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,"
+     " external_id TEXT NOT NULL,"
+     " display_name TEXT,"
+     " created_at BIGINT NOT NULL,"
+     " consent_ref TEXT,"
+     " expires_at BIGINT,"
+     " UNIQUE (collection_id, external_id));"
+     "CREATE INDEX subjects_expiry ON subjects(expires_at);"
+     "CREATE TABLE faces ("
+     " id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+     " subject_id BIGINT NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,"
+     " template BYTEA NOT NULL,"
+     " quality_class INTEGER,"
+     " interocular_px DOUBLE PRECISION,"
+     " sharpness DOUBLE PRECISION,"
+     " yaw DOUBLE PRECISION,"
+     " pitch DOUBLE PRECISION,"
+     " roll DOUBLE PRECISION,"
+     " detector_score DOUBLE PRECISION,"
+     " landmark_score DOUBLE PRECISION,"
+     " image_sha256 BYTEA CHECK (image_sha256 IS NULL OR octet_length(image_sha256) = 32),"
+     " created_at BIGINT NOT NULL);"
+     "CREATE INDEX faces_subject_image ON faces(subject_id, image_sha256);"
+     "CREATE TABLE crops ("
+     " face_id BIGINT PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,"
+     " rgb BYTEA NOT NULL);"
+     "ALTER TABLE crops ALTER COLUMN rgb SET STORAGE EXTERNAL;"
+     "CREATE TABLE api_keys ("
+     " id TEXT PRIMARY KEY,"
+     " secret_hash BYTEA NOT NULL,"
+     " role INTEGER NOT NULL,"
+     " label TEXT,"
+     " created_at BIGINT,"
+     " revoked_at BIGINT);"
+     "CREATE TABLE audit ("
+     " seq BIGINT PRIMARY KEY CHECK (seq > 0),"
+     " time BIGINT NOT NULL,"
+     " actor TEXT NOT NULL,"
+     " action TEXT NOT NULL,"
+     " collection TEXT NOT NULL,"
+     " purpose TEXT NOT NULL,"
+     " case_ref TEXT NOT NULL,"
+     " input_sha256 TEXT NOT NULL,"
+     " outcome TEXT NOT NULL,"
+     " result TEXT NOT NULL,"
+     " prev_hash BYTEA NOT NULL,"
+     " hash BYTEA NOT NULL);"
+     "CREATE INDEX audit_time ON audit(time);"
+     "CREATE FUNCTION mien_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+     " $f$BEGIN RAISE EXCEPTION 'the audit log is append-only'; END$f$;"
+     "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit"
+     " FOR EACH ROW EXECUTE FUNCTION mien_audit_append_only();"
+     "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
+     " FOR EACH STATEMENT EXECUTE FUNCTION mien_audit_append_only();"
+     /* Reviews outlive their collection (no foreign key), as in SQLite. One decision per
+      * reviewer (the primary key); seq keeps "oldest first" exact within a second. */
+     "CREATE TABLE reviews ("
+     " id TEXT PRIMARY KEY,"
+     " collection_id BIGINT NOT NULL,"
+     " collection TEXT NOT NULL,"
+     " required INTEGER NOT NULL,"
+     " confirmations INTEGER NOT NULL DEFAULT 0,"
+     " confirmed_rank INTEGER NOT NULL DEFAULT 0,"
+     " status TEXT NOT NULL,"
+     " created_at BIGINT NOT NULL,"
+     " search_seq BIGINT NOT NULL,"
+     " candidates BIGINT NOT NULL,"
+     " candidates_json TEXT NOT NULL);"
+     "CREATE TABLE review_decisions ("
+     " seq BIGINT GENERATED ALWAYS AS IDENTITY,"
+     " review_id TEXT NOT NULL REFERENCES reviews(id),"
+     " reviewer TEXT NOT NULL,"
+     " decision INTEGER NOT NULL,"
+     " rank INTEGER NOT NULL,"
+     " note TEXT NOT NULL,"
+     " time BIGINT NOT NULL,"
+     " PRIMARY KEY (review_id, reviewer));"},
+};
+
+#define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
+_Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* ---- statements -----------------------------------------------------------------------
+ * XX(name, read_only, sql). read_only statements are retried once on a fresh connection when
+ * the old one turns out dead outside a transaction (the file comment). Sort orders use
+ * COLLATE "C" so that lists come in byte order, as SQLite's BINARY collation gives them,
+ * whatever the database's locale. */
+#define COLLECTION_COLUMNS                                                                 \
+    "SELECT c.id, c.name, c.profile, c.model_a, c.model_b, c.description, c.created_at,"  \
+    " (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id),"                   \
+    " (SELECT count(*) FROM subjects s JOIN faces f ON f.subject_id = s.id"              \
+    " WHERE s.collection_id = c.id), c.purposes, c.legal_basis, c.consent,"              \
+    " c.retention_s, c.review, c.verification_only FROM collections c"
+#define REVIEW_COLUMNS                                                                     \
+    "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
+    " status, created_at, search_seq, candidates FROM reviews"
+
+#define STMT_MAP(XX)                                                                       \
+    XX(COLLECTION_INSERT, 0,                                                               \
+       "INSERT INTO collections(name, profile, model_a, model_b, description, created_at," \
+       " purposes, legal_basis, consent, retention_s, review, verification_only)"          \
+       " VALUES ($1::text, $2::bigint, $3::text, $4::text, $5::text, $6::bigint,"          \
+       " $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::bigint)"           \
+       " ON CONFLICT (name) DO NOTHING RETURNING id")                                      \
+    XX(COLLECTION_GET, 1, COLLECTION_COLUMNS " WHERE c.name = $1::text")                   \
+    XX(COLLECTION_LIST, 1, COLLECTION_COLUMNS " ORDER BY c.name COLLATE \"C\"")            \
+    XX(COLLECTION_DELETE, 0, "DELETE FROM collections WHERE id = $1::bigint RETURNING id") \
+    XX(SUBJECT_FIND, 1,                                                                    \
+       "SELECT id FROM subjects WHERE collection_id = $1::bigint AND external_id = $2::text") \
+    XX(SUBJECT_LOCK, 0,                                                                    \
+       "SELECT id FROM subjects WHERE collection_id = $1::bigint AND external_id = $2::text" \
+       " FOR UPDATE")                                                                      \
+    /* New subject, or consent_ref / expires_at replaced where given; no row back when it  \
+     * exists and nothing is to change, or when the collection does not exist. */         \
+    XX(SUBJECT_UPSERT, 0,                                                                  \
+       "INSERT INTO subjects(collection_id, external_id, display_name, created_at,"         \
+       " consent_ref, expires_at) SELECT $1::bigint, $2::text, $3::text, $4::bigint,"      \
+       " $5::text, $6::bigint WHERE EXISTS (SELECT 1 FROM collections WHERE id = $1::bigint)" \
+       " ON CONFLICT (collection_id, external_id) DO UPDATE SET"                          \
+       " consent_ref = coalesce(EXCLUDED.consent_ref, subjects.consent_ref),"             \
+       " expires_at = coalesce(EXCLUDED.expires_at, subjects.expires_at)"                 \
+       " WHERE EXCLUDED.consent_ref IS NOT NULL OR EXCLUDED.expires_at IS NOT NULL"        \
+       " RETURNING id")                                                                    \
+    XX(SUBJECT_EXPIRED, 1,                                                                 \
+       "SELECT c.name, c.id, s.external_id FROM subjects s"                               \
+       " JOIN collections c ON c.id = s.collection_id"                                    \
+       " WHERE s.expires_at > 0 AND s.expires_at <= $1::bigint ORDER BY s.expires_at, s.id") \
+    XX(SUBJECT_LIST, 1,                                                                    \
+       "SELECT s.id, s.external_id, s.display_name, s.created_at,"                        \
+       " (SELECT count(*) FROM faces f WHERE f.subject_id = s.id), s.consent_ref,"        \
+       " s.expires_at FROM subjects s WHERE s.collection_id = $1::bigint"                  \
+       " ORDER BY s.external_id COLLATE \"C\"")                                            \
+    XX(SUBJECT_COUNTS, 1,                                                                  \
+       "SELECT count(*), count(c.face_id) FROM faces f"                                   \
+       " LEFT JOIN crops c ON c.face_id = f.id WHERE f.subject_id = $1::bigint")           \
+    XX(SUBJECT_DELETE, 0, "DELETE FROM subjects WHERE id = $1::bigint")                    \
+    XX(FACE_EXISTS, 1,                                                                     \
+       "SELECT 1 FROM subjects s JOIN faces f ON f.subject_id = s.id"                     \
+       " WHERE s.collection_id = $1::bigint AND s.external_id = $2::text"                  \
+       " AND f.image_sha256 = $3::bytea LIMIT 1")                                          \
+    /* The face and its crop ($14, NULL for none) in one statement, so atomic without a    \
+     * savepoint; no row back when subject $1 is not in collection $13. */                 \
+    XX(FACE_INSERT, 0,                                                                     \
+       "WITH s AS (SELECT id FROM subjects WHERE id = $1::bigint"                          \
+       " AND collection_id = $13::bigint),"                                                \
+       " f AS (INSERT INTO faces(subject_id, template, quality_class, interocular_px,"     \
+       " sharpness, yaw, pitch, roll, detector_score, landmark_score, image_sha256,"       \
+       " created_at) SELECT s.id, $2::bytea, $3::bigint, $4::float8, $5::float8,"          \
+       " $6::float8, $7::float8, $8::float8, $9::float8, $10::float8, $11::bytea,"         \
+       " $12::bigint FROM s RETURNING id),"                                                \
+       " c AS (INSERT INTO crops(face_id, rgb) SELECT f.id, $14::bytea FROM f"             \
+       " WHERE $14::bytea IS NOT NULL)"                                                    \
+       " SELECT id FROM f")                                                                \
+    XX(FACE_SCAN, 1,                                                                       \
+       "SELECT f.id, f.subject_id, s.external_id, f.template FROM subjects s"             \
+       " JOIN faces f ON f.subject_id = s.id WHERE s.collection_id = $1::bigint")          \
+    XX(FACE_GET, 1,                                                                        \
+       "SELECT f.id, f.subject_id, s.external_id, f.template, s.collection_id"            \
+       " FROM subjects s JOIN faces f ON f.subject_id = s.id WHERE f.id = $1::bigint")     \
+    XX(FACE_SCAN_SUBJECT, 1,                                                               \
+       "SELECT f.id, f.subject_id, s.external_id, f.template FROM subjects s"             \
+       " JOIN faces f ON f.subject_id = s.id WHERE s.collection_id = $1::bigint"           \
+       " AND s.external_id = $2::text")                                                    \
+    XX(FACE_SET_TEMPLATE, 0, "UPDATE faces SET template = $2::bytea WHERE id = $1::bigint") \
+    XX(CROP_SET_RGB, 0, "UPDATE crops SET rgb = $2::bytea WHERE face_id = $1::bigint")    \
+    XX(AUDIT_LAST, 1, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")             \
+    XX(AUDIT_INSERT, 0,                                                                    \
+       "INSERT INTO audit(seq, time, actor, action, collection, purpose, case_ref,"        \
+       " input_sha256, outcome, result, prev_hash, hash)"                                  \
+       " SELECT $1::bigint, $2::bigint, $3::text, $4::text, $5::text, $6::text, $7::text," \
+       " $8::text, $9::text, $10::text, $11::bytea, $12::bytea"                            \
+       " WHERE $1::bigint = (SELECT coalesce(max(seq), 0) + 1 FROM audit)"                 \
+       " ON CONFLICT (seq) DO NOTHING RETURNING seq")                                      \
+    XX(AUDIT_SCAN, 1,                                                                      \
+       "SELECT seq, time, actor, action, collection, purpose, case_ref, input_sha256,"     \
+       " outcome, result, prev_hash, hash FROM audit WHERE seq >= $1::bigint"              \
+       " AND ($2::bigint = 0 OR time >= $2::bigint)"                                       \
+       " AND ($3::bigint = 0 OR time <= $3::bigint) ORDER BY seq")                         \
+    XX(REVIEW_INSERT, 0,                                                                   \
+       "INSERT INTO reviews(id, collection_id, collection, required, confirmations,"       \
+       " confirmed_rank, status, created_at, search_seq, candidates, candidates_json)"     \
+       " VALUES ($1::text, $2::bigint, $3::text, $4::bigint, $5::bigint, $6::bigint,"      \
+       " $7::text, $8::bigint, $9::bigint, $10::bigint, $11::text)"                        \
+       " ON CONFLICT (id) DO NOTHING RETURNING id")                                        \
+    XX(REVIEW_GET, 1, REVIEW_COLUMNS " WHERE id = $1::text")                               \
+    XX(REVIEW_UPDATE, 0,                                                                   \
+       "UPDATE reviews SET status = $2::text, confirmations = $3::bigint,"                 \
+       " confirmed_rank = $4::bigint WHERE id = $1::text RETURNING id")                    \
+    /* The review must exist (a foreign key error would abort the caller's transaction). */ \
+    XX(DECISION_INSERT, 0,                                                                 \
+       "INSERT INTO review_decisions(review_id, reviewer, decision, rank, note, time)"      \
+       " SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::text, $6::bigint"          \
+       " WHERE EXISTS (SELECT 1 FROM reviews WHERE id = $1::text)"                         \
+       " ON CONFLICT (review_id, reviewer) DO NOTHING RETURNING 1")                        \
+    XX(DECISION_LIST, 1,                                                                   \
+       "SELECT review_id, reviewer, decision, rank, note, time FROM review_decisions"      \
+       " WHERE review_id = $1::text ORDER BY time, seq")                                   \
+    XX(REVIEW_EXISTS, 1, "SELECT 1 FROM reviews WHERE id = $1::text")                      \
+    XX(KEY_INSERT, 0,                                                                      \
+       "INSERT INTO api_keys(id, secret_hash, role, label, created_at)"                    \
+       " VALUES ($1::text, $2::bytea, $3::bigint, $4::text, $5::bigint)"                   \
+       " ON CONFLICT (id) DO NOTHING RETURNING id")                                        \
+    XX(KEY_GET, 1,                                                                         \
+       "SELECT id, role, label, created_at, revoked_at, secret_hash FROM api_keys"         \
+       " WHERE id = $1::text")                                                             \
+    XX(KEY_LIST, 1,                                                                        \
+       "SELECT id, role, label, created_at, revoked_at FROM api_keys"                      \
+       " ORDER BY created_at, id COLLATE \"C\"")                                           \
+    XX(KEY_REVOKE, 0,                                                                      \
+       "UPDATE api_keys SET revoked_at = $2::bigint WHERE id = $1::text"                   \
+       " AND revoked_at IS NULL")                                                          \
+    XX(KEY_EXISTS, 1, "SELECT 1 FROM api_keys WHERE id = $1::text")                        \
+    XX(KEY_COUNT_VALID, 1, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL")       \
+    XX(SCHEMA_VERSION, 1, "SELECT application, version FROM mien_schema")
+
+typedef enum stmt_id {
+#define STMT_ENUM(name, ro, sql) STMT_##name,
+    STMT_MAP(STMT_ENUM)
+#undef STMT_ENUM
+        STMT_COUNT
+} stmt_id;
+
+typedef struct stmt_def {
+    const char *name; /* the prepared statement's name on the server, and for messages */
+    bool read_only;
+    const char *sql;
+} stmt_def;
+
+static const stmt_def STMTS[STMT_COUNT] = {
+#define STMT_DEF(n, ro, s) [STMT_##n] = {"mien_" #n, ro, s},
+    STMT_MAP(STMT_DEF)
+#undef STMT_DEF
+};
+
+typedef struct pg_store {
+    gallery_store base; /* first member: a gallery_store * is a pg_store * */
+    uint32_t magic;
+    PGconn *conn;
+    bool in_tx;                    /* between the caller's begin() and commit()/rollback() */
+    bool in_op;                    /* inside an operation's own BEGIN..COMMIT (op_begin) */
+    bool prepared[STMT_COUNT];     /* on the current connection */
+    char sqlstate[6];              /* of the last failed statement ("" when none) */
+    char where[256];               /* "postgres USER@HOST:PORT/DB", for messages */
+} pg_store;
+
+static const gallery_store_ops POSTGRES_OPS;
+
+static pg_store *as_pg(gallery_store *s)
+{
+    pg_store *st = (pg_store *)s;
+    assert(st != NULL && st->magic == STORE_MAGIC);
+    return st;
+}
+
+/* ---- parameters -------------------------------------------------------------------------
+ * Up to PARAMS_MAX values per statement: integers and doubles as 8 bytes big-endian (binary
+ * format), bytea as raw bytes (binary), text as C strings (text format); NULL as NULL. */
+#define PARAMS_MAX 14
+
+typedef struct pq_params {
+    int n;
+    const char *values[PARAMS_MAX];
+    int lengths[PARAMS_MAX];
+    int formats[PARAMS_MAX];
+    char ints[PARAMS_MAX][8];
+} pq_params;
+
+static void put_be64(char out[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        out[i] = (char)(uint8_t)(v >> (56 - 8 * i));
+    }
+}
+
+static void p_i64(pq_params *p, int64_t v)
+{
+    assert(p->n < PARAMS_MAX);
+    put_be64(p->ints[p->n], (uint64_t)v);
+    p->values[p->n] = p->ints[p->n];
+    p->lengths[p->n] = 8;
+    p->formats[p->n] = 1;
+    p->n++;
+}
+
+/* A bigint parameter that is NULL when v is 0 (columns where SQLite stores NULL for 0). */
+static void p_i64_or_null(pq_params *p, int64_t v)
+{
+    assert(p->n < PARAMS_MAX);
+    if (v == 0) {
+        p->values[p->n] = NULL;
+        p->lengths[p->n] = 0;
+        p->formats[p->n] = 1;
+        p->n++;
+        return;
+    }
+    p_i64(p, v);
+}
+
+static void p_f64(pq_params *p, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    p_i64(p, (int64_t)bits);
+}
+
+/* Text (NULL: SQL NULL). The string must stay valid until the statement has run. */
+static void p_text(pq_params *p, const char *s)
+{
+    assert(p->n < PARAMS_MAX);
+    p->values[p->n] = s;
+    p->lengths[p->n] = 0;
+    p->formats[p->n] = 0;
+    p->n++;
+}
+
+/* Bytes (NULL: SQL NULL), sent as they are (binary bytea). */
+static void p_bytes(pq_params *p, const void *b, size_t n)
+{
+    assert(p->n < PARAMS_MAX);
+    p->values[p->n] = b;
+    p->lengths[p->n] = (int)n;
+    p->formats[p->n] = 1;
+    p->n++;
+}
+
+static void p_null(pq_params *p)
+{
+    p_bytes(p, NULL, 0);
+}
+
+/* ---- binary result columns ----------------------------------------------------------- */
+
+static uint64_t get_be(const char *v, int len)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < len; i++) {
+        x = (x << 8) | (uint8_t)v[i];
+    }
+    return x;
+}
+
+/* An integer column (int2, int4, int8 or bool in binary); 0 for NULL. */
+static int64_t col_i64(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col)) {
+        return 0;
+    }
+    const char *v = PQgetvalue(r, row, col);
+    int len = PQgetlength(r, row, col);
+    uint64_t x = get_be(v, len);
+    switch (len) {
+    case 1:
+        return (int64_t)(int8_t)x;
+    case 2:
+        return (int64_t)(int16_t)x;
+    case 4:
+        return (int64_t)(int32_t)x;
+    default:
+        return (int64_t)x;
+    }
+}
+
+/* A text column into dst[size] ("" for NULL), truncated to fit. */
+static void col_text(char *dst, size_t size, const PGresult *r, int row, int col)
+{
+    snprintf(dst, size, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+/* A 32-byte bytea column into dst (zeros when NULL or another length: verify then fails). */
+static void col_hash(uint8_t dst[32], const PGresult *r, int row, int col)
+{
+    memset(dst, 0, 32);
+    if (!PQgetisnull(r, row, col) && PQgetlength(r, row, col) == 32) {
+        memcpy(dst, PQgetvalue(r, row, col), 32);
+    }
+}
+
+/* ---- errors ----------------------------------------------------------------------------- */
+
+/* Copies libpq's message as one line: its line breaks and tabs ("server closed the connection
+ * unexpectedly\n\tThis probably means ...") become single spaces, the trailing ones go. */
+static void trim_message(char *dst, size_t size, const char *msg)
+{
+    size_t n = 0;
+    bool space = false;
+    for (const char *p = msg != NULL ? msg : ""; *p != '\0' && n + 1 < size; p++) {
+        bool blank = *p == '\n' || *p == '\r' || *p == '\t' || *p == ' ';
+        if (blank) {
+            space = n > 0;
+            continue;
+        }
+        if (space && n + 2 < size) {
+            dst[n++] = ' ';
+        }
+        space = false;
+        dst[n++] = *p;
+    }
+    dst[n] = '\0';
+}
+
+/* Maps a failed result (or, when r is NULL, the connection's state) for operation `what` to a
+ * status, with the store, the operation and the server's message. SQLSTATE classes
+ * (https://www.postgresql.org/docs/15/errcodes-appendix.html): 08 connection, 53100 disk
+ * full, 53200 out of memory, XX001/XX002 corruption, 22021 bad UTF-8 (an argument), 55P03
+ * lock timeout, 40P01 deadlock. Remembers the SQLSTATE in st->sqlstate. */
+static mien_status fail(pg_store *st, const PGresult *r, const char *what, mien_error *err)
+{
+    char msg[300];
+    const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = r != NULL ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    snprintf(st->sqlstate, sizeof(st->sqlstate), "%s", state != NULL ? state : "");
+    trim_message(msg, sizeof(msg), primary != NULL ? primary : PQerrorMessage(st->conn));
+    if (PQstatus(st->conn) == CONNECTION_BAD || strncmp(st->sqlstate, "08", 2) == 0) {
+        return base_error_set(err, MIEN_ERR_IO, "%s: %s: connection to the database lost (%s)",
+                              st->where, what, msg);
+    }
+    if (strcmp(st->sqlstate, "53100") == 0) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: %s: disk full (%s)", st->where, what,
+                              msg);
+    }
+    if (strcmp(st->sqlstate, "53200") == 0) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "%s: %s: %s", st->where, what, msg);
+    }
+    if (strcmp(st->sqlstate, "XX001") == 0 || strcmp(st->sqlstate, "XX002") == 0) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: %s: database is corrupt (%s)",
+                              st->where, what, msg);
+    }
+    if (strcmp(st->sqlstate, "22021") == 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "%s: text is not valid UTF-8 (%s)", what, msg);
+    }
+    if (strcmp(st->sqlstate, "55P03") == 0) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: %s: gave up waiting for a lock after "
+                              "%s (%s)", st->where, what, LOCK_TIMEOUT, msg);
+    }
+    return base_error_set(err, MIEN_ERR_STORE, "%s: %s: %s", st->where, what, msg);
+}
+
+/* ---- running statements ------------------------------------------------------------- */
+
+/* Makes sure the connection is up: outside a transaction a dead one is reset (and the
+ * statements must be prepared again); inside one, the transaction is gone and this fails. */
+static mien_status ensure_conn(pg_store *st, mien_error *err)
+{
+    if (PQstatus(st->conn) == CONNECTION_OK) {
+        return MIEN_OK;
+    }
+    if (st->in_tx || st->in_op) {
+        return base_error_set(err, MIEN_ERR_IO, "%s: connection to the database lost; the "
+                              "transaction was rolled back", st->where);
+    }
+    PQreset(st->conn);
+    memset(st->prepared, 0, sizeof(st->prepared));
+    if (PQstatus(st->conn) != CONNECTION_OK) {
+        char msg[300];
+        trim_message(msg, sizeof(msg), PQerrorMessage(st->conn));
+        return base_error_set(err, MIEN_ERR_IO, "%s: cannot reach the database (%s)",
+                              st->where, msg);
+    }
+    return MIEN_OK;
+}
+
+/* The operation's name for messages: the statement's name without "mien_", in lower case
+ * ("collection_get"), into buf. */
+static const char *op_name(stmt_id id, char buf[48])
+{
+    const char *n = STMTS[id].name + 5;
+    size_t i = 0;
+    for (; i < 47 && n[i] != '\0'; i++) {
+        buf[i] = (char)(n[i] >= 'A' && n[i] <= 'Z' ? n[i] - 'A' + 'a' : n[i]);
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+/* Prepares statement `id` on the current connection unless it already is. NULL when it is
+ * ready; else the failed result (the caller reports and clears it). */
+static PGresult *prepare(pg_store *st, stmt_id id)
+{
+    if (st->prepared[id]) {
+        return NULL;
+    }
+    PGresult *r = PQprepare(st->conn, STMTS[id].name, STMTS[id].sql, 0, NULL);
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+        PQclear(r);
+        st->prepared[id] = true;
+        return NULL;
+    }
+    return r;
+}
+
+/* Whether a read that just failed may run again on a fresh connection: the first attempt of a
+ * read-only statement, outside any transaction, on a connection that is now dead. */
+static bool may_retry(const pg_store *st, stmt_id id, int attempt)
+{
+    return attempt == 0 && STMTS[id].read_only && !st->in_tx && !st->in_op &&
+           PQstatus(st->conn) == CONNECTION_BAD;
+}
+
+/* Runs statement `id` with parameters p (NULL: none). On success *out (may be NULL: the
+ * result is dropped) holds the result, which the caller PQclear()s; on failure *out is NULL
+ * and the status says why. A read-only statement that meets a dead connection outside a
+ * transaction is retried once on a fresh one (may_retry). */
+static mien_status run(pg_store *st, stmt_id id, const pq_params *p, PGresult **out,
+                       mien_error *err)
+{
+    char what[48];
+    if (out != NULL) {
+        *out = NULL;
+    }
+    st->sqlstate[0] = '\0';
+    for (int attempt = 0;; attempt++) {
+        mien_status status = ensure_conn(st, err);
+        if (status != MIEN_OK) {
+            return status;
+        }
+        PGresult *r = prepare(st, id);
+        if (r == NULL) {
+            r = PQexecPrepared(st->conn, STMTS[id].name, p != NULL ? p->n : 0,
+                               p != NULL ? p->values : NULL, p != NULL ? p->lengths : NULL,
+                               p != NULL ? p->formats : NULL, 1);
+        }
+        ExecStatusType rs = PQresultStatus(r);
+        if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
+            if (out != NULL) {
+                *out = r;
+            } else {
+                PQclear(r);
+            }
+            return MIEN_OK;
+        }
+        if (!may_retry(st, id, attempt)) {
+            status = fail(st, r, op_name(id, what), err);
+            PQclear(r);
+            return status;
+        }
+        PQclear(r);
+    }
+}
+
+/* One parameterless command of the simple protocol (BEGIN, SAVEPOINT, SET, a migration
+ * step); *tag (may be NULL) receives its command tag ("COMMIT", "ROLLBACK", ...). */
+static mien_status exec(pg_store *st, const char *sql, const char *what, char *tag,
+                        size_t tag_size, mien_error *err)
+{
+    PGresult *r = PQexec(st->conn, sql);
+    ExecStatusType rs = PQresultStatus(r);
+    mien_status status = MIEN_OK;
+    if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+        status = fail(st, r, what, err);
+    } else if (tag != NULL) {
+        snprintf(tag, tag_size, "%s", PQcmdStatus(r));
+    }
+    PQclear(r);
+    return status;
+}
+
+/* ---- operation scopes: atomic whether or not the caller holds a transaction ------------- */
+
+typedef struct op_scope {
+    bool own; /* BEGIN was ours (no caller transaction); else a savepoint */
+} op_scope;
+
+static mien_status op_begin(pg_store *st, op_scope *op, mien_error *err)
+{
+    mien_status status = ensure_conn(st, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    op->own = !st->in_tx;
+    status = exec(st, op->own ? "BEGIN" : "SAVEPOINT mien_op", "savepoint", NULL, 0, err);
+    st->in_op = op->own && status == MIEN_OK;
+    return status;
+}
+
+/* Ends the scope: on success COMMIT (own) or RELEASE; on failure ROLLBACK or ROLLBACK TO, so
+ * that the caller's transaction stays usable. Returns `status`, or the commit's failure. */
+static mien_status op_end(pg_store *st, op_scope *op, mien_status status, mien_error *err)
+{
+    st->in_op = false;
+    if (status == MIEN_OK) {
+        char tag[32] = "";
+        status = exec(st, op->own ? "COMMIT" : "RELEASE SAVEPOINT mien_op", "commit", tag,
+                      sizeof(tag), err);
+        if (status == MIEN_OK && op->own && strcmp(tag, "COMMIT") != 0) {
+            /* COMMIT of a transaction that an error aborted answers "ROLLBACK". */
+            status = base_error_set(err, MIEN_ERR_STORE, "%s: the operation was rolled back",
+                                    st->where);
+        }
+        if (status == MIEN_OK || op->own) {
+            return status;
+        }
+    }
+    if (PQstatus(st->conn) == CONNECTION_OK) {
+        if (op->own) {
+            exec(st, "ROLLBACK", "rollback", NULL, 0, NULL);
+        } else {
+            exec(st, "ROLLBACK TO SAVEPOINT mien_op; RELEASE SAVEPOINT mien_op", "rollback to",
+                 NULL, 0, NULL);
+        }
+    }
+    return status;
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+
+static mien_status pg_begin(gallery_store *s, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    if (st->in_tx) {
+        return base_error_set(err, MIEN_ERR_ARG, "%s: begin: a transaction is already open",
+                              st->where);
+    }
+    mien_status status = MIEN_OK;
+    /* A connection found dead at BEGIN (the server restarted since the last operation) is
+     * replaced and BEGIN tried once more: nothing had started on it. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        status = ensure_conn(st, err);
+        if (status != MIEN_OK) {
+            break;
+        }
+        /* One round trip: the simple protocol runs both; a failure of either is returned. */
+        status = exec(st, "BEGIN; " LOCK_WRITE_SQL, "begin", NULL, 0, err);
+        if (status == MIEN_OK) {
+            break;
+        }
+        if (PQstatus(st->conn) != CONNECTION_OK) {
+            continue; /* dead: ensure_conn replaces it */
+        }
+        if (PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
+            exec(st, "ROLLBACK", "rollback", NULL, 0, NULL);
+        }
+        break;
+    }
+    if (status == MIEN_OK) {
+        st->in_tx = true;
+    }
+    return status;
+}
+
+static void pg_rollback(gallery_store *s)
+{
+    pg_store *st = as_pg(s);
+    if (st->in_tx && PQstatus(st->conn) == CONNECTION_OK &&
+        PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
+        exec(st, "ROLLBACK", "rollback", NULL, 0, NULL);
+    }
+    st->in_tx = false;
+}
+
+static mien_status pg_commit(gallery_store *s, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    char tag[32] = "";
+    if (!st->in_tx) {
+        return base_error_set(err, MIEN_ERR_ARG, "%s: commit: no transaction is open",
+                              st->where);
+    }
+    mien_status status = exec(st, "COMMIT", "commit", tag, sizeof(tag), err);
+    if (status == MIEN_OK && strcmp(tag, "COMMIT") != 0) {
+        status = base_error_set(err, MIEN_ERR_STORE, "%s: commit: the transaction had failed "
+                                "and was rolled back", st->where);
+    }
+    if (status != MIEN_OK) {
+        pg_rollback(s);
+        return status;
+    }
+    st->in_tx = false;
+    return MIEN_OK;
+}
+
+/* ---- sealing (base/keyring.h), as store_sqlite.c: templates and crops are written sealed
+ * with the current data key and bound to their collection (gallery_seal_ad). */
+
+/* Seals plain[n] for collection `collection_id` into *out (malloc'd, n + overhead bytes). */
+static mien_status seal_blob(pg_store *st, gallery_blob kind, int64_t collection_id,
+                             const uint8_t *plain, size_t n, uint8_t **out, mien_error *err)
+{
+    uint8_t ad[GALLERY_SEAL_AD_LEN];
+    *out = NULL;
+    if (st->base.keys == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "%s: no data key: templates are encrypted at "
+                              "rest and this store was opened without its key file", st->where);
+    }
+    uint8_t *sealed = malloc(n + KEYRING_SEAL_OVERHEAD);
+    if (sealed == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "sealing %zu bytes", n);
+    }
+    gallery_seal_ad(kind, collection_id, ad);
+    mien_status status = keyring_seal(st->base.keys, plain, n, ad, sizeof(ad), sealed, err);
+    if (status != MIEN_OK) {
+        free(sealed);
+        return status;
+    }
+    *out = sealed;
+    return MIEN_OK;
+}
+
+/* Opens sealed[n] into *buf (grown as needed, *cap bytes); *plain_len its length. */
+static mien_status open_blob(pg_store *st, gallery_blob kind, int64_t collection_id,
+                             const uint8_t *sealed, size_t n, uint8_t **buf, size_t *cap,
+                             size_t *plain_len, mien_error *err)
+{
+    uint8_t ad[GALLERY_SEAL_AD_LEN];
+    if (st->base.keys == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "%s: no data key: templates are encrypted at "
+                              "rest and this store was opened without its key file", st->where);
+    }
+    if (!keyring_is_sealed(sealed, n, NULL)) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: a stored %s is not sealed (damaged "
+                              "row?)", st->where, kind == GALLERY_BLOB_CROP ? "crop" : "template");
+    }
+    size_t need = n - KEYRING_SEAL_OVERHEAD;
+    if (need > *cap) {
+        uint8_t *more = realloc(*buf, need);
+        if (more == NULL) {
+            return base_error_set(err, MIEN_ERR_NOMEM, "opening %zu bytes", n);
+        }
+        *buf = more;
+        *cap = need;
+    }
+    gallery_seal_ad(kind, collection_id, ad);
+    *plain_len = need;
+    return keyring_open(st->base.keys, sealed, n, ad, sizeof(ad), *buf, err);
+}
+
+static void free_plain(uint8_t *plain, size_t cap)
+{
+    if (plain != NULL) {
+        sodium_memzero(plain, cap);
+        free(plain);
+    }
+}
+
+/* ---- collections ------------------------------------------------------------------------ */
+
+static void read_collection(const PGresult *r, int row, gallery_collection *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = col_i64(r, row, 0);
+    col_text(c->name, sizeof(c->name), r, row, 1);
+    c->profile = (mien_profile)col_i64(r, row, 2);
+    col_text(c->model_a, sizeof(c->model_a), r, row, 3);
+    col_text(c->model_b, sizeof(c->model_b), r, row, 4);
+    col_text(c->description, sizeof(c->description), r, row, 5);
+    c->created_at = col_i64(r, row, 6);
+    c->subjects = col_i64(r, row, 7);
+    c->faces = col_i64(r, row, 8);
+    col_text(c->purposes, sizeof(c->purposes), r, row, 9);
+    col_text(c->legal_basis, sizeof(c->legal_basis), r, row, 10);
+    c->consent = (int)col_i64(r, row, 11);
+    c->retention_s = col_i64(r, row, 12);
+    c->review = (int)col_i64(r, row, 13);
+    c->verification_only = (int)col_i64(r, row, 14);
+}
+
+static mien_status pg_collection_create(gallery_store *s, gallery_collection *c,
+                                        mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    if (c == NULL || c->name[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "collection_create: no name");
+    }
+    int64_t now = gallery_store_now(&st->base);
+    p_text(&p, c->name);
+    p_i64(&p, (int64_t)c->profile);
+    p_text(&p, c->model_a);
+    p_text(&p, c->model_b);
+    p_text(&p, c->description);
+    p_i64(&p, now);
+    p_text(&p, c->purposes);
+    p_text(&p, c->legal_basis);
+    p_i64(&p, c->consent);
+    p_i64(&p, c->retention_s);
+    p_i64(&p, c->review);
+    p_i64(&p, c->verification_only);
+    mien_status status = run(st, STMT_COLLECTION_INSERT, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return base_error_set(err, MIEN_ERR_EXISTS, "collection \"%s\" already exists", c->name);
+    }
+    c->id = col_i64(r, 0, 0);
+    c->created_at = now;
+    c->subjects = 0;
+    c->faces = 0;
+    PQclear(r);
+    return MIEN_OK;
+}
+
+static mien_status pg_collection_get(gallery_store *s, const char *name, gallery_collection *out,
+                                     mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    if (name == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "collection_get: no name");
+    }
+    p_text(&p, name);
+    mien_status status = run(st, STMT_COLLECTION_GET, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) == 0) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection \"%s\"", name);
+    } else {
+        read_collection(r, 0, out);
+    }
+    PQclear(r);
+    return status;
+}
+
+/* Runs statement `id` and collects one element of elem_size bytes per row, filled by
+ * read(). *out (malloc'd, caller frees; NULL when empty) and *n on success; nothing on
+ * failure. */
+typedef void (*row_reader)(const PGresult *r, int row, void *elem);
+
+static mien_status collect(pg_store *st, stmt_id id, const pq_params *p, size_t elem_size,
+                           row_reader read, void **out, size_t *n, mien_error *err)
+{
+    PGresult *r;
+    *out = NULL;
+    *n = 0;
+    mien_status status = run(st, id, p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int rows = PQntuples(r);
+    if (rows > 0) {
+        char *list = malloc((size_t)rows * elem_size);
+        if (list == NULL) {
+            PQclear(r);
+            char what[48];
+            return base_error_set(err, MIEN_ERR_NOMEM, "%s: %d rows", op_name(id, what), rows);
+        }
+        for (int i = 0; i < rows; i++) {
+            read(r, i, list + (size_t)i * elem_size);
+        }
+        *out = list;
+        *n = (size_t)rows;
+    }
+    PQclear(r);
+    return MIEN_OK;
+}
+
+static void read_collection_row(const PGresult *r, int row, void *elem)
+{
+    read_collection(r, row, elem);
+}
+
+static mien_status pg_collection_list(gallery_store *s, gallery_collection **out, size_t *n,
+                                      mien_error *err)
+{
+    void *list = NULL;
+    mien_status status = collect(as_pg(s), STMT_COLLECTION_LIST, NULL, sizeof(**out),
+                                 read_collection_row, &list, n, err);
+    *out = list;
+    return status;
+}
+
+/* One statement; the cascade takes subjects, faces and crops with it. */
+static mien_status pg_collection_drop(gallery_store *s, int64_t collection_id, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    p_i64(&p, collection_id);
+    mien_status status = run(st, STMT_COLLECTION_DELETE, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) == 0) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
+                                (long long)collection_id);
+    }
+    PQclear(r);
+    return status;
+}
+
+/* ---- subjects ------------------------------------------------------------------------- */
+
+static mien_status check_external_id(const char *external_id, mien_error *err)
+{
+    size_t len = external_id != NULL ? strlen(external_id) : 0;
+    if (len == 0 || len >= GALLERY_SUBJECT_MAX) {
+        return base_error_set(err, MIEN_ERR_ARG, "subject id must be 1..%d bytes",
+                              GALLERY_SUBJECT_MAX - 1);
+    }
+    return MIEN_OK;
+}
+
+/* The id of subject `external_id` in *id (statement SUBJECT_FIND or SUBJECT_LOCK), or 0. */
+static mien_status subject_find(pg_store *st, stmt_id which, int64_t collection_id,
+                                const char *external_id, int64_t *id, mien_error *err)
+{
+    pq_params p = {0};
+    PGresult *r;
+    *id = 0;
+    p_i64(&p, collection_id);
+    p_text(&p, external_id);
+    mien_status status = run(st, which, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) > 0) {
+        *id = col_i64(r, 0, 0);
+    }
+    PQclear(r);
+    return MIEN_OK;
+}
+
+/* One upsert (new subject, or consent_ref / expires_at replaced where given), then a look-up
+ * when it returned nothing (an existing subject left as it was, or no such collection). Two
+ * nodes ensuring the same new subject at once get the same id (ON CONFLICT). */
+static mien_status pg_subject_ensure(gallery_store *s, int64_t collection_id,
+                                     const char *external_id, const char *display_name,
+                                     const char *consent_ref, int64_t expires_at,
+                                     int64_t *subject_id, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    *subject_id = 0;
+    mien_status status = check_external_id(external_id, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    p_i64(&p, collection_id);
+    p_text(&p, external_id);
+    p_text(&p, display_name);
+    p_i64(&p, gallery_store_now(&st->base));
+    p_text(&p, consent_ref);
+    p_i64_or_null(&p, expires_at);
+    status = run(st, STMT_SUBJECT_UPSERT, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int64_t id = PQntuples(r) > 0 ? col_i64(r, 0, 0) : 0;
+    PQclear(r);
+    if (id == 0) {
+        status = subject_find(st, STMT_SUBJECT_FIND, collection_id, external_id, &id, err);
+        if (status != MIEN_OK) {
+            return status;
+        }
+        if (id == 0) {
+            return base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
+                                  (long long)collection_id);
+        }
+    }
+    *subject_id = id;
+    return MIEN_OK;
+}
+
+static void read_expired_row(const PGresult *r, int row, void *elem)
+{
+    gallery_expired *e = elem;
+    memset(e, 0, sizeof(*e));
+    col_text(e->collection, sizeof(e->collection), r, row, 0);
+    e->collection_id = col_i64(r, row, 1);
+    col_text(e->external_id, sizeof(e->external_id), r, row, 2);
+}
+
+static mien_status pg_subject_expired(gallery_store *s, int64_t now, gallery_expired **out,
+                                      size_t *n, mien_error *err)
+{
+    pq_params p = {0};
+    void *list = NULL;
+    p_i64(&p, now);
+    mien_status status = collect(as_pg(s), STMT_SUBJECT_EXPIRED, &p, sizeof(**out),
+                                 read_expired_row, &list, n, err);
+    *out = list;
+    return status;
+}
+
+static void read_subject_row(const PGresult *r, int row, void *elem)
+{
+    gallery_subject *g = elem;
+    memset(g, 0, sizeof(*g));
+    g->id = col_i64(r, row, 0);
+    col_text(g->external_id, sizeof(g->external_id), r, row, 1);
+    col_text(g->display_name, sizeof(g->display_name), r, row, 2);
+    g->created_at = col_i64(r, row, 3);
+    g->faces = col_i64(r, row, 4);
+    col_text(g->consent_ref, sizeof(g->consent_ref), r, row, 5);
+    g->expires_at = col_i64(r, row, 6);
+}
+
+static mien_status pg_subject_list(gallery_store *s, int64_t collection_id, gallery_subject **out,
+                                   size_t *n, mien_error *err)
+{
+    pq_params p = {0};
+    void *list = NULL;
+    p_i64(&p, collection_id);
+    mien_status status = collect(as_pg(s), STMT_SUBJECT_LIST, &p, sizeof(**out),
+                                 read_subject_row, &list, n, err);
+    *out = list;
+    return status;
+}
+
+/* The subject's row is locked (FOR UPDATE) before its faces are counted, so that no other
+ * node adds a face to it between the count and the deletion (a face insert takes a key-share
+ * lock on its subject). The cascade deletes faces and crops. */
+static mien_status erase_rows(pg_store *st, int64_t collection_id, const char *external_id,
+                              int64_t *faces, int64_t *crops, mien_error *err)
+{
+    pq_params p = {0};
+    PGresult *r;
+    int64_t id;
+    mien_status status = subject_find(st, STMT_SUBJECT_LOCK, collection_id, external_id, &id,
+                                      err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (id == 0) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject \"%s\" in collection %lld",
+                              external_id, (long long)collection_id);
+    }
+    p_i64(&p, id);
+    status = run(st, STMT_SUBJECT_COUNTS, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    *faces = col_i64(r, 0, 0);
+    *crops = col_i64(r, 0, 1);
+    PQclear(r);
+    return run(st, STMT_SUBJECT_DELETE, &p, NULL, err);
+}
+
+/* Erasure: the rows go at commit (docs/deploy.md, "Erasure", says what that does
+ * and does not promise about the server's files). */
+static mien_status pg_subject_erase(gallery_store *s, int64_t collection_id,
+                                    const char *external_id, int64_t *faces_deleted,
+                                    int64_t *crops_deleted, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    op_scope op;
+    int64_t faces = 0, crops = 0;
+    *faces_deleted = 0;
+    *crops_deleted = 0;
+    mien_status status = check_external_id(external_id, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = op_begin(st, &op, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = op_end(st, &op, erase_rows(st, collection_id, external_id, &faces, &crops, err),
+                    err);
+    if (status == MIEN_OK) {
+        *faces_deleted = faces;
+        *crops_deleted = crops;
+    }
+    return status;
+}
+
+/* ---- faces ---------------------------------------------------------------------------- */
+
+static mien_status pg_face_exists(gallery_store *s, int64_t collection_id,
+                                  const char *external_id, const uint8_t image_sha256[32],
+                                  bool *found, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    *found = false;
+    if (external_id == NULL || image_sha256 == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_exists: subject and digest required");
+    }
+    p_i64(&p, collection_id);
+    p_text(&p, external_id);
+    p_bytes(&p, image_sha256, 32);
+    mien_status status = run(st, STMT_FACE_EXISTS, &p, &r, err);
+    if (status == MIEN_OK) {
+        *found = PQntuples(r) > 0;
+        PQclear(r);
+    }
+    return status;
+}
+
+/* One statement (FACE_INSERT) writes the face and its crop, both sealed first. A subject
+ * erased by another node between the statement's snapshot and its insert fails on the foreign
+ * key (23503) and reads as NOT_FOUND too. */
+static mien_status pg_face_insert(gallery_store *s, int64_t collection_id, int64_t subject_id,
+                                  const gallery_face_new *f, int64_t *face_id, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    uint8_t *sealed = NULL, *sealed_crop = NULL;
+    *face_id = 0;
+    if (f == NULL || f->template_bytes == NULL || f->template_len == 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_insert: no template bytes");
+    }
+    if (f->crop_rgb != NULL && f->crop_len != CHIP_BYTES) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_insert: crop is %zu bytes, want %d",
+                              f->crop_len, CHIP_BYTES);
+    }
+    mien_status status = seal_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, f->template_bytes,
+                                   f->template_len, &sealed, err);
+    if (status == MIEN_OK && f->crop_rgb != NULL) {
+        status = seal_blob(st, GALLERY_BLOB_CROP, collection_id, f->crop_rgb, f->crop_len,
+                           &sealed_crop, err);
+    }
+    if (status != MIEN_OK) {
+        free(sealed);
+        return status;
+    }
+    p_i64(&p, subject_id);
+    p_bytes(&p, sealed, f->template_len + KEYRING_SEAL_OVERHEAD);
+    if (f->quality != NULL) {
+        const mien_quality *k = f->quality;
+        p_i64(&p, (int64_t)k->klass);
+        p_f64(&p, k->interocular_px);
+        p_f64(&p, k->sharpness);
+        p_f64(&p, k->yaw);
+        p_f64(&p, k->pitch);
+        p_f64(&p, k->roll);
+        p_f64(&p, k->detector_score);
+        p_f64(&p, k->landmark_score);
+    } else {
+        for (int i = 0; i < 8; i++) {
+            p_null(&p);
+        }
+    }
+    p_bytes(&p, f->image_sha256, 32);
+    p_i64(&p, gallery_store_now(&st->base));
+    p_i64(&p, collection_id);
+    p_bytes(&p, sealed_crop, f->crop_len + KEYRING_SEAL_OVERHEAD);
+    status = run(st, STMT_FACE_INSERT, &p, &r, err);
+    free(sealed);
+    free(sealed_crop);
+    if (status != MIEN_OK) {
+        if (strcmp(st->sqlstate, "23503") == 0) {
+            return base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject %lld in collection "
+                                  "%lld", (long long)subject_id, (long long)collection_id);
+        }
+        return status;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject %lld in collection %lld",
+                              (long long)subject_id, (long long)collection_id);
+    }
+    *face_id = col_i64(r, 0, 0);
+    PQclear(r);
+    return MIEN_OK;
+}
+
+/* ---- streaming scans: rows one at a time (libpq single-row mode), so that a scan of a
+ * million faces never holds them all in memory. ------------------------------------------ */
+
+typedef mien_status (*stream_fn)(pg_store *st, const PGresult *r, void *ctx, mien_error *err);
+
+/* Runs statement `id` and calls fn for each row; stops at fn's first error (the rest of the
+ * result is read and dropped, so that the connection is ready for the next statement). */
+static mien_status stream(pg_store *st, stmt_id id, const pq_params *p, stream_fn fn, void *ctx,
+                          mien_error *err)
+{
+    char what[48];
+    op_name(id, what);
+    for (int attempt = 0;; attempt++) {
+        bool rows = false, retry = false;
+        mien_status status = ensure_conn(st, err);
+        if (status != MIEN_OK) {
+            return status;
+        }
+        PGresult *r = prepare(st, id);
+        if (r != NULL) {
+            retry = may_retry(st, id, attempt);
+            status = retry ? MIEN_OK : fail(st, r, what, err);
+            PQclear(r);
+            if (retry) {
+                continue;
+            }
+            return status;
+        }
+        if (!PQsendQueryPrepared(st->conn, STMTS[id].name, p->n, p->values, p->lengths,
+                                 p->formats, 1)) {
+            if (may_retry(st, id, attempt)) {
+                continue;
+            }
+            return fail(st, NULL, what, err);
+        }
+        if (!PQsetSingleRowMode(st->conn)) {
+            status = fail(st, NULL, what, err);
+        }
+        while ((r = PQgetResult(st->conn)) != NULL) {
+            ExecStatusType rs = PQresultStatus(r);
+            if (status == MIEN_OK && !retry) {
+                if (rs == PGRES_SINGLE_TUPLE) {
+                    rows = true;
+                    status = fn(st, r, ctx, err);
+                } else if (rs != PGRES_TUPLES_OK) {
+                    /* Nothing was handed over yet: a dead connection may be retried. */
+                    retry = !rows && may_retry(st, id, attempt);
+                    if (!retry) {
+                        status = fail(st, r, what, err);
+                    }
+                }
+            }
+            PQclear(r);
+        }
+        if (!retry) {
+            return status;
+        }
+    }
+}
+
+typedef struct face_scan_ctx {
+    int64_t collection_id;
+    gallery_face_fn fn;
+    void *ctx;
+    uint8_t *plain;
+    size_t cap;
+} face_scan_ctx;
+
+static mien_status face_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
+{
+    face_scan_ctx *fs = ctx;
+    size_t len = 0;
+    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, fs->collection_id,
+                                   (const uint8_t *)PQgetvalue(r, 0, 3),
+                                   (size_t)PQgetlength(r, 0, 3), &fs->plain, &fs->cap, &len, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    gallery_face_row row = {
+        .face_id = col_i64(r, 0, 0),
+        .subject_id = col_i64(r, 0, 1),
+        .external_id = PQgetvalue(r, 0, 2),
+        .template_bytes = fs->plain,
+        .template_len = len,
+    };
+    return fs->fn(fs->ctx, &row);
+}
+
+static mien_status pg_face_scan(gallery_store *s, int64_t collection_id, gallery_face_fn fn,
+                                void *ctx, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    face_scan_ctx fs = {.collection_id = collection_id, .fn = fn, .ctx = ctx};
+    p_i64(&p, collection_id);
+    mien_status status = stream(st, STMT_FACE_SCAN, &p, face_row, &fs, err);
+    free_plain(fs.plain, fs.cap);
+    return status;
+}
+
+static mien_status pg_face_scan_subject(gallery_store *s, int64_t collection_id,
+                                        const char *external_id, gallery_face_fn fn, void *ctx,
+                                        mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    face_scan_ctx fs = {.collection_id = collection_id, .fn = fn, .ctx = ctx};
+    if (external_id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_scan_subject: no subject id");
+    }
+    p_i64(&p, collection_id);
+    p_text(&p, external_id);
+    mien_status status = stream(st, STMT_FACE_SCAN_SUBJECT, &p, face_row, &fs, err);
+    free_plain(fs.plain, fs.cap);
+    return status;
+}
+
+/* One face by id, for following another node's enrolment (gallery.c): its collection comes
+ * from the row, and the template opens with that collection's associated data. */
+static mien_status pg_face_get(gallery_store *s, int64_t face_id, int64_t *collection_id,
+                               gallery_face_fn fn, void *ctx, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    *collection_id = 0;
+    p_i64(&p, face_id);
+    mien_status status = run(st, STMT_FACE_GET, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %lld", (long long)face_id);
+    }
+    face_scan_ctx fs = {.collection_id = col_i64(r, 0, 4), .fn = fn, .ctx = ctx};
+    *collection_id = fs.collection_id;
+    status = face_row(st, r, &fs, err);
+    PQclear(r);
+    free_plain(fs.plain, fs.cap);
+    return status;
+}
+
+/* ---- key rotation: re-seal every template and crop with the current data key ------------
+ * A cursor (DECLARE, then FETCH RESEAL_BATCH rows at a time) walks the table inside the
+ * operation's transaction; its snapshot was taken at DECLARE, so the updates it makes are
+ * not seen again. */
+
+static mien_status reseal_table(pg_store *st, const char *declare, stmt_id set,
+                                gallery_blob kind, int64_t *count, mien_error *err)
+{
+    uint8_t *plain = NULL;
+    size_t cap = 0;
+    char fetch[64];
+    mien_status status = exec(st, declare, "reseal: declare", NULL, 0, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    snprintf(fetch, sizeof(fetch), "FETCH %d FROM mien_reseal", RESEAL_BATCH);
+    for (;;) {
+        PGresult *r = PQexecParams(st->conn, fetch, 0, NULL, NULL, NULL, NULL, 1);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            status = fail(st, r, "reseal: fetch", err);
+            PQclear(r);
+            break;
+        }
+        int rows = PQntuples(r);
+        for (int i = 0; i < rows && status == MIEN_OK; i++) {
+            int64_t id = col_i64(r, i, 0), collection_id = col_i64(r, i, 1);
+            size_t len = 0;
+            uint8_t *sealed = NULL;
+            pq_params p = {0};
+            status = open_blob(st, kind, collection_id, (const uint8_t *)PQgetvalue(r, i, 2),
+                               (size_t)PQgetlength(r, i, 2), &plain, &cap, &len, err);
+            if (status == MIEN_OK) {
+                status = seal_blob(st, kind, collection_id, plain, len, &sealed, err);
+            }
+            if (status == MIEN_OK) {
+                p_i64(&p, id);
+                p_bytes(&p, sealed, len + KEYRING_SEAL_OVERHEAD);
+                status = run(st, set, &p, NULL, err);
+                ++*count;
+            }
+            free(sealed);
+        }
+        PQclear(r);
+        if (status != MIEN_OK || rows < RESEAL_BATCH) {
+            break;
+        }
+    }
+    free_plain(plain, cap);
+    if (status == MIEN_OK) {
+        status = exec(st, "CLOSE mien_reseal", "reseal: close", NULL, 0, err);
+    }
+    return status;
+}
+
+static mien_status pg_reseal_all(gallery_store *s, int64_t *count, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    op_scope op;
+    int64_t n = 0;
+    if (count != NULL) {
+        *count = 0;
+    }
+    mien_status status = op_begin(st, &op, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = reseal_table(st,
+                          "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT f.id, s.collection_id,"
+                          " f.template FROM faces f JOIN subjects s ON s.id = f.subject_id",
+                          STMT_FACE_SET_TEMPLATE, GALLERY_BLOB_TEMPLATE, &n, err);
+    if (status == MIEN_OK) {
+        status = reseal_table(st,
+                              "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT c.face_id,"
+                              " s.collection_id, c.rgb FROM crops c JOIN faces f ON f.id ="
+                              " c.face_id JOIN subjects s ON s.id = f.subject_id",
+                              STMT_CROP_SET_RGB, GALLERY_BLOB_CROP, &n, err);
+    }
+    status = op_end(st, &op, status, err);
+    if (count != NULL && status == MIEN_OK) {
+        *count = n;
+    }
+    return status;
+}
+
+/* ---- audit chain: one chain for every node (file comment) ------------------------------ */
+
+/* Inside a caller transaction the write lock (begin) is held, and under READ COMMITTED the
+ * read takes a fresh snapshot: it sees the entry any node committed before the lock was
+ * granted. */
+static mien_status pg_audit_last(gallery_store *s, int64_t *seq, uint8_t hash[32],
+                                 mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    PGresult *r;
+    *seq = 0;
+    memset(hash, 0, 32);
+    mien_status status = run(st, STMT_AUDIT_LAST, NULL, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) > 0) {
+        *seq = col_i64(r, 0, 0);
+        col_hash(hash, r, 0, 1);
+    }
+    PQclear(r);
+    return MIEN_OK;
+}
+
+static mien_status pg_audit_insert(gallery_store *s, const gallery_audit_row *row,
+                                   mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    p_i64(&p, row->seq);
+    p_i64(&p, row->time);
+    p_text(&p, row->actor);
+    p_text(&p, row->action);
+    p_text(&p, row->collection);
+    p_text(&p, row->purpose);
+    p_text(&p, row->case_ref);
+    p_text(&p, row->input_sha256);
+    p_text(&p, row->outcome);
+    p_text(&p, row->result != NULL ? row->result : "{}");
+    p_bytes(&p, row->prev_hash, 32);
+    p_bytes(&p, row->hash, 32);
+    mien_status status = run(st, STMT_AUDIT_INSERT, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) == 0) {
+        status = base_error_set(err, MIEN_ERR_EXISTS, "audit entry %lld already exists (or "
+                                "is not the next one)", (long long)row->seq);
+    }
+    PQclear(r);
+    return status;
+}
+
+typedef struct audit_scan_ctx {
+    gallery_audit_fn fn;
+    void *ctx;
+} audit_scan_ctx;
+
+static mien_status audit_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
+{
+    audit_scan_ctx *as = ctx;
+    gallery_audit_row row;
+    (void)st;
+    (void)err;
+    memset(&row, 0, sizeof(row));
+    row.seq = col_i64(r, 0, 0);
+    row.time = col_i64(r, 0, 1);
+    col_text(row.actor, sizeof(row.actor), r, 0, 2);
+    col_text(row.action, sizeof(row.action), r, 0, 3);
+    col_text(row.collection, sizeof(row.collection), r, 0, 4);
+    col_text(row.purpose, sizeof(row.purpose), r, 0, 5);
+    col_text(row.case_ref, sizeof(row.case_ref), r, 0, 6);
+    col_text(row.input_sha256, sizeof(row.input_sha256), r, 0, 7);
+    col_text(row.outcome, sizeof(row.outcome), r, 0, 8);
+    row.result = PQgetisnull(r, 0, 9) ? "" : PQgetvalue(r, 0, 9);
+    col_hash(row.prev_hash, r, 0, 10);
+    col_hash(row.hash, r, 0, 11);
+    return as->fn(as->ctx, &row);
+}
+
+static mien_status pg_audit_scan(gallery_store *s, int64_t from_seq, int64_t t0, int64_t t1,
+                                 gallery_audit_fn fn, void *ctx, mien_error *err)
+{
+    pq_params p = {0};
+    audit_scan_ctx as = {.fn = fn, .ctx = ctx};
+    p_i64(&p, from_seq);
+    p_i64(&p, t0);
+    p_i64(&p, t1);
+    return stream(as_pg(s), STMT_AUDIT_SCAN, &p, audit_row, &as, err);
+}
+
+/* ---- reviews ----------------------------------------------------------------------------- */
+
+static mien_status pg_review_insert(gallery_store *s, const gallery_review *rv, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    p_text(&p, rv->id);
+    p_i64(&p, rv->collection_id);
+    p_text(&p, rv->collection);
+    p_i64(&p, rv->required);
+    p_i64(&p, rv->confirmations);
+    p_i64(&p, rv->confirmed_rank);
+    p_text(&p, rv->status);
+    p_i64(&p, rv->created_at);
+    p_i64(&p, rv->search_seq);
+    p_i64(&p, rv->candidates);
+    p_text(&p, rv->candidates_json != NULL ? rv->candidates_json : "[]");
+    mien_status status = run(st, STMT_REVIEW_INSERT, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) == 0) {
+        status = base_error_set(err, MIEN_ERR_EXISTS, "review %s already exists", rv->id);
+    }
+    PQclear(r);
+    return status;
+}
+
+static mien_status pg_review_get(gallery_store *s, const char *id, gallery_review *out,
+                                 mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    if (id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "review_get: no review id");
+    }
+    p_text(&p, id);
+    mien_status status = run(st, STMT_REVIEW_GET, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) == 0) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", id);
+    } else {
+        memset(out, 0, sizeof(*out));
+        col_text(out->id, sizeof(out->id), r, 0, 0);
+        out->collection_id = col_i64(r, 0, 1);
+        col_text(out->collection, sizeof(out->collection), r, 0, 2);
+        out->required = (int)col_i64(r, 0, 3);
+        out->confirmations = (int)col_i64(r, 0, 4);
+        out->confirmed_rank = (int)col_i64(r, 0, 5);
+        col_text(out->status, sizeof(out->status), r, 0, 6);
+        out->created_at = col_i64(r, 0, 7);
+        out->search_seq = col_i64(r, 0, 8);
+        out->candidates = col_i64(r, 0, 9);
+    }
+    PQclear(r);
+    return status;
+}
+
+static mien_status pg_review_update(gallery_store *s, const gallery_review *rv, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    p_text(&p, rv->id);
+    p_text(&p, rv->status);
+    p_i64(&p, rv->confirmations);
+    p_i64(&p, rv->confirmed_rank);
+    mien_status status = run(st, STMT_REVIEW_UPDATE, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) == 0) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", rv->id);
+    }
+    PQclear(r);
+    return status;
+}
+
+/* MIEN_ERR_EXISTS when this reviewer already decided, MIEN_ERR_STORE for an unknown review
+ * (SQLite's foreign key failure), both without aborting the caller's transaction. */
+static mien_status pg_decision_insert(gallery_store *s, const gallery_decision *d,
+                                      mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    p_text(&p, d->review_id);
+    p_text(&p, d->reviewer);
+    p_i64(&p, d->decision);
+    p_i64(&p, d->rank);
+    p_text(&p, d->note);
+    p_i64(&p, d->time);
+    mien_status status = run(st, STMT_DECISION_INSERT, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int inserted = PQntuples(r);
+    PQclear(r);
+    if (inserted > 0) {
+        return MIEN_OK;
+    }
+    memset(&p, 0, sizeof(p));
+    p_text(&p, d->review_id);
+    status = run(st, STMT_REVIEW_EXISTS, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int exists = PQntuples(r);
+    PQclear(r);
+    if (exists == 0) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: decision_insert: no review \"%s\"",
+                              st->where, d->review_id);
+    }
+    return base_error_set(err, MIEN_ERR_EXISTS, "reviewer \"%s\" already decided on review %s",
+                          d->reviewer, d->review_id);
+}
+
+static void read_decision_row(const PGresult *r, int row, void *elem)
+{
+    gallery_decision *d = elem;
+    memset(d, 0, sizeof(*d));
+    col_text(d->review_id, sizeof(d->review_id), r, row, 0);
+    col_text(d->reviewer, sizeof(d->reviewer), r, row, 1);
+    d->decision = (int)col_i64(r, row, 2);
+    d->rank = (int)col_i64(r, row, 3);
+    col_text(d->note, sizeof(d->note), r, row, 4);
+    d->time = col_i64(r, row, 5);
+}
+
+static mien_status pg_decision_list(gallery_store *s, const char *id, gallery_decision **out,
+                                    size_t *n, mien_error *err)
+{
+    pq_params p = {0};
+    void *list = NULL;
+    p_text(&p, id);
+    mien_status status = collect(as_pg(s), STMT_DECISION_LIST, &p, sizeof(**out),
+                                 read_decision_row, &list, n, err);
+    *out = list;
+    return status;
+}
+
+/* ---- API keys --------------------------------------------------------------------------- */
+
+/* Columns id, role, label, created_at, revoked_at into *k (hash zeroed). */
+static void read_key(const PGresult *r, int row, gallery_key *k)
+{
+    memset(k, 0, sizeof(*k));
+    col_text(k->id, sizeof(k->id), r, row, 0);
+    k->role = (mien_role)col_i64(r, row, 1);
+    col_text(k->label, sizeof(k->label), r, row, 2);
+    k->created_at = col_i64(r, row, 3);
+    k->revoked_at = col_i64(r, row, 4);
+}
+
+static mien_status pg_key_insert(gallery_store *s, gallery_key *k, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    if (k == NULL || k->id[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "key_insert: no key id");
+    }
+    int64_t now = gallery_store_now(&st->base);
+    p_text(&p, k->id);
+    p_bytes(&p, k->secret_hash, GALLERY_KEY_HASH_LEN);
+    p_i64(&p, (int64_t)k->role);
+    p_text(&p, k->label[0] != '\0' ? k->label : NULL);
+    p_i64(&p, now);
+    mien_status status = run(st, STMT_KEY_INSERT, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int inserted = PQntuples(r);
+    PQclear(r);
+    if (inserted == 0) {
+        return base_error_set(err, MIEN_ERR_EXISTS, "key %s already exists", k->id);
+    }
+    k->created_at = now;
+    k->revoked_at = 0;
+    return MIEN_OK;
+}
+
+static mien_status pg_key_get(gallery_store *s, const char *id, gallery_key *out,
+                              mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    memset(out, 0, sizeof(*out));
+    if (id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "key_get: no key id");
+    }
+    p_text(&p, id);
+    mien_status status = run(st, STMT_KEY_GET, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) == 0) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
+    } else if (PQgetlength(r, 0, 5) != GALLERY_KEY_HASH_LEN) {
+        status = base_error_set(err, MIEN_ERR_STORE, "%s: key %s has a %d-byte hash, want %d",
+                                st->where, id, PQgetlength(r, 0, 5), GALLERY_KEY_HASH_LEN);
+    } else {
+        read_key(r, 0, out);
+        memcpy(out->secret_hash, PQgetvalue(r, 0, 5), GALLERY_KEY_HASH_LEN);
+    }
+    PQclear(r);
+    return status;
+}
+
+static void read_key_row(const PGresult *r, int row, void *elem)
+{
+    read_key(r, row, elem);
+}
+
+static mien_status pg_key_list(gallery_store *s, gallery_key **out, size_t *n, mien_error *err)
+{
+    void *list = NULL;
+    mien_status status = collect(as_pg(s), STMT_KEY_LIST, NULL, sizeof(**out), read_key_row,
+                                 &list, n, err);
+    *out = list;
+    return status;
+}
+
+static mien_status pg_key_revoke(gallery_store *s, const char *id, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    if (id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "key_revoke: no key id");
+    }
+    p_text(&p, id);
+    p_i64(&p, gallery_store_now(&st->base));
+    mien_status status = run(st, STMT_KEY_REVOKE, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    bool changed = strcmp(PQcmdTuples(r), "0") != 0;
+    PQclear(r);
+    if (changed) {
+        return MIEN_OK;
+    }
+    /* Nothing changed: an unknown id, or a key revoked before (left as it was). */
+    memset(&p, 0, sizeof(p));
+    p_text(&p, id);
+    status = run(st, STMT_KEY_EXISTS, &p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (PQntuples(r) == 0) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
+    }
+    PQclear(r);
+    return status;
+}
+
+static mien_status pg_key_count_valid(gallery_store *s, int64_t *count, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    PGresult *r;
+    *count = 0;
+    mien_status status = run(st, STMT_KEY_COUNT_VALID, NULL, &r, err);
+    if (status == MIEN_OK) {
+        *count = col_i64(r, 0, 0);
+        PQclear(r);
+    }
+    return status;
+}
+
+/* ---- open and close ------------------------------------------------------------------- */
+
+static void pg_close(gallery_store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    pg_store *st = as_pg(s);
+    PQfinish(st->conn);
+    st->magic = 0;
+    free(st);
+}
+
+/* libpq prints server notices (e.g. "relation already exists, skipping") on stderr by
+ * default; a library must not. */
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* One row of one column of a parameterless query, as text (text[size]) and integer (*out). */
+static mien_status query_one(pg_store *st, const char *sql, const char *what, bool *null,
+                             int64_t *out, char *text, size_t size, mien_error *err)
+{
+    PGresult *r = PQexec(st->conn, sql);
+    mien_status status = MIEN_OK;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        status = fail(st, r, what, err);
+    } else if (PQntuples(r) != 1) {
+        status = base_error_set(err, MIEN_ERR_STORE, "%s: %s returned %d rows", st->where, what,
+                                PQntuples(r));
+    } else {
+        const char *v = PQgetvalue(r, 0, 0);
+        if (null != NULL) {
+            *null = PQgetisnull(r, 0, 0);
+        }
+        if (out != NULL) {
+            *out = strtoll(v, NULL, 10);
+        }
+        if (text != NULL) {
+            snprintf(text, size, "%s", v);
+        }
+    }
+    PQclear(r);
+    return status;
+}
+
+/* Refuses schemas that are not ours before anything is written: tables without mien_schema,
+ * another application's mien_schema, a newer version. *version: the schema's version (0 for
+ * an empty schema). */
+static mien_status check_identity(pg_store *st, int64_t *version, mien_error *err)
+{
+    char schema[128];
+    bool null = false;
+    int64_t tables = 0, ours = 0;
+    *version = 0;
+    mien_status status = query_one(st, "SELECT current_schema()", "current_schema", &null, NULL,
+                                   schema, sizeof(schema), err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (null) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: no schema to create the tables in (no "
+                              "schema of the search_path exists)", st->where);
+    }
+    status = query_one(st, "SELECT count(*) FROM pg_catalog.pg_tables"
+                           " WHERE schemaname = current_schema()",
+                       "identity", NULL, &tables, NULL, 0, err);
+    if (status == MIEN_OK) {
+        status = query_one(st, "SELECT count(*) FROM pg_catalog.pg_tables"
+                               " WHERE schemaname = current_schema() AND tablename = 'mien_schema'",
+                           "identity", NULL, &ours, NULL, 0, err);
+    }
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (ours == 0) {
+        if (tables != 0) {
+            return base_error_set(err, MIEN_ERR_STORE, "%s: not a mien store (schema \"%s\" "
+                                  "holds %lld tables but no mien_schema); refusing to touch it",
+                                  st->where, schema, (long long)tables);
+        }
+        return MIEN_OK;
+    }
+    PGresult *r;
+    status = run(st, STMT_SCHEMA_VERSION, NULL, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    char app[64] = "";
+    if (PQntuples(r) == 1) {
+        col_text(app, sizeof(app), r, 0, 0);
+        *version = col_i64(r, 0, 1);
+    }
+    int rows = PQntuples(r);
+    PQclear(r);
+    if (rows != 1 || strcmp(app, GALLERY_POSTGRES_APPLICATION) != 0) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: not a mien store (mien_schema of schema "
+                              "\"%s\" names \"%s\"); refusing to touch it", st->where, schema,
+                              app);
+    }
+    if (*version > GALLERY_POSTGRES_SCHEMA_VERSION) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: schema version %lld is newer than this "
+                              "build of mien (%d); upgrade mien", st->where, (long long)*version,
+                              GALLERY_POSTGRES_SCHEMA_VERSION);
+    }
+    return MIEN_OK;
+}
+
+/* Applies the steps after `version`, each in its own transaction under the migration lock,
+ * re-reading the version under the lock (another node may have migrated meanwhile). */
+static mien_status migrate(pg_store *st, int64_t version, mien_error *err)
+{
+    char sql[160];
+    for (size_t i = (size_t)version; i < MIGRATION_COUNT; i++) {
+        const migration *m = &MIGRATIONS[i];
+        int64_t now = 0;
+        mien_status status = exec(st, "BEGIN", "migration: begin", NULL, 0, err);
+        if (status != MIEN_OK) {
+            return status;
+        }
+        status = exec(st, LOCK_MIGRATE_SQL, "migration: lock", NULL, 0, err);
+        if (status == MIEN_OK) {
+            status = exec(st, "CREATE TABLE IF NOT EXISTS mien_schema ("
+                              " application TEXT NOT NULL, version INTEGER NOT NULL);",
+                          "migration: version table", NULL, 0, err);
+        }
+        if (status == MIEN_OK) {
+            snprintf(sql, sizeof(sql), "INSERT INTO mien_schema SELECT '%s', 0"
+                     " WHERE NOT EXISTS (SELECT 1 FROM mien_schema)", GALLERY_POSTGRES_APPLICATION);
+            status = exec(st, sql, "migration: version row", NULL, 0, err);
+        }
+        if (status == MIEN_OK) {
+            status = query_one(st, "SELECT version FROM mien_schema", "migration: version",
+                               NULL, &now, NULL, 0, err);
+        }
+        if (status == MIEN_OK && now < m->version) {
+            status = exec(st, m->sql, "migration", NULL, 0, err);
+            if (status == MIEN_OK) {
+                snprintf(sql, sizeof(sql), "UPDATE mien_schema SET version = %d", m->version);
+                status = exec(st, sql, "migration: version", NULL, 0, err);
+            }
+        }
+        if (status == MIEN_OK) {
+            status = exec(st, "COMMIT", "migration: commit", NULL, 0, err);
+        }
+        if (status != MIEN_OK) {
+            exec(st, "ROLLBACK", "migration: rollback", NULL, 0, NULL);
+            return status;
+        }
+    }
+    return MIEN_OK;
+}
+
+/* "postgres USER@HOST:PORT/DB" from the live connection (never the password). */
+static void describe(pg_store *st)
+{
+    const char *host = PQhost(st->conn);
+    snprintf(st->where, sizeof(st->where), "postgres %s@%s:%s/%s", PQuser(st->conn),
+             host != NULL && host[0] != '\0' ? host : "localhost", PQport(st->conn),
+             PQdb(st->conn));
+}
+
+/* The signed audit head's file: $MIEN_AUDIT_HEAD, else the key file's path + ".audit-head"
+ * (the head lives outside the database, on the node; store_postgres.h). */
+static mien_status head_path(pg_store *st, const keyring *keys, mien_error *err)
+{
+    const char *env = getenv("MIEN_AUDIT_HEAD");
+    int n;
+    if (env != NULL && env[0] != '\0') {
+        n = snprintf(st->base.audit_head_path, sizeof(st->base.audit_head_path), "%s", env);
+    } else if (keys != NULL) {
+        n = snprintf(st->base.audit_head_path, sizeof(st->base.audit_head_path), "%s.audit-head",
+                     keyring_path(keys));
+    } else {
+        st->base.audit_head_path[0] = '\0';
+        return MIEN_OK;
+    }
+    if (n < 0 || (size_t)n >= sizeof(st->base.audit_head_path)) {
+        return base_error_set(err, MIEN_ERR_ARG, "audit head path is too long");
+    }
+    return MIEN_OK;
+}
+
+mien_status gallery_postgres_open(const char *uri, const keyring *keys, gallery_store **out,
+                                  mien_error *err)
+{
+    char msg[300], sql[96];
+    if (out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "gallery_postgres_open: out is NULL");
+    }
+    *out = NULL;
+    if (uri == NULL || uri[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "store URI is empty");
+    }
+    pg_store *st = calloc(1, sizeof(*st));
+    if (st == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "opening a PostgreSQL store");
+    }
+    st->base.ops = &POSTGRES_OPS;
+    st->base.keys = keys;
+    st->magic = STORE_MAGIC;
+    mien_status status = head_path(st, keys, err);
+    if (status != MIEN_OK) {
+        goto fail_alloc;
+    }
+
+    st->conn = PQconnectdb(uri);
+    if (st->conn == NULL) {
+        status = base_error_set(err, MIEN_ERR_NOMEM, "opening a PostgreSQL store");
+        goto fail_alloc;
+    }
+    if (PQstatus(st->conn) != CONNECTION_OK) {
+        /* libpq's message names host and port, not the password. */
+        trim_message(msg, sizeof(msg), PQerrorMessage(st->conn));
+        status = base_error_set(err, MIEN_ERR_IO, "cannot open PostgreSQL store: %s", msg);
+        goto fail_conn;
+    }
+    describe(st);
+    PQsetNoticeProcessor(st->conn, quiet_notice, NULL);
+    if (PQsetClientEncoding(st->conn, "UTF8") != 0) {
+        status = fail(st, NULL, "client_encoding", err);
+        goto fail_conn;
+    }
+    snprintf(sql, sizeof(sql), "SET lock_timeout = '%s'", LOCK_TIMEOUT);
+    status = exec(st, sql, "settings", NULL, 0, err);
+    int64_t version = 0;
+    if (status == MIEN_OK) {
+        status = check_identity(st, &version, err);
+    }
+    if (status == MIEN_OK) {
+        status = migrate(st, version, err);
+    }
+    if (status != MIEN_OK) {
+        goto fail_conn;
+    }
+    *out = &st->base;
+    return MIEN_OK;
+
+fail_conn:
+    PQfinish(st->conn);
+fail_alloc:
+    free(st);
+    return status;
+}
+
+mien_status gallery_postgres_schema_version(gallery_store *s, int64_t *version, mien_error *err)
+{
+    if (s == NULL || s->ops != &POSTGRES_OPS || version == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "gallery_postgres_schema_version: not a "
+                              "PostgreSQL store");
+    }
+    pg_store *st = as_pg(s);
+    PGresult *r;
+    *version = 0;
+    mien_status status = run(st, STMT_SCHEMA_VERSION, NULL, &r, err);
+    if (status == MIEN_OK) {
+        *version = PQntuples(r) > 0 ? col_i64(r, 0, 1) : 0;
+        PQclear(r);
+    }
+    return status;
+}
+
+static const gallery_store_ops POSTGRES_OPS = {
+    .close = pg_close,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .collection_create = pg_collection_create,
+    .collection_get = pg_collection_get,
+    .collection_list = pg_collection_list,
+    .collection_drop = pg_collection_drop,
+    .subject_ensure = pg_subject_ensure,
+    .subject_expired = pg_subject_expired,
+    .subject_list = pg_subject_list,
+    .face_exists = pg_face_exists,
+    .face_insert = pg_face_insert,
+    .face_scan = pg_face_scan,
+    .face_scan_subject = pg_face_scan_subject,
+    .face_get = pg_face_get,
+    .subject_erase = pg_subject_erase,
+    .reseal_all = pg_reseal_all,
+    .audit_last = pg_audit_last,
+    .audit_insert = pg_audit_insert,
+    .audit_scan = pg_audit_scan,
+    .review_insert = pg_review_insert,
+    .review_get = pg_review_get,
+    .review_update = pg_review_update,
+    .decision_insert = pg_decision_insert,
+    .decision_list = pg_decision_list,
+    .key_insert = pg_key_insert,
+    .key_get = pg_key_get,
+    .key_list = pg_key_list,
+    .key_revoke = pg_key_revoke,
+    .key_count_valid = pg_key_count_valid,
+};

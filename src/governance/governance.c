@@ -1,0 +1,334 @@
+/* governance.c — purposes, collection policies and audit records for the gallery's actions
+ * (governance.h). Reviews are in review.c, the hash chain in audit.c.
+ *
+ * Why a purpose on every identification: GDPR Art. 5(1)(b) (purpose limitation) and the EU
+ * AI Act's logging duty for remote biometric identification (Art. 12) both presuppose that
+ * each use can be tied to a declared, lawful purpose; a collection declares the purposes it
+ * was built for and nothing else may be done with it. The case reference ties a search to the
+ * file that justified it, so an auditor can ask for that file. */
+#include "governance/governance.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "base/error.h"
+#include "base/keyring.h"
+#include "governance/audit.h"
+
+/* Audit results and review candidates as stored: compact, keys sorted, reals with 9
+ * significant digits (enough for a float's similarity and an FMR; jansson's default 17 prints
+ * 1e-6 as 9.9999999999999995e-07). */
+#define GOVERNANCE_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9))
+
+#define PURPOSE_MAX 64        /* one purpose: [a-z0-9_.-]{1,63} */
+#define PURPOSES_MAX 256      /* the list, commas included */
+#define RETENTION_MAX_S (100LL * 365 * 86400)
+
+static const char *const REVIEW_NAMES[] = {"one", "two_person", "none"};
+static const char *const CONSENT_NAMES[] = {"required", "not_needed"};
+
+const char *governance_review_name(mien_review_mode mode)
+{
+    return (unsigned)mode < 3 ? REVIEW_NAMES[mode] : "unknown";
+}
+
+mien_status governance_review_parse(const char *text, mien_review_mode *out)
+{
+    for (int k = 0; k < 3; k++) {
+        if (text != NULL && strcmp(text, REVIEW_NAMES[k]) == 0) {
+            *out = (mien_review_mode)k;
+            return MIEN_OK;
+        }
+    }
+    return MIEN_ERR_ARG;
+}
+
+const char *governance_consent_name(mien_consent consent)
+{
+    return (unsigned)consent < 2 ? CONSENT_NAMES[consent] : "unknown";
+}
+
+static int purpose_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' ||
+           ch == '-';
+}
+
+int governance_purpose_listed(const char *purposes, const char *purpose)
+{
+    size_t n = purpose != NULL ? strlen(purpose) : 0;
+    if (purposes == NULL || n == 0) {
+        return 0;
+    }
+    for (const char *p = purposes; *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, purpose, n) == 0) {
+            return 1;
+        }
+        p += len + (end != NULL);
+    }
+    return 0;
+}
+
+/* Normalises a comma-separated purpose list into out[PURPOSES_MAX]: items trimmed of spaces,
+ * checked, de-duplicated. */
+static mien_status purposes_normalise(const char *in, char out[PURPOSES_MAX], mien_error *err)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (const char *p = in; *p != '\0';) {
+        char item[PURPOSE_MAX];
+        size_t len = 0;
+        while (*p == ' ' || *p == ',') {
+            p++;
+        }
+        while (*p != '\0' && *p != ',' && *p != ' ') {
+            if (!purpose_char(*p) || len + 1 >= sizeof(item)) {
+                return base_error_set(err, MIEN_ERR_ARG, "purposes are 1..%d characters of "
+                                      "[a-z0-9_.-], separated by commas (\"%s\")",
+                                      PURPOSE_MAX - 1, in);
+            }
+            item[len++] = *p++;
+        }
+        item[len] = '\0';
+        if (len == 0 || governance_purpose_listed(out, item)) {
+            continue;
+        }
+        if (used + len + 2 > PURPOSES_MAX) {
+            return base_error_set(err, MIEN_ERR_ARG, "the purpose list is longer than %d bytes",
+                                  PURPOSES_MAX - 1);
+        }
+        used += (size_t)snprintf(out + used, PURPOSES_MAX - used, "%s%s", used ? "," : "", item);
+    }
+    if (used == 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "a collection declares the purposes it may be "
+                              "used for (e.g. \"access_control\")");
+    }
+    return MIEN_OK;
+}
+
+mien_status governance_policy_set(const mien_collection_policy *p, gallery_collection *c,
+                                  mien_error *err)
+{
+    if (p == NULL || p->purposes == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "a collection declares its purposes and legal "
+                              "basis (mien_collection_policy)");
+    }
+    mien_status st = purposes_normalise(p->purposes, c->purposes, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    size_t basis = p->legal_basis != NULL ? strlen(p->legal_basis) : 0;
+    if (basis == 0 || basis >= sizeof(c->legal_basis)) {
+        return base_error_set(err, MIEN_ERR_ARG, "a collection declares its legal basis (1..%zu "
+                              "bytes, e.g. \"consent, GDPR Art. 9(2)(a)\")",
+                              sizeof(c->legal_basis) - 1);
+    }
+    if ((unsigned)p->consent > MIEN_CONSENT_NOT_NEEDED) {
+        return base_error_set(err, MIEN_ERR_ARG, "unknown consent rule %d", (int)p->consent);
+    }
+    if ((unsigned)p->review > MIEN_REVIEW_NONE) {
+        return base_error_set(err, MIEN_ERR_ARG, "unknown review mode %d", (int)p->review);
+    }
+    if (p->retention_s < 0 || p->retention_s > RETENTION_MAX_S) {
+        return base_error_set(err, MIEN_ERR_ARG, "retention must be 0 (one year) .. 100 years");
+    }
+    snprintf(c->legal_basis, sizeof(c->legal_basis), "%s", p->legal_basis);
+    c->consent = (int)p->consent;
+    c->retention_s = p->retention_s != 0 ? p->retention_s : MIEN_DEFAULT_RETENTION_S;
+    c->review = (int)p->review;
+    c->verification_only = p->verification_only != 0;
+    return MIEN_OK;
+}
+
+json_t *governance_policy_json(const gallery_collection *c)
+{
+    return json_pack("{s:s,s:s,s:s,s:I,s:s,s:b}", "purposes", c->purposes, "legal_basis",
+                     c->legal_basis, "consent", governance_consent_name((mien_consent)c->consent),
+                     "retention_s", (json_int_t)c->retention_s, "review",
+                     governance_review_name((mien_review_mode)c->review), "verification_only",
+                     c->verification_only);
+}
+
+void governance_subject_hash(const gallery_store *s, const char *collection, const char *subject,
+                             char out[65])
+{
+    uint8_t h[KEYRING_HASH_BYTES];
+    if (s->keys == NULL) {
+        snprintf(out, 65, "%s", "");
+        return;
+    }
+    keyring_subject_hash(s->keys, collection, subject, h);
+    sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+/* ---- audit records -------------------------------------------------------------------- */
+
+mien_status governance_record_tx(gallery_store *s, const mien_context *ctx, const char *action,
+                                 const char *collection, const uint8_t *input_sha256,
+                                 const char *outcome, json_t *result, int64_t *seq,
+                                 uint8_t hash[32], mien_error *err)
+{
+    char *text = result != NULL ? json_dumps(result, GOVERNANCE_JSON_FLAGS) : NULL;
+    json_decref(result);
+    if (result != NULL && text == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "audit: serialising the result");
+    }
+    audit_entry e = {
+        .actor = ctx != NULL && ctx->actor != NULL && ctx->actor[0] ? ctx->actor : "unknown",
+        .action = action,
+        .collection = collection,
+        .purpose = ctx != NULL ? ctx->purpose : NULL,
+        .case_ref = ctx != NULL ? ctx->case_ref : NULL,
+        .input_sha256 = input_sha256,
+        .outcome = outcome,
+        .result_json = text,
+    };
+    mien_status st = audit_append(s, gallery_store_now(s), &e, seq, hash, err);
+    free(text);
+    return st;
+}
+
+mien_status governance_after_commit(gallery_store *s, mien_error *err)
+{
+    /* The action has committed; what can fail here is signing the head (a full disk, or a
+     * head file that no longer fits the chain: audit.c refuses to paper over a truncation).
+     * The caller must hear of it, and must not think the action was undone. */
+    mien_status st = audit_checkpoint(s, err);
+    if (st != MIEN_OK && err != NULL) {
+        size_t used = strlen(err->message);
+        snprintf(err->message + used, sizeof(err->message) - used,
+                 " (the action itself was committed; run `mien audit verify`)");
+    }
+    return st;
+}
+
+mien_status governance_record(gallery_store *s, const mien_context *ctx, const char *action,
+                              const char *collection, const uint8_t *input_sha256,
+                              const char *outcome, json_t *result, int64_t *seq,
+                              mien_error *err)
+{
+    mien_status st = s->ops->begin(s, err);
+    if (st != MIEN_OK) {
+        json_decref(result);
+        return st;
+    }
+    st = governance_record_tx(s, ctx, action, collection, input_sha256, outcome, result, seq,
+                              NULL, err);
+    if (st == MIEN_OK) {
+        st = s->ops->commit(s, err);
+    }
+    if (st != MIEN_OK) {
+        s->ops->rollback(s);
+        return st;
+    }
+    return governance_after_commit(s, err);
+}
+
+/* ---- purpose checks ------------------------------------------------------------------- */
+
+/* Records a refusal of `action` with the reason in err's message, then returns `code`. The
+ * context's strings are cut to the audit's field sizes first: an overlong purpose is itself a
+ * reason to refuse, and must not stop the refusal from being recorded. */
+static mien_status refuse(gallery_store *s, const gallery_collection *c, const char *action,
+                          const mien_context *ctx, mien_status code, mien_error *err)
+{
+    char actor[64], purpose[64], case_ref[128];
+    snprintf(actor, sizeof(actor), "%s", ctx != NULL && ctx->actor ? ctx->actor : "");
+    snprintf(purpose, sizeof(purpose), "%s", ctx != NULL && ctx->purpose ? ctx->purpose : "");
+    snprintf(case_ref, sizeof(case_ref), "%s", ctx != NULL && ctx->case_ref ? ctx->case_ref : "");
+    mien_context cut = {actor, purpose, case_ref, ctx != NULL ? ctx->input_sha256 : NULL};
+    mien_error rec;
+    const char *reason = err != NULL ? err->message : mien_strerror(code);
+    if (governance_record(s, &cut, action, c->name, cut.input_sha256, "refused",
+                          json_pack("{s:s}", "reason", reason), NULL, &rec) != MIEN_OK) {
+        /* The refusal stands; say that its record is missing. */
+        if (err != NULL) {
+            size_t used = strlen(err->message);
+            snprintf(err->message + used, sizeof(err->message) - used,
+                     " (and the refusal could not be audited: %s)", rec.message);
+        }
+    }
+    return code;
+}
+
+mien_status governance_check(gallery_store *s, const gallery_collection *c, const char *action,
+                             const mien_context *ctx, mien_error *err)
+{
+    int search = strcmp(action, "search") == 0;
+    const char *purpose = ctx != NULL ? ctx->purpose : NULL;
+    const char *case_ref = ctx != NULL ? ctx->case_ref : NULL;
+    if (search && c->verification_only) {
+        base_error_set(err, MIEN_ERR_FORBIDDEN, "collection '%s' is verification-only: 1:N "
+                       "search is refused (use 1:1 verification against a named subject)",
+                       c->name);
+        return refuse(s, c, action, ctx, MIEN_ERR_FORBIDDEN, err);
+    }
+    if (purpose == NULL || purpose[0] == '\0') {
+        base_error_set(err, MIEN_ERR_ARG, "a %s declares its purpose (collection '%s' allows: "
+                       "%s)", action, c->name, c->purposes[0] ? c->purposes : "nothing");
+        return refuse(s, c, action, ctx, MIEN_ERR_ARG, err);
+    }
+    if (search && (case_ref == NULL || case_ref[0] == '\0')) {
+        base_error_set(err, MIEN_ERR_ARG, "a search names the case it is done for (case_ref)");
+        return refuse(s, c, action, ctx, MIEN_ERR_ARG, err);
+    }
+    if (strlen(purpose) >= PURPOSE_MAX || (case_ref != NULL && strlen(case_ref) >= 128)) {
+        base_error_set(err, MIEN_ERR_ARG, "purpose is at most %d bytes, case_ref at most 127",
+                       PURPOSE_MAX - 1);
+        return refuse(s, c, action, ctx, MIEN_ERR_ARG, err);
+    }
+    if (!governance_purpose_listed(c->purposes, purpose)) {
+        base_error_set(err, MIEN_ERR_FORBIDDEN, "purpose '%s' is not one collection '%s' was "
+                       "declared for (%s)", purpose, c->name,
+                       c->purposes[0] ? c->purposes : "none declared");
+        return refuse(s, c, action, ctx, MIEN_ERR_FORBIDDEN, err);
+    }
+    return MIEN_OK;
+}
+
+/* ---- reviews: opening one (decisions are in review.c) ----------------------------------- */
+
+int governance_review_required(const gallery_collection *c, size_t n)
+{
+    if (c->review == MIEN_REVIEW_NONE || n == 0) {
+        return 0;
+    }
+    return c->review == MIEN_REVIEW_TWO_PERSON ? 2 : 1;
+}
+
+void governance_review_new_id(char id[33])
+{
+    uint8_t raw[16];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(id, 33, raw, sizeof(raw));
+}
+
+mien_status governance_review_open(gallery_store *s, const gallery_collection *c, const char *id,
+                                   int64_t search_seq, json_t *candidates, size_t n,
+                                   mien_error *err)
+{
+    char *text = json_dumps(candidates, GOVERNANCE_JSON_FLAGS);
+    json_decref(candidates);
+    if (text == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "review: serialising candidates");
+    }
+    gallery_review r;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.id, sizeof(r.id), "%s", id);
+    r.collection_id = c->id;
+    snprintf(r.collection, sizeof(r.collection), "%s", c->name);
+    r.required = governance_review_required(c, n);
+    snprintf(r.status, sizeof(r.status), "%s", "pending");
+    r.created_at = gallery_store_now(s);
+    r.search_seq = search_seq;
+    r.candidates = (int64_t)n;
+    r.candidates_json = text;
+    mien_status st = s->ops->review_insert(s, &r, err);
+    free(text);
+    return st;
+}

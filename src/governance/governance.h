@@ -1,0 +1,77 @@
+/* governance.h — the rules every use of personal data passes through, for the layer that runs
+ * the actions (gallery.c): declared purposes, collection policies, audit records in the
+ * action's own transaction, and reviews of candidate lists (issue "Accountability by design";
+ * docs/responsible-use.md explains each rule in plain words).
+ *
+ * The gallery opens a store transaction, does the action, calls governance_record_tx() with a
+ * summary of what happened, commits, and then calls governance_after_commit(), which signs the
+ * audit chain's new head (audit.h). A refusal has no action to share a transaction with:
+ * governance_record() writes it in its own. */
+#ifndef MIEN_GOVERNANCE_H
+#define MIEN_GOVERNANCE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "gallery/store.h"
+#include "mien.h"
+
+/* Checks `p` and copies it into c's policy fields (purposes normalised: no spaces, no empty
+ * items, no duplicates). MIEN_ERR_ARG naming what is missing or malformed. */
+mien_status governance_policy_set(const mien_collection_policy *p, gallery_collection *c,
+                                  mien_error *err);
+
+/* The policy of c as JSON (for the audit entry of its creation and for listings). */
+json_t *governance_policy_json(const gallery_collection *c);
+
+/* Names used in JSON and on the command line: "one" / "two_person" / "none" and "required" /
+ * "not_needed"; parse returns MIEN_ERR_ARG for other text. */
+const char *governance_review_name(mien_review_mode mode);
+mien_status governance_review_parse(const char *text, mien_review_mode *out);
+const char *governance_consent_name(mien_consent consent);
+
+/* Whether `purpose` is one of the comma-separated `purposes`. */
+int governance_purpose_listed(const char *purposes, const char *purpose);
+
+/* Whether `action` ("search" or "verify") may run on collection c for ctx: no purpose or no
+ * case reference → MIEN_ERR_ARG; a purpose c does not declare, or a search on a
+ * verification-only collection → MIEN_ERR_FORBIDDEN. A refusal is audited (its own
+ * transaction) before it is returned. */
+mien_status governance_check(gallery_store *s, const gallery_collection *c, const char *action,
+                             const mien_context *ctx, mien_error *err);
+
+/* Appends an audit entry inside the caller's open transaction; `result` is stolen (may be
+ * NULL: "{}"). `collection` may be NULL. *seq, hash (may be NULL) receive the entry's number
+ * and hash. */
+mien_status governance_record_tx(gallery_store *s, const mien_context *ctx, const char *action,
+                                 const char *collection, const uint8_t *input_sha256,
+                                 const char *outcome, json_t *result, int64_t *seq,
+                                 uint8_t hash[32], mien_error *err);
+
+/* The same in a transaction of its own, committed and signed before it returns. */
+mien_status governance_record(gallery_store *s, const mien_context *ctx, const char *action,
+                              const char *collection, const uint8_t *input_sha256,
+                              const char *outcome, json_t *result, int64_t *seq,
+                              mien_error *err);
+
+/* After a commit that recorded entries: signs and writes the chain's head. */
+mien_status governance_after_commit(gallery_store *s, mien_error *err);
+
+/* Hex keyed hash of a subject (keyring_subject_hash) into out[65]: the only way the audit
+ * log, reviews and receipts name a person. */
+void governance_subject_hash(const gallery_store *s, const char *collection, const char *subject,
+                             char out[65]);
+
+/* Confirmations a search with n candidates in c needs: 0 when c opted out of review
+ * (MIEN_REVIEW_NONE) or there is nothing to review, else 1, or 2 in two-person mode. */
+int governance_review_required(const gallery_collection *c, size_t n);
+/* A fresh review id (32 hex characters from 16 random bytes) into id[33]. */
+void governance_review_new_id(char id[33]);
+/* Stores review `id` of the search recorded as audit entry `search_seq`, inside the caller's
+ * transaction: `candidates` (a JSON array of {rank, subject hash, similarity}, stolen) awaits
+ * c's reviewers. Only when governance_review_required() is non-zero. */
+mien_status governance_review_open(gallery_store *s, const gallery_collection *c, const char *id,
+                                   int64_t search_seq, json_t *candidates, size_t n,
+                                   mien_error *err);
+
+#endif

@@ -1,0 +1,63 @@
+/* record.c — the public face of the audit log (mien.h "the audit log"): entries for actions
+ * that happen outside the store (a service's 1:1 compare, a request refused before it reached
+ * a collection), verification and export. The chain itself is audit.c. */
+#include <string.h>
+
+#include "base/error.h"
+#include "gallery/store.h"
+#include "governance/audit.h"
+#include "governance/governance.h"
+
+mien_status mien_audit_append(mien_store *store, const mien_audit_event *ev,
+                              const mien_context *ctx, int64_t *seq, mien_error *err)
+{
+    gallery_store *s = gallery_store_of(store);
+    json_t *result = NULL;
+    if (seq != NULL) {
+        *seq = 0;
+    }
+    if (s == NULL || ev == NULL || ev->action == NULL || ev->action[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_audit_append: NULL store or no action");
+    }
+    if (ev->outcome != NULL && strcmp(ev->outcome, "ok") != 0 &&
+        strcmp(ev->outcome, "refused") != 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "outcome is \"ok\" or \"refused\"");
+    }
+    if (ev->result != NULL) {
+        json_error_t jerr;
+        result = json_loads(ev->result, JSON_REJECT_DUPLICATES, &jerr);
+        if (result == NULL || !json_is_object(result)) {
+            json_decref(result);
+            return base_error_set(err, MIEN_ERR_ARG, "an audit result is a JSON object");
+        }
+    }
+    return governance_record(s, ctx, ev->action, ev->collection,
+                             ctx != NULL ? ctx->input_sha256 : NULL,
+                             ev->outcome != NULL ? ev->outcome : "ok", result, seq, err);
+}
+
+mien_status mien_audit_verify(mien_store *store, mien_audit_report *out, mien_error *err)
+{
+    gallery_store *s = gallery_store_of(store);
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (s == NULL || out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_audit_verify: NULL argument");
+    }
+    return audit_verify(s, out, err);
+}
+
+mien_status mien_audit_export(mien_store *store, int64_t from, int64_t to, mien_line_fn fn,
+                              void *ctx, mien_error *err)
+{
+    gallery_store *s = gallery_store_of(store);
+    if (s == NULL || fn == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_audit_export: NULL argument");
+    }
+    if (from < 0 || to < 0 || (to != 0 && from > to)) {
+        return base_error_set(err, MIEN_ERR_ARG, "the export window is from <= to, in unix "
+                              "seconds (0: open)");
+    }
+    return audit_export(s, from, to, fn, ctx, err);
+}

@@ -1,0 +1,184 @@
+/* review.c — human review of 1:N candidate lists (mien.h "human review of candidate lists").
+ *
+ * A search never says "match": it returns candidates and opens a review (governance.c,
+ * governance_review_open). Reviewers then record decisions here. In two-person mode a
+ * candidate counts as identified only when two different reviewers confirmed the same rank:
+ * the EU AI Act, Art. 14(5), asks that no action be taken on a remote biometric
+ * identification "unless that identification has been separately verified and confirmed by
+ * at least two natural persons". The store's primary key (review, reviewer) makes the second
+ * decision of one reviewer impossible, not just unlikely.
+ *
+ * States: pending → confirmed (enough confirmations of one rank) | rejected (a reviewer says
+ * none of the candidates is the person) | disputed (two reviewers confirmed different ranks).
+ * Every decision, and every refused attempt, is an audit entry. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "gallery/store.h"
+#include "governance/governance.h"
+
+static void review_to_info(const gallery_review *r, mien_review_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", r->id);
+    snprintf(out->collection, sizeof(out->collection), "%s", r->collection);
+    out->required = r->required;
+    out->confirmations = r->confirmations;
+    out->confirmed_rank = r->confirmed_rank;
+    snprintf(out->status, sizeof(out->status), "%s", r->status);
+    out->created_at = r->created_at;
+    out->search_seq = r->search_seq;
+    out->candidates = (size_t)r->candidates;
+}
+
+mien_status mien_review_get(mien_store *store, const char *id, mien_review_info *out,
+                            mien_error *err)
+{
+    gallery_store *s = gallery_store_of(store);
+    gallery_review r;
+    if (s == NULL || id == NULL || out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_review_get: NULL argument");
+    }
+    mien_status st = s->ops->review_get(s, id, &r, err);
+    if (st == MIEN_OK) {
+        review_to_info(&r, out);
+    }
+    return st;
+}
+
+/* Whether `reviewer` already decided on review `id`. */
+static mien_status already_decided(gallery_store *s, const char *id, const char *reviewer,
+                                   int *decided, mien_error *err)
+{
+    gallery_decision *d = NULL;
+    size_t n = 0;
+    *decided = 0;
+    mien_status st = s->ops->decision_list(s, id, &d, &n, err);
+    for (size_t k = 0; st == MIEN_OK && k < n; k++) {
+        *decided |= strcmp(d[k].reviewer, reviewer) == 0;
+    }
+    free(d);
+    return st;
+}
+
+/* The review's next state after one more decision. */
+static void apply_decision(gallery_review *r, mien_review_decision decision, int rank)
+{
+    if (decision == MIEN_DECISION_REJECT) {
+        snprintf(r->status, sizeof(r->status), "%s", "rejected");
+        return;
+    }
+    r->confirmations++;
+    if (r->confirmed_rank != 0 && r->confirmed_rank != rank) {
+        snprintf(r->status, sizeof(r->status), "%s", "disputed");
+        return;
+    }
+    r->confirmed_rank = rank;
+    if (r->confirmations >= r->required) {
+        snprintf(r->status, sizeof(r->status), "%s", "confirmed");
+    }
+}
+
+/* Checks the decision against the review inside the transaction; the first rule broken sets
+ * err and its status. */
+static mien_status decision_allowed(gallery_store *s, const gallery_review *r,
+                                    const char *reviewer, mien_review_decision decision, int rank,
+                                    mien_error *err)
+{
+    int decided = 0;
+    if (strcmp(r->status, "pending") != 0) {
+        return base_error_set(err, MIEN_ERR_EXISTS, "review %s is already closed (%s)", r->id,
+                              r->status);
+    }
+    if (decision == MIEN_DECISION_CONFIRM && (rank < 1 || rank > r->candidates)) {
+        return base_error_set(err, MIEN_ERR_ARG, "rank must be 1..%lld (the candidates of the "
+                              "search)", (long long)r->candidates);
+    }
+    mien_status st = already_decided(s, r->id, reviewer, &decided, err);
+    if (st == MIEN_OK && decided) {
+        st = base_error_set(err, MIEN_ERR_FORBIDDEN, "reviewer '%s' already decided on review "
+                            "%s%s", reviewer, r->id,
+                            r->required > 1 ? ": two-person review needs a second, different "
+                                              "reviewer" : "");
+    }
+    return st;
+}
+
+static json_t *decision_json(const gallery_review *r, mien_review_decision decision, int rank,
+                             const char *note)
+{
+    return json_pack("{s:s,s:s,s:i,s:s,s:i,s:i,s:I,s:s}", "review", r->id, "decision",
+                     decision == MIEN_DECISION_CONFIRM ? "confirm" : "reject", "rank",
+                     decision == MIEN_DECISION_CONFIRM ? rank : 0, "status", r->status,
+                     "confirmations", r->confirmations, "required", r->required, "search_seq",
+                     (json_int_t)r->search_seq, "note", note != NULL ? note : "");
+}
+
+mien_status mien_review_decide(mien_store *store, const char *id, const char *reviewer,
+                               mien_review_decision decision, int rank, const char *note,
+                               mien_review_info *out, mien_error *err)
+{
+    gallery_store *s = gallery_store_of(store);
+    gallery_review r;
+    memset(&r, 0, sizeof(r));
+    if (s == NULL || id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_review_decide: NULL store or id");
+    }
+    if (reviewer == NULL || reviewer[0] == '\0' || strlen(reviewer) >= 64) {
+        return base_error_set(err, MIEN_ERR_ARG, "a decision names its reviewer (1..63 bytes)");
+    }
+    if (decision != MIEN_DECISION_CONFIRM && decision != MIEN_DECISION_REJECT) {
+        return base_error_set(err, MIEN_ERR_ARG, "unknown decision %d", (int)decision);
+    }
+    if (note != NULL && strlen(note) >= 256) {
+        return base_error_set(err, MIEN_ERR_ARG, "a note is at most 255 bytes");
+    }
+    mien_context ctx = {.actor = reviewer};
+    mien_status st = s->ops->begin(s, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    st = s->ops->review_get(s, id, &r, err);
+    if (st == MIEN_OK) {
+        st = decision_allowed(s, &r, reviewer, decision, rank, err);
+    }
+    if (st == MIEN_OK) {
+        gallery_decision d;
+        memset(&d, 0, sizeof(d));
+        snprintf(d.review_id, sizeof(d.review_id), "%s", id);
+        snprintf(d.reviewer, sizeof(d.reviewer), "%s", reviewer);
+        d.decision = (int)decision;
+        d.rank = decision == MIEN_DECISION_CONFIRM ? rank : 0;
+        snprintf(d.note, sizeof(d.note), "%s", note != NULL ? note : "");
+        d.time = gallery_store_now(s);
+        apply_decision(&r, decision, rank);
+        st = s->ops->decision_insert(s, &d, err);
+    }
+    if (st == MIEN_OK) {
+        st = s->ops->review_update(s, &r, err);
+    }
+    if (st == MIEN_OK) {
+        st = governance_record_tx(s, &ctx, "review", r.collection, NULL, "ok",
+                                  decision_json(&r, decision, rank, note), NULL, NULL, err);
+    }
+    if (st == MIEN_OK) {
+        st = s->ops->commit(s, err);
+    }
+    if (st != MIEN_OK) {
+        s->ops->rollback(s);
+        if (st == MIEN_ERR_FORBIDDEN || st == MIEN_ERR_EXISTS) {
+            /* A refused decision is a fact worth keeping too (who tried what, when). */
+            governance_record(s, &ctx, "review", r.collection, NULL, "refused",
+                              json_pack("{s:s,s:s}", "review", id, "reason",
+                                        err != NULL ? err->message : mien_strerror(st)),
+                              NULL, NULL);
+        }
+        return st;
+    }
+    if (out != NULL) {
+        review_to_info(&r, out);
+    }
+    return governance_after_commit(s, err);
+}

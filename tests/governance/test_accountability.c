@@ -1,0 +1,572 @@
+/* test_accountability.c — issue "Accountability by design" through the public API: collection
+ * policies, purposes on every search (refusals audited), consent and retention with purge
+ * under a moved clock, two-person review, erasure receipts, templates sealed at rest (also
+ * after a migration from schema 2 and a data-key rotation), and the audit chain catching an
+ * altered row and removed newest rows. Faces come from the face-api sample photos. */
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "test.h"
+
+typedef struct acct_env {
+    test_fixture f;
+    char dir[64], path[128];
+    mien_store *s;
+    mien_template *t[3];   /* three people of sample 1 */
+    uint8_t sha[32];
+} acct_env;
+
+static int acct_open(acct_env *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (test_fixture_open(&a->f) != 0 || test_temp_dir(a->dir, sizeof(a->dir)) != 0 ||
+        test_sample_templates(&a->f, 1, MIEN_PROFILE_FAST, 3, a->t, a->sha) != 3) {
+        return -1;
+    }
+    snprintf(a->path, sizeof(a->path), "%s/a.db", a->dir);
+    return mien_store_open(a->path, &a->s, NULL) == MIEN_OK ? 0 : -1;
+}
+
+static void acct_close(acct_env *a)
+{
+    mien_store_close(a->s);
+    for (int i = 0; i < 3; i++) {
+        mien_template_free(a->t[i]);
+    }
+    test_fixture_close(&a->f);
+    test_remove_dir(a->dir);
+}
+
+static mien_status enrol(acct_env *a, const char *coll, const char *subject, int k,
+                         const char *consent, mien_error *err)
+{
+    uint8_t d[32];
+    mien_enrollment e;
+    memcpy(d, a->sha, 32);
+    d[31] = (uint8_t)k;
+    memset(&e, 0, sizeof(e));
+    e.subject = subject;
+    e.template_ = a->t[k];
+    e.image_sha256 = d;
+    e.consent_ref = consent;
+    return mien_enroll(a->s, coll, &e, &TEST_CTX, NULL, err);
+}
+
+/* Audit export collected into one string. */
+typedef struct lines {
+    char buf[1 << 16];
+    size_t used;
+    int n;
+} lines;
+
+static int collect(void *ctx, const char *line)
+{
+    lines *l = ctx;
+    l->used += (size_t)snprintf(l->buf + l->used, sizeof(l->buf) - l->used, "%s\n", line);
+    l->n++;
+    return 0;
+}
+
+static int count_in(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+static int any_db_file_contains(const char *path, const void *needle, size_t n)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    char p[256];
+    for (int k = 0; k < 3; k++) {
+        snprintf(p, sizeof(p), "%s%s", path, suffix[k]);
+        if (test_file_contains(p, needle, n)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+TEST(acct_policy_required)
+{
+    acct_env a;
+    mien_error err;
+    mien_collection_info info;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    mien_collection_policy p = {.purposes = "access_control, lost_child ,access_control",
+                                .legal_basis = "consent, GDPR Art. 9(2)(a)",
+                                .review = MIEN_REVIEW_TWO_PERSON};
+    ASSERT_STATUS(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, NULL,
+                                         &TEST_CTX, &err),
+                  MIEN_ERR_ARG, &err);
+    mien_collection_policy bad = p;
+    bad.legal_basis = "";
+    ASSERT_STATUS(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &bad,
+                                         &TEST_CTX, &err),
+                  MIEN_ERR_ARG, &err);
+    ASSERT_CONTAINS(err.message, "legal basis");
+    bad = p;
+    bad.purposes = "Access Control";
+    ASSERT_STATUS(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &bad,
+                                         &TEST_CTX, &err),
+                  MIEN_ERR_ARG, &err);
+    bad.purposes = " , ";
+    ASSERT_STATUS(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &bad,
+                                         &TEST_CTX, &err),
+                  MIEN_ERR_ARG, &err);
+    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
+                                     &TEST_CTX, &err),
+              &err);
+    ASSERT_OK(mien_collection_get(a.s, "c", &info, &err), &err);
+    ASSERT_STR_EQ(info.purposes, "access_control,lost_child");
+    ASSERT_STR_EQ(info.legal_basis, "consent, GDPR Art. 9(2)(a)");
+    ASSERT_EQ_INT(info.consent, MIEN_CONSENT_REQUIRED);
+    ASSERT_EQ_INT(info.retention_s, MIEN_DEFAULT_RETENTION_S);
+    ASSERT_EQ_INT(info.review, MIEN_REVIEW_TWO_PERSON);
+    /* The policy is on the record. */
+    lines l = {.used = 0};
+    ASSERT_OK(mien_audit_export(a.s, 0, 0, collect, &l, &err), &err);
+    ASSERT_EQ_INT(l.n, 1);
+    ASSERT_CONTAINS(l.buf, "\"collection.create\"");
+    ASSERT_CONTAINS(l.buf, "\"review\":\"two_person\"");
+    acct_close(&a);
+    return 0;
+}
+
+TEST(acct_search_purpose)
+{
+    acct_env a;
+    mien_error err;
+    mien_search_result r;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    mien_collection_policy p = {.purposes = "access_control", .legal_basis = "contract",
+                                .consent = MIEN_CONSENT_NOT_NEEDED};
+    mien_collection_policy vo = p;
+    vo.verification_only = 1;
+    ASSERT_OK(mien_collection_create(a.s, "door", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
+                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(mien_collection_create(a.s, "badge", MIEN_PROFILE_FAST, a.f.engine, NULL, &vo,
+                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(enrol(&a, "door", "ann", 0, NULL, &err), &err);
+    ASSERT_OK(enrol(&a, "badge", "ann", 0, NULL, &err), &err);
+
+    mien_context none = {.actor = "k1", .case_ref = "c-1"};
+    mien_context no_case = {.actor = "k1", .purpose = "access_control"};
+    mien_context wrong = {.actor = "k1", .purpose = "marketing", .case_ref = "c-1"};
+    mien_context right = {.actor = "k1", .purpose = "access_control", .case_ref = "c-1"};
+    ASSERT_STATUS(mien_search(a.s, "door", a.t[0], NULL, &none, &r, &err), MIEN_ERR_ARG, &err);
+    ASSERT_CONTAINS(err.message, "purpose");
+    ASSERT_STATUS(mien_search(a.s, "door", a.t[0], NULL, &no_case, &r, &err), MIEN_ERR_ARG,
+                  &err);
+    ASSERT_STATUS(mien_search(a.s, "door", a.t[0], NULL, &wrong, &r, &err), MIEN_ERR_FORBIDDEN,
+                  &err);
+    ASSERT_CONTAINS(err.message, "marketing");
+    ASSERT_STATUS(mien_search(a.s, "badge", a.t[0], NULL, &right, &r, &err), MIEN_ERR_FORBIDDEN,
+                  &err);
+    ASSERT_CONTAINS(err.message, "verification-only");
+    ASSERT_STATUS(mien_check_purpose(a.s, "door", "search", &wrong, &err), MIEN_ERR_FORBIDDEN,
+                  &err);
+    ASSERT_OK(mien_check_purpose(a.s, "door", "search", &right, &err), &err);
+    ASSERT_OK(mien_search(a.s, "door", a.t[0], NULL, &right, &r, &err), &err);
+    ASSERT_TRUE(r.count >= 1);
+    ASSERT_STR_EQ(r.candidates[0].subject, "ann");
+    ASSERT_EQ_INT(r.reviews_required, 1); /* the default: one reviewer */
+    ASSERT_EQ_INT(strlen(r.review_id), 32);
+    ASSERT_TRUE(r.audit_seq > 0);
+    mien_search_result_free(&r);
+
+    /* 1:1 on the verification-only collection: allowed, accepted for the same face. */
+    mien_verification v;
+    ASSERT_OK(mien_verify(a.s, "badge", "ann", a.t[0], 0, &right, &v, &err), &err);
+    ASSERT_TRUE(v.accepted && v.similarity > 0.99f);
+    ASSERT_OK(mien_verify(a.s, "badge", "ann", a.t[1], 0, &right, &v, &err), &err);
+    ASSERT_TRUE(!v.accepted);
+    ASSERT_STATUS(mien_verify(a.s, "badge", "ann", a.t[0], 0, &wrong, &v, &err),
+                  MIEN_ERR_FORBIDDEN, &err);
+    ASSERT_STATUS(mien_verify(a.s, "badge", "nobody", a.t[0], 0, &right, &v, &err),
+                  MIEN_ERR_NOT_FOUND, &err);
+
+    /* Every refusal is an entry; no subject id appears in the log. */
+    lines l = {.used = 0};
+    ASSERT_OK(mien_audit_export(a.s, 0, 0, collect, &l, &err), &err);
+    ASSERT_EQ_INT(count_in(l.buf, "\"outcome\":\"refused\""), 6);
+    ASSERT_EQ_INT(count_in(l.buf, "\"action\":\"search\""), 6);
+    ASSERT_EQ_INT(count_in(l.buf, "\"action\":\"verify\""), 4); /* "nobody" too */
+    ASSERT_TRUE(strstr(l.buf, "\"ann\"") == NULL);
+    mien_audit_report rep;
+    ASSERT_OK(mien_audit_verify(a.s, &rep, &err), &err);
+    ASSERT_TRUE(rep.ok);
+    acct_close(&a);
+    return 0;
+}
+
+TEST(acct_consent_retention_purge)
+{
+    acct_env a;
+    mien_error err;
+    mien_subject_info *subs = NULL;
+    size_t n = 0;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    const int64_t t0 = 1800000000;
+    mien_store_set_clock(a.s, t0);
+    mien_collection_policy p = {.purposes = "test", .legal_basis = "consent",
+                                .retention_s = 86400, .review = MIEN_REVIEW_NONE};
+    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
+                                     &TEST_CTX, &err), &err);
+    ASSERT_STATUS(enrol(&a, "c", "ann", 0, NULL, &err), MIEN_ERR_FORBIDDEN, &err);
+    ASSERT_CONTAINS(err.message, "consent");
+    lines refused = {.used = 0};
+    ASSERT_OK(mien_audit_export(a.s, 0, 0, collect, &refused, &err), &err);
+    ASSERT_EQ_INT(count_in(refused.buf, "\"outcome\":\"refused\""), 1);
+    ASSERT_OK(enrol(&a, "c", "ann", 0, "form-17", &err), &err);
+    /* bob stays longer: his expiry is given explicitly. */
+    uint8_t d[32] = {9};
+    mien_enrollment e = {.subject = "bob", .template_ = a.t[1], .image_sha256 = d,
+                         .consent_ref = "form-18", .expires_at = t0 + 10 * 86400};
+    ASSERT_OK(mien_enroll(a.s, "c", &e, &TEST_CTX, NULL, &err), &err);
+    e.expires_at = t0 - 1;
+    e.subject = "carl";
+    ASSERT_STATUS(mien_enroll(a.s, "c", &e, &TEST_CTX, NULL, &err), MIEN_ERR_ARG, &err);
+    ASSERT_OK(mien_subject_list(a.s, "c", &subs, &n, &err), &err);
+    ASSERT_EQ_INT(n, 2);
+    ASSERT_STR_EQ(subs[0].consent_ref, "form-17");
+    ASSERT_EQ_INT(subs[0].expires_at, t0 + 86400);
+    mien_free(subs);
+
+    int64_t purged = -1;
+    mien_candidate *c = NULL;
+    ASSERT_OK(mien_purge_expired(a.s, NULL, &purged, &err), &err);
+    ASSERT_EQ_INT(purged, 0);
+    ASSERT_OK(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), &err); /* loads the index */
+    ASSERT_TRUE(n >= 1 && strcmp(c[0].subject, "ann") == 0);
+    mien_free(c);
+
+    /* Two days later ann's year... day is over. */
+    mien_store_set_clock(a.s, t0 + 2 * 86400);
+    ASSERT_EQ_INT(mien_store_now(a.s), t0 + 2 * 86400);
+    /* A search answers only for the living: what expired is purged first (audited). */
+    ASSERT_OK(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), &err);
+    for (size_t k = 0; k < n; k++) {
+        ASSERT_TRUE(strcmp(c[k].subject, "ann") != 0);
+    }
+    mien_free(c);
+    mien_context purge = {.actor = "purge"};
+    ASSERT_OK(mien_purge_expired(a.s, &purge, &purged, &err), &err);
+    ASSERT_EQ_INT(purged, 0);
+    ASSERT_OK(mien_subject_list(a.s, "c", &subs, &n, &err), &err);
+    ASSERT_EQ_INT(n, 1);
+    ASSERT_STR_EQ(subs[0].subject, "bob");
+    mien_free(subs);
+    ASSERT_OK(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), &err);
+    for (size_t k = 0; k < n; k++) {
+        ASSERT_TRUE(strcmp(c[k].subject, "ann") != 0);
+    }
+    mien_free(c);
+    lines l = {.used = 0};
+    ASSERT_OK(mien_audit_export(a.s, t0 + 86400, 0, collect, &l, &err), &err);
+    ASSERT_EQ_INT(count_in(l.buf, "\"action\":\"purge\""), 1);
+    ASSERT_CONTAINS(l.buf, "\"actor\":\"purge\"");
+    /* A reopened store agrees (index rebuilt from the store). */
+    mien_store_close(a.s);
+    ASSERT_OK(mien_store_open(a.path, &a.s, &err), &err);
+    ASSERT_OK(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), &err);
+    for (size_t k = 0; k < n; k++) {
+        ASSERT_TRUE(strcmp(c[k].subject, "ann") != 0);
+    }
+    mien_free(c);
+    acct_close(&a);
+    return 0;
+}
+
+TEST(acct_two_person_review)
+{
+    acct_env a;
+    mien_error err;
+    mien_search_result r;
+    mien_review_info info;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    mien_collection_policy p = {.purposes = "test", .legal_basis = "law",
+                                .consent = MIEN_CONSENT_NOT_NEEDED,
+                                .review = MIEN_REVIEW_TWO_PERSON};
+    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
+                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(enrol(&a, "c", "ann", 0, NULL, &err), &err);
+    ASSERT_OK(enrol(&a, "c", "bob", 1, NULL, &err), &err);
+    ASSERT_OK(mien_search(a.s, "c", a.t[0], NULL, &TEST_CTX, &r, &err), &err);
+    ASSERT_EQ_INT(r.reviews_required, 2);
+    char id[33];
+    snprintf(id, sizeof(id), "%s", r.review_id);
+    int n = (int)r.count;
+    mien_search_result_free(&r);
+
+    ASSERT_OK(mien_review_get(a.s, id, &info, &err), &err);
+    ASSERT_STR_EQ(info.status, "pending");
+    ASSERT_STATUS(mien_review_decide(a.s, id, "r1", MIEN_DECISION_CONFIRM, n + 1, NULL, &info,
+                                     &err),
+                  MIEN_ERR_ARG, &err);
+    ASSERT_OK(mien_review_decide(a.s, id, "r1", MIEN_DECISION_CONFIRM, 1, "same scar", &info,
+                                 &err), &err);
+    ASSERT_STR_EQ(info.status, "pending");
+    ASSERT_EQ_INT(info.confirmations, 1);
+    /* The same reviewer twice is refused. */
+    ASSERT_STATUS(mien_review_decide(a.s, id, "r1", MIEN_DECISION_CONFIRM, 1, NULL, &info, &err),
+                  MIEN_ERR_FORBIDDEN, &err);
+    ASSERT_CONTAINS(err.message, "two-person");
+    ASSERT_OK(mien_review_decide(a.s, id, "r2", MIEN_DECISION_CONFIRM, 1, NULL, &info, &err),
+              &err);
+    ASSERT_STR_EQ(info.status, "confirmed");
+    ASSERT_EQ_INT(info.confirmed_rank, 1);
+    ASSERT_STATUS(mien_review_decide(a.s, id, "r3", MIEN_DECISION_REJECT, 0, NULL, &info, &err),
+                  MIEN_ERR_EXISTS, &err);
+    ASSERT_STATUS(mien_review_decide(a.s, "0123456789abcdef0123456789abcdef", "r1",
+                                     MIEN_DECISION_REJECT, 0, NULL, &info, &err),
+                  MIEN_ERR_NOT_FOUND, &err);
+
+    /* Two reviewers naming different candidates: disputed, not confirmed. */
+    ASSERT_OK(mien_search(a.s, "c", a.t[0], NULL, &TEST_CTX, &r, &err), &err);
+    snprintf(id, sizeof(id), "%s", r.review_id);
+    int two = r.count >= 2;
+    mien_search_result_free(&r);
+    if (two) {
+        ASSERT_OK(mien_review_decide(a.s, id, "r1", MIEN_DECISION_CONFIRM, 1, NULL, &info, &err),
+                  &err);
+        ASSERT_OK(mien_review_decide(a.s, id, "r2", MIEN_DECISION_CONFIRM, 2, NULL, &info, &err),
+                  &err);
+        ASSERT_STR_EQ(info.status, "disputed");
+    }
+    lines l = {.used = 0};
+    ASSERT_OK(mien_audit_export(a.s, 0, 0, collect, &l, &err), &err);
+    ASSERT_EQ_INT(count_in(l.buf, "\"action\":\"review\""), two ? 6 : 4);
+    ASSERT_EQ_INT(count_in(l.buf, "\"outcome\":\"refused\""), 2);
+    acct_close(&a);
+    return 0;
+}
+
+TEST(acct_erasure_receipt_and_sealing)
+{
+    acct_env a;
+    mien_error err;
+    mien_erasure rec;
+    uint8_t plain[4096];
+    size_t len = 0;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &TEST_POLICY,
+                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(enrol(&a, "c", "subject-zelda-77", 0, NULL, &err), &err);
+    ASSERT_OK(enrol(&a, "c", "bob", 1, NULL, &err), &err);
+    /* The known template's bytes (its serialisation, and its raw vector) are not in the files. */
+    ASSERT_OK(mien_template_serialize(a.t[0], plain, sizeof(plain), &len), NULL);
+    const float *vec = NULL;
+    int dim = 0;
+    ASSERT_OK(mien_template_vector(a.t[0], 0, &vec, &dim), NULL);
+    ASSERT_TRUE(!any_db_file_contains(a.path, plain, len));
+    ASSERT_TRUE(!any_db_file_contains(a.path, vec, (size_t)dim * sizeof(float)));
+    ASSERT_TRUE(!any_db_file_contains(a.path, vec + 64, 32));
+    ASSERT_TRUE(any_db_file_contains(a.path, "subject-zelda-77", 16)); /* control */
+
+    ASSERT_OK(mien_erase_subject(a.s, "c", "subject-zelda-77", &TEST_CTX, &rec, &err), &err);
+    ASSERT_EQ_INT(rec.faces_deleted, 1);
+    ASSERT_EQ_INT(strlen(rec.subject_hash), 64);
+    ASSERT_EQ_INT(strlen(rec.audit_hash), 64);
+    ASSERT_TRUE(rec.audit_seq > 0 && rec.erased_at > 0);
+    lines l = {.used = 0};
+    ASSERT_OK(mien_audit_export(a.s, 0, 0, collect, &l, &err), &err);
+    ASSERT_CONTAINS(l.buf, rec.subject_hash);
+    ASSERT_CONTAINS(l.buf, rec.audit_hash);
+    /* The id is nowhere: not in the store, not in the audit log. */
+    ASSERT_TRUE(!any_db_file_contains(a.path, "subject-zelda-77", 16));
+    ASSERT_TRUE(strstr(l.buf, "subject-zelda-77") == NULL);
+    acct_close(&a);
+    return 0;
+}
+
+TEST(acct_audit_tamper)
+{
+    acct_env a;
+    mien_error err;
+    mien_audit_report rep;
+    mien_search_result r;
+    char sql[256];
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &TEST_POLICY,
+                                     &TEST_CTX, &err), &err);
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "p%d", i);
+        ASSERT_OK(enrol(&a, "c", name, i, NULL, &err), &err);
+    }
+    for (int i = 0; i < 3; i++) {
+        ASSERT_OK(mien_search(a.s, "c", a.t[i], NULL, &TEST_CTX, &r, &err), &err);
+        mien_search_result_free(&r);
+    }
+    ASSERT_OK(mien_audit_verify(a.s, &rep, &err), &err);
+    ASSERT_TRUE(rep.ok);
+    ASSERT_EQ_INT(rep.entries, 7);
+    ASSERT_EQ_INT(rep.head_seq, 7);
+    mien_store_close(a.s);
+    a.s = NULL;
+
+    /* The log refuses edits through SQLite; someone with the file drops the trigger. */
+    ASSERT_TRUE(test_sqlite_exec(a.path, "UPDATE audit SET case_ref = 'x' WHERE seq = 5") != SQLITE_OK);
+    ASSERT_EQ_INT(test_sqlite_exec(a.path, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"
+                                   "UPDATE audit SET case_ref = 'case-2' WHERE seq = 5"),
+                  SQLITE_OK);
+    ASSERT_OK(mien_store_open(a.path, &a.s, &err), &err);
+    ASSERT_OK(mien_audit_verify(a.s, &rep, &err), &err);
+    ASSERT_TRUE(!rep.ok);
+    ASSERT_EQ_INT(rep.first_bad, 5);
+    mien_store_close(a.s);
+    a.s = NULL;
+    ASSERT_EQ_INT(test_sqlite_exec(a.path, "UPDATE audit SET case_ref = 'case-1' WHERE seq = 5"),
+                  SQLITE_OK);
+    ASSERT_OK(mien_store_open(a.path, &a.s, &err), &err);
+    ASSERT_OK(mien_audit_verify(a.s, &rep, &err), &err);
+    ASSERT_TRUE(rep.ok);
+    mien_store_close(a.s);
+    a.s = NULL;
+
+    /* Removing the newest two rows leaves a consistent chain, but not the signed head. */
+    snprintf(sql, sizeof(sql), "DELETE FROM audit WHERE seq > 5");
+    ASSERT_EQ_INT(test_sqlite_exec(a.path, sql), SQLITE_OK);
+    ASSERT_OK(mien_store_open(a.path, &a.s, &err), &err);
+    ASSERT_OK(mien_audit_verify(a.s, &rep, &err), &err);
+    ASSERT_TRUE(!rep.ok);
+    ASSERT_EQ_INT(rep.head_seq, 7);
+    ASSERT_CONTAINS(rep.problem, "truncated");
+    acct_close(&a);
+    return 0;
+}
+
+TEST(acct_key_file_rules)
+{
+    acct_env a;
+    mien_error err;
+    mien_candidate *c = NULL;
+    size_t n = 0;
+    int64_t resealed = 0;
+    char key[160], saved[200];
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    ASSERT_TRUE(mien_store_key_created(a.s));
+    snprintf(key, sizeof(key), "%s.key", a.path);
+    ASSERT_STR_EQ(mien_store_key_file(a.s), key);
+    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &TEST_POLICY,
+                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(enrol(&a, "c", "ann", 0, NULL, &err), &err);
+    /* Rotation: every blob re-sealed under data key 2; key 1 leaves the file. */
+    snprintf(saved, sizeof(saved), "%s/old.key", a.dir);
+    size_t klen = 0;
+    unsigned char *before = test_read_file(key, &klen);
+    ASSERT_TRUE(before != NULL);
+    ASSERT_OK(mien_store_rotate_data_key(a.s, &TEST_CTX, &resealed, &err), &err);
+    ASSERT_EQ_INT(resealed, 1);
+    mien_store_close(a.s);
+    ASSERT_OK(mien_store_open(a.path, &a.s, &err), &err);
+    ASSERT_TRUE(!mien_store_key_created(a.s));
+    ASSERT_OK(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), &err);
+    ASSERT_TRUE(n >= 1 && strcmp(c[0].subject, "ann") == 0);
+    mien_free(c);
+    mien_store_close(a.s);
+    a.s = NULL;
+    /* The old key file no longer opens the templates. */
+    FILE *fp = fopen(saved, "wb");
+    ASSERT_TRUE(fp != NULL && fwrite(before, 1, klen, fp) == klen);
+    fclose(fp);
+    free(before);
+    chmod(saved, 0600);
+    mien_store_options old = {.key_file = saved, .create_key = 0};
+    ASSERT_OK(mien_store_open_with(a.path, &old, &a.s, &err), &err);
+    ASSERT_STATUS(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_CONTAINS(err.message, "data key 2");
+    mien_store_close(a.s);
+    a.s = NULL;
+    /* A lost key file is not silently replaced by a new one. */
+    ASSERT_EQ_INT(unlink(key), 0);
+    ASSERT_STATUS(mien_store_open(a.path, &a.s, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_CONTAINS(err.message, "restore the key file");
+    ASSERT_TRUE(access(key, F_OK) != 0);
+    mien_store_options no_create = {.key_file = NULL, .create_key = 0};
+    ASSERT_STATUS(mien_store_open_with(a.path, &no_create, &a.s, &err), MIEN_ERR_NOT_FOUND, &err);
+    acct_close(&a);
+    return 0;
+}
+
+/* The audit log is also the change feed: a handle that has a collection loaded sees what
+ * another handle (another process, another node) enrolled, erased or dropped. */
+TEST(acct_handles_follow_changes)
+{
+    acct_env a;
+    mien_store *b = NULL;
+    mien_error err;
+    mien_candidate *c = NULL;
+    mien_collection_info info;
+    size_t n = 0;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &TEST_POLICY,
+                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(enrol(&a, "c", "ann", 0, NULL, &err), &err);
+    ASSERT_OK(test_search(a.s, "c", a.t[1], NULL, &c, &n, &err), &err); /* A loads the index */
+    for (size_t k = 0; k < n; k++) {
+        ASSERT_TRUE(strcmp(c[k].subject, "bob") != 0);
+    }
+    mien_free(c);
+
+    ASSERT_OK(mien_store_open(a.path, &b, &err), &err);
+    uint8_t d[32] = {7};
+    mien_enrollment e = {.subject = "bob", .template_ = a.t[1], .image_sha256 = d};
+    ASSERT_OK(mien_enroll(b, "c", &e, &TEST_CTX, NULL, &err), &err);
+    ASSERT_OK(test_search(a.s, "c", a.t[1], NULL, &c, &n, &err), &err);
+    ASSERT_TRUE(n >= 1);
+    ASSERT_STR_EQ(c[0].subject, "bob");
+    mien_free(c);
+    ASSERT_OK(mien_collection_get(a.s, "c", &info, &err), &err);
+    ASSERT_EQ_INT(info.faces, 2);
+
+    ASSERT_OK(mien_erase_subject(b, "c", "bob", &TEST_CTX, NULL, &err), &err);
+    ASSERT_OK(test_search(a.s, "c", a.t[1], NULL, &c, &n, &err), &err);
+    for (size_t k = 0; k < n; k++) {
+        ASSERT_TRUE(strcmp(c[k].subject, "bob") != 0);
+    }
+    mien_free(c);
+    ASSERT_OK(mien_collection_get(a.s, "c", &info, &err), &err);
+    ASSERT_EQ_INT(info.faces, 1);
+
+    ASSERT_OK(mien_collection_drop(b, "c", &TEST_CTX, &err), &err);
+    ASSERT_STATUS(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_OK(mien_collection_create(b, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &TEST_POLICY,
+                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), &err);
+    ASSERT_EQ_INT(n, 0);
+    mien_free(c);
+    mien_store_close(b);
+    acct_close(&a);
+    return 0;
+}
