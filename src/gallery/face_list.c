@@ -3,8 +3,9 @@
  * (which faces a subject has) and SearchFaces (search with a stored face's template), where
  * the rest of the library speaks of subjects.
  *
- * Both read the store through its face scan (store.h face_scan: the collection's faces with
- * their subject and opened template), under the caller's handle; neither changes anything, and
+ * The list reads the store through its face scan (store.h face_scan: the collection's faces
+ * with their subject and opened template), the template one face by id (face_get), under the
+ * caller's handle; neither changes anything, and
  * neither is audited (listing ids is what mien_subject_list does too; a search made with a
  * stored template is audited by mien_search). A store handle belongs to one thread at a time.
  * @test gallery/test_face_list.c, tests/rekognition/test_rekognition.sh */
@@ -147,13 +148,22 @@ mien_status mien_face_template(mien_store *store, const char *collection, int64_
     if (st != MIEN_OK) {
         return st;
     }
-    st = gs->ops->face_scan(gs, c.id, find_row, &fc, err);
+    /* One face by id (store.h face_get), not a scan of the collection. */
+    int64_t in_collection = 0;
+    st = gs->ops->face_get(gs, face_id, &in_collection, find_row, &fc, err);
+    if (st == MIEN_ERR_NOT_FOUND || (st == MIEN_OK && in_collection != c.id)) {
+        mien_template_free(fc.t);
+        fc.t = NULL;
+        fc.found = false;
+        st = MIEN_OK;
+    }
     if (st != MIEN_OK) {
         mien_template_free(fc.t);
         memset(fc.rec, 0, sizeof(*fc.rec));
         return st;
     }
     if (!fc.found) {
+        memset(fc.rec, 0, sizeof(*fc.rec));
         return base_error_set(err, MIEN_ERR_NOT_FOUND, "collection '%s' has no face %lld",
                               collection, (long long)face_id);
     }

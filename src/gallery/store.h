@@ -254,10 +254,11 @@ typedef enum gallery_blob { GALLERY_BLOB_TEMPLATE = 0, GALLERY_BLOB_CROP = 1 } g
 void gallery_seal_ad(gallery_blob kind, int64_t collection_id, uint8_t ad[GALLERY_SEAL_AD_LEN]);
 
 /* Opens (creating and migrating if needed) the store named by `uri`: "sqlite:PATH" or a bare
- * path, sealing with `keys` (borrowed; must outlive the store). A v2 file's plaintext
- * templates are sealed by the migration to v3. MIEN_ERR_IO when the file cannot be opened or created, MIEN_ERR_STORE for a corrupt
- * or foreign database or a newer schema, MIEN_ERR_UNSUPPORTED for another scheme
- * ("postgres://" until that backend exists). @test gallery/test_store.c */
+ * path (store_sqlite.c), "postgres://..." or "postgresql://..." (store_postgres.c), sealing
+ * with `keys` (borrowed; must outlive the store). An SQLite file of schema 2 has its plaintext
+ * templates sealed by the migration to schema 3. MIEN_ERR_IO when the file or server cannot
+ * be reached, MIEN_ERR_STORE for a corrupt or foreign database or a newer schema,
+ * MIEN_ERR_UNSUPPORTED for another scheme. @test gallery/test_store.c */
 mien_status gallery_store_open(const char *uri, const keyring *keys, gallery_store **out,
                               mien_error *err);
 
