@@ -1,14 +1,14 @@
 /* precision.c — bench/precision.sh's helper: how far bfloat16 convolutions move mien's
  * similarities from float32 on real faces (docs/precision.md).
  *
- * Two engines are opened on the same models, one with MIEN_PRECISION=f32 and one with
- * MIEN_PRECISION=bf16 (the variable is read when an engine is made). Every image of an LFW
- * pair list is decoded once; its most prominent face is detected and embedded (`accurate`
- * profile: both embedders) three ways:
+ * Three engines are opened on the same models, with MIEN_PRECISION f32, bf16 and bf16-all
+ * (the variable is read when an engine is made). Every image of an LFW pair list is decoded
+ * once; its most prominent face is detected and embedded (`accurate` profile: both
+ * embedders) by each engine's own pipeline:
  *   f32      — the float32 pipeline (the one calibration_table.c was made with);
- *   emb16    — the float32 detection and landmarks, the bfloat16 embedders (isolates the
- *              embedders' rounding);
- *   all16    — the whole pipeline on the bfloat16 engine (detector, O-Net, embedders).
+ *   bf16     — float32 detection and landmarks, bfloat16 embedders (the embedders'
+ *              rounding alone);
+ *   bf16-all — every model in bfloat16 (detector, O-Net, embedders).
  * Per image it reports cos(f32 vector, bf16 vector) for each embedder; per pair the
  * difference of the `fast` similarity (cos A) and the `accurate` one (mien_template_compare),
  * max, mean and 99th percentile of |Δ|, and how many pairs change side of the calibrated
@@ -28,7 +28,7 @@
 #define MAX_IMAGES 16384
 #define MAX_PAIRS 8192
 
-enum { V_F32, V_EMB16, V_ALL16, V_COUNT };
+enum { V_F32, V_BF16, V_BF16_ALL, V_COUNT };
 
 typedef struct image {
     char path[512];
@@ -160,8 +160,9 @@ static void print_stats(const char *name, double *v, int n, bool last)
 
 int main(int argc, char **argv)
 {
-    mien_engine *e32 = NULL, *e16 = NULL;
-    mien_session *s32 = NULL, *s16 = NULL;
+    static const char *precisions[V_COUNT] = {"f32", "bf16", "bf16-all"};
+    mien_engine *e[V_COUNT] = {NULL};
+    mien_session *s[V_COUNT] = {NULL};
     mien_error err;
     int max_pairs = argc > 3 ? atoi(argv[3]) : MAX_PAIRS;
     if (argc < 3 || max_pairs <= 0) {
@@ -175,13 +176,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "mien_bench_precision: cannot read pairs from %s\n", argv[2]);
         return 1;
     }
-    if (open_engine("f32", &e32, &s32, &err) != MIEN_OK ||
-        open_engine("bf16", &e16, &s16, &err) != MIEN_OK) {
-        fprintf(stderr, "mien_bench_precision: %s\n", err.message);
-        return 1;
+    for (int v = 0; v < V_COUNT; v++) {
+        if (open_engine(precisions[v], &e[v], &s[v], &err) != MIEN_OK) {
+            fprintf(stderr, "mien_bench_precision: %s\n", err.message);
+            return 1;
+        }
     }
     /* per image: templates three ways, and cos(f32, bf16) per embedder */
-    double *cos_img[2][2]; /* [emb16|all16][part] → 1 - cos */
+    double *cos_img[2][2]; /* [bf16|bf16-all][part] → 1 - cos */
     int n_cos[2] = {0, 0};
     for (int v = 0; v < 2; v++) {
         for (int part = 0; part < 2; part++) {
@@ -194,18 +196,17 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_images; i++) {
         image *im = &images[i];
         mien_image *img = NULL;
-        mien_face f32face, f16face;
+        mien_face face;
         if (mien_image_load(im->path, NULL, &img, &err) != MIEN_OK) {
             fprintf(stderr, "mien_bench_precision: %s: %s\n", im->path, err.message);
             continue;
         }
-        im->ok = detect(s32, img, &f32face) && detect(s16, img, &f16face) &&
-                 mien_embed(s32, img, &f32face, MIEN_PROFILE_ACCURATE, &im->t[V_F32], &err) ==
-                     MIEN_OK &&
-                 mien_embed(s16, img, &f32face, MIEN_PROFILE_ACCURATE, &im->t[V_EMB16], &err) ==
-                     MIEN_OK &&
-                 mien_embed(s16, img, &f16face, MIEN_PROFILE_ACCURATE, &im->t[V_ALL16], &err) ==
-                     MIEN_OK;
+        im->ok = true;
+        for (int v = 0; v < V_COUNT && im->ok; v++) {
+            im->ok = detect(s[v], img, &face) &&
+                     mien_embed(s[v], img, &face, MIEN_PROFILE_ACCURATE, &im->t[v], &err) ==
+                         MIEN_OK;
+        }
         mien_image_free(img);
         if (!im->ok) {
             continue;
@@ -218,7 +219,7 @@ int main(int argc, char **argv)
         }
     }
     /* per pair: |Δ similarity| and decision flips at calibrated thresholds */
-    double *d[2][2]; /* [emb16|all16][fast|accurate] */
+    double *d[2][2]; /* [bf16|bf16-all][fast|accurate] */
     int n_d = 0, flips[2][2][2] = {{{0}}}; /* [variant][profile][fmr 1e-3|1e-4] */
     float thr[2][2];
     static const double fmrs[2] = {1e-3, 1e-4};
@@ -259,9 +260,8 @@ int main(int argc, char **argv)
         n_d++;
     }
     printf("{\"pairs\":%d,\"images\":%d,\"images_embedded\":%d,", n_d, n_images, n_cos[0]);
-    static const char *vname[2] = {"emb16", "all16"};
     for (int v = 0; v < 2; v++) {
-        printf("\"%s\":{", vname[v]);
+        printf("\"%s\":{", precisions[v + 1]);
         print_stats("one_minus_cos_A", cos_img[v][0], n_cos[v], false);
         print_stats("one_minus_cos_B", cos_img[v][1], n_cos[v], false);
         print_stats("abs_dsim_fast", d[v][0], n_d, false);
@@ -282,9 +282,9 @@ int main(int argc, char **argv)
             free(d[v][p]);
         }
     }
-    mien_session_free(s16);
-    mien_session_free(s32);
-    mien_engine_free(e16);
-    mien_engine_free(e32);
+    for (int v = 0; v < V_COUNT; v++) {
+        mien_session_free(s[v]);
+        mien_engine_free(e[v]);
+    }
     return 0;
 }

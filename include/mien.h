@@ -309,6 +309,11 @@ typedef struct mien_store mien_store;
  * key) are read from its key file, created when absent: mien_store_open_with() says how. */
 MIEN_API mien_status mien_store_open(const char *uri, mien_store **out, mien_error *err);
 MIEN_API void mien_store_close(mien_store *store);
+/* MIEN_OK when the store's database answers now (a service's readiness). An SQLite file is
+ * always there; a PostgreSQL store runs `SELECT 1`, reconnecting first when the connection
+ * was lost: MIEN_ERR_IO "cannot reach the database" while the server is away, MIEN_OK again
+ * from the first call after it is back. */
+MIEN_API mien_status mien_store_ping(mien_store *store, mien_error *err);
 
 typedef struct mien_store_options {
     const char *key_file; /* NULL: $MIEN_KEY_FILE, else the database path + ".key" */
@@ -342,6 +347,29 @@ typedef struct mien_context {
  * re-encrypted. */
 MIEN_API mien_status mien_store_rotate_data_key(mien_store *store, const mien_context *ctx,
                                                 int64_t *resealed, mien_error *err);
+
+/* What mien_store_copy found in the copy after it committed. */
+typedef struct mien_copy_report {
+    int64_t collections, subjects, faces;
+    int64_t crops;          /* faces with a stored crop */
+    int64_t keys;           /* API keys, revoked ones included */
+    int64_t reviews, decisions;
+    int64_t audit_entries;  /* the copy's chain: the source's entries, verbatim, plus the one
+                               that records the copy ("store.migrate") */
+} mien_copy_report;
+
+/* Copies everything in `from` into `to`, which must be empty (MIEN_ERR_EXISTS otherwise), in
+ * one transaction of `to` (all or nothing): collections with their policies, subjects with
+ * their consent and expiry, faces with their ids, quality, image digests and times, templates
+ * and crops re-encrypted under to's key file, API keys, reviews and their decisions, and the
+ * audit chain entry for entry, hashes included; ids go on where from's stopped. The copy is
+ * audited in `to` (ctx's actor) and to's chain head signed. Afterwards every row of `to` is
+ * counted, each template and crop opened, and compared with what was copied (MIEN_ERR_STORE
+ * naming a difference). `from` is only read, under its write lock (writers wait meanwhile).
+ * *out (may be NULL) receives the counts. The stores may be of different backends (`mien
+ * migrate`: SQLite to PostgreSQL); any collection loaded in `to` before is not reloaded. */
+MIEN_API mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context *ctx,
+                                     mien_copy_report *out, mien_error *err);
 
 /* Frees arrays returned by the listing functions below. NULL is a no-op. */
 MIEN_API void mien_free(void *p);
@@ -614,6 +642,13 @@ typedef struct mien_audit_report {
  * whether the log is intact. */
 MIEN_API mien_status mien_audit_verify(mien_store *store, mien_audit_report *out,
                                        mien_error *err);
+
+/* Signs the log's end again when its signed head is missing or unusable (after a crash before
+ * the first head was written, or after the head file was lost) — only if every entry and link
+ * verifies; a damaged chain → MIEN_ERR_FORBIDDEN (it is evidence, never re-signed). Audited
+ * ("audit.reset-head", with what was wrong). *before (may be NULL): the check before. */
+MIEN_API mien_status mien_audit_reset_head(mien_store *store, const mien_context *ctx,
+                                           mien_audit_report *before, mien_error *err);
 
 /* Calls fn with each entry from unix time `from` to `to` (inclusive; 0: unbounded) as one
  * JSON line (no newline), oldest first; a non-zero return from fn stops the export. */

@@ -133,6 +133,9 @@
     XX(store_pg_serialised_transactions)                                               \
     XX(store_pg_reconnect)                                                             \
     XX(store_pg_sealed_at_rest)                                                        \
+    /* gallery: copying a whole store, `mien migrate` (tests/gallery/test_store_copy.c) */ \
+    XX(migrate_copy_store)                                                             \
+    XX(migrate_copy_all_or_nothing)                                                    \
     /* gallery: public API (tests/gallery/test_gallery.c) */                           \
     XX(gallery_sha256)                                                                 \
     XX(gallery_enrol_search)                                                           \
@@ -167,6 +170,7 @@
     XX(acct_audit_tamper)                                                              \
     XX(acct_key_file_rules)                                                            \
     XX(acct_handles_follow_changes)                                                    \
+    XX(acct_audit_forgery_and_head_reset)                                              \
     /* governance: the audit chain (tests/governance/test_audit.c) */                  \
     XX(audit_append_verify)                                                            \
     XX(audit_hash_vector)                                                              \

@@ -538,7 +538,8 @@
             .then(function (res) {
                 return res.json().then(function (j) {
                     el.textContent = res.ok ? 'server ready'
-                        : 'server not ready (models: ' + j.models + ', store: ' + j.store + ')';
+                        : 'server not ready (' + (j.reason || ('models: ' + j.models +
+                            ', store: ' + j.store)) + ')';
                     el.className = 'ready ' + (res.ok ? 'ok' : 'not');
                 });
             })

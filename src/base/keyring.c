@@ -945,3 +945,21 @@ void keyring_subject_hash(const keyring *k, const char *collection, const char *
     crypto_auth_hmacsha256_final(&st, out);
     sodium_memzero(&st, sizeof(st)); /* it holds the key's padded inner and outer blocks */
 }
+
+void keyring_mac(const keyring *k, const char *context, const uint8_t *msg, size_t n,
+                 uint8_t out[KEYRING_HASH_BYTES])
+{
+    /* "mien:" + context + NUL, then the message: collection names cannot hold ':', so no
+     * keyring_mac input is ever a keyring_subject_hash input ("collection\0subject"). */
+    static const char prefix[] = "mien:";
+    crypto_auth_hmacsha256_state st;
+    assert(k != NULL && context != NULL && out != NULL && (msg != NULL || n == 0));
+    crypto_auth_hmacsha256_init(&st, k->subject, SUBJECT_KEY_BYTES);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)prefix, sizeof(prefix) - 1);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)context, strlen(context) + 1);
+    if (n > 0) {
+        crypto_auth_hmacsha256_update(&st, msg, n);
+    }
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof(st));
+}

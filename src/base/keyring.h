@@ -102,4 +102,11 @@ bool keyring_verify(const uint8_t pk[KEYRING_PUBLIC_BYTES], const uint8_t *msg, 
 void keyring_subject_hash(const keyring *k, const char *collection, const char *subject,
                           uint8_t out[KEYRING_HASH_BYTES]);
 
+/* HMAC-SHA-256 with the subject key over "mien:" || context || NUL || msg[n]: keyed tags for
+ * other purposes (context names one, e.g. "audit-entry/v1"), never equal to a subject hash
+ * (collection names have no ':'). Tags only the key file's holder can make: audit entries
+ * (a database writer without the key cannot append a valid one), API key hashes. */
+void keyring_mac(const keyring *k, const char *context, const uint8_t *msg, size_t n,
+                 uint8_t out[KEYRING_HASH_BYTES]);
+
 #endif

@@ -148,5 +148,6 @@ int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_purge(int argc, char **argv);
 int cli_cmd_review(int argc, char **argv);
 int cli_cmd_audit(int argc, char **argv);
+int cli_cmd_migrate(int argc, char **argv);
 
 #endif

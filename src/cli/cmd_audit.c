@@ -2,6 +2,7 @@
  *
  *   mien audit verify [--store URI] [--json]
  *   mien audit export [--from T] [--to T] [--store URI]
+ *   mien audit reset-head [--store URI]
  *
  * `verify` recomputes every entry's hash and link and checks the signed chain head kept
  * beside the database: it names the first entry that fails (an altered row) or says the head
@@ -14,7 +15,12 @@
  * that day) as JSON lines on stdout, oldest first, in the library's format (src/governance/
  * audit.c: seq, time, time_unix, actor, action, collection, purpose, case_ref, input_sha256,
  * outcome, result, prev_hash, hash). Exit 0; 1 when the store fails or stdout cannot be
- * written; 2 for bad usage. */
+ * written; 2 for bad usage.
+ *
+ * `reset-head` signs the log's end again when the signed head is missing or unusable (a crash
+ * before the first head, a lost file) — only when every entry verifies (mien_audit_reset_head;
+ * audited). Until then every write to the store fails at its checkpoint, on purpose: a head
+ * that vanished may be hiding removed rows. Exit 0; 3 when the chain itself is damaged. */
 #include <string.h>
 
 #include "cli.h"
@@ -23,6 +29,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: mien audit verify [--store URI] [--json]\n"
                     "       mien audit export [--from T] [--to T] [--store URI]\n"
+                    "       mien audit reset-head [--store URI]\n"
                     "(T: unix seconds, or a UTC date 2024-05-01 or date-time "
                     "2024-05-01T12:00:00Z)\n");
 }
@@ -62,6 +69,27 @@ static int verify(mien_store *store, bool json)
     return r.ok ? CLI_EXIT_OK : CLI_EXIT_TAMPERED;
 }
 
+/* `audit reset-head`: returns the exit code. */
+static int reset_head(mien_store *store)
+{
+    mien_audit_report before;
+    mien_error err;
+    cli_context cx;
+    cli_context_init(&cx, NULL, NULL);
+    mien_status st = mien_audit_reset_head(store, &cx.ctx, &before, &err);
+    if (st != MIEN_OK) {
+        return cli_fail("audit reset-head", st, &err);
+    }
+    if (before.ok) {
+        printf("audit log intact (signed head at entry %lld): nothing to reset\n",
+               (long long)before.head_seq);
+    } else {
+        printf("signed head reset at the log's end (it was: %s); recorded in the log\n",
+               before.problem);
+    }
+    return CLI_EXIT_OK;
+}
+
 /* mien_line_fn: one entry per line on stdout; stops the export when stdout fails (a closed
  * pipe, a full disk). */
 static int write_line(void *ctx, const char *line)
@@ -93,7 +121,8 @@ int cli_cmd_audit(int argc, char **argv)
     bool bad = false, is_export;
     mien_store *store = NULL;
     int rc;
-    if (verb == NULL || (strcmp(verb, "verify") != 0 && strcmp(verb, "export") != 0)) {
+    if (verb == NULL || (strcmp(verb, "verify") != 0 && strcmp(verb, "export") != 0 &&
+                         strcmp(verb, "reset-head") != 0)) {
         if (verb != NULL) {
             fprintf(stderr, "mien audit: unknown action '%s'\n", verb);
         }
@@ -133,7 +162,11 @@ int cli_cmd_audit(int argc, char **argv)
     if (cli_open_store(store_uri, &store) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
-    rc = is_export ? export(store, from, to) : verify(store, c.json);
+    if (strcmp(verb, "reset-head") == 0) {
+        rc = reset_head(store);
+    } else {
+        rc = is_export ? export(store, from, to) : verify(store, c.json);
+    }
     mien_store_close(store);
     return rc;
 }

@@ -9,7 +9,9 @@
  * `confirm RANK` says candidate RANK (1-based, as the search listed them) is the person
  * searched for; `reject` says none of them is. In two-person mode two different reviewers must
  * confirm the same rank (EU AI Act Art. 14(5)); the same reviewer deciding twice is refused.
- * The reviewer's name is the actor of the decision's audit entry: there is no default, every
+ * The reviewer's name, as "cli:NAME", is the actor of the decision's audit entry (so that it
+ * never passes for a service key id; in two-person mode the search's own author, "cli:$USER",
+ * cannot be one of the two): there is no default, every
  * decision names who made it. Prints the review's state afterwards.
  *
  * Exit 0; 1 for an unknown review, a review already closed, a bad rank or a store failure;
@@ -116,7 +118,11 @@ int cli_cmd_review(int argc, char **argv)
     } else {
         mien_review_decision d =
             strcmp(verb, "confirm") == 0 ? MIEN_DECISION_CONFIRM : MIEN_DECISION_REJECT;
-        st = mien_review_decide(store, id, reviewer, d, rank, note, &info, &err);
+        /* "cli:NAME": a name given on the command line is not an API key id, and must not
+         * pass for one (the service's reviewers are key ids). */
+        char actor[64];
+        snprintf(actor, sizeof(actor), "cli:%s", reviewer);
+        st = mien_review_decide(store, id, actor, d, rank, note, &info, &err);
     }
     if (st != MIEN_OK) {
         rc = cli_fail("review", st, &err);

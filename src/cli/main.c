@@ -49,6 +49,9 @@ static void usage(FILE *f)
             "  keys create --role admin|enrol|search|review|audit [--label TEXT] | list |\n"
             "       revoke ID                           API keys for mien serve (shown once)\n"
             "  keys rotate-data                         re-encrypt templates under a new key\n"
+            "  migrate --from URI --to URI [--from-key-file PATH] [--to-key-file PATH]\n"
+            "          [--force] [--json]               copy a whole store into an empty one\n"
+            "                                           (SQLite to PostgreSQL), then verify it\n"
             "  eval lfw [--data DIR] [--profile P] [--limit-folds K] [--roc FILE.svg] [--json]\n"
             "                                           LFW 10-fold accuracy, TAR@FAR, timings\n"
             "  eval pairs LIST [--root DIR] [--profile P] [--roc FILE.svg] [--json]\n"
@@ -62,7 +65,8 @@ static void usage(FILE *f)
             "                                           LFW 1:N: rank-1, FNIR@FPIR=1e-2\n"
             "\n"
             "common options: --models DIR (default $MIEN_MODELS or ./models), --threads N,\n"
-            "                --json; gallery commands: --store URI (sqlite:PATH or PATH; default\n"
+            "                --json; gallery commands: --store URI (sqlite:PATH, PATH or\n"
+            "                postgresql://USER@HOST:PORT/DB; default\n"
             "                $MIEN_STORE, else ./mien.db; its key file: $MIEN_KEY_FILE, else\n"
             "                the database path + .key)\n"
             "\n"
@@ -203,6 +207,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "audit") == 0) {
         return cli_cmd_audit(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "migrate") == 0) {
+        return cli_cmd_migrate(argc - 1, argv + 1);
     }
     fprintf(stderr, "mien: unknown command '%s' (try mien --help)\n", argv[1]);
     return CLI_EXIT_USAGE;

@@ -3,7 +3,10 @@
  *
  * Loading reads each catalogue file, hashes it (SHA-256, libsodium), translates it to the
  * IR and runs the graph passes; then it plans the model once at its bench shape so that a
- * model that cannot run fails at load rather than at the first request. */
+ * model that cannot run fails at load rather than at the first request.
+ *
+ * Precision: $MIEN_PRECISION (f32 by default, bf16, bf16-all) chooses which models run their
+ * dense convolutions in bfloat16 (nn_precision; docs/precision.md has the measurements). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +36,17 @@ typedef struct loaded_model {
     mien_tensor_info inputs[MIEN_MAX_MODEL_IO], outputs[MIEN_MAX_MODEL_IO];
 } loaded_model;
 
+/* Which models run their convolutions in bfloat16 ($MIEN_PRECISION, docs/precision.md). */
+typedef enum engine_precision {
+    ENGINE_F32 = 0,      /* "f32": everything float32 (the default) */
+    ENGINE_BF16 = 1,     /* "bf16": the embedders; detection and landmarks stay float32 */
+    ENGINE_BF16_ALL = 2, /* "bf16-all": every model */
+} engine_precision;
+
 struct mien_engine {
     uint32_t magic;
     int threads;
-    nn_precision precision; /* of the convolutions (MIEN_PRECISION; docs/precision.md) */
+    engine_precision precision;
     char *models_dir;
     loaded_model models[FACE_MODEL_COUNT];
 };
@@ -102,20 +112,49 @@ static void fill_tensor_info(const nn_graph *g, int t, const char *layout, mien_
     out->layout = layout;
 }
 
-/* The convolution precision asked for in $MIEN_PRECISION: "f32" (also unset or empty) or
- * "bf16" (docs/precision.md); anything else is MIEN_ERR_ARG. */
-static mien_status precision_from_env(nn_precision *out, mien_error *err)
+/* The precision asked for in $MIEN_PRECISION: "f32" (also unset or empty), "bf16" or
+ * "bf16-all" (engine_precision); anything else is MIEN_ERR_ARG. A public option in
+ * mien_engine_options would replace the variable (docs/precision.md). */
+static mien_status precision_from_env(engine_precision *out, mien_error *err)
 {
     const char *v = getenv("MIEN_PRECISION");
-    *out = NN_PRECISION_F32;
+    *out = ENGINE_F32;
     if (v == NULL || v[0] == '\0' || strcmp(v, "f32") == 0) {
         return MIEN_OK;
     }
     if (strcmp(v, "bf16") == 0) {
-        *out = NN_PRECISION_BF16;
+        *out = ENGINE_BF16;
         return MIEN_OK;
     }
-    return base_error_set(err, MIEN_ERR_ARG, "MIEN_PRECISION must be f32 or bf16, got '%s'", v);
+    if (strcmp(v, "bf16-all") == 0) {
+        *out = ENGINE_BF16_ALL;
+        return MIEN_OK;
+    }
+    return base_error_set(err, MIEN_ERR_ARG,
+                          "MIEN_PRECISION must be f32, bf16 or bf16-all, got '%s'", v);
+}
+
+/* The arithmetic catalogue model `model` is planned with. Under "bf16" only the embedders
+ * (two thirds of the pipeline's time) use bfloat16: the detector in bfloat16 moves boxes by
+ * up to half a pixel, O-Net's landmarks follow and the alignment with them, which moves LFW
+ * similarities about 4× more than the embedders' own rounding does (docs/precision.md).
+ * Under any bfloat16 setting every model's plan is also deterministic (nn_plan_options):
+ * a float32 detector whose kernels were picked by timing moves boxes by ~1e-7, enough to
+ * flip roundings in the bfloat16 embedders downstream, and the same photo's template would
+ * then differ from run to run. */
+static nn_precision model_precision(const mien_engine *e, int model)
+{
+    switch (e->precision) {
+    case ENGINE_BF16_ALL:
+        return NN_PRECISION_BF16;
+    case ENGINE_BF16:
+        return model == FACE_MODEL_EMBEDDER_A || model == FACE_MODEL_EMBEDDER_B
+                   ? NN_PRECISION_BF16
+                   : NN_PRECISION_F32;
+    case ENGINE_F32:
+        break;
+    }
+    return NN_PRECISION_F32;
 }
 
 /* Loads, optimises and checks one catalogue model. */
@@ -166,7 +205,9 @@ static mien_status load_model(mien_engine *e, const face_model_spec *spec, nn_ba
     if (st == MIEN_OK) {
         m->macs = nn_graph_macs(m->graph, shapes);
         m->parameters = nn_graph_parameters(m->graph);
-        nn_plan_options po = {.threads = e->threads, .precision = e->precision};
+        nn_plan_options po = {.threads = e->threads,
+                              .precision = model_precision(e, (int)(m - e->models)),
+                              .deterministic = e->precision != ENGINE_F32};
         st = nn_plan_new_opts(backend, m->graph, &bench, &po, &plan, err);
     }
     nn_plan_free(plan);
@@ -380,13 +421,8 @@ static mien_status session_plan(mien_session *s, int model, const nn_shape *shap
     }
     nn_plan_options po = {.threads = s->engine->threads,
                           .input_channels_last = channels_last,
-                          .precision = s->engine->precision};
-    {   /* EXPERIMENT */
-        const char *skip = getenv("MIEN_BF16_SKIP");
-        if (skip != NULL && strstr(skip, face_catalog()[model].name) != NULL) {
-            po.precision = NN_PRECISION_F32;
-        }
-    }
+                          .precision = model_precision(s->engine, model),
+                          .deterministic = s->engine->precision != ENGINE_F32};
     st = nn_plan_new_opts(s->backend, s->engine->models[model].graph, shape, &po,
                           &slots[victim].plan, err);
     if (st != MIEN_OK) {

@@ -18,6 +18,14 @@
 #include "gallery/store.h"
 
 /* Looks collection `name` up; MIEN_ERR_NOT_FOUND naming it when absent. */
+/* Expired subjects are purged before their faces are listed or read (as gallery.c does before
+ * every answer: mien_purge_expired is one indexed query when nothing expired). */
+static mien_status purge_first(mien_store *store, mien_error *err)
+{
+    static const mien_context purge = {.actor = "purge"};
+    return mien_purge_expired(store, &purge, NULL, err);
+}
+
 static mien_status lookup(gallery_store *gs, const char *name, gallery_collection *c,
                           mien_error *err)
 {
@@ -82,7 +90,10 @@ mien_status mien_face_list(mien_store *store, const char *collection, mien_face_
     if (gs == NULL || out == NULL || count == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_face_list: no store or output");
     }
-    st = lookup(gs, collection, &c, err);
+    st = purge_first(store, err);
+    if (st == MIEN_OK) {
+        st = lookup(gs, collection, &c, err);
+    }
     if (st != MIEN_OK) {
         return st;
     }
@@ -144,7 +155,10 @@ mien_status mien_face_template(mien_store *store, const char *collection, int64_
     if (gs == NULL || out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_face_template: no store or output");
     }
-    st = lookup(gs, collection, &c, err);
+    st = purge_first(store, err);
+    if (st == MIEN_OK) {
+        st = lookup(gs, collection, &c, err);
+    }
     if (st != MIEN_OK) {
         return st;
     }

@@ -22,7 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -61,6 +65,7 @@ struct mien_store {
     gallery_store *store;  /* owned */
     keyring *keys;         /* owned; the store borrows it */
     int key_created;       /* opening created the key file */
+    int key_lock;          /* fd of "<key file>.lock", shared-locked while open (rotation) */
     char key_file[PATH_MAX];
     coll_cache **colls;    /* owned, loaded collections */
     size_t n_colls, cap_colls;
@@ -284,11 +289,23 @@ fail:
  * face back from the store, an erasure or purge by dropping the subject (named by its keyed
  * hash), a drop by forgetting the index. */
 
+/* One change to a loaded collection, read from the audit log (sync_row) and applied after the
+ * scan (cache_sync): applying it reads the store (face_get), and no store operation may run
+ * inside a scan's callback — PostgreSQL streams the scan on the handle's one connection, and a
+ * second statement there would silently end the scan (store.h). */
+typedef struct sync_change {
+    int64_t face_id;  /* enrol: the face to read back; 0 for an erasure */
+    char hash[65];    /* erase, purge: the subject's keyed hash */
+} sync_change;
+
 typedef struct sync_ctx {
     mien_store *s;
     coll_cache *c;
     int dropped;
     int64_t last;
+    sync_change *changes; /* owned */
+    size_t n, cap;
+    int64_t face_coll;    /* face_get's answer: the face's collection */
     mien_error *err;
 } sync_ctx;
 
@@ -296,7 +313,8 @@ typedef struct sync_ctx {
 static mien_status sync_face_row(void *ctx, const gallery_face_row *row)
 {
     sync_ctx *sc = ctx;
-    if (gallery_index_has_face(sc->c->index, row->face_id)) {
+    /* only a face of this very collection (a recreated one of the same name has another id) */
+    if (sc->face_coll != sc->c->id || gallery_index_has_face(sc->c->index, row->face_id)) {
         return MIEN_OK;
     }
     return load_row(&(load_ctx){sc->c, sc->err}, row);
@@ -320,12 +338,19 @@ static void sync_erase(sync_ctx *sc, const char *hash)
     }
 }
 
+/* Notes one audit entry (gallery_audit_fn): the changes to this collection are kept for
+ * cache_sync to apply once the scan is over. */
 static mien_status sync_row(void *ctx, const gallery_audit_row *row)
 {
     sync_ctx *sc = ctx;
     sc->last = row->seq;
     if (sc->dropped || strcmp(row->collection, sc->c->name) != 0 ||
         strcmp(row->outcome, "ok") != 0) {
+        return MIEN_OK;
+    }
+    /* A row mien did not write (inserted into the database without the key file) changes
+     * nothing here; `mien audit verify` names it. */
+    if (!governance_entry_authentic(sc->s->store, row)) {
         return MIEN_OK;
     }
     if (strcmp(row->action, "collection.drop") == 0) {
@@ -336,22 +361,49 @@ static mien_status sync_row(void *ctx, const gallery_audit_row *row)
     if (!enrol && strcmp(row->action, "erase") != 0 && strcmp(row->action, "purge") != 0) {
         return MIEN_OK;
     }
-    json_t *result = json_loads(row->result, 0, NULL);
-    mien_status st = MIEN_OK;
-    if (enrol) {
-        int64_t coll = 0;
-        json_int_t face = json_integer_value(json_object_get(result, "face_id"));
-        st = sc->s->store->ops->face_get(sc->s->store, face, &coll, sync_face_row, sc, sc->err);
-        if (st == MIEN_ERR_NOT_FOUND) {
-            st = MIEN_OK; /* erased since; its erasure comes later in the log */
+    if (sc->n == sc->cap) {
+        size_t cap = sc->cap ? 2 * sc->cap : 16;
+        sync_change *grown = realloc(sc->changes, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return base_error_set(sc->err, MIEN_ERR_NOMEM, "out of memory following changes");
         }
+        sc->changes = grown;
+        sc->cap = cap;
+    }
+    sync_change *ch = &sc->changes[sc->n];
+    memset(ch, 0, sizeof(*ch));
+    json_t *result = json_loads(row->result, 0, NULL);
+    if (enrol) {
+        ch->face_id = (int64_t)json_integer_value(json_object_get(result, "face_id"));
+        sc->n += ch->face_id > 0;
     } else {
         const char *hash = json_string_value(json_object_get(result, "subject"));
         if (hash != NULL) {
-            sync_erase(sc, hash);
+            snprintf(ch->hash, sizeof(ch->hash), "%s", hash);
+            sc->n++;
         }
     }
     json_decref(result);
+    return MIEN_OK;
+}
+
+/* Applies the changes sync_row noted, in log order. */
+static mien_status sync_apply(sync_ctx *sc)
+{
+    mien_status st = MIEN_OK;
+    for (size_t k = 0; st == MIEN_OK && !sc->dropped && k < sc->n; k++) {
+        const sync_change *ch = &sc->changes[k];
+        if (ch->face_id > 0) {
+            sc->face_coll = 0;
+            st = sc->s->store->ops->face_get(sc->s->store, ch->face_id, &sc->face_coll,
+                                             sync_face_row, sc, sc->err);
+            if (st == MIEN_ERR_NOT_FOUND) {
+                st = MIEN_OK; /* erased since; its erasure comes later in the log */
+            }
+        } else {
+            sync_erase(sc, ch->hash);
+        }
+    }
     return st;
 }
 
@@ -365,8 +417,12 @@ static mien_status cache_sync(mien_store *s, coll_cache **c, mien_error *err)
     if (st != MIEN_OK || head <= (*c)->cursor) {
         return st;
     }
-    sync_ctx sc = {s, *c, 0, (*c)->cursor, err};
+    sync_ctx sc = {.s = s, .c = *c, .last = (*c)->cursor, .err = err};
     st = s->store->ops->audit_scan(s->store, (*c)->cursor + 1, 0, 0, sync_row, &sc, err);
+    if (st == MIEN_OK) {
+        st = sync_apply(&sc);
+    }
+    free(sc.changes);
     if (st != MIEN_OK || sc.dropped) {
         cache_drop(s, (*c)->id); /* reloaded from the store when next needed */
         *c = NULL;
@@ -569,6 +625,25 @@ static mien_status keys_match_store(mien_store *s, mien_error *err)
     return st;
 }
 
+/* Every open handle holds a shared flock on "<key file>.lock" until it closes. A data-key
+ * rotation needs it exclusively: a running `mien serve` that kept sealing with a key the
+ * rotation retired would write templates nobody can open after its restart. */
+static mien_status key_lock_take(mien_store *s, mien_error *err)
+{
+    char path[PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s.lock", s->key_file);
+    s->key_lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (s->key_lock < 0) {
+        return base_error_set(err, MIEN_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    }
+    int rc;
+    while ((rc = flock(s->key_lock, LOCK_SH)) != 0 && errno == EINTR) {
+    }
+    return rc == 0 ? MIEN_OK
+                   : base_error_set(err, MIEN_ERR_IO, "cannot lock %s: %s", path,
+                                    strerror(errno));
+}
+
 mien_status mien_store_open_with(const char *uri, const mien_store_options *opt,
                                  mien_store **out, mien_error *err)
 {
@@ -591,8 +666,12 @@ mien_status mien_store_open_with(const char *uri, const mien_store_options *opt,
         return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
     st = key_file_for(uri, opt, s->key_file, err);
+    s->key_lock = -1;
     if (st == MIEN_OK) {
         st = keys_load(s, opt, err);
+    }
+    if (st == MIEN_OK) {
+        st = key_lock_take(s, err);
     }
     if (st == MIEN_OK) {
         st = gallery_store_open(uri, s->keys, &s->store, err);
@@ -608,14 +687,24 @@ mien_status mien_store_open_with(const char *uri, const mien_store_options *opt,
             remove(s->key_file); /* nothing was sealed with it */
         }
         keyring_free(s->keys);
+        if (s->key_lock >= 0) {
+            close(s->key_lock);
+        }
         free(s);
         return st;
     }
+    s->magic = STORE_MAGIC;
     const char *now = getenv("MIEN_NOW");
     if (now != NULL && now[0] != '\0') {
-        s->store->clock = strtoll(now, NULL, 10);
+        char *end = NULL;
+        long long t = strtoll(now, &end, 10);
+        if (end == now || *end != '\0' || t <= 0) {
+            mien_store_close(s);
+            return base_error_set(err, MIEN_ERR_ARG, "MIEN_NOW is '%s', not unix seconds (it "
+                                  "is a test hook: unset it)", now);
+        }
+        s->store->clock = (int64_t)t;
     }
-    s->magic = STORE_MAGIC;
     *out = s;
     return MIEN_OK;
 }
@@ -623,6 +712,14 @@ mien_status mien_store_open_with(const char *uri, const mien_store_options *opt,
 mien_status mien_store_open(const char *uri, mien_store **out, mien_error *err)
 {
     return mien_store_open_with(uri, NULL, out, err);
+}
+
+mien_status mien_store_ping(mien_store *store, mien_error *err)
+{
+    if (!store_ok(store)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_store_ping: NULL store");
+    }
+    return store->store->ops->ping(store->store, err);
 }
 
 int mien_store_key_created(const mien_store *store)
@@ -647,18 +744,11 @@ int64_t mien_store_now(const mien_store *store)
     return gallery_store_now(store_ok(store) ? store->store : NULL);
 }
 
-mien_status mien_store_rotate_data_key(mien_store *store, const mien_context *ctx,
-                                       int64_t *resealed, mien_error *err)
+static mien_status rotate_locked(mien_store *store, gallery_store *g, const mien_context *ctx,
+                                 int64_t *resealed, mien_error *err)
 {
     int64_t n = 0;
     uint32_t key_no = 0;
-    if (resealed != NULL) {
-        *resealed = 0;
-    }
-    if (!store_ok(store)) {
-        return base_error_set(err, MIEN_ERR_ARG, "mien_store_rotate_data_key: NULL store");
-    }
-    gallery_store *g = store->store;
     /* The new key is in the file before anything is sealed with it; the old ones leave only
      * after the commit, so a crash at any point leaves every blob openable. */
     mien_status st = keyring_add_data_key(store->keys, &key_no, err);
@@ -690,6 +780,26 @@ mien_status mien_store_rotate_data_key(mien_store *store, const mien_context *ct
     return st;
 }
 
+mien_status mien_store_rotate_data_key(mien_store *store, const mien_context *ctx,
+                                       int64_t *resealed, mien_error *err)
+{
+    if (resealed != NULL) {
+        *resealed = 0;
+    }
+    if (!store_ok(store)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_store_rotate_data_key: NULL store");
+    }
+    gallery_store *g = store->store;
+    if (flock(store->key_lock, LOCK_EX | LOCK_NB) != 0) {
+        return base_error_set(err, MIEN_ERR_FORBIDDEN, "another process has this store open "
+                              "(a running `mien serve`?): stop it before rotating the data key, "
+                              "or it would go on sealing with the retired key");
+    }
+    mien_status locked = rotate_locked(store, g, ctx, resealed, err);
+    flock(store->key_lock, LOCK_SH); /* back to what every open handle holds */
+    return locked;
+}
+
 void mien_store_close(mien_store *store)
 {
     if (store == NULL) {
@@ -704,6 +814,9 @@ void mien_store_close(mien_store *store)
         store->store->ops->close(store->store);
     }
     keyring_free(store->keys);
+    if (store->key_lock >= 0) {
+        close(store->key_lock); /* releases the shared lock */
+    }
     store->magic = 0;
     free(store);
 }
@@ -885,6 +998,16 @@ mien_status mien_collection_drop(mien_store *store, const char *name, const mien
     return governance_after_commit(g, err);
 }
 
+/* Expiry is exact: before anything answers with or adds to a subject (search, verify,
+ * subject listings, enrolment), subjects whose time has passed are purged (each audited), so
+ * that no answer names someone the store should no longer hold, whatever the periodic
+ * purge's interval. One indexed query when nothing expired. */
+static mien_status purge_due(mien_store *store, mien_error *err)
+{
+    static const mien_context purge = {.actor = "purge"};
+    return mien_purge_expired(store, &purge, NULL, err);
+}
+
 /* ---- enrolment ------------------------------------------------------------------------ */
 
 /* Makes the loaded index (if any) follow a committed enrolment; when it cannot, forgets the
@@ -1033,6 +1156,11 @@ mien_status mien_enroll_batch(mien_store *store, const char *collection,
     if (n == 0) {
         return MIEN_OK;
     }
+    /* An expired subject enrolled again would otherwise carry its old faces into a new
+     * retention period: purge first. */
+    if ((st = purge_due(store, err)) != MIEN_OK) {
+        return st;
+    }
     /* The collection's row (with its subject and face counts, which cost a scan) is read
      * once; after that the loaded collection answers, and it follows every enrolment, so a
      * bulk import stays linear in the number of faces. */
@@ -1129,7 +1257,10 @@ mien_status mien_subject_list(mien_store *store, const char *collection,
     if (!store_ok(store) || out == NULL || count == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_subject_list: NULL argument");
     }
-    st = collection_lookup(store, collection, &c, err);
+    st = purge_due(store, err);
+    if (st == MIEN_OK) {
+        st = collection_lookup(store, collection, &c, err);
+    }
     if (st != MIEN_OK) {
         return st;
     }
@@ -1258,6 +1389,9 @@ static mien_status purge_list(mien_store *store, const gallery_expired *list, si
         if (st == MIEN_OK) {
             st = erase_in_tx(store, &c, list[k].external_id, "purge", ctx, &r, err);
         }
+        if (st == MIEN_ERR_NOT_FOUND) {
+            st = MIEN_OK; /* erased (or its collection dropped) by another process meanwhile */
+        }
     }
     st = tx_end(g, st, err);
     if (st != MIEN_OK) {
@@ -1301,15 +1435,6 @@ mien_search_options mien_search_options_default(void)
     mien_search_options o = {.top_k = DEFAULT_TOP_K, .max_fmr = DEFAULT_MAX_FMR,
                              .mode = MIEN_SEARCH_AUTO};
     return o;
-}
-
-/* Expiry is exact: before a search or verification answers, subjects whose time has passed
- * are purged (each audited), so that no answer names someone the store should no longer
- * hold, whatever the periodic purge's interval. One indexed query when nothing expired. */
-static mien_status purge_due(mien_store *store, mien_error *err)
-{
-    static const mien_context purge = {.actor = "purge"};
-    return mien_purge_expired(store, &purge, NULL, err);
 }
 
 mien_status mien_check_purpose(mien_store *store, const char *collection, const char *action,
@@ -1606,10 +1731,14 @@ mien_status mien_verify(mien_store *store, const char *collection, const char *s
         out->fmr = 1.0;
     }
     out->accepted = out->fmr <= max_fmr;
-    return governance_record(store->store, ctx, "verify", c.name,
+    st = governance_record(store->store, ctx, "verify", c.name,
                              ctx != NULL ? ctx->input_sha256 : NULL, "ok",
                              json_pack("{s:s,s:f,s:f,s:f,s:b}", "subject", hash, "similarity",
                                        round(v.best * 1e6) / 1e6, "fmr", out->fmr, "max_fmr",
                                        max_fmr, "accepted", out->accepted),
                              &out->audit_seq, err);
+    if (st != MIEN_OK && st != MIEN_ERR_STORE) {
+        memset(out, 0, sizeof(*out)); /* not recorded: no answer */
+    }
+    return st;
 }

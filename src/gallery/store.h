@@ -9,7 +9,10 @@
  * (a later issue encrypts them at rest, transparently for this interface). The same store
  * keeps the service's API keys (id, hash of the secret, role; governance/keys.c).
  *
- * A store handle belongs to one thread at a time. */
+ * A store handle belongs to one thread at a time. The callback of a scan (face_scan,
+ * face_scan_subject, face_scan_full, audit_scan, review_scan) must not call an operation of the
+ * same handle: the PostgreSQL store streams a scan on the handle's one connection
+ * (MIEN_ERR_INTERNAL if it is tried); collect what the callback finds and act after the scan. */
 #ifndef MIEN_GALLERY_STORE_H
 #define MIEN_GALLERY_STORE_H
 
@@ -104,6 +107,7 @@ typedef struct gallery_audit_row {
     const char *result;     /* insert: borrowed; scan: valid during the callback */
     uint8_t prev_hash[32];
     uint8_t hash[32];
+    uint8_t mac[32];        /* keyed tag of hash (governance/audit.h audit_row_mac) */
 } gallery_audit_row;
 
 typedef mien_status (*gallery_audit_fn)(void *ctx, const gallery_audit_row *row);
@@ -133,9 +137,34 @@ typedef struct gallery_decision {
     int64_t time;
 } gallery_decision;
 
+/* One face with everything the store keeps of it, for copying a store (face_scan_full,
+ * store_copy.c). Pointers are valid during the callback only; template and crop are opened
+ * (plaintext: the callback must not keep or log them). */
+typedef struct gallery_face_full {
+    int64_t face_id, subject_id;
+    const uint8_t *template_bytes;
+    size_t template_len;
+    bool has_quality;               /* false: no quality was recorded (NULL columns) */
+    mien_quality quality;
+    bool has_image_sha256;
+    uint8_t image_sha256[32];
+    const uint8_t *crop_rgb;        /* FACE_CHIP bytes, or NULL when the face has no crop */
+    size_t crop_len;
+    int64_t created_at;             /* unix seconds */
+} gallery_face_full;
+
+/* The highest id each table has ever handed out (an id is never reused after an erasure:
+ * SQLite's AUTOINCREMENT, PostgreSQL's identity sequences), so that a copy of the store goes on
+ * where the original stopped (sequence_get / sequence_raise). 0: none handed out. */
+typedef struct gallery_sequences {
+    int64_t collections, subjects, faces;
+} gallery_sequences;
+
 typedef struct gallery_store gallery_store;
 
 typedef mien_status (*gallery_face_fn)(void *ctx, const gallery_face_row *row);
+typedef mien_status (*gallery_face_full_fn)(void *ctx, const gallery_face_full *face);
+typedef mien_status (*gallery_review_fn)(void *ctx, const gallery_review *review);
 
 typedef struct gallery_store_ops {
     void (*close)(gallery_store *s);
@@ -176,7 +205,7 @@ typedef struct gallery_store_ops {
     mien_status (*face_scan)(gallery_store *s, int64_t collection_id, gallery_face_fn fn,
                              void *ctx, mien_error *err);
     /* Calls fn once with face `face_id` (its template opened) and *collection_id its
-     * collection; MIEN_ERR_NOT_FOUND when there is no such face (erased since). For
+     * collection (set before fn is called); MIEN_ERR_NOT_FOUND when there is no such face (erased since). For
      * following changes another handle or node made (gallery.c). */
     mien_status (*face_get)(gallery_store *s, int64_t face_id, int64_t *collection_id,
                             gallery_face_fn fn, void *ctx, mien_error *err);
@@ -199,7 +228,10 @@ typedef struct gallery_store_ops {
     /* ---- audit chain (schema version 3) ---- */
     /* The last entry's seq and hash (0 and zeros when the log is empty). */
     mien_status (*audit_last)(gallery_store *s, int64_t *seq, uint8_t hash[32], mien_error *err);
-    /* Appends row (seq must be last + 1; MIEN_ERR_EXISTS otherwise). */
+    /* Appends row as given, hashes included (governance/audit.c computes them; `mien migrate`
+     * copies rows verbatim). row->seq must be the last entry's seq + 1 (1 for an empty log):
+     * MIEN_ERR_EXISTS otherwise, a taken number as well as a gap, so that no caller can fork
+     * the chain or leave a hole in it. */
     mien_status (*audit_insert)(gallery_store *s, const gallery_audit_row *row, mien_error *err);
     /* Calls fn for entries with from_seq <= seq, ascending, and time in [t0, t1] (0: open). */
     mien_status (*audit_scan)(gallery_store *s, int64_t from_seq, int64_t t0, int64_t t1,
@@ -231,6 +263,46 @@ typedef struct gallery_store_ops {
     mien_status (*key_revoke)(gallery_store *s, const char *id, mien_error *err);
     /* The number of keys not revoked. */
     mien_status (*key_count_valid)(gallery_store *s, int64_t *count, mien_error *err);
+
+    /* ---- liveness ---- */
+    /* MIEN_OK when the database answers now. SQLite: the file is open, MIEN_OK. PostgreSQL:
+     * one `SELECT 1`, re-establishing a lost connection first (MIEN_ERR_IO "cannot reach the
+     * database" while the server is away). Not inside a transaction. */
+    mien_status (*ping)(gallery_store *s, mien_error *err);
+
+    /* ---- copying a whole store (store_copy.c, `mien migrate`) ----
+     * The *_import operations write rows with the ids and times they had in the source store,
+     * inside the caller's transaction; they do not write audit entries (the source's chain is
+     * copied verbatim with audit_insert). MIEN_ERR_EXISTS when the id or name is taken. */
+    /* Collection c as it is: c->id, c->created_at, the policy (counts ignored). */
+    mien_status (*collection_import)(gallery_store *s, const gallery_collection *c,
+                                     mien_error *err);
+    /* Subject g (g->id, external_id, display_name, created_at, consent_ref, expires_at; "" and
+     * 0 are stored as NULL) in collection `collection_id`. */
+    mien_status (*subject_import)(gallery_store *s, int64_t collection_id,
+                                  const gallery_subject *g, mien_error *err);
+    /* Face `face_id` of subject `subject_id` (in `collection_id`, whose id seals it), made at
+     * `created_at`: face_insert's face with the given id and time. */
+    mien_status (*face_import)(gallery_store *s, int64_t collection_id, int64_t subject_id,
+                               int64_t face_id, int64_t created_at, const gallery_face_new *face,
+                               mien_error *err);
+    /* Key k as it is: id, secret_hash, role, label, created_at, revoked_at. */
+    mien_status (*key_import)(gallery_store *s, const gallery_key *k, mien_error *err);
+    /* Calls fn for every face of the collection, ascending id, with its quality, digest, crop
+     * and time (templates and crops opened); stops at fn's first error. */
+    mien_status (*face_scan_full)(gallery_store *s, int64_t collection_id,
+                                  gallery_face_full_fn fn, void *ctx, mien_error *err);
+    /* Calls fn for every review, oldest first, candidates_json included (valid during the
+     * callback). Decisions: decision_list; they are copied with decision_insert, which keeps
+     * their time. */
+    mien_status (*review_scan)(gallery_store *s, gallery_review_fn fn, void *ctx,
+                               mien_error *err);
+    /* The highest ids ever handed out (gallery_sequences). */
+    mien_status (*sequence_get)(gallery_store *s, gallery_sequences *out, mien_error *err);
+    /* Makes the next ids handed out larger than those of `at_least` and than every id present
+     * (after imports with explicit ids); never lowers a sequence. In the caller's transaction. */
+    mien_status (*sequence_raise)(gallery_store *s, const gallery_sequences *at_least,
+                                  mien_error *err);
 } gallery_store_ops;
 
 struct gallery_store {
@@ -240,6 +312,8 @@ struct gallery_store {
     int64_t clock;              /* unix seconds every time stamp uses; 0: the system clock
                                    (mien_store_set_clock) */
     char audit_head_path[4096]; /* the signed chain head, kept outside the database */
+    int audit_head_reset;       /* set by mien_audit_reset_head for its one checkpoint: an
+                                   unusable head may be replaced (governance/audit.c) */
 };
 
 /* The store's notion of now (gallery_store.clock, else time()). */
@@ -265,6 +339,26 @@ mien_status gallery_store_open(const char *uri, const keyring *keys, gallery_sto
 /* The SQLite file a URI names ("sqlite:PATH", "sqlite://PATH" or a bare path), pointing
  * into `uri`; NULL for other schemes. */
 const char *gallery_store_file(const char *uri);
+
+/* What gallery_store_copy() copied, and what gallery_store_count() counts. */
+typedef struct gallery_counts {
+    int64_t collections, subjects, faces, crops, keys, reviews, decisions, audit_entries;
+} gallery_counts;
+
+/* Copies every row of store `from` into the empty store `to`, inside to's transaction (the
+ * caller's begin ... commit; store_copy.c): collections with their policies, subjects, faces
+ * with their quality, digests and times, templates and crops opened with from's keyring and
+ * sealed with to's, API keys, reviews and their decisions, and the audit chain verbatim; ids
+ * are kept and to's sequences raised to from's. `from` is read inside its own transaction
+ * (begin ... rollback), which holds its write lock: no writer changes it mid-copy.
+ * MIEN_ERR_EXISTS when `to` holds anything (collections, keys, reviews or audit entries).
+ * *copied (may be NULL) counts what was written. @test gallery/test_store_copy.c */
+mien_status gallery_store_copy(gallery_store *from, gallery_store *to, gallery_counts *copied,
+                               mien_error *err);
+
+/* Counts the rows of every kind in s; faces and crops are read (opened) one by one, so a blob
+ * that does not open under s's keyring fails the count. */
+mien_status gallery_store_count(gallery_store *s, gallery_counts *out, mien_error *err);
 
 /* The backend store behind a public handle (gallery.c), for later layers that keep their own
  * tables in the same store (governance/keys.c). Borrowed: valid until mien_store_close(). NULL

@@ -156,7 +156,8 @@ static const migration MIGRATIONS[] = {
      " outcome TEXT NOT NULL,"
      " result TEXT NOT NULL,"
      " prev_hash BYTEA NOT NULL,"
-     " hash BYTEA NOT NULL);"
+     " hash BYTEA NOT NULL,"
+     " mac BYTEA NOT NULL);"
      "CREATE INDEX audit_time ON audit(time);"
      "CREATE FUNCTION mien_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
      " $f$BEGIN RAISE EXCEPTION 'the audit log is append-only'; END$f$;"
@@ -207,6 +208,17 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SC
 #define REVIEW_COLUMNS                                                                     \
     "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
     " status, created_at, search_seq, candidates FROM reviews"
+
+/* The highest id table T has handed out: its identity sequence's last value (NULL before the
+ * first nextval) or its largest id (rows imported with explicit ids do not move the
+ * sequence). SEQ_RAISE sets the sequence to at least that and the parameter P, skipping 0
+ * (setval refuses values below the sequence's minimum, 1). */
+#define SEQ_HIGH(T)                                                                        \
+    "greatest(coalesce(pg_sequence_last_value(pg_get_serial_sequence('" T "', 'id')"       \
+    "::regclass), 0), (SELECT coalesce(max(id), 0) FROM " T "))"
+#define SEQ_RAISE(T, P)                                                                    \
+    "(SELECT setval(pg_get_serial_sequence('" T "', 'id'), v) FROM (SELECT greatest("      \
+    P "::bigint, " SEQ_HIGH(T) ") AS v) x WHERE v > 0)"
 
 #define STMT_MAP(XX)                                                                       \
     XX(COLLECTION_INSERT, 0,                                                               \
@@ -279,14 +291,14 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SC
     XX(AUDIT_LAST, 1, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")             \
     XX(AUDIT_INSERT, 0,                                                                    \
        "INSERT INTO audit(seq, time, actor, action, collection, purpose, case_ref,"        \
-       " input_sha256, outcome, result, prev_hash, hash)"                                  \
+       " input_sha256, outcome, result, prev_hash, hash, mac)"                             \
        " SELECT $1::bigint, $2::bigint, $3::text, $4::text, $5::text, $6::text, $7::text," \
-       " $8::text, $9::text, $10::text, $11::bytea, $12::bytea"                            \
+       " $8::text, $9::text, $10::text, $11::bytea, $12::bytea, $13::bytea"                \
        " WHERE $1::bigint = (SELECT coalesce(max(seq), 0) + 1 FROM audit)"                 \
        " ON CONFLICT (seq) DO NOTHING RETURNING seq")                                      \
     XX(AUDIT_SCAN, 1,                                                                      \
        "SELECT seq, time, actor, action, collection, purpose, case_ref, input_sha256,"     \
-       " outcome, result, prev_hash, hash FROM audit WHERE seq >= $1::bigint"              \
+       " outcome, result, prev_hash, hash, mac FROM audit WHERE seq >= $1::bigint"         \
        " AND ($2::bigint = 0 OR time >= $2::bigint)"                                       \
        " AND ($3::bigint = 0 OR time <= $3::bigint) ORDER BY seq")                         \
     XX(REVIEW_INSERT, 0,                                                                   \
@@ -324,7 +336,55 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SC
        " AND revoked_at IS NULL")                                                          \
     XX(KEY_EXISTS, 1, "SELECT 1 FROM api_keys WHERE id = $1::text")                        \
     XX(KEY_COUNT_VALID, 1, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL")       \
-    XX(SCHEMA_VERSION, 1, "SELECT application, version FROM mien_schema")
+    XX(SCHEMA_VERSION, 1, "SELECT application, version FROM mien_schema")                 \
+    XX(PING, 1, "SELECT 1")                                                                \
+    XX(SUBJECT_IN, 1,                                                                      \
+       "SELECT id FROM subjects WHERE id = $1::bigint AND collection_id = $2::bigint")      \
+    /* copying a store (store_copy.c): rows with their ids and times; ON CONFLICT so that  \
+     * a taken id or name is MIEN_ERR_EXISTS without aborting the transaction */           \
+    XX(COLLECTION_IMPORT, 0,                                                               \
+       "INSERT INTO collections(id, name, profile, model_a, model_b, description,"         \
+       " created_at, purposes, legal_basis, consent, retention_s, review,"                 \
+       " verification_only) VALUES ($1::bigint, $2::text, $3::bigint, $4::text, $5::text," \
+       " $6::text, $7::bigint, $8::text, $9::text, $10::bigint, $11::bigint, $12::bigint," \
+       " $13::bigint) ON CONFLICT DO NOTHING RETURNING id")                                \
+    XX(SUBJECT_IMPORT, 0,                                                                  \
+       "INSERT INTO subjects(id, collection_id, external_id, display_name, created_at,"     \
+       " consent_ref, expires_at) SELECT $1::bigint, $2::bigint, $3::text, $4::text,"      \
+       " $5::bigint, $6::text, $7::bigint"                                                 \
+       " WHERE EXISTS (SELECT 1 FROM collections WHERE id = $2::bigint)"                   \
+       " ON CONFLICT DO NOTHING RETURNING id")                                             \
+    /* FACE_INSERT with the id ($15) and time ($12) given */                               \
+    XX(FACE_IMPORT, 0,                                                                     \
+       "WITH s AS (SELECT id FROM subjects WHERE id = $1::bigint"                          \
+       " AND collection_id = $13::bigint),"                                                \
+       " f AS (INSERT INTO faces(id, subject_id, template, quality_class, interocular_px," \
+       " sharpness, yaw, pitch, roll, detector_score, landmark_score, image_sha256,"       \
+       " created_at) SELECT $15::bigint, s.id, $2::bytea, $3::bigint, $4::float8,"         \
+       " $5::float8, $6::float8, $7::float8, $8::float8, $9::float8, $10::float8,"         \
+       " $11::bytea, $12::bigint FROM s ON CONFLICT DO NOTHING RETURNING id),"             \
+       " c AS (INSERT INTO crops(face_id, rgb) SELECT f.id, $14::bytea FROM f"             \
+       " WHERE $14::bytea IS NOT NULL)"                                                    \
+       " SELECT id FROM f")                                                                \
+    XX(KEY_IMPORT, 0,                                                                      \
+       "INSERT INTO api_keys(id, secret_hash, role, label, created_at, revoked_at)"        \
+       " VALUES ($1::text, $2::bytea, $3::bigint, $4::text, $5::bigint, $6::bigint)"       \
+       " ON CONFLICT (id) DO NOTHING RETURNING id")                                        \
+    XX(FACE_SCAN_FULL, 1,                                                                  \
+       "SELECT f.id, f.subject_id, f.template, f.quality_class, f.interocular_px,"         \
+       " f.sharpness, f.yaw, f.pitch, f.roll, f.detector_score, f.landmark_score,"         \
+       " f.image_sha256, f.created_at, c.rgb FROM subjects s"                              \
+       " JOIN faces f ON f.subject_id = s.id LEFT JOIN crops c ON c.face_id = f.id"        \
+       " WHERE s.collection_id = $1::bigint ORDER BY f.id")                                \
+    XX(REVIEW_SCAN, 1,                                                                     \
+       "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"    \
+       " status, created_at, search_seq, candidates, candidates_json FROM reviews"         \
+       " ORDER BY created_at, id COLLATE \"C\"")                                           \
+    XX(SEQUENCE_GET, 1,                                                                    \
+       "SELECT " SEQ_HIGH("collections") ", " SEQ_HIGH("subjects") ", " SEQ_HIGH("faces")) \
+    XX(SEQUENCE_RAISE, 0,                                                                  \
+       "SELECT " SEQ_RAISE("collections", "$1") ", " SEQ_RAISE("subjects", "$2") ", "      \
+       SEQ_RAISE("faces", "$3"))
 
 typedef enum stmt_id {
 #define STMT_ENUM(name, ro, sql) STMT_##name,
@@ -351,6 +411,7 @@ typedef struct pg_store {
     PGconn *conn;
     bool in_tx;                    /* between the caller's begin() and commit()/rollback() */
     bool in_op;                    /* inside an operation's own BEGIN..COMMIT (op_begin) */
+    bool streaming;                /* a scan is handing rows to its callback (stream) */
     bool prepared[STMT_COUNT];     /* on the current connection */
     char sqlstate[6];              /* of the last failed statement ("" when none) */
     char where[256];               /* "postgres USER@HOST:PORT/DB", for messages */
@@ -368,7 +429,7 @@ static pg_store *as_pg(gallery_store *s)
 /* ---- parameters -------------------------------------------------------------------------
  * Up to PARAMS_MAX values per statement: integers and doubles as 8 bytes big-endian (binary
  * format), bytea as raw bytes (binary), text as C strings (text format); NULL as NULL. */
-#define PARAMS_MAX 14
+#define PARAMS_MAX 16
 
 typedef struct pq_params {
     int n;
@@ -550,6 +611,16 @@ static mien_status fail(pg_store *st, const PGresult *r, const char *what, mien_
 
 /* ---- running statements ------------------------------------------------------------- */
 
+/* A store operation called from inside a scan's callback: the scan streams its rows on this
+ * connection, and libpq would end it silently to run the new statement (PQexecStart reads and
+ * drops the rest of the running one), so the scan would seem to have no more rows. A bug in
+ * the caller (store.h: scans' callbacks must not call the store), refused loudly. */
+static mien_status refuse_nested(const pg_store *st, const char *what, mien_error *err)
+{
+    return base_error_set(err, MIEN_ERR_INTERNAL, "%s: %s inside a scan's callback (the store "
+                          "cannot run a statement while it streams a scan)", st->where, what);
+}
+
 /* Makes sure the connection is up: outside a transaction a dead one is reset (and the
  * statements must be prepared again); inside one, the transaction is gone and this fails. */
 static mien_status ensure_conn(pg_store *st, mien_error *err)
@@ -620,6 +691,9 @@ static mien_status run(pg_store *st, stmt_id id, const pq_params *p, PGresult **
     if (out != NULL) {
         *out = NULL;
     }
+    if (st->streaming) {
+        return refuse_nested(st, op_name(id, what), err);
+    }
     st->sqlstate[0] = '\0';
     for (int attempt = 0;; attempt++) {
         mien_status status = ensure_conn(st, err);
@@ -655,6 +729,9 @@ static mien_status run(pg_store *st, stmt_id id, const pq_params *p, PGresult **
 static mien_status exec(pg_store *st, const char *sql, const char *what, char *tag,
                         size_t tag_size, mien_error *err)
 {
+    if (st->streaming) {
+        return refuse_nested(st, what, err);
+    }
     PGresult *r = PQexec(st->conn, sql);
     ExecStatusType rs = PQresultStatus(r);
     mien_status status = MIEN_OK;
@@ -1195,13 +1272,31 @@ static mien_status pg_face_exists(gallery_store *s, int64_t collection_id,
     return status;
 }
 
-/* One statement (FACE_INSERT) writes the face and its crop, both sealed first. A subject
- * erased by another node between the statement's snapshot and its insert fails on the foreign
- * key (23503) and reads as NOT_FOUND too. */
-static mien_status pg_face_insert(gallery_store *s, int64_t collection_id, int64_t subject_id,
-                                  const gallery_face_new *f, int64_t *face_id, mien_error *err)
+/* *id = subject_id when that subject is in collection `collection_id`, else 0. */
+static mien_status subject_collection(pg_store *st, int64_t subject_id, int64_t collection_id,
+                                      int64_t *id, mien_error *err)
 {
-    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    PGresult *r;
+    *id = 0;
+    p_i64(&p, subject_id);
+    p_i64(&p, collection_id);
+    mien_status status = run(st, STMT_SUBJECT_IN, &p, &r, err);
+    if (status == MIEN_OK) {
+        *id = PQntuples(r) > 0 ? col_i64(r, 0, 0) : 0;
+        PQclear(r);
+    }
+    return status;
+}
+
+/* One statement (FACE_INSERT, or FACE_IMPORT with `import_id` > 0 and `created_at`) writes
+ * the face and its crop, both sealed first. A subject erased by another node between the
+ * statement's snapshot and its insert fails on the foreign key (23503) and reads as NOT_FOUND
+ * too; an imported id that is taken is MIEN_ERR_EXISTS. */
+static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subject_id,
+                              const gallery_face_new *f, int64_t import_id, int64_t created_at,
+                              int64_t *face_id, mien_error *err)
+{
     pq_params p = {0};
     PGresult *r;
     uint8_t *sealed = NULL, *sealed_crop = NULL;
@@ -1241,10 +1336,13 @@ static mien_status pg_face_insert(gallery_store *s, int64_t collection_id, int64
         }
     }
     p_bytes(&p, f->image_sha256, 32);
-    p_i64(&p, gallery_store_now(&st->base));
+    p_i64(&p, import_id > 0 ? created_at : gallery_store_now(&st->base));
     p_i64(&p, collection_id);
     p_bytes(&p, sealed_crop, f->crop_len + KEYRING_SEAL_OVERHEAD);
-    status = run(st, STMT_FACE_INSERT, &p, &r, err);
+    if (import_id > 0) {
+        p_i64(&p, import_id);
+    }
+    status = run(st, import_id > 0 ? STMT_FACE_IMPORT : STMT_FACE_INSERT, &p, &r, err);
     free(sealed);
     free(sealed_crop);
     if (status != MIEN_OK) {
@@ -1256,12 +1354,30 @@ static mien_status pg_face_insert(gallery_store *s, int64_t collection_id, int64
     }
     if (PQntuples(r) == 0) {
         PQclear(r);
+        if (import_id > 0) {
+            /* The subject check of FACE_IMPORT, or ON CONFLICT: tell which. */
+            int64_t id = 0;
+            status = subject_collection(st, subject_id, collection_id, &id, err);
+            if (status == MIEN_OK && id != 0) {
+                return base_error_set(err, MIEN_ERR_EXISTS, "face %lld already exists",
+                                      (long long)import_id);
+            }
+            if (status != MIEN_OK) {
+                return status;
+            }
+        }
         return base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject %lld in collection %lld",
                               (long long)subject_id, (long long)collection_id);
     }
     *face_id = col_i64(r, 0, 0);
     PQclear(r);
     return MIEN_OK;
+}
+
+static mien_status pg_face_insert(gallery_store *s, int64_t collection_id, int64_t subject_id,
+                                  const gallery_face_new *f, int64_t *face_id, mien_error *err)
+{
+    return face_write(as_pg(s), collection_id, subject_id, f, 0, 0, face_id, err);
 }
 
 /* ---- streaming scans: rows one at a time (libpq single-row mode), so that a scan of a
@@ -1276,6 +1392,9 @@ static mien_status stream(pg_store *st, stmt_id id, const pq_params *p, stream_f
 {
     char what[48];
     op_name(id, what);
+    if (st->streaming) {
+        return refuse_nested(st, what, err);
+    }
     for (int attempt = 0;; attempt++) {
         bool rows = false, retry = false;
         mien_status status = ensure_conn(st, err);
@@ -1307,7 +1426,9 @@ static mien_status stream(pg_store *st, stmt_id id, const pq_params *p, stream_f
             if (status == MIEN_OK && !retry) {
                 if (rs == PGRES_SINGLE_TUPLE) {
                     rows = true;
+                    st->streaming = true;
                     status = fn(st, r, ctx, err);
+                    st->streaming = false;
                 } else if (rs != PGRES_TUPLES_OK) {
                     /* Nothing was handed over yet: a dead connection may be retried. */
                     retry = !rows && may_retry(st, id, attempt);
@@ -1533,6 +1654,7 @@ static mien_status pg_audit_insert(gallery_store *s, const gallery_audit_row *ro
     p_text(&p, row->result != NULL ? row->result : "{}");
     p_bytes(&p, row->prev_hash, 32);
     p_bytes(&p, row->hash, 32);
+    p_bytes(&p, row->mac, 32);
     mien_status status = run(st, STMT_AUDIT_INSERT, &p, &r, err);
     if (status != MIEN_OK) {
         return status;
@@ -1569,6 +1691,7 @@ static mien_status audit_row(pg_store *st, const PGresult *r, void *ctx, mien_er
     row.result = PQgetisnull(r, 0, 9) ? "" : PQgetvalue(r, 0, 9);
     col_hash(row.prev_hash, r, 0, 10);
     col_hash(row.hash, r, 0, 11);
+    col_hash(row.mac, r, 0, 12);
     return as->fn(as->ctx, &row);
 }
 
@@ -1855,6 +1978,250 @@ static mien_status pg_key_count_valid(gallery_store *s, int64_t *count, mien_err
         PQclear(r);
     }
     return status;
+}
+
+/* ---- liveness ---------------------------------------------------------------------------- */
+
+/* SELECT 1: run() re-establishes a connection found dead and retries once, so a server that
+ * came back answers the first ping after it did (/readyz, docs/deploy.md). */
+static mien_status pg_ping(gallery_store *s, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    if (st->in_tx) {
+        return base_error_set(err, MIEN_ERR_ARG, "%s: ping inside a transaction", st->where);
+    }
+    return run(st, STMT_PING, NULL, NULL, err);
+}
+
+/* ---- copying a store (store.h "copying a whole store"; store_copy.c) -------------------- */
+
+/* Runs an import statement; no row back means the id (or a unique name) is taken, or, with
+ * `parent`, that the row it belongs to is missing (told apart by the caller's message). */
+static mien_status run_import(pg_store *st, stmt_id id, const pq_params *p, const char *taken,
+                              mien_error *err)
+{
+    PGresult *r;
+    mien_status status = run(st, id, p, &r, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int rows = PQntuples(r);
+    PQclear(r);
+    return rows > 0 ? MIEN_OK : base_error_set(err, MIEN_ERR_EXISTS, "%s", taken);
+}
+
+static mien_status pg_collection_import(gallery_store *s, const gallery_collection *c,
+                                        mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    if (c == NULL || c->id <= 0 || c->name[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "collection_import: no id or name");
+    }
+    p_i64(&p, c->id);
+    p_text(&p, c->name);
+    p_i64(&p, (int64_t)c->profile);
+    p_text(&p, c->model_a);
+    p_text(&p, c->model_b);
+    p_text(&p, c->description);
+    p_i64(&p, c->created_at);
+    p_text(&p, c->purposes);
+    p_text(&p, c->legal_basis);
+    p_i64(&p, c->consent);
+    p_i64(&p, c->retention_s);
+    p_i64(&p, c->review);
+    p_i64(&p, c->verification_only);
+    return run_import(st, STMT_COLLECTION_IMPORT, &p, "this collection id or name is taken",
+                      err);
+}
+
+/* Text, or NULL for "" (columns the readers give back as "" for NULL). */
+static void p_text_or_null(pq_params *p, const char *text)
+{
+    p_text(p, text != NULL && text[0] != '\0' ? text : NULL);
+}
+
+static mien_status pg_subject_import(gallery_store *s, int64_t collection_id,
+                                     const gallery_subject *g, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    if (g == NULL || g->id <= 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "subject_import: no id");
+    }
+    mien_status status = check_external_id(g->external_id, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    p_i64(&p, g->id);
+    p_i64(&p, collection_id);
+    p_text(&p, g->external_id);
+    p_text_or_null(&p, g->display_name);
+    p_i64(&p, g->created_at);
+    p_text_or_null(&p, g->consent_ref);
+    p_i64_or_null(&p, g->expires_at);
+    return run_import(st, STMT_SUBJECT_IMPORT, &p, "this subject id is taken, or its "
+                      "collection is missing", err);
+}
+
+static mien_status pg_face_import(gallery_store *s, int64_t collection_id, int64_t subject_id,
+                                  int64_t face_id, int64_t created_at,
+                                  const gallery_face_new *face, mien_error *err)
+{
+    int64_t id = 0;
+    if (face_id <= 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_import: no id");
+    }
+    return face_write(as_pg(s), collection_id, subject_id, face, face_id, created_at, &id, err);
+}
+
+static mien_status pg_key_import(gallery_store *s, const gallery_key *k, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    if (k == NULL || k->id[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "key_import: no key id");
+    }
+    p_text(&p, k->id);
+    p_bytes(&p, k->secret_hash, GALLERY_KEY_HASH_LEN);
+    p_i64(&p, (int64_t)k->role);
+    p_text_or_null(&p, k->label);
+    p_i64(&p, k->created_at);
+    p_i64_or_null(&p, k->revoked_at);
+    return run_import(st, STMT_KEY_IMPORT, &p, "this key id is taken", err);
+}
+
+/* A float8 column in binary (NULL reads as 0; the floats went in as doubles: exact). */
+static float col_float(const PGresult *r, int row, int col)
+{
+    uint64_t bits = (uint64_t)col_i64(r, row, col);
+    double v;
+    memcpy(&v, &bits, sizeof(v));
+    return (float)v;
+}
+
+typedef struct full_scan_ctx {
+    int64_t collection_id;
+    gallery_face_full_fn fn;
+    void *ctx;
+    uint8_t *plain, *crop;
+    size_t cap, crop_cap;
+} full_scan_ctx;
+
+static mien_status full_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
+{
+    full_scan_ctx *fs = ctx;
+    gallery_face_full f;
+    memset(&f, 0, sizeof(f));
+    f.face_id = col_i64(r, 0, 0);
+    f.subject_id = col_i64(r, 0, 1);
+    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, fs->collection_id,
+                                   (const uint8_t *)PQgetvalue(r, 0, 2),
+                                   (size_t)PQgetlength(r, 0, 2), &fs->plain, &fs->cap,
+                                   &f.template_len, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    f.template_bytes = fs->plain;
+    if (!PQgetisnull(r, 0, 3)) {
+        f.has_quality = true;
+        f.quality.klass = (mien_quality_class)col_i64(r, 0, 3);
+        f.quality.interocular_px = col_float(r, 0, 4);
+        f.quality.sharpness = col_float(r, 0, 5);
+        f.quality.yaw = col_float(r, 0, 6);
+        f.quality.pitch = col_float(r, 0, 7);
+        f.quality.roll = col_float(r, 0, 8);
+        f.quality.detector_score = col_float(r, 0, 9);
+        f.quality.landmark_score = col_float(r, 0, 10);
+    }
+    if (!PQgetisnull(r, 0, 11) && PQgetlength(r, 0, 11) == 32) {
+        f.has_image_sha256 = true;
+        memcpy(f.image_sha256, PQgetvalue(r, 0, 11), 32);
+    }
+    f.created_at = col_i64(r, 0, 12);
+    if (!PQgetisnull(r, 0, 13)) {
+        status = open_blob(st, GALLERY_BLOB_CROP, fs->collection_id,
+                           (const uint8_t *)PQgetvalue(r, 0, 13), (size_t)PQgetlength(r, 0, 13),
+                           &fs->crop, &fs->crop_cap, &f.crop_len, err);
+        if (status != MIEN_OK) {
+            return status;
+        }
+        f.crop_rgb = fs->crop;
+    }
+    return fs->fn(fs->ctx, &f);
+}
+
+static mien_status pg_face_scan_full(gallery_store *s, int64_t collection_id,
+                                     gallery_face_full_fn fn, void *ctx, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    pq_params p = {0};
+    full_scan_ctx fs = {.collection_id = collection_id, .fn = fn, .ctx = ctx};
+    p_i64(&p, collection_id);
+    mien_status status = stream(st, STMT_FACE_SCAN_FULL, &p, full_row, &fs, err);
+    free_plain(fs.plain, fs.cap);
+    free_plain(fs.crop, fs.crop_cap);
+    return status;
+}
+
+typedef struct review_scan_ctx {
+    gallery_review_fn fn;
+    void *ctx;
+} review_scan_ctx;
+
+static mien_status review_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
+{
+    review_scan_ctx *rs = ctx;
+    gallery_review v;
+    (void)st;
+    (void)err;
+    memset(&v, 0, sizeof(v));
+    col_text(v.id, sizeof(v.id), r, 0, 0);
+    v.collection_id = col_i64(r, 0, 1);
+    col_text(v.collection, sizeof(v.collection), r, 0, 2);
+    v.required = (int)col_i64(r, 0, 3);
+    v.confirmations = (int)col_i64(r, 0, 4);
+    v.confirmed_rank = (int)col_i64(r, 0, 5);
+    col_text(v.status, sizeof(v.status), r, 0, 6);
+    v.created_at = col_i64(r, 0, 7);
+    v.search_seq = col_i64(r, 0, 8);
+    v.candidates = col_i64(r, 0, 9);
+    v.candidates_json = PQgetisnull(r, 0, 10) ? "[]" : PQgetvalue(r, 0, 10);
+    return rs->fn(rs->ctx, &v);
+}
+
+static mien_status pg_review_scan(gallery_store *s, gallery_review_fn fn, void *ctx,
+                                  mien_error *err)
+{
+    pq_params p = {0};
+    review_scan_ctx rs = {.fn = fn, .ctx = ctx};
+    return stream(as_pg(s), STMT_REVIEW_SCAN, &p, review_row, &rs, err);
+}
+
+static mien_status pg_sequence_get(gallery_store *s, gallery_sequences *out, mien_error *err)
+{
+    PGresult *r;
+    memset(out, 0, sizeof(*out));
+    mien_status status = run(as_pg(s), STMT_SEQUENCE_GET, NULL, &r, err);
+    if (status == MIEN_OK) {
+        out->collections = col_i64(r, 0, 0);
+        out->subjects = col_i64(r, 0, 1);
+        out->faces = col_i64(r, 0, 2);
+        PQclear(r);
+    }
+    return status;
+}
+
+/* Identity columns do not move their sequence when a row brings its own id, so that after an
+ * import the next nextval() would hand out an id that exists: setval() past it. */
+static mien_status pg_sequence_raise(gallery_store *s, const gallery_sequences *at_least,
+                                     mien_error *err)
+{
+    pq_params p = {0};
+    p_i64(&p, at_least->collections);
+    p_i64(&p, at_least->subjects);
+    p_i64(&p, at_least->faces);
+    return run(as_pg(s), STMT_SEQUENCE_RAISE, &p, NULL, err);
 }
 
 /* ---- open and close ------------------------------------------------------------------- */
@@ -2153,4 +2520,13 @@ static const gallery_store_ops POSTGRES_OPS = {
     .key_list = pg_key_list,
     .key_revoke = pg_key_revoke,
     .key_count_valid = pg_key_count_valid,
+    .ping = pg_ping,
+    .collection_import = pg_collection_import,
+    .subject_import = pg_subject_import,
+    .face_import = pg_face_import,
+    .key_import = pg_key_import,
+    .face_scan_full = pg_face_scan_full,
+    .review_scan = pg_review_scan,
+    .sequence_get = pg_sequence_get,
+    .sequence_raise = pg_sequence_raise,
 };

@@ -138,7 +138,8 @@ static const migration MIGRATIONS[] = {
      " outcome TEXT NOT NULL,"
      " result TEXT NOT NULL,"
      " prev_hash BLOB NOT NULL,"
-     " hash BLOB NOT NULL);"
+     " hash BLOB NOT NULL,"
+     " mac BLOB NOT NULL);"
      "CREATE INDEX audit_time ON audit(time);"
      "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
      " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
@@ -182,7 +183,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
     " c.retention_s, c.review, c.verification_only FROM collections c"
 #define AUDIT_COLUMNS                                                                      \
     "SELECT seq, time, actor, action, collection, purpose, case_ref, input_sha256,"        \
-    " outcome, result, prev_hash, hash FROM audit"
+    " outcome, result, prev_hash, hash, mac FROM audit"
 #define REVIEW_COLUMNS                                                                     \
     "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
     " status, created_at, search_seq, candidates FROM reviews"
@@ -238,9 +239,11 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
     XX(CROP_GET_RGB, "SELECT rgb FROM crops WHERE face_id = ?1")                          \
     XX(CROP_SET_RGB, "UPDATE crops SET rgb = ?2 WHERE face_id = ?1")                      \
     XX(AUDIT_LAST, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")               \
+    /* Only the next number: no row when ?1 is taken or leaves a gap (store.h). */         \
     XX(AUDIT_INSERT, "INSERT INTO audit(seq, time, actor, action, collection, purpose,"   \
-                     " case_ref, input_sha256, outcome, result, prev_hash, hash)"         \
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")       \
+                     " case_ref, input_sha256, outcome, result, prev_hash, hash, mac)"    \
+                     " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13"    \
+                     " WHERE ?1 = (SELECT coalesce(max(seq), 0) + 1 FROM audit)")        \
     XX(AUDIT_SCAN, AUDIT_COLUMNS " WHERE seq >= ?1 AND (?2 = 0 OR time >= ?2)"            \
                    " AND (?3 = 0 OR time <= ?3) ORDER BY seq")                            \
     XX(REVIEW_INSERT, "INSERT INTO reviews(id, collection_id, collection, required,"      \
@@ -268,7 +271,40 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
     XX(KEY_REVOKE, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1"                    \
                    " AND revoked_at IS NULL")                                             \
     XX(KEY_EXISTS, "SELECT 1 FROM api_keys WHERE id = ?1")                                \
-    XX(KEY_COUNT_VALID, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL")
+    XX(KEY_COUNT_VALID, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL")        \
+    /* copying a store (store_copy.c): rows with their ids and times */                    \
+    XX(COLLECTION_IMPORT, "INSERT INTO collections(id, name, profile, model_a, model_b,"  \
+                          " description, created_at, purposes, legal_basis, consent,"    \
+                          " retention_s, review, verification_only) VALUES (?1, ?2, ?3,"  \
+                          " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")                \
+    XX(SUBJECT_IMPORT, "INSERT INTO subjects(id, collection_id, external_id, display_name," \
+                       " created_at, consent_ref, expires_at)"                            \
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                            \
+    XX(FACE_IMPORT, "INSERT INTO faces(id, subject_id, template, quality_class,"          \
+                    " interocular_px, sharpness, yaw, pitch, roll, detector_score,"       \
+                    " landmark_score, image_sha256, created_at)"                          \
+                    " VALUES (?13, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")   \
+    XX(KEY_IMPORT, "INSERT INTO api_keys(id, secret_hash, role, label, created_at,"       \
+                   " revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                        \
+    XX(FACE_SCAN_FULL, "SELECT f.id, f.subject_id, f.template, f.quality_class,"          \
+                       " f.interocular_px, f.sharpness, f.yaw, f.pitch, f.roll,"          \
+                       " f.detector_score, f.landmark_score, f.image_sha256,"             \
+                       " f.created_at, c.rgb FROM subjects s"                             \
+                       " JOIN faces f ON f.subject_id = s.id"                             \
+                       " LEFT JOIN crops c ON c.face_id = f.id"                           \
+                       " WHERE s.collection_id = ?1 ORDER BY f.id")                       \
+    XX(REVIEW_SCAN, "SELECT id, collection_id, collection, required, confirmations,"      \
+                    " confirmed_rank, status, created_at, search_seq, candidates,"        \
+                    " candidates_json FROM reviews ORDER BY created_at, rowid")           \
+    /* collections is not AUTOINCREMENT (schema 1): its highest id is its largest */      \
+    XX(SEQUENCE_GET, "SELECT (SELECT coalesce(max(id), 0) FROM collections),"             \
+                     " max((SELECT coalesce(max(id), 0) FROM subjects),"                  \
+                     " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'subjects'), 0)),"\
+                     " max((SELECT coalesce(max(id), 0) FROM faces),"                     \
+                     " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'faces'), 0))") \
+    XX(SEQUENCE_ADD, "INSERT INTO sqlite_sequence(name, seq) SELECT ?1, 0"                \
+                     " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)") \
+    XX(SEQUENCE_RAISE, "UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1")
 
 typedef enum stmt_id {
 #define STMT_ENUM(name, sql) STMT_##name,
@@ -1022,9 +1058,11 @@ static mien_status open_blob(sqlite_store *st, gallery_blob kind, int64_t collec
     return keyring_open(st->base.keys, sealed, n, ad, sizeof(ad), *buf, err);
 }
 
-/* The face row and its crop, inside op_begin/op_end. */
+/* The face row and its crop, inside op_begin/op_end: a new id and now (face_insert), or
+ * `import_id` and `created_at` as given (face_import, import_id > 0). */
 static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t subject_id,
-                               const gallery_face_new *f, int64_t *face_id, mien_error *err)
+                               const gallery_face_new *f, int64_t import_id, int64_t created_at,
+                               int64_t *face_id, mien_error *err)
 {
     sqlite3_stmt *q;
     mien_status status = stmt(st, STMT_SUBJECT_CHECK, &q, err);
@@ -1047,11 +1085,14 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
     status = seal_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, f->template_bytes,
                        f->template_len, &sealed, err);
     if (status == MIEN_OK) {
-        status = stmt(st, STMT_FACE_INSERT, &q, err);
+        status = stmt(st, import_id > 0 ? STMT_FACE_IMPORT : STMT_FACE_INSERT, &q, err);
     }
     if (status != MIEN_OK) {
         free(sealed);
         return status;
+    }
+    if (import_id > 0) {
+        sqlite3_bind_int64(q, 13, import_id);
     }
     sqlite3_bind_int64(q, 1, subject_id);
     sqlite3_bind_blob64(q, 2, sealed, f->template_len + KEYRING_SEAL_OVERHEAD, free);
@@ -1069,8 +1110,12 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
     if (f->image_sha256 != NULL) {
         sqlite3_bind_blob(q, 11, f->image_sha256, 32, SQLITE_STATIC);
     }
-    sqlite3_bind_int64(q, 12, gallery_store_now(&st->base));
-    status = run(st, q, "face_insert", err);
+    sqlite3_bind_int64(q, 12, import_id > 0 ? created_at : gallery_store_now(&st->base));
+    if (import_id > 0) {
+        status = run_insert(st, q, "face_import", "this face id is taken", err);
+    } else {
+        status = run(st, q, "face_insert", err);
+    }
     if (status != MIEN_OK) {
         return status;
     }
@@ -1114,7 +1159,7 @@ static mien_status sq_face_insert(gallery_store *s, int64_t collection_id, int64
     if (status != MIEN_OK) {
         return status;
     }
-    status = op_end(st, insert_face(st, collection_id, subject_id, face, &id, err), err);
+    status = op_end(st, insert_face(st, collection_id, subject_id, face, 0, 0, &id, err), err);
     if (status == MIEN_OK) {
         *face_id = id;
     }
@@ -1409,8 +1454,13 @@ static mien_status sq_audit_insert(gallery_store *s, const gallery_audit_row *r,
     sqlite3_bind_text(q, 10, r->result != NULL ? r->result : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_blob(q, 11, r->prev_hash, 32, SQLITE_STATIC);
     sqlite3_bind_blob(q, 12, r->hash, 32, SQLITE_STATIC);
-    return run_insert(st, q, "audit_insert", "this audit entry number is taken (another writer "
-                      "appended first)", err);
+    sqlite3_bind_blob(q, 13, r->mac, 32, SQLITE_STATIC);
+    status = run(st, q, "audit_insert", err);
+    if (status == MIEN_OK && sqlite3_changes(st->db) == 0) {
+        status = base_error_set(err, MIEN_ERR_EXISTS, "audit entry %lld already exists (or is "
+                                "not the next one)", (long long)r->seq);
+    }
+    return status;
 }
 
 /* Copies a blob column into dst[32] (zeros when its length is not 32: verify then fails). */
@@ -1451,6 +1501,7 @@ static mien_status sq_audit_scan(gallery_store *s, int64_t from_seq, int64_t t0,
         r.result = result != NULL ? (const char *)result : "";
         copy_hash(r.prev_hash, q, 10);
         copy_hash(r.hash, q, 11);
+        copy_hash(r.mac, q, 12);
         status = fn(ctx, &r);
         if (status != MIEN_OK) {
             break;
@@ -1738,6 +1789,302 @@ static mien_status sq_key_count_valid(gallery_store *s, int64_t *count, mien_err
     return status;
 }
 
+/* ---- liveness ---------------------------------------------------------------------------- */
+
+/* An open SQLite file is always there to answer: a disk that fails shows in the operations
+ * themselves. */
+static mien_status sq_ping(gallery_store *s, mien_error *err)
+{
+    (void)as_sqlite(s);
+    (void)err;
+    return MIEN_OK;
+}
+
+/* ---- copying a store (store.h "copying a whole store"; store_copy.c) -------------------- */
+
+static mien_status sq_collection_import(gallery_store *s, const gallery_collection *c,
+                                        mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    if (c == NULL || c->id <= 0 || c->name[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "collection_import: no id or name");
+    }
+    mien_status status = stmt(st, STMT_COLLECTION_IMPORT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_text(q, 2, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, (int)c->profile);
+    sqlite3_bind_text(q, 4, c->model_a, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, c->model_b, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, c->description, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 7, c->created_at);
+    sqlite3_bind_text(q, 8, c->purposes, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 9, c->legal_basis, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 10, c->consent);
+    sqlite3_bind_int64(q, 11, c->retention_s);
+    sqlite3_bind_int(q, 12, c->review);
+    sqlite3_bind_int(q, 13, c->verification_only);
+    return run_insert(st, q, "collection_import", "this collection id or name is taken", err);
+}
+
+/* Binds text at `col`, or NULL for "" (columns the readers give back as "" for NULL). */
+static void bind_text_or_null(sqlite3_stmt *q, int col, const char *text)
+{
+    if (text != NULL && text[0] != '\0') {
+        sqlite3_bind_text(q, col, text, -1, SQLITE_STATIC);
+    }
+}
+
+static mien_status sq_subject_import(gallery_store *s, int64_t collection_id,
+                                     const gallery_subject *g, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    if (g == NULL || g->id <= 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "subject_import: no id");
+    }
+    mien_status status = check_external_id(g->external_id, err);
+    if (status == MIEN_OK) {
+        status = stmt(st, STMT_SUBJECT_IMPORT, &q, err);
+    }
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, g->id);
+    sqlite3_bind_int64(q, 2, collection_id);
+    sqlite3_bind_text(q, 3, g->external_id, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 4, g->display_name);
+    sqlite3_bind_int64(q, 5, g->created_at);
+    bind_text_or_null(q, 6, g->consent_ref);
+    if (g->expires_at != 0) {
+        sqlite3_bind_int64(q, 7, g->expires_at);
+    }
+    return run_insert(st, q, "subject_import", "this subject id is taken", err);
+}
+
+static mien_status sq_face_import(gallery_store *s, int64_t collection_id, int64_t subject_id,
+                                  int64_t face_id, int64_t created_at,
+                                  const gallery_face_new *face, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    int64_t id = 0;
+    if (face_id <= 0 || face == NULL || face->template_bytes == NULL ||
+        face->template_len == 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_import: no id or template bytes");
+    }
+    if (face->crop_rgb != NULL && face->crop_len != CHIP_BYTES) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_import: crop is %zu bytes, want %d",
+                              face->crop_len, CHIP_BYTES);
+    }
+    mien_status status = op_begin(st, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    return op_end(st, insert_face(st, collection_id, subject_id, face, face_id, created_at, &id,
+                                  err),
+                  err);
+}
+
+static mien_status sq_key_import(gallery_store *s, const gallery_key *k, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    if (k == NULL || k->id[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "key_import: no key id");
+    }
+    mien_status status = stmt(st, STMT_KEY_IMPORT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, k->secret_hash, GALLERY_KEY_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, (int)k->role);
+    bind_text_or_null(q, 4, k->label);
+    sqlite3_bind_int64(q, 5, k->created_at);
+    if (k->revoked_at != 0) {
+        sqlite3_bind_int64(q, 6, k->revoked_at);
+    }
+    return run_insert(st, q, "key_import", "this key id is taken", err);
+}
+
+/* A REAL column as float (NULL reads as 0; the floats went in as doubles, so this is exact). */
+static float column_float(sqlite3_stmt *q, int col)
+{
+    return (float)sqlite3_column_double(q, col);
+}
+
+/* Opens the template and crop of one FACE_SCAN_FULL row into the buffers and calls fn. */
+static mien_status full_row(sqlite_store *st, sqlite3_stmt *q, int64_t collection_id,
+                            uint8_t **plain, size_t *cap, uint8_t **crop, size_t *crop_cap,
+                            gallery_face_full_fn fn, void *ctx, mien_error *err)
+{
+    gallery_face_full f;
+    memset(&f, 0, sizeof(f));
+    f.face_id = sqlite3_column_int64(q, 0);
+    f.subject_id = sqlite3_column_int64(q, 1);
+    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, collection_id,
+                                   sqlite3_column_blob(q, 2),
+                                   (size_t)sqlite3_column_bytes(q, 2), plain, cap,
+                                   &f.template_len, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    f.template_bytes = *plain;
+    if (sqlite3_column_type(q, 3) != SQLITE_NULL) {
+        f.has_quality = true;
+        f.quality.klass = (mien_quality_class)sqlite3_column_int(q, 3);
+        f.quality.interocular_px = column_float(q, 4);
+        f.quality.sharpness = column_float(q, 5);
+        f.quality.yaw = column_float(q, 6);
+        f.quality.pitch = column_float(q, 7);
+        f.quality.roll = column_float(q, 8);
+        f.quality.detector_score = column_float(q, 9);
+        f.quality.landmark_score = column_float(q, 10);
+    }
+    if (sqlite3_column_bytes(q, 11) == 32) {
+        f.has_image_sha256 = true;
+        memcpy(f.image_sha256, sqlite3_column_blob(q, 11), 32);
+    }
+    f.created_at = sqlite3_column_int64(q, 12);
+    if (sqlite3_column_type(q, 13) != SQLITE_NULL) {
+        status = open_blob(st, GALLERY_BLOB_CROP, collection_id, sqlite3_column_blob(q, 13),
+                           (size_t)sqlite3_column_bytes(q, 13), crop, crop_cap, &f.crop_len,
+                           err);
+        if (status != MIEN_OK) {
+            return status;
+        }
+        f.crop_rgb = *crop;
+    }
+    return fn(ctx, &f);
+}
+
+static mien_status sq_face_scan_full(gallery_store *s, int64_t collection_id,
+                                     gallery_face_full_fn fn, void *ctx, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    uint8_t *plain = NULL, *crop = NULL;
+    size_t cap = 0, crop_cap = 0;
+    int rc;
+    mien_status status = stmt(st, STMT_FACE_SCAN_FULL, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, collection_id);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        status = full_row(st, q, collection_id, &plain, &cap, &crop, &crop_cap, fn, ctx, err);
+        if (status != MIEN_OK) {
+            break;
+        }
+    }
+    if (status == MIEN_OK && rc != SQLITE_DONE) {
+        status = fail(st, rc, "face_scan_full", err);
+    }
+    sqlite3_reset(q);
+    if (plain != NULL) {
+        sodium_memzero(plain, cap);
+        free(plain);
+    }
+    if (crop != NULL) {
+        sodium_memzero(crop, crop_cap);
+        free(crop);
+    }
+    return status;
+}
+
+static mien_status sq_review_scan(gallery_store *s, gallery_review_fn fn, void *ctx,
+                                  mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    int rc;
+    mien_status status = stmt(st, STMT_REVIEW_SCAN, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        gallery_review r;
+        memset(&r, 0, sizeof(r));
+        copy_text(r.id, sizeof(r.id), q, 0);
+        r.collection_id = sqlite3_column_int64(q, 1);
+        copy_text(r.collection, sizeof(r.collection), q, 2);
+        r.required = sqlite3_column_int(q, 3);
+        r.confirmations = sqlite3_column_int(q, 4);
+        r.confirmed_rank = sqlite3_column_int(q, 5);
+        copy_text(r.status, sizeof(r.status), q, 6);
+        r.created_at = sqlite3_column_int64(q, 7);
+        r.search_seq = sqlite3_column_int64(q, 8);
+        r.candidates = sqlite3_column_int64(q, 9);
+        const unsigned char *json = sqlite3_column_text(q, 10);
+        r.candidates_json = json != NULL ? (const char *)json : "[]";
+        status = fn(ctx, &r);
+        if (status != MIEN_OK) {
+            break;
+        }
+    }
+    if (status == MIEN_OK && rc != SQLITE_DONE) {
+        status = fail(st, rc, "review_scan", err);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
+static mien_status sq_sequence_get(gallery_store *s, gallery_sequences *out, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sqlite3_stmt *q;
+    memset(out, 0, sizeof(*out));
+    mien_status status = stmt(st, STMT_SEQUENCE_GET, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        out->collections = sqlite3_column_int64(q, 0);
+        out->subjects = sqlite3_column_int64(q, 1);
+        out->faces = sqlite3_column_int64(q, 2);
+    } else {
+        status = fail(st, rc, "sequence_get", err);
+    }
+    sqlite3_reset(q);
+    return status;
+}
+
+/* AUTOINCREMENT keeps each table's high-water mark in sqlite_sequence, which ordinary
+ * statements may change (https://www.sqlite.org/autoinc.html); an insert with an explicit id
+ * already raised it to that id. collections has no AUTOINCREMENT: nothing to raise. */
+static mien_status sq_sequence_raise(gallery_store *s, const gallery_sequences *at_least,
+                                     mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    static const char *const table[2] = {"subjects", "faces"};
+    const int64_t value[2] = {at_least->subjects, at_least->faces};
+    sqlite3_stmt *q;
+    mien_status status = MIEN_OK;
+    for (int i = 0; i < 2 && status == MIEN_OK; i++) {
+        if (value[i] <= 0) {
+            continue;
+        }
+        status = stmt(st, STMT_SEQUENCE_ADD, &q, err);
+        if (status == MIEN_OK) {
+            sqlite3_bind_text(q, 1, table[i], -1, SQLITE_STATIC);
+            status = run(st, q, "sequence_raise", err);
+        }
+        if (status == MIEN_OK) {
+            status = stmt(st, STMT_SEQUENCE_RAISE, &q, err);
+        }
+        if (status == MIEN_OK) {
+            sqlite3_bind_text(q, 1, table[i], -1, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 2, value[i]);
+            status = run(st, q, "sequence_raise", err);
+        }
+    }
+    return status;
+}
+
 /* ---- open and close ------------------------------------------------------------------- */
 
 static void sq_close(gallery_store *s)
@@ -1996,4 +2343,13 @@ static const gallery_store_ops SQLITE_OPS = {
     .key_list = sq_key_list,
     .key_revoke = sq_key_revoke,
     .key_count_valid = sq_key_count_valid,
+    .ping = sq_ping,
+    .collection_import = sq_collection_import,
+    .subject_import = sq_subject_import,
+    .face_import = sq_face_import,
+    .key_import = sq_key_import,
+    .face_scan_full = sq_face_scan_full,
+    .review_scan = sq_review_scan,
+    .sequence_get = sq_sequence_get,
+    .sequence_raise = sq_sequence_raise,
 };

@@ -267,6 +267,11 @@ static mien_status check_result(const char *text, char **compact, mien_error *er
     return MIEN_OK;
 }
 
+void audit_row_mac(const keyring *keys, const gallery_audit_row *row, uint8_t out[32])
+{
+    keyring_mac(keys, "audit-entry/v1", row->hash, sizeof(row->hash), out);
+}
+
 mien_status audit_append(gallery_store *s, int64_t now, const audit_entry *e, int64_t *seq,
                          uint8_t hash[32], mien_error *err)
 {
@@ -335,6 +340,7 @@ mien_status audit_append(gallery_store *s, int64_t now, const audit_entry *e, in
     }
     row.seq = last + 1;
     audit_row_hash(&row, row.hash);
+    audit_row_mac(s->keys, &row, row.mac);
     status = s->ops->audit_insert(s, &row, err);
     if (status != MIEN_OK) {
         goto fail_store;
@@ -650,6 +656,10 @@ mien_status audit_checkpoint(gallery_store *s, mien_error *err)
         return base_error_set(err, MIEN_ERR_ARG, "audit: the store names no signed-head file");
     }
     snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+    /* The lock file is made by the first checkpoint and never removed: without it, this head
+     * path has never been signed (a new store, or a new node joining a shared PostgreSQL log),
+     * and the first head may be written; with it, a missing head went missing. */
+    bool fresh = access(lock_path, F_OK) != 0;
     int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (lock < 0) {
         return base_error_set(err, MIEN_ERR_IO, "audit: cannot open %s: %s", lock_path,
@@ -706,7 +716,19 @@ mien_status audit_checkpoint(gallery_store *s, mien_error *err)
     case HEAD_MALFORMED:
     case HEAD_FOREIGN_KEY:
     case HEAD_BAD_SIGNATURE:
-        /* nothing trustworthy to preserve: a fresh head replaces it */
+        /* A new log or a head path never signed before (fresh) gets its first head. Otherwise a
+         * head that is gone or
+         * unusable is evidence (someone may have removed it to hide removed rows): it is not
+         * replaced silently, only by `mien audit reset-head` (audit_reset_head), which checks
+         * the chain first and is itself an audited action. */
+        if (seq > 1 && !s->audit_head_reset && !fresh) {
+            status = base_error_set(err, MIEN_ERR_STORE,
+                                    "audit: the signed head %s is %s while the log has %lld "
+                                    "entries: run `mien audit verify`, then `mien audit "
+                                    "reset-head` to sign the log's end again",
+                                    path, why[0] ? why : "missing", (long long)seq);
+            goto done;
+        }
         break;
     }
     status = head_write(path, s->keys, seq, hash, (int64_t)time(NULL), err);
@@ -719,6 +741,7 @@ done:
 /* ---- verify --------------------------------------------------------------------------- */
 
 typedef struct verify_ctx {
+    const keyring *keys;   /* checks each entry's MAC */
     int64_t expected;      /* the seq the next row must have */
     uint8_t prev[32];      /* the hash the next row's prev_hash must equal */
     int64_t entries;
@@ -729,6 +752,13 @@ typedef struct verify_ctx {
     bool head_found;
     uint8_t head_entry_hash[32];
 } verify_ctx;
+
+static bool mac_ok(const keyring *keys, const gallery_audit_row *row)
+{
+    uint8_t mac[32];
+    audit_row_mac(keys, row, mac);
+    return sodium_memcmp(mac, row->mac, 32) == 0;
+}
 
 static mien_status verify_row(void *ctx, const gallery_audit_row *row)
 {
@@ -751,6 +781,11 @@ static mien_status verify_row(void *ctx, const gallery_audit_row *row)
             v->first_bad = row->seq;
             snprintf(v->problem, sizeof(v->problem),
                      "entry %lld: its contents do not match its hash (altered)", n);
+        } else if (!mac_ok(v->keys, row)) {
+            v->first_bad = row->seq;
+            snprintf(v->problem, sizeof(v->problem),
+                     "entry %lld: not written by a holder of this store's key file (its MAC "
+                     "does not match: inserted or rewritten behind mien's back)", n);
         } else if (sodium_memcmp(row->prev_hash, v->prev, 32) != 0) {
             v->first_bad = row->seq;
             if (row->seq == 1) {
@@ -800,6 +835,7 @@ mien_status audit_verify(gallery_store *s, mien_audit_report *out, mien_error *e
     head_state hs = path[0] != '\0' ? head_load(path, pk, &h, why, sizeof(why)) : HEAD_MISSING;
     memset(&v, 0, sizeof(v));
     v.expected = 1;
+    v.keys = s->keys;
     if (hs == HEAD_VALID) {
         v.head_seq = h.seq;
     }

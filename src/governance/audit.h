@@ -54,6 +54,12 @@ mien_status audit_append(gallery_store *s, int64_t now, const audit_entry *e, in
  * written. */
 mien_status audit_checkpoint(gallery_store *s, mien_error *err);
 
+/* The entry's MAC: keyring_mac(keys, "audit-entry/v1", hash). The hash chain and the signed
+ * head let anyone with the public key check the log offline; the MAC, which only the key
+ * file's holder can make, shows that each entry was written by mien and not inserted into the
+ * database by someone without the key (whose rows the next signed head would otherwise cover). */
+void audit_row_mac(const keyring *keys, const gallery_audit_row *row, uint8_t out[32]);
+
 /* The hash of a row as audit_append computes it (from every field but `hash`). */
 void audit_row_hash(const gallery_audit_row *row, uint8_t out[32]);
 

@@ -173,9 +173,15 @@ mien_status governance_record_tx(gallery_store *s, const mien_context *ctx, cons
                                  const char *outcome, json_t *result, int64_t *seq,
                                  uint8_t hash[32], mien_error *err)
 {
-    char *text = result != NULL ? json_dumps(result, GOVERNANCE_JSON_FLAGS) : NULL;
+    /* NULL is what json_pack returns for a value it cannot represent (a NaN score): an action
+     * whose summary cannot be written is not recorded with an empty one. */
+    if (result == NULL) {
+        return base_error_set(err, MIEN_ERR_INTERNAL, "audit: the %s summary could not be built",
+                              action != NULL ? action : "action");
+    }
+    char *text = json_dumps(result, GOVERNANCE_JSON_FLAGS);
     json_decref(result);
-    if (result != NULL && text == NULL) {
+    if (text == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "audit: serialising the result");
     }
     audit_entry e = {
@@ -191,6 +197,17 @@ mien_status governance_record_tx(gallery_store *s, const mien_context *ctx, cons
     mien_status st = audit_append(s, gallery_store_now(s), &e, seq, hash, err);
     free(text);
     return st;
+}
+
+int governance_entry_authentic(const gallery_store *s, const gallery_audit_row *row)
+{
+    uint8_t h[32], mac[32];
+    if (s->keys == NULL) {
+        return 0;
+    }
+    audit_row_hash(row, h);
+    audit_row_mac(s->keys, row, mac);
+    return sodium_memcmp(h, row->hash, 32) == 0 && sodium_memcmp(mac, row->mac, 32) == 0;
 }
 
 mien_status governance_after_commit(gallery_store *s, mien_error *err)
@@ -231,6 +248,46 @@ mien_status governance_record(gallery_store *s, const mien_context *ctx, const c
 
 /* ---- purpose checks ------------------------------------------------------------------- */
 
+/* Length of the valid UTF-8 sequence starting at p (1..4), or 0 when it is not one
+ * (RFC 3629 §4: no overlongs, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t n = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+                                                       : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((p[k] & 0xC0) != 0x80) {
+            return 0;
+        }
+    }
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
+        (c == 0xF4 && p[1] > 0x8F)) {
+        return 0;
+    }
+    return n;
+}
+
+/* Copies text into dst[size] as valid UTF-8 without control characters: a bad byte becomes
+ * '?', and a cut never splits a character. A request refused for what it sent must still be
+ * recordable, and the audit accepts only clean text. */
+static void text_clean(char *dst, size_t size, const char *text)
+{
+    const unsigned char *p = (const unsigned char *)(text != NULL ? text : "");
+    size_t used = 0;
+    while (*p != '\0') {
+        size_t n = utf8_len(p);
+        const unsigned char *from = n > 0 && *p >= 0x20 && *p != 0x7f ? p : (const unsigned char *)"?";
+        size_t take = n > 0 && from == p ? n : 1;
+        if (used + take >= size) {
+            break;
+        }
+        memcpy(dst + used, from, take);
+        used += take;
+        p += n > 0 ? n : 1;
+    }
+    dst[used] = '\0';
+}
+
 /* Records a refusal of `action` with the reason in err's message, then returns `code`. The
  * context's strings are cut to the audit's field sizes first: an overlong purpose is itself a
  * reason to refuse, and must not stop the refusal from being recorded. */
@@ -238,9 +295,9 @@ static mien_status refuse(gallery_store *s, const gallery_collection *c, const c
                           const mien_context *ctx, mien_status code, mien_error *err)
 {
     char actor[64], purpose[64], case_ref[128];
-    snprintf(actor, sizeof(actor), "%s", ctx != NULL && ctx->actor ? ctx->actor : "");
-    snprintf(purpose, sizeof(purpose), "%s", ctx != NULL && ctx->purpose ? ctx->purpose : "");
-    snprintf(case_ref, sizeof(case_ref), "%s", ctx != NULL && ctx->case_ref ? ctx->case_ref : "");
+    text_clean(actor, sizeof(actor), ctx != NULL ? ctx->actor : NULL);
+    text_clean(purpose, sizeof(purpose), ctx != NULL ? ctx->purpose : NULL);
+    text_clean(case_ref, sizeof(case_ref), ctx != NULL ? ctx->case_ref : NULL);
     mien_context cut = {actor, purpose, case_ref, ctx != NULL ? ctx->input_sha256 : NULL};
     mien_error rec;
     const char *reason = err != NULL ? err->message : mien_strerror(code);
@@ -283,8 +340,10 @@ mien_status governance_check(gallery_store *s, const gallery_collection *c, cons
         return refuse(s, c, action, ctx, MIEN_ERR_ARG, err);
     }
     if (!governance_purpose_listed(c->purposes, purpose)) {
+        char shown[PURPOSE_MAX];
+        text_clean(shown, sizeof(shown), purpose); /* the message may become JSON */
         base_error_set(err, MIEN_ERR_FORBIDDEN, "purpose '%s' is not one collection '%s' was "
-                       "declared for (%s)", purpose, c->name,
+                       "declared for (%s)", shown, c->name,
                        c->purposes[0] ? c->purposes : "none declared");
         return refuse(s, c, action, ctx, MIEN_ERR_FORBIDDEN, err);
     }

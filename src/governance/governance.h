@@ -54,6 +54,10 @@ mien_status governance_record(gallery_store *s, const mien_context *ctx, const c
                               const char *outcome, json_t *result, int64_t *seq,
                               mien_error *err);
 
+/* Whether an audit row is what mien wrote: its hash matches its contents and its MAC the key
+ * file's key (audit.h). Rows that fail are never acted upon (the gallery's change feed). */
+int governance_entry_authentic(const gallery_store *s, const gallery_audit_row *row);
+
 /* After a commit that recorded entries: signs and writes the chain's head. */
 mien_status governance_after_commit(gallery_store *s, mien_error *err);
 

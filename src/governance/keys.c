@@ -9,7 +9,9 @@
  * It is shown once, at creation. The store (api_keys, schema version 2; docs/store.md) keeps
  * only the id, the role, the label, the times and hash(secret text), where
  *
- *   hash = BLAKE2b-256 keyed with KEY_DOMAIN (libsodium crypto_generichash, RFC 7693).
+ *   hash = HMAC-SHA-256 with a key from the store's key file (keyring_mac "api-key/v1"),
+ *          so a database writer without the key file cannot mint a key; BLAKE2b-256 keyed
+ *          with KEY_DOMAIN (RFC 7693) for a store opened without a key file.
  *
  * Why a fast hash and not a password hash (argon2id): a password hash exists to make each
  * guess at a *low-entropy* secret (a human's password, found in a dictionary) expensive. These
@@ -39,7 +41,9 @@
 #include <sodium.h>
 
 #include "base/error.h"
+#include "base/keyring.h"
 #include "gallery/store.h"
+#include "governance/governance.h"
 
 /* BLAKE2b key for the secret's hash: the 16 bytes of this literal, its NUL included, so that
  * it meets crypto_generichash_KEYBYTES_MIN (16). Changing it invalidates every stored key:
@@ -150,9 +154,16 @@ int mien_role_allows(mien_role role, const char *action)
 
 /* ---- keys ----------------------------------------------------------------------------- */
 
-/* The stored hash of a secret's text (file comment). */
-static void secret_hash(const char *secret, size_t len, uint8_t out[GALLERY_KEY_HASH_LEN])
+/* The stored hash of a secret's text (file comment): keyed with the store's key file
+ * (keyring_mac), so that someone who can write the database but lacks the key file cannot
+ * insert a key of their own; BLAKE2b keyed with KEY_DOMAIN only for a store without one. */
+static void secret_hash(const gallery_store *gs, const char *secret, size_t len,
+                        uint8_t out[GALLERY_KEY_HASH_LEN])
 {
+    if (gs->keys != NULL) {
+        keyring_mac(gs->keys, "api-key/v1", (const uint8_t *)secret, len, out);
+        return;
+    }
     crypto_generichash(out, GALLERY_KEY_HASH_LEN, (const unsigned char *)secret, len,
                        (const unsigned char *)KEY_DOMAIN, sizeof(KEY_DOMAIN));
 }
@@ -226,6 +237,32 @@ static bool label_ok(const char *label)
     return true;
 }
 
+/* Inserts key k with its audit entry ("key.create": id, role, label) in one transaction: who
+ * may act is itself on the record. */
+static mien_status key_insert_audited(gallery_store *gs, gallery_key *k, mien_error *err)
+{
+    static const mien_context keys_ctx = {.actor = "keys"};
+    mien_status st = gs->ops->begin(gs, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    st = gs->ops->key_insert(gs, k, err);
+    if (st == MIEN_OK) {
+        st = governance_record_tx(gs, &keys_ctx, "key.create", NULL, NULL, "ok",
+                                  json_pack("{s:s,s:s,s:s}", "key", k->id, "role",
+                                            mien_role_name(k->role), "label", k->label),
+                                  NULL, NULL, err);
+    }
+    if (st == MIEN_OK) {
+        st = gs->ops->commit(gs, err);
+    }
+    if (st != MIEN_OK) {
+        gs->ops->rollback(gs);
+        return st;
+    }
+    return governance_after_commit(gs, err);
+}
+
 /* Draws an id and a secret, stores the id, role, label and hash, and writes the key text.
  * Retries with a new id when the id is taken (CREATE_TRIES). The secret lives only in
  * key_text and in buffers wiped before return. On failure key_text is "" and *info zeroed.
@@ -266,10 +303,10 @@ mien_status mien_key_create(mien_store *store, mien_role role, const char *label
         sodium_bin2hex(k.id, sizeof(k.id), id_bytes, sizeof(id_bytes));
         sodium_bin2base64(secret_text, sizeof(secret_text), secret, sizeof(secret),
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        secret_hash(secret_text, SECRET_TEXT_LEN, k.secret_hash);
+        secret_hash(gs, secret_text, SECRET_TEXT_LEN, k.secret_hash);
         k.role = role;
         snprintf(k.label, sizeof(k.label), "%s", label != NULL ? label : "");
-        st = gs->ops->key_insert(gs, &k, err);
+        st = key_insert_audited(gs, &k, err);
     }
     if (st == MIEN_OK) {
         snprintf(key_text, MIEN_KEY_TEXT_MAX, KEY_PREFIX "%s_%s", k.id, secret_text);
@@ -328,7 +365,24 @@ mien_status mien_key_revoke(mien_store *store, const char *id, mien_error *err)
         return base_error_set(err, MIEN_ERR_NOT_FOUND, "no key \"%.*s\" (ids are %d hex "
                               "characters)", MIEN_KEY_ID_LEN + 4, id, MIEN_KEY_ID_LEN);
     }
-    return gs->ops->key_revoke(gs, id, err);
+    static const mien_context keys_ctx = {.actor = "keys"};
+    mien_status st = gs->ops->begin(gs, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    st = gs->ops->key_revoke(gs, id, err);
+    if (st == MIEN_OK) {
+        st = governance_record_tx(gs, &keys_ctx, "key.revoke", NULL, NULL, "ok",
+                                  json_pack("{s:s}", "key", id), NULL, NULL, err);
+    }
+    if (st == MIEN_OK) {
+        st = gs->ops->commit(gs, err);
+    }
+    if (st != MIEN_OK) {
+        gs->ops->rollback(gs);
+        return st;
+    }
+    return governance_after_commit(gs, err);
 }
 
 /* Parses, looks up and checks `key_text` (file comment). The hash is computed before the
@@ -354,7 +408,7 @@ mien_status mien_key_verify(mien_store *store, const char *key_text, mien_key_in
     if (sodium_init() < 0) {
         return base_error_set(err, MIEN_ERR_INTERNAL, "libsodium failed to initialise");
     }
-    secret_hash(secret, SECRET_TEXT_LEN, presented);
+    secret_hash(gs, secret, SECRET_TEXT_LEN, presented);
     mien_status st = gs->ops->key_get(gs, id, &k, err);
     if (st == MIEN_ERR_NOT_FOUND) {
         return base_error_set(err, MIEN_ERR_NOT_FOUND, INVALID_KEY);

@@ -31,6 +31,9 @@ mien_status mien_audit_append(mien_store *store, const mien_audit_event *ev,
             return base_error_set(err, MIEN_ERR_ARG, "an audit result is a JSON object");
         }
     }
+    if (result == NULL) {
+        result = json_object();
+    }
     return governance_record(s, ctx, ev->action, ev->collection,
                              ctx != NULL ? ctx->input_sha256 : NULL,
                              ev->outcome != NULL ? ev->outcome : "ok", result, seq, err);
@@ -60,4 +63,37 @@ mien_status mien_audit_export(mien_store *store, int64_t from, int64_t to, mien_
                               "seconds (0: open)");
     }
     return audit_export(s, from, to, fn, ctx, err);
+}
+
+mien_status mien_audit_reset_head(mien_store *store, const mien_context *ctx,
+                                  mien_audit_report *before, mien_error *err)
+{
+    gallery_store *s = gallery_store_of(store);
+    mien_audit_report r;
+    if (s == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_audit_reset_head: NULL store");
+    }
+    mien_status st = audit_verify(s, &r, err);
+    if (before != NULL) {
+        *before = r;
+    }
+    if (st != MIEN_OK) {
+        return st;
+    }
+    /* Only the head may be wrong: a chain with a bad entry is evidence, never re-signed. */
+    if (r.first_bad != 0) {
+        return base_error_set(err, MIEN_ERR_FORBIDDEN, "the log itself is damaged (%s): a new "
+                              "head would cover that up; keep the files for investigation",
+                              r.problem);
+    }
+    if (r.ok) {
+        return MIEN_OK; /* nothing to reset */
+    }
+    s->audit_head_reset = 1;
+    st = governance_record(s, ctx, "audit.reset-head", NULL, NULL, "ok",
+                           json_pack("{s:s,s:I,s:I}", "previous_head", r.problem, "head_seq",
+                                     (json_int_t)r.head_seq, "entries", (json_int_t)r.entries),
+                           NULL, err);
+    s->audit_head_reset = 0;
+    return st;
 }

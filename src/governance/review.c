@@ -81,6 +81,28 @@ static void apply_decision(gallery_review *r, mien_review_decision decision, int
     }
 }
 
+/* The actor of audit entry `seq` (the search under review) into actor[64]; "" if absent. */
+typedef struct actor_of {
+    int64_t seq;
+    char actor[64];
+} actor_of;
+
+static mien_status take_actor(void *ctx, const gallery_audit_row *row)
+{
+    actor_of *a = ctx;
+    if (row->seq == a->seq) {
+        snprintf(a->actor, sizeof(a->actor), "%s", row->actor);
+    }
+    return MIEN_ERR_NOT_FOUND; /* one row is enough: stop the scan */
+}
+
+static void search_actor(gallery_store *s, int64_t seq, char actor[64])
+{
+    actor_of a = {.seq = seq, .actor = ""};
+    s->ops->audit_scan(s, seq, 0, 0, take_actor, &a, NULL);
+    snprintf(actor, 64, "%s", a.actor);
+}
+
 /* Checks the decision against the review inside the transaction; the first rule broken sets
  * err and its status. */
 static mien_status decision_allowed(gallery_store *s, const gallery_review *r,
@@ -95,6 +117,17 @@ static mien_status decision_allowed(gallery_store *s, const gallery_review *r,
     if (decision == MIEN_DECISION_CONFIRM && (rank < 1 || rank > r->candidates)) {
         return base_error_set(err, MIEN_ERR_ARG, "rank must be 1..%lld (the candidates of the "
                               "search)", (long long)r->candidates);
+    }
+    if (r->required > 1) {
+        /* Two-person review means two people besides the one who searched: the search's
+         * author confirming their own candidate is not a separate verification. */
+        char searcher[64];
+        search_actor(s, r->search_seq, searcher);
+        if (strcmp(searcher, reviewer) == 0) {
+            return base_error_set(err, MIEN_ERR_FORBIDDEN, "'%s' ran the search under review %s: "
+                                  "in two-person review its two reviewers are other people",
+                                  reviewer, r->id);
+        }
     }
     mien_status st = already_decided(s, r->id, reviewer, &decided, err);
     if (st == MIEN_OK && decided) {
@@ -113,7 +146,10 @@ static json_t *decision_json(const gallery_review *r, mien_review_decision decis
                      decision == MIEN_DECISION_CONFIRM ? "confirm" : "reject", "rank",
                      decision == MIEN_DECISION_CONFIRM ? rank : 0, "status", r->status,
                      "confirmations", r->confirmations, "required", r->required, "search_seq",
-                     (json_int_t)r->search_seq, "note", note != NULL ? note : "");
+                     (json_int_t)r->search_seq, "note",
+                     /* the note's text stays with the decision, not in the immutable log:
+                      * a reviewer may have written a name in it */
+                     note != NULL && note[0] != '\0' ? "recorded" : "");
 }
 
 mien_status mien_review_decide(mien_store *store, const char *id, const char *reviewer,

@@ -106,8 +106,9 @@ struct nn_plan {
     nn_backend *backend;
     const nn_graph *g;
     int threads;
-    bool bf16;      /* NN_PRECISION_BF16 asked and the CPU has it */
-    int bf16_convs; /* convolutions planned in bfloat16 */
+    bool bf16;          /* NN_PRECISION_BF16 asked and the CPU has it */
+    bool deterministic; /* no timed kernel choice (create_fastest_conv) */
+    int bf16_convs;     /* convolutions planned in bfloat16 */
     nn_shape *shapes; /* [g->n_tensors] */
     value *values;    /* [g->n_tensors] */
     mem_ref *refs;
@@ -1134,7 +1135,13 @@ done:
  * the candidates that keep its activation layouts (so nothing around it changes) the
  * fastest when timed here. oneDNN ranks kernels by ISA, not by shape; on small channel
  * counts and depthwise convolutions another JIT kernel is sometimes faster on this CPU.
- * The choice is cached per backend, so each distinct convolution is timed once. */
+ * The choice is cached per backend, so each distinct convolution is timed once.
+ * Kernels sum in different orders, so a timed choice makes results depend on which kernel
+ * won the race in this process: about 2e-7 in float32, but in a bfloat16 plan such a
+ * difference can flip a later rounding to bfloat16, and embeddings then differ by up to
+ * 1e-3 per element from session to session (measured on LFW faces, docs/precision.md).
+ * A deterministic plan (every bfloat16 plan, and plans that feed one: nn_plan_options)
+ * therefore takes oneDNN's first choice: 1–6 % slower, and reproducible. */
 static dnnl_status_t create_fastest_conv(nn_plan *p, const dnnl_convolution_desc_t *cd,
                                          const_dnnl_primitive_attr_t attr, nn_act act,
                                          dnnl_primitive_desc_t *out)
@@ -1175,6 +1182,9 @@ static dnnl_status_t create_fastest_conv(nn_plan *p, const dnnl_convolution_desc
             choice = b->tune[i].choice < n ? b->tune[i].choice : 0;
             break;
         }
+    }
+    if (choice < 0 && p->deterministic) {
+        choice = 0; /* reproducible: see above */
     }
     if (choice < 0) {
         double best = 1e30;
@@ -2137,6 +2147,7 @@ mien_status nn_plan_new_opts(nn_backend *b, const nn_graph *g, const nn_shape *i
     p->g = g;
     p->threads = opt->threads > 0 ? opt->threads : 1;
     p->bf16 = opt->precision == NN_PRECISION_BF16 && b->bf16;
+    p->deterministic = opt->deterministic || p->bf16;
     p->shapes = calloc((size_t)g->n_tensors, sizeof(*p->shapes));
     p->values = calloc((size_t)g->n_tensors, sizeof(*p->values));
     p->impl = calloc((size_t)(g->n_nodes > 0 ? g->n_nodes : 1), sizeof(*p->impl));

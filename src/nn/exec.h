@@ -58,6 +58,12 @@ typedef struct nn_plan_options {
     int threads;              /* OpenMP threads per run; <= 0: 1 */
     bool input_channels_last; /* as nn_plan_new_layout */
     nn_precision precision;   /* NN_PRECISION_F32 unless asked */
+    bool deterministic;       /* take oneDNN's first kernel for each convolution instead of
+                                 timing the candidates: bit-identical outputs in every plan
+                                 and process, 1–6 % slower. Always on in bfloat16 plans,
+                                 where kernels' different summation orders, amplified by the
+                                 rounding, would move embeddings by up to 1e-3 per element;
+                                 set it on the float32 plans that feed them too. */
 } nn_plan_options;
 
 /* nn_plan_new with every option; opt NULL means the defaults (1 thread, NCHW, float32). */

@@ -687,13 +687,35 @@ static void h_healthz(request *r)
     reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* Ready when the models are loaded, the workers run and the store's database answers now
+ * (mien_store_ping: a PostgreSQL store reconnects by itself once the server is back, so a node
+ * goes from 503 back to 200 without a restart; docs/deploy.md). The ping holds the store lock
+ * for one round trip, in the MHD thread like the other inline routes. */
 static void h_readyz(request *r)
 {
-    bool models = r->srv->engine != NULL, store = r->srv->store != NULL;
-    bool ready = models && store && r->srv->pool != NULL;
-    reply_json(r, ready ? 200 : 503,
-               json_pack("{s:s,s:b,s:b}", "status", ready ? "ready" : "not ready", "models",
-                         models, "store", store));
+    server *srv = r->srv;
+    bool models = srv->engine != NULL, store = srv->store != NULL;
+    mien_error err = {.code = MIEN_OK, .message = ""};
+    const char *reason = !models ? "the models are not loaded"
+                         : !store ? "the store is not open"
+                         : srv->pool == NULL ? "the inference workers are not running"
+                                             : NULL;
+    if (reason == NULL) {
+        pthread_mutex_lock(&srv->store_lock);
+        mien_status st = mien_store_ping(srv->store, &err);
+        pthread_mutex_unlock(&srv->store_lock);
+        if (st != MIEN_OK) {
+            store = false;
+            reason = err.message[0] != '\0' ? err.message : mien_strerror(st);
+        }
+    }
+    if (reason == NULL) {
+        reply_json(r, 200, json_pack("{s:s,s:b,s:b,s:b}", "status", "ready", "ready", 1,
+                                     "models", models, "store", store));
+        return;
+    }
+    reply_json(r, 503, json_pack("{s:s,s:b,s:b,s:b,s:s}", "status", "not ready", "ready", 0,
+                                 "models", models, "store", store, "reason", reason));
 }
 
 static void h_metrics(request *r)

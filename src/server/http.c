@@ -539,6 +539,13 @@ static bool open_store(server *srv, bool loopback)
                 srv->cfg.listen);
         return false;
     }
+    const char *now = getenv("MIEN_NOW");
+    if (!loopback && now != NULL && now[0] != '\0') {
+        /* A frozen clock stops expiry and back-dates the audit log: a test hook only. */
+        fprintf(stderr, "mien serve: refusing to listen on %s with MIEN_NOW set (a test hook "
+                        "that freezes the clock: nothing would expire)\n", srv->cfg.listen);
+        return false;
+    }
     if (mien_store_open_with(srv->cfg.store_uri, &so, &srv->store, &err) != MIEN_OK) {
         fprintf(stderr, "mien serve: cannot open the store: %s\n", err.message);
         return false;

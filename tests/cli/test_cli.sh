@@ -242,8 +242,8 @@ if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     check "review closed" 1 "$MIEN" review "$REVIEW" reject --reviewer carol --store "$STORE"
     check "review unknown id" 1 "$MIEN" review 00000000000000000000000000000000 --store "$STORE"
     check "audit export reviews" 0 "$MIEN" audit export --store "$STORE"
-    expect "review decision audited with the reviewer as actor" "$OUT" '"actor":"bob","action":"review",.*"status":"confirmed"'
-    expect "refused review audited" "$OUT" '"actor":"alice","action":"review",.*"outcome":"refused"'
+    expect "review decision audited with the reviewer as actor" "$OUT" '"actor":"cli:bob","action":"review",.*"status":"confirmed"'
+    expect "refused review audited" "$OUT" '"actor":"cli:alice","action":"review",.*"outcome":"refused"'
 
     # verification-only: 1:N refused (and audited), 1:1 allowed
     check "collection create --verification-only" 0 "$MIEN" collection create doors \
@@ -406,6 +406,20 @@ PY
         sql "$GAL_DIR/truncated.db" "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq > $LAST - 2;"
         check "audit verify truncated" 4 "$MIEN" audit verify --store "$GAL_DIR/truncated.db"
         expect "truncation reported" "$OUT" "BROKEN at entry $((LAST - 1)): truncated: the signed head names entry $LAST but the log ends at $((LAST - 2))"
+        check "reset-head refuses to cover a truncation" 3 "$MIEN" audit reset-head \
+            --store "$GAL_DIR/truncated.db"
+        # a head that vanished (its lock file shows it existed): writes stop until reset-head
+        for f in "$DB" "$DB"-wal "$DB".key "$DB".audit-head.lock; do
+            [ -e "$f" ] && cp "$f" "$GAL_DIR/headless.db${f#"$DB"}"
+        done
+        check "audit verify without its head" 4 "$MIEN" audit verify --store "$GAL_DIR/headless.db"
+        expect "missing head reported" "$OUT" "no signed head"
+        check "collection create with the head gone" 1 "$MIEN" collection create after \
+            --purpose test --legal-basis "test" --store "$GAL_DIR/headless.db"
+        expect "write stops at the checkpoint" "$ERR" "reset-head"
+        check "audit reset-head" 0 "$MIEN" audit reset-head --store "$GAL_DIR/headless.db"
+        expect "reset-head says what it did" "$OUT" "signed head reset"
+        check "audit verify after reset-head" 0 "$MIEN" audit verify --store "$GAL_DIR/headless.db"
     else
         echo "  skip: audit tampering needs sqlite3 or python3"
     fi

@@ -1,9 +1,11 @@
 /* test_face_list.c — the faces of a collection one by one (src/gallery/face_list.c):
  * mien_face_list in ascending id with subjects, mien_face_template giving back the enrolled
  * template, refusals for unknown faces and collections, and the list after an erasure. Needs
- * the models (sample 1's three faces). */
+ * the models (sample 1's three faces). Runs on the store of tests/store_target.h (SQLite, or
+ * PostgreSQL in CTest's store_postgres). */
 #include <stdint.h>
 
+#include "store_target.h"
 #include "test.h"
 
 /* @test face_list.c mien_face_list, mien_face_template */
@@ -11,7 +13,7 @@ TEST(face_list_and_template)
 {
     test_fixture f;
     mien_template *t[3] = {NULL, NULL, NULL}, *back = NULL;
-    char dir[64], path[128];
+    test_store ts;
     mien_store *s = NULL;
     mien_face_record *fs = NULL, rec;
     size_t n = 0;
@@ -25,9 +27,8 @@ TEST(face_list_and_template)
     }
     ASSERT_EQ_INT(test_fixture_open(&f), 0);
     ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, NULL), 3);
-    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
-    snprintf(path, sizeof(path), "%s/f.db", dir);
-    ASSERT_OK(mien_store_open(path, &s, &err), &err);
+    ASSERT_TRUE(test_store_make(&ts) == 0);
+    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_collection_create(s, "people", MIEN_PROFILE_FAST, f.engine, NULL,
                                      &TEST_POLICY, &TEST_CTX, &err), &err);
     ASSERT_OK(mien_face_list(s, "people", &fs, &n, &err), &err);
@@ -67,7 +68,7 @@ TEST(face_list_and_template)
     ASSERT_STR_EQ(fs[0].subject, "bob");
     mien_free(fs);
     mien_store_close(s);
-    test_remove_dir(dir);
+    test_store_remove(&ts);
     for (int k = 0; k < 3; k++) {
         mien_template_free(t[k]);
     }

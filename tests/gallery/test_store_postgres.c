@@ -282,7 +282,7 @@ TEST(store_backend_ops)
     ASSERT_STR_EQ(ex[0].external_id, "ann");
     free(ex);
 
-    /* the audit chain's rows: ascending scans, time windows, a taken seq refused */
+    /* the audit chain's rows: ascending scans, time windows, a taken seq or a gap refused */
     uint8_t zero[32] = {0}, h[32];
     ASSERT_OK(s->ops->audit_last(s, &seq, h, &err), &err);
     ASSERT_EQ_INT(seq, 0);
@@ -294,6 +294,9 @@ TEST(store_backend_ops)
     {
         gallery_audit_row r;
         make_audit_row(&r, 2, zero, "again", 1);
+        ASSERT_STATUS(s->ops->audit_insert(s, &r, &err), MIEN_ERR_EXISTS, &err);
+        /* a gap is refused as well: the chain stays 1..N on both backends (store.h) */
+        make_audit_row(&r, 5, zero, "gap", 1);
         ASSERT_STATUS(s->ops->audit_insert(s, &r, &err), MIEN_ERR_EXISTS, &err);
     }
     static audit_log log;
@@ -842,6 +845,10 @@ TEST(store_pg_reconnect)
     ASSERT_TRUE(kill_sessions(ts.db) == 0);
     ASSERT_OK(s->ops->collection_get(s, "people", &c, &err), &err);
     ASSERT_EQ_INT(c.faces, 1);
+    /* ping (/readyz) reconnects as a read does */
+    ASSERT_OK(s->ops->ping(s, &err), &err);
+    ASSERT_TRUE(kill_sessions(ts.db) == 0);
+    ASSERT_OK(s->ops->ping(s, &err), &err);
 
     ASSERT_OK(s->ops->begin(s, &err), &err);
     ASSERT_TRUE(kill_sessions(ts.db) == 0);

@@ -191,6 +191,12 @@ static int append_n(audit_fixture *fx, int n)
                     (long long)seq);
             return -1;
         }
+        /* A new log's first commit signs the first head, as governance_after_commit does;
+         * later heads come from the tests' own checkpoints. */
+        if (seq == 1 && audit_checkpoint(&fx->store.base, &err) != MIEN_OK) {
+            fprintf(stderr, "  audit_checkpoint: %s\n", err.message);
+            return -1;
+        }
     }
     return 0;
 }
@@ -235,13 +241,17 @@ TEST(audit_append_verify)
     ASSERT_EQ_INT(r.entries, 0);
 
     ASSERT_TRUE(append_n(&fx, 5) == 0);
-    /* appended but not yet checkpointed: no head */
+    /* a head that went missing: verify says so, and no checkpoint quietly replaces it */
+    ASSERT_EQ_INT(unlink(fx.head), 0);
     ASSERT_OK(audit_verify(&fx.store.base, &r, &err), &err);
     ASSERT_EQ_INT(r.ok, 0);
     ASSERT_EQ_INT(r.first_bad, 0);
     ASSERT_CONTAINS(r.problem, "no signed head at");
-
+    ASSERT_STATUS(audit_checkpoint(&fx.store.base, &err), MIEN_ERR_STORE, &err);
+    ASSERT_CONTAINS(err.message, "reset-head");
+    fx.store.base.audit_head_reset = 1; /* what mien_audit_reset_head does, after its check */
     ASSERT_OK(audit_checkpoint(&fx.store.base, &err), &err);
+    fx.store.base.audit_head_reset = 0;
     ASSERT_OK(audit_verify(&fx.store.base, &r, &err), &err);
     ASSERT_EQ_INT(r.ok, 1);
     ASSERT_EQ_INT(r.entries, 5);
@@ -359,10 +369,18 @@ TEST(audit_relinked_entry)
     ASSERT_TRUE(append_n(&fx, 5) == 0);
     ASSERT_OK(audit_checkpoint(&fx.store.base, &err), &err);
 
+    const keyring *keys = fx.store.base.keys;
     gallery_audit_row *row = fake_row(&fx.store, 3);
     strcpy(row->outcome, "ok");
     strcpy(row->purpose, "curiosity");
     audit_row_hash(row, row->hash);
+    /* without the key file, a rehashed entry lacks its MAC */
+    ASSERT_OK(audit_verify(&fx.store.base, &r, &err), &err);
+    ASSERT_EQ_INT(r.ok, 0);
+    ASSERT_EQ_INT(r.first_bad, 3);
+    ASSERT_CONTAINS(r.problem, "entry 3: not written by a holder of this store's key file");
+    /* with it, the next entry's link still gives it away */
+    audit_row_mac(keys, row, row->mac);
     ASSERT_OK(audit_verify(&fx.store.base, &r, &err), &err);
     ASSERT_EQ_INT(r.ok, 0);
     ASSERT_EQ_INT(r.first_bad, 4);
@@ -373,6 +391,7 @@ TEST(audit_relinked_entry)
         gallery_audit_row *next = fake_row(&fx.store, seq);
         memcpy(next->prev_hash, fake_row(&fx.store, seq - 1)->hash, 32);
         audit_row_hash(next, next->hash);
+        audit_row_mac(keys, next, next->mac);
     }
     ASSERT_OK(audit_verify(&fx.store.base, &r, &err), &err);
     ASSERT_EQ_INT(r.ok, 0);
@@ -383,6 +402,7 @@ TEST(audit_relinked_entry)
     gallery_audit_row *first = fake_row(&fx.store, 1);
     first->prev_hash[0] ^= 1;
     audit_row_hash(first, first->hash);
+    audit_row_mac(keys, first, first->mac);
     ASSERT_OK(audit_verify(&fx.store.base, &r, &err), &err);
     ASSERT_EQ_INT(r.first_bad, 1);
     fixture_close(&fx);
@@ -489,6 +509,8 @@ TEST(audit_head_problems)
     snprintf(path, sizeof(path), "%s/keys2", fx.dir);
     ASSERT_OK(keyring_create(path, &other, &err), &err);
     fx.store.base.keys = other;
+    ASSERT_STATUS(audit_checkpoint(&fx.store.base, &err), MIEN_ERR_STORE, &err);
+    fx.store.base.audit_head_reset = 1;
     ASSERT_OK(audit_checkpoint(&fx.store.base, &err), &err);
     fx.store.base.keys = fx.keys;
     ASSERT_OK(audit_verify(&fx.store.base, &r, &err), &err);
@@ -496,8 +518,9 @@ TEST(audit_head_problems)
     ASSERT_CONTAINS(r.problem, "not signed by this key file's key");
     keyring_free(other);
 
-    /* our own checkpoint replaces a head it cannot trust */
+    /* only a reset replaces a head it cannot trust */
     ASSERT_OK(audit_checkpoint(&fx.store.base, &err), &err);
+    fx.store.base.audit_head_reset = 0;
     ASSERT_OK(audit_verify(&fx.store.base, &r, &err), &err);
     ASSERT_EQ_INT(r.ok, 1);
     ASSERT_EQ_INT(r.head_seq, 3);

@@ -14,6 +14,7 @@
 #include "gallery/store.h"
 #include "gallery/store_sqlite.h"
 #include "store_target.h"
+#include "base/keyring.h"
 #include "test.h"
 
 #define KEY_LEN 61 /* "mien_" + 12 hex + "_" + 43 base64url */
@@ -344,10 +345,11 @@ TEST(keys_reopen_no_secret_in_file)
     id_of(key, id);
     const char *secret = key + 18;
     ASSERT_EQ_INT(strlen(secret), 43);
-    /* The hash keys.c stores (its file comment): BLAKE2b-256 keyed "mien api key v1\0". */
-    ASSERT_TRUE(sodium_init() >= 0);
-    crypto_generichash(hash, sizeof(hash), (const unsigned char *)secret, 43,
-                       (const unsigned char *)"mien api key v1", 16);
+    /* The hash keys.c stores (its file comment): a MAC with the store's key file. */
+    keyring *kr = NULL;
+    ASSERT_OK(keyring_load(mien_store_key_file(s), &kr, &err), &err);
+    keyring_mac(kr, "api-key/v1", (const uint8_t *)secret, 43, hash);
+    keyring_free(kr);
 
     /* Open, so the row may still be in the WAL; then closed (checkpointed into the file). */
     bool files = !test_store_sqlite_only("byte greps of the database files");

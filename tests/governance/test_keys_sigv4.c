@@ -2,12 +2,14 @@
  * (src/governance/keys_sigv4.c): the secret access key is derived, stable across handles,
  * different per key, never stored; the server-side signing key equals the one a client makes
  * from that secret (src/server/sigv4.c, the SigV4 test suite's algorithm); revoked, unknown
- * and wrong keys are refused alike. No models needed. */
+ * and wrong keys are refused alike. No models needed. Runs on the store of
+ * tests/store_target.h (SQLite, or PostgreSQL in CTest's store_postgres). */
 #include <stdint.h>
 
 #include <sodium.h>
 
 #include "server/sigv4.h"
+#include "store_target.h"
 #include "test.h"
 
 static void id_of(const char *key, char id[MIEN_KEY_ID_LEN + 1])
@@ -19,14 +21,14 @@ static void id_of(const char *key, char id[MIEN_KEY_ID_LEN + 1])
 /* @test keys_sigv4.c mien_key_aws_secret */
 TEST(sigv4_secret_round_trip)
 {
-    char dir[64], path[128], admin[MIEN_KEY_TEXT_MAX], search[MIEN_KEY_TEXT_MAX];
+    char admin[MIEN_KEY_TEXT_MAX], search[MIEN_KEY_TEXT_MAX];
     char a1[MIEN_AWS_SECRET_MAX], a2[MIEN_AWS_SECRET_MAX], s1[MIEN_AWS_SECRET_MAX];
     char wrong[MIEN_KEY_TEXT_MAX];
+    test_store ts;
     mien_store *s = NULL;
     mien_error err;
-    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
-    snprintf(path, sizeof(path), "%s/k.db", dir);
-    ASSERT_OK(mien_store_open(path, &s, &err), &err);
+    ASSERT_TRUE(test_store_make(&ts) == 0);
+    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_ADMIN, NULL, admin, NULL, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_SEARCH, NULL, search, NULL, &err), &err);
     ASSERT_OK(mien_key_aws_secret(s, admin, a1, &err), &err);
@@ -47,29 +49,37 @@ TEST(sigv4_secret_round_trip)
     ASSERT_STATUS(mien_key_aws_secret(s, "mien_nope", a2, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_STATUS(mien_key_aws_secret(NULL, admin, a2, &err), MIEN_ERR_ARG, &err);
     mien_store_close(s);
-    /* derived, not stored: the same after reopening, and absent from the database file */
-    ASSERT_OK(mien_store_open(path, &s, &err), &err);
+    /* derived, not stored: the same after reopening, and absent from the database (the
+     * SQLite file's bytes; PostgreSQL's api_keys rows) */
+    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_key_aws_secret(s, admin, a2, &err), &err);
     ASSERT_STR_EQ(a1, a2);
     mien_store_close(s);
-    ASSERT_TRUE(!test_file_contains(path, a1, strlen(a1)));
-    test_remove_dir(dir);
+    if (test_store_is_pg()) {
+        char sql[256];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM api_keys WHERE position('%s' IN "
+                 "encode(secret_hash, 'escape') || id || coalesce(label, '')) > 0", a1);
+        ASSERT_EQ_INT(test_store_query_int(&ts, sql), 0);
+    } else {
+        ASSERT_TRUE(!test_file_contains(ts.path, a1, strlen(a1)));
+    }
+    test_store_remove(&ts);
     return 0;
 }
 
 /* @test keys_sigv4.c mien_key_sigv4_signing_key */
 TEST(sigv4_signing_key_matches)
 {
-    char dir[64], path[128], key[MIEN_KEY_TEXT_MAX], secret[MIEN_AWS_SECRET_MAX];
+    char key[MIEN_KEY_TEXT_MAX], secret[MIEN_AWS_SECRET_MAX];
     char id[MIEN_KEY_ID_LEN + 1];
     uint8_t server[32], client[32];
     mien_key_info info;
+    test_store ts;
     mien_store *s = NULL;
     mien_error err;
     ASSERT_TRUE(sodium_init() >= 0);
-    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
-    snprintf(path, sizeof(path), "%s/k.db", dir);
-    ASSERT_OK(mien_store_open(path, &s, &err), &err);
+    ASSERT_TRUE(test_store_make(&ts) == 0);
+    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_ENROL, "sdk", key, NULL, &err), &err);
     id_of(key, id);
     ASSERT_OK(mien_key_aws_secret(s, key, secret, &err), &err);
@@ -101,6 +111,6 @@ TEST(sigv4_signing_key_matches)
     ASSERT_STR_EQ(info.id, "");
     ASSERT_STATUS(mien_key_aws_secret(s, key, secret, &err), MIEN_ERR_NOT_FOUND, &err);
     mien_store_close(s);
-    test_remove_dir(dir);
+    test_store_remove(&ts);
     return 0;
 }

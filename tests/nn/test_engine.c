@@ -258,7 +258,8 @@ static mien_engine *open_engine_at(const char *precision, mien_error *err)
     return e;
 }
 
-/* $MIEN_PRECISION: f32, bf16 or unset are accepted; anything else is MIEN_ERR_ARG naming it. */
+/* $MIEN_PRECISION: f32, bf16, bf16-all or unset are accepted; anything else is MIEN_ERR_ARG
+ * naming it. */
 TEST(engine_precision_env)
 {
     mien_engine_options opt = mien_engine_options_default();
@@ -276,6 +277,9 @@ TEST(engine_precision_env)
     ASSERT_CONTAINS(err.message, "MIEN_PRECISION");
     ASSERT_CONTAINS(err.message, "fp8");
     e = open_engine_at("bf16", &err);
+    ASSERT_TRUE(e != NULL);
+    mien_engine_free(e);
+    e = open_engine_at("bf16-all", &err);
     ASSERT_TRUE(e != NULL);
     mien_engine_free(e);
     return 0;

@@ -5,6 +5,9 @@
 #   pg-cluster.sh start DIR         initdb DIR/data, start it on 127.0.0.1 and a free port,
 #                                   print the URI (postgresql://mien@127.0.0.1:PORT/mien)
 #   pg-cluster.sh stop DIR          stop it and remove DIR
+#   pg-cluster.sh restart DIR [S]   stop the server (fast shutdown: open connections are cut),
+#                                   wait S seconds (default 0), start it again on the same port
+#                                   and data; returns once it accepts connections
 #   pg-cluster.sh bin               print the folder of the server binaries (exit 1: none)
 #   pg-cluster.sh run DIR CMD...    start, run CMD with $MIEN_TEST_STORE set to the URI, stop;
 #                                   exits with CMD's status (the cluster goes even on failure)
@@ -91,6 +94,7 @@ start() {
         fi
         if (cd "$dir" && as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
                 -o "$opts" start >"$dir/pg_ctl.log" 2>&1); then
+            printf '%s\n' "$opts" >"$dir/opts"
             break
         fi
         tries=$(( tries + 1 ))
@@ -118,6 +122,19 @@ stop() {
     rm -rf "$dir"
 }
 
+restart() {
+    dir=$(cd "$1" && pwd)
+    pause=${2:-0}
+    BIN=$(find_bin) || die "no PostgreSQL server binaries"
+    [ -f "$dir/opts" ] || die "$dir holds no cluster started by this script"
+    opts=$(cat "$dir/opts")
+    (cd "$dir" && as_owner "$BIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop \
+        >>"$dir/pg_ctl.log" 2>&1) || die "pg_ctl stop failed"
+    sleep "$pause"
+    (cd "$dir" && as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+        -o "$opts" start >>"$dir/pg_ctl.log" 2>&1) || die "pg_ctl start failed"
+}
+
 OWNER=${PG_USER:-postgres}
 if [ "$(id -u)" -eq 0 ]; then
     id "$OWNER" >/dev/null 2>&1 || OWNER=nobody
@@ -127,12 +144,13 @@ if [ "${1:-}" = bin ]; then
     find_bin || exit 1
     exit 0
 fi
-[ $# -ge 2 ] || die "usage: pg-cluster.sh start|stop DIR | run DIR CMD... | bin"
+[ $# -ge 2 ] || die "usage: pg-cluster.sh start|stop DIR | restart DIR [S] | run DIR CMD... | bin"
 cmd=$1 dir=$2
 shift 2
 case $cmd in
 start) start "$dir" ;;
 stop) stop "$dir" ;;
+restart) restart "$dir" "${1:-0}" ;;
 run)
     [ $# -ge 1 ] || die "run: no command"
     uri=$(start "$dir")

@@ -1,0 +1,434 @@
+/* store_copy.c — copying a whole store into an empty one, across backends and key files:
+ * `mien migrate --from sqlite:PATH --to postgres://…` (issue 8: "copies a store
+ * (re-encrypting if keys differ), verifying counts and the audit chain afterwards").
+ *
+ * The copy goes through the store interface (store.h), so any backend copies into any other.
+ * It keeps what the rest of mien refers to by number: collection, subject and face ids (audit
+ * entries and receipts name faces by id; sealed blobs are bound to their collection id), the
+ * times rows were made, the sequences' high-water marks (an id is never handed out twice,
+ * also across a migration), and the audit chain row for row, hashes included, so that the
+ * copied chain verifies under the same rules and the target's signed head, written after the
+ * copy, vouches for all of it. Only each entry's MAC changes: checked under the source's key
+ * file, made again under the target's (copy_audit_row). Templates and crops are opened with the source's key file and
+ * sealed with the target's: the copy is how a store changes key file as well as backend.
+ *
+ * Everything is written in one transaction of the target, so a failure leaves it empty, and
+ * read inside one of the source's, which holds the source's write lock: a writer that comes
+ * along mid-copy waits (or gives up after the store's lock timeout) rather than changing the
+ * source between two reads. Stop the nodes before migrating (docs/deploy.md).
+ *
+ * Nothing here logs or keeps a template: plaintext lives in the backends' buffers for the
+ * length of one callback and is zeroed there. @test gallery/test_store_copy.c */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "base/error.h"
+#include "gallery/store.h"
+#include "governance/audit.h"
+#include "governance/governance.h"
+
+#define CHIP_BYTES (112 * 112 * 3) /* FACE_CHIP: the aligned ArcFace chip, RGB, row-major */
+
+typedef struct copy_ctx {
+    gallery_store *from, *to;
+    int64_t collection_id;
+    gallery_counts *n;
+    mien_error *err;
+    /* review ids, gathered during review_scan: a PostgreSQL source streams the scan on its
+     * one connection, so the decisions are read after it */
+    char (*reviews)[33];
+    size_t n_reviews, cap_reviews;
+} copy_ctx;
+
+/* ---- the target must be empty --------------------------------------------------------- */
+
+static mien_status count_review(void *ctx, const gallery_review *r)
+{
+    (void)r;
+    ++*(int64_t *)ctx;
+    return MIEN_OK;
+}
+
+/* MIEN_ERR_EXISTS naming what `to` holds, unless it holds nothing a copy would clash with. */
+static mien_status check_empty(gallery_store *to, mien_error *err)
+{
+    gallery_collection *cs = NULL;
+    gallery_key *ks = NULL;
+    size_t nc = 0, nk = 0;
+    int64_t seq = 0, reviews = 0;
+    uint8_t hash[32];
+    mien_status st = to->ops->audit_last(to, &seq, hash, err);
+    if (st == MIEN_OK) {
+        st = to->ops->collection_list(to, &cs, &nc, err);
+    }
+    if (st == MIEN_OK) {
+        st = to->ops->key_list(to, &ks, &nk, err);
+    }
+    if (st == MIEN_OK) {
+        st = to->ops->review_scan(to, count_review, &reviews, err);
+    }
+    free(cs);
+    free(ks);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    if (seq != 0 || nc != 0 || nk != 0 || reviews != 0) {
+        return base_error_set(err, MIEN_ERR_EXISTS,
+                              "the target store is not empty (%zu collections, %zu keys, %lld "
+                              "reviews, %lld audit entries): a copy goes into an empty store only",
+                              nc, nk, (long long)reviews, (long long)seq);
+    }
+    return MIEN_OK;
+}
+
+/* ---- collections, subjects, faces ----------------------------------------------------- */
+
+static mien_status copy_face(void *ctx, const gallery_face_full *f)
+{
+    copy_ctx *c = ctx;
+    gallery_face_new nf = {
+        .template_bytes = f->template_bytes,
+        .template_len = f->template_len,
+        .quality = f->has_quality ? &f->quality : NULL,
+        .image_sha256 = f->has_image_sha256 ? f->image_sha256 : NULL,
+        .crop_rgb = f->crop_rgb,
+        .crop_len = f->crop_rgb != NULL ? f->crop_len : 0,
+    };
+    mien_status st = c->to->ops->face_import(c->to, c->collection_id, f->subject_id, f->face_id,
+                                             f->created_at, &nf, c->err);
+    if (st == MIEN_OK) {
+        c->n->faces++;
+        c->n->crops += f->crop_rgb != NULL;
+    }
+    return st;
+}
+
+/* One collection: its row, its subjects, their faces. */
+static mien_status copy_collection(gallery_store *from, copy_ctx *c, const gallery_collection *col)
+{
+    gallery_subject *subs = NULL;
+    size_t n = 0;
+    mien_status st = c->to->ops->collection_import(c->to, col, c->err);
+    if (st == MIEN_OK) {
+        st = from->ops->subject_list(from, col->id, &subs, &n, c->err);
+    }
+    for (size_t k = 0; st == MIEN_OK && k < n; k++) {
+        st = c->to->ops->subject_import(c->to, col->id, &subs[k], c->err);
+    }
+    free(subs);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    c->n->collections++;
+    c->n->subjects += (int64_t)n;
+    c->collection_id = col->id;
+    return from->ops->face_scan_full(from, col->id, copy_face, c, c->err);
+}
+
+/* ---- keys, reviews, decisions, the audit chain ----------------------------------------- */
+
+static mien_status copy_keys(gallery_store *from, copy_ctx *c)
+{
+    gallery_key *list = NULL;
+    size_t n = 0;
+    mien_status st = from->ops->key_list(from, &list, &n, c->err);
+    for (size_t k = 0; st == MIEN_OK && k < n; k++) {
+        gallery_key key; /* key_list leaves the hash out: read each key whole */
+        st = from->ops->key_get(from, list[k].id, &key, c->err);
+        if (st == MIEN_OK) {
+            st = c->to->ops->key_import(c->to, &key, c->err);
+        }
+        c->n->keys += st == MIEN_OK;
+    }
+    free(list);
+    return st;
+}
+
+static mien_status copy_review(void *ctx, const gallery_review *r)
+{
+    copy_ctx *c = ctx;
+    if (c->n_reviews == c->cap_reviews) {
+        size_t cap = c->cap_reviews ? 2 * c->cap_reviews : 64;
+        char(*grown)[33] = realloc(c->reviews, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return base_error_set(c->err, MIEN_ERR_NOMEM, "copying reviews: out of memory");
+        }
+        c->reviews = grown;
+        c->cap_reviews = cap;
+    }
+    mien_status st = c->to->ops->review_insert(c->to, r, c->err);
+    if (st == MIEN_OK) {
+        memcpy(c->reviews[c->n_reviews++], r->id, sizeof(c->reviews[0]));
+        c->n->reviews++;
+    }
+    return st;
+}
+
+static mien_status copy_reviews(gallery_store *from, copy_ctx *c)
+{
+    mien_status st = from->ops->review_scan(from, copy_review, c, c->err);
+    for (size_t k = 0; st == MIEN_OK && k < c->n_reviews; k++) {
+        gallery_decision *ds = NULL;
+        size_t n = 0;
+        st = from->ops->decision_list(from, c->reviews[k], &ds, &n, c->err);
+        for (size_t i = 0; st == MIEN_OK && i < n; i++) {
+            st = c->to->ops->decision_insert(c->to, &ds[i], c->err); /* keeps d->time */
+        }
+        c->n->decisions += st == MIEN_OK ? (int64_t)n : 0;
+        free(ds);
+    }
+    return st;
+}
+
+/* One entry, verbatim but for its MAC (governance/audit.h audit_row_mac): the MAC says "written
+ * by a holder of this store's key file", so an entry whose MAC the source's key file does not
+ * confirm is refused (someone inserted it behind mien's back), and each copied entry gets the
+ * MAC of the target's key file, whose holder is making the copy. The hash chain, which does not
+ * cover the MAC, is copied as it is. */
+static mien_status copy_audit_row(void *ctx, const gallery_audit_row *row)
+{
+    copy_ctx *c = ctx;
+    gallery_audit_row copy = *row;
+    uint8_t mac[32];
+    audit_row_mac(c->from->keys, row, mac);
+    if (sodium_memcmp(mac, row->mac, sizeof(mac)) != 0) {
+        return base_error_set(c->err, MIEN_ERR_STORE, "audit entry %lld of the source was not "
+                              "written by a holder of its key file (its MAC does not match): "
+                              "`mien audit verify` on the source names it", (long long)row->seq);
+    }
+    audit_row_mac(c->to->keys, &copy, copy.mac);
+    mien_status st = c->to->ops->audit_insert(c->to, &copy, c->err);
+    c->n->audit_entries += st == MIEN_OK;
+    return st;
+}
+
+mien_status gallery_store_copy(gallery_store *from, gallery_store *to, gallery_counts *copied,
+                               mien_error *err)
+{
+    gallery_counts n;
+    gallery_collection *cs = NULL;
+    gallery_sequences seqs;
+    size_t nc = 0;
+    memset(&n, 0, sizeof(n));
+    if (copied != NULL) {
+        memset(copied, 0, sizeof(*copied));
+    }
+    if (from == NULL || to == NULL || from == to) {
+        return base_error_set(err, MIEN_ERR_ARG, "gallery_store_copy: two different stores");
+    }
+    mien_status st = check_empty(to, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    st = from->ops->begin(from, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    copy_ctx c = {.from = from, .to = to, .n = &n, .err = err};
+    st = from->ops->collection_list(from, &cs, &nc, err);
+    for (size_t k = 0; st == MIEN_OK && k < nc; k++) {
+        st = copy_collection(from, &c, &cs[k]);
+    }
+    free(cs);
+    if (st == MIEN_OK) {
+        st = copy_keys(from, &c);
+    }
+    if (st == MIEN_OK) {
+        st = copy_reviews(from, &c);
+    }
+    free(c.reviews);
+    if (st == MIEN_OK) {
+        st = from->ops->audit_scan(from, 1, 0, 0, copy_audit_row, &c, err);
+    }
+    if (st == MIEN_OK) {
+        st = from->ops->sequence_get(from, &seqs, err);
+    }
+    if (st == MIEN_OK) {
+        st = to->ops->sequence_raise(to, &seqs, err);
+    }
+    from->ops->rollback(from); /* read only: nothing to keep, and the write lock goes */
+    if (st == MIEN_OK && copied != NULL) {
+        *copied = n;
+    }
+    return st;
+}
+
+/* ---- counting (the check after a copy) ------------------------------------------------- */
+
+typedef struct count_ctx {
+    gallery_counts *n;
+} count_ctx;
+
+static mien_status count_face(void *ctx, const gallery_face_full *f)
+{
+    count_ctx *c = ctx;
+    c->n->faces++;
+    c->n->crops += f->crop_rgb != NULL && f->crop_len == CHIP_BYTES;
+    return MIEN_OK;
+}
+
+static mien_status count_decisions(gallery_store *s, const char *id, int64_t *n,
+                                   mien_error *err)
+{
+    gallery_decision *ds = NULL;
+    size_t k = 0;
+    mien_status st = s->ops->decision_list(s, id, &ds, &k, err);
+    free(ds);
+    *n += (int64_t)k;
+    return st;
+}
+
+static mien_status gather_review(void *ctx, const gallery_review *r)
+{
+    copy_ctx *c = ctx;
+    if (c->n_reviews == c->cap_reviews) {
+        size_t cap = c->cap_reviews ? 2 * c->cap_reviews : 64;
+        char(*grown)[33] = realloc(c->reviews, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return base_error_set(c->err, MIEN_ERR_NOMEM, "counting reviews: out of memory");
+        }
+        c->reviews = grown;
+        c->cap_reviews = cap;
+    }
+    memcpy(c->reviews[c->n_reviews++], r->id, sizeof(c->reviews[0]));
+    return MIEN_OK;
+}
+
+mien_status gallery_store_count(gallery_store *s, gallery_counts *out, mien_error *err)
+{
+    gallery_collection *cs = NULL;
+    gallery_key *ks = NULL;
+    size_t nc = 0, nk = 0;
+    uint8_t hash[32];
+    gallery_counts n;
+    memset(&n, 0, sizeof(n));
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (s == NULL || out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "gallery_store_count: NULL argument");
+    }
+    count_ctx cc = {&n};
+    mien_status st = s->ops->collection_list(s, &cs, &nc, err);
+    for (size_t k = 0; st == MIEN_OK && k < nc; k++) {
+        n.collections++;
+        n.subjects += cs[k].subjects;
+        st = s->ops->face_scan_full(s, cs[k].id, count_face, &cc, err);
+    }
+    free(cs);
+    if (st == MIEN_OK) {
+        st = s->ops->key_list(s, &ks, &nk, err);
+        n.keys = (int64_t)nk;
+        free(ks);
+    }
+    copy_ctx rc = {.err = err};
+    if (st == MIEN_OK) {
+        st = s->ops->review_scan(s, gather_review, &rc, err);
+    }
+    n.reviews = (int64_t)rc.n_reviews;
+    for (size_t k = 0; st == MIEN_OK && k < rc.n_reviews; k++) {
+        st = count_decisions(s, rc.reviews[k], &n.decisions, err);
+    }
+    free(rc.reviews);
+    if (st == MIEN_OK) {
+        /* seq numbers run 1, 2, ... without gaps (audit_insert refuses any other): the last
+         * one is the count; audit_verify checks the chain itself. */
+        st = s->ops->audit_last(s, &n.audit_entries, hash, err);
+    }
+    if (st == MIEN_OK) {
+        *out = n;
+    }
+    return st;
+}
+
+/* ---- the public copy (mien.h) ----------------------------------------------------------- */
+
+static void report_from(const gallery_counts *n, mien_copy_report *out)
+{
+    out->collections = n->collections;
+    out->subjects = n->subjects;
+    out->faces = n->faces;
+    out->crops = n->crops;
+    out->keys = n->keys;
+    out->reviews = n->reviews;
+    out->decisions = n->decisions;
+    out->audit_entries = n->audit_entries;
+}
+
+/* Which count of `found` differs from `want`, or NULL. */
+static const char *count_differs(const gallery_counts *want, const gallery_counts *found,
+                                 int64_t *w, int64_t *f)
+{
+    static const char *const names[] = {"collections", "subjects", "faces", "crops",
+                                        "keys", "reviews", "decisions", "audit entries"};
+    const int64_t a[] = {want->collections, want->subjects, want->faces, want->crops,
+                         want->keys, want->reviews, want->decisions, want->audit_entries};
+    const int64_t b[] = {found->collections, found->subjects, found->faces, found->crops,
+                         found->keys, found->reviews, found->decisions, found->audit_entries};
+    for (size_t k = 0; k < sizeof(a) / sizeof(a[0]); k++) {
+        if (a[k] != b[k]) {
+            *w = a[k];
+            *f = b[k];
+            return names[k];
+        }
+    }
+    return NULL;
+}
+
+mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context *ctx,
+                            mien_copy_report *out, mien_error *err)
+{
+    gallery_store *f = gallery_store_of(from), *t = gallery_store_of(to);
+    gallery_counts copied, found;
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (f == NULL || t == NULL || f == t) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_store_copy: two different open stores");
+    }
+    mien_status st = t->ops->begin(t, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    st = gallery_store_copy(f, t, &copied, err);
+    if (st == MIEN_OK) {
+        /* The copy is on the record of the store it made: who, when, how much (never the
+         * source's URI, which may hold a password). */
+        json_t *result = json_pack(
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "collections", (json_int_t)copied.collections,
+            "subjects", (json_int_t)copied.subjects, "faces", (json_int_t)copied.faces, "crops",
+            (json_int_t)copied.crops, "keys", (json_int_t)copied.keys, "reviews",
+            (json_int_t)copied.reviews, "decisions", (json_int_t)copied.decisions,
+            "audit_entries", (json_int_t)copied.audit_entries);
+        st = governance_record_tx(t, ctx, "store.migrate", NULL, NULL, "ok", result, NULL, NULL,
+                                  err);
+    }
+    if (st == MIEN_OK) {
+        st = t->ops->commit(t, err);
+    }
+    if (st != MIEN_OK) {
+        t->ops->rollback(t);
+        return st;
+    }
+    /* The target's signed head now covers the copied chain and the migration entry. */
+    st = governance_after_commit(t, err);
+    if (st == MIEN_OK) {
+        st = gallery_store_count(t, &found, err);
+    }
+    if (st != MIEN_OK) {
+        return st;
+    }
+    copied.audit_entries++; /* store.migrate */
+    int64_t want = 0, got = 0;
+    const char *what = count_differs(&copied, &found, &want, &got);
+    if (what != NULL) {
+        return base_error_set(err, MIEN_ERR_STORE, "the copy holds %lld %s where %lld were "
+                              "copied", (long long)got, what, (long long)want);
+    }
+    if (out != NULL) {
+        report_from(&found, out);
+    }
+    return MIEN_OK;
+}
