@@ -13,10 +13,11 @@
 #   {"model":"embedderA","mien_ms":6.9,"ort_ms":13.4,"speedup":1.94}     speedup = ort_ms / mien_ms
 #   {"summary":true,"runs":200,"rounds":3,"threads":1,"models":6,"mien_faster":6,"geomean_speedup":…}
 # Progress goes to stderr. --ort-only skips mien (mien_ms and speedup are then null).
+# $MIEN_BIN picks another mien binary; $MIEN_PRECISION (f32, bf16, bf16-all) is passed on.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-MIEN=$ROOT/build/mien
+MIEN=${MIEN_BIN:-$ROOT/build/mien}
 REF=$ROOT/build/reference
 RUNS=200 ROUNDS=3 WARMUP=10 THREADS=1 ORT_ONLY=no
 
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
         --warmup) WARMUP=$2; shift 2 ;;
         --threads) THREADS=$2; shift 2 ;;
         --ort-only) ORT_ONLY=yes; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
 done

@@ -11,10 +11,11 @@
 # and the figure is the median (mean for two) over rounds. Prints one JSON line:
 #   {"mien_ms_per_image":…,"ort_ms_per_image":…,"speedup":…,"images":…,"folds":…}
 # and the per-stage figures of both on stderr. --precision runs mien once per round for each
-# listed MIEN_PRECISION (f32, bf16: docs/precision.md), interleaved with the reference, and
-# prints one such line per precision (with "precision" added); without it mien runs at its
-# default. $MIEN_BIN picks another mien binary (default build/mien). Needs LFW under DIR
-# (default $MIEN_DATA, else ../shared/data); skips with a message (exit 0) when it is absent.
+# listed MIEN_PRECISION (f32, bf16, bf16-all: docs/precision.md; `default`: as set up),
+# interleaved with the reference, and prints one such line per precision (with "precision"
+# added); without it mien runs at its default. $MIEN_BIN picks another mien binary (default
+# build/mien). Needs LFW under DIR (default $MIEN_DATA, else ../shared/data); skips with a
+# message (exit 0) when it is absent.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
         --folds) FOLDS=$2; shift 2 ;;
         --rounds) ROUNDS=$2; shift 2 ;;
         --precision) PRECISIONS=$(echo "$2" | tr ',' ' '); shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
 done
@@ -78,7 +79,8 @@ for (const p of precisions) {
   for (let r = 1; r <= +rounds; r++) {
     const mj = JSON.parse(fs.readFileSync(`${dir}/mien.${p}.${r}`, 'utf8'));
     m.push(mj.ms_per_image.total);
-    console.error(`round ${r}: mien${p === 'default' ? '' : ` (${p})`} ${JSON.stringify(mj.ms_per_image)}`);
+    const tag = p === 'default' ? '' : ` (${p})`;
+    console.error(`round ${r}: mien${tag} ${JSON.stringify(mj.ms_per_image)}`);
   }
   const mien = mid(m);
   console.log(JSON.stringify({mien_ms_per_image: +mien.toFixed(3), ort_ms_per_image: +ort.toFixed(3),

@@ -85,9 +85,19 @@ typedef struct mien_engine mien_engine;   /* shared by all threads, read-only af
 typedef struct mien_session mien_session; /* one per thread */
 
 /* ---- engine -------------------------------------------------------------------------- */
+/* Arithmetic of the convolutions (docs/precision.md). bfloat16 needs AVX512-BF16; a CPU
+ * without it runs float32 whatever is asked. */
+typedef enum mien_precision {
+    MIEN_PRECISION_AUTO = 0,     /* $MIEN_PRECISION when set, else BF16 */
+    MIEN_PRECISION_F32 = 1,      /* everything float32 (bit-comparable to ONNX Runtime) */
+    MIEN_PRECISION_BF16 = 2,     /* the embedders in bfloat16 (LFW accuracy as float32) */
+    MIEN_PRECISION_BF16_ALL = 3  /* every model (faster; accurate profile loses 0.05 %) */
+} mien_precision;
+
 typedef struct mien_engine_options {
     const char *models_dir; /* folder with the model files; NULL: $MIEN_MODELS, else ./models */
     int threads;            /* threads per inference (oneDNN/OpenMP); 0 or 1: one thread */
+    mien_precision precision;
 } mien_engine_options;
 
 MIEN_API mien_engine_options mien_engine_options_default(void);
@@ -98,6 +108,8 @@ MIEN_API mien_engine_options mien_engine_options_default(void);
  * the file and node). On success *out is owned by the caller: mien_engine_free(). */
 MIEN_API mien_status mien_engine_new(const mien_engine_options *opt, mien_engine **out,
                                      mien_error *err);
+/* The precision the engine runs (never AUTO: what was chosen, after the CPU check). */
+MIEN_API mien_precision mien_engine_precision(const mien_engine *engine);
 /* Frees the engine; every session opened on it must be freed first. NULL is a no-op. */
 MIEN_API void mien_engine_free(mien_engine *engine);
 
@@ -356,18 +368,24 @@ typedef struct mien_copy_report {
     int64_t reviews, decisions;
     int64_t audit_entries;  /* the copy's chain: the source's entries, verbatim, plus the one
                                that records the copy ("store.migrate") */
+    int same_key_file;      /* non-zero: to's key file holds from's tag key, so API keys made on
+                               `from` open `to` and old audit entries name subjects as new ones
+                               do; zero: a new key file: the copied API keys are listed but no
+                               longer verify (their hashes are keyed with from's key file: make
+                               new ones), and subjects in older entries keep from's hashes */
 } mien_copy_report;
 
 /* Copies everything in `from` into `to`, which must be empty (MIEN_ERR_EXISTS otherwise), in
  * one transaction of `to` (all or nothing): collections with their policies, subjects with
  * their consent and expiry, faces with their ids, quality, image digests and times, templates
  * and crops re-encrypted under to's key file, API keys, reviews and their decisions, and the
- * audit chain entry for entry, hashes included; ids go on where from's stopped. The copy is
- * audited in `to` (ctx's actor) and to's chain head signed. Afterwards every row of `to` is
- * counted, each template and crop opened, and compared with what was copied (MIEN_ERR_STORE
- * naming a difference). `from` is only read, under its write lock (writers wait meanwhile).
- * *out (may be NULL) receives the counts. The stores may be of different backends (`mien
- * migrate`: SQLite to PostgreSQL); any collection loaded in `to` before is not reloaded. */
+ * audit chain entry for entry, hashes included (each entry's MAC is checked under from's key
+ * file and made again under to's); ids go on where from's stopped. The copy is audited in `to`
+ * (ctx's actor) and to's chain head signed. Afterwards every row of `to` is counted, each
+ * template and crop opened, and compared with what was copied (MIEN_ERR_STORE naming a
+ * difference). `from` is only read, under its write lock (writers wait meanwhile). *out (may
+ * be NULL) receives the counts. The stores may be of different backends (`mien migrate`:
+ * SQLite to PostgreSQL). */
 MIEN_API mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context *ctx,
                                      mien_copy_report *out, mien_error *err);
 

@@ -92,6 +92,7 @@
     XX(exec_no_reference_kernels)                                                      \
     XX(exec_channels_last_input)                                                       \
     XX(exec_bf16_close_to_ref)                                                         \
+    XX(exec_deterministic_plans_reproducible)                                          \
     XX(kernel_prelu_nhwc)                                                              \
     XX(kernel_f32_to_bf16)                                                             \
     XX(kernel_prelu_nhwc_bf16)                                                         \

@@ -18,6 +18,9 @@
  *   5. The counts the source reports through the public API (collections, subjects, faces,
  *      keys, audit entries) are compared with the copy's, and the target's audit log is
  *      verified: its entries are the source's plus the migration's own.
+ * A target under another key file than the source's gets everything re-encrypted, but API
+ * keys cannot follow (only their keyed hashes are stored): they are copied, listed, and no
+ * longer verify; a warning says so.
  * Prints what was copied (text, or one JSON object with --json). Exit 0 when all of it holds;
  * 1 when a store fails or a count differs; 2 for bad usage; 4 when an audit log does not
  * verify. */
@@ -93,8 +96,8 @@ static void print_json(const store_sum *from, const mien_copy_report *r, const s
            to->audit.ok ? "true" : "false", (long long)to->audit.entries,
            (long long)to->audit.head_seq);
     cli_json_string(stdout, to->audit.problem);
-    printf("},\"target_key_file_created\":%s,\"seconds\":%.2f}\n", created ? "true" : "false",
-           seconds);
+    printf("},\"same_key_file\":%s,\"target_key_file_created\":%s,\"seconds\":%.2f}\n",
+           r->same_key_file ? "true" : "false", created ? "true" : "false", seconds);
 }
 
 static void print_text(const mien_copy_report *r, const store_sum *to, double seconds)
@@ -247,6 +250,12 @@ int cli_cmd_migrate(int argc, char **argv)
             print_json(&before, &rep, &after, created, seconds);
         } else {
             print_text(&rep, &after, seconds);
+        }
+        if (!rep.same_key_file && rep.keys > 0) {
+            fprintf(stderr, "mien migrate: the target has another key file than the source: "
+                            "the %lld copied API keys stay listed but no longer verify (their "
+                            "hashes are keyed with the source's key file); create new ones with "
+                            "`mien keys create`\n", (long long)rep.keys);
         }
         rc = CLI_EXIT_OK;
     }

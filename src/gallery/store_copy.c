@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "base/error.h"
+#include "base/keyring.h"
 #include "gallery/store.h"
 #include "governance/audit.h"
 #include "governance/governance.h"
@@ -377,6 +378,19 @@ static const char *count_differs(const gallery_counts *want, const gallery_count
     return NULL;
 }
 
+/* Whether two key files share the key that makes keyed tags and subject hashes (keyring_mac,
+ * keyring_subject_hash): compared through one tag of a fixed message, never the keys. */
+static bool same_mac_key(const keyring *a, const keyring *b)
+{
+    uint8_t x[KEYRING_HASH_BYTES], y[KEYRING_HASH_BYTES];
+    if (a == NULL || b == NULL) {
+        return false;
+    }
+    keyring_mac(a, "store-copy/probe", NULL, 0, x);
+    keyring_mac(b, "store-copy/probe", NULL, 0, y);
+    return sodium_memcmp(x, y, sizeof(x)) == 0;
+}
+
 mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context *ctx,
                             mien_copy_report *out, mien_error *err)
 {
@@ -429,6 +443,7 @@ mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context
     }
     if (out != NULL) {
         report_from(&found, out);
+        out->same_key_file = same_mac_key(f->keys, t->keys);
     }
     return MIEN_OK;
 }

@@ -14,6 +14,12 @@
  * PReLU and binary ops run in whatever layout their input has; a convolution with few
  * input channels is fed NHWC because NCHW sends it to the reference kernel; PReLU is its
  * own primitive because as a post-op it pushes convolutions to `ref:any`.
+ *
+ * Precision (nn_plan_options, docs/precision.md): a bfloat16 plan runs its dense
+ * convolutions on bf16 activations and weights with float32 accumulation and output; the
+ * conversions ride on the PReLU before (CK_PRELU_NHWC_BF16) or the convolution before
+ * (bf16 output) where they can, and are reorders elsewhere. Such plans take oneDNN's first
+ * kernel choice instead of timing candidates, so that their results are reproducible.
  */
 #include "nn/exec.h"
 
@@ -1177,14 +1183,13 @@ static dnnl_status_t create_fastest_conv(nn_plan *p, const dnnl_convolution_desc
     if (n == 0) {
         return dnnl_unimplemented;
     }
-    for (int i = 0; i < b->n_tune && i < TUNE_CACHE_SIZE; i++) {
+    if (p->deterministic) {
+        choice = 0; /* reproducible: see above (and no timed choice from the cache) */
+    }
+    for (int i = 0; choice < 0 && i < b->n_tune && i < TUNE_CACHE_SIZE; i++) {
         if (b->tune[i].act == act && memcmp(&b->tune[i].desc, cd, sizeof(*cd)) == 0) {
             choice = b->tune[i].choice < n ? b->tune[i].choice : 0;
-            break;
         }
-    }
-    if (choice < 0 && p->deterministic) {
-        choice = 0; /* reproducible: see above */
     }
     if (choice < 0) {
         double best = 1e30;
@@ -1271,7 +1276,8 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
     }
     /* float32 out, unless the only reader is another bf16 convolution (no PReLU between):
      * then bf16 straight away, saving a reorder */
-    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, bf16 && feeds_bf16_conv(p, n) ? dnnl_bf16 : dnnl_f32,
+    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd,
+                                 bf16 && feeds_bf16_conv(p, n) ? dnnl_bf16 : dnnl_f32,
                                  dnnl_format_tag_any);
     if (bias >= 0) {
         bd[0] = ys->dims[1];

@@ -76,6 +76,7 @@ bool nn_backend_has_bf16(const nn_backend *b);
 
 /* Number of convolutions of the plan that run in bfloat16 (0 for a float32 plan). */
 int nn_plan_bf16_convs(const nn_plan *p);
+
 void nn_plan_free(nn_plan *p);
 
 /* Runs the plan on inputs[g->n_inputs] (row-major float32 at the planned shapes; only read).

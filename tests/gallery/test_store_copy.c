@@ -283,7 +283,8 @@ TEST(migrate_copy_store)
     ASSERT_EQ_INT(r.reviews_required, 2);
     mien_search_result_free(&r);
 
-    /* keys: the same ids, roles, labels, times; the key still opens the door */
+    /* keys: the same ids, roles, labels, times; but their hashes are keyed with the source's
+     * key file, so under the target's new one they no longer open the door */
     mien_key_info *sk = NULL, *dk = NULL, who;
     size_t nsk = 0, ndk = 0;
     ASSERT_OK(mien_key_list(src, &sk, &nsk, &err), &err);
@@ -293,8 +294,10 @@ TEST(migrate_copy_store)
     ASSERT_TRUE(dk[0].revoked_at != 0 || dk[1].revoked_at != 0);
     mien_free(sk);
     mien_free(dk);
-    ASSERT_OK(mien_key_verify(dst, admin, &who, &err), &err);
+    ASSERT_EQ_INT(rep.same_key_file, 0);
+    ASSERT_OK(mien_key_verify(src, admin, &who, &err), &err);
     ASSERT_STR_EQ(who.label, "ops");
+    ASSERT_STATUS(mien_key_verify(dst, admin, &who, &err), MIEN_ERR_NOT_FOUND, &err);
 
     /* the review, its decision, and the second reviewer closing it on the copy */
     mien_review_info rs, rd;
@@ -326,19 +329,24 @@ TEST(migrate_copy_store)
     ASSERT_EQ_INT(again.faces, 0);
     ASSERT_STATUS(mien_store_copy(src, src, &TEST_CTX, &again, &err), MIEN_ERR_ARG, &err);
 
-    /* and back again, into an SQLite file under a third key file (on the PostgreSQL run: the
-     * other direction) */
-    char uri[192], key[192];
+    /* and back again, into an SQLite file under the same key file (on the PostgreSQL run: the
+     * other direction): a key made on the copy opens the copy of the copy */
+    char uri[192], fresh[MIEN_KEY_TEXT_MAX];
     mien_store *back = NULL;
+    ASSERT_OK(mien_key_create(dst, MIEN_ROLE_SEARCH, "after", fresh, NULL, &err), &err);
+    ASSERT_OK(mien_audit_verify(dst, &ar, &err), &err);
+    int64_t dst_entries = ar.entries;
     snprintf(uri, sizeof(uri), "sqlite:%s/back.db", ts.dir);
-    snprintf(key, sizeof(key), "%s/back.key", ts.dir);
-    mien_store_options bo = {.key_file = key, .create_key = 1};
+    mien_store_options bo = {.key_file = ts.key_file, .create_key = 0};
     ASSERT_OK(mien_store_open_with(uri, &bo, &back, &err), &err);
     ASSERT_OK(mien_store_copy(dst, back, &TEST_CTX, &again, &err), &err);
     ASSERT_EQ_INT(again.faces, 5);
+    ASSERT_EQ_INT(again.keys, 3);
     ASSERT_EQ_INT(again.decisions, 2);
-    /* search, the refused and the accepted decision, enrol, and the copy itself */
-    ASSERT_EQ_INT(again.audit_entries, rep.audit_entries + 5);
+    ASSERT_EQ_INT(again.audit_entries, dst_entries + 1);
+    ASSERT_EQ_INT(again.same_key_file, 1);
+    ASSERT_OK(mien_key_verify(back, fresh, &who, &err), &err);
+    ASSERT_STR_EQ(who.label, "after");
     ASSERT_OK(mien_audit_verify(back, &ar, &err), &err);
     ASSERT_TRUE(ar.ok);
     ASSERT_OK(mien_face_list(back, "door", &fl, &nf, &err), &err);

@@ -604,7 +604,7 @@ TEST(store_pg_identity)
     /* the audit log refuses changes to the server's other clients too */
     ASSERT_TRUE(test_pg_exec(ts.db, "SET search_path = galleries;"
                                     " INSERT INTO audit VALUES (1, 1, 'a', 'b', '', '', '', '',"
-                                    " 'ok', '{}', '\\x00', '\\x00')", NULL) == 0);
+                                    " 'ok', '{}', '\\x00', '\\x00', '\\x00')", NULL) == 0);
     printf("  (an error line about the append-only audit log is expected next)\n");
     ASSERT_TRUE(test_pg_exec(ts.db, "DELETE FROM galleries.audit", NULL) != 0);
     ASSERT_TRUE(test_pg_exec(ts.db, "SELECT count(*) FROM galleries.audit", &v) == 0);

@@ -680,9 +680,8 @@ TEST(acct_audit_forgery_and_head_reset)
         return TEST_SKIP;
     }
     ASSERT_TRUE(acct_open(&a) == 0);
-    if (strncmp(a.path, "postgres", 8) == 0) {
+    if (test_store_sqlite_only("this test edits the SQLite file directly")) {
         acct_close(&a);
-        printf("  skip on postgres: this test edits the SQLite file directly\n");
         return TEST_SKIP;
     }
     ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &TEST_POLICY,
