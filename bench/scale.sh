@@ -2,7 +2,7 @@
 # bench/scale.sh — search throughput with one `mien serve` node against two, on the same
 # PostgreSQL database and the same collection of SCALE_FACES (default 100 000) synthetic faces
 # (issue 8: "search throughput with one node vs two nodes on the same 100 k-face collection
-# (loopback, bounded time): report both and the ratio"). Loopback only, about 3 minutes.
+# (loopback, bounded time): report both and the ratio"). Loopback only, about 2 minutes.
 #
 #   1. A throwaway cluster (tests/pg/pg-cluster.sh, under the build folder; PostgreSQL's
 #      durable defaults unless PG_DURABLE=0), a key file, an admin key, collection "big" filled
@@ -13,14 +13,16 @@
 #      needs. Then the same with --workers 4, the workers two nodes have together.
 #   3. Two nodes, --workers 2 each (the same configuration on every node, as a deployment runs
 #      them), each warmed up, then two wrk at once, 2 connections each (4 in all, as before).
-#   4. JSON lines: each run's requests/s, p50/p99 and the share of the machine's CPU time that
-#      was busy (every process: on a shared machine others' work shows too), and the ratios
-#      two nodes / one node (2 workers) and two nodes / one node (4 workers).
+#   4. JSON lines: each run's requests/s, p50/p99, the CPU time per search of the nodes and of
+#      PostgreSQL (/proc/PID/stat of those processes only), the share of the whole machine's CPU
+#      time that was busy (every process: on a shared machine others' work shows too), and the
+#      ratios two nodes / one node (2 workers) and two nodes / one node (4 workers).
 #
 # Why the ratio cannot reach 2 here: every search is CPU work (JPEG decode, detection, O-Net,
-# the embedder: ~11 ms of one core at this photo size, docs/deploy.md) plus the scan of the
-# index and an audit entry committed in PostgreSQL. One node with 2 workers already keeps both
-# of this machine's 2 cores busy; a second node on the same machine adds workers but no cores,
+# the embedder, the scan of the index: about 12 ms of one core in the node at this photo size,
+# and about 1 ms in PostgreSQL for the audit commit; the JSON lines measure both), so 2 cores
+# serve at most about 150 searches/s. One node with 2 workers already keeps both cores busy
+# (docs/deploy.md has a run); a second node on the same machine adds workers but no cores,
 # and both nodes, the database and wrk share those 2 cores. What a second node buys is a second
 # machine's cores; this run shows that two nodes sharing one database do not lose throughput to
 # each other (the store's write lock, taken by each search's audit commit, is held for one short
@@ -113,6 +115,24 @@ rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 cpu_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
 # busy BEFORE AFTER : the share of the machine's CPU time that was busy in between
 busy() { echo "$1 $2" | awk '{printf "%.2f", ($4 > $2 ? ($3 - $1) / ($4 - $2) : 0)}'; }
+# proc_ticks PID... : user + system jiffies of these processes so far (0 for one that is gone)
+proc_ticks() {
+    t=0
+    for p in "$@"; do
+        v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+        t=$((t + v))
+    done
+    echo "$t"
+}
+# pg_pids : the cluster's postmaster and its children (backends of the nodes' connections)
+pg_pids() {
+    pm=$(head -n 1 "$TMP/pg/data/postmaster.pid")
+    echo "$pm $(ps -o pid= --ppid "$pm" | tr '\n' ' ')"
+}
+HZ=$(getconf CLK_TCK)
+# per_search TICKS REQUESTS : milliseconds of CPU per search
+per_search() { awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN {printf "%.1f", (n > 0 ? t * 1000 / hz / n : 0)}'; }
+requests() { awk '/requests in/ {print $1}' "$1"; }
 non2xx() { awk '/Non-2xx or 3xx responses:/ {print $NF}' "$1" | grep . || echo 0; }
 pct() { ms "$(awk -v p="$2" '$1==p {print $2}' "$1")"; }
 
@@ -120,12 +140,18 @@ pct() { ms "$(awk -v p="$2" '$1==p {print $2}' "$1")"; }
 one_node() {
     node one "$1"
     load=$(warm "$URL")
+    pgp=$(pg_pids)
     c0=$(cpu_ticks)
+    n0=$(proc_ticks $PIDS)
+    p0=$(proc_ticks $pgp)
     wrk -t2 -c4 -d"${SECONDS_RUN}s" --timeout 10s --latency -s "$TMP/search.lua" "$URL$SEARCH" \
         >"$TMP/wrk1"
+    n1=$(proc_ticks $PIDS)
+    p1=$(proc_ticks $pgp)
     c1=$(cpu_ticks)
     RPS=$(rps "$TMP/wrk1")
-    echo "{\"case\":\"$2\",\"faces\":$SCALE_FACES,\"workers\":$1,\"connections\":4,\"requests_per_s\":$RPS,\"p50_ms\":$(pct "$TMP/wrk1" 50%),\"p99_ms\":$(pct "$TMP/wrk1" 99%),\"non_2xx\":$(non2xx "$TMP/wrk1"),\"cpu_busy\":$(busy "$c0" "$c1"),\"first_search_s\":$load}"
+    n=$(requests "$TMP/wrk1")
+    echo "{\"case\":\"$2\",\"faces\":$SCALE_FACES,\"workers\":$1,\"connections\":4,\"requests_per_s\":$RPS,\"p50_ms\":$(pct "$TMP/wrk1" 50%),\"p99_ms\":$(pct "$TMP/wrk1" 99%),\"non_2xx\":$(non2xx "$TMP/wrk1"),\"node_cpu_ms_per_search\":$(per_search $((n1 - n0)) "$n"),\"postgres_cpu_ms_per_search\":$(per_search $((p1 - p0)) "$n"),\"machine_cpu_busy\":$(busy "$c0" "$c1"),\"first_search_s\":$load}"
     stop_nodes
 }
 
@@ -144,16 +170,22 @@ node b 2
 B=$URL
 load_b=$(warm "$B")
 warm "$A" >/dev/null
+pgp=$(pg_pids)
 c0=$(cpu_ticks)
+n0=$(proc_ticks $PIDS)
+p0=$(proc_ticks $pgp)
 wrk -t1 -c2 -d"${SECONDS_RUN}s" --timeout 10s --latency -s "$TMP/search.lua" "$A$SEARCH" >"$TMP/wrk2a" &
 wa=$!
 wrk -t1 -c2 -d"${SECONDS_RUN}s" --timeout 10s --latency -s "$TMP/search.lua" "$B$SEARCH" >"$TMP/wrk2b"
 wait "$wa"
+n1=$(proc_ticks $PIDS)
+p1=$(proc_ticks $pgp)
 c1=$(cpu_ticks)
+n=$(( $(requests "$TMP/wrk2a") + $(requests "$TMP/wrk2b") ))
 ra=$(rps "$TMP/wrk2a")
 rb=$(rps "$TMP/wrk2b")
 two=$(awk -v a="$ra" -v b="$rb" 'BEGIN {printf "%.2f", a + b}')
 ratio=$(awk -v a="$two" -v b="$one" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')
-echo "{\"case\":\"scale_two_nodes\",\"faces\":$SCALE_FACES,\"workers_per_node\":2,\"connections\":4,\"requests_per_s\":$two,\"node_a\":{\"requests_per_s\":$ra,\"first_search_s\":$load_a,\"p50_ms\":$(pct "$TMP/wrk2a" 50%),\"p99_ms\":$(pct "$TMP/wrk2a" 99%),\"non_2xx\":$(non2xx "$TMP/wrk2a")},\"node_b\":{\"requests_per_s\":$rb,\"p50_ms\":$(pct "$TMP/wrk2b" 50%),\"p99_ms\":$(pct "$TMP/wrk2b" 99%),\"non_2xx\":$(non2xx "$TMP/wrk2b"),\"first_search_s\":$load_b},\"cpu_busy\":$(busy "$c0" "$c1")}"
+echo "{\"case\":\"scale_two_nodes\",\"faces\":$SCALE_FACES,\"workers_per_node\":2,\"connections\":4,\"requests_per_s\":$two,\"node_a\":{\"requests_per_s\":$ra,\"first_search_s\":$load_a,\"p50_ms\":$(pct "$TMP/wrk2a" 50%),\"p99_ms\":$(pct "$TMP/wrk2a" 99%),\"non_2xx\":$(non2xx "$TMP/wrk2a")},\"node_b\":{\"requests_per_s\":$rb,\"p50_ms\":$(pct "$TMP/wrk2b" 50%),\"p99_ms\":$(pct "$TMP/wrk2b" 99%),\"non_2xx\":$(non2xx "$TMP/wrk2b"),\"first_search_s\":$load_b},\"node_cpu_ms_per_search\":$(per_search $((n1 - n0)) "$n"),\"postgres_cpu_ms_per_search\":$(per_search $((p1 - p0)) "$n"),\"machine_cpu_busy\":$(busy "$c0" "$c1")}"
 ratio4=$(awk -v a="$two" -v b="$four" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')
 echo "{\"case\":\"scale_ratio\",\"two_over_one\":$ratio,\"two_over_one_4_workers\":$ratio4,\"cores\":$(nproc),\"why\":\"both nodes, PostgreSQL and wrk share this machine's cores; one node with 2 workers already uses them all\"}"

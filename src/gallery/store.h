@@ -1,6 +1,7 @@
 /* store.h — where galleries live: the store interface (a table of functions), so that the
- * SQLite backend (store_sqlite.c, the embedded default) and a PostgreSQL one (later) serve
- * the same callers (gallery.c) unchanged.
+ * SQLite backend (store_sqlite.c, the embedded default) and the PostgreSQL one
+ * (store_postgres.c, several nodes on one database) serve the same callers (gallery.c)
+ * unchanged; store_copy.c copies any store into any other through it (`mien migrate`).
  *
  * The database is the source of truth; in-memory indexes are rebuilt from it. Every write
  * that must be atomic runs between begin() and commit() (rollback() undoes it): an

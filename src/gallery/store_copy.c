@@ -9,8 +9,10 @@
  * also across a migration), and the audit chain row for row, hashes included, so that the
  * copied chain verifies under the same rules and the target's signed head, written after the
  * copy, vouches for all of it. Only each entry's MAC changes: checked under the source's key
- * file, made again under the target's (copy_audit_row). Templates and crops are opened with the source's key file and
- * sealed with the target's: the copy is how a store changes key file as well as backend.
+ * file, made again under the target's (copy_audit_row). Templates and crops are opened with
+ * the source's key file and sealed with the target's: the copy is how a store changes key file
+ * as well as backend. API keys cannot follow a change of key file: the store keeps only their
+ * hashes, keyed with it (mien.h mien_copy_report.same_key_file).
  *
  * Everything is written in one transaction of the target, so a failure leaves it empty, and
  * read inside one of the source's, which holds the source's write lock: a writer that comes

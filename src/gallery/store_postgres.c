@@ -1995,8 +1995,9 @@ static mien_status pg_ping(gallery_store *s, mien_error *err)
 
 /* ---- copying a store (store.h "copying a whole store"; store_copy.c) -------------------- */
 
-/* Runs an import statement; no row back means the id (or a unique name) is taken, or, with
- * `parent`, that the row it belongs to is missing (told apart by the caller's message). */
+/* Runs an import statement (ON CONFLICT DO NOTHING RETURNING): no row back is MIEN_ERR_EXISTS
+ * with `taken` as the message (an id or a unique name is taken; for a subject, possibly its
+ * collection is missing, which the message says too). */
 static mien_status run_import(pg_store *st, stmt_id id, const pq_params *p, const char *taken,
                               mien_error *err)
 {

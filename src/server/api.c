@@ -690,7 +690,10 @@ static void h_healthz(request *r)
 /* Ready when the models are loaded, the workers run and the store's database answers now
  * (mien_store_ping: a PostgreSQL store reconnects by itself once the server is back, so a node
  * goes from 503 back to 200 without a restart; docs/deploy.md). The ping holds the store lock
- * for one round trip, in the MHD thread like the other inline routes. */
+ * for one round trip, in the MHD thread like the other inline routes. The route needs no key,
+ * so the reason it gives is generic; the store's own message (which names the database's host
+ * and user) goes to the server's log, once when the database stops answering and once when it
+ * is back. */
 static void h_readyz(request *r)
 {
     server *srv = r->srv;
@@ -703,10 +706,18 @@ static void h_readyz(request *r)
     if (reason == NULL) {
         pthread_mutex_lock(&srv->store_lock);
         mien_status st = mien_store_ping(srv->store, &err);
+        if (st != MIEN_OK && !srv->store_down) {
+            fprintf(stderr, "mien serve: not ready: %s (%s)\n", err.message, mien_strerror(st));
+        } else if (st == MIEN_OK && srv->store_down) {
+            fprintf(stderr, "mien serve: ready again: the store's database answers\n");
+        }
+        srv->store_down = st != MIEN_OK;
         pthread_mutex_unlock(&srv->store_lock);
         if (st != MIEN_OK) {
             store = false;
-            reason = err.message[0] != '\0' ? err.message : mien_strerror(st);
+            reason = st == MIEN_ERR_IO ? "the store's database does not answer (details in the "
+                                         "server's log)"
+                                       : "the store failed (details in the server's log)";
         }
     }
     if (reason == NULL) {

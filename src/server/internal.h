@@ -22,6 +22,8 @@ typedef struct server {
     mien_engine *engine;          /* read-only, shared */
     mien_store *store;            /* ONE handle: only under store_lock */
     pthread_mutex_t store_lock;
+    bool store_down;              /* under store_lock: the last /readyz ping failed (logged once
+                                     per outage, api.c h_readyz) */
     server_pool *pool;
     server_metrics *metrics;
     struct MHD_Daemon *daemon;

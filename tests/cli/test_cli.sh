@@ -481,6 +481,22 @@ if grep -q -a -- "${ADMIN_KEY#mien_????????????_}" "$KSTORE"*; then
 else
     passed=$((passed + 1)); echo "  ok the store file holds no secret"
 fi
+
+# --- mien migrate: a whole store into an empty one, checked (docs/cli.md) ----------------------
+COPY="$KEY_DIR/copy.db"
+check "migrate without --to" 2 "$MIEN" migrate --from "$KSTORE"
+check "migrate a missing source" 1 "$MIEN" migrate --from "$KEY_DIR/none.db" --to "$COPY"
+expect "missing source named" "$ERR" "does not exist"
+check "migrate" 0 "$MIEN" migrate --from "$KSTORE" --to "$COPY" --to-key-file "$KSTORE.key" --json
+expect "migrate JSON" "$OUT" "\"copied\":{.*\"keys\":2,.*\"target_audit\":{\"ok\":true"
+expect "migrate keeps the key file" "$OUT" "\"same_key_file\":true"
+check "migrate into a store that is not empty" 1 "$MIEN" migrate --from "$KSTORE" --to "$COPY" \
+    --to-key-file "$KSTORE.key"
+expect "not empty named" "$ERR" "not empty"
+MIEN_KEY_FILE="$KSTORE.key" check "the copy's audit log verifies" 0 "$MIEN" audit verify \
+    --store "$COPY"
+MIEN_KEY_FILE="$KSTORE.key" check "the copy's keys" 0 "$MIEN" keys list --store "$COPY" --json
+expect "the copy keeps the revoked key" "$OUT" "\"$SEARCH_ID\".*\"revoked_at\":\"[0-9]"
 rm -rf "$KEY_DIR"
 
 echo "$passed passed, $failed failed"

@@ -150,7 +150,9 @@ async function propagation(A, B) {
     const enrolling = (async () => {
         for (let k = 1; k <= FACES; k++) {
             const r = await enrol(A, `p${pad(k)}`);
-            if (r.status !== 201) fail(`enrol p${pad(k)} through A: HTTP ${r.status} ${r.text || r.error}`);
+            if (r.status !== 201) {
+                fail(`enrol p${pad(k)} through A: HTTP ${r.status} ${r.text || r.error}`);
+            }
             committed[k] = r.t1;
             enrolMs.push(r.t1 - r.t0);
         }
@@ -206,7 +208,9 @@ async function erasure(A, B) {
     if (r.status !== 200) fail(`erase ${victim} on B: HTTP ${r.status} ${r.text}`);
     r = await search(A, FACES);
     const names = subjectsOf(r);
-    if (r.status !== 200 || names.includes(victim)) fail(`A still names ${victim} after B erased it`);
+    if (r.status !== 200 || names.includes(victim)) {
+        fail(`A still names ${victim} after B erased it`);
+    }
     if (names.length !== FACES - 1) fail(`A answers ${names.length} candidates, want ${FACES - 1}`);
     log(`erasure: ${victim} erased through B is gone from A's next answer`);
     return victim;
@@ -326,7 +330,9 @@ async function pgRestart(A, B) {
     const catchup = [];
     for (let k = 1; k <= CATCHUP_FACES; k++) {
         const r = await enrol(A, `r${pad(k)}`);
-        if (r.status !== 201) fail(`enrol r${pad(k)} after the restart: HTTP ${r.status} ${r.text}`);
+        if (r.status !== 201) {
+            fail(`enrol r${pad(k)} after the restart: HTTP ${r.status} ${r.text}`);
+        }
         catchup.push(`r${pad(k)}`);
     }
     const bAsked = performance.now();
@@ -340,7 +346,10 @@ async function pgRestart(A, B) {
     await Promise.all(pollers);
     const a503 = timeline.a.find((e) => e.status === 503 && e.t > tDown);
     const b503 = timeline.b.find((e) => e.status === 503 && e.t > tDown);
-    if (!a503 || !b503) fail(`a node never reported not-ready: A ${JSON.stringify(timeline.a)} B ${JSON.stringify(timeline.b)}`);
+    if (!a503 || !b503) {
+        fail(`a node never reported not-ready: A ${JSON.stringify(timeline.a)} ` +
+             `B ${JSON.stringify(timeline.b)}`);
+    }
     const r = await search(B, FACES + KILL_FACES + CATCHUP_FACES);
     const names = subjectsOf(r);
     const missing = catchup.filter((s) => !names.includes(s));
