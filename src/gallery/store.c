@@ -32,14 +32,16 @@ int64_t gallery_store_now(const gallery_store *s)
     return s != NULL && s->clock != 0 ? s->clock : (int64_t)time(NULL);
 }
 
-void gallery_seal_ad(gallery_blob kind, int64_t collection_id, uint8_t ad[GALLERY_SEAL_AD_LEN])
+void gallery_seal_ad(gallery_blob kind, int64_t collection_id, int64_t subject_id,
+                     uint8_t ad[GALLERY_SEAL_AD_LEN])
 {
     static const char tag[2][14] = {"mien/template", "mien/crop"};
-    uint64_t id = (uint64_t)collection_id;
+    uint64_t coll = (uint64_t)collection_id, subj = (uint64_t)subject_id;
     memset(ad, 0, GALLERY_SEAL_AD_LEN);
     memcpy(ad, tag[kind == GALLERY_BLOB_CROP], strlen(tag[kind == GALLERY_BLOB_CROP]));
     for (int i = 0; i < 8; i++) {
-        ad[13 + i] = (uint8_t)(id >> (8 * i));
+        ad[13 + i] = (uint8_t)(coll >> (8 * i));
+        ad[21 + i] = (uint8_t)(subj >> (8 * i));
     }
 }
 

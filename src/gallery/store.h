@@ -320,13 +320,16 @@ struct gallery_store {
 /* The store's notion of now (gallery_store.clock, else time()). */
 int64_t gallery_store_now(const gallery_store *s);
 
-/* Associated data that binds a sealed template or crop to its collection (keyring_seal):
- * "mien/template" or "mien/crop", then the collection id as 8 bytes little-endian. Every
- * backend seals with it, so that a blob moved to another collection fails to open.
+/* Associated data that binds a sealed template or crop to its place (keyring_seal):
+ * "mien/template" or "mien/crop" (13 bytes, zero-padded), the collection id and the subject id
+ * as 8 bytes little-endian each. Every backend seals with it, so that a blob moved to another
+ * collection or pinned to another subject (someone with write access to the database swapping
+ * templates to make an impostor verify as somebody else) fails to open.
  * Writes GALLERY_SEAL_AD_LEN bytes into ad. */
-#define GALLERY_SEAL_AD_LEN 21
+#define GALLERY_SEAL_AD_LEN 29
 typedef enum gallery_blob { GALLERY_BLOB_TEMPLATE = 0, GALLERY_BLOB_CROP = 1 } gallery_blob;
-void gallery_seal_ad(gallery_blob kind, int64_t collection_id, uint8_t ad[GALLERY_SEAL_AD_LEN]);
+void gallery_seal_ad(gallery_blob kind, int64_t collection_id, int64_t subject_id,
+                     uint8_t ad[GALLERY_SEAL_AD_LEN]);
 
 /* Opens (creating and migrating if needed) the store named by `uri`: "sqlite:PATH" or a bare
  * path (store_sqlite.c), "postgres://..." or "postgresql://..." (store_postgres.c), sealing

@@ -863,6 +863,7 @@ static mien_status pg_commit(gallery_store *s, mien_error *err)
 
 /* Seals plain[n] for collection `collection_id` into *out (malloc'd, n + overhead bytes). */
 static mien_status seal_blob(pg_store *st, gallery_blob kind, int64_t collection_id,
+                             int64_t subject_id,
                              const uint8_t *plain, size_t n, uint8_t **out, mien_error *err)
 {
     uint8_t ad[GALLERY_SEAL_AD_LEN];
@@ -875,7 +876,7 @@ static mien_status seal_blob(pg_store *st, gallery_blob kind, int64_t collection
     if (sealed == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "sealing %zu bytes", n);
     }
-    gallery_seal_ad(kind, collection_id, ad);
+    gallery_seal_ad(kind, collection_id, subject_id, ad);
     mien_status status = keyring_seal(st->base.keys, plain, n, ad, sizeof(ad), sealed, err);
     if (status != MIEN_OK) {
         free(sealed);
@@ -887,6 +888,7 @@ static mien_status seal_blob(pg_store *st, gallery_blob kind, int64_t collection
 
 /* Opens sealed[n] into *buf (grown as needed, *cap bytes); *plain_len its length. */
 static mien_status open_blob(pg_store *st, gallery_blob kind, int64_t collection_id,
+                             int64_t subject_id,
                              const uint8_t *sealed, size_t n, uint8_t **buf, size_t *cap,
                              size_t *plain_len, mien_error *err)
 {
@@ -908,7 +910,7 @@ static mien_status open_blob(pg_store *st, gallery_blob kind, int64_t collection
         *buf = more;
         *cap = need;
     }
-    gallery_seal_ad(kind, collection_id, ad);
+    gallery_seal_ad(kind, collection_id, subject_id, ad);
     *plain_len = need;
     return keyring_open(st->base.keys, sealed, n, ad, sizeof(ad), *buf, err);
 }
@@ -1308,11 +1310,11 @@ static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subje
         return base_error_set(err, MIEN_ERR_ARG, "face_insert: crop is %zu bytes, want %d",
                               f->crop_len, CHIP_BYTES);
     }
-    mien_status status = seal_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, f->template_bytes,
-                                   f->template_len, &sealed, err);
+    mien_status status = seal_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, subject_id,
+                                   f->template_bytes, f->template_len, &sealed, err);
     if (status == MIEN_OK && f->crop_rgb != NULL) {
-        status = seal_blob(st, GALLERY_BLOB_CROP, collection_id, f->crop_rgb, f->crop_len,
-                           &sealed_crop, err);
+        status = seal_blob(st, GALLERY_BLOB_CROP, collection_id, subject_id, f->crop_rgb,
+                           f->crop_len, &sealed_crop, err);
     }
     if (status != MIEN_OK) {
         free(sealed);
@@ -1458,7 +1460,7 @@ static mien_status face_row(pg_store *st, const PGresult *r, void *ctx, mien_err
     face_scan_ctx *fs = ctx;
     size_t len = 0;
     mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, fs->collection_id,
-                                   (const uint8_t *)PQgetvalue(r, 0, 3),
+                                   col_i64(r, 0, 1), (const uint8_t *)PQgetvalue(r, 0, 3),
                                    (size_t)PQgetlength(r, 0, 3), &fs->plain, &fs->cap, &len, err);
     if (status != MIEN_OK) {
         return status;
@@ -1554,13 +1556,16 @@ static mien_status reseal_table(pg_store *st, const char *declare, stmt_id set,
         int rows = PQntuples(r);
         for (int i = 0; i < rows && status == MIEN_OK; i++) {
             int64_t id = col_i64(r, i, 0), collection_id = col_i64(r, i, 1);
+            int64_t subject_id = col_i64(r, i, 3);
             size_t len = 0;
             uint8_t *sealed = NULL;
             pq_params p = {0};
-            status = open_blob(st, kind, collection_id, (const uint8_t *)PQgetvalue(r, i, 2),
+            status = open_blob(st, kind, collection_id, subject_id,
+                               (const uint8_t *)PQgetvalue(r, i, 2),
                                (size_t)PQgetlength(r, i, 2), &plain, &cap, &len, err);
             if (status == MIEN_OK) {
-                status = seal_blob(st, kind, collection_id, plain, len, &sealed, err);
+                status = seal_blob(st, kind, collection_id, subject_id, plain, len, &sealed,
+                                   err);
             }
             if (status == MIEN_OK) {
                 p_i64(&p, id);
@@ -1596,12 +1601,14 @@ static mien_status pg_reseal_all(gallery_store *s, int64_t *count, mien_error *e
     }
     status = reseal_table(st,
                           "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT f.id, s.collection_id,"
-                          " f.template FROM faces f JOIN subjects s ON s.id = f.subject_id",
+                          " f.template, f.subject_id FROM faces f JOIN subjects s"
+                          " ON s.id = f.subject_id",
                           STMT_FACE_SET_TEMPLATE, GALLERY_BLOB_TEMPLATE, &n, err);
     if (status == MIEN_OK) {
         status = reseal_table(st,
                               "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT c.face_id,"
-                              " s.collection_id, c.rgb FROM crops c JOIN faces f ON f.id ="
+                              " s.collection_id, c.rgb, f.subject_id FROM crops c JOIN faces f"
+                              " ON f.id ="
                               " c.face_id JOIN subjects s ON s.id = f.subject_id",
                               STMT_CROP_SET_RGB, GALLERY_BLOB_CROP, &n, err);
     }
@@ -2116,7 +2123,7 @@ static mien_status full_row(pg_store *st, const PGresult *r, void *ctx, mien_err
     memset(&f, 0, sizeof(f));
     f.face_id = col_i64(r, 0, 0);
     f.subject_id = col_i64(r, 0, 1);
-    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, fs->collection_id,
+    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, fs->collection_id, f.subject_id,
                                    (const uint8_t *)PQgetvalue(r, 0, 2),
                                    (size_t)PQgetlength(r, 0, 2), &fs->plain, &fs->cap,
                                    &f.template_len, err);
@@ -2141,7 +2148,7 @@ static mien_status full_row(pg_store *st, const PGresult *r, void *ctx, mien_err
     }
     f.created_at = col_i64(r, 0, 12);
     if (!PQgetisnull(r, 0, 13)) {
-        status = open_blob(st, GALLERY_BLOB_CROP, fs->collection_id,
+        status = open_blob(st, GALLERY_BLOB_CROP, fs->collection_id, f.subject_id,
                            (const uint8_t *)PQgetvalue(r, 0, 13), (size_t)PQgetlength(r, 0, 13),
                            &fs->crop, &fs->crop_cap, &f.crop_len, err);
         if (status != MIEN_OK) {

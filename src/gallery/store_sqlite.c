@@ -230,9 +230,9 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
     XX(CROP_INSERT, "INSERT INTO crops(face_id, rgb) VALUES (?1, ?2)")                    \
     XX(FACE_SCAN, "SELECT f.id, f.subject_id, s.external_id, f.template FROM subjects s"  \
                   " JOIN faces f ON f.subject_id = s.id WHERE s.collection_id = ?1")    \
-    XX(RESEAL_FACES, "SELECT f.id, s.collection_id, f.template FROM faces f"              \
+    XX(RESEAL_FACES, "SELECT f.id, s.collection_id, f.subject_id FROM faces f"              \
                      " JOIN subjects s ON s.id = f.subject_id")                           \
-    XX(RESEAL_CROPS, "SELECT c.face_id, s.collection_id, c.rgb FROM crops c"              \
+    XX(RESEAL_CROPS, "SELECT c.face_id, s.collection_id, f.subject_id FROM crops c"              \
                      " JOIN faces f ON f.id = c.face_id JOIN subjects s ON s.id = f.subject_id") \
     XX(FACE_GET_TEMPLATE, "SELECT template FROM faces WHERE id = ?1")                     \
     XX(FACE_SET_TEMPLATE, "UPDATE faces SET template = ?2 WHERE id = ?1")                 \
@@ -1008,6 +1008,7 @@ static mien_status sq_face_exists(gallery_store *s, int64_t collection_id,
 
 /* Seals plain[n] for collection `collection_id` into *out (malloc'd, n + overhead bytes). */
 static mien_status seal_blob(sqlite_store *st, gallery_blob kind, int64_t collection_id,
+                             int64_t subject_id,
                              const uint8_t *plain, size_t n, uint8_t **out, mien_error *err)
 {
     uint8_t ad[GALLERY_SEAL_AD_LEN];
@@ -1020,7 +1021,7 @@ static mien_status seal_blob(sqlite_store *st, gallery_blob kind, int64_t collec
     if (sealed == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "sealing %zu bytes", n);
     }
-    gallery_seal_ad(kind, collection_id, ad);
+    gallery_seal_ad(kind, collection_id, subject_id, ad);
     mien_status status = keyring_seal(st->base.keys, plain, n, ad, sizeof(ad), sealed, err);
     if (status != MIEN_OK) {
         free(sealed);
@@ -1032,6 +1033,7 @@ static mien_status seal_blob(sqlite_store *st, gallery_blob kind, int64_t collec
 
 /* Opens sealed[n] into *buf (grown as needed, *cap bytes); *plain_len its length. */
 static mien_status open_blob(sqlite_store *st, gallery_blob kind, int64_t collection_id,
+                             int64_t subject_id,
                              const uint8_t *sealed, size_t n, uint8_t **buf, size_t *cap,
                              size_t *plain_len, mien_error *err)
 {
@@ -1053,7 +1055,7 @@ static mien_status open_blob(sqlite_store *st, gallery_blob kind, int64_t collec
         *buf = more;
         *cap = need;
     }
-    gallery_seal_ad(kind, collection_id, ad);
+    gallery_seal_ad(kind, collection_id, subject_id, ad);
     *plain_len = need;
     return keyring_open(st->base.keys, sealed, n, ad, sizeof(ad), *buf, err);
 }
@@ -1082,7 +1084,7 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
     }
 
     uint8_t *sealed = NULL;
-    status = seal_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, f->template_bytes,
+    status = seal_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, subject_id, f->template_bytes,
                        f->template_len, &sealed, err);
     if (status == MIEN_OK) {
         status = stmt(st, import_id > 0 ? STMT_FACE_IMPORT : STMT_FACE_INSERT, &q, err);
@@ -1121,7 +1123,8 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
     }
     int64_t id = sqlite3_last_insert_rowid(st->db);
     if (f->crop_rgb != NULL) {
-        status = seal_blob(st, GALLERY_BLOB_CROP, collection_id, f->crop_rgb, f->crop_len,
+        status = seal_blob(st, GALLERY_BLOB_CROP, collection_id, subject_id, f->crop_rgb,
+                           f->crop_len,
                            &sealed, err);
         if (status == MIEN_OK) {
             status = stmt(st, STMT_CROP_INSERT, &q, err);
@@ -1176,7 +1179,8 @@ static mien_status scan_faces(sqlite_store *st, sqlite3_stmt *q, int64_t collect
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         size_t len = 0;
-        status = open_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, sqlite3_column_blob(q, 3),
+        status = open_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, sqlite3_column_int64(q, 1),
+                           sqlite3_column_blob(q, 3),
                            (size_t)sqlite3_column_bytes(q, 3), &plain, &cap, &len, err);
         if (status != MIEN_OK) {
             break;
@@ -1237,7 +1241,8 @@ static mien_status sq_face_get(gallery_store *s, int64_t face_id, int64_t *colle
         status = fail(st, rc, "face_get", err);
     } else {
         *collection_id = sqlite3_column_int64(q, 4);
-        status = open_blob(st, GALLERY_BLOB_TEMPLATE, *collection_id, sqlite3_column_blob(q, 3),
+        status = open_blob(st, GALLERY_BLOB_TEMPLATE, *collection_id, sqlite3_column_int64(q, 1),
+                           sqlite3_column_blob(q, 3),
                            (size_t)sqlite3_column_bytes(q, 3), &plain, &cap, &len, err);
         if (status == MIEN_OK) {
             gallery_face_row row = {
@@ -1276,7 +1281,7 @@ static mien_status sq_face_scan_subject(gallery_store *s, int64_t collection_id,
 /* ---- key rotation: re-seal every template and crop with the current data key ---------- */
 
 typedef struct blob_ref {
-    int64_t id, collection_id;
+    int64_t id, collection_id, subject_id;
 } blob_ref;
 
 static void read_blob_ref(sqlite3_stmt *q, void *elem)
@@ -1284,6 +1289,7 @@ static void read_blob_ref(sqlite3_stmt *q, void *elem)
     blob_ref *r = elem;
     r->id = sqlite3_column_int64(q, 0);
     r->collection_id = sqlite3_column_int64(q, 1);
+    r->subject_id = sqlite3_column_int64(q, 2);
 }
 
 /* Re-seals the blobs that `list` (RESEAL_FACES or RESEAL_CROPS) names, reading each with
@@ -1344,7 +1350,8 @@ static mien_status reseal_table(sqlite_store *st, stmt_id list, stmt_id get, stm
             continue;
         }
         if (was_sealed) {
-            status = open_blob(st, kind, refs[i].collection_id, blob, blob_len, &plain, &cap, &len,
+            status = open_blob(st, kind, refs[i].collection_id, refs[i].subject_id, blob, blob_len,
+                               &plain, &cap, &len,
                                err);
         } else {
             status = copy_plain(blob, blob_len, &plain, &cap, err);
@@ -1352,7 +1359,8 @@ static mien_status reseal_table(sqlite_store *st, stmt_id list, stmt_id get, stm
         }
         sqlite3_reset(q);
         if (status == MIEN_OK) {
-            status = seal_blob(st, kind, refs[i].collection_id, plain, len, &sealed, err);
+            status = seal_blob(st, kind, refs[i].collection_id, refs[i].subject_id, plain, len,
+                               &sealed, err);
         }
         if (status == MIEN_OK) {
             status = stmt(st, set, &q, err);
@@ -1925,7 +1933,7 @@ static mien_status full_row(sqlite_store *st, sqlite3_stmt *q, int64_t collectio
     memset(&f, 0, sizeof(f));
     f.face_id = sqlite3_column_int64(q, 0);
     f.subject_id = sqlite3_column_int64(q, 1);
-    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, collection_id,
+    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, f.subject_id,
                                    sqlite3_column_blob(q, 2),
                                    (size_t)sqlite3_column_bytes(q, 2), plain, cap,
                                    &f.template_len, err);
@@ -1950,7 +1958,8 @@ static mien_status full_row(sqlite_store *st, sqlite3_stmt *q, int64_t collectio
     }
     f.created_at = sqlite3_column_int64(q, 12);
     if (sqlite3_column_type(q, 13) != SQLITE_NULL) {
-        status = open_blob(st, GALLERY_BLOB_CROP, collection_id, sqlite3_column_blob(q, 13),
+        status = open_blob(st, GALLERY_BLOB_CROP, collection_id, f.subject_id,
+                           sqlite3_column_blob(q, 13),
                            (size_t)sqlite3_column_bytes(q, 13), crop, crop_cap, &f.crop_len,
                            err);
         if (status != MIEN_OK) {

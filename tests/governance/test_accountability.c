@@ -766,3 +766,40 @@ TEST(acct_audit_forgery_and_head_reset)
     acct_close(&a);
     return 0;
 }
+
+/* A sealed template is bound to its subject: pinning ann's face on bob in the database (so that
+ * ann would verify as bob) leaves a blob that does not open, not an impostor who passes. */
+TEST(acct_sealed_bound_to_subject)
+{
+    acct_env a;
+    mien_error err;
+    mien_verification v;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    if (test_store_sqlite_only("this test edits the SQLite file directly")) {
+        acct_close(&a);
+        return TEST_SKIP;
+    }
+    mien_collection_policy p = TEST_POLICY;
+    p.verification_only = 1;
+    ASSERT_OK(mien_collection_create(a.s, "door", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
+                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(enrol(&a, "door", "ann", 0, NULL, &err), &err);
+    ASSERT_OK(enrol(&a, "door", "bob", 1, NULL, &err), &err);
+    ASSERT_OK(mien_verify(a.s, "door", "bob", a.t[0], 0, &TEST_CTX, &v, &err), &err);
+    ASSERT_TRUE(!v.accepted); /* ann is not bob */
+    mien_store_close(a.s);
+    a.s = NULL;
+    ASSERT_EQ_INT(test_sqlite_exec(a.path, "UPDATE faces SET subject_id = (SELECT id FROM subjects"
+                                           " WHERE external_id = 'bob') WHERE subject_id = (SELECT"
+                                           " id FROM subjects WHERE external_id = 'ann')"),
+                  SQLITE_OK);
+    ASSERT_OK(mien_store_open(a.path, &a.s, &err), &err);
+    ASSERT_STATUS(mien_verify(a.s, "door", "bob", a.t[0], 0, &TEST_CTX, &v, &err), MIEN_ERR_STORE,
+                  &err);
+    ASSERT_TRUE(!v.accepted);
+    acct_close(&a);
+    return 0;
+}
