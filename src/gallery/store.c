@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <stdlib.h>
+
 #include "base/error.h"
 #include "gallery/store_postgres.h"
 #include "gallery/store_sqlite.h"
@@ -43,6 +45,62 @@ void gallery_seal_ad(gallery_blob kind, int64_t collection_id, int64_t subject_i
         ad[13 + i] = (uint8_t)(coll >> (8 * i));
         ad[21 + i] = (uint8_t)(subj >> (8 * i));
     }
+}
+
+static mien_status no_key(const char *where, mien_error *err)
+{
+    return base_error_set(err, MIEN_ERR_ARG, "%s: no data key: templates are encrypted at rest "
+                          "and this store was opened without its key file", where);
+}
+
+mien_status gallery_seal(const gallery_store *s, const char *where, gallery_blob kind,
+                         int64_t collection_id, int64_t subject_id, const uint8_t *plain, size_t n,
+                         uint8_t **out, mien_error *err)
+{
+    uint8_t ad[GALLERY_SEAL_AD_LEN];
+    *out = NULL;
+    if (s->keys == NULL) {
+        return no_key(where, err);
+    }
+    uint8_t *sealed = malloc(n + KEYRING_SEAL_OVERHEAD);
+    if (sealed == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "sealing %zu bytes", n);
+    }
+    gallery_seal_ad(kind, collection_id, subject_id, ad);
+    mien_status status = keyring_seal(s->keys, plain, n, ad, sizeof(ad), sealed, err);
+    if (status != MIEN_OK) {
+        free(sealed);
+        return status;
+    }
+    *out = sealed;
+    return MIEN_OK;
+}
+
+mien_status gallery_unseal(const gallery_store *s, const char *where, gallery_blob kind,
+                           int64_t collection_id, int64_t subject_id, const uint8_t *sealed,
+                           size_t n, uint8_t **buf, size_t *cap, size_t *plain_len,
+                           mien_error *err)
+{
+    uint8_t ad[GALLERY_SEAL_AD_LEN];
+    if (s->keys == NULL) {
+        return no_key(where, err);
+    }
+    if (!keyring_is_sealed(sealed, n, NULL)) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: a stored %s is not sealed (damaged row?)",
+                              where, kind == GALLERY_BLOB_CROP ? "crop" : "template");
+    }
+    size_t need = n - KEYRING_SEAL_OVERHEAD;
+    if (need > *cap) {
+        uint8_t *more = realloc(*buf, need);
+        if (more == NULL) {
+            return base_error_set(err, MIEN_ERR_NOMEM, "opening %zu bytes", n);
+        }
+        *buf = more;
+        *cap = need;
+    }
+    gallery_seal_ad(kind, collection_id, subject_id, ad);
+    *plain_len = need;
+    return keyring_open(s->keys, sealed, n, ad, sizeof(ad), *buf, err);
 }
 
 const char *gallery_store_file(const char *uri)

@@ -340,6 +340,18 @@ void gallery_seal_ad(gallery_blob kind, int64_t collection_id, int64_t subject_i
 mien_status gallery_store_open(const char *uri, const keyring *keys, gallery_store **out,
                               mien_error *err);
 
+/* Seals plain[n] for its place (gallery_seal_ad) with the store's current data key into *out
+ * (malloc'd, n + KEYRING_SEAL_OVERHEAD bytes); `where` names the store in messages. Every
+ * backend seals and opens through these two. */
+mien_status gallery_seal(const gallery_store *s, const char *where, gallery_blob kind,
+                         int64_t collection_id, int64_t subject_id, const uint8_t *plain, size_t n,
+                         uint8_t **out, mien_error *err);
+/* Opens sealed[n] into *buf (grown as needed, *cap bytes); *plain_len its length. */
+mien_status gallery_unseal(const gallery_store *s, const char *where, gallery_blob kind,
+                           int64_t collection_id, int64_t subject_id, const uint8_t *sealed,
+                           size_t n, uint8_t **buf, size_t *cap, size_t *plain_len,
+                           mien_error *err);
+
 /* The SQLite file a URI names ("sqlite:PATH", "sqlite://PATH" or a bare path), pointing
  * into `uri`; NULL for other schemes. */
 const char *gallery_store_file(const char *uri);

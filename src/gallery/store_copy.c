@@ -404,6 +404,13 @@ mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context
     if (f == NULL || t == NULL || f == t) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_store_copy: two different open stores");
     }
+    if (strcmp(f->audit_head_path, t->audit_head_path) == 0) {
+        /* One head file for two logs: the copy's head would overwrite the source's, and the
+         * source would then look truncated. */
+        return base_error_set(err, MIEN_ERR_ARG, "both stores would sign their audit log into "
+                              "%s: give the target its own head (another key file path, or "
+                              "MIEN_AUDIT_HEAD)", t->audit_head_path);
+    }
     mien_status st = t->ops->begin(t, err);
     if (st != MIEN_OK) {
         return st;

@@ -1006,58 +1006,22 @@ static mien_status sq_face_exists(gallery_store *s, int64_t collection_id,
 /* ---- sealing (base/keyring.h): templates and crops are written sealed with the current
  * data key and bound to their collection (gallery_seal_ad), and opened when read. */
 
-/* Seals plain[n] for collection `collection_id` into *out (malloc'd, n + overhead bytes). */
+/* Seals plain[n] for its place into *out (store.c gallery_seal). */
 static mien_status seal_blob(sqlite_store *st, gallery_blob kind, int64_t collection_id,
-                             int64_t subject_id,
-                             const uint8_t *plain, size_t n, uint8_t **out, mien_error *err)
+                             int64_t subject_id, const uint8_t *plain, size_t n, uint8_t **out,
+                             mien_error *err)
 {
-    uint8_t ad[GALLERY_SEAL_AD_LEN];
-    *out = NULL;
-    if (st->base.keys == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "%s: no data key: templates are encrypted at "
-                              "rest and this store was opened without its key file", st->path);
-    }
-    uint8_t *sealed = malloc(n + KEYRING_SEAL_OVERHEAD);
-    if (sealed == NULL) {
-        return base_error_set(err, MIEN_ERR_NOMEM, "sealing %zu bytes", n);
-    }
-    gallery_seal_ad(kind, collection_id, subject_id, ad);
-    mien_status status = keyring_seal(st->base.keys, plain, n, ad, sizeof(ad), sealed, err);
-    if (status != MIEN_OK) {
-        free(sealed);
-        return status;
-    }
-    *out = sealed;
-    return MIEN_OK;
+    return gallery_seal(&st->base, st->path, kind, collection_id, subject_id, plain, n, out,
+                        err);
 }
 
-/* Opens sealed[n] into *buf (grown as needed, *cap bytes); *plain_len its length. */
+/* Opens sealed[n] into *buf (store.c gallery_unseal). */
 static mien_status open_blob(sqlite_store *st, gallery_blob kind, int64_t collection_id,
-                             int64_t subject_id,
-                             const uint8_t *sealed, size_t n, uint8_t **buf, size_t *cap,
-                             size_t *plain_len, mien_error *err)
+                             int64_t subject_id, const uint8_t *sealed, size_t n, uint8_t **buf,
+                             size_t *cap, size_t *plain_len, mien_error *err)
 {
-    uint8_t ad[GALLERY_SEAL_AD_LEN];
-    if (st->base.keys == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "%s: no data key: templates are encrypted at "
-                              "rest and this store was opened without its key file", st->path);
-    }
-    if (!keyring_is_sealed(sealed, n, NULL)) {
-        return base_error_set(err, MIEN_ERR_STORE, "%s: a stored %s is not sealed (damaged "
-                              "row?)", st->path, kind == GALLERY_BLOB_CROP ? "crop" : "template");
-    }
-    size_t need = n - KEYRING_SEAL_OVERHEAD;
-    if (need > *cap) {
-        uint8_t *more = realloc(*buf, need);
-        if (more == NULL) {
-            return base_error_set(err, MIEN_ERR_NOMEM, "opening %zu bytes", n);
-        }
-        *buf = more;
-        *cap = need;
-    }
-    gallery_seal_ad(kind, collection_id, subject_id, ad);
-    *plain_len = need;
-    return keyring_open(st->base.keys, sealed, n, ad, sizeof(ad), *buf, err);
+    return gallery_unseal(&st->base, st->path, kind, collection_id, subject_id, sealed, n,
+                          buf, cap, plain_len, err);
 }
 
 /* The face row and its crop, inside op_begin/op_end: a new id and now (face_insert), or

@@ -237,21 +237,26 @@ static bool label_ok(const char *label)
     return true;
 }
 
-/* Inserts key k with its audit entry ("key.create": id, role, label) in one transaction: who
- * may act is itself on the record. */
-static mien_status key_insert_audited(gallery_store *gs, gallery_key *k, mien_error *err)
+/* A change to the key table and its audit entry in one transaction: who may act is itself on
+ * the record ("key.create" with id, role and label; "key.revoke" with the id). `result` is
+ * stolen. */
+typedef mien_status (*key_write_fn)(gallery_store *gs, void *arg, mien_error *err);
+
+static mien_status key_change_audited(gallery_store *gs, key_write_fn write, void *arg,
+                                      const char *action, json_t *result, mien_error *err)
 {
     static const mien_context keys_ctx = {.actor = "keys"};
     mien_status st = gs->ops->begin(gs, err);
     if (st != MIEN_OK) {
+        json_decref(result);
         return st;
     }
-    st = gs->ops->key_insert(gs, k, err);
+    st = write(gs, arg, err);
     if (st == MIEN_OK) {
-        st = governance_record_tx(gs, &keys_ctx, "key.create", NULL, NULL, "ok",
-                                  json_pack("{s:s,s:s,s:s}", "key", k->id, "role",
-                                            mien_role_name(k->role), "label", k->label),
-                                  NULL, NULL, err);
+        st = governance_record_tx(gs, &keys_ctx, action, NULL, NULL, "ok", result, NULL, NULL,
+                                  err);
+    } else {
+        json_decref(result);
     }
     if (st == MIEN_OK) {
         st = gs->ops->commit(gs, err);
@@ -261,6 +266,16 @@ static mien_status key_insert_audited(gallery_store *gs, gallery_key *k, mien_er
         return st;
     }
     return governance_after_commit(gs, err);
+}
+
+static mien_status write_insert(gallery_store *gs, void *arg, mien_error *err)
+{
+    return gs->ops->key_insert(gs, arg, err);
+}
+
+static mien_status write_revoke(gallery_store *gs, void *arg, mien_error *err)
+{
+    return gs->ops->key_revoke(gs, arg, err);
 }
 
 /* Draws an id and a secret, stores the id, role, label and hash, and writes the key text.
@@ -306,7 +321,10 @@ mien_status mien_key_create(mien_store *store, mien_role role, const char *label
         secret_hash(gs, secret_text, SECRET_TEXT_LEN, k.secret_hash);
         k.role = role;
         snprintf(k.label, sizeof(k.label), "%s", label != NULL ? label : "");
-        st = key_insert_audited(gs, &k, err);
+        st = key_change_audited(gs, write_insert, &k, "key.create",
+                                json_pack("{s:s,s:s,s:s}", "key", k.id, "role",
+                                          mien_role_name(k.role), "label", k.label),
+                                err);
     }
     if (st == MIEN_OK) {
         snprintf(key_text, MIEN_KEY_TEXT_MAX, KEY_PREFIX "%s_%s", k.id, secret_text);
@@ -365,24 +383,8 @@ mien_status mien_key_revoke(mien_store *store, const char *id, mien_error *err)
         return base_error_set(err, MIEN_ERR_NOT_FOUND, "no key \"%.*s\" (ids are %d hex "
                               "characters)", MIEN_KEY_ID_LEN + 4, id, MIEN_KEY_ID_LEN);
     }
-    static const mien_context keys_ctx = {.actor = "keys"};
-    mien_status st = gs->ops->begin(gs, err);
-    if (st != MIEN_OK) {
-        return st;
-    }
-    st = gs->ops->key_revoke(gs, id, err);
-    if (st == MIEN_OK) {
-        st = governance_record_tx(gs, &keys_ctx, "key.revoke", NULL, NULL, "ok",
-                                  json_pack("{s:s}", "key", id), NULL, NULL, err);
-    }
-    if (st == MIEN_OK) {
-        st = gs->ops->commit(gs, err);
-    }
-    if (st != MIEN_OK) {
-        gs->ops->rollback(gs);
-        return st;
-    }
-    return governance_after_commit(gs, err);
+    return key_change_audited(gs, write_revoke, (void *)id, "key.revoke",
+                              json_pack("{s:s}", "key", id), err);
 }
 
 /* Parses, looks up and checks `key_text` (file comment). The hash is computed before the

@@ -7,6 +7,12 @@ MIEN=${1:?usage: test_cli.sh PATH/TO/mien}
 export MIEN_MODELS=${MIEN_MODELS:-$(pwd)/models}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 OUT=$(mktemp) ERR=$(mktemp)
+# the stores: SQLite files, or fresh PostgreSQL databases when $MIEN_TEST_STORE names a server
+TEST_STORE_LIB=$(dirname "$0")/../pg/store-lib.sh
+# shellcheck source=tests/pg/store-lib.sh
+. "$TEST_STORE_LIB"
+unset MIEN_KEY_FILE MIEN_AUDIT_HEAD MIEN_STORE
+test_store_is_pg && echo "stores: PostgreSQL databases on $MIEN_TEST_STORE"
 trap 'rm -f "$OUT" "$ERR"' EXIT
 passed=0 failed=0
 
@@ -126,7 +132,8 @@ check "purge stray argument" 2 "$MIEN" purge everything
 if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     GAL_DIR=$(mktemp -d)
     DB="$GAL_DIR/g.db"
-    STORE="sqlite:$DB"
+    STORE=$(test_store "sqlite:$DB") || exit 1
+    test_store_key "$DB" # PostgreSQL: the key file is $DB.key all the same
     S1="$MIEN_MODELS/samples/sample1.jpg"
     S2="$MIEN_MODELS/samples/sample2.jpg"
     # sample1.jpg's face 2 and sample2.jpg's face 0 are two different people, quality high
@@ -144,6 +151,7 @@ if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     check "collection create bad purpose" 1 "$MIEN" collection create people \
         --purpose "Lost Child" --legal-basis consent --store "$STORE"
     rm -f "$DB" "$DB".* # the refusals above opened (so created) the store
+    STORE=$(test_store "sqlite:$DB") || exit 1
     check "collection create" 0 "$MIEN" collection create people \
         --purpose access_control,lost_child --legal-basis "$BASIS" --review two-person \
         --store "$STORE" --description "CLI test"
@@ -389,7 +397,46 @@ PY
         if command -v sqlite3 >/dev/null; then sqlite3 "$1" "$2"
         else python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' "$1" "$2"; fi
     }
-    if command -v sqlite3 >/dev/null || command -v python3 >/dev/null; then
+    # On PostgreSQL the same attacks, with psql on a copy of the database (CREATE DATABASE
+    # ... TEMPLATE) and of its key file and signed head ($DB.key.audit-head beside the key file)
+    if test_store_is_pg; then
+        altered=$(test_store "$GAL_DIR/altered.db" "$DB") || exit 1
+        truncated=$(test_store "$GAL_DIR/truncated.db" "$DB") || exit 1
+        headless=$(test_store "$GAL_DIR/headless.db" "$DB") || exit 1
+        for copy in altered truncated headless; do
+            cp "$DB.key" "$GAL_DIR/$copy.db.key"
+            if [ $copy = headless ]; then
+                cp "$DB.key.audit-head.lock" "$GAL_DIR/$copy.db.key.audit-head.lock"
+            else
+                cp "$DB.key.audit-head" "$GAL_DIR/$copy.db.key.audit-head"
+            fi
+        done
+        test_store_sql "$GAL_DIR/altered.db" "DROP TRIGGER audit_no_change ON audit; UPDATE audit SET case_ref = 'forged' WHERE seq = 5;"
+        check "audit verify an altered row" 4 test_store_with "$GAL_DIR/altered.db" \
+            "$MIEN" audit verify --store "$altered"
+        expect "altered entry named" "$OUT" "^audit log BROKEN at entry 5: entry 5: its contents do not match its hash"
+        check "audit verify an altered row --json" 4 test_store_with "$GAL_DIR/altered.db" \
+            "$MIEN" audit verify --store "$altered" --json
+        expect "altered entry in JSON" "$OUT" '"ok":false,"entries":[0-9]*,"first_bad":5,'
+        LAST=$(test_store_sql "$GAL_DIR/truncated.db" "SELECT max(seq) FROM audit;")
+        test_store_sql "$GAL_DIR/truncated.db" "DROP TRIGGER audit_no_change ON audit; DELETE FROM audit WHERE seq > $LAST - 2;"
+        check "audit verify truncated" 4 test_store_with "$GAL_DIR/truncated.db" \
+            "$MIEN" audit verify --store "$truncated"
+        expect "truncation reported" "$OUT" "BROKEN at entry $((LAST - 1)): truncated: the signed head names entry $LAST but the log ends at $((LAST - 2))"
+        check "reset-head refuses to cover a truncation" 3 test_store_with "$GAL_DIR/truncated.db" \
+            "$MIEN" audit reset-head --store "$truncated"
+        check "audit verify without its head" 4 test_store_with "$GAL_DIR/headless.db" \
+            "$MIEN" audit verify --store "$headless"
+        expect "missing head reported" "$OUT" "no signed head"
+        check "collection create with the head gone" 1 test_store_with "$GAL_DIR/headless.db" \
+            "$MIEN" collection create after --purpose test --legal-basis "test" --store "$headless"
+        expect "write stops at the checkpoint" "$ERR" "reset-head"
+        check "audit reset-head" 0 test_store_with "$GAL_DIR/headless.db" \
+            "$MIEN" audit reset-head --store "$headless"
+        expect "reset-head says what it did" "$OUT" "signed head reset"
+        check "audit verify after reset-head" 0 test_store_with "$GAL_DIR/headless.db" \
+            "$MIEN" audit verify --store "$headless"
+    elif command -v sqlite3 >/dev/null || command -v python3 >/dev/null; then
         for copy in altered truncated; do
             for f in "$DB" "$DB"-wal "$DB".key "$DB".audit-head; do
                 [ -e "$f" ] && cp "$f" "$GAL_DIR/$copy.db${f#"$DB"}"
@@ -433,9 +480,12 @@ PY
     expect "actor is cli:\$USER" "$OUT" '"actor":"cli:ci-tester","action":"collection.drop","collection":"people",.*"case_ref":"CLOSE-1"'
     expect "actor falls back to the uid" "$OUT" "\"actor\":\"cli:uid$(id -u)\",\"action\":\"enrol\",\"collection\":\"syn\""
     check "audit verify after all that" 0 "$MIEN" audit verify --store "$STORE"
-    printf 'this is not a database, not at all, not even close...................' \
-        >"$GAL_DIR/bad.db"
-    check "corrupt store" 1 "$MIEN" collection list --store "$GAL_DIR/bad.db"
+    if ! test_store_skip "corrupt store (a file that is not a database)"; then
+        printf 'this is not a database, not at all, not even close...................' \
+            >"$GAL_DIR/bad.db"
+        check "corrupt store" 1 "$MIEN" collection list --store "$GAL_DIR/bad.db"
+    fi
+    unset MIEN_KEY_FILE
     rm -rf "$GAL_DIR"
 else
     echo "  skip: galleries need $MIEN_MODELS/samples (run scripts/setup)"
@@ -444,7 +494,9 @@ check "eval lfw-1n without data" 1 "$MIEN" eval lfw-1n --data /nonexistent/data
 
 # keys: API keys for mien serve (no models needed)
 KEY_DIR=$(mktemp -d)
-KSTORE="$KEY_DIR/keys.db"
+KDB="$KEY_DIR/keys.db"
+KSTORE=$(test_store "$KDB") || exit 1
+test_store_key "$KDB"
 check "keys list (none)" 0 "$MIEN" keys list --store "$KSTORE"
 expect "keys list says none" "$OUT" "no keys"
 check "keys create" 0 "$MIEN" keys create --role admin --label "ops laptop" --store "$KSTORE"
@@ -476,26 +528,39 @@ check "keys create bad role" 2 "$MIEN" keys create --role root --store "$KSTORE"
 expect "bad role named" "$ERR" "root"
 check "keys revoke without id" 2 "$MIEN" keys revoke --store "$KSTORE"
 check "keys unknown action" 2 "$MIEN" keys rotate --store "$KSTORE"
-if grep -q -a -- "${ADMIN_KEY#mien_????????????_}" "$KSTORE"*; then
+if test_store_is_pg; then
+    # the database's whole contents, dumped as text, and the key file
+    test_store_dump "$KDB" >"$KEY_DIR/dump" 2>&1
+    if grep -q "COPY public.api_keys" "$KEY_DIR/dump" && ! grep -q -a -- "${ADMIN_KEY#mien_????????????_}" "$KEY_DIR/dump" "$KDB"*; then
+        passed=$((passed + 1)); echo "  ok the store holds no secret"
+    else
+        failed=$((failed + 1)); echo "  FAILED the store holds a secret (or cannot be read)"; head -3 "$KEY_DIR/dump"
+    fi
+elif grep -q -a -- "${ADMIN_KEY#mien_????????????_}" "$KSTORE"*; then
     failed=$((failed + 1)); echo "  FAILED the store file holds a secret"
 else
     passed=$((passed + 1)); echo "  ok the store file holds no secret"
 fi
 
 # --- mien migrate: a whole store into an empty one, checked (docs/cli.md) ----------------------
-COPY="$KEY_DIR/copy.db"
+COPY=$(test_store "$KEY_DIR/copy.db") || exit 1
+# the copy keeps the source's keys: on SQLite the very key file; on PostgreSQL a copy of it, for
+# there the signed audit head lives beside the key file ($MIEN_KEY_FILE.audit-head) and two
+# databases under one key file path would share one head (the copy's would overwrite the source's)
+TO_KEY=$KDB.key
+if test_store_is_pg; then TO_KEY=$KEY_DIR/copy.db.key; cp "$KDB.key" "$TO_KEY"; fi
 check "migrate without --to" 2 "$MIEN" migrate --from "$KSTORE"
 check "migrate a missing source" 1 "$MIEN" migrate --from "$KEY_DIR/none.db" --to "$COPY"
 expect "missing source named" "$ERR" "does not exist"
-check "migrate" 0 "$MIEN" migrate --from "$KSTORE" --to "$COPY" --to-key-file "$KSTORE.key" --json
+check "migrate" 0 "$MIEN" migrate --from "$KSTORE" --to "$COPY" --to-key-file "$TO_KEY" --json
 expect "migrate JSON" "$OUT" "\"copied\":{.*\"keys\":2,.*\"target_audit\":{\"ok\":true"
 expect "migrate keeps the key file" "$OUT" "\"same_key_file\":true"
 check "migrate into a store that is not empty" 1 "$MIEN" migrate --from "$KSTORE" --to "$COPY" \
-    --to-key-file "$KSTORE.key"
+    --to-key-file "$TO_KEY"
 expect "not empty named" "$ERR" "not empty"
-MIEN_KEY_FILE="$KSTORE.key" check "the copy's audit log verifies" 0 "$MIEN" audit verify \
+MIEN_KEY_FILE="$TO_KEY" check "the copy's audit log verifies" 0 "$MIEN" audit verify \
     --store "$COPY"
-MIEN_KEY_FILE="$KSTORE.key" check "the copy's keys" 0 "$MIEN" keys list --store "$COPY" --json
+MIEN_KEY_FILE="$TO_KEY" check "the copy's keys" 0 "$MIEN" keys list --store "$COPY" --json
 expect "the copy keeps the revoked key" "$OUT" "\"$SEARCH_ID\".*\"revoked_at\":\"[0-9]"
 rm -rf "$KEY_DIR"
 

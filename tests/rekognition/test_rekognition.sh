@@ -46,7 +46,14 @@ passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "  ok $1"; }
 bad() { failed=$((failed + 1)); echo "  FAILED $1"; }
 
-STORE=sqlite:$TMP/store.db
+# the store: an SQLite file, or a fresh PostgreSQL database when $MIEN_TEST_STORE names a server
+# (tests/pg/store-lib.sh; its key file is $TMP/store.db.key either way)
+TEST_STORE_LIB=$(dirname "$0")/../pg/store-lib.sh
+# shellcheck source=tests/pg/store-lib.sh
+. "$TEST_STORE_LIB"
+unset MIEN_AUDIT_HEAD MIEN_STORE
+STORE=$(test_store "sqlite:$TMP/store.db") || exit 1
+test_store_key "$TMP/store.db"
 # key ROLE FILE: creates a key, its JSON (with the AWS credentials) into FILE
 key() {
     "$MIEN" keys create --role "$1" --label "rekognition test" --store "$STORE" --json \

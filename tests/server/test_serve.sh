@@ -28,7 +28,14 @@ passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "  ok $1"; }
 bad() { failed=$((failed + 1)); echo "  FAILED $1"; [ -f "$TMP/body" ] && head -c 400 "$TMP/body" | sed 's/^/    /' && echo; }
 
-STORE=sqlite:$TMP/store.db
+# the store: an SQLite file, or a fresh PostgreSQL database when $MIEN_TEST_STORE names a server
+# (tests/pg/store-lib.sh; its key file is $TMP/store.db.key either way)
+TEST_STORE_LIB=$(dirname "$0")/../pg/store-lib.sh
+# shellcheck source=tests/pg/store-lib.sh
+. "$TEST_STORE_LIB"
+unset MIEN_AUDIT_HEAD MIEN_STORE
+STORE=$(test_store "sqlite:$TMP/store.db") || exit 1
+test_store_key "$TMP/store.db"
 key() { # ROLE → prints the key
     "$MIEN" keys create --role "$1" --store "$STORE" 2>/dev/null | grep -o 'mien_[A-Za-z0-9_-]*' | head -n 1
 }
@@ -66,13 +73,14 @@ has() {
 AUTH="Authorization: Bearer $ADMIN"
 
 # --- refusal to listen publicly without a key file or without API keys ------------------------
-"$MIEN" serve --listen 0.0.0.0:0 --store "sqlite:$TMP/empty.db" >"$TMP/out" 2>&1
+EMPTY=$(test_store "sqlite:$TMP/empty.db") || exit 1 # no key file: named explicitly below
+env -u MIEN_KEY_FILE "$MIEN" serve --listen 0.0.0.0:0 --store "$EMPTY" >"$TMP/out" 2>&1
 if [ $? -eq 1 ] && grep -q -- "--key-file" "$TMP/out" && [ ! -e "$TMP/empty.db.key" ]; then
     ok "no key file: non-loopback refused"
 else
     bad "no key file: non-loopback refused"; cat "$TMP/out"
 fi
-"$MIEN" serve --listen 0.0.0.0:0 --store "sqlite:$TMP/empty.db" \
+env -u MIEN_KEY_FILE "$MIEN" serve --listen 0.0.0.0:0 --store "$EMPTY" \
     --key-file "$TMP/missing.key" >"$TMP/out" 2>&1
 if [ $? -eq 1 ] && grep -q "missing.key" "$TMP/out" && [ ! -e "$TMP/missing.key" ]; then
     ok "missing key file: non-loopback refused, nothing created"
@@ -80,11 +88,12 @@ else
     bad "missing key file: non-loopback refused"; cat "$TMP/out"
 fi
 # a key file (made by `mien keys create`) but no valid API key: still refused
-LONE=$("$MIEN" keys create --role admin --store "sqlite:$TMP/empty.db" 2>/dev/null |
+LONE=$(MIEN_KEY_FILE=$TMP/empty.db.key "$MIEN" keys create --role admin --store "$EMPTY" 2>/dev/null |
        grep -o 'mien_[A-Za-z0-9_-]*' | head -n 1)
-"$MIEN" keys revoke "$(echo "$LONE" | cut -d_ -f2)" --store "sqlite:$TMP/empty.db" >/dev/null 2>&1
+MIEN_KEY_FILE=$TMP/empty.db.key "$MIEN" keys revoke "$(echo "$LONE" | cut -d_ -f2)" --store "$EMPTY" \
+    >/dev/null 2>&1
 MIEN_KEY_FILE=$TMP/empty.db.key "$MIEN" serve --listen 0.0.0.0:0 \
-    --store "sqlite:$TMP/empty.db" >"$TMP/out" 2>&1
+    --store "$EMPTY" >"$TMP/out" 2>&1
 if [ $? -eq 1 ] && grep -q "mien keys create --role admin" "$TMP/out"; then
     ok "no API key: non-loopback refused"
 else
