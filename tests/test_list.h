@@ -173,6 +173,7 @@
     XX(acct_handles_follow_changes)                                                    \
     XX(acct_audit_forgery_and_head_reset)                                              \
     XX(acct_sealed_bound_to_subject)                                                   \
+    XX(acct_review_row_tamper)                                                         \
     /* governance: the audit chain (tests/governance/test_audit.c) */                  \
     XX(audit_append_verify)                                                            \
     XX(audit_hash_vector)                                                              \

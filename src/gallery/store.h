@@ -126,6 +126,8 @@ typedef struct gallery_review {
     int64_t search_seq;
     int64_t candidates;
     const char *candidates_json; /* insert: borrowed; get: NULL (review_candidates reads it) */
+    uint8_t mac[32];             /* keyed tag of the row (governance.h governance_review_mac):
+                                    the status cannot be changed behind mien's back */
 } gallery_review;
 
 /* One reviewer's decision. */

@@ -161,7 +161,17 @@ static mien_status copy_review(void *ctx, const gallery_review *r)
         c->reviews = grown;
         c->cap_reviews = cap;
     }
-    mien_status st = c->to->ops->review_insert(c->to, r, c->err);
+    /* Like an audit entry: checked under the source's key file, tagged again under the
+     * target's (governance.h governance_review_mac). */
+    uint8_t mac[32];
+    governance_review_mac(c->from->keys, r, mac);
+    if (sodium_memcmp(mac, r->mac, 32) != 0) {
+        return base_error_set(c->err, MIEN_ERR_STORE, "review %s was changed outside mien in "
+                              "the source; not copied", r->id);
+    }
+    gallery_review copy = *r;
+    governance_review_mac(c->to->keys, &copy, copy.mac);
+    mien_status st = c->to->ops->review_insert(c->to, &copy, c->err);
     if (st == MIEN_OK) {
         memcpy(c->reviews[c->n_reviews++], r->id, sizeof(c->reviews[0]));
         c->n->reviews++;

@@ -178,7 +178,8 @@ static const migration MIGRATIONS[] = {
      " created_at BIGINT NOT NULL,"
      " search_seq BIGINT NOT NULL,"
      " candidates BIGINT NOT NULL,"
-     " candidates_json TEXT NOT NULL);"
+     " candidates_json TEXT NOT NULL,"
+     " mac BYTEA NOT NULL);"
      "CREATE TABLE review_decisions ("
      " seq BIGINT GENERATED ALWAYS AS IDENTITY,"
      " review_id TEXT NOT NULL REFERENCES reviews(id),"
@@ -207,7 +208,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SC
     " c.retention_s, c.review, c.verification_only FROM collections c"
 #define REVIEW_COLUMNS                                                                     \
     "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
-    " status, created_at, search_seq, candidates FROM reviews"
+    " status, created_at, search_seq, candidates, mac FROM reviews"
 
 /* The highest id table T has handed out: its identity sequence's last value (NULL before the
  * first nextval) or its largest id (rows imported with explicit ids do not move the
@@ -303,14 +304,14 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SC
        " AND ($3::bigint = 0 OR time <= $3::bigint) ORDER BY seq")                         \
     XX(REVIEW_INSERT, 0,                                                                   \
        "INSERT INTO reviews(id, collection_id, collection, required, confirmations,"       \
-       " confirmed_rank, status, created_at, search_seq, candidates, candidates_json)"     \
+       " confirmed_rank, status, created_at, search_seq, candidates, candidates_json, mac)" \
        " VALUES ($1::text, $2::bigint, $3::text, $4::bigint, $5::bigint, $6::bigint,"      \
-       " $7::text, $8::bigint, $9::bigint, $10::bigint, $11::text)"                        \
+       " $7::text, $8::bigint, $9::bigint, $10::bigint, $11::text, $12::bytea)"            \
        " ON CONFLICT (id) DO NOTHING RETURNING id")                                        \
     XX(REVIEW_GET, 1, REVIEW_COLUMNS " WHERE id = $1::text")                               \
     XX(REVIEW_UPDATE, 0,                                                                   \
        "UPDATE reviews SET status = $2::text, confirmations = $3::bigint,"                 \
-       " confirmed_rank = $4::bigint WHERE id = $1::text RETURNING id")                    \
+       " confirmed_rank = $4::bigint, mac = $5::bytea WHERE id = $1::text RETURNING id")   \
     /* The review must exist (a foreign key error would abort the caller's transaction). */ \
     XX(DECISION_INSERT, 0,                                                                 \
        "INSERT INTO review_decisions(review_id, reviewer, decision, rank, note, time)"      \
@@ -378,7 +379,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SC
        " WHERE s.collection_id = $1::bigint ORDER BY f.id")                                \
     XX(REVIEW_SCAN, 1,                                                                     \
        "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"    \
-       " status, created_at, search_seq, candidates, candidates_json FROM reviews"         \
+       " status, created_at, search_seq, candidates, candidates_json, mac FROM reviews"    \
        " ORDER BY created_at, id COLLATE \"C\"")                                           \
     XX(SEQUENCE_GET, 1,                                                                    \
        "SELECT " SEQ_HIGH("collections") ", " SEQ_HIGH("subjects") ", " SEQ_HIGH("faces")) \
@@ -1695,6 +1696,7 @@ static mien_status pg_review_insert(gallery_store *s, const gallery_review *rv, 
     p_i64(&p, rv->search_seq);
     p_i64(&p, rv->candidates);
     p_text(&p, rv->candidates_json != NULL ? rv->candidates_json : "[]");
+    p_bytes(&p, rv->mac, 32);
     mien_status status = run(st, STMT_REVIEW_INSERT, &p, &r, err);
     if (status != MIEN_OK) {
         return status;
@@ -1734,6 +1736,7 @@ static mien_status pg_review_get(gallery_store *s, const char *id, gallery_revie
         out->created_at = col_i64(r, 0, 7);
         out->search_seq = col_i64(r, 0, 8);
         out->candidates = col_i64(r, 0, 9);
+        col_hash(out->mac, r, 0, 10);
     }
     PQclear(r);
     return status;
@@ -1748,6 +1751,7 @@ static mien_status pg_review_update(gallery_store *s, const gallery_review *rv, 
     p_text(&p, rv->status);
     p_i64(&p, rv->confirmations);
     p_i64(&p, rv->confirmed_rank);
+    p_bytes(&p, rv->mac, 32);
     mien_status status = run(st, STMT_REVIEW_UPDATE, &p, &r, err);
     if (status != MIEN_OK) {
         return status;
@@ -2159,6 +2163,7 @@ static mien_status review_row(pg_store *st, const PGresult *r, void *ctx, mien_e
     v.search_seq = col_i64(r, 0, 8);
     v.candidates = col_i64(r, 0, 9);
     v.candidates_json = PQgetisnull(r, 0, 10) ? "[]" : PQgetvalue(r, 0, 10);
+    col_hash(v.mac, r, 0, 11);
     return rs->fn(rs->ctx, &v);
 }
 

@@ -159,7 +159,8 @@ static const migration MIGRATIONS[] = {
      " created_at INTEGER NOT NULL,"
      " search_seq INTEGER NOT NULL,"
      " candidates INTEGER NOT NULL,"
-     " candidates_json TEXT NOT NULL);"
+     " candidates_json TEXT NOT NULL,"
+     " mac BLOB NOT NULL);"
      "CREATE TABLE review_decisions ("
      " review_id TEXT NOT NULL REFERENCES reviews(id),"
      " reviewer TEXT NOT NULL,"
@@ -186,7 +187,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
     " outcome, result, prev_hash, hash, mac FROM audit"
 #define REVIEW_COLUMNS                                                                     \
     "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
-    " status, created_at, search_seq, candidates FROM reviews"
+    " status, created_at, search_seq, candidates, mac FROM reviews"
 
 #define STMT_MAP(XX)                                                                       \
     XX(BEGIN, "BEGIN IMMEDIATE")                                                          \
@@ -248,10 +249,10 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
                    " AND (?3 = 0 OR time <= ?3) ORDER BY seq")                            \
     XX(REVIEW_INSERT, "INSERT INTO reviews(id, collection_id, collection, required,"      \
                       " confirmations, confirmed_rank, status, created_at, search_seq,"   \
-                      " candidates, candidates_json)"                                     \
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")           \
+                      " candidates, candidates_json, mac)"                                \
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")      \
     XX(REVIEW_GET, REVIEW_COLUMNS " WHERE id = ?1")                                       \
-    XX(REVIEW_UPDATE, "UPDATE reviews SET status = ?2, confirmations = ?3,"               \
+    XX(REVIEW_UPDATE, "UPDATE reviews SET status = ?2, confirmations = ?3, mac = ?5,"     \
                       " confirmed_rank = ?4 WHERE id = ?1")                               \
     XX(DECISION_INSERT, "INSERT INTO review_decisions(review_id, reviewer, decision, rank," \
                         " note, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                   \
@@ -295,7 +296,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
                        " WHERE s.collection_id = ?1 ORDER BY f.id")                       \
     XX(REVIEW_SCAN, "SELECT id, collection_id, collection, required, confirmations,"      \
                     " confirmed_rank, status, created_at, search_seq, candidates,"        \
-                    " candidates_json FROM reviews ORDER BY created_at, rowid")           \
+                    " candidates_json, mac FROM reviews ORDER BY created_at, rowid")      \
     /* collections is not AUTOINCREMENT (schema 1): its highest id is its largest */      \
     XX(SEQUENCE_GET, "SELECT (SELECT coalesce(max(id), 0) FROM collections),"             \
                      " max((SELECT coalesce(max(id), 0) FROM subjects),"                  \
@@ -1508,6 +1509,7 @@ static mien_status sq_review_insert(gallery_store *s, const gallery_review *r, m
     sqlite3_bind_int64(q, 10, r->candidates);
     sqlite3_bind_text(q, 11, r->candidates_json != NULL ? r->candidates_json : "[]", -1,
                       SQLITE_STATIC);
+    sqlite3_bind_blob(q, 12, r->mac, 32, SQLITE_STATIC);
     return run_insert(st, q, "review_insert", "this review id is taken", err);
 }
 
@@ -1534,6 +1536,7 @@ static mien_status sq_review_get(gallery_store *s, const char *id, gallery_revie
         out->created_at = sqlite3_column_int64(q, 7);
         out->search_seq = sqlite3_column_int64(q, 8);
         out->candidates = sqlite3_column_int64(q, 9);
+        copy_hash(out->mac, q, 10);
     } else if (rc == SQLITE_DONE) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", id);
     } else {
@@ -1555,6 +1558,7 @@ static mien_status sq_review_update(gallery_store *s, const gallery_review *r, m
     sqlite3_bind_text(q, 2, r->status, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 3, r->confirmations);
     sqlite3_bind_int(q, 4, r->confirmed_rank);
+    sqlite3_bind_blob(q, 5, r->mac, 32, SQLITE_STATIC);
     status = run(st, q, "review_update", err);
     if (status == MIEN_OK && sqlite3_changes(st->db) == 0) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", r->id);
@@ -1993,6 +1997,7 @@ static mien_status sq_review_scan(gallery_store *s, gallery_review_fn fn, void *
         r.candidates = sqlite3_column_int64(q, 9);
         const unsigned char *json = sqlite3_column_text(q, 10);
         r.candidates_json = json != NULL ? (const char *)json : "[]";
+        copy_hash(r.mac, q, 11);
         status = fn(ctx, &r);
         if (status != MIEN_OK) {
             break;

@@ -352,6 +352,36 @@ mien_status governance_check(gallery_store *s, const gallery_collection *c, cons
 
 /* ---- reviews: opening one (decisions are in review.c) ----------------------------------- */
 
+void governance_review_mac(const keyring *keys, const gallery_review *r, uint8_t out[32])
+{
+    char text[512];
+    int n = snprintf(text, sizeof(text), "%s\n%lld\n%s\n%d\n%d\n%d\n%s\n%lld\n%lld\n%lld", r->id,
+                     (long long)r->collection_id, r->collection, r->required, r->confirmations,
+                     r->confirmed_rank, r->status, (long long)r->created_at,
+                     (long long)r->search_seq, (long long)r->candidates);
+    keyring_mac(keys, "review/v1", (const uint8_t *)text,
+                n > 0 ? ((size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1) : 0, out);
+}
+
+mien_status governance_review_read(gallery_store *s, const char *id, gallery_review *out,
+                                   mien_error *err)
+{
+    uint8_t mac[32];
+    mien_status st = s->ops->review_get(s, id, out, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    if (s->keys == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "review %s: no key file to check it with", id);
+    }
+    governance_review_mac(s->keys, out, mac);
+    if (sodium_memcmp(mac, out->mac, 32) != 0) {
+        return base_error_set(err, MIEN_ERR_STORE, "review %s was changed outside mien (its "
+                              "tag does not match): the audit log has its true decisions", id);
+    }
+    return MIEN_OK;
+}
+
 int governance_review_required(const gallery_collection *c, size_t n)
 {
     if (c->review == MIEN_REVIEW_NONE || n == 0) {
@@ -387,6 +417,9 @@ mien_status governance_review_open(gallery_store *s, const gallery_collection *c
     r.search_seq = search_seq;
     r.candidates = (int64_t)n;
     r.candidates_json = text;
+    if (s->keys != NULL) {
+        governance_review_mac(s->keys, &r, r.mac);
+    }
     mien_status st = s->ops->review_insert(s, &r, err);
     free(text);
     return st;

@@ -66,6 +66,14 @@ mien_status governance_after_commit(gallery_store *s, mien_error *err);
 void governance_subject_hash(const gallery_store *s, const char *collection, const char *subject,
                              char out[65]);
 
+/* The review row's keyed tag (keyring_mac "review/v1" over its fields but candidates_json):
+ * set whenever a row is written, checked whenever one is read, so that a status changed in the
+ * database (a review marked "confirmed" that nobody confirmed) is caught. */
+void governance_review_mac(const keyring *keys, const gallery_review *r, uint8_t out[32]);
+/* Reads review `id` and checks its tag: MIEN_ERR_STORE when the row was altered. */
+mien_status governance_review_read(gallery_store *s, const char *id, gallery_review *out,
+                                   mien_error *err);
+
 /* Confirmations a search with n candidates in c needs: 0 when c opted out of review
  * (MIEN_REVIEW_NONE) or there is nothing to review, else 1, or 2 in two-person mode. */
 int governance_review_required(const gallery_collection *c, size_t n);

@@ -41,7 +41,7 @@ mien_status mien_review_get(mien_store *store, const char *id, mien_review_info 
     if (s == NULL || id == NULL || out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_review_get: NULL argument");
     }
-    mien_status st = s->ops->review_get(s, id, &r, err);
+    mien_status st = governance_review_read(s, id, &r, err);
     if (st == MIEN_OK) {
         review_to_info(&r, out);
     }
@@ -176,7 +176,7 @@ mien_status mien_review_decide(mien_store *store, const char *id, const char *re
     if (st != MIEN_OK) {
         return st;
     }
-    st = s->ops->review_get(s, id, &r, err);
+    st = governance_review_read(s, id, &r, err);
     if (st == MIEN_OK) {
         st = decision_allowed(s, &r, reviewer, decision, rank, err);
     }
@@ -193,6 +193,7 @@ mien_status mien_review_decide(mien_store *store, const char *id, const char *re
         st = s->ops->decision_insert(s, &d, err);
     }
     if (st == MIEN_OK) {
+        governance_review_mac(s->keys, &r, r.mac);
         st = s->ops->review_update(s, &r, err);
     }
     if (st == MIEN_OK) {

@@ -803,3 +803,44 @@ TEST(acct_sealed_bound_to_subject)
     acct_close(&a);
     return 0;
 }
+
+/* A review's status lives in a table anyone with the database could edit: its keyed tag makes
+ * "confirmed" without the decisions an error, not an answer. */
+TEST(acct_review_row_tamper)
+{
+    acct_env a;
+    mien_error err;
+    mien_search_result r;
+    mien_review_info info;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    if (test_store_sqlite_only("this test edits the SQLite file directly")) {
+        acct_close(&a);
+        return TEST_SKIP;
+    }
+    mien_collection_policy p = TEST_POLICY;
+    p.review = MIEN_REVIEW_TWO_PERSON;
+    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
+                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(enrol(&a, "c", "ann", 0, NULL, &err), &err);
+    ASSERT_OK(mien_search(a.s, "c", a.t[0], NULL, &TEST_CTX, &r, &err), &err);
+    char id[33];
+    snprintf(id, sizeof(id), "%s", r.review_id);
+    mien_search_result_free(&r);
+    ASSERT_OK(mien_review_get(a.s, id, &info, &err), &err);
+    ASSERT_STR_EQ(info.status, "pending");
+    mien_store_close(a.s);
+    a.s = NULL;
+    ASSERT_EQ_INT(test_sqlite_exec(a.path, "UPDATE reviews SET status = 'confirmed',"
+                                           " confirmations = 2, confirmed_rank = 1"),
+                  SQLITE_OK);
+    ASSERT_OK(mien_store_open(a.path, &a.s, &err), &err);
+    ASSERT_STATUS(mien_review_get(a.s, id, &info, &err), MIEN_ERR_STORE, &err);
+    ASSERT_CONTAINS(err.message, "changed outside mien");
+    ASSERT_STATUS(mien_review_decide(a.s, id, "r1", MIEN_DECISION_CONFIRM, 1, NULL, &info, &err),
+                  MIEN_ERR_STORE, &err);
+    acct_close(&a);
+    return 0;
+}
