@@ -492,8 +492,11 @@ typedef struct mien_subject_info {
     int64_t expires_at;
 } mien_subject_info;
 
+/* The subjects of `collection` (ids, names, consent references, expiry: personal data, so the
+ * listing is an audited read, "subjects.list", with ctx's actor). */
 MIEN_API mien_status mien_subject_list(mien_store *store, const char *collection,
-                                       mien_subject_info **out, size_t *count, mien_error *err);
+                                       const mien_context *ctx, mien_subject_info **out,
+                                       size_t *count, mien_error *err);
 
 /* One enrolled face: its id (unique in the store, never reused) and its subject. */
 typedef struct mien_face_record {

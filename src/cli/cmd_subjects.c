@@ -36,7 +36,9 @@ int cli_cmd_subjects(int argc, char **argv)
     if (cli_open_store(store_uri, &store) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
-    st = mien_subject_list(store, collection, &subs, &n, &err);
+    cli_context cx;
+    cli_context_init(&cx, NULL, NULL);
+    st = mien_subject_list(store, collection, &cx.ctx, &subs, &n, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("subjects", st, &err);
     }

@@ -1241,7 +1241,8 @@ mien_status mien_enrolled(mien_store *store, const char *collection, const char 
 }
 
 mien_status mien_subject_list(mien_store *store, const char *collection,
-                              mien_subject_info **out, size_t *count, mien_error *err)
+                              const mien_context *ctx, mien_subject_info **out, size_t *count,
+                              mien_error *err)
 {
     gallery_collection c;
     gallery_subject *subs = NULL;
@@ -1265,6 +1266,15 @@ mien_status mien_subject_list(mien_store *store, const char *collection,
         return st;
     }
     st = store->store->ops->subject_list(store->store, c.id, &subs, &n, err);
+    if (st == MIEN_OK) {
+        /* The list is personal data (ids, names, consent references): its reading is on the
+         * record, and without a record there is no list. */
+        st = governance_record(store->store, ctx, "subjects.list", c.name, NULL, "ok",
+                               json_pack("{s:I}", "subjects", (json_int_t)n), NULL, err);
+        if (st != MIEN_OK) {
+            free(subs);
+        }
+    }
     if (st != MIEN_OK) {
         return st;
     }

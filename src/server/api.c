@@ -1015,7 +1015,8 @@ static void h_subjects(request *r)
     mien_error err;
     mien_status st;
     pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_subject_list(r->srv->store, r->params[0], &ss, &n, &err);
+    mien_context ctx = actor_context(r, NULL);
+    st = mien_subject_list(r->srv->store, r->params[0], &ctx, &ss, &n, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
     if (st != MIEN_OK) {
         reply_status(r, st, &err);

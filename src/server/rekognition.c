@@ -1278,7 +1278,8 @@ static void op_list_users(request *r, rek_call *c)
         return;
     }
     pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_subject_list(r->srv->store, c->collection, &ss, &n, &err);
+    mien_context ctx = call_context(c, NULL, NULL);
+    st = mien_subject_list(r->srv->store, c->collection, &ctx, &ss, &n, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);

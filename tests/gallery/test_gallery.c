@@ -106,7 +106,7 @@ TEST(gallery_enrol_search)
     ASSERT_EQ_INT(n, 1);
     ASSERT_STR_EQ(cs[0].name, "people");
     mien_free(cs);
-    ASSERT_OK(mien_subject_list(s, "people", &subs, &n, &err), &err);
+    ASSERT_OK(mien_subject_list(s, "people", &TEST_CTX, &subs, &n, &err), &err);
     ASSERT_EQ_INT(n, 3);
     for (size_t k = 0; k < n; k++) {
         ASSERT_EQ_INT(subs[k].faces, 1);
@@ -232,7 +232,7 @@ TEST(gallery_erase)
     ASSERT_OK(test_search(s, "c", t[1], NULL, &c, &n, &err), &err);
     ASSERT_EQ_INT(n, 0);
     ASSERT_TRUE(c == NULL);
-    ASSERT_OK(mien_subject_list(s, "c", &subs, &n, &err), &err);
+    ASSERT_OK(mien_subject_list(s, "c", &TEST_CTX, &subs, &n, &err), &err);
     ASSERT_EQ_INT(n, 2);
     mien_free(subs);
     ASSERT_STATUS(mien_erase_subject(s, "c", "bob", &TEST_CTX, &er, &err), MIEN_ERR_NOT_FOUND, &err);
@@ -300,7 +300,7 @@ TEST(gallery_bad_input)
     ASSERT_STATUS(mien_collection_drop(s, "nope", &TEST_CTX, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_STATUS(test_search(s, "nope", t[0], NULL, &c, &n, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_TRUE(c == NULL && n == 0);
-    ASSERT_STATUS(mien_subject_list(s, "nope", &subs, &n, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_STATUS(mien_subject_list(s, "nope", &TEST_CTX, &subs, &n, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_STATUS(mien_enrolled(s, "nope", "a", sha, &done, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_EQ_INT(done, 0);
     /* profile mismatch, both ways round */

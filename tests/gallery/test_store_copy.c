@@ -236,8 +236,8 @@ TEST(migrate_copy_store)
     /* subjects with consent, expiry, names and times */
     mien_subject_info *ss = NULL, *ds = NULL;
     size_t ns = 0, nd = 0;
-    ASSERT_OK(mien_subject_list(src, "door", &ss, &ns, &err), &err);
-    ASSERT_OK(mien_subject_list(dst, "door", &ds, &nd, &err), &err);
+    ASSERT_OK(mien_subject_list(src, "door", &TEST_CTX, &ss, &ns, &err), &err);
+    ASSERT_OK(mien_subject_list(dst, "door", &TEST_CTX, &ds, &nd, &err), &err);
     ASSERT_EQ_INT(nd, 3);
     ASSERT_EQ_INT(ns, nd);
     ASSERT_TRUE(memcmp(ss, ds, ns * sizeof(*ss)) == 0);

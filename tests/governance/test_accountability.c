@@ -302,7 +302,7 @@ TEST(acct_consent_retention_purge)
     e.expires_at = t0 - 1;
     e.subject = "carl";
     ASSERT_STATUS(mien_enroll(a.s, "c", &e, &TEST_CTX, NULL, &err), MIEN_ERR_ARG, &err);
-    ASSERT_OK(mien_subject_list(a.s, "c", &subs, &n, &err), &err);
+    ASSERT_OK(mien_subject_list(a.s, "c", &TEST_CTX, &subs, &n, &err), &err);
     ASSERT_EQ_INT(n, 2);
     ASSERT_STR_EQ(subs[0].consent_ref, "form-17");
     ASSERT_EQ_INT(subs[0].expires_at, t0 + 86400);
@@ -328,7 +328,7 @@ TEST(acct_consent_retention_purge)
     mien_context purge = {.actor = "purge"};
     ASSERT_OK(mien_purge_expired(a.s, &purge, &purged, &err), &err);
     ASSERT_EQ_INT(purged, 0);
-    ASSERT_OK(mien_subject_list(a.s, "c", &subs, &n, &err), &err);
+    ASSERT_OK(mien_subject_list(a.s, "c", &TEST_CTX, &subs, &n, &err), &err);
     ASSERT_EQ_INT(n, 1);
     ASSERT_STR_EQ(subs[0].subject, "bob");
     mien_free(subs);
@@ -341,6 +341,8 @@ TEST(acct_consent_retention_purge)
     ASSERT_OK(mien_audit_export(a.s, t0 + 86400, 0, collect, &l, &err), &err);
     ASSERT_EQ_INT(count_in(l.buf, "\"action\":\"purge\""), 1);
     ASSERT_CONTAINS(l.buf, "\"actor\":\"purge\"");
+    /* reading the subject list is on the record too */
+    ASSERT_CONTAINS(l.buf, "\"action\":\"subjects.list\",\"collection\":\"c\"");
     /* A reopened store agrees (index rebuilt from the store). */
     mien_store_close(a.s);
     ASSERT_OK(mien_store_open(a.uri, &a.s, &err), &err);
