@@ -101,13 +101,29 @@ void cli_context_set_input(cli_context *c, const uint8_t sha256[32]);
 bool cli_context_option(int argc, char **argv, int *i, const char **purpose,
                         const char **case_ref, bool *bad);
 
-/* Checks cx's purpose for `action` ("search" or "verify") on `collection` before any work
- * (mien_check_purpose; the library audits a refusal) and prints a refusal as "mien CMD:
- * refused: ...". Returns CLI_EXIT_OK to go on, CLI_EXIT_USAGE when the purpose (or a search's
- * case reference) is missing, CLI_EXIT_FORBIDDEN when the rules refuse, CLI_EXIT_FAIL
- * otherwise. (cmd_search.c) */
-int cli_check_purpose(mien_store *store, const char *cmd, const char *collection,
-                      const char *action, const cli_context *cx);
+/* What an identification command (`search`, `verify`) holds once its probe is ready. */
+typedef struct cli_probe {
+    mien_store *store;
+    mien_collection_info info;
+    uint8_t *bytes;  /* the image file */
+    size_t size;
+    uint8_t sha[32]; /* its SHA-256, also in the context (cli_context_set_input) */
+    mien_engine *engine;
+    mien_session *session;
+    mien_template *t; /* the probe: the most prominent face, or face_index */
+    mien_face face;
+} cli_probe;
+
+/* Opens the store, reads collection `collection` and the image at `path`, records its digest
+ * in cx, checks cx's purpose for action `cmd` ("search" or "verify"; a refusal is audited by
+ * the library and printed as "mien CMD: refused: ..."), then loads the models and makes the
+ * probe's template. Returns the exit code: CLI_EXIT_OK with *p complete; otherwise the
+ * failure is reported (CLI_EXIT_USAGE for a missing purpose or case reference,
+ * CLI_EXIT_FORBIDDEN when the rules refuse) and *p holds what was opened. Either way
+ * cli_probe_close() frees it. (probe.c) */
+int cli_probe_open(cli_probe *p, const cli_common *c, const char *store_uri, const char *cmd,
+                   const char *collection, const char *path, int face_index, cli_context *cx);
+void cli_probe_close(cli_probe *p);
 
 /* Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out[cap]. */
 void cli_time_iso(int64_t unix_s, char *out, size_t cap);

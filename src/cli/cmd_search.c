@@ -28,25 +28,6 @@ static void usage(void)
                     "[--face N] [--exact|--approximate] [--store URI] [--json]\n");
 }
 
-/* Checks the purpose rules before any work; a refusal is audited by the library. Returns the
- * exit code (CLI_EXIT_OK to go on). */
-int cli_check_purpose(mien_store *store, const char *cmd, const char *collection,
-                     const char *action, const cli_context *cx)
-{
-    mien_error err;
-    mien_status st = mien_check_purpose(store, collection, action, &cx->ctx, &err);
-    if (st == MIEN_OK) {
-        return CLI_EXIT_OK;
-    }
-    fprintf(stderr, "mien %s: refused: %s (%s)\n", cmd, err.message, mien_strerror(st));
-    if (st == MIEN_ERR_ARG) {
-        fprintf(stderr, "mien %s: give --purpose P%s (the refusal is in the audit log)\n", cmd,
-                strcmp(action, "search") == 0 ? " and --case-ref REF" : "");
-        return CLI_EXIT_USAGE;
-    }
-    return cli_exit_code(st);
-}
-
 /* The answer as one JSON line (docs/cli.md). */
 static void print_json(const char *collection, const char *path, const char *sha_hex,
                        const mien_collection_info *info, const mien_search_options *so,
@@ -119,17 +100,10 @@ int cli_cmd_search(int argc, char **argv)
     const char *purpose = NULL, *case_ref = NULL;
     int face_index = -1;
     bool bad = false;
-    mien_store *store = NULL;
-    mien_engine *engine = NULL;
-    mien_session *session = NULL;
-    mien_template *t = NULL;
+    cli_probe p;
     mien_search_result res;
-    mien_collection_info info;
-    mien_face face;
     cli_context cx;
-    uint8_t *bytes = NULL, sha[32];
     char sha_hex[65];
-    size_t size = 0;
     mien_error err;
     mien_status st;
     int rc = CLI_EXIT_FAIL;
@@ -178,59 +152,27 @@ int cli_cmd_search(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     /* A missing --purpose or --case-ref is not caught here: the library refuses it, and the
-     * refusal goes into the audit log like any other (cli_check_purpose). */
+     * refusal goes into the audit log like any other (cli_probe_open). */
     cli_context_init(&cx, purpose, case_ref);
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
-    st = mien_collection_get(store, collection, &info, &err);
-    if (st != MIEN_OK) {
-        rc = cli_fail("search", st, &err);
-        goto done;
-    }
-    /* The image's digest first, so that a refusal records what was presented. */
-    if (cli_read_file(path, &bytes, &size) != MIEN_OK) {
-        goto done;
-    }
-    mien_sha256(bytes, size, sha);
-    cli_context_set_input(&cx, sha);
-    for (int k = 0; k < 32; k++) {
-        snprintf(sha_hex + 2 * k, 3, "%02x", sha[k]);
-    }
-    rc = cli_check_purpose(store, "search", collection, "search", &cx);
+    rc = cli_probe_open(&p, &c, store_uri, "search", collection, path, face_index, &cx);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }
-    rc = CLI_EXIT_FAIL;
-    if (cli_open_engine(&c, &engine) != MIEN_OK) {
-        goto done;
+    for (int k = 0; k < 32; k++) {
+        snprintf(sha_hex + 2 * k, 3, "%02x", p.sha[k]);
     }
-    st = mien_session_new(engine, &session, &err);
+    st = mien_search(p.store, collection, p.t, &so, &cx.ctx, &res, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("search", st, &err);
         goto done;
     }
-    if (cli_template_of_bytes(session, path, bytes, size, face_index, info.profile, &t,
-                              &face) != MIEN_OK) {
-        goto done;
-    }
-    st = mien_search(store, collection, t, &so, &cx.ctx, &res, &err);
-    if (st != MIEN_OK) {
-        rc = cli_fail("search", st, &err);
-        goto done;
-    }
-    rc = CLI_EXIT_OK;
     if (c.json) {
-        print_json(collection, path, sha_hex, &info, &so, &cx, &face, &res);
+        print_json(collection, path, sha_hex, &p.info, &so, &cx, &p.face, &res);
     } else {
-        print_text(collection, &info, &so, &res);
+        print_text(collection, &p.info, &so, &res);
     }
 done:
     mien_search_result_free(&res);
-    free(bytes);
-    mien_template_free(t);
-    mien_session_free(session);
-    mien_engine_free(engine);
-    mien_store_close(store);
+    cli_probe_close(&p);
     return rc;
 }

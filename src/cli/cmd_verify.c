@@ -26,16 +26,9 @@ int cli_cmd_verify(int argc, char **argv)
     double max_fmr = DEFAULT_FMR;
     int face_index = -1, rc = CLI_EXIT_FAIL;
     bool bad = false;
-    mien_store *store = NULL;
-    mien_engine *engine = NULL;
-    mien_session *session = NULL;
-    mien_template *t = NULL;
-    mien_collection_info info;
+    cli_probe p;
     mien_verification v;
-    mien_face face;
     cli_context cx;
-    uint8_t *bytes = NULL, sha[32];
-    size_t size = 0;
     mien_error err;
     mien_status st;
     for (int i = 1; i < argc; i++) {
@@ -75,42 +68,15 @@ int cli_cmd_verify(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     cli_context_init(&cx, purpose, case_ref);
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
-    st = mien_collection_get(store, collection, &info, &err);
-    if (st != MIEN_OK) {
-        rc = cli_fail("verify", st, &err);
-        goto done;
-    }
-    if (cli_read_file(path, &bytes, &size) != MIEN_OK) {
-        goto done;
-    }
-    mien_sha256(bytes, size, sha);
-    cli_context_set_input(&cx, sha);
-    rc = cli_check_purpose(store, "verify", collection, "verify", &cx);
+    rc = cli_probe_open(&p, &c, store_uri, "verify", collection, path, face_index, &cx);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }
-    rc = CLI_EXIT_FAIL;
-    if (cli_open_engine(&c, &engine) != MIEN_OK) {
-        goto done;
-    }
-    st = mien_session_new(engine, &session, &err);
+    st = mien_verify(p.store, collection, subject, p.t, max_fmr, &cx.ctx, &v, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("verify", st, &err);
         goto done;
     }
-    if (cli_template_of_bytes(session, path, bytes, size, face_index, info.profile, &t,
-                              &face) != MIEN_OK) {
-        goto done;
-    }
-    st = mien_verify(store, collection, subject, t, max_fmr, &cx.ctx, &v, &err);
-    if (st != MIEN_OK) {
-        rc = cli_fail("verify", st, &err);
-        goto done;
-    }
-    rc = CLI_EXIT_OK;
     if (c.json) {
         printf("{\"collection\":");
         cli_json_string(stdout, collection);
@@ -118,7 +84,7 @@ int cli_cmd_verify(int argc, char **argv)
         cli_json_string(stdout, subject);
         printf(",\"image\":");
         cli_json_string(stdout, path);
-        printf(",\"profile\":\"%s\",\"purpose\":", cli_profile_name(info.profile));
+        printf(",\"profile\":\"%s\",\"purpose\":", cli_profile_name(p.info.profile));
         cli_json_string(stdout, purpose);
         printf(",\"case_ref\":");
         cli_json_string(stdout, case_ref);
@@ -126,7 +92,7 @@ int cli_cmd_verify(int argc, char **argv)
                "\"audit_seq\":%lld,\"face\":",
                v.similarity, v.fmr, max_fmr, v.accepted ? "true" : "false",
                (long long)v.audit_seq);
-        cli_face_json(stdout, &face);
+        cli_face_json(stdout, &p.face);
         printf("}\n");
     } else {
         printf("similarity %.4f to subject %s of %s (best of its faces), accepted at a "
@@ -137,10 +103,6 @@ int cli_cmd_verify(int argc, char **argv)
         printf("audit entry %lld\n", (long long)v.audit_seq);
     }
 done:
-    free(bytes);
-    mien_template_free(t);
-    mien_session_free(session);
-    mien_engine_free(engine);
-    mien_store_close(store);
+    cli_probe_close(&p);
     return rc;
 }

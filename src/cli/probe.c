@@ -1,0 +1,77 @@
+/* probe.c — the first half of an identification command (`mien search`, `mien verify`): the
+ * store and collection, the probe image's bytes and digest, the purpose check, then the
+ * probe's template (cli.h cli_probe_open).
+ *
+ * The order is the point: the image's digest is taken before the purpose is checked, so that
+ * even a refusal records what was presented; the purpose is checked before the models load,
+ * so a refused request costs no inference. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Checks cx's purpose for `action` on `collection` (mien_check_purpose; the library audits a
+ * refusal) and prints a refusal as "mien CMD: refused: ...". Returns the exit code
+ * (CLI_EXIT_OK to go on, CLI_EXIT_USAGE for a missing purpose or case reference). */
+static int check_purpose(mien_store *store, const char *cmd, const char *collection,
+                         const char *action, const cli_context *cx)
+{
+    mien_error err;
+    mien_status st = mien_check_purpose(store, collection, action, &cx->ctx, &err);
+    if (st == MIEN_OK) {
+        return CLI_EXIT_OK;
+    }
+    fprintf(stderr, "mien %s: refused: %s (%s)\n", cmd, err.message, mien_strerror(st));
+    if (st == MIEN_ERR_ARG) {
+        fprintf(stderr, "mien %s: give --purpose P%s (the refusal is in the audit log)\n", cmd,
+                strcmp(action, "search") == 0 ? " and --case-ref REF" : "");
+        return CLI_EXIT_USAGE;
+    }
+    return cli_exit_code(st);
+}
+
+int cli_probe_open(cli_probe *p, const cli_common *c, const char *store_uri, const char *cmd,
+                   const char *collection, const char *path, int face_index, cli_context *cx)
+{
+    mien_error err;
+    mien_status st;
+    memset(p, 0, sizeof(*p));
+    if (cli_open_store(store_uri, &p->store) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    st = mien_collection_get(p->store, collection, &p->info, &err);
+    if (st != MIEN_OK) {
+        return cli_fail(cmd, st, &err);
+    }
+    if (cli_read_file(path, &p->bytes, &p->size) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    mien_sha256(p->bytes, p->size, p->sha);
+    cli_context_set_input(cx, p->sha);
+    int rc = check_purpose(p->store, cmd, collection, cmd, cx);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    if (cli_open_engine(c, &p->engine) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    st = mien_session_new(p->engine, &p->session, &err);
+    if (st != MIEN_OK) {
+        return cli_fail(cmd, st, &err);
+    }
+    if (cli_template_of_bytes(p->session, path, p->bytes, p->size, face_index, p->info.profile,
+                              &p->t, &p->face) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+void cli_probe_close(cli_probe *p)
+{
+    free(p->bytes);
+    mien_template_free(p->t);
+    mien_session_free(p->session);
+    mien_engine_free(p->engine);
+    mien_store_close(p->store);
+    memset(p, 0, sizeof(*p));
+}
