@@ -208,7 +208,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SC
     " c.retention_s, c.review, c.verification_only FROM collections c"
 #define REVIEW_COLUMNS                                                                     \
     "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
-    " status, created_at, search_seq, candidates, mac FROM reviews"
+    " status, created_at, search_seq, candidates, mac, candidates_json FROM reviews"
 
 /* The highest id table T has handed out: its identity sequence's last value (NULL before the
  * first nextval) or its largest id (rows imported with explicit ids do not move the
@@ -377,10 +377,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SC
        " f.image_sha256, f.created_at, c.rgb FROM subjects s"                              \
        " JOIN faces f ON f.subject_id = s.id LEFT JOIN crops c ON c.face_id = f.id"        \
        " WHERE s.collection_id = $1::bigint ORDER BY f.id")                                \
-    XX(REVIEW_SCAN, 1,                                                                     \
-       "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"    \
-       " status, created_at, search_seq, candidates, candidates_json, mac FROM reviews"    \
-       " ORDER BY created_at, id COLLATE \"C\"")                                           \
+    XX(REVIEW_SCAN, 1, REVIEW_COLUMNS " ORDER BY created_at, id COLLATE \"C\"")            \
     XX(SEQUENCE_GET, 1,                                                                    \
        "SELECT " SEQ_HIGH("collections") ", " SEQ_HIGH("subjects") ", " SEQ_HIGH("faces")) \
     XX(SEQUENCE_RAISE, 0,                                                                  \
@@ -1680,6 +1677,25 @@ static mien_status pg_audit_scan(gallery_store *s, int64_t from_seq, int64_t t0,
 
 /* ---- reviews ----------------------------------------------------------------------------- */
 
+/* Row 0 of a REVIEW_COLUMNS result into *v; candidates_json points into the result (valid
+ * until it is cleared). */
+static void read_review(const PGresult *r, gallery_review *v)
+{
+    memset(v, 0, sizeof(*v));
+    col_text(v->id, sizeof(v->id), r, 0, 0);
+    v->collection_id = col_i64(r, 0, 1);
+    col_text(v->collection, sizeof(v->collection), r, 0, 2);
+    v->required = (int)col_i64(r, 0, 3);
+    v->confirmations = (int)col_i64(r, 0, 4);
+    v->confirmed_rank = (int)col_i64(r, 0, 5);
+    col_text(v->status, sizeof(v->status), r, 0, 6);
+    v->created_at = col_i64(r, 0, 7);
+    v->search_seq = col_i64(r, 0, 8);
+    v->candidates = col_i64(r, 0, 9);
+    col_hash(v->mac, r, 0, 10);
+    v->candidates_json = PQgetisnull(r, 0, 11) ? "[]" : PQgetvalue(r, 0, 11);
+}
+
 static mien_status pg_review_insert(gallery_store *s, const gallery_review *rv, mien_error *err)
 {
     pg_store *st = as_pg(s);
@@ -1725,18 +1741,8 @@ static mien_status pg_review_get(gallery_store *s, const char *id, gallery_revie
     if (PQntuples(r) == 0) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", id);
     } else {
-        memset(out, 0, sizeof(*out));
-        col_text(out->id, sizeof(out->id), r, 0, 0);
-        out->collection_id = col_i64(r, 0, 1);
-        col_text(out->collection, sizeof(out->collection), r, 0, 2);
-        out->required = (int)col_i64(r, 0, 3);
-        out->confirmations = (int)col_i64(r, 0, 4);
-        out->confirmed_rank = (int)col_i64(r, 0, 5);
-        col_text(out->status, sizeof(out->status), r, 0, 6);
-        out->created_at = col_i64(r, 0, 7);
-        out->search_seq = col_i64(r, 0, 8);
-        out->candidates = col_i64(r, 0, 9);
-        col_hash(out->mac, r, 0, 10);
+        read_review(r, out);
+        out->candidates_json = NULL; /* store.h: review_get does not hand it out */
     }
     PQclear(r);
     return status;
@@ -2151,19 +2157,7 @@ static mien_status review_row(pg_store *st, const PGresult *r, void *ctx, mien_e
     gallery_review v;
     (void)st;
     (void)err;
-    memset(&v, 0, sizeof(v));
-    col_text(v.id, sizeof(v.id), r, 0, 0);
-    v.collection_id = col_i64(r, 0, 1);
-    col_text(v.collection, sizeof(v.collection), r, 0, 2);
-    v.required = (int)col_i64(r, 0, 3);
-    v.confirmations = (int)col_i64(r, 0, 4);
-    v.confirmed_rank = (int)col_i64(r, 0, 5);
-    col_text(v.status, sizeof(v.status), r, 0, 6);
-    v.created_at = col_i64(r, 0, 7);
-    v.search_seq = col_i64(r, 0, 8);
-    v.candidates = col_i64(r, 0, 9);
-    v.candidates_json = PQgetisnull(r, 0, 10) ? "[]" : PQgetvalue(r, 0, 10);
-    col_hash(v.mac, r, 0, 11);
+    read_review(r, &v);
     return rs->fn(rs->ctx, &v);
 }
 

@@ -187,7 +187,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
     " outcome, result, prev_hash, hash, mac FROM audit"
 #define REVIEW_COLUMNS                                                                     \
     "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
-    " status, created_at, search_seq, candidates, mac FROM reviews"
+    " status, created_at, search_seq, candidates, mac, candidates_json FROM reviews"
 
 #define STMT_MAP(XX)                                                                       \
     XX(BEGIN, "BEGIN IMMEDIATE")                                                          \
@@ -294,9 +294,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHE
                        " JOIN faces f ON f.subject_id = s.id"                             \
                        " LEFT JOIN crops c ON c.face_id = f.id"                           \
                        " WHERE s.collection_id = ?1 ORDER BY f.id")                       \
-    XX(REVIEW_SCAN, "SELECT id, collection_id, collection, required, confirmations,"      \
-                    " confirmed_rank, status, created_at, search_seq, candidates,"        \
-                    " candidates_json, mac FROM reviews ORDER BY created_at, rowid")      \
+    XX(REVIEW_SCAN, REVIEW_COLUMNS " ORDER BY created_at, rowid")                         \
     /* collections is not AUTOINCREMENT (schema 1): its highest id is its largest */      \
     XX(SEQUENCE_GET, "SELECT (SELECT coalesce(max(id), 0) FROM collections),"             \
                      " max((SELECT coalesce(max(id), 0) FROM subjects),"                  \
@@ -1489,6 +1487,26 @@ static mien_status sq_audit_scan(gallery_store *s, int64_t from_seq, int64_t t0,
 
 /* ---- reviews (schema version 3; governance/review.c) ----------------------------------- */
 
+/* One REVIEW_COLUMNS row into *r; candidates_json points into the statement (valid until it
+ * steps or resets). */
+static void read_review(sqlite3_stmt *q, gallery_review *r)
+{
+    memset(r, 0, sizeof(*r));
+    copy_text(r->id, sizeof(r->id), q, 0);
+    r->collection_id = sqlite3_column_int64(q, 1);
+    copy_text(r->collection, sizeof(r->collection), q, 2);
+    r->required = sqlite3_column_int(q, 3);
+    r->confirmations = sqlite3_column_int(q, 4);
+    r->confirmed_rank = sqlite3_column_int(q, 5);
+    copy_text(r->status, sizeof(r->status), q, 6);
+    r->created_at = sqlite3_column_int64(q, 7);
+    r->search_seq = sqlite3_column_int64(q, 8);
+    r->candidates = sqlite3_column_int64(q, 9);
+    copy_hash(r->mac, q, 10);
+    const unsigned char *json = sqlite3_column_text(q, 11);
+    r->candidates_json = json != NULL ? (const char *)json : "[]";
+}
+
 static mien_status sq_review_insert(gallery_store *s, const gallery_review *r, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -1525,18 +1543,8 @@ static mien_status sq_review_get(gallery_store *s, const char *id, gallery_revie
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        memset(out, 0, sizeof(*out));
-        copy_text(out->id, sizeof(out->id), q, 0);
-        out->collection_id = sqlite3_column_int64(q, 1);
-        copy_text(out->collection, sizeof(out->collection), q, 2);
-        out->required = sqlite3_column_int(q, 3);
-        out->confirmations = sqlite3_column_int(q, 4);
-        out->confirmed_rank = sqlite3_column_int(q, 5);
-        copy_text(out->status, sizeof(out->status), q, 6);
-        out->created_at = sqlite3_column_int64(q, 7);
-        out->search_seq = sqlite3_column_int64(q, 8);
-        out->candidates = sqlite3_column_int64(q, 9);
-        copy_hash(out->mac, q, 10);
+        read_review(q, out);
+        out->candidates_json = NULL; /* store.h: review_get does not hand it out */
     } else if (rc == SQLITE_DONE) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", id);
     } else {
@@ -1984,20 +1992,7 @@ static mien_status sq_review_scan(gallery_store *s, gallery_review_fn fn, void *
     }
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         gallery_review r;
-        memset(&r, 0, sizeof(r));
-        copy_text(r.id, sizeof(r.id), q, 0);
-        r.collection_id = sqlite3_column_int64(q, 1);
-        copy_text(r.collection, sizeof(r.collection), q, 2);
-        r.required = sqlite3_column_int(q, 3);
-        r.confirmations = sqlite3_column_int(q, 4);
-        r.confirmed_rank = sqlite3_column_int(q, 5);
-        copy_text(r.status, sizeof(r.status), q, 6);
-        r.created_at = sqlite3_column_int64(q, 7);
-        r.search_seq = sqlite3_column_int64(q, 8);
-        r.candidates = sqlite3_column_int64(q, 9);
-        const unsigned char *json = sqlite3_column_text(q, 10);
-        r.candidates_json = json != NULL ? (const char *)json : "[]";
-        copy_hash(r.mac, q, 11);
+        read_review(q, &r);
         status = fn(ctx, &r);
         if (status != MIEN_OK) {
             break;
