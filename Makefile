@@ -2,13 +2,20 @@
 #   make run        set-up, build, then the service: `mien serve` on http://127.0.0.1:8080/
 #                   (store ./mien.db; on first start it prints a new admin key, once)
 #   make test       set-up, build, the whole test suite
+#   make test-isa ISA=avx2
+#                   set-up, build, the whole suite with MIEN_MAX_ISA=avx2 exported: mien's
+#                   kernels and oneDNN capped, as on a CPU with AVX2 only. ISA="avx2 avx512"
+#                   runs it once per level; levels c, sse41, avx2, avx512, avx512_bf16,
+#                   native. A level this CPU lacks prints "test-isa: SKIPPED: ..." and
+#                   passes (scripts/test-isa; CTEST_ARGS="-R unit" narrows it)
 #   make test-asan  the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      bench/models.sh: mien vs ONNX Runtime, model by model
 BUILD ?= build
 JOBS ?= $(shell nproc)
+ISA ?= avx2
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: all setup build run test test-asan bench clean
+.PHONY: all setup build run test test-isa test-asan bench clean
 
 all: build
 
@@ -25,6 +32,9 @@ run: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure
+
+test-isa: build
+	@scripts/test-isa $(BUILD) $(ISA)
 
 test-asan: setup
 	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DMIEN_SANITIZE=ON >/dev/null

@@ -16,84 +16,25 @@
  *
  * Usage: mien_bench_precision LFW_DIR PAIRS_FILE [MAX_PAIRS]
  *   LFW_DIR holds lfw_deepfunneled/; PAIRS_FILE is in LFW's format (pairs.txt,
- *   pairsDevTest.txt: a header line, then "name i j" or "name1 i name2 j" lines). */
+ *   pairsDevTest.txt: a header line, then "name i j" or "name1 i name2 j" lines; read by
+ *   bench/lfw_bench.c, compiled in beside this file). */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "lfw_bench.h"
 #include "mien.h"
-
-#define MAX_IMAGES 16384
-#define MAX_PAIRS 8192
 
 enum { V_F32, V_BF16, V_BF16_ALL, V_COUNT };
 
 typedef struct image {
-    char path[512];
     bool ok;
     mien_template *t[V_COUNT]; /* accurate templates, owned */
 } image;
 
-typedef struct pair {
-    int a, b;
-    bool same;
-} pair;
-
-static image images[MAX_IMAGES];
-static int n_images;
-static pair pairs[MAX_PAIRS];
-static int n_pairs;
-
-/* Index of the image of `name` number `num`, adding it when new (linear search: a few
- * thousand names). -1 when the table is full. */
-static int image_index(const char *root, const char *name, int num)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/lfw_deepfunneled/%s/%s_%04d.jpg", root, name, name, num);
-    for (int i = 0; i < n_images; i++) {
-        if (strcmp(images[i].path, path) == 0) {
-            return i;
-        }
-    }
-    if (n_images == MAX_IMAGES) {
-        return -1;
-    }
-    snprintf(images[n_images].path, sizeof(images[n_images].path), "%s", path);
-    return n_images++;
-}
-
-/* Reads an LFW pair list; false on a malformed file. */
-static bool read_pairs(const char *root, const char *file, int max_pairs)
-{
-    char line[512], n1[200], n2[200];
-    int i, j;
-    FILE *f = fopen(file, "r");
-    if (f == NULL || fgets(line, sizeof(line), f) == NULL) {
-        return false;
-    }
-    while (n_pairs < max_pairs && fgets(line, sizeof(line), f) != NULL) {
-        pair *p = &pairs[n_pairs];
-        if (sscanf(line, "%199s %d %199s %d", n1, &i, n2, &j) == 4) {
-            p->a = image_index(root, n1, i);
-            p->b = image_index(root, n2, j);
-            p->same = false;
-        } else if (sscanf(line, "%199s %d %d", n1, &i, &j) == 3) {
-            p->a = image_index(root, n1, i);
-            p->b = image_index(root, n1, j);
-            p->same = true;
-        } else {
-            continue;
-        }
-        if (p->a < 0 || p->b < 0) {
-            break;
-        }
-        n_pairs++;
-    }
-    fclose(f);
-    return n_pairs > 0;
-}
+static lfw_lists lfw;
+static image images[LFW_MAX_IMAGES]; /* images[i]: what became of lfw.images[i] */
 
 static mien_status open_engine(const char *precision, mien_engine **e, mien_session **s,
                                mien_error *err)
@@ -125,21 +66,6 @@ static bool detect(mien_session *s, const mien_image *img, mien_face *face)
     return pick >= 0;
 }
 
-static double cos_part(const mien_template *x, const mien_template *y, int part)
-{
-    const float *a, *b;
-    int da, db;
-    double d = 0.0;
-    if (mien_template_vector(x, part, &a, &da) != MIEN_OK ||
-        mien_template_vector(y, part, &b, &db) != MIEN_OK || da != db) {
-        return NAN;
-    }
-    for (int k = 0; k < da; k++) {
-        d += (double)a[k] * b[k];
-    }
-    return d;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -164,15 +90,15 @@ int main(int argc, char **argv)
     mien_engine *e[V_COUNT] = {NULL};
     mien_session *s[V_COUNT] = {NULL};
     mien_error err;
-    int max_pairs = argc > 3 ? atoi(argv[3]) : MAX_PAIRS;
+    int max_pairs = argc > 3 ? atoi(argv[3]) : LFW_MAX_PAIRS;
     if (argc < 3 || max_pairs <= 0) {
         fprintf(stderr, "usage: mien_bench_precision LFW_DIR PAIRS_FILE [MAX_PAIRS]\n");
         return 2;
     }
-    if (max_pairs > MAX_PAIRS) {
-        max_pairs = MAX_PAIRS;
+    if (max_pairs > LFW_MAX_PAIRS) {
+        max_pairs = LFW_MAX_PAIRS;
     }
-    if (!read_pairs(argv[1], argv[2], max_pairs)) {
+    if (!lfw_read_pairs(&lfw, argv[1], argv[2], max_pairs) || lfw.n_pairs == 0) {
         fprintf(stderr, "mien_bench_precision: cannot read pairs from %s\n", argv[2]);
         return 1;
     }
@@ -187,18 +113,19 @@ int main(int argc, char **argv)
     int n_cos[2] = {0, 0};
     for (int v = 0; v < 2; v++) {
         for (int part = 0; part < 2; part++) {
-            cos_img[v][part] = calloc((size_t)n_images, sizeof(double));
+            cos_img[v][part] = calloc((size_t)lfw.n_images, sizeof(double));
             if (cos_img[v][part] == NULL) {
                 return 1;
             }
         }
     }
-    for (int i = 0; i < n_images; i++) {
+    for (int i = 0; i < lfw.n_images; i++) {
         image *im = &images[i];
+        const char *path = lfw.images[i].path;
         mien_image *img = NULL;
         mien_face face;
-        if (mien_image_load(im->path, NULL, &img, &err) != MIEN_OK) {
-            fprintf(stderr, "mien_bench_precision: %s: %s\n", im->path, err.message);
+        if (mien_image_load(path, NULL, &img, &err) != MIEN_OK) {
+            fprintf(stderr, "mien_bench_precision: %s: %s\n", path, err.message);
             continue;
         }
         im->ok = true;
@@ -213,7 +140,8 @@ int main(int argc, char **argv)
         }
         for (int v = 0; v < 2; v++) {
             for (int part = 0; part < 2; part++) {
-                cos_img[v][part][n_cos[v]] = 1.0 - cos_part(im->t[V_F32], im->t[v + 1], part);
+                cos_img[v][part][n_cos[v]] =
+                    1.0 - lfw_cosine_part(im->t[V_F32], im->t[v + 1], part);
             }
             n_cos[v]++;
         }
@@ -230,24 +158,24 @@ int main(int argc, char **argv)
     }
     for (int v = 0; v < 2; v++) {
         for (int prof = 0; prof < 2; prof++) {
-            d[v][prof] = calloc((size_t)n_pairs, sizeof(double));
+            d[v][prof] = calloc((size_t)lfw.n_pairs, sizeof(double));
             if (d[v][prof] == NULL) {
                 return 1;
             }
         }
     }
-    for (int k = 0; k < n_pairs; k++) {
-        const image *a = &images[pairs[k].a], *b = &images[pairs[k].b];
+    for (int k = 0; k < lfw.n_pairs; k++) {
+        const image *a = &images[lfw.pairs[k].a], *b = &images[lfw.pairs[k].b];
         float base[2], got;
         if (!a->ok || !b->ok) {
             continue;
         }
-        base[0] = (float)cos_part(a->t[V_F32], b->t[V_F32], 0);
+        base[0] = (float)lfw_cosine_part(a->t[V_F32], b->t[V_F32], 0);
         mien_template_compare(a->t[V_F32], b->t[V_F32], &base[1], &err);
         for (int v = 0; v < 2; v++) {
             for (int prof = 0; prof < 2; prof++) {
                 if (prof == 0) {
-                    got = (float)cos_part(a->t[v + 1], b->t[v + 1], 0);
+                    got = (float)lfw_cosine_part(a->t[v + 1], b->t[v + 1], 0);
                 } else {
                     mien_template_compare(a->t[v + 1], b->t[v + 1], &got, &err);
                 }
@@ -259,7 +187,8 @@ int main(int argc, char **argv)
         }
         n_d++;
     }
-    printf("{\"pairs\":%d,\"images\":%d,\"images_embedded\":%d,", n_d, n_images, n_cos[0]);
+    printf("{\"pairs\":%d,\"images\":%d,\"images_embedded\":%d,", n_d, lfw.n_images,
+           n_cos[0]);
     for (int v = 0; v < 2; v++) {
         printf("\"%s\":{", precisions[v + 1]);
         print_stats("one_minus_cos_A", cos_img[v][0], n_cos[v], false);
@@ -271,7 +200,7 @@ int main(int argc, char **argv)
                flips[v][1][1], v == 0 ? "," : "");
     }
     printf("}\n");
-    for (int i = 0; i < n_images; i++) {
+    for (int i = 0; i < lfw.n_images; i++) {
         for (int v = 0; v < V_COUNT; v++) {
             mien_template_free(images[i].t[v]);
         }

@@ -33,7 +33,7 @@ PAIRS=${PAIRS:-$LFW/pairsDevTest.txt}
 [ -f "$PAIRS" ] || { echo "bench/precision.sh: skip: no pair list at $PAIRS" >&2; exit 0; }
 [ -f "$BUILD/libmien.so" ] || die "$BUILD/libmien.so not found: build mien first"
 ${CC:-cc} -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -I"$ROOT/include" \
-    "$ROOT/bench/precision.c" -o "$BUILD/mien_bench_precision" -L"$BUILD" -lmien \
-    -Wl,-rpath,"$BUILD" -lm || die "cannot build bench/precision.c"
+    "$ROOT/bench/precision.c" "$ROOT/bench/lfw_bench.c" -o "$BUILD/mien_bench_precision" \
+    -L"$BUILD" -lmien -Wl,-rpath,"$BUILD" -lm || die "cannot build bench/precision.c"
 export OMP_WAIT_POLICY=PASSIVE MIEN_MODELS=${MIEN_MODELS:-$ROOT/models}
 "$BUILD/mien_bench_precision" "$LFW" "$PAIRS" "$MAX"

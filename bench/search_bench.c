@@ -8,19 +8,26 @@
  * 1 / (1 + σ²) ∈ [0.6, 0.8] (ArcFace-like genuine scores); subject = identity. Queries are
  * fresh samples of enrolled identities.
  *
- * Per dimension it prints one JSON line per case (f32, int8, hnsw): the floor (a plain read
- * loop over the same number of bytes, best instruction set, one pass before each query,
- * median: GB/s and ms),
- * the median query latency (top-10 subjects, no threshold), ratio_to_floor, recall_at_10
- * (fraction of the exact f32 top-10 subjects found), and bytes per template.
+ * Per dimension it prints one JSON line per case (f32, int8, hnsw): "isa", the level mien's
+ * kernels ran at (the CPU's best, or $MIEN_MAX_ISA's cap, which bench/search.sh --isa sets);
+ * the floor (the fastest of several read loops over the same number of bytes: scalar, AVX2
+ * with 4 or 8 accumulators and with prefetch, AVX-512 plain and with prefetch, those the ISA
+ * level allows; each loop reads once before each query; the best loop's median: GB/s and ms,
+ * and "floor_loop", which loop it was), the median query latency (top-10 subjects, no
+ * threshold), ratio_to_floor (ms / floor_ms), recall_at_10 (fraction of the exact f32
+ * top-10 subjects found), and bytes per template.
  *
  *   mien_bench_search [--n N] [--per P] [--dims 192,512] [--queries Q] [--hnsw-n D:N,...]
  *                     [--m M] [--efc EF] [--ef EF,EF,...] [--seed S]
  *
+ * $MIEN_MAX_ISA (bench/search.sh --isa) caps the ISA level, as in the test runner.
  * --hnsw-n 512:200000 builds the 512-d graph over the first 200 000 faces only (its own
- * exact ground truth), 0 skips it. --ef lists search beams: the first is reported as the
- * `hnsw-D` case, the others as `hnsw-D-efE` lines (for choosing the default). */
+ * exact ground truth), 0 skips it; --dims resets every graph to 0 (none), so that
+ * `--dims 192` alone runs the exact cases only. --ef lists search beams: the first is
+ * reported as the `hnsw-D` case, the others as `hnsw-D-efE` lines (for choosing the
+ * default). */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,49 +104,148 @@ static void sample(const float *c, float sigma, int d, uint64_t seed, uint64_t s
     normalise(out, d);
 }
 
-/* ---- the floor: a plain read loop ---------------------------------------------------------- */
+/* ---- the floor: the fastest of several read loops -------------------------------------------
+ * A kernel that beat its floor would show the floor was not one, so the floor is the best
+ * of several ways to read the same bytes: scalar, AVX2 with 4 or 8 independent accumulators,
+ * AVX2 with software prefetch, and AVX-512 (plain and with prefetch) where the process's ISA
+ * level allows (MIEN_MAX_ISA: at a cap of avx2 the floor is what an AVX2 machine reads).
+ * Each adds the 64-bit words it reads, so nothing can be optimised away. Buffers are 64-byte
+ * aligned and hold a multiple of 256 bytes. */
+
+/* Bytes ahead of the loads that the prefetching loops ask for: 32 cache lines, about the
+ * latency of DRAM at one core's read rate (~90 ns × ~20 GB/s ≈ 1.8 KB). */
+#define PREFETCH_AHEAD 2048
+
+/* Plain C, four accumulators (the compiler may vectorise it with the baseline SSE2). */
+static uint64_t read_c(const void *p, size_t bytes)
+{
+    const uint64_t *v = p;
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (size_t i = 0; i + 4 <= bytes / 8; i += 4) {
+        a0 += v[i];
+        a1 += v[i + 1];
+        a2 += v[i + 2];
+        a3 += v[i + 3];
+    }
+    return (a0 + a1) + (a2 + a3);
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-__attribute__((target("avx512f"))) static uint64_t read_avx512(const void *p, size_t bytes)
+
+__attribute__((target("avx2"))) static uint64_t hsum_epi64(__m256i a)
+{
+    __m128i s = _mm_add_epi64(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    return (uint64_t)_mm_cvtsi128_si64(s) + (uint64_t)_mm_extract_epi64(s, 1);
+}
+
+/* AVX2 loads, 4 accumulators: 128 bytes an iteration. */
+__attribute__((target("avx2"))) static uint64_t read_avx2_4(const void *p, size_t bytes)
+{
+    const __m256i *v = p;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i + 4 <= bytes / 32; i += 4) {
+        a0 = _mm256_add_epi64(a0, _mm256_load_si256(v + i));
+        a1 = _mm256_add_epi64(a1, _mm256_load_si256(v + i + 1));
+        a2 = _mm256_add_epi64(a2, _mm256_load_si256(v + i + 2));
+        a3 = _mm256_add_epi64(a3, _mm256_load_si256(v + i + 3));
+    }
+    return hsum_epi64(_mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3)));
+}
+
+/* AVX2 loads, 8 independent accumulators: 256 bytes an iteration, 4 cache lines in flight;
+ * with `prefetch`, a prefetch of each cache line PREFETCH_AHEAD bytes before its loads.
+ * Always inlined with a constant `prefetch`, so each caller is its own loop, without the
+ * test. */
+__attribute__((target("avx2"), always_inline)) static inline uint64_t
+avx2_8acc(const void *p, size_t bytes, bool prefetch)
+{
+    const __m256i *v = p;
+    const char *c = p;
+    __m256i a[8];
+    for (int k = 0; k < 8; k++) {
+        a[k] = _mm256_setzero_si256();
+    }
+    for (size_t i = 0; i + 8 <= bytes / 32; i += 8) {
+        for (int k = 0; prefetch && k < 4; k++) { /* prefetch never faults past the end */
+            _mm_prefetch(c + i * 32 + PREFETCH_AHEAD + 64 * k, _MM_HINT_T0);
+        }
+        for (int k = 0; k < 8; k++) {
+            a[k] = _mm256_add_epi64(a[k], _mm256_load_si256(v + i + k));
+        }
+    }
+    for (int k = 1; k < 8; k++) {
+        a[0] = _mm256_add_epi64(a[0], a[k]);
+    }
+    return hsum_epi64(a[0]);
+}
+
+__attribute__((target("avx2"))) static uint64_t read_avx2_8(const void *p, size_t bytes)
+{
+    return avx2_8acc(p, bytes, false);
+}
+
+__attribute__((target("avx2"))) static uint64_t read_avx2_pf(const void *p, size_t bytes)
+{
+    return avx2_8acc(p, bytes, true);
+}
+
+/* AVX-512 loads, 4 accumulators: 256 bytes an iteration; with `prefetch`, a prefetch of each
+ * cache line PREFETCH_AHEAD bytes before its load. Inlined as avx2_8acc is. */
+__attribute__((target("avx512f"), always_inline)) static inline uint64_t
+avx512_4acc(const void *p, size_t bytes, bool prefetch)
 {
     const __m512i *v = p;
+    const char *c = p;
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-    size_t n = bytes / 256;
-    for (size_t i = 0; i < n; i++) {
-        a0 = _mm512_add_epi64(a0, _mm512_load_si512(v + 4 * i));
-        a1 = _mm512_add_epi64(a1, _mm512_load_si512(v + 4 * i + 1));
-        a2 = _mm512_add_epi64(a2, _mm512_load_si512(v + 4 * i + 2));
-        a3 = _mm512_add_epi64(a3, _mm512_load_si512(v + 4 * i + 3));
+    for (size_t i = 0; i + 4 <= bytes / 64; i += 4) {
+        for (int k = 0; prefetch && k < 4; k++) {
+            _mm_prefetch(c + i * 64 + PREFETCH_AHEAD + 64 * k, _MM_HINT_T0);
+        }
+        a0 = _mm512_add_epi64(a0, _mm512_load_si512(v + i));
+        a1 = _mm512_add_epi64(a1, _mm512_load_si512(v + i + 1));
+        a2 = _mm512_add_epi64(a2, _mm512_load_si512(v + i + 2));
+        a3 = _mm512_add_epi64(a3, _mm512_load_si512(v + i + 3));
     }
     a0 = _mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3));
     return (uint64_t)_mm512_reduce_add_epi64(a0);
 }
-#endif
 
-static uint64_t read_plain(const void *p, size_t bytes)
+__attribute__((target("avx512f"))) static uint64_t read_avx512_4(const void *p, size_t bytes)
 {
-    const uint64_t *v = p;
-    uint64_t a = 0;
-    for (size_t i = 0; i < bytes / 8; i++) {
-        a += v[i];
-    }
-    return a;
+    return avx512_4acc(p, bytes, false);
 }
 
-/* Time (ms) of one plain read of `bytes` at p (64-byte aligned). */
-static double read_ms(const void *p, size_t bytes)
+__attribute__((target("avx512f"))) static uint64_t read_avx512_pf(const void *p, size_t bytes)
+{
+    return avx512_4acc(p, bytes, true);
+}
+#endif
+
+typedef struct floor_loop {
+    const char *name; /* as "floor_loop" reports it */
+    mien_isa level;   /* the ISA level it needs */
+    uint64_t (*read)(const void *p, size_t bytes);
+} floor_loop;
+
+static const floor_loop FLOOR_LOOPS[] = {
+    {"c", MIEN_ISA_C, read_c},
+#if defined(__x86_64__) && defined(__GNUC__)
+    {"avx2", MIEN_ISA_AVX2, read_avx2_4},
+    {"avx2-8acc", MIEN_ISA_AVX2, read_avx2_8},
+    {"avx2-8acc-prefetch", MIEN_ISA_AVX2, read_avx2_pf},
+    {"avx512", MIEN_ISA_AVX512, read_avx512_4},
+    {"avx512-prefetch", MIEN_ISA_AVX512, read_avx512_pf},
+#endif
+};
+#define N_FLOOR_LOOPS (sizeof(FLOOR_LOOPS) / sizeof(FLOOR_LOOPS[0]))
+
+/* Time (ms) of one read of `bytes` at p by `loop`. */
+static double read_ms(const floor_loop *loop, const void *p, size_t bytes)
 {
     static volatile uint64_t sink;
     double t0 = now_ms();
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512f")) {
-        sink += read_avx512(p, bytes);
-    } else {
-        sink += read_plain(p, bytes);
-    }
-#else
-    sink += read_plain(p, bytes);
-#endif
+    sink += loop->read(p, bytes);
     return now_ms() - t0;
 }
 
@@ -155,18 +261,33 @@ static double median(double *x, size_t n)
     return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
+/* The floor of one case: the best loop's median time, and which loop that was. */
+typedef struct floor_result {
+    double ms;
+    const char *loop;
+} floor_result;
+
 /* Runs every query in `mode`: median latency (ms) and top-10 hits into res[q·10..]. When
- * floor_buf is not NULL, a plain read of floor_bytes precedes each query and *floor gets
- * its median: both see the same machine load (the bench may share its cores). */
+ * floor_buf is not NULL, each query is preceded by one read of floor_bytes by every floor
+ * loop the ISA level allows (in an order rotated per query, so that none always reads right
+ * after the search); *floor gets the fastest loop's median. Floor and search see the same
+ * machine load (the bench may share its cores). */
 static double run_queries(const gallery_index *idx, const float *qs, size_t nq, int d,
                           gallery_search_mode mode, gallery_hit *res, size_t *nres,
-                          const void *floor_buf, size_t floor_bytes, double *floor)
+                          const void *floor_buf, size_t floor_bytes, floor_result *floor)
 {
-    double *t = malloc(nq * sizeof(*t)), *f = malloc(nq * sizeof(*f));
+    double *t = malloc(nq * sizeof(*t)), *f = malloc(nq * N_FLOOR_LOOPS * sizeof(*f));
     mien_error err;
+    if (t == NULL || f == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
     for (size_t q = 0; q < nq; q++) {
-        if (floor_buf != NULL) {
-            f[q] = read_ms(floor_buf, floor_bytes);
+        for (size_t k = 0; floor_buf != NULL && k < N_FLOOR_LOOPS; k++) {
+            size_t l = (q + k) % N_FLOOR_LOOPS;
+            if (FLOOR_LOOPS[l].level <= mien_isa_active()) {
+                f[l * nq + q] = read_ms(&FLOOR_LOOPS[l], floor_buf, floor_bytes);
+            }
         }
         double t0 = now_ms();
         if (gallery_index_search(idx, qs + q * (size_t)d, 10, -2.0f, mode, res + q * 10,
@@ -177,8 +298,15 @@ static double run_queries(const gallery_index *idx, const float *qs, size_t nq, 
         t[q] = now_ms() - t0;
     }
     double m = median(t, nq);
-    if (floor_buf != NULL) {
-        *floor = median(f, nq);
+    for (size_t l = 0; floor_buf != NULL && l < N_FLOOR_LOOPS; l++) {
+        if (FLOOR_LOOPS[l].level <= mien_isa_active()) {
+            double ms = median(f + l * nq, nq);
+            fprintf(stderr, "  floor loop %-20s %8.2f ms\n", FLOOR_LOOPS[l].name, ms);
+            if (floor->loop == NULL || ms < floor->ms) {
+                floor->ms = ms;
+                floor->loop = FLOOR_LOOPS[l].name;
+            }
+        }
     }
     free(t);
     free(f);
@@ -230,7 +358,7 @@ static void parse_list(const char *s, int *out, int *n, int max)
 /* Builds and measures the HNSW graph over the first `n` faces of `data` (ground truth: the
  * exact f32 scan of the same faces). */
 static void bench_hnsw(const opts *o, const float *data, const int64_t *subject, size_t n,
-                       int d, const float *qs, size_t nq, double floor32)
+                       int d, const float *qs, size_t nq, const floor_result *floor32)
 {
     mien_error err;
     gallery_index *idx = NULL;
@@ -276,13 +404,14 @@ static void bench_hnsw(const opts *o, const float *data, const int64_t *subject,
         } else {
             snprintf(name, sizeof(name), "hnsw-%d-ef%d", d, ef);
         }
-        printf("{\"case\":\"%s\",\"n\":%zu,\"dim\":%d,\"queries\":%zu,\"m\":%d,"
-               "\"ef_construction\":%d,\"ef_search\":%d,\"build_s\":%.1f,\"floor_ms\":%.2f,"
-               "\"ms\":%.3f,\"ratio_to_floor\":%.3f,\"exact_f32_ms\":%.2f,"
-               "\"speedup_vs_f32\":%.1f,\"recall_at_10\":%.4f,\"recall_at_10_fmr1e-4\":%.4f,"
-               "\"bytes_per_template\":%.0f}\n",
-               name, n, d, nq, p.m, p.ef_construction, ef, build_s, floor32, ms, ms / floor32,
-               f32_ms, f32_ms / ms, recall(ref, nref, got, ngot, nq),
+        printf("{\"case\":\"%s\",\"isa\":\"%s\",\"n\":%zu,\"dim\":%d,\"queries\":%zu,"
+               "\"m\":%d,\"ef_construction\":%d,\"ef_search\":%d,\"build_s\":%.1f,"
+               "\"floor_loop\":\"%s\",\"floor_ms\":%.2f,\"ms\":%.3f,\"ratio_to_floor\":%.3f,"
+               "\"exact_f32_ms\":%.2f,\"speedup_vs_f32\":%.1f,\"recall_at_10\":%.4f,"
+               "\"recall_at_10_fmr1e-4\":%.4f,\"bytes_per_template\":%.0f}\n",
+               name, mien_isa_name(mien_isa_active()), n, d, nq, p.m, p.ef_construction, ef,
+               build_s, floor32->loop, floor32->ms, ms, ms / floor32->ms, f32_ms, f32_ms / ms,
+               recall(ref, nref, got, ngot, nq),
                recall_at(ref, nref, got, ngot, nq, thr), graph_bytes);
         fflush(stdout);
     }
@@ -360,7 +489,7 @@ static void bench_dim(const opts *o, int d, size_t hnsw_n)
     size_t b32 = n * (size_t)d * sizeof(float), b8 = n * ((size_t)d + 8);
     int8_t *buf8 = aligned_alloc(64, (b8 + 255) / 256 * 256);
     memset(buf8, 1, (b8 + 255) / 256 * 256);
-    double f32_floor = 0.0, i8_floor = 0.0;
+    floor_result f32_floor = {0.0, NULL}, i8_floor = {0.0, NULL};
 
     gallery_hit *ref = malloc(nq * 10 * sizeof(*ref)), *got = malloc(nq * 10 * sizeof(*got));
     size_t *nref = malloc(nq * sizeof(*nref)), *ngot = malloc(nq * sizeof(*ngot));
@@ -370,19 +499,22 @@ static void bench_dim(const opts *o, int d, size_t hnsw_n)
     for (size_t q = 0; q < nq; q++) {
         top1 += nref[q] > 0 && ref[q * 10].subject_id == (int64_t)qid[q];
     }
-    printf("{\"case\":\"f32-%d\",\"n\":%zu,\"dim\":%d,\"queries\":%zu,\"floor_gbps\":%.2f,"
-           "\"floor_ms\":%.2f,\"ms\":%.2f,\"ratio_to_floor\":%.3f,\"recall_at_10\":1.0,"
-           "\"top1_identity\":%.3f,\"bytes_per_template\":%d}\n",
-           d, n, d, nq, b32 / f32_floor / 1e6, f32_floor, f32_ms, f32_ms / f32_floor,
+    printf("{\"case\":\"f32-%d\",\"isa\":\"%s\",\"n\":%zu,\"dim\":%d,\"queries\":%zu,"
+           "\"floor_loop\":\"%s\",\"floor_gbps\":%.2f,\"floor_ms\":%.2f,\"ms\":%.2f,"
+           "\"ratio_to_floor\":%.3f,\"recall_at_10\":1.0,\"top1_identity\":%.3f,"
+           "\"bytes_per_template\":%d}\n",
+           d, mien_isa_name(mien_isa_active()), n, d, nq, f32_floor.loop,
+           b32 / f32_floor.ms / 1e6, f32_floor.ms, f32_ms, f32_ms / f32_floor.ms,
            (double)top1 / (double)nq, d * 4);
     fflush(stdout);
     double i8_ms = run_queries(idx, qs, nq, d, GALLERY_SEARCH_EXACT_INT8, got, ngot, buf8,
                                b8 / 256 * 256, &i8_floor);
     free(buf8);
-    printf("{\"case\":\"int8-%d\",\"n\":%zu,\"dim\":%d,\"queries\":%zu,\"floor_gbps\":%.2f,"
-           "\"floor_ms\":%.2f,\"ms\":%.2f,\"ratio_to_floor\":%.3f,\"recall_at_10\":%.4f,"
-           "\"bytes_per_template\":%d}\n",
-           d, n, d, nq, b8 / i8_floor / 1e6, i8_floor, i8_ms, i8_ms / i8_floor,
+    printf("{\"case\":\"int8-%d\",\"isa\":\"%s\",\"n\":%zu,\"dim\":%d,\"queries\":%zu,"
+           "\"floor_loop\":\"%s\",\"floor_gbps\":%.2f,\"floor_ms\":%.2f,\"ms\":%.2f,"
+           "\"ratio_to_floor\":%.3f,\"recall_at_10\":%.4f,\"bytes_per_template\":%d}\n",
+           d, mien_isa_name(mien_isa_active()), n, d, nq, i8_floor.loop,
+           b8 / i8_floor.ms / 1e6, i8_floor.ms, i8_ms, i8_ms / i8_floor.ms,
            recall(ref, nref, got, ngot, nq), d + 8);
     fflush(stdout);
     free(ref);
@@ -400,8 +532,8 @@ static void bench_dim(const opts *o, int d, size_t hnsw_n)
                 sample(centre + id * (size_t)d, sigma[id], d, o->seed + 3, q, qs + q * (size_t)d);
             }
         }
-        double floor_n = f32_floor * (double)hnsw_n / (double)n;
-        bench_hnsw(o, data, subject, hnsw_n < n ? hnsw_n : n, d, qs, nq, floor_n);
+        floor_result floor_n = {f32_floor.ms * (double)hnsw_n / (double)n, f32_floor.loop};
+        bench_hnsw(o, data, subject, hnsw_n < n ? hnsw_n : n, d, qs, nq, &floor_n);
     }
     free(qid);
     free(centre);
@@ -409,6 +541,24 @@ static void bench_dim(const opts *o, int d, size_t hnsw_n)
     free(data);
     free(subject);
     free(qs);
+}
+
+/* Caps the ISA level at $MIEN_MAX_ISA when set (bench/search.sh --isa), as the test runner
+ * does, before any kernel runs; 0, or 2 with the reason printed. */
+static int cap_isa_from_env(void)
+{
+    const char *isa = getenv("MIEN_MAX_ISA");
+    mien_isa cap;
+    mien_error err;
+    if (isa != NULL && isa[0] != '\0' &&
+        (mien_isa_parse(isa, &cap, &err) != MIEN_OK || mien_set_max_isa(cap, &err) != MIEN_OK)) {
+        fprintf(stderr, "mien_bench_search: MIEN_MAX_ISA: %s\n", err.message);
+        return 2;
+    }
+    fprintf(stderr, "ISA: mien's kernels at %s (CPU: %s, cap: %s)\n",
+            mien_isa_name(mien_isa_active()), mien_isa_name(mien_isa_cpu()),
+            isa != NULL && isa[0] ? isa : "none");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -456,6 +606,9 @@ int main(int argc, char **argv)
     }
     if (o.n < 1 || o.per < 1 || o.queries < 1 || o.ndims < 1) {
         fprintf(stderr, "mien_bench_search: --n, --per, --queries, --dims must be positive\n");
+        return 2;
+    }
+    if (cap_isa_from_env() != 0) {
         return 2;
     }
     for (int j = 0; j < o.ndims; j++) {

@@ -94,11 +94,43 @@ typedef enum mien_precision {
     MIEN_PRECISION_BF16_ALL = 3  /* every model (faster; accurate profile loses 0.05 %) */
 } mien_precision;
 
+/* Instruction-set levels, lowest first. mien picks its own kernels (resize, warp, PReLU,
+ * gallery scans, bfloat16 conversions) and oneDNN picks its kernels for the best level the
+ * CPU has; a cap lowers both, so one machine can run and measure what a lesser CPU would
+ * (docs/precision.md, "ISA levels"). The cap is process-wide, as oneDNN's is, and is set
+ * once, before the first engine runs anything: another level needs another process. */
+typedef enum mien_isa {
+    MIEN_ISA_AUTO = 0,        /* engine option: keep the process's cap (none unless set) */
+    MIEN_ISA_C = 1,           /* mien's kernels in portable C; oneDNN at its lowest, SSE4.1 */
+    MIEN_ISA_SSE41 = 2,       /* SSE4.1 */
+    MIEN_ISA_AVX2 = 3,        /* AVX2 + FMA: most servers (AMD Zen 1-3, older Intel) */
+    MIEN_ISA_AVX512 = 4,      /* + AVX-512 F/CD/BW/DQ/VL (oneDNN avx512_core) */
+    MIEN_ISA_AVX512_BF16 = 5, /* + AVX512-BF16 and VNNI (bfloat16 convolutions) */
+    MIEN_ISA_NATIVE = 6       /* no cap: everything the CPU has (AMX included) */
+} mien_isa;
+
 typedef struct mien_engine_options {
     const char *models_dir; /* folder with the model files; NULL: $MIEN_MODELS, else ./models */
     int threads;            /* threads per inference (oneDNN/OpenMP); 0 or 1: one thread */
     mien_precision precision;
+    mien_isa max_isa;       /* AUTO: the process's cap as it is; any other level sets it
+                               (mien_set_max_isa), which fails if a different one is set */
 } mien_engine_options;
+
+/* Sets the process's ISA cap (see mien_isa): for mien's kernels and, through
+ * dnnl_set_max_cpu_isa, oneDNN's. Setting the level already set is a no-op; a different
+ * one, or any once oneDNN has run in this process, is MIEN_ERR_ARG. A cap above what the
+ * CPU has changes nothing. */
+MIEN_API mien_status mien_set_max_isa(mien_isa cap, mien_error *err);
+/* The level mien's own kernels run at in this process: the CPU's best, capped. */
+MIEN_API mien_isa mien_isa_active(void);
+/* The best level this CPU has. */
+MIEN_API mien_isa mien_isa_cpu(void);
+/* "c", "sse41", "avx2", "avx512", "avx512_bf16", "native" ("auto" for AUTO). */
+MIEN_API const char *mien_isa_name(mien_isa isa);
+/* Parses a level name as $MIEN_MAX_ISA holds it (case-insensitive; "" and "none" mean
+ * native). MIEN_ERR_ARG, listing the names, for anything else. */
+MIEN_API mien_status mien_isa_parse(const char *name, mien_isa *out, mien_error *err);
 
 MIEN_API mien_engine_options mien_engine_options_default(void);
 
@@ -142,6 +174,11 @@ typedef struct mien_model_info {
     int n_nodes;        /* operators after the graph passes */
     int bench_rank;     /* the input shape the pipeline feeds (and `mien bench` uses) */
     int64_t bench_dims[MIEN_MAX_RANK];
+    /* How the engine runs it, from its plan at the bench shape: */
+    const char *backend_isa; /* the ISA oneDNN uses ("avx2", "avx512_core_bf16", ...) */
+    int steps;               /* oneDNN primitives and C kernels in the plan */
+    int ref_steps;           /* of those, steps on oneDNN's slow reference kernels */
+    const char *ref_kernels; /* "node (kernel), ..." for those steps; "" when none */
 } mien_model_info;
 
 /* Number of models in the engine's catalogue. */

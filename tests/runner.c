@@ -2,6 +2,7 @@
  * line, or those whose name contains $MIEN_TEST_FILTER) and ends with the line
  * "N passed, N failed, N skipped" that CI reads. Exit status 0 only if none failed. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test.h"
@@ -37,7 +38,18 @@ static int selected(const char *name, int argc, char **argv)
 int main(int argc, char **argv)
 {
     int passed = 0, failed = 0, skipped = 0;
+    const char *isa = getenv("MIEN_MAX_ISA");
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (isa != NULL && isa[0] != '\0') { /* the ISA matrix (make test-isa): one level a run */
+        mien_isa cap;
+        mien_error err;
+        if (mien_isa_parse(isa, &cap, &err) != MIEN_OK || mien_set_max_isa(cap, &err) != MIEN_OK) {
+            fprintf(stderr, "MIEN_MAX_ISA: %s\n", err.message);
+            return 2;
+        }
+    }
+    printf("ISA: mien's kernels at %s (CPU: %s, cap: %s)\n", mien_isa_name(mien_isa_active()),
+           mien_isa_name(mien_isa_cpu()), isa != NULL && isa[0] ? isa : "none");
     for (size_t i = 0; i < sizeof(TESTS) / sizeof(TESTS[0]); i++) {
         if (!selected(TESTS[i].name, argc, argv)) {
             continue;

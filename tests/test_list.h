@@ -3,6 +3,11 @@
 #define TEST_LIST(XX)                                                                  \
     /* base */                                                                         \
     XX(error_strings)                                                                  \
+    /* base: ISA levels and the cap (tests/base/test_cpu.c) */                         \
+    XX(cpu_isa_names)                                                                  \
+    XX(cpu_isa_levels)                                                                 \
+    XX(cpu_isa_dispatch_follows_cap)                                                   \
+    XX(cpu_isa_set_cap_once)                                                           \
     /* base: key file and crypto (tests/base/test_keyring.c) */                        \
     XX(keyring_create_file)                                                            \
     XX(keyring_load_round_trip)                                                        \
@@ -96,6 +101,7 @@
     XX(kernel_prelu_nhwc)                                                              \
     XX(kernel_f32_to_bf16)                                                             \
     XX(kernel_prelu_nhwc_bf16)                                                         \
+    XX(kernel_prelu_isa_paths_agree)                                                   \
     XX(engine_catalogue)                                                               \
     XX(engine_missing_models_dir)                                                      \
     XX(engine_bad_model_files)                                                         \
@@ -103,6 +109,7 @@
     XX(session_embedders_match_onnxruntime)                                            \
     XX(session_bf16_embedders_close_to_onnxruntime)                                    \
     XX(engine_precision_env)                                                           \
+    XX(engine_isa_option)                                                              \
     XX(session_no_allocation_after_warmup) \
     /* face pipeline (tests/face/test_pipeline.c) */                                   \
     XX(pipeline_detect_samples)                                                        \

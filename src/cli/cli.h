@@ -30,8 +30,17 @@ typedef struct cli_common {
  * argv[*i] was one, false otherwise; sets *bad on a missing or invalid value. */
 bool cli_common_option(cli_common *c, int argc, char **argv, int *i, bool *bad);
 
+/* Caps the ISA of this process at $MIEN_MAX_ISA when set (mien_set_max_isa): before any
+ * command runs, so mien's kernels and oneDNN's agree. False, with a message, for a bad
+ * name. */
+bool cli_apply_max_isa(void);
+
 /* Opens the engine for `c`, printing the error to stderr on failure. */
 mien_status cli_open_engine(const cli_common *c, mien_engine **out);
+
+/* Writes the members "isa" (mien's level), "backend_isa" (oneDNN's), "steps", "ref_steps"
+ * and "ref_kernels" of model m, without braces, for the --json outputs. */
+void cli_kernels_json(FILE *f, const mien_model_info *m);
 
 /* Writes `s` as a JSON string literal (quotes included) to f. */
 void cli_json_string(FILE *f, const char *s);

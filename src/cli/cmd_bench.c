@@ -29,6 +29,18 @@ static void fixed_input(float *x, size_t n)
     }
 }
 
+static const char *precision_name(const mien_engine *e)
+{
+    switch (mien_engine_precision(e)) {
+    case MIEN_PRECISION_BF16:
+        return "bf16";
+    case MIEN_PRECISION_BF16_ALL:
+        return "bf16-all";
+    default:
+        return "f32";
+    }
+}
+
 /* Times one model: warmup runs, then `runs` timed ones; writes median and min in ms. */
 static mien_status time_model(mien_session *s, const mien_model_info *m, int warmup, int runs,
                               double *median, double *min)
@@ -130,8 +142,10 @@ int cli_cmd_bench(int argc, char **argv)
         }
         if (c.json) {
             printf("{\"model\":\"%s\",\"ms_median\":%.4f,\"ms_min\":%.4f,\"runs\":%d,"
-                   "\"threads\":%d}\n",
-                   m.name, median, min, runs, c.threads);
+                   "\"threads\":%d,\"precision\":\"%s\",",
+                   m.name, median, min, runs, c.threads, precision_name(engine));
+            cli_kernels_json(stdout, &m);
+            printf("}\n");
         } else {
             char shape[64];
             int used = 0;

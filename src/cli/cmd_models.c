@@ -62,6 +62,8 @@ static void print_json(const mien_model_info *m)
     cli_json_string(stdout, m->package);
     printf(",\"provenance\":");
     cli_json_string(stdout, m->provenance);
+    printf(",");
+    cli_kernels_json(stdout, m);
     printf("}\n");
 }
 
@@ -87,7 +89,10 @@ static void print_text(const mien_model_info *m)
         memcpy(b.dims, m->bench_dims, sizeof(b.dims));
         dims_text(stdout, &b);
     }
-    printf("\n  package     %s\n", m->package);
+    printf("\n  kernels     %d steps on oneDNN %s, mien's own at %s; %d on reference kernels%s%s\n",
+           m->steps, m->backend_isa, mien_isa_name(mien_isa_active()), m->ref_steps,
+           m->ref_steps ? ": " : "", m->ref_kernels);
+    printf("  package     %s\n", m->package);
     printf("  provenance  %s\n\n", m->provenance);
 }
 

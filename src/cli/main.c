@@ -115,6 +115,21 @@ bool cli_common_option(cli_common *c, int argc, char **argv, int *i, bool *bad)
     return false;
 }
 
+bool cli_apply_max_isa(void)
+{
+    const char *name = getenv("MIEN_MAX_ISA");
+    mien_isa cap;
+    mien_error err;
+    if (name == NULL || name[0] == '\0') {
+        return true;
+    }
+    if (mien_isa_parse(name, &cap, &err) != MIEN_OK || mien_set_max_isa(cap, &err) != MIEN_OK) {
+        fprintf(stderr, "mien: MIEN_MAX_ISA: %s\n", err.message);
+        return false;
+    }
+    return true;
+}
+
 mien_status cli_open_engine(const cli_common *c, mien_engine **out)
 {
     mien_engine_options opt = mien_engine_options_default();
@@ -128,6 +143,14 @@ mien_status cli_open_engine(const cli_common *c, mien_engine **out)
                 mien_strerror(st));
     }
     return st;
+}
+
+void cli_kernels_json(FILE *f, const mien_model_info *m)
+{
+    fprintf(f, "\"isa\":\"%s\",\"backend_isa\":\"%s\",\"steps\":%d,\"ref_steps\":%d,"
+               "\"ref_kernels\":",
+            mien_isa_name(mien_isa_active()), m->backend_isa, m->steps, m->ref_steps);
+    cli_json_string(f, m->ref_kernels);
 }
 
 void cli_json_string(FILE *f, const char *s)
@@ -154,8 +177,46 @@ int main(int argc, char **argv)
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
+        /* The ISA lines (or --json) tell scripts which levels this CPU can run: make test-isa
+         * skips a level above "isa-cpu". The cap is applied first, so "active" is what a
+         * command run with the same environment gets; "isa-cap" is $MIEN_MAX_ISA's level by
+         * its canonical name ("native" when unset). */
+        const char *cap = getenv("MIEN_MAX_ISA");
+        bool capped = cap != NULL && cap[0] != '\0';
+        mien_isa level = MIEN_ISA_NATIVE;
+        if (!cli_apply_max_isa()) {
+            return CLI_EXIT_USAGE;
+        }
+        if (capped) {
+            mien_error perr;
+            (void)mien_isa_parse(cap, &level, &perr); /* valid: cli_apply_max_isa took it */
+        }
+        if (argc > 2 && strcmp(argv[2], "--json") == 0) {
+            printf("{\"version\":\"%s\",\"isa_cpu\":\"%s\",\"isa_active\":\"%s\","
+                   "\"isa_cap\":\"%s\",\"max_isa\":",
+                   MIEN_VERSION_STRING, mien_isa_name(mien_isa_cpu()),
+                   mien_isa_name(mien_isa_active()), mien_isa_name(level));
+            if (capped) {
+                cli_json_string(stdout, cap);
+            } else {
+                printf("null");
+            }
+            printf("}\n");
+            return CLI_EXIT_OK;
+        }
         printf("mien %s\n", MIEN_VERSION_STRING);
+        printf("ISA: CPU %s, active %s (%s%s); oneDNN %s (its ISA per model: mien models)\n",
+               mien_isa_name(mien_isa_cpu()), mien_isa_name(mien_isa_active()),
+               capped ? "MIEN_MAX_ISA=" : "no MIEN_MAX_ISA", capped ? cap : "",
+               level == MIEN_ISA_NATIVE ? "uncapped, AMX included where present"
+               : level == MIEN_ISA_C    ? "capped at sse41, its lowest"
+                                        : "capped at the same level");
+        printf("isa-cpu: %s\nisa-active: %s\nisa-cap: %s\n", mien_isa_name(mien_isa_cpu()),
+               mien_isa_name(mien_isa_active()), mien_isa_name(level));
         return CLI_EXIT_OK;
+    }
+    if (!cli_apply_max_isa()) {
+        return CLI_EXIT_USAGE;
     }
     if (strcmp(argv[1], "models") == 0) {
         return cli_cmd_models(argc - 1, argv + 1);

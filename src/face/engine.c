@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "base/cpu.h"
 #include "base/error.h"
 #include "face/catalog.h"
 #include "face/session.h"
@@ -35,6 +36,8 @@ typedef struct loaded_model {
     char id[17]; /* first 16 hex digits of sha256: the model id templates carry */
     int64_t parameters, macs;
     mien_tensor_info inputs[MIEN_MAX_MODEL_IO], outputs[MIEN_MAX_MODEL_IO];
+    int steps, ref_steps;  /* of the trial plan at the bench shape (mien_model_info) */
+    char ref_kernels[256]; /* which steps run oneDNN's reference kernels */
 } loaded_model;
 
 /* Which models run their convolutions in bfloat16 ($MIEN_PRECISION, docs/precision.md). */
@@ -82,7 +85,41 @@ mien_engine_options mien_engine_options_default(void)
     o.models_dir = NULL;
     o.threads = 1;
     o.precision = MIEN_PRECISION_AUTO;
+    o.max_isa = MIEN_ISA_AUTO;
     return o;
+}
+
+/* ---- ISA levels (base/cpu.h) --------------------------------------------------------------- */
+
+mien_status mien_set_max_isa(mien_isa cap, mien_error *err)
+{
+    return base_isa_set_cap(cap, nn_set_max_isa, err);
+}
+
+mien_isa mien_isa_active(void)
+{
+    return base_isa_active();
+}
+
+mien_isa mien_isa_cpu(void)
+{
+    return base_isa_cpu();
+}
+
+const char *mien_isa_name(mien_isa isa)
+{
+    return base_isa_name(isa);
+}
+
+mien_status mien_isa_parse(const char *name, mien_isa *out, mien_error *err)
+{
+    if (out == NULL || !base_isa_parse(name, out)) {
+        return base_error_set(err, MIEN_ERR_ARG,
+                              "unknown ISA level '%s' (one of: native, avx512_bf16, avx512, "
+                              "avx2, sse41, c)",
+                              name != NULL ? name : "(null)");
+    }
+    return MIEN_OK;
 }
 
 mien_precision mien_engine_precision(const mien_engine *engine)
@@ -234,6 +271,10 @@ static mien_status load_model(mien_engine *e, const face_model_spec *spec, nn_ba
                               .deterministic = e->precision != ENGINE_F32};
         st = nn_plan_new_opts(backend, m->graph, &bench, &po, &plan, err);
     }
+    if (st == MIEN_OK) {
+        m->steps = nn_plan_steps(plan);
+        m->ref_steps = nn_plan_ref_steps(plan, m->ref_kernels, sizeof(m->ref_kernels));
+    }
     nn_plan_free(plan);
     free(shapes);
     if (st != MIEN_OK) {
@@ -260,6 +301,9 @@ mien_status mien_engine_new(const mien_engine_options *opt, mien_engine **out, m
     }
     if (opt->threads < 0 || opt->threads > 256) {
         return base_error_set(err, MIEN_ERR_ARG, "threads must be 0..256, got %d", opt->threads);
+    }
+    if (opt->max_isa != MIEN_ISA_AUTO && (st = mien_set_max_isa(opt->max_isa, err)) != MIEN_OK) {
+        return st;
     }
     dir = opt->models_dir;
     if (dir == NULL || dir[0] == '\0') {
@@ -377,6 +421,10 @@ mien_status mien_engine_model_info(const mien_engine *engine, size_t index, mien
     for (int i = 0; i < m->spec->bench_rank; i++) {
         out->bench_dims[i] = m->spec->bench_dims[i];
     }
+    out->backend_isa = nn_isa_name();
+    out->steps = m->steps;
+    out->ref_steps = m->ref_steps;
+    out->ref_kernels = m->ref_kernels;
     return MIEN_OK;
 }
 

@@ -9,11 +9,12 @@
  *
  * Search is a scan at memory bandwidth (DESIGN.md §6: one core reads ~17.5 GB/s; the cost
  * is the bytes scanned): dot products of the query with every row, one row after another,
- * by AVX-512 / AVX2+FMA kernels chosen once per search with __builtin_cpu_supports (scalar C
- * otherwise), into a small min-heap of the best faces. The int8 scan quantises the query the
- * same way and uses integer dot products (AVX-512 VNNI vpdpbusd, or AVX2 vpmaddubsw with the
- * sign trick), keeps a shortlist and re-ranks it exactly in f32, so returned similarities
- * are always exact f32 dot products. Faces are then aggregated per subject (a subject's
+ * by AVX-512 / AVX2+FMA kernels chosen once per search by the process's ISA level
+ * (base_isa_active(): the CPU's best under MIEN_MAX_ISA; scalar C otherwise), into a small
+ * min-heap of the best faces. The int8 scan quantises the query the same way and uses
+ * integer dot products (AVX-512 VNNI vpdpbusd, or AVX2 vpmaddubsw with the sign trick),
+ * keeps a shortlist and re-ranks it exactly in f32, so returned similarities are always
+ * exact f32 dot products. Faces are then aggregated per subject (a subject's
  * score is its best face's); the face heap is widened until k distinct subjects are found
  * or every face was kept.
  *
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cpu.h"
 #include "base/error.h"
 #include "face/calibration.h"
 #include "gallery/hnsw.h"
@@ -261,23 +263,61 @@ typedef struct kernels {
     gallery_hnsw_dist dist;
 } kernels;
 
-/* The kernels for `want` (GALLERY_ISA_BEST: the best this CPU has), never above what the CPU
- * supports. Cheap: __builtin_cpu_supports reads a table filled at start-up. */
+#ifdef INDEX_X86
+/* The level `want` asks for as mien_isa (GALLERY_ISA_BEST: no limit of its own). */
+static mien_isa wanted_level(gallery_isa want)
+{
+    switch (want) {
+    case GALLERY_ISA_SCALAR:
+        return MIEN_ISA_C;
+    case GALLERY_ISA_AVX2:
+        return MIEN_ISA_AVX2;
+    case GALLERY_ISA_AVX512:
+        return MIEN_ISA_AVX512;
+    case GALLERY_ISA_BEST:
+        break;
+    }
+    return MIEN_ISA_NATIVE;
+}
+#endif
+
+/* The level of `want`, lowered to the process's (base/cpu.h: the CPU's best under
+ * MIEN_MAX_ISA), so that a cap keeps the scans off AVX-512 on a machine that has it. There
+ * are no SSE4.1 kernels: MIEN_ISA_SSE41, like MIEN_ISA_C, scans in plain C. */
+gallery_isa gallery_index_isa(gallery_isa want)
+{
+#ifdef INDEX_X86
+    mien_isa level = base_isa_active(), asked = wanted_level(want);
+    level = asked < level ? asked : level;
+    if (level >= MIEN_ISA_AVX512) {
+        return GALLERY_ISA_AVX512;
+    }
+    if (level >= MIEN_ISA_AVX2) {
+        return GALLERY_ISA_AVX2;
+    }
+#else
+    (void)want;
+#endif
+    return GALLERY_ISA_SCALAR;
+}
+
+/* The kernels of gallery_index_isa(want). MIEN_ISA_AVX2 holds FMA and MIEN_ISA_AVX512 holds
+ * BW; VNNI, which MIEN_ISA_AVX512 does not imply, is checked here (cheap:
+ * __builtin_cpu_supports reads a table filled at start-up). */
 static kernels kernels_for(gallery_isa want)
 {
     kernels k = {dots_f32_plain, dots_i8_plain, dist_plain};
 #ifdef INDEX_X86
-    bool best = want == GALLERY_ISA_BEST;
-    if ((best || want >= GALLERY_ISA_AVX2) && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma")) {
+    gallery_isa level = gallery_index_isa(want);
+    if (level >= GALLERY_ISA_AVX2) {
         k.f32 = dots_f32_avx2;
         k.i8 = dots_i8_avx2;
         k.dist = dist_avx2;
     }
-    if ((best || want >= GALLERY_ISA_AVX512) && __builtin_cpu_supports("avx512f")) {
+    if (level >= GALLERY_ISA_AVX512) {
         k.f32 = dots_f32_avx512;
         k.dist = dist_avx512;
-        if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
+        if (__builtin_cpu_supports("avx512vnni")) {
             k.i8 = dots_i8_vnni;
         }
     }

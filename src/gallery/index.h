@@ -88,9 +88,11 @@ mien_status gallery_index_build_approx_with(gallery_index *idx, const gallery_ap
 mien_status gallery_index_set_approx_ef(gallery_index *idx, int ef_search, mien_error *err);
 
 /* Test hook: gallery_index_search with the exact kernels forced to one instruction set
- * (never above what the CPU has: a missing one falls back to the next below), so that tests
- * can check each path against the others. AVX512 means AVX-512F for f32 and AVX-512 VNNI
- * for int8. @test gallery/test_index.c */
+ * (never above what the CPU has or the process's ISA cap allows, base/cpu.h: a level above
+ * runs as the next below), so that tests can check each path against the others. AVX512
+ * means AVX-512F for f32 and AVX-512 VNNI for int8 (AVX2's int8 kernel without VNNI).
+ * gallery_index_isa(want) is the level a search at `want` runs at (never BEST).
+ * @test gallery/test_index.c */
 typedef enum gallery_isa {
     GALLERY_ISA_BEST = 0,
     GALLERY_ISA_SCALAR = 1,
@@ -101,6 +103,7 @@ mien_status gallery_index_search_isa(const gallery_index *idx, const float *quer
                                      float min_similarity, gallery_search_mode mode,
                                      gallery_isa isa, gallery_hit *hits, size_t *n,
                                      mien_error *err);
+gallery_isa gallery_index_isa(gallery_isa want);
 
 /* The index vector of a template for its profile (see above): dim floats written to out
  * (room for 704); returns the dimension in *dim. */

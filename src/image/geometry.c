@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu.h"
 #include "base/error.h"
 #include "image/image.h"
 
@@ -628,14 +629,18 @@ GEO_AVX512 static void warp_row_avx512(const warp_map *m, int y, int W, uint8_t 
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
+/* The process's level (base/cpu.h: the CPU's best, lowered by MIEN_MAX_ISA) decides, so that
+ * a cap keeps these kernels off AVX-512 (or off AVX2) on a machine that has it. MIEN_ISA_AVX512
+ * holds the F, BW, DQ and VL the AVX-512 kernels use. There are no SSE4.1 kernels: at
+ * MIEN_ISA_SSE41 and MIEN_ISA_C the base code runs, SSE2 on x86-64 being that architecture's
+ * baseline, which its plain C compiles to anyway. */
 image_isa image_isa_best(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
+    if (base_isa_allows(MIEN_ISA_AVX512)) {
         return IMAGE_ISA_AVX512;
     }
-    if (__builtin_cpu_supports("avx2")) {
+    if (base_isa_allows(MIEN_ISA_AVX2)) {
         return IMAGE_ISA_AVX2;
     }
 #endif

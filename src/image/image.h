@@ -53,7 +53,8 @@ typedef enum image_isa {
     IMAGE_ISA_AUTO = 3
 } image_isa;
 
-/* The best level this CPU runs (never IMAGE_ISA_AUTO). Thread-safe, no state. */
+/* The best level this CPU runs under the process's ISA cap (base/cpu.h, MIEN_MAX_ISA): at a
+ * cap of avx2, never IMAGE_ISA_AVX512. Never IMAGE_ISA_AUTO. Thread-safe. */
 image_isa image_isa_best(void);
 
 /* image_resize_bilinear / image_warp_affine at a chosen level; a level above

@@ -32,6 +32,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "base/cpu.h"
 #include "base/error.h"
 #include "nn/kernels.h"
 
@@ -94,6 +95,8 @@ typedef enum c_kernel {
 
 typedef struct step {
     dnnl_primitive_t prim; /* NULL for a C step */
+    bool ref_kernel;       /* oneDNN runs prim on a reference kernel (nn_plan_ref_steps) */
+    char impl[32];         /* oneDNN's name for that kernel ("jit:avx2", ...), "" for C */
     int n_args;
     int arg_kind[MAX_STEP_ARGS]; /* DNNL_ARG_* */
     int arg_ref[MAX_STEP_ARGS];  /* ref index, or -1 for the shared scratchpad */
@@ -281,6 +284,15 @@ static const nn_shape *shape_of(const nn_plan *p, int t)
     return &p->shapes[t];
 }
 
+/* True when oneDNN chose one of its reference kernels (plain C++ loops, often 10-100x
+ * slower than its JIT kernels) for pd. */
+static bool impl_is_reference(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success ||
+           impl == NULL || strstr(impl, "ref") != NULL;
+}
+
 /* Records the implementation name chosen by a primitive descriptor for node n. */
 static void note_impl(nn_plan *p, const nn_node *n, const_dnnl_primitive_desc_t pd)
 {
@@ -349,6 +361,14 @@ static step *prim_step(nn_plan *p, dnnl_primitive_desc_t pd, const nn_node *n, m
     need_scratch(p, pd);
     if (n != NULL) {
         note_impl(p, n, pd);
+    }
+    {
+        const char *impl = NULL;
+        s->ref_kernel = impl_is_reference(pd);
+        if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
+            impl != NULL) {
+            snprintf(s->impl, sizeof(s->impl), "%s", impl);
+        }
     }
     dnnl_status_t ds = dnnl_primitive_create(&s->prim, pd);
     dnnl_primitive_desc_destroy(pd);
@@ -1015,13 +1035,6 @@ static void dims_of(const nn_shape *s, dnnl_dims_t d)
     }
 }
 
-static bool impl_is_reference(const_dnnl_primitive_desc_t pd)
-{
-    const char *impl = NULL;
-    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success ||
-           impl == NULL || strstr(impl, "ref") != NULL;
-}
-
 /* The PReLU node that is the only reader of conv n's output, with a constant per-channel
  * (or single) slope, or NULL. */
 static const nn_node *fusable_prelu(const nn_plan *p, const nn_node *n)
@@ -1220,6 +1233,69 @@ static dnnl_status_t create_fastest_conv(nn_plan *p, const dnnl_convolution_desc
     return dnnl_success;
 }
 
+/* Activation layouts a convolution is offered, in order (plan_conv). Which layout has a
+ * JIT kernel depends on the ISA and the destination layout, not on a rule (DESIGN.md §3):
+ * with 3 input channels, oneDNN 2.6 has an AVX-512 kernel for NHWC source with a blocked
+ * destination but runs that on `ref:any` at AVX2, where an NCHW source has a JIT kernel. */
+typedef struct conv_layout {
+    dnnl_format_tag_t src, dst;
+} conv_layout;
+
+#define CONV_N_LAYOUTS 5
+/* Below this many input channels (the pixels of a first convolution), NHWC is tried first:
+ * it saves a reorder of the picture where oneDNN has a kernel for it (AVX-512). */
+#define CONV_FEW_CHANNELS 8
+static const conv_layout CONV_LAYOUTS_FEW[CONV_N_LAYOUTS] = {
+    {dnnl_nhwc, dnnl_format_tag_any}, {dnnl_nchw, dnnl_format_tag_any},
+    {dnnl_format_tag_any, dnnl_format_tag_any}, {dnnl_nhwc, dnnl_nhwc}, {dnnl_nchw, dnnl_nchw},
+};
+static const conv_layout CONV_LAYOUTS[CONV_N_LAYOUTS] = {
+    {dnnl_format_tag_any, dnnl_format_tag_any}, {dnnl_nhwc, dnnl_nhwc},
+    {dnnl_nhwc, dnnl_format_tag_any}, {dnnl_nchw, dnnl_format_tag_any}, {dnnl_nchw, dnnl_nchw},
+};
+
+/* The primitive descriptor for convolution `cd` of node n: with the PReLU that follows it
+ * as a post-op when oneDNN has a JIT kernel for that (it saves a pass over the activations;
+ * DESIGN.md §3 saw the post-op push convolutions to `ref:any` on AVX2, hence the check),
+ * else plain (create_fastest_conv). *prelu is the fused node or NULL; *pd is NULL when
+ * oneDNN has nothing for this descriptor. */
+static mien_status conv_pd_for_layout(nn_plan *p, const nn_node *n,
+                                      const dnnl_convolution_desc_t *cd,
+                                      dnnl_primitive_desc_t *pd, const nn_node **prelu,
+                                      mien_error *err)
+{
+    dnnl_primitive_attr_t attr;
+    mien_status st;
+    *pd = NULL;
+    *prelu = fusable_prelu(p, n);
+    if (*prelu != NULL) {
+        int64_t c = nn_tensor_elems(&p->g->tensors[(*prelu)->inputs[1]]);
+        if ((st = make_attr_prelu(&attr, &n->a, c == 1 ? 0 : 2, n, err)) != MIEN_OK) {
+            return st;
+        }
+        if (dnnl_primitive_desc_create(pd, cd, attr, p->backend->engine, NULL) !=
+            dnnl_success) {
+            *pd = NULL;
+        } else if (impl_is_reference(*pd)) {
+            dnnl_primitive_desc_destroy(*pd);
+            *pd = NULL;
+        }
+        dnnl_primitive_attr_destroy(attr);
+        if (*pd != NULL) {
+            return MIEN_OK;
+        }
+        *prelu = NULL;
+    }
+    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+        return st;
+    }
+    if (create_fastest_conv(p, cd, attr, n->a.act, pd) != dnnl_success) {
+        *pd = NULL;
+    }
+    dnnl_primitive_attr_destroy(attr);
+    return MIEN_OK;
+}
+
 static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
 {
     const nn_shape *xs = shape_of(p, n->inputs[0]), *ws = shape_of(p, n->inputs[1]);
@@ -1232,7 +1308,6 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
     int64_t pads[4], out_hw[2], in_hw[2] = {xs->dims[2], xs->dims[3]};
     nn_attrs a = n->a;
     dnnl_convolution_desc_t cd;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
     int x_ref, w_ref, b_ref = -1, y_ref;
@@ -1267,58 +1342,53 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
         dnnl_memory_desc_init_by_tag(&w_md, 5, wd, dnnl_f32, dnnl_format_tag_any);
         dnnl_memory_desc_init_by_tag(&w_plain, 5, wd, dnnl_f32, dnnl_goihw);
     }
-    /* Few input channels (the first convolution): NHWC, since oneDNN 2.6 runs NCHW input
-     * through its reference kernel there (DESIGN.md §3). */
-    if (xs->dims[1] < 8) {
-        dnnl_memory_desc_init_by_tag(&src_md, 4, sd, ct, dnnl_nhwc);
-    } else {
-        dnnl_memory_desc_init_by_tag(&src_md, 4, sd, ct, dnnl_format_tag_any);
-    }
-    /* float32 out, unless the only reader is another bf16 convolution (no PReLU between):
-     * then bf16 straight away, saving a reorder */
-    dnnl_memory_desc_init_by_tag(&dst_md, 4, dd,
-                                 bf16 && feeds_bf16_conv(p, n) ? dnnl_bf16 : dnnl_f32,
-                                 dnnl_format_tag_any);
     if (bias >= 0) {
         bd[0] = ys->dims[1];
         dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a);
     }
-    DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(
-                 &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_md,
-                 bias >= 0 ? &b_md : NULL, &dst_md, strides, dil, pl, pr),
-             n, "convolution desc");
-    /* A PReLU right after the convolution rides along as a post-op when oneDNN has a JIT
-     * kernel for that (it saves a pass over the activations); DESIGN.md §3 saw oneDNN fall
-     * back to `ref:any` for it on AVX2, so the chosen kernel is checked and the PReLU stays
-     * a separate primitive when that happens. */
-    const nn_node *prelu = fusable_prelu(p, n);
+    /* float32 out, unless the only reader is another bf16 convolution (no PReLU between):
+     * then bf16 straight away, saving a reorder */
+    dnnl_data_type_t dst_type = bf16 && feeds_bf16_conv(p, n) ? dnnl_bf16 : dnnl_f32;
+    /* Layouts are offered in turn until oneDNN has a kernel that is not a reference one
+     * for them (CONV_LAYOUTS); when none has, the first layout's reference kernel runs and
+     * the plan reports it (nn_plan_ref_steps). */
+    const nn_node *prelu = NULL;
+    dnnl_primitive_desc_t fallback = NULL;
+    const conv_layout *order = xs->dims[1] < CONV_FEW_CHANNELS ? CONV_LAYOUTS_FEW : CONV_LAYOUTS;
     pd = NULL;
-    if (prelu != NULL) {
-        int64_t c = nn_tensor_elems(&p->g->tensors[prelu->inputs[1]]);
-        if ((st = make_attr_prelu(&attr, &n->a, c == 1 ? 0 : 2, n, err)) != MIEN_OK) {
+    for (int li = 0; li < CONV_N_LAYOUTS && pd == NULL; li++) {
+        dnnl_memory_desc_init_by_tag(&src_md, 4, sd, ct, order[li].src);
+        dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dst_type, order[li].dst);
+        if (dnnl_dilated_convolution_forward_desc_init(
+                &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_md,
+                bias >= 0 ? &b_md : NULL, &dst_md, strides, dil, pl, pr) != dnnl_success) {
+            continue;
+        }
+        if ((st = conv_pd_for_layout(p, n, &cd, &pd, &prelu, err)) != MIEN_OK) {
+            if (fallback != NULL) {
+                dnnl_primitive_desc_destroy(fallback);
+            }
             return st;
         }
-        if (dnnl_primitive_desc_create(&pd, &cd, attr, p->backend->engine, NULL) !=
-            dnnl_success) {
+        if (pd != NULL && impl_is_reference(pd)) {
+            if (fallback == NULL) {
+                fallback = pd;
+            } else {
+                dnnl_primitive_desc_destroy(pd);
+            }
             pd = NULL;
-        } else if (impl_is_reference(pd)) {
-            dnnl_primitive_desc_destroy(pd);
-            pd = NULL;
-        }
-        dnnl_primitive_attr_destroy(attr);
-        if (pd == NULL) {
             prelu = NULL;
         }
     }
     if (pd == NULL) {
-        if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
-            return st;
+        if (fallback == NULL) {
+            return base_error_set(err, MIEN_ERR_BACKEND,
+                                  "oneDNN has no convolution for node '%s' in any layout",
+                                  n->name);
         }
-        dnnl_status_t ds = create_fastest_conv(p, &cd, attr, n->a.act, &pd);
-        dnnl_primitive_attr_destroy(attr);
-        if (ds != dnnl_success) {
-            return dnnl_fail(err, ds, n, "convolution primitive desc");
-        }
+        pd = fallback;
+    } else if (fallback != NULL) {
+        dnnl_primitive_desc_destroy(fallback);
     }
     src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
@@ -1552,6 +1622,10 @@ static mien_status plan_prelu(nn_plan *p, const nn_node *n, mien_error *err)
     if (ds != dnnl_success) {
         return dnnl_fail(err, ds, n, "prelu primitive desc");
     }
+    if (impl_is_reference(pd)) { /* below AVX2 oneDNN 2.6 has no PReLU kernel: ours */
+        dnnl_primitive_desc_destroy(pd);
+        return c_step(p, n, CK_PRELU, err);
+    }
     w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     if ((st = const_as(p, p->refs[plain_w].ptr, &p->refs[plain_w].md, &w_md, n, &w_ref, err)) !=
         MIEN_OK) {
@@ -1583,11 +1657,62 @@ static bool same_shape(const nn_shape *a, const nn_shape *b)
     return true;
 }
 
+/* The step of elementwise primitive pd (taken over) on tensor a, in a's layout and in place
+ * where a has no other reader; src1 >= 0 is the ref of a second operand (binary ops). */
+static mien_status elementwise_step(nn_plan *p, const nn_node *n, dnnl_primitive_desc_t pd, int a,
+                                    int src1, mien_error *err)
+{
+    mien_status st;
+    int x = p->values[a].ref, y = inplace_or_new(p, a, x);
+    step *s = prim_step(p, pd, n, err, &st);
+    if (s == NULL) {
+        return st;
+    }
+    step_arg(p, s, DNNL_ARG_SRC_0, x); /* DNNL_ARG_SRC_0 is DNNL_ARG_SRC */
+    if (src1 >= 0) {
+        step_arg(p, s, DNNL_ARG_SRC_1, src1);
+    }
+    step_arg(p, s, DNNL_ARG_DST, y);
+    produce(p, n->outputs[0], y);
+    return MIEN_OK;
+}
+
+/* x·c or x + c for a scalar constant c as oneDNN's eltwise `linear` (alpha·x + beta), in x's
+ * layout and in place: a JIT kernel on every ISA, where oneDNN 2.6's binary with a broadcast second
+ * operand on a blocked layout runs `ref:any` at AVX2 (UltraFace's Mul_44: 5 ms). */
+static mien_status plan_scalar_binary(nn_plan *p, const nn_node *n, int a, float c,
+                                      mien_error *err)
+{
+    dnnl_eltwise_desc_t ed;
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_desc_t pd;
+    mien_status st;
+    float alpha = 1.0f, beta = 0.0f;
+    int x = p->values[a].ref;
+    if (n->op == NN_OP_MUL) {
+        alpha = c;
+    } else {
+        beta = c;
+    }
+    DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, dnnl_eltwise_linear,
+                                            &p->refs[x].md, alpha, beta),
+             n, "eltwise desc");
+    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+        return st;
+    }
+    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ed, attr, p->backend->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (ds != dnnl_success) {
+        return c_step(p, n, CK_BINARY, err);
+    }
+    return elementwise_step(p, n, pd, a, -1, err);
+}
+
 /* Add/Sub/Mul/Div on oneDNN when the first operand has the output's shape and the second
  * is an activation of the same shape or a broadcastable constant; otherwise in C. */
 static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
 {
-    int a = n->inputs[0], b = n->inputs[1], x, y_in, y;
+    int a = n->inputs[0], b = n->inputs[1], x, y_in;
     const nn_shape *os = shape_of(p, n->outputs[0]);
     dnnl_alg_kind_t alg;
     dnnl_binary_desc_t bd;
@@ -1606,6 +1731,10 @@ static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
         return c_step(p, n, CK_BINARY, err);
     }
     x = p->values[a].ref;
+    if (is_const(p, b) && nn_tensor_elems(&p->g->tensors[b]) == 1 &&
+        (n->op == NN_OP_MUL || n->op == NN_OP_ADD)) {
+        return plan_scalar_binary(p, n, a, *(const float *)p->g->tensors[b].data, err);
+    }
     if (is_const(p, b)) {
         y_in = const_plain_ref(p, b, os->rank);
     } else if (same_shape(shape_of(p, b), os)) {
@@ -1640,16 +1769,11 @@ static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
     if (ds != dnnl_success) {
         return c_step(p, n, CK_BINARY, err); /* e.g. a broadcast oneDNN cannot do */
     }
-    y = inplace_or_new(p, a, x);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
+    if (impl_is_reference(pd)) { /* a broadcast on a blocked layout, at AVX2: C is faster */
+        dnnl_primitive_desc_destroy(pd);
+        return c_step(p, n, CK_BINARY, err);
     }
-    step_arg(p, s, DNNL_ARG_SRC_0, x);
-    step_arg(p, s, DNNL_ARG_SRC_1, y_in);
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
+    return elementwise_step(p, n, pd, a, y_in, err);
 }
 
 /* Gemm with a constant B as a oneDNN inner product (TFLite FULLY_CONNECTED, trans_b). */
@@ -1702,6 +1826,10 @@ static mien_status plan_gemm(nn_plan *p, const nn_node *n, mien_error *err)
     dnnl_primitive_attr_destroy(attr);
     if (ds != dnnl_success) {
         return dnnl_fail(err, ds, n, "inner product primitive desc");
+    }
+    if (impl_is_reference(pd)) {
+        dnnl_primitive_desc_destroy(pd);
+        return c_step(p, n, CK_GEMM, err);
     }
     w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     if ((st = const_as(p, p->g->tensors[n->inputs[1]].data, &w_plain, &w_md, n, &w_ref, err)) !=
@@ -1807,6 +1935,10 @@ static mien_status plan_transpose(nn_plan *p, const nn_node *n, mien_error *err)
 
 /* Concat of feature maps along channels on oneDNN, in their own (blocked) layouts, so the
  * RFB branches need no round trip through row-major; anything else in C. */
+/* Layouts a channel concat is offered when its inputs' own do not give a JIT kernel. */
+static const dnnl_format_tag_t CONCAT_LAYOUTS[] = {dnnl_nChw8c, dnnl_nChw16c, dnnl_nhwc,
+                                                   dnnl_nchw};
+
 static mien_status plan_concat(nn_plan *p, const nn_node *n, mien_error *err)
 {
     dnnl_memory_desc_t srcs[NN_MAX_NODE_INPUTS], dst_md;
@@ -1829,11 +1961,36 @@ static mien_status plan_concat(nn_plan *p, const nn_node *n, mien_error *err)
     if ((st = make_attr(&attr, NULL, n, err)) != MIEN_OK) {
         return st;
     }
-    dnnl_status_t ds = dnnl_concat_primitive_desc_create(&pd, NULL, n->n_inputs, axis, srcs,
-                                                         attr, p->backend->engine);
+    /* The inputs as they are, then all in one layout (oneDNN 2.6 at AVX2 runs a concat of
+     * mixed layouts on `ref:any`); the inputs are reordered only for a layout that has a
+     * kernel other than the reference one. None has: C, on row-major copies. */
+    dnnl_status_t ds = dnnl_unimplemented;
+    for (int li = -1; li < (int)(sizeof(CONCAT_LAYOUTS) / sizeof(CONCAT_LAYOUTS[0])); li++) {
+        if (li >= 0) {
+            for (int i = 0; i < n->n_inputs; i++) {
+                dnnl_memory_desc_init_by_tag(&srcs[i], 4, p->refs[refs[i]].md.dims, dnnl_f32,
+                                             CONCAT_LAYOUTS[li]);
+            }
+        }
+        ds = dnnl_concat_primitive_desc_create(&pd, NULL, n->n_inputs, axis, srcs, attr,
+                                               p->backend->engine);
+        if (ds == dnnl_success && !impl_is_reference(pd)) {
+            break;
+        }
+        if (ds == dnnl_success) {
+            dnnl_primitive_desc_destroy(pd);
+            ds = dnnl_unimplemented;
+        }
+    }
     dnnl_primitive_attr_destroy(attr);
     if (ds != dnnl_success) {
         return c_step(p, n, CK_CONCAT, err);
+    }
+    for (int i = 0; i < n->n_inputs; i++) {
+        if ((st = value_as(p, n->inputs[i], &srcs[i], &refs[i], err)) != MIEN_OK) {
+            dnnl_primitive_desc_destroy(pd);
+            return st;
+        }
     }
     dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     y = new_buf_ref(p, &dst_md);
@@ -2240,9 +2397,56 @@ fail:
     return st;
 }
 
+/* Denormal floats (below 1.2e-38) cost Intel cores ~100 cycles per operation: a MobileFaceNet
+ * whose activations decay into that range ran 63 ms instead of 6 in float32 on a Xeon
+ * (AMD's cores barely notice). Their contribution to a template is nil, so inference runs
+ * with flush-to-zero and denormals-are-zero set (MXCSR, the SSE/AVX control register; ONNX
+ * Runtime offers the same as set_denormal_as_zero). The caller's own setting is restored
+ * after the run; OpenMP's worker threads, which only ever run inference, keep it. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#define MXCSR_FTZ_DAZ 0x8040u /* FTZ (bit 15) | DAZ (bit 6) */
+static unsigned denormals_off(int threads)
+{
+    unsigned saved = _mm_getcsr();
+    _mm_setcsr(saved | MXCSR_FTZ_DAZ);
+    if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+        _mm_setcsr(_mm_getcsr() | MXCSR_FTZ_DAZ);
+    }
+    return saved;
+}
+static void denormals_restore(unsigned saved)
+{
+    _mm_setcsr(saved);
+}
+#else
+static unsigned denormals_off(int threads)
+{
+    (void)threads;
+    return 0;
+}
+static void denormals_restore(unsigned saved)
+{
+    (void)saved;
+}
+#endif
+
+static mien_status plan_run_steps(nn_plan *p, const float *const *inputs, mien_error *err);
+
 mien_status nn_plan_run(nn_plan *p, const float *const *inputs, mien_error *err)
 {
+    unsigned saved;
+    mien_status st;
     omp_set_num_threads(p->threads);
+    saved = denormals_off(p->threads);
+    st = plan_run_steps(p, inputs, err);
+    denormals_restore(saved);
+    return st;
+}
+
+static mien_status plan_run_steps(nn_plan *p, const float *const *inputs, mien_error *err)
+{
     for (int i = 0; i < p->n_refs; i++) {
         mem_ref *r = &p->refs[i];
         if (r->graph_input >= 0 && r->buf < 0) {
@@ -2305,4 +2509,89 @@ const char *nn_plan_impl(const nn_plan *p, int node_index)
         return NULL;
     }
     return p->impl[node_index];
+}
+
+int nn_plan_steps(const nn_plan *p)
+{
+    return p->n_steps;
+}
+
+int nn_plan_ref_steps(const nn_plan *p, char *names, size_t cap)
+{
+    int count = 0;
+    size_t used = 0;
+    if (names != NULL && cap > 0) {
+        names[0] = '\0';
+    }
+    for (int i = 0; i < p->n_steps; i++) {
+        const step *s = &p->steps[i];
+        if (s->prim == NULL || !s->ref_kernel) {
+            continue;
+        }
+        if (names != NULL && used < cap) {
+            int w = snprintf(names + used, cap - used, "%s%s (%s)", count ? ", " : "",
+                             s->node != NULL ? s->node->name : "reorder", s->impl);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        count++;
+    }
+    return count;
+}
+
+const char *nn_isa_name(void)
+{
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41:
+        return "sse41";
+    case dnnl_cpu_isa_avx:
+        return "avx";
+    case dnnl_cpu_isa_avx2:
+        return "avx2";
+    case dnnl_cpu_isa_avx2_vnni:
+        return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic:
+    case dnnl_cpu_isa_avx512_mic_4ops:
+        return "avx512_mic";
+    case dnnl_cpu_isa_avx512_core:
+        return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni:
+        return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16:
+        return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx:
+        return "avx512_core_amx";
+    case dnnl_cpu_isa_all:
+    default:
+        return "unknown";
+    }
+}
+
+mien_status nn_set_max_isa(mien_isa cap, mien_error *err)
+{
+    dnnl_cpu_isa_t isa;
+    switch (cap) {
+    case MIEN_ISA_C: /* oneDNN's lowest level; mien's own kernels go down to C */
+    case MIEN_ISA_SSE41:
+        isa = dnnl_cpu_isa_sse41;
+        break;
+    case MIEN_ISA_AVX2:
+        isa = dnnl_cpu_isa_avx2;
+        break;
+    case MIEN_ISA_AVX512:
+        isa = dnnl_cpu_isa_avx512_core;
+        break;
+    case MIEN_ISA_AVX512_BF16:
+        isa = dnnl_cpu_isa_avx512_core_bf16;
+        break;
+    case MIEN_ISA_NATIVE:
+    default:
+        return MIEN_OK; /* nothing to lift; $ONEDNN_MAX_CPU_ISA keeps working */
+    }
+    if (dnnl_set_max_cpu_isa(isa) != dnnl_success) {
+        return base_error_set(err, MIEN_ERR_ARG,
+                              "cannot cap oneDNN at '%s': it has already run in this process "
+                              "(set the cap before the first engine, or in another process)",
+                              base_isa_name(cap));
+    }
+    return MIEN_OK;
 }

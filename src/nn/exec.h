@@ -77,6 +77,23 @@ bool nn_backend_has_bf16(const nn_backend *b);
 /* Number of convolutions of the plan that run in bfloat16 (0 for a float32 plan). */
 int nn_plan_bf16_convs(const nn_plan *p);
 
+/* Steps of the plan (oneDNN primitives and C kernels, reorders included). */
+int nn_plan_steps(const nn_plan *p);
+
+/* Steps oneDNN runs on a reference kernel (plain loops, 10-100x slower than its JIT ones);
+ * the planner avoids them wherever another layout, primitive or C kernel exists, so at AVX2
+ * and above there should be none. When names is not NULL it receives "node (kernel), ..."
+ * (truncated to cap). @test nn/test_exec.c (exec_no_reference_kernels) */
+int nn_plan_ref_steps(const nn_plan *p, char *names, size_t cap);
+
+/* The ISA oneDNN dispatches to in this process ("avx2", "avx512_core_bf16", ...). */
+const char *nn_isa_name(void);
+
+/* Caps oneDNN's ISA for the process (dnnl_set_max_cpu_isa): MIEN_ISA_C and _SSE41 map to
+ * its lowest level, SSE4.1; MIEN_ISA_NATIVE lifts nothing. oneDNN takes it only before its
+ * first primitive: MIEN_ERR_ARG after. Called through base_isa_set_cap (base/cpu.h). */
+mien_status nn_set_max_isa(mien_isa cap, mien_error *err);
+
 void nn_plan_free(nn_plan *p);
 
 /* Runs the plan on inputs[g->n_inputs] (row-major float32 at the planned shapes; only read).

@@ -1,9 +1,12 @@
 /* kernels.c — hand-written CPU kernels (see kernels.h), one function per kernel, compiled
- * for several instruction sets with GCC's target attribute and chosen per call by
- * __builtin_cpu_supports (cheap: it reads a table filled at start-up). */
+ * for several instruction sets with GCC's target attribute and chosen per call by the
+ * process's ISA level, base_isa_active() (cheap: two atomic loads), so that a cap
+ * (MIEN_MAX_ISA) keeps the AVX-512 kernels from running on a machine that has them. */
 #include "nn/kernels.h"
 
 #include <string.h>
+
+#include "base/cpu.h"
 
 int64_t nn_kernel_prelu_period(int64_t channels)
 {
@@ -104,30 +107,59 @@ __attribute__((target("avx2"))) static void prelu_avx2(float *x, int64_t n, cons
 }
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* `want` lowered to the process's level; AUTO and NATIVE mean that level itself. There are
+ * no SSE4.1 kernels: MIEN_ISA_SSE41 (like MIEN_ISA_C) runs the portable C loops. */
+static mien_isa level_for(mien_isa want)
+{
+    mien_isa active = base_isa_active();
+    return want == MIEN_ISA_AUTO || want > active ? active : want;
+}
+#endif
+
+mien_isa nn_kernel_prelu_nhwc_bf16_isa(mien_isa want, const float *x, uint16_t *out, int64_t n,
+                                       const float *slope, int64_t period)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    /* AVX512-BF16 with BW and VL: all part of MIEN_ISA_AVX512_BF16 (cpu.h) */
+    if (level_for(want) >= MIEN_ISA_AVX512_BF16) {
+        prelu_bf16_avx512(x, out, n, slope, period);
+        return MIEN_ISA_AVX512_BF16;
+    }
+#else
+    (void)want;
+#endif
+    prelu_bf16_plain(x, out, n, slope, period);
+    return MIEN_ISA_C;
+}
+
 void nn_kernel_prelu_nhwc_bf16(const float *x, uint16_t *out, int64_t n, const float *slope,
                                int64_t period)
 {
+    nn_kernel_prelu_nhwc_bf16_isa(MIEN_ISA_AUTO, x, out, n, slope, period);
+}
+
+mien_isa nn_kernel_prelu_nhwc_isa(mien_isa want, float *x, int64_t n, const float *slope,
+                                  int64_t period)
+{
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl")) {
-        prelu_bf16_avx512(x, out, n, slope, period);
-        return;
+    mien_isa level = level_for(want);
+    if (level >= MIEN_ISA_AVX512) {
+        prelu_avx512(x, n, slope, period);
+        return MIEN_ISA_AVX512;
     }
+    if (level >= MIEN_ISA_AVX2) {
+        prelu_avx2(x, n, slope, period);
+        return MIEN_ISA_AVX2;
+    }
+#else
+    (void)want;
 #endif
-    prelu_bf16_plain(x, out, n, slope, period);
+    prelu_plain(x, n, slope, period);
+    return MIEN_ISA_C;
 }
 
 void nn_kernel_prelu_nhwc(float *x, int64_t n, const float *slope, int64_t period)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512f")) {
-        prelu_avx512(x, n, slope, period);
-        return;
-    }
-    if (__builtin_cpu_supports("avx2")) {
-        prelu_avx2(x, n, slope, period);
-        return;
-    }
-#endif
-    prelu_plain(x, n, slope, period);
+    nn_kernel_prelu_nhwc_isa(MIEN_ISA_AUTO, x, n, slope, period);
 }

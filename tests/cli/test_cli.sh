@@ -64,7 +64,8 @@ if [ -f "$MIEN_MODELS/MobileFaceNet.tflite" ]; then
         failed=$((failed + 1)); echo "  FAILED six models: $lines lines"; fi
     expect "sha256 of embedder B" "$OUT" '"sha256":"87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"'
     check "bench --json" 0 "$MIEN" bench models --runs 3 --warmup 1 --json
-    lines=$(grep -c '^{"model":"[a-zA-Z]*","ms_median":[0-9.]*,"ms_min":[0-9.]*,"runs":3,"threads":1}$' "$OUT")
+    # the timing, then how it ran: precision, mien's ISA level, oneDNN's, the plan's steps
+    lines=$(grep -c '^{"model":"[a-zA-Z]*","ms_median":[0-9.]*,"ms_min":[0-9.]*,"runs":3,"threads":1,"precision":"[a-z0-9-]*","isa":"[a-z0-9_]*","backend_isa":"[a-z0-9_]*",.*}$' "$OUT")
     if [ "$lines" -eq 6 ]; then passed=$((passed + 1)); echo "  ok bench lines"; else
         failed=$((failed + 1)); echo "  FAILED bench lines: $lines"; cat "$OUT"; fi
     check "bench one model" 0 "$MIEN" bench models --model rnet --runs 2

@@ -398,7 +398,7 @@ TEST(image_geometry_isa_resize)
     const image_isa best = image_isa_best();
     uint32_t seed = 2024;
     if (best == IMAGE_ISA_BASE) {
-        fprintf(stderr, "  no AVX2 on this CPU: nothing to compare\n");
+        fprintf(stderr, "  no AVX2 at this ISA level (CPU or MIEN_MAX_ISA): nothing to compare\n");
         return TEST_SKIP;
     }
     for (int t = 0; t < 300; t++) {
@@ -491,7 +491,7 @@ TEST(image_geometry_isa_warp)
     const image_isa best = image_isa_best();
     uint32_t seed = 777;
     if (best == IMAGE_ISA_BASE) {
-        fprintf(stderr, "  no AVX2 on this CPU: nothing to compare\n");
+        fprintf(stderr, "  no AVX2 at this ISA level (CPU or MIEN_MAX_ISA): nothing to compare\n");
         return TEST_SKIP;
     }
     for (int t = 0; t < 600; t++) {

@@ -422,3 +422,43 @@ TEST(session_no_allocation_after_warmup)
     mien_engine_free(e);
     return 0;
 }
+
+/* The ISA cap as an engine option (mien_isa): process-wide and set once. Once oneDNN has run,
+ * another level is refused with a message and the cap stays as it was; the level in force
+ * is accepted; bfloat16 asked below AVX512-BF16 falls back to float32. Runs under every
+ * level of the CI's matrix (MIEN_MAX_ISA), so it checks whichever cap the runner set. */
+TEST(engine_isa_option)
+{
+    mien_engine_options opt = mien_engine_options_default();
+    mien_engine *e = NULL;
+    mien_error err;
+    mien_isa before, other, parsed;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    opt.models_dir = test_models_dir();
+    ASSERT_OK(mien_engine_new(&opt, &e, &err), &err); /* oneDNN has run now */
+    mien_engine_free(e);
+    before = mien_isa_active();
+    ASSERT_TRUE(before <= mien_isa_cpu());
+    other = before == MIEN_ISA_C ? MIEN_ISA_AVX2 : MIEN_ISA_C;
+    opt.max_isa = other;
+    ASSERT_STATUS(mien_engine_new(&opt, &e, &err), MIEN_ERR_ARG, &err);
+    ASSERT_TRUE(e == NULL);
+    ASSERT_CONTAINS(err.message, mien_isa_name(other));
+    ASSERT_EQ_INT(mien_isa_active(), before);
+    /* unknown names and levels */
+    ASSERT_STATUS(mien_isa_parse("avx1024", &parsed, &err), MIEN_ERR_ARG, &err);
+    ASSERT_CONTAINS(err.message, "avx1024");
+    opt.max_isa = (mien_isa)42;
+    ASSERT_STATUS(mien_engine_new(&opt, &e, &err), MIEN_ERR_ARG, &err);
+    /* bf16 below AVX512-BF16 runs float32 */
+    opt.max_isa = MIEN_ISA_AUTO;
+    opt.precision = MIEN_PRECISION_BF16;
+    ASSERT_OK(mien_engine_new(&opt, &e, &err), &err);
+    if (mien_isa_active() < MIEN_ISA_AVX512_BF16) {
+        ASSERT_EQ_INT(mien_engine_precision(e), MIEN_PRECISION_F32);
+    }
+    mien_engine_free(e);
+    return 0;
+}

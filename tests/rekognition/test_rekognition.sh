@@ -68,7 +68,9 @@ grep -q '"aws_secret_access_key"' "$TMP/admin.json" && ok "keys create prints AW
 "$MIEN" serve --listen 127.0.0.1:0 --store "$STORE" --workers 1 --queue 1 >"$TMP/log" 2>&1 &
 PID=$!
 URL=""
-for _ in $(seq 1 200); do
+# up to 120 s: loading the models takes well under 1 s natively; generous for sanitizer builds
+# and slow machines (the loop ends at once if the server exits)
+for _ in $(seq 1 1200); do
     URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$TMP/log" 2>/dev/null | head -n 1)
     [ -n "$URL" ] && break
     kill -0 "$PID" 2>/dev/null || break

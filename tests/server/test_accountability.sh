@@ -64,7 +64,9 @@ start() {
     "$MIEN" serve --listen 127.0.0.1:0 --store "$STORE" --workers 2 "$@" >"$log" 2>&1 &
     PID=$!
     URL=""
-    for _ in $(seq 1 300); do
+    # up to 120 s: loading the models takes well under 1 s natively; generous for sanitizer
+    # builds and slow machines (the loop ends at once if the server exits)
+    for _ in $(seq 1 1200); do
         URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$log" | head -n 1)
         [ -n "$URL" ] && break
         kill -0 "$PID" 2>/dev/null || break
@@ -73,11 +75,14 @@ start() {
     [ -n "$URL" ] || { echo "test_accountability: the server did not start:"; cat "$log"; exit 1; }
 }
 # req NAME WANT_STATUS CURL_ARGS... : one request; the body lands in $TMP/body
+# (sets $took: the request's seconds, as curl measured them)
 req() {
     name=$1 want=$2
     shift 2
     rm -f "$TMP/body"
-    got=$(curl -s -o "$TMP/body" -w '%{http_code}' --max-time 60 "$@")
+    got=$(curl -s -o "$TMP/body" -w '%{http_code} %{time_total}' --max-time 120 "$@")
+    took=${got#* }
+    got=${got%% *}
     if [ "$got" = "$want" ]; then ok "$name"; else bad "$name: HTTP $got, want $want"; fi
 }
 # has NAME PATTERN / hasnt NAME PATTERN : the last body matches (does not match) PATTERN
@@ -212,6 +217,7 @@ req "review: unknown → 404" 404 -H "$R1" "$URL/v1/reviews/00000000000000000000
 # --- review opt-out -------------------------------------------------------------------------------
 req "enrol open" 201 -H "$EN" -H "$JPG" --data-binary "@$S1" \
     "$URL/v1/collections/open/subjects/gina/faces?force=1"
+ENROL_S=$took # one enrolment of S1 on this machine (frank's expiry below follows it)
 req "search open" 200 -H "$SE" -H "$JPG" --data-binary "@$S1" \
     "$URL/v1/collections/open/search?purpose=research&case_ref=R-1"
 has "opted out: review null" '"candidates":\[\{"rank":1,"subject":"gina".*"review":null'
@@ -247,8 +253,12 @@ ERASE_HASH=$(grep -o '"audit_hash":"[0-9a-f]*"' "$TMP/body" | cut -d'"' -f4)
 SUBJECT_HASH=$(grep -o '"subject_hash":"[0-9a-f]*"' "$TMP/body" | cut -d'"' -f4)
 
 # --- purge now (POST /v1/purge) ---------------------------------------------------------------------
-soon=$(( $(date +%s) + 2 ))
-req "enrol frank expiring in 2 s" 201 -H "$EN" -H "$JPG" --data-binary "@$S1" \
+# frank expires 2 s from now plus 4 times what an enrolment of S1 took above, so that his own
+# enrolment (the same work) ends before his expiry on a slow machine too (a sanitizer build,
+# a capped ISA): the whole seconds of `date` leave it 1 to 2 s plus that margin
+margin=$(awk -v t="${ENROL_S:-0}" 'BEGIN { printf "%d", 4 * t }')
+soon=$(( $(date +%s) + 2 + margin ))
+req "enrol frank expiring in $((2 + margin)) s" 201 -H "$EN" -H "$JPG" --data-binary "@$S1" \
     "$URL/v1/collections/open/subjects/frank/faces?force=1&expires_at=$soon"
 req "search finds frank" 200 -H "$SE" -H "$JPG" --data-binary "@$S1" \
     "$URL/v1/collections/open/search?purpose=research&case_ref=R-2"

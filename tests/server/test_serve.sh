@@ -49,7 +49,9 @@ start() {
     "$MIEN" serve --listen 127.0.0.1:0 --store "$STORE" --workers 2 "$@" >"$TMP/log" 2>&1 &
     PID=$!
     URL=""
-    for _ in $(seq 1 100); do
+    # up to 120 s: loading the models takes well under 1 s natively; generous for sanitizer
+    # builds and slow machines (the loop ends at once if the server exits)
+    for _ in $(seq 1 1200); do
         URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$TMP/log" | head -n 1)
         [ -n "$URL" ] && break
         kill -0 "$PID" 2>/dev/null || break
@@ -63,7 +65,7 @@ req() {
     name=$1 want=$2
     shift 2
     rm -f "$TMP/body"
-    got=$(curl -s -o "$TMP/body" -w '%{http_code}' --max-time 30 "$@")
+    got=$(curl -s -o "$TMP/body" -w '%{http_code}' --max-time 120 "$@") # a hang guard
     if [ "$got" = "$want" ]; then ok "$name"; else bad "$name: HTTP $got, want $want"; fi
 }
 # has NAME PATTERN : the last body matches PATTERN (grep -E)
