@@ -85,18 +85,6 @@ static bool read_lists(const char *root, int max_train)
 
 /* ---- embed ------------------------------------------------------------------------------- */
 
-static const char *precision_name(mien_precision p)
-{
-    switch (p) {
-    case MIEN_PRECISION_BF16:
-        return "bf16";
-    case MIEN_PRECISION_BF16_ALL:
-        return "bf16-all";
-    default:
-        return "f32";
-    }
-}
-
 /* Writes the template of img's most prominent face to f (length, bytes; length 0 when there
  * is no face or embedding fails). False only when writing fails. */
 static bool embed_one(mien_session *s, const mien_image *img, FILE *f)
@@ -149,7 +137,7 @@ static int cmd_embed(const char *out)
         goto done;
     }
     snprintf(isa, sizeof(isa), "%s", mien_isa_name(mien_isa_active()));
-    snprintf(prec, sizeof(prec), "%s", precision_name(mien_engine_precision(e)));
+    snprintf(prec, sizeof(prec), "%s", mien_precision_name(mien_engine_precision(e)));
     fprintf(stderr, "mien_bench_mixed: embedding %d images at ISA %s, precision %s\n", lfw.n_images,
             isa, prec);
     f = fopen(out, "wb");

@@ -142,6 +142,8 @@ MIEN_API mien_status mien_engine_new(const mien_engine_options *opt, mien_engine
                                      mien_error *err);
 /* The precision the engine runs (never AUTO: what was chosen, after the CPU check). */
 MIEN_API mien_precision mien_engine_precision(const mien_engine *engine);
+/* "f32", "bf16", "bf16-all" (as $MIEN_PRECISION takes them), "auto"; "unknown" otherwise. */
+MIEN_API const char *mien_precision_name(mien_precision precision);
 /* Frees the engine; every session opened on it must be freed first. NULL is a no-op. */
 MIEN_API void mien_engine_free(mien_engine *engine);
 

@@ -29,18 +29,6 @@ static void fixed_input(float *x, size_t n)
     }
 }
 
-static const char *precision_name(const mien_engine *e)
-{
-    switch (mien_engine_precision(e)) {
-    case MIEN_PRECISION_BF16:
-        return "bf16";
-    case MIEN_PRECISION_BF16_ALL:
-        return "bf16-all";
-    default:
-        return "f32";
-    }
-}
-
 /* Times one model: warmup runs, then `runs` timed ones; writes median and min in ms. */
 static mien_status time_model(mien_session *s, const mien_model_info *m, int warmup, int runs,
                               double *median, double *min)
@@ -143,7 +131,7 @@ int cli_cmd_bench(int argc, char **argv)
         if (c.json) {
             printf("{\"model\":\"%s\",\"ms_median\":%.4f,\"ms_min\":%.4f,\"runs\":%d,"
                    "\"threads\":%d,\"precision\":\"%s\",",
-                   m.name, median, min, runs, c.threads, precision_name(engine));
+                   m.name, median, min, runs, c.threads, mien_precision_name(mien_engine_precision(engine)));
             cli_kernels_json(stdout, &m);
             printf("}\n");
         } else {

@@ -46,10 +46,9 @@ static int report(const char *cmd, const eval_options *o, const eval_pairs *p, c
     if (eval_open_engine(o, &engine) != MIEN_OK) {
         goto done;
     }
-    static const char *const precision[] = {"auto", "f32", "bf16", "bf16-all"};
     fprintf(stderr, "mien eval %s: %zu pairs, %zu images, profile %s, precision %s, %d threads\n",
             cmd, p->n_pairs, p->n_paths, cli_profile_name(o->profile),
-            precision[mien_engine_precision(engine)], o->threads);
+            mien_precision_name(mien_engine_precision(engine)), o->threads);
     if (eval_embed_run(engine, &job, &r) != MIEN_OK ||
         eval_scores_templates(&r, p, scores) != MIEN_OK) {
         goto done;

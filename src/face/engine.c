@@ -89,6 +89,21 @@ mien_engine_options mien_engine_options_default(void)
     return o;
 }
 
+const char *mien_precision_name(mien_precision precision)
+{
+    switch (precision) {
+    case MIEN_PRECISION_AUTO:
+        return "auto";
+    case MIEN_PRECISION_F32:
+        return "f32";
+    case MIEN_PRECISION_BF16:
+        return "bf16";
+    case MIEN_PRECISION_BF16_ALL:
+        return "bf16-all";
+    }
+    return "unknown";
+}
+
 /* ---- ISA levels (base/cpu.h) --------------------------------------------------------------- */
 
 mien_status mien_set_max_isa(mien_isa cap, mien_error *err)
