@@ -95,6 +95,7 @@
     XX(exec_matches_ref_embedder_b)                                                    \
     XX(exec_rejects_bad_shapes)                                                        \
     XX(exec_no_reference_kernels)                                                      \
+    XX(exec_no_reference_kernels_pipeline_shapes)                                      \
     XX(exec_channels_last_input)                                                       \
     XX(exec_bf16_close_to_ref)                                                         \
     XX(exec_deterministic_plans_reproducible)                                          \

@@ -426,3 +426,51 @@ TEST(exec_deterministic_plans_reproducible)
     }
     return 0;
 }
+
+/* Plans at the shapes the pipeline really uses, beyond the bench shapes above: the detector
+ * fed channels-last (detect.c), P-Net over a pyramid of sizes down to 12 px and transposed
+ * ones (detect_small.c), R-Net in batches of 32, embedder A on several faces at once. At
+ * AVX2 and above none may run a reference kernel (which layout has a JIT kernel depends on
+ * the shape as well as the ISA). */
+TEST(exec_no_reference_kernels_pipeline_shapes)
+{
+    static const struct {
+        const char *model;
+        bool channels_last;
+        int64_t dims[4];
+    } cases[] = {
+        {"detector", true, {1, 3, 240, 320}},  {"pnet", false, {1, 170, 227, 3}},
+        {"pnet", false, {1, 427, 320, 3}},     {"pnet", false, {1, 61, 81, 3}},
+        {"pnet", false, {1, 12, 17, 3}},       {"pnet", false, {1, 13, 12, 3}},
+        {"rnet", false, {32, 24, 24, 3}},      {"onet", false, {4, 48, 48, 3}},
+        {"embedderA", false, {8, 112, 112, 3}}, /* embedder B's file fixes its batch at 1 */
+    };
+    nn_backend *b = NULL;
+    mien_error err;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_OK(nn_backend_new(&b, &err), &err);
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        nn_graph *g = load_optimised(cases[c].model);
+        nn_shape in = {.rank = 4};
+        nn_plan *plan = NULL;
+        nn_plan_options opt = {.threads = 1, .input_channels_last = cases[c].channels_last};
+        char names[512];
+        int n_ref;
+        ASSERT_TRUE(g != NULL);
+        memcpy(in.dims, cases[c].dims, sizeof(cases[c].dims));
+        ASSERT_OK(nn_plan_new_opts(b, g, &in, &opt, &plan, &err), &err);
+        n_ref = nn_plan_ref_steps(plan, names, sizeof(names));
+        if (n_ref > 0 && mien_isa_active() >= MIEN_ISA_AVX2) {
+            fprintf(stderr, "  %s %lldx%lldx%lldx%lld at %s: %d reference steps: %s\n",
+                    cases[c].model, (long long)in.dims[0], (long long)in.dims[1],
+                    (long long)in.dims[2], (long long)in.dims[3], nn_isa_name(), n_ref, names);
+            return 1;
+        }
+        nn_plan_free(plan);
+        nn_graph_free(g);
+    }
+    nn_backend_free(b);
+    return 0;
+}
