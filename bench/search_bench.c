@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "gallery/index.h"
@@ -102,6 +103,21 @@ static void sample(const float *c, float sigma, int d, uint64_t seed, uint64_t s
         out[j] = c[j] + f * out[j];
     }
     normalise(out, d);
+}
+
+/* Memory the floor loops read (the f32 matrix doubles as the f32 floor's buffer): on
+ * transparent huge pages, as the index's scan arrays are (src/gallery/index.c,
+ * alloc_scan_array), so that the floor reads as fast as memory allows and the scans cannot
+ * beat it by having the better pages. Rounded up to 2 MiB. */
+static void *floor_alloc(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    bytes = (bytes + huge - 1) / huge * huge;
+    void *p = aligned_alloc(huge, bytes);
+    if (p != NULL) {
+        (void)madvise(p, bytes, MADV_HUGEPAGE);
+    }
+    return p;
 }
 
 /* ---- the floor: the fastest of several read loops -------------------------------------------
@@ -427,7 +443,7 @@ static void bench_dim(const opts *o, int d, size_t hnsw_n)
     size_t n = o->n, ids = (o->n + o->per - 1) / o->per, nq = o->queries;
     float *centre = malloc(ids * (size_t)d * sizeof(float));
     float *sigma = malloc(ids * sizeof(float));
-    float *data = aligned_alloc(64, (n * (size_t)d * sizeof(float) + 63) / 64 * 64);
+    float *data = floor_alloc(n * (size_t)d * sizeof(float));
     int64_t *subject = malloc(n * sizeof(int64_t));
     float *qs = malloc(nq * (size_t)d * sizeof(float));
     if (!centre || !sigma || !data || !subject || !qs) {
@@ -487,7 +503,7 @@ static void bench_dim(const opts *o, int d, size_t hnsw_n)
     /* Floors: the same numbers of bytes as each scan reads (f32 matrix; int8 rows plus the
      * per-row scale and sum), read by a plain loop, interleaved with the queries. */
     size_t b32 = n * (size_t)d * sizeof(float), b8 = n * ((size_t)d + 8);
-    int8_t *buf8 = aligned_alloc(64, (b8 + 255) / 256 * 256);
+    int8_t *buf8 = floor_alloc(b8);
     memset(buf8, 1, (b8 + 255) / 256 * 256);
     floor_result f32_floor = {0.0, NULL}, i8_floor = {0.0, NULL};
 
