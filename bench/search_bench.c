@@ -581,6 +581,14 @@ int main(int argc, char **argv)
 {
     opts o = {.n = 1000000, .per = 5, .queries = 100, .dims = {192, 512}, .ndims = 2,
               .hnsw_n = {1000000, 200000}, .seed = 1};
+    if (argc % 2 == 0) { /* options come in pairs: a lone word is --help or a mistake */
+        bool help = strcmp(argv[argc - 1], "--help") == 0 || strcmp(argv[argc - 1], "-h") == 0;
+        fprintf(help ? stdout : stderr,
+                "usage: mien_bench_search [--n N] [--per P] [--dims 192,512] [--queries Q]\n"
+                "                         [--hnsw-n D:N,...] [--m M] [--efc EF] [--ef EF,...]"
+                " [--seed S]\n(bench/search.sh runs it; $MIEN_MAX_ISA caps the ISA)\n");
+        return help ? 0 : 2;
+    }
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
         if (strcmp(a, "--n") == 0) {
