@@ -31,9 +31,9 @@ typedef struct cli_common {
 bool cli_common_option(cli_common *c, int argc, char **argv, int *i, bool *bad);
 
 /* Caps the ISA of this process at $MIEN_MAX_ISA when set (mien_set_max_isa): before any
- * command runs, so mien's kernels and oneDNN's agree. False, with a message, for a bad
- * name. */
-bool cli_apply_max_isa(void);
+ * command runs, so mien's kernels and oneDNN's agree. *level gets the cap (MIEN_ISA_NATIVE
+ * when unset). False, with a message, for a bad name. */
+bool cli_apply_max_isa(mien_isa *level);
 
 /* Opens the engine for `c`, printing the error to stderr on failure. */
 mien_status cli_open_engine(const cli_common *c, mien_engine **out);

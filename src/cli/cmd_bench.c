@@ -131,7 +131,8 @@ int cli_cmd_bench(int argc, char **argv)
         if (c.json) {
             printf("{\"model\":\"%s\",\"ms_median\":%.4f,\"ms_min\":%.4f,\"runs\":%d,"
                    "\"threads\":%d,\"precision\":\"%s\",",
-                   m.name, median, min, runs, c.threads, mien_precision_name(mien_engine_precision(engine)));
+                   m.name, median, min, runs, c.threads,
+                   mien_precision_name(mien_engine_precision(engine)));
             cli_kernels_json(stdout, &m);
             printf("}\n");
         } else {

@@ -115,11 +115,12 @@ bool cli_common_option(cli_common *c, int argc, char **argv, int *i, bool *bad)
     return false;
 }
 
-bool cli_apply_max_isa(void)
+bool cli_apply_max_isa(mien_isa *level)
 {
     const char *name = getenv("MIEN_MAX_ISA");
-    mien_isa cap;
+    mien_isa cap = MIEN_ISA_NATIVE;
     mien_error err;
+    *level = MIEN_ISA_NATIVE;
     if (name == NULL || name[0] == '\0') {
         return true;
     }
@@ -127,6 +128,7 @@ bool cli_apply_max_isa(void)
         fprintf(stderr, "mien: MIEN_MAX_ISA: %s\n", err.message);
         return false;
     }
+    *level = cap;
     return true;
 }
 
@@ -176,6 +178,10 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
+    mien_isa level;
+    if (!cli_apply_max_isa(&level)) {
+        return CLI_EXIT_USAGE;
+    }
     if (strcmp(argv[1], "--version") == 0) {
         /* The ISA lines (or --json) tell scripts which levels this CPU can run: make test-isa
          * skips a level above "isa-cpu". The cap is applied first, so "active" is what a
@@ -183,14 +189,6 @@ int main(int argc, char **argv)
          * its canonical name ("native" when unset). */
         const char *cap = getenv("MIEN_MAX_ISA");
         bool capped = cap != NULL && cap[0] != '\0';
-        mien_isa level = MIEN_ISA_NATIVE;
-        if (!cli_apply_max_isa()) {
-            return CLI_EXIT_USAGE;
-        }
-        if (capped) {
-            mien_error perr;
-            (void)mien_isa_parse(cap, &level, &perr); /* valid: cli_apply_max_isa took it */
-        }
         if (argc > 2 && strcmp(argv[2], "--json") == 0) {
             printf("{\"version\":\"%s\",\"isa_cpu\":\"%s\",\"isa_active\":\"%s\","
                    "\"isa_cap\":\"%s\",\"max_isa\":",
@@ -214,9 +212,6 @@ int main(int argc, char **argv)
         printf("isa-cpu: %s\nisa-active: %s\nisa-cap: %s\n", mien_isa_name(mien_isa_cpu()),
                mien_isa_name(mien_isa_active()), mien_isa_name(level));
         return CLI_EXIT_OK;
-    }
-    if (!cli_apply_max_isa()) {
-        return CLI_EXIT_USAGE;
     }
     if (strcmp(argv[1], "models") == 0) {
         return cli_cmd_models(argc - 1, argv + 1);

@@ -95,8 +95,7 @@ typedef enum c_kernel {
 
 typedef struct step {
     dnnl_primitive_t prim; /* NULL for a C step */
-    bool ref_kernel;       /* oneDNN runs prim on a reference kernel (nn_plan_ref_steps) */
-    char impl[32];         /* oneDNN's name for that kernel ("jit:avx2", ...), "" for C */
+    char impl[48];         /* oneDNN's name for prim's kernel ("jit:avx2", ...), "" for C */
     int n_args;
     int arg_kind[MAX_STEP_ARGS]; /* DNNL_ARG_* */
     int arg_ref[MAX_STEP_ARGS];  /* ref index, or -1 for the shared scratchpad */
@@ -284,22 +283,32 @@ static const nn_shape *shape_of(const nn_plan *p, int t)
     return &p->shapes[t];
 }
 
-/* True when oneDNN chose one of its reference kernels (plain C++ loops, often 10-100x
- * slower than its JIT kernels) for pd. */
-static bool impl_is_reference(const_dnnl_primitive_desc_t pd)
+/* oneDNN's name for the kernel it chose for pd ("jit:avx2", "ref:any", ...), or NULL. */
+static const char *impl_name(const_dnnl_primitive_desc_t pd)
 {
     const char *impl = NULL;
-    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success ||
-           impl == NULL || strstr(impl, "ref") != NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success
+               ? impl
+               : NULL;
 }
 
-/* Records the implementation name chosen by a primitive descriptor for node n. */
-static void note_impl(nn_plan *p, const nn_node *n, const_dnnl_primitive_desc_t pd)
+/* True when `impl` (impl_name) names one of oneDNN's reference kernels (plain C++ loops,
+ * often 10-100x slower than its JIT kernels), or no kernel is known. */
+static bool impl_name_is_reference(const char *impl)
 {
-    const char *impl = NULL;
+    return impl == NULL || impl[0] == '\0' || strstr(impl, "ref") != NULL;
+}
+
+static bool impl_is_reference(const_dnnl_primitive_desc_t pd)
+{
+    return impl_name_is_reference(impl_name(pd));
+}
+
+/* Records `impl`, the kernel a primitive of node n runs, as the node's (its first one). */
+static void note_impl(nn_plan *p, const nn_node *n, const char *impl)
+{
     int idx = (int)(n - p->g->nodes);
-    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
-        impl != NULL && p->impl[idx] == NULL) {
+    if (impl != NULL && p->impl[idx] == NULL) {
         p->impl[idx] = strdup(impl);
     }
 }
@@ -357,19 +366,13 @@ static step *prim_step(nn_plan *p, dnnl_primitive_desc_t pd, const nn_node *n, m
         *st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory planning '%s'", n ? n->name : "-");
         return NULL;
     }
+    const char *impl = impl_name(pd);
     s->node = n;
     need_scratch(p, pd);
     if (n != NULL) {
-        note_impl(p, n, pd);
+        note_impl(p, n, impl);
     }
-    {
-        const char *impl = NULL;
-        s->ref_kernel = impl_is_reference(pd);
-        if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
-            impl != NULL) {
-            snprintf(s->impl, sizeof(s->impl), "%s", impl);
-        }
-    }
+    snprintf(s->impl, sizeof(s->impl), "%s", impl != NULL ? impl : "");
     dnnl_status_t ds = dnnl_primitive_create(&s->prim, pd);
     dnnl_primitive_desc_destroy(pd);
     if (ds != dnnl_success) {
@@ -1933,12 +1936,12 @@ static mien_status plan_transpose(nn_plan *p, const nn_node *n, mien_error *err)
     return MIEN_OK;
 }
 
-/* Concat of feature maps along channels on oneDNN, in their own (blocked) layouts, so the
- * RFB branches need no round trip through row-major; anything else in C. */
 /* Layouts a channel concat is offered when its inputs' own do not give a JIT kernel. */
 static const dnnl_format_tag_t CONCAT_LAYOUTS[] = {dnnl_nChw8c, dnnl_nChw16c, dnnl_nhwc,
                                                    dnnl_nchw};
 
+/* Concat of feature maps along channels on oneDNN, in their own (blocked) layouts, so the
+ * RFB branches need no round trip through row-major; anything else in C. */
 static mien_status plan_concat(nn_plan *p, const nn_node *n, mien_error *err)
 {
     dnnl_memory_desc_t srcs[NN_MAX_NODE_INPUTS], dst_md;
@@ -2525,7 +2528,7 @@ int nn_plan_ref_steps(const nn_plan *p, char *names, size_t cap)
     }
     for (int i = 0; i < p->n_steps; i++) {
         const step *s = &p->steps[i];
-        if (s->prim == NULL || !s->ref_kernel) {
+        if (s->prim == NULL || !impl_name_is_reference(s->impl)) {
             continue;
         }
         if (names != NULL && used < cap) {
