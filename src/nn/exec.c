@@ -1510,6 +1510,26 @@ static bool md_is_nhwc(const dnnl_memory_desc_t *md)
     return md_is_nhwc_of(md, dnnl_f32);
 }
 
+/* The step of elementwise primitive pd (taken over) on tensor a, in a's layout and in place
+ * where a has no other reader; src1 >= 0 is the ref of a second operand (binary ops). */
+static mien_status elementwise_step(nn_plan *p, const nn_node *n, dnnl_primitive_desc_t pd, int a,
+                                    int src1, mien_error *err)
+{
+    mien_status st;
+    int x = p->values[a].ref, y = inplace_or_new(p, a, x);
+    step *s = prim_step(p, pd, n, err, &st);
+    if (s == NULL) {
+        return st;
+    }
+    step_arg(p, s, DNNL_ARG_SRC_0, x); /* DNNL_ARG_SRC_0 is DNNL_ARG_SRC */
+    if (src1 >= 0) {
+        step_arg(p, s, DNNL_ARG_SRC_1, src1);
+    }
+    step_arg(p, s, DNNL_ARG_DST, y);
+    produce(p, n->outputs[0], y);
+    return MIEN_OK;
+}
+
 /* Elementwise unary on oneDNN, in the input's own layout. */
 static mien_status plan_eltwise(nn_plan *p, const nn_node *n, mien_error *err)
 {
@@ -1519,7 +1539,7 @@ static mien_status plan_eltwise(nn_plan *p, const nn_node *n, mien_error *err)
     dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
-    int x = p->values[n->inputs[0]].ref, y;
+    int x = p->values[n->inputs[0]].ref;
     switch (n->op) {
     case NN_OP_RELU:
         alg = dnnl_eltwise_relu;
@@ -1552,15 +1572,7 @@ static mien_status plan_eltwise(nn_plan *p, const nn_node *n, mien_error *err)
     if (ds != dnnl_success) {
         return dnnl_fail(err, ds, n, "eltwise primitive desc");
     }
-    y = inplace_or_new(p, n->inputs[0], x);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    step_arg(p, s, DNNL_ARG_SRC, x);
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
+    return elementwise_step(p, n, pd, n->inputs[0], -1, err);
 }
 
 /* Per-channel PReLU of a 4-D (or 2-D) activation with a constant slope, on oneDNN. */
@@ -1658,26 +1670,6 @@ static bool same_shape(const nn_shape *a, const nn_shape *b)
         }
     }
     return true;
-}
-
-/* The step of elementwise primitive pd (taken over) on tensor a, in a's layout and in place
- * where a has no other reader; src1 >= 0 is the ref of a second operand (binary ops). */
-static mien_status elementwise_step(nn_plan *p, const nn_node *n, dnnl_primitive_desc_t pd, int a,
-                                    int src1, mien_error *err)
-{
-    mien_status st;
-    int x = p->values[a].ref, y = inplace_or_new(p, a, x);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    step_arg(p, s, DNNL_ARG_SRC_0, x); /* DNNL_ARG_SRC_0 is DNNL_ARG_SRC */
-    if (src1 >= 0) {
-        step_arg(p, s, DNNL_ARG_SRC_1, src1);
-    }
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
 }
 
 /* x·c or x + c for a scalar constant c as oneDNN's eltwise `linear` (alpha·x + beta), in x's
