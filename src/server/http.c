@@ -22,6 +22,7 @@
 
 #include "internal.h"
 #include "rekognition.h"
+#include "service.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_MAX_BODY (20u << 20) /* 20 MiB: a 24-megapixel JPEG is ~12 MiB */
@@ -123,7 +124,7 @@ static enum MHD_Result send_reply(request *r)
         }
     } else {
         if (r->resp == NULL) {
-            reply_error(r, 500, "internal", "no response");
+            srv_reply_error(r, 500, "internal", "no response");
         }
         resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
         if (resp != NULL) {
@@ -163,7 +164,7 @@ static bool authenticate(request *r)
     mien_status st;
     size_t n;
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-        reply_error(r, 401, "unauthorized", "send an API key: Authorization: Bearer <key>");
+        srv_reply_error(r, 401, "unauthorized", "send an API key: Authorization: Bearer <key>");
         return false;
     }
     h += 7;
@@ -172,7 +173,7 @@ static bool authenticate(request *r)
     }
     n = strcspn(h, " \t");
     if (n == 0 || n >= sizeof(key)) {
-        reply_error(r, 401, "unauthorized", "unknown or revoked API key");
+        srv_reply_error(r, 401, "unauthorized", "unknown or revoked API key");
         return false;
     }
     memcpy(key, h, n);
@@ -181,15 +182,15 @@ static bool authenticate(request *r)
     st = mien_key_verify(r->srv->store, key, &info, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
     if (st == MIEN_ERR_NOT_FOUND || st == MIEN_ERR_ARG) {
-        reply_error(r, 401, "unauthorized", "unknown or revoked API key");
+        srv_reply_error(r, 401, "unauthorized", "unknown or revoked API key");
         return false;
     }
     if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+        srv_reply_status(r, st, &err);
         return false;
     }
     if (!mien_role_allows(info.role, r->route->action)) {
-        reply_error(r, 403, "forbidden", "role %s may not %s", mien_role_name(info.role),
+        srv_reply_error(r, 403, "forbidden", "role %s may not %s", mien_role_name(info.role),
                     r->route->action);
         return false;
     }
@@ -236,12 +237,12 @@ static enum MHD_Result dispatch(request *r, const char *method, const char *url)
 {
     char allow[64];
     bool path_known;
-    if (rekognition_is_call(r->conn, method, url)) { /* AWS JSON 1.1 (docs/rekognition.md) */
-        if (!rekognition_prepare(r)) {
+    if (srv_rekognition_is_call(r->conn, method, url)) { /* AWS JSON 1.1 (docs/rekognition.md) */
+        if (!srv_rekognition_prepare(r)) {
             return send_reply(r);
         }
-        if (!pool_submit(r->srv->pool, &r->job, suspend_cb, r)) {
-            rekognition_reply_throttled(r);
+        if (!srv_pool_submit(r->srv->pool, &r->job, suspend_cb, r)) {
+            srv_rekognition_reply_throttled(r);
             return send_reply(r);
         }
         return MHD_YES;
@@ -251,13 +252,13 @@ static enum MHD_Result dispatch(request *r, const char *method, const char *url)
         if (path_known) {
             static __thread char allow_hdr[64];
             snprintf(allow_hdr, sizeof(allow_hdr), "%s", allow);
-            reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
+            srv_reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
                         method, url, allow);
             r->hdr_name[0] = "Allow";
             r->hdr_value[0] = allow_hdr; /* copied by MHD_add_response_header below */
             return send_reply(r);
         }
-        reply_error(r, 404, "not_found", "no route for %s", url);
+        srv_reply_error(r, 404, "not_found", "no route for %s", url);
         return send_reply(r);
     }
     if (r->route->action != NULL && !authenticate(r)) {
@@ -273,8 +274,8 @@ static enum MHD_Result dispatch(request *r, const char *method, const char *url)
     }
     r->job.fn = r->route->job;
     r->job.arg = r;
-    if (!pool_submit(r->srv->pool, &r->job, suspend_cb, r)) {
-        reply_error(r, 503, "overloaded", "the inference queue is full; retry in a second");
+    if (!srv_pool_submit(r->srv->pool, &r->job, suspend_cb, r)) {
+        srv_reply_error(r, 503, "overloaded", "the inference queue is full; retry in a second");
         return send_reply(r);
     }
     return MHD_YES;
@@ -296,14 +297,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         r->srv = srv;
         r->conn = conn;
-        r->t0 = now_s();
+        r->t0 = srv_now_s();
         r->resp_fd = -1;
         r->method = method_label(method);
         atomic_fetch_add(&srv->in_flight, 1);
         *con_cls = r;
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl != NULL && strtoull(cl, NULL, 10) > srv->cfg.max_body) {
-            reply_error(r, 413, "payload_too_large", "the body is larger than %zu bytes",
+            srv_reply_error(r, 413, "payload_too_large", "the body is larger than %zu bytes",
                         srv->cfg.max_body);
             r->state = REQ_READY;
             return send_reply(r); /* MHD closes the connection: the body is not read */
@@ -316,7 +317,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             *upload_data_size = 0;
             return MHD_YES;
         }
-        if (now_s() - r->t0 > (double)srv->cfg.timeout_s) {
+        if (srv_now_s() - r->t0 > (double)srv->cfg.timeout_s) {
             r->status = 408; /* for metrics; the connection is cut */
             return MHD_NO;
         }
@@ -370,8 +371,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     } else if (status == 0) {
         status = 499; /* the client went away before an answer (nginx's convention) */
     }
-    metrics_request(srv->metrics, r->method, r->route != NULL ? r->route->pattern : "unmatched",
-                    status, now_s() - r->t0);
+    srv_metrics_request(srv->metrics, r->method, r->route != NULL ? r->route->pattern : "unmatched",
+                    status, srv_now_s() - r->t0);
     if (r->resp_fd >= 0) {
         close(r->resp_fd);
     }
@@ -380,7 +381,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->image_owned[0]);
     free(r->image_owned[1]);
     json_decref(r->json);
-    rekognition_call_free(r->rek);
+    srv_rekognition_call_free(r->rek);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);
@@ -660,12 +661,12 @@ int server_run(const server_config *config)
                 mien_strerror(err.code));
         goto done;
     }
-    srv->metrics = metrics_new();
+    srv->metrics = srv_metrics_new();
     if (srv->metrics == NULL) {
         fprintf(stderr, "mien serve: out of memory\n");
         goto done;
     }
-    srv->pool = pool_new(srv->engine, c->workers, c->queue, srv->metrics, &err);
+    srv->pool = srv_pool_new(srv->engine, c->workers, c->queue, srv->metrics, &err);
     if (srv->pool == NULL) {
         fprintf(stderr, "mien serve: cannot start the inference pool: %s\n", err.message);
         goto done;
@@ -709,22 +710,22 @@ int server_run(const server_config *config)
     fflush(stdout);
     {
         MHD_socket ls = MHD_quiesce_daemon(srv->daemon);
-        double until = now_s() + DRAIN_GRACE_S;
+        double until = srv_now_s() + DRAIN_GRACE_S;
         if (ls != MHD_INVALID_SOCKET) {
             close(ls);
         }
-        while (atomic_load(&srv->in_flight) > 0 && now_s() < until) {
+        while (atomic_load(&srv->in_flight) > 0 && srv_now_s() < until) {
             usleep(10000);
         }
     }
     rc = 0;
 done:
     server_governance_stop(srv);
-    pool_free(srv->pool); /* runs what is still queued; then nothing is suspended */
+    srv_pool_free(srv->pool); /* runs what is still queued; then nothing is suspended */
     if (srv->daemon != NULL) {
         MHD_stop_daemon(srv->daemon);
     }
-    metrics_free(srv->metrics);
+    srv_metrics_free(srv->metrics);
     mien_engine_free(srv->engine);
     mien_store_close(srv->store);
     pthread_mutex_destroy(&srv->store_lock);

@@ -115,15 +115,13 @@ extern const size_t server_route_count;
 
 /* ---- replies (api.c) ---- */
 /* Sets the response to `obj` (stolen) serialised as JSON with `status`. */
-void reply_json(request *r, int status, json_t *obj);
+void srv_reply_json(request *r, int status, json_t *obj);
 /* Sets {"error":{"code","message"}} with `status`. */
-void reply_error(request *r, int status, const char *code, const char *fmt, ...)
+void srv_reply_error(request *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The error reply a library status maps to (404 not_found, 409 conflict, 400, 403 forbidden,
  * 422 bad_image, 500 internal), with err's message. */
-void reply_status(request *r, mien_status st, const mien_error *err);
-
-double now_s(void);
+void srv_reply_status(request *r, mien_status st, const mien_error *err);
 
 /* ---- governance (api.c) ---- */
 /* Checks cfg.compare_purposes into srv->compare_purposes, purges expired subjects once and

@@ -43,7 +43,7 @@ static void *worker_main(void *arg)
         }
         p->depth--;
         if (p->metrics != NULL) {
-            metrics_queue_depth(p->metrics, p->depth);
+            srv_metrics_queue_depth(p->metrics, p->depth);
         }
         pthread_mutex_unlock(&p->lock);
         job->next = NULL;
@@ -54,7 +54,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-server_pool *pool_new(mien_engine *engine, int workers, int queue, server_metrics *metrics,
+server_pool *srv_pool_new(mien_engine *engine, int workers, int queue, server_metrics *metrics,
                       mien_error *err)
 {
     server_pool *p = calloc(1, sizeof(*p));
@@ -126,7 +126,7 @@ fail:
     return NULL;
 }
 
-bool pool_submit(server_pool *p, pool_job *job, void (*before)(void *), void *before_arg)
+bool srv_pool_submit(server_pool *p, pool_job *job, void (*before)(void *), void *before_arg)
 {
     pthread_mutex_lock(&p->lock);
     if (p->stopping || p->depth >= p->capacity) {
@@ -145,14 +145,14 @@ bool pool_submit(server_pool *p, pool_job *job, void (*before)(void *), void *be
     p->tail = job;
     p->depth++;
     if (p->metrics != NULL) {
-        metrics_queue_depth(p->metrics, p->depth);
+        srv_metrics_queue_depth(p->metrics, p->depth);
     }
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
     return true;
 }
 
-int pool_depth(server_pool *p)
+int srv_pool_depth(server_pool *p)
 {
     int d;
     pthread_mutex_lock(&p->lock);
@@ -161,7 +161,7 @@ int pool_depth(server_pool *p)
     return d;
 }
 
-void pool_free(server_pool *p)
+void srv_pool_free(server_pool *p)
 {
     if (p == NULL) {
         return;
