@@ -300,14 +300,14 @@ static bool body_json(request *r)
     }
     if (!media_is(r->content_type, "application/json")) {
         srv_reply_error(r, 415, "unsupported_media_type",
-                    "send JSON with Content-Type: application/json (got '%s')",
-                    r->content_type[0] ? r->content_type : "none");
+                        "send JSON with Content-Type: application/json (got '%s')",
+                        r->content_type[0] ? r->content_type : "none");
         return false;
     }
     r->json = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (r->json == NULL) {
         srv_reply_error(r, 400, "bad_request", "malformed JSON: %s (line %d, column %d)", jerr.text,
-                    jerr.line, jerr.column);
+                        jerr.line, jerr.column);
         return false;
     }
     if (!json_is_object(r->json)) {
@@ -329,8 +329,8 @@ static bool body_images(request *r, const char *const *names, int n)
     if (strncasecmp(ct, "image/", 6) == 0 || media_is(ct, "application/octet-stream")) {
         if (n != 1) {
             srv_reply_error(r, 415, "unsupported_media_type",
-                        "two images are needed: send multipart/form-data fields a and b, or "
-                        "JSON {\"a\":\"<base64>\",\"b\":\"<base64>\"}");
+                            "two images are needed: send multipart/form-data fields a and b, or "
+                            "JSON {\"a\":\"<base64>\",\"b\":\"<base64>\"}");
             return false;
         }
         if (r->body_len == 0) {
@@ -349,10 +349,10 @@ static bool body_images(request *r, const char *const *names, int n)
         }
         for (int k = 0; k < n; k++) {
             if (!srv_multipart_field(r->body, r->body_len, boundary, names[k], &r->image[k],
-                                 &r->image_len[k]) ||
+                                     &r->image_len[k]) ||
                 r->image_len[k] == 0) {
                 srv_reply_error(r, 400, "bad_request", "no (non-empty) multipart field '%s'",
-                            names[k]);
+                                names[k]);
                 return false;
             }
         }
@@ -365,15 +365,16 @@ static bool body_images(request *r, const char *const *names, int n)
         for (int k = 0; k < n; k++) {
             json_t *v = json_object_get(r->json, names[k]);
             if (!json_is_string(v)) {
-                srv_reply_error(r, 400, "bad_request", "JSON member '%s' (a base64 string) is missing",
-                            names[k]);
+                srv_reply_error(r, 400, "bad_request",
+                                "JSON member '%s' (a base64 string) is missing",
+                                names[k]);
                 return false;
             }
             if (!srv_base64_decode(json_string_value(v), json_string_length(v), &r->image_owned[k],
-                               &r->image_len[k]) ||
+                                   &r->image_len[k]) ||
                 r->image_len[k] == 0) {
                 srv_reply_error(r, 400, "bad_request", "JSON member '%s' is not valid base64",
-                            names[k]);
+                                names[k]);
                 return false;
             }
             r->image[k] = r->image_owned[k];
@@ -381,9 +382,9 @@ static bool body_images(request *r, const char *const *names, int n)
         return true;
     }
     srv_reply_error(r, 415, "unsupported_media_type",
-                "send an image as image/*, application/octet-stream, multipart/form-data or "
-                "JSON with base64 (got '%s')",
-                ct[0] ? ct : "no Content-Type");
+                    "send an image as image/*, application/octet-stream, multipart/form-data or "
+                    "JSON with base64 (got '%s')",
+                    ct[0] ? ct : "no Content-Type");
     return false;
 }
 
@@ -413,7 +414,7 @@ static bool body_params(request *r, const query_key *keys, size_t n)
                 size_t len = json_string_length(v);
                 if (len >= REQUEST_PARAM_MAX || strlen(json_string_value(v)) != len) {
                     srv_reply_error(r, 400, "bad_request", "\"%s\" is at most %d bytes of text",
-                                name, REQUEST_PARAM_MAX - 1);
+                                    name, REQUEST_PARAM_MAX - 1);
                     return false;
                 }
                 memcpy(dst, json_string_value(v), len + 1);
@@ -434,7 +435,7 @@ static bool body_params(request *r, const query_key *keys, size_t n)
             }
             if (len >= REQUEST_PARAM_MAX || memchr(data, 0, len) != NULL) {
                 srv_reply_error(r, 400, "bad_request", "multipart field '%s' is at most %d bytes "
-                            "of text", name, REQUEST_PARAM_MAX - 1);
+                                "of text", name, REQUEST_PARAM_MAX - 1);
                 return false;
             }
             memcpy(dst, data, len);
@@ -693,24 +694,25 @@ static bool policy_from_json(request *r, mien_collection_policy *p, char *purpos
         }
     } else if (pu != NULL && !json_is_null(pu)) {
         srv_reply_error(r, 400, "bad_request", "\"purposes\" is an array of strings or a "
-                    "comma-separated string");
+                        "comma-separated string");
         return false;
     }
     if (purposes[0] == '\0') {
         srv_reply_error(r, 400, "bad_request", "\"purposes\" is required: what the collection may "
-                    "be used for, e.g. [\"access_control\"]");
+                        "be used for, e.g. [\"access_control\"]");
         return false;
     }
     p->purposes = purposes;
     if (!json_is_string(lb) || json_string_length(lb) == 0) {
         srv_reply_error(r, 400, "bad_request", "\"legal_basis\" (a string) is required, e.g. "
-                    "\"consent, GDPR Art. 9(2)(a)\"");
+                        "\"consent, GDPR Art. 9(2)(a)\"");
         return false;
     }
     p->legal_basis = json_string_value(lb);
     p->consent = MIEN_CONSENT_REQUIRED;
     if (co != NULL && !json_is_null(co)) {
-        if (!json_is_string(co) || mien_consent_parse(json_string_value(co), &p->consent) != MIEN_OK) {
+        if (!json_is_string(co) ||
+            mien_consent_parse(json_string_value(co), &p->consent) != MIEN_OK) {
             srv_reply_error(r, 400, "bad_request", "\"consent\" is \"required\" or \"not_needed\"");
             return false;
         }
@@ -721,19 +723,20 @@ static bool policy_from_json(request *r, mien_collection_policy *p, char *purpos
     } else if (json_is_string(re)) {
         if (mien_duration_parse(json_string_value(re), &p->retention_s) != MIEN_OK) {
             srv_reply_error(r, 400, "bad_request", "\"retention\" is seconds or a duration such as "
-                        "\"365d\", \"12h\" (at most 100 years)");
+                            "\"365d\", \"12h\" (at most 100 years)");
             return false;
         }
     } else if (re != NULL && !json_is_null(re)) {
         srv_reply_error(r, 400, "bad_request", "\"retention\" is seconds (0: one year) or a "
-                    "duration such as \"365d\"");
+                        "duration such as \"365d\"");
         return false;
     }
     p->review = MIEN_REVIEW_ONE;
     if (rv != NULL && !json_is_null(rv)) {
-        if (!json_is_string(rv) || mien_review_mode_parse(json_string_value(rv), &p->review) != MIEN_OK) {
+        if (!json_is_string(rv) ||
+            mien_review_mode_parse(json_string_value(rv), &p->review) != MIEN_OK) {
             srv_reply_error(r, 400, "bad_request", "\"review\" is \"one\", \"two_person\" or "
-                        "\"none\"");
+                            "\"none\"");
             return false;
         }
     }
@@ -766,7 +769,8 @@ static void h_collections_create(request *r)
         return;
     }
     if (prof != NULL && !json_is_null(prof) &&
-        (!json_is_string(prof) || mien_profile_parse(json_string_value(prof), &profile) != MIEN_OK)) {
+        (!json_is_string(prof) ||
+         mien_profile_parse(json_string_value(prof), &profile) != MIEN_OK)) {
         srv_reply_error(r, 400, "bad_request", "\"profile\" is \"fast\" or \"accurate\"");
         return;
     }
@@ -1006,7 +1010,7 @@ static void compare_refuse(request *r, int status, const char *code, const char 
         MIEN_OK) {
         fprintf(stderr, "mien serve: a refused compare could not be audited: %s\n", err.message);
         srv_reply_error(r, status, code, "%s (and the refusal could not be audited: %s)", reason,
-                    err.message);
+                        err.message);
         return;
     }
     srv_reply_error(r, status, code, "%s", reason);
@@ -1110,7 +1114,8 @@ static void j_compare(mien_session *s, void *arg)
     }
     if (mien_similarity_fmr(profile, sim, &fmr) != MIEN_OK ||
         mien_threshold_for_fmr(profile, fmr_target, &threshold) != MIEN_OK) {
-        srv_reply_error(r, 500, "internal", "profile %s is not calibrated", mien_profile_name(profile));
+        srv_reply_error(r, 500, "internal", "profile %s is not calibrated",
+                        mien_profile_name(profile));
         goto done;
     }
     /* No answer without its record: a compare that cannot be audited is not given. */
@@ -1124,7 +1129,7 @@ static void j_compare(mien_session *s, void *arg)
         goto done;
     }
     srv_reply_json(r, 200,
-               json_pack("{s:o,s:f,s:o,s:f,s:b,s:s,s:o,s:o,s:I}", "similarity",
+                   json_pack("{s:o,s:f,s:o,s:f,s:b,s:s,s:o,s:o,s:I}", "similarity",
                          json_real(round(sim * 1e6) / 1e6), "fmr", fmr, "threshold",
                          json_real(round(threshold * 1e6) / 1e6), "at_fmr", fmr_target,
                          "same_person", sim >= threshold, "profile", mien_profile_name(profile),
@@ -1208,14 +1213,14 @@ static bool p_enrol(request *r)
     if (query(r, Q_EXPIRES_AT) != NULL &&
         mien_time_parse(query(r, Q_EXPIRES_AT), 0, &expires_at) != MIEN_OK) {
         srv_reply_error(r, 400, "bad_request", "expires_at is unix seconds or a UTC time "
-                    "YYYY-MM-DDTHH:MM:SSZ");
+                        "YYYY-MM-DDTHH:MM:SSZ");
         return false;
     }
     /* mien_enroll refuses this too; refusing here saves the inference. */
     consent = query(r, Q_CONSENT_REF);
     if (info.consent == MIEN_CONSENT_REQUIRED && (consent == NULL || consent[0] == '\0')) {
         srv_reply_error(r, 403, "forbidden", "collection '%s' enrols people only with their "
-                    "consent: give the consent record's reference (consent_ref)", info.name);
+                        "consent: give the consent record's reference (consent_ref)", info.name);
         return false;
     }
     digest_images(r, 1);
@@ -1474,7 +1479,7 @@ static void h_review_decide(request *r)
         if (!json_is_integer(rank) || json_integer_value(rank) < 1 ||
             json_integer_value(rank) > 100000) {
             srv_reply_error(r, 400, "bad_request", "a confirmation names the candidate: \"rank\" "
-                        "(1 for the first)");
+                            "(1 for the first)");
             return;
         }
         rk = (int)json_integer_value(rank);
@@ -1482,7 +1487,7 @@ static void h_review_decide(request *r)
         decision = MIEN_DECISION_REJECT;
     } else {
         srv_reply_error(r, 400, "bad_request", "\"decision\" is \"confirm\" (with \"rank\") or "
-                    "\"reject\"");
+                        "\"reject\"");
         return;
     }
     if (note != NULL && !json_is_null(note) && !json_is_string(note)) {
@@ -1684,7 +1689,7 @@ static void h_audit_export(request *r)
     if ((query(r, Q_FROM) != NULL && mien_time_parse(query(r, Q_FROM), 0, &from) != MIEN_OK) ||
         (query(r, Q_TO) != NULL && mien_time_parse(query(r, Q_TO), 1, &to) != MIEN_OK)) {
         srv_reply_error(r, 400, "bad_request", "from and to are unix seconds, YYYY-MM-DD or "
-                    "YYYY-MM-DDTHH:MM:SSZ");
+                        "YYYY-MM-DDTHH:MM:SSZ");
         return;
     }
     if (to != 0 && from > to) {

@@ -95,7 +95,7 @@ static bool part_named(const uint8_t *head, size_t len, const char *name)
 }
 
 bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, const char *name,
-                     const uint8_t **data, size_t *size)
+                         const uint8_t **data, size_t *size)
 {
     char delim[BOUNDARY_MAX + 5]; /* "\r\n--" + boundary */
     size_t blen = strlen(boundary);

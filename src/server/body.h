@@ -17,7 +17,7 @@ bool srv_multipart_boundary(const char *content_type, char *out, size_t cap);
  * *data and *size point into body (borrowed) and true is returned; false when the body is
  * malformed or has no such field. */
 bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, const char *name,
-                     const uint8_t **data, size_t *size);
+                         const uint8_t **data, size_t *size);
 
 /* Decodes base64 text[len] (standard or URL-safe alphabet, padding optional, ASCII
  * whitespace ignored, an optional "data:...;base64," prefix skipped) into a malloc'd *out

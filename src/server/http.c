@@ -191,7 +191,7 @@ static bool authenticate(request *r)
     }
     if (!mien_role_allows(info.role, r->route->action)) {
         srv_reply_error(r, 403, "forbidden", "role %s may not %s", mien_role_name(info.role),
-                    r->route->action);
+                        r->route->action);
         return false;
     }
     snprintf(r->actor, sizeof(r->actor), "%s", info.id);
@@ -253,7 +253,7 @@ static enum MHD_Result dispatch(request *r, const char *method, const char *url)
             static __thread char allow_hdr[64];
             snprintf(allow_hdr, sizeof(allow_hdr), "%s", allow);
             srv_reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
-                        method, url, allow);
+                            method, url, allow);
             r->hdr_name[0] = "Allow";
             r->hdr_value[0] = allow_hdr; /* copied by MHD_add_response_header below */
             return send_reply(r);
@@ -305,7 +305,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl != NULL && strtoull(cl, NULL, 10) > srv->cfg.max_body) {
             srv_reply_error(r, 413, "payload_too_large", "the body is larger than %zu bytes",
-                        srv->cfg.max_body);
+                            srv->cfg.max_body);
             r->state = REQ_READY;
             return send_reply(r); /* MHD closes the connection: the body is not read */
         }
@@ -372,7 +372,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         status = 499; /* the client went away before an answer (nginx's convention) */
     }
     srv_metrics_request(srv->metrics, r->method, r->route != NULL ? r->route->pattern : "unmatched",
-                    status, srv_now_s() - r->t0);
+                        status, srv_now_s() - r->t0);
     if (r->resp_fd >= 0) {
         close(r->resp_fd);
     }
@@ -568,25 +568,9 @@ static long online_cpus(void)
     return n > 0 ? n : 1;
 }
 
-int server_run(const server_config *config)
+/* The configuration's unset fields get their defaults. */
+static void config_defaults(server_config *c)
 {
-    server *srv = calloc(1, sizeof(*srv));
-    struct sockaddr_storage addr;
-    socklen_t addr_len = 0;
-    bool loopback = false;
-    char host[300];
-    int port = 0, rc = 1, sig = 0;
-    int64_t keys = 0;
-    mien_error err;
-    mien_engine_options eo = mien_engine_options_default();
-    sigset_t sigs, old;
-    unsigned int flags;
-    if (srv == NULL) {
-        fprintf(stderr, "mien serve: out of memory\n");
-        return 1;
-    }
-    srv->cfg = *config;
-    server_config *c = &srv->cfg;
     if (c->listen == NULL) {
         c->listen = DEFAULT_LISTEN;
     }
@@ -606,32 +590,26 @@ int server_run(const server_config *config)
     if (c->timeout_s <= 0) {
         c->timeout_s = DEFAULT_TIMEOUT_S;
     }
-    pthread_mutex_init(&srv->store_lock, NULL);
-    atomic_init(&srv->in_flight, 0);
-    /* Every thread started from here on inherits the blocked signals; the main thread takes
-     * them with sigwait. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, &old);
-    signal(SIGPIPE, SIG_IGN);
+}
 
-    if (!parse_listen(c->listen, &addr, &addr_len, &loopback, host, sizeof(host), &port)) {
-        goto done;
-    }
-    if (!open_store(srv, loopback)) {
-        goto done;
-    }
+/* Whether the service can be used: the store has a valid API key (the first admin key is
+ * made with --bootstrap-admin), or it listens on loopback only (with a warning). False, with
+ * a message on stderr, when it would listen elsewhere with no key. */
+static bool keys_ready(server *srv, bool loopback)
+{
+    const server_config *c = &srv->cfg;
+    int64_t keys = 0;
+    mien_error err;
     if (mien_key_count_valid(srv->store, &keys, &err) != MIEN_OK) {
         fprintf(stderr, "mien serve: cannot read the API keys: %s\n", err.message);
-        goto done;
+        return false;
     }
     if (keys == 0 && c->bootstrap_admin) {
         char key[MIEN_KEY_TEXT_MAX];
         if (mien_key_create(srv->store, MIEN_ROLE_ADMIN, "bootstrap", key, NULL, &err) !=
             MIEN_OK) {
             fprintf(stderr, "mien serve: cannot create the first admin key: %s\n", err.message);
-            goto done;
+            return false;
         }
         keys = 1;
         printf("first start: admin key %s\n"
@@ -645,41 +623,54 @@ int server_run(const server_config *config)
                 "nobody could use the service; create one first with "
                 "`mien keys create --role admin`\n",
                 c->listen);
-        goto done;
+        return false;
     }
     if (keys == 0) {
         printf("mien serve: the store has no API key yet: every /v1 call will get 401; create "
                "one with `mien keys create --role admin` (or start with --bootstrap-admin)\n");
     }
-    if (!server_governance_start(srv)) {
-        goto done;
-    }
-    eo.models_dir = c->models_dir;
+    return true;
+}
+
+/* Loads the models, starts the metrics and the inference pool. False, with a message on
+ * stderr, on failure (what was started is freed by server_run). */
+static bool start_inference(server *srv)
+{
+    mien_engine_options eo = mien_engine_options_default();
+    mien_error err;
+    eo.models_dir = srv->cfg.models_dir;
     eo.threads = 1; /* one thread per inference: the pool runs W of them at once */
     if (mien_engine_new(&eo, &srv->engine, &err) != MIEN_OK) {
         fprintf(stderr, "mien serve: cannot load the models: %s (%s)\n", err.message,
                 mien_strerror(err.code));
-        goto done;
+        return false;
     }
     srv->metrics = srv_metrics_new();
     if (srv->metrics == NULL) {
         fprintf(stderr, "mien serve: out of memory\n");
-        goto done;
+        return false;
     }
-    srv->pool = srv_pool_new(srv->engine, c->workers, c->queue, srv->metrics, &err);
+    srv->pool = srv_pool_new(srv->engine, srv->cfg.workers, srv->cfg.queue, srv->metrics, &err);
     if (srv->pool == NULL) {
         fprintf(stderr, "mien serve: cannot start the inference pool: %s\n", err.message);
-        goto done;
+        return false;
     }
-    find_web_dir(c->web_dir, srv->web_dir, sizeof(srv->web_dir));
+    return true;
+}
 
-    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
-    if (addr.ss_family == AF_INET6) {
+/* Starts libmicrohttpd on addr; *port becomes the port bound (when 0 asked for any). False,
+ * with a message on stderr, when it cannot listen. */
+static bool start_daemon(server *srv, const struct sockaddr_storage *addr, int *port)
+{
+    const server_config *c = &srv->cfg;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                         MHD_ALLOW_SUSPEND_RESUME;
+    if (addr->ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->http_threads,
+        flags, (uint16_t)*port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        (const struct sockaddr *)addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->http_threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
@@ -688,36 +679,81 @@ int server_run(const server_config *config)
     if (srv->daemon == NULL) {
         fprintf(stderr, "mien serve: cannot listen on %s: %s\n", c->listen,
                 errno ? strerror(errno) : "libmicrohttpd refused the settings");
-        goto done;
+        return false;
     }
-    if (port == 0) {
+    if (*port == 0) {
         const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon,
                                                              MHD_DAEMON_INFO_BIND_PORT);
         if (di != NULL) {
-            port = di->port;
+            *port = di->port;
         }
+    }
+    return true;
+}
+
+/* Waits for SIGTERM or SIGINT, then stops accepting connections and waits (at most
+ * DRAIN_GRACE_S) for the requests in flight. */
+static void wait_and_drain(server *srv, const sigset_t *sigs)
+{
+    int sig = 0;
+    MHD_socket ls;
+    double until;
+    while (sigwait(sigs, &sig) != 0) {
+    }
+    printf("mien serve: %s: stopping (finishing requests in flight)\n",
+           sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fflush(stdout);
+    ls = MHD_quiesce_daemon(srv->daemon);
+    until = srv_now_s() + DRAIN_GRACE_S;
+    if (ls != MHD_INVALID_SOCKET) {
+        close(ls);
+    }
+    while (atomic_load(&srv->in_flight) > 0 && srv_now_s() < until) {
+        usleep(10000);
+    }
+}
+
+int server_run(const server_config *config)
+{
+    server *srv = calloc(1, sizeof(*srv));
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    bool loopback = false;
+    char host[300];
+    int port = 0, rc = 1;
+    sigset_t sigs, old;
+    if (srv == NULL) {
+        fprintf(stderr, "mien serve: out of memory\n");
+        return 1;
+    }
+    srv->cfg = *config;
+    server_config *c = &srv->cfg;
+    config_defaults(c);
+    pthread_mutex_init(&srv->store_lock, NULL);
+    atomic_init(&srv->in_flight, 0);
+    /* Every thread started from here on inherits the blocked signals; the main thread takes
+     * them with sigwait. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!parse_listen(c->listen, &addr, &addr_len, &loopback, host, sizeof(host), &port) ||
+        !open_store(srv, loopback) || !keys_ready(srv, loopback) ||
+        !server_governance_start(srv) || !start_inference(srv)) {
+        goto done;
+    }
+    find_web_dir(c->web_dir, srv->web_dir, sizeof(srv->web_dir));
+    if (!start_daemon(srv, &addr, &port)) {
+        goto done;
     }
     printf("mien serve: listening on http://%s:%d/ (%d inference workers, queue %d, %d HTTP "
            "threads, web %s)\n",
            host, port, c->workers, c->queue, c->http_threads,
            srv->web_dir[0] ? srv->web_dir : "off");
     fflush(stdout);
-
-    while (sigwait(&sigs, &sig) != 0) {
-    }
-    printf("mien serve: %s: stopping (finishing requests in flight)\n",
-           sig == SIGINT ? "SIGINT" : "SIGTERM");
-    fflush(stdout);
-    {
-        MHD_socket ls = MHD_quiesce_daemon(srv->daemon);
-        double until = srv_now_s() + DRAIN_GRACE_S;
-        if (ls != MHD_INVALID_SOCKET) {
-            close(ls);
-        }
-        while (atomic_load(&srv->in_flight) > 0 && srv_now_s() < until) {
-            usleep(10000);
-        }
-    }
+    wait_and_drain(srv, &sigs);
     rc = 0;
 done:
     server_governance_stop(srv);

@@ -98,7 +98,7 @@ static histogram *histogram_for(histogram *arr, size_t *n, size_t max, const cha
 }
 
 void srv_metrics_request(server_metrics *m, const char *method, const char *route, int status,
-                     double seconds)
+                         double seconds)
 {
     request_series *s = NULL;
     histogram *h;

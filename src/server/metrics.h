@@ -16,7 +16,7 @@ void srv_metrics_free(server_metrics *m);
 /* One finished request: `route` is the route pattern ("/v1/collections/{c}/search"), not the
  * raw path, so label cardinality stays bounded. */
 void srv_metrics_request(server_metrics *m, const char *method, const char *route, int status,
-                     double seconds);
+                         double seconds);
 /* Queue depth now (set by the worker pool), and one inference's duration. */
 void srv_metrics_queue_depth(server_metrics *m, int depth);
 void srv_metrics_inference(server_metrics *m, const char *stage, double seconds);

@@ -23,7 +23,7 @@ typedef struct pool_job {
  * and a queue of at most `queue` waiting jobs. `metrics` (may be NULL) gets the queue depth.
  * NULL with err filled when a session or a thread cannot be made (nothing left running). */
 server_pool *srv_pool_new(mien_engine *engine, int workers, int queue, server_metrics *metrics,
-                      mien_error *err);
+                          mien_error *err);
 
 /* Queues `job` (owned by the caller, alive until its fn has run). When the queue has room,
  * calls before(before_arg) with the pool lock held and returns true; fn then runs later on

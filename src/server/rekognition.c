@@ -803,7 +803,7 @@ static bool param_image(request *r, rek_call *c, const char *name, int k)
         return false;
     }
     if (!srv_base64_decode(json_string_value(bytes), json_string_length(bytes), &c->image[k],
-                       &c->image_len[k])) {
+                           &c->image_len[k])) {
         rek_fail(r, REK_INVALID_PARAMETER, "%s.Bytes is not valid base64", name);
         return false;
     }

@@ -208,7 +208,7 @@ static void sb_header_value(sbuf *b, const char *v)
 }
 
 char *srv_sigv4_canonical_request(const sigv4_request *req, const char *signed_headers, char *why,
-                              size_t why_cap)
+                                  size_t why_cap)
 {
     sbuf b = {0};
     const char *sh = signed_headers;
@@ -274,7 +274,7 @@ void srv_sigv4_sha256_hex(const void *data, size_t n, char hex[SIGV4_HEX_LEN + 1
 }
 
 char *srv_sigv4_string_to_sign(const char *amz_date, const sigv4_credential *cred,
-                           const char *canonical_request)
+                               const char *canonical_request)
 {
     char hex[SIGV4_HEX_LEN + 1];
     sbuf b = {0};
@@ -303,7 +303,7 @@ static void hmac(const uint8_t *key, size_t key_len, const char *msg,
 }
 
 void srv_sigv4_signing_key(const char *secret, const char *date, const char *region,
-                       const char *service, uint8_t out[SIGV4_KEY_BYTES])
+                           const char *service, uint8_t out[SIGV4_KEY_BYTES])
 {
     size_t n = strlen(secret);
     uint8_t k[crypto_auth_hmacsha256_BYTES];
@@ -324,7 +324,7 @@ void srv_sigv4_signing_key(const char *secret, const char *date, const char *reg
 }
 
 void srv_sigv4_signature(const uint8_t key[SIGV4_KEY_BYTES], const char *string_to_sign,
-                     char hex[SIGV4_HEX_LEN + 1])
+                         char hex[SIGV4_HEX_LEN + 1])
 {
     uint8_t mac[crypto_auth_hmacsha256_BYTES];
     hmac(key, SIGV4_KEY_BYTES, string_to_sign, mac);
@@ -393,7 +393,7 @@ static bool parse_scope(const char *s, size_t n, sigv4_credential *cred, char *w
 }
 
 bool srv_sigv4_parse_authorization(const char *value, sigv4_credential *out, char *why,
-                               size_t why_cap)
+                                   size_t why_cap)
 {
     const size_t alen = strlen(SIGV4_ALGORITHM);
     bool have_cred = false, have_sh = false, have_sig = false;

@@ -18,7 +18,7 @@ TEST(server_multipart)
     ASSERT_TRUE(srv_multipart_boundary("multipart/form-data; boundary=XyZ", b, sizeof(b)));
     ASSERT_STR_EQ(b, "XyZ");
     ASSERT_TRUE(srv_multipart_boundary("multipart/form-data; charset=x; boundary=\"q r\"", b,
-                                   sizeof(b)));
+                                       sizeof(b)));
     ASSERT_STR_EQ(b, "q r");
     ASSERT_TRUE(!srv_multipart_boundary("multipart/form-data", b, sizeof(b)));
     ASSERT_TRUE(!srv_multipart_boundary("image/jpeg; boundary=x", b, sizeof(b)));

@@ -130,7 +130,8 @@ static int sign_vector(const vector *v, char **creq, char **sts, char sig[SIGV4_
     if (*sts == NULL) {
         return -1;
     }
-    srv_sigv4_signing_key(SUITE_SECRET, SUITE_CRED.date, SUITE_CRED.region, SUITE_CRED.service, key);
+    srv_sigv4_signing_key(SUITE_SECRET, SUITE_CRED.date, SUITE_CRED.region, SUITE_CRED.service,
+                          key);
     srv_sigv4_signature(key, *sts, sig);
     return 0;
 }
@@ -260,7 +261,8 @@ TEST(sigv4_refusals)
                          .payload_sha256_hex = EMPTY_SHA256};
     char why[160], sig[SIGV4_HEX_LEN + 1];
     uint8_t key[SIGV4_KEY_BYTES];
-    char *creq = srv_sigv4_canonical_request(&req, "host;x-amz-date;x-amz-target", why, sizeof(why));
+    char *creq = srv_sigv4_canonical_request(&req, "host;x-amz-date;x-amz-target", why,
+                                             sizeof(why));
     ASSERT_TRUE(creq == NULL);
     ASSERT_CONTAINS(why, "x-amz-target");
     creq = srv_sigv4_canonical_request(&req, "host;x-amz-date", why, sizeof(why));
@@ -268,7 +270,7 @@ TEST(sigv4_refusals)
     char *sts = srv_sigv4_string_to_sign(SUITE_DATE, &SUITE_CRED, creq);
     ASSERT_TRUE(sts != NULL);
     srv_sigv4_signing_key("another secret", SUITE_CRED.date, SUITE_CRED.region, SUITE_CRED.service,
-                      key);
+                          key);
     srv_sigv4_signature(key, sts, sig);
     ASSERT_TRUE(!srv_sigv4_signature_equal(
         sig, "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"));
