@@ -43,23 +43,28 @@
 
 /* ---- replies ------------------------------------------------------------------------ */
 
-void srv_reply_json(request *r, int status, json_t *obj)
+void srv_reply_serialised(request *r, int status, json_t *obj, const char *type,
+                          const char *oom_body)
 {
     char *text = obj != NULL ? json_dumps(obj, JSON_FLAGS) : NULL;
     json_decref(obj);
     free(r->resp);
     if (text == NULL) {
-        static const char oom[] =
-            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-        r->resp = strdup(oom);
-        r->resp_len = r->resp != NULL ? strlen(oom) : 0;
+        r->resp = strdup(oom_body);
+        r->resp_len = r->resp != NULL ? strlen(oom_body) : 0;
         r->status = 500;
     } else {
         r->resp = text;
         r->resp_len = strlen(text);
         r->status = status;
     }
-    r->resp_type = "application/json";
+    r->resp_type = type;
+}
+
+void srv_reply_json(request *r, int status, json_t *obj)
+{
+    srv_reply_serialised(r, status, obj, "application/json",
+                         "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
 }
 
 void srv_reply_error(request *r, int status, const char *code, const char *fmt, ...)
@@ -476,6 +481,17 @@ static void digest_images(request *r, int n)
     }
 }
 
+/* Replies with the error st maps to (srv_reply_status) and returns true when st is a failure;
+ * false, replying nothing, for MIEN_OK. */
+static bool reply_failed(request *r, mien_status st, const mien_error *err)
+{
+    if (st == MIEN_OK) {
+        return false;
+    }
+    srv_reply_status(r, st, err);
+    return true;
+}
+
 /* ---- the end of a job ------------------------------------------------------------------- */
 
 /* Marks the response ready and wakes the connection; r may be freed as soon as this runs. */
@@ -651,11 +667,8 @@ static void h_collections_list(request *r)
     size_t n = 0;
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_list(r->srv->store, &cs, &n, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_collection_list(r->srv->store, &cs, &n, &err));
+    if (reply_failed(r, st, &err)) {
         return;
     }
     json_t *arr = json_array();
@@ -789,8 +802,7 @@ static void h_collections_create(request *r)
         st = mien_collection_get(r->srv->store, json_string_value(name), &info, &err);
     }
     pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         return;
     }
     srv_reply_json(r, 201, collection_json(&info));
@@ -801,11 +813,8 @@ static void h_collection_get(request *r)
     mien_collection_info info;
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_get(r->srv->store, r->params[0], &info, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_collection_get(r->srv->store, r->params[0], &info, &err));
+    if (reply_failed(r, st, &err)) {
         return;
     }
     srv_reply_json(r, 200, collection_json(&info));
@@ -816,11 +825,8 @@ static void h_collection_drop(request *r)
     mien_context ctx = actor_context(r, NULL);
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_drop(r->srv->store, r->params[0], &ctx, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_collection_drop(r->srv->store, r->params[0], &ctx, &err));
+    if (reply_failed(r, st, &err)) {
         return;
     }
     srv_reply_json(r, 200, json_pack("{s:s}", "dropped", r->params[0]));
@@ -836,8 +842,7 @@ static void h_subjects(request *r)
     mien_context ctx = actor_context(r, NULL);
     st = mien_subject_list(r->srv->store, r->params[0], &ctx, &ss, &n, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         return;
     }
     json_t *arr = json_array();
@@ -864,8 +869,7 @@ static void h_erase(request *r)
     pthread_mutex_lock(&r->srv->store_lock);
     st = mien_erase_subject(r->srv->store, r->params[0], r->params[1], &ctx, &e, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         return;
     }
     srv_reply_json(r, 200, json_pack("{s:s,s:I,s:I,s:s,s:s,s:o,s:I,s:s}", "subject", r->params[1],
@@ -917,8 +921,7 @@ static void j_detect(mien_session *s, void *arg)
         o.min_score = (float)min_score;
     }
     st = srv_detect(r->srv, s, img, &o, &faces, &n, &err);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
     json_t *arr = json_array();
@@ -994,9 +997,7 @@ static mien_status compare_audit(request *r, const char *outcome, json_t *result
     }
     mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = outcome,
                            .result = text};
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_audit_append(r->srv->store, &ev, &ctx, seq, err);
-    pthread_mutex_unlock(&r->srv->store_lock);
+    SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, seq, err));
     free(text);
     return st;
 }
@@ -1108,8 +1109,7 @@ static void j_compare(mien_session *s, void *arg)
         goto done;
     }
     mien_status st = mien_template_compare(t[0], t[1], &sim, &err);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
     if (mien_similarity_fmr(profile, sim, &fmr) != MIEN_OK ||
@@ -1124,8 +1124,7 @@ static void j_compare(mien_session *s, void *arg)
                                  "fmr", fmr, "at_fmr", fmr_target, "same_person",
                                  sim >= threshold, "profile", mien_profile_name(profile)),
                        &seq, &err);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
     srv_reply_json(r, 200,
@@ -1150,11 +1149,8 @@ static bool collection_profile(request *r, mien_collection_info *out)
     mien_collection_info info;
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_get(r->srv->store, r->params[0], &info, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_collection_get(r->srv->store, r->params[0], &info, &err));
+    if (reply_failed(r, st, &err)) {
         return false;
     }
     r->profile = info.profile;
@@ -1173,11 +1169,8 @@ static bool purpose_allowed(request *r, const char *action)
     mien_context ctx = request_context(r, r->image_sha256[0]);
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_check_purpose(r->srv->store, r->params[0], action, &ctx, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_check_purpose(r->srv->store, r->params[0], action, &ctx, &err));
+    if (reply_failed(r, st, &err)) {
         return false;
     }
     return true;
@@ -1310,8 +1303,7 @@ static void j_enrol(mien_session *s, void *arg)
                          .consent_ref = query(r, Q_CONSENT_REF),
                          .expires_at = expires_at};
     st = srv_enroll(r->srv, r->params[0], &e, &ctx, &face_id, &err);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
     srv_reply_json(r, 201, json_pack("{s:s,s:I,s:o}", "subject", r->params[1], "face_id",
@@ -1375,8 +1367,7 @@ static void j_search(mien_session *s, void *arg)
         goto done;
     }
     st = srv_search(r->srv, r->params[0], t, &so, &ctx, &res, &err);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
     const mien_candidate *c = res.candidates;
@@ -1427,8 +1418,7 @@ static void j_verify(mien_session *s, void *arg)
         goto done;
     }
     st = srv_verify(r->srv, r->params[0], r->params[1], t, fmr, &ctx, &v, &err);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
     srv_reply_json(r, 200, json_pack("{s:s,s:o,s:f,s:f,s:b,s:o,s:I}", "subject", r->params[1],
@@ -1447,11 +1437,8 @@ static void h_review_get(request *r)
     mien_review_info v;
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_review_get(r->srv->store, r->params[0], &v, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_review_get(r->srv->store, r->params[0], &v, &err));
+    if (reply_failed(r, st, &err)) {
         return;
     }
     srv_reply_json(r, 200, review_json(&v));
@@ -1474,8 +1461,12 @@ static void h_review_decide(request *r)
     d = json_object_get(r->json, "decision");
     rank = json_object_get(r->json, "rank");
     note = json_object_get(r->json, "note");
-    if (json_is_string(d) && strcmp(json_string_value(d), "confirm") == 0) {
-        decision = MIEN_DECISION_CONFIRM;
+    if (!json_is_string(d) || mien_decision_parse(json_string_value(d), &decision) != MIEN_OK) {
+        srv_reply_error(r, 400, "bad_request", "\"decision\" is \"confirm\" (with \"rank\") or "
+                        "\"reject\"");
+        return;
+    }
+    if (decision == MIEN_DECISION_CONFIRM) {
         if (!json_is_integer(rank) || json_integer_value(rank) < 1 ||
             json_integer_value(rank) > 100000) {
             srv_reply_error(r, 400, "bad_request", "a confirmation names the candidate: \"rank\" "
@@ -1483,12 +1474,6 @@ static void h_review_decide(request *r)
             return;
         }
         rk = (int)json_integer_value(rank);
-    } else if (json_is_string(d) && strcmp(json_string_value(d), "reject") == 0) {
-        decision = MIEN_DECISION_REJECT;
-    } else {
-        srv_reply_error(r, 400, "bad_request", "\"decision\" is \"confirm\" (with \"rank\") or "
-                        "\"reject\"");
-        return;
     }
     if (note != NULL && !json_is_null(note) && !json_is_string(note)) {
         srv_reply_error(r, 400, "bad_request", "\"note\" must be a string");
@@ -1498,8 +1483,7 @@ static void h_review_decide(request *r)
     st = mien_review_decide(r->srv->store, r->params[0], r->actor, decision, rk,
                             json_is_string(note) ? json_string_value(note) : NULL, &v, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         return;
     }
     srv_reply_json(r, 200, review_json(&v));
@@ -1641,8 +1625,7 @@ static void h_purge(request *r)
     int64_t n = 0;
     mien_error err;
     mien_status st = purge_now(r->srv, r->actor, &n, &err);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         return;
     }
     pthread_mutex_lock(&r->srv->store_lock);
@@ -1658,11 +1641,8 @@ static void h_audit_verify(request *r)
     mien_audit_report rep;
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_audit_verify(r->srv->store, &rep, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        srv_reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_audit_verify(r->srv->store, &rep, &err));
+    if (reply_failed(r, st, &err)) {
         return;
     }
     srv_reply_json(r, 200, json_pack("{s:b,s:I,s:I,s:I,s:s,s:s}", "ok", rep.ok != 0, "entries",
@@ -1701,9 +1681,7 @@ static void h_audit_export(request *r)
         srv_reply_error(r, 500, "internal", "cannot make a temporary file: %s", strerror(errno));
         return;
     }
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_audit_export(r->srv->store, from, to, export_line, f, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
+    SRV_LOCKED(r->srv, st, mien_audit_export(r->srv->store, from, to, export_line, f, &err));
     if (st != MIEN_OK) {
         fclose(f);
         srv_reply_status(r, st, &err);

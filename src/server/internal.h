@@ -114,6 +114,11 @@ extern const route server_route_table[];
 extern const size_t server_route_count;
 
 /* ---- replies (api.c) ---- */
+/* Sets the response to `obj` (stolen) serialised as compact JSON (reals to 7 significant
+ * digits: more than the models resolve) with `status` and Content-Type `type` (static);
+ * oom_body (static), with 500, when it cannot be serialised. */
+void srv_reply_serialised(request *r, int status, json_t *obj, const char *type,
+                          const char *oom_body);
 /* Sets the response to `obj` (stolen) serialised as JSON with `status`. */
 void srv_reply_json(request *r, int status, json_t *obj);
 /* Sets {"error":{"code","message"}} with `status`. */

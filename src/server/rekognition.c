@@ -73,8 +73,6 @@
 /* Quality.Sharpness (0..100) = 100·v/(v + 60) of mien's Laplacian variance v: 60 is the floor
  * of mien's "high" class (about LFW's 5th percentile, docs/quality.md), so it maps to 50. */
 #define SHARPNESS_HALF 60.0
-/* JSON reals: 7 significant digits (api.c's JSON_FLAGS). */
-#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(7))
 /* The collection-tag domain of FaceIds (face_uuid). */
 #define FACE_TAG_DOMAIN "mien/rekognition/collection"
 /* Subjects made for faces indexed without an ExternalImageId start with this. */
@@ -172,21 +170,8 @@ static void set_headers(request *r, rek_call *c)
 /* Sets the response to obj (stolen) as AWS JSON 1.1 with `status`. */
 static void reply(request *r, int status, json_t *obj)
 {
-    char *text = obj != NULL ? json_dumps(obj, JSON_FLAGS) : NULL;
-    json_decref(obj);
-    free(r->resp);
-    if (text == NULL) {
-        static const char oom[] =
-            "{\"__type\":\"InternalServerError\",\"message\":\"out of memory\"}";
-        r->resp = strdup(oom);
-        r->resp_len = r->resp != NULL ? strlen(oom) : 0;
-        r->status = 500;
-    } else {
-        r->resp = text;
-        r->resp_len = strlen(text);
-        r->status = status;
-    }
-    r->resp_type = CONTENT_TYPE;
+    srv_reply_serialised(r, status, obj, CONTENT_TYPE,
+                         "{\"__type\":\"InternalServerError\",\"message\":\"out of memory\"}");
     set_headers(r, r->rek);
 }
 
@@ -214,34 +199,37 @@ static void rek_fail(request *r, rek_error e, const char *fmt, ...)
     set_headers(r, r->rek);
 }
 
+/* The Rekognition errors of the library's statuses that a caller can cause; any other status
+ * is an InternalServerError (logged). */
+static const struct {
+    mien_status st;
+    rek_error e;
+} REK_OF_STATUS[] = {
+    {MIEN_ERR_NOT_FOUND, REK_NOT_FOUND},
+    {MIEN_ERR_EXISTS, REK_EXISTS},
+    {MIEN_ERR_ARG, REK_INVALID_PARAMETER},
+    {MIEN_ERR_FORBIDDEN, REK_ACCESS_DENIED},
+};
+
 /* The Rekognition error a library status stands for, with err's message. */
 static void rek_fail_status(request *r, mien_status st, const mien_error *err)
 {
     const char *msg = err != NULL && err->message[0] ? err->message : mien_strerror(st);
-    switch (st) {
-    case MIEN_ERR_NOT_FOUND:
-        rek_fail(r, REK_NOT_FOUND, "%s", msg);
-        break;
-    case MIEN_ERR_EXISTS:
-        rek_fail(r, REK_EXISTS, "%s", msg);
-        break;
-    case MIEN_ERR_ARG:
-        rek_fail(r, REK_INVALID_PARAMETER, "%s", msg);
-        break;
-    case MIEN_ERR_FORBIDDEN:
-        rek_fail(r, REK_ACCESS_DENIED, "%s", msg);
-        break;
-    case MIEN_ERR_IMAGE:
+    if (st == MIEN_ERR_IMAGE) {
         rek_fail(r, strstr(msg, "over the limit") != NULL ? REK_IMAGE_TOO_LARGE : REK_INVALID_IMAGE,
                  "%s", msg);
-        break;
-    default:
-        fprintf(stderr, "mien serve: rekognition %s: %s (%s)\n",
-                r->rek != NULL && r->rek->op != NULL ? r->rek->op->name : "?", msg,
-                mien_strerror(st));
-        rek_fail(r, REK_INTERNAL, "%s (%s)", msg, mien_strerror(st));
-        break;
+        return;
     }
+    for (size_t i = 0; i < sizeof(REK_OF_STATUS) / sizeof(REK_OF_STATUS[0]); i++) {
+        if (REK_OF_STATUS[i].st == st) {
+            rek_fail(r, REK_OF_STATUS[i].e, "%s", msg);
+            return;
+        }
+    }
+    fprintf(stderr, "mien serve: rekognition %s: %s (%s)\n",
+            r->rek != NULL && r->rek->op != NULL ? r->rek->op->name : "?", msg,
+            mien_strerror(st));
+    rek_fail(r, REK_INTERNAL, "%s (%s)", msg, mien_strerror(st));
 }
 
 void srv_rekognition_reply_throttled(request *r)
@@ -709,9 +697,7 @@ static bool lookup_collection(request *r, rek_call *c)
 {
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_get(r->srv->store, c->collection, &c->coll, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
+    SRV_LOCKED(r->srv, st, mien_collection_get(r->srv->store, c->collection, &c->coll, &err));
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return false;
@@ -1113,9 +1099,7 @@ static void op_list_collections(request *r, rek_call *c)
     if (!param_token(r, &from) || !param_int(r, "MaxResults", 1, PAGE_MAX, PAGE_MAX, &max)) {
         return;
     }
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_list(r->srv->store, &cs, &n, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
+    SRV_LOCKED(r->srv, st, mien_collection_list(r->srv->store, &cs, &n, &err));
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return;
@@ -1448,9 +1432,7 @@ static bool check_search_purpose(request *r, rek_call *c)
     mien_status st;
     first_item(c->coll.purposes, first_purpose, sizeof(first_purpose));
     ctx = call_context(c, first_purpose, NULL);
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_check_purpose(r->srv->store, c->collection, "search", &ctx, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
+    SRV_LOCKED(r->srv, st, mien_check_purpose(r->srv->store, c->collection, "search", &ctx, &err));
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return false;
@@ -1533,6 +1515,25 @@ static bool p_search_faces(request *r, rek_call *c)
     return lookup_collection(r, c) && check_search_purpose(r, c);
 }
 
+/* Sorts FaceMatches best first (insertion sort: at most FACES_MAX entries). */
+static void sort_matches(json_t *matches)
+{
+    for (size_t a = 1; a < json_array_size(matches); a++) {
+        for (size_t b = a; b > 0; b--) {
+            double x = json_real_value(json_object_get(json_array_get(matches, b - 1),
+                                                       "Similarity"));
+            double y = json_real_value(json_object_get(json_array_get(matches, b),
+                                                       "Similarity"));
+            if (x >= y) {
+                break;
+            }
+            json_t *tmp = json_incref(json_array_get(matches, b - 1));
+            json_array_set(matches, b - 1, json_array_get(matches, b));
+            json_array_set_new(matches, b, tmp);
+        }
+    }
+}
+
 /* SearchFaces: the stored face's template is the probe; the face itself never appears among
  * the matches (Rekognition's rule). mien answers per subject (its best face); when the best
  * face of the searched face's own subject is the searched face, the subject's other faces are
@@ -1598,22 +1599,7 @@ static void j_search_faces(mien_session *s, request *r, rek_call *c)
         }
         pthread_mutex_unlock(&r->srv->store_lock);
     }
-    /* best first */
-    size_t cnt = json_array_size(matches);
-    for (size_t a = 1; a < cnt; a++) {
-        for (size_t b = a; b > 0; b--) {
-            double x = json_real_value(json_object_get(json_array_get(matches, b - 1),
-                                                       "Similarity"));
-            double y = json_real_value(json_object_get(json_array_get(matches, b),
-                                                       "Similarity"));
-            if (x >= y) {
-                break;
-            }
-            json_t *tmp = json_incref(json_array_get(matches, b - 1));
-            json_array_set(matches, b - 1, json_array_get(matches, b));
-            json_array_set_new(matches, b, tmp);
-        }
-    }
+    sort_matches(matches);
     while ((long)json_array_size(matches) > max) {
         json_array_remove(matches, json_array_size(matches) - 1);
     }
@@ -2013,25 +1999,6 @@ static bool compare_targets(request *r, mien_session *s, const mien_image *dst,
     return true;
 }
 
-/* Sorts FaceMatches best first (insertion sort: at most FACES_MAX entries). */
-static void sort_matches(json_t *matches)
-{
-    for (size_t a = 1; a < json_array_size(matches); a++) {
-        for (size_t b = a; b > 0; b--) {
-            double x = json_real_value(json_object_get(json_array_get(matches, b - 1),
-                                                       "Similarity"));
-            double y = json_real_value(json_object_get(json_array_get(matches, b),
-                                                       "Similarity"));
-            if (x >= y) {
-                break;
-            }
-            json_t *tmp = json_incref(json_array_get(matches, b - 1));
-            json_array_set(matches, b - 1, json_array_get(matches, b));
-            json_array_set_new(matches, b, tmp);
-        }
-    }
-}
-
 /* The audit entry of a CompareFaces (as /v1/compare's): both images' digests, counts, the
  * best similarity; no face, no template. False when replied. */
 static bool compare_audit(request *r, rek_call *c, size_t nt, const compare_tally *tally,
@@ -2052,9 +2019,7 @@ static bool compare_audit(request *r, rek_call *c, size_t nt, const compare_tall
              hex_a, hex_b, nt, tally->n_matches, tally->best_pct, thr);
     compare_purpose_of(r, c, purpose, sizeof(purpose)); /* checked in p_compare_faces */
     ctx = call_context(c, purpose, c->image_sha256[0]);
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_audit_append(r->srv->store, &ev, &ctx, NULL, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
+    SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, NULL, &err));
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return false;

@@ -84,9 +84,7 @@ mien_status srv_embed_face(server *srv, mien_session *s, const mien_image *img, 
 #define UNDER_STORE_LOCK(srv, stage, call)                                           \
     do {                                                                             \
         double t0_ = mien_now_ms();                                                  \
-        pthread_mutex_lock(&(srv)->store_lock);                                      \
-        st = (call);                                                                 \
-        pthread_mutex_unlock(&(srv)->store_lock);                                    \
+        SRV_LOCKED(srv, st, call);                                                   \
         srv_metrics_inference((srv)->metrics, (stage), (mien_now_ms() - t0_) / 1e3); \
     } while (0)
 

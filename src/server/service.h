@@ -14,6 +14,15 @@ static inline double srv_now_s(void)
     return mien_now_ms() / 1e3;
 }
 
+/* Runs `call`, a library call on srv->store, under the store mutex (one handle: one call at
+ * a time), its status into st. */
+#define SRV_LOCKED(srv, st, call)                  \
+    do {                                           \
+        pthread_mutex_lock(&(srv)->store_lock);    \
+        (st) = (call);                             \
+        pthread_mutex_unlock(&(srv)->store_lock);  \
+    } while (0)
+
 /* Decodes an upload (mien_image_options_faces, at most cfg.max_body bytes), timed as
  * "decode". *out owned by the caller: mien_image_free(). */
 mien_status srv_decode(server *srv, const uint8_t *bytes, size_t len, mien_image **out,
