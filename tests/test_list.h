@@ -134,6 +134,7 @@
     XX(faces_chip_and_decode_options)                                              \
     XX(embed_face_matches_steps)                                                   \
     XX(embed_face_not_found)                                                       \
+    XX(face_input_tensor_layouts)                                                  \
     /* small faces (tests/face/test_detect_small.c) */                                 \
     XX(detect_small_pnet_orientation)                                                  \
     XX(detect_small_finds_small_faces)                                                 \

@@ -130,7 +130,8 @@ mien_image_options mien_image_options_faces(void)
 
 int mien_face_chip_side(void)
 {
-    return FACE_CHIP_SIZE;
+    /* the embedders' input (catalog.c); both take the same chip */
+    return face_catalog()[FACE_MODEL_EMBEDDER_A].input.width;
 }
 
 mien_status mien_detect(mien_session *session, const mien_image *image,
@@ -249,8 +250,8 @@ static void l2_normalise(float *v, int n)
 }
 
 /* Runs embedder `model` on the chip and writes its raw output (dim floats) to out. The two
- * models want different tensors (reference lib/embed.js): A is [1,112,112,3] NHWC with
- * (x − 127.5)/128; B is [1,3,112,112] NCHW with (x − 127)/128. */
+ * models want different tensors (reference lib/embed.js; catalog.c's input specs): A is
+ * [1,112,112,3] NHWC with (x − 127.5)/128; B is [1,3,112,112] NCHW with (x − 127)/128. */
 static mien_status run_embedder(mien_session *s, int model, const image_rgb *chip, float *out,
                                 int dim, mien_error *err)
 {
@@ -261,17 +262,7 @@ static mien_status run_embedder(mien_session *s, int model, const image_rgb *chi
     const float *y;
     nn_shape shape;
     mien_status st;
-    if (model == FACE_MODEL_EMBEDDER_A) {
-        for (int i = 0; i < PIXELS * 3; i++) {
-            x[i] = ((float)chip->data[i] - 127.5f) / 128.0f;
-        }
-    } else {
-        for (int i = 0; i < PIXELS; i++) {
-            for (int c = 0; c < 3; c++) {
-                x[c * PIXELS + i] = ((float)chip->data[i * 3 + c] - 127.0f) / 128.0f;
-            }
-        }
-    }
+    face_input_tensor(model, chip, face_catalog()[model].input.layout, x);
     st = face_run_model(s, model, x, model == FACE_MODEL_EMBEDDER_A ? dims_a : dims_b, 4, err);
     if (st != MIEN_OK) {
         return st;

@@ -3,34 +3,21 @@
  * refused or named "unknown". */
 #include "test.h"
 
+/* Every value of type from lo to hi: its name parses back to it. */
+#define ROUND_TRIP(type, prefix, lo, hi)                                            \
+    for (int v = (lo); v <= (hi); v++) {                                            \
+        type back = (type)-1;                                                       \
+        ASSERT_OK(mien_##prefix##_parse(mien_##prefix##_name((type)v), &back), NULL); \
+        ASSERT_EQ_INT(back, v);                                                     \
+    }
+
 TEST(names_round_trip)
 {
-    for (int v = MIEN_PROFILE_FAST; v <= MIEN_PROFILE_ACCURATE; v++) {
-        mien_profile p = (mien_profile)-1;
-        ASSERT_OK(mien_profile_parse(mien_profile_name((mien_profile)v), &p), NULL);
-        ASSERT_EQ_INT(p, v);
-    }
-    for (int v = MIEN_CONSENT_REQUIRED; v <= MIEN_CONSENT_NOT_NEEDED; v++) {
-        mien_consent c = (mien_consent)-1;
-        ASSERT_OK(mien_consent_parse(mien_consent_name((mien_consent)v), &c), NULL);
-        ASSERT_EQ_INT(c, v);
-    }
-    for (int v = MIEN_REVIEW_ONE; v <= MIEN_REVIEW_NONE; v++) {
-        mien_review_mode m = (mien_review_mode)-1;
-        ASSERT_OK(mien_review_mode_parse(mien_review_mode_name((mien_review_mode)v), &m), NULL);
-        ASSERT_EQ_INT(m, v);
-    }
-    for (int v = MIEN_DECISION_CONFIRM; v <= MIEN_DECISION_REJECT; v++) {
-        mien_review_decision d = (mien_review_decision)-1;
-        ASSERT_OK(mien_decision_parse(mien_decision_name((mien_review_decision)v), &d), NULL);
-        ASSERT_EQ_INT(d, v);
-    }
-    for (int v = MIEN_QUALITY_LOW; v <= MIEN_QUALITY_HIGH; v++) {
-        mien_quality_class q = (mien_quality_class)-1;
-        ASSERT_OK(mien_quality_class_parse(mien_quality_class_name((mien_quality_class)v), &q),
-                  NULL);
-        ASSERT_EQ_INT(q, v);
-    }
+    ROUND_TRIP(mien_profile, profile, MIEN_PROFILE_FAST, MIEN_PROFILE_ACCURATE);
+    ROUND_TRIP(mien_consent, consent, MIEN_CONSENT_REQUIRED, MIEN_CONSENT_NOT_NEEDED);
+    ROUND_TRIP(mien_review_mode, review_mode, MIEN_REVIEW_ONE, MIEN_REVIEW_NONE);
+    ROUND_TRIP(mien_review_decision, decision, MIEN_DECISION_CONFIRM, MIEN_DECISION_REJECT);
+    ROUND_TRIP(mien_quality_class, quality_class, MIEN_QUALITY_LOW, MIEN_QUALITY_HIGH);
     return 0;
 }
 

@@ -1,6 +1,8 @@
 /* test_embed_face.c — choosing a face (mien_faces_choose, mien_faces_by_area: the prominence
  * and largest-box rules on hand-made boxes) and detect → choose → embed in one call
- * (mien_embed_face) against the same steps written out, on the face-api sample photos. */
+ * (mien_embed_face) against the same steps written out, on the face-api sample photos; and
+ * the one builder of model input tensors (face_input_tensor) on a hand-made picture. */
+#include "face/catalog.h"
 #include "test.h"
 
 /* A face with box (x1, y1, x2, y2); nothing else matters to the rules. */
@@ -138,5 +140,43 @@ TEST(embed_face_not_found)
                   MIEN_ERR_ARG, &err);
     mien_image_free(img);
     test_fixture_close(&f);
+    return 0;
+}
+
+/* A 3×2 picture through each layout: values (x − mean)/std at the places each layout names,
+ * with each model's own normalisation. */
+TEST(face_input_tensor_layouts)
+{
+    uint8_t px[2 * 3 * 3];
+    image_rgb img = {.w = 3, .h = 2, .data = px};
+    float x[18];
+    for (int i = 0; i < 18; i++) {
+        px[i] = (uint8_t)(10 * i);
+    }
+    face_input_tensor(FACE_MODEL_EMBEDDER_A, &img, FACE_LAYOUT_HWC, x);
+    for (int i = 0; i < 18; i++) {
+        ASSERT_NEAR(x[i], (10.0 * i - 127.5) / 128.0, 1e-6);
+    }
+    face_input_tensor(FACE_MODEL_EMBEDDER_B, &img, FACE_LAYOUT_CHW, x);
+    for (int y = 0; y < 2; y++) {
+        for (int c = 0; c < 3; c++) {
+            for (int k = 0; k < 3; k++) { /* pixel (k, y) channel c */
+                ASSERT_NEAR(x[c * 6 + y * 3 + k], (10.0 * ((y * 3 + k) * 3 + c) - 127.0) / 128.0,
+                            1e-6);
+            }
+        }
+    }
+    face_input_tensor(FACE_MODEL_ONET, &img, FACE_LAYOUT_WHC, x);
+    for (int y = 0; y < 2; y++) {
+        for (int k = 0; k < 3; k++) {
+            for (int c = 0; c < 3; c++) { /* pixel (k, y) at tensor row k, column y */
+                ASSERT_NEAR(x[(k * 2 + y) * 3 + c],
+                            (10.0 * ((y * 3 + k) * 3 + c) - 127.5) / 128.0, 1e-6);
+            }
+        }
+    }
+    /* the chip the API reports is the embedders' input */
+    ASSERT_EQ_INT(face_catalog()[FACE_MODEL_EMBEDDER_A].input.width, mien_face_chip_side());
+    ASSERT_EQ_INT(face_catalog()[FACE_MODEL_EMBEDDER_B].input.width, mien_face_chip_side());
     return 0;
 }
