@@ -14,8 +14,8 @@ static void print_text(const char *path, const mien_face *faces, size_t n)
         printf("  [%zu] box %.0f,%.0f-%.0f,%.0f  score %.3f  quality %s (eyes %.0f px, "
                "sharpness %.0f, yaw %.0f°, pitch %.0f°, roll %.0f°)\n",
                i, f->box[0], f->box[1], f->box[2], f->box[3], f->score,
-               mien_quality_class_name(f->quality.klass), f->quality.interocular_px, f->quality.sharpness,
-               f->quality.yaw, f->quality.pitch, f->quality.roll);
+               mien_quality_class_name(f->quality.klass), f->quality.interocular_px,
+               f->quality.sharpness, f->quality.yaw, f->quality.pitch, f->quality.roll);
     }
 }
 
