@@ -233,7 +233,7 @@ MIEN_API mien_image_options mien_image_options_default(void);
 
 /* The options for a picture meant for face detection: the defaults, and a scaled JPEG decode
  * that keeps at least MIEN_FACE_DECODE_MIN_SIDE pixels on the short side. What every front
- * end decodes uploads with. @test face/test_pipeline.c */
+ * end decodes uploads with. @test face/test_embed_face.c */
 MIEN_API mien_image_options mien_image_options_faces(void);
 
 /* Decodes bytes[size] (not retained). Corrupt, truncated, unsupported, too large (bytes or
@@ -314,12 +314,13 @@ MIEN_API int mien_faces_prominent(const mien_face *faces, size_t count, const mi
 
 /* Index of the face `choice` names among faces[count]: the index itself when in range, or
  * the face the rule picks; -1 when there is none (no face, an index past the end, an unknown
- * rule). @test face/test_pipeline.c */
+ * rule). @test face/test_embed_face.c */
 MIEN_API int mien_faces_choose(const mien_face *faces, size_t count, const mien_image *image,
                                int choice);
 
 /* Detection order sorted by box area, largest first (ties keep detection order): order[i]
- * receives the index of the i-th largest of faces[count]. order holds count entries. */
+ * receives the index of the i-th largest of faces[count]. order holds count entries.
+ * @test face/test_embed_face.c */
 MIEN_API void mien_faces_by_area(const mien_face *faces, size_t count, size_t *order);
 
 /* ---- templates -------------------------------------------------------------------------------
@@ -366,7 +367,7 @@ typedef struct mien_face_pick {
  * → MIEN_ERR_NOT_FOUND ("no face found", "no face N (found M)"), *out NULL; pick (may be NULL)
  * still says how many faces were found and holds them, so a caller can word its own reply;
  * the caller frees pick->faces in every case. Times add to the session's stage times.
- * @test face/test_pipeline.c */
+ * @test face/test_embed_face.c */
 MIEN_API mien_status mien_embed_face(mien_session *session, const mien_image *image, int choice,
                                      mien_profile profile, mien_face_pick *pick,
                                      mien_template **out, mien_error *err);

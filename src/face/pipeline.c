@@ -420,8 +420,7 @@ mien_status mien_template_compare(const mien_template *a, const mien_template *b
     if (a->profile != b->profile) {
         return base_error_set(err, MIEN_ERR_ARG,
                               "templates of different profiles (%s, %s) cannot be compared",
-                              a->profile == MIEN_PROFILE_FAST ? "fast" : "accurate",
-                              b->profile == MIEN_PROFILE_FAST ? "fast" : "accurate");
+                              mien_profile_name(a->profile), mien_profile_name(b->profile));
     }
     if (strcmp(a->model_a, b->model_a) != 0 || strcmp(a->model_b, b->model_b) != 0) {
         return base_error_set(err, MIEN_ERR_ARG,
