@@ -58,41 +58,36 @@ TEST(faces_chip_and_decode_options)
     return 0;
 }
 
-/* mien_embed_face gives the template the written-out steps give, for each rule and index. */
+/* mien_embed_face gives the template the written-out steps give, for each rule and index:
+ * the face the rule chooses among those found, embedded by mien_embed. */
 TEST(embed_face_matches_steps)
 {
+    const int choices[3] = {MIEN_FACE_PROMINENT, MIEN_FACE_LARGEST, 1};
     test_fixture f;
     mien_error err;
-    mien_face *faces = NULL;
-    size_t n = 0;
-    const int choices[3] = {MIEN_FACE_PROMINENT, MIEN_FACE_LARGEST, 1};
     mien_image *img;
     if (test_models_missing()) {
         return TEST_SKIP;
     }
     ASSERT_TRUE(test_fixture_open(&f) == 0);
-    img = test_load_sample(1);
+    img = test_load_sample(2);
     ASSERT_TRUE(img != NULL);
-    ASSERT_OK(mien_detect(f.session, img, NULL, &faces, &n, &err), &err);
-    ASSERT_TRUE(n >= 2);
     for (int k = 0; k < 3; k++) {
         mien_face_pick pick;
         mien_template *a = NULL, *b = NULL;
         float sim = 0;
-        int at = mien_faces_choose(faces, n, img, choices[k]);
         ASSERT_OK(mien_embed_face(f.session, img, choices[k], MIEN_PROFILE_FAST, &pick, &a, &err),
                   &err);
-        ASSERT_EQ_INT(pick.count, n);
-        ASSERT_EQ_INT(pick.index, at);
-        ASSERT_TRUE(memcmp(&pick.faces[at], &faces[at], sizeof(mien_face)) == 0);
-        ASSERT_OK(mien_embed(f.session, img, &faces[at], MIEN_PROFILE_FAST, &b, &err), &err);
+        ASSERT_TRUE(pick.count >= 2); /* a group photo */
+        ASSERT_EQ_INT(pick.index, mien_faces_choose(pick.faces, pick.count, img, choices[k]));
+        ASSERT_OK(mien_embed(f.session, img, &pick.faces[pick.index], MIEN_PROFILE_FAST, &b, &err),
+                  &err);
         ASSERT_OK(mien_template_compare(a, b, &sim, &err), &err);
         ASSERT_NEAR(sim, 1.0, 1e-6);
         mien_template_free(a);
         mien_template_free(b);
         mien_faces_free(pick.faces);
     }
-    mien_faces_free(faces);
     mien_image_free(img);
     test_fixture_close(&f);
     return 0;
