@@ -394,7 +394,7 @@ static bool body_images(request *r, const char *const *names, int n)
 }
 
 /* Fills the parameters `keys` that the query string lacks from the body: a JSON body's string
- * or number members, or a multipart body's fields, of the same names (server_query_names). A
+ * or number members, or a multipart body's fields, of the same names (srv_query_names). A
  * value in the query wins. Replies 400 and returns false when a value is not text or a
  * number, has a NUL byte, or is longer than REQUEST_PARAM_MAX - 1 bytes. Call after the body
  * was read (body_images or body_json). */
@@ -405,7 +405,7 @@ static bool body_params(request *r, const query_key *keys, size_t n)
                      srv_multipart_boundary(r->content_type, boundary, sizeof(boundary));
     for (size_t i = 0; i < n; i++) {
         query_key k = keys[i];
-        const char *name = server_query_names[k];
+        const char *name = srv_query_names[k];
         char *dst = r->query[k];
         if (r->has_query[k]) {
             continue;
@@ -1516,7 +1516,7 @@ static void purge_report(server *srv)
     }
 }
 
-/* The purge thread: every cfg.purge_interval_s seconds until server_governance_stop. */
+/* The purge thread: every cfg.purge_interval_s seconds until srv_governance_stop. */
 static void *purge_main(void *arg)
 {
     server *srv = arg;
@@ -1563,7 +1563,7 @@ static bool purposes_normalise(const char *in, char *out, size_t cap)
     return used > 0;
 }
 
-bool server_governance_start(server *srv)
+bool srv_governance_start(server *srv)
 {
     const char *list = srv->cfg.compare_purposes != NULL ? srv->cfg.compare_purposes
                                                          : DEFAULT_COMPARE_PURPOSES;
@@ -1604,7 +1604,7 @@ bool server_governance_start(server *srv)
     return true;
 }
 
-void server_governance_stop(server *srv)
+void srv_governance_stop(server *srv)
 {
     if (!srv->purge_started) {
         return;
@@ -1717,7 +1717,7 @@ static void h_audit_export(request *r)
 /* ---- the table ---------------------------------------------------------------------------------- */
 
 /* In openapi.yaml's order; --print-routes prints it. */
-const route server_route_table[] = {
+const route srv_route_table[] = {
     {"GET", "/", NULL, h_index, NULL, NULL},
     {"GET", "/static/{file}", NULL, h_static, NULL, NULL},
     {"GET", "/healthz", NULL, h_healthz, NULL, NULL},
@@ -1740,4 +1740,4 @@ const route server_route_table[] = {
     {"GET", "/v1/audit/verify", "audit", h_audit_verify, NULL, NULL},
     {"GET", "/v1/audit/export", "audit", h_audit_export, NULL, NULL},
 };
-const size_t server_route_count = sizeof(server_route_table) / sizeof(server_route_table[0]);
+const size_t srv_route_count = sizeof(srv_route_table) / sizeof(srv_route_table[0]);

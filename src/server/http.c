@@ -35,10 +35,10 @@
 const server_route_info *server_routes(size_t *count)
 {
     static server_route_info infos[32];
-    size_t n = server_route_count < 32 ? server_route_count : 32;
+    size_t n = srv_route_count < 32 ? srv_route_count : 32;
     for (size_t i = 0; i < n; i++) {
-        infos[i].method = server_route_table[i].method;
-        infos[i].pattern = server_route_table[i].pattern;
+        infos[i].method = srv_route_table[i].method;
+        infos[i].pattern = srv_route_table[i].pattern;
     }
     *count = n;
     return infos;
@@ -80,8 +80,8 @@ static const route *find_route(const char *method, const char *path,
     char tmp[2][REQUEST_PARAM_MAX];
     *path_known = false;
     allow[0] = '\0';
-    for (size_t i = 0; i < server_route_count; i++) {
-        const route *rt = &server_route_table[i];
+    for (size_t i = 0; i < srv_route_count; i++) {
+        const route *rt = &srv_route_table[i];
         if (!match(rt->pattern, path, tmp)) {
             continue;
         }
@@ -201,7 +201,7 @@ static bool authenticate(request *r)
 
 /* ---- the access handler ----------------------------------------------------------------------- */
 
-const char *const server_query_names[Q_COUNT] = {
+const char *const srv_query_names[Q_COUNT] = {
     [Q_SMALL_FACES] = "small_faces", [Q_MIN_SCORE] = "min_score",
     [Q_PROFILE] = "profile",         [Q_FMR] = "fmr",
     [Q_TOP] = "top",                 [Q_FACE] = "face",
@@ -219,7 +219,7 @@ static void copy_request_values(request *r)
     snprintf(r->content_type, sizeof(r->content_type), "%s", ct != NULL ? ct : "");
     for (int k = 0; k < Q_COUNT; k++) {
         const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-                                                    server_query_names[k]);
+                                                    srv_query_names[k]);
         r->has_query[k] = v != NULL;
         snprintf(r->query[k], sizeof(r->query[k]), "%s", v != NULL ? v : "");
     }
@@ -741,7 +741,7 @@ int server_run(const server_config *config)
 
     if (!parse_listen(c->listen, &addr, &addr_len, &loopback, host, sizeof(host), &port) ||
         !open_store(srv, loopback) || !keys_ready(srv, loopback) ||
-        !server_governance_start(srv) || !start_inference(srv)) {
+        !srv_governance_start(srv) || !start_inference(srv)) {
         goto done;
     }
     find_web_dir(c->web_dir, srv->web_dir, sizeof(srv->web_dir));
@@ -756,7 +756,7 @@ int server_run(const server_config *config)
     wait_and_drain(srv, &sigs);
     rc = 0;
 done:
-    server_governance_stop(srv);
+    srv_governance_stop(srv);
     srv_pool_free(srv->pool); /* runs what is still queued; then nothing is suspended */
     if (srv->daemon != NULL) {
         MHD_stop_daemon(srv->daemon);

@@ -30,7 +30,7 @@ typedef struct server {
     char web_dir[PATH_MAX];       /* "" when there is none */
     atomic_int in_flight;         /* requests between their first call and completion */
     char compare_purposes[256];   /* the purposes compare accepts, comma-separated (checked) */
-    /* the periodic purge of expired subjects (api.c server_governance_start/stop) */
+    /* the periodic purge of expired subjects (api.c srv_governance_start/stop) */
     pthread_t purge_thread;
     bool purge_started;
     bool purge_stop;              /* under purge_mu */
@@ -46,7 +46,7 @@ typedef enum query_key {
 
 /* The parameter names of query_key (http.c): in the query string and, for the routes that
  * read them from the body too, JSON members or multipart fields. */
-extern const char *const server_query_names[Q_COUNT];
+extern const char *const srv_query_names[Q_COUNT];
 
 #define REQUEST_PARAM_MAX 256 /* bytes of one path parameter ({c}, {s}, {file}), NUL included */
 
@@ -110,8 +110,8 @@ typedef struct route {
     job_handler job;     /* runs on an inference worker after prepare() */
 } route;
 
-extern const route server_route_table[];
-extern const size_t server_route_count;
+extern const route srv_route_table[];
+extern const size_t srv_route_count;
 
 /* ---- replies (api.c) ---- */
 /* Sets the response to `obj` (stolen) serialised as compact JSON (reals to 7 significant
@@ -133,8 +133,8 @@ void srv_reply_status(request *r, mien_status st, const mien_error *err);
  * starts the periodic purge (every cfg.purge_interval_s). False, with a message on stderr,
  * when the purpose list is malformed or the first purge fails. Call with the store open and
  * before the daemon starts. */
-bool server_governance_start(server *srv);
+bool srv_governance_start(server *srv);
 /* Stops and joins the periodic purge; a no-op when it was not started. */
-void server_governance_stop(server *srv);
+void srv_governance_stop(server *srv);
 
 #endif
