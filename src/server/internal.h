@@ -1,5 +1,7 @@
-/* internal.h — what http.c (libmicrohttpd, routing, auth, limits, lifecycle) and api.c (the
- * route handlers and inference jobs) share: the server's state and one request's state. */
+/* internal.h — what http.c (libmicrohttpd, routing, auth, limits, lifecycle), api.c (the
+ * route handlers and inference jobs), rekognition.c and service.c (the timed library calls
+ * both APIs make) share: the server's state and one request's state. Every name they export
+ * starts with srv_ (server_run and server_routes, server.h, are the CLI's entry points). */
 #ifndef MIEN_SERVER_INTERNAL_H
 #define MIEN_SERVER_INTERNAL_H
 
