@@ -226,6 +226,15 @@ typedef struct mien_image_options {
 } mien_image_options;
 
 MIEN_API mien_image_options mien_image_options_default(void);
+/* Pixels a scaled JPEG decode keeps at least on the short side of a picture meant for face
+ * detection: detection runs at 320×240 anyway, and a face the detector can find in a big
+ * photo (>= ~1/30 of its width) keeps enough pixels for the aligned chip. */
+#define MIEN_FACE_DECODE_MIN_SIDE 1200
+
+/* The options for a picture meant for face detection: the defaults, and a scaled JPEG decode
+ * that keeps at least MIEN_FACE_DECODE_MIN_SIDE pixels on the short side. What every front
+ * end decodes uploads with. @test face/test_embed_face.c */
+MIEN_API mien_image_options mien_image_options_faces(void);
 
 /* Decodes bytes[size] (not retained). Corrupt, truncated, unsupported, too large (bytes or
  * pixels) or empty input → MIEN_ERR_IMAGE with a message saying which. *out owned by the
@@ -298,6 +307,22 @@ MIEN_API void mien_faces_free(mien_face *faces);
  * minus twice the squared distance of the box centre to the image centre); -1 if none. */
 MIEN_API int mien_faces_prominent(const mien_face *faces, size_t count, const mien_image *image);
 
+/* The choice of a face among those detected, for mien_faces_choose() and mien_embed_face():
+ * an index >= 0 (detection order, best score first) or one of these rules. */
+#define MIEN_FACE_PROMINENT (-1) /* mien_faces_prominent(): what mien's own routes embed */
+#define MIEN_FACE_LARGEST (-2)   /* the largest box (first on ties): Rekognition's choice */
+
+/* Index of the face `choice` names among faces[count]: the index itself when in range, or
+ * the face the rule picks; -1 when there is none (no face, an index past the end, an unknown
+ * rule). @test face/test_embed_face.c */
+MIEN_API int mien_faces_choose(const mien_face *faces, size_t count, const mien_image *image,
+                               int choice);
+
+/* Detection order sorted by box area, largest first (ties keep detection order): order[i]
+ * receives the index of the i-th largest of faces[count]. order holds count entries.
+ * @test face/test_embed_face.c */
+MIEN_API void mien_faces_by_area(const mien_face *faces, size_t count, size_t *order);
+
 /* ---- templates -------------------------------------------------------------------------------
  * A template is what mien keeps of a face: L2-normalised embeddings from the models of a
  * profile, tagged with the profile and model ids so that templates of different models are
@@ -316,6 +341,36 @@ MIEN_API mien_status mien_embed(mien_session *session, const mien_image *image,
                                 const mien_face *face, mien_profile profile,
                                 mien_template **out, mien_error *err);
 MIEN_API void mien_template_free(mien_template *t);
+
+/* "fast", "accurate" ↔ mien_profile. Names are static; a value outside the enum is named
+ * "unknown". Parsers take the name ('-' may stand for '_') and return MIEN_ERR_ARG for any
+ * other text, *out untouched. The same holds for every _name/_parse pair below (consent,
+ * review mode, decision, quality class). @test base/test_names.c */
+MIEN_API const char *mien_profile_name(mien_profile profile);
+MIEN_API mien_status mien_profile_parse(const char *text, mien_profile *out);
+/* "low", "medium", "high" ↔ mien_quality_class. */
+MIEN_API const char *mien_quality_class_name(mien_quality_class klass);
+MIEN_API mien_status mien_quality_class_parse(const char *text, mien_quality_class *out);
+
+/* What mien_embed_face() found: every face of the picture and the one it embedded. */
+typedef struct mien_face_pick {
+    mien_face *faces; /* every face found, best score first; owned by the caller:
+                         mien_faces_free(); NULL when none */
+    size_t count;     /* faces found */
+    int index;        /* the face embedded, in faces; -1 when none */
+} mien_face_pick;
+
+/* Detects the faces of `image` (mien_detect's default options), chooses one (`choice`: an
+ * index or MIEN_FACE_PROMINENT / MIEN_FACE_LARGEST) and embeds it with `profile`: the
+ * detect → choose → embed every front end does with a photo. On success *out (the template,
+ * owned by the caller: mien_template_free()) and *pick are set. No face, or no face `choice`
+ * → MIEN_ERR_NOT_FOUND ("no face found", "no face N (found M)"), *out NULL; pick (may be NULL)
+ * still says how many faces were found and holds them, so a caller can word its own reply;
+ * the caller frees pick->faces in every case. Times add to the session's stage times.
+ * @test face/test_embed_face.c */
+MIEN_API mien_status mien_embed_face(mien_session *session, const mien_image *image, int choice,
+                                     mien_profile profile, mien_face_pick *pick,
+                                     mien_template **out, mien_error *err);
 
 /* Similarity of two templates of the same profile (MIEN_ERR_ARG, with the reason, when they
  * differ in profile or model). */
@@ -659,6 +714,15 @@ typedef struct mien_review_info {
     size_t candidates;   /* candidates the search returned */
 } mien_review_info;
 
+/* "required", "not_needed" ↔ mien_consent; "one", "two_person", "none" ↔ mien_review_mode;
+ * "confirm", "reject" ↔ mien_review_decision (as mien_profile_name / _parse). */
+MIEN_API const char *mien_consent_name(mien_consent consent);
+MIEN_API mien_status mien_consent_parse(const char *text, mien_consent *out);
+MIEN_API const char *mien_review_mode_name(mien_review_mode mode);
+MIEN_API mien_status mien_review_mode_parse(const char *text, mien_review_mode *out);
+MIEN_API const char *mien_decision_name(mien_review_decision decision);
+MIEN_API mien_status mien_decision_parse(const char *text, mien_review_decision *out);
+
 /* Records `reviewer`'s decision on review `id` (rank 1..candidates for CONFIRM, ignored for
  * REJECT; note optional), audited. MIEN_ERR_NOT_FOUND for an unknown review;
  * MIEN_ERR_FORBIDDEN when this reviewer already decided (two-person mode needs two different
@@ -727,13 +791,38 @@ MIEN_API mien_status mien_template_deserialize(const uint8_t *buf, size_t len,
 MIEN_API const char *mien_template_model(const mien_template *t, int part);
 /* The model id of the engine's embedder `part` (0: A, 1: B). */
 MIEN_API const char *mien_engine_model_id(const mien_engine *engine, int part);
-/* The aligned 112×112 RGB chip of a face (what the embedders see), into rgb[112*112*3]. */
+/* The side of the aligned face chip, in pixels, from the embedders' model spec (112 for
+ * today's embedders: the ArcFace template's size). A chip is side × side × 3 bytes, RGB, HWC. */
+MIEN_API int mien_face_chip_side(void);
+/* The aligned chip of a face (what the embedders see) into rgb, mien_face_chip_side() squared
+ * × 3 bytes. */
 MIEN_API mien_status mien_face_chip(const mien_image *image, const mien_face *face,
                                     uint8_t *rgb, mien_error *err);
 
 /* SHA-256 (FIPS 180-4) of bytes[n] into out[32]: the image digest that mien_enrollment and
  * mien_enrolled take. MIEN_ERR_ARG for NULL pointers (bytes may be NULL when n is 0). */
 MIEN_API mien_status mien_sha256(const void *bytes, size_t n, uint8_t out[32]);
+
+/* ---- clocks and time texts ------------------------------------------------------------
+ * One clock for durations and one parser for the times and durations users type, shared by
+ * the CLI and the server (src/base/time.c). */
+
+/* Monotonic milliseconds (CLOCK_MONOTONIC), for measuring durations; never goes back. */
+MIEN_API double mien_now_ms(void);
+
+/* A point in time as users type it, UTC, into *unix_s: unix seconds ("1714567890"), a date
+ * "YYYY-MM-DD" (midnight, or 23:59:59 when end_of_day is non-zero: the end of a range), or
+ * "YYYY-MM-DDTHH:MM[:SS][Z]" (a space may stand for the T). Years from 1970. A leap second
+ * (":60"), an impossible date (31 April), signs, spaces, offsets and fractions → MIEN_ERR_ARG,
+ * *unix_s untouched. @test base/test_time.c */
+MIEN_API mien_status mien_time_parse(const char *text, int end_of_day, int64_t *unix_s);
+/* unix_s as "YYYY-MM-DDTHH:MM:SSZ" into out[cap] (21 bytes with the NUL); MIEN_ERR_ARG (out
+ * empty) when it does not fit. */
+MIEN_API mien_status mien_time_format(int64_t unix_s, char *out, size_t cap);
+/* A duration as users type it into *seconds: "N" or "Ns" (seconds), "Nh", "Nd", N a positive
+ * whole number without a leading zero or sign, at most 100 years in all; other text →
+ * MIEN_ERR_ARG, *seconds untouched. @test base/test_time.c */
+MIEN_API mien_status mien_duration_parse(const char *text, int64_t *seconds);
 
 /* ---- API keys and roles ------------------------------------------------------------------
  * Who may call the service. A key is shown once at creation as "mien_<id>_<secret>"; the

@@ -8,6 +8,16 @@
     XX(cpu_isa_levels)                                                                 \
     XX(cpu_isa_dispatch_follows_cap)                                                   \
     XX(cpu_isa_set_cap_once)                                                           \
+    /* base: enum names (tests/base/test_names.c) */                               \
+    XX(names_round_trip)                                                           \
+    XX(names_spellings)                                                            \
+    XX(names_bad_input)                                                            \
+    /* base: times and durations (tests/base/test_time.c) */                       \
+    XX(time_parse_forms)                                                           \
+    XX(time_parse_refused)                                                         \
+    XX(time_format)                                                                \
+    XX(time_duration_parse)                                                        \
+    XX(time_now_ms_monotonic)                                                      \
     /* base: key file and crypto (tests/base/test_keyring.c) */                        \
     XX(keyring_create_file)                                                            \
     XX(keyring_load_round_trip)                                                        \
@@ -119,6 +129,12 @@
     XX(pipeline_no_face)                                                               \
     XX(pipeline_template_bytes)                                                        \
     XX(pipeline_bad_inputs)                                                               \
+    /* face: choosing and embedding one face (tests/face/test_embed_face.c) */     \
+    XX(faces_choose_rules)                                                         \
+    XX(faces_chip_and_decode_options)                                              \
+    XX(embed_face_matches_steps)                                                   \
+    XX(embed_face_not_found)                                                       \
+    XX(face_input_tensor_layouts)                                                  \
     /* small faces (tests/face/test_detect_small.c) */                                 \
     XX(detect_small_pnet_orientation)                                                  \
     XX(detect_small_finds_small_faces)                                                 \

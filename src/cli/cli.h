@@ -52,8 +52,8 @@ bool cli_parse_int(const char *s, int lo, int hi, int *out);
 bool cli_parse_profile(const char *s, mien_profile *out);
 const char *cli_profile_name(mien_profile p);
 
-/* Decodes `path` for the face commands (scaled JPEG decode keeps the short side >= 1200 px
- * unless full_size), printing the error on failure. */
+/* Decodes `path` for the face commands (mien_image_options_faces: the short side keeps
+ * MIEN_FACE_DECODE_MIN_SIDE px unless full_size), printing the error on failure. */
 mien_status cli_load_image(const char *path, bool full_size, mien_image **out);
 
 /* Loads `path`, detects, and embeds face `face_index` (-1: the most prominent) with

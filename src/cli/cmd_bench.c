@@ -7,13 +7,6 @@
 
 #include "cli.h"
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -49,10 +42,10 @@ static mien_status time_model(mien_session *s, const mien_model_info *m, int war
     }
     fixed_input(x, n);
     for (int i = 0; i < warmup + runs && st == MIEN_OK; i++) {
-        double t0 = now_ms();
+        double t0 = mien_now_ms();
         st = mien_session_run_model(s, m->name, x, m->bench_dims, m->bench_rank, &err);
         if (i >= warmup) {
-            t[i - warmup] = now_ms() - t0;
+            t[i - warmup] = mien_now_ms() - t0;
         }
     }
     if (st != MIEN_OK) {

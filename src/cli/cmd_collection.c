@@ -37,29 +37,13 @@ static void usage(void)
 /* --consent: "required" or "not-needed" (also the JSON spelling "not_needed"). */
 static bool parse_consent(const char *s, mien_consent *out)
 {
-    if (strcmp(s, "required") == 0) {
-        *out = MIEN_CONSENT_REQUIRED;
-    } else if (strcmp(s, "not-needed") == 0 || strcmp(s, "not_needed") == 0) {
-        *out = MIEN_CONSENT_NOT_NEEDED;
-    } else {
-        return false;
-    }
-    return true;
+    return mien_consent_parse(s, out) == MIEN_OK;
 }
 
 /* --review: "one", "two-person" (also "two_person") or "none". */
 static bool parse_review(const char *s, mien_review_mode *out)
 {
-    if (strcmp(s, "one") == 0) {
-        *out = MIEN_REVIEW_ONE;
-    } else if (strcmp(s, "two-person") == 0 || strcmp(s, "two_person") == 0) {
-        *out = MIEN_REVIEW_TWO_PERSON;
-    } else if (strcmp(s, "none") == 0) {
-        *out = MIEN_REVIEW_NONE;
-    } else {
-        return false;
-    }
-    return true;
+    return mien_review_mode_parse(s, out) == MIEN_OK;
 }
 
 /* Appends one --purpose value to the comma-separated list purposes[PURPOSES_MAX]. */

@@ -8,15 +8,14 @@
 
 static void print_text(const char *path, const mien_face *faces, size_t n)
 {
-    static const char *const classes[] = {"low", "medium", "high"};
     printf("%s: %zu face%s\n", path, n, n == 1 ? "" : "s");
     for (size_t i = 0; i < n; i++) {
         const mien_face *f = &faces[i];
         printf("  [%zu] box %.0f,%.0f-%.0f,%.0f  score %.3f  quality %s (eyes %.0f px, "
                "sharpness %.0f, yaw %.0f°, pitch %.0f°, roll %.0f°)\n",
                i, f->box[0], f->box[1], f->box[2], f->box[3], f->score,
-               classes[f->quality.klass], f->quality.interocular_px, f->quality.sharpness,
-               f->quality.yaw, f->quality.pitch, f->quality.roll);
+               mien_quality_class_name(f->quality.klass), f->quality.interocular_px,
+               f->quality.sharpness, f->quality.yaw, f->quality.pitch, f->quality.roll);
     }
 }
 

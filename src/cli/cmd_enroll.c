@@ -45,10 +45,6 @@
 
 #include "cli.h"
 
-/* faces.c's scaled-decode floor (CLI_DECODE_MIN_SIDE): detection runs at 320×240, and a face
- * the detector can find in a big photo keeps enough pixels for the 112×112 chip. */
-#define DECODE_MIN_SIDE 1200
-#define CHIP_BYTES (112 * 112 * 3) /* mien_face_chip */
 #define MAX_IMAGE_BYTES (64u << 20) /* mien_image_options' default max_bytes */
 #define BAR_REFRESH_MS 100.0       /* terminal bar refresh period */
 
@@ -87,13 +83,6 @@ typedef struct enroll_opts {
     int64_t expires_at;        /* --expires, unix seconds; 0: the collection's retention */
     const mien_context *ctx;   /* who enrols, for the audit log */
 } enroll_opts;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void usage(void)
 {
@@ -137,71 +126,59 @@ static bool hash_file(item *it)
 /* Decodes, detects, chooses and embeds it (state READY, REFUSED or FAILED, reason set). */
 static void prepare(mien_session *s, const enroll_opts *o, item *it)
 {
-    static const char *const klass[] = {"low", "medium", "high"};
-    mien_image_options io = mien_image_options_default();
+    mien_image_options io = mien_image_options_faces();
     mien_image *img = NULL;
-    mien_face *faces = NULL;
-    size_t n = 0;
+    mien_face_pick pick = {NULL, 0, -1};
     mien_error err;
     mien_status st;
-    int pick;
-    io.min_side = DECODE_MIN_SIDE;
+    const mien_face *face;
     st = mien_image_load(it->path, &io, &img, &err);
     if (st != MIEN_OK) {
         it->state = ITEM_FAILED;
         snprintf(it->reason, sizeof(it->reason), "%s", err.message);
         return;
     }
-    st = mien_detect(s, img, NULL, &faces, &n, &err);
+    st = mien_embed_face(s, img, o->face_index >= 0 ? o->face_index : MIEN_FACE_PROMINENT,
+                         o->profile, &pick, &it->t, &err);
+    it->faces = (int)pick.count;
+    /* no face, or no face N: refused ("no face found", "no face N (found M)") */
+    it->state = st == MIEN_ERR_NOT_FOUND && pick.index < 0 ? ITEM_REFUSED : ITEM_FAILED;
     if (st != MIEN_OK) {
-        it->state = ITEM_FAILED;
         snprintf(it->reason, sizeof(it->reason), "%s", err.message);
         goto done;
     }
-    it->faces = (int)n;
     it->state = ITEM_REFUSED;
-    if (n == 0) {
-        snprintf(it->reason, sizeof(it->reason), "no face found");
-        goto done;
-    }
-    if (o->face_index >= 0 && (size_t)o->face_index >= n) {
-        snprintf(it->reason, sizeof(it->reason), "no face %d (found %zu)", o->face_index, n);
-        goto done;
-    }
-    if (n > 1 && o->face_index < 0 && !o->force) {
+    if (pick.count > 1 && o->face_index < 0 && !o->force) {
         snprintf(it->reason, sizeof(it->reason),
-                 "%zu faces: say which with --face N, or --force for the most prominent", n);
+                 "%zu faces: say which with --face N, or --force for the most prominent",
+                 pick.count);
         goto done;
     }
-    pick = o->face_index >= 0 ? o->face_index : mien_faces_prominent(faces, n, img);
-    it->face = pick;
-    it->quality = faces[pick].quality;
-    if (faces[pick].quality.klass == MIEN_QUALITY_LOW && !o->force) {
-        const mien_quality *q = &faces[pick].quality;
+    face = &pick.faces[pick.index];
+    it->face = pick.index;
+    it->quality = face->quality;
+    if (face->quality.klass == MIEN_QUALITY_LOW && !o->force) {
+        const mien_quality *q = &face->quality;
         snprintf(it->reason, sizeof(it->reason),
                  "low quality (interocular %.0f px, sharpness %.0f, yaw %.0f, pitch %.0f); "
                  "--force to enrol anyway",
                  q->interocular_px, q->sharpness, q->yaw, q->pitch);
         goto done;
     }
-    st = mien_embed(s, img, &faces[pick], o->profile, &it->t, &err);
-    if (st == MIEN_OK && o->crops) {
-        it->crop = malloc(CHIP_BYTES);
-        st = it->crop == NULL ? MIEN_ERR_NOMEM
-                              : mien_face_chip(img, &faces[pick], it->crop, &err);
-        if (st == MIEN_ERR_NOMEM) {
-            snprintf(err.message, sizeof(err.message), "out of memory");
+    if (o->crops) {
+        size_t side = (size_t)mien_face_chip_side();
+        it->crop = malloc(side * side * 3);
+        st = it->crop == NULL ? MIEN_ERR_NOMEM : mien_face_chip(img, face, it->crop, &err);
+        if (st != MIEN_OK) {
+            it->state = ITEM_FAILED;
+            snprintf(it->reason, sizeof(it->reason), "%s",
+                     st == MIEN_ERR_NOMEM ? "out of memory" : err.message);
+            goto done;
         }
     }
-    if (st != MIEN_OK) {
-        it->state = ITEM_FAILED;
-        snprintf(it->reason, sizeof(it->reason), "%s", err.message);
-        goto done;
-    }
     it->state = ITEM_READY;
-    snprintf(it->reason, sizeof(it->reason), "face %d of %zu, quality %s", pick, n,
-             klass[faces[pick].quality.klass <= MIEN_QUALITY_HIGH ? faces[pick].quality.klass
-                                                                   : 0]);
+    snprintf(it->reason, sizeof(it->reason), "face %d of %zu, quality %s", pick.index,
+             pick.count, mien_quality_class_name(face->quality.klass));
 done:
     if (it->state != ITEM_READY) {
         mien_template_free(it->t);
@@ -209,7 +186,7 @@ done:
         free(it->crop);
         it->crop = NULL;
     }
-    mien_faces_free(faces);
+    mien_faces_free(pick.faces);
     mien_image_free(img);
 }
 
@@ -619,7 +596,7 @@ static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts 
         pthread_cond_init(&b.ready, NULL);
         atomic_init(&b.next, 0);
         atomic_init(&b.stop, false);
-        t0 = now_ms();
+        t0 = mien_now_ms();
         for (started = 0; started < nt; started++) {
             if (pthread_create(&tids[started], NULL, bulk_main, &ws[started]) != 0) {
                 break;
@@ -669,8 +646,8 @@ static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts 
                 fprintf(stderr, "\r\033[Kmien enroll: %s: %s: %s\n", it->path,
                         state_names[it->state], it->reason);
             }
-            if (tty && (now_ms() - last_bar >= BAR_REFRESH_MS || taken == b.n_todo)) {
-                last_bar = now_ms();
+            if (tty && (mien_now_ms() - last_bar >= BAR_REFRESH_MS || taken == b.n_todo)) {
+                last_bar = mien_now_ms();
                 draw_bar(processed, n, counts[ITEM_ENROLLED], (last_bar - t0) / 1e3);
             }
         }
@@ -679,7 +656,7 @@ static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts 
         }
         pthread_cond_destroy(&b.ready);
         pthread_mutex_destroy(&b.lock);
-        wall_s = (now_ms() - t0) / 1e3;
+        wall_s = (mien_now_ms() - t0) / 1e3;
         if (tty) {
             fprintf(stderr, "\n");
         }

@@ -29,9 +29,7 @@ static void usage(FILE *f)
 
 double eval_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return mien_now_ms();
 }
 
 bool eval_parse_options(const char *cmd, int argc, char **argv, unsigned allowed,

@@ -228,13 +228,6 @@ static bool find_data(const char *dir, char *out, size_t cap)
     return false;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Per-photo result. */
 typedef struct result {
     int annotated, matched, detections, false_pos;
@@ -368,14 +361,14 @@ int cli_eval_detection(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
             continue;
         }
-        t0 = now_ms();
+        t0 = mien_now_ms();
         if (mien_detect(session, img, &opt, &faces, &n, &err) != MIEN_OK) {
             fprintf(stderr, "mien eval detection: %s: %s\n", path, err.message);
             mien_image_free(img);
             rc = CLI_EXIT_FAIL;
             continue;
         }
-        r.ms = now_ms() - t0;
+        r.ms = mien_now_ms() - t0;
         match(&photos[p], faces, n, &r);
         if (strcmp(photos[p].file, NEG_PHOTO) == 0) {
             fp_neg = r.false_pos;

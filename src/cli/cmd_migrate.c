@@ -209,8 +209,7 @@ int cli_cmd_migrate(int argc, char **argv)
         fprintf(stderr, "mien migrate: --from and --to name the same store\n");
         return CLI_EXIT_USAGE;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = mien_now_ms();
     rc = open_source(from, from_key, force, &src, &before);
     if (rc != CLI_EXIT_OK) {
         mien_store_close(src);
@@ -244,8 +243,7 @@ int cli_cmd_migrate(int argc, char **argv)
     } else if (!counts_agree(&before, &rep, &after)) {
         rc = CLI_EXIT_FAIL;
     } else {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+        double seconds = (mien_now_ms() - t0) / 1e3;
         if (json) {
             print_json(&before, &rep, &after, created, seconds);
         } else {

@@ -116,8 +116,8 @@ int cli_cmd_review(int argc, char **argv)
     if (verb == NULL) {
         st = mien_review_get(store, id, &info, &err);
     } else {
-        mien_review_decision d =
-            strcmp(verb, "confirm") == 0 ? MIEN_DECISION_CONFIRM : MIEN_DECISION_REJECT;
+        mien_review_decision d = MIEN_DECISION_REJECT;
+        mien_decision_parse(verb, &d); /* "confirm" or "reject": checked above */
         /* "cli:NAME": a name given on the command line is not an API key id, and must not
          * pass for one (the service's reviewers are key ids). */
         char actor[64];

@@ -135,30 +135,25 @@ static mien_status process(worker *w, size_t i, eval_image *out)
     const eval_embed_job *job = w->p->job;
     const char *path = job->paths[i];
     mien_image *img = NULL;
-    mien_face *faces = NULL;
-    size_t n = 0;
+    mien_face_pick pick = {NULL, 0, -1};
     mien_error err;
     mien_status st;
-    int pick, size;
-    double t0 = eval_now_ms();
+    int size;
+    double t0 = mien_now_ms();
     memset(out, 0, sizeof(*out));
     out->status = EVAL_IMAGE_UNREADABLE;
     st = cli_load_image(path, false, &img); /* prints why it failed */
-    w->decode_ms += eval_now_ms() - t0;
+    w->decode_ms += mien_now_ms() - t0;
     if (st != MIEN_OK) {
         return st == MIEN_ERR_NOMEM ? st : MIEN_OK;
     }
-    st = mien_detect(w->session, img, NULL, &faces, &n, &err);
-    if (st != MIEN_OK) {
-        fprintf(stderr, "mien eval: %s: %s\n", path, err.message);
-        goto done;
-    }
-    pick = mien_faces_prominent(faces, n, img);
-    if (pick < 0) {
+    st = mien_embed_face(w->session, img, MIEN_FACE_PROMINENT, job->profile, &pick, &out->t,
+                         &err);
+    if (st == MIEN_ERR_NOT_FOUND && pick.count == 0) {
         out->status = EVAL_IMAGE_NO_FACE;
+        st = MIEN_OK;
         goto done;
     }
-    st = mien_embed(w->session, img, &faces[pick], job->profile, &out->t, &err);
     if (st != MIEN_OK) {
         fprintf(stderr, "mien eval: %s: %s\n", path, err.message);
         goto done;
@@ -179,7 +174,7 @@ static mien_status process(worker *w, size_t i, eval_image *out)
             goto done;
         }
         memcpy(out->flip, out->vec, (size_t)size * sizeof(*u));
-        st = embed_mirrored(w->session, img, &faces[pick], job->profile, u, &err);
+        st = embed_mirrored(w->session, img, &pick.faces[pick.index], job->profile, u, &err);
         if (st == MIEN_OK) {
             average_parts(out->t, out->flip, u);
         } else {
@@ -199,7 +194,7 @@ done:
         out->t = NULL;
         out->vec = out->flip = NULL;
     }
-    mien_faces_free(faces);
+    mien_faces_free(pick.faces);
     mien_image_free(img);
     return st == MIEN_ERR_NOMEM ? st : MIEN_OK;
 }

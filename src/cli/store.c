@@ -123,105 +123,19 @@ bool cli_context_option(int argc, char **argv, int *i, const char **purpose,
 
 void cli_time_iso(int64_t unix_s, char *out, size_t cap)
 {
-    time_t t = (time_t)unix_s;
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+    if (mien_time_format(unix_s, out, cap) != MIEN_OK) {
         snprintf(out, cap, "%lld", (long long)unix_s);
     }
 }
 
-static bool all_digits(const char *s)
-{
-    if (s == NULL || *s == '\0') {
-        return false;
-    }
-    for (; *s; s++) {
-        if (!isdigit((unsigned char)*s)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 bool cli_parse_time(const char *s, bool end_of_day, int64_t *out)
 {
-    int y, mo, d, h = 0, mi = 0, sec = 0, used = 0;
-    struct tm tm;
-    if (s == NULL) {
-        return false;
-    }
-    if (all_digits(s)) {
-        if (strlen(s) > 12) { /* beyond year 33658: not a time anyone means */
-            return false;
-        }
-        *out = strtoll(s, NULL, 10);
-        return true;
-    }
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10) {
-        return false;
-    }
-    s += used;
-    if (*s == '\0') {
-        if (end_of_day) {
-            h = 23, mi = 59, sec = 59;
-        }
-    } else {
-        int n = 0;
-        if ((*s != 'T' && *s != ' ') || sscanf(s + 1, "%2d:%2d%n", &h, &mi, &n) != 2 || n != 5) {
-            return false;
-        }
-        s += 1 + n;
-        if (*s == ':') {
-            if (sscanf(s + 1, "%2d%n", &sec, &n) != 1 || n != 2) {
-                return false;
-            }
-            s += 1 + n;
-        }
-        if (*s == 'Z') {
-            s++;
-        }
-        if (*s != '\0') {
-            return false;
-        }
-    }
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
-        return false;
-    }
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != d) { /* timegm normalised an impossible date */
-        return false;
-    }
-    *out = (int64_t)t;
-    return true;
+    return mien_time_parse(s, end_of_day, out) == MIEN_OK;
 }
 
 bool cli_parse_duration(const char *s, int64_t *seconds)
 {
-    char *end = NULL;
-    long long n, unit = 1;
-    if (s == NULL || !isdigit((unsigned char)s[0])) {
-        return false;
-    }
-    n = strtoll(s, &end, 10);
-    if (strcmp(end, "d") == 0) {
-        unit = 86400;
-    } else if (strcmp(end, "h") == 0) {
-        unit = 3600;
-    } else if (strcmp(end, "s") != 0 && *end != '\0') {
-        return false;
-    }
-    if (n <= 0 || n > DURATION_MAX_S / unit) {
-        return false;
-    }
-    *seconds = (int64_t)(n * unit);
-    return true;
+    return mien_duration_parse(s, seconds) == MIEN_OK;
 }
 
 void cli_duration_text(int64_t seconds, char *out, size_t cap)
@@ -239,20 +153,12 @@ void cli_duration_text(int64_t seconds, char *out, size_t cap)
 
 const char *cli_consent_name(mien_consent c)
 {
-    return c == MIEN_CONSENT_NOT_NEEDED ? "not_needed" : "required";
+    return mien_consent_name(c);
 }
 
 const char *cli_review_name(mien_review_mode m)
 {
-    switch (m) {
-    case MIEN_REVIEW_ONE:
-        return "one";
-    case MIEN_REVIEW_TWO_PERSON:
-        return "two_person";
-    case MIEN_REVIEW_NONE:
-        return "none";
-    }
-    return "unknown";
+    return mien_review_mode_name(m);
 }
 
 void cli_collection_json(FILE *f, const mien_collection_info *c)

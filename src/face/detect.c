@@ -24,8 +24,6 @@
 
 #define DET_W 320         /* input width, fr_detect.onnx [1,3,240,320] */
 #define DET_H 240
-#define DET_MEAN 127.0f   /* fr_detect.js preprocessDetection: (px - 127) / 128 */
-#define DET_STD 128.0f
 #define DET_NMS_IOU 0.4f  /* fr_detect.js nms_threshold */
 #define PAD_FRACTION 3    /* close-up pass: border of 1/3 of each side */
 #define PAD_GREY 127
@@ -135,9 +133,7 @@ static mien_status detect_pass(mien_session *s, const image_rgb *src, int pad_x,
     }
     /* The model is NCHW; the pixels go in channels-last as they are, which is also what its
      * first convolution wants (face_run_model_nhwc): no transposition anywhere. */
-    for (int i = 0; i < DET_W * DET_H * 3; i++) {
-        x[i] = ((float)small.data[i] - DET_MEAN) / DET_STD;
-    }
+    face_input_tensor(FACE_MODEL_DETECTOR, &small, FACE_LAYOUT_HWC, x);
     if ((st = face_run_model_nhwc(s, FACE_MODEL_DETECTOR, x, dims, err)) != MIEN_OK) {
         goto done;
     }

@@ -54,8 +54,6 @@ static mien_status push_box(face_box **list, size_t *n, size_t *cap, const float
 
 #define TILE_W 320        /* UltraFace's input, fr_detect.onnx [1,3,240,320] (detect.c) */
 #define TILE_H 240
-#define TILE_MEAN 127.0f  /* detect.c: (px - 127) / 128, NCHW RGB */
-#define TILE_STD 128.0f
 /* Overlap of neighbouring tiles, in level pixels: a level is responsible for faces up to
  * twice the smallest it finds (TILE_MIN_FACE; larger ones are the next level's), and every
  * face no larger than the overlap lies whole inside some tile. 64 leaves a margin for boxes
@@ -95,11 +93,7 @@ static mien_status tile_pass(mien_session *s, const image_rgb *img, double x0, d
     image_crop(img, cx, cy, &crop);
     image_resize_bilinear(&crop, &small);
     image_release(&crop);
-    for (int i = 0; i < TILE_W * TILE_H; i++) { /* HWC uint8 -> CHW float */
-        for (int c = 0; c < 3; c++) {
-            x[c * TILE_W * TILE_H + i] = ((float)small.data[i * 3 + c] - TILE_MEAN) / TILE_STD;
-        }
-    }
+    face_input_tensor(FACE_MODEL_DETECTOR, &small, FACE_LAYOUT_CHW, x);
     image_release(&small);
     if ((st = face_run_model(s, FACE_MODEL_DETECTOR, x, dims, 4, err)) != MIEN_OK) {
         return st;
@@ -211,8 +205,6 @@ mien_status face_detect_tiles(mien_session *s, const image_rgb *img, float min_s
 
 /* ---- (b) MTCNN P-Net + R-Net ------------------------------------------------------------- */
 
-#define MTCNN_MEAN 127.5f      /* (x - 127.5) / 128 (MTCNN; expo core/mtcnn/MTCNN.kt) */
-#define MTCNN_STD 128.0f
 #define MTCNN_FACTOR 0.709f    /* pyramid factor (Zhang et al. 2016; facenet detect_face) */
 #define MTCNN_MIN_FACE 20.0f   /* minimum face side, pixels (DESIGN.md §4) */
 #define PNET_CELL 12           /* P-Net's receptive field: a 12×12 window ... */
@@ -230,20 +222,6 @@ mien_status face_detect_tiles(mien_session *s, const image_rgb *img, float min_s
  * 0.709² ≈ 1/2). 3 Mpx: a 12-Mpx picture in 0.4 s, a 40-Mpx one in 0.55 s (one thread,
  * docs/detection.md); the smallest face found grows to 34 and 62 px. */
 #define PNET_MAX_PIXELS 3000000.0
-
-/* Fills x with `img` transposed and normalised: tensor [1, w, h, 3], x[(px*h + py)*3 + c]. */
-static void to_transposed(const image_rgb *img, float *x)
-{
-    for (int py = 0; py < img->h; py++) {
-        for (int px = 0; px < img->w; px++) {
-            const uint8_t *p = img->data + ((size_t)py * img->w + px) * 3;
-            float *o = x + ((size_t)px * img->h + py) * 3;
-            for (int c = 0; c < 3; c++) {
-                o[c] = ((float)p[c] - MTCNN_MEAN) / MTCNN_STD;
-            }
-        }
-    }
-}
 
 /* Applies MTCNN's box regression reg (dx1, dy1, dx2, dy2 as fractions of the side) to box. */
 static void regress(float box[4], const float reg[4])
@@ -285,13 +263,7 @@ static mien_status pnet_level(mien_session *s, const image_rgb *lvl, double sx, 
     if (x == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
-    if (transposed) {
-        to_transposed(lvl, x);
-    } else {
-        for (size_t i = 0; i < (size_t)lvl->w * lvl->h * 3; i++) {
-            x[i] = ((float)lvl->data[i] - MTCNN_MEAN) / MTCNN_STD;
-        }
-    }
+    face_input_tensor(FACE_MODEL_PNET, lvl, transposed ? FACE_LAYOUT_WHC : FACE_LAYOUT_HWC, x);
     st = face_run_model(s, FACE_MODEL_PNET, x, dims, 4, err);
     free(x);
     if (st != MIEN_OK) {
@@ -426,7 +398,7 @@ static mien_status rnet_filter(mien_session *s, const image_rgb *img, face_box *
             image_crop(img, x0, y0, &crop);
             image_resize_bilinear(&crop, &patch);
             image_release(&crop);
-            to_transposed(&patch, x + i * PATCH);
+            face_input_tensor(FACE_MODEL_RNET, &patch, FACE_LAYOUT_WHC, x + i * PATCH);
         }
         if ((st = face_run_model(s, FACE_MODEL_RNET, x, dims, 4, err)) != MIEN_OK) {
             goto done;

@@ -646,13 +646,6 @@ const char *face_model_id(const mien_session *s, int model)
     return s->engine->models[model].id;
 }
 
-double face_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 mien_status mien_session_stage_times(const mien_session *session, mien_stage_times *out)
 {
     if (out == NULL) {

@@ -11,8 +11,6 @@
 #include "face/session.h"
 
 #define ONET_SIDE 48       /* input 48×48×3 */
-#define ONET_MEAN 127.5f   /* MTCNN: (x - 127.5) / 128 (expo core/mtcnn/MTCNN.kt) */
-#define ONET_STD 128.0f
 
 /* JavaScript's Math.round (half up), which the reference uses for the square's corners. */
 static int round_half_up(double v)
@@ -45,15 +43,7 @@ mien_status face_landmarks_onet(mien_session *s, const image_rgb *img, const flo
     image_resize_bilinear(&crop, &patch);
     /* The Caffe weights were trained on transposed (column-major, MATLAB) images: patch
      * pixel (px, py) goes to tensor row px, column py. */
-    for (int py = 0; py < ONET_SIDE; py++) {
-        for (int px = 0; px < ONET_SIDE; px++) {
-            const uint8_t *p = patch.data + (py * ONET_SIDE + px) * 3;
-            float *o = x + (px * ONET_SIDE + py) * 3;
-            for (int c = 0; c < 3; c++) {
-                o[c] = ((float)p[c] - ONET_MEAN) / ONET_STD;
-            }
-        }
-    }
+    face_input_tensor(FACE_MODEL_ONET, &patch, FACE_LAYOUT_WHC, x);
     image_release(&crop);
     image_release(&patch);
     if ((st = face_run_model(s, FACE_MODEL_ONET, x, dims, 4, err)) != MIEN_OK) {

@@ -72,6 +72,68 @@ int mien_faces_prominent(const mien_face *faces, size_t count, const mien_image 
     return at;
 }
 
+/* Box area in square pixels of the original picture. */
+static double box_area(const mien_face *f)
+{
+    return ((double)f->box[2] - f->box[0]) * ((double)f->box[3] - f->box[1]);
+}
+
+static int faces_largest(const mien_face *faces, size_t count)
+{
+    int at = -1;
+    for (size_t i = 0; faces != NULL && i < count; i++) {
+        if (at < 0 || box_area(&faces[i]) > box_area(&faces[at])) {
+            at = (int)i;
+        }
+    }
+    return at;
+}
+
+int mien_faces_choose(const mien_face *faces, size_t count, const mien_image *image, int choice)
+{
+    if (faces == NULL || count == 0) {
+        return -1;
+    }
+    if (choice >= 0) {
+        return (size_t)choice < count ? choice : -1;
+    }
+    if (choice == MIEN_FACE_PROMINENT) {
+        return mien_faces_prominent(faces, count, image);
+    }
+    return choice == MIEN_FACE_LARGEST ? faces_largest(faces, count) : -1;
+}
+
+void mien_faces_by_area(const mien_face *faces, size_t count, size_t *order)
+{
+    if (faces == NULL || order == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        order[i] = i;
+    }
+    for (size_t i = 1; i < count; i++) { /* insertion sort, stable: count is a few hundred */
+        size_t v = order[i], j = i;
+        while (j > 0 && box_area(&faces[order[j - 1]]) < box_area(&faces[v])) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = v;
+    }
+}
+
+mien_image_options mien_image_options_faces(void)
+{
+    mien_image_options o = mien_image_options_default();
+    o.min_side = MIEN_FACE_DECODE_MIN_SIDE;
+    return o;
+}
+
+int mien_face_chip_side(void)
+{
+    /* the embedders' input (catalog.c); both take the same chip */
+    return face_catalog()[FACE_MODEL_EMBEDDER_A].input.width;
+}
+
 mien_status mien_detect(mien_session *session, const mien_image *image,
                         const mien_detect_options *opt, mien_face **faces, size_t *count,
                         mien_error *err)
@@ -99,7 +161,7 @@ mien_status mien_detect(mien_session *session, const mien_image *image,
     }
     clock = face_session_times(session);
     scale = image->scale > 0 ? image->scale : 1.0f;
-    t0 = face_now_ms();
+    t0 = mien_now_ms();
     st = face_detect_ultraface(session, &image->rgb,
                                opt->min_score > 0 ? opt->min_score : DEFAULT_MIN_SCORE, &boxes, &n,
                                err);
@@ -108,7 +170,7 @@ mien_status mien_detect(mien_session *session, const mien_image *image,
         st = face_detect_small(session, &image->rgb, &boxes, &n, err);
     }
     /* <<< small faces */
-    t1 = face_now_ms();
+    t1 = mien_now_ms();
     clock->detect_ms += t1 - t0;
     clock->images++;
     if (st != MIEN_OK || n == 0) {
@@ -127,9 +189,9 @@ mien_status mien_detect(mien_session *session, const mien_image *image,
         float points[5][2], lm_score = 0.0f;
         double t2, t3;
         mien_face *f = &out[kept];
-        t2 = face_now_ms();
+        t2 = mien_now_ms();
         st = face_landmarks_onet(session, &image->rgb, boxes[i].box, points, &lm_score, err);
-        t3 = face_now_ms();
+        t3 = mien_now_ms();
         clock->landmarks_ms += t3 - t2;
         if (st == MIEN_ERR_ARG) {
             continue; /* a degenerate box: not a face we can use */
@@ -146,7 +208,7 @@ mien_status mien_detect(mien_session *session, const mien_image *image,
         face_align_chip(&image->rgb, (const float(*)[2])points, &chip);
         face_quality((const float(*)[2])points, scale, &chip, boxes[i].score, lm_score,
                      &f->quality);
-        clock->align_ms += face_now_ms() - t3;
+        clock->align_ms += mien_now_ms() - t3;
         for (int k = 0; k < 4; k++) {
             f->box[k] = boxes[i].box[k] * scale;
         }
@@ -188,8 +250,8 @@ static void l2_normalise(float *v, int n)
 }
 
 /* Runs embedder `model` on the chip and writes its raw output (dim floats) to out. The two
- * models want different tensors (reference lib/embed.js): A is [1,112,112,3] NHWC with
- * (x − 127.5)/128; B is [1,3,112,112] NCHW with (x − 127)/128. */
+ * models want different tensors (reference lib/embed.js; catalog.c's input specs): A is
+ * [1,112,112,3] NHWC with (x − 127.5)/128; B is [1,3,112,112] NCHW with (x − 127)/128. */
 static mien_status run_embedder(mien_session *s, int model, const image_rgb *chip, float *out,
                                 int dim, mien_error *err)
 {
@@ -200,17 +262,7 @@ static mien_status run_embedder(mien_session *s, int model, const image_rgb *chi
     const float *y;
     nn_shape shape;
     mien_status st;
-    if (model == FACE_MODEL_EMBEDDER_A) {
-        for (int i = 0; i < PIXELS * 3; i++) {
-            x[i] = ((float)chip->data[i] - 127.5f) / 128.0f;
-        }
-    } else {
-        for (int i = 0; i < PIXELS; i++) {
-            for (int c = 0; c < 3; c++) {
-                x[c * PIXELS + i] = ((float)chip->data[i * 3 + c] - 127.0f) / 128.0f;
-            }
-        }
-    }
+    face_input_tensor(model, chip, face_catalog()[model].input.layout, x);
     st = face_run_model(s, model, x, model == FACE_MODEL_EMBEDDER_A ? dims_a : dims_b, 4, err);
     if (st != MIEN_OK) {
         return st;
@@ -223,12 +275,28 @@ static mien_status run_embedder(mien_session *s, int model, const image_rgb *chi
     return MIEN_OK;
 }
 
+/* The face's landmarks in pixels of the decoded image (the API's are in pixels of the
+ * original picture), for the chip's alignment; MIEN_ERR_ARG when one is not finite. */
+static mien_status chip_points(const mien_image *image, const mien_face *face,
+                               float points[5][2], mien_error *err)
+{
+    float scale = image->scale > 0 ? image->scale : 1.0f;
+    for (int j = 0; j < 5; j++) {
+        points[j][0] = face->landmarks[j][0] / scale;
+        points[j][1] = face->landmarks[j][1] / scale;
+        if (!isfinite(points[j][0]) || !isfinite(points[j][1])) {
+            return base_error_set(err, MIEN_ERR_ARG, "face landmarks are not finite");
+        }
+    }
+    return MIEN_OK;
+}
+
 mien_status mien_embed(mien_session *session, const mien_image *image, const mien_face *face,
                        mien_profile profile, mien_template **out, mien_error *err)
 {
     image_rgb chip = {0};
     mien_template *t = NULL;
-    float points[5][2], scale;
+    float points[5][2];
     mien_stage_times *clock;
     mien_status st;
     double t0, t1;
@@ -242,13 +310,8 @@ mien_status mien_embed(mien_session *session, const mien_image *image, const mie
         return base_error_set(err, MIEN_ERR_ARG, "unknown profile %d", (int)profile);
     }
     clock = face_session_times(session);
-    scale = image->scale > 0 ? image->scale : 1.0f;
-    for (int j = 0; j < 5; j++) {
-        points[j][0] = face->landmarks[j][0] / scale;
-        points[j][1] = face->landmarks[j][1] / scale;
-        if (!isfinite(points[j][0]) || !isfinite(points[j][1])) {
-            return base_error_set(err, MIEN_ERR_ARG, "face landmarks are not finite");
-        }
+    if ((st = chip_points(image, face, points, err)) != MIEN_OK) {
+        return st;
     }
     t = calloc(1, sizeof(*t));
     if (t == NULL) {
@@ -257,9 +320,9 @@ mien_status mien_embed(mien_session *session, const mien_image *image, const mie
     if ((st = image_alloc(&chip, FACE_CHIP_SIZE, FACE_CHIP_SIZE, err)) != MIEN_OK) {
         goto fail;
     }
-    t0 = face_now_ms();
+    t0 = mien_now_ms();
     face_align_chip(&image->rgb, (const float(*)[2])points, &chip);
-    t1 = face_now_ms();
+    t1 = mien_now_ms();
     clock->align_ms += t1 - t0;
     t->magic = TEMPLATE_MAGIC;
     t->profile = profile;
@@ -276,7 +339,7 @@ mien_status mien_embed(mien_session *session, const mien_image *image, const mie
         }
         l2_normalise(t->b, DIM_B);
     }
-    clock->embed_ms += face_now_ms() - t1;
+    clock->embed_ms += mien_now_ms() - t1;
     clock->faces_embedded++;
     image_release(&chip);
     *out = t;
@@ -284,6 +347,41 @@ mien_status mien_embed(mien_session *session, const mien_image *image, const mie
 fail:
     image_release(&chip);
     free(t);
+    return st;
+}
+
+mien_status mien_embed_face(mien_session *session, const mien_image *image, int choice,
+                            mien_profile profile, mien_face_pick *pick, mien_template **out,
+                            mien_error *err)
+{
+    mien_face_pick found = {NULL, 0, -1};
+    mien_status st;
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (pick != NULL) {
+        *pick = found;
+    }
+    if (out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_embed_face: NULL argument");
+    }
+    st = mien_detect(session, image, NULL, &found.faces, &found.count, err);
+    if (st == MIEN_OK) {
+        found.index = mien_faces_choose(found.faces, found.count, image, choice);
+        if (found.count == 0) {
+            st = base_error_set(err, MIEN_ERR_NOT_FOUND, "no face found");
+        } else if (found.index < 0) {
+            st = base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %d (found %zu)", choice,
+                                found.count);
+        } else {
+            st = mien_embed(session, image, &found.faces[found.index], profile, out, err);
+        }
+    }
+    if (pick != NULL) {
+        *pick = found;
+    } else {
+        mien_faces_free(found.faces);
+    }
     return st;
 }
 
@@ -322,8 +420,7 @@ mien_status mien_template_compare(const mien_template *a, const mien_template *b
     if (a->profile != b->profile) {
         return base_error_set(err, MIEN_ERR_ARG,
                               "templates of different profiles (%s, %s) cannot be compared",
-                              a->profile == MIEN_PROFILE_FAST ? "fast" : "accurate",
-                              b->profile == MIEN_PROFILE_FAST ? "fast" : "accurate");
+                              mien_profile_name(a->profile), mien_profile_name(b->profile));
     }
     if (strcmp(a->model_a, b->model_a) != 0 || strcmp(a->model_b, b->model_b) != 0) {
         return base_error_set(err, MIEN_ERR_ARG,
@@ -493,18 +590,14 @@ const char *mien_template_model(const mien_template *t, int part)
 mien_status mien_face_chip(const mien_image *image, const mien_face *face, uint8_t *rgb,
                            mien_error *err)
 {
-    float points[5][2], scale;
+    float points[5][2];
     image_rgb chip;
     if (!image_ok(image) || face == NULL || rgb == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_face_chip: NULL or empty argument");
     }
-    scale = image->scale > 0 ? image->scale : 1.0f;
-    for (int j = 0; j < 5; j++) {
-        points[j][0] = face->landmarks[j][0] / scale;
-        points[j][1] = face->landmarks[j][1] / scale;
-        if (!isfinite(points[j][0]) || !isfinite(points[j][1])) {
-            return base_error_set(err, MIEN_ERR_ARG, "face landmarks are not finite");
-        }
+    mien_status st = chip_points(image, face, points, err);
+    if (st != MIEN_OK) {
+        return st;
     }
     chip.w = FACE_CHIP_SIZE;
     chip.h = FACE_CHIP_SIZE;

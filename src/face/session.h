@@ -26,7 +26,4 @@ mien_stage_times *face_session_times(mien_session *s);
 /* First 16 hex digits of the sha256 of catalogue model `model` (a template's model id). */
 const char *face_model_id(const mien_session *s, int model);
 
-/* Monotonic milliseconds, for the stage clock. */
-double face_now_ms(void);
-
 #endif

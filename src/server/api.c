@@ -24,11 +24,8 @@
 
 #include "body.h"
 #include "internal.h"
+#include "service.h"
 
-/* Decoding keeps at least this many pixels on the short side of a JPEG (the CLI's
- * CLI_DECODE_MIN_SIDE): detection runs at 320×240, and found faces keep enough pixels. */
-#define DECODE_MIN_SIDE 1200
-#define CHIP_BYTES (112 * 112 * 3) /* mien_face_chip */
 #define DEFAULT_SEARCH_FMR 1e-3    /* mien_search_options_default() */
 #define DEFAULT_COMPARE_FMR 1e-4   /* the CLI's compare default */
 #define DEFAULT_VERIFY_FMR 1e-4    /* mien_verify's default (max_fmr 0) */
@@ -44,42 +41,40 @@
 /* Reals in JSON answers: 7 significant digits are more than the models resolve. */
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(7))
 
-double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* ---- replies ------------------------------------------------------------------------ */
 
-void reply_json(request *r, int status, json_t *obj)
+void srv_reply_serialised(request *r, int status, json_t *obj, const char *type,
+                          const char *oom_body)
 {
     char *text = obj != NULL ? json_dumps(obj, JSON_FLAGS) : NULL;
     json_decref(obj);
     free(r->resp);
     if (text == NULL) {
-        static const char oom[] =
-            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-        r->resp = strdup(oom);
-        r->resp_len = r->resp != NULL ? strlen(oom) : 0;
+        r->resp = strdup(oom_body);
+        r->resp_len = r->resp != NULL ? strlen(oom_body) : 0;
         r->status = 500;
     } else {
         r->resp = text;
         r->resp_len = strlen(text);
         r->status = status;
     }
-    r->resp_type = "application/json";
+    r->resp_type = type;
 }
 
-void reply_error(request *r, int status, const char *code, const char *fmt, ...)
+void srv_reply_json(request *r, int status, json_t *obj)
+{
+    srv_reply_serialised(r, status, obj, "application/json",
+                         "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
+}
+
+void srv_reply_error(request *r, int status, const char *code, const char *fmt, ...)
 {
     char msg[768];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    reply_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    srv_reply_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
     if (status == 503) {
         r->hdr_name[0] = "Retry-After";
         r->hdr_value[0] = "1";
@@ -89,29 +84,29 @@ void reply_error(request *r, int status, const char *code, const char *fmt, ...)
     }
 }
 
-void reply_status(request *r, mien_status st, const mien_error *err)
+void srv_reply_status(request *r, mien_status st, const mien_error *err)
 {
     const char *msg = err != NULL && err->message[0] ? err->message : mien_strerror(st);
     switch (st) {
     case MIEN_ERR_NOT_FOUND:
-        reply_error(r, 404, "not_found", "%s", msg);
+        srv_reply_error(r, 404, "not_found", "%s", msg);
         break;
     case MIEN_ERR_EXISTS:
-        reply_error(r, 409, "conflict", "%s", msg);
+        srv_reply_error(r, 409, "conflict", "%s", msg);
         break;
     case MIEN_ERR_ARG:
-        reply_error(r, 400, "bad_request", "%s", msg);
+        srv_reply_error(r, 400, "bad_request", "%s", msg);
         break;
     case MIEN_ERR_FORBIDDEN:
-        reply_error(r, 403, "forbidden", "%s", msg);
+        srv_reply_error(r, 403, "forbidden", "%s", msg);
         break;
     case MIEN_ERR_IMAGE:
-        reply_error(r, 422, "bad_image", "%s", msg);
+        srv_reply_error(r, 422, "bad_image", "%s", msg);
         break;
     default:
         fprintf(stderr, "mien serve: %s %s: %s (%s)\n", r->method,
                 r->route != NULL ? r->route->pattern : "?", msg, mien_strerror(st));
-        reply_error(r, 500, "internal", "%s (%s)", msg, mien_strerror(st));
+        srv_reply_error(r, 500, "internal", "%s (%s)", msg, mien_strerror(st));
         break;
     }
 }
@@ -132,7 +127,6 @@ static json_t *real4(double v)
 /* FACE (src/cli/faces.c cli_face_json). */
 static json_t *face_json(const mien_face *f)
 {
-    static const char *const classes[] = {"low", "medium", "high"};
     const mien_quality *q = &f->quality;
     json_t *lm = json_array();
     for (int j = 0; j < 5; j++) {
@@ -142,53 +136,20 @@ static json_t *face_json(const mien_face *f)
     return json_pack("{s:[oooo],s:o,s:o,s:{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}}", "box",
                      real1(f->box[0]), real1(f->box[1]), real1(f->box[2]), real1(f->box[3]),
                      "score", real4(f->score), "landmarks", lm, "quality", "class",
-                     classes[q->klass <= MIEN_QUALITY_HIGH ? q->klass : 0], "interocular_px",
+                     mien_quality_class_name(q->klass), "interocular_px",
                      real1(q->interocular_px), "sharpness", real1(q->sharpness), "yaw",
                      real1(q->yaw), "pitch", real1(q->pitch), "roll", real1(q->roll),
                      "detector_score", real4(q->detector_score), "landmark_score",
                      real4(q->landmark_score));
 }
 
-static const char *profile_name(mien_profile p)
-{
-    return p == MIEN_PROFILE_ACCURATE ? "accurate" : "fast";
-}
-
-static bool parse_profile(const char *s, mien_profile *out)
-{
-    if (strcmp(s, "fast") == 0) {
-        *out = MIEN_PROFILE_FAST;
-    } else if (strcmp(s, "accurate") == 0) {
-        *out = MIEN_PROFILE_ACCURATE;
-    } else {
-        return false;
-    }
-    return true;
-}
-
 static json_t *time_json(int64_t unix_s)
 {
     char out[32];
-    time_t t = (time_t)unix_s;
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+    if (mien_time_format(unix_s, out, sizeof(out)) != MIEN_OK) {
         snprintf(out, sizeof(out), "%lld", (long long)unix_s);
     }
     return json_string(out);
-}
-
-/* The names of mien_consent and mien_review_mode in JSON (the CLI's and the audit log's). */
-static const char *const CONSENT_NAMES[] = {"required", "not_needed"};
-static const char *const REVIEW_NAMES[] = {"one", "two_person", "none"};
-
-static const char *consent_name(mien_consent c)
-{
-    return (unsigned)c < 2 ? CONSENT_NAMES[c] : "unknown";
-}
-
-static const char *review_name(mien_review_mode m)
-{
-    return (unsigned)m < 3 ? REVIEW_NAMES[m] : "unknown";
 }
 
 /* A comma-separated list as a JSON array of its non-empty items. */
@@ -237,12 +198,12 @@ static void hex32(const uint8_t d[32], char out[65])
 static json_t *collection_json(const mien_collection_info *c)
 {
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:o,s:s,s:s,s:I,s:s,s:b}", "name",
-                     c->name, "profile", profile_name(c->profile), "model_a", c->model_a,
+                     c->name, "profile", mien_profile_name(c->profile), "model_a", c->model_a,
                      "model_b", c->model_b, "description", c->description, "created_at",
                      time_json(c->created_at), "subjects", (json_int_t)c->subjects, "faces",
                      (json_int_t)c->faces, "purposes", list_json(c->purposes), "legal_basis",
-                     c->legal_basis, "consent", consent_name(c->consent), "retention_s",
-                     (json_int_t)c->retention_s, "review", review_name(c->review),
+                     c->legal_basis, "consent", mien_consent_name(c->consent), "retention_s",
+                     (json_int_t)c->retention_s, "review", mien_review_mode_name(c->review),
                      "verification_only", c->verification_only != 0);
 }
 
@@ -314,114 +275,6 @@ static bool parse_int(const char *s, long lo, long hi, int *out)
     return true;
 }
 
-/* Exactly n decimal digits at s into *out. */
-static bool digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* A point in time, in the forms the CLI takes: unix seconds ("1714567890"), a date
- * "YYYY-MM-DD" (midnight UTC, or 23:59:59 when end_of_day) or "YYYY-MM-DDTHH:MM[:SS][Z]"
- * (UTC). False for anything else, an impossible date included. */
-static bool parse_time(const char *s, bool end_of_day, int64_t *out)
-{
-    struct tm tm;
-    int y, mo, d, h = 0, mi = 0, sec = 0;
-    size_t len = s != NULL ? strlen(s) : 0;
-    if (len == 0) {
-        return false;
-    }
-    if (strspn(s, "0123456789") == len) {
-        if (len > 12) { /* beyond the year 9999 */
-            return false;
-        }
-        *out = strtoll(s, NULL, 10);
-        return true;
-    }
-    if (len < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d)) {
-        return false;
-    }
-    s += 10;
-    if (*s == '\0') {
-        if (end_of_day) {
-            h = 23;
-            mi = 59;
-            sec = 59;
-        }
-    } else {
-        if ((*s != 'T' && *s != ' ') || !digits(s + 1, 2, &h) || s[3] != ':' ||
-            !digits(s + 4, 2, &mi)) {
-            return false;
-        }
-        s += 6;
-        if (*s == ':') {
-            if (!digits(s + 1, 2, &sec)) {
-                return false;
-            }
-            s += 3;
-        }
-        s += *s == 'Z';
-        if (*s != '\0') {
-            return false;
-        }
-    }
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59) {
-        return false;
-    }
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != d) { /* timegm normalises 31 April to 1 May */
-        return false;
-    }
-    *out = (int64_t)t;
-    return true;
-}
-
-/* A duration as the CLI takes it: "N" or "Ns" (seconds), "Nh" (hours), "Nd" (days), N a
- * positive whole number, at most 100 years in all. */
-static bool parse_duration(const char *s, int64_t *out)
-{
-    char *end = NULL;
-    long long n, unit = 1;
-    if (s == NULL || *s < '1' || *s > '9') {
-        return false;
-    }
-    errno = 0;
-    n = strtoll(s, &end, 10);
-    if (errno != 0) {
-        return false;
-    }
-    if (*end == 'h') {
-        unit = 3600;
-        end++;
-    } else if (*end == 'd') {
-        unit = 86400;
-        end++;
-    } else if (*end == 's') {
-        end++;
-    }
-    if (*end != '\0' || n > DURATION_MAX_S / unit) {
-        return false;
-    }
-    *out = n * unit;
-    return true;
-}
-
 /* Whether s[len] is UTF-8 without control characters (what the audit log stores). */
 static bool text_ok(const char *s, size_t len)
 {
@@ -451,19 +304,19 @@ static bool body_json(request *r)
         return true;
     }
     if (!media_is(r->content_type, "application/json")) {
-        reply_error(r, 415, "unsupported_media_type",
-                    "send JSON with Content-Type: application/json (got '%s')",
-                    r->content_type[0] ? r->content_type : "none");
+        srv_reply_error(r, 415, "unsupported_media_type",
+                        "send JSON with Content-Type: application/json (got '%s')",
+                        r->content_type[0] ? r->content_type : "none");
         return false;
     }
     r->json = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (r->json == NULL) {
-        reply_error(r, 400, "bad_request", "malformed JSON: %s (line %d, column %d)", jerr.text,
-                    jerr.line, jerr.column);
+        srv_reply_error(r, 400, "bad_request", "malformed JSON: %s (line %d, column %d)", jerr.text,
+                        jerr.line, jerr.column);
         return false;
     }
     if (!json_is_object(r->json)) {
-        reply_error(r, 400, "bad_request", "the JSON body must be an object");
+        srv_reply_error(r, 400, "bad_request", "the JSON body must be an object");
         return false;
     }
     return true;
@@ -475,18 +328,18 @@ static bool body_images(request *r, const char *const *names, int n)
 {
     const char *ct = r->content_type;
     if (r->body_len == 0 && ct[0] == '\0') {
-        reply_error(r, 400, "bad_request", "no image in the request body");
+        srv_reply_error(r, 400, "bad_request", "no image in the request body");
         return false;
     }
     if (strncasecmp(ct, "image/", 6) == 0 || media_is(ct, "application/octet-stream")) {
         if (n != 1) {
-            reply_error(r, 415, "unsupported_media_type",
-                        "two images are needed: send multipart/form-data fields a and b, or "
-                        "JSON {\"a\":\"<base64>\",\"b\":\"<base64>\"}");
+            srv_reply_error(r, 415, "unsupported_media_type",
+                            "two images are needed: send multipart/form-data fields a and b, or "
+                            "JSON {\"a\":\"<base64>\",\"b\":\"<base64>\"}");
             return false;
         }
         if (r->body_len == 0) {
-            reply_error(r, 400, "bad_request", "the request body is empty");
+            srv_reply_error(r, 400, "bad_request", "the request body is empty");
             return false;
         }
         r->image[0] = r->body;
@@ -495,16 +348,16 @@ static bool body_images(request *r, const char *const *names, int n)
     }
     if (strncasecmp(ct, "multipart/form-data", 19) == 0) {
         char boundary[80];
-        if (!multipart_boundary(ct, boundary, sizeof(boundary))) {
-            reply_error(r, 400, "bad_request", "multipart/form-data without a usable boundary");
+        if (!srv_multipart_boundary(ct, boundary, sizeof(boundary))) {
+            srv_reply_error(r, 400, "bad_request", "multipart/form-data without a usable boundary");
             return false;
         }
         for (int k = 0; k < n; k++) {
-            if (!multipart_field(r->body, r->body_len, boundary, names[k], &r->image[k],
-                                 &r->image_len[k]) ||
+            if (!srv_multipart_field(r->body, r->body_len, boundary, names[k], &r->image[k],
+                                     &r->image_len[k]) ||
                 r->image_len[k] == 0) {
-                reply_error(r, 400, "bad_request", "no (non-empty) multipart field '%s'",
-                            names[k]);
+                srv_reply_error(r, 400, "bad_request", "no (non-empty) multipart field '%s'",
+                                names[k]);
                 return false;
             }
         }
@@ -517,30 +370,31 @@ static bool body_images(request *r, const char *const *names, int n)
         for (int k = 0; k < n; k++) {
             json_t *v = json_object_get(r->json, names[k]);
             if (!json_is_string(v)) {
-                reply_error(r, 400, "bad_request", "JSON member '%s' (a base64 string) is missing",
-                            names[k]);
+                srv_reply_error(r, 400, "bad_request",
+                                "JSON member '%s' (a base64 string) is missing",
+                                names[k]);
                 return false;
             }
-            if (!base64_decode(json_string_value(v), json_string_length(v), &r->image_owned[k],
-                               &r->image_len[k]) ||
+            if (!srv_base64_decode(json_string_value(v), json_string_length(v), &r->image_owned[k],
+                                   &r->image_len[k]) ||
                 r->image_len[k] == 0) {
-                reply_error(r, 400, "bad_request", "JSON member '%s' is not valid base64",
-                            names[k]);
+                srv_reply_error(r, 400, "bad_request", "JSON member '%s' is not valid base64",
+                                names[k]);
                 return false;
             }
             r->image[k] = r->image_owned[k];
         }
         return true;
     }
-    reply_error(r, 415, "unsupported_media_type",
-                "send an image as image/*, application/octet-stream, multipart/form-data or "
-                "JSON with base64 (got '%s')",
-                ct[0] ? ct : "no Content-Type");
+    srv_reply_error(r, 415, "unsupported_media_type",
+                    "send an image as image/*, application/octet-stream, multipart/form-data or "
+                    "JSON with base64 (got '%s')",
+                    ct[0] ? ct : "no Content-Type");
     return false;
 }
 
 /* Fills the parameters `keys` that the query string lacks from the body: a JSON body's string
- * or number members, or a multipart body's fields, of the same names (server_query_names). A
+ * or number members, or a multipart body's fields, of the same names (srv_query_names). A
  * value in the query wins. Replies 400 and returns false when a value is not text or a
  * number, has a NUL byte, or is longer than REQUEST_PARAM_MAX - 1 bytes. Call after the body
  * was read (body_images or body_json). */
@@ -548,10 +402,10 @@ static bool body_params(request *r, const query_key *keys, size_t n)
 {
     char boundary[80];
     bool multipart = strncasecmp(r->content_type, "multipart/form-data", 19) == 0 &&
-                     multipart_boundary(r->content_type, boundary, sizeof(boundary));
+                     srv_multipart_boundary(r->content_type, boundary, sizeof(boundary));
     for (size_t i = 0; i < n; i++) {
         query_key k = keys[i];
-        const char *name = server_query_names[k];
+        const char *name = srv_query_names[k];
         char *dst = r->query[k];
         if (r->has_query[k]) {
             continue;
@@ -564,8 +418,8 @@ static bool body_params(request *r, const query_key *keys, size_t n)
             if (json_is_string(v)) {
                 size_t len = json_string_length(v);
                 if (len >= REQUEST_PARAM_MAX || strlen(json_string_value(v)) != len) {
-                    reply_error(r, 400, "bad_request", "\"%s\" is at most %d bytes of text",
-                                name, REQUEST_PARAM_MAX - 1);
+                    srv_reply_error(r, 400, "bad_request", "\"%s\" is at most %d bytes of text",
+                                    name, REQUEST_PARAM_MAX - 1);
                     return false;
                 }
                 memcpy(dst, json_string_value(v), len + 1);
@@ -574,19 +428,19 @@ static bool body_params(request *r, const query_key *keys, size_t n)
             } else if (json_is_real(v)) {
                 snprintf(dst, REQUEST_PARAM_MAX, "%.17g", json_real_value(v));
             } else {
-                reply_error(r, 400, "bad_request", "\"%s\" must be a string", name);
+                srv_reply_error(r, 400, "bad_request", "\"%s\" must be a string", name);
                 return false;
             }
             r->has_query[k] = true;
         } else if (multipart) {
             const uint8_t *data;
             size_t len;
-            if (!multipart_field(r->body, r->body_len, boundary, name, &data, &len)) {
+            if (!srv_multipart_field(r->body, r->body_len, boundary, name, &data, &len)) {
                 continue;
             }
             if (len >= REQUEST_PARAM_MAX || memchr(data, 0, len) != NULL) {
-                reply_error(r, 400, "bad_request", "multipart field '%s' is at most %d bytes "
-                            "of text", name, REQUEST_PARAM_MAX - 1);
+                srv_reply_error(r, 400, "bad_request", "multipart field '%s' is at most %d bytes "
+                                "of text", name, REQUEST_PARAM_MAX - 1);
                 return false;
             }
             memcpy(dst, data, len);
@@ -627,6 +481,17 @@ static void digest_images(request *r, int n)
     }
 }
 
+/* Replies with the error st maps to (srv_reply_status) and returns true when st is a failure;
+ * false, replying nothing, for MIEN_OK. */
+static bool reply_failed(request *r, mien_status st, const mien_error *err)
+{
+    if (st == MIEN_OK) {
+        return false;
+    }
+    srv_reply_status(r, st, err);
+    return true;
+}
+
 /* ---- the end of a job ------------------------------------------------------------------- */
 
 /* Marks the response ready and wakes the connection; r may be freed as soon as this runs. */
@@ -639,52 +504,26 @@ static void job_done(request *r)
 /* Decodes image k (timed as "decode"); replies 422 bad_image and returns NULL on failure. */
 static mien_image *decode_image(request *r, int k, const char *which)
 {
-    mien_image_options io = mien_image_options_default();
     mien_image *img = NULL;
     mien_error err;
-    double t = now_s();
-    mien_status st;
-    io.min_side = DECODE_MIN_SIDE;
-    io.max_bytes = r->srv->cfg.max_body;
-    st = mien_image_decode(r->image[k], r->image_len[k], &io, &img, &err);
-    metrics_inference(r->srv->metrics, "decode", now_s() - t);
+    mien_status st = srv_decode(r->srv, r->image[k], r->image_len[k], &img, &err);
     if (st != MIEN_OK) {
         if (st == MIEN_ERR_IMAGE) {
-            reply_error(r, 422, "bad_image", "%s%s%s", which, which[0] ? ": " : "",
-                        err.message);
+            srv_reply_error(r, 422, "bad_image", "%s%s%s", which, which[0] ? ": " : "",
+                            err.message);
         } else {
-            reply_status(r, st, &err);
+            srv_reply_status(r, st, &err);
         }
         return NULL;
     }
     return img;
 }
 
-static mien_status detect_timed(request *r, mien_session *s, mien_image *img,
-                                const mien_detect_options *o, mien_face **faces, size_t *n,
-                                mien_error *err)
-{
-    double t = now_s();
-    mien_status st = mien_detect(s, img, o, faces, n, err);
-    metrics_inference(r->srv->metrics, "detect", now_s() - t);
-    return st;
-}
-
-static mien_status embed_timed(request *r, mien_session *s, mien_image *img,
-                               const mien_face *face, mien_profile p, mien_template **t,
-                               mien_error *err)
-{
-    double t0 = now_s();
-    mien_status st = mien_embed(s, img, face, p, t, err);
-    metrics_inference(r->srv->metrics, "embed", now_s() - t0);
-    return st;
-}
-
 /* ---- service routes ------------------------------------------------------------------------ */
 
 static void h_healthz(request *r)
 {
-    reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+    srv_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 /* Ready when the models are loaded, the workers run and the store's database answers now
@@ -721,11 +560,11 @@ static void h_readyz(request *r)
         }
     }
     if (reason == NULL) {
-        reply_json(r, 200, json_pack("{s:s,s:b,s:b,s:b}", "status", "ready", "ready", 1,
+        srv_reply_json(r, 200, json_pack("{s:s,s:b,s:b,s:b}", "status", "ready", "ready", 1,
                                      "models", models, "store", store));
         return;
     }
-    reply_json(r, 503, json_pack("{s:s,s:b,s:b,s:b,s:s}", "status", "not ready", "ready", 0,
+    srv_reply_json(r, 503, json_pack("{s:s,s:b,s:b,s:b,s:s}", "status", "not ready", "ready", 0,
                                  "models", models, "store", store, "reason", reason));
 }
 
@@ -737,17 +576,17 @@ static void h_metrics(request *r)
     mien_error err;
     pthread_mutex_lock(&srv->store_lock);
     if (mien_collection_list(srv->store, &cs, &n, &err) == MIEN_OK) {
-        metrics_collections_reset(srv->metrics);
+        srv_metrics_collections_reset(srv->metrics);
         for (size_t i = 0; i < n; i++) {
-            metrics_collection_faces(srv->metrics, cs[i].name, cs[i].faces);
+            srv_metrics_collection_faces(srv->metrics, cs[i].name, cs[i].faces);
         }
     }
     pthread_mutex_unlock(&srv->store_lock);
     mien_free(cs);
     free(r->resp);
-    r->resp = metrics_render(srv->metrics, &r->resp_len);
+    r->resp = srv_metrics_render(srv->metrics, &r->resp_len);
     if (r->resp == NULL) {
-        reply_error(r, 500, "internal", "out of memory");
+        srv_reply_error(r, 500, "internal", "out of memory");
         return;
     }
     r->status = 200;
@@ -786,12 +625,12 @@ static void serve_file(request *r, const char *name)
     int fd;
     if (r->srv->web_dir[0] == '\0' || name[0] == '\0' || name[0] == '/' ||
         strstr(name, "..") != NULL || strchr(name, '\\') != NULL) {
-        reply_error(r, 404, "not_found", "no such file");
+        srv_reply_error(r, 404, "not_found", "no such file");
         return;
     }
     for (const char *c = name; *c; c++) {
         if ((unsigned char)*c < 0x20 || *c == '%') { /* %: an undecoded %00 (http.c) */
-            reply_error(r, 404, "not_found", "no such file");
+            srv_reply_error(r, 404, "not_found", "no such file");
             return;
         }
     }
@@ -801,7 +640,7 @@ static void serve_file(request *r, const char *name)
         if (fd >= 0) {
             close(fd);
         }
-        reply_error(r, 404, "not_found", "no such file");
+        srv_reply_error(r, 404, "not_found", "no such file");
         return;
     }
     r->resp_fd = fd;
@@ -828,11 +667,8 @@ static void h_collections_list(request *r)
     size_t n = 0;
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_list(r->srv->store, &cs, &n, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_collection_list(r->srv->store, &cs, &n, &err));
+    if (reply_failed(r, st, &err)) {
         return;
     }
     json_t *arr = json_array();
@@ -840,7 +676,7 @@ static void h_collections_list(request *r)
         json_array_append_new(arr, collection_json(&cs[i]));
     }
     mien_free(cs);
-    reply_json(r, 200, json_pack("{s:o}", "collections", arr));
+    srv_reply_json(r, 200, json_pack("{s:o}", "collections", arr));
 }
 
 /* The policy members of a collection's JSON (docs/api.md "POST /v1/collections") into *p;
@@ -863,35 +699,34 @@ static bool policy_from_json(request *r, mien_collection_policy *p, char *purpos
         json_t *item;
         json_array_foreach(pu, k, item) {
             if (!json_is_string(item) || used + json_string_length(item) + 2 > cap) {
-                reply_error(r, 400, "bad_request", "\"purposes\" is an array of short strings");
+                srv_reply_error(r, 400, "bad_request", "\"purposes\" is an array of short strings");
                 return false;
             }
             used += (size_t)snprintf(purposes + used, cap - used, "%s%s", used ? "," : "",
                                      json_string_value(item));
         }
     } else if (pu != NULL && !json_is_null(pu)) {
-        reply_error(r, 400, "bad_request", "\"purposes\" is an array of strings or a "
-                    "comma-separated string");
+        srv_reply_error(r, 400, "bad_request", "\"purposes\" is an array of strings or a "
+                        "comma-separated string");
         return false;
     }
     if (purposes[0] == '\0') {
-        reply_error(r, 400, "bad_request", "\"purposes\" is required: what the collection may "
-                    "be used for, e.g. [\"access_control\"]");
+        srv_reply_error(r, 400, "bad_request", "\"purposes\" is required: what the collection may "
+                        "be used for, e.g. [\"access_control\"]");
         return false;
     }
     p->purposes = purposes;
     if (!json_is_string(lb) || json_string_length(lb) == 0) {
-        reply_error(r, 400, "bad_request", "\"legal_basis\" (a string) is required, e.g. "
-                    "\"consent, GDPR Art. 9(2)(a)\"");
+        srv_reply_error(r, 400, "bad_request", "\"legal_basis\" (a string) is required, e.g. "
+                        "\"consent, GDPR Art. 9(2)(a)\"");
         return false;
     }
     p->legal_basis = json_string_value(lb);
     p->consent = MIEN_CONSENT_REQUIRED;
     if (co != NULL && !json_is_null(co)) {
-        if (json_is_string(co) && strcmp(json_string_value(co), "not_needed") == 0) {
-            p->consent = MIEN_CONSENT_NOT_NEEDED;
-        } else if (!json_is_string(co) || strcmp(json_string_value(co), "required") != 0) {
-            reply_error(r, 400, "bad_request", "\"consent\" is \"required\" or \"not_needed\"");
+        if (!json_is_string(co) ||
+            mien_consent_parse(json_string_value(co), &p->consent) != MIEN_OK) {
+            srv_reply_error(r, 400, "bad_request", "\"consent\" is \"required\" or \"not_needed\"");
             return false;
         }
     }
@@ -899,32 +734,27 @@ static bool policy_from_json(request *r, mien_collection_policy *p, char *purpos
         json_integer_value(re) <= DURATION_MAX_S) {
         p->retention_s = (int64_t)json_integer_value(re);
     } else if (json_is_string(re)) {
-        if (!parse_duration(json_string_value(re), &p->retention_s)) {
-            reply_error(r, 400, "bad_request", "\"retention\" is seconds or a duration such as "
-                        "\"365d\", \"12h\" (at most 100 years)");
+        if (mien_duration_parse(json_string_value(re), &p->retention_s) != MIEN_OK) {
+            srv_reply_error(r, 400, "bad_request", "\"retention\" is seconds or a duration such as "
+                            "\"365d\", \"12h\" (at most 100 years)");
             return false;
         }
     } else if (re != NULL && !json_is_null(re)) {
-        reply_error(r, 400, "bad_request", "\"retention\" is seconds (0: one year) or a "
-                    "duration such as \"365d\"");
+        srv_reply_error(r, 400, "bad_request", "\"retention\" is seconds (0: one year) or a "
+                        "duration such as \"365d\"");
         return false;
     }
     p->review = MIEN_REVIEW_ONE;
     if (rv != NULL && !json_is_null(rv)) {
-        const char *text = json_is_string(rv) ? json_string_value(rv) : "";
-        int k = 0;
-        while (k < 3 && strcmp(text, REVIEW_NAMES[k]) != 0) {
-            k++;
-        }
-        if (k == 3) {
-            reply_error(r, 400, "bad_request", "\"review\" is \"one\", \"two_person\" or "
-                        "\"none\"");
+        if (!json_is_string(rv) ||
+            mien_review_mode_parse(json_string_value(rv), &p->review) != MIEN_OK) {
+            srv_reply_error(r, 400, "bad_request", "\"review\" is \"one\", \"two_person\" or "
+                            "\"none\"");
             return false;
         }
-        p->review = (mien_review_mode)k;
     }
     if (vo != NULL && !json_is_null(vo) && !json_is_boolean(vo)) {
-        reply_error(r, 400, "bad_request", "\"verification_only\" is true or false");
+        srv_reply_error(r, 400, "bad_request", "\"verification_only\" is true or false");
         return false;
     }
     p->verification_only = json_is_true(vo);
@@ -948,16 +778,17 @@ static void h_collections_create(request *r)
     prof = json_object_get(r->json, "profile");
     desc = json_object_get(r->json, "description");
     if (!json_is_string(name)) {
-        reply_error(r, 400, "bad_request", "\"name\" (a string) is required");
+        srv_reply_error(r, 400, "bad_request", "\"name\" (a string) is required");
         return;
     }
     if (prof != NULL && !json_is_null(prof) &&
-        (!json_is_string(prof) || !parse_profile(json_string_value(prof), &profile))) {
-        reply_error(r, 400, "bad_request", "\"profile\" is \"fast\" or \"accurate\"");
+        (!json_is_string(prof) ||
+         mien_profile_parse(json_string_value(prof), &profile) != MIEN_OK)) {
+        srv_reply_error(r, 400, "bad_request", "\"profile\" is \"fast\" or \"accurate\"");
         return;
     }
     if (desc != NULL && !json_is_null(desc) && !json_is_string(desc)) {
-        reply_error(r, 400, "bad_request", "\"description\" must be a string");
+        srv_reply_error(r, 400, "bad_request", "\"description\" must be a string");
         return;
     }
     if (!policy_from_json(r, &policy, purposes, sizeof(purposes))) {
@@ -971,11 +802,10 @@ static void h_collections_create(request *r)
         st = mien_collection_get(r->srv->store, json_string_value(name), &info, &err);
     }
     pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         return;
     }
-    reply_json(r, 201, collection_json(&info));
+    srv_reply_json(r, 201, collection_json(&info));
 }
 
 static void h_collection_get(request *r)
@@ -983,14 +813,11 @@ static void h_collection_get(request *r)
     mien_collection_info info;
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_get(r->srv->store, r->params[0], &info, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_collection_get(r->srv->store, r->params[0], &info, &err));
+    if (reply_failed(r, st, &err)) {
         return;
     }
-    reply_json(r, 200, collection_json(&info));
+    srv_reply_json(r, 200, collection_json(&info));
 }
 
 static void h_collection_drop(request *r)
@@ -998,14 +825,11 @@ static void h_collection_drop(request *r)
     mien_context ctx = actor_context(r, NULL);
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_drop(r->srv->store, r->params[0], &ctx, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_collection_drop(r->srv->store, r->params[0], &ctx, &err));
+    if (reply_failed(r, st, &err)) {
         return;
     }
-    reply_json(r, 200, json_pack("{s:s}", "dropped", r->params[0]));
+    srv_reply_json(r, 200, json_pack("{s:s}", "dropped", r->params[0]));
 }
 
 static void h_subjects(request *r)
@@ -1018,8 +842,7 @@ static void h_subjects(request *r)
     mien_context ctx = actor_context(r, NULL);
     st = mien_subject_list(r->srv->store, r->params[0], &ctx, &ss, &n, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         return;
     }
     json_t *arr = json_array();
@@ -1032,7 +855,7 @@ static void h_subjects(request *r)
                                              ss[i].consent_ref));
     }
     mien_free(ss);
-    reply_json(r, 200, json_pack("{s:o}", "subjects", arr));
+    srv_reply_json(r, 200, json_pack("{s:o}", "subjects", arr));
 }
 
 /* The answer is the erasure receipt: what was deleted, when, and the audit entry (number and
@@ -1046,11 +869,10 @@ static void h_erase(request *r)
     pthread_mutex_lock(&r->srv->store_lock);
     st = mien_erase_subject(r->srv->store, r->params[0], r->params[1], &ctx, &e, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         return;
     }
-    reply_json(r, 200, json_pack("{s:s,s:I,s:I,s:s,s:s,s:o,s:I,s:s}", "subject", r->params[1],
+    srv_reply_json(r, 200, json_pack("{s:s,s:I,s:I,s:s,s:s,s:o,s:I,s:s}", "subject", r->params[1],
                                  "faces_deleted", (json_int_t)e.faces_deleted, "crops_deleted",
                                  (json_int_t)e.crops_deleted, "collection", r->params[0],
                                  "subject_hash", e.subject_hash, "erased_at",
@@ -1069,12 +891,12 @@ static bool p_detect(request *r)
     double min_score = 0;
     query_flag(r, Q_SMALL_FACES, &bad);
     if (bad) {
-        reply_error(r, 400, "bad_request", "small_faces is 0 or 1");
+        srv_reply_error(r, 400, "bad_request", "small_faces is 0 or 1");
         return false;
     }
     if (query(r, Q_MIN_SCORE) != NULL && !parse_double(query(r, Q_MIN_SCORE), 0.01, 1.0,
                                                        &min_score)) {
-        reply_error(r, 400, "bad_request", "min_score wants a number in 0.01..1");
+        srv_reply_error(r, 400, "bad_request", "min_score wants a number in 0.01..1");
         return false;
     }
     return body_images(r, ONE_IMAGE, 1);
@@ -1098,16 +920,15 @@ static void j_detect(mien_session *s, void *arg)
     if (parse_double(query(r, Q_MIN_SCORE), 0.01, 1.0, &min_score)) {
         o.min_score = (float)min_score;
     }
-    st = detect_timed(r, s, img, &o, &faces, &n, &err);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    st = srv_detect(r->srv, s, img, &o, &faces, &n, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(arr, face_json(&faces[i]));
     }
-    reply_json(r, 200, json_pack("{s:i,s:i,s:o}", "width", mien_image_original_width(img),
+    srv_reply_json(r, 200, json_pack("{s:i,s:i,s:o}", "width", mien_image_original_width(img),
                                  "height", mien_image_original_height(img), "faces", arr));
 done:
     mien_faces_free(faces);
@@ -1134,12 +955,12 @@ static bool compare_options(request *r, mien_profile *profile, double *fmr)
             f = fbuf;
         }
     }
-    if (p != NULL && !parse_profile(p, profile)) {
-        reply_error(r, 400, "bad_request", "profile is fast or accurate");
+    if (p != NULL && mien_profile_parse(p, profile) != MIEN_OK) {
+        srv_reply_error(r, 400, "bad_request", "profile is fast or accurate");
         return false;
     }
     if (f != NULL && !parse_double(f, 1e-6, 1.0, fmr)) {
-        reply_error(r, 400, "bad_request", "fmr wants a rate in 1e-6..1");
+        srv_reply_error(r, 400, "bad_request", "fmr wants a rate in 1e-6..1");
         return false;
     }
     return true;
@@ -1176,9 +997,7 @@ static mien_status compare_audit(request *r, const char *outcome, json_t *result
     }
     mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = outcome,
                            .result = text};
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_audit_append(r->srv->store, &ev, &ctx, seq, err);
-    pthread_mutex_unlock(&r->srv->store_lock);
+    SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, seq, err));
     free(text);
     return st;
 }
@@ -1191,11 +1010,11 @@ static void compare_refuse(request *r, int status, const char *code, const char 
     if (compare_audit(r, "refused", json_pack("{s:s}", "reason", reason), NULL, &err) !=
         MIEN_OK) {
         fprintf(stderr, "mien serve: a refused compare could not be audited: %s\n", err.message);
-        reply_error(r, status, code, "%s (and the refusal could not be audited: %s)", reason,
-                    err.message);
+        srv_reply_error(r, status, code, "%s (and the refusal could not be audited: %s)", reason,
+                        err.message);
         return;
     }
-    reply_error(r, status, code, "%s", reason);
+    srv_reply_error(r, status, code, "%s", reason);
 }
 
 /* Compare has no collection to declare purposes: the server's list (--compare-purposes)
@@ -1235,42 +1054,43 @@ static bool p_compare(request *r)
     return true;
 }
 
+/* Replies to a failed mien_embed_face: 422 no_face when there was no face (face N), else the
+ * status's reply. `which` names the image ("" for the only one). */
+static void embed_face_failed(request *r, const char *which, mien_status st,
+                              const mien_face_pick *pick, int face_index, mien_error *err)
+{
+    const char *sep = which[0] ? ": " : "";
+    if (st == MIEN_ERR_NOT_FOUND && pick->count == 0) {
+        srv_reply_error(r, 422, "no_face", "%s%sno face found", which, sep);
+    } else if (st == MIEN_ERR_NOT_FOUND && pick->index < 0) {
+        srv_reply_error(r, 422, "no_face", "%s%sno face %d (found %zu)", which, sep, face_index,
+                        pick->count);
+    } else {
+        srv_reply_status(r, st, err);
+    }
+}
+
 /* Decodes image k, finds its most prominent face and embeds it. Replies (422 no_face, ...)
  * and returns false on failure. */
 static bool template_of(request *r, mien_session *s, int k, const char *which, mien_profile p,
                         mien_template **t, mien_face *face)
 {
-    mien_face *faces = NULL;
-    size_t n = 0;
+    mien_face_pick pick;
     mien_error err;
     mien_status st;
-    int pick;
-    bool ok = false;
     mien_image *img = decode_image(r, k, which);
     if (img == NULL) {
         return false;
     }
-    st = detect_timed(r, s, img, NULL, &faces, &n, &err);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
-        goto done;
+    st = srv_embed_face(r->srv, s, img, MIEN_FACE_PROMINENT, p, &pick, t, &err);
+    if (st == MIEN_OK) {
+        *face = pick.faces[pick.index];
+    } else {
+        embed_face_failed(r, which, st, &pick, MIEN_FACE_PROMINENT, &err);
     }
-    if (n == 0) {
-        reply_error(r, 422, "no_face", "%s%sno face found", which, which[0] ? ": " : "");
-        goto done;
-    }
-    pick = mien_faces_prominent(faces, n, img);
-    *face = faces[pick];
-    st = embed_timed(r, s, img, &faces[pick], p, t, &err);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
-        goto done;
-    }
-    ok = true;
-done:
-    mien_faces_free(faces);
+    mien_faces_free(pick.faces);
     mien_image_free(img);
-    return ok;
+    return st == MIEN_OK;
 }
 
 static void j_compare(mien_session *s, void *arg)
@@ -1289,30 +1109,29 @@ static void j_compare(mien_session *s, void *arg)
         goto done;
     }
     mien_status st = mien_template_compare(t[0], t[1], &sim, &err);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
     if (mien_similarity_fmr(profile, sim, &fmr) != MIEN_OK ||
         mien_threshold_for_fmr(profile, fmr_target, &threshold) != MIEN_OK) {
-        reply_error(r, 500, "internal", "profile %s is not calibrated", profile_name(profile));
+        srv_reply_error(r, 500, "internal", "profile %s is not calibrated",
+                        mien_profile_name(profile));
         goto done;
     }
     /* No answer without its record: a compare that cannot be audited is not given. */
     st = compare_audit(r, "ok",
                        json_pack("{s:f,s:f,s:f,s:b,s:s}", "similarity", round(sim * 1e6) / 1e6,
                                  "fmr", fmr, "at_fmr", fmr_target, "same_person",
-                                 sim >= threshold, "profile", profile_name(profile)),
+                                 sim >= threshold, "profile", mien_profile_name(profile)),
                        &seq, &err);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
-    reply_json(r, 200,
-               json_pack("{s:o,s:f,s:o,s:f,s:b,s:s,s:o,s:o,s:I}", "similarity",
+    srv_reply_json(r, 200,
+                   json_pack("{s:o,s:f,s:o,s:f,s:b,s:s,s:o,s:o,s:I}", "similarity",
                          json_real(round(sim * 1e6) / 1e6), "fmr", fmr, "threshold",
                          json_real(round(threshold * 1e6) / 1e6), "at_fmr", fmr_target,
-                         "same_person", sim >= threshold, "profile", profile_name(profile),
+                         "same_person", sim >= threshold, "profile", mien_profile_name(profile),
                          "face_a", face_json(&face[0]), "face_b", face_json(&face[1]),
                          "audit_seq", (json_int_t)seq));
 done:
@@ -1330,11 +1149,8 @@ static bool collection_profile(request *r, mien_collection_info *out)
     mien_collection_info info;
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_get(r->srv->store, r->params[0], &info, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_collection_get(r->srv->store, r->params[0], &info, &err));
+    if (reply_failed(r, st, &err)) {
         return false;
     }
     r->profile = info.profile;
@@ -1353,11 +1169,8 @@ static bool purpose_allowed(request *r, const char *action)
     mien_context ctx = request_context(r, r->image_sha256[0]);
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_check_purpose(r->srv->store, r->params[0], action, &ctx, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_check_purpose(r->srv->store, r->params[0], action, &ctx, &err));
+    if (reply_failed(r, st, &err)) {
         return false;
     }
     return true;
@@ -1372,15 +1185,15 @@ static bool p_enrol(request *r)
     query_flag(r, Q_FORCE, &bad);
     query_flag(r, Q_CROP, &bad);
     if (bad) {
-        reply_error(r, 400, "bad_request", "force and crop are 0 or 1");
+        srv_reply_error(r, 400, "bad_request", "force and crop are 0 or 1");
         return false;
     }
     if (query(r, Q_FACE) != NULL && !parse_int(query(r, Q_FACE), 0, 100000, &face)) {
-        reply_error(r, 400, "bad_request", "face wants a face number (0, 1, ...)");
+        srv_reply_error(r, 400, "bad_request", "face wants a face number (0, 1, ...)");
         return false;
     }
     if (query(r, Q_DISPLAY_NAME) != NULL && strlen(query(r, Q_DISPLAY_NAME)) > 127) {
-        reply_error(r, 400, "bad_request", "display_name is at most 127 bytes");
+        srv_reply_error(r, 400, "bad_request", "display_name is at most 127 bytes");
         return false;
     }
     mien_collection_info info;
@@ -1390,35 +1203,71 @@ static bool p_enrol(request *r)
         !collection_profile(r, &info)) {
         return false;
     }
-    if (query(r, Q_EXPIRES_AT) != NULL && !parse_time(query(r, Q_EXPIRES_AT), false,
-                                                      &expires_at)) {
-        reply_error(r, 400, "bad_request", "expires_at is unix seconds or a UTC time "
-                    "YYYY-MM-DDTHH:MM:SSZ");
+    if (query(r, Q_EXPIRES_AT) != NULL &&
+        mien_time_parse(query(r, Q_EXPIRES_AT), 0, &expires_at) != MIEN_OK) {
+        srv_reply_error(r, 400, "bad_request", "expires_at is unix seconds or a UTC time "
+                        "YYYY-MM-DDTHH:MM:SSZ");
         return false;
     }
     /* mien_enroll refuses this too; refusing here saves the inference. */
     consent = query(r, Q_CONSENT_REF);
     if (info.consent == MIEN_CONSENT_REQUIRED && (consent == NULL || consent[0] == '\0')) {
-        reply_error(r, 403, "forbidden", "collection '%s' enrols people only with their "
-                    "consent: give the consent record's reference (consent_ref)", info.name);
+        srv_reply_error(r, 403, "forbidden", "collection '%s' enrols people only with their "
+                        "consent: give the consent record's reference (consent_ref)", info.name);
         return false;
     }
     digest_images(r, 1);
     return true;
 }
 
+/* Whether the enrolment's face may be used: the choice is strict (cmd_enroll.c), every later
+ * search trusts an enrolment. Replies 422 several_faces or low_quality when it may not. */
+static bool enrol_choice_ok(request *r, const mien_face_pick *pick, int face_index, bool force)
+{
+    const mien_quality *q = &pick->faces[pick->index].quality;
+    if (pick->count > 1 && face_index < 0 && !force) {
+        srv_reply_error(r, 422, "several_faces",
+                        "%zu faces: say which with face=N, or force=1 for the most prominent",
+                        pick->count);
+        return false;
+    }
+    if (q->klass == MIEN_QUALITY_LOW && !force) {
+        srv_reply_error(r, 422, "low_quality",
+                        "low quality (interocular %.0f px, sharpness %.0f, yaw %.0f, pitch %.0f); "
+                        "force=1 to enrol anyway",
+                        q->interocular_px, q->sharpness, q->yaw, q->pitch);
+        return false;
+    }
+    return true;
+}
+
+/* The aligned chip of the enrolled face, when crop=1 asked for it (*crop stays NULL
+ * otherwise); owned by the caller. */
+static mien_status enrol_crop(const mien_image *img, const mien_face *face, bool wanted,
+                              uint8_t **crop, mien_error *err)
+{
+    size_t side = (size_t)mien_face_chip_side();
+    if (!wanted) {
+        return MIEN_OK;
+    }
+    *crop = malloc(side * side * 3);
+    if (*crop == NULL) {
+        snprintf(err->message, sizeof(err->message), "out of memory");
+        return MIEN_ERR_NOMEM;
+    }
+    return mien_face_chip(img, face, *crop, err);
+}
+
 static void j_enrol(mien_session *s, void *arg)
 {
-    static const char *const klass[] = {"low", "medium", "high"};
     request *r = arg;
-    mien_face *faces = NULL;
-    size_t n = 0;
+    mien_face_pick pick = {NULL, 0, -1};
     mien_template *t = NULL;
     uint8_t *crop = NULL;
     mien_error err;
     mien_status st;
     bool bad = false, force = query_flag(r, Q_FORCE, &bad), crops = query_flag(r, Q_CROP, &bad);
-    int face_index = -1, pick;
+    int face_index = -1;
     int64_t face_id = 0, expires_at = 0;
     mien_context ctx = actor_context(r, r->image_sha256[0]);
     mien_image *img = decode_image(r, 0, "");
@@ -1428,89 +1277,52 @@ static void j_enrol(mien_session *s, void *arg)
     if (query(r, Q_FACE) != NULL) {
         parse_int(query(r, Q_FACE), 0, 100000, &face_index);
     }
-    st = detect_timed(r, s, img, NULL, &faces, &n, &err);
+    st = srv_embed_face(r->srv, s, img, face_index >= 0 ? face_index : MIEN_FACE_PROMINENT,
+                        r->profile, &pick, &t, &err);
     if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+        embed_face_failed(r, "", st, &pick, face_index, &err);
         goto done;
     }
-    /* The choice is strict (cmd_enroll.c): every later search trusts an enrolment. */
-    if (n == 0) {
-        reply_error(r, 422, "no_face", "no face found");
+    if (!enrol_choice_ok(r, &pick, face_index, force)) {
         goto done;
     }
-    if (face_index >= 0 && (size_t)face_index >= n) {
-        reply_error(r, 422, "no_face", "no face %d (found %zu)", face_index, n);
-        goto done;
-    }
-    if (n > 1 && face_index < 0 && !force) {
-        reply_error(r, 422, "several_faces",
-                    "%zu faces: say which with face=N, or force=1 for the most prominent", n);
-        goto done;
-    }
-    pick = face_index >= 0 ? face_index : mien_faces_prominent(faces, n, img);
-    if (faces[pick].quality.klass == MIEN_QUALITY_LOW && !force) {
-        const mien_quality *q = &faces[pick].quality;
-        reply_error(r, 422, "low_quality",
-                    "low quality (interocular %.0f px, sharpness %.0f, yaw %.0f, pitch %.0f); "
-                    "force=1 to enrol anyway",
-                    q->interocular_px, q->sharpness, q->yaw, q->pitch);
-        goto done;
-    }
-    st = embed_timed(r, s, img, &faces[pick], r->profile, &t, &err);
-    if (st == MIEN_OK && crops) {
-        crop = malloc(CHIP_BYTES);
-        st = crop == NULL ? MIEN_ERR_NOMEM : mien_face_chip(img, &faces[pick], crop, &err);
-    }
-    if (st != MIEN_OK) {
-        if (st == MIEN_ERR_NOMEM) {
-            snprintf(err.message, sizeof(err.message), "out of memory");
-        }
-        reply_status(r, st, &err);
+    const mien_face *face = &pick.faces[pick.index];
+    if ((st = enrol_crop(img, face, crops, &crop, &err)) != MIEN_OK) {
+        srv_reply_status(r, st, &err);
         goto done;
     }
     if (query(r, Q_EXPIRES_AT) != NULL) {
-        parse_time(query(r, Q_EXPIRES_AT), false, &expires_at); /* checked in p_enrol */
+        mien_time_parse(query(r, Q_EXPIRES_AT), 0, &expires_at); /* checked in p_enrol */
     }
-    {
-        mien_enrollment e = {.subject = r->params[1],
-                             .display_name = query(r, Q_DISPLAY_NAME),
-                             .template_ = t,
-                             .quality = &faces[pick].quality,
-                             .image_sha256 = r->image_sha256[0],
-                             .crop_rgb = crop,
-                             .consent_ref = query(r, Q_CONSENT_REF),
-                             .expires_at = expires_at};
-        double t0 = now_s();
-        pthread_mutex_lock(&r->srv->store_lock);
-        st = mien_enroll(r->srv->store, r->params[0], &e, &ctx, &face_id, &err);
-        pthread_mutex_unlock(&r->srv->store_lock);
-        metrics_inference(r->srv->metrics, "store", now_s() - t0);
-    }
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    mien_enrollment e = {.subject = r->params[1],
+                         .display_name = query(r, Q_DISPLAY_NAME),
+                         .template_ = t,
+                         .quality = &face->quality,
+                         .image_sha256 = r->image_sha256[0],
+                         .crop_rgb = crop,
+                         .consent_ref = query(r, Q_CONSENT_REF),
+                         .expires_at = expires_at};
+    st = srv_enroll(r->srv, r->params[0], &e, &ctx, &face_id, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
-    (void)klass;
-    reply_json(r, 201, json_pack("{s:s,s:I,s:o}", "subject", r->params[1], "face_id",
-                                 (json_int_t)face_id, "face", face_json(&faces[pick])));
+    srv_reply_json(r, 201, json_pack("{s:s,s:I,s:o}", "subject", r->params[1], "face_id",
+                                     (json_int_t)face_id, "face", face_json(face)));
 done:
     free(crop);
     mien_template_free(t);
-    mien_faces_free(faces);
+    mien_faces_free(pick.faces);
     mien_image_free(img);
     job_done(r);
 }
 
-static bool p_search(request *r)
+/* What search and verify check before any inference: the fmr parameter, one image, the
+ * purpose parameters, the collection (its profile) and that it allows `action`'s purpose. */
+static bool probe_prepare(request *r, const char *action)
 {
-    int top = 10;
-    double fmr = DEFAULT_SEARCH_FMR;
-    if (query(r, Q_TOP) != NULL && !parse_int(query(r, Q_TOP), 1, 10000, &top)) {
-        reply_error(r, 400, "bad_request", "top wants 1..10000");
-        return false;
-    }
+    double fmr;
     if (query(r, Q_FMR) != NULL && !parse_double(query(r, Q_FMR), 1e-6, 1.0, &fmr)) {
-        reply_error(r, 400, "bad_request", "fmr wants a rate in 1e-6..1");
+        srv_reply_error(r, 400, "bad_request", "fmr wants a rate in 1e-6..1");
         return false;
     }
     if (!body_images(r, ONE_IMAGE, 1) || !body_params(r, PURPOSE_PARAMS, 2) ||
@@ -1518,7 +1330,17 @@ static bool p_search(request *r)
         return false;
     }
     digest_images(r, 1);
-    return purpose_allowed(r, "search");
+    return purpose_allowed(r, action);
+}
+
+static bool p_search(request *r)
+{
+    int top = 10;
+    if (query(r, Q_TOP) != NULL && !parse_int(query(r, Q_TOP), 1, 10000, &top)) {
+        srv_reply_error(r, 400, "bad_request", "top wants 1..10000");
+        return false;
+    }
+    return probe_prepare(r, "search");
 }
 
 static void j_search(mien_session *s, void *arg)
@@ -1544,15 +1366,8 @@ static void j_search(mien_session *s, void *arg)
     if (!template_of(r, s, 0, "", r->profile, &t, &face)) {
         goto done;
     }
-    {
-        double t0 = now_s();
-        pthread_mutex_lock(&r->srv->store_lock);
-        st = mien_search(r->srv->store, r->params[0], t, &so, &ctx, &res, &err);
-        pthread_mutex_unlock(&r->srv->store_lock);
-        metrics_inference(r->srv->metrics, "search", now_s() - t0);
-    }
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    st = srv_search(r->srv, r->params[0], t, &so, &ctx, &res, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
     const mien_candidate *c = res.candidates;
@@ -1570,7 +1385,7 @@ static void j_search(mien_session *s, void *arg)
                          ? json_pack("{s:s,s:i,s:s}", "id", res.review_id, "required",
                                      res.reviews_required, "status", "pending")
                          : json_null();
-    reply_json(r, 200, json_pack("{s:o,s:o,s:o,s:I}", "face", face_json(&face), "candidates",
+    srv_reply_json(r, 200, json_pack("{s:o,s:o,s:o,s:I}", "face", face_json(&face), "candidates",
                                  arr, "review", review, "audit_seq",
                                  (json_int_t)res.audit_seq));
 done:
@@ -1583,17 +1398,7 @@ done:
 
 static bool p_verify(request *r)
 {
-    double fmr;
-    if (query(r, Q_FMR) != NULL && !parse_double(query(r, Q_FMR), 1e-6, 1.0, &fmr)) {
-        reply_error(r, 400, "bad_request", "fmr wants a rate in 1e-6..1");
-        return false;
-    }
-    if (!body_images(r, ONE_IMAGE, 1) || !body_params(r, PURPOSE_PARAMS, 2) ||
-        !collection_profile(r, NULL)) {
-        return false;
-    }
-    digest_images(r, 1);
-    return purpose_allowed(r, "verify");
+    return probe_prepare(r, "verify");
 }
 
 static void j_verify(mien_session *s, void *arg)
@@ -1612,18 +1417,11 @@ static void j_verify(mien_session *s, void *arg)
     if (!template_of(r, s, 0, "", r->profile, &t, &face)) {
         goto done;
     }
-    {
-        double t0 = now_s();
-        pthread_mutex_lock(&r->srv->store_lock);
-        st = mien_verify(r->srv->store, r->params[0], r->params[1], t, fmr, &ctx, &v, &err);
-        pthread_mutex_unlock(&r->srv->store_lock);
-        metrics_inference(r->srv->metrics, "verify", now_s() - t0);
-    }
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    st = srv_verify(r->srv, r->params[0], r->params[1], t, fmr, &ctx, &v, &err);
+    if (reply_failed(r, st, &err)) {
         goto done;
     }
-    reply_json(r, 200, json_pack("{s:s,s:o,s:f,s:f,s:b,s:o,s:I}", "subject", r->params[1],
+    srv_reply_json(r, 200, json_pack("{s:s,s:o,s:f,s:f,s:b,s:o,s:I}", "subject", r->params[1],
                                  "similarity", json_real(round(v.similarity * 1e6) / 1e6), "fmr",
                                  v.fmr, "at_fmr", fmr, "accepted", v.accepted != 0, "face",
                                  face_json(&face), "audit_seq", (json_int_t)v.audit_seq));
@@ -1639,14 +1437,11 @@ static void h_review_get(request *r)
     mien_review_info v;
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_review_get(r->srv->store, r->params[0], &v, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_review_get(r->srv->store, r->params[0], &v, &err));
+    if (reply_failed(r, st, &err)) {
         return;
     }
-    reply_json(r, 200, review_json(&v));
+    srv_reply_json(r, 200, review_json(&v));
 }
 
 /* {"decision":"confirm","rank":R,"note":"..."} or {"decision":"reject"}; the reviewer is the
@@ -1666,35 +1461,32 @@ static void h_review_decide(request *r)
     d = json_object_get(r->json, "decision");
     rank = json_object_get(r->json, "rank");
     note = json_object_get(r->json, "note");
-    if (json_is_string(d) && strcmp(json_string_value(d), "confirm") == 0) {
-        decision = MIEN_DECISION_CONFIRM;
+    if (!json_is_string(d) || mien_decision_parse(json_string_value(d), &decision) != MIEN_OK) {
+        srv_reply_error(r, 400, "bad_request", "\"decision\" is \"confirm\" (with \"rank\") or "
+                        "\"reject\"");
+        return;
+    }
+    if (decision == MIEN_DECISION_CONFIRM) {
         if (!json_is_integer(rank) || json_integer_value(rank) < 1 ||
             json_integer_value(rank) > 100000) {
-            reply_error(r, 400, "bad_request", "a confirmation names the candidate: \"rank\" "
-                        "(1 for the first)");
+            srv_reply_error(r, 400, "bad_request", "a confirmation names the candidate: \"rank\" "
+                            "(1 for the first)");
             return;
         }
         rk = (int)json_integer_value(rank);
-    } else if (json_is_string(d) && strcmp(json_string_value(d), "reject") == 0) {
-        decision = MIEN_DECISION_REJECT;
-    } else {
-        reply_error(r, 400, "bad_request", "\"decision\" is \"confirm\" (with \"rank\") or "
-                    "\"reject\"");
-        return;
     }
     if (note != NULL && !json_is_null(note) && !json_is_string(note)) {
-        reply_error(r, 400, "bad_request", "\"note\" must be a string");
+        srv_reply_error(r, 400, "bad_request", "\"note\" must be a string");
         return;
     }
     pthread_mutex_lock(&r->srv->store_lock);
     st = mien_review_decide(r->srv->store, r->params[0], r->actor, decision, rk,
                             json_is_string(note) ? json_string_value(note) : NULL, &v, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         return;
     }
-    reply_json(r, 200, review_json(&v));
+    srv_reply_json(r, 200, review_json(&v));
 }
 
 /* ---- retention: purging expired subjects ----------------------------------------------- */
@@ -1724,7 +1516,7 @@ static void purge_report(server *srv)
     }
 }
 
-/* The purge thread: every cfg.purge_interval_s seconds until server_governance_stop. */
+/* The purge thread: every cfg.purge_interval_s seconds until srv_governance_stop. */
 static void *purge_main(void *arg)
 {
     server *srv = arg;
@@ -1771,7 +1563,7 @@ static bool purposes_normalise(const char *in, char *out, size_t cap)
     return used > 0;
 }
 
-bool server_governance_start(server *srv)
+bool srv_governance_start(server *srv)
 {
     const char *list = srv->cfg.compare_purposes != NULL ? srv->cfg.compare_purposes
                                                          : DEFAULT_COMPARE_PURPOSES;
@@ -1812,7 +1604,7 @@ bool server_governance_start(server *srv)
     return true;
 }
 
-void server_governance_stop(server *srv)
+void srv_governance_stop(server *srv)
 {
     if (!srv->purge_started) {
         return;
@@ -1833,14 +1625,13 @@ static void h_purge(request *r)
     int64_t n = 0;
     mien_error err;
     mien_status st = purge_now(r->srv, r->actor, &n, &err);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    if (reply_failed(r, st, &err)) {
         return;
     }
     pthread_mutex_lock(&r->srv->store_lock);
     int64_t now = mien_store_now(r->srv->store);
     pthread_mutex_unlock(&r->srv->store_lock);
-    reply_json(r, 200, json_pack("{s:I,s:o}", "purged", (json_int_t)n, "at", time_json(now)));
+    srv_reply_json(r, 200, json_pack("{s:I,s:o}", "purged", (json_int_t)n, "at", time_json(now)));
 }
 
 /* ---- the audit log -------------------------------------------------------------------- */
@@ -1850,14 +1641,11 @@ static void h_audit_verify(request *r)
     mien_audit_report rep;
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_audit_verify(r->srv->store, &rep, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+    SRV_LOCKED(r->srv, st, mien_audit_verify(r->srv->store, &rep, &err));
+    if (reply_failed(r, st, &err)) {
         return;
     }
-    reply_json(r, 200, json_pack("{s:b,s:I,s:I,s:I,s:s,s:s}", "ok", rep.ok != 0, "entries",
+    srv_reply_json(r, 200, json_pack("{s:b,s:I,s:I,s:I,s:s,s:s}", "ok", rep.ok != 0, "entries",
                                  (json_int_t)rep.entries, "first_bad", (json_int_t)rep.first_bad,
                                  "head_seq", (json_int_t)rep.head_seq, "problem", rep.problem,
                                  "public_key", rep.public_key));
@@ -1878,32 +1666,30 @@ static void h_audit_export(request *r)
     mien_status st;
     FILE *f;
     long size;
-    if ((query(r, Q_FROM) != NULL && !parse_time(query(r, Q_FROM), false, &from)) ||
-        (query(r, Q_TO) != NULL && !parse_time(query(r, Q_TO), true, &to))) {
-        reply_error(r, 400, "bad_request", "from and to are unix seconds, YYYY-MM-DD or "
-                    "YYYY-MM-DDTHH:MM:SSZ");
+    if ((query(r, Q_FROM) != NULL && mien_time_parse(query(r, Q_FROM), 0, &from) != MIEN_OK) ||
+        (query(r, Q_TO) != NULL && mien_time_parse(query(r, Q_TO), 1, &to) != MIEN_OK)) {
+        srv_reply_error(r, 400, "bad_request", "from and to are unix seconds, YYYY-MM-DD or "
+                        "YYYY-MM-DDTHH:MM:SSZ");
         return;
     }
     if (to != 0 && from > to) {
-        reply_error(r, 400, "bad_request", "from is after to");
+        srv_reply_error(r, 400, "bad_request", "from is after to");
         return;
     }
     f = tmpfile();
     if (f == NULL) {
-        reply_error(r, 500, "internal", "cannot make a temporary file: %s", strerror(errno));
+        srv_reply_error(r, 500, "internal", "cannot make a temporary file: %s", strerror(errno));
         return;
     }
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_audit_export(r->srv->store, from, to, export_line, f, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
+    SRV_LOCKED(r->srv, st, mien_audit_export(r->srv->store, from, to, export_line, f, &err));
     if (st != MIEN_OK) {
         fclose(f);
-        reply_status(r, st, &err);
+        srv_reply_status(r, st, &err);
         return;
     }
     if (fflush(f) != 0 || ferror(f) || (size = ftell(f)) < 0) {
         fclose(f);
-        reply_error(r, 500, "internal", "cannot write the export: %s", strerror(errno));
+        srv_reply_error(r, 500, "internal", "cannot write the export: %s", strerror(errno));
         return;
     }
     if (size == 0) {
@@ -1912,14 +1698,14 @@ static void h_audit_export(request *r)
         r->resp = strdup("");
         r->resp_len = 0;
         if (r->resp == NULL) {
-            reply_error(r, 500, "internal", "out of memory");
+            srv_reply_error(r, 500, "internal", "out of memory");
             return;
         }
     } else {
         r->resp_fd = fcntl(fileno(f), F_DUPFD_CLOEXEC, 0);
         fclose(f);
         if (r->resp_fd < 0) {
-            reply_error(r, 500, "internal", "cannot send the export: %s", strerror(errno));
+            srv_reply_error(r, 500, "internal", "cannot send the export: %s", strerror(errno));
             return;
         }
         r->resp_fd_size = (uint64_t)size;
@@ -1931,7 +1717,7 @@ static void h_audit_export(request *r)
 /* ---- the table ---------------------------------------------------------------------------------- */
 
 /* In openapi.yaml's order; --print-routes prints it. */
-const route server_route_table[] = {
+const route srv_route_table[] = {
     {"GET", "/", NULL, h_index, NULL, NULL},
     {"GET", "/static/{file}", NULL, h_static, NULL, NULL},
     {"GET", "/healthz", NULL, h_healthz, NULL, NULL},
@@ -1954,4 +1740,4 @@ const route server_route_table[] = {
     {"GET", "/v1/audit/verify", "audit", h_audit_verify, NULL, NULL},
     {"GET", "/v1/audit/export", "audit", h_audit_export, NULL, NULL},
 };
-const size_t server_route_count = sizeof(server_route_table) / sizeof(server_route_table[0]);
+const size_t srv_route_count = sizeof(srv_route_table) / sizeof(srv_route_table[0]);

@@ -9,7 +9,7 @@
 
 #define BOUNDARY_MAX 70 /* RFC 2046 §5.1.1 */
 
-bool multipart_boundary(const char *content_type, char *out, size_t cap)
+bool srv_multipart_boundary(const char *content_type, char *out, size_t cap)
 {
     const char *p, *b;
     size_t n = 0;
@@ -94,8 +94,8 @@ static bool part_named(const uint8_t *head, size_t len, const char *name)
     return false;
 }
 
-bool multipart_field(const uint8_t *body, size_t len, const char *boundary, const char *name,
-                     const uint8_t **data, size_t *size)
+bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, const char *name,
+                         const uint8_t **data, size_t *size)
 {
     char delim[BOUNDARY_MAX + 5]; /* "\r\n--" + boundary */
     size_t blen = strlen(boundary);
@@ -171,7 +171,7 @@ static int b64_value(unsigned char c)
     return -1;
 }
 
-bool base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len)
+bool srv_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len)
 {
     uint8_t *buf;
     size_t n = 0, pad = 0;

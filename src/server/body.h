@@ -11,18 +11,18 @@
 /* The boundary parameter of a multipart form-data Content-Type ("...; boundary=X", quotes
  * removed) into out[cap]; false when absent, empty, longer than 70 characters (RFC 2046) or
  * not a multipart form-data type. */
-bool multipart_boundary(const char *content_type, char *out, size_t cap);
+bool srv_multipart_boundary(const char *content_type, char *out, size_t cap);
 
 /* Finds the field called `name` in body[len] (a multipart body with `boundary`). On success
  * *data and *size point into body (borrowed) and true is returned; false when the body is
  * malformed or has no such field. */
-bool multipart_field(const uint8_t *body, size_t len, const char *boundary, const char *name,
-                     const uint8_t **data, size_t *size);
+bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, const char *name,
+                         const uint8_t **data, size_t *size);
 
 /* Decodes base64 text[len] (standard or URL-safe alphabet, padding optional, ASCII
  * whitespace ignored, an optional "data:...;base64," prefix skipped) into a malloc'd *out
  * (caller frees) of *out_len bytes. False (nothing allocated) on any other character, a
  * misplaced '=', a dangling 6 bits, or out of memory. */
-bool base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len);
+bool srv_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len);
 
 #endif

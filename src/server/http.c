@@ -22,6 +22,7 @@
 
 #include "internal.h"
 #include "rekognition.h"
+#include "service.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_MAX_BODY (20u << 20) /* 20 MiB: a 24-megapixel JPEG is ~12 MiB */
@@ -34,10 +35,10 @@
 const server_route_info *server_routes(size_t *count)
 {
     static server_route_info infos[32];
-    size_t n = server_route_count < 32 ? server_route_count : 32;
+    size_t n = srv_route_count < 32 ? srv_route_count : 32;
     for (size_t i = 0; i < n; i++) {
-        infos[i].method = server_route_table[i].method;
-        infos[i].pattern = server_route_table[i].pattern;
+        infos[i].method = srv_route_table[i].method;
+        infos[i].pattern = srv_route_table[i].pattern;
     }
     *count = n;
     return infos;
@@ -79,8 +80,8 @@ static const route *find_route(const char *method, const char *path,
     char tmp[2][REQUEST_PARAM_MAX];
     *path_known = false;
     allow[0] = '\0';
-    for (size_t i = 0; i < server_route_count; i++) {
-        const route *rt = &server_route_table[i];
+    for (size_t i = 0; i < srv_route_count; i++) {
+        const route *rt = &srv_route_table[i];
         if (!match(rt->pattern, path, tmp)) {
             continue;
         }
@@ -123,7 +124,7 @@ static enum MHD_Result send_reply(request *r)
         }
     } else {
         if (r->resp == NULL) {
-            reply_error(r, 500, "internal", "no response");
+            srv_reply_error(r, 500, "internal", "no response");
         }
         resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
         if (resp != NULL) {
@@ -163,7 +164,7 @@ static bool authenticate(request *r)
     mien_status st;
     size_t n;
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-        reply_error(r, 401, "unauthorized", "send an API key: Authorization: Bearer <key>");
+        srv_reply_error(r, 401, "unauthorized", "send an API key: Authorization: Bearer <key>");
         return false;
     }
     h += 7;
@@ -172,7 +173,7 @@ static bool authenticate(request *r)
     }
     n = strcspn(h, " \t");
     if (n == 0 || n >= sizeof(key)) {
-        reply_error(r, 401, "unauthorized", "unknown or revoked API key");
+        srv_reply_error(r, 401, "unauthorized", "unknown or revoked API key");
         return false;
     }
     memcpy(key, h, n);
@@ -181,16 +182,16 @@ static bool authenticate(request *r)
     st = mien_key_verify(r->srv->store, key, &info, &err);
     pthread_mutex_unlock(&r->srv->store_lock);
     if (st == MIEN_ERR_NOT_FOUND || st == MIEN_ERR_ARG) {
-        reply_error(r, 401, "unauthorized", "unknown or revoked API key");
+        srv_reply_error(r, 401, "unauthorized", "unknown or revoked API key");
         return false;
     }
     if (st != MIEN_OK) {
-        reply_status(r, st, &err);
+        srv_reply_status(r, st, &err);
         return false;
     }
     if (!mien_role_allows(info.role, r->route->action)) {
-        reply_error(r, 403, "forbidden", "role %s may not %s", mien_role_name(info.role),
-                    r->route->action);
+        srv_reply_error(r, 403, "forbidden", "role %s may not %s", mien_role_name(info.role),
+                        r->route->action);
         return false;
     }
     snprintf(r->actor, sizeof(r->actor), "%s", info.id);
@@ -200,7 +201,7 @@ static bool authenticate(request *r)
 
 /* ---- the access handler ----------------------------------------------------------------------- */
 
-const char *const server_query_names[Q_COUNT] = {
+const char *const srv_query_names[Q_COUNT] = {
     [Q_SMALL_FACES] = "small_faces", [Q_MIN_SCORE] = "min_score",
     [Q_PROFILE] = "profile",         [Q_FMR] = "fmr",
     [Q_TOP] = "top",                 [Q_FACE] = "face",
@@ -218,7 +219,7 @@ static void copy_request_values(request *r)
     snprintf(r->content_type, sizeof(r->content_type), "%s", ct != NULL ? ct : "");
     for (int k = 0; k < Q_COUNT; k++) {
         const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-                                                    server_query_names[k]);
+                                                    srv_query_names[k]);
         r->has_query[k] = v != NULL;
         snprintf(r->query[k], sizeof(r->query[k]), "%s", v != NULL ? v : "");
     }
@@ -236,12 +237,12 @@ static enum MHD_Result dispatch(request *r, const char *method, const char *url)
 {
     char allow[64];
     bool path_known;
-    if (rekognition_is_call(r->conn, method, url)) { /* AWS JSON 1.1 (docs/rekognition.md) */
-        if (!rekognition_prepare(r)) {
+    if (srv_rekognition_is_call(r->conn, method, url)) { /* AWS JSON 1.1 (docs/rekognition.md) */
+        if (!srv_rekognition_prepare(r)) {
             return send_reply(r);
         }
-        if (!pool_submit(r->srv->pool, &r->job, suspend_cb, r)) {
-            rekognition_reply_throttled(r);
+        if (!srv_pool_submit(r->srv->pool, &r->job, suspend_cb, r)) {
+            srv_rekognition_reply_throttled(r);
             return send_reply(r);
         }
         return MHD_YES;
@@ -251,13 +252,13 @@ static enum MHD_Result dispatch(request *r, const char *method, const char *url)
         if (path_known) {
             static __thread char allow_hdr[64];
             snprintf(allow_hdr, sizeof(allow_hdr), "%s", allow);
-            reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
-                        method, url, allow);
+            srv_reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
+                            method, url, allow);
             r->hdr_name[0] = "Allow";
             r->hdr_value[0] = allow_hdr; /* copied by MHD_add_response_header below */
             return send_reply(r);
         }
-        reply_error(r, 404, "not_found", "no route for %s", url);
+        srv_reply_error(r, 404, "not_found", "no route for %s", url);
         return send_reply(r);
     }
     if (r->route->action != NULL && !authenticate(r)) {
@@ -273,8 +274,8 @@ static enum MHD_Result dispatch(request *r, const char *method, const char *url)
     }
     r->job.fn = r->route->job;
     r->job.arg = r;
-    if (!pool_submit(r->srv->pool, &r->job, suspend_cb, r)) {
-        reply_error(r, 503, "overloaded", "the inference queue is full; retry in a second");
+    if (!srv_pool_submit(r->srv->pool, &r->job, suspend_cb, r)) {
+        srv_reply_error(r, 503, "overloaded", "the inference queue is full; retry in a second");
         return send_reply(r);
     }
     return MHD_YES;
@@ -296,15 +297,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         r->srv = srv;
         r->conn = conn;
-        r->t0 = now_s();
+        r->t0 = srv_now_s();
         r->resp_fd = -1;
         r->method = method_label(method);
         atomic_fetch_add(&srv->in_flight, 1);
         *con_cls = r;
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl != NULL && strtoull(cl, NULL, 10) > srv->cfg.max_body) {
-            reply_error(r, 413, "payload_too_large", "the body is larger than %zu bytes",
-                        srv->cfg.max_body);
+            srv_reply_error(r, 413, "payload_too_large", "the body is larger than %zu bytes",
+                            srv->cfg.max_body);
             r->state = REQ_READY;
             return send_reply(r); /* MHD closes the connection: the body is not read */
         }
@@ -316,7 +317,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             *upload_data_size = 0;
             return MHD_YES;
         }
-        if (now_s() - r->t0 > (double)srv->cfg.timeout_s) {
+        if (srv_now_s() - r->t0 > (double)srv->cfg.timeout_s) {
             r->status = 408; /* for metrics; the connection is cut */
             return MHD_NO;
         }
@@ -370,8 +371,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     } else if (status == 0) {
         status = 499; /* the client went away before an answer (nginx's convention) */
     }
-    metrics_request(srv->metrics, r->method, r->route != NULL ? r->route->pattern : "unmatched",
-                    status, now_s() - r->t0);
+    srv_metrics_request(srv->metrics, r->method, r->route != NULL ? r->route->pattern : "unmatched",
+                        status, srv_now_s() - r->t0);
     if (r->resp_fd >= 0) {
         close(r->resp_fd);
     }
@@ -380,7 +381,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->image_owned[0]);
     free(r->image_owned[1]);
     json_decref(r->json);
-    rekognition_call_free(r->rek);
+    srv_rekognition_call_free(r->rek);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);
@@ -567,25 +568,9 @@ static long online_cpus(void)
     return n > 0 ? n : 1;
 }
 
-int server_run(const server_config *config)
+/* The configuration's unset fields get their defaults. */
+static void config_defaults(server_config *c)
 {
-    server *srv = calloc(1, sizeof(*srv));
-    struct sockaddr_storage addr;
-    socklen_t addr_len = 0;
-    bool loopback = false;
-    char host[300];
-    int port = 0, rc = 1, sig = 0;
-    int64_t keys = 0;
-    mien_error err;
-    mien_engine_options eo = mien_engine_options_default();
-    sigset_t sigs, old;
-    unsigned int flags;
-    if (srv == NULL) {
-        fprintf(stderr, "mien serve: out of memory\n");
-        return 1;
-    }
-    srv->cfg = *config;
-    server_config *c = &srv->cfg;
     if (c->listen == NULL) {
         c->listen = DEFAULT_LISTEN;
     }
@@ -605,32 +590,26 @@ int server_run(const server_config *config)
     if (c->timeout_s <= 0) {
         c->timeout_s = DEFAULT_TIMEOUT_S;
     }
-    pthread_mutex_init(&srv->store_lock, NULL);
-    atomic_init(&srv->in_flight, 0);
-    /* Every thread started from here on inherits the blocked signals; the main thread takes
-     * them with sigwait. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, &old);
-    signal(SIGPIPE, SIG_IGN);
+}
 
-    if (!parse_listen(c->listen, &addr, &addr_len, &loopback, host, sizeof(host), &port)) {
-        goto done;
-    }
-    if (!open_store(srv, loopback)) {
-        goto done;
-    }
+/* Whether the service can be used: the store has a valid API key (the first admin key is
+ * made with --bootstrap-admin), or it listens on loopback only (with a warning). False, with
+ * a message on stderr, when it would listen elsewhere with no key. */
+static bool keys_ready(server *srv, bool loopback)
+{
+    const server_config *c = &srv->cfg;
+    int64_t keys = 0;
+    mien_error err;
     if (mien_key_count_valid(srv->store, &keys, &err) != MIEN_OK) {
         fprintf(stderr, "mien serve: cannot read the API keys: %s\n", err.message);
-        goto done;
+        return false;
     }
     if (keys == 0 && c->bootstrap_admin) {
         char key[MIEN_KEY_TEXT_MAX];
         if (mien_key_create(srv->store, MIEN_ROLE_ADMIN, "bootstrap", key, NULL, &err) !=
             MIEN_OK) {
             fprintf(stderr, "mien serve: cannot create the first admin key: %s\n", err.message);
-            goto done;
+            return false;
         }
         keys = 1;
         printf("first start: admin key %s\n"
@@ -644,41 +623,54 @@ int server_run(const server_config *config)
                 "nobody could use the service; create one first with "
                 "`mien keys create --role admin`\n",
                 c->listen);
-        goto done;
+        return false;
     }
     if (keys == 0) {
         printf("mien serve: the store has no API key yet: every /v1 call will get 401; create "
                "one with `mien keys create --role admin` (or start with --bootstrap-admin)\n");
     }
-    if (!server_governance_start(srv)) {
-        goto done;
-    }
-    eo.models_dir = c->models_dir;
+    return true;
+}
+
+/* Loads the models, starts the metrics and the inference pool. False, with a message on
+ * stderr, on failure (what was started is freed by server_run). */
+static bool start_inference(server *srv)
+{
+    mien_engine_options eo = mien_engine_options_default();
+    mien_error err;
+    eo.models_dir = srv->cfg.models_dir;
     eo.threads = 1; /* one thread per inference: the pool runs W of them at once */
     if (mien_engine_new(&eo, &srv->engine, &err) != MIEN_OK) {
         fprintf(stderr, "mien serve: cannot load the models: %s (%s)\n", err.message,
                 mien_strerror(err.code));
-        goto done;
+        return false;
     }
-    srv->metrics = metrics_new();
+    srv->metrics = srv_metrics_new();
     if (srv->metrics == NULL) {
         fprintf(stderr, "mien serve: out of memory\n");
-        goto done;
+        return false;
     }
-    srv->pool = pool_new(srv->engine, c->workers, c->queue, srv->metrics, &err);
+    srv->pool = srv_pool_new(srv->engine, srv->cfg.workers, srv->cfg.queue, srv->metrics, &err);
     if (srv->pool == NULL) {
         fprintf(stderr, "mien serve: cannot start the inference pool: %s\n", err.message);
-        goto done;
+        return false;
     }
-    find_web_dir(c->web_dir, srv->web_dir, sizeof(srv->web_dir));
+    return true;
+}
 
-    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
-    if (addr.ss_family == AF_INET6) {
+/* Starts libmicrohttpd on addr; *port becomes the port bound (when 0 asked for any). False,
+ * with a message on stderr, when it cannot listen. */
+static bool start_daemon(server *srv, const struct sockaddr_storage *addr, int *port)
+{
+    const server_config *c = &srv->cfg;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                         MHD_ALLOW_SUSPEND_RESUME;
+    if (addr->ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->http_threads,
+        flags, (uint16_t)*port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        (const struct sockaddr *)addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->http_threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
@@ -687,44 +679,89 @@ int server_run(const server_config *config)
     if (srv->daemon == NULL) {
         fprintf(stderr, "mien serve: cannot listen on %s: %s\n", c->listen,
                 errno ? strerror(errno) : "libmicrohttpd refused the settings");
-        goto done;
+        return false;
     }
-    if (port == 0) {
+    if (*port == 0) {
         const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon,
                                                              MHD_DAEMON_INFO_BIND_PORT);
         if (di != NULL) {
-            port = di->port;
+            *port = di->port;
         }
+    }
+    return true;
+}
+
+/* Waits for SIGTERM or SIGINT, then stops accepting connections and waits (at most
+ * DRAIN_GRACE_S) for the requests in flight. */
+static void wait_and_drain(server *srv, const sigset_t *sigs)
+{
+    int sig = 0;
+    MHD_socket ls;
+    double until;
+    while (sigwait(sigs, &sig) != 0) {
+    }
+    printf("mien serve: %s: stopping (finishing requests in flight)\n",
+           sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fflush(stdout);
+    ls = MHD_quiesce_daemon(srv->daemon);
+    until = srv_now_s() + DRAIN_GRACE_S;
+    if (ls != MHD_INVALID_SOCKET) {
+        close(ls);
+    }
+    while (atomic_load(&srv->in_flight) > 0 && srv_now_s() < until) {
+        usleep(10000);
+    }
+}
+
+int server_run(const server_config *config)
+{
+    server *srv = calloc(1, sizeof(*srv));
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    bool loopback = false;
+    char host[300];
+    int port = 0, rc = 1;
+    sigset_t sigs, old;
+    if (srv == NULL) {
+        fprintf(stderr, "mien serve: out of memory\n");
+        return 1;
+    }
+    srv->cfg = *config;
+    server_config *c = &srv->cfg;
+    config_defaults(c);
+    pthread_mutex_init(&srv->store_lock, NULL);
+    atomic_init(&srv->in_flight, 0);
+    /* Every thread started from here on inherits the blocked signals; the main thread takes
+     * them with sigwait. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!parse_listen(c->listen, &addr, &addr_len, &loopback, host, sizeof(host), &port) ||
+        !open_store(srv, loopback) || !keys_ready(srv, loopback) ||
+        !srv_governance_start(srv) || !start_inference(srv)) {
+        goto done;
+    }
+    find_web_dir(c->web_dir, srv->web_dir, sizeof(srv->web_dir));
+    if (!start_daemon(srv, &addr, &port)) {
+        goto done;
     }
     printf("mien serve: listening on http://%s:%d/ (%d inference workers, queue %d, %d HTTP "
            "threads, web %s)\n",
            host, port, c->workers, c->queue, c->http_threads,
            srv->web_dir[0] ? srv->web_dir : "off");
     fflush(stdout);
-
-    while (sigwait(&sigs, &sig) != 0) {
-    }
-    printf("mien serve: %s: stopping (finishing requests in flight)\n",
-           sig == SIGINT ? "SIGINT" : "SIGTERM");
-    fflush(stdout);
-    {
-        MHD_socket ls = MHD_quiesce_daemon(srv->daemon);
-        double until = now_s() + DRAIN_GRACE_S;
-        if (ls != MHD_INVALID_SOCKET) {
-            close(ls);
-        }
-        while (atomic_load(&srv->in_flight) > 0 && now_s() < until) {
-            usleep(10000);
-        }
-    }
+    wait_and_drain(srv, &sigs);
     rc = 0;
 done:
-    server_governance_stop(srv);
-    pool_free(srv->pool); /* runs what is still queued; then nothing is suspended */
+    srv_governance_stop(srv);
+    srv_pool_free(srv->pool); /* runs what is still queued; then nothing is suspended */
     if (srv->daemon != NULL) {
         MHD_stop_daemon(srv->daemon);
     }
-    metrics_free(srv->metrics);
+    srv_metrics_free(srv->metrics);
     mien_engine_free(srv->engine);
     mien_store_close(srv->store);
     pthread_mutex_destroy(&srv->store_lock);

@@ -1,5 +1,7 @@
-/* internal.h — what http.c (libmicrohttpd, routing, auth, limits, lifecycle) and api.c (the
- * route handlers and inference jobs) share: the server's state and one request's state. */
+/* internal.h — what http.c (libmicrohttpd, routing, auth, limits, lifecycle), api.c (the
+ * route handlers and inference jobs), rekognition.c and service.c (the timed library calls
+ * both APIs make) share: the server's state and one request's state. Every name they export
+ * starts with srv_ (server_run and server_routes, server.h, are the CLI's entry points). */
 #ifndef MIEN_SERVER_INTERNAL_H
 #define MIEN_SERVER_INTERNAL_H
 
@@ -30,7 +32,7 @@ typedef struct server {
     char web_dir[PATH_MAX];       /* "" when there is none */
     atomic_int in_flight;         /* requests between their first call and completion */
     char compare_purposes[256];   /* the purposes compare accepts, comma-separated (checked) */
-    /* the periodic purge of expired subjects (api.c server_governance_start/stop) */
+    /* the periodic purge of expired subjects (api.c srv_governance_start/stop) */
     pthread_t purge_thread;
     bool purge_started;
     bool purge_stop;              /* under purge_mu */
@@ -46,7 +48,7 @@ typedef enum query_key {
 
 /* The parameter names of query_key (http.c): in the query string and, for the routes that
  * read them from the body too, JSON members or multipart fields. */
-extern const char *const server_query_names[Q_COUNT];
+extern const char *const srv_query_names[Q_COUNT];
 
 #define REQUEST_PARAM_MAX 256 /* bytes of one path parameter ({c}, {s}, {file}), NUL included */
 
@@ -110,28 +112,31 @@ typedef struct route {
     job_handler job;     /* runs on an inference worker after prepare() */
 } route;
 
-extern const route server_route_table[];
-extern const size_t server_route_count;
+extern const route srv_route_table[];
+extern const size_t srv_route_count;
 
 /* ---- replies (api.c) ---- */
+/* Sets the response to `obj` (stolen) serialised as compact JSON (reals to 7 significant
+ * digits: more than the models resolve) with `status` and Content-Type `type` (static);
+ * oom_body (static), with 500, when it cannot be serialised. */
+void srv_reply_serialised(request *r, int status, json_t *obj, const char *type,
+                          const char *oom_body);
 /* Sets the response to `obj` (stolen) serialised as JSON with `status`. */
-void reply_json(request *r, int status, json_t *obj);
+void srv_reply_json(request *r, int status, json_t *obj);
 /* Sets {"error":{"code","message"}} with `status`. */
-void reply_error(request *r, int status, const char *code, const char *fmt, ...)
+void srv_reply_error(request *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The error reply a library status maps to (404 not_found, 409 conflict, 400, 403 forbidden,
  * 422 bad_image, 500 internal), with err's message. */
-void reply_status(request *r, mien_status st, const mien_error *err);
-
-double now_s(void);
+void srv_reply_status(request *r, mien_status st, const mien_error *err);
 
 /* ---- governance (api.c) ---- */
 /* Checks cfg.compare_purposes into srv->compare_purposes, purges expired subjects once and
  * starts the periodic purge (every cfg.purge_interval_s). False, with a message on stderr,
  * when the purpose list is malformed or the first purge fails. Call with the store open and
  * before the daemon starts. */
-bool server_governance_start(server *srv);
+bool srv_governance_start(server *srv);
 /* Stops and joins the periodic purge; a no-op when it was not started. */
-void server_governance_stop(server *srv);
+void srv_governance_stop(server *srv);
 
 #endif

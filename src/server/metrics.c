@@ -52,7 +52,7 @@ struct server_metrics {
     int queue_depth;
 };
 
-server_metrics *metrics_new(void)
+server_metrics *srv_metrics_new(void)
 {
     server_metrics *m = calloc(1, sizeof(*m));
     if (m != NULL) {
@@ -61,7 +61,7 @@ server_metrics *metrics_new(void)
     return m;
 }
 
-void metrics_free(server_metrics *m)
+void srv_metrics_free(server_metrics *m)
 {
     if (m != NULL) {
         pthread_mutex_destroy(&m->lock);
@@ -97,8 +97,8 @@ static histogram *histogram_for(histogram *arr, size_t *n, size_t max, const cha
     return &arr[(*n)++];
 }
 
-void metrics_request(server_metrics *m, const char *method, const char *route, int status,
-                     double seconds)
+void srv_metrics_request(server_metrics *m, const char *method, const char *route, int status,
+                         double seconds)
 {
     request_series *s = NULL;
     histogram *h;
@@ -131,7 +131,7 @@ void metrics_request(server_metrics *m, const char *method, const char *route, i
     pthread_mutex_unlock(&m->lock);
 }
 
-void metrics_queue_depth(server_metrics *m, int depth)
+void srv_metrics_queue_depth(server_metrics *m, int depth)
 {
     if (m == NULL) {
         return;
@@ -141,7 +141,7 @@ void metrics_queue_depth(server_metrics *m, int depth)
     pthread_mutex_unlock(&m->lock);
 }
 
-void metrics_inference(server_metrics *m, const char *stage, double seconds)
+void srv_metrics_inference(server_metrics *m, const char *stage, double seconds)
 {
     histogram *h;
     if (m == NULL) {
@@ -155,7 +155,7 @@ void metrics_inference(server_metrics *m, const char *stage, double seconds)
     pthread_mutex_unlock(&m->lock);
 }
 
-void metrics_collection_faces(server_metrics *m, const char *collection, int64_t faces)
+void srv_metrics_collection_faces(server_metrics *m, const char *collection, int64_t faces)
 {
     if (m == NULL) {
         return;
@@ -176,7 +176,7 @@ void metrics_collection_faces(server_metrics *m, const char *collection, int64_t
     pthread_mutex_unlock(&m->lock);
 }
 
-void metrics_collections_reset(server_metrics *m)
+void srv_metrics_collections_reset(server_metrics *m)
 {
     if (m == NULL) {
         return;
@@ -258,7 +258,7 @@ static void render_histogram(sbuf *b, const char *name, const char *label_name,
     sb_printf(b, "\"} %llu\n", (unsigned long long)h->count);
 }
 
-char *metrics_render(server_metrics *m, size_t *len)
+char *srv_metrics_render(server_metrics *m, size_t *len)
 {
     sbuf b = {.p = malloc(4096), .cap = 4096};
     if (b.p == NULL) {

@@ -43,7 +43,7 @@ static void *worker_main(void *arg)
         }
         p->depth--;
         if (p->metrics != NULL) {
-            metrics_queue_depth(p->metrics, p->depth);
+            srv_metrics_queue_depth(p->metrics, p->depth);
         }
         pthread_mutex_unlock(&p->lock);
         job->next = NULL;
@@ -54,8 +54,33 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-server_pool *pool_new(mien_engine *engine, int workers, int queue, server_metrics *metrics,
-                      mien_error *err)
+/* Stops the pool and waits for its first n workers (they run what is still queued first). */
+static void stop_workers(server_pool *p, int n)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < n; i++) {
+        pthread_join(p->threads[i], NULL);
+    }
+}
+
+/* Frees the sessions (of p->n_workers; NULL ones are skipped), the arrays, the lock and p. */
+static void release(server_pool *p)
+{
+    for (int i = 0; p->sessions != NULL && i < p->n_workers; i++) {
+        mien_session_free(p->sessions[i]);
+    }
+    free(p->sessions);
+    free(p->threads);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+server_pool *srv_pool_new(mien_engine *engine, int workers, int queue, server_metrics *metrics,
+                          mien_error *err)
 {
     server_pool *p = calloc(1, sizeof(*p));
     int started = 0;
@@ -96,12 +121,8 @@ server_pool *pool_new(mien_engine *engine, int workers, int queue, server_metric
     }
     if (started < workers) {
         p->n_workers = started; /* only those that run look themselves up */
-        p->stopping = true;
-        pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->lock);
-        for (int i = 0; i < started; i++) {
-            pthread_join(p->threads[i], NULL);
-        }
+        stop_workers(p, started);
         p->n_workers = workers;
         if (err != NULL) {
             err->code = MIEN_ERR_NOMEM;
@@ -113,20 +134,11 @@ server_pool *pool_new(mien_engine *engine, int workers, int queue, server_metric
     pthread_mutex_unlock(&p->lock);
     return p;
 fail:
-    if (p->sessions != NULL) {
-        for (int i = 0; i < workers; i++) {
-            mien_session_free(p->sessions[i]);
-        }
-    }
-    free(p->sessions);
-    free(p->threads);
-    pthread_cond_destroy(&p->wake);
-    pthread_mutex_destroy(&p->lock);
-    free(p);
+    release(p);
     return NULL;
 }
 
-bool pool_submit(server_pool *p, pool_job *job, void (*before)(void *), void *before_arg)
+bool srv_pool_submit(server_pool *p, pool_job *job, void (*before)(void *), void *before_arg)
 {
     pthread_mutex_lock(&p->lock);
     if (p->stopping || p->depth >= p->capacity) {
@@ -145,14 +157,14 @@ bool pool_submit(server_pool *p, pool_job *job, void (*before)(void *), void *be
     p->tail = job;
     p->depth++;
     if (p->metrics != NULL) {
-        metrics_queue_depth(p->metrics, p->depth);
+        srv_metrics_queue_depth(p->metrics, p->depth);
     }
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
     return true;
 }
 
-int pool_depth(server_pool *p)
+int srv_pool_depth(server_pool *p)
 {
     int d;
     pthread_mutex_lock(&p->lock);
@@ -161,24 +173,11 @@ int pool_depth(server_pool *p)
     return d;
 }
 
-void pool_free(server_pool *p)
+void srv_pool_free(server_pool *p)
 {
     if (p == NULL) {
         return;
     }
-    pthread_mutex_lock(&p->lock);
-    p->stopping = true;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
-    for (int i = 0; i < p->n_workers; i++) {
-        pthread_join(p->threads[i], NULL);
-    }
-    for (int i = 0; i < p->n_workers; i++) {
-        mien_session_free(p->sessions[i]);
-    }
-    free(p->sessions);
-    free(p->threads);
-    pthread_cond_destroy(&p->wake);
-    pthread_mutex_destroy(&p->lock);
-    free(p);
+    stop_workers(p, p->n_workers);
+    release(p);
 }

@@ -22,19 +22,19 @@ typedef struct pool_job {
 /* Starts `workers` threads with one session each on `engine` (which must outlive the pool),
  * and a queue of at most `queue` waiting jobs. `metrics` (may be NULL) gets the queue depth.
  * NULL with err filled when a session or a thread cannot be made (nothing left running). */
-server_pool *pool_new(mien_engine *engine, int workers, int queue, server_metrics *metrics,
-                      mien_error *err);
+server_pool *srv_pool_new(mien_engine *engine, int workers, int queue, server_metrics *metrics,
+                          mien_error *err);
 
 /* Queues `job` (owned by the caller, alive until its fn has run). When the queue has room,
  * calls before(before_arg) with the pool lock held and returns true; fn then runs later on
  * a worker (`before` exists so that the HTTP layer suspends its connection before a worker
  * can resume it). False, without calling anything, when the queue is full or stopping. */
-bool pool_submit(server_pool *p, pool_job *job, void (*before)(void *), void *before_arg);
+bool srv_pool_submit(server_pool *p, pool_job *job, void (*before)(void *), void *before_arg);
 
 /* Jobs waiting now. */
-int pool_depth(server_pool *p);
+int srv_pool_depth(server_pool *p);
 
 /* Runs what is queued, stops the workers, frees their sessions and the pool. NULL: no-op. */
-void pool_free(server_pool *p);
+void srv_pool_free(server_pool *p);
 
 #endif

@@ -22,7 +22,7 @@
  * X-Mien-Case-Ref or "rekognition:<request id>". Searches go through mien_search, so they are
  * audited and open a review, whose id is returned in the X-Mien-Review-Id header.
  *
- * Threads: rekognition_prepare runs in an HTTP thread; operations without inference answer
+ * Threads: srv_rekognition_prepare runs in an HTTP thread; operations without inference answer
  * there (store calls under the store mutex, as api.c), the others run on an inference worker
  * with its session. A call's state (rek_call) lives until the request completes. */
 #include <ctype.h>
@@ -39,6 +39,7 @@
 
 #include "body.h"
 #include "rekognition.h"
+#include "service.h"
 #include "sigv4.h"
 
 #define TARGET_PREFIX "RekognitionService."
@@ -48,13 +49,12 @@
  * "Elements of an AWS API request signature": protects against replay). */
 #define CLOCK_SKEW_S (15 * 60)
 #define HEADERS_MAX 128          /* request headers looked at for the signature */
-/* JPEGs are decoded keeping at least this many pixels on the short side (api.c's
- * DECODE_MIN_SIDE: detection runs at 320×240; found faces keep enough pixels). */
-#define DECODE_MIN_SIDE 1200
-#define CHIP_SIDE 112            /* mien_face_chip: 112×112×3 RGB */
 /* Rekognition's limits: IndexFaces MaxFaces 1..100, DetectFaces and CompareFaces look at the
  * 100 largest faces; DeleteFaces takes 1..4096 ids; list pages hold at most 4096. */
 #define FACES_MAX 100
+/* Room on the stack for one aligned chip (mien_face_chip_side: 112 today, 150 for the dlib
+ * model's chips), so that a brightness measure allocates nothing. */
+#define CHIP_SIDE_MAX 160
 #define DELETE_IDS_MAX 4096
 #define PAGE_MAX 4096
 #define LIST_FACES_DEFAULT 1000  /* ListFaces without MaxResults */
@@ -73,8 +73,6 @@
 /* Quality.Sharpness (0..100) = 100·v/(v + 60) of mien's Laplacian variance v: 60 is the floor
  * of mien's "high" class (about LFW's 5th percentile, docs/quality.md), so it maps to 50. */
 #define SHARPNESS_HALF 60.0
-/* JSON reals: 7 significant digits (api.c's JSON_FLAGS). */
-#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(7))
 /* The collection-tag domain of FaceIds (face_uuid). */
 #define FACE_TAG_DOMAIN "mien/rekognition/collection"
 /* Subjects made for faces indexed without an ExternalImageId start with this. */
@@ -145,7 +143,7 @@ typedef struct rek_op {
     void (*job)(mien_session *s, request *r, rek_call *c); /* on a worker */
 } rek_op;
 
-void rekognition_call_free(rek_call *c)
+void srv_rekognition_call_free(rek_call *c)
 {
     if (c == NULL) {
         return;
@@ -172,21 +170,8 @@ static void set_headers(request *r, rek_call *c)
 /* Sets the response to obj (stolen) as AWS JSON 1.1 with `status`. */
 static void reply(request *r, int status, json_t *obj)
 {
-    char *text = obj != NULL ? json_dumps(obj, JSON_FLAGS) : NULL;
-    json_decref(obj);
-    free(r->resp);
-    if (text == NULL) {
-        static const char oom[] =
-            "{\"__type\":\"InternalServerError\",\"message\":\"out of memory\"}";
-        r->resp = strdup(oom);
-        r->resp_len = r->resp != NULL ? strlen(oom) : 0;
-        r->status = 500;
-    } else {
-        r->resp = text;
-        r->resp_len = strlen(text);
-        r->status = status;
-    }
-    r->resp_type = CONTENT_TYPE;
+    srv_reply_serialised(r, status, obj, CONTENT_TYPE,
+                         "{\"__type\":\"InternalServerError\",\"message\":\"out of memory\"}");
     set_headers(r, r->rek);
 }
 
@@ -214,37 +199,40 @@ static void rek_fail(request *r, rek_error e, const char *fmt, ...)
     set_headers(r, r->rek);
 }
 
+/* The Rekognition errors of the library's statuses that a caller can cause; any other status
+ * is an InternalServerError (logged). */
+static const struct {
+    mien_status st;
+    rek_error e;
+} REK_OF_STATUS[] = {
+    {MIEN_ERR_NOT_FOUND, REK_NOT_FOUND},
+    {MIEN_ERR_EXISTS, REK_EXISTS},
+    {MIEN_ERR_ARG, REK_INVALID_PARAMETER},
+    {MIEN_ERR_FORBIDDEN, REK_ACCESS_DENIED},
+};
+
 /* The Rekognition error a library status stands for, with err's message. */
 static void rek_fail_status(request *r, mien_status st, const mien_error *err)
 {
     const char *msg = err != NULL && err->message[0] ? err->message : mien_strerror(st);
-    switch (st) {
-    case MIEN_ERR_NOT_FOUND:
-        rek_fail(r, REK_NOT_FOUND, "%s", msg);
-        break;
-    case MIEN_ERR_EXISTS:
-        rek_fail(r, REK_EXISTS, "%s", msg);
-        break;
-    case MIEN_ERR_ARG:
-        rek_fail(r, REK_INVALID_PARAMETER, "%s", msg);
-        break;
-    case MIEN_ERR_FORBIDDEN:
-        rek_fail(r, REK_ACCESS_DENIED, "%s", msg);
-        break;
-    case MIEN_ERR_IMAGE:
+    if (st == MIEN_ERR_IMAGE) {
         rek_fail(r, strstr(msg, "over the limit") != NULL ? REK_IMAGE_TOO_LARGE : REK_INVALID_IMAGE,
                  "%s", msg);
-        break;
-    default:
-        fprintf(stderr, "mien serve: rekognition %s: %s (%s)\n",
-                r->rek != NULL && r->rek->op != NULL ? r->rek->op->name : "?", msg,
-                mien_strerror(st));
-        rek_fail(r, REK_INTERNAL, "%s (%s)", msg, mien_strerror(st));
-        break;
+        return;
     }
+    for (size_t i = 0; i < sizeof(REK_OF_STATUS) / sizeof(REK_OF_STATUS[0]); i++) {
+        if (REK_OF_STATUS[i].st == st) {
+            rek_fail(r, REK_OF_STATUS[i].e, "%s", msg);
+            return;
+        }
+    }
+    fprintf(stderr, "mien serve: rekognition %s: %s (%s)\n",
+            r->rek != NULL && r->rek->op != NULL ? r->rek->op->name : "?", msg,
+            mien_strerror(st));
+    rek_fail(r, REK_INTERNAL, "%s (%s)", msg, mien_strerror(st));
 }
 
-void rekognition_reply_throttled(request *r)
+void srv_rekognition_reply_throttled(request *r)
 {
     rek_fail(r, REK_THROTTLING, "the inference queue is full; retry in a second");
 }
@@ -382,15 +370,10 @@ static void image_uuid(const uint8_t sha[32], char out[37])
     uuid_text(b, out);
 }
 
-static const char *profile_name(mien_profile p)
-{
-    return p == MIEN_PROFILE_ACCURATE ? "accurate" : "fast";
-}
-
 /* "mien/<profile>/<model a>[+<model b>]": FaceModelVersion and IndexFacesModelVersion. */
 static void model_version(const mien_collection_info *ci, char *out, size_t cap)
 {
-    snprintf(out, cap, "mien/%s/%s%s%s", profile_name(ci->profile), ci->model_a,
+    snprintf(out, cap, "mien/%s/%s%s%s", mien_profile_name(ci->profile), ci->model_a,
              ci->model_b[0] ? "+" : "", ci->model_b);
 }
 
@@ -554,11 +537,11 @@ static bool authenticate(request *r, rek_call *c)
                                        "access key id and secret access key");
         return false;
     }
-    if (!sigv4_parse_authorization(authz, &cred, why, sizeof(why))) {
+    if (!srv_sigv4_parse_authorization(authz, &cred, why, sizeof(why))) {
         rek_fail(r, REK_ACCESS_DENIED, "%s", why);
         return false;
     }
-    if (amz_date == NULL || !sigv4_parse_amz_date(amz_date, &t)) {
+    if (amz_date == NULL || !srv_sigv4_parse_amz_date(amz_date, &t)) {
         rek_fail(r, REK_ACCESS_DENIED, "X-Amz-Date (YYYYMMDDTHHMMSSZ) is missing or malformed");
         return false;
     }
@@ -580,7 +563,7 @@ static bool authenticate(request *r, rek_call *c)
                                        "x-amz-target");
         return false;
     }
-    sigv4_sha256_hex(r->body != NULL ? r->body : (const uint8_t *)"", r->body_len, payload);
+    srv_sigv4_sha256_hex(r->body != NULL ? r->body : (const uint8_t *)"", r->body_len, payload);
     if (content_sha != NULL && strcasecmp(content_sha, payload) != 0) {
         rek_fail(r, REK_ACCESS_DENIED, "X-Amz-Content-Sha256 does not match the body");
         return false;
@@ -592,8 +575,8 @@ static bool authenticate(request *r, rek_call *c)
     }
     req = (sigv4_request){.method = "POST", .path = "/", .query = NULL, .n_query = 0,
                           .headers = hl.h, .n_headers = hl.n, .payload_sha256_hex = payload};
-    creq = sigv4_canonical_request(&req, cred.signed_headers, why, sizeof(why));
-    sts = creq != NULL ? sigv4_string_to_sign(amz_date, &cred, creq) : NULL;
+    creq = srv_sigv4_canonical_request(&req, cred.signed_headers, why, sizeof(why));
+    sts = creq != NULL ? srv_sigv4_string_to_sign(amz_date, &cred, creq) : NULL;
     if (sts == NULL) {
         if (creq == NULL && why[0] != '\0') {
             rek_fail(r, REK_ACCESS_DENIED, "%s", why);
@@ -614,9 +597,9 @@ static bool authenticate(request *r, rek_call *c)
         rek_fail_status(r, st, &err);
         goto done;
     }
-    sigv4_signature(key, sts, sig);
+    srv_sigv4_signature(key, sts, sig);
     sodium_memzero(key, sizeof(key));
-    if (!sigv4_signature_equal(sig, cred.signature)) {
+    if (!srv_sigv4_signature_equal(sig, cred.signature)) {
         rek_fail(r, REK_ACCESS_DENIED, "%s", mismatch);
         goto done;
     }
@@ -714,9 +697,7 @@ static bool lookup_collection(request *r, rek_call *c)
 {
     mien_error err;
     mien_status st;
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_get(r->srv->store, c->collection, &c->coll, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
+    SRV_LOCKED(r->srv, st, mien_collection_get(r->srv->store, c->collection, &c->coll, &err));
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return false;
@@ -807,8 +788,8 @@ static bool param_image(request *r, rek_call *c, const char *name, int k)
         rek_fail(r, REK_INVALID_PARAMETER, "%s.Bytes (the image, base64) is required", name);
         return false;
     }
-    if (!base64_decode(json_string_value(bytes), json_string_length(bytes), &c->image[k],
-                       &c->image_len[k])) {
+    if (!srv_base64_decode(json_string_value(bytes), json_string_length(bytes), &c->image[k],
+                           &c->image_len[k])) {
         rek_fail(r, REK_INVALID_PARAMETER, "%s.Bytes is not valid base64", name);
         return false;
     }
@@ -826,15 +807,9 @@ static bool param_image(request *r, rek_call *c, const char *name, int k)
  * ImageTooLargeException and returns NULL on failure. */
 static mien_image *decode_image(request *r, rek_call *c, int k)
 {
-    mien_image_options io = mien_image_options_default();
     mien_image *img = NULL;
     mien_error err;
-    double t = now_s();
-    mien_status st;
-    io.min_side = DECODE_MIN_SIDE;
-    io.max_bytes = r->srv->cfg.max_body;
-    st = mien_image_decode(c->image[k], c->image_len[k], &io, &img, &err);
-    metrics_inference(r->srv->metrics, "decode", now_s() - t);
+    mien_status st = srv_decode(r->srv, c->image[k], c->image_len[k], &img, &err);
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return NULL;
@@ -842,44 +817,31 @@ static mien_image *decode_image(request *r, rek_call *c, int k)
     return img;
 }
 
-static mien_status detect_timed(request *r, mien_session *s, mien_image *img, mien_face **faces,
-                                size_t *n, mien_error *err)
+/* Decodes image k and detects its faces; *order (owned by the caller, free()) lists them
+ * largest first (Rekognition works on the largest faces). False when replied. */
+static bool faces_by_area(request *r, rek_call *c, mien_session *s, int k, mien_image **img,
+                          mien_face **faces, size_t *n, size_t **order)
 {
-    double t = now_s();
-    mien_status st = mien_detect(s, img, NULL, faces, n, err);
-    metrics_inference(r->srv->metrics, "detect", now_s() - t);
-    return st;
-}
-
-static mien_status embed_timed(request *r, mien_session *s, mien_image *img,
-                               const mien_face *face, mien_profile p, mien_template **t,
-                               mien_error *err)
-{
-    double t0 = now_s();
-    mien_status st = mien_embed(s, img, face, p, t, err);
-    metrics_inference(r->srv->metrics, "embed", now_s() - t0);
-    return st;
-}
-
-static double area(const mien_face *f)
-{
-    return ((double)f->box[2] - f->box[0]) * ((double)f->box[3] - f->box[1]);
-}
-
-/* order[0..n-1]: face indexes, largest box first (Rekognition works on the largest faces). */
-static void by_area(const mien_face *faces, size_t n, size_t *order)
-{
-    for (size_t i = 0; i < n; i++) {
-        order[i] = i;
+    mien_error err;
+    mien_status st;
+    *faces = NULL;
+    *order = NULL;
+    *n = 0;
+    if ((*img = decode_image(r, c, k)) == NULL) {
+        return false;
     }
-    for (size_t i = 1; i < n; i++) { /* insertion sort: n <= a few hundred */
-        size_t v = order[i], j = i;
-        while (j > 0 && area(&faces[order[j - 1]]) < area(&faces[v])) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = v;
+    st = srv_detect(r->srv, s, *img, NULL, faces, n, &err);
+    if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
+        return false;
     }
+    *order = calloc(*n + 1, sizeof(**order));
+    if (*order == NULL) {
+        rek_fail(r, REK_INTERNAL, "out of memory");
+        return false;
+    }
+    mien_faces_by_area(*faces, *n, *order);
+    return true;
 }
 
 static json_t *bbox_json(const mien_face *f, const mien_image *img)
@@ -893,15 +855,16 @@ static json_t *bbox_json(const mien_face *f, const mien_image *img)
  * 0..100; -1 when the chip cannot be made. */
 static double brightness(const mien_image *img, const mien_face *f)
 {
-    uint8_t rgb[CHIP_SIDE * CHIP_SIDE * 3];
+    uint8_t rgb[CHIP_SIDE_MAX * CHIP_SIDE_MAX * 3];
+    size_t pixels = (size_t)mien_face_chip_side() * (size_t)mien_face_chip_side();
     uint64_t sum = 0;
-    if (mien_face_chip(img, f, rgb, NULL) != MIEN_OK) {
+    if (pixels * 3 > sizeof(rgb) || mien_face_chip(img, f, rgb, NULL) != MIEN_OK) {
         return -1.0;
     }
-    for (size_t i = 0; i < CHIP_SIDE * CHIP_SIDE; i++) {
+    for (size_t i = 0; i < pixels; i++) {
         sum += (77u * rgb[3 * i] + 150u * rgb[3 * i + 1] + 29u * rgb[3 * i + 2]) >> 8;
     }
-    return 100.0 * (double)sum / (CHIP_SIDE * CHIP_SIDE * 255.0);
+    return 100.0 * (double)sum / ((double)pixels * 255.0);
 }
 
 /* FaceDetail / ComparedFace: BoundingBox, Confidence, Landmarks, Pose, Quality — what mien
@@ -1003,9 +966,7 @@ static bool policy_from_headers(request *r, rek_call *c, mien_collection_policy 
     p->purposes = c->purposes;
     p->legal_basis = c->legal_basis;
     p->consent = MIEN_CONSENT_REQUIRED;
-    if (strcmp(c->consent, "not_needed") == 0 || strcmp(c->consent, "not-needed") == 0) {
-        p->consent = MIEN_CONSENT_NOT_NEEDED;
-    } else if (c->consent[0] != '\0' && strcmp(c->consent, "required") != 0) {
+    if (c->consent[0] != '\0' && mien_consent_parse(c->consent, &p->consent) != MIEN_OK) {
         rek_fail(r, REK_INVALID_PARAMETER, "X-Mien-Consent is required or not_needed");
         return false;
     }
@@ -1020,11 +981,7 @@ static bool policy_from_headers(request *r, rek_call *c, mien_collection_policy 
         p->retention_s = (int64_t)days * 86400;
     }
     p->review = MIEN_REVIEW_ONE;
-    if (strcmp(c->review, "two_person") == 0) {
-        p->review = MIEN_REVIEW_TWO_PERSON;
-    } else if (strcmp(c->review, "none") == 0) {
-        p->review = MIEN_REVIEW_NONE;
-    } else if (c->review[0] != '\0' && strcmp(c->review, "one") != 0) {
+    if (c->review[0] != '\0' && mien_review_mode_parse(c->review, &p->review) != MIEN_OK) {
         rek_fail(r, REK_INVALID_PARAMETER, "X-Mien-Review is one, two_person or none");
         return false;
     }
@@ -1034,9 +991,7 @@ static bool policy_from_headers(request *r, rek_call *c, mien_collection_policy 
         rek_fail(r, REK_INVALID_PARAMETER, "X-Mien-Verification-Only is true or false");
         return false;
     }
-    if (strcmp(c->profile, "accurate") == 0) {
-        *profile = MIEN_PROFILE_ACCURATE;
-    } else if (c->profile[0] != '\0' && strcmp(c->profile, "fast") != 0) {
+    if (c->profile[0] != '\0' && mien_profile_parse(c->profile, profile) != MIEN_OK) {
         rek_fail(r, REK_INVALID_PARAMETER, "X-Mien-Profile is fast or accurate");
         return false;
     }
@@ -1144,9 +1099,7 @@ static void op_list_collections(request *r, rek_call *c)
     if (!param_token(r, &from) || !param_int(r, "MaxResults", 1, PAGE_MAX, PAGE_MAX, &max)) {
         return;
     }
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_collection_list(r->srv->store, &cs, &n, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
+    SRV_LOCKED(r->srv, st, mien_collection_list(r->srv->store, &cs, &n, &err));
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return;
@@ -1303,6 +1256,115 @@ static void op_list_users(request *r, rek_call *c)
     reply_ok(r, o);
 }
 
+/* Whether FaceIds is a list of 1..DELETE_IDS_MAX strings; replied when not. */
+static bool delete_ids_ok(request *r, const json_t *ids)
+{
+    size_t i;
+    json_t *v;
+    if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+        json_array_size(ids) > DELETE_IDS_MAX) {
+        rek_fail(r, REK_INVALID_PARAMETER, "FaceIds is a list of 1..%d FaceIds", DELETE_IDS_MAX);
+        return false;
+    }
+    json_array_foreach(ids, i, v) {
+        if (!json_is_string(v)) {
+            rek_fail(r, REK_INVALID_PARAMETER, "FaceIds holds strings (FaceIds)");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Marks in asked[n] the stored faces fs[n] that FaceIds names; want[i] is the face id of
+ * FaceIds[i], or -1 when it names no stored face. */
+static void mark_asked(const rek_call *c, const json_t *ids, const mien_face_record *fs,
+                       size_t n, bool *asked, int64_t *want)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v) {
+        int64_t id = -1;
+        bool found = false;
+        if (face_uuid_parse(c->collection, json_string_value(v), &id)) {
+            for (size_t k = 0; k < n; k++) {
+                if (fs[k].face_id == id) {
+                    asked[k] = true;
+                    found = true;
+                }
+            }
+        }
+        want[i] = found ? id : -1;
+    }
+}
+
+/* Erases (under the store lock, held by the caller) each subject whose every face is asked
+ * for, marking its faces in done[n] and appending its receipt to receipts. */
+static mien_status erase_whole_subjects(request *r, rek_call *c, const mien_face_record *fs,
+                                        size_t n, const bool *asked, bool *done,
+                                        json_t *receipts, mien_error *err)
+{
+    char first_purpose[64];
+    mien_context ctx;
+    first_item(c->coll.purposes, first_purpose, sizeof(first_purpose));
+    ctx = call_context(c, first_purpose, NULL);
+    for (size_t k = 0; k < n; k++) {
+        bool all = asked[k] && !done[k];
+        mien_erasure e;
+        for (size_t j = 0; j < n && all; j++) {
+            all = strcmp(fs[j].subject, fs[k].subject) != 0 || asked[j];
+        }
+        if (!all) {
+            continue;
+        }
+        mien_status st = mien_erase_subject(r->srv->store, c->collection, fs[k].subject, &ctx,
+                                            &e, err);
+        if (st != MIEN_OK) {
+            return st;
+        }
+        for (size_t j = 0; j < n; j++) {
+            done[j] = done[j] || strcmp(fs[j].subject, fs[k].subject) == 0;
+        }
+        json_array_append_new(receipts,
+                              json_pack("{s:s,s:I,s:I,s:I,s:I,s:s}", "SubjectHash",
+                                        e.subject_hash, "FacesDeleted",
+                                        (json_int_t)e.faces_deleted, "CropsDeleted",
+                                        (json_int_t)e.crops_deleted, "ErasedAt",
+                                        (json_int_t)e.erased_at, "AuditSeq",
+                                        (json_int_t)e.audit_seq, "AuditHash", e.audit_hash));
+    }
+    return MIEN_OK;
+}
+
+/* DeletedFaces and UnsuccessfulFaceDeletions, in FaceIds' order, and the reply. */
+static void delete_reply(request *r, const rek_call *c, const json_t *ids,
+                         const mien_face_record *fs, size_t n, const int64_t *want,
+                         const bool *done, json_t *receipts)
+{
+    json_t *deleted = json_array(), *failed = json_array(), *v;
+    char uuid[37];
+    size_t i;
+    json_array_foreach(ids, i, v) {
+        size_t k = 0;
+        while (k < n && fs[k].face_id != want[i]) {
+            k++;
+        }
+        if (want[i] < 0 || k == n) {
+            json_array_append_new(failed, json_pack("{s:s,s:[s]}", "FaceId", json_string_value(v),
+                                                    "Reasons", "FACE_NOT_FOUND"));
+        } else if (done[k]) {
+            face_uuid(c->collection, want[i], uuid);
+            json_array_append_new(deleted, json_string(uuid));
+        } else {
+            face_uuid(c->collection, want[i], uuid);
+            json_array_append_new(failed, json_pack("{s:s,s:s,s:[s]}", "FaceId", uuid, "UserId",
+                                                    fs[k].subject, "Reasons",
+                                                    "ASSOCIATED_TO_AN_EXISTING_USER"));
+        }
+    }
+    reply_ok(r, json_pack("{s:o,s:o,s:o}", "DeletedFaces", deleted, "UnsuccessfulFaceDeletions",
+                          failed, "MienErasureReceipts", receipts));
+}
+
 /* DeleteFaces. mien erases people, not single faces (mien_erase_subject: templates, crops and
  * index entries in one audited transaction with a receipt): the faces of a subject are deleted
  * when the request names every face that subject has. A face whose subject keeps other faces
@@ -1312,36 +1374,21 @@ static void op_list_users(request *r, rek_call *c)
  * server is never erased unasked. */
 static void op_delete_faces(request *r, rek_call *c)
 {
-    json_t *ids = json_object_get(r->json, "FaceIds"), *v, *deleted, *failed, *receipts;
+    json_t *ids = json_object_get(r->json, "FaceIds"), *receipts = NULL;
     mien_face_record *fs = NULL;
-    size_t n = 0, i;
+    size_t n = 0;
     int64_t *want = NULL;
     bool *asked = NULL, *done = NULL;
     mien_error err;
-    mien_status st = MIEN_OK;
-    mien_context ctx;
-    char uuid[37];
-    if (!param_collection(r, c)) {
+    mien_status st;
+    if (!param_collection(r, c) || !delete_ids_ok(r, ids)) {
         return;
-    }
-    if (!json_is_array(ids) || json_array_size(ids) == 0 ||
-        json_array_size(ids) > DELETE_IDS_MAX) {
-        rek_fail(r, REK_INVALID_PARAMETER, "FaceIds is a list of 1..%d FaceIds", DELETE_IDS_MAX);
-        return;
-    }
-    json_array_foreach(ids, i, v) {
-        if (!json_is_string(v)) {
-            rek_fail(r, REK_INVALID_PARAMETER, "FaceIds holds strings (FaceIds)");
-            return;
-        }
     }
     want = calloc(json_array_size(ids), sizeof(*want));
     if (want == NULL) {
         rek_fail(r, REK_INTERNAL, "out of memory");
         return;
     }
-    deleted = json_array();
-    failed = json_array();
     receipts = json_array();
     pthread_mutex_lock(&r->srv->store_lock);
     st = mien_collection_get(r->srv->store, c->collection, &c->coll, &err);
@@ -1357,83 +1404,16 @@ static void op_delete_faces(request *r, rek_call *c)
         }
     }
     if (st == MIEN_OK) {
-        char first_purpose[64];
-        first_item(c->coll.purposes, first_purpose, sizeof(first_purpose));
-        ctx = call_context(c, first_purpose, NULL);
-        /* mark the faces asked for */
-        json_array_foreach(ids, i, v) {
-            int64_t id = -1;
-            bool found = false;
-            if (face_uuid_parse(c->collection, json_string_value(v), &id)) {
-                for (size_t k = 0; k < n; k++) {
-                    if (fs[k].face_id == id) {
-                        asked[k] = true;
-                        found = true;
-                    }
-                }
-            }
-            want[i] = found ? id : -1;
-        }
-        /* erase each subject whose every face is asked for */
-        for (size_t k = 0; k < n && st == MIEN_OK; k++) {
-            bool all = asked[k] && !done[k];
-            for (size_t j = 0; j < n && all; j++) {
-                if (strcmp(fs[j].subject, fs[k].subject) == 0 && !asked[j]) {
-                    all = false;
-                }
-            }
-            if (!all) {
-                continue;
-            }
-            mien_erasure e;
-            st = mien_erase_subject(r->srv->store, c->collection, fs[k].subject, &ctx, &e, &err);
-            if (st != MIEN_OK) {
-                break;
-            }
-            for (size_t j = 0; j < n; j++) {
-                if (strcmp(fs[j].subject, fs[k].subject) == 0) {
-                    done[j] = true;
-                }
-            }
-            json_array_append_new(receipts,
-                                  json_pack("{s:s,s:I,s:I,s:I,s:I,s:s}", "SubjectHash",
-                                            e.subject_hash, "FacesDeleted",
-                                            (json_int_t)e.faces_deleted, "CropsDeleted",
-                                            (json_int_t)e.crops_deleted, "ErasedAt",
-                                            (json_int_t)e.erased_at, "AuditSeq",
-                                            (json_int_t)e.audit_seq, "AuditHash", e.audit_hash));
-        }
+        mark_asked(c, ids, fs, n, asked, want);
+        st = erase_whole_subjects(r, c, fs, n, asked, done, receipts, &err);
     }
     pthread_mutex_unlock(&r->srv->store_lock);
     if (st != MIEN_OK) {
-        json_decref(deleted);
-        json_decref(failed);
         json_decref(receipts);
         rek_fail_status(r, st, &err);
-        goto out;
+    } else {
+        delete_reply(r, c, ids, fs, n, want, done, receipts);
     }
-    json_array_foreach(ids, i, v) {
-        const char *text = json_string_value(v);
-        size_t k = 0;
-        while (k < n && fs[k].face_id != want[i]) {
-            k++;
-        }
-        if (want[i] < 0 || k == n) {
-            json_array_append_new(failed, json_pack("{s:s,s:[s]}", "FaceId", text, "Reasons",
-                                                    "FACE_NOT_FOUND"));
-        } else if (done[k]) {
-            face_uuid(c->collection, want[i], uuid);
-            json_array_append_new(deleted, json_string(uuid));
-        } else {
-            face_uuid(c->collection, want[i], uuid);
-            json_array_append_new(failed, json_pack("{s:s,s:s,s:[s]}", "FaceId", uuid, "UserId",
-                                                    fs[k].subject, "Reasons",
-                                                    "ASSOCIATED_TO_AN_EXISTING_USER"));
-        }
-    }
-    reply_ok(r, json_pack("{s:o,s:o,s:o}", "DeletedFaces", deleted, "UnsuccessfulFaceDeletions",
-                          failed, "MienErasureReceipts", receipts));
-out:
     free(want);
     free(asked);
     free(done);
@@ -1452,9 +1432,7 @@ static bool check_search_purpose(request *r, rek_call *c)
     mien_status st;
     first_item(c->coll.purposes, first_purpose, sizeof(first_purpose));
     ctx = call_context(c, first_purpose, NULL);
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_check_purpose(r->srv->store, c->collection, "search", &ctx, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
+    SRV_LOCKED(r->srv, st, mien_check_purpose(r->srv->store, c->collection, "search", &ctx, &err));
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return false;
@@ -1476,17 +1454,13 @@ static bool run_search_as(request *r, rek_call *c, const mien_template *probe, d
     mien_error err;
     mien_status st;
     char first_purpose[64], version[64];
-    double t0 = now_s();
     *matches = NULL;
     memset(&res, 0, sizeof(res));
     first_item(c->coll.purposes, first_purpose, sizeof(first_purpose));
     ctx = call_context(c, first_purpose, sha);
     so.top_k = (int)max_faces + (skip_face_id >= 0 ? 1 : 0);
     so.max_fmr = fmr_for_percent(percent);
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_search(r->srv->store, c->collection, probe, &so, &ctx, &res, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    metrics_inference(r->srv->metrics, "search", now_s() - t0);
+    st = srv_search(r->srv, c->collection, probe, &so, &ctx, &res, &err);
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return false;
@@ -1539,6 +1513,25 @@ static bool p_search_faces(request *r, rek_call *c)
         return false;
     }
     return lookup_collection(r, c) && check_search_purpose(r, c);
+}
+
+/* Sorts FaceMatches best first (insertion sort: at most FACES_MAX entries). */
+static void sort_matches(json_t *matches)
+{
+    for (size_t a = 1; a < json_array_size(matches); a++) {
+        for (size_t b = a; b > 0; b--) {
+            double x = json_real_value(json_object_get(json_array_get(matches, b - 1),
+                                                       "Similarity"));
+            double y = json_real_value(json_object_get(json_array_get(matches, b),
+                                                       "Similarity"));
+            if (x >= y) {
+                break;
+            }
+            json_t *tmp = json_incref(json_array_get(matches, b - 1));
+            json_array_set(matches, b - 1, json_array_get(matches, b));
+            json_array_set_new(matches, b, tmp);
+        }
+    }
 }
 
 /* SearchFaces: the stored face's template is the probe; the face itself never appears among
@@ -1606,22 +1599,7 @@ static void j_search_faces(mien_session *s, request *r, rek_call *c)
         }
         pthread_mutex_unlock(&r->srv->store_lock);
     }
-    /* best first */
-    size_t cnt = json_array_size(matches);
-    for (size_t a = 1; a < cnt; a++) {
-        for (size_t b = a; b > 0; b--) {
-            double x = json_real_value(json_object_get(json_array_get(matches, b - 1),
-                                                       "Similarity"));
-            double y = json_real_value(json_object_get(json_array_get(matches, b),
-                                                       "Similarity"));
-            if (x >= y) {
-                break;
-            }
-            json_t *tmp = json_incref(json_array_get(matches, b - 1));
-            json_array_set(matches, b - 1, json_array_get(matches, b));
-            json_array_set_new(matches, b, tmp);
-        }
-    }
+    sort_matches(matches);
     while ((long)json_array_size(matches) > max) {
         json_array_remove(matches, json_array_size(matches) - 1);
     }
@@ -1675,8 +1653,7 @@ static void search_by_image(mien_session *s, request *r, rek_call *c, bool users
     long max;
     double thr;
     quality_filter q;
-    mien_face *faces = NULL;
-    size_t n = 0;
+    mien_face_pick pick = {NULL, 0, -1};
     mien_template *t = NULL;
     json_t *matches = NULL;
     mien_error err;
@@ -1689,30 +1666,21 @@ static void search_by_image(mien_session *s, request *r, rek_call *c, bool users
     if (img == NULL) {
         goto done;
     }
-    st = detect_timed(r, s, img, &faces, &n, &err);
-    if (st != MIEN_OK) {
-        rek_fail_status(r, st, &err);
-        goto done;
-    }
-    if (n == 0) {
+    st = srv_embed_face(r->srv, s, img, MIEN_FACE_LARGEST, c->coll.profile, &pick, &t, &err);
+    if (st == MIEN_ERR_NOT_FOUND && pick.count == 0) {
         rek_fail(r, REK_INVALID_PARAMETER, "There are no faces in the image. Should be at least "
                                            "1.");
         goto done;
     }
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++) {
-        if (area(&faces[i]) > area(&faces[best])) {
-            best = i;
-        }
+    if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
+        goto done;
     }
+    const mien_face *faces = pick.faces;
+    size_t n = pick.count, best = (size_t)pick.index;
     if (!quality_passes(&faces[best], q)) {
         rek_fail(r, REK_INVALID_PARAMETER, "the largest face does not meet QualityFilter "
                                            "(mien quality class too low)");
-        goto done;
-    }
-    st = embed_timed(r, s, img, &faces[best], c->coll.profile, &t, &err);
-    if (st != MIEN_OK) {
-        rek_fail_status(r, st, &err);
         goto done;
     }
     if (!run_search_as(r, c, t, thr, max, c->image_sha256[0], -1, users, &matches)) {
@@ -1740,7 +1708,7 @@ static void search_by_image(mien_session *s, request *r, rek_call *c, bool users
     }
 done:
     mien_template_free(t);
-    mien_faces_free(faces);
+    mien_faces_free(pick.faces);
     mien_image_free(img);
 }
 
@@ -1808,26 +1776,15 @@ static void j_index_faces(mien_session *s, request *r, rek_call *c)
     mien_error err;
     mien_status st;
     char version[64], image_id[37], first_purpose[64];
-    mien_image *img = decode_image(r, c, 0);
+    mien_image *img = NULL;
     param_int(r, "MaxFaces", 1, FACES_MAX, FACES_MAX, &max);
     param_quality(r, QF_AUTO, &q);
     if (ext != NULL) {
         max = 1;
     }
-    if (img == NULL) {
+    if (!faces_by_area(r, c, s, 0, &img, &faces, &n, &order)) {
         goto done;
     }
-    st = detect_timed(r, s, img, &faces, &n, &err);
-    if (st != MIEN_OK) {
-        rek_fail_status(r, st, &err);
-        goto done;
-    }
-    order = calloc(n + 1, sizeof(*order));
-    if (order == NULL) {
-        rek_fail(r, REK_INTERNAL, "out of memory");
-        goto done;
-    }
-    by_area(faces, n, order);
     model_version(&c->coll, version, sizeof(version));
     image_uuid(c->image_sha256[0], image_id);
     first_item(c->coll.purposes, first_purpose, sizeof(first_purpose));
@@ -1856,7 +1813,7 @@ static void j_index_faces(mien_session *s, request *r, rek_call *c)
             snprintf(subject, sizeof(subject), AUTO_SUBJECT_PREFIX "%s/%zu", image_id,
                      indexed + 1);
         }
-        st = embed_timed(r, s, img, f, c->coll.profile, &t, &err);
+        st = srv_embed(r->srv, s, img, f, c->coll.profile, &t, &err);
         if (st == MIEN_OK) {
             mien_enrollment e = {.subject = subject,
                                  .template_ = t,
@@ -1864,11 +1821,7 @@ static void j_index_faces(mien_session *s, request *r, rek_call *c)
                                  .image_sha256 = c->image_sha256[0],
                                  .consent_ref = c->consent_ref[0] ? c->consent_ref : NULL};
             mien_context ctx = call_context(c, first_purpose, c->image_sha256[0]);
-            double t0 = now_s();
-            pthread_mutex_lock(&r->srv->store_lock);
-            st = mien_enroll(r->srv->store, c->collection, &e, &ctx, &face_id, &err);
-            pthread_mutex_unlock(&r->srv->store_lock);
-            metrics_inference(r->srv->metrics, "store", now_s() - t0);
+            st = srv_enroll(r->srv, c->collection, &e, &ctx, &face_id, &err);
         }
         mien_template_free(t);
         if (st != MIEN_OK) {
@@ -1909,24 +1862,11 @@ static void j_detect_faces(mien_session *s, request *r, rek_call *c)
 {
     mien_face *faces = NULL;
     size_t n = 0, *order = NULL;
-    mien_error err;
-    mien_status st;
     json_t *details;
-    mien_image *img = decode_image(r, c, 0);
-    if (img == NULL) {
+    mien_image *img = NULL;
+    if (!faces_by_area(r, c, s, 0, &img, &faces, &n, &order)) {
         goto done;
     }
-    st = detect_timed(r, s, img, &faces, &n, &err);
-    if (st != MIEN_OK) {
-        rek_fail_status(r, st, &err);
-        goto done;
-    }
-    order = calloc(n + 1, sizeof(*order));
-    if (order == NULL) {
-        rek_fail(r, REK_INTERNAL, "out of memory");
-        goto done;
-    }
-    by_area(faces, n, order);
     details = json_array();
     for (size_t i = 0; i < n && i < FACES_MAX; i++) {
         json_array_append_new(details, face_detail_json(img, &faces[order[i]]));
@@ -1979,138 +1919,155 @@ static bool p_compare_faces(request *r, rek_call *c)
            param_quality(r, QF_NONE, &q) && compare_purpose_ok(r, c);
 }
 
-/* CompareFaces: the largest face of the source against each of the target's (up to 100)
- * largest faces, with the profile of X-Mien-Profile (default fast). Audited as "compare". */
-static void j_compare_faces(mien_session *s, request *r, rek_call *c)
+/* The probe of a CompareFaces: the source's largest face, embedded with `profile`, into
+ * *probe (the caller frees it and pick->faces). False when replied: no face, or the face
+ * fails QualityFilter q. */
+static bool compare_source(request *r, mien_session *s, const mien_image *src,
+                           mien_profile profile, quality_filter q, mien_face_pick *pick,
+                           mien_template **probe)
 {
-    double thr = SIM_DEFAULT, best_pct = 0;
-    quality_filter q = QF_NONE;
-    mien_profile profile = strcmp(c->profile, "accurate") == 0 ? MIEN_PROFILE_ACCURATE
-                                                               : MIEN_PROFILE_FAST;
-    mien_image *src = NULL, *dst = NULL;
-    mien_face *sf = NULL, *tf = NULL;
-    size_t ns = 0, nt = 0, *order = NULL, n_matches = 0;
-    mien_template *probe = NULL;
-    json_t *matches = NULL, *unmatched = NULL;
     mien_error err;
-    mien_status st;
-    char purpose[64], summary[320], hex_a[65], hex_b[65];
-    param_number(r, "SimilarityThreshold", 0, 100, SIM_DEFAULT, &thr);
-    param_quality(r, QF_NONE, &q);
-    if ((src = decode_image(r, c, 0)) == NULL || (dst = decode_image(r, c, 1)) == NULL) {
-        goto done;
-    }
-    st = detect_timed(r, s, src, &sf, &ns, &err);
-    if (st == MIEN_OK) {
-        st = detect_timed(r, s, dst, &tf, &nt, &err);
+    mien_status st = srv_embed_face(r->srv, s, src, MIEN_FACE_LARGEST, profile, pick, probe, &err);
+    if (st == MIEN_ERR_NOT_FOUND && pick->count == 0) {
+        rek_fail(r, REK_INVALID_PARAMETER, "There are no faces in the source image.");
+        return false;
     }
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
-        goto done;
+        return false;
     }
-    if (ns == 0) {
-        rek_fail(r, REK_INVALID_PARAMETER, "There are no faces in the source image.");
-        goto done;
-    }
-    size_t best = 0;
-    for (size_t i = 1; i < ns; i++) {
-        if (area(&sf[i]) > area(&sf[best])) {
-            best = i;
-        }
-    }
-    if (!quality_passes(&sf[best], q)) {
+    if (!quality_passes(&pick->faces[pick->index], q)) {
         rek_fail(r, REK_INVALID_PARAMETER, "the source's largest face does not meet "
                                            "QualityFilter");
-        goto done;
+        return false;
     }
-    st = embed_timed(r, s, src, &sf[best], profile, &probe, &err);
-    order = calloc(nt + 1, sizeof(*order));
-    if (st == MIEN_OK && order == NULL) {
-        st = MIEN_ERR_NOMEM;
-        snprintf(err.message, sizeof(err.message), "out of memory");
+    return true;
+}
+
+/* What CompareFaces found among the target's faces. */
+typedef struct compare_tally {
+    json_t *matches, *unmatched; /* FaceMatches and UnmatchedFaces (owned) */
+    size_t n_matches;
+    double best_pct;             /* the best similarity, percent */
+} compare_tally;
+
+/* Embeds each of the target's (up to FACES_MAX) largest faces that pass q and compares it to
+ * probe: at or above thr percent a match, else unmatched. False when replied. */
+static bool compare_targets(request *r, mien_session *s, const mien_image *dst,
+                            const mien_face *tf, size_t nt, const mien_template *probe,
+                            mien_profile profile, double thr, quality_filter q,
+                            compare_tally *out)
+{
+    size_t *order = calloc(nt + 1, sizeof(*order));
+    mien_error err;
+    mien_status st = MIEN_OK;
+    if (order == NULL) {
+        rek_fail(r, REK_INTERNAL, "out of memory");
+        return false;
     }
-    if (st != MIEN_OK) {
-        rek_fail_status(r, st, &err);
-        goto done;
-    }
-    by_area(tf, nt, order);
-    matches = json_array();
-    unmatched = json_array();
-    for (size_t i = 0; i < nt && i < FACES_MAX; i++) {
+    mien_faces_by_area(tf, nt, order);
+    for (size_t i = 0; i < nt && i < FACES_MAX && st == MIEN_OK; i++) {
         const mien_face *f = &tf[order[i]];
         mien_template *t = NULL;
         float sim = -1.0f;
-        double pct = 0;
         if (!quality_passes(f, q)) {
             continue; /* filtered out: neither matched nor unmatched (Rekognition) */
         }
-        st = embed_timed(r, s, dst, f, profile, &t, &err);
+        st = srv_embed(r->srv, s, dst, f, profile, &t, &err);
         if (st == MIEN_OK) {
             st = mien_template_compare(probe, t, &sim, &err);
         }
         mien_template_free(t);
         if (st != MIEN_OK) {
-            rek_fail_status(r, st, &err);
-            goto done;
+            break;
         }
-        pct = similarity_percent(profile, sim);
+        double pct = similarity_percent(profile, sim);
         if (pct >= thr) {
-            json_array_append_new(matches, json_pack("{s:f,s:o}", "Similarity", pct, "Face",
-                                                     face_detail_json(dst, f)));
-            n_matches++;
+            json_array_append_new(out->matches, json_pack("{s:f,s:o}", "Similarity", pct, "Face",
+                                                          face_detail_json(dst, f)));
+            out->n_matches++;
         } else {
-            json_array_append_new(unmatched, face_detail_json(dst, f));
+            json_array_append_new(out->unmatched, face_detail_json(dst, f));
         }
-        best_pct = pct > best_pct ? pct : best_pct;
+        out->best_pct = pct > out->best_pct ? pct : out->best_pct;
     }
-    /* matches best first */
-    for (size_t a = 1; a < json_array_size(matches); a++) {
-        for (size_t b = a; b > 0; b--) {
-            double x = json_real_value(json_object_get(json_array_get(matches, b - 1),
-                                                       "Similarity"));
-            double y = json_real_value(json_object_get(json_array_get(matches, b),
-                                                       "Similarity"));
-            if (x >= y) {
-                break;
-            }
-            json_t *tmp = json_incref(json_array_get(matches, b - 1));
-            json_array_set(matches, b - 1, json_array_get(matches, b));
-            json_array_set_new(matches, b, tmp);
-        }
+    free(order);
+    if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
+        return false;
     }
-    /* the audit entry (as /v1/compare's): both images' digests, counts, the best similarity;
-     * no face, no template */
+    return true;
+}
+
+/* The audit entry of a CompareFaces (as /v1/compare's): both images' digests, counts, the
+ * best similarity; no face, no template. False when replied. */
+static bool compare_audit(request *r, rek_call *c, size_t nt, const compare_tally *tally,
+                          double thr)
+{
+    char purpose[64], summary[320], hex_a[65], hex_b[65];
+    mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = "ok",
+                           .result = summary};
+    mien_context ctx;
+    mien_error err;
+    mien_status st;
     sodium_bin2hex(hex_a, sizeof(hex_a), c->image_sha256[0], 32);
     sodium_bin2hex(hex_b, sizeof(hex_b), c->image_sha256[1], 32);
     snprintf(summary, sizeof(summary),
              "{\"api\":\"rekognition\",\"a_sha256\":\"%s\",\"b_sha256\":\"%s\","
              "\"target_faces\":%zu,\"matches\":%zu,\"best_similarity\":%.3f,"
              "\"threshold\":%.3f}",
-             hex_a, hex_b, nt, n_matches, best_pct, thr);
-    {
-        mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = "ok",
-                               .result = summary};
-        mien_context ctx;
-        compare_purpose_of(r, c, purpose, sizeof(purpose)); /* checked in p_compare_faces */
-        ctx = call_context(c, purpose, c->image_sha256[0]);
-        pthread_mutex_lock(&r->srv->store_lock);
-        st = mien_audit_append(r->srv->store, &ev, &ctx, NULL, &err);
-        pthread_mutex_unlock(&r->srv->store_lock);
-        if (st != MIEN_OK) {
-            rek_fail_status(r, st, &err);
-            goto done;
-        }
+             hex_a, hex_b, nt, tally->n_matches, tally->best_pct, thr);
+    compare_purpose_of(r, c, purpose, sizeof(purpose)); /* checked in p_compare_faces */
+    ctx = call_context(c, purpose, c->image_sha256[0]);
+    SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, NULL, &err));
+    if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
+        return false;
     }
+    return true;
+}
+
+/* CompareFaces: the largest face of the source against each of the target's (up to 100)
+ * largest faces, with the profile of X-Mien-Profile (default fast). Audited as "compare". */
+static void j_compare_faces(mien_session *s, request *r, rek_call *c)
+{
+    double thr = SIM_DEFAULT;
+    quality_filter q = QF_NONE;
+    mien_profile profile = MIEN_PROFILE_FAST;
+    mien_image *src = NULL, *dst = NULL;
+    mien_face_pick pick = {NULL, 0, -1};
+    mien_face *tf = NULL;
+    size_t nt = 0;
+    mien_template *probe = NULL;
+    compare_tally tally = {json_array(), json_array(), 0, 0};
+    mien_error err;
+    mien_status st;
+    mien_profile_parse(c->profile, &profile); /* anything else: fast */
+    param_number(r, "SimilarityThreshold", 0, 100, SIM_DEFAULT, &thr);
+    param_quality(r, QF_NONE, &q);
+    if ((src = decode_image(r, c, 0)) == NULL || (dst = decode_image(r, c, 1)) == NULL ||
+        !compare_source(r, s, src, profile, q, &pick, &probe)) {
+        goto done;
+    }
+    if ((st = srv_detect(r->srv, s, dst, NULL, &tf, &nt, &err)) != MIEN_OK) {
+        rek_fail_status(r, st, &err);
+        goto done;
+    }
+    if (!compare_targets(r, s, dst, tf, nt, probe, profile, thr, q, &tally) ||
+        !compare_audit(r, c, nt, &tally, thr)) {
+        goto done;
+    }
+    sort_matches(tally.matches);
+    const mien_face *best = &pick.faces[pick.index];
     reply_ok(r, json_pack("{s:{s:o,s:f},s:o,s:o}", "SourceImageFace", "BoundingBox",
-                          bbox_json(&sf[best], src), "Confidence", 100.0 * sf[best].score,
-                          "FaceMatches", matches, "UnmatchedFaces", unmatched));
-    matches = unmatched = NULL;
+                          bbox_json(best, src), "Confidence", 100.0 * best->score,
+                          "FaceMatches", tally.matches, "UnmatchedFaces", tally.unmatched));
+    tally.matches = tally.unmatched = NULL;
 done:
-    json_decref(matches);
-    json_decref(unmatched);
-    free(order);
+    json_decref(tally.matches);
+    json_decref(tally.unmatched);
     mien_template_free(probe);
-    mien_faces_free(sf);
+    mien_faces_free(pick.faces);
     mien_faces_free(tf);
     mien_image_free(src);
     mien_image_free(dst);
@@ -2143,7 +2100,7 @@ static const rek_op OPS[] = {
 static const route GENERIC_ROUTE = {"POST", "/ RekognitionService", "rekognition", NULL, NULL,
                                     NULL};
 
-bool rekognition_is_call(struct MHD_Connection *conn, const char *method, const char *url)
+bool srv_rekognition_is_call(struct MHD_Connection *conn, const char *method, const char *url)
 {
     return strcmp(method, "POST") == 0 && strcmp(url, "/") == 0 &&
            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Target") != NULL;
@@ -2176,7 +2133,7 @@ static bool copy_mien_headers(request *r, rek_call *c)
            copy_header(r, "X-Mien-Description", c->description, sizeof(c->description));
 }
 
-bool rekognition_prepare(request *r)
+bool srv_rekognition_prepare(request *r)
 {
     const char *target = header(r, "X-Amz-Target");
     json_error_t jerr;

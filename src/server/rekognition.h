@@ -6,7 +6,7 @@
  * operations runs against mien with only its endpoint changed, with mien's accountability
  * underneath (every call audited, searches reviewed).
  *
- * http.c hands a request over when rekognition_is_call() says so; from there this module
+ * http.c hands a request over when srv_rekognition_is_call() says so; from there this module
  * answers it like the native routes do: operations without inference in the HTTP thread,
  * the others as a job on the inference pool (the same workers and queue as /v1). */
 #ifndef MIEN_SERVER_REKOGNITION_H
@@ -19,19 +19,19 @@
 struct rek_call;
 
 /* Whether this request is a Rekognition call: POST to "/" with an X-Amz-Target header. */
-bool rekognition_is_call(struct MHD_Connection *conn, const char *method, const char *url);
+bool srv_rekognition_is_call(struct MHD_Connection *conn, const char *method, const char *url);
 
 /* The final call of a Rekognition request (body complete), in the HTTP thread: checks the
  * signature, the operation, the key's role and the parameters, then either answers (an
  * operation without inference, or an error in Rekognition's shape) and returns false, or
  * fills r->job (fn, arg) for the inference pool and returns true. Sets r->route (for metrics)
- * and r->rek (freed by rekognition_call_free at completion). */
-bool rekognition_prepare(request *r);
+ * and r->rek (freed by srv_rekognition_call_free at completion). */
+bool srv_rekognition_prepare(request *r);
 
 /* The inference queue was full: ThrottlingException (the AWS SDKs retry it with back-off). */
-void rekognition_reply_throttled(request *r);
+void srv_rekognition_reply_throttled(request *r);
 
-/* Frees what rekognition_prepare attached to a request. NULL is a no-op. */
-void rekognition_call_free(struct rek_call *c);
+/* Frees what srv_rekognition_prepare attached to a request. NULL is a no-op. */
+void srv_rekognition_call_free(struct rek_call *c);
 
 #endif

@@ -207,8 +207,8 @@ static void sb_header_value(sbuf *b, const char *v)
     }
 }
 
-char *sigv4_canonical_request(const sigv4_request *req, const char *signed_headers, char *why,
-                              size_t why_cap)
+char *srv_sigv4_canonical_request(const sigv4_request *req, const char *signed_headers, char *why,
+                                  size_t why_cap)
 {
     sbuf b = {0};
     const char *sh = signed_headers;
@@ -266,19 +266,19 @@ char *sigv4_canonical_request(const sigv4_request *req, const char *signed_heade
 
 /* ---- tasks 2 to 4 ---------------------------------------------------------------------- */
 
-void sigv4_sha256_hex(const void *data, size_t n, char hex[SIGV4_HEX_LEN + 1])
+void srv_sigv4_sha256_hex(const void *data, size_t n, char hex[SIGV4_HEX_LEN + 1])
 {
     uint8_t h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, data, n);
     sodium_bin2hex(hex, SIGV4_HEX_LEN + 1, h, sizeof(h));
 }
 
-char *sigv4_string_to_sign(const char *amz_date, const sigv4_credential *cred,
-                           const char *canonical_request)
+char *srv_sigv4_string_to_sign(const char *amz_date, const sigv4_credential *cred,
+                               const char *canonical_request)
 {
     char hex[SIGV4_HEX_LEN + 1];
     sbuf b = {0};
-    sigv4_sha256_hex(canonical_request, strlen(canonical_request), hex);
+    srv_sigv4_sha256_hex(canonical_request, strlen(canonical_request), hex);
     sb_str(&b, SIGV4_ALGORITHM "\n");
     sb_str(&b, amz_date);
     sb_chr(&b, '\n');
@@ -302,8 +302,8 @@ static void hmac(const uint8_t *key, size_t key_len, const char *msg,
     sodium_memzero(&st, sizeof(st));
 }
 
-void sigv4_signing_key(const char *secret, const char *date, const char *region,
-                       const char *service, uint8_t out[SIGV4_KEY_BYTES])
+void srv_sigv4_signing_key(const char *secret, const char *date, const char *region,
+                           const char *service, uint8_t out[SIGV4_KEY_BYTES])
 {
     size_t n = strlen(secret);
     uint8_t k[crypto_auth_hmacsha256_BYTES];
@@ -323,15 +323,15 @@ void sigv4_signing_key(const char *secret, const char *date, const char *region,
     sodium_memzero(k, sizeof(k));
 }
 
-void sigv4_signature(const uint8_t key[SIGV4_KEY_BYTES], const char *string_to_sign,
-                     char hex[SIGV4_HEX_LEN + 1])
+void srv_sigv4_signature(const uint8_t key[SIGV4_KEY_BYTES], const char *string_to_sign,
+                         char hex[SIGV4_HEX_LEN + 1])
 {
     uint8_t mac[crypto_auth_hmacsha256_BYTES];
     hmac(key, SIGV4_KEY_BYTES, string_to_sign, mac);
     sodium_bin2hex(hex, SIGV4_HEX_LEN + 1, mac, sizeof(mac));
 }
 
-bool sigv4_signature_equal(const char *a, const char *b)
+bool srv_sigv4_signature_equal(const char *a, const char *b)
 {
     if (strnlen(a, SIGV4_HEX_LEN + 1) != SIGV4_HEX_LEN ||
         strnlen(b, SIGV4_HEX_LEN + 1) != SIGV4_HEX_LEN) {
@@ -392,8 +392,8 @@ static bool parse_scope(const char *s, size_t n, sigv4_credential *cred, char *w
     return true;
 }
 
-bool sigv4_parse_authorization(const char *value, sigv4_credential *out, char *why,
-                               size_t why_cap)
+bool srv_sigv4_parse_authorization(const char *value, sigv4_credential *out, char *why,
+                                   size_t why_cap)
 {
     const size_t alen = strlen(SIGV4_ALGORITHM);
     bool have_cred = false, have_sh = false, have_sig = false;
@@ -469,7 +469,7 @@ bool sigv4_parse_authorization(const char *value, sigv4_credential *out, char *w
     return true;
 }
 
-bool sigv4_parse_amz_date(const char *text, int64_t *unix_s)
+bool srv_sigv4_parse_amz_date(const char *text, int64_t *unix_s)
 {
     struct tm tm = {0}, back;
     time_t t;

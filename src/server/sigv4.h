@@ -54,8 +54,8 @@ typedef struct sigv4_credential {
  * SigV4 header: another algorithm, a missing or repeated part, a scope that does not end in
  * "aws4_request", a signed-header list that is empty or not lowercase, or a signature that is
  * not 64 hex characters. */
-bool sigv4_parse_authorization(const char *value, sigv4_credential *out, char *why,
-                               size_t why_cap);
+bool srv_sigv4_parse_authorization(const char *value, sigv4_credential *out, char *why,
+                                   size_t why_cap);
 
 /* The canonical request (task 1) of `req` for the signed headers "a;b;c": method, canonical
  * URI (dot segments and repeated slashes removed, each segment percent-encoded once as RFC
@@ -64,34 +64,34 @@ bool sigv4_parse_authorization(const char *value, sigv4_credential *out, char *w
  * with ',' in received order), the signed header list and the payload hash. Returns a
  * malloc'd string (caller frees); NULL when a signed header is absent from the request (why
  * says which) or memory runs out. */
-char *sigv4_canonical_request(const sigv4_request *req, const char *signed_headers, char *why,
-                              size_t why_cap);
+char *srv_sigv4_canonical_request(const sigv4_request *req, const char *signed_headers, char *why,
+                                  size_t why_cap);
 
 /* The string to sign (task 2): algorithm, the request time amz_date ("YYYYMMDDTHHMMSSZ"), the
  * credential scope DATE/REGION/SERVICE/aws4_request and the hex SHA-256 of the canonical
  * request. malloc'd (caller frees); NULL when out of memory. */
-char *sigv4_string_to_sign(const char *amz_date, const sigv4_credential *cred,
-                           const char *canonical_request);
+char *srv_sigv4_string_to_sign(const char *amz_date, const sigv4_credential *cred,
+                               const char *canonical_request);
 
 /* kSigning (task 3) = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
  * "aws4_request"). The library derives the same key for a mien API key
  * (mien_key_sigv4_signing_key); this one exists for tests and clients. */
-void sigv4_signing_key(const char *secret, const char *date, const char *region,
-                       const char *service, uint8_t out[SIGV4_KEY_BYTES]);
+void srv_sigv4_signing_key(const char *secret, const char *date, const char *region,
+                           const char *service, uint8_t out[SIGV4_KEY_BYTES]);
 
 /* hex(HMAC-SHA-256(key, string_to_sign)) into hex[SIGV4_HEX_LEN + 1] (task 4). */
-void sigv4_signature(const uint8_t key[SIGV4_KEY_BYTES], const char *string_to_sign,
-                     char hex[SIGV4_HEX_LEN + 1]);
+void srv_sigv4_signature(const uint8_t key[SIGV4_KEY_BYTES], const char *string_to_sign,
+                         char hex[SIGV4_HEX_LEN + 1]);
 
 /* hex(SHA-256(data[n])) into hex[SIGV4_HEX_LEN + 1]. */
-void sigv4_sha256_hex(const void *data, size_t n, char hex[SIGV4_HEX_LEN + 1]);
+void srv_sigv4_sha256_hex(const void *data, size_t n, char hex[SIGV4_HEX_LEN + 1]);
 
 /* Parses an X-Amz-Date value ("20150830T123600Z", ISO 8601 basic, UTC) into unix seconds.
  * False for anything else, impossible dates included. */
-bool sigv4_parse_amz_date(const char *text, int64_t *unix_s);
+bool srv_sigv4_parse_amz_date(const char *text, int64_t *unix_s);
 
 /* Whether two signatures (hex text) are equal, in time that does not depend on where they
  * differ (sodium_memcmp). False when either is not SIGV4_HEX_LEN characters. */
-bool sigv4_signature_equal(const char *a, const char *b);
+bool srv_sigv4_signature_equal(const char *a, const char *b);
 
 #endif

@@ -85,13 +85,13 @@ TEST(sigv4_signing_key_matches)
     ASSERT_OK(mien_key_aws_secret(s, key, secret, &err), &err);
     ASSERT_OK(mien_key_sigv4_signing_key(s, id, "20260101", "eu-west-1", "rekognition", server,
                                          &info, &err), &err);
-    sigv4_signing_key(secret, "20260101", "eu-west-1", "rekognition", client);
+    srv_sigv4_signing_key(secret, "20260101", "eu-west-1", "rekognition", client);
     ASSERT_TRUE(memcmp(server, client, 32) == 0);
     ASSERT_STR_EQ(info.id, id);
     ASSERT_EQ_INT(info.role, MIEN_ROLE_ENROL);
     ASSERT_STR_EQ(info.label, "sdk");
     /* another day, region or service: another key */
-    sigv4_signing_key(secret, "20260102", "eu-west-1", "rekognition", client);
+    srv_sigv4_signing_key(secret, "20260102", "eu-west-1", "rekognition", client);
     ASSERT_TRUE(memcmp(server, client, 32) != 0);
     /* malformed scope; unknown id */
     ASSERT_STATUS(mien_key_sigv4_signing_key(s, id, "2026011", "r", "s", server, NULL, &err),

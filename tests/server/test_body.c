@@ -15,28 +15,28 @@ TEST(server_multipart)
                        "\r\n--XyZ--\r\n";
     const uint8_t *d = NULL;
     size_t n = 0;
-    ASSERT_TRUE(multipart_boundary("multipart/form-data; boundary=XyZ", b, sizeof(b)));
+    ASSERT_TRUE(srv_multipart_boundary("multipart/form-data; boundary=XyZ", b, sizeof(b)));
     ASSERT_STR_EQ(b, "XyZ");
-    ASSERT_TRUE(multipart_boundary("multipart/form-data; charset=x; boundary=\"q r\"", b,
-                                   sizeof(b)));
+    ASSERT_TRUE(srv_multipart_boundary("multipart/form-data; charset=x; boundary=\"q r\"", b,
+                                       sizeof(b)));
     ASSERT_STR_EQ(b, "q r");
-    ASSERT_TRUE(!multipart_boundary("multipart/form-data", b, sizeof(b)));
-    ASSERT_TRUE(!multipart_boundary("image/jpeg; boundary=x", b, sizeof(b)));
-    ASSERT_TRUE(!multipart_boundary("multipart/form-data; boundary=", b, sizeof(b)));
-    ASSERT_TRUE(multipart_field((const uint8_t *)body, strlen(body), "XyZ", "a", &d, &n));
+    ASSERT_TRUE(!srv_multipart_boundary("multipart/form-data", b, sizeof(b)));
+    ASSERT_TRUE(!srv_multipart_boundary("image/jpeg; boundary=x", b, sizeof(b)));
+    ASSERT_TRUE(!srv_multipart_boundary("multipart/form-data; boundary=", b, sizeof(b)));
+    ASSERT_TRUE(srv_multipart_field((const uint8_t *)body, strlen(body), "XyZ", "a", &d, &n));
     ASSERT_EQ_INT(n, 3);
     ASSERT_TRUE(memcmp(d, "AAA", 3) == 0);
-    ASSERT_TRUE(multipart_field((const uint8_t *)body, strlen(body), "XyZ", "image", &d, &n));
+    ASSERT_TRUE(srv_multipart_field((const uint8_t *)body, strlen(body), "XyZ", "image", &d, &n));
     ASSERT_EQ_INT(n, 12);
     ASSERT_TRUE(memcmp(d, "hello\r\nworld", 12) == 0);
-    ASSERT_TRUE(!multipart_field((const uint8_t *)body, strlen(body), "XyZ", "b", &d, &n));
-    ASSERT_TRUE(!multipart_field((const uint8_t *)body, strlen(body), "XyZ", "imag", &d, &n));
-    ASSERT_TRUE(!multipart_field((const uint8_t *)body, strlen(body), "Other", "a", &d, &n));
+    ASSERT_TRUE(!srv_multipart_field((const uint8_t *)body, strlen(body), "XyZ", "b", &d, &n));
+    ASSERT_TRUE(!srv_multipart_field((const uint8_t *)body, strlen(body), "XyZ", "imag", &d, &n));
+    ASSERT_TRUE(!srv_multipart_field((const uint8_t *)body, strlen(body), "Other", "a", &d, &n));
     /* every truncation is refused or answered inside the buffer */
     for (size_t cut = 0; cut < strlen(body); cut++) {
         uint8_t *copy = malloc(cut + 1);
         memcpy(copy, body, cut);
-        if (multipart_field(copy, cut, "XyZ", "image", &d, &n)) {
+        if (srv_multipart_field(copy, cut, "XyZ", "image", &d, &n)) {
             ASSERT_TRUE(d >= copy && d + n <= copy + cut);
         }
         free(copy);
@@ -50,7 +50,7 @@ TEST(server_multipart)
         for (int k = 0; k < 1 + it % 4; k++) {
             copy[(size_t)rand() % len] = (uint8_t)(it % 3 == 0 ? rand() : "\r\n-\"X="[rand() % 6]);
         }
-        if (multipart_field(copy, len, "XyZ", it % 2 ? "a" : "image", &d, &n)) {
+        if (srv_multipart_field(copy, len, "XyZ", it % 2 ? "a" : "image", &d, &n)) {
             ASSERT_TRUE(d >= copy && d + n <= copy + len);
         }
         free(copy);
@@ -62,30 +62,30 @@ TEST(server_base64)
 {
     uint8_t *out = NULL;
     size_t n = 0;
-    ASSERT_TRUE(base64_decode("aGVsbG8=", 8, &out, &n));
+    ASSERT_TRUE(srv_base64_decode("aGVsbG8=", 8, &out, &n));
     ASSERT_EQ_INT(n, 5);
     ASSERT_TRUE(memcmp(out, "hello", 5) == 0);
     free(out);
-    ASSERT_TRUE(base64_decode("aGVsbG8", 7, &out, &n)); /* padding optional */
+    ASSERT_TRUE(srv_base64_decode("aGVsbG8", 7, &out, &n)); /* padding optional */
     ASSERT_EQ_INT(n, 5);
     free(out);
-    ASSERT_TRUE(base64_decode("aGVs\nbG8h", 9, &out, &n));
+    ASSERT_TRUE(srv_base64_decode("aGVs\nbG8h", 9, &out, &n));
     ASSERT_EQ_INT(n, 6);
     ASSERT_TRUE(memcmp(out, "hello!", 6) == 0);
     free(out);
-    ASSERT_TRUE(base64_decode("data:image/png;base64,/w==", 26, &out, &n));
+    ASSERT_TRUE(srv_base64_decode("data:image/png;base64,/w==", 26, &out, &n));
     ASSERT_EQ_INT(n, 1);
     ASSERT_EQ_INT(out[0], 0xff);
     free(out);
-    ASSERT_TRUE(base64_decode("_w", 2, &out, &n)); /* URL-safe */
+    ASSERT_TRUE(srv_base64_decode("_w", 2, &out, &n)); /* URL-safe */
     ASSERT_EQ_INT(out[0], 0xff);
     free(out);
-    ASSERT_TRUE(!base64_decode("aGVsbG8*", 8, &out, &n));
+    ASSERT_TRUE(!srv_base64_decode("aGVsbG8*", 8, &out, &n));
     ASSERT_TRUE(out == NULL);
-    ASSERT_TRUE(!base64_decode("a", 1, &out, &n));
-    ASSERT_TRUE(!base64_decode("aG=V", 4, &out, &n));
-    ASSERT_TRUE(!base64_decode("aGVsbG8==", 9, &out, &n));
-    ASSERT_TRUE(!base64_decode("data:x,aaaa", 11, &out, &n));
+    ASSERT_TRUE(!srv_base64_decode("a", 1, &out, &n));
+    ASSERT_TRUE(!srv_base64_decode("aG=V", 4, &out, &n));
+    ASSERT_TRUE(!srv_base64_decode("aGVsbG8==", 9, &out, &n));
+    ASSERT_TRUE(!srv_base64_decode("data:x,aaaa", 11, &out, &n));
     srand(11);
     for (int it = 0; it < 20000; it++) {
         char buf[64];
@@ -93,7 +93,7 @@ TEST(server_base64)
         for (size_t k = 0; k < len; k++) {
             buf[k] = "ABCxyz019+/=-_ \n*"[rand() % 17];
         }
-        if (base64_decode(buf, len, &out, &n)) {
+        if (srv_base64_decode(buf, len, &out, &n)) {
             ASSERT_TRUE(n <= len);
             free(out);
         }

@@ -118,20 +118,21 @@ static int sign_vector(const vector *v, char **creq, char **sts, char sig[SIGV4_
     while (v->query[nq].name != NULL) {
         nq++;
     }
-    sigv4_sha256_hex(v->body, strlen(v->body), payload);
+    srv_sigv4_sha256_hex(v->body, strlen(v->body), payload);
     sigv4_request req = {.method = v->method, .path = v->path, .query = v->query, .n_query = nq,
                          .headers = headers, .n_headers = nh, .payload_sha256_hex = payload};
-    *creq = sigv4_canonical_request(&req, v->signed_headers, why, sizeof(why));
+    *creq = srv_sigv4_canonical_request(&req, v->signed_headers, why, sizeof(why));
     if (*creq == NULL) {
         fprintf(stderr, "  %s: no canonical request: %s\n", v->name, why);
         return -1;
     }
-    *sts = sigv4_string_to_sign(SUITE_DATE, &SUITE_CRED, *creq);
+    *sts = srv_sigv4_string_to_sign(SUITE_DATE, &SUITE_CRED, *creq);
     if (*sts == NULL) {
         return -1;
     }
-    sigv4_signing_key(SUITE_SECRET, SUITE_CRED.date, SUITE_CRED.region, SUITE_CRED.service, key);
-    sigv4_signature(key, *sts, sig);
+    srv_sigv4_signing_key(SUITE_SECRET, SUITE_CRED.date, SUITE_CRED.region, SUITE_CRED.service,
+                          key);
+    srv_sigv4_signature(key, *sts, sig);
     return 0;
 }
 
@@ -148,7 +149,7 @@ TEST(sigv4_suite)
         }
         ASSERT_EQ_INT(rc, 0);
         ASSERT_STR_EQ(sig, SUITE[i].signature);
-        ASSERT_TRUE(sigv4_signature_equal(sig, SUITE[i].signature));
+        ASSERT_TRUE(srv_sigv4_signature_equal(sig, SUITE[i].signature));
         free(creq);
         free(sts);
     }
@@ -191,7 +192,7 @@ TEST(sigv4_parse)
     sigv4_credential c;
     char why[160];
     int64_t t = 0;
-    ASSERT_TRUE(sigv4_parse_authorization(
+    ASSERT_TRUE(srv_sigv4_parse_authorization(
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
         "SignedHeaders=host;my-header1;x-amz-date, "
         "Signature=c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea",
@@ -203,7 +204,7 @@ TEST(sigv4_parse)
     ASSERT_STR_EQ(c.signed_headers, "host;my-header1;x-amz-date");
     ASSERT_STR_EQ(c.signature, "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea");
     /* no spaces after the commas (as some clients write it) */
-    ASSERT_TRUE(sigv4_parse_authorization(
+    ASSERT_TRUE(srv_sigv4_parse_authorization(
         "AWS4-HMAC-SHA256 Credential=K/20150830/r/s/aws4_request,SignedHeaders=host,"
         "Signature=c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea",
         &c, why, sizeof(why)));
@@ -236,19 +237,19 @@ TEST(sigv4_parse)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         why[0] = '\0';
-        if (sigv4_parse_authorization(bad[i], &c, why, sizeof(why))) {
+        if (srv_sigv4_parse_authorization(bad[i], &c, why, sizeof(why))) {
             TEST_FAIL_("accepted malformed Authorization #%zu: %s", i, bad[i]);
         }
         ASSERT_TRUE(why[0] != '\0');
     }
-    ASSERT_TRUE(sigv4_parse_amz_date("20150830T123600Z", &t));
+    ASSERT_TRUE(srv_sigv4_parse_amz_date("20150830T123600Z", &t));
     ASSERT_EQ_INT(t, 1440938160);
-    ASSERT_TRUE(sigv4_parse_amz_date("20240229T000000Z", &t)); /* a leap day */
-    ASSERT_TRUE(!sigv4_parse_amz_date("20150230T123600Z", &t));
-    ASSERT_TRUE(!sigv4_parse_amz_date("20150830T246000Z", &t));
-    ASSERT_TRUE(!sigv4_parse_amz_date("20150830123600Z", &t));
-    ASSERT_TRUE(!sigv4_parse_amz_date("2015-08-30T12:36:00Z", &t));
-    ASSERT_TRUE(!sigv4_parse_amz_date(NULL, &t));
+    ASSERT_TRUE(srv_sigv4_parse_amz_date("20240229T000000Z", &t)); /* a leap day */
+    ASSERT_TRUE(!srv_sigv4_parse_amz_date("20150230T123600Z", &t));
+    ASSERT_TRUE(!srv_sigv4_parse_amz_date("20150830T246000Z", &t));
+    ASSERT_TRUE(!srv_sigv4_parse_amz_date("20150830123600Z", &t));
+    ASSERT_TRUE(!srv_sigv4_parse_amz_date("2015-08-30T12:36:00Z", &t));
+    ASSERT_TRUE(!srv_sigv4_parse_amz_date(NULL, &t));
     return 0;
 }
 
@@ -260,20 +261,21 @@ TEST(sigv4_refusals)
                          .payload_sha256_hex = EMPTY_SHA256};
     char why[160], sig[SIGV4_HEX_LEN + 1];
     uint8_t key[SIGV4_KEY_BYTES];
-    char *creq = sigv4_canonical_request(&req, "host;x-amz-date;x-amz-target", why, sizeof(why));
+    char *creq = srv_sigv4_canonical_request(&req, "host;x-amz-date;x-amz-target", why,
+                                             sizeof(why));
     ASSERT_TRUE(creq == NULL);
     ASSERT_CONTAINS(why, "x-amz-target");
-    creq = sigv4_canonical_request(&req, "host;x-amz-date", why, sizeof(why));
+    creq = srv_sigv4_canonical_request(&req, "host;x-amz-date", why, sizeof(why));
     ASSERT_TRUE(creq != NULL);
-    char *sts = sigv4_string_to_sign(SUITE_DATE, &SUITE_CRED, creq);
+    char *sts = srv_sigv4_string_to_sign(SUITE_DATE, &SUITE_CRED, creq);
     ASSERT_TRUE(sts != NULL);
-    sigv4_signing_key("another secret", SUITE_CRED.date, SUITE_CRED.region, SUITE_CRED.service,
-                      key);
-    sigv4_signature(key, sts, sig);
-    ASSERT_TRUE(!sigv4_signature_equal(
+    srv_sigv4_signing_key("another secret", SUITE_CRED.date, SUITE_CRED.region, SUITE_CRED.service,
+                          key);
+    srv_sigv4_signature(key, sts, sig);
+    ASSERT_TRUE(!srv_sigv4_signature_equal(
         sig, "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"));
-    ASSERT_TRUE(!sigv4_signature_equal(sig, "5da7c1a2"));
-    ASSERT_TRUE(sigv4_signature_equal(sig, sig));
+    ASSERT_TRUE(!srv_sigv4_signature_equal(sig, "5da7c1a2"));
+    ASSERT_TRUE(srv_sigv4_signature_equal(sig, sig));
     free(creq);
     free(sts);
     return 0;
