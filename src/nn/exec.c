@@ -137,7 +137,7 @@ struct nn_plan {
     int out_ref[NN_MAX_GRAPH_IO];
     int *consumers; /* [n_tensors]: node inputs reading each tensor, + 1 per graph output */
     bool *fused;    /* [n_nodes]: node folded into an earlier primitive's post-ops */
-    double *profile_ms; /* per step, when MIEN_PROFILE is set (a developer's knob) */
+    double *profile_ms; /* per step, with nn_plan_options.profile */
     long profile_runs;
 };
 
@@ -2186,44 +2186,36 @@ void nn_backend_free(nn_backend *b)
     free(b);
 }
 
-/* Prints the mean time of each step to stderr (MIEN_PROFILE set). */
-static void print_profile(const nn_plan *p)
+long nn_plan_profile(const nn_plan *p, mien_step_time *steps)
 {
-    double total = 0.0;
-    for (int k = 0; k < p->n_steps; k++) {
-        total += p->profile_ms[k];
+    if (p->profile_ms == NULL || p->profile_runs == 0) {
+        return 0;
     }
-    fprintf(stderr, "profile: %d steps, %ld runs, %.3f ms per run\n", p->n_steps,
-            p->profile_runs, total / (double)p->profile_runs);
     for (int k = 0; k < p->n_steps; k++) {
         const step *s = &p->steps[k];
         const nn_node *n = s->node;
         const char *impl = n != NULL ? p->impl[n - p->g->nodes] : NULL;
-        char dims[96];
         const dnnl_memory_desc_t *md = s->n_args > 1 ? &p->refs[s->arg_ref[1]].md : NULL;
+        nn_shape sh = s->out_shape;
         if (md != NULL) {
-            nn_shape sh = {.rank = md->ndims};
+            sh.rank = md->ndims;
             for (int i = 0; i < md->ndims; i++) {
                 sh.dims[i] = md->dims[i];
             }
-            nn_dims_str(sh.rank, sh.dims, dims, sizeof(dims));
-        } else {
-            nn_dims_str(s->out_shape.rank, s->out_shape.dims, dims, sizeof(dims));
         }
-        fprintf(stderr, "  %3d %8.4f ms  %-12s %-24s %-28s %s\n", k,
-                p->profile_ms[k] / (double)p->profile_runs,
-                n != NULL ? nn_op_name(n->op) : "reorder", dims,
-                n != NULL ? n->name : "", s->prim == NULL ? "C" : (impl ? impl : ""));
+        nn_dims_str(sh.rank, sh.dims, steps[k].dims, sizeof(steps[k].dims));
+        steps[k].ms = p->profile_ms[k] / (double)p->profile_runs;
+        steps[k].op = n != NULL ? nn_op_name(n->op) : "reorder";
+        steps[k].node = n != NULL ? n->name : "";
+        steps[k].kernel = s->prim == NULL ? "C" : (impl ? impl : "");
     }
+    return p->profile_runs;
 }
 
 void nn_plan_free(nn_plan *p)
 {
     if (p == NULL) {
         return;
-    }
-    if (p->profile_ms != NULL && p->profile_runs > 0) {
-        print_profile(p);
     }
     free(p->profile_ms);
     for (int i = 0; i < p->n_steps; i++) {
@@ -2382,7 +2374,7 @@ mien_status nn_plan_new_opts(nn_backend *b, const nn_graph *g, const nn_shape *i
     if ((st = finalize(p, err)) != MIEN_OK) {
         goto fail;
     }
-    if (getenv("MIEN_PROFILE") != NULL) {
+    if (opt->profile) {
         p->profile_ms = calloc((size_t)p->n_steps, sizeof(*p->profile_ms));
     }
     *out = p;
