@@ -510,19 +510,6 @@ void mien_session_free(mien_session *session)
     free(session);
 }
 
-static bool shape_equal(const nn_shape *a, const nn_shape *b)
-{
-    if (a->rank != b->rank) {
-        return false;
-    }
-    for (int i = 0; i < a->rank; i++) {
-        if (a->dims[i] != b->dims[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* The slot planned for `shape`, planning it (evicting the least recently used) if new. */
 static mien_status session_plan(mien_session *s, int model, const nn_shape *shape,
                                 bool channels_last, int *slot, mien_error *err)
@@ -531,7 +518,7 @@ static mien_status session_plan(mien_session *s, int model, const nn_shape *shap
     int victim = 0;
     mien_status st;
     for (int k = 0; k < PLANS_PER_MODEL; k++) {
-        if (slots[k].plan != NULL && shape_equal(&slots[k].shape, shape) &&
+        if (slots[k].plan != NULL && nn_shape_equal(&slots[k].shape, shape) &&
             slots[k].channels_last == channels_last) {
             *slot = k;
             return MIEN_OK;

@@ -638,16 +638,6 @@ static mien_status c_step(nn_plan *p, const nn_node *n, c_kernel k, mien_error *
     return MIEN_OK;
 }
 
-/* Row-major strides of a shape. */
-static void strides_of(const nn_shape *s, int64_t *st)
-{
-    int64_t acc = 1;
-    for (int i = s->rank - 1; i >= 0; i--) {
-        st[i] = acc;
-        acc *= s->dims[i];
-    }
-}
-
 static float apply_act(const nn_attrs *a, float v)
 {
     if (a->act == NN_ACT_RELU) {
@@ -729,8 +719,8 @@ static void run_binary(const step *s, const float *x, const float *y, float *out
     const nn_shape *o = &s->out_shape;
     int64_t sx[NN_MAX_RANK] = {0}, sy[NN_MAX_RANK] = {0}, idx[NN_MAX_RANK] = {0};
     int64_t tx[NN_MAX_RANK], ty[NN_MAX_RANK], n = nn_shape_elems(o);
-    strides_of(&s->in_shape[0], tx);
-    strides_of(&s->in_shape[1], ty);
+    nn_shape_strides(&s->in_shape[0], tx);
+    nn_shape_strides(&s->in_shape[1], ty);
     for (int i = 0; i < o->rank; i++) {
         int ix = i - (o->rank - s->in_shape[0].rank), iy = i - (o->rank - s->in_shape[1].rank);
         sx[i] = ix >= 0 && s->in_shape[0].dims[ix] != 1 ? tx[ix] : 0;
@@ -850,8 +840,8 @@ static void run_reduce(const step *s, const float *x, float *out)
     for (int i = 0; i < in->rank; i++) {
         kept.dims[i] = red[i] ? 1 : in->dims[i];
     }
-    strides_of(&kept, ost);
-    strides_of(in, st_in);
+    nn_shape_strides(&kept, ost);
+    nn_shape_strides(in, st_in);
     for (int64_t k = 0; k < n_out; k++) {
         out[k] = is_max ? -INFINITY : 0.0f;
     }
@@ -941,7 +931,7 @@ static void run_slice(const step *s, const float *x, float *out)
         start[ax] = b;
         step_[ax] = stp;
     }
-    strides_of(in, st);
+    nn_shape_strides(in, st);
     for (int64_t k = 0; k < n; k++) {
         int64_t off = 0;
         for (int i = 0; i < in->rank; i++) {
@@ -1659,19 +1649,6 @@ static mien_status plan_prelu(nn_plan *p, const nn_node *n, mien_error *err)
     return MIEN_OK;
 }
 
-static bool same_shape(const nn_shape *a, const nn_shape *b)
-{
-    if (a->rank != b->rank) {
-        return false;
-    }
-    for (int i = 0; i < a->rank; i++) {
-        if (a->dims[i] != b->dims[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* x·c or x + c for a scalar constant c as oneDNN's eltwise `linear` (alpha·x + beta), in x's
  * layout and in place: a JIT kernel on every ISA, where oneDNN 2.6's binary with a broadcast second
  * operand on a blocked layout runs `ref:any` at AVX2 (UltraFace's Mul_44: 5 ms). */
@@ -1721,7 +1698,7 @@ static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
     }
     /* Row-major tensors that are not feature maps (the detector's 4420×2 box decoding)
      * run in C: oneDNN's generic binary kernel takes ~40 µs on them, C ~3 µs. */
-    if (is_const(p, a) || !same_shape(shape_of(p, a), os) ||
+    if (is_const(p, a) || !nn_shape_equal(shape_of(p, a), os) ||
         shape_of(p, b)->rank > os->rank || os->rank != 4) {
         return c_step(p, n, CK_BINARY, err);
     }
@@ -1732,7 +1709,7 @@ static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
     }
     if (is_const(p, b)) {
         y_in = const_plain_ref(p, b, os->rank);
-    } else if (same_shape(shape_of(p, b), os)) {
+    } else if (nn_shape_equal(shape_of(p, b), os)) {
         if ((st = value_as(p, b, &p->refs[x].md, &y_in, err)) != MIEN_OK) {
             return st;
         }
@@ -1881,13 +1858,13 @@ static mien_status plan_transpose(nn_plan *p, const nn_node *n, mien_error *err)
     int64_t ost[NN_MAX_RANK];
     mien_status st;
     int y;
-    strides_of(ys, ost);
+    nn_shape_strides(ys, ost);
     if (v->plain_ref >= 0) {
         /* view: output axis i walks input axis perm[i] */
         int64_t ist[NN_MAX_RANK];
         const mem_ref r_copy = p->refs[v->plain_ref]; /* add_ref may move p->refs */
         const mem_ref *r = &r_copy;
-        strides_of(xs, ist);
+        nn_shape_strides(xs, ist);
         for (int i = 0; i < ys->rank; i++) {
             dims[i] = ys->dims[i];
             strides[i] = ist[n->a.perm[i]];

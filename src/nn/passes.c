@@ -615,19 +615,6 @@ static bool perms_cancel(const nn_node *t1, const nn_node *t2)
     return true;
 }
 
-static bool same_shape(const nn_shape *a, const nn_shape *b)
-{
-    if (a->rank != b->rank) {
-        return false;
-    }
-    for (int d = 0; d < a->rank; d++) {
-        if (a->dims[d] != b->dims[d]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 mien_status nn_pass_remove_identity(nn_graph *g, int *changed, mien_error *err)
 {
     pass_ctx c;
@@ -653,7 +640,7 @@ mien_status nn_pass_remove_identity(nn_graph *g, int *changed, mien_error *err)
                 count += bypass(&c, i, g->nodes[p].inputs[0], out);
             }
         } else if (n->op == NN_OP_RESHAPE && shapes != NULL &&
-                   same_shape(&shapes[in], &shapes[out])) {
+                   nn_shape_equal(&shapes[in], &shapes[out])) {
             count += bypass(&c, i, in, out);
         }
     }

@@ -54,20 +54,10 @@ static mien_status fail(const op_ctx *c, mien_status code, const char *fmt, ...)
 /* Elements of a shape, or -1 when a dim is negative or the product overflows. */
 static int64_t elems_of(const nn_shape *s)
 {
-    int64_t total = 1;
     if (s->rank < 0 || s->rank > NN_MAX_RANK) {
         return -1;
     }
-    for (int i = 0; i < s->rank; i++) {
-        if (s->dims[i] < 0) {
-            return -1;
-        }
-        if (s->dims[i] != 0 && total > INT64_MAX / s->dims[i]) {
-            return -1;
-        }
-        total *= s->dims[i];
-    }
-    return total;
+    return nn_dims_elems_within(s->rank, s->dims, INT64_MAX);
 }
 
 /* Product of dims[from, to). Shapes were checked by elems_of, so it cannot overflow. */
@@ -168,16 +158,6 @@ static bool norm_axis(int64_t axis, int rank, int *out)
     return true;
 }
 
-/* Row-major element strides of s. */
-static void strides_of(const nn_shape *s, int64_t *st)
-{
-    int64_t acc = 1;
-    for (int i = s->rank - 1; i >= 0; i--) {
-        st[i] = acc;
-        acc *= s->dims[i];
-    }
-}
-
 /* Copies the elements of an `out`-shaped view of src (element i of dim d advancing the
  * source by st[d] elements, starting at element `base`) into dst, row-major. */
 static void strided_copy(void *dst, const void *src, size_t esz, const nn_shape *out,
@@ -240,13 +220,32 @@ static void conv_defaults(nn_attrs *a)
     }
 }
 
+/* Allocates the NCHW output of a Conv or pool over c's first input with `channels` output
+ * channels after filling a's defaults: *ys its shape, pads[4] the padding (nn_conv_geometry).
+ * MIEN_ERR_SHAPE when the input is smaller than the window. */
+static mien_status window_out(const op_ctx *c, nn_attrs *a, int64_t channels, int64_t pads[4],
+                              nn_shape *ys)
+{
+    const nn_shape *xs = &c->sh[0];
+    int64_t in_hw[2] = {xs->dims[2], xs->dims[3]}, out_hw[2];
+    conv_defaults(a);
+    if (nn_conv_geometry(a, in_hw, pads, out_hw) != MIEN_OK) {
+        return fail(c, MIEN_ERR_SHAPE, "input %lldx%lld is smaller than the kernel",
+                    (long long)in_hw[0], (long long)in_hw[1]);
+    }
+    ys->rank = 4;
+    ys->dims[0] = xs->dims[0], ys->dims[1] = channels;
+    ys->dims[2] = out_hw[0], ys->dims[3] = out_hw[1];
+    return out_alloc(c, ys, NN_F32);
+}
+
 static mien_status op_conv(const op_ctx *c)
 {
     const nn_shape *xs = &c->sh[0], *ws = &c->sh[1];
     const float *x, *w, *b = NULL;
     nn_attrs a = c->n->a;
     int64_t group = a.group > 0 ? a.group : 1;
-    int64_t N, C, H, W, O, CG, KH, KW, OG, OH, OW, pads[4], in_hw[2], out_hw[2];
+    int64_t N, C, H, W, O, CG, KH, KW, OG, OH, OW, pads[4];
     nn_shape ys;
     double *acc;
     float *y;
@@ -275,20 +274,10 @@ static mien_status op_conv(const op_ctx *c)
     }
     a.kernel[0] = KH;
     a.kernel[1] = KW;
-    conv_defaults(&a);
-    in_hw[0] = H;
-    in_hw[1] = W;
-    if (nn_conv_geometry(&a, in_hw, pads, out_hw) != MIEN_OK) {
-        return fail(c, MIEN_ERR_SHAPE, "input %lldx%lld is smaller than the kernel",
-                    (long long)H, (long long)W);
-    }
-    OH = out_hw[0], OW = out_hw[1];
-    ys.rank = 4;
-    ys.dims[0] = N, ys.dims[1] = O, ys.dims[2] = OH, ys.dims[3] = OW;
-    s = out_alloc(c, &ys, NN_F32);
-    if (s != MIEN_OK) {
+    if ((s = window_out(c, &a, O, pads, &ys)) != MIEN_OK) {
         return s;
     }
+    OH = ys.dims[2], OW = ys.dims[3];
     acc = malloc((size_t)(OH * OW > 0 ? OH * OW : 1) * sizeof(*acc));
     if (acc == NULL) {
         free(*c->out);
@@ -406,7 +395,7 @@ static mien_status op_pool(const op_ctx *c)
     const nn_shape *xs = &c->sh[0];
     nn_attrs a = c->n->a;
     bool is_max = c->n->op == NN_OP_MAXPOOL;
-    int64_t N, C, H, W, OH, OW, pads[4], in_hw[2], out_hw[2];
+    int64_t N, C, H, W, OH, OW, pads[4];
     const float *x;
     float *y;
     nn_shape ys;
@@ -420,21 +409,11 @@ static mien_status op_pool(const op_ctx *c)
     if (a.kernel[0] <= 0 || a.kernel[1] <= 0) {
         return fail(c, MIEN_ERR_SHAPE, "kernel size is not set");
     }
-    conv_defaults(&a);
     N = xs->dims[0], C = xs->dims[1], H = xs->dims[2], W = xs->dims[3];
-    in_hw[0] = H;
-    in_hw[1] = W;
-    if (nn_conv_geometry(&a, in_hw, pads, out_hw) != MIEN_OK) {
-        return fail(c, MIEN_ERR_SHAPE, "input %lldx%lld is smaller than the kernel",
-                    (long long)H, (long long)W);
-    }
-    OH = out_hw[0], OW = out_hw[1];
-    ys.rank = 4;
-    ys.dims[0] = N, ys.dims[1] = C, ys.dims[2] = OH, ys.dims[3] = OW;
-    s = out_alloc(c, &ys, NN_F32);
-    if (s != MIEN_OK) {
+    if ((s = window_out(c, &a, C, pads, &ys)) != MIEN_OK) {
         return s;
     }
+    OH = ys.dims[2], OW = ys.dims[3];
     x = c->in[0], y = *c->out;
     for (int64_t p = 0; p < N * C; p++) {
         const float *xp = x + p * H * W;
@@ -584,8 +563,8 @@ static bool bcast_setup(const nn_shape *a, const nn_shape *b, nn_shape *out, int
 {
     int64_t st_a[NN_MAX_RANK], st_b[NN_MAX_RANK];
     int r = a->rank > b->rank ? a->rank : b->rank;
-    strides_of(a, st_a);
-    strides_of(b, st_b);
+    nn_shape_strides(a, st_a);
+    nn_shape_strides(b, st_b);
     out->rank = r;
     for (int d = 0; d < r; d++) {
         int da = d - (r - a->rank), db = d - (r - b->rank);
@@ -827,7 +806,7 @@ static mien_status op_reduce(const op_ctx *c)
     for (int64_t i = 0; i < out_n; i++) {
         acc[i] = is_max ? -INFINITY : 0.0;
     }
-    strides_of(&full, ost);
+    nn_shape_strides(&full, ost);
     for (int d = 0; d < xs->rank; d++) {
         map[d] = red[d] ? 0 : ost[d];
     }
@@ -875,10 +854,10 @@ static mien_status copy_as(const op_ctx *c, const nn_shape *ys)
 
 static mien_status op_reshape(const op_ctx *c)
 {
-    const nn_shape *xs = &c->sh[0];
-    int64_t spec[NN_MAX_RANK], known = 1, total = elems_of(xs);
-    int n = 0, infer_at = -1;
+    int64_t spec[NN_MAX_RANK];
+    int n = 0;
     nn_shape ys;
+    const char *why;
     mien_status s = need(c, 1, false);
     if (s != MIEN_OK) {
         return s;
@@ -887,41 +866,12 @@ static mien_status op_reshape(const op_ctx *c)
     if (s != MIEN_OK) {
         return s;
     }
-    ys.rank = n;
-    for (int i = 0; i < n; i++) {
-        int64_t d = spec[i];
-        if (d == 0) {
-            if (i >= xs->rank) {
-                return fail(c, MIEN_ERR_SHAPE, "0 in shape copies a dimension the input lacks");
-            }
-            d = xs->dims[i];
-        }
-        if (d == -1) {
-            if (infer_at >= 0) {
-                return fail(c, MIEN_ERR_SHAPE, "more than one -1 in shape");
-            }
-            infer_at = i;
-            d = 1;
-        } else if (d < 0) {
-            return fail(c, MIEN_ERR_SHAPE, "negative dimension %lld in shape", (long long)d);
-        }
-        ys.dims[i] = d;
-        if (d != 0 && known > INT64_MAX / d) {
-            return fail(c, MIEN_ERR_SHAPE, "shape is too large");
-        }
-        known *= d;
-    }
-    if (infer_at >= 0) {
-        if (known == 0 || total % known != 0) {
-            return fail(c, MIEN_ERR_SHAPE, "cannot infer the -1 dimension");
-        }
-        ys.dims[infer_at] = total / known;
-    }
-    if (elems_of(&ys) != total) {
+    why = nn_reshape_resolve(&c->sh[0], spec, n, &ys);
+    if (why != NULL) {
         char want[96], got[96];
-        return fail(c, MIEN_ERR_SHAPE, "cannot reshape %s to %s",
-                    nn_dims_str(xs->rank, xs->dims, got, sizeof(got)),
-                    nn_dims_str(ys.rank, ys.dims, want, sizeof(want)));
+        return fail(c, MIEN_ERR_SHAPE, "cannot reshape %s to %s: %s",
+                    nn_dims_str(c->sh[0].rank, c->sh[0].dims, got, sizeof(got)),
+                    nn_dims_str(n, spec, want, sizeof(want)), why);
     }
     return copy_as(c, &ys);
 }
@@ -965,7 +915,7 @@ static mien_status op_transpose(const op_ctx *c)
         }
         seen[perm[i]] = true;
     }
-    strides_of(xs, xst);
+    nn_shape_strides(xs, xst);
     ys.rank = xs->rank;
     for (int i = 0; i < xs->rank; i++) {
         ys.dims[i] = xs->dims[perm[i]];
@@ -1067,7 +1017,7 @@ static mien_status op_slice(const op_ctx *c)
             return fail(c, MIEN_ERR_SHAPE, "starts, ends, axes and steps differ in length");
         }
     }
-    strides_of(xs, xst);
+    nn_shape_strides(xs, xst);
     ys = *xs;
     memcpy(st, xst, sizeof(st));
     for (int i = 0; i < n; i++) {

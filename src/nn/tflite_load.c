@@ -399,17 +399,7 @@ static mien_status nomem(loader *L)
  * `limit` (the caller's bound, so nothing overflows). */
 static int64_t shape_elems(const tfl_tensor *t, int64_t limit)
 {
-    int64_t n = 1;
-    for (int i = 0; i < t->rank; i++) {
-        if (t->dims[i] < 0) {
-            return -1;
-        }
-        if (t->dims[i] != 0 && n > limit / t->dims[i]) {
-            return -1;
-        }
-        n *= t->dims[i];
-    }
-    return n;
+    return nn_dims_elems_within(t->rank, t->dims, limit);
 }
 
 /* Decodes tensor i of the subgraph (table t) into L->tt[i]. */
