@@ -1364,24 +1364,13 @@ typedef struct ref_value {
     bool is_output;
 } ref_value;
 
-mien_status nn_ref_run(const nn_graph *g, const float *const *inputs, const nn_shape *in_shapes,
-                       float **outputs, nn_shape *out_shapes, mien_error *err)
+/* Fills v[g->n_tensors] with the graph's constants and its inputs (checked against their
+ * declared shapes) and marks each tensor's last reader and the outputs. MIEN_ERR_SHAPE for
+ * an input that does not fit. */
+static mien_status bind_values(const nn_graph *g, const float *const *inputs,
+                               const nn_shape *in_shapes, ref_value *v, mien_error *err)
 {
-    ref_value *v;
-    mien_status s = MIEN_OK;
     char want[96], got[96];
-    if (g == NULL || inputs == NULL || in_shapes == NULL || outputs == NULL ||
-        out_shapes == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "nn_ref_run: NULL argument");
-    }
-    for (int k = 0; k < g->n_outputs; k++) {
-        outputs[k] = NULL;
-        out_shapes[k].rank = 0;
-    }
-    v = calloc((size_t)(g->n_tensors > 0 ? g->n_tensors : 1), sizeof(*v));
-    if (v == NULL) {
-        return base_error_set(err, MIEN_ERR_NOMEM, "nn_ref_run: out of memory");
-    }
     for (int t = 0; t < g->n_tensors; t++) {
         const nn_tensor *tt = &g->tensors[t];
         v[t].last_use = -1;
@@ -1400,10 +1389,9 @@ mien_status nn_ref_run(const nn_graph *g, const float *const *inputs, const nn_s
             fits = is->dims[d] >= 0 && (tt->dims[d] < 0 || tt->dims[d] == is->dims[d]);
         }
         if (!fits) {
-            s = base_error_set(err, MIEN_ERR_SHAPE, "input '%s' expects %s, got %s", tt->name,
-                               nn_dims_str(tt->rank, tt->dims, want, sizeof(want)),
-                               nn_dims_str(is->rank, is->dims, got, sizeof(got)));
-            goto fail_values;
+            return base_error_set(err, MIEN_ERR_SHAPE, "input '%s' expects %s, got %s", tt->name,
+                                  nn_dims_str(tt->rank, tt->dims, want, sizeof(want)),
+                                  nn_dims_str(is->rank, is->dims, got, sizeof(got)));
         }
         v[g->inputs[k]].data = (void *)(uintptr_t)inputs[k];
         v[g->inputs[k]].shape = *is;
@@ -1419,75 +1407,95 @@ mien_status nn_ref_run(const nn_graph *g, const float *const *inputs, const nn_s
     for (int k = 0; k < g->n_outputs; k++) {
         v[g->outputs[k]].is_output = true;
     }
+    return MIEN_OK;
+}
 
-    for (int i = 0; i < g->n_nodes; i++) {
-        const nn_node *n = &g->nodes[i];
-        nn_shape ish[NN_MAX_NODE_INPUTS], osh[NN_MAX_NODE_OUTPUTS];
-        const void *idata[NN_MAX_NODE_INPUTS];
-        nn_dtype idt[NN_MAX_NODE_INPUTS], odt[NN_MAX_NODE_OUTPUTS];
-        void *odata[NN_MAX_NODE_OUTPUTS];
-        for (int k = 0; k < n->n_inputs; k++) {
-            int t = n->inputs[k];
-            idata[k] = NULL;
-            ish[k].rank = 0;
-            idt[k] = NN_F32;
-            if (t < 0) {
-                continue;
-            }
-            if (v[t].data == NULL) {
-                s = base_error_set(err, MIEN_ERR_MODEL,
-                                   "node '%s' (%s): input '%s' was never computed", n->name,
-                                   nn_op_name(n->op), g->tensors[t].name);
-                goto fail_values;
-            }
-            idata[k] = v[t].data;
-            ish[k] = v[t].shape;
-            idt[k] = v[t].dtype;
+/* Forgets a value, freeing its data when this run owns it. */
+static void drop_value(ref_value *v)
+{
+    if (v->owned) {
+        free(v->data);
+    }
+    v->data = NULL;
+    v->owned = false;
+}
+
+/* Stores the outputs of node n (odata, owned) in v, dropping those nobody reads, then frees
+ * the inputs whose last reader n is. */
+static void store_outputs(const nn_node *n, int i, ref_value *v, const nn_shape *osh,
+                          void **odata, const nn_dtype *odt)
+{
+    for (int k = 0; k < n->n_outputs; k++) {
+        int t = n->outputs[k];
+        if (t < 0 || odata[k] == NULL) {
+            free(odata[k]);
+            continue;
         }
-        s = eval_typed(g, n, ish, idata, idt, osh, odata, odt, err);
-        if (s != MIEN_OK) {
-            goto fail_values;
-        }
-        for (int k = 0; k < n->n_outputs; k++) {
-            int t = n->outputs[k];
-            if (t < 0 || odata[k] == NULL) {
-                free(odata[k]);
-                continue;
-            }
-            if (v[t].owned) {
-                free(v[t].data); /* a tensor written twice: the later value wins */
-            }
-            v[t].data = odata[k];
-            v[t].owned = true;
-            v[t].shape = osh[k];
-            v[t].dtype = odt[k];
-            if (v[t].last_use < 0 && !v[t].is_output) {
-                free(v[t].data); /* nobody reads it */
-                v[t].data = NULL;
-                v[t].owned = false;
-            }
-        }
-        /* free what no later node reads */
-        for (int k = 0; k < n->n_inputs; k++) {
-            int t = n->inputs[k];
-            if (t >= 0 && v[t].owned && v[t].last_use == i && !v[t].is_output) {
-                free(v[t].data);
-                v[t].data = NULL;
-                v[t].owned = false;
-            }
+        drop_value(&v[t]); /* a tensor written twice: the later value wins */
+        v[t].data = odata[k];
+        v[t].owned = true;
+        v[t].shape = osh[k];
+        v[t].dtype = odt[k];
+        if (v[t].last_use < 0 && !v[t].is_output) {
+            drop_value(&v[t]); /* nobody reads it */
         }
     }
+    for (int k = 0; k < n->n_inputs; k++) {
+        int t = n->inputs[k];
+        if (t >= 0 && v[t].owned && v[t].last_use == i && !v[t].is_output) {
+            drop_value(&v[t]);
+        }
+    }
+}
 
-    for (int k = 0; k < g->n_outputs; k++) {
+/* Evaluates node i of g on the values v. MIEN_ERR_MODEL for an input no node computed,
+ * else eval_typed's status. */
+static mien_status run_node(const nn_graph *g, int i, ref_value *v, mien_error *err)
+{
+    const nn_node *n = &g->nodes[i];
+    nn_shape ish[NN_MAX_NODE_INPUTS], osh[NN_MAX_NODE_OUTPUTS];
+    const void *idata[NN_MAX_NODE_INPUTS];
+    nn_dtype idt[NN_MAX_NODE_INPUTS], odt[NN_MAX_NODE_OUTPUTS];
+    void *odata[NN_MAX_NODE_OUTPUTS];
+    mien_status s;
+    for (int k = 0; k < n->n_inputs; k++) {
+        int t = n->inputs[k];
+        idata[k] = NULL;
+        ish[k].rank = 0;
+        idt[k] = NN_F32;
+        if (t < 0) {
+            continue;
+        }
+        if (v[t].data == NULL) {
+            return base_error_set(err, MIEN_ERR_MODEL,
+                                  "node '%s' (%s): input '%s' was never computed", n->name,
+                                  nn_op_name(n->op), g->tensors[t].name);
+        }
+        idata[k] = v[t].data;
+        ish[k] = v[t].shape;
+        idt[k] = v[t].dtype;
+    }
+    s = eval_typed(g, n, ish, idata, idt, osh, odata, odt, err);
+    if (s == MIEN_OK) {
+        store_outputs(n, i, v, osh, odata, odt);
+    }
+    return s;
+}
+
+/* Hands the graph's outputs over to the caller (outputs[k], malloc'd) with their shapes.
+ * On failure the outputs already handed over are freed again. */
+static mien_status take_outputs(const nn_graph *g, ref_value *v, float **outputs,
+                                nn_shape *out_shapes, mien_error *err)
+{
+    mien_status s = MIEN_OK;
+    for (int k = 0; k < g->n_outputs && s == MIEN_OK; k++) {
         ref_value *o = &v[g->outputs[k]];
         size_t bytes;
         if (o->data == NULL || o->dtype != NN_F32) {
             s = base_error_set(err, o->data == NULL ? MIEN_ERR_MODEL : MIEN_ERR_UNSUPPORTED,
                                "output '%s' was never computed or is not float32",
                                g->tensors[g->outputs[k]].name);
-            goto fail_outputs;
-        }
-        if (o->owned) {
+        } else if (o->owned) {
             outputs[k] = o->data; /* hand over */
             o->owned = false;
         } else {
@@ -1495,31 +1503,46 @@ mien_status nn_ref_run(const nn_graph *g, const float *const *inputs, const nn_s
             outputs[k] = malloc(bytes > 0 ? bytes : 1);
             if (outputs[k] == NULL) {
                 s = base_error_set(err, MIEN_ERR_NOMEM, "nn_ref_run: out of memory");
-                goto fail_outputs;
+            } else {
+                memcpy(outputs[k], o->data, bytes);
             }
-            memcpy(outputs[k], o->data, bytes);
         }
         out_shapes[k] = o->shape;
     }
-    for (int t = 0; t < g->n_tensors; t++) {
-        if (v[t].owned) {
-            free(v[t].data); /* computed but never read */
-        }
-    }
-    free(v);
-    return MIEN_OK;
-
-fail_outputs:
-    for (int k = 0; k < g->n_outputs; k++) {
+    for (int k = 0; s != MIEN_OK && k < g->n_outputs; k++) {
         free(outputs[k]);
         outputs[k] = NULL;
         out_shapes[k].rank = 0;
     }
-fail_values:
+    return s;
+}
+
+mien_status nn_ref_run(const nn_graph *g, const float *const *inputs, const nn_shape *in_shapes,
+                       float **outputs, nn_shape *out_shapes, mien_error *err)
+{
+    ref_value *v;
+    mien_status s;
+    if (g == NULL || inputs == NULL || in_shapes == NULL || outputs == NULL ||
+        out_shapes == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "nn_ref_run: NULL argument");
+    }
+    for (int k = 0; k < g->n_outputs; k++) {
+        outputs[k] = NULL;
+        out_shapes[k].rank = 0;
+    }
+    v = calloc((size_t)(g->n_tensors > 0 ? g->n_tensors : 1), sizeof(*v));
+    if (v == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "nn_ref_run: out of memory");
+    }
+    s = bind_values(g, inputs, in_shapes, v, err);
+    for (int i = 0; i < g->n_nodes && s == MIEN_OK; i++) {
+        s = run_node(g, i, v, err);
+    }
+    if (s == MIEN_OK) {
+        s = take_outputs(g, v, outputs, out_shapes, err);
+    }
     for (int t = 0; t < g->n_tensors; t++) {
-        if (v[t].owned) {
-            free(v[t].data);
-        }
+        drop_value(&v[t]); /* computed but never read, or what a failure left */
     }
     free(v);
     return s;
