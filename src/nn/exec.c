@@ -1289,111 +1289,162 @@ static mien_status conv_pd_for_layout(nn_plan *p, const nn_node *n,
     return MIEN_OK;
 }
 
-static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
+/* What a convolution's primitive descriptor is made from: shapes, types and geometry. */
+typedef struct conv_args {
+    dnnl_dims_t sd, dd, strides, dil, pl, pr; /* src and dst NCHW dims; oneDNN's geometry */
+    dnnl_data_type_t ct, dst_type;            /* compute (src, weights) and dst types */
+    dnnl_memory_desc_t w_md, w_plain, b_md;   /* weights as wanted (any) and as stored */
+    bool has_bias;
+} conv_args;
+
+/* Fills c for Conv node n (bfloat16 when `bf16`). */
+static void conv_args_init(const nn_plan *p, const nn_node *n, bool bf16, conv_args *c)
 {
     const nn_shape *xs = shape_of(p, n->inputs[0]), *ws = shape_of(p, n->inputs[1]);
     const nn_shape *ys = shape_of(p, n->outputs[0]);
-    const nn_tensor *wt = &p->g->tensors[n->inputs[1]];
-    int bias = n->n_inputs > 2 && n->inputs[2] >= 0 ? n->inputs[2] : -1;
     int64_t group = n->a.group > 0 ? n->a.group : 1;
-    dnnl_memory_desc_t src_md, w_md, b_md, dst_md, w_plain;
-    dnnl_dims_t sd = {0}, dd = {0}, wd = {0}, bd = {0}, strides, dil, pl, pr;
     int64_t pads[4], out_hw[2], in_hw[2] = {xs->dims[2], xs->dims[3]};
+    dnnl_dims_t wd = {0}, bd = {0};
     nn_attrs a = n->a;
-    dnnl_convolution_desc_t cd;
-    dnnl_primitive_desc_t pd;
-    mien_status st;
-    int x_ref, w_ref, b_ref = -1, y_ref;
-
-    if (!is_const(p, n->inputs[1]) || (bias >= 0 && !is_const(p, bias))) {
-        return base_error_set(err, MIEN_ERR_UNSUPPORTED,
-                              "node '%s' (Conv): weights must be constant", n->name);
-    }
-    bool bf16 = conv_is_bf16(p, n);
-    dnnl_data_type_t ct = bf16 ? dnnl_bf16 : dnnl_f32;
+    memset(c, 0, sizeof(*c));
+    c->ct = bf16 ? dnnl_bf16 : dnnl_f32;
+    /* float32 out, unless the only reader is another bf16 convolution (no PReLU between):
+     * then bf16 straight away, saving a reorder */
+    c->dst_type = bf16 && feeds_bf16_conv(p, n) ? dnnl_bf16 : dnnl_f32;
     a.kernel[0] = ws->dims[2];
     a.kernel[1] = ws->dims[3];
     nn_conv_geometry(&a, in_hw, pads, out_hw);
-    dims_of(xs, sd);
-    dims_of(ys, dd);
+    dims_of(xs, c->sd);
+    dims_of(ys, c->dd);
     for (int i = 0; i < 2; i++) {
-        strides[i] = a.stride[i] > 0 ? a.stride[i] : 1;
-        dil[i] = (a.dilation[i] > 0 ? a.dilation[i] : 1) - 1; /* oneDNN counts extra gaps */
-        pl[i] = pads[i];
-        pr[i] = pads[i + 2];
+        c->strides[i] = a.stride[i] > 0 ? a.stride[i] : 1;
+        c->dil[i] = (a.dilation[i] > 0 ? a.dilation[i] : 1) - 1; /* oneDNN counts extra gaps */
+        c->pl[i] = pads[i];
+        c->pr[i] = pads[i + 2];
     }
     if (group == 1) {
         dims_of(ws, wd);
-        dnnl_memory_desc_init_by_tag(&w_md, 4, wd, ct, dnnl_format_tag_any);
-        dnnl_memory_desc_init_by_tag(&w_plain, 4, wd, dnnl_f32, dnnl_oihw);
+        dnnl_memory_desc_init_by_tag(&c->w_md, 4, wd, c->ct, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&c->w_plain, 4, wd, dnnl_f32, dnnl_oihw);
     } else {
         wd[0] = group;
         wd[1] = ws->dims[0] / group;
         wd[2] = ws->dims[1];
         wd[3] = ws->dims[2];
         wd[4] = ws->dims[3];
-        dnnl_memory_desc_init_by_tag(&w_md, 5, wd, dnnl_f32, dnnl_format_tag_any);
-        dnnl_memory_desc_init_by_tag(&w_plain, 5, wd, dnnl_f32, dnnl_goihw);
+        dnnl_memory_desc_init_by_tag(&c->w_md, 5, wd, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&c->w_plain, 5, wd, dnnl_f32, dnnl_goihw);
     }
-    if (bias >= 0) {
+    c->has_bias = n->n_inputs > 2 && n->inputs[2] >= 0;
+    if (c->has_bias) {
         bd[0] = ys->dims[1];
-        dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a);
+        dnnl_memory_desc_init_by_tag(&c->b_md, 1, bd, dnnl_f32, dnnl_a);
     }
-    /* float32 out, unless the only reader is another bf16 convolution (no PReLU between):
-     * then bf16 straight away, saving a reorder */
-    dnnl_data_type_t dst_type = bf16 && feeds_bf16_conv(p, n) ? dnnl_bf16 : dnnl_f32;
-    /* Layouts are offered in turn until oneDNN has a kernel that is not a reference one
-     * for them (CONV_LAYOUTS); when none has, the first layout's reference kernel runs and
-     * the plan reports it (nn_plan_ref_steps). */
-    const nn_node *prelu = NULL;
-    dnnl_primitive_desc_t fallback = NULL;
+}
+
+/* The primitive descriptor for Conv node n (*pd, owned by the caller) and the PReLU fused
+ * into it (*prelu, NULL when none). Layouts are offered in turn until oneDNN has a kernel
+ * that is not a reference one for them (CONV_LAYOUTS); when none has, the first layout's
+ * reference kernel runs and the plan reports it (nn_plan_ref_steps). */
+static mien_status conv_choose(nn_plan *p, const nn_node *n, const conv_args *c,
+                               dnnl_primitive_desc_t *pd, const nn_node **prelu, mien_error *err)
+{
+    const nn_shape *xs = shape_of(p, n->inputs[0]);
     const conv_layout *order = xs->dims[1] < CONV_FEW_CHANNELS ? CONV_LAYOUTS_FEW : CONV_LAYOUTS;
-    pd = NULL;
-    for (int li = 0; li < CONV_N_LAYOUTS && pd == NULL; li++) {
-        dnnl_memory_desc_init_by_tag(&src_md, 4, sd, ct, order[li].src);
-        dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dst_type, order[li].dst);
+    dnnl_primitive_desc_t fallback = NULL;
+    dnnl_memory_desc_t src_md, dst_md;
+    dnnl_convolution_desc_t cd;
+    mien_status st;
+    *pd = NULL;
+    *prelu = NULL;
+    for (int li = 0; li < CONV_N_LAYOUTS && *pd == NULL; li++) {
+        dnnl_memory_desc_init_by_tag(&src_md, 4, c->sd, c->ct, order[li].src);
+        dnnl_memory_desc_init_by_tag(&dst_md, 4, c->dd, c->dst_type, order[li].dst);
         if (dnnl_dilated_convolution_forward_desc_init(
-                &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_md,
-                bias >= 0 ? &b_md : NULL, &dst_md, strides, dil, pl, pr) != dnnl_success) {
+                &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &c->w_md,
+                c->has_bias ? &c->b_md : NULL, &dst_md, c->strides, c->dil, c->pl,
+                c->pr) != dnnl_success) {
             continue;
         }
-        if ((st = conv_pd_for_layout(p, n, &cd, &pd, &prelu, err)) != MIEN_OK) {
+        if ((st = conv_pd_for_layout(p, n, &cd, pd, prelu, err)) != MIEN_OK) {
             if (fallback != NULL) {
                 dnnl_primitive_desc_destroy(fallback);
             }
             return st;
         }
-        if (pd != NULL && impl_is_reference(pd)) {
+        if (*pd != NULL && impl_is_reference(*pd)) {
             if (fallback == NULL) {
-                fallback = pd;
+                fallback = *pd;
             } else {
-                dnnl_primitive_desc_destroy(pd);
+                dnnl_primitive_desc_destroy(*pd);
             }
-            pd = NULL;
-            prelu = NULL;
+            *pd = NULL;
+            *prelu = NULL;
         }
     }
-    if (pd == NULL) {
+    if (*pd == NULL) {
         if (fallback == NULL) {
             return base_error_set(err, MIEN_ERR_BACKEND,
                                   "oneDNN has no convolution for node '%s' in any layout",
                                   n->name);
         }
-        pd = fallback;
+        *pd = fallback;
     } else if (fallback != NULL) {
         dnnl_primitive_desc_destroy(fallback);
+    }
+    return MIEN_OK;
+}
+
+/* Hands step s the slope of the PReLU fused into its convolution (one per channel, or one
+ * for all) and makes the PReLU's output the convolution's, y_ref. */
+static void conv_bind_prelu(nn_plan *p, step *s, const nn_node *prelu, int64_t channels,
+                            int y_ref)
+{
+    dnnl_memory_desc_t slope_md;
+    dnnl_dims_t slope_dims = {1, channels, 1, 1};
+    int slope_ref;
+    if (nn_tensor_elems(&p->g->tensors[prelu->inputs[1]]) == 1) {
+        slope_dims[1] = 1;
+    }
+    dnnl_memory_desc_init_by_tag(&slope_md, 4, slope_dims, dnnl_f32, dnnl_acdb);
+    slope_ref = add_ref(p, &slope_md, -1, p->g->tensors[prelu->inputs[1]].data);
+    step_arg(p, s, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_WEIGHTS, slope_ref);
+    p->fused[prelu - p->g->nodes] = true;
+    produce(p, prelu->outputs[0], y_ref);
+}
+
+static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
+{
+    const nn_tensor *wt = &p->g->tensors[n->inputs[1]];
+    int bias = n->n_inputs > 2 && n->inputs[2] >= 0 ? n->inputs[2] : -1;
+    dnnl_memory_desc_t src_md, w_md, dst_md;
+    dnnl_primitive_desc_t pd;
+    const nn_node *prelu;
+    conv_args c;
+    mien_status st;
+    int x_ref, w_ref, b_ref = -1, y_ref;
+    bool bf16;
+
+    if (!is_const(p, n->inputs[1]) || (bias >= 0 && !is_const(p, bias))) {
+        return base_error_set(err, MIEN_ERR_UNSUPPORTED,
+                              "node '%s' (Conv): weights must be constant", n->name);
+    }
+    bf16 = conv_is_bf16(p, n);
+    conv_args_init(p, n, bf16, &c);
+    if ((st = conv_choose(p, n, &c, &pd, &prelu, err)) != MIEN_OK) {
+        return st;
     }
     src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
 
     if ((st = value_as(p, n->inputs[0], &src_md, &x_ref, err)) != MIEN_OK ||
-        (st = const_as(p, wt->data, &w_plain, &w_md, n, &w_ref, err)) != MIEN_OK) {
+        (st = const_as(p, wt->data, &c.w_plain, &w_md, n, &w_ref, err)) != MIEN_OK) {
         dnnl_primitive_desc_destroy(pd);
         return st;
     }
     if (bias >= 0) {
-        b_ref = add_ref(p, &b_md, -1, p->g->tensors[bias].data);
+        b_ref = add_ref(p, &c.b_md, -1, p->g->tensors[bias].data);
     }
     y_ref = new_buf_ref(p, &dst_md);
     step *s = prim_step(p, pd, n, err, &st);
@@ -1407,17 +1458,7 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
         step_arg(p, s, DNNL_ARG_BIAS, b_ref);
     }
     if (prelu != NULL) {
-        dnnl_memory_desc_t slope_md;
-        dnnl_dims_t slope_dims = {1, ys->dims[1], 1, 1};
-        int slope_ref;
-        if (nn_tensor_elems(&p->g->tensors[prelu->inputs[1]]) == 1) {
-            slope_dims[1] = 1;
-        }
-        dnnl_memory_desc_init_by_tag(&slope_md, 4, slope_dims, dnnl_f32, dnnl_acdb);
-        slope_ref = add_ref(p, &slope_md, -1, p->g->tensors[prelu->inputs[1]].data);
-        step_arg(p, s, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_WEIGHTS, slope_ref);
-        p->fused[prelu - p->g->nodes] = true;
-        produce(p, prelu->outputs[0], y_ref);
+        conv_bind_prelu(p, s, prelu, shape_of(p, n->outputs[0])->dims[1], y_ref);
     }
     step_arg(p, s, DNNL_ARG_DST, y_ref);
     produce(p, n->outputs[0], y_ref);
