@@ -3,6 +3,7 @@
  *
  * A mien_image is immutable once made, so one may be read by any number of threads. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
