@@ -776,6 +776,28 @@ static int act_out(loader *L, int t)
     return L->ir[t];
 }
 
+/* Adds the current op's node: `kind` over in[n_in], writing the op's first output (an
+ * activation, act_out). Returns L->r.st. */
+static mien_status emit_op(loader *L, nn_op kind, int n_in, const int *in, const nn_attrs *a)
+{
+    int y = act_out(L, L->op->out[0]);
+    if (L->r.st == MIEN_OK) {
+        add_node(L, kind, n_in, in, y, a);
+    }
+    return L->r.st;
+}
+
+/* Appends the op's optional third input (a bias) to in[n_in] when it has one; returns the
+ * new count. */
+static int with_bias(loader *L, int *in, int n_in)
+{
+    const tfl_op *op = L->op;
+    if (op->n_in > 2 && op->in[2] >= 0) {
+        in[n_in++] = plain_in(L, op->in[2]);
+    }
+    return n_in;
+}
+
 /* Sets a->act from a TFLite fused activation code. */
 static bool set_act(loader *L, int code, nn_attrs *a)
 {
@@ -843,7 +865,7 @@ static mien_status conv(loader *L, bool dw)
     const tfl_op *op = L->op;
     const tfl_tensor *w;
     nn_attrs a = {0};
-    int in[3], n_in = 2, y;
+    int in[3], n_in = 2;
     int64_t n = 0, dims[4], kh, kw, cout, cin;
     float *src, *dst;
     if (op->n_in < 2 || op->in[1] < 0 || !need_4d(L, op->in[0])) {
@@ -905,14 +927,8 @@ static mien_status conv(loader *L, bool dw)
     dims[3] = kw;
     in[0] = act_in(L, op->in[0]);
     in[1] = add_tensor(L, w->name, ":oihw", NN_F32, 4, dims, dst);
-    if (op->n_in > 2 && op->in[2] >= 0) {
-        in[n_in++] = plain_in(L, op->in[2]);
-    }
-    y = act_out(L, op->out[0]);
-    if (L->r.st == MIEN_OK) {
-        add_node(L, NN_OP_CONV, n_in, in, y, &a);
-    }
-    return L->r.st;
+    n_in = with_bias(L, in, n_in);
+    return emit_op(L, NN_OP_CONV, n_in, in, &a);
 }
 
 /* MAX_POOL_2D, AVERAGE_POOL_2D → MaxPool, AveragePool. Pool2DOptions: padding 0,
@@ -922,7 +938,7 @@ static mien_status pool(loader *L, bool max)
 {
     const tfl_op *op = L->op;
     nn_attrs a = {0};
-    int x, y;
+    int x;
     if (op->n_in < 1 || !need_4d(L, op->in[0])) {
         return L->r.st;
     }
@@ -935,11 +951,7 @@ static mien_status pool(loader *L, bool max)
     a.dilation[0] = 1;
     a.dilation[1] = 1;
     x = act_in(L, op->in[0]);
-    y = act_out(L, op->out[0]);
-    if (L->r.st == MIEN_OK) {
-        add_node(L, max ? NN_OP_MAXPOOL : NN_OP_AVGPOOL, 1, &x, y, &a);
-    }
-    return L->r.st;
+    return emit_op(L, max ? NN_OP_MAXPOOL : NN_OP_AVGPOOL, 1, &x, &a);
 }
 
 /* FULLY_CONNECTED → Gemm(x, W[out,in], b?) with trans_b. FullyConnectedOptions:
@@ -951,7 +963,7 @@ static mien_status fully_connected(loader *L)
     const tfl_op *op = L->op;
     const tfl_tensor *x, *w;
     nn_attrs a = {0};
-    int in[3], n_in = 2, y;
+    int in[3], n_in = 2;
     if (op->n_in < 2 || op->in[0] < 0 || op->in[1] < 0) {
         return fail(L, MIEN_ERR_MODEL, "needs an input and weights");
     }
@@ -985,14 +997,8 @@ static mien_status fully_connected(loader *L)
         }
     }
     in[1] = plain_in(L, op->in[1]);
-    if (op->n_in > 2 && op->in[2] >= 0) {
-        in[n_in++] = plain_in(L, op->in[2]);
-    }
-    y = act_out(L, op->out[0]);
-    if (L->r.st == MIEN_OK) {
-        add_node(L, NN_OP_GEMM, n_in, in, y, &a);
-    }
-    return L->r.st;
+    n_in = with_bias(L, in, n_in);
+    return emit_op(L, NN_OP_GEMM, n_in, in, &a);
 }
 
 /* ADD, SUB, MUL, DIV → numpy-broadcast Add/Sub/Mul/Div; options: fused_activation 0.
@@ -1002,7 +1008,7 @@ static mien_status binary(loader *L, nn_op kind)
 {
     const tfl_op *op = L->op;
     nn_attrs a = {0};
-    int in[2], y;
+    int in[2];
     bool out4 = L->tt[op->out[0]].rank == 4;
     if (op->n_in != 2) {
         return fail(L, MIEN_ERR_MODEL, "needs two inputs");
@@ -1028,11 +1034,7 @@ static mien_status binary(loader *L, nn_op kind)
                         "against a 4-D one", x->rank, x->name);
         }
     }
-    y = act_out(L, op->out[0]);
-    if (L->r.st == MIEN_OK) {
-        add_node(L, kind, 2, in, y, &a);
-    }
-    return L->r.st;
+    return emit_op(L, kind, 2, in, &a);
 }
 
 /* RELU, NEG, ABS, EXP → Relu, Neg, Abs, Exp. */
@@ -1061,7 +1063,7 @@ static mien_status reduce(loader *L, nn_op kind)
     const tfl_tensor *x, *ax;
     nn_attrs a = {0};
     bool kept[4] = {true, true, true, true};
-    int xi, y, rank;
+    int xi, rank;
     if (op->n_in != 2 || op->in[0] < 0 || op->in[1] < 0) {
         return fail(L, MIEN_ERR_MODEL, "needs an input and axes");
     }
@@ -1099,11 +1101,7 @@ static mien_status reduce(loader *L, nn_op kind)
             }
         }
     }
-    y = act_out(L, op->out[0]);
-    if (L->r.st == MIEN_OK) {
-        add_node(L, kind, 1, &xi, y, &a);
-    }
-    return L->r.st;
+    return emit_op(L, kind, 1, &xi, &a);
 }
 
 /* RESHAPE → Reshape to the output tensor's declared shape with the batch free (-1); the
