@@ -1252,6 +1252,27 @@ static bool fully_convolutional(loader *L, fb_vec ops)
     return true;
 }
 
+/* Entry i of v, the file's graph inputs or outputs (`what`): *t the file's tensor and the
+ * result its table; NULL (MIEN_ERR_MODEL) for a tensor index out of range. */
+static const tfl_tensor *graph_io(loader *L, fb_vec v, size_t i, const char *what, int *t)
+{
+    *t = fb_vec_i32(&L->r, v, i);
+    if (*t < 0 || *t >= L->n_tt) {
+        fail(L, MIEN_ERR_MODEL, "graph %s %zu is tensor %d of %d", what, i, *t, L->n_tt);
+        return NULL;
+    }
+    return &L->tt[*t];
+}
+
+/* Adds the graph's tensor for the file's graph input or output tt: its name and declared
+ * (NHWC) dims. Its index, or -1 when out of memory. */
+static int graph_io_tensor(loader *L, const tfl_tensor *tt)
+{
+    int64_t dims[NN_MAX_RANK];
+    act_dims(L, tt, false, dims);
+    return add_tensor(L, tt->name, "", NN_F32, tt->rank, dims, NULL);
+}
+
 /* Creates the graph inputs: the NHWC tensor with the file's name and, for a 4-D input, a
  * Transpose to the NCHW tensor "<name>:nchw" the operators read. */
 static mien_status make_inputs(loader *L, fb_vec v)
@@ -1261,21 +1282,16 @@ static mien_status make_inputs(loader *L, fb_vec v)
                     NN_MAX_GRAPH_IO);
     }
     for (size_t i = 0; i < v.len; i++) {
-        int t = fb_vec_i32(&L->r, v, i), x;
-        const tfl_tensor *tt;
-        int64_t dims[NN_MAX_RANK];
-        if (t < 0 || t >= L->n_tt) {
-            return fail(L, MIEN_ERR_MODEL, "graph input %zu is tensor %d of %d", i, t,
-                        L->n_tt);
+        int t, x;
+        const tfl_tensor *tt = graph_io(L, v, i, "input", &t);
+        if (tt == NULL) {
+            return L->r.st;
         }
-        tt = &L->tt[t];
         if (tt->data != NULL || L->produced[t] || tt->type != TFL_FLOAT32) {
             return fail(L, MIEN_ERR_UNSUPPORTED, "graph input '%s' is a constant, repeated, or "
                         "not FLOAT32", tt->name);
         }
-        act_dims(L, tt, false, dims);
-        x = add_tensor(L, tt->name, "", NN_F32, tt->rank, dims, NULL);
-        if (x < 0) {
+        if ((x = graph_io_tensor(L, tt)) < 0) {
             return L->r.st;
         }
         L->g->inputs[L->g->n_inputs++] = x;
@@ -1297,21 +1313,16 @@ static mien_status make_outputs(loader *L, fb_vec v)
                     NN_MAX_GRAPH_IO);
     }
     for (size_t i = 0; i < v.len; i++) {
-        int t = fb_vec_i32(&L->r, v, i), x;
-        const tfl_tensor *tt;
-        int64_t dims[NN_MAX_RANK];
-        if (t < 0 || t >= L->n_tt) {
-            return fail(L, MIEN_ERR_MODEL, "graph output %zu is tensor %d of %d", i, t,
-                        L->n_tt);
+        int t, x;
+        const tfl_tensor *tt = graph_io(L, v, i, "output", &t);
+        if (tt == NULL) {
+            return L->r.st;
         }
-        tt = &L->tt[t];
         if (tt->data != NULL || L->produced[t] || L->ir[t] >= 0 || L->ext[t] >= 0) {
             return fail(L, MIEN_ERR_UNSUPPORTED, "graph output '%s' is a constant, a graph "
                         "input, or repeated", tt->name);
         }
-        act_dims(L, tt, false, dims);
-        x = add_tensor(L, tt->name, "", NN_F32, tt->rank, dims, NULL);
-        if (x < 0) {
+        if ((x = graph_io_tensor(L, tt)) < 0) {
             return L->r.st;
         }
         L->g->outputs[L->g->n_outputs++] = x;
