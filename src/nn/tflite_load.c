@@ -1252,18 +1252,6 @@ static bool fully_convolutional(loader *L, fb_vec ops)
     return true;
 }
 
-/* Entry i of v, the file's graph inputs or outputs (`what`): *t the file's tensor and the
- * result its table; NULL (MIEN_ERR_MODEL) for a tensor index out of range. */
-static const tfl_tensor *graph_io(loader *L, fb_vec v, size_t i, const char *what, int *t)
-{
-    *t = fb_vec_i32(&L->r, v, i);
-    if (*t < 0 || *t >= L->n_tt) {
-        fail(L, MIEN_ERR_MODEL, "graph %s %zu is tensor %d of %d", what, i, *t, L->n_tt);
-        return NULL;
-    }
-    return &L->tt[*t];
-}
-
 /* Adds the graph's tensor for the file's graph input or output tt: its name and declared
  * (NHWC) dims. Its index, or -1 when out of memory. */
 static int graph_io_tensor(loader *L, const tfl_tensor *tt)
@@ -1273,63 +1261,69 @@ static int graph_io_tensor(loader *L, const tfl_tensor *tt)
     return add_tensor(L, tt->name, "", NN_F32, tt->rank, dims, NULL);
 }
 
-/* Creates the graph inputs: the NHWC tensor with the file's name and, for a 4-D input, a
- * Transpose to the NCHW tensor "<name>:nchw" the operators read. */
-static mien_status make_inputs(loader *L, fb_vec v)
+/* Makes the file's tensor t a graph input: the NHWC tensor with the file's name and, for a
+ * 4-D input, a Transpose to the NCHW tensor "<name>:nchw" the operators read. */
+static void make_input(loader *L, int t)
 {
-    if (v.len > NN_MAX_GRAPH_IO) {
-        return fail(L, MIEN_ERR_UNSUPPORTED, "%zu graph inputs (at most %d)", v.len,
-                    NN_MAX_GRAPH_IO);
+    const tfl_tensor *tt = &L->tt[t];
+    int x;
+    if (tt->data != NULL || L->produced[t] || tt->type != TFL_FLOAT32) {
+        fail(L, MIEN_ERR_UNSUPPORTED, "graph input '%s' is a constant, repeated, or not FLOAT32",
+             tt->name);
+        return;
     }
-    for (size_t i = 0; i < v.len; i++) {
-        int t, x;
-        const tfl_tensor *tt = graph_io(L, v, i, "input", &t);
-        if (tt == NULL) {
-            return L->r.st;
-        }
-        if (tt->data != NULL || L->produced[t] || tt->type != TFL_FLOAT32) {
-            return fail(L, MIEN_ERR_UNSUPPORTED, "graph input '%s' is a constant, repeated, or "
-                        "not FLOAT32", tt->name);
-        }
-        if ((x = graph_io_tensor(L, tt)) < 0) {
-            return L->r.st;
-        }
-        L->g->inputs[L->g->n_inputs++] = x;
-        if (tt->rank == 4) {
-            x = add_transpose(L, x, PERM_TO_NCHW, tt->name, ":nchw");
-        }
-        L->ir[t] = x;
-        L->produced[t] = true;
+    if ((x = graph_io_tensor(L, tt)) < 0) {
+        return;
     }
-    return L->r.st;
+    L->g->inputs[L->g->n_inputs++] = x;
+    if (tt->rank == 4) {
+        x = add_transpose(L, x, PERM_TO_NCHW, tt->name, ":nchw");
+    }
+    L->ir[t] = x;
+    L->produced[t] = true;
 }
 
-/* Creates the graph output tensors with the file's names: a 4-D one keeps its NHWC dims
- * (the Transpose into it is added at the end); others are the operators' own outputs. */
-static mien_status make_outputs(loader *L, fb_vec v)
+/* Makes the file's tensor t a graph output tensor with the file's name: a 4-D one keeps its
+ * NHWC dims (the Transpose into it is added at the end); others are the operators' own
+ * outputs. */
+static void make_output(loader *L, int t)
 {
+    const tfl_tensor *tt = &L->tt[t];
+    int x;
+    if (tt->data != NULL || L->produced[t] || L->ir[t] >= 0 || L->ext[t] >= 0) {
+        fail(L, MIEN_ERR_UNSUPPORTED, "graph output '%s' is a constant, a graph input, or "
+             "repeated", tt->name);
+        return;
+    }
+    if ((x = graph_io_tensor(L, tt)) < 0) {
+        return;
+    }
+    L->g->outputs[L->g->n_outputs++] = x;
+    if (tt->rank == 4) {
+        L->ext[t] = x;
+    } else {
+        L->ir[t] = x;
+    }
+}
+
+/* Creates the graph's inputs (`outputs` false) or outputs from the file's list v. */
+static mien_status make_io(loader *L, fb_vec v, bool outputs)
+{
+    const char *what = outputs ? "output" : "input";
     if (v.len > NN_MAX_GRAPH_IO) {
-        return fail(L, MIEN_ERR_UNSUPPORTED, "%zu graph outputs (at most %d)", v.len,
+        return fail(L, MIEN_ERR_UNSUPPORTED, "%zu graph %ss (at most %d)", v.len, what,
                     NN_MAX_GRAPH_IO);
     }
-    for (size_t i = 0; i < v.len; i++) {
-        int t, x;
-        const tfl_tensor *tt = graph_io(L, v, i, "output", &t);
-        if (tt == NULL) {
-            return L->r.st;
+    for (size_t i = 0; i < v.len && L->r.st == MIEN_OK; i++) {
+        int t = fb_vec_i32(&L->r, v, i);
+        if (t < 0 || t >= L->n_tt) {
+            return fail(L, MIEN_ERR_MODEL, "graph %s %zu is tensor %d of %d", what, i, t,
+                        L->n_tt);
         }
-        if (tt->data != NULL || L->produced[t] || L->ir[t] >= 0 || L->ext[t] >= 0) {
-            return fail(L, MIEN_ERR_UNSUPPORTED, "graph output '%s' is a constant, a graph "
-                        "input, or repeated", tt->name);
-        }
-        if ((x = graph_io_tensor(L, tt)) < 0) {
-            return L->r.st;
-        }
-        L->g->outputs[L->g->n_outputs++] = x;
-        if (tt->rank == 4) {
-            L->ext[t] = x;
+        if (outputs) {
+            make_output(L, t);
         } else {
-            L->ir[t] = x;
+            make_input(L, t);
         }
     }
     return L->r.st;
@@ -1471,8 +1465,8 @@ mien_status nn_tflite_load(const uint8_t *bytes, size_t size, nn_graph **out, mi
     gout = fb_vector(&L.r, sg, 2, 4);
     ops = fb_vector(&L.r, sg, 3, 4);
     L.free_hw = fully_convolutional(&L, ops);
-    if (L.r.st != MIEN_OK || make_inputs(&L, gin) != MIEN_OK ||
-        make_outputs(&L, gout) != MIEN_OK) {
+    if (L.r.st != MIEN_OK || make_io(&L, gin, false) != MIEN_OK ||
+        make_io(&L, gout, true) != MIEN_OK) {
         goto fail;
     }
     for (size_t i = 0; i < ops.len; i++) {
