@@ -355,6 +355,38 @@ static mien_status make_attr(dnnl_primitive_attr_t *attr, const nn_attrs *a, con
     return make_attr_prelu(attr, a, -1, n, err);
 }
 
+/* Asks oneDNN for the primitive descriptor *pd (owned by the caller) of node n for the
+ * operation descriptor `desc`, with the activation of `a` fused (NULL: none); *ds is its
+ * answer, *pd valid only when that is dnnl_success. Fails only when the attributes cannot
+ * be made. */
+static mien_status try_pd(nn_plan *p, const nn_node *n, const_dnnl_op_desc_t desc,
+                          const nn_attrs *a, dnnl_primitive_desc_t *pd, dnnl_status_t *ds,
+                          mien_error *err)
+{
+    dnnl_primitive_attr_t attr;
+    mien_status st = make_attr(&attr, a, n, err);
+    *ds = dnnl_runtime_error;
+    if (st != MIEN_OK) {
+        return st;
+    }
+    *ds = dnnl_primitive_desc_create(pd, desc, attr, p->backend->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    return MIEN_OK;
+}
+
+/* try_pd, with oneDNN's refusal an error (MIEN_ERR_BACKEND naming `what`). */
+static mien_status make_pd(nn_plan *p, const nn_node *n, const_dnnl_op_desc_t desc,
+                           const nn_attrs *a, const char *what, dnnl_primitive_desc_t *pd,
+                           mien_error *err)
+{
+    dnnl_status_t ds;
+    mien_status st = try_pd(p, n, desc, a, pd, &ds, err);
+    if (st == MIEN_OK && ds != dnnl_success) {
+        st = dnnl_fail(err, ds, n, what);
+    }
+    return st;
+}
+
 /* Creates the primitive for pd as a new step, taking ownership of pd. */
 static step *prim_step(nn_plan *p, dnnl_primitive_desc_t pd, const nn_node *n, mien_error *err,
                        mien_status *st)
@@ -1472,7 +1504,6 @@ static mien_status plan_pool(nn_plan *p, const nn_node *n, mien_error *err)
     dnnl_dims_t dd = {0}, strides, kernel, dil = {0, 0}, pl, pr;
     dnnl_memory_desc_t dst_md;
     dnnl_pooling_v2_desc_t pdsc;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     dnnl_alg_kind_t alg;
     mien_status st;
@@ -1498,13 +1529,8 @@ static mien_status plan_pool(nn_plan *p, const nn_node *n, mien_error *err)
                                                &p->refs[x].md, &dst_md, strides, kernel, dil,
                                                pl, pr),
              n, "pooling desc");
-    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+    if ((st = make_pd(p, n, &pdsc, &n->a, "pooling primitive desc", &pd, err)) != MIEN_OK) {
         return st;
-    }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &pdsc, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (ds != dnnl_success) {
-        return dnnl_fail(err, ds, n, "pooling primitive desc");
     }
     dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     y = new_buf_ref(p, &dst_md);
@@ -1567,7 +1593,6 @@ static mien_status plan_eltwise(nn_plan *p, const nn_node *n, mien_error *err)
     dnnl_alg_kind_t alg;
     float alpha = 0.0f, beta = 0.0f;
     dnnl_eltwise_desc_t ed;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
     int x = p->values[n->inputs[0]].ref;
@@ -1595,13 +1620,8 @@ static mien_status plan_eltwise(nn_plan *p, const nn_node *n, mien_error *err)
     DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, &p->refs[x].md,
                                             alpha, beta),
              n, "eltwise desc");
-    if ((st = make_attr(&attr, NULL, n, err)) != MIEN_OK) {
+    if ((st = make_pd(p, n, &ed, NULL, "eltwise primitive desc", &pd, err)) != MIEN_OK) {
         return st;
-    }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ed, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (ds != dnnl_success) {
-        return dnnl_fail(err, ds, n, "eltwise primitive desc");
     }
     return elementwise_step(p, n, pd, n->inputs[0], -1, err);
 }
@@ -1613,7 +1633,6 @@ static mien_status plan_prelu(nn_plan *p, const nn_node *n, mien_error *err)
     int x = p->values[n->inputs[0]].ref, y, w_ref, plain_w;
     dnnl_memory_desc_t w_md;
     dnnl_prelu_desc_t prd;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
     if (!is_const(p, n->inputs[1])) {
@@ -1660,13 +1679,8 @@ static mien_status plan_prelu(nn_plan *p, const nn_node *n, mien_error *err)
                                  dnnl_format_tag_any);
     DNNL_TRY(dnnl_prelu_forward_desc_init(&prd, dnnl_forward_inference, &p->refs[x].md, &w_md),
              n, "prelu desc");
-    if ((st = make_attr(&attr, NULL, n, err)) != MIEN_OK) {
+    if ((st = make_pd(p, n, &prd, NULL, "prelu primitive desc", &pd, err)) != MIEN_OK) {
         return st;
-    }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &prd, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (ds != dnnl_success) {
-        return dnnl_fail(err, ds, n, "prelu primitive desc");
     }
     if (impl_is_reference(pd)) { /* below AVX2 oneDNN 2.6 has no PReLU kernel: ours */
         dnnl_primitive_desc_destroy(pd);
@@ -1697,7 +1711,6 @@ static mien_status plan_scalar_binary(nn_plan *p, const nn_node *n, int a, float
                                       mien_error *err)
 {
     dnnl_eltwise_desc_t ed;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
     float alpha = 1.0f, beta = 0.0f;
@@ -1710,11 +1723,10 @@ static mien_status plan_scalar_binary(nn_plan *p, const nn_node *n, int a, float
     DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, dnnl_eltwise_linear,
                                             &p->refs[x].md, alpha, beta),
              n, "eltwise desc");
-    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+    dnnl_status_t ds;
+    if ((st = try_pd(p, n, &ed, &n->a, &pd, &ds, err)) != MIEN_OK) {
         return st;
     }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ed, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
     if (ds != dnnl_success) {
         return c_step(p, n, CK_BINARY, err);
     }
@@ -1729,7 +1741,6 @@ static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
     const nn_shape *os = shape_of(p, n->outputs[0]);
     dnnl_alg_kind_t alg;
     dnnl_binary_desc_t bd;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
     if (is_const(p, a) && !is_const(p, b) && (n->op == NN_OP_ADD || n->op == NN_OP_MUL)) {
@@ -1774,11 +1785,10 @@ static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
     }
     DNNL_TRY(dnnl_binary_desc_init(&bd, alg, &p->refs[x].md, &p->refs[y_in].md, &p->refs[x].md),
              n, "binary desc");
-    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+    dnnl_status_t ds;
+    if ((st = try_pd(p, n, &bd, &n->a, &pd, &ds, err)) != MIEN_OK) {
         return st;
     }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &bd, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
     if (ds != dnnl_success) {
         return c_step(p, n, CK_BINARY, err); /* e.g. a broadcast oneDNN cannot do */
     }
@@ -1798,7 +1808,6 @@ static mien_status plan_gemm(nn_plan *p, const nn_node *n, mien_error *err)
     dnnl_memory_desc_t src_md, w_md, w_plain, b_md, dst_md;
     dnnl_dims_t sd, wd, bd, dd, wstr;
     dnnl_inner_product_desc_t ipd;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
     int x, w_ref, b_ref = -1, y;
@@ -1832,13 +1841,8 @@ static mien_status plan_gemm(nn_plan *p, const nn_node *n, mien_error *err)
     DNNL_TRY(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &src_md, &w_md,
                                                   bias >= 0 ? &b_md : NULL, &dst_md),
              n, "inner product desc");
-    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+    if ((st = make_pd(p, n, &ipd, &n->a, "inner product primitive desc", &pd, err)) != MIEN_OK) {
         return st;
-    }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ipd, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (ds != dnnl_success) {
-        return dnnl_fail(err, ds, n, "inner product primitive desc");
     }
     if (impl_is_reference(pd)) {
         dnnl_primitive_desc_destroy(pd);
