@@ -548,6 +548,32 @@ static void produce(nn_plan *p, int t, int r)
     p->values[t].alt_ref = -1;
 }
 
+/* One input of a step: oneDNN's argument (DNNL_ARG_*) and the ref bound to it. */
+typedef struct step_in {
+    int arg;
+    int ref; /* < 0: the argument is left out */
+} step_in;
+
+/* Adds the step of pd (taken over) for node n, reading in[n_in] and writing ref y, which
+ * becomes the value of n's output. The arguments keep this order after the scratchpad. */
+static mien_status emit_step(nn_plan *p, dnnl_primitive_desc_t pd, const nn_node *n,
+                             const step_in *in, int n_in, int y, mien_error *err)
+{
+    mien_status st;
+    step *s = prim_step(p, pd, n, err, &st);
+    if (s == NULL) {
+        return st;
+    }
+    for (int i = 0; i < n_in; i++) {
+        if (in[i].ref >= 0) {
+            step_arg(p, s, in[i].arg, in[i].ref);
+        }
+    }
+    step_arg(p, s, DNNL_ARG_DST, y);
+    produce(p, n->outputs[0], y);
+    return MIEN_OK;
+}
+
 /* Copies a constant into an owned buffer laid out as `md` (via a one-off reorder from the
  * constant's row-major form described by src_md). Returns the new ref in *out. */
 static mien_status const_as(nn_plan *p, const void *data, const dnnl_memory_desc_t *src_md,
@@ -1427,22 +1453,18 @@ static mien_status conv_choose(nn_plan *p, const nn_node *n, const conv_args *c,
     return MIEN_OK;
 }
 
-/* Hands step s the slope of the PReLU fused into its convolution (one per channel, or one
- * for all) and makes the PReLU's output the convolution's, y_ref. */
-static void conv_bind_prelu(nn_plan *p, step *s, const nn_node *prelu, int64_t channels,
-                            int y_ref)
+/* The ref of the slope of the PReLU fused into a convolution with `channels` outputs (one
+ * per channel, or one for all); the PReLU is marked fused. */
+static int conv_prelu_slope(nn_plan *p, const nn_node *prelu, int64_t channels)
 {
     dnnl_memory_desc_t slope_md;
     dnnl_dims_t slope_dims = {1, channels, 1, 1};
-    int slope_ref;
     if (nn_tensor_elems(&p->g->tensors[prelu->inputs[1]]) == 1) {
         slope_dims[1] = 1;
     }
     dnnl_memory_desc_init_by_tag(&slope_md, 4, slope_dims, dnnl_f32, dnnl_acdb);
-    slope_ref = add_ref(p, &slope_md, -1, p->g->tensors[prelu->inputs[1]].data);
-    step_arg(p, s, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_WEIGHTS, slope_ref);
     p->fused[prelu - p->g->nodes] = true;
-    produce(p, prelu->outputs[0], y_ref);
+    return add_ref(p, &slope_md, -1, p->g->tensors[prelu->inputs[1]].data);
 }
 
 static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
@@ -1454,7 +1476,7 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
     const nn_node *prelu;
     conv_args c;
     mien_status st;
-    int x_ref, w_ref, b_ref = -1, y_ref;
+    int x_ref, w_ref, b_ref = -1, slope_ref = -1, y_ref;
     bool bf16;
 
     if (!is_const(p, n->inputs[1]) || (bias >= 0 && !is_const(p, bias))) {
@@ -1479,21 +1501,20 @@ static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
         b_ref = add_ref(p, &c.b_md, -1, p->g->tensors[bias].data);
     }
     y_ref = new_buf_ref(p, &dst_md);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
+    if (prelu != NULL) {
+        slope_ref = conv_prelu_slope(p, prelu, shape_of(p, n->outputs[0])->dims[1]);
+    }
+    const step_in in[] = {{DNNL_ARG_SRC, x_ref},
+                          {DNNL_ARG_WEIGHTS, w_ref},
+                          {DNNL_ARG_BIAS, b_ref},
+                          {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_WEIGHTS, slope_ref}};
+    if ((st = emit_step(p, pd, n, in, 4, y_ref, err)) != MIEN_OK) {
         return st;
     }
     p->bf16_convs += bf16 ? 1 : 0;
-    step_arg(p, s, DNNL_ARG_SRC, x_ref);
-    step_arg(p, s, DNNL_ARG_WEIGHTS, w_ref);
-    if (b_ref >= 0) {
-        step_arg(p, s, DNNL_ARG_BIAS, b_ref);
-    }
     if (prelu != NULL) {
-        conv_bind_prelu(p, s, prelu, shape_of(p, n->outputs[0])->dims[1], y_ref);
+        produce(p, prelu->outputs[0], y_ref); /* the PReLU's output is the convolution's */
     }
-    step_arg(p, s, DNNL_ARG_DST, y_ref);
-    produce(p, n->outputs[0], y_ref);
     return MIEN_OK;
 }
 
@@ -1534,14 +1555,7 @@ static mien_status plan_pool(nn_plan *p, const nn_node *n, mien_error *err)
     }
     dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     y = new_buf_ref(p, &dst_md);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    step_arg(p, s, DNNL_ARG_SRC, x);
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
+    return emit_step(p, pd, n, &(step_in){DNNL_ARG_SRC, x}, 1, y, err);
 }
 
 /* The ref an elementwise op on tensor t (held in ref x) writes to: x itself when this op is
@@ -1572,19 +1586,10 @@ static bool md_is_nhwc(const dnnl_memory_desc_t *md)
 static mien_status elementwise_step(nn_plan *p, const nn_node *n, dnnl_primitive_desc_t pd, int a,
                                     int src1, mien_error *err)
 {
-    mien_status st;
     int x = p->values[a].ref, y = inplace_or_new(p, a, x);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    step_arg(p, s, DNNL_ARG_SRC_0, x); /* DNNL_ARG_SRC_0 is DNNL_ARG_SRC */
-    if (src1 >= 0) {
-        step_arg(p, s, DNNL_ARG_SRC_1, src1);
-    }
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
+    /* DNNL_ARG_SRC_0 is DNNL_ARG_SRC */
+    const step_in in[] = {{DNNL_ARG_SRC_0, x}, {DNNL_ARG_SRC_1, src1}};
+    return emit_step(p, pd, n, in, 2, y, err);
 }
 
 /* Elementwise unary on oneDNN, in the input's own layout. */
@@ -1693,15 +1698,8 @@ static mien_status plan_prelu(nn_plan *p, const nn_node *n, mien_error *err)
         return st;
     }
     y = inplace_or_new(p, n->inputs[0], x);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    step_arg(p, s, DNNL_ARG_SRC, x);
-    step_arg(p, s, DNNL_ARG_WEIGHTS, w_ref);
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
+    const step_in in[] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w_ref}};
+    return emit_step(p, pd, n, in, 2, y, err);
 }
 
 /* x·c or x + c for a scalar constant c as oneDNN's eltwise `linear` (alpha·x + beta), in x's
@@ -1858,18 +1856,8 @@ static mien_status plan_gemm(nn_plan *p, const nn_node *n, mien_error *err)
         b_ref = add_ref(p, &b_md, -1, p->g->tensors[bias].data);
     }
     y = new_buf_ref(p, &dst_md);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    step_arg(p, s, DNNL_ARG_SRC, x);
-    step_arg(p, s, DNNL_ARG_WEIGHTS, w_ref);
-    if (b_ref >= 0) {
-        step_arg(p, s, DNNL_ARG_BIAS, b_ref);
-    }
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
+    const step_in in[] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w_ref}, {DNNL_ARG_BIAS, b_ref}};
+    return emit_step(p, pd, n, in, 3, y, err);
 }
 
 /* Reshape-like ops on a row-major tensor: a new descriptor over the same bytes. */
@@ -1962,6 +1950,7 @@ static mien_status plan_concat(nn_plan *p, const nn_node *n, mien_error *err)
     dnnl_primitive_desc_t pd;
     dnnl_primitive_attr_t attr;
     mien_status st;
+    step_in in[NN_MAX_NODE_INPUTS];
     int refs[NN_MAX_NODE_INPUTS], y;
     int rank = shape_of(p, n->outputs[0])->rank;
     int axis = (int)(n->a.axis < 0 ? n->a.axis + rank : n->a.axis);
@@ -2009,18 +1998,12 @@ static mien_status plan_concat(nn_plan *p, const nn_node *n, mien_error *err)
             return st;
         }
     }
+    for (int i = 0; i < n->n_inputs; i++) {
+        in[i] = (step_in){DNNL_ARG_MULTIPLE_SRC + i, refs[i]};
+    }
     dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     y = new_buf_ref(p, &dst_md);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    for (int i = 0; i < n->n_inputs; i++) {
-        step_arg(p, s, DNNL_ARG_MULTIPLE_SRC + i, refs[i]);
-    }
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
+    return emit_step(p, pd, n, in, n->n_inputs, y, err);
 }
 
 static mien_status plan_node(nn_plan *p, const nn_node *n, mien_error *err)
