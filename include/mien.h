@@ -128,7 +128,7 @@ typedef struct mien_plan_profile {
 } mien_plan_profile;
 
 /* Receives a plan's profile. Called from the thread that owns the session, so sessions on
- * several threads call it concurrently. */
+ * several threads call it concurrently. @test nn/test_engine.c (engine_profile_callback) */
 typedef void (*mien_profile_fn)(void *ctx, const mien_plan_profile *profile);
 
 /* The library reads no environment variable: front ends map $MIEN_MODELS, $MIEN_PRECISION
@@ -172,7 +172,8 @@ MIEN_API mien_precision mien_engine_precision(const mien_engine *engine);
 /* "f32", "bf16", "bf16-all" (as $MIEN_PRECISION takes them), "auto"; "unknown" otherwise. */
 MIEN_API const char *mien_precision_name(mien_precision precision);
 /* Parses a precision as $MIEN_PRECISION holds it: "f32", "bf16", "bf16-all"; NULL or ""
- * is AUTO. MIEN_ERR_ARG, listing the names, for anything else (*out then AUTO). */
+ * is AUTO. MIEN_ERR_ARG, listing the names, for anything else (*out then AUTO).
+ * @test nn/test_engine.c */
 MIEN_API mien_status mien_precision_parse(const char *name, mien_precision *out,
                                           mien_error *err);
 /* Frees the engine; every session opened on it must be freed first. NULL is a no-op. */
