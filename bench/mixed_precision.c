@@ -8,9 +8,9 @@
  * `compare` reads two such files and scores them against each other.
  *
  *   mien_bench_mixed embed LFW_DIR OUT [MAX_TRAIN]
- *       Honours $MIEN_MAX_ISA (as the `mien` binary does) $MIEN_PRECISION and $MIEN_MODELS
- *       (as the `mien` binary does). Embeds, with the `accurate` profile (both embedders, so one pass
- *       serves both profiles), the most prominent face of every image of the people of
+ *       Honours $MIEN_MAX_ISA, $MIEN_PRECISION and $MIEN_MODELS (as the `mien` binary
+ *       does). Embeds, with the `accurate` profile (both embedders, so one pass serves both
+ *       profiles), the most prominent face of every image of the people of
  *       peopleDevTrain.txt (4038 people, 9525 images: the calibration set of
  *       `mien eval calibrate`; with MAX_TRAIN, its first people in the file's alphabetical
  *       order, up to that many images) and then of every image of pairsDevTest.txt (LFW View

@@ -2,8 +2,8 @@
  * similarities from float32 on real faces (docs/precision.md).
  *
  * Three engines are opened on the same models ($MIEN_MODELS, else ./models), with the
- * precisions f32, bf16 and bf16-all (mien_engine_options.precision). Every image of an LFW pair list is decoded
- * once; its most prominent face is detected and embedded (`accurate` profile: both
+ * precisions f32, bf16 and bf16-all (mien_engine_options.precision). Every image of an LFW
+ * pair list is decoded once; its most prominent face is detected and embedded (`accurate` profile: both
  * embedders) by each engine's own pipeline:
  *   f32      — the float32 pipeline (the one calibration_table.c was made with);
  *   bf16     — float32 detection and landmarks, bfloat16 embedders (the embedders'

@@ -5,9 +5,10 @@
  * IR and runs the graph passes; then it plans the model once at its bench shape so that a
  * model that cannot run fails at load rather than at the first request.
  *
- * Precision: mien_engine_options.precision (the CLI's $MIEN_PRECISION) chooses which models run their dense convolutions in bfloat16
- * (nn_precision): f32 none, bf16 the embedders (the default where the CPU has AVX512-BF16),
- * bf16-all every model. docs/precision.md has the measurements. */
+ * Precision: mien_engine_options.precision (the CLI's $MIEN_PRECISION) chooses which models
+ * run their dense convolutions in bfloat16 (nn_precision): f32 none, bf16 the embedders (the
+ * default where the CPU has AVX512-BF16), bf16-all every model. The engine reads no
+ * environment variable; the front ends do. docs/precision.md has the measurements. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>

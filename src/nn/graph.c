@@ -448,8 +448,8 @@ static mien_status infer_slice(const nn_node *n, const nn_shape *x, nn_shape *ou
 }
 
 /* Conv, MaxPool, AveragePool: NCHW in and out, the window's geometry per nn_conv_geometry. */
-static mien_status infer_window(const nn_node *n, const nn_shape *x, const nn_shape *shapes, nn_shape *out,
-                                mien_error *err)
+static mien_status infer_window(const nn_node *n, const nn_shape *x, const nn_shape *shapes,
+                                nn_shape *out, mien_error *err)
 {
     int64_t pads[4], hw[2];
     int64_t in_hw[2];
@@ -479,6 +479,7 @@ static mien_status infer_window(const nn_node *n, const nn_shape *x, const nn_sh
     return MIEN_OK;
 }
 
+/* Gemm: [M,K]·[K,N] (either operand transposed by its attribute) is [M,N]. */
 static mien_status infer_gemm(const nn_node *n, const nn_shape *x, const nn_shape *b, nn_shape *out,
                               mien_error *err)
 {
@@ -497,6 +498,7 @@ static mien_status infer_gemm(const nn_node *n, const nn_shape *x, const nn_shap
     return MIEN_OK;
 }
 
+/* Flatten: the dims before `axis` multiplied into rows, the rest into columns. */
 static mien_status infer_flatten(const nn_node *n, const nn_shape *x, nn_shape *out,
                                  mien_error *err)
 {
@@ -514,6 +516,7 @@ static mien_status infer_flatten(const nn_node *n, const nn_shape *x, nn_shape *
     return MIEN_OK;
 }
 
+/* Concat: the inputs agree off the axis; along it their sizes add up. */
 static mien_status infer_concat(const nn_node *n, const nn_shape *x, const nn_shape *shapes,
                                 nn_shape *out, mien_error *err)
 {
@@ -538,6 +541,7 @@ static mien_status infer_concat(const nn_node *n, const nn_shape *x, const nn_sh
     return MIEN_OK;
 }
 
+/* Gather: x's `axis` replaced by the indices' dims. */
 static mien_status infer_gather(const nn_node *n, const nn_shape *x, const nn_shape *idx,
                                 nn_shape *out, mien_error *err)
 {
@@ -558,6 +562,7 @@ static mien_status infer_gather(const nn_node *n, const nn_shape *x, const nn_sh
     return MIEN_OK;
 }
 
+/* Unsqueeze: a 1 inserted at each axis (counted in the output's rank). */
 static mien_status infer_unsqueeze(const nn_node *n, const nn_shape *x, nn_shape *out,
                                    mien_error *err)
 {
@@ -580,6 +585,7 @@ static mien_status infer_unsqueeze(const nn_node *n, const nn_shape *x, nn_shape
     return MIEN_OK;
 }
 
+/* Squeeze: the listed axes of size 1 dropped, or every axis of size 1 when none is listed. */
 static mien_status infer_squeeze(const nn_node *n, const nn_shape *x, nn_shape *out,
                                  mien_error *err)
 {
