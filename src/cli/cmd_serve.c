@@ -237,5 +237,6 @@ int cli_cmd_serve(int argc, char **argv)
     }
     cfg.models_dir = eo.models_dir;
     cfg.precision = eo.precision;
+    cfg.profile = eo.profile;
     return server_run(&cfg) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

@@ -655,6 +655,7 @@ int server_run(const server_config *config)
     }
     eo.models_dir = c->models_dir;
     eo.precision = c->precision;
+    eo.profile = c->profile;
     eo.threads = 1; /* one thread per inference: the pool runs W of them at once */
     if (mien_engine_new(&eo, &srv->engine, &err) != MIEN_OK) {
         fprintf(stderr, "mien serve: cannot load the models: %s (%s)\n", err.message,

@@ -16,6 +16,7 @@ typedef struct server_config {
     const char *store_uri;  /* NULL: $MIEN_STORE, else ./mien.db */
     const char *models_dir; /* NULL: ./models (`mien serve` passes $MIEN_MODELS) */
     mien_precision precision; /* AUTO: the engine's default (`mien serve`: $MIEN_PRECISION) */
+    mien_profile_fn profile;  /* NULL: none; else the engine's (`mien serve`: $MIEN_PROFILE) */
     const char *web_dir;    /* NULL: web/ beside the executable's ../, else ./web */
     int workers;            /* inference threads; 0: online CPUs */
     int queue;              /* inference jobs waiting at most; 0: 4 × workers */
