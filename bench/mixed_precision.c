@@ -8,9 +8,9 @@
  * `compare` reads two such files and scores them against each other.
  *
  *   mien_bench_mixed embed LFW_DIR OUT [MAX_TRAIN]
- *       Honours $MIEN_MAX_ISA (as the `mien` binary does) and $MIEN_PRECISION (read by
- *       mien_engine_new). Embeds, with the `accurate` profile (both embedders, so one pass
- *       serves both profiles), the most prominent face of every image of the people of
+ *       Honours $MIEN_MAX_ISA, $MIEN_PRECISION and $MIEN_MODELS (as the `mien` binary
+ *       does). Embeds, with the `accurate` profile (both embedders, so one pass serves both
+ *       profiles), the most prominent face of every image of the people of
  *       peopleDevTrain.txt (4038 people, 9525 images: the calibration set of
  *       `mien eval calibrate`; with MAX_TRAIN, its first people in the file's alphabetical
  *       order, up to that many images) and then of every image of pairsDevTest.txt (LFW View
@@ -132,7 +132,10 @@ static int cmd_embed(const char *out)
         fprintf(stderr, "mien_bench_mixed: MIEN_MAX_ISA: %s\n", err.message);
         return 1;
     }
-    if (mien_engine_new(NULL, &e, &err) != MIEN_OK || mien_session_new(e, &s, &err) != MIEN_OK) {
+    mien_engine_options opt = mien_engine_options_default();
+    opt.models_dir = getenv("MIEN_MODELS");
+    if (mien_precision_parse(getenv("MIEN_PRECISION"), &opt.precision, &err) != MIEN_OK ||
+        mien_engine_new(&opt, &e, &err) != MIEN_OK || mien_session_new(e, &s, &err) != MIEN_OK) {
         fprintf(stderr, "mien_bench_mixed: %s\n", err.message);
         goto done;
     }

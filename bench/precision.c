@@ -1,9 +1,9 @@
 /* precision.c — bench/precision.sh's helper: how far bfloat16 convolutions move mien's
  * similarities from float32 on real faces (docs/precision.md).
  *
- * Three engines are opened on the same models, with MIEN_PRECISION f32, bf16 and bf16-all
- * (the variable is read when an engine is made). Every image of an LFW pair list is decoded
- * once; its most prominent face is detected and embedded (`accurate` profile: both
+ * Three engines are opened on the same models ($MIEN_MODELS, else ./models), with the
+ * precisions f32, bf16 and bf16-all (mien_engine_options.precision). Every image of an LFW
+ * pair list is decoded once; its most prominent face is detected and embedded (`accurate` profile: both
  * embedders) by each engine's own pipeline:
  *   f32      — the float32 pipeline (the one calibration_table.c was made with);
  *   bf16     — float32 detection and landmarks, bfloat16 embedders (the embedders'
@@ -39,9 +39,13 @@ static image images[LFW_MAX_IMAGES]; /* images[i]: what became of lfw.images[i] 
 static mien_status open_engine(const char *precision, mien_engine **e, mien_session **s,
                                mien_error *err)
 {
+    mien_engine_options opt = mien_engine_options_default();
     mien_status st;
-    setenv("MIEN_PRECISION", precision, 1);
-    st = mien_engine_new(NULL, e, err);
+    opt.models_dir = getenv("MIEN_MODELS");
+    st = mien_precision_parse(precision, &opt.precision, err);
+    if (st == MIEN_OK) {
+        st = mien_engine_new(&opt, e, err);
+    }
     if (st == MIEN_OK) {
         st = mien_session_new(*e, s, err);
     }

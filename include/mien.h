@@ -88,7 +88,7 @@ typedef struct mien_session mien_session; /* one per thread */
 /* Arithmetic of the convolutions (docs/precision.md). bfloat16 needs AVX512-BF16; a CPU
  * without it runs float32 whatever is asked. */
 typedef enum mien_precision {
-    MIEN_PRECISION_AUTO = 0,     /* $MIEN_PRECISION when set, else BF16 */
+    MIEN_PRECISION_AUTO = 0,     /* the default: BF16 */
     MIEN_PRECISION_F32 = 1,      /* everything float32 (bit-comparable to ONNX Runtime) */
     MIEN_PRECISION_BF16 = 2,     /* the embedders in bfloat16 (LFW accuracy as float32) */
     MIEN_PRECISION_BF16_ALL = 3  /* every model (faster; accurate profile loses 0.05 %) */
@@ -109,12 +109,39 @@ typedef enum mien_isa {
     MIEN_ISA_NATIVE = 6       /* no cap: everything the CPU has (AMX included) */
 } mien_isa;
 
+/* One step of a plan as profiling timed it (mien_engine_options.profile). */
+typedef struct mien_step_time {
+    const char *op;     /* the operator ("Conv", "Add"…), "reorder" for a layout change */
+    const char *node;   /* the model's node name; "" for a reorder */
+    const char *kernel; /* "C": mien's own loop; else oneDNN's implementation name or "" */
+    char dims[96];      /* the step's input shape (its output's for a C step), "1x64x56x56" */
+    double ms;          /* mean wall milliseconds per run */
+} mien_step_time;
+
+/* The timings of one plan (one model at one input shape), handed over when the session
+ * drops the plan: on eviction from its cache or at mien_session_free. */
+typedef struct mien_plan_profile {
+    const char *model;           /* catalogue name ("detector", "embedderA"…) */
+    long runs;                   /* runs timed, > 0 */
+    int n_steps;
+    const mien_step_time *steps; /* n_steps, borrowed: valid during the callback only */
+} mien_plan_profile;
+
+/* Receives a plan's profile. Called from the thread that owns the session, so sessions on
+ * several threads call it concurrently. @test nn/test_engine.c (engine_profile_callback) */
+typedef void (*mien_profile_fn)(void *ctx, const mien_plan_profile *profile);
+
+/* The library reads no environment variable: front ends map $MIEN_MODELS, $MIEN_PRECISION
+ * and $MIEN_PROFILE to these fields (the `mien` CLI does, docs/cli.md). */
 typedef struct mien_engine_options {
-    const char *models_dir; /* folder with the model files; NULL: $MIEN_MODELS, else ./models */
+    const char *models_dir; /* folder with the model files; NULL or "": ./models */
     int threads;            /* threads per inference (oneDNN/OpenMP); 0 or 1: one thread */
     mien_precision precision;
     mien_isa max_isa;       /* AUTO: the process's cap as it is; any other level sets it
                                (mien_set_max_isa), which fails if a different one is set */
+    mien_profile_fn profile; /* NULL: no profiling. Else every plan times each step (with a
+                                stream wait around it: slower) and reports to it */
+    void *profile_ctx;       /* handed to `profile` */
 } mien_engine_options;
 
 /* Sets the process's ISA cap (see mien_isa): for mien's kernels and, through
@@ -144,6 +171,11 @@ MIEN_API mien_status mien_engine_new(const mien_engine_options *opt, mien_engine
 MIEN_API mien_precision mien_engine_precision(const mien_engine *engine);
 /* "f32", "bf16", "bf16-all" (as $MIEN_PRECISION takes them), "auto"; "unknown" otherwise. */
 MIEN_API const char *mien_precision_name(mien_precision precision);
+/* Parses a precision as $MIEN_PRECISION holds it: "f32", "bf16", "bf16-all"; NULL or ""
+ * is AUTO. MIEN_ERR_ARG, listing the names, for anything else (*out then AUTO).
+ * @test nn/test_engine.c */
+MIEN_API mien_status mien_precision_parse(const char *name, mien_precision *out,
+                                          mien_error *err);
 /* Frees the engine; every session opened on it must be freed first. NULL is a no-op. */
 MIEN_API void mien_engine_free(mien_engine *engine);
 

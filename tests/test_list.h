@@ -119,7 +119,8 @@
     XX(session_bad_calls)                                                              \
     XX(session_embedders_match_onnxruntime)                                            \
     XX(session_bf16_embedders_close_to_onnxruntime)                                    \
-    XX(engine_precision_env)                                                           \
+    XX(engine_precision_option)                                                        \
+    XX(engine_profile_callback)                                                        \
     XX(engine_isa_option)                                                              \
     XX(session_no_allocation_after_warmup) \
     /* face pipeline (tests/face/test_pipeline.c) */                                   \

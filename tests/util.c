@@ -76,7 +76,9 @@ int test_fixture_open(test_fixture *f)
     opt.models_dir = test_models_dir();
     f->engine = NULL;
     f->session = NULL;
-    if (mien_engine_new(&opt, &f->engine, &err) != MIEN_OK ||
+    /* the library reads no environment: $MIEN_PRECISION reaches it as the CLI passes it */
+    if (mien_precision_parse(getenv("MIEN_PRECISION"), &opt.precision, &err) != MIEN_OK ||
+        mien_engine_new(&opt, &f->engine, &err) != MIEN_OK ||
         mien_session_new(f->engine, &f->session, &err) != MIEN_OK) {
         fprintf(stderr, "  %s\n", err.message);
         mien_engine_free(f->engine);

@@ -36,6 +36,7 @@
 #include <sodium.h>
 
 #include "base/error.h"
+#include "base/io.h"
 
 /* ---- sizes, each from the spec that fixes it ------------------------------------------ */
 
@@ -521,18 +522,29 @@ static uint32_t data_room(size_t len)
     return (uint32_t)(len / DATA_LINE_MIN + 1); /* len <= FILE_MAX: at most 14 769 */
 }
 
+/* The checks keyring_load and keyring_create (named by `fn`) begin with: both pointers
+ * given (MIEN_ERR_ARG) and *out cleared, libsodium ready (MIEN_ERR_INTERNAL). */
+static mien_status open_checks(const char *fn, const char *path, keyring **out,
+                               mien_error *err)
+{
+    if (out == NULL || path == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "%s: NULL argument", fn);
+    }
+    *out = NULL;
+    if (sodium_init() < 0) {
+        return base_error_set(err, MIEN_ERR_INTERNAL, "libsodium failed to initialise");
+    }
+    return MIEN_OK;
+}
+
 mien_status keyring_load(const char *path, keyring **out, mien_error *err)
 {
     char *text = NULL;
     size_t len = 0;
     keyring *k = NULL;
-    mien_status status;
-    if (out == NULL || path == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "keyring_load: NULL argument");
-    }
-    *out = NULL;
-    if (sodium_init() < 0) {
-        return base_error_set(err, MIEN_ERR_INTERNAL, "libsodium failed to initialise");
+    mien_status status = open_checks("keyring_load", path, out, err);
+    if (status != MIEN_OK) {
+        return status;
     }
     status = read_text(path, &text, &len, err);
     if (status != MIEN_OK) {
@@ -553,23 +565,6 @@ mien_status keyring_load(const char *path, keyring **out, mien_error *err)
 }
 
 /* ---- writing the key file ------------------------------------------------------------- */
-
-/* Writes n bytes; 0, or -1 with errno set. */
-static int write_all(int fd, const char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w < 0) {
-            return -1;
-        }
-        buf += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* Appends bin[n] as hex and '\n' at text + *at (room checked by format_text). */
 static void put_hex(char *text, size_t *at, const uint8_t *bin, size_t n)
@@ -638,7 +633,7 @@ static mien_status sync_dir(const char *path, mien_error *err)
 static mien_status write_file(int fd, const char *what, const char *text, size_t len,
                               mien_error *err)
 {
-    if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || write_all(fd, text, len) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || !base_write_all(fd, text, len) || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         return base_error_set(err, MIEN_ERR_IO, "cannot write key file %s: %s", what,
@@ -722,13 +717,9 @@ mien_status keyring_create(const char *path, keyring **out, mien_error *err)
 {
     uint8_t pk[crypto_sign_ed25519_PUBLICKEYBYTES];
     keyring *k = NULL;
-    mien_status status;
-    if (out == NULL || path == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "keyring_create: NULL argument");
-    }
-    *out = NULL;
-    if (sodium_init() < 0) {
-        return base_error_set(err, MIEN_ERR_INTERNAL, "libsodium failed to initialise");
+    mien_status status = open_checks("keyring_create", path, out, err);
+    if (status != MIEN_OK) {
+        return status;
     }
     status = keyring_alloc(path, 1, &k, err);
     if (status != MIEN_OK) {

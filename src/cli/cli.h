@@ -35,6 +35,12 @@ bool cli_common_option(cli_common *c, int argc, char **argv, int *i, bool *bad);
  * when unset). False, with a message, for a bad name. */
 bool cli_apply_max_isa(mien_isa *level);
 
+/* The engine options for `c` and the environment the library does not read: $MIEN_MODELS
+ * when c has no models folder, $MIEN_PRECISION (f32, bf16, bf16-all) and $MIEN_PROFILE (set:
+ * each plan's step timings go to stderr when its session drops it). False, with a message,
+ * for a bad precision. */
+bool cli_engine_options(const cli_common *c, mien_engine_options *opt);
+
 /* Opens the engine for `c`, printing the error to stderr on failure. */
 mien_status cli_open_engine(const cli_common *c, mien_engine **out);
 

@@ -221,5 +221,14 @@ int cli_cmd_serve(int argc, char **argv)
                                                    : (int)sysconf(_SC_NPROCESSORS_ONLN),
                                    seconds);
     }
+    /* the engine's environment ($MIEN_MODELS, $MIEN_PRECISION), as every command reads it */
+    cli_common c = {.models_dir = cfg.models_dir, .threads = 1};
+    mien_engine_options eo;
+    if (!cli_engine_options(&c, &eo)) {
+        return CLI_EXIT_FAIL;
+    }
+    cfg.models_dir = eo.models_dir;
+    cfg.precision = eo.precision;
+    cfg.profile = eo.profile;
     return server_run(&cfg) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

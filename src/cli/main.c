@@ -132,13 +132,49 @@ bool cli_apply_max_isa(mien_isa *level)
     return true;
 }
 
+/* Prints a plan's step timings to stderr ($MIEN_PROFILE set): one line per step with its
+ * mean time, operator, input shape, node and kernel. */
+static void print_profile(void *ctx, const mien_plan_profile *p)
+{
+    double total = 0.0;
+    (void)ctx;
+    for (int k = 0; k < p->n_steps; k++) {
+        total += p->steps[k].ms;
+    }
+    fprintf(stderr, "profile: %d steps, %ld runs, %.3f ms per run\n", p->n_steps, p->runs,
+            total);
+    for (int k = 0; k < p->n_steps; k++) {
+        const mien_step_time *s = &p->steps[k];
+        fprintf(stderr, "  %3d %8.4f ms  %-12s %-24s %-28s %s\n", k, s->ms, s->op, s->dims,
+                s->node, s->kernel);
+    }
+}
+
+bool cli_engine_options(const cli_common *c, mien_engine_options *opt)
+{
+    const char *precision = getenv("MIEN_PRECISION");
+    mien_error err;
+    *opt = mien_engine_options_default();
+    opt->models_dir = c->models_dir != NULL ? c->models_dir : getenv("MIEN_MODELS");
+    opt->threads = c->threads;
+    if (mien_precision_parse(precision, &opt->precision, &err) != MIEN_OK) {
+        fprintf(stderr, "mien: MIEN_PRECISION: %s\n", err.message);
+        return false;
+    }
+    if (getenv("MIEN_PROFILE") != NULL) {
+        opt->profile = print_profile;
+    }
+    return true;
+}
+
 mien_status cli_open_engine(const cli_common *c, mien_engine **out)
 {
-    mien_engine_options opt = mien_engine_options_default();
+    mien_engine_options opt;
     mien_error err;
     mien_status st;
-    opt.models_dir = c->models_dir;
-    opt.threads = c->threads;
+    if (!cli_engine_options(c, &opt)) {
+        return MIEN_ERR_ARG;
+    }
     st = mien_engine_new(&opt, out, &err);
     if (st != MIEN_OK) {
         fprintf(stderr, "mien: cannot load the models: %s (%s)\n", err.message,

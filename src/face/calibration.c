@@ -3,6 +3,7 @@
  * measured range the answer is clamped to the table's ends: no FMR below 1/pairs measured
  * is claimed. */
 #include <math.h>
+#include <stdbool.h>
 
 #include "face/calibration.h"
 
@@ -16,61 +17,62 @@ const calibration_table *calibration_for(mien_profile profile)
     return t != NULL && t->n >= 2 ? t : NULL;
 }
 
-mien_status mien_similarity_fmr(mien_profile profile, float similarity, double *fmr)
+/* The common checks of both look-ups: MIEN_ERR_ARG without an output (`has_out` false),
+ * MIEN_ERR_NOT_FOUND without a table `t`, MIEN_ERR_ARG for a query out of range (`valid`
+ * false). */
+static mien_status lookup_checks(const calibration_table *t, bool has_out, bool valid)
 {
-    const calibration_table *t = calibration_for(profile);
-    if (fmr == NULL) {
+    if (!has_out) {
         return MIEN_ERR_ARG;
     }
-    *fmr = 1.0;
     if (t == NULL) {
         return MIEN_ERR_NOT_FOUND;
     }
-    if (!isfinite(similarity)) {
-        return MIEN_ERR_ARG;
+    return valid ? MIEN_OK : MIEN_ERR_ARG;
+}
+
+/* Follows t's curve from `q`, a similarity (`by_fmr` false: the answer is its FMR) or an FMR
+ * (`by_fmr`: the answer is its threshold). The points run from the highest threshold and
+ * lowest FMR down; between two the curve is linear in log10(FMR), and outside them it is
+ * clamped to the end reached. */
+static double lookup(const calibration_table *t, bool by_fmr, double q)
+{
+    const calibration_point *hi, *lo;
+    size_t i = 0;
+    while (i < t->n && (by_fmr ? q > t->points[i].fmr : q < t->points[i].threshold)) {
+        i++;
     }
-    if (similarity >= t->points[0].threshold) {
-        *fmr = t->points[0].fmr;
-        return MIEN_OK;
+    if (i == 0 || i == t->n) {
+        hi = &t->points[i == 0 ? 0 : t->n - 1];
+        return by_fmr ? hi->threshold : hi->fmr;
     }
-    for (size_t i = 1; i < t->n; i++) {
-        const calibration_point *hi = &t->points[i - 1], *lo = &t->points[i];
-        if (similarity >= lo->threshold) {
-            double span = (double)hi->threshold - lo->threshold;
-            double f = span > 0 ? ((double)similarity - lo->threshold) / span : 0.0;
-            *fmr = pow(10.0, log10(lo->fmr) + f * (log10(hi->fmr) - log10(lo->fmr)));
-            return MIEN_OK;
-        }
+    hi = &t->points[i - 1];
+    lo = &t->points[i];
+    if (by_fmr) {
+        double f = (log10(q) - log10(hi->fmr)) / (log10(lo->fmr) - log10(hi->fmr));
+        return hi->threshold + f * ((double)lo->threshold - hi->threshold);
     }
-    *fmr = t->points[t->n - 1].fmr;
-    return MIEN_OK;
+    double span = (double)hi->threshold - lo->threshold;
+    double f = span > 0 ? (q - lo->threshold) / span : 0.0;
+    return pow(10.0, log10(lo->fmr) + f * (log10(hi->fmr) - log10(lo->fmr)));
+}
+
+mien_status mien_similarity_fmr(mien_profile profile, float similarity, double *fmr)
+{
+    const calibration_table *t = calibration_for(profile);
+    mien_status st = lookup_checks(t, fmr != NULL, isfinite(similarity));
+    if (fmr != NULL) {
+        *fmr = st == MIEN_OK ? lookup(t, false, similarity) : 1.0;
+    }
+    return st;
 }
 
 mien_status mien_threshold_for_fmr(mien_profile profile, double fmr, float *threshold)
 {
     const calibration_table *t = calibration_for(profile);
-    if (threshold == NULL) {
-        return MIEN_ERR_ARG;
+    mien_status st = lookup_checks(t, threshold != NULL, fmr > 0.0 && fmr <= 1.0);
+    if (threshold != NULL) {
+        *threshold = st == MIEN_OK ? (float)lookup(t, true, fmr) : 1.0f;
     }
-    *threshold = 1.0f;
-    if (t == NULL) {
-        return MIEN_ERR_NOT_FOUND;
-    }
-    if (!(fmr > 0.0) || fmr > 1.0) {
-        return MIEN_ERR_ARG;
-    }
-    if (fmr <= t->points[0].fmr) {
-        *threshold = t->points[0].threshold;
-        return MIEN_OK;
-    }
-    for (size_t i = 1; i < t->n; i++) {
-        const calibration_point *hi = &t->points[i - 1], *lo = &t->points[i];
-        if (fmr <= lo->fmr) {
-            double f = (log10(fmr) - log10(hi->fmr)) / (log10(lo->fmr) - log10(hi->fmr));
-            *threshold = (float)(hi->threshold + f * ((double)lo->threshold - hi->threshold));
-            return MIEN_OK;
-        }
-    }
-    *threshold = t->points[t->n - 1].threshold;
-    return MIEN_OK;
+    return st;
 }

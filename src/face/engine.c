@@ -5,9 +5,10 @@
  * IR and runs the graph passes; then it plans the model once at its bench shape so that a
  * model that cannot run fails at load rather than at the first request.
  *
- * Precision: $MIEN_PRECISION chooses which models run their dense convolutions in bfloat16
- * (nn_precision): f32 none, bf16 the embedders (the default where the CPU has AVX512-BF16),
- * bf16-all every model. docs/precision.md has the measurements. */
+ * Precision: mien_engine_options.precision (the CLI's $MIEN_PRECISION) chooses which models
+ * run their dense convolutions in bfloat16 (nn_precision): f32 none, bf16 the embedders (the
+ * default where the CPU has AVX512-BF16), bf16-all every model. The engine reads no
+ * environment variable; the front ends do. docs/precision.md has the measurements. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,14 +41,14 @@ typedef struct loaded_model {
     char ref_kernels[256]; /* which steps run oneDNN's reference kernels */
 } loaded_model;
 
-/* Which models run their convolutions in bfloat16 ($MIEN_PRECISION, docs/precision.md). */
+/* Which models run their convolutions in bfloat16 (mien_precision, docs/precision.md). */
 typedef enum engine_precision {
     ENGINE_F32 = 0,      /* "f32": everything float32 */
     ENGINE_BF16 = 1,     /* "bf16": the embedders; detection and landmarks stay float32 */
     ENGINE_BF16_ALL = 2, /* "bf16-all": every model */
 } engine_precision;
 
-/* With $MIEN_PRECISION unset or empty. "bf16" met every acceptance figure of issue 3 on
+/* With MIEN_PRECISION_AUTO. "bf16" met every acceptance figure of issue 3 on
  * LFW (fast 99.28 %, accurate 99.40 %, TAR@FAR=1e-3 98.77 %, the same as float32; the
  * calibrated thresholds move by < 8e-4) at 2.69× the reference's speed instead of 2.18×
  * (bench/pipeline.sh, one run): docs/precision.md. A CPU without native bfloat16 runs
@@ -59,6 +60,8 @@ struct mien_engine {
     int threads;
     engine_precision precision;
     char *models_dir;
+    mien_profile_fn profile; /* NULL: plans are not timed */
+    void *profile_ctx;
     loaded_model models[FACE_MODEL_COUNT];
 };
 
@@ -86,6 +89,8 @@ mien_engine_options mien_engine_options_default(void)
     o.threads = 1;
     o.precision = MIEN_PRECISION_AUTO;
     o.max_isa = MIEN_ISA_AUTO;
+    o.profile = NULL;
+    o.profile_ctx = NULL;
     return o;
 }
 
@@ -183,31 +188,46 @@ static void fill_tensor_info(const nn_graph *g, int t, const char *layout, mien_
     out->layout = layout;
 }
 
-/* The precision asked for in $MIEN_PRECISION: "f32", "bf16" or "bf16-all"
- * (engine_precision), ENGINE_DEFAULT_PRECISION when unset or empty; anything else is
- * MIEN_ERR_ARG. A public option in mien_engine_options would replace the variable
- * (docs/precision.md). */
-static mien_status precision_from_env(engine_precision *out, mien_error *err)
+mien_status mien_precision_parse(const char *name, mien_precision *out, mien_error *err)
 {
-    const char *v = getenv("MIEN_PRECISION");
-    *out = ENGINE_DEFAULT_PRECISION;
-    if (v == NULL || v[0] == '\0') {
+    static const mien_precision named[] = {MIEN_PRECISION_F32, MIEN_PRECISION_BF16,
+                                           MIEN_PRECISION_BF16_ALL};
+    if (out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_precision_parse: out is NULL");
+    }
+    *out = MIEN_PRECISION_AUTO;
+    if (name == NULL || name[0] == '\0') {
         return MIEN_OK;
     }
-    if (strcmp(v, "f32") == 0) {
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        if (strcmp(name, mien_precision_name(named[i])) == 0) {
+            *out = named[i];
+            return MIEN_OK;
+        }
+    }
+    return base_error_set(err, MIEN_ERR_ARG, "precision must be f32, bf16 or bf16-all, got '%s'",
+                          name);
+}
+
+/* The engine's precision for the public option `p`; MIEN_ERR_ARG for a value outside the
+ * enum. */
+static mien_status engine_precision_of(mien_precision p, engine_precision *out, mien_error *err)
+{
+    switch (p) {
+    case MIEN_PRECISION_AUTO:
+        *out = ENGINE_DEFAULT_PRECISION;
+        return MIEN_OK;
+    case MIEN_PRECISION_F32:
         *out = ENGINE_F32;
         return MIEN_OK;
-    }
-    if (strcmp(v, "bf16") == 0) {
+    case MIEN_PRECISION_BF16:
         *out = ENGINE_BF16;
         return MIEN_OK;
-    }
-    if (strcmp(v, "bf16-all") == 0) {
+    case MIEN_PRECISION_BF16_ALL:
         *out = ENGINE_BF16_ALL;
         return MIEN_OK;
     }
-    return base_error_set(err, MIEN_ERR_ARG,
-                          "MIEN_PRECISION must be f32, bf16 or bf16-all, got '%s'", v);
+    return base_error_set(err, MIEN_ERR_ARG, "unknown precision %d", (int)p);
 }
 
 /* The arithmetic catalogue model `model` is planned with. Under "bf16" only the embedders
@@ -322,9 +342,6 @@ mien_status mien_engine_new(const mien_engine_options *opt, mien_engine **out, m
     }
     dir = opt->models_dir;
     if (dir == NULL || dir[0] == '\0') {
-        dir = getenv("MIEN_MODELS");
-    }
-    if (dir == NULL || dir[0] == '\0') {
         dir = "models";
     }
     if (sodium_init() < 0) {
@@ -336,24 +353,9 @@ mien_status mien_engine_new(const mien_engine_options *opt, mien_engine **out, m
     }
     e->magic = ENGINE_MAGIC;
     e->threads = opt->threads > 0 ? opt->threads : 1;
-    switch (opt->precision) {
-    case MIEN_PRECISION_AUTO:
-        st = precision_from_env(&e->precision, err);
-        break;
-    case MIEN_PRECISION_F32:
-        e->precision = ENGINE_F32;
-        break;
-    case MIEN_PRECISION_BF16:
-        e->precision = ENGINE_BF16;
-        break;
-    case MIEN_PRECISION_BF16_ALL:
-        e->precision = ENGINE_BF16_ALL;
-        break;
-    default:
-        st = base_error_set(err, MIEN_ERR_ARG, "unknown precision %d", (int)opt->precision);
-        break;
-    }
-    if (st != MIEN_OK) {
+    e->profile = opt->profile;
+    e->profile_ctx = opt->profile_ctx;
+    if ((st = engine_precision_of(opt->precision, &e->precision, err)) != MIEN_OK) {
         goto fail;
     }
     e->models_dir = strdup(dir);
@@ -473,6 +475,27 @@ mien_status mien_session_new(mien_engine *engine, mien_session **out, mien_error
     return MIEN_OK;
 }
 
+/* Frees a plan of model `model`, first handing its step timings to the engine's profile
+ * callback when profiling is on and the plan ran. Out of memory for the report drops it. */
+static void drop_plan(const mien_session *s, int model, nn_plan *plan)
+{
+    const mien_engine *e = s->engine;
+    int n = plan != NULL ? nn_plan_steps(plan) : 0;
+    mien_step_time *steps = e->profile != NULL && n > 0 ? calloc((size_t)n, sizeof(*steps))
+                                                         : NULL;
+    if (steps != NULL) {
+        mien_plan_profile prof = {.model = e->models[model].spec->name,
+                                  .runs = nn_plan_profile(plan, steps),
+                                  .n_steps = n,
+                                  .steps = steps};
+        if (prof.runs > 0) {
+            e->profile(e->profile_ctx, &prof);
+        }
+        free(steps);
+    }
+    nn_plan_free(plan);
+}
+
 void mien_session_free(mien_session *session)
 {
     if (session == NULL) {
@@ -480,25 +503,12 @@ void mien_session_free(mien_session *session)
     }
     for (int m = 0; m < FACE_MODEL_COUNT; m++) {
         for (int k = 0; k < PLANS_PER_MODEL; k++) {
-            nn_plan_free(session->plans[m][k].plan);
+            drop_plan(session, m, session->plans[m][k].plan);
         }
     }
     nn_backend_free(session->backend);
     session->magic = 0;
     free(session);
-}
-
-static bool shape_equal(const nn_shape *a, const nn_shape *b)
-{
-    if (a->rank != b->rank) {
-        return false;
-    }
-    for (int i = 0; i < a->rank; i++) {
-        if (a->dims[i] != b->dims[i]) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* The slot planned for `shape`, planning it (evicting the least recently used) if new. */
@@ -509,7 +519,7 @@ static mien_status session_plan(mien_session *s, int model, const nn_shape *shap
     int victim = 0;
     mien_status st;
     for (int k = 0; k < PLANS_PER_MODEL; k++) {
-        if (slots[k].plan != NULL && shape_equal(&slots[k].shape, shape) &&
+        if (slots[k].plan != NULL && nn_shape_equal(&slots[k].shape, shape) &&
             slots[k].channels_last == channels_last) {
             *slot = k;
             return MIEN_OK;
@@ -521,7 +531,7 @@ static mien_status session_plan(mien_session *s, int model, const nn_shape *shap
             }
         }
     }
-    nn_plan_free(slots[victim].plan);
+    drop_plan(s, model, slots[victim].plan);
     slots[victim].plan = NULL;
     if (s->last[model] == victim) {
         s->last[model] = -1;
@@ -529,7 +539,8 @@ static mien_status session_plan(mien_session *s, int model, const nn_shape *shap
     nn_plan_options po = {.threads = s->engine->threads,
                           .input_channels_last = channels_last,
                           .precision = model_precision(s->engine, model),
-                          .deterministic = s->engine->precision != ENGINE_F32};
+                          .deterministic = s->engine->precision != ENGINE_F32,
+                          .profile = s->engine->profile != NULL};
     st = nn_plan_new_opts(s->backend, s->engine->models[model].graph, shape, &po,
                           &slots[victim].plan, err);
     if (st != MIEN_OK) {

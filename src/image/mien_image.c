@@ -3,6 +3,7 @@
  *
  * A mien_image is immutable once made, so one may be read by any number of threads. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 #define LOAD_CHUNK ((size_t)1 << 16)
 
 /* A live handle: not NULL and carrying the magic (a freed or foreign pointer usually not). */
-static int is_image(const mien_image *image)
+static bool is_image(const mien_image *image)
 {
     return image != NULL && image->magic == IMAGE_MAGIC;
 }

@@ -137,7 +137,7 @@ struct nn_plan {
     int out_ref[NN_MAX_GRAPH_IO];
     int *consumers; /* [n_tensors]: node inputs reading each tensor, + 1 per graph output */
     bool *fused;    /* [n_nodes]: node folded into an earlier primitive's post-ops */
-    double *profile_ms; /* per step, when MIEN_PROFILE is set (a developer's knob) */
+    double *profile_ms; /* per step, with nn_plan_options.profile */
     long profile_runs;
 };
 
@@ -355,6 +355,38 @@ static mien_status make_attr(dnnl_primitive_attr_t *attr, const nn_attrs *a, con
     return make_attr_prelu(attr, a, -1, n, err);
 }
 
+/* Asks oneDNN for the primitive descriptor *pd (owned by the caller) of node n for the
+ * operation descriptor `desc`, with the activation of `a` fused (NULL: none); *ds is its
+ * answer, *pd valid only when that is dnnl_success. Fails only when the attributes cannot
+ * be made. */
+static mien_status try_pd(nn_plan *p, const nn_node *n, const_dnnl_op_desc_t desc,
+                          const nn_attrs *a, dnnl_primitive_desc_t *pd, dnnl_status_t *ds,
+                          mien_error *err)
+{
+    dnnl_primitive_attr_t attr;
+    mien_status st = make_attr(&attr, a, n, err);
+    *ds = dnnl_runtime_error;
+    if (st != MIEN_OK) {
+        return st;
+    }
+    *ds = dnnl_primitive_desc_create(pd, desc, attr, p->backend->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    return MIEN_OK;
+}
+
+/* try_pd, with oneDNN's refusal an error (MIEN_ERR_BACKEND naming `what`). */
+static mien_status make_pd(nn_plan *p, const nn_node *n, const_dnnl_op_desc_t desc,
+                           const nn_attrs *a, const char *what, dnnl_primitive_desc_t *pd,
+                           mien_error *err)
+{
+    dnnl_status_t ds;
+    mien_status st = try_pd(p, n, desc, a, pd, &ds, err);
+    if (st == MIEN_OK && ds != dnnl_success) {
+        st = dnnl_fail(err, ds, n, what);
+    }
+    return st;
+}
+
 /* Creates the primitive for pd as a new step, taking ownership of pd. */
 static step *prim_step(nn_plan *p, dnnl_primitive_desc_t pd, const nn_node *n, mien_error *err,
                        mien_status *st)
@@ -516,6 +548,32 @@ static void produce(nn_plan *p, int t, int r)
     p->values[t].alt_ref = -1;
 }
 
+/* One input of a step: oneDNN's argument (DNNL_ARG_*) and the ref bound to it. */
+typedef struct step_in {
+    int arg;
+    int ref; /* < 0: the argument is left out */
+} step_in;
+
+/* Adds the step of pd (taken over) for node n, reading in[n_in] and writing ref y, which
+ * becomes the value of n's output. The arguments keep this order after the scratchpad. */
+static mien_status emit_step(nn_plan *p, dnnl_primitive_desc_t pd, const nn_node *n,
+                             const step_in *in, int n_in, int y, mien_error *err)
+{
+    mien_status st;
+    step *s = prim_step(p, pd, n, err, &st);
+    if (s == NULL) {
+        return st;
+    }
+    for (int i = 0; i < n_in; i++) {
+        if (in[i].ref >= 0) {
+            step_arg(p, s, in[i].arg, in[i].ref);
+        }
+    }
+    step_arg(p, s, DNNL_ARG_DST, y);
+    produce(p, n->outputs[0], y);
+    return MIEN_OK;
+}
+
 /* Copies a constant into an owned buffer laid out as `md` (via a one-off reorder from the
  * constant's row-major form described by src_md). Returns the new ref in *out. */
 static mien_status const_as(nn_plan *p, const void *data, const dnnl_memory_desc_t *src_md,
@@ -638,16 +696,6 @@ static mien_status c_step(nn_plan *p, const nn_node *n, c_kernel k, mien_error *
     return MIEN_OK;
 }
 
-/* Row-major strides of a shape. */
-static void strides_of(const nn_shape *s, int64_t *st)
-{
-    int64_t acc = 1;
-    for (int i = s->rank - 1; i >= 0; i--) {
-        st[i] = acc;
-        acc *= s->dims[i];
-    }
-}
-
 static float apply_act(const nn_attrs *a, float v)
 {
     if (a->act == NN_ACT_RELU) {
@@ -729,8 +777,8 @@ static void run_binary(const step *s, const float *x, const float *y, float *out
     const nn_shape *o = &s->out_shape;
     int64_t sx[NN_MAX_RANK] = {0}, sy[NN_MAX_RANK] = {0}, idx[NN_MAX_RANK] = {0};
     int64_t tx[NN_MAX_RANK], ty[NN_MAX_RANK], n = nn_shape_elems(o);
-    strides_of(&s->in_shape[0], tx);
-    strides_of(&s->in_shape[1], ty);
+    nn_shape_strides(&s->in_shape[0], tx);
+    nn_shape_strides(&s->in_shape[1], ty);
     for (int i = 0; i < o->rank; i++) {
         int ix = i - (o->rank - s->in_shape[0].rank), iy = i - (o->rank - s->in_shape[1].rank);
         sx[i] = ix >= 0 && s->in_shape[0].dims[ix] != 1 ? tx[ix] : 0;
@@ -850,8 +898,8 @@ static void run_reduce(const step *s, const float *x, float *out)
     for (int i = 0; i < in->rank; i++) {
         kept.dims[i] = red[i] ? 1 : in->dims[i];
     }
-    strides_of(&kept, ost);
-    strides_of(in, st_in);
+    nn_shape_strides(&kept, ost);
+    nn_shape_strides(in, st_in);
     for (int64_t k = 0; k < n_out; k++) {
         out[k] = is_max ? -INFINITY : 0.0f;
     }
@@ -941,7 +989,7 @@ static void run_slice(const step *s, const float *x, float *out)
         start[ax] = b;
         step_[ax] = stp;
     }
-    strides_of(in, st);
+    nn_shape_strides(in, st);
     for (int64_t k = 0; k < n; k++) {
         int64_t off = 0;
         for (int i = 0; i < in->rank; i++) {
@@ -1299,138 +1347,174 @@ static mien_status conv_pd_for_layout(nn_plan *p, const nn_node *n,
     return MIEN_OK;
 }
 
-static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
+/* What a convolution's primitive descriptor is made from: shapes, types and geometry. */
+typedef struct conv_args {
+    dnnl_dims_t sd, dd, strides, dil, pl, pr; /* src and dst NCHW dims; oneDNN's geometry */
+    dnnl_data_type_t ct, dst_type;            /* compute (src, weights) and dst types */
+    dnnl_memory_desc_t w_md, w_plain, b_md;   /* weights as wanted (any) and as stored */
+    bool has_bias;
+} conv_args;
+
+/* Fills c for Conv node n (bfloat16 when `bf16`). */
+static void conv_args_init(const nn_plan *p, const nn_node *n, bool bf16, conv_args *c)
 {
     const nn_shape *xs = shape_of(p, n->inputs[0]), *ws = shape_of(p, n->inputs[1]);
     const nn_shape *ys = shape_of(p, n->outputs[0]);
-    const nn_tensor *wt = &p->g->tensors[n->inputs[1]];
-    int bias = n->n_inputs > 2 && n->inputs[2] >= 0 ? n->inputs[2] : -1;
     int64_t group = n->a.group > 0 ? n->a.group : 1;
-    dnnl_memory_desc_t src_md, w_md, b_md, dst_md, w_plain;
-    dnnl_dims_t sd = {0}, dd = {0}, wd = {0}, bd = {0}, strides, dil, pl, pr;
     int64_t pads[4], out_hw[2], in_hw[2] = {xs->dims[2], xs->dims[3]};
+    dnnl_dims_t wd = {0}, bd = {0};
     nn_attrs a = n->a;
-    dnnl_convolution_desc_t cd;
-    dnnl_primitive_desc_t pd;
-    mien_status st;
-    int x_ref, w_ref, b_ref = -1, y_ref;
-
-    if (!is_const(p, n->inputs[1]) || (bias >= 0 && !is_const(p, bias))) {
-        return base_error_set(err, MIEN_ERR_UNSUPPORTED,
-                              "node '%s' (Conv): weights must be constant", n->name);
-    }
-    bool bf16 = conv_is_bf16(p, n);
-    dnnl_data_type_t ct = bf16 ? dnnl_bf16 : dnnl_f32;
+    memset(c, 0, sizeof(*c));
+    c->ct = bf16 ? dnnl_bf16 : dnnl_f32;
+    /* float32 out, unless the only reader is another bf16 convolution (no PReLU between):
+     * then bf16 straight away, saving a reorder */
+    c->dst_type = bf16 && feeds_bf16_conv(p, n) ? dnnl_bf16 : dnnl_f32;
     a.kernel[0] = ws->dims[2];
     a.kernel[1] = ws->dims[3];
     nn_conv_geometry(&a, in_hw, pads, out_hw);
-    dims_of(xs, sd);
-    dims_of(ys, dd);
+    dims_of(xs, c->sd);
+    dims_of(ys, c->dd);
     for (int i = 0; i < 2; i++) {
-        strides[i] = a.stride[i] > 0 ? a.stride[i] : 1;
-        dil[i] = (a.dilation[i] > 0 ? a.dilation[i] : 1) - 1; /* oneDNN counts extra gaps */
-        pl[i] = pads[i];
-        pr[i] = pads[i + 2];
+        c->strides[i] = a.stride[i] > 0 ? a.stride[i] : 1;
+        c->dil[i] = (a.dilation[i] > 0 ? a.dilation[i] : 1) - 1; /* oneDNN counts extra gaps */
+        c->pl[i] = pads[i];
+        c->pr[i] = pads[i + 2];
     }
     if (group == 1) {
         dims_of(ws, wd);
-        dnnl_memory_desc_init_by_tag(&w_md, 4, wd, ct, dnnl_format_tag_any);
-        dnnl_memory_desc_init_by_tag(&w_plain, 4, wd, dnnl_f32, dnnl_oihw);
+        dnnl_memory_desc_init_by_tag(&c->w_md, 4, wd, c->ct, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&c->w_plain, 4, wd, dnnl_f32, dnnl_oihw);
     } else {
         wd[0] = group;
         wd[1] = ws->dims[0] / group;
         wd[2] = ws->dims[1];
         wd[3] = ws->dims[2];
         wd[4] = ws->dims[3];
-        dnnl_memory_desc_init_by_tag(&w_md, 5, wd, dnnl_f32, dnnl_format_tag_any);
-        dnnl_memory_desc_init_by_tag(&w_plain, 5, wd, dnnl_f32, dnnl_goihw);
+        dnnl_memory_desc_init_by_tag(&c->w_md, 5, wd, dnnl_f32, dnnl_format_tag_any);
+        dnnl_memory_desc_init_by_tag(&c->w_plain, 5, wd, dnnl_f32, dnnl_goihw);
     }
-    if (bias >= 0) {
+    c->has_bias = n->n_inputs > 2 && n->inputs[2] >= 0;
+    if (c->has_bias) {
         bd[0] = ys->dims[1];
-        dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a);
+        dnnl_memory_desc_init_by_tag(&c->b_md, 1, bd, dnnl_f32, dnnl_a);
     }
-    /* float32 out, unless the only reader is another bf16 convolution (no PReLU between):
-     * then bf16 straight away, saving a reorder */
-    dnnl_data_type_t dst_type = bf16 && feeds_bf16_conv(p, n) ? dnnl_bf16 : dnnl_f32;
-    /* Layouts are offered in turn until oneDNN has a kernel that is not a reference one
-     * for them (CONV_LAYOUTS); when none has, the first layout's reference kernel runs and
-     * the plan reports it (nn_plan_ref_steps). */
-    const nn_node *prelu = NULL;
-    dnnl_primitive_desc_t fallback = NULL;
+}
+
+/* The primitive descriptor for Conv node n (*pd, owned by the caller) and the PReLU fused
+ * into it (*prelu, NULL when none). Layouts are offered in turn until oneDNN has a kernel
+ * that is not a reference one for them (CONV_LAYOUTS); when none has, the first layout's
+ * reference kernel runs and the plan reports it (nn_plan_ref_steps). */
+static mien_status conv_choose(nn_plan *p, const nn_node *n, const conv_args *c,
+                               dnnl_primitive_desc_t *pd, const nn_node **prelu, mien_error *err)
+{
+    const nn_shape *xs = shape_of(p, n->inputs[0]);
     const conv_layout *order = xs->dims[1] < CONV_FEW_CHANNELS ? CONV_LAYOUTS_FEW : CONV_LAYOUTS;
-    pd = NULL;
-    for (int li = 0; li < CONV_N_LAYOUTS && pd == NULL; li++) {
-        dnnl_memory_desc_init_by_tag(&src_md, 4, sd, ct, order[li].src);
-        dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dst_type, order[li].dst);
+    dnnl_primitive_desc_t fallback = NULL;
+    dnnl_memory_desc_t src_md, dst_md;
+    dnnl_convolution_desc_t cd;
+    mien_status st;
+    *pd = NULL;
+    *prelu = NULL;
+    for (int li = 0; li < CONV_N_LAYOUTS && *pd == NULL; li++) {
+        dnnl_memory_desc_init_by_tag(&src_md, 4, c->sd, c->ct, order[li].src);
+        dnnl_memory_desc_init_by_tag(&dst_md, 4, c->dd, c->dst_type, order[li].dst);
         if (dnnl_dilated_convolution_forward_desc_init(
-                &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_md,
-                bias >= 0 ? &b_md : NULL, &dst_md, strides, dil, pl, pr) != dnnl_success) {
+                &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &c->w_md,
+                c->has_bias ? &c->b_md : NULL, &dst_md, c->strides, c->dil, c->pl,
+                c->pr) != dnnl_success) {
             continue;
         }
-        if ((st = conv_pd_for_layout(p, n, &cd, &pd, &prelu, err)) != MIEN_OK) {
+        if ((st = conv_pd_for_layout(p, n, &cd, pd, prelu, err)) != MIEN_OK) {
             if (fallback != NULL) {
                 dnnl_primitive_desc_destroy(fallback);
             }
             return st;
         }
-        if (pd != NULL && impl_is_reference(pd)) {
+        if (*pd != NULL && impl_is_reference(*pd)) {
             if (fallback == NULL) {
-                fallback = pd;
+                fallback = *pd;
             } else {
-                dnnl_primitive_desc_destroy(pd);
+                dnnl_primitive_desc_destroy(*pd);
             }
-            pd = NULL;
-            prelu = NULL;
+            *pd = NULL;
+            *prelu = NULL;
         }
     }
-    if (pd == NULL) {
+    if (*pd == NULL) {
         if (fallback == NULL) {
             return base_error_set(err, MIEN_ERR_BACKEND,
                                   "oneDNN has no convolution for node '%s' in any layout",
                                   n->name);
         }
-        pd = fallback;
+        *pd = fallback;
     } else if (fallback != NULL) {
         dnnl_primitive_desc_destroy(fallback);
+    }
+    return MIEN_OK;
+}
+
+/* The ref of the slope of the PReLU fused into a convolution with `channels` outputs (one
+ * per channel, or one for all); the PReLU is marked fused. */
+static int conv_prelu_slope(nn_plan *p, const nn_node *prelu, int64_t channels)
+{
+    dnnl_memory_desc_t slope_md;
+    dnnl_dims_t slope_dims = {1, channels, 1, 1};
+    if (nn_tensor_elems(&p->g->tensors[prelu->inputs[1]]) == 1) {
+        slope_dims[1] = 1;
+    }
+    dnnl_memory_desc_init_by_tag(&slope_md, 4, slope_dims, dnnl_f32, dnnl_acdb);
+    p->fused[prelu - p->g->nodes] = true;
+    return add_ref(p, &slope_md, -1, p->g->tensors[prelu->inputs[1]].data);
+}
+
+static mien_status plan_conv(nn_plan *p, const nn_node *n, mien_error *err)
+{
+    const nn_tensor *wt = &p->g->tensors[n->inputs[1]];
+    int bias = n->n_inputs > 2 && n->inputs[2] >= 0 ? n->inputs[2] : -1;
+    dnnl_memory_desc_t src_md, w_md, dst_md;
+    dnnl_primitive_desc_t pd;
+    const nn_node *prelu;
+    conv_args c;
+    mien_status st;
+    int x_ref, w_ref, b_ref = -1, slope_ref = -1, y_ref;
+    bool bf16;
+
+    if (!is_const(p, n->inputs[1]) || (bias >= 0 && !is_const(p, bias))) {
+        return base_error_set(err, MIEN_ERR_UNSUPPORTED,
+                              "node '%s' (Conv): weights must be constant", n->name);
+    }
+    bf16 = conv_is_bf16(p, n);
+    conv_args_init(p, n, bf16, &c);
+    if ((st = conv_choose(p, n, &c, &pd, &prelu, err)) != MIEN_OK) {
+        return st;
     }
     src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
 
     if ((st = value_as(p, n->inputs[0], &src_md, &x_ref, err)) != MIEN_OK ||
-        (st = const_as(p, wt->data, &w_plain, &w_md, n, &w_ref, err)) != MIEN_OK) {
+        (st = const_as(p, wt->data, &c.w_plain, &w_md, n, &w_ref, err)) != MIEN_OK) {
         dnnl_primitive_desc_destroy(pd);
         return st;
     }
     if (bias >= 0) {
-        b_ref = add_ref(p, &b_md, -1, p->g->tensors[bias].data);
+        b_ref = add_ref(p, &c.b_md, -1, p->g->tensors[bias].data);
     }
     y_ref = new_buf_ref(p, &dst_md);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
+    if (prelu != NULL) {
+        slope_ref = conv_prelu_slope(p, prelu, shape_of(p, n->outputs[0])->dims[1]);
+    }
+    const step_in in[] = {{DNNL_ARG_SRC, x_ref},
+                          {DNNL_ARG_WEIGHTS, w_ref},
+                          {DNNL_ARG_BIAS, b_ref},
+                          {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_WEIGHTS, slope_ref}};
+    if ((st = emit_step(p, pd, n, in, 4, y_ref, err)) != MIEN_OK) {
         return st;
     }
     p->bf16_convs += bf16 ? 1 : 0;
-    step_arg(p, s, DNNL_ARG_SRC, x_ref);
-    step_arg(p, s, DNNL_ARG_WEIGHTS, w_ref);
-    if (b_ref >= 0) {
-        step_arg(p, s, DNNL_ARG_BIAS, b_ref);
-    }
     if (prelu != NULL) {
-        dnnl_memory_desc_t slope_md;
-        dnnl_dims_t slope_dims = {1, ys->dims[1], 1, 1};
-        int slope_ref;
-        if (nn_tensor_elems(&p->g->tensors[prelu->inputs[1]]) == 1) {
-            slope_dims[1] = 1;
-        }
-        dnnl_memory_desc_init_by_tag(&slope_md, 4, slope_dims, dnnl_f32, dnnl_acdb);
-        slope_ref = add_ref(p, &slope_md, -1, p->g->tensors[prelu->inputs[1]].data);
-        step_arg(p, s, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_WEIGHTS, slope_ref);
-        p->fused[prelu - p->g->nodes] = true;
-        produce(p, prelu->outputs[0], y_ref);
+        produce(p, prelu->outputs[0], y_ref); /* the PReLU's output is the convolution's */
     }
-    step_arg(p, s, DNNL_ARG_DST, y_ref);
-    produce(p, n->outputs[0], y_ref);
     return MIEN_OK;
 }
 
@@ -1441,7 +1525,6 @@ static mien_status plan_pool(nn_plan *p, const nn_node *n, mien_error *err)
     dnnl_dims_t dd = {0}, strides, kernel, dil = {0, 0}, pl, pr;
     dnnl_memory_desc_t dst_md;
     dnnl_pooling_v2_desc_t pdsc;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     dnnl_alg_kind_t alg;
     mien_status st;
@@ -1467,24 +1550,12 @@ static mien_status plan_pool(nn_plan *p, const nn_node *n, mien_error *err)
                                                &p->refs[x].md, &dst_md, strides, kernel, dil,
                                                pl, pr),
              n, "pooling desc");
-    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+    if ((st = make_pd(p, n, &pdsc, &n->a, "pooling primitive desc", &pd, err)) != MIEN_OK) {
         return st;
-    }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &pdsc, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (ds != dnnl_success) {
-        return dnnl_fail(err, ds, n, "pooling primitive desc");
     }
     dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     y = new_buf_ref(p, &dst_md);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    step_arg(p, s, DNNL_ARG_SRC, x);
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
+    return emit_step(p, pd, n, &(step_in){DNNL_ARG_SRC, x}, 1, y, err);
 }
 
 /* The ref an elementwise op on tensor t (held in ref x) writes to: x itself when this op is
@@ -1515,19 +1586,10 @@ static bool md_is_nhwc(const dnnl_memory_desc_t *md)
 static mien_status elementwise_step(nn_plan *p, const nn_node *n, dnnl_primitive_desc_t pd, int a,
                                     int src1, mien_error *err)
 {
-    mien_status st;
     int x = p->values[a].ref, y = inplace_or_new(p, a, x);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    step_arg(p, s, DNNL_ARG_SRC_0, x); /* DNNL_ARG_SRC_0 is DNNL_ARG_SRC */
-    if (src1 >= 0) {
-        step_arg(p, s, DNNL_ARG_SRC_1, src1);
-    }
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
+    /* DNNL_ARG_SRC_0 is DNNL_ARG_SRC */
+    const step_in in[] = {{DNNL_ARG_SRC_0, x}, {DNNL_ARG_SRC_1, src1}};
+    return emit_step(p, pd, n, in, 2, y, err);
 }
 
 /* Elementwise unary on oneDNN, in the input's own layout. */
@@ -1536,7 +1598,6 @@ static mien_status plan_eltwise(nn_plan *p, const nn_node *n, mien_error *err)
     dnnl_alg_kind_t alg;
     float alpha = 0.0f, beta = 0.0f;
     dnnl_eltwise_desc_t ed;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
     int x = p->values[n->inputs[0]].ref;
@@ -1564,13 +1625,8 @@ static mien_status plan_eltwise(nn_plan *p, const nn_node *n, mien_error *err)
     DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, &p->refs[x].md,
                                             alpha, beta),
              n, "eltwise desc");
-    if ((st = make_attr(&attr, NULL, n, err)) != MIEN_OK) {
+    if ((st = make_pd(p, n, &ed, NULL, "eltwise primitive desc", &pd, err)) != MIEN_OK) {
         return st;
-    }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ed, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (ds != dnnl_success) {
-        return dnnl_fail(err, ds, n, "eltwise primitive desc");
     }
     return elementwise_step(p, n, pd, n->inputs[0], -1, err);
 }
@@ -1582,7 +1638,6 @@ static mien_status plan_prelu(nn_plan *p, const nn_node *n, mien_error *err)
     int x = p->values[n->inputs[0]].ref, y, w_ref, plain_w;
     dnnl_memory_desc_t w_md;
     dnnl_prelu_desc_t prd;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
     if (!is_const(p, n->inputs[1])) {
@@ -1629,13 +1684,8 @@ static mien_status plan_prelu(nn_plan *p, const nn_node *n, mien_error *err)
                                  dnnl_format_tag_any);
     DNNL_TRY(dnnl_prelu_forward_desc_init(&prd, dnnl_forward_inference, &p->refs[x].md, &w_md),
              n, "prelu desc");
-    if ((st = make_attr(&attr, NULL, n, err)) != MIEN_OK) {
+    if ((st = make_pd(p, n, &prd, NULL, "prelu primitive desc", &pd, err)) != MIEN_OK) {
         return st;
-    }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &prd, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (ds != dnnl_success) {
-        return dnnl_fail(err, ds, n, "prelu primitive desc");
     }
     if (impl_is_reference(pd)) { /* below AVX2 oneDNN 2.6 has no PReLU kernel: ours */
         dnnl_primitive_desc_destroy(pd);
@@ -1648,28 +1698,8 @@ static mien_status plan_prelu(nn_plan *p, const nn_node *n, mien_error *err)
         return st;
     }
     y = inplace_or_new(p, n->inputs[0], x);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    step_arg(p, s, DNNL_ARG_SRC, x);
-    step_arg(p, s, DNNL_ARG_WEIGHTS, w_ref);
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
-}
-
-static bool same_shape(const nn_shape *a, const nn_shape *b)
-{
-    if (a->rank != b->rank) {
-        return false;
-    }
-    for (int i = 0; i < a->rank; i++) {
-        if (a->dims[i] != b->dims[i]) {
-            return false;
-        }
-    }
-    return true;
+    const step_in in[] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w_ref}};
+    return emit_step(p, pd, n, in, 2, y, err);
 }
 
 /* x·c or x + c for a scalar constant c as oneDNN's eltwise `linear` (alpha·x + beta), in x's
@@ -1679,7 +1709,6 @@ static mien_status plan_scalar_binary(nn_plan *p, const nn_node *n, int a, float
                                       mien_error *err)
 {
     dnnl_eltwise_desc_t ed;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
     float alpha = 1.0f, beta = 0.0f;
@@ -1692,11 +1721,10 @@ static mien_status plan_scalar_binary(nn_plan *p, const nn_node *n, int a, float
     DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, dnnl_eltwise_linear,
                                             &p->refs[x].md, alpha, beta),
              n, "eltwise desc");
-    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+    dnnl_status_t ds;
+    if ((st = try_pd(p, n, &ed, &n->a, &pd, &ds, err)) != MIEN_OK) {
         return st;
     }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ed, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
     if (ds != dnnl_success) {
         return c_step(p, n, CK_BINARY, err);
     }
@@ -1711,7 +1739,6 @@ static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
     const nn_shape *os = shape_of(p, n->outputs[0]);
     dnnl_alg_kind_t alg;
     dnnl_binary_desc_t bd;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
     if (is_const(p, a) && !is_const(p, b) && (n->op == NN_OP_ADD || n->op == NN_OP_MUL)) {
@@ -1721,7 +1748,7 @@ static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
     }
     /* Row-major tensors that are not feature maps (the detector's 4420×2 box decoding)
      * run in C: oneDNN's generic binary kernel takes ~40 µs on them, C ~3 µs. */
-    if (is_const(p, a) || !same_shape(shape_of(p, a), os) ||
+    if (is_const(p, a) || !nn_shape_equal(shape_of(p, a), os) ||
         shape_of(p, b)->rank > os->rank || os->rank != 4) {
         return c_step(p, n, CK_BINARY, err);
     }
@@ -1732,7 +1759,7 @@ static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
     }
     if (is_const(p, b)) {
         y_in = const_plain_ref(p, b, os->rank);
-    } else if (same_shape(shape_of(p, b), os)) {
+    } else if (nn_shape_equal(shape_of(p, b), os)) {
         if ((st = value_as(p, b, &p->refs[x].md, &y_in, err)) != MIEN_OK) {
             return st;
         }
@@ -1756,11 +1783,10 @@ static mien_status plan_binary(nn_plan *p, const nn_node *n, mien_error *err)
     }
     DNNL_TRY(dnnl_binary_desc_init(&bd, alg, &p->refs[x].md, &p->refs[y_in].md, &p->refs[x].md),
              n, "binary desc");
-    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+    dnnl_status_t ds;
+    if ((st = try_pd(p, n, &bd, &n->a, &pd, &ds, err)) != MIEN_OK) {
         return st;
     }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &bd, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
     if (ds != dnnl_success) {
         return c_step(p, n, CK_BINARY, err); /* e.g. a broadcast oneDNN cannot do */
     }
@@ -1780,7 +1806,6 @@ static mien_status plan_gemm(nn_plan *p, const nn_node *n, mien_error *err)
     dnnl_memory_desc_t src_md, w_md, w_plain, b_md, dst_md;
     dnnl_dims_t sd, wd, bd, dd, wstr;
     dnnl_inner_product_desc_t ipd;
-    dnnl_primitive_attr_t attr;
     dnnl_primitive_desc_t pd;
     mien_status st;
     int x, w_ref, b_ref = -1, y;
@@ -1814,13 +1839,8 @@ static mien_status plan_gemm(nn_plan *p, const nn_node *n, mien_error *err)
     DNNL_TRY(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &src_md, &w_md,
                                                   bias >= 0 ? &b_md : NULL, &dst_md),
              n, "inner product desc");
-    if ((st = make_attr(&attr, &n->a, n, err)) != MIEN_OK) {
+    if ((st = make_pd(p, n, &ipd, &n->a, "inner product primitive desc", &pd, err)) != MIEN_OK) {
         return st;
-    }
-    dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ipd, attr, p->backend->engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (ds != dnnl_success) {
-        return dnnl_fail(err, ds, n, "inner product primitive desc");
     }
     if (impl_is_reference(pd)) {
         dnnl_primitive_desc_destroy(pd);
@@ -1836,18 +1856,8 @@ static mien_status plan_gemm(nn_plan *p, const nn_node *n, mien_error *err)
         b_ref = add_ref(p, &b_md, -1, p->g->tensors[bias].data);
     }
     y = new_buf_ref(p, &dst_md);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    step_arg(p, s, DNNL_ARG_SRC, x);
-    step_arg(p, s, DNNL_ARG_WEIGHTS, w_ref);
-    if (b_ref >= 0) {
-        step_arg(p, s, DNNL_ARG_BIAS, b_ref);
-    }
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
+    const step_in in[] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w_ref}, {DNNL_ARG_BIAS, b_ref}};
+    return emit_step(p, pd, n, in, 3, y, err);
 }
 
 /* Reshape-like ops on a row-major tensor: a new descriptor over the same bytes. */
@@ -1881,13 +1891,13 @@ static mien_status plan_transpose(nn_plan *p, const nn_node *n, mien_error *err)
     int64_t ost[NN_MAX_RANK];
     mien_status st;
     int y;
-    strides_of(ys, ost);
+    nn_shape_strides(ys, ost);
     if (v->plain_ref >= 0) {
         /* view: output axis i walks input axis perm[i] */
         int64_t ist[NN_MAX_RANK];
         const mem_ref r_copy = p->refs[v->plain_ref]; /* add_ref may move p->refs */
         const mem_ref *r = &r_copy;
-        strides_of(xs, ist);
+        nn_shape_strides(xs, ist);
         for (int i = 0; i < ys->rank; i++) {
             dims[i] = ys->dims[i];
             strides[i] = ist[n->a.perm[i]];
@@ -1940,6 +1950,7 @@ static mien_status plan_concat(nn_plan *p, const nn_node *n, mien_error *err)
     dnnl_primitive_desc_t pd;
     dnnl_primitive_attr_t attr;
     mien_status st;
+    step_in in[NN_MAX_NODE_INPUTS];
     int refs[NN_MAX_NODE_INPUTS], y;
     int rank = shape_of(p, n->outputs[0])->rank;
     int axis = (int)(n->a.axis < 0 ? n->a.axis + rank : n->a.axis);
@@ -1987,18 +1998,12 @@ static mien_status plan_concat(nn_plan *p, const nn_node *n, mien_error *err)
             return st;
         }
     }
+    for (int i = 0; i < n->n_inputs; i++) {
+        in[i] = (step_in){DNNL_ARG_MULTIPLE_SRC + i, refs[i]};
+    }
     dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     y = new_buf_ref(p, &dst_md);
-    step *s = prim_step(p, pd, n, err, &st);
-    if (s == NULL) {
-        return st;
-    }
-    for (int i = 0; i < n->n_inputs; i++) {
-        step_arg(p, s, DNNL_ARG_MULTIPLE_SRC + i, refs[i]);
-    }
-    step_arg(p, s, DNNL_ARG_DST, y);
-    produce(p, n->outputs[0], y);
-    return MIEN_OK;
+    return emit_step(p, pd, n, in, n->n_inputs, y, err);
 }
 
 static mien_status plan_node(nn_plan *p, const nn_node *n, mien_error *err)
@@ -2186,44 +2191,36 @@ void nn_backend_free(nn_backend *b)
     free(b);
 }
 
-/* Prints the mean time of each step to stderr (MIEN_PROFILE set). */
-static void print_profile(const nn_plan *p)
+long nn_plan_profile(const nn_plan *p, mien_step_time *steps)
 {
-    double total = 0.0;
-    for (int k = 0; k < p->n_steps; k++) {
-        total += p->profile_ms[k];
+    if (p->profile_ms == NULL || p->profile_runs == 0) {
+        return 0;
     }
-    fprintf(stderr, "profile: %d steps, %ld runs, %.3f ms per run\n", p->n_steps,
-            p->profile_runs, total / (double)p->profile_runs);
     for (int k = 0; k < p->n_steps; k++) {
         const step *s = &p->steps[k];
         const nn_node *n = s->node;
         const char *impl = n != NULL ? p->impl[n - p->g->nodes] : NULL;
-        char dims[96];
         const dnnl_memory_desc_t *md = s->n_args > 1 ? &p->refs[s->arg_ref[1]].md : NULL;
+        nn_shape sh = s->out_shape;
         if (md != NULL) {
-            nn_shape sh = {.rank = md->ndims};
+            sh.rank = md->ndims;
             for (int i = 0; i < md->ndims; i++) {
                 sh.dims[i] = md->dims[i];
             }
-            nn_dims_str(sh.rank, sh.dims, dims, sizeof(dims));
-        } else {
-            nn_dims_str(s->out_shape.rank, s->out_shape.dims, dims, sizeof(dims));
         }
-        fprintf(stderr, "  %3d %8.4f ms  %-12s %-24s %-28s %s\n", k,
-                p->profile_ms[k] / (double)p->profile_runs,
-                n != NULL ? nn_op_name(n->op) : "reorder", dims,
-                n != NULL ? n->name : "", s->prim == NULL ? "C" : (impl ? impl : ""));
+        nn_dims_str(sh.rank, sh.dims, steps[k].dims, sizeof(steps[k].dims));
+        steps[k].ms = p->profile_ms[k] / (double)p->profile_runs;
+        steps[k].op = n != NULL ? nn_op_name(n->op) : "reorder";
+        steps[k].node = n != NULL ? n->name : "";
+        steps[k].kernel = s->prim == NULL ? "C" : (impl ? impl : "");
     }
+    return p->profile_runs;
 }
 
 void nn_plan_free(nn_plan *p)
 {
     if (p == NULL) {
         return;
-    }
-    if (p->profile_ms != NULL && p->profile_runs > 0) {
-        print_profile(p);
     }
     free(p->profile_ms);
     for (int i = 0; i < p->n_steps; i++) {
@@ -2382,7 +2379,7 @@ mien_status nn_plan_new_opts(nn_backend *b, const nn_graph *g, const nn_shape *i
     if ((st = finalize(p, err)) != MIEN_OK) {
         goto fail;
     }
-    if (getenv("MIEN_PROFILE") != NULL) {
+    if (opt->profile) {
         p->profile_ms = calloc((size_t)p->n_steps, sizeof(*p->profile_ms));
     }
     *out = p;

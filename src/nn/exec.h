@@ -64,6 +64,8 @@ typedef struct nn_plan_options {
                                  where kernels' different summation orders, amplified by the
                                  rounding, would move embeddings by up to 1e-3 per element;
                                  set it on the float32 plans that feed them too. */
+    bool profile;             /* time every step of every run (nn_plan_profile); the stream
+                                 is waited on around each step, so runs are slower */
 } nn_plan_options;
 
 /* nn_plan_new with every option; opt NULL means the defaults (1 thread, NCHW, float32). */
@@ -76,6 +78,11 @@ bool nn_backend_has_bf16(const nn_backend *b);
 
 /* Number of convolutions of the plan that run in bfloat16 (0 for a float32 plan). */
 int nn_plan_bf16_convs(const nn_plan *p);
+
+/* Fills steps[nn_plan_steps(p)] with each step's mean time and description (the strings
+ * borrowed from the plan and its graph) and returns the number of runs timed: 0 when the
+ * plan was not made with nn_plan_options.profile or never ran. */
+long nn_plan_profile(const nn_plan *p, mien_step_time *steps);
 
 /* Steps of the plan (oneDNN primitives and C kernels, reorders included). */
 int nn_plan_steps(const nn_plan *p);

@@ -50,6 +50,24 @@ void nn_graph_free(nn_graph *g)
     free(g);
 }
 
+/* The array `items` of n elements of `size` bytes and capacity *cap with room for one more:
+ * itself, or grown (doubling, from 64) with *cap updated. NULL when memory runs out, the
+ * array then unchanged and still owned by the caller. */
+static void *reserve_one(void *items, int *cap, int n, size_t size)
+{
+    int want;
+    void *grown;
+    if (n < *cap) {
+        return items;
+    }
+    want = *cap ? 2 * *cap : 64;
+    grown = realloc(items, (size_t)want * size);
+    if (grown != NULL) {
+        *cap = want;
+    }
+    return grown;
+}
+
 int nn_graph_add_tensor(nn_graph *g, const char *name, nn_dtype dtype, int rank,
                         const int64_t *dims, void *data)
 {
@@ -57,15 +75,11 @@ int nn_graph_add_tensor(nn_graph *g, const char *name, nn_dtype dtype, int rank,
     if (rank < 0 || rank > NN_MAX_RANK) {
         return -1;
     }
-    if (g->n_tensors == g->cap_tensors) {
-        int cap = g->cap_tensors ? 2 * g->cap_tensors : 64;
-        nn_tensor *grown = realloc(g->tensors, (size_t)cap * sizeof(*grown));
-        if (grown == NULL) {
-            return -1;
-        }
-        g->tensors = grown;
-        g->cap_tensors = cap;
+    t = reserve_one(g->tensors, &g->cap_tensors, g->n_tensors, sizeof(*t));
+    if (t == NULL) {
+        return -1;
     }
+    g->tensors = t;
     t = &g->tensors[g->n_tensors];
     memset(t, 0, sizeof(*t));
     t->name = strdup(name != NULL ? name : "");
@@ -90,15 +104,11 @@ int nn_graph_add_node(nn_graph *g, nn_op op, const char *name, int n_inputs,
         n_outputs > NN_MAX_NODE_OUTPUTS) {
         return -1;
     }
-    if (g->n_nodes == g->cap_nodes) {
-        int cap = g->cap_nodes ? 2 * g->cap_nodes : 64;
-        nn_node *grown = realloc(g->nodes, (size_t)cap * sizeof(*grown));
-        if (grown == NULL) {
-            return -1;
-        }
-        g->nodes = grown;
-        g->cap_nodes = cap;
+    n = reserve_one(g->nodes, &g->cap_nodes, g->n_nodes, sizeof(*n));
+    if (n == NULL) {
+        return -1;
     }
+    g->nodes = n;
     n = &g->nodes[g->n_nodes];
     memset(n, 0, sizeof(*n));
     n->name = strdup(name != NULL ? name : "");
@@ -172,6 +182,40 @@ int64_t nn_shape_elems(const nn_shape *s)
         n *= s->dims[i];
     }
     return n;
+}
+
+int64_t nn_dims_elems_within(int rank, const int64_t *dims, int64_t limit)
+{
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] < 0 || (dims[i] != 0 && n > limit / dims[i])) {
+            return -1;
+        }
+        n *= dims[i];
+    }
+    return n;
+}
+
+void nn_shape_strides(const nn_shape *s, int64_t *st)
+{
+    int64_t acc = 1;
+    for (int i = s->rank - 1; i >= 0; i--) {
+        st[i] = acc;
+        acc *= s->dims[i];
+    }
+}
+
+bool nn_shape_equal(const nn_shape *a, const nn_shape *b)
+{
+    if (a->rank != b->rank) {
+        return false;
+    }
+    for (int i = 0; i < a->rank; i++) {
+        if (a->dims[i] != b->dims[i]) {
+            return false;
+        }
+    }
+    return true;
 }
 
 char *nn_dims_str(int rank, const int64_t *dims, char *buf, size_t size)
@@ -284,12 +328,51 @@ static mien_status infer_broadcast(const nn_node *n, const nn_shape *x, const nn
     return MIEN_OK;
 }
 
+const char *nn_reshape_resolve(const nn_shape *x, const int64_t *spec, int n, nn_shape *out)
+{
+    int64_t known = 1, total = nn_shape_elems(x);
+    int infer_at = -1;
+    out->rank = n;
+    for (int i = 0; i < n; i++) {
+        int64_t d = spec[i];
+        if (d == 0) {
+            if (i >= x->rank) {
+                return "0 in shape copies a dimension the input lacks";
+            }
+            d = x->dims[i];
+        }
+        if (d == -1) {
+            if (infer_at >= 0) {
+                return "more than one -1 in shape";
+            }
+            infer_at = i;
+            d = 1;
+        } else if (d < 0) {
+            return "negative dimension in shape";
+        }
+        out->dims[i] = d;
+        if (d != 0 && known > INT64_MAX / d) {
+            return "shape is too large";
+        }
+        known *= d;
+    }
+    if (infer_at >= 0) {
+        if (known == 0 || total % known != 0) {
+            return "cannot infer the -1 dimension";
+        }
+        out->dims[infer_at] = total / known;
+    } else if (known != total) {
+        return "element count changes";
+    }
+    return NULL;
+}
+
 static mien_status infer_reshape(const nn_graph *g, const nn_node *n, const nn_shape *x,
                                  nn_shape *out, mien_error *err)
 {
     const nn_tensor *spec;
-    int64_t known = 1, total = nn_shape_elems(x);
-    int infer_at = -1;
+    int64_t dims[NN_MAX_RANK];
+    const char *why;
     if (n->n_inputs < 2 || n->inputs[1] < 0 || !nn_tensor_is_const(&g->tensors[n->inputs[1]])) {
         return shape_fail(err, n, "shape input is not a constant (not folded)");
     }
@@ -297,36 +380,11 @@ static mien_status infer_reshape(const nn_graph *g, const nn_node *n, const nn_s
     if (spec->rank != 1 || spec->dims[0] > NN_MAX_RANK || spec->dtype == NN_F32) {
         return shape_fail(err, n, "shape input must be a 1-D integer constant");
     }
-    out->rank = (int)spec->dims[0];
-    for (int i = 0; i < out->rank; i++) {
-        int64_t d = const_int(spec, i);
-        if (d == 0) {
-            if (i >= x->rank) {
-                return shape_fail(err, n, "0 in shape copies a dimension the input lacks");
-            }
-            d = x->dims[i];
-        }
-        if (d == -1) {
-            if (infer_at >= 0) {
-                return shape_fail(err, n, "more than one -1 in shape");
-            }
-            infer_at = i;
-            d = 1;
-        } else if (d < 0) {
-            return shape_fail(err, n, "negative dimension in shape");
-        }
-        out->dims[i] = d;
-        known *= d;
+    for (int i = 0; i < spec->dims[0]; i++) {
+        dims[i] = const_int(spec, i);
     }
-    if (infer_at >= 0) {
-        if (known == 0 || total % known != 0) {
-            return shape_fail(err, n, "cannot infer the -1 dimension");
-        }
-        out->dims[infer_at] = total / known;
-    } else if (known != total) {
-        return shape_fail(err, n, "element count changes");
-    }
-    return MIEN_OK;
+    why = nn_reshape_resolve(x, dims, (int)spec->dims[0], out);
+    return why != NULL ? shape_fail(err, n, why) : MIEN_OK;
 }
 
 static mien_status infer_reduce(const nn_node *n, const nn_shape *x, nn_shape *out,
@@ -389,6 +447,165 @@ static mien_status infer_slice(const nn_node *n, const nn_shape *x, nn_shape *ou
     return MIEN_OK;
 }
 
+/* Conv, MaxPool, AveragePool: NCHW in and out, the window's geometry per nn_conv_geometry. */
+static mien_status infer_window(const nn_node *n, const nn_shape *x, const nn_shape *shapes,
+                                nn_shape *out, mien_error *err)
+{
+    int64_t pads[4], hw[2];
+    int64_t in_hw[2];
+    nn_attrs a = n->a;
+    if (x->rank != 4) {
+        return shape_fail(err, n, "input must be 4-D NCHW");
+    }
+    in_hw[0] = x->dims[2];
+    in_hw[1] = x->dims[3];
+    if (n->op == NN_OP_CONV) {
+        const nn_shape *w = &shapes[n->inputs[1]];
+        int64_t group = a.group > 0 ? a.group : 1;
+        if (w->rank != 4 || w->dims[1] * group != x->dims[1]) {
+            return shape_fail(err, n, "weights do not fit the input channels");
+        }
+        a.kernel[0] = w->dims[2];
+        a.kernel[1] = w->dims[3];
+    }
+    if (nn_conv_geometry(&a, in_hw, pads, hw) != MIEN_OK) {
+        return shape_fail(err, n, "input is smaller than the kernel");
+    }
+    out->rank = 4;
+    out->dims[0] = x->dims[0];
+    out->dims[1] = n->op == NN_OP_CONV ? shapes[n->inputs[1]].dims[0] : x->dims[1];
+    out->dims[2] = hw[0];
+    out->dims[3] = hw[1];
+    return MIEN_OK;
+}
+
+/* Gemm: [M,K]·[K,N] (either operand transposed by its attribute) is [M,N]. */
+static mien_status infer_gemm(const nn_node *n, const nn_shape *x, const nn_shape *b, nn_shape *out,
+                              mien_error *err)
+{
+    int64_t k_a, k_b;
+    if (x->rank != 2 || b->rank != 2) {
+        return shape_fail(err, n, "Gemm operands must be 2-D");
+    }
+    k_a = n->a.trans_a ? x->dims[0] : x->dims[1];
+    k_b = n->a.trans_b ? b->dims[1] : b->dims[0];
+    if (k_a != k_b) {
+        return shape_fail(err, n, "inner dimensions differ");
+    }
+    out->rank = 2;
+    out->dims[0] = n->a.trans_a ? x->dims[1] : x->dims[0];
+    out->dims[1] = n->a.trans_b ? b->dims[0] : b->dims[1];
+    return MIEN_OK;
+}
+
+/* Flatten: the dims before `axis` multiplied into rows, the rest into columns. */
+static mien_status infer_flatten(const nn_node *n, const nn_shape *x, nn_shape *out,
+                                 mien_error *err)
+{
+    int ax = norm_axis(n->a.axis, x->rank);
+    int64_t lead = 1;
+    if (ax < 0 || ax > x->rank) {
+        return shape_fail(err, n, "axis out of range");
+    }
+    for (int i = 0; i < ax; i++) {
+        lead *= x->dims[i];
+    }
+    out->rank = 2;
+    out->dims[0] = lead;
+    out->dims[1] = lead ? nn_shape_elems(x) / lead : 0;
+    return MIEN_OK;
+}
+
+/* Concat: the inputs agree off the axis; along it their sizes add up. */
+static mien_status infer_concat(const nn_node *n, const nn_shape *x, const nn_shape *shapes,
+                                nn_shape *out, mien_error *err)
+{
+    int ax = norm_axis(n->a.axis, x->rank);
+    if (ax < 0 || ax >= x->rank) {
+        return shape_fail(err, n, "axis out of range");
+    }
+    *out = *x;
+    out->dims[ax] = 0;
+    for (int i = 0; i < n->n_inputs; i++) {
+        const nn_shape *s = &shapes[n->inputs[i]];
+        if (s->rank != x->rank) {
+            return shape_fail(err, n, "inputs differ in rank");
+        }
+        for (int d = 0; d < x->rank; d++) {
+            if (d != ax && s->dims[d] != x->dims[d]) {
+                return shape_fail(err, n, "inputs differ off the concat axis");
+            }
+        }
+        out->dims[ax] += s->dims[ax];
+    }
+    return MIEN_OK;
+}
+
+/* Gather: x's `axis` replaced by the indices' dims. */
+static mien_status infer_gather(const nn_node *n, const nn_shape *x, const nn_shape *idx,
+                                nn_shape *out, mien_error *err)
+{
+    int ax = norm_axis(n->a.axis, x->rank);
+    if (ax < 0 || ax >= x->rank || x->rank - 1 + idx->rank > NN_MAX_RANK) {
+        return shape_fail(err, n, "axis out of range");
+    }
+    out->rank = 0;
+    for (int i = 0; i < ax; i++) {
+        out->dims[out->rank++] = x->dims[i];
+    }
+    for (int i = 0; i < idx->rank; i++) {
+        out->dims[out->rank++] = idx->dims[i];
+    }
+    for (int i = ax + 1; i < x->rank; i++) {
+        out->dims[out->rank++] = x->dims[i];
+    }
+    return MIEN_OK;
+}
+
+/* Unsqueeze: a 1 inserted at each axis (counted in the output's rank). */
+static mien_status infer_unsqueeze(const nn_node *n, const nn_shape *x, nn_shape *out,
+                                   mien_error *err)
+{
+    int rank = x->rank + n->a.n_axes, src = 0;
+    bool ins[NN_MAX_RANK] = {false};
+    if (rank > NN_MAX_RANK) {
+        return shape_fail(err, n, "rank too large");
+    }
+    for (int i = 0; i < n->a.n_axes; i++) {
+        int ax = norm_axis(n->a.axes[i], rank);
+        if (ax < 0 || ax >= rank) {
+            return shape_fail(err, n, "axis out of range");
+        }
+        ins[ax] = true;
+    }
+    out->rank = rank;
+    for (int i = 0; i < rank; i++) {
+        out->dims[i] = ins[i] ? 1 : x->dims[src++];
+    }
+    return MIEN_OK;
+}
+
+/* Squeeze: the listed axes of size 1 dropped, or every axis of size 1 when none is listed. */
+static mien_status infer_squeeze(const nn_node *n, const nn_shape *x, nn_shape *out,
+                                 mien_error *err)
+{
+    bool drop[NN_MAX_RANK] = {false};
+    for (int i = 0; i < n->a.n_axes; i++) {
+        int ax = norm_axis(n->a.axes[i], x->rank);
+        if (ax < 0 || ax >= x->rank || x->dims[ax] != 1) {
+            return shape_fail(err, n, "squeezed axis is not of size 1");
+        }
+        drop[ax] = true;
+    }
+    out->rank = 0;
+    for (int i = 0; i < x->rank; i++) {
+        if (n->a.n_axes == 0 ? x->dims[i] != 1 : !drop[i]) {
+            out->dims[out->rank++] = x->dims[i];
+        }
+    }
+    return MIEN_OK;
+}
+
 static mien_status infer_node(const nn_graph *g, const nn_node *n, nn_shape *shapes,
                               mien_error *err)
 {
@@ -400,50 +617,10 @@ static mien_status infer_node(const nn_graph *g, const nn_node *n, nn_shape *sha
     switch (n->op) {
     case NN_OP_CONV:
     case NN_OP_MAXPOOL:
-    case NN_OP_AVGPOOL: {
-        int64_t pads[4], hw[2];
-        int64_t in_hw[2];
-        nn_attrs a = n->a;
-        if (x->rank != 4) {
-            return shape_fail(err, n, "input must be 4-D NCHW");
-        }
-        in_hw[0] = x->dims[2];
-        in_hw[1] = x->dims[3];
-        if (n->op == NN_OP_CONV) {
-            const nn_shape *w = &shapes[n->inputs[1]];
-            int64_t group = a.group > 0 ? a.group : 1;
-            if (w->rank != 4 || w->dims[1] * group != x->dims[1]) {
-                return shape_fail(err, n, "weights do not fit the input channels");
-            }
-            a.kernel[0] = w->dims[2];
-            a.kernel[1] = w->dims[3];
-        }
-        if (nn_conv_geometry(&a, in_hw, pads, hw) != MIEN_OK) {
-            return shape_fail(err, n, "input is smaller than the kernel");
-        }
-        out->rank = 4;
-        out->dims[0] = x->dims[0];
-        out->dims[1] = n->op == NN_OP_CONV ? shapes[n->inputs[1]].dims[0] : x->dims[1];
-        out->dims[2] = hw[0];
-        out->dims[3] = hw[1];
-        return MIEN_OK;
-    }
-    case NN_OP_GEMM: {
-        const nn_shape *b = &shapes[n->inputs[1]];
-        int64_t k_a, k_b;
-        if (x->rank != 2 || b->rank != 2) {
-            return shape_fail(err, n, "Gemm operands must be 2-D");
-        }
-        k_a = n->a.trans_a ? x->dims[0] : x->dims[1];
-        k_b = n->a.trans_b ? b->dims[1] : b->dims[0];
-        if (k_a != k_b) {
-            return shape_fail(err, n, "inner dimensions differ");
-        }
-        out->rank = 2;
-        out->dims[0] = n->a.trans_a ? x->dims[1] : x->dims[0];
-        out->dims[1] = n->a.trans_b ? b->dims[0] : b->dims[1];
-        return MIEN_OK;
-    }
+    case NN_OP_AVGPOOL:
+        return infer_window(n, x, shapes, out, err);
+    case NN_OP_GEMM:
+        return infer_gemm(n, x, &shapes[n->inputs[1]], out, err);
     case NN_OP_ADD:
     case NN_OP_SUB:
     case NN_OP_MUL:
@@ -480,20 +657,8 @@ static mien_status infer_node(const nn_graph *g, const nn_node *n, nn_shape *sha
         return infer_reduce(n, x, out, err);
     case NN_OP_RESHAPE:
         return infer_reshape(g, n, x, out, err);
-    case NN_OP_FLATTEN: {
-        int ax = norm_axis(n->a.axis, x->rank);
-        int64_t lead = 1;
-        if (ax < 0 || ax > x->rank) {
-            return shape_fail(err, n, "axis out of range");
-        }
-        for (int i = 0; i < ax; i++) {
-            lead *= x->dims[i];
-        }
-        out->rank = 2;
-        out->dims[0] = lead;
-        out->dims[1] = lead ? nn_shape_elems(x) / lead : 0;
-        return MIEN_OK;
-    }
+    case NN_OP_FLATTEN:
+        return infer_flatten(n, x, out, err);
     case NN_OP_TRANSPOSE:
         if (n->a.n_perm != x->rank) {
             return shape_fail(err, n, "perm length differs from the input rank");
@@ -506,87 +671,20 @@ static mien_status infer_node(const nn_graph *g, const nn_node *n, nn_shape *sha
             out->dims[i] = x->dims[n->a.perm[i]];
         }
         return MIEN_OK;
-    case NN_OP_CONCAT: {
-        int ax = norm_axis(n->a.axis, x->rank);
-        if (ax < 0 || ax >= x->rank) {
-            return shape_fail(err, n, "axis out of range");
-        }
-        *out = *x;
-        out->dims[ax] = 0;
-        for (int i = 0; i < n->n_inputs; i++) {
-            const nn_shape *s = &shapes[n->inputs[i]];
-            if (s->rank != x->rank) {
-                return shape_fail(err, n, "inputs differ in rank");
-            }
-            for (int d = 0; d < x->rank; d++) {
-                if (d != ax && s->dims[d] != x->dims[d]) {
-                    return shape_fail(err, n, "inputs differ off the concat axis");
-                }
-            }
-            out->dims[ax] += s->dims[ax];
-        }
-        return MIEN_OK;
-    }
+    case NN_OP_CONCAT:
+        return infer_concat(n, x, shapes, out, err);
     case NN_OP_SLICE:
         return infer_slice(n, x, out, err);
     case NN_OP_SHAPE:
         out->rank = 1;
         out->dims[0] = x->rank;
         return MIEN_OK;
-    case NN_OP_GATHER: {
-        const nn_shape *idx = &shapes[n->inputs[1]];
-        int ax = norm_axis(n->a.axis, x->rank);
-        if (ax < 0 || ax >= x->rank || x->rank - 1 + idx->rank > NN_MAX_RANK) {
-            return shape_fail(err, n, "axis out of range");
-        }
-        out->rank = 0;
-        for (int i = 0; i < ax; i++) {
-            out->dims[out->rank++] = x->dims[i];
-        }
-        for (int i = 0; i < idx->rank; i++) {
-            out->dims[out->rank++] = idx->dims[i];
-        }
-        for (int i = ax + 1; i < x->rank; i++) {
-            out->dims[out->rank++] = x->dims[i];
-        }
-        return MIEN_OK;
-    }
-    case NN_OP_UNSQUEEZE: {
-        int rank = x->rank + n->a.n_axes, src = 0;
-        bool ins[NN_MAX_RANK] = {false};
-        if (rank > NN_MAX_RANK) {
-            return shape_fail(err, n, "rank too large");
-        }
-        for (int i = 0; i < n->a.n_axes; i++) {
-            int ax = norm_axis(n->a.axes[i], rank);
-            if (ax < 0 || ax >= rank) {
-                return shape_fail(err, n, "axis out of range");
-            }
-            ins[ax] = true;
-        }
-        out->rank = rank;
-        for (int i = 0; i < rank; i++) {
-            out->dims[i] = ins[i] ? 1 : x->dims[src++];
-        }
-        return MIEN_OK;
-    }
-    case NN_OP_SQUEEZE: {
-        bool drop[NN_MAX_RANK] = {false};
-        for (int i = 0; i < n->a.n_axes; i++) {
-            int ax = norm_axis(n->a.axes[i], x->rank);
-            if (ax < 0 || ax >= x->rank || x->dims[ax] != 1) {
-                return shape_fail(err, n, "squeezed axis is not of size 1");
-            }
-            drop[ax] = true;
-        }
-        out->rank = 0;
-        for (int i = 0; i < x->rank; i++) {
-            if (n->a.n_axes == 0 ? x->dims[i] != 1 : !drop[i]) {
-                out->dims[out->rank++] = x->dims[i];
-            }
-        }
-        return MIEN_OK;
-    }
+    case NN_OP_GATHER:
+        return infer_gather(n, x, &shapes[n->inputs[1]], out, err);
+    case NN_OP_UNSQUEEZE:
+        return infer_unsqueeze(n, x, out, err);
+    case NN_OP_SQUEEZE:
+        return infer_squeeze(n, x, out, err);
     case NN_OP_COUNT:
         break;
     }

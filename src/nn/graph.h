@@ -203,6 +203,20 @@ mien_status nn_conv_geometry(const nn_attrs *a, const int64_t in_hw[2], int64_t 
 /* Elements of a shape. */
 int64_t nn_shape_elems(const nn_shape *s);
 
+/* Elements of dims[rank], or -1 when a dimension is negative or the count exceeds `limit`
+ * (the caller's bound; INT64_MAX at most, so nothing overflows). */
+int64_t nn_dims_elems_within(int rank, const int64_t *dims, int64_t limit);
+
+/* Row-major element strides of s into st[s->rank]. */
+void nn_shape_strides(const nn_shape *s, int64_t *st);
+
+/* The output shape *out of an ONNX Reshape of an input shaped x to spec[n] (0 copies the
+ * input's dimension, one -1 takes what is left). NULL, or why the reshape is impossible. */
+const char *nn_reshape_resolve(const nn_shape *x, const int64_t *spec, int n, nn_shape *out);
+
+/* True when a and b have the same rank and dimensions. */
+bool nn_shape_equal(const nn_shape *a, const nn_shape *b);
+
 /* Writes a readable form of dims ("[1,3,240,320]") into buf; returns buf. */
 char *nn_dims_str(int rank, const int64_t *dims, char *buf, size_t size);
 

@@ -49,22 +49,27 @@ static void prelu_bf16_plain(const float *x, uint16_t *out, int64_t n, const flo
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+/* PReLU of the up to 16 floats at row (`left` of them remain in the row), with slopes
+ * slope[0..15]: *live gets the mask of the lanes that exist. Inlined into both AVX-512
+ * loops below. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512
+prelu16_avx512(const float *row, const float *slope, int64_t left, __mmask16 *live)
+{
+    *live = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+    __m512 v = _mm512_maskz_loadu_ps(*live, row);
+    __mmask16 neg = _mm512_mask_cmp_ps_mask(*live, v, _mm512_setzero_ps(), _CMP_LT_OQ);
+    return _mm512_mask_mul_ps(v, neg, v, _mm512_loadu_ps(slope));
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static void
 prelu_bf16_avx512(const float *x, uint16_t *out, int64_t n, const float *slope, int64_t period)
 {
-    const __m512 zero = _mm512_setzero_ps();
     for (int64_t i = 0; i < n; i += period) {
         int64_t len = n - i < period ? n - i : period;
-        const float *row = x + i;
-        uint16_t *dst = out + i;
         for (int64_t k = 0; k < len; k += 16) {
-            __mmask16 live = len - k >= 16 ? (__mmask16)0xffff
-                                           : (__mmask16)((1u << (len - k)) - 1u);
-            __m512 v = _mm512_maskz_loadu_ps(live, row + k);
-            __mmask16 neg = _mm512_mask_cmp_ps_mask(live, v, zero, _CMP_LT_OQ);
-            v = _mm512_mask_mul_ps(v, neg, v, _mm512_loadu_ps(slope + k));
-            __m256i b = (__m256i)_mm512_cvtneps_pbh(v);
-            _mm256_mask_storeu_epi16(dst + k, live, b);
+            __mmask16 live;
+            __m512 v = prelu16_avx512(x + i + k, slope + k, len - k, &live);
+            _mm256_mask_storeu_epi16(out + i + k, live, (__m256i)_mm512_cvtneps_pbh(v));
         }
     }
 }
@@ -72,17 +77,12 @@ prelu_bf16_avx512(const float *x, uint16_t *out, int64_t n, const float *slope, 
 __attribute__((target("avx512f"))) static void prelu_avx512(float *x, int64_t n,
                                                              const float *slope, int64_t period)
 {
-    const __m512 zero = _mm512_setzero_ps();
     for (int64_t i = 0; i < n; i += period) {
         int64_t len = n - i < period ? n - i : period;
-        float *row = x + i;
         for (int64_t k = 0; k < len; k += 16) {
-            __mmask16 live = len - k >= 16 ? (__mmask16)0xffff
-                                           : (__mmask16)((1u << (len - k)) - 1u);
-            __m512 v = _mm512_maskz_loadu_ps(live, row + k);
-            __mmask16 neg = _mm512_mask_cmp_ps_mask(live, v, zero, _CMP_LT_OQ);
-            v = _mm512_mask_mul_ps(v, neg, v, _mm512_loadu_ps(slope + k));
-            _mm512_mask_storeu_ps(row + k, live, v);
+            __mmask16 live;
+            __m512 v = prelu16_avx512(x + i + k, slope + k, len - k, &live);
+            _mm512_mask_storeu_ps(x + i + k, live, v);
         }
     }
 }

@@ -322,45 +322,42 @@ static const Onnx__AttributeProto *find_attr(const node_ctx *n, const char *name
     return NULL;
 }
 
-/* Reports attribute `name` of node n having a type other than `want`. */
-static mien_status attr_wrong_type(loader *L, const node_ctx *n, const char *name,
-                                   const char *want)
+/* Attribute `name` of node n into *a when present (NULL when absent). MIEN_ERR_MODEL
+ * naming `want` ("an integer") when it has a type other than `type`. */
+static mien_status attr_typed(loader *L, const node_ctx *n, const char *name,
+                              Onnx__AttributeProto__AttributeType type, const char *want,
+                              const Onnx__AttributeProto **a)
 {
-    return base_error_set(L->err, MIEN_ERR_MODEL,
-                          "onnx: node '%s' (%s): attribute '%s' should be %s", n->name, n->op,
-                          name, want);
+    *a = find_attr(n, name);
+    if (*a != NULL && (*a)->type != type) {
+        *a = NULL;
+        return base_error_set(L->err, MIEN_ERR_MODEL,
+                              "onnx: node '%s' (%s): attribute '%s' should be %s", n->name,
+                              n->op, name, want);
+    }
+    return MIEN_OK;
 }
 
 /* Integer attribute `name` of node n, or `def` when absent. MIEN_ERR_MODEL for a wrong type. */
 static mien_status attr_int(loader *L, const node_ctx *n, const char *name, int64_t def,
                             int64_t *v)
 {
-    const Onnx__AttributeProto *a = find_attr(n, name);
-    *v = def;
-    if (a == NULL) {
-        return MIEN_OK;
-    }
-    if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT) {
-        return attr_wrong_type(L, n, name, "an integer");
-    }
-    *v = a->i;
-    return MIEN_OK;
+    const Onnx__AttributeProto *a;
+    mien_status s = attr_typed(L, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+                               "an integer", &a);
+    *v = a != NULL ? a->i : def;
+    return s;
 }
 
 /* Float attribute `name` of node n, or `def` when absent. MIEN_ERR_MODEL for a wrong type. */
 static mien_status attr_float(loader *L, const node_ctx *n, const char *name, float def,
                               float *v)
 {
-    const Onnx__AttributeProto *a = find_attr(n, name);
-    *v = def;
-    if (a == NULL) {
-        return MIEN_OK;
-    }
-    if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT) {
-        return attr_wrong_type(L, n, name, "a float");
-    }
-    *v = a->f;
-    return MIEN_OK;
+    const Onnx__AttributeProto *a;
+    mien_status s = attr_typed(L, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT,
+                               "a float", &a);
+    *v = a != NULL ? a->f : def;
+    return s;
 }
 
 /* Integer-list attribute `name` of node n into v[max]; *count = -1 when absent.
@@ -368,13 +365,12 @@ static mien_status attr_float(loader *L, const node_ctx *n, const char *name, fl
 static mien_status attr_ints(loader *L, const node_ctx *n, const char *name, int max,
                              int *count, int64_t *v)
 {
-    const Onnx__AttributeProto *a = find_attr(n, name);
+    const Onnx__AttributeProto *a;
+    mien_status s = attr_typed(L, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+                               "a list of integers", &a);
     *count = -1;
     if (a == NULL) {
-        return MIEN_OK;
-    }
-    if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS) {
-        return attr_wrong_type(L, n, name, "a list of integers");
+        return s;
     }
     if (a->n_ints > (size_t)max) {
         return base_error_set(L->err, MIEN_ERR_UNSUPPORTED,
@@ -394,14 +390,13 @@ static mien_status attr_ints(loader *L, const node_ctx *n, const char *name, int
 static mien_status attr_string(loader *L, const node_ctx *n, const char *name, const char *def,
                                char *buf, size_t size)
 {
-    const Onnx__AttributeProto *a = find_attr(n, name);
+    const Onnx__AttributeProto *a;
+    mien_status s = attr_typed(L, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING,
+                               "a string", &a);
     size_t len;
     if (a == NULL) {
         snprintf(buf, size, "%s", def);
-        return MIEN_OK;
-    }
-    if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING) {
-        return attr_wrong_type(L, n, name, "a string");
+        return s;
     }
     len = a->s.len < size - 1 ? a->s.len : size - 1;
     if (len > 0) {

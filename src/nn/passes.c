@@ -34,12 +34,14 @@
 /* A pass in progress: the graph and the nodes it has marked for removal. */
 typedef struct pass_ctx {
     nn_graph *g;
-    bool *drop; /* [g->n_nodes] */
+    bool *drop;             /* [g->n_nodes] */
+    const nn_shape *shapes; /* every tensor's static shape, for remove_identity; else NULL */
 } pass_ctx;
 
 static mien_status ctx_open(pass_ctx *c, nn_graph *g, mien_error *err)
 {
     c->g = g;
+    c->shapes = NULL;
     c->drop = calloc((size_t)(g->n_nodes > 0 ? g->n_nodes : 1), sizeof(*c->drop));
     if (c->drop == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "graph passes: out of memory");
@@ -62,6 +64,37 @@ static void ctx_close(pass_ctx *c)
     g->n_nodes = kept;
     free(c->drop);
     c->drop = NULL;
+}
+
+/* A pass's rule at node i: rewrites the node or its producers (marking the nodes it
+ * replaces in c->drop); *done when it changed something. */
+typedef mien_status (*node_rule)(pass_ctx *c, int i, bool *done, mien_error *err);
+
+/* Applies `rule` at every node not marked for removal, in order, then removes the marked
+ * nodes. *changed (when not NULL) gets the number of rewrites. Stops at the first failure,
+ * the rewrites before it kept. `shapes` is handed to the rule through c->shapes. */
+static mien_status run_node_pass(nn_graph *g, node_rule rule, const nn_shape *shapes,
+                                 int *changed, mien_error *err)
+{
+    pass_ctx c;
+    int count = 0;
+    mien_status s = ctx_open(&c, g, err);
+    if (s != MIEN_OK) {
+        return s;
+    }
+    c.shapes = shapes;
+    for (int i = 0; i < g->n_nodes && s == MIEN_OK; i++) {
+        bool done = false;
+        if (!c.drop[i]) {
+            s = rule(&c, i, &done, err);
+            count += done;
+        }
+    }
+    ctx_close(&c);
+    if (changed != NULL) {
+        *changed = count;
+    }
+    return s;
 }
 
 /* Index of the live node producing tensor t, or -1. */
@@ -250,49 +283,46 @@ static mien_status fold_node(pass_ctx *c, int i, const nn_shape *known, mien_err
     return MIEN_OK;
 }
 
-mien_status nn_pass_fold_constants(nn_graph *g, int *changed, mien_error *err)
+/* Folds node i when every input is constant, or when it is a Shape of a statically known
+ * shape. */
+static mien_status fold_at(pass_ctx *c, int i, bool *done, mien_error *err)
 {
-    pass_ctx c;
-    int count = 0;
-    mien_status s = ctx_open(&c, g, err);
-    if (s != MIEN_OK) {
-        return s;
+    nn_graph *g = c->g;
+    nn_node *n = &g->nodes[i];
+    bool all_const = n->n_inputs > 0;
+    int out = n->outputs[0];
+    bool single_out = true;
+    mien_status s = MIEN_OK;
+    for (int k = 1; k < n->n_outputs; k++) {
+        single_out = single_out && n->outputs[k] < 0;
     }
-    for (int i = 0; i < g->n_nodes && s == MIEN_OK; i++) {
-        nn_node *n = &g->nodes[i];
-        bool all_const = n->n_inputs > 0;
-        int out = n->outputs[0];
-        bool single_out = true;
-        for (int k = 1; k < n->n_outputs; k++) {
-            single_out = single_out && n->outputs[k] < 0;
-        }
-        if (n->n_outputs < 1 || out < 0 || !single_out || is_graph_output(g, out)) {
-            continue;
-        }
-        for (int k = 0; k < n->n_inputs; k++) {
-            all_const = all_const &&
-                        (n->inputs[k] < 0 || nn_tensor_is_const(&g->tensors[n->inputs[k]]));
-        }
-        if (n->n_inputs > 0 && n->inputs[0] < 0) {
-            all_const = false;
-        }
-        if (all_const) {
-            s = fold_node(&c, i, NULL, err);
-            count += s == MIEN_OK;
-        } else if (n->op == NN_OP_SHAPE && n->n_inputs >= 1 && n->inputs[0] >= 0) {
-            nn_shape *shapes;
-            if (static_shapes(g, i, &shapes)) {
-                s = fold_node(&c, i, &shapes[n->inputs[0]], err);
-                count += s == MIEN_OK;
-                free(shapes);
-            }
-        }
+    if (n->n_outputs < 1 || out < 0 || !single_out || is_graph_output(g, out)) {
+        return MIEN_OK;
     }
-    ctx_close(&c);
-    if (changed != NULL) {
-        *changed = count;
+    for (int k = 0; k < n->n_inputs; k++) {
+        all_const = all_const &&
+                    (n->inputs[k] < 0 || nn_tensor_is_const(&g->tensors[n->inputs[k]]));
+    }
+    if (n->n_inputs > 0 && n->inputs[0] < 0) {
+        all_const = false;
+    }
+    if (all_const) {
+        s = fold_node(c, i, NULL, err);
+        *done = s == MIEN_OK;
+    } else if (n->op == NN_OP_SHAPE && n->n_inputs >= 1 && n->inputs[0] >= 0) {
+        nn_shape *shapes;
+        if (static_shapes(g, i, &shapes)) {
+            s = fold_node(c, i, &shapes[n->inputs[0]], err);
+            *done = s == MIEN_OK;
+            free(shapes);
+        }
     }
     return s;
+}
+
+mien_status nn_pass_fold_constants(nn_graph *g, int *changed, mien_error *err)
+{
+    return run_node_pass(g, fold_at, NULL, changed, err);
 }
 
 /* ---- PReLU ------------------------------------------------------------------------------ */
@@ -445,26 +475,15 @@ static mien_status fuse_prelu_at(pass_ctx *c, int i, bool *fused, mien_error *er
     return MIEN_OK;
 }
 
+/* fuse_prelu_at for the Add nodes. */
+static mien_status prelu_at(pass_ctx *c, int i, bool *done, mien_error *err)
+{
+    return c->g->nodes[i].op == NN_OP_ADD ? fuse_prelu_at(c, i, done, err) : MIEN_OK;
+}
+
 mien_status nn_pass_fuse_prelu(nn_graph *g, int *changed, mien_error *err)
 {
-    pass_ctx c;
-    int count = 0;
-    mien_status s = ctx_open(&c, g, err);
-    if (s != MIEN_OK) {
-        return s;
-    }
-    for (int i = 0; i < g->n_nodes && s == MIEN_OK; i++) {
-        bool fused = false;
-        if (!c.drop[i] && g->nodes[i].op == NN_OP_ADD) {
-            s = fuse_prelu_at(&c, i, &fused, err);
-            count += fused;
-        }
-    }
-    ctx_close(&c);
-    if (changed != NULL) {
-        *changed = count;
-    }
-    return s;
+    return run_node_pass(g, prelu_at, NULL, changed, err);
 }
 
 /* ---- softmax ---------------------------------------------------------------------------- */
@@ -495,107 +514,100 @@ static bool single_axis(const nn_graph *g, const nn_node *r, int rank, int64_t *
     return true;
 }
 
+/* Rewrites Div(Exp(Sub(x, ReduceMax(x))), ReduceSum(...)) over one axis, ending at Div node
+ * i, as Softmax(x). */
+static mien_status softmax_at(pass_ctx *c, int i, bool *done, mien_error *err)
+{
+    nn_graph *g = c->g;
+    nn_node *div = &g->nodes[i], *ex, *sub, *mx, *sum;
+    int ex_i, sub_i, mx_i, sum_i, e, x, rank;
+    int64_t ax_max, ax_sum;
+    (void)err;
+    if (div->op != NN_OP_DIV || div->n_inputs != 2 ||
+        div->a.act != NN_ACT_NONE) {
+        return MIEN_OK;
+    }
+    e = div->inputs[0];
+    /* e is read twice (ReduceSum and Div), so look its producer up directly */
+    if (e < 0 || nn_tensor_is_const(&g->tensors[e]) || uses(c, e) != 2 ||
+        is_graph_output(g, e) || (ex_i = producer(c, e)) < 0) {
+        return MIEN_OK;
+    }
+    ex = &g->nodes[ex_i];
+    sum = sole_producer(c, div->inputs[1], NN_OP_REDUCE_SUM, &sum_i);
+    if (ex->op != NN_OP_EXP || ex->a.act != NN_ACT_NONE || sum == NULL ||
+        sum->inputs[0] != e) {
+        return MIEN_OK;
+    }
+    sub = sole_producer(c, ex->inputs[0], NN_OP_SUB, &sub_i);
+    if (sub == NULL || sub->n_inputs != 2) {
+        return MIEN_OK;
+    }
+    x = sub->inputs[0];
+    mx = sole_producer(c, sub->inputs[1], NN_OP_REDUCE_MAX, &mx_i);
+    if (mx == NULL || mx->inputs[0] != x) {
+        return MIEN_OK;
+    }
+    rank = g->tensors[x].rank;
+    if (!single_axis(g, mx, rank, &ax_max) || !single_axis(g, sum, rank, &ax_sum) ||
+        ax_max != ax_sum) {
+        return MIEN_OK;
+    }
+    c->drop[ex_i] = c->drop[sub_i] = c->drop[mx_i] = c->drop[sum_i] = true;
+    div->op = NN_OP_SOFTMAX;
+    div->n_inputs = 1;
+    div->inputs[0] = x;
+    div->inputs[1] = -1;
+    memset(&div->a, 0, sizeof(div->a));
+    div->a.axis = ax_max;
+    *done = true;
+    return MIEN_OK;
+}
+
 mien_status nn_pass_fuse_softmax(nn_graph *g, int *changed, mien_error *err)
 {
-    pass_ctx c;
-    int count = 0;
-    mien_status s = ctx_open(&c, g, err);
-    if (s != MIEN_OK) {
-        return s;
-    }
-    for (int i = 0; i < g->n_nodes; i++) {
-        nn_node *div = &g->nodes[i], *ex, *sub, *mx, *sum;
-        int ex_i, sub_i, mx_i, sum_i, e, x, rank;
-        int64_t ax_max, ax_sum;
-        if (c.drop[i] || div->op != NN_OP_DIV || div->n_inputs != 2 ||
-            div->a.act != NN_ACT_NONE) {
-            continue;
-        }
-        e = div->inputs[0];
-        /* e is read twice (ReduceSum and Div), so look its producer up directly */
-        if (e < 0 || nn_tensor_is_const(&g->tensors[e]) || uses(&c, e) != 2 ||
-            is_graph_output(g, e) || (ex_i = producer(&c, e)) < 0) {
-            continue;
-        }
-        ex = &g->nodes[ex_i];
-        sum = sole_producer(&c, div->inputs[1], NN_OP_REDUCE_SUM, &sum_i);
-        if (ex->op != NN_OP_EXP || ex->a.act != NN_ACT_NONE || sum == NULL ||
-            sum->inputs[0] != e) {
-            continue;
-        }
-        sub = sole_producer(&c, ex->inputs[0], NN_OP_SUB, &sub_i);
-        if (sub == NULL || sub->n_inputs != 2) {
-            continue;
-        }
-        x = sub->inputs[0];
-        mx = sole_producer(&c, sub->inputs[1], NN_OP_REDUCE_MAX, &mx_i);
-        if (mx == NULL || mx->inputs[0] != x) {
-            continue;
-        }
-        rank = g->tensors[x].rank;
-        if (!single_axis(g, mx, rank, &ax_max) || !single_axis(g, sum, rank, &ax_sum) ||
-            ax_max != ax_sum) {
-            continue;
-        }
-        c.drop[ex_i] = c.drop[sub_i] = c.drop[mx_i] = c.drop[sum_i] = true;
-        div->op = NN_OP_SOFTMAX;
-        div->n_inputs = 1;
-        div->inputs[0] = x;
-        div->inputs[1] = -1;
-        memset(&div->a, 0, sizeof(div->a));
-        div->a.axis = ax_max;
-        count++;
-    }
-    ctx_close(&c);
-    if (changed != NULL) {
-        *changed = count;
-    }
-    return MIEN_OK;
+    return run_node_pass(g, softmax_at, NULL, changed, err);
 }
 
 /* ---- activation fusion ------------------------------------------------------------------ */
 
+/* Fuses Relu or Clip node i into the Conv, Gemm or Add producing its input. */
+static mien_status activation_at(pass_ctx *c, int i, bool *done, mien_error *err)
+{
+    nn_graph *g = c->g;
+    nn_node *act = &g->nodes[i], *p;
+    int p_i, x;
+    bool clip = act->op == NN_OP_CLIP;
+    (void)err;
+    if ((act->op != NN_OP_RELU && !clip) || act->a.act != NN_ACT_NONE ||
+        act->n_outputs != 1) {
+        return MIEN_OK;
+    }
+    if (clip && ((act->n_inputs > 1 && act->inputs[1] >= 0) ||
+                 (act->n_inputs > 2 && act->inputs[2] >= 0))) {
+        return MIEN_OK; /* bounds as inputs: leave it */
+    }
+    x = act->inputs[0];
+    if (x < 0 || is_graph_output(g, x) || uses(c, x) != 1 || (p_i = producer(c, x)) < 0) {
+        return MIEN_OK;
+    }
+    p = &g->nodes[p_i];
+    if ((p->op != NN_OP_CONV && p->op != NN_OP_GEMM && p->op != NN_OP_ADD) ||
+        p->a.act != NN_ACT_NONE || p->n_outputs != 1) {
+        return MIEN_OK;
+    }
+    p->a.act = clip ? NN_ACT_CLIP : NN_ACT_RELU;
+    p->a.act_min = clip ? act->a.clip_min : 0.0f;
+    p->a.act_max = clip ? act->a.clip_max : 0.0f;
+    p->outputs[0] = act->outputs[0];
+    c->drop[i] = true;
+    *done = true;
+    return MIEN_OK;
+}
+
 mien_status nn_pass_fuse_activation(nn_graph *g, int *changed, mien_error *err)
 {
-    pass_ctx c;
-    int count = 0;
-    mien_status s = ctx_open(&c, g, err);
-    if (s != MIEN_OK) {
-        return s;
-    }
-    for (int i = 0; i < g->n_nodes; i++) {
-        nn_node *act = &g->nodes[i], *p;
-        int p_i, x;
-        bool clip = act->op == NN_OP_CLIP;
-        if (c.drop[i] || (act->op != NN_OP_RELU && !clip) || act->a.act != NN_ACT_NONE ||
-            act->n_outputs != 1) {
-            continue;
-        }
-        if (clip && ((act->n_inputs > 1 && act->inputs[1] >= 0) ||
-                     (act->n_inputs > 2 && act->inputs[2] >= 0))) {
-            continue; /* bounds as inputs: leave it */
-        }
-        x = act->inputs[0];
-        if (x < 0 || is_graph_output(g, x) || uses(&c, x) != 1 || (p_i = producer(&c, x)) < 0) {
-            continue;
-        }
-        p = &g->nodes[p_i];
-        if ((p->op != NN_OP_CONV && p->op != NN_OP_GEMM && p->op != NN_OP_ADD) ||
-            p->a.act != NN_ACT_NONE || p->n_outputs != 1) {
-            continue;
-        }
-        p->a.act = clip ? NN_ACT_CLIP : NN_ACT_RELU;
-        p->a.act_min = clip ? act->a.clip_min : 0.0f;
-        p->a.act_max = clip ? act->a.clip_max : 0.0f;
-        p->outputs[0] = act->outputs[0];
-        c.drop[i] = true;
-        count++;
-    }
-    ctx_close(&c);
-    if (changed != NULL) {
-        *changed = count;
-    }
-    return MIEN_OK;
+    return run_node_pass(g, activation_at, NULL, changed, err);
 }
 
 /* ---- identities ------------------------------------------------------------------------- */
@@ -615,54 +627,40 @@ static bool perms_cancel(const nn_node *t1, const nn_node *t2)
     return true;
 }
 
-static bool same_shape(const nn_shape *a, const nn_shape *b)
+/* Bypasses node i when it is an Identity, a Transpose undoing the one before it, or a
+ * Reshape to the shape it already has (c->shapes known). */
+static mien_status identity_at(pass_ctx *c, int i, bool *done, mien_error *err)
 {
-    if (a->rank != b->rank) {
-        return false;
+    nn_graph *g = c->g;
+    nn_node *n = &g->nodes[i];
+    int in = n->n_inputs > 0 ? n->inputs[0] : -1, out = n->outputs[0];
+    (void)err;
+    if (in < 0 || out < 0 || n->n_outputs != 1 || n->a.act != NN_ACT_NONE) {
+        return MIEN_OK;
     }
-    for (int d = 0; d < a->rank; d++) {
-        if (a->dims[d] != b->dims[d]) {
-            return false;
+    if (n->op == NN_OP_IDENTITY) {
+        *done = bypass(c, i, in, out);
+    } else if (n->op == NN_OP_TRANSPOSE) {
+        int p = producer(c, in);
+        if (p >= 0 && g->nodes[p].op == NN_OP_TRANSPOSE && g->nodes[p].n_inputs >= 1 &&
+            g->nodes[p].inputs[0] >= 0 && perms_cancel(&g->nodes[p], n)) {
+            *done = bypass(c, i, g->nodes[p].inputs[0], out);
         }
+    } else if (n->op == NN_OP_RESHAPE && c->shapes != NULL &&
+               nn_shape_equal(&c->shapes[in], &c->shapes[out])) {
+        *done = bypass(c, i, in, out);
     }
-    return true;
+    return MIEN_OK;
 }
 
 mien_status nn_pass_remove_identity(nn_graph *g, int *changed, mien_error *err)
 {
-    pass_ctx c;
-    int count = 0;
     nn_shape *shapes = NULL;
-    mien_status s = ctx_open(&c, g, err);
-    if (s != MIEN_OK) {
-        return s;
-    }
+    mien_status s;
     (void)static_shapes(g, g->n_nodes, &shapes); /* NULL when not statically known */
-    for (int i = 0; i < g->n_nodes; i++) {
-        nn_node *n = &g->nodes[i];
-        int in = n->n_inputs > 0 ? n->inputs[0] : -1, out = n->outputs[0];
-        if (c.drop[i] || in < 0 || out < 0 || n->n_outputs != 1 || n->a.act != NN_ACT_NONE) {
-            continue;
-        }
-        if (n->op == NN_OP_IDENTITY) {
-            count += bypass(&c, i, in, out);
-        } else if (n->op == NN_OP_TRANSPOSE) {
-            int p = producer(&c, in);
-            if (p >= 0 && g->nodes[p].op == NN_OP_TRANSPOSE && g->nodes[p].n_inputs >= 1 &&
-                g->nodes[p].inputs[0] >= 0 && perms_cancel(&g->nodes[p], n)) {
-                count += bypass(&c, i, g->nodes[p].inputs[0], out);
-            }
-        } else if (n->op == NN_OP_RESHAPE && shapes != NULL &&
-                   same_shape(&shapes[in], &shapes[out])) {
-            count += bypass(&c, i, in, out);
-        }
-    }
+    s = run_node_pass(g, identity_at, shapes, changed, err);
     free(shapes);
-    ctx_close(&c);
-    if (changed != NULL) {
-        *changed = count;
-    }
-    return MIEN_OK;
+    return s;
 }
 
 /* ---- dead nodes ------------------------------------------------------------------------- */

@@ -54,20 +54,10 @@ static mien_status fail(const op_ctx *c, mien_status code, const char *fmt, ...)
 /* Elements of a shape, or -1 when a dim is negative or the product overflows. */
 static int64_t elems_of(const nn_shape *s)
 {
-    int64_t total = 1;
     if (s->rank < 0 || s->rank > NN_MAX_RANK) {
         return -1;
     }
-    for (int i = 0; i < s->rank; i++) {
-        if (s->dims[i] < 0) {
-            return -1;
-        }
-        if (s->dims[i] != 0 && total > INT64_MAX / s->dims[i]) {
-            return -1;
-        }
-        total *= s->dims[i];
-    }
-    return total;
+    return nn_dims_elems_within(s->rank, s->dims, INT64_MAX);
 }
 
 /* Product of dims[from, to). Shapes were checked by elems_of, so it cannot overflow. */
@@ -168,16 +158,6 @@ static bool norm_axis(int64_t axis, int rank, int *out)
     return true;
 }
 
-/* Row-major element strides of s. */
-static void strides_of(const nn_shape *s, int64_t *st)
-{
-    int64_t acc = 1;
-    for (int i = s->rank - 1; i >= 0; i--) {
-        st[i] = acc;
-        acc *= s->dims[i];
-    }
-}
-
 /* Copies the elements of an `out`-shaped view of src (element i of dim d advancing the
  * source by st[d] elements, starting at element `base`) into dst, row-major. */
 static void strided_copy(void *dst, const void *src, size_t esz, const nn_shape *out,
@@ -240,13 +220,32 @@ static void conv_defaults(nn_attrs *a)
     }
 }
 
+/* Allocates the NCHW output of a Conv or pool over c's first input with `channels` output
+ * channels after filling a's defaults: *ys its shape, pads[4] the padding (nn_conv_geometry).
+ * MIEN_ERR_SHAPE when the input is smaller than the window. */
+static mien_status window_out(const op_ctx *c, nn_attrs *a, int64_t channels, int64_t pads[4],
+                              nn_shape *ys)
+{
+    const nn_shape *xs = &c->sh[0];
+    int64_t in_hw[2] = {xs->dims[2], xs->dims[3]}, out_hw[2];
+    conv_defaults(a);
+    if (nn_conv_geometry(a, in_hw, pads, out_hw) != MIEN_OK) {
+        return fail(c, MIEN_ERR_SHAPE, "input %lldx%lld is smaller than the kernel",
+                    (long long)in_hw[0], (long long)in_hw[1]);
+    }
+    ys->rank = 4;
+    ys->dims[0] = xs->dims[0], ys->dims[1] = channels;
+    ys->dims[2] = out_hw[0], ys->dims[3] = out_hw[1];
+    return out_alloc(c, ys, NN_F32);
+}
+
 static mien_status op_conv(const op_ctx *c)
 {
     const nn_shape *xs = &c->sh[0], *ws = &c->sh[1];
     const float *x, *w, *b = NULL;
     nn_attrs a = c->n->a;
     int64_t group = a.group > 0 ? a.group : 1;
-    int64_t N, C, H, W, O, CG, KH, KW, OG, OH, OW, pads[4], in_hw[2], out_hw[2];
+    int64_t N, C, H, W, O, CG, KH, KW, OG, OH, OW, pads[4];
     nn_shape ys;
     double *acc;
     float *y;
@@ -275,20 +274,10 @@ static mien_status op_conv(const op_ctx *c)
     }
     a.kernel[0] = KH;
     a.kernel[1] = KW;
-    conv_defaults(&a);
-    in_hw[0] = H;
-    in_hw[1] = W;
-    if (nn_conv_geometry(&a, in_hw, pads, out_hw) != MIEN_OK) {
-        return fail(c, MIEN_ERR_SHAPE, "input %lldx%lld is smaller than the kernel",
-                    (long long)H, (long long)W);
-    }
-    OH = out_hw[0], OW = out_hw[1];
-    ys.rank = 4;
-    ys.dims[0] = N, ys.dims[1] = O, ys.dims[2] = OH, ys.dims[3] = OW;
-    s = out_alloc(c, &ys, NN_F32);
-    if (s != MIEN_OK) {
+    if ((s = window_out(c, &a, O, pads, &ys)) != MIEN_OK) {
         return s;
     }
+    OH = ys.dims[2], OW = ys.dims[3];
     acc = malloc((size_t)(OH * OW > 0 ? OH * OW : 1) * sizeof(*acc));
     if (acc == NULL) {
         free(*c->out);
@@ -406,7 +395,7 @@ static mien_status op_pool(const op_ctx *c)
     const nn_shape *xs = &c->sh[0];
     nn_attrs a = c->n->a;
     bool is_max = c->n->op == NN_OP_MAXPOOL;
-    int64_t N, C, H, W, OH, OW, pads[4], in_hw[2], out_hw[2];
+    int64_t N, C, H, W, OH, OW, pads[4];
     const float *x;
     float *y;
     nn_shape ys;
@@ -420,21 +409,11 @@ static mien_status op_pool(const op_ctx *c)
     if (a.kernel[0] <= 0 || a.kernel[1] <= 0) {
         return fail(c, MIEN_ERR_SHAPE, "kernel size is not set");
     }
-    conv_defaults(&a);
     N = xs->dims[0], C = xs->dims[1], H = xs->dims[2], W = xs->dims[3];
-    in_hw[0] = H;
-    in_hw[1] = W;
-    if (nn_conv_geometry(&a, in_hw, pads, out_hw) != MIEN_OK) {
-        return fail(c, MIEN_ERR_SHAPE, "input %lldx%lld is smaller than the kernel",
-                    (long long)H, (long long)W);
-    }
-    OH = out_hw[0], OW = out_hw[1];
-    ys.rank = 4;
-    ys.dims[0] = N, ys.dims[1] = C, ys.dims[2] = OH, ys.dims[3] = OW;
-    s = out_alloc(c, &ys, NN_F32);
-    if (s != MIEN_OK) {
+    if ((s = window_out(c, &a, C, pads, &ys)) != MIEN_OK) {
         return s;
     }
+    OH = ys.dims[2], OW = ys.dims[3];
     x = c->in[0], y = *c->out;
     for (int64_t p = 0; p < N * C; p++) {
         const float *xp = x + p * H * W;
@@ -584,8 +563,8 @@ static bool bcast_setup(const nn_shape *a, const nn_shape *b, nn_shape *out, int
 {
     int64_t st_a[NN_MAX_RANK], st_b[NN_MAX_RANK];
     int r = a->rank > b->rank ? a->rank : b->rank;
-    strides_of(a, st_a);
-    strides_of(b, st_b);
+    nn_shape_strides(a, st_a);
+    nn_shape_strides(b, st_b);
     out->rank = r;
     for (int d = 0; d < r; d++) {
         int da = d - (r - a->rank), db = d - (r - b->rank);
@@ -827,7 +806,7 @@ static mien_status op_reduce(const op_ctx *c)
     for (int64_t i = 0; i < out_n; i++) {
         acc[i] = is_max ? -INFINITY : 0.0;
     }
-    strides_of(&full, ost);
+    nn_shape_strides(&full, ost);
     for (int d = 0; d < xs->rank; d++) {
         map[d] = red[d] ? 0 : ost[d];
     }
@@ -875,10 +854,10 @@ static mien_status copy_as(const op_ctx *c, const nn_shape *ys)
 
 static mien_status op_reshape(const op_ctx *c)
 {
-    const nn_shape *xs = &c->sh[0];
-    int64_t spec[NN_MAX_RANK], known = 1, total = elems_of(xs);
-    int n = 0, infer_at = -1;
+    int64_t spec[NN_MAX_RANK];
+    int n = 0;
     nn_shape ys;
+    const char *why;
     mien_status s = need(c, 1, false);
     if (s != MIEN_OK) {
         return s;
@@ -887,41 +866,12 @@ static mien_status op_reshape(const op_ctx *c)
     if (s != MIEN_OK) {
         return s;
     }
-    ys.rank = n;
-    for (int i = 0; i < n; i++) {
-        int64_t d = spec[i];
-        if (d == 0) {
-            if (i >= xs->rank) {
-                return fail(c, MIEN_ERR_SHAPE, "0 in shape copies a dimension the input lacks");
-            }
-            d = xs->dims[i];
-        }
-        if (d == -1) {
-            if (infer_at >= 0) {
-                return fail(c, MIEN_ERR_SHAPE, "more than one -1 in shape");
-            }
-            infer_at = i;
-            d = 1;
-        } else if (d < 0) {
-            return fail(c, MIEN_ERR_SHAPE, "negative dimension %lld in shape", (long long)d);
-        }
-        ys.dims[i] = d;
-        if (d != 0 && known > INT64_MAX / d) {
-            return fail(c, MIEN_ERR_SHAPE, "shape is too large");
-        }
-        known *= d;
-    }
-    if (infer_at >= 0) {
-        if (known == 0 || total % known != 0) {
-            return fail(c, MIEN_ERR_SHAPE, "cannot infer the -1 dimension");
-        }
-        ys.dims[infer_at] = total / known;
-    }
-    if (elems_of(&ys) != total) {
+    why = nn_reshape_resolve(&c->sh[0], spec, n, &ys);
+    if (why != NULL) {
         char want[96], got[96];
-        return fail(c, MIEN_ERR_SHAPE, "cannot reshape %s to %s",
-                    nn_dims_str(xs->rank, xs->dims, got, sizeof(got)),
-                    nn_dims_str(ys.rank, ys.dims, want, sizeof(want)));
+        return fail(c, MIEN_ERR_SHAPE, "cannot reshape %s to %s: %s",
+                    nn_dims_str(c->sh[0].rank, c->sh[0].dims, got, sizeof(got)),
+                    nn_dims_str(n, spec, want, sizeof(want)), why);
     }
     return copy_as(c, &ys);
 }
@@ -965,7 +915,7 @@ static mien_status op_transpose(const op_ctx *c)
         }
         seen[perm[i]] = true;
     }
-    strides_of(xs, xst);
+    nn_shape_strides(xs, xst);
     ys.rank = xs->rank;
     for (int i = 0; i < xs->rank; i++) {
         ys.dims[i] = xs->dims[perm[i]];
@@ -1067,7 +1017,7 @@ static mien_status op_slice(const op_ctx *c)
             return fail(c, MIEN_ERR_SHAPE, "starts, ends, axes and steps differ in length");
         }
     }
-    strides_of(xs, xst);
+    nn_shape_strides(xs, xst);
     ys = *xs;
     memcpy(st, xst, sizeof(st));
     for (int i = 0; i < n; i++) {
@@ -1414,24 +1364,13 @@ typedef struct ref_value {
     bool is_output;
 } ref_value;
 
-mien_status nn_ref_run(const nn_graph *g, const float *const *inputs, const nn_shape *in_shapes,
-                       float **outputs, nn_shape *out_shapes, mien_error *err)
+/* Fills v[g->n_tensors] with the graph's constants and its inputs (checked against their
+ * declared shapes) and marks each tensor's last reader and the outputs. MIEN_ERR_SHAPE for
+ * an input that does not fit. */
+static mien_status bind_values(const nn_graph *g, const float *const *inputs,
+                               const nn_shape *in_shapes, ref_value *v, mien_error *err)
 {
-    ref_value *v;
-    mien_status s = MIEN_OK;
     char want[96], got[96];
-    if (g == NULL || inputs == NULL || in_shapes == NULL || outputs == NULL ||
-        out_shapes == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "nn_ref_run: NULL argument");
-    }
-    for (int k = 0; k < g->n_outputs; k++) {
-        outputs[k] = NULL;
-        out_shapes[k].rank = 0;
-    }
-    v = calloc((size_t)(g->n_tensors > 0 ? g->n_tensors : 1), sizeof(*v));
-    if (v == NULL) {
-        return base_error_set(err, MIEN_ERR_NOMEM, "nn_ref_run: out of memory");
-    }
     for (int t = 0; t < g->n_tensors; t++) {
         const nn_tensor *tt = &g->tensors[t];
         v[t].last_use = -1;
@@ -1450,10 +1389,9 @@ mien_status nn_ref_run(const nn_graph *g, const float *const *inputs, const nn_s
             fits = is->dims[d] >= 0 && (tt->dims[d] < 0 || tt->dims[d] == is->dims[d]);
         }
         if (!fits) {
-            s = base_error_set(err, MIEN_ERR_SHAPE, "input '%s' expects %s, got %s", tt->name,
-                               nn_dims_str(tt->rank, tt->dims, want, sizeof(want)),
-                               nn_dims_str(is->rank, is->dims, got, sizeof(got)));
-            goto fail_values;
+            return base_error_set(err, MIEN_ERR_SHAPE, "input '%s' expects %s, got %s", tt->name,
+                                  nn_dims_str(tt->rank, tt->dims, want, sizeof(want)),
+                                  nn_dims_str(is->rank, is->dims, got, sizeof(got)));
         }
         v[g->inputs[k]].data = (void *)(uintptr_t)inputs[k];
         v[g->inputs[k]].shape = *is;
@@ -1469,75 +1407,95 @@ mien_status nn_ref_run(const nn_graph *g, const float *const *inputs, const nn_s
     for (int k = 0; k < g->n_outputs; k++) {
         v[g->outputs[k]].is_output = true;
     }
+    return MIEN_OK;
+}
 
-    for (int i = 0; i < g->n_nodes; i++) {
-        const nn_node *n = &g->nodes[i];
-        nn_shape ish[NN_MAX_NODE_INPUTS], osh[NN_MAX_NODE_OUTPUTS];
-        const void *idata[NN_MAX_NODE_INPUTS];
-        nn_dtype idt[NN_MAX_NODE_INPUTS], odt[NN_MAX_NODE_OUTPUTS];
-        void *odata[NN_MAX_NODE_OUTPUTS];
-        for (int k = 0; k < n->n_inputs; k++) {
-            int t = n->inputs[k];
-            idata[k] = NULL;
-            ish[k].rank = 0;
-            idt[k] = NN_F32;
-            if (t < 0) {
-                continue;
-            }
-            if (v[t].data == NULL) {
-                s = base_error_set(err, MIEN_ERR_MODEL,
-                                   "node '%s' (%s): input '%s' was never computed", n->name,
-                                   nn_op_name(n->op), g->tensors[t].name);
-                goto fail_values;
-            }
-            idata[k] = v[t].data;
-            ish[k] = v[t].shape;
-            idt[k] = v[t].dtype;
+/* Forgets a value, freeing its data when this run owns it. */
+static void drop_value(ref_value *v)
+{
+    if (v->owned) {
+        free(v->data);
+    }
+    v->data = NULL;
+    v->owned = false;
+}
+
+/* Stores the outputs of node n (odata, owned) in v, dropping those nobody reads, then frees
+ * the inputs whose last reader n is. */
+static void store_outputs(const nn_node *n, int i, ref_value *v, const nn_shape *osh,
+                          void **odata, const nn_dtype *odt)
+{
+    for (int k = 0; k < n->n_outputs; k++) {
+        int t = n->outputs[k];
+        if (t < 0 || odata[k] == NULL) {
+            free(odata[k]);
+            continue;
         }
-        s = eval_typed(g, n, ish, idata, idt, osh, odata, odt, err);
-        if (s != MIEN_OK) {
-            goto fail_values;
-        }
-        for (int k = 0; k < n->n_outputs; k++) {
-            int t = n->outputs[k];
-            if (t < 0 || odata[k] == NULL) {
-                free(odata[k]);
-                continue;
-            }
-            if (v[t].owned) {
-                free(v[t].data); /* a tensor written twice: the later value wins */
-            }
-            v[t].data = odata[k];
-            v[t].owned = true;
-            v[t].shape = osh[k];
-            v[t].dtype = odt[k];
-            if (v[t].last_use < 0 && !v[t].is_output) {
-                free(v[t].data); /* nobody reads it */
-                v[t].data = NULL;
-                v[t].owned = false;
-            }
-        }
-        /* free what no later node reads */
-        for (int k = 0; k < n->n_inputs; k++) {
-            int t = n->inputs[k];
-            if (t >= 0 && v[t].owned && v[t].last_use == i && !v[t].is_output) {
-                free(v[t].data);
-                v[t].data = NULL;
-                v[t].owned = false;
-            }
+        drop_value(&v[t]); /* a tensor written twice: the later value wins */
+        v[t].data = odata[k];
+        v[t].owned = true;
+        v[t].shape = osh[k];
+        v[t].dtype = odt[k];
+        if (v[t].last_use < 0 && !v[t].is_output) {
+            drop_value(&v[t]); /* nobody reads it */
         }
     }
+    for (int k = 0; k < n->n_inputs; k++) {
+        int t = n->inputs[k];
+        if (t >= 0 && v[t].owned && v[t].last_use == i && !v[t].is_output) {
+            drop_value(&v[t]);
+        }
+    }
+}
 
-    for (int k = 0; k < g->n_outputs; k++) {
+/* Evaluates node i of g on the values v. MIEN_ERR_MODEL for an input no node computed,
+ * else eval_typed's status. */
+static mien_status run_node(const nn_graph *g, int i, ref_value *v, mien_error *err)
+{
+    const nn_node *n = &g->nodes[i];
+    nn_shape ish[NN_MAX_NODE_INPUTS], osh[NN_MAX_NODE_OUTPUTS];
+    const void *idata[NN_MAX_NODE_INPUTS];
+    nn_dtype idt[NN_MAX_NODE_INPUTS], odt[NN_MAX_NODE_OUTPUTS];
+    void *odata[NN_MAX_NODE_OUTPUTS];
+    mien_status s;
+    for (int k = 0; k < n->n_inputs; k++) {
+        int t = n->inputs[k];
+        idata[k] = NULL;
+        ish[k].rank = 0;
+        idt[k] = NN_F32;
+        if (t < 0) {
+            continue;
+        }
+        if (v[t].data == NULL) {
+            return base_error_set(err, MIEN_ERR_MODEL,
+                                  "node '%s' (%s): input '%s' was never computed", n->name,
+                                  nn_op_name(n->op), g->tensors[t].name);
+        }
+        idata[k] = v[t].data;
+        ish[k] = v[t].shape;
+        idt[k] = v[t].dtype;
+    }
+    s = eval_typed(g, n, ish, idata, idt, osh, odata, odt, err);
+    if (s == MIEN_OK) {
+        store_outputs(n, i, v, osh, odata, odt);
+    }
+    return s;
+}
+
+/* Hands the graph's outputs over to the caller (outputs[k], malloc'd) with their shapes.
+ * On failure the outputs already handed over are freed again. */
+static mien_status take_outputs(const nn_graph *g, ref_value *v, float **outputs,
+                                nn_shape *out_shapes, mien_error *err)
+{
+    mien_status s = MIEN_OK;
+    for (int k = 0; k < g->n_outputs && s == MIEN_OK; k++) {
         ref_value *o = &v[g->outputs[k]];
         size_t bytes;
         if (o->data == NULL || o->dtype != NN_F32) {
             s = base_error_set(err, o->data == NULL ? MIEN_ERR_MODEL : MIEN_ERR_UNSUPPORTED,
                                "output '%s' was never computed or is not float32",
                                g->tensors[g->outputs[k]].name);
-            goto fail_outputs;
-        }
-        if (o->owned) {
+        } else if (o->owned) {
             outputs[k] = o->data; /* hand over */
             o->owned = false;
         } else {
@@ -1545,31 +1503,46 @@ mien_status nn_ref_run(const nn_graph *g, const float *const *inputs, const nn_s
             outputs[k] = malloc(bytes > 0 ? bytes : 1);
             if (outputs[k] == NULL) {
                 s = base_error_set(err, MIEN_ERR_NOMEM, "nn_ref_run: out of memory");
-                goto fail_outputs;
+            } else {
+                memcpy(outputs[k], o->data, bytes);
             }
-            memcpy(outputs[k], o->data, bytes);
         }
         out_shapes[k] = o->shape;
     }
-    for (int t = 0; t < g->n_tensors; t++) {
-        if (v[t].owned) {
-            free(v[t].data); /* computed but never read */
-        }
-    }
-    free(v);
-    return MIEN_OK;
-
-fail_outputs:
-    for (int k = 0; k < g->n_outputs; k++) {
+    for (int k = 0; s != MIEN_OK && k < g->n_outputs; k++) {
         free(outputs[k]);
         outputs[k] = NULL;
         out_shapes[k].rank = 0;
     }
-fail_values:
+    return s;
+}
+
+mien_status nn_ref_run(const nn_graph *g, const float *const *inputs, const nn_shape *in_shapes,
+                       float **outputs, nn_shape *out_shapes, mien_error *err)
+{
+    ref_value *v;
+    mien_status s;
+    if (g == NULL || inputs == NULL || in_shapes == NULL || outputs == NULL ||
+        out_shapes == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "nn_ref_run: NULL argument");
+    }
+    for (int k = 0; k < g->n_outputs; k++) {
+        outputs[k] = NULL;
+        out_shapes[k].rank = 0;
+    }
+    v = calloc((size_t)(g->n_tensors > 0 ? g->n_tensors : 1), sizeof(*v));
+    if (v == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "nn_ref_run: out of memory");
+    }
+    s = bind_values(g, inputs, in_shapes, v, err);
+    for (int i = 0; i < g->n_nodes && s == MIEN_OK; i++) {
+        s = run_node(g, i, v, err);
+    }
+    if (s == MIEN_OK) {
+        s = take_outputs(g, v, outputs, out_shapes, err);
+    }
     for (int t = 0; t < g->n_tensors; t++) {
-        if (v[t].owned) {
-            free(v[t].data);
-        }
+        drop_value(&v[t]); /* computed but never read, or what a failure left */
     }
     free(v);
     return s;

@@ -399,17 +399,7 @@ static mien_status nomem(loader *L)
  * `limit` (the caller's bound, so nothing overflows). */
 static int64_t shape_elems(const tfl_tensor *t, int64_t limit)
 {
-    int64_t n = 1;
-    for (int i = 0; i < t->rank; i++) {
-        if (t->dims[i] < 0) {
-            return -1;
-        }
-        if (t->dims[i] != 0 && n > limit / t->dims[i]) {
-            return -1;
-        }
-        n *= t->dims[i];
-    }
-    return n;
+    return nn_dims_elems_within(t->rank, t->dims, limit);
 }
 
 /* Decodes tensor i of the subgraph (table t) into L->tt[i]. */
@@ -786,6 +776,28 @@ static int act_out(loader *L, int t)
     return L->ir[t];
 }
 
+/* Adds the current op's node: `kind` over in[n_in], writing the op's first output (an
+ * activation, act_out). Returns L->r.st. */
+static mien_status emit_op(loader *L, nn_op kind, int n_in, const int *in, const nn_attrs *a)
+{
+    int y = act_out(L, L->op->out[0]);
+    if (L->r.st == MIEN_OK) {
+        add_node(L, kind, n_in, in, y, a);
+    }
+    return L->r.st;
+}
+
+/* Appends the op's optional third input (a bias) to in[n_in] when it has one; returns the
+ * new count. */
+static int with_bias(loader *L, int *in, int n_in)
+{
+    const tfl_op *op = L->op;
+    if (op->n_in > 2 && op->in[2] >= 0) {
+        in[n_in++] = plain_in(L, op->in[2]);
+    }
+    return n_in;
+}
+
 /* Sets a->act from a TFLite fused activation code. */
 static bool set_act(loader *L, int code, nn_attrs *a)
 {
@@ -853,7 +865,7 @@ static mien_status conv(loader *L, bool dw)
     const tfl_op *op = L->op;
     const tfl_tensor *w;
     nn_attrs a = {0};
-    int in[3], n_in = 2, y;
+    int in[3], n_in = 2;
     int64_t n = 0, dims[4], kh, kw, cout, cin;
     float *src, *dst;
     if (op->n_in < 2 || op->in[1] < 0 || !need_4d(L, op->in[0])) {
@@ -915,14 +927,8 @@ static mien_status conv(loader *L, bool dw)
     dims[3] = kw;
     in[0] = act_in(L, op->in[0]);
     in[1] = add_tensor(L, w->name, ":oihw", NN_F32, 4, dims, dst);
-    if (op->n_in > 2 && op->in[2] >= 0) {
-        in[n_in++] = plain_in(L, op->in[2]);
-    }
-    y = act_out(L, op->out[0]);
-    if (L->r.st == MIEN_OK) {
-        add_node(L, NN_OP_CONV, n_in, in, y, &a);
-    }
-    return L->r.st;
+    n_in = with_bias(L, in, n_in);
+    return emit_op(L, NN_OP_CONV, n_in, in, &a);
 }
 
 /* MAX_POOL_2D, AVERAGE_POOL_2D → MaxPool, AveragePool. Pool2DOptions: padding 0,
@@ -932,7 +938,7 @@ static mien_status pool(loader *L, bool max)
 {
     const tfl_op *op = L->op;
     nn_attrs a = {0};
-    int x, y;
+    int x;
     if (op->n_in < 1 || !need_4d(L, op->in[0])) {
         return L->r.st;
     }
@@ -945,11 +951,7 @@ static mien_status pool(loader *L, bool max)
     a.dilation[0] = 1;
     a.dilation[1] = 1;
     x = act_in(L, op->in[0]);
-    y = act_out(L, op->out[0]);
-    if (L->r.st == MIEN_OK) {
-        add_node(L, max ? NN_OP_MAXPOOL : NN_OP_AVGPOOL, 1, &x, y, &a);
-    }
-    return L->r.st;
+    return emit_op(L, max ? NN_OP_MAXPOOL : NN_OP_AVGPOOL, 1, &x, &a);
 }
 
 /* FULLY_CONNECTED → Gemm(x, W[out,in], b?) with trans_b. FullyConnectedOptions:
@@ -961,7 +963,7 @@ static mien_status fully_connected(loader *L)
     const tfl_op *op = L->op;
     const tfl_tensor *x, *w;
     nn_attrs a = {0};
-    int in[3], n_in = 2, y;
+    int in[3], n_in = 2;
     if (op->n_in < 2 || op->in[0] < 0 || op->in[1] < 0) {
         return fail(L, MIEN_ERR_MODEL, "needs an input and weights");
     }
@@ -995,14 +997,8 @@ static mien_status fully_connected(loader *L)
         }
     }
     in[1] = plain_in(L, op->in[1]);
-    if (op->n_in > 2 && op->in[2] >= 0) {
-        in[n_in++] = plain_in(L, op->in[2]);
-    }
-    y = act_out(L, op->out[0]);
-    if (L->r.st == MIEN_OK) {
-        add_node(L, NN_OP_GEMM, n_in, in, y, &a);
-    }
-    return L->r.st;
+    n_in = with_bias(L, in, n_in);
+    return emit_op(L, NN_OP_GEMM, n_in, in, &a);
 }
 
 /* ADD, SUB, MUL, DIV → numpy-broadcast Add/Sub/Mul/Div; options: fused_activation 0.
@@ -1012,7 +1008,7 @@ static mien_status binary(loader *L, nn_op kind)
 {
     const tfl_op *op = L->op;
     nn_attrs a = {0};
-    int in[2], y;
+    int in[2];
     bool out4 = L->tt[op->out[0]].rank == 4;
     if (op->n_in != 2) {
         return fail(L, MIEN_ERR_MODEL, "needs two inputs");
@@ -1038,11 +1034,7 @@ static mien_status binary(loader *L, nn_op kind)
                         "against a 4-D one", x->rank, x->name);
         }
     }
-    y = act_out(L, op->out[0]);
-    if (L->r.st == MIEN_OK) {
-        add_node(L, kind, 2, in, y, &a);
-    }
-    return L->r.st;
+    return emit_op(L, kind, 2, in, &a);
 }
 
 /* RELU, NEG, ABS, EXP → Relu, Neg, Abs, Exp. */
@@ -1071,7 +1063,7 @@ static mien_status reduce(loader *L, nn_op kind)
     const tfl_tensor *x, *ax;
     nn_attrs a = {0};
     bool kept[4] = {true, true, true, true};
-    int xi, y, rank;
+    int xi, rank;
     if (op->n_in != 2 || op->in[0] < 0 || op->in[1] < 0) {
         return fail(L, MIEN_ERR_MODEL, "needs an input and axes");
     }
@@ -1109,11 +1101,7 @@ static mien_status reduce(loader *L, nn_op kind)
             }
         }
     }
-    y = act_out(L, op->out[0]);
-    if (L->r.st == MIEN_OK) {
-        add_node(L, kind, 1, &xi, y, &a);
-    }
-    return L->r.st;
+    return emit_op(L, kind, 1, &xi, &a);
 }
 
 /* RESHAPE → Reshape to the output tensor's declared shape with the batch free (-1); the
@@ -1264,73 +1252,78 @@ static bool fully_convolutional(loader *L, fb_vec ops)
     return true;
 }
 
-/* Creates the graph inputs: the NHWC tensor with the file's name and, for a 4-D input, a
- * Transpose to the NCHW tensor "<name>:nchw" the operators read. */
-static mien_status make_inputs(loader *L, fb_vec v)
+/* Adds the graph's tensor for the file's graph input or output tt: its name and declared
+ * (NHWC) dims. Its index, or -1 when out of memory. */
+static int graph_io_tensor(loader *L, const tfl_tensor *tt)
 {
-    if (v.len > NN_MAX_GRAPH_IO) {
-        return fail(L, MIEN_ERR_UNSUPPORTED, "%zu graph inputs (at most %d)", v.len,
-                    NN_MAX_GRAPH_IO);
-    }
-    for (size_t i = 0; i < v.len; i++) {
-        int t = fb_vec_i32(&L->r, v, i), x;
-        const tfl_tensor *tt;
-        int64_t dims[NN_MAX_RANK];
-        if (t < 0 || t >= L->n_tt) {
-            return fail(L, MIEN_ERR_MODEL, "graph input %zu is tensor %d of %d", i, t,
-                        L->n_tt);
-        }
-        tt = &L->tt[t];
-        if (tt->data != NULL || L->produced[t] || tt->type != TFL_FLOAT32) {
-            return fail(L, MIEN_ERR_UNSUPPORTED, "graph input '%s' is a constant, repeated, or "
-                        "not FLOAT32", tt->name);
-        }
-        act_dims(L, tt, false, dims);
-        x = add_tensor(L, tt->name, "", NN_F32, tt->rank, dims, NULL);
-        if (x < 0) {
-            return L->r.st;
-        }
-        L->g->inputs[L->g->n_inputs++] = x;
-        if (tt->rank == 4) {
-            x = add_transpose(L, x, PERM_TO_NCHW, tt->name, ":nchw");
-        }
-        L->ir[t] = x;
-        L->produced[t] = true;
-    }
-    return L->r.st;
+    int64_t dims[NN_MAX_RANK];
+    act_dims(L, tt, false, dims);
+    return add_tensor(L, tt->name, "", NN_F32, tt->rank, dims, NULL);
 }
 
-/* Creates the graph output tensors with the file's names: a 4-D one keeps its NHWC dims
- * (the Transpose into it is added at the end); others are the operators' own outputs. */
-static mien_status make_outputs(loader *L, fb_vec v)
+/* Makes the file's tensor t a graph input: the NHWC tensor with the file's name and, for a
+ * 4-D input, a Transpose to the NCHW tensor "<name>:nchw" the operators read. */
+static void make_input(loader *L, int t)
 {
+    const tfl_tensor *tt = &L->tt[t];
+    int x;
+    if (tt->data != NULL || L->produced[t] || tt->type != TFL_FLOAT32) {
+        fail(L, MIEN_ERR_UNSUPPORTED, "graph input '%s' is a constant, repeated, or not FLOAT32",
+             tt->name);
+        return;
+    }
+    if ((x = graph_io_tensor(L, tt)) < 0) {
+        return;
+    }
+    L->g->inputs[L->g->n_inputs++] = x;
+    if (tt->rank == 4) {
+        x = add_transpose(L, x, PERM_TO_NCHW, tt->name, ":nchw");
+    }
+    L->ir[t] = x;
+    L->produced[t] = true;
+}
+
+/* Makes the file's tensor t a graph output tensor with the file's name: a 4-D one keeps its
+ * NHWC dims (the Transpose into it is added at the end); others are the operators' own
+ * outputs. */
+static void make_output(loader *L, int t)
+{
+    const tfl_tensor *tt = &L->tt[t];
+    int x;
+    if (tt->data != NULL || L->produced[t] || L->ir[t] >= 0 || L->ext[t] >= 0) {
+        fail(L, MIEN_ERR_UNSUPPORTED, "graph output '%s' is a constant, a graph input, or "
+             "repeated", tt->name);
+        return;
+    }
+    if ((x = graph_io_tensor(L, tt)) < 0) {
+        return;
+    }
+    L->g->outputs[L->g->n_outputs++] = x;
+    if (tt->rank == 4) {
+        L->ext[t] = x;
+    } else {
+        L->ir[t] = x;
+    }
+}
+
+/* Creates the graph's inputs (`outputs` false) or outputs from the file's list v. */
+static mien_status make_io(loader *L, fb_vec v, bool outputs)
+{
+    const char *what = outputs ? "output" : "input";
     if (v.len > NN_MAX_GRAPH_IO) {
-        return fail(L, MIEN_ERR_UNSUPPORTED, "%zu graph outputs (at most %d)", v.len,
+        return fail(L, MIEN_ERR_UNSUPPORTED, "%zu graph %ss (at most %d)", v.len, what,
                     NN_MAX_GRAPH_IO);
     }
-    for (size_t i = 0; i < v.len; i++) {
-        int t = fb_vec_i32(&L->r, v, i), x;
-        const tfl_tensor *tt;
-        int64_t dims[NN_MAX_RANK];
+    for (size_t i = 0; i < v.len && L->r.st == MIEN_OK; i++) {
+        int t = fb_vec_i32(&L->r, v, i);
         if (t < 0 || t >= L->n_tt) {
-            return fail(L, MIEN_ERR_MODEL, "graph output %zu is tensor %d of %d", i, t,
+            return fail(L, MIEN_ERR_MODEL, "graph %s %zu is tensor %d of %d", what, i, t,
                         L->n_tt);
         }
-        tt = &L->tt[t];
-        if (tt->data != NULL || L->produced[t] || L->ir[t] >= 0 || L->ext[t] >= 0) {
-            return fail(L, MIEN_ERR_UNSUPPORTED, "graph output '%s' is a constant, a graph "
-                        "input, or repeated", tt->name);
-        }
-        act_dims(L, tt, false, dims);
-        x = add_tensor(L, tt->name, "", NN_F32, tt->rank, dims, NULL);
-        if (x < 0) {
-            return L->r.st;
-        }
-        L->g->outputs[L->g->n_outputs++] = x;
-        if (tt->rank == 4) {
-            L->ext[t] = x;
+        if (outputs) {
+            make_output(L, t);
         } else {
-            L->ir[t] = x;
+            make_input(L, t);
         }
     }
     return L->r.st;
@@ -1472,8 +1465,8 @@ mien_status nn_tflite_load(const uint8_t *bytes, size_t size, nn_graph **out, mi
     gout = fb_vector(&L.r, sg, 2, 4);
     ops = fb_vector(&L.r, sg, 3, 4);
     L.free_hw = fully_convolutional(&L, ops);
-    if (L.r.st != MIEN_OK || make_inputs(&L, gin) != MIEN_OK ||
-        make_outputs(&L, gout) != MIEN_OK) {
+    if (L.r.st != MIEN_OK || make_io(&L, gin, false) != MIEN_OK ||
+        make_io(&L, gout, true) != MIEN_OK) {
         goto fail;
     }
     for (size_t i = 0; i < ops.len; i++) {

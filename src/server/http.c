@@ -639,6 +639,8 @@ static bool start_inference(server *srv)
     mien_engine_options eo = mien_engine_options_default();
     mien_error err;
     eo.models_dir = srv->cfg.models_dir;
+    eo.precision = srv->cfg.precision;
+    eo.profile = srv->cfg.profile;
     eo.threads = 1; /* one thread per inference: the pool runs W of them at once */
     if (mien_engine_new(&eo, &srv->engine, &err) != MIEN_OK) {
         fprintf(stderr, "mien serve: cannot load the models: %s (%s)\n", err.message,

@@ -8,11 +8,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mien.h"
+
 typedef struct server_config {
     const char *listen;     /* "HOST:PORT" ("[::1]:PORT" for IPv6); NULL: 127.0.0.1:8080; port
                                0 picks a free one (printed) */
     const char *store_uri;  /* NULL: $MIEN_STORE, else ./mien.db */
-    const char *models_dir; /* NULL: $MIEN_MODELS, else ./models */
+    const char *models_dir; /* NULL: ./models (`mien serve` passes $MIEN_MODELS) */
+    mien_precision precision; /* AUTO: the engine's default (`mien serve`: $MIEN_PRECISION) */
+    mien_profile_fn profile;  /* NULL: none; else the engine's (`mien serve`: $MIEN_PROFILE) */
     const char *web_dir;    /* NULL: web/ beside the executable's ../, else ./web */
     int workers;            /* inference threads; 0: online CPUs */
     int queue;              /* inference jobs waiting at most; 0: 4 × workers */

@@ -225,72 +225,112 @@ static double cosine(const float *a, const float *b, int n)
     return ab / sqrt(aa * bb);
 }
 
-/* Sets $MIEN_PRECISION (read by mien_engine_new) to `value`, NULL to unset it, and returns
- * the previous value (malloc'd, or NULL) for restore_precision(). */
-static char *set_precision(const char *value)
-{
-    const char *old = getenv("MIEN_PRECISION");
-    char *saved = old != NULL ? strdup(old) : NULL;
-    if (value != NULL) {
-        setenv("MIEN_PRECISION", value, 1);
-    } else {
-        unsetenv("MIEN_PRECISION");
-    }
-    return saved;
-}
-
-static void restore_precision(char *saved)
-{
-    if (saved != NULL) {
-        setenv("MIEN_PRECISION", saved, 1);
-    } else {
-        unsetenv("MIEN_PRECISION");
-    }
-    free(saved);
-}
-
-/* Opens an engine at `precision` ("f32", "bf16") whatever the environment says. */
+/* Opens an engine at `precision` ("f32", "bf16"), parsed as the CLI parses
+ * $MIEN_PRECISION. */
 static mien_engine *open_engine_at(const char *precision, mien_error *err)
-{
-    char *saved = set_precision(precision);
-    mien_engine *e = open_engine(test_models_dir(), err);
-    restore_precision(saved);
-    return e;
-}
-
-/* $MIEN_PRECISION: f32, bf16, bf16-all or unset are accepted; anything else is MIEN_ERR_ARG
- * naming it. */
-TEST(engine_precision_env)
 {
     mien_engine_options opt = mien_engine_options_default();
     mien_engine *e = NULL;
+    opt.models_dir = test_models_dir();
+    if (mien_precision_parse(precision, &opt.precision, err) != MIEN_OK ||
+        mien_engine_new(&opt, &e, err) != MIEN_OK) {
+        return NULL;
+    }
+    return e;
+}
+
+/* mien_precision_parse takes f32, bf16, bf16-all and ""/NULL (AUTO); anything else is
+ * MIEN_ERR_ARG naming it. The engine says what it runs; an unknown enum value is refused. */
+TEST(engine_precision_option)
+{
+    mien_engine_options opt = mien_engine_options_default();
+    mien_engine *e = NULL;
+    mien_precision p = MIEN_PRECISION_F32;
     mien_error err;
-    char *saved;
+    ASSERT_STATUS(mien_precision_parse("fp8", &p, &err), MIEN_ERR_ARG, &err);
+    ASSERT_EQ_INT(p, MIEN_PRECISION_AUTO);
+    ASSERT_CONTAINS(err.message, "fp8");
+    ASSERT_CONTAINS(err.message, "bf16-all");
+    ASSERT_OK(mien_precision_parse("", &p, &err), &err);
+    ASSERT_EQ_INT(p, MIEN_PRECISION_AUTO);
+    ASSERT_OK(mien_precision_parse(NULL, &p, &err), &err);
+    ASSERT_EQ_INT(p, MIEN_PRECISION_AUTO);
+    ASSERT_OK(mien_precision_parse("bf16-all", &p, &err), &err);
+    ASSERT_EQ_INT(p, MIEN_PRECISION_BF16_ALL);
+    ASSERT_STATUS(mien_precision_parse("f32", NULL, &err), MIEN_ERR_ARG, &err);
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    opt.models_dir = test_models_dir();
-    saved = set_precision("fp8");
-    ASSERT_STATUS(mien_engine_new(&opt, &e, &err), MIEN_ERR_ARG, &err);
-    restore_precision(saved);
-    ASSERT_TRUE(e == NULL);
-    ASSERT_CONTAINS(err.message, "MIEN_PRECISION");
-    ASSERT_CONTAINS(err.message, "fp8");
     e = open_engine_at("bf16", &err);
     ASSERT_TRUE(e != NULL);
     mien_engine_free(e);
     e = open_engine_at("bf16-all", &err);
     ASSERT_TRUE(e != NULL);
     mien_engine_free(e);
-    /* The option overrides the environment; the engine says what it runs. */
-    saved = set_precision("bf16-all");
+    opt.models_dir = test_models_dir();
     opt.precision = MIEN_PRECISION_F32;
     ASSERT_OK(mien_engine_new(&opt, &e, &err), &err);
     ASSERT_EQ_INT(mien_engine_precision(e), MIEN_PRECISION_F32);
     mien_engine_free(e);
     opt.precision = (mien_precision)9;
     ASSERT_STATUS(mien_engine_new(&opt, &e, &err), MIEN_ERR_ARG, &err);
-    restore_precision(saved);
+    return 0;
+}
+
+typedef struct profile_seen {
+    int plans;
+    long runs;
+    int steps;
+    double ms;
+    char model[32];
+} profile_seen;
+
+static void note_profile(void *ctx, const mien_plan_profile *p)
+{
+    profile_seen *seen = ctx;
+    seen->plans++;
+    seen->runs = p->runs;
+    seen->steps = p->n_steps;
+    snprintf(seen->model, sizeof(seen->model), "%s", p->model);
+    for (int k = 0; k < p->n_steps; k++) {
+        seen->ms += p->steps[k].ms;
+    }
+}
+
+/* With a profile callback, a session hands over each plan's step timings when it frees the
+ * plan; without one nothing is timed. */
+TEST(engine_profile_callback)
+{
+    mien_engine_options opt = mien_engine_options_default();
+    mien_engine *e = NULL;
+    mien_session *s = NULL;
+    profile_seen seen = {0};
+    int64_t dims[4] = {1, 112, 112, 3};
+    float *x = malloc(112 * 112 * 3 * sizeof(*x));
+    mien_error err;
+    if (test_models_missing()) {
+        free(x);
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(x != NULL);
+    test_fixed_input(x, 112 * 112 * 3);
+    opt.models_dir = test_models_dir();
+    opt.profile = note_profile;
+    opt.profile_ctx = &seen;
+    ASSERT_OK(mien_engine_new(&opt, &e, &err), &err);
+    ASSERT_OK(mien_session_new(e, &s, &err), &err);
+    for (int r = 0; r < 2; r++) {
+        ASSERT_OK(mien_session_run_model(s, "embedderA", x, dims, 4, &err), &err);
+    }
+    ASSERT_EQ_INT(seen.plans, 0);
+    mien_session_free(s);
+    free(x);
+    mien_engine_free(e);
+    ASSERT_EQ_INT(seen.plans, 1);
+    ASSERT_EQ_INT(seen.runs, 2);
+    ASSERT_TRUE(seen.steps > 10);
+    ASSERT_TRUE(seen.ms > 0.0);
+    ASSERT_STR_EQ(seen.model, "embedderA");
     return 0;
 }
 
