@@ -11,17 +11,30 @@
  * left unchanged. Functions that can say more take a last `mien_error *err` (NULL if the
  * caller does not want the message). mien_strerror() names every status.
  *
- * ## Example
+ * ## Example: are the people in two photos the same person?
+ *     mien_engine_options opt = mien_engine_options_default(); // models in ./models
+ *     mien_image_options io = mien_image_options_faces();
  *     mien_engine *engine = NULL;
  *     mien_session *session = NULL;
+ *     mien_image *photo[2] = {NULL, NULL};
+ *     mien_template *face[2] = {NULL, NULL};
+ *     mien_face_pick pick[2] = {{0}, {0}};
  *     mien_error err;
- *     mien_engine_options opt = mien_engine_options_default();
- *     if (mien_engine_new(&opt, &engine, &err) != MIEN_OK) { puts(err.message); return 1; }
- *     mien_session_new(engine, &session, &err);
- *     int64_t dims[4] = {1, 112, 112, 3};                 // NHWC RGB, (x-127.5)/128
- *     mien_session_run_model(session, "embedderA", pixels, dims, 4, &err);
- *     mien_session_output(session, "embedderA", 0, &out, &info, &err);
+ *     float similarity;
+ *     double fmr;
+ *     if (mien_engine_new(&opt, &engine, &err) != MIEN_OK ||
+ *         mien_session_new(engine, &session, &err) != MIEN_OK) { puts(err.message); return 1; }
+ *     for (int i = 0; i < 2; i++) {   // detect, keep the most prominent face, embed it
+ *         if (mien_image_load(path[i], &io, &photo[i], &err) != MIEN_OK ||
+ *             mien_embed_face(session, photo[i], MIEN_FACE_PROMINENT, MIEN_PROFILE_FAST,
+ *                             &pick[i], &face[i], &err) != MIEN_OK) { puts(err.message); ... }
+ *     }
+ *     mien_template_compare(face[0], face[1], &similarity, &err);
+ *     mien_similarity_fmr(MIEN_PROFILE_FAST, similarity, &fmr);  // "1 in 1/fmr strangers"
+ *     ... mien_faces_free(), mien_template_free(), mien_image_free() each; then
  *     mien_session_free(session); mien_engine_free(engine);
+ * A gallery (1:N) adds a store: mien_store_open, mien_collection_create, mien_enroll,
+ * mien_search, each done for a declared purpose and written to the audit log.
  */
 #ifndef MIEN_H
 #define MIEN_H
