@@ -159,15 +159,12 @@ int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_detect(int argc, char **argv);
 int cli_cmd_embed(int argc, char **argv);
 int cli_cmd_compare(int argc, char **argv);
-int cli_cmd_eval(int argc, char **argv);
 int cli_cmd_collection(int argc, char **argv);
 int cli_cmd_enroll(int argc, char **argv);
 int cli_cmd_search(int argc, char **argv);
 int cli_cmd_subjects(int argc, char **argv);
 int cli_cmd_erase(int argc, char **argv);
 int cli_cmd_serve(int argc, char **argv);
-/* `mien collection import-synthetic`: synthetic templates, for benchmarks only. */
-int cli_cmd_import_synthetic(int argc, char **argv);
 int cli_cmd_keys(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_purge(int argc, char **argv);

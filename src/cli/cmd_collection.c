@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../tools/tools.h"
 
 #define PURPOSES_MAX 256 /* mien.h: the purpose list, commas included */
 
@@ -105,7 +106,7 @@ int cli_cmd_collection(int argc, char **argv)
     bool bad = false, needs_name, is_create;
     mien_store *store = NULL;
     if (verb != NULL && strcmp(verb, "import-synthetic") == 0) { /* benchmarks only */
-        return cli_cmd_import_synthetic(argc - 1, argv + 1);
+        return tools_cmd_import_synthetic(argc - 1, argv + 1);
     }
     mien_engine *engine = NULL;
     mien_error err;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../tools/tools.h"
 
 static void usage(FILE *f)
 {
@@ -229,7 +230,7 @@ int main(int argc, char **argv)
         return cli_cmd_compare(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "eval") == 0) {
-        return cli_cmd_eval(argc - 1, argv + 1);
+        return tools_cmd_eval(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "collection") == 0) {
         return cli_cmd_collection(argc - 1, argv + 1);

@@ -1,4 +1,4 @@
-/* cmd_synthetic.c — `mien collection import-synthetic NAME --count N [--seed S] [--store URI]
+/* synthetic.c — `mien collection import-synthetic NAME --count N [--seed S] [--store URI]
  * [--models DIR]`: FOR BENCHMARKS ONLY (bench/serve.sh). Fills collection NAME (which must
  * exist) with N synthetic subjects "synthetic-0000001"… each with one template of random unit
  * vectors, in the collection's profile and models. No photo is involved: the templates are
@@ -15,7 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "../cli/cli.h"
+#include "tools.h"
 
 #define SAMPLE "samples/sample1.jpg" /* inside the models folder (scripts/setup) */
 
@@ -35,7 +36,7 @@ static float next_gauss(uint64_t *s)
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
-int cli_cmd_import_synthetic(int argc, char **argv)
+int tools_cmd_import_synthetic(int argc, char **argv)
 {
     cli_common c = {.threads = 1};
     const char *name = NULL, *store_uri = NULL;

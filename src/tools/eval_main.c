@@ -1,4 +1,4 @@
-/* cmd_eval.c — `mien eval lfw|pairs|calibrate|fusion|flip`: measuring mien on labelled face
+/* eval_main.c — `mien eval lfw|pairs|calibrate|fusion|flip`: measuring mien on labelled face
  * pairs. This file dispatches and parses the options the sub-commands share; the work is in
  * eval_lfw.c (lfw, pairs), eval_calibrate.c (calibrate), eval_dev.c (fusion, flip), on top of
  * eval_embed.c (the multi-threaded embedding pass) and eval_metrics.c (the reference
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "eval.h"
+#include "tools.h"
 
 static void usage(FILE *f)
 {
@@ -164,15 +165,15 @@ mien_status eval_open_engine(const eval_options *o, mien_engine **out)
     return cli_open_engine(&c, out);
 }
 
-int cli_cmd_eval(int argc, char **argv)
+int tools_cmd_eval(int argc, char **argv)
 {
     static const struct {
         const char *name;
         int (*run)(int argc, char **argv);
     } subs[] = {
-        {"lfw", cli_eval_lfw},       {"pairs", cli_eval_pairs}, {"calibrate", cli_eval_calibrate},
-        {"fusion", cli_eval_fusion}, {"flip", cli_eval_flip},
-        {"detection", cli_eval_detection}, {"lfw-1n", cli_eval_lfw1n},
+        {"lfw", tools_eval_lfw},       {"pairs", tools_eval_pairs}, {"calibrate", tools_eval_calibrate},
+        {"fusion", tools_eval_fusion}, {"flip", tools_eval_flip},
+        {"detection", tools_eval_detection}, {"lfw-1n", tools_eval_lfw1n},
     };
     if (argc < 2) {
         usage(stderr);

@@ -139,7 +139,7 @@ done:
     return rc;
 }
 
-int cli_eval_lfw(int argc, char **argv)
+int tools_eval_lfw(int argc, char **argv)
 {
     eval_options o;
     eval_pairs p;
@@ -285,7 +285,7 @@ done:
     return rc;
 }
 
-int cli_eval_pairs(int argc, char **argv)
+int tools_eval_pairs(int argc, char **argv)
 {
     eval_options o;
     eval_pairs p;

@@ -1,7 +1,7 @@
-/* cmd_eval_detection.c — `mien eval detection [--data DIR] [--small-faces] [--json]`: face
+/* eval_detection.c — `mien eval detection [--data DIR] [--small-faces] [--json]`: face
  * detection and landmark accuracy on dlib's annotated PASCAL VOC photos (DIR/detection/
  * dlib_faces: training and testing XML, 9 photos, 43 faces, 68 points each; dogs.jpg, no
- * face). Public API only, like the rest of the CLI.
+ * face). Public API only, like the CLI whose helpers it uses.
  *
  * Matching. dlib's boxes are tight squares (brows to chin); a detection matches an
  * annotation when their centres are closer than half the annotated side and their sides
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "../cli/cli.h"
 
 #define MAX_ANNOT 64         /* faces per photo (dlib's photos have at most 7) */
 #define MAX_PHOTOS 32
@@ -292,7 +292,7 @@ static void match(const photo *ph, const mien_face *faces, size_t n, result *r)
     }
 }
 
-int cli_eval_detection(int argc, char **argv)
+int tools_eval_detection(int argc, char **argv)
 {
     cli_common c = {.threads = 1};
     mien_detect_options opt = mien_detect_options_default();

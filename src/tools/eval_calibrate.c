@@ -223,7 +223,7 @@ done:
     return ok;
 }
 
-int cli_eval_calibrate(int argc, char **argv)
+int tools_eval_calibrate(int argc, char **argv)
 {
     enum { LEVELS = FMR_DECADES * LEVELS_PER_DECADE + 1 };
     eval_options o;

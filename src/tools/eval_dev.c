@@ -129,7 +129,7 @@ static bool scratch(const dev_data *d, double **st, double **se, size_t **idx)
     return true;
 }
 
-int cli_eval_fusion(int argc, char **argv)
+int tools_eval_fusion(int argc, char **argv)
 {
     eval_options o;
     dev_data d;
@@ -181,7 +181,7 @@ int cli_eval_fusion(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-int cli_eval_flip(int argc, char **argv)
+int tools_eval_flip(int argc, char **argv)
 {
     eval_options o;
     dev_data d;

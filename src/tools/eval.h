@@ -2,13 +2,13 @@
  * list of images (eval_embed.c), verification metrics that reproduce the reference scorer
  * shared/reference/bin/eval-lfw.js exactly (eval_metrics.c), pair lists and data folders
  * (eval_pairs.c). Public API (mien.h) only, like the rest of the CLI. */
-#ifndef MIEN_CLI_EVAL_H
-#define MIEN_CLI_EVAL_H
+#ifndef MIEN_TOOLS_EVAL_H
+#define MIEN_TOOLS_EVAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cli.h"
+#include "../cli/cli.h"
 
 /* The official LFW protocol has 10 folds; pair lists may number theirs 0..9. */
 #define EVAL_MAX_FOLDS 10
@@ -182,14 +182,14 @@ double eval_library_weight(const eval_embed_result *r);
 /* Milliseconds since an arbitrary start (CLOCK_MONOTONIC). */
 double eval_now_ms(void);
 
-int cli_eval_lfw(int argc, char **argv);
-int cli_eval_pairs(int argc, char **argv);
-int cli_eval_calibrate(int argc, char **argv);
-int cli_eval_fusion(int argc, char **argv);
-int cli_eval_flip(int argc, char **argv);
+int tools_eval_lfw(int argc, char **argv);
+int tools_eval_pairs(int argc, char **argv);
+int tools_eval_calibrate(int argc, char **argv);
+int tools_eval_fusion(int argc, char **argv);
+int tools_eval_flip(int argc, char **argv);
 /* eval_lfw1n.c: `mien eval lfw-1n` (open-set 1:N identification on LFW) */
-int cli_eval_lfw1n(int argc, char **argv);
-/* cmd_eval_detection.c: `mien eval detection` (dlib's annotated VOC photos) */
-int cli_eval_detection(int argc, char **argv);
+int tools_eval_lfw1n(int argc, char **argv);
+/* eval_detection.c: `mien eval detection` (dlib's annotated VOC photos) */
+int tools_eval_detection(int argc, char **argv);
 
 #endif

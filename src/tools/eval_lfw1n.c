@@ -109,7 +109,7 @@ static bool read_names(const char *path, person **out, size_t *n)
     return true;
 }
 
-int cli_eval_lfw1n(int argc, char **argv)
+int tools_eval_lfw1n(int argc, char **argv)
 {
     eval_options o;
     char dir[4096], names_path[4200], db_path[] = "/tmp/mien-lfw1n-XXXXXX.db", uri[64];
