@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "mien.h"
+#include "opt.h"
 
 /* Exit codes (docs/cli.md): 0 success, 1 a failure reported by the library, 2 bad usage,
  * 3 refused by the collection's rules (MIEN_ERR_FORBIDDEN: a purpose it was not declared for,

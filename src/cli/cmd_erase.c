@@ -10,49 +10,53 @@
 
 #include "cli.h"
 
+typedef struct erase_args {
+    cli_common c;
+    const char *store, *subject, *purpose, *case_ref;
+} erase_args;
+
+static const cli_opt opts[] = {
+    {"--subject", CLI_OPT_STRING, offsetof(erase_args, subject), "ID",
+     .help = "the subject to erase (required)"},
+    CLI_OPT_CASE_REF(erase_args, case_ref),
+    CLI_OPT_PURPOSE(erase_args, purpose),
+    CLI_OPT_STORE(erase_args, store),
+    CLI_OPT_COMMON(erase_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {
+    "erase", "erase COLL --subject ID [--case-ref REF] [--store URI] [--json]", opts, 1, 1};
+
 int cli_cmd_erase(int argc, char **argv)
 {
-    cli_common c = {.threads = 1};
-    const char *collection = NULL, *subject = NULL, *store_uri = NULL, *case_ref = NULL;
-    const char *purpose = NULL;
+    erase_args o = {.c = {.threads = 1}};
+    const char *collection, *subject;
     cli_context cx;
     char when[32];
-    bool bad = false;
     mien_store *store = NULL;
     mien_erasure e;
     mien_error err;
     mien_status st;
-    int rc = CLI_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad) ||
-            cli_context_option(argc, argv, &i, &purpose, &case_ref, &bad)) {
-            continue;
-        }
-        if (strcmp(argv[i], "--subject") == 0 && i + 1 < argc) {
-            subject = argv[++i];
-        } else if (argv[i][0] == '-' || collection != NULL) {
-            fprintf(stderr, "mien erase: unexpected '%s'\n", argv[i]);
-            bad = true;
-        } else {
-            collection = argv[i];
-        }
+    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (bad || collection == NULL || subject == NULL) {
-        fprintf(stderr, "usage: mien erase COLL --subject ID [--case-ref REF] [--store URI] "
-                        "[--json]\n");
-        return CLI_EXIT_USAGE;
+    if (o.subject == NULL) {
+        return cli_bad_usage(&cmd);
     }
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
+    rc = CLI_EXIT_OK;
+    collection = argv[0];
+    subject = o.subject;
+    if (cli_open_store(o.store, &store) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     /* An erasure needs no declared purpose (it is what a data subject may always ask for);
      * --purpose, if given, is recorded. */
-    cli_context_init(&cx, purpose, case_ref);
+    cli_context_init(&cx, o.purpose, o.case_ref);
     st = mien_erase_subject(store, collection, subject, &cx.ctx, &e, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("erase", st, &err);
-    } else if (c.json) {
+    } else if (o.c.json) {
         cli_time_iso(e.erased_at, when, sizeof(when));
         printf("{\"collection\":");
         cli_json_string(stdout, collection);

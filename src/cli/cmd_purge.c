@@ -11,43 +11,43 @@
 
 #include "cli.h"
 
+typedef struct purge_args {
+    cli_common c;
+    const char *store, *case_ref;
+} purge_args;
+
+static const cli_opt opts[] = {
+    CLI_OPT_CASE_REF(purge_args, case_ref),
+    CLI_OPT_STORE(purge_args, store),
+    CLI_OPT_COMMON(purge_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {"purge", "purge [--case-ref REF] [--store URI] [--json]", opts, 0,
+                                0};
+
 int cli_cmd_purge(int argc, char **argv)
 {
-    cli_common c = {.threads = 1};
-    const char *store_uri = NULL, *purpose = "retention", *case_ref = NULL;
-    bool bad = false;
+    purge_args o = {.c = {.threads = 1}};
     mien_store *store = NULL;
     cli_context cx;
     int64_t purged = 0;
     char now[32];
     mien_error err;
     mien_status st;
-    int rc = CLI_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
-            continue;
-        }
-        if (strcmp(argv[i], "--case-ref") == 0 && i + 1 < argc) {
-            case_ref = argv[++i];
-        } else {
-            fprintf(stderr, "mien purge: unexpected '%s'\n", argv[i]);
-            bad = true;
-        }
+    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (bad) {
-        fprintf(stderr, "usage: mien purge [--case-ref REF] [--store URI] [--json]\n");
-        return CLI_EXIT_USAGE;
-    }
-    cli_context_init(&cx, purpose, case_ref);
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
+    rc = CLI_EXIT_OK;
+    cli_context_init(&cx, "retention", o.case_ref);
+    if (cli_open_store(o.store, &store) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     cli_time_iso(mien_store_now(store), now, sizeof(now));
     st = mien_purge_expired(store, &cx.ctx, &purged, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("purge", st, &err);
-    } else if (c.json) {
+    } else if (o.c.json) {
         printf("{\"purged\":%lld,\"now\":\"%s\"}\n", (long long)purged, now);
     } else {
         printf("purged %lld expired subject%s (clock %s)\n", (long long)purged,

@@ -1,0 +1,225 @@
+/* opt.c — the one option parser of the `mien` commands (opt.h): it walks a command's table
+ * (and the tables it includes) for each argument, stores the value where the table says,
+ * and prints the usage and the per-option help from the same table, so the help never lists
+ * an option the command does not take. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "opt.h"
+
+const cli_opt cli_common_opts[] = {
+    {"--models", CLI_OPT_STRING, offsetof(cli_common, models_dir), "DIR",
+     .help = "the models folder (default $MIEN_MODELS, else ./models)"},
+    {"--threads", CLI_OPT_INT, offsetof(cli_common, threads), "N",
+     .help = "inference threads per model run", .lo = 1, .hi = 256},
+    {"--json", CLI_OPT_FLAG, offsetof(cli_common, json), NULL,
+     .help = "machine-readable output, one JSON object per line"},
+    CLI_OPT_END,
+};
+
+const cli_opt cli_store_opts[] = {
+    {"--store", CLI_OPT_STRING, 0, "URI",
+     .help = "the store: sqlite:PATH, PATH or postgresql://... (default $MIEN_STORE, else ./mien.db)"},
+    CLI_OPT_END,
+};
+
+bool cli_opt_profile(const char *value, void *dest)
+{
+    return cli_parse_profile(value, dest);
+}
+
+bool cli_is_help(const char *s)
+{
+    return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0;
+}
+
+const cli_action *cli_action_find(const cli_action *actions, const char *name)
+{
+    for (; name != NULL && actions->name != NULL; actions++) {
+        if (strcmp(actions->name, name) == 0) {
+            return actions;
+        }
+    }
+    return NULL;
+}
+
+static bool at_end(const cli_opt *o)
+{
+    return o->name == NULL && o->include == NULL;
+}
+
+/* The entry of `name` in table t or a table it includes; *offset gets the destination's
+ * offset in the argument struct. NULL when the command has no such option. */
+static const cli_opt *find(const cli_opt *t, const char *name, size_t *offset)
+{
+    for (; !at_end(t); t++) {
+        if (t->include != NULL) {
+            size_t inner = 0;
+            const cli_opt *o = find(t->include, name, &inner);
+            if (o != NULL) {
+                *offset = t->offset + inner;
+                return o;
+            }
+        } else if (strcmp(t->name, name) == 0) {
+            *offset = t->offset;
+            return t;
+        }
+    }
+    return NULL;
+}
+
+static bool takes_value(const cli_opt *o)
+{
+    return o->kind != CLI_OPT_FLAG && o->kind != CLI_OPT_SET;
+}
+
+static bool parse_double(const char *v, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    double x = strtod(v, &end);
+    if (v[0] == '\0' || *end != '\0' || !(x >= lo && x <= hi)) {
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+static bool parse_choice(const cli_opt *o, const char *v, int *out)
+{
+    for (int k = 0; o->choices[k] != NULL; k++) {
+        if (strcmp(o->choices[k], v) == 0) {
+            *out = o->values != NULL ? o->values[k] : k;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Stores the value v (NULL for FLAG and SET) of option o at dest; false when v is not
+ * acceptable. The switch has no default, so -Wswitch names a kind left out. */
+static bool store(const cli_opt *o, const char *v, char *dest)
+{
+    switch (o->kind) {
+    case CLI_OPT_FLAG:
+        *(bool *)dest = true;
+        return true;
+    case CLI_OPT_SET:
+        *(int *)dest = (int)o->lo;
+        return true;
+    case CLI_OPT_STRING:
+        *(const char **)dest = v;
+        return true;
+    case CLI_OPT_INT:
+        return cli_parse_int(v, (int)o->lo, (int)o->hi, (int *)dest);
+    case CLI_OPT_DOUBLE:
+        return parse_double(v, o->lo, o->hi, (double *)dest);
+    case CLI_OPT_CHOICE:
+        return parse_choice(o, v, (int *)dest);
+    case CLI_OPT_CALL:
+        return o->parse(v, dest);
+    }
+    return false;
+}
+
+/* What a bad value of o should have been, into out[cap]. */
+static const char *wanted(const cli_opt *o, char *out, size_t cap)
+{
+    size_t used = 0;
+    if (o->want != NULL) {
+        return o->want;
+    }
+    if (o->kind == CLI_OPT_CHOICE) {
+        out[0] = '\0';
+        for (int k = 0; o->choices[k] != NULL && used < cap; k++) {
+            used += (size_t)snprintf(out + used, cap - used, "%s%s", k ? "|" : "",
+                                     o->choices[k]);
+        }
+        return out;
+    }
+    snprintf(out, cap, "%g..%g", o->lo, o->hi);
+    return out;
+}
+
+/* Consumes the option at argv[*i] (and its value); false, with the problem printed, when it
+ * is unknown or its value is missing or bad. */
+static bool option(const cli_command *cmd, int argc, char **argv, int *i, char *args)
+{
+    const char *a = argv[*i], *v = NULL;
+    size_t offset = 0;
+    char want[256];
+    const cli_opt *o = find(cmd->opts, a, &offset);
+    if (o == NULL) {
+        fprintf(stderr, "mien %s: unexpected '%s'\n", cmd->name, a);
+        return false;
+    }
+    if (takes_value(o)) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "mien %s: %s needs a value\n", cmd->name, a);
+            return false;
+        }
+        v = argv[++(*i)];
+    }
+    if (!store(o, v, args + offset)) {
+        fprintf(stderr, "mien %s: %s wants %s, got '%s'\n", cmd->name, a,
+                wanted(o, want, sizeof(want)), v);
+        return false;
+    }
+    return true;
+}
+
+/* Prints the options of table t, one a line. */
+static void print_options(FILE *f, const cli_opt *t)
+{
+    for (; !at_end(t); t++) {
+        char left[64];
+        if (t->include != NULL) {
+            print_options(f, t->include);
+            continue;
+        }
+        snprintf(left, sizeof(left), "%s%s%s", t->name, t->value ? " " : "",
+                 t->value ? t->value : "");
+        fprintf(f, strlen(left) > 22 ? "  %s\n%26s%s\n" : "  %-22s  %s%s\n", left, "",
+                t->help ? t->help : "");
+    }
+}
+
+void cli_usage(const cli_command *cmd, FILE *f)
+{
+    fprintf(f, "usage: mien %s\n", cmd->synopsis);
+}
+
+int cli_bad_usage(const cli_command *cmd)
+{
+    cli_usage(cmd, stderr);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_parse(const cli_command *cmd, int argc, char **argv, void *args, int *n_args)
+{
+    bool bad = false;
+    int n = 0;
+    *n_args = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cli_is_help(a)) {
+            cli_usage(cmd, stdout);
+            fprintf(stdout, "\noptions:\n");
+            print_options(stdout, cmd->opts);
+            return CLI_EXIT_OK;
+        }
+        if (a[0] == '-' && a[1] != '\0') {
+            bad |= !option(cmd, argc, argv, &i, args);
+        } else if (n == cmd->max_args) {
+            fprintf(stderr, "mien %s: unexpected '%s'\n", cmd->name, a);
+            bad = true;
+        } else {
+            argv[n++] = argv[i]; /* n < i: only arguments already read are overwritten */
+        }
+    }
+    if (bad || n < cmd->min_args) {
+        return cli_bad_usage(cmd);
+    }
+    *n_args = n;
+    return CLI_PARSED;
+}
