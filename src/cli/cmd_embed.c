@@ -18,8 +18,8 @@ static const cli_opt opts[] = {
     CLI_OPT_COMMON(embed_args, c),
     CLI_OPT_END,
 };
-static const cli_command cmd = {"embed", "embed IMAGE [--profile fast|accurate] [--face N] [--json]",
-                                opts, 1, 1};
+static const cli_command cmd = {
+    "embed", "embed IMAGE [--profile fast|accurate] [--face N] [--json]", opts, 1, 1};
 
 int cli_cmd_embed(int argc, char **argv)
 {

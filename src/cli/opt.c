@@ -20,7 +20,7 @@ const cli_opt cli_common_opts[] = {
 
 const cli_opt cli_store_opts[] = {
     {"--store", CLI_OPT_STRING, 0, "URI",
-     .help = "the store: sqlite:PATH, PATH or postgresql://... (default $MIEN_STORE, else ./mien.db)"},
+     .help = "sqlite:PATH, PATH or postgresql://... (default $MIEN_STORE)"},
     CLI_OPT_END,
 };
 
@@ -42,6 +42,28 @@ const cli_action *cli_action_find(const cli_action *actions, const char *name)
         }
     }
     return NULL;
+}
+
+int cli_run_action(const char *name, const cli_action *actions, int argc, char **argv)
+{
+    const cli_action *act = cli_action_find(actions, argc >= 2 ? argv[1] : NULL);
+    bool help = argc >= 2 && cli_is_help(argv[1]);
+    FILE *f = help ? stdout : stderr;
+    if (act != NULL) {
+        return act->run(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && !help) {
+        fprintf(stderr, "mien %s: unknown action '%s'\n", name, argv[1]);
+    }
+    for (act = actions; act->name != NULL; act++) {
+        fprintf(f, "%s mien ", act == actions ? "usage:" : "      ");
+        if (act->cmd != NULL) {
+            fprintf(f, "%s\n", act->cmd->synopsis);
+        } else {
+            fprintf(f, "%s %s ...\n", name, act->name);
+        }
+    }
+    return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
 static bool at_end(const cli_opt *o)

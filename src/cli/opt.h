@@ -119,16 +119,23 @@ void cli_usage(const cli_command *cmd, FILE *f);
  * (an option that is required, or two that exclude each other). */
 int cli_bad_usage(const cli_command *cmd);
 
-/* A command's actions (`collection create|list|info|drop`), or `mien`'s commands: the
- * function that runs each, with its argv starting at the action's name. The table ends with
- * a NULL name. */
+/* A command's actions (`collection create|list|info|drop`): the function that runs each, with
+ * its argv starting at the action's name, and its command for the usage (NULL: the usage
+ * shows "mien COMMAND NAME ..."). The table ends with a NULL name. */
 typedef struct cli_action {
     const char *name;
     int (*run)(int argc, char **argv);
+    const cli_command *cmd;
 } cli_action;
 
 /* The action named `name` in `actions`, or NULL (also for a NULL name). */
 const cli_action *cli_action_find(const cli_action *actions, const char *name);
+
+/* Runs the action of command `name` that argv[1] names, with argv + 1, and returns its exit
+ * code. Without an action, or with an unknown one (named in a message), prints every
+ * action's usage to stderr and returns CLI_EXIT_USAGE; "--help" prints it to stdout (exit
+ * CLI_EXIT_OK). */
+int cli_run_action(const char *name, const cli_action *actions, int argc, char **argv);
 
 /* Whether `s` asks for help: "--help" or "-h". */
 bool cli_is_help(const char *s);
