@@ -81,6 +81,13 @@ void cli_face_json(FILE *f, const mien_face *face);
  * it; sets *bad when the value is missing. *uri is borrowed from argv. */
 bool cli_store_option(int argc, char **argv, int *i, const char **uri, bool *bad);
 
+/* cli_parse, then opens the store that the command's --store option names (cli_open_store;
+ * $MIEN_STORE or ./mien.db without it). Returns CLI_PARSED with *store open (the caller
+ * closes it), or the exit code with *store NULL: CLI_EXIT_FAIL when the store cannot be
+ * opened. (store.c) */
+int cli_parse_open_store(const cli_command *cmd, int argc, char **argv, void *args,
+                         int *n_args, mien_store **store);
+
 /* Opens the store `uri` (NULL: $MIEN_STORE, else ./mien.db), printing the error. When the
  * open created the store's key file, warns on stderr that it must be backed up (without it
  * the templates cannot be read). */

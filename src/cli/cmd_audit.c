@@ -25,18 +25,51 @@
 
 #include "cli.h"
 
-static void usage(void)
+/* The arguments of every action; each action's table takes its own. */
+typedef struct audit_args {
+    cli_common c;
+    const char *store;
+    int64_t from, to; /* export: unix seconds, 0 for no bound */
+} audit_args;
+
+static bool opt_from(const char *v, void *dest)
 {
-    fprintf(stderr, "usage: mien audit verify [--store URI] [--json]\n"
-                    "       mien audit export [--from T] [--to T] [--store URI]\n"
-                    "       mien audit reset-head [--store URI]\n"
-                    "(T: unix seconds, or a UTC date 2024-05-01 or date-time "
-                    "2024-05-01T12:00:00Z)\n");
+    return cli_parse_time(v, false, dest);
 }
 
-/* `audit verify`: prints the report; returns the exit code (0 intact, 4 not, 1 no check). */
-static int verify(mien_store *store, bool json)
+static bool opt_to(const char *v, void *dest)
 {
+    return cli_parse_time(v, true, dest); /* a date alone means the end of that day */
+}
+
+#define TIME_WANT "unix seconds or a UTC date (2024-05-01) or date-time (2024-05-01T12:00:00Z)"
+
+static const cli_opt export_opts[] = {
+    {"--from", CLI_OPT_CALL, offsetof(audit_args, from), "T",
+     .help = "the first time to export", .want = TIME_WANT, .parse = opt_from},
+    {"--to", CLI_OPT_CALL, offsetof(audit_args, to), "T",
+     .help = "the last time to export (a date: its end)", .want = TIME_WANT, .parse = opt_to},
+    CLI_OPT_STORE(audit_args, store),
+    CLI_OPT_COMMON(audit_args, c),
+    CLI_OPT_END,
+};
+static const cli_opt plain_opts[] = {CLI_OPT_STORE(audit_args, store),
+                                     CLI_OPT_COMMON(audit_args, c), CLI_OPT_END};
+
+static const cli_command verify_cmd = {"audit verify", "audit verify [--store URI] [--json]",
+                                       plain_opts, 0, 0};
+static const cli_command export_cmd = {
+    "audit export", "audit export [--from T] [--to T] [--store URI]\n"
+                    "(T: unix seconds, or a UTC date 2024-05-01 or date-time "
+                    "2024-05-01T12:00:00Z)",
+    export_opts, 0, 0};
+static const cli_command reset_cmd = {"audit reset-head", "audit reset-head [--store URI]",
+                                      plain_opts, 0, 0};
+
+/* `audit verify`: prints the report; returns the exit code (0 intact, 4 not, 1 no check). */
+static int verify(mien_store *store, const audit_args *o)
+{
+    bool json = o->c.json;
     mien_audit_report r;
     mien_error err;
     mien_status st = mien_audit_verify(store, &r, &err);
@@ -70,8 +103,9 @@ static int verify(mien_store *store, bool json)
 }
 
 /* `audit reset-head`: returns the exit code. */
-static int reset_head(mien_store *store)
+static int reset_head(mien_store *store, const audit_args *o)
 {
+    (void)o;
     mien_audit_report before;
     mien_error err;
     cli_context cx;
@@ -99,10 +133,10 @@ static int write_line(void *ctx, const char *line)
 }
 
 /* `audit export`: the entries in [from, to] on stdout; returns the exit code. */
-static int export(mien_store *store, int64_t from, int64_t to)
+static int export(mien_store *store, const audit_args *o)
 {
     mien_error err;
-    mien_status st = mien_audit_export(store, from, to, write_line, NULL, &err);
+    mien_status st = mien_audit_export(store, o->from, o->to, write_line, NULL, &err);
     if (st != MIEN_OK) {
         return cli_fail("audit export", st, &err);
     }
@@ -113,60 +147,50 @@ static int export(mien_store *store, int64_t from, int64_t to)
     return CLI_EXIT_OK;
 }
 
-int cli_cmd_audit(int argc, char **argv)
+/* Parses action `cmd`'s arguments, opens the store and runs `act`. Returns the exit code. */
+static int run(const cli_command *cmd, int argc, char **argv,
+               int (*act)(mien_store *store, const audit_args *o))
 {
-    cli_common c = {.threads = 1};
-    const char *verb = argc >= 2 ? argv[1] : NULL, *store_uri = NULL;
-    int64_t from = 0, to = 0;
-    bool bad = false, is_export;
+    audit_args o = {.c = {.threads = 1}};
     mien_store *store = NULL;
-    int rc;
-    if (verb == NULL || (strcmp(verb, "verify") != 0 && strcmp(verb, "export") != 0 &&
-                         strcmp(verb, "reset-head") != 0)) {
-        if (verb != NULL) {
-            fprintf(stderr, "mien audit: unknown action '%s'\n", verb);
-        }
-        usage();
-        return CLI_EXIT_USAGE;
+    int n_args, rc = cli_parse(cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    is_export = strcmp(verb, "export") == 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
-            continue;
-        }
-        if (is_export && (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0)) {
-            bool is_to = strcmp(a, "--to") == 0;
-            if (i + 1 >= argc || !cli_parse_time(argv[i + 1], is_to, is_to ? &to : &from)) {
-                fprintf(stderr, "mien audit export: %s wants unix seconds or a UTC date "
-                                "(2024-05-01) or date-time (2024-05-01T12:00:00Z)%s%s%s\n",
-                        a, i + 1 < argc ? ", not '" : "", i + 1 < argc ? argv[i + 1] : "",
-                        i + 1 < argc ? "'" : "");
-                bad = true;
-            }
-            i++;
-        } else {
-            fprintf(stderr, "mien audit %s: unexpected '%s'\n", verb, a);
-            bad = true;
-        }
-    }
-    if (!bad && to != 0 && from > to) {
+    if (o.to != 0 && o.from > o.to) {
         fprintf(stderr, "mien audit export: --from is after --to\n");
-        bad = true;
+        return cli_bad_usage(cmd);
     }
-    if (bad) {
-        usage();
-        return CLI_EXIT_USAGE;
-    }
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
+    if (cli_open_store(o.store, &store) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
-    if (strcmp(verb, "reset-head") == 0) {
-        rc = reset_head(store);
-    } else {
-        rc = is_export ? export(store, from, to) : verify(store, c.json);
-    }
+    rc = act(store, &o);
     mien_store_close(store);
     return rc;
+}
+
+static int run_verify(int argc, char **argv)
+{
+    return run(&verify_cmd, argc, argv, verify);
+}
+
+static int run_export(int argc, char **argv)
+{
+    return run(&export_cmd, argc, argv, export);
+}
+
+static int run_reset_head(int argc, char **argv)
+{
+    return run(&reset_cmd, argc, argv, reset_head);
+}
+
+int cli_cmd_audit(int argc, char **argv)
+{
+    static const cli_action actions[] = {
+        {"verify", run_verify, &verify_cmd},
+        {"export", run_export, &export_cmd},
+        {"reset-head", run_reset_head, &reset_cmd},
+        {NULL, NULL, NULL},
+    };
+    return cli_run_action("audit", actions, argc, argv);
 }

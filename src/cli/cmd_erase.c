@@ -17,7 +17,7 @@ typedef struct erase_args {
 
 static const cli_opt opts[] = {
     {"--subject", CLI_OPT_STRING, offsetof(erase_args, subject), "ID",
-     .help = "the subject to erase (required)"},
+     .help = "the subject to erase", .required = true},
     CLI_OPT_CASE_REF(erase_args, case_ref),
     CLI_OPT_PURPOSE(erase_args, purpose),
     CLI_OPT_STORE(erase_args, store),
@@ -40,9 +40,6 @@ int cli_cmd_erase(int argc, char **argv)
     int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
     if (rc != CLI_PARSED) {
         return rc;
-    }
-    if (o.subject == NULL) {
-        return cli_bad_usage(&cmd);
     }
     rc = CLI_EXIT_OK;
     collection = argv[0];

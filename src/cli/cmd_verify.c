@@ -27,7 +27,7 @@ typedef struct verify_args {
 
 static const cli_opt opts[] = {
     {"--subject", CLI_OPT_STRING, offsetof(verify_args, subject), "ID",
-     .help = "the enrolled subject to verify against (required)"},
+     .help = "the enrolled subject to verify against", .required = true},
     CLI_OPT_PURPOSE(verify_args, purpose),
     CLI_OPT_CASE_REF(verify_args, case_ref),
     CLI_OPT_FMR(verify_args, fmr),
@@ -53,9 +53,6 @@ int cli_cmd_verify(int argc, char **argv)
     int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
     if (rc != CLI_PARSED) {
         return rc;
-    }
-    if (o.subject == NULL) {
-        return cli_bad_usage(&cmd);
     }
     collection = argv[0];
     path = argv[1];

@@ -91,6 +91,34 @@ static const cli_opt *find(const cli_opt *t, const char *name, size_t *offset)
     return NULL;
 }
 
+bool cli_opt_offset(const cli_command *cmd, const char *name, size_t *offset)
+{
+    return find(cmd->opts, name, offset) != NULL;
+}
+
+/* Whether every required option of table t is among seen[0..n); names the first missing. */
+static bool has_required(const cli_command *cmd, const cli_opt *t, const cli_opt *const *seen,
+                         int n)
+{
+    for (; !at_end(t); t++) {
+        bool found = false;
+        if (t->include != NULL) {
+            if (!has_required(cmd, t->include, seen, n)) {
+                return false;
+            }
+            continue;
+        }
+        for (int k = 0; k < n && !found; k++) {
+            found = seen[k] == t;
+        }
+        if (t->required && !found) {
+            fprintf(stderr, "mien %s: %s is required\n", cmd->name, t->name);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool takes_value(const cli_opt *o)
 {
     return o->kind != CLI_OPT_FLAG && o->kind != CLI_OPT_SET;
@@ -163,9 +191,9 @@ static const char *wanted(const cli_opt *o, char *out, size_t cap)
     return out;
 }
 
-/* Consumes the option at argv[*i] (and its value); false, with the problem printed, when it
- * is unknown or its value is missing or bad. */
-static bool option(const cli_command *cmd, int argc, char **argv, int *i, char *args)
+/* Consumes the option at argv[*i] (and its value); returns its entry, or NULL, with the
+ * problem printed, when it is unknown or its value is missing or bad. */
+static const cli_opt *option(const cli_command *cmd, int argc, char **argv, int *i, char *args)
 {
     const char *a = argv[*i], *v = NULL;
     size_t offset = 0;
@@ -173,21 +201,21 @@ static bool option(const cli_command *cmd, int argc, char **argv, int *i, char *
     const cli_opt *o = find(cmd->opts, a, &offset);
     if (o == NULL) {
         fprintf(stderr, "mien %s: unexpected '%s'\n", cmd->name, a);
-        return false;
+        return NULL;
     }
     if (takes_value(o)) {
         if (*i + 1 >= argc) {
             fprintf(stderr, "mien %s: %s needs a value\n", cmd->name, a);
-            return false;
+            return NULL;
         }
         v = argv[++(*i)];
     }
     if (!store(o, v, args + offset)) {
         fprintf(stderr, "mien %s: %s wants %s, got '%s'\n", cmd->name, a,
                 wanted(o, want, sizeof(want)), v);
-        return false;
+        return NULL;
     }
-    return true;
+    return o;
 }
 
 /* Prints the options of table t, one a line. */
@@ -217,10 +245,15 @@ int cli_bad_usage(const cli_command *cmd)
     return CLI_EXIT_USAGE;
 }
 
+/* The most options one command line is checked for `required` against (more are parsed but
+ * not remembered: no table requires that many). */
+#define SEEN_MAX 64
+
 int cli_parse(const cli_command *cmd, int argc, char **argv, void *args, int *n_args)
 {
+    const cli_opt *seen[SEEN_MAX];
     bool bad = false;
-    int n = 0;
+    int n = 0, n_seen = 0;
     *n_args = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -231,7 +264,11 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, void *args, int *n_
             return CLI_EXIT_OK;
         }
         if (a[0] == '-' && a[1] != '\0') {
-            bad |= !option(cmd, argc, argv, &i, args);
+            const cli_opt *o = option(cmd, argc, argv, &i, args);
+            bad |= o == NULL;
+            if (o != NULL && n_seen < SEEN_MAX) {
+                seen[n_seen++] = o;
+            }
         } else if (n == cmd->max_args) {
             fprintf(stderr, "mien %s: unexpected '%s'\n", cmd->name, a);
             bad = true;
@@ -239,7 +276,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, void *args, int *n_
             argv[n++] = argv[i]; /* n < i: only arguments already read are overwritten */
         }
     }
-    if (bad || n < cmd->min_args) {
+    if (bad || n < cmd->min_args || !has_required(cmd, cmd->opts, seen, n_seen)) {
         return cli_bad_usage(cmd);
     }
     *n_args = n;

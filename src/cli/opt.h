@@ -54,6 +54,7 @@ struct cli_opt {
     bool (*parse)(const char *value, void *dest); /* CALL */
     const cli_opt *include;      /* set instead of name: this table's options, their
                                     destinations .offset further in */
+    bool required;               /* bad usage without it ("--role is required") */
 };
 
 #define CLI_OPT_END {.name = NULL}
@@ -112,6 +113,10 @@ typedef struct cli_command {
  * bad value, too few or too many arguments), the problem and the usage printed to stderr.
  * @test cli/test_cli.sh */
 int cli_parse(const cli_command *cmd, int argc, char **argv, void *args, int *n_args);
+
+/* Where option `name` of cmd's table stores its value (an offset in the argument struct);
+ * false when cmd has no such option. */
+bool cli_opt_offset(const cli_command *cmd, const char *name, size_t *offset);
 
 /* Prints "usage: mien SYNOPSIS" to f. */
 void cli_usage(const cli_command *cmd, FILE *f);

@@ -2,6 +2,7 @@
  * erase, purge, review, audit, keys) share: the --store option, opening the store (and saying
  * so when that created its key file), who acts and why (mien_context), times and durations,
  * printing a collection and its policy. Public API only. */
+#include <assert.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,23 @@ bool cli_store_option(int argc, char **argv, int *i, const char **uri, bool *bad
     }
     *uri = argv[++(*i)];
     return true;
+}
+
+int cli_parse_open_store(const cli_command *cmd, int argc, char **argv, void *args,
+                         int *n_args, mien_store **store)
+{
+    size_t offset;
+    int rc = cli_parse(cmd, argc, argv, args, n_args);
+    *store = NULL;
+    if (rc != CLI_PARSED) {
+        return rc;
+    }
+    if (!cli_opt_offset(cmd, "--store", &offset)) {
+        assert(!"a store command without --store");
+        return CLI_EXIT_USAGE;
+    }
+    const char *uri = *(const char **)((char *)args + offset);
+    return cli_open_store(uri, store) == MIEN_OK ? CLI_PARSED : CLI_EXIT_FAIL;
 }
 
 mien_status cli_open_store(const char *uri, mien_store **out)
