@@ -218,7 +218,33 @@ static const cli_opt *option(const cli_command *cmd, int argc, char **argv, int 
     return o;
 }
 
-/* Prints the options of table t, one a line. */
+/* The column the help of an option starts at, and the width it is wrapped to (STYLE.md's
+ * 100 columns, as the source). */
+#define HELP_COLUMN 26
+#define HELP_WIDTH 100
+
+/* Prints `text` from column HELP_COLUMN, wrapped at spaces to HELP_WIDTH columns. */
+static void print_wrapped(FILE *f, const char *text)
+{
+    int col = HELP_COLUMN;
+    while (*text != '\0') {
+        int word = (int)strcspn(text, " ");
+        if (col > HELP_COLUMN && col + 1 + word > HELP_WIDTH) {
+            fprintf(f, "\n%*s", HELP_COLUMN, "");
+            col = HELP_COLUMN;
+        } else if (col > HELP_COLUMN) {
+            fputc(' ', f);
+            col++;
+        }
+        fprintf(f, "%.*s", word, text);
+        col += word;
+        text += word;
+        text += strspn(text, " ");
+    }
+    fputc('\n', f);
+}
+
+/* Prints the options of table t, one a line (or more, wrapped). */
 static void print_options(FILE *f, const cli_opt *t)
 {
     for (; !at_end(t); t++) {
@@ -227,10 +253,14 @@ static void print_options(FILE *f, const cli_opt *t)
             print_options(f, t->include);
             continue;
         }
-        snprintf(left, sizeof(left), "%s%s%s", t->name, t->value ? " " : "",
+        snprintf(left, sizeof(left), "  %s%s%s", t->name, t->value ? " " : "",
                  t->value ? t->value : "");
-        fprintf(f, strlen(left) > 22 ? "  %s\n%26s%s\n" : "  %-22s  %s%s\n", left, "",
-                t->help ? t->help : "");
+        if (strlen(left) + 2 > HELP_COLUMN) {
+            fprintf(f, "%s\n%*s", left, HELP_COLUMN, "");
+        } else {
+            fprintf(f, "%-*s", HELP_COLUMN, left);
+        }
+        print_wrapped(f, t->help != NULL ? t->help : "");
     }
 }
 
