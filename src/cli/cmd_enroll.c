@@ -95,17 +95,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: mien enroll COLL --subject ID [--name TEXT] [--face N] [--force] [--crops] "
-            "IMAGE...\n"
-            "       mien enroll COLL --from-dir DIR [--force] [--crops] [--threads N]\n"
-            "(each with [--consent REF] [--expires DATE|+30d] [--case-ref REF] [--store URI]\n"
-            " [--models DIR] [--json]; --consent is required where the collection's policy "
-            "requires consent)\n");
-}
-
 /* Reads path and writes the SHA-256 of its bytes to it->sha; false (reason set) when it
  * cannot be read. */
 static bool hash_file(item *it)
@@ -750,122 +739,143 @@ static bool parse_expiry(const char *s, int64_t now, int64_t *out)
     return true;
 }
 
-int cli_cmd_enroll(int argc, char **argv)
+/* What the command line says; enroll_opts is what the enrolment needs of it. */
+typedef struct enroll_args {
+    cli_common c;
+    const char *store, *subject, *display_name, *dir, *purpose, *case_ref, *expires;
+    const char *consent_ref;
+    int face; /* -1: none */
+    bool force, crops;
+} enroll_args;
+
+static bool opt_consent(const char *v, void *dest)
 {
-    cli_common c = {.threads = 0};
-    enroll_opts o = {.face_index = -1};
-    const char *store_uri = NULL, *subject = NULL, *display_name = NULL, *dir = NULL;
-    const char *purpose = NULL, *case_ref = NULL, *expires = NULL;
-    cli_context cx;
-    char **paths = NULL;
-    int n_paths = 0, rc;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    bool bad = false;
-    mien_store *store = NULL;
-    mien_collection_info info;
-    mien_error err;
-    mien_status st;
-    paths = calloc((size_t)argc + 1, sizeof(*paths));
-    if (paths == NULL) {
-        return CLI_EXIT_FAIL;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad) ||
-            cli_context_option(argc, argv, &i, &purpose, &case_ref, &bad)) {
-            continue;
-        }
-        if (strcmp(a, "--force") == 0) {
-            o.force = true;
-        } else if (strcmp(a, "--crops") == 0) {
-            o.crops = true;
-        } else if ((strcmp(a, "--subject") == 0 || strcmp(a, "--name") == 0 ||
-                    strcmp(a, "--from-dir") == 0 || strcmp(a, "--face") == 0 ||
-                    strcmp(a, "--consent") == 0 || strcmp(a, "--expires") == 0) &&
-                   i + 1 >= argc) {
-            fprintf(stderr, "mien enroll: %s needs a value\n", a);
-            bad = true;
-        } else if (strcmp(a, "--subject") == 0) {
-            subject = argv[++i];
-        } else if (strcmp(a, "--name") == 0) {
-            display_name = argv[++i];
-        } else if (strcmp(a, "--consent") == 0) {
-            o.consent_ref = argv[++i];
-            if (o.consent_ref[0] == '\0') {
-                fprintf(stderr, "mien enroll: --consent wants the consent record's reference\n");
-                bad = true;
-            }
-        } else if (strcmp(a, "--expires") == 0) {
-            expires = argv[++i];
-        } else if (strcmp(a, "--from-dir") == 0) {
-            dir = argv[++i];
-        } else if (strcmp(a, "--face") == 0) {
-            if (!cli_parse_int(argv[++i], 0, 100000, &o.face_index)) {
-                fprintf(stderr, "mien enroll: --face wants a face number, got '%s'\n", argv[i]);
-                bad = true;
-            }
-        } else if (a[0] == '-') {
-            fprintf(stderr, "mien enroll: unexpected '%s'\n", a);
-            bad = true;
-        } else if (o.collection == NULL) {
-            o.collection = a;
-        } else {
-            paths[n_paths++] = argv[i];
-        }
-    }
-    if (!bad && o.collection == NULL) {
-        fprintf(stderr, "mien enroll: which collection?\n");
-        bad = true;
-    } else if (!bad && dir == NULL && (subject == NULL || n_paths == 0)) {
+    *(const char **)dest = v;
+    return v[0] != '\0';
+}
+
+static const cli_opt opts[] = {
+    {"--subject", CLI_OPT_STRING, offsetof(enroll_args, subject), "ID",
+     .help = "the subject the images show"},
+    {"--name", CLI_OPT_STRING, offsetof(enroll_args, display_name), "TEXT",
+     .help = "the subject's display name"},
+    CLI_OPT_FACE(enroll_args, face),
+    {"--from-dir", CLI_OPT_STRING, offsetof(enroll_args, dir), "DIR",
+     .help = "one folder per subject (the folder's name is the subject id)"},
+    {"--force", CLI_OPT_FLAG, offsetof(enroll_args, force), NULL,
+     .help = "take the most prominent of several faces, and faces of low quality"},
+    {"--crops", CLI_OPT_FLAG, offsetof(enroll_args, crops), NULL,
+     .help = "also store the aligned 112x112 chip, for review"},
+    {"--consent", CLI_OPT_CALL, offsetof(enroll_args, consent_ref), "REF",
+     .help = "the reference of the person's consent record", .parse = opt_consent,
+     .want = "the consent record's reference"},
+    {"--expires", CLI_OPT_STRING, offsetof(enroll_args, expires), "DATE|+30d",
+     .help = "when `mien purge` erases the subject (default: the collection's retention)"},
+    CLI_OPT_PURPOSE(enroll_args, purpose),
+    CLI_OPT_CASE_REF(enroll_args, case_ref),
+    CLI_OPT_STORE(enroll_args, store),
+    CLI_OPT_COMMON(enroll_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {
+    "enroll",
+    "enroll COLL --subject ID [--name TEXT] [--face N] [--force] [--crops] IMAGE...\n"
+    "       mien enroll COLL --from-dir DIR [--force] [--crops] [--threads N]\n"
+    "(each with [--consent REF] [--expires DATE|+30d] [--case-ref REF] [--store URI]\n"
+    " [--models DIR] [--json]; --consent is required where the collection's policy requires "
+    "consent)",
+    opts, 1, CLI_ARGS_ANY};
+
+/* The two forms exclude each other: --subject with images, or --from-dir alone. Prints why
+ * not. */
+static bool one_form(const enroll_args *a, int n_paths)
+{
+    if (a->dir == NULL && (a->subject == NULL || n_paths == 0)) {
         fprintf(stderr, "mien enroll: give --subject ID and images, or --from-dir DIR\n");
-        bad = true;
-    } else if (!bad && dir != NULL && (subject != NULL || n_paths > 0 || o.face_index >= 0 ||
-                                       display_name != NULL)) {
+        return false;
+    }
+    if (a->dir != NULL &&
+        (a->subject != NULL || n_paths > 0 || a->face >= 0 || a->display_name != NULL)) {
         fprintf(stderr, "mien enroll: --from-dir takes subjects from the folder names; no "
                         "--subject, --name, --face or images with it\n");
-        bad = true;
+        return false;
     }
-    if (bad) {
-        usage();
-        free(paths);
-        return CLI_EXIT_USAGE;
-    }
-    o.json = c.json;
-    cli_context_init(&cx, purpose, case_ref);
-    o.ctx = &cx.ctx;
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
-        free(paths);
-        return CLI_EXIT_FAIL;
-    }
-    st = mien_collection_get(store, o.collection, &info, &err);
-    if (st != MIEN_OK) {
-        rc = cli_fail("enroll", st, &err);
-    } else if (info.consent == MIEN_CONSENT_REQUIRED && o.consent_ref == NULL) {
+    return true;
+}
+
+/* Whether collection `info` may enrol with *o (consent, expiry); fills o->expires_at and
+ * o->profile. Returns CLI_EXIT_OK, or the exit code with the reason printed. */
+static int admit(mien_store *store, const mien_collection_info *info, const enroll_args *a,
+                 enroll_opts *o)
+{
+    if (info->consent == MIEN_CONSENT_REQUIRED && o->consent_ref == NULL) {
         /* Refused before any image is read; the library would refuse each one the same way. */
         fprintf(stderr, "mien enroll: refused: collection '%s' enrols people only with their "
                         "consent (legal basis: %s): give the consent record's reference with "
                         "--consent REF\n",
-                o.collection, info.legal_basis[0] ? info.legal_basis : "not declared");
-        rc = CLI_EXIT_FORBIDDEN;
-    } else if (expires != NULL && !parse_expiry(expires, mien_store_now(store), &o.expires_at)) {
+                o->collection, info->legal_basis[0] ? info->legal_basis : "not declared");
+        return CLI_EXIT_FORBIDDEN;
+    }
+    if (a->expires != NULL && !parse_expiry(a->expires, mien_store_now(store), &o->expires_at)) {
         fprintf(stderr, "mien enroll: --expires wants a date (2031-12-31), a UTC date-time "
                         "(2031-12-31T18:00:00Z), unix seconds, or +30d / +12h / +3600s from now; "
                         "in the future (got '%s')\n",
-                expires);
-        rc = CLI_EXIT_USAGE;
-    } else {
-        o.profile = info.profile;
-        if (dir != NULL) {
-            int threads = c.threads > 0 ? c.threads : (cpus >= 1 ? (int)(cpus > 256 ? 256 : cpus)
-                                                                 : 1);
-            rc = enroll_dir(store, &c, &o, dir, threads);
-        } else {
-            c.threads = c.threads > 0 ? c.threads : 1;
-            rc = enroll_images(store, &c, &o, subject, display_name, paths, n_paths);
-        }
+                a->expires);
+        return CLI_EXIT_USAGE;
     }
+    o->profile = info->profile;
+    return CLI_EXIT_OK;
+}
+
+/* Enrols the images paths[n_paths] (or a->dir) once the collection admits it. */
+static int enroll(mien_store *store, enroll_args *a, enroll_opts *o, char **paths, int n_paths)
+{
+    mien_collection_info info;
+    mien_error err;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    mien_status st = mien_collection_get(store, o->collection, &info, &err);
+    int rc;
+    if (st != MIEN_OK) {
+        return cli_fail("enroll", st, &err);
+    }
+    rc = admit(store, &info, a, o);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    if (a->dir != NULL) {
+        int threads = a->c.threads > 0 ? a->c.threads
+                                       : (cpus >= 1 ? (int)(cpus > 256 ? 256 : cpus) : 1);
+        return enroll_dir(store, &a->c, o, a->dir, threads);
+    }
+    a->c.threads = a->c.threads > 0 ? a->c.threads : 1;
+    return enroll_images(store, &a->c, o, a->subject, a->display_name, paths, n_paths);
+}
+
+int cli_cmd_enroll(int argc, char **argv)
+{
+    enroll_args a = {.c = {.threads = 0}, .face = -1};
+    enroll_opts o = {.face_index = -1};
+    cli_context cx;
+    mien_store *store = NULL;
+    int n_args, rc = cli_parse(&cmd, argc, argv, &a, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
+    }
+    if (!one_form(&a, n_args - 1)) {
+        return cli_bad_usage(&cmd);
+    }
+    o.collection = argv[0];
+    o.face_index = a.face;
+    o.force = a.force;
+    o.crops = a.crops;
+    o.json = a.c.json;
+    o.consent_ref = a.consent_ref;
+    cli_context_init(&cx, a.purpose, a.case_ref);
+    o.ctx = &cx.ctx;
+    if (cli_open_store(a.store, &store) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    rc = enroll(store, &a, &o, argv + 1, n_args - 1);
     mien_store_close(store);
-    free(paths);
     return rc;
 }
