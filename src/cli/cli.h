@@ -27,10 +27,6 @@ typedef struct cli_common {
     bool json;
 } cli_common;
 
-/* Consumes a common option at argv[*i] (advancing *i past its value); returns true when
- * argv[*i] was one, false otherwise; sets *bad on a missing or invalid value. */
-bool cli_common_option(cli_common *c, int argc, char **argv, int *i, bool *bad);
-
 /* Caps the ISA of this process at $MIEN_MAX_ISA when set (mien_set_max_isa): before any
  * command runs, so mien's kernels and oneDNN's agree. *level gets the cap (MIEN_ISA_NATIVE
  * when unset). False, with a message, for a bad name. */
@@ -77,14 +73,10 @@ void cli_face_json(FILE *f, const mien_face *face);
 
 /* ---- galleries (store.c) ---- */
 
-/* Consumes "--store URI" at argv[*i] (advancing *i past the value); true when argv[*i] was
- * it; sets *bad when the value is missing. *uri is borrowed from argv. */
-bool cli_store_option(int argc, char **argv, int *i, const char **uri, bool *bad);
-
-/* cli_parse, then opens the store that the command's --store option names (cli_open_store;
- * $MIEN_STORE or ./mien.db without it). Returns CLI_PARSED with *store open (the caller
- * closes it), or the exit code with *store NULL: CLI_EXIT_FAIL when the store cannot be
- * opened. (store.c) */
+/* cli_parse (opt.h), then opens the store that the command's --store option names
+ * (cli_open_store; $MIEN_STORE or ./mien.db without it). Returns CLI_PARSED with *store open
+ * (the caller closes it), or the exit code with *store NULL: CLI_EXIT_FAIL when the store
+ * cannot be opened. */
 int cli_parse_open_store(const cli_command *cmd, int argc, char **argv, void *args,
                          int *n_args, mien_store **store);
 
@@ -111,12 +103,6 @@ typedef struct cli_context {
 void cli_context_init(cli_context *c, const char *purpose, const char *case_ref);
 /* Records the SHA-256 of the input image's bytes in the context. */
 void cli_context_set_input(cli_context *c, const uint8_t sha256[32]);
-
-/* Consumes "--purpose P" or "--case-ref REF" at argv[*i] into *purpose / *case_ref
- * (borrowed from argv); true when argv[*i] was one of them; sets *bad when the value is
- * missing. */
-bool cli_context_option(int argc, char **argv, int *i, const char **purpose,
-                        const char **case_ref, bool *bad);
 
 /* What an identification command (`search`, `verify`) holds once its probe is ready. */
 typedef struct cli_probe {

@@ -60,7 +60,8 @@ int cli_run_action(const char *name, const cli_action *actions, int argc, char *
         if (act->cmd != NULL) {
             fprintf(f, "%s\n", act->cmd->synopsis);
         } else {
-            fprintf(f, "%s %s ...\n", name, act->name);
+            fprintf(f, "%s %s [options] (mien %s %s --help)\n", name, act->name, name,
+                    act->name);
         }
     }
     return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;

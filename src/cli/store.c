@@ -13,20 +13,6 @@
 
 #define DURATION_MAX_S (100LL * 365 * 86400) /* mien.h: retention at most 100 years */
 
-bool cli_store_option(int argc, char **argv, int *i, const char **uri, bool *bad)
-{
-    if (strcmp(argv[*i], "--store") != 0) {
-        return false;
-    }
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "mien: --store needs a value (sqlite:PATH or PATH)\n");
-        *bad = true;
-        return true;
-    }
-    *uri = argv[++(*i)];
-    return true;
-}
-
 int cli_parse_open_store(const cli_command *cmd, int argc, char **argv, void *args,
                          int *n_args, mien_store **store)
 {
@@ -113,28 +99,6 @@ void cli_context_set_input(cli_context *c, const uint8_t sha256[32])
 {
     memcpy(c->input_sha256, sha256, sizeof(c->input_sha256));
     c->ctx.input_sha256 = c->input_sha256;
-}
-
-bool cli_context_option(int argc, char **argv, int *i, const char **purpose,
-                        const char **case_ref, bool *bad)
-{
-    const char *a = argv[*i];
-    bool is_purpose = strcmp(a, "--purpose") == 0, is_case = strcmp(a, "--case-ref") == 0;
-    if (!is_purpose && !is_case) {
-        return false;
-    }
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "mien: %s needs a value\n", a);
-        *bad = true;
-        return true;
-    }
-    (*i)++;
-    if (is_purpose) {
-        *purpose = argv[*i];
-    } else {
-        *case_ref = argv[*i];
-    }
-    return true;
 }
 
 /* ---- times and durations ---------------------------------------------------------------- */

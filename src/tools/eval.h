@@ -42,10 +42,11 @@ enum {
 };
 
 /* Parses argv[1..] of sub-command `cmd` (argv[0] is its name) into *o, accepting the options
- * in `allowed` plus --models and --threads. Prints the problem and returns false on bad
- * usage. */
-bool eval_parse_options(const char *cmd, int argc, char **argv, unsigned allowed,
-                        eval_options *o);
+ * in `allowed` plus --models and --threads (cli_parse, with a table made of those; `mien eval
+ * CMD --help` lists them). Returns CLI_PARSED, or the exit code: CLI_EXIT_OK after --help,
+ * CLI_EXIT_USAGE after bad usage (the problem and the usage printed). */
+int eval_parse_options(const char *cmd, int argc, char **argv, unsigned allowed,
+                       eval_options *o);
 
 /* Finds the LFW folder: `dir` (or $MIEN_DATA, else ../shared/data) when it holds
  * lfw_deepfunneled/ and `file`, else its lfw/ subfolder. On success writes the folder to

@@ -242,9 +242,9 @@ int tools_eval_calibrate(int argc, char **argv)
     FILE *out = stdout;
     memset(&r, 0, sizeof(r));
     memset(&d, 0, sizeof(d));
-    if (!eval_parse_options("calibrate", argc, argv, EVAL_OPT_DATA | EVAL_OPT_OUT, &o)) {
-        fprintf(stderr, "usage: mien eval calibrate [--data DIR] [--threads N] [--out FILE]\n");
-        return CLI_EXIT_USAGE;
+    int parsed = eval_parse_options("calibrate", argc, argv, EVAL_OPT_DATA | EVAL_OPT_OUT, &o);
+    if (parsed != CLI_PARSED) {
+        return parsed;
     }
     if (!eval_find_lfw("calibrate", o.data_dir, "peopleDevTrain.txt", dir, sizeof(dir)) ||
         !read_people(dir, &paths, &pid, &n, &people) || eval_open_engine(&o, &engine) != MIEN_OK) {

@@ -137,9 +137,9 @@ int tools_eval_fusion(int argc, char **argv)
     size_t *idx;
     dev_figures best = {0};
     int rc;
-    if (!eval_parse_options("fusion", argc, argv, EVAL_OPT_DATA, &o)) {
-        fprintf(stderr, "usage: mien eval fusion [--data DIR] [--threads N]\n");
-        return CLI_EXIT_USAGE;
+    int parsed = eval_parse_options("fusion", argc, argv, EVAL_OPT_DATA, &o);
+    if (parsed != CLI_PARSED) {
+        return parsed;
     }
     rc = dev_load("fusion", &o, false, &d);
     if (rc != CLI_EXIT_OK) {
@@ -188,9 +188,9 @@ int tools_eval_flip(int argc, char **argv)
     double *st, *se, w;
     size_t *idx;
     int rc;
-    if (!eval_parse_options("flip", argc, argv, EVAL_OPT_DATA, &o)) {
-        fprintf(stderr, "usage: mien eval flip [--data DIR] [--threads N]\n");
-        return CLI_EXIT_USAGE;
+    int parsed = eval_parse_options("flip", argc, argv, EVAL_OPT_DATA, &o);
+    if (parsed != CLI_PARSED) {
+        return parsed;
     }
     rc = dev_load("flip", &o, true, &d);
     if (rc != CLI_EXIT_OK) {

@@ -145,13 +145,11 @@ int tools_eval_lfw(int argc, char **argv)
     eval_pairs p;
     char dir[4096], what[128];
     int n_folds = 0, rc;
-    if (!eval_parse_options("lfw", argc, argv,
-                            EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_LIMIT_FOLDS |
-                                EVAL_OPT_ROC | EVAL_OPT_JSON,
-                            &o)) {
-        fprintf(stderr, "usage: mien eval lfw [--data DIR] [--profile fast|accurate] "
-                        "[--threads N] [--limit-folds K] [--roc FILE.svg] [--json]\n");
-        return CLI_EXIT_USAGE;
+    int parsed = eval_parse_options("lfw", argc, argv,
+                                    EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_LIMIT_FOLDS |
+                                        EVAL_OPT_ROC | EVAL_OPT_JSON, &o);
+    if (parsed != CLI_PARSED) {
+        return parsed;
     }
     if (!eval_find_lfw("lfw", o.data_dir, "pairs.txt", dir, sizeof(dir))) {
         return CLI_EXIT_FAIL;
@@ -291,13 +289,11 @@ int tools_eval_pairs(int argc, char **argv)
     eval_pairs p;
     char root[4096], what[4200];
     int rc;
-    if (!eval_parse_options("pairs", argc, argv,
-                            EVAL_OPT_LIST | EVAL_OPT_ROOT | EVAL_OPT_PROFILE | EVAL_OPT_ROC |
-                                EVAL_OPT_JSON,
-                            &o)) {
-        fprintf(stderr, "usage: mien eval pairs LIST [--root DIR] [--profile fast|accurate] "
-                        "[--threads N] [--roc FILE.svg] [--json]\n");
-        return CLI_EXIT_USAGE;
+    int parsed = eval_parse_options("pairs", argc, argv,
+                                    EVAL_OPT_LIST | EVAL_OPT_ROOT | EVAL_OPT_PROFILE |
+                                        EVAL_OPT_ROC | EVAL_OPT_JSON, &o);
+    if (parsed != CLI_PARSED) {
+        return parsed;
     }
     if (o.root != NULL) {
         snprintf(root, sizeof(root), "%s", o.root);

@@ -133,11 +133,10 @@ int tools_eval_lfw1n(int argc, char **argv)
     bool made_db = false;
     memset(&r, 0, sizeof(r));
     cli_context_init(&cx, "evaluation", "eval lfw-1n");
-    if (!eval_parse_options("lfw-1n", argc, argv, EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_JSON,
-                            &o)) {
-        fprintf(stderr, "usage: mien eval lfw-1n [--data DIR] [--profile fast|accurate] "
-                        "[--threads N] [--json]\n");
-        return CLI_EXIT_USAGE;
+    int parsed = eval_parse_options("lfw-1n", argc, argv,
+                                    EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_JSON, &o);
+    if (parsed != CLI_PARSED) {
+        return parsed;
     }
     if (!eval_find_lfw("lfw-1n", o.data_dir, "lfw-names.txt", dir, sizeof(dir))) {
         return CLI_EXIT_FAIL;

@@ -13,21 +13,6 @@
 #include "eval.h"
 #include "tools.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: mien eval lfw [--data DIR] [--profile fast|accurate] [--threads N]\n"
-            "                     [--limit-folds K] [--roc FILE.svg] [--json]\n"
-            "       mien eval pairs LIST [--root DIR] [--profile P] [--threads N] [--roc FILE]"
-            " [--json]\n"
-            "       mien eval calibrate [--data DIR] [--threads N] [--out FILE]\n"
-            "       mien eval fusion [--data DIR] [--threads N]\n"
-            "       mien eval flip [--data DIR] [--threads N]\n"
-            "       mien eval detection [--data DIR] [--small-faces] [--json]\n"
-            "       mien eval lfw-1n [--data DIR] [--profile P] [--threads N] [--json]\n"
-            "(--models DIR everywhere; --threads defaults to the number of online CPUs)\n");
-}
-
 double eval_now_ms(void)
 {
     struct timespec ts;
@@ -35,87 +20,78 @@ double eval_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-bool eval_parse_options(const char *cmd, int argc, char **argv, unsigned allowed,
-                        eval_options *o)
+/* Every option of the eval sub-commands, with the EVAL_OPT_* flag that admits it (0: every
+ * sub-command admits it). */
+static const struct {
+    unsigned flag;
+    cli_opt opt;
+} eval_opts[] = {
+    {EVAL_OPT_DATA,
+     {"--data", CLI_OPT_STRING, offsetof(eval_options, data_dir), "DIR",
+      .help = "the data folder (default $MIEN_DATA, else ../shared/data)"}},
+    {EVAL_OPT_ROOT,
+     {"--root", CLI_OPT_STRING, offsetof(eval_options, root), "DIR",
+      .help = "the folder the list's paths are relative to (default: the list's)"}},
+    {EVAL_OPT_PROFILE, CLI_OPT_PROFILE(eval_options, profile)},
+    {EVAL_OPT_LIMIT_FOLDS,
+     {"--limit-folds", CLI_OPT_INT, offsetof(eval_options, limit_folds), "K",
+      .help = "only the first K folds", .lo = 1, .hi = EVAL_MAX_FOLDS}},
+    {EVAL_OPT_ROC,
+     {"--roc", CLI_OPT_STRING, offsetof(eval_options, roc), "FILE.svg",
+      .help = "also draw the ROC curve"}},
+    {EVAL_OPT_OUT,
+     {"--out", CLI_OPT_STRING, offsetof(eval_options, out), "FILE",
+      .help = "write the tables there (default stdout)"}},
+    {0,
+     {"--threads", CLI_OPT_INT, offsetof(eval_options, threads), "N",
+      .help = "worker threads (default: the online CPUs)", .lo = 1, .hi = 256}},
+    {0,
+     {"--models", CLI_OPT_STRING, offsetof(eval_options, models_dir), "DIR",
+      .help = "the models folder (default $MIEN_MODELS, else ./models)"}},
+    {EVAL_OPT_JSON,
+     {"--json", CLI_OPT_FLAG, offsetof(eval_options, json), NULL,
+      .help = "the results as one JSON line"}},
+};
+
+#define N_EVAL_OPTS (sizeof(eval_opts) / sizeof(eval_opts[0]))
+
+/* The usage line of sub-command `cmd` with the options of its table, into out[cap]. */
+static void synopsis(const char *cmd, const cli_opt *table, bool list, char *out, size_t cap)
 {
-    static const struct {
-        const char *name;
-        unsigned flag;
-    } valued[] = {
-        {"--data", EVAL_OPT_DATA},        {"--root", EVAL_OPT_ROOT},
-        {"--roc", EVAL_OPT_ROC},          {"--out", EVAL_OPT_OUT},
-        {"--profile", EVAL_OPT_PROFILE},  {"--limit-folds", EVAL_OPT_LIMIT_FOLDS},
-        {"--models", ~0u},                {"--threads", ~0u},
-    };
+    size_t used = (size_t)snprintf(out, cap, "eval %s%s", cmd, list ? " LIST" : "");
+    for (; table->name != NULL && used < cap; table++) {
+        used += (size_t)snprintf(out + used, cap - used, " [%s%s%s]", table->name,
+                                 table->value ? " " : "", table->value ? table->value : "");
+    }
+}
+
+int eval_parse_options(const char *cmd, int argc, char **argv, unsigned allowed,
+                       eval_options *o)
+{
+    cli_opt table[N_EVAL_OPTS + 1];
+    char name[64], usage[512];
+    size_t n = 0;
+    int n_args, rc;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    bool ok = true;
+    bool list = (allowed & EVAL_OPT_LIST) != 0;
+    for (size_t k = 0; k < N_EVAL_OPTS; k++) {
+        if (eval_opts[k].flag == 0 || (allowed & eval_opts[k].flag)) {
+            table[n++] = eval_opts[k].opt;
+        }
+    }
+    table[n] = (cli_opt)CLI_OPT_END;
+    snprintf(name, sizeof(name), "eval %s", cmd);
+    synopsis(cmd, table, list, usage, sizeof(usage));
+    const cli_command command = {name, usage, table, list ? 1 : 0, list ? 1 : 0};
     memset(o, 0, sizeof(*o));
     o->profile = MIEN_PROFILE_FAST;
     o->threads = cpus >= 1 ? (cpus > 256 ? 256 : (int)cpus) : 1;
     o->limit_folds = EVAL_MAX_FOLDS;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        unsigned flag = 0;
-        for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
-            if (strcmp(a, valued[k].name) == 0) {
-                flag = valued[k].flag;
-            }
-        }
-        if (flag != 0) {
-            if (!(allowed & flag)) {
-                fprintf(stderr, "mien eval %s: %s is not an option of this command\n", cmd, a);
-                ok = false;
-                i += i + 1 < argc ? 1 : 0;
-                continue;
-            }
-            if (i + 1 >= argc) {
-                fprintf(stderr, "mien eval %s: %s needs a value\n", cmd, a);
-                ok = false;
-                continue;
-            }
-            v = argv[++i];
-        }
-        if (strcmp(a, "--json") == 0 && (allowed & EVAL_OPT_JSON)) {
-            o->json = true;
-        } else if (strcmp(a, "--models") == 0) {
-            o->models_dir = v;
-        } else if (strcmp(a, "--threads") == 0) {
-            if (!cli_parse_int(v, 1, 256, &o->threads)) {
-                fprintf(stderr, "mien eval %s: --threads wants 1..256, got '%s'\n", cmd, v);
-                ok = false;
-            }
-        } else if (strcmp(a, "--data") == 0 && v != NULL) {
-            o->data_dir = v;
-        } else if (strcmp(a, "--root") == 0 && v != NULL) {
-            o->root = v;
-        } else if (strcmp(a, "--roc") == 0 && v != NULL) {
-            o->roc = v;
-        } else if (strcmp(a, "--out") == 0 && v != NULL) {
-            o->out = v;
-        } else if (strcmp(a, "--profile") == 0 && v != NULL) {
-            if (!cli_parse_profile(v, &o->profile)) {
-                fprintf(stderr, "mien eval %s: --profile is fast or accurate, not '%s'\n", cmd,
-                        v);
-                ok = false;
-            }
-        } else if (strcmp(a, "--limit-folds") == 0 && v != NULL) {
-            if (!cli_parse_int(v, 1, EVAL_MAX_FOLDS, &o->limit_folds)) {
-                fprintf(stderr, "mien eval %s: --limit-folds wants 1..%d, got '%s'\n", cmd,
-                        EVAL_MAX_FOLDS, v);
-                ok = false;
-            }
-        } else if (flag == 0 && a[0] != '-' && (allowed & EVAL_OPT_LIST) && o->list == NULL) {
-            o->list = a;
-        } else if (flag == 0) {
-            fprintf(stderr, "mien eval %s: unexpected '%s'\n", cmd, a);
-            ok = false;
-        }
+    rc = cli_parse(&command, argc, argv, o, &n_args);
+    if (rc == CLI_PARSED && list) {
+        o->list = argv[0];
     }
-    if (ok && (allowed & EVAL_OPT_LIST) && o->list == NULL) {
-        fprintf(stderr, "mien eval %s: which pair list?\n", cmd);
-        ok = false;
-    }
-    return ok;
+    return rc;
 }
 
 static bool is_dir(const char *path)
@@ -167,28 +143,11 @@ mien_status eval_open_engine(const eval_options *o, mien_engine **out)
 
 int tools_cmd_eval(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run)(int argc, char **argv);
-    } subs[] = {
-        {"lfw", tools_eval_lfw},       {"pairs", tools_eval_pairs}, {"calibrate", tools_eval_calibrate},
-        {"fusion", tools_eval_fusion}, {"flip", tools_eval_flip},
-        {"detection", tools_eval_detection}, {"lfw-1n", tools_eval_lfw1n},
+    static const cli_action subs[] = {
+        {"lfw", tools_eval_lfw, NULL},           {"pairs", tools_eval_pairs, NULL},
+        {"calibrate", tools_eval_calibrate, NULL}, {"fusion", tools_eval_fusion, NULL},
+        {"flip", tools_eval_flip, NULL},         {"detection", tools_eval_detection, NULL},
+        {"lfw-1n", tools_eval_lfw1n, NULL},      {NULL, NULL, NULL},
     };
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    for (size_t k = 0; k < sizeof(subs) / sizeof(subs[0]); k++) {
-        if (strcmp(argv[1], subs[k].name) == 0) {
-            return subs[k].run(argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr, "mien eval: unknown evaluation '%s'\n", argv[1]);
-    usage(stderr);
-    return CLI_EXIT_USAGE;
+    return cli_run_action("eval", subs, argc, argv);
 }

@@ -36,82 +36,109 @@ static float next_gauss(uint64_t *s)
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
-int tools_cmd_import_synthetic(int argc, char **argv)
+typedef struct synthetic_args {
+    cli_common c;
+    const char *store;
+    int count, seed;
+} synthetic_args;
+
+static const cli_opt opts[] = {
+    {"--count", CLI_OPT_INT, offsetof(synthetic_args, count), "N",
+     .help = "how many synthetic subjects", .lo = 1, .hi = 100000000, .required = true},
+    {"--seed", CLI_OPT_INT, offsetof(synthetic_args, seed), "S",
+     .help = "the random seed (default 1)", .lo = 1, .hi = 2000000000},
+    CLI_OPT_STORE(synthetic_args, store),
+    CLI_OPT_COMMON(synthetic_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {"collection import-synthetic",
+                                "collection import-synthetic NAME --count N [--seed S] "
+                                "[--store URI] [--models DIR]   (for benchmarks only)",
+                                opts, 1, 1};
+
+/* A real template's serialised bytes and where each part's vector lies in them. */
+typedef struct layout {
+    uint8_t *buf; /* owned */
+    size_t len;
+    size_t offset[2];
+    int dims[2], parts;
+} layout;
+
+/* Embeds the models folder's sample photo with `profile` and finds its vectors in the
+ * serialised template. Returns MIEN_OK with *l filled (l->buf for the caller to free), or
+ * a failure, printed. */
+static mien_status learn_layout(const cli_common *c, mien_profile profile, layout *l)
 {
-    cli_common c = {.threads = 1};
-    const char *name = NULL, *store_uri = NULL;
-    int count = 0, seed = 1;
-    bool bad = false;
-    mien_store *store = NULL;
     mien_engine *engine = NULL;
     mien_session *session = NULL;
     mien_template *t0 = NULL;
-    mien_collection_info info;
     mien_face face;
     mien_error err;
-    uint8_t *buf = NULL;
-    size_t len = 0, offset[2] = {0, 0};
-    int dims[2] = {0, 0}, parts = 0, rc = CLI_EXIT_FAIL;
     char sample[4096];
-    cli_context cx;
-    for (int i = 1; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
-            continue;
-        }
-        if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
-            bad |= !cli_parse_int(argv[++i], 1, 100000000, &count);
-        } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
-            bad |= !cli_parse_int(argv[++i], 1, 2000000000, &seed);
-        } else if (argv[i][0] == '-' || name != NULL) {
-            bad = true;
-        } else {
-            name = argv[i];
-        }
-    }
-    if (bad || name == NULL || count == 0) {
-        fprintf(stderr, "usage: mien collection import-synthetic NAME --count N [--seed S] "
-                        "[--store URI] [--models DIR]   (for benchmarks only)\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
-    cli_context_init(&cx, "evaluation", "import-synthetic");
-    mien_status st = mien_collection_get(store, name, &info, &err);
-    if (st != MIEN_OK) {
-        rc = cli_fail("collection import-synthetic", st, &err);
-        goto done;
-    }
-    if (cli_open_engine(&c, &engine) != MIEN_OK ||
+    mien_status st = MIEN_ERR_IO;
+    memset(l, 0, sizeof(*l));
+    if (cli_open_engine(c, &engine) != MIEN_OK ||
         mien_session_new(engine, &session, &err) != MIEN_OK) {
         goto done;
     }
     {
-        const char *dir = c.models_dir != NULL ? c.models_dir : getenv("MIEN_MODELS");
+        const char *dir = c->models_dir != NULL ? c->models_dir : getenv("MIEN_MODELS");
         snprintf(sample, sizeof(sample), "%s/%s", dir != NULL && *dir ? dir : "models", SAMPLE);
     }
-    if (cli_template_of(session, sample, -1, info.profile, &t0, &face) != MIEN_OK ||
-        mien_template_serialize(t0, NULL, 0, &len) != MIEN_OK || (buf = malloc(len)) == NULL ||
-        mien_template_serialize(t0, buf, len, &len) != MIEN_OK) {
+    if (cli_template_of(session, sample, -1, profile, &t0, &face) != MIEN_OK ||
+        mien_template_serialize(t0, NULL, 0, &l->len) != MIEN_OK ||
+        (l->buf = malloc(l->len)) == NULL ||
+        mien_template_serialize(t0, l->buf, l->len, &l->len) != MIEN_OK) {
         fprintf(stderr, "mien collection import-synthetic: cannot make a model template\n");
         goto done;
     }
     /* Where each part's vector lies in the serialised bytes. */
-    for (; parts < 2; parts++) {
+    for (; l->parts < 2; l->parts++) {
         const float *v;
         uint8_t *at;
-        if (mien_template_vector(t0, parts, &v, &dims[parts]) != MIEN_OK) {
+        if (mien_template_vector(t0, l->parts, &v, &l->dims[l->parts]) != MIEN_OK) {
             break;
         }
-        at = memmem(buf, len, v, (size_t)dims[parts] * sizeof(float));
+        at = memmem(l->buf, l->len, v, (size_t)l->dims[l->parts] * sizeof(float));
         if (at == NULL) {
             fprintf(stderr, "mien collection import-synthetic: template layout not understood\n");
             goto done;
         }
-        offset[parts] = (size_t)(at - buf);
+        l->offset[l->parts] = (size_t)(at - l->buf);
     }
+    st = MIEN_OK;
+done:
+    mien_template_free(t0);
+    mien_session_free(session);
+    mien_engine_free(engine);
+    return st;
+}
+
+/* Writes random unit vectors into each part of the template bytes l->buf. */
+static void randomise(layout *l, uint64_t *s)
+{
+    for (int p = 0; p < l->parts; p++) {
+        float v[1024];
+        double norm = 0;
+        for (int d = 0; d < l->dims[p] && d < 1024; d++) {
+            v[d] = next_gauss(s);
+            norm += (double)v[d] * v[d];
+        }
+        for (int d = 0; d < l->dims[p] && d < 1024; d++) {
+            v[d] = (float)(v[d] / sqrt(norm));
+        }
+        memcpy(l->buf + l->offset[p], v, (size_t)l->dims[p] * sizeof(float));
+    }
+}
+
+/* Enrols `count` synthetic subjects into collection `name` (described by *info). Returns the
+ * exit code (a failure printed). */
+static int import(mien_store *store, const char *name, const mien_collection_info *info,
+                  layout *l, int count, int seed, const mien_context *ctx)
+{
     uint64_t s = (uint64_t)seed * 0x9E3779B97F4A7C15ull;
+    mien_status st = MIEN_OK;
+    mien_error err;
     clock_t t_start = clock();
     /* Batches of BATCH enrolments per transaction: a commit per face would cost a disk sync
      * each (mien_enroll_batch). */
@@ -122,25 +149,14 @@ int tools_cmd_import_synthetic(int argc, char **argv)
     for (int k = 0; k < count;) {
         int n = 0;
         for (; n < BATCH && k < count; n++, k++) {
-            for (int p = 0; p < parts; p++) {
-                float v[1024];
-                double norm = 0;
-                for (int d = 0; d < dims[p] && d < 1024; d++) {
-                    v[d] = next_gauss(&s);
-                    norm += (double)v[d] * v[d];
-                }
-                for (int d = 0; d < dims[p] && d < 1024; d++) {
-                    v[d] = (float)(v[d] / sqrt(norm));
-                }
-                memcpy(buf + offset[p], v, (size_t)dims[p] * sizeof(float));
-            }
+            randomise(l, &s);
             snprintf(subjects[n], sizeof(subjects[n]), "synthetic-%07d", k + 1);
             batch[n] = (mien_enrollment){.subject = subjects[n],
-                                         .consent_ref = info.consent == MIEN_CONSENT_REQUIRED
+                                         .consent_ref = info->consent == MIEN_CONSENT_REQUIRED
                                                             ? "synthetic: no person"
                                                             : NULL};
             made[n] = NULL;
-            st = mien_template_deserialize(buf, len, &made[n], &err);
+            st = mien_template_deserialize(l->buf, l->len, &made[n], &err);
             batch[n].template_ = made[n];
             if (st != MIEN_OK) {
                 n++;
@@ -148,24 +164,41 @@ int tools_cmd_import_synthetic(int argc, char **argv)
             }
         }
         if (st == MIEN_OK) {
-            st = mien_enroll_batch(store, name, batch, (size_t)n, &cx.ctx, NULL, &err);
+            st = mien_enroll_batch(store, name, batch, (size_t)n, ctx, NULL, &err);
         }
         for (int j = 0; j < n; j++) {
             mien_template_free(made[j]);
         }
         if (st != MIEN_OK) {
-            rc = cli_fail("collection import-synthetic", st, &err);
-            goto done;
+            return cli_fail("collection import-synthetic", st, &err);
         }
     }
     printf("{\"collection\":\"%s\",\"imported\":%d,\"cpu_seconds\":%.1f}\n", name, count,
            (double)(clock() - t_start) / CLOCKS_PER_SEC);
-    rc = CLI_EXIT_OK;
-done:
-    free(buf);
-    mien_template_free(t0);
-    mien_session_free(session);
-    mien_engine_free(engine);
+    return CLI_EXIT_OK;
+}
+
+int tools_cmd_import_synthetic(int argc, char **argv)
+{
+    synthetic_args o = {.c = {.threads = 1}, .seed = 1};
+    mien_store *store = NULL;
+    mien_collection_info info;
+    mien_error err;
+    layout l = {0};
+    cli_context cx;
+    int n_args, rc = cli_parse_open_store(&cmd, argc, argv, &o, &n_args, &store);
+    if (rc != CLI_PARSED) {
+        return rc;
+    }
+    rc = CLI_EXIT_FAIL;
+    cli_context_init(&cx, "evaluation", "import-synthetic");
+    mien_status st = mien_collection_get(store, argv[0], &info, &err);
+    if (st != MIEN_OK) {
+        rc = cli_fail("collection import-synthetic", st, &err);
+    } else if (learn_layout(&o.c, info.profile, &l) == MIEN_OK) {
+        rc = import(store, argv[0], &info, &l, o.count, o.seed, &cx.ctx);
+    }
+    free(l.buf);
     mien_store_close(store);
     return rc;
 }
