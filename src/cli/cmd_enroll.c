@@ -518,37 +518,36 @@ static void draw_bar(size_t done, size_t total, size_t faces, double elapsed_s)
     fflush(stderr);
 }
 
-static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts *o,
-                      const char *dir, int threads)
+/* What a --from-dir run has reported so far: counts per state, for the lines, the bar and
+ * the summary. */
+typedef struct progress {
+    size_t counts[6], processed, total;
+    bool tty;   /* stderr is a terminal: the bar */
+    bool lines; /* one JSON line per image on stdout (--json, or no terminal) */
+    double t0, last_bar;
+} progress;
+
+/* Counts item `it` and reports it: its JSON line, or, for an image neither enrolled nor
+ * skipped, a message (`clear`: after wiping the bar's line). */
+static void report(progress *pr, const item *it, bool clear)
 {
-    item *items = NULL;
-    size_t n = 0, counts[6] = {0}, processed = 0;
-    bulk b;
-    bulk_worker *ws = NULL;
-    pthread_t *tids = NULL;
-    mien_engine *engine = NULL;
-    mien_error err;
-    mien_status fatal = MIEN_OK;
-    bool tty = isatty(STDERR_FILENO) != 0, lines = o->json || !tty;
-    int started = 0, opened = 0, rc = CLI_EXIT_OK;
-    double t0, last_bar = 0, wall_s;
-    cli_common ce = *c;
-    memset(&b, 0, sizeof(b));
-    if (!collect(dir, &items, &n)) {
-        return CLI_EXIT_FAIL;
+    pr->counts[it->state]++;
+    pr->processed++;
+    if (pr->lines) {
+        print_json_line(it);
+    } else if (it->state != ITEM_SKIPPED && it->state != ITEM_ENROLLED) {
+        fprintf(stderr, "%smien enroll: %s: %s: %s\n", clear ? "\r\033[K" : "", it->path,
+                state_names[it->state], it->reason);
     }
-    b.o = o;
-    b.items = items;
-    b.todo = calloc(n + 1, sizeof(*b.todo));
-    b.done_queue = calloc(n + 1, sizeof(*b.done_queue));
-    if (b.todo == NULL || b.done_queue == NULL) {
-        fprintf(stderr, "mien enroll: out of memory\n");
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
-    /* Resumability, before any decoding: what is enrolled already is skipped. */
+}
+
+/* Resumability, before any decoding: reports what is enrolled already (or cannot be) and
+ * queues the rest in b->todo. Returns MIEN_OK, or the store's failure (err set). */
+static mien_status triage(mien_store *store, const enroll_opts *o, bulk *b, size_t n,
+                          progress *pr, mien_error *err)
+{
     for (size_t k = 0; k < n; k++) {
-        item *it = &items[k];
+        item *it = &b->items[k];
         int enrolled = 0;
         mien_status st;
         if (strlen(it->subject) >= 128) {
@@ -557,123 +556,240 @@ static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts 
         } else if (!hash_file(it)) {
             it->state = ITEM_FAILED;
         } else if ((st = mien_enrolled(store, o->collection, it->subject, it->sha, &enrolled,
-                                       &err)) != MIEN_OK) {
-            fatal = st;
-            break;
+                                       err)) != MIEN_OK) {
+            return st;
         } else if (enrolled) {
             it->state = ITEM_SKIPPED;
             snprintf(it->reason, sizeof(it->reason), "already enrolled");
         } else {
-            b.todo[b.n_todo++] = k;
+            b->todo[b->n_todo++] = k;
             continue;
         }
-        counts[it->state]++;
-        processed++;
-        if (lines) {
-            print_json_line(it);
-        } else if (it->state != ITEM_SKIPPED) {
-            fprintf(stderr, "mien enroll: %s: %s: %s\n", it->path, state_names[it->state],
-                    it->reason);
+        report(pr, it, false);
+    }
+    return MIEN_OK;
+}
+
+/* The workers of a run: one engine (one inference thread per call), a session each. */
+typedef struct pool {
+    mien_engine *engine;
+    bulk_worker *ws;
+    pthread_t *tids;
+    int opened, started;
+} pool;
+
+/* Opens the engine and `threads` sessions (at most one per queued item of b). Returns
+ * CLI_EXIT_OK, or the exit code (a failure printed); either way pool_free() releases *p. */
+static int pool_open(pool *p, const cli_common *c, bulk *b, int threads)
+{
+    cli_common ce = *c;
+    mien_error err;
+    int nt = (size_t)threads > b->n_todo ? (int)b->n_todo : threads;
+    ce.threads = 1; /* the parallelism is across images */
+    if (cli_open_engine(&ce, &p->engine) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    p->ws = calloc((size_t)nt, sizeof(*p->ws));
+    p->tids = calloc((size_t)nt, sizeof(*p->tids));
+    if (p->ws == NULL || p->tids == NULL) {
+        fprintf(stderr, "mien enroll: out of memory\n");
+        return CLI_EXIT_FAIL;
+    }
+    for (p->opened = 0; p->opened < nt; p->opened++) {
+        p->ws[p->opened].b = b;
+        if (mien_session_new(p->engine, &p->ws[p->opened].session, &err) != MIEN_OK) {
+            return cli_fail("enroll", err.code, &err);
         }
     }
+    return CLI_EXIT_OK;
+}
+
+/* Starts a worker per open session. CLI_EXIT_FAIL, with a message, when none started. */
+static int pool_start(pool *p)
+{
+    for (p->started = 0; p->started < p->opened; p->started++) {
+        if (pthread_create(&p->tids[p->started], NULL, bulk_main, &p->ws[p->started]) != 0) {
+            break;
+        }
+    }
+    if (p->started == 0) {
+        fprintf(stderr, "mien enroll: cannot start a worker thread\n");
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Waits for the started workers. */
+static void pool_join(pool *p)
+{
+    for (int k = 0; k < p->started; k++) {
+        pthread_join(p->tids[k], NULL);
+    }
+}
+
+/* Frees the sessions and the engine (the workers joined). */
+static void pool_free(pool *p)
+{
+    for (int k = p->opened - 1; p->ws != NULL && k >= 0; k--) {
+        mien_session_free(p->ws[k].session);
+    }
+    free(p->ws);
+    free(p->tids);
+    mien_engine_free(p->engine);
+}
+
+/* After a store failure, no queued item will be enrolled: claims at once those no worker
+ * took yet (a worker that took one before this hands it back unprepared). */
+static void abandon_rest(bulk *b)
+{
+    atomic_store(&b->stop, true);
+    size_t j = atomic_exchange(&b->next, b->n_todo);
+    pthread_mutex_lock(&b->lock);
+    for (; j < b->n_todo; j++) {
+        b->done_queue[b->n_done++] = b->todo[j];
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* The writer: enrols each result as the workers hand it back, in completion order, until
+ * every queued item is back. Returns MIEN_OK, or the first store failure (err set), after
+ * which the rest is abandoned. */
+static mien_status write_results(mien_store *store, const enroll_opts *o, bulk *b,
+                                 progress *pr, mien_error *err)
+{
+    mien_status fatal = MIEN_OK;
+    for (size_t taken = 0; taken < b->n_todo;) {
+        item *it;
+        pthread_mutex_lock(&b->lock);
+        while (b->n_done == taken) {
+            pthread_cond_wait(&b->ready, &b->lock);
+        }
+        it = &b->items[b->done_queue[taken++]];
+        pthread_mutex_unlock(&b->lock);
+        if (it->state == ITEM_READY && fatal == MIEN_OK) {
+            fatal = commit(store, o, it, err);
+            if (fatal != MIEN_OK) {
+                abandon_rest(b);
+            }
+        } else if (it->state == ITEM_READY || it->state == ITEM_TODO) {
+            mien_template_free(it->t);
+            it->t = NULL;
+            free(it->crop);
+            it->crop = NULL;
+            continue; /* abandoned after a store failure */
+        }
+        report(pr, it, true);
+        if (pr->tty && (now_ms() - pr->last_bar >= BAR_REFRESH_MS || taken == b->n_todo)) {
+            pr->last_bar = now_ms();
+            draw_bar(pr->processed, pr->total, pr->counts[ITEM_ENROLLED],
+                     (pr->last_bar - pr->t0) / 1e3);
+        }
+    }
+    return fatal;
+}
+
+/* Runs the workers over b's queue and writes their results. *ran says whether the workers
+ * could be set up (else nothing ran and the run stops there); *wall_s gets the time they
+ * took, *started how many ran. Returns the exit code so far (a store failure in *fatal). */
+static int run_workers(mien_store *store, const cli_common *c, const enroll_opts *o, bulk *b,
+                       int threads, progress *pr, mien_status *fatal, mien_error *err,
+                       bool *ran, double *wall_s, int *started)
+{
+    pool p = {0};
+    int rc = pool_open(&p, c, b, threads);
+    *ran = rc == CLI_EXIT_OK;
+    if (*ran) {
+        pthread_mutex_init(&b->lock, NULL);
+        pthread_cond_init(&b->ready, NULL);
+        atomic_init(&b->next, 0);
+        atomic_init(&b->stop, false);
+        pr->t0 = now_ms();
+        rc = pool_start(&p);
+        if (p.started > 0) {
+            *fatal = write_results(store, o, b, pr, err);
+        }
+        pool_join(&p);
+        pthread_cond_destroy(&b->ready);
+        pthread_mutex_destroy(&b->lock);
+        *wall_s = (now_ms() - pr->t0) / 1e3;
+        if (pr->tty) {
+            fprintf(stderr, "\n");
+        }
+    }
+    *started = p.started;
+    pool_free(&p);
+    return rc;
+}
+
+/* The last line of a --from-dir run: JSON (with --json or without a terminal) or text. */
+static void print_summary(const enroll_opts *o, const progress *pr, double wall_s, int threads)
+{
+    const size_t *n = pr->counts;
+    double rate = wall_s > 0 ? (double)n[ITEM_ENROLLED] / wall_s : 0;
+    if (pr->lines) {
+        printf("{\"summary\":{\"collection\":");
+        cli_json_string(stdout, o->collection);
+        printf(",\"images\":%zu,\"enrolled\":%zu,\"skipped\":%zu,\"refused\":%zu,"
+               "\"failed\":%zu,\"wall_s\":%.3f,\"faces_per_s\":%.2f,\"threads\":%d}}\n",
+               pr->total, n[ITEM_ENROLLED], n[ITEM_SKIPPED], n[ITEM_REFUSED], n[ITEM_FAILED],
+               wall_s, rate, threads);
+    } else {
+        printf("%zu images: %zu enrolled, %zu skipped (already enrolled), %zu refused, "
+               "%zu failed; %.1f s, %.1f faces/s with %d threads\n",
+               pr->total, n[ITEM_ENROLLED], n[ITEM_SKIPPED], n[ITEM_REFUSED], n[ITEM_FAILED],
+               wall_s, rate, threads);
+    }
+}
+
+/* Frees the items of a --from-dir run and the queues of b. */
+static void bulk_free(bulk *b, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        mien_template_free(b->items[k].t);
+        free(b->items[k].crop);
+        free(b->items[k].subject);
+        free(b->items[k].path);
+    }
+    free(b->items);
+    free(b->todo);
+    free(b->done_queue);
+}
+
+static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts *o,
+                      const char *dir, int threads)
+{
+    size_t n = 0;
+    bulk b;
+    mien_error err;
+    mien_status fatal = MIEN_OK;
+    progress pr = {.tty = isatty(STDERR_FILENO) != 0};
+    int started = 0, rc = CLI_EXIT_OK;
+    double wall_s = 0;
+    memset(&b, 0, sizeof(b));
+    pr.lines = o->json || !pr.tty;
+    if (!collect(dir, &b.items, &n)) {
+        return CLI_EXIT_FAIL;
+    }
+    pr.total = n;
+    b.o = o;
+    b.todo = calloc(n + 1, sizeof(*b.todo));
+    b.done_queue = calloc(n + 1, sizeof(*b.done_queue));
+    if (b.todo == NULL || b.done_queue == NULL) {
+        fprintf(stderr, "mien enroll: out of memory\n");
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    fatal = triage(store, o, &b, n, &pr, &err);
     if (fatal != MIEN_OK) {
         rc = cli_fail("enroll", fatal, &err);
         goto done;
     }
     if (b.n_todo > 0) {
-        int nt = threads;
-        if ((size_t)nt > b.n_todo) {
-            nt = (int)b.n_todo;
-        }
-        ce.threads = 1; /* the parallelism is across images */
-        if (cli_open_engine(&ce, &engine) != MIEN_OK) {
-            rc = CLI_EXIT_FAIL;
+        bool ran;
+        rc = run_workers(store, c, o, &b, threads, &pr, &fatal, &err, &ran, &wall_s, &started);
+        if (!ran) {
             goto done;
         }
-        ws = calloc((size_t)nt, sizeof(*ws));
-        tids = calloc((size_t)nt, sizeof(*tids));
-        if (ws == NULL || tids == NULL) {
-            fprintf(stderr, "mien enroll: out of memory\n");
-            rc = CLI_EXIT_FAIL;
-            goto done;
-        }
-        for (opened = 0; opened < nt; opened++) {
-            ws[opened].b = &b;
-            if (mien_session_new(engine, &ws[opened].session, &err) != MIEN_OK) {
-                rc = cli_fail("enroll", err.code, &err);
-                goto done;
-            }
-        }
-        pthread_mutex_init(&b.lock, NULL);
-        pthread_cond_init(&b.ready, NULL);
-        atomic_init(&b.next, 0);
-        atomic_init(&b.stop, false);
-        t0 = now_ms();
-        for (started = 0; started < nt; started++) {
-            if (pthread_create(&tids[started], NULL, bulk_main, &ws[started]) != 0) {
-                break;
-            }
-        }
-        if (started == 0) {
-            fprintf(stderr, "mien enroll: cannot start a worker thread\n");
-            rc = CLI_EXIT_FAIL;
-        }
-        /* The writer: enrols each result as it comes, in completion order. */
-        for (size_t taken = 0; started > 0 && taken < b.n_todo;) {
-            size_t k;
-            item *it;
-            pthread_mutex_lock(&b.lock);
-            while (b.n_done == taken) {
-                pthread_cond_wait(&b.ready, &b.lock);
-            }
-            k = b.done_queue[taken++];
-            pthread_mutex_unlock(&b.lock);
-            it = &items[k];
-            if (it->state == ITEM_READY && fatal == MIEN_OK) {
-                mien_status st = commit(store, o, it, &err);
-                if (st != MIEN_OK) {
-                    fatal = st;
-                    atomic_store(&b.stop, true);
-                    /* Items no worker took yet will never arrive: claim them all at once
-                     * (a worker that took one before this hands it back unprepared). */
-                    size_t j = atomic_exchange(&b.next, b.n_todo);
-                    pthread_mutex_lock(&b.lock);
-                    for (; j < b.n_todo; j++) {
-                        b.done_queue[b.n_done++] = b.todo[j];
-                    }
-                    pthread_mutex_unlock(&b.lock);
-                }
-            } else if (it->state == ITEM_READY || it->state == ITEM_TODO) {
-                mien_template_free(it->t);
-                it->t = NULL;
-                free(it->crop);
-                it->crop = NULL;
-                continue; /* abandoned after a store failure */
-            }
-            counts[it->state]++;
-            processed++;
-            if (lines) {
-                print_json_line(it);
-            } else if (it->state != ITEM_ENROLLED) {
-                fprintf(stderr, "\r\033[Kmien enroll: %s: %s: %s\n", it->path,
-                        state_names[it->state], it->reason);
-            }
-            if (tty && (now_ms() - last_bar >= BAR_REFRESH_MS || taken == b.n_todo)) {
-                last_bar = now_ms();
-                draw_bar(processed, n, counts[ITEM_ENROLLED], (last_bar - t0) / 1e3);
-            }
-        }
-        for (int k = 0; k < started; k++) {
-            pthread_join(tids[k], NULL);
-        }
-        pthread_cond_destroy(&b.ready);
-        pthread_mutex_destroy(&b.lock);
-        wall_s = (now_ms() - t0) / 1e3;
-        if (tty) {
-            fprintf(stderr, "\n");
-        }
-    } else {
-        wall_s = 0;
     }
     if (fatal != MIEN_OK) {
         fprintf(stderr, "mien enroll: stopped: %s (%s); what was enrolled stays, re-run to "
@@ -681,41 +797,12 @@ static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts 
                 err.message, mien_strerror(fatal));
         rc = cli_exit_code(fatal);
     }
-    if (counts[ITEM_FAILED] > 0 && rc == CLI_EXIT_OK) {
+    if (pr.counts[ITEM_FAILED] > 0 && rc == CLI_EXIT_OK) {
         rc = CLI_EXIT_FAIL;
     }
-    {
-        double rate = wall_s > 0 ? (double)counts[ITEM_ENROLLED] / wall_s : 0;
-        if (o->json || !tty) {
-            printf("{\"summary\":{\"collection\":");
-            cli_json_string(stdout, o->collection);
-            printf(",\"images\":%zu,\"enrolled\":%zu,\"skipped\":%zu,\"refused\":%zu,"
-                   "\"failed\":%zu,\"wall_s\":%.3f,\"faces_per_s\":%.2f,\"threads\":%d}}\n",
-                   n, counts[ITEM_ENROLLED], counts[ITEM_SKIPPED], counts[ITEM_REFUSED],
-                   counts[ITEM_FAILED], wall_s, rate, started);
-        } else {
-            printf("%zu images: %zu enrolled, %zu skipped (already enrolled), %zu refused, "
-                   "%zu failed; %.1f s, %.1f faces/s with %d threads\n",
-                   n, counts[ITEM_ENROLLED], counts[ITEM_SKIPPED], counts[ITEM_REFUSED],
-                   counts[ITEM_FAILED], wall_s, rate, started);
-        }
-    }
+    print_summary(o, &pr, wall_s, started);
 done:
-    for (int k = opened - 1; ws != NULL && k >= 0; k--) {
-        mien_session_free(ws[k].session);
-    }
-    free(ws);
-    free(tids);
-    mien_engine_free(engine);
-    for (size_t k = 0; k < n; k++) {
-        mien_template_free(items[k].t);
-        free(items[k].crop);
-        free(items[k].subject);
-        free(items[k].path);
-    }
-    free(items);
-    free(b.todo);
-    free(b.done_queue);
+    bulk_free(&b, n);
     return rc;
 }
 
