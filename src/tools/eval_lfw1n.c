@@ -109,276 +109,351 @@ static bool read_names(const char *path, person **out, size_t *n)
     return true;
 }
 
-int tools_eval_lfw1n(int argc, char **argv)
-{
+/* One run: the image lists, the embedding pass, the temporary gallery, each probe's
+ * outcome. Everything is owned and released by run_free(). */
+typedef struct run {
     eval_options o;
-    char dir[4096], names_path[4200], db_path[] = "/tmp/mien-lfw1n-XXXXXX.db", uri[64];
-    char key_path[sizeof(db_path) + 8];
     cli_context cx;
-    person *people = NULL;
-    size_t n_people = 0, n_images = 0, n_gallery_people = 0, n_probes = 0, k_img = 0;
-    char **paths = NULL;
-    size_t *owner = NULL; /* image → person */
-    bool *is_gallery = NULL;
+    person *people;
+    size_t n_people, n_gallery_people; /* people, and those with >= 2 images */
+    char **paths;                      /* n_images image paths, owned */
+    size_t *owner;                     /* image → person */
+    bool *is_gallery;                  /* the first image of each person */
+    size_t n_images, n_probes;
     eval_embed_result r;
-    mien_engine *engine = NULL;
-    mien_store *store = NULL;
-    mien_error err;
-    mien_status st;
-    double *unmated = NULL, *mated_score = NULL, *search_ms = NULL;
-    int *mate_rank = NULL;
-    size_t enrolled = 0, not_enrolled = 0, searched = 0;
-    double enrol_ms = 0, t0;
-    int rc = CLI_EXIT_FAIL, fd;
-    bool made_db = false;
-    memset(&r, 0, sizeof(r));
-    cli_context_init(&cx, "evaluation", "eval lfw-1n");
-    int parsed = eval_parse_options("lfw-1n", argc, argv,
-                                    EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_JSON, &o);
-    if (parsed != CLI_PARSED) {
-        return parsed;
+    mien_engine *engine;
+    char db_path[32]; /* the temporary store, made when made_db */
+    bool made_db;
+    mien_store *store;
+    size_t enrolled, not_enrolled, searched;
+    double enrol_ms;
+    /* per probe, in image order: */
+    double *unmated;     /* best non-mate similarity, -inf without one */
+    double *mated_score; /* the mate's similarity, -inf when not found */
+    int *mate_rank;      /* 1-based, 0: not in the top TOP_K */
+    double *search_ms;   /* per search done (searched of them) */
+} run;
+
+/* Lists every image of the people of lfw-names.txt in LFW folder `dir`: paths, owner and
+ * whether it goes into the gallery (each person's first image). False, with a message, when
+ * out of memory. */
+static bool list_images(run *u, const char *dir)
+{
+    size_t k_img = 0;
+    for (size_t p = 0; p < u->n_people; p++) {
+        u->n_images += (size_t)u->people[p].count;
+        u->n_gallery_people += u->people[p].count >= 2;
     }
-    if (!eval_find_lfw("lfw-1n", o.data_dir, "lfw-names.txt", dir, sizeof(dir))) {
-        return CLI_EXIT_FAIL;
-    }
-    snprintf(names_path, sizeof(names_path), "%s/lfw-names.txt", dir);
-    if (!read_names(names_path, &people, &n_people)) {
-        return CLI_EXIT_FAIL;
-    }
-    for (size_t p = 0; p < n_people; p++) {
-        n_images += (size_t)people[p].count;
-        n_gallery_people += people[p].count >= 2;
-    }
-    paths = calloc(n_images, sizeof(*paths));
-    owner = calloc(n_images, sizeof(*owner));
-    is_gallery = calloc(n_images, sizeof(*is_gallery));
-    if (paths == NULL || owner == NULL || is_gallery == NULL) {
+    u->paths = calloc(u->n_images, sizeof(*u->paths));
+    u->owner = calloc(u->n_images, sizeof(*u->owner));
+    u->is_gallery = calloc(u->n_images, sizeof(*u->is_gallery));
+    if (u->paths == NULL || u->owner == NULL || u->is_gallery == NULL) {
         fprintf(stderr, "mien eval lfw-1n: out of memory\n");
-        goto done;
+        return false;
     }
-    for (size_t p = 0; p < n_people; p++) {
-        for (int i = 1; i <= people[p].count; i++) {
-            size_t len = strlen(dir) + 2 * strlen(people[p].name) + 40;
-            paths[k_img] = malloc(len);
-            if (paths[k_img] == NULL) {
+    for (size_t p = 0; p < u->n_people; p++) {
+        const char *name = u->people[p].name;
+        for (int i = 1; i <= u->people[p].count; i++) {
+            size_t len = strlen(dir) + 2 * strlen(name) + 40;
+            u->paths[k_img] = malloc(len);
+            if (u->paths[k_img] == NULL) {
                 fprintf(stderr, "mien eval lfw-1n: out of memory\n");
-                goto done;
+                return false;
             }
-            snprintf(paths[k_img], len, "%s/lfw_deepfunneled/%s/%s_%04d.jpg", dir,
-                     people[p].name, people[p].name, i);
-            owner[k_img] = p;
-            is_gallery[k_img] = i == 1;
-            n_probes += i > 1;
+            snprintf(u->paths[k_img], len, "%s/lfw_deepfunneled/%s/%s_%04d.jpg", dir, name,
+                     name, i);
+            u->owner[k_img] = p;
+            u->is_gallery[k_img] = i == 1;
+            u->n_probes += i > 1;
             k_img++;
         }
     }
-    fprintf(stderr,
-            "mien eval lfw-1n: %zu people, %zu images: gallery %zu (%zu mated + %zu "
-            "distractors), %zu probes, profile %s, %d threads\n",
-            n_people, n_images, n_people, n_gallery_people, n_people - n_gallery_people,
-            n_probes, cli_profile_name(o.profile), o.threads);
-    if (eval_open_engine(&o, &engine) != MIEN_OK) {
-        goto done;
-    }
-    {
-        eval_embed_job job = {.paths = (const char *const *)paths,
-                              .n = n_images,
-                              .profile = o.profile,
-                              .threads = o.threads,
-                              .label = "images"};
-        if (eval_embed_run(engine, &job, &r) != MIEN_OK) {
-            goto done;
-        }
-    }
-    /* The gallery: a temporary store, only the public API. */
-    fd = mkstemps(db_path, 3);
+    return true;
+}
+
+/* The gallery: a temporary store, only the public API, with its own key file beside it
+ * (never $MIEN_KEY_FILE: that is an operator's store's), a policy for evaluation on public
+ * benchmark data (no consent to record, no review: the candidates are scored, not acted on),
+ * and a context naming the run. Every enrolment and search is still audited, so "search ms"
+ * includes the audit entry's commit. False, with a message, on failure. */
+static bool open_gallery(run *u)
+{
+    char uri[64], key_path[sizeof(u->db_path) + 8];
+    mien_error err;
+    mien_status st;
+    int fd;
+    snprintf(u->db_path, sizeof(u->db_path), "/tmp/mien-lfw1n-XXXXXX.db");
+    fd = mkstemps(u->db_path, 3);
     if (fd < 0) {
         fprintf(stderr, "mien eval lfw-1n: cannot create a temporary store: %s\n",
                 strerror(errno));
-        goto done;
+        return false;
     }
     close(fd);
-    made_db = true;
-    snprintf(uri, sizeof(uri), "sqlite:%s", db_path);
-    /* Its own key file beside it (never $MIEN_KEY_FILE: that is an operator's store's), a
-     * policy for evaluation on public benchmark data (no consent to record, no review: the
-     * candidates are scored, not acted on), and a context naming the run. Every enrolment
-     * and search is still audited, so "search ms" includes the audit entry's commit. */
-    snprintf(key_path, sizeof(key_path), "%s.key", db_path);
+    u->made_db = true;
+    snprintf(uri, sizeof(uri), "sqlite:%s", u->db_path);
+    snprintf(key_path, sizeof(key_path), "%s.key", u->db_path);
     mien_store_options so_open = {.key_file = key_path, .create_key = 1};
-    st = mien_store_open_with(uri, &so_open, &store, &err);
+    st = mien_store_open_with(uri, &so_open, &u->store, &err);
     if (st == MIEN_OK) {
         mien_collection_policy policy = {.purposes = "evaluation",
                                          .legal_basis = "evaluation on public benchmark data "
                                                         "(LFW)",
                                          .consent = MIEN_CONSENT_NOT_NEEDED,
                                          .review = MIEN_REVIEW_NONE};
-        st = mien_collection_create(store, "lfw", o.profile, engine,
-                                    "LFW 1:N (mien eval lfw-1n)", &policy, &cx.ctx, &err);
+        st = mien_collection_create(u->store, "lfw", u->o.profile, u->engine,
+                                    "LFW 1:N (mien eval lfw-1n)", &policy, &u->cx.ctx, &err);
     }
     if (st != MIEN_OK) {
         fprintf(stderr, "mien eval lfw-1n: %s (%s)\n", err.message, mien_strerror(st));
-        goto done;
+        return false;
     }
-    t0 = eval_now_ms();
-    for (size_t i = 0; i < n_images; i++) {
+    return true;
+}
+
+/* Enrols each gallery image that has a face; times the whole. False on a store failure. */
+static bool enrol_gallery(run *u)
+{
+    mien_error err;
+    double t0 = eval_now_ms();
+    for (size_t i = 0; i < u->n_images; i++) {
         mien_enrollment e;
-        if (!is_gallery[i]) {
+        mien_status st;
+        if (!u->is_gallery[i]) {
             continue;
         }
-        if (r.images[i].status != EVAL_IMAGE_OK) {
-            not_enrolled++;
+        if (u->r.images[i].status != EVAL_IMAGE_OK) {
+            u->not_enrolled++;
             continue;
         }
         memset(&e, 0, sizeof(e));
-        e.subject = people[owner[i]].name;
-        e.template_ = r.images[i].t;
-        st = mien_enroll(store, "lfw", &e, &cx.ctx, NULL, &err);
+        e.subject = u->people[u->owner[i]].name;
+        e.template_ = u->r.images[i].t;
+        st = mien_enroll(u->store, "lfw", &e, &u->cx.ctx, NULL, &err);
         if (st != MIEN_OK) {
-            fprintf(stderr, "mien eval lfw-1n: enrol %s: %s (%s)\n", paths[i], err.message,
+            fprintf(stderr, "mien eval lfw-1n: enrol %s: %s (%s)\n", u->paths[i], err.message,
                     mien_strerror(st));
-            goto done;
+            return false;
         }
-        enrolled++;
+        u->enrolled++;
     }
-    enrol_ms = eval_now_ms() - t0;
-    unmated = malloc((n_probes + 1) * sizeof(*unmated));
-    mated_score = malloc((n_probes + 1) * sizeof(*mated_score));
-    search_ms = malloc((n_probes + 1) * sizeof(*search_ms));
-    mate_rank = calloc(n_probes + 1, sizeof(*mate_rank));
-    if (unmated == NULL || mated_score == NULL || search_ms == NULL || mate_rank == NULL) {
+    u->enrol_ms = eval_now_ms() - t0;
+    return true;
+}
+
+/* Probe q's outcome from its candidates: the mate's rank and score, and the best non-mate
+ * score (the unmated search's, see the file's comment). */
+static void score_probe(run *u, size_t q, const char *who, const mien_search_result *res)
+{
+    for (size_t k = 0; k < res->count; k++) {
+        const mien_candidate *c = &res->candidates[k];
+        if (strcmp(c->subject, who) == 0) {
+            if (u->mate_rank[q] == 0) {
+                u->mate_rank[q] = (int)k + 1;
+                u->mated_score[q] = c->similarity;
+            }
+        } else if (u->unmated[q] == -INFINITY) {
+            u->unmated[q] = c->similarity;
+        }
+    }
+}
+
+/* Searches each probe that has a face once, for the top TOP_K with no similarity floor.
+ * False on a library failure or out of memory. */
+static bool search_probes(run *u)
+{
+    size_t q = 0, n = u->n_probes + 1;
+    mien_search_options so = mien_search_options_default();
+    mien_error err;
+    so.top_k = TOP_K;
+    so.max_fmr = 1.0; /* no floor: every candidate, whatever its similarity */
+    u->unmated = malloc(n * sizeof(*u->unmated));
+    u->mated_score = malloc(n * sizeof(*u->mated_score));
+    u->search_ms = malloc(n * sizeof(*u->search_ms));
+    u->mate_rank = calloc(n, sizeof(*u->mate_rank));
+    if (u->unmated == NULL || u->mated_score == NULL || u->search_ms == NULL ||
+        u->mate_rank == NULL) {
         fprintf(stderr, "mien eval lfw-1n: out of memory\n");
-        goto done;
+        return false;
     }
-    {
-        size_t q = 0;
-        mien_search_options so = mien_search_options_default();
-        so.top_k = TOP_K;
-        so.max_fmr = 1.0; /* no floor: every candidate, whatever its similarity */
-        for (size_t i = 0; i < n_images; i++) {
-            mien_search_result res;
-            const mien_candidate *cands;
-            size_t n;
-            const char *who;
-            double ms;
-            if (is_gallery[i]) {
-                continue;
-            }
-            who = people[owner[i]].name;
-            unmated[q] = -INFINITY;
-            mated_score[q] = -INFINITY;
-            mate_rank[q] = 0;
-            if (r.images[i].status != EVAL_IMAGE_OK) {
-                q++;
-                continue;
-            }
+    for (size_t i = 0; i < u->n_images; i++) {
+        mien_search_result res;
+        mien_status st;
+        double t0;
+        if (u->is_gallery[i]) {
+            continue;
+        }
+        u->unmated[q] = -INFINITY;
+        u->mated_score[q] = -INFINITY;
+        u->mate_rank[q] = 0;
+        if (u->r.images[i].status == EVAL_IMAGE_OK) {
             t0 = eval_now_ms();
-            st = mien_search(store, "lfw", r.images[i].t, &so, &cx.ctx, &res, &err);
-            ms = eval_now_ms() - t0;
-            cands = res.candidates;
-            n = res.count;
+            st = mien_search(u->store, "lfw", u->r.images[i].t, &so, &u->cx.ctx, &res, &err);
             if (st != MIEN_OK) {
-                fprintf(stderr, "mien eval lfw-1n: search %s: %s (%s)\n", paths[i], err.message,
-                        mien_strerror(st));
-                goto done;
+                fprintf(stderr, "mien eval lfw-1n: search %s: %s (%s)\n", u->paths[i],
+                        err.message, mien_strerror(st));
+                return false;
             }
-            search_ms[searched++] = ms;
-            for (size_t k = 0; k < n; k++) {
-                if (strcmp(cands[k].subject, who) == 0) {
-                    if (mate_rank[q] == 0) {
-                        mate_rank[q] = (int)k + 1;
-                        mated_score[q] = cands[k].similarity;
-                    }
-                } else if (unmated[q] == -INFINITY) {
-                    unmated[q] = cands[k].similarity;
-                }
-            }
+            u->search_ms[u->searched++] = eval_now_ms() - t0;
+            score_probe(u, q, u->people[u->owner[i]].name, &res);
             mien_search_result_free(&res);
-            q++;
         }
+        q++;
     }
-    {
-        size_t hit1 = 0, hit5 = 0, hit10 = 0, fn = 0, fp = 0, idx;
-        double *sorted = malloc((n_probes + 1) * sizeof(*sorted)), t, med_ms = 0, fpir;
-        double fnir, embed_rate = r.wall_s > 0 ? (double)r.n / r.wall_s : 0;
-        double enrol_rate = enrol_ms > 0 ? (double)enrolled / (enrol_ms / 1e3) : 0;
-        if (sorted == NULL) {
-            fprintf(stderr, "mien eval lfw-1n: out of memory\n");
-            goto done;
-        }
-        for (size_t q = 0; q < n_probes; q++) {
-            hit1 += mate_rank[q] == 1;
-            hit5 += mate_rank[q] >= 1 && mate_rank[q] <= 5;
-            hit10 += mate_rank[q] >= 1 && mate_rank[q] <= 10;
-        }
-        memcpy(sorted, unmated, n_probes * sizeof(*sorted));
-        qsort(sorted, n_probes, sizeof(*sorted), cmp_double_desc);
-        idx = (size_t)floor(FPIR_TARGET * (double)n_probes);
-        t = idx < n_probes ? sorted[idx] : -INFINITY;
-        for (size_t q = 0; q < n_probes; q++) {
-            fp += unmated[q] > t;
-            fn += !(mate_rank[q] == 1 && mated_score[q] > t);
-        }
-        fpir = n_probes ? (double)fp / (double)n_probes : 0;
-        fnir = n_probes ? (double)fn / (double)n_probes : 0;
-        if (searched > 0) {
-            qsort(search_ms, searched, sizeof(*search_ms), cmp_double);
-            med_ms = searched % 2 ? search_ms[searched / 2]
-                                  : 0.5 * (search_ms[searched / 2 - 1] + search_ms[searched / 2]);
-        }
-        free(sorted);
-        printf("LFW 1:N (open set), profile %s: gallery %zu subjects (%zu mated, %zu distractors; "
-               "%zu gallery images without a face), %zu mated probes (%zu without a face)\n",
-               cli_profile_name(o.profile), enrolled, n_gallery_people,
-               n_people - n_gallery_people, not_enrolled, n_probes, n_probes - searched);
-        printf("rank-1 %.2f %%   rank-5 %.2f %%   rank-10 %.2f %%\n", 100.0 * hit1 / n_probes,
-               100.0 * hit5 / n_probes, 100.0 * hit10 / n_probes);
-        printf("FNIR@FPIR=1e-2 %.2f %% (threshold %.4f: %zu/%zu unmated searches above it, "
-               "FPIR %.4f; %zu/%zu mated searches missed)\n",
-               100.0 * fnir, t, fp, n_probes, fpir, fn, n_probes);
-        printf("search: median %.3f ms per probe (%zu searches, one thread, top %d)\n", med_ms,
-               searched, TOP_K);
-        printf("enrolment: embedding pass %.1f images/s from JPEG with %d threads (%zu images, "
-               "%.1f s); store %.0f faces/s (mien_enroll, %zu faces, %.2f s)\n",
-               embed_rate, r.threads, r.n, r.wall_s, enrol_rate, enrolled, enrol_ms / 1e3);
-        if (o.json) {
-            printf("{\"profile\":\"%s\",\"gallery_subjects\":%zu,\"mated_subjects\":%zu,"
-                   "\"distractors\":%zu,\"gallery_no_face\":%zu,\"probes\":%zu,"
-                   "\"probes_no_face\":%zu,\"rank1\":%.6f,\"rank5\":%.6f,\"rank10\":%.6f,"
-                   "\"fnir_at_fpir_1e-2\":%.6f,\"threshold\":%.6f,\"fpir\":%.6f,"
-                   "\"search_ms_median\":%.4f,\"embed_images_per_s\":%.2f,"
-                   "\"enrol_faces_per_s\":%.1f,\"threads\":%d,\"embed_wall_s\":%.2f}\n",
-                   cli_profile_name(o.profile), enrolled, n_gallery_people,
-                   n_people - n_gallery_people, not_enrolled, n_probes, n_probes - searched,
-                   (double)hit1 / n_probes, (double)hit5 / n_probes, (double)hit10 / n_probes,
-                   fnir, t, fpir, med_ms, embed_rate, enrol_rate, r.threads, r.wall_s);
-        }
+    return true;
+}
+
+/* The figures of a run (the file's comment defines them). */
+typedef struct figures {
+    size_t hit1, hit5, hit10, fn, fp;
+    double threshold, fpir, fnir, median_ms, embed_rate, enrol_rate;
+} figures;
+
+/* Computes the figures; false when out of memory. */
+static bool compute(run *u, figures *f)
+{
+    size_t n = u->n_probes, idx;
+    double *sorted = malloc((n + 1) * sizeof(*sorted));
+    memset(f, 0, sizeof(*f));
+    if (sorted == NULL) {
+        fprintf(stderr, "mien eval lfw-1n: out of memory\n");
+        return false;
     }
-    rc = CLI_EXIT_OK;
-done:
-    mien_store_close(store);
-    if (made_db) {
+    for (size_t q = 0; q < n; q++) {
+        f->hit1 += u->mate_rank[q] == 1;
+        f->hit5 += u->mate_rank[q] >= 1 && u->mate_rank[q] <= 5;
+        f->hit10 += u->mate_rank[q] >= 1 && u->mate_rank[q] <= 10;
+    }
+    memcpy(sorted, u->unmated, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_double_desc);
+    idx = (size_t)floor(FPIR_TARGET * (double)n);
+    f->threshold = idx < n ? sorted[idx] : -INFINITY;
+    free(sorted);
+    for (size_t q = 0; q < n; q++) {
+        f->fp += u->unmated[q] > f->threshold;
+        f->fn += !(u->mate_rank[q] == 1 && u->mated_score[q] > f->threshold);
+    }
+    f->fpir = n ? (double)f->fp / (double)n : 0;
+    f->fnir = n ? (double)f->fn / (double)n : 0;
+    if (u->searched > 0) {
+        size_t m = u->searched;
+        qsort(u->search_ms, m, sizeof(*u->search_ms), cmp_double);
+        f->median_ms = m % 2 ? u->search_ms[m / 2]
+                             : 0.5 * (u->search_ms[m / 2 - 1] + u->search_ms[m / 2]);
+    }
+    f->embed_rate = u->r.wall_s > 0 ? (double)u->r.n / u->r.wall_s : 0;
+    f->enrol_rate = u->enrol_ms > 0 ? (double)u->enrolled / (u->enrol_ms / 1e3) : 0;
+    return true;
+}
+
+/* The report: text, then with --json one JSON line. */
+static void print_figures(const run *u, const figures *f)
+{
+    size_t n = u->n_probes, distractors = u->n_people - u->n_gallery_people;
+    const char *profile = cli_profile_name(u->o.profile);
+    printf("LFW 1:N (open set), profile %s: gallery %zu subjects (%zu mated, %zu distractors; "
+           "%zu gallery images without a face), %zu mated probes (%zu without a face)\n",
+           profile, u->enrolled, u->n_gallery_people, distractors, u->not_enrolled, n,
+           n - u->searched);
+    printf("rank-1 %.2f %%   rank-5 %.2f %%   rank-10 %.2f %%\n", 100.0 * f->hit1 / n,
+           100.0 * f->hit5 / n, 100.0 * f->hit10 / n);
+    printf("FNIR@FPIR=1e-2 %.2f %% (threshold %.4f: %zu/%zu unmated searches above it, "
+           "FPIR %.4f; %zu/%zu mated searches missed)\n",
+           100.0 * f->fnir, f->threshold, f->fp, n, f->fpir, f->fn, n);
+    printf("search: median %.3f ms per probe (%zu searches, one thread, top %d)\n",
+           f->median_ms, u->searched, TOP_K);
+    printf("enrolment: embedding pass %.1f images/s from JPEG with %d threads (%zu images, "
+           "%.1f s); store %.0f faces/s (mien_enroll, %zu faces, %.2f s)\n",
+           f->embed_rate, u->r.threads, u->r.n, u->r.wall_s, f->enrol_rate, u->enrolled,
+           u->enrol_ms / 1e3);
+    if (u->o.json) {
+        printf("{\"profile\":\"%s\",\"gallery_subjects\":%zu,\"mated_subjects\":%zu,"
+               "\"distractors\":%zu,\"gallery_no_face\":%zu,\"probes\":%zu,"
+               "\"probes_no_face\":%zu,\"rank1\":%.6f,\"rank5\":%.6f,\"rank10\":%.6f,"
+               "\"fnir_at_fpir_1e-2\":%.6f,\"threshold\":%.6f,\"fpir\":%.6f,"
+               "\"search_ms_median\":%.4f,\"embed_images_per_s\":%.2f,"
+               "\"enrol_faces_per_s\":%.1f,\"threads\":%d,\"embed_wall_s\":%.2f}\n",
+               profile, u->enrolled, u->n_gallery_people, distractors, u->not_enrolled, n,
+               n - u->searched, (double)f->hit1 / n, (double)f->hit5 / n,
+               (double)f->hit10 / n, f->fnir, f->threshold, f->fpir, f->median_ms,
+               f->embed_rate, f->enrol_rate, u->r.threads, u->r.wall_s);
+    }
+}
+
+/* Closes the store, removes the temporary one and its side files, frees the rest. */
+static void run_free(run *u)
+{
+    mien_store_close(u->store);
+    if (u->made_db) {
         static const char *const sides[] = {"-wal", "-shm", ".key", ".audit-head",
                                             ".audit-head.lock"};
-        char side[sizeof(db_path) + 24];
-        unlink(db_path);
+        char side[sizeof(u->db_path) + 24];
+        unlink(u->db_path);
         for (size_t k = 0; k < sizeof(sides) / sizeof(sides[0]); k++) {
-            snprintf(side, sizeof(side), "%s%s", db_path, sides[k]);
+            snprintf(side, sizeof(side), "%s%s", u->db_path, sides[k]);
             unlink(side);
         }
     }
-    eval_embed_result_free(&r);
-    mien_engine_free(engine);
-    for (size_t i = 0; paths != NULL && i < n_images; i++) {
-        free(paths[i]);
+    eval_embed_result_free(&u->r);
+    mien_engine_free(u->engine);
+    for (size_t i = 0; u->paths != NULL && i < u->n_images; i++) {
+        free(u->paths[i]);
     }
-    free(paths);
-    free(owner);
-    free(is_gallery);
-    free(people);
-    free(unmated);
-    free(mated_score);
-    free(search_ms);
-    free(mate_rank);
+    free(u->paths);
+    free(u->owner);
+    free(u->is_gallery);
+    free(u->people);
+    free(u->unmated);
+    free(u->mated_score);
+    free(u->search_ms);
+    free(u->mate_rank);
+}
+
+/* The embedding pass over every image (gallery and probes), on o.threads workers. */
+static bool embed_all(run *u)
+{
+    eval_embed_job job = {.paths = (const char *const *)u->paths,
+                          .n = u->n_images,
+                          .profile = u->o.profile,
+                          .threads = u->o.threads,
+                          .label = "images"};
+    return eval_open_engine(&u->o, &u->engine) == MIEN_OK &&
+           eval_embed_run(u->engine, &job, &u->r) == MIEN_OK;
+}
+
+int tools_eval_lfw1n(int argc, char **argv)
+{
+    run u;
+    figures f;
+    char dir[4096], names_path[4200];
+    int rc = CLI_EXIT_FAIL;
+    memset(&u, 0, sizeof(u));
+    cli_context_init(&u.cx, "evaluation", "eval lfw-1n");
+    int parsed = eval_parse_options("lfw-1n", argc, argv,
+                                    EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_JSON, &u.o);
+    if (parsed != CLI_PARSED) {
+        return parsed;
+    }
+    if (!eval_find_lfw("lfw-1n", u.o.data_dir, "lfw-names.txt", dir, sizeof(dir))) {
+        return CLI_EXIT_FAIL;
+    }
+    snprintf(names_path, sizeof(names_path), "%s/lfw-names.txt", dir);
+    if (!read_names(names_path, &u.people, &u.n_people)) {
+        return CLI_EXIT_FAIL;
+    }
+    if (list_images(&u, dir)) {
+        fprintf(stderr,
+                "mien eval lfw-1n: %zu people, %zu images: gallery %zu (%zu mated + %zu "
+                "distractors), %zu probes, profile %s, %d threads\n",
+                u.n_people, u.n_images, u.n_people, u.n_gallery_people,
+                u.n_people - u.n_gallery_people, u.n_probes, cli_profile_name(u.o.profile),
+                u.o.threads);
+        if (embed_all(&u) && open_gallery(&u) && enrol_gallery(&u) && search_probes(&u) &&
+            compute(&u, &f)) {
+            print_figures(&u, &f);
+            rc = CLI_EXIT_OK;
+        }
+    }
+    run_free(&u);
     return rc;
 }
