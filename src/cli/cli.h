@@ -73,12 +73,19 @@ void cli_face_json(FILE *f, const mien_face *face);
 
 /* ---- galleries (store.c) ---- */
 
-/* cli_parse (opt.h), then opens the store that the command's --store option names
- * (cli_open_store; $MIEN_STORE or ./mien.db without it). Returns CLI_PARSED with *store open
- * (the caller closes it), or the exit code with *store NULL: CLI_EXIT_FAIL when the store
- * cannot be opened. */
+/* cli_parse (opt.h); then, unless `check` (may be NULL) refuses the arguments (it prints
+ * why; bad usage), opens the store that the command's --store option names (cli_open_store;
+ * $MIEN_STORE or ./mien.db without it). Returns CLI_PARSED with *store open (the caller
+ * closes it), or the exit code with *store NULL: CLI_EXIT_FAIL when the store cannot be
+ * opened. */
 int cli_parse_open_store(const cli_command *cmd, int argc, char **argv, void *args,
-                         int *n_args, mien_store **store);
+                         bool (*check)(const void *args), int *n_args, mien_store **store);
+
+/* The whole of a store command (subjects, erase, purge, keys, audit...): cli_parse_open_store
+ * into `args` (its defaults set by the caller), then `run`, then the store closed. Returns
+ * the exit code. */
+int cli_run_on_store(const cli_command *cmd, int argc, char **argv, void *args,
+                     bool (*check)(const void *args), cli_store_run run);
 
 /* Opens the store `uri` (NULL: $MIEN_STORE, else ./mien.db), printing the error. When the
  * open created the store's key file, warns on stderr that it must be backed up (without it

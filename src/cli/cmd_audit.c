@@ -67,8 +67,11 @@ static const cli_command reset_cmd = {"audit reset-head", "audit reset-head [--s
                                       plain_opts, 0, 0};
 
 /* `audit verify`: prints the report; returns the exit code (0 intact, 4 not, 1 no check). */
-static int verify(mien_store *store, const audit_args *o)
+static int verify(mien_store *store, void *args, char **pos, int n_pos)
 {
+    const audit_args *o = args;
+    (void)pos;
+    (void)n_pos;
     bool json = o->c.json;
     mien_audit_report r;
     mien_error err;
@@ -103,9 +106,11 @@ static int verify(mien_store *store, const audit_args *o)
 }
 
 /* `audit reset-head`: returns the exit code. */
-static int reset_head(mien_store *store, const audit_args *o)
+static int reset_head(mien_store *store, void *args, char **pos, int n_pos)
 {
-    (void)o;
+    (void)args;
+    (void)pos;
+    (void)n_pos;
     mien_audit_report before;
     mien_error err;
     cli_context cx;
@@ -133,8 +138,11 @@ static int write_line(void *ctx, const char *line)
 }
 
 /* `audit export`: the entries in [from, to] on stdout; returns the exit code. */
-static int export(mien_store *store, const audit_args *o)
+static int export(mien_store *store, void *args, char **pos, int n_pos)
 {
+    const audit_args *o = args;
+    (void)pos;
+    (void)n_pos;
     mien_error err;
     mien_status st = mien_audit_export(store, o->from, o->to, write_line, NULL, &err);
     if (st != MIEN_OK) {
@@ -147,50 +155,25 @@ static int export(mien_store *store, const audit_args *o)
     return CLI_EXIT_OK;
 }
 
-/* Parses action `cmd`'s arguments, opens the store and runs `act`. Returns the exit code. */
-static int run(const cli_command *cmd, int argc, char **argv,
-               int (*act)(mien_store *store, const audit_args *o))
+/* --from and --to in order. */
+static bool from_before_to(const void *args)
 {
-    audit_args o = {.c = {.threads = 1}};
-    mien_store *store = NULL;
-    int n_args, rc = cli_parse(cmd, argc, argv, &o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    if (o.to != 0 && o.from > o.to) {
+    const audit_args *o = args;
+    if (o->to != 0 && o->from > o->to) {
         fprintf(stderr, "mien audit export: --from is after --to\n");
-        return cli_bad_usage(cmd);
+        return false;
     }
-    if (cli_open_store(o.store, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
-    rc = act(store, &o);
-    mien_store_close(store);
-    return rc;
-}
-
-static int run_verify(int argc, char **argv)
-{
-    return run(&verify_cmd, argc, argv, verify);
-}
-
-static int run_export(int argc, char **argv)
-{
-    return run(&export_cmd, argc, argv, export);
-}
-
-static int run_reset_head(int argc, char **argv)
-{
-    return run(&reset_cmd, argc, argv, reset_head);
+    return true;
 }
 
 int cli_cmd_audit(int argc, char **argv)
 {
     static const cli_action actions[] = {
-        {"verify", run_verify, &verify_cmd},
-        {"export", run_export, &export_cmd},
-        {"reset-head", run_reset_head, &reset_cmd},
-        {NULL, NULL, NULL},
+        CLI_STORE_ACTION("verify", &verify_cmd, verify, NULL),
+        CLI_STORE_ACTION("export", &export_cmd, export, from_before_to),
+        CLI_STORE_ACTION("reset-head", &reset_cmd, reset_head, NULL),
+        CLI_ACTIONS_END,
     };
-    return cli_run_action("audit", actions, argc, argv);
+    audit_args o;
+    return cli_run_action("audit", actions, argc, argv, &o, sizeof(o));
 }

@@ -147,6 +147,9 @@ static int run_models(int argc, char **argv)
 
 int cli_cmd_bench(int argc, char **argv)
 {
-    static const cli_action actions[] = {{"models", run_models, &models_cmd}, {NULL, NULL, NULL}};
-    return cli_run_action("bench", actions, argc, argv);
+    static const cli_action actions[] = {
+        CLI_ACTION("models", run_models, &models_cmd),
+        CLI_ACTIONS_END,
+    };
+    return cli_run_action("bench", actions, argc, argv, NULL, 0);
 }

@@ -155,43 +155,9 @@ static const cli_command drop_cmd = {"collection drop",
                                      "collection drop NAME [--case-ref REF] [--store URI] [--json]",
                                      drop_opts, 1, 1};
 
-/* Parses the arguments of action `cmd` into *o (its defaults set here) and, unless `check`
- * refuses them (bad usage), loads the models when `engine` is not NULL (`create` locks the
- * collection to them), then opens the store. Returns CLI_PARSED with *store (and *engine)
- * open, for the caller to close, or the exit code with nothing open. */
-static int open_for(const cli_command *cmd, int argc, char **argv, collection_args *o,
-                    bool (*check)(const collection_args *o), mien_engine **engine,
-                    mien_store **store)
-{
-    int n_args, rc;
-    memset(o, 0, sizeof(*o));
-    o->c.threads = 1;
-    o->policy.consent = MIEN_CONSENT_REQUIRED;
-    o->policy.review = MIEN_REVIEW_ONE;
-    o->profile = MIEN_PROFILE_FAST;
-    *store = NULL;
-    rc = cli_parse(cmd, argc, argv, o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    if (check != NULL && !check(o)) {
-        return cli_bad_usage(cmd);
-    }
-    if (engine != NULL && cli_open_engine(&o->c, engine) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
-    if (cli_open_store(o->store, store) != MIEN_OK) {
-        if (engine != NULL) {
-            mien_engine_free(*engine);
-            *engine = NULL;
-        }
-        return CLI_EXIT_FAIL;
-    }
-    return CLI_PARSED;
-}
-
-/* Prints collection `name` (after `create`: "created " first). Returns the exit code. */
-static int show(mien_store *store, const char *name, bool json, const char *verb)
+/* Prints collection `name`, after "created " when `created`. Returns the exit code (`verb`
+ * names the action in a failure). */
+static int show(mien_store *store, const char *name, bool json, const char *verb, bool created)
 {
     mien_collection_info info;
     mien_error err;
@@ -204,7 +170,7 @@ static int show(mien_store *store, const char *name, bool json, const char *verb
         printf("\n");
         return CLI_EXIT_OK;
     }
-    if (strcmp(verb, "collection create") == 0) {
+    if (created) {
         printf("created ");
     }
     print_text(&info);
@@ -212,9 +178,10 @@ static int show(mien_store *store, const char *name, bool json, const char *verb
 }
 
 /* No default purpose or legal basis: what a collection of faces is for is declared. False,
- * with the reason printed, when `o` leaves either out. */
-static bool declares_why(const collection_args *o)
+ * with the reason printed, when `args` leaves either out. */
+static bool declares_why(const void *args)
 {
+    const collection_args *o = args;
     if (o->purposes[0] == '\0') {
         fprintf(stderr, "mien collection create: declare what the collection is for with "
                         "--purpose P[,P...] (e.g. access_control); searches must name one of "
@@ -229,17 +196,31 @@ static bool declares_why(const collection_args *o)
     return true;
 }
 
+/* `create` locks the collection to the models of the engine that creates it, so it loads
+ * them, before the store opens. */
 static int run_create(int argc, char **argv)
 {
-    collection_args o;
+    collection_args o = {.c = {.threads = 1},
+                         .policy = {.consent = MIEN_CONSENT_REQUIRED, .review = MIEN_REVIEW_ONE},
+                         .profile = MIEN_PROFILE_FAST};
     mien_store *store = NULL;
     mien_engine *engine = NULL;
     cli_context cx;
     mien_error err;
     mien_status st;
-    int rc = open_for(&create_cmd, argc, argv, &o, declares_why, &engine, &store);
+    int n_args, rc = cli_parse(&create_cmd, argc, argv, &o, &n_args);
     if (rc != CLI_PARSED) {
         return rc;
+    }
+    if (!declares_why(&o)) {
+        return cli_bad_usage(&create_cmd);
+    }
+    if (cli_open_engine(&o.c, &engine) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    if (cli_open_store(o.store, &store) != MIEN_OK) {
+        mien_engine_free(engine);
+        return CLI_EXIT_FAIL;
     }
     o.policy.purposes = o.purposes;
     o.policy.legal_basis = o.legal_basis;
@@ -247,81 +228,62 @@ static int run_create(int argc, char **argv)
     st = mien_collection_create(store, argv[0], o.profile, engine, o.description, &o.policy,
                                 &cx.ctx, &err);
     rc = st != MIEN_OK ? cli_fail("collection create", st, &err)
-                       : show(store, argv[0], o.c.json, "collection create");
+                       : show(store, argv[0], o.c.json, "collection create", true);
     mien_store_close(store);
     mien_engine_free(engine);
     return rc;
 }
 
-static int run_info(int argc, char **argv)
+static int info(mien_store *store, void *args, char **pos, int n_pos)
 {
-    collection_args o;
-    mien_store *store = NULL;
-    int rc = open_for(&info_cmd, argc, argv, &o, NULL, NULL, &store);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    rc = show(store, argv[0], o.c.json, "collection info");
-    mien_store_close(store);
-    return rc;
+    const collection_args *o = args;
+    (void)n_pos;
+    return show(store, pos[0], o->c.json, "collection info", false);
 }
 
-static int run_list(int argc, char **argv)
+static int list(mien_store *store, void *args, char **pos, int n_pos)
 {
-    collection_args o;
-    mien_store *store = NULL;
+    const collection_args *o = args;
     mien_collection_info *cs = NULL;
     size_t n = 0;
     mien_error err;
-    mien_status st;
-    int rc = open_for(&list_cmd, argc, argv, &o, NULL, NULL, &store);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    rc = CLI_EXIT_OK;
-    st = mien_collection_list(store, &cs, &n, &err);
-    if (st != MIEN_OK) {
-        rc = cli_fail("collection list", st, &err);
-    }
+    mien_status st = mien_collection_list(store, &cs, &n, &err);
+    int rc = st != MIEN_OK ? cli_fail("collection list", st, &err) : CLI_EXIT_OK;
+    (void)pos;
+    (void)n_pos;
     for (size_t k = 0; k < n; k++) {
-        if (o.c.json) {
+        if (o->c.json) {
             cli_collection_json(stdout, &cs[k]);
             printf("\n");
         } else {
             print_text(&cs[k]);
         }
     }
-    if (st == MIEN_OK && n == 0 && !o.c.json) {
+    if (st == MIEN_OK && n == 0 && !o->c.json) {
         printf("no collections\n");
     }
     mien_free(cs);
-    mien_store_close(store);
     return rc;
 }
 
-static int run_drop(int argc, char **argv)
+static int drop(mien_store *store, void *args, char **pos, int n_pos)
 {
-    collection_args o;
-    mien_store *store = NULL;
+    const collection_args *o = args;
+    const char *name = pos[0];
     mien_collection_info info;
     cli_context cx;
     mien_error err;
     mien_status st;
-    const char *name;
-    int rc = open_for(&drop_cmd, argc, argv, &o, NULL, NULL, &store);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    rc = CLI_EXIT_OK;
-    name = argv[0];
-    cli_context_init(&cx, NULL, o.case_ref);
+    (void)n_pos;
+    cli_context_init(&cx, NULL, o->case_ref);
     st = mien_collection_get(store, name, &info, &err);
     if (st == MIEN_OK) {
         st = mien_collection_drop(store, name, &cx.ctx, &err);
     }
     if (st != MIEN_OK) {
-        rc = cli_fail("collection drop", st, &err);
-    } else if (o.c.json) {
+        return cli_fail("collection drop", st, &err);
+    }
+    if (o->c.json) {
         printf("{\"dropped\":");
         cli_json_string(stdout, name);
         printf(",\"subjects\":%lld,\"faces\":%lld}\n", (long long)info.subjects,
@@ -330,19 +292,19 @@ static int run_drop(int argc, char **argv)
         printf("dropped collection %s (%lld subjects, %lld faces)\n", name,
                (long long)info.subjects, (long long)info.faces);
     }
-    mien_store_close(store);
-    return rc;
+    return CLI_EXIT_OK;
 }
 
 int cli_cmd_collection(int argc, char **argv)
 {
     static const cli_action actions[] = {
-        {"create", run_create, &create_cmd},
-        {"list", run_list, &list_cmd},
-        {"info", run_info, &info_cmd},
-        {"drop", run_drop, &drop_cmd},
-        {"import-synthetic", tools_cmd_import_synthetic, NULL}, /* benchmarks only */
-        {NULL, NULL, NULL},
+        CLI_ACTION("create", run_create, &create_cmd),
+        CLI_STORE_ACTION("list", &list_cmd, list, NULL),
+        CLI_STORE_ACTION("info", &info_cmd, info, NULL),
+        CLI_STORE_ACTION("drop", &drop_cmd, drop, NULL),
+        CLI_ACTION("import-synthetic", tools_cmd_import_synthetic, NULL), /* benchmarks only */
+        CLI_ACTIONS_END,
     };
-    return cli_run_action("collection", actions, argc, argv);
+    collection_args o;
+    return cli_run_action("collection", actions, argc, argv, &o, sizeof(o));
 }

@@ -27,33 +27,25 @@ static const cli_opt opts[] = {
 static const cli_command cmd = {
     "erase", "erase COLL --subject ID [--case-ref REF] [--store URI] [--json]", opts, 1, 1};
 
-int cli_cmd_erase(int argc, char **argv)
+/* Erases subject --subject of collection pos[0] and prints the receipt. */
+static int erase(mien_store *store, void *args, char **pos, int n_pos)
 {
-    erase_args o = {.c = {.threads = 1}};
-    const char *collection, *subject;
+    const erase_args *o = args;
+    const char *collection = pos[0], *subject = o->subject;
     cli_context cx;
     char when[32];
-    mien_store *store = NULL;
     mien_erasure e;
     mien_error err;
     mien_status st;
-    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    rc = CLI_EXIT_OK;
-    collection = argv[0];
-    subject = o.subject;
-    if (cli_open_store(o.store, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
+    int rc = CLI_EXIT_OK;
+    (void)n_pos;
     /* An erasure needs no declared purpose (it is what a data subject may always ask for);
      * --purpose, if given, is recorded. */
-    cli_context_init(&cx, o.purpose, o.case_ref);
+    cli_context_init(&cx, o->purpose, o->case_ref);
     st = mien_erase_subject(store, collection, subject, &cx.ctx, &e, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("erase", st, &err);
-    } else if (o.c.json) {
+    } else if (o->c.json) {
         cli_time_iso(e.erased_at, when, sizeof(when));
         printf("{\"collection\":");
         cli_json_string(stdout, collection);
@@ -71,6 +63,11 @@ int cli_cmd_erase(int argc, char **argv)
         printf("receipt: erased at %s; subject hash %s; audit entry %lld, hash %s\n", when,
                e.subject_hash, (long long)e.audit_seq, e.audit_hash);
     }
-    mien_store_close(store);
     return rc;
+}
+
+int cli_cmd_erase(int argc, char **argv)
+{
+    erase_args o = {.c = {.threads = 1}};
+    return cli_run_on_store(&cmd, argc, argv, &o, NULL, erase);
 }

@@ -79,12 +79,14 @@ static void print_text(const mien_key_info *k)
            k->label);
 }
 
-static int create(mien_store *store, const keys_args *o, const char *unused)
+static int create(mien_store *store, void *args, char **pos, int n_pos)
 {
+    const keys_args *o = args;
     mien_role role = o->role;
     const char *label = o->label;
     bool json = o->c.json;
-    (void)unused;
+    (void)pos;
+    (void)n_pos;
     char key[MIEN_KEY_TEXT_MAX];
     mien_key_info info;
     mien_error err;
@@ -125,10 +127,12 @@ static int create(mien_store *store, const keys_args *o, const char *unused)
     return CLI_EXIT_OK;
 }
 
-static int list(mien_store *store, const keys_args *o, const char *unused)
+static int list(mien_store *store, void *args, char **pos, int n_pos)
 {
+    const keys_args *o = args;
     bool json = o->c.json;
-    (void)unused;
+    (void)pos;
+    (void)n_pos;
     mien_key_info *keys = NULL;
     size_t n = 0;
     mien_error err;
@@ -154,10 +158,12 @@ static int list(mien_store *store, const keys_args *o, const char *unused)
 }
 
 /* `keys rotate-data`; returns the exit code. */
-static int rotate_data(mien_store *store, const keys_args *o, const char *unused)
+static int rotate_data(mien_store *store, void *args, char **pos, int n_pos)
 {
+    const keys_args *o = args;
     bool json = o->c.json;
-    (void)unused;
+    (void)pos;
+    (void)n_pos;
     mien_error err;
     int64_t n = 0;
     cli_context cx;
@@ -182,8 +188,11 @@ static int rotate_data(mien_store *store, const keys_args *o, const char *unused
     return CLI_EXIT_OK;
 }
 
-static int revoke(mien_store *store, const keys_args *o, const char *id)
+static int revoke(mien_store *store, void *args, char **pos, int n_pos)
 {
+    const keys_args *o = args;
+    const char *id = pos[0];
+    (void)n_pos;
     bool json = o->c.json;
     mien_error err;
     mien_status st = mien_key_revoke(store, id, &err);
@@ -200,50 +209,15 @@ static int revoke(mien_store *store, const keys_args *o, const char *id)
     return CLI_EXIT_OK;
 }
 
-/* Parses action `cmd`'s arguments, opens the store and runs `act` with its one positional
- * argument (or NULL). Returns the exit code. */
-static int run(const cli_command *cmd, int argc, char **argv,
-               int (*act)(mien_store *store, const keys_args *o, const char *arg))
-{
-    keys_args o = {.c = {.threads = 1}};
-    mien_store *store = NULL;
-    int n_args, rc = cli_parse_open_store(cmd, argc, argv, &o, &n_args, &store);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    rc = act(store, &o, n_args > 0 ? argv[0] : NULL);
-    mien_store_close(store);
-    return rc;
-}
-
-static int run_create(int argc, char **argv)
-{
-    return run(&create_cmd, argc, argv, create);
-}
-
-static int run_list(int argc, char **argv)
-{
-    return run(&list_cmd, argc, argv, list);
-}
-
-static int run_revoke(int argc, char **argv)
-{
-    return run(&revoke_cmd, argc, argv, revoke);
-}
-
-static int run_rotate(int argc, char **argv)
-{
-    return run(&rotate_cmd, argc, argv, rotate_data);
-}
-
 int cli_cmd_keys(int argc, char **argv)
 {
     static const cli_action actions[] = {
-        {"create", run_create, &create_cmd},
-        {"list", run_list, &list_cmd},
-        {"revoke", run_revoke, &revoke_cmd},
-        {"rotate-data", run_rotate, &rotate_cmd},
-        {NULL, NULL, NULL},
+        CLI_STORE_ACTION("create", &create_cmd, create, NULL),
+        CLI_STORE_ACTION("list", &list_cmd, list, NULL),
+        CLI_STORE_ACTION("revoke", &revoke_cmd, revoke, NULL),
+        CLI_STORE_ACTION("rotate-data", &rotate_cmd, rotate_data, NULL),
+        CLI_ACTIONS_END,
     };
-    return cli_run_action("keys", actions, argc, argv);
+    keys_args o;
+    return cli_run_action("keys", actions, argc, argv, &o, sizeof(o));
 }

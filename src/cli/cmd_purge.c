@@ -25,34 +25,34 @@ static const cli_opt opts[] = {
 static const cli_command cmd = {"purge", "purge [--case-ref REF] [--store URI] [--json]", opts, 0,
                                 0};
 
-int cli_cmd_purge(int argc, char **argv)
+/* Erases the expired subjects and prints how many. */
+static int purge(mien_store *store, void *args, char **pos, int n_pos)
 {
-    purge_args o = {.c = {.threads = 1}};
-    mien_store *store = NULL;
+    const purge_args *o = args;
     cli_context cx;
     int64_t purged = 0;
     char now[32];
     mien_error err;
     mien_status st;
-    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    rc = CLI_EXIT_OK;
-    cli_context_init(&cx, "retention", o.case_ref);
-    if (cli_open_store(o.store, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
+    int rc = CLI_EXIT_OK;
+    (void)pos;
+    (void)n_pos;
+    cli_context_init(&cx, "retention", o->case_ref);
     cli_time_iso(mien_store_now(store), now, sizeof(now));
     st = mien_purge_expired(store, &cx.ctx, &purged, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("purge", st, &err);
-    } else if (o.c.json) {
+    } else if (o->c.json) {
         printf("{\"purged\":%lld,\"now\":\"%s\"}\n", (long long)purged, now);
     } else {
         printf("purged %lld expired subject%s (clock %s)\n", (long long)purged,
                purged == 1 ? "" : "s", now);
     }
-    mien_store_close(store);
     return rc;
+}
+
+int cli_cmd_purge(int argc, char **argv)
+{
+    purge_args o = {.c = {.threads = 1}};
+    return cli_run_on_store(&cmd, argc, argv, &o, NULL, purge);
 }

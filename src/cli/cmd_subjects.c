@@ -18,24 +18,17 @@ static const cli_opt opts[] = {
 };
 static const cli_command cmd = {"subjects", "subjects COLL [--store URI] [--json]", opts, 1, 1};
 
-int cli_cmd_subjects(int argc, char **argv)
+/* Lists the subjects of collection pos[0]. */
+static int list(mien_store *store, void *args, char **pos, int n_pos)
 {
-    subjects_args o = {.c = {.threads = 1}};
-    const char *collection;
-    mien_store *store = NULL;
+    const subjects_args *o = args;
+    const char *collection = pos[0];
     mien_subject_info *subs = NULL;
     size_t n = 0;
     mien_error err;
     mien_status st;
-    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    rc = CLI_EXIT_OK;
-    collection = argv[0];
-    if (cli_open_store(o.store, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
+    int rc = CLI_EXIT_OK;
+    (void)n_pos;
     cli_context cx;
     cli_context_init(&cx, NULL, NULL);
     st = mien_subject_list(store, collection, &cx.ctx, &subs, &n, &err);
@@ -46,7 +39,7 @@ int cli_cmd_subjects(int argc, char **argv)
         char when[32], expires[32];
         cli_time_iso(subs[k].created_at, when, sizeof(when));
         cli_time_iso(subs[k].expires_at, expires, sizeof(expires));
-        if (o.c.json) {
+        if (o->c.json) {
             printf("{\"subject\":");
             cli_json_string(stdout, subs[k].subject);
             printf(",\"display_name\":");
@@ -66,10 +59,15 @@ int cli_cmd_subjects(int argc, char **argv)
                    subs[k].display_name[0] ? "  " : "", subs[k].display_name);
         }
     }
-    if (st == MIEN_OK && !o.c.json) {
+    if (st == MIEN_OK && !o->c.json) {
         printf("%zu subjects in %s\n", n, collection);
     }
     mien_free(subs);
-    mien_store_close(store);
     return rc;
+}
+
+int cli_cmd_subjects(int argc, char **argv)
+{
+    subjects_args o = {.c = {.threads = 1}};
+    return cli_run_on_store(&cmd, argc, argv, &o, NULL, list);
 }

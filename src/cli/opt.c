@@ -2,6 +2,7 @@
  * (and the tables it includes) for each argument, stores the value where the table says,
  * and prints the usage and the per-option help from the same table, so the help never lists
  * an option the command does not take. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,13 +45,19 @@ const cli_action *cli_action_find(const cli_action *actions, const char *name)
     return NULL;
 }
 
-int cli_run_action(const char *name, const cli_action *actions, int argc, char **argv)
+int cli_run_action(const char *name, const cli_action *actions, int argc, char **argv,
+                   void *args, size_t args_size)
 {
     const cli_action *act = cli_action_find(actions, argc >= 2 ? argv[1] : NULL);
     bool help = argc >= 2 && cli_is_help(argv[1]);
     FILE *f = help ? stdout : stderr;
-    if (act != NULL) {
+    if (act != NULL && act->run != NULL) {
         return act->run(argc - 1, argv + 1);
+    }
+    if (act != NULL) {
+        assert(args != NULL && act->cmd != NULL);
+        memset(args, 0, args_size);
+        return cli_run_on_store(act->cmd, argc - 1, argv + 1, args, act->check, act->on_store);
     }
     if (argc >= 2 && !help) {
         fprintf(stderr, "mien %s: unknown action '%s'\n", name, argv[1]);

@@ -124,23 +124,38 @@ void cli_usage(const cli_command *cmd, FILE *f);
  * (an option that is required, or two that exclude each other). */
 int cli_bad_usage(const cli_command *cmd);
 
-/* A command's actions (`collection create|list|info|drop`): the function that runs each, with
- * its argv starting at the action's name, and its command for the usage (NULL: the usage
- * shows "mien COMMAND NAME ..."). The table ends with a NULL name. */
+/* What a store command does once its arguments are parsed into `args` and its store is
+ * open; pos[0..n_pos) are its positional arguments. Returns the exit code. */
+struct mien_store;
+typedef int (*cli_store_run)(struct mien_store *store, void *args, char **pos, int n_pos);
+
+/* A command's actions (`collection create|list|info|drop`), or `mien`'s commands. An action
+ * is either a function that runs it, with its argv starting at the action's name, or, for an
+ * action on a store, `on_store` run by cli_run_on_store (cli.h) with cmd's table and `check`
+ * (may be NULL). cmd gives the usage (NULL: the usage shows "mien COMMAND NAME [options]").
+ * Write the entries with the macros below; the table ends with CLI_ACTIONS_END. */
 typedef struct cli_action {
     const char *name;
     int (*run)(int argc, char **argv);
     const cli_command *cmd;
+    cli_store_run on_store;
+    bool (*check)(const void *args);
 } cli_action;
+
+#define CLI_ACTION(name, run, cmd) {(name), (run), (cmd), NULL, NULL}
+#define CLI_STORE_ACTION(name, cmd, on_store, check) {(name), NULL, (cmd), (on_store), (check)}
+#define CLI_ACTIONS_END {NULL, NULL, NULL, NULL, NULL}
 
 /* The action named `name` in `actions`, or NULL (also for a NULL name). */
 const cli_action *cli_action_find(const cli_action *actions, const char *name);
 
 /* Runs the action of command `name` that argv[1] names, with argv + 1, and returns its exit
- * code. Without an action, or with an unknown one (named in a message), prints every
- * action's usage to stderr and returns CLI_EXIT_USAGE; "--help" prints it to stdout (exit
- * CLI_EXIT_OK). */
-int cli_run_action(const char *name, const cli_action *actions, int argc, char **argv);
+ * code; a store action parses into args[args_size] (zeroed first; NULL when no action is a
+ * store action). Without an action, or with an unknown one (named in a message), prints
+ * every action's usage to stderr and returns CLI_EXIT_USAGE; "--help" prints it to stdout
+ * (exit CLI_EXIT_OK). */
+int cli_run_action(const char *name, const cli_action *actions, int argc, char **argv,
+                   void *args, size_t args_size);
 
 /* Whether `s` asks for help: "--help" or "-h". */
 bool cli_is_help(const char *s);

@@ -14,7 +14,7 @@
 #define DURATION_MAX_S (100LL * 365 * 86400) /* mien.h: retention at most 100 years */
 
 int cli_parse_open_store(const cli_command *cmd, int argc, char **argv, void *args,
-                         int *n_args, mien_store **store)
+                         bool (*check)(const void *args), int *n_args, mien_store **store)
 {
     size_t offset;
     int rc = cli_parse(cmd, argc, argv, args, n_args);
@@ -22,12 +22,28 @@ int cli_parse_open_store(const cli_command *cmd, int argc, char **argv, void *ar
     if (rc != CLI_PARSED) {
         return rc;
     }
+    if (check != NULL && !check(args)) {
+        return cli_bad_usage(cmd);
+    }
     if (!cli_opt_offset(cmd, "--store", &offset)) {
         assert(!"a store command without --store");
         return CLI_EXIT_USAGE;
     }
     const char *uri = *(const char **)((char *)args + offset);
     return cli_open_store(uri, store) == MIEN_OK ? CLI_PARSED : CLI_EXIT_FAIL;
+}
+
+int cli_run_on_store(const cli_command *cmd, int argc, char **argv, void *args,
+                     bool (*check)(const void *args), cli_store_run run)
+{
+    mien_store *store = NULL;
+    int n_args, rc = cli_parse_open_store(cmd, argc, argv, args, check, &n_args, &store);
+    if (rc != CLI_PARSED) {
+        return rc;
+    }
+    rc = run(store, args, argv, n_args);
+    mien_store_close(store);
+    return rc;
 }
 
 mien_status cli_open_store(const char *uri, mien_store **out)

@@ -127,6 +127,22 @@ mien_status eval_pairs_build(const char *const *path_a, const char *const *path_
                              const bool *same, const int *fold, size_t n, eval_pairs *out);
 void eval_pairs_free(eval_pairs *p);
 
+/* Pairs as a reader collects them, before eval_pairs_build: parallel arrays, paths owned. */
+typedef struct eval_pair_lines {
+    char **pa, **pb;
+    bool *same;
+    int *fold;
+    size_t n, cap;
+} eval_pair_lines;
+
+/* Appends a pair, taking a and b (malloc'd; freed here on failure, either may be NULL).
+ * False when out of memory. */
+bool eval_pair_lines_add(eval_pair_lines *l, char *a, char *b, bool same, int fold);
+/* eval_pairs_build on the first n lines (n <= l->n). */
+mien_status eval_pair_lines_build(const eval_pair_lines *l, size_t n, eval_pairs *out);
+/* Frees the lines' paths and arrays. */
+void eval_pair_lines_free(eval_pair_lines *l);
+
 /* Reads an LFW pairs file (pairs.txt, pairsDevTrain.txt, pairsDevTest.txt): a header
  * "FOLDS N" or "N" (one fold), then per fold N same-person lines "name i j" and N
  * different-person lines "name i name2 j"; images are lfw_dir/lfw_deepfunneled/name/

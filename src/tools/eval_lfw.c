@@ -185,10 +185,8 @@ static int read_pair_list(const char *list, const char *root, eval_pairs *out)
 {
     FILE *f = fopen(list, "r");
     char line[8192];
-    char **pa = NULL, **pb = NULL;
-    bool *same = NULL;
-    int *fold = NULL, lineno = 0, rc = CLI_EXIT_FAIL;
-    size_t n = 0, cap = 0;
+    eval_pair_lines l = {0};
+    int lineno = 0, rc = CLI_EXIT_FAIL;
     memset(out, 0, sizeof(*out));
     if (f == NULL) {
         fprintf(stderr, "mien eval pairs: cannot read %s: %s\n", list, strerror(errno));
@@ -223,62 +221,24 @@ static int read_pair_list(const char *list, const char *root, eval_pairs *out)
             rc = CLI_EXIT_USAGE;
             goto done;
         }
-        if (n == cap) {
-            size_t nc = cap ? 2 * cap : 256;
-            char **na = realloc(pa, nc * sizeof(*pa)), **nb;
-            bool *ns;
-            int *nfo;
-            if (na != NULL) {
-                pa = na;
-            }
-            nb = realloc(pb, nc * sizeof(*pb));
-            if (nb != NULL) {
-                pb = nb;
-            }
-            ns = realloc(same, nc * sizeof(*same));
-            if (ns != NULL) {
-                same = ns;
-            }
-            nfo = realloc(fold, nc * sizeof(*fold));
-            if (nfo != NULL) {
-                fold = nfo;
-            }
-            if (na == NULL || nb == NULL || ns == NULL || nfo == NULL) {
-                fprintf(stderr, "mien eval pairs: out of memory\n");
-                goto done;
-            }
-            cap = nc;
-        }
-        pa[n] = join(root, field[0]);
-        pb[n] = join(root, field[1]);
-        same[n] = sv == 1;
-        fold[n] = (int)fv;
-        n++;
-        if (pa[n - 1] == NULL || pb[n - 1] == NULL) {
+        if (!eval_pair_lines_add(&l, join(root, field[0]), join(root, field[1]), sv == 1,
+                                 (int)fv)) {
             fprintf(stderr, "mien eval pairs: out of memory\n");
             goto done;
         }
     }
-    if (n == 0) {
+    if (l.n == 0) {
         fprintf(stderr, "mien eval pairs: %s: no pairs\n", list);
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    if (eval_pairs_build((const char *const *)pa, (const char *const *)pb, same, fold, n, out) !=
-        MIEN_OK) {
+    if (eval_pair_lines_build(&l, l.n, out) != MIEN_OK) {
         fprintf(stderr, "mien eval pairs: out of memory\n");
         goto done;
     }
     rc = CLI_EXIT_OK;
 done:
-    for (size_t i = 0; i < n; i++) {
-        free(pa[i]);
-        free(pb[i]);
-    }
-    free(pa);
-    free(pb);
-    free(same);
-    free(fold);
+    eval_pair_lines_free(&l);
     fclose(f);
     return rc;
 }

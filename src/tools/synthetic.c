@@ -186,7 +186,7 @@ int tools_cmd_import_synthetic(int argc, char **argv)
     mien_error err;
     layout l = {0};
     cli_context cx;
-    int n_args, rc = cli_parse_open_store(&cmd, argc, argv, &o, &n_args, &store);
+    int n_args, rc = cli_parse_open_store(&cmd, argc, argv, &o, NULL, &n_args, &store);
     if (rc != CLI_PARSED) {
         return rc;
     }
