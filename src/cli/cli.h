@@ -1,4 +1,6 @@
-/* cli.h — what the sub-commands of the `mien` CLI share. The CLI uses only mien.h. */
+/* cli.h — what the sub-commands of the `mien` CLI share (their options: opt.h). The CLI uses
+ * only mien.h. src/cli/ is what an operator runs; the measuring tools (`mien eval`, the
+ * benchmarks' synthetic galleries) are in src/tools/ and use these helpers too. */
 #ifndef MIEN_CLI_H
 #define MIEN_CLI_H
 

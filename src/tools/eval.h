@@ -1,7 +1,8 @@
 /* eval.h — what the `mien eval` sub-commands share: the multi-threaded embedding pass over a
  * list of images (eval_embed.c), verification metrics that reproduce the reference scorer
  * shared/reference/bin/eval-lfw.js exactly (eval_metrics.c), pair lists and data folders
- * (eval_pairs.c). Public API (mien.h) only, like the rest of the CLI. */
+ * (eval_pairs.c). Public API (mien.h) only, as the CLI, whose helpers (cli.h, opt.h) the
+ * tools use; src/cli/ sees none of this, only tools.h. */
 #ifndef MIEN_TOOLS_EVAL_H
 #define MIEN_TOOLS_EVAL_H
 

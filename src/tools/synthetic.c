@@ -1,6 +1,6 @@
 /* synthetic.c — `mien collection import-synthetic NAME --count N [--seed S] [--store URI]
- * [--models DIR]`: FOR BENCHMARKS ONLY (bench/serve.sh). Fills collection NAME (which must
- * exist) with N synthetic subjects "synthetic-0000001"… each with one template of random unit
+ * [--models DIR]`: FOR BENCHMARKS ONLY (bench/serve.sh), hence in src/tools/ (tools.h).
+ * Fills collection NAME (which must exist) with N synthetic subjects "synthetic-0000001"… each with one template of random unit
  * vectors, in the collection's profile and models. No photo is involved: the templates are
  * made by replacing the vectors of one real template (embedded from models/samples/sample1.jpg
  * to learn the byte layout) and read back with mien_template_deserialize. Synthetic faces
