@@ -1,14 +1,15 @@
 /* synthetic.c — `mien collection import-synthetic NAME --count N [--seed S] [--store URI]
  * [--models DIR]`: FOR BENCHMARKS ONLY (bench/serve.sh), hence in src/tools/ (tools.h).
- * Fills collection NAME (which must exist) with N synthetic subjects "synthetic-0000001"… each with one template of random unit
- * vectors, in the collection's profile and models. No photo is involved: the templates are
- * made by replacing the vectors of one real template (embedded from models/samples/sample1.jpg
- * to learn the byte layout) and read back with mien_template_deserialize. Synthetic faces
- * look like nobody (cosines near 0), so searches over them cost what a real gallery of that
- * size costs but return no candidates. Each enrolment is audited like any other, with the
- * purpose "evaluation" and the case "import-synthetic"; in a collection whose policy requires
- * consent the consent reference reads "synthetic: no person" (there is nobody to ask). Exit 0;
- * 1 on failure; 2 for bad usage. */
+ * Fills collection NAME (which must exist) with N synthetic subjects "synthetic-0000001"…
+ * each with one template of random unit vectors, in the collection's profile and models. No
+ * photo is involved: the templates are made by replacing the vectors of one real template
+ * (embedded from models/samples/sample1.jpg to learn the byte layout) and read back with
+ * mien_template_deserialize. Synthetic faces look like nobody (cosines near 0), so searches
+ * over them cost what a real gallery of that size costs but return no candidates. Each
+ * enrolment is audited like any other, with the purpose "evaluation" and the case
+ * "import-synthetic"; in a collection whose policy requires consent the consent reference
+ * reads "synthetic: no person" (there is nobody to ask). Exit 0; 1 on failure; 2 for bad
+ * usage. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
