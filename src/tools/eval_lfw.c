@@ -21,6 +21,65 @@ static void print_metrics(const char *name, const eval_metrics *m)
            m->impostors, 100 * m->tar_1e2, m->accepted_1e2, m->impostors, m->threshold);
 }
 
+/* The embedding pass's stages, as eval_embed_result times them. */
+#define N_STAGES 5
+static const char *const stage[N_STAGES] = {"decode", "detect", "landmarks", "align", "embed"};
+
+/* Mean milliseconds per timed image of each stage into ms[N_STAGES]; returns their sum. */
+static double stage_ms(const eval_embed_result *r, double ms[N_STAGES])
+{
+    double per = r->timed_images > 0 ? 1.0 / (double)r->timed_images : 0, total = 0;
+    ms[0] = r->decode_ms * per;
+    ms[1] = r->detect_ms * per;
+    ms[2] = r->landmarks_ms * per;
+    ms[3] = r->align_ms * per;
+    ms[4] = r->embed_ms * per;
+    for (int k = 0; k < N_STAGES; k++) {
+        total += ms[k];
+    }
+    return total;
+}
+
+/* For `accurate`: the metrics of its parts, as the reference reports them (A+B there is the
+ * plain sum). */
+static void print_parts(const eval_embed_result *r, const eval_pairs *p)
+{
+    static const struct {
+        const char *name;
+        double wa, wb;
+    } parts[3] = {{"  A", 1, 0}, {"  B", 0, 1}, {"  A+B", 1, 1}};
+    double *s2 = malloc((p->n_pairs + 1) * sizeof(*s2));
+    for (int k = 0; s2 != NULL && k < 3; k++) {
+        eval_metrics mk;
+        eval_scores_vectors(r, p, parts[k].wa, parts[k].wb, false, s2);
+        if (eval_metrics_compute(s2, p, &mk) == MIEN_OK) {
+            print_metrics(parts[k].name, &mk);
+        }
+    }
+    free(s2);
+}
+
+/* The results as one JSON line (docs/cli.md). */
+static void print_json(mien_profile profile, const eval_pairs *p, const eval_embed_result *r,
+                       const eval_metrics *m, const double ms[N_STAGES], double total)
+{
+    printf("{\"profile\":\"%s\",\"accuracy\":%.6f,\"std\":%.6f,\"tar_at_far_1e-3\":%.6f,"
+           "\"tar_at_far_1e-2\":%.6f,\"failures_to_detect\":%zu,\"unreadable\":%zu,"
+           "\"ms_per_image\":{",
+           cli_profile_name(profile), m->accuracy, m->std, m->tar_1e3, m->tar_1e2,
+           r->no_face + r->unreadable, r->unreadable);
+    for (int k = 0; k < N_STAGES; k++) {
+        printf("\"%s\":%.3f,", stage[k], ms[k]);
+    }
+    printf("\"total\":%.3f},\"pairs\":%zu,\"images\":%zu,\"folds\":%d,\"threshold\":%.6f,"
+           "\"accuracy_per_fold\":[",
+           total, p->n_pairs, p->n_paths, m->n_folds, m->threshold);
+    for (int k = 0; k < m->n_folds; k++) {
+        printf("%s%.6f", k ? "," : "", m->fold_accuracy[k]);
+    }
+    printf("],\"threads\":%d,\"wall_s\":%.2f}\n", r->threads, r->wall_s);
+}
+
 /* Embeds, scores and reports pairs `p` described by `what` (first line of the text). Returns
  * the exit code. */
 static int report(const char *cmd, const eval_options *o, const eval_pairs *p, const char *what)
@@ -33,8 +92,7 @@ static int report(const char *cmd, const eval_options *o, const eval_pairs *p, c
     eval_embed_result r;
     eval_metrics m;
     mien_engine *engine = NULL;
-    double *scores = NULL, ms[5], total = 0, per;
-    static const char *const stage[5] = {"decode", "detect", "landmarks", "align", "embed"};
+    double *scores = NULL, ms[N_STAGES], total;
     int rc = CLI_EXIT_FAIL;
     mien_status st;
     memset(&r, 0, sizeof(r));
@@ -68,57 +126,24 @@ static int report(const char *cmd, const eval_options *o, const eval_pairs *p, c
     }
     print_metrics(cli_profile_name(o->profile), &m);
     if (o->profile == MIEN_PROFILE_ACCURATE) {
-        /* The parts, as the reference reports them (A+B there is the plain sum). */
-        static const struct {
-            const char *name;
-            double wa, wb;
-        } parts[3] = {{"  A", 1, 0}, {"  B", 0, 1}, {"  A+B", 1, 1}};
-        double *s2 = malloc((p->n_pairs + 1) * sizeof(*s2));
-        for (int k = 0; s2 != NULL && k < 3; k++) {
-            eval_metrics mk;
-            eval_scores_vectors(&r, p, parts[k].wa, parts[k].wb, false, s2);
-            if (eval_metrics_compute(s2, p, &mk) == MIEN_OK) {
-                print_metrics(parts[k].name, &mk);
-            }
-        }
-        free(s2);
+        print_parts(&r, p);
     }
     printf("per fold:");
     for (int k = 0; k < m.n_folds; k++) {
         printf(" %.2f", 100 * m.fold_accuracy[k]);
     }
     printf(" %%\n");
-    per = r.timed_images > 0 ? 1.0 / (double)r.timed_images : 0;
-    ms[0] = r.decode_ms * per;
-    ms[1] = r.detect_ms * per;
-    ms[2] = r.landmarks_ms * per;
-    ms[3] = r.align_ms * per;
-    ms[4] = r.embed_ms * per;
+    total = stage_ms(&r, ms);
     printf("mean ms per image (%zu images timed, summed over %d threads):", r.timed_images,
            r.threads);
-    for (int k = 0; k < 5; k++) {
-        total += ms[k];
+    for (int k = 0; k < N_STAGES; k++) {
         printf(" %s %.2f,", stage[k], ms[k]);
     }
     printf(" total %.2f\n", total);
     printf("wall time %.1f s (%.1f images/s with %d threads)\n", r.wall_s,
            r.wall_s > 0 ? (double)r.n / r.wall_s : 0.0, r.threads);
     if (o->json) {
-        printf("{\"profile\":\"%s\",\"accuracy\":%.6f,\"std\":%.6f,\"tar_at_far_1e-3\":%.6f,"
-               "\"tar_at_far_1e-2\":%.6f,\"failures_to_detect\":%zu,\"unreadable\":%zu,"
-               "\"ms_per_image\":{",
-               cli_profile_name(o->profile), m.accuracy, m.std, m.tar_1e3, m.tar_1e2,
-               r.no_face + r.unreadable, r.unreadable);
-        for (int k = 0; k < 5; k++) {
-            printf("\"%s\":%.3f,", stage[k], ms[k]);
-        }
-        printf("\"total\":%.3f},\"pairs\":%zu,\"images\":%zu,\"folds\":%d,\"threshold\":%.6f,"
-               "\"accuracy_per_fold\":[",
-               total, p->n_pairs, p->n_paths, m.n_folds, m.threshold);
-        for (int k = 0; k < m.n_folds; k++) {
-            printf("%s%.6f", k ? "," : "", m.fold_accuracy[k]);
-        }
-        printf("],\"threads\":%d,\"wall_s\":%.2f}\n", r.threads, r.wall_s);
+        print_json(o->profile, p, &r, &m, ms, total);
     }
     fflush(stdout);
     rc = CLI_EXIT_OK;
