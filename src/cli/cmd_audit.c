@@ -32,6 +32,7 @@ typedef struct audit_args {
     int64_t from, to; /* export: unix seconds, 0 for no bound */
 } audit_args;
 
+/* --from T and --to T: a point in time (cli_parse_time), into an int64_t. */
 static bool opt_from(const char *v, void *dest)
 {
     return cli_parse_time(v, false, dest);

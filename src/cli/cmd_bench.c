@@ -87,6 +87,7 @@ static const cli_command models_cmd = {
     "bench models", "bench models [--runs N] [--warmup N] [--threads N] [--model NAME] [--json]",
     opts, 0, 0};
 
+/* `bench models`: the median latency of each model on a fixed input. */
 static int run_models(int argc, char **argv)
 {
     bench_args o = {.c = {.threads = 1}, .runs = 50, .warmup = 10};

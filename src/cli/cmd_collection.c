@@ -89,6 +89,7 @@ typedef struct collection_args {
     mien_profile profile;
 } collection_args;
 
+/* The CALL options of `create` (opt.h): each checks its value and stores it at dest. */
 static bool opt_purpose(const char *v, void *dest)
 {
     return add_purposes(dest, v);
@@ -196,7 +197,8 @@ static bool declares_why(const void *args)
     return true;
 }
 
-/* `create` locks the collection to the models of the engine that creates it, so it loads
+/* `create NAME`: the collection, its profile and its policy. It locks the collection to the
+ * models of the engine that creates it, so it loads
  * them, before the store opens. */
 static int run_create(int argc, char **argv)
 {
@@ -234,14 +236,16 @@ static int run_create(int argc, char **argv)
     return rc;
 }
 
-static int info(mien_store *store, void *args, char **pos, int n_pos)
+/* `info NAME`: the collection and its policy. */
+static int run_info(mien_store *store, void *args, char **pos, int n_pos)
 {
     const collection_args *o = args;
     (void)n_pos;
     return show(store, pos[0], o->c.json, "collection info", false);
 }
 
-static int list(mien_store *store, void *args, char **pos, int n_pos)
+/* `list`: every collection of the store. */
+static int run_list(mien_store *store, void *args, char **pos, int n_pos)
 {
     const collection_args *o = args;
     mien_collection_info *cs = NULL;
@@ -266,7 +270,8 @@ static int list(mien_store *store, void *args, char **pos, int n_pos)
     return rc;
 }
 
-static int drop(mien_store *store, void *args, char **pos, int n_pos)
+/* `drop NAME`: the collection goes, with its subjects and faces (audited). */
+static int run_drop(mien_store *store, void *args, char **pos, int n_pos)
 {
     const collection_args *o = args;
     const char *name = pos[0];
@@ -299,9 +304,9 @@ int cli_cmd_collection(int argc, char **argv)
 {
     static const cli_action actions[] = {
         CLI_ACTION("create", run_create, &create_cmd),
-        CLI_STORE_ACTION("list", &list_cmd, list, NULL),
-        CLI_STORE_ACTION("info", &info_cmd, info, NULL),
-        CLI_STORE_ACTION("drop", &drop_cmd, drop, NULL),
+        CLI_STORE_ACTION("list", &list_cmd, run_list, NULL),
+        CLI_STORE_ACTION("info", &info_cmd, run_info, NULL),
+        CLI_STORE_ACTION("drop", &drop_cmd, run_drop, NULL),
         CLI_ACTION("import-synthetic", tools_cmd_import_synthetic, NULL), /* benchmarks only */
         CLI_ACTIONS_END,
     };

@@ -835,6 +835,7 @@ typedef struct enroll_args {
     bool force, crops;
 } enroll_args;
 
+/* --consent REF: any reference but an empty one. */
 static bool opt_consent(const char *v, void *dest)
 {
     *(const char **)dest = v;

@@ -22,6 +22,7 @@ typedef struct keys_args {
     mien_role role; /* no default: a key's power is chosen (--role is required) */
 } keys_args;
 
+/* --role: a role name (mien_role_parse), into a mien_role. */
 static bool opt_role(const char *v, void *dest)
 {
     return mien_role_parse(v, dest) == MIEN_OK;

@@ -145,6 +145,7 @@ static bool opt_purge_interval(const char *v, void *dest)
     return true;
 }
 
+/* --max-body: bytes in 1..2^31, into a size_t. */
 static bool opt_max_body(const char *v, void *dest)
 {
     char *end = NULL;

@@ -156,7 +156,7 @@ static bool parse_choice(const cli_opt *o, const char *v, int *out)
 
 /* Stores the value v (NULL for FLAG and SET) of option o at dest; false when v is not
  * acceptable. The switch has no default, so -Wswitch names a kind left out. */
-static bool store(const cli_opt *o, const char *v, char *dest)
+static bool store(const cli_opt *o, const char *v, void *dest)
 {
     switch (o->kind) {
     case CLI_OPT_FLAG:
@@ -183,11 +183,11 @@ static bool store(const cli_opt *o, const char *v, char *dest)
 /* What a bad value of o should have been, into out[cap]. */
 static const char *wanted(const cli_opt *o, char *out, size_t cap)
 {
-    size_t used = 0;
     if (o->want != NULL) {
         return o->want;
     }
     if (o->kind == CLI_OPT_CHOICE) {
+        size_t used = 0;
         out[0] = '\0';
         for (int k = 0; o->choices[k] != NULL && used < cap; k++) {
             used += (size_t)snprintf(out + used, cap - used, "%s%s", k ? "|" : "",
@@ -205,7 +205,6 @@ static const cli_opt *option(const cli_command *cmd, int argc, char **argv, int 
 {
     const char *a = argv[*i], *v = NULL;
     size_t offset = 0;
-    char want[256];
     const cli_opt *o = find(cmd->opts, a, &offset);
     if (o == NULL) {
         fprintf(stderr, "mien %s: unexpected '%s'\n", cmd->name, a);
@@ -219,6 +218,7 @@ static const cli_opt *option(const cli_command *cmd, int argc, char **argv, int 
         v = argv[++(*i)];
     }
     if (!store(o, v, args + offset)) {
+        char want[256];
         fprintf(stderr, "mien %s: %s wants %s, got '%s'\n", cmd->name, a,
                 wanted(o, want, sizeof(want)), v);
         return NULL;

@@ -374,6 +374,7 @@ static bool detect_photo(mien_session *session, const detection_args *o, const c
     return true;
 }
 
+/* Adds photo result r to the totals. */
 static void add(result *total, const result *r)
 {
     total->annotated += r->annotated;

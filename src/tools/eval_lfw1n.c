@@ -278,8 +278,6 @@ static bool search_probes(run *u)
     }
     for (size_t i = 0; i < u->n_images; i++) {
         mien_search_result res;
-        mien_status st;
-        double t0;
         if (u->is_gallery[i]) {
             continue;
         }
@@ -287,8 +285,8 @@ static bool search_probes(run *u)
         u->mated_score[q] = -INFINITY;
         u->mate_rank[q] = 0;
         if (u->r.images[i].status == EVAL_IMAGE_OK) {
-            t0 = eval_now_ms();
-            st = mien_search(u->store, "lfw", u->r.images[i].t, &so, &u->cx.ctx, &res, &err);
+            double t0 = eval_now_ms();
+            mien_status st = mien_search(u->store, "lfw", u->r.images[i].t, &so, &u->cx.ctx, &res, &err);
             if (st != MIEN_OK) {
                 fprintf(stderr, "mien eval lfw-1n: search %s: %s (%s)\n", u->paths[i],
                         err.message, mien_strerror(st));
