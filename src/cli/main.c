@@ -76,21 +76,6 @@ static void usage(FILE *f)
             MIEN_VERSION_STRING);
 }
 
-bool cli_parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end = NULL;
-    long v;
-    if (s == NULL || *s == '\0') {
-        return false;
-    }
-    v = strtol(s, &end, 10);
-    if (*end != '\0' || v < lo || v > hi) {
-        return false;
-    }
-    *out = (int)v;
-    return true;
-}
-
 bool cli_apply_max_isa(mien_isa *level)
 {
     const char *name = getenv("MIEN_MAX_ISA");

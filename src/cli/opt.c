@@ -25,6 +25,21 @@ const cli_opt cli_store_opts[] = {
     CLI_OPT_END,
 };
 
+bool cli_parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end = NULL;
+    long v;
+    if (s == NULL || *s == '\0') {
+        return false;
+    }
+    v = strtol(s, &end, 10);
+    if (*end != '\0' || v < lo || v > hi) {
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
 bool cli_opt_profile(const char *value, void *dest)
 {
     return cli_parse_profile(value, dest);

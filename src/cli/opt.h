@@ -5,9 +5,9 @@
  * options several commands share (--models/--threads/--json, --store) are tables that a
  * command's table includes. src/tools/ uses the same parser.
  *
- * A command declares its arguments and its table, sets the defaults, then parses:
- *
- * (name, kind, offset and value's name by position, the rest designated)
+ * A command declares its arguments and its table, sets the defaults, then parses. An entry
+ * gives the name, kind, offset and value's name by position and the rest by designator (so
+ * that -Wmissing-field-initializers has nothing to say about the fields left out):
  *
  *     typedef struct args { cli_common c; const char *store; int top; } args;
  *     static const cli_opt opts[] = {
@@ -124,9 +124,10 @@ void cli_usage(const cli_command *cmd, FILE *f);
  * (an option that is required, or two that exclude each other). */
 int cli_bad_usage(const cli_command *cmd);
 
+struct mien_store;
+
 /* What a store command does once its arguments are parsed into `args` and its store is
  * open; pos[0..n_pos) are its positional arguments. Returns the exit code. */
-struct mien_store;
 typedef int (*cli_store_run)(struct mien_store *store, void *args, char **pos, int n_pos);
 
 /* A command's actions (`collection create|list|info|drop`), or `mien`'s commands. An action
