@@ -111,7 +111,7 @@ typedef struct cli_command {
  * stdout. Returns CLI_PARSED when the command should run; otherwise the exit code:
  * CLI_EXIT_OK after the help, CLI_EXIT_USAGE after bad usage (an unknown option, a missing or
  * bad value, too few or too many arguments), the problem and the usage printed to stderr.
- * @test cli/test_cli.sh */
+ * @test cli/test_opt.c, cli/test_cli.sh */
 int cli_parse(const cli_command *cmd, int argc, char **argv, void *args, int *n_args);
 
 /* Where option `name` of cmd's table stores its value (an offset in the argument struct);
