@@ -218,4 +218,9 @@
     XX(sigv4_suite)                                                                    \
     XX(sigv4_suite_texts)                                                              \
     XX(sigv4_parse)                                                                    \
-    XX(sigv4_refusals)
+    XX(sigv4_refusals)                                                                 \
+    /* cli: the option tables' parser (tests/cli/test_opt.c) */                        \
+    XX(cli_opt_values)                                                                 \
+    XX(cli_opt_bad_usage)                                                              \
+    XX(cli_opt_positionals)                                                            \
+    XX(cli_opt_help_and_actions)

@@ -1,4 +1,6 @@
-/* cli.h — what the sub-commands of the `mien` CLI share. The CLI uses only mien.h. */
+/* cli.h — what the sub-commands of the `mien` CLI share (their options: opt.h). The CLI uses
+ * only mien.h. src/cli/ is what an operator runs; the measuring tools (`mien eval`, the
+ * benchmarks' synthetic galleries) are in src/tools/ and use these helpers too. */
 #ifndef MIEN_CLI_H
 #define MIEN_CLI_H
 
@@ -7,6 +9,7 @@
 #include <stdio.h>
 
 #include "mien.h"
+#include "opt.h"
 
 /* Exit codes (docs/cli.md): 0 success, 1 a failure reported by the library, 2 bad usage,
  * 3 refused by the collection's rules (MIEN_ERR_FORBIDDEN: a purpose it was not declared for,
@@ -25,10 +28,6 @@ typedef struct cli_common {
     int threads;
     bool json;
 } cli_common;
-
-/* Consumes a common option at argv[*i] (advancing *i past its value); returns true when
- * argv[*i] was one, false otherwise; sets *bad on a missing or invalid value. */
-bool cli_common_option(cli_common *c, int argc, char **argv, int *i, bool *bad);
 
 /* Caps the ISA of this process at $MIEN_MAX_ISA when set (mien_set_max_isa): before any
  * command runs, so mien's kernels and oneDNN's agree. *level gets the cap (MIEN_ISA_NATIVE
@@ -82,9 +81,19 @@ void cli_face_json(FILE *f, const mien_face *face);
 
 /* ---- galleries (store.c) ---- */
 
-/* Consumes "--store URI" at argv[*i] (advancing *i past the value); true when argv[*i] was
- * it; sets *bad when the value is missing. *uri is borrowed from argv. */
-bool cli_store_option(int argc, char **argv, int *i, const char **uri, bool *bad);
+/* cli_parse (opt.h); then, unless `check` (may be NULL) refuses the arguments (it prints
+ * why; bad usage), opens the store that the command's --store option names (cli_open_store;
+ * $MIEN_STORE or ./mien.db without it). Returns CLI_PARSED with *store open (the caller
+ * closes it), or the exit code with *store NULL: CLI_EXIT_FAIL when the store cannot be
+ * opened. */
+int cli_parse_open_store(const cli_command *cmd, int argc, char **argv, void *args,
+                         bool (*check)(const void *args), int *n_args, mien_store **store);
+
+/* The whole of a store command (subjects, erase, purge, keys, audit...): cli_parse_open_store
+ * into `args` (its defaults set by the caller), then `run`, then the store closed. Returns
+ * the exit code. */
+int cli_run_on_store(const cli_command *cmd, int argc, char **argv, void *args,
+                     bool (*check)(const void *args), cli_store_run run);
 
 /* Opens the store `uri` (NULL: $MIEN_STORE, else ./mien.db), printing the error. When the
  * open created the store's key file, warns on stderr that it must be backed up (without it
@@ -109,12 +118,6 @@ typedef struct cli_context {
 void cli_context_init(cli_context *c, const char *purpose, const char *case_ref);
 /* Records the SHA-256 of the input image's bytes in the context. */
 void cli_context_set_input(cli_context *c, const uint8_t sha256[32]);
-
-/* Consumes "--purpose P" or "--case-ref REF" at argv[*i] into *purpose / *case_ref
- * (borrowed from argv); true when argv[*i] was one of them; sets *bad when the value is
- * missing. */
-bool cli_context_option(int argc, char **argv, int *i, const char **purpose,
-                        const char **case_ref, bool *bad);
 
 /* What an identification command (`search`, `verify`) holds once its probe is ready. */
 typedef struct cli_probe {
@@ -165,15 +168,12 @@ int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_detect(int argc, char **argv);
 int cli_cmd_embed(int argc, char **argv);
 int cli_cmd_compare(int argc, char **argv);
-int cli_cmd_eval(int argc, char **argv);
 int cli_cmd_collection(int argc, char **argv);
 int cli_cmd_enroll(int argc, char **argv);
 int cli_cmd_search(int argc, char **argv);
 int cli_cmd_subjects(int argc, char **argv);
 int cli_cmd_erase(int argc, char **argv);
 int cli_cmd_serve(int argc, char **argv);
-/* `mien collection import-synthetic`: synthetic templates, for benchmarks only. */
-int cli_cmd_import_synthetic(int argc, char **argv);
 int cli_cmd_keys(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_purge(int argc, char **argv);

@@ -25,18 +25,55 @@
 
 #include "cli.h"
 
-static void usage(void)
+/* The arguments of every action; each action's table takes its own. */
+typedef struct audit_args {
+    cli_common c;
+    const char *store;
+    int64_t from, to; /* export: unix seconds, 0 for no bound */
+} audit_args;
+
+/* --from T and --to T: a point in time (cli_parse_time), into an int64_t. */
+static bool opt_from(const char *v, void *dest)
 {
-    fprintf(stderr, "usage: mien audit verify [--store URI] [--json]\n"
-                    "       mien audit export [--from T] [--to T] [--store URI]\n"
-                    "       mien audit reset-head [--store URI]\n"
-                    "(T: unix seconds, or a UTC date 2024-05-01 or date-time "
-                    "2024-05-01T12:00:00Z)\n");
+    return cli_parse_time(v, false, dest);
 }
 
-/* `audit verify`: prints the report; returns the exit code (0 intact, 4 not, 1 no check). */
-static int verify(mien_store *store, bool json)
+static bool opt_to(const char *v, void *dest)
 {
+    return cli_parse_time(v, true, dest); /* a date alone means the end of that day */
+}
+
+#define TIME_WANT "unix seconds or a UTC date (2024-05-01) or date-time (2024-05-01T12:00:00Z)"
+
+static const cli_opt export_opts[] = {
+    {"--from", CLI_OPT_CALL, offsetof(audit_args, from), "T",
+     .help = "the first time to export", .want = TIME_WANT, .parse = opt_from},
+    {"--to", CLI_OPT_CALL, offsetof(audit_args, to), "T",
+     .help = "the last time to export (a date: its end)", .want = TIME_WANT, .parse = opt_to},
+    CLI_OPT_STORE(audit_args, store),
+    CLI_OPT_COMMON(audit_args, c),
+    CLI_OPT_END,
+};
+static const cli_opt plain_opts[] = {CLI_OPT_STORE(audit_args, store),
+                                     CLI_OPT_COMMON(audit_args, c), CLI_OPT_END};
+
+static const cli_command verify_cmd = {"audit verify", "audit verify [--store URI] [--json]",
+                                       plain_opts, 0, 0};
+static const cli_command export_cmd = {
+    "audit export", "audit export [--from T] [--to T] [--store URI]\n"
+                    "(T: unix seconds, or a UTC date 2024-05-01 or date-time "
+                    "2024-05-01T12:00:00Z)",
+    export_opts, 0, 0};
+static const cli_command reset_cmd = {"audit reset-head", "audit reset-head [--store URI]",
+                                      plain_opts, 0, 0};
+
+/* `audit verify`: prints the report; returns the exit code (0 intact, 4 not, 1 no check). */
+static int verify(mien_store *store, void *args, char **pos, int n_pos)
+{
+    const audit_args *o = args;
+    (void)pos;
+    (void)n_pos;
+    bool json = o->c.json;
     mien_audit_report r;
     mien_error err;
     mien_status st = mien_audit_verify(store, &r, &err);
@@ -70,8 +107,11 @@ static int verify(mien_store *store, bool json)
 }
 
 /* `audit reset-head`: returns the exit code. */
-static int reset_head(mien_store *store)
+static int reset_head(mien_store *store, void *args, char **pos, int n_pos)
 {
+    (void)args;
+    (void)pos;
+    (void)n_pos;
     mien_audit_report before;
     mien_error err;
     cli_context cx;
@@ -99,10 +139,13 @@ static int write_line(void *ctx, const char *line)
 }
 
 /* `audit export`: the entries in [from, to] on stdout; returns the exit code. */
-static int export(mien_store *store, int64_t from, int64_t to)
+static int export(mien_store *store, void *args, char **pos, int n_pos)
 {
+    const audit_args *o = args;
+    (void)pos;
+    (void)n_pos;
     mien_error err;
-    mien_status st = mien_audit_export(store, from, to, write_line, NULL, &err);
+    mien_status st = mien_audit_export(store, o->from, o->to, write_line, NULL, &err);
     if (st != MIEN_OK) {
         return cli_fail("audit export", st, &err);
     }
@@ -113,60 +156,25 @@ static int export(mien_store *store, int64_t from, int64_t to)
     return CLI_EXIT_OK;
 }
 
+/* --from and --to in order. */
+static bool from_before_to(const void *args)
+{
+    const audit_args *o = args;
+    if (o->to != 0 && o->from > o->to) {
+        fprintf(stderr, "mien audit export: --from is after --to\n");
+        return false;
+    }
+    return true;
+}
+
 int cli_cmd_audit(int argc, char **argv)
 {
-    cli_common c = {.threads = 1};
-    const char *verb = argc >= 2 ? argv[1] : NULL, *store_uri = NULL;
-    int64_t from = 0, to = 0;
-    bool bad = false, is_export;
-    mien_store *store = NULL;
-    int rc;
-    if (verb == NULL || (strcmp(verb, "verify") != 0 && strcmp(verb, "export") != 0 &&
-                         strcmp(verb, "reset-head") != 0)) {
-        if (verb != NULL) {
-            fprintf(stderr, "mien audit: unknown action '%s'\n", verb);
-        }
-        usage();
-        return CLI_EXIT_USAGE;
-    }
-    is_export = strcmp(verb, "export") == 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
-            continue;
-        }
-        if (is_export && (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0)) {
-            bool is_to = strcmp(a, "--to") == 0;
-            if (i + 1 >= argc || !cli_parse_time(argv[i + 1], is_to, is_to ? &to : &from)) {
-                fprintf(stderr, "mien audit export: %s wants unix seconds or a UTC date "
-                                "(2024-05-01) or date-time (2024-05-01T12:00:00Z)%s%s%s\n",
-                        a, i + 1 < argc ? ", not '" : "", i + 1 < argc ? argv[i + 1] : "",
-                        i + 1 < argc ? "'" : "");
-                bad = true;
-            }
-            i++;
-        } else {
-            fprintf(stderr, "mien audit %s: unexpected '%s'\n", verb, a);
-            bad = true;
-        }
-    }
-    if (!bad && to != 0 && from > to) {
-        fprintf(stderr, "mien audit export: --from is after --to\n");
-        bad = true;
-    }
-    if (bad) {
-        usage();
-        return CLI_EXIT_USAGE;
-    }
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
-    if (strcmp(verb, "reset-head") == 0) {
-        rc = reset_head(store);
-    } else {
-        rc = is_export ? export(store, from, to) : verify(store, c.json);
-    }
-    mien_store_close(store);
-    return rc;
+    static const cli_action actions[] = {
+        CLI_STORE_ACTION("verify", &verify_cmd, verify, NULL),
+        CLI_STORE_ACTION("export", &export_cmd, export, from_before_to),
+        CLI_STORE_ACTION("reset-head", &reset_cmd, reset_head, NULL),
+        CLI_ACTIONS_END,
+    };
+    audit_args o;
+    return cli_run_action("audit", actions, argc, argv, &o, sizeof(o));
 }

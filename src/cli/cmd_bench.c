@@ -60,45 +60,39 @@ static mien_status time_model(mien_session *s, const mien_model_info *m, int war
     return st;
 }
 
-int cli_cmd_bench(int argc, char **argv)
+typedef struct bench_args {
+    cli_common c;
+    int runs, warmup;
+    const char *only;
+} bench_args;
+
+static const cli_opt opts[] = {
+    {"--runs", CLI_OPT_INT, offsetof(bench_args, runs), "N", .help = "timed runs (default 50)",
+     .lo = 1, .hi = 1000000, .want = "a number"},
+    {"--warmup", CLI_OPT_INT, offsetof(bench_args, warmup), "N",
+     .help = "untimed runs first (default 10)", .lo = 0, .hi = 1000000, .want = "a number"},
+    {"--model", CLI_OPT_STRING, offsetof(bench_args, only), "NAME",
+     .help = "only this model (mien models lists them)"},
+    CLI_OPT_COMMON(bench_args, c),
+    CLI_OPT_END,
+};
+static const cli_command models_cmd = {
+    "bench models", "bench models [--runs N] [--warmup N] [--threads N] [--model NAME] [--json]",
+    opts, 0, 0};
+
+/* `bench models`: the median latency of each model on a fixed input. */
+static int run_models(int argc, char **argv)
 {
-    cli_common c = {.threads = 1};
-    int runs = 50, warmup = 10;
-    const char *only = NULL;
+    bench_args o = {.c = {.threads = 1}, .runs = 50, .warmup = 10};
     mien_engine *engine = NULL;
     mien_session *session = NULL;
     mien_error err;
-    bool bad = false;
-    int rc = CLI_EXIT_OK;
-    if (argc < 2 || strcmp(argv[1], "models") != 0) {
-        fprintf(stderr, "usage: mien bench models [--runs N] [--warmup N] [--threads N] "
-                        "[--model NAME] [--json]\n");
-        return CLI_EXIT_USAGE;
+    int n_args, rc = cli_parse(&models_cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    for (int i = 2; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad)) {
-            continue;
-        }
-        if ((strcmp(argv[i], "--runs") == 0 || strcmp(argv[i], "--warmup") == 0 ||
-             strcmp(argv[i], "--model") == 0) &&
-            i + 1 < argc) {
-            const char *opt = argv[i++];
-            if (strcmp(opt, "--model") == 0) {
-                only = argv[i];
-            } else if (!cli_parse_int(argv[i], strcmp(opt, "--runs") == 0 ? 1 : 0, 1000000,
-                                      strcmp(opt, "--runs") == 0 ? &runs : &warmup)) {
-                fprintf(stderr, "mien bench: %s wants a number, got '%s'\n", opt, argv[i]);
-                return CLI_EXIT_USAGE;
-            }
-            continue;
-        }
-        fprintf(stderr, "mien bench: unknown option '%s'\n", argv[i]);
-        return CLI_EXIT_USAGE;
-    }
-    if (bad) {
-        return CLI_EXIT_USAGE;
-    }
-    if (cli_open_engine(&c, &engine) != MIEN_OK) {
+    rc = CLI_EXIT_OK;
+    if (cli_open_engine(&o.c, &engine) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     if (mien_session_new(engine, &session, &err) != MIEN_OK) {
@@ -106,7 +100,7 @@ int cli_cmd_bench(int argc, char **argv)
         mien_engine_free(engine);
         return CLI_EXIT_FAIL;
     }
-    if (!c.json) {
+    if (!o.c.json) {
         printf("%-10s %-16s %10s %10s %6s %8s\n", "model", "input", "median ms", "min ms",
                "runs", "threads");
     }
@@ -114,17 +108,17 @@ int cli_cmd_bench(int argc, char **argv)
         mien_model_info m;
         double median = 0, min = 0;
         if (mien_engine_model_info(engine, i, &m) != MIEN_OK ||
-            (only != NULL && strcmp(only, m.name) != 0)) {
+            (o.only != NULL && strcmp(o.only, m.name) != 0)) {
             continue;
         }
-        if (time_model(session, &m, warmup, runs, &median, &min) != MIEN_OK) {
+        if (time_model(session, &m, o.warmup, o.runs, &median, &min) != MIEN_OK) {
             rc = CLI_EXIT_FAIL;
             continue;
         }
-        if (c.json) {
+        if (o.c.json) {
             printf("{\"model\":\"%s\",\"ms_median\":%.4f,\"ms_min\":%.4f,\"runs\":%d,"
                    "\"threads\":%d,\"precision\":\"%s\",",
-                   m.name, median, min, runs, c.threads,
+                   m.name, median, min, o.runs, o.c.threads,
                    mien_precision_name(mien_engine_precision(engine)));
             cli_kernels_json(stdout, &m);
             printf("}\n");
@@ -135,12 +129,21 @@ int cli_cmd_bench(int argc, char **argv)
                 used += snprintf(shape + used, sizeof(shape) - (size_t)used, "%s%lld",
                                  d ? "x" : "", (long long)m.bench_dims[d]);
             }
-            printf("%-10s %-16s %10.3f %10.3f %6d %8d\n", m.name, shape, median, min, runs,
-                   c.threads);
+            printf("%-10s %-16s %10.3f %10.3f %6d %8d\n", m.name, shape, median, min, o.runs,
+                   o.c.threads);
         }
         fflush(stdout);
     }
     mien_session_free(session);
     mien_engine_free(engine);
     return rc;
+}
+
+int cli_cmd_bench(int argc, char **argv)
+{
+    static const cli_action actions[] = {
+        CLI_ACTION("models", run_models, &models_cmd),
+        CLI_ACTIONS_END,
+    };
+    return cli_run_action("bench", actions, argc, argv, NULL, 0);
 }

@@ -18,21 +18,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../tools/tools.h"
 
 #define PURPOSES_MAX 256 /* mien.h: the purpose list, commas included */
-
-static void usage(void)
-{
-    fprintf(stderr, "usage: mien collection create NAME --purpose P[,P...] --legal-basis TEXT\n"
-                    "            [--consent required|not-needed] [--retention 365d|12h|3600s]\n"
-                    "            [--review one|two-person|none] [--verification-only]\n"
-                    "            [--profile fast|accurate] [--description TEXT] [--case-ref REF]\n"
-                    "       mien collection list\n"
-                    "       mien collection info NAME\n"
-                    "       mien collection drop NAME [--case-ref REF]\n"
-                    "(each with [--store URI] [--models DIR] [--json]; the store defaults to "
-                    "$MIEN_STORE, else ./mien.db)\n");
-}
 
 /* --consent: "required" or "not-needed" (also the JSON spelling "not_needed"). */
 static bool parse_consent(const char *s, mien_consent *out)
@@ -76,181 +64,236 @@ static void print_text(const mien_collection_info *c)
            c->verification_only ? "; verification only (no 1:N search)" : "");
 }
 
-int cli_cmd_collection(int argc, char **argv)
+/* The arguments of every action; each action's table takes its own. */
+typedef struct collection_args {
+    cli_common c;
+    const char *store, *case_ref, *description, *legal_basis;
+    char purposes[PURPOSES_MAX]; /* every --purpose, comma-separated */
+    mien_collection_policy policy;
+    mien_profile profile;
+} collection_args;
+
+/* The CALL options of `create` (opt.h): each checks its value and stores it at dest. */
+static bool opt_purpose(const char *v, void *dest)
 {
-    cli_common c = {.threads = 1};
-    const char *verb = argc >= 2 ? argv[1] : NULL, *name = NULL, *store_uri = NULL;
-    const char *description = NULL, *case_ref = NULL, *legal_basis = NULL;
-    char purposes[PURPOSES_MAX] = "";
-    mien_collection_policy policy = {.consent = MIEN_CONSENT_REQUIRED,
-                                     .review = MIEN_REVIEW_ONE};
-    mien_profile profile = MIEN_PROFILE_FAST;
-    cli_context cx;
-    bool bad = false, needs_name, is_create;
-    mien_store *store = NULL;
-    if (verb != NULL && strcmp(verb, "import-synthetic") == 0) { /* benchmarks only */
-        return cli_cmd_import_synthetic(argc - 1, argv + 1);
-    }
-    mien_engine *engine = NULL;
+    return add_purposes(dest, v);
+}
+
+static bool opt_consent(const char *v, void *dest)
+{
+    return parse_consent(v, dest);
+}
+
+static bool opt_review(const char *v, void *dest)
+{
+    return parse_review(v, dest);
+}
+
+static bool opt_retention(const char *v, void *dest)
+{
+    return cli_parse_duration(v, dest);
+}
+
+#define STORE_AND_COMMON                                                                      \
+    CLI_OPT_STORE(collection_args, store), CLI_OPT_COMMON(collection_args, c), CLI_OPT_END
+
+static const cli_opt create_opts[] = {
+    {"--purpose", CLI_OPT_CALL, offsetof(collection_args, purposes), "P[,P...]",
+     .help = "what it may be used for (required; repeatable)", .parse = opt_purpose,
+     .want = "purposes of at most 255 bytes in all"},
+    {"--legal-basis", CLI_OPT_STRING, offsetof(collection_args, legal_basis), "TEXT",
+     .help = "the legal basis of the processing (required)"},
+    {"--consent", CLI_OPT_CALL, offsetof(collection_args, policy.consent), "C",
+     .help = "required (default) or not-needed", .parse = opt_consent,
+     .want = "required or not-needed"},
+    {"--retention", CLI_OPT_CALL, offsetof(collection_args, policy.retention_s), "D",
+     .help = "how long a subject is kept: 365d, 12h or 3600s", .parse = opt_retention,
+     .want = "a duration such as 365d, 12h or 3600s (at most 100 years)"},
+    {"--review", CLI_OPT_CALL, offsetof(collection_args, policy.review), "R",
+     .help = "one (default), two-person or none", .parse = opt_review,
+     .want = "one, two-person or none"},
+    {"--verification-only", CLI_OPT_SET, offsetof(collection_args, policy.verification_only),
+     NULL, .help = "1:1 verification only, no 1:N search", .lo = 1},
+    CLI_OPT_PROFILE(collection_args, profile),
+    {"--description", CLI_OPT_STRING, offsetof(collection_args, description), "TEXT",
+     .help = "a description for people"},
+    CLI_OPT_CASE_REF(collection_args, case_ref),
+    STORE_AND_COMMON,
+};
+static const cli_opt drop_opts[] = {CLI_OPT_CASE_REF(collection_args, case_ref),
+                                    STORE_AND_COMMON};
+static const cli_opt plain_opts[] = {STORE_AND_COMMON};
+
+static const cli_command create_cmd = {
+    "collection create",
+    "collection create NAME --purpose P[,P...] --legal-basis TEXT\n"
+    "            [--consent required|not-needed] [--retention 365d|12h|3600s]\n"
+    "            [--review one|two-person|none] [--verification-only]\n"
+    "            [--profile fast|accurate] [--description TEXT] [--case-ref REF]\n"
+    "            [--store URI] [--models DIR] [--json]",
+    create_opts, 1, 1};
+static const cli_command list_cmd = {"collection list", "collection list [--store URI] [--json]",
+                                     plain_opts, 0, 0};
+static const cli_command info_cmd = {
+    "collection info", "collection info NAME [--store URI] [--json]", plain_opts, 1, 1};
+static const cli_command drop_cmd = {"collection drop",
+                                     "collection drop NAME [--case-ref REF] [--store URI] [--json]",
+                                     drop_opts, 1, 1};
+
+/* Prints collection `name`, after "created " when `created`. Returns the exit code (`verb`
+ * names the action in a failure). */
+static int show(mien_store *store, const char *name, bool json, const char *verb, bool created)
+{
+    mien_collection_info info;
     mien_error err;
-    mien_status st;
-    int rc = CLI_EXIT_OK;
-    if (verb == NULL || (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 &&
-                         strcmp(verb, "info") != 0 && strcmp(verb, "drop") != 0)) {
-        if (verb != NULL) {
-            fprintf(stderr, "mien collection: unknown action '%s'\n", verb);
-        }
-        usage();
-        return CLI_EXIT_USAGE;
+    mien_status st = mien_collection_get(store, name, &info, &err);
+    if (st != MIEN_OK) {
+        return cli_fail(verb, st, &err);
     }
-    needs_name = strcmp(verb, "list") != 0;
-    is_create = strcmp(verb, "create") == 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        bool takes_value = strcmp(a, "--profile") == 0 || strcmp(a, "--description") == 0 ||
-                           strcmp(a, "--purpose") == 0 || strcmp(a, "--legal-basis") == 0 ||
-                           strcmp(a, "--consent") == 0 || strcmp(a, "--retention") == 0 ||
-                           strcmp(a, "--review") == 0 || strcmp(a, "--case-ref") == 0;
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
-            continue;
-        }
-        if (takes_value && i + 1 >= argc) {
-            fprintf(stderr, "mien collection %s: %s needs a value\n", verb, a);
-            bad = true;
-        } else if ((is_create || strcmp(verb, "drop") == 0) && strcmp(a, "--case-ref") == 0) {
-            case_ref = argv[++i];
-        } else if (is_create && strcmp(a, "--profile") == 0) {
-            if (!cli_parse_profile(argv[++i], &profile)) {
-                fprintf(stderr, "mien collection: --profile is fast or accurate\n");
-                bad = true;
-            }
-        } else if (is_create && strcmp(a, "--description") == 0) {
-            description = argv[++i];
-        } else if (is_create && strcmp(a, "--purpose") == 0) {
-            if (!add_purposes(purposes, argv[++i])) {
-                fprintf(stderr, "mien collection create: the purposes are longer than %d "
-                                "bytes\n", PURPOSES_MAX - 1);
-                bad = true;
-            }
-        } else if (is_create && strcmp(a, "--legal-basis") == 0) {
-            legal_basis = argv[++i];
-        } else if (is_create && strcmp(a, "--consent") == 0) {
-            if (!parse_consent(argv[++i], &policy.consent)) {
-                fprintf(stderr, "mien collection create: --consent is required or not-needed, "
-                                "not '%s'\n", argv[i]);
-                bad = true;
-            }
-        } else if (is_create && strcmp(a, "--retention") == 0) {
-            if (!cli_parse_duration(argv[++i], &policy.retention_s)) {
-                fprintf(stderr, "mien collection create: --retention is a duration such as "
-                                "365d, 12h or 3600s (at most 100 years), not '%s'\n", argv[i]);
-                bad = true;
-            }
-        } else if (is_create && strcmp(a, "--review") == 0) {
-            if (!parse_review(argv[++i], &policy.review)) {
-                fprintf(stderr, "mien collection create: --review is one, two-person or none, "
-                                "not '%s'\n", argv[i]);
-                bad = true;
-            }
-        } else if (is_create && strcmp(a, "--verification-only") == 0) {
-            policy.verification_only = 1;
-        } else if (a[0] == '-' || !needs_name || name != NULL) {
-            fprintf(stderr, "mien collection %s: unexpected '%s'\n", verb, argv[i]);
-            bad = true;
-        } else {
-            name = argv[i];
-        }
+    if (json) {
+        cli_collection_json(stdout, &info);
+        printf("\n");
+        return CLI_EXIT_OK;
     }
-    if (!bad && needs_name && name == NULL) {
-        fprintf(stderr, "mien collection %s: which collection?\n", verb);
-        bad = true;
+    if (created) {
+        printf("created ");
     }
-    /* No default purpose or legal basis: what a collection of faces is for is declared. */
-    if (!bad && is_create && purposes[0] == '\0') {
+    print_text(&info);
+    return CLI_EXIT_OK;
+}
+
+/* No default purpose or legal basis: what a collection of faces is for is declared. False,
+ * with the reason printed, when `args` leaves either out. */
+static bool declares_why(const void *args)
+{
+    const collection_args *o = args;
+    if (o->purposes[0] == '\0') {
         fprintf(stderr, "mien collection create: declare what the collection is for with "
                         "--purpose P[,P...] (e.g. access_control); searches must name one of "
                         "these purposes\n");
-        bad = true;
+        return false;
     }
-    if (!bad && is_create && (legal_basis == NULL || legal_basis[0] == '\0')) {
+    if (o->legal_basis == NULL || o->legal_basis[0] == '\0') {
         fprintf(stderr, "mien collection create: declare the legal basis with --legal-basis "
                         "TEXT (e.g. \"consent, GDPR Art. 9(2)(a)\")\n");
-        bad = true;
+        return false;
     }
-    if (bad) {
-        usage();
-        return CLI_EXIT_USAGE;
+    return true;
+}
+
+/* `create NAME`: the collection, its profile and its policy. It locks the collection to the
+ * models of the engine that creates it, so it loads
+ * them, before the store opens. */
+static int run_create(int argc, char **argv)
+{
+    collection_args o = {.c = {.threads = 1},
+                         .policy = {.consent = MIEN_CONSENT_REQUIRED, .review = MIEN_REVIEW_ONE},
+                         .profile = MIEN_PROFILE_FAST};
+    mien_store *store = NULL;
+    mien_engine *engine = NULL;
+    cli_context cx;
+    mien_error err;
+    mien_status st;
+    int n_args, rc = cli_parse(&create_cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    policy.purposes = purposes;
-    policy.legal_basis = legal_basis;
-    cli_context_init(&cx, NULL, case_ref);
-    if (is_create && cli_open_engine(&c, &engine) != MIEN_OK) {
+    if (!declares_why(&o)) {
+        return cli_bad_usage(&create_cmd);
+    }
+    if (cli_open_engine(&o.c, &engine) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
+    if (cli_open_store(o.store, &store) != MIEN_OK) {
         mien_engine_free(engine);
         return CLI_EXIT_FAIL;
     }
-    if (strcmp(verb, "list") == 0) {
-        mien_collection_info *cs = NULL;
-        size_t n = 0;
-        st = mien_collection_list(store, &cs, &n, &err);
-        if (st != MIEN_OK) {
-            rc = cli_fail("collection list", st, &err);
-        }
-        for (size_t k = 0; k < n; k++) {
-            if (c.json) {
-                cli_collection_json(stdout, &cs[k]);
-                printf("\n");
-            } else {
-                print_text(&cs[k]);
-            }
-        }
-        if (st == MIEN_OK && n == 0 && !c.json) {
-            printf("no collections\n");
-        }
-        mien_free(cs);
-    } else if (strcmp(verb, "drop") == 0) {
-        mien_collection_info info;
-        st = mien_collection_get(store, name, &info, &err);
-        if (st == MIEN_OK) {
-            st = mien_collection_drop(store, name, &cx.ctx, &err);
-        }
-        if (st != MIEN_OK) {
-            rc = cli_fail("collection drop", st, &err);
-        } else if (c.json) {
-            printf("{\"dropped\":");
-            cli_json_string(stdout, name);
-            printf(",\"subjects\":%lld,\"faces\":%lld}\n", (long long)info.subjects,
-                   (long long)info.faces);
-        } else {
-            printf("dropped collection %s (%lld subjects, %lld faces)\n", name,
-                   (long long)info.subjects, (long long)info.faces);
-        }
-    } else {
-        mien_collection_info info;
-        st = MIEN_OK;
-        if (is_create) {
-            st = mien_collection_create(store, name, profile, engine, description, &policy,
-                                        &cx.ctx, &err);
-        }
-        if (st == MIEN_OK) {
-            st = mien_collection_get(store, name, &info, &err);
-        }
-        if (st != MIEN_OK) {
-            rc = cli_fail(is_create ? "collection create" : "collection info", st, &err);
-        } else if (c.json) {
-            cli_collection_json(stdout, &info);
-            printf("\n");
-        } else {
-            if (is_create) {
-                printf("created ");
-            }
-            print_text(&info);
-        }
-    }
+    o.policy.purposes = o.purposes;
+    o.policy.legal_basis = o.legal_basis;
+    cli_context_init(&cx, NULL, o.case_ref);
+    st = mien_collection_create(store, argv[0], o.profile, engine, o.description, &o.policy,
+                                &cx.ctx, &err);
+    rc = st != MIEN_OK ? cli_fail("collection create", st, &err)
+                       : show(store, argv[0], o.c.json, "collection create", true);
     mien_store_close(store);
     mien_engine_free(engine);
     return rc;
+}
+
+/* `info NAME`: the collection and its policy. */
+static int run_info(mien_store *store, void *args, char **pos, int n_pos)
+{
+    const collection_args *o = args;
+    (void)n_pos;
+    return show(store, pos[0], o->c.json, "collection info", false);
+}
+
+/* `list`: every collection of the store. */
+static int run_list(mien_store *store, void *args, char **pos, int n_pos)
+{
+    const collection_args *o = args;
+    mien_collection_info *cs = NULL;
+    size_t n = 0;
+    mien_error err;
+    mien_status st = mien_collection_list(store, &cs, &n, &err);
+    int rc = st != MIEN_OK ? cli_fail("collection list", st, &err) : CLI_EXIT_OK;
+    (void)pos;
+    (void)n_pos;
+    for (size_t k = 0; k < n; k++) {
+        if (o->c.json) {
+            cli_collection_json(stdout, &cs[k]);
+            printf("\n");
+        } else {
+            print_text(&cs[k]);
+        }
+    }
+    if (st == MIEN_OK && n == 0 && !o->c.json) {
+        printf("no collections\n");
+    }
+    mien_free(cs);
+    return rc;
+}
+
+/* `drop NAME`: the collection goes, with its subjects and faces (audited). */
+static int run_drop(mien_store *store, void *args, char **pos, int n_pos)
+{
+    const collection_args *o = args;
+    const char *name = pos[0];
+    mien_collection_info info;
+    cli_context cx;
+    mien_error err;
+    mien_status st;
+    (void)n_pos;
+    cli_context_init(&cx, NULL, o->case_ref);
+    st = mien_collection_get(store, name, &info, &err);
+    if (st == MIEN_OK) {
+        st = mien_collection_drop(store, name, &cx.ctx, &err);
+    }
+    if (st != MIEN_OK) {
+        return cli_fail("collection drop", st, &err);
+    }
+    if (o->c.json) {
+        printf("{\"dropped\":");
+        cli_json_string(stdout, name);
+        printf(",\"subjects\":%lld,\"faces\":%lld}\n", (long long)info.subjects,
+               (long long)info.faces);
+    } else {
+        printf("dropped collection %s (%lld subjects, %lld faces)\n", name,
+               (long long)info.subjects, (long long)info.faces);
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_cmd_collection(int argc, char **argv)
+{
+    static const cli_action actions[] = {
+        CLI_ACTION("create", run_create, &create_cmd),
+        CLI_STORE_ACTION("list", &list_cmd, run_list, NULL),
+        CLI_STORE_ACTION("info", &info_cmd, run_info, NULL),
+        CLI_STORE_ACTION("drop", &drop_cmd, run_drop, NULL),
+        CLI_ACTION("import-synthetic", tools_cmd_import_synthetic, NULL), /* benchmarks only */
+        CLI_ACTIONS_END,
+    };
+    collection_args o;
+    return cli_run_action("collection", actions, argc, argv, &o, sizeof(o));
 }

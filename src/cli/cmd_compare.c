@@ -10,56 +10,46 @@
 #define DEFAULT_FMR 1e-4
 #define CALIBRATED_FLOOR 1e-6 /* the lowest FMR the calibration tables measure */
 
+typedef struct compare_args {
+    cli_common c;
+    mien_profile profile;
+    double fmr;
+} compare_args;
+
+static const cli_opt opts[] = {
+    CLI_OPT_PROFILE(compare_args, profile),
+    CLI_OPT_FMR(compare_args, fmr),
+    CLI_OPT_COMMON(compare_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {
+    "compare", "compare IMAGE_A IMAGE_B [--profile fast|accurate] [--fmr F] [--json]", opts, 2,
+    2};
+
 int cli_cmd_compare(int argc, char **argv)
 {
-    cli_common c = {.threads = 1};
-    mien_profile profile = MIEN_PROFILE_FAST;
-    const char *paths[2] = {NULL, NULL};
-    double fmr_target = DEFAULT_FMR, fmr = 1.0;
+    compare_args o = {.c = {.threads = 1}, .profile = MIEN_PROFILE_FAST, .fmr = DEFAULT_FMR};
+    double fmr = 1.0;
     float similarity = 0.0f, threshold = 1.0f;
     mien_engine *engine = NULL;
     mien_session *session = NULL;
     mien_template *t[2] = {NULL, NULL};
     mien_face faces[2];
+    char **paths;
     mien_error err;
-    bool bad = false;
-    int rc = CLI_EXIT_OK, n_paths = 0;
-    for (int i = 1; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad)) {
-            continue;
-        }
-        if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
-            if (!cli_parse_profile(argv[++i], &profile)) {
-                fprintf(stderr, "mien compare: --profile is fast or accurate\n");
-                bad = true;
-            }
-        } else if (strcmp(argv[i], "--fmr") == 0 && i + 1 < argc) {
-            char *end = NULL;
-            fmr_target = strtod(argv[++i], &end);
-            if (*end != '\0' || !(fmr_target >= 1e-6 && fmr_target <= 1.0)) {
-                fprintf(stderr, "mien compare: --fmr wants a rate in 1e-6..1, got '%s'\n",
-                        argv[i]);
-                bad = true;
-            }
-        } else if (argv[i][0] == '-' || n_paths == 2) {
-            fprintf(stderr, "mien compare: unexpected '%s'\n", argv[i]);
-            bad = true;
-        } else {
-            paths[n_paths++] = argv[i];
-        }
+    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (bad || n_paths != 2) {
-        fprintf(stderr, "usage: mien compare IMAGE_A IMAGE_B [--profile fast|accurate] "
-                        "[--fmr F] [--json]\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (cli_open_engine(&c, &engine) != MIEN_OK ||
+    rc = CLI_EXIT_OK;
+    paths = argv; /* cli_parse put IMAGE_A and IMAGE_B there */
+    if (cli_open_engine(&o.c, &engine) != MIEN_OK ||
         mien_session_new(engine, &session, &err) != MIEN_OK) {
         mien_engine_free(engine);
         return CLI_EXIT_FAIL;
     }
     for (int k = 0; k < 2 && rc == CLI_EXIT_OK; k++) {
-        if (cli_template_of(session, paths[k], -1, profile, &t[k], &faces[k]) != MIEN_OK) {
+        if (cli_template_of(session, paths[k], -1, o.profile, &t[k], &faces[k]) != MIEN_OK) {
             rc = CLI_EXIT_FAIL;
         }
     }
@@ -68,32 +58,32 @@ int cli_cmd_compare(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
     }
     if (rc == CLI_EXIT_OK) {
-        bool calibrated = mien_similarity_fmr(profile, similarity, &fmr) == MIEN_OK &&
-                          mien_threshold_for_fmr(profile, fmr_target, &threshold) == MIEN_OK;
+        bool calibrated = mien_similarity_fmr(o.profile, similarity, &fmr) == MIEN_OK &&
+                          mien_threshold_for_fmr(o.profile, o.fmr, &threshold) == MIEN_OK;
         bool same = calibrated && similarity >= threshold;
         if (!calibrated) {
             fprintf(stderr, "mien compare: profile %s is not calibrated; no decision\n",
-                    cli_profile_name(profile));
+                    cli_profile_name(o.profile));
             rc = CLI_EXIT_FAIL;
         }
-        if (c.json) {
+        if (o.c.json) {
             printf("{\"a\":");
             cli_json_string(stdout, paths[0]);
             printf(",\"b\":");
             cli_json_string(stdout, paths[1]);
             printf(",\"profile\":\"%s\",\"similarity\":%.6f,\"fmr\":%.3g,\"threshold\":%.6f,"
                    "\"at_fmr\":%.3g,\"same_person\":%s,\"face_a\":",
-                   cli_profile_name(profile), similarity, fmr, threshold, fmr_target,
+                   cli_profile_name(o.profile), similarity, fmr, threshold, o.fmr,
                    same ? "true" : "false");
             cli_face_json(stdout, &faces[0]);
             printf(",\"face_b\":");
             cli_face_json(stdout, &faces[1]);
             printf("}\n");
         } else {
-            printf("similarity %.4f (profile %s)\n", similarity, cli_profile_name(profile));
+            printf("similarity %.4f (profile %s)\n", similarity, cli_profile_name(o.profile));
             float floor_threshold = 1.0f;
             bool beyond = calibrated &&
-                          mien_threshold_for_fmr(profile, CALIBRATED_FLOOR, &floor_threshold) ==
+                          mien_threshold_for_fmr(o.profile, CALIBRATED_FLOOR, &floor_threshold) ==
                               MIEN_OK &&
                           similarity >= floor_threshold;
             if (beyond) {
@@ -104,7 +94,7 @@ int cli_cmd_compare(int argc, char **argv)
                 printf("accepted at a false-match rate of %.2g or more\n", fmr);
             }
             if (calibrated) {
-                printf("decision at FMR %.0e (threshold %.4f): %s\n", fmr_target, threshold,
+                printf("decision at FMR %.0e (threshold %.4f): %s\n", o.fmr, threshold,
                        same ? "same person" : "different people");
             }
         }

@@ -19,65 +19,63 @@ static void print_text(const char *path, const mien_face *faces, size_t n)
     }
 }
 
+typedef struct detect_args {
+    cli_common c;
+    mien_detect_options opt;
+} detect_args;
+
+/* --min-score: a detector score strictly between 0 and 1, into a float. */
+static bool parse_min_score(const char *v, void *dest)
+{
+    char *end = NULL;
+    float x = strtof(v, &end);
+    if (v[0] == '\0' || *end != '\0' || !(x > 0.0f && x < 1.0f)) {
+        return false;
+    }
+    *(float *)dest = x;
+    return true;
+}
+
+static const cli_opt opts[] = {
+    {"--small-faces", CLI_OPT_SET, offsetof(detect_args, opt.small_faces), NULL,
+     .help = "also faces down to 20 px in large images (full-size decode)", .lo = 1},
+    {"--min-score", CLI_OPT_CALL, offsetof(detect_args, opt.min_score), "S",
+     .help = "the detector's score a face needs", .want = "0..1", .parse = parse_min_score},
+    CLI_OPT_COMMON(detect_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {
+    "detect", "detect IMAGE... [--small-faces] [--min-score S] [--json]", opts, 1, CLI_ARGS_ANY};
+
 int cli_cmd_detect(int argc, char **argv)
 {
-    cli_common c = {.threads = 1};
-    mien_detect_options opt = mien_detect_options_default();
+    detect_args o = {.c = {.threads = 1}, .opt = mien_detect_options_default()};
     mien_engine *engine = NULL;
     mien_session *session = NULL;
     mien_error err;
-    bool bad = false;
-    int rc = CLI_EXIT_OK, n_paths = 0;
-    char **paths = calloc((size_t)argc, sizeof(*paths));
-    if (paths == NULL) {
-        return CLI_EXIT_FAIL;
+    char **paths = argv; /* cli_parse puts the images there */
+    int n_paths, rc = cli_parse(&cmd, argc, argv, &o, &n_paths);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    for (int i = 1; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad)) {
-            continue;
-        }
-        if (strcmp(argv[i], "--small-faces") == 0) {
-            opt.small_faces = 1;
-        } else if (strcmp(argv[i], "--min-score") == 0 && i + 1 < argc) {
-            char *end = NULL;
-            opt.min_score = strtof(argv[++i], &end);
-            if (*end != '\0' || !(opt.min_score > 0.0f && opt.min_score < 1.0f)) {
-                fprintf(stderr, "mien detect: --min-score wants 0..1, got '%s'\n", argv[i]);
-                bad = true;
-            }
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "mien detect: unknown option '%s'\n", argv[i]);
-            bad = true;
-        } else {
-            paths[n_paths++] = argv[i];
-        }
-    }
-    if (bad || n_paths == 0) {
-        if (n_paths == 0 && !bad) {
-            fprintf(stderr, "usage: mien detect IMAGE... [--small-faces] [--min-score S] "
-                            "[--json]\n");
-        }
-        free(paths);
-        return CLI_EXIT_USAGE;
-    }
-    if (cli_open_engine(&c, &engine) != MIEN_OK ||
+    rc = CLI_EXIT_OK;
+    if (cli_open_engine(&o.c, &engine) != MIEN_OK ||
         mien_session_new(engine, &session, &err) != MIEN_OK) {
         mien_engine_free(engine);
-        free(paths);
         return CLI_EXIT_FAIL;
     }
     for (int k = 0; k < n_paths; k++) {
         mien_image *img = NULL;
         mien_face *faces = NULL;
         size_t n = 0;
-        if (cli_load_image(paths[k], opt.small_faces != 0, &img) != MIEN_OK) {
+        if (cli_load_image(paths[k], o.opt.small_faces != 0, &img) != MIEN_OK) {
             rc = CLI_EXIT_FAIL;
             continue;
         }
-        if (mien_detect(session, img, &opt, &faces, &n, &err) != MIEN_OK) {
+        if (mien_detect(session, img, &o.opt, &faces, &n, &err) != MIEN_OK) {
             fprintf(stderr, "mien detect: %s: %s\n", paths[k], err.message);
             rc = CLI_EXIT_FAIL;
-        } else if (c.json) {
+        } else if (o.c.json) {
             printf("{\"image\":");
             cli_json_string(stdout, paths[k]);
             printf(",\"width\":%d,\"height\":%d,\"faces\":[", mien_image_original_width(img),
@@ -97,6 +95,5 @@ int cli_cmd_detect(int argc, char **argv)
     }
     mien_session_free(session);
     mien_engine_free(engine);
-    free(paths);
     return rc;
 }

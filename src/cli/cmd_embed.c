@@ -6,72 +6,64 @@
 
 #include "cli.h"
 
+typedef struct embed_args {
+    cli_common c;
+    mien_profile profile;
+    int face;
+} embed_args;
+
+static const cli_opt opts[] = {
+    CLI_OPT_PROFILE(embed_args, profile),
+    CLI_OPT_FACE(embed_args, face),
+    CLI_OPT_COMMON(embed_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {
+    "embed", "embed IMAGE [--profile fast|accurate] [--face N] [--json]", opts, 1, 1};
+
 int cli_cmd_embed(int argc, char **argv)
 {
-    cli_common c = {.threads = 1};
-    mien_profile profile = MIEN_PROFILE_FAST;
-    const char *path = NULL;
-    int face_index = -1;
+    embed_args o = {.c = {.threads = 1}, .profile = MIEN_PROFILE_FAST, .face = -1};
+    const char *path;
     mien_engine *engine = NULL;
     mien_session *session = NULL;
     mien_template *t = NULL;
     mien_face face;
     mien_error err;
-    bool bad = false;
-    int rc = CLI_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad)) {
-            continue;
-        }
-        if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
-            if (!cli_parse_profile(argv[++i], &profile)) {
-                fprintf(stderr, "mien embed: --profile is fast or accurate, not '%s'\n", argv[i]);
-                bad = true;
-            }
-        } else if (strcmp(argv[i], "--face") == 0 && i + 1 < argc) {
-            if (!cli_parse_int(argv[++i], 0, 100000, &face_index)) {
-                fprintf(stderr, "mien embed: --face wants a face number, got '%s'\n", argv[i]);
-                bad = true;
-            }
-        } else if (argv[i][0] == '-' || path != NULL) {
-            fprintf(stderr, "mien embed: unexpected '%s'\n", argv[i]);
-            bad = true;
-        } else {
-            path = argv[i];
-        }
+    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (bad || path == NULL) {
-        fprintf(stderr, "usage: mien embed IMAGE [--profile fast|accurate] [--face N] [--json]\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (cli_open_engine(&c, &engine) != MIEN_OK ||
+    rc = CLI_EXIT_OK;
+    path = argv[0];
+    if (cli_open_engine(&o.c, &engine) != MIEN_OK ||
         mien_session_new(engine, &session, &err) != MIEN_OK) {
         mien_engine_free(engine);
         return CLI_EXIT_FAIL;
     }
-    if (cli_template_of(session, path, face_index, profile, &t, &face) != MIEN_OK) {
+    if (cli_template_of(session, path, o.face, o.profile, &t, &face) != MIEN_OK) {
         rc = CLI_EXIT_FAIL;
     } else {
         const float *v;
         int dim;
-        printf(c.json ? "{\"image\":" : "image    ");
-        if (c.json) {
+        printf(o.c.json ? "{\"image\":" : "image    ");
+        if (o.c.json) {
             cli_json_string(stdout, path);
-            printf(",\"profile\":\"%s\",\"face\":", cli_profile_name(profile));
+            printf(",\"profile\":\"%s\",\"face\":", cli_profile_name(o.profile));
             cli_face_json(stdout, &face);
         } else {
             printf("%s\nprofile  %s\nface     box %.0f,%.0f-%.0f,%.0f score %.3f\n", path,
-                   cli_profile_name(profile), face.box[0], face.box[1], face.box[2], face.box[3],
+                   cli_profile_name(o.profile), face.box[0], face.box[1], face.box[2], face.box[3],
                    face.score);
         }
         for (int part = 0; mien_template_vector(t, part, &v, &dim) == MIEN_OK; part++) {
-            printf(c.json ? ",\"%s\":[" : "%s ", part == 0 ? "embedding_a" : "embedding_b");
+            printf(o.c.json ? ",\"%s\":[" : "%s ", part == 0 ? "embedding_a" : "embedding_b");
             for (int k = 0; k < dim; k++) {
-                printf(c.json ? "%s%.9g" : "%s%.5f", k ? (c.json ? "," : " ") : "", v[k]);
+                printf(o.c.json ? "%s%.9g" : "%s%.5f", k ? (o.c.json ? "," : " ") : "", v[k]);
             }
-            printf(c.json ? "]" : "\n");
+            printf(o.c.json ? "]" : "\n");
         }
-        if (c.json) {
+        if (o.c.json) {
             printf("}\n");
         }
     }

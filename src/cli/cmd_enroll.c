@@ -84,17 +84,6 @@ typedef struct enroll_opts {
     const mien_context *ctx;   /* who enrols, for the audit log */
 } enroll_opts;
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: mien enroll COLL --subject ID [--name TEXT] [--face N] [--force] [--crops] "
-            "IMAGE...\n"
-            "       mien enroll COLL --from-dir DIR [--force] [--crops] [--threads N]\n"
-            "(each with [--consent REF] [--expires DATE|+30d] [--case-ref REF] [--store URI]\n"
-            " [--models DIR] [--json]; --consent is required where the collection's policy "
-            "requires consent)\n");
-}
-
 /* Reads path and writes the SHA-256 of its bytes to it->sha; false (reason set) when it
  * cannot be read. */
 static bool hash_file(item *it)
@@ -506,37 +495,36 @@ static void draw_bar(size_t done, size_t total, size_t faces, double elapsed_s)
     fflush(stderr);
 }
 
-static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts *o,
-                      const char *dir, int threads)
+/* What a --from-dir run has reported so far: counts per state, for the lines, the bar and
+ * the summary. */
+typedef struct progress {
+    size_t counts[6], processed, total;
+    bool tty;   /* stderr is a terminal: the bar */
+    bool lines; /* one JSON line per image on stdout (--json, or no terminal) */
+    double t0, last_bar;
+} progress;
+
+/* Counts item `it` and reports it: its JSON line, or, for an image neither enrolled nor
+ * skipped, a message (`clear`: after wiping the bar's line). */
+static void report(progress *pr, const item *it, bool clear)
 {
-    item *items = NULL;
-    size_t n = 0, counts[6] = {0}, processed = 0;
-    bulk b;
-    bulk_worker *ws = NULL;
-    pthread_t *tids = NULL;
-    mien_engine *engine = NULL;
-    mien_error err;
-    mien_status fatal = MIEN_OK;
-    bool tty = isatty(STDERR_FILENO) != 0, lines = o->json || !tty;
-    int started = 0, opened = 0, rc = CLI_EXIT_OK;
-    double t0, last_bar = 0, wall_s;
-    cli_common ce = *c;
-    memset(&b, 0, sizeof(b));
-    if (!collect(dir, &items, &n)) {
-        return CLI_EXIT_FAIL;
+    pr->counts[it->state]++;
+    pr->processed++;
+    if (pr->lines) {
+        print_json_line(it);
+    } else if (it->state != ITEM_SKIPPED && it->state != ITEM_ENROLLED) {
+        fprintf(stderr, "%smien enroll: %s: %s: %s\n", clear ? "\r\033[K" : "", it->path,
+                state_names[it->state], it->reason);
     }
-    b.o = o;
-    b.items = items;
-    b.todo = calloc(n + 1, sizeof(*b.todo));
-    b.done_queue = calloc(n + 1, sizeof(*b.done_queue));
-    if (b.todo == NULL || b.done_queue == NULL) {
-        fprintf(stderr, "mien enroll: out of memory\n");
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
-    /* Resumability, before any decoding: what is enrolled already is skipped. */
+}
+
+/* Resumability, before any decoding: reports what is enrolled already (or cannot be) and
+ * queues the rest in b->todo. Returns MIEN_OK, or the store's failure (err set). */
+static mien_status triage(mien_store *store, const enroll_opts *o, bulk *b, size_t n,
+                          progress *pr, mien_error *err)
+{
     for (size_t k = 0; k < n; k++) {
-        item *it = &items[k];
+        item *it = &b->items[k];
         int enrolled = 0;
         mien_status st;
         if (strlen(it->subject) >= 128) {
@@ -545,123 +533,240 @@ static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts 
         } else if (!hash_file(it)) {
             it->state = ITEM_FAILED;
         } else if ((st = mien_enrolled(store, o->collection, it->subject, it->sha, &enrolled,
-                                       &err)) != MIEN_OK) {
-            fatal = st;
-            break;
+                                       err)) != MIEN_OK) {
+            return st;
         } else if (enrolled) {
             it->state = ITEM_SKIPPED;
             snprintf(it->reason, sizeof(it->reason), "already enrolled");
         } else {
-            b.todo[b.n_todo++] = k;
+            b->todo[b->n_todo++] = k;
             continue;
         }
-        counts[it->state]++;
-        processed++;
-        if (lines) {
-            print_json_line(it);
-        } else if (it->state != ITEM_SKIPPED) {
-            fprintf(stderr, "mien enroll: %s: %s: %s\n", it->path, state_names[it->state],
-                    it->reason);
+        report(pr, it, false);
+    }
+    return MIEN_OK;
+}
+
+/* The workers of a run: one engine (one inference thread per call), a session each. */
+typedef struct pool {
+    mien_engine *engine;
+    bulk_worker *ws;
+    pthread_t *tids;
+    int opened, started;
+} pool;
+
+/* Opens the engine and `threads` sessions (at most one per queued item of b). Returns
+ * CLI_EXIT_OK, or the exit code (a failure printed); either way pool_free() releases *p. */
+static int pool_open(pool *p, const cli_common *c, bulk *b, int threads)
+{
+    cli_common ce = *c;
+    mien_error err;
+    int nt = (size_t)threads > b->n_todo ? (int)b->n_todo : threads;
+    ce.threads = 1; /* the parallelism is across images */
+    if (cli_open_engine(&ce, &p->engine) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    p->ws = calloc((size_t)nt, sizeof(*p->ws));
+    p->tids = calloc((size_t)nt, sizeof(*p->tids));
+    if (p->ws == NULL || p->tids == NULL) {
+        fprintf(stderr, "mien enroll: out of memory\n");
+        return CLI_EXIT_FAIL;
+    }
+    for (p->opened = 0; p->opened < nt; p->opened++) {
+        p->ws[p->opened].b = b;
+        if (mien_session_new(p->engine, &p->ws[p->opened].session, &err) != MIEN_OK) {
+            return cli_fail("enroll", err.code, &err);
         }
     }
+    return CLI_EXIT_OK;
+}
+
+/* Starts a worker per open session. CLI_EXIT_FAIL, with a message, when none started. */
+static int pool_start(pool *p)
+{
+    for (p->started = 0; p->started < p->opened; p->started++) {
+        if (pthread_create(&p->tids[p->started], NULL, bulk_main, &p->ws[p->started]) != 0) {
+            break;
+        }
+    }
+    if (p->started == 0) {
+        fprintf(stderr, "mien enroll: cannot start a worker thread\n");
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Waits for the started workers. */
+static void pool_join(pool *p)
+{
+    for (int k = 0; k < p->started; k++) {
+        pthread_join(p->tids[k], NULL);
+    }
+}
+
+/* Frees the sessions and the engine (the workers joined). */
+static void pool_free(pool *p)
+{
+    for (int k = p->opened - 1; p->ws != NULL && k >= 0; k--) {
+        mien_session_free(p->ws[k].session);
+    }
+    free(p->ws);
+    free(p->tids);
+    mien_engine_free(p->engine);
+}
+
+/* After a store failure, no queued item will be enrolled: claims at once those no worker
+ * took yet (a worker that took one before this hands it back unprepared). */
+static void abandon_rest(bulk *b)
+{
+    atomic_store(&b->stop, true);
+    size_t j = atomic_exchange(&b->next, b->n_todo);
+    pthread_mutex_lock(&b->lock);
+    for (; j < b->n_todo; j++) {
+        b->done_queue[b->n_done++] = b->todo[j];
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* The writer: enrols each result as the workers hand it back, in completion order, until
+ * every queued item is back. Returns MIEN_OK, or the first store failure (err set), after
+ * which the rest is abandoned. */
+static mien_status write_results(mien_store *store, const enroll_opts *o, bulk *b,
+                                 progress *pr, mien_error *err)
+{
+    mien_status fatal = MIEN_OK;
+    for (size_t taken = 0; taken < b->n_todo;) {
+        item *it;
+        pthread_mutex_lock(&b->lock);
+        while (b->n_done == taken) {
+            pthread_cond_wait(&b->ready, &b->lock);
+        }
+        it = &b->items[b->done_queue[taken++]];
+        pthread_mutex_unlock(&b->lock);
+        if (it->state == ITEM_READY && fatal == MIEN_OK) {
+            fatal = commit(store, o, it, err);
+            if (fatal != MIEN_OK) {
+                abandon_rest(b);
+            }
+        } else if (it->state == ITEM_READY || it->state == ITEM_TODO) {
+            mien_template_free(it->t);
+            it->t = NULL;
+            free(it->crop);
+            it->crop = NULL;
+            continue; /* abandoned after a store failure */
+        }
+        report(pr, it, true);
+        if (pr->tty && (mien_now_ms() - pr->last_bar >= BAR_REFRESH_MS || taken == b->n_todo)) {
+            pr->last_bar = mien_now_ms();
+            draw_bar(pr->processed, pr->total, pr->counts[ITEM_ENROLLED],
+                     (pr->last_bar - pr->t0) / 1e3);
+        }
+    }
+    return fatal;
+}
+
+/* Runs the workers over b's queue and writes their results. *ran says whether the workers
+ * could be set up (else nothing ran and the run stops there); *wall_s gets the time they
+ * took, *started how many ran. Returns the exit code so far (a store failure in *fatal). */
+static int run_workers(mien_store *store, const cli_common *c, const enroll_opts *o, bulk *b,
+                       int threads, progress *pr, mien_status *fatal, mien_error *err,
+                       bool *ran, double *wall_s, int *started)
+{
+    pool p = {0};
+    int rc = pool_open(&p, c, b, threads);
+    *ran = rc == CLI_EXIT_OK;
+    if (*ran) {
+        pthread_mutex_init(&b->lock, NULL);
+        pthread_cond_init(&b->ready, NULL);
+        atomic_init(&b->next, 0);
+        atomic_init(&b->stop, false);
+        pr->t0 = mien_now_ms();
+        rc = pool_start(&p);
+        if (p.started > 0) {
+            *fatal = write_results(store, o, b, pr, err);
+        }
+        pool_join(&p);
+        pthread_cond_destroy(&b->ready);
+        pthread_mutex_destroy(&b->lock);
+        *wall_s = (mien_now_ms() - pr->t0) / 1e3;
+        if (pr->tty) {
+            fprintf(stderr, "\n");
+        }
+    }
+    *started = p.started;
+    pool_free(&p);
+    return rc;
+}
+
+/* The last line of a --from-dir run: JSON (with --json or without a terminal) or text. */
+static void print_summary(const enroll_opts *o, const progress *pr, double wall_s, int threads)
+{
+    const size_t *n = pr->counts;
+    double rate = wall_s > 0 ? (double)n[ITEM_ENROLLED] / wall_s : 0;
+    if (pr->lines) {
+        printf("{\"summary\":{\"collection\":");
+        cli_json_string(stdout, o->collection);
+        printf(",\"images\":%zu,\"enrolled\":%zu,\"skipped\":%zu,\"refused\":%zu,"
+               "\"failed\":%zu,\"wall_s\":%.3f,\"faces_per_s\":%.2f,\"threads\":%d}}\n",
+               pr->total, n[ITEM_ENROLLED], n[ITEM_SKIPPED], n[ITEM_REFUSED], n[ITEM_FAILED],
+               wall_s, rate, threads);
+    } else {
+        printf("%zu images: %zu enrolled, %zu skipped (already enrolled), %zu refused, "
+               "%zu failed; %.1f s, %.1f faces/s with %d threads\n",
+               pr->total, n[ITEM_ENROLLED], n[ITEM_SKIPPED], n[ITEM_REFUSED], n[ITEM_FAILED],
+               wall_s, rate, threads);
+    }
+}
+
+/* Frees the items of a --from-dir run and the queues of b. */
+static void bulk_free(bulk *b, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        mien_template_free(b->items[k].t);
+        free(b->items[k].crop);
+        free(b->items[k].subject);
+        free(b->items[k].path);
+    }
+    free(b->items);
+    free(b->todo);
+    free(b->done_queue);
+}
+
+static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts *o,
+                      const char *dir, int threads)
+{
+    size_t n = 0;
+    bulk b;
+    mien_error err;
+    mien_status fatal = MIEN_OK;
+    progress pr = {.tty = isatty(STDERR_FILENO) != 0};
+    int started = 0, rc = CLI_EXIT_OK;
+    double wall_s = 0;
+    memset(&b, 0, sizeof(b));
+    pr.lines = o->json || !pr.tty;
+    if (!collect(dir, &b.items, &n)) {
+        return CLI_EXIT_FAIL;
+    }
+    pr.total = n;
+    b.o = o;
+    b.todo = calloc(n + 1, sizeof(*b.todo));
+    b.done_queue = calloc(n + 1, sizeof(*b.done_queue));
+    if (b.todo == NULL || b.done_queue == NULL) {
+        fprintf(stderr, "mien enroll: out of memory\n");
+        rc = CLI_EXIT_FAIL;
+        goto done;
+    }
+    fatal = triage(store, o, &b, n, &pr, &err);
     if (fatal != MIEN_OK) {
         rc = cli_fail("enroll", fatal, &err);
         goto done;
     }
     if (b.n_todo > 0) {
-        int nt = threads;
-        if ((size_t)nt > b.n_todo) {
-            nt = (int)b.n_todo;
-        }
-        ce.threads = 1; /* the parallelism is across images */
-        if (cli_open_engine(&ce, &engine) != MIEN_OK) {
-            rc = CLI_EXIT_FAIL;
+        bool ran;
+        rc = run_workers(store, c, o, &b, threads, &pr, &fatal, &err, &ran, &wall_s, &started);
+        if (!ran) {
             goto done;
         }
-        ws = calloc((size_t)nt, sizeof(*ws));
-        tids = calloc((size_t)nt, sizeof(*tids));
-        if (ws == NULL || tids == NULL) {
-            fprintf(stderr, "mien enroll: out of memory\n");
-            rc = CLI_EXIT_FAIL;
-            goto done;
-        }
-        for (opened = 0; opened < nt; opened++) {
-            ws[opened].b = &b;
-            if (mien_session_new(engine, &ws[opened].session, &err) != MIEN_OK) {
-                rc = cli_fail("enroll", err.code, &err);
-                goto done;
-            }
-        }
-        pthread_mutex_init(&b.lock, NULL);
-        pthread_cond_init(&b.ready, NULL);
-        atomic_init(&b.next, 0);
-        atomic_init(&b.stop, false);
-        t0 = mien_now_ms();
-        for (started = 0; started < nt; started++) {
-            if (pthread_create(&tids[started], NULL, bulk_main, &ws[started]) != 0) {
-                break;
-            }
-        }
-        if (started == 0) {
-            fprintf(stderr, "mien enroll: cannot start a worker thread\n");
-            rc = CLI_EXIT_FAIL;
-        }
-        /* The writer: enrols each result as it comes, in completion order. */
-        for (size_t taken = 0; started > 0 && taken < b.n_todo;) {
-            size_t k;
-            item *it;
-            pthread_mutex_lock(&b.lock);
-            while (b.n_done == taken) {
-                pthread_cond_wait(&b.ready, &b.lock);
-            }
-            k = b.done_queue[taken++];
-            pthread_mutex_unlock(&b.lock);
-            it = &items[k];
-            if (it->state == ITEM_READY && fatal == MIEN_OK) {
-                mien_status st = commit(store, o, it, &err);
-                if (st != MIEN_OK) {
-                    fatal = st;
-                    atomic_store(&b.stop, true);
-                    /* Items no worker took yet will never arrive: claim them all at once
-                     * (a worker that took one before this hands it back unprepared). */
-                    size_t j = atomic_exchange(&b.next, b.n_todo);
-                    pthread_mutex_lock(&b.lock);
-                    for (; j < b.n_todo; j++) {
-                        b.done_queue[b.n_done++] = b.todo[j];
-                    }
-                    pthread_mutex_unlock(&b.lock);
-                }
-            } else if (it->state == ITEM_READY || it->state == ITEM_TODO) {
-                mien_template_free(it->t);
-                it->t = NULL;
-                free(it->crop);
-                it->crop = NULL;
-                continue; /* abandoned after a store failure */
-            }
-            counts[it->state]++;
-            processed++;
-            if (lines) {
-                print_json_line(it);
-            } else if (it->state != ITEM_ENROLLED) {
-                fprintf(stderr, "\r\033[Kmien enroll: %s: %s: %s\n", it->path,
-                        state_names[it->state], it->reason);
-            }
-            if (tty && (mien_now_ms() - last_bar >= BAR_REFRESH_MS || taken == b.n_todo)) {
-                last_bar = mien_now_ms();
-                draw_bar(processed, n, counts[ITEM_ENROLLED], (last_bar - t0) / 1e3);
-            }
-        }
-        for (int k = 0; k < started; k++) {
-            pthread_join(tids[k], NULL);
-        }
-        pthread_cond_destroy(&b.ready);
-        pthread_mutex_destroy(&b.lock);
-        wall_s = (mien_now_ms() - t0) / 1e3;
-        if (tty) {
-            fprintf(stderr, "\n");
-        }
-    } else {
-        wall_s = 0;
     }
     if (fatal != MIEN_OK) {
         fprintf(stderr, "mien enroll: stopped: %s (%s); what was enrolled stays, re-run to "
@@ -669,41 +774,12 @@ static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts 
                 err.message, mien_strerror(fatal));
         rc = cli_exit_code(fatal);
     }
-    if (counts[ITEM_FAILED] > 0 && rc == CLI_EXIT_OK) {
+    if (pr.counts[ITEM_FAILED] > 0 && rc == CLI_EXIT_OK) {
         rc = CLI_EXIT_FAIL;
     }
-    {
-        double rate = wall_s > 0 ? (double)counts[ITEM_ENROLLED] / wall_s : 0;
-        if (o->json || !tty) {
-            printf("{\"summary\":{\"collection\":");
-            cli_json_string(stdout, o->collection);
-            printf(",\"images\":%zu,\"enrolled\":%zu,\"skipped\":%zu,\"refused\":%zu,"
-                   "\"failed\":%zu,\"wall_s\":%.3f,\"faces_per_s\":%.2f,\"threads\":%d}}\n",
-                   n, counts[ITEM_ENROLLED], counts[ITEM_SKIPPED], counts[ITEM_REFUSED],
-                   counts[ITEM_FAILED], wall_s, rate, started);
-        } else {
-            printf("%zu images: %zu enrolled, %zu skipped (already enrolled), %zu refused, "
-                   "%zu failed; %.1f s, %.1f faces/s with %d threads\n",
-                   n, counts[ITEM_ENROLLED], counts[ITEM_SKIPPED], counts[ITEM_REFUSED],
-                   counts[ITEM_FAILED], wall_s, rate, started);
-        }
-    }
+    print_summary(o, &pr, wall_s, started);
 done:
-    for (int k = opened - 1; ws != NULL && k >= 0; k--) {
-        mien_session_free(ws[k].session);
-    }
-    free(ws);
-    free(tids);
-    mien_engine_free(engine);
-    for (size_t k = 0; k < n; k++) {
-        mien_template_free(items[k].t);
-        free(items[k].crop);
-        free(items[k].subject);
-        free(items[k].path);
-    }
-    free(items);
-    free(b.todo);
-    free(b.done_queue);
+    bulk_free(&b, n);
     return rc;
 }
 
@@ -727,122 +803,144 @@ static bool parse_expiry(const char *s, int64_t now, int64_t *out)
     return true;
 }
 
-int cli_cmd_enroll(int argc, char **argv)
+/* What the command line says; enroll_opts is what the enrolment needs of it. */
+typedef struct enroll_args {
+    cli_common c;
+    const char *store, *subject, *display_name, *dir, *purpose, *case_ref, *expires;
+    const char *consent_ref;
+    int face; /* -1: none */
+    bool force, crops;
+} enroll_args;
+
+/* --consent REF: any reference but an empty one. */
+static bool opt_consent(const char *v, void *dest)
 {
-    cli_common c = {.threads = 0};
-    enroll_opts o = {.face_index = -1};
-    const char *store_uri = NULL, *subject = NULL, *display_name = NULL, *dir = NULL;
-    const char *purpose = NULL, *case_ref = NULL, *expires = NULL;
-    cli_context cx;
-    char **paths = NULL;
-    int n_paths = 0, rc;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    bool bad = false;
-    mien_store *store = NULL;
-    mien_collection_info info;
-    mien_error err;
-    mien_status st;
-    paths = calloc((size_t)argc + 1, sizeof(*paths));
-    if (paths == NULL) {
-        return CLI_EXIT_FAIL;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad) ||
-            cli_context_option(argc, argv, &i, &purpose, &case_ref, &bad)) {
-            continue;
-        }
-        if (strcmp(a, "--force") == 0) {
-            o.force = true;
-        } else if (strcmp(a, "--crops") == 0) {
-            o.crops = true;
-        } else if ((strcmp(a, "--subject") == 0 || strcmp(a, "--name") == 0 ||
-                    strcmp(a, "--from-dir") == 0 || strcmp(a, "--face") == 0 ||
-                    strcmp(a, "--consent") == 0 || strcmp(a, "--expires") == 0) &&
-                   i + 1 >= argc) {
-            fprintf(stderr, "mien enroll: %s needs a value\n", a);
-            bad = true;
-        } else if (strcmp(a, "--subject") == 0) {
-            subject = argv[++i];
-        } else if (strcmp(a, "--name") == 0) {
-            display_name = argv[++i];
-        } else if (strcmp(a, "--consent") == 0) {
-            o.consent_ref = argv[++i];
-            if (o.consent_ref[0] == '\0') {
-                fprintf(stderr, "mien enroll: --consent wants the consent record's reference\n");
-                bad = true;
-            }
-        } else if (strcmp(a, "--expires") == 0) {
-            expires = argv[++i];
-        } else if (strcmp(a, "--from-dir") == 0) {
-            dir = argv[++i];
-        } else if (strcmp(a, "--face") == 0) {
-            if (!cli_parse_int(argv[++i], 0, 100000, &o.face_index)) {
-                fprintf(stderr, "mien enroll: --face wants a face number, got '%s'\n", argv[i]);
-                bad = true;
-            }
-        } else if (a[0] == '-') {
-            fprintf(stderr, "mien enroll: unexpected '%s'\n", a);
-            bad = true;
-        } else if (o.collection == NULL) {
-            o.collection = a;
-        } else {
-            paths[n_paths++] = argv[i];
-        }
-    }
-    if (!bad && o.collection == NULL) {
-        fprintf(stderr, "mien enroll: which collection?\n");
-        bad = true;
-    } else if (!bad && dir == NULL && (subject == NULL || n_paths == 0)) {
+    *(const char **)dest = v;
+    return v[0] != '\0';
+}
+
+static const cli_opt opts[] = {
+    {"--subject", CLI_OPT_STRING, offsetof(enroll_args, subject), "ID",
+     .help = "the subject the images show"},
+    {"--name", CLI_OPT_STRING, offsetof(enroll_args, display_name), "TEXT",
+     .help = "the subject's display name"},
+    CLI_OPT_FACE(enroll_args, face),
+    {"--from-dir", CLI_OPT_STRING, offsetof(enroll_args, dir), "DIR",
+     .help = "one folder per subject (the folder's name is the subject id)"},
+    {"--force", CLI_OPT_FLAG, offsetof(enroll_args, force), NULL,
+     .help = "take the most prominent of several faces, and faces of low quality"},
+    {"--crops", CLI_OPT_FLAG, offsetof(enroll_args, crops), NULL,
+     .help = "also store the aligned 112x112 chip, for review"},
+    {"--consent", CLI_OPT_CALL, offsetof(enroll_args, consent_ref), "REF",
+     .help = "the reference of the person's consent record", .parse = opt_consent,
+     .want = "the consent record's reference"},
+    {"--expires", CLI_OPT_STRING, offsetof(enroll_args, expires), "DATE|+30d",
+     .help = "when `mien purge` erases the subject (default: the collection's retention)"},
+    CLI_OPT_PURPOSE(enroll_args, purpose),
+    CLI_OPT_CASE_REF(enroll_args, case_ref),
+    CLI_OPT_STORE(enroll_args, store),
+    CLI_OPT_COMMON(enroll_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {
+    "enroll",
+    "enroll COLL --subject ID [--name TEXT] [--face N] [--force] [--crops] IMAGE...\n"
+    "       mien enroll COLL --from-dir DIR [--force] [--crops] [--threads N]\n"
+    "(each with [--consent REF] [--expires DATE|+30d] [--case-ref REF] [--store URI]\n"
+    " [--models DIR] [--json]; --consent is required where the collection's policy requires "
+    "consent)",
+    opts, 1, CLI_ARGS_ANY};
+
+/* The two forms exclude each other: --subject with images, or --from-dir alone. Prints why
+ * not. */
+static bool one_form(const enroll_args *a, int n_paths)
+{
+    if (a->dir == NULL && (a->subject == NULL || n_paths == 0)) {
         fprintf(stderr, "mien enroll: give --subject ID and images, or --from-dir DIR\n");
-        bad = true;
-    } else if (!bad && dir != NULL && (subject != NULL || n_paths > 0 || o.face_index >= 0 ||
-                                       display_name != NULL)) {
+        return false;
+    }
+    if (a->dir != NULL &&
+        (a->subject != NULL || n_paths > 0 || a->face >= 0 || a->display_name != NULL)) {
         fprintf(stderr, "mien enroll: --from-dir takes subjects from the folder names; no "
                         "--subject, --name, --face or images with it\n");
-        bad = true;
+        return false;
     }
-    if (bad) {
-        usage();
-        free(paths);
-        return CLI_EXIT_USAGE;
-    }
-    o.json = c.json;
-    cli_context_init(&cx, purpose, case_ref);
-    o.ctx = &cx.ctx;
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
-        free(paths);
-        return CLI_EXIT_FAIL;
-    }
-    st = mien_collection_get(store, o.collection, &info, &err);
-    if (st != MIEN_OK) {
-        rc = cli_fail("enroll", st, &err);
-    } else if (info.consent == MIEN_CONSENT_REQUIRED && o.consent_ref == NULL) {
+    return true;
+}
+
+/* Whether collection `info` may enrol with *o (consent, expiry); fills o->expires_at and
+ * o->profile. Returns CLI_EXIT_OK, or the exit code with the reason printed. */
+static int admit(mien_store *store, const mien_collection_info *info, const enroll_args *a,
+                 enroll_opts *o)
+{
+    if (info->consent == MIEN_CONSENT_REQUIRED && o->consent_ref == NULL) {
         /* Refused before any image is read; the library would refuse each one the same way. */
         fprintf(stderr, "mien enroll: refused: collection '%s' enrols people only with their "
                         "consent (legal basis: %s): give the consent record's reference with "
                         "--consent REF\n",
-                o.collection, info.legal_basis[0] ? info.legal_basis : "not declared");
-        rc = CLI_EXIT_FORBIDDEN;
-    } else if (expires != NULL && !parse_expiry(expires, mien_store_now(store), &o.expires_at)) {
+                o->collection, info->legal_basis[0] ? info->legal_basis : "not declared");
+        return CLI_EXIT_FORBIDDEN;
+    }
+    if (a->expires != NULL && !parse_expiry(a->expires, mien_store_now(store), &o->expires_at)) {
         fprintf(stderr, "mien enroll: --expires wants a date (2031-12-31), a UTC date-time "
                         "(2031-12-31T18:00:00Z), unix seconds, or +30d / +12h / +3600s from now; "
                         "in the future (got '%s')\n",
-                expires);
-        rc = CLI_EXIT_USAGE;
-    } else {
-        o.profile = info.profile;
-        if (dir != NULL) {
-            int threads = c.threads > 0 ? c.threads : (cpus >= 1 ? (int)(cpus > 256 ? 256 : cpus)
-                                                                 : 1);
-            rc = enroll_dir(store, &c, &o, dir, threads);
-        } else {
-            c.threads = c.threads > 0 ? c.threads : 1;
-            rc = enroll_images(store, &c, &o, subject, display_name, paths, n_paths);
-        }
+                a->expires);
+        return CLI_EXIT_USAGE;
     }
+    o->profile = info->profile;
+    return CLI_EXIT_OK;
+}
+
+/* Enrols the images paths[n_paths] (or a->dir) once the collection admits it. */
+static int enroll(mien_store *store, enroll_args *a, enroll_opts *o, char **paths, int n_paths)
+{
+    mien_collection_info info;
+    mien_error err;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    mien_status st = mien_collection_get(store, o->collection, &info, &err);
+    int rc;
+    if (st != MIEN_OK) {
+        return cli_fail("enroll", st, &err);
+    }
+    rc = admit(store, &info, a, o);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    if (a->dir != NULL) {
+        int threads = a->c.threads > 0 ? a->c.threads
+                                       : (cpus >= 1 ? (int)(cpus > 256 ? 256 : cpus) : 1);
+        return enroll_dir(store, &a->c, o, a->dir, threads);
+    }
+    a->c.threads = a->c.threads > 0 ? a->c.threads : 1;
+    return enroll_images(store, &a->c, o, a->subject, a->display_name, paths, n_paths);
+}
+
+int cli_cmd_enroll(int argc, char **argv)
+{
+    enroll_args a = {.c = {.threads = 0}, .face = -1};
+    enroll_opts o = {.face_index = -1};
+    cli_context cx;
+    mien_store *store = NULL;
+    int n_args, rc = cli_parse(&cmd, argc, argv, &a, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
+    }
+    if (!one_form(&a, n_args - 1)) {
+        return cli_bad_usage(&cmd);
+    }
+    o.collection = argv[0];
+    o.face_index = a.face;
+    o.force = a.force;
+    o.crops = a.crops;
+    o.json = a.c.json;
+    o.consent_ref = a.consent_ref;
+    cli_context_init(&cx, a.purpose, a.case_ref);
+    o.ctx = &cx.ctx;
+    if (cli_open_store(a.store, &store) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    rc = enroll(store, &a, &o, argv + 1, n_args - 1);
     mien_store_close(store);
-    free(paths);
     return rc;
 }

@@ -10,49 +10,42 @@
 
 #include "cli.h"
 
-int cli_cmd_erase(int argc, char **argv)
+typedef struct erase_args {
+    cli_common c;
+    const char *store, *subject, *purpose, *case_ref;
+} erase_args;
+
+static const cli_opt opts[] = {
+    {"--subject", CLI_OPT_STRING, offsetof(erase_args, subject), "ID",
+     .help = "the subject to erase", .required = true},
+    CLI_OPT_CASE_REF(erase_args, case_ref),
+    CLI_OPT_PURPOSE(erase_args, purpose),
+    CLI_OPT_STORE(erase_args, store),
+    CLI_OPT_COMMON(erase_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {
+    "erase", "erase COLL --subject ID [--case-ref REF] [--store URI] [--json]", opts, 1, 1};
+
+/* Erases subject --subject of collection pos[0] and prints the receipt. */
+static int erase(mien_store *store, void *args, char **pos, int n_pos)
 {
-    cli_common c = {.threads = 1};
-    const char *collection = NULL, *subject = NULL, *store_uri = NULL, *case_ref = NULL;
-    const char *purpose = NULL;
+    const erase_args *o = args;
+    const char *collection = pos[0], *subject = o->subject;
     cli_context cx;
     char when[32];
-    bool bad = false;
-    mien_store *store = NULL;
     mien_erasure e;
     mien_error err;
     mien_status st;
     int rc = CLI_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad) ||
-            cli_context_option(argc, argv, &i, &purpose, &case_ref, &bad)) {
-            continue;
-        }
-        if (strcmp(argv[i], "--subject") == 0 && i + 1 < argc) {
-            subject = argv[++i];
-        } else if (argv[i][0] == '-' || collection != NULL) {
-            fprintf(stderr, "mien erase: unexpected '%s'\n", argv[i]);
-            bad = true;
-        } else {
-            collection = argv[i];
-        }
-    }
-    if (bad || collection == NULL || subject == NULL) {
-        fprintf(stderr, "usage: mien erase COLL --subject ID [--case-ref REF] [--store URI] "
-                        "[--json]\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
+    (void)n_pos;
     /* An erasure needs no declared purpose (it is what a data subject may always ask for);
      * --purpose, if given, is recorded. */
-    cli_context_init(&cx, purpose, case_ref);
+    cli_context_init(&cx, o->purpose, o->case_ref);
     st = mien_erase_subject(store, collection, subject, &cx.ctx, &e, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("erase", st, &err);
-    } else if (c.json) {
+    } else if (o->c.json) {
         cli_time_iso(e.erased_at, when, sizeof(when));
         printf("{\"collection\":");
         cli_json_string(stdout, collection);
@@ -70,6 +63,11 @@ int cli_cmd_erase(int argc, char **argv)
         printf("receipt: erased at %s; subject hash %s; audit entry %lld, hash %s\n", when,
                e.subject_hash, (long long)e.audit_seq, e.audit_hash);
     }
-    mien_store_close(store);
     return rc;
+}
+
+int cli_cmd_erase(int argc, char **argv)
+{
+    erase_args o = {.c = {.threads = 1}};
+    return cli_run_on_store(&cmd, argc, argv, &o, NULL, erase);
 }

@@ -15,16 +15,42 @@
 
 #include "cli.h"
 
-static void usage(void)
+/* The arguments of every action; each action's table takes its own. */
+typedef struct keys_args {
+    cli_common c;
+    const char *store, *label;
+    mien_role role; /* no default: a key's power is chosen (--role is required) */
+} keys_args;
+
+/* --role: a role name (mien_role_parse), into a mien_role. */
+static bool opt_role(const char *v, void *dest)
 {
-    fprintf(stderr, "usage: mien keys create --role admin|enrol|search|review|audit "
-                    "[--label TEXT]\n"
-                    "       mien keys list\n"
-                    "       mien keys revoke ID\n"
-                    "       mien keys rotate-data\n"
-                    "(each with [--store URI] [--json]; the store defaults to $MIEN_STORE, "
-                    "else ./mien.db)\n");
+    return mien_role_parse(v, dest) == MIEN_OK;
 }
+
+static const cli_opt create_opts[] = {
+    {"--role", CLI_OPT_CALL, offsetof(keys_args, role), "R",
+     .help = "admin, enrol, search, review or audit", .parse = opt_role,
+     .want = "admin, enrol, search, review or audit", .required = true},
+    {"--label", CLI_OPT_STRING, offsetof(keys_args, label), "TEXT",
+     .help = "what the key is for, for people"},
+    CLI_OPT_STORE(keys_args, store),
+    CLI_OPT_COMMON(keys_args, c),
+    CLI_OPT_END,
+};
+static const cli_opt plain_opts[] = {CLI_OPT_STORE(keys_args, store),
+                                     CLI_OPT_COMMON(keys_args, c), CLI_OPT_END};
+
+static const cli_command create_cmd = {
+    "keys create",
+    "keys create --role admin|enrol|search|review|audit [--label TEXT] [--store URI] [--json]",
+    create_opts, 0, 0};
+static const cli_command list_cmd = {"keys list", "keys list [--store URI] [--json]",
+                                     plain_opts, 0, 0};
+static const cli_command revoke_cmd = {"keys revoke", "keys revoke ID [--store URI] [--json]",
+                                       plain_opts, 1, 1};
+static const cli_command rotate_cmd = {
+    "keys rotate-data", "keys rotate-data [--store URI] [--json]", plain_opts, 0, 0};
 
 static void print_json(const mien_key_info *k)
 {
@@ -54,8 +80,14 @@ static void print_text(const mien_key_info *k)
            k->label);
 }
 
-static int create(mien_store *store, mien_role role, const char *label, bool json)
+static int create(mien_store *store, void *args, char **pos, int n_pos)
 {
+    const keys_args *o = args;
+    mien_role role = o->role;
+    const char *label = o->label;
+    bool json = o->c.json;
+    (void)pos;
+    (void)n_pos;
     char key[MIEN_KEY_TEXT_MAX];
     mien_key_info info;
     mien_error err;
@@ -96,8 +128,12 @@ static int create(mien_store *store, mien_role role, const char *label, bool jso
     return CLI_EXIT_OK;
 }
 
-static int list(mien_store *store, bool json)
+static int list(mien_store *store, void *args, char **pos, int n_pos)
 {
+    const keys_args *o = args;
+    bool json = o->c.json;
+    (void)pos;
+    (void)n_pos;
     mien_key_info *keys = NULL;
     size_t n = 0;
     mien_error err;
@@ -123,8 +159,12 @@ static int list(mien_store *store, bool json)
 }
 
 /* `keys rotate-data`; returns the exit code. */
-static int rotate_data(mien_store *store, bool json)
+static int rotate_data(mien_store *store, void *args, char **pos, int n_pos)
 {
+    const keys_args *o = args;
+    bool json = o->c.json;
+    (void)pos;
+    (void)n_pos;
     mien_error err;
     int64_t n = 0;
     cli_context cx;
@@ -149,8 +189,12 @@ static int rotate_data(mien_store *store, bool json)
     return CLI_EXIT_OK;
 }
 
-static int revoke(mien_store *store, const char *id, bool json)
+static int revoke(mien_store *store, void *args, char **pos, int n_pos)
 {
+    const keys_args *o = args;
+    const char *id = pos[0];
+    (void)n_pos;
+    bool json = o->c.json;
     mien_error err;
     mien_status st = mien_key_revoke(store, id, &err);
     if (st != MIEN_OK) {
@@ -168,70 +212,13 @@ static int revoke(mien_store *store, const char *id, bool json)
 
 int cli_cmd_keys(int argc, char **argv)
 {
-    cli_common c = {.threads = 1};
-    const char *verb = argc >= 2 ? argv[1] : NULL, *id = NULL, *store_uri = NULL;
-    const char *label = NULL, *role_text = NULL;
-    mien_role role = MIEN_ROLE_SEARCH;
-    bool bad = false;
-    mien_store *store = NULL;
-    int rc;
-    if (verb == NULL || (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 &&
-                         strcmp(verb, "revoke") != 0 && strcmp(verb, "rotate-data") != 0)) {
-        if (verb != NULL) {
-            fprintf(stderr, "mien keys: unknown action '%s'\n", verb);
-        }
-        usage();
-        return CLI_EXIT_USAGE;
-    }
-    bool is_create = strcmp(verb, "create") == 0, is_revoke = strcmp(verb, "revoke") == 0;
-    bool is_rotate = strcmp(verb, "rotate-data") == 0;
-    for (int i = 2; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
-            continue;
-        }
-        if (is_create && strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
-            role_text = argv[++i];
-        } else if (is_create && strcmp(argv[i], "--label") == 0 && i + 1 < argc) {
-            label = argv[++i];
-        } else if (argv[i][0] == '-' || !is_revoke || id != NULL) {
-            fprintf(stderr, "mien keys %s: unexpected '%s'\n", verb, argv[i]);
-            bad = true;
-        } else {
-            id = argv[i];
-        }
-    }
-    if (!bad && is_create) {
-        /* No default role: a key's power is chosen, never implied. */
-        if (role_text == NULL) {
-            fprintf(stderr, "mien keys create: --role is required\n");
-            bad = true;
-        } else if (mien_role_parse(role_text, &role) != MIEN_OK) {
-            fprintf(stderr, "mien keys create: --role is admin, enrol, search, review or audit "
-                            "(got '%s')\n", role_text);
-            bad = true;
-        }
-    }
-    if (!bad && is_revoke && id == NULL) {
-        fprintf(stderr, "mien keys revoke: which key? (an id from mien keys list)\n");
-        bad = true;
-    }
-    if (bad) {
-        usage();
-        return CLI_EXIT_USAGE;
-    }
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
-    if (is_create) {
-        rc = create(store, role, label, c.json);
-    } else if (is_revoke) {
-        rc = revoke(store, id, c.json);
-    } else if (is_rotate) {
-        rc = rotate_data(store, c.json);
-    } else {
-        rc = list(store, c.json);
-    }
-    mien_store_close(store);
-    return rc;
+    static const cli_action actions[] = {
+        CLI_STORE_ACTION("create", &create_cmd, create, NULL),
+        CLI_STORE_ACTION("list", &list_cmd, list, NULL),
+        CLI_STORE_ACTION("revoke", &revoke_cmd, revoke, NULL),
+        CLI_STORE_ACTION("rotate-data", &rotate_cmd, rotate_data, NULL),
+        CLI_ACTIONS_END,
+    };
+    keys_args o;
+    return cli_run_action("keys", actions, argc, argv, &o, sizeof(o));
 }

@@ -31,13 +31,32 @@
 
 #include "cli.h"
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: mien migrate --from URI --to URI [--from-key-file PATH]\n"
-                    "                    [--to-key-file PATH] [--force] [--json]\n"
-                    "(URI: sqlite:PATH, PATH, or postgresql://USER@HOST:PORT/DB; the target "
-                    "must be empty)\n");
-}
+typedef struct migrate_args {
+    const char *from, *to, *from_key, *to_key;
+    bool json, force;
+} migrate_args;
+
+static const cli_opt opts[] = {
+    {"--from", CLI_OPT_STRING, offsetof(migrate_args, from), "URI",
+     .help = "the store to copy", .required = true},
+    {"--to", CLI_OPT_STRING, offsetof(migrate_args, to), "URI",
+     .help = "the empty store to copy it into", .required = true},
+    {"--from-key-file", CLI_OPT_STRING, offsetof(migrate_args, from_key), "PATH",
+     .help = "the source's key file (default: its database path + .key)"},
+    {"--to-key-file", CLI_OPT_STRING, offsetof(migrate_args, to_key), "PATH",
+     .help = "the target's key file (created when missing)"},
+    {"--force", CLI_OPT_FLAG, offsetof(migrate_args, force), NULL,
+     .help = "copy even when the source's audit log does not verify (exit 4 otherwise)"},
+    {"--json", CLI_OPT_FLAG, offsetof(migrate_args, json), NULL,
+     .help = "the report as one JSON line"},
+    CLI_OPT_END,
+};
+static const cli_command cmd = {"migrate",
+                                "migrate --from URI --to URI [--from-key-file PATH]\n"
+                                "                    [--to-key-file PATH] [--force] [--json]\n"
+                                "(URI: sqlite:PATH, PATH, or postgresql://USER@HOST:PORT/DB; the "
+                                "target must be empty)",
+                                opts, 0, 0};
 
 /* The file of an SQLite URI ("sqlite:PATH", "sqlite://PATH", a bare path), NULL for another
  * scheme (the library's own rule, docs/store.md). */
@@ -175,48 +194,31 @@ static bool counts_agree(const store_sum *from, const mien_copy_report *r, const
 
 int cli_cmd_migrate(int argc, char **argv)
 {
-    const char *from = NULL, *to = NULL, *from_key = NULL, *to_key = NULL;
-    bool json = false, force = false, bad = false;
+    migrate_args o = {0};
     mien_store *src = NULL, *dst = NULL;
     store_sum before, after;
     mien_copy_report rep;
     mien_error err;
     cli_context cx;
-    int rc;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **value = strcmp(a, "--from") == 0            ? &from
-                             : strcmp(a, "--to") == 0            ? &to
-                             : strcmp(a, "--from-key-file") == 0 ? &from_key
-                             : strcmp(a, "--to-key-file") == 0   ? &to_key
-                                                                 : NULL;
-        if (value != NULL && i + 1 < argc) {
-            *value = argv[++i];
-        } else if (strcmp(a, "--json") == 0) {
-            json = true;
-        } else if (strcmp(a, "--force") == 0) {
-            force = true;
-        } else {
-            fprintf(stderr, "mien migrate: unexpected '%s'\n", a);
-            bad = true;
-        }
+    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (bad || from == NULL || to == NULL || from[0] == '\0' || to[0] == '\0') {
-        usage();
-        return CLI_EXIT_USAGE;
+    if (o.from[0] == '\0' || o.to[0] == '\0') {
+        return cli_bad_usage(&cmd);
     }
-    if (strcmp(from, to) == 0) {
+    if (strcmp(o.from, o.to) == 0) {
         fprintf(stderr, "mien migrate: --from and --to name the same store\n");
         return CLI_EXIT_USAGE;
     }
     double t0 = mien_now_ms();
-    rc = open_source(from, from_key, force, &src, &before);
+    rc = open_source(o.from, o.from_key, o.force, &src, &before);
     if (rc != CLI_EXIT_OK) {
         mien_store_close(src);
         return rc;
     }
-    mien_store_options o = {.key_file = to_key, .create_key = 1};
-    mien_status st = mien_store_open_with(to, &o, &dst, &err);
+    mien_store_options so = {.key_file = o.to_key, .create_key = 1};
+    mien_status st = mien_store_open_with(o.to, &so, &dst, &err);
     if (st != MIEN_OK) {
         fprintf(stderr, "mien migrate: cannot open the target: %s (%s)\n", err.message,
                 mien_strerror(st));
@@ -244,7 +246,7 @@ int cli_cmd_migrate(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
     } else {
         double seconds = (mien_now_ms() - t0) / 1e3;
-        if (json) {
+        if (o.json) {
             print_json(&before, &rep, &after, created, seconds);
         } else {
             print_text(&rep, &after, seconds);

@@ -98,17 +98,13 @@ static void print_text(const mien_model_info *m)
 
 int cli_cmd_models(int argc, char **argv)
 {
+    static const cli_opt opts[] = {CLI_OPT_INCLUDE(cli_common_opts, 0), CLI_OPT_END};
+    static const cli_command cmd = {"models", "models [--models DIR] [--json]", opts, 0, 0};
     cli_common c = {.threads = 1};
     mien_engine *engine = NULL;
-    bool bad = false;
-    for (int i = 1; i < argc; i++) {
-        if (!cli_common_option(&c, argc, argv, &i, &bad)) {
-            fprintf(stderr, "mien models: unknown option '%s'\n", argv[i]);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (bad) {
-        return CLI_EXIT_USAGE;
+    int n_args, rc = cli_parse(&cmd, argc, argv, &c, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
     if (cli_open_engine(&c, &engine) != MIEN_OK) {
         return CLI_EXIT_FAIL;

@@ -11,48 +11,48 @@
 
 #include "cli.h"
 
-int cli_cmd_purge(int argc, char **argv)
+typedef struct purge_args {
+    cli_common c;
+    const char *store, *case_ref;
+} purge_args;
+
+static const cli_opt opts[] = {
+    CLI_OPT_CASE_REF(purge_args, case_ref),
+    CLI_OPT_STORE(purge_args, store),
+    CLI_OPT_COMMON(purge_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {"purge", "purge [--case-ref REF] [--store URI] [--json]", opts, 0,
+                                0};
+
+/* Erases the expired subjects and prints how many. */
+static int purge(mien_store *store, void *args, char **pos, int n_pos)
 {
-    cli_common c = {.threads = 1};
-    const char *store_uri = NULL, *purpose = "retention", *case_ref = NULL;
-    bool bad = false;
-    mien_store *store = NULL;
+    const purge_args *o = args;
     cli_context cx;
     int64_t purged = 0;
     char now[32];
     mien_error err;
     mien_status st;
     int rc = CLI_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
-            continue;
-        }
-        if (strcmp(argv[i], "--case-ref") == 0 && i + 1 < argc) {
-            case_ref = argv[++i];
-        } else {
-            fprintf(stderr, "mien purge: unexpected '%s'\n", argv[i]);
-            bad = true;
-        }
-    }
-    if (bad) {
-        fprintf(stderr, "usage: mien purge [--case-ref REF] [--store URI] [--json]\n");
-        return CLI_EXIT_USAGE;
-    }
-    cli_context_init(&cx, purpose, case_ref);
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
+    (void)pos;
+    (void)n_pos;
+    cli_context_init(&cx, "retention", o->case_ref);
     cli_time_iso(mien_store_now(store), now, sizeof(now));
     st = mien_purge_expired(store, &cx.ctx, &purged, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("purge", st, &err);
-    } else if (c.json) {
+    } else if (o->c.json) {
         printf("{\"purged\":%lld,\"now\":\"%s\"}\n", (long long)purged, now);
     } else {
         printf("purged %lld expired subject%s (clock %s)\n", (long long)purged,
                purged == 1 ? "" : "s", now);
     }
-    mien_store_close(store);
     return rc;
+}
+
+int cli_cmd_purge(int argc, char **argv)
+{
+    purge_args o = {.c = {.threads = 1}};
+    return cli_run_on_store(&cmd, argc, argv, &o, NULL, purge);
 }

@@ -20,12 +20,63 @@
 
 #include "cli.h"
 
-static void usage(void)
+typedef struct review_args {
+    cli_common c;
+    const char *store, *reviewer, *note;
+} review_args;
+
+static const cli_opt opts[] = {
+    {"--reviewer", CLI_OPT_STRING, offsetof(review_args, reviewer), "NAME",
+     .help = "who decides (required with confirm or reject; the audit's actor cli:NAME)"},
+    {"--note", CLI_OPT_STRING, offsetof(review_args, note), "TEXT",
+     .help = "a note kept with the decision"},
+    CLI_OPT_STORE(review_args, store),
+    CLI_OPT_COMMON(review_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {"review",
+                                "review ID\n"
+                                "       mien review ID confirm RANK --reviewer NAME [--note TEXT]\n"
+                                "       mien review ID reject --reviewer NAME [--note TEXT]\n"
+                                "(each with [--store URI] [--json])",
+                                opts, 1, 3};
+
+/* The decision the positional arguments after ID ask for (words[0..n)): none (*verb NULL),
+ * "confirm RANK" or "reject". False, with the problem printed, for anything else. */
+static bool parse_decision(char **words, int n, const char **verb, int *rank)
 {
-    fprintf(stderr, "usage: mien review ID\n"
-                    "       mien review ID confirm RANK --reviewer NAME [--note TEXT]\n"
-                    "       mien review ID reject --reviewer NAME [--note TEXT]\n"
-                    "(each with [--store URI] [--json])\n");
+    *verb = NULL;
+    *rank = 0;
+    if (n == 0) {
+        return true;
+    }
+    if (strcmp(words[0], "confirm") == 0) {
+        if (n != 2 || !cli_parse_int(words[1], 1, 100000, rank)) {
+            fprintf(stderr, "mien review: confirm wants the candidate's rank (1, 2, ...)\n");
+            return false;
+        }
+    } else if (strcmp(words[0], "reject") != 0 || n != 1) {
+        fprintf(stderr, "mien review: unexpected '%s' (confirm RANK or reject)\n",
+                words[n - 1]);
+        return false;
+    }
+    *verb = words[0];
+    return true;
+}
+
+/* Whether --reviewer and --note go with the decision: a decision names its reviewer, and
+ * without one they mean nothing. Prints why not. */
+static bool reviewer_fits(const review_args *o, const char *verb)
+{
+    if (verb != NULL && (o->reviewer == NULL || o->reviewer[0] == '\0')) {
+        fprintf(stderr, "mien review: a decision names its reviewer: --reviewer NAME\n");
+        return false;
+    }
+    if (verb == NULL && (o->reviewer != NULL || o->note != NULL)) {
+        fprintf(stderr, "mien review: --reviewer and --note go with confirm RANK or reject\n");
+        return false;
+    }
+    return true;
 }
 
 /* Prints a review's state: one JSON line, or two lines of text. */
@@ -54,65 +105,24 @@ static void print_review(const mien_review_info *r, bool json)
 
 int cli_cmd_review(int argc, char **argv)
 {
-    cli_common c = {.threads = 1};
-    const char *id = NULL, *store_uri = NULL, *reviewer = NULL, *note = NULL, *verb = NULL;
-    int rank = 0, rc = CLI_EXIT_OK;
-    bool bad = false;
+    review_args o = {.c = {.threads = 1}};
+    const char *id, *verb;
+    int rank, n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
     mien_store *store = NULL;
     mien_review_info info;
     mien_error err;
     mien_status st;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
-            continue;
-        }
-        if ((strcmp(a, "--reviewer") == 0 || strcmp(a, "--note") == 0) && i + 1 >= argc) {
-            fprintf(stderr, "mien review: %s needs a value\n", a);
-            bad = true;
-        } else if (strcmp(a, "--reviewer") == 0) {
-            reviewer = argv[++i];
-        } else if (strcmp(a, "--note") == 0) {
-            note = argv[++i];
-        } else if (a[0] == '-') {
-            fprintf(stderr, "mien review: unexpected '%s'\n", a);
-            bad = true;
-        } else if (id == NULL) {
-            id = a;
-        } else if (verb == NULL && (strcmp(a, "confirm") == 0 || strcmp(a, "reject") == 0)) {
-            verb = a;
-            if (strcmp(a, "confirm") == 0) {
-                if (i + 1 >= argc || !cli_parse_int(argv[++i], 1, 100000, &rank)) {
-                    fprintf(stderr, "mien review: confirm wants the candidate's rank (1, 2, ...)"
-                                    "\n");
-                    bad = true;
-                }
-            }
-        } else {
-            fprintf(stderr, "mien review: unexpected '%s' (confirm RANK or reject)\n", a);
-            bad = true;
-        }
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (!bad && id == NULL) {
-        fprintf(stderr, "mien review: which review? (the id a search printed)\n");
-        bad = true;
+    id = argv[0];
+    if (!parse_decision(argv + 1, n_args - 1, &verb, &rank) || !reviewer_fits(&o, verb)) {
+        return cli_bad_usage(&cmd);
     }
-    if (!bad && verb != NULL && (reviewer == NULL || reviewer[0] == '\0')) {
-        fprintf(stderr, "mien review: a decision names its reviewer: --reviewer NAME\n");
-        bad = true;
-    }
-    if (!bad && verb == NULL && (reviewer != NULL || note != NULL)) {
-        fprintf(stderr, "mien review: --reviewer and --note go with confirm RANK or reject\n");
-        bad = true;
-    }
-    if (bad) {
-        usage();
-        return CLI_EXIT_USAGE;
-    }
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
+    if (cli_open_store(o.store, &store) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
+    rc = CLI_EXIT_OK;
     if (verb == NULL) {
         st = mien_review_get(store, id, &info, &err);
     } else {
@@ -121,20 +131,20 @@ int cli_cmd_review(int argc, char **argv)
         /* "cli:NAME": a name given on the command line is not an API key id, and must not
          * pass for one (the service's reviewers are key ids). */
         char actor[64];
-        snprintf(actor, sizeof(actor), "cli:%s", reviewer);
-        st = mien_review_decide(store, id, actor, d, rank, note, &info, &err);
+        snprintf(actor, sizeof(actor), "cli:%s", o.reviewer);
+        st = mien_review_decide(store, id, actor, d, rank, o.note, &info, &err);
     }
     if (st != MIEN_OK) {
         rc = cli_fail("review", st, &err);
     } else {
-        if (verb != NULL && !c.json) {
-            printf("recorded: %s %s", reviewer, verb);
+        if (verb != NULL && !o.c.json) {
+            printf("recorded: %s %s", o.reviewer, verb);
             if (rank > 0) {
                 printf(" rank %d", rank);
             }
             printf("\n");
         }
-        print_review(&info, c.json);
+        print_review(&info, o.c.json);
     }
     mien_store_close(store);
     return rc;

@@ -22,12 +22,6 @@
 
 #define DEFAULT_FMR 1e-3 /* mien_search_options_default() */
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: mien search COLL IMAGE --purpose P --case-ref REF [--top K] [--fmr F] "
-                    "[--face N] [--exact|--approximate] [--store URI] [--json]\n");
-}
-
 /* The answer as one JSON line (docs/cli.md). */
 static void print_json(const char *collection, const char *path, const char *sha_hex,
                        const mien_collection_info *info, const mien_search_options *so,
@@ -92,84 +86,73 @@ static void print_text(const char *collection, const mien_collection_info *info,
     printf("audit entry %lld\n", (long long)res->audit_seq);
 }
 
+typedef struct search_args {
+    cli_common c;
+    const char *store, *purpose, *case_ref;
+    mien_search_options so;
+    int face;
+} search_args;
+
+static const cli_opt opts[] = {
+    CLI_OPT_PURPOSE(search_args, purpose),
+    CLI_OPT_CASE_REF(search_args, case_ref),
+    {"--top", CLI_OPT_INT, offsetof(search_args, so.top_k), "K",
+     .help = "list K candidates at most", .lo = 1, .hi = 10000},
+    {"--fmr", CLI_OPT_DOUBLE, offsetof(search_args, so.max_fmr), "F",
+     .help = "list the candidates accepted at this false-match rate (default 1e-3)",
+     .lo = 1e-6, .hi = 1.0, .want = "a rate in 1e-6..1"},
+    CLI_OPT_FACE(search_args, face),
+    {"--exact", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
+     .help = "scan every template", .lo = MIEN_SEARCH_EXACT},
+    {"--approximate", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
+     .help = "search the approximate (HNSW) index", .lo = MIEN_SEARCH_APPROXIMATE},
+    CLI_OPT_STORE(search_args, store),
+    CLI_OPT_COMMON(search_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {"search",
+                                "search COLL IMAGE --purpose P --case-ref REF [--top K] [--fmr F] "
+                                "[--face N] [--exact|--approximate] [--store URI] [--json]",
+                                opts, 2, 2};
+
 int cli_cmd_search(int argc, char **argv)
 {
-    cli_common c = {.threads = 1};
-    mien_search_options so = mien_search_options_default();
-    const char *collection = NULL, *path = NULL, *store_uri = NULL;
-    const char *purpose = NULL, *case_ref = NULL;
-    int face_index = -1;
-    bool bad = false;
+    search_args o = {.c = {.threads = 1}, .so = mien_search_options_default(), .face = -1};
+    const char *collection, *path;
     cli_probe p;
     mien_search_result res;
     cli_context cx;
     char sha_hex[65];
     mien_error err;
     mien_status st;
-    int rc = CLI_EXIT_FAIL;
+    int n_args, rc;
     memset(&res, 0, sizeof(res));
-    so.max_fmr = DEFAULT_FMR;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad) ||
-            cli_context_option(argc, argv, &i, &purpose, &case_ref, &bad)) {
-            continue;
-        }
-        if (strcmp(a, "--top") == 0 && i + 1 < argc) {
-            if (!cli_parse_int(argv[++i], 1, 10000, &so.top_k)) {
-                fprintf(stderr, "mien search: --top wants 1..10000, got '%s'\n", argv[i]);
-                bad = true;
-            }
-        } else if (strcmp(a, "--fmr") == 0 && i + 1 < argc) {
-            char *end = NULL;
-            so.max_fmr = strtod(argv[++i], &end);
-            if (*end != '\0' || !(so.max_fmr >= 1e-6 && so.max_fmr <= 1.0)) {
-                fprintf(stderr, "mien search: --fmr wants a rate in 1e-6..1, got '%s'\n",
-                        argv[i]);
-                bad = true;
-            }
-        } else if (strcmp(a, "--face") == 0 && i + 1 < argc) {
-            if (!cli_parse_int(argv[++i], 0, 100000, &face_index)) {
-                fprintf(stderr, "mien search: --face wants a face number, got '%s'\n", argv[i]);
-                bad = true;
-            }
-        } else if (strcmp(a, "--exact") == 0) {
-            so.mode = MIEN_SEARCH_EXACT;
-        } else if (strcmp(a, "--approximate") == 0) {
-            so.mode = MIEN_SEARCH_APPROXIMATE;
-        } else if (a[0] == '-' || path != NULL) {
-            fprintf(stderr, "mien search: unexpected '%s'\n", a);
-            bad = true;
-        } else if (collection == NULL) {
-            collection = a;
-        } else {
-            path = a;
-        }
+    o.so.max_fmr = DEFAULT_FMR;
+    rc = cli_parse(&cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (bad || path == NULL) {
-        usage();
-        return CLI_EXIT_USAGE;
-    }
+    collection = argv[0];
+    path = argv[1];
     /* A missing --purpose or --case-ref is not caught here: the library refuses it, and the
      * refusal goes into the audit log like any other (cli_probe_open). */
-    cli_context_init(&cx, purpose, case_ref);
-    rc = cli_probe_open(&p, &c, store_uri, "search", collection, path, face_index, &cx);
+    cli_context_init(&cx, o.purpose, o.case_ref);
+    rc = cli_probe_open(&p, &o.c, o.store, "search", collection, path, o.face, &cx);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }
     for (int k = 0; k < 32; k++) {
         snprintf(sha_hex + 2 * k, 3, "%02x", p.sha[k]);
     }
-    st = mien_search(p.store, collection, p.t, &so, &cx.ctx, &res, &err);
+    st = mien_search(p.store, collection, p.t, &o.so, &cx.ctx, &res, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("search", st, &err);
         goto done;
     }
-    if (c.json) {
-        print_json(collection, path, sha_hex, &p.info, &so, &cx, &p.face, &res);
+    if (o.c.json) {
+        print_json(collection, path, sha_hex, &p.info, &o.so, &cx, &p.face, &res);
     } else {
-        print_text(collection, &p.info, &so, &res);
+        print_text(collection, &p.info, &o.so, &res);
     }
 done:
     mien_search_result_free(&res);

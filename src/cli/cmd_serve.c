@@ -20,21 +20,6 @@
 #include "../server/server.h"
 #include "cli.h"
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: mien serve [--listen HOST:PORT] [--store URI] [--models DIR] [--workers N]\n"
-            "                  [--queue N] [--max-body BYTES] [--timeout SECONDS] [--web DIR]\n"
-            "                  [--bootstrap-admin] [--key-file PATH] [--compare-purposes P1,P2]\n"
-            "                  [--purge-interval SECONDS] [--print-routes]\n"
-            "  --key-file PATH        the store's key file (default $MIEN_KEY_FILE, else the\n"
-            "                         database path + .key); required off loopback\n"
-            "  --compare-purposes L   purposes POST /v1/compare accepts (default\n"
-            "                         identity_verification)\n"
-            "  --purge-interval S     seconds between purges of expired subjects (default\n"
-            "                         3600; 0: only at start and on POST /v1/purge)\n");
-}
-
 /* ---- --selftest-throughput: what the HTTP detect route does, minus HTTP ---- */
 
 typedef struct selftest {
@@ -133,81 +118,98 @@ static int selftest_throughput(const char *path, const char *models, int workers
     return atomic_load(&t.failed) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
+typedef struct serve_args {
+    server_config cfg;
+    const char *selftest_image; /* --selftest-throughput IMAGE */
+    int seconds;                /* its duration */
+    bool print_routes;
+} serve_args;
+
+/* --purge-interval: seconds, at most 31 days (retention is counted in days); 0 turns the
+ * periodic purge off (server_config's -1). */
+static bool opt_purge_interval(const char *v, void *dest)
+{
+    int n;
+    if (!cli_parse_int(v, 0, 31 * 86400, &n)) {
+        return false;
+    }
+    *(int *)dest = n == 0 ? -1 : n;
+    return true;
+}
+
+/* --max-body: bytes in 1..2^31, into a size_t. */
+static bool opt_max_body(const char *v, void *dest)
+{
+    char *end = NULL;
+    unsigned long long b = strtoull(v, &end, 10);
+    if (v[0] == '\0' || *end != '\0' || b == 0 || b > (1ull << 31)) {
+        return false;
+    }
+    *(size_t *)dest = (size_t)b;
+    return true;
+}
+
+static const cli_opt opts[] = {
+    {"--listen", CLI_OPT_STRING, offsetof(serve_args, cfg.listen), "HOST:PORT",
+     .help = "where to listen (default 127.0.0.1:8080)"},
+    CLI_OPT_STORE(serve_args, cfg.store_uri),
+    {"--models", CLI_OPT_STRING, offsetof(serve_args, cfg.models_dir), "DIR",
+     .help = "the models folder (default $MIEN_MODELS, else ./models)"},
+    {"--workers", CLI_OPT_INT, offsetof(serve_args, cfg.workers), "N",
+     .help = "inference threads (default: online CPUs; at most 256)", .lo = 1, .hi = 100000,
+     .want = "a positive number"},
+    {"--queue", CLI_OPT_INT, offsetof(serve_args, cfg.queue), "N",
+     .help = "inference jobs waiting at most (default 4 x workers)", .lo = 1, .hi = 100000,
+     .want = "a positive number"},
+    {"--max-body", CLI_OPT_CALL, offsetof(serve_args, cfg.max_body), "BYTES",
+     .help = "the largest request body (default 20 MiB)", .want = "bytes in 1..2^31",
+     .parse = opt_max_body},
+    {"--timeout", CLI_OPT_INT, offsetof(serve_args, cfg.timeout_s), "SECONDS",
+     .help = "seconds a client may take to send its request (default 30)", .lo = 1,
+     .hi = 100000, .want = "a positive number"},
+    {"--http-threads", CLI_OPT_INT, offsetof(serve_args, cfg.http_threads), "N",
+     .help = "HTTP threads (default min(online CPUs, 8); at most 64)", .lo = 1, .hi = 100000,
+     .want = "a positive number"},
+    {"--web", CLI_OPT_STRING, offsetof(serve_args, cfg.web_dir), "DIR",
+     .help = "the web page's folder"},
+    {"--bootstrap-admin", CLI_OPT_FLAG, offsetof(serve_args, cfg.bootstrap_admin), NULL,
+     .help = "create and print an admin key when the store has none"},
+    {"--key-file", CLI_OPT_STRING, offsetof(serve_args, cfg.key_file), "PATH",
+     .help = "the store's key file (default $MIEN_KEY_FILE, else the database path + .key); "
+             "required off loopback"},
+    {"--compare-purposes", CLI_OPT_STRING, offsetof(serve_args, cfg.compare_purposes), "L",
+     .help = "purposes POST /v1/compare accepts (default identity_verification)"},
+    {"--purge-interval", CLI_OPT_CALL, offsetof(serve_args, cfg.purge_interval_s), "S",
+     .help = "seconds between purges of expired subjects (default 3600; 0: only at start and "
+             "on POST /v1/purge)",
+     .want = "seconds in 0..2678400", .parse = opt_purge_interval},
+    {"--print-routes", CLI_OPT_FLAG, offsetof(serve_args, print_routes), NULL,
+     .help = "print one \"METHOD PATTERN\" line per route, then exit"},
+    {"--selftest-throughput", CLI_OPT_STRING, offsetof(serve_args, selftest_image), "IMAGE",
+     .help = "(bench/serve.sh) decode + detect IMAGE in-process; one JSON line: images/s"},
+    {"--seconds", CLI_OPT_INT, offsetof(serve_args, seconds), "S",
+     .help = "how long --selftest-throughput runs (default 5)", .lo = 1, .hi = 100000,
+     .want = "a positive number"},
+    CLI_OPT_END,
+};
+static const cli_command cmd = {
+    "serve",
+    "serve [--listen HOST:PORT] [--store URI] [--models DIR] [--workers N]\n"
+    "                  [--queue N] [--max-body BYTES] [--timeout SECONDS] [--web DIR]\n"
+    "                  [--bootstrap-admin] [--key-file PATH] [--compare-purposes P1,P2]\n"
+    "                  [--purge-interval SECONDS] [--print-routes]",
+    opts, 0, 0};
+
 int cli_cmd_serve(int argc, char **argv)
 {
-    server_config cfg = {0};
-    const char *selftest_image = NULL;
-    double seconds = 5;
-    bool bad = false, print_routes = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int n;
-        if (strcmp(a, "--print-routes") == 0) {
-            print_routes = true;
-        } else if (strcmp(a, "--bootstrap-admin") == 0) {
-            cfg.bootstrap_admin = true;
-        } else if (v == NULL) {
-            fprintf(stderr, "mien serve: unexpected '%s'\n", a);
-            bad = true;
-        } else if (strcmp(a, "--listen") == 0) {
-            cfg.listen = argv[++i];
-        } else if (strcmp(a, "--store") == 0) {
-            cfg.store_uri = argv[++i];
-        } else if (strcmp(a, "--models") == 0) {
-            cfg.models_dir = argv[++i];
-        } else if (strcmp(a, "--web") == 0) {
-            cfg.web_dir = argv[++i];
-        } else if (strcmp(a, "--key-file") == 0) {
-            cfg.key_file = argv[++i];
-        } else if (strcmp(a, "--compare-purposes") == 0) {
-            cfg.compare_purposes = argv[++i];
-        } else if (strcmp(a, "--purge-interval") == 0) {
-            /* at most 31 days: retention is counted in days */
-            if (!cli_parse_int(argv[++i], 0, 31 * 86400, &n)) {
-                fprintf(stderr, "mien serve: --purge-interval wants seconds in 0..2678400, got "
-                        "'%s'\n", v);
-                bad = true;
-            } else {
-                cfg.purge_interval_s = n == 0 ? -1 : n;
-            }
-        } else if (strcmp(a, "--selftest-throughput") == 0) {
-            selftest_image = argv[++i];
-        } else if (strcmp(a, "--workers") == 0 || strcmp(a, "--queue") == 0 ||
-                   strcmp(a, "--timeout") == 0 || strcmp(a, "--seconds") == 0 ||
-                   strcmp(a, "--http-threads") == 0) {
-            if (!cli_parse_int(argv[++i], 1, 100000, &n)) {
-                fprintf(stderr, "mien serve: %s wants a positive number, got '%s'\n", a, v);
-                bad = true;
-            } else if (strcmp(a, "--workers") == 0) {
-                cfg.workers = n > 256 ? 256 : n;
-            } else if (strcmp(a, "--queue") == 0) {
-                cfg.queue = n;
-            } else if (strcmp(a, "--timeout") == 0) {
-                cfg.timeout_s = n;
-            } else if (strcmp(a, "--http-threads") == 0) {
-                cfg.http_threads = n > 64 ? 64 : n;
-            } else {
-                seconds = n;
-            }
-        } else if (strcmp(a, "--max-body") == 0) {
-            char *end = NULL;
-            unsigned long long b = strtoull(argv[++i], &end, 10);
-            if (*end != '\0' || b == 0 || b > (1ull << 31)) {
-                fprintf(stderr, "mien serve: --max-body wants bytes in 1..2^31, got '%s'\n", v);
-                bad = true;
-            }
-            cfg.max_body = (size_t)b;
-        } else {
-            fprintf(stderr, "mien serve: unexpected '%s'\n", a);
-            bad = true;
-        }
+    serve_args o = {.seconds = 5};
+    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (bad) {
-        usage();
-        return CLI_EXIT_USAGE;
-    }
-    if (print_routes) {
+    o.cfg.workers = o.cfg.workers > 256 ? 256 : o.cfg.workers;
+    o.cfg.http_threads = o.cfg.http_threads > 64 ? 64 : o.cfg.http_threads;
+    if (o.print_routes) {
         size_t n = 0;
         const server_route_info *routes = server_routes(&n);
         for (size_t k = 0; k < n; k++) {
@@ -215,20 +217,20 @@ int cli_cmd_serve(int argc, char **argv)
         }
         return CLI_EXIT_OK;
     }
-    if (selftest_image != NULL) {
-        return selftest_throughput(selftest_image, cfg.models_dir,
-                                   cfg.workers > 0 ? cfg.workers
+    if (o.selftest_image != NULL) {
+        return selftest_throughput(o.selftest_image, o.cfg.models_dir,
+                                   o.cfg.workers > 0 ? o.cfg.workers
                                                    : (int)sysconf(_SC_NPROCESSORS_ONLN),
-                                   seconds);
+                                   o.seconds);
     }
     /* the engine's environment ($MIEN_MODELS, $MIEN_PRECISION), as every command reads it */
-    cli_common c = {.models_dir = cfg.models_dir, .threads = 1};
+    cli_common c = {.models_dir = o.cfg.models_dir, .threads = 1};
     mien_engine_options eo;
     if (!cli_engine_options(&c, &eo)) {
         return CLI_EXIT_FAIL;
     }
-    cfg.models_dir = eo.models_dir;
-    cfg.precision = eo.precision;
-    cfg.profile = eo.profile;
-    return server_run(&cfg) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    o.cfg.models_dir = eo.models_dir;
+    o.cfg.precision = eo.precision;
+    o.cfg.profile = eo.profile;
+    return server_run(&o.cfg) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

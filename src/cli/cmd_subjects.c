@@ -6,36 +6,29 @@
 
 #include "cli.h"
 
-int cli_cmd_subjects(int argc, char **argv)
+typedef struct subjects_args {
+    cli_common c;
+    const char *store;
+} subjects_args;
+
+static const cli_opt opts[] = {
+    CLI_OPT_STORE(subjects_args, store),
+    CLI_OPT_COMMON(subjects_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {"subjects", "subjects COLL [--store URI] [--json]", opts, 1, 1};
+
+/* Lists the subjects of collection pos[0]. */
+static int list(mien_store *store, void *args, char **pos, int n_pos)
 {
-    cli_common c = {.threads = 1};
-    const char *collection = NULL, *store_uri = NULL;
-    bool bad = false;
-    mien_store *store = NULL;
+    const subjects_args *o = args;
+    const char *collection = pos[0];
     mien_subject_info *subs = NULL;
     size_t n = 0;
     mien_error err;
     mien_status st;
     int rc = CLI_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad)) {
-            continue;
-        }
-        if (argv[i][0] == '-' || collection != NULL) {
-            fprintf(stderr, "mien subjects: unexpected '%s'\n", argv[i]);
-            bad = true;
-        } else {
-            collection = argv[i];
-        }
-    }
-    if (bad || collection == NULL) {
-        fprintf(stderr, "usage: mien subjects COLL [--store URI] [--json]\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (cli_open_store(store_uri, &store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
+    (void)n_pos;
     cli_context cx;
     cli_context_init(&cx, NULL, NULL);
     st = mien_subject_list(store, collection, &cx.ctx, &subs, &n, &err);
@@ -46,7 +39,7 @@ int cli_cmd_subjects(int argc, char **argv)
         char when[32], expires[32];
         cli_time_iso(subs[k].created_at, when, sizeof(when));
         cli_time_iso(subs[k].expires_at, expires, sizeof(expires));
-        if (c.json) {
+        if (o->c.json) {
             printf("{\"subject\":");
             cli_json_string(stdout, subs[k].subject);
             printf(",\"display_name\":");
@@ -66,10 +59,15 @@ int cli_cmd_subjects(int argc, char **argv)
                    subs[k].display_name[0] ? "  " : "", subs[k].display_name);
         }
     }
-    if (st == MIEN_OK && !c.json) {
+    if (st == MIEN_OK && !o->c.json) {
         printf("%zu subjects in %s\n", n, collection);
     }
     mien_free(subs);
-    mien_store_close(store);
     return rc;
+}
+
+int cli_cmd_subjects(int argc, char **argv)
+{
+    subjects_args o = {.c = {.threads = 1}};
+    return cli_run_on_store(&cmd, argc, argv, &o, NULL, list);
 }

@@ -18,66 +18,56 @@
 
 #define DEFAULT_FMR 1e-4 /* mien_verify's default, and `mien compare`'s */
 
+typedef struct verify_args {
+    cli_common c;
+    const char *store, *subject, *purpose, *case_ref;
+    double fmr;
+    int face;
+} verify_args;
+
+static const cli_opt opts[] = {
+    {"--subject", CLI_OPT_STRING, offsetof(verify_args, subject), "ID",
+     .help = "the enrolled subject to verify against", .required = true},
+    CLI_OPT_PURPOSE(verify_args, purpose),
+    CLI_OPT_CASE_REF(verify_args, case_ref),
+    CLI_OPT_FMR(verify_args, fmr),
+    CLI_OPT_FACE(verify_args, face),
+    CLI_OPT_STORE(verify_args, store),
+    CLI_OPT_COMMON(verify_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {"verify",
+                                "verify COLL --subject ID IMAGE --purpose P [--case-ref REF] "
+                                "[--fmr F] [--face N] [--store URI] [--json]",
+                                opts, 2, 2};
+
 int cli_cmd_verify(int argc, char **argv)
 {
-    cli_common c = {.threads = 1};
-    const char *collection = NULL, *subject = NULL, *path = NULL, *store_uri = NULL;
-    const char *purpose = NULL, *case_ref = NULL;
-    double max_fmr = DEFAULT_FMR;
-    int face_index = -1, rc = CLI_EXIT_FAIL;
-    bool bad = false;
+    verify_args o = {.c = {.threads = 1}, .fmr = DEFAULT_FMR, .face = -1};
+    const char *collection, *subject, *path;
     cli_probe p;
     mien_verification v;
     cli_context cx;
     mien_error err;
     mien_status st;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_common_option(&c, argc, argv, &i, &bad) ||
-            cli_store_option(argc, argv, &i, &store_uri, &bad) ||
-            cli_context_option(argc, argv, &i, &purpose, &case_ref, &bad)) {
-            continue;
-        }
-        if (strcmp(a, "--subject") == 0 && i + 1 < argc) {
-            subject = argv[++i];
-        } else if (strcmp(a, "--fmr") == 0 && i + 1 < argc) {
-            char *end = NULL;
-            max_fmr = strtod(argv[++i], &end);
-            if (*end != '\0' || !(max_fmr >= 1e-6 && max_fmr <= 1.0)) {
-                fprintf(stderr, "mien verify: --fmr wants a rate in 1e-6..1, got '%s'\n",
-                        argv[i]);
-                bad = true;
-            }
-        } else if (strcmp(a, "--face") == 0 && i + 1 < argc) {
-            if (!cli_parse_int(argv[++i], 0, 100000, &face_index)) {
-                fprintf(stderr, "mien verify: --face wants a face number, got '%s'\n", argv[i]);
-                bad = true;
-            }
-        } else if (a[0] == '-' || path != NULL) {
-            fprintf(stderr, "mien verify: unexpected '%s'\n", a);
-            bad = true;
-        } else if (collection == NULL) {
-            collection = a;
-        } else {
-            path = a;
-        }
+    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (bad || path == NULL || subject == NULL) {
-        fprintf(stderr, "usage: mien verify COLL --subject ID IMAGE --purpose P [--case-ref REF] "
-                        "[--fmr F] [--face N] [--store URI] [--json]\n");
-        return CLI_EXIT_USAGE;
-    }
-    cli_context_init(&cx, purpose, case_ref);
-    rc = cli_probe_open(&p, &c, store_uri, "verify", collection, path, face_index, &cx);
+    collection = argv[0];
+    path = argv[1];
+    subject = o.subject;
+    cli_context_init(&cx, o.purpose, o.case_ref);
+    rc = cli_probe_open(&p, &o.c, o.store, "verify", collection, path, o.face, &cx);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }
-    st = mien_verify(p.store, collection, subject, p.t, max_fmr, &cx.ctx, &v, &err);
+    st = mien_verify(p.store, collection, subject, p.t, o.fmr, &cx.ctx, &v, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("verify", st, &err);
         goto done;
     }
-    if (c.json) {
+    if (o.c.json) {
         printf("{\"collection\":");
         cli_json_string(stdout, collection);
         printf(",\"subject\":");
@@ -85,12 +75,12 @@ int cli_cmd_verify(int argc, char **argv)
         printf(",\"image\":");
         cli_json_string(stdout, path);
         printf(",\"profile\":\"%s\",\"purpose\":", cli_profile_name(p.info.profile));
-        cli_json_string(stdout, purpose);
+        cli_json_string(stdout, o.purpose);
         printf(",\"case_ref\":");
-        cli_json_string(stdout, case_ref);
-        printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"max_fmr\":%.3g,\"accepted\":%s,"
+        cli_json_string(stdout, o.case_ref);
+        printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"o.fmr\":%.3g,\"accepted\":%s,"
                "\"audit_seq\":%lld,\"face\":",
-               v.similarity, v.fmr, max_fmr, v.accepted ? "true" : "false",
+               v.similarity, v.fmr, o.fmr, v.accepted ? "true" : "false",
                (long long)v.audit_seq);
         cli_face_json(stdout, &p.face);
         printf("}\n");
@@ -98,7 +88,7 @@ int cli_cmd_verify(int argc, char **argv)
         printf("similarity %.4f to subject %s of %s (best of its faces), accepted at a "
                "false-match rate of %.2g or more\n",
                v.similarity, subject, collection, v.fmr);
-        printf("decision at FMR %.0e: %s\n", max_fmr,
+        printf("decision at FMR %.0e: %s\n", o.fmr,
                v.accepted ? "same person" : "not verified");
         printf("audit entry %lld\n", (long long)v.audit_seq);
     }

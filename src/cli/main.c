@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../tools/tools.h"
 
 static void usage(FILE *f)
 {
@@ -73,46 +74,6 @@ static void usage(FILE *f)
             "exit codes: 0 success, 1 failure, 2 bad usage, 3 refused by a collection's rules\n"
             "            (purpose, mode, consent, review), 4 audit log altered or truncated\n",
             MIEN_VERSION_STRING);
-}
-
-bool cli_parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end = NULL;
-    long v;
-    if (s == NULL || *s == '\0') {
-        return false;
-    }
-    v = strtol(s, &end, 10);
-    if (*end != '\0' || v < lo || v > hi) {
-        return false;
-    }
-    *out = (int)v;
-    return true;
-}
-
-bool cli_common_option(cli_common *c, int argc, char **argv, int *i, bool *bad)
-{
-    const char *a = argv[*i];
-    if (strcmp(a, "--json") == 0) {
-        c->json = true;
-        return true;
-    }
-    if (strcmp(a, "--models") == 0 || strcmp(a, "--threads") == 0) {
-        if (*i + 1 >= argc) {
-            fprintf(stderr, "mien: %s needs a value\n", a);
-            *bad = true;
-            return true;
-        }
-        (*i)++;
-        if (strcmp(a, "--models") == 0) {
-            c->models_dir = argv[*i];
-        } else if (!cli_parse_int(argv[*i], 1, 256, &c->threads)) {
-            fprintf(stderr, "mien: --threads wants 1..256, got '%s'\n", argv[*i]);
-            *bad = true;
-        }
-        return true;
-    }
-    return false;
 }
 
 bool cli_apply_max_isa(mien_isa *level)
@@ -207,102 +168,79 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* `mien --version [--json]`: the version and the ISA levels. The ISA lines (or --json) tell
+ * scripts which levels this CPU can run: make test-isa skips a level above "isa-cpu". The cap
+ * is applied first, so "active" is what a command run with the same environment gets;
+ * "isa-cap" is $MIEN_MAX_ISA's level by its canonical name ("native" when unset). */
+static int print_version(bool json, mien_isa level)
+{
+    const char *cap = getenv("MIEN_MAX_ISA");
+    bool capped = cap != NULL && cap[0] != '\0';
+    if (json) {
+        printf("{\"version\":\"%s\",\"isa_cpu\":\"%s\",\"isa_active\":\"%s\","
+               "\"isa_cap\":\"%s\",\"max_isa\":",
+               MIEN_VERSION_STRING, mien_isa_name(mien_isa_cpu()),
+               mien_isa_name(mien_isa_active()), mien_isa_name(level));
+        if (capped) {
+            cli_json_string(stdout, cap);
+        } else {
+            printf("null");
+        }
+        printf("}\n");
+        return CLI_EXIT_OK;
+    }
+    printf("mien %s\n", MIEN_VERSION_STRING);
+    printf("ISA: CPU %s, active %s (%s%s); oneDNN %s (its ISA per model: mien models)\n",
+           mien_isa_name(mien_isa_cpu()), mien_isa_name(mien_isa_active()),
+           capped ? "MIEN_MAX_ISA=" : "no MIEN_MAX_ISA", capped ? cap : "",
+           level == MIEN_ISA_NATIVE ? "uncapped, AMX included where present"
+           : level == MIEN_ISA_C    ? "capped at sse41, its lowest"
+                                    : "capped at the same level");
+    printf("isa-cpu: %s\nisa-active: %s\nisa-cap: %s\n", mien_isa_name(mien_isa_cpu()),
+           mien_isa_name(mien_isa_active()), mien_isa_name(level));
+    return CLI_EXIT_OK;
+}
+
+static const cli_action commands[] = {
+    CLI_ACTION("models", cli_cmd_models, NULL),
+    CLI_ACTION("bench", cli_cmd_bench, NULL),
+    CLI_ACTION("detect", cli_cmd_detect, NULL),
+    CLI_ACTION("embed", cli_cmd_embed, NULL),
+    CLI_ACTION("compare", cli_cmd_compare, NULL),
+    CLI_ACTION("eval", tools_cmd_eval, NULL),
+    CLI_ACTION("collection", cli_cmd_collection, NULL),
+    CLI_ACTION("enroll", cli_cmd_enroll, NULL),
+    CLI_ACTION("search", cli_cmd_search, NULL),
+    CLI_ACTION("subjects", cli_cmd_subjects, NULL),
+    CLI_ACTION("erase", cli_cmd_erase, NULL),
+    CLI_ACTION("serve", cli_cmd_serve, NULL),
+    CLI_ACTION("keys", cli_cmd_keys, NULL),
+    CLI_ACTION("verify", cli_cmd_verify, NULL),
+    CLI_ACTION("purge", cli_cmd_purge, NULL),
+    CLI_ACTION("review", cli_cmd_review, NULL),
+    CLI_ACTION("audit", cli_cmd_audit, NULL),
+    CLI_ACTION("migrate", cli_cmd_migrate, NULL),
+    CLI_ACTIONS_END,
+};
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
+    const cli_action *cmd;
+    mien_isa level;
+    if (argc < 2 || cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
-    mien_isa level;
     if (!cli_apply_max_isa(&level)) {
         return CLI_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        /* The ISA lines (or --json) tell scripts which levels this CPU can run: make test-isa
-         * skips a level above "isa-cpu". The cap is applied first, so "active" is what a
-         * command run with the same environment gets; "isa-cap" is $MIEN_MAX_ISA's level by
-         * its canonical name ("native" when unset). */
-        const char *cap = getenv("MIEN_MAX_ISA");
-        bool capped = cap != NULL && cap[0] != '\0';
-        if (argc > 2 && strcmp(argv[2], "--json") == 0) {
-            printf("{\"version\":\"%s\",\"isa_cpu\":\"%s\",\"isa_active\":\"%s\","
-                   "\"isa_cap\":\"%s\",\"max_isa\":",
-                   MIEN_VERSION_STRING, mien_isa_name(mien_isa_cpu()),
-                   mien_isa_name(mien_isa_active()), mien_isa_name(level));
-            if (capped) {
-                cli_json_string(stdout, cap);
-            } else {
-                printf("null");
-            }
-            printf("}\n");
-            return CLI_EXIT_OK;
-        }
-        printf("mien %s\n", MIEN_VERSION_STRING);
-        printf("ISA: CPU %s, active %s (%s%s); oneDNN %s (its ISA per model: mien models)\n",
-               mien_isa_name(mien_isa_cpu()), mien_isa_name(mien_isa_active()),
-               capped ? "MIEN_MAX_ISA=" : "no MIEN_MAX_ISA", capped ? cap : "",
-               level == MIEN_ISA_NATIVE ? "uncapped, AMX included where present"
-               : level == MIEN_ISA_C    ? "capped at sse41, its lowest"
-                                        : "capped at the same level");
-        printf("isa-cpu: %s\nisa-active: %s\nisa-cap: %s\n", mien_isa_name(mien_isa_cpu()),
-               mien_isa_name(mien_isa_active()), mien_isa_name(level));
-        return CLI_EXIT_OK;
+        return print_version(argc > 2 && strcmp(argv[2], "--json") == 0, level);
     }
-    if (strcmp(argv[1], "models") == 0) {
-        return cli_cmd_models(argc - 1, argv + 1);
+    cmd = cli_action_find(commands, argv[1]);
+    if (cmd == NULL) {
+        fprintf(stderr, "mien: unknown command '%s' (try mien --help)\n", argv[1]);
+        return CLI_EXIT_USAGE;
     }
-    if (strcmp(argv[1], "bench") == 0) {
-        return cli_cmd_bench(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "detect") == 0) {
-        return cli_cmd_detect(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "embed") == 0) {
-        return cli_cmd_embed(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "compare") == 0) {
-        return cli_cmd_compare(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "eval") == 0) {
-        return cli_cmd_eval(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "collection") == 0) {
-        return cli_cmd_collection(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "enroll") == 0) {
-        return cli_cmd_enroll(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "search") == 0) {
-        return cli_cmd_search(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "subjects") == 0) {
-        return cli_cmd_subjects(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "erase") == 0) {
-        return cli_cmd_erase(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "serve") == 0) {
-        return cli_cmd_serve(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "keys") == 0) {
-        return cli_cmd_keys(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "verify") == 0) {
-        return cli_cmd_verify(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "purge") == 0) {
-        return cli_cmd_purge(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "review") == 0) {
-        return cli_cmd_review(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "audit") == 0) {
-        return cli_cmd_audit(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "migrate") == 0) {
-        return cli_cmd_migrate(argc - 1, argv + 1);
-    }
-    fprintf(stderr, "mien: unknown command '%s' (try mien --help)\n", argv[1]);
-    return CLI_EXIT_USAGE;
+    return cmd->run(argc - 1, argv + 1);
 }

@@ -2,6 +2,7 @@
  * erase, purge, review, audit, keys) share: the --store option, opening the store (and saying
  * so when that created its key file), who acts and why (mien_context), times and durations,
  * printing a collection and its policy. Public API only. */
+#include <assert.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,18 +13,37 @@
 
 #define DURATION_MAX_S (100LL * 365 * 86400) /* mien.h: retention at most 100 years */
 
-bool cli_store_option(int argc, char **argv, int *i, const char **uri, bool *bad)
+int cli_parse_open_store(const cli_command *cmd, int argc, char **argv, void *args,
+                         bool (*check)(const void *args), int *n_args, mien_store **store)
 {
-    if (strcmp(argv[*i], "--store") != 0) {
-        return false;
+    size_t offset;
+    int rc = cli_parse(cmd, argc, argv, args, n_args);
+    *store = NULL;
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "mien: --store needs a value (sqlite:PATH or PATH)\n");
-        *bad = true;
-        return true;
+    if (check != NULL && !check(args)) {
+        return cli_bad_usage(cmd);
     }
-    *uri = argv[++(*i)];
-    return true;
+    if (!cli_opt_offset(cmd, "--store", &offset)) {
+        assert(!"a store command without --store");
+        return CLI_EXIT_USAGE;
+    }
+    const char *uri = *(const char **)((char *)args + offset);
+    return cli_open_store(uri, store) == MIEN_OK ? CLI_PARSED : CLI_EXIT_FAIL;
+}
+
+int cli_run_on_store(const cli_command *cmd, int argc, char **argv, void *args,
+                     bool (*check)(const void *args), cli_store_run run)
+{
+    mien_store *store = NULL;
+    int n_args, rc = cli_parse_open_store(cmd, argc, argv, args, check, &n_args, &store);
+    if (rc != CLI_PARSED) {
+        return rc;
+    }
+    rc = run(store, args, argv, n_args);
+    mien_store_close(store);
+    return rc;
 }
 
 mien_status cli_open_store(const char *uri, mien_store **out)
@@ -95,28 +115,6 @@ void cli_context_set_input(cli_context *c, const uint8_t sha256[32])
 {
     memcpy(c->input_sha256, sha256, sizeof(c->input_sha256));
     c->ctx.input_sha256 = c->input_sha256;
-}
-
-bool cli_context_option(int argc, char **argv, int *i, const char **purpose,
-                        const char **case_ref, bool *bad)
-{
-    const char *a = argv[*i];
-    bool is_purpose = strcmp(a, "--purpose") == 0, is_case = strcmp(a, "--case-ref") == 0;
-    if (!is_purpose && !is_case) {
-        return false;
-    }
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "mien: %s needs a value\n", a);
-        *bad = true;
-        return true;
-    }
-    (*i)++;
-    if (is_purpose) {
-        *purpose = argv[*i];
-    } else {
-        *case_ref = argv[*i];
-    }
-    return true;
 }
 
 /* ---- times and durations ---------------------------------------------------------------- */

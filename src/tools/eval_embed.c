@@ -231,7 +231,7 @@ static void *worker_main(void *arg)
         done = atomic_fetch_add(&p->done, 1) + 1;
         if (done % 1000 == 0 || done == job->n) {
             fprintf(stderr, "  %s %zu/%zu (%.0f s)\n", job->label ? job->label : "images", done,
-                    job->n, (eval_now_ms() - p->t0_ms) / 1e3);
+                    job->n, (mien_now_ms() - p->t0_ms) / 1e3);
         }
     }
     mien_session_stage_times(w->session, &w->end);
@@ -274,7 +274,7 @@ mien_status eval_embed_run(mien_engine *engine, const eval_embed_job *job,
             goto fail_sessions;
         }
     }
-    p.t0_ms = eval_now_ms();
+    p.t0_ms = mien_now_ms();
     for (started = 0; started < nt; started++) {
         if (pthread_create(&tids[started], NULL, worker_main, &ws[started]) != 0) {
             break;
@@ -288,7 +288,7 @@ mien_status eval_embed_run(mien_engine *engine, const eval_embed_job *job,
     for (int k = 0; k < started; k++) {
         pthread_join(tids[k], NULL);
     }
-    res->wall_s = (eval_now_ms() - p.t0_ms) / 1e3;
+    res->wall_s = (mien_now_ms() - p.t0_ms) / 1e3;
     res->images = p.images;
     res->n = job->n;
     res->threads = started;

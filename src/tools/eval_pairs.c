@@ -72,6 +72,69 @@ void eval_pairs_free(eval_pairs *p)
     memset(p, 0, sizeof(*p));
 }
 
+/* Grows l to hold at least one more pair. */
+static bool grow(eval_pair_lines *l)
+{
+    size_t nc = l->cap ? 2 * l->cap : 256;
+    char **na = realloc(l->pa, nc * sizeof(*na)), **nb;
+    bool *ns;
+    int *nf;
+    if (na != NULL) {
+        l->pa = na;
+    }
+    nb = realloc(l->pb, nc * sizeof(*nb));
+    if (nb != NULL) {
+        l->pb = nb;
+    }
+    ns = realloc(l->same, nc * sizeof(*ns));
+    if (ns != NULL) {
+        l->same = ns;
+    }
+    nf = realloc(l->fold, nc * sizeof(*nf));
+    if (nf != NULL) {
+        l->fold = nf;
+    }
+    if (na == NULL || nb == NULL || ns == NULL || nf == NULL) {
+        return false;
+    }
+    l->cap = nc;
+    return true;
+}
+
+bool eval_pair_lines_add(eval_pair_lines *l, char *a, char *b, bool same, int fold)
+{
+    if (a == NULL || b == NULL || (l->n == l->cap && !grow(l))) {
+        free(a);
+        free(b);
+        return false;
+    }
+    l->pa[l->n] = a;
+    l->pb[l->n] = b;
+    l->same[l->n] = same;
+    l->fold[l->n] = fold;
+    l->n++;
+    return true;
+}
+
+mien_status eval_pair_lines_build(const eval_pair_lines *l, size_t n, eval_pairs *out)
+{
+    return eval_pairs_build((const char *const *)l->pa, (const char *const *)l->pb, l->same,
+                            l->fold, n, out);
+}
+
+void eval_pair_lines_free(eval_pair_lines *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->pa[i]);
+        free(l->pb[i]);
+    }
+    free(l->pa);
+    free(l->pb);
+    free(l->same);
+    free(l->fold);
+    memset(l, 0, sizeof(*l));
+}
+
 /* Path of image `num` of `name` in LFW's layout; malloc'd, NULL when out of memory. */
 static char *lfw_image(const char *lfw_dir, const char *name, int num)
 {
@@ -89,10 +152,9 @@ bool eval_read_lfw_pairs(const char *lfw_dir, const char *file, int max_folds, e
     char path[4096], line[1024];
     FILE *f;
     int folds = 0, per = 0, lineno = 1;
-    size_t n = 0, cap;
-    char **pa = NULL, **pb = NULL;
-    bool *same = NULL, ok = false;
-    int *fold = NULL;
+    size_t expected;
+    eval_pair_lines l = {0};
+    bool ok = false;
     memset(out, 0, sizeof(*out));
     *n_folds = 0;
     snprintf(path, sizeof(path), "%s/%s", lfw_dir, file);
@@ -120,69 +182,49 @@ bool eval_read_lfw_pairs(const char *lfw_dir, const char *file, int max_folds, e
     } else {
         *n_folds = folds;
     }
-    cap = (size_t)folds * 2 * (size_t)per;
-    pa = calloc(cap, sizeof(*pa));
-    pb = calloc(cap, sizeof(*pb));
-    same = calloc(cap, sizeof(*same));
-    fold = calloc(cap, sizeof(*fold));
-    if (pa == NULL || pb == NULL || same == NULL || fold == NULL) {
-        fprintf(stderr, "mien eval: out of memory\n");
-        goto done;
-    }
+    expected = (size_t)folds * 2 * (size_t)per;
     while (fgets(line, sizeof(line), f) != NULL) {
         char n1[256], n2[256];
         int i1, i2, k;
+        bool same;
         lineno++;
         if (line[strspn(line, " \t\r\n")] == '\0') {
             continue;
         }
-        if (n == cap) {
+        if (l.n == expected) {
             fprintf(stderr, "mien eval: %s:%d: more pairs than the header's %zu\n", path, lineno,
-                    cap);
+                    expected);
             goto done;
         }
         k = sscanf(line, "%255s %d %255s %d", n1, &i1, n2, &i2);
         if (k == 3 && sscanf(line, "%255s %d %d", n1, &i1, &i2) == 3) {
             strcpy(n2, n1);
-            same[n] = true;
+            same = true;
         } else if (k == 4) {
-            same[n] = false;
+            same = false;
         } else {
             fprintf(stderr, "mien eval: %s:%d: want \"name i j\" or \"name i name2 j\"\n", path,
                     lineno);
             goto done;
         }
-        fold[n] = (int)(n / (2 * (size_t)per));
-        pa[n] = lfw_image(lfw_dir, n1, i1);
-        pb[n] = lfw_image(lfw_dir, n2, i2);
-        if (pa[n] == NULL || pb[n] == NULL) {
+        if (!eval_pair_lines_add(&l, lfw_image(lfw_dir, n1, i1), lfw_image(lfw_dir, n2, i2),
+                                 same, (int)(l.n / (2 * (size_t)per)))) {
             fprintf(stderr, "mien eval: out of memory\n");
-            n++;
             goto done;
         }
-        n++;
     }
-    if (n != cap) {
-        fprintf(stderr, "mien eval: %s: expected %zu pairs, found %zu\n", path, cap, n);
+    if (l.n != expected) {
+        fprintf(stderr, "mien eval: %s: expected %zu pairs, found %zu\n", path, expected, l.n);
         goto done;
     }
     /* Keep the first *n_folds folds (pairs are in fold order). */
-    n = (size_t)*n_folds * 2 * (size_t)per;
-    if (eval_pairs_build((const char *const *)pa, (const char *const *)pb, same, fold, n, out) !=
-        MIEN_OK) {
+    if (eval_pair_lines_build(&l, (size_t)*n_folds * 2 * (size_t)per, out) != MIEN_OK) {
         fprintf(stderr, "mien eval: out of memory\n");
         goto done;
     }
     ok = true;
 done:
-    for (size_t i = 0; pa != NULL && i < cap; i++) {
-        free(pa[i]);
-        free(pb[i]);
-    }
-    free(pa);
-    free(pb);
-    free(same);
-    free(fold);
+    eval_pair_lines_free(&l);
     fclose(f);
     return ok;
 }

@@ -20,10 +20,15 @@
 typedef struct dev_data {
     eval_pairs train, test;
     eval_embed_result r, test_view;
+    double *st, *se; /* measure()'s scratch: DevTrain's and DevTest's scores */
+    size_t *idx;     /* and pair indices */
 } dev_data;
 
 static void dev_free(dev_data *d)
 {
+    free(d->st);
+    free(d->se);
+    free(d->idx);
     eval_embed_result_free(&d->r);
     eval_pairs_free(&d->train);
     eval_pairs_free(&d->test);
@@ -112,7 +117,8 @@ static dev_figures measure(const dev_data *d, double wa, double wb, bool flip, d
     return f;
 }
 
-/* Scratch arrays for measure(); false when out of memory. */
+/* Scratch arrays for measure(); false when out of memory (what was allocated is left for the
+ * caller to free: dev_free). */
 static bool scratch(const dev_data *d, double **st, double **se, size_t **idx)
 {
     size_t n = d->train.n_pairs > d->test.n_pairs ? d->train.n_pairs : d->test.n_pairs;
@@ -120,40 +126,47 @@ static bool scratch(const dev_data *d, double **st, double **se, size_t **idx)
     *se = malloc((d->test.n_pairs + 1) * sizeof(**se));
     *idx = malloc((n + 1) * sizeof(**idx));
     if (*st == NULL || *se == NULL || *idx == NULL) {
-        free(*st);
-        free(*se);
-        free(*idx);
         fprintf(stderr, "mien eval: out of memory\n");
         return false;
     }
     return true;
 }
 
-int cli_eval_fusion(int argc, char **argv)
+/* Parses sub-command `cmd`'s options, reads both lists, embeds their images (with flip when
+ * asked) and makes the scratch arrays. Returns CLI_PARSED with *d for dev_free(), or the
+ * exit code. */
+static int dev_open(const char *cmd, int argc, char **argv, bool flip, dev_data *d)
 {
     eval_options o;
-    dev_data d;
-    double *st, *se, best_w = 0.5;
-    size_t *idx;
-    dev_figures best = {0};
-    int rc;
-    if (!eval_parse_options("fusion", argc, argv, EVAL_OPT_DATA, &o)) {
-        fprintf(stderr, "usage: mien eval fusion [--data DIR] [--threads N]\n");
-        return CLI_EXIT_USAGE;
+    int rc = eval_parse_options(cmd, argc, argv, EVAL_OPT_DATA, &o);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    rc = dev_load("fusion", &o, false, &d);
+    rc = dev_load(cmd, &o, flip, d);
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
-    if (!scratch(&d, &st, &se, &idx)) {
-        dev_free(&d);
+    if (!scratch(d, &d->st, &d->se, &d->idx)) {
+        dev_free(d);
         return CLI_EXIT_FAIL;
+    }
+    return CLI_PARSED;
+}
+
+int tools_eval_fusion(int argc, char **argv)
+{
+    dev_data d;
+    double best_w = 0.5;
+    dev_figures best = {0};
+    int rc = dev_open("fusion", argc, argv, false, &d);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
     printf("score = w·cos A + (1 − w)·cos B; threshold fitted on DevTrain\n");
     printf("  w     DevTrain acc   TAR@FAR=1e-3   threshold   DevTest acc   DevTest best\n");
     for (int k = 0; k <= 8; k++) {
         double w = 0.30 + 0.05 * k;
-        dev_figures f = measure(&d, w, 1.0 - w, false, st, se, idx);
+        dev_figures f = measure(&d, w, 1.0 - w, false, d.st, d.se, d.idx);
         printf("  %.2f  %8.2f %%     %8.2f %%     %.4f    %7.2f %%     %7.2f %%\n", w,
                100 * f.train_acc, 100 * f.train_tar, f.thr, 100 * f.test_acc,
                100 * f.test_best);
@@ -167,38 +180,24 @@ int cli_eval_fusion(int argc, char **argv)
         }
     }
     for (int k = 0; k < 2; k++) {
-        dev_figures f = measure(&d, k == 0, k == 1, false, st, se, idx);
+        dev_figures f = measure(&d, k == 0, k == 1, false, d.st, d.se, d.idx);
         printf("  %s alone: DevTrain %.2f %%, TAR@FAR=1e-3 %.2f %%, DevTest %.2f %%\n",
                k == 0 ? "A" : "B", 100 * f.train_acc, 100 * f.train_tar, 100 * f.test_acc);
     }
     printf("best on DevTrain: w = %.2f (accuracy %.2f %%, TAR@FAR=1e-3 %.2f %%); the library "
            "uses w = %.4g\n",
            best_w, 100 * best.train_acc, 100 * best.train_tar, eval_library_weight(&d.r));
-    free(st);
-    free(se);
-    free(idx);
     dev_free(&d);
     return CLI_EXIT_OK;
 }
 
-int cli_eval_flip(int argc, char **argv)
+int tools_eval_flip(int argc, char **argv)
 {
-    eval_options o;
     dev_data d;
-    double *st, *se, w;
-    size_t *idx;
-    int rc;
-    if (!eval_parse_options("flip", argc, argv, EVAL_OPT_DATA, &o)) {
-        fprintf(stderr, "usage: mien eval flip [--data DIR] [--threads N]\n");
-        return CLI_EXIT_USAGE;
-    }
-    rc = dev_load("flip", &o, true, &d);
-    if (rc != CLI_EXIT_OK) {
+    double w;
+    int rc = dev_open("flip", argc, argv, true, &d);
+    if (rc != CLI_PARSED) {
         return rc;
-    }
-    if (!scratch(&d, &st, &se, &idx)) {
-        dev_free(&d);
-        return CLI_EXIT_FAIL;
     }
     w = eval_library_weight(&d.r);
     printf("flip averaging: mean of the embeddings of the picture and its mirror image, "
@@ -209,7 +208,7 @@ int cli_eval_flip(int argc, char **argv)
         static const char *const names[3] = {"A", "B", "accurate"};
         double wa = k == 0 ? 1 : (k == 1 ? 0 : w), wb = k == 0 ? 0 : (k == 1 ? 1 : 1 - w);
         for (int flip = 0; flip < 2; flip++) {
-            dev_figures f = measure(&d, wa, wb, flip == 1, st, se, idx);
+            dev_figures f = measure(&d, wa, wb, flip == 1, d.st, d.se, d.idx);
             printf("  %-12s  %-4s  %8.2f %%     %8.2f %%       %8.2f %%                 "
                    "%7.2f %%\n",
                    names[k], flip ? "yes" : "no", 100 * f.train_acc, 100 * f.train_tar,
@@ -217,9 +216,6 @@ int cli_eval_flip(int argc, char **argv)
         }
     }
     printf("(accurate: w = %.4g, the library's weight)\n", w);
-    free(st);
-    free(se);
-    free(idx);
     dev_free(&d);
     return CLI_EXIT_OK;
 }

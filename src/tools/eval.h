@@ -1,14 +1,15 @@
 /* eval.h — what the `mien eval` sub-commands share: the multi-threaded embedding pass over a
  * list of images (eval_embed.c), verification metrics that reproduce the reference scorer
  * shared/reference/bin/eval-lfw.js exactly (eval_metrics.c), pair lists and data folders
- * (eval_pairs.c). Public API (mien.h) only, like the rest of the CLI. */
-#ifndef MIEN_CLI_EVAL_H
-#define MIEN_CLI_EVAL_H
+ * (eval_pairs.c). Public API (mien.h) only, as the CLI, whose helpers (cli.h, opt.h) the
+ * tools use; src/cli/ sees none of this, only tools.h. */
+#ifndef MIEN_TOOLS_EVAL_H
+#define MIEN_TOOLS_EVAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cli.h"
+#include "../cli/cli.h"
 
 /* The official LFW protocol has 10 folds; pair lists may number theirs 0..9. */
 #define EVAL_MAX_FOLDS 10
@@ -42,10 +43,11 @@ enum {
 };
 
 /* Parses argv[1..] of sub-command `cmd` (argv[0] is its name) into *o, accepting the options
- * in `allowed` plus --models and --threads. Prints the problem and returns false on bad
- * usage. */
-bool eval_parse_options(const char *cmd, int argc, char **argv, unsigned allowed,
-                        eval_options *o);
+ * in `allowed` plus --models and --threads (cli_parse, with a table made of those; `mien eval
+ * CMD --help` lists them). Returns CLI_PARSED, or the exit code: CLI_EXIT_OK after --help,
+ * CLI_EXIT_USAGE after bad usage (the problem and the usage printed). */
+int eval_parse_options(const char *cmd, int argc, char **argv, unsigned allowed,
+                       eval_options *o);
 
 /* Finds the LFW folder: `dir` (or $MIEN_DATA, else ../shared/data) when it holds
  * lfw_deepfunneled/ and `file`, else its lfw/ subfolder. On success writes the folder to
@@ -126,6 +128,22 @@ mien_status eval_pairs_build(const char *const *path_a, const char *const *path_
                              const bool *same, const int *fold, size_t n, eval_pairs *out);
 void eval_pairs_free(eval_pairs *p);
 
+/* Pairs as a reader collects them, before eval_pairs_build: parallel arrays, paths owned. */
+typedef struct eval_pair_lines {
+    char **pa, **pb;
+    bool *same;
+    int *fold;
+    size_t n, cap;
+} eval_pair_lines;
+
+/* Appends a pair, taking a and b (malloc'd; freed here on failure, either may be NULL).
+ * False when out of memory. */
+bool eval_pair_lines_add(eval_pair_lines *l, char *a, char *b, bool same, int fold);
+/* eval_pairs_build on the first n lines (n <= l->n). */
+mien_status eval_pair_lines_build(const eval_pair_lines *l, size_t n, eval_pairs *out);
+/* Frees the lines' paths and arrays. */
+void eval_pair_lines_free(eval_pair_lines *l);
+
 /* Reads an LFW pairs file (pairs.txt, pairsDevTrain.txt, pairsDevTest.txt): a header
  * "FOLDS N" or "N" (one fold), then per fold N same-person lines "name i j" and N
  * different-person lines "name i name2 j"; images are lfw_dir/lfw_deepfunneled/name/
@@ -179,17 +197,15 @@ bool eval_write_roc_svg(const char *path, const char *title, const double *score
  * -1 when r has no two templates whose cosines differ enough to tell. */
 double eval_library_weight(const eval_embed_result *r);
 
-/* Milliseconds since an arbitrary start (CLOCK_MONOTONIC). */
-double eval_now_ms(void);
 
-int cli_eval_lfw(int argc, char **argv);
-int cli_eval_pairs(int argc, char **argv);
-int cli_eval_calibrate(int argc, char **argv);
-int cli_eval_fusion(int argc, char **argv);
-int cli_eval_flip(int argc, char **argv);
+int tools_eval_lfw(int argc, char **argv);
+int tools_eval_pairs(int argc, char **argv);
+int tools_eval_calibrate(int argc, char **argv);
+int tools_eval_fusion(int argc, char **argv);
+int tools_eval_flip(int argc, char **argv);
 /* eval_lfw1n.c: `mien eval lfw-1n` (open-set 1:N identification on LFW) */
-int cli_eval_lfw1n(int argc, char **argv);
-/* cmd_eval_detection.c: `mien eval detection` (dlib's annotated VOC photos) */
-int cli_eval_detection(int argc, char **argv);
+int tools_eval_lfw1n(int argc, char **argv);
+/* eval_detection.c: `mien eval detection` (dlib's annotated VOC photos) */
+int tools_eval_detection(int argc, char **argv);
 
 #endif

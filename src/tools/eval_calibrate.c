@@ -223,91 +223,74 @@ done:
     return ok;
 }
 
-int cli_eval_calibrate(int argc, char **argv)
+enum { LEVELS = FMR_DECADES * LEVELS_PER_DECADE + 1 };
+
+/* The thresholds and what they were measured on, for the generated source. */
+typedef struct calib_table {
+    double fast[LEVELS], accurate[LEVELS];
+    uint64_t pairs;            /* impostor pairs scored */
+    int people;                /* in peopleDevTrain.txt */
+    size_t images, embedded;   /* listed, and with a face */
+    size_t no_face, unreadable;
+    double w;                  /* the library's fusion weight of A */
+} calib_table;
+
+/* Packs the images of r that have a vector into d (rows, and transposed zero-padded column
+ * blocks) with their person from pid (*pid_ok, malloc'd, the caller frees, as d's arrays).
+ * False when out of memory. */
+static bool pack(const eval_embed_result *r, const int *pid, calib_data *d, int **pid_ok)
 {
-    enum { LEVELS = FMR_DECADES * LEVELS_PER_DECADE + 1 };
-    eval_options o;
-    eval_embed_result r;
-    eval_embed_job job;
-    calib_data d;
-    calib_worker *ws = NULL;
-    pthread_t *tids = NULL;
-    mien_engine *engine = NULL;
-    char dir[4096], **paths = NULL, date[32];
-    int *pid = NULL, *pid_ok = NULL, people = 0, rc = CLI_EXIT_FAIL, started = 0;
-    size_t n = 0;
-    uint64_t *hf = NULL, *ha = NULL, pairs = 0;
-    double thr_fast[LEVELS], thr_acc[LEVELS], t0, wlib;
-    time_t now = time(NULL);
-    FILE *out = stdout;
-    memset(&r, 0, sizeof(r));
-    memset(&d, 0, sizeof(d));
-    if (!eval_parse_options("calibrate", argc, argv, EVAL_OPT_DATA | EVAL_OPT_OUT, &o)) {
-        fprintf(stderr, "usage: mien eval calibrate [--data DIR] [--threads N] [--out FILE]\n");
-        return CLI_EXIT_USAGE;
+    for (size_t i = 0; i < r->n; i++) {
+        d->n += r->images[i].vec != NULL;
     }
-    if (!eval_find_lfw("calibrate", o.data_dir, "peopleDevTrain.txt", dir, sizeof(dir)) ||
-        !read_people(dir, &paths, &pid, &n, &people) || eval_open_engine(&o, &engine) != MIEN_OK) {
-        goto done;
+    d->n_blocks = (d->n + BLOCK - 1) / BLOCK;
+    d->xa = malloc(d->n * (size_t)d->da * sizeof(float));
+    d->xb = malloc(d->n * (size_t)d->db * sizeof(float));
+    d->ta = calloc(d->n_blocks * BLOCK * (size_t)d->da, sizeof(float));
+    d->tb = calloc(d->n_blocks * BLOCK * (size_t)d->db, sizeof(float));
+    *pid_ok = malloc((d->n + 1) * sizeof(**pid_ok));
+    if (d->xa == NULL || d->xb == NULL || d->ta == NULL || d->tb == NULL || *pid_ok == NULL) {
+        return false;
     }
-    fprintf(stderr, "mien eval calibrate: %d people, %zu images, %d threads\n", people, n,
-            o.threads);
-    job = (eval_embed_job){.paths = (const char *const *)paths,
-                           .n = n,
-                           .profile = MIEN_PROFILE_ACCURATE,
-                           .threads = o.threads,
-                           .label = "embedded"};
-    if (eval_embed_run(engine, &job, &r) != MIEN_OK) {
-        goto done;
-    }
-    wlib = eval_library_weight(&r);
-    if (wlib < 0 || r.dim_a == 0 || r.dim_b == 0) {
-        fprintf(stderr, "mien eval calibrate: cannot read the fusion weight back\n");
-        goto done;
-    }
-    /* Pack the embedded images: rows and transposed, zero-padded column blocks. */
-    d.da = r.dim_a;
-    d.db = r.dim_b;
-    d.w = (float)wlib;
-    for (size_t i = 0; i < r.n; i++) {
-        d.n += r.images[i].vec != NULL;
-    }
-    d.n_blocks = (d.n + BLOCK - 1) / BLOCK;
-    d.xa = malloc(d.n * (size_t)d.da * sizeof(float));
-    d.xb = malloc(d.n * (size_t)d.db * sizeof(float));
-    d.ta = calloc(d.n_blocks * BLOCK * (size_t)d.da, sizeof(float));
-    d.tb = calloc(d.n_blocks * BLOCK * (size_t)d.db, sizeof(float));
-    pid_ok = malloc((d.n + 1) * sizeof(*pid_ok));
-    hf = calloc(HIST_BINS, sizeof(*hf));
-    ha = calloc(HIST_BINS, sizeof(*ha));
-    ws = calloc((size_t)o.threads, sizeof(*ws));
-    tids = calloc((size_t)o.threads, sizeof(*tids));
-    if (d.xa == NULL || d.xb == NULL || d.ta == NULL || d.tb == NULL || pid_ok == NULL ||
-        hf == NULL || ha == NULL || ws == NULL || tids == NULL) {
-        fprintf(stderr, "mien eval calibrate: out of memory\n");
-        goto done;
-    }
-    for (size_t i = 0, m = 0; i < r.n; i++) {
-        const float *v = r.images[i].vec;
+    for (size_t i = 0, m = 0; i < r->n; i++) {
+        const float *v = r->images[i].vec;
         size_t c = m / BLOCK, j = m % BLOCK;
         if (v == NULL) {
             continue;
         }
-        memcpy(d.xa + m * (size_t)d.da, v, (size_t)d.da * sizeof(float));
-        memcpy(d.xb + m * (size_t)d.db, v + d.da, (size_t)d.db * sizeof(float));
-        for (int k = 0; k < d.da; k++) {
-            d.ta[(c * (size_t)d.da + (size_t)k) * BLOCK + j] = v[k];
+        memcpy(d->xa + m * (size_t)d->da, v, (size_t)d->da * sizeof(float));
+        memcpy(d->xb + m * (size_t)d->db, v + d->da, (size_t)d->db * sizeof(float));
+        for (int k = 0; k < d->da; k++) {
+            d->ta[(c * (size_t)d->da + (size_t)k) * BLOCK + j] = v[k];
         }
-        for (int k = 0; k < d.db; k++) {
-            d.tb[(c * (size_t)d.db + (size_t)k) * BLOCK + j] = v[d.da + k];
+        for (int k = 0; k < d->db; k++) {
+            d->tb[(c * (size_t)d->db + (size_t)k) * BLOCK + j] = v[d->da + k];
         }
-        pid_ok[m++] = pid[i];
+        (*pid_ok)[m++] = pid[i];
     }
-    d.pid = pid_ok;
-    atomic_init(&d.next_block, 0);
-    t0 = eval_now_ms();
-    for (started = 0; started < o.threads; started++) {
-        ws[started].d = &d;
+    d->pid = *pid_ok;
+    return true;
+}
+
+/* Scores every impostor pair of d on `threads` workers into the histograms hf and ha
+ * (HIST_BINS each, fast and accurate); *pairs gets their number. False, with a message, when
+ * no worker could start or out of memory. */
+static bool score_impostors(calib_data *d, int threads, uint64_t *hf, uint64_t *ha,
+                            uint64_t *pairs)
+{
+    calib_worker *ws = calloc((size_t)threads, sizeof(*ws));
+    pthread_t *tids = calloc((size_t)threads, sizeof(*tids));
+    int started = 0;
+    double t0 = mien_now_ms();
+    if (ws == NULL || tids == NULL) {
+        fprintf(stderr, "mien eval calibrate: out of memory\n");
+        free(ws);
+        free(tids);
+        return false;
+    }
+    atomic_init(&d->next_block, 0);
+    for (started = 0; started < threads; started++) {
+        ws[started].d = d;
         ws[started].hist_fast = calloc(HIST_BINS, sizeof(uint32_t));
         ws[started].hist_acc = calloc(HIST_BINS, sizeof(uint32_t));
         if (ws[started].hist_fast == NULL || ws[started].hist_acc == NULL ||
@@ -319,7 +302,6 @@ int cli_eval_calibrate(int argc, char **argv)
     }
     if (started == 0) {
         fprintf(stderr, "mien eval calibrate: cannot start a worker thread\n");
-        goto done;
     }
     for (int k = 0; k < started; k++) {
         pthread_join(tids[k], NULL);
@@ -327,25 +309,64 @@ int cli_eval_calibrate(int argc, char **argv)
             hf[b] += ws[k].hist_fast[b];
             ha[b] += ws[k].hist_acc[b];
         }
-        pairs += ws[k].pairs;
+        *pairs += ws[k].pairs;
         free(ws[k].hist_fast);
         free(ws[k].hist_acc);
     }
-    fprintf(stderr, "mien eval calibrate: %llu impostor pairs scored in %.1f s (%d threads)\n",
-            (unsigned long long)pairs, (eval_now_ms() - t0) / 1e3, started);
-    thresholds(hf, pairs, thr_fast, LEVELS);
-    thresholds(ha, pairs, thr_acc, LEVELS);
-    for (int k = 0; k < LEVELS; k += LEVELS_PER_DECADE) {
-        fprintf(stderr, "  FMR %-6.0e fast %.4f   accurate %.4f\n",
-                pow(10.0, -FMR_DECADES + (double)k / LEVELS_PER_DECADE), thr_fast[k],
-                thr_acc[k]);
+    if (started > 0) {
+        fprintf(stderr, "mien eval calibrate: %llu impostor pairs scored in %.1f s (%d threads)\n",
+                (unsigned long long)*pairs, (mien_now_ms() - t0) / 1e3, started);
     }
-    if (o.out != NULL) {
-        out = fopen(o.out, "w");
-        if (out == NULL) {
-            fprintf(stderr, "mien eval calibrate: cannot write %s\n", o.out);
-            goto done;
+    free(ws);
+    free(tids);
+    return started > 0;
+}
+
+/* Measures the thresholds of both profiles on the embedded images r (pid: each one's person)
+ * into *t, printing one level a decade. False, with a message, on failure. */
+static bool measure(const eval_embed_result *r, const int *pid, int threads, calib_table *t)
+{
+    calib_data d;
+    int *pid_ok = NULL;
+    uint64_t *hf = calloc(HIST_BINS, sizeof(*hf)), *ha = calloc(HIST_BINS, sizeof(*ha));
+    bool ok = false;
+    memset(&d, 0, sizeof(d));
+    d.da = r->dim_a;
+    d.db = r->dim_b;
+    d.w = (float)t->w;
+    if (hf == NULL || ha == NULL || !pack(r, pid, &d, &pid_ok)) {
+        fprintf(stderr, "mien eval calibrate: out of memory\n");
+    } else if (score_impostors(&d, threads, hf, ha, &t->pairs)) {
+        thresholds(hf, t->pairs, t->fast, LEVELS);
+        thresholds(ha, t->pairs, t->accurate, LEVELS);
+        for (int k = 0; k < LEVELS; k += LEVELS_PER_DECADE) {
+            fprintf(stderr, "  FMR %-6.0e fast %.4f   accurate %.4f\n",
+                    pow(10.0, -FMR_DECADES + (double)k / LEVELS_PER_DECADE), t->fast[k],
+                    t->accurate[k]);
         }
+        ok = true;
+    }
+    t->embedded = d.n;
+    free(hf);
+    free(ha);
+    free(pid_ok);
+    free(d.tb);
+    free(d.ta);
+    free(d.xb);
+    free(d.xa);
+    return ok;
+}
+
+/* Writes src/face/calibration_table.c's source for *t to `path` (NULL: stdout). False, with
+ * a message, when it cannot be written. */
+static bool write_source(const char *path, const calib_table *t)
+{
+    char date[32];
+    time_t now = time(NULL);
+    FILE *out = path != NULL ? fopen(path, "w") : stdout;
+    if (out == NULL) {
+        fprintf(stderr, "mien eval calibrate: cannot write %s\n", path);
+        return false;
     }
     strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime(&now));
     fprintf(out,
@@ -367,27 +388,63 @@ int cli_eval_calibrate(int argc, char **argv)
             "1.\n"
             " *          docs/calibration.md tells more. */\n"
             "#include \"face/calibration.h\"\n\n",
-            MIEN_VERSION_STRING, date, people, n, r.no_face, r.unreadable,
-            (unsigned long long)pairs, d.n, wlib, 1.0 - wlib, HIST_BITS, 2.0 / HIST_BINS);
-    write_table(out, "fast", thr_fast, LEVELS, pairs);
+            MIEN_VERSION_STRING, date, t->people, t->images, t->no_face, t->unreadable,
+            (unsigned long long)t->pairs, t->embedded, t->w, 1.0 - t->w, HIST_BITS,
+            2.0 / HIST_BINS);
+    write_table(out, "fast", t->fast, LEVELS, t->pairs);
     fprintf(out, "\n");
-    write_table(out, "accurate", thr_acc, LEVELS, pairs);
+    write_table(out, "accurate", t->accurate, LEVELS, t->pairs);
     if (out != stdout && fclose(out) != 0) {
-        fprintf(stderr, "mien eval calibrate: cannot write %s\n", o.out);
-        goto done;
+        fprintf(stderr, "mien eval calibrate: cannot write %s\n", path);
+        return false;
     }
     fflush(stdout);
-    rc = CLI_EXIT_OK;
+    return true;
+}
+
+int tools_eval_calibrate(int argc, char **argv)
+{
+    eval_options o;
+    eval_embed_result r;
+    eval_embed_job job;
+    calib_table t;
+    mien_engine *engine = NULL;
+    char dir[4096], **paths = NULL;
+    int *pid = NULL, rc = CLI_EXIT_FAIL;
+    size_t n = 0;
+    memset(&r, 0, sizeof(r));
+    memset(&t, 0, sizeof(t));
+    int parsed = eval_parse_options("calibrate", argc, argv, EVAL_OPT_DATA | EVAL_OPT_OUT, &o);
+    if (parsed != CLI_PARSED) {
+        return parsed;
+    }
+    if (!eval_find_lfw("calibrate", o.data_dir, "peopleDevTrain.txt", dir, sizeof(dir)) ||
+        !read_people(dir, &paths, &pid, &n, &t.people) ||
+        eval_open_engine(&o, &engine) != MIEN_OK) {
+        goto done;
+    }
+    fprintf(stderr, "mien eval calibrate: %d people, %zu images, %d threads\n", t.people, n,
+            o.threads);
+    job = (eval_embed_job){.paths = (const char *const *)paths,
+                           .n = n,
+                           .profile = MIEN_PROFILE_ACCURATE,
+                           .threads = o.threads,
+                           .label = "embedded"};
+    if (eval_embed_run(engine, &job, &r) != MIEN_OK) {
+        goto done;
+    }
+    t.w = eval_library_weight(&r);
+    if (t.w < 0 || r.dim_a == 0 || r.dim_b == 0) {
+        fprintf(stderr, "mien eval calibrate: cannot read the fusion weight back\n");
+        goto done;
+    }
+    t.images = n;
+    t.no_face = r.no_face;
+    t.unreadable = r.unreadable;
+    if (measure(&r, pid, o.threads, &t) && write_source(o.out, &t)) {
+        rc = CLI_EXIT_OK;
+    }
 done:
-    free(tids);
-    free(ws);
-    free(ha);
-    free(hf);
-    free(pid_ok);
-    free(d.tb);
-    free(d.ta);
-    free(d.xb);
-    free(d.xa);
     eval_embed_result_free(&r);
     mien_engine_free(engine);
     for (size_t i = 0; i < n; i++) {

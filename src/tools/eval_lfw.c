@@ -21,6 +21,65 @@ static void print_metrics(const char *name, const eval_metrics *m)
            m->impostors, 100 * m->tar_1e2, m->accepted_1e2, m->impostors, m->threshold);
 }
 
+/* The embedding pass's stages, as eval_embed_result times them. */
+#define N_STAGES 5
+static const char *const stage[N_STAGES] = {"decode", "detect", "landmarks", "align", "embed"};
+
+/* Mean milliseconds per timed image of each stage into ms[N_STAGES]; returns their sum. */
+static double stage_ms(const eval_embed_result *r, double ms[N_STAGES])
+{
+    double per = r->timed_images > 0 ? 1.0 / (double)r->timed_images : 0, total = 0;
+    ms[0] = r->decode_ms * per;
+    ms[1] = r->detect_ms * per;
+    ms[2] = r->landmarks_ms * per;
+    ms[3] = r->align_ms * per;
+    ms[4] = r->embed_ms * per;
+    for (int k = 0; k < N_STAGES; k++) {
+        total += ms[k];
+    }
+    return total;
+}
+
+/* For `accurate`: the metrics of its parts, as the reference reports them (A+B there is the
+ * plain sum). */
+static void print_parts(const eval_embed_result *r, const eval_pairs *p)
+{
+    static const struct {
+        const char *name;
+        double wa, wb;
+    } parts[3] = {{"  A", 1, 0}, {"  B", 0, 1}, {"  A+B", 1, 1}};
+    double *s2 = malloc((p->n_pairs + 1) * sizeof(*s2));
+    for (int k = 0; s2 != NULL && k < 3; k++) {
+        eval_metrics mk;
+        eval_scores_vectors(r, p, parts[k].wa, parts[k].wb, false, s2);
+        if (eval_metrics_compute(s2, p, &mk) == MIEN_OK) {
+            print_metrics(parts[k].name, &mk);
+        }
+    }
+    free(s2);
+}
+
+/* The results as one JSON line (docs/cli.md). */
+static void print_json(mien_profile profile, const eval_pairs *p, const eval_embed_result *r,
+                       const eval_metrics *m, const double ms[N_STAGES], double total)
+{
+    printf("{\"profile\":\"%s\",\"accuracy\":%.6f,\"std\":%.6f,\"tar_at_far_1e-3\":%.6f,"
+           "\"tar_at_far_1e-2\":%.6f,\"failures_to_detect\":%zu,\"unreadable\":%zu,"
+           "\"ms_per_image\":{",
+           cli_profile_name(profile), m->accuracy, m->std, m->tar_1e3, m->tar_1e2,
+           r->no_face + r->unreadable, r->unreadable);
+    for (int k = 0; k < N_STAGES; k++) {
+        printf("\"%s\":%.3f,", stage[k], ms[k]);
+    }
+    printf("\"total\":%.3f},\"pairs\":%zu,\"images\":%zu,\"folds\":%d,\"threshold\":%.6f,"
+           "\"accuracy_per_fold\":[",
+           total, p->n_pairs, p->n_paths, m->n_folds, m->threshold);
+    for (int k = 0; k < m->n_folds; k++) {
+        printf("%s%.6f", k ? "," : "", m->fold_accuracy[k]);
+    }
+    printf("],\"threads\":%d,\"wall_s\":%.2f}\n", r->threads, r->wall_s);
+}
+
 /* Embeds, scores and reports pairs `p` described by `what` (first line of the text). Returns
  * the exit code. */
 static int report(const char *cmd, const eval_options *o, const eval_pairs *p, const char *what)
@@ -33,8 +92,7 @@ static int report(const char *cmd, const eval_options *o, const eval_pairs *p, c
     eval_embed_result r;
     eval_metrics m;
     mien_engine *engine = NULL;
-    double *scores = NULL, ms[5], total = 0, per;
-    static const char *const stage[5] = {"decode", "detect", "landmarks", "align", "embed"};
+    double *scores = NULL, ms[N_STAGES], total;
     int rc = CLI_EXIT_FAIL;
     mien_status st;
     memset(&r, 0, sizeof(r));
@@ -68,57 +126,24 @@ static int report(const char *cmd, const eval_options *o, const eval_pairs *p, c
     }
     print_metrics(cli_profile_name(o->profile), &m);
     if (o->profile == MIEN_PROFILE_ACCURATE) {
-        /* The parts, as the reference reports them (A+B there is the plain sum). */
-        static const struct {
-            const char *name;
-            double wa, wb;
-        } parts[3] = {{"  A", 1, 0}, {"  B", 0, 1}, {"  A+B", 1, 1}};
-        double *s2 = malloc((p->n_pairs + 1) * sizeof(*s2));
-        for (int k = 0; s2 != NULL && k < 3; k++) {
-            eval_metrics mk;
-            eval_scores_vectors(&r, p, parts[k].wa, parts[k].wb, false, s2);
-            if (eval_metrics_compute(s2, p, &mk) == MIEN_OK) {
-                print_metrics(parts[k].name, &mk);
-            }
-        }
-        free(s2);
+        print_parts(&r, p);
     }
     printf("per fold:");
     for (int k = 0; k < m.n_folds; k++) {
         printf(" %.2f", 100 * m.fold_accuracy[k]);
     }
     printf(" %%\n");
-    per = r.timed_images > 0 ? 1.0 / (double)r.timed_images : 0;
-    ms[0] = r.decode_ms * per;
-    ms[1] = r.detect_ms * per;
-    ms[2] = r.landmarks_ms * per;
-    ms[3] = r.align_ms * per;
-    ms[4] = r.embed_ms * per;
+    total = stage_ms(&r, ms);
     printf("mean ms per image (%zu images timed, summed over %d threads):", r.timed_images,
            r.threads);
-    for (int k = 0; k < 5; k++) {
-        total += ms[k];
+    for (int k = 0; k < N_STAGES; k++) {
         printf(" %s %.2f,", stage[k], ms[k]);
     }
     printf(" total %.2f\n", total);
     printf("wall time %.1f s (%.1f images/s with %d threads)\n", r.wall_s,
            r.wall_s > 0 ? (double)r.n / r.wall_s : 0.0, r.threads);
     if (o->json) {
-        printf("{\"profile\":\"%s\",\"accuracy\":%.6f,\"std\":%.6f,\"tar_at_far_1e-3\":%.6f,"
-               "\"tar_at_far_1e-2\":%.6f,\"failures_to_detect\":%zu,\"unreadable\":%zu,"
-               "\"ms_per_image\":{",
-               cli_profile_name(o->profile), m.accuracy, m.std, m.tar_1e3, m.tar_1e2,
-               r.no_face + r.unreadable, r.unreadable);
-        for (int k = 0; k < 5; k++) {
-            printf("\"%s\":%.3f,", stage[k], ms[k]);
-        }
-        printf("\"total\":%.3f},\"pairs\":%zu,\"images\":%zu,\"folds\":%d,\"threshold\":%.6f,"
-               "\"accuracy_per_fold\":[",
-               total, p->n_pairs, p->n_paths, m.n_folds, m.threshold);
-        for (int k = 0; k < m.n_folds; k++) {
-            printf("%s%.6f", k ? "," : "", m.fold_accuracy[k]);
-        }
-        printf("],\"threads\":%d,\"wall_s\":%.2f}\n", r.threads, r.wall_s);
+        print_json(o->profile, p, &r, &m, ms, total);
     }
     fflush(stdout);
     rc = CLI_EXIT_OK;
@@ -139,19 +164,17 @@ done:
     return rc;
 }
 
-int cli_eval_lfw(int argc, char **argv)
+int tools_eval_lfw(int argc, char **argv)
 {
     eval_options o;
     eval_pairs p;
     char dir[4096], what[128];
     int n_folds = 0, rc;
-    if (!eval_parse_options("lfw", argc, argv,
-                            EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_LIMIT_FOLDS |
-                                EVAL_OPT_ROC | EVAL_OPT_JSON,
-                            &o)) {
-        fprintf(stderr, "usage: mien eval lfw [--data DIR] [--profile fast|accurate] "
-                        "[--threads N] [--limit-folds K] [--roc FILE.svg] [--json]\n");
-        return CLI_EXIT_USAGE;
+    int parsed = eval_parse_options("lfw", argc, argv,
+                                    EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_LIMIT_FOLDS |
+                                        EVAL_OPT_ROC | EVAL_OPT_JSON, &o);
+    if (parsed != CLI_PARSED) {
+        return parsed;
     }
     if (!eval_find_lfw("lfw", o.data_dir, "pairs.txt", dir, sizeof(dir))) {
         return CLI_EXIT_FAIL;
@@ -187,10 +210,8 @@ static int read_pair_list(const char *list, const char *root, eval_pairs *out)
 {
     FILE *f = fopen(list, "r");
     char line[8192];
-    char **pa = NULL, **pb = NULL;
-    bool *same = NULL;
-    int *fold = NULL, lineno = 0, rc = CLI_EXIT_FAIL;
-    size_t n = 0, cap = 0;
+    eval_pair_lines l = {0};
+    int lineno = 0, rc = CLI_EXIT_FAIL;
     memset(out, 0, sizeof(*out));
     if (f == NULL) {
         fprintf(stderr, "mien eval pairs: cannot read %s: %s\n", list, strerror(errno));
@@ -225,79 +246,39 @@ static int read_pair_list(const char *list, const char *root, eval_pairs *out)
             rc = CLI_EXIT_USAGE;
             goto done;
         }
-        if (n == cap) {
-            size_t nc = cap ? 2 * cap : 256;
-            char **na = realloc(pa, nc * sizeof(*pa)), **nb;
-            bool *ns;
-            int *nfo;
-            if (na != NULL) {
-                pa = na;
-            }
-            nb = realloc(pb, nc * sizeof(*pb));
-            if (nb != NULL) {
-                pb = nb;
-            }
-            ns = realloc(same, nc * sizeof(*same));
-            if (ns != NULL) {
-                same = ns;
-            }
-            nfo = realloc(fold, nc * sizeof(*fold));
-            if (nfo != NULL) {
-                fold = nfo;
-            }
-            if (na == NULL || nb == NULL || ns == NULL || nfo == NULL) {
-                fprintf(stderr, "mien eval pairs: out of memory\n");
-                goto done;
-            }
-            cap = nc;
-        }
-        pa[n] = join(root, field[0]);
-        pb[n] = join(root, field[1]);
-        same[n] = sv == 1;
-        fold[n] = (int)fv;
-        n++;
-        if (pa[n - 1] == NULL || pb[n - 1] == NULL) {
+        if (!eval_pair_lines_add(&l, join(root, field[0]), join(root, field[1]), sv == 1,
+                                 (int)fv)) {
             fprintf(stderr, "mien eval pairs: out of memory\n");
             goto done;
         }
     }
-    if (n == 0) {
+    if (l.n == 0) {
         fprintf(stderr, "mien eval pairs: %s: no pairs\n", list);
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    if (eval_pairs_build((const char *const *)pa, (const char *const *)pb, same, fold, n, out) !=
-        MIEN_OK) {
+    if (eval_pair_lines_build(&l, l.n, out) != MIEN_OK) {
         fprintf(stderr, "mien eval pairs: out of memory\n");
         goto done;
     }
     rc = CLI_EXIT_OK;
 done:
-    for (size_t i = 0; i < n; i++) {
-        free(pa[i]);
-        free(pb[i]);
-    }
-    free(pa);
-    free(pb);
-    free(same);
-    free(fold);
+    eval_pair_lines_free(&l);
     fclose(f);
     return rc;
 }
 
-int cli_eval_pairs(int argc, char **argv)
+int tools_eval_pairs(int argc, char **argv)
 {
     eval_options o;
     eval_pairs p;
     char root[4096], what[4200];
     int rc;
-    if (!eval_parse_options("pairs", argc, argv,
-                            EVAL_OPT_LIST | EVAL_OPT_ROOT | EVAL_OPT_PROFILE | EVAL_OPT_ROC |
-                                EVAL_OPT_JSON,
-                            &o)) {
-        fprintf(stderr, "usage: mien eval pairs LIST [--root DIR] [--profile fast|accurate] "
-                        "[--threads N] [--roc FILE.svg] [--json]\n");
-        return CLI_EXIT_USAGE;
+    int parsed = eval_parse_options("pairs", argc, argv,
+                                    EVAL_OPT_LIST | EVAL_OPT_ROOT | EVAL_OPT_PROFILE |
+                                        EVAL_OPT_ROC | EVAL_OPT_JSON, &o);
+    if (parsed != CLI_PARSED) {
+        return parsed;
     }
     if (o.root != NULL) {
         snprintf(root, sizeof(root), "%s", o.root);

@@ -1,7 +1,7 @@
-/* cmd_eval_detection.c — `mien eval detection [--data DIR] [--small-faces] [--json]`: face
+/* eval_detection.c — `mien eval detection [--data DIR] [--small-faces] [--json]`: face
  * detection and landmark accuracy on dlib's annotated PASCAL VOC photos (DIR/detection/
  * dlib_faces: training and testing XML, 9 photos, 43 faces, 68 points each; dogs.jpg, no
- * face). Public API only, like the rest of the CLI.
+ * face). Public API only, like the CLI whose helpers it uses.
  *
  * Matching. dlib's boxes are tight squares (brows to chin); a detection matches an
  * annotation when their centres are closer than half the annotated side and their sides
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "../cli/cli.h"
 
 #define MAX_ANNOT 64         /* faces per photo (dlib's photos have at most 7) */
 #define MAX_PHOTOS 32
@@ -285,139 +285,172 @@ static void match(const photo *ph, const mien_face *faces, size_t n, result *r)
     }
 }
 
-int cli_eval_detection(int argc, char **argv)
+typedef struct detection_args {
+    cli_common c;
+    mien_detect_options opt;
+    const char *data;
+} detection_args;
+
+static const cli_opt opts[] = {
+    {"--data", CLI_OPT_STRING, offsetof(detection_args, data), "DIR",
+     .help = "the data folder (default $MIEN_DATA, else ../shared/data)"},
+    {"--small-faces", CLI_OPT_SET, offsetof(detection_args, opt.small_faces), NULL,
+     .help = "the detector's small-faces mode", .lo = 1},
+    CLI_OPT_COMMON(detection_args, c),
+    CLI_OPT_END,
+};
+static const cli_command cmd = {
+    "eval detection", "eval detection [--data DIR] [--small-faces] [--json]", opts, 0, 0};
+
+/* Reads the annotated photos of folder `dir` (the *_with_face_landmarks.xml variants carry
+ * the 68 points; the plain ones boxes only) and adds the negative photo, when present, with
+ * no face. False, with a message, when an annotation file cannot be read. */
+static bool load_photos(const char *dir, photo *photos, int *n_photos)
 {
-    cli_common c = {.threads = 1};
-    mien_detect_options opt = mien_detect_options_default();
-    const char *data = NULL;
-    char dir[4096], path[4400];
+    char path[4400];
+    bool ok = true;
+    for (int k = 0; k < 2; k++) {
+        const char *set = k == 0 ? "training" : "testing";
+        snprintf(path, sizeof(path), "%s/%s_with_face_landmarks.xml", dir, set);
+        if (!parse_xml(path, photos, n_photos)) {
+            snprintf(path, sizeof(path), "%s/%s.xml", dir, set);
+            if (!parse_xml(path, photos, n_photos)) {
+                fprintf(stderr, "mien eval detection: cannot read %s\n", path);
+                ok = false;
+            }
+        }
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, NEG_PHOTO);
+    if (file_exists(path) && *n_photos < MAX_PHOTOS) {
+        snprintf(photos[*n_photos].file, sizeof(photos[*n_photos].file), "%s", NEG_PHOTO);
+        photos[(*n_photos)++].n = 0;
+    }
+    return ok;
+}
+
+/* Detects the faces of photo `ph` in folder `dir`, matches them to its annotations into *r
+ * and prints its row. False, with a message, when the photo cannot be read or detected. */
+static bool detect_photo(mien_session *session, const detection_args *o, const char *dir,
+                         const photo *ph, result *r)
+{
+    mien_image *img = NULL;
+    mien_face *faces = NULL;
+    size_t n = 0;
+    mien_error err;
+    char path[4400];
+    double t0;
+    snprintf(path, sizeof(path), "%s/%s", dir, ph->file);
+    if (cli_load_image(path, o->opt.small_faces != 0, &img) != MIEN_OK) {
+        return false;
+    }
+    t0 = mien_now_ms();
+    if (mien_detect(session, img, &o->opt, &faces, &n, &err) != MIEN_OK) {
+        fprintf(stderr, "mien eval detection: %s: %s\n", path, err.message);
+        mien_image_free(img);
+        return false;
+    }
+    r->ms = mien_now_ms() - t0;
+    match(ph, faces, n, r);
+    if (o->c.json) {
+        printf("{\"image\":");
+        cli_json_string(stdout, ph->file);
+        printf(",\"annotated\":%d,\"matched\":%d,\"detections\":%d,\"false_positives\":%d,"
+               "\"nme\":%.4f,\"ms\":%.1f}\n",
+               r->annotated, r->matched, r->detections, r->false_pos,
+               r->nme_n ? r->nme_sum / r->nme_n : 0.0, r->ms);
+    } else {
+        printf("%-18s %9d %7d %10d %3d %8.4f %8.1f\n", ph->file, r->annotated, r->matched,
+               r->detections, r->false_pos, r->nme_n ? r->nme_sum / r->nme_n : 0.0, r->ms);
+    }
+    mien_faces_free(faces);
+    mien_image_free(img);
+    return true;
+}
+
+/* Adds photo result r to the totals. */
+static void add(result *total, const result *r)
+{
+    total->annotated += r->annotated;
+    total->matched += r->matched;
+    total->detections += r->detections;
+    total->false_pos += r->false_pos;
+    total->nme_sum += r->nme_sum;
+    total->nme_n += r->nme_n;
+    total->ms += r->ms;
+}
+
+/* The summary line over n_photos photos; fp_neg is the false positives on the negative photo
+ * (-1: it was not there). */
+static void print_summary(const detection_args *o, const result *total, int n_photos,
+                          int fp_neg)
+{
+    double recall = total->annotated ? (double)total->matched / total->annotated : 0.0;
+    double nme = total->nme_n ? total->nme_sum / total->nme_n : 0.0;
+    double ms = n_photos ? total->ms / n_photos : 0.0;
+    /* acceptance (docs/detection.md): recall >= 0.95, at most 1 false positive, none on the
+     * negative photo */
+    bool pass = recall >= 0.95 && total->false_pos <= 1 && fp_neg <= 0;
+    if (o->c.json) {
+        printf("{\"summary\":{\"mode\":\"%s\",\"photos\":%d,\"annotated\":%d,\"matched\":%d,"
+               "\"recall\":%.4f,\"false_positives\":%d,\"false_positives_negative\":%d,"
+               "\"nme\":%.4f,\"ms_per_image\":%.1f,\"target_met\":%s}}\n",
+               o->opt.small_faces ? "small_faces" : "default", n_photos, total->annotated,
+               total->matched, recall, total->false_pos, fp_neg, nme, ms,
+               pass ? "true" : "false");
+    } else {
+        printf("mode %s: recall %.3f (%d/%d), false positives %d (%s: %d), landmark error "
+               "%.4f (inter-ocular, %d faces), %.1f ms/image; target (recall >= 0.95, "
+               "FP <= 1, none on %s) %s\n",
+               o->opt.small_faces ? "--small-faces" : "default", recall, total->matched,
+               total->annotated, total->false_pos, NEG_PHOTO, fp_neg, nme, total->nme_n, ms,
+               NEG_PHOTO, pass ? "met" : "NOT met");
+    }
+}
+
+int tools_eval_detection(int argc, char **argv)
+{
+    detection_args o = {.c = {.threads = 1}, .opt = mien_detect_options_default()};
+    char dir[4096];
     photo *photos = NULL;
-    int n_photos = 0, rc = CLI_EXIT_OK;
-    bool bad = false;
+    int n_photos = 0, fp_neg = -1;
     mien_engine *engine = NULL;
     mien_session *session = NULL;
     mien_error err;
     result total = {0};
-    int fp_neg = -1;
-    for (int i = 1; i < argc; i++) {
-        if (cli_common_option(&c, argc, argv, &i, &bad)) {
-            continue;
-        }
-        if (strcmp(argv[i], "--small-faces") == 0) {
-            opt.small_faces = 1;
-        } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
-            data = argv[++i];
-        } else {
-            fprintf(stderr, "mien eval detection: unexpected '%s'\n", argv[i]);
-            bad = true;
-        }
+    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (bad) {
-        fprintf(stderr, "usage: mien eval detection [--data DIR] [--small-faces] [--json]\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (!find_data(data, dir, sizeof(dir))) {
+    if (!find_data(o.data, dir, sizeof(dir))) {
         return CLI_EXIT_FAIL;
     }
     photos = calloc(MAX_PHOTOS, sizeof(*photos));
     if (photos == NULL) {
         return CLI_EXIT_FAIL;
     }
-    /* The *_with_face_landmarks.xml variants carry the 68 points; the plain ones boxes only. */
-    for (int k = 0; k < 2; k++) {
-        const char *set = k == 0 ? "training" : "testing";
-        snprintf(path, sizeof(path), "%s/%s_with_face_landmarks.xml", dir, set);
-        if (!parse_xml(path, photos, &n_photos)) {
-            snprintf(path, sizeof(path), "%s/%s.xml", dir, set);
-            if (!parse_xml(path, photos, &n_photos)) {
-                fprintf(stderr, "mien eval detection: cannot read %s\n", path);
-                rc = CLI_EXIT_FAIL;
-            }
-        }
-    }
-    snprintf(path, sizeof(path), "%s/%s", dir, NEG_PHOTO);
-    if (file_exists(path) && n_photos < MAX_PHOTOS) {
-        snprintf(photos[n_photos].file, sizeof(photos[n_photos].file), "%s", NEG_PHOTO);
-        photos[n_photos++].n = 0;
-    }
-    if (rc != CLI_EXIT_OK || cli_open_engine(&c, &engine) != MIEN_OK ||
+    if (!load_photos(dir, photos, &n_photos) || cli_open_engine(&o.c, &engine) != MIEN_OK ||
         mien_session_new(engine, &session, &err) != MIEN_OK) {
         mien_engine_free(engine);
         free(photos);
         return CLI_EXIT_FAIL;
     }
-    if (!c.json) {
+    rc = CLI_EXIT_OK;
+    if (!o.c.json) {
         printf("%-18s %9s %7s %10s %3s %8s %8s\n", "image", "annotated", "matched", "detections",
                "FP", "NME", "ms");
     }
     for (int p = 0; p < n_photos; p++) {
-        mien_image *img = NULL;
-        mien_face *faces = NULL;
-        size_t n = 0;
         result r = {0};
-        double t0;
-        snprintf(path, sizeof(path), "%s/%s", dir, photos[p].file);
-        if (cli_load_image(path, opt.small_faces != 0, &img) != MIEN_OK) {
+        if (!detect_photo(session, &o, dir, &photos[p], &r)) {
             rc = CLI_EXIT_FAIL;
             continue;
         }
-        t0 = mien_now_ms();
-        if (mien_detect(session, img, &opt, &faces, &n, &err) != MIEN_OK) {
-            fprintf(stderr, "mien eval detection: %s: %s\n", path, err.message);
-            mien_image_free(img);
-            rc = CLI_EXIT_FAIL;
-            continue;
-        }
-        r.ms = mien_now_ms() - t0;
-        match(&photos[p], faces, n, &r);
         if (strcmp(photos[p].file, NEG_PHOTO) == 0) {
             fp_neg = r.false_pos;
         }
-        total.annotated += r.annotated;
-        total.matched += r.matched;
-        total.detections += r.detections;
-        total.false_pos += r.false_pos;
-        total.nme_sum += r.nme_sum;
-        total.nme_n += r.nme_n;
-        total.ms += r.ms;
-        if (c.json) {
-            printf("{\"image\":");
-            cli_json_string(stdout, photos[p].file);
-            printf(",\"annotated\":%d,\"matched\":%d,\"detections\":%d,\"false_positives\":%d,"
-                   "\"nme\":%.4f,\"ms\":%.1f}\n",
-                   r.annotated, r.matched, r.detections, r.false_pos,
-                   r.nme_n ? r.nme_sum / r.nme_n : 0.0, r.ms);
-        } else {
-            printf("%-18s %9d %7d %10d %3d %8.4f %8.1f\n", photos[p].file, r.annotated,
-                   r.matched, r.detections, r.false_pos, r.nme_n ? r.nme_sum / r.nme_n : 0.0,
-                   r.ms);
-        }
-        mien_faces_free(faces);
-        mien_image_free(img);
+        add(&total, &r);
     }
-    {
-        double recall = total.annotated ? (double)total.matched / total.annotated : 0.0;
-        double nme = total.nme_n ? total.nme_sum / total.nme_n : 0.0;
-        double ms = n_photos ? total.ms / n_photos : 0.0;
-        /* acceptance (docs/detection.md): recall >= 0.95, at most 1 false positive, none on
-         * the negative photo */
-        bool pass = recall >= 0.95 && total.false_pos <= 1 && fp_neg <= 0;
-        if (c.json) {
-            printf("{\"summary\":{\"mode\":\"%s\",\"photos\":%d,\"annotated\":%d,\"matched\":%d,"
-                   "\"recall\":%.4f,\"false_positives\":%d,\"false_positives_negative\":%d,"
-                   "\"nme\":%.4f,\"ms_per_image\":%.1f,\"target_met\":%s}}\n",
-                   opt.small_faces ? "small_faces" : "default", n_photos, total.annotated,
-                   total.matched, recall, total.false_pos, fp_neg, nme, ms,
-                   pass ? "true" : "false");
-        } else {
-            printf("mode %s: recall %.3f (%d/%d), false positives %d (%s: %d), landmark error "
-                   "%.4f (inter-ocular, %d faces), %.1f ms/image; target (recall >= 0.95, "
-                   "FP <= 1, none on %s) %s\n",
-                   opt.small_faces ? "--small-faces" : "default", recall, total.matched,
-                   total.annotated, total.false_pos, NEG_PHOTO, fp_neg, nme, total.nme_n, ms,
-                   NEG_PHOTO, pass ? "met" : "NOT met");
-        }
-    }
+    print_summary(&o, &total, n_photos, fp_neg);
     mien_session_free(session);
     mien_engine_free(engine);
     free(photos);
