@@ -207,7 +207,7 @@ int cli_eval_lfw1n(int argc, char **argv)
      * and search is still audited, so "search ms" includes the audit entry's commit. */
     snprintf(key_path, sizeof(key_path), "%s.key", db_path);
     mien_store_options so_open = {.key_file = key_path, .create_key = 1};
-    st = mien_store_open_with(uri, &so_open, &store, &err);
+    st = cli_store_open_with(uri, &so_open, &store, &err);
     if (st == MIEN_OK) {
         mien_collection_policy policy = {.purposes = "evaluation",
                                          .legal_basis = "evaluation on public benchmark data "

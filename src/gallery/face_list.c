@@ -15,7 +15,8 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "gallery/store.h"
+#include "store/handle.h"
+#include "store/store.h"
 
 /* Looks collection `name` up; MIEN_ERR_NOT_FOUND naming it when absent. */
 /* Expired subjects are purged before their faces are listed or read (as gallery.c does before
@@ -26,11 +27,11 @@ static mien_status purge_first(mien_store *store, mien_error *err)
     return mien_purge_expired(store, &purge, NULL, err);
 }
 
-static mien_status lookup(gallery_store *gs, const char *name, gallery_collection *c,
+static mien_status lookup(store_db *gs, const char *name, store_collection *c,
                           mien_error *err)
 {
     mien_status st;
-    if (name == NULL || name[0] == '\0' || strlen(name) >= GALLERY_NAME_MAX) {
+    if (name == NULL || name[0] == '\0' || strlen(name) >= STORE_NAME_MAX) {
         return base_error_set(err, MIEN_ERR_ARG,
                               "collection name must be 1..63 characters of [A-Za-z0-9_.-]");
     }
@@ -47,7 +48,7 @@ typedef struct list_ctx {
     mien_error *err;
 } list_ctx;
 
-static mien_status list_row(void *ctx, const gallery_face_row *row)
+static mien_status list_row(void *ctx, const store_face_row *row)
 {
     list_ctx *lc = ctx;
     if (lc->n == lc->cap) {
@@ -77,8 +78,8 @@ static int by_face_id(const void *a, const void *b)
 mien_status mien_face_list(mien_store *store, const char *collection, mien_face_record **out,
                            size_t *count, mien_error *err)
 {
-    gallery_store *gs = gallery_store_of(store);
-    gallery_collection c;
+    store_db *gs = store_db_of(store);
+    store_collection c;
     list_ctx lc = {.err = err};
     mien_status st;
     if (out != NULL) {
@@ -118,7 +119,7 @@ typedef struct find_ctx {
     mien_error *err;
 } find_ctx;
 
-static mien_status find_row(void *ctx, const gallery_face_row *row)
+static mien_status find_row(void *ctx, const store_face_row *row)
 {
     find_ctx *fc = ctx;
     mien_status st;
@@ -141,8 +142,8 @@ static mien_status find_row(void *ctx, const gallery_face_row *row)
 mien_status mien_face_template(mien_store *store, const char *collection, int64_t face_id,
                                mien_face_record *rec, mien_template **out, mien_error *err)
 {
-    gallery_store *gs = gallery_store_of(store);
-    gallery_collection c;
+    store_db *gs = store_db_of(store);
+    store_collection c;
     mien_face_record tmp = {0};
     find_ctx fc = {.face_id = face_id, .rec = rec != NULL ? rec : &tmp, .err = err};
     mien_status st;

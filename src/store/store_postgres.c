@@ -32,7 +32,7 @@
  * a caller that appends outside a transaction cannot fork the chain.
  *
  * Templates and crops are sealed with the store's keyring exactly as the SQLite store does
- * (keyring_seal, associated data gallery_seal_ad()), so that a dump, a replica or a backup
+ * (keyring_seal, associated data store_seal_ad()), so that a dump, a replica or a backup
  * holds only ciphertext.
  *
  * Erasure deletes the rows at commit. Unlike the SQLite store, it cannot make the bytes leave
@@ -44,7 +44,7 @@
  * connection dead is retried once on the new one. Inside a transaction the transaction is
  * lost and the operation fails (MIEN_ERR_IO). @test gallery/test_store_postgres.c, and
  * gallery/test_store.c, test_gallery.c, governance/test_keys.c with $MIEN_TEST_STORE */
-#include "gallery/store_postgres.h"
+#include "store/store_postgres.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -192,7 +192,7 @@ static const migration MIGRATIONS[] = {
 };
 
 #define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
-_Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SCHEMA_VERSION,
+_Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == STORE_POSTGRES_SCHEMA_VERSION,
                "one migration step per schema version");
 
 /* ---- statements -----------------------------------------------------------------------
@@ -404,7 +404,7 @@ static const stmt_def STMTS[STMT_COUNT] = {
 };
 
 typedef struct pg_store {
-    gallery_store base; /* first member: a gallery_store * is a pg_store * */
+    store_db base; /* first member: a store_db * is a pg_store * */
     uint32_t magic;
     PGconn *conn;
     bool in_tx;                    /* between the caller's begin() and commit()/rollback() */
@@ -415,9 +415,9 @@ typedef struct pg_store {
     char where[256];               /* "postgres USER@HOST:PORT/DB", for messages */
 } pg_store;
 
-static const gallery_store_ops POSTGRES_OPS;
+static const store_db_ops POSTGRES_OPS;
 
-static pg_store *as_pg(gallery_store *s)
+static pg_store *as_pg(store_db *s)
 {
     pg_store *st = (pg_store *)s;
     assert(st != NULL && st->magic == STORE_MAGIC);
@@ -791,7 +791,7 @@ static mien_status op_end(pg_store *st, op_scope *op, mien_status status, mien_e
 
 /* ---- transactions ---------------------------------------------------------------------- */
 
-static mien_status pg_begin(gallery_store *s, mien_error *err)
+static mien_status pg_begin(store_db *s, mien_error *err)
 {
     pg_store *st = as_pg(s);
     if (st->in_tx) {
@@ -825,7 +825,7 @@ static mien_status pg_begin(gallery_store *s, mien_error *err)
     return status;
 }
 
-static void pg_rollback(gallery_store *s)
+static void pg_rollback(store_db *s)
 {
     pg_store *st = as_pg(s);
     if (st->in_tx && PQstatus(st->conn) == CONNECTION_OK &&
@@ -835,7 +835,7 @@ static void pg_rollback(gallery_store *s)
     st->in_tx = false;
 }
 
-static mien_status pg_commit(gallery_store *s, mien_error *err)
+static mien_status pg_commit(store_db *s, mien_error *err)
 {
     pg_store *st = as_pg(s);
     char tag[32] = "";
@@ -857,23 +857,23 @@ static mien_status pg_commit(gallery_store *s, mien_error *err)
 }
 
 /* ---- sealing (base/keyring.h), as store_sqlite.c: templates and crops are written sealed
- * with the current data key and bound to their collection (gallery_seal_ad). */
+ * with the current data key and bound to their collection (store_seal_ad). */
 
-/* Seals plain[n] for its place into *out (store.c gallery_seal). */
-static mien_status seal_blob(pg_store *st, gallery_blob kind, int64_t collection_id,
+/* Seals plain[n] for its place into *out (store.c store_seal). */
+static mien_status seal_blob(pg_store *st, store_blob kind, int64_t collection_id,
                              int64_t subject_id, const uint8_t *plain, size_t n, uint8_t **out,
                              mien_error *err)
 {
-    return gallery_seal(&st->base, st->where, kind, collection_id, subject_id, plain, n, out,
+    return store_seal(&st->base, st->where, kind, collection_id, subject_id, plain, n, out,
                         err);
 }
 
-/* Opens sealed[n] into *buf (store.c gallery_unseal). */
-static mien_status open_blob(pg_store *st, gallery_blob kind, int64_t collection_id,
+/* Opens sealed[n] into *buf (store.c store_unseal). */
+static mien_status open_blob(pg_store *st, store_blob kind, int64_t collection_id,
                              int64_t subject_id, const uint8_t *sealed, size_t n, uint8_t **buf,
                              size_t *cap, size_t *plain_len, mien_error *err)
 {
-    return gallery_unseal(&st->base, st->where, kind, collection_id, subject_id, sealed, n,
+    return store_unseal(&st->base, st->where, kind, collection_id, subject_id, sealed, n,
                           buf, cap, plain_len, err);
 }
 
@@ -887,7 +887,7 @@ static void free_plain(uint8_t *plain, size_t cap)
 
 /* ---- collections ------------------------------------------------------------------------ */
 
-static void read_collection(const PGresult *r, int row, gallery_collection *c)
+static void read_collection(const PGresult *r, int row, store_collection *c)
 {
     memset(c, 0, sizeof(*c));
     c->id = col_i64(r, row, 0);
@@ -907,7 +907,7 @@ static void read_collection(const PGresult *r, int row, gallery_collection *c)
     c->verification_only = (int)col_i64(r, row, 14);
 }
 
-static mien_status pg_collection_create(gallery_store *s, gallery_collection *c,
+static mien_status pg_collection_create(store_db *s, store_collection *c,
                                         mien_error *err)
 {
     pg_store *st = as_pg(s);
@@ -916,7 +916,7 @@ static mien_status pg_collection_create(gallery_store *s, gallery_collection *c,
     if (c == NULL || c->name[0] == '\0') {
         return base_error_set(err, MIEN_ERR_ARG, "collection_create: no name");
     }
-    int64_t now = gallery_store_now(&st->base);
+    int64_t now = store_db_now(&st->base);
     p_text(&p, c->name);
     p_i64(&p, (int64_t)c->profile);
     p_text(&p, c->model_a);
@@ -945,7 +945,7 @@ static mien_status pg_collection_create(gallery_store *s, gallery_collection *c,
     return MIEN_OK;
 }
 
-static mien_status pg_collection_get(gallery_store *s, const char *name, gallery_collection *out,
+static mien_status pg_collection_get(store_db *s, const char *name, store_collection *out,
                                      mien_error *err)
 {
     pg_store *st = as_pg(s);
@@ -1006,7 +1006,7 @@ static void read_collection_row(const PGresult *r, int row, void *elem)
     read_collection(r, row, elem);
 }
 
-static mien_status pg_collection_list(gallery_store *s, gallery_collection **out, size_t *n,
+static mien_status pg_collection_list(store_db *s, store_collection **out, size_t *n,
                                       mien_error *err)
 {
     void *list = NULL;
@@ -1017,7 +1017,7 @@ static mien_status pg_collection_list(gallery_store *s, gallery_collection **out
 }
 
 /* One statement; the cascade takes subjects, faces and crops with it. */
-static mien_status pg_collection_drop(gallery_store *s, int64_t collection_id, mien_error *err)
+static mien_status pg_collection_drop(store_db *s, int64_t collection_id, mien_error *err)
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
@@ -1040,9 +1040,9 @@ static mien_status pg_collection_drop(gallery_store *s, int64_t collection_id, m
 static mien_status check_external_id(const char *external_id, mien_error *err)
 {
     size_t len = external_id != NULL ? strlen(external_id) : 0;
-    if (len == 0 || len >= GALLERY_SUBJECT_MAX) {
+    if (len == 0 || len >= STORE_SUBJECT_MAX) {
         return base_error_set(err, MIEN_ERR_ARG, "subject id must be 1..%d bytes",
-                              GALLERY_SUBJECT_MAX - 1);
+                              STORE_SUBJECT_MAX - 1);
     }
     return MIEN_OK;
 }
@@ -1070,7 +1070,7 @@ static mien_status subject_find(pg_store *st, stmt_id which, int64_t collection_
 /* One upsert (new subject, or consent_ref / expires_at replaced where given), then a look-up
  * when it returned nothing (an existing subject left as it was, or no such collection). Two
  * nodes ensuring the same new subject at once get the same id (ON CONFLICT). */
-static mien_status pg_subject_ensure(gallery_store *s, int64_t collection_id,
+static mien_status pg_subject_ensure(store_db *s, int64_t collection_id,
                                      const char *external_id, const char *display_name,
                                      const char *consent_ref, int64_t expires_at,
                                      int64_t *subject_id, mien_error *err)
@@ -1086,7 +1086,7 @@ static mien_status pg_subject_ensure(gallery_store *s, int64_t collection_id,
     p_i64(&p, collection_id);
     p_text(&p, external_id);
     p_text(&p, display_name);
-    p_i64(&p, gallery_store_now(&st->base));
+    p_i64(&p, store_db_now(&st->base));
     p_text(&p, consent_ref);
     p_i64_or_null(&p, expires_at);
     status = run(st, STMT_SUBJECT_UPSERT, &p, &r, err);
@@ -1111,14 +1111,14 @@ static mien_status pg_subject_ensure(gallery_store *s, int64_t collection_id,
 
 static void read_expired_row(const PGresult *r, int row, void *elem)
 {
-    gallery_expired *e = elem;
+    store_expired *e = elem;
     memset(e, 0, sizeof(*e));
     col_text(e->collection, sizeof(e->collection), r, row, 0);
     e->collection_id = col_i64(r, row, 1);
     col_text(e->external_id, sizeof(e->external_id), r, row, 2);
 }
 
-static mien_status pg_subject_expired(gallery_store *s, int64_t now, gallery_expired **out,
+static mien_status pg_subject_expired(store_db *s, int64_t now, store_expired **out,
                                       size_t *n, mien_error *err)
 {
     pq_params p = {0};
@@ -1132,7 +1132,7 @@ static mien_status pg_subject_expired(gallery_store *s, int64_t now, gallery_exp
 
 static void read_subject_row(const PGresult *r, int row, void *elem)
 {
-    gallery_subject *g = elem;
+    store_subject *g = elem;
     memset(g, 0, sizeof(*g));
     g->id = col_i64(r, row, 0);
     col_text(g->external_id, sizeof(g->external_id), r, row, 1);
@@ -1143,7 +1143,7 @@ static void read_subject_row(const PGresult *r, int row, void *elem)
     g->expires_at = col_i64(r, row, 6);
 }
 
-static mien_status pg_subject_list(gallery_store *s, int64_t collection_id, gallery_subject **out,
+static mien_status pg_subject_list(store_db *s, int64_t collection_id, store_subject **out,
                                    size_t *n, mien_error *err)
 {
     pq_params p = {0};
@@ -1186,7 +1186,7 @@ static mien_status erase_rows(pg_store *st, int64_t collection_id, const char *e
 
 /* Erasure: the rows go at commit (docs/deploy.md, "Erasure", says what that does
  * and does not promise about the server's files). */
-static mien_status pg_subject_erase(gallery_store *s, int64_t collection_id,
+static mien_status pg_subject_erase(store_db *s, int64_t collection_id,
                                     const char *external_id, int64_t *faces_deleted,
                                     int64_t *crops_deleted, mien_error *err)
 {
@@ -1214,7 +1214,7 @@ static mien_status pg_subject_erase(gallery_store *s, int64_t collection_id,
 
 /* ---- faces ---------------------------------------------------------------------------- */
 
-static mien_status pg_face_exists(gallery_store *s, int64_t collection_id,
+static mien_status pg_face_exists(store_db *s, int64_t collection_id,
                                   const char *external_id, const uint8_t image_sha256[32],
                                   bool *found, mien_error *err)
 {
@@ -1258,7 +1258,7 @@ static mien_status subject_collection(pg_store *st, int64_t subject_id, int64_t 
  * statement's snapshot and its insert fails on the foreign key (23503) and reads as NOT_FOUND
  * too; an imported id that is taken is MIEN_ERR_EXISTS. */
 static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subject_id,
-                              const gallery_face_new *f, int64_t import_id, int64_t created_at,
+                              const store_face_new *f, int64_t import_id, int64_t created_at,
                               int64_t *face_id, mien_error *err)
 {
     pq_params p = {0};
@@ -1272,10 +1272,10 @@ static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subje
         return base_error_set(err, MIEN_ERR_ARG, "face_insert: crop is %zu bytes, want %d",
                               f->crop_len, CHIP_BYTES);
     }
-    mien_status status = seal_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, subject_id,
+    mien_status status = seal_blob(st, STORE_BLOB_TEMPLATE, collection_id, subject_id,
                                    f->template_bytes, f->template_len, &sealed, err);
     if (status == MIEN_OK && f->crop_rgb != NULL) {
-        status = seal_blob(st, GALLERY_BLOB_CROP, collection_id, subject_id, f->crop_rgb,
+        status = seal_blob(st, STORE_BLOB_CROP, collection_id, subject_id, f->crop_rgb,
                            f->crop_len, &sealed_crop, err);
     }
     if (status != MIEN_OK) {
@@ -1300,7 +1300,7 @@ static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subje
         }
     }
     p_bytes(&p, f->image_sha256, 32);
-    p_i64(&p, import_id > 0 ? created_at : gallery_store_now(&st->base));
+    p_i64(&p, import_id > 0 ? created_at : store_db_now(&st->base));
     p_i64(&p, collection_id);
     p_bytes(&p, sealed_crop, f->crop_len + KEYRING_SEAL_OVERHEAD);
     if (import_id > 0) {
@@ -1338,8 +1338,8 @@ static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subje
     return MIEN_OK;
 }
 
-static mien_status pg_face_insert(gallery_store *s, int64_t collection_id, int64_t subject_id,
-                                  const gallery_face_new *f, int64_t *face_id, mien_error *err)
+static mien_status pg_face_insert(store_db *s, int64_t collection_id, int64_t subject_id,
+                                  const store_face_new *f, int64_t *face_id, mien_error *err)
 {
     return face_write(as_pg(s), collection_id, subject_id, f, 0, 0, face_id, err);
 }
@@ -1411,7 +1411,7 @@ static mien_status stream(pg_store *st, stmt_id id, const pq_params *p, stream_f
 
 typedef struct face_scan_ctx {
     int64_t collection_id;
-    gallery_face_fn fn;
+    store_face_fn fn;
     void *ctx;
     uint8_t *plain;
     size_t cap;
@@ -1421,13 +1421,13 @@ static mien_status face_row(pg_store *st, const PGresult *r, void *ctx, mien_err
 {
     face_scan_ctx *fs = ctx;
     size_t len = 0;
-    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, fs->collection_id,
+    mien_status status = open_blob(st, STORE_BLOB_TEMPLATE, fs->collection_id,
                                    col_i64(r, 0, 1), (const uint8_t *)PQgetvalue(r, 0, 3),
                                    (size_t)PQgetlength(r, 0, 3), &fs->plain, &fs->cap, &len, err);
     if (status != MIEN_OK) {
         return status;
     }
-    gallery_face_row row = {
+    store_face_row row = {
         .face_id = col_i64(r, 0, 0),
         .subject_id = col_i64(r, 0, 1),
         .external_id = PQgetvalue(r, 0, 2),
@@ -1437,7 +1437,7 @@ static mien_status face_row(pg_store *st, const PGresult *r, void *ctx, mien_err
     return fs->fn(fs->ctx, &row);
 }
 
-static mien_status pg_face_scan(gallery_store *s, int64_t collection_id, gallery_face_fn fn,
+static mien_status pg_face_scan(store_db *s, int64_t collection_id, store_face_fn fn,
                                 void *ctx, mien_error *err)
 {
     pg_store *st = as_pg(s);
@@ -1449,8 +1449,8 @@ static mien_status pg_face_scan(gallery_store *s, int64_t collection_id, gallery
     return status;
 }
 
-static mien_status pg_face_scan_subject(gallery_store *s, int64_t collection_id,
-                                        const char *external_id, gallery_face_fn fn, void *ctx,
+static mien_status pg_face_scan_subject(store_db *s, int64_t collection_id,
+                                        const char *external_id, store_face_fn fn, void *ctx,
                                         mien_error *err)
 {
     pg_store *st = as_pg(s);
@@ -1468,8 +1468,8 @@ static mien_status pg_face_scan_subject(gallery_store *s, int64_t collection_id,
 
 /* One face by id, for following another node's enrolment (gallery.c): its collection comes
  * from the row, and the template opens with that collection's associated data. */
-static mien_status pg_face_get(gallery_store *s, int64_t face_id, int64_t *collection_id,
-                               gallery_face_fn fn, void *ctx, mien_error *err)
+static mien_status pg_face_get(store_db *s, int64_t face_id, int64_t *collection_id,
+                               store_face_fn fn, void *ctx, mien_error *err)
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
@@ -1498,7 +1498,7 @@ static mien_status pg_face_get(gallery_store *s, int64_t face_id, int64_t *colle
  * not seen again. */
 
 static mien_status reseal_table(pg_store *st, const char *declare, stmt_id set,
-                                gallery_blob kind, int64_t *count, mien_error *err)
+                                store_blob kind, int64_t *count, mien_error *err)
 {
     uint8_t *plain = NULL;
     size_t cap = 0;
@@ -1549,7 +1549,7 @@ static mien_status reseal_table(pg_store *st, const char *declare, stmt_id set,
     return status;
 }
 
-static mien_status pg_reseal_all(gallery_store *s, int64_t *count, mien_error *err)
+static mien_status pg_reseal_all(store_db *s, int64_t *count, mien_error *err)
 {
     pg_store *st = as_pg(s);
     op_scope op;
@@ -1565,14 +1565,14 @@ static mien_status pg_reseal_all(gallery_store *s, int64_t *count, mien_error *e
                           "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT f.id, s.collection_id,"
                           " f.template, f.subject_id FROM faces f JOIN subjects s"
                           " ON s.id = f.subject_id",
-                          STMT_FACE_SET_TEMPLATE, GALLERY_BLOB_TEMPLATE, &n, err);
+                          STMT_FACE_SET_TEMPLATE, STORE_BLOB_TEMPLATE, &n, err);
     if (status == MIEN_OK) {
         status = reseal_table(st,
                               "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT c.face_id,"
                               " s.collection_id, c.rgb, f.subject_id FROM crops c JOIN faces f"
                               " ON f.id ="
                               " c.face_id JOIN subjects s ON s.id = f.subject_id",
-                              STMT_CROP_SET_RGB, GALLERY_BLOB_CROP, &n, err);
+                              STMT_CROP_SET_RGB, STORE_BLOB_CROP, &n, err);
     }
     status = op_end(st, &op, status, err);
     if (count != NULL && status == MIEN_OK) {
@@ -1586,7 +1586,7 @@ static mien_status pg_reseal_all(gallery_store *s, int64_t *count, mien_error *e
 /* Inside a caller transaction the write lock (begin) is held, and under READ COMMITTED the
  * read takes a fresh snapshot: it sees the entry any node committed before the lock was
  * granted. */
-static mien_status pg_audit_last(gallery_store *s, int64_t *seq, uint8_t hash[32],
+static mien_status pg_audit_last(store_db *s, int64_t *seq, uint8_t hash[32],
                                  mien_error *err)
 {
     pg_store *st = as_pg(s);
@@ -1605,7 +1605,7 @@ static mien_status pg_audit_last(gallery_store *s, int64_t *seq, uint8_t hash[32
     return MIEN_OK;
 }
 
-static mien_status pg_audit_insert(gallery_store *s, const gallery_audit_row *row,
+static mien_status pg_audit_insert(store_db *s, const store_audit_row *row,
                                    mien_error *err)
 {
     pg_store *st = as_pg(s);
@@ -1637,14 +1637,14 @@ static mien_status pg_audit_insert(gallery_store *s, const gallery_audit_row *ro
 }
 
 typedef struct audit_scan_ctx {
-    gallery_audit_fn fn;
+    store_audit_fn fn;
     void *ctx;
 } audit_scan_ctx;
 
 static mien_status audit_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
 {
     audit_scan_ctx *as = ctx;
-    gallery_audit_row row;
+    store_audit_row row;
     (void)st;
     (void)err;
     memset(&row, 0, sizeof(row));
@@ -1664,8 +1664,8 @@ static mien_status audit_row(pg_store *st, const PGresult *r, void *ctx, mien_er
     return as->fn(as->ctx, &row);
 }
 
-static mien_status pg_audit_scan(gallery_store *s, int64_t from_seq, int64_t t0, int64_t t1,
-                                 gallery_audit_fn fn, void *ctx, mien_error *err)
+static mien_status pg_audit_scan(store_db *s, int64_t from_seq, int64_t t0, int64_t t1,
+                                 store_audit_fn fn, void *ctx, mien_error *err)
 {
     pq_params p = {0};
     audit_scan_ctx as = {.fn = fn, .ctx = ctx};
@@ -1679,7 +1679,7 @@ static mien_status pg_audit_scan(gallery_store *s, int64_t from_seq, int64_t t0,
 
 /* Row 0 of a REVIEW_COLUMNS result into *v; candidates_json points into the result (valid
  * until it is cleared). */
-static void read_review(const PGresult *r, gallery_review *v)
+static void read_review(const PGresult *r, store_review *v)
 {
     memset(v, 0, sizeof(*v));
     col_text(v->id, sizeof(v->id), r, 0, 0);
@@ -1696,7 +1696,7 @@ static void read_review(const PGresult *r, gallery_review *v)
     v->candidates_json = PQgetisnull(r, 0, 11) ? "[]" : PQgetvalue(r, 0, 11);
 }
 
-static mien_status pg_review_insert(gallery_store *s, const gallery_review *rv, mien_error *err)
+static mien_status pg_review_insert(store_db *s, const store_review *rv, mien_error *err)
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
@@ -1724,7 +1724,7 @@ static mien_status pg_review_insert(gallery_store *s, const gallery_review *rv, 
     return status;
 }
 
-static mien_status pg_review_get(gallery_store *s, const char *id, gallery_review *out,
+static mien_status pg_review_get(store_db *s, const char *id, store_review *out,
                                  mien_error *err)
 {
     pg_store *st = as_pg(s);
@@ -1748,7 +1748,7 @@ static mien_status pg_review_get(gallery_store *s, const char *id, gallery_revie
     return status;
 }
 
-static mien_status pg_review_update(gallery_store *s, const gallery_review *rv, mien_error *err)
+static mien_status pg_review_update(store_db *s, const store_review *rv, mien_error *err)
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
@@ -1771,7 +1771,7 @@ static mien_status pg_review_update(gallery_store *s, const gallery_review *rv, 
 
 /* MIEN_ERR_EXISTS when this reviewer already decided, MIEN_ERR_STORE for an unknown review
  * (SQLite's foreign key failure), both without aborting the caller's transaction. */
-static mien_status pg_decision_insert(gallery_store *s, const gallery_decision *d,
+static mien_status pg_decision_insert(store_db *s, const store_decision *d,
                                       mien_error *err)
 {
     pg_store *st = as_pg(s);
@@ -1810,7 +1810,7 @@ static mien_status pg_decision_insert(gallery_store *s, const gallery_decision *
 
 static void read_decision_row(const PGresult *r, int row, void *elem)
 {
-    gallery_decision *d = elem;
+    store_decision *d = elem;
     memset(d, 0, sizeof(*d));
     col_text(d->review_id, sizeof(d->review_id), r, row, 0);
     col_text(d->reviewer, sizeof(d->reviewer), r, row, 1);
@@ -1820,7 +1820,7 @@ static void read_decision_row(const PGresult *r, int row, void *elem)
     d->time = col_i64(r, row, 5);
 }
 
-static mien_status pg_decision_list(gallery_store *s, const char *id, gallery_decision **out,
+static mien_status pg_decision_list(store_db *s, const char *id, store_decision **out,
                                     size_t *n, mien_error *err)
 {
     pq_params p = {0};
@@ -1835,7 +1835,7 @@ static mien_status pg_decision_list(gallery_store *s, const char *id, gallery_de
 /* ---- API keys --------------------------------------------------------------------------- */
 
 /* Columns id, role, label, created_at, revoked_at into *k (hash zeroed). */
-static void read_key(const PGresult *r, int row, gallery_key *k)
+static void read_key(const PGresult *r, int row, store_key *k)
 {
     memset(k, 0, sizeof(*k));
     col_text(k->id, sizeof(k->id), r, row, 0);
@@ -1845,7 +1845,7 @@ static void read_key(const PGresult *r, int row, gallery_key *k)
     k->revoked_at = col_i64(r, row, 4);
 }
 
-static mien_status pg_key_insert(gallery_store *s, gallery_key *k, mien_error *err)
+static mien_status pg_key_insert(store_db *s, store_key *k, mien_error *err)
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
@@ -1853,9 +1853,9 @@ static mien_status pg_key_insert(gallery_store *s, gallery_key *k, mien_error *e
     if (k == NULL || k->id[0] == '\0') {
         return base_error_set(err, MIEN_ERR_ARG, "key_insert: no key id");
     }
-    int64_t now = gallery_store_now(&st->base);
+    int64_t now = store_db_now(&st->base);
     p_text(&p, k->id);
-    p_bytes(&p, k->secret_hash, GALLERY_KEY_HASH_LEN);
+    p_bytes(&p, k->secret_hash, STORE_KEY_HASH_LEN);
     p_i64(&p, (int64_t)k->role);
     p_text(&p, k->label[0] != '\0' ? k->label : NULL);
     p_i64(&p, now);
@@ -1873,7 +1873,7 @@ static mien_status pg_key_insert(gallery_store *s, gallery_key *k, mien_error *e
     return MIEN_OK;
 }
 
-static mien_status pg_key_get(gallery_store *s, const char *id, gallery_key *out,
+static mien_status pg_key_get(store_db *s, const char *id, store_key *out,
                               mien_error *err)
 {
     pg_store *st = as_pg(s);
@@ -1890,12 +1890,12 @@ static mien_status pg_key_get(gallery_store *s, const char *id, gallery_key *out
     }
     if (PQntuples(r) == 0) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
-    } else if (PQgetlength(r, 0, 5) != GALLERY_KEY_HASH_LEN) {
+    } else if (PQgetlength(r, 0, 5) != STORE_KEY_HASH_LEN) {
         status = base_error_set(err, MIEN_ERR_STORE, "%s: key %s has a %d-byte hash, want %d",
-                                st->where, id, PQgetlength(r, 0, 5), GALLERY_KEY_HASH_LEN);
+                                st->where, id, PQgetlength(r, 0, 5), STORE_KEY_HASH_LEN);
     } else {
         read_key(r, 0, out);
-        memcpy(out->secret_hash, PQgetvalue(r, 0, 5), GALLERY_KEY_HASH_LEN);
+        memcpy(out->secret_hash, PQgetvalue(r, 0, 5), STORE_KEY_HASH_LEN);
     }
     PQclear(r);
     return status;
@@ -1906,7 +1906,7 @@ static void read_key_row(const PGresult *r, int row, void *elem)
     read_key(r, row, elem);
 }
 
-static mien_status pg_key_list(gallery_store *s, gallery_key **out, size_t *n, mien_error *err)
+static mien_status pg_key_list(store_db *s, store_key **out, size_t *n, mien_error *err)
 {
     void *list = NULL;
     mien_status status = collect(as_pg(s), STMT_KEY_LIST, NULL, sizeof(**out), read_key_row,
@@ -1915,7 +1915,7 @@ static mien_status pg_key_list(gallery_store *s, gallery_key **out, size_t *n, m
     return status;
 }
 
-static mien_status pg_key_revoke(gallery_store *s, const char *id, mien_error *err)
+static mien_status pg_key_revoke(store_db *s, const char *id, mien_error *err)
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
@@ -1924,7 +1924,7 @@ static mien_status pg_key_revoke(gallery_store *s, const char *id, mien_error *e
         return base_error_set(err, MIEN_ERR_ARG, "key_revoke: no key id");
     }
     p_text(&p, id);
-    p_i64(&p, gallery_store_now(&st->base));
+    p_i64(&p, store_db_now(&st->base));
     mien_status status = run(st, STMT_KEY_REVOKE, &p, &r, err);
     if (status != MIEN_OK) {
         return status;
@@ -1948,7 +1948,7 @@ static mien_status pg_key_revoke(gallery_store *s, const char *id, mien_error *e
     return status;
 }
 
-static mien_status pg_key_count_valid(gallery_store *s, int64_t *count, mien_error *err)
+static mien_status pg_key_count_valid(store_db *s, int64_t *count, mien_error *err)
 {
     pg_store *st = as_pg(s);
     PGresult *r;
@@ -1965,7 +1965,7 @@ static mien_status pg_key_count_valid(gallery_store *s, int64_t *count, mien_err
 
 /* SELECT 1: run() re-establishes a connection found dead and retries once, so a server that
  * came back answers the first ping after it did (/readyz, docs/deploy.md). */
-static mien_status pg_ping(gallery_store *s, mien_error *err)
+static mien_status pg_ping(store_db *s, mien_error *err)
 {
     pg_store *st = as_pg(s);
     if (st->in_tx) {
@@ -1992,7 +1992,7 @@ static mien_status run_import(pg_store *st, stmt_id id, const pq_params *p, cons
     return rows > 0 ? MIEN_OK : base_error_set(err, MIEN_ERR_EXISTS, "%s", taken);
 }
 
-static mien_status pg_collection_import(gallery_store *s, const gallery_collection *c,
+static mien_status pg_collection_import(store_db *s, const store_collection *c,
                                         mien_error *err)
 {
     pg_store *st = as_pg(s);
@@ -2023,8 +2023,8 @@ static void p_text_or_null(pq_params *p, const char *text)
     p_text(p, text != NULL && text[0] != '\0' ? text : NULL);
 }
 
-static mien_status pg_subject_import(gallery_store *s, int64_t collection_id,
-                                     const gallery_subject *g, mien_error *err)
+static mien_status pg_subject_import(store_db *s, int64_t collection_id,
+                                     const store_subject *g, mien_error *err)
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
@@ -2046,9 +2046,9 @@ static mien_status pg_subject_import(gallery_store *s, int64_t collection_id,
                       "collection is missing", err);
 }
 
-static mien_status pg_face_import(gallery_store *s, int64_t collection_id, int64_t subject_id,
+static mien_status pg_face_import(store_db *s, int64_t collection_id, int64_t subject_id,
                                   int64_t face_id, int64_t created_at,
-                                  const gallery_face_new *face, mien_error *err)
+                                  const store_face_new *face, mien_error *err)
 {
     int64_t id = 0;
     if (face_id <= 0) {
@@ -2057,7 +2057,7 @@ static mien_status pg_face_import(gallery_store *s, int64_t collection_id, int64
     return face_write(as_pg(s), collection_id, subject_id, face, face_id, created_at, &id, err);
 }
 
-static mien_status pg_key_import(gallery_store *s, const gallery_key *k, mien_error *err)
+static mien_status pg_key_import(store_db *s, const store_key *k, mien_error *err)
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
@@ -2065,7 +2065,7 @@ static mien_status pg_key_import(gallery_store *s, const gallery_key *k, mien_er
         return base_error_set(err, MIEN_ERR_ARG, "key_import: no key id");
     }
     p_text(&p, k->id);
-    p_bytes(&p, k->secret_hash, GALLERY_KEY_HASH_LEN);
+    p_bytes(&p, k->secret_hash, STORE_KEY_HASH_LEN);
     p_i64(&p, (int64_t)k->role);
     p_text_or_null(&p, k->label);
     p_i64(&p, k->created_at);
@@ -2084,7 +2084,7 @@ static float col_float(const PGresult *r, int row, int col)
 
 typedef struct full_scan_ctx {
     int64_t collection_id;
-    gallery_face_full_fn fn;
+    store_face_full_fn fn;
     void *ctx;
     uint8_t *plain, *crop;
     size_t cap, crop_cap;
@@ -2093,11 +2093,11 @@ typedef struct full_scan_ctx {
 static mien_status full_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
 {
     full_scan_ctx *fs = ctx;
-    gallery_face_full f;
+    store_face_full f;
     memset(&f, 0, sizeof(f));
     f.face_id = col_i64(r, 0, 0);
     f.subject_id = col_i64(r, 0, 1);
-    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, fs->collection_id, f.subject_id,
+    mien_status status = open_blob(st, STORE_BLOB_TEMPLATE, fs->collection_id, f.subject_id,
                                    (const uint8_t *)PQgetvalue(r, 0, 2),
                                    (size_t)PQgetlength(r, 0, 2), &fs->plain, &fs->cap,
                                    &f.template_len, err);
@@ -2122,7 +2122,7 @@ static mien_status full_row(pg_store *st, const PGresult *r, void *ctx, mien_err
     }
     f.created_at = col_i64(r, 0, 12);
     if (!PQgetisnull(r, 0, 13)) {
-        status = open_blob(st, GALLERY_BLOB_CROP, fs->collection_id, f.subject_id,
+        status = open_blob(st, STORE_BLOB_CROP, fs->collection_id, f.subject_id,
                            (const uint8_t *)PQgetvalue(r, 0, 13), (size_t)PQgetlength(r, 0, 13),
                            &fs->crop, &fs->crop_cap, &f.crop_len, err);
         if (status != MIEN_OK) {
@@ -2133,8 +2133,8 @@ static mien_status full_row(pg_store *st, const PGresult *r, void *ctx, mien_err
     return fs->fn(fs->ctx, &f);
 }
 
-static mien_status pg_face_scan_full(gallery_store *s, int64_t collection_id,
-                                     gallery_face_full_fn fn, void *ctx, mien_error *err)
+static mien_status pg_face_scan_full(store_db *s, int64_t collection_id,
+                                     store_face_full_fn fn, void *ctx, mien_error *err)
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
@@ -2147,21 +2147,21 @@ static mien_status pg_face_scan_full(gallery_store *s, int64_t collection_id,
 }
 
 typedef struct review_scan_ctx {
-    gallery_review_fn fn;
+    store_review_fn fn;
     void *ctx;
 } review_scan_ctx;
 
 static mien_status review_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
 {
     review_scan_ctx *rs = ctx;
-    gallery_review v;
+    store_review v;
     (void)st;
     (void)err;
     read_review(r, &v);
     return rs->fn(rs->ctx, &v);
 }
 
-static mien_status pg_review_scan(gallery_store *s, gallery_review_fn fn, void *ctx,
+static mien_status pg_review_scan(store_db *s, store_review_fn fn, void *ctx,
                                   mien_error *err)
 {
     pq_params p = {0};
@@ -2169,7 +2169,7 @@ static mien_status pg_review_scan(gallery_store *s, gallery_review_fn fn, void *
     return stream(as_pg(s), STMT_REVIEW_SCAN, &p, review_row, &rs, err);
 }
 
-static mien_status pg_sequence_get(gallery_store *s, gallery_sequences *out, mien_error *err)
+static mien_status pg_sequence_get(store_db *s, store_sequences *out, mien_error *err)
 {
     PGresult *r;
     memset(out, 0, sizeof(*out));
@@ -2185,7 +2185,7 @@ static mien_status pg_sequence_get(gallery_store *s, gallery_sequences *out, mie
 
 /* Identity columns do not move their sequence when a row brings its own id, so that after an
  * import the next nextval() would hand out an id that exists: setval() past it. */
-static mien_status pg_sequence_raise(gallery_store *s, const gallery_sequences *at_least,
+static mien_status pg_sequence_raise(store_db *s, const store_sequences *at_least,
                                      mien_error *err)
 {
     pq_params p = {0};
@@ -2197,7 +2197,7 @@ static mien_status pg_sequence_raise(gallery_store *s, const gallery_sequences *
 
 /* ---- open and close ------------------------------------------------------------------- */
 
-static void pg_close(gallery_store *s)
+static void pg_close(store_db *s)
 {
     if (s == NULL) {
         return;
@@ -2292,15 +2292,15 @@ static mien_status check_identity(pg_store *st, int64_t *version, mien_error *er
     }
     int rows = PQntuples(r);
     PQclear(r);
-    if (rows != 1 || strcmp(app, GALLERY_POSTGRES_APPLICATION) != 0) {
+    if (rows != 1 || strcmp(app, STORE_POSTGRES_APPLICATION) != 0) {
         return base_error_set(err, MIEN_ERR_STORE, "%s: not a mien store (mien_schema of schema "
                               "\"%s\" names \"%s\"); refusing to touch it", st->where, schema,
                               app);
     }
-    if (*version > GALLERY_POSTGRES_SCHEMA_VERSION) {
+    if (*version > STORE_POSTGRES_SCHEMA_VERSION) {
         return base_error_set(err, MIEN_ERR_STORE, "%s: schema version %lld is newer than this "
                               "build of mien (%d); upgrade mien", st->where, (long long)*version,
-                              GALLERY_POSTGRES_SCHEMA_VERSION);
+                              STORE_POSTGRES_SCHEMA_VERSION);
     }
     return MIEN_OK;
 }
@@ -2325,7 +2325,7 @@ static mien_status migrate(pg_store *st, int64_t version, mien_error *err)
         }
         if (status == MIEN_OK) {
             snprintf(sql, sizeof(sql), "INSERT INTO mien_schema SELECT '%s', 0"
-                     " WHERE NOT EXISTS (SELECT 1 FROM mien_schema)", GALLERY_POSTGRES_APPLICATION);
+                     " WHERE NOT EXISTS (SELECT 1 FROM mien_schema)", STORE_POSTGRES_APPLICATION);
             status = exec(st, sql, "migration: version row", NULL, 0, err);
         }
         if (status == MIEN_OK) {
@@ -2359,33 +2359,30 @@ static void describe(pg_store *st)
              PQdb(st->conn));
 }
 
-/* The signed audit head's file: $MIEN_AUDIT_HEAD, else the key file's path + ".audit-head"
- * (the head lives outside the database, on the node; store_postgres.h). */
+/* The signed audit head's file: the key file's path + ".audit-head" (the head lives outside
+ * the database, on the node; store_postgres.h). mien_store_options.audit_head replaces it
+ * after the open (store/handle.c). */
 static mien_status head_path(pg_store *st, const keyring *keys, mien_error *err)
 {
-    const char *env = getenv("MIEN_AUDIT_HEAD");
     int n;
-    if (env != NULL && env[0] != '\0') {
-        n = snprintf(st->base.audit_head_path, sizeof(st->base.audit_head_path), "%s", env);
-    } else if (keys != NULL) {
-        n = snprintf(st->base.audit_head_path, sizeof(st->base.audit_head_path), "%s.audit-head",
-                     keyring_path(keys));
-    } else {
+    if (keys == NULL) {
         st->base.audit_head_path[0] = '\0';
         return MIEN_OK;
     }
+    n = snprintf(st->base.audit_head_path, sizeof(st->base.audit_head_path), "%s.audit-head",
+                 keyring_path(keys));
     if (n < 0 || (size_t)n >= sizeof(st->base.audit_head_path)) {
         return base_error_set(err, MIEN_ERR_ARG, "audit head path is too long");
     }
     return MIEN_OK;
 }
 
-mien_status gallery_postgres_open(const char *uri, const keyring *keys, gallery_store **out,
+mien_status store_postgres_open(const char *uri, const keyring *keys, store_db **out,
                                   mien_error *err)
 {
     char msg[300], sql[96];
     if (out == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_postgres_open: out is NULL");
+        return base_error_set(err, MIEN_ERR_ARG, "store_postgres_open: out is NULL");
     }
     *out = NULL;
     if (uri == NULL || uri[0] == '\0') {
@@ -2442,10 +2439,10 @@ fail_alloc:
     return status;
 }
 
-mien_status gallery_postgres_schema_version(gallery_store *s, int64_t *version, mien_error *err)
+mien_status store_postgres_schema_version(store_db *s, int64_t *version, mien_error *err)
 {
     if (s == NULL || s->ops != &POSTGRES_OPS || version == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_postgres_schema_version: not a "
+        return base_error_set(err, MIEN_ERR_ARG, "store_postgres_schema_version: not a "
                               "PostgreSQL store");
     }
     pg_store *st = as_pg(s);
@@ -2459,7 +2456,7 @@ mien_status gallery_postgres_schema_version(gallery_store *s, int64_t *version, 
     return status;
 }
 
-static const gallery_store_ops POSTGRES_OPS = {
+static const store_db_ops POSTGRES_OPS = {
     .close = pg_close,
     .begin = pg_begin,
     .commit = pg_commit,

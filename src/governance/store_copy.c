@@ -28,16 +28,17 @@
 
 #include "base/error.h"
 #include "base/keyring.h"
-#include "gallery/store.h"
+#include "governance/store_copy.h"
+#include "store/handle.h"
 #include "governance/audit.h"
 #include "governance/governance.h"
 
 #define CHIP_BYTES (112 * 112 * 3) /* FACE_CHIP: the aligned ArcFace chip, RGB, row-major */
 
 typedef struct copy_ctx {
-    gallery_store *from, *to;
+    store_db *from, *to;
     int64_t collection_id;
-    gallery_counts *n;
+    store_counts *n;
     mien_error *err;
     /* review ids, gathered during review_scan: a PostgreSQL source streams the scan on its
      * one connection, so the decisions are read after it */
@@ -47,7 +48,7 @@ typedef struct copy_ctx {
 
 /* ---- the target must be empty --------------------------------------------------------- */
 
-static mien_status count_review(void *ctx, const gallery_review *r)
+static mien_status count_review(void *ctx, const store_review *r)
 {
     (void)r;
     ++*(int64_t *)ctx;
@@ -55,10 +56,10 @@ static mien_status count_review(void *ctx, const gallery_review *r)
 }
 
 /* MIEN_ERR_EXISTS naming what `to` holds, unless it holds nothing a copy would clash with. */
-static mien_status check_empty(gallery_store *to, mien_error *err)
+static mien_status check_empty(store_db *to, mien_error *err)
 {
-    gallery_collection *cs = NULL;
-    gallery_key *ks = NULL;
+    store_collection *cs = NULL;
+    store_key *ks = NULL;
     size_t nc = 0, nk = 0;
     int64_t seq = 0, reviews = 0;
     uint8_t hash[32];
@@ -88,10 +89,10 @@ static mien_status check_empty(gallery_store *to, mien_error *err)
 
 /* ---- collections, subjects, faces ----------------------------------------------------- */
 
-static mien_status copy_face(void *ctx, const gallery_face_full *f)
+static mien_status copy_face(void *ctx, const store_face_full *f)
 {
     copy_ctx *c = ctx;
-    gallery_face_new nf = {
+    store_face_new nf = {
         .template_bytes = f->template_bytes,
         .template_len = f->template_len,
         .quality = f->has_quality ? &f->quality : NULL,
@@ -109,9 +110,9 @@ static mien_status copy_face(void *ctx, const gallery_face_full *f)
 }
 
 /* One collection: its row, its subjects, their faces. */
-static mien_status copy_collection(gallery_store *from, copy_ctx *c, const gallery_collection *col)
+static mien_status copy_collection(store_db *from, copy_ctx *c, const store_collection *col)
 {
-    gallery_subject *subs = NULL;
+    store_subject *subs = NULL;
     size_t n = 0;
     mien_status st = c->to->ops->collection_import(c->to, col, c->err);
     if (st == MIEN_OK) {
@@ -132,13 +133,13 @@ static mien_status copy_collection(gallery_store *from, copy_ctx *c, const galle
 
 /* ---- keys, reviews, decisions, the audit chain ----------------------------------------- */
 
-static mien_status copy_keys(gallery_store *from, copy_ctx *c)
+static mien_status copy_keys(store_db *from, copy_ctx *c)
 {
-    gallery_key *list = NULL;
+    store_key *list = NULL;
     size_t n = 0;
     mien_status st = from->ops->key_list(from, &list, &n, c->err);
     for (size_t k = 0; st == MIEN_OK && k < n; k++) {
-        gallery_key key; /* key_list leaves the hash out: read each key whole */
+        store_key key; /* key_list leaves the hash out: read each key whole */
         st = from->ops->key_get(from, list[k].id, &key, c->err);
         if (st == MIEN_OK) {
             st = c->to->ops->key_import(c->to, &key, c->err);
@@ -149,7 +150,7 @@ static mien_status copy_keys(gallery_store *from, copy_ctx *c)
     return st;
 }
 
-static mien_status copy_review(void *ctx, const gallery_review *r)
+static mien_status copy_review(void *ctx, const store_review *r)
 {
     copy_ctx *c = ctx;
     if (c->n_reviews == c->cap_reviews) {
@@ -169,7 +170,7 @@ static mien_status copy_review(void *ctx, const gallery_review *r)
         return base_error_set(c->err, MIEN_ERR_STORE, "review %s was changed outside mien in "
                               "the source; not copied", r->id);
     }
-    gallery_review copy = *r;
+    store_review copy = *r;
     governance_review_mac(c->to->keys, &copy, copy.mac);
     mien_status st = c->to->ops->review_insert(c->to, &copy, c->err);
     if (st == MIEN_OK) {
@@ -179,11 +180,11 @@ static mien_status copy_review(void *ctx, const gallery_review *r)
     return st;
 }
 
-static mien_status copy_reviews(gallery_store *from, copy_ctx *c)
+static mien_status copy_reviews(store_db *from, copy_ctx *c)
 {
     mien_status st = from->ops->review_scan(from, copy_review, c, c->err);
     for (size_t k = 0; st == MIEN_OK && k < c->n_reviews; k++) {
-        gallery_decision *ds = NULL;
+        store_decision *ds = NULL;
         size_t n = 0;
         st = from->ops->decision_list(from, c->reviews[k], &ds, &n, c->err);
         for (size_t i = 0; st == MIEN_OK && i < n; i++) {
@@ -200,10 +201,10 @@ static mien_status copy_reviews(gallery_store *from, copy_ctx *c)
  * confirm is refused (someone inserted it behind mien's back), and each copied entry gets the
  * MAC of the target's key file, whose holder is making the copy. The hash chain, which does not
  * cover the MAC, is copied as it is. */
-static mien_status copy_audit_row(void *ctx, const gallery_audit_row *row)
+static mien_status copy_audit_row(void *ctx, const store_audit_row *row)
 {
     copy_ctx *c = ctx;
-    gallery_audit_row copy = *row;
+    store_audit_row copy = *row;
     uint8_t mac[32];
     audit_row_mac(c->from->keys, row, mac);
     if (sodium_memcmp(mac, row->mac, sizeof(mac)) != 0) {
@@ -217,19 +218,19 @@ static mien_status copy_audit_row(void *ctx, const gallery_audit_row *row)
     return st;
 }
 
-mien_status gallery_store_copy(gallery_store *from, gallery_store *to, gallery_counts *copied,
+mien_status store_db_copy(store_db *from, store_db *to, store_counts *copied,
                                mien_error *err)
 {
-    gallery_counts n;
-    gallery_collection *cs = NULL;
-    gallery_sequences seqs;
+    store_counts n;
+    store_collection *cs = NULL;
+    store_sequences seqs;
     size_t nc = 0;
     memset(&n, 0, sizeof(n));
     if (copied != NULL) {
         memset(copied, 0, sizeof(*copied));
     }
     if (from == NULL || to == NULL || from == to) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_store_copy: two different stores");
+        return base_error_set(err, MIEN_ERR_ARG, "store_db_copy: two different stores");
     }
     mien_status st = check_empty(to, err);
     if (st != MIEN_OK) {
@@ -271,10 +272,10 @@ mien_status gallery_store_copy(gallery_store *from, gallery_store *to, gallery_c
 /* ---- counting (the check after a copy) ------------------------------------------------- */
 
 typedef struct count_ctx {
-    gallery_counts *n;
+    store_counts *n;
 } count_ctx;
 
-static mien_status count_face(void *ctx, const gallery_face_full *f)
+static mien_status count_face(void *ctx, const store_face_full *f)
 {
     count_ctx *c = ctx;
     c->n->faces++;
@@ -282,10 +283,10 @@ static mien_status count_face(void *ctx, const gallery_face_full *f)
     return MIEN_OK;
 }
 
-static mien_status count_decisions(gallery_store *s, const char *id, int64_t *n,
+static mien_status count_decisions(store_db *s, const char *id, int64_t *n,
                                    mien_error *err)
 {
-    gallery_decision *ds = NULL;
+    store_decision *ds = NULL;
     size_t k = 0;
     mien_status st = s->ops->decision_list(s, id, &ds, &k, err);
     free(ds);
@@ -293,7 +294,7 @@ static mien_status count_decisions(gallery_store *s, const char *id, int64_t *n,
     return st;
 }
 
-static mien_status gather_review(void *ctx, const gallery_review *r)
+static mien_status gather_review(void *ctx, const store_review *r)
 {
     copy_ctx *c = ctx;
     if (c->n_reviews == c->cap_reviews) {
@@ -309,19 +310,19 @@ static mien_status gather_review(void *ctx, const gallery_review *r)
     return MIEN_OK;
 }
 
-mien_status gallery_store_count(gallery_store *s, gallery_counts *out, mien_error *err)
+mien_status store_db_count(store_db *s, store_counts *out, mien_error *err)
 {
-    gallery_collection *cs = NULL;
-    gallery_key *ks = NULL;
+    store_collection *cs = NULL;
+    store_key *ks = NULL;
     size_t nc = 0, nk = 0;
     uint8_t hash[32];
-    gallery_counts n;
+    store_counts n;
     memset(&n, 0, sizeof(n));
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
     }
     if (s == NULL || out == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_store_count: NULL argument");
+        return base_error_set(err, MIEN_ERR_ARG, "store_db_count: NULL argument");
     }
     count_ctx cc = {&n};
     mien_status st = s->ops->collection_list(s, &cs, &nc, err);
@@ -358,7 +359,7 @@ mien_status gallery_store_count(gallery_store *s, gallery_counts *out, mien_erro
 
 /* ---- the public copy (mien.h) ----------------------------------------------------------- */
 
-static void report_from(const gallery_counts *n, mien_copy_report *out)
+static void report_from(const store_counts *n, mien_copy_report *out)
 {
     out->collections = n->collections;
     out->subjects = n->subjects;
@@ -371,7 +372,7 @@ static void report_from(const gallery_counts *n, mien_copy_report *out)
 }
 
 /* Which count of `found` differs from `want`, or NULL. */
-static const char *count_differs(const gallery_counts *want, const gallery_counts *found,
+static const char *count_differs(const store_counts *want, const store_counts *found,
                                  int64_t *w, int64_t *f)
 {
     static const char *const names[] = {"collections", "subjects", "faces", "crops",
@@ -406,8 +407,8 @@ static bool same_mac_key(const keyring *a, const keyring *b)
 mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context *ctx,
                             mien_copy_report *out, mien_error *err)
 {
-    gallery_store *f = gallery_store_of(from), *t = gallery_store_of(to);
-    gallery_counts copied, found;
+    store_db *f = store_db_of(from), *t = store_db_of(to);
+    store_counts copied, found;
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
     }
@@ -425,7 +426,7 @@ mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context
     if (st != MIEN_OK) {
         return st;
     }
-    st = gallery_store_copy(f, t, &copied, err);
+    st = store_db_copy(f, t, &copied, err);
     if (st == MIEN_OK) {
         /* The copy is on the record of the store it made: who, when, how much (never the
          * source's URI, which may hold a password). */
@@ -448,7 +449,7 @@ mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context
     /* The target's signed head now covers the copied chain and the migration entry. */
     st = governance_after_commit(t, err);
     if (st == MIEN_OK) {
-        st = gallery_store_count(t, &found, err);
+        st = store_db_count(t, &found, err);
     }
     if (st != MIEN_OK) {
         return st;

@@ -14,8 +14,8 @@
  * face_scan_subject, face_scan_full, audit_scan, review_scan) must not call an operation of the
  * same handle: the PostgreSQL store streams a scan on the handle's one connection
  * (MIEN_ERR_INTERNAL if it is tried); collect what the callback finds and act after the scan. */
-#ifndef MIEN_GALLERY_STORE_H
-#define MIEN_GALLERY_STORE_H
+#ifndef MIEN_STORE_STORE_H
+#define MIEN_STORE_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,12 +24,12 @@
 #include "base/keyring.h"
 #include "mien.h"
 
-#define GALLERY_NAME_MAX 64     /* collection names: [A-Za-z0-9_.-]{1,63} */
-#define GALLERY_SUBJECT_MAX 128 /* external subject ids: printable UTF-8, 1..127 bytes */
+#define STORE_NAME_MAX 64     /* collection names: [A-Za-z0-9_.-]{1,63} */
+#define STORE_SUBJECT_MAX 128 /* external subject ids: printable UTF-8, 1..127 bytes */
 
-typedef struct gallery_collection {
+typedef struct store_collection {
     int64_t id;
-    char name[GALLERY_NAME_MAX];
+    char name[STORE_NAME_MAX];
     mien_profile profile;
     char model_a[17], model_b[17]; /* model ids locked at creation ("" for b in `fast`) */
     char description[256];
@@ -42,65 +42,65 @@ typedef struct gallery_collection {
     int64_t retention_s;
     int review;             /* mien_review_mode */
     int verification_only;
-} gallery_collection;
+} store_collection;
 
-typedef struct gallery_subject {
+typedef struct store_subject {
     int64_t id;
-    char external_id[GALLERY_SUBJECT_MAX];
-    char display_name[GALLERY_SUBJECT_MAX];
+    char external_id[STORE_SUBJECT_MAX];
+    char display_name[STORE_SUBJECT_MAX];
     int64_t created_at;
     int64_t faces;
-    char consent_ref[GALLERY_SUBJECT_MAX];
+    char consent_ref[STORE_SUBJECT_MAX];
     int64_t expires_at;
-} gallery_subject;
+} store_subject;
 
 /* A subject whose expiry has passed (subject_expired). */
-typedef struct gallery_expired {
-    char collection[GALLERY_NAME_MAX];
+typedef struct store_expired {
+    char collection[STORE_NAME_MAX];
     int64_t collection_id;
-    char external_id[GALLERY_SUBJECT_MAX];
-} gallery_expired;
+    char external_id[STORE_SUBJECT_MAX];
+} store_expired;
 
 /* One face row as the scan hands it over; pointers valid during the callback only. */
-typedef struct gallery_face_row {
+typedef struct store_face_row {
     int64_t face_id, subject_id;
     const char *external_id;
     const uint8_t *template_bytes;
     size_t template_len;
-} gallery_face_row;
+} store_face_row;
 
 /* A new face: template bytes, optional quality, optional source image digest, optional
  * aligned crop (112×112×3 RGB, stored only when the caller asks for it). */
-typedef struct gallery_face_new {
+typedef struct store_face_new {
     const uint8_t *template_bytes;
     size_t template_len;
     const mien_quality *quality;  /* NULL: not recorded */
     const uint8_t *image_sha256;  /* 32 bytes or NULL */
     const uint8_t *crop_rgb;      /* FACE_CHIP 112*112*3 bytes or NULL */
     size_t crop_len;
-} gallery_face_new;
+} store_face_new;
 
 /* One API key as stored (governance/keys.c; mien.h "API keys and roles"): never the secret,
  * only its hash. */
-#define GALLERY_KEY_HASH_LEN 32 /* crypto_generichash_BYTES: BLAKE2b-256 of the secret */
+#define STORE_KEY_HASH_LEN 32 /* crypto_generichash_BYTES: BLAKE2b-256 of the secret */
 
-typedef struct gallery_key {
+typedef struct store_key {
     char id[MIEN_KEY_ID_LEN + 1];               /* 12 lowercase hex characters */
-    uint8_t secret_hash[GALLERY_KEY_HASH_LEN];  /* key_list leaves it zeroed */
+    uint8_t secret_hash[STORE_KEY_HASH_LEN];  /* key_list leaves it zeroed */
     mien_role role;
     char label[64];                             /* "" when none */
     int64_t created_at;                         /* unix seconds */
     int64_t revoked_at;                         /* unix seconds; 0 while valid */
-} gallery_key;
+} store_key;
 
 /* One audit entry as stored (governance/audit.c computes the hashes; the store keeps rows).
  * Strings are "" when absent; result is a JSON object as text. */
-typedef struct gallery_audit_row {
+typedef struct store_audit_row {
     int64_t seq;            /* 1, 2, ... without gaps */
     int64_t time;           /* unix seconds */
     char actor[64];
     char action[32];
-    char collection[GALLERY_NAME_MAX];
+    char collection[STORE_NAME_MAX];
     char purpose[64];
     char case_ref[128];
     char input_sha256[65];  /* hex, "" when none */
@@ -109,15 +109,15 @@ typedef struct gallery_audit_row {
     uint8_t prev_hash[32];
     uint8_t hash[32];
     uint8_t mac[32];        /* keyed tag of hash (governance/audit.h audit_row_mac) */
-} gallery_audit_row;
+} store_audit_row;
 
-typedef mien_status (*gallery_audit_fn)(void *ctx, const gallery_audit_row *row);
+typedef mien_status (*store_audit_fn)(void *ctx, const store_audit_row *row);
 
 /* A review of one search's candidates (governance/review.c). */
-typedef struct gallery_review {
+typedef struct store_review {
     char id[33];             /* 32 lowercase hex (16 random bytes) */
     int64_t collection_id;
-    char collection[GALLERY_NAME_MAX];
+    char collection[STORE_NAME_MAX];
     int required;
     int confirmations;
     int confirmed_rank;
@@ -128,22 +128,22 @@ typedef struct gallery_review {
     const char *candidates_json; /* insert: borrowed; get: NULL (review_candidates reads it) */
     uint8_t mac[32];             /* keyed tag of the row (governance.h governance_review_mac):
                                     the status cannot be changed behind mien's back */
-} gallery_review;
+} store_review;
 
 /* One reviewer's decision. */
-typedef struct gallery_decision {
+typedef struct store_decision {
     char review_id[33];
     char reviewer[64];
     int decision;            /* mien_review_decision */
     int rank;
     char note[256];
     int64_t time;
-} gallery_decision;
+} store_decision;
 
 /* One face with everything the store keeps of it, for copying a store (face_scan_full,
  * store_copy.c). Pointers are valid during the callback only; template and crop are opened
  * (plaintext: the callback must not keep or log them). */
-typedef struct gallery_face_full {
+typedef struct store_face_full {
     int64_t face_id, subject_id;
     const uint8_t *template_bytes;
     size_t template_len;
@@ -154,162 +154,162 @@ typedef struct gallery_face_full {
     const uint8_t *crop_rgb;        /* FACE_CHIP bytes, or NULL when the face has no crop */
     size_t crop_len;
     int64_t created_at;             /* unix seconds */
-} gallery_face_full;
+} store_face_full;
 
 /* The highest id each table has ever handed out (an id is never reused after an erasure:
  * SQLite's AUTOINCREMENT, PostgreSQL's identity sequences), so that a copy of the store goes on
  * where the original stopped (sequence_get / sequence_raise). 0: none handed out. */
-typedef struct gallery_sequences {
+typedef struct store_sequences {
     int64_t collections, subjects, faces;
-} gallery_sequences;
+} store_sequences;
 
-typedef struct gallery_store gallery_store;
+typedef struct store_db store_db;
 
-typedef mien_status (*gallery_face_fn)(void *ctx, const gallery_face_row *row);
-typedef mien_status (*gallery_face_full_fn)(void *ctx, const gallery_face_full *face);
-typedef mien_status (*gallery_review_fn)(void *ctx, const gallery_review *review);
+typedef mien_status (*store_face_fn)(void *ctx, const store_face_row *row);
+typedef mien_status (*store_face_full_fn)(void *ctx, const store_face_full *face);
+typedef mien_status (*store_review_fn)(void *ctx, const store_review *review);
 
-typedef struct gallery_store_ops {
-    void (*close)(gallery_store *s);
-    mien_status (*begin)(gallery_store *s, mien_error *err);
-    mien_status (*commit)(gallery_store *s, mien_error *err);
-    void (*rollback)(gallery_store *s);
+typedef struct store_db_ops {
+    void (*close)(store_db *s);
+    mien_status (*begin)(store_db *s, mien_error *err);
+    mien_status (*commit)(store_db *s, mien_error *err);
+    void (*rollback)(store_db *s);
 
     /* MIEN_ERR_EXISTS when the name is taken; fills c->id and c->created_at. */
-    mien_status (*collection_create)(gallery_store *s, gallery_collection *c, mien_error *err);
+    mien_status (*collection_create)(store_db *s, store_collection *c, mien_error *err);
     /* MIEN_ERR_NOT_FOUND when absent. Fills counts. */
-    mien_status (*collection_get)(gallery_store *s, const char *name, gallery_collection *out,
+    mien_status (*collection_get)(store_db *s, const char *name, store_collection *out,
                                   mien_error *err);
     /* *out malloc'd array (caller frees), *n entries. */
-    mien_status (*collection_list)(gallery_store *s, gallery_collection **out, size_t *n,
+    mien_status (*collection_list)(store_db *s, store_collection **out, size_t *n,
                                    mien_error *err);
     /* Deletes the collection with its subjects, faces and crops. */
-    mien_status (*collection_drop)(gallery_store *s, int64_t collection_id, mien_error *err);
+    mien_status (*collection_drop)(store_db *s, int64_t collection_id, mien_error *err);
 
     /* The subject's id, creating it (with display_name, consent_ref: may be NULL) when new.
      * An existing subject's consent_ref is replaced when one is given; expires_at is set
      * when non-zero. */
-    mien_status (*subject_ensure)(gallery_store *s, int64_t collection_id,
+    mien_status (*subject_ensure)(store_db *s, int64_t collection_id,
                                   const char *external_id, const char *display_name,
                                   const char *consent_ref, int64_t expires_at,
                                   int64_t *subject_id, mien_error *err);
     /* Subjects (all collections) with 0 < expires_at <= now. *out malloc'd (caller frees). */
-    mien_status (*subject_expired)(gallery_store *s, int64_t now, gallery_expired **out,
+    mien_status (*subject_expired)(store_db *s, int64_t now, store_expired **out,
                                    size_t *n, mien_error *err);
-    mien_status (*subject_list)(gallery_store *s, int64_t collection_id, gallery_subject **out,
+    mien_status (*subject_list)(store_db *s, int64_t collection_id, store_subject **out,
                                 size_t *n, mien_error *err);
     /* True (*found) when the subject already has a face from an image with this digest
      * (resumable enrolment skips it). */
-    mien_status (*face_exists)(gallery_store *s, int64_t collection_id, const char *external_id,
+    mien_status (*face_exists)(store_db *s, int64_t collection_id, const char *external_id,
                                const uint8_t image_sha256[32], bool *found, mien_error *err);
-    mien_status (*face_insert)(gallery_store *s, int64_t collection_id, int64_t subject_id,
-                               const gallery_face_new *face, int64_t *face_id, mien_error *err);
+    mien_status (*face_insert)(store_db *s, int64_t collection_id, int64_t subject_id,
+                               const store_face_new *face, int64_t *face_id, mien_error *err);
     /* Calls fn for every face of the collection (any order); stops at fn's first error. */
-    mien_status (*face_scan)(gallery_store *s, int64_t collection_id, gallery_face_fn fn,
+    mien_status (*face_scan)(store_db *s, int64_t collection_id, store_face_fn fn,
                              void *ctx, mien_error *err);
     /* Calls fn once with face `face_id` (its template opened) and *collection_id its
      * collection (set before fn is called); MIEN_ERR_NOT_FOUND when there is no such face (erased since). For
      * following changes another handle or node made (gallery.c). */
-    mien_status (*face_get)(gallery_store *s, int64_t face_id, int64_t *collection_id,
-                            gallery_face_fn fn, void *ctx, mien_error *err);
+    mien_status (*face_get)(store_db *s, int64_t face_id, int64_t *collection_id,
+                            store_face_fn fn, void *ctx, mien_error *err);
     /* face_scan restricted to subject `external_id` (1:1 verification). */
-    mien_status (*face_scan_subject)(gallery_store *s, int64_t collection_id,
-                                     const char *external_id, gallery_face_fn fn, void *ctx,
+    mien_status (*face_scan_subject)(store_db *s, int64_t collection_id,
+                                     const char *external_id, store_face_fn fn, void *ctx,
                                      mien_error *err);
     /* Deletes the subject, its faces and crops; *faces_deleted, *crops_deleted say how many;
      * MIEN_ERR_NOT_FOUND when there is no such subject. The bytes leave the file too
      * (secure_delete, VACUUM, and the WAL is checkpointed and truncated; inside the caller's
      * transaction this happens at commit). Not from inside a face_scan callback. */
-    mien_status (*subject_erase)(gallery_store *s, int64_t collection_id,
+    mien_status (*subject_erase)(store_db *s, int64_t collection_id,
                                  const char *external_id, int64_t *faces_deleted,
                                  int64_t *crops_deleted, mien_error *err);
 
     /* Re-seals every template and crop with the keyring's current data key (key rotation),
      * in the caller's transaction. *count: blobs re-sealed. */
-    mien_status (*reseal_all)(gallery_store *s, int64_t *count, mien_error *err);
+    mien_status (*reseal_all)(store_db *s, int64_t *count, mien_error *err);
 
     /* ---- audit chain (schema version 3) ---- */
     /* The last entry's seq and hash (0 and zeros when the log is empty). */
-    mien_status (*audit_last)(gallery_store *s, int64_t *seq, uint8_t hash[32], mien_error *err);
+    mien_status (*audit_last)(store_db *s, int64_t *seq, uint8_t hash[32], mien_error *err);
     /* Appends row as given, hashes included (governance/audit.c computes them; `mien migrate`
      * copies rows verbatim). row->seq must be the last entry's seq + 1 (1 for an empty log):
      * MIEN_ERR_EXISTS otherwise, a taken number as well as a gap, so that no caller can fork
      * the chain or leave a hole in it. */
-    mien_status (*audit_insert)(gallery_store *s, const gallery_audit_row *row, mien_error *err);
+    mien_status (*audit_insert)(store_db *s, const store_audit_row *row, mien_error *err);
     /* Calls fn for entries with from_seq <= seq, ascending, and time in [t0, t1] (0: open). */
-    mien_status (*audit_scan)(gallery_store *s, int64_t from_seq, int64_t t0, int64_t t1,
-                              gallery_audit_fn fn, void *ctx, mien_error *err);
+    mien_status (*audit_scan)(store_db *s, int64_t from_seq, int64_t t0, int64_t t1,
+                              store_audit_fn fn, void *ctx, mien_error *err);
 
     /* ---- reviews (schema version 3) ---- */
-    mien_status (*review_insert)(gallery_store *s, const gallery_review *r, mien_error *err);
+    mien_status (*review_insert)(store_db *s, const store_review *r, mien_error *err);
     /* MIEN_ERR_NOT_FOUND when absent. */
-    mien_status (*review_get)(gallery_store *s, const char *id, gallery_review *out,
+    mien_status (*review_get)(store_db *s, const char *id, store_review *out,
                               mien_error *err);
     /* Writes status, confirmations and confirmed_rank. */
-    mien_status (*review_update)(gallery_store *s, const gallery_review *r, mien_error *err);
-    mien_status (*decision_insert)(gallery_store *s, const gallery_decision *d, mien_error *err);
+    mien_status (*review_update)(store_db *s, const store_review *r, mien_error *err);
+    mien_status (*decision_insert)(store_db *s, const store_decision *d, mien_error *err);
     /* The decisions on review `id`, oldest first; *out malloc'd (caller frees). */
-    mien_status (*decision_list)(gallery_store *s, const char *id, gallery_decision **out,
+    mien_status (*decision_list)(store_db *s, const char *id, store_decision **out,
                                  size_t *n, mien_error *err);
 
     /* ---- API keys (schema version 2) ---- */
     /* Stores k (id, secret_hash, role, label) and fills k->created_at (now) and
      * k->revoked_at (0). MIEN_ERR_EXISTS when the id is taken. */
-    mien_status (*key_insert)(gallery_store *s, gallery_key *k, mien_error *err);
+    mien_status (*key_insert)(store_db *s, store_key *k, mien_error *err);
     /* The key `id`, hash included. MIEN_ERR_NOT_FOUND when absent. */
-    mien_status (*key_get)(gallery_store *s, const char *id, gallery_key *out, mien_error *err);
+    mien_status (*key_get)(store_db *s, const char *id, store_key *out, mien_error *err);
     /* Every key, revoked ones included, oldest first; secret_hash is not read (zeroed).
      * *out malloc'd array (caller frees), *n entries. */
-    mien_status (*key_list)(gallery_store *s, gallery_key **out, size_t *n, mien_error *err);
+    mien_status (*key_list)(store_db *s, store_key **out, size_t *n, mien_error *err);
     /* Marks the key revoked now; a key revoked before keeps its first revocation time.
      * MIEN_ERR_NOT_FOUND when absent. */
-    mien_status (*key_revoke)(gallery_store *s, const char *id, mien_error *err);
+    mien_status (*key_revoke)(store_db *s, const char *id, mien_error *err);
     /* The number of keys not revoked. */
-    mien_status (*key_count_valid)(gallery_store *s, int64_t *count, mien_error *err);
+    mien_status (*key_count_valid)(store_db *s, int64_t *count, mien_error *err);
 
     /* ---- liveness ---- */
     /* MIEN_OK when the database answers now. SQLite: the file is open, MIEN_OK. PostgreSQL:
      * one `SELECT 1`, re-establishing a lost connection first (MIEN_ERR_IO "cannot reach the
      * database" while the server is away). Not inside a transaction. */
-    mien_status (*ping)(gallery_store *s, mien_error *err);
+    mien_status (*ping)(store_db *s, mien_error *err);
 
     /* ---- copying a whole store (store_copy.c, `mien migrate`) ----
      * The *_import operations write rows with the ids and times they had in the source store,
      * inside the caller's transaction; they do not write audit entries (the source's chain is
      * copied verbatim with audit_insert). MIEN_ERR_EXISTS when the id or name is taken. */
     /* Collection c as it is: c->id, c->created_at, the policy (counts ignored). */
-    mien_status (*collection_import)(gallery_store *s, const gallery_collection *c,
+    mien_status (*collection_import)(store_db *s, const store_collection *c,
                                      mien_error *err);
     /* Subject g (g->id, external_id, display_name, created_at, consent_ref, expires_at; "" and
      * 0 are stored as NULL) in collection `collection_id`. */
-    mien_status (*subject_import)(gallery_store *s, int64_t collection_id,
-                                  const gallery_subject *g, mien_error *err);
+    mien_status (*subject_import)(store_db *s, int64_t collection_id,
+                                  const store_subject *g, mien_error *err);
     /* Face `face_id` of subject `subject_id` (in `collection_id`, whose id seals it), made at
      * `created_at`: face_insert's face with the given id and time. */
-    mien_status (*face_import)(gallery_store *s, int64_t collection_id, int64_t subject_id,
-                               int64_t face_id, int64_t created_at, const gallery_face_new *face,
+    mien_status (*face_import)(store_db *s, int64_t collection_id, int64_t subject_id,
+                               int64_t face_id, int64_t created_at, const store_face_new *face,
                                mien_error *err);
     /* Key k as it is: id, secret_hash, role, label, created_at, revoked_at. */
-    mien_status (*key_import)(gallery_store *s, const gallery_key *k, mien_error *err);
+    mien_status (*key_import)(store_db *s, const store_key *k, mien_error *err);
     /* Calls fn for every face of the collection, ascending id, with its quality, digest, crop
      * and time (templates and crops opened); stops at fn's first error. */
-    mien_status (*face_scan_full)(gallery_store *s, int64_t collection_id,
-                                  gallery_face_full_fn fn, void *ctx, mien_error *err);
+    mien_status (*face_scan_full)(store_db *s, int64_t collection_id,
+                                  store_face_full_fn fn, void *ctx, mien_error *err);
     /* Calls fn for every review, oldest first, candidates_json included (valid during the
      * callback). Decisions: decision_list; they are copied with decision_insert, which keeps
      * their time. */
-    mien_status (*review_scan)(gallery_store *s, gallery_review_fn fn, void *ctx,
+    mien_status (*review_scan)(store_db *s, store_review_fn fn, void *ctx,
                                mien_error *err);
-    /* The highest ids ever handed out (gallery_sequences). */
-    mien_status (*sequence_get)(gallery_store *s, gallery_sequences *out, mien_error *err);
+    /* The highest ids ever handed out (store_sequences). */
+    mien_status (*sequence_get)(store_db *s, store_sequences *out, mien_error *err);
     /* Makes the next ids handed out larger than those of `at_least` and than every id present
      * (after imports with explicit ids); never lowers a sequence. In the caller's transaction. */
-    mien_status (*sequence_raise)(gallery_store *s, const gallery_sequences *at_least,
+    mien_status (*sequence_raise)(store_db *s, const store_sequences *at_least,
                                   mien_error *err);
-} gallery_store_ops;
+} store_db_ops;
 
-struct gallery_store {
-    const gallery_store_ops *ops;
+struct store_db {
+    const store_db_ops *ops;
     const keyring *keys;        /* borrowed from the opener; seals templates and crops (NULL:
                                    templates can be neither written nor read) */
     int64_t clock;              /* unix seconds every time stamp uses; 0: the system clock
@@ -319,19 +319,19 @@ struct gallery_store {
                                    unusable head may be replaced (governance/audit.c) */
 };
 
-/* The store's notion of now (gallery_store.clock, else time()). */
-int64_t gallery_store_now(const gallery_store *s);
+/* The store's notion of now (store_db.clock, else time()). */
+int64_t store_db_now(const store_db *s);
 
 /* Associated data that binds a sealed template or crop to its place (keyring_seal):
  * "mien/template" or "mien/crop" (13 bytes, zero-padded), the collection id and the subject id
  * as 8 bytes little-endian each. Every backend seals with it, so that a blob moved to another
  * collection or pinned to another subject (someone with write access to the database swapping
  * templates to make an impostor verify as somebody else) fails to open.
- * Writes GALLERY_SEAL_AD_LEN bytes into ad. */
-#define GALLERY_SEAL_AD_LEN 29
-typedef enum gallery_blob { GALLERY_BLOB_TEMPLATE = 0, GALLERY_BLOB_CROP = 1 } gallery_blob;
-void gallery_seal_ad(gallery_blob kind, int64_t collection_id, int64_t subject_id,
-                     uint8_t ad[GALLERY_SEAL_AD_LEN]);
+ * Writes STORE_SEAL_AD_LEN bytes into ad. */
+#define STORE_SEAL_AD_LEN 29
+typedef enum store_blob { STORE_BLOB_TEMPLATE = 0, STORE_BLOB_CROP = 1 } store_blob;
+void store_seal_ad(store_blob kind, int64_t collection_id, int64_t subject_id,
+                     uint8_t ad[STORE_SEAL_AD_LEN]);
 
 /* Opens (creating and migrating if needed) the store named by `uri`: "sqlite:PATH" or a bare
  * path (store_sqlite.c), "postgres://..." or "postgresql://..." (store_postgres.c), sealing
@@ -339,48 +339,23 @@ void gallery_seal_ad(gallery_blob kind, int64_t collection_id, int64_t subject_i
  * templates sealed by the migration to schema 3. MIEN_ERR_IO when the file or server cannot
  * be reached, MIEN_ERR_STORE for a corrupt or foreign database or a newer schema,
  * MIEN_ERR_UNSUPPORTED for another scheme. @test gallery/test_store.c */
-mien_status gallery_store_open(const char *uri, const keyring *keys, gallery_store **out,
+mien_status store_db_open(const char *uri, const keyring *keys, store_db **out,
                               mien_error *err);
 
-/* Seals plain[n] for its place (gallery_seal_ad) with the store's current data key into *out
+/* Seals plain[n] for its place (store_seal_ad) with the store's current data key into *out
  * (malloc'd, n + KEYRING_SEAL_OVERHEAD bytes); `where` names the store in messages. Every
  * backend seals and opens through these two. */
-mien_status gallery_seal(const gallery_store *s, const char *where, gallery_blob kind,
+mien_status store_seal(const store_db *s, const char *where, store_blob kind,
                          int64_t collection_id, int64_t subject_id, const uint8_t *plain, size_t n,
                          uint8_t **out, mien_error *err);
 /* Opens sealed[n] into *buf (grown as needed, *cap bytes); *plain_len its length. */
-mien_status gallery_unseal(const gallery_store *s, const char *where, gallery_blob kind,
+mien_status store_unseal(const store_db *s, const char *where, store_blob kind,
                            int64_t collection_id, int64_t subject_id, const uint8_t *sealed,
                            size_t n, uint8_t **buf, size_t *cap, size_t *plain_len,
                            mien_error *err);
 
 /* The SQLite file a URI names ("sqlite:PATH", "sqlite://PATH" or a bare path), pointing
  * into `uri`; NULL for other schemes. */
-const char *gallery_store_file(const char *uri);
-
-/* What gallery_store_copy() copied, and what gallery_store_count() counts. */
-typedef struct gallery_counts {
-    int64_t collections, subjects, faces, crops, keys, reviews, decisions, audit_entries;
-} gallery_counts;
-
-/* Copies every row of store `from` into the empty store `to`, inside to's transaction (the
- * caller's begin ... commit; store_copy.c): collections with their policies, subjects, faces
- * with their quality, digests and times, templates and crops opened with from's keyring and
- * sealed with to's, API keys, reviews and their decisions, and the audit chain verbatim; ids
- * are kept and to's sequences raised to from's. `from` is read inside its own transaction
- * (begin ... rollback), which holds its write lock: no writer changes it mid-copy.
- * MIEN_ERR_EXISTS when `to` holds anything (collections, keys, reviews or audit entries).
- * *copied (may be NULL) counts what was written. @test gallery/test_store_copy.c */
-mien_status gallery_store_copy(gallery_store *from, gallery_store *to, gallery_counts *copied,
-                               mien_error *err);
-
-/* Counts the rows of every kind in s; faces and crops are read (opened) one by one, so a blob
- * that does not open under s's keyring fails the count. */
-mien_status gallery_store_count(gallery_store *s, gallery_counts *out, mien_error *err);
-
-/* The backend store behind a public handle (gallery.c), for later layers that keep their own
- * tables in the same store (governance/keys.c). Borrowed: valid until mien_store_close(). NULL
- * for NULL or a handle that is not an open mien_store. */
-gallery_store *gallery_store_of(mien_store *store);
+const char *store_db_file(const char *uri);
 
 #endif

@@ -1,9 +1,9 @@
-/* store.c — gallery_store_open(): picks the store backend from the URI (store.h).
+/* store.c — store_db_open(): picks the store backend from the URI (store.h).
  *
  * "sqlite:PATH" (also "sqlite://PATH") and bare paths go to the SQLite store; "postgres://"
  * and "postgresql://" (libpq connection URIs) to the PostgreSQL store (store_postgres.c).
  * A bare path is anything without a "scheme://" prefix, so "./a:b.db" stays a path. */
-#include "gallery/store.h"
+#include "store/store.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 
 #include "base/error.h"
-#include "gallery/store_postgres.h"
-#include "gallery/store_sqlite.h"
+#include "store/store_postgres.h"
+#include "store/store_sqlite.h"
 
 /* Length of the "scheme" in "scheme://...", or 0 when `uri` does not start with one
  * (RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )). */
@@ -29,18 +29,18 @@ static size_t scheme_length(const char *uri)
     return strncmp(uri + n, "://", 3) == 0 ? n : 0;
 }
 
-int64_t gallery_store_now(const gallery_store *s)
+int64_t store_db_now(const store_db *s)
 {
     return s != NULL && s->clock != 0 ? s->clock : (int64_t)time(NULL);
 }
 
-void gallery_seal_ad(gallery_blob kind, int64_t collection_id, int64_t subject_id,
-                     uint8_t ad[GALLERY_SEAL_AD_LEN])
+void store_seal_ad(store_blob kind, int64_t collection_id, int64_t subject_id,
+                     uint8_t ad[STORE_SEAL_AD_LEN])
 {
     static const char tag[2][14] = {"mien/template", "mien/crop"};
     uint64_t coll = (uint64_t)collection_id, subj = (uint64_t)subject_id;
-    memset(ad, 0, GALLERY_SEAL_AD_LEN);
-    memcpy(ad, tag[kind == GALLERY_BLOB_CROP], strlen(tag[kind == GALLERY_BLOB_CROP]));
+    memset(ad, 0, STORE_SEAL_AD_LEN);
+    memcpy(ad, tag[kind == STORE_BLOB_CROP], strlen(tag[kind == STORE_BLOB_CROP]));
     for (int i = 0; i < 8; i++) {
         ad[13 + i] = (uint8_t)(coll >> (8 * i));
         ad[21 + i] = (uint8_t)(subj >> (8 * i));
@@ -53,11 +53,11 @@ static mien_status no_key(const char *where, mien_error *err)
                           "and this store was opened without its key file", where);
 }
 
-mien_status gallery_seal(const gallery_store *s, const char *where, gallery_blob kind,
+mien_status store_seal(const store_db *s, const char *where, store_blob kind,
                          int64_t collection_id, int64_t subject_id, const uint8_t *plain, size_t n,
                          uint8_t **out, mien_error *err)
 {
-    uint8_t ad[GALLERY_SEAL_AD_LEN];
+    uint8_t ad[STORE_SEAL_AD_LEN];
     *out = NULL;
     if (s->keys == NULL) {
         return no_key(where, err);
@@ -66,7 +66,7 @@ mien_status gallery_seal(const gallery_store *s, const char *where, gallery_blob
     if (sealed == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "sealing %zu bytes", n);
     }
-    gallery_seal_ad(kind, collection_id, subject_id, ad);
+    store_seal_ad(kind, collection_id, subject_id, ad);
     mien_status status = keyring_seal(s->keys, plain, n, ad, sizeof(ad), sealed, err);
     if (status != MIEN_OK) {
         free(sealed);
@@ -76,18 +76,18 @@ mien_status gallery_seal(const gallery_store *s, const char *where, gallery_blob
     return MIEN_OK;
 }
 
-mien_status gallery_unseal(const gallery_store *s, const char *where, gallery_blob kind,
+mien_status store_unseal(const store_db *s, const char *where, store_blob kind,
                            int64_t collection_id, int64_t subject_id, const uint8_t *sealed,
                            size_t n, uint8_t **buf, size_t *cap, size_t *plain_len,
                            mien_error *err)
 {
-    uint8_t ad[GALLERY_SEAL_AD_LEN];
+    uint8_t ad[STORE_SEAL_AD_LEN];
     if (s->keys == NULL) {
         return no_key(where, err);
     }
     if (!keyring_is_sealed(sealed, n, NULL)) {
         return base_error_set(err, MIEN_ERR_STORE, "%s: a stored %s is not sealed (damaged row?)",
-                              where, kind == GALLERY_BLOB_CROP ? "crop" : "template");
+                              where, kind == STORE_BLOB_CROP ? "crop" : "template");
     }
     size_t need = n - KEYRING_SEAL_OVERHEAD;
     if (need > *cap) {
@@ -98,12 +98,12 @@ mien_status gallery_unseal(const gallery_store *s, const char *where, gallery_bl
         *buf = more;
         *cap = need;
     }
-    gallery_seal_ad(kind, collection_id, subject_id, ad);
+    store_seal_ad(kind, collection_id, subject_id, ad);
     *plain_len = need;
     return keyring_open(s->keys, sealed, n, ad, sizeof(ad), *buf, err);
 }
 
-const char *gallery_store_file(const char *uri)
+const char *store_db_file(const char *uri)
 {
     if (uri == NULL) {
         return NULL;
@@ -114,25 +114,25 @@ const char *gallery_store_file(const char *uri)
     return scheme_length(uri) == 0 ? uri : NULL;
 }
 
-mien_status gallery_store_open(const char *uri, const keyring *keys, gallery_store **out,
+mien_status store_db_open(const char *uri, const keyring *keys, store_db **out,
                                mien_error *err)
 {
     if (out == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_store_open: out is NULL");
+        return base_error_set(err, MIEN_ERR_ARG, "store_db_open: out is NULL");
     }
     *out = NULL;
     if (uri == NULL || uri[0] == '\0') {
         return base_error_set(err, MIEN_ERR_ARG, "store URI is empty");
     }
-    const char *file = gallery_store_file(uri);
+    const char *file = store_db_file(uri);
     if (file != NULL) {
-        return gallery_sqlite_open(file, keys, out, err);
+        return store_sqlite_open(file, keys, out, err);
     }
     size_t scheme = scheme_length(uri);
     if ((scheme == 8 && strncmp(uri, "postgres", 8) == 0) ||
         (scheme == 10 && strncmp(uri, "postgresql", 10) == 0)) {
         /* Its messages do not echo the URI: it may carry a password. */
-        return gallery_postgres_open(uri, keys, out, err);
+        return store_postgres_open(uri, keys, out, err);
     }
     return base_error_set(err, MIEN_ERR_UNSUPPORTED,
                           "unknown store scheme \"%.*s\" (use sqlite:PATH or a path)",

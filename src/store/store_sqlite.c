@@ -15,7 +15,7 @@
  *                       (https://www.sqlite.org/pragma.html#pragma_secure_delete); erasure
  *                       adds a VACUUM and a WAL truncation (scrub()).
  *   busy_timeout        BUSY_TIMEOUT_MS, for other processes sharing the file.
- *   application_id      "mien" (GALLERY_SQLITE_APPLICATION_ID) marks the file as ours;
+ *   application_id      "mien" (STORE_SQLITE_APPLICATION_ID) marks the file as ours;
  *   user_version        the schema version; MIGRATIONS brings older files up to date.
  *
  * Corruption: the header is checked on the first read (SQLITE_NOTADB, or SQLITE_CORRUPT for
@@ -25,7 +25,7 @@
  *
  * Statements are prepared once per handle (stmt()) and kept until close. A handle belongs to
  * one thread at a time (store.h), so the connection runs without SQLite's mutexes. */
-#include "gallery/store_sqlite.h"
+#include "store/store_sqlite.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -172,7 +172,7 @@ static const migration MIGRATIONS[] = {
 };
 
 #define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
-_Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_SQLITE_SCHEMA_VERSION,
+_Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == STORE_SQLITE_SCHEMA_VERSION,
                "one migration step per schema version");
 
 /* ---- cached statements -------------------------------------------------------------- */
@@ -319,7 +319,7 @@ static const char *const STMT_SQL[STMT_COUNT] = {
 };
 
 typedef struct sqlite_store {
-    gallery_store base; /* first member: a gallery_store * is a sqlite_store * */
+    store_db base; /* first member: a store_db * is a sqlite_store * */
     uint32_t magic;
     sqlite3 *db;
     sqlite3_stmt *stmts[STMT_COUNT]; /* prepared on first use, finalized at close */
@@ -328,9 +328,9 @@ typedef struct sqlite_store {
     char path[];        /* as opened, for messages */
 } sqlite_store;
 
-static const gallery_store_ops SQLITE_OPS;
+static const store_db_ops SQLITE_OPS;
 
-static sqlite_store *as_sqlite(gallery_store *s)
+static sqlite_store *as_sqlite(store_db *s)
 {
     sqlite_store *st = (sqlite_store *)s;
     assert(st != NULL && st->magic == STORE_MAGIC);
@@ -517,14 +517,14 @@ static mien_status scrub(sqlite_store *st, mien_error *err)
 
 /* ---- transactions ---------------------------------------------------------------------- */
 
-static mien_status sq_begin(gallery_store *s, mien_error *err)
+static mien_status sq_begin(store_db *s, mien_error *err)
 {
     /* IMMEDIATE: take the write lock now (waiting up to the busy timeout), not at the first
      * write, where a lock upgrade can fail with SQLITE_BUSY and no retry helps. */
     return run_id(as_sqlite(s), STMT_BEGIN, "begin", err);
 }
 
-static void sq_rollback(gallery_store *s)
+static void sq_rollback(store_db *s)
 {
     sqlite_store *st = as_sqlite(s);
     st->scrub_pending = false;
@@ -533,7 +533,7 @@ static void sq_rollback(gallery_store *s)
     }
 }
 
-static mien_status sq_commit(gallery_store *s, mien_error *err)
+static mien_status sq_commit(store_db *s, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     mien_status status = run_id(st, STMT_COMMIT, "commit", err);
@@ -553,7 +553,7 @@ static void copy_text(char *dst, size_t size, sqlite3_stmt *s, int col)
     snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
 }
 
-static void read_collection(sqlite3_stmt *s, gallery_collection *c)
+static void read_collection(sqlite3_stmt *s, store_collection *c)
 {
     memset(c, 0, sizeof(*c));
     c->id = sqlite3_column_int64(s, 0);
@@ -573,7 +573,7 @@ static void read_collection(sqlite3_stmt *s, gallery_collection *c)
     c->verification_only = sqlite3_column_int(s, 14);
 }
 
-static mien_status sq_collection_create(gallery_store *s, gallery_collection *c,
+static mien_status sq_collection_create(store_db *s, store_collection *c,
                                         mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -585,7 +585,7 @@ static mien_status sq_collection_create(gallery_store *s, gallery_collection *c,
     if (status != MIEN_OK) {
         return status;
     }
-    int64_t now = gallery_store_now(&st->base);
+    int64_t now = store_db_now(&st->base);
     sqlite3_bind_text(q, 1, c->name, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, (int)c->profile);
     sqlite3_bind_text(q, 3, c->model_a, -1, SQLITE_STATIC);
@@ -616,7 +616,7 @@ static mien_status sq_collection_create(gallery_store *s, gallery_collection *c,
     return MIEN_OK;
 }
 
-static mien_status sq_collection_get(gallery_store *s, const char *name, gallery_collection *out,
+static mien_status sq_collection_get(store_db *s, const char *name, store_collection *out,
                                      mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -700,7 +700,7 @@ static void read_collection_row(sqlite3_stmt *q, void *elem)
     read_collection(q, elem);
 }
 
-static mien_status sq_collection_list(gallery_store *s, gallery_collection **out, size_t *n,
+static mien_status sq_collection_list(store_db *s, store_collection **out, size_t *n,
                                       mien_error *err)
 {
     void *list = NULL;
@@ -710,7 +710,7 @@ static mien_status sq_collection_list(gallery_store *s, gallery_collection **out
     return status;
 }
 
-static mien_status sq_collection_drop(gallery_store *s, int64_t collection_id, mien_error *err)
+static mien_status sq_collection_drop(store_db *s, int64_t collection_id, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -741,9 +741,9 @@ static mien_status sq_collection_drop(gallery_store *s, int64_t collection_id, m
 static mien_status check_external_id(const char *external_id, mien_error *err)
 {
     size_t len = external_id != NULL ? strlen(external_id) : 0;
-    if (len == 0 || len >= GALLERY_SUBJECT_MAX) {
+    if (len == 0 || len >= STORE_SUBJECT_MAX) {
         return base_error_set(err, MIEN_ERR_ARG, "subject id must be 1..%d bytes",
-                              GALLERY_SUBJECT_MAX - 1);
+                              STORE_SUBJECT_MAX - 1);
     }
     return MIEN_OK;
 }
@@ -792,7 +792,7 @@ static mien_status subject_update(sqlite_store *st, int64_t id, const char *cons
     return run(st, q, "subject update", err);
 }
 
-static mien_status sq_subject_ensure(gallery_store *s, int64_t collection_id,
+static mien_status sq_subject_ensure(store_db *s, int64_t collection_id,
                                      const char *external_id, const char *display_name,
                                      const char *consent_ref, int64_t expires_at,
                                      int64_t *subject_id, mien_error *err)
@@ -822,7 +822,7 @@ static mien_status sq_subject_ensure(gallery_store *s, int64_t collection_id,
     if (display_name != NULL) {
         sqlite3_bind_text(q, 3, display_name, -1, SQLITE_STATIC);
     }
-    sqlite3_bind_int64(q, 4, gallery_store_now(&st->base));
+    sqlite3_bind_int64(q, 4, store_db_now(&st->base));
     if (consent_ref != NULL) {
         sqlite3_bind_text(q, 5, consent_ref, -1, SQLITE_STATIC);
     }
@@ -844,14 +844,14 @@ static mien_status sq_subject_ensure(gallery_store *s, int64_t collection_id,
 
 static void read_expired_row(sqlite3_stmt *q, void *elem)
 {
-    gallery_expired *e = elem;
+    store_expired *e = elem;
     memset(e, 0, sizeof(*e));
     copy_text(e->collection, sizeof(e->collection), q, 0);
     e->collection_id = sqlite3_column_int64(q, 1);
     copy_text(e->external_id, sizeof(e->external_id), q, 2);
 }
 
-static mien_status sq_subject_expired(gallery_store *s, int64_t now, gallery_expired **out,
+static mien_status sq_subject_expired(store_db *s, int64_t now, store_expired **out,
                                       size_t *n, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -870,7 +870,7 @@ static mien_status sq_subject_expired(gallery_store *s, int64_t now, gallery_exp
 
 static void read_subject_row(sqlite3_stmt *q, void *elem)
 {
-    gallery_subject *g = elem;
+    store_subject *g = elem;
     memset(g, 0, sizeof(*g));
     g->id = sqlite3_column_int64(q, 0);
     copy_text(g->external_id, sizeof(g->external_id), q, 1);
@@ -881,7 +881,7 @@ static void read_subject_row(sqlite3_stmt *q, void *elem)
     g->expires_at = sqlite3_column_int64(q, 6);
 }
 
-static mien_status sq_subject_list(gallery_store *s, int64_t collection_id, gallery_subject **out,
+static mien_status sq_subject_list(store_db *s, int64_t collection_id, store_subject **out,
                                    size_t *n, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -931,7 +931,7 @@ static mien_status erase_rows(sqlite_store *st, int64_t id, int64_t *faces, int6
  * truncation) once the deletion has committed; when the caller holds the transaction, the
  * scrub waits for its commit (scrub_pending). Verified by tests/gallery/test_store.c
  * (store_erase_leaves_no_bytes), which greps the raw bytes of PATH, PATH-wal and PATH-shm. */
-static mien_status sq_subject_erase(gallery_store *s, int64_t collection_id,
+static mien_status sq_subject_erase(store_db *s, int64_t collection_id,
                                     const char *external_id, int64_t *faces_deleted,
                                     int64_t *crops_deleted, mien_error *err)
 {
@@ -975,7 +975,7 @@ static mien_status sq_subject_erase(gallery_store *s, int64_t collection_id,
 
 /* ---- faces ---------------------------------------------------------------------------- */
 
-static mien_status sq_face_exists(gallery_store *s, int64_t collection_id,
+static mien_status sq_face_exists(store_db *s, int64_t collection_id,
                                   const char *external_id, const uint8_t image_sha256[32],
                                   bool *found, mien_error *err)
 {
@@ -1003,30 +1003,30 @@ static mien_status sq_face_exists(gallery_store *s, int64_t collection_id,
 }
 
 /* ---- sealing (base/keyring.h): templates and crops are written sealed with the current
- * data key and bound to their collection (gallery_seal_ad), and opened when read. */
+ * data key and bound to their collection (store_seal_ad), and opened when read. */
 
-/* Seals plain[n] for its place into *out (store.c gallery_seal). */
-static mien_status seal_blob(sqlite_store *st, gallery_blob kind, int64_t collection_id,
+/* Seals plain[n] for its place into *out (store.c store_seal). */
+static mien_status seal_blob(sqlite_store *st, store_blob kind, int64_t collection_id,
                              int64_t subject_id, const uint8_t *plain, size_t n, uint8_t **out,
                              mien_error *err)
 {
-    return gallery_seal(&st->base, st->path, kind, collection_id, subject_id, plain, n, out,
+    return store_seal(&st->base, st->path, kind, collection_id, subject_id, plain, n, out,
                         err);
 }
 
-/* Opens sealed[n] into *buf (store.c gallery_unseal). */
-static mien_status open_blob(sqlite_store *st, gallery_blob kind, int64_t collection_id,
+/* Opens sealed[n] into *buf (store.c store_unseal). */
+static mien_status open_blob(sqlite_store *st, store_blob kind, int64_t collection_id,
                              int64_t subject_id, const uint8_t *sealed, size_t n, uint8_t **buf,
                              size_t *cap, size_t *plain_len, mien_error *err)
 {
-    return gallery_unseal(&st->base, st->path, kind, collection_id, subject_id, sealed, n,
+    return store_unseal(&st->base, st->path, kind, collection_id, subject_id, sealed, n,
                           buf, cap, plain_len, err);
 }
 
 /* The face row and its crop, inside op_begin/op_end: a new id and now (face_insert), or
  * `import_id` and `created_at` as given (face_import, import_id > 0). */
 static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t subject_id,
-                               const gallery_face_new *f, int64_t import_id, int64_t created_at,
+                               const store_face_new *f, int64_t import_id, int64_t created_at,
                                int64_t *face_id, mien_error *err)
 {
     sqlite3_stmt *q;
@@ -1047,7 +1047,7 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
     }
 
     uint8_t *sealed = NULL;
-    status = seal_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, subject_id, f->template_bytes,
+    status = seal_blob(st, STORE_BLOB_TEMPLATE, collection_id, subject_id, f->template_bytes,
                        f->template_len, &sealed, err);
     if (status == MIEN_OK) {
         status = stmt(st, import_id > 0 ? STMT_FACE_IMPORT : STMT_FACE_INSERT, &q, err);
@@ -1075,7 +1075,7 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
     if (f->image_sha256 != NULL) {
         sqlite3_bind_blob(q, 11, f->image_sha256, 32, SQLITE_STATIC);
     }
-    sqlite3_bind_int64(q, 12, import_id > 0 ? created_at : gallery_store_now(&st->base));
+    sqlite3_bind_int64(q, 12, import_id > 0 ? created_at : store_db_now(&st->base));
     if (import_id > 0) {
         status = run_insert(st, q, "face_import", "this face id is taken", err);
     } else {
@@ -1086,7 +1086,7 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
     }
     int64_t id = sqlite3_last_insert_rowid(st->db);
     if (f->crop_rgb != NULL) {
-        status = seal_blob(st, GALLERY_BLOB_CROP, collection_id, subject_id, f->crop_rgb,
+        status = seal_blob(st, STORE_BLOB_CROP, collection_id, subject_id, f->crop_rgb,
                            f->crop_len,
                            &sealed, err);
         if (status == MIEN_OK) {
@@ -1107,8 +1107,8 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
     return MIEN_OK;
 }
 
-static mien_status sq_face_insert(gallery_store *s, int64_t collection_id, int64_t subject_id,
-                                  const gallery_face_new *face, int64_t *face_id,
+static mien_status sq_face_insert(store_db *s, int64_t collection_id, int64_t subject_id,
+                                  const store_face_new *face, int64_t *face_id,
                                   mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -1134,7 +1134,7 @@ static mien_status sq_face_insert(gallery_store *s, int64_t collection_id, int64
 
 /* Steps a bound FACE_SCAN-shaped statement, opening each template for fn. */
 static mien_status scan_faces(sqlite_store *st, sqlite3_stmt *q, int64_t collection_id,
-                              gallery_face_fn fn, void *ctx, mien_error *err)
+                              store_face_fn fn, void *ctx, mien_error *err)
 {
     uint8_t *plain = NULL;
     size_t cap = 0;
@@ -1142,13 +1142,13 @@ static mien_status scan_faces(sqlite_store *st, sqlite3_stmt *q, int64_t collect
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         size_t len = 0;
-        status = open_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, sqlite3_column_int64(q, 1),
+        status = open_blob(st, STORE_BLOB_TEMPLATE, collection_id, sqlite3_column_int64(q, 1),
                            sqlite3_column_blob(q, 3),
                            (size_t)sqlite3_column_bytes(q, 3), &plain, &cap, &len, err);
         if (status != MIEN_OK) {
             break;
         }
-        gallery_face_row row = {
+        store_face_row row = {
             .face_id = sqlite3_column_int64(q, 0),
             .subject_id = sqlite3_column_int64(q, 1),
             .external_id = (const char *)sqlite3_column_text(q, 2),
@@ -1171,7 +1171,7 @@ static mien_status scan_faces(sqlite_store *st, sqlite3_stmt *q, int64_t collect
     return status;
 }
 
-static mien_status sq_face_scan(gallery_store *s, int64_t collection_id, gallery_face_fn fn,
+static mien_status sq_face_scan(store_db *s, int64_t collection_id, store_face_fn fn,
                                 void *ctx, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -1184,8 +1184,8 @@ static mien_status sq_face_scan(gallery_store *s, int64_t collection_id, gallery
     return scan_faces(st, q, collection_id, fn, ctx, err);
 }
 
-static mien_status sq_face_get(gallery_store *s, int64_t face_id, int64_t *collection_id,
-                               gallery_face_fn fn, void *ctx, mien_error *err)
+static mien_status sq_face_get(store_db *s, int64_t face_id, int64_t *collection_id,
+                               store_face_fn fn, void *ctx, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -1204,11 +1204,11 @@ static mien_status sq_face_get(gallery_store *s, int64_t face_id, int64_t *colle
         status = fail(st, rc, "face_get", err);
     } else {
         *collection_id = sqlite3_column_int64(q, 4);
-        status = open_blob(st, GALLERY_BLOB_TEMPLATE, *collection_id, sqlite3_column_int64(q, 1),
+        status = open_blob(st, STORE_BLOB_TEMPLATE, *collection_id, sqlite3_column_int64(q, 1),
                            sqlite3_column_blob(q, 3),
                            (size_t)sqlite3_column_bytes(q, 3), &plain, &cap, &len, err);
         if (status == MIEN_OK) {
-            gallery_face_row row = {
+            store_face_row row = {
                 .face_id = sqlite3_column_int64(q, 0),
                 .subject_id = sqlite3_column_int64(q, 1),
                 .external_id = (const char *)sqlite3_column_text(q, 2),
@@ -1226,8 +1226,8 @@ static mien_status sq_face_get(gallery_store *s, int64_t face_id, int64_t *colle
     return status;
 }
 
-static mien_status sq_face_scan_subject(gallery_store *s, int64_t collection_id,
-                                        const char *external_id, gallery_face_fn fn, void *ctx,
+static mien_status sq_face_scan_subject(store_db *s, int64_t collection_id,
+                                        const char *external_id, store_face_fn fn, void *ctx,
                                         mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -1278,7 +1278,7 @@ static mien_status copy_plain(const uint8_t *blob, size_t n, uint8_t **buf, size
 }
 
 static mien_status reseal_table(sqlite_store *st, stmt_id list, stmt_id get, stmt_id set,
-                                gallery_blob kind, bool only_plain, int64_t *count,
+                                store_blob kind, bool only_plain, int64_t *count,
                                 mien_error *err)
 {
     sqlite3_stmt *q;
@@ -1353,10 +1353,10 @@ static mien_status reseal(sqlite_store *st, bool only_plain, int64_t *count, mie
         return status;
     }
     status = reseal_table(st, STMT_RESEAL_FACES, STMT_FACE_GET_TEMPLATE, STMT_FACE_SET_TEMPLATE,
-                          GALLERY_BLOB_TEMPLATE, only_plain, &n, err);
+                          STORE_BLOB_TEMPLATE, only_plain, &n, err);
     if (status == MIEN_OK) {
         status = reseal_table(st, STMT_RESEAL_CROPS, STMT_CROP_GET_RGB, STMT_CROP_SET_RGB,
-                              GALLERY_BLOB_CROP, only_plain, &n, err);
+                              STORE_BLOB_CROP, only_plain, &n, err);
     }
     status = op_end(st, status, err);
     if (count != NULL) {
@@ -1374,14 +1374,14 @@ static mien_status reseal(sqlite_store *st, bool only_plain, int64_t *count, mie
     return status;
 }
 
-static mien_status sq_reseal_all(gallery_store *s, int64_t *count, mien_error *err)
+static mien_status sq_reseal_all(store_db *s, int64_t *count, mien_error *err)
 {
     return reseal(as_sqlite(s), false, count, err);
 }
 
 /* ---- audit chain (schema version 3; governance/audit.c computes, this stores) ------------ */
 
-static mien_status sq_audit_last(gallery_store *s, int64_t *seq, uint8_t hash[32],
+static mien_status sq_audit_last(store_db *s, int64_t *seq, uint8_t hash[32],
                                  mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -1405,7 +1405,7 @@ static mien_status sq_audit_last(gallery_store *s, int64_t *seq, uint8_t hash[32
     return status;
 }
 
-static mien_status sq_audit_insert(gallery_store *s, const gallery_audit_row *r, mien_error *err)
+static mien_status sq_audit_insert(store_db *s, const store_audit_row *r, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -1443,8 +1443,8 @@ static void copy_hash(uint8_t dst[32], sqlite3_stmt *q, int col)
     }
 }
 
-static mien_status sq_audit_scan(gallery_store *s, int64_t from_seq, int64_t t0, int64_t t1,
-                                 gallery_audit_fn fn, void *ctx, mien_error *err)
+static mien_status sq_audit_scan(store_db *s, int64_t from_seq, int64_t t0, int64_t t1,
+                                 store_audit_fn fn, void *ctx, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -1457,7 +1457,7 @@ static mien_status sq_audit_scan(gallery_store *s, int64_t from_seq, int64_t t0,
     sqlite3_bind_int64(q, 3, t1);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        gallery_audit_row r;
+        store_audit_row r;
         memset(&r, 0, sizeof(r));
         r.seq = sqlite3_column_int64(q, 0);
         r.time = sqlite3_column_int64(q, 1);
@@ -1489,7 +1489,7 @@ static mien_status sq_audit_scan(gallery_store *s, int64_t from_seq, int64_t t0,
 
 /* One REVIEW_COLUMNS row into *r; candidates_json points into the statement (valid until it
  * steps or resets). */
-static void read_review(sqlite3_stmt *q, gallery_review *r)
+static void read_review(sqlite3_stmt *q, store_review *r)
 {
     memset(r, 0, sizeof(*r));
     copy_text(r->id, sizeof(r->id), q, 0);
@@ -1507,7 +1507,7 @@ static void read_review(sqlite3_stmt *q, gallery_review *r)
     r->candidates_json = json != NULL ? (const char *)json : "[]";
 }
 
-static mien_status sq_review_insert(gallery_store *s, const gallery_review *r, mien_error *err)
+static mien_status sq_review_insert(store_db *s, const store_review *r, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -1531,7 +1531,7 @@ static mien_status sq_review_insert(gallery_store *s, const gallery_review *r, m
     return run_insert(st, q, "review_insert", "this review id is taken", err);
 }
 
-static mien_status sq_review_get(gallery_store *s, const char *id, gallery_review *out,
+static mien_status sq_review_get(store_db *s, const char *id, store_review *out,
                                  mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -1554,7 +1554,7 @@ static mien_status sq_review_get(gallery_store *s, const char *id, gallery_revie
     return status;
 }
 
-static mien_status sq_review_update(gallery_store *s, const gallery_review *r, mien_error *err)
+static mien_status sq_review_update(store_db *s, const store_review *r, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -1574,7 +1574,7 @@ static mien_status sq_review_update(gallery_store *s, const gallery_review *r, m
     return status;
 }
 
-static mien_status sq_decision_insert(gallery_store *s, const gallery_decision *d,
+static mien_status sq_decision_insert(store_db *s, const store_decision *d,
                                       mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -1595,7 +1595,7 @@ static mien_status sq_decision_insert(gallery_store *s, const gallery_decision *
 
 static void read_decision_row(sqlite3_stmt *q, void *elem)
 {
-    gallery_decision *d = elem;
+    store_decision *d = elem;
     memset(d, 0, sizeof(*d));
     copy_text(d->review_id, sizeof(d->review_id), q, 0);
     copy_text(d->reviewer, sizeof(d->reviewer), q, 1);
@@ -1605,7 +1605,7 @@ static void read_decision_row(sqlite3_stmt *q, void *elem)
     d->time = sqlite3_column_int64(q, 5);
 }
 
-static mien_status sq_decision_list(gallery_store *s, const char *id, gallery_decision **out,
+static mien_status sq_decision_list(store_db *s, const char *id, store_decision **out,
                                     size_t *n, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -1628,7 +1628,7 @@ static mien_status sq_decision_list(gallery_store *s, const char *id, gallery_de
 
 /* Columns id, role, label, created_at, revoked_at of KEY_GET / KEY_LIST into *k (hash
  * zeroed). */
-static void read_key(sqlite3_stmt *q, gallery_key *k)
+static void read_key(sqlite3_stmt *q, store_key *k)
 {
     memset(k, 0, sizeof(*k));
     copy_text(k->id, sizeof(k->id), q, 0);
@@ -1638,7 +1638,7 @@ static void read_key(sqlite3_stmt *q, gallery_key *k)
     k->revoked_at = sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 4);
 }
 
-static mien_status sq_key_insert(gallery_store *s, gallery_key *k, mien_error *err)
+static mien_status sq_key_insert(store_db *s, store_key *k, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -1649,9 +1649,9 @@ static mien_status sq_key_insert(gallery_store *s, gallery_key *k, mien_error *e
     if (status != MIEN_OK) {
         return status;
     }
-    int64_t now = gallery_store_now(&st->base);
+    int64_t now = store_db_now(&st->base);
     sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, k->secret_hash, GALLERY_KEY_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, k->secret_hash, STORE_KEY_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int(q, 3, (int)k->role);
     if (k->label[0] != '\0') {
         sqlite3_bind_text(q, 4, k->label, -1, SQLITE_STATIC);
@@ -1673,7 +1673,7 @@ static mien_status sq_key_insert(gallery_store *s, gallery_key *k, mien_error *e
     return MIEN_OK;
 }
 
-static mien_status sq_key_get(gallery_store *s, const char *id, gallery_key *out,
+static mien_status sq_key_get(store_db *s, const char *id, store_key *out,
                               mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -1690,12 +1690,12 @@ static mien_status sq_key_get(gallery_store *s, const char *id, gallery_key *out
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
         read_key(q, out);
-        if (sqlite3_column_bytes(q, 5) == GALLERY_KEY_HASH_LEN) {
-            memcpy(out->secret_hash, sqlite3_column_blob(q, 5), GALLERY_KEY_HASH_LEN);
+        if (sqlite3_column_bytes(q, 5) == STORE_KEY_HASH_LEN) {
+            memcpy(out->secret_hash, sqlite3_column_blob(q, 5), STORE_KEY_HASH_LEN);
         } else {
             status = base_error_set(err, MIEN_ERR_STORE, "%s: key %s has a %d-byte hash, "
                                     "want %d", st->path, id, sqlite3_column_bytes(q, 5),
-                                    GALLERY_KEY_HASH_LEN);
+                                    STORE_KEY_HASH_LEN);
             memset(out, 0, sizeof(*out));
         }
     } else if (rc == SQLITE_DONE) {
@@ -1712,7 +1712,7 @@ static void read_key_row(sqlite3_stmt *q, void *elem)
     read_key(q, elem);
 }
 
-static mien_status sq_key_list(gallery_store *s, gallery_key **out, size_t *n, mien_error *err)
+static mien_status sq_key_list(store_db *s, store_key **out, size_t *n, mien_error *err)
 {
     void *list = NULL;
     mien_status status = collect_rows(as_sqlite(s), STMT_KEY_LIST, sizeof(**out), read_key_row,
@@ -1721,7 +1721,7 @@ static mien_status sq_key_list(gallery_store *s, gallery_key **out, size_t *n, m
     return status;
 }
 
-static mien_status sq_key_revoke(gallery_store *s, const char *id, mien_error *err)
+static mien_status sq_key_revoke(store_db *s, const char *id, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -1733,7 +1733,7 @@ static mien_status sq_key_revoke(gallery_store *s, const char *id, mien_error *e
         return status;
     }
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, gallery_store_now(&st->base));
+    sqlite3_bind_int64(q, 2, store_db_now(&st->base));
     status = run(st, q, "key_revoke", err);
     if (status != MIEN_OK || sqlite3_changes(st->db) > 0) {
         return status;
@@ -1754,7 +1754,7 @@ static mien_status sq_key_revoke(gallery_store *s, const char *id, mien_error *e
     return status;
 }
 
-static mien_status sq_key_count_valid(gallery_store *s, int64_t *count, mien_error *err)
+static mien_status sq_key_count_valid(store_db *s, int64_t *count, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -1777,7 +1777,7 @@ static mien_status sq_key_count_valid(gallery_store *s, int64_t *count, mien_err
 
 /* An open SQLite file is always there to answer: a disk that fails shows in the operations
  * themselves. */
-static mien_status sq_ping(gallery_store *s, mien_error *err)
+static mien_status sq_ping(store_db *s, mien_error *err)
 {
     (void)as_sqlite(s);
     (void)err;
@@ -1786,7 +1786,7 @@ static mien_status sq_ping(gallery_store *s, mien_error *err)
 
 /* ---- copying a store (store.h "copying a whole store"; store_copy.c) -------------------- */
 
-static mien_status sq_collection_import(gallery_store *s, const gallery_collection *c,
+static mien_status sq_collection_import(store_db *s, const store_collection *c,
                                         mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -1822,8 +1822,8 @@ static void bind_text_or_null(sqlite3_stmt *q, int col, const char *text)
     }
 }
 
-static mien_status sq_subject_import(gallery_store *s, int64_t collection_id,
-                                     const gallery_subject *g, mien_error *err)
+static mien_status sq_subject_import(store_db *s, int64_t collection_id,
+                                     const store_subject *g, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -1849,9 +1849,9 @@ static mien_status sq_subject_import(gallery_store *s, int64_t collection_id,
     return run_insert(st, q, "subject_import", "this subject id is taken", err);
 }
 
-static mien_status sq_face_import(gallery_store *s, int64_t collection_id, int64_t subject_id,
+static mien_status sq_face_import(store_db *s, int64_t collection_id, int64_t subject_id,
                                   int64_t face_id, int64_t created_at,
-                                  const gallery_face_new *face, mien_error *err)
+                                  const store_face_new *face, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     int64_t id = 0;
@@ -1872,7 +1872,7 @@ static mien_status sq_face_import(gallery_store *s, int64_t collection_id, int64
                   err);
 }
 
-static mien_status sq_key_import(gallery_store *s, const gallery_key *k, mien_error *err)
+static mien_status sq_key_import(store_db *s, const store_key *k, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -1884,7 +1884,7 @@ static mien_status sq_key_import(gallery_store *s, const gallery_key *k, mien_er
         return status;
     }
     sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, k->secret_hash, GALLERY_KEY_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, k->secret_hash, STORE_KEY_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int(q, 3, (int)k->role);
     bind_text_or_null(q, 4, k->label);
     sqlite3_bind_int64(q, 5, k->created_at);
@@ -1903,13 +1903,13 @@ static float column_float(sqlite3_stmt *q, int col)
 /* Opens the template and crop of one FACE_SCAN_FULL row into the buffers and calls fn. */
 static mien_status full_row(sqlite_store *st, sqlite3_stmt *q, int64_t collection_id,
                             uint8_t **plain, size_t *cap, uint8_t **crop, size_t *crop_cap,
-                            gallery_face_full_fn fn, void *ctx, mien_error *err)
+                            store_face_full_fn fn, void *ctx, mien_error *err)
 {
-    gallery_face_full f;
+    store_face_full f;
     memset(&f, 0, sizeof(f));
     f.face_id = sqlite3_column_int64(q, 0);
     f.subject_id = sqlite3_column_int64(q, 1);
-    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, f.subject_id,
+    mien_status status = open_blob(st, STORE_BLOB_TEMPLATE, collection_id, f.subject_id,
                                    sqlite3_column_blob(q, 2),
                                    (size_t)sqlite3_column_bytes(q, 2), plain, cap,
                                    &f.template_len, err);
@@ -1934,7 +1934,7 @@ static mien_status full_row(sqlite_store *st, sqlite3_stmt *q, int64_t collectio
     }
     f.created_at = sqlite3_column_int64(q, 12);
     if (sqlite3_column_type(q, 13) != SQLITE_NULL) {
-        status = open_blob(st, GALLERY_BLOB_CROP, collection_id, f.subject_id,
+        status = open_blob(st, STORE_BLOB_CROP, collection_id, f.subject_id,
                            sqlite3_column_blob(q, 13),
                            (size_t)sqlite3_column_bytes(q, 13), crop, crop_cap, &f.crop_len,
                            err);
@@ -1946,8 +1946,8 @@ static mien_status full_row(sqlite_store *st, sqlite3_stmt *q, int64_t collectio
     return fn(ctx, &f);
 }
 
-static mien_status sq_face_scan_full(gallery_store *s, int64_t collection_id,
-                                     gallery_face_full_fn fn, void *ctx, mien_error *err)
+static mien_status sq_face_scan_full(store_db *s, int64_t collection_id,
+                                     store_face_full_fn fn, void *ctx, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -1980,7 +1980,7 @@ static mien_status sq_face_scan_full(gallery_store *s, int64_t collection_id,
     return status;
 }
 
-static mien_status sq_review_scan(gallery_store *s, gallery_review_fn fn, void *ctx,
+static mien_status sq_review_scan(store_db *s, store_review_fn fn, void *ctx,
                                   mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -1991,7 +1991,7 @@ static mien_status sq_review_scan(gallery_store *s, gallery_review_fn fn, void *
         return status;
     }
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        gallery_review r;
+        store_review r;
         read_review(q, &r);
         status = fn(ctx, &r);
         if (status != MIEN_OK) {
@@ -2005,7 +2005,7 @@ static mien_status sq_review_scan(gallery_store *s, gallery_review_fn fn, void *
     return status;
 }
 
-static mien_status sq_sequence_get(gallery_store *s, gallery_sequences *out, mien_error *err)
+static mien_status sq_sequence_get(store_db *s, store_sequences *out, mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
@@ -2029,7 +2029,7 @@ static mien_status sq_sequence_get(gallery_store *s, gallery_sequences *out, mie
 /* AUTOINCREMENT keeps each table's high-water mark in sqlite_sequence, which ordinary
  * statements may change (https://www.sqlite.org/autoinc.html); an insert with an explicit id
  * already raised it to that id. collections has no AUTOINCREMENT: nothing to raise. */
-static mien_status sq_sequence_raise(gallery_store *s, const gallery_sequences *at_least,
+static mien_status sq_sequence_raise(store_db *s, const store_sequences *at_least,
                                      mien_error *err)
 {
     sqlite_store *st = as_sqlite(s);
@@ -2060,7 +2060,7 @@ static mien_status sq_sequence_raise(gallery_store *s, const gallery_sequences *
 
 /* ---- open and close ------------------------------------------------------------------- */
 
-static void sq_close(gallery_store *s)
+static void sq_close(store_db *s)
 {
     if (s == NULL) {
         return;
@@ -2091,17 +2091,17 @@ static mien_status check_identity(sqlite_store *st, int64_t *version, mien_error
     if (status != MIEN_OK) {
         return status;
     }
-    if (app != GALLERY_SQLITE_APPLICATION_ID && (app != 0 || tables != 0)) {
+    if (app != STORE_SQLITE_APPLICATION_ID && (app != 0 || tables != 0)) {
         return base_error_set(err, MIEN_ERR_STORE,
                               "%s: not a mien store (application_id 0x%08llx, %lld schema "
                               "objects); refusing to touch it",
                               st->path, (unsigned long long)(uint32_t)app, (long long)tables);
     }
-    if (*version > GALLERY_SQLITE_SCHEMA_VERSION) {
+    if (*version > STORE_SQLITE_SCHEMA_VERSION) {
         return base_error_set(err, MIEN_ERR_STORE,
                               "%s: schema version %lld is newer than this build of mien (%d); "
                               "upgrade mien",
-                              st->path, (long long)*version, GALLERY_SQLITE_SCHEMA_VERSION);
+                              st->path, (long long)*version, STORE_SQLITE_SCHEMA_VERSION);
     }
     return MIEN_OK;
 }
@@ -2124,7 +2124,7 @@ static mien_status migrate(sqlite_store *st, int64_t version, int target, mien_e
             status = exec(st, m->sql, "migration", err);
             if (status == MIEN_OK) {
                 snprintf(bump, sizeof(bump), "PRAGMA application_id = %d; PRAGMA user_version = %d",
-                         GALLERY_SQLITE_APPLICATION_ID, m->version);
+                         STORE_SQLITE_APPLICATION_ID, m->version);
                 status = exec(st, bump, "migration: version", err);
             }
         }
@@ -2176,12 +2176,12 @@ static mien_status configure(sqlite_store *st, int target, mien_error *err)
     return status;
 }
 
-/* gallery_sqlite_open() for schema version `target` (gallery_sqlite_open_version()). */
-static mien_status open_at(const char *path, int target, const keyring *keys, gallery_store **out,
+/* store_sqlite_open() for schema version `target` (store_sqlite_open_version()). */
+static mien_status open_at(const char *path, int target, const keyring *keys, store_db **out,
                            mien_error *err)
 {
     if (out == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_sqlite_open: out is NULL");
+        return base_error_set(err, MIEN_ERR_ARG, "store_sqlite_open: out is NULL");
     }
     *out = NULL;
     if (path == NULL || path[0] == '\0') {
@@ -2232,40 +2232,40 @@ fail_db:
     return status;
 }
 
-mien_status gallery_sqlite_open(const char *path, const keyring *keys, gallery_store **out,
+mien_status store_sqlite_open(const char *path, const keyring *keys, store_db **out,
                                 mien_error *err)
 {
-    return open_at(path, GALLERY_SQLITE_SCHEMA_VERSION, keys, out, err);
+    return open_at(path, STORE_SQLITE_SCHEMA_VERSION, keys, out, err);
 }
 
-mien_status gallery_sqlite_open_version(const char *path, int version, const keyring *keys,
-                                        gallery_store **out, mien_error *err)
+mien_status store_sqlite_open_version(const char *path, int version, const keyring *keys,
+                                        store_db **out, mien_error *err)
 {
-    if (version < 1 || version > GALLERY_SQLITE_SCHEMA_VERSION) {
+    if (version < 1 || version > STORE_SQLITE_SCHEMA_VERSION) {
         if (out != NULL) {
             *out = NULL;
         }
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_sqlite_open_version: no schema "
-                              "version %d (1..%d)", version, GALLERY_SQLITE_SCHEMA_VERSION);
+        return base_error_set(err, MIEN_ERR_ARG, "store_sqlite_open_version: no schema "
+                              "version %d (1..%d)", version, STORE_SQLITE_SCHEMA_VERSION);
     }
     return open_at(path, version, keys, out, err);
 }
 
 /* ---- test hooks (store_sqlite.h) ------------------------------------------------------ */
 
-static sqlite_store *sqlite_or_null(gallery_store *s)
+static sqlite_store *sqlite_or_null(store_db *s)
 {
     return s != NULL && s->ops == &SQLITE_OPS ? as_sqlite(s) : NULL;
 }
 
-mien_status gallery_sqlite_set_max_pages(gallery_store *s, int64_t pages, int64_t *applied,
+mien_status store_sqlite_set_max_pages(store_db *s, int64_t pages, int64_t *applied,
                                          mien_error *err)
 {
     sqlite_store *st = sqlite_or_null(s);
     char sql[64];
     int64_t got = 0;
     if (st == NULL || pages <= 0) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_sqlite_set_max_pages: bad arguments");
+        return base_error_set(err, MIEN_ERR_ARG, "store_sqlite_set_max_pages: bad arguments");
     }
     snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)pages);
     mien_status status = query_one(st, sql, &got, NULL, 0, err);
@@ -2275,16 +2275,16 @@ mien_status gallery_sqlite_set_max_pages(gallery_store *s, int64_t pages, int64_
     return status;
 }
 
-mien_status gallery_sqlite_integrity(gallery_store *s, char *out, size_t size, mien_error *err)
+mien_status store_sqlite_integrity(store_db *s, char *out, size_t size, mien_error *err)
 {
     sqlite_store *st = sqlite_or_null(s);
     if (st == NULL || out == NULL || size == 0) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_sqlite_integrity: bad arguments");
+        return base_error_set(err, MIEN_ERR_ARG, "store_sqlite_integrity: bad arguments");
     }
     return query_one(st, "PRAGMA integrity_check(1)", NULL, out, size, err);
 }
 
-static const gallery_store_ops SQLITE_OPS = {
+static const store_db_ops SQLITE_OPS = {
     .close = sq_close,
     .begin = sq_begin,
     .commit = sq_commit,
