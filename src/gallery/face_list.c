@@ -16,6 +16,7 @@
 
 #include "base/error.h"
 #include "store/handle.h"
+#include "store/seal.h"
 #include "store/store.h"
 
 /* Looks collection `name` up; MIEN_ERR_NOT_FOUND naming it when absent. */
@@ -98,7 +99,7 @@ mien_status mien_face_list(mien_store *store, const char *collection, mien_face_
     if (st != MIEN_OK) {
         return st;
     }
-    st = gs->ops->face_scan(gs, c.id, list_row, &lc, err);
+    st = seal_face_scan(gs, c.id, list_row, &lc, err);
     if (st != MIEN_OK) {
         free(lc.rows);
         return st;
@@ -165,7 +166,7 @@ mien_status mien_face_template(mien_store *store, const char *collection, int64_
     }
     /* One face by id (store.h face_get), not a scan of the collection. */
     int64_t in_collection = 0;
-    st = gs->ops->face_get(gs, face_id, &in_collection, find_row, &fc, err);
+    st = seal_face_get(gs, face_id, &in_collection, find_row, &fc, err);
     if (st == MIEN_ERR_NOT_FOUND || (st == MIEN_OK && in_collection != c.id)) {
         mien_template_free(fc.t);
         fc.t = NULL;

@@ -34,6 +34,7 @@
 #include "base/keyring.h"
 #include "gallery/index.h"
 #include "store/handle.h"
+#include "store/seal.h"
 #include "store/store.h"
 #include "governance/governance.h"
 
@@ -303,7 +304,7 @@ static mien_status cache_load(mien_store *s, const store_collection *col, int di
     }
     lc.c = c;
     lc.err = err;
-    st = s->store->ops->face_scan(s->store, col->id, load_row, &lc, err);
+    st = seal_face_scan(s->store, col->id, load_row, &lc, err);
     if (st != MIEN_OK) {
         goto fail;
     }
@@ -430,7 +431,7 @@ static mien_status sync_apply(sync_ctx *sc)
         const sync_change *ch = &sc->changes[k];
         if (ch->face_id > 0) {
             sc->face_coll = 0;
-            st = sc->s->store->ops->face_get(sc->s->store, ch->face_id, &sc->face_coll,
+            st = seal_face_get(sc->s->store, ch->face_id, &sc->face_coll,
                                              sync_face_row, sc, sc->err);
             if (st == MIEN_ERR_NOT_FOUND) {
                 st = MIEN_OK; /* erased since; its erasure comes later in the log */
@@ -894,7 +895,7 @@ static mien_status enrol_in_tx(mien_store *store, const store_collection *c,
     mien_status st = g->ops->subject_ensure(g, c->id, e->subject, e->display_name, consent,
                                             expires_at, subject_id, err);
     if (st == MIEN_OK) {
-        st = g->ops->face_insert(g, c->id, *subject_id, &face, face_id, err);
+        st = seal_face_insert(g, c->id, *subject_id, &face, face_id, err);
     }
     sodium_memzero(bytes, len);
     free(bytes);
@@ -1492,7 +1493,7 @@ mien_status mien_verify(mien_store *store, const char *collection, const char *s
     }
     verify_ctx v = {probe, -1.0f, 0, err};
     if (st == MIEN_OK) {
-        st = store->store->ops->face_scan_subject(store->store, c.id, subject, verify_row, &v,
+        st = seal_face_scan_subject(store->store, c.id, subject, verify_row, &v,
                                                   err);
     }
     char hash[65];

@@ -14,6 +14,7 @@
 #include "base/keyring.h"
 #include "governance/governance.h"
 #include "store/handle.h"
+#include "store/seal.h"
 
 static mien_status rotate_locked(mien_store *store, store_db *g, const mien_context *ctx,
                                  int64_t *resealed, mien_error *err)
@@ -26,7 +27,7 @@ static mien_status rotate_locked(mien_store *store, store_db *g, const mien_cont
     if (st == MIEN_OK) {
         st = g->ops->begin(g, err);
         if (st == MIEN_OK) {
-            st = g->ops->reseal_all(g, &n, err);
+            st = seal_rewrite_all(g, false, &n, err);
             if (st == MIEN_OK) {
                 st = governance_record_tx(g, ctx, "keys.rotate-data", NULL, NULL, "ok",
                                           json_pack("{s:I,s:i}", "resealed", (json_int_t)n,

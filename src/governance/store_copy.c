@@ -30,6 +30,7 @@
 #include "base/keyring.h"
 #include "governance/store_copy.h"
 #include "store/handle.h"
+#include "store/seal.h"
 #include "governance/audit.h"
 #include "governance/governance.h"
 
@@ -100,7 +101,7 @@ static mien_status copy_face(void *ctx, const store_face_full *f)
         .crop_rgb = f->crop_rgb,
         .crop_len = f->crop_rgb != NULL ? f->crop_len : 0,
     };
-    mien_status st = c->to->ops->face_import(c->to, c->collection_id, f->subject_id, f->face_id,
+    mien_status st = seal_face_import(c->to, c->collection_id, f->subject_id, f->face_id,
                                              f->created_at, &nf, c->err);
     if (st == MIEN_OK) {
         c->n->faces++;
@@ -128,7 +129,7 @@ static mien_status copy_collection(store_db *from, copy_ctx *c, const store_coll
     c->n->collections++;
     c->n->subjects += (int64_t)n;
     c->collection_id = col->id;
-    return from->ops->face_scan_full(from, col->id, copy_face, c, c->err);
+    return seal_face_scan_full(from, col->id, copy_face, c, c->err);
 }
 
 /* ---- keys, reviews, decisions, the audit chain ----------------------------------------- */
@@ -329,7 +330,7 @@ mien_status store_db_count(store_db *s, store_counts *out, mien_error *err)
     for (size_t k = 0; st == MIEN_OK && k < nc; k++) {
         n.collections++;
         n.subjects += cs[k].subjects;
-        st = s->ops->face_scan_full(s, cs[k].id, count_face, &cc, err);
+        st = seal_face_scan_full(s, cs[k].id, count_face, &cc, err);
     }
     free(cs);
     if (st == MIEN_OK) {

@@ -1,13 +1,16 @@
 /* store.h — where galleries live: the store interface (a table of functions), so that the
  * SQLite backend (store_sqlite.c, the embedded default) and the PostgreSQL one
- * (store_postgres.c, several nodes on one database) serve the same callers (gallery.c)
- * unchanged; store_copy.c copies any store into any other through it (`mien migrate`).
+ * (store_postgres.c, several nodes on one database) serve the same callers (seal.h, handle.c,
+ * governance/, gallery/) unchanged; governance/store_copy.c copies any store into any other
+ * through it (`mien migrate`). The store layer sits below governance and the gallery and
+ * includes neither.
  *
  * The database is the source of truth; in-memory indexes are rebuilt from it. Every write
  * that must be atomic runs between begin() and commit() (rollback() undoes it): an
  * enrolment (subject row + face row), an erasure (face rows, crops, subject row). Templates
- * are stored as the opaque bytes of mien_template_serialize(); the store never looks inside
- * (a later issue encrypts them at rest, transparently for this interface). The same store
+ * and crops are opaque bytes to the backends: seal.h seals them above this interface and
+ * opens them again, so what face_insert receives and the face scans hand over is the sealed
+ * blob as stored. The same store
  * keeps the service's API keys (id, hash of the secret, role; governance/keys.c).
  *
  * A store handle belongs to one thread at a time. The callback of a scan (face_scan,
@@ -61,7 +64,8 @@ typedef struct store_expired {
     char external_id[STORE_SUBJECT_MAX];
 } store_expired;
 
-/* One face row as the scan hands it over; pointers valid during the callback only. */
+/* One face row as the scan hands it over (the template sealed, as stored; seal.h opens it);
+ * pointers valid during the callback only. */
 typedef struct store_face_row {
     int64_t face_id, subject_id;
     const char *external_id;
@@ -70,13 +74,14 @@ typedef struct store_face_row {
 } store_face_row;
 
 /* A new face: template bytes, optional quality, optional source image digest, optional
- * aligned crop (112×112×3 RGB, stored only when the caller asks for it). */
+ * aligned crop (112×112×3 RGB, stored only when the caller asks for it). The operations take
+ * template and crop sealed (seal.h seal_face_insert seals them). */
 typedef struct store_face_new {
     const uint8_t *template_bytes;
     size_t template_len;
     const mien_quality *quality;  /* NULL: not recorded */
     const uint8_t *image_sha256;  /* 32 bytes or NULL */
-    const uint8_t *crop_rgb;      /* FACE_CHIP 112*112*3 bytes or NULL */
+    const uint8_t *crop_rgb;      /* FACE_CHIP 112*112*3 bytes (sealed: + overhead) or NULL */
     size_t crop_len;
 } store_face_new;
 
@@ -141,8 +146,8 @@ typedef struct store_decision {
 } store_decision;
 
 /* One face with everything the store keeps of it, for copying a store (face_scan_full,
- * store_copy.c). Pointers are valid during the callback only; template and crop are opened
- * (plaintext: the callback must not keep or log them). */
+ * store_copy.c). Pointers are valid during the callback only; template and crop are sealed
+ * as stored (seal.h seal_face_scan_full opens them for its callback). */
 typedef struct store_face_full {
     int64_t face_id, subject_id;
     const uint8_t *template_bytes;
@@ -164,6 +169,21 @@ typedef struct store_sequences {
 } store_sequences;
 
 typedef struct store_db store_db;
+
+/* The two kinds of sealed blob a store keeps (seal.h). */
+typedef enum store_blob { STORE_BLOB_TEMPLATE = 0, STORE_BLOB_CROP = 1 } store_blob;
+
+/* Where one stored blob belongs, for blob_rewrite: its face (a crop's face), and the
+ * collection and subject its seal binds it to (seal.h). */
+typedef struct store_blob_ref {
+    int64_t face_id, collection_id, subject_id;
+} store_blob_ref;
+
+/* blob_rewrite's callback: the stored bytes[n] of one blob in, and in *out (malloc'd; the
+ * backend frees it) the bytes to store instead, *out_len long, or *out NULL to leave it. */
+typedef mien_status (*store_rewrite_fn)(void *ctx, store_blob kind, const store_blob_ref *ref,
+                                        const uint8_t *bytes, size_t n, uint8_t **out,
+                                        size_t *out_len, mien_error *err);
 
 typedef mien_status (*store_face_fn)(void *ctx, const store_face_row *row);
 typedef mien_status (*store_face_full_fn)(void *ctx, const store_face_full *face);
@@ -207,9 +227,9 @@ typedef struct store_db_ops {
     /* Calls fn for every face of the collection (any order); stops at fn's first error. */
     mien_status (*face_scan)(store_db *s, int64_t collection_id, store_face_fn fn,
                              void *ctx, mien_error *err);
-    /* Calls fn once with face `face_id` (its template opened) and *collection_id its
-     * collection (set before fn is called); MIEN_ERR_NOT_FOUND when there is no such face (erased since). For
-     * following changes another handle or node made (gallery.c). */
+    /* Calls fn once with face `face_id` and *collection_id its collection (set before fn is
+     * called); MIEN_ERR_NOT_FOUND when there is no such face (erased since). For following
+     * changes another handle or node made (gallery.c). */
     mien_status (*face_get)(store_db *s, int64_t face_id, int64_t *collection_id,
                             store_face_fn fn, void *ctx, mien_error *err);
     /* face_scan restricted to subject `external_id` (1:1 verification). */
@@ -224,9 +244,12 @@ typedef struct store_db_ops {
                                  const char *external_id, int64_t *faces_deleted,
                                  int64_t *crops_deleted, mien_error *err);
 
-    /* Re-seals every template and crop with the keyring's current data key (key rotation),
-     * in the caller's transaction. *count: blobs re-sealed. */
-    mien_status (*reseal_all)(store_db *s, int64_t *count, mien_error *err);
+    /* Calls fn with every stored blob of `kind` (templates, or crops) and writes back what fn
+     * returns, in the caller's transaction or, without one, in its own; adds the blobs written
+     * to *count (may be NULL). The bytes a rewrite replaces leave the file as an erasure's do (SQLite:
+     * at commit). fn must not call operations of this handle. seal.h seal_rewrite_all. */
+    mien_status (*blob_rewrite)(store_db *s, store_blob kind, store_rewrite_fn fn, void *ctx,
+                                int64_t *count, mien_error *err);
 
     /* ---- audit chain (schema version 3) ---- */
     /* The last entry's seq and hash (0 and zeros when the log is empty). */
@@ -292,7 +315,7 @@ typedef struct store_db_ops {
     /* Key k as it is: id, secret_hash, role, label, created_at, revoked_at. */
     mien_status (*key_import)(store_db *s, const store_key *k, mien_error *err);
     /* Calls fn for every face of the collection, ascending id, with its quality, digest, crop
-     * and time (templates and crops opened); stops at fn's first error. */
+     * and time; stops at fn's first error. */
     mien_status (*face_scan_full)(store_db *s, int64_t collection_id,
                                   store_face_full_fn fn, void *ctx, mien_error *err);
     /* Calls fn for every review, oldest first, candidates_json included (valid during the
@@ -310,8 +333,10 @@ typedef struct store_db_ops {
 
 struct store_db {
     const store_db_ops *ops;
-    const keyring *keys;        /* borrowed from the opener; seals templates and crops (NULL:
-                                   templates can be neither written nor read) */
+    const keyring *keys;        /* borrowed from the opener, for seal.h (the backends never read
+                                   it); NULL: templates can be neither written nor read */
+    const char *where;          /* the store's name in messages (a path, "postgres U@H:P/D");
+                                   set by the backend, never the URI (it may hold a password) */
     int64_t clock;              /* unix seconds every time stamp uses; 0: the system clock
                                    (mien_store_set_clock) */
     char audit_head_path[4096]; /* the signed chain head, kept outside the database */
@@ -322,37 +347,14 @@ struct store_db {
 /* The store's notion of now (store_db.clock, else time()). */
 int64_t store_db_now(const store_db *s);
 
-/* Associated data that binds a sealed template or crop to its place (keyring_seal):
- * "mien/template" or "mien/crop" (13 bytes, zero-padded), the collection id and the subject id
- * as 8 bytes little-endian each. Every backend seals with it, so that a blob moved to another
- * collection or pinned to another subject (someone with write access to the database swapping
- * templates to make an impostor verify as somebody else) fails to open.
- * Writes STORE_SEAL_AD_LEN bytes into ad. */
-#define STORE_SEAL_AD_LEN 29
-typedef enum store_blob { STORE_BLOB_TEMPLATE = 0, STORE_BLOB_CROP = 1 } store_blob;
-void store_seal_ad(store_blob kind, int64_t collection_id, int64_t subject_id,
-                     uint8_t ad[STORE_SEAL_AD_LEN]);
-
 /* Opens (creating and migrating if needed) the store named by `uri`: "sqlite:PATH" or a bare
- * path (store_sqlite.c), "postgres://..." or "postgresql://..." (store_postgres.c), sealing
- * with `keys` (borrowed; must outlive the store). An SQLite file of schema 2 has its plaintext
- * templates sealed by the migration to schema 3. MIEN_ERR_IO when the file or server cannot
+ * path (store_sqlite.c), "postgres://..." or "postgresql://..." (store_postgres.c), with
+ * `keys` (borrowed; must outlive the store) for seal.h. An SQLite file of schema 2 has its
+ * plaintext templates sealed here (seal_rewrite_all) after the migration to schema 3. MIEN_ERR_IO when the file or server cannot
  * be reached, MIEN_ERR_STORE for a corrupt or foreign database or a newer schema,
  * MIEN_ERR_UNSUPPORTED for another scheme. @test gallery/test_store.c */
 mien_status store_db_open(const char *uri, const keyring *keys, store_db **out,
                               mien_error *err);
-
-/* Seals plain[n] for its place (store_seal_ad) with the store's current data key into *out
- * (malloc'd, n + KEYRING_SEAL_OVERHEAD bytes); `where` names the store in messages. Every
- * backend seals and opens through these two. */
-mien_status store_seal(const store_db *s, const char *where, store_blob kind,
-                         int64_t collection_id, int64_t subject_id, const uint8_t *plain, size_t n,
-                         uint8_t **out, mien_error *err);
-/* Opens sealed[n] into *buf (grown as needed, *cap bytes); *plain_len its length. */
-mien_status store_unseal(const store_db *s, const char *where, store_blob kind,
-                           int64_t collection_id, int64_t subject_id, const uint8_t *sealed,
-                           size_t n, uint8_t **buf, size_t *cap, size_t *plain_len,
-                           mien_error *err);
 
 /* The SQLite file a URI names ("sqlite:PATH", "sqlite://PATH" or a bare path), pointing
  * into `uri`; NULL for other schemes. */

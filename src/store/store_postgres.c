@@ -31,9 +31,8 @@
  * commit. audit_insert also refuses (MIEN_ERR_EXISTS) a seq that is not max(seq) + 1, so even
  * a caller that appends outside a transaction cannot fork the chain.
  *
- * Templates and crops are sealed with the store's keyring exactly as the SQLite store does
- * (keyring_seal, associated data store_seal_ad()), so that a dump, a replica or a backup
- * holds only ciphertext.
+ * Templates and crops arrive sealed (seal.h, above the store, as for the SQLite store), so
+ * that a dump, a replica or a backup holds only ciphertext.
  *
  * Erasure deletes the rows at commit. Unlike the SQLite store, it cannot make the bytes leave
  * the server's files: PostgreSQL keeps dead row versions until VACUUM prunes them, and its
@@ -52,13 +51,11 @@
 #include <string.h>
 
 #include <libpq-fe.h>
-#include <sodium.h>
 
 #include "base/error.h"
 
 #define STORE_MAGIC 0x50475351u /* "PGSQ": checked by assert on every call (STYLE rule 10) */
 
-#define CHIP_BYTES (112 * 112 * 3) /* FACE_CHIP: the aligned ArcFace chip, RGB, row-major */
 
 /* Waiting for a lock (the write lock of begin(), a row another node is writing) gives up
  * after this long: the same 5 s as the SQLite store's busy timeout, for the same reason (a
@@ -73,7 +70,7 @@
 #define LOCK_WRITE_SQL "SELECT pg_advisory_xact_lock(1835623790, hashtext(current_schema()))"
 #define LOCK_MIGRATE_SQL "SELECT pg_advisory_xact_lock(1835624306, hashtext(current_schema()))"
 
-/* Rows fetched per round trip by the cursors of reseal_all. */
+/* Rows fetched per round trip by the cursor of blob_rewrite. */
 #define RESEAL_BATCH 512
 
 /* ---- schema and migrations -------------------------------------------------------------
@@ -856,35 +853,6 @@ static mien_status pg_commit(store_db *s, mien_error *err)
     return MIEN_OK;
 }
 
-/* ---- sealing (base/keyring.h), as store_sqlite.c: templates and crops are written sealed
- * with the current data key and bound to their collection (store_seal_ad). */
-
-/* Seals plain[n] for its place into *out (store.c store_seal). */
-static mien_status seal_blob(pg_store *st, store_blob kind, int64_t collection_id,
-                             int64_t subject_id, const uint8_t *plain, size_t n, uint8_t **out,
-                             mien_error *err)
-{
-    return store_seal(&st->base, st->where, kind, collection_id, subject_id, plain, n, out,
-                        err);
-}
-
-/* Opens sealed[n] into *buf (store.c store_unseal). */
-static mien_status open_blob(pg_store *st, store_blob kind, int64_t collection_id,
-                             int64_t subject_id, const uint8_t *sealed, size_t n, uint8_t **buf,
-                             size_t *cap, size_t *plain_len, mien_error *err)
-{
-    return store_unseal(&st->base, st->where, kind, collection_id, subject_id, sealed, n,
-                          buf, cap, plain_len, err);
-}
-
-static void free_plain(uint8_t *plain, size_t cap)
-{
-    if (plain != NULL) {
-        sodium_memzero(plain, cap);
-        free(plain);
-    }
-}
-
 /* ---- collections ------------------------------------------------------------------------ */
 
 static void read_collection(const PGresult *r, int row, store_collection *c)
@@ -1254,36 +1222,21 @@ static mien_status subject_collection(pg_store *st, int64_t subject_id, int64_t 
 }
 
 /* One statement (FACE_INSERT, or FACE_IMPORT with `import_id` > 0 and `created_at`) writes
- * the face and its crop, both sealed first. A subject erased by another node between the
- * statement's snapshot and its insert fails on the foreign key (23503) and reads as NOT_FOUND
- * too; an imported id that is taken is MIEN_ERR_EXISTS. */
+ * the face and its crop (both sealed by the caller, seal.h). A subject erased by another
+ * node between the statement's snapshot and its insert fails on the foreign key (23503) and
+ * reads as NOT_FOUND too; an imported id that is taken is MIEN_ERR_EXISTS. */
 static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subject_id,
                               const store_face_new *f, int64_t import_id, int64_t created_at,
                               int64_t *face_id, mien_error *err)
 {
     pq_params p = {0};
     PGresult *r;
-    uint8_t *sealed = NULL, *sealed_crop = NULL;
     *face_id = 0;
     if (f == NULL || f->template_bytes == NULL || f->template_len == 0) {
         return base_error_set(err, MIEN_ERR_ARG, "face_insert: no template bytes");
     }
-    if (f->crop_rgb != NULL && f->crop_len != CHIP_BYTES) {
-        return base_error_set(err, MIEN_ERR_ARG, "face_insert: crop is %zu bytes, want %d",
-                              f->crop_len, CHIP_BYTES);
-    }
-    mien_status status = seal_blob(st, STORE_BLOB_TEMPLATE, collection_id, subject_id,
-                                   f->template_bytes, f->template_len, &sealed, err);
-    if (status == MIEN_OK && f->crop_rgb != NULL) {
-        status = seal_blob(st, STORE_BLOB_CROP, collection_id, subject_id, f->crop_rgb,
-                           f->crop_len, &sealed_crop, err);
-    }
-    if (status != MIEN_OK) {
-        free(sealed);
-        return status;
-    }
     p_i64(&p, subject_id);
-    p_bytes(&p, sealed, f->template_len + KEYRING_SEAL_OVERHEAD);
+    p_bytes(&p, f->template_bytes, f->template_len);
     if (f->quality != NULL) {
         const mien_quality *k = f->quality;
         p_i64(&p, (int64_t)k->klass);
@@ -1302,13 +1255,12 @@ static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subje
     p_bytes(&p, f->image_sha256, 32);
     p_i64(&p, import_id > 0 ? created_at : store_db_now(&st->base));
     p_i64(&p, collection_id);
-    p_bytes(&p, sealed_crop, f->crop_len + KEYRING_SEAL_OVERHEAD);
+    p_bytes(&p, f->crop_rgb, f->crop_rgb != NULL ? f->crop_len : 0);
     if (import_id > 0) {
         p_i64(&p, import_id);
     }
-    status = run(st, import_id > 0 ? STMT_FACE_IMPORT : STMT_FACE_INSERT, &p, &r, err);
-    free(sealed);
-    free(sealed_crop);
+    mien_status status = run(st, import_id > 0 ? STMT_FACE_IMPORT : STMT_FACE_INSERT, &p, &r,
+                             err);
     if (status != MIEN_OK) {
         if (strcmp(st->sqlstate, "23503") == 0) {
             return base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject %lld in collection "
@@ -1410,29 +1362,22 @@ static mien_status stream(pg_store *st, stmt_id id, const pq_params *p, stream_f
 }
 
 typedef struct face_scan_ctx {
-    int64_t collection_id;
     store_face_fn fn;
     void *ctx;
-    uint8_t *plain;
-    size_t cap;
 } face_scan_ctx;
 
+/* The face row r holds, handed to fn (the template as stored). */
 static mien_status face_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
 {
     face_scan_ctx *fs = ctx;
-    size_t len = 0;
-    mien_status status = open_blob(st, STORE_BLOB_TEMPLATE, fs->collection_id,
-                                   col_i64(r, 0, 1), (const uint8_t *)PQgetvalue(r, 0, 3),
-                                   (size_t)PQgetlength(r, 0, 3), &fs->plain, &fs->cap, &len, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
+    (void)st;
+    (void)err;
     store_face_row row = {
         .face_id = col_i64(r, 0, 0),
         .subject_id = col_i64(r, 0, 1),
         .external_id = PQgetvalue(r, 0, 2),
-        .template_bytes = fs->plain,
-        .template_len = len,
+        .template_bytes = (const uint8_t *)PQgetvalue(r, 0, 3),
+        .template_len = (size_t)PQgetlength(r, 0, 3),
     };
     return fs->fn(fs->ctx, &row);
 }
@@ -1442,11 +1387,9 @@ static mien_status pg_face_scan(store_db *s, int64_t collection_id, store_face_f
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
-    face_scan_ctx fs = {.collection_id = collection_id, .fn = fn, .ctx = ctx};
+    face_scan_ctx fs = {.fn = fn, .ctx = ctx};
     p_i64(&p, collection_id);
-    mien_status status = stream(st, STMT_FACE_SCAN, &p, face_row, &fs, err);
-    free_plain(fs.plain, fs.cap);
-    return status;
+    return stream(st, STMT_FACE_SCAN, &p, face_row, &fs, err);
 }
 
 static mien_status pg_face_scan_subject(store_db *s, int64_t collection_id,
@@ -1455,19 +1398,17 @@ static mien_status pg_face_scan_subject(store_db *s, int64_t collection_id,
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
-    face_scan_ctx fs = {.collection_id = collection_id, .fn = fn, .ctx = ctx};
+    face_scan_ctx fs = {.fn = fn, .ctx = ctx};
     if (external_id == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "face_scan_subject: no subject id");
     }
     p_i64(&p, collection_id);
     p_text(&p, external_id);
-    mien_status status = stream(st, STMT_FACE_SCAN_SUBJECT, &p, face_row, &fs, err);
-    free_plain(fs.plain, fs.cap);
-    return status;
+    return stream(st, STMT_FACE_SCAN_SUBJECT, &p, face_row, &fs, err);
 }
 
 /* One face by id, for following another node's enrolment (gallery.c): its collection comes
- * from the row, and the template opens with that collection's associated data. */
+ * from the row. */
 static mien_status pg_face_get(store_db *s, int64_t face_id, int64_t *collection_id,
                                store_face_fn fn, void *ctx, mien_error *err)
 {
@@ -1484,26 +1425,46 @@ static mien_status pg_face_get(store_db *s, int64_t face_id, int64_t *collection
         PQclear(r);
         return base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %lld", (long long)face_id);
     }
-    face_scan_ctx fs = {.collection_id = col_i64(r, 0, 4), .fn = fn, .ctx = ctx};
-    *collection_id = fs.collection_id;
+    face_scan_ctx fs = {.fn = fn, .ctx = ctx};
+    *collection_id = col_i64(r, 0, 4);
     status = face_row(st, r, &fs, err);
     PQclear(r);
-    free_plain(fs.plain, fs.cap);
     return status;
 }
 
-/* ---- key rotation: re-seal every template and crop with the current data key ------------
+/* ---- rewriting blobs (seal.h: key rotation) ----------------------------------------------
  * A cursor (DECLARE, then FETCH RESEAL_BATCH rows at a time) walks the table inside the
  * operation's transaction; its snapshot was taken at DECLARE, so the updates it makes are
  * not seen again. */
 
-static mien_status reseal_table(pg_store *st, const char *declare, stmt_id set,
-                                store_blob kind, int64_t *count, mien_error *err)
+/* Row i of a fetched batch through fn, and what fn returns written with `set`. */
+static mien_status rewrite_row(pg_store *st, const PGresult *r, int i, stmt_id set,
+                               store_blob kind, store_rewrite_fn fn, void *ctx, int64_t *count,
+                               mien_error *err)
 {
-    uint8_t *plain = NULL;
-    size_t cap = 0;
+    store_blob_ref ref = {.face_id = col_i64(r, i, 0), .collection_id = col_i64(r, i, 1),
+                          .subject_id = col_i64(r, i, 3)};
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    pq_params p = {0};
+    mien_status status = fn(ctx, kind, &ref, (const uint8_t *)PQgetvalue(r, i, 2),
+                            (size_t)PQgetlength(r, i, 2), &out, &out_len, err);
+    if (status == MIEN_OK && out != NULL) {
+        p_i64(&p, ref.face_id);
+        p_bytes(&p, out, out_len);
+        status = run(st, set, &p, NULL, err);
+        ++*count;
+    }
+    free(out);
+    return status;
+}
+
+static mien_status rewrite_table(pg_store *st, const char *declare, stmt_id set,
+                                 store_blob kind, store_rewrite_fn fn, void *ctx,
+                                 int64_t *count, mien_error *err)
+{
     char fetch[64];
-    mien_status status = exec(st, declare, "reseal: declare", NULL, 0, err);
+    mien_status status = exec(st, declare, "rewrite: declare", NULL, 0, err);
     if (status != MIEN_OK) {
         return status;
     }
@@ -1511,72 +1472,48 @@ static mien_status reseal_table(pg_store *st, const char *declare, stmt_id set,
     for (;;) {
         PGresult *r = PQexecParams(st->conn, fetch, 0, NULL, NULL, NULL, NULL, 1);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            status = fail(st, r, "reseal: fetch", err);
+            status = fail(st, r, "rewrite: fetch", err);
             PQclear(r);
             break;
         }
         int rows = PQntuples(r);
         for (int i = 0; i < rows && status == MIEN_OK; i++) {
-            int64_t id = col_i64(r, i, 0), collection_id = col_i64(r, i, 1);
-            int64_t subject_id = col_i64(r, i, 3);
-            size_t len = 0;
-            uint8_t *sealed = NULL;
-            pq_params p = {0};
-            status = open_blob(st, kind, collection_id, subject_id,
-                               (const uint8_t *)PQgetvalue(r, i, 2),
-                               (size_t)PQgetlength(r, i, 2), &plain, &cap, &len, err);
-            if (status == MIEN_OK) {
-                status = seal_blob(st, kind, collection_id, subject_id, plain, len, &sealed,
-                                   err);
-            }
-            if (status == MIEN_OK) {
-                p_i64(&p, id);
-                p_bytes(&p, sealed, len + KEYRING_SEAL_OVERHEAD);
-                status = run(st, set, &p, NULL, err);
-                ++*count;
-            }
-            free(sealed);
+            status = rewrite_row(st, r, i, set, kind, fn, ctx, count, err);
         }
         PQclear(r);
         if (status != MIEN_OK || rows < RESEAL_BATCH) {
             break;
         }
     }
-    free_plain(plain, cap);
     if (status == MIEN_OK) {
-        status = exec(st, "CLOSE mien_reseal", "reseal: close", NULL, 0, err);
+        status = exec(st, "CLOSE mien_reseal", "rewrite: close", NULL, 0, err);
     }
     return status;
 }
 
-static mien_status pg_reseal_all(store_db *s, int64_t *count, mien_error *err)
+static mien_status pg_blob_rewrite(store_db *s, store_blob kind, store_rewrite_fn fn, void *ctx,
+                                   int64_t *count, mien_error *err)
 {
+    static const char *const DECLARE[2] = {
+        "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT f.id, s.collection_id,"
+        " f.template, f.subject_id FROM faces f JOIN subjects s ON s.id = f.subject_id",
+        "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT c.face_id, s.collection_id, c.rgb,"
+        " f.subject_id FROM crops c JOIN faces f ON f.id = c.face_id"
+        " JOIN subjects s ON s.id = f.subject_id",
+    };
     pg_store *st = as_pg(s);
+    bool crops = kind == STORE_BLOB_CROP;
     op_scope op;
     int64_t n = 0;
-    if (count != NULL) {
-        *count = 0;
-    }
     mien_status status = op_begin(st, &op, err);
     if (status != MIEN_OK) {
         return status;
     }
-    status = reseal_table(st,
-                          "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT f.id, s.collection_id,"
-                          " f.template, f.subject_id FROM faces f JOIN subjects s"
-                          " ON s.id = f.subject_id",
-                          STMT_FACE_SET_TEMPLATE, STORE_BLOB_TEMPLATE, &n, err);
-    if (status == MIEN_OK) {
-        status = reseal_table(st,
-                              "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT c.face_id,"
-                              " s.collection_id, c.rgb, f.subject_id FROM crops c JOIN faces f"
-                              " ON f.id ="
-                              " c.face_id JOIN subjects s ON s.id = f.subject_id",
-                              STMT_CROP_SET_RGB, STORE_BLOB_CROP, &n, err);
-    }
+    status = rewrite_table(st, DECLARE[crops], crops ? STMT_CROP_SET_RGB : STMT_FACE_SET_TEMPLATE,
+                           kind, fn, ctx, &n, err);
     status = op_end(st, &op, status, err);
     if (count != NULL && status == MIEN_OK) {
-        *count = n;
+        *count += n;
     }
     return status;
 }
@@ -2083,28 +2020,22 @@ static float col_float(const PGresult *r, int row, int col)
 }
 
 typedef struct full_scan_ctx {
-    int64_t collection_id;
     store_face_full_fn fn;
     void *ctx;
-    uint8_t *plain, *crop;
-    size_t cap, crop_cap;
 } full_scan_ctx;
 
+/* The FACE_SCAN_FULL row r holds, handed to fn (template and crop as stored). */
 static mien_status full_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
 {
     full_scan_ctx *fs = ctx;
     store_face_full f;
+    (void)st;
+    (void)err;
     memset(&f, 0, sizeof(f));
     f.face_id = col_i64(r, 0, 0);
     f.subject_id = col_i64(r, 0, 1);
-    mien_status status = open_blob(st, STORE_BLOB_TEMPLATE, fs->collection_id, f.subject_id,
-                                   (const uint8_t *)PQgetvalue(r, 0, 2),
-                                   (size_t)PQgetlength(r, 0, 2), &fs->plain, &fs->cap,
-                                   &f.template_len, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    f.template_bytes = fs->plain;
+    f.template_bytes = (const uint8_t *)PQgetvalue(r, 0, 2);
+    f.template_len = (size_t)PQgetlength(r, 0, 2);
     if (!PQgetisnull(r, 0, 3)) {
         f.has_quality = true;
         f.quality.klass = (mien_quality_class)col_i64(r, 0, 3);
@@ -2122,13 +2053,8 @@ static mien_status full_row(pg_store *st, const PGresult *r, void *ctx, mien_err
     }
     f.created_at = col_i64(r, 0, 12);
     if (!PQgetisnull(r, 0, 13)) {
-        status = open_blob(st, STORE_BLOB_CROP, fs->collection_id, f.subject_id,
-                           (const uint8_t *)PQgetvalue(r, 0, 13), (size_t)PQgetlength(r, 0, 13),
-                           &fs->crop, &fs->crop_cap, &f.crop_len, err);
-        if (status != MIEN_OK) {
-            return status;
-        }
-        f.crop_rgb = fs->crop;
+        f.crop_rgb = (const uint8_t *)PQgetvalue(r, 0, 13);
+        f.crop_len = (size_t)PQgetlength(r, 0, 13);
     }
     return fs->fn(fs->ctx, &f);
 }
@@ -2138,12 +2064,9 @@ static mien_status pg_face_scan_full(store_db *s, int64_t collection_id,
 {
     pg_store *st = as_pg(s);
     pq_params p = {0};
-    full_scan_ctx fs = {.collection_id = collection_id, .fn = fn, .ctx = ctx};
+    full_scan_ctx fs = {.fn = fn, .ctx = ctx};
     p_i64(&p, collection_id);
-    mien_status status = stream(st, STMT_FACE_SCAN_FULL, &p, full_row, &fs, err);
-    free_plain(fs.plain, fs.cap);
-    free_plain(fs.crop, fs.crop_cap);
-    return status;
+    return stream(st, STMT_FACE_SCAN_FULL, &p, full_row, &fs, err);
 }
 
 typedef struct review_scan_ctx {
@@ -2393,7 +2316,7 @@ mien_status store_postgres_open(const char *uri, const keyring *keys, store_db *
         return base_error_set(err, MIEN_ERR_NOMEM, "opening a PostgreSQL store");
     }
     st->base.ops = &POSTGRES_OPS;
-    st->base.keys = keys;
+    st->base.where = st->where;
     st->magic = STORE_MAGIC;
     mien_status status = head_path(st, keys, err);
     if (status != MIEN_OK) {
@@ -2474,7 +2397,7 @@ static const store_db_ops POSTGRES_OPS = {
     .face_scan_subject = pg_face_scan_subject,
     .face_get = pg_face_get,
     .subject_erase = pg_subject_erase,
-    .reseal_all = pg_reseal_all,
+    .blob_rewrite = pg_blob_rewrite,
     .audit_last = pg_audit_last,
     .audit_insert = pg_audit_insert,
     .audit_scan = pg_audit_scan,

@@ -19,8 +19,8 @@
 /* The application name in mien_schema: a schema whose mien_schema names another is refused. */
 #define STORE_POSTGRES_APPLICATION "mien"
 
-/* Opens (creating the tables and migrating as needed) the store at libpq URI `uri`, sealing
- * templates and crops with `keys` (borrowed; must outlive the store). On success *out is
+/* Opens (creating the tables and migrating as needed) the store at libpq URI `uri`; `keys`
+ * (may be NULL) only names the default audit head file (the backend never seals: seal.h). On success *out is
  * owned by the caller: (*out)->ops->close(*out). Messages never echo the URI (it may carry a
  * password): they name the store as "postgres USER@HOST:PORT/DB".
  *

@@ -34,7 +34,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
 #include <sqlite3.h>
 
 #include "base/error.h"
@@ -46,7 +45,6 @@
 
 #define STORE_MAGIC 0x53514c53u /* "SQLS": checked by assert on every call (STYLE rule 10) */
 
-#define CHIP_BYTES (112 * 112 * 3) /* FACE_CHIP: the aligned ArcFace chip, RGB, row-major */
 
 /* ---- schema and migrations -------------------------------------------------------------
  * Step k brings user_version from k-1 to k, in one transaction with the version bump. Steps
@@ -1002,27 +1000,6 @@ static mien_status sq_face_exists(store_db *s, int64_t collection_id,
     return status;
 }
 
-/* ---- sealing (base/keyring.h): templates and crops are written sealed with the current
- * data key and bound to their collection (store_seal_ad), and opened when read. */
-
-/* Seals plain[n] for its place into *out (store.c store_seal). */
-static mien_status seal_blob(sqlite_store *st, store_blob kind, int64_t collection_id,
-                             int64_t subject_id, const uint8_t *plain, size_t n, uint8_t **out,
-                             mien_error *err)
-{
-    return store_seal(&st->base, st->path, kind, collection_id, subject_id, plain, n, out,
-                        err);
-}
-
-/* Opens sealed[n] into *buf (store.c store_unseal). */
-static mien_status open_blob(sqlite_store *st, store_blob kind, int64_t collection_id,
-                             int64_t subject_id, const uint8_t *sealed, size_t n, uint8_t **buf,
-                             size_t *cap, size_t *plain_len, mien_error *err)
-{
-    return store_unseal(&st->base, st->path, kind, collection_id, subject_id, sealed, n,
-                          buf, cap, plain_len, err);
-}
-
 /* The face row and its crop, inside op_begin/op_end: a new id and now (face_insert), or
  * `import_id` and `created_at` as given (face_import, import_id > 0). */
 static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t subject_id,
@@ -1046,21 +1023,15 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
         return fail(st, rc, "face_insert: subject", err);
     }
 
-    uint8_t *sealed = NULL;
-    status = seal_blob(st, STORE_BLOB_TEMPLATE, collection_id, subject_id, f->template_bytes,
-                       f->template_len, &sealed, err);
-    if (status == MIEN_OK) {
-        status = stmt(st, import_id > 0 ? STMT_FACE_IMPORT : STMT_FACE_INSERT, &q, err);
-    }
+    status = stmt(st, import_id > 0 ? STMT_FACE_IMPORT : STMT_FACE_INSERT, &q, err);
     if (status != MIEN_OK) {
-        free(sealed);
         return status;
     }
     if (import_id > 0) {
         sqlite3_bind_int64(q, 13, import_id);
     }
     sqlite3_bind_int64(q, 1, subject_id);
-    sqlite3_bind_blob64(q, 2, sealed, f->template_len + KEYRING_SEAL_OVERHEAD, free);
+    sqlite3_bind_blob64(q, 2, f->template_bytes, f->template_len, SQLITE_STATIC);
     if (f->quality != NULL) {
         const mien_quality *k = f->quality;
         sqlite3_bind_int(q, 3, (int)k->klass);
@@ -1086,18 +1057,12 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
     }
     int64_t id = sqlite3_last_insert_rowid(st->db);
     if (f->crop_rgb != NULL) {
-        status = seal_blob(st, STORE_BLOB_CROP, collection_id, subject_id, f->crop_rgb,
-                           f->crop_len,
-                           &sealed, err);
-        if (status == MIEN_OK) {
-            status = stmt(st, STMT_CROP_INSERT, &q, err);
-        }
+        status = stmt(st, STMT_CROP_INSERT, &q, err);
         if (status != MIEN_OK) {
-            free(sealed);
             return status;
         }
         sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_blob64(q, 2, sealed, f->crop_len + KEYRING_SEAL_OVERHEAD, free);
+        sqlite3_bind_blob64(q, 2, f->crop_rgb, f->crop_len, SQLITE_STATIC);
         status = run(st, q, "face_insert: crop", err);
         if (status != MIEN_OK) {
             return status;
@@ -1117,10 +1082,6 @@ static mien_status sq_face_insert(store_db *s, int64_t collection_id, int64_t su
     if (face == NULL || face->template_bytes == NULL || face->template_len == 0) {
         return base_error_set(err, MIEN_ERR_ARG, "face_insert: no template bytes");
     }
-    if (face->crop_rgb != NULL && face->crop_len != CHIP_BYTES) {
-        return base_error_set(err, MIEN_ERR_ARG, "face_insert: crop is %zu bytes, want %d",
-                              face->crop_len, CHIP_BYTES);
-    }
     mien_status status = op_begin(st, err);
     if (status != MIEN_OK) {
         return status;
@@ -1132,30 +1093,27 @@ static mien_status sq_face_insert(store_db *s, int64_t collection_id, int64_t su
     return status;
 }
 
-/* Steps a bound FACE_SCAN-shaped statement, opening each template for fn. */
-static mien_status scan_faces(sqlite_store *st, sqlite3_stmt *q, int64_t collection_id,
-                              store_face_fn fn, void *ctx, mien_error *err)
+/* The FACE_SCAN-shaped row q is on, handed to fn (the template as stored). */
+static mien_status face_row(sqlite3_stmt *q, store_face_fn fn, void *ctx)
 {
-    uint8_t *plain = NULL;
-    size_t cap = 0;
+    store_face_row row = {
+        .face_id = sqlite3_column_int64(q, 0),
+        .subject_id = sqlite3_column_int64(q, 1),
+        .external_id = (const char *)sqlite3_column_text(q, 2),
+        .template_bytes = sqlite3_column_blob(q, 3),
+        .template_len = (size_t)sqlite3_column_bytes(q, 3),
+    };
+    return fn(ctx, &row);
+}
+
+/* Steps a bound FACE_SCAN-shaped statement, calling fn with each row. */
+static mien_status scan_faces(sqlite_store *st, sqlite3_stmt *q, store_face_fn fn, void *ctx,
+                              mien_error *err)
+{
     mien_status status = MIEN_OK;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        size_t len = 0;
-        status = open_blob(st, STORE_BLOB_TEMPLATE, collection_id, sqlite3_column_int64(q, 1),
-                           sqlite3_column_blob(q, 3),
-                           (size_t)sqlite3_column_bytes(q, 3), &plain, &cap, &len, err);
-        if (status != MIEN_OK) {
-            break;
-        }
-        store_face_row row = {
-            .face_id = sqlite3_column_int64(q, 0),
-            .subject_id = sqlite3_column_int64(q, 1),
-            .external_id = (const char *)sqlite3_column_text(q, 2),
-            .template_bytes = plain,
-            .template_len = len,
-        };
-        status = fn(ctx, &row);
+        status = face_row(q, fn, ctx);
         if (status != MIEN_OK) {
             break;
         }
@@ -1164,10 +1122,6 @@ static mien_status scan_faces(sqlite_store *st, sqlite3_stmt *q, int64_t collect
         status = fail(st, rc, "face_scan", err);
     }
     sqlite3_reset(q);
-    if (plain != NULL) {
-        sodium_memzero(plain, cap);
-        free(plain);
-    }
     return status;
 }
 
@@ -1181,7 +1135,7 @@ static mien_status sq_face_scan(store_db *s, int64_t collection_id, store_face_f
         return status;
     }
     sqlite3_bind_int64(q, 1, collection_id);
-    return scan_faces(st, q, collection_id, fn, ctx, err);
+    return scan_faces(st, q, fn, ctx, err);
 }
 
 static mien_status sq_face_get(store_db *s, int64_t face_id, int64_t *collection_id,
@@ -1189,8 +1143,6 @@ static mien_status sq_face_get(store_db *s, int64_t face_id, int64_t *collection
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
-    uint8_t *plain = NULL;
-    size_t cap = 0, len = 0;
     *collection_id = 0;
     mien_status status = stmt(st, STMT_FACE_GET, &q, err);
     if (status != MIEN_OK) {
@@ -1204,25 +1156,9 @@ static mien_status sq_face_get(store_db *s, int64_t face_id, int64_t *collection
         status = fail(st, rc, "face_get", err);
     } else {
         *collection_id = sqlite3_column_int64(q, 4);
-        status = open_blob(st, STORE_BLOB_TEMPLATE, *collection_id, sqlite3_column_int64(q, 1),
-                           sqlite3_column_blob(q, 3),
-                           (size_t)sqlite3_column_bytes(q, 3), &plain, &cap, &len, err);
-        if (status == MIEN_OK) {
-            store_face_row row = {
-                .face_id = sqlite3_column_int64(q, 0),
-                .subject_id = sqlite3_column_int64(q, 1),
-                .external_id = (const char *)sqlite3_column_text(q, 2),
-                .template_bytes = plain,
-                .template_len = len,
-            };
-            status = fn(ctx, &row);
-        }
+        status = face_row(q, fn, ctx);
     }
     sqlite3_reset(q);
-    if (plain != NULL) {
-        sodium_memzero(plain, cap);
-        free(plain);
-    }
     return status;
 }
 
@@ -1238,129 +1174,90 @@ static mien_status sq_face_scan_subject(store_db *s, int64_t collection_id,
     }
     sqlite3_bind_int64(q, 1, collection_id);
     sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
-    return scan_faces(st, q, collection_id, fn, ctx, err);
+    return scan_faces(st, q, fn, ctx, err);
 }
 
-/* ---- key rotation: re-seal every template and crop with the current data key ---------- */
-
-typedef struct blob_ref {
-    int64_t id, collection_id, subject_id;
-} blob_ref;
+/* ---- rewriting blobs (seal.h: key rotation, sealing a schema-2 file) ------------------- */
 
 static void read_blob_ref(sqlite3_stmt *q, void *elem)
 {
-    blob_ref *r = elem;
-    r->id = sqlite3_column_int64(q, 0);
+    store_blob_ref *r = elem;
+    r->face_id = sqlite3_column_int64(q, 0);
     r->collection_id = sqlite3_column_int64(q, 1);
     r->subject_id = sqlite3_column_int64(q, 2);
 }
 
-/* Re-seals the blobs that `list` (RESEAL_FACES or RESEAL_CROPS) names, reading each with
- * `get` and writing it with `set`; only_plain: seal the ones still in plaintext (a file from
- * schema 2) and leave sealed ones alone. Ids are collected first: SQLite does not promise what
- * a running SELECT sees of the rows its own connection updates. */
-/* Copies a plaintext blob of schema 2 into *buf (grown as needed). */
-static mien_status copy_plain(const uint8_t *blob, size_t n, uint8_t **buf, size_t *cap,
-                              mien_error *err)
-{
-    if (n > *cap) {
-        uint8_t *more = realloc(*buf, n);
-        if (more == NULL) {
-            return base_error_set(err, MIEN_ERR_NOMEM, "reseal: %zu bytes", n);
-        }
-        *buf = more;
-        *cap = n;
-    }
-    if (n > 0) {
-        memcpy(*buf, blob, n);
-    }
-    return MIEN_OK;
-}
-
-static mien_status reseal_table(sqlite_store *st, stmt_id list, stmt_id get, stmt_id set,
-                                store_blob kind, bool only_plain, int64_t *count,
-                                mien_error *err)
+/* Hands blob `ref` (read with `get`) to fn and writes what fn returns with `set`. */
+static mien_status rewrite_one(sqlite_store *st, stmt_id get, stmt_id set, store_blob kind,
+                               const store_blob_ref *ref, store_rewrite_fn fn, void *ctx,
+                               int64_t *count, mien_error *err)
 {
     sqlite3_stmt *q;
-    void *refs_v = NULL;
-    size_t n = 0, cap = 0;
-    uint8_t *plain = NULL;
-    mien_status status = stmt(st, list, &q, err);
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    mien_status status = stmt(st, get, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, ref->face_id);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        status = fail(st, rc, "rewrite: read", err);
+    } else {
+        status = fn(ctx, kind, ref, sqlite3_column_blob(q, 0),
+                    (size_t)sqlite3_column_bytes(q, 0), &out, &out_len, err);
+    }
+    sqlite3_reset(q);
+    if (status != MIEN_OK || out == NULL) {
+        free(out);
+        return status;
+    }
+    status = stmt(st, set, &q, err);
+    if (status != MIEN_OK) {
+        free(out);
+        return status;
+    }
+    sqlite3_bind_int64(q, 1, ref->face_id);
+    sqlite3_bind_blob64(q, 2, out, out_len, free);
+    ++*count;
+    return run(st, q, "rewrite: write", err);
+}
+
+/* Every blob of `kind` through fn. Ids are collected first: SQLite does not promise what a
+ * running SELECT sees of the rows its own connection updates. */
+static mien_status rewrite_table(sqlite_store *st, store_blob kind, store_rewrite_fn fn,
+                                 void *ctx, int64_t *count, mien_error *err)
+{
+    bool crops = kind == STORE_BLOB_CROP;
+    sqlite3_stmt *q;
+    void *refs = NULL;
+    size_t n = 0;
+    mien_status status = stmt(st, crops ? STMT_RESEAL_CROPS : STMT_RESEAL_FACES, &q, err);
     if (status == MIEN_OK) {
-        status = collect_bound(st, q, sizeof(blob_ref), read_blob_ref, "reseal", &refs_v, &n,
-                               err);
+        status = collect_bound(st, q, sizeof(store_blob_ref), read_blob_ref, "rewrite", &refs,
+                               &n, err);
     }
-    const blob_ref *refs = refs_v;
     for (size_t i = 0; status == MIEN_OK && i < n; i++) {
-        uint8_t *sealed = NULL;
-        size_t len = 0;
-        status = stmt(st, get, &q, err);
-        if (status != MIEN_OK) {
-            break;
-        }
-        sqlite3_bind_int64(q, 1, refs[i].id);
-        int rc = sqlite3_step(q);
-        if (rc != SQLITE_ROW) {
-            status = fail(st, rc, "reseal: read", err);
-            sqlite3_reset(q);
-            break;
-        }
-        const uint8_t *blob = sqlite3_column_blob(q, 0);
-        size_t blob_len = (size_t)sqlite3_column_bytes(q, 0);
-        bool was_sealed = keyring_is_sealed(blob, blob_len, NULL);
-        if (only_plain && was_sealed) {
-            sqlite3_reset(q);
-            continue;
-        }
-        if (was_sealed) {
-            status = open_blob(st, kind, refs[i].collection_id, refs[i].subject_id, blob, blob_len,
-                               &plain, &cap, &len,
-                               err);
-        } else {
-            status = copy_plain(blob, blob_len, &plain, &cap, err);
-            len = blob_len;
-        }
-        sqlite3_reset(q);
-        if (status == MIEN_OK) {
-            status = seal_blob(st, kind, refs[i].collection_id, refs[i].subject_id, plain, len,
-                               &sealed, err);
-        }
-        if (status == MIEN_OK) {
-            status = stmt(st, set, &q, err);
-        }
-        if (status != MIEN_OK) {
-            free(sealed);
-            break;
-        }
-        sqlite3_bind_int64(q, 1, refs[i].id);
-        sqlite3_bind_blob64(q, 2, sealed, len + KEYRING_SEAL_OVERHEAD, free);
-        status = run(st, q, "reseal: write", err);
-        ++*count;
+        status = rewrite_one(st, crops ? STMT_CROP_GET_RGB : STMT_FACE_GET_TEMPLATE,
+                             crops ? STMT_CROP_SET_RGB : STMT_FACE_SET_TEMPLATE, kind,
+                             (const store_blob_ref *)refs + i, fn, ctx, count, err);
     }
-    if (plain != NULL) {
-        sodium_memzero(plain, cap);
-        free(plain);
-    }
-    free(refs_v);
+    free(refs);
     return status;
 }
 
-static mien_status reseal(sqlite_store *st, bool only_plain, int64_t *count, mien_error *err)
+static mien_status sq_blob_rewrite(store_db *s, store_blob kind, store_rewrite_fn fn, void *ctx,
+                                   int64_t *count, mien_error *err)
 {
+    sqlite_store *st = as_sqlite(s);
     int64_t n = 0;
     mien_status status = op_begin(st, err);
     if (status != MIEN_OK) {
         return status;
     }
-    status = reseal_table(st, STMT_RESEAL_FACES, STMT_FACE_GET_TEMPLATE, STMT_FACE_SET_TEMPLATE,
-                          STORE_BLOB_TEMPLATE, only_plain, &n, err);
-    if (status == MIEN_OK) {
-        status = reseal_table(st, STMT_RESEAL_CROPS, STMT_CROP_GET_RGB, STMT_CROP_SET_RGB,
-                              STORE_BLOB_CROP, only_plain, &n, err);
-    }
-    status = op_end(st, status, err);
-    if (count != NULL) {
-        *count = status == MIEN_OK ? n : 0;
+    status = op_end(st, rewrite_table(st, kind, fn, ctx, &n, err), err);
+    if (count != NULL && status == MIEN_OK) {
+        *count += n;
     }
     /* The old (or plaintext) blobs were overwritten in place (secure_delete), but copies
      * may survive in the WAL and in page gaps: scrub as an erasure does. */
@@ -1373,13 +1270,6 @@ static mien_status reseal(sqlite_store *st, bool only_plain, int64_t *count, mie
     }
     return status;
 }
-
-static mien_status sq_reseal_all(store_db *s, int64_t *count, mien_error *err)
-{
-    return reseal(as_sqlite(s), false, count, err);
-}
-
-/* ---- audit chain (schema version 3; governance/audit.c computes, this stores) ------------ */
 
 static mien_status sq_audit_last(store_db *s, int64_t *seq, uint8_t hash[32],
                                  mien_error *err)
@@ -1859,10 +1749,6 @@ static mien_status sq_face_import(store_db *s, int64_t collection_id, int64_t su
         face->template_len == 0) {
         return base_error_set(err, MIEN_ERR_ARG, "face_import: no id or template bytes");
     }
-    if (face->crop_rgb != NULL && face->crop_len != CHIP_BYTES) {
-        return base_error_set(err, MIEN_ERR_ARG, "face_import: crop is %zu bytes, want %d",
-                              face->crop_len, CHIP_BYTES);
-    }
     mien_status status = op_begin(st, err);
     if (status != MIEN_OK) {
         return status;
@@ -1900,23 +1786,15 @@ static float column_float(sqlite3_stmt *q, int col)
     return (float)sqlite3_column_double(q, col);
 }
 
-/* Opens the template and crop of one FACE_SCAN_FULL row into the buffers and calls fn. */
-static mien_status full_row(sqlite_store *st, sqlite3_stmt *q, int64_t collection_id,
-                            uint8_t **plain, size_t *cap, uint8_t **crop, size_t *crop_cap,
-                            store_face_full_fn fn, void *ctx, mien_error *err)
+/* One FACE_SCAN_FULL row handed to fn (template and crop as stored). */
+static mien_status full_row(sqlite3_stmt *q, store_face_full_fn fn, void *ctx)
 {
     store_face_full f;
     memset(&f, 0, sizeof(f));
     f.face_id = sqlite3_column_int64(q, 0);
     f.subject_id = sqlite3_column_int64(q, 1);
-    mien_status status = open_blob(st, STORE_BLOB_TEMPLATE, collection_id, f.subject_id,
-                                   sqlite3_column_blob(q, 2),
-                                   (size_t)sqlite3_column_bytes(q, 2), plain, cap,
-                                   &f.template_len, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    f.template_bytes = *plain;
+    f.template_bytes = sqlite3_column_blob(q, 2);
+    f.template_len = (size_t)sqlite3_column_bytes(q, 2);
     if (sqlite3_column_type(q, 3) != SQLITE_NULL) {
         f.has_quality = true;
         f.quality.klass = (mien_quality_class)sqlite3_column_int(q, 3);
@@ -1934,14 +1812,8 @@ static mien_status full_row(sqlite_store *st, sqlite3_stmt *q, int64_t collectio
     }
     f.created_at = sqlite3_column_int64(q, 12);
     if (sqlite3_column_type(q, 13) != SQLITE_NULL) {
-        status = open_blob(st, STORE_BLOB_CROP, collection_id, f.subject_id,
-                           sqlite3_column_blob(q, 13),
-                           (size_t)sqlite3_column_bytes(q, 13), crop, crop_cap, &f.crop_len,
-                           err);
-        if (status != MIEN_OK) {
-            return status;
-        }
-        f.crop_rgb = *crop;
+        f.crop_rgb = sqlite3_column_blob(q, 13);
+        f.crop_len = (size_t)sqlite3_column_bytes(q, 13);
     }
     return fn(ctx, &f);
 }
@@ -1951,8 +1823,6 @@ static mien_status sq_face_scan_full(store_db *s, int64_t collection_id,
 {
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
-    uint8_t *plain = NULL, *crop = NULL;
-    size_t cap = 0, crop_cap = 0;
     int rc;
     mien_status status = stmt(st, STMT_FACE_SCAN_FULL, &q, err);
     if (status != MIEN_OK) {
@@ -1960,7 +1830,7 @@ static mien_status sq_face_scan_full(store_db *s, int64_t collection_id,
     }
     sqlite3_bind_int64(q, 1, collection_id);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        status = full_row(st, q, collection_id, &plain, &cap, &crop, &crop_cap, fn, ctx, err);
+        status = full_row(q, fn, ctx);
         if (status != MIEN_OK) {
             break;
         }
@@ -1969,14 +1839,6 @@ static mien_status sq_face_scan_full(store_db *s, int64_t collection_id,
         status = fail(st, rc, "face_scan_full", err);
     }
     sqlite3_reset(q);
-    if (plain != NULL) {
-        sodium_memzero(plain, cap);
-        free(plain);
-    }
-    if (crop != NULL) {
-        sodium_memzero(crop, crop_cap);
-        free(crop);
-    }
     return status;
 }
 
@@ -2177,8 +2039,7 @@ static mien_status configure(sqlite_store *st, int target, mien_error *err)
 }
 
 /* store_sqlite_open() for schema version `target` (store_sqlite_open_version()). */
-static mien_status open_at(const char *path, int target, const keyring *keys, store_db **out,
-                           mien_error *err)
+static mien_status open_at(const char *path, int target, store_db **out, mien_error *err)
 {
     if (out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "store_sqlite_open: out is NULL");
@@ -2194,7 +2055,7 @@ static mien_status open_at(const char *path, int target, const keyring *keys, st
     }
     memcpy(st->path, path, len + 1);
     st->base.ops = &SQLITE_OPS;
-    st->base.keys = keys;
+    st->base.where = st->path;
     st->magic = STORE_MAGIC;
     /* The signed audit head lives beside the file, not in it (governance/audit.h). */
     if ((size_t)snprintf(st->base.audit_head_path, sizeof(st->base.audit_head_path),
@@ -2216,10 +2077,6 @@ static mien_status open_at(const char *path, int target, const keyring *keys, st
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
     status = configure(st, target, err);
-    if (status == MIEN_OK && keys != NULL && target >= 3) {
-        /* A file from schema 2 holds plaintext templates: seal them now, once. */
-        status = reseal(st, true, NULL, err);
-    }
     if (status != MIEN_OK) {
         goto fail_db;
     }
@@ -2232,14 +2089,13 @@ fail_db:
     return status;
 }
 
-mien_status store_sqlite_open(const char *path, const keyring *keys, store_db **out,
-                                mien_error *err)
+mien_status store_sqlite_open(const char *path, store_db **out, mien_error *err)
 {
-    return open_at(path, STORE_SQLITE_SCHEMA_VERSION, keys, out, err);
+    return open_at(path, STORE_SQLITE_SCHEMA_VERSION, out, err);
 }
 
-mien_status store_sqlite_open_version(const char *path, int version, const keyring *keys,
-                                        store_db **out, mien_error *err)
+mien_status store_sqlite_open_version(const char *path, int version, store_db **out,
+                                      mien_error *err)
 {
     if (version < 1 || version > STORE_SQLITE_SCHEMA_VERSION) {
         if (out != NULL) {
@@ -2248,7 +2104,7 @@ mien_status store_sqlite_open_version(const char *path, int version, const keyri
         return base_error_set(err, MIEN_ERR_ARG, "store_sqlite_open_version: no schema "
                               "version %d (1..%d)", version, STORE_SQLITE_SCHEMA_VERSION);
     }
-    return open_at(path, version, keys, out, err);
+    return open_at(path, version, out, err);
 }
 
 /* ---- test hooks (store_sqlite.h) ------------------------------------------------------ */
@@ -2302,7 +2158,7 @@ static const store_db_ops SQLITE_OPS = {
     .face_get = sq_face_get,
     .subject_erase = sq_subject_erase,
     .subject_expired = sq_subject_expired,
-    .reseal_all = sq_reseal_all,
+    .blob_rewrite = sq_blob_rewrite,
     .audit_last = sq_audit_last,
     .audit_insert = sq_audit_insert,
     .audit_scan = sq_audit_scan,

@@ -18,23 +18,22 @@
 /* The schema version this build writes (PRAGMA user_version); see MIGRATIONS. */
 #define STORE_SQLITE_SCHEMA_VERSION 3
 
-/* Opens (creating and migrating as needed) the SQLite database at `path`, sealing templates
- * and crops with `keys` (borrowed; NULL: they can be neither written nor read; a schema-2
- * file's plaintext templates are sealed on the first open with keys). On success *out
+/* Opens (creating and migrating as needed) the SQLite database at `path`. The backend never
+ * seals: templates and crops go in and come out as the opaque bytes seal.h made (a schema-2
+ * file's plaintext templates stay plaintext until store_db_open seals them). On success *out
  * is owned by the caller: (*out)->ops->close(*out). MIEN_ERR_IO when the file cannot be
  * opened or created; MIEN_ERR_STORE for a corrupt file ("database is corrupt"), a foreign
  * database (another application_id, or tables without ours), a newer schema, or a
  * filesystem that refuses WAL. @test gallery/test_store.c */
-mien_status store_sqlite_open(const char *path, const keyring *keys, store_db **out,
-                                mien_error *err);
+mien_status store_sqlite_open(const char *path, store_db **out, mien_error *err);
 
 /* Test hook: store_sqlite_open() that migrates a new or older file only up to schema
  * `version` (1..STORE_SQLITE_SCHEMA_VERSION), so that tests can make the files an older
  * build wrote and check that the current one upgrades them. The store functions of tables
  * that version lacks fail with MIEN_ERR_STORE. A file already past `version` is left as it
  * is. @test governance/test_keys.c (keys_schema_migration) */
-mien_status store_sqlite_open_version(const char *path, int version, const keyring *keys,
-                                        store_db **out, mien_error *err);
+mien_status store_sqlite_open_version(const char *path, int version, store_db **out,
+                                      mien_error *err);
 
 /* Test hook: caps the database at `pages` pages (PRAGMA max_page_count; SQLite never sets it
  * below the current size) so that tests can reach SQLITE_FULL without filling a disk.

@@ -22,6 +22,7 @@
 
 #include <sqlite3.h>
 
+#include "store/seal.h"
 #include "store/store.h"
 #include "store/store_postgres.h"
 #include "store/store_sqlite.h"
@@ -107,7 +108,7 @@ static mien_status enrol(store_db *s, int64_t coll, const char *subject,
     }
     st = s->ops->subject_ensure(s, coll, subject, NULL, NULL, 0, &sid, err);
     if (st == MIEN_OK) {
-        st = s->ops->face_insert(s, coll, sid, f, face_id, err);
+        st = seal_face_insert(s, coll, sid, f, face_id, err);
     }
     if (st == MIEN_OK) {
         st = s->ops->commit(s, err);
@@ -384,19 +385,19 @@ TEST(store_subjects_faces)
             f.crop_rgb = crop;
             f.crop_len = sizeof(crop);
         }
-        ASSERT_OK(s->ops->face_insert(s, a, k < 2 ? ann : bob, &f, &ids[k], &err), &err);
+        ASSERT_OK(seal_face_insert(s, a, k < 2 ? ann : bob, &f, &ids[k], &err), &err);
         ASSERT_TRUE(ids[k] > 0);
     }
     /* Refusals: subject of another collection, wrong crop size, no template. */
     {
         store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
-        ASSERT_STATUS(s->ops->face_insert(s, b, ann, &f, &fid, &err), MIEN_ERR_NOT_FOUND, &err);
+        ASSERT_STATUS(seal_face_insert(s, b, ann, &f, &fid, &err), MIEN_ERR_NOT_FOUND, &err);
         f.crop_rgb = crop;
         f.crop_len = 100;
-        ASSERT_STATUS(s->ops->face_insert(s, a, ann, &f, &fid, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(seal_face_insert(s, a, ann, &f, &fid, &err), MIEN_ERR_ARG, &err);
         f.crop_rgb = NULL;
         f.template_len = 0;
-        ASSERT_STATUS(s->ops->face_insert(s, a, ann, &f, &fid, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(seal_face_insert(s, a, ann, &f, &fid, &err), MIEN_ERR_ARG, &err);
         ASSERT_EQ_INT(fid, 0);
     }
     /* A rolled-back transaction leaves nothing. */
@@ -406,7 +407,7 @@ TEST(store_subjects_faces)
         make_template(tpl, 99);
         ASSERT_OK(s->ops->begin(s, &err), &err);
         ASSERT_OK(s->ops->subject_ensure(s, a, "carl", NULL, NULL, 0, &other, &err), &err);
-        ASSERT_OK(s->ops->face_insert(s, a, other, &f, &fid, &err), &err);
+        ASSERT_OK(seal_face_insert(s, a, other, &f, &fid, &err), &err);
         s->ops->rollback(s);
         ASSERT_OK(s->ops->face_exists(s, a, "carl", d1, &found, &err), &err);
         ASSERT_TRUE(!found);
@@ -423,7 +424,7 @@ TEST(store_subjects_faces)
 
     static scan_log log;
     memset(&log, 0, sizeof(log));
-    ASSERT_OK(s->ops->face_scan(s, a, log_row, &log, &err), &err);
+    ASSERT_OK(seal_face_scan(s, a, log_row, &log, &err), &err);
     ASSERT_EQ_INT(log.n, 3);
     ASSERT_EQ_INT(log.bad, 0);
     for (size_t i = 0; i < log.n; i++) {
@@ -432,9 +433,9 @@ TEST(store_subjects_faces)
     }
     memset(&log, 0, sizeof(log));
     log.stop_after = 1;
-    ASSERT_STATUS(s->ops->face_scan(s, a, log_row, &log, &err), MIEN_ERR_INTERNAL, &err);
+    ASSERT_STATUS(seal_face_scan(s, a, log_row, &log, &err), MIEN_ERR_INTERNAL, &err);
     memset(&log, 0, sizeof(log));
-    ASSERT_OK(s->ops->face_scan(s, b, log_row, &log, &err), &err);
+    ASSERT_OK(seal_face_scan(s, b, log_row, &log, &err), &err);
     ASSERT_EQ_INT(log.n, 0);
 
     store_subject *subjects = NULL;
@@ -558,7 +559,7 @@ TEST(store_erase_leaves_no_bytes)
             /* Crops are shared with kept subjects here, so only the counts are checked. */
             static scan_log log;
             memset(&log, 0, sizeof(log));
-            ASSERT_OK(s->ops->face_scan(s, coll, log_row, &log, &err), &err);
+            ASSERT_OK(seal_face_scan(s, coll, log_row, &log, &err), &err);
             ASSERT_EQ_INT(log.n, 300);
             ASSERT_EQ_INT(log.bad, 0);
             s->ops->close(s);
@@ -843,7 +844,7 @@ static int crash_verify(const char *path, const crash_record *reported, size_t n
         ASSERT_STR_EQ(check, "ok");
     }
     ASSERT_OK(s->ops->collection_get(s, "crash", &c, &err), &err);
-    ASSERT_OK(s->ops->face_scan(s, c.id, log_row, &log, &err), &err);
+    ASSERT_OK(seal_face_scan(s, c.id, log_row, &log, &err), &err);
     s->ops->close(s);
     ASSERT_EQ_INT(log.bad, 0);
     ASSERT_EQ_INT(c.faces, log.n);

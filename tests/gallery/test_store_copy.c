@@ -14,6 +14,7 @@
 
 #include "governance/store_copy.h"
 #include "store/handle.h"
+#include "store/seal.h"
 #include "store/store.h"
 #include "store_target.h"
 #include "test.h"
@@ -102,7 +103,7 @@ static int scan_faces(mien_store *s, const char *coll, faces_seen *out)
     store_collection c;
     memset(out, 0, sizeof(*out));
     if (g->ops->collection_get(g, coll, &c, NULL) != MIEN_OK ||
-        g->ops->face_scan_full(g, c.id, see_face, out, NULL) != MIEN_OK) {
+        seal_face_scan_full(g, c.id, see_face, out, NULL) != MIEN_OK) {
         return -1;
     }
     return 0;

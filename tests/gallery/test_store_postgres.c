@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/seal.h"
 #include "store/store.h"
 #include "store/store_postgres.h"
 #include "store_target.h"
@@ -70,7 +71,7 @@ static mien_status enrol(store_db *s, int64_t coll, const char *subject, uint32_
     }
     st = s->ops->subject_ensure(s, coll, subject, NULL, "consent-test", 0, &sid, err);
     if (st == MIEN_OK) {
-        st = s->ops->face_insert(s, coll, sid, &f, face_id, err);
+        st = seal_face_insert(s, coll, sid, &f, face_id, err);
     }
     if (st == MIEN_OK) {
         st = s->ops->commit(s, err);
@@ -389,34 +390,34 @@ TEST(store_backend_ops)
         ASSERT_OK(enrol(s, coll, k == 0 ? "ann" : "carl", k, k == 0 ? crop : NULL, &fid, &err),
                   &err);
     }
-    ASSERT_OK(s->ops->reseal_all(s, &n64, &err), &err);
+    ASSERT_OK(seal_rewrite_all(s, false, &n64, &err), &err);
     ASSERT_EQ_INT(n64, 4);
     ASSERT_OK(keyring_add_data_key(ts.keys, NULL, &err), &err);
     ASSERT_OK(s->ops->begin(s, &err), &err);
-    ASSERT_OK(s->ops->reseal_all(s, &n64, &err), &err);
+    ASSERT_OK(seal_rewrite_all(s, false, &n64, &err), &err);
     ASSERT_OK(s->ops->commit(s, &err), &err);
     ASSERT_EQ_INT(n64, 4);
     ASSERT_OK(keyring_retire_data_keys(ts.keys, &err), &err);
     static face_log fl;
     memset(&fl, 0, sizeof(fl));
-    ASSERT_OK(s->ops->face_scan(s, coll, log_face, &fl, &err), &err);
+    ASSERT_OK(seal_face_scan(s, coll, log_face, &fl, &err), &err);
     ASSERT_EQ_INT(fl.n, 3);
     ASSERT_EQ_INT(fl.bad, 0);
     /* one subject's faces; one face by id (what following another node's enrolment reads) */
     memset(&fl, 0, sizeof(fl));
-    ASSERT_OK(s->ops->face_scan_subject(s, coll, "carl", log_face, &fl, &err), &err);
+    ASSERT_OK(seal_face_scan_subject(s, coll, "carl", log_face, &fl, &err), &err);
     ASSERT_EQ_INT(fl.n, 2);
     ASSERT_EQ_INT(fl.bad, 0);
     memset(&fl, 0, sizeof(fl));
-    ASSERT_OK(s->ops->face_scan_subject(s, coll, "nobody", log_face, &fl, &err), &err);
+    ASSERT_OK(seal_face_scan_subject(s, coll, "nobody", log_face, &fl, &err), &err);
     ASSERT_EQ_INT(fl.n, 0);
     memset(&fl, 0, sizeof(fl));
-    ASSERT_OK(s->ops->face_get(s, fid, &n64, log_face, &fl, &err), &err);
+    ASSERT_OK(seal_face_get(s, fid, &n64, log_face, &fl, &err), &err);
     ASSERT_EQ_INT(n64, coll);
     ASSERT_EQ_INT(fl.n, 1);
     ASSERT_EQ_INT(fl.ks[0], 2);
     ASSERT_EQ_INT(fl.bad, 0);
-    ASSERT_STATUS(s->ops->face_get(s, fid + 1000, &n64, log_face, &fl, &err), MIEN_ERR_NOT_FOUND,
+    ASSERT_STATUS(seal_face_get(s, fid + 1000, &n64, log_face, &fl, &err), MIEN_ERR_NOT_FOUND,
                   &err);
     ASSERT_EQ_INT(n64, 0);
     if (test_store_is_pg()) {
@@ -498,9 +499,9 @@ TEST(store_backend_tx_survives_refusals)
         uint8_t tpl[TEMPLATE_LEN];
         make_template(tpl, 7);
         store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
-        ASSERT_STATUS(s->ops->face_insert(s, a, sid + 1000, &f, &fid, &err), MIEN_ERR_NOT_FOUND,
+        ASSERT_STATUS(seal_face_insert(s, a, sid + 1000, &f, &fid, &err), MIEN_ERR_NOT_FOUND,
                       &err);
-        ASSERT_OK(s->ops->face_insert(s, a, sid, &f, &fid, &err), &err);
+        ASSERT_OK(seal_face_insert(s, a, sid, &f, &fid, &err), &err);
     }
     store_review rv;
     ASSERT_STATUS(s->ops->review_get(s, "00000000000000000000000000000000", &rv, &err),
@@ -741,7 +742,7 @@ TEST(store_pg_concurrent_enrol)
     ASSERT_OK(s->ops->collection_get(s, "people", &c, &err), &err);
     ASSERT_EQ_INT(c.subjects, ENROL_SUBJECTS);
     ASSERT_EQ_INT(c.faces, ENROLLERS * ENROL_SUBJECTS * ENROL_FACES);
-    ASSERT_OK(s->ops->face_scan(s, coll, log_face, &fl, &err), &err);
+    ASSERT_OK(seal_face_scan(s, coll, log_face, &fl, &err), &err);
     ASSERT_EQ_INT(fl.n, ENROLLERS * ENROL_SUBJECTS * ENROL_FACES);
     ASSERT_EQ_INT(fl.bad, 0);
     s->ops->close(s);
@@ -920,7 +921,7 @@ TEST(store_pg_sealed_at_rest)
     static face_log fl;
     memset(&fl, 0, sizeof(fl));
     ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
-    ASSERT_STATUS(s->ops->face_scan(s, other, log_face, &fl, &err), MIEN_ERR_STORE, &err);
+    ASSERT_STATUS(seal_face_scan(s, other, log_face, &fl, &err), MIEN_ERR_STORE, &err);
     ASSERT_EQ_INT(fl.n, 0);
     s->ops->close(s);
     test_store_remove(&ts);

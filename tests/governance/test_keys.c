@@ -404,11 +404,11 @@ TEST(keys_schema_migration)
     ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/v1.db", dir);
 
-    ASSERT_STATUS(store_sqlite_open_version(path, 0, NULL, &g, &err), MIEN_ERR_ARG, &err);
-    ASSERT_STATUS(store_sqlite_open_version(path, STORE_SQLITE_SCHEMA_VERSION + 1, NULL, &g, &err),
+    ASSERT_STATUS(store_sqlite_open_version(path, 0, &g, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(store_sqlite_open_version(path, STORE_SQLITE_SCHEMA_VERSION + 1, &g, &err),
                   MIEN_ERR_ARG, &err);
     ASSERT_TRUE(g == NULL);
-    ASSERT_OK(store_sqlite_open_version(path, 1, NULL, &g, &err), &err);
+    ASSERT_OK(store_sqlite_open_version(path, 1, &g, &err), &err);
     /* The row as version 1 wrote it (today's collection_create writes later columns too). */
     ASSERT_EQ_INT(test_sqlite_exec(path, "INSERT INTO collections(name, profile, model_a, model_b,"
                                  " description, created_at) VALUES ('old', 0, 'mfn-test-1', '',"
@@ -437,7 +437,7 @@ TEST(keys_schema_migration)
     ASSERT_EQ_INT(raw_int(path, "SELECT count(*) FROM collections"), 1);
 
     /* Asking for version 1 of a current file changes nothing. */
-    ASSERT_OK(store_sqlite_open_version(path, 1, NULL, &g, &err), &err);
+    ASSERT_OK(store_sqlite_open_version(path, 1, &g, &err), &err);
     g->ops->close(g);
     ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), STORE_SQLITE_SCHEMA_VERSION);
     test_remove_dir(dir);
