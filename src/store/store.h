@@ -335,6 +335,7 @@ struct store_db {
     const store_db_ops *ops;
     const keyring *keys;        /* borrowed from the opener, for seal.h (the backends never read
                                    it); NULL: templates can be neither written nor read */
+    const struct sql_driver *driver; /* SQL backends: the driver store_sql.c runs on */
     const char *where;          /* the store's name in messages (a path, "postgres U@H:P/D");
                                    set by the backend, never the URI (it may hold a password) */
     int64_t clock;              /* unix seconds every time stamp uses; 0: the system clock

@@ -44,6 +44,7 @@
  * lost and the operation fails (MIEN_ERR_IO). @test gallery/test_store_postgres.c, and
  * gallery/test_store.c, test_gallery.c, governance/test_keys.c with $MIEN_TEST_STORE */
 #include "store/store_postgres.h"
+#include "store/store_sql.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -410,6 +411,7 @@ typedef struct pg_store {
     bool prepared[STMT_COUNT];     /* on the current connection */
     char sqlstate[6];              /* of the last failed statement ("" when none) */
     char where[256];               /* "postgres USER@HOST:PORT/DB", for messages */
+    struct sql_stmt *sql;          /* store_sql.c's statements, SQL_COUNT of them (owned) */
 } pg_store;
 
 static const store_db_ops POSTGRES_OPS;
@@ -738,6 +740,118 @@ static mien_status exec(pg_store *st, const char *sql, const char *what, char *t
     PQclear(r);
     return status;
 }
+
+/* ---- the driver of store_sql.c (store_sql.h) ---------------------------------------------
+ * A statement runs at its first step (run(): prepared on first use, retried on a fresh
+ * connection when that is safe); the steps after walk the rows of its result. */
+
+struct sql_stmt {
+    pg_store *st;
+    sql_id id;
+    pq_params p;
+    PGresult *r;   /* after the first step; NULL before */
+    int row;       /* the current row of r */
+};
+
+/* The statement of this dialect for each shared id. */
+static const stmt_id SQL_STMTS[SQL_COUNT] = {
+#define SQL_STMT_OF(name, what) [SQL_##name] = STMT_##name,
+    SQL_STMT_MAP(SQL_STMT_OF)
+#undef SQL_STMT_OF
+};
+
+static mien_status drv_prepare(store_db *s, sql_id id, sql_stmt **out, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    sql_stmt *q = &st->sql[id];
+    (void)err;
+    PQclear(q->r);
+    memset(q, 0, sizeof(*q));
+    q->st = st;
+    q->id = id;
+    *out = q;
+    return MIEN_OK;
+}
+
+static void drv_bind_i64(sql_stmt *q, int64_t v)
+{
+    p_i64(&q->p, v);
+}
+
+static void drv_bind_text(sql_stmt *q, const char *v)
+{
+    p_text(&q->p, v);
+}
+
+static void drv_bind_blob(sql_stmt *q, const void *v, size_t n)
+{
+    p_bytes(&q->p, v, v != NULL ? n : 0);
+}
+
+static mien_status drv_step(sql_stmt *q, bool *row, mien_error *err)
+{
+    *row = false;
+    if (q->r == NULL) {
+        mien_status status = run(q->st, SQL_STMTS[q->id], &q->p, &q->r, err);
+        if (status != MIEN_OK) {
+            /* unique_violation: the statements without a conflict clause */
+            return strcmp(q->st->sqlstate, "23505") == 0 ? MIEN_ERR_EXISTS : status;
+        }
+        q->row = 0;
+    } else {
+        q->row++;
+    }
+    *row = q->row < PQntuples(q->r);
+    return MIEN_OK;
+}
+
+static int64_t drv_changes(sql_stmt *q)
+{
+    return q->r != NULL ? strtoll(PQcmdTuples(q->r), NULL, 10) : 0;
+}
+
+static int64_t drv_col_i64(sql_stmt *q, int col)
+{
+    return col_i64(q->r, q->row, col);
+}
+
+static const char *drv_col_text(sql_stmt *q, int col)
+{
+    return PQgetisnull(q->r, q->row, col) ? "" : PQgetvalue(q->r, q->row, col);
+}
+
+static const void *drv_col_blob(sql_stmt *q, int col, size_t *n)
+{
+    bool null = PQgetisnull(q->r, q->row, col);
+    *n = null ? 0 : (size_t)PQgetlength(q->r, q->row, col);
+    return null ? NULL : PQgetvalue(q->r, q->row, col);
+}
+
+static bool drv_col_null(sql_stmt *q, int col)
+{
+    return PQgetisnull(q->r, q->row, col);
+}
+
+static void drv_reset(sql_stmt *q)
+{
+    PQclear(q->r);
+    q->r = NULL;
+    q->p.n = 0;
+}
+
+static const sql_driver POSTGRES_DRIVER = {
+    .prepare = drv_prepare,
+    .bind_i64 = drv_bind_i64,
+    .bind_text = drv_bind_text,
+    .bind_blob = drv_bind_blob,
+    .step = drv_step,
+    .changes = drv_changes,
+    .col_i64 = drv_col_i64,
+    .col_text = drv_col_text,
+    .col_blob = drv_col_blob,
+    .col_null = drv_col_null,
+    .reset = drv_reset,
+};
 
 /* ---- operation scopes: atomic whether or not the caller holds a transaction ------------- */
 
@@ -1772,132 +1886,6 @@ static mien_status pg_decision_list(store_db *s, const char *id, store_decision 
 /* ---- API keys --------------------------------------------------------------------------- */
 
 /* Columns id, role, label, created_at, revoked_at into *k (hash zeroed). */
-static void read_key(const PGresult *r, int row, store_key *k)
-{
-    memset(k, 0, sizeof(*k));
-    col_text(k->id, sizeof(k->id), r, row, 0);
-    k->role = (mien_role)col_i64(r, row, 1);
-    col_text(k->label, sizeof(k->label), r, row, 2);
-    k->created_at = col_i64(r, row, 3);
-    k->revoked_at = col_i64(r, row, 4);
-}
-
-static mien_status pg_key_insert(store_db *s, store_key *k, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    if (k == NULL || k->id[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "key_insert: no key id");
-    }
-    int64_t now = store_db_now(&st->base);
-    p_text(&p, k->id);
-    p_bytes(&p, k->secret_hash, STORE_KEY_HASH_LEN);
-    p_i64(&p, (int64_t)k->role);
-    p_text(&p, k->label[0] != '\0' ? k->label : NULL);
-    p_i64(&p, now);
-    mien_status status = run(st, STMT_KEY_INSERT, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int inserted = PQntuples(r);
-    PQclear(r);
-    if (inserted == 0) {
-        return base_error_set(err, MIEN_ERR_EXISTS, "key %s already exists", k->id);
-    }
-    k->created_at = now;
-    k->revoked_at = 0;
-    return MIEN_OK;
-}
-
-static mien_status pg_key_get(store_db *s, const char *id, store_key *out,
-                              mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    memset(out, 0, sizeof(*out));
-    if (id == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "key_get: no key id");
-    }
-    p_text(&p, id);
-    mien_status status = run(st, STMT_KEY_GET, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
-    } else if (PQgetlength(r, 0, 5) != STORE_KEY_HASH_LEN) {
-        status = base_error_set(err, MIEN_ERR_STORE, "%s: key %s has a %d-byte hash, want %d",
-                                st->where, id, PQgetlength(r, 0, 5), STORE_KEY_HASH_LEN);
-    } else {
-        read_key(r, 0, out);
-        memcpy(out->secret_hash, PQgetvalue(r, 0, 5), STORE_KEY_HASH_LEN);
-    }
-    PQclear(r);
-    return status;
-}
-
-static void read_key_row(const PGresult *r, int row, void *elem)
-{
-    read_key(r, row, elem);
-}
-
-static mien_status pg_key_list(store_db *s, store_key **out, size_t *n, mien_error *err)
-{
-    void *list = NULL;
-    mien_status status = collect(as_pg(s), STMT_KEY_LIST, NULL, sizeof(**out), read_key_row,
-                                 &list, n, err);
-    *out = list;
-    return status;
-}
-
-static mien_status pg_key_revoke(store_db *s, const char *id, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    if (id == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "key_revoke: no key id");
-    }
-    p_text(&p, id);
-    p_i64(&p, store_db_now(&st->base));
-    mien_status status = run(st, STMT_KEY_REVOKE, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    bool changed = strcmp(PQcmdTuples(r), "0") != 0;
-    PQclear(r);
-    if (changed) {
-        return MIEN_OK;
-    }
-    /* Nothing changed: an unknown id, or a key revoked before (left as it was). */
-    memset(&p, 0, sizeof(p));
-    p_text(&p, id);
-    status = run(st, STMT_KEY_EXISTS, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
-    }
-    PQclear(r);
-    return status;
-}
-
-static mien_status pg_key_count_valid(store_db *s, int64_t *count, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    PGresult *r;
-    *count = 0;
-    mien_status status = run(st, STMT_KEY_COUNT_VALID, NULL, &r, err);
-    if (status == MIEN_OK) {
-        *count = col_i64(r, 0, 0);
-        PQclear(r);
-    }
-    return status;
-}
-
 /* ---- liveness ---------------------------------------------------------------------------- */
 
 /* SELECT 1: run() re-establishes a connection found dead and retries once, so a server that
@@ -1992,22 +1980,6 @@ static mien_status pg_face_import(store_db *s, int64_t collection_id, int64_t su
         return base_error_set(err, MIEN_ERR_ARG, "face_import: no id");
     }
     return face_write(as_pg(s), collection_id, subject_id, face, face_id, created_at, &id, err);
-}
-
-static mien_status pg_key_import(store_db *s, const store_key *k, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    if (k == NULL || k->id[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "key_import: no key id");
-    }
-    p_text(&p, k->id);
-    p_bytes(&p, k->secret_hash, STORE_KEY_HASH_LEN);
-    p_i64(&p, (int64_t)k->role);
-    p_text_or_null(&p, k->label);
-    p_i64(&p, k->created_at);
-    p_i64_or_null(&p, k->revoked_at);
-    return run_import(st, STMT_KEY_IMPORT, &p, "this key id is taken", err);
 }
 
 /* A float8 column in binary (NULL reads as 0; the floats went in as doubles: exact). */
@@ -2128,6 +2100,7 @@ static void pg_close(store_db *s)
     pg_store *st = as_pg(s);
     PQfinish(st->conn);
     st->magic = 0;
+    free(st->sql);
     free(st);
 }
 
@@ -2317,8 +2290,12 @@ mien_status store_postgres_open(const char *uri, const keyring *keys, store_db *
     }
     st->base.ops = &POSTGRES_OPS;
     st->base.where = st->where;
+    st->base.driver = &POSTGRES_DRIVER;
     st->magic = STORE_MAGIC;
-    mien_status status = head_path(st, keys, err);
+    st->sql = calloc(SQL_COUNT, sizeof(*st->sql));
+    mien_status status = st->sql != NULL
+                             ? head_path(st, keys, err)
+                             : base_error_set(err, MIEN_ERR_NOMEM, "opening a PostgreSQL store");
     if (status != MIEN_OK) {
         goto fail_alloc;
     }
@@ -2358,6 +2335,7 @@ mien_status store_postgres_open(const char *uri, const keyring *keys, store_db *
 fail_conn:
     PQfinish(st->conn);
 fail_alloc:
+    free(st->sql);
     free(st);
     return status;
 }
@@ -2406,16 +2384,16 @@ static const store_db_ops POSTGRES_OPS = {
     .review_update = pg_review_update,
     .decision_insert = pg_decision_insert,
     .decision_list = pg_decision_list,
-    .key_insert = pg_key_insert,
-    .key_get = pg_key_get,
-    .key_list = pg_key_list,
-    .key_revoke = pg_key_revoke,
-    .key_count_valid = pg_key_count_valid,
+    .key_insert = sql_key_insert,
+    .key_get = sql_key_get,
+    .key_list = sql_key_list,
+    .key_revoke = sql_key_revoke,
+    .key_count_valid = sql_key_count_valid,
     .ping = pg_ping,
     .collection_import = pg_collection_import,
     .subject_import = pg_subject_import,
     .face_import = pg_face_import,
-    .key_import = pg_key_import,
+    .key_import = sql_key_import,
     .face_scan_full = pg_face_scan_full,
     .review_scan = pg_review_scan,
     .sequence_get = pg_sequence_get,

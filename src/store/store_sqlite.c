@@ -26,6 +26,7 @@
  * Statements are prepared once per handle (stmt()) and kept until close. A handle belongs to
  * one thread at a time (store.h), so the connection runs without SQLite's mutexes. */
 #include "store/store_sqlite.h"
+#include "store/store_sql.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -316,11 +317,23 @@ static const char *const STMT_SQL[STMT_COUNT] = {
 #undef STMT_TEXT
 };
 
+/* The SQLite driver's statement (store_sql.h): the prepared statement and the index of the
+ * next value to bind. */
+struct sql_stmt {
+    struct sqlite_store *st;
+    sqlite3_stmt *q;
+    sql_id id;
+    int next;    /* parameters bound so far */
+    bool ran;    /* stepped once: the next step moves on */
+    int rc;      /* the last step's result */
+};
+
 typedef struct sqlite_store {
     store_db base; /* first member: a store_db * is a sqlite_store * */
     uint32_t magic;
     sqlite3 *db;
     sqlite3_stmt *stmts[STMT_COUNT]; /* prepared on first use, finalized at close */
+    sql_stmt sql[SQL_COUNT];         /* store_sql.c's statements, over stmts */
     bool scrub_pending; /* an erasure committed inside the caller's transaction: commit()
                            checkpoints after it */
     char path[];        /* as opened, for messages */
@@ -455,6 +468,117 @@ static mien_status query_one(sqlite_store *st, const char *sql, int64_t *out, ch
     sqlite3_finalize(s);
     return MIEN_OK;
 }
+
+/* ---- the driver of store_sql.c (store_sql.h) --------------------------------------------- */
+
+/* The statement of this dialect for each shared id. */
+static const stmt_id SQL_STMTS[SQL_COUNT] = {
+#define SQL_STMT_OF(name, what) [SQL_##name] = STMT_##name,
+    SQL_STMT_MAP(SQL_STMT_OF)
+#undef SQL_STMT_OF
+};
+
+static mien_status drv_prepare(store_db *s, sql_id id, sql_stmt **out, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    sql_stmt *q = &st->sql[id];
+    mien_status status = stmt(st, SQL_STMTS[id], &q->q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    q->st = st;
+    q->id = id;
+    q->next = 0;
+    q->ran = false;
+    *out = q;
+    return MIEN_OK;
+}
+
+static void drv_bind_i64(sql_stmt *q, int64_t v)
+{
+    sqlite3_bind_int64(q->q, ++q->next, v);
+}
+
+static void drv_bind_text(sql_stmt *q, const char *v)
+{
+    if (v == NULL) {
+        sqlite3_bind_null(q->q, ++q->next);
+    } else {
+        sqlite3_bind_text(q->q, ++q->next, v, -1, SQLITE_STATIC);
+    }
+}
+
+static void drv_bind_blob(sql_stmt *q, const void *v, size_t n)
+{
+    if (v == NULL) {
+        sqlite3_bind_null(q->q, ++q->next);
+    } else {
+        sqlite3_bind_blob64(q->q, ++q->next, v, n, SQLITE_STATIC);
+    }
+}
+
+static mien_status drv_step(sql_stmt *q, bool *row, mien_error *err)
+{
+    q->ran = true;
+    q->rc = sqlite3_step(q->q);
+    *row = q->rc == SQLITE_ROW;
+    if (q->rc == SQLITE_ROW || q->rc == SQLITE_DONE) {
+        return MIEN_OK;
+    }
+    if (q->rc == SQLITE_CONSTRAINT_PRIMARYKEY || q->rc == SQLITE_CONSTRAINT_UNIQUE) {
+        return base_error_set(err, MIEN_ERR_EXISTS, "%s: the id is taken", SQL_WHAT[q->id]);
+    }
+    return fail(q->st, q->rc, SQL_WHAT[q->id], err);
+}
+
+static int64_t drv_changes(sql_stmt *q)
+{
+    return sqlite3_changes(q->st->db);
+}
+
+static int64_t drv_col_i64(sql_stmt *q, int col)
+{
+    return sqlite3_column_int64(q->q, col);
+}
+
+static const char *drv_col_text(sql_stmt *q, int col)
+{
+    const unsigned char *t = sqlite3_column_text(q->q, col);
+    return t != NULL ? (const char *)t : "";
+}
+
+static const void *drv_col_blob(sql_stmt *q, int col, size_t *n)
+{
+    const void *b = sqlite3_column_blob(q->q, col);
+    *n = b != NULL ? (size_t)sqlite3_column_bytes(q->q, col) : 0;
+    return b;
+}
+
+static bool drv_col_null(sql_stmt *q, int col)
+{
+    return sqlite3_column_type(q->q, col) == SQLITE_NULL;
+}
+
+static void drv_reset(sql_stmt *q)
+{
+    sqlite3_reset(q->q);
+    sqlite3_clear_bindings(q->q);
+    q->next = 0;
+}
+
+static const sql_driver SQLITE_DRIVER = {
+    .prepare = drv_prepare,
+    .bind_i64 = drv_bind_i64,
+    .bind_text = drv_bind_text,
+    .bind_blob = drv_bind_blob,
+    .step = drv_step,
+    .changes = drv_changes,
+    .col_i64 = drv_col_i64,
+    .col_text = drv_col_text,
+    .col_blob = drv_col_blob,
+    .col_null = drv_col_null,
+    .reset = drv_reset,
+};
 
 /* ---- savepoints: make a multi-statement operation atomic whether or not the caller holds
  * a transaction. op_end() releases on success and undoes the operation on failure; when
@@ -1514,155 +1638,6 @@ static mien_status sq_decision_list(store_db *s, const char *id, store_decision 
     return status;
 }
 
-/* ---- API keys (schema version 2) ------------------------------------------------------ */
-
-/* Columns id, role, label, created_at, revoked_at of KEY_GET / KEY_LIST into *k (hash
- * zeroed). */
-static void read_key(sqlite3_stmt *q, store_key *k)
-{
-    memset(k, 0, sizeof(*k));
-    copy_text(k->id, sizeof(k->id), q, 0);
-    k->role = (mien_role)sqlite3_column_int(q, 1);
-    copy_text(k->label, sizeof(k->label), q, 2);
-    k->created_at = sqlite3_column_int64(q, 3);
-    k->revoked_at = sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 4);
-}
-
-static mien_status sq_key_insert(store_db *s, store_key *k, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    if (k == NULL || k->id[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "key_insert: no key id");
-    }
-    mien_status status = stmt(st, STMT_KEY_INSERT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int64_t now = store_db_now(&st->base);
-    sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, k->secret_hash, STORE_KEY_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int(q, 3, (int)k->role);
-    if (k->label[0] != '\0') {
-        sqlite3_bind_text(q, 4, k->label, -1, SQLITE_STATIC);
-    }
-    sqlite3_bind_int64(q, 5, now);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
-        sqlite3_reset(q);
-        return base_error_set(err, MIEN_ERR_EXISTS, "key %s already exists", k->id);
-    }
-    if (rc != SQLITE_DONE) {
-        status = fail(st, rc, "key_insert", err);
-        sqlite3_reset(q);
-        return status;
-    }
-    sqlite3_reset(q);
-    k->created_at = now;
-    k->revoked_at = 0;
-    return MIEN_OK;
-}
-
-static mien_status sq_key_get(store_db *s, const char *id, store_key *out,
-                              mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    memset(out, 0, sizeof(*out));
-    if (id == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "key_get: no key id");
-    }
-    mien_status status = stmt(st, STMT_KEY_GET, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        read_key(q, out);
-        if (sqlite3_column_bytes(q, 5) == STORE_KEY_HASH_LEN) {
-            memcpy(out->secret_hash, sqlite3_column_blob(q, 5), STORE_KEY_HASH_LEN);
-        } else {
-            status = base_error_set(err, MIEN_ERR_STORE, "%s: key %s has a %d-byte hash, "
-                                    "want %d", st->path, id, sqlite3_column_bytes(q, 5),
-                                    STORE_KEY_HASH_LEN);
-            memset(out, 0, sizeof(*out));
-        }
-    } else if (rc == SQLITE_DONE) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
-    } else {
-        status = fail(st, rc, "key_get", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
-static void read_key_row(sqlite3_stmt *q, void *elem)
-{
-    read_key(q, elem);
-}
-
-static mien_status sq_key_list(store_db *s, store_key **out, size_t *n, mien_error *err)
-{
-    void *list = NULL;
-    mien_status status = collect_rows(as_sqlite(s), STMT_KEY_LIST, sizeof(**out), read_key_row,
-                                      "key_list", &list, n, err);
-    *out = list;
-    return status;
-}
-
-static mien_status sq_key_revoke(store_db *s, const char *id, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    if (id == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "key_revoke: no key id");
-    }
-    mien_status status = stmt(st, STMT_KEY_REVOKE, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, store_db_now(&st->base));
-    status = run(st, q, "key_revoke", err);
-    if (status != MIEN_OK || sqlite3_changes(st->db) > 0) {
-        return status;
-    }
-    /* Nothing changed: an unknown id, or a key revoked before (left as it was). */
-    status = stmt(st, STMT_KEY_EXISTS, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_DONE) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
-    } else if (rc != SQLITE_ROW) {
-        status = fail(st, rc, "key_revoke", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
-static mien_status sq_key_count_valid(store_db *s, int64_t *count, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    *count = 0;
-    mien_status status = stmt(st, STMT_KEY_COUNT_VALID, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        *count = sqlite3_column_int64(q, 0);
-    } else {
-        status = fail(st, rc, "key_count_valid", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
 /* ---- liveness ---------------------------------------------------------------------------- */
 
 /* An open SQLite file is always there to answer: a disk that fails shows in the operations
@@ -1756,28 +1731,6 @@ static mien_status sq_face_import(store_db *s, int64_t collection_id, int64_t su
     return op_end(st, insert_face(st, collection_id, subject_id, face, face_id, created_at, &id,
                                   err),
                   err);
-}
-
-static mien_status sq_key_import(store_db *s, const store_key *k, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    if (k == NULL || k->id[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "key_import: no key id");
-    }
-    mien_status status = stmt(st, STMT_KEY_IMPORT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, k->secret_hash, STORE_KEY_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int(q, 3, (int)k->role);
-    bind_text_or_null(q, 4, k->label);
-    sqlite3_bind_int64(q, 5, k->created_at);
-    if (k->revoked_at != 0) {
-        sqlite3_bind_int64(q, 6, k->revoked_at);
-    }
-    return run_insert(st, q, "key_import", "this key id is taken", err);
 }
 
 /* A REAL column as float (NULL reads as 0; the floats went in as doubles, so this is exact). */
@@ -2056,6 +2009,7 @@ static mien_status open_at(const char *path, int target, store_db **out, mien_er
     memcpy(st->path, path, len + 1);
     st->base.ops = &SQLITE_OPS;
     st->base.where = st->path;
+    st->base.driver = &SQLITE_DRIVER;
     st->magic = STORE_MAGIC;
     /* The signed audit head lives beside the file, not in it (governance/audit.h). */
     if ((size_t)snprintf(st->base.audit_head_path, sizeof(st->base.audit_head_path),
@@ -2167,16 +2121,16 @@ static const store_db_ops SQLITE_OPS = {
     .review_update = sq_review_update,
     .decision_insert = sq_decision_insert,
     .decision_list = sq_decision_list,
-    .key_insert = sq_key_insert,
-    .key_get = sq_key_get,
-    .key_list = sq_key_list,
-    .key_revoke = sq_key_revoke,
-    .key_count_valid = sq_key_count_valid,
+    .key_insert = sql_key_insert,
+    .key_get = sql_key_get,
+    .key_list = sql_key_list,
+    .key_revoke = sql_key_revoke,
+    .key_count_valid = sql_key_count_valid,
     .ping = sq_ping,
     .collection_import = sq_collection_import,
     .subject_import = sq_subject_import,
     .face_import = sq_face_import,
-    .key_import = sq_key_import,
+    .key_import = sql_key_import,
     .face_scan_full = sq_face_scan_full,
     .review_scan = sq_review_scan,
     .sequence_get = sq_sequence_get,

@@ -1,0 +1,259 @@
+/* store_sql.c — the store operations that are the same on every SQL database, written once
+ * over the driver of store_sql.h: which statement runs, with which values, and what its result
+ * means (no row: not found; a conflict: the id is taken). The backends keep the SQL text and
+ * the driver. @test governance/test_keys.c, gallery/test_store.c, gallery/test_store_copy.c */
+#include "store/store_sql.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+
+const char *const SQL_WHAT[SQL_COUNT] = {
+#define SQL_WHAT_TEXT(name, what) [SQL_##name] = what,
+    SQL_STMT_MAP(SQL_WHAT_TEXT)
+#undef SQL_WHAT_TEXT
+};
+
+/* Statement `id` of s prepared, for the operation that runs it. */
+static mien_status prep(store_db *s, sql_id id, sql_stmt **q, mien_error *err)
+{
+    return s->driver->prepare(s, id, q, err);
+}
+
+/* Steps q once; *row whether a row came. q is reset on failure. */
+static mien_status step(store_db *s, sql_stmt *q, bool *row, mien_error *err)
+{
+    mien_status status = s->driver->step(q, row, err);
+    if (status != MIEN_OK) {
+        s->driver->reset(q);
+    }
+    return status;
+}
+
+/* Copies text column `col` into dst[size], truncated to fit. */
+static void col_text(store_db *s, sql_stmt *q, int col, char *dst, size_t size)
+{
+    snprintf(dst, size, "%s", s->driver->col_text(q, col));
+}
+
+/* Runs an INSERT that may meet a taken id: MIEN_ERR_EXISTS (message `taken`, naming `id`)
+ * whether the database refused the row (a constraint) or skipped it (a conflict clause). */
+static mien_status insert(store_db *s, sql_stmt *q, const char *taken, const char *id,
+                          mien_error *err)
+{
+    bool row = false;
+    mien_status status = s->driver->step(q, &row, err);
+    if (status == MIEN_ERR_EXISTS || (status == MIEN_OK && s->driver->changes(q) == 0)) {
+        status = base_error_set(err, MIEN_ERR_EXISTS, taken, id);
+    }
+    s->driver->reset(q);
+    return status;
+}
+
+/* Steps q through every row into a malloc'd array of elem_size elements, each filled by
+ * read; q is reset at the end. *out (caller frees) and *n. */
+typedef void (*sql_reader)(store_db *s, sql_stmt *q, void *elem);
+
+static mien_status collect(store_db *s, sql_stmt *q, size_t elem_size, sql_reader read,
+                           void **out, size_t *n, mien_error *err)
+{
+    size_t cap = 0;
+    bool row = false;
+    mien_status status;
+    *out = NULL;
+    *n = 0;
+    while ((status = s->driver->step(q, &row, err)) == MIEN_OK && row) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 8;
+            void *grown = realloc(*out, cap * elem_size);
+            if (grown == NULL) {
+                status = base_error_set(err, MIEN_ERR_NOMEM, "out of memory listing rows");
+                break;
+            }
+            *out = grown;
+        }
+        read(s, q, (char *)*out + *n * elem_size);
+        ++*n;
+    }
+    s->driver->reset(q);
+    if (status != MIEN_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return status;
+}
+
+/* ---- API keys (governance/keys.c): the id and a hash of the secret, never the secret ---- */
+
+/* Columns id, role, label, created_at, revoked_at of KEY_GET / KEY_LIST into *k (hash
+ * zeroed). */
+static void read_key(store_db *s, sql_stmt *q, void *elem)
+{
+    store_key *k = elem;
+    memset(k, 0, sizeof(*k));
+    col_text(s, q, 0, k->id, sizeof(k->id));
+    k->role = (mien_role)s->driver->col_i64(q, 1);
+    col_text(s, q, 2, k->label, sizeof(k->label));
+    k->created_at = s->driver->col_i64(q, 3);
+    k->revoked_at = s->driver->col_i64(q, 4);
+}
+
+/* The values of KEY_INSERT and KEY_IMPORT: id, secret_hash, role, label, created_at. */
+static void bind_key(store_db *s, sql_stmt *q, const store_key *k, int64_t created_at)
+{
+    s->driver->bind_text(q, k->id);
+    s->driver->bind_blob(q, k->secret_hash, STORE_KEY_HASH_LEN);
+    s->driver->bind_i64(q, (int64_t)k->role);
+    s->driver->bind_text(q, k->label[0] != '\0' ? k->label : NULL);
+    s->driver->bind_i64(q, created_at);
+}
+
+mien_status sql_key_insert(store_db *s, store_key *k, mien_error *err)
+{
+    sql_stmt *q;
+    if (k == NULL || k->id[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "key_insert: no key id");
+    }
+    mien_status status = prep(s, SQL_KEY_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int64_t now = store_db_now(s);
+    bind_key(s, q, k, now);
+    status = insert(s, q, "key %s already exists", k->id, err);
+    if (status == MIEN_OK) {
+        k->created_at = now;
+        k->revoked_at = 0;
+    }
+    return status;
+}
+
+mien_status sql_key_import(store_db *s, const store_key *k, mien_error *err)
+{
+    sql_stmt *q;
+    if (k == NULL || k->id[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "key_import: no key id");
+    }
+    mien_status status = prep(s, SQL_KEY_IMPORT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    bind_key(s, q, k, k->created_at);
+    if (k->revoked_at != 0) {
+        s->driver->bind_i64(q, k->revoked_at);
+    } else {
+        s->driver->bind_text(q, NULL);
+    }
+    return insert(s, q, "this key id is taken", k->id, err);
+}
+
+mien_status sql_key_get(store_db *s, const char *id, store_key *out, mien_error *err)
+{
+    sql_stmt *q;
+    bool row = false;
+    memset(out, 0, sizeof(*out));
+    if (id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "key_get: no key id");
+    }
+    mien_status status = prep(s, SQL_KEY_GET, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_text(q, id);
+    status = step(s, q, &row, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    size_t n = 0;
+    const void *hash = row ? s->driver->col_blob(q, 5, &n) : NULL;
+    if (!row) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
+    } else if (n != STORE_KEY_HASH_LEN) {
+        status = base_error_set(err, MIEN_ERR_STORE, "%s: key %s has a %zu-byte hash, want %d",
+                                s->where, id, n, STORE_KEY_HASH_LEN);
+    } else {
+        read_key(s, q, out);
+        memcpy(out->secret_hash, hash, STORE_KEY_HASH_LEN);
+    }
+    s->driver->reset(q);
+    return status;
+}
+
+mien_status sql_key_list(store_db *s, store_key **out, size_t *n, mien_error *err)
+{
+    sql_stmt *q;
+    void *list = NULL;
+    *out = NULL;
+    *n = 0;
+    mien_status status = prep(s, SQL_KEY_LIST, &q, err);
+    if (status == MIEN_OK) {
+        status = collect(s, q, sizeof(**out), read_key, &list, n, err);
+    }
+    *out = list;
+    return status;
+}
+
+/* Whether key `id` exists (*found). */
+static mien_status key_exists(store_db *s, const char *id, bool *found, mien_error *err)
+{
+    sql_stmt *q;
+    mien_status status = prep(s, SQL_KEY_EXISTS, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_text(q, id);
+    status = step(s, q, found, err);
+    if (status == MIEN_OK) {
+        s->driver->reset(q);
+    }
+    return status;
+}
+
+mien_status sql_key_revoke(store_db *s, const char *id, mien_error *err)
+{
+    sql_stmt *q;
+    bool row = false, found = false;
+    if (id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "key_revoke: no key id");
+    }
+    mien_status status = prep(s, SQL_KEY_REVOKE, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_text(q, id);
+    s->driver->bind_i64(q, store_db_now(s));
+    status = step(s, q, &row, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int64_t changed = s->driver->changes(q);
+    s->driver->reset(q);
+    if (changed > 0) {
+        return MIEN_OK;
+    }
+    /* Nothing changed: an unknown id, or a key revoked before (left as it was). */
+    status = key_exists(s, id, &found, err);
+    if (status == MIEN_OK && !found) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
+    }
+    return status;
+}
+
+mien_status sql_key_count_valid(store_db *s, int64_t *count, mien_error *err)
+{
+    sql_stmt *q;
+    bool row = false;
+    *count = 0;
+    mien_status status = prep(s, SQL_KEY_COUNT_VALID, &q, err);
+    if (status == MIEN_OK) {
+        status = step(s, q, &row, err);
+    }
+    if (status == MIEN_OK) {
+        *count = row ? s->driver->col_i64(q, 0) : 0;
+        s->driver->reset(q);
+    }
+    return status;
+}

@@ -1,0 +1,79 @@
+/* store_sql.h — the store operations written once (store_sql.c) over a small SQL driver, so
+ * that a backend keeps only its dialect (a statement table, its types) and its driver.
+ *
+ * The model is libuv's uv-common.c over src/unix/ and SQLite's VFS: store_sql.c says what an
+ * operation does (which statement, which values, what an empty result or a conflict means);
+ * a driver says how one statement is prepared, bound, stepped and read on its database. Each
+ * backend maps the shared statement ids below onto its own statement table (the SQL differs:
+ * "?1" or "$1::text", INSERT OR a conflict clause), and points its store_db_ops entries for
+ * these operations at the sql_* functions. What truly differs stays in the backend: schema
+ * creation and migration, transactions and their locks (PostgreSQL's advisory lock), scans
+ * streamed on the one connection, the audit chain's append, erasure's scrubbing.
+ *
+ * A statement belongs to its store: one of each id at a time, prepared, bound in order,
+ * stepped, read, and released with reset before the same id is prepared again. @test
+ * governance/test_keys.c (both backends), gallery/test_store.c */
+#ifndef MIEN_STORE_SQL_H
+#define MIEN_STORE_SQL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* The statements store_sql.c runs, with the operation's name for messages; every SQL
+ * backend's table has one of each name. */
+#define SQL_STMT_MAP(XX)                                                                       \
+    XX(KEY_INSERT, "key_insert")                                                               \
+    XX(KEY_GET, "key_get")                                                                     \
+    XX(KEY_LIST, "key_list")                                                                   \
+    XX(KEY_REVOKE, "key_revoke")                                                               \
+    XX(KEY_EXISTS, "key_revoke")                                                               \
+    XX(KEY_COUNT_VALID, "key_count_valid")                                                     \
+    XX(KEY_IMPORT, "key_import")
+
+typedef enum sql_id {
+#define SQL_ID_ENUM(name, what) SQL_##name,
+    SQL_STMT_MAP(SQL_ID_ENUM)
+#undef SQL_ID_ENUM
+        SQL_COUNT
+} sql_id;
+
+/* The operation's name of each statement, for messages ("key_get"). */
+extern const char *const SQL_WHAT[SQL_COUNT];
+
+typedef struct sql_stmt sql_stmt; /* a driver's statement: bound values, result, current row */
+
+typedef struct sql_driver {
+    /* Statement `id` of s, ready for its values: *out borrowed from the store until reset. */
+    mien_status (*prepare)(store_db *s, sql_id id, sql_stmt **out, mien_error *err);
+    /* Bind the next parameter ($1, $2, ... in order). NULL text or blob binds SQL NULL. */
+    void (*bind_i64)(sql_stmt *q, int64_t v);
+    void (*bind_text)(sql_stmt *q, const char *v);
+    void (*bind_blob)(sql_stmt *q, const void *v, size_t n);
+    /* Runs the statement on the first call, moves to the next row after: *row says whether
+     * one is there. A uniqueness conflict is MIEN_ERR_EXISTS; other failures the driver's
+     * mapping of its error (MIEN_ERR_IO for a lost connection, MIEN_ERR_STORE, ...). */
+    mien_status (*step)(sql_stmt *q, bool *row, mien_error *err);
+    /* Rows the statement inserted, updated or deleted (after step). */
+    int64_t (*changes)(sql_stmt *q);
+    /* Columns of the current row: 0, "" or NULL (size 0) for SQL NULL. */
+    int64_t (*col_i64)(sql_stmt *q, int col);
+    const char *(*col_text)(sql_stmt *q, int col);
+    const void *(*col_blob)(sql_stmt *q, int col, size_t *n);
+    bool (*col_null)(sql_stmt *q, int col);
+    /* Done with the statement: its result is released and its values unbound. */
+    void (*reset)(sql_stmt *q);
+} sql_driver;
+
+/* The operations written once; a backend puts them in its store_db_ops (store.h documents
+ * each). s->driver must be set. */
+mien_status sql_key_insert(store_db *s, store_key *k, mien_error *err);
+mien_status sql_key_get(store_db *s, const char *id, store_key *out, mien_error *err);
+mien_status sql_key_list(store_db *s, store_key **out, size_t *n, mien_error *err);
+mien_status sql_key_revoke(store_db *s, const char *id, mien_error *err);
+mien_status sql_key_count_valid(store_db *s, int64_t *count, mien_error *err);
+mien_status sql_key_import(store_db *s, const store_key *k, mien_error *err);
+
+#endif
