@@ -1747,142 +1747,6 @@ static void read_review(const PGresult *r, store_review *v)
     v->candidates_json = PQgetisnull(r, 0, 11) ? "[]" : PQgetvalue(r, 0, 11);
 }
 
-static mien_status pg_review_insert(store_db *s, const store_review *rv, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    p_text(&p, rv->id);
-    p_i64(&p, rv->collection_id);
-    p_text(&p, rv->collection);
-    p_i64(&p, rv->required);
-    p_i64(&p, rv->confirmations);
-    p_i64(&p, rv->confirmed_rank);
-    p_text(&p, rv->status);
-    p_i64(&p, rv->created_at);
-    p_i64(&p, rv->search_seq);
-    p_i64(&p, rv->candidates);
-    p_text(&p, rv->candidates_json != NULL ? rv->candidates_json : "[]");
-    p_bytes(&p, rv->mac, 32);
-    mien_status status = run(st, STMT_REVIEW_INSERT, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_EXISTS, "review %s already exists", rv->id);
-    }
-    PQclear(r);
-    return status;
-}
-
-static mien_status pg_review_get(store_db *s, const char *id, store_review *out,
-                                 mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    if (id == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "review_get: no review id");
-    }
-    p_text(&p, id);
-    mien_status status = run(st, STMT_REVIEW_GET, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", id);
-    } else {
-        read_review(r, out);
-        out->candidates_json = NULL; /* store.h: review_get does not hand it out */
-    }
-    PQclear(r);
-    return status;
-}
-
-static mien_status pg_review_update(store_db *s, const store_review *rv, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    p_text(&p, rv->id);
-    p_text(&p, rv->status);
-    p_i64(&p, rv->confirmations);
-    p_i64(&p, rv->confirmed_rank);
-    p_bytes(&p, rv->mac, 32);
-    mien_status status = run(st, STMT_REVIEW_UPDATE, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", rv->id);
-    }
-    PQclear(r);
-    return status;
-}
-
-/* MIEN_ERR_EXISTS when this reviewer already decided, MIEN_ERR_STORE for an unknown review
- * (SQLite's foreign key failure), both without aborting the caller's transaction. */
-static mien_status pg_decision_insert(store_db *s, const store_decision *d,
-                                      mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    p_text(&p, d->review_id);
-    p_text(&p, d->reviewer);
-    p_i64(&p, d->decision);
-    p_i64(&p, d->rank);
-    p_text(&p, d->note);
-    p_i64(&p, d->time);
-    mien_status status = run(st, STMT_DECISION_INSERT, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int inserted = PQntuples(r);
-    PQclear(r);
-    if (inserted > 0) {
-        return MIEN_OK;
-    }
-    memset(&p, 0, sizeof(p));
-    p_text(&p, d->review_id);
-    status = run(st, STMT_REVIEW_EXISTS, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int exists = PQntuples(r);
-    PQclear(r);
-    if (exists == 0) {
-        return base_error_set(err, MIEN_ERR_STORE, "%s: decision_insert: no review \"%s\"",
-                              st->where, d->review_id);
-    }
-    return base_error_set(err, MIEN_ERR_EXISTS, "reviewer \"%s\" already decided on review %s",
-                          d->reviewer, d->review_id);
-}
-
-static void read_decision_row(const PGresult *r, int row, void *elem)
-{
-    store_decision *d = elem;
-    memset(d, 0, sizeof(*d));
-    col_text(d->review_id, sizeof(d->review_id), r, row, 0);
-    col_text(d->reviewer, sizeof(d->reviewer), r, row, 1);
-    d->decision = (int)col_i64(r, row, 2);
-    d->rank = (int)col_i64(r, row, 3);
-    col_text(d->note, sizeof(d->note), r, row, 4);
-    d->time = col_i64(r, row, 5);
-}
-
-static mien_status pg_decision_list(store_db *s, const char *id, store_decision **out,
-                                    size_t *n, mien_error *err)
-{
-    pq_params p = {0};
-    void *list = NULL;
-    p_text(&p, id);
-    mien_status status = collect(as_pg(s), STMT_DECISION_LIST, &p, sizeof(**out),
-                                 read_decision_row, &list, n, err);
-    *out = list;
-    return status;
-}
-
 /* ---- API keys --------------------------------------------------------------------------- */
 
 /* Columns id, role, label, created_at, revoked_at into *k (hash zeroed). */
@@ -2379,11 +2243,11 @@ static const store_db_ops POSTGRES_OPS = {
     .audit_last = pg_audit_last,
     .audit_insert = pg_audit_insert,
     .audit_scan = pg_audit_scan,
-    .review_insert = pg_review_insert,
-    .review_get = pg_review_get,
-    .review_update = pg_review_update,
-    .decision_insert = pg_decision_insert,
-    .decision_list = pg_decision_list,
+    .review_insert = sql_review_insert,
+    .review_get = sql_review_get,
+    .review_update = sql_review_update,
+    .decision_insert = sql_decision_insert,
+    .decision_list = sql_decision_list,
     .key_insert = sql_key_insert,
     .key_get = sql_key_get,
     .key_list = sql_key_list,

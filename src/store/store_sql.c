@@ -257,3 +257,180 @@ mien_status sql_key_count_valid(store_db *s, int64_t *count, mien_error *err)
     }
     return status;
 }
+
+/* ---- reviews and their decisions (governance/review.c) ------------------------------------ */
+
+/* Copies a 32-byte blob column into dst (zeros when it is not 32 bytes). */
+static void col_hash(store_db *s, sql_stmt *q, int col, uint8_t dst[32])
+{
+    size_t n = 0;
+    const void *b = s->driver->col_blob(q, col, &n);
+    memset(dst, 0, 32);
+    if (n == 32) {
+        memcpy(dst, b, 32);
+    }
+}
+
+/* The REVIEW_GET columns into *r (candidates_json not handed out: store.h). */
+static void read_review(store_db *s, sql_stmt *q, store_review *r)
+{
+    memset(r, 0, sizeof(*r));
+    col_text(s, q, 0, r->id, sizeof(r->id));
+    r->collection_id = s->driver->col_i64(q, 1);
+    col_text(s, q, 2, r->collection, sizeof(r->collection));
+    r->required = (int)s->driver->col_i64(q, 3);
+    r->confirmations = (int)s->driver->col_i64(q, 4);
+    r->confirmed_rank = (int)s->driver->col_i64(q, 5);
+    col_text(s, q, 6, r->status, sizeof(r->status));
+    r->created_at = s->driver->col_i64(q, 7);
+    r->search_seq = s->driver->col_i64(q, 8);
+    r->candidates = s->driver->col_i64(q, 9);
+    col_hash(s, q, 10, r->mac);
+}
+
+mien_status sql_review_insert(store_db *s, const store_review *r, mien_error *err)
+{
+    sql_stmt *q;
+    mien_status status = prep(s, SQL_REVIEW_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    const sql_driver *d = s->driver;
+    d->bind_text(q, r->id);
+    d->bind_i64(q, r->collection_id);
+    d->bind_text(q, r->collection);
+    d->bind_i64(q, r->required);
+    d->bind_i64(q, r->confirmations);
+    d->bind_i64(q, r->confirmed_rank);
+    d->bind_text(q, r->status);
+    d->bind_i64(q, r->created_at);
+    d->bind_i64(q, r->search_seq);
+    d->bind_i64(q, r->candidates);
+    d->bind_text(q, r->candidates_json != NULL ? r->candidates_json : "[]");
+    d->bind_blob(q, r->mac, 32);
+    return insert(s, q, "review %s already exists", r->id, err);
+}
+
+mien_status sql_review_get(store_db *s, const char *id, store_review *out, mien_error *err)
+{
+    sql_stmt *q;
+    bool row = false;
+    if (id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "review_get: no review id");
+    }
+    mien_status status = prep(s, SQL_REVIEW_GET, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_text(q, id);
+    status = step(s, q, &row, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (row) {
+        read_review(s, q, out);
+    } else {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", id);
+    }
+    s->driver->reset(q);
+    return status;
+}
+
+mien_status sql_review_update(store_db *s, const store_review *r, mien_error *err)
+{
+    sql_stmt *q;
+    bool row = false;
+    mien_status status = prep(s, SQL_REVIEW_UPDATE, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_text(q, r->id);
+    s->driver->bind_text(q, r->status);
+    s->driver->bind_i64(q, r->confirmations);
+    s->driver->bind_i64(q, r->confirmed_rank);
+    s->driver->bind_blob(q, r->mac, 32);
+    status = step(s, q, &row, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (s->driver->changes(q) == 0) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", r->id);
+    }
+    s->driver->reset(q);
+    return status;
+}
+
+/* Whether review `id` exists (*found). */
+static mien_status review_exists(store_db *s, const char *id, bool *found, mien_error *err)
+{
+    sql_stmt *q;
+    mien_status status = prep(s, SQL_REVIEW_EXISTS, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_text(q, id);
+    status = step(s, q, found, err);
+    if (status == MIEN_OK) {
+        s->driver->reset(q);
+    }
+    return status;
+}
+
+/* MIEN_ERR_EXISTS when this reviewer already decided, MIEN_ERR_STORE for an unknown review;
+ * neither aborts the caller's transaction (PostgreSQL's statement checks the review first). */
+mien_status sql_decision_insert(store_db *s, const store_decision *d, mien_error *err)
+{
+    sql_stmt *q;
+    bool found = false;
+    mien_status status = prep(s, SQL_DECISION_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_text(q, d->review_id);
+    s->driver->bind_text(q, d->reviewer);
+    s->driver->bind_i64(q, d->decision);
+    s->driver->bind_i64(q, d->rank);
+    s->driver->bind_text(q, d->note);
+    s->driver->bind_i64(q, d->time);
+    status = insert(s, q, "reviewer %s already decided", d->reviewer, err);
+    if (status != MIEN_ERR_EXISTS) {
+        return status;
+    }
+    status = review_exists(s, d->review_id, &found, err);
+    if (status == MIEN_OK && !found) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: decision_insert: no review \"%s\"",
+                              s->where, d->review_id);
+    }
+    return status != MIEN_OK ? status
+                             : base_error_set(err, MIEN_ERR_EXISTS, "reviewer \"%s\" already "
+                                              "decided on review %s", d->reviewer,
+                                              d->review_id);
+}
+
+static void read_decision(store_db *s, sql_stmt *q, void *elem)
+{
+    store_decision *d = elem;
+    memset(d, 0, sizeof(*d));
+    col_text(s, q, 0, d->review_id, sizeof(d->review_id));
+    col_text(s, q, 1, d->reviewer, sizeof(d->reviewer));
+    d->decision = (int)s->driver->col_i64(q, 2);
+    d->rank = (int)s->driver->col_i64(q, 3);
+    col_text(s, q, 4, d->note, sizeof(d->note));
+    d->time = s->driver->col_i64(q, 5);
+}
+
+mien_status sql_decision_list(store_db *s, const char *id, store_decision **out, size_t *n,
+                              mien_error *err)
+{
+    sql_stmt *q;
+    void *list = NULL;
+    *out = NULL;
+    *n = 0;
+    mien_status status = prep(s, SQL_DECISION_LIST, &q, err);
+    if (status == MIEN_OK) {
+        s->driver->bind_text(q, id);
+        status = collect(s, q, sizeof(**out), read_decision, &list, n, err);
+    }
+    *out = list;
+    return status;
+}

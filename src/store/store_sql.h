@@ -31,7 +31,13 @@
     XX(KEY_REVOKE, "key_revoke")                                                               \
     XX(KEY_EXISTS, "key_revoke")                                                               \
     XX(KEY_COUNT_VALID, "key_count_valid")                                                     \
-    XX(KEY_IMPORT, "key_import")
+    XX(KEY_IMPORT, "key_import")                                                               \
+    XX(REVIEW_INSERT, "review_insert")                                                         \
+    XX(REVIEW_GET, "review_get")                                                               \
+    XX(REVIEW_UPDATE, "review_update")                                                         \
+    XX(REVIEW_EXISTS, "decision_insert")                                                       \
+    XX(DECISION_INSERT, "decision_insert")                                                     \
+    XX(DECISION_LIST, "decision_list")
 
 typedef enum sql_id {
 #define SQL_ID_ENUM(name, what) SQL_##name,
@@ -75,5 +81,11 @@ mien_status sql_key_list(store_db *s, store_key **out, size_t *n, mien_error *er
 mien_status sql_key_revoke(store_db *s, const char *id, mien_error *err);
 mien_status sql_key_count_valid(store_db *s, int64_t *count, mien_error *err);
 mien_status sql_key_import(store_db *s, const store_key *k, mien_error *err);
+mien_status sql_review_insert(store_db *s, const store_review *r, mien_error *err);
+mien_status sql_review_get(store_db *s, const char *id, store_review *out, mien_error *err);
+mien_status sql_review_update(store_db *s, const store_review *r, mien_error *err);
+mien_status sql_decision_insert(store_db *s, const store_decision *d, mien_error *err);
+mien_status sql_decision_list(store_db *s, const char *id, store_decision **out, size_t *n,
+                              mien_error *err);
 
 #endif

@@ -251,6 +251,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == STORE_SQLITE_SCHEMA
                       " candidates, candidates_json, mac)"                                \
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")      \
     XX(REVIEW_GET, REVIEW_COLUMNS " WHERE id = ?1")                                       \
+    XX(REVIEW_EXISTS, "SELECT 1 FROM reviews WHERE id = ?1")                              \
     XX(REVIEW_UPDATE, "UPDATE reviews SET status = ?2, confirmations = ?3, mac = ?5,"     \
                       " confirmed_rank = ?4 WHERE id = ?1")                               \
     XX(DECISION_INSERT, "INSERT INTO review_decisions(review_id, reviewer, decision, rank," \
@@ -1521,123 +1522,6 @@ static void read_review(sqlite3_stmt *q, store_review *r)
     r->candidates_json = json != NULL ? (const char *)json : "[]";
 }
 
-static mien_status sq_review_insert(store_db *s, const store_review *r, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    mien_status status = stmt(st, STMT_REVIEW_INSERT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, r->collection_id);
-    sqlite3_bind_text(q, 3, r->collection, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 4, r->required);
-    sqlite3_bind_int(q, 5, r->confirmations);
-    sqlite3_bind_int(q, 6, r->confirmed_rank);
-    sqlite3_bind_text(q, 7, r->status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 8, r->created_at);
-    sqlite3_bind_int64(q, 9, r->search_seq);
-    sqlite3_bind_int64(q, 10, r->candidates);
-    sqlite3_bind_text(q, 11, r->candidates_json != NULL ? r->candidates_json : "[]", -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_blob(q, 12, r->mac, 32, SQLITE_STATIC);
-    return run_insert(st, q, "review_insert", "this review id is taken", err);
-}
-
-static mien_status sq_review_get(store_db *s, const char *id, store_review *out,
-                                 mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    mien_status status = stmt(st, STMT_REVIEW_GET, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        read_review(q, out);
-        out->candidates_json = NULL; /* store.h: review_get does not hand it out */
-    } else if (rc == SQLITE_DONE) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", id);
-    } else {
-        status = fail(st, rc, "review_get", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
-static mien_status sq_review_update(store_db *s, const store_review *r, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    mien_status status = stmt(st, STMT_REVIEW_UPDATE, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, r->status, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 3, r->confirmations);
-    sqlite3_bind_int(q, 4, r->confirmed_rank);
-    sqlite3_bind_blob(q, 5, r->mac, 32, SQLITE_STATIC);
-    status = run(st, q, "review_update", err);
-    if (status == MIEN_OK && sqlite3_changes(st->db) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", r->id);
-    }
-    return status;
-}
-
-static mien_status sq_decision_insert(store_db *s, const store_decision *d,
-                                      mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    mien_status status = stmt(st, STMT_DECISION_INSERT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_text(q, 1, d->review_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, d->reviewer, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 3, d->decision);
-    sqlite3_bind_int(q, 4, d->rank);
-    sqlite3_bind_text(q, 5, d->note, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, d->time);
-    return run_insert(st, q, "decision_insert", "this reviewer already decided on this review",
-                      err);
-}
-
-static void read_decision_row(sqlite3_stmt *q, void *elem)
-{
-    store_decision *d = elem;
-    memset(d, 0, sizeof(*d));
-    copy_text(d->review_id, sizeof(d->review_id), q, 0);
-    copy_text(d->reviewer, sizeof(d->reviewer), q, 1);
-    d->decision = sqlite3_column_int(q, 2);
-    d->rank = sqlite3_column_int(q, 3);
-    copy_text(d->note, sizeof(d->note), q, 4);
-    d->time = sqlite3_column_int64(q, 5);
-}
-
-static mien_status sq_decision_list(store_db *s, const char *id, store_decision **out,
-                                    size_t *n, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    void *list = NULL;
-    *out = NULL;
-    *n = 0;
-    mien_status status = stmt(st, STMT_DECISION_LIST, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    status = collect_bound(st, q, sizeof(**out), read_decision_row, "decision_list", &list, n,
-                           err);
-    *out = list;
-    return status;
-}
-
 /* ---- liveness ---------------------------------------------------------------------------- */
 
 /* An open SQLite file is always there to answer: a disk that fails shows in the operations
@@ -2116,11 +2000,11 @@ static const store_db_ops SQLITE_OPS = {
     .audit_last = sq_audit_last,
     .audit_insert = sq_audit_insert,
     .audit_scan = sq_audit_scan,
-    .review_insert = sq_review_insert,
-    .review_get = sq_review_get,
-    .review_update = sq_review_update,
-    .decision_insert = sq_decision_insert,
-    .decision_list = sq_decision_list,
+    .review_insert = sql_review_insert,
+    .review_get = sql_review_get,
+    .review_update = sql_review_update,
+    .decision_insert = sql_decision_insert,
+    .decision_list = sql_decision_list,
     .key_insert = sql_key_insert,
     .key_get = sql_key_get,
     .key_list = sql_key_list,
