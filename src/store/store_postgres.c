@@ -810,6 +810,12 @@ static int64_t drv_changes(sql_stmt *q)
     return q->r != NULL ? strtoll(PQcmdTuples(q->r), NULL, 10) : 0;
 }
 
+/* The first column of the INSERT's RETURNING row. */
+static int64_t drv_last_id(sql_stmt *q)
+{
+    return q->r != NULL && PQntuples(q->r) > 0 ? col_i64(q->r, 0, 0) : 0;
+}
+
 static int64_t drv_col_i64(sql_stmt *q, int col)
 {
     return col_i64(q->r, q->row, col);
@@ -846,6 +852,7 @@ static const sql_driver POSTGRES_DRIVER = {
     .bind_blob = drv_bind_blob,
     .step = drv_step,
     .changes = drv_changes,
+    .last_id = drv_last_id,
     .col_i64 = drv_col_i64,
     .col_text = drv_col_text,
     .col_blob = drv_col_blob,
@@ -969,87 +976,6 @@ static mien_status pg_commit(store_db *s, mien_error *err)
 
 /* ---- collections ------------------------------------------------------------------------ */
 
-static void read_collection(const PGresult *r, int row, store_collection *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->id = col_i64(r, row, 0);
-    col_text(c->name, sizeof(c->name), r, row, 1);
-    c->profile = (mien_profile)col_i64(r, row, 2);
-    col_text(c->model_a, sizeof(c->model_a), r, row, 3);
-    col_text(c->model_b, sizeof(c->model_b), r, row, 4);
-    col_text(c->description, sizeof(c->description), r, row, 5);
-    c->created_at = col_i64(r, row, 6);
-    c->subjects = col_i64(r, row, 7);
-    c->faces = col_i64(r, row, 8);
-    col_text(c->purposes, sizeof(c->purposes), r, row, 9);
-    col_text(c->legal_basis, sizeof(c->legal_basis), r, row, 10);
-    c->consent = (int)col_i64(r, row, 11);
-    c->retention_s = col_i64(r, row, 12);
-    c->review = (int)col_i64(r, row, 13);
-    c->verification_only = (int)col_i64(r, row, 14);
-}
-
-static mien_status pg_collection_create(store_db *s, store_collection *c,
-                                        mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    if (c == NULL || c->name[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "collection_create: no name");
-    }
-    int64_t now = store_db_now(&st->base);
-    p_text(&p, c->name);
-    p_i64(&p, (int64_t)c->profile);
-    p_text(&p, c->model_a);
-    p_text(&p, c->model_b);
-    p_text(&p, c->description);
-    p_i64(&p, now);
-    p_text(&p, c->purposes);
-    p_text(&p, c->legal_basis);
-    p_i64(&p, c->consent);
-    p_i64(&p, c->retention_s);
-    p_i64(&p, c->review);
-    p_i64(&p, c->verification_only);
-    mien_status status = run(st, STMT_COLLECTION_INSERT, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return base_error_set(err, MIEN_ERR_EXISTS, "collection \"%s\" already exists", c->name);
-    }
-    c->id = col_i64(r, 0, 0);
-    c->created_at = now;
-    c->subjects = 0;
-    c->faces = 0;
-    PQclear(r);
-    return MIEN_OK;
-}
-
-static mien_status pg_collection_get(store_db *s, const char *name, store_collection *out,
-                                     mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    if (name == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "collection_get: no name");
-    }
-    p_text(&p, name);
-    mien_status status = run(st, STMT_COLLECTION_GET, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection \"%s\"", name);
-    } else {
-        read_collection(r, 0, out);
-    }
-    PQclear(r);
-    return status;
-}
-
 /* Runs statement `id` and collects one element of elem_size bytes per row, filled by
  * read(). *out (malloc'd, caller frees; NULL when empty) and *n on success; nothing on
  * failure. */
@@ -1081,21 +1007,6 @@ static mien_status collect(pg_store *st, stmt_id id, const pq_params *p, size_t 
     }
     PQclear(r);
     return MIEN_OK;
-}
-
-static void read_collection_row(const PGresult *r, int row, void *elem)
-{
-    read_collection(r, row, elem);
-}
-
-static mien_status pg_collection_list(store_db *s, store_collection **out, size_t *n,
-                                      mien_error *err)
-{
-    void *list = NULL;
-    mien_status status = collect(as_pg(s), STMT_COLLECTION_LIST, NULL, sizeof(**out),
-                                 read_collection_row, &list, n, err);
-    *out = list;
-    return status;
 }
 
 /* One statement; the cascade takes subjects, faces and crops with it. */
@@ -1781,31 +1692,6 @@ static mien_status run_import(pg_store *st, stmt_id id, const pq_params *p, cons
     return rows > 0 ? MIEN_OK : base_error_set(err, MIEN_ERR_EXISTS, "%s", taken);
 }
 
-static mien_status pg_collection_import(store_db *s, const store_collection *c,
-                                        mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    if (c == NULL || c->id <= 0 || c->name[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "collection_import: no id or name");
-    }
-    p_i64(&p, c->id);
-    p_text(&p, c->name);
-    p_i64(&p, (int64_t)c->profile);
-    p_text(&p, c->model_a);
-    p_text(&p, c->model_b);
-    p_text(&p, c->description);
-    p_i64(&p, c->created_at);
-    p_text(&p, c->purposes);
-    p_text(&p, c->legal_basis);
-    p_i64(&p, c->consent);
-    p_i64(&p, c->retention_s);
-    p_i64(&p, c->review);
-    p_i64(&p, c->verification_only);
-    return run_import(st, STMT_COLLECTION_IMPORT, &p, "this collection id or name is taken",
-                      err);
-}
-
 /* Text, or NULL for "" (columns the readers give back as "" for NULL). */
 static void p_text_or_null(pq_params *p, const char *text)
 {
@@ -2226,9 +2112,9 @@ static const store_db_ops POSTGRES_OPS = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
-    .collection_create = pg_collection_create,
-    .collection_get = pg_collection_get,
-    .collection_list = pg_collection_list,
+    .collection_create = sql_collection_create,
+    .collection_get = sql_collection_get,
+    .collection_list = sql_collection_list,
     .collection_drop = pg_collection_drop,
     .subject_ensure = pg_subject_ensure,
     .subject_expired = pg_subject_expired,
@@ -2254,7 +2140,7 @@ static const store_db_ops POSTGRES_OPS = {
     .key_revoke = sql_key_revoke,
     .key_count_valid = sql_key_count_valid,
     .ping = pg_ping,
-    .collection_import = pg_collection_import,
+    .collection_import = sql_collection_import,
     .subject_import = pg_subject_import,
     .face_import = pg_face_import,
     .key_import = sql_key_import,

@@ -39,17 +39,27 @@ static void col_text(store_db *s, sql_stmt *q, int col, char *dst, size_t size)
 }
 
 /* Runs an INSERT that may meet a taken id: MIEN_ERR_EXISTS (message `taken`, naming `id`)
- * whether the database refused the row (a constraint) or skipped it (a conflict clause). */
-static mien_status insert(store_db *s, sql_stmt *q, const char *taken, const char *id,
-                          mien_error *err)
+ * whether the database refused the row (a constraint) or skipped it (a conflict clause).
+ * *made (may be NULL): the new row's id. */
+static mien_status insert_id(store_db *s, sql_stmt *q, const char *taken, const char *id,
+                             int64_t *made, mien_error *err)
 {
     bool row = false;
     mien_status status = s->driver->step(q, &row, err);
     if (status == MIEN_ERR_EXISTS || (status == MIEN_OK && s->driver->changes(q) == 0)) {
         status = base_error_set(err, MIEN_ERR_EXISTS, taken, id);
     }
+    if (status == MIEN_OK && made != NULL) {
+        *made = s->driver->last_id(q);
+    }
     s->driver->reset(q);
     return status;
+}
+
+static mien_status insert(store_db *s, sql_stmt *q, const char *taken, const char *id,
+                          mien_error *err)
+{
+    return insert_id(s, q, taken, id, NULL, err);
 }
 
 /* Steps q through every row into a malloc'd array of elem_size elements, each filled by
@@ -83,6 +93,130 @@ static mien_status collect(store_db *s, sql_stmt *q, size_t elem_size, sql_reade
         *out = NULL;
         *n = 0;
     }
+    return status;
+}
+
+/* ---- collections ---------------------------------------------------------------------- */
+
+/* The COLLECTION_COLUMNS of a row into *c. */
+static void read_collection(store_db *s, sql_stmt *q, void *elem)
+{
+    store_collection *c = elem;
+    const sql_driver *d = s->driver;
+    memset(c, 0, sizeof(*c));
+    c->id = d->col_i64(q, 0);
+    col_text(s, q, 1, c->name, sizeof(c->name));
+    c->profile = (mien_profile)d->col_i64(q, 2);
+    col_text(s, q, 3, c->model_a, sizeof(c->model_a));
+    col_text(s, q, 4, c->model_b, sizeof(c->model_b));
+    col_text(s, q, 5, c->description, sizeof(c->description));
+    c->created_at = d->col_i64(q, 6);
+    c->subjects = d->col_i64(q, 7);
+    c->faces = d->col_i64(q, 8);
+    col_text(s, q, 9, c->purposes, sizeof(c->purposes));
+    col_text(s, q, 10, c->legal_basis, sizeof(c->legal_basis));
+    c->consent = (int)d->col_i64(q, 11);
+    c->retention_s = d->col_i64(q, 12);
+    c->review = (int)d->col_i64(q, 13);
+    c->verification_only = (int)d->col_i64(q, 14);
+}
+
+/* The values of COLLECTION_INSERT (and COLLECTION_IMPORT after its id): name, profile,
+ * models, description, created_at and the policy. */
+static void bind_collection(store_db *s, sql_stmt *q, const store_collection *c,
+                            int64_t created_at)
+{
+    const sql_driver *d = s->driver;
+    d->bind_text(q, c->name);
+    d->bind_i64(q, (int64_t)c->profile);
+    d->bind_text(q, c->model_a);
+    d->bind_text(q, c->model_b);
+    d->bind_text(q, c->description);
+    d->bind_i64(q, created_at);
+    d->bind_text(q, c->purposes);
+    d->bind_text(q, c->legal_basis);
+    d->bind_i64(q, c->consent);
+    d->bind_i64(q, c->retention_s);
+    d->bind_i64(q, c->review);
+    d->bind_i64(q, c->verification_only);
+}
+
+mien_status sql_collection_create(store_db *s, store_collection *c, mien_error *err)
+{
+    sql_stmt *q;
+    int64_t id = 0;
+    if (c == NULL || c->name[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "collection_create: no name");
+    }
+    mien_status status = prep(s, SQL_COLLECTION_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    int64_t now = store_db_now(s);
+    bind_collection(s, q, c, now);
+    status = insert_id(s, q, "collection \"%s\" already exists", c->name, &id, err);
+    if (status == MIEN_OK) {
+        c->id = id;
+        c->created_at = now;
+        c->subjects = 0;
+        c->faces = 0;
+    }
+    return status;
+}
+
+mien_status sql_collection_import(store_db *s, const store_collection *c, mien_error *err)
+{
+    sql_stmt *q;
+    if (c == NULL || c->id <= 0 || c->name[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "collection_import: no id or name");
+    }
+    mien_status status = prep(s, SQL_COLLECTION_IMPORT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_i64(q, c->id);
+    bind_collection(s, q, c, c->created_at);
+    return insert(s, q, "this collection id or name is taken", c->name, err);
+}
+
+mien_status sql_collection_get(store_db *s, const char *name, store_collection *out,
+                               mien_error *err)
+{
+    sql_stmt *q;
+    bool row = false;
+    if (name == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "collection_get: no name");
+    }
+    mien_status status = prep(s, SQL_COLLECTION_GET, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_text(q, name);
+    status = step(s, q, &row, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (row) {
+        read_collection(s, q, out);
+    } else {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection \"%s\"", name);
+    }
+    s->driver->reset(q);
+    return status;
+}
+
+mien_status sql_collection_list(store_db *s, store_collection **out, size_t *n,
+                                mien_error *err)
+{
+    sql_stmt *q;
+    void *list = NULL;
+    *out = NULL;
+    *n = 0;
+    mien_status status = prep(s, SQL_COLLECTION_LIST, &q, err);
+    if (status == MIEN_OK) {
+        status = collect(s, q, sizeof(**out), read_collection, &list, n, err);
+    }
+    *out = list;
     return status;
 }
 

@@ -37,7 +37,11 @@
     XX(REVIEW_UPDATE, "review_update")                                                         \
     XX(REVIEW_EXISTS, "decision_insert")                                                       \
     XX(DECISION_INSERT, "decision_insert")                                                     \
-    XX(DECISION_LIST, "decision_list")
+    XX(DECISION_LIST, "decision_list")                                                         \
+    XX(COLLECTION_INSERT, "collection_create")                                                 \
+    XX(COLLECTION_GET, "collection_get")                                                       \
+    XX(COLLECTION_LIST, "collection_list")                                                     \
+    XX(COLLECTION_IMPORT, "collection_import")
 
 typedef enum sql_id {
 #define SQL_ID_ENUM(name, what) SQL_##name,
@@ -64,6 +68,8 @@ typedef struct sql_driver {
     mien_status (*step)(sql_stmt *q, bool *row, mien_error *err);
     /* Rows the statement inserted, updated or deleted (after step). */
     int64_t (*changes)(sql_stmt *q);
+    /* The id the INSERT just made (SQLite: the rowid; PostgreSQL: its RETURNING id). */
+    int64_t (*last_id)(sql_stmt *q);
     /* Columns of the current row: 0, "" or NULL (size 0) for SQL NULL. */
     int64_t (*col_i64)(sql_stmt *q, int col);
     const char *(*col_text)(sql_stmt *q, int col);
@@ -81,6 +87,12 @@ mien_status sql_key_list(store_db *s, store_key **out, size_t *n, mien_error *er
 mien_status sql_key_revoke(store_db *s, const char *id, mien_error *err);
 mien_status sql_key_count_valid(store_db *s, int64_t *count, mien_error *err);
 mien_status sql_key_import(store_db *s, const store_key *k, mien_error *err);
+mien_status sql_collection_create(store_db *s, store_collection *c, mien_error *err);
+mien_status sql_collection_get(store_db *s, const char *name, store_collection *out,
+                               mien_error *err);
+mien_status sql_collection_list(store_db *s, store_collection **out, size_t *n,
+                                mien_error *err);
+mien_status sql_collection_import(store_db *s, const store_collection *c, mien_error *err);
 mien_status sql_review_insert(store_db *s, const store_review *r, mien_error *err);
 mien_status sql_review_get(store_db *s, const char *id, store_review *out, mien_error *err);
 mien_status sql_review_update(store_db *s, const store_review *r, mien_error *err);

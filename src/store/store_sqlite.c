@@ -537,6 +537,11 @@ static int64_t drv_changes(sql_stmt *q)
     return sqlite3_changes(q->st->db);
 }
 
+static int64_t drv_last_id(sql_stmt *q)
+{
+    return sqlite3_last_insert_rowid(q->st->db);
+}
+
 static int64_t drv_col_i64(sql_stmt *q, int col)
 {
     return sqlite3_column_int64(q->q, col);
@@ -574,6 +579,7 @@ static const sql_driver SQLITE_DRIVER = {
     .bind_blob = drv_bind_blob,
     .step = drv_step,
     .changes = drv_changes,
+    .last_id = drv_last_id,
     .col_i64 = drv_col_i64,
     .col_text = drv_col_text,
     .col_blob = drv_col_blob,
@@ -676,91 +682,6 @@ static void copy_text(char *dst, size_t size, sqlite3_stmt *s, int col)
     snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
 }
 
-static void read_collection(sqlite3_stmt *s, store_collection *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->id = sqlite3_column_int64(s, 0);
-    copy_text(c->name, sizeof(c->name), s, 1);
-    c->profile = (mien_profile)sqlite3_column_int(s, 2);
-    copy_text(c->model_a, sizeof(c->model_a), s, 3);
-    copy_text(c->model_b, sizeof(c->model_b), s, 4);
-    copy_text(c->description, sizeof(c->description), s, 5);
-    c->created_at = sqlite3_column_int64(s, 6);
-    c->subjects = sqlite3_column_int64(s, 7);
-    c->faces = sqlite3_column_int64(s, 8);
-    copy_text(c->purposes, sizeof(c->purposes), s, 9);
-    copy_text(c->legal_basis, sizeof(c->legal_basis), s, 10);
-    c->consent = sqlite3_column_int(s, 11);
-    c->retention_s = sqlite3_column_int64(s, 12);
-    c->review = sqlite3_column_int(s, 13);
-    c->verification_only = sqlite3_column_int(s, 14);
-}
-
-static mien_status sq_collection_create(store_db *s, store_collection *c,
-                                        mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    if (c == NULL || c->name[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "collection_create: no name");
-    }
-    mien_status status = stmt(st, STMT_COLLECTION_INSERT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int64_t now = store_db_now(&st->base);
-    sqlite3_bind_text(q, 1, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, (int)c->profile);
-    sqlite3_bind_text(q, 3, c->model_a, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, c->model_b, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, c->description, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, now);
-    sqlite3_bind_text(q, 7, c->purposes, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 8, c->legal_basis, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 9, c->consent);
-    sqlite3_bind_int64(q, 10, c->retention_s);
-    sqlite3_bind_int(q, 11, c->review);
-    sqlite3_bind_int(q, 12, c->verification_only);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-        sqlite3_reset(q);
-        return base_error_set(err, MIEN_ERR_EXISTS, "collection \"%s\" already exists", c->name);
-    }
-    if (rc != SQLITE_DONE) {
-        status = fail(st, rc, "collection_create", err);
-        sqlite3_reset(q);
-        return status;
-    }
-    sqlite3_reset(q);
-    c->id = sqlite3_last_insert_rowid(st->db);
-    c->created_at = now;
-    c->subjects = 0;
-    c->faces = 0;
-    return MIEN_OK;
-}
-
-static mien_status sq_collection_get(store_db *s, const char *name, store_collection *out,
-                                     mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    mien_status status = stmt(st, STMT_COLLECTION_GET, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        read_collection(q, out);
-    } else if (rc == SQLITE_DONE) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection \"%s\"", name);
-    } else {
-        status = fail(st, rc, "collection_get", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
 /* Steps the prepared, bound statement q to its end, collecting one element of elem_size
  * bytes per row, filled by read(). *out (malloc'd, caller frees) and *n on success; nothing
  * on failure (`what` names the operation in the message). */
@@ -801,35 +722,6 @@ static mien_status collect_bound(sqlite_store *st, sqlite3_stmt *q, size_t elem_
 fail_rows:
     sqlite3_reset(q);
     free(list);
-    return status;
-}
-
-/* collect_bound() over the cached statement `which`, which takes no parameters. */
-static mien_status collect_rows(sqlite_store *st, stmt_id which, size_t elem_size, row_reader read,
-                                const char *what, void **out, size_t *n, mien_error *err)
-{
-    sqlite3_stmt *q;
-    *out = NULL;
-    *n = 0;
-    mien_status status = stmt(st, which, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    return collect_bound(st, q, elem_size, read, what, out, n, err);
-}
-
-static void read_collection_row(sqlite3_stmt *q, void *elem)
-{
-    read_collection(q, elem);
-}
-
-static mien_status sq_collection_list(store_db *s, store_collection **out, size_t *n,
-                                      mien_error *err)
-{
-    void *list = NULL;
-    mien_status status = collect_rows(as_sqlite(s), STMT_COLLECTION_LIST, sizeof(**out),
-                                      read_collection_row, "collection_list", &list, n, err);
-    *out = list;
     return status;
 }
 
@@ -1535,34 +1427,6 @@ static mien_status sq_ping(store_db *s, mien_error *err)
 
 /* ---- copying a store (store.h "copying a whole store"; store_copy.c) -------------------- */
 
-static mien_status sq_collection_import(store_db *s, const store_collection *c,
-                                        mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    if (c == NULL || c->id <= 0 || c->name[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "collection_import: no id or name");
-    }
-    mien_status status = stmt(st, STMT_COLLECTION_IMPORT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, c->id);
-    sqlite3_bind_text(q, 2, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 3, (int)c->profile);
-    sqlite3_bind_text(q, 4, c->model_a, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, c->model_b, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 6, c->description, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 7, c->created_at);
-    sqlite3_bind_text(q, 8, c->purposes, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 9, c->legal_basis, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 10, c->consent);
-    sqlite3_bind_int64(q, 11, c->retention_s);
-    sqlite3_bind_int(q, 12, c->review);
-    sqlite3_bind_int(q, 13, c->verification_only);
-    return run_insert(st, q, "collection_import", "this collection id or name is taken", err);
-}
-
 /* Binds text at `col`, or NULL for "" (columns the readers give back as "" for NULL). */
 static void bind_text_or_null(sqlite3_stmt *q, int col, const char *text)
 {
@@ -1983,9 +1847,9 @@ static const store_db_ops SQLITE_OPS = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .collection_create = sq_collection_create,
-    .collection_get = sq_collection_get,
-    .collection_list = sq_collection_list,
+    .collection_create = sql_collection_create,
+    .collection_get = sql_collection_get,
+    .collection_list = sql_collection_list,
     .collection_drop = sq_collection_drop,
     .subject_ensure = sq_subject_ensure,
     .subject_list = sq_subject_list,
@@ -2011,7 +1875,7 @@ static const store_db_ops SQLITE_OPS = {
     .key_revoke = sql_key_revoke,
     .key_count_valid = sql_key_count_valid,
     .ping = sq_ping,
-    .collection_import = sq_collection_import,
+    .collection_import = sql_collection_import,
     .subject_import = sq_subject_import,
     .face_import = sq_face_import,
     .key_import = sql_key_import,
