@@ -976,38 +976,6 @@ static mien_status pg_commit(store_db *s, mien_error *err)
 
 /* ---- collections ------------------------------------------------------------------------ */
 
-/* Runs statement `id` and collects one element of elem_size bytes per row, filled by
- * read(). *out (malloc'd, caller frees; NULL when empty) and *n on success; nothing on
- * failure. */
-typedef void (*row_reader)(const PGresult *r, int row, void *elem);
-
-static mien_status collect(pg_store *st, stmt_id id, const pq_params *p, size_t elem_size,
-                           row_reader read, void **out, size_t *n, mien_error *err)
-{
-    PGresult *r;
-    *out = NULL;
-    *n = 0;
-    mien_status status = run(st, id, p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int rows = PQntuples(r);
-    if (rows > 0) {
-        char *list = malloc((size_t)rows * elem_size);
-        if (list == NULL) {
-            PQclear(r);
-            char what[48];
-            return base_error_set(err, MIEN_ERR_NOMEM, "%s: %d rows", op_name(id, what), rows);
-        }
-        for (int i = 0; i < rows; i++) {
-            read(r, i, list + (size_t)i * elem_size);
-        }
-        *out = list;
-        *n = (size_t)rows;
-    }
-    PQclear(r);
-    return MIEN_OK;
-}
 
 /* One statement; the cascade takes subjects, faces and crops with it. */
 static mien_status pg_collection_drop(store_db *s, int64_t collection_id, mien_error *err)
@@ -1029,16 +997,6 @@ static mien_status pg_collection_drop(store_db *s, int64_t collection_id, mien_e
 }
 
 /* ---- subjects ------------------------------------------------------------------------- */
-
-static mien_status check_external_id(const char *external_id, mien_error *err)
-{
-    size_t len = external_id != NULL ? strlen(external_id) : 0;
-    if (len == 0 || len >= STORE_SUBJECT_MAX) {
-        return base_error_set(err, MIEN_ERR_ARG, "subject id must be 1..%d bytes",
-                              STORE_SUBJECT_MAX - 1);
-    }
-    return MIEN_OK;
-}
 
 /* The id of subject `external_id` in *id (statement SUBJECT_FIND or SUBJECT_LOCK), or 0. */
 static mien_status subject_find(pg_store *st, stmt_id which, int64_t collection_id,
@@ -1072,7 +1030,7 @@ static mien_status pg_subject_ensure(store_db *s, int64_t collection_id,
     pq_params p = {0};
     PGresult *r;
     *subject_id = 0;
-    mien_status status = check_external_id(external_id, err);
+    mien_status status = sql_check_external_id(external_id, err);
     if (status != MIEN_OK) {
         return status;
     }
@@ -1100,52 +1058,6 @@ static mien_status pg_subject_ensure(store_db *s, int64_t collection_id,
     }
     *subject_id = id;
     return MIEN_OK;
-}
-
-static void read_expired_row(const PGresult *r, int row, void *elem)
-{
-    store_expired *e = elem;
-    memset(e, 0, sizeof(*e));
-    col_text(e->collection, sizeof(e->collection), r, row, 0);
-    e->collection_id = col_i64(r, row, 1);
-    col_text(e->external_id, sizeof(e->external_id), r, row, 2);
-}
-
-static mien_status pg_subject_expired(store_db *s, int64_t now, store_expired **out,
-                                      size_t *n, mien_error *err)
-{
-    pq_params p = {0};
-    void *list = NULL;
-    p_i64(&p, now);
-    mien_status status = collect(as_pg(s), STMT_SUBJECT_EXPIRED, &p, sizeof(**out),
-                                 read_expired_row, &list, n, err);
-    *out = list;
-    return status;
-}
-
-static void read_subject_row(const PGresult *r, int row, void *elem)
-{
-    store_subject *g = elem;
-    memset(g, 0, sizeof(*g));
-    g->id = col_i64(r, row, 0);
-    col_text(g->external_id, sizeof(g->external_id), r, row, 1);
-    col_text(g->display_name, sizeof(g->display_name), r, row, 2);
-    g->created_at = col_i64(r, row, 3);
-    g->faces = col_i64(r, row, 4);
-    col_text(g->consent_ref, sizeof(g->consent_ref), r, row, 5);
-    g->expires_at = col_i64(r, row, 6);
-}
-
-static mien_status pg_subject_list(store_db *s, int64_t collection_id, store_subject **out,
-                                   size_t *n, mien_error *err)
-{
-    pq_params p = {0};
-    void *list = NULL;
-    p_i64(&p, collection_id);
-    mien_status status = collect(as_pg(s), STMT_SUBJECT_LIST, &p, sizeof(**out),
-                                 read_subject_row, &list, n, err);
-    *out = list;
-    return status;
 }
 
 /* The subject's row is locked (FOR UPDATE) before its faces are counted, so that no other
@@ -1188,7 +1100,7 @@ static mien_status pg_subject_erase(store_db *s, int64_t collection_id,
     int64_t faces = 0, crops = 0;
     *faces_deleted = 0;
     *crops_deleted = 0;
-    mien_status status = check_external_id(external_id, err);
+    mien_status status = sql_check_external_id(external_id, err);
     if (status != MIEN_OK) {
         return status;
     }
@@ -1206,28 +1118,6 @@ static mien_status pg_subject_erase(store_db *s, int64_t collection_id,
 }
 
 /* ---- faces ---------------------------------------------------------------------------- */
-
-static mien_status pg_face_exists(store_db *s, int64_t collection_id,
-                                  const char *external_id, const uint8_t image_sha256[32],
-                                  bool *found, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    *found = false;
-    if (external_id == NULL || image_sha256 == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "face_exists: subject and digest required");
-    }
-    p_i64(&p, collection_id);
-    p_text(&p, external_id);
-    p_bytes(&p, image_sha256, 32);
-    mien_status status = run(st, STMT_FACE_EXISTS, &p, &r, err);
-    if (status == MIEN_OK) {
-        *found = PQntuples(r) > 0;
-        PQclear(r);
-    }
-    return status;
-}
 
 /* *id = subject_id when that subject is in collection `collection_id`, else 0. */
 static mien_status subject_collection(pg_store *st, int64_t subject_id, int64_t collection_id,
@@ -1676,51 +1566,6 @@ static mien_status pg_ping(store_db *s, mien_error *err)
 
 /* ---- copying a store (store.h "copying a whole store"; store_copy.c) -------------------- */
 
-/* Runs an import statement (ON CONFLICT DO NOTHING RETURNING): no row back is MIEN_ERR_EXISTS
- * with `taken` as the message (an id or a unique name is taken; for a subject, possibly its
- * collection is missing, which the message says too). */
-static mien_status run_import(pg_store *st, stmt_id id, const pq_params *p, const char *taken,
-                              mien_error *err)
-{
-    PGresult *r;
-    mien_status status = run(st, id, p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int rows = PQntuples(r);
-    PQclear(r);
-    return rows > 0 ? MIEN_OK : base_error_set(err, MIEN_ERR_EXISTS, "%s", taken);
-}
-
-/* Text, or NULL for "" (columns the readers give back as "" for NULL). */
-static void p_text_or_null(pq_params *p, const char *text)
-{
-    p_text(p, text != NULL && text[0] != '\0' ? text : NULL);
-}
-
-static mien_status pg_subject_import(store_db *s, int64_t collection_id,
-                                     const store_subject *g, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    if (g == NULL || g->id <= 0) {
-        return base_error_set(err, MIEN_ERR_ARG, "subject_import: no id");
-    }
-    mien_status status = check_external_id(g->external_id, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    p_i64(&p, g->id);
-    p_i64(&p, collection_id);
-    p_text(&p, g->external_id);
-    p_text_or_null(&p, g->display_name);
-    p_i64(&p, g->created_at);
-    p_text_or_null(&p, g->consent_ref);
-    p_i64_or_null(&p, g->expires_at);
-    return run_import(st, STMT_SUBJECT_IMPORT, &p, "this subject id is taken, or its "
-                      "collection is missing", err);
-}
-
 static mien_status pg_face_import(store_db *s, int64_t collection_id, int64_t subject_id,
                                   int64_t face_id, int64_t created_at,
                                   const store_face_new *face, mien_error *err)
@@ -2117,9 +1962,9 @@ static const store_db_ops POSTGRES_OPS = {
     .collection_list = sql_collection_list,
     .collection_drop = pg_collection_drop,
     .subject_ensure = pg_subject_ensure,
-    .subject_expired = pg_subject_expired,
-    .subject_list = pg_subject_list,
-    .face_exists = pg_face_exists,
+    .subject_expired = sql_subject_expired,
+    .subject_list = sql_subject_list,
+    .face_exists = sql_face_exists,
     .face_insert = pg_face_insert,
     .face_scan = pg_face_scan,
     .face_scan_subject = pg_face_scan_subject,
@@ -2141,7 +1986,7 @@ static const store_db_ops POSTGRES_OPS = {
     .key_count_valid = sql_key_count_valid,
     .ping = pg_ping,
     .collection_import = sql_collection_import,
-    .subject_import = pg_subject_import,
+    .subject_import = sql_subject_import,
     .face_import = pg_face_import,
     .key_import = sql_key_import,
     .face_scan_full = pg_face_scan_full,

@@ -220,6 +220,132 @@ mien_status sql_collection_list(store_db *s, store_collection **out, size_t *n,
     return status;
 }
 
+/* ---- subjects and faces --------------------------------------------------------------- */
+
+mien_status sql_check_external_id(const char *external_id, mien_error *err)
+{
+    size_t len = external_id != NULL ? strlen(external_id) : 0;
+    if (len == 0 || len >= STORE_SUBJECT_MAX) {
+        return base_error_set(err, MIEN_ERR_ARG, "subject id must be 1..%d bytes",
+                              STORE_SUBJECT_MAX - 1);
+    }
+    return MIEN_OK;
+}
+
+/* Runs statement `id`, bound with one integer `v`, into a malloc'd array (collect). */
+static mien_status collect_by(store_db *s, sql_id id, int64_t v, size_t elem_size,
+                              sql_reader read, void **out, size_t *n, mien_error *err)
+{
+    sql_stmt *q;
+    *out = NULL;
+    *n = 0;
+    mien_status status = prep(s, id, &q, err);
+    if (status == MIEN_OK) {
+        s->driver->bind_i64(q, v);
+        status = collect(s, q, elem_size, read, out, n, err);
+    }
+    return status;
+}
+
+static void read_expired(store_db *s, sql_stmt *q, void *elem)
+{
+    store_expired *e = elem;
+    memset(e, 0, sizeof(*e));
+    col_text(s, q, 0, e->collection, sizeof(e->collection));
+    e->collection_id = s->driver->col_i64(q, 1);
+    col_text(s, q, 2, e->external_id, sizeof(e->external_id));
+}
+
+mien_status sql_subject_expired(store_db *s, int64_t now, store_expired **out, size_t *n,
+                                mien_error *err)
+{
+    void *list = NULL;
+    mien_status status = collect_by(s, SQL_SUBJECT_EXPIRED, now, sizeof(**out), read_expired,
+                                    &list, n, err);
+    *out = list;
+    return status;
+}
+
+static void read_subject(store_db *s, sql_stmt *q, void *elem)
+{
+    store_subject *g = elem;
+    memset(g, 0, sizeof(*g));
+    g->id = s->driver->col_i64(q, 0);
+    col_text(s, q, 1, g->external_id, sizeof(g->external_id));
+    col_text(s, q, 2, g->display_name, sizeof(g->display_name));
+    g->created_at = s->driver->col_i64(q, 3);
+    g->faces = s->driver->col_i64(q, 4);
+    col_text(s, q, 5, g->consent_ref, sizeof(g->consent_ref));
+    g->expires_at = s->driver->col_i64(q, 6);
+}
+
+mien_status sql_subject_list(store_db *s, int64_t collection_id, store_subject **out,
+                             size_t *n, mien_error *err)
+{
+    void *list = NULL;
+    mien_status status = collect_by(s, SQL_SUBJECT_LIST, collection_id, sizeof(**out),
+                                    read_subject, &list, n, err);
+    *out = list;
+    return status;
+}
+
+/* "" binds NULL, as the import keeps absent values absent. */
+static void bind_text_or_null(store_db *s, sql_stmt *q, const char *text)
+{
+    s->driver->bind_text(q, text != NULL && text[0] != '\0' ? text : NULL);
+}
+
+mien_status sql_subject_import(store_db *s, int64_t collection_id, const store_subject *g,
+                               mien_error *err)
+{
+    sql_stmt *q;
+    if (g == NULL || g->id <= 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "subject_import: no id");
+    }
+    mien_status status = sql_check_external_id(g->external_id, err);
+    if (status == MIEN_OK) {
+        status = prep(s, SQL_SUBJECT_IMPORT, &q, err);
+    }
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_i64(q, g->id);
+    s->driver->bind_i64(q, collection_id);
+    s->driver->bind_text(q, g->external_id);
+    bind_text_or_null(s, q, g->display_name);
+    s->driver->bind_i64(q, g->created_at);
+    bind_text_or_null(s, q, g->consent_ref);
+    if (g->expires_at != 0) {
+        s->driver->bind_i64(q, g->expires_at);
+    } else {
+        s->driver->bind_text(q, NULL);
+    }
+    return insert(s, q, "this subject id is taken, or its collection is missing",
+                  g->external_id, err);
+}
+
+mien_status sql_face_exists(store_db *s, int64_t collection_id, const char *external_id,
+                            const uint8_t image_sha256[32], bool *found, mien_error *err)
+{
+    sql_stmt *q;
+    *found = false;
+    if (external_id == NULL || image_sha256 == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_exists: subject and digest required");
+    }
+    mien_status status = prep(s, SQL_FACE_EXISTS, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_i64(q, collection_id);
+    s->driver->bind_text(q, external_id);
+    s->driver->bind_blob(q, image_sha256, 32);
+    status = step(s, q, found, err);
+    if (status == MIEN_OK) {
+        s->driver->reset(q);
+    }
+    return status;
+}
+
 /* ---- API keys (governance/keys.c): the id and a hash of the secret, never the secret ---- */
 
 /* Columns id, role, label, created_at, revoked_at of KEY_GET / KEY_LIST into *k (hash

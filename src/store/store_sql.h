@@ -41,7 +41,11 @@
     XX(COLLECTION_INSERT, "collection_create")                                                 \
     XX(COLLECTION_GET, "collection_get")                                                       \
     XX(COLLECTION_LIST, "collection_list")                                                     \
-    XX(COLLECTION_IMPORT, "collection_import")
+    XX(COLLECTION_IMPORT, "collection_import")                                                 \
+    XX(SUBJECT_EXPIRED, "subject_expired")                                                     \
+    XX(SUBJECT_LIST, "subject_list")                                                           \
+    XX(SUBJECT_IMPORT, "subject_import")                                                       \
+    XX(FACE_EXISTS, "face_exists")
 
 typedef enum sql_id {
 #define SQL_ID_ENUM(name, what) SQL_##name,
@@ -79,6 +83,10 @@ typedef struct sql_driver {
     void (*reset)(sql_stmt *q);
 } sql_driver;
 
+/* MIEN_ERR_ARG unless external_id is 1..STORE_SUBJECT_MAX-1 bytes (the backends' own
+ * subject operations check with it too). */
+mien_status sql_check_external_id(const char *external_id, mien_error *err);
+
 /* The operations written once; a backend puts them in its store_db_ops (store.h documents
  * each). s->driver must be set. */
 mien_status sql_key_insert(store_db *s, store_key *k, mien_error *err);
@@ -93,6 +101,14 @@ mien_status sql_collection_get(store_db *s, const char *name, store_collection *
 mien_status sql_collection_list(store_db *s, store_collection **out, size_t *n,
                                 mien_error *err);
 mien_status sql_collection_import(store_db *s, const store_collection *c, mien_error *err);
+mien_status sql_subject_expired(store_db *s, int64_t now, store_expired **out, size_t *n,
+                                mien_error *err);
+mien_status sql_subject_list(store_db *s, int64_t collection_id, store_subject **out,
+                             size_t *n, mien_error *err);
+mien_status sql_subject_import(store_db *s, int64_t collection_id, const store_subject *g,
+                               mien_error *err);
+mien_status sql_face_exists(store_db *s, int64_t collection_id, const char *external_id,
+                            const uint8_t image_sha256[32], bool *found, mien_error *err);
 mien_status sql_review_insert(store_db *s, const store_review *r, mien_error *err);
 mien_status sql_review_get(store_db *s, const char *id, store_review *out, mien_error *err);
 mien_status sql_review_update(store_db *s, const store_review *r, mien_error *err);

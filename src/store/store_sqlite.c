@@ -753,16 +753,6 @@ static mien_status sq_collection_drop(store_db *s, int64_t collection_id, mien_e
 
 /* ---- subjects ------------------------------------------------------------------------- */
 
-static mien_status check_external_id(const char *external_id, mien_error *err)
-{
-    size_t len = external_id != NULL ? strlen(external_id) : 0;
-    if (len == 0 || len >= STORE_SUBJECT_MAX) {
-        return base_error_set(err, MIEN_ERR_ARG, "subject id must be 1..%d bytes",
-                              STORE_SUBJECT_MAX - 1);
-    }
-    return MIEN_OK;
-}
-
 /* The id of subject `external_id` in *id, or 0 when there is none. */
 static mien_status subject_find(sqlite_store *st, int64_t collection_id, const char *external_id,
                                 int64_t *id, mien_error *err)
@@ -815,7 +805,7 @@ static mien_status sq_subject_ensure(store_db *s, int64_t collection_id,
     sqlite_store *st = as_sqlite(s);
     sqlite3_stmt *q;
     *subject_id = 0;
-    mien_status status = check_external_id(external_id, err);
+    mien_status status = sql_check_external_id(external_id, err);
     if (status != MIEN_OK) {
         return status;
     }
@@ -854,63 +844,6 @@ static mien_status sq_subject_ensure(store_db *s, int64_t collection_id,
         *subject_id = sqlite3_last_insert_rowid(st->db);
     }
     sqlite3_reset(q);
-    return status;
-}
-
-static void read_expired_row(sqlite3_stmt *q, void *elem)
-{
-    store_expired *e = elem;
-    memset(e, 0, sizeof(*e));
-    copy_text(e->collection, sizeof(e->collection), q, 0);
-    e->collection_id = sqlite3_column_int64(q, 1);
-    copy_text(e->external_id, sizeof(e->external_id), q, 2);
-}
-
-static mien_status sq_subject_expired(store_db *s, int64_t now, store_expired **out,
-                                      size_t *n, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    void *list = NULL;
-    mien_status status = stmt(st, STMT_SUBJECT_EXPIRED, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, now);
-    status = collect_bound(st, q, sizeof(**out), read_expired_row, "subject_expired", &list, n,
-                           err);
-    *out = list;
-    return status;
-}
-
-static void read_subject_row(sqlite3_stmt *q, void *elem)
-{
-    store_subject *g = elem;
-    memset(g, 0, sizeof(*g));
-    g->id = sqlite3_column_int64(q, 0);
-    copy_text(g->external_id, sizeof(g->external_id), q, 1);
-    copy_text(g->display_name, sizeof(g->display_name), q, 2);
-    g->created_at = sqlite3_column_int64(q, 3);
-    g->faces = sqlite3_column_int64(q, 4);
-    copy_text(g->consent_ref, sizeof(g->consent_ref), q, 5);
-    g->expires_at = sqlite3_column_int64(q, 6);
-}
-
-static mien_status sq_subject_list(store_db *s, int64_t collection_id, store_subject **out,
-                                   size_t *n, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    void *list = NULL;
-    *out = NULL;
-    *n = 0;
-    mien_status status = stmt(st, STMT_SUBJECT_LIST, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, collection_id);
-    status = collect_bound(st, q, sizeof(**out), read_subject_row, "subject_list", &list, n, err);
-    *out = list;
     return status;
 }
 
@@ -955,7 +888,7 @@ static mien_status sq_subject_erase(store_db *s, int64_t collection_id,
     bool own_tx = sqlite3_get_autocommit(st->db) != 0;
     *faces_deleted = 0;
     *crops_deleted = 0;
-    mien_status status = check_external_id(external_id, err);
+    mien_status status = sql_check_external_id(external_id, err);
     if (status != MIEN_OK) {
         return status;
     }
@@ -989,33 +922,6 @@ static mien_status sq_subject_erase(store_db *s, int64_t collection_id,
 }
 
 /* ---- faces ---------------------------------------------------------------------------- */
-
-static mien_status sq_face_exists(store_db *s, int64_t collection_id,
-                                  const char *external_id, const uint8_t image_sha256[32],
-                                  bool *found, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    *found = false;
-    if (external_id == NULL || image_sha256 == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "face_exists: subject and digest required");
-    }
-    mien_status status = stmt(st, STMT_FACE_EXISTS, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, collection_id);
-    sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 3, image_sha256, 32, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        *found = true;
-    } else if (rc != SQLITE_DONE) {
-        status = fail(st, rc, "face_exists", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
 
 /* The face row and its crop, inside op_begin/op_end: a new id and now (face_insert), or
  * `import_id` and `created_at` as given (face_import, import_id > 0). */
@@ -1427,41 +1333,6 @@ static mien_status sq_ping(store_db *s, mien_error *err)
 
 /* ---- copying a store (store.h "copying a whole store"; store_copy.c) -------------------- */
 
-/* Binds text at `col`, or NULL for "" (columns the readers give back as "" for NULL). */
-static void bind_text_or_null(sqlite3_stmt *q, int col, const char *text)
-{
-    if (text != NULL && text[0] != '\0') {
-        sqlite3_bind_text(q, col, text, -1, SQLITE_STATIC);
-    }
-}
-
-static mien_status sq_subject_import(store_db *s, int64_t collection_id,
-                                     const store_subject *g, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    if (g == NULL || g->id <= 0) {
-        return base_error_set(err, MIEN_ERR_ARG, "subject_import: no id");
-    }
-    mien_status status = check_external_id(g->external_id, err);
-    if (status == MIEN_OK) {
-        status = stmt(st, STMT_SUBJECT_IMPORT, &q, err);
-    }
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, g->id);
-    sqlite3_bind_int64(q, 2, collection_id);
-    sqlite3_bind_text(q, 3, g->external_id, -1, SQLITE_STATIC);
-    bind_text_or_null(q, 4, g->display_name);
-    sqlite3_bind_int64(q, 5, g->created_at);
-    bind_text_or_null(q, 6, g->consent_ref);
-    if (g->expires_at != 0) {
-        sqlite3_bind_int64(q, 7, g->expires_at);
-    }
-    return run_insert(st, q, "subject_import", "this subject id is taken", err);
-}
-
 static mien_status sq_face_import(store_db *s, int64_t collection_id, int64_t subject_id,
                                   int64_t face_id, int64_t created_at,
                                   const store_face_new *face, mien_error *err)
@@ -1852,14 +1723,14 @@ static const store_db_ops SQLITE_OPS = {
     .collection_list = sql_collection_list,
     .collection_drop = sq_collection_drop,
     .subject_ensure = sq_subject_ensure,
-    .subject_list = sq_subject_list,
-    .face_exists = sq_face_exists,
+    .subject_list = sql_subject_list,
+    .face_exists = sql_face_exists,
     .face_insert = sq_face_insert,
     .face_scan = sq_face_scan,
     .face_scan_subject = sq_face_scan_subject,
     .face_get = sq_face_get,
     .subject_erase = sq_subject_erase,
-    .subject_expired = sq_subject_expired,
+    .subject_expired = sql_subject_expired,
     .blob_rewrite = sq_blob_rewrite,
     .audit_last = sq_audit_last,
     .audit_insert = sq_audit_insert,
@@ -1876,7 +1747,7 @@ static const store_db_ops SQLITE_OPS = {
     .key_count_valid = sql_key_count_valid,
     .ping = sq_ping,
     .collection_import = sql_collection_import,
-    .subject_import = sq_subject_import,
+    .subject_import = sql_subject_import,
     .face_import = sq_face_import,
     .key_import = sql_key_import,
     .face_scan_full = sq_face_scan_full,
