@@ -537,15 +537,6 @@ static void col_text(char *dst, size_t size, const PGresult *r, int row, int col
     snprintf(dst, size, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
 
-/* A 32-byte bytea column into dst (zeros when NULL or another length: verify then fails). */
-static void col_hash(uint8_t dst[32], const PGresult *r, int row, int col)
-{
-    memset(dst, 0, 32);
-    if (!PQgetisnull(r, row, col) && PQgetlength(r, row, col) == 32) {
-        memcpy(dst, PQgetvalue(r, row, col), 32);
-    }
-}
-
 /* ---- errors ----------------------------------------------------------------------------- */
 
 /* Copies libpq's message as one line: its line breaks and tabs ("server closed the connection
@@ -740,125 +731,6 @@ static mien_status exec(pg_store *st, const char *sql, const char *what, char *t
     PQclear(r);
     return status;
 }
-
-/* ---- the driver of store_sql.c (store_sql.h) ---------------------------------------------
- * A statement runs at its first step (run(): prepared on first use, retried on a fresh
- * connection when that is safe); the steps after walk the rows of its result. */
-
-struct sql_stmt {
-    pg_store *st;
-    sql_id id;
-    pq_params p;
-    PGresult *r;   /* after the first step; NULL before */
-    int row;       /* the current row of r */
-};
-
-/* The statement of this dialect for each shared id. */
-static const stmt_id SQL_STMTS[SQL_COUNT] = {
-#define SQL_STMT_OF(name, what) [SQL_##name] = STMT_##name,
-    SQL_STMT_MAP(SQL_STMT_OF)
-#undef SQL_STMT_OF
-};
-
-static mien_status drv_prepare(store_db *s, sql_id id, sql_stmt **out, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    sql_stmt *q = &st->sql[id];
-    (void)err;
-    PQclear(q->r);
-    memset(q, 0, sizeof(*q));
-    q->st = st;
-    q->id = id;
-    *out = q;
-    return MIEN_OK;
-}
-
-static void drv_bind_i64(sql_stmt *q, int64_t v)
-{
-    p_i64(&q->p, v);
-}
-
-static void drv_bind_text(sql_stmt *q, const char *v)
-{
-    p_text(&q->p, v);
-}
-
-static void drv_bind_blob(sql_stmt *q, const void *v, size_t n)
-{
-    p_bytes(&q->p, v, v != NULL ? n : 0);
-}
-
-static mien_status drv_step(sql_stmt *q, bool *row, mien_error *err)
-{
-    *row = false;
-    if (q->r == NULL) {
-        mien_status status = run(q->st, SQL_STMTS[q->id], &q->p, &q->r, err);
-        if (status != MIEN_OK) {
-            /* unique_violation: the statements without a conflict clause */
-            return strcmp(q->st->sqlstate, "23505") == 0 ? MIEN_ERR_EXISTS : status;
-        }
-        q->row = 0;
-    } else {
-        q->row++;
-    }
-    *row = q->row < PQntuples(q->r);
-    return MIEN_OK;
-}
-
-static int64_t drv_changes(sql_stmt *q)
-{
-    return q->r != NULL ? strtoll(PQcmdTuples(q->r), NULL, 10) : 0;
-}
-
-/* The first column of the INSERT's RETURNING row. */
-static int64_t drv_last_id(sql_stmt *q)
-{
-    return q->r != NULL && PQntuples(q->r) > 0 ? col_i64(q->r, 0, 0) : 0;
-}
-
-static int64_t drv_col_i64(sql_stmt *q, int col)
-{
-    return col_i64(q->r, q->row, col);
-}
-
-static const char *drv_col_text(sql_stmt *q, int col)
-{
-    return PQgetisnull(q->r, q->row, col) ? "" : PQgetvalue(q->r, q->row, col);
-}
-
-static const void *drv_col_blob(sql_stmt *q, int col, size_t *n)
-{
-    bool null = PQgetisnull(q->r, q->row, col);
-    *n = null ? 0 : (size_t)PQgetlength(q->r, q->row, col);
-    return null ? NULL : PQgetvalue(q->r, q->row, col);
-}
-
-static bool drv_col_null(sql_stmt *q, int col)
-{
-    return PQgetisnull(q->r, q->row, col);
-}
-
-static void drv_reset(sql_stmt *q)
-{
-    PQclear(q->r);
-    q->r = NULL;
-    q->p.n = 0;
-}
-
-static const sql_driver POSTGRES_DRIVER = {
-    .prepare = drv_prepare,
-    .bind_i64 = drv_bind_i64,
-    .bind_text = drv_bind_text,
-    .bind_blob = drv_bind_blob,
-    .step = drv_step,
-    .changes = drv_changes,
-    .last_id = drv_last_id,
-    .col_i64 = drv_col_i64,
-    .col_text = drv_col_text,
-    .col_blob = drv_col_blob,
-    .col_null = drv_col_null,
-    .reset = drv_reset,
-};
 
 /* ---- operation scopes: atomic whether or not the caller holds a transaction ------------- */
 
@@ -1276,76 +1148,163 @@ static mien_status stream(pg_store *st, stmt_id id, const pq_params *p, stream_f
     }
 }
 
-typedef struct face_scan_ctx {
-    store_face_fn fn;
-    void *ctx;
-} face_scan_ctx;
+/* ---- the driver of store_sql.c (store_sql.h) ---------------------------------------------
+ * A statement runs at its first step (run(): prepared on first use, retried on a fresh
+ * connection when that is safe); the steps after walk the rows of its result. */
 
-/* The face row r holds, handed to fn (the template as stored). */
-static mien_status face_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
+struct sql_stmt {
+    pg_store *st;
+    sql_id id;
+    pq_params p;
+    PGresult *r;   /* after the first step; NULL before */
+    int row;       /* the current row of r */
+};
+
+/* The statement of this dialect for each shared id. */
+static const stmt_id SQL_STMTS[SQL_COUNT] = {
+#define SQL_STMT_OF(name, what) [SQL_##name] = STMT_##name,
+    SQL_STMT_MAP(SQL_STMT_OF)
+#undef SQL_STMT_OF
+};
+
+static mien_status drv_prepare(store_db *s, sql_id id, sql_stmt **out, mien_error *err)
 {
-    face_scan_ctx *fs = ctx;
+    pg_store *st = as_pg(s);
+    sql_stmt *q = &st->sql[id];
+    (void)err;
+    PQclear(q->r);
+    memset(q, 0, sizeof(*q));
+    q->st = st;
+    q->id = id;
+    *out = q;
+    return MIEN_OK;
+}
+
+static void drv_bind_i64(sql_stmt *q, int64_t v)
+{
+    p_i64(&q->p, v);
+}
+
+static void drv_bind_text(sql_stmt *q, const char *v)
+{
+    p_text(&q->p, v);
+}
+
+static void drv_bind_blob(sql_stmt *q, const void *v, size_t n)
+{
+    p_bytes(&q->p, v, v != NULL ? n : 0);
+}
+
+static mien_status drv_step(sql_stmt *q, bool *row, mien_error *err)
+{
+    *row = false;
+    if (q->r == NULL) {
+        mien_status status = run(q->st, SQL_STMTS[q->id], &q->p, &q->r, err);
+        if (status != MIEN_OK) {
+            /* unique_violation: the statements without a conflict clause */
+            return strcmp(q->st->sqlstate, "23505") == 0 ? MIEN_ERR_EXISTS : status;
+        }
+        q->row = 0;
+    } else {
+        q->row++;
+    }
+    *row = q->row < PQntuples(q->r);
+    return MIEN_OK;
+}
+
+static int64_t drv_changes(sql_stmt *q)
+{
+    return q->r != NULL ? strtoll(PQcmdTuples(q->r), NULL, 10) : 0;
+}
+
+/* The first column of the INSERT's RETURNING row. */
+static int64_t drv_last_id(sql_stmt *q)
+{
+    return q->r != NULL && PQntuples(q->r) > 0 ? col_i64(q->r, 0, 0) : 0;
+}
+
+static int64_t drv_col_i64(sql_stmt *q, int col)
+{
+    return col_i64(q->r, q->row, col);
+}
+
+static const char *drv_col_text(sql_stmt *q, int col)
+{
+    return PQgetisnull(q->r, q->row, col) ? "" : PQgetvalue(q->r, q->row, col);
+}
+
+static const void *drv_col_blob(sql_stmt *q, int col, size_t *n)
+{
+    bool null = PQgetisnull(q->r, q->row, col);
+    *n = null ? 0 : (size_t)PQgetlength(q->r, q->row, col);
+    return null ? NULL : PQgetvalue(q->r, q->row, col);
+}
+
+static bool drv_col_null(sql_stmt *q, int col)
+{
+    return PQgetisnull(q->r, q->row, col);
+}
+
+static double drv_col_f64(sql_stmt *q, int col)
+{
+    uint64_t bits = (uint64_t)col_i64(q->r, q->row, col); /* float8, binary */
+    double v;
+    memcpy(&v, &bits, sizeof(v));
+    return v;
+}
+
+typedef struct scan_ctx {
+    sql_stmt *q;
+    sql_row_fn fn;
+    void *ctx;
+} scan_ctx;
+
+/* One streamed row handed to the scan's callback through the statement. */
+static mien_status scan_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
+{
+    scan_ctx *sc = ctx;
     (void)st;
     (void)err;
-    store_face_row row = {
-        .face_id = col_i64(r, 0, 0),
-        .subject_id = col_i64(r, 0, 1),
-        .external_id = PQgetvalue(r, 0, 2),
-        .template_bytes = (const uint8_t *)PQgetvalue(r, 0, 3),
-        .template_len = (size_t)PQgetlength(r, 0, 3),
-    };
-    return fs->fn(fs->ctx, &row);
-}
-
-static mien_status pg_face_scan(store_db *s, int64_t collection_id, store_face_fn fn,
-                                void *ctx, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    face_scan_ctx fs = {.fn = fn, .ctx = ctx};
-    p_i64(&p, collection_id);
-    return stream(st, STMT_FACE_SCAN, &p, face_row, &fs, err);
-}
-
-static mien_status pg_face_scan_subject(store_db *s, int64_t collection_id,
-                                        const char *external_id, store_face_fn fn, void *ctx,
-                                        mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    face_scan_ctx fs = {.fn = fn, .ctx = ctx};
-    if (external_id == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "face_scan_subject: no subject id");
-    }
-    p_i64(&p, collection_id);
-    p_text(&p, external_id);
-    return stream(st, STMT_FACE_SCAN_SUBJECT, &p, face_row, &fs, err);
-}
-
-/* One face by id, for following another node's enrolment (gallery.c): its collection comes
- * from the row. */
-static mien_status pg_face_get(store_db *s, int64_t face_id, int64_t *collection_id,
-                               store_face_fn fn, void *ctx, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    *collection_id = 0;
-    p_i64(&p, face_id);
-    mien_status status = run(st, STMT_FACE_GET, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %lld", (long long)face_id);
-    }
-    face_scan_ctx fs = {.fn = fn, .ctx = ctx};
-    *collection_id = col_i64(r, 0, 4);
-    status = face_row(st, r, &fs, err);
-    PQclear(r);
+    sc->q->r = (PGresult *)r; /* stream() owns and clears it */
+    sc->q->row = 0;
+    mien_status status = sc->fn(sc->ctx, sc->q);
+    sc->q->r = NULL;
     return status;
 }
+
+/* Streams the rows (stream(): single-row mode on the one connection). */
+static mien_status drv_scan(sql_stmt *q, sql_row_fn fn, void *ctx, mien_error *err)
+{
+    scan_ctx sc = {.q = q, .fn = fn, .ctx = ctx};
+    mien_status status = stream(q->st, SQL_STMTS[q->id], &q->p, scan_row, &sc, err);
+    q->p.n = 0;
+    return status;
+}
+
+static void drv_reset(sql_stmt *q)
+{
+    PQclear(q->r);
+    q->r = NULL;
+    q->p.n = 0;
+}
+
+static const sql_driver POSTGRES_DRIVER = {
+    .prepare = drv_prepare,
+    .bind_i64 = drv_bind_i64,
+    .bind_text = drv_bind_text,
+    .bind_blob = drv_bind_blob,
+    .step = drv_step,
+    .changes = drv_changes,
+    .last_id = drv_last_id,
+    .col_i64 = drv_col_i64,
+    .col_f64 = drv_col_f64,
+    .col_text = drv_col_text,
+    .col_blob = drv_col_blob,
+    .col_null = drv_col_null,
+    .reset = drv_reset,
+    .scan = drv_scan,
+};
+
 
 /* ---- rewriting blobs (seal.h: key rotation) ----------------------------------------------
  * A cursor (DECLARE, then FETCH RESEAL_BATCH rows at a time) walks the table inside the
@@ -1433,124 +1392,6 @@ static mien_status pg_blob_rewrite(store_db *s, store_blob kind, store_rewrite_f
     return status;
 }
 
-/* ---- audit chain: one chain for every node (file comment) ------------------------------ */
-
-/* Inside a caller transaction the write lock (begin) is held, and under READ COMMITTED the
- * read takes a fresh snapshot: it sees the entry any node committed before the lock was
- * granted. */
-static mien_status pg_audit_last(store_db *s, int64_t *seq, uint8_t hash[32],
-                                 mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    PGresult *r;
-    *seq = 0;
-    memset(hash, 0, 32);
-    mien_status status = run(st, STMT_AUDIT_LAST, NULL, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) > 0) {
-        *seq = col_i64(r, 0, 0);
-        col_hash(hash, r, 0, 1);
-    }
-    PQclear(r);
-    return MIEN_OK;
-}
-
-static mien_status pg_audit_insert(store_db *s, const store_audit_row *row,
-                                   mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    p_i64(&p, row->seq);
-    p_i64(&p, row->time);
-    p_text(&p, row->actor);
-    p_text(&p, row->action);
-    p_text(&p, row->collection);
-    p_text(&p, row->purpose);
-    p_text(&p, row->case_ref);
-    p_text(&p, row->input_sha256);
-    p_text(&p, row->outcome);
-    p_text(&p, row->result != NULL ? row->result : "{}");
-    p_bytes(&p, row->prev_hash, 32);
-    p_bytes(&p, row->hash, 32);
-    p_bytes(&p, row->mac, 32);
-    mien_status status = run(st, STMT_AUDIT_INSERT, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_EXISTS, "audit entry %lld already exists (or "
-                                "is not the next one)", (long long)row->seq);
-    }
-    PQclear(r);
-    return status;
-}
-
-typedef struct audit_scan_ctx {
-    store_audit_fn fn;
-    void *ctx;
-} audit_scan_ctx;
-
-static mien_status audit_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
-{
-    audit_scan_ctx *as = ctx;
-    store_audit_row row;
-    (void)st;
-    (void)err;
-    memset(&row, 0, sizeof(row));
-    row.seq = col_i64(r, 0, 0);
-    row.time = col_i64(r, 0, 1);
-    col_text(row.actor, sizeof(row.actor), r, 0, 2);
-    col_text(row.action, sizeof(row.action), r, 0, 3);
-    col_text(row.collection, sizeof(row.collection), r, 0, 4);
-    col_text(row.purpose, sizeof(row.purpose), r, 0, 5);
-    col_text(row.case_ref, sizeof(row.case_ref), r, 0, 6);
-    col_text(row.input_sha256, sizeof(row.input_sha256), r, 0, 7);
-    col_text(row.outcome, sizeof(row.outcome), r, 0, 8);
-    row.result = PQgetisnull(r, 0, 9) ? "" : PQgetvalue(r, 0, 9);
-    col_hash(row.prev_hash, r, 0, 10);
-    col_hash(row.hash, r, 0, 11);
-    col_hash(row.mac, r, 0, 12);
-    return as->fn(as->ctx, &row);
-}
-
-static mien_status pg_audit_scan(store_db *s, int64_t from_seq, int64_t t0, int64_t t1,
-                                 store_audit_fn fn, void *ctx, mien_error *err)
-{
-    pq_params p = {0};
-    audit_scan_ctx as = {.fn = fn, .ctx = ctx};
-    p_i64(&p, from_seq);
-    p_i64(&p, t0);
-    p_i64(&p, t1);
-    return stream(as_pg(s), STMT_AUDIT_SCAN, &p, audit_row, &as, err);
-}
-
-/* ---- reviews ----------------------------------------------------------------------------- */
-
-/* Row 0 of a REVIEW_COLUMNS result into *v; candidates_json points into the result (valid
- * until it is cleared). */
-static void read_review(const PGresult *r, store_review *v)
-{
-    memset(v, 0, sizeof(*v));
-    col_text(v->id, sizeof(v->id), r, 0, 0);
-    v->collection_id = col_i64(r, 0, 1);
-    col_text(v->collection, sizeof(v->collection), r, 0, 2);
-    v->required = (int)col_i64(r, 0, 3);
-    v->confirmations = (int)col_i64(r, 0, 4);
-    v->confirmed_rank = (int)col_i64(r, 0, 5);
-    col_text(v->status, sizeof(v->status), r, 0, 6);
-    v->created_at = col_i64(r, 0, 7);
-    v->search_seq = col_i64(r, 0, 8);
-    v->candidates = col_i64(r, 0, 9);
-    col_hash(v->mac, r, 0, 10);
-    v->candidates_json = PQgetisnull(r, 0, 11) ? "[]" : PQgetvalue(r, 0, 11);
-}
-
-/* ---- API keys --------------------------------------------------------------------------- */
-
-/* Columns id, role, label, created_at, revoked_at into *k (hash zeroed). */
 /* ---- liveness ---------------------------------------------------------------------------- */
 
 /* SELECT 1: run() re-establishes a connection found dead and retries once, so a server that
@@ -1575,88 +1416,6 @@ static mien_status pg_face_import(store_db *s, int64_t collection_id, int64_t su
         return base_error_set(err, MIEN_ERR_ARG, "face_import: no id");
     }
     return face_write(as_pg(s), collection_id, subject_id, face, face_id, created_at, &id, err);
-}
-
-/* A float8 column in binary (NULL reads as 0; the floats went in as doubles: exact). */
-static float col_float(const PGresult *r, int row, int col)
-{
-    uint64_t bits = (uint64_t)col_i64(r, row, col);
-    double v;
-    memcpy(&v, &bits, sizeof(v));
-    return (float)v;
-}
-
-typedef struct full_scan_ctx {
-    store_face_full_fn fn;
-    void *ctx;
-} full_scan_ctx;
-
-/* The FACE_SCAN_FULL row r holds, handed to fn (template and crop as stored). */
-static mien_status full_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
-{
-    full_scan_ctx *fs = ctx;
-    store_face_full f;
-    (void)st;
-    (void)err;
-    memset(&f, 0, sizeof(f));
-    f.face_id = col_i64(r, 0, 0);
-    f.subject_id = col_i64(r, 0, 1);
-    f.template_bytes = (const uint8_t *)PQgetvalue(r, 0, 2);
-    f.template_len = (size_t)PQgetlength(r, 0, 2);
-    if (!PQgetisnull(r, 0, 3)) {
-        f.has_quality = true;
-        f.quality.klass = (mien_quality_class)col_i64(r, 0, 3);
-        f.quality.interocular_px = col_float(r, 0, 4);
-        f.quality.sharpness = col_float(r, 0, 5);
-        f.quality.yaw = col_float(r, 0, 6);
-        f.quality.pitch = col_float(r, 0, 7);
-        f.quality.roll = col_float(r, 0, 8);
-        f.quality.detector_score = col_float(r, 0, 9);
-        f.quality.landmark_score = col_float(r, 0, 10);
-    }
-    if (!PQgetisnull(r, 0, 11) && PQgetlength(r, 0, 11) == 32) {
-        f.has_image_sha256 = true;
-        memcpy(f.image_sha256, PQgetvalue(r, 0, 11), 32);
-    }
-    f.created_at = col_i64(r, 0, 12);
-    if (!PQgetisnull(r, 0, 13)) {
-        f.crop_rgb = (const uint8_t *)PQgetvalue(r, 0, 13);
-        f.crop_len = (size_t)PQgetlength(r, 0, 13);
-    }
-    return fs->fn(fs->ctx, &f);
-}
-
-static mien_status pg_face_scan_full(store_db *s, int64_t collection_id,
-                                     store_face_full_fn fn, void *ctx, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    full_scan_ctx fs = {.fn = fn, .ctx = ctx};
-    p_i64(&p, collection_id);
-    return stream(st, STMT_FACE_SCAN_FULL, &p, full_row, &fs, err);
-}
-
-typedef struct review_scan_ctx {
-    store_review_fn fn;
-    void *ctx;
-} review_scan_ctx;
-
-static mien_status review_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
-{
-    review_scan_ctx *rs = ctx;
-    store_review v;
-    (void)st;
-    (void)err;
-    read_review(r, &v);
-    return rs->fn(rs->ctx, &v);
-}
-
-static mien_status pg_review_scan(store_db *s, store_review_fn fn, void *ctx,
-                                  mien_error *err)
-{
-    pq_params p = {0};
-    review_scan_ctx rs = {.fn = fn, .ctx = ctx};
-    return stream(as_pg(s), STMT_REVIEW_SCAN, &p, review_row, &rs, err);
 }
 
 static mien_status pg_sequence_get(store_db *s, store_sequences *out, mien_error *err)
@@ -1966,14 +1725,14 @@ static const store_db_ops POSTGRES_OPS = {
     .subject_list = sql_subject_list,
     .face_exists = sql_face_exists,
     .face_insert = pg_face_insert,
-    .face_scan = pg_face_scan,
-    .face_scan_subject = pg_face_scan_subject,
-    .face_get = pg_face_get,
+    .face_scan = sql_face_scan,
+    .face_scan_subject = sql_face_scan_subject,
+    .face_get = sql_face_get,
     .subject_erase = pg_subject_erase,
     .blob_rewrite = pg_blob_rewrite,
-    .audit_last = pg_audit_last,
-    .audit_insert = pg_audit_insert,
-    .audit_scan = pg_audit_scan,
+    .audit_last = sql_audit_last,
+    .audit_insert = sql_audit_insert,
+    .audit_scan = sql_audit_scan,
     .review_insert = sql_review_insert,
     .review_get = sql_review_get,
     .review_update = sql_review_update,
@@ -1989,8 +1748,8 @@ static const store_db_ops POSTGRES_OPS = {
     .subject_import = sql_subject_import,
     .face_import = pg_face_import,
     .key_import = sql_key_import,
-    .face_scan_full = pg_face_scan_full,
-    .review_scan = pg_review_scan,
+    .face_scan_full = sql_face_scan_full,
+    .review_scan = sql_review_scan,
     .sequence_get = pg_sequence_get,
     .sequence_raise = pg_sequence_raise,
 };

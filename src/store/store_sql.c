@@ -694,3 +694,255 @@ mien_status sql_decision_list(store_db *s, const char *id, store_decision **out,
     *out = list;
     return status;
 }
+
+/* ---- scans: the rows handed to the caller's callback, one at a time ---------------------- */
+
+/* What a scan's row callback needs: the store and the caller's callback. */
+typedef struct scan_ctx {
+    store_db *s;
+    store_face_fn fn;
+    store_face_full_fn full_fn;
+    store_audit_fn audit_fn;
+    store_review_fn review_fn;
+    void *ctx;
+} scan_ctx;
+
+/* A FACE_SCAN-shaped row (id, subject id, external id, template as stored) to fn. */
+static mien_status face_row(void *ctx, sql_stmt *q)
+{
+    scan_ctx *f = ctx;
+    size_t n = 0;
+    store_face_row row = {
+        .face_id = f->s->driver->col_i64(q, 0),
+        .subject_id = f->s->driver->col_i64(q, 1),
+        .external_id = f->s->driver->col_text(q, 2),
+    };
+    row.template_bytes = f->s->driver->col_blob(q, 3, &n);
+    row.template_len = n;
+    return f->fn(f->ctx, &row);
+}
+
+mien_status sql_face_scan(store_db *s, int64_t collection_id, store_face_fn fn, void *ctx,
+                          mien_error *err)
+{
+    sql_stmt *q;
+    scan_ctx f = {.s = s, .fn = fn, .ctx = ctx};
+    mien_status status = prep(s, SQL_FACE_SCAN, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_i64(q, collection_id);
+    return s->driver->scan(q, face_row, &f, err);
+}
+
+mien_status sql_face_scan_subject(store_db *s, int64_t collection_id, const char *external_id,
+                                  store_face_fn fn, void *ctx, mien_error *err)
+{
+    sql_stmt *q;
+    scan_ctx f = {.s = s, .fn = fn, .ctx = ctx};
+    if (external_id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_scan_subject: no subject id");
+    }
+    mien_status status = prep(s, SQL_FACE_SCAN_SUBJECT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_i64(q, collection_id);
+    s->driver->bind_text(q, external_id);
+    return s->driver->scan(q, face_row, &f, err);
+}
+
+/* One face by id, for following another handle's or node's enrolment (gallery.c): its
+ * collection comes from the row (column 4). */
+mien_status sql_face_get(store_db *s, int64_t face_id, int64_t *collection_id,
+                         store_face_fn fn, void *ctx, mien_error *err)
+{
+    sql_stmt *q;
+    bool row = false;
+    scan_ctx f = {.s = s, .fn = fn, .ctx = ctx};
+    *collection_id = 0;
+    mien_status status = prep(s, SQL_FACE_GET, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_i64(q, face_id);
+    status = step(s, q, &row, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (row) {
+        *collection_id = s->driver->col_i64(q, 4);
+        status = face_row(&f, q);
+    } else {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %lld", (long long)face_id);
+    }
+    s->driver->reset(q);
+    return status;
+}
+
+/* The quality columns 3..10 of a FACE_SCAN_FULL row (class NULL: none recorded). */
+static void read_quality(store_db *s, sql_stmt *q, store_face_full *f)
+{
+    const sql_driver *d = s->driver;
+    if (d->col_null(q, 3)) {
+        return;
+    }
+    f->has_quality = true;
+    f->quality.klass = (mien_quality_class)d->col_i64(q, 3);
+    f->quality.interocular_px = (float)d->col_f64(q, 4);
+    f->quality.sharpness = (float)d->col_f64(q, 5);
+    f->quality.yaw = (float)d->col_f64(q, 6);
+    f->quality.pitch = (float)d->col_f64(q, 7);
+    f->quality.roll = (float)d->col_f64(q, 8);
+    f->quality.detector_score = (float)d->col_f64(q, 9);
+    f->quality.landmark_score = (float)d->col_f64(q, 10);
+}
+
+/* A FACE_SCAN_FULL row (template and crop as stored) to fn. */
+static mien_status full_row(void *ctx, sql_stmt *q)
+{
+    scan_ctx *fs = ctx;
+    const sql_driver *d = fs->s->driver;
+    store_face_full f;
+    size_t n = 0;
+    memset(&f, 0, sizeof(f));
+    f.face_id = d->col_i64(q, 0);
+    f.subject_id = d->col_i64(q, 1);
+    f.template_bytes = d->col_blob(q, 2, &f.template_len);
+    read_quality(fs->s, q, &f);
+    const void *sha = d->col_blob(q, 11, &n);
+    if (n == 32) {
+        f.has_image_sha256 = true;
+        memcpy(f.image_sha256, sha, 32);
+    }
+    f.created_at = d->col_i64(q, 12);
+    if (!d->col_null(q, 13)) {
+        f.crop_rgb = d->col_blob(q, 13, &f.crop_len);
+    }
+    return fs->full_fn(fs->ctx, &f);
+}
+
+mien_status sql_face_scan_full(store_db *s, int64_t collection_id, store_face_full_fn fn,
+                               void *ctx, mien_error *err)
+{
+    sql_stmt *q;
+    scan_ctx f = {.s = s, .full_fn = fn, .ctx = ctx};
+    mien_status status = prep(s, SQL_FACE_SCAN_FULL, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_i64(q, collection_id);
+    return s->driver->scan(q, full_row, &f, err);
+}
+
+/* ---- the audit chain's rows (governance/audit.c computes the hashes) --------------------- */
+
+mien_status sql_audit_last(store_db *s, int64_t *seq, uint8_t hash[32], mien_error *err)
+{
+    sql_stmt *q;
+    bool row = false;
+    *seq = 0;
+    memset(hash, 0, 32);
+    mien_status status = prep(s, SQL_AUDIT_LAST, &q, err);
+    if (status == MIEN_OK) {
+        status = step(s, q, &row, err);
+    }
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (row) {
+        *seq = s->driver->col_i64(q, 0);
+        col_hash(s, q, 1, hash);
+    }
+    s->driver->reset(q);
+    return MIEN_OK;
+}
+
+/* The statement adds the row only when row->seq is the next number (store.h). */
+mien_status sql_audit_insert(store_db *s, const store_audit_row *row, mien_error *err)
+{
+    sql_stmt *q;
+    bool done = false;
+    mien_status status = prep(s, SQL_AUDIT_INSERT, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    const sql_driver *d = s->driver;
+    d->bind_i64(q, row->seq);
+    d->bind_i64(q, row->time);
+    d->bind_text(q, row->actor);
+    d->bind_text(q, row->action);
+    d->bind_text(q, row->collection);
+    d->bind_text(q, row->purpose);
+    d->bind_text(q, row->case_ref);
+    d->bind_text(q, row->input_sha256);
+    d->bind_text(q, row->outcome);
+    d->bind_text(q, row->result != NULL ? row->result : "{}");
+    d->bind_blob(q, row->prev_hash, 32);
+    d->bind_blob(q, row->hash, 32);
+    d->bind_blob(q, row->mac, 32);
+    status = step(s, q, &done, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    if (d->changes(q) == 0) {
+        status = base_error_set(err, MIEN_ERR_EXISTS, "audit entry %lld already exists (or is "
+                                "not the next one)", (long long)row->seq);
+    }
+    d->reset(q);
+    return status;
+}
+
+static mien_status audit_row(void *ctx, sql_stmt *q)
+{
+    scan_ctx *f = ctx;
+    store_audit_row r;
+    memset(&r, 0, sizeof(r));
+    r.seq = f->s->driver->col_i64(q, 0);
+    r.time = f->s->driver->col_i64(q, 1);
+    col_text(f->s, q, 2, r.actor, sizeof(r.actor));
+    col_text(f->s, q, 3, r.action, sizeof(r.action));
+    col_text(f->s, q, 4, r.collection, sizeof(r.collection));
+    col_text(f->s, q, 5, r.purpose, sizeof(r.purpose));
+    col_text(f->s, q, 6, r.case_ref, sizeof(r.case_ref));
+    col_text(f->s, q, 7, r.input_sha256, sizeof(r.input_sha256));
+    col_text(f->s, q, 8, r.outcome, sizeof(r.outcome));
+    r.result = f->s->driver->col_text(q, 9);
+    col_hash(f->s, q, 10, r.prev_hash);
+    col_hash(f->s, q, 11, r.hash);
+    col_hash(f->s, q, 12, r.mac);
+    return f->audit_fn(f->ctx, &r);
+}
+
+mien_status sql_audit_scan(store_db *s, int64_t from_seq, int64_t t0, int64_t t1,
+                           store_audit_fn fn, void *ctx, mien_error *err)
+{
+    sql_stmt *q;
+    scan_ctx f = {.s = s, .audit_fn = fn, .ctx = ctx};
+    mien_status status = prep(s, SQL_AUDIT_SCAN, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_i64(q, from_seq);
+    s->driver->bind_i64(q, t0);
+    s->driver->bind_i64(q, t1);
+    return s->driver->scan(q, audit_row, &f, err);
+}
+
+/* A REVIEW_COLUMNS row, candidates_json included ("[]" when NULL), to fn. */
+static mien_status review_row(void *ctx, sql_stmt *q)
+{
+    scan_ctx *f = ctx;
+    store_review r;
+    read_review(f->s, q, &r);
+    r.candidates_json = f->s->driver->col_null(q, 11) ? "[]" : f->s->driver->col_text(q, 11);
+    return f->review_fn(f->ctx, &r);
+}
+
+mien_status sql_review_scan(store_db *s, store_review_fn fn, void *ctx, mien_error *err)
+{
+    sql_stmt *q;
+    scan_ctx f = {.s = s, .review_fn = fn, .ctx = ctx};
+    mien_status status = prep(s, SQL_REVIEW_SCAN, &q, err);
+    return status != MIEN_OK ? status : s->driver->scan(q, review_row, &f, err);
+}

@@ -45,7 +45,15 @@
     XX(SUBJECT_EXPIRED, "subject_expired")                                                     \
     XX(SUBJECT_LIST, "subject_list")                                                           \
     XX(SUBJECT_IMPORT, "subject_import")                                                       \
-    XX(FACE_EXISTS, "face_exists")
+    XX(FACE_EXISTS, "face_exists")                                                             \
+    XX(FACE_SCAN, "face_scan")                                                                 \
+    XX(FACE_SCAN_SUBJECT, "face_scan_subject")                                                 \
+    XX(FACE_GET, "face_get")                                                                   \
+    XX(FACE_SCAN_FULL, "face_scan_full")                                                       \
+    XX(AUDIT_LAST, "audit_last")                                                               \
+    XX(AUDIT_INSERT, "audit_insert")                                                           \
+    XX(AUDIT_SCAN, "audit_scan")                                                               \
+    XX(REVIEW_SCAN, "review_scan")
 
 typedef enum sql_id {
 #define SQL_ID_ENUM(name, what) SQL_##name,
@@ -58,6 +66,9 @@ typedef enum sql_id {
 extern const char *const SQL_WHAT[SQL_COUNT];
 
 typedef struct sql_stmt sql_stmt; /* a driver's statement: bound values, result, current row */
+
+/* A scan's callback: q is on one row (read it with the col_* functions). */
+typedef mien_status (*sql_row_fn)(void *ctx, sql_stmt *q);
 
 typedef struct sql_driver {
     /* Statement `id` of s, ready for its values: *out borrowed from the store until reset. */
@@ -76,11 +87,16 @@ typedef struct sql_driver {
     int64_t (*last_id)(sql_stmt *q);
     /* Columns of the current row: 0, "" or NULL (size 0) for SQL NULL. */
     int64_t (*col_i64)(sql_stmt *q, int col);
+    double (*col_f64)(sql_stmt *q, int col);
     const char *(*col_text)(sql_stmt *q, int col);
     const void *(*col_blob)(sql_stmt *q, int col, size_t *n);
     bool (*col_null)(sql_stmt *q, int col);
     /* Done with the statement: its result is released and its values unbound. */
     void (*reset)(sql_stmt *q);
+    /* Runs the bound statement and calls fn on each row, stopping at fn's first error; the
+     * statement is reset after. PostgreSQL streams the rows on the store's one connection
+     * (single-row mode): fn must not run a statement of the same store (MIEN_ERR_INTERNAL). */
+    mien_status (*scan)(sql_stmt *q, sql_row_fn fn, void *ctx, mien_error *err);
 } sql_driver;
 
 /* MIEN_ERR_ARG unless external_id is 1..STORE_SUBJECT_MAX-1 bytes (the backends' own
@@ -109,6 +125,19 @@ mien_status sql_subject_import(store_db *s, int64_t collection_id, const store_s
                                mien_error *err);
 mien_status sql_face_exists(store_db *s, int64_t collection_id, const char *external_id,
                             const uint8_t image_sha256[32], bool *found, mien_error *err);
+mien_status sql_face_scan(store_db *s, int64_t collection_id, store_face_fn fn, void *ctx,
+                          mien_error *err);
+mien_status sql_face_scan_subject(store_db *s, int64_t collection_id, const char *external_id,
+                                  store_face_fn fn, void *ctx, mien_error *err);
+mien_status sql_face_get(store_db *s, int64_t face_id, int64_t *collection_id,
+                         store_face_fn fn, void *ctx, mien_error *err);
+mien_status sql_face_scan_full(store_db *s, int64_t collection_id, store_face_full_fn fn,
+                               void *ctx, mien_error *err);
+mien_status sql_audit_last(store_db *s, int64_t *seq, uint8_t hash[32], mien_error *err);
+mien_status sql_audit_insert(store_db *s, const store_audit_row *row, mien_error *err);
+mien_status sql_audit_scan(store_db *s, int64_t from_seq, int64_t t0, int64_t t1,
+                           store_audit_fn fn, void *ctx, mien_error *err);
+mien_status sql_review_scan(store_db *s, store_review_fn fn, void *ctx, mien_error *err);
 mien_status sql_review_insert(store_db *s, const store_review *r, mien_error *err);
 mien_status sql_review_get(store_db *s, const char *id, store_review *out, mien_error *err);
 mien_status sql_review_update(store_db *s, const store_review *r, mien_error *err);

@@ -565,11 +565,34 @@ static bool drv_col_null(sql_stmt *q, int col)
     return sqlite3_column_type(q->q, col) == SQLITE_NULL;
 }
 
+static double drv_col_f64(sql_stmt *q, int col)
+{
+    return sqlite3_column_double(q->q, col);
+}
+
 static void drv_reset(sql_stmt *q)
 {
     sqlite3_reset(q->q);
     sqlite3_clear_bindings(q->q);
     q->next = 0;
+}
+
+/* Steps through every row, calling fn on each; reset after. */
+static mien_status drv_scan(sql_stmt *q, sql_row_fn fn, void *ctx, mien_error *err)
+{
+    mien_status status = MIEN_OK;
+    int rc;
+    while ((rc = sqlite3_step(q->q)) == SQLITE_ROW) {
+        status = fn(ctx, q);
+        if (status != MIEN_OK) {
+            break;
+        }
+    }
+    if (status == MIEN_OK && rc != SQLITE_DONE) {
+        status = fail(q->st, rc, SQL_WHAT[q->id], err);
+    }
+    drv_reset(q);
+    return status;
 }
 
 static const sql_driver SQLITE_DRIVER = {
@@ -581,10 +604,12 @@ static const sql_driver SQLITE_DRIVER = {
     .changes = drv_changes,
     .last_id = drv_last_id,
     .col_i64 = drv_col_i64,
+    .col_f64 = drv_col_f64,
     .col_text = drv_col_text,
     .col_blob = drv_col_blob,
     .col_null = drv_col_null,
     .reset = drv_reset,
+    .scan = drv_scan,
 };
 
 /* ---- savepoints: make a multi-statement operation atomic whether or not the caller holds
@@ -675,12 +700,6 @@ static mien_status sq_commit(store_db *s, mien_error *err)
 }
 
 /* ---- collections ---------------------------------------------------------------------- */
-
-static void copy_text(char *dst, size_t size, sqlite3_stmt *s, int col)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
-}
 
 /* Steps the prepared, bound statement q to its end, collecting one element of elem_size
  * bytes per row, filled by read(). *out (malloc'd, caller frees) and *n on success; nothing
@@ -1016,90 +1035,6 @@ static mien_status sq_face_insert(store_db *s, int64_t collection_id, int64_t su
     return status;
 }
 
-/* The FACE_SCAN-shaped row q is on, handed to fn (the template as stored). */
-static mien_status face_row(sqlite3_stmt *q, store_face_fn fn, void *ctx)
-{
-    store_face_row row = {
-        .face_id = sqlite3_column_int64(q, 0),
-        .subject_id = sqlite3_column_int64(q, 1),
-        .external_id = (const char *)sqlite3_column_text(q, 2),
-        .template_bytes = sqlite3_column_blob(q, 3),
-        .template_len = (size_t)sqlite3_column_bytes(q, 3),
-    };
-    return fn(ctx, &row);
-}
-
-/* Steps a bound FACE_SCAN-shaped statement, calling fn with each row. */
-static mien_status scan_faces(sqlite_store *st, sqlite3_stmt *q, store_face_fn fn, void *ctx,
-                              mien_error *err)
-{
-    mien_status status = MIEN_OK;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        status = face_row(q, fn, ctx);
-        if (status != MIEN_OK) {
-            break;
-        }
-    }
-    if (status == MIEN_OK && rc != SQLITE_DONE) {
-        status = fail(st, rc, "face_scan", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
-static mien_status sq_face_scan(store_db *s, int64_t collection_id, store_face_fn fn,
-                                void *ctx, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    mien_status status = stmt(st, STMT_FACE_SCAN, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, collection_id);
-    return scan_faces(st, q, fn, ctx, err);
-}
-
-static mien_status sq_face_get(store_db *s, int64_t face_id, int64_t *collection_id,
-                               store_face_fn fn, void *ctx, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    *collection_id = 0;
-    mien_status status = stmt(st, STMT_FACE_GET, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, face_id);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_DONE) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %lld", (long long)face_id);
-    } else if (rc != SQLITE_ROW) {
-        status = fail(st, rc, "face_get", err);
-    } else {
-        *collection_id = sqlite3_column_int64(q, 4);
-        status = face_row(q, fn, ctx);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
-static mien_status sq_face_scan_subject(store_db *s, int64_t collection_id,
-                                        const char *external_id, store_face_fn fn, void *ctx,
-                                        mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    mien_status status = stmt(st, STMT_FACE_SCAN_SUBJECT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, collection_id);
-    sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
-    return scan_faces(st, q, fn, ctx, err);
-}
-
 /* ---- rewriting blobs (seal.h: key rotation, sealing a schema-2 file) ------------------- */
 
 static void read_blob_ref(sqlite3_stmt *q, void *elem)
@@ -1194,132 +1129,6 @@ static mien_status sq_blob_rewrite(store_db *s, store_blob kind, store_rewrite_f
     return status;
 }
 
-static mien_status sq_audit_last(store_db *s, int64_t *seq, uint8_t hash[32],
-                                 mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    *seq = 0;
-    memset(hash, 0, 32);
-    mien_status status = stmt(st, STMT_AUDIT_LAST, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(q, 0);
-        if (sqlite3_column_bytes(q, 1) == 32) {
-            memcpy(hash, sqlite3_column_blob(q, 1), 32);
-        }
-    } else if (rc != SQLITE_DONE) {
-        status = fail(st, rc, "audit_last", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
-static mien_status sq_audit_insert(store_db *s, const store_audit_row *r, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    mien_status status = stmt(st, STMT_AUDIT_INSERT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, r->seq);
-    sqlite3_bind_int64(q, 2, r->time);
-    sqlite3_bind_text(q, 3, r->actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, r->action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, r->collection, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 6, r->purpose, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 7, r->case_ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 8, r->input_sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 9, r->outcome, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 10, r->result != NULL ? r->result : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 11, r->prev_hash, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 12, r->hash, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 13, r->mac, 32, SQLITE_STATIC);
-    status = run(st, q, "audit_insert", err);
-    if (status == MIEN_OK && sqlite3_changes(st->db) == 0) {
-        status = base_error_set(err, MIEN_ERR_EXISTS, "audit entry %lld already exists (or is "
-                                "not the next one)", (long long)r->seq);
-    }
-    return status;
-}
-
-/* Copies a blob column into dst[32] (zeros when its length is not 32: verify then fails). */
-static void copy_hash(uint8_t dst[32], sqlite3_stmt *q, int col)
-{
-    memset(dst, 0, 32);
-    if (sqlite3_column_bytes(q, col) == 32) {
-        memcpy(dst, sqlite3_column_blob(q, col), 32);
-    }
-}
-
-static mien_status sq_audit_scan(store_db *s, int64_t from_seq, int64_t t0, int64_t t1,
-                                 store_audit_fn fn, void *ctx, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    mien_status status = stmt(st, STMT_AUDIT_SCAN, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, from_seq);
-    sqlite3_bind_int64(q, 2, t0);
-    sqlite3_bind_int64(q, 3, t1);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        store_audit_row r;
-        memset(&r, 0, sizeof(r));
-        r.seq = sqlite3_column_int64(q, 0);
-        r.time = sqlite3_column_int64(q, 1);
-        copy_text(r.actor, sizeof(r.actor), q, 2);
-        copy_text(r.action, sizeof(r.action), q, 3);
-        copy_text(r.collection, sizeof(r.collection), q, 4);
-        copy_text(r.purpose, sizeof(r.purpose), q, 5);
-        copy_text(r.case_ref, sizeof(r.case_ref), q, 6);
-        copy_text(r.input_sha256, sizeof(r.input_sha256), q, 7);
-        copy_text(r.outcome, sizeof(r.outcome), q, 8);
-        const unsigned char *result = sqlite3_column_text(q, 9);
-        r.result = result != NULL ? (const char *)result : "";
-        copy_hash(r.prev_hash, q, 10);
-        copy_hash(r.hash, q, 11);
-        copy_hash(r.mac, q, 12);
-        status = fn(ctx, &r);
-        if (status != MIEN_OK) {
-            break;
-        }
-    }
-    if (status == MIEN_OK && rc != SQLITE_DONE) {
-        status = fail(st, rc, "audit_scan", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
-/* ---- reviews (schema version 3; governance/review.c) ----------------------------------- */
-
-/* One REVIEW_COLUMNS row into *r; candidates_json points into the statement (valid until it
- * steps or resets). */
-static void read_review(sqlite3_stmt *q, store_review *r)
-{
-    memset(r, 0, sizeof(*r));
-    copy_text(r->id, sizeof(r->id), q, 0);
-    r->collection_id = sqlite3_column_int64(q, 1);
-    copy_text(r->collection, sizeof(r->collection), q, 2);
-    r->required = sqlite3_column_int(q, 3);
-    r->confirmations = sqlite3_column_int(q, 4);
-    r->confirmed_rank = sqlite3_column_int(q, 5);
-    copy_text(r->status, sizeof(r->status), q, 6);
-    r->created_at = sqlite3_column_int64(q, 7);
-    r->search_seq = sqlite3_column_int64(q, 8);
-    r->candidates = sqlite3_column_int64(q, 9);
-    copy_hash(r->mac, q, 10);
-    const unsigned char *json = sqlite3_column_text(q, 11);
-    r->candidates_json = json != NULL ? (const char *)json : "[]";
-}
-
 /* ---- liveness ---------------------------------------------------------------------------- */
 
 /* An open SQLite file is always there to answer: a disk that fails shows in the operations
@@ -1350,93 +1159,6 @@ static mien_status sq_face_import(store_db *s, int64_t collection_id, int64_t su
     return op_end(st, insert_face(st, collection_id, subject_id, face, face_id, created_at, &id,
                                   err),
                   err);
-}
-
-/* A REAL column as float (NULL reads as 0; the floats went in as doubles, so this is exact). */
-static float column_float(sqlite3_stmt *q, int col)
-{
-    return (float)sqlite3_column_double(q, col);
-}
-
-/* One FACE_SCAN_FULL row handed to fn (template and crop as stored). */
-static mien_status full_row(sqlite3_stmt *q, store_face_full_fn fn, void *ctx)
-{
-    store_face_full f;
-    memset(&f, 0, sizeof(f));
-    f.face_id = sqlite3_column_int64(q, 0);
-    f.subject_id = sqlite3_column_int64(q, 1);
-    f.template_bytes = sqlite3_column_blob(q, 2);
-    f.template_len = (size_t)sqlite3_column_bytes(q, 2);
-    if (sqlite3_column_type(q, 3) != SQLITE_NULL) {
-        f.has_quality = true;
-        f.quality.klass = (mien_quality_class)sqlite3_column_int(q, 3);
-        f.quality.interocular_px = column_float(q, 4);
-        f.quality.sharpness = column_float(q, 5);
-        f.quality.yaw = column_float(q, 6);
-        f.quality.pitch = column_float(q, 7);
-        f.quality.roll = column_float(q, 8);
-        f.quality.detector_score = column_float(q, 9);
-        f.quality.landmark_score = column_float(q, 10);
-    }
-    if (sqlite3_column_bytes(q, 11) == 32) {
-        f.has_image_sha256 = true;
-        memcpy(f.image_sha256, sqlite3_column_blob(q, 11), 32);
-    }
-    f.created_at = sqlite3_column_int64(q, 12);
-    if (sqlite3_column_type(q, 13) != SQLITE_NULL) {
-        f.crop_rgb = sqlite3_column_blob(q, 13);
-        f.crop_len = (size_t)sqlite3_column_bytes(q, 13);
-    }
-    return fn(ctx, &f);
-}
-
-static mien_status sq_face_scan_full(store_db *s, int64_t collection_id,
-                                     store_face_full_fn fn, void *ctx, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    int rc;
-    mien_status status = stmt(st, STMT_FACE_SCAN_FULL, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, collection_id);
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        status = full_row(q, fn, ctx);
-        if (status != MIEN_OK) {
-            break;
-        }
-    }
-    if (status == MIEN_OK && rc != SQLITE_DONE) {
-        status = fail(st, rc, "face_scan_full", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
-static mien_status sq_review_scan(store_db *s, store_review_fn fn, void *ctx,
-                                  mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    int rc;
-    mien_status status = stmt(st, STMT_REVIEW_SCAN, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        store_review r;
-        read_review(q, &r);
-        status = fn(ctx, &r);
-        if (status != MIEN_OK) {
-            break;
-        }
-    }
-    if (status == MIEN_OK && rc != SQLITE_DONE) {
-        status = fail(st, rc, "review_scan", err);
-    }
-    sqlite3_reset(q);
-    return status;
 }
 
 static mien_status sq_sequence_get(store_db *s, store_sequences *out, mien_error *err)
@@ -1726,15 +1448,15 @@ static const store_db_ops SQLITE_OPS = {
     .subject_list = sql_subject_list,
     .face_exists = sql_face_exists,
     .face_insert = sq_face_insert,
-    .face_scan = sq_face_scan,
-    .face_scan_subject = sq_face_scan_subject,
-    .face_get = sq_face_get,
+    .face_scan = sql_face_scan,
+    .face_scan_subject = sql_face_scan_subject,
+    .face_get = sql_face_get,
     .subject_erase = sq_subject_erase,
     .subject_expired = sql_subject_expired,
     .blob_rewrite = sq_blob_rewrite,
-    .audit_last = sq_audit_last,
-    .audit_insert = sq_audit_insert,
-    .audit_scan = sq_audit_scan,
+    .audit_last = sql_audit_last,
+    .audit_insert = sql_audit_insert,
+    .audit_scan = sql_audit_scan,
     .review_insert = sql_review_insert,
     .review_get = sql_review_get,
     .review_update = sql_review_update,
@@ -1750,8 +1472,8 @@ static const store_db_ops SQLITE_OPS = {
     .subject_import = sql_subject_import,
     .face_import = sq_face_import,
     .key_import = sql_key_import,
-    .face_scan_full = sq_face_scan_full,
-    .review_scan = sq_review_scan,
+    .face_scan_full = sql_face_scan_full,
+    .review_scan = sql_review_scan,
     .sequence_get = sq_sequence_get,
     .sequence_raise = sq_sequence_raise,
 };
