@@ -198,15 +198,6 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == STORE_POSTGRES_SCHE
  * the old one turns out dead outside a transaction (the file comment). Sort orders use
  * COLLATE "C" so that lists come in byte order, as SQLite's BINARY collation gives them,
  * whatever the database's locale. */
-#define COLLECTION_COLUMNS                                                                 \
-    "SELECT c.id, c.name, c.profile, c.model_a, c.model_b, c.description, c.created_at,"  \
-    " (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id),"                   \
-    " (SELECT count(*) FROM subjects s JOIN faces f ON f.subject_id = s.id"              \
-    " WHERE s.collection_id = c.id), c.purposes, c.legal_basis, c.consent,"              \
-    " c.retention_s, c.review, c.verification_only FROM collections c"
-#define REVIEW_COLUMNS                                                                     \
-    "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
-    " status, created_at, search_seq, candidates, mac, candidates_json FROM reviews"
 
 /* The highest id table T has handed out: its identity sequence's last value (NULL before the
  * first nextval) or its largest id (rows imported with explicit ids do not move the
@@ -296,8 +287,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == STORE_POSTGRES_SCHE
        " WHERE $1::bigint = (SELECT coalesce(max(seq), 0) + 1 FROM audit)"                 \
        " ON CONFLICT (seq) DO NOTHING RETURNING seq")                                      \
     XX(AUDIT_SCAN, 1,                                                                      \
-       "SELECT seq, time, actor, action, collection, purpose, case_ref, input_sha256,"     \
-       " outcome, result, prev_hash, hash, mac FROM audit WHERE seq >= $1::bigint"         \
+       AUDIT_COLUMNS " WHERE seq >= $1::bigint"                                            \
        " AND ($2::bigint = 0 OR time >= $2::bigint)"                                       \
        " AND ($3::bigint = 0 OR time <= $3::bigint) ORDER BY seq")                         \
     XX(REVIEW_INSERT, 0,                                                                   \
@@ -1288,22 +1278,7 @@ static void drv_reset(sql_stmt *q)
     q->p.n = 0;
 }
 
-static const sql_driver POSTGRES_DRIVER = {
-    .prepare = drv_prepare,
-    .bind_i64 = drv_bind_i64,
-    .bind_text = drv_bind_text,
-    .bind_blob = drv_bind_blob,
-    .step = drv_step,
-    .changes = drv_changes,
-    .last_id = drv_last_id,
-    .col_i64 = drv_col_i64,
-    .col_f64 = drv_col_f64,
-    .col_text = drv_col_text,
-    .col_blob = drv_col_blob,
-    .col_null = drv_col_null,
-    .reset = drv_reset,
-    .scan = drv_scan,
-};
+static const sql_driver POSTGRES_DRIVER = SQL_DRIVER_INIT;
 
 
 /* ---- rewriting blobs (seal.h: key rotation) ----------------------------------------------
@@ -1712,44 +1687,18 @@ mien_status store_postgres_schema_version(store_db *s, int64_t *version, mien_er
 }
 
 static const store_db_ops POSTGRES_OPS = {
+    SQL_STORE_OPS
     .close = pg_close,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
-    .collection_create = sql_collection_create,
-    .collection_get = sql_collection_get,
-    .collection_list = sql_collection_list,
     .collection_drop = pg_collection_drop,
     .subject_ensure = pg_subject_ensure,
-    .subject_expired = sql_subject_expired,
-    .subject_list = sql_subject_list,
-    .face_exists = sql_face_exists,
     .face_insert = pg_face_insert,
-    .face_scan = sql_face_scan,
-    .face_scan_subject = sql_face_scan_subject,
-    .face_get = sql_face_get,
     .subject_erase = pg_subject_erase,
     .blob_rewrite = pg_blob_rewrite,
-    .audit_last = sql_audit_last,
-    .audit_insert = sql_audit_insert,
-    .audit_scan = sql_audit_scan,
-    .review_insert = sql_review_insert,
-    .review_get = sql_review_get,
-    .review_update = sql_review_update,
-    .decision_insert = sql_decision_insert,
-    .decision_list = sql_decision_list,
-    .key_insert = sql_key_insert,
-    .key_get = sql_key_get,
-    .key_list = sql_key_list,
-    .key_revoke = sql_key_revoke,
-    .key_count_valid = sql_key_count_valid,
     .ping = pg_ping,
-    .collection_import = sql_collection_import,
-    .subject_import = sql_subject_import,
     .face_import = pg_face_import,
-    .key_import = sql_key_import,
-    .face_scan_full = sql_face_scan_full,
-    .review_scan = sql_review_scan,
     .sequence_get = pg_sequence_get,
     .sequence_raise = pg_sequence_raise,
 };

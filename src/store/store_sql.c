@@ -62,6 +62,23 @@ static mien_status insert(store_db *s, sql_stmt *q, const char *taken, const cha
     return insert_id(s, q, taken, id, NULL, err);
 }
 
+/* Whether statement `id` (KEY_EXISTS, REVIEW_EXISTS), bound with text `key`, finds a row. */
+static mien_status exists(store_db *s, sql_id id, const char *key, bool *found,
+                          mien_error *err)
+{
+    sql_stmt *q;
+    mien_status status = prep(s, id, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    s->driver->bind_text(q, key);
+    status = step(s, q, found, err);
+    if (status == MIEN_OK) {
+        s->driver->reset(q);
+    }
+    return status;
+}
+
 /* Steps q through every row into a malloc'd array of elem_size elements, each filled by
  * read; q is reset at the end. *out (caller frees) and *n. */
 typedef void (*sql_reader)(store_db *s, sql_stmt *q, void *elem);
@@ -456,22 +473,6 @@ mien_status sql_key_list(store_db *s, store_key **out, size_t *n, mien_error *er
     return status;
 }
 
-/* Whether key `id` exists (*found). */
-static mien_status key_exists(store_db *s, const char *id, bool *found, mien_error *err)
-{
-    sql_stmt *q;
-    mien_status status = prep(s, SQL_KEY_EXISTS, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_text(q, id);
-    status = step(s, q, found, err);
-    if (status == MIEN_OK) {
-        s->driver->reset(q);
-    }
-    return status;
-}
-
 mien_status sql_key_revoke(store_db *s, const char *id, mien_error *err)
 {
     sql_stmt *q;
@@ -495,7 +496,7 @@ mien_status sql_key_revoke(store_db *s, const char *id, mien_error *err)
         return MIEN_OK;
     }
     /* Nothing changed: an unknown id, or a key revoked before (left as it was). */
-    status = key_exists(s, id, &found, err);
+    status = exists(s, SQL_KEY_EXISTS, id, &found, err);
     if (status == MIEN_OK && !found) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
     }
@@ -620,22 +621,6 @@ mien_status sql_review_update(store_db *s, const store_review *r, mien_error *er
     return status;
 }
 
-/* Whether review `id` exists (*found). */
-static mien_status review_exists(store_db *s, const char *id, bool *found, mien_error *err)
-{
-    sql_stmt *q;
-    mien_status status = prep(s, SQL_REVIEW_EXISTS, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_text(q, id);
-    status = step(s, q, found, err);
-    if (status == MIEN_OK) {
-        s->driver->reset(q);
-    }
-    return status;
-}
-
 /* MIEN_ERR_EXISTS when this reviewer already decided, MIEN_ERR_STORE for an unknown review;
  * neither aborts the caller's transaction (PostgreSQL's statement checks the review first). */
 mien_status sql_decision_insert(store_db *s, const store_decision *d, mien_error *err)
@@ -656,7 +641,7 @@ mien_status sql_decision_insert(store_db *s, const store_decision *d, mien_error
     if (status != MIEN_ERR_EXISTS) {
         return status;
     }
-    status = review_exists(s, d->review_id, &found, err);
+    status = exists(s, SQL_REVIEW_EXISTS, d->review_id, &found, err);
     if (status == MIEN_OK && !found) {
         return base_error_set(err, MIEN_ERR_STORE, "%s: decision_insert: no review \"%s\"",
                               s->where, d->review_id);

@@ -55,6 +55,20 @@
     XX(AUDIT_SCAN, "audit_scan")                                                               \
     XX(REVIEW_SCAN, "review_scan")
 
+/* The columns store_sql.c's readers take, in their order; both dialects select with them. */
+#define COLLECTION_COLUMNS                                                                 \
+    "SELECT c.id, c.name, c.profile, c.model_a, c.model_b, c.description, c.created_at,"  \
+    " (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id),"                   \
+    " (SELECT count(*) FROM subjects s JOIN faces f ON f.subject_id = s.id"              \
+    " WHERE s.collection_id = c.id), c.purposes, c.legal_basis, c.consent,"              \
+    " c.retention_s, c.review, c.verification_only FROM collections c"
+#define REVIEW_COLUMNS                                                                     \
+    "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
+    " status, created_at, search_seq, candidates, mac, candidates_json FROM reviews"
+#define AUDIT_COLUMNS                                                                      \
+    "SELECT seq, time, actor, action, collection, purpose, case_ref, input_sha256,"        \
+    " outcome, result, prev_hash, hash, mac FROM audit"
+
 typedef enum sql_id {
 #define SQL_ID_ENUM(name, what) SQL_##name,
     SQL_STMT_MAP(SQL_ID_ENUM)
@@ -98,6 +112,34 @@ typedef struct sql_driver {
      * (single-row mode): fn must not run a statement of the same store (MIEN_ERR_INTERNAL). */
     mien_status (*scan)(sql_stmt *q, sql_row_fn fn, void *ctx, mien_error *err);
 } sql_driver;
+
+/* The store_db_ops entries store_sql.c fills: a backend's table starts with these and adds
+ * its own (transactions, subject_ensure, subject_erase, collection_drop, face writes,
+ * blob_rewrite, ping, sequences, close). */
+#define SQL_STORE_OPS                                                                              \
+    .collection_create = sql_collection_create, .collection_get = sql_collection_get,          \
+    .collection_list = sql_collection_list, .collection_import = sql_collection_import,        \
+    .subject_expired = sql_subject_expired, .subject_list = sql_subject_list,                  \
+    .subject_import = sql_subject_import, .face_exists = sql_face_exists,                      \
+    .face_scan = sql_face_scan, .face_scan_subject = sql_face_scan_subject,                    \
+    .face_get = sql_face_get, .face_scan_full = sql_face_scan_full,                            \
+    .audit_last = sql_audit_last, .audit_insert = sql_audit_insert,                            \
+    .audit_scan = sql_audit_scan, .review_insert = sql_review_insert,                          \
+    .review_get = sql_review_get, .review_update = sql_review_update,                          \
+    .decision_insert = sql_decision_insert, .decision_list = sql_decision_list,                \
+    .review_scan = sql_review_scan, .key_insert = sql_key_insert, .key_get = sql_key_get,      \
+    .key_list = sql_key_list, .key_revoke = sql_key_revoke,                                    \
+    .key_count_valid = sql_key_count_valid, .key_import = sql_key_import,
+
+/* Every driver names its functions drv_<member> and fills its table with this. */
+#define SQL_DRIVER_INIT                                                                        \
+    {                                                                                          \
+        .prepare = drv_prepare, .bind_i64 = drv_bind_i64, .bind_text = drv_bind_text,         \
+        .bind_blob = drv_bind_blob, .step = drv_step, .changes = drv_changes,                  \
+        .last_id = drv_last_id, .col_i64 = drv_col_i64, .col_f64 = drv_col_f64,                \
+        .col_text = drv_col_text, .col_blob = drv_col_blob, .col_null = drv_col_null,          \
+        .reset = drv_reset, .scan = drv_scan,                                                  \
+    }
 
 /* MIEN_ERR_ARG unless external_id is 1..STORE_SUBJECT_MAX-1 bytes (the backends' own
  * subject operations check with it too). */

@@ -175,18 +175,6 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == STORE_SQLITE_SCHEMA
                "one migration step per schema version");
 
 /* ---- cached statements -------------------------------------------------------------- */
-#define COLLECTION_COLUMNS                                                                 \
-    "SELECT c.id, c.name, c.profile, c.model_a, c.model_b, c.description, c.created_at,"  \
-    " (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id),"                   \
-    " (SELECT count(*) FROM subjects s JOIN faces f ON f.subject_id = s.id"              \
-    " WHERE s.collection_id = c.id), c.purposes, c.legal_basis, c.consent,"              \
-    " c.retention_s, c.review, c.verification_only FROM collections c"
-#define AUDIT_COLUMNS                                                                      \
-    "SELECT seq, time, actor, action, collection, purpose, case_ref, input_sha256,"        \
-    " outcome, result, prev_hash, hash, mac FROM audit"
-#define REVIEW_COLUMNS                                                                     \
-    "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
-    " status, created_at, search_seq, candidates, mac, candidates_json FROM reviews"
 
 #define STMT_MAP(XX)                                                                       \
     XX(BEGIN, "BEGIN IMMEDIATE")                                                          \
@@ -595,22 +583,7 @@ static mien_status drv_scan(sql_stmt *q, sql_row_fn fn, void *ctx, mien_error *e
     return status;
 }
 
-static const sql_driver SQLITE_DRIVER = {
-    .prepare = drv_prepare,
-    .bind_i64 = drv_bind_i64,
-    .bind_text = drv_bind_text,
-    .bind_blob = drv_bind_blob,
-    .step = drv_step,
-    .changes = drv_changes,
-    .last_id = drv_last_id,
-    .col_i64 = drv_col_i64,
-    .col_f64 = drv_col_f64,
-    .col_text = drv_col_text,
-    .col_blob = drv_col_blob,
-    .col_null = drv_col_null,
-    .reset = drv_reset,
-    .scan = drv_scan,
-};
+static const sql_driver SQLITE_DRIVER = SQL_DRIVER_INIT;
 
 /* ---- savepoints: make a multi-statement operation atomic whether or not the caller holds
  * a transaction. op_end() releases on success and undoes the operation on failure; when
@@ -1436,44 +1409,18 @@ mien_status store_sqlite_integrity(store_db *s, char *out, size_t size, mien_err
 }
 
 static const store_db_ops SQLITE_OPS = {
+    SQL_STORE_OPS
     .close = sq_close,
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .collection_create = sql_collection_create,
-    .collection_get = sql_collection_get,
-    .collection_list = sql_collection_list,
     .collection_drop = sq_collection_drop,
     .subject_ensure = sq_subject_ensure,
-    .subject_list = sql_subject_list,
-    .face_exists = sql_face_exists,
     .face_insert = sq_face_insert,
-    .face_scan = sql_face_scan,
-    .face_scan_subject = sql_face_scan_subject,
-    .face_get = sql_face_get,
     .subject_erase = sq_subject_erase,
-    .subject_expired = sql_subject_expired,
     .blob_rewrite = sq_blob_rewrite,
-    .audit_last = sql_audit_last,
-    .audit_insert = sql_audit_insert,
-    .audit_scan = sql_audit_scan,
-    .review_insert = sql_review_insert,
-    .review_get = sql_review_get,
-    .review_update = sql_review_update,
-    .decision_insert = sql_decision_insert,
-    .decision_list = sql_decision_list,
-    .key_insert = sql_key_insert,
-    .key_get = sql_key_get,
-    .key_list = sql_key_list,
-    .key_revoke = sql_key_revoke,
-    .key_count_valid = sql_key_count_valid,
     .ping = sq_ping,
-    .collection_import = sql_collection_import,
-    .subject_import = sql_subject_import,
     .face_import = sq_face_import,
-    .key_import = sql_key_import,
-    .face_scan_full = sql_face_scan_full,
-    .review_scan = sql_review_scan,
     .sequence_get = sq_sequence_get,
     .sequence_raise = sq_sequence_raise,
 };
