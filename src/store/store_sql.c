@@ -1,7 +1,8 @@
 /* store_sql.c — the store operations that are the same on every SQL database, written once
  * over the driver of store_sql.h: which statement runs, with which values, and what its result
- * means (no row: not found; a conflict: the id is taken). The backends keep the SQL text and
- * the driver. @test governance/test_keys.c, gallery/test_store.c, gallery/test_store_copy.c */
+ * means (no row: not found; nothing written: the id is taken). The backends keep the SQL text
+ * and the driver. @test governance/test_keys.c, gallery/test_store.c,
+ * gallery/test_store_copy.c, gallery/test_store_postgres.c */
 #include "store/store_sql.h"
 
 #include <stdio.h>
@@ -16,38 +17,81 @@ const char *const SQL_WHAT[SQL_COUNT] = {
 #undef SQL_WHAT_TEXT
 };
 
-/* Statement `id` of s prepared, for the operation that runs it. */
-static mien_status prep(store_db *s, sql_id id, sql_stmt **q, mien_error *err)
-{
-    return s->driver->prepare(s, id, q, err);
-}
+/* ---- running statements ------------------------------------------------------------------
+ * An operation lists its values in a table (statement parameters $1, $2, ... in order) and
+ * hands it to one of the runners below, which prepare, bind, step, read and reset. */
 
-/* Steps q once; *row whether a row came. q is reset on failure. */
-static mien_status step(store_db *s, sql_stmt *q, bool *row, mien_error *err)
+typedef struct sql_val {
+    char kind;     /* 'i' integer, 't' text, 'b' bytes; text or bytes NULL bind SQL NULL */
+    int64_t i;
+    const void *p;
+    size_t n;      /* bytes */
+} sql_val;
+
+#define V_I64(x) {.kind = 'i', .i = (int64_t)(x)}
+#define V_TEXT(x) {.kind = 't', .p = (x)}
+#define V_BLOB(x, len) {.kind = 'b', .p = (x), .n = (len)}
+/* 0 and "" are stored as NULL (imports keep absent values absent). */
+#define V_I64_OR_NULL(x) {.kind = (x) != 0 ? 'i' : 't', .i = (int64_t)(x)}
+#define V_TEXT_OR_NULL(x) {.kind = 't', .p = (x) != NULL && (x)[0] != '\0' ? (x) : NULL}
+#define VALUES(v) (v), sizeof(v) / sizeof((v)[0])
+
+/* Fills one element from the row the statement is on. */
+typedef void (*sql_reader)(store_db *s, sql_stmt *q, void *elem);
+
+/* Statement `id` of s prepared and bound with v[n]. */
+static mien_status prep(store_db *s, sql_id id, const sql_val *v, size_t n, sql_stmt **q,
+                        mien_error *err)
 {
-    mien_status status = s->driver->step(q, row, err);
-    if (status != MIEN_OK) {
-        s->driver->reset(q);
+    const sql_driver *d = s->driver;
+    mien_status status = d->prepare(s, id, q, err);
+    for (size_t k = 0; status == MIEN_OK && k < n; k++) {
+        if (v[k].kind == 'i') {
+            d->bind_i64(*q, v[k].i);
+        } else if (v[k].kind == 't') {
+            d->bind_text(*q, v[k].p);
+        } else {
+            d->bind_blob(*q, v[k].p, v[k].n);
+        }
     }
     return status;
 }
 
-/* Copies text column `col` into dst[size], truncated to fit. */
-static void col_text(store_db *s, sql_stmt *q, int col, char *dst, size_t size)
+/* Runs `id` once: *found whether a row came; read (may be NULL) fills out from it first. */
+static mien_status query_row(store_db *s, sql_id id, const sql_val *v, size_t n,
+                             sql_reader read, void *out, bool *found, mien_error *err)
 {
-    snprintf(dst, size, "%s", s->driver->col_text(q, col));
+    sql_stmt *q;
+    bool row = false;
+    mien_status status = prep(s, id, v, n, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = s->driver->step(q, &row, err);
+    if (status == MIEN_OK && row && read != NULL) {
+        read(s, q, out);
+    }
+    s->driver->reset(q);
+    if (found != NULL) {
+        *found = status == MIEN_OK && row;
+    }
+    return status;
 }
 
-/* Runs an INSERT that may meet a taken id: MIEN_ERR_EXISTS (message `taken`, naming `id`)
- * whether the database refused the row (a constraint) or skipped it (a conflict clause).
- * *made (may be NULL): the new row's id. */
-static mien_status insert_id(store_db *s, sql_stmt *q, const char *taken, const char *id,
-                             int64_t *made, mien_error *err)
+/* Runs the write `id`: *changed (may be NULL) rows written, *made (may be NULL) the new row's
+ * id. A uniqueness conflict is MIEN_ERR_EXISTS (the driver's message). */
+static mien_status write_rows(store_db *s, sql_id id, const sql_val *v, size_t n,
+                              int64_t *changed, int64_t *made, mien_error *err)
 {
+    sql_stmt *q;
     bool row = false;
-    mien_status status = s->driver->step(q, &row, err);
-    if (status == MIEN_ERR_EXISTS || (status == MIEN_OK && s->driver->changes(q) == 0)) {
-        status = base_error_set(err, MIEN_ERR_EXISTS, taken, id);
+    mien_status status = prep(s, id, v, n, &q, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = s->driver->step(q, &row, err);
+    if (status == MIEN_OK && changed != NULL) {
+        *changed = s->driver->changes(q);
     }
     if (status == MIEN_OK && made != NULL) {
         *made = s->driver->last_id(q);
@@ -56,61 +100,85 @@ static mien_status insert_id(store_db *s, sql_stmt *q, const char *taken, const 
     return status;
 }
 
-static mien_status insert(store_db *s, sql_stmt *q, const char *taken, const char *id,
-                          mien_error *err)
+/* An INSERT that may meet a taken id: MIEN_ERR_EXISTS (message `taken`, naming `name`)
+ * whether the database refused the row (a constraint) or skipped it (a conflict clause). */
+static mien_status insert(store_db *s, sql_id id, const sql_val *v, size_t n, const char *taken,
+                          const char *name, int64_t *made, mien_error *err)
 {
-    return insert_id(s, q, taken, id, NULL, err);
-}
-
-/* Whether statement `id` (KEY_EXISTS, REVIEW_EXISTS), bound with text `key`, finds a row. */
-static mien_status exists(store_db *s, sql_id id, const char *key, bool *found,
-                          mien_error *err)
-{
-    sql_stmt *q;
-    mien_status status = prep(s, id, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_text(q, key);
-    status = step(s, q, found, err);
-    if (status == MIEN_OK) {
-        s->driver->reset(q);
+    int64_t changed = 0;
+    mien_status status = write_rows(s, id, v, n, &changed, made, err);
+    if (status == MIEN_ERR_EXISTS || (status == MIEN_OK && changed == 0)) {
+        status = base_error_set(err, MIEN_ERR_EXISTS, taken, name);
     }
     return status;
 }
 
-/* Steps q through every row into a malloc'd array of elem_size elements, each filled by
- * read; q is reset at the end. *out (caller frees) and *n. */
-typedef void (*sql_reader)(store_db *s, sql_stmt *q, void *elem);
-
-static mien_status collect(store_db *s, sql_stmt *q, size_t elem_size, sql_reader read,
-                           void **out, size_t *n, mien_error *err)
+/* Runs `id` into a malloc'd array of elem_size elements, one per row, each filled by read.
+ * *out (caller frees; NULL when empty) and *n; nothing on failure. */
+static mien_status collect(store_db *s, sql_id id, const sql_val *v, size_t nv,
+                           size_t elem_size, sql_reader read, void *out, size_t *n,
+                           mien_error *err)
 {
+    sql_stmt *q = NULL;
+    char *list = NULL;
     size_t cap = 0;
     bool row = false;
-    mien_status status;
-    *out = NULL;
+    *(void **)out = NULL;
     *n = 0;
-    while ((status = s->driver->step(q, &row, err)) == MIEN_OK && row) {
+    mien_status status = prep(s, id, v, nv, &q, err);
+    while (status == MIEN_OK && (status = s->driver->step(q, &row, err)) == MIEN_OK && row) {
         if (*n == cap) {
             cap = cap ? 2 * cap : 8;
-            void *grown = realloc(*out, cap * elem_size);
+            char *grown = realloc(list, cap * elem_size);
             if (grown == NULL) {
-                status = base_error_set(err, MIEN_ERR_NOMEM, "out of memory listing rows");
+                status = base_error_set(err, MIEN_ERR_NOMEM, "%s: out of memory", SQL_WHAT[id]);
                 break;
             }
-            *out = grown;
+            list = grown;
         }
-        read(s, q, (char *)*out + *n * elem_size);
-        ++*n;
+        read(s, q, list + (*n)++ * elem_size);
     }
-    s->driver->reset(q);
+    if (q != NULL) {
+        s->driver->reset(q);
+    }
     if (status != MIEN_OK) {
-        free(*out);
-        *out = NULL;
+        free(list);
+        list = NULL;
         *n = 0;
     }
+    *(void **)out = list;
     return status;
+}
+
+/* Runs `id`, calling fn on each row (the driver's scan: PostgreSQL streams them). */
+static mien_status scan(store_db *s, sql_id id, const sql_val *v, size_t n, sql_row_fn fn,
+                        void *ctx, mien_error *err)
+{
+    sql_stmt *q;
+    mien_status status = prep(s, id, v, n, &q, err);
+    return status != MIEN_OK ? status : s->driver->scan(q, fn, ctx, err);
+}
+
+/* Copies text column `col` into dst[size], truncated to fit. */
+static void col_text(store_db *s, sql_stmt *q, int col, char *dst, size_t size)
+{
+    snprintf(dst, size, "%s", s->driver->col_text(q, col));
+}
+
+/* Copies a 32-byte blob column into dst (zeros when it is not 32 bytes: a check then fails). */
+static void col_hash(store_db *s, sql_stmt *q, int col, uint8_t dst[32])
+{
+    size_t n = 0;
+    const void *b = s->driver->col_blob(q, col, &n);
+    memset(dst, 0, 32);
+    if (n == 32) {
+        memcpy(dst, b, 32);
+    }
+}
+
+static void read_i64(store_db *s, sql_stmt *q, void *elem)
+{
+    *(int64_t *)elem = s->driver->col_i64(q, 0);
 }
 
 /* ---- collections ---------------------------------------------------------------------- */
@@ -138,40 +206,22 @@ static void read_collection(store_db *s, sql_stmt *q, void *elem)
     c->verification_only = (int)d->col_i64(q, 14);
 }
 
-/* The values of COLLECTION_INSERT (and COLLECTION_IMPORT after its id): name, profile,
- * models, description, created_at and the policy. */
-static void bind_collection(store_db *s, sql_stmt *q, const store_collection *c,
-                            int64_t created_at)
-{
-    const sql_driver *d = s->driver;
-    d->bind_text(q, c->name);
-    d->bind_i64(q, (int64_t)c->profile);
-    d->bind_text(q, c->model_a);
-    d->bind_text(q, c->model_b);
-    d->bind_text(q, c->description);
-    d->bind_i64(q, created_at);
-    d->bind_text(q, c->purposes);
-    d->bind_text(q, c->legal_basis);
-    d->bind_i64(q, c->consent);
-    d->bind_i64(q, c->retention_s);
-    d->bind_i64(q, c->review);
-    d->bind_i64(q, c->verification_only);
-}
+/* The values of COLLECTION_IMPORT (COLLECTION_INSERT: without the first, the id). */
+#define COLLECTION_VALUES(c, created)                                                          \
+    {V_I64((c)->id), V_TEXT((c)->name), V_I64((c)->profile), V_TEXT((c)->model_a),             \
+     V_TEXT((c)->model_b), V_TEXT((c)->description), V_I64(created), V_TEXT((c)->purposes),   \
+     V_TEXT((c)->legal_basis), V_I64((c)->consent), V_I64((c)->retention_s),                  \
+     V_I64((c)->review), V_I64((c)->verification_only)}
 
 mien_status sql_collection_create(store_db *s, store_collection *c, mien_error *err)
 {
-    sql_stmt *q;
-    int64_t id = 0;
+    int64_t id = 0, now = store_db_now(s);
     if (c == NULL || c->name[0] == '\0') {
         return base_error_set(err, MIEN_ERR_ARG, "collection_create: no name");
     }
-    mien_status status = prep(s, SQL_COLLECTION_INSERT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int64_t now = store_db_now(s);
-    bind_collection(s, q, c, now);
-    status = insert_id(s, q, "collection \"%s\" already exists", c->name, &id, err);
+    const sql_val v[] = COLLECTION_VALUES(c, now);
+    mien_status status = insert(s, SQL_COLLECTION_INSERT, v + 1, 12,
+                                "collection \"%s\" already exists", c->name, &id, err);
     if (status == MIEN_OK) {
         c->id = id;
         c->created_at = now;
@@ -183,58 +233,35 @@ mien_status sql_collection_create(store_db *s, store_collection *c, mien_error *
 
 mien_status sql_collection_import(store_db *s, const store_collection *c, mien_error *err)
 {
-    sql_stmt *q;
     if (c == NULL || c->id <= 0 || c->name[0] == '\0') {
         return base_error_set(err, MIEN_ERR_ARG, "collection_import: no id or name");
     }
-    mien_status status = prep(s, SQL_COLLECTION_IMPORT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_i64(q, c->id);
-    bind_collection(s, q, c, c->created_at);
-    return insert(s, q, "this collection id or name is taken", c->name, err);
+    const sql_val v[] = COLLECTION_VALUES(c, c->created_at);
+    return insert(s, SQL_COLLECTION_IMPORT, VALUES(v), "this collection id or name is taken",
+                  c->name, NULL, err);
 }
 
 mien_status sql_collection_get(store_db *s, const char *name, store_collection *out,
                                mien_error *err)
 {
-    sql_stmt *q;
-    bool row = false;
+    bool found = false;
     if (name == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "collection_get: no name");
     }
-    mien_status status = prep(s, SQL_COLLECTION_GET, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_text(q, name);
-    status = step(s, q, &row, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (row) {
-        read_collection(s, q, out);
-    } else {
+    const sql_val v[] = {V_TEXT(name)};
+    mien_status status = query_row(s, SQL_COLLECTION_GET, VALUES(v), read_collection, out,
+                                   &found, err);
+    if (status == MIEN_OK && !found) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection \"%s\"", name);
     }
-    s->driver->reset(q);
     return status;
 }
 
 mien_status sql_collection_list(store_db *s, store_collection **out, size_t *n,
                                 mien_error *err)
 {
-    sql_stmt *q;
-    void *list = NULL;
-    *out = NULL;
-    *n = 0;
-    mien_status status = prep(s, SQL_COLLECTION_LIST, &q, err);
-    if (status == MIEN_OK) {
-        status = collect(s, q, sizeof(**out), read_collection, &list, n, err);
-    }
-    *out = list;
-    return status;
+    return collect(s, SQL_COLLECTION_LIST, NULL, 0, sizeof(**out), read_collection, out, n,
+                   err);
 }
 
 /* ---- subjects and faces --------------------------------------------------------------- */
@@ -249,21 +276,6 @@ mien_status sql_check_external_id(const char *external_id, mien_error *err)
     return MIEN_OK;
 }
 
-/* Runs statement `id`, bound with one integer `v`, into a malloc'd array (collect). */
-static mien_status collect_by(store_db *s, sql_id id, int64_t v, size_t elem_size,
-                              sql_reader read, void **out, size_t *n, mien_error *err)
-{
-    sql_stmt *q;
-    *out = NULL;
-    *n = 0;
-    mien_status status = prep(s, id, &q, err);
-    if (status == MIEN_OK) {
-        s->driver->bind_i64(q, v);
-        status = collect(s, q, elem_size, read, out, n, err);
-    }
-    return status;
-}
-
 static void read_expired(store_db *s, sql_stmt *q, void *elem)
 {
     store_expired *e = elem;
@@ -276,11 +288,9 @@ static void read_expired(store_db *s, sql_stmt *q, void *elem)
 mien_status sql_subject_expired(store_db *s, int64_t now, store_expired **out, size_t *n,
                                 mien_error *err)
 {
-    void *list = NULL;
-    mien_status status = collect_by(s, SQL_SUBJECT_EXPIRED, now, sizeof(**out), read_expired,
-                                    &list, n, err);
-    *out = list;
-    return status;
+    const sql_val v[] = {V_I64(now)};
+    return collect(s, SQL_SUBJECT_EXPIRED, VALUES(v), sizeof(**out), read_expired, out, n,
+                   err);
 }
 
 static void read_subject(store_db *s, sql_stmt *q, void *elem)
@@ -299,68 +309,38 @@ static void read_subject(store_db *s, sql_stmt *q, void *elem)
 mien_status sql_subject_list(store_db *s, int64_t collection_id, store_subject **out,
                              size_t *n, mien_error *err)
 {
-    void *list = NULL;
-    mien_status status = collect_by(s, SQL_SUBJECT_LIST, collection_id, sizeof(**out),
-                                    read_subject, &list, n, err);
-    *out = list;
-    return status;
-}
-
-/* "" binds NULL, as the import keeps absent values absent. */
-static void bind_text_or_null(store_db *s, sql_stmt *q, const char *text)
-{
-    s->driver->bind_text(q, text != NULL && text[0] != '\0' ? text : NULL);
+    const sql_val v[] = {V_I64(collection_id)};
+    return collect(s, SQL_SUBJECT_LIST, VALUES(v), sizeof(**out), read_subject, out, n, err);
 }
 
 mien_status sql_subject_import(store_db *s, int64_t collection_id, const store_subject *g,
                                mien_error *err)
 {
-    sql_stmt *q;
     if (g == NULL || g->id <= 0) {
         return base_error_set(err, MIEN_ERR_ARG, "subject_import: no id");
     }
     mien_status status = sql_check_external_id(g->external_id, err);
-    if (status == MIEN_OK) {
-        status = prep(s, SQL_SUBJECT_IMPORT, &q, err);
-    }
     if (status != MIEN_OK) {
         return status;
     }
-    s->driver->bind_i64(q, g->id);
-    s->driver->bind_i64(q, collection_id);
-    s->driver->bind_text(q, g->external_id);
-    bind_text_or_null(s, q, g->display_name);
-    s->driver->bind_i64(q, g->created_at);
-    bind_text_or_null(s, q, g->consent_ref);
-    if (g->expires_at != 0) {
-        s->driver->bind_i64(q, g->expires_at);
-    } else {
-        s->driver->bind_text(q, NULL);
-    }
-    return insert(s, q, "this subject id is taken, or its collection is missing",
-                  g->external_id, err);
+    const sql_val v[] = {V_I64(g->id),         V_I64(collection_id),
+                         V_TEXT(g->external_id), V_TEXT_OR_NULL(g->display_name),
+                         V_I64(g->created_at), V_TEXT_OR_NULL(g->consent_ref),
+                         V_I64_OR_NULL(g->expires_at)};
+    return insert(s, SQL_SUBJECT_IMPORT, VALUES(v),
+                  "this subject id is taken, or its collection is missing", g->external_id,
+                  NULL, err);
 }
 
 mien_status sql_face_exists(store_db *s, int64_t collection_id, const char *external_id,
                             const uint8_t image_sha256[32], bool *found, mien_error *err)
 {
-    sql_stmt *q;
     *found = false;
     if (external_id == NULL || image_sha256 == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "face_exists: subject and digest required");
     }
-    mien_status status = prep(s, SQL_FACE_EXISTS, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_i64(q, collection_id);
-    s->driver->bind_text(q, external_id);
-    s->driver->bind_blob(q, image_sha256, 32);
-    status = step(s, q, found, err);
-    if (status == MIEN_OK) {
-        s->driver->reset(q);
-    }
-    return status;
+    const sql_val v[] = {V_I64(collection_id), V_TEXT(external_id), V_BLOB(image_sha256, 32)};
+    return query_row(s, SQL_FACE_EXISTS, VALUES(v), NULL, NULL, found, err);
 }
 
 /* ---- API keys (governance/keys.c): the id and a hash of the secret, never the secret ---- */
@@ -378,29 +358,20 @@ static void read_key(store_db *s, sql_stmt *q, void *elem)
     k->revoked_at = s->driver->col_i64(q, 4);
 }
 
-/* The values of KEY_INSERT and KEY_IMPORT: id, secret_hash, role, label, created_at. */
-static void bind_key(store_db *s, sql_stmt *q, const store_key *k, int64_t created_at)
-{
-    s->driver->bind_text(q, k->id);
-    s->driver->bind_blob(q, k->secret_hash, STORE_KEY_HASH_LEN);
-    s->driver->bind_i64(q, (int64_t)k->role);
-    s->driver->bind_text(q, k->label[0] != '\0' ? k->label : NULL);
-    s->driver->bind_i64(q, created_at);
-}
+/* The values of KEY_IMPORT (KEY_INSERT: the first five). */
+#define KEY_VALUES(k, created)                                                                 \
+    {V_TEXT((k)->id), V_BLOB((k)->secret_hash, STORE_KEY_HASH_LEN), V_I64((k)->role),          \
+     V_TEXT_OR_NULL((k)->label), V_I64(created), V_I64_OR_NULL((k)->revoked_at)}
 
 mien_status sql_key_insert(store_db *s, store_key *k, mien_error *err)
 {
-    sql_stmt *q;
+    int64_t now = store_db_now(s);
     if (k == NULL || k->id[0] == '\0') {
         return base_error_set(err, MIEN_ERR_ARG, "key_insert: no key id");
     }
-    mien_status status = prep(s, SQL_KEY_INSERT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int64_t now = store_db_now(s);
-    bind_key(s, q, k, now);
-    status = insert(s, q, "key %s already exists", k->id, err);
+    const sql_val v[] = KEY_VALUES(k, now);
+    mien_status status = insert(s, SQL_KEY_INSERT, v, 5, "key %s already exists", k->id, NULL,
+                                err);
     if (status == MIEN_OK) {
         k->created_at = now;
         k->revoked_at = 0;
@@ -410,93 +381,72 @@ mien_status sql_key_insert(store_db *s, store_key *k, mien_error *err)
 
 mien_status sql_key_import(store_db *s, const store_key *k, mien_error *err)
 {
-    sql_stmt *q;
     if (k == NULL || k->id[0] == '\0') {
         return base_error_set(err, MIEN_ERR_ARG, "key_import: no key id");
     }
-    mien_status status = prep(s, SQL_KEY_IMPORT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
+    const sql_val v[] = KEY_VALUES(k, k->created_at);
+    return insert(s, SQL_KEY_IMPORT, VALUES(v), "this key id is taken", k->id, NULL, err);
+}
+
+/* A key with its hash (KEY_GET); hash_len the stored hash's length. */
+typedef struct key_hash {
+    store_key key;
+    size_t hash_len;
+} key_hash;
+
+static void read_key_hash(store_db *s, sql_stmt *q, void *elem)
+{
+    key_hash *kh = elem;
+    read_key(s, q, &kh->key);
+    const void *hash = s->driver->col_blob(q, 5, &kh->hash_len);
+    if (kh->hash_len == STORE_KEY_HASH_LEN) {
+        memcpy(kh->key.secret_hash, hash, STORE_KEY_HASH_LEN);
     }
-    bind_key(s, q, k, k->created_at);
-    if (k->revoked_at != 0) {
-        s->driver->bind_i64(q, k->revoked_at);
-    } else {
-        s->driver->bind_text(q, NULL);
-    }
-    return insert(s, q, "this key id is taken", k->id, err);
 }
 
 mien_status sql_key_get(store_db *s, const char *id, store_key *out, mien_error *err)
 {
-    sql_stmt *q;
-    bool row = false;
+    key_hash kh = {.hash_len = 0};
+    bool found = false;
     memset(out, 0, sizeof(*out));
     if (id == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "key_get: no key id");
     }
-    mien_status status = prep(s, SQL_KEY_GET, &q, err);
+    const sql_val v[] = {V_TEXT(id)};
+    mien_status status = query_row(s, SQL_KEY_GET, VALUES(v), read_key_hash, &kh, &found, err);
     if (status != MIEN_OK) {
         return status;
     }
-    s->driver->bind_text(q, id);
-    status = step(s, q, &row, err);
-    if (status != MIEN_OK) {
-        return status;
+    if (!found) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
     }
-    size_t n = 0;
-    const void *hash = row ? s->driver->col_blob(q, 5, &n) : NULL;
-    if (!row) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
-    } else if (n != STORE_KEY_HASH_LEN) {
-        status = base_error_set(err, MIEN_ERR_STORE, "%s: key %s has a %zu-byte hash, want %d",
-                                s->where, id, n, STORE_KEY_HASH_LEN);
-    } else {
-        read_key(s, q, out);
-        memcpy(out->secret_hash, hash, STORE_KEY_HASH_LEN);
+    if (kh.hash_len != STORE_KEY_HASH_LEN) {
+        return base_error_set(err, MIEN_ERR_STORE, "%s: key %s has a %zu-byte hash, want %d",
+                              s->where, id, kh.hash_len, STORE_KEY_HASH_LEN);
     }
-    s->driver->reset(q);
-    return status;
+    *out = kh.key;
+    return MIEN_OK;
 }
 
 mien_status sql_key_list(store_db *s, store_key **out, size_t *n, mien_error *err)
 {
-    sql_stmt *q;
-    void *list = NULL;
-    *out = NULL;
-    *n = 0;
-    mien_status status = prep(s, SQL_KEY_LIST, &q, err);
-    if (status == MIEN_OK) {
-        status = collect(s, q, sizeof(**out), read_key, &list, n, err);
-    }
-    *out = list;
-    return status;
+    return collect(s, SQL_KEY_LIST, NULL, 0, sizeof(**out), read_key, out, n, err);
 }
 
 mien_status sql_key_revoke(store_db *s, const char *id, mien_error *err)
 {
-    sql_stmt *q;
-    bool row = false, found = false;
+    int64_t changed = 0;
+    bool found = false;
     if (id == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "key_revoke: no key id");
     }
-    mien_status status = prep(s, SQL_KEY_REVOKE, &q, err);
-    if (status != MIEN_OK) {
+    const sql_val v[] = {V_TEXT(id), V_I64(store_db_now(s))};
+    mien_status status = write_rows(s, SQL_KEY_REVOKE, VALUES(v), &changed, NULL, err);
+    if (status != MIEN_OK || changed > 0) {
         return status;
-    }
-    s->driver->bind_text(q, id);
-    s->driver->bind_i64(q, store_db_now(s));
-    status = step(s, q, &row, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int64_t changed = s->driver->changes(q);
-    s->driver->reset(q);
-    if (changed > 0) {
-        return MIEN_OK;
     }
     /* Nothing changed: an unknown id, or a key revoked before (left as it was). */
-    status = exists(s, SQL_KEY_EXISTS, id, &found, err);
+    status = query_row(s, SQL_KEY_EXISTS, v, 1, NULL, NULL, &found, err);
     if (status == MIEN_OK && !found) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
     }
@@ -505,36 +455,16 @@ mien_status sql_key_revoke(store_db *s, const char *id, mien_error *err)
 
 mien_status sql_key_count_valid(store_db *s, int64_t *count, mien_error *err)
 {
-    sql_stmt *q;
-    bool row = false;
     *count = 0;
-    mien_status status = prep(s, SQL_KEY_COUNT_VALID, &q, err);
-    if (status == MIEN_OK) {
-        status = step(s, q, &row, err);
-    }
-    if (status == MIEN_OK) {
-        *count = row ? s->driver->col_i64(q, 0) : 0;
-        s->driver->reset(q);
-    }
-    return status;
+    return query_row(s, SQL_KEY_COUNT_VALID, NULL, 0, read_i64, count, NULL, err);
 }
 
 /* ---- reviews and their decisions (governance/review.c) ------------------------------------ */
 
-/* Copies a 32-byte blob column into dst (zeros when it is not 32 bytes). */
-static void col_hash(store_db *s, sql_stmt *q, int col, uint8_t dst[32])
+/* The REVIEW_COLUMNS of a row into *r (candidates_json not handed out: store.h). */
+static void read_review(store_db *s, sql_stmt *q, void *elem)
 {
-    size_t n = 0;
-    const void *b = s->driver->col_blob(q, col, &n);
-    memset(dst, 0, 32);
-    if (n == 32) {
-        memcpy(dst, b, 32);
-    }
-}
-
-/* The REVIEW_GET columns into *r (candidates_json not handed out: store.h). */
-static void read_review(store_db *s, sql_stmt *q, store_review *r)
-{
+    store_review *r = elem;
     memset(r, 0, sizeof(*r));
     col_text(s, q, 0, r->id, sizeof(r->id));
     r->collection_id = s->driver->col_i64(q, 1);
@@ -551,73 +481,41 @@ static void read_review(store_db *s, sql_stmt *q, store_review *r)
 
 mien_status sql_review_insert(store_db *s, const store_review *r, mien_error *err)
 {
-    sql_stmt *q;
-    mien_status status = prep(s, SQL_REVIEW_INSERT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    const sql_driver *d = s->driver;
-    d->bind_text(q, r->id);
-    d->bind_i64(q, r->collection_id);
-    d->bind_text(q, r->collection);
-    d->bind_i64(q, r->required);
-    d->bind_i64(q, r->confirmations);
-    d->bind_i64(q, r->confirmed_rank);
-    d->bind_text(q, r->status);
-    d->bind_i64(q, r->created_at);
-    d->bind_i64(q, r->search_seq);
-    d->bind_i64(q, r->candidates);
-    d->bind_text(q, r->candidates_json != NULL ? r->candidates_json : "[]");
-    d->bind_blob(q, r->mac, 32);
-    return insert(s, q, "review %s already exists", r->id, err);
+    const char *json = r->candidates_json != NULL ? r->candidates_json : "[]";
+    const sql_val v[] = {V_TEXT(r->id),          V_I64(r->collection_id),
+                         V_TEXT(r->collection),  V_I64(r->required),
+                         V_I64(r->confirmations), V_I64(r->confirmed_rank),
+                         V_TEXT(r->status),      V_I64(r->created_at),
+                         V_I64(r->search_seq),   V_I64(r->candidates),
+                         V_TEXT(json),           V_BLOB(r->mac, 32)};
+    return insert(s, SQL_REVIEW_INSERT, VALUES(v), "review %s already exists", r->id, NULL,
+                  err);
 }
 
 mien_status sql_review_get(store_db *s, const char *id, store_review *out, mien_error *err)
 {
-    sql_stmt *q;
-    bool row = false;
+    bool found = false;
     if (id == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "review_get: no review id");
     }
-    mien_status status = prep(s, SQL_REVIEW_GET, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_text(q, id);
-    status = step(s, q, &row, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (row) {
-        read_review(s, q, out);
-    } else {
+    const sql_val v[] = {V_TEXT(id)};
+    mien_status status = query_row(s, SQL_REVIEW_GET, VALUES(v), read_review, out, &found,
+                                   err);
+    if (status == MIEN_OK && !found) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", id);
     }
-    s->driver->reset(q);
     return status;
 }
 
 mien_status sql_review_update(store_db *s, const store_review *r, mien_error *err)
 {
-    sql_stmt *q;
-    bool row = false;
-    mien_status status = prep(s, SQL_REVIEW_UPDATE, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_text(q, r->id);
-    s->driver->bind_text(q, r->status);
-    s->driver->bind_i64(q, r->confirmations);
-    s->driver->bind_i64(q, r->confirmed_rank);
-    s->driver->bind_blob(q, r->mac, 32);
-    status = step(s, q, &row, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (s->driver->changes(q) == 0) {
+    int64_t changed = 0;
+    const sql_val v[] = {V_TEXT(r->id), V_TEXT(r->status), V_I64(r->confirmations),
+                         V_I64(r->confirmed_rank), V_BLOB(r->mac, 32)};
+    mien_status status = write_rows(s, SQL_REVIEW_UPDATE, VALUES(v), &changed, NULL, err);
+    if (status == MIEN_OK && changed == 0) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", r->id);
     }
-    s->driver->reset(q);
     return status;
 }
 
@@ -625,23 +523,15 @@ mien_status sql_review_update(store_db *s, const store_review *r, mien_error *er
  * neither aborts the caller's transaction (PostgreSQL's statement checks the review first). */
 mien_status sql_decision_insert(store_db *s, const store_decision *d, mien_error *err)
 {
-    sql_stmt *q;
     bool found = false;
-    mien_status status = prep(s, SQL_DECISION_INSERT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_text(q, d->review_id);
-    s->driver->bind_text(q, d->reviewer);
-    s->driver->bind_i64(q, d->decision);
-    s->driver->bind_i64(q, d->rank);
-    s->driver->bind_text(q, d->note);
-    s->driver->bind_i64(q, d->time);
-    status = insert(s, q, "reviewer %s already decided", d->reviewer, err);
+    const sql_val v[] = {V_TEXT(d->review_id), V_TEXT(d->reviewer), V_I64(d->decision),
+                         V_I64(d->rank),       V_TEXT(d->note),     V_I64(d->time)};
+    mien_status status = insert(s, SQL_DECISION_INSERT, VALUES(v), "reviewer %s already decided",
+                                d->reviewer, NULL, err);
     if (status != MIEN_ERR_EXISTS) {
         return status;
     }
-    status = exists(s, SQL_REVIEW_EXISTS, d->review_id, &found, err);
+    status = query_row(s, SQL_REVIEW_EXISTS, v, 1, NULL, NULL, &found, err);
     if (status == MIEN_OK && !found) {
         return base_error_set(err, MIEN_ERR_STORE, "%s: decision_insert: no review \"%s\"",
                               s->where, d->review_id);
@@ -667,17 +557,8 @@ static void read_decision(store_db *s, sql_stmt *q, void *elem)
 mien_status sql_decision_list(store_db *s, const char *id, store_decision **out, size_t *n,
                               mien_error *err)
 {
-    sql_stmt *q;
-    void *list = NULL;
-    *out = NULL;
-    *n = 0;
-    mien_status status = prep(s, SQL_DECISION_LIST, &q, err);
-    if (status == MIEN_OK) {
-        s->driver->bind_text(q, id);
-        status = collect(s, q, sizeof(**out), read_decision, &list, n, err);
-    }
-    *out = list;
-    return status;
+    const sql_val v[] = {V_TEXT(id)};
+    return collect(s, SQL_DECISION_LIST, VALUES(v), sizeof(**out), read_decision, out, n, err);
 }
 
 /* ---- scans: the rows handed to the caller's callback, one at a time ---------------------- */
@@ -690,79 +571,63 @@ typedef struct scan_ctx {
     store_audit_fn audit_fn;
     store_review_fn review_fn;
     void *ctx;
+    int64_t *collection_id; /* face_get: the face's collection (column 4) */
+    mien_status status;     /* face_get: fn's */
 } scan_ctx;
 
 /* A FACE_SCAN-shaped row (id, subject id, external id, template as stored) to fn. */
 static mien_status face_row(void *ctx, sql_stmt *q)
 {
     scan_ctx *f = ctx;
-    size_t n = 0;
     store_face_row row = {
         .face_id = f->s->driver->col_i64(q, 0),
         .subject_id = f->s->driver->col_i64(q, 1),
         .external_id = f->s->driver->col_text(q, 2),
     };
-    row.template_bytes = f->s->driver->col_blob(q, 3, &n);
-    row.template_len = n;
+    row.template_bytes = f->s->driver->col_blob(q, 3, &row.template_len);
     return f->fn(f->ctx, &row);
 }
 
 mien_status sql_face_scan(store_db *s, int64_t collection_id, store_face_fn fn, void *ctx,
                           mien_error *err)
 {
-    sql_stmt *q;
     scan_ctx f = {.s = s, .fn = fn, .ctx = ctx};
-    mien_status status = prep(s, SQL_FACE_SCAN, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_i64(q, collection_id);
-    return s->driver->scan(q, face_row, &f, err);
+    const sql_val v[] = {V_I64(collection_id)};
+    return scan(s, SQL_FACE_SCAN, VALUES(v), face_row, &f, err);
 }
 
 mien_status sql_face_scan_subject(store_db *s, int64_t collection_id, const char *external_id,
                                   store_face_fn fn, void *ctx, mien_error *err)
 {
-    sql_stmt *q;
     scan_ctx f = {.s = s, .fn = fn, .ctx = ctx};
     if (external_id == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "face_scan_subject: no subject id");
     }
-    mien_status status = prep(s, SQL_FACE_SCAN_SUBJECT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_i64(q, collection_id);
-    s->driver->bind_text(q, external_id);
-    return s->driver->scan(q, face_row, &f, err);
+    const sql_val v[] = {V_I64(collection_id), V_TEXT(external_id)};
+    return scan(s, SQL_FACE_SCAN_SUBJECT, VALUES(v), face_row, &f, err);
 }
 
-/* One face by id, for following another handle's or node's enrolment (gallery.c): its
- * collection comes from the row (column 4). */
+/* FACE_GET's row: the collection first (the caller's fn may need it), then fn. */
+static void read_face_get(store_db *s, sql_stmt *q, void *elem)
+{
+    scan_ctx *f = elem;
+    *f->collection_id = s->driver->col_i64(q, 4);
+    f->status = face_row(f, q);
+}
+
+/* One face by id, for following another handle's or node's enrolment (gallery.c). */
 mien_status sql_face_get(store_db *s, int64_t face_id, int64_t *collection_id,
                          store_face_fn fn, void *ctx, mien_error *err)
 {
-    sql_stmt *q;
-    bool row = false;
-    scan_ctx f = {.s = s, .fn = fn, .ctx = ctx};
+    scan_ctx f = {.s = s, .fn = fn, .ctx = ctx, .collection_id = collection_id};
+    bool found = false;
     *collection_id = 0;
-    mien_status status = prep(s, SQL_FACE_GET, &q, err);
-    if (status != MIEN_OK) {
-        return status;
+    const sql_val v[] = {V_I64(face_id)};
+    mien_status status = query_row(s, SQL_FACE_GET, VALUES(v), read_face_get, &f, &found, err);
+    if (status == MIEN_OK && !found) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %lld", (long long)face_id);
     }
-    s->driver->bind_i64(q, face_id);
-    status = step(s, q, &row, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (row) {
-        *collection_id = s->driver->col_i64(q, 4);
-        status = face_row(&f, q);
-    } else {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %lld", (long long)face_id);
-    }
-    s->driver->reset(q);
-    return status;
+    return status != MIEN_OK ? status : f.status;
 }
 
 /* The quality columns 3..10 of a FACE_SCAN_FULL row (class NULL: none recorded). */
@@ -810,71 +675,50 @@ static mien_status full_row(void *ctx, sql_stmt *q)
 mien_status sql_face_scan_full(store_db *s, int64_t collection_id, store_face_full_fn fn,
                                void *ctx, mien_error *err)
 {
-    sql_stmt *q;
     scan_ctx f = {.s = s, .full_fn = fn, .ctx = ctx};
-    mien_status status = prep(s, SQL_FACE_SCAN_FULL, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_i64(q, collection_id);
-    return s->driver->scan(q, full_row, &f, err);
+    const sql_val v[] = {V_I64(collection_id)};
+    return scan(s, SQL_FACE_SCAN_FULL, VALUES(v), full_row, &f, err);
 }
 
 /* ---- the audit chain's rows (governance/audit.c computes the hashes) --------------------- */
 
+typedef struct audit_head {
+    int64_t *seq;
+    uint8_t *hash;
+} audit_head;
+
+static void read_audit_head(store_db *s, sql_stmt *q, void *elem)
+{
+    audit_head *h = elem;
+    *h->seq = s->driver->col_i64(q, 0);
+    col_hash(s, q, 1, h->hash);
+}
+
 mien_status sql_audit_last(store_db *s, int64_t *seq, uint8_t hash[32], mien_error *err)
 {
-    sql_stmt *q;
-    bool row = false;
+    audit_head h = {seq, hash};
     *seq = 0;
     memset(hash, 0, 32);
-    mien_status status = prep(s, SQL_AUDIT_LAST, &q, err);
-    if (status == MIEN_OK) {
-        status = step(s, q, &row, err);
-    }
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (row) {
-        *seq = s->driver->col_i64(q, 0);
-        col_hash(s, q, 1, hash);
-    }
-    s->driver->reset(q);
-    return MIEN_OK;
+    return query_row(s, SQL_AUDIT_LAST, NULL, 0, read_audit_head, &h, NULL, err);
 }
 
 /* The statement adds the row only when row->seq is the next number (store.h). */
 mien_status sql_audit_insert(store_db *s, const store_audit_row *row, mien_error *err)
 {
-    sql_stmt *q;
-    bool done = false;
-    mien_status status = prep(s, SQL_AUDIT_INSERT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    const sql_driver *d = s->driver;
-    d->bind_i64(q, row->seq);
-    d->bind_i64(q, row->time);
-    d->bind_text(q, row->actor);
-    d->bind_text(q, row->action);
-    d->bind_text(q, row->collection);
-    d->bind_text(q, row->purpose);
-    d->bind_text(q, row->case_ref);
-    d->bind_text(q, row->input_sha256);
-    d->bind_text(q, row->outcome);
-    d->bind_text(q, row->result != NULL ? row->result : "{}");
-    d->bind_blob(q, row->prev_hash, 32);
-    d->bind_blob(q, row->hash, 32);
-    d->bind_blob(q, row->mac, 32);
-    status = step(s, q, &done, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (d->changes(q) == 0) {
+    int64_t changed = 0;
+    const char *result = row->result != NULL ? row->result : "{}";
+    const sql_val v[] = {V_I64(row->seq),          V_I64(row->time),
+                         V_TEXT(row->actor),        V_TEXT(row->action),
+                         V_TEXT(row->collection),   V_TEXT(row->purpose),
+                         V_TEXT(row->case_ref),     V_TEXT(row->input_sha256),
+                         V_TEXT(row->outcome),      V_TEXT(result),
+                         V_BLOB(row->prev_hash, 32), V_BLOB(row->hash, 32),
+                         V_BLOB(row->mac, 32)};
+    mien_status status = write_rows(s, SQL_AUDIT_INSERT, VALUES(v), &changed, NULL, err);
+    if (status == MIEN_OK && changed == 0) {
         status = base_error_set(err, MIEN_ERR_EXISTS, "audit entry %lld already exists (or is "
                                 "not the next one)", (long long)row->seq);
     }
-    d->reset(q);
     return status;
 }
 
@@ -902,16 +746,9 @@ static mien_status audit_row(void *ctx, sql_stmt *q)
 mien_status sql_audit_scan(store_db *s, int64_t from_seq, int64_t t0, int64_t t1,
                            store_audit_fn fn, void *ctx, mien_error *err)
 {
-    sql_stmt *q;
     scan_ctx f = {.s = s, .audit_fn = fn, .ctx = ctx};
-    mien_status status = prep(s, SQL_AUDIT_SCAN, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    s->driver->bind_i64(q, from_seq);
-    s->driver->bind_i64(q, t0);
-    s->driver->bind_i64(q, t1);
-    return s->driver->scan(q, audit_row, &f, err);
+    const sql_val v[] = {V_I64(from_seq), V_I64(t0), V_I64(t1)};
+    return scan(s, SQL_AUDIT_SCAN, VALUES(v), audit_row, &f, err);
 }
 
 /* A REVIEW_COLUMNS row, candidates_json included ("[]" when NULL), to fn. */
@@ -926,8 +763,6 @@ static mien_status review_row(void *ctx, sql_stmt *q)
 
 mien_status sql_review_scan(store_db *s, store_review_fn fn, void *ctx, mien_error *err)
 {
-    sql_stmt *q;
     scan_ctx f = {.s = s, .review_fn = fn, .ctx = ctx};
-    mien_status status = prep(s, SQL_REVIEW_SCAN, &q, err);
-    return status != MIEN_OK ? status : s->driver->scan(q, review_row, &f, err);
+    return scan(s, SQL_REVIEW_SCAN, NULL, 0, review_row, &f, err);
 }
