@@ -1151,11 +1151,7 @@ struct sql_stmt {
 };
 
 /* The statement of this dialect for each shared id. */
-static const stmt_id SQL_STMTS[SQL_COUNT] = {
-#define SQL_STMT_OF(name, what) [SQL_##name] = STMT_##name,
-    SQL_STMT_MAP(SQL_STMT_OF)
-#undef SQL_STMT_OF
-};
+static const stmt_id SQL_STMTS[SQL_COUNT] = {SQL_STMT_MAP(SQL_STMT_OF)};
 
 static mien_status drv_prepare(store_db *s, sql_id id, sql_stmt **out, mien_error *err)
 {

@@ -57,23 +57,44 @@ static mien_status prep(store_db *s, sql_id id, const sql_val *v, size_t n, sql_
     return status;
 }
 
-/* Runs `id` once: *found whether a row came; read (may be NULL) fills out from it first. */
-static mien_status query_row(store_db *s, sql_id id, const sql_val *v, size_t n,
-                             sql_reader read, void *out, bool *found, mien_error *err)
+/* What one run of a statement gives back (run_once). */
+typedef struct sql_once {
+    sql_reader read; /* may be NULL: the row is not read */
+    void *out;       /* read's element */
+    bool found;      /* a row came */
+    int64_t changed; /* rows written */
+    int64_t made;    /* the id an INSERT made */
+} sql_once;
+
+/* Runs `id` once, bound with v[n], and steps it once; o says what came back. */
+static mien_status run_once(store_db *s, sql_id id, const sql_val *v, size_t n, sql_once *o,
+                            mien_error *err)
 {
     sql_stmt *q;
-    bool row = false;
     mien_status status = prep(s, id, v, n, &q, err);
     if (status != MIEN_OK) {
         return status;
     }
-    status = s->driver->step(q, &row, err);
-    if (status == MIEN_OK && row && read != NULL) {
-        read(s, q, out);
+    status = s->driver->step(q, &o->found, err);
+    if (status == MIEN_OK) {
+        if (o->found && o->read != NULL) {
+            o->read(s, q, o->out);
+        }
+        o->changed = s->driver->changes(q);
+        o->made = s->driver->last_id(q);
     }
     s->driver->reset(q);
+    return status;
+}
+
+/* Runs `id` once: *found (may be NULL) whether a row came; read (may be NULL) fills out. */
+static mien_status query_row(store_db *s, sql_id id, const sql_val *v, size_t n,
+                             sql_reader read, void *out, bool *found, mien_error *err)
+{
+    sql_once o = {.read = read, .out = out};
+    mien_status status = run_once(s, id, v, n, &o, err);
     if (found != NULL) {
-        *found = status == MIEN_OK && row;
+        *found = status == MIEN_OK && o.found;
     }
     return status;
 }
@@ -83,20 +104,14 @@ static mien_status query_row(store_db *s, sql_id id, const sql_val *v, size_t n,
 static mien_status write_rows(store_db *s, sql_id id, const sql_val *v, size_t n,
                               int64_t *changed, int64_t *made, mien_error *err)
 {
-    sql_stmt *q;
-    bool row = false;
-    mien_status status = prep(s, id, v, n, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    status = s->driver->step(q, &row, err);
+    sql_once o = {.read = NULL};
+    mien_status status = run_once(s, id, v, n, &o, err);
     if (status == MIEN_OK && changed != NULL) {
-        *changed = s->driver->changes(q);
+        *changed = o.changed;
     }
     if (status == MIEN_OK && made != NULL) {
-        *made = s->driver->last_id(q);
+        *made = o.made;
     }
-    s->driver->reset(q);
     return status;
 }
 

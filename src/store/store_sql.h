@@ -131,6 +131,10 @@ typedef struct sql_driver {
     .key_list = sql_key_list, .key_revoke = sql_key_revoke,                                    \
     .key_count_valid = sql_key_count_valid, .key_import = sql_key_import,
 
+/* A dialect's table from shared ids to its own statements: every dialect names its statement
+ * ids STMT_<name> (static const stmt_id SQL_STMTS[SQL_COUNT] = {SQL_STMT_MAP(SQL_STMT_OF)}). */
+#define SQL_STMT_OF(name, what) [SQL_##name] = STMT_##name,
+
 /* Every driver names its functions drv_<member> and fills its table with this. */
 #define SQL_DRIVER_INIT                                                                        \
     {                                                                                          \
