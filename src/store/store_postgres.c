@@ -839,25 +839,6 @@ static mien_status pg_commit(store_db *s, mien_error *err)
 /* ---- collections ------------------------------------------------------------------------ */
 
 
-/* One statement; the cascade takes subjects, faces and crops with it. */
-static mien_status pg_collection_drop(store_db *s, int64_t collection_id, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    p_i64(&p, collection_id);
-    mien_status status = run(st, STMT_COLLECTION_DELETE, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
-                                (long long)collection_id);
-    }
-    PQclear(r);
-    return status;
-}
-
 /* ---- subjects ------------------------------------------------------------------------- */
 
 /* The id of subject `external_id` in *id (statement SUBJECT_FIND or SUBJECT_LOCK), or 0. */
@@ -1274,6 +1255,9 @@ static void drv_reset(sql_stmt *q)
     q->p.n = 0;
 }
 
+/* Deleted rows stay in the server's files until VACUUM (docs/deploy.md "Erasure"). */
+#define drv_erased NULL
+
 static const sql_driver POSTGRES_DRIVER = SQL_DRIVER_INIT;
 
 
@@ -1387,20 +1371,6 @@ static mien_status pg_face_import(store_db *s, int64_t collection_id, int64_t su
         return base_error_set(err, MIEN_ERR_ARG, "face_import: no id");
     }
     return face_write(as_pg(s), collection_id, subject_id, face, face_id, created_at, &id, err);
-}
-
-static mien_status pg_sequence_get(store_db *s, store_sequences *out, mien_error *err)
-{
-    PGresult *r;
-    memset(out, 0, sizeof(*out));
-    mien_status status = run(as_pg(s), STMT_SEQUENCE_GET, NULL, &r, err);
-    if (status == MIEN_OK) {
-        out->collections = col_i64(r, 0, 0);
-        out->subjects = col_i64(r, 0, 1);
-        out->faces = col_i64(r, 0, 2);
-        PQclear(r);
-    }
-    return status;
 }
 
 /* Identity columns do not move their sequence when a row brings its own id, so that after an
@@ -1688,13 +1658,11 @@ static const store_db_ops POSTGRES_OPS = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
-    .collection_drop = pg_collection_drop,
     .subject_ensure = pg_subject_ensure,
     .face_insert = pg_face_insert,
     .subject_erase = pg_subject_erase,
     .blob_rewrite = pg_blob_rewrite,
     .ping = pg_ping,
     .face_import = pg_face_import,
-    .sequence_get = pg_sequence_get,
     .sequence_raise = pg_sequence_raise,
 };

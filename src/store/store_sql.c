@@ -279,6 +279,36 @@ mien_status sql_collection_list(store_db *s, store_collection **out, size_t *n,
                    err);
 }
 
+/* Deletes the collection; the cascade takes subjects, faces and crops with it. */
+mien_status sql_collection_drop(store_db *s, int64_t collection_id, mien_error *err)
+{
+    int64_t changed = 0;
+    const sql_val v[] = {V_I64(collection_id)};
+    mien_status status = write_rows(s, SQL_COLLECTION_DELETE, VALUES(v), &changed, NULL, err);
+    if (status == MIEN_OK && changed == 0) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
+                              (long long)collection_id);
+    }
+    if (status == MIEN_OK && s->driver->erased != NULL) {
+        status = s->driver->erased(s, err); /* templates and crops went with it */
+    }
+    return status;
+}
+
+static void read_sequences(store_db *s, sql_stmt *q, void *elem)
+{
+    store_sequences *out = elem;
+    out->collections = s->driver->col_i64(q, 0);
+    out->subjects = s->driver->col_i64(q, 1);
+    out->faces = s->driver->col_i64(q, 2);
+}
+
+mien_status sql_sequence_get(store_db *s, store_sequences *out, mien_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    return query_row(s, SQL_SEQUENCE_GET, NULL, 0, read_sequences, out, NULL, err);
+}
+
 /* ---- subjects and faces --------------------------------------------------------------- */
 
 mien_status sql_check_external_id(const char *external_id, mien_error *err)

@@ -561,6 +561,19 @@ static void drv_reset(sql_stmt *q)
     q->next = 0;
 }
 
+static mien_status scrub(sqlite_store *st, mien_error *err);
+
+/* Erased rows leave the files: scrub now, or at the caller's commit. */
+static mien_status drv_erased(store_db *s, mien_error *err)
+{
+    sqlite_store *st = as_sqlite(s);
+    if (sqlite3_get_autocommit(st->db)) {
+        return scrub(st, err);
+    }
+    st->scrub_pending = true;
+    return MIEN_OK;
+}
+
 /* Steps through every row, calling fn on each; reset after. */
 static mien_status drv_scan(sql_stmt *q, sql_row_fn fn, void *ctx, mien_error *err)
 {
@@ -711,32 +724,6 @@ fail_rows:
     sqlite3_reset(q);
     free(list);
     return status;
-}
-
-static mien_status sq_collection_drop(store_db *s, int64_t collection_id, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    bool own_tx = sqlite3_get_autocommit(st->db) != 0;
-    mien_status status = stmt(st, STMT_COLLECTION_DELETE, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, collection_id);
-    status = run(st, q, "collection_drop", err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (sqlite3_changes(st->db) == 0) {
-        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
-                              (long long)collection_id);
-    }
-    /* Templates and crops went with it: scrub the WAL as an erasure does. */
-    if (own_tx) {
-        return scrub(st, err);
-    }
-    st->scrub_pending = true;
-    return MIEN_OK;
 }
 
 /* ---- subjects ------------------------------------------------------------------------- */
@@ -1130,27 +1117,6 @@ static mien_status sq_face_import(store_db *s, int64_t collection_id, int64_t su
                   err);
 }
 
-static mien_status sq_sequence_get(store_db *s, store_sequences *out, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    memset(out, 0, sizeof(*out));
-    mien_status status = stmt(st, STMT_SEQUENCE_GET, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        out->collections = sqlite3_column_int64(q, 0);
-        out->subjects = sqlite3_column_int64(q, 1);
-        out->faces = sqlite3_column_int64(q, 2);
-    } else {
-        status = fail(st, rc, "sequence_get", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
 /* AUTOINCREMENT keeps each table's high-water mark in sqlite_sequence, which ordinary
  * statements may change (https://www.sqlite.org/autoinc.html); an insert with an explicit id
  * already raised it to that id. collections has no AUTOINCREMENT: nothing to raise. */
@@ -1410,13 +1376,11 @@ static const store_db_ops SQLITE_OPS = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .collection_drop = sq_collection_drop,
     .subject_ensure = sq_subject_ensure,
     .face_insert = sq_face_insert,
     .subject_erase = sq_subject_erase,
     .blob_rewrite = sq_blob_rewrite,
     .ping = sq_ping,
     .face_import = sq_face_import,
-    .sequence_get = sq_sequence_get,
     .sequence_raise = sq_sequence_raise,
 };
