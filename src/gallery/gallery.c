@@ -701,11 +701,49 @@ mien_status mien_collection_get(mien_store *store, const char *name, mien_collec
     return st;
 }
 
+/* Turns the store's rows[n] (malloc'd; freed here) into a calloc'd array of n public infos
+ * (*out; NULL when n is 0, the caller frees with mien_free), one element by convert. */
+typedef void (*row_to_info)(const void *row, void *info);
+
+static mien_status rows_to_infos(void *rows, size_t n, size_t row_size, size_t info_size,
+                                 row_to_info convert, void **out, size_t *count,
+                                 mien_error *err)
+{
+    char *infos = n > 0 ? calloc(n, info_size) : NULL;
+    if (n > 0 && infos == NULL) {
+        free(rows);
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < n; k++) {
+        convert((const char *)rows + k * row_size, infos + k * info_size);
+    }
+    free(rows);
+    *out = infos;
+    *count = n;
+    return MIEN_OK;
+}
+
+static void collection_row_to_info(const void *row, void *info)
+{
+    collection_to_info(row, info);
+}
+
+static void subject_row_to_info(const void *row, void *info)
+{
+    const store_subject *g = row;
+    mien_subject_info *i = info;
+    snprintf(i->subject, sizeof(i->subject), "%s", g->external_id);
+    snprintf(i->display_name, sizeof(i->display_name), "%s", g->display_name);
+    i->faces = g->faces;
+    i->created_at = g->created_at;
+    snprintf(i->consent_ref, sizeof(i->consent_ref), "%s", g->consent_ref);
+    i->expires_at = g->expires_at;
+}
+
 mien_status mien_collection_list(mien_store *store, mien_collection_info **out, size_t *count,
                                  mien_error *err)
 {
     store_collection *cs = NULL;
-    mien_collection_info *infos;
     size_t n = 0;
     mien_status st;
     if (out != NULL) {
@@ -721,22 +759,8 @@ mien_status mien_collection_list(mien_store *store, mien_collection_info **out, 
     if (st != MIEN_OK) {
         return st;
     }
-    if (n == 0) {
-        free(cs);
-        return MIEN_OK;
-    }
-    infos = calloc(n, sizeof(*infos));
-    if (infos == NULL) {
-        free(cs);
-        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
-    }
-    for (size_t k = 0; k < n; k++) {
-        collection_to_info(&cs[k], &infos[k]);
-    }
-    free(cs);
-    *out = infos;
-    *count = n;
-    return MIEN_OK;
+    return rows_to_infos(cs, n, sizeof(*cs), sizeof(**out), collection_row_to_info,
+                         (void **)out, count, err);
 }
 
 mien_status mien_collection_drop(mien_store *store, const char *name, const mien_context *ctx,
@@ -1019,7 +1043,6 @@ mien_status mien_subject_list(mien_store *store, const char *collection,
 {
     store_collection c;
     store_subject *subs = NULL;
-    mien_subject_info *infos;
     size_t n = 0;
     mien_status st;
     if (out != NULL) {
@@ -1051,28 +1074,8 @@ mien_status mien_subject_list(mien_store *store, const char *collection,
     if (st != MIEN_OK) {
         return st;
     }
-    if (n == 0) {
-        free(subs);
-        return MIEN_OK;
-    }
-    infos = calloc(n, sizeof(*infos));
-    if (infos == NULL) {
-        free(subs);
-        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
-    }
-    for (size_t k = 0; k < n; k++) {
-        snprintf(infos[k].subject, sizeof(infos[k].subject), "%s", subs[k].external_id);
-        snprintf(infos[k].display_name, sizeof(infos[k].display_name), "%s",
-                 subs[k].display_name);
-        infos[k].faces = subs[k].faces;
-        infos[k].created_at = subs[k].created_at;
-        snprintf(infos[k].consent_ref, sizeof(infos[k].consent_ref), "%s", subs[k].consent_ref);
-        infos[k].expires_at = subs[k].expires_at;
-    }
-    free(subs);
-    *out = infos;
-    *count = n;
-    return MIEN_OK;
+    return rows_to_infos(subs, n, sizeof(*subs), sizeof(**out), subject_row_to_info,
+                         (void **)out, count, err);
 }
 
 /* Makes the loaded index (if any) forget an erased subject. */
