@@ -701,6 +701,22 @@ mien_status mien_collection_get(mien_store *store, const char *name, mien_collec
     return st;
 }
 
+/* A list's out-parameters cleared and checked (`what` names the call). */
+static mien_status list_start(const mien_store *store, void **out, size_t *count,
+                              const char *what, mien_error *err)
+{
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (count != NULL) {
+        *count = 0;
+    }
+    if (!store_ok(store) || out == NULL || count == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "%s: NULL argument", what);
+    }
+    return MIEN_OK;
+}
+
 /* Turns the store's rows[n] (malloc'd; freed here) into a calloc'd array of n public infos
  * (*out; NULL when n is 0, the caller frees with mien_free), one element by convert. */
 typedef void (*row_to_info)(const void *row, void *info);
@@ -745,15 +761,9 @@ mien_status mien_collection_list(mien_store *store, mien_collection_info **out, 
 {
     store_collection *cs = NULL;
     size_t n = 0;
-    mien_status st;
-    if (out != NULL) {
-        *out = NULL;
-    }
-    if (count != NULL) {
-        *count = 0;
-    }
-    if (!store_ok(store) || out == NULL || count == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "mien_collection_list: NULL argument");
+    mien_status st = list_start(store, (void **)out, count, "mien_collection_list", err);
+    if (st != MIEN_OK) {
+        return st;
     }
     st = store->store->ops->collection_list(store->store, &cs, &n, err);
     if (st != MIEN_OK) {
@@ -1010,6 +1020,17 @@ mien_status mien_enroll(mien_store *store, const char *collection, const mien_en
     return mien_enroll_batch(store, collection, e, 1, ctx, face_id, err);
 }
 
+/* Collection `collection`, for an operation on subject `subject` (its id checked first). */
+static mien_status subject_lookup(mien_store *store, const char *collection, const char *subject,
+                                  store_collection *c, mien_error *err)
+{
+    if (!subject_ok(subject)) {
+        return base_error_set(err, MIEN_ERR_ARG,
+                              "subject id must be 1..127 bytes without control characters");
+    }
+    return collection_lookup(store, collection, c, err);
+}
+
 mien_status mien_enrolled(mien_store *store, const char *collection, const char *subject,
                           const uint8_t image_sha256[32], int *done, mien_error *err)
 {
@@ -1022,11 +1043,7 @@ mien_status mien_enrolled(mien_store *store, const char *collection, const char 
     if (!store_ok(store) || image_sha256 == NULL || done == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_enrolled: NULL argument");
     }
-    if (!subject_ok(subject)) {
-        return base_error_set(err, MIEN_ERR_ARG,
-                              "subject id must be 1..127 bytes without control characters");
-    }
-    st = collection_lookup(store, collection, &c, err);
+    st = subject_lookup(store, collection, subject, &c, err);
     if (st != MIEN_OK) {
         return st;
     }
@@ -1044,15 +1061,9 @@ mien_status mien_subject_list(mien_store *store, const char *collection,
     store_collection c;
     store_subject *subs = NULL;
     size_t n = 0;
-    mien_status st;
-    if (out != NULL) {
-        *out = NULL;
-    }
-    if (count != NULL) {
-        *count = 0;
-    }
-    if (!store_ok(store) || out == NULL || count == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "mien_subject_list: NULL argument");
+    mien_status st = list_start(store, (void **)out, count, "mien_subject_list", err);
+    if (st != MIEN_OK) {
+        return st;
     }
     st = purge_due(store, err);
     if (st == MIEN_OK) {
@@ -1135,11 +1146,7 @@ mien_status mien_erase_subject(mien_store *store, const char *collection, const 
     if (!store_ok(store)) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_erase_subject: NULL store");
     }
-    if (!subject_ok(subject)) {
-        return base_error_set(err, MIEN_ERR_ARG,
-                              "subject id must be 1..127 bytes without control characters");
-    }
-    st = collection_lookup(store, collection, &c, err);
+    st = subject_lookup(store, collection, subject, &c, err);
     if (st != MIEN_OK) {
         return st;
     }
