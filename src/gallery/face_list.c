@@ -75,6 +75,15 @@ static int by_face_id(const void *a, const void *b)
     return (x->face_id > y->face_id) - (x->face_id < y->face_id);
 }
 
+/* Expired subjects purged first (their faces must not be listed), then collection
+ * `collection` looked up. */
+static mien_status purge_then_lookup(mien_store *store, store_db *gs, const char *collection,
+                                     store_collection *c, mien_error *err)
+{
+    mien_status st = purge_first(store, err);
+    return st == MIEN_OK ? lookup(gs, collection, c, err) : st;
+}
+
 /* @test gallery/test_face_list.c (face_list_and_template) */
 mien_status mien_face_list(mien_store *store, const char *collection, mien_face_record **out,
                            size_t *count, mien_error *err)
@@ -92,10 +101,7 @@ mien_status mien_face_list(mien_store *store, const char *collection, mien_face_
     if (gs == NULL || out == NULL || count == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_face_list: no store or output");
     }
-    st = purge_first(store, err);
-    if (st == MIEN_OK) {
-        st = lookup(gs, collection, &c, err);
-    }
+    st = purge_then_lookup(store, gs, collection, &c, err);
     if (st != MIEN_OK) {
         return st;
     }
@@ -157,10 +163,7 @@ mien_status mien_face_template(mien_store *store, const char *collection, int64_
     if (gs == NULL || out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_face_template: no store or output");
     }
-    st = purge_first(store, err);
-    if (st == MIEN_OK) {
-        st = lookup(gs, collection, &c, err);
-    }
+    st = purge_then_lookup(store, gs, collection, &c, err);
     if (st != MIEN_OK) {
         return st;
     }
