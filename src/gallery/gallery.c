@@ -606,19 +606,6 @@ void mien_free(void *p)
 
 /* ---- collections ---------------------------------------------------------------------- */
 
-/* Ends the open transaction: commits when st is MIEN_OK, rolls back otherwise (and when the
- * commit fails). */
-static mien_status tx_end(store_db *g, mien_status st, mien_error *err)
-{
-    if (st == MIEN_OK) {
-        st = g->ops->commit(g, err);
-    }
-    if (st != MIEN_OK) {
-        g->ops->rollback(g);
-    }
-    return st;
-}
-
 mien_status mien_collection_create(mien_store *store, const char *name, mien_profile profile,
                                    const mien_engine *engine, const char *description,
                                    const mien_collection_policy *policy, const mien_context *ctx,
@@ -672,7 +659,7 @@ mien_status mien_collection_create(mien_store *store, const char *name, mien_pro
         st = governance_record_tx(g, ctx, "collection.create", name, NULL, "ok", result, NULL,
                                   NULL, err);
     }
-    st = tx_end(g, st, err);
+    st = governance_tx_end(g, st, err);
     return st == MIEN_OK ? governance_after_commit(g, err) : st;
 }
 
@@ -797,7 +784,7 @@ mien_status mien_collection_drop(mien_store *store, const char *name, const mien
                                             "faces", (json_int_t)c.faces),
                                   NULL, NULL, err);
     }
-    st = tx_end(g, st, err);
+    st = governance_tx_end(g, st, err);
     if (st != MIEN_OK) {
         return st;
     }
@@ -994,7 +981,7 @@ mien_status mien_enroll_batch(mien_store *store, const char *collection,
             st = enrol_in_tx(store, &c, &e[k], rows[4 * k], ctx, &rows[4 * k + 1],
                              &rows[4 * k + 2], &rows[4 * k + 3], err);
         }
-        st = tx_end(store->store, st, err);
+        st = governance_tx_end(store->store, st, err);
     }
     if (st == MIEN_OK) {
         for (size_t k = 0; k < n; k++) {
@@ -1156,7 +1143,7 @@ mien_status mien_erase_subject(mien_store *store, const char *collection, const 
     if (st != MIEN_OK) {
         return st;
     }
-    st = tx_end(g, erase_in_tx(store, &c, subject, "erase", ctx, &r, err), err);
+    st = governance_tx_end(g, erase_in_tx(store, &c, subject, "erase", ctx, &r, err), err);
     if (st != MIEN_OK) {
         return st;
     }
@@ -1186,7 +1173,7 @@ static mien_status purge_list(mien_store *store, const store_expired *list, size
             st = MIEN_OK; /* erased (or its collection dropped) by another process meanwhile */
         }
     }
-    st = tx_end(g, st, err);
+    st = governance_tx_end(g, st, err);
     if (st != MIEN_OK) {
         return st;
     }
@@ -1339,7 +1326,7 @@ static mien_status search_record(mien_store *store, const store_collection *c,
                                     out->count, err);
     }
     json_decref(cands);
-    st = tx_end(g, st, err);
+    st = governance_tx_end(g, st, err);
     if (st != MIEN_OK) {
         out->review_id[0] = '\0';
         return st;

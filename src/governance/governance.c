@@ -236,14 +236,19 @@ mien_status governance_record(store_db *s, const mien_context *ctx, const char *
     }
     st = governance_record_tx(s, ctx, action, collection, input_sha256, outcome, result, seq,
                               NULL, err);
+    st = governance_tx_end(s, st, err);
+    return st == MIEN_OK ? governance_after_commit(s, err) : st;
+}
+
+mien_status governance_tx_end(store_db *s, mien_status st, mien_error *err)
+{
     if (st == MIEN_OK) {
         st = s->ops->commit(s, err);
     }
     if (st != MIEN_OK) {
         s->ops->rollback(s);
-        return st;
     }
-    return governance_after_commit(s, err);
+    return st;
 }
 
 /* ---- purpose checks ------------------------------------------------------------------- */

@@ -58,6 +58,10 @@ mien_status governance_record(store_db *s, const mien_context *ctx, const char *
  * file's key (audit.h). Rows that fail are never acted upon (the gallery's change feed). */
 int governance_entry_authentic(const store_db *s, const store_audit_row *row);
 
+/* Ends the caller's transaction: commits when st is MIEN_OK, rolls back otherwise (and when
+ * the commit fails). Returns the outcome. */
+mien_status governance_tx_end(store_db *s, mien_status st, mien_error *err);
+
 /* After a commit that recorded entries: signs and writes the chain's head. */
 mien_status governance_after_commit(store_db *s, mien_error *err);
 

@@ -259,14 +259,8 @@ static mien_status key_change_audited(store_db *gs, key_write_fn write, void *ar
     } else {
         json_decref(result);
     }
-    if (st == MIEN_OK) {
-        st = gs->ops->commit(gs, err);
-    }
-    if (st != MIEN_OK) {
-        gs->ops->rollback(gs);
-        return st;
-    }
-    return governance_after_commit(gs, err);
+    st = governance_tx_end(gs, st, err);
+    return st == MIEN_OK ? governance_after_commit(gs, err) : st;
 }
 
 static mien_status write_insert(store_db *gs, void *arg, mien_error *err)
