@@ -47,7 +47,7 @@ static mien_status key_file_for(const char *uri, const mien_store_options *opt, 
         n = snprintf(out, PATH_MAX, "%s.key", file);
     } else {
         return base_error_set(err, MIEN_ERR_ARG, "this store needs a key file: set "
-                              "MIEN_KEY_FILE or --key-file (templates are encrypted at rest)");
+                              "MIEN_KEY_FILE (templates are encrypted at rest)");
     }
     if (n < 0 || n >= PATH_MAX) {
         return base_error_set(err, MIEN_ERR_ARG, "key file path too long");

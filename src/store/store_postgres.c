@@ -41,8 +41,16 @@
  * A lost connection is re-established at the start of the next operation outside a
  * transaction (PQreset, statements prepared again); a read, or a BEGIN, that finds the
  * connection dead is retried once on the new one. Inside a transaction the transaction is
- * lost and the operation fails (MIEN_ERR_IO). @test gallery/test_store_postgres.c, and
- * gallery/test_store.c, test_gallery.c, governance/test_keys.c with $MIEN_TEST_STORE */
+ * lost and the operation fails (MIEN_ERR_IO).
+ *
+ * What is here is the PostgreSQL dialect and driver: the statement table (STMT_MAP), the
+ * driver store_sql.c runs the shared operations on (store_sql.h; scans stream in single-row
+ * mode), and what truly differs: transactions under the advisory write lock, subject_ensure
+ * (one upsert), subject_erase (FOR UPDATE), face writes (face and crop in one statement),
+ * blob_rewrite (a cursor), ping with reconnection, sequence_raise (setval), schema creation
+ * and migration. Templates and crops arrive sealed (seal.h). @test
+ * gallery/test_store_postgres.c, and gallery/test_store.c, test_gallery.c,
+ * governance/test_keys.c with $MIEN_TEST_STORE */
 #include "store/store_postgres.h"
 #include "store/store_sql.h"
 

@@ -24,7 +24,14 @@
  * cost). Any SQLITE_CORRUPT later still reads "database is corrupt".
  *
  * Statements are prepared once per handle (stmt()) and kept until close. A handle belongs to
- * one thread at a time (store.h), so the connection runs without SQLite's mutexes. */
+ * one thread at a time (store.h), so the connection runs without SQLite's mutexes.
+ *
+ * What is here is the SQLite dialect and driver: the statement table (STMT_MAP), the driver
+ * store_sql.c runs the shared operations on (store_sql.h), and the operations whose SQLite
+ * form differs: transactions (BEGIN IMMEDIATE, savepoints), subject_ensure, subject_erase
+ * with its scrub, face writes (face row, then crop row), blob_rewrite, ping, sequence_raise
+ * (sqlite_sequence), open, migrations and the test hooks. Templates and crops arrive sealed
+ * (seal.h): this file never sees plaintext. */
 #include "store/store_sqlite.h"
 #include "store/store_sql.h"
 
