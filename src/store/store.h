@@ -3,7 +3,8 @@
  * (store_postgres.c, several nodes on one database) serve the same callers (seal.h, handle.c,
  * governance/, gallery/) unchanged; governance/store_copy.c copies any store into any other
  * through it (`mien migrate`). The store layer sits below governance and the gallery and
- * includes neither.
+ * includes neither. The operations both SQL backends share are written once in store_sql.c
+ * over their drivers (store_sql.h).
  *
  * The database is the source of truth; in-memory indexes are rebuilt from it. Every write
  * that must be atomic runs between begin() and commit() (rollback() undoes it): an
