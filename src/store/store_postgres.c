@@ -410,6 +410,7 @@ typedef struct pg_store {
     char sqlstate[6];              /* of the last failed statement ("" when none) */
     char where[256];               /* "postgres USER@HOST:PORT/DB", for messages */
     struct sql_stmt *sql;          /* store_sql.c's statements, SQL_COUNT of them (owned) */
+    bool op_own;                   /* drv_op_begin's scope began with our own BEGIN */
 } pg_store;
 
 static const store_db_ops POSTGRES_OPS;
@@ -911,63 +912,6 @@ static mien_status pg_subject_ensure(store_db *s, int64_t collection_id,
     return MIEN_OK;
 }
 
-/* The subject's row is locked (FOR UPDATE) before its faces are counted, so that no other
- * node adds a face to it between the count and the deletion (a face insert takes a key-share
- * lock on its subject). The cascade deletes faces and crops. */
-static mien_status erase_rows(pg_store *st, int64_t collection_id, const char *external_id,
-                              int64_t *faces, int64_t *crops, mien_error *err)
-{
-    pq_params p = {0};
-    PGresult *r;
-    int64_t id;
-    mien_status status = subject_find(st, STMT_SUBJECT_LOCK, collection_id, external_id, &id,
-                                      err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (id == 0) {
-        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject \"%s\" in collection %lld",
-                              external_id, (long long)collection_id);
-    }
-    p_i64(&p, id);
-    status = run(st, STMT_SUBJECT_COUNTS, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    *faces = col_i64(r, 0, 0);
-    *crops = col_i64(r, 0, 1);
-    PQclear(r);
-    return run(st, STMT_SUBJECT_DELETE, &p, NULL, err);
-}
-
-/* Erasure: the rows go at commit (docs/deploy.md, "Erasure", says what that does
- * and does not promise about the server's files). */
-static mien_status pg_subject_erase(store_db *s, int64_t collection_id,
-                                    const char *external_id, int64_t *faces_deleted,
-                                    int64_t *crops_deleted, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    op_scope op;
-    int64_t faces = 0, crops = 0;
-    *faces_deleted = 0;
-    *crops_deleted = 0;
-    mien_status status = sql_check_external_id(external_id, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    status = op_begin(st, &op, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    status = op_end(st, &op, erase_rows(st, collection_id, external_id, &faces, &crops, err),
-                    err);
-    if (status == MIEN_OK) {
-        *faces_deleted = faces;
-        *crops_deleted = crops;
-    }
-    return status;
-}
-
 /* ---- faces ---------------------------------------------------------------------------- */
 
 /* *id = subject_id when that subject is in collection `collection_id`, else 0. */
@@ -1261,6 +1205,22 @@ static void drv_reset(sql_stmt *q)
     PQclear(q->r);
     q->r = NULL;
     q->p.n = 0;
+}
+
+static mien_status drv_op_begin(store_db *s, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    op_scope op = {.own = false};
+    mien_status status = op_begin(st, &op, err);
+    st->op_own = op.own;
+    return status;
+}
+
+static mien_status drv_op_end(store_db *s, mien_status status, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    op_scope op = {.own = st->op_own};
+    return op_end(st, &op, status, err);
 }
 
 /* Deleted rows stay in the server's files until VACUUM (docs/deploy.md "Erasure"). */
@@ -1668,7 +1628,6 @@ static const store_db_ops POSTGRES_OPS = {
     .rollback = pg_rollback,
     .subject_ensure = pg_subject_ensure,
     .face_insert = pg_face_insert,
-    .subject_erase = pg_subject_erase,
     .blob_rewrite = pg_blob_rewrite,
     .ping = pg_ping,
     .face_import = pg_face_import,

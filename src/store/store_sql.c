@@ -196,6 +196,13 @@ static void read_i64(store_db *s, sql_stmt *q, void *elem)
     *(int64_t *)elem = s->driver->col_i64(q, 0);
 }
 
+static void read_pair(store_db *s, sql_stmt *q, void *elem)
+{
+    int64_t *pair = elem;
+    pair[0] = s->driver->col_i64(q, 0);
+    pair[1] = s->driver->col_i64(q, 1);
+}
+
 /* ---- collections ---------------------------------------------------------------------- */
 
 /* The COLLECTION_COLUMNS of a row into *c. */
@@ -386,6 +393,54 @@ mien_status sql_face_exists(store_db *s, int64_t collection_id, const char *exte
     }
     const sql_val v[] = {V_I64(collection_id), V_TEXT(external_id), V_BLOB(image_sha256, 32)};
     return query_row(s, SQL_FACE_EXISTS, VALUES(v), NULL, NULL, found, err);
+}
+
+/* The subject's rows deleted (the cascade takes faces and crops), counted first: counts[0]
+ * faces, counts[1] crops. SUBJECT_LOCK holds the subject's row until the end, so that no
+ * other node adds a face between the count and the deletion (PostgreSQL's FOR UPDATE). */
+static mien_status erase_rows(store_db *s, int64_t collection_id, const char *external_id,
+                              int64_t counts[2], mien_error *err)
+{
+    int64_t id = 0;
+    bool found = false;
+    const sql_val who[] = {V_I64(collection_id), V_TEXT(external_id)};
+    mien_status status = query_row(s, SQL_SUBJECT_LOCK, VALUES(who), read_i64, &id, &found, err);
+    if (status == MIEN_OK && !found) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject \"%s\" in collection %lld",
+                              external_id, (long long)collection_id);
+    }
+    const sql_val v[] = {V_I64(id)};
+    if (status == MIEN_OK) {
+        status = query_row(s, SQL_SUBJECT_COUNTS, VALUES(v), read_pair, counts, NULL, err);
+    }
+    return status == MIEN_OK ? write_rows(s, SQL_SUBJECT_DELETE, VALUES(v), NULL, NULL, err)
+                             : status;
+}
+
+/* Erasure: the rows go in one operation; where the database can, their bytes leave its files
+ * too (the driver's erased: SQLite scrubs now or at the caller's commit). */
+mien_status sql_subject_erase(store_db *s, int64_t collection_id, const char *external_id,
+                              int64_t *faces_deleted, int64_t *crops_deleted, mien_error *err)
+{
+    int64_t counts[2] = {0, 0};
+    *faces_deleted = 0;
+    *crops_deleted = 0;
+    mien_status status = sql_check_external_id(external_id, err);
+    if (status == MIEN_OK) {
+        status = s->driver->op_begin(s, err);
+    }
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = s->driver->op_end(s, erase_rows(s, collection_id, external_id, counts, err), err);
+    if (status == MIEN_OK && s->driver->erased != NULL) {
+        status = s->driver->erased(s, err);
+    }
+    if (status == MIEN_OK) {
+        *faces_deleted = counts[0];
+        *crops_deleted = counts[1];
+    }
+    return status;
 }
 
 /* ---- API keys (governance/keys.c): the id and a hash of the secret, never the secret ---- */

@@ -55,7 +55,10 @@
     XX(AUDIT_SCAN, "audit_scan")                                                               \
     XX(REVIEW_SCAN, "review_scan")                                                             \
     XX(COLLECTION_DELETE, "collection_drop")                                                   \
-    XX(SEQUENCE_GET, "sequence_get")
+    XX(SEQUENCE_GET, "sequence_get")                                                           \
+    XX(SUBJECT_LOCK, "subject_erase")                                                          \
+    XX(SUBJECT_COUNTS, "subject_erase: count")                                                 \
+    XX(SUBJECT_DELETE, "subject_erase: delete")
 
 /* The columns store_sql.c's readers take, in their order; both dialects select with them. */
 #define COLLECTION_COLUMNS                                                                 \
@@ -113,6 +116,11 @@ typedef struct sql_driver {
      * statement is reset after. PostgreSQL streams the rows on the store's one connection
      * (single-row mode): fn must not run a statement of the same store (MIEN_ERR_INTERNAL). */
     mien_status (*scan)(sql_stmt *q, sql_row_fn fn, void *ctx, mien_error *err);
+    /* An operation of several statements made atomic whether or not the caller holds a
+     * transaction (its own BEGIN..COMMIT, or a savepoint); op_end commits or releases on
+     * MIEN_OK and undoes the operation otherwise, returning the outcome. Not nested. */
+    mien_status (*op_begin)(store_db *s, mien_error *err);
+    mien_status (*op_end)(store_db *s, mien_status status, mien_error *err);
     /* After rows holding templates or crops were deleted: makes their bytes leave the files
      * where the database can (SQLite: VACUUM and a WAL checkpoint, now or at the caller's
      * commit); NULL where it cannot (PostgreSQL: docs/deploy.md "Erasure"). */
@@ -120,8 +128,8 @@ typedef struct sql_driver {
 } sql_driver;
 
 /* The store_db_ops entries store_sql.c fills: a backend's table starts with these and adds
- * its own (transactions, subject_ensure, subject_erase, face writes, blob_rewrite, ping,
- * sequence_raise, close). */
+ * its own (transactions, subject_ensure, face writes, blob_rewrite, ping, sequence_raise,
+ * close). */
 #define SQL_STORE_OPS                                                                              \
     .collection_create = sql_collection_create, .collection_get = sql_collection_get,          \
     .collection_list = sql_collection_list, .collection_import = sql_collection_import,        \
@@ -136,7 +144,8 @@ typedef struct sql_driver {
     .review_scan = sql_review_scan, .key_insert = sql_key_insert, .key_get = sql_key_get,      \
     .key_list = sql_key_list, .key_revoke = sql_key_revoke,                                    \
     .key_count_valid = sql_key_count_valid, .key_import = sql_key_import,                      \
-    .collection_drop = sql_collection_drop, .sequence_get = sql_sequence_get,
+    .collection_drop = sql_collection_drop, .sequence_get = sql_sequence_get,                  \
+    .subject_erase = sql_subject_erase,
 
 /* A dialect's table from shared ids to its own statements: every dialect names its statement
  * ids STMT_<name> (static const stmt_id SQL_STMTS[SQL_COUNT] = {SQL_STMT_MAP(SQL_STMT_OF)}). */
@@ -149,7 +158,8 @@ typedef struct sql_driver {
         .bind_blob = drv_bind_blob, .step = drv_step, .changes = drv_changes,                  \
         .last_id = drv_last_id, .col_i64 = drv_col_i64, .col_f64 = drv_col_f64,                \
         .col_text = drv_col_text, .col_blob = drv_col_blob, .col_null = drv_col_null,          \
-        .reset = drv_reset, .scan = drv_scan, .erased = drv_erased,                            \
+        .reset = drv_reset, .scan = drv_scan, .op_begin = drv_op_begin,                        \
+        .op_end = drv_op_end, .erased = drv_erased,                                            \
     }
 
 /* MIEN_ERR_ARG unless external_id is 1..STORE_SUBJECT_MAX-1 bytes (the backends' own
@@ -193,6 +203,8 @@ mien_status sql_audit_scan(store_db *s, int64_t from_seq, int64_t t0, int64_t t1
 mien_status sql_review_scan(store_db *s, store_review_fn fn, void *ctx, mien_error *err);
 mien_status sql_collection_drop(store_db *s, int64_t collection_id, mien_error *err);
 mien_status sql_sequence_get(store_db *s, store_sequences *out, mien_error *err);
+mien_status sql_subject_erase(store_db *s, int64_t collection_id, const char *external_id,
+                              int64_t *faces_deleted, int64_t *crops_deleted, mien_error *err);
 mien_status sql_review_insert(store_db *s, const store_review *r, mien_error *err);
 mien_status sql_review_get(store_db *s, const char *id, store_review *out, mien_error *err);
 mien_status sql_review_update(store_db *s, const store_review *r, mien_error *err);

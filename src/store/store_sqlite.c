@@ -198,6 +198,8 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == STORE_SQLITE_SCHEMA
     XX(COLLECTION_LIST, COLLECTION_COLUMNS " ORDER BY c.name")                            \
     XX(COLLECTION_DELETE, "DELETE FROM collections WHERE id = ?1")                        \
     XX(SUBJECT_FIND, "SELECT id FROM subjects WHERE collection_id = ?1 AND external_id = ?2") \
+    /* SQLite locks the whole file for a writer: no row lock to take */                      \
+    XX(SUBJECT_LOCK, "SELECT id FROM subjects WHERE collection_id = ?1 AND external_id = ?2") \
     XX(SUBJECT_INSERT, "INSERT INTO subjects(collection_id, external_id, display_name,"   \
                        " created_at, consent_ref, expires_at)"                            \
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                \
@@ -569,6 +571,18 @@ static void drv_reset(sql_stmt *q)
 }
 
 static mien_status scrub(sqlite_store *st, mien_error *err);
+static mien_status op_begin(sqlite_store *st, mien_error *err);
+static mien_status op_end(sqlite_store *st, mien_status status, mien_error *err);
+
+static mien_status drv_op_begin(store_db *s, mien_error *err)
+{
+    return op_begin(as_sqlite(s), err);
+}
+
+static mien_status drv_op_end(store_db *s, mien_status status, mien_error *err)
+{
+    return op_end(as_sqlite(s), status, err);
+}
 
 /* Erased rows leave the files: scrub now, or at the caller's commit. */
 static mien_status drv_erased(store_db *s, mien_error *err)
@@ -827,80 +841,6 @@ static mien_status sq_subject_ensure(store_db *s, int64_t collection_id,
     }
     sqlite3_reset(q);
     return status;
-}
-
-/* Deletes the subject's rows (cascading to faces and crops), counting them first. Runs in
- * a savepoint; the caller scrubs after the commit. */
-static mien_status erase_rows(sqlite_store *st, int64_t id, int64_t *faces, int64_t *crops,
-                              mien_error *err)
-{
-    sqlite3_stmt *q;
-    mien_status status = stmt(st, STMT_SUBJECT_COUNTS, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, id);
-    int rc = sqlite3_step(q);
-    if (rc != SQLITE_ROW) {
-        status = fail(st, rc, "subject_erase: count", err);
-        sqlite3_reset(q);
-        return status;
-    }
-    *faces = sqlite3_column_int64(q, 0);
-    *crops = sqlite3_column_int64(q, 1);
-    sqlite3_reset(q);
-    status = stmt(st, STMT_SUBJECT_DELETE, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, id);
-    return run(st, q, "subject_erase: delete", err);
-}
-
-/* Erasure: deletes the rows in a savepoint, then scrub() (VACUUM, WAL checkpoint and
- * truncation) once the deletion has committed; when the caller holds the transaction, the
- * scrub waits for its commit (scrub_pending). Verified by tests/gallery/test_store.c
- * (store_erase_leaves_no_bytes), which greps the raw bytes of PATH, PATH-wal and PATH-shm. */
-static mien_status sq_subject_erase(store_db *s, int64_t collection_id,
-                                    const char *external_id, int64_t *faces_deleted,
-                                    int64_t *crops_deleted, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    int64_t id, faces = 0, crops = 0;
-    bool own_tx = sqlite3_get_autocommit(st->db) != 0;
-    *faces_deleted = 0;
-    *crops_deleted = 0;
-    mien_status status = sql_check_external_id(external_id, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    status = op_begin(st, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    status = subject_find(st, collection_id, external_id, &id, err);
-    if (status == MIEN_OK && id == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject \"%s\" in collection %lld",
-                                external_id, (long long)collection_id);
-    }
-    if (status == MIEN_OK) {
-        status = erase_rows(st, id, &faces, &crops, err);
-    }
-    status = op_end(st, status, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (own_tx) {
-        status = scrub(st, err);
-        if (status != MIEN_OK) {
-            return status;
-        }
-    } else {
-        st->scrub_pending = true;
-    }
-    *faces_deleted = faces;
-    *crops_deleted = crops;
-    return MIEN_OK;
 }
 
 /* ---- faces ---------------------------------------------------------------------------- */
@@ -1385,7 +1325,6 @@ static const store_db_ops SQLITE_OPS = {
     .rollback = sq_rollback,
     .subject_ensure = sq_subject_ensure,
     .face_insert = sq_face_insert,
-    .subject_erase = sq_subject_erase,
     .blob_rewrite = sq_blob_rewrite,
     .ping = sq_ping,
     .face_import = sq_face_import,
