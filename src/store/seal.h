@@ -30,15 +30,20 @@ mien_status seal_face_import(store_db *s, int64_t collection_id, int64_t subject
                              int64_t face_id, int64_t created_at, const store_face_new *face,
                              mien_error *err);
 
-/* ops->face_scan, face_scan_subject, face_get and face_scan_full with each blob opened for fn
- * (plaintext valid during the callback only). A blob that does not open under the store's keys
- * and its place → MIEN_ERR_STORE (or keyring_open's status), and the scan stops. */
+/* The face scans below call fn with each row's blobs opened (plaintext valid during the
+ * callback only). A blob that does not open under the store's keys and its place (moved to
+ * another collection or subject) → MIEN_ERR_STORE or keyring_open's status; the scan stops. */
+
+/* ops->face_scan: every face of the collection, templates opened (loading an index). */
 mien_status seal_face_scan(store_db *s, int64_t collection_id, store_face_fn fn, void *ctx,
                            mien_error *err);
+/* ops->face_scan_subject: the faces of one subject (1:1 verification). */
 mien_status seal_face_scan_subject(store_db *s, int64_t collection_id, const char *external_id,
                                    store_face_fn fn, void *ctx, mien_error *err);
+/* ops->face_get: one face by id, opened under the collection its row names. */
 mien_status seal_face_get(store_db *s, int64_t face_id, int64_t *collection_id,
                           store_face_fn fn, void *ctx, mien_error *err);
+/* ops->face_scan_full: every face with its crop, both opened (copying a store). */
 mien_status seal_face_scan_full(store_db *s, int64_t collection_id, store_face_full_fn fn,
                                 void *ctx, mien_error *err);
 
