@@ -454,8 +454,9 @@ MIEN_API mien_status mien_session_stage_times(const mien_session *session, mien_
  * never a verdict. A store handle belongs to one thread at a time (open one per thread). */
 typedef struct mien_store mien_store;
 
-/* Opens (creating if needed) the store `uri`: "sqlite:PATH" or a bare PATH; NULL means
- * $MIEN_STORE, else "./mien.db". A corrupt or foreign file → MIEN_ERR_STORE. The store's
+/* Opens (creating if needed) the store `uri`: "sqlite:PATH" or a bare PATH,
+ * "postgres://..." for a shared store; NULL or "" means "./mien.db" (the CLI and the server
+ * pass $MIEN_STORE). A corrupt or foreign file → MIEN_ERR_STORE. The store's
  * secrets (data keys that encrypt templates at rest, the audit signing key, the subject-hash
  * key) are read from its key file, created when absent: mien_store_open_with() says how. */
 MIEN_API mien_status mien_store_open(const char *uri, mien_store **out, mien_error *err);
@@ -466,10 +467,18 @@ MIEN_API void mien_store_close(mien_store *store);
  * from the first call after it is back. */
 MIEN_API mien_status mien_store_ping(mien_store *store, mien_error *err);
 
+/* How to open a store. The library reads no environment: the CLI and the server fill these
+ * from $MIEN_KEY_FILE, $MIEN_NOW and $MIEN_AUDIT_HEAD (and the URI from $MIEN_STORE). */
 typedef struct mien_store_options {
-    const char *key_file; /* NULL: $MIEN_KEY_FILE, else the database path + ".key" */
+    const char *key_file; /* NULL or "": the database path + ".key" (a PostgreSQL store has
+                             no path: it needs one named) */
     int create_key;       /* non-zero: create the key file (mode 0600) when it does not exist
                              (mien_store_open does); zero: a missing key file → NOT_FOUND */
+    int64_t now;          /* non-zero: the clock, unix seconds, as mien_store_set_clock (a test
+                             hook, never for production); 0: the system clock */
+    const char *audit_head; /* PostgreSQL stores: the file this node keeps the signed head of
+                               the audit chain in; NULL or "": the key file's path +
+                               ".audit-head". SQLite stores keep it beside the database. */
 } mien_store_options;
 
 MIEN_API mien_status mien_store_open_with(const char *uri, const mien_store_options *opt,
@@ -479,7 +488,7 @@ MIEN_API mien_status mien_store_open_with(const char *uri, const mien_store_opti
 MIEN_API int mien_store_key_created(const mien_store *store);
 MIEN_API const char *mien_store_key_file(const mien_store *store);
 /* The clock every time stamp, expiry and purge uses: `unix_s`, or the system clock for 0. At
- * open it is $MIEN_NOW (unix seconds) when that is set: a test hook, never for production. */
+ * open it is mien_store_options.now: a test hook, never for production. */
 MIEN_API void mien_store_set_clock(mien_store *store, int64_t unix_s);
 MIEN_API int64_t mien_store_now(const mien_store *store);
 

@@ -133,7 +133,7 @@ int test_store_make(test_store *t)
         test_store_remove(t);
         return -1;
     }
-    /* mien_store_open() finds no file to put the key beside: name this one. */
+    /* test_open_store() finds no file to put the key beside: name this one. */
     setenv("MIEN_KEY_FILE", t->key_file, 1);
     return 0;
 }
@@ -210,4 +210,36 @@ bool test_store_sqlite_only(const char *what)
     }
     printf("  skip on postgres: %s\n", what);
     return true;
+}
+
+/* $NAME when set and not empty, else NULL. */
+static const char *env_value(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+mien_status test_open_store_with(const char *uri, const mien_store_options *opt,
+                                 mien_store **out, mien_error *err)
+{
+    mien_store_options o = {.create_key = 1};
+    const char *now = env_value("MIEN_NOW");
+    if (opt != NULL) {
+        o = *opt;
+    }
+    if (o.key_file == NULL || o.key_file[0] == '\0') {
+        o.key_file = env_value("MIEN_KEY_FILE");
+    }
+    if (o.audit_head == NULL) {
+        o.audit_head = env_value("MIEN_AUDIT_HEAD");
+    }
+    if (o.now == 0 && now != NULL) {
+        o.now = strtoll(now, NULL, 10);
+    }
+    return mien_store_open_with(uri != NULL ? uri : env_value("MIEN_STORE"), &o, out, err);
+}
+
+mien_status test_open_store(const char *uri, mien_store **out, mien_error *err)
+{
+    return test_open_store_with(uri, NULL, out, err);
 }

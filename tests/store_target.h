@@ -6,7 +6,7 @@
  * a fresh database on that server (CREATE DATABASE mien_t_<pid>_<n>, the login must be allowed
  * to) and test_store_remove() drops it, so every test starts from an empty store as it does
  * with SQLite. On PostgreSQL it also sets $MIEN_KEY_FILE to the test's key file (there is no
- * database file for mien_store_open() to put the key beside) and unsets it at removal.
+ * database file for test_open_store() to put the key beside) and unsets it at removal.
  * tests/pg/pg-cluster.sh run sets the variable for a throwaway cluster; CTest's
  * "store_postgres" test (tests/pg/test_store_postgres.sh) does that for the store_* and
  * gallery_* tests.
@@ -24,7 +24,7 @@
 typedef struct test_store {
     char dir[64];        /* mkdtemp() folder: the key file, the SQLite file, the audit head */
     char path[128];      /* SQLite: DIR/g.db; PostgreSQL: "" */
-    char uri[640];       /* what gallery_store_open() / mien_store_open() take */
+    char uri[640];       /* what store_db_open() / test_open_store() take */
     char key_file[128];  /* DIR/store.key (made by test_store_make) */
     char db[64];         /* PostgreSQL: the database made for this test; "" for SQLite */
     char more[8][64];    /* PostgreSQL: databases made by test_store_make_more */
@@ -63,5 +63,14 @@ long long test_store_query_int(const test_store *t, const char *sql);
 
 /* uri with its database replaced by `db` (PostgreSQL URIs) into out[size]; 0 on success. */
 int test_pg_uri(const char *uri, const char *db, char *out, size_t size);
+
+/* test_open_store_with() with what the environment says, as the CLI does (the library reads
+ * none): `uri` NULL is $MIEN_STORE, opt->key_file unset is $MIEN_KEY_FILE (test_store_make
+ * sets it for a PostgreSQL store), $MIEN_NOW and $MIEN_AUDIT_HEAD fill now and audit_head. opt
+ * NULL: create the key file when absent (mien_store_open). */
+mien_status test_open_store_with(const char *uri, const mien_store_options *opt,
+                                 mien_store **out, mien_error *err);
+/* test_open_store_with(uri, NULL, out, err). */
+mien_status test_open_store(const char *uri, mien_store **out, mien_error *err);
 
 #endif

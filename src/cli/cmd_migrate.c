@@ -143,7 +143,7 @@ static int open_source(const char *uri, const char *key_file, bool force, mien_s
         return CLI_EXIT_FAIL;
     }
     mien_store_options o = {.key_file = key_file, .create_key = 0};
-    mien_status st = mien_store_open_with(uri, &o, out, &err);
+    mien_status st = cli_store_open_with(uri, &o, out, &err);
     if (st != MIEN_OK) {
         fprintf(stderr, "mien migrate: cannot open the source: %s (%s)\n", err.message,
                 mien_strerror(st));
@@ -218,7 +218,7 @@ int cli_cmd_migrate(int argc, char **argv)
         return rc;
     }
     mien_store_options so = {.key_file = o.to_key, .create_key = 1};
-    mien_status st = mien_store_open_with(o.to, &so, &dst, &err);
+    mien_status st = cli_store_open_with(o.to, &so, &dst, &err);
     if (st != MIEN_OK) {
         fprintf(stderr, "mien migrate: cannot open the target: %s (%s)\n", err.message,
                 mien_strerror(st));

@@ -46,10 +46,41 @@ int cli_run_on_store(const cli_command *cmd, int argc, char **argv, void *args,
     return rc;
 }
 
+/* $NAME when set and not empty, else NULL. */
+static const char *env_value(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+mien_status cli_store_open_with(const char *uri, mien_store_options *o, mien_store **out,
+                                mien_error *err)
+{
+    const char *now = env_value("MIEN_NOW");
+    if (now != NULL) {
+        char *end = NULL;
+        long long t = strtoll(now, &end, 10);
+        if (end == now || *end != '\0' || t <= 0) {
+            *out = NULL;
+            err->code = MIEN_ERR_ARG;
+            snprintf(err->message, sizeof(err->message),
+                     "MIEN_NOW is '%s', not unix seconds (it is a test hook: unset it)", now);
+            return MIEN_ERR_ARG;
+        }
+        o->now = (int64_t)t;
+    }
+    if (o->key_file == NULL || o->key_file[0] == '\0') {
+        o->key_file = env_value("MIEN_KEY_FILE");
+    }
+    o->audit_head = env_value("MIEN_AUDIT_HEAD");
+    return mien_store_open_with(uri != NULL ? uri : env_value("MIEN_STORE"), o, out, err);
+}
+
 mien_status cli_open_store(const char *uri, mien_store **out)
 {
     mien_error err;
-    mien_status st = mien_store_open(uri, out, &err);
+    mien_store_options o = {.create_key = 1};
+    mien_status st = cli_store_open_with(uri, &o, out, &err);
     if (st != MIEN_OK) {
         const char *name = uri != NULL ? uri : getenv("MIEN_STORE");
         fprintf(stderr, "mien: cannot open the store %s: %s (%s)\n",

@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "gallery/store.h"
+#include "store/handle.h"
+#include "store/seal.h"
+#include "store/store.h"
 
 /* Looks collection `name` up; MIEN_ERR_NOT_FOUND naming it when absent. */
 /* Expired subjects are purged before their faces are listed or read (as gallery.c does before
@@ -26,11 +28,11 @@ static mien_status purge_first(mien_store *store, mien_error *err)
     return mien_purge_expired(store, &purge, NULL, err);
 }
 
-static mien_status lookup(gallery_store *gs, const char *name, gallery_collection *c,
+static mien_status lookup(store_db *gs, const char *name, store_collection *c,
                           mien_error *err)
 {
     mien_status st;
-    if (name == NULL || name[0] == '\0' || strlen(name) >= GALLERY_NAME_MAX) {
+    if (name == NULL || name[0] == '\0' || strlen(name) >= STORE_NAME_MAX) {
         return base_error_set(err, MIEN_ERR_ARG,
                               "collection name must be 1..63 characters of [A-Za-z0-9_.-]");
     }
@@ -47,7 +49,7 @@ typedef struct list_ctx {
     mien_error *err;
 } list_ctx;
 
-static mien_status list_row(void *ctx, const gallery_face_row *row)
+static mien_status list_row(void *ctx, const store_face_row *row)
 {
     list_ctx *lc = ctx;
     if (lc->n == lc->cap) {
@@ -73,12 +75,21 @@ static int by_face_id(const void *a, const void *b)
     return (x->face_id > y->face_id) - (x->face_id < y->face_id);
 }
 
+/* Expired subjects purged first (their faces must not be listed), then collection
+ * `collection` looked up. */
+static mien_status purge_then_lookup(mien_store *store, store_db *gs, const char *collection,
+                                     store_collection *c, mien_error *err)
+{
+    mien_status st = purge_first(store, err);
+    return st == MIEN_OK ? lookup(gs, collection, c, err) : st;
+}
+
 /* @test gallery/test_face_list.c (face_list_and_template) */
 mien_status mien_face_list(mien_store *store, const char *collection, mien_face_record **out,
                            size_t *count, mien_error *err)
 {
-    gallery_store *gs = gallery_store_of(store);
-    gallery_collection c;
+    store_db *gs = store_db_of(store);
+    store_collection c;
     list_ctx lc = {.err = err};
     mien_status st;
     if (out != NULL) {
@@ -90,14 +101,11 @@ mien_status mien_face_list(mien_store *store, const char *collection, mien_face_
     if (gs == NULL || out == NULL || count == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_face_list: no store or output");
     }
-    st = purge_first(store, err);
-    if (st == MIEN_OK) {
-        st = lookup(gs, collection, &c, err);
-    }
+    st = purge_then_lookup(store, gs, collection, &c, err);
     if (st != MIEN_OK) {
         return st;
     }
-    st = gs->ops->face_scan(gs, c.id, list_row, &lc, err);
+    st = seal_face_scan(gs, c.id, list_row, &lc, err);
     if (st != MIEN_OK) {
         free(lc.rows);
         return st;
@@ -118,7 +126,7 @@ typedef struct find_ctx {
     mien_error *err;
 } find_ctx;
 
-static mien_status find_row(void *ctx, const gallery_face_row *row)
+static mien_status find_row(void *ctx, const store_face_row *row)
 {
     find_ctx *fc = ctx;
     mien_status st;
@@ -141,8 +149,8 @@ static mien_status find_row(void *ctx, const gallery_face_row *row)
 mien_status mien_face_template(mien_store *store, const char *collection, int64_t face_id,
                                mien_face_record *rec, mien_template **out, mien_error *err)
 {
-    gallery_store *gs = gallery_store_of(store);
-    gallery_collection c;
+    store_db *gs = store_db_of(store);
+    store_collection c;
     mien_face_record tmp = {0};
     find_ctx fc = {.face_id = face_id, .rec = rec != NULL ? rec : &tmp, .err = err};
     mien_status st;
@@ -155,16 +163,13 @@ mien_status mien_face_template(mien_store *store, const char *collection, int64_
     if (gs == NULL || out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_face_template: no store or output");
     }
-    st = purge_first(store, err);
-    if (st == MIEN_OK) {
-        st = lookup(gs, collection, &c, err);
-    }
+    st = purge_then_lookup(store, gs, collection, &c, err);
     if (st != MIEN_OK) {
         return st;
     }
     /* One face by id (store.h face_get), not a scan of the collection. */
     int64_t in_collection = 0;
-    st = gs->ops->face_get(gs, face_id, &in_collection, find_row, &fc, err);
+    st = seal_face_get(gs, face_id, &in_collection, find_row, &fc, err);
     if (st == MIEN_ERR_NOT_FOUND || (st == MIEN_OK && in_collection != c.id)) {
         mien_template_free(fc.t);
         fc.t = NULL;

@@ -33,10 +33,11 @@
 #include "base/error.h"
 #include "base/keyring.h"
 #include "gallery/index.h"
-#include "gallery/store.h"
+#include "store/handle.h"
+#include "store/seal.h"
+#include "store/store.h"
 #include "governance/governance.h"
 
-#define STORE_MAGIC 0x6d53544fu /* "mSTO" */
 #define CHIP_BYTES (112 * 112 * 3) /* mien_face_chip: the ArcFace 112×112 RGB template */
 #define DEFAULT_TOP_K 10           /* mien.h: top_k 0 → 10 */
 #define DEFAULT_MAX_FMR 1e-3       /* mien.h: max_fmr 0 → 1e-3 */
@@ -51,29 +52,32 @@ typedef struct subject_name {
 /* A collection whose index is loaded. */
 typedef struct coll_cache {
     int64_t id;
-    char name[GALLERY_NAME_MAX];
+    char name[STORE_NAME_MAX];
     mien_profile profile;
-    gallery_collection col;  /* as when loaded: profile and model ids (counts not kept) */
+    store_collection col;  /* as when loaded: profile and model ids (counts not kept) */
     gallery_index *index;    /* owned */
     subject_name *subjects;  /* owned, sorted by id */
     size_t n_subjects, cap_subjects;
     int64_t cursor;          /* the audit entry up to which this index reflects the store */
 } coll_cache;
 
-struct mien_store {
-    uint32_t magic;
-    gallery_store *store;  /* owned */
-    keyring *keys;         /* owned; the store borrows it */
-    int key_created;       /* opening created the key file */
-    int key_lock;          /* fd of "<key file>.lock", shared-locked while open (rotation) */
-    char key_file[PATH_MAX];
-    coll_cache **colls;    /* owned, loaded collections */
+/* The collections whose index this handle has loaded (store/handle.h mien_store.cache). */
+typedef struct gallery_cache {
+    coll_cache **colls;    /* owned */
     size_t n_colls, cap_colls;
-};
+} gallery_cache;
+
+static const gallery_cache NO_CACHE; /* what a handle that loaded nothing has */
+
+/* The handle's loaded collections (NO_CACHE before the first load). */
+static const gallery_cache *loaded(const mien_store *s)
+{
+    return s->cache != NULL ? s->cache : &NO_CACHE;
+}
 
 static bool store_ok(const mien_store *s)
 {
-    return s != NULL && s->magic == STORE_MAGIC && s->store != NULL;
+    return store_handle_ok(s);
 }
 
 /* ---- the cache ------------------------------------------------------------------------ */
@@ -94,9 +98,10 @@ static void cache_free(coll_cache *c)
 /* The loaded collection `collection_id`, or NULL. */
 static coll_cache *cache_find(const mien_store *s, int64_t collection_id)
 {
-    for (size_t k = 0; k < s->n_colls; k++) {
-        if (s->colls[k]->id == collection_id) {
-            return s->colls[k];
+    const gallery_cache *g = loaded(s);
+    for (size_t k = 0; k < g->n_colls; k++) {
+        if (g->colls[k]->id == collection_id) {
+            return g->colls[k];
         }
     }
     return NULL;
@@ -105,9 +110,10 @@ static coll_cache *cache_find(const mien_store *s, int64_t collection_id)
 /* The loaded collection named `name`, or NULL. */
 static coll_cache *cache_find_name(const mien_store *s, const char *name)
 {
-    for (size_t k = 0; k < s->n_colls; k++) {
-        if (strcmp(s->colls[k]->name, name) == 0) {
-            return s->colls[k];
+    const gallery_cache *g = loaded(s);
+    for (size_t k = 0; k < g->n_colls; k++) {
+        if (strcmp(g->colls[k]->name, name) == 0) {
+            return g->colls[k];
         }
     }
     return NULL;
@@ -116,10 +122,11 @@ static coll_cache *cache_find_name(const mien_store *s, const char *name)
 /* Forgets collection `collection_id` (no-op if not loaded). */
 static void cache_drop(mien_store *s, int64_t collection_id)
 {
-    for (size_t k = 0; k < s->n_colls; k++) {
-        if (s->colls[k]->id == collection_id) {
-            cache_free(s->colls[k]);
-            s->colls[k] = s->colls[--s->n_colls];
+    gallery_cache *g = s->cache;
+    for (size_t k = 0; g != NULL && k < g->n_colls; k++) {
+        if (g->colls[k]->id == collection_id) {
+            cache_free(g->colls[k]);
+            g->colls[k] = g->colls[--g->n_colls];
             return;
         }
     }
@@ -195,6 +202,40 @@ static void subject_forget(coll_cache *c, int64_t id)
     c->n_subjects--;
 }
 
+/* Frees every loaded collection (mien_store_close, through mien_store.cache_free). */
+static void cache_release(gallery_cache *g)
+{
+    for (size_t k = 0; k < g->n_colls; k++) {
+        cache_free(g->colls[k]);
+    }
+    free(g->colls);
+    free(g);
+}
+
+/* The handle's cache with room for one more collection (made on first use); NULL when out
+ * of memory. */
+static gallery_cache *cache_room(mien_store *s)
+{
+    if (s->cache == NULL) {
+        s->cache = calloc(1, sizeof(*s->cache));
+        if (s->cache == NULL) {
+            return NULL;
+        }
+        s->cache_free = cache_release;
+    }
+    gallery_cache *g = s->cache;
+    if (g->n_colls == g->cap_colls) {
+        size_t cap = g->cap_colls ? 2 * g->cap_colls : 4;
+        coll_cache **grown = realloc(g->colls, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return NULL;
+        }
+        g->colls = grown;
+        g->cap_colls = cap;
+    }
+    return g;
+}
+
 /* What face_scan's callback needs. */
 typedef struct load_ctx {
     coll_cache *c;
@@ -203,7 +244,7 @@ typedef struct load_ctx {
 
 /* Adds one stored face to the index being loaded. A template that does not decode, or that
  * belongs to another profile or index size, is a corrupt store (MIEN_ERR_STORE). */
-static mien_status load_row(void *ctx, const gallery_face_row *row)
+static mien_status load_row(void *ctx, const store_face_row *row)
 {
     load_ctx *lc = ctx;
     mien_template *t = NULL;
@@ -231,21 +272,16 @@ static mien_status load_row(void *ctx, const gallery_face_row *row)
 
 /* Loads collection `col` (its index dimension `dim`) from the store into the cache;
  * *out is the cache entry, owned by the handle. */
-static mien_status cache_load(mien_store *s, const gallery_collection *col, int dim,
+static mien_status cache_load(mien_store *s, const store_collection *col, int dim,
                               coll_cache **out, mien_error *err)
 {
     coll_cache *c;
     load_ctx lc;
     mien_status st;
     *out = NULL;
-    if (s->n_colls == s->cap_colls) {
-        size_t cap = s->cap_colls ? 2 * s->cap_colls : 4;
-        coll_cache **grown = realloc(s->colls, cap * sizeof(*grown));
-        if (grown == NULL) {
-            return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
-        }
-        s->colls = grown;
-        s->cap_colls = cap;
+    gallery_cache *g = cache_room(s);
+    if (g == NULL) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -268,11 +304,11 @@ static mien_status cache_load(mien_store *s, const gallery_collection *col, int 
     }
     lc.c = c;
     lc.err = err;
-    st = s->store->ops->face_scan(s->store, col->id, load_row, &lc, err);
+    st = seal_face_scan(s->store, col->id, load_row, &lc, err);
     if (st != MIEN_OK) {
         goto fail;
     }
-    s->colls[s->n_colls++] = c;
+    g->colls[g->n_colls++] = c;
     *out = c;
     return MIEN_OK;
 fail:
@@ -310,7 +346,7 @@ typedef struct sync_ctx {
 } sync_ctx;
 
 /* Adds a face read back from the store, unless the index has it already. */
-static mien_status sync_face_row(void *ctx, const gallery_face_row *row)
+static mien_status sync_face_row(void *ctx, const store_face_row *row)
 {
     sync_ctx *sc = ctx;
     /* only a face of this very collection (a recreated one of the same name has another id) */
@@ -338,9 +374,9 @@ static void sync_erase(sync_ctx *sc, const char *hash)
     }
 }
 
-/* Notes one audit entry (gallery_audit_fn): the changes to this collection are kept for
+/* Notes one audit entry (store_audit_fn): the changes to this collection are kept for
  * cache_sync to apply once the scan is over. */
-static mien_status sync_row(void *ctx, const gallery_audit_row *row)
+static mien_status sync_row(void *ctx, const store_audit_row *row)
 {
     sync_ctx *sc = ctx;
     sc->last = row->seq;
@@ -395,7 +431,7 @@ static mien_status sync_apply(sync_ctx *sc)
         const sync_change *ch = &sc->changes[k];
         if (ch->face_id > 0) {
             sc->face_coll = 0;
-            st = sc->s->store->ops->face_get(sc->s->store, ch->face_id, &sc->face_coll,
+            st = seal_face_get(sc->s->store, ch->face_id, &sc->face_coll,
                                              sync_face_row, sc, sc->err);
             if (st == MIEN_ERR_NOT_FOUND) {
                 st = MIEN_OK; /* erased since; its erasure comes later in the log */
@@ -459,7 +495,7 @@ static bool name_ok(const char *name)
             return false;
         }
     }
-    return n >= 1 && n < GALLERY_NAME_MAX;
+    return n >= 1 && n < STORE_NAME_MAX;
 }
 
 /* Subject ids: 1..127 bytes, no control characters. */
@@ -470,7 +506,7 @@ static bool subject_ok(const char *subject)
         return false;
     }
     n = strlen(subject);
-    if (n < 1 || n >= GALLERY_SUBJECT_MAX) {
+    if (n < 1 || n >= STORE_SUBJECT_MAX) {
         return false;
     }
     for (size_t k = 0; k < n; k++) {
@@ -488,7 +524,7 @@ static const char *profile_name(mien_profile p)
 }
 
 /* Looks collection `name` up (MIEN_ERR_NOT_FOUND with its name when absent). */
-static mien_status collection_lookup(mien_store *s, const char *name, gallery_collection *out,
+static mien_status collection_lookup(mien_store *s, const char *name, store_collection *out,
                                      mien_error *err)
 {
     mien_status st;
@@ -505,7 +541,7 @@ static mien_status collection_lookup(mien_store *s, const char *name, gallery_co
 
 /* MIEN_OK when template t may live in (or search) collection c; MIEN_ERR_ARG naming the
  * difference otherwise. */
-static mien_status template_fits(const gallery_collection *c, const mien_template *t,
+static mien_status template_fits(const store_collection *c, const mien_template *t,
                                  mien_error *err)
 {
     const char *ma = mien_template_model(t, 0), *mb = mien_template_model(t, 1);
@@ -524,7 +560,7 @@ static mien_status template_fits(const gallery_collection *c, const mien_templat
     return MIEN_OK;
 }
 
-static void collection_to_info(const gallery_collection *g, mien_collection_info *out)
+static void collection_to_info(const store_collection *g, mien_collection_info *out)
 {
     memset(out, 0, sizeof(*out));
     snprintf(out->name, sizeof(out->name), "%s", g->name);
@@ -546,7 +582,7 @@ static void collection_to_info(const gallery_collection *g, mien_collection_info
 }
 
 /* The collection `name`, from the loaded cache when it is there (*cache, may be NULL). */
-static mien_status collection_current(mien_store *store, const char *name, gallery_collection *c,
+static mien_status collection_current(mien_store *store, const char *name, store_collection *c,
                                       coll_cache **cache, mien_error *err)
 {
     *cache = name_ok(name) ? cache_find_name(store, name) : NULL;
@@ -563,269 +599,6 @@ static mien_status collection_current(mien_store *store, const char *name, galle
     return collection_lookup(store, name, c, err);
 }
 
-/* ---- stores --------------------------------------------------------------------------- */
-
-/* The key file for `uri` into out[PATH_MAX] (mien.h mien_store_options.key_file). */
-static mien_status key_file_for(const char *uri, const mien_store_options *opt, char *out,
-                                mien_error *err)
-{
-    const char *env = getenv("MIEN_KEY_FILE");
-    const char *file = gallery_store_file(uri);
-    int n;
-    if (opt != NULL && opt->key_file != NULL && opt->key_file[0] != '\0') {
-        n = snprintf(out, PATH_MAX, "%s", opt->key_file);
-    } else if (env != NULL && env[0] != '\0') {
-        n = snprintf(out, PATH_MAX, "%s", env);
-    } else if (file != NULL && strcmp(file, ":memory:") != 0) {
-        n = snprintf(out, PATH_MAX, "%s.key", file);
-    } else {
-        return base_error_set(err, MIEN_ERR_ARG, "this store needs a key file: set "
-                              "MIEN_KEY_FILE (templates are encrypted at rest)");
-    }
-    if (n < 0 || n >= PATH_MAX) {
-        return base_error_set(err, MIEN_ERR_ARG, "key file path too long");
-    }
-    return MIEN_OK;
-}
-
-/* Loads the key file, creating it when absent and allowed. */
-static mien_status keys_load(mien_store *s, const mien_store_options *opt, mien_error *err)
-{
-    mien_status st = keyring_load(s->key_file, &s->keys, err);
-    if (st == MIEN_ERR_NOT_FOUND && opt->create_key) {
-        st = keyring_create(s->key_file, &s->keys, err);
-        s->key_created = st == MIEN_OK;
-    } else if (st == MIEN_ERR_NOT_FOUND) {
-        base_error_set(err, st, "key file %s does not exist (it holds the keys that encrypt "
-                       "templates; restore it, or let mien create one for a new store)",
-                       s->key_file);
-    }
-    return st;
-}
-
-/* A key file made just now for a store that already has an audit log would seal new
- * templates under a key the old ones were not sealed with: the real key file was lost or
- * moved. Refuse, and take the new file away again. */
-static mien_status keys_match_store(mien_store *s, mien_error *err)
-{
-    int64_t seq = 0;
-    uint8_t hash[32];
-    if (!s->key_created) {
-        return MIEN_OK;
-    }
-    mien_status st = s->store->ops->audit_last(s->store, &seq, hash, err);
-    if (st == MIEN_OK && seq > 0) {
-        remove(s->key_file);
-        s->key_created = 0;
-        st = base_error_set(err, MIEN_ERR_NOT_FOUND,
-                            "key file %s is missing, but the store already holds data sealed "
-                            "with its keys: restore the key file (or point MIEN_KEY_FILE at it)",
-                            s->key_file);
-    }
-    return st;
-}
-
-/* Every open handle holds a shared flock on "<key file>.lock" until it closes. A data-key
- * rotation needs it exclusively: a running `mien serve` that kept sealing with a key the
- * rotation retired would write templates nobody can open after its restart. */
-static mien_status key_lock_take(mien_store *s, mien_error *err)
-{
-    char path[PATH_MAX + 8];
-    snprintf(path, sizeof(path), "%s.lock", s->key_file);
-    s->key_lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (s->key_lock < 0) {
-        return base_error_set(err, MIEN_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    }
-    int rc;
-    while ((rc = flock(s->key_lock, LOCK_SH)) != 0 && errno == EINTR) {
-    }
-    return rc == 0 ? MIEN_OK
-                   : base_error_set(err, MIEN_ERR_IO, "cannot lock %s: %s", path,
-                                    strerror(errno));
-}
-
-mien_status mien_store_open_with(const char *uri, const mien_store_options *opt,
-                                 mien_store **out, mien_error *err)
-{
-    static const mien_store_options defaults = {NULL, 1};
-    mien_store *s;
-    mien_status st;
-    if (out == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "mien_store_open: NULL out");
-    }
-    *out = NULL;
-    opt = opt != NULL ? opt : &defaults;
-    if (uri == NULL) {
-        uri = getenv("MIEN_STORE");
-    }
-    if (uri == NULL || *uri == '\0') {
-        uri = "./mien.db";
-    }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
-    }
-    st = key_file_for(uri, opt, s->key_file, err);
-    s->key_lock = -1;
-    if (st == MIEN_OK) {
-        st = keys_load(s, opt, err);
-    }
-    if (st == MIEN_OK) {
-        st = key_lock_take(s, err);
-    }
-    if (st == MIEN_OK) {
-        st = gallery_store_open(uri, s->keys, &s->store, err);
-    }
-    if (st == MIEN_OK) {
-        st = keys_match_store(s, err);
-    }
-    if (st != MIEN_OK) {
-        if (s->store != NULL) {
-            s->store->ops->close(s->store);
-        }
-        if (s->key_created) {
-            remove(s->key_file); /* nothing was sealed with it */
-        }
-        keyring_free(s->keys);
-        if (s->key_lock >= 0) {
-            close(s->key_lock);
-        }
-        free(s);
-        return st;
-    }
-    s->magic = STORE_MAGIC;
-    const char *now = getenv("MIEN_NOW");
-    if (now != NULL && now[0] != '\0') {
-        char *end = NULL;
-        long long t = strtoll(now, &end, 10);
-        if (end == now || *end != '\0' || t <= 0) {
-            mien_store_close(s);
-            return base_error_set(err, MIEN_ERR_ARG, "MIEN_NOW is '%s', not unix seconds (it "
-                                  "is a test hook: unset it)", now);
-        }
-        s->store->clock = (int64_t)t;
-    }
-    *out = s;
-    return MIEN_OK;
-}
-
-mien_status mien_store_open(const char *uri, mien_store **out, mien_error *err)
-{
-    return mien_store_open_with(uri, NULL, out, err);
-}
-
-mien_status mien_store_ping(mien_store *store, mien_error *err)
-{
-    if (!store_ok(store)) {
-        return base_error_set(err, MIEN_ERR_ARG, "mien_store_ping: NULL store");
-    }
-    return store->store->ops->ping(store->store, err);
-}
-
-int mien_store_key_created(const mien_store *store)
-{
-    return store_ok(store) ? store->key_created : 0;
-}
-
-const char *mien_store_key_file(const mien_store *store)
-{
-    return store_ok(store) ? store->key_file : "";
-}
-
-void mien_store_set_clock(mien_store *store, int64_t unix_s)
-{
-    if (store_ok(store)) {
-        store->store->clock = unix_s;
-    }
-}
-
-int64_t mien_store_now(const mien_store *store)
-{
-    return gallery_store_now(store_ok(store) ? store->store : NULL);
-}
-
-static mien_status rotate_locked(mien_store *store, gallery_store *g, const mien_context *ctx,
-                                 int64_t *resealed, mien_error *err)
-{
-    int64_t n = 0;
-    uint32_t key_no = 0;
-    /* The new key is in the file before anything is sealed with it; the old ones leave only
-     * after the commit, so a crash at any point leaves every blob openable. */
-    mien_status st = keyring_add_data_key(store->keys, &key_no, err);
-    if (st == MIEN_OK) {
-        st = g->ops->begin(g, err);
-        if (st == MIEN_OK) {
-            st = g->ops->reseal_all(g, &n, err);
-            if (st == MIEN_OK) {
-                st = governance_record_tx(g, ctx, "keys.rotate-data", NULL, NULL, "ok",
-                                          json_pack("{s:I,s:i}", "resealed", (json_int_t)n,
-                                                    "data_key", (int)key_no),
-                                          NULL, NULL, err);
-            }
-            st = st == MIEN_OK ? g->ops->commit(g, err) : st;
-            if (st != MIEN_OK) {
-                g->ops->rollback(g);
-            }
-        }
-    }
-    if (st == MIEN_OK) {
-        st = keyring_retire_data_keys(store->keys, err);
-    }
-    if (st == MIEN_OK) {
-        st = governance_after_commit(g, err);
-    }
-    if (st == MIEN_OK && resealed != NULL) {
-        *resealed = n;
-    }
-    return st;
-}
-
-mien_status mien_store_rotate_data_key(mien_store *store, const mien_context *ctx,
-                                       int64_t *resealed, mien_error *err)
-{
-    if (resealed != NULL) {
-        *resealed = 0;
-    }
-    if (!store_ok(store)) {
-        return base_error_set(err, MIEN_ERR_ARG, "mien_store_rotate_data_key: NULL store");
-    }
-    gallery_store *g = store->store;
-    if (flock(store->key_lock, LOCK_EX | LOCK_NB) != 0) {
-        return base_error_set(err, MIEN_ERR_FORBIDDEN, "another process has this store open "
-                              "(a running `mien serve`?): stop it before rotating the data key, "
-                              "or it would go on sealing with the retired key");
-    }
-    mien_status locked = rotate_locked(store, g, ctx, resealed, err);
-    flock(store->key_lock, LOCK_SH); /* back to what every open handle holds */
-    return locked;
-}
-
-void mien_store_close(mien_store *store)
-{
-    if (store == NULL) {
-        return;
-    }
-    assert(store->magic == STORE_MAGIC);
-    for (size_t k = 0; k < store->n_colls; k++) {
-        cache_free(store->colls[k]);
-    }
-    free(store->colls);
-    if (store->store != NULL) {
-        store->store->ops->close(store->store);
-    }
-    keyring_free(store->keys);
-    if (store->key_lock >= 0) {
-        close(store->key_lock); /* releases the shared lock */
-    }
-    store->magic = 0;
-    free(store);
-}
-
-gallery_store *gallery_store_of(mien_store *store)
-{
-    return store_ok(store) ? store->store : NULL;
-}
-
 void mien_free(void *p)
 {
     free(p);
@@ -833,25 +606,12 @@ void mien_free(void *p)
 
 /* ---- collections ---------------------------------------------------------------------- */
 
-/* Ends the open transaction: commits when st is MIEN_OK, rolls back otherwise (and when the
- * commit fails). */
-static mien_status tx_end(gallery_store *g, mien_status st, mien_error *err)
-{
-    if (st == MIEN_OK) {
-        st = g->ops->commit(g, err);
-    }
-    if (st != MIEN_OK) {
-        g->ops->rollback(g);
-    }
-    return st;
-}
-
 mien_status mien_collection_create(mien_store *store, const char *name, mien_profile profile,
                                    const mien_engine *engine, const char *description,
                                    const mien_collection_policy *policy, const mien_context *ctx,
                                    mien_error *err)
 {
-    gallery_collection c;
+    store_collection c;
     const char *ma, *mb;
     mien_status st;
     if (!store_ok(store) || engine == NULL) {
@@ -883,7 +643,7 @@ mien_status mien_collection_create(mien_store *store, const char *name, mien_pro
     snprintf(c.model_a, sizeof(c.model_a), "%s", ma);
     snprintf(c.model_b, sizeof(c.model_b), "%s", mb);
     snprintf(c.description, sizeof(c.description), "%s", description ? description : "");
-    gallery_store *g = store->store;
+    store_db *g = store->store;
     st = g->ops->begin(g, err);
     if (st != MIEN_OK) {
         return st;
@@ -899,14 +659,14 @@ mien_status mien_collection_create(mien_store *store, const char *name, mien_pro
         st = governance_record_tx(g, ctx, "collection.create", name, NULL, "ok", result, NULL,
                                   NULL, err);
     }
-    st = tx_end(g, st, err);
+    st = governance_tx_end(g, st, err);
     return st == MIEN_OK ? governance_after_commit(g, err) : st;
 }
 
 mien_status mien_collection_get(mien_store *store, const char *name, mien_collection_info *out,
                                 mien_error *err)
 {
-    gallery_collection c;
+    store_collection c;
     mien_status st;
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
@@ -928,13 +688,10 @@ mien_status mien_collection_get(mien_store *store, const char *name, mien_collec
     return st;
 }
 
-mien_status mien_collection_list(mien_store *store, mien_collection_info **out, size_t *count,
-                                 mien_error *err)
+/* A list's out-parameters cleared and checked (`what` names the call). */
+static mien_status list_start(const mien_store *store, void **out, size_t *count,
+                              const char *what, mien_error *err)
 {
-    gallery_collection *cs = NULL;
-    mien_collection_info *infos;
-    size_t n = 0;
-    mien_status st;
     if (out != NULL) {
         *out = NULL;
     }
@@ -942,34 +699,71 @@ mien_status mien_collection_list(mien_store *store, mien_collection_info **out, 
         *count = 0;
     }
     if (!store_ok(store) || out == NULL || count == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "mien_collection_list: NULL argument");
+        return base_error_set(err, MIEN_ERR_ARG, "%s: NULL argument", what);
     }
-    st = store->store->ops->collection_list(store->store, &cs, &n, err);
-    if (st != MIEN_OK) {
-        return st;
-    }
-    if (n == 0) {
-        free(cs);
-        return MIEN_OK;
-    }
-    infos = calloc(n, sizeof(*infos));
-    if (infos == NULL) {
-        free(cs);
+    return MIEN_OK;
+}
+
+/* Turns the store's rows[n] (malloc'd; freed here) into a calloc'd array of n public infos
+ * (*out; NULL when n is 0, the caller frees with mien_free), one element by convert. */
+typedef void (*row_to_info)(const void *row, void *info);
+
+static mien_status rows_to_infos(void *rows, size_t n, size_t row_size, size_t info_size,
+                                 row_to_info convert, void **out, size_t *count,
+                                 mien_error *err)
+{
+    char *infos = n > 0 ? calloc(n, info_size) : NULL;
+    if (n > 0 && infos == NULL) {
+        free(rows);
         return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
     for (size_t k = 0; k < n; k++) {
-        collection_to_info(&cs[k], &infos[k]);
+        convert((const char *)rows + k * row_size, infos + k * info_size);
     }
-    free(cs);
+    free(rows);
     *out = infos;
     *count = n;
     return MIEN_OK;
 }
 
+static void collection_row_to_info(const void *row, void *info)
+{
+    collection_to_info(row, info);
+}
+
+static void subject_row_to_info(const void *row, void *info)
+{
+    const store_subject *g = row;
+    mien_subject_info *i = info;
+    snprintf(i->subject, sizeof(i->subject), "%s", g->external_id);
+    snprintf(i->display_name, sizeof(i->display_name), "%s", g->display_name);
+    i->faces = g->faces;
+    i->created_at = g->created_at;
+    snprintf(i->consent_ref, sizeof(i->consent_ref), "%s", g->consent_ref);
+    i->expires_at = g->expires_at;
+}
+
+mien_status mien_collection_list(mien_store *store, mien_collection_info **out, size_t *count,
+                                 mien_error *err)
+{
+    store_collection *cs = NULL;
+    size_t n = 0;
+    mien_status st = list_start(store, (void **)out, count, "mien_collection_list", err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    st = store->store->ops->collection_list(store->store, &cs, &n, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    return rows_to_infos(cs, n, sizeof(*cs), sizeof(**out), collection_row_to_info,
+                         (void **)out, count, err);
+}
+
 mien_status mien_collection_drop(mien_store *store, const char *name, const mien_context *ctx,
                                  mien_error *err)
 {
-    gallery_collection c;
+    store_collection c;
     mien_status st;
     if (!store_ok(store)) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_collection_drop: NULL store");
@@ -978,7 +772,7 @@ mien_status mien_collection_drop(mien_store *store, const char *name, const mien
     if (st != MIEN_OK) {
         return st;
     }
-    gallery_store *g = store->store;
+    store_db *g = store->store;
     st = g->ops->begin(g, err);
     if (st != MIEN_OK) {
         return st;
@@ -990,7 +784,7 @@ mien_status mien_collection_drop(mien_store *store, const char *name, const mien
                                             "faces", (json_int_t)c.faces),
                                   NULL, NULL, err);
     }
-    st = tx_end(g, st, err);
+    st = governance_tx_end(g, st, err);
     if (st != MIEN_OK) {
         return st;
     }
@@ -1030,13 +824,13 @@ static void cache_follow_enrol(mien_store *s, int64_t collection_id, int64_t fac
 }
 
 /* The consent rule of collection c for enrolment e, and e's expiry (*expires_at). */
-static mien_status enrol_policy(const mien_store *s, const gallery_collection *c,
+static mien_status enrol_policy(const mien_store *s, const store_collection *c,
                                 const mien_enrollment *e, const mien_context *ctx,
                                 int64_t *expires_at, mien_error *err)
 {
-    int64_t now = gallery_store_now(s->store);
+    int64_t now = store_db_now(s->store);
     size_t consent = e->consent_ref != NULL ? strlen(e->consent_ref) : 0;
-    if (consent >= GALLERY_SUBJECT_MAX) {
+    if (consent >= STORE_SUBJECT_MAX) {
         return base_error_set(err, MIEN_ERR_ARG, "consent reference longer than 127 bytes");
     }
     if (c->consent == MIEN_CONSENT_REQUIRED && consent == 0) {
@@ -1060,7 +854,7 @@ static mien_status enrol_policy(const mien_store *s, const gallery_collection *c
 
 /* One enrolment's checks (before any write): id, names, model, policy (*expires_at), and
  * that the subject is not enrolled from this image yet. */
-static mien_status enrol_check(mien_store *store, const gallery_collection *c,
+static mien_status enrol_check(mien_store *store, const store_collection *c,
                                const mien_enrollment *e, const mien_context *ctx,
                                int64_t *expires_at, mien_error *err)
 {
@@ -1071,7 +865,7 @@ static mien_status enrol_check(mien_store *store, const gallery_collection *c,
         return base_error_set(err, MIEN_ERR_ARG,
                               "subject id must be 1..127 bytes without control characters");
     }
-    if (e->display_name != NULL && strlen(e->display_name) >= GALLERY_SUBJECT_MAX) {
+    if (e->display_name != NULL && strlen(e->display_name) >= STORE_SUBJECT_MAX) {
         return base_error_set(err, MIEN_ERR_ARG, "display name longer than 127 bytes");
     }
     mien_status st = template_fits(c, e->template_, err);
@@ -1092,12 +886,12 @@ static mien_status enrol_check(mien_store *store, const gallery_collection *c,
 }
 
 /* Writes one enrolment (subject, face, audit entry) inside the caller's transaction. */
-static mien_status enrol_in_tx(mien_store *store, const gallery_collection *c,
+static mien_status enrol_in_tx(mien_store *store, const store_collection *c,
                                const mien_enrollment *e, int64_t expires_at,
                                const mien_context *ctx, int64_t *subject_id, int64_t *face_id,
                                int64_t *seq, mien_error *err)
 {
-    gallery_face_new face;
+    store_face_new face;
     size_t len = 0;
     if (mien_template_serialize(e->template_, NULL, 0, &len) != MIEN_OK) {
         return base_error_set(err, MIEN_ERR_ARG, "the template cannot be serialised");
@@ -1117,12 +911,12 @@ static mien_status enrol_in_tx(mien_store *store, const gallery_collection *c,
     face.image_sha256 = e->image_sha256;
     face.crop_rgb = e->crop_rgb;
     face.crop_len = e->crop_rgb != NULL ? CHIP_BYTES : 0;
-    gallery_store *g = store->store;
+    store_db *g = store->store;
     const char *consent = e->consent_ref != NULL && e->consent_ref[0] ? e->consent_ref : NULL;
     mien_status st = g->ops->subject_ensure(g, c->id, e->subject, e->display_name, consent,
                                             expires_at, subject_id, err);
     if (st == MIEN_OK) {
-        st = g->ops->face_insert(g, c->id, *subject_id, &face, face_id, err);
+        st = seal_face_insert(g, c->id, *subject_id, &face, face_id, err);
     }
     sodium_memzero(bytes, len);
     free(bytes);
@@ -1144,7 +938,7 @@ mien_status mien_enroll_batch(mien_store *store, const char *collection,
                               const mien_enrollment *e, size_t n, const mien_context *ctx,
                               int64_t *face_ids, mien_error *err)
 {
-    gallery_collection c;
+    store_collection c;
     coll_cache *cache;
     mien_status st;
     if (face_ids != NULL) {
@@ -1187,7 +981,7 @@ mien_status mien_enroll_batch(mien_store *store, const char *collection,
             st = enrol_in_tx(store, &c, &e[k], rows[4 * k], ctx, &rows[4 * k + 1],
                              &rows[4 * k + 2], &rows[4 * k + 3], err);
         }
-        st = tx_end(store->store, st, err);
+        st = governance_tx_end(store->store, st, err);
     }
     if (st == MIEN_OK) {
         for (size_t k = 0; k < n; k++) {
@@ -1213,10 +1007,21 @@ mien_status mien_enroll(mien_store *store, const char *collection, const mien_en
     return mien_enroll_batch(store, collection, e, 1, ctx, face_id, err);
 }
 
+/* Collection `collection`, for an operation on subject `subject` (its id checked first). */
+static mien_status subject_lookup(mien_store *store, const char *collection, const char *subject,
+                                  store_collection *c, mien_error *err)
+{
+    if (!subject_ok(subject)) {
+        return base_error_set(err, MIEN_ERR_ARG,
+                              "subject id must be 1..127 bytes without control characters");
+    }
+    return collection_lookup(store, collection, c, err);
+}
+
 mien_status mien_enrolled(mien_store *store, const char *collection, const char *subject,
                           const uint8_t image_sha256[32], int *done, mien_error *err)
 {
-    gallery_collection c;
+    store_collection c;
     bool found = false;
     mien_status st;
     if (done != NULL) {
@@ -1225,11 +1030,7 @@ mien_status mien_enrolled(mien_store *store, const char *collection, const char 
     if (!store_ok(store) || image_sha256 == NULL || done == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_enrolled: NULL argument");
     }
-    if (!subject_ok(subject)) {
-        return base_error_set(err, MIEN_ERR_ARG,
-                              "subject id must be 1..127 bytes without control characters");
-    }
-    st = collection_lookup(store, collection, &c, err);
+    st = subject_lookup(store, collection, subject, &c, err);
     if (st != MIEN_OK) {
         return st;
     }
@@ -1244,19 +1045,12 @@ mien_status mien_subject_list(mien_store *store, const char *collection,
                               const mien_context *ctx, mien_subject_info **out, size_t *count,
                               mien_error *err)
 {
-    gallery_collection c;
-    gallery_subject *subs = NULL;
-    mien_subject_info *infos;
+    store_collection c;
+    store_subject *subs = NULL;
     size_t n = 0;
-    mien_status st;
-    if (out != NULL) {
-        *out = NULL;
-    }
-    if (count != NULL) {
-        *count = 0;
-    }
-    if (!store_ok(store) || out == NULL || count == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "mien_subject_list: NULL argument");
+    mien_status st = list_start(store, (void **)out, count, "mien_subject_list", err);
+    if (st != MIEN_OK) {
+        return st;
     }
     st = purge_due(store, err);
     if (st == MIEN_OK) {
@@ -1278,28 +1072,8 @@ mien_status mien_subject_list(mien_store *store, const char *collection,
     if (st != MIEN_OK) {
         return st;
     }
-    if (n == 0) {
-        free(subs);
-        return MIEN_OK;
-    }
-    infos = calloc(n, sizeof(*infos));
-    if (infos == NULL) {
-        free(subs);
-        return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
-    }
-    for (size_t k = 0; k < n; k++) {
-        snprintf(infos[k].subject, sizeof(infos[k].subject), "%s", subs[k].external_id);
-        snprintf(infos[k].display_name, sizeof(infos[k].display_name), "%s",
-                 subs[k].display_name);
-        infos[k].faces = subs[k].faces;
-        infos[k].created_at = subs[k].created_at;
-        snprintf(infos[k].consent_ref, sizeof(infos[k].consent_ref), "%s", subs[k].consent_ref);
-        infos[k].expires_at = subs[k].expires_at;
-    }
-    free(subs);
-    *out = infos;
-    *count = n;
-    return MIEN_OK;
+    return rows_to_infos(subs, n, sizeof(*subs), sizeof(**out), subject_row_to_info,
+                         (void **)out, count, err);
 }
 
 /* Makes the loaded index (if any) forget an erased subject. */
@@ -1322,11 +1096,11 @@ static void cache_follow_erase(mien_store *store, int64_t collection_id, const c
 
 /* Erases `subject` of collection c and records it as `action` ("erase" or "purge") inside
  * the caller's transaction; fills the receipt r. */
-static mien_status erase_in_tx(mien_store *store, const gallery_collection *c, const char *subject,
+static mien_status erase_in_tx(mien_store *store, const store_collection *c, const char *subject,
                                const char *action, const mien_context *ctx, mien_erasure *r,
                                mien_error *err)
 {
-    gallery_store *g = store->store;
+    store_db *g = store->store;
     uint8_t hash[32];
     memset(r, 0, sizeof(*r));
     mien_status st = g->ops->subject_erase(g, c->id, subject, &r->faces_deleted,
@@ -1338,7 +1112,7 @@ static mien_status erase_in_tx(mien_store *store, const gallery_collection *c, c
         return st;
     }
     governance_subject_hash(g, c->name, subject, r->subject_hash);
-    r->erased_at = gallery_store_now(g);
+    r->erased_at = store_db_now(g);
     st = governance_record_tx(g, ctx, action, c->name, NULL, "ok",
                               json_pack("{s:s,s:I,s:I}", "subject", r->subject_hash,
                                         "faces_deleted", (json_int_t)r->faces_deleted,
@@ -1351,7 +1125,7 @@ static mien_status erase_in_tx(mien_store *store, const gallery_collection *c, c
 mien_status mien_erase_subject(mien_store *store, const char *collection, const char *subject,
                                const mien_context *ctx, mien_erasure *out, mien_error *err)
 {
-    gallery_collection c;
+    store_collection c;
     mien_status st;
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
@@ -1359,21 +1133,17 @@ mien_status mien_erase_subject(mien_store *store, const char *collection, const 
     if (!store_ok(store)) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_erase_subject: NULL store");
     }
-    if (!subject_ok(subject)) {
-        return base_error_set(err, MIEN_ERR_ARG,
-                              "subject id must be 1..127 bytes without control characters");
-    }
-    st = collection_lookup(store, collection, &c, err);
+    st = subject_lookup(store, collection, subject, &c, err);
     if (st != MIEN_OK) {
         return st;
     }
     mien_erasure r;
-    gallery_store *g = store->store;
+    store_db *g = store->store;
     st = g->ops->begin(g, err);
     if (st != MIEN_OK) {
         return st;
     }
-    st = tx_end(g, erase_in_tx(store, &c, subject, "erase", ctx, &r, err), err);
+    st = governance_tx_end(g, erase_in_tx(store, &c, subject, "erase", ctx, &r, err), err);
     if (st != MIEN_OK) {
         return st;
     }
@@ -1387,13 +1157,13 @@ mien_status mien_erase_subject(mien_store *store, const char *collection, const 
 
 /* Erases the expired subjects list[n] in one transaction (one scrub of the file for all of
  * them, not one per subject); *done counts them. */
-static mien_status purge_list(mien_store *store, const gallery_expired *list, size_t n,
+static mien_status purge_list(mien_store *store, const store_expired *list, size_t n,
                               const mien_context *ctx, int64_t *done, mien_error *err)
 {
-    gallery_store *g = store->store;
+    store_db *g = store->store;
     mien_status st = g->ops->begin(g, err);
     for (size_t k = 0; st == MIEN_OK && k < n; k++) {
-        gallery_collection c;
+        store_collection c;
         mien_erasure r;
         st = collection_lookup(store, list[k].collection, &c, err);
         if (st == MIEN_OK) {
@@ -1403,7 +1173,7 @@ static mien_status purge_list(mien_store *store, const gallery_expired *list, si
             st = MIEN_OK; /* erased (or its collection dropped) by another process meanwhile */
         }
     }
-    st = tx_end(g, st, err);
+    st = governance_tx_end(g, st, err);
     if (st != MIEN_OK) {
         return st;
     }
@@ -1417,7 +1187,7 @@ static mien_status purge_list(mien_store *store, const gallery_expired *list, si
 mien_status mien_purge_expired(mien_store *store, const mien_context *ctx, int64_t *purged,
                                mien_error *err)
 {
-    gallery_expired *list = NULL;
+    store_expired *list = NULL;
     size_t n = 0;
     int64_t done = 0;
     if (purged != NULL) {
@@ -1426,8 +1196,8 @@ mien_status mien_purge_expired(mien_store *store, const mien_context *ctx, int64
     if (!store_ok(store)) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_purge_expired: NULL store");
     }
-    gallery_store *g = store->store;
-    mien_status st = g->ops->subject_expired(g, gallery_store_now(g), &list, &n, err);
+    store_db *g = store->store;
+    mien_status st = g->ops->subject_expired(g, store_db_now(g), &list, &n, err);
     if (st == MIEN_OK && n > 0) {
         st = purge_list(store, list, n, ctx, &done, err);
     }
@@ -1450,7 +1220,7 @@ mien_search_options mien_search_options_default(void)
 mien_status mien_check_purpose(mien_store *store, const char *collection, const char *action,
                                const mien_context *ctx, mien_error *err)
 {
-    gallery_collection c;
+    store_collection c;
     coll_cache *cache;
     if (!store_ok(store) || action == NULL ||
         (strcmp(action, "search") != 0 && strcmp(action, "verify") != 0)) {
@@ -1463,7 +1233,7 @@ mien_status mien_check_purpose(mien_store *store, const char *collection, const 
 
 /* Ranked candidates of `probe` in the loaded collection: hits mapped to subject names with
  * their calibrated FMR. *out (calloc'd) and *count. */
-static mien_status search_index(coll_cache *cache, const gallery_collection *c,
+static mien_status search_index(coll_cache *cache, const store_collection *c,
                                 const float *vec, const mien_search_options *o,
                                 gallery_search_mode mode, float threshold, mien_candidate **out,
                                 size_t *count, mien_error *err)
@@ -1514,7 +1284,7 @@ static mien_status search_index(coll_cache *cache, const gallery_collection *c,
 }
 
 /* The audit summary of a search's candidates: rank, keyed subject hash, similarity, FMR. */
-static json_t *candidates_json(const gallery_store *g, const char *collection,
+static json_t *candidates_json(const store_db *g, const char *collection,
                                const mien_candidate *c, size_t n)
 {
     json_t *arr = json_array();
@@ -1530,11 +1300,11 @@ static json_t *candidates_json(const gallery_store *g, const char *collection,
 }
 
 /* Records the search (and opens its review) in one transaction; fills out's review fields. */
-static mien_status search_record(mien_store *store, const gallery_collection *c,
+static mien_status search_record(mien_store *store, const store_collection *c,
                                  const mien_search_options *o, const mien_context *ctx,
                                  mien_search_result *out, mien_error *err)
 {
-    gallery_store *g = store->store;
+    store_db *g = store->store;
     int required = governance_review_required(c, out->count);
     json_t *cands = candidates_json(g, c->name, out->candidates, out->count);
     if (required > 0) {
@@ -1556,7 +1326,7 @@ static mien_status search_record(mien_store *store, const gallery_collection *c,
                                     out->count, err);
     }
     json_decref(cands);
-    st = tx_end(g, st, err);
+    st = governance_tx_end(g, st, err);
     if (st != MIEN_OK) {
         out->review_id[0] = '\0';
         return st;
@@ -1598,7 +1368,7 @@ mien_status mien_search(mien_store *store, const char *collection, const mien_te
                         mien_search_result *out, mien_error *err)
 {
     mien_search_options o;
-    gallery_collection c;
+    store_collection c;
     coll_cache *cache;
     gallery_search_mode mode = GALLERY_SEARCH_AUTO;
     float vec[GALLERY_INDEX_DIM_MAX], threshold = 1.0f;
@@ -1672,7 +1442,7 @@ typedef struct verify_ctx {
     mien_error *err;
 } verify_ctx;
 
-static mien_status verify_row(void *ctx, const gallery_face_row *row)
+static mien_status verify_row(void *ctx, const store_face_row *row)
 {
     verify_ctx *v = ctx;
     mien_template *t = NULL;
@@ -1692,7 +1462,7 @@ mien_status mien_verify(mien_store *store, const char *collection, const char *s
                         const mien_template *probe, double max_fmr, const mien_context *ctx,
                         mien_verification *out, mien_error *err)
 {
-    gallery_collection c;
+    store_collection c;
     coll_cache *cache;
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
@@ -1720,7 +1490,7 @@ mien_status mien_verify(mien_store *store, const char *collection, const char *s
     }
     verify_ctx v = {probe, -1.0f, 0, err};
     if (st == MIEN_OK) {
-        st = store->store->ops->face_scan_subject(store->store, c.id, subject, verify_row, &v,
+        st = seal_face_scan_subject(store->store, c.id, subject, verify_row, &v,
                                                   err);
     }
     char hash[65];

@@ -189,7 +189,7 @@ static void put_field(crypto_hash_sha256_state *st, const void *bytes, size_t n)
  * hash never reads past the array whatever it holds). */
 #define PUT_TEXT(st, field) put_field((st), (field), strnlen((field), sizeof(field)))
 
-void audit_row_hash(const gallery_audit_row *row, uint8_t out[32])
+void audit_row_hash(const store_audit_row *row, uint8_t out[32])
 {
     crypto_hash_sha256_state st;
     char seq[24], t[24];
@@ -267,15 +267,15 @@ static mien_status check_result(const char *text, char **compact, mien_error *er
     return MIEN_OK;
 }
 
-void audit_row_mac(const keyring *keys, const gallery_audit_row *row, uint8_t out[32])
+void audit_row_mac(const keyring *keys, const store_audit_row *row, uint8_t out[32])
 {
     keyring_mac(keys, "audit-entry/v1", row->hash, sizeof(row->hash), out);
 }
 
-mien_status audit_append(gallery_store *s, int64_t now, const audit_entry *e, int64_t *seq,
+mien_status audit_append(store_db *s, int64_t now, const audit_entry *e, int64_t *seq,
                          uint8_t hash[32], mien_error *err)
 {
-    gallery_audit_row row;
+    store_audit_row row;
     char *result = NULL;
     int64_t last = 0;
     mien_status status;
@@ -604,7 +604,7 @@ typedef struct first_row {
 
 #define SCAN_STOP MIEN_ERR_INTERNAL /* returned by callbacks to end a scan early */
 
-static mien_status take_first(void *ctx, const gallery_audit_row *row)
+static mien_status take_first(void *ctx, const store_audit_row *row)
 {
     first_row *f = ctx;
     f->got = true;
@@ -614,7 +614,7 @@ static mien_status take_first(void *ctx, const gallery_audit_row *row)
 }
 
 /* The hash of entry `seq`; *found false when there is no such entry. */
-static mien_status entry_hash(gallery_store *s, int64_t seq, bool *found, uint8_t hash[32],
+static mien_status entry_hash(store_db *s, int64_t seq, bool *found, uint8_t hash[32],
                               mien_error *err)
 {
     first_row f = {.got = false};
@@ -637,7 +637,7 @@ static mien_status entry_hash(gallery_store *s, int64_t seq, bool *found, uint8_
 
 /* ---- checkpoint ----------------------------------------------------------------------- */
 
-mien_status audit_checkpoint(gallery_store *s, mien_error *err)
+mien_status audit_checkpoint(store_db *s, mien_error *err)
 {
     char lock_path[sizeof(s->audit_head_path) + 8];
     char why[128];
@@ -753,14 +753,14 @@ typedef struct verify_ctx {
     uint8_t head_entry_hash[32];
 } verify_ctx;
 
-static bool mac_ok(const keyring *keys, const gallery_audit_row *row)
+static bool mac_ok(const keyring *keys, const store_audit_row *row)
 {
     uint8_t mac[32];
     audit_row_mac(keys, row, mac);
     return sodium_memcmp(mac, row->mac, 32) == 0;
 }
 
-static mien_status verify_row(void *ctx, const gallery_audit_row *row)
+static mien_status verify_row(void *ctx, const store_audit_row *row)
 {
     verify_ctx *v = ctx;
     uint8_t h[32];
@@ -813,7 +813,7 @@ static mien_status verify_row(void *ctx, const gallery_audit_row *row)
     return MIEN_OK;
 }
 
-mien_status audit_verify(gallery_store *s, mien_audit_report *out, mien_error *err)
+mien_status audit_verify(store_db *s, mien_audit_report *out, mien_error *err)
 {
     uint8_t pk[KEYRING_PUBLIC_BYTES];
     char why[96];
@@ -923,7 +923,7 @@ static bool result_verbatim_ok(const char *text)
 }
 
 /* The export line of one row (file comment); malloc'd, NULL when out of memory. */
-static char *export_line(const gallery_audit_row *row)
+static char *export_line(const store_audit_row *row)
 {
     char rfc3339[32] = "";
     char prev_hex[HEX32_LEN + 1], hash_hex[HEX32_LEN + 1];
@@ -996,7 +996,7 @@ done:
     return line;
 }
 
-static mien_status export_row(void *ctx, const gallery_audit_row *row)
+static mien_status export_row(void *ctx, const store_audit_row *row)
 {
     export_ctx *x = ctx;
     char *line = export_line(row);
@@ -1013,7 +1013,7 @@ static mien_status export_row(void *ctx, const gallery_audit_row *row)
     return MIEN_OK;
 }
 
-mien_status audit_export(gallery_store *s, int64_t from, int64_t to, mien_line_fn fn,
+mien_status audit_export(store_db *s, int64_t from, int64_t to, mien_line_fn fn,
                          void *ctx, mien_error *err)
 {
     export_ctx x = {.fn = fn, .fn_ctx = ctx, .stopped = false, .failure = MIEN_OK};

@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#include "gallery/store.h"
+#include "store/store.h"
 #include "mien.h"
 
 /* One entry to append. NULL strings are stored as "". */
@@ -36,12 +36,12 @@ typedef struct audit_entry {
 /* Appends e at time `now` (unix seconds, 0 .. 9999-12-31) inside the caller's open
  * transaction (s->ops->begin ... commit). *seq and hash (each may be NULL) receive the new
  * entry's number and hash; 0 and zeros on failure. MIEN_ERR_ARG, before the store is touched,
- * when action is missing, a text does not fit its gallery_audit_row field (actor 63 bytes,
+ * when action is missing, a text does not fit its store_audit_row field (actor 63 bytes,
  * action 31, collection 63, purpose 63, case_ref 127; the message names the field and its
  * limit) or is not UTF-8, outcome is neither "ok" nor "refused", or result_json is not one
  * JSON object (no duplicate keys, at most 1 MiB). The result is stored as given (compacted
  * only when it spans lines). Store failures are passed on. */
-mien_status audit_append(gallery_store *s, int64_t now, const audit_entry *e, int64_t *seq,
+mien_status audit_append(store_db *s, int64_t now, const audit_entry *e, int64_t *seq,
                          uint8_t hash[32], mien_error *err);
 
 /* After a commit that appended: signs the chain's head (the last entry's seq and hash, and
@@ -52,16 +52,16 @@ mien_status audit_append(gallery_store *s, int64_t now, const audit_entry *e, in
  * entries survives until someone looks). A missing, malformed or foreign head is replaced.
  * MIEN_ERR_ARG without a keyring or head path; MIEN_ERR_IO when the file cannot be read or
  * written. */
-mien_status audit_checkpoint(gallery_store *s, mien_error *err);
+mien_status audit_checkpoint(store_db *s, mien_error *err);
 
 /* The entry's MAC: keyring_mac(keys, "audit-entry/v1", hash). The hash chain and the signed
  * head let anyone with the public key check the log offline; the MAC, which only the key
  * file's holder can make, shows that each entry was written by mien and not inserted into the
  * database by someone without the key (whose rows the next signed head would otherwise cover). */
-void audit_row_mac(const keyring *keys, const gallery_audit_row *row, uint8_t out[32]);
+void audit_row_mac(const keyring *keys, const store_audit_row *row, uint8_t out[32]);
 
 /* The hash of a row as audit_append computes it (from every field but `hash`). */
-void audit_row_hash(const gallery_audit_row *row, uint8_t out[32]);
+void audit_row_hash(const store_audit_row *row, uint8_t out[32]);
 
 /* mien_audit_verify over a backend store: MIEN_OK whenever the check ran (out says whether
  * the log is intact; its problem names the first fault); a store failure is passed on and
@@ -69,8 +69,8 @@ void audit_row_hash(const gallery_audit_row *row, uint8_t out[32]);
  * mien_audit_export over a backend store: one line per entry with from <= time <= to (0: open
  * end), in the format audit.c documents; MIEN_OK also when fn stopped it. MIEN_ERR_ARG for a
  * NULL fn or a negative time. */
-mien_status audit_verify(gallery_store *s, mien_audit_report *out, mien_error *err);
-mien_status audit_export(gallery_store *s, int64_t from, int64_t to, mien_line_fn fn,
+mien_status audit_verify(store_db *s, mien_audit_report *out, mien_error *err);
+mien_status audit_export(store_db *s, int64_t from, int64_t to, mien_line_fn fn,
                          void *ctx, mien_error *err);
 
 #endif

@@ -111,7 +111,7 @@ static mien_status purposes_normalise(const char *in, char out[PURPOSES_MAX], mi
     return MIEN_OK;
 }
 
-mien_status governance_policy_set(const mien_collection_policy *p, gallery_collection *c,
+mien_status governance_policy_set(const mien_collection_policy *p, store_collection *c,
                                   mien_error *err)
 {
     if (p == NULL || p->purposes == NULL) {
@@ -145,7 +145,7 @@ mien_status governance_policy_set(const mien_collection_policy *p, gallery_colle
     return MIEN_OK;
 }
 
-json_t *governance_policy_json(const gallery_collection *c)
+json_t *governance_policy_json(const store_collection *c)
 {
     return json_pack("{s:s,s:s,s:s,s:I,s:s,s:b}", "purposes", c->purposes, "legal_basis",
                      c->legal_basis, "consent", governance_consent_name((mien_consent)c->consent),
@@ -154,7 +154,7 @@ json_t *governance_policy_json(const gallery_collection *c)
                      c->verification_only);
 }
 
-void governance_subject_hash(const gallery_store *s, const char *collection, const char *subject,
+void governance_subject_hash(const store_db *s, const char *collection, const char *subject,
                              char out[65])
 {
     uint8_t h[KEYRING_HASH_BYTES];
@@ -168,7 +168,7 @@ void governance_subject_hash(const gallery_store *s, const char *collection, con
 
 /* ---- audit records -------------------------------------------------------------------- */
 
-mien_status governance_record_tx(gallery_store *s, const mien_context *ctx, const char *action,
+mien_status governance_record_tx(store_db *s, const mien_context *ctx, const char *action,
                                  const char *collection, const uint8_t *input_sha256,
                                  const char *outcome, json_t *result, int64_t *seq,
                                  uint8_t hash[32], mien_error *err)
@@ -194,12 +194,12 @@ mien_status governance_record_tx(gallery_store *s, const mien_context *ctx, cons
         .outcome = outcome,
         .result_json = text,
     };
-    mien_status st = audit_append(s, gallery_store_now(s), &e, seq, hash, err);
+    mien_status st = audit_append(s, store_db_now(s), &e, seq, hash, err);
     free(text);
     return st;
 }
 
-int governance_entry_authentic(const gallery_store *s, const gallery_audit_row *row)
+int governance_entry_authentic(const store_db *s, const store_audit_row *row)
 {
     uint8_t h[32], mac[32];
     if (s->keys == NULL) {
@@ -210,7 +210,7 @@ int governance_entry_authentic(const gallery_store *s, const gallery_audit_row *
     return sodium_memcmp(h, row->hash, 32) == 0 && sodium_memcmp(mac, row->mac, 32) == 0;
 }
 
-mien_status governance_after_commit(gallery_store *s, mien_error *err)
+mien_status governance_after_commit(store_db *s, mien_error *err)
 {
     /* The action has committed; what can fail here is signing the head (a full disk, or a
      * head file that no longer fits the chain: audit.c refuses to paper over a truncation).
@@ -224,7 +224,7 @@ mien_status governance_after_commit(gallery_store *s, mien_error *err)
     return st;
 }
 
-mien_status governance_record(gallery_store *s, const mien_context *ctx, const char *action,
+mien_status governance_record(store_db *s, const mien_context *ctx, const char *action,
                               const char *collection, const uint8_t *input_sha256,
                               const char *outcome, json_t *result, int64_t *seq,
                               mien_error *err)
@@ -236,14 +236,19 @@ mien_status governance_record(gallery_store *s, const mien_context *ctx, const c
     }
     st = governance_record_tx(s, ctx, action, collection, input_sha256, outcome, result, seq,
                               NULL, err);
+    st = governance_tx_end(s, st, err);
+    return st == MIEN_OK ? governance_after_commit(s, err) : st;
+}
+
+mien_status governance_tx_end(store_db *s, mien_status st, mien_error *err)
+{
     if (st == MIEN_OK) {
         st = s->ops->commit(s, err);
     }
     if (st != MIEN_OK) {
         s->ops->rollback(s);
-        return st;
     }
-    return governance_after_commit(s, err);
+    return st;
 }
 
 /* ---- purpose checks ------------------------------------------------------------------- */
@@ -291,7 +296,7 @@ static void text_clean(char *dst, size_t size, const char *text)
 /* Records a refusal of `action` with the reason in err's message, then returns `code`. The
  * context's strings are cut to the audit's field sizes first: an overlong purpose is itself a
  * reason to refuse, and must not stop the refusal from being recorded. */
-static mien_status refuse(gallery_store *s, const gallery_collection *c, const char *action,
+static mien_status refuse(store_db *s, const store_collection *c, const char *action,
                           const mien_context *ctx, mien_status code, mien_error *err)
 {
     char actor[64], purpose[64], case_ref[128];
@@ -313,7 +318,7 @@ static mien_status refuse(gallery_store *s, const gallery_collection *c, const c
     return code;
 }
 
-mien_status governance_check(gallery_store *s, const gallery_collection *c, const char *action,
+mien_status governance_check(store_db *s, const store_collection *c, const char *action,
                              const mien_context *ctx, mien_error *err)
 {
     int search = strcmp(action, "search") == 0;
@@ -352,7 +357,7 @@ mien_status governance_check(gallery_store *s, const gallery_collection *c, cons
 
 /* ---- reviews: opening one (decisions are in review.c) ----------------------------------- */
 
-void governance_review_mac(const keyring *keys, const gallery_review *r, uint8_t out[32])
+void governance_review_mac(const keyring *keys, const store_review *r, uint8_t out[32])
 {
     char text[512];
     int n = snprintf(text, sizeof(text), "%s\n%lld\n%s\n%d\n%d\n%d\n%s\n%lld\n%lld\n%lld", r->id,
@@ -363,7 +368,7 @@ void governance_review_mac(const keyring *keys, const gallery_review *r, uint8_t
                 n > 0 ? ((size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1) : 0, out);
 }
 
-mien_status governance_review_read(gallery_store *s, const char *id, gallery_review *out,
+mien_status governance_review_read(store_db *s, const char *id, store_review *out,
                                    mien_error *err)
 {
     uint8_t mac[32];
@@ -382,7 +387,7 @@ mien_status governance_review_read(gallery_store *s, const char *id, gallery_rev
     return MIEN_OK;
 }
 
-int governance_review_required(const gallery_collection *c, size_t n)
+int governance_review_required(const store_collection *c, size_t n)
 {
     if (c->review == MIEN_REVIEW_NONE || n == 0) {
         return 0;
@@ -397,7 +402,7 @@ void governance_review_new_id(char id[33])
     sodium_bin2hex(id, 33, raw, sizeof(raw));
 }
 
-mien_status governance_review_open(gallery_store *s, const gallery_collection *c, const char *id,
+mien_status governance_review_open(store_db *s, const store_collection *c, const char *id,
                                    int64_t search_seq, json_t *candidates, size_t n,
                                    mien_error *err)
 {
@@ -406,14 +411,14 @@ mien_status governance_review_open(gallery_store *s, const gallery_collection *c
     if (text == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "review: serialising candidates");
     }
-    gallery_review r;
+    store_review r;
     memset(&r, 0, sizeof(r));
     snprintf(r.id, sizeof(r.id), "%s", id);
     r.collection_id = c->id;
     snprintf(r.collection, sizeof(r.collection), "%s", c->name);
     r.required = governance_review_required(c, n);
     snprintf(r.status, sizeof(r.status), "%s", "pending");
-    r.created_at = gallery_store_now(s);
+    r.created_at = store_db_now(s);
     r.search_seq = search_seq;
     r.candidates = (int64_t)n;
     r.candidates_json = text;

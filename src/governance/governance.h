@@ -13,16 +13,16 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "gallery/store.h"
+#include "store/store.h"
 #include "mien.h"
 
 /* Checks `p` and copies it into c's policy fields (purposes normalised: no spaces, no empty
  * items, no duplicates). MIEN_ERR_ARG naming what is missing or malformed. */
-mien_status governance_policy_set(const mien_collection_policy *p, gallery_collection *c,
+mien_status governance_policy_set(const mien_collection_policy *p, store_collection *c,
                                   mien_error *err);
 
 /* The policy of c as JSON (for the audit entry of its creation and for listings). */
-json_t *governance_policy_json(const gallery_collection *c);
+json_t *governance_policy_json(const store_collection *c);
 
 /* Names used in JSON and on the command line: "one" / "two_person" / "none" and "required" /
  * "not_needed"; parse returns MIEN_ERR_ARG for other text. */
@@ -37,52 +37,56 @@ int governance_purpose_listed(const char *purposes, const char *purpose);
  * case reference → MIEN_ERR_ARG; a purpose c does not declare, or a search on a
  * verification-only collection → MIEN_ERR_FORBIDDEN. A refusal is audited (its own
  * transaction) before it is returned. */
-mien_status governance_check(gallery_store *s, const gallery_collection *c, const char *action,
+mien_status governance_check(store_db *s, const store_collection *c, const char *action,
                              const mien_context *ctx, mien_error *err);
 
 /* Appends an audit entry inside the caller's open transaction; `result` is stolen (may be
  * NULL: "{}"). `collection` may be NULL. *seq, hash (may be NULL) receive the entry's number
  * and hash. */
-mien_status governance_record_tx(gallery_store *s, const mien_context *ctx, const char *action,
+mien_status governance_record_tx(store_db *s, const mien_context *ctx, const char *action,
                                  const char *collection, const uint8_t *input_sha256,
                                  const char *outcome, json_t *result, int64_t *seq,
                                  uint8_t hash[32], mien_error *err);
 
 /* The same in a transaction of its own, committed and signed before it returns. */
-mien_status governance_record(gallery_store *s, const mien_context *ctx, const char *action,
+mien_status governance_record(store_db *s, const mien_context *ctx, const char *action,
                               const char *collection, const uint8_t *input_sha256,
                               const char *outcome, json_t *result, int64_t *seq,
                               mien_error *err);
 
 /* Whether an audit row is what mien wrote: its hash matches its contents and its MAC the key
  * file's key (audit.h). Rows that fail are never acted upon (the gallery's change feed). */
-int governance_entry_authentic(const gallery_store *s, const gallery_audit_row *row);
+int governance_entry_authentic(const store_db *s, const store_audit_row *row);
+
+/* Ends the caller's transaction: commits when st is MIEN_OK, rolls back otherwise (and when
+ * the commit fails). Returns the outcome. */
+mien_status governance_tx_end(store_db *s, mien_status st, mien_error *err);
 
 /* After a commit that recorded entries: signs and writes the chain's head. */
-mien_status governance_after_commit(gallery_store *s, mien_error *err);
+mien_status governance_after_commit(store_db *s, mien_error *err);
 
 /* Hex keyed hash of a subject (keyring_subject_hash) into out[65]: the only way the audit
  * log, reviews and receipts name a person. */
-void governance_subject_hash(const gallery_store *s, const char *collection, const char *subject,
+void governance_subject_hash(const store_db *s, const char *collection, const char *subject,
                              char out[65]);
 
 /* The review row's keyed tag (keyring_mac "review/v1" over its fields but candidates_json):
  * set whenever a row is written, checked whenever one is read, so that a status changed in the
  * database (a review marked "confirmed" that nobody confirmed) is caught. */
-void governance_review_mac(const keyring *keys, const gallery_review *r, uint8_t out[32]);
+void governance_review_mac(const keyring *keys, const store_review *r, uint8_t out[32]);
 /* Reads review `id` and checks its tag: MIEN_ERR_STORE when the row was altered. */
-mien_status governance_review_read(gallery_store *s, const char *id, gallery_review *out,
+mien_status governance_review_read(store_db *s, const char *id, store_review *out,
                                    mien_error *err);
 
 /* Confirmations a search with n candidates in c needs: 0 when c opted out of review
  * (MIEN_REVIEW_NONE) or there is nothing to review, else 1, or 2 in two-person mode. */
-int governance_review_required(const gallery_collection *c, size_t n);
+int governance_review_required(const store_collection *c, size_t n);
 /* A fresh review id (32 hex characters from 16 random bytes) into id[33]. */
 void governance_review_new_id(char id[33]);
 /* Stores review `id` of the search recorded as audit entry `search_seq`, inside the caller's
  * transaction: `candidates` (a JSON array of {rank, subject hash, similarity}, stolen) awaits
  * c's reviewers. Only when governance_review_required() is non-zero. */
-mien_status governance_review_open(gallery_store *s, const gallery_collection *c, const char *id,
+mien_status governance_review_open(store_db *s, const store_collection *c, const char *id,
                                    int64_t search_seq, json_t *candidates, size_t n,
                                    mien_error *err);
 

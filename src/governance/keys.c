@@ -42,7 +42,8 @@
 
 #include "base/error.h"
 #include "base/keyring.h"
-#include "gallery/store.h"
+#include "store/handle.h"
+#include "store/store.h"
 #include "governance/governance.h"
 
 /* BLAKE2b key for the secret's hash: the 16 bytes of this literal, its NUL included, so that
@@ -52,7 +53,7 @@ static const char KEY_DOMAIN[] = "mien api key v1";
 _Static_assert(sizeof(KEY_DOMAIN) >= crypto_generichash_KEYBYTES_MIN &&
                    sizeof(KEY_DOMAIN) <= crypto_generichash_KEYBYTES_MAX,
                "the domain key must fit BLAKE2b's key size");
-_Static_assert(GALLERY_KEY_HASH_LEN == crypto_generichash_BYTES, "BLAKE2b-256");
+_Static_assert(STORE_KEY_HASH_LEN == crypto_generichash_BYTES, "BLAKE2b-256");
 
 #define KEY_PREFIX "mien_"
 #define KEY_PREFIX_LEN 5
@@ -157,14 +158,14 @@ int mien_role_allows(mien_role role, const char *action)
 /* The stored hash of a secret's text (file comment): keyed with the store's key file
  * (keyring_mac), so that someone who can write the database but lacks the key file cannot
  * insert a key of their own; BLAKE2b keyed with KEY_DOMAIN only for a store without one. */
-static void secret_hash(const gallery_store *gs, const char *secret, size_t len,
-                        uint8_t out[GALLERY_KEY_HASH_LEN])
+static void secret_hash(const store_db *gs, const char *secret, size_t len,
+                        uint8_t out[STORE_KEY_HASH_LEN])
 {
     if (gs->keys != NULL) {
         keyring_mac(gs->keys, "api-key/v1", (const uint8_t *)secret, len, out);
         return;
     }
-    crypto_generichash(out, GALLERY_KEY_HASH_LEN, (const unsigned char *)secret, len,
+    crypto_generichash(out, STORE_KEY_HASH_LEN, (const unsigned char *)secret, len,
                        (const unsigned char *)KEY_DOMAIN, sizeof(KEY_DOMAIN));
 }
 
@@ -212,7 +213,7 @@ static bool parse_key(const char *text, char id[MIEN_KEY_ID_LEN + 1], const char
     return true;
 }
 
-static void key_to_info(const gallery_key *k, mien_key_info *out)
+static void key_to_info(const store_key *k, mien_key_info *out)
 {
     memset(out, 0, sizeof(*out));
     memcpy(out->id, k->id, sizeof(out->id));
@@ -240,9 +241,9 @@ static bool label_ok(const char *label)
 /* A change to the key table and its audit entry in one transaction: who may act is itself on
  * the record ("key.create" with id, role and label; "key.revoke" with the id). `result` is
  * stolen. */
-typedef mien_status (*key_write_fn)(gallery_store *gs, void *arg, mien_error *err);
+typedef mien_status (*key_write_fn)(store_db *gs, void *arg, mien_error *err);
 
-static mien_status key_change_audited(gallery_store *gs, key_write_fn write, void *arg,
+static mien_status key_change_audited(store_db *gs, key_write_fn write, void *arg,
                                       const char *action, json_t *result, mien_error *err)
 {
     static const mien_context keys_ctx = {.actor = "keys"};
@@ -258,22 +259,16 @@ static mien_status key_change_audited(gallery_store *gs, key_write_fn write, voi
     } else {
         json_decref(result);
     }
-    if (st == MIEN_OK) {
-        st = gs->ops->commit(gs, err);
-    }
-    if (st != MIEN_OK) {
-        gs->ops->rollback(gs);
-        return st;
-    }
-    return governance_after_commit(gs, err);
+    st = governance_tx_end(gs, st, err);
+    return st == MIEN_OK ? governance_after_commit(gs, err) : st;
 }
 
-static mien_status write_insert(gallery_store *gs, void *arg, mien_error *err)
+static mien_status write_insert(store_db *gs, void *arg, mien_error *err)
 {
     return gs->ops->key_insert(gs, arg, err);
 }
 
-static mien_status write_revoke(gallery_store *gs, void *arg, mien_error *err)
+static mien_status write_revoke(store_db *gs, void *arg, mien_error *err)
 {
     return gs->ops->key_revoke(gs, arg, err);
 }
@@ -286,10 +281,10 @@ mien_status mien_key_create(mien_store *store, mien_role role, const char *label
                             char key_text[MIEN_KEY_TEXT_MAX], mien_key_info *info,
                             mien_error *err)
 {
-    gallery_store *gs = gallery_store_of(store);
+    store_db *gs = store_db_of(store);
     uint8_t id_bytes[ID_BYTES], secret[SECRET_BYTES];
     char secret_text[SECRET_TEXT_LEN + 1];
-    gallery_key k;
+    store_key k;
     mien_status st = MIEN_ERR_EXISTS;
     if (info != NULL) {
         memset(info, 0, sizeof(*info));
@@ -342,8 +337,8 @@ mien_status mien_key_create(mien_store *store, mien_role role, const char *label
 mien_status mien_key_list(mien_store *store, mien_key_info **out, size_t *count,
                           mien_error *err)
 {
-    gallery_store *gs = gallery_store_of(store);
-    gallery_key *rows = NULL;
+    store_db *gs = store_db_of(store);
+    store_key *rows = NULL;
     size_t n = 0;
     if (out != NULL) {
         *out = NULL;
@@ -375,7 +370,7 @@ mien_status mien_key_list(mien_store *store, mien_key_info **out, size_t *count,
 /* @test governance/test_keys.c (keys_round_trip) */
 mien_status mien_key_revoke(mien_store *store, const char *id, mien_error *err)
 {
-    gallery_store *gs = gallery_store_of(store);
+    store_db *gs = store_db_of(store);
     if (gs == NULL || id == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_key_revoke: no store or id");
     }
@@ -393,11 +388,11 @@ mien_status mien_key_revoke(mien_store *store, const char *id, mien_error *err)
 mien_status mien_key_verify(mien_store *store, const char *key_text, mien_key_info *info,
                             mien_error *err)
 {
-    gallery_store *gs = gallery_store_of(store);
+    store_db *gs = store_db_of(store);
     char id[MIEN_KEY_ID_LEN + 1];
     const char *secret = NULL;
-    uint8_t presented[GALLERY_KEY_HASH_LEN];
-    gallery_key k;
+    uint8_t presented[STORE_KEY_HASH_LEN];
+    store_key k;
     if (info != NULL) {
         memset(info, 0, sizeof(*info));
     }
@@ -431,7 +426,7 @@ mien_status mien_key_verify(mien_store *store, const char *key_text, mien_key_in
 /* @test governance/test_keys.c (keys_round_trip) */
 mien_status mien_key_count_valid(mien_store *store, int64_t *count, mien_error *err)
 {
-    gallery_store *gs = gallery_store_of(store);
+    store_db *gs = store_db_of(store);
     if (count != NULL) {
         *count = 0;
     }

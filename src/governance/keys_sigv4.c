@@ -36,7 +36,8 @@
 
 #include "base/error.h"
 #include "base/keyring.h"
-#include "gallery/store.h"
+#include "store/handle.h"
+#include "store/store.h"
 
 #define SIGV4_DOMAIN "mien:sigv4/v1" /* the HMAC's "collection" part: see the file comment */
 #define SCOPE_TERMINATOR "aws4_request"
@@ -51,7 +52,7 @@ _Static_assert(sodium_base64_ENCODED_LEN(KEYRING_HASH_BYTES,
 
 /* Looks key `id` up and checks that it is valid; *k filled. MIEN_ERR_NOT_FOUND for an unknown,
  * revoked or malformed id; store failures as themselves. */
-static mien_status valid_key(gallery_store *gs, const char *id, gallery_key *k, mien_error *err)
+static mien_status valid_key(store_db *gs, const char *id, store_key *k, mien_error *err)
 {
     mien_status st;
     if (id == NULL || strlen(id) != MIEN_KEY_ID_LEN) {
@@ -78,22 +79,22 @@ static mien_status valid_key(gallery_store *gs, const char *id, gallery_key *k, 
 }
 
 /* The derived secret access key of k (file comment) into out[MIEN_AWS_SECRET_MAX]. */
-static void derive_secret(const keyring *ring, const gallery_key *k,
+static void derive_secret(const keyring *ring, const store_key *k,
                           char out[MIEN_AWS_SECRET_MAX])
 {
-    char subject[MIEN_KEY_ID_LEN + 1 + 2 * GALLERY_KEY_HASH_LEN + 1];
+    char subject[MIEN_KEY_ID_LEN + 1 + 2 * STORE_KEY_HASH_LEN + 1];
     uint8_t mac[KEYRING_HASH_BYTES];
     memcpy(subject, k->id, MIEN_KEY_ID_LEN);
     subject[MIEN_KEY_ID_LEN] = ':';
-    sodium_bin2hex(subject + MIEN_KEY_ID_LEN + 1, 2 * GALLERY_KEY_HASH_LEN + 1, k->secret_hash,
-                   GALLERY_KEY_HASH_LEN);
+    sodium_bin2hex(subject + MIEN_KEY_ID_LEN + 1, 2 * STORE_KEY_HASH_LEN + 1, k->secret_hash,
+                   STORE_KEY_HASH_LEN);
     keyring_subject_hash(ring, SIGV4_DOMAIN, subject, mac);
     sodium_bin2base64(out, MIEN_AWS_SECRET_MAX, mac, sizeof(mac),
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(mac, sizeof(mac));
 }
 
-static void key_to_info(const gallery_key *k, mien_key_info *out)
+static void key_to_info(const store_key *k, mien_key_info *out)
 {
     memset(out, 0, sizeof(*out));
     memcpy(out->id, k->id, MIEN_KEY_ID_LEN);
@@ -107,9 +108,9 @@ static void key_to_info(const gallery_key *k, mien_key_info *out)
 mien_status mien_key_aws_secret(mien_store *store, const char *key_text,
                                 char secret[MIEN_AWS_SECRET_MAX], mien_error *err)
 {
-    gallery_store *gs = gallery_store_of(store);
+    store_db *gs = store_db_of(store);
     mien_key_info info;
-    gallery_key k;
+    store_key k;
     mien_status st;
     if (secret != NULL) {
         secret[0] = '\0';
@@ -165,10 +166,10 @@ mien_status mien_key_sigv4_signing_key(mien_store *store, const char *id, const 
                                        const char *region, const char *service,
                                        uint8_t out[32], mien_key_info *info, mien_error *err)
 {
-    gallery_store *gs = gallery_store_of(store);
+    store_db *gs = store_db_of(store);
     char secret[MIEN_AWS_SECRET_MAX];
     uint8_t first[4 + MIEN_AWS_SECRET_MAX], k[32];
-    gallery_key key;
+    store_key key;
     size_t n;
     mien_status st;
     if (info != NULL) {

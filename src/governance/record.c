@@ -4,14 +4,15 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "gallery/store.h"
+#include "store/handle.h"
+#include "store/store.h"
 #include "governance/audit.h"
 #include "governance/governance.h"
 
 mien_status mien_audit_append(mien_store *store, const mien_audit_event *ev,
                               const mien_context *ctx, int64_t *seq, mien_error *err)
 {
-    gallery_store *s = gallery_store_of(store);
+    store_db *s = store_db_of(store);
     json_t *result = NULL;
     if (seq != NULL) {
         *seq = 0;
@@ -41,7 +42,7 @@ mien_status mien_audit_append(mien_store *store, const mien_audit_event *ev,
 
 mien_status mien_audit_verify(mien_store *store, mien_audit_report *out, mien_error *err)
 {
-    gallery_store *s = gallery_store_of(store);
+    store_db *s = store_db_of(store);
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
     }
@@ -54,7 +55,7 @@ mien_status mien_audit_verify(mien_store *store, mien_audit_report *out, mien_er
 mien_status mien_audit_export(mien_store *store, int64_t from, int64_t to, mien_line_fn fn,
                               void *ctx, mien_error *err)
 {
-    gallery_store *s = gallery_store_of(store);
+    store_db *s = store_db_of(store);
     if (s == NULL || fn == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_audit_export: NULL argument");
     }
@@ -68,7 +69,7 @@ mien_status mien_audit_export(mien_store *store, int64_t from, int64_t to, mien_
 mien_status mien_audit_reset_head(mien_store *store, const mien_context *ctx,
                                   mien_audit_report *before, mien_error *err)
 {
-    gallery_store *s = gallery_store_of(store);
+    store_db *s = store_db_of(store);
     mien_audit_report r;
     if (s == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_audit_reset_head: NULL store");

@@ -16,10 +16,11 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "gallery/store.h"
+#include "store/handle.h"
+#include "store/store.h"
 #include "governance/governance.h"
 
-static void review_to_info(const gallery_review *r, mien_review_info *out)
+static void review_to_info(const store_review *r, mien_review_info *out)
 {
     memset(out, 0, sizeof(*out));
     snprintf(out->id, sizeof(out->id), "%s", r->id);
@@ -36,8 +37,8 @@ static void review_to_info(const gallery_review *r, mien_review_info *out)
 mien_status mien_review_get(mien_store *store, const char *id, mien_review_info *out,
                             mien_error *err)
 {
-    gallery_store *s = gallery_store_of(store);
-    gallery_review r;
+    store_db *s = store_db_of(store);
+    store_review r;
     if (s == NULL || id == NULL || out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_review_get: NULL argument");
     }
@@ -49,10 +50,10 @@ mien_status mien_review_get(mien_store *store, const char *id, mien_review_info 
 }
 
 /* Whether `reviewer` already decided on review `id`. */
-static mien_status already_decided(gallery_store *s, const char *id, const char *reviewer,
+static mien_status already_decided(store_db *s, const char *id, const char *reviewer,
                                    int *decided, mien_error *err)
 {
-    gallery_decision *d = NULL;
+    store_decision *d = NULL;
     size_t n = 0;
     *decided = 0;
     mien_status st = s->ops->decision_list(s, id, &d, &n, err);
@@ -64,7 +65,7 @@ static mien_status already_decided(gallery_store *s, const char *id, const char 
 }
 
 /* The review's next state after one more decision. */
-static void apply_decision(gallery_review *r, mien_review_decision decision, int rank)
+static void apply_decision(store_review *r, mien_review_decision decision, int rank)
 {
     if (decision == MIEN_DECISION_REJECT) {
         snprintf(r->status, sizeof(r->status), "%s", "rejected");
@@ -87,7 +88,7 @@ typedef struct actor_of {
     char actor[64];
 } actor_of;
 
-static mien_status take_actor(void *ctx, const gallery_audit_row *row)
+static mien_status take_actor(void *ctx, const store_audit_row *row)
 {
     actor_of *a = ctx;
     if (row->seq == a->seq) {
@@ -96,7 +97,7 @@ static mien_status take_actor(void *ctx, const gallery_audit_row *row)
     return MIEN_ERR_NOT_FOUND; /* one row is enough: stop the scan */
 }
 
-static void search_actor(gallery_store *s, int64_t seq, char actor[64])
+static void search_actor(store_db *s, int64_t seq, char actor[64])
 {
     actor_of a = {.seq = seq, .actor = ""};
     s->ops->audit_scan(s, seq, 0, 0, take_actor, &a, NULL);
@@ -105,7 +106,7 @@ static void search_actor(gallery_store *s, int64_t seq, char actor[64])
 
 /* Checks the decision against the review inside the transaction; the first rule broken sets
  * err and its status. */
-static mien_status decision_allowed(gallery_store *s, const gallery_review *r,
+static mien_status decision_allowed(store_db *s, const store_review *r,
                                     const char *reviewer, mien_review_decision decision, int rank,
                                     mien_error *err)
 {
@@ -139,7 +140,7 @@ static mien_status decision_allowed(gallery_store *s, const gallery_review *r,
     return st;
 }
 
-static json_t *decision_json(const gallery_review *r, mien_review_decision decision, int rank,
+static json_t *decision_json(const store_review *r, mien_review_decision decision, int rank,
                              const char *note)
 {
     return json_pack("{s:s,s:s,s:i,s:s,s:i,s:i,s:I,s:s}", "review", r->id, "decision",
@@ -156,8 +157,8 @@ mien_status mien_review_decide(mien_store *store, const char *id, const char *re
                                mien_review_decision decision, int rank, const char *note,
                                mien_review_info *out, mien_error *err)
 {
-    gallery_store *s = gallery_store_of(store);
-    gallery_review r;
+    store_db *s = store_db_of(store);
+    store_review r;
     memset(&r, 0, sizeof(r));
     if (s == NULL || id == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_review_decide: NULL store or id");
@@ -181,14 +182,14 @@ mien_status mien_review_decide(mien_store *store, const char *id, const char *re
         st = decision_allowed(s, &r, reviewer, decision, rank, err);
     }
     if (st == MIEN_OK) {
-        gallery_decision d;
+        store_decision d;
         memset(&d, 0, sizeof(d));
         snprintf(d.review_id, sizeof(d.review_id), "%s", id);
         snprintf(d.reviewer, sizeof(d.reviewer), "%s", reviewer);
         d.decision = (int)decision;
         d.rank = decision == MIEN_DECISION_CONFIRM ? rank : 0;
         snprintf(d.note, sizeof(d.note), "%s", note != NULL ? note : "");
-        d.time = gallery_store_now(s);
+        d.time = store_db_now(s);
         apply_decision(&r, decision, rank);
         st = s->ops->decision_insert(s, &d, err);
     }

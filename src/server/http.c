@@ -520,6 +520,21 @@ static void find_web_dir(const char *configured, char *out, size_t cap)
     out[0] = '\0';
 }
 
+/* $MIEN_NOW as the store's clock (a test hook: mien.h mien_store_options.now); false (message
+ * printed) when it is not unix seconds. The library reads no environment. */
+static bool clock_hook(const char *now, int64_t *out)
+{
+    char *end = NULL;
+    long long t = strtoll(now, &end, 10);
+    if (end == now || *end != '\0' || t <= 0) {
+        fprintf(stderr, "mien serve: cannot open the store: MIEN_NOW is '%s', not unix seconds "
+                        "(it is a test hook: unset it)\n", now);
+        return false;
+    }
+    *out = (int64_t)t;
+    return true;
+}
+
 /* Opens the store with its key file. Outside loopback the key file must be named (--key-file
  * or $MIEN_KEY_FILE) and exist: the templates are sealed with its keys, and a key file made
  * in passing would be the only copy. On loopback a missing one is created (mode 0600) with a
@@ -528,7 +543,9 @@ static bool open_store(server *srv, bool loopback)
 {
     const char *env = getenv("MIEN_KEY_FILE");
     bool named = srv->cfg.key_file != NULL || (env != NULL && env[0] != '\0');
-    mien_store_options so = {.key_file = srv->cfg.key_file, .create_key = loopback};
+    mien_store_options so = {.key_file = srv->cfg.key_file != NULL ? srv->cfg.key_file : env,
+                             .create_key = loopback,
+                             .audit_head = getenv("MIEN_AUDIT_HEAD")};
     mien_error err;
     if (!loopback && !named) {
         fprintf(stderr,
@@ -547,7 +564,11 @@ static bool open_store(server *srv, bool loopback)
                         "that freezes the clock: nothing would expire)\n", srv->cfg.listen);
         return false;
     }
-    if (mien_store_open_with(srv->cfg.store_uri, &so, &srv->store, &err) != MIEN_OK) {
+    if (now != NULL && now[0] != '\0' && !clock_hook(now, &so.now)) {
+        return false;
+    }
+    const char *uri = srv->cfg.store_uri != NULL ? srv->cfg.store_uri : getenv("MIEN_STORE");
+    if (mien_store_open_with(uri, &so, &srv->store, &err) != MIEN_OK) {
         fprintf(stderr, "mien serve: cannot open the store: %s\n", err.message);
         return false;
     }

@@ -194,7 +194,7 @@ static bool open_gallery(run *u)
     snprintf(uri, sizeof(uri), "sqlite:%s", u->db_path);
     snprintf(key_path, sizeof(key_path), "%s.key", u->db_path);
     mien_store_options so_open = {.key_file = key_path, .create_key = 1};
-    st = mien_store_open_with(uri, &so_open, &u->store, &err);
+    st = cli_store_open_with(uri, &so_open, &u->store, &err);
     if (st == MIEN_OK) {
         mien_collection_policy policy = {.purposes = "evaluation",
                                          .legal_basis = "evaluation on public benchmark data "

@@ -28,7 +28,7 @@ TEST(face_list_and_template)
     ASSERT_EQ_INT(test_fixture_open(&f), 0);
     ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, NULL), 3);
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_collection_create(s, "people", MIEN_PROFILE_FAST, f.engine, NULL,
                                      &TEST_POLICY, &TEST_CTX, &err), &err);
     ASSERT_OK(mien_face_list(s, "people", &fs, &n, &err), &err);

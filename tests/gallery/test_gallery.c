@@ -88,7 +88,7 @@ TEST(gallery_enrol_search)
     ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
     n_other = test_sample_templates(&f, 2, MIEN_PROFILE_FAST, 4, other, NULL);
     ASSERT_TRUE(n_other >= 1);
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_collection_create(s, "people", MIEN_PROFILE_FAST, f.engine, "test", &TEST_POLICY, &TEST_CTX, &err),
               &err);
     ASSERT_OK(mien_collection_get(s, "people", &info, &err), &err);
@@ -200,7 +200,7 @@ TEST(gallery_erase)
     ASSERT_TRUE(test_fixture_open(&f) == 0);
     ASSERT_TRUE(tmp_store_make(&ts) == 0);
     ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err), &err);
     /* enrol alice, load the index by a search, then enrol the others: found at once */
     {
@@ -276,7 +276,7 @@ TEST(gallery_bad_input)
     ASSERT_TRUE(tmp_store_make(&ts) == 0);
     ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
     ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_ACCURATE, 1, &acc, NULL), 1);
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_collection_create(s, "fast1", MIEN_PROFILE_FAST, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err), &err);
     /* duplicate collection, bad names, bad profile */
     ASSERT_STATUS(mien_collection_create(s, "fast1", MIEN_PROFILE_ACCURATE, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err),
@@ -386,7 +386,7 @@ TEST(gallery_bad_input)
         }
         fclose(fp);
         s = NULL;
-        ASSERT_STATUS(mien_store_open(ts.uri, &s, &err), MIEN_ERR_STORE, &err);
+        ASSERT_STATUS(test_open_store(ts.uri, &s, &err), MIEN_ERR_STORE, &err);
         ASSERT_TRUE(s == NULL);
     }
     for (size_t i = 0; i < 3; i++) {
@@ -429,7 +429,7 @@ TEST(gallery_reopen)
     }
     so.max_fmr = 1.0;
     ASSERT_TRUE(setenv("MIEN_STORE", ts.uri, 1) == 0);
-    ASSERT_OK(mien_store_open(NULL, &s, &err), &err);
+    ASSERT_OK(test_open_store(NULL, &s, &err), &err);
     ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err), &err);
     ASSERT_OK(test_search(s, "c", t[0], &so, &after, &n, &err), &err); /* loads, empty */
     ASSERT_EQ_INT(n, 0);
@@ -443,7 +443,7 @@ TEST(gallery_reopen)
         ASSERT_OK(test_search(s, "c", probes[i], &so, &before[i], &n_before[i], &err), &err);
     }
     mien_store_close(s);
-    ASSERT_OK(mien_store_open(NULL, &s, &err), &err);
+    ASSERT_OK(test_open_store(NULL, &s, &err), &err);
     ASSERT_TRUE(unsetenv("MIEN_STORE") == 0);
     for (size_t i = 0; i < n_probes; i++) {
         ASSERT_OK(test_search(s, "c", probes[i], &so, &after, &n, &err), &err);

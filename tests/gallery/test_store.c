@@ -22,9 +22,10 @@
 
 #include <sqlite3.h>
 
-#include "gallery/store.h"
-#include "gallery/store_postgres.h"
-#include "gallery/store_sqlite.h"
+#include "store/seal.h"
+#include "store/store.h"
+#include "store/store_postgres.h"
+#include "store/store_sqlite.h"
 #include "store_target.h"
 #include "test.h"
 
@@ -97,8 +98,8 @@ static int db_files_have(const char *path, const void *needle, size_t n, const c
 }
 
 /* One enrolment as gallery.c does it: begin, subject, face, commit (rollback on failure). */
-static mien_status enrol(gallery_store *s, int64_t coll, const char *subject,
-                         const gallery_face_new *f, int64_t *face_id, mien_error *err)
+static mien_status enrol(store_db *s, int64_t coll, const char *subject,
+                         const store_face_new *f, int64_t *face_id, mien_error *err)
 {
     int64_t sid;
     mien_status st = s->ops->begin(s, err);
@@ -107,7 +108,7 @@ static mien_status enrol(gallery_store *s, int64_t coll, const char *subject,
     }
     st = s->ops->subject_ensure(s, coll, subject, NULL, NULL, 0, &sid, err);
     if (st == MIEN_OK) {
-        st = s->ops->face_insert(s, coll, sid, f, face_id, err);
+        st = seal_face_insert(s, coll, sid, f, face_id, err);
     }
     if (st == MIEN_OK) {
         st = s->ops->commit(s, err);
@@ -118,10 +119,10 @@ static mien_status enrol(gallery_store *s, int64_t coll, const char *subject,
     return st;
 }
 
-static mien_status make_collection(gallery_store *s, const char *name, mien_profile profile,
+static mien_status make_collection(store_db *s, const char *name, mien_profile profile,
                                    int64_t *id, mien_error *err)
 {
-    gallery_collection c;
+    store_collection c;
     memset(&c, 0, sizeof(c));
     snprintf(c.name, sizeof(c.name), "%s", name);
     c.profile = profile;
@@ -144,7 +145,7 @@ typedef struct scan_log {
     int stop_after; /* > 0: fail with MIEN_ERR_INTERNAL after that many rows */
 } scan_log;
 
-static mien_status log_row(void *ctx, const gallery_face_row *row)
+static mien_status log_row(void *ctx, const store_face_row *row)
 {
     scan_log *log = ctx;
     uint8_t want[TEMPLATE_LEN];
@@ -199,18 +200,18 @@ static int raw_exec(const char *path, const char *sql)
 TEST(store_schema_reopen)
 {
     test_store ts;
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
     int64_t id;
     ASSERT_TRUE(test_store_make(&ts) == 0);
     const char *path = ts.path;
 
-    ASSERT_OK(gallery_store_open(ts.uri, test_keyring(), &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, test_keyring(), &s, &err), &err);
     ASSERT_OK(make_collection(s, "people", MIEN_PROFILE_FAST, &id, &err), &err);
     s->ops->close(s);
     if (!test_store_sqlite_only("user_version, application_id, sqlite_master, WAL")) {
-        ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), GALLERY_SQLITE_SCHEMA_VERSION);
-        ASSERT_EQ_INT(raw_int(path, "PRAGMA application_id"), GALLERY_SQLITE_APPLICATION_ID);
+        ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), STORE_SQLITE_SCHEMA_VERSION);
+        ASSERT_EQ_INT(raw_int(path, "PRAGMA application_id"), STORE_SQLITE_APPLICATION_ID);
         ASSERT_EQ_INT(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                     " AND name IN ('collections', 'subjects', 'faces', 'crops')"),
                       4);
@@ -220,18 +221,18 @@ TEST(store_schema_reopen)
 
     /* Reopening migrates nothing and keeps the data. */
     for (int i = 0; i < 2; i++) {
-        gallery_collection c;
-        ASSERT_OK(gallery_store_open(test_store_is_pg() ? ts.uri : path, test_keyring(), &s, &err),
+        store_collection c;
+        ASSERT_OK(store_db_open(test_store_is_pg() ? ts.uri : path, test_keyring(), &s, &err),
                   &err);
         ASSERT_OK(s->ops->collection_get(s, "people", &c, &err), &err);
         ASSERT_EQ_INT(c.id, id);
         s->ops->close(s);
     }
     if (!test_store_sqlite_only("user_version after reopening")) {
-        ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), GALLERY_SQLITE_SCHEMA_VERSION);
+        ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), STORE_SQLITE_SCHEMA_VERSION);
     } else {
         ASSERT_EQ_INT(test_store_query_int(&ts, "SELECT version FROM mien_schema"),
-                      GALLERY_POSTGRES_SCHEMA_VERSION);
+                      STORE_POSTGRES_SCHEMA_VERSION);
         ASSERT_EQ_INT(test_store_query_int(&ts, "SELECT count(*) FROM mien_schema"), 1);
     }
     ASSERT_EQ_INT(test_store_query_int(&ts, "SELECT count(*) FROM collections"), 1);
@@ -242,32 +243,32 @@ TEST(store_schema_reopen)
 TEST(store_uri_schemes)
 {
     char dir[64], uri[160];
-    gallery_store *s = (gallery_store *)&s;
+    store_db *s = (store_db *)&s;
     mien_error err;
     const keyring *k = test_keyring();
     /* PostgreSQL URIs go to the PostgreSQL store: nothing listens on port 1, so the connection
      * is refused (MIEN_ERR_IO), and the message does not echo the password. */
-    ASSERT_STATUS(gallery_store_open("postgres://u:secret@127.0.0.1:1/x", k, &s, &err),
+    ASSERT_STATUS(store_db_open("postgres://u:secret@127.0.0.1:1/x", k, &s, &err),
                   MIEN_ERR_IO, &err);
     ASSERT_TRUE(s == NULL);
     ASSERT_CONTAINS(err.message, "PostgreSQL");
     ASSERT_TRUE(strstr(err.message, "secret") == NULL);
-    ASSERT_STATUS(gallery_store_open("postgresql://127.0.0.1:1/x", k, &s, &err), MIEN_ERR_IO,
+    ASSERT_STATUS(store_db_open("postgresql://127.0.0.1:1/x", k, &s, &err), MIEN_ERR_IO,
                   &err);
     ASSERT_CONTAINS(err.message, "PostgreSQL");
-    ASSERT_STATUS(gallery_store_open("mysql://db/x", k, &s, &err), MIEN_ERR_UNSUPPORTED, &err);
+    ASSERT_STATUS(store_db_open("mysql://db/x", k, &s, &err), MIEN_ERR_UNSUPPORTED, &err);
     ASSERT_CONTAINS(err.message, "mysql");
-    ASSERT_STATUS(gallery_store_open("", k, &s, &err), MIEN_ERR_ARG, &err);
-    ASSERT_STATUS(gallery_store_open("sqlite:", k, &s, &err), MIEN_ERR_ARG, &err);
-    ASSERT_STATUS(gallery_store_open("/nonexistent-dir-mien/x.db", k, &s, &err), MIEN_ERR_IO,
+    ASSERT_STATUS(store_db_open("", k, &s, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(store_db_open("sqlite:", k, &s, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(store_db_open("/nonexistent-dir-mien/x.db", k, &s, &err), MIEN_ERR_IO,
                   &err);
 
     ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(uri, sizeof(uri), "sqlite://%s/g.db", dir);
-    ASSERT_OK(gallery_store_open(uri, test_keyring(), &s, &err), &err);
+    ASSERT_OK(store_db_open(uri, test_keyring(), &s, &err), &err);
     s->ops->close(s);
     snprintf(uri, sizeof(uri), "%s/g.db", dir);
-    ASSERT_EQ_INT(raw_int(uri, "PRAGMA application_id"), GALLERY_SQLITE_APPLICATION_ID);
+    ASSERT_EQ_INT(raw_int(uri, "PRAGMA application_id"), STORE_SQLITE_APPLICATION_ID);
     test_remove_dir(dir);
     return 0;
 }
@@ -275,12 +276,12 @@ TEST(store_uri_schemes)
 TEST(store_collections)
 {
     test_store ts;
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
     int64_t a, b, sid, fid;
     uint8_t tpl[TEMPLATE_LEN];
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(gallery_store_open(ts.uri, test_keyring(), &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, test_keyring(), &s, &err), &err);
 
     ASSERT_OK(make_collection(s, "beta", MIEN_PROFILE_ACCURATE, &b, &err), &err);
     ASSERT_OK(make_collection(s, "alpha", MIEN_PROFILE_FAST, &a, &err), &err);
@@ -289,7 +290,7 @@ TEST(store_collections)
                   &err);
     ASSERT_CONTAINS(err.message, "alpha");
 
-    gallery_collection c;
+    store_collection c;
     ASSERT_STATUS(s->ops->collection_get(s, "nope", &c, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_CONTAINS(err.message, "nope");
     ASSERT_OK(s->ops->collection_get(s, "beta", &c, &err), &err);
@@ -305,7 +306,7 @@ TEST(store_collections)
 
     /* Counts: two subjects, three faces in alpha. */
     for (int i = 0; i < 3; i++) {
-        gallery_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
+        store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
         make_template(tpl, (uint32_t)i);
         ASSERT_OK(enrol(s, a, i == 0 ? "ann" : "bob", &f, &fid, &err), &err);
     }
@@ -314,7 +315,7 @@ TEST(store_collections)
     ASSERT_EQ_INT(c.faces, 3);
     ASSERT_STR_EQ(c.model_b, "");
 
-    gallery_collection *list = NULL;
+    store_collection *list = NULL;
     size_t n = 0;
     ASSERT_OK(s->ops->collection_list(s, &list, &n, &err), &err);
     ASSERT_EQ_INT(n, 2);
@@ -344,14 +345,14 @@ TEST(store_collections)
 TEST(store_subjects_faces)
 {
     test_store ts;
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
     int64_t a, b, ann, ann2, bob, other, fid;
     uint8_t tpl[TEMPLATE_LEN], d0[32], d1[32];
     static uint8_t crop[CHIP_LEN];
     bool found;
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(gallery_store_open(ts.uri, test_keyring(), &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, test_keyring(), &s, &err), &err);
     ASSERT_OK(make_collection(s, "a", MIEN_PROFILE_FAST, &a, &err), &err);
     ASSERT_OK(make_collection(s, "b", MIEN_PROFILE_FAST, &b, &err), &err);
 
@@ -376,7 +377,7 @@ TEST(store_subjects_faces)
     fill_bytes(crop, sizeof(crop), 5);
     int64_t ids[3];
     for (uint32_t k = 0; k < 3; k++) {
-        gallery_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
+        store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
         make_template(tpl, k);
         if (k == 0) {
             f.quality = &q;
@@ -384,29 +385,29 @@ TEST(store_subjects_faces)
             f.crop_rgb = crop;
             f.crop_len = sizeof(crop);
         }
-        ASSERT_OK(s->ops->face_insert(s, a, k < 2 ? ann : bob, &f, &ids[k], &err), &err);
+        ASSERT_OK(seal_face_insert(s, a, k < 2 ? ann : bob, &f, &ids[k], &err), &err);
         ASSERT_TRUE(ids[k] > 0);
     }
     /* Refusals: subject of another collection, wrong crop size, no template. */
     {
-        gallery_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
-        ASSERT_STATUS(s->ops->face_insert(s, b, ann, &f, &fid, &err), MIEN_ERR_NOT_FOUND, &err);
+        store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
+        ASSERT_STATUS(seal_face_insert(s, b, ann, &f, &fid, &err), MIEN_ERR_NOT_FOUND, &err);
         f.crop_rgb = crop;
         f.crop_len = 100;
-        ASSERT_STATUS(s->ops->face_insert(s, a, ann, &f, &fid, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(seal_face_insert(s, a, ann, &f, &fid, &err), MIEN_ERR_ARG, &err);
         f.crop_rgb = NULL;
         f.template_len = 0;
-        ASSERT_STATUS(s->ops->face_insert(s, a, ann, &f, &fid, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(seal_face_insert(s, a, ann, &f, &fid, &err), MIEN_ERR_ARG, &err);
         ASSERT_EQ_INT(fid, 0);
     }
     /* A rolled-back transaction leaves nothing. */
     {
-        gallery_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl),
+        store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl),
                               .image_sha256 = d1};
         make_template(tpl, 99);
         ASSERT_OK(s->ops->begin(s, &err), &err);
         ASSERT_OK(s->ops->subject_ensure(s, a, "carl", NULL, NULL, 0, &other, &err), &err);
-        ASSERT_OK(s->ops->face_insert(s, a, other, &f, &fid, &err), &err);
+        ASSERT_OK(seal_face_insert(s, a, other, &f, &fid, &err), &err);
         s->ops->rollback(s);
         ASSERT_OK(s->ops->face_exists(s, a, "carl", d1, &found, &err), &err);
         ASSERT_TRUE(!found);
@@ -423,7 +424,7 @@ TEST(store_subjects_faces)
 
     static scan_log log;
     memset(&log, 0, sizeof(log));
-    ASSERT_OK(s->ops->face_scan(s, a, log_row, &log, &err), &err);
+    ASSERT_OK(seal_face_scan(s, a, log_row, &log, &err), &err);
     ASSERT_EQ_INT(log.n, 3);
     ASSERT_EQ_INT(log.bad, 0);
     for (size_t i = 0; i < log.n; i++) {
@@ -432,12 +433,12 @@ TEST(store_subjects_faces)
     }
     memset(&log, 0, sizeof(log));
     log.stop_after = 1;
-    ASSERT_STATUS(s->ops->face_scan(s, a, log_row, &log, &err), MIEN_ERR_INTERNAL, &err);
+    ASSERT_STATUS(seal_face_scan(s, a, log_row, &log, &err), MIEN_ERR_INTERNAL, &err);
     memset(&log, 0, sizeof(log));
-    ASSERT_OK(s->ops->face_scan(s, b, log_row, &log, &err), &err);
+    ASSERT_OK(seal_face_scan(s, b, log_row, &log, &err), &err);
     ASSERT_EQ_INT(log.n, 0);
 
-    gallery_subject *subjects = NULL;
+    store_subject *subjects = NULL;
     size_t n = 0;
     ASSERT_OK(s->ops->subject_list(s, a, &subjects, &n, &err), &err);
     ASSERT_EQ_INT(n, 2);
@@ -465,13 +466,13 @@ TEST(store_subjects_faces)
 }
 
 /* Inserts `faces` faces (templates k0.., crops on the first) of subject `id`. */
-static mien_status enrol_many(gallery_store *s, int64_t coll, const char *id, uint32_t k0,
+static mien_status enrol_many(store_db *s, int64_t coll, const char *id, uint32_t k0,
                               int faces, const uint8_t *crop, mien_error *err)
 {
     uint8_t tpl[TEMPLATE_LEN], d[32];
     int64_t fid;
     for (int i = 0; i < faces; i++) {
-        gallery_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl),
+        store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl),
                               .image_sha256 = d};
         make_template(tpl, k0 + (uint32_t)i);
         make_digest(d, k0 + (uint32_t)i);
@@ -492,7 +493,7 @@ TEST(store_erase_leaves_no_bytes)
     static const char *const VICTIMS[2] = {"erase-me-4f2a9c", "erase-me-too-77b1e0"};
     char name[64];
     test_store ts;
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
     int64_t coll, faces, crops;
     static uint8_t crop[CHIP_LEN];
@@ -502,7 +503,7 @@ TEST(store_erase_leaves_no_bytes)
     /* PostgreSQL keeps dead row versions until VACUUM, and copies in its WAL: erasure there
      * removes the rows, not the bytes (docs/deploy.md, "Erasure"). */
     bool files = !test_store_sqlite_only("byte greps of the database files");
-    ASSERT_OK(gallery_store_open(ts.uri, test_keyring(), &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, test_keyring(), &s, &err), &err);
     ASSERT_OK(make_collection(s, "c", MIEN_PROFILE_FAST, &coll, &err), &err);
 
     /* 300 other subjects around the victims, so that their rows and index entries sit in the
@@ -558,7 +559,7 @@ TEST(store_erase_leaves_no_bytes)
             /* Crops are shared with kept subjects here, so only the counts are checked. */
             static scan_log log;
             memset(&log, 0, sizeof(log));
-            ASSERT_OK(s->ops->face_scan(s, coll, log_row, &log, &err), &err);
+            ASSERT_OK(seal_face_scan(s, coll, log_row, &log, &err), &err);
             ASSERT_EQ_INT(log.n, 300);
             ASSERT_EQ_INT(log.bad, 0);
             s->ops->close(s);
@@ -588,10 +589,10 @@ static int patch_file(const char *path, long offset, const void *data, size_t n)
 /* A closed store with 120 faces at `path`. */
 static int make_filled(const char *path)
 {
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     int64_t coll;
     mien_error err;
-    if (gallery_store_open(path, test_keyring(), &s, &err) != MIEN_OK) {
+    if (store_db_open(path, test_keyring(), &s, &err) != MIEN_OK) {
         return -1;
     }
     int rc = make_collection(s, "c", MIEN_PROFILE_FAST, &coll, &err) == MIEN_OK &&
@@ -605,7 +606,7 @@ static int make_filled(const char *path)
 TEST(store_corrupt_file)
 {
     char dir[64], path[128];
-    gallery_store *s = (gallery_store *)&s;
+    store_db *s = (store_db *)&s;
     mien_error err;
     uint8_t junk[16384];
     struct stat sb;
@@ -621,7 +622,7 @@ TEST(store_corrupt_file)
     ASSERT_TRUE(f != NULL);
     ASSERT_EQ_INT(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
     fclose(f);
-    ASSERT_STATUS(gallery_store_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
+    ASSERT_STATUS(store_db_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_TRUE(s == NULL);
     ASSERT_CONTAINS(err.message, "database is corrupt");
     ASSERT_TRUE(file_has(path, junk, sizeof(junk)));
@@ -631,7 +632,7 @@ TEST(store_corrupt_file)
     ASSERT_TRUE(make_filled(path) == 0);
     ASSERT_TRUE(stat(path, &sb) == 0 && sb.st_size > 16 * 4096);
     ASSERT_TRUE(patch_file(path, (long)(sb.st_size / 2), NULL, 0) == 0);
-    ASSERT_STATUS(gallery_store_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
+    ASSERT_STATUS(store_db_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "database is corrupt");
 
     /* A real store with one page in the middle overwritten: only quick_check sees it. */
@@ -639,7 +640,7 @@ TEST(store_corrupt_file)
     ASSERT_TRUE(make_filled(path) == 0);
     ASSERT_TRUE(stat(path, &sb) == 0);
     ASSERT_TRUE(patch_file(path, (long)(sb.st_size / 4096 / 2) * 4096, junk, 4096) == 0);
-    ASSERT_STATUS(gallery_store_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
+    ASSERT_STATUS(store_db_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "database is corrupt");
     test_remove_dir(dir);
     return 0;
@@ -648,7 +649,7 @@ TEST(store_corrupt_file)
 TEST(store_foreign_database)
 {
     char dir[64], path[128];
-    gallery_store *s = (gallery_store *)&s;
+    store_db *s = (store_db *)&s;
     mien_error err;
     if (test_store_sqlite_only("foreign SQLite files (PostgreSQL: store_pg_identity)")) {
         return TEST_SKIP;
@@ -658,7 +659,7 @@ TEST(store_foreign_database)
     /* Somebody else's tables, no application_id: refused and left in rollback-journal mode. */
     snprintf(path, sizeof(path), "%s/other.db", dir);
     ASSERT_EQ_INT(raw_exec(path, "CREATE TABLE t(x); INSERT INTO t VALUES (42)"), SQLITE_OK);
-    ASSERT_STATUS(gallery_store_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
+    ASSERT_STATUS(store_db_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_TRUE(s == NULL);
     ASSERT_CONTAINS(err.message, "not a mien store");
     ASSERT_EQ_INT(raw_int(path, "SELECT journal_mode = 'delete' FROM pragma_journal_mode"), 1);
@@ -667,15 +668,15 @@ TEST(store_foreign_database)
     /* Another application's id on an empty database. */
     snprintf(path, sizeof(path), "%s/app.db", dir);
     ASSERT_EQ_INT(raw_exec(path, "PRAGMA application_id = 305419896"), SQLITE_OK);
-    ASSERT_STATUS(gallery_store_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
+    ASSERT_STATUS(store_db_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "0x12345678");
 
     /* Our file, from a newer mien. */
     snprintf(path, sizeof(path), "%s/new.db", dir);
-    ASSERT_OK(gallery_store_open(path, test_keyring(), &s, &err), &err);
+    ASSERT_OK(store_db_open(path, test_keyring(), &s, &err), &err);
     s->ops->close(s);
     ASSERT_EQ_INT(raw_exec(path, "PRAGMA user_version = 99"), SQLITE_OK);
-    ASSERT_STATUS(gallery_store_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
+    ASSERT_STATUS(store_db_open(path, test_keyring(), &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "newer");
     ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), 99);
     test_remove_dir(dir);
@@ -685,7 +686,7 @@ TEST(store_foreign_database)
 TEST(store_disk_full)
 {
     char dir[64], path[128], name[32], check[128];
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
     int64_t coll, applied, fid;
     static uint8_t crop[CHIP_LEN];
@@ -697,18 +698,18 @@ TEST(store_disk_full)
     }
     ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/g.db", dir);
-    ASSERT_OK(gallery_store_open(path, test_keyring(), &s, &err), &err);
+    ASSERT_OK(store_db_open(path, test_keyring(), &s, &err), &err);
     ASSERT_OK(make_collection(s, "c", MIEN_PROFILE_FAST, &coll, &err), &err);
     ASSERT_OK(enrol_many(s, coll, "first", 0, 5, NULL, &err), &err);
-    ASSERT_OK(gallery_sqlite_set_max_pages(s, 1, &applied, &err), &err);
-    ASSERT_OK(gallery_sqlite_set_max_pages(s, applied + 40, &applied, &err), &err);
+    ASSERT_OK(store_sqlite_set_max_pages(s, 1, &applied, &err), &err);
+    ASSERT_OK(store_sqlite_set_max_pages(s, applied + 40, &applied, &err), &err);
 
     /* Each enrolment: a new subject and a face with a crop (~10 pages). */
     fill_bytes(crop, sizeof(crop), 9);
     int ok = 0;
     mien_status st = MIEN_OK;
     for (uint32_t k = 100; k < 200 && st == MIEN_OK; k++) {
-        gallery_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl),
+        store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl),
                               .image_sha256 = d, .crop_rgb = crop, .crop_len = sizeof(crop)};
         make_template(tpl, k);
         make_digest(d, k);
@@ -725,16 +726,16 @@ TEST(store_disk_full)
     make_digest(d, 100u + (uint32_t)ok);
     ASSERT_OK(s->ops->face_exists(s, coll, name, d, &found, &err), &err);
     ASSERT_TRUE(!found);
-    gallery_collection c;
+    store_collection c;
     ASSERT_OK(s->ops->collection_get(s, "c", &c, &err), &err);
     ASSERT_EQ_INT(c.subjects, 1 + ok);
     ASSERT_EQ_INT(c.faces, 5 + ok);
-    ASSERT_OK(gallery_sqlite_integrity(s, check, sizeof(check), &err), &err);
+    ASSERT_OK(store_sqlite_integrity(s, check, sizeof(check), &err), &err);
     ASSERT_STR_EQ(check, "ok");
     s->ops->close(s);
 
     /* The cap was per connection: reopened, the store takes the face. */
-    ASSERT_OK(gallery_store_open(path, test_keyring(), &s, &err), &err);
+    ASSERT_OK(store_db_open(path, test_keyring(), &s, &err), &err);
     ASSERT_OK(enrol_many(s, coll, name, 100u + (uint32_t)ok, 1, crop, &err), &err);
     ASSERT_OK(s->ops->collection_get(s, "c", &c, &err), &err);
     ASSERT_EQ_INT(c.faces, 5 + ok + 1);
@@ -757,11 +758,11 @@ typedef struct crash_record {
  * enrolment does), reporting each on `fd` once its commit has returned. Never returns. */
 static void crash_child(const char *path, int fd)
 {
-    gallery_store *s;
-    gallery_collection c;
+    store_db *s;
+    store_collection c;
     uint8_t tpl[TEMPLATE_LEN], d[32];
     char subject[32];
-    if (gallery_store_open(path, test_keyring(), &s, NULL) != MIEN_OK) {
+    if (store_db_open(path, test_keyring(), &s, NULL) != MIEN_OK) {
         _exit(2);
     }
     if (s->ops->collection_get(s, "crash", &c, NULL) != MIEN_OK) {
@@ -769,7 +770,7 @@ static void crash_child(const char *path, int fd)
     }
     for (uint32_t k = 0; k < CRASH_FACES; k++) {
         bool found;
-        gallery_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl),
+        store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl),
                               .image_sha256 = d};
         crash_record r = {.k = k};
         snprintf(subject, sizeof(subject), "subject-%02u", k % 40);
@@ -829,21 +830,21 @@ static int read_record(int fd, crash_record *r)
 static int crash_verify(const char *path, const crash_record *reported, size_t n_reported,
                         size_t *count)
 {
-    gallery_store *s;
-    gallery_collection c;
+    store_db *s;
+    store_collection c;
     mien_error err;
     char check[128];
     static scan_log log;
     static uint8_t seen[CRASH_FACES];
     memset(&log, 0, sizeof(log));
     memset(seen, 0, sizeof(seen));
-    ASSERT_OK(gallery_store_open(path, test_keyring(), &s, &err), &err);
+    ASSERT_OK(store_db_open(path, test_keyring(), &s, &err), &err);
     if (!test_store_is_pg()) {
-        ASSERT_OK(gallery_sqlite_integrity(s, check, sizeof(check), &err), &err);
+        ASSERT_OK(store_sqlite_integrity(s, check, sizeof(check), &err), &err);
         ASSERT_STR_EQ(check, "ok");
     }
     ASSERT_OK(s->ops->collection_get(s, "crash", &c, &err), &err);
-    ASSERT_OK(s->ops->face_scan(s, c.id, log_row, &log, &err), &err);
+    ASSERT_OK(seal_face_scan(s, c.id, log_row, &log, &err), &err);
     s->ops->close(s);
     ASSERT_EQ_INT(log.bad, 0);
     ASSERT_EQ_INT(c.faces, log.n);
@@ -874,7 +875,7 @@ TEST(store_crash_safety)
     static crash_record reported[CRASH_FACES];
     ASSERT_TRUE(test_store_make(&ts) == 0);
     for (int round = 0; round < CRASH_ROUNDS; round++) {
-        gallery_store *s;
+        store_db *s;
         mien_error err;
         int64_t coll;
         int fd, status;
@@ -882,7 +883,7 @@ TEST(store_crash_safety)
         /* One store per round: DIR/crash-N.db, or database <test>_crash-N. */
         snprintf(name, sizeof(name), "crash-%d", round);
         ASSERT_TRUE(test_store_make_more(&ts, name, path, sizeof(path)) == 0);
-        ASSERT_OK(gallery_store_open(path, test_keyring(), &s, &err), &err);
+        ASSERT_OK(store_db_open(path, test_keyring(), &s, &err), &err);
         ASSERT_OK(make_collection(s, "crash", MIEN_PROFILE_FAST, &coll, &err), &err);
         s->ops->close(s);
 

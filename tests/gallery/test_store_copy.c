@@ -12,7 +12,10 @@
 
 #include <sqlite3.h>
 
-#include "gallery/store.h"
+#include "governance/store_copy.h"
+#include "store/handle.h"
+#include "store/seal.h"
+#include "store/store.h"
 #include "store_target.h"
 #include "test.h"
 
@@ -25,14 +28,14 @@ static mien_status open_source(const test_store *t, mien_store **out, mien_error
     snprintf(uri, sizeof(uri), "sqlite:%s/source.db", t->dir);
     snprintf(key, sizeof(key), "%s/source.key", t->dir);
     mien_store_options o = {.key_file = key, .create_key = 1};
-    return mien_store_open_with(uri, &o, out, err);
+    return test_open_store_with(uri, &o, out, err);
 }
 
 /* The target: t's store under t's key file (not the source's). */
 static mien_status open_target(const test_store *t, mien_store **out, mien_error *err)
 {
     mien_store_options o = {.key_file = t->key_file, .create_key = 0};
-    return mien_store_open_with(t->uri, &o, out, err);
+    return test_open_store_with(t->uri, &o, out, err);
 }
 
 static void fill_crop(uint8_t *crop, int k)
@@ -71,7 +74,7 @@ typedef struct faces_seen {
     int n;
 } faces_seen;
 
-static mien_status see_face(void *ctx, const gallery_face_full *f)
+static mien_status see_face(void *ctx, const store_face_full *f)
 {
     faces_seen *s = ctx;
     if (s->n == 8) {
@@ -96,11 +99,11 @@ static mien_status see_face(void *ctx, const gallery_face_full *f)
 
 static int scan_faces(mien_store *s, const char *coll, faces_seen *out)
 {
-    gallery_store *g = gallery_store_of(s);
-    gallery_collection c;
+    store_db *g = store_db_of(s);
+    store_collection c;
     memset(out, 0, sizeof(*out));
     if (g->ops->collection_get(g, coll, &c, NULL) != MIEN_OK ||
-        g->ops->face_scan_full(g, c.id, see_face, out, NULL) != MIEN_OK) {
+        seal_face_scan_full(g, c.id, see_face, out, NULL) != MIEN_OK) {
         return -1;
     }
     return 0;
@@ -174,7 +177,7 @@ static int fill_source(mien_store *s, test_fixture *f, mien_template **t, const 
     return 0;
 }
 
-/* @test store_copy.c gallery_store_copy, mien_store_copy */
+/* @test store_copy.c store_db_copy, mien_store_copy */
 TEST(migrate_copy_store)
 {
     test_fixture f;
@@ -338,7 +341,7 @@ TEST(migrate_copy_store)
     int64_t dst_entries = ar.entries;
     snprintf(uri, sizeof(uri), "sqlite:%s/back.db", ts.dir);
     mien_store_options bo = {.key_file = ts.key_file, .create_key = 0};
-    ASSERT_OK(mien_store_open_with(uri, &bo, &back, &err), &err);
+    ASSERT_OK(test_open_store_with(uri, &bo, &back, &err), &err);
     ASSERT_OK(mien_store_copy(dst, back, &TEST_CTX, &again, &err), &err);
     ASSERT_EQ_INT(again.faces, 5);
     ASSERT_EQ_INT(again.keys, 3);

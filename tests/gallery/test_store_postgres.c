@@ -13,8 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gallery/store.h"
-#include "gallery/store_postgres.h"
+#include "store/seal.h"
+#include "store/store.h"
+#include "store/store_postgres.h"
 #include "store_target.h"
 #include "test.h"
 
@@ -34,10 +35,10 @@ static void make_template(uint8_t *buf, uint32_t k)
     memcpy(buf, &k, sizeof(k));
 }
 
-static mien_status make_collection(gallery_store *s, const char *name, int64_t *id,
+static mien_status make_collection(store_db *s, const char *name, int64_t *id,
                                    mien_error *err)
 {
-    gallery_collection c;
+    store_collection c;
     memset(&c, 0, sizeof(c));
     snprintf(c.name, sizeof(c.name), "%s", name);
     c.profile = MIEN_PROFILE_FAST;
@@ -54,14 +55,14 @@ static mien_status make_collection(gallery_store *s, const char *name, int64_t *
 }
 
 /* begin, subject, face, commit (rollback on failure), as mien_enroll does. */
-static mien_status enrol(gallery_store *s, int64_t coll, const char *subject, uint32_t k,
+static mien_status enrol(store_db *s, int64_t coll, const char *subject, uint32_t k,
                          const uint8_t *crop, int64_t *face_id, mien_error *err)
 {
     uint8_t tpl[TEMPLATE_LEN], digest[32];
     int64_t sid;
     make_template(tpl, k);
     mien_sha256(tpl, sizeof(tpl), digest);
-    gallery_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl),
+    store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl),
                           .image_sha256 = digest, .crop_rgb = crop,
                           .crop_len = crop != NULL ? CHIP_LEN : 0};
     mien_status st = s->ops->begin(s, err);
@@ -70,7 +71,7 @@ static mien_status enrol(gallery_store *s, int64_t coll, const char *subject, ui
     }
     st = s->ops->subject_ensure(s, coll, subject, NULL, "consent-test", 0, &sid, err);
     if (st == MIEN_OK) {
-        st = s->ops->face_insert(s, coll, sid, &f, face_id, err);
+        st = seal_face_insert(s, coll, sid, &f, face_id, err);
     }
     if (st == MIEN_OK) {
         st = s->ops->commit(s, err);
@@ -86,7 +87,7 @@ typedef struct face_log {
     uint32_t ks[512];
 } face_log;
 
-static mien_status log_face(void *ctx, const gallery_face_row *row)
+static mien_status log_face(void *ctx, const store_face_row *row)
 {
     face_log *log = ctx;
     uint8_t want[TEMPLATE_LEN];
@@ -102,10 +103,10 @@ static mien_status log_face(void *ctx, const gallery_face_row *row)
     return MIEN_OK;
 }
 
-static mien_status subject_of(gallery_store *s, int64_t coll, const char *id,
-                              gallery_subject *out, mien_error *err)
+static mien_status subject_of(store_db *s, int64_t coll, const char *id,
+                              store_subject *out, mien_error *err)
 {
-    gallery_subject *list = NULL;
+    store_subject *list = NULL;
     size_t n = 0;
     mien_status st = s->ops->subject_list(s, coll, &list, &n, err);
     if (st != MIEN_OK) {
@@ -124,7 +125,7 @@ static mien_status subject_of(gallery_store *s, int64_t coll, const char *id,
 
 /* One audit row chained to (prev_seq, prev_hash): hash = SHA-256(prev_hash || seq || actor). The
  * real chain (governance/audit.c) hashes more; the store only keeps rows. */
-static void make_audit_row(gallery_audit_row *r, int64_t seq, const uint8_t prev[32],
+static void make_audit_row(store_audit_row *r, int64_t seq, const uint8_t prev[32],
                            const char *actor, int64_t time_s)
 {
     uint8_t buf[32 + 8 + 64];
@@ -155,7 +156,7 @@ typedef struct audit_log {
     int bad_result;
 } audit_log;
 
-static mien_status log_audit(void *ctx, const gallery_audit_row *r)
+static mien_status log_audit(void *ctx, const store_audit_row *r)
 {
     audit_log *log = ctx;
     if (log->n >= 1024) {
@@ -174,10 +175,10 @@ static mien_status log_audit(void *ctx, const gallery_audit_row *r)
     return MIEN_OK;
 }
 
-static mien_status audit_append(gallery_store *s, const char *actor, int64_t time_s,
+static mien_status audit_append(store_db *s, const char *actor, int64_t time_s,
                                 int64_t *seq_out, mien_error *err)
 {
-    gallery_audit_row r;
+    store_audit_row r;
     int64_t seq;
     uint8_t prev[32];
     mien_status st = s->ops->begin(s, err);
@@ -214,23 +215,23 @@ static double now_s(void)
 TEST(store_backend_ops)
 {
     test_store ts;
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
     int64_t coll, ann, ann2, bob, fid, n64, seq;
-    gallery_collection c;
-    gallery_subject g;
+    store_collection c;
+    store_subject g;
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
     s->clock = 1700000000;
     /* every operation of store.h is there */
     {
         typedef void (*any_fn)(void);
-        any_fn fns[sizeof(gallery_store_ops) / sizeof(any_fn)];
-        _Static_assert(sizeof(gallery_store_ops) % sizeof(any_fn) == 0, "only pointers");
+        any_fn fns[sizeof(store_db_ops) / sizeof(any_fn)];
+        _Static_assert(sizeof(store_db_ops) % sizeof(any_fn) == 0, "only pointers");
         memcpy(fns, s->ops, sizeof(fns));
         for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
             if (fns[i] == NULL) {
-                TEST_FAIL_("operation %zu of gallery_store_ops is missing", i);
+                TEST_FAIL_("operation %zu of store_db_ops is missing", i);
             }
         }
     }
@@ -270,7 +271,7 @@ TEST(store_backend_ops)
     ASSERT_STATUS(s->ops->subject_ensure(s, 999999, "x", NULL, NULL, 0, &bob, &err),
                   MIEN_ERR_NOT_FOUND, &err);
 
-    gallery_expired *ex = NULL;
+    store_expired *ex = NULL;
     size_t n = 0;
     ASSERT_OK(s->ops->subject_expired(s, 1999, &ex, &n, &err), &err);
     ASSERT_EQ_INT(n, 0);
@@ -292,7 +293,7 @@ TEST(store_backend_ops)
         ASSERT_EQ_INT(seq, i + 1);
     }
     {
-        gallery_audit_row r;
+        store_audit_row r;
         make_audit_row(&r, 2, zero, "again", 1);
         ASSERT_STATUS(s->ops->audit_insert(s, &r, &err), MIEN_ERR_EXISTS, &err);
         /* a gap is refused as well: the chain stays 1..N on both backends (store.h) */
@@ -318,7 +319,7 @@ TEST(store_backend_ops)
     ASSERT_EQ_INT(log.seqs[0], 2);
 
     /* reviews and decisions */
-    gallery_review rv, got;
+    store_review rv, got;
     memset(&rv, 0, sizeof(rv));
     snprintf(rv.id, sizeof(rv.id), "0123456789abcdef0123456789abcdef");
     rv.collection_id = coll;
@@ -351,11 +352,11 @@ TEST(store_backend_ops)
     ASSERT_EQ_INT(got.confirmed_rank, 2);
     ASSERT_STR_EQ(got.status, "confirmed");
     {
-        gallery_review other = rv;
+        store_review other = rv;
         snprintf(other.id, sizeof(other.id), "ffffffffffffffffffffffffffffffff");
         ASSERT_STATUS(s->ops->review_update(s, &other, &err), MIEN_ERR_NOT_FOUND, &err);
     }
-    gallery_decision d;
+    store_decision d;
     memset(&d, 0, sizeof(d));
     snprintf(d.review_id, sizeof(d.review_id), "%s", rv.id);
     snprintf(d.reviewer, sizeof(d.reviewer), "zoe");
@@ -372,7 +373,7 @@ TEST(store_backend_ops)
     ASSERT_OK(s->ops->decision_insert(s, &d, &err), &err);
     snprintf(d.review_id, sizeof(d.review_id), "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee");
     ASSERT_STATUS(s->ops->decision_insert(s, &d, &err), MIEN_ERR_STORE, &err);
-    gallery_decision *ds = NULL;
+    store_decision *ds = NULL;
     ASSERT_OK(s->ops->decision_list(s, rv.id, &ds, &n, &err), &err);
     ASSERT_EQ_INT(n, 2);
     ASSERT_STR_EQ(ds[0].reviewer, "zoe");
@@ -389,34 +390,34 @@ TEST(store_backend_ops)
         ASSERT_OK(enrol(s, coll, k == 0 ? "ann" : "carl", k, k == 0 ? crop : NULL, &fid, &err),
                   &err);
     }
-    ASSERT_OK(s->ops->reseal_all(s, &n64, &err), &err);
+    ASSERT_OK(seal_rewrite_all(s, false, &n64, &err), &err);
     ASSERT_EQ_INT(n64, 4);
     ASSERT_OK(keyring_add_data_key(ts.keys, NULL, &err), &err);
     ASSERT_OK(s->ops->begin(s, &err), &err);
-    ASSERT_OK(s->ops->reseal_all(s, &n64, &err), &err);
+    ASSERT_OK(seal_rewrite_all(s, false, &n64, &err), &err);
     ASSERT_OK(s->ops->commit(s, &err), &err);
     ASSERT_EQ_INT(n64, 4);
     ASSERT_OK(keyring_retire_data_keys(ts.keys, &err), &err);
     static face_log fl;
     memset(&fl, 0, sizeof(fl));
-    ASSERT_OK(s->ops->face_scan(s, coll, log_face, &fl, &err), &err);
+    ASSERT_OK(seal_face_scan(s, coll, log_face, &fl, &err), &err);
     ASSERT_EQ_INT(fl.n, 3);
     ASSERT_EQ_INT(fl.bad, 0);
     /* one subject's faces; one face by id (what following another node's enrolment reads) */
     memset(&fl, 0, sizeof(fl));
-    ASSERT_OK(s->ops->face_scan_subject(s, coll, "carl", log_face, &fl, &err), &err);
+    ASSERT_OK(seal_face_scan_subject(s, coll, "carl", log_face, &fl, &err), &err);
     ASSERT_EQ_INT(fl.n, 2);
     ASSERT_EQ_INT(fl.bad, 0);
     memset(&fl, 0, sizeof(fl));
-    ASSERT_OK(s->ops->face_scan_subject(s, coll, "nobody", log_face, &fl, &err), &err);
+    ASSERT_OK(seal_face_scan_subject(s, coll, "nobody", log_face, &fl, &err), &err);
     ASSERT_EQ_INT(fl.n, 0);
     memset(&fl, 0, sizeof(fl));
-    ASSERT_OK(s->ops->face_get(s, fid, &n64, log_face, &fl, &err), &err);
+    ASSERT_OK(seal_face_get(s, fid, &n64, log_face, &fl, &err), &err);
     ASSERT_EQ_INT(n64, coll);
     ASSERT_EQ_INT(fl.n, 1);
     ASSERT_EQ_INT(fl.ks[0], 2);
     ASSERT_EQ_INT(fl.bad, 0);
-    ASSERT_STATUS(s->ops->face_get(s, fid + 1000, &n64, log_face, &fl, &err), MIEN_ERR_NOT_FOUND,
+    ASSERT_STATUS(seal_face_get(s, fid + 1000, &n64, log_face, &fl, &err), MIEN_ERR_NOT_FOUND,
                   &err);
     ASSERT_EQ_INT(n64, 0);
     if (test_store_is_pg()) {
@@ -432,7 +433,7 @@ TEST(store_backend_ops)
     }
 
     /* API keys */
-    gallery_key k, kg;
+    store_key k, kg;
     memset(&k, 0, sizeof(k));
     snprintf(k.id, sizeof(k.id), "0123456789ab");
     memset(k.secret_hash, 0xab, sizeof(k.secret_hash));
@@ -456,7 +457,7 @@ TEST(store_backend_ops)
     ASSERT_EQ_INT(kg.revoked_at, 1700000100);
     ASSERT_OK(s->ops->key_count_valid(s, &n64, &err), &err);
     ASSERT_EQ_INT(n64, 0);
-    gallery_key *keys = NULL;
+    store_key *keys = NULL;
     ASSERT_OK(s->ops->key_list(s, &keys, &n, &err), &err);
     ASSERT_EQ_INT(n, 1);
     ASSERT_STR_EQ(keys[0].label, "reviewer laptop");
@@ -473,15 +474,15 @@ TEST(store_backend_ops)
 TEST(store_backend_tx_survives_refusals)
 {
     test_store ts;
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
     int64_t a, b, sid, fid, faces, crops;
-    gallery_collection c;
+    store_collection c;
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
     ASSERT_OK(make_collection(s, "a", &a, &err), &err);
     ASSERT_OK(s->ops->subject_ensure(s, a, "ann", NULL, NULL, 0, &sid, &err), &err);
-    gallery_key k;
+    store_key k;
     memset(&k, 0, sizeof(k));
     snprintf(k.id, sizeof(k.id), "aaaaaaaaaaaa");
     ASSERT_OK(s->ops->key_insert(s, &k, &err), &err);
@@ -497,12 +498,12 @@ TEST(store_backend_tx_survives_refusals)
     {
         uint8_t tpl[TEMPLATE_LEN];
         make_template(tpl, 7);
-        gallery_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
-        ASSERT_STATUS(s->ops->face_insert(s, a, sid + 1000, &f, &fid, &err), MIEN_ERR_NOT_FOUND,
+        store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
+        ASSERT_STATUS(seal_face_insert(s, a, sid + 1000, &f, &fid, &err), MIEN_ERR_NOT_FOUND,
                       &err);
-        ASSERT_OK(s->ops->face_insert(s, a, sid, &f, &fid, &err), &err);
+        ASSERT_OK(seal_face_insert(s, a, sid, &f, &fid, &err), &err);
     }
-    gallery_review rv;
+    store_review rv;
     ASSERT_STATUS(s->ops->review_get(s, "00000000000000000000000000000000", &rv, &err),
                   MIEN_ERR_NOT_FOUND, &err);
     ASSERT_STATUS(s->ops->key_revoke(s, "bbbbbbbbbbbb", &err), MIEN_ERR_NOT_FOUND, &err);
@@ -542,19 +543,19 @@ TEST(store_backend_tx_survives_refusals)
 TEST(store_pg_identity)
 {
     test_store ts;
-    gallery_store *s = (gallery_store *)&s, *s2 = NULL;
+    store_db *s = (store_db *)&s, *s2 = NULL;
     mien_error err;
     char uri[700], other[700];
     int64_t id, version;
     long long v;
-    gallery_collection c;
+    store_collection c;
     NEED_PG();
     ASSERT_TRUE(test_store_make(&ts) == 0);
 
     /* someone else's table in the public schema */
     ASSERT_TRUE(test_pg_exec(ts.db, "CREATE TABLE t(x int); INSERT INTO t VALUES (42)", NULL)
                 == 0);
-    ASSERT_STATUS(gallery_store_open(ts.uri, ts.keys, &s, &err), MIEN_ERR_STORE, &err);
+    ASSERT_STATUS(store_db_open(ts.uri, ts.keys, &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_TRUE(s == NULL);
     ASSERT_CONTAINS(err.message, "not a mien store");
     ASSERT_TRUE(test_pg_exec(ts.db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
@@ -564,17 +565,17 @@ TEST(store_pg_identity)
     /* the same database, our own schema via search_path */
     ASSERT_TRUE(test_pg_exec(ts.db, "CREATE SCHEMA galleries; CREATE SCHEMA second", NULL) == 0);
     snprintf(uri, sizeof(uri), "%s?options=-csearch_path%%3Dgalleries", ts.uri);
-    ASSERT_OK(gallery_store_open(uri, ts.keys, &s, &err), &err);
-    ASSERT_OK(gallery_postgres_schema_version(s, &version, &err), &err);
-    ASSERT_EQ_INT(version, GALLERY_POSTGRES_SCHEMA_VERSION);
+    ASSERT_OK(store_db_open(uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_postgres_schema_version(s, &version, &err), &err);
+    ASSERT_EQ_INT(version, STORE_POSTGRES_SCHEMA_VERSION);
     ASSERT_OK(make_collection(s, "people", &id, &err), &err);
     snprintf(other, sizeof(other), "%s?options=-csearch_path%%3Dsecond", ts.uri);
-    ASSERT_OK(gallery_store_open(other, ts.keys, &s2, &err), &err);
+    ASSERT_OK(store_db_open(other, ts.keys, &s2, &err), &err);
     ASSERT_STATUS(s2->ops->collection_get(s2, "people", &c, &err), MIEN_ERR_NOT_FOUND, &err);
     s2->ops->close(s2);
     s->ops->close(s);
     /* reopening migrates nothing and keeps the data */
-    ASSERT_OK(gallery_store_open(uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(uri, ts.keys, &s, &err), &err);
     ASSERT_OK(s->ops->collection_get(s, "people", &c, &err), &err);
     ASSERT_EQ_INT(c.id, id);
     s->ops->close(s);
@@ -583,20 +584,20 @@ TEST(store_pg_identity)
 
     /* a newer mien wrote it */
     ASSERT_TRUE(test_pg_exec(ts.db, "UPDATE galleries.mien_schema SET version = 99", NULL) == 0);
-    ASSERT_STATUS(gallery_store_open(uri, ts.keys, &s, &err), MIEN_ERR_STORE, &err);
+    ASSERT_STATUS(store_db_open(uri, ts.keys, &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "newer");
     /* another application's mien_schema */
     ASSERT_TRUE(test_pg_exec(ts.db, "UPDATE galleries.mien_schema SET application = 'other',"
                                     " version = 1", NULL) == 0);
-    ASSERT_STATUS(gallery_store_open(uri, ts.keys, &s, &err), MIEN_ERR_STORE, &err);
+    ASSERT_STATUS(store_db_open(uri, ts.keys, &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "not a mien store");
     /* no schema of the search_path exists */
     snprintf(uri, sizeof(uri), "%s?options=-csearch_path%%3Dmissing", ts.uri);
-    ASSERT_STATUS(gallery_store_open(uri, ts.keys, &s, &err), MIEN_ERR_STORE, &err);
+    ASSERT_STATUS(store_db_open(uri, ts.keys, &s, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "no schema");
 
     /* unreachable server, password in the URI: IO, and the password is not echoed */
-    ASSERT_STATUS(gallery_store_open("postgresql://mien:hunter2secret@127.0.0.1:1/x"
+    ASSERT_STATUS(store_db_open("postgresql://mien:hunter2secret@127.0.0.1:1/x"
                                      "?connect_timeout=2",
                                      ts.keys, &s, &err),
                   MIEN_ERR_IO, &err);
@@ -622,12 +623,12 @@ TEST(store_pg_identity)
 TEST(store_pg_audit_writers)
 {
     test_store ts;
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
     pid_t pids[WRITERS];
     NEED_PG();
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
     s->ops->close(s);
     double t0 = now_s();
     fflush(stdout);
@@ -637,9 +638,9 @@ TEST(store_pg_audit_writers)
         ASSERT_TRUE(pids[w] >= 0);
         if (pids[w] == 0) {
             char actor[16];
-            gallery_store *cs;
+            store_db *cs;
             snprintf(actor, sizeof(actor), "w%d", w);
-            if (gallery_store_open(ts.uri, ts.keys, &cs, &err) != MIEN_OK) {
+            if (store_db_open(ts.uri, ts.keys, &cs, &err) != MIEN_OK) {
                 _exit(2);
             }
             for (int i = 0; i < APPENDS; i++) {
@@ -663,7 +664,7 @@ TEST(store_pg_audit_writers)
     static audit_log log;
     int per[WRITERS] = {0};
     memset(&log, 0, sizeof(log));
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
     ASSERT_OK(s->ops->audit_scan(s, 1, 0, 0, log_audit, &log, &err), &err);
     s->ops->close(s);
     ASSERT_EQ_INT(log.n, WRITERS * APPENDS);
@@ -690,14 +691,14 @@ TEST(store_pg_audit_writers)
 TEST(store_pg_concurrent_enrol)
 {
     test_store ts;
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
     int64_t coll;
     pid_t pids[ENROLLERS];
-    gallery_collection c;
+    store_collection c;
     NEED_PG();
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
     ASSERT_OK(make_collection(s, "people", &coll, &err), &err);
     s->ops->close(s);
     fflush(stdout);
@@ -707,10 +708,10 @@ TEST(store_pg_concurrent_enrol)
         pids[w] = fork();
         ASSERT_TRUE(pids[w] >= 0);
         if (pids[w] == 0) {
-            gallery_store *cs;
+            store_db *cs;
             char subject[32];
             int64_t fid;
-            if (gallery_store_open(ts.uri, ts.keys, &cs, &err) != MIEN_OK) {
+            if (store_db_open(ts.uri, ts.keys, &cs, &err) != MIEN_OK) {
                 _exit(2);
             }
             for (int f = 0; f < ENROL_FACES; f++) {
@@ -737,11 +738,11 @@ TEST(store_pg_concurrent_enrol)
            ENROL_SUBJECTS * ENROL_FACES, ENROLLERS * ENROL_SUBJECTS * ENROL_FACES / dt);
     static face_log fl;
     memset(&fl, 0, sizeof(fl));
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
     ASSERT_OK(s->ops->collection_get(s, "people", &c, &err), &err);
     ASSERT_EQ_INT(c.subjects, ENROL_SUBJECTS);
     ASSERT_EQ_INT(c.faces, ENROLLERS * ENROL_SUBJECTS * ENROL_FACES);
-    ASSERT_OK(s->ops->face_scan(s, coll, log_face, &fl, &err), &err);
+    ASSERT_OK(seal_face_scan(s, coll, log_face, &fl, &err), &err);
     ASSERT_EQ_INT(fl.n, ENROLLERS * ENROL_SUBJECTS * ENROL_FACES);
     ASSERT_EQ_INT(fl.bad, 0);
     s->ops->close(s);
@@ -758,13 +759,13 @@ TEST(store_pg_concurrent_enrol)
 TEST(store_pg_serialised_transactions)
 {
     test_store ts;
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
-    gallery_review rv;
+    store_review rv;
     pid_t pids[BUMPERS];
     NEED_PG();
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
     memset(&rv, 0, sizeof(rv));
     snprintf(rv.id, sizeof(rv.id), "0123456789abcdef0123456789abcdef");
     snprintf(rv.collection, sizeof(rv.collection), "people");
@@ -778,9 +779,9 @@ TEST(store_pg_serialised_transactions)
         pids[w] = fork();
         ASSERT_TRUE(pids[w] >= 0);
         if (pids[w] == 0) {
-            gallery_store *cs;
-            gallery_review r;
-            if (gallery_store_open(ts.uri, ts.keys, &cs, &err) != MIEN_OK) {
+            store_db *cs;
+            store_review r;
+            if (store_db_open(ts.uri, ts.keys, &cs, &err) != MIEN_OK) {
                 _exit(2);
             }
             for (int i = 0; i < BUMPS; i++) {
@@ -809,7 +810,7 @@ TEST(store_pg_serialised_transactions)
         ASSERT_TRUE(waitpid(pids[w], &status, 0) == pids[w]);
         ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
     ASSERT_OK(s->ops->review_get(s, rv.id, &rv, &err), &err);
     ASSERT_EQ_INT(rv.confirmations, BUMPERS * BUMPS);
     s->ops->close(s);
@@ -832,13 +833,13 @@ static int kill_sessions(const char *db)
 TEST(store_pg_reconnect)
 {
     test_store ts;
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
     int64_t coll, fid;
-    gallery_collection c;
+    store_collection c;
     NEED_PG();
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
     ASSERT_OK(make_collection(s, "people", &coll, &err), &err);
     ASSERT_OK(enrol(s, coll, "ann", 1, NULL, &fid, &err), &err);
 
@@ -878,7 +879,7 @@ TEST(store_pg_reconnect)
 TEST(store_pg_sealed_at_rest)
 {
     test_store ts;
-    gallery_store *s = NULL;
+    store_db *s = NULL;
     mien_error err;
     int64_t coll, fid;
     long long v;
@@ -887,7 +888,7 @@ TEST(store_pg_sealed_at_rest)
     static uint8_t crop[CHIP_LEN];
     NEED_PG();
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
     ASSERT_OK(make_collection(s, "people", &coll, &err), &err);
     memset(crop, 0x77, sizeof(crop));
     ASSERT_OK(enrol(s, coll, "ann", 42, crop, &fid, &err), &err);
@@ -912,15 +913,15 @@ TEST(store_pg_sealed_at_rest)
     ASSERT_EQ_INT(v, 0);
     /* A blob moved to another collection does not open there (associated data). */
     int64_t other;
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
     ASSERT_OK(make_collection(s, "other", &other, &err), &err);
     s->ops->close(s);
     snprintf(sql, sizeof(sql), "UPDATE subjects SET collection_id = %lld", (long long)other);
     ASSERT_TRUE(test_pg_exec(ts.db, sql, NULL) == 0);
     static face_log fl;
     memset(&fl, 0, sizeof(fl));
-    ASSERT_OK(gallery_store_open(ts.uri, ts.keys, &s, &err), &err);
-    ASSERT_STATUS(s->ops->face_scan(s, other, log_face, &fl, &err), MIEN_ERR_STORE, &err);
+    ASSERT_OK(store_db_open(ts.uri, ts.keys, &s, &err), &err);
+    ASSERT_STATUS(seal_face_scan(s, other, log_face, &fl, &err), MIEN_ERR_STORE, &err);
     ASSERT_EQ_INT(fl.n, 0);
     s->ops->close(s);
     test_store_remove(&ts);

@@ -41,7 +41,7 @@ static int acct_open(acct_env *a)
     snprintf(a->dir, sizeof(a->dir), "%s", a->ts.dir);
     snprintf(a->path, sizeof(a->path), "%s", a->ts.path);
     a->uri = a->ts.uri;
-    return mien_store_open(a->uri, &a->s, NULL) == MIEN_OK ? 0 : -1;
+    return test_open_store(a->uri, &a->s, NULL) == MIEN_OK ? 0 : -1;
 }
 
 static void acct_close(acct_env *a)
@@ -345,7 +345,7 @@ TEST(acct_consent_retention_purge)
     ASSERT_CONTAINS(l.buf, "\"action\":\"subjects.list\",\"collection\":\"c\"");
     /* A reopened store agrees (index rebuilt from the store). */
     mien_store_close(a.s);
-    ASSERT_OK(mien_store_open(a.uri, &a.s, &err), &err);
+    ASSERT_OK(test_open_store(a.uri, &a.s, &err), &err);
     ASSERT_OK(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), &err);
     for (size_t k = 0; k < n; k++) {
         ASSERT_TRUE(strcmp(c[k].subject, "ann") != 0);
@@ -510,14 +510,14 @@ TEST(acct_audit_tamper)
                                  : "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"
                                    "UPDATE audit SET case_ref = 'case-2' WHERE seq = 5"),
                   0);
-    ASSERT_OK(mien_store_open(a.uri, &a.s, &err), &err);
+    ASSERT_OK(test_open_store(a.uri, &a.s, &err), &err);
     ASSERT_OK(mien_audit_verify(a.s, &rep, &err), &err);
     ASSERT_TRUE(!rep.ok);
     ASSERT_EQ_INT(rep.first_bad, 5);
     mien_store_close(a.s);
     a.s = NULL;
     ASSERT_EQ_INT(tamper(&a, "UPDATE audit SET case_ref = 'case-1' WHERE seq = 5"), 0);
-    ASSERT_OK(mien_store_open(a.uri, &a.s, &err), &err);
+    ASSERT_OK(test_open_store(a.uri, &a.s, &err), &err);
     ASSERT_OK(mien_audit_verify(a.s, &rep, &err), &err);
     ASSERT_TRUE(rep.ok);
     mien_store_close(a.s);
@@ -526,7 +526,7 @@ TEST(acct_audit_tamper)
     /* Removing the newest two rows leaves a consistent chain, but not the signed head. */
     snprintf(sql, sizeof(sql), "DELETE FROM audit WHERE seq > 5");
     ASSERT_EQ_INT(tamper(&a, sql), 0);
-    ASSERT_OK(mien_store_open(a.uri, &a.s, &err), &err);
+    ASSERT_OK(test_open_store(a.uri, &a.s, &err), &err);
     ASSERT_OK(mien_audit_verify(a.s, &rep, &err), &err);
     ASSERT_TRUE(!rep.ok);
     ASSERT_EQ_INT(rep.head_seq, 7);
@@ -565,7 +565,7 @@ TEST(acct_key_file_rules)
     unsigned char *before = test_read_file(key, &klen);
     ASSERT_TRUE(before != NULL);
     mien_store *other = NULL; /* a second handle: a running service, say */
-    ASSERT_OK(mien_store_open(a.path, &other, &err), &err);
+    ASSERT_OK(test_open_store(a.path, &other, &err), &err);
     ASSERT_STATUS(mien_store_rotate_data_key(a.s, &TEST_CTX, &resealed, &err),
                   MIEN_ERR_FORBIDDEN, &err);
     ASSERT_CONTAINS(err.message, "stop it");
@@ -573,7 +573,7 @@ TEST(acct_key_file_rules)
     ASSERT_OK(mien_store_rotate_data_key(a.s, &TEST_CTX, &resealed, &err), &err);
     ASSERT_EQ_INT(resealed, 1);
     mien_store_close(a.s);
-    ASSERT_OK(mien_store_open(a.uri, &a.s, &err), &err);
+    ASSERT_OK(test_open_store(a.uri, &a.s, &err), &err);
     ASSERT_TRUE(!mien_store_key_created(a.s));
     ASSERT_OK(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), &err);
     ASSERT_TRUE(n >= 1 && strcmp(c[0].subject, "ann") == 0);
@@ -587,18 +587,18 @@ TEST(acct_key_file_rules)
     free(before);
     chmod(saved, 0600);
     mien_store_options old = {.key_file = saved, .create_key = 0};
-    ASSERT_OK(mien_store_open_with(a.uri, &old, &a.s, &err), &err);
+    ASSERT_OK(test_open_store_with(a.uri, &old, &a.s, &err), &err);
     ASSERT_STATUS(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_CONTAINS(err.message, "data key 2");
     mien_store_close(a.s);
     a.s = NULL;
     /* A lost key file is not silently replaced by a new one. */
     ASSERT_EQ_INT(unlink(key), 0);
-    ASSERT_STATUS(mien_store_open(a.uri, &a.s, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_STATUS(test_open_store(a.uri, &a.s, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_CONTAINS(err.message, "restore the key file");
     ASSERT_TRUE(access(key, F_OK) != 0);
     mien_store_options no_create = {.key_file = NULL, .create_key = 0};
-    ASSERT_STATUS(mien_store_open_with(a.uri, &no_create, &a.s, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_STATUS(test_open_store_with(a.uri, &no_create, &a.s, &err), MIEN_ERR_NOT_FOUND, &err);
     acct_close(&a);
     return 0;
 }
@@ -626,7 +626,7 @@ TEST(acct_handles_follow_changes)
     }
     mien_free(c);
 
-    ASSERT_OK(mien_store_open(a.uri, &b, &err), &err);
+    ASSERT_OK(test_open_store(a.uri, &b, &err), &err);
     /* Several changes at once: A replays them all before its next answer (on PostgreSQL this
      * once caught up with one enrolment per answer: reading a face back inside the audit
      * scan ended the scan). */
@@ -696,7 +696,7 @@ TEST(acct_audit_forgery_and_head_reset)
      * beyond reach. */
     sqlite3 *db = NULL;
     sqlite3_stmt *q = NULL;
-    gallery_audit_row row;
+    store_audit_row row;
     memset(&row, 0, sizeof(row));
     ASSERT_EQ_INT(sqlite3_open(a.path, &db), SQLITE_OK);
     ASSERT_EQ_INT(sqlite3_prepare_v2(db, "SELECT seq, time, actor, action, collection, purpose,"
@@ -734,7 +734,7 @@ TEST(acct_audit_forgery_and_head_reset)
     sqlite3_close(db);
     free(result);
 
-    ASSERT_OK(mien_store_open(a.path, &a.s, &err), &err);
+    ASSERT_OK(test_open_store(a.path, &a.s, &err), &err);
     ASSERT_OK(mien_audit_verify(a.s, &rep, &err), &err);
     ASSERT_TRUE(!rep.ok);
     ASSERT_EQ_INT(rep.first_bad, row.seq);
@@ -752,7 +752,7 @@ TEST(acct_audit_forgery_and_head_reset)
     char head[200];
     snprintf(head, sizeof(head), "%s.audit-head", a.path);
     ASSERT_EQ_INT(unlink(head), 0);
-    ASSERT_OK(mien_store_open(a.path, &a.s, &err), &err);
+    ASSERT_OK(test_open_store(a.path, &a.s, &err), &err);
     ASSERT_STATUS(enrol(&a, "c", "bob", 1, NULL, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "reset-head");
     ASSERT_CONTAINS(err.message, "the action itself was committed");
@@ -798,7 +798,7 @@ TEST(acct_sealed_bound_to_subject)
                                            " WHERE external_id = 'bob') WHERE subject_id = (SELECT"
                                            " id FROM subjects WHERE external_id = 'ann')"),
                   SQLITE_OK);
-    ASSERT_OK(mien_store_open(a.path, &a.s, &err), &err);
+    ASSERT_OK(test_open_store(a.path, &a.s, &err), &err);
     ASSERT_STATUS(mien_verify(a.s, "door", "bob", a.t[0], 0, &TEST_CTX, &v, &err), MIEN_ERR_STORE,
                   &err);
     ASSERT_TRUE(!v.accepted);
@@ -838,7 +838,7 @@ TEST(acct_review_row_tamper)
     ASSERT_EQ_INT(test_sqlite_exec(a.path, "UPDATE reviews SET status = 'confirmed',"
                                            " confirmations = 2, confirmed_rank = 1"),
                   SQLITE_OK);
-    ASSERT_OK(mien_store_open(a.path, &a.s, &err), &err);
+    ASSERT_OK(test_open_store(a.path, &a.s, &err), &err);
     ASSERT_STATUS(mien_review_get(a.s, id, &info, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "changed outside mien");
     ASSERT_STATUS(mien_review_decide(a.s, id, "r1", MIEN_DECISION_CONFIRM, 1, NULL, &info, &err),

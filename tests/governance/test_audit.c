@@ -15,7 +15,7 @@
 #include <sodium.h>
 
 #include "base/keyring.h"
-#include "gallery/store.h"
+#include "store/store.h"
 #include "governance/audit.h"
 #include "test.h"
 
@@ -24,18 +24,18 @@
 #define FAKE_MAX 16
 
 typedef struct fake_store {
-    gallery_store base; /* first: audit.c sees a gallery_store */
-    gallery_audit_row rows[FAKE_MAX];
+    store_db base; /* first: audit.c sees a store_db */
+    store_audit_row rows[FAKE_MAX];
     char *results[FAKE_MAX]; /* rows[i].result points here (owned) */
     size_t n;
 } fake_store;
 
-static fake_store *as_fake(gallery_store *s)
+static fake_store *as_fake(store_db *s)
 {
     return (fake_store *)s;
 }
 
-static mien_status fake_last(gallery_store *s, int64_t *seq, uint8_t hash[32], mien_error *err)
+static mien_status fake_last(store_db *s, int64_t *seq, uint8_t hash[32], mien_error *err)
 {
     fake_store *f = as_fake(s);
     (void)err;
@@ -48,7 +48,7 @@ static mien_status fake_last(gallery_store *s, int64_t *seq, uint8_t hash[32], m
     return MIEN_OK;
 }
 
-static mien_status fake_insert(gallery_store *s, const gallery_audit_row *row, mien_error *err)
+static mien_status fake_insert(store_db *s, const store_audit_row *row, mien_error *err)
 {
     fake_store *f = as_fake(s);
     int64_t last = f->n > 0 ? f->rows[f->n - 1].seq : 0;
@@ -67,13 +67,13 @@ static mien_status fake_insert(gallery_store *s, const gallery_audit_row *row, m
     return MIEN_OK;
 }
 
-static mien_status fake_scan(gallery_store *s, int64_t from_seq, int64_t t0, int64_t t1,
-                             gallery_audit_fn fn, void *ctx, mien_error *err)
+static mien_status fake_scan(store_db *s, int64_t from_seq, int64_t t0, int64_t t1,
+                             store_audit_fn fn, void *ctx, mien_error *err)
 {
     fake_store *f = as_fake(s);
     (void)err;
     for (size_t i = 0; i < f->n; i++) {
-        const gallery_audit_row *r = &f->rows[i];
+        const store_audit_row *r = &f->rows[i];
         if (r->seq < from_seq || (t0 != 0 && r->time < t0) || (t1 != 0 && r->time > t1)) {
             continue;
         }
@@ -85,7 +85,7 @@ static mien_status fake_scan(gallery_store *s, int64_t from_seq, int64_t t0, int
     return MIEN_OK;
 }
 
-static const gallery_store_ops FAKE_OPS = {
+static const store_db_ops FAKE_OPS = {
     .audit_last = fake_last,
     .audit_insert = fake_insert,
     .audit_scan = fake_scan,
@@ -105,7 +105,7 @@ static void fake_delete(fake_store *f, int64_t seq)
     }
 }
 
-static gallery_audit_row *fake_row(fake_store *f, int64_t seq)
+static store_audit_row *fake_row(fake_store *f, int64_t seq)
 {
     for (size_t i = 0; i < f->n; i++) {
         if (f->rows[i].seq == seq) {
@@ -299,7 +299,7 @@ TEST(audit_hash_vector)
      *          .encode()) + f(b"ok") + f(b'{"candidates":2,"top":0.5}') + f(bytes(32))) */
     static const char WANT[] =
         "d4ea58222a231277fdccc6f825ca3743f25832c44b056474a904d8c01b6e5a1b";
-    gallery_audit_row row;
+    store_audit_row row;
     uint8_t h[32];
     char hex[65];
     memset(&row, 0, sizeof(row));
@@ -329,7 +329,7 @@ TEST(audit_altered_entry)
     ASSERT_TRUE(append_n(&fx, 5) == 0);
     ASSERT_OK(audit_checkpoint(&fx.store.base, &err), &err);
 
-    gallery_audit_row *row = fake_row(&fx.store, 3);
+    store_audit_row *row = fake_row(&fx.store, 3);
     ASSERT_TRUE(row != NULL);
     memcpy(saved, row->actor, sizeof(saved));
     strcpy(row->actor, "mallory");
@@ -370,7 +370,7 @@ TEST(audit_relinked_entry)
     ASSERT_OK(audit_checkpoint(&fx.store.base, &err), &err);
 
     const keyring *keys = fx.store.base.keys;
-    gallery_audit_row *row = fake_row(&fx.store, 3);
+    store_audit_row *row = fake_row(&fx.store, 3);
     strcpy(row->outcome, "ok");
     strcpy(row->purpose, "curiosity");
     audit_row_hash(row, row->hash);
@@ -388,7 +388,7 @@ TEST(audit_relinked_entry)
 
     /* rehashing the whole tail keeps the chain consistent, but not the signed head */
     for (int64_t seq = 4; seq <= 5; seq++) {
-        gallery_audit_row *next = fake_row(&fx.store, seq);
+        store_audit_row *next = fake_row(&fx.store, seq);
         memcpy(next->prev_hash, fake_row(&fx.store, seq - 1)->hash, 32);
         audit_row_hash(next, next->hash);
         audit_row_mac(keys, next, next->mac);
@@ -399,7 +399,7 @@ TEST(audit_relinked_entry)
     ASSERT_CONTAINS(r.problem, "entry 5 does not match the signed head");
 
     /* entry 1 must start the chain */
-    gallery_audit_row *first = fake_row(&fx.store, 1);
+    store_audit_row *first = fake_row(&fx.store, 1);
     first->prev_hash[0] ^= 1;
     audit_row_hash(first, first->hash);
     audit_row_mac(keys, first, first->mac);
@@ -788,7 +788,7 @@ TEST(audit_bad_input)
     int64_t seq = 7;
     uint8_t hash[32] = {1};
     ASSERT_TRUE(fixture_open(&fx) == 0);
-    gallery_store *s = &fx.store.base;
+    store_db *s = &fx.store.base;
     static const char *const BAD_RESULTS[] = {
         "[1,2]", "{bad", "{\"a\":1} x", "{\"a\":1,\"a\":2}", "\"text\"", "",
     };

@@ -11,8 +11,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "gallery/store.h"
-#include "gallery/store_sqlite.h"
+#include "store/store.h"
+#include "store/store_sqlite.h"
 #include "store_target.h"
 #include "base/keyring.h"
 #include "test.h"
@@ -80,7 +80,7 @@ TEST(keys_round_trip)
     size_t n = 0;
     int64_t count = -1;
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
 
     ASSERT_OK(mien_key_count_valid(s, &count, &err), &err);
     ASSERT_EQ_INT(count, 0);
@@ -195,7 +195,7 @@ TEST(keys_verify_refuses)
     mien_key_info info;
     mien_error err;
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_ENROL, "refuse", key, NULL, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_ADMIN, NULL, other, NULL, &err), &err);
     ASSERT_OK(mien_key_verify(s, key, &info, &err), &err);
@@ -340,7 +340,7 @@ TEST(keys_reopen_no_secret_in_file)
     uint8_t hash[32];
     ASSERT_TRUE(test_store_make(&ts) == 0);
     const char *path = ts.path; /* SQLite: the file; PostgreSQL: "" */
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_REVIEW, "reviewer", key, NULL, &err), &err);
     id_of(key, id);
     const char *secret = key + 18;
@@ -367,14 +367,14 @@ TEST(keys_reopen_no_secret_in_file)
     }
     mien_store_close(s);
 
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_key_verify(s, key, &info, &err), &err);
     ASSERT_STR_EQ(info.id, id);
     ASSERT_EQ_INT(info.role, MIEN_ROLE_REVIEW);
     ASSERT_STR_EQ(info.label, "reviewer");
     ASSERT_OK(mien_key_revoke(s, id, &err), &err);
     mien_store_close(s);
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
     ASSERT_STATUS(mien_key_verify(s, key, &info, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_OK(mien_key_count_valid(s, &count, &err), &err);
     ASSERT_EQ_INT(count, 0);
@@ -391,8 +391,8 @@ TEST(keys_reopen_no_secret_in_file)
 TEST(keys_schema_migration)
 {
     char dir[64], path[128], key[MIEN_KEY_TEXT_MAX];
-    gallery_store *g = NULL;
-    gallery_collection c;
+    store_db *g = NULL;
+    store_collection c;
     mien_store *s = NULL;
     mien_collection_info ci;
     mien_key_info info;
@@ -404,11 +404,11 @@ TEST(keys_schema_migration)
     ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
     snprintf(path, sizeof(path), "%s/v1.db", dir);
 
-    ASSERT_STATUS(gallery_sqlite_open_version(path, 0, NULL, &g, &err), MIEN_ERR_ARG, &err);
-    ASSERT_STATUS(gallery_sqlite_open_version(path, GALLERY_SQLITE_SCHEMA_VERSION + 1, NULL, &g, &err),
+    ASSERT_STATUS(store_sqlite_open_version(path, 0, &g, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(store_sqlite_open_version(path, STORE_SQLITE_SCHEMA_VERSION + 1, &g, &err),
                   MIEN_ERR_ARG, &err);
     ASSERT_TRUE(g == NULL);
-    ASSERT_OK(gallery_sqlite_open_version(path, 1, NULL, &g, &err), &err);
+    ASSERT_OK(store_sqlite_open_version(path, 1, &g, &err), &err);
     /* The row as version 1 wrote it (today's collection_create writes later columns too). */
     ASSERT_EQ_INT(test_sqlite_exec(path, "INSERT INTO collections(name, profile, model_a, model_b,"
                                  " description, created_at) VALUES ('old', 0, 'mfn-test-1', '',"
@@ -424,7 +424,7 @@ TEST(keys_schema_migration)
     ASSERT_EQ_INT(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'api_keys'"), 0);
 
     /* The current build upgrades it. */
-    ASSERT_OK(mien_store_open(path, &s, &err), &err);
+    ASSERT_OK(test_open_store(path, &s, &err), &err);
     ASSERT_OK(mien_collection_get(s, "old", &ci, &err), &err);
     ASSERT_STR_EQ(ci.model_a, "mfn-test-1");
     ASSERT_OK(mien_key_count_valid(s, &count, &err), &err);
@@ -432,14 +432,14 @@ TEST(keys_schema_migration)
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_ADMIN, NULL, key, NULL, &err), &err);
     ASSERT_OK(mien_key_verify(s, key, &info, &err), &err);
     mien_store_close(s);
-    ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), GALLERY_SQLITE_SCHEMA_VERSION);
+    ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), STORE_SQLITE_SCHEMA_VERSION);
     ASSERT_EQ_INT(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'api_keys'"), 1);
     ASSERT_EQ_INT(raw_int(path, "SELECT count(*) FROM collections"), 1);
 
     /* Asking for version 1 of a current file changes nothing. */
-    ASSERT_OK(gallery_sqlite_open_version(path, 1, NULL, &g, &err), &err);
+    ASSERT_OK(store_sqlite_open_version(path, 1, &g, &err), &err);
     g->ops->close(g);
-    ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), GALLERY_SQLITE_SCHEMA_VERSION);
+    ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), STORE_SQLITE_SCHEMA_VERSION);
     test_remove_dir(dir);
     return 0;
 }

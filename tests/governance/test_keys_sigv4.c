@@ -28,7 +28,7 @@ TEST(sigv4_secret_round_trip)
     mien_store *s = NULL;
     mien_error err;
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_ADMIN, NULL, admin, NULL, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_SEARCH, NULL, search, NULL, &err), &err);
     ASSERT_OK(mien_key_aws_secret(s, admin, a1, &err), &err);
@@ -51,7 +51,7 @@ TEST(sigv4_secret_round_trip)
     mien_store_close(s);
     /* derived, not stored: the same after reopening, and absent from the database (the
      * SQLite file's bytes; PostgreSQL's api_keys rows) */
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_key_aws_secret(s, admin, a2, &err), &err);
     ASSERT_STR_EQ(a1, a2);
     mien_store_close(s);
@@ -79,7 +79,7 @@ TEST(sigv4_signing_key_matches)
     mien_error err;
     ASSERT_TRUE(sodium_init() >= 0);
     ASSERT_TRUE(test_store_make(&ts) == 0);
-    ASSERT_OK(mien_store_open(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_ENROL, "sdk", key, NULL, &err), &err);
     id_of(key, id);
     ASSERT_OK(mien_key_aws_secret(s, key, secret, &err), &err);

@@ -28,16 +28,18 @@
 
 #include "base/error.h"
 #include "base/keyring.h"
-#include "gallery/store.h"
+#include "governance/store_copy.h"
+#include "store/handle.h"
+#include "store/seal.h"
 #include "governance/audit.h"
 #include "governance/governance.h"
 
 #define CHIP_BYTES (112 * 112 * 3) /* FACE_CHIP: the aligned ArcFace chip, RGB, row-major */
 
 typedef struct copy_ctx {
-    gallery_store *from, *to;
+    store_db *from, *to;
     int64_t collection_id;
-    gallery_counts *n;
+    store_counts *n;
     mien_error *err;
     /* review ids, gathered during review_scan: a PostgreSQL source streams the scan on its
      * one connection, so the decisions are read after it */
@@ -47,7 +49,7 @@ typedef struct copy_ctx {
 
 /* ---- the target must be empty --------------------------------------------------------- */
 
-static mien_status count_review(void *ctx, const gallery_review *r)
+static mien_status count_review(void *ctx, const store_review *r)
 {
     (void)r;
     ++*(int64_t *)ctx;
@@ -55,10 +57,10 @@ static mien_status count_review(void *ctx, const gallery_review *r)
 }
 
 /* MIEN_ERR_EXISTS naming what `to` holds, unless it holds nothing a copy would clash with. */
-static mien_status check_empty(gallery_store *to, mien_error *err)
+static mien_status check_empty(store_db *to, mien_error *err)
 {
-    gallery_collection *cs = NULL;
-    gallery_key *ks = NULL;
+    store_collection *cs = NULL;
+    store_key *ks = NULL;
     size_t nc = 0, nk = 0;
     int64_t seq = 0, reviews = 0;
     uint8_t hash[32];
@@ -88,10 +90,10 @@ static mien_status check_empty(gallery_store *to, mien_error *err)
 
 /* ---- collections, subjects, faces ----------------------------------------------------- */
 
-static mien_status copy_face(void *ctx, const gallery_face_full *f)
+static mien_status copy_face(void *ctx, const store_face_full *f)
 {
     copy_ctx *c = ctx;
-    gallery_face_new nf = {
+    store_face_new nf = {
         .template_bytes = f->template_bytes,
         .template_len = f->template_len,
         .quality = f->has_quality ? &f->quality : NULL,
@@ -99,7 +101,7 @@ static mien_status copy_face(void *ctx, const gallery_face_full *f)
         .crop_rgb = f->crop_rgb,
         .crop_len = f->crop_rgb != NULL ? f->crop_len : 0,
     };
-    mien_status st = c->to->ops->face_import(c->to, c->collection_id, f->subject_id, f->face_id,
+    mien_status st = seal_face_import(c->to, c->collection_id, f->subject_id, f->face_id,
                                              f->created_at, &nf, c->err);
     if (st == MIEN_OK) {
         c->n->faces++;
@@ -109,9 +111,9 @@ static mien_status copy_face(void *ctx, const gallery_face_full *f)
 }
 
 /* One collection: its row, its subjects, their faces. */
-static mien_status copy_collection(gallery_store *from, copy_ctx *c, const gallery_collection *col)
+static mien_status copy_collection(store_db *from, copy_ctx *c, const store_collection *col)
 {
-    gallery_subject *subs = NULL;
+    store_subject *subs = NULL;
     size_t n = 0;
     mien_status st = c->to->ops->collection_import(c->to, col, c->err);
     if (st == MIEN_OK) {
@@ -127,18 +129,18 @@ static mien_status copy_collection(gallery_store *from, copy_ctx *c, const galle
     c->n->collections++;
     c->n->subjects += (int64_t)n;
     c->collection_id = col->id;
-    return from->ops->face_scan_full(from, col->id, copy_face, c, c->err);
+    return seal_face_scan_full(from, col->id, copy_face, c, c->err);
 }
 
 /* ---- keys, reviews, decisions, the audit chain ----------------------------------------- */
 
-static mien_status copy_keys(gallery_store *from, copy_ctx *c)
+static mien_status copy_keys(store_db *from, copy_ctx *c)
 {
-    gallery_key *list = NULL;
+    store_key *list = NULL;
     size_t n = 0;
     mien_status st = from->ops->key_list(from, &list, &n, c->err);
     for (size_t k = 0; st == MIEN_OK && k < n; k++) {
-        gallery_key key; /* key_list leaves the hash out: read each key whole */
+        store_key key; /* key_list leaves the hash out: read each key whole */
         st = from->ops->key_get(from, list[k].id, &key, c->err);
         if (st == MIEN_OK) {
             st = c->to->ops->key_import(c->to, &key, c->err);
@@ -149,17 +151,29 @@ static mien_status copy_keys(gallery_store *from, copy_ctx *c)
     return st;
 }
 
-static mien_status copy_review(void *ctx, const gallery_review *r)
+/* Room for one more review id in c->reviews (decisions are copied after the scan: store.h,
+ * a scan's callback runs no statement). */
+static mien_status review_room(copy_ctx *c, const char *what)
+{
+    if (c->n_reviews < c->cap_reviews) {
+        return MIEN_OK;
+    }
+    size_t cap = c->cap_reviews ? 2 * c->cap_reviews : 64;
+    char(*grown)[33] = realloc(c->reviews, cap * sizeof(*grown));
+    if (grown == NULL) {
+        return base_error_set(c->err, MIEN_ERR_NOMEM, "%s: out of memory", what);
+    }
+    c->reviews = grown;
+    c->cap_reviews = cap;
+    return MIEN_OK;
+}
+
+static mien_status copy_review(void *ctx, const store_review *r)
 {
     copy_ctx *c = ctx;
-    if (c->n_reviews == c->cap_reviews) {
-        size_t cap = c->cap_reviews ? 2 * c->cap_reviews : 64;
-        char(*grown)[33] = realloc(c->reviews, cap * sizeof(*grown));
-        if (grown == NULL) {
-            return base_error_set(c->err, MIEN_ERR_NOMEM, "copying reviews: out of memory");
-        }
-        c->reviews = grown;
-        c->cap_reviews = cap;
+    mien_status st = review_room(c, "copying reviews");
+    if (st != MIEN_OK) {
+        return st;
     }
     /* Like an audit entry: checked under the source's key file, tagged again under the
      * target's (governance.h governance_review_mac). */
@@ -169,9 +183,9 @@ static mien_status copy_review(void *ctx, const gallery_review *r)
         return base_error_set(c->err, MIEN_ERR_STORE, "review %s was changed outside mien in "
                               "the source; not copied", r->id);
     }
-    gallery_review copy = *r;
+    store_review copy = *r;
     governance_review_mac(c->to->keys, &copy, copy.mac);
-    mien_status st = c->to->ops->review_insert(c->to, &copy, c->err);
+    st = c->to->ops->review_insert(c->to, &copy, c->err);
     if (st == MIEN_OK) {
         memcpy(c->reviews[c->n_reviews++], r->id, sizeof(c->reviews[0]));
         c->n->reviews++;
@@ -179,11 +193,11 @@ static mien_status copy_review(void *ctx, const gallery_review *r)
     return st;
 }
 
-static mien_status copy_reviews(gallery_store *from, copy_ctx *c)
+static mien_status copy_reviews(store_db *from, copy_ctx *c)
 {
     mien_status st = from->ops->review_scan(from, copy_review, c, c->err);
     for (size_t k = 0; st == MIEN_OK && k < c->n_reviews; k++) {
-        gallery_decision *ds = NULL;
+        store_decision *ds = NULL;
         size_t n = 0;
         st = from->ops->decision_list(from, c->reviews[k], &ds, &n, c->err);
         for (size_t i = 0; st == MIEN_OK && i < n; i++) {
@@ -200,10 +214,10 @@ static mien_status copy_reviews(gallery_store *from, copy_ctx *c)
  * confirm is refused (someone inserted it behind mien's back), and each copied entry gets the
  * MAC of the target's key file, whose holder is making the copy. The hash chain, which does not
  * cover the MAC, is copied as it is. */
-static mien_status copy_audit_row(void *ctx, const gallery_audit_row *row)
+static mien_status copy_audit_row(void *ctx, const store_audit_row *row)
 {
     copy_ctx *c = ctx;
-    gallery_audit_row copy = *row;
+    store_audit_row copy = *row;
     uint8_t mac[32];
     audit_row_mac(c->from->keys, row, mac);
     if (sodium_memcmp(mac, row->mac, sizeof(mac)) != 0) {
@@ -217,19 +231,19 @@ static mien_status copy_audit_row(void *ctx, const gallery_audit_row *row)
     return st;
 }
 
-mien_status gallery_store_copy(gallery_store *from, gallery_store *to, gallery_counts *copied,
+mien_status store_db_copy(store_db *from, store_db *to, store_counts *copied,
                                mien_error *err)
 {
-    gallery_counts n;
-    gallery_collection *cs = NULL;
-    gallery_sequences seqs;
+    store_counts n;
+    store_collection *cs = NULL;
+    store_sequences seqs;
     size_t nc = 0;
     memset(&n, 0, sizeof(n));
     if (copied != NULL) {
         memset(copied, 0, sizeof(*copied));
     }
     if (from == NULL || to == NULL || from == to) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_store_copy: two different stores");
+        return base_error_set(err, MIEN_ERR_ARG, "store_db_copy: two different stores");
     }
     mien_status st = check_empty(to, err);
     if (st != MIEN_OK) {
@@ -271,10 +285,10 @@ mien_status gallery_store_copy(gallery_store *from, gallery_store *to, gallery_c
 /* ---- counting (the check after a copy) ------------------------------------------------- */
 
 typedef struct count_ctx {
-    gallery_counts *n;
+    store_counts *n;
 } count_ctx;
 
-static mien_status count_face(void *ctx, const gallery_face_full *f)
+static mien_status count_face(void *ctx, const store_face_full *f)
 {
     count_ctx *c = ctx;
     c->n->faces++;
@@ -282,10 +296,10 @@ static mien_status count_face(void *ctx, const gallery_face_full *f)
     return MIEN_OK;
 }
 
-static mien_status count_decisions(gallery_store *s, const char *id, int64_t *n,
+static mien_status count_decisions(store_db *s, const char *id, int64_t *n,
                                    mien_error *err)
 {
-    gallery_decision *ds = NULL;
+    store_decision *ds = NULL;
     size_t k = 0;
     mien_status st = s->ops->decision_list(s, id, &ds, &k, err);
     free(ds);
@@ -293,42 +307,37 @@ static mien_status count_decisions(gallery_store *s, const char *id, int64_t *n,
     return st;
 }
 
-static mien_status gather_review(void *ctx, const gallery_review *r)
+static mien_status gather_review(void *ctx, const store_review *r)
 {
     copy_ctx *c = ctx;
-    if (c->n_reviews == c->cap_reviews) {
-        size_t cap = c->cap_reviews ? 2 * c->cap_reviews : 64;
-        char(*grown)[33] = realloc(c->reviews, cap * sizeof(*grown));
-        if (grown == NULL) {
-            return base_error_set(c->err, MIEN_ERR_NOMEM, "counting reviews: out of memory");
-        }
-        c->reviews = grown;
-        c->cap_reviews = cap;
+    mien_status st = review_room(c, "counting reviews");
+    if (st != MIEN_OK) {
+        return st;
     }
     memcpy(c->reviews[c->n_reviews++], r->id, sizeof(c->reviews[0]));
     return MIEN_OK;
 }
 
-mien_status gallery_store_count(gallery_store *s, gallery_counts *out, mien_error *err)
+mien_status store_db_count(store_db *s, store_counts *out, mien_error *err)
 {
-    gallery_collection *cs = NULL;
-    gallery_key *ks = NULL;
+    store_collection *cs = NULL;
+    store_key *ks = NULL;
     size_t nc = 0, nk = 0;
     uint8_t hash[32];
-    gallery_counts n;
+    store_counts n;
     memset(&n, 0, sizeof(n));
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
     }
     if (s == NULL || out == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_store_count: NULL argument");
+        return base_error_set(err, MIEN_ERR_ARG, "store_db_count: NULL argument");
     }
     count_ctx cc = {&n};
     mien_status st = s->ops->collection_list(s, &cs, &nc, err);
     for (size_t k = 0; st == MIEN_OK && k < nc; k++) {
         n.collections++;
         n.subjects += cs[k].subjects;
-        st = s->ops->face_scan_full(s, cs[k].id, count_face, &cc, err);
+        st = seal_face_scan_full(s, cs[k].id, count_face, &cc, err);
     }
     free(cs);
     if (st == MIEN_OK) {
@@ -358,7 +367,7 @@ mien_status gallery_store_count(gallery_store *s, gallery_counts *out, mien_erro
 
 /* ---- the public copy (mien.h) ----------------------------------------------------------- */
 
-static void report_from(const gallery_counts *n, mien_copy_report *out)
+static void report_from(const store_counts *n, mien_copy_report *out)
 {
     out->collections = n->collections;
     out->subjects = n->subjects;
@@ -371,7 +380,7 @@ static void report_from(const gallery_counts *n, mien_copy_report *out)
 }
 
 /* Which count of `found` differs from `want`, or NULL. */
-static const char *count_differs(const gallery_counts *want, const gallery_counts *found,
+static const char *count_differs(const store_counts *want, const store_counts *found,
                                  int64_t *w, int64_t *f)
 {
     static const char *const names[] = {"collections", "subjects", "faces", "crops",
@@ -406,8 +415,8 @@ static bool same_mac_key(const keyring *a, const keyring *b)
 mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context *ctx,
                             mien_copy_report *out, mien_error *err)
 {
-    gallery_store *f = gallery_store_of(from), *t = gallery_store_of(to);
-    gallery_counts copied, found;
+    store_db *f = store_db_of(from), *t = store_db_of(to);
+    store_counts copied, found;
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
     }
@@ -425,7 +434,7 @@ mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context
     if (st != MIEN_OK) {
         return st;
     }
-    st = gallery_store_copy(f, t, &copied, err);
+    st = store_db_copy(f, t, &copied, err);
     if (st == MIEN_OK) {
         /* The copy is on the record of the store it made: who, when, how much (never the
          * source's URI, which may hold a password). */
@@ -448,7 +457,7 @@ mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context
     /* The target's signed head now covers the copied chain and the migration entry. */
     st = governance_after_commit(t, err);
     if (st == MIEN_OK) {
-        st = gallery_store_count(t, &found, err);
+        st = store_db_count(t, &found, err);
     }
     if (st != MIEN_OK) {
         return st;

@@ -31,9 +31,8 @@
  * commit. audit_insert also refuses (MIEN_ERR_EXISTS) a seq that is not max(seq) + 1, so even
  * a caller that appends outside a transaction cannot fork the chain.
  *
- * Templates and crops are sealed with the store's keyring exactly as the SQLite store does
- * (keyring_seal, associated data gallery_seal_ad()), so that a dump, a replica or a backup
- * holds only ciphertext.
+ * Templates and crops arrive sealed (seal.h, above the store, as for the SQLite store), so
+ * that a dump, a replica or a backup holds only ciphertext.
  *
  * Erasure deletes the rows at commit. Unlike the SQLite store, it cannot make the bytes leave
  * the server's files: PostgreSQL keeps dead row versions until VACUUM prunes them, and its
@@ -42,9 +41,18 @@
  * A lost connection is re-established at the start of the next operation outside a
  * transaction (PQreset, statements prepared again); a read, or a BEGIN, that finds the
  * connection dead is retried once on the new one. Inside a transaction the transaction is
- * lost and the operation fails (MIEN_ERR_IO). @test gallery/test_store_postgres.c, and
- * gallery/test_store.c, test_gallery.c, governance/test_keys.c with $MIEN_TEST_STORE */
-#include "gallery/store_postgres.h"
+ * lost and the operation fails (MIEN_ERR_IO).
+ *
+ * What is here is the PostgreSQL dialect and driver: the statement table (STMT_MAP), the
+ * driver store_sql.c runs the shared operations on (store_sql.h; scans stream in single-row
+ * mode), and what truly differs: transactions under the advisory write lock, subject_ensure
+ * (one upsert), subject_erase (FOR UPDATE), face writes (face and crop in one statement),
+ * blob_rewrite (a cursor), ping with reconnection, sequence_raise (setval), schema creation
+ * and migration. Templates and crops arrive sealed (seal.h). @test
+ * gallery/test_store_postgres.c, and gallery/test_store.c, test_gallery.c,
+ * governance/test_keys.c with $MIEN_TEST_STORE */
+#include "store/store_postgres.h"
+#include "store/store_sql.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -52,13 +60,11 @@
 #include <string.h>
 
 #include <libpq-fe.h>
-#include <sodium.h>
 
 #include "base/error.h"
 
 #define STORE_MAGIC 0x50475351u /* "PGSQ": checked by assert on every call (STYLE rule 10) */
 
-#define CHIP_BYTES (112 * 112 * 3) /* FACE_CHIP: the aligned ArcFace chip, RGB, row-major */
 
 /* Waiting for a lock (the write lock of begin(), a row another node is writing) gives up
  * after this long: the same 5 s as the SQLite store's busy timeout, for the same reason (a
@@ -73,7 +79,7 @@
 #define LOCK_WRITE_SQL "SELECT pg_advisory_xact_lock(1835623790, hashtext(current_schema()))"
 #define LOCK_MIGRATE_SQL "SELECT pg_advisory_xact_lock(1835624306, hashtext(current_schema()))"
 
-/* Rows fetched per round trip by the cursors of reseal_all. */
+/* Rows fetched per round trip by the cursor of blob_rewrite. */
 #define RESEAL_BATCH 512
 
 /* ---- schema and migrations -------------------------------------------------------------
@@ -192,7 +198,7 @@ static const migration MIGRATIONS[] = {
 };
 
 #define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
-_Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SCHEMA_VERSION,
+_Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == STORE_POSTGRES_SCHEMA_VERSION,
                "one migration step per schema version");
 
 /* ---- statements -----------------------------------------------------------------------
@@ -200,15 +206,6 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SC
  * the old one turns out dead outside a transaction (the file comment). Sort orders use
  * COLLATE "C" so that lists come in byte order, as SQLite's BINARY collation gives them,
  * whatever the database's locale. */
-#define COLLECTION_COLUMNS                                                                 \
-    "SELECT c.id, c.name, c.profile, c.model_a, c.model_b, c.description, c.created_at,"  \
-    " (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id),"                   \
-    " (SELECT count(*) FROM subjects s JOIN faces f ON f.subject_id = s.id"              \
-    " WHERE s.collection_id = c.id), c.purposes, c.legal_basis, c.consent,"              \
-    " c.retention_s, c.review, c.verification_only FROM collections c"
-#define REVIEW_COLUMNS                                                                     \
-    "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
-    " status, created_at, search_seq, candidates, mac, candidates_json FROM reviews"
 
 /* The highest id table T has handed out: its identity sequence's last value (NULL before the
  * first nextval) or its largest id (rows imported with explicit ids do not move the
@@ -298,8 +295,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == GALLERY_POSTGRES_SC
        " WHERE $1::bigint = (SELECT coalesce(max(seq), 0) + 1 FROM audit)"                 \
        " ON CONFLICT (seq) DO NOTHING RETURNING seq")                                      \
     XX(AUDIT_SCAN, 1,                                                                      \
-       "SELECT seq, time, actor, action, collection, purpose, case_ref, input_sha256,"     \
-       " outcome, result, prev_hash, hash, mac FROM audit WHERE seq >= $1::bigint"         \
+       AUDIT_COLUMNS " WHERE seq >= $1::bigint"                                            \
        " AND ($2::bigint = 0 OR time >= $2::bigint)"                                       \
        " AND ($3::bigint = 0 OR time <= $3::bigint) ORDER BY seq")                         \
     XX(REVIEW_INSERT, 0,                                                                   \
@@ -404,7 +400,7 @@ static const stmt_def STMTS[STMT_COUNT] = {
 };
 
 typedef struct pg_store {
-    gallery_store base; /* first member: a gallery_store * is a pg_store * */
+    store_db base; /* first member: a store_db * is a pg_store * */
     uint32_t magic;
     PGconn *conn;
     bool in_tx;                    /* between the caller's begin() and commit()/rollback() */
@@ -413,11 +409,13 @@ typedef struct pg_store {
     bool prepared[STMT_COUNT];     /* on the current connection */
     char sqlstate[6];              /* of the last failed statement ("" when none) */
     char where[256];               /* "postgres USER@HOST:PORT/DB", for messages */
+    struct sql_stmt *sql;          /* store_sql.c's statements, SQL_COUNT of them (owned) */
+    bool op_own;                   /* drv_op_begin's scope began with our own BEGIN */
 } pg_store;
 
-static const gallery_store_ops POSTGRES_OPS;
+static const store_db_ops POSTGRES_OPS;
 
-static pg_store *as_pg(gallery_store *s)
+static pg_store *as_pg(store_db *s)
 {
     pg_store *st = (pg_store *)s;
     assert(st != NULL && st->magic == STORE_MAGIC);
@@ -536,15 +534,6 @@ static int64_t col_i64(const PGresult *r, int row, int col)
 static void col_text(char *dst, size_t size, const PGresult *r, int row, int col)
 {
     snprintf(dst, size, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
-}
-
-/* A 32-byte bytea column into dst (zeros when NULL or another length: verify then fails). */
-static void col_hash(uint8_t dst[32], const PGresult *r, int row, int col)
-{
-    memset(dst, 0, 32);
-    if (!PQgetisnull(r, row, col) && PQgetlength(r, row, col) == 32) {
-        memcpy(dst, PQgetvalue(r, row, col), 32);
-    }
 }
 
 /* ---- errors ----------------------------------------------------------------------------- */
@@ -791,7 +780,7 @@ static mien_status op_end(pg_store *st, op_scope *op, mien_status status, mien_e
 
 /* ---- transactions ---------------------------------------------------------------------- */
 
-static mien_status pg_begin(gallery_store *s, mien_error *err)
+static mien_status pg_begin(store_db *s, mien_error *err)
 {
     pg_store *st = as_pg(s);
     if (st->in_tx) {
@@ -825,7 +814,7 @@ static mien_status pg_begin(gallery_store *s, mien_error *err)
     return status;
 }
 
-static void pg_rollback(gallery_store *s)
+static void pg_rollback(store_db *s)
 {
     pg_store *st = as_pg(s);
     if (st->in_tx && PQstatus(st->conn) == CONNECTION_OK &&
@@ -835,7 +824,7 @@ static void pg_rollback(gallery_store *s)
     st->in_tx = false;
 }
 
-static mien_status pg_commit(gallery_store *s, mien_error *err)
+static mien_status pg_commit(store_db *s, mien_error *err)
 {
     pg_store *st = as_pg(s);
     char tag[32] = "";
@@ -856,196 +845,10 @@ static mien_status pg_commit(gallery_store *s, mien_error *err)
     return MIEN_OK;
 }
 
-/* ---- sealing (base/keyring.h), as store_sqlite.c: templates and crops are written sealed
- * with the current data key and bound to their collection (gallery_seal_ad). */
-
-/* Seals plain[n] for its place into *out (store.c gallery_seal). */
-static mien_status seal_blob(pg_store *st, gallery_blob kind, int64_t collection_id,
-                             int64_t subject_id, const uint8_t *plain, size_t n, uint8_t **out,
-                             mien_error *err)
-{
-    return gallery_seal(&st->base, st->where, kind, collection_id, subject_id, plain, n, out,
-                        err);
-}
-
-/* Opens sealed[n] into *buf (store.c gallery_unseal). */
-static mien_status open_blob(pg_store *st, gallery_blob kind, int64_t collection_id,
-                             int64_t subject_id, const uint8_t *sealed, size_t n, uint8_t **buf,
-                             size_t *cap, size_t *plain_len, mien_error *err)
-{
-    return gallery_unseal(&st->base, st->where, kind, collection_id, subject_id, sealed, n,
-                          buf, cap, plain_len, err);
-}
-
-static void free_plain(uint8_t *plain, size_t cap)
-{
-    if (plain != NULL) {
-        sodium_memzero(plain, cap);
-        free(plain);
-    }
-}
-
 /* ---- collections ------------------------------------------------------------------------ */
 
-static void read_collection(const PGresult *r, int row, gallery_collection *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->id = col_i64(r, row, 0);
-    col_text(c->name, sizeof(c->name), r, row, 1);
-    c->profile = (mien_profile)col_i64(r, row, 2);
-    col_text(c->model_a, sizeof(c->model_a), r, row, 3);
-    col_text(c->model_b, sizeof(c->model_b), r, row, 4);
-    col_text(c->description, sizeof(c->description), r, row, 5);
-    c->created_at = col_i64(r, row, 6);
-    c->subjects = col_i64(r, row, 7);
-    c->faces = col_i64(r, row, 8);
-    col_text(c->purposes, sizeof(c->purposes), r, row, 9);
-    col_text(c->legal_basis, sizeof(c->legal_basis), r, row, 10);
-    c->consent = (int)col_i64(r, row, 11);
-    c->retention_s = col_i64(r, row, 12);
-    c->review = (int)col_i64(r, row, 13);
-    c->verification_only = (int)col_i64(r, row, 14);
-}
-
-static mien_status pg_collection_create(gallery_store *s, gallery_collection *c,
-                                        mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    if (c == NULL || c->name[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "collection_create: no name");
-    }
-    int64_t now = gallery_store_now(&st->base);
-    p_text(&p, c->name);
-    p_i64(&p, (int64_t)c->profile);
-    p_text(&p, c->model_a);
-    p_text(&p, c->model_b);
-    p_text(&p, c->description);
-    p_i64(&p, now);
-    p_text(&p, c->purposes);
-    p_text(&p, c->legal_basis);
-    p_i64(&p, c->consent);
-    p_i64(&p, c->retention_s);
-    p_i64(&p, c->review);
-    p_i64(&p, c->verification_only);
-    mien_status status = run(st, STMT_COLLECTION_INSERT, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return base_error_set(err, MIEN_ERR_EXISTS, "collection \"%s\" already exists", c->name);
-    }
-    c->id = col_i64(r, 0, 0);
-    c->created_at = now;
-    c->subjects = 0;
-    c->faces = 0;
-    PQclear(r);
-    return MIEN_OK;
-}
-
-static mien_status pg_collection_get(gallery_store *s, const char *name, gallery_collection *out,
-                                     mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    if (name == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "collection_get: no name");
-    }
-    p_text(&p, name);
-    mien_status status = run(st, STMT_COLLECTION_GET, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection \"%s\"", name);
-    } else {
-        read_collection(r, 0, out);
-    }
-    PQclear(r);
-    return status;
-}
-
-/* Runs statement `id` and collects one element of elem_size bytes per row, filled by
- * read(). *out (malloc'd, caller frees; NULL when empty) and *n on success; nothing on
- * failure. */
-typedef void (*row_reader)(const PGresult *r, int row, void *elem);
-
-static mien_status collect(pg_store *st, stmt_id id, const pq_params *p, size_t elem_size,
-                           row_reader read, void **out, size_t *n, mien_error *err)
-{
-    PGresult *r;
-    *out = NULL;
-    *n = 0;
-    mien_status status = run(st, id, p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int rows = PQntuples(r);
-    if (rows > 0) {
-        char *list = malloc((size_t)rows * elem_size);
-        if (list == NULL) {
-            PQclear(r);
-            char what[48];
-            return base_error_set(err, MIEN_ERR_NOMEM, "%s: %d rows", op_name(id, what), rows);
-        }
-        for (int i = 0; i < rows; i++) {
-            read(r, i, list + (size_t)i * elem_size);
-        }
-        *out = list;
-        *n = (size_t)rows;
-    }
-    PQclear(r);
-    return MIEN_OK;
-}
-
-static void read_collection_row(const PGresult *r, int row, void *elem)
-{
-    read_collection(r, row, elem);
-}
-
-static mien_status pg_collection_list(gallery_store *s, gallery_collection **out, size_t *n,
-                                      mien_error *err)
-{
-    void *list = NULL;
-    mien_status status = collect(as_pg(s), STMT_COLLECTION_LIST, NULL, sizeof(**out),
-                                 read_collection_row, &list, n, err);
-    *out = list;
-    return status;
-}
-
-/* One statement; the cascade takes subjects, faces and crops with it. */
-static mien_status pg_collection_drop(gallery_store *s, int64_t collection_id, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    p_i64(&p, collection_id);
-    mien_status status = run(st, STMT_COLLECTION_DELETE, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
-                                (long long)collection_id);
-    }
-    PQclear(r);
-    return status;
-}
 
 /* ---- subjects ------------------------------------------------------------------------- */
-
-static mien_status check_external_id(const char *external_id, mien_error *err)
-{
-    size_t len = external_id != NULL ? strlen(external_id) : 0;
-    if (len == 0 || len >= GALLERY_SUBJECT_MAX) {
-        return base_error_set(err, MIEN_ERR_ARG, "subject id must be 1..%d bytes",
-                              GALLERY_SUBJECT_MAX - 1);
-    }
-    return MIEN_OK;
-}
 
 /* The id of subject `external_id` in *id (statement SUBJECT_FIND or SUBJECT_LOCK), or 0. */
 static mien_status subject_find(pg_store *st, stmt_id which, int64_t collection_id,
@@ -1070,7 +873,7 @@ static mien_status subject_find(pg_store *st, stmt_id which, int64_t collection_
 /* One upsert (new subject, or consent_ref / expires_at replaced where given), then a look-up
  * when it returned nothing (an existing subject left as it was, or no such collection). Two
  * nodes ensuring the same new subject at once get the same id (ON CONFLICT). */
-static mien_status pg_subject_ensure(gallery_store *s, int64_t collection_id,
+static mien_status pg_subject_ensure(store_db *s, int64_t collection_id,
                                      const char *external_id, const char *display_name,
                                      const char *consent_ref, int64_t expires_at,
                                      int64_t *subject_id, mien_error *err)
@@ -1079,14 +882,14 @@ static mien_status pg_subject_ensure(gallery_store *s, int64_t collection_id,
     pq_params p = {0};
     PGresult *r;
     *subject_id = 0;
-    mien_status status = check_external_id(external_id, err);
+    mien_status status = sql_check_external_id(external_id, err);
     if (status != MIEN_OK) {
         return status;
     }
     p_i64(&p, collection_id);
     p_text(&p, external_id);
     p_text(&p, display_name);
-    p_i64(&p, gallery_store_now(&st->base));
+    p_i64(&p, store_db_now(&st->base));
     p_text(&p, consent_ref);
     p_i64_or_null(&p, expires_at);
     status = run(st, STMT_SUBJECT_UPSERT, &p, &r, err);
@@ -1109,132 +912,7 @@ static mien_status pg_subject_ensure(gallery_store *s, int64_t collection_id,
     return MIEN_OK;
 }
 
-static void read_expired_row(const PGresult *r, int row, void *elem)
-{
-    gallery_expired *e = elem;
-    memset(e, 0, sizeof(*e));
-    col_text(e->collection, sizeof(e->collection), r, row, 0);
-    e->collection_id = col_i64(r, row, 1);
-    col_text(e->external_id, sizeof(e->external_id), r, row, 2);
-}
-
-static mien_status pg_subject_expired(gallery_store *s, int64_t now, gallery_expired **out,
-                                      size_t *n, mien_error *err)
-{
-    pq_params p = {0};
-    void *list = NULL;
-    p_i64(&p, now);
-    mien_status status = collect(as_pg(s), STMT_SUBJECT_EXPIRED, &p, sizeof(**out),
-                                 read_expired_row, &list, n, err);
-    *out = list;
-    return status;
-}
-
-static void read_subject_row(const PGresult *r, int row, void *elem)
-{
-    gallery_subject *g = elem;
-    memset(g, 0, sizeof(*g));
-    g->id = col_i64(r, row, 0);
-    col_text(g->external_id, sizeof(g->external_id), r, row, 1);
-    col_text(g->display_name, sizeof(g->display_name), r, row, 2);
-    g->created_at = col_i64(r, row, 3);
-    g->faces = col_i64(r, row, 4);
-    col_text(g->consent_ref, sizeof(g->consent_ref), r, row, 5);
-    g->expires_at = col_i64(r, row, 6);
-}
-
-static mien_status pg_subject_list(gallery_store *s, int64_t collection_id, gallery_subject **out,
-                                   size_t *n, mien_error *err)
-{
-    pq_params p = {0};
-    void *list = NULL;
-    p_i64(&p, collection_id);
-    mien_status status = collect(as_pg(s), STMT_SUBJECT_LIST, &p, sizeof(**out),
-                                 read_subject_row, &list, n, err);
-    *out = list;
-    return status;
-}
-
-/* The subject's row is locked (FOR UPDATE) before its faces are counted, so that no other
- * node adds a face to it between the count and the deletion (a face insert takes a key-share
- * lock on its subject). The cascade deletes faces and crops. */
-static mien_status erase_rows(pg_store *st, int64_t collection_id, const char *external_id,
-                              int64_t *faces, int64_t *crops, mien_error *err)
-{
-    pq_params p = {0};
-    PGresult *r;
-    int64_t id;
-    mien_status status = subject_find(st, STMT_SUBJECT_LOCK, collection_id, external_id, &id,
-                                      err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (id == 0) {
-        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject \"%s\" in collection %lld",
-                              external_id, (long long)collection_id);
-    }
-    p_i64(&p, id);
-    status = run(st, STMT_SUBJECT_COUNTS, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    *faces = col_i64(r, 0, 0);
-    *crops = col_i64(r, 0, 1);
-    PQclear(r);
-    return run(st, STMT_SUBJECT_DELETE, &p, NULL, err);
-}
-
-/* Erasure: the rows go at commit (docs/deploy.md, "Erasure", says what that does
- * and does not promise about the server's files). */
-static mien_status pg_subject_erase(gallery_store *s, int64_t collection_id,
-                                    const char *external_id, int64_t *faces_deleted,
-                                    int64_t *crops_deleted, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    op_scope op;
-    int64_t faces = 0, crops = 0;
-    *faces_deleted = 0;
-    *crops_deleted = 0;
-    mien_status status = check_external_id(external_id, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    status = op_begin(st, &op, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    status = op_end(st, &op, erase_rows(st, collection_id, external_id, &faces, &crops, err),
-                    err);
-    if (status == MIEN_OK) {
-        *faces_deleted = faces;
-        *crops_deleted = crops;
-    }
-    return status;
-}
-
 /* ---- faces ---------------------------------------------------------------------------- */
-
-static mien_status pg_face_exists(gallery_store *s, int64_t collection_id,
-                                  const char *external_id, const uint8_t image_sha256[32],
-                                  bool *found, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    *found = false;
-    if (external_id == NULL || image_sha256 == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "face_exists: subject and digest required");
-    }
-    p_i64(&p, collection_id);
-    p_text(&p, external_id);
-    p_bytes(&p, image_sha256, 32);
-    mien_status status = run(st, STMT_FACE_EXISTS, &p, &r, err);
-    if (status == MIEN_OK) {
-        *found = PQntuples(r) > 0;
-        PQclear(r);
-    }
-    return status;
-}
 
 /* *id = subject_id when that subject is in collection `collection_id`, else 0. */
 static mien_status subject_collection(pg_store *st, int64_t subject_id, int64_t collection_id,
@@ -1254,36 +932,21 @@ static mien_status subject_collection(pg_store *st, int64_t subject_id, int64_t 
 }
 
 /* One statement (FACE_INSERT, or FACE_IMPORT with `import_id` > 0 and `created_at`) writes
- * the face and its crop, both sealed first. A subject erased by another node between the
- * statement's snapshot and its insert fails on the foreign key (23503) and reads as NOT_FOUND
- * too; an imported id that is taken is MIEN_ERR_EXISTS. */
+ * the face and its crop (both sealed by the caller, seal.h). A subject erased by another
+ * node between the statement's snapshot and its insert fails on the foreign key (23503) and
+ * reads as NOT_FOUND too; an imported id that is taken is MIEN_ERR_EXISTS. */
 static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subject_id,
-                              const gallery_face_new *f, int64_t import_id, int64_t created_at,
+                              const store_face_new *f, int64_t import_id, int64_t created_at,
                               int64_t *face_id, mien_error *err)
 {
     pq_params p = {0};
     PGresult *r;
-    uint8_t *sealed = NULL, *sealed_crop = NULL;
     *face_id = 0;
     if (f == NULL || f->template_bytes == NULL || f->template_len == 0) {
         return base_error_set(err, MIEN_ERR_ARG, "face_insert: no template bytes");
     }
-    if (f->crop_rgb != NULL && f->crop_len != CHIP_BYTES) {
-        return base_error_set(err, MIEN_ERR_ARG, "face_insert: crop is %zu bytes, want %d",
-                              f->crop_len, CHIP_BYTES);
-    }
-    mien_status status = seal_blob(st, GALLERY_BLOB_TEMPLATE, collection_id, subject_id,
-                                   f->template_bytes, f->template_len, &sealed, err);
-    if (status == MIEN_OK && f->crop_rgb != NULL) {
-        status = seal_blob(st, GALLERY_BLOB_CROP, collection_id, subject_id, f->crop_rgb,
-                           f->crop_len, &sealed_crop, err);
-    }
-    if (status != MIEN_OK) {
-        free(sealed);
-        return status;
-    }
     p_i64(&p, subject_id);
-    p_bytes(&p, sealed, f->template_len + KEYRING_SEAL_OVERHEAD);
+    p_bytes(&p, f->template_bytes, f->template_len);
     if (f->quality != NULL) {
         const mien_quality *k = f->quality;
         p_i64(&p, (int64_t)k->klass);
@@ -1300,15 +963,14 @@ static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subje
         }
     }
     p_bytes(&p, f->image_sha256, 32);
-    p_i64(&p, import_id > 0 ? created_at : gallery_store_now(&st->base));
+    p_i64(&p, import_id > 0 ? created_at : store_db_now(&st->base));
     p_i64(&p, collection_id);
-    p_bytes(&p, sealed_crop, f->crop_len + KEYRING_SEAL_OVERHEAD);
+    p_bytes(&p, f->crop_rgb, f->crop_rgb != NULL ? f->crop_len : 0);
     if (import_id > 0) {
         p_i64(&p, import_id);
     }
-    status = run(st, import_id > 0 ? STMT_FACE_IMPORT : STMT_FACE_INSERT, &p, &r, err);
-    free(sealed);
-    free(sealed_crop);
+    mien_status status = run(st, import_id > 0 ? STMT_FACE_IMPORT : STMT_FACE_INSERT, &p, &r,
+                             err);
     if (status != MIEN_OK) {
         if (strcmp(st->sqlstate, "23503") == 0) {
             return base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject %lld in collection "
@@ -1338,8 +1000,8 @@ static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subje
     return MIEN_OK;
 }
 
-static mien_status pg_face_insert(gallery_store *s, int64_t collection_id, int64_t subject_id,
-                                  const gallery_face_new *f, int64_t *face_id, mien_error *err)
+static mien_status pg_face_insert(store_db *s, int64_t collection_id, int64_t subject_id,
+                                  const store_face_new *f, int64_t *face_id, mien_error *err)
 {
     return face_write(as_pg(s), collection_id, subject_id, f, 0, 0, face_id, err);
 }
@@ -1409,101 +1071,197 @@ static mien_status stream(pg_store *st, stmt_id id, const pq_params *p, stream_f
     }
 }
 
-typedef struct face_scan_ctx {
-    int64_t collection_id;
-    gallery_face_fn fn;
+/* ---- the driver of store_sql.c (store_sql.h) ---------------------------------------------
+ * A statement runs at its first step (run(): prepared on first use, retried on a fresh
+ * connection when that is safe); the steps after walk the rows of its result. */
+
+struct sql_stmt {
+    pg_store *st;
+    sql_id id;
+    pq_params p;
+    PGresult *r;   /* after the first step; NULL before */
+    int row;       /* the current row of r */
+};
+
+/* The statement of this dialect for each shared id. */
+static const stmt_id SQL_STMTS[SQL_COUNT] = {SQL_STMT_MAP(SQL_STMT_OF)};
+
+static mien_status drv_prepare(store_db *s, sql_id id, sql_stmt **out, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    sql_stmt *q = &st->sql[id];
+    (void)err;
+    PQclear(q->r);
+    memset(q, 0, sizeof(*q));
+    q->st = st;
+    q->id = id;
+    *out = q;
+    return MIEN_OK;
+}
+
+static void drv_bind_i64(sql_stmt *q, int64_t v)
+{
+    p_i64(&q->p, v);
+}
+
+static void drv_bind_text(sql_stmt *q, const char *v)
+{
+    p_text(&q->p, v);
+}
+
+static void drv_bind_blob(sql_stmt *q, const void *v, size_t n)
+{
+    p_bytes(&q->p, v, v != NULL ? n : 0);
+}
+
+static mien_status drv_step(sql_stmt *q, bool *row, mien_error *err)
+{
+    *row = false;
+    if (q->r == NULL) {
+        mien_status status = run(q->st, SQL_STMTS[q->id], &q->p, &q->r, err);
+        if (status != MIEN_OK) {
+            /* unique_violation: the statements without a conflict clause */
+            return strcmp(q->st->sqlstate, "23505") == 0 ? MIEN_ERR_EXISTS : status;
+        }
+        q->row = 0;
+    } else {
+        q->row++;
+    }
+    *row = q->row < PQntuples(q->r);
+    return MIEN_OK;
+}
+
+static int64_t drv_changes(sql_stmt *q)
+{
+    return q->r != NULL ? strtoll(PQcmdTuples(q->r), NULL, 10) : 0;
+}
+
+/* The first column of the INSERT's RETURNING row. */
+static int64_t drv_last_id(sql_stmt *q)
+{
+    return q->r != NULL && PQntuples(q->r) > 0 ? col_i64(q->r, 0, 0) : 0;
+}
+
+static int64_t drv_col_i64(sql_stmt *q, int col)
+{
+    return col_i64(q->r, q->row, col);
+}
+
+static const char *drv_col_text(sql_stmt *q, int col)
+{
+    return PQgetisnull(q->r, q->row, col) ? "" : PQgetvalue(q->r, q->row, col);
+}
+
+static const void *drv_col_blob(sql_stmt *q, int col, size_t *n)
+{
+    bool null = PQgetisnull(q->r, q->row, col);
+    *n = null ? 0 : (size_t)PQgetlength(q->r, q->row, col);
+    return null ? NULL : PQgetvalue(q->r, q->row, col);
+}
+
+static bool drv_col_null(sql_stmt *q, int col)
+{
+    return PQgetisnull(q->r, q->row, col);
+}
+
+static double drv_col_f64(sql_stmt *q, int col)
+{
+    uint64_t bits = (uint64_t)col_i64(q->r, q->row, col); /* float8, binary */
+    double v;
+    memcpy(&v, &bits, sizeof(v));
+    return v;
+}
+
+typedef struct scan_ctx {
+    sql_stmt *q;
+    sql_row_fn fn;
     void *ctx;
-    uint8_t *plain;
-    size_t cap;
-} face_scan_ctx;
+} scan_ctx;
 
-static mien_status face_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
+/* One streamed row handed to the scan's callback through the statement. */
+static mien_status scan_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
 {
-    face_scan_ctx *fs = ctx;
-    size_t len = 0;
-    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, fs->collection_id,
-                                   col_i64(r, 0, 1), (const uint8_t *)PQgetvalue(r, 0, 3),
-                                   (size_t)PQgetlength(r, 0, 3), &fs->plain, &fs->cap, &len, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    gallery_face_row row = {
-        .face_id = col_i64(r, 0, 0),
-        .subject_id = col_i64(r, 0, 1),
-        .external_id = PQgetvalue(r, 0, 2),
-        .template_bytes = fs->plain,
-        .template_len = len,
-    };
-    return fs->fn(fs->ctx, &row);
-}
-
-static mien_status pg_face_scan(gallery_store *s, int64_t collection_id, gallery_face_fn fn,
-                                void *ctx, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    face_scan_ctx fs = {.collection_id = collection_id, .fn = fn, .ctx = ctx};
-    p_i64(&p, collection_id);
-    mien_status status = stream(st, STMT_FACE_SCAN, &p, face_row, &fs, err);
-    free_plain(fs.plain, fs.cap);
+    scan_ctx *sc = ctx;
+    (void)st;
+    (void)err;
+    sc->q->r = (PGresult *)r; /* stream() owns and clears it */
+    sc->q->row = 0;
+    mien_status status = sc->fn(sc->ctx, sc->q);
+    sc->q->r = NULL;
     return status;
 }
 
-static mien_status pg_face_scan_subject(gallery_store *s, int64_t collection_id,
-                                        const char *external_id, gallery_face_fn fn, void *ctx,
-                                        mien_error *err)
+/* Streams the rows (stream(): single-row mode on the one connection). */
+static mien_status drv_scan(sql_stmt *q, sql_row_fn fn, void *ctx, mien_error *err)
 {
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    face_scan_ctx fs = {.collection_id = collection_id, .fn = fn, .ctx = ctx};
-    if (external_id == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "face_scan_subject: no subject id");
-    }
-    p_i64(&p, collection_id);
-    p_text(&p, external_id);
-    mien_status status = stream(st, STMT_FACE_SCAN_SUBJECT, &p, face_row, &fs, err);
-    free_plain(fs.plain, fs.cap);
+    scan_ctx sc = {.q = q, .fn = fn, .ctx = ctx};
+    mien_status status = stream(q->st, SQL_STMTS[q->id], &q->p, scan_row, &sc, err);
+    q->p.n = 0;
     return status;
 }
 
-/* One face by id, for following another node's enrolment (gallery.c): its collection comes
- * from the row, and the template opens with that collection's associated data. */
-static mien_status pg_face_get(gallery_store *s, int64_t face_id, int64_t *collection_id,
-                               gallery_face_fn fn, void *ctx, mien_error *err)
+static void drv_reset(sql_stmt *q)
+{
+    PQclear(q->r);
+    q->r = NULL;
+    q->p.n = 0;
+}
+
+static mien_status drv_op_begin(store_db *s, mien_error *err)
 {
     pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    *collection_id = 0;
-    p_i64(&p, face_id);
-    mien_status status = run(st, STMT_FACE_GET, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %lld", (long long)face_id);
-    }
-    face_scan_ctx fs = {.collection_id = col_i64(r, 0, 4), .fn = fn, .ctx = ctx};
-    *collection_id = fs.collection_id;
-    status = face_row(st, r, &fs, err);
-    PQclear(r);
-    free_plain(fs.plain, fs.cap);
+    op_scope op = {.own = false};
+    mien_status status = op_begin(st, &op, err);
+    st->op_own = op.own;
     return status;
 }
 
-/* ---- key rotation: re-seal every template and crop with the current data key ------------
+static mien_status drv_op_end(store_db *s, mien_status status, mien_error *err)
+{
+    pg_store *st = as_pg(s);
+    op_scope op = {.own = st->op_own};
+    return op_end(st, &op, status, err);
+}
+
+/* Deleted rows stay in the server's files until VACUUM (docs/deploy.md "Erasure"). */
+#define drv_erased NULL
+
+static const sql_driver POSTGRES_DRIVER = SQL_DRIVER_INIT;
+
+
+/* ---- rewriting blobs (seal.h: key rotation) ----------------------------------------------
  * A cursor (DECLARE, then FETCH RESEAL_BATCH rows at a time) walks the table inside the
  * operation's transaction; its snapshot was taken at DECLARE, so the updates it makes are
  * not seen again. */
 
-static mien_status reseal_table(pg_store *st, const char *declare, stmt_id set,
-                                gallery_blob kind, int64_t *count, mien_error *err)
+/* Row i of a fetched batch through fn, and what fn returns written with `set`. */
+static mien_status rewrite_row(pg_store *st, const PGresult *r, int i, stmt_id set,
+                               store_blob kind, store_rewrite_fn fn, void *ctx, int64_t *count,
+                               mien_error *err)
 {
-    uint8_t *plain = NULL;
-    size_t cap = 0;
+    store_blob_ref ref = {.face_id = col_i64(r, i, 0), .collection_id = col_i64(r, i, 1),
+                          .subject_id = col_i64(r, i, 3)};
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    pq_params p = {0};
+    mien_status status = fn(ctx, kind, &ref, (const uint8_t *)PQgetvalue(r, i, 2),
+                            (size_t)PQgetlength(r, i, 2), &out, &out_len, err);
+    if (status == MIEN_OK && out != NULL) {
+        p_i64(&p, ref.face_id);
+        p_bytes(&p, out, out_len);
+        status = run(st, set, &p, NULL, err);
+        ++*count;
+    }
+    free(out);
+    return status;
+}
+
+static mien_status rewrite_table(pg_store *st, const char *declare, stmt_id set,
+                                 store_blob kind, store_rewrite_fn fn, void *ctx,
+                                 int64_t *count, mien_error *err)
+{
     char fetch[64];
-    mien_status status = exec(st, declare, "reseal: declare", NULL, 0, err);
+    mien_status status = exec(st, declare, "rewrite: declare", NULL, 0, err);
     if (status != MIEN_OK) {
         return status;
     }
@@ -1511,452 +1269,48 @@ static mien_status reseal_table(pg_store *st, const char *declare, stmt_id set,
     for (;;) {
         PGresult *r = PQexecParams(st->conn, fetch, 0, NULL, NULL, NULL, NULL, 1);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            status = fail(st, r, "reseal: fetch", err);
+            status = fail(st, r, "rewrite: fetch", err);
             PQclear(r);
             break;
         }
         int rows = PQntuples(r);
         for (int i = 0; i < rows && status == MIEN_OK; i++) {
-            int64_t id = col_i64(r, i, 0), collection_id = col_i64(r, i, 1);
-            int64_t subject_id = col_i64(r, i, 3);
-            size_t len = 0;
-            uint8_t *sealed = NULL;
-            pq_params p = {0};
-            status = open_blob(st, kind, collection_id, subject_id,
-                               (const uint8_t *)PQgetvalue(r, i, 2),
-                               (size_t)PQgetlength(r, i, 2), &plain, &cap, &len, err);
-            if (status == MIEN_OK) {
-                status = seal_blob(st, kind, collection_id, subject_id, plain, len, &sealed,
-                                   err);
-            }
-            if (status == MIEN_OK) {
-                p_i64(&p, id);
-                p_bytes(&p, sealed, len + KEYRING_SEAL_OVERHEAD);
-                status = run(st, set, &p, NULL, err);
-                ++*count;
-            }
-            free(sealed);
+            status = rewrite_row(st, r, i, set, kind, fn, ctx, count, err);
         }
         PQclear(r);
         if (status != MIEN_OK || rows < RESEAL_BATCH) {
             break;
         }
     }
-    free_plain(plain, cap);
     if (status == MIEN_OK) {
-        status = exec(st, "CLOSE mien_reseal", "reseal: close", NULL, 0, err);
+        status = exec(st, "CLOSE mien_reseal", "rewrite: close", NULL, 0, err);
     }
     return status;
 }
 
-static mien_status pg_reseal_all(gallery_store *s, int64_t *count, mien_error *err)
+static mien_status pg_blob_rewrite(store_db *s, store_blob kind, store_rewrite_fn fn, void *ctx,
+                                   int64_t *count, mien_error *err)
 {
+    static const char *const DECLARE[2] = {
+        "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT f.id, s.collection_id,"
+        " f.template, f.subject_id FROM faces f JOIN subjects s ON s.id = f.subject_id",
+        "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT c.face_id, s.collection_id, c.rgb,"
+        " f.subject_id FROM crops c JOIN faces f ON f.id = c.face_id"
+        " JOIN subjects s ON s.id = f.subject_id",
+    };
     pg_store *st = as_pg(s);
+    bool crops = kind == STORE_BLOB_CROP;
     op_scope op;
     int64_t n = 0;
-    if (count != NULL) {
-        *count = 0;
-    }
     mien_status status = op_begin(st, &op, err);
     if (status != MIEN_OK) {
         return status;
     }
-    status = reseal_table(st,
-                          "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT f.id, s.collection_id,"
-                          " f.template, f.subject_id FROM faces f JOIN subjects s"
-                          " ON s.id = f.subject_id",
-                          STMT_FACE_SET_TEMPLATE, GALLERY_BLOB_TEMPLATE, &n, err);
-    if (status == MIEN_OK) {
-        status = reseal_table(st,
-                              "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT c.face_id,"
-                              " s.collection_id, c.rgb, f.subject_id FROM crops c JOIN faces f"
-                              " ON f.id ="
-                              " c.face_id JOIN subjects s ON s.id = f.subject_id",
-                              STMT_CROP_SET_RGB, GALLERY_BLOB_CROP, &n, err);
-    }
+    status = rewrite_table(st, DECLARE[crops], crops ? STMT_CROP_SET_RGB : STMT_FACE_SET_TEMPLATE,
+                           kind, fn, ctx, &n, err);
     status = op_end(st, &op, status, err);
     if (count != NULL && status == MIEN_OK) {
-        *count = n;
-    }
-    return status;
-}
-
-/* ---- audit chain: one chain for every node (file comment) ------------------------------ */
-
-/* Inside a caller transaction the write lock (begin) is held, and under READ COMMITTED the
- * read takes a fresh snapshot: it sees the entry any node committed before the lock was
- * granted. */
-static mien_status pg_audit_last(gallery_store *s, int64_t *seq, uint8_t hash[32],
-                                 mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    PGresult *r;
-    *seq = 0;
-    memset(hash, 0, 32);
-    mien_status status = run(st, STMT_AUDIT_LAST, NULL, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) > 0) {
-        *seq = col_i64(r, 0, 0);
-        col_hash(hash, r, 0, 1);
-    }
-    PQclear(r);
-    return MIEN_OK;
-}
-
-static mien_status pg_audit_insert(gallery_store *s, const gallery_audit_row *row,
-                                   mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    p_i64(&p, row->seq);
-    p_i64(&p, row->time);
-    p_text(&p, row->actor);
-    p_text(&p, row->action);
-    p_text(&p, row->collection);
-    p_text(&p, row->purpose);
-    p_text(&p, row->case_ref);
-    p_text(&p, row->input_sha256);
-    p_text(&p, row->outcome);
-    p_text(&p, row->result != NULL ? row->result : "{}");
-    p_bytes(&p, row->prev_hash, 32);
-    p_bytes(&p, row->hash, 32);
-    p_bytes(&p, row->mac, 32);
-    mien_status status = run(st, STMT_AUDIT_INSERT, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_EXISTS, "audit entry %lld already exists (or "
-                                "is not the next one)", (long long)row->seq);
-    }
-    PQclear(r);
-    return status;
-}
-
-typedef struct audit_scan_ctx {
-    gallery_audit_fn fn;
-    void *ctx;
-} audit_scan_ctx;
-
-static mien_status audit_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
-{
-    audit_scan_ctx *as = ctx;
-    gallery_audit_row row;
-    (void)st;
-    (void)err;
-    memset(&row, 0, sizeof(row));
-    row.seq = col_i64(r, 0, 0);
-    row.time = col_i64(r, 0, 1);
-    col_text(row.actor, sizeof(row.actor), r, 0, 2);
-    col_text(row.action, sizeof(row.action), r, 0, 3);
-    col_text(row.collection, sizeof(row.collection), r, 0, 4);
-    col_text(row.purpose, sizeof(row.purpose), r, 0, 5);
-    col_text(row.case_ref, sizeof(row.case_ref), r, 0, 6);
-    col_text(row.input_sha256, sizeof(row.input_sha256), r, 0, 7);
-    col_text(row.outcome, sizeof(row.outcome), r, 0, 8);
-    row.result = PQgetisnull(r, 0, 9) ? "" : PQgetvalue(r, 0, 9);
-    col_hash(row.prev_hash, r, 0, 10);
-    col_hash(row.hash, r, 0, 11);
-    col_hash(row.mac, r, 0, 12);
-    return as->fn(as->ctx, &row);
-}
-
-static mien_status pg_audit_scan(gallery_store *s, int64_t from_seq, int64_t t0, int64_t t1,
-                                 gallery_audit_fn fn, void *ctx, mien_error *err)
-{
-    pq_params p = {0};
-    audit_scan_ctx as = {.fn = fn, .ctx = ctx};
-    p_i64(&p, from_seq);
-    p_i64(&p, t0);
-    p_i64(&p, t1);
-    return stream(as_pg(s), STMT_AUDIT_SCAN, &p, audit_row, &as, err);
-}
-
-/* ---- reviews ----------------------------------------------------------------------------- */
-
-/* Row 0 of a REVIEW_COLUMNS result into *v; candidates_json points into the result (valid
- * until it is cleared). */
-static void read_review(const PGresult *r, gallery_review *v)
-{
-    memset(v, 0, sizeof(*v));
-    col_text(v->id, sizeof(v->id), r, 0, 0);
-    v->collection_id = col_i64(r, 0, 1);
-    col_text(v->collection, sizeof(v->collection), r, 0, 2);
-    v->required = (int)col_i64(r, 0, 3);
-    v->confirmations = (int)col_i64(r, 0, 4);
-    v->confirmed_rank = (int)col_i64(r, 0, 5);
-    col_text(v->status, sizeof(v->status), r, 0, 6);
-    v->created_at = col_i64(r, 0, 7);
-    v->search_seq = col_i64(r, 0, 8);
-    v->candidates = col_i64(r, 0, 9);
-    col_hash(v->mac, r, 0, 10);
-    v->candidates_json = PQgetisnull(r, 0, 11) ? "[]" : PQgetvalue(r, 0, 11);
-}
-
-static mien_status pg_review_insert(gallery_store *s, const gallery_review *rv, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    p_text(&p, rv->id);
-    p_i64(&p, rv->collection_id);
-    p_text(&p, rv->collection);
-    p_i64(&p, rv->required);
-    p_i64(&p, rv->confirmations);
-    p_i64(&p, rv->confirmed_rank);
-    p_text(&p, rv->status);
-    p_i64(&p, rv->created_at);
-    p_i64(&p, rv->search_seq);
-    p_i64(&p, rv->candidates);
-    p_text(&p, rv->candidates_json != NULL ? rv->candidates_json : "[]");
-    p_bytes(&p, rv->mac, 32);
-    mien_status status = run(st, STMT_REVIEW_INSERT, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_EXISTS, "review %s already exists", rv->id);
-    }
-    PQclear(r);
-    return status;
-}
-
-static mien_status pg_review_get(gallery_store *s, const char *id, gallery_review *out,
-                                 mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    if (id == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "review_get: no review id");
-    }
-    p_text(&p, id);
-    mien_status status = run(st, STMT_REVIEW_GET, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", id);
-    } else {
-        read_review(r, out);
-        out->candidates_json = NULL; /* store.h: review_get does not hand it out */
-    }
-    PQclear(r);
-    return status;
-}
-
-static mien_status pg_review_update(gallery_store *s, const gallery_review *rv, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    p_text(&p, rv->id);
-    p_text(&p, rv->status);
-    p_i64(&p, rv->confirmations);
-    p_i64(&p, rv->confirmed_rank);
-    p_bytes(&p, rv->mac, 32);
-    mien_status status = run(st, STMT_REVIEW_UPDATE, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no review \"%s\"", rv->id);
-    }
-    PQclear(r);
-    return status;
-}
-
-/* MIEN_ERR_EXISTS when this reviewer already decided, MIEN_ERR_STORE for an unknown review
- * (SQLite's foreign key failure), both without aborting the caller's transaction. */
-static mien_status pg_decision_insert(gallery_store *s, const gallery_decision *d,
-                                      mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    p_text(&p, d->review_id);
-    p_text(&p, d->reviewer);
-    p_i64(&p, d->decision);
-    p_i64(&p, d->rank);
-    p_text(&p, d->note);
-    p_i64(&p, d->time);
-    mien_status status = run(st, STMT_DECISION_INSERT, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int inserted = PQntuples(r);
-    PQclear(r);
-    if (inserted > 0) {
-        return MIEN_OK;
-    }
-    memset(&p, 0, sizeof(p));
-    p_text(&p, d->review_id);
-    status = run(st, STMT_REVIEW_EXISTS, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int exists = PQntuples(r);
-    PQclear(r);
-    if (exists == 0) {
-        return base_error_set(err, MIEN_ERR_STORE, "%s: decision_insert: no review \"%s\"",
-                              st->where, d->review_id);
-    }
-    return base_error_set(err, MIEN_ERR_EXISTS, "reviewer \"%s\" already decided on review %s",
-                          d->reviewer, d->review_id);
-}
-
-static void read_decision_row(const PGresult *r, int row, void *elem)
-{
-    gallery_decision *d = elem;
-    memset(d, 0, sizeof(*d));
-    col_text(d->review_id, sizeof(d->review_id), r, row, 0);
-    col_text(d->reviewer, sizeof(d->reviewer), r, row, 1);
-    d->decision = (int)col_i64(r, row, 2);
-    d->rank = (int)col_i64(r, row, 3);
-    col_text(d->note, sizeof(d->note), r, row, 4);
-    d->time = col_i64(r, row, 5);
-}
-
-static mien_status pg_decision_list(gallery_store *s, const char *id, gallery_decision **out,
-                                    size_t *n, mien_error *err)
-{
-    pq_params p = {0};
-    void *list = NULL;
-    p_text(&p, id);
-    mien_status status = collect(as_pg(s), STMT_DECISION_LIST, &p, sizeof(**out),
-                                 read_decision_row, &list, n, err);
-    *out = list;
-    return status;
-}
-
-/* ---- API keys --------------------------------------------------------------------------- */
-
-/* Columns id, role, label, created_at, revoked_at into *k (hash zeroed). */
-static void read_key(const PGresult *r, int row, gallery_key *k)
-{
-    memset(k, 0, sizeof(*k));
-    col_text(k->id, sizeof(k->id), r, row, 0);
-    k->role = (mien_role)col_i64(r, row, 1);
-    col_text(k->label, sizeof(k->label), r, row, 2);
-    k->created_at = col_i64(r, row, 3);
-    k->revoked_at = col_i64(r, row, 4);
-}
-
-static mien_status pg_key_insert(gallery_store *s, gallery_key *k, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    if (k == NULL || k->id[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "key_insert: no key id");
-    }
-    int64_t now = gallery_store_now(&st->base);
-    p_text(&p, k->id);
-    p_bytes(&p, k->secret_hash, GALLERY_KEY_HASH_LEN);
-    p_i64(&p, (int64_t)k->role);
-    p_text(&p, k->label[0] != '\0' ? k->label : NULL);
-    p_i64(&p, now);
-    mien_status status = run(st, STMT_KEY_INSERT, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int inserted = PQntuples(r);
-    PQclear(r);
-    if (inserted == 0) {
-        return base_error_set(err, MIEN_ERR_EXISTS, "key %s already exists", k->id);
-    }
-    k->created_at = now;
-    k->revoked_at = 0;
-    return MIEN_OK;
-}
-
-static mien_status pg_key_get(gallery_store *s, const char *id, gallery_key *out,
-                              mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    memset(out, 0, sizeof(*out));
-    if (id == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "key_get: no key id");
-    }
-    p_text(&p, id);
-    mien_status status = run(st, STMT_KEY_GET, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
-    } else if (PQgetlength(r, 0, 5) != GALLERY_KEY_HASH_LEN) {
-        status = base_error_set(err, MIEN_ERR_STORE, "%s: key %s has a %d-byte hash, want %d",
-                                st->where, id, PQgetlength(r, 0, 5), GALLERY_KEY_HASH_LEN);
-    } else {
-        read_key(r, 0, out);
-        memcpy(out->secret_hash, PQgetvalue(r, 0, 5), GALLERY_KEY_HASH_LEN);
-    }
-    PQclear(r);
-    return status;
-}
-
-static void read_key_row(const PGresult *r, int row, void *elem)
-{
-    read_key(r, row, elem);
-}
-
-static mien_status pg_key_list(gallery_store *s, gallery_key **out, size_t *n, mien_error *err)
-{
-    void *list = NULL;
-    mien_status status = collect(as_pg(s), STMT_KEY_LIST, NULL, sizeof(**out), read_key_row,
-                                 &list, n, err);
-    *out = list;
-    return status;
-}
-
-static mien_status pg_key_revoke(gallery_store *s, const char *id, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    if (id == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "key_revoke: no key id");
-    }
-    p_text(&p, id);
-    p_i64(&p, gallery_store_now(&st->base));
-    mien_status status = run(st, STMT_KEY_REVOKE, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    bool changed = strcmp(PQcmdTuples(r), "0") != 0;
-    PQclear(r);
-    if (changed) {
-        return MIEN_OK;
-    }
-    /* Nothing changed: an unknown id, or a key revoked before (left as it was). */
-    memset(&p, 0, sizeof(p));
-    p_text(&p, id);
-    status = run(st, STMT_KEY_EXISTS, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) == 0) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
-    }
-    PQclear(r);
-    return status;
-}
-
-static mien_status pg_key_count_valid(gallery_store *s, int64_t *count, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    PGresult *r;
-    *count = 0;
-    mien_status status = run(st, STMT_KEY_COUNT_VALID, NULL, &r, err);
-    if (status == MIEN_OK) {
-        *count = col_i64(r, 0, 0);
-        PQclear(r);
+        *count += n;
     }
     return status;
 }
@@ -1965,7 +1319,7 @@ static mien_status pg_key_count_valid(gallery_store *s, int64_t *count, mien_err
 
 /* SELECT 1: run() re-establishes a connection found dead and retries once, so a server that
  * came back answers the first ping after it did (/readyz, docs/deploy.md). */
-static mien_status pg_ping(gallery_store *s, mien_error *err)
+static mien_status pg_ping(store_db *s, mien_error *err)
 {
     pg_store *st = as_pg(s);
     if (st->in_tx) {
@@ -1976,79 +1330,9 @@ static mien_status pg_ping(gallery_store *s, mien_error *err)
 
 /* ---- copying a store (store.h "copying a whole store"; store_copy.c) -------------------- */
 
-/* Runs an import statement (ON CONFLICT DO NOTHING RETURNING): no row back is MIEN_ERR_EXISTS
- * with `taken` as the message (an id or a unique name is taken; for a subject, possibly its
- * collection is missing, which the message says too). */
-static mien_status run_import(pg_store *st, stmt_id id, const pq_params *p, const char *taken,
-                              mien_error *err)
-{
-    PGresult *r;
-    mien_status status = run(st, id, p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int rows = PQntuples(r);
-    PQclear(r);
-    return rows > 0 ? MIEN_OK : base_error_set(err, MIEN_ERR_EXISTS, "%s", taken);
-}
-
-static mien_status pg_collection_import(gallery_store *s, const gallery_collection *c,
-                                        mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    if (c == NULL || c->id <= 0 || c->name[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "collection_import: no id or name");
-    }
-    p_i64(&p, c->id);
-    p_text(&p, c->name);
-    p_i64(&p, (int64_t)c->profile);
-    p_text(&p, c->model_a);
-    p_text(&p, c->model_b);
-    p_text(&p, c->description);
-    p_i64(&p, c->created_at);
-    p_text(&p, c->purposes);
-    p_text(&p, c->legal_basis);
-    p_i64(&p, c->consent);
-    p_i64(&p, c->retention_s);
-    p_i64(&p, c->review);
-    p_i64(&p, c->verification_only);
-    return run_import(st, STMT_COLLECTION_IMPORT, &p, "this collection id or name is taken",
-                      err);
-}
-
-/* Text, or NULL for "" (columns the readers give back as "" for NULL). */
-static void p_text_or_null(pq_params *p, const char *text)
-{
-    p_text(p, text != NULL && text[0] != '\0' ? text : NULL);
-}
-
-static mien_status pg_subject_import(gallery_store *s, int64_t collection_id,
-                                     const gallery_subject *g, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    if (g == NULL || g->id <= 0) {
-        return base_error_set(err, MIEN_ERR_ARG, "subject_import: no id");
-    }
-    mien_status status = check_external_id(g->external_id, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    p_i64(&p, g->id);
-    p_i64(&p, collection_id);
-    p_text(&p, g->external_id);
-    p_text_or_null(&p, g->display_name);
-    p_i64(&p, g->created_at);
-    p_text_or_null(&p, g->consent_ref);
-    p_i64_or_null(&p, g->expires_at);
-    return run_import(st, STMT_SUBJECT_IMPORT, &p, "this subject id is taken, or its "
-                      "collection is missing", err);
-}
-
-static mien_status pg_face_import(gallery_store *s, int64_t collection_id, int64_t subject_id,
+static mien_status pg_face_import(store_db *s, int64_t collection_id, int64_t subject_id,
                                   int64_t face_id, int64_t created_at,
-                                  const gallery_face_new *face, mien_error *err)
+                                  const store_face_new *face, mien_error *err)
 {
     int64_t id = 0;
     if (face_id <= 0) {
@@ -2057,135 +1341,9 @@ static mien_status pg_face_import(gallery_store *s, int64_t collection_id, int64
     return face_write(as_pg(s), collection_id, subject_id, face, face_id, created_at, &id, err);
 }
 
-static mien_status pg_key_import(gallery_store *s, const gallery_key *k, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    if (k == NULL || k->id[0] == '\0') {
-        return base_error_set(err, MIEN_ERR_ARG, "key_import: no key id");
-    }
-    p_text(&p, k->id);
-    p_bytes(&p, k->secret_hash, GALLERY_KEY_HASH_LEN);
-    p_i64(&p, (int64_t)k->role);
-    p_text_or_null(&p, k->label);
-    p_i64(&p, k->created_at);
-    p_i64_or_null(&p, k->revoked_at);
-    return run_import(st, STMT_KEY_IMPORT, &p, "this key id is taken", err);
-}
-
-/* A float8 column in binary (NULL reads as 0; the floats went in as doubles: exact). */
-static float col_float(const PGresult *r, int row, int col)
-{
-    uint64_t bits = (uint64_t)col_i64(r, row, col);
-    double v;
-    memcpy(&v, &bits, sizeof(v));
-    return (float)v;
-}
-
-typedef struct full_scan_ctx {
-    int64_t collection_id;
-    gallery_face_full_fn fn;
-    void *ctx;
-    uint8_t *plain, *crop;
-    size_t cap, crop_cap;
-} full_scan_ctx;
-
-static mien_status full_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
-{
-    full_scan_ctx *fs = ctx;
-    gallery_face_full f;
-    memset(&f, 0, sizeof(f));
-    f.face_id = col_i64(r, 0, 0);
-    f.subject_id = col_i64(r, 0, 1);
-    mien_status status = open_blob(st, GALLERY_BLOB_TEMPLATE, fs->collection_id, f.subject_id,
-                                   (const uint8_t *)PQgetvalue(r, 0, 2),
-                                   (size_t)PQgetlength(r, 0, 2), &fs->plain, &fs->cap,
-                                   &f.template_len, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    f.template_bytes = fs->plain;
-    if (!PQgetisnull(r, 0, 3)) {
-        f.has_quality = true;
-        f.quality.klass = (mien_quality_class)col_i64(r, 0, 3);
-        f.quality.interocular_px = col_float(r, 0, 4);
-        f.quality.sharpness = col_float(r, 0, 5);
-        f.quality.yaw = col_float(r, 0, 6);
-        f.quality.pitch = col_float(r, 0, 7);
-        f.quality.roll = col_float(r, 0, 8);
-        f.quality.detector_score = col_float(r, 0, 9);
-        f.quality.landmark_score = col_float(r, 0, 10);
-    }
-    if (!PQgetisnull(r, 0, 11) && PQgetlength(r, 0, 11) == 32) {
-        f.has_image_sha256 = true;
-        memcpy(f.image_sha256, PQgetvalue(r, 0, 11), 32);
-    }
-    f.created_at = col_i64(r, 0, 12);
-    if (!PQgetisnull(r, 0, 13)) {
-        status = open_blob(st, GALLERY_BLOB_CROP, fs->collection_id, f.subject_id,
-                           (const uint8_t *)PQgetvalue(r, 0, 13), (size_t)PQgetlength(r, 0, 13),
-                           &fs->crop, &fs->crop_cap, &f.crop_len, err);
-        if (status != MIEN_OK) {
-            return status;
-        }
-        f.crop_rgb = fs->crop;
-    }
-    return fs->fn(fs->ctx, &f);
-}
-
-static mien_status pg_face_scan_full(gallery_store *s, int64_t collection_id,
-                                     gallery_face_full_fn fn, void *ctx, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    full_scan_ctx fs = {.collection_id = collection_id, .fn = fn, .ctx = ctx};
-    p_i64(&p, collection_id);
-    mien_status status = stream(st, STMT_FACE_SCAN_FULL, &p, full_row, &fs, err);
-    free_plain(fs.plain, fs.cap);
-    free_plain(fs.crop, fs.crop_cap);
-    return status;
-}
-
-typedef struct review_scan_ctx {
-    gallery_review_fn fn;
-    void *ctx;
-} review_scan_ctx;
-
-static mien_status review_row(pg_store *st, const PGresult *r, void *ctx, mien_error *err)
-{
-    review_scan_ctx *rs = ctx;
-    gallery_review v;
-    (void)st;
-    (void)err;
-    read_review(r, &v);
-    return rs->fn(rs->ctx, &v);
-}
-
-static mien_status pg_review_scan(gallery_store *s, gallery_review_fn fn, void *ctx,
-                                  mien_error *err)
-{
-    pq_params p = {0};
-    review_scan_ctx rs = {.fn = fn, .ctx = ctx};
-    return stream(as_pg(s), STMT_REVIEW_SCAN, &p, review_row, &rs, err);
-}
-
-static mien_status pg_sequence_get(gallery_store *s, gallery_sequences *out, mien_error *err)
-{
-    PGresult *r;
-    memset(out, 0, sizeof(*out));
-    mien_status status = run(as_pg(s), STMT_SEQUENCE_GET, NULL, &r, err);
-    if (status == MIEN_OK) {
-        out->collections = col_i64(r, 0, 0);
-        out->subjects = col_i64(r, 0, 1);
-        out->faces = col_i64(r, 0, 2);
-        PQclear(r);
-    }
-    return status;
-}
-
 /* Identity columns do not move their sequence when a row brings its own id, so that after an
  * import the next nextval() would hand out an id that exists: setval() past it. */
-static mien_status pg_sequence_raise(gallery_store *s, const gallery_sequences *at_least,
+static mien_status pg_sequence_raise(store_db *s, const store_sequences *at_least,
                                      mien_error *err)
 {
     pq_params p = {0};
@@ -2197,7 +1355,7 @@ static mien_status pg_sequence_raise(gallery_store *s, const gallery_sequences *
 
 /* ---- open and close ------------------------------------------------------------------- */
 
-static void pg_close(gallery_store *s)
+static void pg_close(store_db *s)
 {
     if (s == NULL) {
         return;
@@ -2205,6 +1363,7 @@ static void pg_close(gallery_store *s)
     pg_store *st = as_pg(s);
     PQfinish(st->conn);
     st->magic = 0;
+    free(st->sql);
     free(st);
 }
 
@@ -2292,15 +1451,15 @@ static mien_status check_identity(pg_store *st, int64_t *version, mien_error *er
     }
     int rows = PQntuples(r);
     PQclear(r);
-    if (rows != 1 || strcmp(app, GALLERY_POSTGRES_APPLICATION) != 0) {
+    if (rows != 1 || strcmp(app, STORE_POSTGRES_APPLICATION) != 0) {
         return base_error_set(err, MIEN_ERR_STORE, "%s: not a mien store (mien_schema of schema "
                               "\"%s\" names \"%s\"); refusing to touch it", st->where, schema,
                               app);
     }
-    if (*version > GALLERY_POSTGRES_SCHEMA_VERSION) {
+    if (*version > STORE_POSTGRES_SCHEMA_VERSION) {
         return base_error_set(err, MIEN_ERR_STORE, "%s: schema version %lld is newer than this "
                               "build of mien (%d); upgrade mien", st->where, (long long)*version,
-                              GALLERY_POSTGRES_SCHEMA_VERSION);
+                              STORE_POSTGRES_SCHEMA_VERSION);
     }
     return MIEN_OK;
 }
@@ -2325,7 +1484,7 @@ static mien_status migrate(pg_store *st, int64_t version, mien_error *err)
         }
         if (status == MIEN_OK) {
             snprintf(sql, sizeof(sql), "INSERT INTO mien_schema SELECT '%s', 0"
-                     " WHERE NOT EXISTS (SELECT 1 FROM mien_schema)", GALLERY_POSTGRES_APPLICATION);
+                     " WHERE NOT EXISTS (SELECT 1 FROM mien_schema)", STORE_POSTGRES_APPLICATION);
             status = exec(st, sql, "migration: version row", NULL, 0, err);
         }
         if (status == MIEN_OK) {
@@ -2359,33 +1518,30 @@ static void describe(pg_store *st)
              PQdb(st->conn));
 }
 
-/* The signed audit head's file: $MIEN_AUDIT_HEAD, else the key file's path + ".audit-head"
- * (the head lives outside the database, on the node; store_postgres.h). */
+/* The signed audit head's file: the key file's path + ".audit-head" (the head lives outside
+ * the database, on the node; store_postgres.h). mien_store_options.audit_head replaces it
+ * after the open (store/handle.c). */
 static mien_status head_path(pg_store *st, const keyring *keys, mien_error *err)
 {
-    const char *env = getenv("MIEN_AUDIT_HEAD");
     int n;
-    if (env != NULL && env[0] != '\0') {
-        n = snprintf(st->base.audit_head_path, sizeof(st->base.audit_head_path), "%s", env);
-    } else if (keys != NULL) {
-        n = snprintf(st->base.audit_head_path, sizeof(st->base.audit_head_path), "%s.audit-head",
-                     keyring_path(keys));
-    } else {
+    if (keys == NULL) {
         st->base.audit_head_path[0] = '\0';
         return MIEN_OK;
     }
+    n = snprintf(st->base.audit_head_path, sizeof(st->base.audit_head_path), "%s.audit-head",
+                 keyring_path(keys));
     if (n < 0 || (size_t)n >= sizeof(st->base.audit_head_path)) {
         return base_error_set(err, MIEN_ERR_ARG, "audit head path is too long");
     }
     return MIEN_OK;
 }
 
-mien_status gallery_postgres_open(const char *uri, const keyring *keys, gallery_store **out,
+mien_status store_postgres_open(const char *uri, const keyring *keys, store_db **out,
                                   mien_error *err)
 {
     char msg[300], sql[96];
     if (out == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_postgres_open: out is NULL");
+        return base_error_set(err, MIEN_ERR_ARG, "store_postgres_open: out is NULL");
     }
     *out = NULL;
     if (uri == NULL || uri[0] == '\0') {
@@ -2396,9 +1552,13 @@ mien_status gallery_postgres_open(const char *uri, const keyring *keys, gallery_
         return base_error_set(err, MIEN_ERR_NOMEM, "opening a PostgreSQL store");
     }
     st->base.ops = &POSTGRES_OPS;
-    st->base.keys = keys;
+    st->base.where = st->where;
+    st->base.driver = &POSTGRES_DRIVER;
     st->magic = STORE_MAGIC;
-    mien_status status = head_path(st, keys, err);
+    st->sql = calloc(SQL_COUNT, sizeof(*st->sql));
+    mien_status status = st->sql != NULL
+                             ? head_path(st, keys, err)
+                             : base_error_set(err, MIEN_ERR_NOMEM, "opening a PostgreSQL store");
     if (status != MIEN_OK) {
         goto fail_alloc;
     }
@@ -2438,14 +1598,15 @@ mien_status gallery_postgres_open(const char *uri, const keyring *keys, gallery_
 fail_conn:
     PQfinish(st->conn);
 fail_alloc:
+    free(st->sql);
     free(st);
     return status;
 }
 
-mien_status gallery_postgres_schema_version(gallery_store *s, int64_t *version, mien_error *err)
+mien_status store_postgres_schema_version(store_db *s, int64_t *version, mien_error *err)
 {
     if (s == NULL || s->ops != &POSTGRES_OPS || version == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "gallery_postgres_schema_version: not a "
+        return base_error_set(err, MIEN_ERR_ARG, "store_postgres_schema_version: not a "
                               "PostgreSQL store");
     }
     pg_store *st = as_pg(s);
@@ -2459,45 +1620,16 @@ mien_status gallery_postgres_schema_version(gallery_store *s, int64_t *version, 
     return status;
 }
 
-static const gallery_store_ops POSTGRES_OPS = {
+static const store_db_ops POSTGRES_OPS = {
+    SQL_STORE_OPS
     .close = pg_close,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
-    .collection_create = pg_collection_create,
-    .collection_get = pg_collection_get,
-    .collection_list = pg_collection_list,
-    .collection_drop = pg_collection_drop,
     .subject_ensure = pg_subject_ensure,
-    .subject_expired = pg_subject_expired,
-    .subject_list = pg_subject_list,
-    .face_exists = pg_face_exists,
     .face_insert = pg_face_insert,
-    .face_scan = pg_face_scan,
-    .face_scan_subject = pg_face_scan_subject,
-    .face_get = pg_face_get,
-    .subject_erase = pg_subject_erase,
-    .reseal_all = pg_reseal_all,
-    .audit_last = pg_audit_last,
-    .audit_insert = pg_audit_insert,
-    .audit_scan = pg_audit_scan,
-    .review_insert = pg_review_insert,
-    .review_get = pg_review_get,
-    .review_update = pg_review_update,
-    .decision_insert = pg_decision_insert,
-    .decision_list = pg_decision_list,
-    .key_insert = pg_key_insert,
-    .key_get = pg_key_get,
-    .key_list = pg_key_list,
-    .key_revoke = pg_key_revoke,
-    .key_count_valid = pg_key_count_valid,
+    .blob_rewrite = pg_blob_rewrite,
     .ping = pg_ping,
-    .collection_import = pg_collection_import,
-    .subject_import = pg_subject_import,
     .face_import = pg_face_import,
-    .key_import = pg_key_import,
-    .face_scan_full = pg_face_scan_full,
-    .review_scan = pg_review_scan,
-    .sequence_get = pg_sequence_get,
     .sequence_raise = pg_sequence_raise,
 };
