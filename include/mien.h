@@ -253,6 +253,18 @@ MIEN_API mien_status mien_session_output(mien_session *session, const char *mode
                                          const float **data, mien_tensor_info *info,
                                          mien_error *err);
 
+/* Per-session time spent in each pipeline stage since the session opened (milliseconds),
+ * for reports (`mien eval`). */
+typedef struct mien_stage_times {
+    double detect_ms;    /* detector input preparation, model, NMS */
+    double landmarks_ms; /* O-Net */
+    double align_ms;     /* similarity + warp + quality */
+    double embed_ms;     /* embedders */
+    long images;         /* mien_detect calls */
+    long faces_embedded; /* mien_embed calls */
+} mien_stage_times;
+MIEN_API mien_status mien_session_stage_times(const mien_session *session, mien_stage_times *out);
+
 /* ---- images ----------------------------------------------------------------------------
  * A decoded picture: 8-bit RGB, row-major, 3 bytes per pixel, no padding (HWC). JPEG
  * (libjpeg-turbo), PNG (libspng: 8/16-bit, palette, grey, alpha) and WebP (libwebp) are
@@ -324,6 +336,9 @@ typedef struct mien_quality {
     float landmark_score;   /* O-Net's face probability on the squared box, 0..1 */
     mien_quality_class klass;
 } mien_quality;
+/* "low", "medium", "high" ↔ mien_quality_class. */
+MIEN_API const char *mien_quality_class_name(mien_quality_class klass);
+MIEN_API mien_status mien_quality_class_parse(const char *text, mien_quality_class *out);
 
 typedef struct mien_face {
     float box[4];           /* x1, y1, x2, y2 */
@@ -368,6 +383,14 @@ MIEN_API int mien_faces_choose(const mien_face *faces, size_t count, const mien_
  * @test face/test_embed_face.c */
 MIEN_API void mien_faces_by_area(const mien_face *faces, size_t count, size_t *order);
 
+/* The side of the aligned face chip, in pixels, from the embedders' model spec (112 for
+ * today's embedders: the ArcFace template's size). A chip is side × side × 3 bytes, RGB, HWC. */
+MIEN_API int mien_face_chip_side(void);
+/* The aligned chip of a face (what the embedders see) into rgb, mien_face_chip_side() squared
+ * × 3 bytes. */
+MIEN_API mien_status mien_face_chip(const mien_image *image, const mien_face *face,
+                                    uint8_t *rgb, mien_error *err);
+
 /* ---- templates -------------------------------------------------------------------------------
  * A template is what mien keeps of a face: L2-normalised embeddings from the models of a
  * profile, tagged with the profile and model ids so that templates of different models are
@@ -389,13 +412,10 @@ MIEN_API void mien_template_free(mien_template *t);
 
 /* "fast", "accurate" ↔ mien_profile. Names are static; a value outside the enum is named
  * "unknown". Parsers take the name ('-' may stand for '_') and return MIEN_ERR_ARG for any
- * other text, *out untouched. The same holds for every _name/_parse pair below (consent,
- * review mode, decision, quality class). @test base/test_names.c */
+ * other text, *out untouched. The same holds for every _name/_parse pair (quality class,
+ * consent, review mode, decision, role). @test base/test_names.c */
 MIEN_API const char *mien_profile_name(mien_profile profile);
 MIEN_API mien_status mien_profile_parse(const char *text, mien_profile *out);
-/* "low", "medium", "high" ↔ mien_quality_class. */
-MIEN_API const char *mien_quality_class_name(mien_quality_class klass);
-MIEN_API mien_status mien_quality_class_parse(const char *text, mien_quality_class *out);
 
 /* What mien_embed_face() found: every face of the picture and the one it embedded. */
 typedef struct mien_face_pick {
@@ -428,23 +448,23 @@ MIEN_API mien_profile mien_template_profile(const mien_template *t);
 MIEN_API mien_status mien_template_vector(const mien_template *t, int part, const float **data,
                                           int *dim);
 
+/* Templates as bytes (for stores): a versioned, self-describing little-endian encoding of the
+ * profile, model ids and vectors. serialize writes at most `size` bytes and the length
+ * needed in *len (MIEN_ERR_ARG when size is too small; buf may be NULL to ask the length). */
+MIEN_API mien_status mien_template_serialize(const mien_template *t, uint8_t *buf, size_t size,
+                                             size_t *len);
+MIEN_API mien_status mien_template_deserialize(const uint8_t *buf, size_t len,
+                                               mien_template **out, mien_error *err);
+/* The model ids a template carries ("" for an absent part). */
+MIEN_API const char *mien_template_model(const mien_template *t, int part);
+/* The model id of the engine's embedder `part` (0: A, 1: B). */
+MIEN_API const char *mien_engine_model_id(const mien_engine *engine, int part);
+
 /* Calibrated false-match rate at `similarity`: the fraction of different-person pairs that
  * score at least that high (calibration table, docs/calibration.md). */
 MIEN_API mien_status mien_similarity_fmr(mien_profile profile, float similarity, double *fmr);
 /* The similarity threshold at which the false-match rate is `fmr` (1e-6 .. 1). */
 MIEN_API mien_status mien_threshold_for_fmr(mien_profile profile, double fmr, float *threshold);
-
-/* Per-session time spent in each pipeline stage since the session opened (milliseconds),
- * for reports (`mien eval`). */
-typedef struct mien_stage_times {
-    double detect_ms;    /* detector input preparation, model, NMS */
-    double landmarks_ms; /* O-Net */
-    double align_ms;     /* similarity + warp + quality */
-    double embed_ms;     /* embedders */
-    long images;         /* mien_detect calls */
-    long faces_embedded; /* mien_embed calls */
-} mien_stage_times;
-MIEN_API mien_status mien_session_stage_times(const mien_session *session, mien_stage_times *out);
 
 /* ---- stores, collections, enrolment, search ---------------------------------------------
  * A store holds collections of enrolled subjects (people) and their face templates. The
@@ -554,6 +574,13 @@ typedef enum mien_consent {
 } mien_consent;
 
 #define MIEN_DEFAULT_RETENTION_S (365 * 86400LL) /* retention_s 0 → one year */
+
+/* "required", "not_needed" ↔ mien_consent; "one", "two_person", "none" ↔ mien_review_mode
+ * (as mien_profile_name / _parse). */
+MIEN_API const char *mien_consent_name(mien_consent consent);
+MIEN_API mien_status mien_consent_parse(const char *text, mien_consent *out);
+MIEN_API const char *mien_review_mode_name(mien_review_mode mode);
+MIEN_API mien_status mien_review_mode_parse(const char *text, mien_review_mode *out);
 
 /* What a collection is for, declared when it is created and fixed afterwards. */
 typedef struct mien_collection_policy {
@@ -754,6 +781,7 @@ typedef enum mien_review_decision {
     MIEN_DECISION_CONFIRM = 0, /* candidate `rank` is the person searched for */
     MIEN_DECISION_REJECT = 1   /* none of the candidates is */
 } mien_review_decision;
+/* "confirm", "reject" ↔ mien_review_decision (as mien_profile_name / _parse). */
 
 typedef struct mien_review_info {
     char id[33];
@@ -768,12 +796,6 @@ typedef struct mien_review_info {
     size_t candidates;   /* candidates the search returned */
 } mien_review_info;
 
-/* "required", "not_needed" ↔ mien_consent; "one", "two_person", "none" ↔ mien_review_mode;
- * "confirm", "reject" ↔ mien_review_decision (as mien_profile_name / _parse). */
-MIEN_API const char *mien_consent_name(mien_consent consent);
-MIEN_API mien_status mien_consent_parse(const char *text, mien_consent *out);
-MIEN_API const char *mien_review_mode_name(mien_review_mode mode);
-MIEN_API mien_status mien_review_mode_parse(const char *text, mien_review_mode *out);
 MIEN_API const char *mien_decision_name(mien_review_decision decision);
 MIEN_API mien_status mien_decision_parse(const char *text, mien_review_decision *out);
 
@@ -834,32 +856,14 @@ typedef int (*mien_line_fn)(void *ctx, const char *line);
 MIEN_API mien_status mien_audit_export(mien_store *store, int64_t from, int64_t to,
                                        mien_line_fn fn, void *ctx, mien_error *err);
 
-/* Templates as bytes (for stores): a versioned, self-describing little-endian encoding of the
- * profile, model ids and vectors. serialize writes at most `size` bytes and the length
- * needed in *len (MIEN_ERR_ARG when size is too small; buf may be NULL to ask the length). */
-MIEN_API mien_status mien_template_serialize(const mien_template *t, uint8_t *buf, size_t size,
-                                             size_t *len);
-MIEN_API mien_status mien_template_deserialize(const uint8_t *buf, size_t len,
-                                               mien_template **out, mien_error *err);
-/* The model ids a template carries ("" for an absent part). */
-MIEN_API const char *mien_template_model(const mien_template *t, int part);
-/* The model id of the engine's embedder `part` (0: A, 1: B). */
-MIEN_API const char *mien_engine_model_id(const mien_engine *engine, int part);
-/* The side of the aligned face chip, in pixels, from the embedders' model spec (112 for
- * today's embedders: the ArcFace template's size). A chip is side × side × 3 bytes, RGB, HWC. */
-MIEN_API int mien_face_chip_side(void);
-/* The aligned chip of a face (what the embedders see) into rgb, mien_face_chip_side() squared
- * × 3 bytes. */
-MIEN_API mien_status mien_face_chip(const mien_image *image, const mien_face *face,
-                                    uint8_t *rgb, mien_error *err);
+
+/* ---- digests, clocks and time texts ---------------------------------------------------
+ * The image digest the audit log records, one clock for durations and one parser for the
+ * times and durations users type, shared by the CLI and the server (src/base/). */
 
 /* SHA-256 (FIPS 180-4) of bytes[n] into out[32]: the image digest that mien_enrollment and
  * mien_enrolled take. MIEN_ERR_ARG for NULL pointers (bytes may be NULL when n is 0). */
 MIEN_API mien_status mien_sha256(const void *bytes, size_t n, uint8_t out[32]);
-
-/* ---- clocks and time texts ------------------------------------------------------------
- * One clock for durations and one parser for the times and durations users type, shared by
- * the CLI and the server (src/base/time.c). */
 
 /* Monotonic milliseconds (CLOCK_MONOTONIC), for measuring durations; never goes back. */
 MIEN_API double mien_now_ms(void);
@@ -889,7 +893,7 @@ MIEN_API mien_status mien_duration_parse(const char *text, int64_t *seconds);
  *   audit  read, verify and export the audit log */
 typedef enum mien_role {
     MIEN_ROLE_ADMIN = 0,
-    MIEN_ROLE_ENROL = 1,
+    MIEN_ROLE_ENROLL = 1,
     MIEN_ROLE_SEARCH = 2,
     MIEN_ROLE_REVIEW = 3,
     MIEN_ROLE_AUDIT = 4,
@@ -906,7 +910,10 @@ typedef struct mien_key_info {
     int64_t revoked_at; /* 0 while valid */
 } mien_key_info;
 
-/* "admin" … "audit" ↔ mien_role; parse returns MIEN_ERR_ARG for other text. */
+/* "admin" … "audit" ↔ mien_role; parse returns MIEN_ERR_ARG for other text. Public names
+ * spell the verb "enroll" (mien_enroll, MIEN_ROLE_ENROLL, `mien enroll`); the role's stored
+ * and printed name stays "enrol", as keys, audit entries and scripts already carry it, and
+ * parse takes "enroll" for it too. */
 MIEN_API const char *mien_role_name(mien_role role);
 MIEN_API mien_status mien_role_parse(const char *text, mien_role *out);
 

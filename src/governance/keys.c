@@ -78,7 +78,7 @@ _Static_assert(LABEL_MAX < sizeof(((mien_key_info *)0)->label), "label fits mien
 
 static const char *const ROLE_NAMES[] = {
     [MIEN_ROLE_ADMIN] = "admin",
-    [MIEN_ROLE_ENROL] = "enrol",
+    [MIEN_ROLE_ENROLL] = "enrol",
     [MIEN_ROLE_SEARCH] = "search",
     [MIEN_ROLE_REVIEW] = "review",
     [MIEN_ROLE_AUDIT] = "audit",
@@ -88,7 +88,7 @@ _Static_assert(ROLE_COUNT == MIEN_ROLE_AUDIT + 1, "a name for every mien_role");
 
 #define ROLE_BIT(r) (1u << (r))
 #define ALL_ROLES                                                                          \
-    (ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROL) | ROLE_BIT(MIEN_ROLE_SEARCH) |   \
+    (ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROLL) | ROLE_BIT(MIEN_ROLE_SEARCH) |   \
      ROLE_BIT(MIEN_ROLE_REVIEW) | ROLE_BIT(MIEN_ROLE_AUDIT))
 
 /* Who may do what (mien.h's role list). admin is in every row; an action missing from the
@@ -100,13 +100,13 @@ typedef struct role_rule {
 } role_rule;
 
 static const role_rule RULES[] = {
-    {"detect", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROL) | ROLE_BIT(MIEN_ROLE_SEARCH)},
-    {"compare", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROL) | ROLE_BIT(MIEN_ROLE_SEARCH)},
+    {"detect", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROLL) | ROLE_BIT(MIEN_ROLE_SEARCH)},
+    {"compare", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROLL) | ROLE_BIT(MIEN_ROLE_SEARCH)},
     {"collections.read", ALL_ROLES},
     {"collections.write", ROLE_BIT(MIEN_ROLE_ADMIN)},
-    {"enrol", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROL)},
-    {"subjects.read", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROL)},
-    {"erase", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROL)},
+    {"enrol", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROLL)},
+    {"subjects.read", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROLL)},
+    {"erase", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_ENROLL)},
     {"search", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_SEARCH)},
     {"keys", ROLE_BIT(MIEN_ROLE_ADMIN)},
     {"review", ROLE_BIT(MIEN_ROLE_ADMIN) | ROLE_BIT(MIEN_ROLE_REVIEW)},
@@ -136,6 +136,10 @@ mien_status mien_role_parse(const char *text, mien_role *out)
             *out = (mien_role)r;
             return MIEN_OK;
         }
+    }
+    if (strcmp(text, "enroll") == 0) { /* the CLI verb's spelling (mien.h) */
+        *out = MIEN_ROLE_ENROLL;
+        return MIEN_OK;
     }
     return MIEN_ERR_ARG;
 }

@@ -196,7 +196,7 @@ TEST(keys_verify_refuses)
     mien_error err;
     ASSERT_TRUE(test_store_make(&ts) == 0);
     ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
-    ASSERT_OK(mien_key_create(s, MIEN_ROLE_ENROL, "refuse", key, NULL, &err), &err);
+    ASSERT_OK(mien_key_create(s, MIEN_ROLE_ENROLL, "refuse", key, NULL, &err), &err);
     ASSERT_OK(mien_key_create(s, MIEN_ROLE_ADMIN, NULL, other, NULL, &err), &err);
     ASSERT_OK(mien_key_verify(s, key, &info, &err), &err);
 
@@ -268,7 +268,7 @@ TEST(keys_verify_refuses)
     free(huge);
     /* The right key still works after all that. */
     ASSERT_OK(mien_key_verify(s, key, &info, &err), &err);
-    ASSERT_EQ_INT(info.role, MIEN_ROLE_ENROL);
+    ASSERT_EQ_INT(info.role, MIEN_ROLE_ENROLL);
     mien_store_close(s);
     test_store_remove(&ts);
     return 0;
@@ -316,7 +316,12 @@ TEST(keys_role_table)
         ASSERT_OK(mien_role_parse(mien_role_name((mien_role)r), &got), NULL);
         ASSERT_EQ_INT(got, r);
     }
-    ASSERT_STR_EQ(mien_role_name(MIEN_ROLE_ENROL), "enrol");
+    ASSERT_STR_EQ(mien_role_name(MIEN_ROLE_ENROLL), "enrol");
+    {   /* the CLI verb's spelling names the same role */
+        mien_role got = MIEN_ROLE_ADMIN;
+        ASSERT_OK(mien_role_parse("enroll", &got), NULL);
+        ASSERT_EQ_INT(got, MIEN_ROLE_ENROLL);
+    }
     ASSERT_STR_EQ(mien_role_name((mien_role)42), "unknown");
     mien_role keep = MIEN_ROLE_AUDIT;
     ASSERT_STATUS(mien_role_parse("Admin", &keep), MIEN_ERR_ARG, NULL);

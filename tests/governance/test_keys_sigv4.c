@@ -80,7 +80,7 @@ TEST(sigv4_signing_key_matches)
     ASSERT_TRUE(sodium_init() >= 0);
     ASSERT_TRUE(test_store_make(&ts) == 0);
     ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
-    ASSERT_OK(mien_key_create(s, MIEN_ROLE_ENROL, "sdk", key, NULL, &err), &err);
+    ASSERT_OK(mien_key_create(s, MIEN_ROLE_ENROLL, "sdk", key, NULL, &err), &err);
     id_of(key, id);
     ASSERT_OK(mien_key_aws_secret(s, key, secret, &err), &err);
     ASSERT_OK(mien_key_sigv4_signing_key(s, id, "20260101", "eu-west-1", "rekognition", server,
@@ -88,7 +88,7 @@ TEST(sigv4_signing_key_matches)
     srv_sigv4_signing_key(secret, "20260101", "eu-west-1", "rekognition", client);
     ASSERT_TRUE(memcmp(server, client, 32) == 0);
     ASSERT_STR_EQ(info.id, id);
-    ASSERT_EQ_INT(info.role, MIEN_ROLE_ENROL);
+    ASSERT_EQ_INT(info.role, MIEN_ROLE_ENROLL);
     ASSERT_STR_EQ(info.label, "sdk");
     /* another day, region or service: another key */
     srv_sigv4_signing_key(secret, "20260102", "eu-west-1", "rekognition", client);
