@@ -39,6 +39,7 @@
 #ifndef MIEN_H
 #define MIEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -505,7 +506,7 @@ MIEN_API mien_status mien_store_open_with(const char *uri, const mien_store_opti
                                           mien_store **out, mien_error *err);
 /* Whether opening this handle created its key file (the caller should say so: without that
  * file every template is lost), and where the key file is. */
-MIEN_API int mien_store_key_created(const mien_store *store);
+MIEN_API bool mien_store_key_created(const mien_store *store);
 MIEN_API const char *mien_store_key_file(const mien_store *store);
 /* The clock every time stamp, expiry and purge uses: `unix_s`, or the system clock for 0. At
  * open it is mien_store_options.now: a test hook, never for production. */
@@ -934,7 +935,7 @@ MIEN_API mien_status mien_key_verify(mien_store *store, const char *key_text, mi
 /* Whether `role` may perform `action` ("detect", "compare", "collections.read",
  * "collections.write", "enrol", "subjects.read", "erase", "search", "keys", "review",
  * "audit"). */
-MIEN_API int mien_role_allows(mien_role role, const char *action);
+MIEN_API bool mien_role_allows(mien_role role, const char *action);
 /* Number of keys that are not revoked (the server refuses non-loopback addresses with 0). */
 MIEN_API mien_status mien_key_count_valid(mien_store *store, int64_t *count, mien_error *err);
 

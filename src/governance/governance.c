@@ -51,27 +51,27 @@ const char *governance_consent_name(mien_consent consent)
     return (unsigned)consent < 2 ? CONSENT_NAMES[consent] : "unknown";
 }
 
-static int purpose_char(char ch)
+static bool purpose_char(char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' ||
            ch == '-';
 }
 
-int governance_purpose_listed(const char *purposes, const char *purpose)
+bool governance_purpose_listed(const char *purposes, const char *purpose)
 {
     size_t n = purpose != NULL ? strlen(purpose) : 0;
     if (purposes == NULL || n == 0) {
-        return 0;
+        return false;
     }
     for (const char *p = purposes; *p != '\0';) {
         const char *end = strchr(p, ',');
         size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
         if (len == n && strncmp(p, purpose, n) == 0) {
-            return 1;
+            return true;
         }
         p += len + (end != NULL);
     }
-    return 0;
+    return false;
 }
 
 /* Normalises a comma-separated purpose list into out[PURPOSES_MAX]: items trimmed of spaces,
@@ -199,11 +199,11 @@ mien_status governance_record_tx(store_db *s, const mien_context *ctx, const cha
     return st;
 }
 
-int governance_entry_authentic(const store_db *s, const store_audit_row *row)
+bool governance_entry_authentic(const store_db *s, const store_audit_row *row)
 {
     uint8_t h[32], mac[32];
     if (s->keys == NULL) {
-        return 0;
+        return false;
     }
     audit_row_hash(row, h);
     audit_row_mac(s->keys, row, mac);

@@ -31,7 +31,7 @@ mien_status governance_review_parse(const char *text, mien_review_mode *out);
 const char *governance_consent_name(mien_consent consent);
 
 /* Whether `purpose` is one of the comma-separated `purposes`. */
-int governance_purpose_listed(const char *purposes, const char *purpose);
+bool governance_purpose_listed(const char *purposes, const char *purpose);
 
 /* Whether `action` ("search" or "verify") may run on collection c for ctx: no purpose or no
  * case reference → MIEN_ERR_ARG; a purpose c does not declare, or a search on a
@@ -56,7 +56,7 @@ mien_status governance_record(store_db *s, const mien_context *ctx, const char *
 
 /* Whether an audit row is what mien wrote: its hash matches its contents and its MAC the key
  * file's key (audit.h). Rows that fail are never acted upon (the gallery's change feed). */
-int governance_entry_authentic(const store_db *s, const store_audit_row *row);
+bool governance_entry_authentic(const store_db *s, const store_audit_row *row);
 
 /* Ends the caller's transaction: commits when st is MIEN_OK, rolls back otherwise (and when
  * the commit fails). Returns the outcome. */

@@ -144,17 +144,17 @@ mien_status mien_role_parse(const char *text, mien_role *out)
     return MIEN_ERR_ARG;
 }
 
-int mien_role_allows(mien_role role, const char *action)
+bool mien_role_allows(mien_role role, const char *action)
 {
     if (!role_known(role) || action == NULL) {
-        return 0;
+        return false;
     }
     for (size_t k = 0; k < sizeof(RULES) / sizeof(RULES[0]); k++) {
         if (strcmp(action, RULES[k].action) == 0) {
             return (RULES[k].roles & ROLE_BIT(role)) != 0;
         }
     }
-    return 0;
+    return false;
 }
 
 /* ---- keys ----------------------------------------------------------------------------- */

@@ -183,9 +183,9 @@ mien_status mien_store_ping(mien_store *store, mien_error *err)
     return store->store->ops->ping(store->store, err);
 }
 
-int mien_store_key_created(const mien_store *store)
+bool mien_store_key_created(const mien_store *store)
 {
-    return store_handle_ok(store) ? store->key_created : 0;
+    return store_handle_ok(store) && store->key_created;
 }
 
 const char *mien_store_key_file(const mien_store *store)
