@@ -55,6 +55,8 @@ void face_similarity(const double src[][2], const double dst[][2], int n, double
  * (insightface face_align.arcface_dst), bilinear warp, black border. chip is allocated by
  * the caller (112×112). */
 void face_align_chip(const image_rgb *img, const float points[5][2], image_rgb *chip);
+/* Bytes of one aligned chip, mien_face_chip_side()² × 3 (RGB): what a stored crop holds. */
+size_t face_chip_bytes(void);
 
 /* ---- quality.c ---- */
 

@@ -134,6 +134,12 @@ int mien_face_chip_side(void)
     return face_catalog()[FACE_MODEL_EMBEDDER_A].input.width;
 }
 
+size_t face_chip_bytes(void)
+{
+    size_t side = (size_t)mien_face_chip_side();
+    return side * side * 3;
+}
+
 mien_status mien_detect(mien_session *session, const mien_image *image,
                         const mien_detect_options *opt, mien_face **faces, size_t *count,
                         mien_error *err)

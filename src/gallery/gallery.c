@@ -32,13 +32,13 @@
 
 #include "base/error.h"
 #include "base/keyring.h"
+#include "face/face.h"
 #include "gallery/index.h"
 #include "store/handle.h"
 #include "store/seal.h"
 #include "store/store.h"
 #include "governance/governance.h"
 
-#define CHIP_BYTES (112 * 112 * 3) /* mien_face_chip: the ArcFace 112×112 RGB template */
 #define DEFAULT_TOP_K 10           /* mien.h: top_k 0 → 10 */
 #define DEFAULT_MAX_FMR 1e-3       /* mien.h: max_fmr 0 → 1e-3 */
 #define MAX_TOP_K 10000            /* a review list longer than this is a misuse */
@@ -518,11 +518,6 @@ static bool subject_ok(const char *subject)
     return true;
 }
 
-static const char *profile_name(mien_profile p)
-{
-    return p == MIEN_PROFILE_ACCURATE ? "accurate" : "fast";
-}
-
 /* Looks collection `name` up (MIEN_ERR_NOT_FOUND with its name when absent). */
 static mien_status collection_lookup(mien_store *s, const char *name, store_collection *out,
                                      mien_error *err)
@@ -548,7 +543,7 @@ static mien_status template_fits(const store_collection *c, const mien_template 
     if (mien_template_profile(t) != c->profile) {
         return base_error_set(err, MIEN_ERR_ARG,
                               "profile mismatch: collection %s is %s, template is %s", c->name,
-                              profile_name(c->profile), profile_name(mien_template_profile(t)));
+                              mien_profile_name(c->profile), mien_profile_name(mien_template_profile(t)));
     }
     if (strcmp(ma, c->model_a) != 0 || strcmp(mb, c->model_b) != 0) {
         return base_error_set(err, MIEN_ERR_ARG,
@@ -655,7 +650,7 @@ mien_status mien_collection_create(mien_store *store, const char *name, mien_pro
     if (st == MIEN_OK) {
         /* The policy, a review opt-out included, is on the record from the first moment. */
         json_t *result = governance_policy_json(&c);
-        json_object_set_new(result, "profile", json_string(profile_name(profile)));
+        json_object_set_new(result, "profile", json_string(mien_profile_name(profile)));
         st = governance_record_tx(g, ctx, "collection.create", name, NULL, "ok", result, NULL,
                                   NULL, err);
     }
@@ -910,7 +905,7 @@ static mien_status enrol_in_tx(mien_store *store, const store_collection *c,
     face.quality = e->quality;
     face.image_sha256 = e->image_sha256;
     face.crop_rgb = e->crop_rgb;
-    face.crop_len = e->crop_rgb != NULL ? CHIP_BYTES : 0;
+    face.crop_len = e->crop_rgb != NULL ? face_chip_bytes() : 0;
     store_db *g = store->store;
     const char *consent = e->consent_ref != NULL && e->consent_ref[0] ? e->consent_ref : NULL;
     mien_status st = g->ops->subject_ensure(g, c->id, e->subject, e->display_name, consent,
@@ -1403,7 +1398,7 @@ mien_status mien_search(mien_store *store, const char *collection, const mien_te
         mien_threshold_for_fmr(c.profile, o.max_fmr, &threshold) != MIEN_OK) {
         return base_error_set(err, MIEN_ERR_ARG,
                               "max_fmr %g is outside the calibrated range of profile %s",
-                              o.max_fmr, profile_name(c.profile));
+                              o.max_fmr, mien_profile_name(c.profile));
     }
     if (gallery_index_vector(probe, vec, &dim) != MIEN_OK) {
         return base_error_set(err, MIEN_ERR_ARG, "the probe template has no index vector");

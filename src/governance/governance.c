@@ -27,30 +27,6 @@
 #define PURPOSES_MAX 256      /* the list, commas included */
 #define RETENTION_MAX_S (100LL * 365 * 86400)
 
-static const char *const REVIEW_NAMES[] = {"one", "two_person", "none"};
-static const char *const CONSENT_NAMES[] = {"required", "not_needed"};
-
-const char *governance_review_name(mien_review_mode mode)
-{
-    return (unsigned)mode < 3 ? REVIEW_NAMES[mode] : "unknown";
-}
-
-mien_status governance_review_parse(const char *text, mien_review_mode *out)
-{
-    for (int k = 0; k < 3; k++) {
-        if (text != NULL && strcmp(text, REVIEW_NAMES[k]) == 0) {
-            *out = (mien_review_mode)k;
-            return MIEN_OK;
-        }
-    }
-    return MIEN_ERR_ARG;
-}
-
-const char *governance_consent_name(mien_consent consent)
-{
-    return (unsigned)consent < 2 ? CONSENT_NAMES[consent] : "unknown";
-}
-
 static bool purpose_char(char ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' ||
@@ -148,9 +124,9 @@ mien_status governance_policy_set(const mien_collection_policy *p, store_collect
 json_t *governance_policy_json(const store_collection *c)
 {
     return json_pack("{s:s,s:s,s:s,s:I,s:s,s:b}", "purposes", c->purposes, "legal_basis",
-                     c->legal_basis, "consent", governance_consent_name((mien_consent)c->consent),
+                     c->legal_basis, "consent", mien_consent_name((mien_consent)c->consent),
                      "retention_s", (json_int_t)c->retention_s, "review",
-                     governance_review_name((mien_review_mode)c->review), "verification_only",
+                     mien_review_mode_name((mien_review_mode)c->review), "verification_only",
                      c->verification_only);
 }
 

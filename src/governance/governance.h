@@ -24,12 +24,6 @@ mien_status governance_policy_set(const mien_collection_policy *p, store_collect
 /* The policy of c as JSON (for the audit entry of its creation and for listings). */
 json_t *governance_policy_json(const store_collection *c);
 
-/* Names used in JSON and on the command line: "one" / "two_person" / "none" and "required" /
- * "not_needed"; parse returns MIEN_ERR_ARG for other text. */
-const char *governance_review_name(mien_review_mode mode);
-mien_status governance_review_parse(const char *text, mien_review_mode *out);
-const char *governance_consent_name(mien_consent consent);
-
 /* Whether `purpose` is one of the comma-separated `purposes`. */
 bool governance_purpose_listed(const char *purposes, const char *purpose);
 

@@ -28,13 +28,13 @@
 
 #include "base/error.h"
 #include "base/keyring.h"
+#include "face/face.h"
 #include "governance/store_copy.h"
 #include "store/handle.h"
 #include "store/seal.h"
 #include "governance/audit.h"
 #include "governance/governance.h"
 
-#define CHIP_BYTES (112 * 112 * 3) /* FACE_CHIP: the aligned ArcFace chip, RGB, row-major */
 
 typedef struct copy_ctx {
     store_db *from, *to;
@@ -292,7 +292,7 @@ static mien_status count_face(void *ctx, const store_face_full *f)
 {
     count_ctx *c = ctx;
     c->n->faces++;
-    c->n->crops += f->crop_rgb != NULL && f->crop_len == CHIP_BYTES;
+    c->n->crops += f->crop_rgb != NULL && f->crop_len == face_chip_bytes();
     return MIEN_OK;
 }
 

@@ -14,9 +14,9 @@
 
 #include "base/error.h"
 #include "base/keyring.h"
+#include "face/face.h"
 
 #define SEAL_AD_LEN 29
-#define CHIP_BYTES (112 * 112 * 3) /* FACE_CHIP: the aligned ArcFace chip, RGB, row-major */
 
 static void seal_ad(store_blob kind, int64_t collection_id, int64_t subject_id,
                     uint8_t ad[SEAL_AD_LEN])
@@ -123,9 +123,9 @@ static mien_status seal_face(store_db *s, int64_t collection_id, int64_t subject
     if (face == NULL || face->template_bytes == NULL || face->template_len == 0) {
         return base_error_set(err, MIEN_ERR_ARG, "face_insert: no template bytes");
     }
-    if (face->crop_rgb != NULL && face->crop_len != CHIP_BYTES) {
-        return base_error_set(err, MIEN_ERR_ARG, "face_insert: crop is %zu bytes, want %d",
-                              face->crop_len, CHIP_BYTES);
+    if (face->crop_rgb != NULL && face->crop_len != face_chip_bytes()) {
+        return base_error_set(err, MIEN_ERR_ARG, "face_insert: crop is %zu bytes, want %zu",
+                              face->crop_len, face_chip_bytes());
     }
     *out = *face;
     mien_status status = seal_blob(s, STORE_BLOB_TEMPLATE, collection_id, subject_id,

@@ -82,7 +82,7 @@ typedef struct store_face_new {
     size_t template_len;
     const mien_quality *quality;  /* NULL: not recorded */
     const uint8_t *image_sha256;  /* 32 bytes or NULL */
-    const uint8_t *crop_rgb;      /* FACE_CHIP 112*112*3 bytes (sealed: + overhead) or NULL */
+    const uint8_t *crop_rgb;      /* face_chip_bytes() (sealed: + overhead) or NULL */
     size_t crop_len;
 } store_face_new;
 
