@@ -25,7 +25,6 @@
 
 #include <math.h>
 #include <omp.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1136,13 +1135,6 @@ static bool feeds_bf16_conv(const nn_plan *p, const nn_node *n)
     return false;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Best of a few timed runs of pd's primitive on scratch buffers (contents irrelevant to the
  * time of a dense fp32 convolution); a large number when it cannot run. */
 static double time_candidate(nn_plan *p, const_dnnl_primitive_desc_t pd)
@@ -1177,13 +1169,13 @@ static double time_candidate(nn_plan *p, const_dnnl_primitive_desc_t pd)
         goto done;
     }
     for (int r = 0; r < 6; r++) {
-        double t0 = now_ms(), t;
+        double t0 = mien_now_ms(), t;
         if (dnnl_primitive_execute(prim, p->backend->stream, n, args) != dnnl_success ||
             dnnl_stream_wait(p->backend->stream) != dnnl_success) {
             best = 1e30;
             break;
         }
-        t = now_ms() - t0;
+        t = mien_now_ms() - t0;
         if (r > 0 && t < best) { /* the first run warms caches */
             best = t;
         }
@@ -2451,10 +2443,10 @@ static mien_status plan_run_steps(nn_plan *p, const float *const *inputs, mien_e
     }
     for (int k = 0; k < p->n_steps; k++) {
         step *s = &p->steps[k];
-        struct timespec t0, t1;
+        double t0 = 0;
         if (p->profile_ms != NULL) {
             dnnl_stream_wait(p->backend->stream);
-            clock_gettime(CLOCK_MONOTONIC, &t0);
+            t0 = mien_now_ms();
         }
         if (s->prim != NULL) {
             dnnl_status_t ds = dnnl_primitive_execute(s->prim, p->backend->stream, s->n_args,
@@ -2467,9 +2459,7 @@ static mien_status plan_run_steps(nn_plan *p, const float *const *inputs, mien_e
         }
         if (p->profile_ms != NULL) {
             dnnl_stream_wait(p->backend->stream);
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            p->profile_ms[k] += (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-                                (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+            p->profile_ms[k] += mien_now_ms() - t0;
         }
     }
     p->profile_runs++;
