@@ -1,4 +1,4 @@
-/* test_store_copy.c — copying a whole store (src/gallery/store_copy.c, mien_store_copy; what
+/* test_store_copy.c — copying a whole store (src/governance/store_copy.c, mien_store_copy; what
  * `mien migrate` runs): from an SQLite store with its own key file into the store of
  * tests/store_target.h (another SQLite file in the default run, a PostgreSQL database in
  * CTest's store_postgres run: "sqlite → postgres"), under a different key file. Everything

@@ -1,5 +1,5 @@
 /* test_keys.c — API keys and roles (src/governance/keys.c) and their table in the SQLite
- * store (api_keys, schema version 2, src/gallery/store_sqlite.c): create, list, verify and
+ * store (api_keys, schema version 2, src/store/store_sqlite.c): create, list, verify and
  * revoke; every malformed or wrong key refused alike; the role table; keys surviving a reopen;
  * no secret in the database files; the upgrade of a version-1 file.
  *
