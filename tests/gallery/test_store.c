@@ -1,5 +1,5 @@
-/* test_store.c — the store on its own (src/store/: store_sql.c over store_sqlite.c and store_postgres.c, store.c, seal.c):
- * schema and migrations, collections, subjects and faces, erasure down to the file bytes,
+/* test_store.c — the store on its own (src/store/: store_sql.c over store_sqlite.c and
+ * store_postgres.c, store.c, seal.c): schema and migrations, collections, subjects and faces, erasure down to the file bytes,
  * corrupt and foreign files, a full disk, and SIGKILL at random moments during a bulk
  * enrolment.
  *
