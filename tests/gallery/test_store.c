@@ -1,7 +1,7 @@
 /* test_store.c — the store on its own (src/store/: store_sql.c over store_sqlite.c and
- * store_postgres.c, store.c, seal.c): schema and migrations, collections, subjects and faces, erasure down to the file bytes,
- * corrupt and foreign files, a full disk, and SIGKILL at random moments during a bulk
- * enrolment.
+ * store_postgres.c, store.c, seal.c): schema and migrations, collections, subjects and
+ * faces, erasure down to the file bytes, corrupt and foreign files, a full disk, and SIGKILL
+ * at random moments during a bulk enrolment.
  *
  * The tests run against the backend tests/store_target.h picks: SQLite by default, PostgreSQL
  * with $MIEN_TEST_STORE=postgres://... (CTest's store_postgres). Checks of SQLite's files and
