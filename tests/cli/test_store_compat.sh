@@ -1,0 +1,70 @@
+#!/bin/sh
+# test_store_compat.sh — a store written by an earlier mien opens, reads and verifies under this
+# one: the on-disk format (schema, sealed templates and crops, audit chain, signed head, API
+# key rows) is a promise to the people who run mien, and a refactoring must not break it.
+#
+# tests/fixtures/store-0.1/ is an SQLite store made by mien 0.1.0 as it was before the store
+# layer moved to src/store (commit 0407914; the commands are in tests/fixtures/README.md):
+# collection "people" (review one, consent not needed), alice (sample1.jpg, face 1) and bob
+# (sample3.jpg, face 0) enrolled with their crops, one search, one `enrol` key; the clock was
+# MIEN_NOW=1796000000. This test works on a copy: it verifies the audit log, lists the
+# subjects, finds alice again from her photo (her sealed template opens and matches), lists
+# the key, erases bob, verifies the grown log, and copies the store with `mien migrate`
+# (every template and crop opened and re-sealed under a new key file).
+# Usage: tests/cli/test_store_compat.sh PATH/TO/mien (from the repository root). Ends with
+# "N passed, N failed".
+set -u
+MIEN=${1:?usage: test_store_compat.sh PATH/TO/mien}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export MIEN_MODELS=${MIEN_MODELS:-$ROOT/models}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+export MIEN_NOW=1796000100 # just after the fixture was made: alice and bob have not expired
+unset MIEN_STORE MIEN_KEY_FILE MIEN_AUDIT_HEAD
+PHOTO=$MIEN_MODELS/samples/sample1.jpg
+[ -f "$PHOTO" ] || { echo "test_store_compat.sh: skip: no $PHOTO (run scripts/setup)"; \
+    echo "0 passed, 0 failed, 1 skipped"; exit 77; }
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mien-compat.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "  ok $1"; }
+bad() { failed=$((failed + 1)); echo "  FAILED $1"; sed 's/^/    /' "$TMP/out" | head -5; }
+check() { # name command...: passes when the command exits 0
+    name=$1; shift
+    if "$@" >"$TMP/out" 2>&1; then ok "$name"; else bad "$name"; fi
+}
+has() { grep -q -- "$1" "$TMP/out"; }
+
+cp "$ROOT"/tests/fixtures/store-0.1/store.db* "$TMP/"
+chmod 600 "$TMP"/store.db.key "$TMP"/store.db.audit-head
+ST=sqlite:$TMP/store.db
+
+check "audit verify" "$MIEN" audit verify --store "$ST"
+has "intact: 5 entries" && ok "5 entries, signed head" || bad "5 entries, signed head"
+check "subjects" "$MIEN" subjects people --store "$ST"
+has "^alice " && has "^bob " && has "2 subjects" && ok "alice and bob listed" || bad "alice and bob listed"
+check "search" "$MIEN" search people "$PHOTO" --purpose investigation --case-ref compat \
+    --store "$ST" --json
+# alice's sealed template opened and matched her photo (same models; precision and ISA may
+# differ from the fixture's, so a similarity near 1 rather than exactly 1)
+if node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")
+    .find(l => l.startsWith("{")));
+  const c = r.candidates[0];
+  process.exit(c && c.subject === "alice" && c.similarity > 0.95 ? 0 : 1);' "$TMP/out" 2>/dev/null
+then ok "alice found at rank 1"; else bad "alice found at rank 1"; fi
+check "keys list" "$MIEN" keys list --store "$ST"
+has " enrol " && has "fixture" && ok "the 0.1 key row reads" || bad "the 0.1 key row reads"
+check "erase bob" "$MIEN" erase people --subject bob --store "$ST" --json
+has '"faces_deleted":1' && has '"crops_deleted":1' && ok "bob's face and crop erased" ||
+    bad "bob's face and crop erased"
+check "audit verify after" "$MIEN" audit verify --store "$ST"
+# + subjects.list, search, erase
+has "intact: 8 entries" && ok "8 entries" || bad "8 entries"
+check "migrate" "$MIEN" migrate --from "$ST" --to "sqlite:$TMP/copy.db" --json
+check "copy verifies" "$MIEN" audit verify --store "sqlite:$TMP/copy.db"
+check "copy searches" "$MIEN" search people "$PHOTO" --purpose investigation --case-ref copy \
+    --store "sqlite:$TMP/copy.db"
+has "alice" && ok "alice in the copy" || bad "alice in the copy"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
