@@ -53,10 +53,6 @@ void cli_json_string(FILE *f, const char *s);
 /* Parses a positive int; false when `s` is not one in [lo, hi]. */
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
 
-/* Parses "fast" / "accurate"; false otherwise. */
-bool cli_parse_profile(const char *s, mien_profile *out);
-const char *cli_profile_name(mien_profile p);
-
 /* Decodes `path` for the face commands (mien_image_options_faces: the short side keeps
  * MIEN_FACE_DECODE_MIN_SIDE px unless full_size), printing the error on failure. */
 mien_status cli_load_image(const char *path, bool full_size, mien_image **out);
@@ -143,22 +139,8 @@ int cli_probe_open(cli_probe *p, const cli_common *c, const char *store_uri, con
                    const char *collection, const char *path, int face_index, cli_context *cx);
 void cli_probe_close(cli_probe *p);
 
-/* Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out[cap]. */
-void cli_time_iso(int64_t unix_s, char *out, size_t cap);
-/* Parses a point in time: unix seconds ("1714567890"), an ISO date "YYYY-MM-DD" (midnight
- * UTC, or 23:59:59 when end_of_day) or date and time "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC; a
- * space may replace the T). False when `s` is none of these. */
-bool cli_parse_time(const char *s, bool end_of_day, int64_t *out);
-/* Parses a duration "N" or "Ns" (seconds), "Nh" (hours), "Nd" (days); N a positive whole
- * number, at most 100 years. False otherwise. */
-bool cli_parse_duration(const char *s, int64_t *seconds);
 /* A duration as its largest exact unit: "365d", "12h", "90s". */
 void cli_duration_text(int64_t seconds, char *out, size_t cap);
-
-/* "required" / "not_needed", "one" / "two_person" / "none": the names the audit log and the
- * JSON use. */
-const char *cli_consent_name(mien_consent c);
-const char *cli_review_name(mien_review_mode m);
 
 /* Prints a collection as a JSON object (no newline), its policy included. */
 void cli_collection_json(FILE *f, const mien_collection_info *c);

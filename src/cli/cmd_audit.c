@@ -32,24 +32,14 @@ typedef struct audit_args {
     int64_t from, to; /* export: unix seconds, 0 for no bound */
 } audit_args;
 
-/* --from T and --to T: a point in time (cli_parse_time), into an int64_t. */
-static bool opt_from(const char *v, void *dest)
-{
-    return cli_parse_time(v, false, dest);
-}
-
-static bool opt_to(const char *v, void *dest)
-{
-    return cli_parse_time(v, true, dest); /* a date alone means the end of that day */
-}
-
 #define TIME_WANT "unix seconds or a UTC date (2024-05-01) or date-time (2024-05-01T12:00:00Z)"
 
 static const cli_opt export_opts[] = {
     {"--from", CLI_OPT_CALL, offsetof(audit_args, from), "T",
-     .help = "the first time to export", .want = TIME_WANT, .parse = opt_from},
+     .help = "the first time to export", .want = TIME_WANT, .parse = cli_opt_time_from},
     {"--to", CLI_OPT_CALL, offsetof(audit_args, to), "T",
-     .help = "the last time to export (a date: its end)", .want = TIME_WANT, .parse = opt_to},
+     .help = "the last time to export (a date: its end)", .want = TIME_WANT,
+     .parse = cli_opt_time_to},
     CLI_OPT_STORE(audit_args, store),
     CLI_OPT_COMMON(audit_args, c),
     CLI_OPT_END,

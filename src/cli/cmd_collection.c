@@ -22,18 +22,6 @@
 
 #define PURPOSES_MAX 256 /* mien.h: the purpose list, commas included */
 
-/* --consent: "required" or "not-needed" (also the JSON spelling "not_needed"). */
-static bool parse_consent(const char *s, mien_consent *out)
-{
-    return mien_consent_parse(s, out) == MIEN_OK;
-}
-
-/* --review: "one", "two-person" (also "two_person") or "none". */
-static bool parse_review(const char *s, mien_review_mode *out)
-{
-    return mien_review_mode_parse(s, out) == MIEN_OK;
-}
-
 /* Appends one --purpose value to the comma-separated list purposes[PURPOSES_MAX]. */
 static bool add_purposes(char *purposes, const char *more)
 {
@@ -46,9 +34,9 @@ static bool add_purposes(char *purposes, const char *more)
 static void print_text(const mien_collection_info *c)
 {
     char when[32];
-    cli_time_iso(c->created_at, when, sizeof(when));
+    mien_time_format(c->created_at, when, sizeof(when));
     printf("%-24s %-8s %8lld subjects %8lld faces  models %s%s%s  created %s\n", c->name,
-           cli_profile_name(c->profile), (long long)c->subjects, (long long)c->faces,
+           mien_profile_name(c->profile), (long long)c->subjects, (long long)c->faces,
            c->model_a, c->model_b[0] ? "+" : "", c->model_b, when);
     if (c->description[0]) {
         printf("  %s\n", c->description);
@@ -60,7 +48,7 @@ static void print_text(const mien_collection_info *c)
     printf("  consent %s; retention %s; review %s%s\n",
            c->consent == MIEN_CONSENT_NOT_NEEDED ? "not needed" : "required", retention,
            c->review == MIEN_REVIEW_TWO_PERSON ? "two-person"
-                                                : cli_review_name(c->review),
+                                                : mien_review_mode_name(c->review),
            c->verification_only ? "; verification only (no 1:N search)" : "");
 }
 
@@ -73,25 +61,10 @@ typedef struct collection_args {
     mien_profile profile;
 } collection_args;
 
-/* The CALL options of `create` (opt.h): each checks its value and stores it at dest. */
+/* --purpose, repeatable: each value is appended to the list at dest. */
 static bool opt_purpose(const char *v, void *dest)
 {
     return add_purposes(dest, v);
-}
-
-static bool opt_consent(const char *v, void *dest)
-{
-    return parse_consent(v, dest);
-}
-
-static bool opt_review(const char *v, void *dest)
-{
-    return parse_review(v, dest);
-}
-
-static bool opt_retention(const char *v, void *dest)
-{
-    return cli_parse_duration(v, dest);
 }
 
 #define STORE_AND_COMMON                                                                      \
@@ -104,13 +77,13 @@ static const cli_opt create_opts[] = {
     {"--legal-basis", CLI_OPT_STRING, offsetof(collection_args, legal_basis), "TEXT",
      .help = "the legal basis of the processing (required)"},
     {"--consent", CLI_OPT_CALL, offsetof(collection_args, policy.consent), "C",
-     .help = "required (default) or not-needed", .parse = opt_consent,
+     .help = "required (default) or not-needed", .parse = cli_opt_consent,
      .want = "required or not-needed"},
     {"--retention", CLI_OPT_CALL, offsetof(collection_args, policy.retention_s), "D",
-     .help = "how long a subject is kept: 365d, 12h or 3600s", .parse = opt_retention,
+     .help = "how long a subject is kept: 365d, 12h or 3600s", .parse = cli_opt_duration,
      .want = "a duration such as 365d, 12h or 3600s (at most 100 years)"},
     {"--review", CLI_OPT_CALL, offsetof(collection_args, policy.review), "R",
-     .help = "one (default), two-person or none", .parse = opt_review,
+     .help = "one (default), two-person or none", .parse = cli_opt_review,
      .want = "one, two-person or none"},
     {"--verification-only", CLI_OPT_SET, offsetof(collection_args, policy.verification_only),
      NULL, .help = "1:1 verification only, no 1:N search", .lo = 1},

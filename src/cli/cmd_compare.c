@@ -63,7 +63,7 @@ int cli_cmd_compare(int argc, char **argv)
         bool same = calibrated && similarity >= threshold;
         if (!calibrated) {
             fprintf(stderr, "mien compare: profile %s is not calibrated; no decision\n",
-                    cli_profile_name(o.profile));
+                    mien_profile_name(o.profile));
             rc = CLI_EXIT_FAIL;
         }
         if (o.c.json) {
@@ -73,14 +73,14 @@ int cli_cmd_compare(int argc, char **argv)
             cli_json_string(stdout, paths[1]);
             printf(",\"profile\":\"%s\",\"similarity\":%.6f,\"fmr\":%.3g,\"threshold\":%.6f,"
                    "\"at_fmr\":%.3g,\"same_person\":%s,\"face_a\":",
-                   cli_profile_name(o.profile), similarity, fmr, threshold, o.fmr,
+                   mien_profile_name(o.profile), similarity, fmr, threshold, o.fmr,
                    same ? "true" : "false");
             cli_face_json(stdout, &faces[0]);
             printf(",\"face_b\":");
             cli_face_json(stdout, &faces[1]);
             printf("}\n");
         } else {
-            printf("similarity %.4f (profile %s)\n", similarity, cli_profile_name(o.profile));
+            printf("similarity %.4f (profile %s)\n", similarity, mien_profile_name(o.profile));
             float floor_threshold = 1.0f;
             bool beyond = calibrated &&
                           mien_threshold_for_fmr(o.profile, CALIBRATED_FLOOR, &floor_threshold) ==

@@ -49,11 +49,11 @@ int cli_cmd_embed(int argc, char **argv)
         printf(o.c.json ? "{\"image\":" : "image    ");
         if (o.c.json) {
             cli_json_string(stdout, path);
-            printf(",\"profile\":\"%s\",\"face\":", cli_profile_name(o.profile));
+            printf(",\"profile\":\"%s\",\"face\":", mien_profile_name(o.profile));
             cli_face_json(stdout, &face);
         } else {
             printf("%s\nprofile  %s\nface     box %.0f,%.0f-%.0f,%.0f score %.3f\n", path,
-                   cli_profile_name(o.profile), face.box[0], face.box[1], face.box[2], face.box[3],
+                   mien_profile_name(o.profile), face.box[0], face.box[1], face.box[2], face.box[3],
                    face.score);
         }
         for (int part = 0; mien_template_vector(t, part, &v, &dim) == MIEN_OK; part++) {

@@ -789,11 +789,11 @@ static bool parse_expiry(const char *s, int64_t now, int64_t *out)
 {
     int64_t v = 0;
     if (s[0] == '+') {
-        if (!cli_parse_duration(s + 1, &v)) {
+        if (mien_duration_parse(s + 1, &v) != MIEN_OK) {
             return false;
         }
         v += now;
-    } else if (!cli_parse_time(s, false, &v)) {
+    } else if (mien_time_parse(s, false, &v) != MIEN_OK) {
         return false;
     }
     if (v <= now) {

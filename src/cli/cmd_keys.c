@@ -57,10 +57,10 @@ static void print_json(const mien_key_info *k)
     char when[32];
     printf("{\"id\":\"%s\",\"role\":\"%s\",\"label\":", k->id, mien_role_name(k->role));
     cli_json_string(stdout, k->label);
-    cli_time_iso(k->created_at, when, sizeof(when));
+    mien_time_format(k->created_at, when, sizeof(when));
     printf(",\"created_at\":\"%s\",\"revoked_at\":", when);
     if (k->revoked_at != 0) {
-        cli_time_iso(k->revoked_at, when, sizeof(when));
+        mien_time_format(k->revoked_at, when, sizeof(when));
         printf("\"%s\"}\n", when);
     } else {
         printf("null}\n");
@@ -70,9 +70,9 @@ static void print_json(const mien_key_info *k)
 static void print_text(const mien_key_info *k)
 {
     char created[32], revoked[32];
-    cli_time_iso(k->created_at, created, sizeof(created));
+    mien_time_format(k->created_at, created, sizeof(created));
     if (k->revoked_at != 0) {
-        cli_time_iso(k->revoked_at, revoked, sizeof(revoked));
+        mien_time_format(k->revoked_at, revoked, sizeof(revoked));
     } else {
         snprintf(revoked, sizeof(revoked), "-");
     }

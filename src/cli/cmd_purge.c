@@ -38,7 +38,7 @@ static int purge(mien_store *store, void *args, char **pos, int n_pos)
     (void)pos;
     (void)n_pos;
     cli_context_init(&cx, "retention", o->case_ref);
-    cli_time_iso(mien_store_now(store), now, sizeof(now));
+    mien_time_format(mien_store_now(store), now, sizeof(now));
     st = mien_purge_expired(store, &cx.ctx, &purged, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("purge", st, &err);

@@ -83,7 +83,7 @@ static bool reviewer_fits(const review_args *o, const char *verb)
 static void print_review(const mien_review_info *r, bool json)
 {
     char when[32];
-    cli_time_iso(r->created_at, when, sizeof(when));
+    mien_time_format(r->created_at, when, sizeof(when));
     if (json) {
         printf("{\"review\":\"%s\",\"collection\":", r->id);
         cli_json_string(stdout, r->collection);

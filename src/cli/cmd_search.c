@@ -33,7 +33,7 @@ static void print_json(const char *collection, const char *path, const char *sha
     printf(",\"image\":");
     cli_json_string(stdout, path);
     printf(",\"image_sha256\":\"%s\",\"profile\":\"%s\",\"purpose\":", sha_hex,
-           cli_profile_name(info->profile));
+           mien_profile_name(info->profile));
     cli_json_string(stdout, cx->ctx.purpose);
     printf(",\"case_ref\":");
     cli_json_string(stdout, cx->ctx.case_ref);

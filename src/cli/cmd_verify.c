@@ -74,7 +74,7 @@ int cli_cmd_verify(int argc, char **argv)
         cli_json_string(stdout, subject);
         printf(",\"image\":");
         cli_json_string(stdout, path);
-        printf(",\"profile\":\"%s\",\"purpose\":", cli_profile_name(p.info.profile));
+        printf(",\"profile\":\"%s\",\"purpose\":", mien_profile_name(p.info.profile));
         cli_json_string(stdout, o.purpose);
         printf(",\"case_ref\":");
         cli_json_string(stdout, o.case_ref);

@@ -1,20 +1,10 @@
-/* faces.c — what the face sub-commands share: profiles, loading an image, finding and
+/* faces.c — what the face sub-commands share: loading an image, finding and
  * embedding the face a user means, printing a face. Public API only. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-
-bool cli_parse_profile(const char *s, mien_profile *out)
-{
-    return mien_profile_parse(s, out) == MIEN_OK;
-}
-
-const char *cli_profile_name(mien_profile p)
-{
-    return mien_profile_name(p);
-}
 
 /* Face commands decode with mien_image_options_faces (a scaled JPEG decode that keeps
  * MIEN_FACE_DECODE_MIN_SIDE pixels on the short side), unless full_size. */

@@ -66,7 +66,7 @@ static void print_json(mien_profile profile, const eval_pairs *p, const eval_emb
     printf("{\"profile\":\"%s\",\"accuracy\":%.6f,\"std\":%.6f,\"tar_at_far_1e-3\":%.6f,"
            "\"tar_at_far_1e-2\":%.6f,\"failures_to_detect\":%zu,\"unreadable\":%zu,"
            "\"ms_per_image\":{",
-           cli_profile_name(profile), m->accuracy, m->std, m->tar_1e3, m->tar_1e2,
+           mien_profile_name(profile), m->accuracy, m->std, m->tar_1e3, m->tar_1e2,
            r->no_face + r->unreadable, r->unreadable);
     for (int k = 0; k < N_STAGES; k++) {
         printf("\"%s\":%.3f,", stage[k], ms[k]);
@@ -105,7 +105,7 @@ static int report(const char *cmd, const eval_options *o, const eval_pairs *p, c
         goto done;
     }
     fprintf(stderr, "mien eval %s: %zu pairs, %zu images, profile %s, precision %s, %d threads\n",
-            cmd, p->n_pairs, p->n_paths, cli_profile_name(o->profile),
+            cmd, p->n_pairs, p->n_paths, mien_profile_name(o->profile),
             mien_precision_name(mien_engine_precision(engine)), o->threads);
     if (eval_embed_run(engine, &job, &r) != MIEN_OK ||
         eval_scores_templates(&r, p, scores) != MIEN_OK) {
@@ -124,7 +124,7 @@ static int report(const char *cmd, const eval_options *o, const eval_pairs *p, c
         printf("(one fold: the threshold is fitted on the test fold itself, so accuracy is "
                "optimistic)\n");
     }
-    print_metrics(cli_profile_name(o->profile), &m);
+    print_metrics(mien_profile_name(o->profile), &m);
     if (o->profile == MIEN_PROFILE_ACCURATE) {
         print_parts(&r, p);
     }
@@ -151,7 +151,7 @@ static int report(const char *cmd, const eval_options *o, const eval_pairs *p, c
         char title[256];
         snprintf(title, sizeof(title), "%s, profile %s: accuracy %.2f ± %.2f %%, TAR@FAR=1e-3 "
                                        "%.2f %%",
-                 what, cli_profile_name(o->profile), 100 * m.accuracy, 100 * m.std,
+                 what, mien_profile_name(o->profile), 100 * m.accuracy, 100 * m.std,
                  100 * m.tar_1e3);
         if (!eval_write_roc_svg(o->roc, title, scores, p)) {
             rc = CLI_EXIT_FAIL;

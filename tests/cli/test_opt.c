@@ -5,17 +5,7 @@
 #include "cli/cli.h"
 #include "test.h"
 
-/* opt.c's --profile calls the CLI's profile parser (src/cli/faces.c, not linked here). */
-bool cli_parse_profile(const char *s, mien_profile *out)
-{
-    if (strcmp(s, "fast") == 0 || strcmp(s, "accurate") == 0) {
-        *out = s[0] == 'f' ? MIEN_PROFILE_FAST : MIEN_PROFILE_ACCURATE;
-        return true;
-    }
-    return false;
-}
-
-/* And its store actions go through store.c (not linked here either; test_cli.sh runs them). */
+/* opt.c's store actions go through store.c (not linked here; test_cli.sh runs them). */
 int cli_run_on_store(const cli_command *cmd, int argc, char **argv, void *args,
                      bool (*check)(const void *args), cli_store_run run)
 {
