@@ -37,8 +37,8 @@ static bool parse_min_score(const char *v, void *dest)
 }
 
 static const cli_opt opts[] = {
-    {"--small-faces", CLI_OPT_SET, offsetof(detect_args, opt.small_faces), NULL,
-     .help = "also faces down to 20 px in large images (full-size decode)", .lo = 1},
+    {"--small-faces", CLI_OPT_FLAG, offsetof(detect_args, opt.small_faces), NULL,
+     .help = "also faces down to 20 px in large images (full-size decode)"},
     {"--min-score", CLI_OPT_CALL, offsetof(detect_args, opt.min_score), "S",
      .help = "the detector's score a face needs", .want = "0..1", .parse = parse_min_score},
     CLI_OPT_COMMON(detect_args, c),
@@ -68,7 +68,7 @@ int cli_cmd_detect(int argc, char **argv)
         mien_image *img = NULL;
         mien_face *faces = NULL;
         size_t n = 0;
-        if (cli_load_image(paths[k], o.opt.small_faces != 0, &img) != MIEN_OK) {
+        if (cli_load_image(paths[k], o.opt.small_faces, &img) != MIEN_OK) {
             rc = CLI_EXIT_FAIL;
             continue;
         }

@@ -1666,8 +1666,8 @@ static void h_audit_export(request *r)
     mien_status st;
     FILE *f;
     long size;
-    if ((query(r, Q_FROM) != NULL && mien_time_parse(query(r, Q_FROM), 0, &from) != MIEN_OK) ||
-        (query(r, Q_TO) != NULL && mien_time_parse(query(r, Q_TO), 1, &to) != MIEN_OK)) {
+    if ((query(r, Q_FROM) != NULL && mien_time_parse(query(r, Q_FROM), false, &from) != MIEN_OK) ||
+        (query(r, Q_TO) != NULL && mien_time_parse(query(r, Q_TO), true, &to) != MIEN_OK)) {
         srv_reply_error(r, 400, "bad_request", "from and to are unix seconds, YYYY-MM-DD or "
                         "YYYY-MM-DDTHH:MM:SSZ");
         return;

@@ -4,6 +4,7 @@
  * under the same mutex. */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +191,7 @@ void srv_metrics_collections_reset(server_metrics *m)
 typedef struct sbuf {
     char *p;
     size_t len, cap;
-    int failed;
+    bool failed;
 } sbuf;
 
 static void sb_printf(sbuf *b, const char *fmt, ...)
@@ -205,7 +206,7 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
         n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
         va_end(ap);
         if (n < 0) {
-            b->failed = 1;
+            b->failed = true;
             return;
         }
         if ((size_t)n < b->cap - b->len) {
@@ -215,7 +216,7 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
         size_t cap = b->cap * 2 + (size_t)n + 1;
         char *q = realloc(b->p, cap);
         if (q == NULL) {
-            b->failed = 1;
+            b->failed = true;
             return;
         }
         b->p = q;
