@@ -145,22 +145,15 @@ void cli_duration_text(int64_t seconds, char *out, size_t cap);
 /* Prints a collection as a JSON object (no newline), its policy included. */
 void cli_collection_json(FILE *f, const mien_collection_info *c);
 
-int cli_cmd_models(int argc, char **argv);
-int cli_cmd_bench(int argc, char **argv);
-int cli_cmd_detect(int argc, char **argv);
-int cli_cmd_embed(int argc, char **argv);
-int cli_cmd_compare(int argc, char **argv);
-int cli_cmd_collection(int argc, char **argv);
-int cli_cmd_enroll(int argc, char **argv);
-int cli_cmd_search(int argc, char **argv);
-int cli_cmd_subjects(int argc, char **argv);
-int cli_cmd_erase(int argc, char **argv);
-int cli_cmd_serve(int argc, char **argv);
-int cli_cmd_keys(int argc, char **argv);
-int cli_cmd_verify(int argc, char **argv);
-int cli_cmd_purge(int argc, char **argv);
-int cli_cmd_review(int argc, char **argv);
-int cli_cmd_audit(int argc, char **argv);
-int cli_cmd_migrate(int argc, char **argv);
+/* The operator's commands, `mien NAME` run by cli_cmd_NAME (cmd_NAME.c). One list gives both
+ * their declarations below and main.c's dispatch table (`mien eval` is src/tools/'s). */
+#define CLI_COMMANDS(XX)                                                                     \
+    XX(models) XX(bench) XX(detect) XX(embed) XX(compare) XX(collection) XX(enroll)          \
+    XX(search) XX(subjects) XX(erase) XX(serve) XX(keys) XX(verify) XX(purge) XX(review)     \
+    XX(audit) XX(migrate)
+
+#define CLI_COMMAND_DECLARE(name) int cli_cmd_##name(int argc, char **argv);
+CLI_COMMANDS(CLI_COMMAND_DECLARE)
+#undef CLI_COMMAND_DECLARE
 
 #endif

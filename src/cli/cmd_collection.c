@@ -67,9 +67,6 @@ static bool opt_purpose(const char *v, void *dest)
     return add_purposes(dest, v);
 }
 
-#define STORE_AND_COMMON                                                                      \
-    CLI_OPT_STORE(collection_args, store), CLI_OPT_COMMON(collection_args, c), CLI_OPT_END
-
 static const cli_opt create_opts[] = {
     {"--purpose", CLI_OPT_CALL, offsetof(collection_args, purposes), "P[,P...]",
      .help = "what it may be used for (required; repeatable)", .parse = opt_purpose,
@@ -91,11 +88,11 @@ static const cli_opt create_opts[] = {
     {"--description", CLI_OPT_STRING, offsetof(collection_args, description), "TEXT",
      .help = "a description for people"},
     CLI_OPT_CASE_REF(collection_args, case_ref),
-    STORE_AND_COMMON,
+    CLI_OPTS_END_STORE(collection_args),
 };
 static const cli_opt drop_opts[] = {CLI_OPT_CASE_REF(collection_args, case_ref),
-                                    STORE_AND_COMMON};
-static const cli_opt plain_opts[] = {STORE_AND_COMMON};
+                                    CLI_OPTS_END_STORE(collection_args)};
+static const cli_opt plain_opts[] = {CLI_OPTS_END_STORE(collection_args)};
 
 static const cli_command create_cmd = {
     "collection create",
@@ -257,16 +254,10 @@ static int run_drop(mien_store *store, void *args, char **pos, int n_pos)
     return CLI_EXIT_OK;
 }
 
-int cli_cmd_collection(int argc, char **argv)
-{
-    static const cli_action actions[] = {
-        CLI_ACTION("create", run_create, &create_cmd),
-        CLI_STORE_ACTION("list", &list_cmd, run_list, NULL),
-        CLI_STORE_ACTION("info", &info_cmd, run_info, NULL),
-        CLI_STORE_ACTION("drop", &drop_cmd, run_drop, NULL),
-        CLI_ACTION("import-synthetic", tools_cmd_import_synthetic, NULL), /* benchmarks only */
-        CLI_ACTIONS_END,
-    };
-    collection_args o;
-    return cli_run_action("collection", actions, argc, argv, &o, sizeof(o));
-}
+/* import-synthetic is for the benchmarks only (src/tools/synthetic.c). */
+CLI_ACTIONS_COMMAND(cli_cmd_collection, "collection", collection_args,
+                    CLI_ACTION("create", run_create, &create_cmd),
+                    CLI_STORE_ACTION("list", &list_cmd, run_list, NULL),
+                    CLI_STORE_ACTION("info", &info_cmd, run_info, NULL),
+                    CLI_STORE_ACTION("drop", &drop_cmd, run_drop, NULL),
+                    CLI_ACTION("import-synthetic", tools_cmd_import_synthetic, NULL))

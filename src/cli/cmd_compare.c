@@ -19,8 +19,7 @@ typedef struct compare_args {
 static const cli_opt opts[] = {
     CLI_OPT_PROFILE(compare_args, profile),
     CLI_OPT_FMR(compare_args, fmr),
-    CLI_OPT_COMMON(compare_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_COMMON(compare_args),
 };
 static const cli_command cmd = {
     "compare", "compare IMAGE_A IMAGE_B [--profile fast|accurate] [--fmr F] [--json]", opts, 2,

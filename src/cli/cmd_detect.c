@@ -41,8 +41,7 @@ static const cli_opt opts[] = {
      .help = "also faces down to 20 px in large images (full-size decode)"},
     {"--min-score", CLI_OPT_CALL, offsetof(detect_args, opt.min_score), "S",
      .help = "the detector's score a face needs", .want = "0..1", .parse = parse_min_score},
-    CLI_OPT_COMMON(detect_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_COMMON(detect_args),
 };
 static const cli_command cmd = {
     "detect", "detect IMAGE... [--small-faces] [--min-score S] [--json]", opts, 1, CLI_ARGS_ANY};

@@ -15,8 +15,7 @@ typedef struct embed_args {
 static const cli_opt opts[] = {
     CLI_OPT_PROFILE(embed_args, profile),
     CLI_OPT_FACE(embed_args, face),
-    CLI_OPT_COMMON(embed_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_COMMON(embed_args),
 };
 static const cli_command cmd = {
     "embed", "embed IMAGE [--profile fast|accurate] [--face N] [--json]", opts, 1, 1};

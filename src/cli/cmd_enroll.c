@@ -836,11 +836,8 @@ static const cli_opt opts[] = {
      .want = "the consent record's reference"},
     {"--expires", CLI_OPT_STRING, offsetof(enroll_args, expires), "DATE|+30d",
      .help = "when `mien purge` erases the subject (default: the collection's retention)"},
-    CLI_OPT_PURPOSE(enroll_args, purpose),
-    CLI_OPT_CASE_REF(enroll_args, case_ref),
-    CLI_OPT_STORE(enroll_args, store),
-    CLI_OPT_COMMON(enroll_args, c),
-    CLI_OPT_END,
+    CLI_OPT_WHY(enroll_args),
+    CLI_OPTS_END_STORE(enroll_args),
 };
 static const cli_command cmd = {
     "enroll",

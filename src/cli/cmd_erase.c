@@ -18,11 +18,8 @@ typedef struct erase_args {
 static const cli_opt opts[] = {
     {"--subject", CLI_OPT_STRING, offsetof(erase_args, subject), "ID",
      .help = "the subject to erase", .required = true},
-    CLI_OPT_CASE_REF(erase_args, case_ref),
-    CLI_OPT_PURPOSE(erase_args, purpose),
-    CLI_OPT_STORE(erase_args, store),
-    CLI_OPT_COMMON(erase_args, c),
-    CLI_OPT_END,
+    CLI_OPT_WHY(erase_args),
+    CLI_OPTS_END_STORE(erase_args),
 };
 static const cli_command cmd = {
     "erase", "erase COLL --subject ID [--case-ref REF] [--store URI] [--json]", opts, 1, 1};

@@ -18,9 +18,7 @@ typedef struct purge_args {
 
 static const cli_opt opts[] = {
     CLI_OPT_CASE_REF(purge_args, case_ref),
-    CLI_OPT_STORE(purge_args, store),
-    CLI_OPT_COMMON(purge_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_STORE(purge_args),
 };
 static const cli_command cmd = {"purge", "purge [--case-ref REF] [--store URI] [--json]", opts, 0,
                                 0};

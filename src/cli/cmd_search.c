@@ -94,8 +94,7 @@ typedef struct search_args {
 } search_args;
 
 static const cli_opt opts[] = {
-    CLI_OPT_PURPOSE(search_args, purpose),
-    CLI_OPT_CASE_REF(search_args, case_ref),
+    CLI_OPT_WHY(search_args),
     {"--top", CLI_OPT_INT, offsetof(search_args, so.top_k), "K",
      .help = "list K candidates at most", .lo = 1, .hi = 10000},
     {"--fmr", CLI_OPT_DOUBLE, offsetof(search_args, so.max_fmr), "F",
@@ -106,9 +105,7 @@ static const cli_opt opts[] = {
      .help = "scan every template", .lo = MIEN_SEARCH_EXACT},
     {"--approximate", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
      .help = "search the approximate (HNSW) index", .lo = MIEN_SEARCH_APPROXIMATE},
-    CLI_OPT_STORE(search_args, store),
-    CLI_OPT_COMMON(search_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_STORE(search_args),
 };
 static const cli_command cmd = {"search",
                                 "search COLL IMAGE --purpose P --case-ref REF [--top K] [--fmr F] "

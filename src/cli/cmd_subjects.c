@@ -12,9 +12,7 @@ typedef struct subjects_args {
 } subjects_args;
 
 static const cli_opt opts[] = {
-    CLI_OPT_STORE(subjects_args, store),
-    CLI_OPT_COMMON(subjects_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_STORE(subjects_args),
 };
 static const cli_command cmd = {"subjects", "subjects COLL [--store URI] [--json]", opts, 1, 1};
 

@@ -28,13 +28,10 @@ typedef struct verify_args {
 static const cli_opt opts[] = {
     {"--subject", CLI_OPT_STRING, offsetof(verify_args, subject), "ID",
      .help = "the enrolled subject to verify against", .required = true},
-    CLI_OPT_PURPOSE(verify_args, purpose),
-    CLI_OPT_CASE_REF(verify_args, case_ref),
+    CLI_OPT_WHY(verify_args),
     CLI_OPT_FMR(verify_args, fmr),
     CLI_OPT_FACE(verify_args, face),
-    CLI_OPT_STORE(verify_args, store),
-    CLI_OPT_COMMON(verify_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_STORE(verify_args),
 };
 static const cli_command cmd = {"verify",
                                 "verify COLL --subject ID IMAGE --purpose P [--case-ref REF] "

@@ -93,6 +93,11 @@ bool cli_opt_time_to(const char *value, void *dest);
      .help = "the false-match rate to decide at", .lo = 1e-6, .hi = 1.0,                \
      .want = "a rate in 1e-6..1"}
 
+/* The end of a command's table, by the fields every argument struct names alike: the common
+ * options into `c`, and for a store command --store into `store`, then CLI_OPT_END. */
+#define CLI_OPTS_END_COMMON(type) CLI_OPT_COMMON(type, c), CLI_OPT_END
+#define CLI_OPTS_END_STORE(type) CLI_OPT_STORE(type, store), CLI_OPTS_END_COMMON(type)
+
 /* Why a store command acts (cli_context): --purpose P and --case-ref REF, each a const char *
  * borrowed from argv. */
 #define CLI_OPT_PURPOSE(type, field)                                                    \
@@ -101,6 +106,8 @@ bool cli_opt_time_to(const char *value, void *dest);
 #define CLI_OPT_CASE_REF(type, field)                                                   \
     {"--case-ref", CLI_OPT_STRING, offsetof(type, field), "REF",                        \
      .help = "the case or request this is done for (in the audit log)"}
+/* Both, into the fields `purpose` and `case_ref`. */
+#define CLI_OPT_WHY(type) CLI_OPT_PURPOSE(type, purpose), CLI_OPT_CASE_REF(type, case_ref)
 
 /* A command (or one action of a command) as the parser sees it. */
 typedef struct cli_command {
@@ -157,6 +164,17 @@ typedef struct cli_action {
 #define CLI_ACTION(name, run, cmd) {(name), (run), (cmd), NULL, NULL}
 #define CLI_STORE_ACTION(name, cmd, on_store, check) {(name), NULL, (cmd), (on_store), (check)}
 #define CLI_ACTIONS_END {NULL, NULL, NULL, NULL, NULL}
+
+/* Defines `int fn(int argc, char **argv)`, the command `name` made of the actions that follow
+ * args_type (CLI_ACTION / CLI_STORE_ACTION entries, without CLI_ACTIONS_END): it runs
+ * cli_run_action with a args_type for the store actions to parse into. */
+#define CLI_ACTIONS_COMMAND(fn, name, args_type, ...)                                       \
+    int fn(int argc, char **argv)                                                          \
+    {                                                                                      \
+        static const cli_action actions[] = {__VA_ARGS__, CLI_ACTIONS_END};                \
+        args_type args;                                                                    \
+        return cli_run_action((name), actions, argc, argv, &args, sizeof(args));           \
+    }
 
 /* The action named `name` in `actions`, or NULL (also for a NULL name). */
 const cli_action *cli_action_find(const cli_action *actions, const char *name);

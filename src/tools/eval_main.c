@@ -137,17 +137,10 @@ mien_status eval_open_engine(const eval_options *o, mien_engine **out)
     return cli_open_engine(&c, out);
 }
 
+#define EVAL_ENTRY(name, fn) CLI_ACTION(name, tools_eval_##fn, NULL),
+
 int tools_cmd_eval(int argc, char **argv)
 {
-    static const cli_action subs[] = {
-        CLI_ACTION("lfw", tools_eval_lfw, NULL),
-        CLI_ACTION("pairs", tools_eval_pairs, NULL),
-        CLI_ACTION("calibrate", tools_eval_calibrate, NULL),
-        CLI_ACTION("fusion", tools_eval_fusion, NULL),
-        CLI_ACTION("flip", tools_eval_flip, NULL),
-        CLI_ACTION("detection", tools_eval_detection, NULL),
-        CLI_ACTION("lfw-1n", tools_eval_lfw1n, NULL),
-        CLI_ACTIONS_END,
-    };
+    static const cli_action subs[] = {EVAL_COMMANDS(EVAL_ENTRY) CLI_ACTIONS_END};
     return cli_run_action("eval", subs, argc, argv, NULL, 0);
 }
