@@ -139,8 +139,9 @@ typedef struct eval_pair_lines {
 /* Appends a pair, taking a and b (malloc'd; freed here on failure, either may be NULL).
  * False when out of memory. */
 bool eval_pair_lines_add(eval_pair_lines *l, char *a, char *b, bool same, int fold);
-/* eval_pairs_build on the first n lines (n <= l->n). */
-mien_status eval_pair_lines_build(const eval_pair_lines *l, size_t n, eval_pairs *out);
+/* What a reader ends with: eval_pairs_build on the first n lines (n <= l->n) into *out, then
+ * the lines freed either way. False, "WHO: out of memory" printed, when memory ran out. */
+bool eval_pair_lines_finish(eval_pair_lines *l, size_t n, const char *who, eval_pairs *out);
 /* Frees the lines' paths and arrays. */
 void eval_pair_lines_free(eval_pair_lines *l);
 
