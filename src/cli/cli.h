@@ -115,6 +115,19 @@ void cli_context_init(cli_context *c, const char *purpose, const char *case_ref)
 /* Records the SHA-256 of the input image's bytes in the context. */
 void cli_context_set_input(cli_context *c, const uint8_t sha256[32]);
 
+/* The options every identification command (`search`, `verify`) takes: --purpose, --case-ref,
+ * --face, --store and the common ones, by the table cli_probe_opts, which a command's table
+ * ends with (CLI_OPTS_END_PROBE). Start from CLI_PROBE_ARGS_DEFAULT. */
+typedef struct cli_probe_args {
+    cli_common c;
+    const char *store, *purpose, *case_ref; /* borrowed from argv; NULL when not given */
+    int face;                               /* -1: the most prominent face */
+} cli_probe_args;
+extern const cli_opt cli_probe_opts[];
+#define CLI_OPTS_END_PROBE(type, field)                                                      \
+    CLI_OPT_INCLUDE(cli_probe_opts, offsetof(type, field)), CLI_OPT_END
+#define CLI_PROBE_ARGS_DEFAULT {.c = {.threads = 1}, .face = -1}
+
 /* What an identification command (`search`, `verify`) holds once its probe is ready. */
 typedef struct cli_probe {
     mien_store *store;
@@ -128,15 +141,16 @@ typedef struct cli_probe {
     mien_face face;
 } cli_probe;
 
-/* Opens the store, reads collection `collection` and the image at `path`, records its digest
- * in cx, checks cx's purpose for action `cmd` ("search" or "verify"; a refusal is audited by
- * the library and printed as "mien CMD: refused: ..."), then loads the models and makes the
- * probe's template. Returns the exit code: CLI_EXIT_OK with *p complete; otherwise the
+/* Sets up cx from a's purpose and case reference (cli_context_init), opens a's store, reads
+ * collection `collection` and the image at `path`, records its digest in cx, checks cx's
+ * purpose for action `cmd` ("search" or "verify"; a refusal is audited by the library and
+ * printed as "mien CMD: refused: ..."), then loads the models and makes the probe's template
+ * (of face a->face). Returns the exit code: CLI_EXIT_OK with *p complete; otherwise the
  * failure is reported (CLI_EXIT_USAGE for a missing purpose or case reference,
  * CLI_EXIT_FORBIDDEN when the rules refuse) and *p holds what was opened. Either way
  * cli_probe_close() frees it. (probe.c) */
-int cli_probe_open(cli_probe *p, const cli_common *c, const char *store_uri, const char *cmd,
-                   const char *collection, const char *path, int face_index, cli_context *cx);
+int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
+                   const char *collection, const char *path, cli_context *cx);
 void cli_probe_close(cli_probe *p);
 
 /* A duration as its largest exact unit: "365d", "12h", "90s". */

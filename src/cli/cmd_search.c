@@ -87,25 +87,21 @@ static void print_text(const char *collection, const mien_collection_info *info,
 }
 
 typedef struct search_args {
-    cli_common c;
-    const char *store, *purpose, *case_ref;
+    cli_probe_args p;
     mien_search_options so;
-    int face;
 } search_args;
 
 static const cli_opt opts[] = {
-    CLI_OPT_WHY(search_args),
     {"--top", CLI_OPT_INT, offsetof(search_args, so.top_k), "K",
      .help = "list K candidates at most", .lo = 1, .hi = 10000},
     {"--fmr", CLI_OPT_DOUBLE, offsetof(search_args, so.max_fmr), "F",
      .help = "list the candidates accepted at this false-match rate (default 1e-3)",
      .lo = 1e-6, .hi = 1.0, .want = "a rate in 1e-6..1"},
-    CLI_OPT_FACE(search_args, face),
     {"--exact", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
      .help = "scan every template", .lo = MIEN_SEARCH_EXACT},
     {"--approximate", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
      .help = "search the approximate (HNSW) index", .lo = MIEN_SEARCH_APPROXIMATE},
-    CLI_OPTS_END_STORE(search_args),
+    CLI_OPTS_END_PROBE(search_args, p),
 };
 static const cli_command cmd = {"search",
                                 "search COLL IMAGE --purpose P --case-ref REF [--top K] [--fmr F] "
@@ -114,7 +110,7 @@ static const cli_command cmd = {"search",
 
 int cli_cmd_search(int argc, char **argv)
 {
-    search_args o = {.c = {.threads = 1}, .so = mien_search_options_default(), .face = -1};
+    search_args o = {.p = CLI_PROBE_ARGS_DEFAULT, .so = mien_search_options_default()};
     const char *collection, *path;
     cli_probe p;
     mien_search_result res;
@@ -131,10 +127,7 @@ int cli_cmd_search(int argc, char **argv)
     }
     collection = argv[0];
     path = argv[1];
-    /* A missing --purpose or --case-ref is not caught here: the library refuses it, and the
-     * refusal goes into the audit log like any other (cli_probe_open). */
-    cli_context_init(&cx, o.purpose, o.case_ref);
-    rc = cli_probe_open(&p, &o.c, o.store, "search", collection, path, o.face, &cx);
+    rc = cli_probe_open(&p, &o.p, "search", collection, path, &cx);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }
@@ -146,7 +139,7 @@ int cli_cmd_search(int argc, char **argv)
         rc = cli_fail("search", st, &err);
         goto done;
     }
-    if (o.c.json) {
+    if (o.p.c.json) {
         print_json(collection, path, sha_hex, &p.info, &o.so, &cx, &p.face, &res);
     } else {
         print_text(collection, &p.info, &o.so, &res);

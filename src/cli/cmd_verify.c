@@ -19,19 +19,16 @@
 #define DEFAULT_FMR 1e-4 /* mien_verify's default, and `mien compare`'s */
 
 typedef struct verify_args {
-    cli_common c;
-    const char *store, *subject, *purpose, *case_ref;
+    cli_probe_args p;
+    const char *subject;
     double fmr;
-    int face;
 } verify_args;
 
 static const cli_opt opts[] = {
     {"--subject", CLI_OPT_STRING, offsetof(verify_args, subject), "ID",
      .help = "the enrolled subject to verify against", .required = true},
-    CLI_OPT_WHY(verify_args),
     CLI_OPT_FMR(verify_args, fmr),
-    CLI_OPT_FACE(verify_args, face),
-    CLI_OPTS_END_STORE(verify_args),
+    CLI_OPTS_END_PROBE(verify_args, p),
 };
 static const cli_command cmd = {"verify",
                                 "verify COLL --subject ID IMAGE --purpose P [--case-ref REF] "
@@ -40,7 +37,7 @@ static const cli_command cmd = {"verify",
 
 int cli_cmd_verify(int argc, char **argv)
 {
-    verify_args o = {.c = {.threads = 1}, .fmr = DEFAULT_FMR, .face = -1};
+    verify_args o = {.p = CLI_PROBE_ARGS_DEFAULT, .fmr = DEFAULT_FMR};
     const char *collection, *subject, *path;
     cli_probe p;
     mien_verification v;
@@ -54,8 +51,7 @@ int cli_cmd_verify(int argc, char **argv)
     collection = argv[0];
     path = argv[1];
     subject = o.subject;
-    cli_context_init(&cx, o.purpose, o.case_ref);
-    rc = cli_probe_open(&p, &o.c, o.store, "verify", collection, path, o.face, &cx);
+    rc = cli_probe_open(&p, &o.p, "verify", collection, path, &cx);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }
@@ -64,7 +60,7 @@ int cli_cmd_verify(int argc, char **argv)
         rc = cli_fail("verify", st, &err);
         goto done;
     }
-    if (o.c.json) {
+    if (o.p.c.json) {
         printf("{\"collection\":");
         cli_json_string(stdout, collection);
         printf(",\"subject\":");
@@ -72,9 +68,9 @@ int cli_cmd_verify(int argc, char **argv)
         printf(",\"image\":");
         cli_json_string(stdout, path);
         printf(",\"profile\":\"%s\",\"purpose\":", mien_profile_name(p.info.profile));
-        cli_json_string(stdout, o.purpose);
+        cli_json_string(stdout, o.p.purpose);
         printf(",\"case_ref\":");
-        cli_json_string(stdout, o.case_ref);
+        cli_json_string(stdout, o.p.case_ref);
         printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"o.fmr\":%.3g,\"accepted\":%s,"
                "\"audit_seq\":%lld,\"face\":",
                v.similarity, v.fmr, o.fmr, v.accepted ? "true" : "false",
