@@ -152,42 +152,46 @@ static bool declares_why(const void *args)
 }
 
 /* `create NAME`: the collection, its profile and its policy. It locks the collection to the
- * models of the engine that creates it, so it loads
- * them, before the store opens. */
-static int run_create(int argc, char **argv)
+ * models of the engine that creates it, so it loads them, before the store opens. */
+static int create(void *args, char **pos, int n_pos)
 {
-    collection_args o = {.c = {.threads = 1},
-                         .policy = {.consent = MIEN_CONSENT_REQUIRED, .review = MIEN_REVIEW_ONE},
-                         .profile = MIEN_PROFILE_FAST};
+    collection_args *o = args; /* its policy gets the purposes and the legal basis */
     mien_store *store = NULL;
     mien_engine *engine = NULL;
     cli_context cx;
     mien_error err;
     mien_status st;
-    int n_args, rc = cli_parse(&create_cmd, argc, argv, &o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    if (!declares_why(&o)) {
+    int rc;
+    (void)n_pos;
+    if (!declares_why(o)) {
         return cli_bad_usage(&create_cmd);
     }
-    if (cli_open_engine(&o.c, &engine) != MIEN_OK) {
+    if (cli_open_engine(&o->c, &engine) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
-    if (cli_open_store(o.store, &store) != MIEN_OK) {
+    if (cli_open_store(o->store, &store) != MIEN_OK) {
         mien_engine_free(engine);
         return CLI_EXIT_FAIL;
     }
-    o.policy.purposes = o.purposes;
-    o.policy.legal_basis = o.legal_basis;
-    cli_context_init(&cx, NULL, o.case_ref);
-    st = mien_collection_create(store, argv[0], o.profile, engine, o.description, &o.policy,
+    o->policy.purposes = o->purposes;
+    o->policy.legal_basis = o->legal_basis;
+    cli_context_init(&cx, NULL, o->case_ref);
+    st = mien_collection_create(store, pos[0], o->profile, engine, o->description, &o->policy,
                                 &cx.ctx, &err);
     rc = st != MIEN_OK ? cli_fail("collection create", st, &err)
-                       : show(store, argv[0], o.c.json, "collection create", true);
+                       : show(store, pos[0], o->c.json, "collection create", true);
     mien_store_close(store);
     mien_engine_free(engine);
     return rc;
+}
+
+/* Its defaults: consent required, one reviewer, the fast profile. */
+static int run_create(int argc, char **argv)
+{
+    collection_args o = {.c = {.threads = 1},
+                         .policy = {.consent = MIEN_CONSENT_REQUIRED, .review = MIEN_REVIEW_ONE},
+                         .profile = MIEN_PROFILE_FAST};
+    return cli_run_parsed(&create_cmd, argc, argv, &o, create);
 }
 
 /* `info NAME`: the collection and its policy. */

@@ -108,44 +108,46 @@ static const cli_command cmd = {"search",
                                 "[--face N] [--exact|--approximate] [--store URI] [--json]",
                                 opts, 2, 2};
 
-int cli_cmd_search(int argc, char **argv)
+/* Searches collection pos[0] for the face in image pos[1]. */
+static int search(void *args, char **pos, int n_pos)
 {
-    search_args o = {.p = CLI_PROBE_ARGS_DEFAULT, .so = mien_search_options_default()};
-    const char *collection, *path;
+    const search_args *o = args;
+    const char *collection = pos[0], *path = pos[1];
     cli_probe p;
     mien_search_result res;
     cli_context cx;
     char sha_hex[65];
     mien_error err;
     mien_status st;
-    int n_args, rc;
+    int rc;
+    (void)n_pos;
     memset(&res, 0, sizeof(res));
-    o.so.max_fmr = DEFAULT_FMR;
-    rc = cli_parse(&cmd, argc, argv, &o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    collection = argv[0];
-    path = argv[1];
-    rc = cli_probe_open(&p, &o.p, "search", collection, path, &cx);
+    rc = cli_probe_open(&p, &o->p, "search", collection, path, &cx);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }
     for (int k = 0; k < 32; k++) {
         snprintf(sha_hex + 2 * k, 3, "%02x", p.sha[k]);
     }
-    st = mien_search(p.store, collection, p.t, &o.so, &cx.ctx, &res, &err);
+    st = mien_search(p.store, collection, p.t, &o->so, &cx.ctx, &res, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("search", st, &err);
         goto done;
     }
-    if (o.p.c.json) {
-        print_json(collection, path, sha_hex, &p.info, &o.so, &cx, &p.face, &res);
+    if (o->p.c.json) {
+        print_json(collection, path, sha_hex, &p.info, &o->so, &cx, &p.face, &res);
     } else {
-        print_text(collection, &p.info, &o.so, &res);
+        print_text(collection, &p.info, &o->so, &res);
     }
 done:
     mien_search_result_free(&res);
     cli_probe_close(&p);
     return rc;
+}
+
+int cli_cmd_search(int argc, char **argv)
+{
+    search_args o = {.p = CLI_PROBE_ARGS_DEFAULT, .so = mien_search_options_default()};
+    o.so.max_fmr = DEFAULT_FMR;
+    return cli_run_parsed(&cmd, argc, argv, &o, search);
 }

@@ -124,6 +124,12 @@ static const cli_opt *find(const cli_opt *t, const char *name, size_t *offset)
     return NULL;
 }
 
+int cli_run_parsed(const cli_command *cmd, int argc, char **argv, void *args, cli_run run)
+{
+    int n_args, rc = cli_parse(cmd, argc, argv, args, &n_args);
+    return rc == CLI_PARSED ? run(args, argv, n_args) : rc;
+}
+
 bool cli_opt_offset(const cli_command *cmd, const char *name, size_t *offset)
 {
     return find(cmd->opts, name, offset) != NULL;

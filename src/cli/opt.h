@@ -132,6 +132,15 @@ typedef struct cli_command {
  * @test cli/test_opt.c, cli/test_cli.sh */
 int cli_parse(const cli_command *cmd, int argc, char **argv, void *args, int *n_args);
 
+/* What a command does once cli_parse has filled `args`; pos[0..n_pos) are its positional
+ * arguments. Returns the exit code. */
+typedef int (*cli_run)(void *args, char **pos, int n_pos);
+
+/* The whole of a command without a store (the store commands: cli_run_on_store): cli_parse
+ * into `args` (its defaults set by the caller), then `run` unless the parse says to stop.
+ * Returns the exit code. */
+int cli_run_parsed(const cli_command *cmd, int argc, char **argv, void *args, cli_run run);
+
 /* Where option `name` of cmd's table stores its value (an offset in the argument struct);
  * false when cmd has no such option. */
 bool cli_opt_offset(const cli_command *cmd, const char *name, size_t *offset);
