@@ -43,6 +43,10 @@ bool cli_engine_options(const cli_common *c, mien_engine_options *opt);
 /* Opens the engine for `c`, printing the error to stderr on failure. */
 mien_status cli_open_engine(const cli_common *c, mien_engine **out);
 
+/* Opens the engine for `c` (cli_open_engine) and a session on it, printing what went wrong.
+ * On failure *engine and *session are NULL: nothing to free. (faces.c) */
+mien_status cli_open_session(const cli_common *c, mien_engine **engine, mien_session **session);
+
 /* Writes the members "isa" (mien's level), "backend_isa" (oneDNN's), "steps", "ref_steps"
  * and "ref_kernels" of model m, without braces, for the --json outputs. */
 void cli_kernels_json(FILE *f, const mien_model_info *m);

@@ -39,9 +39,7 @@ static int compare(void *args, char **pos, int n_pos)
     mien_error err;
     int rc = CLI_EXIT_OK;
     (void)n_pos;
-    if (cli_open_engine(&o->c, &engine) != MIEN_OK ||
-        mien_session_new(engine, &session, &err) != MIEN_OK) {
-        mien_engine_free(engine);
+    if (cli_open_session(&o->c, &engine, &session) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     for (int k = 0; k < 2 && rc == CLI_EXIT_OK; k++) {

@@ -58,9 +58,7 @@ int cli_cmd_detect(int argc, char **argv)
         return rc;
     }
     rc = CLI_EXIT_OK;
-    if (cli_open_engine(&o.c, &engine) != MIEN_OK ||
-        mien_session_new(engine, &session, &err) != MIEN_OK) {
-        mien_engine_free(engine);
+    if (cli_open_session(&o.c, &engine, &session) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     for (int k = 0; k < n_paths; k++) {

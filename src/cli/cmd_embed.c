@@ -29,12 +29,9 @@ static int embed(void *args, char **pos, int n_pos)
     mien_session *session = NULL;
     mien_template *t = NULL;
     mien_face face;
-    mien_error err;
     int rc = CLI_EXIT_OK;
     (void)n_pos;
-    if (cli_open_engine(&o->c, &engine) != MIEN_OK ||
-        mien_session_new(engine, &session, &err) != MIEN_OK) {
-        mien_engine_free(engine);
+    if (cli_open_session(&o->c, &engine, &session) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     if (cli_template_of(session, path, o->face, o->profile, &t, &face) != MIEN_OK) {

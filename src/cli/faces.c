@@ -6,6 +6,24 @@
 
 #include "cli.h"
 
+mien_status cli_open_session(const cli_common *c, mien_engine **engine, mien_session **session)
+{
+    mien_error err;
+    mien_status st = cli_open_engine(c, engine);
+    *session = NULL;
+    if (st != MIEN_OK) {
+        return st;
+    }
+    st = mien_session_new(*engine, session, &err);
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien: cannot start a session: %s (%s)\n", err.message,
+                mien_strerror(st));
+        mien_engine_free(*engine);
+        *engine = NULL;
+    }
+    return st;
+}
+
 /* Face commands decode with mien_image_options_faces (a scaled JPEG decode that keeps
  * MIEN_FACE_DECODE_MIN_SIDE pixels on the short side), unless full_size. */
 mien_status cli_load_image(const char *path, bool full_size, mien_image **out)
