@@ -2,8 +2,8 @@
  * canonical request and string to sign, the Prometheus metrics page). Appending never
  * reports an error: when memory runs out the buffer is marked failed and later appends are
  * dropped, so a builder checks once, at srv_buf_finish. One buffer belongs to one thread.
- * @test server/test_sigv4.c (through the canonical requests), tests/server/test_serve.sh
- * (/metrics) */
+ * @test server/test_strbuf.c; also server/test_sigv4.c (the canonical requests) and
+ * tests/server/test_serve.sh (/metrics) */
 #ifndef MIEN_SERVER_STRBUF_H
 #define MIEN_SERVER_STRBUF_H
 
