@@ -225,4 +225,5 @@
     XX(cli_opt_values)                                                                 \
     XX(cli_opt_bad_usage)                                                              \
     XX(cli_opt_positionals)                                                            \
-    XX(cli_opt_help_and_actions)
+    XX(cli_opt_help_and_actions)                                                       \
+    XX(cli_opt_run_parsed)

@@ -176,7 +176,7 @@ typedef struct cli_action {
 
 /* Defines `int fn(int argc, char **argv)`, the command `name` made of the actions that follow
  * args_type (CLI_ACTION / CLI_STORE_ACTION entries, without CLI_ACTIONS_END): it runs
- * cli_run_action with a args_type for the store actions to parse into. */
+ * cli_run_action with an args_type for the store actions to parse into. */
 #define CLI_ACTIONS_COMMAND(fn, name, args_type, ...)                                       \
     int fn(int argc, char **argv)                                                          \
     {                                                                                      \
