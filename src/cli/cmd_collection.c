@@ -160,8 +160,6 @@ static int create(void *args, char **pos, int n_pos)
     mien_engine *engine = NULL;
     cli_context cx;
     mien_error err;
-    mien_status st;
-    int rc;
     (void)n_pos;
     if (!declares_why(o)) {
         return cli_bad_usage(&create_cmd);
@@ -176,10 +174,10 @@ static int create(void *args, char **pos, int n_pos)
     o->policy.purposes = o->purposes;
     o->policy.legal_basis = o->legal_basis;
     cli_context_init(&cx, NULL, o->case_ref);
-    st = mien_collection_create(store, pos[0], o->profile, engine, o->description, &o->policy,
-                                &cx.ctx, &err);
-    rc = st != MIEN_OK ? cli_fail("collection create", st, &err)
-                       : show(store, pos[0], o->c.json, "collection create", true);
+    mien_status st = mien_collection_create(store, pos[0], o->profile, engine, o->description,
+                                            &o->policy, &cx.ctx, &err);
+    int rc = st != MIEN_OK ? cli_fail("collection create", st, &err)
+                           : show(store, pos[0], o->c.json, "collection create", true);
     mien_store_close(store);
     mien_engine_free(engine);
     return rc;
