@@ -1097,6 +1097,17 @@ static bool param_page(request *r, long limit, long def, rek_page *page)
     return param_token(r, &page->from) && param_int(r, "MaxResults", 1, limit, def, &page->max);
 }
 
+/* Adds NextToken `token` (what param_token reads back) to answer o when `more` items are
+ * left. */
+static void with_next_token(json_t *o, bool more, int64_t token)
+{
+    if (more) {
+        char next[32];
+        snprintf(next, sizeof(next), "%lld", (long long)token);
+        json_object_set_new(o, "NextToken", json_string(next));
+    }
+}
+
 static void op_list_collections(request *r, rek_call *c)
 {
     mien_collection_info *cs = NULL;
@@ -1124,11 +1135,7 @@ static void op_list_collections(request *r, rek_call *c)
         json_array_append_new(versions, json_string(version));
     }
     o = json_pack("{s:o,s:o}", "CollectionIds", ids, "FaceModelVersions", versions);
-    if (i < n) {
-        char next[32];
-        snprintf(next, sizeof(next), "%zu", i);
-        json_object_set_new(o, "NextToken", json_string(next));
-    }
+    with_next_token(o, i < n, (int64_t)i);
     mien_free(cs);
     reply_ok(r, o);
 }
@@ -1214,11 +1221,7 @@ static void op_list_faces(request *r, rek_call *c)
         }
     }
     o = json_pack("{s:o,s:s}", "Faces", faces, "FaceModelVersion", version);
-    if (i < n && json_array_size(faces) > 0) {
-        char next[32];
-        snprintf(next, sizeof(next), "%lld", (long long)fs[i - 1].face_id);
-        json_object_set_new(o, "NextToken", json_string(next));
-    }
+    with_next_token(o, i < n && json_array_size(faces) > 0, i > 0 ? fs[i - 1].face_id : 0);
     free(wanted);
     mien_free(fs);
     reply_ok(r, o);
@@ -1255,11 +1258,7 @@ static void op_list_users(request *r, rek_call *c)
         }
     }
     o = json_pack("{s:o}", "Users", users);
-    if (i < n) {
-        char next[32];
-        snprintf(next, sizeof(next), "%zu", i);
-        json_object_set_new(o, "NextToken", json_string(next));
-    }
+    with_next_token(o, i < n, (int64_t)i);
     mien_free(ss);
     reply_ok(r, o);
 }
