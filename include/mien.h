@@ -350,7 +350,7 @@ typedef struct mien_face {
 
 typedef struct mien_detect_options {
     float min_score;  /* detector threshold; 0: 0.5 (the reference's LFW setting) */
-    int small_faces;  /* non-zero: also search for faces down to 20 px in large images */
+    bool small_faces; /* also search for faces down to 20 px in large images */
     int max_faces;    /* keep at most this many (best score first); 0: no limit */
 } mien_detect_options;
 
@@ -870,11 +870,11 @@ MIEN_API mien_status mien_sha256(const void *bytes, size_t n, uint8_t out[32]);
 MIEN_API double mien_now_ms(void);
 
 /* A point in time as users type it, UTC, into *unix_s: unix seconds ("1714567890"), a date
- * "YYYY-MM-DD" (midnight, or 23:59:59 when end_of_day is non-zero: the end of a range), or
+ * "YYYY-MM-DD" (midnight, or 23:59:59 when end_of_day: the end of a range), or
  * "YYYY-MM-DDTHH:MM[:SS][Z]" (a space may stand for the T). Years from 1970. A leap second
  * (":60"), an impossible date (31 April), signs, spaces, offsets and fractions → MIEN_ERR_ARG,
  * *unix_s untouched. @test base/test_time.c */
-MIEN_API mien_status mien_time_parse(const char *text, int end_of_day, int64_t *unix_s);
+MIEN_API mien_status mien_time_parse(const char *text, bool end_of_day, int64_t *unix_s);
 /* unix_s as "YYYY-MM-DDTHH:MM:SSZ" into out[cap] (21 bytes with the NUL); MIEN_ERR_ARG (out
  * empty) when it does not fit. */
 MIEN_API mien_status mien_time_format(int64_t unix_s, char *out, size_t cap);

@@ -214,6 +214,8 @@
     /* server: request bodies (tests/server/test_body.c) */                            \
     XX(server_multipart)                                                               \
     XX(server_base64)                                                                  \
+    /* server: the growing string (tests/server/test_strbuf.c) */                      \
+    XX(server_strbuf)                                                                  \
     /* server: AWS Signature Version 4 (tests/server/test_sigv4.c) */                  \
     XX(sigv4_suite)                                                                    \
     XX(sigv4_suite_texts)                                                              \
@@ -223,4 +225,5 @@
     XX(cli_opt_values)                                                                 \
     XX(cli_opt_bad_usage)                                                              \
     XX(cli_opt_positionals)                                                            \
-    XX(cli_opt_help_and_actions)
+    XX(cli_opt_help_and_actions)                                                       \
+    XX(cli_opt_run_parsed)

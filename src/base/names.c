@@ -34,11 +34,11 @@ static const char *name_of(const char *const *names, size_t n, int v)
 }
 
 /* Whether text spells name, '-' standing for '_'. */
-static int same_name(const char *text, const char *name)
+static bool same_name(const char *text, const char *name)
 {
     for (; *text != '\0' && *name != '\0'; text++, name++) {
         if (*text != *name && !(*text == '-' && *name == '_')) {
-            return 0;
+            return false;
         }
     }
     return *text == '\0' && *name == '\0';

@@ -29,30 +29,30 @@ double mien_now_ms(void)
 }
 
 /* Exactly n decimal digits at s into *out (no sign, no space: sscanf's %d takes both). */
-static int digits(const char *s, int n, int *out)
+static bool digits(const char *s, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9') {
-            return 0;
+            return false;
         }
         v = v * 10 + (s[i] - '0');
     }
     *out = v;
-    return 1;
+    return true;
 }
 
-/* "THH:MM[:SS][Z]" (or with a space for the T) at s into h, mi, sec; 0 for anything else. */
-static int parse_clock(const char *s, int *h, int *mi, int *sec)
+/* "THH:MM[:SS][Z]" (or with a space for the T) at s into h, mi, sec; false for anything else. */
+static bool parse_clock(const char *s, int *h, int *mi, int *sec)
 {
     if ((*s != 'T' && *s != ' ') || !digits(s + 1, 2, h) || s[3] != ':' ||
         !digits(s + 4, 2, mi)) {
-        return 0;
+        return false;
     }
     s += 6;
     if (*s == ':') {
         if (!digits(s + 1, 2, sec)) {
-            return 0;
+            return false;
         }
         s += 3;
     }
@@ -60,7 +60,7 @@ static int parse_clock(const char *s, int *h, int *mi, int *sec)
     return *s == '\0';
 }
 
-mien_status mien_time_parse(const char *text, int end_of_day, int64_t *unix_s)
+mien_status mien_time_parse(const char *text, bool end_of_day, int64_t *unix_s)
 {
     struct tm tm;
     int y, mo, d, h = 0, mi = 0, sec = 0;

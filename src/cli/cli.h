@@ -43,6 +43,10 @@ bool cli_engine_options(const cli_common *c, mien_engine_options *opt);
 /* Opens the engine for `c`, printing the error to stderr on failure. */
 mien_status cli_open_engine(const cli_common *c, mien_engine **out);
 
+/* Opens the engine for `c` (cli_open_engine) and a session on it, printing what went wrong.
+ * On failure *engine and *session are NULL: nothing to free. (faces.c) */
+mien_status cli_open_session(const cli_common *c, mien_engine **engine, mien_session **session);
+
 /* Writes the members "isa" (mien's level), "backend_isa" (oneDNN's), "steps", "ref_steps"
  * and "ref_kernels" of model m, without braces, for the --json outputs. */
 void cli_kernels_json(FILE *f, const mien_model_info *m);
@@ -52,10 +56,6 @@ void cli_json_string(FILE *f, const char *s);
 
 /* Parses a positive int; false when `s` is not one in [lo, hi]. */
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
-
-/* Parses "fast" / "accurate"; false otherwise. */
-bool cli_parse_profile(const char *s, mien_profile *out);
-const char *cli_profile_name(mien_profile p);
 
 /* Decodes `path` for the face commands (mien_image_options_faces: the short side keeps
  * MIEN_FACE_DECODE_MIN_SIDE px unless full_size), printing the error on failure. */
@@ -126,6 +126,19 @@ void cli_context_init(cli_context *c, const char *purpose, const char *case_ref)
 /* Records the SHA-256 of the input image's bytes in the context. */
 void cli_context_set_input(cli_context *c, const uint8_t sha256[32]);
 
+/* The options every identification command (`search`, `verify`) takes: --purpose, --case-ref,
+ * --face, --store and the common ones, by the table cli_probe_opts, which a command's table
+ * ends with (CLI_OPTS_END_PROBE). Start from CLI_PROBE_ARGS_DEFAULT. */
+typedef struct cli_probe_args {
+    cli_common c;
+    const char *store, *purpose, *case_ref; /* borrowed from argv; NULL when not given */
+    int face;                               /* -1: the most prominent face */
+} cli_probe_args;
+extern const cli_opt cli_probe_opts[];
+#define CLI_OPTS_END_PROBE(type, field)                                                      \
+    CLI_OPT_INCLUDE(cli_probe_opts, offsetof(type, field)), CLI_OPT_END
+#define CLI_PROBE_ARGS_DEFAULT {.c = {.threads = 1}, .face = -1}
+
 /* What an identification command (`search`, `verify`) holds once its probe is ready. */
 typedef struct cli_probe {
     mien_store *store;
@@ -139,53 +152,33 @@ typedef struct cli_probe {
     mien_face face;
 } cli_probe;
 
-/* Opens the store, reads collection `collection` and the image at `path`, records its digest
- * in cx, checks cx's purpose for action `cmd` ("search" or "verify"; a refusal is audited by
- * the library and printed as "mien CMD: refused: ..."), then loads the models and makes the
- * probe's template. Returns the exit code: CLI_EXIT_OK with *p complete; otherwise the
+/* Sets up cx from a's purpose and case reference (cli_context_init), opens a's store, reads
+ * collection `collection` and the image at `path`, records its digest in cx, checks cx's
+ * purpose for action `cmd` ("search" or "verify"; a refusal is audited by the library and
+ * printed as "mien CMD: refused: ..."), then loads the models and makes the probe's template
+ * (of face a->face). Returns the exit code: CLI_EXIT_OK with *p complete; otherwise the
  * failure is reported (CLI_EXIT_USAGE for a missing purpose or case reference,
  * CLI_EXIT_FORBIDDEN when the rules refuse) and *p holds what was opened. Either way
  * cli_probe_close() frees it. (probe.c) */
-int cli_probe_open(cli_probe *p, const cli_common *c, const char *store_uri, const char *cmd,
-                   const char *collection, const char *path, int face_index, cli_context *cx);
+int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
+                   const char *collection, const char *path, cli_context *cx);
 void cli_probe_close(cli_probe *p);
 
-/* Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out[cap]. */
-void cli_time_iso(int64_t unix_s, char *out, size_t cap);
-/* Parses a point in time: unix seconds ("1714567890"), an ISO date "YYYY-MM-DD" (midnight
- * UTC, or 23:59:59 when end_of_day) or date and time "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC; a
- * space may replace the T). False when `s` is none of these. */
-bool cli_parse_time(const char *s, bool end_of_day, int64_t *out);
-/* Parses a duration "N" or "Ns" (seconds), "Nh" (hours), "Nd" (days); N a positive whole
- * number, at most 100 years. False otherwise. */
-bool cli_parse_duration(const char *s, int64_t *seconds);
 /* A duration as its largest exact unit: "365d", "12h", "90s". */
 void cli_duration_text(int64_t seconds, char *out, size_t cap);
-
-/* "required" / "not_needed", "one" / "two_person" / "none": the names the audit log and the
- * JSON use. */
-const char *cli_consent_name(mien_consent c);
-const char *cli_review_name(mien_review_mode m);
 
 /* Prints a collection as a JSON object (no newline), its policy included. */
 void cli_collection_json(FILE *f, const mien_collection_info *c);
 
-int cli_cmd_models(int argc, char **argv);
-int cli_cmd_bench(int argc, char **argv);
-int cli_cmd_detect(int argc, char **argv);
-int cli_cmd_embed(int argc, char **argv);
-int cli_cmd_compare(int argc, char **argv);
-int cli_cmd_collection(int argc, char **argv);
-int cli_cmd_enroll(int argc, char **argv);
-int cli_cmd_search(int argc, char **argv);
-int cli_cmd_subjects(int argc, char **argv);
-int cli_cmd_erase(int argc, char **argv);
-int cli_cmd_serve(int argc, char **argv);
-int cli_cmd_keys(int argc, char **argv);
-int cli_cmd_verify(int argc, char **argv);
-int cli_cmd_purge(int argc, char **argv);
-int cli_cmd_review(int argc, char **argv);
-int cli_cmd_audit(int argc, char **argv);
-int cli_cmd_migrate(int argc, char **argv);
+/* The operator's commands, `mien NAME` run by cli_cmd_NAME (cmd_NAME.c). One list gives both
+ * their declarations below and main.c's dispatch table (`mien eval` is src/tools/'s). */
+#define CLI_COMMANDS(XX)                                                                     \
+    XX(models) XX(bench) XX(detect) XX(embed) XX(compare) XX(collection) XX(enroll)          \
+    XX(search) XX(subjects) XX(erase) XX(serve) XX(keys) XX(verify) XX(purge) XX(review)     \
+    XX(audit) XX(migrate)
+
+#define CLI_COMMAND_DECLARE(name) int cli_cmd_##name(int argc, char **argv);
+CLI_COMMANDS(CLI_COMMAND_DECLARE)
+#undef CLI_COMMAND_DECLARE
 
 #endif

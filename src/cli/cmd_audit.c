@@ -32,30 +32,17 @@ typedef struct audit_args {
     int64_t from, to; /* export: unix seconds, 0 for no bound */
 } audit_args;
 
-/* --from T and --to T: a point in time (cli_parse_time), into an int64_t. */
-static bool opt_from(const char *v, void *dest)
-{
-    return cli_parse_time(v, false, dest);
-}
-
-static bool opt_to(const char *v, void *dest)
-{
-    return cli_parse_time(v, true, dest); /* a date alone means the end of that day */
-}
-
 #define TIME_WANT "unix seconds or a UTC date (2024-05-01) or date-time (2024-05-01T12:00:00Z)"
 
 static const cli_opt export_opts[] = {
     {"--from", CLI_OPT_CALL, offsetof(audit_args, from), "T",
-     .help = "the first time to export", .want = TIME_WANT, .parse = opt_from},
+     .help = "the first time to export", .want = TIME_WANT, .parse = cli_opt_time_from},
     {"--to", CLI_OPT_CALL, offsetof(audit_args, to), "T",
-     .help = "the last time to export (a date: its end)", .want = TIME_WANT, .parse = opt_to},
-    CLI_OPT_STORE(audit_args, store),
-    CLI_OPT_COMMON(audit_args, c),
-    CLI_OPT_END,
+     .help = "the last time to export (a date: its end)", .want = TIME_WANT,
+     .parse = cli_opt_time_to},
+    CLI_OPTS_END_STORE(audit_args),
 };
-static const cli_opt plain_opts[] = {CLI_OPT_STORE(audit_args, store),
-                                     CLI_OPT_COMMON(audit_args, c), CLI_OPT_END};
+static const cli_opt plain_opts[] = {CLI_OPTS_END_STORE(audit_args)};
 
 static const cli_command verify_cmd = {"audit verify", "audit verify [--store URI] [--json]",
                                        plain_opts, 0, 0};
@@ -167,14 +154,7 @@ static bool from_before_to(const void *args)
     return true;
 }
 
-int cli_cmd_audit(int argc, char **argv)
-{
-    static const cli_action actions[] = {
-        CLI_STORE_ACTION("verify", &verify_cmd, verify, NULL),
-        CLI_STORE_ACTION("export", &export_cmd, export, from_before_to),
-        CLI_STORE_ACTION("reset-head", &reset_cmd, reset_head, NULL),
-        CLI_ACTIONS_END,
-    };
-    audit_args o;
-    return cli_run_action("audit", actions, argc, argv, &o, sizeof(o));
-}
+CLI_ACTIONS_COMMAND(cli_cmd_audit, "audit", audit_args,
+                    CLI_STORE_ACTION("verify", &verify_cmd, verify, NULL),
+                    CLI_STORE_ACTION("export", &export_cmd, export, from_before_to),
+                    CLI_STORE_ACTION("reset-head", &reset_cmd, reset_head, NULL))

@@ -73,8 +73,7 @@ static const cli_opt opts[] = {
      .help = "untimed runs first (default 10)", .lo = 0, .hi = 1000000, .want = "a number"},
     {"--model", CLI_OPT_STRING, offsetof(bench_args, only), "NAME",
      .help = "only this model (mien models lists them)"},
-    CLI_OPT_COMMON(bench_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_COMMON(bench_args),
 };
 static const cli_command models_cmd = {
     "bench models", "bench models [--runs N] [--warmup N] [--threads N] [--model NAME] [--json]",

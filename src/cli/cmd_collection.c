@@ -22,18 +22,6 @@
 
 #define PURPOSES_MAX 256 /* mien.h: the purpose list, commas included */
 
-/* --consent: "required" or "not-needed" (also the JSON spelling "not_needed"). */
-static bool parse_consent(const char *s, mien_consent *out)
-{
-    return mien_consent_parse(s, out) == MIEN_OK;
-}
-
-/* --review: "one", "two-person" (also "two_person") or "none". */
-static bool parse_review(const char *s, mien_review_mode *out)
-{
-    return mien_review_mode_parse(s, out) == MIEN_OK;
-}
-
 /* Appends one --purpose value to the comma-separated list purposes[PURPOSES_MAX]. */
 static bool add_purposes(char *purposes, const char *more)
 {
@@ -46,9 +34,9 @@ static bool add_purposes(char *purposes, const char *more)
 static void print_text(const mien_collection_info *c)
 {
     char when[32];
-    cli_time_iso(c->created_at, when, sizeof(when));
+    mien_time_format(c->created_at, when, sizeof(when));
     printf("%-24s %-8s %8lld subjects %8lld faces  models %s%s%s  created %s\n", c->name,
-           cli_profile_name(c->profile), (long long)c->subjects, (long long)c->faces,
+           mien_profile_name(c->profile), (long long)c->subjects, (long long)c->faces,
            c->model_a, c->model_b[0] ? "+" : "", c->model_b, when);
     if (c->description[0]) {
         printf("  %s\n", c->description);
@@ -60,7 +48,7 @@ static void print_text(const mien_collection_info *c)
     printf("  consent %s; retention %s; review %s%s\n",
            c->consent == MIEN_CONSENT_NOT_NEEDED ? "not needed" : "required", retention,
            c->review == MIEN_REVIEW_TWO_PERSON ? "two-person"
-                                                : cli_review_name(c->review),
+                                                : mien_review_mode_name(c->review),
            c->verification_only ? "; verification only (no 1:N search)" : "");
 }
 
@@ -73,29 +61,11 @@ typedef struct collection_args {
     mien_profile profile;
 } collection_args;
 
-/* The CALL options of `create` (opt.h): each checks its value and stores it at dest. */
+/* --purpose, repeatable: each value is appended to the list at dest. */
 static bool opt_purpose(const char *v, void *dest)
 {
     return add_purposes(dest, v);
 }
-
-static bool opt_consent(const char *v, void *dest)
-{
-    return parse_consent(v, dest);
-}
-
-static bool opt_review(const char *v, void *dest)
-{
-    return parse_review(v, dest);
-}
-
-static bool opt_retention(const char *v, void *dest)
-{
-    return cli_parse_duration(v, dest);
-}
-
-#define STORE_AND_COMMON                                                                      \
-    CLI_OPT_STORE(collection_args, store), CLI_OPT_COMMON(collection_args, c), CLI_OPT_END
 
 static const cli_opt create_opts[] = {
     {"--purpose", CLI_OPT_CALL, offsetof(collection_args, purposes), "P[,P...]",
@@ -104,13 +74,13 @@ static const cli_opt create_opts[] = {
     {"--legal-basis", CLI_OPT_STRING, offsetof(collection_args, legal_basis), "TEXT",
      .help = "the legal basis of the processing (required)"},
     {"--consent", CLI_OPT_CALL, offsetof(collection_args, policy.consent), "C",
-     .help = "required (default) or not-needed", .parse = opt_consent,
+     .help = "required (default) or not-needed", .parse = cli_opt_consent,
      .want = "required or not-needed"},
     {"--retention", CLI_OPT_CALL, offsetof(collection_args, policy.retention_s), "D",
-     .help = "how long a subject is kept: 365d, 12h or 3600s", .parse = opt_retention,
+     .help = "how long a subject is kept: 365d, 12h or 3600s", .parse = cli_opt_duration,
      .want = "a duration such as 365d, 12h or 3600s (at most 100 years)"},
     {"--review", CLI_OPT_CALL, offsetof(collection_args, policy.review), "R",
-     .help = "one (default), two-person or none", .parse = opt_review,
+     .help = "one (default), two-person or none", .parse = cli_opt_review,
      .want = "one, two-person or none"},
     {"--verification-only", CLI_OPT_SET, offsetof(collection_args, policy.verification_only),
      NULL, .help = "1:1 verification only, no 1:N search", .lo = 1},
@@ -118,11 +88,11 @@ static const cli_opt create_opts[] = {
     {"--description", CLI_OPT_STRING, offsetof(collection_args, description), "TEXT",
      .help = "a description for people"},
     CLI_OPT_CASE_REF(collection_args, case_ref),
-    STORE_AND_COMMON,
+    CLI_OPTS_END_STORE(collection_args),
 };
 static const cli_opt drop_opts[] = {CLI_OPT_CASE_REF(collection_args, case_ref),
-                                    STORE_AND_COMMON};
-static const cli_opt plain_opts[] = {STORE_AND_COMMON};
+                                    CLI_OPTS_END_STORE(collection_args)};
+static const cli_opt plain_opts[] = {CLI_OPTS_END_STORE(collection_args)};
 
 static const cli_command create_cmd = {
     "collection create",
@@ -182,42 +152,44 @@ static bool declares_why(const void *args)
 }
 
 /* `create NAME`: the collection, its profile and its policy. It locks the collection to the
- * models of the engine that creates it, so it loads
- * them, before the store opens. */
+ * models of the engine that creates it, so it loads them, before the store opens. */
+static int create(void *args, char **pos, int n_pos)
+{
+    collection_args *o = args; /* its policy gets the purposes and the legal basis */
+    mien_store *store = NULL;
+    mien_engine *engine = NULL;
+    cli_context cx;
+    mien_error err;
+    (void)n_pos;
+    if (!declares_why(o)) {
+        return cli_bad_usage(&create_cmd);
+    }
+    if (cli_open_engine(&o->c, &engine) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    if (cli_open_store(o->store, &store) != MIEN_OK) {
+        mien_engine_free(engine);
+        return CLI_EXIT_FAIL;
+    }
+    o->policy.purposes = o->purposes;
+    o->policy.legal_basis = o->legal_basis;
+    cli_context_init(&cx, NULL, o->case_ref);
+    mien_status st = mien_collection_create(store, pos[0], o->profile, engine, o->description,
+                                            &o->policy, &cx.ctx, &err);
+    int rc = st != MIEN_OK ? cli_fail("collection create", st, &err)
+                           : show(store, pos[0], o->c.json, "collection create", true);
+    mien_store_close(store);
+    mien_engine_free(engine);
+    return rc;
+}
+
+/* Its defaults: consent required, one reviewer, the fast profile. */
 static int run_create(int argc, char **argv)
 {
     collection_args o = {.c = {.threads = 1},
                          .policy = {.consent = MIEN_CONSENT_REQUIRED, .review = MIEN_REVIEW_ONE},
                          .profile = MIEN_PROFILE_FAST};
-    mien_store *store = NULL;
-    mien_engine *engine = NULL;
-    cli_context cx;
-    mien_error err;
-    mien_status st;
-    int n_args, rc = cli_parse(&create_cmd, argc, argv, &o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    if (!declares_why(&o)) {
-        return cli_bad_usage(&create_cmd);
-    }
-    if (cli_open_engine(&o.c, &engine) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
-    if (cli_open_store(o.store, &store) != MIEN_OK) {
-        mien_engine_free(engine);
-        return CLI_EXIT_FAIL;
-    }
-    o.policy.purposes = o.purposes;
-    o.policy.legal_basis = o.legal_basis;
-    cli_context_init(&cx, NULL, o.case_ref);
-    st = mien_collection_create(store, argv[0], o.profile, engine, o.description, &o.policy,
-                                &cx.ctx, &err);
-    rc = st != MIEN_OK ? cli_fail("collection create", st, &err)
-                       : show(store, argv[0], o.c.json, "collection create", true);
-    mien_store_close(store);
-    mien_engine_free(engine);
-    return rc;
+    return cli_run_parsed(&create_cmd, argc, argv, &o, create);
 }
 
 /* `info NAME`: the collection and its policy. */
@@ -284,16 +256,10 @@ static int run_drop(mien_store *store, void *args, char **pos, int n_pos)
     return CLI_EXIT_OK;
 }
 
-int cli_cmd_collection(int argc, char **argv)
-{
-    static const cli_action actions[] = {
-        CLI_ACTION("create", run_create, &create_cmd),
-        CLI_STORE_ACTION("list", &list_cmd, run_list, NULL),
-        CLI_STORE_ACTION("info", &info_cmd, run_info, NULL),
-        CLI_STORE_ACTION("drop", &drop_cmd, run_drop, NULL),
-        CLI_ACTION("import-synthetic", tools_cmd_import_synthetic, NULL), /* benchmarks only */
-        CLI_ACTIONS_END,
-    };
-    collection_args o;
-    return cli_run_action("collection", actions, argc, argv, &o, sizeof(o));
-}
+/* import-synthetic is for the benchmarks only (src/tools/synthetic.c). */
+CLI_ACTIONS_COMMAND(cli_cmd_collection, "collection", collection_args,
+                    CLI_ACTION("create", run_create, &create_cmd),
+                    CLI_STORE_ACTION("list", &list_cmd, run_list, NULL),
+                    CLI_STORE_ACTION("info", &info_cmd, run_info, NULL),
+                    CLI_STORE_ACTION("drop", &drop_cmd, run_drop, NULL),
+                    CLI_ACTION("import-synthetic", tools_cmd_import_synthetic, NULL))

@@ -37,12 +37,11 @@ static bool parse_min_score(const char *v, void *dest)
 }
 
 static const cli_opt opts[] = {
-    {"--small-faces", CLI_OPT_SET, offsetof(detect_args, opt.small_faces), NULL,
-     .help = "also faces down to 20 px in large images (full-size decode)", .lo = 1},
+    {"--small-faces", CLI_OPT_FLAG, offsetof(detect_args, opt.small_faces), NULL,
+     .help = "also faces down to 20 px in large images (full-size decode)"},
     {"--min-score", CLI_OPT_CALL, offsetof(detect_args, opt.min_score), "S",
      .help = "the detector's score a face needs", .want = "0..1", .parse = parse_min_score},
-    CLI_OPT_COMMON(detect_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_COMMON(detect_args),
 };
 static const cli_command cmd = {
     "detect", "detect IMAGE... [--small-faces] [--min-score S] [--json]", opts, 1, CLI_ARGS_ANY};
@@ -59,16 +58,14 @@ int cli_cmd_detect(int argc, char **argv)
         return rc;
     }
     rc = CLI_EXIT_OK;
-    if (cli_open_engine(&o.c, &engine) != MIEN_OK ||
-        mien_session_new(engine, &session, &err) != MIEN_OK) {
-        mien_engine_free(engine);
+    if (cli_open_session(&o.c, &engine, &session) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     for (int k = 0; k < n_paths; k++) {
         mien_image *img = NULL;
         mien_face *faces = NULL;
         size_t n = 0;
-        if (cli_load_image(paths[k], o.opt.small_faces != 0, &img) != MIEN_OK) {
+        if (cli_load_image(paths[k], o.opt.small_faces, &img) != MIEN_OK) {
             rc = CLI_EXIT_FAIL;
             continue;
         }

@@ -15,55 +15,48 @@ typedef struct embed_args {
 static const cli_opt opts[] = {
     CLI_OPT_PROFILE(embed_args, profile),
     CLI_OPT_FACE(embed_args, face),
-    CLI_OPT_COMMON(embed_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_COMMON(embed_args),
 };
 static const cli_command cmd = {
     "embed", "embed IMAGE [--profile fast|accurate] [--face N] [--json]", opts, 1, 1};
 
-int cli_cmd_embed(int argc, char **argv)
+/* Prints the template of face --face in image pos[0]. */
+static int embed(void *args, char **pos, int n_pos)
 {
-    embed_args o = {.c = {.threads = 1}, .profile = MIEN_PROFILE_FAST, .face = -1};
-    const char *path;
+    const embed_args *o = args;
+    const char *path = pos[0];
     mien_engine *engine = NULL;
     mien_session *session = NULL;
     mien_template *t = NULL;
     mien_face face;
-    mien_error err;
-    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    rc = CLI_EXIT_OK;
-    path = argv[0];
-    if (cli_open_engine(&o.c, &engine) != MIEN_OK ||
-        mien_session_new(engine, &session, &err) != MIEN_OK) {
-        mien_engine_free(engine);
+    int rc = CLI_EXIT_OK;
+    (void)n_pos;
+    if (cli_open_session(&o->c, &engine, &session) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
-    if (cli_template_of(session, path, o.face, o.profile, &t, &face) != MIEN_OK) {
+    if (cli_template_of(session, path, o->face, o->profile, &t, &face) != MIEN_OK) {
         rc = CLI_EXIT_FAIL;
     } else {
         const float *v;
         int dim;
-        printf(o.c.json ? "{\"image\":" : "image    ");
-        if (o.c.json) {
+        printf(o->c.json ? "{\"image\":" : "image    ");
+        if (o->c.json) {
             cli_json_string(stdout, path);
-            printf(",\"profile\":\"%s\",\"face\":", cli_profile_name(o.profile));
+            printf(",\"profile\":\"%s\",\"face\":", mien_profile_name(o->profile));
             cli_face_json(stdout, &face);
         } else {
             printf("%s\nprofile  %s\nface     box %.0f,%.0f-%.0f,%.0f score %.3f\n", path,
-                   cli_profile_name(o.profile), face.box[0], face.box[1], face.box[2], face.box[3],
-                   face.score);
+                   mien_profile_name(o->profile), face.box[0], face.box[1], face.box[2],
+                   face.box[3], face.score);
         }
         for (int part = 0; mien_template_vector(t, part, &v, &dim) == MIEN_OK; part++) {
-            printf(o.c.json ? ",\"%s\":[" : "%s ", part == 0 ? "embedding_a" : "embedding_b");
+            printf(o->c.json ? ",\"%s\":[" : "%s ", part == 0 ? "embedding_a" : "embedding_b");
             for (int k = 0; k < dim; k++) {
-                printf(o.c.json ? "%s%.9g" : "%s%.5f", k ? (o.c.json ? "," : " ") : "", v[k]);
+                printf(o->c.json ? "%s%.9g" : "%s%.5f", k ? (o->c.json ? "," : " ") : "", v[k]);
             }
-            printf(o.c.json ? "]" : "\n");
+            printf(o->c.json ? "]" : "\n");
         }
-        if (o.c.json) {
+        if (o->c.json) {
             printf("}\n");
         }
     }
@@ -71,4 +64,10 @@ int cli_cmd_embed(int argc, char **argv)
     mien_session_free(session);
     mien_engine_free(engine);
     return rc;
+}
+
+int cli_cmd_embed(int argc, char **argv)
+{
+    embed_args o = {.c = {.threads = 1}, .profile = MIEN_PROFILE_FAST, .face = -1};
+    return cli_run_parsed(&cmd, argc, argv, &o, embed);
 }

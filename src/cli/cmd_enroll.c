@@ -789,11 +789,11 @@ static bool parse_expiry(const char *s, int64_t now, int64_t *out)
 {
     int64_t v = 0;
     if (s[0] == '+') {
-        if (!cli_parse_duration(s + 1, &v)) {
+        if (mien_duration_parse(s + 1, &v) != MIEN_OK) {
             return false;
         }
         v += now;
-    } else if (!cli_parse_time(s, false, &v)) {
+    } else if (mien_time_parse(s, false, &v) != MIEN_OK) {
         return false;
     }
     if (v <= now) {
@@ -836,11 +836,8 @@ static const cli_opt opts[] = {
      .want = "the consent record's reference"},
     {"--expires", CLI_OPT_STRING, offsetof(enroll_args, expires), "DATE|+30d",
      .help = "when `mien purge` erases the subject (default: the collection's retention)"},
-    CLI_OPT_PURPOSE(enroll_args, purpose),
-    CLI_OPT_CASE_REF(enroll_args, case_ref),
-    CLI_OPT_STORE(enroll_args, store),
-    CLI_OPT_COMMON(enroll_args, c),
-    CLI_OPT_END,
+    CLI_OPT_WHY(enroll_args),
+    CLI_OPTS_END_STORE(enroll_args),
 };
 static const cli_command cmd = {
     "enroll",

@@ -18,11 +18,8 @@ typedef struct erase_args {
 static const cli_opt opts[] = {
     {"--subject", CLI_OPT_STRING, offsetof(erase_args, subject), "ID",
      .help = "the subject to erase", .required = true},
-    CLI_OPT_CASE_REF(erase_args, case_ref),
-    CLI_OPT_PURPOSE(erase_args, purpose),
-    CLI_OPT_STORE(erase_args, store),
-    CLI_OPT_COMMON(erase_args, c),
-    CLI_OPT_END,
+    CLI_OPT_WHY(erase_args),
+    CLI_OPTS_END_STORE(erase_args),
 };
 static const cli_command cmd = {
     "erase", "erase COLL --subject ID [--case-ref REF] [--store URI] [--json]", opts, 1, 1};
@@ -46,7 +43,7 @@ static int erase(mien_store *store, void *args, char **pos, int n_pos)
     if (st != MIEN_OK) {
         rc = cli_fail("erase", st, &err);
     } else if (o->c.json) {
-        cli_time_iso(e.erased_at, when, sizeof(when));
+        mien_time_format(e.erased_at, when, sizeof(when));
         printf("{\"collection\":");
         cli_json_string(stdout, collection);
         printf(",\"subject\":");
@@ -57,7 +54,7 @@ static int erase(mien_store *store, void *args, char **pos, int n_pos)
                (long long)e.faces_deleted, (long long)e.crops_deleted, e.subject_hash, when,
                (long long)e.erased_at, (long long)e.audit_seq, e.audit_hash);
     } else {
-        cli_time_iso(e.erased_at, when, sizeof(when));
+        mien_time_format(e.erased_at, when, sizeof(when));
         printf("erased subject %s from %s: %lld faces (templates), %lld crops deleted\n",
                subject, collection, (long long)e.faces_deleted, (long long)e.crops_deleted);
         printf("receipt: erased at %s; subject hash %s; audit entry %lld, hash %s\n", when,

@@ -34,12 +34,9 @@ static const cli_opt create_opts[] = {
      .want = "admin, enrol, search, review or audit", .required = true},
     {"--label", CLI_OPT_STRING, offsetof(keys_args, label), "TEXT",
      .help = "what the key is for, for people"},
-    CLI_OPT_STORE(keys_args, store),
-    CLI_OPT_COMMON(keys_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_STORE(keys_args),
 };
-static const cli_opt plain_opts[] = {CLI_OPT_STORE(keys_args, store),
-                                     CLI_OPT_COMMON(keys_args, c), CLI_OPT_END};
+static const cli_opt plain_opts[] = {CLI_OPTS_END_STORE(keys_args)};
 
 static const cli_command create_cmd = {
     "keys create",
@@ -57,10 +54,10 @@ static void print_json(const mien_key_info *k)
     char when[32];
     printf("{\"id\":\"%s\",\"role\":\"%s\",\"label\":", k->id, mien_role_name(k->role));
     cli_json_string(stdout, k->label);
-    cli_time_iso(k->created_at, when, sizeof(when));
+    mien_time_format(k->created_at, when, sizeof(when));
     printf(",\"created_at\":\"%s\",\"revoked_at\":", when);
     if (k->revoked_at != 0) {
-        cli_time_iso(k->revoked_at, when, sizeof(when));
+        mien_time_format(k->revoked_at, when, sizeof(when));
         printf("\"%s\"}\n", when);
     } else {
         printf("null}\n");
@@ -70,9 +67,9 @@ static void print_json(const mien_key_info *k)
 static void print_text(const mien_key_info *k)
 {
     char created[32], revoked[32];
-    cli_time_iso(k->created_at, created, sizeof(created));
+    mien_time_format(k->created_at, created, sizeof(created));
     if (k->revoked_at != 0) {
-        cli_time_iso(k->revoked_at, revoked, sizeof(revoked));
+        mien_time_format(k->revoked_at, revoked, sizeof(revoked));
     } else {
         snprintf(revoked, sizeof(revoked), "-");
     }
@@ -210,15 +207,8 @@ static int revoke(mien_store *store, void *args, char **pos, int n_pos)
     return CLI_EXIT_OK;
 }
 
-int cli_cmd_keys(int argc, char **argv)
-{
-    static const cli_action actions[] = {
-        CLI_STORE_ACTION("create", &create_cmd, create, NULL),
-        CLI_STORE_ACTION("list", &list_cmd, list, NULL),
-        CLI_STORE_ACTION("revoke", &revoke_cmd, revoke, NULL),
-        CLI_STORE_ACTION("rotate-data", &rotate_cmd, rotate_data, NULL),
-        CLI_ACTIONS_END,
-    };
-    keys_args o;
-    return cli_run_action("keys", actions, argc, argv, &o, sizeof(o));
-}
+CLI_ACTIONS_COMMAND(cli_cmd_keys, "keys", keys_args,
+                    CLI_STORE_ACTION("create", &create_cmd, create, NULL),
+                    CLI_STORE_ACTION("list", &list_cmd, list, NULL),
+                    CLI_STORE_ACTION("revoke", &revoke_cmd, revoke, NULL),
+                    CLI_STORE_ACTION("rotate-data", &rotate_cmd, rotate_data, NULL))

@@ -192,33 +192,33 @@ static bool counts_agree(const store_sum *from, const mien_copy_report *r, const
     return what == NULL;
 }
 
-int cli_cmd_migrate(int argc, char **argv)
+/* Copies store --from into the empty store --to and verifies the copy. */
+static int migrate(void *args, char **pos, int n_pos)
 {
-    migrate_args o = {0};
+    const migrate_args *o = args;
     mien_store *src = NULL, *dst = NULL;
     store_sum before, after;
     mien_copy_report rep;
     mien_error err;
     cli_context cx;
-    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    if (o.from[0] == '\0' || o.to[0] == '\0') {
+    int rc;
+    (void)pos;
+    (void)n_pos;
+    if (o->from[0] == '\0' || o->to[0] == '\0') {
         return cli_bad_usage(&cmd);
     }
-    if (strcmp(o.from, o.to) == 0) {
+    if (strcmp(o->from, o->to) == 0) {
         fprintf(stderr, "mien migrate: --from and --to name the same store\n");
         return CLI_EXIT_USAGE;
     }
     double t0 = mien_now_ms();
-    rc = open_source(o.from, o.from_key, o.force, &src, &before);
+    rc = open_source(o->from, o->from_key, o->force, &src, &before);
     if (rc != CLI_EXIT_OK) {
         mien_store_close(src);
         return rc;
     }
-    mien_store_options so = {.key_file = o.to_key, .create_key = 1};
-    mien_status st = cli_store_open_with(o.to, &so, &dst, &err);
+    mien_store_options so = {.key_file = o->to_key, .create_key = 1};
+    mien_status st = cli_store_open_with(o->to, &so, &dst, &err);
     if (st != MIEN_OK) {
         fprintf(stderr, "mien migrate: cannot open the target: %s (%s)\n", err.message,
                 mien_strerror(st));
@@ -246,7 +246,7 @@ int cli_cmd_migrate(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
     } else {
         double seconds = (mien_now_ms() - t0) / 1e3;
-        if (o.json) {
+        if (o->json) {
             print_json(&before, &rep, &after, created, seconds);
         } else {
             print_text(&rep, &after, seconds);
@@ -262,4 +262,10 @@ int cli_cmd_migrate(int argc, char **argv)
     mien_store_close(dst);
     mien_store_close(src);
     return rc;
+}
+
+int cli_cmd_migrate(int argc, char **argv)
+{
+    migrate_args o = {0};
+    return cli_run_parsed(&cmd, argc, argv, &o, migrate);
 }

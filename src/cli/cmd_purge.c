@@ -18,9 +18,7 @@ typedef struct purge_args {
 
 static const cli_opt opts[] = {
     CLI_OPT_CASE_REF(purge_args, case_ref),
-    CLI_OPT_STORE(purge_args, store),
-    CLI_OPT_COMMON(purge_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_STORE(purge_args),
 };
 static const cli_command cmd = {"purge", "purge [--case-ref REF] [--store URI] [--json]", opts, 0,
                                 0};
@@ -38,7 +36,7 @@ static int purge(mien_store *store, void *args, char **pos, int n_pos)
     (void)pos;
     (void)n_pos;
     cli_context_init(&cx, "retention", o->case_ref);
-    cli_time_iso(mien_store_now(store), now, sizeof(now));
+    mien_time_format(mien_store_now(store), now, sizeof(now));
     st = mien_purge_expired(store, &cx.ctx, &purged, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("purge", st, &err);

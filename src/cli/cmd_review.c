@@ -30,9 +30,7 @@ static const cli_opt opts[] = {
      .help = "who decides (required with confirm or reject; the audit's actor cli:NAME)"},
     {"--note", CLI_OPT_STRING, offsetof(review_args, note), "TEXT",
      .help = "a note kept with the decision"},
-    CLI_OPT_STORE(review_args, store),
-    CLI_OPT_COMMON(review_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_STORE(review_args),
 };
 static const cli_command cmd = {"review",
                                 "review ID\n"
@@ -83,7 +81,7 @@ static bool reviewer_fits(const review_args *o, const char *verb)
 static void print_review(const mien_review_info *r, bool json)
 {
     char when[32];
-    cli_time_iso(r->created_at, when, sizeof(when));
+    mien_time_format(r->created_at, when, sizeof(when));
     if (json) {
         printf("{\"review\":\"%s\",\"collection\":", r->id);
         cli_json_string(stdout, r->collection);

@@ -33,7 +33,7 @@ static void print_json(const char *collection, const char *path, const char *sha
     printf(",\"image\":");
     cli_json_string(stdout, path);
     printf(",\"image_sha256\":\"%s\",\"profile\":\"%s\",\"purpose\":", sha_hex,
-           cli_profile_name(info->profile));
+           mien_profile_name(info->profile));
     cli_json_string(stdout, cx->ctx.purpose);
     printf(",\"case_ref\":");
     cli_json_string(stdout, cx->ctx.case_ref);
@@ -87,75 +87,67 @@ static void print_text(const char *collection, const mien_collection_info *info,
 }
 
 typedef struct search_args {
-    cli_common c;
-    const char *store, *purpose, *case_ref;
+    cli_probe_args p;
     mien_search_options so;
-    int face;
 } search_args;
 
 static const cli_opt opts[] = {
-    CLI_OPT_PURPOSE(search_args, purpose),
-    CLI_OPT_CASE_REF(search_args, case_ref),
     {"--top", CLI_OPT_INT, offsetof(search_args, so.top_k), "K",
      .help = "list K candidates at most", .lo = 1, .hi = 10000},
     {"--fmr", CLI_OPT_DOUBLE, offsetof(search_args, so.max_fmr), "F",
      .help = "list the candidates accepted at this false-match rate (default 1e-3)",
      .lo = 1e-6, .hi = 1.0, .want = "a rate in 1e-6..1"},
-    CLI_OPT_FACE(search_args, face),
     {"--exact", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
      .help = "scan every template", .lo = MIEN_SEARCH_EXACT},
     {"--approximate", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
      .help = "search the approximate (HNSW) index", .lo = MIEN_SEARCH_APPROXIMATE},
-    CLI_OPT_STORE(search_args, store),
-    CLI_OPT_COMMON(search_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_PROBE(search_args, p),
 };
 static const cli_command cmd = {"search",
                                 "search COLL IMAGE --purpose P --case-ref REF [--top K] [--fmr F] "
                                 "[--face N] [--exact|--approximate] [--store URI] [--json]",
                                 opts, 2, 2};
 
-int cli_cmd_search(int argc, char **argv)
+/* Searches collection pos[0] for the face in image pos[1]. */
+static int search(void *args, char **pos, int n_pos)
 {
-    search_args o = {.c = {.threads = 1}, .so = mien_search_options_default(), .face = -1};
-    const char *collection, *path;
+    const search_args *o = args;
+    const char *collection = pos[0], *path = pos[1];
     cli_probe p;
     mien_search_result res;
     cli_context cx;
     char sha_hex[65];
     mien_error err;
     mien_status st;
-    int n_args, rc;
+    int rc;
+    (void)n_pos;
     memset(&res, 0, sizeof(res));
-    o.so.max_fmr = DEFAULT_FMR;
-    rc = cli_parse(&cmd, argc, argv, &o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    collection = argv[0];
-    path = argv[1];
-    /* A missing --purpose or --case-ref is not caught here: the library refuses it, and the
-     * refusal goes into the audit log like any other (cli_probe_open). */
-    cli_context_init(&cx, o.purpose, o.case_ref);
-    rc = cli_probe_open(&p, &o.c, o.store, "search", collection, path, o.face, &cx);
+    rc = cli_probe_open(&p, &o->p, "search", collection, path, &cx);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }
     for (int k = 0; k < 32; k++) {
         snprintf(sha_hex + 2 * k, 3, "%02x", p.sha[k]);
     }
-    st = mien_search(p.store, collection, p.t, &o.so, &cx.ctx, &res, &err);
+    st = mien_search(p.store, collection, p.t, &o->so, &cx.ctx, &res, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("search", st, &err);
         goto done;
     }
-    if (o.c.json) {
-        print_json(collection, path, sha_hex, &p.info, &o.so, &cx, &p.face, &res);
+    if (o->p.c.json) {
+        print_json(collection, path, sha_hex, &p.info, &o->so, &cx, &p.face, &res);
     } else {
-        print_text(collection, &p.info, &o.so, &res);
+        print_text(collection, &p.info, &o->so, &res);
     }
 done:
     mien_search_result_free(&res);
     cli_probe_close(&p);
     return rc;
+}
+
+int cli_cmd_search(int argc, char **argv)
+{
+    search_args o = {.p = CLI_PROBE_ARGS_DEFAULT, .so = mien_search_options_default()};
+    o.so.max_fmr = DEFAULT_FMR;
+    return cli_run_parsed(&cmd, argc, argv, &o, search);
 }

@@ -28,7 +28,7 @@ typedef struct selftest {
     size_t size;
     double until;
     atomic_long images;
-    atomic_int failed;
+    atomic_bool failed;
 } selftest;
 
 static void *selftest_worker(void *arg)
@@ -38,7 +38,7 @@ static void *selftest_worker(void *arg)
     mien_error err;
     mien_image_options io = mien_image_options_faces(); /* as the server decodes */
     if (mien_session_new(t->engine, &s, &err) != MIEN_OK) {
-        atomic_store(&t->failed, 1);
+        atomic_store(&t->failed, true);
         return NULL;
     }
     while (mien_now_ms() / 1e3 < t->until) {
@@ -47,7 +47,7 @@ static void *selftest_worker(void *arg)
         size_t n = 0;
         if (mien_image_decode(t->bytes, t->size, &io, &img, &err) != MIEN_OK ||
             mien_detect(s, img, NULL, &faces, &n, &err) != MIEN_OK) {
-            atomic_store(&t->failed, 1);
+            atomic_store(&t->failed, true);
             mien_image_free(img);
             break;
         }

@@ -12,9 +12,7 @@ typedef struct subjects_args {
 } subjects_args;
 
 static const cli_opt opts[] = {
-    CLI_OPT_STORE(subjects_args, store),
-    CLI_OPT_COMMON(subjects_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_STORE(subjects_args),
 };
 static const cli_command cmd = {"subjects", "subjects COLL [--store URI] [--json]", opts, 1, 1};
 
@@ -37,8 +35,8 @@ static int list(mien_store *store, void *args, char **pos, int n_pos)
     }
     for (size_t k = 0; k < n; k++) {
         char when[32], expires[32];
-        cli_time_iso(subs[k].created_at, when, sizeof(when));
-        cli_time_iso(subs[k].expires_at, expires, sizeof(expires));
+        mien_time_format(subs[k].created_at, when, sizeof(when));
+        mien_time_format(subs[k].expires_at, expires, sizeof(expires));
         if (o->c.json) {
             printf("{\"subject\":");
             cli_json_string(stdout, subs[k].subject);

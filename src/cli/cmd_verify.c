@@ -19,68 +19,57 @@
 #define DEFAULT_FMR 1e-4 /* mien_verify's default, and `mien compare`'s */
 
 typedef struct verify_args {
-    cli_common c;
-    const char *store, *subject, *purpose, *case_ref;
+    cli_probe_args p;
+    const char *subject;
     double fmr;
-    int face;
 } verify_args;
 
 static const cli_opt opts[] = {
     {"--subject", CLI_OPT_STRING, offsetof(verify_args, subject), "ID",
      .help = "the enrolled subject to verify against", .required = true},
-    CLI_OPT_PURPOSE(verify_args, purpose),
-    CLI_OPT_CASE_REF(verify_args, case_ref),
     CLI_OPT_FMR(verify_args, fmr),
-    CLI_OPT_FACE(verify_args, face),
-    CLI_OPT_STORE(verify_args, store),
-    CLI_OPT_COMMON(verify_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_PROBE(verify_args, p),
 };
 static const cli_command cmd = {"verify",
                                 "verify COLL --subject ID IMAGE --purpose P [--case-ref REF] "
                                 "[--fmr F] [--face N] [--store URI] [--json]",
                                 opts, 2, 2};
 
-int cli_cmd_verify(int argc, char **argv)
+/* Verifies the face in image pos[1] against subject --subject of collection pos[0]. */
+static int verify(void *args, char **pos, int n_pos)
 {
-    verify_args o = {.c = {.threads = 1}, .fmr = DEFAULT_FMR, .face = -1};
-    const char *collection, *subject, *path;
+    const verify_args *o = args;
+    const char *collection = pos[0], *path = pos[1], *subject = o->subject;
     cli_probe p;
     mien_verification v;
     cli_context cx;
     mien_error err;
     mien_status st;
-    int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
-    if (rc != CLI_PARSED) {
-        return rc;
-    }
-    collection = argv[0];
-    path = argv[1];
-    subject = o.subject;
-    cli_context_init(&cx, o.purpose, o.case_ref);
-    rc = cli_probe_open(&p, &o.c, o.store, "verify", collection, path, o.face, &cx);
+    int rc;
+    (void)n_pos;
+    rc = cli_probe_open(&p, &o->p, "verify", collection, path, &cx);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }
-    st = mien_verify(p.store, collection, subject, p.t, o.fmr, &cx.ctx, &v, &err);
+    st = mien_verify(p.store, collection, subject, p.t, o->fmr, &cx.ctx, &v, &err);
     if (st != MIEN_OK) {
         rc = cli_fail("verify", st, &err);
         goto done;
     }
-    if (o.c.json) {
+    if (o->p.c.json) {
         printf("{\"collection\":");
         cli_json_string(stdout, collection);
         printf(",\"subject\":");
         cli_json_string(stdout, subject);
         printf(",\"image\":");
         cli_json_string(stdout, path);
-        printf(",\"profile\":\"%s\",\"purpose\":", cli_profile_name(p.info.profile));
-        cli_json_string(stdout, o.purpose);
+        printf(",\"profile\":\"%s\",\"purpose\":", mien_profile_name(p.info.profile));
+        cli_json_string(stdout, o->p.purpose);
         printf(",\"case_ref\":");
-        cli_json_string(stdout, o.case_ref);
-        printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"o.fmr\":%.3g,\"accepted\":%s,"
+        cli_json_string(stdout, o->p.case_ref);
+        printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"o->fmr\":%.3g,\"accepted\":%s,"
                "\"audit_seq\":%lld,\"face\":",
-               v.similarity, v.fmr, o.fmr, v.accepted ? "true" : "false",
+               v.similarity, v.fmr, o->fmr, v.accepted ? "true" : "false",
                (long long)v.audit_seq);
         cli_face_json(stdout, &p.face);
         printf("}\n");
@@ -88,11 +77,17 @@ int cli_cmd_verify(int argc, char **argv)
         printf("similarity %.4f to subject %s of %s (best of its faces), accepted at a "
                "false-match rate of %.2g or more\n",
                v.similarity, subject, collection, v.fmr);
-        printf("decision at FMR %.0e: %s\n", o.fmr,
+        printf("decision at FMR %.0e: %s\n", o->fmr,
                v.accepted ? "same person" : "not verified");
         printf("audit entry %lld\n", (long long)v.audit_seq);
     }
 done:
     cli_probe_close(&p);
     return rc;
+}
+
+int cli_cmd_verify(int argc, char **argv)
+{
+    verify_args o = {.p = CLI_PROBE_ARGS_DEFAULT, .fmr = DEFAULT_FMR};
+    return cli_run_parsed(&cmd, argc, argv, &o, verify);
 }

@@ -1,4 +1,4 @@
-/* faces.c — what the face sub-commands share: profiles, loading an image, finding and
+/* faces.c — what the face sub-commands share: loading an image, finding and
  * embedding the face a user means, printing a face. Public API only. */
 #include <errno.h>
 #include <stdlib.h>
@@ -6,14 +6,22 @@
 
 #include "cli.h"
 
-bool cli_parse_profile(const char *s, mien_profile *out)
+mien_status cli_open_session(const cli_common *c, mien_engine **engine, mien_session **session)
 {
-    return mien_profile_parse(s, out) == MIEN_OK;
-}
-
-const char *cli_profile_name(mien_profile p)
-{
-    return mien_profile_name(p);
+    mien_error err;
+    mien_status st = cli_open_engine(c, engine);
+    *session = NULL;
+    if (st != MIEN_OK) {
+        return st;
+    }
+    st = mien_session_new(*engine, session, &err);
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien: cannot start a session: %s (%s)\n", err.message,
+                mien_strerror(st));
+        mien_engine_free(*engine);
+        *engine = NULL;
+    }
+    return st;
 }
 
 /* Face commands decode with mien_image_options_faces (a scaled JPEG decode that keeps

@@ -201,25 +201,9 @@ static int print_version(bool json, mien_isa level)
     return CLI_EXIT_OK;
 }
 
+#define COMMAND_ENTRY(name) CLI_ACTION(#name, cli_cmd_##name, NULL),
 static const cli_action commands[] = {
-    CLI_ACTION("models", cli_cmd_models, NULL),
-    CLI_ACTION("bench", cli_cmd_bench, NULL),
-    CLI_ACTION("detect", cli_cmd_detect, NULL),
-    CLI_ACTION("embed", cli_cmd_embed, NULL),
-    CLI_ACTION("compare", cli_cmd_compare, NULL),
-    CLI_ACTION("eval", tools_cmd_eval, NULL),
-    CLI_ACTION("collection", cli_cmd_collection, NULL),
-    CLI_ACTION("enroll", cli_cmd_enroll, NULL),
-    CLI_ACTION("search", cli_cmd_search, NULL),
-    CLI_ACTION("subjects", cli_cmd_subjects, NULL),
-    CLI_ACTION("erase", cli_cmd_erase, NULL),
-    CLI_ACTION("serve", cli_cmd_serve, NULL),
-    CLI_ACTION("keys", cli_cmd_keys, NULL),
-    CLI_ACTION("verify", cli_cmd_verify, NULL),
-    CLI_ACTION("purge", cli_cmd_purge, NULL),
-    CLI_ACTION("review", cli_cmd_review, NULL),
-    CLI_ACTION("audit", cli_cmd_audit, NULL),
-    CLI_ACTION("migrate", cli_cmd_migrate, NULL),
+    CLI_COMMANDS(COMMAND_ENTRY) CLI_ACTION("eval", tools_cmd_eval, NULL),
     CLI_ACTIONS_END,
 };
 

@@ -40,10 +40,20 @@ bool cli_parse_int(const char *s, int lo, int hi, int *out)
     return true;
 }
 
-bool cli_opt_profile(const char *value, void *dest)
-{
-    return cli_parse_profile(value, dest);
-}
+/* One CALL parser per library parser (opt.h): the library decides what it takes, the table
+ * entry says what to print when it refuses. */
+#define OPT_OVER_LIB(name, call)                                                              \
+    bool cli_opt_##name(const char *value, void *dest)                                        \
+    {                                                                                         \
+        return (call) == MIEN_OK;                                                             \
+    }
+
+OPT_OVER_LIB(profile, mien_profile_parse(value, dest))
+OPT_OVER_LIB(consent, mien_consent_parse(value, dest))
+OPT_OVER_LIB(review, mien_review_mode_parse(value, dest))
+OPT_OVER_LIB(duration, mien_duration_parse(value, dest))
+OPT_OVER_LIB(time_from, mien_time_parse(value, false, dest))
+OPT_OVER_LIB(time_to, mien_time_parse(value, true, dest))
 
 bool cli_is_help(const char *s)
 {
@@ -112,6 +122,12 @@ static const cli_opt *find(const cli_opt *t, const char *name, size_t *offset)
         }
     }
     return NULL;
+}
+
+int cli_run_parsed(const cli_command *cmd, int argc, char **argv, void *args, cli_run run)
+{
+    int n_args, rc = cli_parse(cmd, argc, argv, args, &n_args);
+    return rc == CLI_PARSED ? run(args, argv, n_args) : rc;
 }
 
 bool cli_opt_offset(const cli_command *cmd, const char *name, size_t *offset)

@@ -30,13 +30,22 @@ static int check_purpose(mien_store *store, const char *cmd, const char *collect
     return cli_exit_code(st);
 }
 
-int cli_probe_open(cli_probe *p, const cli_common *c, const char *store_uri, const char *cmd,
-                   const char *collection, const char *path, int face_index, cli_context *cx)
+const cli_opt cli_probe_opts[] = {
+    CLI_OPT_WHY(cli_probe_args),
+    CLI_OPT_FACE(cli_probe_args, face),
+    CLI_OPTS_END_STORE(cli_probe_args),
+};
+
+int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
+                   const char *collection, const char *path, cli_context *cx)
 {
     mien_error err;
     mien_status st;
     memset(p, 0, sizeof(*p));
-    if (cli_open_store(store_uri, &p->store) != MIEN_OK) {
+    /* A missing --purpose or --case-ref is not caught here: the library refuses it, and the
+     * refusal goes into the audit log like any other (check_purpose). */
+    cli_context_init(cx, a->purpose, a->case_ref);
+    if (cli_open_store(a->store, &p->store) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     st = mien_collection_get(p->store, collection, &p->info, &err);
@@ -52,14 +61,14 @@ int cli_probe_open(cli_probe *p, const cli_common *c, const char *store_uri, con
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
-    if (cli_open_engine(c, &p->engine) != MIEN_OK) {
+    if (cli_open_engine(&a->c, &p->engine) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     st = mien_session_new(p->engine, &p->session, &err);
     if (st != MIEN_OK) {
         return cli_fail(cmd, st, &err);
     }
-    if (cli_template_of_bytes(p->session, path, p->bytes, p->size, face_index, p->info.profile,
+    if (cli_template_of_bytes(p->session, path, p->bytes, p->size, a->face, p->info.profile,
                               &p->t, &p->face) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }

@@ -150,23 +150,6 @@ void cli_context_set_input(cli_context *c, const uint8_t sha256[32])
 
 /* ---- times and durations ---------------------------------------------------------------- */
 
-void cli_time_iso(int64_t unix_s, char *out, size_t cap)
-{
-    if (mien_time_format(unix_s, out, cap) != MIEN_OK) {
-        snprintf(out, cap, "%lld", (long long)unix_s);
-    }
-}
-
-bool cli_parse_time(const char *s, bool end_of_day, int64_t *out)
-{
-    return mien_time_parse(s, end_of_day, out) == MIEN_OK;
-}
-
-bool cli_parse_duration(const char *s, int64_t *seconds)
-{
-    return mien_duration_parse(s, seconds) == MIEN_OK;
-}
-
 void cli_duration_text(int64_t seconds, char *out, size_t cap)
 {
     if (seconds > 0 && seconds % 86400 == 0) {
@@ -180,23 +163,13 @@ void cli_duration_text(int64_t seconds, char *out, size_t cap)
 
 /* ---- collections and their policy ------------------------------------------------------ */
 
-const char *cli_consent_name(mien_consent c)
-{
-    return mien_consent_name(c);
-}
-
-const char *cli_review_name(mien_review_mode m)
-{
-    return mien_review_mode_name(m);
-}
-
 void cli_collection_json(FILE *f, const mien_collection_info *c)
 {
     char when[32];
-    cli_time_iso(c->created_at, when, sizeof(when));
+    mien_time_format(c->created_at, when, sizeof(when));
     fprintf(f, "{\"collection\":");
     cli_json_string(f, c->name);
-    fprintf(f, ",\"profile\":\"%s\",\"model_a\":", cli_profile_name(c->profile));
+    fprintf(f, ",\"profile\":\"%s\",\"model_a\":", mien_profile_name(c->profile));
     cli_json_string(f, c->model_a);
     fprintf(f, ",\"model_b\":");
     cli_json_string(f, c->model_b);
@@ -216,7 +189,7 @@ void cli_collection_json(FILE *f, const mien_collection_info *c)
     cli_json_string(f, c->legal_basis);
     fprintf(f, ",\"consent\":\"%s\",\"retention_s\":%lld,\"review\":\"%s\","
                "\"verification_only\":%s},\"subjects\":%lld,\"faces\":%lld}",
-            cli_consent_name(c->consent), (long long)c->retention_s,
-            cli_review_name(c->review), c->verification_only ? "true" : "false",
+            mien_consent_name(c->consent), (long long)c->retention_s,
+            mien_review_mode_name(c->review), c->verification_only ? "true" : "false",
             (long long)c->subjects, (long long)c->faces);
 }

@@ -40,7 +40,7 @@ mien_detect_options mien_detect_options_default(void)
 {
     mien_detect_options o;
     o.min_score = DEFAULT_MIN_SCORE;
-    o.small_faces = 0;
+    o.small_faces = false;
     o.max_faces = 0;
     return o;
 }

@@ -47,9 +47,9 @@ typedef struct jpeg_state {
     struct jpeg_error_mgr jerr;
     struct jpeg_progress_mgr progress;
     jmp_buf jump;
-    int created;         /* jpeg_create_decompress done */
-    int saw_eof;         /* JWRN_JPEG_EOF: the data ended (a fake EOI was inserted) */
-    int header_done;     /* jpeg_read_header returned: jpeg_has_multiple_scans may be asked */
+    bool created;        /* jpeg_create_decompress done */
+    bool saw_eof;        /* JWRN_JPEG_EOF: the data ended (a fake EOI was inserted) */
+    bool header_done;    /* jpeg_read_header returned: jpeg_has_multiple_scans may be asked */
     char message[JMSG_LENGTH_MAX + 64];
     image_decoded dec;   /* the result being built */
     uint8_t *cmyk_row;   /* one CMYK output row (4 bytes per pixel), or NULL */
@@ -82,7 +82,7 @@ static void on_message(j_common_ptr cinfo, int msg_level)
     }
     cinfo->err->num_warnings++;
     if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
-        st->saw_eof = 1;
+        st->saw_eof = true;
     }
     if ((cinfo->err->msg_code == JWRN_JPEG_EOF && st->header_done &&
          jpeg_has_multiple_scans(&st->cinfo)) ||
@@ -124,7 +124,7 @@ static int jpeg_orientation(j_decompress_ptr cinfo)
 /* CMYK (4 bytes per pixel) to RGB. Adobe applications write CMYK JPEGs inverted (0 = full
  * ink) and mark them with an APP14 "Adobe" segment; libjpeg's own CMYK writer does the same.
  * Then R = C·K/255. Without the marker the values are plain ink: R = (255−C)(255−K)/255. */
-static void cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, int n, int inverted)
+static void cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, int n, bool inverted)
 {
     for (int i = 0; i < n; i++, cmyk += 4, rgb += 3) {
         unsigned c = cmyk[0], m = cmyk[1], y = cmyk[2], k = cmyk[3];
@@ -153,12 +153,12 @@ static mien_status run(jpeg_state *st, const uint8_t *bytes, size_t size,
         return base_error_set(err, MIEN_ERR_IMAGE, "%s", st->message);
     }
     jpeg_create_decompress(cinfo);
-    st->created = 1;
+    st->created = true;
     cinfo->progress = &st->progress;
     jpeg_mem_src(cinfo, bytes, (unsigned long)size);
     jpeg_save_markers(cinfo, JPEG_APP1, 0xFFFF);
     jpeg_read_header(cinfo, TRUE);
-    st->header_done = 1;
+    st->header_done = true;
 
     s = image_check_size("JPEG", cinfo->image_width, cinfo->image_height, lim, err);
     if (s != MIEN_OK) {
@@ -215,7 +215,7 @@ static mien_status run(jpeg_state *st, const uint8_t *bytes, size_t size,
                                   cinfo->output_scanline);
         }
         if (st->cmyk_row != NULL) {
-            cmyk_to_rgb(st->cmyk_row, dst, st->dec.rgb.w, cinfo->saw_Adobe_marker);
+            cmyk_to_rgb(st->cmyk_row, dst, st->dec.rgb.w, cinfo->saw_Adobe_marker != 0);
         }
     }
     jpeg_finish_decompress(cinfo);

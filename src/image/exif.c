@@ -20,12 +20,12 @@
 #define TIFF_LONG 4
 #define EXIF_TAG_ORIENTATION 0x0112
 
-static unsigned rd16(const uint8_t *p, int le)
+static unsigned rd16(const uint8_t *p, bool le)
 {
     return le ? (unsigned)p[0] | (unsigned)p[1] << 8 : (unsigned)p[0] << 8 | (unsigned)p[1];
 }
 
-static uint32_t rd32(const uint8_t *p, int le)
+static uint32_t rd32(const uint8_t *p, bool le)
 {
     return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
                     (uint32_t)p[3] << 24
@@ -35,7 +35,7 @@ static uint32_t rd32(const uint8_t *p, int le)
 
 int image_exif_orientation(const uint8_t *p, size_t n)
 {
-    int le;
+    bool le;
     uint32_t ifd;
     unsigned count;
 
@@ -52,9 +52,9 @@ int image_exif_orientation(const uint8_t *p, size_t n)
         return 1;
     }
     if (p[0] == 'I' && p[1] == 'I') {
-        le = 1;
+        le = true;
     } else if (p[0] == 'M' && p[1] == 'M') {
-        le = 0;
+        le = false;
     } else {
         return 1;
     }

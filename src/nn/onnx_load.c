@@ -338,27 +338,19 @@ static mien_status attr_typed(loader *L, const node_ctx *n, const char *name,
     return MIEN_OK;
 }
 
-/* Integer attribute `name` of node n, or `def` when absent. MIEN_ERR_MODEL for a wrong type. */
-static mien_status attr_int(loader *L, const node_ctx *n, const char *name, int64_t def,
-                            int64_t *v)
-{
-    const Onnx__AttributeProto *a;
-    mien_status s = attr_typed(L, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
-                               "an integer", &a);
-    *v = a != NULL ? a->i : def;
-    return s;
-}
+/* attr_int and attr_float: scalar attribute `name` of node n into *v, or `def` when absent.
+ * MIEN_ERR_MODEL for a wrong type. One body, for the attribute type and the proto's field. */
+#define ATTR_SCALAR(fn, ctype, proto_type, what, field)                                       \
+    static mien_status fn(loader *L, const node_ctx *n, const char *name, ctype def, ctype *v) \
+    {                                                                                         \
+        const Onnx__AttributeProto *a;                                                        \
+        mien_status s = attr_typed(L, n, name, proto_type, what, &a);                         \
+        *v = a != NULL ? a->field : def;                                                      \
+        return s;                                                                             \
+    }
 
-/* Float attribute `name` of node n, or `def` when absent. MIEN_ERR_MODEL for a wrong type. */
-static mien_status attr_float(loader *L, const node_ctx *n, const char *name, float def,
-                              float *v)
-{
-    const Onnx__AttributeProto *a;
-    mien_status s = attr_typed(L, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT,
-                               "a float", &a);
-    *v = a != NULL ? a->f : def;
-    return s;
-}
+ATTR_SCALAR(attr_int, int64_t, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, "an integer", i)
+ATTR_SCALAR(attr_float, float, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, "a float", f)
 
 /* Integer-list attribute `name` of node n into v[max]; *count = -1 when absent.
  * MIEN_ERR_MODEL for a wrong type, MIEN_ERR_UNSUPPORTED for more than max entries. */

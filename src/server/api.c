@@ -243,7 +243,9 @@ static bool query_flag(const request *r, query_key k, bool *bad)
     return false;
 }
 
-static bool parse_double(const char *s, double lo, double hi, double *out)
+/* s as a number in [lo, hi] into *out: a whole decimal number when `whole`, else anything
+ * strtod reads; false for anything else (trailing text, overflow, NaN). */
+static bool parse_number(const char *s, bool whole, double lo, double hi, double *out)
 {
     char *end = NULL;
     double v;
@@ -251,7 +253,7 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
         return false;
     }
     errno = 0;
-    v = strtod(s, &end);
+    v = whole ? (double)strtol(s, &end, 10) : strtod(s, &end);
     if (*end != '\0' || errno != 0 || !(v >= lo && v <= hi)) {
         return false;
     }
@@ -259,16 +261,15 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
     return true;
 }
 
+static bool parse_double(const char *s, double lo, double hi, double *out)
+{
+    return parse_number(s, false, lo, hi, out);
+}
+
 static bool parse_int(const char *s, long lo, long hi, int *out)
 {
-    char *end = NULL;
-    long v;
-    if (s == NULL || *s == '\0') {
-        return false;
-    }
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (*end != '\0' || errno != 0 || v < lo || v > hi) {
+    double v;
+    if (!parse_number(s, true, (double)lo, (double)hi, &v)) {
         return false;
     }
     *out = (int)v;
@@ -1666,8 +1667,8 @@ static void h_audit_export(request *r)
     mien_status st;
     FILE *f;
     long size;
-    if ((query(r, Q_FROM) != NULL && mien_time_parse(query(r, Q_FROM), 0, &from) != MIEN_OK) ||
-        (query(r, Q_TO) != NULL && mien_time_parse(query(r, Q_TO), 1, &to) != MIEN_OK)) {
+    if ((query(r, Q_FROM) != NULL && mien_time_parse(query(r, Q_FROM), false, &from) != MIEN_OK) ||
+        (query(r, Q_TO) != NULL && mien_time_parse(query(r, Q_TO), true, &to) != MIEN_OK)) {
         srv_reply_error(r, 400, "bad_request", "from and to are unix seconds, YYYY-MM-DD or "
                         "YYYY-MM-DDTHH:MM:SSZ");
         return;

@@ -3,12 +3,12 @@
  * in small arrays searched linearly under one mutex; a scrape copies nothing but renders
  * under the same mutex. */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "metrics.h"
+#include "strbuf.h"
 
 /* Latency buckets (seconds): health checks take ~50 µs, a search ~1 ms, detection ~10-50 ms
  * per image on one core, an enrolment of a big photo up to a second or more. */
@@ -186,125 +186,78 @@ void srv_metrics_collections_reset(server_metrics *m)
     pthread_mutex_unlock(&m->lock);
 }
 
-/* A growing text buffer; on OOM `failed` is set and further appends are dropped. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    if (b->failed) {
-        return;
-    }
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap * 2 + (size_t)n + 1;
-        char *q = realloc(b->p, cap);
-        if (q == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-}
-
-/* Writes s as a Prometheus label value (escaping \, " and newline). */
-static void sb_label(sbuf *b, const char *s)
+/* Appends s as a Prometheus label value: backslash, quote and newline escaped. */
+static void sb_label(srv_buf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\\' || *s == '"') {
-            sb_printf(b, "\\%c", *s);
+            srv_buf_chr(b, '\\');
+            srv_buf_chr(b, *s);
         } else if (*s == '\n') {
-            sb_printf(b, "\\n");
+            srv_buf_str(b, "\\n");
         } else {
-            sb_printf(b, "%c", *s);
+            srv_buf_chr(b, *s);
         }
     }
 }
 
-static void render_histogram(sbuf *b, const char *name, const char *label_name,
+static void render_histogram(srv_buf *b, const char *name, const char *label_name,
                              const histogram *h)
 {
     uint64_t cum = 0;
     for (size_t k = 0; k < N_BUCKETS; k++) {
         cum += h->counts[k];
-        sb_printf(b, "%s_bucket{%s=\"", name, label_name);
+        srv_buf_printf(b, "%s_bucket{%s=\"", name, label_name);
         sb_label(b, h->label);
-        sb_printf(b, "\",le=\"%g\"} %llu\n", BUCKETS[k], (unsigned long long)cum);
+        srv_buf_printf(b, "\",le=\"%g\"} %llu\n", BUCKETS[k], (unsigned long long)cum);
     }
-    sb_printf(b, "%s_bucket{%s=\"", name, label_name);
+    srv_buf_printf(b, "%s_bucket{%s=\"", name, label_name);
     sb_label(b, h->label);
-    sb_printf(b, "\",le=\"+Inf\"} %llu\n", (unsigned long long)h->count);
-    sb_printf(b, "%s_sum{%s=\"", name, label_name);
+    srv_buf_printf(b, "\",le=\"+Inf\"} %llu\n", (unsigned long long)h->count);
+    srv_buf_printf(b, "%s_sum{%s=\"", name, label_name);
     sb_label(b, h->label);
-    sb_printf(b, "\"} %.6f\n", h->sum);
-    sb_printf(b, "%s_count{%s=\"", name, label_name);
+    srv_buf_printf(b, "\"} %.6f\n", h->sum);
+    srv_buf_printf(b, "%s_count{%s=\"", name, label_name);
     sb_label(b, h->label);
-    sb_printf(b, "\"} %llu\n", (unsigned long long)h->count);
+    srv_buf_printf(b, "\"} %llu\n", (unsigned long long)h->count);
 }
 
 char *srv_metrics_render(server_metrics *m, size_t *len)
 {
-    sbuf b = {.p = malloc(4096), .cap = 4096};
-    if (b.p == NULL) {
-        return NULL;
-    }
-    b.p[0] = '\0';
+    srv_buf b = {0};
     pthread_mutex_lock(&m->lock);
-    sb_printf(&b, "# HELP mien_requests_total HTTP requests by method, route and status.\n"
+    srv_buf_printf(&b, "# HELP mien_requests_total HTTP requests by method, route and status.\n"
                   "# TYPE mien_requests_total counter\n");
     for (size_t i = 0; i < m->n_requests; i++) {
         const request_series *r = &m->requests[i];
-        sb_printf(&b, "mien_requests_total{method=\"");
+        srv_buf_printf(&b, "mien_requests_total{method=\"");
         sb_label(&b, r->method);
-        sb_printf(&b, "\",route=\"");
+        srv_buf_printf(&b, "\",route=\"");
         sb_label(&b, r->route);
-        sb_printf(&b, "\",status=\"%d\"} %llu\n", r->status, (unsigned long long)r->count);
+        srv_buf_printf(&b, "\",status=\"%d\"} %llu\n", r->status, (unsigned long long)r->count);
     }
-    sb_printf(&b, "# HELP mien_request_duration_seconds Time from request headers to "
+    srv_buf_printf(&b, "# HELP mien_request_duration_seconds Time from request headers to "
                   "response, by route.\n"
                   "# TYPE mien_request_duration_seconds histogram\n");
     for (size_t i = 0; i < m->n_durations; i++) {
         render_histogram(&b, "mien_request_duration_seconds", "route", &m->durations[i]);
     }
-    sb_printf(&b, "# HELP mien_inference_queue_depth Inference jobs waiting for a worker.\n"
+    srv_buf_printf(&b, "# HELP mien_inference_queue_depth Inference jobs waiting for a worker.\n"
                   "# TYPE mien_inference_queue_depth gauge\n"
                   "mien_inference_queue_depth %d\n",
               m->queue_depth);
-    sb_printf(&b, "# HELP mien_inference_seconds Time in each inference stage.\n"
+    srv_buf_printf(&b, "# HELP mien_inference_seconds Time in each inference stage.\n"
                   "# TYPE mien_inference_seconds histogram\n");
     for (size_t i = 0; i < m->n_stages; i++) {
         render_histogram(&b, "mien_inference_seconds", "stage", &m->stages[i]);
     }
-    sb_printf(&b, "# HELP mien_collection_faces Faces enrolled, per collection.\n"
+    srv_buf_printf(&b, "# HELP mien_collection_faces Faces enrolled, per collection.\n"
                   "# TYPE mien_collection_faces gauge\n");
     for (size_t i = 0; i < m->n_collections; i++) {
-        sb_printf(&b, "mien_collection_faces{collection=\"");
+        srv_buf_printf(&b, "mien_collection_faces{collection=\"");
         sb_label(&b, m->collections[i].name);
-        sb_printf(&b, "\"} %lld\n", (long long)m->collections[i].faces);
+        srv_buf_printf(&b, "\"} %lld\n", (long long)m->collections[i].faces);
     }
     pthread_mutex_unlock(&m->lock);
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    if (len != NULL) {
-        *len = b.len;
-    }
-    return b.p;
+    return srv_buf_finish(&b, len);
 }

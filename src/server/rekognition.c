@@ -1085,18 +1085,40 @@ static bool param_token(request *r, int64_t *out)
     return true;
 }
 
+/* The page a List* call asks for: NextToken (param_token) and MaxResults (1..limit, default
+ * def). False after replying the error. */
+typedef struct rek_page {
+    int64_t from; /* the token: an offset, or the last face id listed */
+    long max;
+} rek_page;
+
+static bool param_page(request *r, long limit, long def, rek_page *page)
+{
+    return param_token(r, &page->from) && param_int(r, "MaxResults", 1, limit, def, &page->max);
+}
+
+/* Adds NextToken `token` (what param_token reads back) to answer o when `more` items are
+ * left. */
+static void with_next_token(json_t *o, bool more, int64_t token)
+{
+    if (more) {
+        char next[32];
+        snprintf(next, sizeof(next), "%lld", (long long)token);
+        json_object_set_new(o, "NextToken", json_string(next));
+    }
+}
+
 static void op_list_collections(request *r, rek_call *c)
 {
     mien_collection_info *cs = NULL;
     size_t n = 0;
-    long max;
-    int64_t from;
+    rek_page page;
     mien_error err;
     mien_status st;
     json_t *ids, *versions, *o;
     char version[64];
     (void)c;
-    if (!param_token(r, &from) || !param_int(r, "MaxResults", 1, PAGE_MAX, PAGE_MAX, &max)) {
+    if (!param_page(r, PAGE_MAX, PAGE_MAX, &page)) {
         return;
     }
     SRV_LOCKED(r->srv, st, mien_collection_list(r->srv->store, &cs, &n, &err));
@@ -1106,18 +1128,14 @@ static void op_list_collections(request *r, rek_call *c)
     }
     ids = json_array();
     versions = json_array();
-    size_t i = (size_t)from;
-    for (; i < n && (long)json_array_size(ids) < max; i++) {
+    size_t i = (size_t)page.from;
+    for (; i < n && (long)json_array_size(ids) < page.max; i++) {
         model_version(&cs[i], version, sizeof(version));
         json_array_append_new(ids, json_string(cs[i].name));
         json_array_append_new(versions, json_string(version));
     }
     o = json_pack("{s:o,s:o}", "CollectionIds", ids, "FaceModelVersions", versions);
-    if (i < n) {
-        char next[32];
-        snprintf(next, sizeof(next), "%zu", i);
-        json_object_set_new(o, "NextToken", json_string(next));
-    }
+    with_next_token(o, i < n, (int64_t)i);
     mien_free(cs);
     reply_ok(r, o);
 }
@@ -1142,8 +1160,7 @@ static void op_list_faces(request *r, rek_call *c)
 {
     mien_face_record *fs = NULL;
     size_t n = 0;
-    long max;
-    int64_t after;
+    rek_page page;
     const char *user;
     json_t *ids = json_object_get(r->json, "FaceIds"), *faces, *o;
     int64_t *wanted = NULL;
@@ -1151,8 +1168,7 @@ static void op_list_faces(request *r, rek_call *c)
     mien_error err;
     mien_status st;
     char version[64];
-    if (!param_collection(r, c) || !param_token(r, &after) ||
-        !param_int(r, "MaxResults", 1, PAGE_MAX, LIST_FACES_DEFAULT, &max) ||
+    if (!param_collection(r, c) || !param_page(r, PAGE_MAX, LIST_FACES_DEFAULT, &page) ||
         !param_string(r, "UserId", false, 128, &user)) {
         return;
     }
@@ -1190,8 +1206,9 @@ static void op_list_faces(request *r, rek_call *c)
     model_version(&c->coll, version, sizeof(version));
     faces = json_array();
     size_t i = 0;
-    for (; i < n && (long)json_array_size(faces) < max; i++) {
-        bool keep = fs[i].face_id > after && (user == NULL || strcmp(user, fs[i].subject) == 0);
+    for (; i < n && (long)json_array_size(faces) < page.max; i++) {
+        bool keep = fs[i].face_id > page.from &&
+                    (user == NULL || strcmp(user, fs[i].subject) == 0);
         if (keep && ids != NULL && !json_is_null(ids)) {
             keep = false;
             for (size_t k = 0; k < n_wanted && !keep; k++) {
@@ -1204,11 +1221,7 @@ static void op_list_faces(request *r, rek_call *c)
         }
     }
     o = json_pack("{s:o,s:s}", "Faces", faces, "FaceModelVersion", version);
-    if (i < n && json_array_size(faces) > 0) {
-        char next[32];
-        snprintf(next, sizeof(next), "%lld", (long long)fs[i - 1].face_id);
-        json_object_set_new(o, "NextToken", json_string(next));
-    }
+    with_next_token(o, i < n && json_array_size(faces) > 0, i > 0 ? fs[i - 1].face_id : 0);
     free(wanted);
     mien_free(fs);
     reply_ok(r, o);
@@ -1221,13 +1234,11 @@ static void op_list_users(request *r, rek_call *c)
 {
     mien_subject_info *ss = NULL;
     size_t n = 0;
-    long max;
-    int64_t from;
+    rek_page page;
     mien_error err;
     mien_status st;
     json_t *users, *o;
-    if (!param_collection(r, c) || !param_token(r, &from) ||
-        !param_int(r, "MaxResults", 1, 500, 500, &max)) {
+    if (!param_collection(r, c) || !param_page(r, 500, 500, &page)) {
         return;
     }
     pthread_mutex_lock(&r->srv->store_lock);
@@ -1239,19 +1250,15 @@ static void op_list_users(request *r, rek_call *c)
         return;
     }
     users = json_array();
-    size_t i = (size_t)from;
-    for (; i < n && (long)json_array_size(users) < max; i++) {
+    size_t i = (size_t)page.from;
+    for (; i < n && (long)json_array_size(users) < page.max; i++) {
         if (strncmp(ss[i].subject, AUTO_SUBJECT_PREFIX, strlen(AUTO_SUBJECT_PREFIX)) != 0) {
             json_array_append_new(users, json_pack("{s:s,s:s}", "UserId", ss[i].subject,
                                                    "UserStatus", "ACTIVE"));
         }
     }
     o = json_pack("{s:o}", "Users", users);
-    if (i < n) {
-        char next[32];
-        snprintf(next, sizeof(next), "%zu", i);
-        json_object_set_new(o, "NextToken", json_string(next));
-    }
+    with_next_token(o, i < n, (int64_t)i);
     mien_free(ss);
     reply_ok(r, o);
 }

@@ -18,74 +18,24 @@
 #include <sodium.h>
 
 #include "sigv4.h"
+#include "strbuf.h"
 
 #define SCOPE_TERMINATOR "aws4_request"
 #define MAX_SEGMENTS 256 /* path segments kept while normalising; more → treated as malformed */
 
-/* ---- a growing string ------------------------------------------------------------------ */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-static void sb_chr(sbuf *b, char c)
-{
-    sb_add(b, &c, 1);
-}
-
-/* The string built, or NULL (freed) when memory ran out. */
-static char *sb_finish(sbuf *b)
-{
-    if (b->oom) {
-        free(b->p);
-        return NULL;
-    }
-    return b->p != NULL ? b->p : strdup(""); /* nothing added: the empty string */
-}
-
 /* Percent-encodes s[n] as SigV4 wants: RFC 3986 unreserved characters (A-Z a-z 0-9 - _ . ~)
  * stay, every other byte becomes %XX with uppercase hex; '/' stays when keep_slash. */
-static void sb_uri_encode(sbuf *b, const char *s, size_t n, bool keep_slash)
+static void sb_uri_encode(srv_buf *b, const char *s, size_t n, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
             (keep_slash && c == '/')) {
-            sb_chr(b, (char)c);
+            srv_buf_chr(b, (char)c);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            sb_add(b, e, 3);
+            srv_buf_add(b, e, 3);
         }
     }
 }
@@ -95,7 +45,7 @@ static void sb_uri_encode(sbuf *b, const char *s, size_t n, bool keep_slash)
 /* The canonical URI of `path` (AWS: normalise per RFC 3986 for every service but S3, then
  * encode each segment): empty and "." segments dropped, ".." removes the segment before it,
  * a trailing slash kept. False when the path has more than MAX_SEGMENTS segments. */
-static bool canonical_uri(sbuf *b, const char *path)
+static bool canonical_uri(srv_buf *b, const char *path)
 {
     const char *seg[MAX_SEGMENTS];
     size_t seg_len[MAX_SEGMENTS];
@@ -125,11 +75,11 @@ static bool canonical_uri(sbuf *b, const char *path)
             p++;
         }
     }
-    sb_chr(b, '/');
+    srv_buf_chr(b, '/');
     for (size_t i = 0; i < n; i++) {
         sb_uri_encode(b, seg[i], seg_len[i], false);
         if (i + 1 < n || trailing) {
-            sb_chr(b, '/');
+            srv_buf_chr(b, '/');
         }
     }
     return true;
@@ -148,13 +98,13 @@ static int pair_cmp(const void *a, const void *b)
 
 static char *encode_dup(const char *s)
 {
-    sbuf b = {0};
+    srv_buf b = {0};
     sb_uri_encode(&b, s, strlen(s), false);
-    return sb_finish(&b);
+    return srv_buf_finish(&b, NULL);
 }
 
 /* name=value pairs, each encoded, sorted by name then value, joined with '&'. */
-static bool canonical_query(sbuf *b, const sigv4_pair *q, size_t n)
+static bool canonical_query(srv_buf *b, const sigv4_pair *q, size_t n)
 {
     encoded_pair *e;
     bool ok = true;
@@ -174,11 +124,11 @@ static bool canonical_query(sbuf *b, const sigv4_pair *q, size_t n)
         qsort(e, n, sizeof(*e), pair_cmp);
         for (size_t i = 0; i < n; i++) {
             if (i > 0) {
-                sb_chr(b, '&');
+                srv_buf_chr(b, '&');
             }
-            sb_str(b, e[i].name);
-            sb_chr(b, '=');
-            sb_str(b, e[i].value);
+            srv_buf_str(b, e[i].name);
+            srv_buf_chr(b, '=');
+            srv_buf_str(b, e[i].value);
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -190,7 +140,7 @@ static bool canonical_query(sbuf *b, const sigv4_pair *q, size_t n)
 }
 
 /* Appends value trimmed, with every inner run of spaces and tabs turned into one space. */
-static void sb_header_value(sbuf *b, const char *v)
+static void sb_header_value(srv_buf *b, const char *v)
 {
     bool pending_space = false, started = false;
     for (; *v != '\0'; v++) {
@@ -199,10 +149,10 @@ static void sb_header_value(sbuf *b, const char *v)
             continue;
         }
         if (pending_space) {
-            sb_chr(b, ' ');
+            srv_buf_chr(b, ' ');
             pending_space = false;
         }
-        sb_chr(b, *v);
+        srv_buf_chr(b, *v);
         started = true;
     }
 }
@@ -210,35 +160,35 @@ static void sb_header_value(sbuf *b, const char *v)
 char *srv_sigv4_canonical_request(const sigv4_request *req, const char *signed_headers, char *why,
                                   size_t why_cap)
 {
-    sbuf b = {0};
+    srv_buf b = {0};
     const char *sh = signed_headers;
     if (why_cap > 0) {
         why[0] = '\0';
     }
-    sb_str(&b, req->method);
-    sb_chr(&b, '\n');
+    srv_buf_str(&b, req->method);
+    srv_buf_chr(&b, '\n');
     if (!canonical_uri(&b, req->path != NULL && req->path[0] != '\0' ? req->path : "/")) {
         snprintf(why, why_cap, "the path has too many segments");
         free(b.p);
         return NULL;
     }
-    sb_chr(&b, '\n');
+    srv_buf_chr(&b, '\n');
     if (!canonical_query(&b, req->query, req->n_query)) {
         free(b.p);
         return NULL;
     }
-    sb_chr(&b, '\n');
+    srv_buf_chr(&b, '\n');
     while (*sh != '\0') {
         size_t len = strcspn(sh, ";");
         if (len > 0) {
             bool found = false;
-            sb_add(&b, sh, len);
-            sb_chr(&b, ':');
+            srv_buf_add(&b, sh, len);
+            srv_buf_chr(&b, ':');
             for (size_t i = 0; i < req->n_headers; i++) {
                 const sigv4_pair *h = &req->headers[i];
                 if (strlen(h->name) == len && strncasecmp(h->name, sh, len) == 0) {
                     if (found) {
-                        sb_chr(&b, ',');
+                        srv_buf_chr(&b, ',');
                     }
                     sb_header_value(&b, h->value != NULL ? h->value : "");
                     found = true;
@@ -250,18 +200,18 @@ char *srv_sigv4_canonical_request(const sigv4_request *req, const char *signed_h
                 free(b.p);
                 return NULL;
             }
-            sb_chr(&b, '\n');
+            srv_buf_chr(&b, '\n');
         }
         sh += len;
         if (*sh == ';') {
             sh++;
         }
     }
-    sb_chr(&b, '\n');
-    sb_str(&b, signed_headers);
-    sb_chr(&b, '\n');
-    sb_str(&b, req->payload_sha256_hex);
-    return sb_finish(&b);
+    srv_buf_chr(&b, '\n');
+    srv_buf_str(&b, signed_headers);
+    srv_buf_chr(&b, '\n');
+    srv_buf_str(&b, req->payload_sha256_hex);
+    return srv_buf_finish(&b, NULL);
 }
 
 /* ---- tasks 2 to 4 ---------------------------------------------------------------------- */
@@ -277,19 +227,19 @@ char *srv_sigv4_string_to_sign(const char *amz_date, const sigv4_credential *cre
                                const char *canonical_request)
 {
     char hex[SIGV4_HEX_LEN + 1];
-    sbuf b = {0};
+    srv_buf b = {0};
     srv_sigv4_sha256_hex(canonical_request, strlen(canonical_request), hex);
-    sb_str(&b, SIGV4_ALGORITHM "\n");
-    sb_str(&b, amz_date);
-    sb_chr(&b, '\n');
-    sb_str(&b, cred->date);
-    sb_chr(&b, '/');
-    sb_str(&b, cred->region);
-    sb_chr(&b, '/');
-    sb_str(&b, cred->service);
-    sb_str(&b, "/" SCOPE_TERMINATOR "\n");
-    sb_str(&b, hex);
-    return sb_finish(&b);
+    srv_buf_str(&b, SIGV4_ALGORITHM "\n");
+    srv_buf_str(&b, amz_date);
+    srv_buf_chr(&b, '\n');
+    srv_buf_str(&b, cred->date);
+    srv_buf_chr(&b, '/');
+    srv_buf_str(&b, cred->region);
+    srv_buf_chr(&b, '/');
+    srv_buf_str(&b, cred->service);
+    srv_buf_str(&b, "/" SCOPE_TERMINATOR "\n");
+    srv_buf_str(&b, hex);
+    return srv_buf_finish(&b, NULL);
 }
 
 static void hmac(const uint8_t *key, size_t key_len, const char *msg,

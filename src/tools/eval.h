@@ -139,8 +139,9 @@ typedef struct eval_pair_lines {
 /* Appends a pair, taking a and b (malloc'd; freed here on failure, either may be NULL).
  * False when out of memory. */
 bool eval_pair_lines_add(eval_pair_lines *l, char *a, char *b, bool same, int fold);
-/* eval_pairs_build on the first n lines (n <= l->n). */
-mien_status eval_pair_lines_build(const eval_pair_lines *l, size_t n, eval_pairs *out);
+/* What a reader ends with: eval_pairs_build on the first n lines (n <= l->n) into *out, then
+ * the lines freed either way. False, "WHO: out of memory" printed, when memory ran out. */
+bool eval_pair_lines_finish(eval_pair_lines *l, size_t n, const char *who, eval_pairs *out);
 /* Frees the lines' paths and arrays. */
 void eval_pair_lines_free(eval_pair_lines *l);
 
@@ -197,15 +198,16 @@ bool eval_write_roc_svg(const char *path, const char *title, const double *score
  * -1 when r has no two templates whose cosines differ enough to tell. */
 double eval_library_weight(const eval_embed_result *r);
 
+/* The sub-commands, `mien eval NAME` run by tools_eval_FN: lfw and pairs in eval_lfw.c,
+ * calibrate in eval_calibrate.c, fusion and flip in eval_dev.c, detection (dlib's annotated
+ * VOC photos) in eval_detection.c, lfw-1n (open-set 1:N identification on LFW) in
+ * eval_lfw1n.c. One list gives both their declarations and eval_main.c's dispatch table. */
+#define EVAL_COMMANDS(XX)                                                                    \
+    XX("lfw", lfw) XX("pairs", pairs) XX("calibrate", calibrate) XX("fusion", fusion)        \
+    XX("flip", flip) XX("detection", detection) XX("lfw-1n", lfw1n)
 
-int tools_eval_lfw(int argc, char **argv);
-int tools_eval_pairs(int argc, char **argv);
-int tools_eval_calibrate(int argc, char **argv);
-int tools_eval_fusion(int argc, char **argv);
-int tools_eval_flip(int argc, char **argv);
-/* eval_lfw1n.c: `mien eval lfw-1n` (open-set 1:N identification on LFW) */
-int tools_eval_lfw1n(int argc, char **argv);
-/* eval_detection.c: `mien eval detection` (dlib's annotated VOC photos) */
-int tools_eval_detection(int argc, char **argv);
+#define EVAL_COMMAND_DECLARE(name, fn) int tools_eval_##fn(int argc, char **argv);
+EVAL_COMMANDS(EVAL_COMMAND_DECLARE)
+#undef EVAL_COMMAND_DECLARE
 
 #endif

@@ -296,8 +296,7 @@ static const cli_opt opts[] = {
      .help = "the data folder (default $MIEN_DATA, else ../shared/data)"},
     {"--small-faces", CLI_OPT_SET, offsetof(detection_args, opt.small_faces), NULL,
      .help = "the detector's small-faces mode", .lo = 1},
-    CLI_OPT_COMMON(detection_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_COMMON(detection_args),
 };
 static const cli_command cmd = {
     "eval detection", "eval detection [--data DIR] [--small-faces] [--json]", opts, 0, 0};

@@ -66,7 +66,7 @@ static void print_json(mien_profile profile, const eval_pairs *p, const eval_emb
     printf("{\"profile\":\"%s\",\"accuracy\":%.6f,\"std\":%.6f,\"tar_at_far_1e-3\":%.6f,"
            "\"tar_at_far_1e-2\":%.6f,\"failures_to_detect\":%zu,\"unreadable\":%zu,"
            "\"ms_per_image\":{",
-           cli_profile_name(profile), m->accuracy, m->std, m->tar_1e3, m->tar_1e2,
+           mien_profile_name(profile), m->accuracy, m->std, m->tar_1e3, m->tar_1e2,
            r->no_face + r->unreadable, r->unreadable);
     for (int k = 0; k < N_STAGES; k++) {
         printf("\"%s\":%.3f,", stage[k], ms[k]);
@@ -105,7 +105,7 @@ static int report(const char *cmd, const eval_options *o, const eval_pairs *p, c
         goto done;
     }
     fprintf(stderr, "mien eval %s: %zu pairs, %zu images, profile %s, precision %s, %d threads\n",
-            cmd, p->n_pairs, p->n_paths, cli_profile_name(o->profile),
+            cmd, p->n_pairs, p->n_paths, mien_profile_name(o->profile),
             mien_precision_name(mien_engine_precision(engine)), o->threads);
     if (eval_embed_run(engine, &job, &r) != MIEN_OK ||
         eval_scores_templates(&r, p, scores) != MIEN_OK) {
@@ -124,7 +124,7 @@ static int report(const char *cmd, const eval_options *o, const eval_pairs *p, c
         printf("(one fold: the threshold is fitted on the test fold itself, so accuracy is "
                "optimistic)\n");
     }
-    print_metrics(cli_profile_name(o->profile), &m);
+    print_metrics(mien_profile_name(o->profile), &m);
     if (o->profile == MIEN_PROFILE_ACCURATE) {
         print_parts(&r, p);
     }
@@ -149,9 +149,9 @@ static int report(const char *cmd, const eval_options *o, const eval_pairs *p, c
     rc = CLI_EXIT_OK;
     if (o->roc != NULL) {
         char title[256];
-        snprintf(title, sizeof(title), "%s, profile %s: accuracy %.2f ± %.2f %%, TAR@FAR=1e-3 "
+        snprintf(title, sizeof(title), "%.160s, profile %s: accuracy %.2f ± %.2f %%, TAR@FAR=1e-3 "
                                        "%.2f %%",
-                 what, cli_profile_name(o->profile), 100 * m.accuracy, 100 * m.std,
+                 what, mien_profile_name(o->profile), 100 * m.accuracy, 100 * m.std,
                  100 * m.tar_1e3);
         if (!eval_write_roc_svg(o->roc, title, scores, p)) {
             rc = CLI_EXIT_FAIL;
@@ -164,28 +164,49 @@ done:
     return rc;
 }
 
-int tools_eval_lfw(int argc, char **argv)
+/* How a sub-command reads its pairs: into *p, their description into what[cap]. Returns the
+ * exit code (a failure printed). */
+typedef int (*pairs_loader)(const eval_options *o, eval_pairs *p, char *what, size_t cap);
+
+/* The whole of `mien eval lfw` and `mien eval pairs`: parse the options `allowed`, load the
+ * pairs, report on them. Returns the exit code. */
+static int run(const char *cmd, int argc, char **argv, unsigned allowed, pairs_loader load)
 {
     eval_options o;
     eval_pairs p;
-    char dir[4096], what[128];
-    int n_folds = 0, rc;
-    int parsed = eval_parse_options("lfw", argc, argv,
-                                    EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_LIMIT_FOLDS |
-                                        EVAL_OPT_ROC | EVAL_OPT_JSON, &o);
-    if (parsed != CLI_PARSED) {
-        return parsed;
+    char what[4200];
+    int rc = eval_parse_options(cmd, argc, argv, allowed, &o);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (!eval_find_lfw("lfw", o.data_dir, "pairs.txt", dir, sizeof(dir))) {
-        return CLI_EXIT_FAIL;
+    rc = load(&o, &p, what, sizeof(what));
+    if (rc != CLI_EXIT_OK) {
+        return rc;
     }
-    if (!eval_read_lfw_pairs(dir, "pairs.txt", o.limit_folds, &p, &n_folds)) {
-        return CLI_EXIT_FAIL;
-    }
-    snprintf(what, sizeof(what), "LFW deep-funneled, folds 1-%d", n_folds);
-    rc = report("lfw", &o, &p, what);
+    rc = report(cmd, &o, &p, what);
     eval_pairs_free(&p);
     return rc;
+}
+
+/* LFW's own pairs.txt in the data folder, its first --limit-folds folds. */
+static int load_lfw(const eval_options *o, eval_pairs *p, char *what, size_t cap)
+{
+    char dir[4096];
+    int n_folds = 0;
+    if (!eval_find_lfw("lfw", o->data_dir, "pairs.txt", dir, sizeof(dir)) ||
+        !eval_read_lfw_pairs(dir, "pairs.txt", o->limit_folds, p, &n_folds)) {
+        return CLI_EXIT_FAIL;
+    }
+    snprintf(what, cap, "LFW deep-funneled, folds 1-%d", n_folds);
+    return CLI_EXIT_OK;
+}
+
+int tools_eval_lfw(int argc, char **argv)
+{
+    return run("lfw", argc, argv,
+               EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_LIMIT_FOLDS | EVAL_OPT_ROC |
+                   EVAL_OPT_JSON,
+               load_lfw);
 }
 
 /* Joins root and a list path (absolute paths are kept); malloc'd or NULL. */
@@ -257,48 +278,41 @@ static int read_pair_list(const char *list, const char *root, eval_pairs *out)
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    if (eval_pair_lines_build(&l, l.n, out) != MIEN_OK) {
-        fprintf(stderr, "mien eval pairs: out of memory\n");
-        goto done;
-    }
-    rc = CLI_EXIT_OK;
+    rc = eval_pair_lines_finish(&l, l.n, "mien eval pairs", out) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 done:
     eval_pair_lines_free(&l);
     fclose(f);
     return rc;
 }
 
-int tools_eval_pairs(int argc, char **argv)
+/* The pair list LIST, its paths relative to --root (default: LIST's folder). */
+static int load_list(const eval_options *o, eval_pairs *p, char *what, size_t cap)
 {
-    eval_options o;
-    eval_pairs p;
-    char root[4096], what[4200];
+    char root[4096];
     int rc;
-    int parsed = eval_parse_options("pairs", argc, argv,
-                                    EVAL_OPT_LIST | EVAL_OPT_ROOT | EVAL_OPT_PROFILE |
-                                        EVAL_OPT_ROC | EVAL_OPT_JSON, &o);
-    if (parsed != CLI_PARSED) {
-        return parsed;
-    }
-    if (o.root != NULL) {
-        snprintf(root, sizeof(root), "%s", o.root);
+    if (o->root != NULL) {
+        snprintf(root, sizeof(root), "%s", o->root);
     } else {
-        const char *slash = strrchr(o.list, '/');
+        const char *slash = strrchr(o->list, '/');
         if (slash == NULL) {
             snprintf(root, sizeof(root), ".");
         } else {
-            snprintf(root, sizeof(root), "%.*s", (int)(slash - o.list), o.list);
+            snprintf(root, sizeof(root), "%.*s", (int)(slash - o->list), o->list);
             if (root[0] == '\0') {
                 snprintf(root, sizeof(root), "/");
             }
         }
     }
-    rc = read_pair_list(o.list, root, &p);
-    if (rc != CLI_EXIT_OK) {
-        return rc;
+    rc = read_pair_list(o->list, root, p);
+    if (rc == CLI_EXIT_OK) {
+        snprintf(what, cap, "%s", o->list);
     }
-    snprintf(what, sizeof(what), "%s", o.list);
-    rc = report("pairs", &o, &p, what);
-    eval_pairs_free(&p);
     return rc;
+}
+
+int tools_eval_pairs(int argc, char **argv)
+{
+    return run("pairs", argc, argv,
+               EVAL_OPT_LIST | EVAL_OPT_ROOT | EVAL_OPT_PROFILE | EVAL_OPT_ROC | EVAL_OPT_JSON,
+               load_list);
 }

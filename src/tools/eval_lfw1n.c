@@ -348,7 +348,7 @@ static bool compute(run *u, figures *f)
 static void print_figures(const run *u, const figures *f)
 {
     size_t n = u->n_probes, distractors = u->n_people - u->n_gallery_people;
-    const char *profile = cli_profile_name(u->o.profile);
+    const char *profile = mien_profile_name(u->o.profile);
     printf("LFW 1:N (open set), profile %s: gallery %zu subjects (%zu mated, %zu distractors; "
            "%zu gallery images without a face), %zu mated probes (%zu without a face)\n",
            profile, u->enrolled, u->n_gallery_people, distractors, u->not_enrolled, n,
@@ -444,7 +444,7 @@ int tools_eval_lfw1n(int argc, char **argv)
                 "mien eval lfw-1n: %zu people, %zu images: gallery %zu (%zu mated + %zu "
                 "distractors), %zu probes, profile %s, %d threads\n",
                 u.n_people, u.n_images, u.n_people, u.n_gallery_people,
-                u.n_people - u.n_gallery_people, u.n_probes, cli_profile_name(u.o.profile),
+                u.n_people - u.n_gallery_people, u.n_probes, mien_profile_name(u.o.profile),
                 u.o.threads);
         if (embed_all(&u) && open_gallery(&u) && enrol_gallery(&u) && search_probes(&u) &&
             compute(&u, &f)) {

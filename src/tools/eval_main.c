@@ -17,36 +17,30 @@
 #include "tools.h"
 
 /* Every option of the eval sub-commands, with the EVAL_OPT_* flag that admits it (0: every
- * sub-command admits it). */
+ * sub-command admits it); an entry names its eval_options field. */
+#define EVAL_OPT(flag, name, kind, field, value, ...)                                         \
+    {(flag), {(name), (kind), offsetof(eval_options, field), (value), __VA_ARGS__}}
 static const struct {
     unsigned flag;
     cli_opt opt;
 } eval_opts[] = {
-    {EVAL_OPT_DATA,
-     {"--data", CLI_OPT_STRING, offsetof(eval_options, data_dir), "DIR",
-      .help = "the data folder (default $MIEN_DATA, else ../shared/data)"}},
-    {EVAL_OPT_ROOT,
-     {"--root", CLI_OPT_STRING, offsetof(eval_options, root), "DIR",
-      .help = "the folder the list's paths are relative to (default: the list's)"}},
+    EVAL_OPT(EVAL_OPT_DATA, "--data", CLI_OPT_STRING, data_dir, "DIR",
+             .help = "the data folder (default $MIEN_DATA, else ../shared/data)"),
+    EVAL_OPT(EVAL_OPT_ROOT, "--root", CLI_OPT_STRING, root, "DIR",
+             .help = "the folder the list's paths are relative to (default: the list's)"),
     {EVAL_OPT_PROFILE, CLI_OPT_PROFILE(eval_options, profile)},
-    {EVAL_OPT_LIMIT_FOLDS,
-     {"--limit-folds", CLI_OPT_INT, offsetof(eval_options, limit_folds), "K",
-      .help = "only the first K folds", .lo = 1, .hi = EVAL_MAX_FOLDS}},
-    {EVAL_OPT_ROC,
-     {"--roc", CLI_OPT_STRING, offsetof(eval_options, roc), "FILE.svg",
-      .help = "also draw the ROC curve"}},
-    {EVAL_OPT_OUT,
-     {"--out", CLI_OPT_STRING, offsetof(eval_options, out), "FILE",
-      .help = "write the tables there (default stdout)"}},
-    {0,
-     {"--threads", CLI_OPT_INT, offsetof(eval_options, threads), "N",
-      .help = "worker threads (default: the online CPUs)", .lo = 1, .hi = 256}},
-    {0,
-     {"--models", CLI_OPT_STRING, offsetof(eval_options, models_dir), "DIR",
-      .help = "the models folder (default $MIEN_MODELS, else ./models)"}},
-    {EVAL_OPT_JSON,
-     {"--json", CLI_OPT_FLAG, offsetof(eval_options, json), NULL,
-      .help = "the results as one JSON line"}},
+    EVAL_OPT(EVAL_OPT_LIMIT_FOLDS, "--limit-folds", CLI_OPT_INT, limit_folds, "K",
+             .help = "only the first K folds", .lo = 1, .hi = EVAL_MAX_FOLDS),
+    EVAL_OPT(EVAL_OPT_ROC, "--roc", CLI_OPT_STRING, roc, "FILE.svg",
+             .help = "also draw the ROC curve"),
+    EVAL_OPT(EVAL_OPT_OUT, "--out", CLI_OPT_STRING, out, "FILE",
+             .help = "write the tables there (default stdout)"),
+    EVAL_OPT(0, "--threads", CLI_OPT_INT, threads, "N",
+             .help = "worker threads (default: the online CPUs)", .lo = 1, .hi = 256),
+    EVAL_OPT(0, "--models", CLI_OPT_STRING, models_dir, "DIR",
+             .help = "the models folder (default $MIEN_MODELS, else ./models)"),
+    EVAL_OPT(EVAL_OPT_JSON, "--json", CLI_OPT_FLAG, json, NULL,
+             .help = "the results as one JSON line"),
 };
 
 #define N_EVAL_OPTS (sizeof(eval_opts) / sizeof(eval_opts[0]))
@@ -137,17 +131,10 @@ mien_status eval_open_engine(const eval_options *o, mien_engine **out)
     return cli_open_engine(&c, out);
 }
 
+#define EVAL_ENTRY(name, fn) CLI_ACTION(name, tools_eval_##fn, NULL),
+
 int tools_cmd_eval(int argc, char **argv)
 {
-    static const cli_action subs[] = {
-        CLI_ACTION("lfw", tools_eval_lfw, NULL),
-        CLI_ACTION("pairs", tools_eval_pairs, NULL),
-        CLI_ACTION("calibrate", tools_eval_calibrate, NULL),
-        CLI_ACTION("fusion", tools_eval_fusion, NULL),
-        CLI_ACTION("flip", tools_eval_flip, NULL),
-        CLI_ACTION("detection", tools_eval_detection, NULL),
-        CLI_ACTION("lfw-1n", tools_eval_lfw1n, NULL),
-        CLI_ACTIONS_END,
-    };
+    static const cli_action subs[] = {EVAL_COMMANDS(EVAL_ENTRY) CLI_ACTIONS_END};
     return cli_run_action("eval", subs, argc, argv, NULL, 0);
 }

@@ -116,10 +116,15 @@ bool eval_pair_lines_add(eval_pair_lines *l, char *a, char *b, bool same, int fo
     return true;
 }
 
-mien_status eval_pair_lines_build(const eval_pair_lines *l, size_t n, eval_pairs *out)
+bool eval_pair_lines_finish(eval_pair_lines *l, size_t n, const char *who, eval_pairs *out)
 {
-    return eval_pairs_build((const char *const *)l->pa, (const char *const *)l->pb, l->same,
-                            l->fold, n, out);
+    mien_status st = eval_pairs_build((const char *const *)l->pa, (const char *const *)l->pb,
+                                      l->same, l->fold, n, out);
+    eval_pair_lines_free(l);
+    if (st != MIEN_OK) {
+        fprintf(stderr, "%s: out of memory\n", who);
+    }
+    return st == MIEN_OK;
 }
 
 void eval_pair_lines_free(eval_pair_lines *l)
@@ -218,11 +223,7 @@ bool eval_read_lfw_pairs(const char *lfw_dir, const char *file, int max_folds, e
         goto done;
     }
     /* Keep the first *n_folds folds (pairs are in fold order). */
-    if (eval_pair_lines_build(&l, (size_t)*n_folds * 2 * (size_t)per, out) != MIEN_OK) {
-        fprintf(stderr, "mien eval: out of memory\n");
-        goto done;
-    }
-    ok = true;
+    ok = eval_pair_lines_finish(&l, (size_t)*n_folds * 2 * (size_t)per, "mien eval", out);
 done:
     eval_pair_lines_free(&l);
     fclose(f);

@@ -48,9 +48,7 @@ static const cli_opt opts[] = {
      .help = "how many synthetic subjects", .lo = 1, .hi = 100000000, .required = true},
     {"--seed", CLI_OPT_INT, offsetof(synthetic_args, seed), "S",
      .help = "the random seed (default 1)", .lo = 1, .hi = 2000000000},
-    CLI_OPT_STORE(synthetic_args, store),
-    CLI_OPT_COMMON(synthetic_args, c),
-    CLI_OPT_END,
+    CLI_OPTS_END_STORE(synthetic_args),
 };
 static const cli_command cmd = {"collection import-synthetic",
                                 "collection import-synthetic NAME --count N [--seed S] "

@@ -6,24 +6,24 @@
 TEST(time_parse_forms)
 {
     int64_t t = -1;
-    ASSERT_OK(mien_time_parse("1714567890", 0, &t), NULL);
+    ASSERT_OK(mien_time_parse("1714567890", false, &t), NULL);
     ASSERT_EQ_INT(t, 1714567890);
-    ASSERT_OK(mien_time_parse("0", 0, &t), NULL);
+    ASSERT_OK(mien_time_parse("0", false, &t), NULL);
     ASSERT_EQ_INT(t, 0);
-    ASSERT_OK(mien_time_parse("2024-05-01", 0, &t), NULL);
+    ASSERT_OK(mien_time_parse("2024-05-01", false, &t), NULL);
     ASSERT_EQ_INT(t, 1714521600);
-    ASSERT_OK(mien_time_parse("2024-05-01", 1, &t), NULL); /* the end of that day */
+    ASSERT_OK(mien_time_parse("2024-05-01", true, &t), NULL); /* the end of that day */
     ASSERT_EQ_INT(t, 1714521600 + 86399);
-    ASSERT_OK(mien_time_parse("2024-05-01T12:34", 0, &t), NULL);
+    ASSERT_OK(mien_time_parse("2024-05-01T12:34", false, &t), NULL);
     ASSERT_EQ_INT(t, 1714521600 + 12 * 3600 + 34 * 60);
-    ASSERT_OK(mien_time_parse("2024-05-01T12:34:56Z", 1, &t), NULL); /* a time: no day end */
+    ASSERT_OK(mien_time_parse("2024-05-01T12:34:56Z", true, &t), NULL); /* a time: no day end */
     ASSERT_EQ_INT(t, 1714521600 + 12 * 3600 + 34 * 60 + 56);
-    ASSERT_OK(mien_time_parse("2024-05-01 12:34:56", 0, &t), NULL);
+    ASSERT_OK(mien_time_parse("2024-05-01 12:34:56", false, &t), NULL);
     ASSERT_EQ_INT(t, 1714521600 + 12 * 3600 + 34 * 60 + 56);
-    ASSERT_OK(mien_time_parse("2024-02-29T23:59:59", 0, &t), NULL); /* a leap day */
-    ASSERT_OK(mien_time_parse("1970-01-01T00:00:00Z", 0, &t), NULL);
+    ASSERT_OK(mien_time_parse("2024-02-29T23:59:59", false, &t), NULL); /* a leap day */
+    ASSERT_OK(mien_time_parse("1970-01-01T00:00:00Z", false, &t), NULL);
     ASSERT_EQ_INT(t, 0);
-    ASSERT_OK(mien_time_parse("999999999999", 0, &t), NULL); /* 12 digits: the longest */
+    ASSERT_OK(mien_time_parse("999999999999", false, &t), NULL); /* 12 digits: the longest */
     return 0;
 }
 
@@ -39,13 +39,13 @@ TEST(time_parse_refused)
         "1234567890123", "-1", "12a", "2024-05-01T12:34ZZ"};
     int64_t t = 42;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (mien_time_parse(bad[i], 0, &t) != MIEN_ERR_ARG) {
+        if (mien_time_parse(bad[i], false, &t) != MIEN_ERR_ARG) {
             TEST_FAIL_("\"%s\" parsed as %lld", bad[i], (long long)t);
         }
     }
     ASSERT_EQ_INT(t, 42); /* untouched */
-    ASSERT_STATUS(mien_time_parse(NULL, 0, &t), MIEN_ERR_ARG, NULL);
-    ASSERT_STATUS(mien_time_parse("0", 0, NULL), MIEN_ERR_ARG, NULL);
+    ASSERT_STATUS(mien_time_parse(NULL, false, &t), MIEN_ERR_ARG, NULL);
+    ASSERT_STATUS(mien_time_parse("0", false, NULL), MIEN_ERR_ARG, NULL);
     return 0;
 }
 
@@ -55,7 +55,7 @@ TEST(time_format)
     int64_t t = 0;
     ASSERT_OK(mien_time_format(1714521600 + 45296, out, sizeof(out)), NULL);
     ASSERT_STR_EQ(out, "2024-05-01T12:34:56Z");
-    ASSERT_OK(mien_time_parse(out, 0, &t), NULL);
+    ASSERT_OK(mien_time_parse(out, false, &t), NULL);
     ASSERT_EQ_INT(t, 1714521600 + 45296);
     ASSERT_STATUS(mien_time_format(0, out, 20), MIEN_ERR_ARG, NULL); /* no room for the NUL */
     ASSERT_STR_EQ(out, "");

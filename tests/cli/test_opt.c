@@ -5,17 +5,7 @@
 #include "cli/cli.h"
 #include "test.h"
 
-/* opt.c's --profile calls the CLI's profile parser (src/cli/faces.c, not linked here). */
-bool cli_parse_profile(const char *s, mien_profile *out)
-{
-    if (strcmp(s, "fast") == 0 || strcmp(s, "accurate") == 0) {
-        *out = s[0] == 'f' ? MIEN_PROFILE_FAST : MIEN_PROFILE_ACCURATE;
-        return true;
-    }
-    return false;
-}
-
-/* And its store actions go through store.c (not linked here either; test_cli.sh runs them). */
+/* opt.c's store actions go through store.c (not linked here; test_cli.sh runs them). */
 int cli_run_on_store(const cli_command *cmd, int argc, char **argv, void *args,
                      bool (*check)(const void *args), cli_store_run run)
 {
@@ -160,5 +150,24 @@ TEST(cli_opt_help_and_actions)
     ASSERT_EQ_INT(cli_run_action("top", actions, 2, argv_bad, NULL, 0), CLI_EXIT_USAGE);
     ASSERT_EQ_INT(cli_run_action("top", actions, 1, argv_bad, NULL, 0), CLI_EXIT_USAGE);
     ASSERT_EQ_INT(cli_run_action("top", actions, 2, argv_help, NULL, 0), CLI_EXIT_OK);
+    return 0;
+}
+
+/* cli_run_parsed's run: the positionals and the parsed arguments arrive. */
+static int run_parsed(void *v, char **pos, int n_pos)
+{
+    const args *a = v;
+    return n_pos == 2 && strcmp(pos[0], "A") == 0 && strcmp(pos[1], "B") == 0 && a->top == 9
+               ? 7
+               : 8;
+}
+
+TEST(cli_opt_run_parsed)
+{
+    char *good[] = {"test", "A", "--top", "9", "B", "--name", "x", NULL};
+    char *bad[] = {"test", "A", "--top", "0", "--name", "x", NULL};
+    args a = {.top = 1};
+    ASSERT_EQ_INT(cli_run_parsed(&cmd, 7, good, &a, run_parsed), 7);
+    ASSERT_EQ_INT(cli_run_parsed(&cmd, 6, bad, &a, run_parsed), CLI_EXIT_USAGE);
     return 0;
 }

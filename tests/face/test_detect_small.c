@@ -180,7 +180,7 @@ TEST(detect_small_finds_small_faces)
            n_want);
     ASSERT_EQ_INT(found(want, n_want, faces, n), 0);
     mien_faces_free(faces);
-    opt.small_faces = 1;
+    opt.small_faces = true;
     ASSERT_OK(mien_detect(f.session, canvas, &opt, &faces, &n, &err), &err);
     printf("  --small-faces: %zu faces, %d of %d small ones\n", n,
            found(want, n_want, faces, n), n_want);
@@ -247,7 +247,7 @@ TEST(detect_small_no_face)
     ASSERT_OK(mien_image_from_rgb(pixels, CANVAS_W, CANVAS_H, (size_t)CANVAS_W * 3, &img, &err),
               &err);
     free(pixels);
-    opt.small_faces = 1;
+    opt.small_faces = true;
     ASSERT_OK(mien_detect(f.session, img, &opt, &faces, &n, &err), &err);
     ASSERT_EQ_INT(n, 0);
     ASSERT_TRUE(faces == NULL);
