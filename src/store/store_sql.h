@@ -127,9 +127,16 @@ typedef struct sql_driver {
     mien_status (*erased)(store_db *s, mien_error *err);
 } sql_driver;
 
+/* One step of a backend's schema, in its dialect: `sql` brings the schema from version - 1
+ * to `version`. A backend's table has one step per schema version, in order. */
+typedef struct sql_migration {
+    int version;
+    const char *sql;
+} sql_migration;
+
 /* The store_db_ops entries store_sql.c fills: a backend's table starts with these and adds
- * its own (transactions, subject_ensure, face writes, blob_rewrite, ping, sequence_raise,
- * close). */
+ * its own with SQL_BACKEND_OPS (transactions, subject_ensure, face writes, blob_rewrite, ping,
+ * sequence_raise, close). */
 #define SQL_STORE_OPS                                                                              \
     .collection_create = sql_collection_create, .collection_get = sql_collection_get,          \
     .collection_list = sql_collection_list, .collection_import = sql_collection_import,        \
@@ -146,6 +153,15 @@ typedef struct sql_driver {
     .key_count_valid = sql_key_count_valid, .key_import = sql_key_import,                      \
     .collection_drop = sql_collection_drop, .sequence_get = sql_sequence_get,                  \
     .subject_erase = sql_subject_erase,
+
+/* The store_db_ops entries an SQL backend adds to SQL_STORE_OPS: what truly differs between
+ * databases. Every backend names them <p>_<member> (sq_close, pg_close, ...), so that its table
+ * is {SQL_STORE_OPS SQL_BACKEND_OPS(p)} and none can be left NULL. */
+#define SQL_BACKEND_OPS(p)                                                                     \
+    .close = p##_close, .begin = p##_begin, .commit = p##_commit, .rollback = p##_rollback,    \
+    .subject_ensure = p##_subject_ensure, .face_insert = p##_face_insert,                      \
+    .face_import = p##_face_import, .blob_rewrite = p##_blob_rewrite, .ping = p##_ping,        \
+    .sequence_raise = p##_sequence_raise,
 
 /* A dialect's table from shared ids to its own statements: every dialect names its statement
  * ids STMT_<name> (static const stmt_id SQL_STMTS[SQL_COUNT] = {SQL_STMT_MAP(SQL_STMT_OF)}). */

@@ -57,12 +57,7 @@
 /* ---- schema and migrations -------------------------------------------------------------
  * Step k brings user_version from k-1 to k, in one transaction with the version bump. Steps
  * are never edited once released: a change is a new step. */
-typedef struct migration {
-    int version;
-    const char *sql;
-} migration;
-
-static const migration MIGRATIONS[] = {
+static const sql_migration MIGRATIONS[] = {
     {1,
      /* Collections are locked at creation to a profile and its model ids. */
      "CREATE TABLE collections ("
@@ -178,7 +173,7 @@ static const migration MIGRATIONS[] = {
 };
 
 #define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
-_Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == STORE_SQLITE_SCHEMA_VERSION,
+_Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
                "one migration step per schema version");
 
 /* ---- cached statements -------------------------------------------------------------- */
@@ -1151,7 +1146,7 @@ static mien_status migrate(sqlite_store *st, int64_t version, int target, mien_e
 {
     char bump[96];
     for (size_t i = (size_t)version; i < (size_t)target; i++) {
-        const migration *m = &MIGRATIONS[i];
+        const sql_migration *m = &MIGRATIONS[i];
         int64_t now;
         mien_status status = exec(st, "BEGIN IMMEDIATE", "migration: begin", err);
         if (status != MIEN_OK) {
@@ -1317,16 +1312,4 @@ mien_status store_sqlite_integrity(store_db *s, char *out, size_t size, mien_err
     return query_one(st, "PRAGMA integrity_check(1)", NULL, out, size, err);
 }
 
-static const store_db_ops SQLITE_OPS = {
-    SQL_STORE_OPS
-    .close = sq_close,
-    .begin = sq_begin,
-    .commit = sq_commit,
-    .rollback = sq_rollback,
-    .subject_ensure = sq_subject_ensure,
-    .face_insert = sq_face_insert,
-    .blob_rewrite = sq_blob_rewrite,
-    .ping = sq_ping,
-    .face_import = sq_face_import,
-    .sequence_raise = sq_sequence_raise,
-};
+static const store_db_ops SQLITE_OPS = {SQL_STORE_OPS SQL_BACKEND_OPS(sq)};
