@@ -845,26 +845,6 @@ static mien_status pg_commit(store_db *s, mien_error *err)
 
 /* ---- subjects ------------------------------------------------------------------------- */
 
-/* The id of subject `external_id` in *id (statement SUBJECT_FIND or SUBJECT_LOCK), or 0. */
-static mien_status subject_find(pg_store *st, stmt_id which, int64_t collection_id,
-                                const char *external_id, int64_t *id, mien_error *err)
-{
-    pq_params p = {0};
-    PGresult *r;
-    *id = 0;
-    p_i64(&p, collection_id);
-    p_text(&p, external_id);
-    mien_status status = run(st, which, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    if (PQntuples(r) > 0) {
-        *id = col_i64(r, 0, 0);
-    }
-    PQclear(r);
-    return MIEN_OK;
-}
-
 /* One upsert (new subject, or consent_ref / expires_at replaced where given), then a look-up
  * when it returned nothing (an existing subject left as it was, or no such collection). Two
  * nodes ensuring the same new subject at once get the same id (ON CONFLICT). */
@@ -894,7 +874,7 @@ static mien_status pg_subject_ensure(store_db *s, int64_t collection_id,
     int64_t id = PQntuples(r) > 0 ? col_i64(r, 0, 0) : 0;
     PQclear(r);
     if (id == 0) {
-        status = subject_find(st, STMT_SUBJECT_FIND, collection_id, external_id, &id, err);
+        status = sql_subject_find(s, collection_id, external_id, &id, err);
         if (status != MIEN_OK) {
             return status;
         }
@@ -908,23 +888,6 @@ static mien_status pg_subject_ensure(store_db *s, int64_t collection_id,
 }
 
 /* ---- faces ---------------------------------------------------------------------------- */
-
-/* *id = subject_id when that subject is in collection `collection_id`, else 0. */
-static mien_status subject_collection(pg_store *st, int64_t subject_id, int64_t collection_id,
-                                      int64_t *id, mien_error *err)
-{
-    pq_params p = {0};
-    PGresult *r;
-    *id = 0;
-    p_i64(&p, subject_id);
-    p_i64(&p, collection_id);
-    mien_status status = run(st, STMT_SUBJECT_IN, &p, &r, err);
-    if (status == MIEN_OK) {
-        *id = PQntuples(r) > 0 ? col_i64(r, 0, 0) : 0;
-        PQclear(r);
-    }
-    return status;
-}
 
 /* One statement (FACE_INSERT, or FACE_IMPORT with `import_id` > 0 and `created_at`) writes
  * the face and its crop (both sealed by the caller, seal.h). A subject erased by another
@@ -977,9 +940,9 @@ static mien_status face_write(pg_store *st, int64_t collection_id, int64_t subje
         PQclear(r);
         if (import_id > 0) {
             /* The subject check of FACE_IMPORT, or ON CONFLICT: tell which. */
-            int64_t id = 0;
-            status = subject_collection(st, subject_id, collection_id, &id, err);
-            if (status == MIEN_OK && id != 0) {
+            bool found = false;
+            status = sql_subject_in(&st->base, subject_id, collection_id, &found, err);
+            if (status == MIEN_OK && found) {
                 return base_error_set(err, MIEN_ERR_EXISTS, "face %lld already exists",
                                       (long long)import_id);
             }

@@ -45,6 +45,8 @@
     XX(SUBJECT_EXPIRED, "subject_expired")                                                     \
     XX(SUBJECT_LIST, "subject_list")                                                           \
     XX(SUBJECT_IMPORT, "subject_import")                                                       \
+    XX(SUBJECT_FIND, "subject lookup")                                                         \
+    XX(SUBJECT_IN, "face_insert: subject")                                                     \
     XX(FACE_EXISTS, "face_exists")                                                             \
     XX(FACE_SCAN, "face_scan")                                                                 \
     XX(FACE_SCAN_SUBJECT, "face_scan_subject")                                                 \
@@ -181,6 +183,14 @@ typedef struct sql_migration {
 /* MIEN_ERR_ARG unless external_id is 1..STORE_SUBJECT_MAX-1 bytes (the backends' own
  * subject operations check with it too). */
 mien_status sql_check_external_id(const char *external_id, mien_error *err);
+
+/* The subject look-ups of both backends' subject_ensure and face writes. sql_subject_find: *id
+ * the id of subject `external_id` of the collection, or 0 when there is none.
+ * sql_subject_in: *found whether subject `subject_id` is in collection `collection_id`. */
+mien_status sql_subject_find(store_db *s, int64_t collection_id, const char *external_id,
+                             int64_t *id, mien_error *err);
+mien_status sql_subject_in(store_db *s, int64_t subject_id, int64_t collection_id, bool *found,
+                           mien_error *err);
 
 /* The operations written once; a backend puts them in its store_db_ops (store.h documents
  * each). s->driver must be set. */
