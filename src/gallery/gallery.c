@@ -337,7 +337,7 @@ typedef struct sync_change {
 typedef struct sync_ctx {
     mien_store *s;
     coll_cache *c;
-    int dropped;
+    bool dropped;
     int64_t last;
     sync_change *changes; /* owned */
     size_t n, cap;
@@ -365,7 +365,7 @@ static void sync_erase(sync_ctx *sc, const char *hash)
             int64_t sid = sc->c->subjects[k].id;
             size_t removed = 0;
             if (gallery_index_remove_subject(sc->c->index, sid, &removed, NULL) != MIEN_OK) {
-                sc->dropped = 1; /* reload */
+                sc->dropped = true; /* reload */
             } else {
                 subject_forget(sc->c, sid);
             }
@@ -390,10 +390,10 @@ static mien_status sync_row(void *ctx, const store_audit_row *row)
         return MIEN_OK;
     }
     if (strcmp(row->action, "collection.drop") == 0) {
-        sc->dropped = 1;
+        sc->dropped = true;
         return MIEN_OK;
     }
-    int enrol = strcmp(row->action, "enrol") == 0;
+    bool enrol = strcmp(row->action, "enrol") == 0;
     if (!enrol && strcmp(row->action, "erase") != 0 && strcmp(row->action, "purge") != 0) {
         return MIEN_OK;
     }

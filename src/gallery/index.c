@@ -381,6 +381,18 @@ static void *alloc_scan_array(size_t bytes)
     return p;
 }
 
+/* Frees the row arrays of idx (cap rows each), the vectors wiped first (wipe_free); the
+ * pointers are left dangling: the caller replaces them or frees idx. */
+static void free_rows(gallery_index *idx)
+{
+    wipe_free(idx->vec, idx->cap * idx->stride * sizeof(float));
+    wipe_free(idx->q8, idx->cap * idx->stride8);
+    free(idx->q8_scale);
+    free(idx->q8_sum);
+    free(idx->face_id);
+    free(idx->subject_id);
+}
+
 /* Moves the rows to arrays of `cap` rows (cap >= n); the old arrays are wiped and freed.
  * MIEN_ERR_NOMEM leaves the index unchanged. */
 static mien_status resize(gallery_index *idx, size_t cap)
@@ -410,12 +422,7 @@ static mien_status resize(gallery_index *idx, size_t cap)
         memcpy(face, idx->face_id, n * sizeof(int64_t));
         memcpy(subject, idx->subject_id, n * sizeof(int64_t));
     }
-    wipe_free(idx->vec, idx->cap * idx->stride * sizeof(float));
-    wipe_free(idx->q8, idx->cap * idx->stride8);
-    free(idx->q8_scale);
-    free(idx->q8_sum);
-    free(idx->face_id);
-    free(idx->subject_id);
+    free_rows(idx);
     idx->vec = vec;
     idx->q8 = q8;
     idx->q8_scale = scale;
@@ -477,12 +484,7 @@ void gallery_index_free(gallery_index *idx)
         return;
     }
     gallery_hnsw_free(idx->hnsw);
-    wipe_free(idx->vec, idx->cap * idx->stride * sizeof(float));
-    wipe_free(idx->q8, idx->cap * idx->stride8);
-    free(idx->q8_scale);
-    free(idx->q8_sum);
-    free(idx->face_id);
-    free(idx->subject_id);
+    free_rows(idx);
     idx->magic = 0;
     free(idx);
 }

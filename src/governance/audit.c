@@ -89,6 +89,7 @@
 #include <sodium.h>
 
 #include "base/error.h"
+#include "base/io.h"
 
 /* jansson keeps an object's keys in insertion order from 2.8 on (earlier versions needed
  * JSON_PRESERVE_ORDER); the export's key order and the stored result text rely on it. */
@@ -532,25 +533,6 @@ static head_state head_load(const char *path, const uint8_t pk[KEYRING_PUBLIC_BY
     return HEAD_VALID;
 }
 
-static mien_status write_all(int fd, const char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            if (w == 0) {
-                errno = EIO; /* a regular file never takes 0 of n > 0 bytes: call it an error */
-            }
-            return MIEN_ERR_IO;
-        }
-        buf += w;
-        n -= (size_t)w;
-    }
-    return MIEN_OK;
-}
-
 /* Signs (seq, hash, now) and overwrites the head file in place (file comment). */
 static mien_status head_write(const char *path, const keyring *keys, int64_t seq,
                               const uint8_t hash[32], int64_t now, mien_error *err)
@@ -583,7 +565,7 @@ static mien_status head_write(const char *path, const keyring *keys, int64_t seq
                               path, strerror(errno));
     }
     mien_status st = MIEN_OK;
-    if (fchmod(fd, 0600) != 0 || write_all(fd, text, (size_t)n) != MIEN_OK ||
+    if (fchmod(fd, 0600) != 0 || !base_write_all(fd, text, (size_t)n) ||
         ftruncate(fd, n) != 0) {
         st = base_error_set(err, MIEN_ERR_IO, "audit: cannot write the signed head %s: %s",
                             path, strerror(errno));

@@ -8,6 +8,7 @@
  * file that justified it, so an auditor can ask for that file. */
 #include "governance/governance.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,7 +298,7 @@ static mien_status refuse(store_db *s, const store_collection *c, const char *ac
 mien_status governance_check(store_db *s, const store_collection *c, const char *action,
                              const mien_context *ctx, mien_error *err)
 {
-    int search = strcmp(action, "search") == 0;
+    bool search = strcmp(action, "search") == 0;
     const char *purpose = ctx != NULL ? ctx->purpose : NULL;
     const char *case_ref = ctx != NULL ? ctx->case_ref : NULL;
     if (search && c->verification_only) {

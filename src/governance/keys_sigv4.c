@@ -94,6 +94,29 @@ static void derive_secret(const keyring *ring, const store_key *k,
     sodium_memzero(mac, sizeof(mac));
 }
 
+/* MIEN_ERR_NOT_FOUND when the store has no key file: its subject key is what derives every
+ * AWS secret (file comment). */
+static mien_status need_key_file(const store_db *gs, mien_error *err)
+{
+    if (gs->keys == NULL) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND,
+                              "the store has no key file: AWS credentials cannot be derived");
+    }
+    return MIEN_OK;
+}
+
+/* valid_key, then the key's derived secret into secret[MIEN_AWS_SECRET_MAX] (untouched on
+ * failure). The store has a key file (need_key_file); the caller wipes *k. */
+static mien_status key_secret(store_db *gs, const char *id, store_key *k,
+                              char secret[MIEN_AWS_SECRET_MAX], mien_error *err)
+{
+    mien_status st = valid_key(gs, id, k, err);
+    if (st == MIEN_OK) {
+        derive_secret(gs->keys, k, secret);
+    }
+    return st;
+}
+
 static void key_to_info(const store_key *k, mien_key_info *out)
 {
     memset(out, 0, sizeof(*out));
@@ -118,21 +141,15 @@ mien_status mien_key_aws_secret(mien_store *store, const char *key_text,
     if (gs == NULL || key_text == NULL || secret == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_key_aws_secret: no store, key or buffer");
     }
-    if (gs->keys == NULL) {
-        return base_error_set(err, MIEN_ERR_NOT_FOUND,
-                              "the store has no key file: AWS credentials cannot be derived");
+    st = need_key_file(gs, err);
+    if (st == MIEN_OK) {
+        st = mien_key_verify(store, key_text, &info, err);
     }
-    st = mien_key_verify(store, key_text, &info, err);
-    if (st != MIEN_OK) {
-        return st;
+    if (st == MIEN_OK) {
+        st = key_secret(gs, info.id, &k, secret, err);
     }
-    st = valid_key(gs, info.id, &k, err);
-    if (st != MIEN_OK) {
-        return st;
-    }
-    derive_secret(gs->keys, &k, secret);
     sodium_memzero(&k, sizeof(k));
-    return MIEN_OK;
+    return st;
 }
 
 static void hmac_step(const uint8_t *key, size_t key_len, const char *msg, uint8_t out[32])
@@ -184,15 +201,13 @@ mien_status mien_key_sigv4_signing_key(mien_store *store, const char *id, const 
                               "mien_key_sigv4_signing_key: no store or output, or a malformed "
                               "date (YYYYMMDD), region or service");
     }
-    if (gs->keys == NULL) {
-        return base_error_set(err, MIEN_ERR_NOT_FOUND,
-                              "the store has no key file: AWS credentials cannot be derived");
+    st = need_key_file(gs, err);
+    if (st == MIEN_OK) {
+        st = key_secret(gs, id, &key, secret, err);
     }
-    st = valid_key(gs, id, &key, err);
     if (st != MIEN_OK) {
         return st;
     }
-    derive_secret(gs->keys, &key, secret);
     n = strlen(secret);
     memcpy(first, "AWS4", 4);
     memcpy(first + 4, secret, n);

@@ -11,6 +11,7 @@
  * States: pending → confirmed (enough confirmations of one rank) | rejected (a reviewer says
  * none of the candidates is the person) | disputed (two reviewers confirmed different ranks).
  * Every decision, and every refused attempt, is an audit entry. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,14 +52,14 @@ mien_status mien_review_get(mien_store *store, const char *id, mien_review_info 
 
 /* Whether `reviewer` already decided on review `id`. */
 static mien_status already_decided(store_db *s, const char *id, const char *reviewer,
-                                   int *decided, mien_error *err)
+                                   bool *decided, mien_error *err)
 {
     store_decision *d = NULL;
     size_t n = 0;
-    *decided = 0;
+    *decided = false;
     mien_status st = s->ops->decision_list(s, id, &d, &n, err);
     for (size_t k = 0; st == MIEN_OK && k < n; k++) {
-        *decided |= strcmp(d[k].reviewer, reviewer) == 0;
+        *decided = *decided || strcmp(d[k].reviewer, reviewer) == 0;
     }
     free(d);
     return st;
@@ -110,7 +111,7 @@ static mien_status decision_allowed(store_db *s, const store_review *r,
                                     const char *reviewer, mien_review_decision decision, int rank,
                                     mien_error *err)
 {
-    int decided = 0;
+    bool decided = false;
     if (strcmp(r->status, "pending") != 0) {
         return base_error_set(err, MIEN_ERR_EXISTS, "review %s is already closed (%s)", r->id,
                               r->status);

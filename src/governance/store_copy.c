@@ -151,30 +151,27 @@ static mien_status copy_keys(store_db *from, copy_ctx *c)
     return st;
 }
 
-/* Room for one more review id in c->reviews (decisions are copied after the scan: store.h,
- * a scan's callback runs no statement). */
-static mien_status review_room(copy_ctx *c, const char *what)
+/* Appends review `id` to c->reviews (decisions are copied after the scan: store.h, a scan's
+ * callback runs no statement). MIEN_ERR_NOMEM (message naming `what`) leaves the list as it
+ * was. */
+static mien_status keep_review_id(copy_ctx *c, const char *id, const char *what)
 {
-    if (c->n_reviews < c->cap_reviews) {
-        return MIEN_OK;
+    if (c->n_reviews == c->cap_reviews) {
+        size_t cap = c->cap_reviews ? 2 * c->cap_reviews : 64;
+        char(*grown)[33] = realloc(c->reviews, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return base_error_set(c->err, MIEN_ERR_NOMEM, "%s: out of memory", what);
+        }
+        c->reviews = grown;
+        c->cap_reviews = cap;
     }
-    size_t cap = c->cap_reviews ? 2 * c->cap_reviews : 64;
-    char(*grown)[33] = realloc(c->reviews, cap * sizeof(*grown));
-    if (grown == NULL) {
-        return base_error_set(c->err, MIEN_ERR_NOMEM, "%s: out of memory", what);
-    }
-    c->reviews = grown;
-    c->cap_reviews = cap;
+    memcpy(c->reviews[c->n_reviews++], id, sizeof(c->reviews[0]));
     return MIEN_OK;
 }
 
 static mien_status copy_review(void *ctx, const store_review *r)
 {
     copy_ctx *c = ctx;
-    mien_status st = review_room(c, "copying reviews");
-    if (st != MIEN_OK) {
-        return st;
-    }
     /* Like an audit entry: checked under the source's key file, tagged again under the
      * target's (governance.h governance_review_mac). */
     uint8_t mac[32];
@@ -185,9 +182,11 @@ static mien_status copy_review(void *ctx, const store_review *r)
     }
     store_review copy = *r;
     governance_review_mac(c->to->keys, &copy, copy.mac);
-    st = c->to->ops->review_insert(c->to, &copy, c->err);
+    mien_status st = c->to->ops->review_insert(c->to, &copy, c->err);
     if (st == MIEN_OK) {
-        memcpy(c->reviews[c->n_reviews++], r->id, sizeof(c->reviews[0]));
+        st = keep_review_id(c, r->id, "copying reviews");
+    }
+    if (st == MIEN_OK) {
         c->n->reviews++;
     }
     return st;
@@ -309,13 +308,7 @@ static mien_status count_decisions(store_db *s, const char *id, int64_t *n,
 
 static mien_status gather_review(void *ctx, const store_review *r)
 {
-    copy_ctx *c = ctx;
-    mien_status st = review_room(c, "counting reviews");
-    if (st != MIEN_OK) {
-        return st;
-    }
-    memcpy(c->reviews[c->n_reviews++], r->id, sizeof(c->reviews[0]));
-    return MIEN_OK;
+    return keep_review_id(ctx, r->id, "counting reviews");
 }
 
 mien_status store_db_count(store_db *s, store_counts *out, mien_error *err)

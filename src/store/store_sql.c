@@ -328,6 +328,21 @@ mien_status sql_check_external_id(const char *external_id, mien_error *err)
     return MIEN_OK;
 }
 
+mien_status sql_subject_find(store_db *s, int64_t collection_id, const char *external_id,
+                             int64_t *id, mien_error *err)
+{
+    const sql_val v[] = {V_I64(collection_id), V_TEXT(external_id)};
+    *id = 0;
+    return query_row(s, SQL_SUBJECT_FIND, VALUES(v), read_i64, id, NULL, err);
+}
+
+mien_status sql_subject_in(store_db *s, int64_t subject_id, int64_t collection_id, bool *found,
+                           mien_error *err)
+{
+    const sql_val v[] = {V_I64(subject_id), V_I64(collection_id)};
+    return query_row(s, SQL_SUBJECT_IN, VALUES(v), NULL, NULL, found, err);
+}
+
 static void read_expired(store_db *s, sql_stmt *q, void *elem)
 {
     store_expired *e = elem;

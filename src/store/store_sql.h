@@ -45,6 +45,8 @@
     XX(SUBJECT_EXPIRED, "subject_expired")                                                     \
     XX(SUBJECT_LIST, "subject_list")                                                           \
     XX(SUBJECT_IMPORT, "subject_import")                                                       \
+    XX(SUBJECT_FIND, "subject lookup")                                                         \
+    XX(SUBJECT_IN, "face_insert: subject")                                                     \
     XX(FACE_EXISTS, "face_exists")                                                             \
     XX(FACE_SCAN, "face_scan")                                                                 \
     XX(FACE_SCAN_SUBJECT, "face_scan_subject")                                                 \
@@ -127,9 +129,16 @@ typedef struct sql_driver {
     mien_status (*erased)(store_db *s, mien_error *err);
 } sql_driver;
 
+/* One step of a backend's schema, in its dialect: `sql` brings the schema from version - 1
+ * to `version`. A backend's table has one step per schema version, in order. */
+typedef struct sql_migration {
+    int version;
+    const char *sql;
+} sql_migration;
+
 /* The store_db_ops entries store_sql.c fills: a backend's table starts with these and adds
- * its own (transactions, subject_ensure, face writes, blob_rewrite, ping, sequence_raise,
- * close). */
+ * its own with SQL_BACKEND_OPS (transactions, subject_ensure, face writes, blob_rewrite, ping,
+ * sequence_raise, close). */
 #define SQL_STORE_OPS                                                                              \
     .collection_create = sql_collection_create, .collection_get = sql_collection_get,          \
     .collection_list = sql_collection_list, .collection_import = sql_collection_import,        \
@@ -146,6 +155,15 @@ typedef struct sql_driver {
     .key_count_valid = sql_key_count_valid, .key_import = sql_key_import,                      \
     .collection_drop = sql_collection_drop, .sequence_get = sql_sequence_get,                  \
     .subject_erase = sql_subject_erase,
+
+/* The store_db_ops entries an SQL backend adds to SQL_STORE_OPS: what truly differs between
+ * databases. Every backend names them <p>_<member> (sq_close, pg_close, ...), so that its table
+ * is {SQL_STORE_OPS SQL_BACKEND_OPS(p)} and none can be left NULL. */
+#define SQL_BACKEND_OPS(p)                                                                     \
+    .close = p##_close, .begin = p##_begin, .commit = p##_commit, .rollback = p##_rollback,    \
+    .subject_ensure = p##_subject_ensure, .face_insert = p##_face_insert,                      \
+    .face_import = p##_face_import, .blob_rewrite = p##_blob_rewrite, .ping = p##_ping,        \
+    .sequence_raise = p##_sequence_raise,
 
 /* A dialect's table from shared ids to its own statements: every dialect names its statement
  * ids STMT_<name> (static const stmt_id SQL_STMTS[SQL_COUNT] = {SQL_STMT_MAP(SQL_STMT_OF)}). */
@@ -165,6 +183,14 @@ typedef struct sql_driver {
 /* MIEN_ERR_ARG unless external_id is 1..STORE_SUBJECT_MAX-1 bytes (the backends' own
  * subject operations check with it too). */
 mien_status sql_check_external_id(const char *external_id, mien_error *err);
+
+/* The subject look-ups of both backends' subject_ensure and face writes. sql_subject_find: *id
+ * the id of subject `external_id` of the collection, or 0 when there is none.
+ * sql_subject_in: *found whether subject `subject_id` is in collection `collection_id`. */
+mien_status sql_subject_find(store_db *s, int64_t collection_id, const char *external_id,
+                             int64_t *id, mien_error *err);
+mien_status sql_subject_in(store_db *s, int64_t subject_id, int64_t collection_id, bool *found,
+                           mien_error *err);
 
 /* The operations written once; a backend puts them in its store_db_ops (store.h documents
  * each). s->driver must be set. */

@@ -57,12 +57,7 @@
 /* ---- schema and migrations -------------------------------------------------------------
  * Step k brings user_version from k-1 to k, in one transaction with the version bump. Steps
  * are never edited once released: a change is a new step. */
-typedef struct migration {
-    int version;
-    const char *sql;
-} migration;
-
-static const migration MIGRATIONS[] = {
+static const sql_migration MIGRATIONS[] = {
     {1,
      /* Collections are locked at creation to a profile and its model ids. */
      "CREATE TABLE collections ("
@@ -178,7 +173,7 @@ static const migration MIGRATIONS[] = {
 };
 
 #define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
-_Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == STORE_SQLITE_SCHEMA_VERSION,
+_Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
                "one migration step per schema version");
 
 /* ---- cached statements -------------------------------------------------------------- */
@@ -213,7 +208,7 @@ _Static_assert(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]) == STORE_SQLITE_SCHEMA
                      " (SELECT count(*) FROM faces f WHERE f.subject_id = s.id),"         \
                      " s.consent_ref, s.expires_at"                                       \
                      " FROM subjects s WHERE s.collection_id = ?1 ORDER BY s.external_id") \
-    XX(SUBJECT_CHECK, "SELECT 1 FROM subjects WHERE id = ?1 AND collection_id = ?2")      \
+    XX(SUBJECT_IN, "SELECT 1 FROM subjects WHERE id = ?1 AND collection_id = ?2")         \
     XX(SUBJECT_COUNTS, "SELECT count(*), count(c.face_id) FROM faces f"                   \
                        " LEFT JOIN crops c ON c.face_id = f.id WHERE f.subject_id = ?1")  \
     XX(SUBJECT_DELETE, "DELETE FROM subjects WHERE id = ?1")                              \
@@ -749,28 +744,6 @@ fail_rows:
 
 /* ---- subjects ------------------------------------------------------------------------- */
 
-/* The id of subject `external_id` in *id, or 0 when there is none. */
-static mien_status subject_find(sqlite_store *st, int64_t collection_id, const char *external_id,
-                                int64_t *id, mien_error *err)
-{
-    sqlite3_stmt *q;
-    *id = 0;
-    mien_status status = stmt(st, STMT_SUBJECT_FIND, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, collection_id);
-    sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(q, 0);
-    } else if (rc != SQLITE_DONE) {
-        status = fail(st, rc, "subject lookup", err);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
 /* Replaces consent_ref and expires_at of subject `id` where given (NULL / 0: kept). */
 static mien_status subject_update(sqlite_store *st, int64_t id, const char *consent_ref,
                                   int64_t expires_at, mien_error *err)
@@ -806,7 +779,7 @@ static mien_status sq_subject_ensure(store_db *s, int64_t collection_id,
         return status;
     }
     int64_t id;
-    status = subject_find(st, collection_id, external_id, &id, err);
+    status = sql_subject_find(s, collection_id, external_id, &id, err);
     if (status == MIEN_OK && id != 0) {
         status = subject_update(st, id, consent_ref, expires_at, err);
     }
@@ -852,20 +825,14 @@ static mien_status insert_face(sqlite_store *st, int64_t collection_id, int64_t 
                                int64_t *face_id, mien_error *err)
 {
     sqlite3_stmt *q;
-    mien_status status = stmt(st, STMT_SUBJECT_CHECK, &q, err);
+    bool found = false;
+    mien_status status = sql_subject_in(&st->base, subject_id, collection_id, &found, err);
     if (status != MIEN_OK) {
         return status;
     }
-    sqlite3_bind_int64(q, 1, subject_id);
-    sqlite3_bind_int64(q, 2, collection_id);
-    int rc = sqlite3_step(q);
-    sqlite3_reset(q);
-    if (rc == SQLITE_DONE) {
+    if (!found) {
         return base_error_set(err, MIEN_ERR_NOT_FOUND, "no subject %lld in collection %lld",
                               (long long)subject_id, (long long)collection_id);
-    }
-    if (rc != SQLITE_ROW) {
-        return fail(st, rc, "face_insert: subject", err);
     }
 
     status = stmt(st, import_id > 0 ? STMT_FACE_IMPORT : STMT_FACE_INSERT, &q, err);
@@ -1151,7 +1118,7 @@ static mien_status migrate(sqlite_store *st, int64_t version, int target, mien_e
 {
     char bump[96];
     for (size_t i = (size_t)version; i < (size_t)target; i++) {
-        const migration *m = &MIGRATIONS[i];
+        const sql_migration *m = &MIGRATIONS[i];
         int64_t now;
         mien_status status = exec(st, "BEGIN IMMEDIATE", "migration: begin", err);
         if (status != MIEN_OK) {
@@ -1317,16 +1284,4 @@ mien_status store_sqlite_integrity(store_db *s, char *out, size_t size, mien_err
     return query_one(st, "PRAGMA integrity_check(1)", NULL, out, size, err);
 }
 
-static const store_db_ops SQLITE_OPS = {
-    SQL_STORE_OPS
-    .close = sq_close,
-    .begin = sq_begin,
-    .commit = sq_commit,
-    .rollback = sq_rollback,
-    .subject_ensure = sq_subject_ensure,
-    .face_insert = sq_face_insert,
-    .blob_rewrite = sq_blob_rewrite,
-    .ping = sq_ping,
-    .face_import = sq_face_import,
-    .sequence_raise = sq_sequence_raise,
-};
+static const store_db_ops SQLITE_OPS = {SQL_STORE_OPS SQL_BACKEND_OPS(sq)};
