@@ -45,6 +45,7 @@ run_one() {
     if [ "$ONLY" != pipeline ]; then
         echo "bench/ab.sh: round $round: serve, $which ($bin)" >&2
         "$ROOT/bench/serve.sh" "$bin" >"$TMP/serve.out"
+        sed "s/^/bench\/ab.sh: round $round: $which: /" "$TMP/serve.out" >&2
         get() { grep "\"case\":\"$1\"" "$TMP/serve.out" | sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p"; }
         {
             echo "http_detect_requests_per_s $(get http_detect requests_per_s)"

@@ -45,8 +45,8 @@
  *
  * What is here is the PostgreSQL dialect and driver: the statement table (STMT_MAP), the
  * driver store_sql.c runs the shared operations on (store_sql.h; scans stream in single-row
- * mode), and what truly differs: transactions under the advisory write lock, subject_ensure
- * (one upsert), subject_erase (FOR UPDATE), face writes (face and crop in one statement),
+ * mode), and what truly differs: transactions under the advisory write lock, subject_erase
+ * (FOR UPDATE), face writes (face and crop in one statement),
  * blob_rewrite (a cursor), ping with reconnection, sequence_raise (setval), schema creation
  * and migration. Templates and crops arrive sealed (seal.h). @test
  * gallery/test_store_postgres.c, and gallery/test_store.c, test_gallery.c,
@@ -447,20 +447,6 @@ static void p_i64(pq_params *p, int64_t v)
     p->n++;
 }
 
-/* A bigint parameter that is NULL when v is 0 (columns where SQLite stores NULL for 0). */
-static void p_i64_or_null(pq_params *p, int64_t v)
-{
-    assert(p->n < PARAMS_MAX);
-    if (v == 0) {
-        p->values[p->n] = NULL;
-        p->lengths[p->n] = 0;
-        p->formats[p->n] = 1;
-        p->n++;
-        return;
-    }
-    p_i64(p, v);
-}
-
 static void p_f64(pq_params *p, double v)
 {
     uint64_t bits;
@@ -844,48 +830,6 @@ static mien_status pg_commit(store_db *s, mien_error *err)
 
 
 /* ---- subjects ------------------------------------------------------------------------- */
-
-/* One upsert (new subject, or consent_ref / expires_at replaced where given), then a look-up
- * when it returned nothing (an existing subject left as it was, or no such collection). Two
- * nodes ensuring the same new subject at once get the same id (ON CONFLICT). */
-static mien_status pg_subject_ensure(store_db *s, int64_t collection_id,
-                                     const char *external_id, const char *display_name,
-                                     const char *consent_ref, int64_t expires_at,
-                                     int64_t *subject_id, mien_error *err)
-{
-    pg_store *st = as_pg(s);
-    pq_params p = {0};
-    PGresult *r;
-    *subject_id = 0;
-    mien_status status = sql_check_external_id(external_id, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    p_i64(&p, collection_id);
-    p_text(&p, external_id);
-    p_text(&p, display_name);
-    p_i64(&p, store_db_now(&st->base));
-    p_text(&p, consent_ref);
-    p_i64_or_null(&p, expires_at);
-    status = run(st, STMT_SUBJECT_UPSERT, &p, &r, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int64_t id = PQntuples(r) > 0 ? col_i64(r, 0, 0) : 0;
-    PQclear(r);
-    if (id == 0) {
-        status = sql_subject_find(s, collection_id, external_id, &id, err);
-        if (status != MIEN_OK) {
-            return status;
-        }
-        if (id == 0) {
-            return base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
-                                  (long long)collection_id);
-        }
-    }
-    *subject_id = id;
-    return MIEN_OK;
-}
 
 /* ---- faces ---------------------------------------------------------------------------- */
 

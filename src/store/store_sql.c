@@ -343,6 +343,35 @@ mien_status sql_subject_in(store_db *s, int64_t subject_id, int64_t collection_i
     return query_row(s, SQL_SUBJECT_IN, VALUES(v), NULL, NULL, found, err);
 }
 
+/* One upsert (SUBJECT_UPSERT: a new subject, or consent_ref / expires_at replaced where
+ * given, RETURNING its id), then a look-up when it returned nothing: the subject exists and
+ * nothing was to change, or the collection does not exist (the statement inserts only where
+ * it does). One statement, so two PostgreSQL nodes ensuring the same new subject at once get
+ * the same id (ON CONFLICT), and SQLite needs no transaction around it. */
+mien_status sql_subject_ensure(store_db *s, int64_t collection_id, const char *external_id,
+                               const char *display_name, const char *consent_ref,
+                               int64_t expires_at, int64_t *subject_id, mien_error *err)
+{
+    const sql_val v[] = {V_I64(collection_id), V_TEXT(external_id), V_TEXT(display_name),
+                         V_I64(store_db_now(s)), V_TEXT(consent_ref),
+                         V_I64_OR_NULL(expires_at)};
+    int64_t id = 0;
+    *subject_id = 0;
+    mien_status status = sql_check_external_id(external_id, err);
+    if (status == MIEN_OK) {
+        status = query_row(s, SQL_SUBJECT_UPSERT, VALUES(v), read_i64, &id, NULL, err);
+    }
+    if (status == MIEN_OK && id == 0) {
+        status = sql_subject_find(s, collection_id, external_id, &id, err);
+    }
+    if (status == MIEN_OK && id == 0) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
+                                (long long)collection_id);
+    }
+    *subject_id = status == MIEN_OK ? id : 0;
+    return status;
+}
+
 static void read_expired(store_db *s, sql_stmt *q, void *elem)
 {
     store_expired *e = elem;

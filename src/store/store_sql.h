@@ -46,6 +46,7 @@
     XX(SUBJECT_LIST, "subject_list")                                                           \
     XX(SUBJECT_IMPORT, "subject_import")                                                       \
     XX(SUBJECT_FIND, "subject lookup")                                                         \
+    XX(SUBJECT_UPSERT, "subject_ensure")                                                       \
     XX(SUBJECT_IN, "face_insert: subject")                                                     \
     XX(FACE_EXISTS, "face_exists")                                                             \
     XX(FACE_SCAN, "face_scan")                                                                 \
@@ -137,8 +138,8 @@ typedef struct sql_migration {
 } sql_migration;
 
 /* The store_db_ops entries store_sql.c fills: a backend's table starts with these and adds
- * its own with SQL_BACKEND_OPS (transactions, subject_ensure, face writes, blob_rewrite, ping,
- * sequence_raise, close). */
+ * its own with SQL_BACKEND_OPS (transactions, face writes, blob_rewrite, ping, sequence_raise,
+ * close). */
 #define SQL_STORE_OPS                                                                              \
     .collection_create = sql_collection_create, .collection_get = sql_collection_get,          \
     .collection_list = sql_collection_list, .collection_import = sql_collection_import,        \
@@ -154,15 +155,15 @@ typedef struct sql_migration {
     .key_list = sql_key_list, .key_revoke = sql_key_revoke,                                    \
     .key_count_valid = sql_key_count_valid, .key_import = sql_key_import,                      \
     .collection_drop = sql_collection_drop, .sequence_get = sql_sequence_get,                  \
-    .subject_erase = sql_subject_erase,
+    .subject_erase = sql_subject_erase, .subject_ensure = sql_subject_ensure,
 
 /* The store_db_ops entries an SQL backend adds to SQL_STORE_OPS: what truly differs between
  * databases. Every backend names them <p>_<member> (sq_close, pg_close, ...), so that its table
  * is {SQL_STORE_OPS SQL_BACKEND_OPS(p)} and none can be left NULL. */
 #define SQL_BACKEND_OPS(p)                                                                     \
     .close = p##_close, .begin = p##_begin, .commit = p##_commit, .rollback = p##_rollback,    \
-    .subject_ensure = p##_subject_ensure, .face_insert = p##_face_insert,                      \
-    .face_import = p##_face_import, .blob_rewrite = p##_blob_rewrite, .ping = p##_ping,        \
+    .face_insert = p##_face_insert, .face_import = p##_face_import,                            \
+    .blob_rewrite = p##_blob_rewrite, .ping = p##_ping,        \
     .sequence_raise = p##_sequence_raise,
 
 /* A dialect's table from shared ids to its own statements: every dialect names its statement
@@ -208,6 +209,9 @@ mien_status sql_collection_list(store_db *s, store_collection **out, size_t *n,
 mien_status sql_collection_import(store_db *s, const store_collection *c, mien_error *err);
 mien_status sql_subject_expired(store_db *s, int64_t now, store_expired **out, size_t *n,
                                 mien_error *err);
+mien_status sql_subject_ensure(store_db *s, int64_t collection_id, const char *external_id,
+                               const char *display_name, const char *consent_ref,
+                               int64_t expires_at, int64_t *subject_id, mien_error *err);
 mien_status sql_subject_list(store_db *s, int64_t collection_id, store_subject **out,
                              size_t *n, mien_error *err);
 mien_status sql_subject_import(store_db *s, int64_t collection_id, const store_subject *g,

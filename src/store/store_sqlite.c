@@ -28,9 +28,10 @@
  *
  * What is here is the SQLite dialect and driver: the statement table (STMT_MAP), the driver
  * store_sql.c runs the shared operations on (store_sql.h), and the operations whose SQLite
- * form differs: transactions (BEGIN IMMEDIATE, savepoints), subject_ensure, subject_erase
- * with its scrub, face writes (face row, then crop row), blob_rewrite, ping, sequence_raise
- * (sqlite_sequence), open, migrations and the test hooks. Templates and crops arrive sealed
+ * form differs: transactions (BEGIN IMMEDIATE, savepoints), the scrub after an erase, face
+ * writes (face row, then crop row), blob_rewrite, ping, sequence_raise (sqlite_sequence),
+ * open, migrations and the test hooks. It needs SQLite 3.35 or newer (RETURNING; Debian 12
+ * has 3.40), checked when a store opens. Templates and crops arrive sealed
  * (seal.h): this file never sees plaintext. */
 #include "store/store_sqlite.h"
 #include "store/store_sql.h"
@@ -178,6 +179,9 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
 
 /* ---- cached statements -------------------------------------------------------------- */
 
+/* SUBJECT_UPSERT returns the id it wrote (RETURNING, SQLite 3.35.0). */
+#define SQLITE_MIN_VERSION 3035000
+
 #define STMT_MAP(XX)                                                                       \
     XX(BEGIN, "BEGIN IMMEDIATE")                                                          \
     XX(COMMIT, "COMMIT")                                                                  \
@@ -195,11 +199,18 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
     XX(SUBJECT_FIND, "SELECT id FROM subjects WHERE collection_id = ?1 AND external_id = ?2") \
     /* SQLite locks the whole file for a writer: no row lock to take */                      \
     XX(SUBJECT_LOCK, "SELECT id FROM subjects WHERE collection_id = ?1 AND external_id = ?2") \
-    XX(SUBJECT_INSERT, "INSERT INTO subjects(collection_id, external_id, display_name,"   \
+    /* New subject, or consent_ref / expires_at replaced where given; no row back when it    \
+     * exists and nothing is to change, or when the collection does not exist (an upsert  \
+     * with RETURNING: SQLite 3.35; the WHERE also settles the parse of INSERT…SELECT…ON). */ \
+    XX(SUBJECT_UPSERT, "INSERT INTO subjects(collection_id, external_id, display_name,"   \
                        " created_at, consent_ref, expires_at)"                            \
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                \
-    XX(SUBJECT_UPDATE, "UPDATE subjects SET consent_ref = coalesce(?2, consent_ref),"     \
-                       " expires_at = coalesce(?3, expires_at) WHERE id = ?1")            \
+                       " SELECT ?1, ?2, ?3, ?4, ?5, ?6"                                   \
+                       " WHERE EXISTS (SELECT 1 FROM collections WHERE id = ?1)"          \
+                       " ON CONFLICT (collection_id, external_id) DO UPDATE SET"          \
+                       " consent_ref = coalesce(excluded.consent_ref, consent_ref),"      \
+                       " expires_at = coalesce(excluded.expires_at, expires_at)"          \
+                       " WHERE excluded.consent_ref IS NOT NULL"                          \
+                       " OR excluded.expires_at IS NOT NULL RETURNING id")                \
     XX(SUBJECT_EXPIRED, "SELECT c.name, c.id, s.external_id FROM subjects s"              \
                         " JOIN collections c ON c.id = s.collection_id"                   \
                         " WHERE s.expires_at > 0 AND s.expires_at <= ?1"                  \
@@ -742,80 +753,6 @@ fail_rows:
     return status;
 }
 
-/* ---- subjects ------------------------------------------------------------------------- */
-
-/* Replaces consent_ref and expires_at of subject `id` where given (NULL / 0: kept). */
-static mien_status subject_update(sqlite_store *st, int64_t id, const char *consent_ref,
-                                  int64_t expires_at, mien_error *err)
-{
-    sqlite3_stmt *q;
-    if (consent_ref == NULL && expires_at == 0) {
-        return MIEN_OK;
-    }
-    mien_status status = stmt(st, STMT_SUBJECT_UPDATE, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, id);
-    if (consent_ref != NULL) {
-        sqlite3_bind_text(q, 2, consent_ref, -1, SQLITE_STATIC);
-    }
-    if (expires_at != 0) {
-        sqlite3_bind_int64(q, 3, expires_at);
-    }
-    return run(st, q, "subject update", err);
-}
-
-static mien_status sq_subject_ensure(store_db *s, int64_t collection_id,
-                                     const char *external_id, const char *display_name,
-                                     const char *consent_ref, int64_t expires_at,
-                                     int64_t *subject_id, mien_error *err)
-{
-    sqlite_store *st = as_sqlite(s);
-    sqlite3_stmt *q;
-    *subject_id = 0;
-    mien_status status = sql_check_external_id(external_id, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    int64_t id;
-    status = sql_subject_find(s, collection_id, external_id, &id, err);
-    if (status == MIEN_OK && id != 0) {
-        status = subject_update(st, id, consent_ref, expires_at, err);
-    }
-    if (status != MIEN_OK || id != 0) {
-        *subject_id = status == MIEN_OK ? id : 0;
-        return status;
-    }
-    status = stmt(st, STMT_SUBJECT_INSERT, &q, err);
-    if (status != MIEN_OK) {
-        return status;
-    }
-    sqlite3_bind_int64(q, 1, collection_id);
-    sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
-    if (display_name != NULL) {
-        sqlite3_bind_text(q, 3, display_name, -1, SQLITE_STATIC);
-    }
-    sqlite3_bind_int64(q, 4, store_db_now(&st->base));
-    if (consent_ref != NULL) {
-        sqlite3_bind_text(q, 5, consent_ref, -1, SQLITE_STATIC);
-    }
-    if (expires_at != 0) {
-        sqlite3_bind_int64(q, 6, expires_at);
-    }
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection with id %lld",
-                                (long long)collection_id);
-    } else if (rc != SQLITE_DONE) {
-        status = fail(st, rc, "subject insert", err);
-    } else {
-        *subject_id = sqlite3_last_insert_rowid(st->db);
-    }
-    sqlite3_reset(q);
-    return status;
-}
-
 /* ---- faces ---------------------------------------------------------------------------- */
 
 /* The face row and its crop, inside op_begin/op_end: a new id and now (face_insert), or
@@ -1190,6 +1127,11 @@ static mien_status open_at(const char *path, int target, store_db **out, mien_er
     *out = NULL;
     if (path == NULL || path[0] == '\0') {
         return base_error_set(err, MIEN_ERR_ARG, "store path is empty");
+    }
+    if (sqlite3_libversion_number() < SQLITE_MIN_VERSION) {
+        return base_error_set(err, MIEN_ERR_UNSUPPORTED,
+                              "SQLite %s is too old for the store: 3.35 or newer is needed "
+                              "(INSERT … RETURNING)", sqlite3_libversion());
     }
     size_t len = strlen(path);
     sqlite_store *st = calloc(1, sizeof(*st) + len + 1);
