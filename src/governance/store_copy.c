@@ -316,7 +316,6 @@ mien_status store_db_count(store_db *s, store_counts *out, mien_error *err)
     store_collection *cs = NULL;
     store_key *ks = NULL;
     size_t nc = 0, nk = 0;
-    uint8_t hash[32];
     store_counts n;
     memset(&n, 0, sizeof(n));
     if (out != NULL) {
@@ -350,6 +349,7 @@ mien_status store_db_count(store_db *s, store_counts *out, mien_error *err)
     if (st == MIEN_OK) {
         /* seq numbers run 1, 2, ... without gaps (audit_insert refuses any other): the last
          * one is the count; audit_verify checks the chain itself. */
+        uint8_t hash[32];
         st = s->ops->audit_last(s, &n.audit_entries, hash, err);
     }
     if (st == MIEN_OK) {

@@ -99,10 +99,11 @@ bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, 
 {
     char delim[BOUNDARY_MAX + 5]; /* "\r\n--" + boundary */
     size_t blen = strlen(boundary);
-    const uint8_t *p, *end = body + len;
+    const uint8_t *p, *end;
     if (blen == 0 || blen > BOUNDARY_MAX || body == NULL) {
         return false;
     }
+    end = body + len;
     memcpy(delim, "\r\n--", 4);
     memcpy(delim + 4, boundary, blen);
     /* The first delimiter may open the body without the leading CRLF. */

@@ -119,14 +119,15 @@ static void randomise(layout *l, uint64_t *s)
     for (int p = 0; p < l->parts; p++) {
         float v[1024];
         double norm = 0;
-        for (int d = 0; d < l->dims[p] && d < 1024; d++) {
+        int dims = l->dims[p] < 1024 ? l->dims[p] : 1024; /* today's embedders: 192, 512 */
+        for (int d = 0; d < dims; d++) {
             v[d] = next_gauss(s);
             norm += (double)v[d] * v[d];
         }
-        for (int d = 0; d < l->dims[p] && d < 1024; d++) {
+        for (int d = 0; d < dims; d++) {
             v[d] = (float)(v[d] / sqrt(norm));
         }
-        memcpy(l->buf + l->offset[p], v, (size_t)l->dims[p] * sizeof(float));
+        memcpy(l->buf + l->offset[p], v, (size_t)dims * sizeof(float));
     }
 }
 
