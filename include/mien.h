@@ -493,8 +493,8 @@ MIEN_API mien_status mien_store_ping(mien_store *store, mien_error *err);
 typedef struct mien_store_options {
     const char *key_file; /* NULL or "": the database path + ".key" (a PostgreSQL store has
                              no path: it needs one named) */
-    int create_key;       /* non-zero: create the key file (mode 0600) when it does not exist
-                             (mien_store_open does); zero: a missing key file → NOT_FOUND */
+    bool create_key;      /* true: create the key file (mode 0600) when it does not exist
+                             (mien_store_open does); false: a missing key file → NOT_FOUND */
     int64_t now;          /* non-zero: the clock, unix seconds, as mien_store_set_clock (a test
                              hook, never for production); 0: the system clock */
     const char *audit_head; /* PostgreSQL stores: the file this node keeps the signed head of

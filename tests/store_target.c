@@ -222,7 +222,7 @@ static const char *env_value(const char *name)
 mien_status test_open_store_with(const char *uri, const mien_store_options *opt,
                                  mien_store **out, mien_error *err)
 {
-    mien_store_options o = {.create_key = 1};
+    mien_store_options o = {.create_key = true};
     const char *now = env_value("MIEN_NOW");
     if (opt != NULL) {
         o = *opt;

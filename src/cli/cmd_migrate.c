@@ -142,7 +142,7 @@ static int open_source(const char *uri, const char *key_file, bool force, mien_s
         fprintf(stderr, "mien migrate: the source %s does not exist\n", file);
         return CLI_EXIT_FAIL;
     }
-    mien_store_options o = {.key_file = key_file, .create_key = 0};
+    mien_store_options o = {.key_file = key_file, .create_key = false};
     mien_status st = cli_store_open_with(uri, &o, out, &err);
     if (st != MIEN_OK) {
         fprintf(stderr, "mien migrate: cannot open the source: %s (%s)\n", err.message,
@@ -217,7 +217,7 @@ static int migrate(void *args, char **pos, int n_pos)
         mien_store_close(src);
         return rc;
     }
-    mien_store_options so = {.key_file = o->to_key, .create_key = 1};
+    mien_store_options so = {.key_file = o->to_key, .create_key = true};
     mien_status st = cli_store_open_with(o->to, &so, &dst, &err);
     if (st != MIEN_OK) {
         fprintf(stderr, "mien migrate: cannot open the target: %s (%s)\n", err.message,

@@ -79,7 +79,7 @@ mien_status cli_store_open_with(const char *uri, mien_store_options *o, mien_sto
 mien_status cli_open_store(const char *uri, mien_store **out)
 {
     mien_error err;
-    mien_store_options o = {.create_key = 1};
+    mien_store_options o = {.create_key = true};
     mien_status st = cli_store_open_with(uri, &o, out, &err);
     if (st != MIEN_OK) {
         const char *name = uri != NULL ? uri : getenv("MIEN_STORE");

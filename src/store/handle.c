@@ -114,7 +114,7 @@ static mien_status key_lock_take(mien_store *s, mien_error *err)
 mien_status mien_store_open_with(const char *uri, const mien_store_options *opt,
                                  mien_store **out, mien_error *err)
 {
-    static const mien_store_options defaults = {.create_key = 1};
+    static const mien_store_options defaults = {.create_key = true};
     mien_store *s;
     mien_status st;
     if (out == NULL) {

@@ -193,7 +193,7 @@ static bool open_gallery(run *u)
     u->made_db = true;
     snprintf(uri, sizeof(uri), "sqlite:%s", u->db_path);
     snprintf(key_path, sizeof(key_path), "%s.key", u->db_path);
-    mien_store_options so_open = {.key_file = key_path, .create_key = 1};
+    mien_store_options so_open = {.key_file = key_path, .create_key = true};
     st = cli_store_open_with(uri, &so_open, &u->store, &err);
     if (st == MIEN_OK) {
         mien_collection_policy policy = {.purposes = "evaluation",

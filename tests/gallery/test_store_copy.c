@@ -27,14 +27,14 @@ static mien_status open_source(const test_store *t, mien_store **out, mien_error
     char uri[192], key[192];
     snprintf(uri, sizeof(uri), "sqlite:%s/source.db", t->dir);
     snprintf(key, sizeof(key), "%s/source.key", t->dir);
-    mien_store_options o = {.key_file = key, .create_key = 1};
+    mien_store_options o = {.key_file = key, .create_key = true};
     return test_open_store_with(uri, &o, out, err);
 }
 
 /* The target: t's store under t's key file (not the source's). */
 static mien_status open_target(const test_store *t, mien_store **out, mien_error *err)
 {
-    mien_store_options o = {.key_file = t->key_file, .create_key = 0};
+    mien_store_options o = {.key_file = t->key_file, .create_key = false};
     return test_open_store_with(t->uri, &o, out, err);
 }
 
@@ -340,7 +340,7 @@ TEST(migrate_copy_store)
     ASSERT_OK(mien_audit_verify(dst, &ar, &err), &err);
     int64_t dst_entries = ar.entries;
     snprintf(uri, sizeof(uri), "sqlite:%s/back.db", ts.dir);
-    mien_store_options bo = {.key_file = ts.key_file, .create_key = 0};
+    mien_store_options bo = {.key_file = ts.key_file, .create_key = false};
     ASSERT_OK(test_open_store_with(uri, &bo, &back, &err), &err);
     ASSERT_OK(mien_store_copy(dst, back, &TEST_CTX, &again, &err), &err);
     ASSERT_EQ_INT(again.faces, 5);

@@ -586,7 +586,7 @@ TEST(acct_key_file_rules)
     fclose(fp);
     free(before);
     chmod(saved, 0600);
-    mien_store_options old = {.key_file = saved, .create_key = 0};
+    mien_store_options old = {.key_file = saved, .create_key = false};
     ASSERT_OK(test_open_store_with(a.uri, &old, &a.s, &err), &err);
     ASSERT_STATUS(test_search(a.s, "c", a.t[0], NULL, &c, &n, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_CONTAINS(err.message, "data key 2");
@@ -597,7 +597,7 @@ TEST(acct_key_file_rules)
     ASSERT_STATUS(test_open_store(a.uri, &a.s, &err), MIEN_ERR_NOT_FOUND, &err);
     ASSERT_CONTAINS(err.message, "restore the key file");
     ASSERT_TRUE(access(key, F_OK) != 0);
-    mien_store_options no_create = {.key_file = NULL, .create_key = 0};
+    mien_store_options no_create = {.key_file = NULL, .create_key = false};
     ASSERT_STATUS(test_open_store_with(a.uri, &no_create, &a.s, &err), MIEN_ERR_NOT_FOUND, &err);
     acct_close(&a);
     return 0;
