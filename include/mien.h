@@ -418,17 +418,26 @@ MIEN_API void mien_template_free(mien_template *t);
 MIEN_API const char *mien_profile_name(mien_profile profile);
 MIEN_API mien_status mien_profile_parse(const char *text, mien_profile *out);
 
-/* What mien_embed_face() found: every face of the picture and the one it embedded. */
+/* What mien_face_find() and mien_embed_face() found: every face of the picture and the one
+ * chosen. */
 typedef struct mien_face_pick {
     mien_face *faces; /* every face found, best score first; owned by the caller:
                          mien_faces_free(); NULL when none */
     size_t count;     /* faces found */
-    int index;        /* the face embedded, in faces; -1 when none */
+    int index;        /* the face chosen, in faces; -1 when none */
 } mien_face_pick;
 
-/* Detects the faces of `image` (mien_detect's default options), chooses one (`choice`: an
- * index or MIEN_FACE_PROMINENT / MIEN_FACE_LARGEST) and embeds it with `profile`: the
- * detect → choose → embed every front end does with a photo. On success *out (the template,
+/* Detects the faces of `image` (mien_detect's default options) and chooses one (`choice`: an
+ * index or MIEN_FACE_PROMINENT / MIEN_FACE_LARGEST) into *pick: the first half of
+ * mien_embed_face, for a caller that judges the choice before it pays for the embedding
+ * (enrolment refuses several faces or low quality). No face, or no face `choice` →
+ * MIEN_ERR_NOT_FOUND ("no face found", "no face N (found M)"), pick->index -1. The caller
+ * frees pick->faces in every case. @test face/test_embed_face.c */
+MIEN_API mien_status mien_face_find(mien_session *session, const mien_image *image, int choice,
+                                    mien_face_pick *pick, mien_error *err);
+
+/* mien_face_find, then the chosen face embedded with `profile`: the detect → choose → embed
+ * every front end does with a photo. On success *out (the template,
  * owned by the caller: mien_template_free()) and *pick are set. No face, or no face `choice`
  * → MIEN_ERR_NOT_FOUND ("no face found", "no face N (found M)"), *out NULL; pick (may be NULL)
  * still says how many faces were found and holds them, so a caller can word its own reply;

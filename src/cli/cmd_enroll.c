@@ -112,7 +112,8 @@ static bool hash_file(item *it)
     return ok;
 }
 
-/* Decodes, detects, chooses and embeds it (state READY, REFUSED or FAILED, reason set). */
+/* Decodes, detects and chooses; embeds the face when the choice is accepted (state READY,
+ * REFUSED or FAILED, reason set). */
 static void prepare(mien_session *s, const enroll_opts *o, item *it)
 {
     mien_image_options io = mien_image_options_faces();
@@ -127,8 +128,8 @@ static void prepare(mien_session *s, const enroll_opts *o, item *it)
         snprintf(it->reason, sizeof(it->reason), "%s", err.message);
         return;
     }
-    st = mien_embed_face(s, img, o->face_index >= 0 ? o->face_index : MIEN_FACE_PROMINENT,
-                         o->profile, &pick, &it->t, &err);
+    st = mien_face_find(s, img, o->face_index >= 0 ? o->face_index : MIEN_FACE_PROMINENT,
+                        &pick, &err);
     it->faces = (int)pick.count;
     /* no face, or no face N: refused ("no face found", "no face N (found M)") */
     it->state = st == MIEN_ERR_NOT_FOUND && pick.index < 0 ? ITEM_REFUSED : ITEM_FAILED;
@@ -152,6 +153,13 @@ static void prepare(mien_session *s, const enroll_opts *o, item *it)
                  "low quality (interocular %.0f px, sharpness %.0f, yaw %.0f, pitch %.0f); "
                  "--force to enrol anyway",
                  q->interocular_px, q->sharpness, q->yaw, q->pitch);
+        goto done;
+    }
+    /* embedded only once the choice is accepted: a refusal costs no embedding */
+    st = mien_embed(s, img, face, o->profile, &it->t, &err);
+    if (st != MIEN_OK) {
+        it->state = ITEM_FAILED;
+        snprintf(it->reason, sizeof(it->reason), "%s", err.message);
         goto done;
     }
     if (o->crops) {

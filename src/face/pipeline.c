@@ -356,6 +356,28 @@ fail:
     return st;
 }
 
+mien_status mien_face_find(mien_session *session, const mien_image *image, int choice,
+                           mien_face_pick *pick, mien_error *err)
+{
+    if (pick == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_face_find: NULL argument");
+    }
+    *pick = (mien_face_pick){NULL, 0, -1};
+    mien_status st = mien_detect(session, image, NULL, &pick->faces, &pick->count, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    pick->index = mien_faces_choose(pick->faces, pick->count, image, choice);
+    if (pick->count == 0) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no face found");
+    }
+    if (pick->index < 0) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %d (found %zu)", choice,
+                              pick->count);
+    }
+    return MIEN_OK;
+}
+
 mien_status mien_embed_face(mien_session *session, const mien_image *image, int choice,
                             mien_profile profile, mien_face_pick *pick, mien_template **out,
                             mien_error *err)
@@ -371,17 +393,9 @@ mien_status mien_embed_face(mien_session *session, const mien_image *image, int 
     if (out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_embed_face: NULL argument");
     }
-    st = mien_detect(session, image, NULL, &found.faces, &found.count, err);
+    st = mien_face_find(session, image, choice, &found, err);
     if (st == MIEN_OK) {
-        found.index = mien_faces_choose(found.faces, found.count, image, choice);
-        if (found.count == 0) {
-            st = base_error_set(err, MIEN_ERR_NOT_FOUND, "no face found");
-        } else if (found.index < 0) {
-            st = base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %d (found %zu)", choice,
-                                found.count);
-        } else {
-            st = mien_embed(session, image, &found.faces[found.index], profile, out, err);
-        }
+        st = mien_embed(session, image, &found.faces[found.index], profile, out, err);
     }
     if (pick != NULL) {
         *pick = found;

@@ -1278,16 +1278,20 @@ static void j_enrol(mien_session *s, void *arg)
     if (query(r, Q_FACE) != NULL) {
         parse_int(query(r, Q_FACE), 0, 100000, &face_index);
     }
-    st = srv_embed_face(r->srv, s, img, face_index >= 0 ? face_index : MIEN_FACE_PROMINENT,
-                        r->profile, &pick, &t, &err);
+    st = srv_face_find(r->srv, s, img, face_index >= 0 ? face_index : MIEN_FACE_PROMINENT,
+                       &pick, &err);
     if (st != MIEN_OK) {
         embed_face_failed(r, "", st, &pick, face_index, &err);
         goto done;
     }
     if (!enrol_choice_ok(r, &pick, face_index, force)) {
-        goto done;
+        goto done; /* before the embedding: a refusal costs none */
     }
     const mien_face *face = &pick.faces[pick.index];
+    if ((st = srv_embed(r->srv, s, img, face, r->profile, &t, &err)) != MIEN_OK) {
+        srv_reply_status(r, st, &err);
+        goto done;
+    }
     if ((st = enrol_crop(img, face, crops, &crop, &err)) != MIEN_OK) {
         srv_reply_status(r, st, &err);
         goto done;

@@ -1673,7 +1673,7 @@ static void search_by_image(mien_session *s, request *r, rek_call *c, bool users
     if (img == NULL) {
         goto done;
     }
-    st = srv_embed_face(r->srv, s, img, MIEN_FACE_LARGEST, c->coll.profile, &pick, &t, &err);
+    st = srv_face_find(r->srv, s, img, MIEN_FACE_LARGEST, &pick, &err);
     if (st == MIEN_ERR_NOT_FOUND && pick.count == 0) {
         rek_fail(r, REK_INVALID_PARAMETER, "There are no faces in the image. Should be at least "
                                            "1.");
@@ -1685,9 +1685,14 @@ static void search_by_image(mien_session *s, request *r, rek_call *c, bool users
     }
     const mien_face *faces = pick.faces;
     size_t n = pick.count, best = (size_t)pick.index;
-    if (!quality_passes(&faces[best], q)) {
+    if (!quality_passes(&faces[best], q)) { /* before the embedding: a refusal costs none */
         rek_fail(r, REK_INVALID_PARAMETER, "the largest face does not meet QualityFilter "
                                            "(mien quality class too low)");
+        goto done;
+    }
+    st = srv_embed(r->srv, s, img, &faces[best], c->coll.profile, &t, &err);
+    if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
         goto done;
     }
     if (!run_search_as(r, c, t, thr, max, c->image_sha256[0], -1, users, &matches)) {
@@ -1934,18 +1939,21 @@ static bool compare_source(request *r, mien_session *s, const mien_image *src,
                            mien_template **probe)
 {
     mien_error err;
-    mien_status st = srv_embed_face(r->srv, s, src, MIEN_FACE_LARGEST, profile, pick, probe, &err);
+    mien_status st = srv_face_find(r->srv, s, src, MIEN_FACE_LARGEST, pick, &err);
     if (st == MIEN_ERR_NOT_FOUND && pick->count == 0) {
         rek_fail(r, REK_INVALID_PARAMETER, "There are no faces in the source image.");
         return false;
     }
-    if (st != MIEN_OK) {
-        rek_fail_status(r, st, &err);
-        return false;
-    }
-    if (!quality_passes(&pick->faces[pick->index], q)) {
+    if (st == MIEN_OK && !quality_passes(&pick->faces[pick->index], q)) {
         rek_fail(r, REK_INVALID_PARAMETER, "the source's largest face does not meet "
                                            "QualityFilter");
+        return false; /* before the embedding: a refusal costs none */
+    }
+    if (st == MIEN_OK) {
+        st = srv_embed(r->srv, s, src, &pick->faces[pick->index], profile, probe, &err);
+    }
+    if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
         return false;
     }
     return true;

@@ -68,6 +68,16 @@ mien_status srv_embed(server *srv, mien_session *s, const mien_image *img, const
     return st;
 }
 
+mien_status srv_face_find(server *srv, mien_session *s, const mien_image *img, int choice,
+                          mien_face_pick *pick, mien_error *err)
+{
+    mien_stage_times a = stage_clock(s), b;
+    mien_status st = mien_face_find(s, img, choice, pick, err);
+    b = stage_clock(s);
+    observe_stages(srv, &a, &b, true);
+    return st;
+}
+
 mien_status srv_embed_face(server *srv, mien_session *s, const mien_image *img, int choice,
                            mien_profile profile, mien_face_pick *pick, mien_template **out,
                            mien_error *err)

@@ -37,6 +37,11 @@ mien_status srv_detect(server *srv, mien_session *s, const mien_image *img,
 mien_status srv_embed(server *srv, mien_session *s, const mien_image *img, const mien_face *face,
                       mien_profile profile, mien_template **out, mien_error *err);
 
+/* mien_face_find (detect, choose), timed as "detect". The caller frees pick->faces in every
+ * case. */
+mien_status srv_face_find(server *srv, mien_session *s, const mien_image *img, int choice,
+                          mien_face_pick *pick, mien_error *err);
+
 /* mien_embed_face (detect, choose, embed), timed as "detect" and "embed". The caller frees
  * pick->faces in every case. */
 mien_status srv_embed_face(server *srv, mien_session *s, const mien_image *img, int choice,

@@ -80,6 +80,20 @@ TEST(embed_face_matches_steps)
                   &err);
         ASSERT_TRUE(pick.count >= 2); /* a group photo */
         ASSERT_EQ_INT(pick.index, mien_faces_choose(pick.faces, pick.count, img, choices[k]));
+        {   /* mien_face_find is its first half: the same faces and the same choice */
+            mien_face_pick found;
+            long embedded;
+            mien_stage_times before, after;
+            ASSERT_OK(mien_session_stage_times(f.session, &before), NULL);
+            ASSERT_OK(mien_face_find(f.session, img, choices[k], &found, &err), &err);
+            ASSERT_OK(mien_session_stage_times(f.session, &after), NULL);
+            embedded = after.faces_embedded - before.faces_embedded;
+            ASSERT_EQ_INT(embedded, 0); /* found, not embedded */
+            ASSERT_EQ_INT(found.count, pick.count);
+            ASSERT_EQ_INT(found.index, pick.index);
+            ASSERT_NEAR(found.faces[found.index].box[0], pick.faces[pick.index].box[0], 1e-6);
+            mien_faces_free(found.faces);
+        }
         ASSERT_OK(mien_embed(f.session, img, &pick.faces[pick.index], MIEN_PROFILE_FAST, &b, &err),
                   &err);
         ASSERT_OK(mien_template_compare(a, b, &sim, &err), &err);
@@ -123,6 +137,11 @@ TEST(embed_face_not_found)
     ASSERT_CONTAINS(err.message, "no face 999 (found ");
     ASSERT_TRUE(t == NULL && pick.count >= 2 && pick.index == -1 && pick.faces != NULL);
     mien_faces_free(pick.faces);
+    ASSERT_STATUS(mien_face_find(f.session, img, 999, &pick, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_CONTAINS(err.message, "no face 999 (found ");
+    ASSERT_TRUE(pick.count >= 2 && pick.index == -1 && pick.faces != NULL);
+    mien_faces_free(pick.faces);
+    ASSERT_STATUS(mien_face_find(f.session, img, 0, NULL, &err), MIEN_ERR_ARG, &err);
     /* pick may be NULL; out may not; a NULL session or image is refused */
     ASSERT_OK(mien_embed_face(f.session, img, MIEN_FACE_LARGEST, MIEN_PROFILE_FAST, NULL, &t,
                               &err), &err);
