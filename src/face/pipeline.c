@@ -55,6 +55,12 @@ static bool image_ok(const mien_image *image)
     return image != NULL && image->rgb.data != NULL && image->rgb.w > 0 && image->rgb.h > 0;
 }
 
+/* Box area in square pixels of the original picture. */
+static double box_area(const mien_face *f)
+{
+    return ((double)f->box[2] - f->box[0]) * ((double)f->box[3] - f->box[1]);
+}
+
 int mien_faces_prominent(const mien_face *faces, size_t count, const mien_image *image)
 {
     double best = -INFINITY;
@@ -63,19 +69,13 @@ int mien_faces_prominent(const mien_face *faces, size_t count, const mien_image 
     for (size_t i = 0; faces != NULL && i < count; i++) {
         const float *b = faces[i].box;
         double dx = ((double)b[0] + b[2]) / 2 - W / 2, dy = ((double)b[1] + b[3]) / 2 - H / 2;
-        double v = ((double)b[2] - b[0]) * ((double)b[3] - b[1]) - 2 * (dx * dx + dy * dy);
+        double v = box_area(&faces[i]) - 2 * (dx * dx + dy * dy);
         if (v > best) {
             best = v;
             at = (int)i;
         }
     }
     return at;
-}
-
-/* Box area in square pixels of the original picture. */
-static double box_area(const mien_face *f)
-{
-    return ((double)f->box[2] - f->box[0]) * ((double)f->box[3] - f->box[1]);
 }
 
 static int faces_largest(const mien_face *faces, size_t count)
