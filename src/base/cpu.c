@@ -65,6 +65,12 @@ bool base_isa_allows(mien_isa level)
     return level <= base_isa_active();
 }
 
+mien_isa base_isa_level(mien_isa want)
+{
+    mien_isa active = base_isa_active();
+    return want == MIEN_ISA_AUTO || want > active ? active : want;
+}
+
 mien_status base_isa_set_cap(mien_isa cap, mien_status (*apply)(mien_isa, mien_error *),
                              mien_error *err)
 {

@@ -30,6 +30,10 @@ mien_isa base_isa_active(void);
 /* True when kernels of `level` may run: level <= base_isa_active(). */
 bool base_isa_allows(mien_isa level);
 
+/* The level a kernel asked to run at `want` runs at: `want` lowered to base_isa_active();
+ * MIEN_ISA_AUTO and MIEN_ISA_NATIVE mean that level itself. */
+mien_isa base_isa_level(mien_isa want);
+
 /* The cap set for this process, or MIEN_ISA_NATIVE when none was. */
 mien_isa base_isa_cap(void);
 

@@ -304,8 +304,7 @@ static mien_isa wanted_level(gallery_isa want)
 gallery_isa gallery_index_isa(gallery_isa want)
 {
 #ifdef INDEX_X86
-    mien_isa level = base_isa_active(), asked = wanted_level(want);
-    level = asked < level ? asked : level;
+    mien_isa level = base_isa_level(wanted_level(want));
     if (level >= MIEN_ISA_AVX512) {
         return GALLERY_ISA_AVX512;
     }

@@ -107,22 +107,15 @@ __attribute__((target("avx2"))) static void prelu_avx2(float *x, int64_t n, cons
 }
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__)
-/* `want` lowered to the process's level; AUTO and NATIVE mean that level itself. There are
- * no SSE4.1 kernels: MIEN_ISA_SSE41 (like MIEN_ISA_C) runs the portable C loops. */
-static mien_isa level_for(mien_isa want)
-{
-    mien_isa active = base_isa_active();
-    return want == MIEN_ISA_AUTO || want > active ? active : want;
-}
-#endif
+/* Each kernel runs at base_isa_level(want). There are no SSE4.1 kernels: MIEN_ISA_SSE41 (like
+ * MIEN_ISA_C) runs the portable C loops. */
 
 mien_isa nn_kernel_prelu_nhwc_bf16_isa(mien_isa want, const float *x, uint16_t *out, int64_t n,
                                        const float *slope, int64_t period)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     /* AVX512-BF16 with BW and VL: all part of MIEN_ISA_AVX512_BF16 (cpu.h) */
-    if (level_for(want) >= MIEN_ISA_AVX512_BF16) {
+    if (base_isa_level(want) >= MIEN_ISA_AVX512_BF16) {
         prelu_bf16_avx512(x, out, n, slope, period);
         return MIEN_ISA_AVX512_BF16;
     }
@@ -143,7 +136,7 @@ mien_isa nn_kernel_prelu_nhwc_isa(mien_isa want, float *x, int64_t n, const floa
                                   int64_t period)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    mien_isa level = level_for(want);
+    mien_isa level = base_isa_level(want);
     if (level >= MIEN_ISA_AVX512) {
         prelu_avx512(x, n, slope, period);
         return MIEN_ISA_AVX512;

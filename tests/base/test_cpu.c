@@ -71,7 +71,10 @@ TEST(cpu_isa_levels)
     ASSERT_EQ_INT(mien_isa_cpu(), cpu);
     for (int l = MIEN_ISA_C; l <= MIEN_ISA_NATIVE; l++) {
         ASSERT_EQ_INT(base_isa_allows((mien_isa)l), l <= (int)active);
+        /* a kernel asked for level l runs at l, lowered to the active level */
+        ASSERT_EQ_INT(base_isa_level((mien_isa)l), l <= (int)active ? l : (int)active);
     }
+    ASSERT_EQ_INT(base_isa_level(MIEN_ISA_AUTO), active);
     fprintf(stderr, "  CPU %s, cap %s, active %s\n", base_isa_name(cpu), base_isa_name(cap),
             base_isa_name(active));
     return 0;
