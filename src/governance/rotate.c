@@ -34,10 +34,7 @@ static mien_status rotate_locked(mien_store *store, store_db *g, const mien_cont
                                                     "data_key", (int)key_no),
                                           NULL, NULL, err);
             }
-            st = st == MIEN_OK ? g->ops->commit(g, err) : st;
-            if (st != MIEN_OK) {
-                g->ops->rollback(g);
-            }
+            st = governance_tx_end(g, st, err);
         }
     }
     if (st == MIEN_OK) {

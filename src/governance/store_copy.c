@@ -440,11 +440,8 @@ mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context
         st = governance_record_tx(t, ctx, "store.migrate", NULL, NULL, "ok", result, NULL, NULL,
                                   err);
     }
-    if (st == MIEN_OK) {
-        st = t->ops->commit(t, err);
-    }
+    st = governance_tx_end(t, st, err);
     if (st != MIEN_OK) {
-        t->ops->rollback(t);
         return st;
     }
     /* The target's signed head now covers the copied chain and the migration entry. */
