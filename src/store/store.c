@@ -36,26 +36,6 @@ int64_t store_db_now(const store_db *s)
     return s != NULL && s->clock != 0 ? s->clock : (int64_t)time(NULL);
 }
 
-/* The SQLite store at `file`, its plaintext blobs sealed: a file from schema 2 holds its
- * templates in plaintext, and the migration to schema 3 (in the backend, which never seals)
- * leaves them so. Sealing them here finds none in a sealed file; it reads under a deferred
- * lock (blob_rewrite's own transaction), so an open does not wait for another writer. */
-static mien_status sqlite_open(const char *file, const keyring *keys, store_db **out,
-                               mien_error *err)
-{
-    mien_status st = store_sqlite_open(file, out, err);
-    if (st != MIEN_OK || keys == NULL) {
-        return st;
-    }
-    (*out)->keys = keys;
-    st = seal_rewrite_all(*out, true, NULL, err);
-    if (st != MIEN_OK) {
-        (*out)->ops->close(*out);
-        *out = NULL;
-    }
-    return st;
-}
-
 const char *store_db_file(const char *uri)
 {
     if (uri == NULL) {
@@ -78,20 +58,34 @@ mien_status store_db_open(const char *uri, const keyring *keys, store_db **out,
         return base_error_set(err, MIEN_ERR_ARG, "store URI is empty");
     }
     const char *file = store_db_file(uri);
-    if (file != NULL) {
-        return sqlite_open(file, keys, out, err);
-    }
     size_t scheme = scheme_length(uri);
-    if ((scheme == 8 && strncmp(uri, "postgres", 8) == 0) ||
-        (scheme == 10 && strncmp(uri, "postgresql", 10) == 0)) {
+    mien_status st;
+    if (file != NULL) {
+        st = store_sqlite_open(file, out, err);
+    } else if ((scheme == 8 && strncmp(uri, "postgres", 8) == 0) ||
+               (scheme == 10 && strncmp(uri, "postgresql", 10) == 0)) {
         /* Its messages do not echo the URI: it may carry a password. */
-        mien_status st = store_postgres_open(uri, keys, out, err);
-        if (st == MIEN_OK) {
-            (*out)->keys = keys;
-        }
+        st = store_postgres_open(uri, keys, out, err);
+    } else {
+        return base_error_set(err, MIEN_ERR_UNSUPPORTED,
+                              "unknown store scheme \"%.*s\" (use sqlite:PATH or a path)",
+                              (int)scheme, uri);
+    }
+    if (st != MIEN_OK) {
         return st;
     }
-    return base_error_set(err, MIEN_ERR_UNSUPPORTED,
-                          "unknown store scheme \"%.*s\" (use sqlite:PATH or a path)",
-                          (int)scheme, uri);
+    (*out)->keys = keys;
+    /* A file from schema 2 holds its templates in plaintext, and the migration to schema 3
+     * (in the backend, which never seals) leaves them so: seal them here. In a sealed file
+     * this finds none; it runs at every open, not once, so that a crash between the
+     * migration's commit and the sealing's leaves nothing in plaintext. It reads under a
+     * deferred lock (blob_rewrite's own transaction): an open does not wait for a writer. */
+    if (file != NULL && keys != NULL) {
+        st = seal_rewrite_all(*out, true, NULL, err);
+        if (st != MIEN_OK) {
+            (*out)->ops->close(*out);
+            *out = NULL;
+        }
+    }
+    return st;
 }

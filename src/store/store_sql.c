@@ -318,7 +318,8 @@ mien_status sql_sequence_get(store_db *s, store_sequences *out, mien_error *err)
 
 /* ---- subjects and faces --------------------------------------------------------------- */
 
-mien_status sql_check_external_id(const char *external_id, mien_error *err)
+/* MIEN_ERR_ARG unless external_id is 1..STORE_SUBJECT_MAX-1 bytes. */
+static mien_status sql_check_external_id(const char *external_id, mien_error *err)
 {
     size_t len = external_id != NULL ? strlen(external_id) : 0;
     if (len == 0 || len >= STORE_SUBJECT_MAX) {
@@ -328,8 +329,9 @@ mien_status sql_check_external_id(const char *external_id, mien_error *err)
     return MIEN_OK;
 }
 
-mien_status sql_subject_find(store_db *s, int64_t collection_id, const char *external_id,
-                             int64_t *id, mien_error *err)
+/* *id the id of subject `external_id` of the collection, or 0 when there is none. */
+static mien_status sql_subject_find(store_db *s, int64_t collection_id, const char *external_id,
+                                    int64_t *id, mien_error *err)
 {
     const sql_val v[] = {V_I64(collection_id), V_TEXT(external_id)};
     *id = 0;

@@ -181,15 +181,8 @@ typedef struct sql_migration {
         .op_end = drv_op_end, .erased = drv_erased,                                            \
     }
 
-/* MIEN_ERR_ARG unless external_id is 1..STORE_SUBJECT_MAX-1 bytes (the backends' own
- * subject operations check with it too). */
-mien_status sql_check_external_id(const char *external_id, mien_error *err);
-
-/* The subject look-ups of both backends' subject_ensure and face writes. sql_subject_find: *id
- * the id of subject `external_id` of the collection, or 0 when there is none.
- * sql_subject_in: *found whether subject `subject_id` is in collection `collection_id`. */
-mien_status sql_subject_find(store_db *s, int64_t collection_id, const char *external_id,
-                             int64_t *id, mien_error *err);
+/* The subject check of both backends' face writes: *found whether subject `subject_id` is in
+ * collection `collection_id`. */
 mien_status sql_subject_in(store_db *s, int64_t subject_id, int64_t collection_id, bool *found,
                            mien_error *err);
 

@@ -927,11 +927,7 @@ static mien_status sq_blob_rewrite(store_db *s, store_blob kind, store_rewrite_f
     /* The old (or plaintext) blobs were overwritten in place (secure_delete), but copies
      * may survive in the WAL and in page gaps: scrub as an erasure does. */
     if (status == MIEN_OK && n > 0) {
-        if (sqlite3_get_autocommit(st->db)) {
-            status = scrub(st, err);
-        } else {
-            st->scrub_pending = true;
-        }
+        status = drv_erased(s, err);
     }
     return status;
 }
