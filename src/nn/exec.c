@@ -127,7 +127,6 @@ struct nn_plan {
     void **owned; /* reordered weights and other plan-lifetime allocations */
     int n_owned, cap_owned;
     size_t owned_bytes;
-    char **impl; /* [g->n_nodes] implementation names (owned strings) */
     size_t scratch_size;
     dnnl_memory_t scratch_mem;
     void *scratch;
@@ -303,15 +302,6 @@ static bool impl_is_reference(const_dnnl_primitive_desc_t pd)
     return impl_name_is_reference(impl_name(pd));
 }
 
-/* Records `impl`, the kernel a primitive of node n runs, as the node's (its first one). */
-static void note_impl(nn_plan *p, const nn_node *n, const char *impl)
-{
-    int idx = (int)(n - p->g->nodes);
-    if (impl != NULL && p->impl[idx] == NULL) {
-        p->impl[idx] = strdup(impl);
-    }
-}
-
 static void need_scratch(nn_plan *p, const_dnnl_primitive_desc_t pd)
 {
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -400,9 +390,6 @@ static step *prim_step(nn_plan *p, dnnl_primitive_desc_t pd, const nn_node *n, m
     const char *impl = impl_name(pd);
     s->node = n;
     need_scratch(p, pd);
-    if (n != NULL) {
-        note_impl(p, n, impl);
-    }
     snprintf(s->impl, sizeof(s->impl), "%s", impl != NULL ? impl : "");
     dnnl_status_t ds = dnnl_primitive_create(&s->prim, pd);
     dnnl_primitive_desc_destroy(pd);
@@ -2191,7 +2178,7 @@ long nn_plan_profile(const nn_plan *p, mien_step_time *steps)
     for (int k = 0; k < p->n_steps; k++) {
         const step *s = &p->steps[k];
         const nn_node *n = s->node;
-        const char *impl = n != NULL ? p->impl[n - p->g->nodes] : NULL;
+        const char *impl = s->impl[0] != '\0' ? s->impl : NULL;
         const dnnl_memory_desc_t *md = s->n_args > 1 ? &p->refs[s->arg_ref[1]].md : NULL;
         nn_shape sh = s->out_shape;
         if (md != NULL) {
@@ -2231,12 +2218,6 @@ void nn_plan_free(nn_plan *p)
     for (int i = 0; i < p->n_owned; i++) {
         free(p->owned[i]);
     }
-    if (p->impl != NULL) {
-        for (int i = 0; i < p->g->n_nodes; i++) {
-            free(p->impl[i]);
-        }
-    }
-    free(p->impl);
     free(p->fused);
     free(p->consumers);
     free(p->owned);
@@ -2297,10 +2278,9 @@ mien_status nn_plan_new_opts(nn_backend *b, const nn_graph *g, const nn_shape *i
     p->deterministic = opt->deterministic || p->bf16;
     p->shapes = calloc((size_t)g->n_tensors, sizeof(*p->shapes));
     p->values = calloc((size_t)g->n_tensors, sizeof(*p->values));
-    p->impl = calloc((size_t)(g->n_nodes > 0 ? g->n_nodes : 1), sizeof(*p->impl));
     p->fused = calloc((size_t)(g->n_nodes > 0 ? g->n_nodes : 1), sizeof(*p->fused));
     p->consumers = calloc((size_t)g->n_tensors, sizeof(*p->consumers));
-    if (p->shapes == NULL || p->values == NULL || p->impl == NULL || p->fused == NULL ||
+    if (p->shapes == NULL || p->values == NULL || p->fused == NULL ||
         p->consumers == NULL) {
         st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
         goto fail;
@@ -2490,7 +2470,14 @@ const char *nn_plan_impl(const nn_plan *p, int node_index)
     if (node_index < 0 || node_index >= p->g->n_nodes) {
         return NULL;
     }
-    return p->impl[node_index];
+    /* the node's first oneDNN step: each step keeps the name of its own kernel */
+    for (int k = 0; k < p->n_steps; k++) {
+        const step *s = &p->steps[k];
+        if (s->node == &p->g->nodes[node_index] && s->impl[0] != '\0') {
+            return s->impl;
+        }
+    }
+    return NULL;
 }
 
 int nn_plan_steps(const nn_plan *p)
