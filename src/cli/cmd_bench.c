@@ -85,18 +85,12 @@ static int run_models(int argc, char **argv)
     bench_args o = {.c = {.threads = 1}, .runs = 50, .warmup = 10};
     mien_engine *engine = NULL;
     mien_session *session = NULL;
-    mien_error err;
     int n_args, rc = cli_parse(&models_cmd, argc, argv, &o, &n_args);
     if (rc != CLI_PARSED) {
         return rc;
     }
     rc = CLI_EXIT_OK;
-    if (cli_open_engine(&o.c, &engine) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
-    if (mien_session_new(engine, &session, &err) != MIEN_OK) {
-        fprintf(stderr, "mien bench: %s\n", err.message);
-        mien_engine_free(engine);
+    if (cli_open_session(&o.c, &engine, &session) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     if (!o.c.json) {

@@ -241,12 +241,8 @@ static int enroll_images(mien_store *store, const cli_common *c, const enroll_op
     mien_session *session = NULL;
     mien_error err;
     int rc = CLI_EXIT_OK;
-    if (cli_open_engine(c, &engine) != MIEN_OK) {
+    if (cli_open_session(c, &engine, &session) != MIEN_OK) {
         return CLI_EXIT_FAIL;
-    }
-    if (mien_session_new(engine, &session, &err) != MIEN_OK) {
-        mien_engine_free(engine);
-        return cli_fail("enroll", err.code, &err);
     }
     for (int k = 0; k < n; k++) {
         item it;

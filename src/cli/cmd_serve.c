@@ -63,29 +63,25 @@ static int selftest_throughput(const char *path, const char *models, int workers
 {
     cli_common c = {.models_dir = models, .threads = 1};
     selftest t = {0};
-    FILE *f = fopen(path, "rb");
     uint8_t *buf = NULL;
-    long size = -1;
+    size_t size = 0;
     pthread_t th[256];
     int started = 0;
     double t0;
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) <= 0 ||
-        fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)size)) == NULL ||
-        fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        fprintf(stderr, "mien serve: cannot read %s\n", path);
-        if (f != NULL) {
-            fclose(f);
-        }
+    if (cli_read_file(path, &buf, &size) != MIEN_OK) {
+        return CLI_EXIT_FAIL;
+    }
+    if (size == 0) {
+        fprintf(stderr, "mien serve: %s is empty\n", path);
         free(buf);
         return CLI_EXIT_FAIL;
     }
-    fclose(f);
     if (cli_open_engine(&c, &t.engine) != MIEN_OK) {
         free(buf);
         return CLI_EXIT_FAIL;
     }
     t.bytes = buf;
-    t.size = (size_t)size;
+    t.size = size;
     /* one warm-up run per worker's first shape happens inside the timed loop, as in the
      * server after start; a 1 s lead-in keeps it out of the figure */
     t.until = mien_now_ms() / 1e3 + 1.0;

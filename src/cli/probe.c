@@ -61,12 +61,8 @@ int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
-    if (cli_open_engine(&a->c, &p->engine) != MIEN_OK) {
+    if (cli_open_session(&a->c, &p->engine, &p->session) != MIEN_OK) {
         return CLI_EXIT_FAIL;
-    }
-    st = mien_session_new(p->engine, &p->session, &err);
-    if (st != MIEN_OK) {
-        return cli_fail(cmd, st, &err);
     }
     if (cli_template_of_bytes(p->session, path, p->bytes, p->size, a->face, p->info.profile,
                               &p->t, &p->face) != MIEN_OK) {

@@ -1055,17 +1055,15 @@ static bool p_compare(request *r)
     return true;
 }
 
-/* Replies to a failed mien_embed_face: 422 no_face when there was no face (face N), else the
+/* Replies to a failed mien_face_find / mien_embed_face: 422 no_face with the library's words
+ * ("no face found", "no face N (found M)") when there was no face (face N), else the
  * status's reply. `which` names the image ("" for the only one). */
 static void embed_face_failed(request *r, const char *which, mien_status st,
-                              const mien_face_pick *pick, int face_index, mien_error *err)
+                              const mien_face_pick *pick, mien_error *err)
 {
     const char *sep = which[0] ? ": " : "";
-    if (st == MIEN_ERR_NOT_FOUND && pick->count == 0) {
-        srv_reply_error(r, 422, "no_face", "%s%sno face found", which, sep);
-    } else if (st == MIEN_ERR_NOT_FOUND && pick->index < 0) {
-        srv_reply_error(r, 422, "no_face", "%s%sno face %d (found %zu)", which, sep, face_index,
-                        pick->count);
+    if (st == MIEN_ERR_NOT_FOUND && pick->index < 0) {
+        srv_reply_error(r, 422, "no_face", "%s%s%s", which, sep, err->message);
     } else {
         srv_reply_status(r, st, err);
     }
@@ -1087,7 +1085,7 @@ static bool template_of(request *r, mien_session *s, int k, const char *which, m
     if (st == MIEN_OK) {
         *face = pick.faces[pick.index];
     } else {
-        embed_face_failed(r, which, st, &pick, MIEN_FACE_PROMINENT, &err);
+        embed_face_failed(r, which, st, &pick, &err);
     }
     mien_faces_free(pick.faces);
     mien_image_free(img);
@@ -1281,7 +1279,7 @@ static void j_enrol(mien_session *s, void *arg)
     st = srv_face_find(r->srv, s, img, face_index >= 0 ? face_index : MIEN_FACE_PROMINENT,
                        &pick, &err);
     if (st != MIEN_OK) {
-        embed_face_failed(r, "", st, &pick, face_index, &err);
+        embed_face_failed(r, "", st, &pick, &err);
         goto done;
     }
     if (!enrol_choice_ok(r, &pick, face_index, force)) {

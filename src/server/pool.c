@@ -164,15 +164,6 @@ bool srv_pool_submit(server_pool *p, pool_job *job, void (*before)(void *), void
     return true;
 }
 
-int srv_pool_depth(server_pool *p)
-{
-    int d;
-    pthread_mutex_lock(&p->lock);
-    d = p->depth;
-    pthread_mutex_unlock(&p->lock);
-    return d;
-}
-
 void srv_pool_free(server_pool *p)
 {
     if (p == NULL) {

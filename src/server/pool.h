@@ -31,9 +31,6 @@ server_pool *srv_pool_new(mien_engine *engine, int workers, int queue, server_me
  * can resume it). False, without calling anything, when the queue is full or stopping. */
 bool srv_pool_submit(server_pool *p, pool_job *job, void (*before)(void *), void *before_arg);
 
-/* Jobs waiting now. */
-int srv_pool_depth(server_pool *p);
-
 /* Runs what is queued, stops the workers, frees their sessions and the pool. NULL: no-op. */
 void srv_pool_free(server_pool *p);
 

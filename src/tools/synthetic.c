@@ -72,12 +72,10 @@ static mien_status learn_layout(const cli_common *c, mien_profile profile, layou
     mien_session *session = NULL;
     mien_template *t0 = NULL;
     mien_face face;
-    mien_error err;
     char sample[4096];
     mien_status st = MIEN_ERR_IO;
     memset(l, 0, sizeof(*l));
-    if (cli_open_engine(c, &engine) != MIEN_OK ||
-        mien_session_new(engine, &session, &err) != MIEN_OK) {
+    if (cli_open_session(c, &engine, &session) != MIEN_OK) {
         goto done;
     }
     {
