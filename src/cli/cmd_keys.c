@@ -22,15 +22,9 @@ typedef struct keys_args {
     mien_role role; /* no default: a key's power is chosen (--role is required) */
 } keys_args;
 
-/* --role: a role name (mien_role_parse), into a mien_role. */
-static bool opt_role(const char *v, void *dest)
-{
-    return mien_role_parse(v, dest) == MIEN_OK;
-}
-
 static const cli_opt create_opts[] = {
     {"--role", CLI_OPT_CALL, offsetof(keys_args, role), "R",
-     .help = "admin, enrol, search, review or audit", .parse = opt_role,
+     .help = "admin, enrol, search, review or audit", .parse = cli_opt_role,
      .want = "admin, enrol, search, review or audit", .required = true},
     {"--label", CLI_OPT_STRING, offsetof(keys_args, label), "TEXT",
      .help = "what the key is for, for people"},

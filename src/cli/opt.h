@@ -75,6 +75,7 @@ extern const cli_opt cli_store_opts[];
 bool cli_opt_profile(const char *value, void *dest);
 bool cli_opt_consent(const char *value, void *dest);
 bool cli_opt_review(const char *value, void *dest);
+bool cli_opt_role(const char *value, void *dest);
 bool cli_opt_duration(const char *value, void *dest);
 bool cli_opt_time_from(const char *value, void *dest);
 bool cli_opt_time_to(const char *value, void *dest);
