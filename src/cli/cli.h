@@ -100,10 +100,13 @@ int cli_run_on_store(const cli_command *cmd, int argc, char **argv, void *args,
  * the templates cannot be read). */
 mien_status cli_open_store(const char *uri, mien_store **out);
 
-/* mien_store_open_with() with what the environment says (the library reads none): `uri` NULL
- * is $MIEN_STORE; o->key_file unset is $MIEN_KEY_FILE; $MIEN_NOW (unix seconds, a test hook)
- * and $MIEN_AUDIT_HEAD fill o->now and o->audit_head. A MIEN_NOW that is not unix seconds →
- * MIEN_ERR_ARG. o is filled in place. */
+/* What the environment says of the store (the library reads none): *uri NULL becomes
+ * $MIEN_STORE; o->key_file unset $MIEN_KEY_FILE; $MIEN_NOW (unix seconds, a test hook) and
+ * $MIEN_AUDIT_HEAD fill o->now and o->audit_head. A MIEN_NOW that is not unix seconds →
+ * MIEN_ERR_ARG (err says so). For every command that opens a store, `mien serve` included. */
+mien_status cli_store_env(const char **uri, mien_store_options *o, mien_error *err);
+
+/* mien_store_open_with() after cli_store_env(&uri, o, err); o is filled in place. */
 mien_status cli_store_open_with(const char *uri, mien_store_options *o, mien_store **out,
                                 mien_error *err);
 

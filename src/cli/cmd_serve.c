@@ -228,5 +228,15 @@ int cli_cmd_serve(int argc, char **argv)
     o.cfg.models_dir = eo.models_dir;
     o.cfg.precision = eo.precision;
     o.cfg.profile = eo.profile;
+    /* the store's ($MIEN_STORE, $MIEN_KEY_FILE, $MIEN_NOW, $MIEN_AUDIT_HEAD), likewise */
+    mien_store_options so = {.key_file = o.cfg.key_file};
+    mien_error err;
+    if (cli_store_env(&o.cfg.store_uri, &so, &err) != MIEN_OK) {
+        fprintf(stderr, "mien serve: cannot open the store: %s\n", err.message);
+        return CLI_EXIT_FAIL;
+    }
+    o.cfg.key_file = so.key_file;
+    o.cfg.now = so.now;
+    o.cfg.audit_head = so.audit_head;
     return server_run(&o.cfg) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

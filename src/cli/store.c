@@ -53,15 +53,13 @@ static const char *env_value(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-mien_status cli_store_open_with(const char *uri, mien_store_options *o, mien_store **out,
-                                mien_error *err)
+mien_status cli_store_env(const char **uri, mien_store_options *o, mien_error *err)
 {
     const char *now = env_value("MIEN_NOW");
     if (now != NULL) {
         char *end = NULL;
         long long t = strtoll(now, &end, 10);
         if (end == now || *end != '\0' || t <= 0) {
-            *out = NULL;
             err->code = MIEN_ERR_ARG;
             snprintf(err->message, sizeof(err->message),
                      "MIEN_NOW is '%s', not unix seconds (it is a test hook: unset it)", now);
@@ -73,7 +71,21 @@ mien_status cli_store_open_with(const char *uri, mien_store_options *o, mien_sto
         o->key_file = env_value("MIEN_KEY_FILE");
     }
     o->audit_head = env_value("MIEN_AUDIT_HEAD");
-    return mien_store_open_with(uri != NULL ? uri : env_value("MIEN_STORE"), o, out, err);
+    if (*uri == NULL) {
+        *uri = env_value("MIEN_STORE");
+    }
+    return MIEN_OK;
+}
+
+mien_status cli_store_open_with(const char *uri, mien_store_options *o, mien_store **out,
+                                mien_error *err)
+{
+    mien_status st = cli_store_env(&uri, o, err);
+    if (st != MIEN_OK) {
+        *out = NULL;
+        return st;
+    }
+    return mien_store_open_with(uri, o, out, err);
 }
 
 mien_status cli_open_store(const char *uri, mien_store **out)

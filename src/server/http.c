@@ -520,34 +520,18 @@ static void find_web_dir(const char *configured, char *out, size_t cap)
     out[0] = '\0';
 }
 
-/* $MIEN_NOW as the store's clock (a test hook: mien.h mien_store_options.now); false (message
- * printed) when it is not unix seconds. The library reads no environment. */
-static bool clock_hook(const char *now, int64_t *out)
-{
-    char *end = NULL;
-    long long t = strtoll(now, &end, 10);
-    if (end == now || *end != '\0' || t <= 0) {
-        fprintf(stderr, "mien serve: cannot open the store: MIEN_NOW is '%s', not unix seconds "
-                        "(it is a test hook: unset it)\n", now);
-        return false;
-    }
-    *out = (int64_t)t;
-    return true;
-}
-
 /* Opens the store with its key file. Outside loopback the key file must be named (--key-file
  * or $MIEN_KEY_FILE) and exist: the templates are sealed with its keys, and a key file made
  * in passing would be the only copy. On loopback a missing one is created (mode 0600) with a
  * warning. False (message printed) when the store cannot be opened. */
 static bool open_store(server *srv, bool loopback)
 {
-    const char *env = getenv("MIEN_KEY_FILE");
-    bool named = srv->cfg.key_file != NULL || (env != NULL && env[0] != '\0');
-    mien_store_options so = {.key_file = srv->cfg.key_file != NULL ? srv->cfg.key_file : env,
+    mien_store_options so = {.key_file = srv->cfg.key_file,
                              .create_key = loopback,
-                             .audit_head = getenv("MIEN_AUDIT_HEAD")};
+                             .now = srv->cfg.now,
+                             .audit_head = srv->cfg.audit_head};
     mien_error err;
-    if (!loopback && !named) {
+    if (!loopback && so.key_file == NULL) {
         fprintf(stderr,
                 "mien serve: refusing to listen on %s without a key file: templates are "
                 "encrypted with the data key in it, so outside loopback name it with "
@@ -557,18 +541,13 @@ static bool open_store(server *srv, bool loopback)
                 srv->cfg.listen);
         return false;
     }
-    const char *now = getenv("MIEN_NOW");
-    if (!loopback && now != NULL && now[0] != '\0') {
+    if (!loopback && so.now != 0) {
         /* A frozen clock stops expiry and back-dates the audit log: a test hook only. */
         fprintf(stderr, "mien serve: refusing to listen on %s with MIEN_NOW set (a test hook "
                         "that freezes the clock: nothing would expire)\n", srv->cfg.listen);
         return false;
     }
-    if (now != NULL && now[0] != '\0' && !clock_hook(now, &so.now)) {
-        return false;
-    }
-    const char *uri = srv->cfg.store_uri != NULL ? srv->cfg.store_uri : getenv("MIEN_STORE");
-    if (mien_store_open_with(uri, &so, &srv->store, &err) != MIEN_OK) {
+    if (mien_store_open_with(srv->cfg.store_uri, &so, &srv->store, &err) != MIEN_OK) {
         fprintf(stderr, "mien serve: cannot open the store: %s\n", err.message);
         return false;
     }

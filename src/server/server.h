@@ -13,7 +13,7 @@
 typedef struct server_config {
     const char *listen;     /* "HOST:PORT" ("[::1]:PORT" for IPv6); NULL: 127.0.0.1:8080; port
                                0 picks a free one (printed) */
-    const char *store_uri;  /* NULL: $MIEN_STORE, else ./mien.db */
+    const char *store_uri;  /* NULL: ./mien.db (`mien serve` passes $MIEN_STORE) */
     const char *models_dir; /* NULL: ./models (`mien serve` passes $MIEN_MODELS) */
     mien_precision precision; /* AUTO: the engine's default (`mien serve`: $MIEN_PRECISION) */
     mien_profile_fn profile;  /* NULL: none; else the engine's (`mien serve`: $MIEN_PROFILE) */
@@ -24,9 +24,13 @@ typedef struct server_config {
     size_t max_body;        /* bytes; 0: 20 MiB */
     int timeout_s;          /* seconds a client may take to send its request; 0: 30 */
     bool bootstrap_admin;   /* create and print an admin key when the store has none */
-    const char *key_file;   /* the store's key file (data keys, audit signing key); NULL:
-                               $MIEN_KEY_FILE, else the database path + ".key". Required (flag
-                               or environment) on a non-loopback address */
+    const char *key_file;   /* the store's key file (data keys, audit signing key); NULL: the
+                               database path + ".key" (`mien serve` passes --key-file, else
+                               $MIEN_KEY_FILE). Required on a non-loopback address */
+    int64_t now;            /* non-zero: the store's clock, a test hook refused off loopback
+                               (`mien serve` passes $MIEN_NOW) */
+    const char *audit_head; /* PostgreSQL: where this node keeps the signed audit head; NULL:
+                               beside the key file (`mien serve` passes $MIEN_AUDIT_HEAD) */
     const char *compare_purposes; /* comma-separated purposes POST /v1/compare accepts; NULL:
                                      "identity_verification" */
     int purge_interval_s;   /* seconds between purges of expired subjects; 0: 3600; < 0: only

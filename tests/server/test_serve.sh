@@ -89,6 +89,20 @@ if [ $? -eq 1 ] && grep -q "missing.key" "$TMP/out" && [ ! -e "$TMP/missing.key"
 else
     bad "missing key file: non-loopback refused"; cat "$TMP/out"
 fi
+# the test clock: never off loopback, and unix seconds or nothing
+MIEN_NOW=1796000000 "$MIEN" serve --listen 0.0.0.0:0 --store "$EMPTY" \
+    --key-file "$TMP/empty.db.key" >"$TMP/out" 2>&1
+if [ $? -eq 1 ] && grep -q "with MIEN_NOW set" "$TMP/out"; then
+    ok "MIEN_NOW: non-loopback refused"
+else
+    bad "MIEN_NOW: non-loopback refused"; cat "$TMP/out"
+fi
+MIEN_NOW=soon "$MIEN" serve --listen 127.0.0.1:0 --store "$EMPTY" >"$TMP/out" 2>&1
+if [ $? -eq 1 ] && grep -q "MIEN_NOW is 'soon', not unix seconds" "$TMP/out"; then
+    ok "MIEN_NOW not unix seconds: refused"
+else
+    bad "MIEN_NOW not unix seconds: refused"; cat "$TMP/out"
+fi
 # a key file (made by `mien keys create`) but no valid API key: still refused
 LONE=$(MIEN_KEY_FILE=$TMP/empty.db.key "$MIEN" keys create --role admin --store "$EMPTY" 2>/dev/null |
        grep -o 'mien_[A-Za-z0-9_-]*' | head -n 1)
