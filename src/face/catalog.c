@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "face/face.h"
+
 /* Normalisations: UltraFace and embedder B take (x − 127)/128 (fr_detect.js
  * preprocessDetection, fr_feature.js), the MTCNN nets and embedder A (x − 127.5)/128 (expo
  * core/mtcnn/MTCNN.kt, MobileFaceNet.kt). */
@@ -42,12 +44,14 @@ static const face_model_spec CATALOG[FACE_MODEL_COUNT] = {
      PKG_EXPO,
      "sirius-ai/MobileFaceNet_TF, trained on MS1M (MS-Celeb-1M); upstream has no licence "
      "file; package says MIT",
-     "NHWC", 4, {1, 112, 112, 3}, {FACE_LAYOUT_HWC, MEAN_127_5, STD_128, 112, 112}},
+     "NHWC", 4, {1, FACE_CHIP_SIZE, FACE_CHIP_SIZE, 3},
+     {FACE_LAYOUT_HWC, MEAN_127_5, STD_128, FACE_CHIP_SIZE, FACE_CHIP_SIZE}},
     {"embedderB", "fr_feature.onnx",
      "face template B: MobileFaceNet, 512-d, input 112x112 RGB (x-127)/128",
      PKG_FACEPLUGIN,
      "origin and training data unknown; package says MIT",
-     "NCHW", 4, {1, 3, 112, 112}, {FACE_LAYOUT_CHW, MEAN_127, STD_128, 112, 112}},
+     "NCHW", 4, {1, 3, FACE_CHIP_SIZE, FACE_CHIP_SIZE},
+     {FACE_LAYOUT_CHW, MEAN_127, STD_128, FACE_CHIP_SIZE, FACE_CHIP_SIZE}},
 };
 
 const face_model_spec *face_catalog(void)

@@ -261,15 +261,13 @@ static void l2_normalise(float *v, int n)
 static mien_status run_embedder(mien_session *s, int model, const image_rgb *chip, float *out,
                                 int dim, mien_error *err)
 {
-    static const int64_t dims_a[4] = {1, FACE_CHIP_SIZE, FACE_CHIP_SIZE, 3};
-    static const int64_t dims_b[4] = {1, 3, FACE_CHIP_SIZE, FACE_CHIP_SIZE};
     enum { PIXELS = FACE_CHIP_SIZE * FACE_CHIP_SIZE };
     float x[PIXELS * 3];
     const float *y;
     nn_shape shape;
     mien_status st;
     face_input_tensor(model, chip, face_catalog()[model].input.layout, x);
-    st = face_run_model(s, model, x, model == FACE_MODEL_EMBEDDER_A ? dims_a : dims_b, 4, err);
+    st = face_run_model(s, model, x, face_catalog()[model].bench_dims, 4, err);
     if (st != MIEN_OK) {
         return st;
     }
