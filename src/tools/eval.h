@@ -153,6 +153,10 @@ void eval_pair_lines_free(eval_pair_lines *l);
 bool eval_read_lfw_pairs(const char *lfw_dir, const char *file, int max_folds, eval_pairs *out,
                          int *n_folds);
 
+/* Path of image `num` of `name` in LFW's layout, lfw_dir/lfw_deepfunneled/name/name_NNNN.jpg;
+ * malloc'd (the caller frees), NULL when out of memory. */
+char *eval_lfw_image(const char *lfw_dir, const char *name, int num);
+
 /* Scores: cosine of embedder A (wa = 1, wb = 0), of B, or a weighted sum. Pairs with an image
  * without a vector score -(wa + wb), the lowest possible (eval-lfw.js scores them -1 per
  * embedder). `flip` takes the flip-averaged vectors. scores[n_pairs] is the caller's. */

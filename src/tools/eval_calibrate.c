@@ -182,7 +182,6 @@ static bool read_people(const char *dir, char ***paths, int **pid, size_t *n, in
             goto done;
         }
         for (int k = 1; k <= count; k++) {
-            size_t len = strlen(dir) + 2 * strlen(name) + 48;
             if (*n == cap) {
                 size_t nc = cap ? 2 * cap : 4096;
                 char **np = realloc(*paths, nc * sizeof(**paths));
@@ -198,12 +197,10 @@ static bool read_people(const char *dir, char ***paths, int **pid, size_t *n, in
                 *pid = ni;
                 cap = nc;
             }
-            (*paths)[*n] = malloc(len);
+            (*paths)[*n] = eval_lfw_image(dir, name, k);
             if ((*paths)[*n] == NULL) {
                 goto nomem;
             }
-            snprintf((*paths)[*n], len, "%s/lfw_deepfunneled/%s/%s_%04d.jpg", dir, name, name,
-                     k);
             (*pid)[*n] = *people;
             (*n)++;
         }

@@ -154,14 +154,11 @@ static bool list_images(run *u, const char *dir)
     for (size_t p = 0; p < u->n_people; p++) {
         const char *name = u->people[p].name;
         for (int i = 1; i <= u->people[p].count; i++) {
-            size_t len = strlen(dir) + 2 * strlen(name) + 40;
-            u->paths[k_img] = malloc(len);
+            u->paths[k_img] = eval_lfw_image(dir, name, i);
             if (u->paths[k_img] == NULL) {
                 fprintf(stderr, "mien eval lfw-1n: out of memory\n");
                 return false;
             }
-            snprintf(u->paths[k_img], len, "%s/lfw_deepfunneled/%s/%s_%04d.jpg", dir, name,
-                     name, i);
             u->owner[k_img] = p;
             u->is_gallery[k_img] = i == 1;
             u->n_probes += i > 1;

@@ -140,8 +140,7 @@ void eval_pair_lines_free(eval_pair_lines *l)
     memset(l, 0, sizeof(*l));
 }
 
-/* Path of image `num` of `name` in LFW's layout; malloc'd, NULL when out of memory. */
-static char *lfw_image(const char *lfw_dir, const char *name, int num)
+char *eval_lfw_image(const char *lfw_dir, const char *name, int num)
 {
     size_t cap = strlen(lfw_dir) + 2 * strlen(name) + 48;
     char *s = malloc(cap);
@@ -212,8 +211,9 @@ bool eval_read_lfw_pairs(const char *lfw_dir, const char *file, int max_folds, e
                     lineno);
             goto done;
         }
-        if (!eval_pair_lines_add(&l, lfw_image(lfw_dir, n1, i1), lfw_image(lfw_dir, n2, i2),
-                                 same, (int)(l.n / (2 * (size_t)per)))) {
+        if (!eval_pair_lines_add(&l, eval_lfw_image(lfw_dir, n1, i1),
+                                 eval_lfw_image(lfw_dir, n2, i2), same,
+                                 (int)(l.n / (2 * (size_t)per)))) {
             fprintf(stderr, "mien eval: out of memory\n");
             goto done;
         }
