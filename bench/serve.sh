@@ -112,7 +112,7 @@ curl -s -o /dev/null -H "Authorization: Bearer $KEY" -H 'Content-Type: image/jpe
 wrk -t1 -c2 -d"${SECONDS_RUN}s" --timeout 10s --latency -s "$TMP/search.lua" \
     "$URL/v1/collections/big/search?purpose=evaluation&case_ref=bench" >"$TMP/wrk3"
 fields=$(wrk_fields "$TMP/wrk3")
-curl -s "$URL/metrics" >"$TMP/metrics"
+curl -s -H "Authorization: Bearer $KEY" "$URL/metrics" >"$TMP/metrics"
 stage=$(awk '/^mien_inference_seconds_sum\{stage="search"\}/ {s=$2} /^mien_inference_seconds_count\{stage="search"\}/ {c=$2}
              END {printf "%.3f", (c > 0 ? s / c * 1000 : 0)}' "$TMP/metrics")
 echo "{\"case\":\"http_search\",\"faces\":$SEARCH_COUNT,\"connections\":2,$fields,\"search_stage_mean_ms\":$stage,\"peak_rss_kib\":$(hwm "$PID")}"

@@ -1,7 +1,8 @@
 /* cmd_serve.c — `mien serve`: the HTTP API (src/server/, openapi.yaml, docs/api.md).
  *
  *   mien serve [--listen HOST:PORT] [--store URI] [--models DIR] [--workers N] [--queue N]
- *              [--max-body BYTES] [--timeout SECONDS] [--web DIR] [--bootstrap-admin]
+ *              [--max-body BYTES] [--timeout SECONDS] [--header-timeout SECONDS]
+ *              [--max-client-connections N] [--web DIR] [--bootstrap-admin]
  *              [--key-file PATH] [--compare-purposes P1,P2] [--purge-interval SECONDS]
  *   mien serve --print-routes        one "METHOD PATTERN" line per route, then exit
  *   mien serve --selftest-throughput IMAGE [--workers N] [--seconds S]
@@ -121,16 +122,29 @@ typedef struct serve_args {
     bool print_routes;
 } serve_args;
 
-/* --purge-interval: seconds, at most 31 days (retention is counted in days); 0 turns the
- * periodic purge off (server_config's -1). */
-static bool opt_purge_interval(const char *v, void *dest)
+/* A count in 0..hi where 0 turns the limit off: stored as -1, since 0 is server_config's
+ * "default". */
+static bool zero_means_off(const char *v, void *dest, int hi)
 {
     int n;
-    if (!cli_parse_int(v, 0, 31 * 86400, &n)) {
+    if (!cli_parse_int(v, 0, hi, &n)) {
         return false;
     }
     *(int *)dest = n == 0 ? -1 : n;
     return true;
+}
+
+/* --purge-interval: seconds, at most 31 days (retention is counted in days); 0 turns the
+ * periodic purge off. */
+static bool opt_purge_interval(const char *v, void *dest)
+{
+    return zero_means_off(v, dest, 31 * 86400);
+}
+
+/* --max-client-connections: 0..100000; 0 is no limit. */
+static bool opt_client_connections(const char *v, void *dest)
+{
+    return zero_means_off(v, dest, 100000);
 }
 
 /* --max-body: bytes in 1..2^31, into a size_t. */
@@ -163,6 +177,13 @@ static const cli_opt opts[] = {
     {"--timeout", CLI_OPT_INT, offsetof(serve_args, cfg.timeout_s), "SECONDS",
      .help = "seconds a client may take to send its request (default 30)", .lo = 1,
      .hi = 100000, .want = "a positive number"},
+    {"--header-timeout", CLI_OPT_INT, offsetof(serve_args, cfg.header_timeout_s), "SECONDS",
+     .help = "seconds a connection may take to send a request's headers; then it is closed "
+             "without an answer (default 10)",
+     .lo = 1, .hi = 100000, .want = "a positive number"},
+    {"--max-client-connections", CLI_OPT_CALL, offsetof(serve_args, cfg.max_client_connections),
+     "N", .help = "open connections from one client address at most (default 64; 0: no limit)",
+     .want = "a number in 0..100000", .parse = opt_client_connections},
     {"--http-threads", CLI_OPT_INT, offsetof(serve_args, cfg.http_threads), "N",
      .help = "HTTP threads (default min(online CPUs, 8); at most 64)", .lo = 1, .hi = 100000,
      .want = "a positive number"},
@@ -191,7 +212,8 @@ static const cli_opt opts[] = {
 static const cli_command cmd = {
     "serve",
     "serve [--listen HOST:PORT] [--store URI] [--models DIR] [--workers N]\n"
-    "                  [--queue N] [--max-body BYTES] [--timeout SECONDS] [--web DIR]\n"
+    "                  [--queue N] [--max-body BYTES] [--timeout SECONDS]\n"
+    "                  [--header-timeout SECONDS] [--max-client-connections N] [--web DIR]\n"
     "                  [--bootstrap-admin] [--key-file PATH] [--compare-purposes P1,P2]\n"
     "                  [--purge-interval SECONDS] [--print-routes]",
     opts, 0, 0};

@@ -74,7 +74,13 @@ void srv_reply_error(request *r, int status, const char *code, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    srv_reply_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+    if (status >= 500 && status != 503) {
+        srv_log_failure(r, status, code, msg);
+        snprintf(msg, sizeof(msg), "the server failed; its log has the detail under request id %s",
+                 r->request_id);
+    }
+    srv_reply_json(r, status, json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message",
+                                        msg, "request_id", r->request_id));
     if (status == 503) {
         r->hdr_name[0] = "Retry-After";
         r->hdr_value[0] = "1";
@@ -82,6 +88,12 @@ void srv_reply_error(request *r, int status, const char *code, const char *fmt, 
         r->hdr_name[0] = "WWW-Authenticate";
         r->hdr_value[0] = "Bearer realm=\"mien\"";
     }
+}
+
+void srv_log_failure(const request *r, int status, const char *code, const char *detail)
+{
+    fprintf(stderr, "mien serve: request %s: %s %s: %d %s: %s\n", r->request_id, r->method,
+            r->route != NULL ? r->route->pattern : "?", status, code, detail);
 }
 
 void srv_reply_status(request *r, mien_status st, const mien_error *err)
@@ -103,9 +115,7 @@ void srv_reply_status(request *r, mien_status st, const mien_error *err)
     case MIEN_ERR_IMAGE:
         srv_reply_error(r, 422, "bad_image", "%s", msg);
         break;
-    default:
-        fprintf(stderr, "mien serve: %s %s: %s (%s)\n", r->method,
-                r->route != NULL ? r->route->pattern : "?", msg, mien_strerror(st));
+    default: /* logged by srv_reply_error, the body says only that the server failed */
         srv_reply_error(r, 500, "internal", "%s (%s)", msg, mien_strerror(st));
         break;
     }
@@ -569,6 +579,9 @@ static void h_readyz(request *r)
                                  "models", models, "store", store, "reason", reason));
 }
 
+/* Prometheus text. It needs a key with the audit role (or admin): it names every collection
+ * and counts its faces under the store lock, which is neither for anyone on the network to
+ * read nor to trigger at will (issue 13 item 6; a scrape config with a key: docs/deploy.md). */
 static void h_metrics(request *r)
 {
     server *srv = r->srv;
@@ -1725,7 +1738,7 @@ const route srv_route_table[] = {
     {"GET", "/static/{file}", NULL, h_static, NULL, NULL},
     {"GET", "/healthz", NULL, h_healthz, NULL, NULL},
     {"GET", "/readyz", NULL, h_readyz, NULL, NULL},
-    {"GET", "/metrics", NULL, h_metrics, NULL, NULL},
+    {"GET", "/metrics", "audit", h_metrics, NULL, NULL},
     {"POST", "/v1/detect", "detect", NULL, p_detect, j_detect},
     {"POST", "/v1/compare", "compare", NULL, p_compare, j_compare},
     {"GET", "/v1/collections", "collections.read", h_collections_list, NULL, NULL},

@@ -2,13 +2,19 @@
  * internal thread pool), request bodies accumulated across calls with a size bound, route
  * matching, bearer-key authentication, and the life cycle (start, SIGTERM/SIGINT, drain).
  *
- * A request's path through here: the first call (headers) allocates its state, matches the
- * route and refuses a declared Content-Length above --max-body (413) at once; later calls
- * append the body (413 or 408 cut the connection if it grows too large or takes longer than
- * --timeout in all); the final call authenticates and either answers in this thread or, for
- * inference, suspends the connection and queues a job (503 + Retry-After when the queue is
- * full); the worker builds the answer and resumes the connection, and the next call sends
- * it. Answers are always queued on a call after the first, so keep-alive holds. */
+ * A request's path through here: the first call (headers) allocates its state, refuses a
+ * declared Content-Length above --max-body (413), matches the route and authenticates the
+ * key (a bearer key whole; SigV4 as far as the headers allow: rekognition.c), all before any
+ * of the body is read — a refusal of a request with a body is sent at once, and MHD closes
+ * the connection without reading the body (issue 13 item 7); later calls append the body (413
+ * or 408 cut the connection if it grows too large or takes longer than --timeout in all);
+ * the final call either answers in this thread or, for inference, suspends the connection
+ * and queues a job (503 + Retry-After when the queue is full); the worker builds the answer
+ * and resumes the connection, and the next call sends it. Other answers are queued on a call
+ * after the first, so keep-alive holds.
+ *
+ * Before that: MHD refuses a connection beyond --max-client-connections from one address, and
+ * the guard (guard.c) closes one whose headers take longer than --header-timeout. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -20,6 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "internal.h"
 #include "rekognition.h"
 #include "service.h"
@@ -27,6 +35,12 @@
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_MAX_BODY (20u << 20) /* 20 MiB: a 24-megapixel JPEG is ~12 MiB */
 #define DEFAULT_TIMEOUT_S 30
+/* Request headers are a few hundred bytes: 10 s is ample on any link, and bounds what a
+ * client that trickles them (slowloris) can hold. */
+#define DEFAULT_HEADER_TIMEOUT_S 10
+/* Open connections per client address: a browser opens 6, an SDK's pool a few dozen; behind
+ * a reverse proxy every client shares its address (docs/deploy.md). */
+#define DEFAULT_CLIENT_CONNECTIONS 64
 #define CONNECTION_MEMORY 65536      /* per-connection header buffer (MHD's default is 32 KiB) */
 #define CONNECTION_LIMIT 1024        /* open connections at most */
 #define HTTP_THREADS_MAX 8
@@ -137,6 +151,7 @@ static enum MHD_Result send_reply(request *r)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->resp_type != NULL ? r->resp_type : "application/json");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     if (r->route == NULL || r->route->action != NULL) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     }
@@ -232,12 +247,55 @@ static void suspend_cb(void *arg)
     MHD_suspend_connection(r->conn);
 }
 
-/* The final call: decides the answer, or queues the job. */
-static enum MHD_Result dispatch(request *r, const char *method, const char *url)
+/* A random version-4 UUID (RFC 9562 §5.4) into out[37]: the request's id. */
+static void random_request_id(char out[37])
 {
-    char allow[64];
+    uint8_t b[16];
+    randombytes_buf(b, sizeof(b));
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
+}
+
+/* The first call's checks, on the headers alone: the route (404, 405) and the key. False
+ * when the request is answered already. */
+static bool check_headers(request *r, const char *method, const char *url)
+{
     bool path_known;
     if (srv_rekognition_is_call(r->conn, method, url)) { /* AWS JSON 1.1 (docs/rekognition.md) */
+        return srv_rekognition_begin(r);
+    }
+    r->route = find_route(method, url, r->params, &path_known, r->allow, sizeof(r->allow));
+    if (r->route == NULL) {
+        if (path_known) {
+            srv_reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
+                            method, url, r->allow);
+            r->hdr_name[0] = "Allow";
+            r->hdr_value[0] = r->allow; /* copied by MHD_add_response_header */
+            return false;
+        }
+        srv_reply_error(r, 404, "not_found", "no route for %s", url);
+        return false;
+    }
+    return r->route->action == NULL || authenticate(r);
+}
+
+/* Whether the request announces a body (Content-Length above 0, or chunked). */
+static bool has_body(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (cl != NULL && strtoull(cl, NULL, 10) > 0) ||
+           MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
+/* The final call (the body is in, the headers were accepted): answers, or queues the job. */
+static enum MHD_Result dispatch(request *r)
+{
+    if (r->rek != NULL) { /* a Rekognition call: the signature over the body, then the rest */
         if (!srv_rekognition_prepare(r)) {
             return send_reply(r);
         }
@@ -246,23 +304,6 @@ static enum MHD_Result dispatch(request *r, const char *method, const char *url)
             return send_reply(r);
         }
         return MHD_YES;
-    }
-    r->route = find_route(method, url, r->params, &path_known, allow, sizeof(allow));
-    if (r->route == NULL) {
-        if (path_known) {
-            static __thread char allow_hdr[64];
-            snprintf(allow_hdr, sizeof(allow_hdr), "%s", allow);
-            srv_reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
-                            method, url, allow);
-            r->hdr_name[0] = "Allow";
-            r->hdr_value[0] = allow_hdr; /* copied by MHD_add_response_header below */
-            return send_reply(r);
-        }
-        srv_reply_error(r, 404, "not_found", "no route for %s", url);
-        return send_reply(r);
-    }
-    if (r->route->action != NULL && !authenticate(r)) {
-        return send_reply(r);
     }
     copy_request_values(r);
     if (r->route->run != NULL) {
@@ -281,6 +322,40 @@ static enum MHD_Result dispatch(request *r, const char *method, const char *url)
     return MHD_YES;
 }
 
+/* The first call of a request: its state, then every check the headers allow. */
+static enum MHD_Result begin_request(server *srv, struct MHD_Connection *conn, const char *url,
+                                     const char *method, void **con_cls)
+{
+    const char *cl;
+    request *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return MHD_NO;
+    }
+    r->srv = srv;
+    r->conn = conn;
+    r->t0 = srv_now_s();
+    r->resp_fd = -1;
+    r->method = method_label(method);
+    random_request_id(r->request_id);
+    atomic_fetch_add(&srv->in_flight, 1);
+    *con_cls = r;
+    srv_guard_request_started(srv->guard, conn);
+    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL && strtoull(cl, NULL, 10) > srv->cfg.max_body) {
+        srv_reply_error(r, 413, "payload_too_large", "the body is larger than %zu bytes",
+                        srv->cfg.max_body);
+        r->state = REQ_READY;
+        return send_reply(r); /* MHD closes the connection: the body is not read */
+    }
+    if (check_headers(r, method, url)) {
+        return MHD_YES; /* read the body */
+    }
+    r->state = REQ_READY;
+    /* Refused: with a body, answer now (MHD then closes the connection without reading it);
+     * without one, on the final call, so that keep-alive holds. */
+    return has_body(conn) ? send_reply(r) : MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -289,27 +364,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     server *srv = cls;
     request *r = *con_cls;
     (void)version;
+    (void)url;
+    (void)method;
     if (r == NULL) { /* first call: headers only */
-        const char *cl;
-        r = calloc(1, sizeof(*r));
-        if (r == NULL) {
-            return MHD_NO;
-        }
-        r->srv = srv;
-        r->conn = conn;
-        r->t0 = srv_now_s();
-        r->resp_fd = -1;
-        r->method = method_label(method);
-        atomic_fetch_add(&srv->in_flight, 1);
-        *con_cls = r;
-        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoull(cl, NULL, 10) > srv->cfg.max_body) {
-            srv_reply_error(r, 413, "payload_too_large", "the body is larger than %zu bytes",
-                            srv->cfg.max_body);
-            r->state = REQ_READY;
-            return send_reply(r); /* MHD closes the connection: the body is not read */
-        }
-        return MHD_YES;
+        return begin_request(srv, conn, url, method, con_cls);
     }
     if (*upload_data_size > 0) { /* a piece of the body */
         size_t n = *upload_data_size;
@@ -342,12 +400,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         memcpy(r->body + r->body_len, upload_data, n);
         r->body_len += n;
+        srv_metrics_body_bytes(srv->metrics, n);
         *upload_data_size = 0;
         return MHD_YES;
     }
     switch (r->state) {
     case REQ_NEW:
-        return dispatch(r, method, url);
+        return dispatch(r);
     case REQ_READY:
         return send_reply(r);
     case REQ_QUEUED:
@@ -361,10 +420,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     server *srv = cls;
     request *r = *con_cls;
-    (void)conn;
     if (r == NULL) {
         return;
     }
+    srv_guard_request_ended(srv->guard, conn);
     int status = r->status;
     if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && status == 0) {
         status = 408;
@@ -590,6 +649,12 @@ static void config_defaults(server_config *c)
     if (c->timeout_s <= 0) {
         c->timeout_s = DEFAULT_TIMEOUT_S;
     }
+    if (c->header_timeout_s <= 0) {
+        c->header_timeout_s = DEFAULT_HEADER_TIMEOUT_S;
+    }
+    if (c->max_client_connections == 0) {
+        c->max_client_connections = DEFAULT_CLIENT_CONNECTIONS;
+    }
 }
 
 /* Whether the service can be used: the store has a valid API key (the first admin key is
@@ -652,6 +717,11 @@ static bool start_inference(server *srv)
         fprintf(stderr, "mien serve: out of memory\n");
         return false;
     }
+    srv->guard = srv_guard_new(srv->cfg.header_timeout_s, srv->metrics);
+    if (srv->guard == NULL) {
+        fprintf(stderr, "mien serve: cannot start the header-timeout guard\n");
+        return false;
+    }
     srv->pool = srv_pool_new(srv->engine, srv->cfg.workers, srv->cfg.queue, srv->metrics, &err);
     if (srv->pool == NULL) {
         fprintf(stderr, "mien serve: cannot start the inference pool: %s\n", err.message);
@@ -676,6 +746,9 @@ static bool start_daemon(server *srv, const struct sockaddr_storage *addr, int *
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)(c->max_client_connections > 0 ? c->max_client_connections : 0),
+        MHD_OPTION_NOTIFY_CONNECTION, srv_guard_notify, srv->guard,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
         NULL, MHD_OPTION_END);
     if (srv->daemon == NULL) {
@@ -763,6 +836,7 @@ done:
     if (srv->daemon != NULL) {
         MHD_stop_daemon(srv->daemon);
     }
+    srv_guard_free(srv->guard); /* after the daemon: no connection is left to notify it */
     srv_metrics_free(srv->metrics);
     mien_engine_free(srv->engine);
     mien_store_close(srv->store);

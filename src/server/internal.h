@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "guard.h"
 #include "metrics.h"
 #include "mien.h"
 #include "pool.h"
@@ -29,6 +30,7 @@ typedef struct server {
     server_pool *pool;
     server_metrics *metrics;
     struct MHD_Daemon *daemon;
+    srv_guard *guard;             /* closes connections whose headers come too slowly */
     char web_dir[PATH_MAX];       /* "" when there is none */
     atomic_int in_flight;         /* requests between their first call and completion */
     char compare_purposes[256];   /* the purposes compare accepts, comma-separated (checked) */
@@ -66,6 +68,8 @@ typedef struct request {
     struct MHD_Connection *conn;
     const struct route *route; /* NULL: no route (404/405 decided in http.c) */
     const char *method;        /* static string ("GET", ...) for metrics */
+    char request_id[37];       /* a random UUID: in the X-Request-Id header of the answer, in
+                                  every error body, and in the log line of a 5xx */
     char actor[MIEN_KEY_ID_LEN + 1]; /* the API key's id ("" on routes without a key): the
                                         actor of every audit entry the request makes */
     mien_role role;            /* that key's role */
@@ -93,7 +97,8 @@ typedef struct request {
     const char *resp_type;     /* static Content-Type */
     int resp_fd;               /* static file (>= 0), sent with MHD_create_response_from_fd */
     uint64_t resp_fd_size;
-    const char *hdr_name[2], *hdr_value[2]; /* extra static headers */
+    const char *hdr_name[2], *hdr_value[2]; /* extra headers (static, or the request's) */
+    char allow[64];            /* a 405's Allow header */
     pool_job job;
     struct rek_call *rek;      /* a Rekognition-compatible call's state (rekognition.c), freed
                                   at completion; NULL for the native routes */
@@ -123,11 +128,15 @@ void srv_reply_serialised(request *r, int status, json_t *obj, const char *type,
                           const char *oom_body);
 /* Sets the response to `obj` (stolen) serialised as JSON with `status`. */
 void srv_reply_json(request *r, int status, json_t *obj);
-/* Sets {"error":{"code","message"}} with `status`. */
+/* Sets {"error":{"code","message","request_id"}} with `status`. A 5xx other than 503 says
+ * only that the server failed: the message, which may name the database's host or a file
+ * (the store's words), goes to the server's log with the request id instead. */
 void srv_reply_error(request *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Writes a failure's detail to the server's log (stderr), under the request's id. */
+void srv_log_failure(const request *r, int status, const char *code, const char *detail);
 /* The error reply a library status maps to (404 not_found, 409 conflict, 400, 403 forbidden,
- * 422 bad_image, 500 internal), with err's message. */
+ * 422 bad_image, 500 internal: logged, generic body), with err's message. */
 void srv_reply_status(request *r, mien_status st, const mien_error *err);
 
 /* ---- governance (api.c) ---- */

@@ -50,6 +50,8 @@ struct server_metrics {
     collection_gauge collections[MAX_COLLECTIONS];
     size_t n_collections;
     int queue_depth;
+    uint64_t body_bytes;
+    uint64_t slow_headers_cut;
 };
 
 server_metrics *srv_metrics_new(void)
@@ -186,6 +188,26 @@ void srv_metrics_collections_reset(server_metrics *m)
     pthread_mutex_unlock(&m->lock);
 }
 
+void srv_metrics_body_bytes(server_metrics *m, size_t bytes)
+{
+    if (m == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&m->lock);
+    m->body_bytes += bytes;
+    pthread_mutex_unlock(&m->lock);
+}
+
+void srv_metrics_slow_headers_cut(server_metrics *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&m->lock);
+    m->slow_headers_cut++;
+    pthread_mutex_unlock(&m->lock);
+}
+
 /* Appends s as a Prometheus label value: backslash, quote and newline escaped. */
 static void sb_label(srv_buf *b, const char *s)
 {
@@ -251,6 +273,14 @@ char *srv_metrics_render(server_metrics *m, size_t *len)
     for (size_t i = 0; i < m->n_stages; i++) {
         render_histogram(&b, "mien_inference_seconds", "stage", &m->stages[i]);
     }
+    srv_buf_printf(&b, "# HELP mien_request_body_bytes_total Request body bytes read.\n"
+                  "# TYPE mien_request_body_bytes_total counter\n"
+                  "mien_request_body_bytes_total %llu\n"
+                  "# HELP mien_connections_cut_total Connections closed by the server, by "
+                  "reason.\n"
+                  "# TYPE mien_connections_cut_total counter\n"
+                  "mien_connections_cut_total{reason=\"slow_headers\"} %llu\n",
+                  (unsigned long long)m->body_bytes, (unsigned long long)m->slow_headers_cut);
     srv_buf_printf(&b, "# HELP mien_collection_faces Faces enrolled, per collection.\n"
                   "# TYPE mien_collection_faces gauge\n");
     for (size_t i = 0; i < m->n_collections; i++) {

@@ -1,6 +1,6 @@
 /* metrics.h — the service's Prometheus metrics: counters of requests by route and status,
  * latency histograms by route, the inference queue depth, inference time, faces per
- * collection. Thread-safe (atomics and one mutex for the label table); rendered as the
+ * collection, body bytes read, connections cut for slow headers. Thread-safe (atomics and one mutex for the label table); rendered as the
  * Prometheus text exposition format (version 0.0.4) by srv_metrics_render. */
 #ifndef MIEN_SERVER_METRICS_H
 #define MIEN_SERVER_METRICS_H
@@ -24,6 +24,12 @@ void srv_metrics_inference(server_metrics *m, const char *stage, double seconds)
 void srv_metrics_collection_faces(server_metrics *m, const char *collection, int64_t faces);
 /* Forgets every collection gauge (before a refresh, so that dropped collections vanish). */
 void srv_metrics_collections_reset(server_metrics *m);
+
+/* Bytes of request bodies handed to the routes, and connections closed because their
+ * headers came too slowly (guard.c): the evidence that a refused request's body was not read
+ * and that slow clients are cut. */
+void srv_metrics_body_bytes(server_metrics *m, size_t bytes);
+void srv_metrics_slow_headers_cut(server_metrics *m);
 
 /* Renders everything into a malloc'd NUL-terminated string (caller frees); NULL on OOM. */
 char *srv_metrics_render(server_metrics *m, size_t *len);

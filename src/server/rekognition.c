@@ -118,8 +118,12 @@ struct rek_op;
 typedef struct rek_call {
     const struct rek_op *op;
     mien_key_info key;             /* the signing key */
+    /* the SigV4 header checked on the headers (authenticate_headers), for the signature
+       checked once the body is in (authenticate_body) */
+    sigv4_credential cred;
+    char amz_date[17];
+    uint8_t signing_key[SIGV4_KEY_BYTES]; /* wiped after use and at free */
     char region[64];               /* of the credential scope (ARNs repeat it) */
-    char request_id[37];           /* x-amzn-RequestId: a random UUID */
     char review_id[33];            /* X-Mien-Review-Id ("" when none) */
     /* X-Mien-* headers, "" when absent (docs/rekognition.md "Headers") */
     char purpose[64], case_ref[128], consent_ref[128];
@@ -159,7 +163,7 @@ void srv_rekognition_call_free(rek_call *c)
 static void set_headers(request *r, rek_call *c)
 {
     r->hdr_name[0] = "x-amzn-RequestId";
-    r->hdr_value[0] = c != NULL ? c->request_id : "00000000-0000-0000-0000-000000000000";
+    r->hdr_value[0] = r->request_id;
     r->hdr_name[1] = NULL;
     if (c != NULL && c->review_id[0] != '\0') {
         r->hdr_name[1] = "X-Mien-Review-Id";
@@ -191,6 +195,11 @@ static void rek_fail(request *r, rek_error e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (e == REK_INTERNAL) { /* the detail may name the database or a file: to the log */
+        srv_log_failure(r, REK_ERRORS[e].status, REK_ERRORS[e].type, msg);
+        snprintf(msg, sizeof(msg), "the server failed; its log has the detail under request id %s",
+                 r->request_id);
+    }
     reply(r, REK_ERRORS[e].status,
           json_pack("{s:s,s:s}", "__type", REK_ERRORS[e].type, "message", msg));
     if (r->rek != NULL) {
@@ -226,9 +235,6 @@ static void rek_fail_status(request *r, mien_status st, const mien_error *err)
             return;
         }
     }
-    fprintf(stderr, "mien serve: rekognition %s: %s (%s)\n",
-            r->rek != NULL && r->rek->op != NULL ? r->rek->op->name : "?", msg,
-            mien_strerror(st));
     rek_fail(r, REK_INTERNAL, "%s (%s)", msg, mien_strerror(st));
 }
 
@@ -258,18 +264,6 @@ static bool copy_header(request *r, const char *name, char *out, size_t cap)
     }
     memcpy(out, v, strlen(v) + 1);
     return true;
-}
-
-/* A random version-4 UUID (RFC 9562 §5.4) into out[37]. */
-static void random_uuid(char out[37])
-{
-    uint8_t b[16];
-    randombytes_buf(b, sizeof(b));
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
 }
 
 static void uuid_text(const uint8_t b[16], char out[37])
@@ -503,30 +497,26 @@ static bool signed_header(const char *list, const char *name)
     return false;
 }
 
-/* Checks the request's SigV4 signature against the mien key it names; on success fills
- * c->key and c->region and the request's actor. Replies AccessDeniedException (one message
- * for an unknown key, a revoked key and a wrong secret: keys.c's rule) or
- * InvalidSignatureException (stale X-Amz-Date: the AWS SDKs correct their clock from the Date
- * header and retry) and returns false otherwise. */
-static bool authenticate(request *r, rek_call *c)
+static const char SIG_MISMATCH[] =
+    "The request signature does not match, or the access key is unknown or revoked "
+    "(sign with a mien key: access key id = the key's id, secret = its AWS secret from "
+    "`mien keys create`)";
+
+/* The half of the SigV4 check that needs no body, made on the request's headers before any
+ * of the body is read (issue 13 item 7): the Authorization header's form, X-Amz-Date within
+ * 15 minutes, the credential scope, the signed headers, and the key — it exists and is not
+ * revoked (the library derives its signing key, kept in c for authenticate_body). Replies
+ * AccessDeniedException (one message for an unknown key, a revoked key and, later, a wrong
+ * secret: keys.c's rule) or InvalidSignatureException (stale X-Amz-Date: the AWS SDKs correct
+ * their clock from the Date header and retry) and returns false otherwise. */
+static bool authenticate_headers(request *r, rek_call *c)
 {
-    static const char mismatch[] =
-        "The request signature does not match, or the access key is unknown or revoked "
-        "(sign with a mien key: access key id = the key's id, secret = its AWS secret from "
-        "`mien keys create`)";
-    header_list hl = {.n = 0};
-    sigv4_credential cred;
-    sigv4_request req;
-    char why[160], payload[SIGV4_HEX_LEN + 1], sig[SIGV4_HEX_LEN + 1];
-    char *creq = NULL, *sts = NULL;
-    uint8_t key[SIGV4_KEY_BYTES];
+    char why[160];
     int64_t t = 0;
     mien_error err;
     mien_status st;
     const char *authz = header(r, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *amz_date = header(r, "X-Amz-Date");
-    const char *content_sha = header(r, "X-Amz-Content-Sha256");
-    bool ok = false;
     if (authz == NULL) {
         rek_fail(r, REK_ACCESS_DENIED, "missing Authorization: sign requests with AWS Signature "
                                        "Version 4 and a mien key (docs/rekognition.md)");
@@ -537,7 +527,7 @@ static bool authenticate(request *r, rek_call *c)
                                        "access key id and secret access key");
         return false;
     }
-    if (!srv_sigv4_parse_authorization(authz, &cred, why, sizeof(why))) {
+    if (!srv_sigv4_parse_authorization(authz, &c->cred, why, sizeof(why))) {
         rek_fail(r, REK_ACCESS_DENIED, "%s", why);
         return false;
     }
@@ -551,32 +541,60 @@ static bool authenticate(request *r, rek_call *c)
                  "Signature expired: %s is more than 15 minutes from the server's time", amz_date);
         return false;
     }
-    if (strncmp(amz_date, cred.date, 8) != 0 || strcmp(cred.service, SERVICE) != 0) {
+    if (strncmp(amz_date, c->cred.date, 8) != 0 || strcmp(c->cred.service, SERVICE) != 0) {
         rek_fail(r, REK_ACCESS_DENIED, "the credential scope must be <X-Amz-Date's day>/<region>/"
                                        SERVICE "/aws4_request");
         return false;
     }
-    if (!signed_header(cred.signed_headers, "host") ||
-        !signed_header(cred.signed_headers, "x-amz-date") ||
-        !signed_header(cred.signed_headers, "x-amz-target")) {
+    if (!signed_header(c->cred.signed_headers, "host") ||
+        !signed_header(c->cred.signed_headers, "x-amz-date") ||
+        !signed_header(c->cred.signed_headers, "x-amz-target")) {
         rek_fail(r, REK_ACCESS_DENIED, "SignedHeaders must include host, x-amz-date and "
                                        "x-amz-target");
         return false;
     }
+    snprintf(c->amz_date, sizeof(c->amz_date), "%s", amz_date); /* parsed: 16 characters */
+    pthread_mutex_lock(&r->srv->store_lock);
+    st = mien_key_sigv4_signing_key(r->srv->store, c->cred.access_key, c->cred.date,
+                                    c->cred.region, c->cred.service, c->signing_key, &c->key,
+                                    &err);
+    pthread_mutex_unlock(&r->srv->store_lock);
+    if (st == MIEN_ERR_NOT_FOUND || st == MIEN_ERR_ARG) {
+        rek_fail(r, REK_ACCESS_DENIED, "%s", SIG_MISMATCH);
+        return false;
+    }
+    if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
+        return false;
+    }
+    return true;
+}
+
+/* The other half, once the body is in: the signature over the canonical request, whose
+ * payload hash is the body's. On success the key becomes the request's actor; otherwise
+ * replies AccessDeniedException and returns false. The signing key is wiped either way. */
+static bool authenticate_body(request *r, rek_call *c)
+{
+    header_list hl = {.n = 0};
+    sigv4_request req;
+    char why[160], payload[SIGV4_HEX_LEN + 1], sig[SIGV4_HEX_LEN + 1];
+    char *creq = NULL, *sts = NULL;
+    const char *content_sha = header(r, "X-Amz-Content-Sha256");
+    bool ok = false;
     srv_sigv4_sha256_hex(r->body != NULL ? r->body : (const uint8_t *)"", r->body_len, payload);
     if (content_sha != NULL && strcasecmp(content_sha, payload) != 0) {
         rek_fail(r, REK_ACCESS_DENIED, "X-Amz-Content-Sha256 does not match the body");
-        return false;
+        goto done;
     }
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, &hl);
     if (hl.overflow) {
         rek_fail(r, REK_ACCESS_DENIED, "more than %d headers", HEADERS_MAX);
-        return false;
+        goto done;
     }
     req = (sigv4_request){.method = "POST", .path = "/", .query = NULL, .n_query = 0,
                           .headers = hl.h, .n_headers = hl.n, .payload_sha256_hex = payload};
-    creq = srv_sigv4_canonical_request(&req, cred.signed_headers, why, sizeof(why));
-    sts = creq != NULL ? srv_sigv4_string_to_sign(amz_date, &cred, creq) : NULL;
+    creq = srv_sigv4_canonical_request(&req, c->cred.signed_headers, why, sizeof(why));
+    sts = creq != NULL ? srv_sigv4_string_to_sign(c->amz_date, &c->cred, creq) : NULL;
     if (sts == NULL) {
         if (creq == NULL && why[0] != '\0') {
             rek_fail(r, REK_ACCESS_DENIED, "%s", why);
@@ -585,29 +603,17 @@ static bool authenticate(request *r, rek_call *c)
         }
         goto done;
     }
-    pthread_mutex_lock(&r->srv->store_lock);
-    st = mien_key_sigv4_signing_key(r->srv->store, cred.access_key, cred.date, cred.region,
-                                    cred.service, key, &c->key, &err);
-    pthread_mutex_unlock(&r->srv->store_lock);
-    if (st == MIEN_ERR_NOT_FOUND || st == MIEN_ERR_ARG) {
-        rek_fail(r, REK_ACCESS_DENIED, "%s", mismatch);
+    srv_sigv4_signature(c->signing_key, sts, sig);
+    if (!srv_sigv4_signature_equal(sig, c->cred.signature)) {
+        rek_fail(r, REK_ACCESS_DENIED, "%s", SIG_MISMATCH);
         goto done;
     }
-    if (st != MIEN_OK) {
-        rek_fail_status(r, st, &err);
-        goto done;
-    }
-    srv_sigv4_signature(key, sts, sig);
-    sodium_memzero(key, sizeof(key));
-    if (!srv_sigv4_signature_equal(sig, cred.signature)) {
-        rek_fail(r, REK_ACCESS_DENIED, "%s", mismatch);
-        goto done;
-    }
-    snprintf(c->region, sizeof(c->region), "%s", cred.region);
+    snprintf(c->region, sizeof(c->region), "%s", c->cred.region);
     snprintf(r->actor, sizeof(r->actor), "%s", c->key.id);
     r->role = c->key.role;
     ok = true;
 done:
+    sodium_memzero(c->signing_key, sizeof(c->signing_key));
     free(creq);
     free(sts);
     return ok;
@@ -2148,10 +2154,8 @@ static bool copy_mien_headers(request *r, rek_call *c)
            copy_header(r, "X-Mien-Description", c->description, sizeof(c->description));
 }
 
-bool srv_rekognition_prepare(request *r)
+bool srv_rekognition_begin(request *r)
 {
-    const char *target = header(r, "X-Amz-Target");
-    json_error_t jerr;
     rek_call *c = calloc(1, sizeof(*c));
     r->route = &GENERIC_ROUTE;
     if (c == NULL) {
@@ -2159,9 +2163,16 @@ bool srv_rekognition_prepare(request *r)
         return false;
     }
     r->rek = c;
-    random_uuid(c->request_id);
-    snprintf(c->case_default, sizeof(c->case_default), "rekognition:%s", c->request_id);
-    if (!authenticate(r, c)) {
+    snprintf(c->case_default, sizeof(c->case_default), "rekognition:%s", r->request_id);
+    return authenticate_headers(r, c);
+}
+
+bool srv_rekognition_prepare(request *r)
+{
+    const char *target = header(r, "X-Amz-Target");
+    json_error_t jerr;
+    rek_call *c = r->rek;
+    if (!authenticate_body(r, c)) {
         return false;
     }
     if (strncmp(target, TARGET_PREFIX, strlen(TARGET_PREFIX)) == 0) {

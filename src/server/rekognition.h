@@ -21,11 +21,17 @@ struct rek_call;
 /* Whether this request is a Rekognition call: POST to "/" with an X-Amz-Target header. */
 bool srv_rekognition_is_call(struct MHD_Connection *conn, const char *method, const char *url);
 
-/* The final call of a Rekognition request (body complete), in the HTTP thread: checks the
- * signature, the operation, the key's role and the parameters, then either answers (an
- * operation without inference, or an error in Rekognition's shape) and returns false, or
- * fills r->job (fn, arg) for the inference pool and returns true. Sets r->route (for metrics)
- * and r->rek (freed by srv_rekognition_call_free at completion). */
+/* The first call of a Rekognition request (headers only, no body read yet), in the HTTP
+ * thread: attaches r->rek (freed by srv_rekognition_call_free at completion), sets r->route
+ * (for metrics) and checks what of the SigV4 signature needs no body: its form, X-Amz-Date
+ * within 15 minutes, the scope, and that the key exists and is not revoked. False when it
+ * replied (the request is refused before its body is read). */
+bool srv_rekognition_begin(request *r);
+
+/* The final call (body complete), after srv_rekognition_begin accepted the headers: checks the
+ * signature over the body, the operation, the key's role and the parameters, then either
+ * answers (an operation without inference, or an error in Rekognition's shape) and returns
+ * false, or fills r->job (fn, arg) for the inference pool and returns true. */
 bool srv_rekognition_prepare(request *r);
 
 /* The inference queue was full: ThrottlingException (the AWS SDKs retry it with back-off). */

@@ -23,6 +23,11 @@ typedef struct server_config {
     int http_threads;       /* HTTP threads (MHD thread pool); 0: min(online CPUs, 8), >= 2 */
     size_t max_body;        /* bytes; 0: 20 MiB */
     int timeout_s;          /* seconds a client may take to send its request; 0: 30 */
+    int header_timeout_s;   /* seconds a connection may take to send a request's headers
+                               (from its accept, or from the end of its previous request):
+                               then it is closed without an answer; 0: 10 */
+    int max_client_connections; /* open connections from one client address at most; further
+                                   ones are closed at once; 0: 64, < 0: no limit */
     bool bootstrap_admin;   /* create and print an admin key when the store has none */
     const char *key_file;   /* the store's key file (data keys, audit signing key); NULL: the
                                database path + ".key" (`mien serve` passes --key-file, else

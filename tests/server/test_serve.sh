@@ -124,7 +124,7 @@ req "healthz" 200 "$URL/healthz"
 has "healthz body" '"status":"ok"'
 req "readyz" 200 "$URL/readyz"
 has "readyz body" '"models":true'
-req "metrics" 200 "$URL/metrics"
+req "metrics" 200 -H "$AUTH" "$URL/metrics"
 has "metrics requests_total" 'mien_requests_total\{method="GET",route="/healthz",status="200"\}'
 req "unknown path" 404 "$URL/nope"
 has "404 shape" '"error":\{"code":"not_found"'
@@ -181,14 +181,14 @@ const net = require("net");
 const [host, port] = process.argv[1].split(":");
 const s = net.connect(+port, host, () => {
   s.write("POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n" +
-          "Authorization: Bearer x\r\nContent-Length: 100\r\n\r\n");
+          "Authorization: Bearer " + process.argv[2] + "\r\nContent-Length: 100\r\n\r\n");
   let n = 0;
   const t = setInterval(() => { if (n++ < 100) s.write("x"); }, 300);
   const t0 = Date.now();
   s.on("close", () => { clearInterval(t); console.log("cut " + (Date.now() - t0)); process.exit(0); });
   s.on("error", () => {});
   setTimeout(() => { console.log("not cut"); process.exit(1); }, 12000);
-});' "$HOSTPORT" >"$TMP/slow" 2>&1 &
+});' "$HOSTPORT" "$ADMIN" >"$TMP/slow" 2>&1 &
     SLOW=$!
     sleep 1
     req "served during a slow upload" 200 "$URL/healthz"
@@ -279,7 +279,7 @@ req "erase" 200 -X DELETE -H "$AUTH" "$URL/v1/collections/people/subjects/alice"
 has "erase shape" '"subject":"alice","faces_deleted":1'
 has "erasure receipt" '"subject_hash":"[0-9a-f]{64}",.*"audit_hash":"[0-9a-f]{64}"'
 req "erase again" 404 -X DELETE -H "$AUTH" "$URL/v1/collections/people/subjects/alice"
-req "metrics after" 200 "$URL/metrics"
+req "metrics after" 200 -H "$AUTH" "$URL/metrics"
 has "collection gauge" 'mien_collection_faces\{collection="people"\} [0-9]'
 has "inference histogram" 'mien_inference_seconds_bucket\{stage="detect"'
 req "drop" 200 -X DELETE -H "$AUTH" "$URL/v1/collections/people"
