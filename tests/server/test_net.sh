@@ -21,31 +21,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 command -v curl >/dev/null 2>&1 || { echo "test_net: curl is missing (scripts/setup)"; exit 1; }
 command -v node >/dev/null 2>&1 || { echo "test_net: node is missing (scripts/setup)"; exit 1; }
 [ -d "$MIEN_MODELS" ] || { echo "test_net: $MIEN_MODELS is missing (run scripts/setup)"; exit 77; }
-TMP=$(mktemp -d)
-PID=""
-stop() {
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$PID" 2>/dev/null || break; sleep 0.5; done
-        kill -KILL "$PID" 2>/dev/null
-    fi
-    PID=""
-}
-trap 'stop; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "  ok $1"; }
-bad() { failed=$((failed + 1)); echo "  FAILED $1"; [ -f "$TMP/body" ] && head -c 400 "$TMP/body" | sed 's/^/    /' && echo; }
-
-TEST_STORE_LIB=$HERE/../pg/store-lib.sh
-# shellcheck source=tests/pg/store-lib.sh
-. "$TEST_STORE_LIB"
-unset MIEN_AUDIT_HEAD MIEN_STORE
-STORE=$(test_store "sqlite:$TMP/store.db") || exit 1
-test_store_key "$TMP/store.db"
-key() { # ROLE → prints the key
-    "$MIEN" keys create --role "$1" --store "$STORE" 2>/dev/null | grep -o 'mien_[A-Za-z0-9_-]*' | head -n 1
-}
+SUITE=test_net
+# shellcheck source=tests/server/serve-lib.sh
+. "$HERE/serve-lib.sh"
 ADMIN=$(key admin)
 AUDITOR=$(key audit)
 SEARCHER=$(key search)
@@ -54,30 +32,6 @@ REVOKED=$(key admin)
 "$MIEN" keys revoke "$(echo "$REVOKED" | cut -d_ -f2)" --store "$STORE" >/dev/null 2>&1
 AUTH="Authorization: Bearer $ADMIN"
 
-# start ARGS... : starts a server on a free port; sets PID, URL and HOSTPORT (log: $TMP/log)
-start() {
-    "$MIEN" serve --listen 127.0.0.1:0 --store "$STORE" --workers 1 "$@" >"$TMP/log" 2>&1 &
-    PID=$!
-    URL=""
-    for _ in $(seq 1 1200); do # up to 120 s (sanitizer builds); ends at once if it exits
-        URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$TMP/log" | head -n 1)
-        [ -n "$URL" ] && break
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -n "$URL" ] || { echo "test_net: the server did not start:"; cat "$TMP/log"; exit 1; }
-    HOSTPORT=${URL#http://}
-}
-# req NAME WANT_STATUS CURL_ARGS... : one request; the body in $TMP/body, headers $TMP/headers
-req() {
-    name=$1 want=$2
-    shift 2
-    rm -f "$TMP/body"
-    got=$(curl -s -D "$TMP/headers" -o "$TMP/body" -w '%{http_code}' --max-time 120 "$@")
-    if [ "$got" = "$want" ]; then ok "$name"; else bad "$name: HTTP $got, want $want"; fi
-}
-has() { if grep -Eq -- "$2" "$TMP/body"; then ok "$1"; else bad "$1: no '$2'"; fi; }
-hasnt() { if grep -Eq -- "$2" "$TMP/body"; then bad "$1: '$2' in the body"; else ok "$1"; fi; }
 # client NAME WANT_PATTERN MODE ARGS... : node net_client.mjs MODE HOSTPORT ARGS...; its line
 # must match WANT_PATTERN (grep -E)
 client() {
@@ -201,5 +155,4 @@ req "metrics after the cut" 200 -H "$AUTH" "$URL/metrics"
 has "cut counted" 'mien_connections_cut_total\{reason="slow_headers"\} [1-9]'
 stop
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+suite_end

@@ -12,66 +12,14 @@ unset MIEN_KEY_FILE MIEN_NOW # the store's key file is STORE.key; the clock is t
 SAMPLE=$MIEN_MODELS/samples/sample1.jpg
 command -v curl >/dev/null 2>&1 || { echo "test_serve: curl is missing (scripts/setup)"; exit 1; }
 [ -f "$SAMPLE" ] || { echo "test_serve: $SAMPLE is missing (run scripts/setup)"; exit 77; }
-TMP=$(mktemp -d)
-PID=""
-stop() {
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$PID" 2>/dev/null || break; sleep 0.5; done
-        kill -KILL "$PID" 2>/dev/null
-    fi
-    PID=""
-}
-trap 'stop; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "  ok $1"; }
-bad() { failed=$((failed + 1)); echo "  FAILED $1"; [ -f "$TMP/body" ] && head -c 400 "$TMP/body" | sed 's/^/    /' && echo; }
-
-# the store: an SQLite file, or a fresh PostgreSQL database when $MIEN_TEST_STORE names a server
-# (tests/pg/store-lib.sh; its key file is $TMP/store.db.key either way)
-TEST_STORE_LIB=$(dirname "$0")/../pg/store-lib.sh
-# shellcheck source=tests/pg/store-lib.sh
-. "$TEST_STORE_LIB"
-unset MIEN_AUDIT_HEAD MIEN_STORE
-STORE=$(test_store "sqlite:$TMP/store.db") || exit 1
-test_store_key "$TMP/store.db"
-key() { # ROLE → prints the key
-    "$MIEN" keys create --role "$1" --store "$STORE" 2>/dev/null | grep -o 'mien_[A-Za-z0-9_-]*' | head -n 1
-}
+SUITE=test_serve
+# shellcheck source=tests/server/serve-lib.sh
+. "$(dirname "$0")/serve-lib.sh"
 ADMIN=$(key admin)
 SEARCHER=$(key search)
 REVOKED=$(key enrol)
 [ -n "$ADMIN" ] && [ -n "$SEARCHER" ] || { echo "test_serve: cannot create keys"; exit 1; }
 
-# start ARGS... : starts the server on a free port; sets PID and URL
-start() {
-    "$MIEN" serve --listen 127.0.0.1:0 --store "$STORE" --workers 2 "$@" >"$TMP/log" 2>&1 &
-    PID=$!
-    URL=""
-    # up to 120 s: loading the models takes well under 1 s natively; generous for sanitizer
-    # builds and slow machines (the loop ends at once if the server exits)
-    for _ in $(seq 1 1200); do
-        URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$TMP/log" | head -n 1)
-        [ -n "$URL" ] && break
-        kill -0 "$PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -n "$URL" ] || { echo "test_serve: the server did not start:"; cat "$TMP/log"; exit 1; }
-}
-
-# req NAME WANT_STATUS CURL_ARGS... : one request; the body lands in $TMP/body
-req() {
-    name=$1 want=$2
-    shift 2
-    rm -f "$TMP/body"
-    got=$(curl -s -o "$TMP/body" -w '%{http_code}' --max-time 120 "$@") # a hang guard
-    if [ "$got" = "$want" ]; then ok "$name"; else bad "$name: HTTP $got, want $want"; fi
-}
-# has NAME PATTERN : the last body matches PATTERN (grep -E)
-has() {
-    if grep -Eq -- "$2" "$TMP/body"; then ok "$1"; else bad "$1: no '$2'"; fi
-}
 AUTH="Authorization: Bearer $ADMIN"
 
 # --- refusal to listen publicly without a key file or without API keys ------------------------
@@ -175,7 +123,6 @@ fi
 
 # --- a slow client is cut off while others are served ------------------------------------------
 if command -v node >/dev/null 2>&1; then
-    HOSTPORT=${URL#http://}
     node -e '
 const net = require("net");
 const [host, port] = process.argv[1].split(":");
@@ -293,5 +240,4 @@ if ! kill -0 "$PID" 2>/dev/null && wait "$PID"; then ok "SIGTERM: clean exit"; e
 PID=""
 grep -q "stopped" "$TMP/log" && ok "stop message" || bad "stop message"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+suite_end
