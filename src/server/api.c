@@ -1023,9 +1023,10 @@ static void compare_refuse(request *r, int status, const char *code, const char 
     mien_error err;
     if (compare_audit(r, "refused", json_pack("{s:s}", "reason", reason), NULL, &err) !=
         MIEN_OK) {
-        fprintf(stderr, "mien serve: a refused compare could not be audited: %s\n", err.message);
-        srv_reply_error(r, status, code, "%s (and the refusal could not be audited: %s)", reason,
-                        err.message);
+        /* the store's words may name the database or a file: to the log, not the client */
+        srv_log_failure(r, status, "refusal_not_audited", err.message);
+        srv_reply_error(r, status, code, "%s (and the refusal could not be audited; the server's "
+                        "log has the detail under request id %s)", reason, r->request_id);
         return;
     }
     srv_reply_error(r, status, code, "%s", reason);

@@ -10,6 +10,9 @@
 //   node net_client.mjs sigv4 HOST:PORT WAIT_MS KEY_ID SKEW_S
 //       the same with a SigV4 Authorization (RekognitionService.IndexFaces) for access key
 //       KEY_ID, X-Amz-Date SKEW_S seconds from now and a signature that cannot match
+//   node net_client.mjs signed HOST:PORT KEY_ID SECRET OPERATION JSON [HEADER: VALUE]...
+//       a whole Rekognition call RekognitionService.OPERATION, SigV4-signed (every header
+//       sent is signed): "answered STATUS id REQUEST_ID: FIRST_LINE_OF_BODY"
 //   node net_client.mjs cap HOST:PORT N
 //       N idle connections, then one more: "refused" when the extra one is closed by the server
 //       within 5 s while a request on the first of the N and one from 127.0.0.2 are answered
@@ -17,6 +20,7 @@
 //   node net_client.mjs slow HOST:PORT LIMIT_MS
 //       request headers, one line every 200 ms, never finished: "cut MS" when the server closes
 //       the connection, "not cut after LIMIT_MS ms" otherwise
+import crypto from "node:crypto";
 import net from "node:net";
 
 const DECLARED = 8 << 20;
@@ -91,6 +95,39 @@ async function sigv4(waitMs, keyId, skewS) {
   ]);
 }
 
+const sha256 = (data) => crypto.createHash("sha256").update(data).digest("hex");
+const hmac = (key, data) => crypto.createHmac("sha256", key).update(data).digest();
+
+async function signed(keyId, secret, operation, json, extra) {
+  const date = amzDate(0), day = date.slice(0, 8), region = "us-east-1";
+  const headers = [["content-type", "application/x-amz-json-1.1"], ["host", hostport],
+                   ["x-amz-date", date], ["x-amz-target", "RekognitionService." + operation],
+                   ...extra.map((h) => [h.slice(0, h.indexOf(":")).toLowerCase(),
+                                        h.slice(h.indexOf(":") + 1).trim()])]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const names = headers.map((h) => h[0]).join(";");
+  const creq = ["POST", "/", "", ...headers.map((h) => `${h[0]}:${h[1]}`), "", names,
+                sha256(json)].join("\n");
+  const scope = `${day}/${region}/rekognition/aws4_request`;
+  const sts = ["AWS4-HMAC-SHA256", date, scope, sha256(creq)].join("\n");
+  let k = hmac("AWS4" + secret, day);
+  for (const part of [region, "rekognition", "aws4_request"]) k = hmac(k, part);
+  const sig = crypto.createHmac("sha256", k).update(sts).digest("hex");
+  const s = await connect();
+  const got = answer(s, 10000);
+  s.write("POST / HTTP/1.1\r\n" + headers.map((h) => `${h[0]}: ${h[1]}\r\n`).join("") +
+          `Content-Length: ${Buffer.byteLength(json)}\r\n` +
+          `Authorization: AWS4-HMAC-SHA256 Credential=${keyId}/${scope}, SignedHeaders=${names}, ` +
+          `Signature=${sig}\r\n\r\n` + json);
+  const text = await got;
+  const id = text && /x-amzn-requestid:\s*([0-9a-f-]+)/i.exec(text);
+  const status = text && /^HTTP\/1\.[01] (\d{3})/.exec(text);
+  console.log(text ? `answered ${status ? status[1] : "???"} id ${id ? id[1] : "none"}: ` +
+                     text.slice(text.indexOf("\r\n\r\n") + 4).split("\n")[0]
+                   : "no answer");
+  s.destroy();
+}
+
 // One GET /healthz on s: its status, or what happened.
 async function healthz(s) {
   const got = answer(s, 5000);
@@ -149,6 +186,7 @@ async function slow(limitMs) {
 
 if (mode === "early") await early(rest[0], +rest[1], rest.slice(2));
 else if (mode === "sigv4") await sigv4(+rest[0], rest[1], rest[2]);
+else if (mode === "signed") await signed(rest[0], rest[1], rest[2], rest[3], rest.slice(4));
 else if (mode === "cap") await cap(+rest[0]);
 else if (mode === "slow") await slow(+rest[0]);
 else { console.error("unknown mode " + mode); process.exit(2); }

@@ -25,6 +25,10 @@ SUITE=test_net
 # shellcheck source=tests/server/serve-lib.sh
 . "$HERE/serve-lib.sh"
 ADMIN=$(key admin)
+# the admin key's AWS secret, for SigV4-signed calls (the same key's; `mien keys create --json`)
+ADMIN_JSON=$("$MIEN" keys create --role admin --store "$STORE" --json 2>/dev/null)
+SIGNER_ID=$(printf '%s' "$ADMIN_JSON" | sed -n 's/.*"aws_access_key_id":"\([^"]*\)".*/\1/p')
+SIGNER_SECRET=$(printf '%s' "$ADMIN_JSON" | sed -n 's/.*"aws_secret_access_key":"\([^"]*\)".*/\1/p')
 AUDITOR=$(key audit)
 SEARCHER=$(key search)
 REVOKED=$(key admin)
@@ -104,6 +108,9 @@ client "SigV4 date an hour ahead refused on the headers" '^answered 400 .*Invali
     sigv4 10000 "$ADMIN_ID" 3600
 # a valid key id and date pass the header checks: the signature waits for the body
 client "SigV4 valid key id: the body is awaited" '^no answer within' sigv4 2000 "$ADMIN_ID" 0
+# a whole signed call passes both halves (headers, then the signature over the body)
+client "SigV4 signed call served" '^answered 200 .*collection/people"' \
+    signed "$SIGNER_ID" "$SIGNER_SECRET" DescribeCollection '{"CollectionId":"people"}'
 # 4 connections from 127.0.0.1 are served, the 5th is closed; 127.0.0.2 is another client
 client "connection cap per address" '^refused$' cap 4
 req "served after the cap test" 200 "$URL/healthz"
@@ -143,6 +150,22 @@ mkdir "$HEAD"
 req "audit head unreadable: 500" 500 -H "$AUTH" -H "$J" -d "{\"name\":\"more\",$POLICY}" \
     "$URL/v1/collections"
 check_5xx "audit head unreadable" "$HEAD"
+# the same through the Rekognition API: InternalServerError, generic, with x-amzn-RequestId
+out=$(node "$HERE/net_client.mjs" signed "$HOSTPORT" "$SIGNER_ID" "$SIGNER_SECRET" \
+      CreateCollection '{"CollectionId":"rek-more"}' "X-Mien-Purposes: testing" \
+      "X-Mien-Legal-Basis: test data" "X-Mien-Consent: not_needed" 2>&1)
+id=$(printf '%s\n' "$out" | sed -n 's/^answered 500 id \([0-9a-f-]*\): .*InternalServerError.*/\1/p')
+if [ -n "$id" ] && printf '%s\n' "$out" | grep -q "request id $id" &&
+   ! printf '%s\n' "$out" | grep -Eq "$TMP|audit-head|postgres"; then
+    ok "Rekognition 500: generic, request id $id"
+else
+    rm -f "$TMP/body"; bad "Rekognition 500: $out"
+fi
+if [ -n "$id" ] && grep "request $id" "$TMP/log" | grep -q -- "$HEAD"; then
+    ok "Rekognition 500: detail in the log under $id"
+else
+    rm -f "$TMP/body"; bad "Rekognition 500: no detail in the log under '$id'"
+fi
 stop
 
 # --- 7. slow headers -------------------------------------------------------------------------------
