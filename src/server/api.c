@@ -76,8 +76,7 @@ void srv_reply_error(request *r, int status, const char *code, const char *fmt, 
     va_end(ap);
     if (status >= 500 && status != 503) {
         srv_log_failure(r, status, code, msg);
-        snprintf(msg, sizeof(msg), "the server failed; its log has the detail under request id %s",
-                 r->request_id);
+        snprintf(msg, sizeof(msg), SRV_FAILED_MESSAGE, r->request_id);
     }
     srv_reply_json(r, status, json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message",
                                         msg, "request_id", r->request_id));

@@ -364,8 +364,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     server *srv = cls;
     request *r = *con_cls;
     (void)version;
-    (void)url;
-    (void)method;
     if (r == NULL) { /* first call: headers only */
         return begin_request(srv, conn, url, method, con_cls);
     }

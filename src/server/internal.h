@@ -133,7 +133,9 @@ void srv_reply_json(request *r, int status, json_t *obj);
  * (the store's words), goes to the server's log with the request id instead. */
 void srv_reply_error(request *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Writes a failure's detail to the server's log (stderr), under the request's id. */
+/* Writes a failure's detail to the server's log (stderr), under the request's id; the client
+ * gets SRV_FAILED_MESSAGE (a printf format for that id) instead. */
+#define SRV_FAILED_MESSAGE "the server failed; its log has the detail under request id %s"
 void srv_log_failure(const request *r, int status, const char *code, const char *detail);
 /* The error reply a library status maps to (404 not_found, 409 conflict, 400, 403 forbidden,
  * 422 bad_image, 500 internal: logged, generic body), with err's message. */

@@ -197,8 +197,7 @@ static void rek_fail(request *r, rek_error e, const char *fmt, ...)
     va_end(ap);
     if (e == REK_INTERNAL) { /* the detail may name the database or a file: to the log */
         srv_log_failure(r, REK_ERRORS[e].status, REK_ERRORS[e].type, msg);
-        snprintf(msg, sizeof(msg), "the server failed; its log has the detail under request id %s",
-                 r->request_id);
+        snprintf(msg, sizeof(msg), SRV_FAILED_MESSAGE, r->request_id);
     }
     reply(r, REK_ERRORS[e].status,
           json_pack("{s:s,s:s}", "__type", REK_ERRORS[e].type, "message", msg));
