@@ -19,6 +19,16 @@ trap 'exit 1' INT TERM
 passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "  ok $1"; }
 bad() { failed=$((failed + 1)); echo "  FAILED $1"; [ -f "$TMP/body" ] && head -c 400 "$TMP/body" | sed 's/^/    /' && echo; }
+# finish NAME : stops the server with SIGTERM; it must exit 0 (a sanitizer's report, a leak
+# included, makes it exit otherwise)
+finish() {
+    kill -TERM "$PID" 2>/dev/null
+    wait "$PID"
+    rc=$?
+    PID=""
+    rm -f "$TMP/body"
+    if [ "$rc" -eq 0 ]; then ok "$1: clean exit"; else bad "$1: exit $rc"; tail -n 30 "$TMP/log"; fi
+}
 # suite_end : the summary line; the suite's exit status
 suite_end() {
     echo "$passed passed, $failed failed"
