@@ -128,7 +128,7 @@ typedef struct rek_call {
     /* X-Mien-* headers, "" when absent (docs/rekognition.md "Headers") */
     char purpose[64], case_ref[128], consent_ref[128];
     char purposes[256], legal_basis[256], consent[32], retention_days[32], review[32];
-    char verification_only[16], profile[16], description[256];
+    char verification_only[16], profile[16], description[256], max_fmr[32], max_candidates[16];
     char case_default[64];         /* "rekognition:<request id>" */
     /* the collection the operation names, looked up in the HTTP thread */
     char collection[64];
@@ -1013,6 +1013,31 @@ static json_t *stored_face_json(const char *collection, int64_t face_id, const c
 
 /* ---- collections (HTTP thread) --------------------------------------------------------------- */
 
+/* The caps of a new collection from X-Mien-Max-Fmr (a rate in 1e-6..1) and
+ * X-Mien-Max-Candidates (1..10000); absent: the library's defaults. False when replied. */
+static bool caps_from_headers(request *r, const rek_call *c, mien_collection_policy *p)
+{
+    char *end = NULL;
+    if (c->max_fmr[0] != '\0') {
+        errno = 0;
+        p->max_fmr = strtod(c->max_fmr, &end);
+        if (*end != '\0' || errno != 0 || !(p->max_fmr >= 1e-6 && p->max_fmr <= 1.0)) {
+            rek_fail(r, REK_INVALID_PARAMETER, "X-Mien-Max-Fmr is a rate in 1e-6..1");
+            return false;
+        }
+    }
+    if (c->max_candidates[0] != '\0') {
+        errno = 0;
+        long n = strtol(c->max_candidates, &end, 10);
+        if (*end != '\0' || errno != 0 || n < 1 || n > 10000) {
+            rek_fail(r, REK_INVALID_PARAMETER, "X-Mien-Max-Candidates is 1..10000");
+            return false;
+        }
+        p->max_candidates = (int)n;
+    }
+    return true;
+}
+
 /* The collection's policy from the X-Mien-* headers (docs/rekognition.md "CreateCollection").
  * False (replied InvalidParameterException) when a header is malformed or the purposes or the
  * legal basis are missing: mien creates no collection without a declared purpose. */
@@ -1060,7 +1085,7 @@ static bool policy_from_headers(request *r, rek_call *c, mien_collection_policy 
         rek_fail(r, REK_INVALID_PARAMETER, "X-Mien-Profile is fast or accurate");
         return false;
     }
-    return true;
+    return caps_from_headers(r, c, p);
 }
 
 static void collection_arn(const rek_call *c, const char *name, char *out, size_t cap)
@@ -2245,7 +2270,9 @@ static bool copy_mien_headers(request *r, rek_call *c)
            copy_header(r, "X-Mien-Verification-Only", c->verification_only,
                        sizeof(c->verification_only)) &&
            copy_header(r, "X-Mien-Profile", c->profile, sizeof(c->profile)) &&
-           copy_header(r, "X-Mien-Description", c->description, sizeof(c->description));
+           copy_header(r, "X-Mien-Description", c->description, sizeof(c->description)) &&
+           copy_header(r, "X-Mien-Max-Fmr", c->max_fmr, sizeof(c->max_fmr)) &&
+           copy_header(r, "X-Mien-Max-Candidates", c->max_candidates, sizeof(c->max_candidates));
 }
 
 bool srv_rekognition_prepare(request *r)
