@@ -186,19 +186,16 @@ TEST(caps_policy_bounds_and_tighter_caps)
     }
     ASSERT_EQ_INT(caps_open(&a), 0);
     /* a policy's caps stay within the calibration and the longest list a search may ask */
-    p.max_fmr = 2.0;
-    ASSERT_STATUS(mien_collection_create(a.s, "x", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
-                                         &TEST_CTX, &err), MIEN_ERR_ARG, &err);
-    p.max_fmr = 1e-9;
-    ASSERT_STATUS(mien_collection_create(a.s, "x", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
-                                         &TEST_CTX, &err), MIEN_ERR_ARG, &err);
-    p.max_fmr = 0;
-    p.max_candidates = 10001;
-    ASSERT_STATUS(mien_collection_create(a.s, "x", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
-                                         &TEST_CTX, &err), MIEN_ERR_ARG, &err);
-    p.max_candidates = -1;
-    ASSERT_STATUS(mien_collection_create(a.s, "x", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
-                                         &TEST_CTX, &err), MIEN_ERR_ARG, &err);
+    static const struct {
+        double max_fmr;
+        int max_candidates;
+    } bad[] = {{2.0, 0}, {1e-9, 0}, {-1e-2, 0}, {0, 10001}, {0, -1}};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        p.max_fmr = bad[k].max_fmr;
+        p.max_candidates = bad[k].max_candidates;
+        ASSERT_STATUS(mien_collection_create(a.s, "x", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
+                                             &TEST_CTX, &err), MIEN_ERR_ARG, &err);
+    }
 
     /* tighter than the defaults: the defaults are lowered to them, not refused */
     ASSERT_OK(make_gallery(&a, "tight", 1e-4, 5, MIEN_REVIEW_ONE, &err), &err);
