@@ -1642,9 +1642,10 @@ static bool p_search_faces(request *r, rek_call *c)
     return lookup_collection(r, c) && check_search_purpose(r, c);
 }
 
-/* MaxFaces (or MaxUsers) lowered to the collection's candidate cap (mien_search_caps, read
- * with the collection): Rekognition code routinely asks for up to 4096, so an ask above the cap
- * is clamped, never refused (docs/rekognition.md "Caps"). */
+/* MaxFaces lowered to the collection's candidate cap (mien_search_caps, read with the
+ * collection), for the matches SearchFaces adds after its search (the search itself clamps
+ * MaxFaces: run_search_as). Rekognition code routinely asks for up to 4096, so an ask above the
+ * cap is clamped, never refused (docs/rekognition.md "Caps"). */
 static long capped_max(const rek_call *c, long max)
 {
     return c->coll.max_candidates > 0 && max > c->coll.max_candidates ? c->coll.max_candidates
@@ -1690,6 +1691,7 @@ static void j_search_faces(mien_session *s, request *r, rek_call *c)
     (void)s;
     param_int(r, "MaxFaces", 1, PAGE_MAX, SEARCH_MAX_FACES_DEFAULT, &max);
     param_number(r, "FaceMatchThreshold", 0, 100, SIM_DEFAULT, &thr);
+    long asked = max; /* the search lowers it, and its audit entry says so */
     max = capped_max(c, max);
     face_uuid_parse(c->collection, face, &id);
     pthread_mutex_lock(&r->srv->store_lock);
@@ -1699,7 +1701,7 @@ static void j_search_faces(mien_session *s, request *r, rek_call *c)
         rek_fail_status(r, st, &err);
         goto done;
     }
-    if (!run_search(r, c, probe, thr, max, NULL, id, &matches)) {
+    if (!run_search(r, c, probe, thr, asked, NULL, id, &matches)) {
         goto done;
     }
     /* the searched face's own subject, unless already matched through another face */
@@ -1801,7 +1803,6 @@ static void search_by_image(mien_session *s, request *r, rek_call *c, bool users
     param_int(r, max_name(users), 1, users ? 500 : PAGE_MAX, SEARCH_MAX_FACES_DEFAULT, &max);
     param_number(r, threshold_name(users), 0, 100, SIM_DEFAULT, &thr);
     param_quality(r, QF_NONE, &q);
-    max = capped_max(c, max);
     if (img == NULL) {
         goto done;
     }

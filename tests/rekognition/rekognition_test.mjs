@@ -272,6 +272,15 @@ async function main() {
   const all = await client(searcher, HEADERS).send(new R.SearchFacesByImageCommand({
     CollectionId: CAP, Image: { Bytes: sample(3).bytes }, MaxFaces: 4096, FaceMatchThreshold: 0 }));
   check("MaxFaces 4096 at threshold 0 → the collection's cap of 2 matches", all.FaceMatches?.length === 2, all.FaceMatches);
+  const su2 = await client(searcher, HEADERS).send(new R.SearchUsersByImageCommand({
+    CollectionId: CAP, Image: { Bytes: sample(3).bytes }, MaxUsers: 500, UserMatchThreshold: 0 }));
+  check("SearchUsersByImage MaxUsers 500 → the cap of 2", su2.UserMatches?.length === 2, su2.UserMatches);
+  const sf2 = await client(searcher, HEADERS).send(new R.SearchFacesCommand({
+    CollectionId: CAP, FaceId: (await capped.send(new R.ListFacesCommand({ CollectionId: CAP }))).Faces[0].FaceId,
+    MaxFaces: 4096, FaceMatchThreshold: 0 }));
+  // the searched face is one of the search's two candidates and never a match
+  check("SearchFaces MaxFaces 4096 → at most the cap of 2", sf2.FaceMatches?.length >= 1 &&
+        sf2.FaceMatches.length <= 2, sf2.FaceMatches);
   await rek.send(new R.DeleteCollectionCommand({ CollectionId: CAP }));
 
   // ---- the Users API: a mien subject is a user ----

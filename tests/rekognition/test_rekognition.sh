@@ -129,7 +129,8 @@ if "$MIEN" --help 2>&1 | grep -qE '^[[:space:]]+audit([[:space:]]|$)'; then
     else
         bad "audit: ListFaces: $(grep -c faces.list "$TMP/audit.jsonl") entries"
     fi
-    if grep '"action":"search"' "$TMP/audit.jsonl" | grep -q '"capped":true'; then
+    if grep '"action":"search","collection":"rek-capped"' "$TMP/audit.jsonl" |
+        grep '"capped":true' | grep -Eq '"top_k":2[,}]'; then
         ok "audit: a capped search says so"
     else
         bad "audit: a capped search says so"
