@@ -1438,8 +1438,8 @@ mien_status mien_search(mien_store *store, const char *collection, const mien_te
         return st;
     }
     if (!(o.max_fmr >= 0 && o.max_fmr <= 1)) {
-        return base_error_set(err, MIEN_ERR_ARG, "max_fmr %g is not a rate in (0, 1]",
-                              o.max_fmr);
+        return base_error_set(err, MIEN_ERR_ARG, "max_fmr %g is neither 0 (the default) nor a "
+                              "rate in (0, 1]", o.max_fmr);
     }
     st = search_limits(store, &c, &o, ctx, out, err);
     if (st != MIEN_OK) {

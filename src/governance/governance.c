@@ -155,8 +155,9 @@ json_t *governance_policy_json(const store_collection *c)
 
 void governance_caps(const store_collection *c, mien_search_caps *out)
 {
-    /* A row the policy check never saw (0, or out of range) gets the defaults: a cap can only
-     * be made tighter than the defaults by what a row holds, never looser than 1 or 10000. */
+    /* A value the policy check would not have let through (0, out of range: a row written
+     * behind mien's back) reads as the default, so that no row can lift a cap past 1 or 10000.
+     * That an in-range value is the one declared is for the row's keyed tag to show. */
     double fmr = (double)c->max_fmr_ppb / PPB;
     out->max_fmr = fmr >= CAP_FMR_MIN && fmr <= 1.0 ? fmr : MIEN_DEFAULT_MAX_FMR;
     out->max_candidates = c->max_candidates >= 1 && c->max_candidates <= CAP_CANDIDATES_MAX
@@ -365,8 +366,8 @@ mien_status governance_check(store_db *s, const store_collection *c, const char 
     return MIEN_OK;
 }
 
-/* One limit of a search (`what` names it) against its cap: *asked 0 takes def lowered to the
- * cap; above the cap it is lowered when clamp (and *capped set), else refused. */
+/* One limit of a search against its cap: *asked 0 takes def, lowered to the cap; above the
+ * cap it is lowered when clamp (and *capped set); false when it must be refused. */
 static bool limit_within(double *asked, double def, double cap, bool clamp, bool *capped)
 {
     if (*asked == 0) {
