@@ -601,7 +601,19 @@ typedef struct mien_collection_policy {
     int64_t retention_s;     /* a subject's default lifetime after enrolment; 0: one year */
     mien_review_mode review;
     int verification_only;   /* non-zero: 1:1 verification only, 1:N search refused */
+    /* The caps on what one search may return (every route that returns people applies them:
+     * mien_search_caps), so that a search key cannot list the gallery with a loose rate and
+     * a long list: */
+    double max_fmr;          /* the loosest false-match rate a search may ask, 1e-6..1;
+                                0: MIEN_DEFAULT_MAX_FMR */
+    int max_candidates;      /* the most candidates one search may return, 1..10000;
+                                0: MIEN_DEFAULT_MAX_CANDIDATES */
 } mien_collection_policy;
+
+/* The caps a collection gets unless its policy says otherwise: FMR 1e-2 is already a hundred
+ * times mien's search default (1e-3); 50 candidates are more than a reviewer can compare. */
+#define MIEN_DEFAULT_MAX_FMR 1e-2
+#define MIEN_DEFAULT_MAX_CANDIDATES 50
 
 typedef struct mien_collection_info {
     char name[64];
@@ -616,6 +628,8 @@ typedef struct mien_collection_info {
     int64_t retention_s;
     mien_review_mode review;
     int verification_only;
+    double max_fmr;                /* the policy's caps (mien_search_caps) */
+    int max_candidates;
 } mien_collection_info;
 
 /* Creates collection `name` ([A-Za-z0-9_.-], 1..63 chars) for `profile`, locked to the
@@ -631,6 +645,19 @@ MIEN_API mien_status mien_collection_get(mien_store *store, const char *name,
 /* *out: array of *count collections, free with mien_free(). */
 MIEN_API mien_status mien_collection_list(mien_store *store, mien_collection_info **out,
                                           size_t *count, mien_error *err);
+/* The effective caps of a collection's policy on what a route that returns people may
+ * hand out: the loosest false-match rate and the most candidates (defaults applied). Every
+ * such route applies them — mien_search does itself; a front end that lists people another
+ * way (grouping, SearchUsers) asks here and refuses or clamps (docs/responsible-use.md,
+ * "Caps on what a search returns"). MIEN_ERR_NOT_FOUND for an unknown collection.
+ * @test gallery/test_caps.c */
+typedef struct mien_search_caps {
+    double max_fmr;     /* 1e-6..1 */
+    int max_candidates; /* 1..10000 */
+} mien_search_caps;
+MIEN_API mien_status mien_collection_caps(mien_store *store, const char *collection,
+                                          mien_search_caps *out, mien_error *err);
+
 /* Deletes the collection, its subjects, templates and crops. Audited. */
 MIEN_API mien_status mien_collection_drop(mien_store *store, const char *name,
                                           const mien_context *ctx, mien_error *err);
@@ -729,12 +756,19 @@ typedef enum mien_search_mode {
     MIEN_SEARCH_APPROXIMATE = 2 /* HNSW, built on demand */
 } mien_search_mode;
 
+/* What a search may ask for is bounded by its collection's caps (mien_search_caps): top_k
+ * and max_fmr left 0 take the defaults, lowered to the caps where those are lower; asked for
+ * explicitly above a cap, a search is refused (MIEN_ERR_FORBIDDEN, audited) unless `clamp`
+ * lowers the ask to the cap (what the Rekognition API does with MaxFaces). */
 typedef struct mien_search_options {
-    int top_k;       /* candidates wanted; 0: 10 */
-    double max_fmr;  /* only candidates accepted at this false-match rate; 0: 1e-3 */
+    int top_k;       /* candidates wanted, 1..10000; 0: 10 (or the cap, when lower) */
+    double max_fmr;  /* only candidates accepted at this false-match rate; 0: 1e-3 (or the
+                        cap, when lower) */
     mien_search_mode mode;
+    bool clamp;      /* false: an ask above a cap is refused; true: lowered to the cap */
 } mien_search_options;
 
+/* top_k 0, max_fmr 0 (the defaults within the collection's caps), AUTO, no clamping. */
 MIEN_API mien_search_options mien_search_options_default(void);
 
 typedef struct mien_candidate {
@@ -751,12 +785,17 @@ typedef struct mien_search_result {
                                    collection opted out of review */
     int reviews_required;       /* 0, 1 or 2 confirmations */
     int64_t audit_seq;          /* the audit entry that records the search */
+    int top_k;                  /* the limits the search ran with, after defaults and caps */
+    double max_fmr;
+    bool capped;                /* an ask above a cap was lowered to it (options.clamp) */
 } mien_search_result;
 
 /* Ranked candidates for `probe` in `collection`, for the declared ctx->purpose (one the
  * collection allows) and ctx->case_ref: no purpose or case → MIEN_ERR_ARG, a purpose the
- * collection does not allow or a verification-only collection → MIEN_ERR_FORBIDDEN; refusals
- * are audited too. The search and its review are audited in one transaction. The first search
+ * collection does not allow, a verification-only collection, or top_k / max_fmr above the
+ * collection's caps without opt->clamp → MIEN_ERR_FORBIDDEN; refusals are audited too.
+ * Candidates are returned in every review mode, two_person included: the reviewers judge
+ * them, and the caps bound what one search can reveal (docs/responsible-use.md). The search and its review are audited in one transaction. The first search
  * of a collection in a handle loads its index from the store. */
 MIEN_API mien_status mien_search(mien_store *store, const char *collection,
                                  const mien_template *probe, const mien_search_options *opt,

@@ -170,6 +170,10 @@
     XX(gallery_reopen)                                                                 \
     /* gallery: faces one by one (tests/gallery/test_face_list.c) */                   \
     XX(face_list_and_template)                                                         \
+    /* gallery: the policy's caps on what a search returns (tests/gallery/test_caps.c) */ \
+    XX(caps_search_key_cannot_list_the_gallery)                                        \
+    XX(caps_policy_bounds_and_tighter_caps)                                            \
+    XX(caps_two_person_shows_capped_candidates)                                        \
     /* gallery: index (tests/gallery/test_index.c) */                                  \
     XX(index_exact_matches_reference)                                                  \
     XX(index_int8_matches_f32)                                                         \

@@ -139,6 +139,9 @@ const mien_collection_policy TEST_POLICY = {
     .retention_s = 0,
     .review = MIEN_REVIEW_NONE,
     .verification_only = 0,
+    /* the unit tests rank every enrolled subject (max_fmr 1); the caps themselves, the
+     * defaults included, are tested in gallery/test_caps.c */
+    .max_fmr = 1.0,
 };
 
 const mien_context TEST_CTX = {.actor = "tester", .purpose = "test", .case_ref = "case-1"};

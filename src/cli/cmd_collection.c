@@ -3,6 +3,7 @@
  *   mien collection create NAME --purpose P[,P...] --legal-basis TEXT
  *        [--consent required|not-needed] [--retention 365d|12h|3600s]
  *        [--review one|two-person|none] [--verification-only]
+ *        [--max-fmr F] [--max-candidates N]
  *        [--profile fast|accurate] [--description TEXT] [--case-ref REF]
  *   mien collection list | info NAME | drop NAME [--case-ref REF]
  *   (each with [--store URI] [--models DIR] [--json])
@@ -12,7 +13,8 @@
  * mien_collection_policy): the purposes it may be used for and the legal basis are required
  * (there is no default purpose: what a gallery of faces is for is always chosen, never
  * implied); consent, retention and review default to the library's (consent required, one
- * year, one reviewer). The policy is fixed afterwards and is in the audit log. create and drop
+ * year, one reviewer), and so do the caps on what one search may return (--max-fmr 1e-2,
+ * --max-candidates 50: asking a search for more is refused). The policy is fixed afterwards and is in the audit log. create and drop
  * are audited with the CLI's actor. Exit 0; 1 when the library refuses (name taken, no such
  * collection, store unreadable); 2 for bad usage (a missing purpose or legal basis included). */
 #include <string.h>
@@ -50,6 +52,8 @@ static void print_text(const mien_collection_info *c)
            c->review == MIEN_REVIEW_TWO_PERSON ? "two-person"
                                                 : mien_review_mode_name(c->review),
            c->verification_only ? "; verification only (no 1:N search)" : "");
+    printf("  a search returns at most %d candidates, at FMR <= %g\n", c->max_candidates,
+           c->max_fmr);
 }
 
 /* The arguments of every action; each action's table takes its own. */
@@ -84,6 +88,11 @@ static const cli_opt create_opts[] = {
      .want = "one, two-person or none"},
     {"--verification-only", CLI_OPT_SET, offsetof(collection_args, policy.verification_only),
      NULL, .help = "1:1 verification only, no 1:N search", .lo = 1},
+    {"--max-fmr", CLI_OPT_DOUBLE, offsetof(collection_args, policy.max_fmr), "F",
+     .help = "the loosest false-match rate a search may ask (default 1e-2)", .lo = 1e-6,
+     .hi = 1.0, .want = "a rate in 1e-6..1"},
+    {"--max-candidates", CLI_OPT_INT, offsetof(collection_args, policy.max_candidates), "N",
+     .help = "the most candidates one search may return (default 50)", .lo = 1, .hi = 10000},
     CLI_OPT_PROFILE(collection_args, profile),
     {"--description", CLI_OPT_STRING, offsetof(collection_args, description), "TEXT",
      .help = "a description for people"},
@@ -99,6 +108,7 @@ static const cli_command create_cmd = {
     "collection create NAME --purpose P[,P...] --legal-basis TEXT\n"
     "            [--consent required|not-needed] [--retention 365d|12h|3600s]\n"
     "            [--review one|two-person|none] [--verification-only]\n"
+    "            [--max-fmr F] [--max-candidates N]\n"
     "            [--profile fast|accurate] [--description TEXT] [--case-ref REF]\n"
     "            [--store URI] [--models DIR] [--json]",
     create_opts, 1, 1};

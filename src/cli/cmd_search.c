@@ -11,7 +11,10 @@
  * and --case-ref, the case it is done for; the SHA-256 of the image file's bytes (never the
  * image) goes into the audit entry. The rules are checked before the models are loaded
  * (mien_check_purpose), and a refusal is itself audited: missing purpose or case → exit 2, a
- * purpose the collection does not allow or a verification-only collection → exit 3.
+ * purpose the collection does not allow or a verification-only collection → exit 3. --top and
+ * --fmr above the collection's caps (mien collection create --max-candidates, --max-fmr) are
+ * refused by the search itself, audited, exit 3; left out, they default to 10 and 1e-3, lowered
+ * to the caps where those are tighter.
  *
  * Exit 0 (with or without candidates); 1 when the library fails (no such collection, no face,
  * unreadable image); 2 for bad usage; 3 refused by the collection's rules. */
@@ -20,12 +23,9 @@
 
 #include "cli.h"
 
-#define DEFAULT_FMR 1e-3 /* mien_search_options_default() */
-
 /* The answer as one JSON line (docs/cli.md). */
 static void print_json(const char *collection, const char *path, const char *sha_hex,
-                       const mien_collection_info *info, const mien_search_options *so,
-                       const cli_context *cx, const mien_face *face,
+                       const mien_collection_info *info, const cli_context *cx, const mien_face *face,
                        const mien_search_result *res)
 {
     printf("{\"collection\":");
@@ -37,7 +37,7 @@ static void print_json(const char *collection, const char *path, const char *sha
     cli_json_string(stdout, cx->ctx.purpose);
     printf(",\"case_ref\":");
     cli_json_string(stdout, cx->ctx.case_ref);
-    printf(",\"max_fmr\":%.3g,\"top\":%d,\"face\":", so->max_fmr, so->top_k);
+    printf(",\"max_fmr\":%.3g,\"top\":%d,\"face\":", res->max_fmr, res->top_k);
     cli_face_json(stdout, face);
     printf(",\"candidates\":[");
     for (size_t k = 0; k < res->count; k++) {
@@ -59,13 +59,13 @@ static void print_json(const char *collection, const char *path, const char *sha
 
 /* The answer as a table of candidates, the review to do and the audit entry. */
 static void print_text(const char *collection, const mien_collection_info *info,
-                       const mien_search_options *so, const mien_search_result *res)
+                       const mien_search_result *res)
 {
     if (res->count == 0) {
-        printf("no candidate at FMR %.0e in %s (%lld subjects)\n", so->max_fmr, collection,
+        printf("no candidate at FMR %.0e in %s (%lld subjects)\n", res->max_fmr, collection,
                (long long)info->subjects);
     } else {
-        printf("candidates for review (FMR <= %.0e, %s, %lld subjects):\n", so->max_fmr,
+        printf("candidates for review (FMR <= %.0e, %s, %lld subjects):\n", res->max_fmr,
                collection, (long long)info->subjects);
         printf("%4s  %-32s %10s %10s\n", "rank", "subject", "similarity", "fmr");
         for (size_t k = 0; k < res->count; k++) {
@@ -93,9 +93,11 @@ typedef struct search_args {
 
 static const cli_opt opts[] = {
     {"--top", CLI_OPT_INT, offsetof(search_args, so.top_k), "K",
-     .help = "list K candidates at most", .lo = 1, .hi = 10000},
+     .help = "list K candidates at most (default 10; at most the collection's cap)",
+     .lo = 1, .hi = 10000},
     {"--fmr", CLI_OPT_DOUBLE, offsetof(search_args, so.max_fmr), "F",
-     .help = "list the candidates accepted at this false-match rate (default 1e-3)",
+     .help = "list the candidates accepted at this false-match rate (default 1e-3; at "
+             "most the collection's cap)",
      .lo = 1e-6, .hi = 1.0, .want = "a rate in 1e-6..1"},
     {"--exact", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
      .help = "scan every template", .lo = MIEN_SEARCH_EXACT},
@@ -135,9 +137,9 @@ static int search(void *args, char **pos, int n_pos)
         goto done;
     }
     if (o->p.c.json) {
-        print_json(collection, path, sha_hex, &p.info, &o->so, &cx, &p.face, &res);
+        print_json(collection, path, sha_hex, &p.info, &cx, &p.face, &res);
     } else {
-        print_text(collection, &p.info, &o->so, &res);
+        print_text(collection, &p.info, &res);
     }
 done:
     mien_search_result_free(&res);
@@ -148,6 +150,5 @@ done:
 int cli_cmd_search(int argc, char **argv)
 {
     search_args o = {.p = CLI_PROBE_ARGS_DEFAULT, .so = mien_search_options_default()};
-    o.so.max_fmr = DEFAULT_FMR;
     return cli_run_parsed(&cmd, argc, argv, &o, search);
 }

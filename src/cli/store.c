@@ -200,8 +200,9 @@ void cli_collection_json(FILE *f, const mien_collection_info *c)
     fprintf(f, "],\"legal_basis\":");
     cli_json_string(f, c->legal_basis);
     fprintf(f, ",\"consent\":\"%s\",\"retention_s\":%lld,\"review\":\"%s\","
-               "\"verification_only\":%s},\"subjects\":%lld,\"faces\":%lld}",
+               "\"verification_only\":%s,\"max_fmr\":%g,\"max_candidates\":%d},"
+               "\"subjects\":%lld,\"faces\":%lld}",
             mien_consent_name(c->consent), (long long)c->retention_s,
             mien_review_mode_name(c->review), c->verification_only ? "true" : "false",
-            (long long)c->subjects, (long long)c->faces);
+            c->max_fmr, c->max_candidates, (long long)c->subjects, (long long)c->faces);
 }

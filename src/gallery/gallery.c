@@ -574,6 +574,10 @@ static void collection_to_info(const store_collection *g, mien_collection_info *
     out->retention_s = g->retention_s;
     out->review = (mien_review_mode)g->review;
     out->verification_only = g->verification_only;
+    mien_search_caps caps;
+    governance_caps(g, &caps);
+    out->max_fmr = caps.max_fmr;
+    out->max_candidates = caps.max_candidates;
 }
 
 /* The collection `name`, from the loaded cache when it is there (*cache, may be NULL). */
@@ -679,6 +683,24 @@ mien_status mien_collection_get(mien_store *store, const char *name, mien_collec
     }
     if (st == MIEN_OK) {
         collection_to_info(&c, out);
+    }
+    return st;
+}
+
+mien_status mien_collection_caps(mien_store *store, const char *collection,
+                                 mien_search_caps *out, mien_error *err)
+{
+    store_collection c;
+    coll_cache *cache;
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (!store_ok(store) || out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_collection_caps: NULL argument");
+    }
+    mien_status st = collection_current(store, collection, &c, &cache, err);
+    if (st == MIEN_OK) {
+        governance_caps(&c, out);
     }
     return st;
 }
@@ -1207,8 +1229,8 @@ mien_status mien_purge_expired(mien_store *store, const mien_context *ctx, int64
 
 mien_search_options mien_search_options_default(void)
 {
-    mien_search_options o = {.top_k = DEFAULT_TOP_K, .max_fmr = DEFAULT_MAX_FMR,
-                             .mode = MIEN_SEARCH_AUTO};
+    mien_search_options o = {.top_k = 0, .max_fmr = 0, .mode = MIEN_SEARCH_AUTO,
+                             .clamp = false};
     return o;
 }
 
@@ -1308,6 +1330,9 @@ static mien_status search_record(mien_store *store, const store_collection *c,
     json_t *result = json_pack("{s:O,s:i,s:f,s:s,s:i}", "candidates", cands, "top_k", o->top_k,
                                "max_fmr", o->max_fmr, "review", out->review_id,
                                "reviews_required", required);
+    if (result != NULL && out->capped) { /* the ask was lowered to the collection's caps */
+        json_object_set_new(result, "capped", json_true());
+    }
     mien_status st = g->ops->begin(g, err);
     if (st != MIEN_OK) {
         json_decref(cands);
@@ -1333,13 +1358,10 @@ static mien_status search_record(mien_store *store, const store_collection *c,
 static mien_status search_options(const mien_search_options *opt, mien_search_options *o,
                                   gallery_search_mode *mode, mien_error *err)
 {
-    *o = mien_search_options_default();
-    if (opt != NULL) {
-        *o = *opt;
-        o->top_k = o->top_k == 0 ? DEFAULT_TOP_K : o->top_k;
-        o->max_fmr = o->max_fmr == 0 ? DEFAULT_MAX_FMR : o->max_fmr;
-    }
-    if (o->top_k < 1 || o->top_k > MAX_TOP_K) {
+    /* top_k and max_fmr 0 stay 0 here: the collection's caps decide what they become
+     * (search_limits). */
+    *o = opt != NULL ? *opt : mien_search_options_default();
+    if (o->top_k < 0 || o->top_k > MAX_TOP_K) {
         return base_error_set(err, MIEN_ERR_ARG, "top_k must be 1..%d, not %d", MAX_TOP_K,
                               o->top_k);
     }
@@ -1356,6 +1378,27 @@ static mien_status search_options(const mien_search_options *opt, mien_search_op
     default:
         return base_error_set(err, MIEN_ERR_ARG, "unknown search mode %d", (int)o->mode);
     }
+}
+
+/* Fills o's limits from the collection's caps (defaults for 0, an ask above a cap refused
+ * and audited, or lowered with o->clamp) and records them in out. */
+static mien_status search_limits(mien_store *store, const store_collection *c,
+                                 mien_search_options *o, const mien_context *ctx,
+                                 mien_search_result *out, mien_error *err)
+{
+    static const governance_limits defaults = {DEFAULT_TOP_K, DEFAULT_MAX_FMR};
+    governance_limits asked = {o->top_k, o->max_fmr};
+    bool capped = false;
+    mien_status st = governance_search_limits(store->store, c, &defaults, o->clamp, &asked,
+                                              &capped, ctx, err);
+    if (st == MIEN_OK) {
+        o->top_k = asked.top_k;
+        o->max_fmr = asked.max_fmr;
+        out->top_k = asked.top_k;
+        out->max_fmr = asked.max_fmr;
+        out->capped = capped;
+    }
+    return st;
 }
 
 mien_status mien_search(mien_store *store, const char *collection, const mien_template *probe,
@@ -1394,8 +1437,15 @@ mien_status mien_search(mien_store *store, const char *collection, const mien_te
     if (st != MIEN_OK) {
         return st;
     }
-    if (!(o.max_fmr > 0 && o.max_fmr <= 1) ||
-        mien_threshold_for_fmr(c.profile, o.max_fmr, &threshold) != MIEN_OK) {
+    if (!(o.max_fmr >= 0 && o.max_fmr <= 1)) {
+        return base_error_set(err, MIEN_ERR_ARG, "max_fmr %g is neither 0 (the default) nor a "
+                              "rate in (0, 1]", o.max_fmr);
+    }
+    st = search_limits(store, &c, &o, ctx, out, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    if (mien_threshold_for_fmr(c.profile, o.max_fmr, &threshold) != MIEN_OK) {
         return base_error_set(err, MIEN_ERR_ARG,
                               "max_fmr %g is outside the calibrated range of profile %s",
                               o.max_fmr, mien_profile_name(c.profile));

@@ -8,6 +8,7 @@
  * file that justified it, so an auditor can ask for that file. */
 #include "governance/governance.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,11 @@
 #define PURPOSE_MAX 64        /* one purpose: [a-z0-9_.-]{1,63} */
 #define PURPOSES_MAX 256      /* the list, commas included */
 #define RETENTION_MAX_S (100LL * 365 * 86400)
+/* The caps a policy may set (mien.h mien_collection_policy): rates within the calibrated
+ * range (docs/calibration.md states 1e-6 .. 1), lists no longer than a search may ask. */
+#define CAP_FMR_MIN 1e-6
+#define CAP_CANDIDATES_MAX 10000
+#define PPB 1e9 /* store_collection.max_fmr_ppb: parts per billion */
 
 static bool purpose_char(char ch)
 {
@@ -114,6 +120,18 @@ mien_status governance_policy_set(const mien_collection_policy *p, store_collect
     if (p->retention_s < 0 || p->retention_s > RETENTION_MAX_S) {
         return base_error_set(err, MIEN_ERR_ARG, "retention must be 0 (one year) .. 100 years");
     }
+    double cap_fmr = p->max_fmr != 0 ? p->max_fmr : MIEN_DEFAULT_MAX_FMR;
+    if (!(cap_fmr >= CAP_FMR_MIN && cap_fmr <= 1.0)) {
+        return base_error_set(err, MIEN_ERR_ARG, "the FMR cap (max_fmr) must be 0 (%g) or in "
+                              "%g..1, not %g", MIEN_DEFAULT_MAX_FMR, CAP_FMR_MIN, p->max_fmr);
+    }
+    if (p->max_candidates < 0 || p->max_candidates > CAP_CANDIDATES_MAX) {
+        return base_error_set(err, MIEN_ERR_ARG, "the candidate cap (max_candidates) must be 0 "
+                              "(%d) or in 1..%d, not %d", MIEN_DEFAULT_MAX_CANDIDATES,
+                              CAP_CANDIDATES_MAX, p->max_candidates);
+    }
+    c->max_fmr_ppb = llround(cap_fmr * PPB);
+    c->max_candidates = p->max_candidates != 0 ? p->max_candidates : MIEN_DEFAULT_MAX_CANDIDATES;
     snprintf(c->legal_basis, sizeof(c->legal_basis), "%s", p->legal_basis);
     c->consent = (int)p->consent;
     c->retention_s = p->retention_s != 0 ? p->retention_s : MIEN_DEFAULT_RETENTION_S;
@@ -124,11 +142,27 @@ mien_status governance_policy_set(const mien_collection_policy *p, store_collect
 
 json_t *governance_policy_json(const store_collection *c)
 {
-    return json_pack("{s:s,s:s,s:s,s:I,s:s,s:b}", "purposes", c->purposes, "legal_basis",
-                     c->legal_basis, "consent", mien_consent_name((mien_consent)c->consent),
-                     "retention_s", (json_int_t)c->retention_s, "review",
+    mien_search_caps caps;
+    governance_caps(c, &caps);
+    return json_pack("{s:s,s:s,s:s,s:I,s:s,s:b,s:f,s:i}", "purposes", c->purposes,
+                     "legal_basis", c->legal_basis, "consent",
+                     mien_consent_name((mien_consent)c->consent), "retention_s",
+                     (json_int_t)c->retention_s, "review",
                      mien_review_mode_name((mien_review_mode)c->review), "verification_only",
-                     c->verification_only);
+                     c->verification_only, "max_fmr", caps.max_fmr, "max_candidates",
+                     caps.max_candidates);
+}
+
+void governance_caps(const store_collection *c, mien_search_caps *out)
+{
+    /* A value the policy check would not have let through (0, out of range: a row written
+     * behind mien's back) reads as the default, so that no row can lift a cap past 1 or 10000.
+     * That an in-range value is the one declared is for the row's keyed tag to show. */
+    double fmr = (double)c->max_fmr_ppb / PPB;
+    out->max_fmr = fmr >= CAP_FMR_MIN && fmr <= 1.0 ? fmr : MIEN_DEFAULT_MAX_FMR;
+    out->max_candidates = c->max_candidates >= 1 && c->max_candidates <= CAP_CANDIDATES_MAX
+                              ? (int)c->max_candidates
+                              : MIEN_DEFAULT_MAX_CANDIDATES;
 }
 
 void governance_subject_hash(const store_db *s, const char *collection, const char *subject,
@@ -329,6 +363,50 @@ mien_status governance_check(store_db *s, const store_collection *c, const char 
                        c->purposes[0] ? c->purposes : "none declared");
         return refuse(s, c, action, ctx, MIEN_ERR_FORBIDDEN, err);
     }
+    return MIEN_OK;
+}
+
+/* One limit of a search against its cap: *asked 0 takes def, lowered to the cap; above the
+ * cap it is lowered when clamp (and *capped set); false when it must be refused. */
+static bool limit_within(double *asked, double def, double cap, bool clamp, bool *capped)
+{
+    if (*asked == 0) {
+        *asked = def < cap ? def : cap;
+        return true;
+    }
+    if (*asked <= cap) {
+        return true;
+    }
+    if (clamp) {
+        *asked = cap;
+        *capped = true;
+        return true;
+    }
+    return false;
+}
+
+mien_status governance_search_limits(store_db *s, const store_collection *c,
+                                     const governance_limits *defaults, bool clamp,
+                                     governance_limits *asked, bool *capped,
+                                     const mien_context *ctx, mien_error *err)
+{
+    mien_search_caps caps;
+    double top = asked->top_k;
+    governance_caps(c, &caps);
+    *capped = false;
+    if (!limit_within(&top, defaults->top_k, caps.max_candidates, clamp, capped)) {
+        base_error_set(err, MIEN_ERR_FORBIDDEN, "collection '%s' returns at most %d candidates "
+                       "per search (its policy's max_candidates); %d were asked for", c->name,
+                       caps.max_candidates, asked->top_k);
+        return refuse(s, c, "search", ctx, MIEN_ERR_FORBIDDEN, err);
+    }
+    if (!limit_within(&asked->max_fmr, defaults->max_fmr, caps.max_fmr, clamp, capped)) {
+        base_error_set(err, MIEN_ERR_FORBIDDEN, "collection '%s' searches at a false-match rate "
+                       "of at most %g (its policy's max_fmr); %g was asked for", c->name,
+                       caps.max_fmr, asked->max_fmr);
+        return refuse(s, c, "search", ctx, MIEN_ERR_FORBIDDEN, err);
+    }
+    asked->top_k = (int)top;
     return MIEN_OK;
 }
 

@@ -24,6 +24,24 @@ mien_status governance_policy_set(const mien_collection_policy *p, store_collect
 /* The policy of c as JSON (for the audit entry of its creation and for listings). */
 json_t *governance_policy_json(const store_collection *c);
 
+/* The effective caps of c's policy (mien.h mien_collection_caps): the row's values, the
+ * defaults for a value out of range. */
+void governance_caps(const store_collection *c, mien_search_caps *out);
+
+/* A search's limits: how many candidates and at which false-match rate. */
+typedef struct governance_limits {
+    int top_k;
+    double max_fmr;
+} governance_limits;
+
+/* Applies c's caps to the limits a search asked for (*asked: 0 takes `defaults`, lowered to a
+ * cap below them). An ask above a cap is lowered to it when clamp (*capped then true), else
+ * refused: MIEN_ERR_FORBIDDEN naming the cap, audited like every refusal. */
+mien_status governance_search_limits(store_db *s, const store_collection *c,
+                                     const governance_limits *defaults, bool clamp,
+                                     governance_limits *asked, bool *capped,
+                                     const mien_context *ctx, mien_error *err);
+
 /* Whether `purpose` is one of the comma-separated `purposes`. */
 bool governance_purpose_listed(const char *purposes, const char *purpose);
 

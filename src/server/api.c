@@ -26,7 +26,6 @@
 #include "internal.h"
 #include "service.h"
 
-#define DEFAULT_SEARCH_FMR 1e-3    /* mien_search_options_default() */
 #define DEFAULT_COMPARE_FMR 1e-4   /* the CLI's compare default */
 #define DEFAULT_VERIFY_FMR 1e-4    /* mien_verify's default (max_fmr 0) */
 /* Compare's purposes when --compare-purposes is not given: a 1:1 check that two photos show
@@ -206,14 +205,16 @@ static void hex32(const uint8_t d[32], char out[65])
 /* COLLECTION, with its policy. */
 static json_t *collection_json(const mien_collection_info *c)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:o,s:s,s:s,s:I,s:s,s:b}", "name",
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:o,s:s,s:s,s:I,s:s,s:b,s:f,s:i}",
+                     "name",
                      c->name, "profile", mien_profile_name(c->profile), "model_a", c->model_a,
                      "model_b", c->model_b, "description", c->description, "created_at",
                      time_json(c->created_at), "subjects", (json_int_t)c->subjects, "faces",
                      (json_int_t)c->faces, "purposes", list_json(c->purposes), "legal_basis",
                      c->legal_basis, "consent", mien_consent_name(c->consent), "retention_s",
                      (json_int_t)c->retention_s, "review", mien_review_mode_name(c->review),
-                     "verification_only", c->verification_only != 0);
+                     "verification_only", c->verification_only != 0, "max_fmr", c->max_fmr,
+                     "max_candidates", c->max_candidates);
 }
 
 /* REVIEW. */
@@ -695,6 +696,31 @@ static void h_collections_list(request *r)
 /* The policy members of a collection's JSON (docs/api.md "POST /v1/collections") into *p;
  * purposes[cap] holds the list's text. Replies 400 and returns false when one is missing or
  * malformed (the library checks the values themselves). */
+/* The caps of a new collection's policy: "max_fmr" (a rate in 1e-6..1) and "max_candidates"
+ * (1..10000), each optional (the library's defaults, 1e-2 and 50). */
+static bool caps_from_json(request *r, mien_collection_policy *p)
+{
+    json_t *mf = json_object_get(r->json, "max_fmr");
+    json_t *mc = json_object_get(r->json, "max_candidates");
+    if (mf != NULL && !json_is_null(mf)) {
+        if (!json_is_number(mf) || !(json_number_value(mf) >= 1e-6 &&
+                                     json_number_value(mf) <= 1.0)) {
+            srv_reply_error(r, 400, "bad_request", "\"max_fmr\" is a rate in 1e-6..1");
+            return false;
+        }
+        p->max_fmr = json_number_value(mf);
+    }
+    if (mc != NULL && !json_is_null(mc)) {
+        if (!json_is_integer(mc) || json_integer_value(mc) < 1 ||
+            json_integer_value(mc) > 10000) {
+            srv_reply_error(r, 400, "bad_request", "\"max_candidates\" is 1..10000");
+            return false;
+        }
+        p->max_candidates = (int)json_integer_value(mc);
+    }
+    return true;
+}
+
 static bool policy_from_json(request *r, mien_collection_policy *p, char *purposes, size_t cap)
 {
     json_t *pu = json_object_get(r->json, "purposes");
@@ -771,7 +797,7 @@ static bool policy_from_json(request *r, mien_collection_policy *p, char *purpos
         return false;
     }
     p->verification_only = json_is_true(vo);
-    return true;
+    return caps_from_json(r, p);
 }
 
 static void h_collections_create(request *r)
@@ -1368,14 +1394,13 @@ static void j_search(mien_session *s, void *arg)
     mien_face face;
     mien_error err;
     mien_status st;
-    int top = 10;
     mien_context ctx = request_context(r, r->image_sha256[0]);
     memset(&res, 0, sizeof(res));
-    so.max_fmr = DEFAULT_SEARCH_FMR;
+    /* top and fmr left out stay 0: the library's defaults within the collection's caps; asked
+     * above a cap, the library refuses (403, audited) */
     if (query(r, Q_TOP) != NULL) {
-        parse_int(query(r, Q_TOP), 1, 10000, &top);
+        parse_int(query(r, Q_TOP), 1, 10000, &so.top_k);
     }
-    so.top_k = top;
     if (query(r, Q_FMR) != NULL) {
         parse_double(query(r, Q_FMR), 1e-6, 1.0, &so.max_fmr);
     }
@@ -1401,9 +1426,10 @@ static void j_search(mien_session *s, void *arg)
                          ? json_pack("{s:s,s:i,s:s}", "id", res.review_id, "required",
                                      res.reviews_required, "status", "pending")
                          : json_null();
-    srv_reply_json(r, 200, json_pack("{s:o,s:o,s:o,s:I}", "face", face_json(&face), "candidates",
-                                 arr, "review", review, "audit_seq",
-                                 (json_int_t)res.audit_seq));
+    srv_reply_json(r, 200, json_pack("{s:o,s:o,s:o,s:I,s:i,s:f}", "face", face_json(&face),
+                                     "candidates", arr, "review", review, "audit_seq",
+                                     (json_int_t)res.audit_seq, "top", res.top_k, "fmr",
+                                     res.max_fmr));
 done:
     mien_search_result_free(&res);
     mien_template_free(t);

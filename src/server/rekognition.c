@@ -18,9 +18,13 @@
  *                    puts Rekognition's default threshold 80 at FMR 1e-4 and its recommended
  *                    99 at FMR 1e-6: similarity_percent() below.
  * Every operation that touches personal data carries a mien_context: the actor is the key's
- * id, the purpose X-Mien-Purpose or the collection's first declared purpose, the case
- * X-Mien-Case-Ref or "rekognition:<request id>". Searches go through mien_search, so they are
- * audited and open a review, whose id is returned in the X-Mien-Review-Id header.
+ * id, the purpose X-Mien-Purpose, the case X-Mien-Case-Ref. Searches and compares must send
+ * both (InvalidParameterException naming them, and an audited refusal, otherwise); the other
+ * operations fall back to the collection's first declared purpose and "rekognition:<request
+ * id>". Every X-Mien-* header must be among the signed ones, so that nobody on the way can
+ * change why a search is made. Searches go through mien_search, so they are audited, bounded
+ * by the collection's caps (MaxFaces and FaceMatchThreshold are lowered to them) and open a
+ * review, whose id is returned in the X-Mien-Review-Id header.
  *
  * Threads: srv_rekognition_prepare runs in an HTTP thread; operations without inference answer
  * there (store calls under the store mutex, as api.c), the others run on an inference worker
@@ -128,7 +132,7 @@ typedef struct rek_call {
     /* X-Mien-* headers, "" when absent (docs/rekognition.md "Headers") */
     char purpose[64], case_ref[128], consent_ref[128];
     char purposes[256], legal_basis[256], consent[32], retention_days[32], review[32];
-    char verification_only[16], profile[16], description[256];
+    char verification_only[16], profile[16], description[256], max_fmr[32], max_candidates[16];
     char case_default[64];         /* "rekognition:<request id>" */
     /* the collection the operation names, looked up in the HTTP thread */
     char collection[64];
@@ -424,6 +428,36 @@ static mien_context call_context(rek_call *c, const char *default_purpose,
     return ctx;
 }
 
+/* The audit context of a search or a compare: the key's id and the X-Mien-Purpose and
+ * X-Mien-Case-Ref headers as sent, "" when absent (the library refuses, and audits, a search
+ * without them; identification never runs on an assumed purpose or a made-up case). */
+static mien_context identify_context(rek_call *c, const uint8_t *input_sha256)
+{
+    mien_context ctx = {.actor = c->key.id, .purpose = c->purpose, .case_ref = c->case_ref,
+                        .input_sha256 = input_sha256};
+    return ctx;
+}
+
+/* Whether the call sent both accountability headers a search or compare needs. */
+static bool accountable(const rek_call *c)
+{
+    return c->purpose[0] != '\0' && c->case_ref[0] != '\0';
+}
+
+/* InvalidParameterException naming the headers a search or compare lacks; `purposes` lists
+ * what X-Mien-Purpose may be. */
+static void fail_unaccountable(request *r, const rek_call *c, const char *purposes)
+{
+    rek_fail(r, REK_INVALID_PARAMETER,
+             "%s needs the headers X-Mien-Purpose (why: one of %s) and X-Mien-Case-Ref (the "
+             "case, ticket or file it is done for), sent and signed; missing: %s%s%s "
+             "(docs/rekognition.md)", c->op != NULL ? c->op->name : "this operation",
+             purposes[0] != '\0' ? purposes : "the declared purposes",
+             c->purpose[0] == '\0' ? "X-Mien-Purpose" : "",
+             c->purpose[0] == '\0' && c->case_ref[0] == '\0' ? ", " : "",
+             c->case_ref[0] == '\0' ? "X-Mien-Case-Ref" : "");
+}
+
 /* ---- the similarity scale -------------------------------------------------------------------- */
 
 /* Rekognition-style similarity (0..100) of a cosine `sim` of profile p (file comment). */
@@ -500,6 +534,34 @@ static const char SIG_MISMATCH[] =
     "The request signature does not match, or the access key is unknown or revoked "
     "(sign with a mien key: access key id = the key's id, secret = its AWS secret from "
     "`mien keys create`)";
+
+/* Whether every X-Mien-* header of hl is among the signed ones (`list`); replies
+ * AccessDeniedException naming the first that is not. The purpose, case and consent they carry
+ * are what the audit log records, so they must come from the key's holder as sent: the AWS
+ * SDKs sign every header a middleware adds before signing. */
+static bool mien_headers_signed(request *r, const header_list *hl, const char *list)
+{
+    static const char prefix[] = "x-mien-";
+    for (size_t i = 0; i < hl->n; i++) {
+        const char *name = hl->h[i].name;
+        char lower[64];
+        size_t n = strlen(name);
+        if (strncasecmp(name, prefix, sizeof(prefix) - 1) != 0) {
+            continue;
+        }
+        for (size_t k = 0; k < n && k + 1 < sizeof(lower); k++) {
+            lower[k] = (char)tolower((unsigned char)name[k]);
+        }
+        lower[n < sizeof(lower) ? n : sizeof(lower) - 1] = '\0';
+        if (n >= sizeof(lower) || !signed_header(list, lower)) {
+            rek_fail(r, REK_ACCESS_DENIED, "the header %.63s is not signed: SignedHeaders must "
+                     "include every X-Mien- header sent (the AWS SDKs sign the headers a "
+                     "middleware adds at the build step; docs/rekognition.md)", name);
+            return false;
+        }
+    }
+    return true;
+}
 
 /* The half of the SigV4 check that needs no body, made on the request's headers before any
  * of the body is read (issue 13 item 7): the Authorization header's form, X-Amz-Date within
@@ -588,6 +650,9 @@ static bool authenticate_body(request *r, rek_call *c)
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, collect_header, &hl);
     if (hl.overflow) {
         rek_fail(r, REK_ACCESS_DENIED, "more than %d headers", HEADERS_MAX);
+        goto done;
+    }
+    if (!mien_headers_signed(r, &hl, c->cred.signed_headers)) {
         goto done;
     }
     req = (sigv4_request){.method = "POST", .path = "/", .query = NULL, .n_query = 0,
@@ -953,6 +1018,31 @@ static json_t *stored_face_json(const char *collection, int64_t face_id, const c
 
 /* ---- collections (HTTP thread) --------------------------------------------------------------- */
 
+/* The caps of a new collection from X-Mien-Max-Fmr (a rate in 1e-6..1) and
+ * X-Mien-Max-Candidates (1..10000); absent: the library's defaults. False when replied. */
+static bool caps_from_headers(request *r, const rek_call *c, mien_collection_policy *p)
+{
+    char *end = NULL;
+    if (c->max_fmr[0] != '\0') {
+        errno = 0;
+        p->max_fmr = strtod(c->max_fmr, &end);
+        if (*end != '\0' || errno != 0 || !(p->max_fmr >= 1e-6 && p->max_fmr <= 1.0)) {
+            rek_fail(r, REK_INVALID_PARAMETER, "X-Mien-Max-Fmr is a rate in 1e-6..1");
+            return false;
+        }
+    }
+    if (c->max_candidates[0] != '\0') {
+        errno = 0;
+        long n = strtol(c->max_candidates, &end, 10);
+        if (*end != '\0' || errno != 0 || n < 1 || n > 10000) {
+            rek_fail(r, REK_INVALID_PARAMETER, "X-Mien-Max-Candidates is 1..10000");
+            return false;
+        }
+        p->max_candidates = (int)n;
+    }
+    return true;
+}
+
 /* The collection's policy from the X-Mien-* headers (docs/rekognition.md "CreateCollection").
  * False (replied InvalidParameterException) when a header is malformed or the purposes or the
  * legal basis are missing: mien creates no collection without a declared purpose. */
@@ -1000,7 +1090,7 @@ static bool policy_from_headers(request *r, rek_call *c, mien_collection_policy 
         rek_fail(r, REK_INVALID_PARAMETER, "X-Mien-Profile is fast or accurate");
         return false;
     }
-    return true;
+    return caps_from_headers(r, c, p);
 }
 
 static void collection_arn(const rek_call *c, const char *name, char *out, size_t cap)
@@ -1161,6 +1251,29 @@ static void op_describe_collection(request *r, rek_call *c)
 
 /* ---- faces in a collection (HTTP thread) ----------------------------------------------------- */
 
+/* The audit entry of a ListFaces ("faces.list": how many faces it handed out, whether it was
+ * narrowed to one UserId), as mien_subject_list records its listings: a list of who is
+ * enrolled is personal data. False (replied) when it cannot be written: nothing is handed out
+ * unrecorded. */
+static bool list_faces_audit(request *r, rek_call *c, size_t listed, bool one_user)
+{
+    char summary[96], first_purpose[64];
+    mien_audit_event ev = {.action = "faces.list", .collection = c->collection,
+                           .outcome = "ok", .result = summary};
+    mien_error err;
+    mien_status st;
+    snprintf(summary, sizeof(summary), "{\"api\":\"rekognition\",\"faces\":%zu,\"user_id\":%s}",
+             listed, one_user ? "true" : "false");
+    first_item(c->coll.purposes, first_purpose, sizeof(first_purpose));
+    mien_context ctx = call_context(c, first_purpose, NULL);
+    SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, NULL, &err));
+    if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
+        return false;
+    }
+    return true;
+}
+
 static void op_list_faces(request *r, rek_call *c)
 {
     mien_face_record *fs = NULL;
@@ -1229,6 +1342,10 @@ static void op_list_faces(request *r, rek_call *c)
     with_next_token(o, i < n && json_array_size(faces) > 0, i > 0 ? fs[i - 1].face_id : 0);
     free(wanted);
     mien_free(fs);
+    if (!list_faces_audit(r, c, json_array_size(faces), user != NULL)) {
+        json_decref(o);
+        return;
+    }
     reply_ok(r, o);
 }
 
@@ -1438,13 +1555,14 @@ static void op_delete_faces(request *r, rek_call *c)
  * (mien_check_purpose: a refusal is audited). */
 static bool check_search_purpose(request *r, rek_call *c)
 {
-    char first_purpose[64];
-    mien_context ctx;
+    mien_context ctx = identify_context(c, NULL);
     mien_error err;
     mien_status st;
-    first_item(c->coll.purposes, first_purpose, sizeof(first_purpose));
-    ctx = call_context(c, first_purpose, NULL);
     SRV_LOCKED(r->srv, st, mien_check_purpose(r->srv->store, c->collection, "search", &ctx, &err));
+    if (st != MIEN_OK && !accountable(c)) {
+        fail_unaccountable(r, c, c->coll.purposes); /* refused and audited by the library */
+        return false;
+    }
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return false;
@@ -1455,7 +1573,9 @@ static bool check_search_purpose(request *r, rek_call *c)
 /* Runs mien_search for `probe` with threshold `percent` and at most max_faces candidates,
  * under the store mutex; the candidates at or above the threshold go to *matches as
  * {Similarity, Face} (as_users: {Similarity, User}); a face equal to skip_face_id is left out.
- * c->review_id is set. */
+ * c->review_id is set. MaxFaces and the threshold's rate are lowered to the collection's caps
+ * (so.clamp): SDK code that asks for 4096 faces at threshold 0 gets the cap's worth, not the
+ * gallery, and the audit entry says the ask was capped. */
 static bool run_search_as(request *r, rek_call *c, const mien_template *probe, double percent,
                           long max_faces, const uint8_t *sha, int64_t skip_face_id,
                           bool as_users, json_t **matches)
@@ -1465,13 +1585,13 @@ static bool run_search_as(request *r, rek_call *c, const mien_template *probe, d
     mien_context ctx;
     mien_error err;
     mien_status st;
-    char first_purpose[64], version[64];
+    char version[64];
     *matches = NULL;
     memset(&res, 0, sizeof(res));
-    first_item(c->coll.purposes, first_purpose, sizeof(first_purpose));
-    ctx = call_context(c, first_purpose, sha);
+    ctx = identify_context(c, sha);
     so.top_k = (int)max_faces + (skip_face_id >= 0 ? 1 : 0);
     so.max_fmr = fmr_for_percent(percent);
+    so.clamp = true;
     st = srv_search(r->srv, c->collection, probe, &so, &ctx, &res, &err);
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
@@ -1527,6 +1647,16 @@ static bool p_search_faces(request *r, rek_call *c)
     return lookup_collection(r, c) && check_search_purpose(r, c);
 }
 
+/* MaxFaces lowered to the collection's candidate cap (mien_search_caps, read with the
+ * collection), for the matches SearchFaces adds after its search (the search itself clamps
+ * MaxFaces: run_search_as). Rekognition code routinely asks for up to 4096, so an ask above the
+ * cap is clamped, never refused (docs/rekognition.md "Caps"). */
+static long capped_max(const rek_call *c, long max)
+{
+    return c->coll.max_candidates > 0 && max > c->coll.max_candidates ? c->coll.max_candidates
+                                                                       : max;
+}
+
 /* Sorts FaceMatches best first (insertion sort: at most FACES_MAX entries). */
 static void sort_matches(json_t *matches)
 {
@@ -1566,6 +1696,8 @@ static void j_search_faces(mien_session *s, request *r, rek_call *c)
     (void)s;
     param_int(r, "MaxFaces", 1, PAGE_MAX, SEARCH_MAX_FACES_DEFAULT, &max);
     param_number(r, "FaceMatchThreshold", 0, 100, SIM_DEFAULT, &thr);
+    long asked = max; /* the search lowers it, and its audit entry says so */
+    max = capped_max(c, max);
     face_uuid_parse(c->collection, face, &id);
     pthread_mutex_lock(&r->srv->store_lock);
     st = mien_face_template(r->srv->store, c->collection, id, &rec, &probe, &err);
@@ -1574,7 +1706,7 @@ static void j_search_faces(mien_session *s, request *r, rek_call *c)
         rek_fail_status(r, st, &err);
         goto done;
     }
-    if (!run_search(r, c, probe, thr, max, NULL, id, &matches)) {
+    if (!run_search(r, c, probe, thr, asked, NULL, id, &matches)) {
         goto done;
     }
     /* the searched face's own subject, unless already matched through another face */
@@ -1599,8 +1731,9 @@ static void j_search_faces(mien_session *s, request *r, rek_call *c)
             if (mien_face_template(r->srv->store, c->collection, fs[j].face_id, NULL, &t,
                                    &err) == MIEN_OK &&
                 mien_template_compare(probe, t, &sim, &err) == MIEN_OK) {
-                double pct = similarity_percent(c->coll.profile, sim);
-                if (pct >= thr) {
+                double pct = similarity_percent(c->coll.profile, sim), fmr = 1.0;
+                mien_similarity_fmr(c->coll.profile, sim, &fmr);
+                if (pct >= thr && fmr <= c->coll.max_fmr) { /* the search's cap holds here too */
                     json_array_append_new(matches, json_pack(
                         "{s:f,s:o}", "Similarity", pct, "Face",
                         stored_face_json(c->collection, fs[j].face_id, fs[j].subject,
@@ -1895,35 +2028,29 @@ done:
     mien_image_free(img);
 }
 
-/* The purpose of a compare: X-Mien-Purpose, else the first of the server's compare purposes
- * (mien serve --compare-purposes). */
-static void compare_purpose_of(request *r, rek_call *c, char *out, size_t cap)
-{
-    if (c->purpose[0] != '\0') {
-        snprintf(out, cap, "%s", c->purpose);
-    } else {
-        first_item(r->srv->compare_purposes, out, cap);
-    }
-}
-
-/* Whether the compare's purpose is one of the server's compare purposes; a refusal is audited
- * and replied (AccessDeniedException). */
+/* Whether the compare declares its purpose and case (X-Mien-Purpose, X-Mien-Case-Ref) and the
+ * purpose is one of the server's compare purposes; a refusal is audited and replied
+ * (InvalidParameterException naming the missing headers, AccessDeniedException for a purpose
+ * not accepted). */
 static bool compare_purpose_ok(request *r, rek_call *c)
 {
-    char out[64];
-    mien_context ctx;
+    bool declared = accountable(c);
+    mien_context ctx = identify_context(c, NULL);
     mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = "refused",
-                           .result = "{\"reason\":\"purpose not allowed\"}"};
-    compare_purpose_of(r, c, out, sizeof(out));
-    if (out[0] != '\0' && listed(r->srv->compare_purposes, out)) {
+                           .result = declared ? "{\"reason\":\"purpose not allowed\"}"
+                                              : "{\"reason\":\"no purpose or case declared\"}"};
+    if (declared && listed(r->srv->compare_purposes, c->purpose)) {
         return true;
     }
-    ctx = call_context(c, out, NULL);
     pthread_mutex_lock(&r->srv->store_lock);
     mien_audit_append(r->srv->store, &ev, &ctx, NULL, NULL);
     pthread_mutex_unlock(&r->srv->store_lock);
-    rek_fail(r, REK_ACCESS_DENIED, "purpose '%s' is not one compare accepts here (%s)", out,
-             r->srv->compare_purposes);
+    if (!declared) {
+        fail_unaccountable(r, c, r->srv->compare_purposes);
+    } else {
+        rek_fail(r, REK_ACCESS_DENIED, "purpose '%s' is not one compare accepts here (%s)",
+                 c->purpose, r->srv->compare_purposes);
+    }
     return false;
 }
 
@@ -2024,7 +2151,7 @@ static bool compare_targets(request *r, mien_session *s, const mien_image *dst,
 static bool compare_audit(request *r, rek_call *c, size_t nt, const compare_tally *tally,
                           double thr)
 {
-    char purpose[64], summary[320], hex_a[65], hex_b[65];
+    char summary[320], hex_a[65], hex_b[65];
     mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = "ok",
                            .result = summary};
     mien_context ctx;
@@ -2037,8 +2164,7 @@ static bool compare_audit(request *r, rek_call *c, size_t nt, const compare_tall
              "\"target_faces\":%zu,\"matches\":%zu,\"best_similarity\":%.3f,"
              "\"threshold\":%.3f}",
              hex_a, hex_b, nt, tally->n_matches, tally->best_pct, thr);
-    compare_purpose_of(r, c, purpose, sizeof(purpose)); /* checked in p_compare_faces */
-    ctx = call_context(c, purpose, c->image_sha256[0]);
+    ctx = identify_context(c, c->image_sha256[0]); /* checked in p_compare_faces */
     SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, NULL, &err));
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
@@ -2150,7 +2276,9 @@ static bool copy_mien_headers(request *r, rek_call *c)
            copy_header(r, "X-Mien-Verification-Only", c->verification_only,
                        sizeof(c->verification_only)) &&
            copy_header(r, "X-Mien-Profile", c->profile, sizeof(c->profile)) &&
-           copy_header(r, "X-Mien-Description", c->description, sizeof(c->description));
+           copy_header(r, "X-Mien-Description", c->description, sizeof(c->description)) &&
+           copy_header(r, "X-Mien-Max-Fmr", c->max_fmr, sizeof(c->max_fmr)) &&
+           copy_header(r, "X-Mien-Max-Candidates", c->max_candidates, sizeof(c->max_candidates));
 }
 
 bool srv_rekognition_begin(request *r)

@@ -46,6 +46,11 @@ typedef struct store_collection {
     int64_t retention_s;
     int review;             /* mien_review_mode */
     int verification_only;
+    /* the caps on a search (schema: SQLite 4, PostgreSQL 2; mien.h mien_search_caps): the
+     * false-match rate in parts per billion, so that the row holds no float (1e-2 is
+     * 10000000, 1e-6 is 1000) */
+    int64_t max_fmr_ppb;
+    int64_t max_candidates;
 } store_collection;
 
 typedef struct store_subject {

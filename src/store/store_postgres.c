@@ -190,6 +190,10 @@ static const sql_migration MIGRATIONS[] = {
      " note TEXT NOT NULL,"
      " time BIGINT NOT NULL,"
      " PRIMARY KEY (review_id, reviewer));"},
+    {2,
+     /* The caps on what one search may return, as SQLite's step 4. */
+     "ALTER TABLE collections ADD COLUMN max_fmr_ppb BIGINT NOT NULL DEFAULT 10000000;"
+     "ALTER TABLE collections ADD COLUMN max_candidates BIGINT NOT NULL DEFAULT 50;"},
 };
 
 #define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
@@ -216,9 +220,11 @@ _Static_assert(MIGRATION_COUNT == STORE_POSTGRES_SCHEMA_VERSION,
 #define STMT_MAP(XX)                                                                       \
     XX(COLLECTION_INSERT, 0,                                                               \
        "INSERT INTO collections(name, profile, model_a, model_b, description, created_at," \
-       " purposes, legal_basis, consent, retention_s, review, verification_only)"          \
+       " purposes, legal_basis, consent, retention_s, review, verification_only,"          \
+       " max_fmr_ppb, max_candidates)"                                                     \
        " VALUES ($1::text, $2::bigint, $3::text, $4::text, $5::text, $6::bigint,"          \
-       " $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::bigint)"           \
+       " $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::bigint,"           \
+       " $13::bigint, $14::bigint)"                                                        \
        " ON CONFLICT (name) DO NOTHING RETURNING id")                                      \
     XX(COLLECTION_GET, 1, COLLECTION_COLUMNS " WHERE c.name = $1::text")                   \
     XX(COLLECTION_LIST, 1, COLLECTION_COLUMNS " ORDER BY c.name COLLATE \"C\"")            \
@@ -337,9 +343,10 @@ _Static_assert(MIGRATION_COUNT == STORE_POSTGRES_SCHEMA_VERSION,
     XX(COLLECTION_IMPORT, 0,                                                               \
        "INSERT INTO collections(id, name, profile, model_a, model_b, description,"         \
        " created_at, purposes, legal_basis, consent, retention_s, review,"                 \
-       " verification_only) VALUES ($1::bigint, $2::text, $3::bigint, $4::text, $5::text," \
-       " $6::text, $7::bigint, $8::text, $9::text, $10::bigint, $11::bigint, $12::bigint," \
-       " $13::bigint) ON CONFLICT DO NOTHING RETURNING id")                                \
+       " verification_only, max_fmr_ppb, max_candidates) VALUES ($1::bigint, $2::text,"   \
+       " $3::bigint, $4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text,"        \
+       " $10::bigint, $11::bigint, $12::bigint, $13::bigint, $14::bigint, $15::bigint)"    \
+       " ON CONFLICT DO NOTHING RETURNING id")                                             \
     XX(SUBJECT_IMPORT, 0,                                                                  \
        "INSERT INTO subjects(id, collection_id, external_id, display_name, created_at,"     \
        " consent_ref, expires_at) SELECT $1::bigint, $2::bigint, $3::text, $4::text,"      \

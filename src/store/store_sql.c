@@ -226,6 +226,8 @@ static void read_collection(store_db *s, sql_stmt *q, void *elem)
     c->retention_s = d->col_i64(q, 12);
     c->review = (int)d->col_i64(q, 13);
     c->verification_only = (int)d->col_i64(q, 14);
+    c->max_fmr_ppb = d->col_i64(q, 15);
+    c->max_candidates = d->col_i64(q, 16);
 }
 
 /* The values of COLLECTION_IMPORT (COLLECTION_INSERT: without the first, the id). */
@@ -233,7 +235,8 @@ static void read_collection(store_db *s, sql_stmt *q, void *elem)
     {V_I64((c)->id), V_TEXT((c)->name), V_I64((c)->profile), V_TEXT((c)->model_a),             \
      V_TEXT((c)->model_b), V_TEXT((c)->description), V_I64(created), V_TEXT((c)->purposes),   \
      V_TEXT((c)->legal_basis), V_I64((c)->consent), V_I64((c)->retention_s),                  \
-     V_I64((c)->review), V_I64((c)->verification_only)}
+     V_I64((c)->review), V_I64((c)->verification_only), V_I64((c)->max_fmr_ppb),            \
+     V_I64((c)->max_candidates)}
 
 mien_status sql_collection_create(store_db *s, store_collection *c, mien_error *err)
 {
@@ -242,7 +245,7 @@ mien_status sql_collection_create(store_db *s, store_collection *c, mien_error *
         return base_error_set(err, MIEN_ERR_ARG, "collection_create: no name");
     }
     const sql_val v[] = COLLECTION_VALUES(c, now);
-    mien_status status = insert(s, SQL_COLLECTION_INSERT, v + 1, 12,
+    mien_status status = insert(s, SQL_COLLECTION_INSERT, v + 1, sizeof(v) / sizeof(v[0]) - 1,
                                 "collection \"%s\" already exists", c->name, &id, err);
     if (status == MIEN_OK) {
         c->id = id;

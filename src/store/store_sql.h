@@ -69,7 +69,8 @@
     " (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id),"                   \
     " (SELECT count(*) FROM subjects s JOIN faces f ON f.subject_id = s.id"              \
     " WHERE s.collection_id = c.id), c.purposes, c.legal_basis, c.consent,"              \
-    " c.retention_s, c.review, c.verification_only FROM collections c"
+    " c.retention_s, c.review, c.verification_only, c.max_fmr_ppb, c.max_candidates"      \
+    " FROM collections c"
 #define REVIEW_COLUMNS                                                                     \
     "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
     " status, created_at, search_seq, candidates, mac, candidates_json FROM reviews"

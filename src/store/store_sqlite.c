@@ -171,6 +171,13 @@ static const sql_migration MIGRATIONS[] = {
      " note TEXT NOT NULL,"
      " time INTEGER NOT NULL,"
      " PRIMARY KEY (review_id, reviewer));"},
+    {4,
+     /* The caps on what one search may return (issue 13 item 5; mien.h mien_search_caps):
+      * the loosest false-match rate in parts per billion (1e-2) and the most candidates (50).
+      * Existing collections get the defaults: searches that asked for more are refused from
+      * now on, which is the point. */
+     "ALTER TABLE collections ADD COLUMN max_fmr_ppb INTEGER NOT NULL DEFAULT 10000000;"
+     "ALTER TABLE collections ADD COLUMN max_candidates INTEGER NOT NULL DEFAULT 50;"},
 };
 
 #define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
@@ -191,8 +198,9 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
     XX(ROLLBACK_TO, "ROLLBACK TO store_op")                                               \
     XX(COLLECTION_INSERT, "INSERT INTO collections(name, profile, model_a, model_b,"      \
                           " description, created_at, purposes, legal_basis, consent,"    \
-                          " retention_s, review, verification_only)"                     \
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)") \
+                          " retention_s, review, verification_only, max_fmr_ppb,"        \
+                          " max_candidates) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"  \
+                          " ?10, ?11, ?12, ?13, ?14)")                                   \
     XX(COLLECTION_GET, COLLECTION_COLUMNS " WHERE c.name = ?1")                           \
     XX(COLLECTION_LIST, COLLECTION_COLUMNS " ORDER BY c.name")                            \
     XX(COLLECTION_DELETE, "DELETE FROM collections WHERE id = ?1")                        \
@@ -279,8 +287,9 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
     /* copying a store (store_copy.c): rows with their ids and times */                    \
     XX(COLLECTION_IMPORT, "INSERT INTO collections(id, name, profile, model_a, model_b,"  \
                           " description, created_at, purposes, legal_basis, consent,"    \
-                          " retention_s, review, verification_only) VALUES (?1, ?2, ?3,"  \
-                          " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")                \
+                          " retention_s, review, verification_only, max_fmr_ppb,"        \
+                          " max_candidates) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"  \
+                          " ?10, ?11, ?12, ?13, ?14, ?15)")                              \
     XX(SUBJECT_IMPORT, "INSERT INTO subjects(id, collection_id, external_id, display_name," \
                        " created_at, consent_ref, expires_at)"                            \
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                            \

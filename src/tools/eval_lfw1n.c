@@ -197,7 +197,11 @@ static bool open_gallery(run *u)
                                          .legal_basis = "evaluation on public benchmark data "
                                                         "(LFW)",
                                          .consent = MIEN_CONSENT_NOT_NEEDED,
-                                         .review = MIEN_REVIEW_NONE};
+                                         .review = MIEN_REVIEW_NONE,
+                                         /* the measurement wants every rank-TOP_K
+                                          * candidate, whatever its score */
+                                         .max_fmr = 1.0,
+                                         .max_candidates = TOP_K};
         st = mien_collection_create(u->store, "lfw", u->o.profile, u->engine,
                                     "LFW 1:N (mien eval lfw-1n)", &policy, &u->cx.ctx, &err);
     }

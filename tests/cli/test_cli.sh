@@ -169,9 +169,10 @@ if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     else passed=$((passed + 1)); echo "  ok key file warning only once"; fi
     check "collection list --json" 0 "$MIEN" collection list --store "$STORE" --json
     expect "collection list JSON" "$OUT" '"collection":"people","profile":"fast"'
-    expect "collection list JSON policy" "$OUT" '"policy":{"purposes":\["access_control","lost_child"\],"legal_basis":"consent, GDPR Art. 9(2)(a)","consent":"required","retention_s":31536000,"review":"two_person","verification_only":false}'
+    expect "collection list JSON policy" "$OUT" '"policy":{"purposes":\["access_control","lost_child"\],"legal_basis":"consent, GDPR Art. 9(2)(a)","consent":"required","retention_s":31536000,"review":"two_person","verification_only":false,"max_fmr":0.01,"max_candidates":50}'
     check "collection info text" 0 "$MIEN" collection info people --store "$STORE"
     expect "collection info text policy" "$OUT" "consent required; retention 365d; review two-person"
+    expect "collection info text caps" "$OUT" "a search returns at most 50 candidates, at FMR <= 0.01"
     check "enroll without consent" 3 "$MIEN" enroll people --subject A --force "$S1" --store "$STORE"
     expect "enroll without consent says why" "$ERR" "only with their consent.*--consent REF"
     check "enroll refuses a group photo" 1 "$MIEN" enroll people --subject A "$S1" --consent F-1 \
@@ -234,6 +235,13 @@ if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     check "search unknown collection" 1 "$MIEN" search nope "$S1" --purpose lost_child \
         --case-ref C-1 --store "$STORE"
     check "search bad --fmr" 2 "$MIEN" search people "$S1" --fmr 7 --store "$STORE"
+    # the collection's caps (default FMR 1e-2, 50 candidates): an explicit over-ask is refused
+    check "search --top over the cap" 3 "$MIEN" search people "$S1" --top 10000 --fmr 1 \
+        --purpose lost_child --case-ref C-4 --store "$STORE"
+    expect "the refusal names the cap" "$ERR" "at most 50 candidates"
+    check "search --fmr over the cap" 3 "$MIEN" search people "$S1" --fmr 0.5 \
+        --purpose lost_child --case-ref C-4 --store "$STORE"
+    expect "the refusal names the rate cap" "$ERR" "false-match rate of at most 0.01"
 
     # two-person review (EU AI Act Art. 14(5))
     check "review show" 0 "$MIEN" review "$REVIEW" --store "$STORE"
@@ -386,6 +394,18 @@ PY
         --consent not-needed --review none --store "$STORE"
     check "import-synthetic" 0 "$MIEN" collection import-synthetic syn --count 3 --store "$STORE"
     expect "import-synthetic counts" "$OUT" '"imported":3'
+    # caps chosen at creation
+    check "collection create --max-fmr --max-candidates" 0 "$MIEN" collection create capped \
+        --purpose evaluation --legal-basis "evaluation on synthetic data" --consent not-needed \
+        --review none --max-fmr 1 --max-candidates 2 --store "$STORE" --json
+    expect "caps in the policy" "$OUT" '"max_fmr":1,"max_candidates":2}'
+    check "collection create bad --max-candidates" 2 "$MIEN" collection create capped2 \
+        --purpose evaluation --legal-basis "x" --max-candidates 0 --store "$STORE"
+    check "import-synthetic into capped" 0 "$MIEN" collection import-synthetic capped --count 5 \
+        --store "$STORE"
+    check "search capped at its defaults" 0 "$MIEN" search capped "$S1" --fmr 1 \
+        --purpose evaluation --case-ref C-5 --store "$STORE" --json
+    expect "defaults lowered to the cap: 2 candidates" "$OUT" '"max_fmr":1,"top":2,.*"candidates":\[{"rank":1,[^]]*{"rank":2,[^]]*\],'
 
     # the audit chain: intact, then one row altered, then the newest rows deleted, each by
     # an attacker with write access to the file who first drops the append-only trigger

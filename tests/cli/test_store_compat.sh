@@ -52,14 +52,21 @@ if node -e '
   const c = r.candidates[0];
   process.exit(c && c.subject === "alice" && c.similarity > 0.95 ? 0 : 1);' "$TMP/out" 2>/dev/null
 then ok "alice found at rank 1"; else bad "alice found at rank 1"; fi
+check "collection info" "$MIEN" collection info people --store "$ST"
+has "at most 50 candidates, at FMR <= 0.01" && ok "the 0.1 collection gets the default caps" ||
+    bad "the 0.1 collection gets the default caps"
+check "search over the default cap" sh -c '! "$@"' sh "$MIEN" search people "$PHOTO" \
+    --purpose investigation --case-ref compat --top 51 --store "$ST"
+has "at most 50 candidates" && ok "refused: more than 50 candidates" ||
+    bad "refused: more than 50 candidates"
 check "keys list" "$MIEN" keys list --store "$ST"
 has " enrol " && has "fixture" && ok "the 0.1 key row reads" || bad "the 0.1 key row reads"
 check "erase bob" "$MIEN" erase people --subject bob --store "$ST" --json
 has '"faces_deleted":1' && has '"crops_deleted":1' && ok "bob's face and crop erased" ||
     bad "bob's face and crop erased"
 check "audit verify after" "$MIEN" audit verify --store "$ST"
-# + subjects.list, search, erase
-has "intact: 8 entries" && ok "8 entries" || bad "8 entries"
+# + subjects.list, search, the refused search, erase
+has "intact: 9 entries" && ok "9 entries" || bad "9 entries"
 check "migrate" "$MIEN" migrate --from "$ST" --to "sqlite:$TMP/copy.db" --json
 check "copy verifies" "$MIEN" audit verify --store "sqlite:$TMP/copy.db"
 check "copy searches" "$MIEN" search people "$PHOTO" --purpose investigation --case-ref copy \

@@ -123,7 +123,8 @@ static int fill_source(mien_store *s, test_fixture *f, mien_template **t, const 
                                    .review = MIEN_REVIEW_TWO_PERSON};
     mien_collection_policy badge = {.purposes = "test", .legal_basis = "contract",
                                     .consent = MIEN_CONSENT_NOT_NEEDED,
-                                    .review = MIEN_REVIEW_NONE, .verification_only = 1};
+                                    .review = MIEN_REVIEW_NONE, .verification_only = 1,
+                                    .max_fmr = 1e-4, .max_candidates = 7};
     if (mien_collection_create(s, "door", MIEN_PROFILE_FAST, f->engine, "front door", &door,
                                &TEST_CTX, &err) != MIEN_OK ||
         mien_collection_create(s, "badge", MIEN_PROFILE_FAST, f->engine, NULL, &badge,
@@ -235,6 +236,8 @@ TEST(migrate_copy_store)
     }
     ASSERT_STR_EQ(di[0].description, "front door");
     ASSERT_EQ_INT(di[1].verification_only, 1);
+    ASSERT_EQ_INT(di[1].max_candidates, 7); /* the policy's caps travel with it */
+    ASSERT_NEAR(di[1].max_fmr, 1e-4, 1e-15);
 
     /* subjects with consent, expiry, names and times */
     mien_subject_info *ss = NULL, *ds = NULL;

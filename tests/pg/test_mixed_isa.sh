@@ -177,9 +177,12 @@ run_store() {
     res=$TMP/res-$kind-$prof
     : >"$res"
     for side in hi lo; do
+        # --max-fmr 1 --max-candidates 100: the searches below list every enrolled person
+        # (--fmr 1 --top 100), beyond the default caps (1e-2, 50)
         if ! node $side collection create "${side}_$prof" --profile "$prof" --store "$store" \
             --purpose test --legal-basis "acceptance test on sample photos" \
-            --consent not-needed --review none >/dev/null 2>"$TMP/err"; then
+            --consent not-needed --review none --max-fmr 1 --max-candidates 100 \
+            >/dev/null 2>"$TMP/err"; then
             fail "$kind: collection ${side}_$prof"
             sed 's/^/    /' "$TMP/err"
             return

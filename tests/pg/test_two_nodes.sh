@@ -58,8 +58,11 @@ PHOTO=$TMP/photo.jpg
 ADMIN_KEY=$("$MIEN" keys create --role admin --label two-nodes --store "$STORE" 2>/dev/null |
     grep -o 'mien_[A-Za-z0-9_-]*' | head -n 1)
 [ -n "$ADMIN_KEY" ] || { echo "cannot create a key" >&2; exit 1; }
+# --max-candidates 10000: B's searches (top=1000) must list every face caught up with; the
+# default cap (50 per search) would refuse them
 "$MIEN" collection create people --store "$STORE" --purpose test \
-    --legal-basis "acceptance test on sample photos" --consent not-needed --review none >/dev/null
+    --legal-basis "acceptance test on sample photos" --consent not-needed --review none \
+    --max-candidates 10000 >/dev/null
 
 MIEN=$MIEN STORE=$STORE TMP=$TMP PHOTO=$PHOTO CLUSTER=$CLUSTER PG_CLUSTER=$HERE/pg-cluster.sh \
     PSQL=$PG_BIN/psql ADMIN_KEY=$ADMIN_KEY node "$HERE/two_nodes.mjs"

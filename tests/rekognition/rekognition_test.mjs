@@ -61,13 +61,29 @@ function client(creds, extraHeaders = {}) {
   }, { step: "deserialize", name: "mienResponseHeaders" });
   return c;
 }
+// Searches and compares must declare their purpose and case (X-Mien-Purpose, X-Mien-Case-Ref),
+// and every X-Mien header must be signed: a middleware at the "build" step runs before the
+// SDK's signer, so the headers it adds are signed.
 const HEADERS = {
   "x-mien-purposes": "access_control,lost_child",
   "x-mien-legal-basis": "consent, GDPR Art. 9(2)(a) (acceptance test)",
   "x-mien-consent-ref": "consent-form-7",
+  "x-mien-purpose": "access_control",
   "x-mien-case-ref": "rek-case-42",
 };
 const rek = client(admin, HEADERS);
+// CompareFaces' purpose is one of the server's --compare-purposes (default identity_verification)
+const comparer = client(admin, { ...HEADERS, "x-mien-purpose": "identity_verification" });
+// A client that adds a header after the signature was computed (the "deserialize" step runs
+// last, just before the request is sent): the header travels unsigned.
+function unsignedClient(creds, headers, late) {
+  const c = client(creds, headers);
+  c.middlewareStack.add((next) => async (args) => {
+    Object.assign(args.request.headers, late);
+    return next(args);
+  }, { step: "deserialize", name: "mienLateHeaders" });
+  return c;
+}
 
 // ---- photos ---------------------------------------------------------------------------------
 const decoded = {};
@@ -210,6 +226,63 @@ async function main() {
   check("SearchFacesByImage: FaceMatchThreshold is honoured", strict.FaceMatches.every((m) => m.Similarity >= 99.99),
         strict.FaceMatches);
 
+  // ---- accountability: purpose and case declared, and signed ----
+  const searchSample3 = (c) => c.send(new R.SearchFacesByImageCommand({ CollectionId: C, Image: { Bytes: sample(3).bytes } }));
+  const { "x-mien-purpose": _p, ...noPurpose } = HEADERS;
+  const { "x-mien-case-ref": _c, ...noCase } = HEADERS;
+  const e1 = await expectError("SearchFacesByImage without X-Mien-Purpose → InvalidParameterException",
+    searchSample3(client(searcher, noPurpose)), R.InvalidParameterException, "InvalidParameterException");
+  check("… the message names both headers and the missing one",
+        /X-Mien-Purpose/.test(e1?.message ?? "") && /X-Mien-Case-Ref/.test(e1?.message ?? "") &&
+        /missing: X-Mien-Purpose/.test(e1?.message ?? ""), e1?.message);
+  const e2 = await expectError("SearchFacesByImage without X-Mien-Case-Ref → InvalidParameterException",
+    searchSample3(client(searcher, noCase)), R.InvalidParameterException, "InvalidParameterException");
+  check("… the message names X-Mien-Case-Ref", /missing: X-Mien-Case-Ref/.test(e2?.message ?? ""), e2?.message);
+  await expectError("SearchFaces without X-Mien-Purpose → InvalidParameterException",
+    client(searcher, noPurpose).send(new R.SearchFacesCommand({ CollectionId: C, FaceId: faceIds.ana[0] })),
+    R.InvalidParameterException, "InvalidParameterException");
+  await expectError("CompareFaces without X-Mien-Purpose → InvalidParameterException",
+    client(admin, noPurpose).send(new R.CompareFacesCommand({
+      SourceImage: { Bytes: photos.ana[0].jpeg }, TargetImage: { Bytes: photos.ana[1].jpeg } })),
+    R.InvalidParameterException, "InvalidParameterException");
+  const e3 = await expectError("an unsigned X-Mien-Purpose → AccessDeniedException",
+    searchSample3(unsignedClient(searcher, noPurpose, { "x-mien-purpose": "lost_child" })),
+    R.AccessDeniedException, "AccessDeniedException");
+  check("… the message says the header is not signed", /x-mien-purpose is not signed/i.test(e3?.message ?? ""), e3?.message);
+  await expectError("a signed purpose replaced after signing → AccessDeniedException",
+    searchSample3(unsignedClient(searcher, HEADERS, { "x-mien-case-ref": "someone-elses-case" })),
+    R.AccessDeniedException, "AccessDeniedException");
+  const fine = await searchSample3(client(searcher, HEADERS));
+  check("a search key with both headers signed searches", fine.FaceMatches?.[0]?.Face?.ExternalImageId === "ana", fine.FaceMatches);
+
+  // ---- caps: MaxFaces and the threshold lowered to the collection's policy ----
+  const loose = await client(searcher, HEADERS).send(new R.SearchFacesByImageCommand({
+    CollectionId: C, Image: { Bytes: sample(3).bytes }, MaxFaces: 4096, FaceMatchThreshold: 0 }));
+  check("threshold 0 is lowered to the default FMR cap 1e-2 (Similarity >= 61)",
+        loose.FaceMatches.length >= 1 && loose.FaceMatches.every((m) => m.Similarity >= 61 - 1e-9), loose.FaceMatches);
+  const CAP = "rek-capped";
+  await expectError("CreateCollection with X-Mien-Max-Candidates 0 → InvalidParameterException",
+    client(admin, { ...HEADERS, "x-mien-max-candidates": "0" }).send(new R.CreateCollectionCommand({ CollectionId: CAP })),
+    R.InvalidParameterException, "InvalidParameterException");
+  const capped = client(admin, { ...HEADERS, "x-mien-max-fmr": "1", "x-mien-max-candidates": "2" });
+  await capped.send(new R.CreateCollectionCommand({ CollectionId: CAP }));
+  for (const who of ["ana", "ben", "cleo"]) {
+    await capped.send(new R.IndexFacesCommand({ CollectionId: CAP, Image: { Bytes: photos[who][0].jpeg }, ExternalImageId: who }));
+  }
+  const all = await client(searcher, HEADERS).send(new R.SearchFacesByImageCommand({
+    CollectionId: CAP, Image: { Bytes: sample(3).bytes }, MaxFaces: 4096, FaceMatchThreshold: 0 }));
+  check("MaxFaces 4096 at threshold 0 → the collection's cap of 2 matches", all.FaceMatches?.length === 2, all.FaceMatches);
+  const su2 = await client(searcher, HEADERS).send(new R.SearchUsersByImageCommand({
+    CollectionId: CAP, Image: { Bytes: sample(3).bytes }, MaxUsers: 500, UserMatchThreshold: 0 }));
+  check("SearchUsersByImage MaxUsers 500 → the cap of 2", su2.UserMatches?.length === 2, su2.UserMatches);
+  const sf2 = await client(searcher, HEADERS).send(new R.SearchFacesCommand({
+    CollectionId: CAP, FaceId: (await capped.send(new R.ListFacesCommand({ CollectionId: CAP }))).Faces[0].FaceId,
+    MaxFaces: 4096, FaceMatchThreshold: 0 }));
+  // the searched face is one of the search's two candidates and never a match
+  check("SearchFaces MaxFaces 4096 → at most the cap of 2", sf2.FaceMatches?.length >= 1 &&
+        sf2.FaceMatches.length <= 2, sf2.FaceMatches);
+  await rek.send(new R.DeleteCollectionCommand({ CollectionId: CAP }));
+
   // ---- the Users API: a mien subject is a user ----
   const su = await rek.send(new R.SearchUsersByImageCommand({ CollectionId: C, Image: { Bytes: sample(3).bytes } }));
   check("SearchUsersByImage: ana first, the other two faces unsearched",
@@ -226,21 +299,21 @@ async function main() {
         sf.FaceMatches.every((m) => m.Face.FaceId !== faceIds.cleo[0]), sf);
 
   // ---- CompareFaces: ana (sample1) against the three faces of sample3 ----
-  const cmp = await rek.send(new R.CompareFacesCommand({
+  const cmp = await comparer.send(new R.CompareFacesCommand({
     SourceImage: { Bytes: photos.ana[0].jpeg }, TargetImage: { Bytes: sample(3).bytes }, SimilarityThreshold: 80 }));
   check("CompareFaces: one match, two unmatched", cmp.FaceMatches?.length === 1 && cmp.UnmatchedFaces?.length === 2, cmp);
   check("CompareFaces: the match is ana's face in sample3",
         cmp.FaceMatches?.length === 1 && Math.abs(cmp.FaceMatches[0].Face.BoundingBox.Left * sample(3).img.width - box3.x) < 4 &&
         cmp.FaceMatches[0].Similarity >= 90 && inUnit(cmp.SourceImageFace.BoundingBox), cmp.FaceMatches);
   console.log(`  info: CompareFaces ana (sample1) vs ana (sample3): Similarity ${cmp.FaceMatches?.[0]?.Similarity}`);
-  const cmpBen = await rek.send(new R.CompareFacesCommand({
+  const cmpBen = await comparer.send(new R.CompareFacesCommand({
     SourceImage: { Bytes: photos.ben[0].jpeg }, TargetImage: { Bytes: photos.ben[1].jpeg }, SimilarityThreshold: 0 }));
   console.log(`  info: CompareFaces ben (sample1) vs ben (sample4): Similarity ${cmpBen.FaceMatches?.[0]?.Similarity}`);
-  const cmp2 = await rek.send(new R.CompareFacesCommand({
+  const cmp2 = await comparer.send(new R.CompareFacesCommand({
     SourceImage: { Bytes: photos.ben[0].jpeg }, TargetImage: { Bytes: photos.ana[0].jpeg } }));
   check("CompareFaces: different people do not match at the default 80", cmp2.FaceMatches.length === 0 &&
         cmp2.UnmatchedFaces.length === 1, cmp2);
-  const cmp3 = await rek.send(new R.CompareFacesCommand({
+  const cmp3 = await comparer.send(new R.CompareFacesCommand({
     SourceImage: { Bytes: photos.ben[0].jpeg }, TargetImage: { Bytes: photos.ana[0].jpeg }, SimilarityThreshold: 0 }));
   console.log(`  info: CompareFaces ben vs ana: Similarity ${cmp3.FaceMatches?.[0]?.Similarity}`);
 

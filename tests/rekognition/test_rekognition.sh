@@ -114,9 +114,26 @@ if "$MIEN" --help 2>&1 | grep -qE '^[[:space:]]+audit([[:space:]]|$)'; then
         bad "audit: search with X-Mien-Case-Ref: $(head -c 600 "$TMP/audit.jsonl") $(cat "$TMP/audit.err")"
     fi
     if grep '"search"' "$TMP/audit.jsonl" | grep -q '"access_control"'; then
-        ok "audit: search under the collection's first purpose"
+        ok "audit: search with X-Mien-Purpose"
     else
-        bad "audit: search under the collection's first purpose"
+        bad "audit: search with X-Mien-Purpose"
+    fi
+    if grep '"action":"search"' "$TMP/audit.jsonl" | grep '"outcome":"refused"' |
+        grep -q 'declares its purpose'; then
+        ok "audit: a search without X-Mien-Purpose is a refusal on the record"
+    else
+        bad "audit: a search without X-Mien-Purpose is a refusal on the record"
+    fi
+    if grep '"action":"faces.list"' "$TMP/audit.jsonl" | grep -q '"faces":6'; then
+        ok "audit: ListFaces"
+    else
+        bad "audit: ListFaces: $(grep -c faces.list "$TMP/audit.jsonl") entries"
+    fi
+    if grep '"action":"search","collection":"rek-capped"' "$TMP/audit.jsonl" |
+        grep '"capped":true' | grep -Eq '"top_k":2[,}]'; then
+        ok "audit: a capped search says so"
+    else
+        bad "audit: a capped search says so"
     fi
     if grep '"compare"' "$TMP/audit.jsonl" | grep -q '"rekognition"'; then
         ok "audit: CompareFaces"

@@ -222,6 +222,39 @@ req "search open" 200 -H "$SE" -H "$JPG" --data-binary "@$S1" \
     "$URL/v1/collections/open/search?purpose=research&case_ref=R-1"
 has "opted out: review null" '"candidates":\[\{"rank":1,"subject":"gina".*"review":null'
 
+# --- caps on what one search returns (issue 13 item 5) ----------------------------------------------
+req "get door: the default caps" 200 -H "$SE" "$URL/v1/collections/door"
+has "door caps" '"verification_only":true,"max_fmr":0\.01,"max_candidates":50'
+req "a cap out of range → 400" 400 -H "$A" -H "$J" \
+    -d '{"name":"x","purposes":"a","legal_basis":"b","max_fmr":2}' "$URL/v1/collections"
+req "a candidate cap out of range → 400" 400 -H "$A" -H "$J" \
+    -d '{"name":"x","purposes":"a","legal_basis":"b","max_candidates":0}' "$URL/v1/collections"
+req "create crowd (FMR cap 1, 50 candidates)" 201 -H "$A" -H "$J" \
+    -d '{"name":"crowd","purposes":"research","legal_basis":"consent","consent":"not_needed","review":"none","max_fmr":1}' \
+    "$URL/v1/collections"
+has "crowd caps" '"max_fmr":1(\.0)?,"max_candidates":50'
+# 80 synthetic subjects: against a real face they score about 0, so at FMR 1 all of them match
+if "$MIEN" collection import-synthetic crowd --count 80 --store "$STORE" >"$TMP/synth" 2>&1; then
+    ok "80 synthetic subjects in crowd"
+else
+    rm -f "$TMP/body"; bad "import-synthetic: $(cat "$TMP/synth")"
+fi
+CROWD=$URL/v1/collections/crowd/search
+req "the enumeration: fmr=1, top=10000 with a search key → 403" 403 -H "$SE" -H "$JPG" \
+    --data-binary "@$S1" "$CROWD?purpose=research&case_ref=E-1&fmr=1&top=10000"
+has "the refusal names the cap" '"code":"forbidden".*at most 50 candidates'
+req "fmr=1, top=50 (the cap)" 200 -H "$SE" -H "$JPG" --data-binary "@$S1" \
+    "$CROWD?purpose=research&case_ref=E-2&fmr=1&top=50"
+n=$(grep -o '"rank":' "$TMP/body" | wc -l)
+if [ "$n" -eq 50 ]; then ok "at most the cap: 50 candidates"; else bad "at most the cap: $n candidates"; fi
+has "the limits in the answer" '"top":50,"fmr":1'
+req "no top, no fmr: the defaults" 200 -H "$SE" -H "$JPG" --data-binary "@$S1" \
+    "$CROWD?purpose=research&case_ref=E-3"
+has "defaults 10 at 1e-3" '"top":10,"fmr":0\.001'
+req "watch (default caps): fmr=0.05 → 403" 403 -H "$SE" -H "$JPG" --data-binary "@$S1" \
+    "$SEARCH?purpose=fraud&case_ref=E-4&fmr=0.05"
+has "the refusal names the rate cap" 'false-match rate of at most 0\.01'
+
 # --- verify (1:1) ---------------------------------------------------------------------------------
 VER=$URL/v1/collections/door/subjects/erin/verify
 req "verify without purpose → 400" 400 -H "$SE" -H "$JPG" --data-binary "@$S1" "$VER"
@@ -300,6 +333,8 @@ check_lines "audited: review decisions by key" 2 '"action":"review"' '"outcome":
 check_lines "audited: the refused second decision" 1 '"action":"review"' '"outcome":"refused"' "\"actor\":\"$(id_of "$REVIEWER1")\""
 check_lines "audited: erase, receipt hash in the chain" 1 '"action":"erase"' "\"subject\":\"$SUBJECT_HASH\"" "\"hash\":\"$ERASE_HASH\""
 check_lines "audited: purge by the admin key" 1 '"action":"purge","collection":"open"' "\"actor\":\"$(id_of "$ADMIN")\""
+check_lines "audited: the enumeration refused" 1 "\"actor\":\"$SID\"" '"action":"search","collection":"crowd","purpose":"research","case_ref":"E-1"' '"outcome":"refused"' 'max_candidates'
+check_lines "audited: the caps at creation" 1 '"action":"collection.create","collection":"crowd"' '"max_candidates":50' '"max_fmr":1'
 check_lines "audited: the opt-out at creation" 1 '"action":"collection.create","collection":"open"' '"review":"none"'
 for who in alice bob dave erin frank gina; do
     if grep -q "\"$who\"" "$TMP/audit1"; then rm -f "$TMP/body"; bad "audit names subject $who"; else ok "audit never names $who"; fi
