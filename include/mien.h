@@ -705,7 +705,8 @@ MIEN_API mien_status mien_face_template(mien_store *store, const char *collectio
  * by mien_face_move or mien_enroll), with the consent rule and retention of an enrolment:
  * no consent reference where the collection requires one → MIEN_ERR_FORBIDDEN (the refusal
  * audited, as an enrolment's); MIEN_ERR_EXISTS when the subject exists. Audited
- * ("subject.create"). @test gallery/test_gallery.c (test_face_move) */
+ * ("subject.create"). @test gallery/test_gallery.c (gallery_face_move),
+ * rekognition/rekognition_test.mjs */
 MIEN_API mien_status mien_subject_create(mien_store *store, const char *collection,
                                          const char *subject, const char *consent_ref,
                                          const mien_context *ctx, mien_error *err);
@@ -717,7 +718,8 @@ MIEN_API mien_status mien_subject_create(mien_store *store, const char *collecti
  * face leaves (it was enrolled under them). The subject left behind stays, possibly without
  * faces (mien_erase_subject erases it); *faces_left (may be NULL) is how many faces it still
  * has. Moving a face to its own subject does nothing. MIEN_ERR_NOT_FOUND when the collection
- * has no such face. @test gallery/test_gallery.c (test_face_move) */
+ * has no such face. @test gallery/test_gallery.c (gallery_face_move),
+ * rekognition/rekognition_test.mjs */
 MIEN_API mien_status mien_face_move(mien_store *store, const char *collection, int64_t face_id,
                                     const char *to_subject, const mien_context *ctx,
                                     int64_t *faces_left, mien_error *err);
@@ -787,7 +789,7 @@ MIEN_API mien_status mien_search(mien_store *store, const char *collection,
  * collection and a candidate keeps its best similarity over them; the subject itself is never
  * a candidate. The same purpose rules, audit entry and review as mien_search.
  * MIEN_ERR_NOT_FOUND when the subject has no face. @test gallery/test_gallery.c
- * (test_face_move) */
+ * (gallery_face_move), rekognition/rekognition_test.mjs (SearchUsers) */
 MIEN_API mien_status mien_search_subject(mien_store *store, const char *collection,
                                          const char *subject, const mien_search_options *opt,
                                          const mien_context *ctx, mien_search_result *out,

@@ -11,6 +11,12 @@
  *                    indexed face becomes a subject of its own, "rekognition/<ImageId>/<n>" ('/'
  *                    cannot occur in an ExternalImageId, so the two never collide). A face's
  *                    UserId is its subject.
+ *   user             a subject whose id is a valid UserId: an ExternalImageId, or CreateUser's
+ *                    (a subject without faces). The "rekognition/..." subjects are the faces
+ *                    that belong to no user: never listed or matched as users. AssociateFaces
+ *                    moves such a face into the user (mien_face_move: re-sealed, audited) and
+ *                    erases the subject it leaves; DisassociateFaces and DeleteUser move faces
+ *                    out into "rekognition/<FaceId>" (the users API section below).
  *   FaceId           a UUID (RFC 9562 version 8, "custom") that encodes the store's face id
  *                    and a tag of the collection: face_uuid() below.
  *   ImageId          a version-8 UUID made of the SHA-256 of the image bytes.
