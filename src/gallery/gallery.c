@@ -243,25 +243,36 @@ typedef struct load_ctx {
     mien_error *err;
 } load_ctx;
 
+/* The index vector (vec: room for GALLERY_INDEX_DIM_MAX floats, *dim of them) and the
+ * profile of a stored face's template; false when the template does not decode. */
+static bool row_vector(const store_face_row *row, float *vec, int *dim, mien_profile *profile)
+{
+    mien_template *t = NULL;
+    bool ok = mien_template_deserialize(row->template_bytes, row->template_len, &t, NULL) ==
+                  MIEN_OK &&
+              gallery_index_vector(t, vec, dim) == MIEN_OK;
+    if (ok) {
+        *profile = mien_template_profile(t);
+    }
+    mien_template_free(t);
+    return ok;
+}
+
 /* Adds one stored face to the index being loaded. A template that does not decode, or that
  * belongs to another profile or index size, is a corrupt store (MIEN_ERR_STORE). */
 static mien_status load_row(void *ctx, const store_face_row *row)
 {
     load_ctx *lc = ctx;
-    mien_template *t = NULL;
     float vec[GALLERY_INDEX_DIM_MAX];
     int dim = 0;
-    mien_status st = mien_template_deserialize(row->template_bytes, row->template_len, &t, NULL);
-    if (st != MIEN_OK || mien_template_profile(t) != lc->c->profile ||
-        gallery_index_vector(t, vec, &dim) != MIEN_OK ||
+    mien_profile profile = MIEN_PROFILE_FAST;
+    if (!row_vector(row, vec, &dim, &profile) || profile != lc->c->profile ||
         dim != gallery_index_dim(lc->c->index)) {
-        mien_template_free(t);
         return base_error_set(lc->err, MIEN_ERR_STORE,
                               "collection '%s': face %lld has a malformed template",
                               lc->c->name, (long long)row->face_id);
     }
-    mien_template_free(t);
-    st = gallery_index_add(lc->c->index, row->face_id, row->subject_id, vec, lc->err);
+    mien_status st = gallery_index_add(lc->c->index, row->face_id, row->subject_id, vec, lc->err);
     if (st == MIEN_OK) {
         st = subject_remember(lc->c, row->subject_id, row->external_id);
         if (st != MIEN_OK) {
@@ -1556,28 +1567,41 @@ static mien_status search_options(const mien_search_options *opt, mien_search_op
     }
 }
 
-/* What every search checks before it looks: options, expiry, the collection (*c, its loaded
- * index *cache or NULL), its purpose rule, and the similarity at o->max_fmr (*threshold). */
+/* What a search looks with, once its checks passed (search_begin). */
+typedef struct search_plan {
+    mien_search_options o;    /* defaults filled in */
+    gallery_search_mode mode;
+    store_collection c;
+    coll_cache *cache;        /* its loaded index, or NULL until loaded */
+    float threshold;          /* the similarity at o.max_fmr */
+} search_plan;
+
+/* What every search checks before it looks: options, expiry, the collection, its purpose
+ * rule, and the similarity at max_fmr; *p is the plan. */
 static mien_status search_begin(mien_store *store, const char *collection,
                                 const mien_search_options *opt, const mien_context *ctx,
-                                mien_search_options *o, gallery_search_mode *mode,
-                                store_collection *c, coll_cache **cache, float *threshold,
-                                mien_error *err)
+                                search_plan *p, mien_error *err)
 {
-    mien_status st = search_options(opt, o, mode, err);
+    mien_search_options *o = &p->o;
+    store_collection *c = &p->c;
+    p->cache = NULL;
+    p->mode = GALLERY_SEARCH_AUTO;
+    p->threshold = 1.0f;
+    mien_status st = search_options(opt, o, &p->mode, err);
     if (st == MIEN_OK) {
         st = purge_due(store, err);
     }
     /* A loaded collection answers from memory: this handle made every change since it was
      * loaded (the database is read again when the handle is reopened). */
     if (st == MIEN_OK) {
-        st = collection_current(store, collection, c, cache, err);
+        st = collection_current(store, collection, c, &p->cache, err);
     }
     if (st == MIEN_OK) {
         st = governance_check(store->store, c, "search", ctx, err);
     }
     if (st == MIEN_OK && (!(o->max_fmr > 0 && o->max_fmr <= 1) ||
-                          mien_threshold_for_fmr(c->profile, o->max_fmr, threshold) != MIEN_OK)) {
+                          mien_threshold_for_fmr(c->profile, o->max_fmr, &p->threshold) !=
+                              MIEN_OK)) {
         st = base_error_set(err, MIEN_ERR_ARG,
                             "max_fmr %g is outside the calibrated range of profile %s",
                             o->max_fmr, mien_profile_name(c->profile));
@@ -1586,13 +1610,12 @@ static mien_status search_begin(mien_store *store, const char *collection,
 }
 
 /* The search's audit entry and review, once its candidates are in out. */
-static mien_status search_end(mien_store *store, const store_collection *c,
-                              const mien_search_options *o, const mien_context *ctx,
+static mien_status search_end(mien_store *store, const search_plan *p, const mien_context *ctx,
                               mien_status st, mien_search_result *out, mien_error *err)
 {
     if (st == MIEN_OK) {
-        st = search_record(store, c, o, ctx, out, err);
-        cache_advance(store, c->id, out->audit_seq);
+        st = search_record(store, &p->c, &p->o, ctx, out, err);
+        cache_advance(store, p->c.id, out->audit_seq);
     }
     if (st != MIEN_OK) {
         mien_search_result_free(out);
@@ -1604,11 +1627,8 @@ mien_status mien_search(mien_store *store, const char *collection, const mien_te
                         const mien_search_options *opt, const mien_context *ctx,
                         mien_search_result *out, mien_error *err)
 {
-    mien_search_options o;
-    store_collection c;
-    coll_cache *cache = NULL;
-    gallery_search_mode mode = GALLERY_SEARCH_AUTO;
-    float vec[GALLERY_INDEX_DIM_MAX], threshold = 1.0f;
+    search_plan p;
+    float vec[GALLERY_INDEX_DIM_MAX];
     int dim = 0;
     mien_status st;
     if (out != NULL) {
@@ -1617,9 +1637,9 @@ mien_status mien_search(mien_store *store, const char *collection, const mien_te
     if (!store_ok(store) || probe == NULL || out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_search: NULL argument");
     }
-    st = search_begin(store, collection, opt, ctx, &o, &mode, &c, &cache, &threshold, err);
+    st = search_begin(store, collection, opt, ctx, &p, err);
     if (st == MIEN_OK) {
-        st = template_fits(&c, probe, err);
+        st = template_fits(&p.c, probe, err);
     }
     if (st != MIEN_OK) {
         return st;
@@ -1627,14 +1647,15 @@ mien_status mien_search(mien_store *store, const char *collection, const mien_te
     if (gallery_index_vector(probe, vec, &dim) != MIEN_OK) {
         return base_error_set(err, MIEN_ERR_ARG, "the probe template has no index vector");
     }
-    if (cache == NULL) {
-        st = cache_load(store, &c, dim, &cache, err);
+    if (p.cache == NULL) {
+        st = cache_load(store, &p.c, dim, &p.cache, err);
         if (st != MIEN_OK) {
             return st;
         }
     }
-    st = search_index(cache, &c, vec, &o, mode, threshold, &out->candidates, &out->count, err);
-    return search_end(store, &c, &o, ctx, st, out, err);
+    st = search_index(p.cache, &p.c, vec, &p.o, p.mode, p.threshold, &out->candidates,
+                      &out->count, err);
+    return search_end(store, &p, ctx, st, out, err);
 }
 
 /* ---- a subject as the probe ------------------------------------------------------------- */
@@ -1650,15 +1671,10 @@ typedef struct probe_faces {
 static mien_status probe_face_row(void *ctx, const store_face_row *row)
 {
     probe_faces *p = ctx;
-    mien_template *t = NULL;
     float v[GALLERY_INDEX_DIM_MAX];
     int dim = 0;
-    mien_status st = mien_template_deserialize(row->template_bytes, row->template_len, &t, NULL);
-    if (st == MIEN_OK && gallery_index_vector(t, v, &dim) != MIEN_OK) {
-        st = MIEN_ERR_STORE;
-    }
-    mien_template_free(t);
-    if (st != MIEN_OK || (p->n > 0 && dim != p->dim)) {
+    mien_profile profile;
+    if (!row_vector(row, v, &dim, &profile) || (p->n > 0 && dim != p->dim)) {
         return base_error_set(p->err, MIEN_ERR_STORE, "face %lld has a malformed template",
                               (long long)row->face_id);
     }
@@ -1711,19 +1727,17 @@ static int candidate_order(const void *a, const void *b)
 
 /* Every probe face searched (top_k + 1: the subject finds itself), merged, best first, cut to
  * top_k. */
-static mien_status search_probe_faces(coll_cache *cache, const store_collection *c,
-                                      const probe_faces *p, const char *self,
-                                      const mien_search_options *o, gallery_search_mode mode,
-                                      float threshold, mien_search_result *out, mien_error *err)
+static mien_status search_probe_faces(const search_plan *plan, const probe_faces *p,
+                                      const char *self, mien_search_result *out, mien_error *err)
 {
-    mien_search_options wide = *o;
+    mien_search_options wide = plan->o;
     mien_status st = MIEN_OK;
-    wide.top_k = o->top_k + 1;
+    wide.top_k = plan->o.top_k + 1;
     for (size_t f = 0; st == MIEN_OK && f < p->n; f++) {
         mien_candidate *cand = NULL;
         size_t n = 0;
-        st = search_index(cache, c, p->vec + f * (size_t)p->dim, &wide, mode, threshold, &cand,
-                          &n, err);
+        st = search_index(plan->cache, &plan->c, p->vec + f * (size_t)p->dim, &wide, plan->mode,
+                          plan->threshold, &cand, &n, err);
         if (st == MIEN_OK) {
             st = merge_candidates(cand, n, self, &out->candidates, &out->count, err);
         }
@@ -1731,7 +1745,8 @@ static mien_status search_probe_faces(coll_cache *cache, const store_collection 
     }
     if (st == MIEN_OK && out->count > 0) {
         qsort(out->candidates, out->count, sizeof(*out->candidates), candidate_order);
-        out->count = out->count > (size_t)o->top_k ? (size_t)o->top_k : out->count;
+        size_t k = (size_t)plan->o.top_k;
+        out->count = out->count > k ? k : out->count;
     }
     return st;
 }
@@ -1740,11 +1755,7 @@ mien_status mien_search_subject(mien_store *store, const char *collection, const
                                 const mien_search_options *opt, const mien_context *ctx,
                                 mien_search_result *out, mien_error *err)
 {
-    mien_search_options o;
-    store_collection c;
-    coll_cache *cache = NULL;
-    gallery_search_mode mode = GALLERY_SEARCH_AUTO;
-    float threshold = 1.0f;
+    search_plan plan;
     probe_faces p = {.err = err};
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
@@ -1756,25 +1767,24 @@ mien_status mien_search_subject(mien_store *store, const char *collection, const
         return base_error_set(err, MIEN_ERR_ARG,
                               "subject id must be 1..127 bytes without control characters");
     }
-    mien_status st = search_begin(store, collection, opt, ctx, &o, &mode, &c, &cache,
-                                  &threshold, err);
+    mien_status st = search_begin(store, collection, opt, ctx, &plan, err);
     if (st == MIEN_OK) {
-        st = seal_face_scan_subject(store->store, c.id, subject, probe_face_row, &p, err);
+        st = seal_face_scan_subject(store->store, plan.c.id, subject, probe_face_row, &p, err);
     }
     if (st == MIEN_OK && p.n == 0) {
         st = base_error_set(err, MIEN_ERR_NOT_FOUND, "subject '%s' of collection '%s' has no "
-                            "face", subject, c.name);
+                            "face", subject, plan.c.name);
     }
-    if (st == MIEN_OK && cache == NULL) {
-        st = cache_load(store, &c, p.dim, &cache, err);
+    if (st == MIEN_OK && plan.cache == NULL) {
+        st = cache_load(store, &plan.c, p.dim, &plan.cache, err);
     }
-    if (st == MIEN_OK && p.dim != gallery_index_dim(cache->index)) {
+    if (st == MIEN_OK && p.dim != gallery_index_dim(plan.cache->index)) {
         st = base_error_set(err, MIEN_ERR_STORE, "subject '%s': templates of another size",
                             subject);
     }
     if (st == MIEN_OK) {
-        st = search_probe_faces(cache, &c, &p, subject, &o, mode, threshold, out, err);
-        st = search_end(store, &c, &o, ctx, st, out, err);
+        st = search_probe_faces(&plan, &p, subject, out, err);
+        st = search_end(store, &plan, ctx, st, out, err);
     }
     if (p.vec != NULL) { /* templates: zeroed before they go */
         sodium_memzero(p.vec, p.cap * (size_t)p.dim * sizeof(float));
