@@ -728,6 +728,29 @@ MIEN_API mien_status mien_face_template(mien_store *store, const char *collectio
                                         int64_t face_id, mien_face_record *rec,
                                         mien_template **out, mien_error *err);
 
+/* Adds `subject` to `collection` without a face (a person on record whose faces come later,
+ * by mien_face_move or mien_enroll), with the consent rule and retention of an enrolment:
+ * no consent reference where the collection requires one → MIEN_ERR_FORBIDDEN (the refusal
+ * audited, as an enrolment's); MIEN_ERR_EXISTS when the subject exists. Audited
+ * ("subject.create"). @test gallery/test_gallery.c (gallery_face_move),
+ * rekognition/rekognition_test.mjs */
+MIEN_API mien_status mien_subject_create(mien_store *store, const char *collection,
+                                         const char *subject, const char *consent_ref,
+                                         const mien_context *ctx, mien_error *err);
+
+/* Moves face `face_id` of `collection` to subject `to_subject`: the face's template and crop
+ * are re-sealed for the new subject (they open only there), the index follows, and the move
+ * is audited ("face.move", both subjects as keyed hashes) in the same transaction. A subject
+ * that does not exist yet is made, with the consent reference and expiry of the subject the
+ * face leaves (it was enrolled under them). The subject left behind stays, possibly without
+ * faces (mien_erase_subject erases it); *faces_left (may be NULL) is how many faces it still
+ * has. Moving a face to its own subject does nothing. MIEN_ERR_NOT_FOUND when the collection
+ * has no such face. @test gallery/test_gallery.c (gallery_face_move),
+ * rekognition/rekognition_test.mjs */
+MIEN_API mien_status mien_face_move(mien_store *store, const char *collection, int64_t face_id,
+                                    const char *to_subject, const mien_context *ctx,
+                                    int64_t *faces_left, mien_error *err);
+
 /* An erasure receipt: proof of what was deleted, naming the subject only by keyed hash. */
 typedef struct mien_erasure {
     int64_t faces_deleted;
@@ -801,6 +824,15 @@ MIEN_API mien_status mien_search(mien_store *store, const char *collection,
                                  const mien_template *probe, const mien_search_options *opt,
                                  const mien_context *ctx, mien_search_result *out,
                                  mien_error *err);
+/* mien_search with an enrolled subject as the probe: each of its faces searches the
+ * collection and a candidate keeps its best similarity over them; the subject itself is never
+ * a candidate. The same purpose rules, audit entry and review as mien_search.
+ * MIEN_ERR_NOT_FOUND when the subject has no face. @test gallery/test_gallery.c
+ * (gallery_face_move), rekognition/rekognition_test.mjs (SearchUsers) */
+MIEN_API mien_status mien_search_subject(mien_store *store, const char *collection,
+                                         const char *subject, const mien_search_options *opt,
+                                         const mien_context *ctx, mien_search_result *out,
+                                         mien_error *err);
 MIEN_API void mien_search_result_free(mien_search_result *result);
 
 /* Whether `action` ("search" or "verify") on `collection` may run for ctx's purpose, with the

@@ -168,6 +168,7 @@
     XX(gallery_erase)                                                                  \
     XX(gallery_bad_input)                                                              \
     XX(gallery_reopen)                                                                 \
+    XX(gallery_face_move)                                                              \
     /* gallery: faces one by one (tests/gallery/test_face_list.c) */                   \
     XX(face_list_and_template)                                                         \
     /* gallery: the policy's caps on what a search returns (tests/gallery/test_caps.c) */ \

@@ -40,6 +40,8 @@ static void usage(FILE *f)
             "                                           show or decide a search's review\n"
             "  subjects COLL [--json]                   the subjects of a collection\n"
             "  erase COLL --subject ID [--json]         erase a subject; prints the receipt\n"
+            "  move COLL --face ID --to SUBJECT [--json]\n"
+            "                                           give a face to another subject\n"
             "  purge [--json]                           erase the subjects whose retention ended\n"
             "  audit verify [--json] | export [--from T] [--to T]\n"
             "                                           check the audit chain / JSON lines\n"

@@ -18,6 +18,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,25 +243,36 @@ typedef struct load_ctx {
     mien_error *err;
 } load_ctx;
 
+/* The index vector (vec: room for GALLERY_INDEX_DIM_MAX floats, *dim of them) and the
+ * profile of a stored face's template; false when the template does not decode. */
+static bool row_vector(const store_face_row *row, float *vec, int *dim, mien_profile *profile)
+{
+    mien_template *t = NULL;
+    bool ok = mien_template_deserialize(row->template_bytes, row->template_len, &t, NULL) ==
+                  MIEN_OK &&
+              gallery_index_vector(t, vec, dim) == MIEN_OK;
+    if (ok) {
+        *profile = mien_template_profile(t);
+    }
+    mien_template_free(t);
+    return ok;
+}
+
 /* Adds one stored face to the index being loaded. A template that does not decode, or that
  * belongs to another profile or index size, is a corrupt store (MIEN_ERR_STORE). */
 static mien_status load_row(void *ctx, const store_face_row *row)
 {
     load_ctx *lc = ctx;
-    mien_template *t = NULL;
     float vec[GALLERY_INDEX_DIM_MAX];
     int dim = 0;
-    mien_status st = mien_template_deserialize(row->template_bytes, row->template_len, &t, NULL);
-    if (st != MIEN_OK || mien_template_profile(t) != lc->c->profile ||
-        gallery_index_vector(t, vec, &dim) != MIEN_OK ||
+    mien_profile profile = MIEN_PROFILE_FAST;
+    if (!row_vector(row, vec, &dim, &profile) || profile != lc->c->profile ||
         dim != gallery_index_dim(lc->c->index)) {
-        mien_template_free(t);
         return base_error_set(lc->err, MIEN_ERR_STORE,
                               "collection '%s': face %lld has a malformed template",
                               lc->c->name, (long long)row->face_id);
     }
-    mien_template_free(t);
-    st = gallery_index_add(lc->c->index, row->face_id, row->subject_id, vec, lc->err);
+    mien_status st = gallery_index_add(lc->c->index, row->face_id, row->subject_id, vec, lc->err);
     if (st == MIEN_OK) {
         st = subject_remember(lc->c, row->subject_id, row->external_id);
         if (st != MIEN_OK) {
@@ -389,7 +401,9 @@ static mien_status sync_row(void *ctx, const store_audit_row *row)
     if (!governance_entry_authentic(sc->s->store, row)) {
         return MIEN_OK;
     }
-    if (strcmp(row->action, "collection.drop") == 0) {
+    /* A face moved to another subject: the index is reloaded (moves are rare; a reload is
+     * their one simple, exact replay). */
+    if (strcmp(row->action, "collection.drop") == 0 || strcmp(row->action, "face.move") == 0) {
         sc->dropped = true;
         return MIEN_OK;
     }
@@ -1225,6 +1239,201 @@ mien_status mien_purge_expired(mien_store *store, const mien_context *ctx, int64
     return st;
 }
 
+/* ---- subjects without faces, and faces moving between subjects ------------------------ */
+
+/* The subjects of collection c (*out, free()) and, when found, the positions of the subject
+ * with store id `id` (*by_id) and of external id `external_id` (*by_name); -1 when absent. */
+static mien_status subject_find(mien_store *store, const store_collection *c, int64_t id,
+                                const char *external_id, store_subject **out, ptrdiff_t *by_id,
+                                ptrdiff_t *by_name, mien_error *err)
+{
+    size_t n = 0;
+    *by_id = *by_name = -1;
+    mien_status st = store->store->ops->subject_list(store->store, c->id, out, &n, err);
+    for (size_t k = 0; st == MIEN_OK && k < n; k++) {
+        if ((*out)[k].id == id) {
+            *by_id = (ptrdiff_t)k;
+        }
+        if (external_id != NULL && strcmp((*out)[k].external_id, external_id) == 0) {
+            *by_name = (ptrdiff_t)k;
+        }
+    }
+    return st;
+}
+
+mien_status mien_subject_create(mien_store *store, const char *collection, const char *subject,
+                                const char *consent_ref, const mien_context *ctx,
+                                mien_error *err)
+{
+    store_collection c;
+    store_subject *subs = NULL;
+    ptrdiff_t by_id, at;
+    int64_t expires_at = 0, id = 0, seq = 0;
+    if (!store_ok(store)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_subject_create: NULL store");
+    }
+    mien_status st = purge_due(store, err);
+    if (st == MIEN_OK) {
+        st = subject_lookup(store, collection, subject, &c, err);
+    }
+    /* the consent rule of an enrolment: a person is on record only with it */
+    mien_enrollment e = {.subject = subject, .consent_ref = consent_ref};
+    if (st == MIEN_OK) {
+        st = enrol_policy(store, &c, &e, ctx, &expires_at, err);
+    }
+    if (st == MIEN_OK) {
+        st = subject_find(store, &c, 0, subject, &subs, &by_id, &at, err);
+    }
+    free(subs);
+    if (st == MIEN_OK && at >= 0) {
+        st = base_error_set(err, MIEN_ERR_EXISTS, "subject '%s' of collection '%s' exists",
+                            subject, c.name);
+    }
+    if (st != MIEN_OK) {
+        return st;
+    }
+    store_db *g = store->store;
+    const char *consent = consent_ref != NULL && consent_ref[0] ? consent_ref : NULL;
+    char hash[65];
+    governance_subject_hash(g, c.name, subject, hash);
+    st = g->ops->begin(g, err);
+    if (st == MIEN_OK) {
+        st = g->ops->subject_ensure(g, c.id, subject, NULL, consent, expires_at, &id, err);
+    }
+    if (st == MIEN_OK) {
+        st = governance_record_tx(g, ctx, "subject.create", c.name, NULL, "ok",
+                                  json_pack("{s:s,s:s,s:I}", "subject", hash, "consent",
+                                            consent != NULL ? "recorded" : "not_needed",
+                                            "expires_at", (json_int_t)expires_at),
+                                  &seq, NULL, err);
+    }
+    st = governance_tx_end(g, st, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    cache_advance(store, c.id, seq); /* no face: the index has nothing to follow */
+    return governance_after_commit(g, err);
+}
+
+/* What a face's row says of its place (seal_face_get's callback). */
+typedef struct face_place {
+    int64_t collection_id, subject_id;
+} face_place;
+
+static mien_status face_place_row(void *ctx, const store_face_row *row)
+{
+    ((face_place *)ctx)->subject_id = row->subject_id;
+    return MIEN_OK;
+}
+
+/* Makes the loaded index (if any) follow a committed move; when it cannot, forgets it. */
+static void cache_follow_move(mien_store *s, int64_t collection_id, int64_t face_id,
+                              int64_t subject_id, const char *external_id)
+{
+    coll_cache *c = cache_find(s, collection_id);
+    if (c != NULL && (subject_remember(c, subject_id, external_id) != MIEN_OK ||
+                      !gallery_index_move_face(c->index, face_id, subject_id))) {
+        cache_drop(s, collection_id);
+    }
+}
+
+/* The move's writes in the caller's transaction: the target subject made when new (with the
+ * consent reference and expiry of the subject the face leaves: it was enrolled under them),
+ * the face re-sealed for it, the audit entry. */
+static mien_status move_in_tx(mien_store *store, const store_collection *c, int64_t face_id,
+                              const store_subject *from, const store_subject *to,
+                              const char *to_name, const mien_context *ctx, int64_t *to_id,
+                              int64_t *seq, mien_error *err)
+{
+    store_db *g = store->store;
+    char from_hash[65], to_hash[65];
+    mien_status st = MIEN_OK;
+    *to_id = to != NULL ? to->id : 0;
+    if (to == NULL) {
+        st = g->ops->subject_ensure(g, c->id, to_name, NULL,
+                                    from->consent_ref[0] ? from->consent_ref : NULL,
+                                    from->expires_at, to_id, err);
+    }
+    if (st == MIEN_OK) {
+        st = seal_face_move(g, face_id, *to_id, err);
+    }
+    governance_subject_hash(g, c->name, from->external_id, from_hash);
+    governance_subject_hash(g, c->name, to_name, to_hash);
+    if (st == MIEN_OK) {
+        st = governance_record_tx(g, ctx, "face.move", c->name, NULL, "ok",
+                                  json_pack("{s:I,s:s,s:s,s:b}", "face_id", (json_int_t)face_id,
+                                            "from", from_hash, "to", to_hash, "new_subject",
+                                            to == NULL),
+                                  seq, NULL, err);
+    }
+    return st;
+}
+
+mien_status mien_face_move(mien_store *store, const char *collection, int64_t face_id,
+                           const char *to_subject, const mien_context *ctx, int64_t *faces_left,
+                           mien_error *err)
+{
+    store_collection c;
+    coll_cache *cache;
+    store_subject *subs = NULL;
+    face_place place = {0, 0};
+    ptrdiff_t from = -1, to = -1;
+    int64_t to_id = 0, seq = 0;
+    if (faces_left != NULL) {
+        *faces_left = 0;
+    }
+    if (!store_ok(store)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_face_move: NULL store");
+    }
+    if (!subject_ok(to_subject)) {
+        return base_error_set(err, MIEN_ERR_ARG,
+                              "subject id must be 1..127 bytes without control characters");
+    }
+    mien_status st = purge_due(store, err);
+    if (st == MIEN_OK) {
+        st = collection_current(store, collection, &c, &cache, err);
+    }
+    if (st != MIEN_OK) {
+        return st;
+    }
+    st = seal_face_get(store->store, face_id, &place.collection_id, face_place_row, &place, err);
+    if (st == MIEN_ERR_NOT_FOUND || (st == MIEN_OK && place.collection_id != c.id)) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "collection '%s' has no face %lld",
+                              c.name, (long long)face_id);
+    }
+    if (st == MIEN_OK) {
+        st = subject_find(store, &c, place.subject_id, to_subject, &subs, &from, &to, err);
+    }
+    if (st == MIEN_OK && from < 0) {
+        st = base_error_set(err, MIEN_ERR_STORE, "face %lld: its subject is gone",
+                            (long long)face_id);
+    }
+    if (st != MIEN_OK || from == to) { /* already there: nothing to do */
+        if (st == MIEN_OK && faces_left != NULL) {
+            *faces_left = subs[from].faces;
+        }
+        free(subs);
+        return st;
+    }
+    store_db *g = store->store;
+    st = g->ops->begin(g, err);
+    if (st == MIEN_OK) {
+        st = move_in_tx(store, &c, face_id, &subs[from], to >= 0 ? &subs[to] : NULL,
+                        to_subject, ctx, &to_id, &seq, err);
+    }
+    st = governance_tx_end(g, st, err);
+    if (st == MIEN_OK) {
+        cache_follow_move(store, c.id, face_id, to_id, to_subject);
+        cache_advance(store, c.id, seq);
+        if (faces_left != NULL) {
+            *faces_left = subs[from].faces - 1;
+        }
+        st = governance_after_commit(g, err);
+    }
+    free(subs);
+    return st;
+}
+
 /* ---- search --------------------------------------------------------------------------- */
 
 mien_search_options mien_search_options_default(void)
@@ -1401,15 +1610,75 @@ static mien_status search_limits(mien_store *store, const store_collection *c,
     return st;
 }
 
+/* What a search looks with, once its checks passed (search_begin). */
+typedef struct search_plan {
+    mien_search_options o;    /* defaults filled in */
+    gallery_search_mode mode;
+    store_collection c;
+    coll_cache *cache;        /* its loaded index, or NULL until loaded */
+    float threshold;          /* the similarity at o.max_fmr */
+} search_plan;
+
+/* What every search checks before it looks: options, expiry, the collection, its purpose
+ * rule, the collection's caps (recorded in out) and the similarity at max_fmr; *p is the
+ * plan. */
+static mien_status search_begin(mien_store *store, const char *collection,
+                                const mien_search_options *opt, const mien_context *ctx,
+                                search_plan *p, mien_search_result *out, mien_error *err)
+{
+    mien_search_options *o = &p->o;
+    store_collection *c = &p->c;
+    p->cache = NULL;
+    p->mode = GALLERY_SEARCH_AUTO;
+    p->threshold = 1.0f;
+    mien_status st = search_options(opt, o, &p->mode, err);
+    if (st == MIEN_OK) {
+        st = purge_due(store, err);
+    }
+    /* A loaded collection answers from memory: this handle made every change since it was
+     * loaded (the database is read again when the handle is reopened). */
+    if (st == MIEN_OK) {
+        st = collection_current(store, collection, c, &p->cache, err);
+    }
+    if (st == MIEN_OK) {
+        st = governance_check(store->store, c, "search", ctx, err);
+    }
+    if (st == MIEN_OK && !(o->max_fmr >= 0 && o->max_fmr <= 1)) {
+        st = base_error_set(err, MIEN_ERR_ARG, "max_fmr %g is neither 0 (the default) nor a "
+                            "rate in (0, 1]", o->max_fmr);
+    }
+    if (st == MIEN_OK) {
+        st = search_limits(store, c, o, ctx, out, err);
+    }
+    if (st == MIEN_OK &&
+        mien_threshold_for_fmr(c->profile, o->max_fmr, &p->threshold) != MIEN_OK) {
+        st = base_error_set(err, MIEN_ERR_ARG,
+                            "max_fmr %g is outside the calibrated range of profile %s",
+                            o->max_fmr, mien_profile_name(c->profile));
+    }
+    return st;
+}
+
+/* The search's audit entry and review, once its candidates are in out. */
+static mien_status search_end(mien_store *store, const search_plan *p, const mien_context *ctx,
+                              mien_status st, mien_search_result *out, mien_error *err)
+{
+    if (st == MIEN_OK) {
+        st = search_record(store, &p->c, &p->o, ctx, out, err);
+        cache_advance(store, p->c.id, out->audit_seq);
+    }
+    if (st != MIEN_OK) {
+        mien_search_result_free(out);
+    }
+    return st;
+}
+
 mien_status mien_search(mien_store *store, const char *collection, const mien_template *probe,
                         const mien_search_options *opt, const mien_context *ctx,
                         mien_search_result *out, mien_error *err)
 {
-    mien_search_options o;
-    store_collection c;
-    coll_cache *cache;
-    gallery_search_mode mode = GALLERY_SEARCH_AUTO;
-    float vec[GALLERY_INDEX_DIM_MAX], threshold = 1.0f;
+    search_plan p;
+    float vec[GALLERY_INDEX_DIM_MAX];
     int dim = 0;
     mien_status st;
     if (out != NULL) {
@@ -1418,54 +1687,158 @@ mien_status mien_search(mien_store *store, const char *collection, const mien_te
     if (!store_ok(store) || probe == NULL || out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_search: NULL argument");
     }
-    st = search_options(opt, &o, &mode, err);
+    st = search_begin(store, collection, opt, ctx, &p, out, err);
     if (st == MIEN_OK) {
-        st = purge_due(store, err);
+        st = template_fits(&p.c, probe, err);
     }
     if (st != MIEN_OK) {
         return st;
-    }
-    /* A loaded collection answers from memory: this handle made every change since it was
-     * loaded (the database is read again when the handle is reopened). */
-    st = collection_current(store, collection, &c, &cache, err);
-    if (st == MIEN_OK) {
-        st = governance_check(store->store, &c, "search", ctx, err);
-    }
-    if (st == MIEN_OK) {
-        st = template_fits(&c, probe, err);
-    }
-    if (st != MIEN_OK) {
-        return st;
-    }
-    if (!(o.max_fmr >= 0 && o.max_fmr <= 1)) {
-        return base_error_set(err, MIEN_ERR_ARG, "max_fmr %g is neither 0 (the default) nor a "
-                              "rate in (0, 1]", o.max_fmr);
-    }
-    st = search_limits(store, &c, &o, ctx, out, err);
-    if (st != MIEN_OK) {
-        return st;
-    }
-    if (mien_threshold_for_fmr(c.profile, o.max_fmr, &threshold) != MIEN_OK) {
-        return base_error_set(err, MIEN_ERR_ARG,
-                              "max_fmr %g is outside the calibrated range of profile %s",
-                              o.max_fmr, mien_profile_name(c.profile));
     }
     if (gallery_index_vector(probe, vec, &dim) != MIEN_OK) {
         return base_error_set(err, MIEN_ERR_ARG, "the probe template has no index vector");
     }
-    if (cache == NULL) {
-        st = cache_load(store, &c, dim, &cache, err);
+    if (p.cache == NULL) {
+        st = cache_load(store, &p.c, dim, &p.cache, err);
         if (st != MIEN_OK) {
             return st;
         }
     }
-    st = search_index(cache, &c, vec, &o, mode, threshold, &out->candidates, &out->count, err);
-    if (st == MIEN_OK) {
-        st = search_record(store, &c, &o, ctx, out, err);
-        cache_advance(store, c.id, out->audit_seq);
+    st = search_index(p.cache, &p.c, vec, &p.o, p.mode, p.threshold, &out->candidates,
+                      &out->count, err);
+    return search_end(store, &p, ctx, st, out, err);
+}
+
+/* ---- a subject as the probe ------------------------------------------------------------- */
+
+/* The index vectors of one subject's faces (seal_face_scan_subject's callback). */
+typedef struct probe_faces {
+    float *vec;    /* n vectors of dim floats; owned */
+    size_t n, cap;
+    int dim;
+    mien_error *err;
+} probe_faces;
+
+static mien_status probe_face_row(void *ctx, const store_face_row *row)
+{
+    probe_faces *p = ctx;
+    float v[GALLERY_INDEX_DIM_MAX];
+    int dim = 0;
+    mien_profile profile;
+    if (!row_vector(row, v, &dim, &profile) || (p->n > 0 && dim != p->dim)) {
+        return base_error_set(p->err, MIEN_ERR_STORE, "face %lld has a malformed template",
+                              (long long)row->face_id);
     }
-    if (st != MIEN_OK) {
-        mien_search_result_free(out);
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 4;
+        float *grown = realloc(p->vec, cap * (size_t)dim * sizeof(float));
+        if (grown == NULL) {
+            return base_error_set(p->err, MIEN_ERR_NOMEM, "out of memory");
+        }
+        p->vec = grown;
+        p->cap = cap;
+    }
+    memcpy(p->vec + p->n++ * (size_t)dim, v, (size_t)dim * sizeof(float));
+    p->dim = dim;
+    return MIEN_OK;
+}
+
+/* Merges the candidates cand[n] of one probe face into *all (*n_all): a subject keeps its
+ * best similarity over the probe faces; `self` is left out. */
+static mien_status merge_candidates(const mien_candidate *cand, size_t n, const char *self,
+                                    mien_candidate **all, size_t *n_all, mien_error *err)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t j = 0;
+        if (strcmp(cand[k].subject, self) == 0) {
+            continue;
+        }
+        while (j < *n_all && strcmp((*all)[j].subject, cand[k].subject) != 0) {
+            j++;
+        }
+        if (j == *n_all) {
+            mien_candidate *grown = realloc(*all, (*n_all + 1) * sizeof(**all));
+            if (grown == NULL) {
+                return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
+            }
+            *all = grown;
+            (*all)[(*n_all)++] = cand[k];
+        } else if (cand[k].similarity > (*all)[j].similarity) {
+            (*all)[j] = cand[k];
+        }
+    }
+    return MIEN_OK;
+}
+
+static int candidate_order(const void *a, const void *b)
+{
+    float x = ((const mien_candidate *)a)->similarity, y = ((const mien_candidate *)b)->similarity;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Every probe face searched (top_k + 1: the subject finds itself), merged, best first, cut to
+ * top_k. */
+static mien_status search_probe_faces(const search_plan *plan, const probe_faces *p,
+                                      const char *self, mien_search_result *out, mien_error *err)
+{
+    mien_search_options wide = plan->o;
+    mien_status st = MIEN_OK;
+    wide.top_k = plan->o.top_k + 1;
+    for (size_t f = 0; st == MIEN_OK && f < p->n; f++) {
+        mien_candidate *cand = NULL;
+        size_t n = 0;
+        st = search_index(plan->cache, &plan->c, p->vec + f * (size_t)p->dim, &wide, plan->mode,
+                          plan->threshold, &cand, &n, err);
+        if (st == MIEN_OK) {
+            st = merge_candidates(cand, n, self, &out->candidates, &out->count, err);
+        }
+        free(cand);
+    }
+    if (st == MIEN_OK && out->count > 0) {
+        qsort(out->candidates, out->count, sizeof(*out->candidates), candidate_order);
+        size_t k = (size_t)plan->o.top_k;
+        out->count = out->count > k ? k : out->count;
+    }
+    return st;
+}
+
+mien_status mien_search_subject(mien_store *store, const char *collection, const char *subject,
+                                const mien_search_options *opt, const mien_context *ctx,
+                                mien_search_result *out, mien_error *err)
+{
+    search_plan plan;
+    probe_faces p = {.err = err};
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (!store_ok(store) || out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_search_subject: NULL argument");
+    }
+    if (!subject_ok(subject)) {
+        return base_error_set(err, MIEN_ERR_ARG,
+                              "subject id must be 1..127 bytes without control characters");
+    }
+    mien_status st = search_begin(store, collection, opt, ctx, &plan, out, err);
+    if (st == MIEN_OK) {
+        st = seal_face_scan_subject(store->store, plan.c.id, subject, probe_face_row, &p, err);
+    }
+    if (st == MIEN_OK && p.n == 0) {
+        st = base_error_set(err, MIEN_ERR_NOT_FOUND, "subject '%s' of collection '%s' has no "
+                            "face", subject, plan.c.name);
+    }
+    if (st == MIEN_OK && plan.cache == NULL) {
+        st = cache_load(store, &plan.c, p.dim, &plan.cache, err);
+    }
+    if (st == MIEN_OK && p.dim != gallery_index_dim(plan.cache->index)) {
+        st = base_error_set(err, MIEN_ERR_STORE, "subject '%s': templates of another size",
+                            subject);
+    }
+    if (st == MIEN_OK) {
+        st = search_probe_faces(&plan, &p, subject, out, err);
+        st = search_end(store, &plan, ctx, st, out, err);
+    }
+    if (p.vec != NULL) { /* templates: zeroed before they go */
+        sodium_memzero(p.vec, p.cap * (size_t)p.dim * sizeof(float));
+        free(p.vec);
     }
     return st;
 }

@@ -584,6 +584,17 @@ mien_status gallery_index_remove_subject(gallery_index *idx, int64_t subject_id,
     return MIEN_OK;
 }
 
+bool gallery_index_move_face(gallery_index *idx, int64_t face_id, int64_t subject_id)
+{
+    for (size_t r = 0; index_ok(idx) && r < idx->n; r++) {
+        if (idx->face_id[r] == face_id) {
+            idx->subject_id[r] = subject_id;
+            return true;
+        }
+    }
+    return false;
+}
+
 bool gallery_index_has_face(const gallery_index *idx, int64_t face_id)
 {
     for (size_t r = 0; index_ok(idx) && r < idx->n; r++) {

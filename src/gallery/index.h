@@ -52,6 +52,10 @@ size_t gallery_index_size(const gallery_index *idx);
 /* Whether face_id is in the index (a linear scan: for replaying changes another handle made,
  * where a face may already have been loaded). */
 bool gallery_index_has_face(const gallery_index *idx, int64_t face_id);
+/* Gives face_id (when indexed) to subject_id, its vector unchanged: a face moved to another
+ * subject (the HNSW graph labels rows, so it stays valid). False when the face is not there.
+ * Exclusive access. */
+bool gallery_index_move_face(gallery_index *idx, int64_t face_id, int64_t subject_id);
 int gallery_index_dim(const gallery_index *idx);
 
 /* Bytes the index holds (vectors, int8 copies, ids, the HNSW graph), for reports. */

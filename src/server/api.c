@@ -919,6 +919,39 @@ static void h_erase(request *r)
                                  "audit_hash", e.audit_hash));
 }
 
+/* A face given to another subject (?to=SUBJECT; purpose and case_ref recorded when given):
+ * mien_face_move re-seals its template and crop for that subject, which is made when new,
+ * and audits the move. The answer says how many faces the subject it left still has (0: erase
+ * it with DELETE .../subjects/{s} when it was that one face's). */
+static void h_face_move(request *r)
+{
+    const char *to = query(r, Q_TO);
+    char *end = NULL;
+    int64_t left = 0;
+    mien_error err;
+    mien_status st;
+    errno = 0;
+    long long id = strtoll(r->params[1], &end, 10);
+    if (end == r->params[1] || *end != '\0' || errno != 0 || id <= 0) {
+        srv_reply_error(r, 404, "not_found", "a face id is a positive integer (the face_id of "
+                                             "the enrolment)");
+        return;
+    }
+    if (to == NULL || to[0] == '\0') {
+        srv_reply_error(r, 400, "bad_request", "to=SUBJECT names the subject the face moves to");
+        return;
+    }
+    mien_context ctx = request_context(r, NULL);
+    SRV_LOCKED(r->srv, st, mien_face_move(r->srv->store, r->params[0], (int64_t)id, to, &ctx,
+                                          &left, &err));
+    if (reply_failed(r, st, &err)) {
+        return;
+    }
+    srv_reply_json(r, 200, json_pack("{s:s,s:I,s:s,s:I}", "collection", r->params[0], "face_id",
+                                     (json_int_t)id, "subject", to, "faces_left",
+                                     (json_int_t)left));
+}
+
 /* ---- detect ----------------------------------------------------------------------------------- */
 
 static const char *const ONE_IMAGE[] = {"image"};
@@ -1773,6 +1806,7 @@ const route srv_route_table[] = {
     {"DELETE", "/v1/collections/{c}", "collections.write", h_collection_drop, NULL, NULL},
     {"POST", "/v1/collections/{c}/subjects/{s}/faces", "enrol", NULL, p_enrol, j_enrol},
     {"GET", "/v1/collections/{c}/subjects", "subjects.read", h_subjects, NULL, NULL},
+    {"POST", "/v1/collections/{c}/faces/{f}/move", "enrol", h_face_move, NULL, NULL},
     {"DELETE", "/v1/collections/{c}/subjects/{s}", "erase", h_erase, NULL, NULL},
     {"POST", "/v1/collections/{c}/search", "search", NULL, p_search, j_search},
     {"POST", "/v1/collections/{c}/subjects/{s}/verify", "search", NULL, p_verify, j_verify},

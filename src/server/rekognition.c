@@ -11,6 +11,12 @@
  *                    indexed face becomes a subject of its own, "rekognition/<ImageId>/<n>" ('/'
  *                    cannot occur in an ExternalImageId, so the two never collide). A face's
  *                    UserId is its subject.
+ *   user             a subject whose id is a valid UserId: an ExternalImageId, or CreateUser's
+ *                    (a subject without faces). The "rekognition/..." subjects are the faces
+ *                    that belong to no user: never listed or matched as users. AssociateFaces
+ *                    moves such a face into the user (mien_face_move: re-sealed, audited) and
+ *                    erases the subject it leaves; DisassociateFaces and DeleteUser move faces
+ *                    out into "rekognition/<FaceId>" (the users API section below).
  *   FaceId           a UUID (RFC 9562 version 8, "custom") that encodes the store's face id
  *                    and a tag of the collection: face_uuid() below.
  *   ImageId          a version-8 UUID made of the SHA-256 of the image bytes.
@@ -94,6 +100,7 @@
     XX(IMAGE_TOO_LARGE, "ImageTooLargeException", 400)               \
     XX(NOT_FOUND, "ResourceNotFoundException", 400)                  \
     XX(EXISTS, "ResourceAlreadyExistsException", 400)                \
+    XX(CONFLICT, "ConflictException", 400)                           \
     XX(PAGINATION, "InvalidPaginationTokenException", 400)           \
     XX(UNKNOWN_OPERATION, "UnknownOperationException", 400)          \
     XX(SERIALIZATION, "SerializationException", 400)                 \
@@ -762,6 +769,31 @@ static bool param_collection(request *r, rek_call *c)
     return true;
 }
 
+/* An ExternalImageId or UserId (a person: a mien subject): Rekognition's [a-zA-Z0-9_.\-:]+,
+ * within mien's 127 bytes. So it never holds the '/' of the subjects made for faces that
+ * belong to no user (AUTO_SUBJECT_PREFIX). False when replied. */
+static bool person_id_ok(request *r, const char *name, const char *id)
+{
+    for (const char *p = id; *p != '\0'; p++) {
+        if (!isalnum((unsigned char)*p) && strchr("_.-:", *p) == NULL) {
+            rek_fail(r, REK_INVALID_PARAMETER, "%s must match [a-zA-Z0-9_.\\-:]+", name);
+            return false;
+        }
+    }
+    if (strlen(id) > 127) {
+        rek_fail(r, REK_INVALID_PARAMETER, "mien subjects (%s) are at most 127 characters",
+                 name);
+        return false;
+    }
+    return true;
+}
+
+/* UserId: required, a person_id_ok. */
+static bool param_user(request *r, const char **out)
+{
+    return param_string(r, "UserId", true, 128, out) && person_id_ok(r, "UserId", *out);
+}
+
 /* Looks c->collection up into c->coll; replies ResourceNotFoundException when absent. */
 static bool lookup_collection(request *r, rek_call *c)
 {
@@ -1000,6 +1032,23 @@ static json_t *quality_reasons(const mien_face *f, quality_filter q)
     return a;
 }
 
+/* Whether subject names a person, a Rekognition user: not one of the subjects made for the
+ * faces that belong to no user (docs/rekognition.md "Users"). */
+static bool is_user(const char *subject)
+{
+    return strncmp(subject, AUTO_SUBJECT_PREFIX, strlen(AUTO_SUBJECT_PREFIX)) != 0;
+}
+
+/* The subject of a face that belongs to no user, moved out of one (DisassociateFaces,
+ * DeleteUser): "rekognition/<FaceId>" — never an ExternalImageId (no '/'), never an
+ * IndexFaces one ("rekognition/<ImageId>/<n>" has a second '/'). */
+static void loose_subject(const char *collection, int64_t face_id, char out[64])
+{
+    char id[37];
+    face_uuid(collection, face_id, id);
+    snprintf(out, 64, AUTO_SUBJECT_PREFIX "%s", id);
+}
+
 /* Face (a stored face): FaceId, ExternalImageId (unless the subject was made for a face
  * indexed without one), UserId, IndexFacesModelVersion. */
 static json_t *stored_face_json(const char *collection, int64_t face_id, const char *subject,
@@ -1009,7 +1058,7 @@ static json_t *stored_face_json(const char *collection, int64_t face_id, const c
     json_t *o;
     face_uuid(collection, face_id, id);
     o = json_pack("{s:s,s:s}", "FaceId", id, "IndexFacesModelVersion", version);
-    if (strncmp(subject, AUTO_SUBJECT_PREFIX, strlen(AUTO_SUBJECT_PREFIX)) != 0) {
+    if (is_user(subject)) {
         json_object_set_new(o, "ExternalImageId", json_string(subject));
         json_object_set_new(o, "UserId", json_string(subject));
     }
@@ -1349,6 +1398,13 @@ static void op_list_faces(request *r, rek_call *c)
     reply_ok(r, o);
 }
 
+/* A user's UserStatus: CREATED until a face is associated with it, then ACTIVE (mien's
+ * writes are synchronous: never UPDATING or CREATING). */
+static const char *user_status(int64_t faces)
+{
+    return faces > 0 ? "ACTIVE" : "CREATED";
+}
+
 /* ListUsers: the collection's subjects (mien's people) as Rekognition users, by id; the
  * subjects made for faces indexed without an ExternalImageId are left out (their names are
  * not valid UserIds). NextToken is an offset. */
@@ -1374,9 +1430,9 @@ static void op_list_users(request *r, rek_call *c)
     users = json_array();
     size_t i = (size_t)page.from;
     for (; i < n && (long)json_array_size(users) < page.max; i++) {
-        if (strncmp(ss[i].subject, AUTO_SUBJECT_PREFIX, strlen(AUTO_SUBJECT_PREFIX)) != 0) {
+        if (is_user(ss[i].subject)) {
             json_array_append_new(users, json_pack("{s:s,s:s}", "UserId", ss[i].subject,
-                                                   "UserStatus", "ACTIVE"));
+                                                   "UserStatus", user_status(ss[i].faces)));
         }
     }
     o = json_pack("{s:o}", "Users", users);
@@ -1570,55 +1626,83 @@ static bool check_search_purpose(request *r, rek_call *c)
     return true;
 }
 
-/* Runs mien_search for `probe` with threshold `percent` and at most max_faces candidates,
- * under the store mutex; the candidates at or above the threshold go to *matches as
- * {Similarity, Face} (as_users: {Similarity, User}); a face equal to skip_face_id is left out.
- * c->review_id is set. MaxFaces and the threshold's rate are lowered to the collection's caps
- * (so.clamp): SDK code that asks for 4096 faces at threshold 0 gets the cap's worth, not the
- * gallery, and the audit entry says the ask was capped. */
-static bool run_search_as(request *r, rek_call *c, const mien_template *probe, double percent,
-                          long max_faces, const uint8_t *sha, int64_t skip_face_id,
-                          bool as_users, json_t **matches)
+/* How a search for at most `max` answers at or above `percent` asks mien_search: the FMR
+ * at that similarity, and room for the face left out (skip) or, for users, for the
+ * candidates that are faces of no user (dropped: they are no user's match) — twice as many,
+ * and 16 more. The search lowers both to the collection's caps (so.clamp): SDK code that asks
+ * for 4096 faces at threshold 0 gets the cap's worth, not the gallery, and the audit entry says
+ * the ask was capped. */
+static mien_search_options search_options_for(double percent, long max, bool skip, bool users)
 {
     mien_search_options so = mien_search_options_default();
-    mien_search_result res;
-    mien_context ctx;
-    mien_error err;
-    mien_status st;
-    char version[64];
-    *matches = NULL;
-    memset(&res, 0, sizeof(res));
-    ctx = identify_context(c, sha);
-    so.top_k = (int)max_faces + (skip_face_id >= 0 ? 1 : 0);
+    long k = users ? 2 * max + 16 : max + (skip ? 1 : 0);
+    so.top_k = (int)(k < 10000 ? k : 10000);
     so.max_fmr = fmr_for_percent(percent);
-    so.clamp = true;
-    st = srv_search(r->srv, c->collection, probe, &so, &ctx, &res, &err);
-    if (st != MIEN_OK) {
-        rek_fail_status(r, st, &err);
-        return false;
-    }
-    snprintf(c->review_id, sizeof(c->review_id), "%s", res.review_id);
+    so.clamp = true; /* MaxFaces and the threshold lowered to the collection's caps */
+    return so;
+}
+
+/* The candidates of res at or above `percent`, at most max: {Similarity, Face}, or for users
+ * {Similarity, User} where the candidate is a user; a face equal to skip_face_id is left
+ * out. */
+static json_t *matches_json(const rek_call *c, const mien_search_result *res, double percent,
+                            long max, int64_t skip_face_id, bool as_users)
+{
+    char version[64];
+    json_t *matches = json_array();
     model_version(&c->coll, version, sizeof(version));
-    *matches = json_array();
-    for (size_t k = 0; k < res.count && (long)json_array_size(*matches) < max_faces; k++) {
-        const mien_candidate *cd = &res.candidates[k];
+    for (size_t k = 0; k < res->count && (long)json_array_size(matches) < max; k++) {
+        const mien_candidate *cd = &res->candidates[k];
         double s = similarity_percent(c->coll.profile, cd->similarity);
-        if (cd->face_id == skip_face_id || s < percent) {
+        if (cd->face_id == skip_face_id || s < percent || (as_users && !is_user(cd->subject))) {
             continue;
         }
         if (as_users) {
-            json_array_append_new(*matches, json_pack("{s:f,s:{s:s,s:s}}", "Similarity", s,
-                                                      "User", "UserId", cd->subject,
-                                                      "UserStatus", "ACTIVE"));
+            json_array_append_new(matches, json_pack("{s:f,s:{s:s,s:s}}", "Similarity", s,
+                                                     "User", "UserId", cd->subject,
+                                                     "UserStatus", "ACTIVE"));
         } else {
-            json_array_append_new(*matches,
+            json_array_append_new(matches,
                                   json_pack("{s:f,s:o}", "Similarity", s, "Face",
                                             stored_face_json(c->collection, cd->face_id,
                                                              cd->subject, version)));
         }
     }
-    mien_search_result_free(&res);
+    return matches;
+}
+
+/* After a search (status st, result res, freed here): the review id into c, the matches
+ * (matches_json) into *matches. False when replied (the error). */
+static bool search_answer(request *r, rek_call *c, mien_status st, mien_search_result *res,
+                          const mien_error *err, double percent, long max, int64_t skip_face_id,
+                          bool as_users, json_t **matches)
+{
+    *matches = NULL;
+    if (st != MIEN_OK) {
+        rek_fail_status(r, st, err);
+        return false;
+    }
+    snprintf(c->review_id, sizeof(c->review_id), "%s", res->review_id);
+    *matches = matches_json(c, res, percent, max, skip_face_id, as_users);
+    mien_search_result_free(res);
     return true;
+}
+
+/* Runs mien_search for `probe` with threshold `percent` and at most max_faces answers, under
+ * the store mutex (search_answer: c->review_id, *matches). */
+static bool run_search_as(request *r, rek_call *c, const mien_template *probe, double percent,
+                          long max_faces, const uint8_t *sha, int64_t skip_face_id,
+                          bool as_users, json_t **matches)
+{
+    mien_search_options so = search_options_for(percent, max_faces, skip_face_id >= 0,
+                                                as_users);
+    mien_search_result res;
+    mien_error err;
+    memset(&res, 0, sizeof(res));
+    mien_context ctx = identify_context(c, sha);
+    mien_status st = srv_search(r->srv, c->collection, probe, &so, &ctx, &res, &err);
+    return search_answer(r, c, st, &res, &err, percent, max_faces, skip_face_id, as_users,
+                         matches);
 }
 
 static bool run_search(request *r, rek_call *c, const mien_template *probe, double percent,
@@ -1872,6 +1956,439 @@ static void j_search_users_by_image(mien_session *s, request *r, rek_call *c)
     search_by_image(s, r, c, true);
 }
 
+/* ---- the users API: a user is a mien subject (docs/rekognition.md "Users") --------------------
+ * Faces that belong to no user are subjects of their own ("rekognition/..."): AssociateFaces
+ * moves such a face into the user's subject (mien_face_move: re-sealed, audited) and erases
+ * the empty subject it leaves; DisassociateFaces and DeleteUser move a user's faces back out,
+ * each into a subject of its own, so that they stay erasable one person at a time. */
+
+#define USER_FACES_MAX 100 /* AssociateFaces, DisassociateFaces: FaceIds 1..100 */
+#define ASSOCIATE_THRESHOLD_DEFAULT 75.0 /* Rekognition's UserMatchThreshold for AssociateFaces */
+
+/* The audit context of a users call: the collection's first purpose unless X-Mien-Purpose. */
+static mien_context users_context(rek_call *c, char first_purpose[64])
+{
+    first_item(c->coll.purposes, first_purpose, 64);
+    return call_context(c, first_purpose, NULL);
+}
+
+/* ClientRequestToken: accepted when well-formed (1..64 bytes), not kept (docs: a retried
+ * CreateUser gets ConflictException). */
+static bool param_request_token(request *r)
+{
+    const char *token;
+    return param_string(r, "ClientRequestToken", false, 64, &token);
+}
+
+/* The parameters every users operation starts with: CollectionId (looked up), UserId. */
+static bool users_params(request *r, rek_call *c, const char **user)
+{
+    return param_collection(r, c) && param_user(r, user) && param_request_token(r) &&
+           lookup_collection(r, c);
+}
+
+static void op_create_user(request *r, rek_call *c)
+{
+    const char *user;
+    char purpose[64];
+    mien_error err;
+    mien_status st;
+    if (!users_params(r, c, &user)) {
+        return;
+    }
+    mien_context ctx = users_context(c, purpose);
+    SRV_LOCKED(r->srv, st, mien_subject_create(r->srv->store, c->collection, user,
+                                               c->consent_ref[0] ? c->consent_ref : NULL, &ctx,
+                                               &err));
+    if (st == MIEN_ERR_EXISTS) {
+        rek_fail(r, REK_CONFLICT, "User %s already exists in collection %s", user,
+                 c->collection);
+    } else if (st == MIEN_ERR_FORBIDDEN) {
+        rek_fail(r, REK_ACCESS_DENIED, "collection %s records consent for every person: send "
+                                       "the consent reference in X-Mien-Consent-Ref",
+                 c->collection);
+    } else if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
+    } else {
+        reply_ok(r, NULL);
+    }
+}
+
+/* The collection's faces (*fs, *n: mien_free) and whether `user` is one of its subjects
+ * (*exists; with its faces or none). Under the store lock, held by the caller. */
+static mien_status user_faces(request *r, rek_call *c, const char *user,
+                              const mien_context *ctx, mien_face_record **fs, size_t *n,
+                              bool *exists, mien_error *err)
+{
+    mien_subject_info *ss = NULL;
+    size_t ns = 0;
+    *exists = false;
+    mien_status st = mien_face_list(r->srv->store, c->collection, fs, n, err);
+    for (size_t k = 0; st == MIEN_OK && k < *n && !*exists; k++) {
+        *exists = strcmp((*fs)[k].subject, user) == 0;
+    }
+    if (st == MIEN_OK && !*exists) { /* a user without faces: only the subject list has it */
+        st = mien_subject_list(r->srv->store, c->collection, ctx, &ss, &ns, err);
+        for (size_t k = 0; st == MIEN_OK && k < ns && !*exists; k++) {
+            *exists = strcmp(ss[k].subject, user) == 0;
+        }
+        mien_free(ss);
+    }
+    return st;
+}
+
+/* Moves face `face_id` (now of subject `from`) to subject `to`; a subject of no user left
+ * without faces is erased (it was that one face's). Under the store lock. */
+static mien_status move_face(request *r, rek_call *c, int64_t face_id, const char *from,
+                             const char *to, const mien_context *ctx, mien_error *err)
+{
+    int64_t left = 0;
+    mien_status st = mien_face_move(r->srv->store, c->collection, face_id, to, ctx, &left, err);
+    if (st == MIEN_OK && left == 0 && !is_user(from)) {
+        st = mien_erase_subject(r->srv->store, c->collection, from, ctx, NULL, err);
+    }
+    return st;
+}
+
+/* DeleteUser: the user's faces stay, each a face of no user again (Rekognition's rule), and
+ * the user's subject is erased with its receipt. */
+static void op_delete_user(request *r, rek_call *c)
+{
+    const char *user;
+    char purpose[64], loose[64];
+    mien_face_record *fs = NULL;
+    size_t n = 0;
+    bool exists = false;
+    mien_error err;
+    if (!users_params(r, c, &user)) {
+        return;
+    }
+    mien_context ctx = users_context(c, purpose);
+    pthread_mutex_lock(&r->srv->store_lock);
+    mien_status st = user_faces(r, c, user, &ctx, &fs, &n, &exists, &err);
+    for (size_t k = 0; st == MIEN_OK && exists && k < n; k++) {
+        if (strcmp(fs[k].subject, user) == 0) {
+            loose_subject(c->collection, fs[k].face_id, loose);
+            st = move_face(r, c, fs[k].face_id, user, loose, &ctx, &err);
+        }
+    }
+    if (st == MIEN_OK && exists) {
+        st = mien_erase_subject(r->srv->store, c->collection, user, &ctx, NULL, &err);
+    }
+    pthread_mutex_unlock(&r->srv->store_lock);
+    mien_free(fs);
+    if (st == MIEN_OK && !exists) {
+        rek_fail(r, REK_NOT_FOUND, "no user %s in collection %s", user, c->collection);
+    } else if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
+    } else {
+        reply_ok(r, NULL);
+    }
+}
+
+/* FaceIds: 1..USER_FACES_MAX strings. False when replied. */
+static bool user_face_ids(request *r, json_t **ids)
+{
+    size_t i;
+    json_t *v;
+    *ids = json_object_get(r->json, "FaceIds");
+    if (!json_is_array(*ids) || json_array_size(*ids) == 0 ||
+        json_array_size(*ids) > USER_FACES_MAX) {
+        rek_fail(r, REK_INVALID_PARAMETER, "FaceIds is a list of 1..%d FaceIds", USER_FACES_MAX);
+        return false;
+    }
+    json_array_foreach(*ids, i, v) {
+        if (!json_is_string(v)) {
+            rek_fail(r, REK_INVALID_PARAMETER, "FaceIds holds strings (FaceIds)");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The record of the face a FaceId names in fs[n], or NULL. */
+static const mien_face_record *face_named(const rek_call *c, const char *face,
+                                          const mien_face_record *fs, size_t n)
+{
+    int64_t id = -1;
+    if (!face_uuid_parse(c->collection, face, &id)) {
+        return NULL;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (fs[k].face_id == id) {
+            return &fs[k];
+        }
+    }
+    return NULL;
+}
+
+/* {FaceId, [UserId,] [Confidence,] Reasons: [reason]} of an unsuccessful (dis)association. */
+static json_t *unsuccessful(const char *face, const char *user, double confidence,
+                            const char *reason)
+{
+    json_t *o = json_pack("{s:s,s:[s]}", "FaceId", face, "Reasons", reason);
+    if (user != NULL) {
+        json_object_set_new(o, "UserId", json_string(user));
+    }
+    if (confidence >= 0) {
+        json_object_set_new(o, "Confidence", json_real(confidence));
+    }
+    return o;
+}
+
+/* Rekognition's similarity of face f to user's faces (mien_verify: audited, the collection's
+ * rule for a subject's several faces) into *pct. Under the store lock. */
+static mien_status user_similarity(request *r, rek_call *c, const char *user, int64_t face_id,
+                                   const mien_context *ctx, double *pct, mien_error *err)
+{
+    mien_template *t = NULL;
+    mien_verification v;
+    mien_status st = mien_face_template(r->srv->store, c->collection, face_id, NULL, &t, err);
+    if (st == MIEN_OK) {
+        st = mien_verify(r->srv->store, c->collection, user, t, 1.0, ctx, &v, err);
+    }
+    mien_template_free(t);
+    *pct = st == MIEN_OK ? similarity_percent(c->coll.profile, v.similarity) : 0.0;
+    return st;
+}
+
+/* One FaceId of an AssociateFaces: moved into the user (appended to done) or not (to failed,
+ * with the reason). had_faces: the user has a face already (UserMatchThreshold then applies,
+ * Rekognition's rule). Under the store lock. */
+static mien_status associate_one(request *r, rek_call *c, const char *user, const char *face,
+                                 const mien_face_record *f, bool had_faces, double thr,
+                                 const mien_context *ctx, json_t *done, json_t *failed,
+                                 mien_error *err)
+{
+    double pct = 0;
+    mien_status st = MIEN_OK;
+    if (f == NULL) {
+        json_array_append_new(failed, unsuccessful(face, NULL, -1, "FACE_NOT_FOUND"));
+        return MIEN_OK;
+    }
+    if (strcmp(f->subject, user) == 0) { /* already the user's */
+        json_array_append_new(done, json_pack("{s:s}", "FaceId", face));
+        return MIEN_OK;
+    }
+    if (is_user(f->subject)) {
+        json_array_append_new(failed, unsuccessful(face, f->subject, -1,
+                                                   "ASSOCIATED_TO_A_DIFFERENT_USER"));
+        return MIEN_OK;
+    }
+    if (had_faces && (st = user_similarity(r, c, user, f->face_id, ctx, &pct, err)) == MIEN_OK &&
+        pct < thr) {
+        json_array_append_new(failed, unsuccessful(face, user, pct, "LOW_MATCH_CONFIDENCE"));
+        return MIEN_OK;
+    }
+    if (st == MIEN_OK) {
+        st = move_face(r, c, f->face_id, f->subject, user, ctx, err);
+    }
+    if (st == MIEN_OK) {
+        json_array_append_new(done, json_pack("{s:s}", "FaceId", face));
+    }
+    return st;
+}
+
+/* The (dis)association's answer, or the error. */
+static void users_reply(request *r, mien_status st, const mien_error *err, bool exists,
+                        const rek_call *c, const char *user, const char *done_name,
+                        json_t *done, const char *failed_name, json_t *failed, int64_t faces)
+{
+    if (st == MIEN_OK && !exists) {
+        rek_fail(r, REK_NOT_FOUND, "no user %s in collection %s", user, c->collection);
+    } else if (st != MIEN_OK) {
+        rek_fail_status(r, st, err);
+    } else {
+        reply_ok(r, json_pack("{s:O,s:O,s:s}", done_name, done, failed_name, failed,
+                              "UserStatus", user_status(faces)));
+    }
+}
+
+/* How many of fs[n] are user's. */
+static int64_t faces_of(const mien_face_record *fs, size_t n, const char *user)
+{
+    int64_t count = 0;
+    for (size_t k = 0; k < n; k++) {
+        count += strcmp(fs[k].subject, user) == 0;
+    }
+    return count;
+}
+
+static void op_associate_faces(request *r, rek_call *c)
+{
+    const char *user;
+    json_t *ids, *v, *done = json_array(), *failed = json_array();
+    double thr;
+    char purpose[64];
+    mien_face_record *fs = NULL;
+    size_t n = 0, i;
+    bool exists = false;
+    mien_error err;
+    mien_status st = MIEN_OK;
+    if (!users_params(r, c, &user) || !user_face_ids(r, &ids) ||
+        !param_number(r, "UserMatchThreshold", 0, 100, ASSOCIATE_THRESHOLD_DEFAULT, &thr)) {
+        goto done;
+    }
+    mien_context ctx = users_context(c, purpose);
+    pthread_mutex_lock(&r->srv->store_lock);
+    st = user_faces(r, c, user, &ctx, &fs, &n, &exists, &err);
+    bool had_faces = faces_of(fs, n, user) > 0;
+    json_array_foreach(ids, i, v) {
+        if (st != MIEN_OK || !exists) {
+            break;
+        }
+        const char *face = json_string_value(v);
+        size_t before = json_array_size(done);
+        st = associate_one(r, c, user, face, face_named(c, face, fs, n), had_faces, thr, &ctx,
+                           done, failed, &err);
+        /* the first face makes the user; every later one must match it */
+        had_faces = had_faces || json_array_size(done) > before;
+    }
+    mien_free(fs);
+    fs = NULL;
+    n = 0;
+    if (st == MIEN_OK && exists) { /* the user's faces now, for UserStatus */
+        st = mien_face_list(r->srv->store, c->collection, &fs, &n, &err);
+    }
+    pthread_mutex_unlock(&r->srv->store_lock);
+    users_reply(r, st, &err, exists, c, user, "AssociatedFaces", done,
+                "UnsuccessfulFaceAssociations", failed, faces_of(fs, n, user));
+done:
+    mien_free(fs);
+    json_decref(done);
+    json_decref(failed);
+}
+
+static void op_disassociate_faces(request *r, rek_call *c)
+{
+    const char *user;
+    json_t *ids, *v, *done = json_array(), *failed = json_array();
+    char purpose[64], loose[64];
+    mien_face_record *fs = NULL;
+    size_t n = 0, i;
+    bool exists = false;
+    int64_t left = 0;
+    mien_error err;
+    mien_status st = MIEN_OK;
+    if (!users_params(r, c, &user) || !user_face_ids(r, &ids)) {
+        goto done;
+    }
+    mien_context ctx = users_context(c, purpose);
+    pthread_mutex_lock(&r->srv->store_lock);
+    st = user_faces(r, c, user, &ctx, &fs, &n, &exists, &err);
+    left = faces_of(fs, n, user);
+    json_array_foreach(ids, i, v) {
+        const char *face = json_string_value(v);
+        const mien_face_record *f = face_named(c, face, fs, n);
+        if (st != MIEN_OK || !exists) {
+            break;
+        }
+        if (f == NULL) {
+            json_array_append_new(failed, unsuccessful(face, NULL, -1, "FACE_NOT_FOUND"));
+        } else if (strcmp(f->subject, user) != 0) {
+            json_array_append_new(failed, unsuccessful(face, is_user(f->subject) ? f->subject
+                                                                                 : NULL,
+                                                       -1, "ASSOCIATED_TO_A_DIFFERENT_USER"));
+        } else {
+            loose_subject(c->collection, f->face_id, loose);
+            st = mien_face_move(r->srv->store, c->collection, f->face_id, loose, &ctx, &left,
+                                &err);
+            if (st == MIEN_OK) {
+                json_array_append_new(done, json_pack("{s:s}", "FaceId", face));
+            }
+        }
+    }
+    pthread_mutex_unlock(&r->srv->store_lock);
+    users_reply(r, st, &err, exists, c, user, "DisassociatedFaces", done,
+                "UnsuccessfulFaceDisassociations", failed, left);
+done:
+    mien_free(fs);
+    json_decref(done);
+    json_decref(failed);
+}
+
+/* SearchUsers: UserId or FaceId, exactly one. */
+static bool p_search_users(request *r, rek_call *c)
+{
+    const char *user, *face;
+    long max;
+    double thr;
+    int64_t id;
+    if (!param_collection(r, c) || !param_string(r, "UserId", false, 128, &user) ||
+        !param_string(r, "FaceId", false, 36, &face) ||
+        !param_int(r, "MaxUsers", 1, 500, SEARCH_MAX_FACES_DEFAULT, &max) ||
+        !param_number(r, "UserMatchThreshold", 0, 100, SIM_DEFAULT, &thr)) {
+        return false;
+    }
+    if ((user == NULL) == (face == NULL)) {
+        rek_fail(r, REK_INVALID_PARAMETER, "SearchUsers takes a UserId or a FaceId (one)");
+        return false;
+    }
+    if (user != NULL && !person_id_ok(r, "UserId", user)) {
+        return false;
+    }
+    if (face != NULL && !face_uuid_parse(c->collection, face, &id)) {
+        rek_fail(r, REK_INVALID_PARAMETER, "FaceId %s is not a face of collection %s", face,
+                 c->collection);
+        return false;
+    }
+    return lookup_collection(r, c) && check_search_purpose(r, c);
+}
+
+/* SearchUsers: by FaceId, the stored face is the probe (its own user is a match); by UserId,
+ * the user's faces are (mien_search_subject: the user is never its own match). Audited and
+ * reviewed as every search. */
+static void j_search_users(mien_session *s, request *r, rek_call *c)
+{
+    const char *user = json_string_value(json_object_get(r->json, "UserId"));
+    const char *face = json_string_value(json_object_get(r->json, "FaceId"));
+    long max = SEARCH_MAX_FACES_DEFAULT;
+    double thr = SIM_DEFAULT;
+    int64_t id = -1;
+    mien_template *probe = NULL;
+    json_t *matches = NULL, *o;
+    mien_error err;
+    mien_status st;
+    char version[64];
+    (void)s;
+    param_int(r, "MaxUsers", 1, 500, SEARCH_MAX_FACES_DEFAULT, &max);
+    param_number(r, "UserMatchThreshold", 0, 100, SIM_DEFAULT, &thr);
+    if (face != NULL) {
+        face_uuid_parse(c->collection, face, &id);
+        SRV_LOCKED(r->srv, st, mien_face_template(r->srv->store, c->collection, id, NULL, &probe,
+                                                  &err));
+        if (st != MIEN_OK) {
+            rek_fail_status(r, st, &err);
+            goto done;
+        }
+        if (!run_search_as(r, c, probe, thr, max, NULL, -1, true, &matches)) {
+            goto done;
+        }
+    } else {
+        mien_search_options so = search_options_for(thr, max, false, true);
+        mien_search_result res;
+        mien_context ctx = identify_context(c, NULL);
+        memset(&res, 0, sizeof(res));
+        /* a user unknown or without faces: ResourceNotFoundException (rek_fail_status) */
+        st = srv_search_subject(r->srv, c->collection, user, &so, &ctx, &res, &err);
+        if (!search_answer(r, c, st, &res, &err, thr, max, -1, true, &matches)) {
+            goto done;
+        }
+    }
+    model_version(&c->coll, version, sizeof(version));
+    o = json_pack("{s:o,s:s}", "UserMatches", matches, "FaceModelVersion", version);
+    matches = NULL;
+    if (face != NULL) {
+        json_object_set_new(o, "SearchedFace", json_pack("{s:s}", "FaceId", face));
+    } else {
+        json_object_set_new(o, "SearchedUser", json_pack("{s:s}", "UserId", user));
+    }
+    reply_ok(r, o);
+done:
+    json_decref(matches);
+    mien_template_free(probe);
+}
+
 /* ---- IndexFaces ------------------------------------------------------------------------------ */
 
 static bool p_index_faces(request *r, rek_call *c)
@@ -1885,19 +2402,8 @@ static bool p_index_faces(request *r, rek_call *c)
         !param_quality(r, QF_AUTO, &q) || !param_attributes(r, "DetectionAttributes")) {
         return false;
     }
-    if (ext != NULL) {
-        for (const char *p = ext; *p != '\0'; p++) {
-            if (!isalnum((unsigned char)*p) && strchr("_.-:", *p) == NULL) {
-                rek_fail(r, REK_INVALID_PARAMETER, "ExternalImageId must match "
-                                                   "[a-zA-Z0-9_.\\-:]+");
-                return false;
-            }
-        }
-        if (strlen(ext) > 127) {
-            rek_fail(r, REK_INVALID_PARAMETER, "mien subjects (ExternalImageId) are at most 127 "
-                                               "characters");
-            return false;
-        }
+    if (ext != NULL && !person_id_ok(r, "ExternalImageId", ext)) {
+        return false;
     }
     if (!lookup_collection(r, c)) {
         return false;
@@ -2240,6 +2746,11 @@ static const rek_op OPS[] = {
     OP_JOB("DetectFaces", "detect", p_detect_faces, j_detect_faces),
     OP_INLINE("ListUsers", "subjects.read", op_list_users),
     OP_JOB("SearchUsersByImage", "search", p_search_users_by_image, j_search_users_by_image),
+    OP_INLINE("CreateUser", "enrol", op_create_user),
+    OP_INLINE("DeleteUser", "erase", op_delete_user),
+    OP_INLINE("AssociateFaces", "enrol", op_associate_faces),
+    OP_INLINE("DisassociateFaces", "enrol", op_disassociate_faces),
+    OP_JOB("SearchUsers", "search", p_search_users, j_search_users),
 };
 
 /* Requests that fail before their operation is known are counted under this label. */

@@ -116,6 +116,16 @@ mien_status srv_search(server *srv, const char *collection, const mien_template 
     return st;
 }
 
+mien_status srv_search_subject(server *srv, const char *collection, const char *subject,
+                               const mien_search_options *opt, const mien_context *ctx,
+                               mien_search_result *out, mien_error *err)
+{
+    mien_status st;
+    UNDER_STORE_LOCK(srv, "search",
+                     mien_search_subject(srv->store, collection, subject, opt, ctx, out, err));
+    return st;
+}
+
 mien_status srv_verify(server *srv, const char *collection, const char *subject,
                        const mien_template *probe, double max_fmr, const mien_context *ctx,
                        mien_verification *out, mien_error *err)

@@ -55,6 +55,10 @@ mien_status srv_enroll(server *srv, const char *collection, const mien_enrollmen
 mien_status srv_search(server *srv, const char *collection, const mien_template *probe,
                        const mien_search_options *opt, const mien_context *ctx,
                        mien_search_result *out, mien_error *err);
+/* mien_search_subject under the store mutex, timed as "search". */
+mien_status srv_search_subject(server *srv, const char *collection, const char *subject,
+                               const mien_search_options *opt, const mien_context *ctx,
+                               mien_search_result *out, mien_error *err);
 mien_status srv_verify(server *srv, const char *collection, const char *subject,
                        const mien_template *probe, double max_fmr, const mien_context *ctx,
                        mien_verification *out, mien_error *err);

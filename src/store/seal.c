@@ -264,12 +264,13 @@ mien_status seal_face_scan_full(store_db *s, int64_t collection_id, store_face_f
 typedef struct rewrite_ctx {
     const store_db *s;
     bool only_plain;
+    int64_t to_subject; /* > 0: seal for this subject (a face moving), else the blob's own */
     uint8_t *plain;
     size_t cap;
 } rewrite_ctx;
 
 /* One blob opened (or taken as it is, when still plaintext) and sealed again with the current
- * data key for the same place. */
+ * data key for the same place, or for r->to_subject in the same collection. */
 static mien_status reseal_blob(void *ctx, store_blob kind, const store_blob_ref *ref,
                                const uint8_t *bytes, size_t n, uint8_t **out, size_t *out_len,
                                mien_error *err)
@@ -292,8 +293,9 @@ static mien_status reseal_blob(void *ctx, store_blob kind, const store_blob_ref 
         }
     }
     if (status == MIEN_OK) {
-        status = seal_blob(r->s, kind, ref->collection_id, ref->subject_id, r->plain, len, out,
-                           err);
+        status = seal_blob(r->s, kind, ref->collection_id,
+                           r->to_subject > 0 ? r->to_subject : ref->subject_id, r->plain, len,
+                           out, err);
     }
     *out_len = len + KEYRING_SEAL_OVERHEAD;
     return status;
@@ -311,5 +313,16 @@ mien_status seal_rewrite_all(store_db *s, bool only_plain, int64_t *count, mien_
     if (count != NULL) {
         *count = status == MIEN_OK ? n : 0;
     }
+    return status;
+}
+
+mien_status seal_face_move(store_db *s, int64_t face_id, int64_t to_subject_id, mien_error *err)
+{
+    rewrite_ctx r = {.s = s, .to_subject = to_subject_id};
+    if (to_subject_id <= 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "seal_face_move: no subject");
+    }
+    mien_status status = s->ops->face_move(s, face_id, to_subject_id, reseal_blob, &r, err);
+    free_plain(r.plain, r.cap);
     return status;
 }

@@ -10,8 +10,8 @@
  *
  * One re-seal operation (seal_rewrite_all) serves key rotation and the sealing of a schema-2
  * SQLite file's plaintext templates, through the backends' blob_rewrite; it is also where a
- * blob moves to another place (later: another subject) by opening under one place and sealing
- * under another. Plaintext lives in buffers zeroed before they are freed. @test
+ * blob moves to another subject (seal_face_move), opened under one place and sealed under
+ * the other. Plaintext lives in buffers zeroed before they are freed. @test
  * gallery/test_store.c, gallery/test_store_postgres.c, governance/test_accountability.c */
 #ifndef MIEN_STORE_SEAL_H
 #define MIEN_STORE_SEAL_H
@@ -52,5 +52,11 @@ mien_status seal_face_scan_full(store_db *s, int64_t collection_id, store_face_f
  * SQLite file from schema 2) and leave sealed ones as they are. *count (may be NULL): blobs
  * written. */
 mien_status seal_rewrite_all(store_db *s, bool only_plain, int64_t *count, mien_error *err);
+
+/* Moves face `face_id` to subject `to_subject_id` of its collection (ops->face_move): its
+ * template and crop are opened under their place and sealed for the new subject, with the
+ * current data key, so that they open only there. The caller checks that the subject is in
+ * the face's collection and records the move. */
+mien_status seal_face_move(store_db *s, int64_t face_id, int64_t to_subject_id, mien_error *err);
 
 #endif

@@ -256,6 +256,15 @@ typedef struct store_db_ops {
      * at commit). fn must not call operations of this handle. seal.h seal_rewrite_all. */
     mien_status (*blob_rewrite)(store_db *s, store_blob kind, store_rewrite_fn fn, void *ctx,
                                 int64_t *count, mien_error *err);
+    /* Moves face `face_id` to subject `subject_id` (the caller checks that it is of the same
+     * collection), its blobs re-sealed for the new place: fn gets the template, then the crop
+     * when the face has one, each with its current place (ref), and returns the bytes to store
+     * instead (blob_rewrite's callback; *out NULL keeps the stored bytes). The row and its
+     * blobs change in one operation (the caller's transaction, or its own). The bytes replaced
+     * leave the file as an erasure's do. MIEN_ERR_NOT_FOUND when there is no such face. seal.h
+     * seal_face_move. */
+    mien_status (*face_move)(store_db *s, int64_t face_id, int64_t subject_id,
+                             store_rewrite_fn fn, void *ctx, mien_error *err);
 
     /* ---- audit chain (schema version 3) ---- */
     /* The last entry's seq and hash (0 and zeros when the log is empty). */

@@ -258,6 +258,13 @@ _Static_assert(MIGRATION_COUNT == STORE_POSTGRES_SCHEMA_VERSION,
        "SELECT count(*), count(c.face_id) FROM faces f"                                   \
        " LEFT JOIN crops c ON c.face_id = f.id WHERE f.subject_id = $1::bigint")           \
     XX(SUBJECT_DELETE, 0, "DELETE FROM subjects WHERE id = $1::bigint")                    \
+    XX(FACE_BLOBS, 0,                                                                      \
+       "SELECT s.collection_id, f.subject_id, f.template, c.rgb FROM faces f"             \
+       " JOIN subjects s ON s.id = f.subject_id LEFT JOIN crops c ON c.face_id = f.id"     \
+       " WHERE f.id = $1::bigint FOR UPDATE OF f")                                         \
+    XX(FACE_MOVE, 0,                                                                       \
+       "UPDATE faces SET subject_id = $2::bigint, template = $3::bytea WHERE id = $1::bigint") \
+    XX(CROP_MOVE, 0, "UPDATE crops SET rgb = $2::bytea WHERE face_id = $1::bigint")        \
     XX(FACE_EXISTS, 1,                                                                     \
        "SELECT 1 FROM subjects s JOIN faces f ON f.subject_id = s.id"                     \
        " WHERE s.collection_id = $1::bigint AND s.external_id = $2::text"                  \

@@ -492,6 +492,95 @@ mien_status sql_subject_erase(store_db *s, int64_t collection_id, const char *ex
     return status;
 }
 
+/* ---- moving a face to another subject (seal.h seal_face_move) ------------------------- */
+
+/* A face's place and its blobs as stored, copied out of FACE_BLOBS' row (the statement is
+ * reset before fn runs). */
+typedef struct face_blobs {
+    store_blob_ref ref;
+    uint8_t *blob[2];   /* template, crop (NULL: none); malloc'd */
+    size_t len[2];
+    bool nomem;
+} face_blobs;
+
+static void read_face_blobs(store_db *s, sql_stmt *q, void *elem)
+{
+    face_blobs *f = elem;
+    f->ref.collection_id = s->driver->col_i64(q, 0);
+    f->ref.subject_id = s->driver->col_i64(q, 1);
+    for (int k = 0; k < 2; k++) {
+        size_t n = 0;
+        const void *b = s->driver->col_blob(q, 2 + k, &n);
+        if (b == NULL || n == 0) {
+            continue;
+        }
+        f->blob[k] = malloc(n);
+        f->nomem = f->nomem || f->blob[k] == NULL;
+        if (f->blob[k] != NULL) {
+            memcpy(f->blob[k], b, n);
+            f->len[k] = n;
+        }
+    }
+}
+
+/* The face's row and crop rewritten with what fn makes of each blob. */
+static mien_status move_rows(store_db *s, int64_t face_id, int64_t subject_id,
+                             store_rewrite_fn fn, void *ctx, mien_error *err)
+{
+    face_blobs f = {.ref = {.face_id = face_id}};
+    uint8_t *out[2] = {NULL, NULL};
+    size_t out_len[2] = {0, 0};
+    bool found = false;
+    const sql_val who[] = {V_I64(face_id)};
+    mien_status status = query_row(s, SQL_FACE_BLOBS, VALUES(who), read_face_blobs, &f, &found,
+                                   err);
+    if (status == MIEN_OK && !found) {
+        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no face %lld", (long long)face_id);
+    }
+    if (status == MIEN_OK && (f.nomem || f.blob[0] == NULL)) {
+        status = base_error_set(err, f.nomem ? MIEN_ERR_NOMEM : MIEN_ERR_STORE,
+                                "face_move: face %lld: %s", (long long)face_id,
+                                f.nomem ? "out of memory" : "no template");
+    }
+    for (int k = 0; status == MIEN_OK && k < 2; k++) {
+        if (f.blob[k] != NULL) {
+            status = fn(ctx, k == 0 ? STORE_BLOB_TEMPLATE : STORE_BLOB_CROP, &f.ref, f.blob[k],
+                        f.len[k], &out[k], &out_len[k], err);
+        }
+    }
+    if (status == MIEN_OK) {
+        const uint8_t *t = out[0] != NULL ? out[0] : f.blob[0];
+        const sql_val v[] = {V_I64(face_id), V_I64(subject_id),
+                             V_BLOB(t, out[0] != NULL ? out_len[0] : f.len[0])};
+        status = write_rows(s, SQL_FACE_MOVE, VALUES(v), NULL, NULL, err);
+    }
+    if (status == MIEN_OK && out[1] != NULL) {
+        const sql_val v[] = {V_I64(face_id), V_BLOB(out[1], out_len[1])};
+        status = write_rows(s, SQL_CROP_MOVE, VALUES(v), NULL, NULL, err);
+    }
+    for (int k = 0; k < 2; k++) {
+        free(f.blob[k]);
+        free(out[k]);
+    }
+    return status;
+}
+
+/* One operation: the row, its template and its crop move together; the old bytes leave the
+ * file where the database can (the driver's erased, as after an erasure). */
+mien_status sql_face_move(store_db *s, int64_t face_id, int64_t subject_id, store_rewrite_fn fn,
+                          void *ctx, mien_error *err)
+{
+    mien_status status = s->driver->op_begin(s, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = s->driver->op_end(s, move_rows(s, face_id, subject_id, fn, ctx, err), err);
+    if (status == MIEN_OK && s->driver->erased != NULL) {
+        status = s->driver->erased(s, err);
+    }
+    return status;
+}
+
 /* ---- API keys (governance/keys.c): the id and a hash of the secret, never the secret ---- */
 
 /* Columns id, role, label, created_at, revoked_at of KEY_GET / KEY_LIST into *k (hash

@@ -231,6 +231,11 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
     XX(SUBJECT_COUNTS, "SELECT count(*), count(c.face_id) FROM faces f"                   \
                        " LEFT JOIN crops c ON c.face_id = f.id WHERE f.subject_id = ?1")  \
     XX(SUBJECT_DELETE, "DELETE FROM subjects WHERE id = ?1")                              \
+    XX(FACE_BLOBS, "SELECT s.collection_id, f.subject_id, f.template, c.rgb FROM faces f"  \
+                   " JOIN subjects s ON s.id = f.subject_id"                              \
+                   " LEFT JOIN crops c ON c.face_id = f.id WHERE f.id = ?1")              \
+    XX(FACE_MOVE, "UPDATE faces SET subject_id = ?2, template = ?3 WHERE id = ?1")        \
+    XX(CROP_MOVE, "UPDATE crops SET rgb = ?2 WHERE face_id = ?1")                         \
     XX(FACE_EXISTS, "SELECT 1 FROM subjects s JOIN faces f ON f.subject_id = s.id"        \
                     " WHERE s.collection_id = ?1 AND s.external_id = ?2"                  \
                     " AND f.image_sha256 = ?3 LIMIT 1")                                   \

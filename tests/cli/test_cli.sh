@@ -310,6 +310,23 @@ PY
         echo "  skip: template bytes test needs python3"
     fi
 
+    # a face given to another subject: re-sealed for it, searched under its new name, audited
+    check "enroll M" 0 "$MIEN" enroll people --subject M --force "$S1" --consent F-9 \
+        --store "$STORE" --json
+    MFACE=$(sed -n 's/.*"face_id":\([0-9]*\).*/\1/p' "$OUT" | head -n 1)
+    check "move M's face to N" 0 "$MIEN" move people --face "$MFACE" --to N --case-ref MOVE-1 \
+        --store "$STORE" --json
+    expect "move answer" "$OUT" "\"face_id\":$MFACE,\"subject\":\"N\",\"faces_left\":0"
+    check "move without --to" 2 "$MIEN" move people --face "$MFACE" --store "$STORE"
+    check "move an unknown face" 1 "$MIEN" move people --face 999999 --to N --store "$STORE"
+    check "subjects after the move" 0 "$MIEN" subjects people --store "$STORE" --json
+    expect "N has the face" "$OUT" '"subject":"N","display_name":"","faces":1'
+    check "audit export after the move" 0 "$MIEN" audit export --store "$STORE"
+    expect "the move is in the chain" "$OUT" '"action":"face.move",.*"case_ref":"MOVE-1"'
+    check "erase M (left without faces)" 0 "$MIEN" erase people --subject M --store "$STORE" --json
+    expect "M had no face left" "$OUT" '"faces_deleted":0'
+    check "erase N" 0 "$MIEN" erase people --subject N --store "$STORE" --json
+
     # erasure receipt
     check "erase" 0 "$MIEN" erase people --subject A --case-ref ERASE-1 --store "$STORE" --json
     expect "erase counts" "$OUT" '"faces_deleted":1,"crops_deleted":0'

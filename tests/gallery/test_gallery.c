@@ -468,3 +468,125 @@ TEST(gallery_reopen)
     test_fixture_close(&f);
     return 0;
 }
+
+/* A face moved to another subject (mien_face_move): re-sealed for it (a reopened store loads
+ * it, a copy opens its crop), searched under its new subject by this handle and by another
+ * that had the collection loaded; subjects made empty (mien_subject_create) and by a move;
+ * a subject as the probe (mien_search_subject) never finds itself. */
+TEST(gallery_face_move)
+{
+    test_fixture f;
+    tmp_store ts, ts2;
+    mien_store *s = NULL, *s2 = NULL, *copy = NULL;
+    mien_template *t[3] = {NULL, NULL, NULL};
+    uint8_t sha[32];
+    mien_error err;
+    mien_candidate *c = NULL;
+    mien_search_result r;
+    mien_search_options so = mien_search_options_default();
+    mien_face_record rec;
+    mien_template *back = NULL;
+    mien_copy_report rep;
+    size_t n = 0, chip = (size_t)mien_face_chip_side() * (size_t)mien_face_chip_side() * 3;
+    int64_t face_a = 0, face_b = 0, left = -1;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(test_fixture_open(&f) == 0);
+    ASSERT_TRUE(tmp_store_make(&ts) == 0);
+    ASSERT_EQ_INT(test_sample_templates(&f, 1, MIEN_PROFILE_FAST, 3, t, sha), 3);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
+    ASSERT_OK(mien_collection_create(s, "c", MIEN_PROFILE_FAST, f.engine, NULL, &TEST_POLICY, &TEST_CTX, &err), &err);
+    uint8_t *crop = malloc(chip);
+    ASSERT_TRUE(crop != NULL);
+    memset(crop, 77, chip);
+    {
+        mien_enrollment e = {.subject = "alice", .template_ = t[0]};
+        ASSERT_OK(mien_enroll(s, "c", &e, &TEST_CTX, &face_a, &err), &err);
+        e.subject = "loose/1";
+        e.template_ = t[1];
+        e.crop_rgb = crop;
+        ASSERT_OK(mien_enroll(s, "c", &e, &TEST_CTX, &face_b, &err), &err);
+    }
+    ASSERT_OK(mien_subject_create(s, "c", "bob", NULL, &TEST_CTX, &err), &err);
+    ASSERT_STATUS(mien_subject_create(s, "c", "bob", NULL, &TEST_CTX, &err), MIEN_ERR_EXISTS, &err);
+    ASSERT_STATUS(mien_subject_create(s, "c", "", NULL, &TEST_CTX, &err), MIEN_ERR_ARG, &err);
+    /* a second handle with the collection loaded, to follow the move through the audit log */
+    ASSERT_OK(test_open_store(ts.uri, &s2, &err), &err);
+    ASSERT_OK(test_search(s2, "c", t[1], NULL, &c, &n, &err), &err);
+    ASSERT_TRUE(n >= 1);
+    ASSERT_STR_EQ(c[0].subject, "loose/1");
+    mien_free(c);
+    ASSERT_OK(test_search(s, "c", t[1], NULL, &c, &n, &err), &err); /* s loads it too */
+    mien_free(c);
+    /* bob has no face yet: nothing to search with */
+    ASSERT_STATUS(mien_search_subject(s, "c", "bob", NULL, &TEST_CTX, &r, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_OK(mien_face_move(s, "c", face_b, "bob", &TEST_CTX, &left, &err), &err);
+    ASSERT_EQ_INT(left, 0);
+    ASSERT_OK(test_search(s, "c", t[1], NULL, &c, &n, &err), &err);
+    ASSERT_TRUE(n >= 1);
+    ASSERT_STR_EQ(c[0].subject, "bob");
+    ASSERT_EQ_INT(c[0].face_id, face_b);
+    mien_free(c);
+    ASSERT_OK(test_search(s2, "c", t[1], NULL, &c, &n, &err), &err);
+    ASSERT_TRUE(n >= 1);
+    ASSERT_STR_EQ(c[0].subject, "bob");
+    mien_free(c);
+    ASSERT_OK(mien_face_template(s, "c", face_b, &rec, &back, &err), &err);
+    ASSERT_STR_EQ(rec.subject, "bob");
+    mien_template_free(back);
+    /* to its own subject: nothing happens; to a face of no such id: not found */
+    ASSERT_OK(mien_face_move(s, "c", face_b, "bob", &TEST_CTX, &left, &err), &err);
+    ASSERT_EQ_INT(left, 1);
+    ASSERT_STATUS(mien_face_move(s, "c", face_b + 1000, "bob", &TEST_CTX, NULL, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_STATUS(mien_face_move(s, "nope", face_b, "bob", &TEST_CTX, NULL, &err), MIEN_ERR_NOT_FOUND, &err);
+    /* a subject as the probe: bob's face finds alice (at any FMR), never bob */
+    so.max_fmr = 1.0;
+    ASSERT_OK(mien_search_subject(s, "c", "bob", &so, &TEST_CTX, &r, &err), &err);
+    ASSERT_EQ_INT(r.count, 1);
+    ASSERT_STR_EQ(r.candidates[0].subject, "alice");
+    ASSERT_EQ_INT(r.candidates[0].face_id, face_a);
+    ASSERT_TRUE(r.audit_seq > 0);
+    mien_search_result_free(&r);
+    /* a reopened handle loads bob's face: it opens only under bob */
+    mien_store_close(s);
+    ASSERT_OK(test_open_store(ts.uri, &s, &err), &err);
+    ASSERT_OK(test_search(s, "c", t[1], NULL, &c, &n, &err), &err);
+    ASSERT_TRUE(n >= 1);
+    ASSERT_STR_EQ(c[0].subject, "bob");
+    mien_free(c);
+    /* to a new subject: made, with the old one's consent and expiry */
+    ASSERT_OK(mien_face_move(s, "c", face_b, "carol", &TEST_CTX, &left, &err), &err);
+    ASSERT_EQ_INT(left, 0);
+    {
+        mien_subject_info *subs = NULL;
+        ASSERT_OK(mien_subject_list(s, "c", &TEST_CTX, &subs, &n, &err), &err);
+        ASSERT_EQ_INT(n, 4); /* alice, bob (empty), carol, loose/1 (empty) */
+        ASSERT_STR_EQ(subs[2].subject, "carol");
+        ASSERT_EQ_INT(subs[2].faces, 1);
+        ASSERT_EQ_INT(subs[1].faces, 0);
+        mien_free(subs);
+    }
+    /* a copy of the store opens every template and crop: the crop moved with its face */
+    ASSERT_TRUE(tmp_store_make(&ts2) == 0);
+    ASSERT_OK(test_open_store(ts2.uri, &copy, &err), &err);
+    ASSERT_OK(mien_store_copy(s, copy, &TEST_CTX, &rep, &err), &err);
+    ASSERT_EQ_INT(rep.faces, 2);
+    ASSERT_EQ_INT(rep.crops, 1);
+    mien_store_close(copy);
+    tmp_store_remove(&ts2);
+    {
+        mien_audit_report ar;
+        ASSERT_OK(mien_audit_verify(s, &ar, &err), &err);
+        ASSERT_TRUE(ar.ok);
+    }
+    mien_store_close(s);
+    mien_store_close(s2);
+    free(crop);
+    for (size_t i = 0; i < 3; i++) {
+        mien_template_free(t[i]);
+    }
+    tmp_store_remove(&ts);
+    test_fixture_close(&f);
+    return 0;
+}

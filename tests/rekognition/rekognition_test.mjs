@@ -292,6 +292,108 @@ async function main() {
   const users = await rek.send(new R.ListUsersCommand({ CollectionId: C }));
   check("ListUsers: ana, ben, cleo", users.Users?.map((u) => u.UserId).sort().join() === "ana,ben,cleo", users);
 
+  // ---- the Users API in full, on a collection of its own: faces indexed without an
+  // ExternalImageId belong to no user until AssociateFaces (docs/rekognition.md "Users") ----
+  const U = "rek-users";
+  await rek.send(new R.CreateCollectionCommand({ CollectionId: U }));
+  const loose = { ana: [], ben: [] };
+  for (const who of Object.keys(loose)) {
+    for (const p of photos[who]) {
+      const out = await rek.send(new R.IndexFacesCommand({ CollectionId: U, Image: { Bytes: p.jpeg }, MaxFaces: 1 }));
+      const f = out.FaceRecords?.[0]?.Face;
+      check(`IndexFaces without ExternalImageId (${who}): a face of no user`, f && UUID.test(f.FaceId) &&
+            f.UserId === undefined && f.ExternalImageId === undefined, out.FaceRecords);
+      if (f) loose[who].push(f.FaceId);
+    }
+  }
+  const USER_ID = /^[a-zA-Z0-9_.\-:]+$/;
+  const anaProbe = (await crop(3, 1, 0.9, true)).jpeg;
+  const noUser = await rek.send(new R.SearchUsersByImageCommand({ CollectionId: U, Image: { Bytes: anaProbe } }));
+  check("SearchUsersByImage: faces of no user are no user's match (no rekognition/<uuid>/1 UserId)",
+        noUser.UserMatches?.length === 0, noUser.UserMatches);
+  check("ListUsers: no users yet", (await rek.send(new R.ListUsersCommand({ CollectionId: U }))).Users?.length === 0);
+  check("CreateUser ana", (await rek.send(new R.CreateUserCommand({ CollectionId: U, UserId: "ana" }))) !== undefined);
+  const fresh = await rek.send(new R.ListUsersCommand({ CollectionId: U }));
+  check("ListUsers: ana, CREATED", fresh.Users?.length === 1 && fresh.Users[0].UserId === "ana" &&
+        fresh.Users[0].UserStatus === "CREATED", fresh.Users);
+  await expectError("CreateUser ana again → ConflictException",
+    rek.send(new R.CreateUserCommand({ CollectionId: U, UserId: "ana" })), R.ConflictException, "ConflictException");
+  await expectError("CreateUser with a bad UserId → InvalidParameterException",
+    rek.send(new R.CreateUserCommand({ CollectionId: U, UserId: "ana/1" })), R.InvalidParameterException,
+    "InvalidParameterException");
+  await expectError("CreateUser with a search key → AccessDeniedException",
+    client(searcher, HEADERS).send(new R.CreateUserCommand({ CollectionId: U, UserId: "eve" })),
+    R.AccessDeniedException, "AccessDeniedException");
+  await expectError("AssociateFaces to an unknown user → ResourceNotFoundException",
+    rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "nobody", FaceIds: [loose.ana[0]] })),
+    R.ResourceNotFoundException, "ResourceNotFoundException");
+  const assoc = await rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "ana", FaceIds: loose.ana }));
+  check("AssociateFaces: ana's two faces", assoc.AssociatedFaces?.length === 2 &&
+        loose.ana.every((id) => assoc.AssociatedFaces.some((a) => a.FaceId === id)) &&
+        assoc.UnsuccessfulFaceAssociations?.length === 0 && assoc.UserStatus === "ACTIVE", assoc);
+  const bogusFace = loose.ben[0].replace(/.{4}$/, "ffff");
+  const wrong = await rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "ana", FaceIds: [loose.ben[0], bogusFace] }));
+  const reason = (id) => wrong.UnsuccessfulFaceAssociations?.find((u) => u.FaceId === id)?.Reasons?.[0];
+  check("AssociateFaces: ben's face does not match ana (LOW_MATCH_CONFIDENCE), an unknown FaceId FACE_NOT_FOUND",
+        wrong.AssociatedFaces?.length === 0 && reason(loose.ben[0]) === "LOW_MATCH_CONFIDENCE" &&
+        reason(bogusFace) === "FACE_NOT_FOUND" &&
+        wrong.UnsuccessfulFaceAssociations.find((u) => u.FaceId === loose.ben[0]).Confidence < 75, wrong);
+  // the flow the issue asks for: IndexFaces → CreateUser → AssociateFaces → SearchUsersByImage
+  const found = await rek.send(new R.SearchUsersByImageCommand({ CollectionId: U, Image: { Bytes: anaProbe } }));
+  check("SearchUsersByImage after AssociateFaces: ana", found.UserMatches?.[0]?.User?.UserId === "ana" &&
+        found.UserMatches[0].User.UserStatus === "ACTIVE" && found.UserMatches[0].Similarity >= 80 &&
+        found.UserMatches.every((m) => USER_ID.test(m.User.UserId)), found.UserMatches);
+  check("SearchUsersByImage: a review id", /^[0-9a-f]{32}$/.test(lastHeaders["x-mien-review-id"] ?? ""), lastHeaders);
+  const anaFaces = await rek.send(new R.ListFacesCommand({ CollectionId: U, UserId: "ana" }));
+  check("ListFaces UserId ana: the two associated faces", anaFaces.Faces?.length === 2 &&
+        anaFaces.Faces.every((f) => f.UserId === "ana" && loose.ana.includes(f.FaceId)), anaFaces.Faces);
+  await rek.send(new R.CreateUserCommand({ CollectionId: U, UserId: "ben" }));
+  const benAssoc = await rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "ben", FaceIds: [...loose.ben, loose.ana[0]] }));
+  check("AssociateFaces ben: his faces; ana's face → ASSOCIATED_TO_A_DIFFERENT_USER",
+        benAssoc.AssociatedFaces?.length === 2 && benAssoc.UnsuccessfulFaceAssociations?.length === 1 &&
+        benAssoc.UnsuccessfulFaceAssociations[0].Reasons[0] === "ASSOCIATED_TO_A_DIFFERENT_USER" &&
+        benAssoc.UnsuccessfulFaceAssociations[0].UserId === "ana", benAssoc);
+
+  // ---- SearchUsers: by FaceId (its own user matches), by UserId (never itself) ----
+  const byFace = await rek.send(new R.SearchUsersCommand({ CollectionId: U, FaceId: loose.ana[0], UserMatchThreshold: 50 }));
+  check("SearchUsers by FaceId: ana first", byFace.SearchedFace?.FaceId === loose.ana[0] &&
+        byFace.UserMatches?.[0]?.User?.UserId === "ana", byFace);
+  const byUser = await rek.send(new R.SearchUsersCommand({ CollectionId: U, UserId: "ana", UserMatchThreshold: 0, MaxUsers: 5 }));
+  check("SearchUsers by UserId: ben, never ana herself", byUser.SearchedUser?.UserId === "ana" &&
+        byUser.UserMatches?.length === 1 && byUser.UserMatches[0].User.UserId === "ben" &&
+        byUser.UserMatches[0].Similarity < 80, byUser);
+  check("SearchUsers: a review id", /^[0-9a-f]{32}$/.test(lastHeaders["x-mien-review-id"] ?? ""), lastHeaders);
+  await expectError("SearchUsers, unknown user → ResourceNotFoundException",
+    rek.send(new R.SearchUsersCommand({ CollectionId: U, UserId: "nobody" })), R.ResourceNotFoundException,
+    "ResourceNotFoundException");
+  await expectError("SearchUsers with both UserId and FaceId → InvalidParameterException",
+    rek.send(new R.SearchUsersCommand({ CollectionId: U, UserId: "ana", FaceId: loose.ana[0] })),
+    R.InvalidParameterException, "InvalidParameterException");
+
+  // ---- DisassociateFaces and DeleteUser: the faces stay, as faces of no user ----
+  const dis = await rek.send(new R.DisassociateFacesCommand({ CollectionId: U, UserId: "ana", FaceIds: [loose.ana[1], loose.ben[0]] }));
+  check("DisassociateFaces: ana's face out; ben's → ASSOCIATED_TO_A_DIFFERENT_USER",
+        dis.DisassociatedFaces?.length === 1 && dis.DisassociatedFaces[0].FaceId === loose.ana[1] &&
+        dis.UnsuccessfulFaceDisassociations?.[0]?.Reasons?.[0] === "ASSOCIATED_TO_A_DIFFERENT_USER" &&
+        dis.UserStatus === "ACTIVE", dis);
+  const afterDis = await rek.send(new R.ListFacesCommand({ CollectionId: U, FaceIds: [loose.ana[1]] }));
+  check("ListFaces: the disassociated face is kept, of no user", afterDis.Faces?.length === 1 &&
+        afterDis.Faces[0].UserId === undefined, afterDis.Faces);
+  check("DeleteUser ana", (await rek.send(new R.DeleteUserCommand({ CollectionId: U, UserId: "ana" }))) !== undefined);
+  const usersLeft = await rek.send(new R.ListUsersCommand({ CollectionId: U }));
+  check("ListUsers after DeleteUser: ben", usersLeft.Users?.map((u) => u.UserId).join() === "ben", usersLeft.Users);
+  const facesLeft = await rek.send(new R.ListFacesCommand({ CollectionId: U }));
+  check("ListFaces after DeleteUser: all four faces, ana's of no user", facesLeft.Faces?.length === 4 &&
+        facesLeft.Faces.filter((f) => f.UserId === undefined).length === 2, facesLeft.Faces);
+  const gone2 = await rek.send(new R.SearchUsersByImageCommand({ CollectionId: U, Image: { Bytes: anaProbe } }));
+  check("SearchUsersByImage after DeleteUser: not ana", gone2.UserMatches.every((m) => m.User.UserId !== "ana"), gone2.UserMatches);
+  await expectError("DeleteUser, unknown user → ResourceNotFoundException",
+    rek.send(new R.DeleteUserCommand({ CollectionId: U, UserId: "ana" })), R.ResourceNotFoundException,
+    "ResourceNotFoundException");
+  const erased = await rek.send(new R.DeleteFacesCommand({ CollectionId: U, FaceIds: loose.ana }));
+  check("DeleteFaces: a face of no user is erased on its own", erased.DeletedFaces?.length === 2, erased);
+  await rek.send(new R.DeleteCollectionCommand({ CollectionId: U }));
+
   // ---- SearchFaces (by FaceId) ----
   const sf = await rek.send(new R.SearchFacesCommand({ CollectionId: C, FaceId: faceIds.cleo[0], FaceMatchThreshold: 50 }));
   check("SearchFaces: cleo's other face first, never the face itself",

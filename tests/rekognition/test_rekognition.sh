@@ -140,6 +140,18 @@ if "$MIEN" --help 2>&1 | grep -qE '^[[:space:]]+audit([[:space:]]|$)'; then
     else
         bad "audit: CompareFaces"
     fi
+    for action in subject.create face.move; do
+        if grep "\"$action\"" "$TMP/audit.jsonl" | grep -q '"rek-users"'; then
+            ok "audit: $action (users API)"
+        else
+            bad "audit: $action (users API)"
+        fi
+    done
+    if grep '"search"' "$TMP/audit.jsonl" | grep '"rek-users"' | grep -q '"rek-case-42"'; then
+        ok "audit: SearchUsers with X-Mien-Case-Ref"
+    else
+        bad "audit: SearchUsers with X-Mien-Case-Ref"
+    fi
     "$MIEN" audit verify --store "$STORE" >"$TMP/verify.out" 2>&1 && ok "audit chain verifies" ||
         bad "audit chain verifies: $(cat "$TMP/verify.out")"
 else

@@ -181,6 +181,7 @@ req "enrol face 0" 201 -H "$AUTH" -H 'Content-Type: image/jpeg' --data-binary "@
     "$URL/v1/collections/people/subjects/bob/faces?face=0&force=1"
 req "enrol face 1" 201 -H "$AUTH" -H 'Content-Type: image/jpeg' --data-binary "@$SAMPLE" \
     "$URL/v1/collections/people/subjects/dave/faces?face=1&force=1"
+cp "$TMP/body" "$TMP/dave.json"
 req "enrol into missing" 404 -H "$AUTH" -H 'Content-Type: image/jpeg' --data-binary "@$SAMPLE" \
     "$URL/v1/collections/nobody/subjects/x/faces?face=0"
 req "subjects" 200 -H "$AUTH" "$URL/v1/collections/people/subjects"
@@ -189,6 +190,18 @@ req "search" 200 -H "Authorization: Bearer $SEARCHER" -H 'Content-Type: image/jp
     --data-binary "@$SAMPLE" "$URL/v1/collections/people/search?top=5&purpose=testing&case_ref=T-1"
 has "search candidate" '"candidates":\[\{"rank":1,"subject":"(alice|bob|dave)","similarity":(1\.0|0\.99)'
 has "search review" '"review":\{"id":"[0-9a-f]{32}","required":1,"status":"pending"\}'
+# a face moved to another subject (re-sealed for it): found under its new name
+dave_face=$(sed -n 's/.*"subject":"dave","face_id":\([0-9]*\).*/\1/p' "$TMP/dave.json")
+req "move dave's face to erin" 200 -X POST -H "$AUTH" \
+    "$URL/v1/collections/people/faces/$dave_face/move?to=erin&case_ref=T-2"
+has "move shape" "\"face_id\":$dave_face,\"subject\":\"erin\",\"faces_left\":0"
+req "move needs to=" 400 -X POST -H "$AUTH" "$URL/v1/collections/people/faces/$dave_face/move"
+req "move an unknown face" 404 -X POST -H "$AUTH" \
+    "$URL/v1/collections/people/faces/999999/move?to=erin"
+req "search key may not move" 403 -X POST -H "Authorization: Bearer $SEARCHER" \
+    "$URL/v1/collections/people/faces/$dave_face/move?to=eve"
+req "subjects after the move" 200 -H "$AUTH" "$URL/v1/collections/people/subjects"
+has "erin has dave's face" '"subject":"erin","display_name":"","faces":1'
 req "search key may not enrol" 403 -H "Authorization: Bearer $SEARCHER" \
     -H 'Content-Type: image/jpeg' --data-binary "@$SAMPLE" \
     "$URL/v1/collections/people/subjects/eve/faces?face=0"
