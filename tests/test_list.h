@@ -170,6 +170,11 @@
     XX(gallery_reopen)                                                                 \
     /* gallery: faces one by one (tests/gallery/test_face_list.c) */                   \
     XX(face_list_and_template)                                                         \
+    /* gallery: grouping faces into people (tests/gallery/test_group.c) */              \
+    XX(group_synthetic_people)                                                         \
+    XX(group_many_faces_hnsw)                                                          \
+    XX(group_bad_input)                                                                \
+    XX(group_enrolled_faces)                                                           \
     /* gallery: index (tests/gallery/test_index.c) */                                  \
     XX(index_exact_matches_reference)                                                  \
     XX(index_int8_matches_f32)                                                         \
