@@ -97,6 +97,12 @@ static bool part_named(const uint8_t *head, size_t len, const char *name)
 bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, const char *name,
                          const uint8_t **data, size_t *size)
 {
+    return srv_multipart_field_nth(body, len, boundary, name, 0, data, size);
+}
+
+bool srv_multipart_field_nth(const uint8_t *body, size_t len, const char *boundary,
+                             const char *name, size_t nth, const uint8_t **data, size_t *size)
+{
     char delim[BOUNDARY_MAX + 5]; /* "\r\n--" + boundary */
     size_t blen = strlen(boundary);
     const uint8_t *p, *end;
@@ -142,7 +148,8 @@ bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, 
         if (next == NULL) {
             return false;
         }
-        if (head_end >= head && part_named(head, (size_t)(head_end - head), name)) {
+        if (head_end >= head && part_named(head, (size_t)(head_end - head), name) &&
+            nth-- == 0) {
             *data = head_end + 4;
             *size = (size_t)(next - (head_end + 4));
             return true;
