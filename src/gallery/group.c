@@ -41,7 +41,9 @@
 #define GROUP_DEFAULT_NEIGHBOURS 20 /* mien.h; measured in docs/grouping.md */
 #define GROUP_MAX_NEIGHBOURS 256
 #define GROUP_APPROX_MIN 2000        /* faces from which the kNN runs on the HNSW graph */
-#define GROUP_EF 128                 /* its search beam: the k ≤ 256 nearest of a query whose
+#define GROUP_HNSW_M 12
+#define GROUP_HNSW_EFC 48
+#define GROUP_EF 64                 /* its search beam: the k ≤ 256 nearest of a query whose
                                         own cluster is small, not one in a million */
 #define GROUP_CW_ROUNDS 100          /* dlib's default number of iterations */
 #define GROUP_MAX_THREADS 64
@@ -183,10 +185,9 @@ static mien_status index_faces(const mien_template *const *t, size_t n, float *v
         st = gallery_index_add(idx, (int64_t)i, (int64_t)i, vecs + i * (size_t)*dim, err);
     }
     if (st == MIEN_OK && n >= GROUP_APPROX_MIN) {
-        st = gallery_index_build_approx(idx, err);
-        if (st == MIEN_OK) {
-            st = gallery_index_set_approx_ef(idx, GROUP_EF, err);
-        }
+        gallery_approx_params p = {.m = GROUP_HNSW_M, .ef_construction = GROUP_HNSW_EFC,
+                                   .ef_search = GROUP_EF};
+        st = gallery_index_build_approx_with(idx, &p, err);
     }
     if (st != MIEN_OK) {
         gallery_index_free(idx);
