@@ -827,8 +827,9 @@ typedef struct mien_grouping {
 } mien_grouping;
 
 /* Groups templates[n] (n >= 2, one profile and the same models; borrowed) into people: *out
- * (free with mien_grouping_free). Deterministic: the same templates in the same order give the
- * same groups. Fewer than two templates, mixed models or options out of range → MIEN_ERR_ARG
+ * (free with mien_grouping_free). Below 2,000 faces deterministic (the same templates in the
+ * same order give the same groups); above, the HNSW graph is built on several threads and
+ * may differ by a few edges from run to run (on all of LFW, BCubed F by 1e-4). Fewer than two templates, mixed models or options out of range → MIEN_ERR_ARG
  * with the reason. Not audited (no store): the caller records what it does with the result.
  * @test gallery/test_group.c */
 MIEN_API mien_status mien_group(const mien_template *const *templates, size_t n,
