@@ -218,6 +218,7 @@
     XX(audit_bad_input)                                                                \
     /* server: request bodies (tests/server/test_body.c) */                            \
     XX(server_multipart)                                                               \
+    XX(server_multipart_repeated)                                                      \
     XX(server_base64)                                                                  \
     /* server: the growing string (tests/server/test_strbuf.c) */                      \
     XX(server_strbuf)                                                                  \

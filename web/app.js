@@ -142,9 +142,8 @@
 
     /* Wires a drop zone (the label around a file input): a dropped file becomes the
      * input's file; onFile(file) runs for both dropping and picking. */
-    function dropZone(zoneId, inputId, onFile) {
-        var zone = $(zoneId);
-        var input = $(inputId);
+    /* Marks the zone while something is dragged over it. */
+    function highlightDrags(zone) {
         ['dragenter', 'dragover'].forEach(function (t) {
             zone.addEventListener(t, function (ev) {
                 ev.preventDefault();
@@ -156,6 +155,12 @@
                 zone.classList.remove('over');
             });
         });
+    }
+
+    function dropZone(zoneId, inputId, onFile) {
+        var zone = $(zoneId);
+        var input = $(inputId);
+        highlightDrags(zone);
         zone.addEventListener('drop', function (ev) {
             ev.preventDefault();
             var files = ev.dataTransfer && ev.dataTransfer.files;
@@ -582,17 +587,7 @@
 
     function groupDropZone() {
         var zone = $('group-drop');
-        ['dragenter', 'dragover'].forEach(function (t) {
-            zone.addEventListener(t, function (ev) {
-                ev.preventDefault();
-                zone.classList.add('over');
-            });
-        });
-        ['dragleave', 'drop'].forEach(function (t) {
-            zone.addEventListener(t, function () {
-                zone.classList.remove('over');
-            });
-        });
+        highlightDrags(zone);
         zone.addEventListener('drop', function (ev) {
             ev.preventDefault();
             var items = ev.dataTransfer && ev.dataTransfer.items;

@@ -1192,9 +1192,15 @@ void srv_group_call_free(group_call *g)
     }
 }
 
+/* Room for n photos in r->group; replies 413 beyond GROUP_MAX_IMAGES (500 out of memory). */
 static bool group_alloc(request *r, size_t n)
 {
     group_call *g = r->group;
+    if (n > GROUP_MAX_IMAGES) {
+        srv_reply_error(r, 413, "too_large", "at most %d photos in one grouping",
+                        GROUP_MAX_IMAGES);
+        return false;
+    }
     g->img = calloc(n + 1, sizeof(*g->img));
     g->len = calloc(n + 1, sizeof(*g->len));
     g->owned = calloc(n + 1, sizeof(*g->owned));
@@ -1202,42 +1208,38 @@ static bool group_alloc(request *r, size_t n)
         srv_reply_error(r, 500, "internal", "out of memory");
         return false;
     }
+    g->n = n;
     return true;
 }
 
 /* The photos of a multipart body: every field called "image" (a file input with
- * `multiple`). */
+ * `multiple`), found in one pass over the body. */
 static bool group_multipart(request *r)
 {
     char boundary[80];
-    const uint8_t *data;
-    size_t size, n = 0;
+    size_t n;
     if (!srv_multipart_boundary(r->content_type, boundary, sizeof(boundary))) {
         srv_reply_error(r, 400, "bad_request", "multipart/form-data without a usable boundary");
         return false;
     }
-    while (n <= GROUP_MAX_IMAGES &&
-           srv_multipart_field_nth(r->body, r->body_len, boundary, "image", n, &data, &size)) {
-        n++;
+    if (!group_alloc(r, GROUP_MAX_IMAGES)) { /* room for one more: group_alloc's n + 1 */
+        return false;
     }
+    n = srv_multipart_fields(r->body, r->body_len, boundary, "image", r->group->img,
+                             r->group->len, GROUP_MAX_IMAGES + 1);
     if (n > GROUP_MAX_IMAGES) {
         srv_reply_error(r, 413, "too_large", "at most %d photos in one grouping",
                         GROUP_MAX_IMAGES);
         return false;
     }
-    if (!group_alloc(r, n)) {
-        return false;
-    }
+    r->group->n = n;
     for (size_t k = 0; k < n; k++) {
-        srv_multipart_field_nth(r->body, r->body_len, boundary, "image", k, &r->group->img[k],
-                                &r->group->len[k]);
         if (r->group->len[k] == 0) {
             srv_reply_error(r, 400, "bad_request", "multipart field 'image' number %zu is empty",
                             k + 1);
             return false;
         }
     }
-    r->group->n = n;
     return true;
 }
 
@@ -1249,15 +1251,9 @@ static bool group_json_images(request *r, json_t *arr)
         srv_reply_error(r, 400, "bad_request", "\"images\" is an array of base64 strings");
         return false;
     }
-    if (n > GROUP_MAX_IMAGES) {
-        srv_reply_error(r, 413, "too_large", "at most %d photos in one grouping",
-                        GROUP_MAX_IMAGES);
-        return false;
-    }
     if (!group_alloc(r, n)) {
         return false;
     }
-    r->group->n = n;
     for (size_t k = 0; k < n; k++) {
         json_t *v = json_array_get(arr, k);
         group_call *g = r->group;
