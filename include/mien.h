@@ -764,8 +764,8 @@ MIEN_API mien_status mien_search(mien_store *store, const char *collection,
                                  mien_error *err);
 MIEN_API void mien_search_result_free(mien_search_result *result);
 
-/* Whether `action` ("search" or "verify") on `collection` may run for ctx's purpose, with the
- * same answers as mien_search; a refusal is audited. Lets a service refuse before it spends
+/* Whether `action` ("search", "verify" or "group": mien_group_faces) on `collection` may run
+ * for ctx's purpose, with the same answers as mien_search; a refusal is audited. Lets a service refuse before it spends
  * time on the image. */
 MIEN_API mien_status mien_check_purpose(mien_store *store, const char *collection,
                                         const char *action, const mien_context *ctx,
@@ -838,7 +838,7 @@ MIEN_API mien_status mien_group(const mien_template *const *templates, size_t n,
 MIEN_API void mien_grouping_free(mien_grouping *g);
 
 /* mien_group over enrolled faces face_ids[n] of `collection` (labels follow face_ids' order),
- * for ctx's purpose and case, with the rules of mien_search (action "search": no purpose or
+ * for ctx's purpose and case, with the rules of mien_search (audited as "group"; no purpose or
  * case → MIEN_ERR_ARG, a purpose the collection does not allow or a verification-only
  * collection → MIEN_ERR_FORBIDDEN, audited refusals); a face id the collection lacks →
  * MIEN_ERR_NOT_FOUND naming it. Audited as "group" (faces, clusters, messy, max_fmr, method;

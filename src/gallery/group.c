@@ -628,7 +628,7 @@ mien_status mien_group_faces(mien_store *store, const char *collection, const in
      * collection's caps on returned people (max FMR, how many), where the collection declares
      * them, bound opt here as they bound mien_search's options. */
     if (st == MIEN_OK) {
-        st = governance_check(g, &c, "search", ctx, err);
+        st = governance_check(g, &c, "group", ctx, err);
     }
     if (st != MIEN_OK) {
         return st;

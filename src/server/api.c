@@ -1409,7 +1409,7 @@ static bool p_group(request *r)
         mien_error err;
         mien_status st;
         SRV_LOCKED(r->srv, st, mien_check_purpose(r->srv->store, r->group->collection,
-                                                  "search", &ctx, &err));
+                                                  "group", &ctx, &err));
         return !reply_failed(r, st, &err);
     }
     group_digest(r->group);

@@ -82,6 +82,10 @@ check "eval unknown sub-command" 2 "$MIEN" eval frobnicate
 check "eval lfw without data" 1 "$MIEN" eval lfw --data /nonexistent/data
 expect "eval lfw names the folder" "$ERR" "/nonexistent/data"
 check "eval lfw bad --limit-folds" 2 "$MIEN" eval lfw --limit-folds 11
+check "eval clustering without data" 1 "$MIEN" eval clustering --data /nonexistent/data
+expect "eval clustering names the folder" "$ERR" "/nonexistent/data"
+check "eval clustering bad --method" 2 "$MIEN" eval clustering --method kmeans
+expect "eval clustering names the methods" "$ERR" "chinese_whispers or components"
 if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     EVAL_DIR=$(mktemp -d)
     printf 'sample1.jpg\tsample1.jpg\t1\t0\nsample1.jpg\tsample2.jpg\t0\t0\n' >"$EVAL_DIR/list.tsv"

@@ -259,7 +259,8 @@ TEST(group_enrolled_faces)
     mien_store *s = NULL;
     mien_grouping g;
     mien_error err;
-    count_ctx groups = {"\"group\"", 0}, refused = {"\"refused\"", 0};
+    count_ctx groups = {"\"action\":\"group\"", 0}, refused = {"\"refused\"", 0};
+    count_ctx all_groups = {"\"action\":\"group\"", 0};
     mien_context wrong = TEST_CTX, no_case = TEST_CTX;
     if (test_models_missing()) {
         return TEST_SKIP;
@@ -289,7 +290,9 @@ TEST(group_enrolled_faces)
     ASSERT_STATUS(mien_group_faces(s, "people", ids, N, NULL, &no_case, &g, &err), MIEN_ERR_ARG,
                   &err);
     ASSERT_OK(mien_audit_export(s, 0, 0, count_line, &refused, &err), &err);
-    ASSERT_TRUE(refused.n >= 1);
+    ASSERT_EQ_INT(refused.n, 2);
+    ASSERT_OK(mien_audit_export(s, 0, 0, count_line, &all_groups, &err), &err);
+    ASSERT_EQ_INT(all_groups.n, 3); /* the grouping and both refusals, as "group" */
     bad[0] = ids[0];
     bad[1] = ids[N - 1] + 100;
     ASSERT_STATUS(mien_group_faces(s, "people", bad, 2, NULL, &TEST_CTX, &g, &err),

@@ -343,7 +343,7 @@ check_lines "audited: compare with digests and score" 1 '"action":"compare","col
 check_lines "audited: group refusals" 2 '"action":"group","collection":"","purpose":"(|marketing)"' '"outcome":"refused"'
 check_lines "audited: group of photos" 1 "\"actor\":\"$SID\"" '"action":"group","collection":"","purpose":"photo_organisation","case_ref":"G-1","input_sha256":"[0-9a-f]{64}"' '"outcome":"ok"' '"clusters":3,"faces":6,"images":2,"max_fmr":1e-5,"messy":0'
 check_lines "audited: group of enrolled faces" 1 '"action":"group","collection":"open","purpose":"research","case_ref":"G-4"' '"outcome":"ok"' '"faces":2'
-check_lines "audited: group of enrolled faces refused" 1 '"action":"search","collection":"open","purpose":"marketing","case_ref":"G-2"' '"outcome":"refused"'
+check_lines "audited: group of enrolled faces refused" 1 '"action":"group","collection":"open","purpose":"marketing","case_ref":"G-2"' '"outcome":"refused"'
 check_lines "audited: review decisions by key" 2 '"action":"review"' '"outcome":"ok"' "\"actor\":\"($(id_of "$REVIEWER1")|$(id_of "$REVIEWER2"))\""
 check_lines "audited: the refused second decision" 1 '"action":"review"' '"outcome":"refused"' "\"actor\":\"$(id_of "$REVIEWER1")\""
 check_lines "audited: erase, receipt hash in the chain" 1 '"action":"erase"' "\"subject\":\"$SUBJECT_HASH\"" "\"hash\":\"$ERASE_HASH\""
