@@ -765,8 +765,8 @@ MIEN_API mien_status mien_search(mien_store *store, const char *collection,
 MIEN_API void mien_search_result_free(mien_search_result *result);
 
 /* Whether `action` ("search", "verify" or "group": mien_group_faces) on `collection` may run
- * for ctx's purpose, with the same answers as mien_search; a refusal is audited. Lets a service refuse before it spends
- * time on the image. */
+ * for ctx's purpose, with the same answers as mien_search; a refusal is audited. Lets a
+ * service refuse before it spends time on the image. */
 MIEN_API mien_status mien_check_purpose(mien_store *store, const char *collection,
                                         const char *action, const mien_context *ctx,
                                         mien_error *err);
@@ -829,8 +829,9 @@ typedef struct mien_grouping {
 /* Groups templates[n] (n >= 2, one profile and the same models; borrowed) into people: *out
  * (free with mien_grouping_free). Below 2,000 faces deterministic (the same templates in the
  * same order give the same groups); above, the HNSW graph is built on several threads and
- * may differ by a few edges from run to run (on all of LFW, BCubed F by 1e-4). Fewer than two templates, mixed models or options out of range → MIEN_ERR_ARG
- * with the reason. Not audited (no store): the caller records what it does with the result.
+ * may differ by a few edges from run to run (on all of LFW, BCubed F by 1e-4). Fewer than
+ * two templates, mixed models or options out of range → MIEN_ERR_ARG with the reason. Not
+ * audited (no store): the caller records what it does with the result.
  * @test gallery/test_group.c */
 MIEN_API mien_status mien_group(const mien_template *const *templates, size_t n,
                                 const mien_group_options *opt, mien_grouping *out,

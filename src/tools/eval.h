@@ -219,7 +219,8 @@ double eval_library_weight(const eval_embed_result *r);
 /* The sub-commands, `mien eval NAME` run by tools_eval_FN: lfw and pairs in eval_lfw.c,
  * calibrate in eval_calibrate.c, fusion and flip in eval_dev.c, detection (dlib's annotated
  * VOC photos) in eval_detection.c, lfw-1n (open-set 1:N identification on LFW) in
- * eval_lfw1n.c, clustering (grouping all of LFW into people) in eval_clustering.c. One list gives both their declarations and eval_main.c's dispatch table. */
+ * eval_lfw1n.c, clustering (grouping all of LFW into people) in eval_clustering.c. One list
+ * gives both their declarations and eval_main.c's dispatch table. */
 #define EVAL_COMMANDS(XX)                                                                    \
     XX("lfw", lfw) XX("pairs", pairs) XX("calibrate", calibrate) XX("fusion", fusion)        \
     XX("flip", flip) XX("detection", detection) XX("lfw-1n", lfw1n)  \

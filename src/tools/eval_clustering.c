@@ -64,7 +64,8 @@ static bool cache_write(const char *path, mien_profile profile, const faces *f)
             break;
         }
         len32 = (uint32_t)len;
-        ok = fwrite(&len32, sizeof(len32), 1, out) == 1 && (len == 0 || fwrite(buf, len, 1, out) == 1);
+        ok = fwrite(&len32, sizeof(len32), 1, out) == 1 &&
+             (len == 0 || fwrite(buf, len, 1, out) == 1);
     }
     if (out == NULL || fclose(out) != 0 || !ok) {
         fprintf(stderr, "mien eval clustering: cannot write the cache %s: %s\n", path,
