@@ -835,9 +835,9 @@ MIEN_API mien_status mien_search_subject(mien_store *store, const char *collecti
                                          mien_error *err);
 MIEN_API void mien_search_result_free(mien_search_result *result);
 
-/* Whether `action` ("search" or "verify") on `collection` may run for ctx's purpose, with the
- * same answers as mien_search; a refusal is audited. Lets a service refuse before it spends
- * time on the image. */
+/* Whether `action` ("search", "verify" or "group": mien_group_faces) on `collection` may run
+ * for ctx's purpose, with the same answers as mien_search; a refusal is audited. Lets a
+ * service refuse before it spends time on the image. */
 MIEN_API mien_status mien_check_purpose(mien_store *store, const char *collection,
                                         const char *action, const mien_context *ctx,
                                         mien_error *err);
@@ -856,6 +856,69 @@ MIEN_API mien_status mien_verify(mien_store *store, const char *collection, cons
                                  const mien_template *probe, double max_fmr,
                                  const mien_context *ctx, mien_verification *out,
                                  mien_error *err);
+
+/* ---- grouping ----------------------------------------------------------------------------
+ * Which faces are the same person, with nobody enrolled: the faces' kNN graph (through the
+ * gallery's own index: HNSW from a few thousand faces) at a calibrated threshold, clustered
+ * (docs/grouping.md measured the methods and the default on all of LFW). Faces that match no
+ * one form the "messy group". Grouping is biometric processing: the front ends ask for a
+ * purpose and audit it (docs/grouping.md); mien_group itself stores and records nothing. */
+typedef enum mien_group_method {
+    MIEN_GROUP_AUTO = 0,             /* the measured default (Chinese whispers) */
+    MIEN_GROUP_CHINESE_WHISPERS = 1, /* label propagation on the weighted kNN graph (dlib's) */
+    MIEN_GROUP_COMPONENTS = 2        /* connected components of the kNN graph */
+} mien_group_method;
+/* "auto", "chinese_whispers", "components" ↔ mien_group_method (as mien_profile_name). */
+MIEN_API const char *mien_group_method_name(mien_group_method method);
+MIEN_API mien_status mien_group_method_parse(const char *text, mien_group_method *out);
+
+typedef struct mien_group_options {
+    double max_fmr;           /* an edge joins two faces whose similarity has at most this
+                                 calibrated false-match rate; 0: the default (1e-5) */
+    int neighbours;           /* k of the kNN graph, 1..256; 0: 20 */
+    mien_group_method method; /* MIEN_GROUP_AUTO: the default */
+    int threads;              /* kNN queries in parallel; 0: one per online CPU */
+} mien_group_options;
+
+/* The defaults that 0 stands for (max_fmr, neighbours, method; threads 0). */
+MIEN_API mien_group_options mien_group_options_default(void);
+
+typedef struct mien_grouping {
+    long *labels;             /* n: the face's cluster 0..clusters-1, or -1: the messy group */
+    size_t n;
+    size_t clusters;          /* clusters of two faces or more, largest first */
+    size_t *sizes;            /* clusters entries */
+    size_t *representatives;  /* clusters entries: the face (an index) that stands for it:
+                                 the most connected within its cluster */
+    size_t messy;             /* faces in the messy group */
+    float threshold;          /* the similarity max_fmr maps to */
+    double max_fmr;
+    mien_group_method method; /* the method used (never AUTO) */
+    double ms;                /* the grouping's wall time (kNN graph and clustering) */
+} mien_grouping;
+
+/* Groups templates[n] (n >= 2, one profile and the same models; borrowed) into people: *out
+ * (free with mien_grouping_free). Below 2,000 faces deterministic (the same templates in the
+ * same order give the same groups); above, the HNSW graph is built on several threads and
+ * may differ by a few edges from run to run (on all of LFW, BCubed F by 1e-4). Fewer than
+ * two templates, mixed models or options out of range → MIEN_ERR_ARG with the reason. Not
+ * audited (no store): the caller records what it does with the result.
+ * @test gallery/test_group.c */
+MIEN_API mien_status mien_group(const mien_template *const *templates, size_t n,
+                                const mien_group_options *opt, mien_grouping *out,
+                                mien_error *err);
+MIEN_API void mien_grouping_free(mien_grouping *g);
+
+/* mien_group over enrolled faces face_ids[n] of `collection` (labels follow face_ids' order),
+ * for ctx's purpose and case, with the rules of mien_search (audited as "group"; no purpose or
+ * case → MIEN_ERR_ARG, a purpose the collection does not allow or a verification-only
+ * collection → MIEN_ERR_FORBIDDEN, audited refusals); a face id the collection lacks →
+ * MIEN_ERR_NOT_FOUND naming it. Audited as "group" (faces, clusters, messy, max_fmr, method;
+ * no subjects). @test gallery/test_group.c */
+MIEN_API mien_status mien_group_faces(mien_store *store, const char *collection,
+                                      const int64_t *face_ids, size_t n,
+                                      const mien_group_options *opt, const mien_context *ctx,
+                                      mien_grouping *out, mien_error *err);
 
 /* ---- human review of candidate lists --------------------------------------------------- */
 typedef enum mien_review_decision {

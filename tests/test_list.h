@@ -175,6 +175,11 @@
     XX(caps_search_key_cannot_list_the_gallery)                                        \
     XX(caps_policy_bounds_and_tighter_caps)                                            \
     XX(caps_two_person_shows_capped_candidates)                                        \
+    /* gallery: grouping faces into people (tests/gallery/test_group.c) */              \
+    XX(group_synthetic_people)                                                         \
+    XX(group_many_faces_hnsw)                                                          \
+    XX(group_bad_input)                                                                \
+    XX(group_enrolled_faces)                                                           \
     /* gallery: index (tests/gallery/test_index.c) */                                  \
     XX(index_exact_matches_reference)                                                  \
     XX(index_int8_matches_f32)                                                         \
@@ -218,6 +223,7 @@
     XX(audit_bad_input)                                                                \
     /* server: request bodies (tests/server/test_body.c) */                            \
     XX(server_multipart)                                                               \
+    XX(server_multipart_repeated)                                                      \
     XX(server_base64)                                                                  \
     /* server: the growing string (tests/server/test_strbuf.c) */                      \
     XX(server_strbuf)                                                                  \

@@ -1,5 +1,5 @@
 /* web/app.js — the behaviour of mien's try-it page (web/index.html): the API key, and the
- * Detect, Compare and Search panels, each a thin client of one route of the HTTP API
+ * Detect, Compare, Search and Group panels, each a thin client of one route of the HTTP API
  * (docs/api.md, openapi.yaml). Plain browser JavaScript, no build step, no libraries, no
  * request to any other origin. Compare sends the purpose typed in; Search sends one of the
  * chosen collection's declared purposes and a case reference, and shows the review the
@@ -7,7 +7,9 @@
  *
  * The key is kept in localStorage and sent as "Authorization: Bearer KEY". Errors are
  * shown from the API's {"error":{"code","message"}} shape. When a detection has been
- * drawn, the canvas carries data-faces="N" (tests/server/web_test.js waits for it). */
+ * drawn, the canvas carries data-faces="N" (tests/server/web_test.js waits for it); when a
+ * grouping has been shown (one row of face crops per person, cut in the browser from the
+ * photos chosen), #group-rows carries data-people="N". */
 'use strict';
 
 (function () {
@@ -140,9 +142,8 @@
 
     /* Wires a drop zone (the label around a file input): a dropped file becomes the
      * input's file; onFile(file) runs for both dropping and picking. */
-    function dropZone(zoneId, inputId, onFile) {
-        var zone = $(zoneId);
-        var input = $(inputId);
+    /* Marks the zone while something is dragged over it. */
+    function highlightDrags(zone) {
         ['dragenter', 'dragover'].forEach(function (t) {
             zone.addEventListener(t, function (ev) {
                 ev.preventDefault();
@@ -154,6 +155,12 @@
                 zone.classList.remove('over');
             });
         });
+    }
+
+    function dropZone(zoneId, inputId, onFile) {
+        var zone = $(zoneId);
+        var input = $(inputId);
+        highlightDrags(zone);
         zone.addEventListener('drop', function (ev) {
             ev.preventDefault();
             var files = ev.dataTransfer && ev.dataTransfer.files;
@@ -530,6 +537,186 @@
             });
     }
 
+    /* ---- Group ------------------------------------------------------------------------ */
+
+    var groupFiles = [];
+    var CROP_PX = 72;
+
+    function isImageFile(f) {
+        return /^image\//.test(f.type) || /\.(jpe?g|png|webp)$/i.test(f.name);
+    }
+
+    /* Every file under a dropped entry (a folder is read recursively). */
+    function entryFiles(entry) {
+        if (entry.isFile) {
+            return new Promise(function (resolve) {
+                entry.file(function (f) { resolve([f]); }, function () { resolve([]); });
+            });
+        }
+        if (!entry.isDirectory) {
+            return Promise.resolve([]);
+        }
+        var reader = entry.createReader();
+        var all = [];
+        return new Promise(function (resolve) {
+            function next() { /* readEntries answers in batches until an empty one */
+                reader.readEntries(function (batch) {
+                    if (batch.length === 0) {
+                        Promise.all(all.map(entryFiles)).then(function (lists) {
+                            resolve([].concat.apply([], lists));
+                        });
+                        return;
+                    }
+                    all = all.concat(batch);
+                    next();
+                }, function () { resolve([]); });
+            }
+            next();
+        });
+    }
+
+    function setGroupFiles(files) {
+        groupFiles = files.filter(isImageFile).sort(function (a, b) {
+            var x = a.webkitRelativePath || a.name, y = b.webkitRelativePath || b.name;
+            return x < y ? -1 : x > y ? 1 : 0;
+        });
+        $('group-drop-text').textContent = groupFiles.length
+            ? groupFiles.length + ' photo' + (groupFiles.length === 1 ? '' : 's') + ' chosen'
+            : 'Drop a folder of photos here, or choose photos';
+    }
+
+    function groupDropZone() {
+        var zone = $('group-drop');
+        highlightDrags(zone);
+        zone.addEventListener('drop', function (ev) {
+            ev.preventDefault();
+            var items = ev.dataTransfer && ev.dataTransfer.items;
+            var entries = [];
+            for (var i = 0; items && i < items.length; i++) {
+                var e = items[i].webkitGetAsEntry ? items[i].webkitGetAsEntry() : null;
+                if (e) {
+                    entries.push(e);
+                }
+            }
+            if (entries.length === 0) { /* no entries API: the dropped files themselves */
+                setGroupFiles(Array.prototype.slice.call(ev.dataTransfer.files || []));
+                return;
+            }
+            Promise.all(entries.map(entryFiles)).then(function (lists) {
+                setGroupFiles([].concat.apply([], lists));
+            });
+        });
+        $('group-files').addEventListener('change', function () {
+            setGroupFiles(Array.prototype.slice.call(this.files || []));
+        });
+    }
+
+    /* Loads each photo once, for cutting crops. */
+    function loadImages(files) {
+        return Promise.all(files.map(function (f) {
+            return new Promise(function (resolve) {
+                var img = new Image();
+                img.onload = function () { resolve(img); };
+                img.onerror = function () { resolve(null); };
+                img.src = URL.createObjectURL(f);
+            });
+        }));
+    }
+
+    /* A face's crop (its box with a margin of a fifth) on a small canvas. */
+    function crop(img, face, rep) {
+        var c = document.createElement('canvas');
+        c.width = CROP_PX;
+        c.height = CROP_PX;
+        var b = face.box, w = b[2] - b[0], h = b[3] - b[1], side = Math.max(w, h) * 1.2;
+        var x = (b[0] + b[2] - side) / 2, y = (b[1] + b[3] - side) / 2;
+        if (img) {
+            c.getContext('2d').drawImage(img, x, y, side, side, 0, 0, CROP_PX, CROP_PX);
+        }
+        var name = groupFiles[face.image] ? groupFiles[face.image].name : 'photo ' + face.image;
+        c.setAttribute('role', 'img');
+        c.setAttribute('aria-label', name + ', face ' + face.face + (rep ? ' (representative)' : ''));
+        c.title = c.getAttribute('aria-label');
+        if (rep) {
+            c.className = 'rep';
+        }
+        return c;
+    }
+
+    function groupRow(title, faces, rep, images, messy) {
+        var row = document.createElement('div');
+        row.className = 'group-row' + (messy ? ' messy' : '');
+        var h = document.createElement('h3');
+        h.textContent = title;
+        row.appendChild(h);
+        faces.forEach(function (f) {
+            var isRep = rep && f.image === rep.image && f.face === rep.face;
+            row.appendChild(crop(images[f.image], f, isRep));
+        });
+        return row;
+    }
+
+    function group(ev) {
+        ev.preventDefault();
+        var purpose = $('group-purpose').value.trim();
+        showError('group-error', null);
+        if (groupFiles.length === 0) {
+            showError('group-error', new Error('Choose or drop the photos to group.'));
+            return;
+        }
+        if (!purpose) {
+            showError('group-error', new Error('Name the purpose.'));
+            return;
+        }
+        var params = new URLSearchParams({
+            purpose: purpose,
+            profile: $('group-profile').value,
+            fmr: $('group-fmr').value
+        });
+        var caseRef = $('group-case').value.trim();
+        if (caseRef) {
+            params.set('case_ref', caseRef);
+        }
+        var form = new FormData();
+        groupFiles.forEach(function (f) {
+            form.append('image', f, f.name);
+        });
+        var button = $('group-go');
+        var rows = $('group-rows');
+        busy(button, true);
+        $('group-result').hidden = true;
+        delete rows.dataset.people;
+        Promise.all([api('POST', '/v1/group?' + params.toString(), form, null),
+            loadImages(groupFiles)])
+            .then(function (both) {
+                var r = both[0], images = both[1];
+                var people = r.people || [], messy = r.messy || [];
+                rows.textContent = '';
+                people.forEach(function (p) {
+                    rows.appendChild(groupRow('Person ' + p.person + ' (' + p.size + ')',
+                        p.faces, p.representative, images, false));
+                });
+                if (messy.length) {
+                    rows.appendChild(groupRow('Nobody else (' + messy.length + ')', messy, null,
+                        images, true));
+                }
+                $('group-summary').textContent = people.length + ' ' +
+                    (people.length === 1 ? 'person' : 'people') + ' and ' + messy.length +
+                    ' face' + (messy.length === 1 ? '' : 's') + ' matching no one, from ' +
+                    r.faces + ' faces in ' + r.images + ' photos (' + r.method +
+                    ', false-match rate ' + rate(r.max_fmr) + ').';
+                rows.dataset.people = String(people.length);
+                $('group-result').hidden = false;
+            })
+            .catch(function (err) {
+                showError('group-error', err);
+                rows.dataset.people = 'error';
+            })
+            .then(function () {
+                busy(button, false);
+            });
+    }
+
     /* ---- readiness -------------------------------------------------------------------- */
 
     function checkReady() {
@@ -589,6 +776,8 @@
         $('search-form').addEventListener('submit', search);
         $('search-refresh').addEventListener('click', loadCollections);
         $('search-collection').addEventListener('change', loadPurposes);
+        groupDropZone();
+        $('group-form').addEventListener('submit', group);
 
         checkReady();
         loadCollections();

@@ -26,6 +26,9 @@ static const char *const DECISION_NAMES[] = {[MIEN_DECISION_CONFIRM] = "confirm"
 static const char *const QUALITY_NAMES[] = {[MIEN_QUALITY_LOW] = "low",
                                             [MIEN_QUALITY_MEDIUM] = "medium",
                                             [MIEN_QUALITY_HIGH] = "high"};
+static const char *const GROUP_METHOD_NAMES[] = {
+    [MIEN_GROUP_AUTO] = "auto", [MIEN_GROUP_CHINESE_WHISPERS] = "chinese_whispers",
+    [MIEN_GROUP_COMPONENTS] = "components"};
 
 /* names[v], or "unknown" for a value outside the table (a cast integer). */
 static const char *name_of(const char *const *names, size_t n, int v)
@@ -79,3 +82,4 @@ NAMES_GEN(consent, mien_consent, CONSENT_NAMES)
 NAMES_GEN(review_mode, mien_review_mode, REVIEW_NAMES)
 NAMES_GEN(decision, mien_review_decision, DECISION_NAMES)
 NAMES_GEN(quality_class, mien_quality_class, QUALITY_NAMES)
+NAMES_GEN(group_method, mien_group_method, GROUP_METHOD_NAMES)

@@ -178,7 +178,7 @@ void cli_collection_json(FILE *f, const mien_collection_info *c);
 #define CLI_COMMANDS(XX)                                                                     \
     XX(models) XX(bench) XX(detect) XX(embed) XX(compare) XX(collection) XX(enroll)          \
     XX(search) XX(subjects) XX(erase) XX(serve) XX(keys) XX(verify) XX(purge) XX(review)     \
-    XX(audit) XX(migrate) XX(move)
+    XX(audit) XX(migrate) XX(move) XX(group)
 
 #define CLI_COMMAND_DECLARE(name) int cli_cmd_##name(int argc, char **argv);
 CLI_COMMANDS(CLI_COMMAND_DECLARE)

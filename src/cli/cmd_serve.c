@@ -196,6 +196,8 @@ static const cli_opt opts[] = {
              "required off loopback"},
     {"--compare-purposes", CLI_OPT_STRING, offsetof(serve_args, cfg.compare_purposes), "L",
      .help = "purposes POST /v1/compare accepts (default identity_verification)"},
+    {"--group-purposes", CLI_OPT_STRING, offsetof(serve_args, cfg.group_purposes), "L",
+     .help = "purposes POST /v1/group accepts for photos (default photo_organisation)"},
     {"--purge-interval", CLI_OPT_CALL, offsetof(serve_args, cfg.purge_interval_s), "S",
      .help = "seconds between purges of expired subjects (default 3600; 0: only at start and "
              "on POST /v1/purge)",

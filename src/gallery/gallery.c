@@ -1449,9 +1449,10 @@ mien_status mien_check_purpose(mien_store *store, const char *collection, const 
     store_collection c;
     coll_cache *cache;
     if (!store_ok(store) || action == NULL ||
-        (strcmp(action, "search") != 0 && strcmp(action, "verify") != 0)) {
-        return base_error_set(err, MIEN_ERR_ARG, "mien_check_purpose: action is \"search\" or "
-                              "\"verify\"");
+        (strcmp(action, "search") != 0 && strcmp(action, "verify") != 0 &&
+         strcmp(action, "group") != 0)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_check_purpose: action is \"search\", "
+                              "\"verify\" or \"group\"");
     }
     mien_status st = collection_current(store, collection, &c, &cache, err);
     return st == MIEN_OK ? governance_check(store->store, &c, action, ctx, err) : st;

@@ -332,7 +332,8 @@ static mien_status refuse(store_db *s, const store_collection *c, const char *ac
 mien_status governance_check(store_db *s, const store_collection *c, const char *action,
                              const mien_context *ctx, mien_error *err)
 {
-    bool search = strcmp(action, "search") == 0;
+    /* A grouping of enrolled faces is 1:N processing too: the search rules apply. */
+    bool search = strcmp(action, "search") == 0 || strcmp(action, "group") == 0;
     const char *purpose = ctx != NULL ? ctx->purpose : NULL;
     const char *case_ref = ctx != NULL ? ctx->case_ref : NULL;
     if (search && c->verification_only) {
@@ -347,7 +348,8 @@ mien_status governance_check(store_db *s, const store_collection *c, const char 
         return refuse(s, c, action, ctx, MIEN_ERR_ARG, err);
     }
     if (search && (case_ref == NULL || case_ref[0] == '\0')) {
-        base_error_set(err, MIEN_ERR_ARG, "a search names the case it is done for (case_ref)");
+        base_error_set(err, MIEN_ERR_ARG, "a %s names the case it is done for (case_ref)",
+                       action);
         return refuse(s, c, action, ctx, MIEN_ERR_ARG, err);
     }
     if (strlen(purpose) >= PURPOSE_MAX || (case_ref != NULL && strlen(case_ref) >= 128)) {

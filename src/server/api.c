@@ -31,6 +31,9 @@
 /* Compare's purposes when --compare-purposes is not given: a 1:1 check that two photos show
  * the same person, the use compare exists for (docs/responsible-use.md). */
 #define DEFAULT_COMPARE_PURPOSES "identity_verification"
+/* Grouping photos' purposes when --group-purposes is not given: sorting one's own photos by
+ * person, what photo managers group faces for (docs/grouping.md). */
+#define DEFAULT_GROUP_PURPOSES "photo_organisation"
 /* Expired subjects are purged at start and then hourly: retention is counted in days, so an
  * hour late is well inside any retention period, and an empty purge is one indexed query. */
 #define DEFAULT_PURGE_INTERVAL_S 3600
@@ -1040,20 +1043,17 @@ static bool compare_options(request *r, mien_profile *profile, double *fmr)
 
 static const query_key PURPOSE_PARAMS[] = {Q_PURPOSE, Q_CASE_REF};
 
-/* Appends compare's audit entry: `outcome` "ok" or "refused", `result` (stolen) with the two
- * images' digests added. The purpose is recorded only when it is well formed (a refused
- * malformed one is named in the reason instead). *seq may be NULL. */
-static mien_status compare_audit(request *r, const char *outcome, json_t *result, int64_t *seq,
+/* Appends the audit entry of a request that has no collection (compare, grouping photos):
+ * `action`, `outcome` "ok" or "refused", `result` (stolen), the input digest `sha` (may be
+ * NULL). The purpose is recorded only when it is well formed (a refused malformed one is
+ * named in the reason instead). *seq may be NULL. */
+static mien_status audit_request(request *r, const char *action, const char *outcome,
+                                 json_t *result, const uint8_t *sha, int64_t *seq,
                                  mien_error *err)
 {
-    char a[65], b[65];
     const char *purpose = query(r, Q_PURPOSE), *case_ref = query(r, Q_CASE_REF);
-    mien_context ctx = request_context(r, r->image_sha256[0]);
+    mien_context ctx = request_context(r, sha);
     mien_status st;
-    hex32(r->image_sha256[0], a);
-    hex32(r->image_sha256[1], b);
-    json_object_set_new(result, "a_sha256", json_string(a));
-    json_object_set_new(result, "b_sha256", json_string(b));
     if (purpose != NULL && (strlen(purpose) > PURPOSE_MAX || !text_ok(purpose, strlen(purpose)))) {
         ctx.purpose = NULL;
     }
@@ -1067,11 +1067,23 @@ static mien_status compare_audit(request *r, const char *outcome, json_t *result
         snprintf(err->message, sizeof(err->message), "out of memory");
         return MIEN_ERR_NOMEM;
     }
-    mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = outcome,
+    mien_audit_event ev = {.action = action, .collection = NULL, .outcome = outcome,
                            .result = text};
     SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, seq, err));
     free(text);
     return st;
+}
+
+/* Appends compare's audit entry: audit_request with the two images' digests added. */
+static mien_status compare_audit(request *r, const char *outcome, json_t *result, int64_t *seq,
+                                 mien_error *err)
+{
+    char a[65], b[65];
+    hex32(r->image_sha256[0], a);
+    hex32(r->image_sha256[1], b);
+    json_object_set_new(result, "a_sha256", json_string(a));
+    json_object_set_new(result, "b_sha256", json_string(b));
+    return audit_request(r, "compare", outcome, result, r->image_sha256[0], seq, err);
 }
 
 /* Refuses a compare with `status` and the reason, after recording the refusal (a refusal
@@ -1090,41 +1102,50 @@ static void compare_refuse(request *r, int status, const char *code, const char 
     srv_reply_error(r, status, code, "%s", reason);
 }
 
-/* Compare has no collection to declare purposes: the server's list (--compare-purposes)
- * stands in for it. No purpose → 400, one not on the list → 403, both audited. */
-static bool p_compare(request *r)
+typedef void (*refuse_fn)(request *r, int status, const char *code, const char *reason);
+
+/* The purpose of a request without a collection, checked against the server's `list` (which
+ * stands in for a collection's): no purpose → 400, a malformed case reference → 400, a
+ * purpose not on the list → 403, each refused through `refuse` (which audits it). `what`
+ * names the request in the reasons ("a compare"). */
+static bool purpose_listed(request *r, const char *what, const char *list, refuse_fn refuse)
 {
-    mien_profile p;
-    double f;
     char reason[512];
-    const char *purpose, *case_ref;
-    if (!body_images(r, TWO_IMAGES, 2) || !compare_options(r, &p, &f) ||
-        !body_params(r, PURPOSE_PARAMS, 2)) {
-        return false;
-    }
-    digest_images(r, 2);
-    purpose = query(r, Q_PURPOSE);
-    case_ref = query(r, Q_CASE_REF);
+    const char *purpose = query(r, Q_PURPOSE), *case_ref = query(r, Q_CASE_REF);
     if (purpose == NULL || purpose[0] == '\0') {
-        snprintf(reason, sizeof(reason), "a compare declares its purpose (this server allows: "
-                 "%s)", r->srv->compare_purposes);
-        compare_refuse(r, 400, "bad_request", reason);
+        snprintf(reason, sizeof(reason), "%s declares its purpose (this server allows: %s)",
+                 what, list);
+        refuse(r, 400, "bad_request", reason);
         return false;
     }
     if (case_ref != NULL && (strlen(case_ref) > CASE_REF_MAX ||
                              !text_ok(case_ref, strlen(case_ref)))) {
         snprintf(reason, sizeof(reason), "case_ref is at most %d bytes of UTF-8 text",
                  CASE_REF_MAX);
-        compare_refuse(r, 400, "bad_request", reason);
+        refuse(r, 400, "bad_request", reason);
         return false;
     }
-    if (!list_has(r->srv->compare_purposes, purpose)) {
+    if (!list_has(list, purpose)) {
         snprintf(reason, sizeof(reason), "purpose '%.63s' is not one this server allows "
-                 "compare for (%s)", purpose, r->srv->compare_purposes);
-        compare_refuse(r, 403, "forbidden", reason);
+                 "%s for (%s)", purpose, what + 2, list);
+        refuse(r, 403, "forbidden", reason);
         return false;
     }
     return true;
+}
+
+/* Compare has no collection to declare purposes: the server's list (--compare-purposes)
+ * stands in for it. No purpose → 400, one not on the list → 403, both audited. */
+static bool p_compare(request *r)
+{
+    mien_profile p;
+    double f;
+    if (!body_images(r, TWO_IMAGES, 2) || !compare_options(r, &p, &f) ||
+        !body_params(r, PURPOSE_PARAMS, 2)) {
+        return false;
+    }
+    digest_images(r, 2);
+    return purpose_listed(r, "a compare", r->srv->compare_purposes, compare_refuse);
 }
 
 /* Replies to a failed mien_face_find / mien_embed_face: 422 no_face with the library's words
@@ -1208,6 +1229,446 @@ static void j_compare(mien_session *s, void *arg)
 done:
     mien_template_free(t[0]);
     mien_template_free(t[1]);
+    job_done(r);
+}
+
+/* ---- grouping ------------------------------------------------------------------------------ */
+
+#define GROUP_MAX_IMAGES 1000   /* photos in one request; the body's size limit comes first */
+#define GROUP_MAX_FACE_IDS 10000
+
+/* What POST /v1/group groups: photos (multipart fields "image", or JSON "images": base64), or
+ * enrolled faces (JSON "collection" and "face_ids"). */
+typedef struct group_call {
+    size_t n;                 /* photos */
+    const uint8_t **img;      /* n photos' bytes, borrowed from the body or owned[k] */
+    size_t *len;
+    uint8_t **owned;          /* base64-decoded photos */
+    uint8_t digest[32];       /* SHA-256 over the photos' SHA-256s, in order: the audit's */
+    char collection[64];      /* "" for photos */
+    int64_t *face_ids;
+    size_t n_ids;
+} group_call;
+
+void srv_group_call_free(group_call *g)
+{
+    for (size_t k = 0; g != NULL && g->owned != NULL && k < g->n; k++) {
+        free(g->owned[k]);
+    }
+    if (g != NULL) {
+        free(g->img);
+        free(g->len);
+        free(g->owned);
+        free(g->face_ids);
+        free(g);
+    }
+}
+
+/* Room for n photos in r->group; replies 413 beyond GROUP_MAX_IMAGES (500 out of memory). */
+static bool group_alloc(request *r, size_t n)
+{
+    group_call *g = r->group;
+    if (n > GROUP_MAX_IMAGES) {
+        srv_reply_error(r, 413, "too_large", "at most %d photos in one grouping",
+                        GROUP_MAX_IMAGES);
+        return false;
+    }
+    g->img = calloc(n + 1, sizeof(*g->img));
+    g->len = calloc(n + 1, sizeof(*g->len));
+    g->owned = calloc(n + 1, sizeof(*g->owned));
+    if (g->img == NULL || g->len == NULL || g->owned == NULL) {
+        srv_reply_error(r, 500, "internal", "out of memory");
+        return false;
+    }
+    g->n = n;
+    return true;
+}
+
+/* The photos of a multipart body: every field called "image" (a file input with
+ * `multiple`), found in one pass over the body. */
+static bool group_multipart(request *r)
+{
+    char boundary[80];
+    size_t n;
+    if (!srv_multipart_boundary(r->content_type, boundary, sizeof(boundary))) {
+        srv_reply_error(r, 400, "bad_request", "multipart/form-data without a usable boundary");
+        return false;
+    }
+    if (!group_alloc(r, GROUP_MAX_IMAGES)) { /* room for one more: group_alloc's n + 1 */
+        return false;
+    }
+    n = srv_multipart_fields(r->body, r->body_len, boundary, "image", r->group->img,
+                             r->group->len, GROUP_MAX_IMAGES + 1);
+    if (n > GROUP_MAX_IMAGES) {
+        srv_reply_error(r, 413, "too_large", "at most %d photos in one grouping",
+                        GROUP_MAX_IMAGES);
+        return false;
+    }
+    r->group->n = n;
+    for (size_t k = 0; k < n; k++) {
+        if (r->group->len[k] == 0) {
+            srv_reply_error(r, 400, "bad_request", "multipart field 'image' number %zu is empty",
+                            k + 1);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The photos of a JSON body: "images", an array of base64 strings. */
+static bool group_json_images(request *r, json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    if (!json_is_array(arr)) {
+        srv_reply_error(r, 400, "bad_request", "\"images\" is an array of base64 strings");
+        return false;
+    }
+    if (!group_alloc(r, n)) {
+        return false;
+    }
+    for (size_t k = 0; k < n; k++) {
+        json_t *v = json_array_get(arr, k);
+        group_call *g = r->group;
+        if (!json_is_string(v) ||
+            !srv_base64_decode(json_string_value(v), json_string_length(v), &g->owned[k],
+                               &g->len[k]) ||
+            g->len[k] == 0) {
+            srv_reply_error(r, 400, "bad_request", "\"images\"[%zu] is not a base64 string of "
+                            "an image", k);
+            return false;
+        }
+        g->img[k] = g->owned[k];
+    }
+    return true;
+}
+
+/* The enrolled faces of a JSON body: "collection" and "face_ids" (whole numbers). */
+static bool group_json_faces(request *r, json_t *ids)
+{
+    group_call *g = r->group;
+    json_t *c = json_object_get(r->json, "collection");
+    size_t n = json_array_size(ids);
+    if (!json_is_string(c) || json_string_length(c) == 0 ||
+        json_string_length(c) >= sizeof(g->collection)) {
+        srv_reply_error(r, 400, "bad_request", "\"face_ids\" need \"collection\", the name of "
+                        "their collection");
+        return false;
+    }
+    if (!json_is_array(ids) || n > GROUP_MAX_FACE_IDS) {
+        srv_reply_error(r, 400, "bad_request", "\"face_ids\" is an array of at most %d face ids",
+                        GROUP_MAX_FACE_IDS);
+        return false;
+    }
+    snprintf(g->collection, sizeof(g->collection), "%s", json_string_value(c));
+    if ((g->face_ids = calloc(n + 1, sizeof(*g->face_ids))) == NULL) {
+        srv_reply_error(r, 500, "internal", "out of memory");
+        return false;
+    }
+    for (size_t k = 0; k < n; k++) {
+        json_t *v = json_array_get(ids, k);
+        if (!json_is_integer(v)) {
+            srv_reply_error(r, 400, "bad_request", "\"face_ids\"[%zu] is not a face id", k);
+            return false;
+        }
+        g->face_ids[k] = (int64_t)json_integer_value(v);
+    }
+    g->n_ids = n;
+    return true;
+}
+
+/* The body: photos or enrolled faces, into r->group. Replies and returns false when it is
+ * neither. */
+static bool group_body(request *r)
+{
+    if ((r->group = calloc(1, sizeof(*r->group))) == NULL) {
+        srv_reply_error(r, 500, "internal", "out of memory");
+        return false;
+    }
+    if (strncasecmp(r->content_type, "multipart/form-data", 19) == 0) {
+        return group_multipart(r);
+    }
+    if (!media_is(r->content_type, "application/json")) {
+        srv_reply_error(r, 415, "unsupported_media_type",
+                        "send the photos as multipart/form-data fields 'image', or JSON "
+                        "{\"images\":[\"<base64>\",...]} or {\"collection\":\"C\","
+                        "\"face_ids\":[...]} (got '%s')",
+                        r->content_type[0] ? r->content_type : "no Content-Type");
+        return false;
+    }
+    if (!body_json(r)) {
+        return false;
+    }
+    if (json_object_get(r->json, "face_ids") != NULL) {
+        return group_json_faces(r, json_object_get(r->json, "face_ids"));
+    }
+    if (json_object_get(r->json, "images") != NULL) {
+        return group_json_images(r, json_object_get(r->json, "images"));
+    }
+    srv_reply_error(r, 400, "bad_request", "nothing to group: send \"images\" or "
+                    "\"collection\" and \"face_ids\"");
+    return false;
+}
+
+/* The grouping's options from the parameters: fmr, method, profile (photos). False (replied
+ * 400) when one is invalid. */
+static bool group_options(request *r, mien_group_options *o, mien_profile *profile)
+{
+    const char *m = query(r, Q_METHOD), *f = query(r, Q_FMR), *p = query(r, Q_PROFILE);
+    *o = mien_group_options_default();
+    o->threads = 1; /* the workers already share the cores */
+    *profile = MIEN_PROFILE_FAST;
+    if (f != NULL && !parse_double(f, 1e-6, 1.0, &o->max_fmr)) {
+        srv_reply_error(r, 400, "bad_request", "fmr wants a rate in 1e-6..1");
+        return false;
+    }
+    if (m != NULL && mien_group_method_parse(m, &o->method) != MIEN_OK) {
+        srv_reply_error(r, 400, "bad_request", "method is chinese_whispers or components");
+        return false;
+    }
+    if (p != NULL && mien_profile_parse(p, profile) != MIEN_OK) {
+        srv_reply_error(r, 400, "bad_request", "profile is fast or accurate");
+        return false;
+    }
+    return true;
+}
+
+/* Refuses a grouping of photos with `status` and the reason, after recording the refusal. */
+static void group_refuse(request *r, int status, const char *code, const char *reason)
+{
+    mien_error err;
+    if (audit_request(r, "group", "refused", json_pack("{s:s}", "reason", reason),
+                      r->group->digest, NULL, &err) != MIEN_OK) {
+        fprintf(stderr, "mien serve: a refused grouping could not be audited: %s\n",
+                err.message);
+        srv_reply_error(r, status, code, "%s (and the refusal could not be audited: %s)",
+                        reason, err.message);
+        return;
+    }
+    srv_reply_error(r, status, code, "%s", reason);
+}
+
+/* SHA-256 over the photos' own digests, in order: one digest that names the whole input. */
+static void group_digest(group_call *g)
+{
+    uint8_t *all = malloc(32 * (g->n + 1));
+    memset(g->digest, 0, sizeof(g->digest));
+    if (all == NULL) {
+        return; /* the audit entry then names no input */
+    }
+    for (size_t k = 0; k < g->n; k++) {
+        mien_sha256(g->img[k], g->len[k], all + 32 * k);
+    }
+    mien_sha256(all, 32 * g->n, g->digest);
+    free(all);
+}
+
+static const query_key GROUP_PARAMS[] = {Q_PURPOSE, Q_CASE_REF, Q_FMR, Q_METHOD, Q_PROFILE};
+
+/* Photos: the server's --group-purposes stand in for a collection's, refusals audited here.
+ * Enrolled faces: the collection's purposes, checked by the library (mien_check_purpose,
+ * refusals audited there). No photo at all → 400. */
+static bool p_group(request *r)
+{
+    mien_group_options o;
+    mien_profile p;
+    if (!group_body(r) ||
+        !body_params(r, GROUP_PARAMS, sizeof(GROUP_PARAMS) / sizeof(GROUP_PARAMS[0])) ||
+        !group_options(r, &o, &p)) {
+        return false;
+    }
+    if (r->group->collection[0] != '\0') {
+        mien_context ctx = request_context(r, NULL);
+        mien_error err;
+        mien_status st;
+        SRV_LOCKED(r->srv, st, mien_check_purpose(r->srv->store, r->group->collection,
+                                                  "group", &ctx, &err));
+        return !reply_failed(r, st, &err);
+    }
+    group_digest(r->group);
+    if (!purpose_listed(r, "a grouping", r->srv->group_purposes, group_refuse)) {
+        return false;
+    }
+    if (r->group->n == 0) {
+        srv_reply_error(r, 400, "bad_request", "no photos to group");
+        return false;
+    }
+    return true;
+}
+
+/* One face found in the photos: which photo, which face of it, its box, its template. */
+typedef struct group_face {
+    size_t image, face;
+    mien_face f;
+    mien_template *t;
+} group_face;
+
+/* Every face of photo k, detected and embedded, appended to faces[*n] (room for *cap). Replies
+ * (422 bad_image naming the photo, ...) and returns false on failure. */
+static bool group_faces_of(request *r, mien_session *s, size_t k, mien_profile p,
+                           group_face **faces, size_t *n, size_t *cap)
+{
+    mien_image *img = NULL;
+    mien_face *found = NULL;
+    mien_detect_options dopt = mien_detect_options_default();
+    size_t count = 0;
+    mien_error err;
+    mien_status st = srv_decode(r->srv, r->group->img[k], r->group->len[k], &img, &err);
+    if (st != MIEN_OK) {
+        if (st == MIEN_ERR_IMAGE) {
+            srv_reply_error(r, 422, "bad_image", "photo %zu: %s", k + 1, err.message);
+        } else {
+            srv_reply_status(r, st, &err);
+        }
+        return false;
+    }
+    st = srv_detect(r->srv, s, img, &dopt, &found, &count, &err);
+    for (size_t i = 0; st == MIEN_OK && i < count; i++) {
+        if (*n == *cap) {
+            size_t grown_cap = *cap ? 2 * *cap : 64;
+            group_face *grown = realloc(*faces, grown_cap * sizeof(*grown));
+            if (grown == NULL) {
+                st = MIEN_ERR_NOMEM;
+                snprintf(err.message, sizeof(err.message), "out of memory");
+                break;
+            }
+            *faces = grown;
+            *cap = grown_cap;
+        }
+        (*faces)[*n] = (group_face){.image = k, .face = i, .f = found[i]};
+        st = srv_embed(r->srv, s, img, &found[i], p, &(*faces)[*n].t, &err);
+        *n += st == MIEN_OK;
+    }
+    mien_faces_free(found);
+    mien_image_free(img);
+    return !reply_failed(r, st, &err);
+}
+
+/* A face of the answer: photo and box, or the enrolled face's id. */
+static json_t *group_face_json(const request *r, const group_face *faces, size_t i)
+{
+    if (faces == NULL) {
+        return json_pack("{s:I}", "face_id", (json_int_t)r->group->face_ids[i]);
+    }
+    const mien_face *f = &faces[i].f;
+    return json_pack("{s:I,s:I,s:[oooo]}", "image", (json_int_t)faces[i].image, "face",
+                     (json_int_t)faces[i].face, "box", real1(f->box[0]), real1(f->box[1]),
+                     real1(f->box[2]), real1(f->box[3]));
+}
+
+/* The answer: people (largest first, each with its representative and faces) and the messy
+ * group. faces NULL: enrolled faces, named by id. */
+static json_t *group_json(const request *r, const mien_grouping *g, const group_face *faces)
+{
+    json_t *people = json_array(), *messy = json_array();
+    for (size_t c = 0; c < g->clusters; c++) {
+        json_t *members = json_array();
+        for (size_t i = 0; i < g->n; i++) {
+            if (g->labels[i] == (long)c) {
+                json_array_append_new(members, group_face_json(r, faces, i));
+            }
+        }
+        json_array_append_new(people,
+                              json_pack("{s:I,s:I,s:o,s:o}", "person", (json_int_t)(c + 1),
+                                        "size", (json_int_t)g->sizes[c], "representative",
+                                        group_face_json(r, faces, g->representatives[c]),
+                                        "faces", members));
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->labels[i] < 0) {
+            json_array_append_new(messy, group_face_json(r, faces, i));
+        }
+    }
+    return json_pack("{s:o,s:o,s:I,s:s,s:f,s:o}", "people", people, "messy", messy, "faces",
+                     (json_int_t)g->n, "method", mien_group_method_name(g->method), "max_fmr",
+                     g->max_fmr, "threshold", json_real(round(g->threshold * 1e4) / 1e4));
+}
+
+/* Enrolled faces: the library checks, groups and audits. */
+static void group_enrolled(request *r, const mien_group_options *o)
+{
+    mien_context ctx = request_context(r, NULL);
+    mien_grouping g;
+    mien_error err;
+    mien_status st = srv_group_faces(r->srv, r->group->collection, r->group->face_ids,
+                                     r->group->n_ids, o, &ctx, &g, &err);
+    if (!reply_failed(r, st, &err)) {
+        json_t *ans = group_json(r, &g, NULL);
+        json_object_set_new(ans, "collection", json_string(r->group->collection));
+        srv_reply_json(r, 200, ans);
+    }
+    mien_grouping_free(&g);
+}
+
+/* Photos: every face embedded, grouped, the grouping audited, then answered. Nothing is
+ * stored: the faces' templates are freed with the request. */
+static void group_photos(request *r, mien_session *s, const mien_group_options *o,
+                         mien_profile p)
+{
+    group_face *faces = NULL;
+    const mien_template **t = NULL;
+    size_t n = 0, cap = 0, k;
+    mien_grouping g = {0};
+    mien_error err;
+    mien_status st;
+    int64_t seq = 0;
+    for (k = 0; k < r->group->n; k++) {
+        if (!group_faces_of(r, s, k, p, &faces, &n, &cap)) {
+            goto done;
+        }
+    }
+    if (n < 2) {
+        srv_reply_error(r, 422, n == 0 ? "no_face" : "too_few_faces",
+                        "grouping needs at least two faces; %zu found in %zu photo%s", n,
+                        r->group->n, r->group->n == 1 ? "" : "s");
+        goto done;
+    }
+    if ((t = malloc(n * sizeof(*t))) == NULL) {
+        srv_reply_error(r, 500, "internal", "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        t[i] = faces[i].t;
+    }
+    st = srv_group(r->srv, t, n, o, &g, &err);
+    if (reply_failed(r, st, &err)) {
+        goto done;
+    }
+    /* No answer without its record: a grouping that cannot be audited is not given. */
+    st = audit_request(r, "group", "ok",
+                       json_pack("{s:I,s:I,s:I,s:I,s:f,s:s,s:s}", "images",
+                                 (json_int_t)r->group->n, "faces", (json_int_t)n, "clusters",
+                                 (json_int_t)g.clusters, "messy", (json_int_t)g.messy,
+                                 "max_fmr", g.max_fmr, "method",
+                                 mien_group_method_name(g.method), "profile",
+                                 mien_profile_name(p)),
+                       r->group->digest, &seq, &err);
+    if (!reply_failed(r, st, &err)) {
+        json_t *ans = group_json(r, &g, faces);
+        json_object_set_new(ans, "images", json_integer((json_int_t)r->group->n));
+        json_object_set_new(ans, "profile", json_string(mien_profile_name(p)));
+        json_object_set_new(ans, "audit_seq", json_integer(seq));
+        srv_reply_json(r, 200, ans);
+    }
+done:
+    mien_grouping_free(&g);
+    free(t);
+    for (size_t i = 0; i < n; i++) {
+        mien_template_free(faces[i].t);
+    }
+    free(faces);
+}
+
+static void j_group(mien_session *s, void *arg)
+{
+    request *r = arg;
+    mien_group_options o;
+    mien_profile p;
+    group_options(r, &o, &p); /* checked in p_group */
+    if (r->group->collection[0] != '\0') {
+        group_enrolled(r, &o);
+    } else {
+        group_photos(r, s, &o, p);
+    }
     job_done(r);
 }
 
@@ -1645,9 +2106,16 @@ bool srv_governance_start(server *srv)
     pthread_condattr_t ca;
     int64_t n = 0;
     mien_error err;
+    const char *group = srv->cfg.group_purposes != NULL ? srv->cfg.group_purposes
+                                                        : DEFAULT_GROUP_PURPOSES;
     if (!purposes_normalise(list, srv->compare_purposes, sizeof(srv->compare_purposes))) {
         fprintf(stderr, "mien serve: --compare-purposes wants purposes of [a-z0-9_.-] (at most "
                 "%d characters each) separated by commas, got '%s'\n", PURPOSE_MAX, list);
+        return false;
+    }
+    if (!purposes_normalise(group, srv->group_purposes, sizeof(srv->group_purposes))) {
+        fprintf(stderr, "mien serve: --group-purposes wants purposes of [a-z0-9_.-] (at most "
+                "%d characters each) separated by commas, got '%s'\n", PURPOSE_MAX, group);
         return false;
     }
     if (srv->cfg.purge_interval_s == 0) {
@@ -1800,6 +2268,7 @@ const route srv_route_table[] = {
     {"GET", "/metrics", "audit", h_metrics, NULL, NULL},
     {"POST", "/v1/detect", "detect", NULL, p_detect, j_detect},
     {"POST", "/v1/compare", "compare", NULL, p_compare, j_compare},
+    {"POST", "/v1/group", "search", NULL, p_group, j_group},
     {"GET", "/v1/collections", "collections.read", h_collections_list, NULL, NULL},
     {"POST", "/v1/collections", "collections.write", h_collections_create, NULL, NULL},
     {"GET", "/v1/collections/{c}", "collections.read", h_collection_get, NULL, NULL},

@@ -97,11 +97,18 @@ static bool part_named(const uint8_t *head, size_t len, const char *name)
 bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, const char *name,
                          const uint8_t **data, size_t *size)
 {
+    return srv_multipart_fields(body, len, boundary, name, data, size, 1) == 1;
+}
+
+size_t srv_multipart_fields(const uint8_t *body, size_t len, const char *boundary,
+                            const char *name, const uint8_t **data, size_t *size, size_t max)
+{
+    size_t found = 0;
     char delim[BOUNDARY_MAX + 5]; /* "\r\n--" + boundary */
     size_t blen = strlen(boundary);
     const uint8_t *p, *end;
     if (blen == 0 || blen > BOUNDARY_MAX || body == NULL) {
-        return false;
+        return found;
     }
     end = body + len;
     memcpy(delim, "\r\n--", 4);
@@ -112,7 +119,7 @@ bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, 
     } else {
         const uint8_t *d = find(body, len, delim, blen + 4);
         if (d == NULL) {
-            return false;
+            return found;
         }
         p = d + blen + 4;
     }
@@ -120,13 +127,13 @@ bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, 
         const uint8_t *head, *head_end, *next;
         /* after a delimiter: "--" closes the body, else optional blanks then CRLF */
         if ((size_t)(end - p) >= 2 && p[0] == '-' && p[1] == '-') {
-            return false;
+            return found;
         }
         while (p < end && (*p == ' ' || *p == '\t')) {
             p++;
         }
         if ((size_t)(end - p) < 2 || p[0] != '\r' || p[1] != '\n') {
-            return false;
+            return found;
         }
         head = p + 2;
         head_end = find(head, (size_t)(end - head), "\r\n\r\n", 4);
@@ -135,17 +142,19 @@ bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, 
             if ((size_t)(end - head) >= 2 && head[0] == '\r' && head[1] == '\n') {
                 head_end = head - 2;
             } else {
-                return false;
+                return found;
             }
         }
         next = find(head_end + 4, (size_t)(end - (head_end + 4)), delim, blen + 4);
         if (next == NULL) {
-            return false;
+            return found;
         }
         if (head_end >= head && part_named(head, (size_t)(head_end - head), name)) {
-            *data = head_end + 4;
-            *size = (size_t)(next - (head_end + 4));
-            return true;
+            data[found] = head_end + 4;
+            size[found] = (size_t)(next - (head_end + 4));
+            if (++found == max) {
+                return found;
+            }
         }
         p = next + blen + 4;
     }

@@ -19,6 +19,12 @@ bool srv_multipart_boundary(const char *content_type, char *out, size_t cap);
 bool srv_multipart_field(const uint8_t *body, size_t len, const char *boundary, const char *name,
                          const uint8_t **data, size_t *size);
 
+/* Every field called `name`, in order, in one pass: a form may repeat a name, as a file input
+ * with `multiple` does (POST /v1/group's photos). data[k] and size[k] (room for max) receive
+ * the first `max` of them; returns how many were found (a malformed body ends the scan). */
+size_t srv_multipart_fields(const uint8_t *body, size_t len, const char *boundary,
+                            const char *name, const uint8_t **data, size_t *size, size_t max);
+
 /* Decodes base64 text[len] (standard or URL-safe alphabet, padding optional, ASCII
  * whitespace ignored, an optional "data:...;base64," prefix skipped) into a malloc'd *out
  * (caller frees) of *out_len bytes. False (nothing allocated) on any other character, a

@@ -224,7 +224,7 @@ const char *const srv_query_names[Q_COUNT] = {
     [Q_CROP] = "crop",               [Q_PURPOSE] = "purpose",
     [Q_CASE_REF] = "case_ref",       [Q_CONSENT_REF] = "consent_ref",
     [Q_EXPIRES_AT] = "expires_at",   [Q_FROM] = "from",
-    [Q_TO] = "to",
+    [Q_TO] = "to",                   [Q_METHOD] = "method",
 };
 
 static void copy_request_values(request *r)
@@ -439,6 +439,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->image_owned[1]);
     json_decref(r->json);
     srv_rekognition_call_free(r->rek);
+    srv_group_call_free(r->group);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);

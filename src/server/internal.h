@@ -34,6 +34,7 @@ typedef struct server {
     char web_dir[PATH_MAX];       /* "" when there is none */
     atomic_int in_flight;         /* requests between their first call and completion */
     char compare_purposes[256];   /* the purposes compare accepts, comma-separated (checked) */
+    char group_purposes[256];     /* the purposes grouping photos accepts (checked) */
     /* the periodic purge of expired subjects (api.c srv_governance_start/stop) */
     pthread_t purge_thread;
     bool purge_started;
@@ -45,7 +46,7 @@ typedef struct server {
 /* Query parameters the routes read (copied out of MHD before a request is queued). */
 typedef enum query_key {
     Q_SMALL_FACES, Q_MIN_SCORE, Q_PROFILE, Q_FMR, Q_TOP, Q_FACE, Q_FORCE, Q_DISPLAY_NAME,
-    Q_CROP, Q_PURPOSE, Q_CASE_REF, Q_CONSENT_REF, Q_EXPIRES_AT, Q_FROM, Q_TO, Q_COUNT
+    Q_CROP, Q_PURPOSE, Q_CASE_REF, Q_CONSENT_REF, Q_EXPIRES_AT, Q_FROM, Q_TO, Q_METHOD, Q_COUNT
 } query_key;
 
 /* The parameter names of query_key (http.c): in the query string and, for the routes that
@@ -102,6 +103,8 @@ typedef struct request {
     pool_job job;
     struct rek_call *rek;      /* a Rekognition-compatible call's state (rekognition.c), freed
                                   at completion; NULL for the native routes */
+    struct group_call *group;  /* POST /v1/group's images or face ids (api.c), freed at
+                                  completion; NULL for the other routes */
 } request;
 
 typedef void (*inline_handler)(request *r);
@@ -147,6 +150,8 @@ void srv_reply_status(request *r, mien_status st, const mien_error *err);
  * when the purpose list is malformed or the first purge fails. Call with the store open and
  * before the daemon starts. */
 bool srv_governance_start(server *srv);
+/* Frees POST /v1/group's state (NULL: nothing). */
+void srv_group_call_free(struct group_call *g);
 /* Stops and joins the periodic purge; a no-op when it was not started. */
 void srv_governance_stop(server *srv);
 

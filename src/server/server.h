@@ -38,6 +38,8 @@ typedef struct server_config {
                                beside the key file (`mien serve` passes $MIEN_AUDIT_HEAD) */
     const char *compare_purposes; /* comma-separated purposes POST /v1/compare accepts; NULL:
                                      "identity_verification" */
+    const char *group_purposes; /* comma-separated purposes POST /v1/group accepts for photos;
+                                   NULL: "photo_organisation" */
     int purge_interval_s;   /* seconds between purges of expired subjects; 0: 3600; < 0: only
                                the one at start (and POST /v1/purge) */
 } server_config;

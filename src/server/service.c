@@ -135,3 +135,22 @@ mien_status srv_verify(server *srv, const char *collection, const char *subject,
                      mien_verify(srv->store, collection, subject, probe, max_fmr, ctx, out, err));
     return st;
 }
+
+mien_status srv_group(server *srv, const mien_template *const *t, size_t n,
+                      const mien_group_options *opt, mien_grouping *out, mien_error *err)
+{
+    double t0 = mien_now_ms();
+    mien_status st = mien_group(t, n, opt, out, err);
+    srv_metrics_inference(srv->metrics, "group", (mien_now_ms() - t0) / 1e3);
+    return st;
+}
+
+mien_status srv_group_faces(server *srv, const char *collection, const int64_t *face_ids,
+                            size_t n, const mien_group_options *opt, const mien_context *ctx,
+                            mien_grouping *out, mien_error *err)
+{
+    mien_status st;
+    UNDER_STORE_LOCK(srv, "group",
+                     mien_group_faces(srv->store, collection, face_ids, n, opt, ctx, out, err));
+    return st;
+}

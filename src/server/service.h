@@ -63,4 +63,12 @@ mien_status srv_verify(server *srv, const char *collection, const char *subject,
                        const mien_template *probe, double max_fmr, const mien_context *ctx,
                        mien_verification *out, mien_error *err);
 
+/* mien_group (no store), timed as "group"; mien_group_faces under the store mutex, timed
+ * as "group" too. */
+mien_status srv_group(server *srv, const mien_template *const *t, size_t n,
+                      const mien_group_options *opt, mien_grouping *out, mien_error *err);
+mien_status srv_group_faces(server *srv, const char *collection, const int64_t *face_ids,
+                            size_t n, const mien_group_options *opt, const mien_context *ctx,
+                            mien_grouping *out, mien_error *err);
+
 #endif

@@ -25,6 +25,8 @@ typedef struct eval_options {
     const char *roc;        /* --roc FILE.svg, or NULL */
     const char *out;        /* --out FILE for `eval calibrate`, or NULL (stdout) */
     const char *list;       /* the positional LIST of `eval pairs` */
+    const char *cache;      /* --cache FILE for `eval clustering`: the embeddings, reused */
+    const char *method;     /* --method NAME for `eval clustering` (NULL: the default) */
     mien_profile profile;   /* --profile (default fast) */
     int threads;            /* --threads N worker threads (default: online CPUs) */
     int limit_folds;        /* --limit-folds K (default: all) */
@@ -40,6 +42,8 @@ enum {
     EVAL_OPT_LIMIT_FOLDS = 1 << 5,
     EVAL_OPT_JSON = 1 << 6,
     EVAL_OPT_LIST = 1 << 7,
+    EVAL_OPT_CACHE = 1 << 8,
+    EVAL_OPT_METHOD = 1 << 9,
 };
 
 /* Parses argv[1..] of sub-command `cmd` (argv[0] is its name) into *o, accepting the options
@@ -153,6 +157,16 @@ void eval_pair_lines_free(eval_pair_lines *l);
 bool eval_read_lfw_pairs(const char *lfw_dir, const char *file, int max_folds, eval_pairs *out,
                          int *n_folds);
 
+/* One person of lfw-names.txt. */
+typedef struct eval_person {
+    char name[128];
+    int count; /* images */
+} eval_person;
+
+/* Reads lfw-names.txt ("Name<TAB>count" lines) into *out (*n people, malloc'd: the caller
+ * frees); prints the problem and returns false when malformed or unreadable. (eval_lfw1n.c) */
+bool eval_read_lfw_names(const char *path, eval_person **out, size_t *n);
+
 /* Path of image `num` of `name` in LFW's layout, lfw_dir/lfw_deepfunneled/name/name_NNNN.jpg;
  * malloc'd (the caller frees), NULL when out of memory. */
 char *eval_lfw_image(const char *lfw_dir, const char *name, int num);
@@ -205,10 +219,12 @@ double eval_library_weight(const eval_embed_result *r);
 /* The sub-commands, `mien eval NAME` run by tools_eval_FN: lfw and pairs in eval_lfw.c,
  * calibrate in eval_calibrate.c, fusion and flip in eval_dev.c, detection (dlib's annotated
  * VOC photos) in eval_detection.c, lfw-1n (open-set 1:N identification on LFW) in
- * eval_lfw1n.c. One list gives both their declarations and eval_main.c's dispatch table. */
+ * eval_lfw1n.c, clustering (grouping all of LFW into people) in eval_clustering.c. One list
+ * gives both their declarations and eval_main.c's dispatch table. */
 #define EVAL_COMMANDS(XX)                                                                    \
     XX("lfw", lfw) XX("pairs", pairs) XX("calibrate", calibrate) XX("fusion", fusion)        \
-    XX("flip", flip) XX("detection", detection) XX("lfw-1n", lfw1n)
+    XX("flip", flip) XX("detection", detection) XX("lfw-1n", lfw1n)  \
+    XX("clustering", clustering)
 
 #define EVAL_COMMAND_DECLARE(name, fn) int tools_eval_##fn(int argc, char **argv);
 EVAL_COMMANDS(EVAL_COMMAND_DECLARE)

@@ -47,11 +47,6 @@
 #define TOP_K 10       /* rank-10 identification; >= 2 is what the unmated score needs */
 #define FPIR_TARGET 1e-2
 
-typedef struct person {
-    char name[128];
-    int count; /* images */
-} person;
-
 static int cmp_double_desc(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -64,34 +59,32 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Reads lfw-names.txt ("Name<TAB>count" lines) into *out (*n people); prints the problem
- * and returns false when malformed or unreadable. */
-static bool read_names(const char *path, person **out, size_t *n)
+bool eval_read_lfw_names(const char *path, eval_person **out, size_t *n)
 {
     FILE *f = fopen(path, "r");
     char line[512];
-    person *ps = NULL;
+    eval_person *ps = NULL;
     size_t cap = 0, lineno = 0;
     *out = NULL;
     *n = 0;
     if (f == NULL) {
-        fprintf(stderr, "mien eval lfw-1n: cannot read %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "mien eval: cannot read %s: %s\n", path, strerror(errno));
         return false;
     }
     while (fgets(line, sizeof(line), f) != NULL) {
-        person p;
+        eval_person p;
         lineno++;
         if (line[0] == '\n' || line[0] == '#') {
             continue;
         }
         if (sscanf(line, "%127s %d", p.name, &p.count) != 2 || p.count < 1) {
-            fprintf(stderr, "mien eval lfw-1n: %s:%zu: expected 'Name count'\n", path, lineno);
+            fprintf(stderr, "mien eval: %s:%zu: expected 'Name count'\n", path, lineno);
             free(ps);
             fclose(f);
             return false;
         }
         if (*n == cap) {
-            person *grown;
+            eval_person *grown;
             cap = cap ? 2 * cap : 1024;
             grown = realloc(ps, cap * sizeof(*grown));
             if (grown == NULL) {
@@ -114,7 +107,7 @@ static bool read_names(const char *path, person **out, size_t *n)
 typedef struct run {
     eval_options o;
     cli_context cx;
-    person *people;
+    eval_person *people;
     size_t n_people, n_gallery_people; /* people, and those with >= 2 images */
     char **paths;                      /* n_images image paths, owned */
     size_t *owner;                     /* image → person */
@@ -437,7 +430,7 @@ int tools_eval_lfw1n(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     snprintf(names_path, sizeof(names_path), "%s/lfw-names.txt", dir);
-    if (!read_names(names_path, &u.people, &u.n_people)) {
+    if (!eval_read_lfw_names(names_path, &u.people, &u.n_people)) {
         return CLI_EXIT_FAIL;
     }
     if (list_images(&u, dir)) {

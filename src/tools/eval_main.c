@@ -1,12 +1,13 @@
-/* eval_main.c — `mien eval lfw|pairs|calibrate|fusion|flip|detection|lfw-1n`: measuring mien
- * on labelled photos. The evaluations live in src/tools/, apart from the operator's commands
- * in src/cli/, but stay sub-commands of the one `mien` binary (tools.h says why). This file
- * dispatches and parses the options the sub-commands share (one table, filtered per
- * sub-command, read by cli's parser: opt.h); the work is in eval_lfw.c (lfw, pairs),
- * eval_calibrate.c (calibrate), eval_dev.c (fusion, flip), eval_detection.c (detection),
- * eval_lfw1n.c (lfw-1n, 1:N identification), on top of eval_embed.c (the multi-threaded
- * embedding pass), eval_pairs.c (pair lists) and eval_metrics.c (the reference scorer's
- * metrics). docs/cli.md documents the commands, docs/calibration.md the tables. */
+/* eval_main.c — `mien eval lfw|pairs|calibrate|fusion|flip|detection|lfw-1n|clustering`:
+ * measuring mien on labelled photos. The evaluations live in src/tools/, apart from the
+ * operator's commands in src/cli/, but stay sub-commands of the one `mien` binary (tools.h
+ * says why). This file dispatches and parses the options the sub-commands share (one table,
+ * filtered per sub-command, read by cli's parser: opt.h); the work is in eval_lfw.c (lfw,
+ * pairs), eval_calibrate.c (calibrate), eval_dev.c (fusion, flip), eval_detection.c
+ * (detection), eval_lfw1n.c (lfw-1n, 1:N identification), eval_clustering.c (clustering), on
+ * top of eval_embed.c (the multi-threaded embedding pass), eval_pairs.c (pair lists) and
+ * eval_metrics.c (the reference scorer's metrics). docs/cli.md documents the commands,
+ * docs/calibration.md the tables. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,6 +40,10 @@ static const struct {
              .help = "worker threads (default: the online CPUs)", .lo = 1, .hi = 256),
     EVAL_OPT(0, "--models", CLI_OPT_STRING, models_dir, "DIR",
              .help = "the models folder (default $MIEN_MODELS, else ./models)"),
+    EVAL_OPT(EVAL_OPT_CACHE, "--cache", CLI_OPT_STRING, cache, "FILE",
+             .help = "keep the embeddings in FILE and reuse them (made when absent)"),
+    EVAL_OPT(EVAL_OPT_METHOD, "--method", CLI_OPT_STRING, method, "NAME",
+             .help = "the clustering method of the curve: chinese_whispers or components"),
     EVAL_OPT(EVAL_OPT_JSON, "--json", CLI_OPT_FLAG, json, NULL,
              .help = "the results as one JSON line"),
 };

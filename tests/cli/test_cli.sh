@@ -82,6 +82,10 @@ check "eval unknown sub-command" 2 "$MIEN" eval frobnicate
 check "eval lfw without data" 1 "$MIEN" eval lfw --data /nonexistent/data
 expect "eval lfw names the folder" "$ERR" "/nonexistent/data"
 check "eval lfw bad --limit-folds" 2 "$MIEN" eval lfw --limit-folds 11
+check "eval clustering without data" 1 "$MIEN" eval clustering --data /nonexistent/data
+expect "eval clustering names the folder" "$ERR" "/nonexistent/data"
+check "eval clustering bad --method" 2 "$MIEN" eval clustering --method kmeans
+expect "eval clustering names the methods" "$ERR" "chinese_whispers or components"
 if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     EVAL_DIR=$(mktemp -d)
     printf 'sample1.jpg\tsample1.jpg\t1\t0\nsample1.jpg\tsample2.jpg\t0\t0\n' >"$EVAL_DIR/list.tsv"
@@ -112,6 +116,55 @@ if [ -f "$MIEN_MODELS/pnet.tflite" ] && [ -f "$MIEN_MODELS/samples/sample1.jpg" 
     expect "detect --small-faces finds faces" "$OUT" "faces"
 else
     echo "  skip: models or samples not found in $MIEN_MODELS (run scripts/setup)"
+fi
+
+# grouping (src/cli/cmd_group.c): the face_recognition example photos (knn_examples, in
+# $MIEN_DATA/galleries when present) give one person per folder; bad input is refused
+FIX=$(dirname "$0")/../fixtures
+check "group without images" 2 "$MIEN" group
+expect "group says no images" "$ERR" "no images to group"
+check "group --json and --csv" 2 "$MIEN" group --json --csv "$FIX/blank.png"
+check "group bad --method" 2 "$MIEN" group --method kmeans "$FIX/blank.png"
+check "group bad --fmr" 2 "$MIEN" group --fmr 2 "$FIX/blank.png"
+EMPTY_DIR=$(mktemp -d)
+check "group an empty folder" 2 "$MIEN" group --from-dir "$EMPTY_DIR"
+expect "group names the empty folder" "$ERR" "no JPEG, PNG or WebP file under $EMPTY_DIR"
+check "group a missing folder" 1 "$MIEN" group --from-dir "$EMPTY_DIR/none"
+expect "group names the missing folder" "$ERR" "cannot read the folder"
+printf 'not an image' >"$EMPTY_DIR/notes.jpg"
+check "group a non-image" 1 "$MIEN" group "$EMPTY_DIR/notes.jpg" "$FIX/one_face.png"
+expect "group names the non-image" "$ERR" "notes.jpg"
+rm -rf "$EMPTY_DIR"
+if [ -f "$MIEN_MODELS/MobileFaceNet.tflite" ]; then
+    check "group no faces" 1 "$MIEN" group "$FIX/blank.png" "$FIX/blank.png"
+    expect "group says no faces" "$ERR" "at least two faces; 0 found in 2 images"
+    check "group one face" 1 "$MIEN" group "$FIX/one_face.png" "$FIX/blank.png"
+    expect "group says one face" "$ERR" "at least two faces; 1 found in 2 images"
+    check "group the same face twice" 0 "$MIEN" group "$FIX/one_face.png" "$FIX/one_face.png" \
+        --json
+    expect "group: one person of two faces" "$OUT" '"people":\[{"person":1,"size":2,'
+    expect "group: nobody messy" "$OUT" '"messy":\[\]}$'
+fi
+KNN=${MIEN_DATA:-../shared/data}/galleries/face_recognition_examples/examples/knn_examples
+if [ -f "$MIEN_MODELS/MobileFaceNet.tflite" ] && [ -d "$KNN/train" ]; then
+    for profile in fast accurate; do
+        check "group the knn examples ($profile)" 0 "$MIEN" group --from-dir "$KNN/train" \
+            --profile $profile --csv
+        # one person per folder: every folder's faces share one person number that no other
+        # folder uses (alex_lacamoire has one photo: messy); biden2.jpg's second face, a
+        # stranger in the background, is messy too
+        awk -F, 'NR > 1 && $7 != "messy" { split($1, p, "/"); who = p[length(p) - 1];
+                     if ((who in num) && num[who] != $7) bad = 1;
+                     if (($7 in owner) && owner[$7] != who) bad = 1;
+                     num[who] = $7; owner[$7] = who; people++ }
+                 NR > 1 && $7 == "messy" { messy++ }
+                 END { n = 0; for (k in num) n++;
+                       print (bad ? "mixed" : "clean"), n " people", messy " messy" }' \
+            "$OUT" >"$ERR"
+        expect "group: one person per folder ($profile)" "$ERR" "^clean 4 people 2 messy"
+    done
+else
+    echo "  skip: group of the face_recognition examples needs $KNN and the models"
 fi
 
 # galleries: collection, enroll, search, verify, review, subjects, erase, purge, audit and

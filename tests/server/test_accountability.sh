@@ -279,6 +279,50 @@ req "compare, listed purpose (JSON field)" 200 -H "$SE" -H "$J" \
     --data-binary "@$TMP/compare.json" "$URL/v1/compare"
 has "compare audited" '"same_person":true,.*"audit_seq":[1-9]'
 
+# --- grouping (POST /v1/group): photos under the server's purposes, enrolled faces under the
+# collection's; every grouping and every refusal audited ----------------------------------------
+BLANK=$(dirname "$0")/../fixtures/blank.png
+req "group without purpose → 400" 400 -H "$SE" -F "image=@$S1" -F "image=@$S1" "$URL/v1/group"
+has "group names the server's purposes" 'declares its purpose.*photo_organisation'
+req "group, purpose not listed → 403" 403 -H "$SE" -F "image=@$S1" -F "image=@$S1" \
+    "$URL/v1/group?purpose=marketing"
+req "group: enrol key refused" 403 -H "$EN" -F "image=@$S1" -F "image=@$S1" \
+    "$URL/v1/group?purpose=photo_organisation"
+req "group: no photos → 400" 400 -H "$SE" -H "$J" -d '{"images":[],"purpose":"photo_organisation"}' \
+    "$URL/v1/group"
+req "group: a non-image → 422" 422 -H "$SE" -F "image=@$S1" -F "image=@$0" \
+    "$URL/v1/group?purpose=photo_organisation"
+has "group names the bad photo" '"code":"bad_image","message":"photo 2: '
+req "group: no faces → 422" 422 -H "$SE" -F "image=@$BLANK" -F "image=@$BLANK" \
+    "$URL/v1/group?purpose=photo_organisation"
+has "group says no face" '"code":"no_face",.*at least two faces; 0 found in 2 photos'
+req "group: bad fmr → 400" 400 -H "$SE" -F "image=@$S1" -F "image=@$S1" \
+    "$URL/v1/group?purpose=photo_organisation&fmr=7"
+req "group sample 1 twice" 200 -H "$SE" -F "image=@$S1" -F "image=@$S1" -F case_ref=G-1 \
+    "$URL/v1/group?purpose=photo_organisation"
+# sample 1 shows three people: each becomes one person of two faces (one per copy)
+has "group: three people of two faces" '"people":\[\{"person":1,"size":2,.*\{"person":3,"size":2,.*"messy":\[\],"faces":6'
+hasnt "group: no fourth person" '"person":4'
+has "group: representative with photo and box" '"representative":\{"image":[01],"face":[0-9],"box":\['
+has "group audited" '"audit_seq":[1-9]'
+req "enrol open: jo" 201 -H "$EN" -H "$JPG" --data-binary "@$MIEN_MODELS/samples/sample3.jpg" \
+    "$URL/v1/collections/open/subjects/jo/faces?force=1&expires_at=2100-01-01"
+JO=$(grep -o '"face_id":[0-9]*' "$TMP/body" | cut -d: -f2)
+req "enrol open: ivan" 201 -H "$EN" -H "$JPG" --data-binary "@$S2" \
+    "$URL/v1/collections/open/subjects/ivan/faces?force=1&expires_at=2100-01-01"
+IVAN=$(grep -o '"face_id":[0-9]*' "$TMP/body" | cut -d: -f2)
+req "group enrolled faces, purpose not allowed → 403" 403 -H "$SE" -H "$J" \
+    -d "{\"collection\":\"open\",\"face_ids\":[$JO,$IVAN],\"purpose\":\"marketing\",\"case_ref\":\"G-2\"}" \
+    "$URL/v1/group"
+req "group enrolled faces, unknown face → 404" 404 -H "$SE" -H "$J" \
+    -d "{\"collection\":\"open\",\"face_ids\":[$JO,999999],\"purpose\":\"research\",\"case_ref\":\"G-3\"}" \
+    "$URL/v1/group"
+req "group enrolled faces" 200 -H "$SE" -H "$J" \
+    -d "{\"collection\":\"open\",\"face_ids\":[$JO,$IVAN],\"purpose\":\"research\",\"case_ref\":\"G-4\"}" \
+    "$URL/v1/group"
+has "group enrolled: face ids in the answer" "\"face_id\":$JO"
+has "group enrolled: the collection named" '"collection":"open"'
+
 # --- erasure receipt -------------------------------------------------------------------------------
 req "erase alice" 200 -X DELETE -H "$EN" "$URL/v1/collections/watch/subjects/alice"
 has "receipt fields" '"subject":"alice","faces_deleted":1,"crops_deleted":0,"collection":"watch","subject_hash":"[0-9a-f]{64}","erased_at":"[0-9T:-]+Z","audit_seq":[0-9]+,"audit_hash":"[0-9a-f]{64}"'
@@ -329,6 +373,10 @@ check_lines "audited: verify refusals" 2 '"action":"verify","collection":"door"'
 check_lines "audited: verify" 2 '"action":"verify","collection":"door","purpose":"access_control"' '"outcome":"ok"'
 check_lines "audited: compare refusals" 2 '"action":"compare"' '"outcome":"refused"' '"a_sha256":"[0-9a-f]{64}"'
 check_lines "audited: compare with digests and score" 1 '"action":"compare","collection":"","purpose":"onboarding","case_ref":"O-1"' '"outcome":"ok"' '"similarity":' '"a_sha256":"[0-9a-f]{64}"' '"b_sha256":"[0-9a-f]{64}"'
+check_lines "audited: group refusals" 2 '"action":"group","collection":"","purpose":"(|marketing)"' '"outcome":"refused"'
+check_lines "audited: group of photos" 1 "\"actor\":\"$SID\"" '"action":"group","collection":"","purpose":"photo_organisation","case_ref":"G-1","input_sha256":"[0-9a-f]{64}"' '"outcome":"ok"' '"clusters":3,"faces":6,"images":2,"max_fmr":1e-5,"messy":0'
+check_lines "audited: group of enrolled faces" 1 '"action":"group","collection":"open","purpose":"research","case_ref":"G-4"' '"outcome":"ok"' '"faces":2'
+check_lines "audited: group of enrolled faces refused" 1 '"action":"group","collection":"open","purpose":"marketing","case_ref":"G-2"' '"outcome":"refused"'
 check_lines "audited: review decisions by key" 2 '"action":"review"' '"outcome":"ok"' "\"actor\":\"($(id_of "$REVIEWER1")|$(id_of "$REVIEWER2"))\""
 check_lines "audited: the refused second decision" 1 '"action":"review"' '"outcome":"refused"' "\"actor\":\"$(id_of "$REVIEWER1")\""
 check_lines "audited: erase, receipt hash in the chain" 1 '"action":"erase"' "\"subject\":\"$SUBJECT_HASH\"" "\"hash\":\"$ERASE_HASH\""

@@ -58,6 +58,35 @@ TEST(server_multipart)
     return 0;
 }
 
+/* @test body.c srv_multipart_fields: a repeated name, in order, in one pass, up to max */
+TEST(server_multipart_repeated)
+{
+    const char *body = "--B\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\none\r\n"
+                       "--B\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nx\r\n"
+                       "--B\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\ntwo!\r\n"
+                       "--B\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\n\r\n--B--\r\n";
+    const uint8_t *d[4] = {NULL, NULL, NULL, NULL};
+    size_t n[4] = {0, 0, 0, 0};
+    ASSERT_EQ_INT(srv_multipart_fields((const uint8_t *)body, strlen(body), "B", "image", d, n,
+                                       4),
+                  3);
+    ASSERT_EQ_INT(n[0], 3);
+    ASSERT_TRUE(memcmp(d[0], "one", 3) == 0);
+    ASSERT_EQ_INT(n[1], 4);
+    ASSERT_TRUE(memcmp(d[1], "two!", 4) == 0);
+    ASSERT_EQ_INT(n[2], 0); /* an empty field is found (the route refuses it) */
+    ASSERT_EQ_INT(srv_multipart_fields((const uint8_t *)body, strlen(body), "B", "image", d, n,
+                                       2),
+                  2);
+    ASSERT_EQ_INT(srv_multipart_fields((const uint8_t *)body, strlen(body), "B", "purpose", d, n,
+                                       4),
+                  1);
+    ASSERT_EQ_INT(srv_multipart_fields((const uint8_t *)body, strlen(body), "B", "none", d, n,
+                                       4),
+                  0);
+    return 0;
+}
+
 TEST(server_base64)
 {
     uint8_t *out = NULL;

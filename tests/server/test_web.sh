@@ -8,7 +8,8 @@
 # port, waits for /readyz, then has web_test.js type the key, pick models/samples/sample1.jpg
 # in the Detect panel and wait for the faces to be drawn; the screenshot goes to
 # build/artifacts/web-detect.png. With curl, it also makes a collection "web" (purpose
-# web_test) with a face of the sample, and web_test.js checks the Compare and Search panels. Skipped (exit 0, a "skip: …" line) when chromium, node,
+# web_test) with a face of the sample, and web_test.js checks the Compare and Search panels;
+# the Group panel (the sample twice: one row of crops per person) always. Skipped (exit 0, a "skip: …" line) when chromium, node,
 # playwright-core (scripts/web-test-setup), the sample photo or the serve/keys commands are
 # missing. Ends with "N passed, N failed"; exit 1 on a failure.
 set -u

@@ -13,7 +13,9 @@
 // $MIEN_TEST_COLLECTION names a collection with an enrolled face of IMAGE and one declared
 // purpose, the Compare panel (IMAGE against itself, the default purpose) must say "Same
 // person", and the Search panel (that collection, its purpose, a case) must list at least
-// one candidate and the review they await.
+// one candidate and the review they await. The Group panel, given IMAGE twice, must show
+// one row per person of its faces, each with two crops (every face of the photo is in both
+// copies), and nothing messy; its screenshot goes beside SCREENSHOT as web-group.png.
 // Prints "1 passed, 0 failed" or the failure and "0 passed, 1 failed" (exit 1).
 'use strict';
 
@@ -70,6 +72,28 @@ async function compareAndSearch(page, problems) {
             (await page.textContent('#search-error')) + '"');
     } else {
         console.log('web search: ' + rows + ' candidate(s), purpose ' + purpose + '; ' + review);
+    }
+}
+
+// The Group panel: IMAGE twice; each face of it one person with two crops.
+async function groupPanel(page, problems) {
+    await page.setInputFiles('#group-files', [image, image]);
+    await page.click('#group-go');
+    await page.waitForSelector('#group-rows[data-people]', { timeout: DETECT_TIMEOUT_MS });
+    const people = await page.getAttribute('#group-rows', 'data-people');
+    const rows = await page.locator('#group-rows .group-row:not(.messy)').count();
+    const messy = await page.locator('#group-rows .group-row.messy').count();
+    const crops = await page.locator('#group-rows .group-row:not(.messy) canvas').count();
+    const reps = await page.locator('#group-rows canvas.rep').count();
+    await page.locator('#group').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(path.dirname(shot), 'web-group.png') });
+    if (people === 'error' || !(Number(people) >= 1) || rows !== Number(people) ||
+        crops !== 2 * rows || reps !== rows || messy !== 0) {
+        problems.push('Group: people "' + people + '", ' + rows + ' rows, ' + crops +
+            ' crops, ' + reps + ' representatives, ' + messy + ' messy rows; error "' +
+            (await page.textContent('#group-error')) + '"');
+    } else {
+        console.log('web group: ' + people + ' people, ' + crops + ' crops');
     }
 }
 
@@ -137,6 +161,7 @@ async function main() {
         if (collection) {
             await compareAndSearch(page, problems);
         }
+        await groupPanel(page, problems);
     } catch (e) {
         problems.push(e.message.split('\n')[0]);
     } finally {
