@@ -295,15 +295,16 @@ async function main() {
   // ---- the Users API in full, on a collection of its own: faces indexed without an
   // ExternalImageId belong to no user until AssociateFaces (docs/rekognition.md "Users") ----
   const U = "rek-users";
-  await rek.send(new R.CreateCollectionCommand({ CollectionId: U }));
-  const loose = { ana: [], ben: [] };
-  for (const who of Object.keys(loose)) {
+  // max FMR 1: SearchUsers by UserId below ranks ben at threshold 0 (a different person)
+  await client(admin, { ...HEADERS, "x-mien-max-fmr": "1" }).send(new R.CreateCollectionCommand({ CollectionId: U }));
+  const unowned = { ana: [], ben: [] };
+  for (const who of Object.keys(unowned)) {
     for (const p of photos[who]) {
       const out = await rek.send(new R.IndexFacesCommand({ CollectionId: U, Image: { Bytes: p.jpeg }, MaxFaces: 1 }));
       const f = out.FaceRecords?.[0]?.Face;
       check(`IndexFaces without ExternalImageId (${who}): a face of no user`, f && UUID.test(f.FaceId) &&
             f.UserId === undefined && f.ExternalImageId === undefined, out.FaceRecords);
-      if (f) loose[who].push(f.FaceId);
+      if (f) unowned[who].push(f.FaceId);
     }
   }
   const USER_ID = /^[a-zA-Z0-9_.\-:]+$/;
@@ -325,19 +326,19 @@ async function main() {
     client(searcher, HEADERS).send(new R.CreateUserCommand({ CollectionId: U, UserId: "eve" })),
     R.AccessDeniedException, "AccessDeniedException");
   await expectError("AssociateFaces to an unknown user → ResourceNotFoundException",
-    rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "nobody", FaceIds: [loose.ana[0]] })),
+    rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "nobody", FaceIds: [unowned.ana[0]] })),
     R.ResourceNotFoundException, "ResourceNotFoundException");
-  const assoc = await rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "ana", FaceIds: loose.ana }));
+  const assoc = await rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "ana", FaceIds: unowned.ana }));
   check("AssociateFaces: ana's two faces", assoc.AssociatedFaces?.length === 2 &&
-        loose.ana.every((id) => assoc.AssociatedFaces.some((a) => a.FaceId === id)) &&
+        unowned.ana.every((id) => assoc.AssociatedFaces.some((a) => a.FaceId === id)) &&
         assoc.UnsuccessfulFaceAssociations?.length === 0 && assoc.UserStatus === "ACTIVE", assoc);
-  const bogusFace = loose.ben[0].replace(/.{4}$/, "ffff");
-  const wrong = await rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "ana", FaceIds: [loose.ben[0], bogusFace] }));
+  const bogusFace = unowned.ben[0].replace(/.{4}$/, "ffff");
+  const wrong = await rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "ana", FaceIds: [unowned.ben[0], bogusFace] }));
   const reason = (id) => wrong.UnsuccessfulFaceAssociations?.find((u) => u.FaceId === id)?.Reasons?.[0];
   check("AssociateFaces: ben's face does not match ana (LOW_MATCH_CONFIDENCE), an unknown FaceId FACE_NOT_FOUND",
-        wrong.AssociatedFaces?.length === 0 && reason(loose.ben[0]) === "LOW_MATCH_CONFIDENCE" &&
+        wrong.AssociatedFaces?.length === 0 && reason(unowned.ben[0]) === "LOW_MATCH_CONFIDENCE" &&
         reason(bogusFace) === "FACE_NOT_FOUND" &&
-        wrong.UnsuccessfulFaceAssociations.find((u) => u.FaceId === loose.ben[0]).Confidence < 75, wrong);
+        wrong.UnsuccessfulFaceAssociations.find((u) => u.FaceId === unowned.ben[0]).Confidence < 75, wrong);
   // the flow the issue asks for: IndexFaces → CreateUser → AssociateFaces → SearchUsersByImage
   const found = await rek.send(new R.SearchUsersByImageCommand({ CollectionId: U, Image: { Bytes: anaProbe } }));
   check("SearchUsersByImage after AssociateFaces: ana", found.UserMatches?.[0]?.User?.UserId === "ana" &&
@@ -346,17 +347,17 @@ async function main() {
   check("SearchUsersByImage: a review id", /^[0-9a-f]{32}$/.test(lastHeaders["x-mien-review-id"] ?? ""), lastHeaders);
   const anaFaces = await rek.send(new R.ListFacesCommand({ CollectionId: U, UserId: "ana" }));
   check("ListFaces UserId ana: the two associated faces", anaFaces.Faces?.length === 2 &&
-        anaFaces.Faces.every((f) => f.UserId === "ana" && loose.ana.includes(f.FaceId)), anaFaces.Faces);
+        anaFaces.Faces.every((f) => f.UserId === "ana" && unowned.ana.includes(f.FaceId)), anaFaces.Faces);
   await rek.send(new R.CreateUserCommand({ CollectionId: U, UserId: "ben" }));
-  const benAssoc = await rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "ben", FaceIds: [...loose.ben, loose.ana[0]] }));
+  const benAssoc = await rek.send(new R.AssociateFacesCommand({ CollectionId: U, UserId: "ben", FaceIds: [...unowned.ben, unowned.ana[0]] }));
   check("AssociateFaces ben: his faces; ana's face → ASSOCIATED_TO_A_DIFFERENT_USER",
         benAssoc.AssociatedFaces?.length === 2 && benAssoc.UnsuccessfulFaceAssociations?.length === 1 &&
         benAssoc.UnsuccessfulFaceAssociations[0].Reasons[0] === "ASSOCIATED_TO_A_DIFFERENT_USER" &&
         benAssoc.UnsuccessfulFaceAssociations[0].UserId === "ana", benAssoc);
 
   // ---- SearchUsers: by FaceId (its own user matches), by UserId (never itself) ----
-  const byFace = await rek.send(new R.SearchUsersCommand({ CollectionId: U, FaceId: loose.ana[0], UserMatchThreshold: 50 }));
-  check("SearchUsers by FaceId: ana first", byFace.SearchedFace?.FaceId === loose.ana[0] &&
+  const byFace = await rek.send(new R.SearchUsersCommand({ CollectionId: U, FaceId: unowned.ana[0], UserMatchThreshold: 50 }));
+  check("SearchUsers by FaceId: ana first", byFace.SearchedFace?.FaceId === unowned.ana[0] &&
         byFace.UserMatches?.[0]?.User?.UserId === "ana", byFace);
   const byUser = await rek.send(new R.SearchUsersCommand({ CollectionId: U, UserId: "ana", UserMatchThreshold: 0, MaxUsers: 5 }));
   check("SearchUsers by UserId: ben, never ana herself", byUser.SearchedUser?.UserId === "ana" &&
@@ -367,16 +368,16 @@ async function main() {
     rek.send(new R.SearchUsersCommand({ CollectionId: U, UserId: "nobody" })), R.ResourceNotFoundException,
     "ResourceNotFoundException");
   await expectError("SearchUsers with both UserId and FaceId → InvalidParameterException",
-    rek.send(new R.SearchUsersCommand({ CollectionId: U, UserId: "ana", FaceId: loose.ana[0] })),
+    rek.send(new R.SearchUsersCommand({ CollectionId: U, UserId: "ana", FaceId: unowned.ana[0] })),
     R.InvalidParameterException, "InvalidParameterException");
 
   // ---- DisassociateFaces and DeleteUser: the faces stay, as faces of no user ----
-  const dis = await rek.send(new R.DisassociateFacesCommand({ CollectionId: U, UserId: "ana", FaceIds: [loose.ana[1], loose.ben[0]] }));
+  const dis = await rek.send(new R.DisassociateFacesCommand({ CollectionId: U, UserId: "ana", FaceIds: [unowned.ana[1], unowned.ben[0]] }));
   check("DisassociateFaces: ana's face out; ben's → ASSOCIATED_TO_A_DIFFERENT_USER",
-        dis.DisassociatedFaces?.length === 1 && dis.DisassociatedFaces[0].FaceId === loose.ana[1] &&
+        dis.DisassociatedFaces?.length === 1 && dis.DisassociatedFaces[0].FaceId === unowned.ana[1] &&
         dis.UnsuccessfulFaceDisassociations?.[0]?.Reasons?.[0] === "ASSOCIATED_TO_A_DIFFERENT_USER" &&
         dis.UserStatus === "ACTIVE", dis);
-  const afterDis = await rek.send(new R.ListFacesCommand({ CollectionId: U, FaceIds: [loose.ana[1]] }));
+  const afterDis = await rek.send(new R.ListFacesCommand({ CollectionId: U, FaceIds: [unowned.ana[1]] }));
   check("ListFaces: the disassociated face is kept, of no user", afterDis.Faces?.length === 1 &&
         afterDis.Faces[0].UserId === undefined, afterDis.Faces);
   check("DeleteUser ana", (await rek.send(new R.DeleteUserCommand({ CollectionId: U, UserId: "ana" }))) !== undefined);
@@ -390,7 +391,7 @@ async function main() {
   await expectError("DeleteUser, unknown user → ResourceNotFoundException",
     rek.send(new R.DeleteUserCommand({ CollectionId: U, UserId: "ana" })), R.ResourceNotFoundException,
     "ResourceNotFoundException");
-  const erased = await rek.send(new R.DeleteFacesCommand({ CollectionId: U, FaceIds: loose.ana }));
+  const erased = await rek.send(new R.DeleteFacesCommand({ CollectionId: U, FaceIds: unowned.ana }));
   check("DeleteFaces: a face of no user is erased on its own", erased.DeletedFaces?.length === 2, erased);
   await rek.send(new R.DeleteCollectionCommand({ CollectionId: U }));
 
