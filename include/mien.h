@@ -281,6 +281,11 @@ typedef struct mien_image_options {
                            both sides stay >= min_side pixels (libjpeg-turbo scaled decode);
                            the image remembers the scale, and coordinates reported by mien
                            are always in pixels of the original picture */
+    size_t max_memory;  /* bytes the JPEG decoder may allocate besides the output picture;
+                           0: 96 MiB. A progressive JPEG keeps every coefficient while it is
+                           decoded (6 bytes per pixel at 4:4:4, 3 at 4:2:0, at any output
+                           scale): one that needs more → MIEN_ERR_IMAGE saying so, before the
+                           memory is taken. @test image/test_decode.c */
 } mien_image_options;
 
 MIEN_API mien_image_options mien_image_options_default(void);

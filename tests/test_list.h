@@ -40,6 +40,7 @@
     XX(image_decode_exif_orientation)                                                  \
     XX(image_exif_bad_blocks)                                                          \
     XX(image_decode_truncated_jpeg)                                                    \
+    XX(image_decode_progressive_memory)                                                \
     XX(image_decode_webp)                                                              \
     XX(image_decode_bad_input)                                                         \
     XX(image_load_errors)                                                              \
