@@ -1764,13 +1764,43 @@ static bool p_index_faces(request *r, rek_call *c)
     if (!lookup_collection(r, c)) {
         return false;
     }
-    if (c->coll.consent == MIEN_CONSENT_REQUIRED && c->consent_ref[0] == '\0') {
-        rek_fail(r, REK_ACCESS_DENIED, "collection %s records consent for every enrolment: send "
-                                       "the consent reference in X-Mien-Consent-Ref",
-                 c->collection);
+    /* mien_enroll's checks that need no face, before the inference; the library audits a
+     * missing consent reference as mien_enroll would. */
+    char first_purpose[64];
+    first_item(c->coll.purposes, first_purpose, sizeof(first_purpose));
+    mien_enrollment e = {.subject = ext, .consent_ref = c->consent_ref[0] ? c->consent_ref : NULL};
+    mien_context ctx = call_context(c, first_purpose, c->image_sha256[0]);
+    mien_error err;
+    mien_status st;
+    SRV_LOCKED(r->srv, st, mien_enroll_check(r->srv->store, c->collection, &e, &ctx, &err));
+    if (st == MIEN_ERR_FORBIDDEN) {
+        rek_fail(r, REK_ACCESS_DENIED, "%s: send the consent reference in X-Mien-Consent-Ref",
+                 err.message);
+        return false;
+    }
+    if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
         return false;
     }
     return true;
+}
+
+/* IndexFaces indexed nothing: no face, or every face under the quality filter. Rekognition
+ * answers that with empty FaceRecords, not an error, but mien refused to enrol the picture:
+ * one audit entry says so (mien_record_refusal). Logged when it cannot be recorded. */
+static void index_refusal_audit(request *r, rek_call *c, const char *ext, size_t faces,
+                                const char *purpose)
+{
+    mien_context ctx = call_context(c, purpose, c->image_sha256[0]);
+    mien_refusal reason = faces == 0 ? MIEN_REFUSAL_NO_FACE : MIEN_REFUSAL_LOW_QUALITY;
+    mien_error err;
+    mien_status st;
+    SRV_LOCKED(r->srv, st, mien_record_refusal(r->srv->store, c->collection, "enrol", ext,
+                                               reason, faces, &ctx, NULL, &err));
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien serve: a refused IndexFaces (%s) could not be audited: %s\n",
+                mien_refusal_name(reason), err.message);
+    }
 }
 
 /* IndexFaces. A mien subject is a person: with an ExternalImageId, one face (the largest that
@@ -1851,6 +1881,9 @@ static void j_index_faces(mien_session *s, request *r, rek_call *c)
         }
         json_array_append_new(records, json_pack("{s:o,s:o}", "Face", face, "FaceDetail",
                                                  face_detail_json(img, f)));
+    }
+    if (indexed == 0) {
+        index_refusal_audit(r, c, ext, n, first_purpose);
     }
     reply_ok(r, json_pack("{s:o,s:s,s:o}", "FaceRecords", records, "FaceModelVersion", version,
                           "UnindexedFaces", unindexed));
