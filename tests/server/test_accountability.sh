@@ -246,6 +246,26 @@ req "compare, listed purpose (JSON field)" 200 -H "$SE" -H "$J" \
     --data-binary "@$TMP/compare.json" "$URL/v1/compare"
 has "compare audited" '"same_person":true,.*"audit_seq":[1-9]'
 
+# --- refusals before the library (issue 13 item 12): each is one audit entry ---------------------
+# a picture without a face: a 1×1 grey PNG
+BLANK=$TMP/blank.png
+echo "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==" |
+    base64 -d >"$BLANK"
+req "enrol, several faces → 422" 422 -H "$EN" -H "$JPG" --data-binary "@$S1" \
+    "$URL/v1/collections/open/subjects/hank/faces"
+has "several_faces code" '"code":"several_faces"'
+req "enrol, no face 99 → 422" 422 -H "$EN" -H "$JPG" --data-binary "@$S1" \
+    "$URL/v1/collections/open/subjects/hank/faces?face=99"
+has "no_face code" '"code":"no_face"'
+req "enrol, no face at all → 422" 422 -H "$EN" -H "Content-Type: image/png" \
+    --data-binary "@$BLANK" "$URL/v1/collections/open/subjects/hank/faces"
+req "search, no face → 422" 422 -H "$SE" -H "Content-Type: image/png" --data-binary "@$BLANK" \
+    "$URL/v1/collections/open/search?purpose=research&case_ref=R-9"
+req "verify, no face → 422" 422 -H "$SE" -H "Content-Type: image/png" --data-binary "@$BLANK" \
+    "$VER?purpose=access_control&case_ref=gate-9"
+req "compare, no face → 422" 422 -H "$SE" -F "a=@$S1" -F "b=@$BLANK" \
+    "$URL/v1/compare?purpose=onboarding&case_ref=O-9"
+
 # --- erasure receipt -------------------------------------------------------------------------------
 req "erase alice" 200 -X DELETE -H "$EN" "$URL/v1/collections/watch/subjects/alice"
 has "receipt fields" '"subject":"alice","faces_deleted":1,"crops_deleted":0,"collection":"watch","subject_hash":"[0-9a-f]{64}","erased_at":"[0-9T:-]+Z","audit_seq":[0-9]+,"audit_hash":"[0-9a-f]{64}"'
@@ -296,6 +316,19 @@ check_lines "audited: verify refusals" 2 '"action":"verify","collection":"door"'
 check_lines "audited: verify" 2 '"action":"verify","collection":"door","purpose":"access_control"' '"outcome":"ok"'
 check_lines "audited: compare refusals" 2 '"action":"compare"' '"outcome":"refused"' '"a_sha256":"[0-9a-f]{64}"'
 check_lines "audited: compare with digests and score" 1 '"action":"compare","collection":"","purpose":"onboarding","case_ref":"O-1"' '"outcome":"ok"' '"similarity":' '"a_sha256":"[0-9a-f]{64}"' '"b_sha256":"[0-9a-f]{64}"'
+# exactly one entry per refusal (issue 13 item 12)
+check_exact() { # NAME WANT PATTERN...
+    name=$1 want=$2
+    shift 2
+    n=$(lines "$TMP/audit1" "$@")
+    if [ "$n" -eq "$want" ]; then ok "$name ($n)"; else rm -f "$TMP/body"; bad "$name: $n lines, want $want"; fi
+}
+check_exact "audited once: enrol without consent" 1 '"action":"enrol","collection":"watch"' '"outcome":"refused"' '"reason":"no consent reference"'
+check_exact "audited once: enrol, several faces" 1 '"action":"enrol","collection":"open"' '"outcome":"refused"' '"faces":[2-9]' '"reason":"several_faces"' '"subject":"[0-9a-f]{64}"'
+check_exact "audited once each: enrol, no face (N)" 2 '"action":"enrol","collection":"open"' '"input_sha256":"[0-9a-f]{64}","outcome":"refused"' '"reason":"no_face"'
+check_exact "audited once: search, no face" 1 '"action":"search","collection":"open","purpose":"research","case_ref":"R-9"' '"outcome":"refused"' '"faces":0' '"reason":"no_face"'
+check_exact "audited once: verify, no face" 1 '"action":"verify","collection":"door","purpose":"access_control","case_ref":"gate-9"' '"outcome":"refused"' '"reason":"no_face"'
+check_exact "audited once: compare, no face" 1 '"action":"compare"' '"case_ref":"O-9"' '"outcome":"refused"' '"reason":"image b: no face found"'
 check_lines "audited: review decisions by key" 2 '"action":"review"' '"outcome":"ok"' "\"actor\":\"($(id_of "$REVIEWER1")|$(id_of "$REVIEWER2"))\""
 check_lines "audited: the refused second decision" 1 '"action":"review"' '"outcome":"refused"' "\"actor\":\"$(id_of "$REVIEWER1")\""
 check_lines "audited: erase, receipt hash in the chain" 1 '"action":"erase"' "\"subject\":\"$SUBJECT_HASH\"" "\"hash\":\"$ERASE_HASH\""
