@@ -101,6 +101,26 @@ if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     expect "eval pairs counts the unreadable image" "$OUT" '"unreadable":1'
     expect "eval pairs names the unreadable image" "$ERR" "missing.jpg"
     check "eval pairs missing list" 1 "$MIEN" eval pairs "$EVAL_DIR/none.tsv"
+    # eval groups (issue 13 item 13): known numbers. Group A: one genuine pair of the same
+    # photo (accepted) and one impostor pair (rejected); group B: one genuine pair with a
+    # missing image (a false non-match); one impostor pair across A and B (overall only).
+    printf 'sample1.jpg\tsample1.jpg\t1\t0\nsample1.jpg\tsample2.jpg\t0\t0\nsample3.jpg\tmissing.jpg\t1\t0\nsample1.jpg\tsample3.jpg\t0\t0\n' >"$EVAL_DIR/groups.tsv"
+    printf '# illustration only: labels a user supplies\nsample1.jpg A\nsample2.jpg A\nsample3.jpg B\nmissing.jpg B\n' >"$EVAL_DIR/groups.txt"
+    check "eval groups" 0 "$MIEN" eval groups "$EVAL_DIR/groups.tsv" "$EVAL_DIR/groups.txt" \
+        --root "$MIEN_MODELS/samples" --threads 2 --json
+    expect "eval groups counts" "$OUT" '^{"profile":"fast","pairs":4,"images_without_face":1,"unlabelled_pairs":0,"cross_group_impostors":1,'
+    expect "eval groups overall" "$OUT" '"at_fmr":0.001,"threshold":[0-9.]*,"overall":{"fnmr":{"trials":2,"errors":1,"rate":0.5,"ci95":\[0.0945312,0.905469\],"ratio":1},"fmr":{"trials":2,"errors":0,"rate":0,"ci95":\[0,0.65762\],"ratio":null}}'
+    expect "eval groups A" "$OUT" '{"group":"A","fnmr":{"trials":1,"errors":0,"rate":0,"ci95":\[0,0.793451\],"ratio":0},"fmr":{"trials":1,"errors":0,"rate":0,"ci95":\[0,0.793451\],"ratio":null}}'
+    expect "eval groups B" "$OUT" '{"group":"B","fnmr":{"trials":1,"errors":1,"rate":1,"ci95":\[0.206549,1\],"ratio":2},"fmr":{"trials":0,'
+    expect "eval groups at 1e-4 too" "$OUT" '"at_fmr":0.0001,'
+    check "eval groups table" 0 "$MIEN" eval groups "$EVAL_DIR/groups.tsv" "$EVAL_DIR/groups.txt" \
+        --root "$MIEN_MODELS/samples" --threads 2
+    expect "eval groups table row" "$OUT" '^B  *1  *1.0000 \[0.2065, 1.0000\]  *2.00'
+    printf 'sample1.jpg A extra\n' >"$EVAL_DIR/badgroups.txt"
+    check "eval groups bad groups line" 2 "$MIEN" eval groups "$EVAL_DIR/groups.tsv" \
+        "$EVAL_DIR/badgroups.txt" --root "$MIEN_MODELS/samples"
+    expect "eval groups names the line" "$ERR" "badgroups.txt:1:"
+    check "eval groups needs GROUPS" 2 "$MIEN" eval groups "$EVAL_DIR/groups.tsv"
     rm -rf "$EVAL_DIR"
 else
     echo "  skip: eval pairs needs $MIEN_MODELS/samples (run scripts/setup)"
