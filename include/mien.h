@@ -666,7 +666,7 @@ MIEN_API mien_status mien_enroll(mien_store *store, const char *collection,
  * given, the consent reference where the collection's policy requires one, the expiry. A
  * missing consent reference → MIEN_ERR_FORBIDDEN, audited exactly as mien_enroll audits it
  * ("enrol", "refused", the subject as its keyed hash): one entry per refusal whichever front
- * end refuses. @test governance/test_accountability.c */
+ * end refuses. @test tests/cli/test_cli.sh, tests/server/test_accountability.sh */
 MIEN_API mien_status mien_enroll_check(mien_store *store, const char *collection,
                                        const mien_enrollment *e, const mien_context *ctx,
                                        mien_error *err);
@@ -687,7 +687,7 @@ MIEN_API const char *mien_refusal_name(mien_refusal reason);
  * be NULL) as its keyed hash and ctx's purpose, case and image digest; committed and signed
  * before it returns, *seq (may be NULL) its number. So that every refusal is one entry on
  * every front end, as the library's own. MIEN_ERR_NOT_FOUND for an unknown collection.
- * @test governance/test_accountability.c */
+ * @test tests/cli/test_cli.sh, tests/server/test_accountability.sh, rekognition */
 MIEN_API mien_status mien_record_refusal(mien_store *store, const char *collection,
                                          const char *action, const char *subject,
                                          mien_refusal reason, size_t faces,

@@ -7,7 +7,8 @@
  *
  * Consent and retention (mien.h mien_enrollment): --consent REF is the reference of the
  * person's consent record (a form number, a ticket), kept with the subject; a collection whose
- * policy requires consent refuses an enrolment without one, before any image is read (exit 3).
+ * policy requires consent refuses an enrolment without one, before any image is read (exit 3;
+ * the library's check, mien_enroll_check, which audits the refusal).
  * With --from-dir every subject gets the same REF (one consent batch per run). --expires sets
  * when the subject is erased by `mien purge` (a date or date-time in UTC, or +30d / +12h /
  * +3600s from now by the store's clock); the default is now + the collection's retention. Each
@@ -27,7 +28,8 @@
  * runs each model on one thread, decode, detect and embed; the main thread is the one writer
  * (a store handle belongs to one thread) and enrols results as they come. Progress: on a
  * terminal a bar refreshed in place (done/total, faces/s, ETA); otherwise (or with --json)
- * one JSON line per image on stdout. Refused images do not fail the run; an unreadable image
+ * one JSON line per image on stdout. Refused images do not fail the run (each refusal is one
+ * audit entry, mien_record_refusal, written by the writer thread); an unreadable image
  * makes the exit status 1, and a store failure stops the run (what was enrolled stays).
  *
  * Exit codes: 0 success; 1 a refusal or failure (single images), an unreadable image or a

@@ -37,7 +37,7 @@
  * (mien_image_options.max_memory). Setting the field also overrides libjpeg's own reading
  * of the JPEGMEM environment variable: the library reads no environment. Measured with
  * `/usr/bin/time -v mien detect` on a 7300×5470 4:4:4 progressive JPEG: 291 MB peak RSS
- * before the limit, refused at 56 MB after (docs/api.md). */
+ * before the limit, refused at 49 MB after (docs/api.md). */
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
