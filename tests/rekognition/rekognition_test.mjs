@@ -294,6 +294,12 @@ async function main() {
     Image: { Bytes: blank } }));
   check("IndexFaces of a picture without a face: nothing indexed", none.FaceRecords?.length === 0,
     JSON.stringify(none.FaceRecords));
+  await expectError("SearchFacesByImage without a face → InvalidParameterException",
+    rek.send(new R.SearchFacesByImageCommand({ CollectionId: C, Image: { Bytes: blank } })),
+    R.InvalidParameterException, "InvalidParameterException");
+  await expectError("CompareFaces, source without a face → InvalidParameterException",
+    rek.send(new R.CompareFacesCommand({ SourceImage: { Bytes: blank }, TargetImage: { Bytes: photos.ana[0].jpeg } })),
+    R.InvalidParameterException, "InvalidParameterException");
   await expectError("unknown operation (DetectLabels) → UnknownOperationException",
     rek.send(new R.DetectLabelsCommand({ Image: { Bytes: photos.ana[0].jpeg } })), null, "UnknownOperationException");
   const broken = client(admin, HEADERS);
