@@ -192,6 +192,7 @@
     XX(acct_policy_required)                                                           \
     XX(acct_search_purpose)                                                            \
     XX(acct_consent_retention_purge)                                                   \
+    XX(acct_refusals_before_the_library)                                               \
     XX(acct_two_person_review)                                                         \
     XX(acct_erasure_receipt_and_sealing)                                               \
     XX(acct_audit_tamper)                                                              \
