@@ -1970,25 +1970,34 @@ static bool p_compare_faces(request *r, rek_call *c)
            param_quality(r, QF_NONE, &q) && compare_purpose_ok(r, c);
 }
 
-/* Audits a refused CompareFaces (as /v1/compare's refusals: both images' digests and the
- * reason, a static text); logged when it cannot be recorded. */
-static void compare_refused(request *r, rek_call *c, const char *reason)
+/* Appends a CompareFaces audit entry (as /v1/compare's): `outcome`, both images' digests and
+ * `members` (the rest of the result object's members, JSON text without braces), under the
+ * compare's purpose. */
+static mien_status compare_append(request *r, rek_call *c, const char *outcome,
+                                  const char *members, mien_error *err)
 {
-    char purpose[64], summary[256], hex_a[65], hex_b[65];
-    mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = "refused",
+    char purpose[64], summary[400], hex_a[65], hex_b[65];
+    mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = outcome,
                            .result = summary};
-    mien_error err;
     mien_status st;
     sodium_bin2hex(hex_a, sizeof(hex_a), c->image_sha256[0], 32);
     sodium_bin2hex(hex_b, sizeof(hex_b), c->image_sha256[1], 32);
     snprintf(summary, sizeof(summary),
-             "{\"api\":\"rekognition\",\"a_sha256\":\"%s\",\"b_sha256\":\"%s\","
-             "\"reason\":\"%s\"}",
-             hex_a, hex_b, reason);
-    compare_purpose_of(r, c, purpose, sizeof(purpose));
+             "{\"api\":\"rekognition\",\"a_sha256\":\"%s\",\"b_sha256\":\"%s\",%s}", hex_a,
+             hex_b, members);
+    compare_purpose_of(r, c, purpose, sizeof(purpose)); /* checked in p_compare_faces */
     mien_context ctx = call_context(c, purpose, c->image_sha256[0]);
-    SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, NULL, &err));
-    if (st != MIEN_OK) {
+    SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, NULL, err));
+    return st;
+}
+
+/* Audits a refused CompareFaces, `reason` a static text; logged when it cannot be recorded. */
+static void compare_refused(request *r, rek_call *c, const char *reason)
+{
+    char members[128];
+    mien_error err;
+    snprintf(members, sizeof(members), "\"reason\":\"%s\"", reason);
+    if (compare_append(r, c, "refused", members, &err) != MIEN_OK) {
         fprintf(stderr, "mien serve: a refused CompareFaces could not be audited: %s\n",
                 err.message);
     }
@@ -2084,22 +2093,13 @@ static bool compare_targets(request *r, mien_session *s, const mien_image *dst,
 static bool compare_audit(request *r, rek_call *c, size_t nt, const compare_tally *tally,
                           double thr)
 {
-    char purpose[64], summary[320], hex_a[65], hex_b[65];
-    mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = "ok",
-                           .result = summary};
-    mien_context ctx;
+    char members[160];
     mien_error err;
-    mien_status st;
-    sodium_bin2hex(hex_a, sizeof(hex_a), c->image_sha256[0], 32);
-    sodium_bin2hex(hex_b, sizeof(hex_b), c->image_sha256[1], 32);
-    snprintf(summary, sizeof(summary),
-             "{\"api\":\"rekognition\",\"a_sha256\":\"%s\",\"b_sha256\":\"%s\","
+    snprintf(members, sizeof(members),
              "\"target_faces\":%zu,\"matches\":%zu,\"best_similarity\":%.3f,"
-             "\"threshold\":%.3f}",
-             hex_a, hex_b, nt, tally->n_matches, tally->best_pct, thr);
-    compare_purpose_of(r, c, purpose, sizeof(purpose)); /* checked in p_compare_faces */
-    ctx = call_context(c, purpose, c->image_sha256[0]);
-    SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, NULL, &err));
+             "\"threshold\":%.3f",
+             nt, tally->n_matches, tally->best_pct, thr);
+    mien_status st = compare_append(r, c, "ok", members, &err);
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return false;
