@@ -236,16 +236,17 @@ static void json_rate(const char *name, const rate *r, const rate *all)
     }
 }
 
-static void text_rate(const rate *r, const rate *all)
+/* One rate in the table: trials, rate, interval, ratio to `all` ("-" where undefined). */
+static void text_rate(int width, const rate *r, const rate *all)
 {
     double q = ratio(r, all);
+    char ci[48];
     if (r->n == 0) {
-        printf("  %6s %8s %-19s %6s", "0", "-", "", "-");
+        printf("  %*s %8s %-18s %6s", width, "0", "-", "", "-");
         return;
     }
-    char ci[48];
     snprintf(ci, sizeof(ci), "[%.4f, %.4f]", r->lo, r->hi);
-    printf("  %6zu %8.4f %-19s ", r->n, r->p, ci);
+    printf("  %*zu %8.4f %-18s ", width, r->n, r->p, ci);
     if (isnan(q)) {
         printf("%6s", "-");
     } else {
@@ -253,58 +254,65 @@ static void text_rate(const rate *r, const rate *all)
     }
 }
 
-/* Prints the table and (--json) the JSON line for every target. */
+/* The table at threshold target t: rows[0] overall, rows[1 + g] group g. */
+static void print_table(int t, float thr, const group_row *rows, const group_map *m)
+{
+    printf("\nat FMR %g (%s), threshold %.4f:\n", TARGETS[t], TARGET_USE[t], thr);
+    printf("%-16s  %7s %8s %-18s %6s  %9s %8s %-18s %6s\n", "group", "genuine", "FNMR",
+           "95% CI", "ratio", "impostors", "FMR", "95% CI", "ratio");
+    for (size_t g = 0; g <= m->n_labels; g++) {
+        printf("%-16.16s", g == 0 ? "overall" : m->labels[g - 1]);
+        text_rate(7, &rows[g].fnmr, &rows[0].fnmr);
+        text_rate(9, &rows[g].fmr, &rows[0].fmr);
+        printf("\n");
+    }
+}
+
+/* Target t's member of the JSON line's "thresholds" array. */
+static void print_json_target(int t, float thr, const group_row *rows, const group_map *m)
+{
+    printf("%s{\"at_fmr\":%g,\"threshold\":%.6f,\"overall\":{", t ? "," : "", TARGETS[t], thr);
+    json_rate("fnmr", &rows[0].fnmr, &rows[0].fnmr);
+    printf(",");
+    json_rate("fmr", &rows[0].fmr, &rows[0].fmr);
+    printf("},\"groups\":[");
+    for (size_t g = 0; g < m->n_labels; g++) {
+        printf("%s{\"group\":", g ? "," : "");
+        cli_json_string(stdout, m->labels[g]);
+        printf(",");
+        json_rate("fnmr", &rows[1 + g].fnmr, &rows[0].fnmr);
+        printf(",");
+        json_rate("fmr", &rows[1 + g].fmr, &rows[0].fmr);
+        printf("}");
+    }
+    printf("]}");
+}
+
+/* Prints the table for every target, then (--json) the whole as one JSON line. */
 static void print_results(const eval_options *o, const eval_pairs *p, const double *scores,
                           const int *ga, const int *gb, const group_map *m, size_t cross,
                           size_t unlabelled, size_t no_face)
 {
-    group_row *rows = calloc(m->n_labels + 1, sizeof(*rows));
+    group_row *rows = calloc(N_TARGETS * (m->n_labels + 1), sizeof(*rows));
+    float thr[N_TARGETS];
     if (rows == NULL) {
+        fprintf(stderr, "mien eval groups: out of memory\n");
         return;
+    }
+    for (int t = 0; t < N_TARGETS; t++) {
+        group_row *at = rows + (size_t)t * (m->n_labels + 1);
+        thr[t] = 1.0f;
+        mien_threshold_for_fmr(o->profile, TARGETS[t], &thr[t]);
+        count_rows(p, scores, ga, gb, thr[t], m->n_labels, at);
+        print_table(t, thr[t], at, m);
     }
     if (o->json) {
         printf("{\"profile\":\"%s\",\"pairs\":%zu,\"images_without_face\":%zu,"
                "\"unlabelled_pairs\":%zu,\"cross_group_impostors\":%zu,\"thresholds\":[",
                mien_profile_name(o->profile), p->n_pairs, no_face, unlabelled, cross);
-    }
-    for (int t = 0; t < N_TARGETS; t++) {
-        float thr = 1.0f;
-        mien_threshold_for_fmr(o->profile, TARGETS[t], &thr);
-        count_rows(p, scores, ga, gb, thr, m->n_labels, rows);
-        if (o->json) {
-            printf("%s{\"at_fmr\":%g,\"threshold\":%.6f,\"overall\":{", t ? "," : "", TARGETS[t],
-                   thr);
-            json_rate("fnmr", &rows[0].fnmr, &rows[0].fnmr);
-            printf(",");
-            json_rate("fmr", &rows[0].fmr, &rows[0].fmr);
-            printf("},\"groups\":[");
-            for (size_t g = 0; g < m->n_labels; g++) {
-                printf("%s{\"group\":", g ? "," : "");
-                cli_json_string(stdout, m->labels[g]);
-                printf(",");
-                json_rate("fnmr", &rows[1 + g].fnmr, &rows[0].fnmr);
-                printf(",");
-                json_rate("fmr", &rows[1 + g].fmr, &rows[0].fmr);
-                printf("}");
-            }
-            printf("]}");
-            continue;
+        for (int t = 0; t < N_TARGETS; t++) {
+            print_json_target(t, thr[t], rows + (size_t)t * (m->n_labels + 1), m);
         }
-        printf("\nat FMR %g (%s), threshold %.4f:\n", TARGETS[t], TARGET_USE[t], thr);
-        printf("%-16s  %6s %8s %-19s %6s  %6s %8s %-19s %6s\n", "group", "genuine", "FNMR",
-               "95% CI", "ratio", "impost", "FMR", "95% CI", "ratio");
-        printf("%-16s", "overall");
-        text_rate(&rows[0].fnmr, &rows[0].fnmr);
-        text_rate(&rows[0].fmr, &rows[0].fmr);
-        printf("\n");
-        for (size_t g = 0; g < m->n_labels; g++) {
-            printf("%-16.16s", m->labels[g]);
-            text_rate(&rows[1 + g].fnmr, &rows[0].fnmr);
-            text_rate(&rows[1 + g].fmr, &rows[0].fmr);
-            printf("\n");
-        }
-    }
-    if (o->json) {
         printf("]}\n");
     }
     free(rows);
@@ -384,13 +392,11 @@ int tools_eval_groups(int argc, char **argv)
         eval_scores_templates(&r, &p, scores) != MIEN_OK) {
         goto done;
     }
-    if (!o.json) {
-        printf("%s: %zu pairs, %zu images (%zu without a face, %zu unreadable), profile %s; "
-               "groups from %s (%zu groups; %zu pairs unlabelled, %zu impostor pairs across "
-               "two groups: overall rates only)\n",
-               o.list, p.n_pairs, p.n_paths, r.no_face, r.unreadable,
-               mien_profile_name(o.profile), o.groups, m.n_labels, unlabelled, cross);
-    }
+    printf("%s: %zu pairs, %zu images (%zu without a face, %zu unreadable), profile %s; "
+           "groups from %s (%zu groups; %zu pairs unlabelled, %zu impostor pairs across two "
+           "groups: overall rates only)\n",
+           o.list, p.n_pairs, p.n_paths, r.no_face, r.unreadable, mien_profile_name(o.profile),
+           o.groups, m.n_labels, unlabelled, cross);
     print_results(&o, &p, scores, ga, gb, &m, cross, unlabelled, r.no_face + r.unreadable);
     rc = CLI_EXIT_OK;
 done:
