@@ -281,6 +281,11 @@ typedef struct mien_image_options {
                            both sides stay >= min_side pixels (libjpeg-turbo scaled decode);
                            the image remembers the scale, and coordinates reported by mien
                            are always in pixels of the original picture */
+    size_t max_memory;  /* bytes the JPEG decoder may allocate besides the output picture;
+                           0: 96 MiB. A progressive JPEG keeps every coefficient while it is
+                           decoded (6 bytes per pixel at 4:4:4, 3 at 4:2:0, at any output
+                           scale): one that needs more → MIEN_ERR_IMAGE saying so, before the
+                           memory is taken. @test image/test_decode.c */
 } mien_image_options;
 
 MIEN_API mien_image_options mien_image_options_default(void);
@@ -682,6 +687,40 @@ typedef struct mien_enrollment {
 MIEN_API mien_status mien_enroll(mien_store *store, const char *collection,
                                  const mien_enrollment *e, const mien_context *ctx,
                                  int64_t *face_id, mien_error *err);
+/* The checks of mien_enroll that need no face, for a front end that refuses before it reads
+ * an image: the collection exists, e's subject id (NULL: not known yet, as for a bulk run of
+ * many subjects) and display name, the template's profile and models when e->template_ is
+ * given, the consent reference where the collection's policy requires one, the expiry. A
+ * missing consent reference → MIEN_ERR_FORBIDDEN, audited exactly as mien_enroll audits it
+ * ("enrol", "refused", the subject as its keyed hash): one entry per refusal whichever front
+ * end refuses. @test tests/cli/test_cli.sh, tests/server/test_accountability.sh */
+MIEN_API mien_status mien_enroll_check(mien_store *store, const char *collection,
+                                       const mien_enrollment *e, const mien_context *ctx,
+                                       mien_error *err);
+
+/* Why a front end refused a picture after finding its faces (mien_face_find) and before the
+ * library saw a template: no face (or no face N), several faces and no say which, a face of
+ * low quality. Named "no_face", "several_faces", "low_quality" (mien_refusal_name: the HTTP
+ * error codes too; "unknown" outside the enum). */
+typedef enum mien_refusal {
+    MIEN_REFUSAL_NO_FACE = 0,
+    MIEN_REFUSAL_SEVERAL_FACES = 1,
+    MIEN_REFUSAL_LOW_QUALITY = 2
+} mien_refusal;
+MIEN_API const char *mien_refusal_name(mien_refusal reason);
+
+/* Records such a refusal of `action` ("enrol", "search" or "verify") on `collection`: one
+ * audit entry, outcome "refused", with the reason, the number of faces found, `subject` (may
+ * be NULL) as its keyed hash and ctx's purpose, case and image digest; committed and signed
+ * before it returns, *seq (may be NULL) its number. So that every refusal is one entry on
+ * every front end, as the library's own. MIEN_ERR_NOT_FOUND for an unknown collection.
+ * @test tests/cli/test_cli.sh, tests/server/test_accountability.sh, rekognition */
+MIEN_API mien_status mien_record_refusal(mien_store *store, const char *collection,
+                                         const char *action, const char *subject,
+                                         mien_refusal reason, size_t faces,
+                                         const mien_context *ctx, int64_t *seq,
+                                         mien_error *err);
+
 /* mien_enroll for n enrolments in one transaction (one commit, one signed audit head for all;
  * each still its own audit entry): all are enrolled or none. For bulk imports, where a
  * commit per face would cost a disk sync each. face_ids[n] (may be NULL) receive the ids. */

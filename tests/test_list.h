@@ -40,6 +40,7 @@
     XX(image_decode_exif_orientation)                                                  \
     XX(image_exif_bad_blocks)                                                          \
     XX(image_decode_truncated_jpeg)                                                    \
+    XX(image_decode_progressive_memory)                                                \
     XX(image_decode_webp)                                                              \
     XX(image_decode_bad_input)                                                         \
     XX(image_load_errors)                                                              \
@@ -201,6 +202,7 @@
     XX(acct_policy_required)                                                           \
     XX(acct_search_purpose)                                                            \
     XX(acct_consent_retention_purge)                                                   \
+    XX(acct_refusals_before_the_library)                                               \
     XX(acct_two_person_review)                                                         \
     XX(acct_erasure_receipt_and_sealing)                                               \
     XX(acct_audit_tamper)                                                              \

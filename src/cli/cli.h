@@ -68,10 +68,10 @@ mien_status cli_template_of(mien_session *s, const char *path, int face_index,
                             mien_profile profile, mien_template **t, mien_face *face);
 /* The same for an image already read (bytes[size], not retained; `name` names it in
  * messages): the commands that audit their input hash the bytes they read once, then decode
- * exactly those bytes. */
+ * exactly those bytes. *found (may be NULL): the faces detected. */
 mien_status cli_template_of_bytes(mien_session *s, const char *name, const uint8_t *bytes,
                                   size_t size, int face_index, mien_profile profile,
-                                  mien_template **t, mien_face *face);
+                                  mien_template **t, mien_face *face, size_t *found);
 /* Reads a whole file (at most mien_image_options' default max_bytes) into *bytes (malloc'd,
  * the caller frees) and *size, printing why not (MIEN_ERR_IO, _IMAGE for too large, _NOMEM). */
 mien_status cli_read_file(const char *path, uint8_t **bytes, size_t *size);
@@ -159,12 +159,15 @@ typedef struct cli_probe {
  * collection `collection` and the image at `path`, records its digest in cx, checks cx's
  * purpose for action `cmd` ("search" or "verify"; a refusal is audited by the library and
  * printed as "mien CMD: refused: ..."), then loads the models and makes the probe's template
- * (of face a->face). Returns the exit code: CLI_EXIT_OK with *p complete; otherwise the
+ * (of face a->face); a picture without that face is refused and the refusal audited
+ * (mien_record_refusal, with `subject`, NULL for a search). Returns the exit code: CLI_EXIT_OK
+ * with *p complete; otherwise the
  * failure is reported (CLI_EXIT_USAGE for a missing purpose or case reference,
  * CLI_EXIT_FORBIDDEN when the rules refuse) and *p holds what was opened. Either way
  * cli_probe_close() frees it. (probe.c) */
 int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
-                   const char *collection, const char *path, cli_context *cx);
+                   const char *collection, const char *subject, const char *path,
+                   cli_context *cx);
 void cli_probe_close(cli_probe *p);
 
 /* A duration as its largest exact unit: "365d", "12h", "90s". */

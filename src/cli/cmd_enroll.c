@@ -7,7 +7,8 @@
  *
  * Consent and retention (mien.h mien_enrollment): --consent REF is the reference of the
  * person's consent record (a form number, a ticket), kept with the subject; a collection whose
- * policy requires consent refuses an enrolment without one, before any image is read (exit 3).
+ * policy requires consent refuses an enrolment without one, before any image is read (exit 3;
+ * the library's check, mien_enroll_check, which audits the refusal).
  * With --from-dir every subject gets the same REF (one consent batch per run). --expires sets
  * when the subject is erased by `mien purge` (a date or date-time in UTC, or +30d / +12h /
  * +3600s from now by the store's clock); the default is now + the collection's retention. Each
@@ -27,7 +28,8 @@
  * runs each model on one thread, decode, detect and embed; the main thread is the one writer
  * (a store handle belongs to one thread) and enrols results as they come. Progress: on a
  * terminal a bar refreshed in place (done/total, faces/s, ETA); otherwise (or with --json)
- * one JSON line per image on stdout. Refused images do not fail the run; an unreadable image
+ * one JSON line per image on stdout. Refused images do not fail the run (each refusal is one
+ * audit entry, mien_record_refusal, written by the writer thread); an unreadable image
  * makes the exit status 1, and a store failure stops the run (what was enrolled stays).
  *
  * Exit codes: 0 success; 1 a refusal or failure (single images), an unreadable image or a
@@ -67,6 +69,7 @@ typedef struct item {
     uint8_t sha[32];
     item_state state;
     char reason[512]; /* as mien_error.message */
+    mien_refusal refusal; /* ITEM_REFUSED: why, for the audit entry */
     mien_template *t;    /* ITEM_READY: owned until enrolled */
     mien_quality quality;
     uint8_t *crop;       /* --crops: the aligned chip, owned */
@@ -133,12 +136,14 @@ static void prepare(mien_session *s, const enroll_opts *o, item *it)
     it->faces = (int)pick.count;
     /* no face, or no face N: refused ("no face found", "no face N (found M)") */
     it->state = st == MIEN_ERR_NOT_FOUND && pick.index < 0 ? ITEM_REFUSED : ITEM_FAILED;
+    it->refusal = MIEN_REFUSAL_NO_FACE;
     if (st != MIEN_OK) {
         snprintf(it->reason, sizeof(it->reason), "%s", err.message);
         goto done;
     }
     it->state = ITEM_REFUSED;
     if (pick.count > 1 && o->face_index < 0 && !o->force) {
+        it->refusal = MIEN_REFUSAL_SEVERAL_FACES;
         snprintf(it->reason, sizeof(it->reason),
                  "%zu faces: say which with --face N, or --force for the most prominent",
                  pick.count);
@@ -149,6 +154,7 @@ static void prepare(mien_session *s, const enroll_opts *o, item *it)
     it->quality = face->quality;
     if (face->quality.klass == MIEN_QUALITY_LOW && !o->force) {
         const mien_quality *q = &face->quality;
+        it->refusal = MIEN_REFUSAL_LOW_QUALITY;
         snprintf(it->reason, sizeof(it->reason),
                  "low quality (interocular %.0f px, sharpness %.0f, yaw %.0f, pitch %.0f); "
                  "--force to enrol anyway",
@@ -185,6 +191,18 @@ done:
     }
     mien_faces_free(pick.faces);
     mien_image_free(img);
+}
+
+/* Records a REFUSED item's refusal in the audit log (mien_record_refusal: one entry, as the
+ * library's own refusals), with the image's digest. Returns the library's status (err
+ * filled): a refusal that cannot be recorded is a store failure. */
+static mien_status record_refusal(mien_store *store, const enroll_opts *o, const item *it,
+                                  mien_error *err)
+{
+    mien_context ctx = *o->ctx;
+    ctx.input_sha256 = it->sha;
+    return mien_record_refusal(store, o->collection, "enrol", it->subject, it->refusal,
+                               (size_t)it->faces, &ctx, NULL, err);
 }
 
 /* Enrols a READY item (state ENROLLED, SKIPPED when already there); returns the library's
@@ -254,6 +272,11 @@ static int enroll_images(mien_store *store, const cli_common *c, const enroll_op
             it.state = ITEM_FAILED;
         } else {
             prepare(session, o, &it);
+        }
+        if (it.state == ITEM_REFUSED && record_refusal(store, o, &it, &err) != MIEN_OK) {
+            fprintf(stderr, "mien enroll: %s: the refusal could not be audited: %s\n", it.path,
+                    err.message);
+            rc = CLI_EXIT_FAIL;
         }
         if (it.state == ITEM_READY) {
             mien_enrollment e = {.subject = subject,
@@ -647,8 +670,9 @@ static mien_status write_results(mien_store *store, const enroll_opts *o, bulk *
         }
         it = &b->items[b->done_queue[taken++]];
         pthread_mutex_unlock(&b->lock);
-        if (it->state == ITEM_READY && fatal == MIEN_OK) {
-            fatal = commit(store, o, it, err);
+        if ((it->state == ITEM_READY || it->state == ITEM_REFUSED) && fatal == MIEN_OK) {
+            fatal = it->state == ITEM_READY ? commit(store, o, it, err)
+                                            : record_refusal(store, o, it, err);
             if (fatal != MIEN_OK) {
                 abandon_rest(b);
             }
@@ -874,20 +898,30 @@ static bool one_form(const enroll_args *a, int n_paths)
 static int admit(mien_store *store, const mien_collection_info *info, const enroll_args *a,
                  enroll_opts *o)
 {
-    if (info->consent == MIEN_CONSENT_REQUIRED && o->consent_ref == NULL) {
-        /* Refused before any image is read; the library would refuse each one the same way. */
-        fprintf(stderr, "mien enroll: refused: collection '%s' enrols people only with their "
-                        "consent (legal basis: %s): give the consent record's reference with "
-                        "--consent REF\n",
-                o->collection, info->legal_basis[0] ? info->legal_basis : "not declared");
-        return CLI_EXIT_FORBIDDEN;
-    }
+    mien_error err;
+    mien_status st;
     if (a->expires != NULL && !parse_expiry(a->expires, mien_store_now(store), &o->expires_at)) {
         fprintf(stderr, "mien enroll: --expires wants a date (2031-12-31), a UTC date-time "
                         "(2031-12-31T18:00:00Z), unix seconds, or +30d / +12h / +3600s from now; "
                         "in the future (got '%s')\n",
                 a->expires);
         return CLI_EXIT_USAGE;
+    }
+    /* Refused before any image is read, by the library, which audits the refusal as
+     * mien_enroll would (once for a --from-dir run: its subjects are not known yet). */
+    mien_enrollment e = {.subject = a->subject,
+                         .display_name = a->display_name,
+                         .consent_ref = o->consent_ref,
+                         .expires_at = o->expires_at};
+    st = mien_enroll_check(store, o->collection, &e, o->ctx, &err);
+    if (st == MIEN_ERR_FORBIDDEN) {
+        fprintf(stderr, "mien enroll: refused: %s (legal basis: %s): give it with --consent "
+                        "REF\n",
+                err.message, info->legal_basis[0] ? info->legal_basis : "not declared");
+        return CLI_EXIT_FORBIDDEN;
+    }
+    if (st != MIEN_OK) {
+        return cli_fail("enroll", st, &err);
     }
     o->profile = info->profile;
     return CLI_EXIT_OK;

@@ -124,7 +124,7 @@ static int search(void *args, char **pos, int n_pos)
     int rc;
     (void)n_pos;
     memset(&res, 0, sizeof(res));
-    rc = cli_probe_open(&p, &o->p, "search", collection, path, &cx);
+    rc = cli_probe_open(&p, &o->p, "search", collection, NULL, path, &cx);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }

@@ -47,7 +47,7 @@ static int verify(void *args, char **pos, int n_pos)
     mien_status st;
     int rc;
     (void)n_pos;
-    rc = cli_probe_open(&p, &o->p, "verify", collection, path, &cx);
+    rc = cli_probe_open(&p, &o->p, "verify", collection, subject, path, &cx);
     if (rc != CLI_EXIT_OK) {
         goto done;
     }

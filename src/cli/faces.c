@@ -80,15 +80,19 @@ mien_status cli_read_file(const char *path, uint8_t **bytes, size_t *size)
     return MIEN_OK;
 }
 
-/* Detects in img and embeds face face_index (-1: the most prominent); `name` for messages. */
+/* Detects in img and embeds face face_index (-1: the most prominent); `name` for messages.
+ * *found (may be NULL): the faces detected. */
 static mien_status template_of_image(mien_session *s, const char *name, const mien_image *img,
                                      int face_index, mien_profile profile, mien_template **t,
-                                     mien_face *face)
+                                     mien_face *face, size_t *found)
 {
     mien_face_pick pick;
     mien_error err;
     mien_status st = mien_embed_face(s, img, face_index >= 0 ? face_index : MIEN_FACE_PROMINENT,
                                      profile, &pick, t, &err);
+    if (found != NULL) {
+        *found = pick.count;
+    }
     if (st == MIEN_OK) {
         *face = pick.faces[pick.index];
     } else {
@@ -105,7 +109,7 @@ mien_status cli_template_of(mien_session *s, const char *path, int face_index,
     mien_status st = cli_load_image(path, false, &img);
     *t = NULL;
     if (st == MIEN_OK) {
-        st = template_of_image(s, path, img, face_index, profile, t, face);
+        st = template_of_image(s, path, img, face_index, profile, t, face, NULL);
     }
     mien_image_free(img);
     return st;
@@ -113,7 +117,7 @@ mien_status cli_template_of(mien_session *s, const char *path, int face_index,
 
 mien_status cli_template_of_bytes(mien_session *s, const char *name, const uint8_t *bytes,
                                   size_t size, int face_index, mien_profile profile,
-                                  mien_template **t, mien_face *face)
+                                  mien_template **t, mien_face *face, size_t *found)
 {
     mien_image_options opt = mien_image_options_faces();
     mien_image *img = NULL;
@@ -125,7 +129,7 @@ mien_status cli_template_of_bytes(mien_session *s, const char *name, const uint8
         fprintf(stderr, "mien: %s: %s\n", name, err.message);
         return st;
     }
-    st = template_of_image(s, name, img, face_index, profile, t, face);
+    st = template_of_image(s, name, img, face_index, profile, t, face, found);
     mien_image_free(img);
     return st;
 }

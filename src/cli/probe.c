@@ -37,7 +37,8 @@ const cli_opt cli_probe_opts[] = {
 };
 
 int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
-                   const char *collection, const char *path, cli_context *cx)
+                   const char *collection, const char *subject, const char *path,
+                   cli_context *cx)
 {
     mien_error err;
     mien_status st;
@@ -64,11 +65,20 @@ int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
     if (cli_open_session(&a->c, &p->engine, &p->session) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
-    if (cli_template_of_bytes(p->session, path, p->bytes, p->size, a->face, p->info.profile,
-                              &p->t, &p->face) != MIEN_OK) {
+    size_t faces = 0;
+    st = cli_template_of_bytes(p->session, path, p->bytes, p->size, a->face, p->info.profile,
+                               &p->t, &p->face, &faces);
+    if (st == MIEN_ERR_NOT_FOUND) {
+        /* No face (or no face N): refused after the library's purpose check, so recorded
+         * here (mien_record_refusal), as the HTTP API records it. */
+        st = mien_record_refusal(p->store, collection, cmd, subject, MIEN_REFUSAL_NO_FACE, faces,
+                                 &cx->ctx, NULL, &err);
+        if (st != MIEN_OK) {
+            fprintf(stderr, "mien %s: the refusal could not be audited: %s\n", cmd, err.message);
+        }
         return CLI_EXIT_FAIL;
     }
-    return CLI_EXIT_OK;
+    return st == MIEN_OK ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
 void cli_probe_close(cli_probe *p)

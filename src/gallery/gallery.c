@@ -854,6 +854,25 @@ static void cache_follow_enrol(mien_store *s, int64_t collection_id, int64_t fac
     }
 }
 
+/* Records one refused `action` on collection `name` for `reason`, committed and signed
+ * before it returns: `subject` (NULL: none known, a bulk run's check) as its keyed hash,
+ * `extra` (stolen) the refusal's other facts. Every refusal of the library and of the checks
+ * front ends make between finding a face and calling the library is one such entry
+ * (docs/responsible-use.md). */
+static mien_status refusal_record(store_db *g, const char *name, const char *action,
+                                  const char *subject, const char *reason,
+                                  const uint8_t *input_sha256, json_t *extra,
+                                  const mien_context *ctx, int64_t *seq, mien_error *err)
+{
+    if (subject != NULL) {
+        char hash[65];
+        governance_subject_hash(g, name, subject, hash);
+        json_object_set_new(extra, "subject", json_string(hash));
+    }
+    json_object_set_new(extra, "reason", json_string(reason));
+    return governance_record(g, ctx, action, name, input_sha256, "refused", extra, seq, err);
+}
+
 /* The consent rule of collection c for enrolment e, and e's expiry (*expires_at). */
 static mien_status enrol_policy(const mien_store *s, const store_collection *c,
                                 const mien_enrollment *e, const mien_context *ctx,
@@ -869,11 +888,10 @@ static mien_status enrol_policy(const mien_store *s, const store_collection *c,
                        "collection '%s' enrols people only with their consent: give the "
                        "consent record's reference (consent_ref)", c->name);
         /* Refused enrolments are on the record too (who tried to enrol whom without it). */
-        char hash[65];
-        governance_subject_hash(s->store, c->name, e->subject, hash);
-        governance_record(s->store, ctx, "enrol", c->name, e->image_sha256, "refused",
-                          json_pack("{s:s,s:s}", "subject", hash, "reason", "no consent reference"),
-                          NULL, NULL);
+        refusal_record(s->store, c->name, "enrol", e->subject, "no consent reference",
+                       e->image_sha256 != NULL ? e->image_sha256
+                                               : (ctx != NULL ? ctx->input_sha256 : NULL),
+                       json_object(), ctx, NULL, NULL);
         return MIEN_ERR_FORBIDDEN;
     }
     if (e->expires_at != 0 && e->expires_at <= now) {
@@ -1036,6 +1054,76 @@ mien_status mien_enroll(mien_store *store, const char *collection, const mien_en
         return base_error_set(err, MIEN_ERR_ARG, "mien_enroll: NULL enrolment");
     }
     return mien_enroll_batch(store, collection, e, 1, ctx, face_id, err);
+}
+
+mien_status mien_enroll_check(mien_store *store, const char *collection,
+                              const mien_enrollment *e, const mien_context *ctx,
+                              mien_error *err)
+{
+    store_collection c;
+    coll_cache *cache;
+    int64_t expires_at = 0;
+    mien_status st;
+    if (!store_ok(store) || e == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_enroll_check: NULL store or enrolment");
+    }
+    if (e->subject != NULL && !subject_ok(e->subject)) {
+        return base_error_set(err, MIEN_ERR_ARG,
+                              "subject id must be 1..127 bytes without control characters");
+    }
+    if (e->display_name != NULL && strlen(e->display_name) >= STORE_SUBJECT_MAX) {
+        return base_error_set(err, MIEN_ERR_ARG, "display name longer than 127 bytes");
+    }
+    if ((st = collection_current(store, collection, &c, &cache, err)) != MIEN_OK) {
+        return st;
+    }
+    if (e->template_ != NULL && (st = template_fits(&c, e->template_, err)) != MIEN_OK) {
+        return st;
+    }
+    return enrol_policy(store, &c, e, ctx, &expires_at, err);
+}
+
+/* The reasons of mien_refusal, as the audit entries and the HTTP error codes spell them. */
+static const char *const REFUSAL_NAMES[] = {[MIEN_REFUSAL_NO_FACE] = "no_face",
+                                            [MIEN_REFUSAL_SEVERAL_FACES] = "several_faces",
+                                            [MIEN_REFUSAL_LOW_QUALITY] = "low_quality"};
+
+const char *mien_refusal_name(mien_refusal reason)
+{
+    return (unsigned)reason < sizeof(REFUSAL_NAMES) / sizeof(REFUSAL_NAMES[0])
+               ? REFUSAL_NAMES[reason]
+               : "unknown";
+}
+
+mien_status mien_record_refusal(mien_store *store, const char *collection, const char *action,
+                                const char *subject, mien_refusal reason, size_t faces,
+                                const mien_context *ctx, int64_t *seq, mien_error *err)
+{
+    store_collection c;
+    mien_status st;
+    if (seq != NULL) {
+        *seq = 0;
+    }
+    if (!store_ok(store) || action == NULL ||
+        (strcmp(action, "enrol") != 0 && strcmp(action, "search") != 0 &&
+         strcmp(action, "verify") != 0)) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_record_refusal: action is \"enrol\", "
+                              "\"search\" or \"verify\"");
+    }
+    if (strcmp(mien_refusal_name(reason), "unknown") == 0) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_record_refusal: unknown reason %d",
+                              (int)reason);
+    }
+    if (subject != NULL && !subject_ok(subject)) {
+        return base_error_set(err, MIEN_ERR_ARG,
+                              "subject id must be 1..127 bytes without control characters");
+    }
+    if ((st = collection_lookup(store, collection, &c, err)) != MIEN_OK) {
+        return st;
+    }
+    return refusal_record(store->store, c.name, action, subject, mien_refusal_name(reason),
+                          ctx != NULL ? ctx->input_sha256 : NULL,
+                          json_pack("{s:I}", "faces", (json_int_t)faces), ctx, seq, err);
 }
 
 /* Collection `collection`, for an operation on subject `subject` (its id checked first). */

@@ -4,6 +4,7 @@
  * Limits come first because the input is untrusted: the byte count before anything is
  * parsed, then the size the header declares before any pixel memory is allocated, so a
  * 100-byte PNG claiming 100000×100000 pixels costs microseconds, not 30 GB. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,10 @@ mien_status image_decode(const uint8_t *bytes, size_t size, const mien_image_opt
     lim.max_bytes = opt->max_bytes > 0 ? opt->max_bytes : IMAGE_DEFAULT_MAX_BYTES;
     lim.max_pixels = opt->max_pixels > 0 ? opt->max_pixels : IMAGE_DEFAULT_MAX_PIXELS;
     lim.min_side = opt->min_side > 0 ? opt->min_side : 0;
+    lim.max_memory = opt->max_memory > 0 ? opt->max_memory : IMAGE_DEFAULT_MAX_MEMORY;
+    if (lim.max_memory > (size_t)LONG_MAX) {
+        lim.max_memory = (size_t)LONG_MAX; /* libjpeg's field is a long */
+    }
     if (size == 0) {
         return base_error_set(err, MIEN_ERR_IMAGE, "empty image (0 bytes)");
     }

@@ -23,7 +23,21 @@
  * Scan limit. A progressive JPEG may hold thousands of tiny scans, each making libjpeg
  * re-read the whole coefficient buffer (CVE-2018-11813-style CPU exhaustion): a progress
  * monitor stops at JPEG_MAX_SCANS, the default scan limit of libjpeg-turbo 3's TurboJPEG
- * (TJPARAM_SCANLIMIT = 500). */
+ * (TJPARAM_SCANLIMIT = 500).
+ *
+ * Memory limit. A picture of several scans (progressive) is decoded by keeping every DCT
+ * coefficient of the whole picture: 2 bytes per coefficient, 64 per 8×8 block, so 2 bytes per
+ * sample of each component — 6 bytes per pixel at 4:4:4, 240 MB for the 40 million pixels
+ * max_pixels admits, whatever scale the output is decoded at, and per worker decoding at once.
+ * libjpeg's max_memory_to_use bounds what its memory manager hands out for such whole-picture
+ * arrays; above it the manager would spill to a backing store, but libjpeg-turbo has none
+ * (jmemnobs.c, also in Debian's libjpeg62-turbo 2.1.5: jpeg_open_backing_store fails with
+ * JERR_NO_BACKING_STORE before the array is allocated). That failure is reported here as
+ * MIEN_ERR_IMAGE naming the memory the picture needs and the limit
+ * (mien_image_options.max_memory). Setting the field also overrides libjpeg's own reading
+ * of the JPEGMEM environment variable: the library reads no environment. Measured with
+ * `/usr/bin/time -v mien detect` on a 7300×5470 4:4:4 progressive JPEG: 291 MB peak RSS
+ * before the limit, refused at 49 MB after (docs/api.md). */
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,11 +75,37 @@ static jpeg_state *state_of(j_common_ptr cinfo)
     return (jpeg_state *)(void *)cinfo;
 }
 
-/* error_exit: keep libjpeg's message and leave the guarded section. */
+/* Bytes of the whole-picture coefficient arrays a multi-scan decode keeps (see the file
+ * comment): 128 bytes per 8×8 block of each component. */
+static uint64_t coefficient_bytes(j_decompress_ptr cinfo)
+{
+    uint64_t total = 0;
+    for (int k = 0; k < cinfo->num_components; k++) {
+        const jpeg_component_info *c = &cinfo->comp_info[k];
+        total += (uint64_t)c->width_in_blocks * c->height_in_blocks * DCTSIZE2 * sizeof(JCOEF);
+    }
+    return total;
+}
+
+/* error_exit: keep libjpeg's message and leave the guarded section. A refusal of the memory
+ * manager (no backing store to spill to, or an allocation over the limit) is the memory
+ * limit, said as such. */
 static void on_error(j_common_ptr cinfo)
 {
     jpeg_state *st = state_of(cinfo);
     char buf[JMSG_LENGTH_MAX];
+    int code = cinfo->err->msg_code;
+    if ((code == JERR_NO_BACKING_STORE || code == JERR_OUT_OF_MEMORY) && st->header_done) {
+        snprintf(st->message, sizeof(st->message),
+                 "JPEG of %u×%u pixels needs %llu MiB of decoder memory (%s), over the limit "
+                 "of %llu MiB (mien_image_options.max_memory)",
+                 st->cinfo.image_width, st->cinfo.image_height,
+                 (unsigned long long)(coefficient_bytes(&st->cinfo) >> 20),
+                 jpeg_has_multiple_scans(&st->cinfo) ? "progressive: every coefficient is kept"
+                                                     : "its buffers",
+                 (unsigned long long)(cinfo->mem->max_memory_to_use >> 20));
+        longjmp(st->jump, 1);
+    }
     cinfo->err->format_message(cinfo, buf);
     snprintf(st->message, sizeof(st->message), "%s JPEG: %s",
              st->saw_eof ? "truncated" : "corrupt", buf);
@@ -154,6 +194,7 @@ static mien_status run(jpeg_state *st, const uint8_t *bytes, size_t size,
     }
     jpeg_create_decompress(cinfo);
     st->created = true;
+    cinfo->mem->max_memory_to_use = (long)lim->max_memory;
     cinfo->progress = &st->progress;
     jpeg_mem_src(cinfo, bytes, (unsigned long)size);
     jpeg_save_markers(cinfo, JPEG_APP1, 0xFFFF);

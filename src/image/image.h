@@ -77,6 +77,10 @@ mien_status image_decode(const uint8_t *bytes, size_t size, const mien_image_opt
  * picture, larger than any phone camera's; 120 MB of RGB). */
 #define IMAGE_DEFAULT_MAX_BYTES ((size_t)64 << 20)
 #define IMAGE_DEFAULT_MAX_PIXELS ((int64_t)40000000)
+/* Default of mien_image_options.max_memory: 96 MiB holds the coefficients of a progressive
+ * picture of 16 million pixels at 4:4:4 (6 bytes per pixel) or 33 million at 4:2:0 (3 bytes),
+ * more than a phone camera's 12 MP; the 240 MB a 40 MP 4:4:4 one would take is refused. */
+#define IMAGE_DEFAULT_MAX_MEMORY ((size_t)96 << 20)
 
 /* What a codec hands back to image_decode: the pixels as stored in the file (EXIF
  * orientation not yet applied), possibly at a reduced scale. */
@@ -92,6 +96,7 @@ typedef struct image_limits {
     size_t max_bytes;
     int64_t max_pixels;
     int min_side;
+    size_t max_memory; /* libjpeg's max_memory_to_use (decode_jpeg.c), bytes */
 } image_limits;
 
 /* Refuses a declared size before any pixel memory is allocated: a zero side, or w*h over

@@ -27,6 +27,7 @@ mien_image_options mien_image_options_default(void)
         .max_bytes = IMAGE_DEFAULT_MAX_BYTES,
         .max_pixels = IMAGE_DEFAULT_MAX_PIXELS,
         .min_side = 0,
+        .max_memory = IMAGE_DEFAULT_MAX_MEMORY,
     };
     return opt;
 }

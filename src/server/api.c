@@ -1148,24 +1148,54 @@ static bool p_compare(request *r)
     return purpose_listed(r, "a compare", r->srv->compare_purposes, compare_refuse);
 }
 
-/* Replies to a failed mien_face_find / mien_embed_face: 422 no_face with the library's words
- * ("no face found", "no face N (found M)") when there was no face (face N), else the
- * status's reply. `which` names the image ("" for the only one). */
-static void embed_face_failed(request *r, const char *which, mien_status st,
-                              const mien_face_pick *pick, mien_error *err)
+/* Audits a refusal of `action` ("enrol", "search", "verify") on collection {c} that the front
+ * end makes between finding the faces and calling the library (mien_record_refusal): every
+ * refusal is one entry. `subject` may be NULL. A refusal that cannot be recorded still
+ * stands; the failure is logged. */
+static void refusal_audit(request *r, const char *action, const char *subject,
+                          mien_refusal reason, size_t faces)
 {
-    const char *sep = which[0] ? ": " : "";
-    if (st == MIEN_ERR_NOT_FOUND && pick->index < 0) {
-        srv_reply_error(r, 422, "no_face", "%s%s%s", which, sep, err->message);
-    } else {
-        srv_reply_status(r, st, err);
+    mien_context ctx = request_context(r, r->image_sha256[0]);
+    mien_error err;
+    mien_status st;
+    SRV_LOCKED(r->srv, st, mien_record_refusal(r->srv->store, r->params[0], action, subject,
+                                               reason, faces, &ctx, NULL, &err));
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien serve: a refused %s (%s) could not be audited: %s\n", action,
+                mien_refusal_name(reason), err.message);
     }
 }
 
-/* Decodes image k, finds its most prominent face and embeds it. Replies (422 no_face, ...)
- * and returns false on failure. */
-static bool template_of(request *r, mien_session *s, int k, const char *which, mien_profile p,
-                        mien_template **t, mien_face *face)
+/* Replies to a failed mien_face_find / mien_embed_face: 422 no_face with the library's words
+ * ("no face found", "no face N (found M)") when there was no face (face N), audited as
+ * `action`'s refusal ("compare": compare's own entry; "enrol", "search", "verify": the
+ * collection's, `subject` may be NULL), else the status's reply. `which` names the image (""
+ * for the only one). */
+static void embed_face_failed(request *r, const char *action, const char *subject,
+                              const char *which, mien_status st, const mien_face_pick *pick,
+                              mien_error *err)
+{
+    const char *sep = which[0] ? ": " : "";
+    char reason[600];
+    if (st != MIEN_ERR_NOT_FOUND || pick->index >= 0) {
+        srv_reply_status(r, st, err);
+        return;
+    }
+    snprintf(reason, sizeof(reason), "%s%s%s", which, sep, err->message);
+    if (strcmp(action, "compare") == 0) {
+        compare_refuse(r, 422, "no_face", reason);
+        return;
+    }
+    refusal_audit(r, action, subject, MIEN_REFUSAL_NO_FACE, pick->count);
+    srv_reply_error(r, 422, "no_face", "%s", reason);
+}
+
+/* Decodes image k, finds its most prominent face and embeds it. Replies (422 no_face, ...,
+ * audited as `action`'s refusal of `subject`: embed_face_failed) and returns false on
+ * failure. */
+static bool template_of(request *r, mien_session *s, const char *action, const char *subject,
+                        int k, const char *which, mien_profile p, mien_template **t,
+                        mien_face *face)
 {
     mien_face_pick pick;
     mien_error err;
@@ -1178,7 +1208,7 @@ static bool template_of(request *r, mien_session *s, int k, const char *which, m
     if (st == MIEN_OK) {
         *face = pick.faces[pick.index];
     } else {
-        embed_face_failed(r, which, st, &pick, &err);
+        embed_face_failed(r, action, subject, which, st, &pick, &err);
     }
     mien_faces_free(pick.faces);
     mien_image_free(img);
@@ -1196,8 +1226,8 @@ static void j_compare(mien_session *s, void *arg)
     int64_t seq = 0;
     mien_error err;
     compare_options(r, &profile, &fmr_target); /* checked in p_compare */
-    if (!template_of(r, s, 0, "image a", profile, &t[0], &face[0]) ||
-        !template_of(r, s, 1, "image b", profile, &t[1], &face[1])) {
+    if (!template_of(r, s, "compare", NULL, 0, "image a", profile, &t[0], &face[0]) ||
+        !template_of(r, s, "compare", NULL, 1, "image b", profile, &t[1], &face[1])) {
         goto done;
     }
     mien_status st = mien_template_compare(t[0], t[1], &sim, &err);
@@ -1729,8 +1759,7 @@ static bool p_enrol(request *r)
         return false;
     }
     mien_collection_info info;
-    int64_t expires_at;
-    const char *consent;
+    int64_t expires_at = 0;
     if (!body_images(r, ONE_IMAGE, 1) || !body_params(r, ENROL_PARAMS, 2) ||
         !collection_profile(r, &info)) {
         return false;
@@ -1741,29 +1770,36 @@ static bool p_enrol(request *r)
                         "YYYY-MM-DDTHH:MM:SSZ");
         return false;
     }
-    /* mien_enroll refuses this too; refusing here saves the inference. */
-    consent = query(r, Q_CONSENT_REF);
-    if (info.consent == MIEN_CONSENT_REQUIRED && (consent == NULL || consent[0] == '\0')) {
-        srv_reply_error(r, 403, "forbidden", "collection '%s' enrols people only with their "
-                        "consent: give the consent record's reference (consent_ref)", info.name);
-        return false;
-    }
     digest_images(r, 1);
-    return true;
+    /* mien_enroll's checks that need no face (consent above all), before the inference: the
+     * library audits the refusal, as it would have in mien_enroll. */
+    mien_enrollment e = {.subject = r->params[1],
+                         .display_name = query(r, Q_DISPLAY_NAME),
+                         .image_sha256 = r->image_sha256[0],
+                         .consent_ref = query(r, Q_CONSENT_REF),
+                         .expires_at = query(r, Q_EXPIRES_AT) != NULL ? expires_at : 0};
+    mien_context ctx = actor_context(r, r->image_sha256[0]);
+    mien_error err;
+    mien_status st;
+    SRV_LOCKED(r->srv, st, mien_enroll_check(r->srv->store, info.name, &e, &ctx, &err));
+    return !reply_failed(r, st, &err);
 }
 
 /* Whether the enrolment's face may be used: the choice is strict (cmd_enroll.c), every later
- * search trusts an enrolment. Replies 422 several_faces or low_quality when it may not. */
+ * search trusts an enrolment. Replies 422 several_faces or low_quality, audited, when it may
+ * not. */
 static bool enrol_choice_ok(request *r, const mien_face_pick *pick, int face_index, bool force)
 {
     const mien_quality *q = &pick->faces[pick->index].quality;
     if (pick->count > 1 && face_index < 0 && !force) {
+        refusal_audit(r, "enrol", r->params[1], MIEN_REFUSAL_SEVERAL_FACES, pick->count);
         srv_reply_error(r, 422, "several_faces",
                         "%zu faces: say which with face=N, or force=1 for the most prominent",
                         pick->count);
         return false;
     }
     if (q->klass == MIEN_QUALITY_LOW && !force) {
+        refusal_audit(r, "enrol", r->params[1], MIEN_REFUSAL_LOW_QUALITY, pick->count);
         srv_reply_error(r, 422, "low_quality",
                         "low quality (interocular %.0f px, sharpness %.0f, yaw %.0f, pitch %.0f); "
                         "force=1 to enrol anyway",
@@ -1812,7 +1848,7 @@ static void j_enrol(mien_session *s, void *arg)
     st = srv_face_find(r->srv, s, img, face_index >= 0 ? face_index : MIEN_FACE_PROMINENT,
                        &pick, &err);
     if (st != MIEN_OK) {
-        embed_face_failed(r, "", st, &pick, &err);
+        embed_face_failed(r, "enrol", r->params[1], "", st, &pick, &err);
         goto done;
     }
     if (!enrol_choice_ok(r, &pick, face_index, force)) {
@@ -1898,7 +1934,7 @@ static void j_search(mien_session *s, void *arg)
     if (query(r, Q_FMR) != NULL) {
         parse_double(query(r, Q_FMR), 1e-6, 1.0, &so.max_fmr);
     }
-    if (!template_of(r, s, 0, "", r->profile, &t, &face)) {
+    if (!template_of(r, s, "search", NULL, 0, "", r->profile, &t, &face)) {
         goto done;
     }
     st = srv_search(r->srv, r->params[0], t, &so, &ctx, &res, &err);
@@ -1950,7 +1986,7 @@ static void j_verify(mien_session *s, void *arg)
     if (query(r, Q_FMR) != NULL) {
         parse_double(query(r, Q_FMR), 1e-6, 1.0, &fmr); /* checked in p_verify */
     }
-    if (!template_of(r, s, 0, "", r->profile, &t, &face)) {
+    if (!template_of(r, s, "verify", r->params[1], 0, "", r->profile, &t, &face)) {
         goto done;
     }
     st = srv_verify(r->srv, r->params[0], r->params[1], t, fmr, &ctx, &v, &err);

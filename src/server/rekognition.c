@@ -1607,6 +1607,27 @@ static void op_delete_faces(request *r, rek_call *c)
 
 /* ---- search ---------------------------------------------------------------------------------- */
 
+/* Audits a refusal of `action` ("enrol" for IndexFaces, "search") on the call's collection
+ * for the picture's faces (mien_record_refusal, under the collection's first purpose when the
+ * call names none, as the operation itself): every refusal is one entry. An IndexFaces that
+ * indexed nothing (no face, or every face under the quality filter) is such a refusal, though
+ * Rekognition answers it with empty FaceRecords. Logged when it cannot be recorded. */
+static void face_refusal_audit(request *r, rek_call *c, const char *action, const char *subject,
+                               mien_refusal reason, size_t faces)
+{
+    char purpose[64];
+    first_item(c->coll.purposes, purpose, sizeof(purpose));
+    mien_context ctx = call_context(c, purpose, c->image_sha256[0]);
+    mien_error err;
+    mien_status st;
+    SRV_LOCKED(r->srv, st, mien_record_refusal(r->srv->store, c->collection, action, subject,
+                                               reason, faces, &ctx, NULL, &err));
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien serve: a refused %s (%s) could not be audited: %s\n", action,
+                mien_refusal_name(reason), err.message);
+    }
+}
+
 /* Checks, before any inference, that the collection allows a search for this call's purpose
  * (mien_check_purpose: a refusal is audited). */
 static bool check_search_purpose(request *r, rek_call *c)
@@ -1897,6 +1918,7 @@ static void search_by_image(mien_session *s, request *r, rek_call *c, bool users
     }
     st = srv_face_find(r->srv, s, img, MIEN_FACE_LARGEST, &pick, &err);
     if (st == MIEN_ERR_NOT_FOUND && pick.count == 0) {
+        face_refusal_audit(r, c, "search", NULL, MIEN_REFUSAL_NO_FACE, 0);
         rek_fail(r, REK_INVALID_PARAMETER, "There are no faces in the image. Should be at least "
                                            "1.");
         goto done;
@@ -1908,6 +1930,7 @@ static void search_by_image(mien_session *s, request *r, rek_call *c, bool users
     const mien_face *faces = pick.faces;
     size_t n = pick.count, best = (size_t)pick.index;
     if (!quality_passes(&faces[best], q)) { /* before the embedding: a refusal costs none */
+        face_refusal_audit(r, c, "search", NULL, MIEN_REFUSAL_LOW_QUALITY, n);
         rek_fail(r, REK_INVALID_PARAMETER, "the largest face does not meet QualityFilter "
                                            "(mien quality class too low)");
         goto done;
@@ -2408,10 +2431,22 @@ static bool p_index_faces(request *r, rek_call *c)
     if (!lookup_collection(r, c)) {
         return false;
     }
-    if (c->coll.consent == MIEN_CONSENT_REQUIRED && c->consent_ref[0] == '\0') {
-        rek_fail(r, REK_ACCESS_DENIED, "collection %s records consent for every enrolment: send "
-                                       "the consent reference in X-Mien-Consent-Ref",
-                 c->collection);
+    /* mien_enroll's checks that need no face, before the inference; the library audits a
+     * missing consent reference as mien_enroll would. */
+    char first_purpose[64];
+    first_item(c->coll.purposes, first_purpose, sizeof(first_purpose));
+    mien_enrollment e = {.subject = ext, .consent_ref = c->consent_ref[0] ? c->consent_ref : NULL};
+    mien_context ctx = call_context(c, first_purpose, c->image_sha256[0]);
+    mien_error err;
+    mien_status st;
+    SRV_LOCKED(r->srv, st, mien_enroll_check(r->srv->store, c->collection, &e, &ctx, &err));
+    if (st == MIEN_ERR_FORBIDDEN) {
+        rek_fail(r, REK_ACCESS_DENIED, "%s: send the consent reference in X-Mien-Consent-Ref",
+                 err.message);
+        return false;
+    }
+    if (st != MIEN_OK) {
+        rek_fail_status(r, st, &err);
         return false;
     }
     return true;
@@ -2496,6 +2531,10 @@ static void j_index_faces(mien_session *s, request *r, rek_call *c)
         json_array_append_new(records, json_pack("{s:o,s:o}", "Face", face, "FaceDetail",
                                                  face_detail_json(img, f)));
     }
+    if (indexed == 0) {
+        face_refusal_audit(r, c, "enrol", ext, n == 0 ? MIEN_REFUSAL_NO_FACE
+                                                       : MIEN_REFUSAL_LOW_QUALITY, n);
+    }
     reply_ok(r, json_pack("{s:o,s:s,s:o}", "FaceRecords", records, "FaceModelVersion", version,
                           "UnindexedFaces", unindexed));
     records = unindexed = NULL;
@@ -2569,20 +2608,54 @@ static bool p_compare_faces(request *r, rek_call *c)
            param_quality(r, QF_NONE, &q) && compare_purpose_ok(r, c);
 }
 
+/* Appends a CompareFaces audit entry (as /v1/compare's): `outcome`, both images' digests and
+ * `members` (the rest of the result object's members, JSON text without braces), under the
+ * compare's purpose. */
+static mien_status compare_append(request *r, rek_call *c, const char *outcome,
+                                  const char *members, mien_error *err)
+{
+    char summary[400], hex_a[65], hex_b[65];
+    mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = outcome,
+                           .result = summary};
+    mien_status st;
+    sodium_bin2hex(hex_a, sizeof(hex_a), c->image_sha256[0], 32);
+    sodium_bin2hex(hex_b, sizeof(hex_b), c->image_sha256[1], 32);
+    snprintf(summary, sizeof(summary),
+             "{\"api\":\"rekognition\",\"a_sha256\":\"%s\",\"b_sha256\":\"%s\",%s}", hex_a,
+             hex_b, members);
+    mien_context ctx = identify_context(c, c->image_sha256[0]); /* checked in p_compare_faces */
+    SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, NULL, err));
+    return st;
+}
+
+/* Audits a refused CompareFaces, `reason` a static text; logged when it cannot be recorded. */
+static void compare_refused(request *r, rek_call *c, const char *reason)
+{
+    char members[128];
+    mien_error err;
+    snprintf(members, sizeof(members), "\"reason\":\"%s\"", reason);
+    if (compare_append(r, c, "refused", members, &err) != MIEN_OK) {
+        fprintf(stderr, "mien serve: a refused CompareFaces could not be audited: %s\n",
+                err.message);
+    }
+}
+
 /* The probe of a CompareFaces: the source's largest face, embedded with `profile`, into
- * *probe (the caller frees it and pick->faces). False when replied: no face, or the face
- * fails QualityFilter q. */
-static bool compare_source(request *r, mien_session *s, const mien_image *src,
+ * *probe (the caller frees it and pick->faces). False when replied (and audited): no face,
+ * or the face fails QualityFilter q. */
+static bool compare_source(request *r, rek_call *c, mien_session *s, const mien_image *src,
                            mien_profile profile, quality_filter q, mien_face_pick *pick,
                            mien_template **probe)
 {
     mien_error err;
     mien_status st = srv_face_find(r->srv, s, src, MIEN_FACE_LARGEST, pick, &err);
     if (st == MIEN_ERR_NOT_FOUND && pick->count == 0) {
+        compare_refused(r, c, "no_face: source");
         rek_fail(r, REK_INVALID_PARAMETER, "There are no faces in the source image.");
         return false;
     }
     if (st == MIEN_OK && !quality_passes(&pick->faces[pick->index], q)) {
+        compare_refused(r, c, "low_quality: source");
         rek_fail(r, REK_INVALID_PARAMETER, "the source's largest face does not meet "
                                            "QualityFilter");
         return false; /* before the embedding: a refusal costs none */
@@ -2657,21 +2730,13 @@ static bool compare_targets(request *r, mien_session *s, const mien_image *dst,
 static bool compare_audit(request *r, rek_call *c, size_t nt, const compare_tally *tally,
                           double thr)
 {
-    char summary[320], hex_a[65], hex_b[65];
-    mien_audit_event ev = {.action = "compare", .collection = NULL, .outcome = "ok",
-                           .result = summary};
-    mien_context ctx;
+    char members[160];
     mien_error err;
-    mien_status st;
-    sodium_bin2hex(hex_a, sizeof(hex_a), c->image_sha256[0], 32);
-    sodium_bin2hex(hex_b, sizeof(hex_b), c->image_sha256[1], 32);
-    snprintf(summary, sizeof(summary),
-             "{\"api\":\"rekognition\",\"a_sha256\":\"%s\",\"b_sha256\":\"%s\","
+    snprintf(members, sizeof(members),
              "\"target_faces\":%zu,\"matches\":%zu,\"best_similarity\":%.3f,"
-             "\"threshold\":%.3f}",
-             hex_a, hex_b, nt, tally->n_matches, tally->best_pct, thr);
-    ctx = identify_context(c, c->image_sha256[0]); /* checked in p_compare_faces */
-    SRV_LOCKED(r->srv, st, mien_audit_append(r->srv->store, &ev, &ctx, NULL, &err));
+             "\"threshold\":%.3f",
+             nt, tally->n_matches, tally->best_pct, thr);
+    mien_status st = compare_append(r, c, "ok", members, &err);
     if (st != MIEN_OK) {
         rek_fail_status(r, st, &err);
         return false;
@@ -2698,7 +2763,7 @@ static void j_compare_faces(mien_session *s, request *r, rek_call *c)
     param_number(r, "SimilarityThreshold", 0, 100, SIM_DEFAULT, &thr);
     param_quality(r, QF_NONE, &q);
     if ((src = decode_image(r, c, 0)) == NULL || (dst = decode_image(r, c, 1)) == NULL ||
-        !compare_source(r, s, src, profile, q, &pick, &probe)) {
+        !compare_source(r, c, s, src, profile, q, &pick, &probe)) {
         goto done;
     }
     if ((st = srv_detect(r->srv, s, dst, NULL, &tf, &nt, &err)) != MIEN_OK) {

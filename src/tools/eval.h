@@ -24,7 +24,8 @@ typedef struct eval_options {
     const char *root;       /* --root DIR for `eval pairs` (NULL: the list's folder) */
     const char *roc;        /* --roc FILE.svg, or NULL */
     const char *out;        /* --out FILE for `eval calibrate`, or NULL (stdout) */
-    const char *list;       /* the positional LIST of `eval pairs` */
+    const char *list;       /* the positional LIST of `eval pairs`, PAIRS of `eval groups` */
+    const char *groups;     /* the positional GROUPS of `eval groups` */
     const char *cache;      /* --cache FILE for `eval clustering`: the embeddings, reused */
     const char *method;     /* --method NAME for `eval clustering` (NULL: the default) */
     mien_profile profile;   /* --profile (default fast) */
@@ -44,6 +45,7 @@ enum {
     EVAL_OPT_LIST = 1 << 7,
     EVAL_OPT_CACHE = 1 << 8,
     EVAL_OPT_METHOD = 1 << 9,
+    EVAL_OPT_GROUPS = 1 << 10, /* two positionals: PAIRS (o->list) and GROUPS (o->groups) */
 };
 
 /* Parses argv[1..] of sub-command `cmd` (argv[0] is its name) into *o, accepting the options
@@ -167,6 +169,11 @@ typedef struct eval_person {
  * frees); prints the problem and returns false when malformed or unreadable. (eval_lfw1n.c) */
 bool eval_read_lfw_names(const char *path, eval_person **out, size_t *n);
 
+/* Reads a pair list of `mien eval pairs` (path_a<TAB>path_b<TAB>same 0|1<TAB>fold 0-9; blank
+ * and '#' lines skipped), paths relative to `root`. Returns the exit code: 0 with *out
+ * filled, 2 for a malformed line (line number printed), 1 when the list cannot be read. */
+int eval_read_pair_list(const char *list, const char *root, eval_pairs *out);
+
 /* Path of image `num` of `name` in LFW's layout, lfw_dir/lfw_deepfunneled/name/name_NNNN.jpg;
  * malloc'd (the caller frees), NULL when out of memory. */
 char *eval_lfw_image(const char *lfw_dir, const char *name, int num);
@@ -219,12 +226,13 @@ double eval_library_weight(const eval_embed_result *r);
 /* The sub-commands, `mien eval NAME` run by tools_eval_FN: lfw and pairs in eval_lfw.c,
  * calibrate in eval_calibrate.c, fusion and flip in eval_dev.c, detection (dlib's annotated
  * VOC photos) in eval_detection.c, lfw-1n (open-set 1:N identification on LFW) in
- * eval_lfw1n.c, clustering (grouping all of LFW into people) in eval_clustering.c. One list
- * gives both their declarations and eval_main.c's dispatch table. */
+ * eval_lfw1n.c, clustering (grouping all of LFW into people) in eval_clustering.c, groups
+ * (error rates per user-labelled group) in eval_groups.c. One list gives both their
+ * declarations and eval_main.c's dispatch table. */
 #define EVAL_COMMANDS(XX)                                                                    \
     XX("lfw", lfw) XX("pairs", pairs) XX("calibrate", calibrate) XX("fusion", fusion)        \
-    XX("flip", flip) XX("detection", detection) XX("lfw-1n", lfw1n)  \
-    XX("clustering", clustering)
+    XX("flip", flip) XX("detection", detection) XX("lfw-1n", lfw1n)                          \
+    XX("clustering", clustering) XX("groups", groups)
 
 #define EVAL_COMMAND_DECLARE(name, fn) int tools_eval_##fn(int argc, char **argv);
 EVAL_COMMANDS(EVAL_COMMAND_DECLARE)

@@ -227,7 +227,7 @@ static char *join(const char *root, const char *path)
 /* Reads a pair list (see the file comment). Blank lines and lines starting with '#' are
  * skipped. Returns the exit code: 0 with *out filled, 2 for a malformed line (line number
  * printed), 1 when the list cannot be read. */
-static int read_pair_list(const char *list, const char *root, eval_pairs *out)
+int eval_read_pair_list(const char *list, const char *root, eval_pairs *out)
 {
     FILE *f = fopen(list, "r");
     char line[8192];
@@ -303,7 +303,7 @@ static int load_list(const eval_options *o, eval_pairs *p, char *what, size_t ca
             }
         }
     }
-    rc = read_pair_list(o->list, root, p);
+    rc = eval_read_pair_list(o->list, root, p);
     if (rc == CLI_EXIT_OK) {
         snprintf(what, cap, "%s", o->list);
     }

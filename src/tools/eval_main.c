@@ -1,13 +1,13 @@
-/* eval_main.c — `mien eval lfw|pairs|calibrate|fusion|flip|detection|lfw-1n|clustering`:
+/* eval_main.c — `mien eval lfw|pairs|calibrate|fusion|flip|detection|lfw-1n|clustering|groups`:
  * measuring mien on labelled photos. The evaluations live in src/tools/, apart from the
  * operator's commands in src/cli/, but stay sub-commands of the one `mien` binary (tools.h
  * says why). This file dispatches and parses the options the sub-commands share (one table,
  * filtered per sub-command, read by cli's parser: opt.h); the work is in eval_lfw.c (lfw,
  * pairs), eval_calibrate.c (calibrate), eval_dev.c (fusion, flip), eval_detection.c
- * (detection), eval_lfw1n.c (lfw-1n, 1:N identification), eval_clustering.c (clustering), on
- * top of eval_embed.c (the multi-threaded embedding pass), eval_pairs.c (pair lists) and
- * eval_metrics.c (the reference scorer's metrics). docs/cli.md documents the commands,
- * docs/calibration.md the tables. */
+ * (detection), eval_lfw1n.c (lfw-1n, 1:N identification), eval_clustering.c (clustering),
+ * eval_groups.c (groups), on top of eval_embed.c (the multi-threaded embedding pass),
+ * eval_pairs.c (pair lists) and eval_metrics.c (the reference scorer's metrics). docs/cli.md
+ * documents the commands, docs/calibration.md the tables. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -51,9 +51,10 @@ static const struct {
 #define N_EVAL_OPTS (sizeof(eval_opts) / sizeof(eval_opts[0]))
 
 /* The usage line of sub-command `cmd` with the options of its table, into out[cap]. */
-static void synopsis(const char *cmd, const cli_opt *table, bool list, char *out, size_t cap)
+static void synopsis(const char *cmd, const cli_opt *table, int n_pos, char *out, size_t cap)
 {
-    size_t used = (size_t)snprintf(out, cap, "eval %s%s", cmd, list ? " LIST" : "");
+    static const char *const pos[3] = {"", " LIST", " PAIRS GROUPS"};
+    size_t used = (size_t)snprintf(out, cap, "eval %s%s", cmd, pos[n_pos]);
     for (; table->name != NULL && used < cap; table++) {
         used += (size_t)snprintf(out + used, cap - used, " [%s%s%s]", table->name,
                                  table->value ? " " : "", table->value ? table->value : "");
@@ -68,7 +69,7 @@ int eval_parse_options(const char *cmd, int argc, char **argv, unsigned allowed,
     size_t n = 0;
     int n_args, rc;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    bool list = (allowed & EVAL_OPT_LIST) != 0;
+    int n_pos = (allowed & EVAL_OPT_GROUPS) ? 2 : (allowed & EVAL_OPT_LIST) ? 1 : 0;
     for (size_t k = 0; k < N_EVAL_OPTS; k++) {
         if (eval_opts[k].flag == 0 || (allowed & eval_opts[k].flag)) {
             table[n++] = eval_opts[k].opt;
@@ -76,15 +77,16 @@ int eval_parse_options(const char *cmd, int argc, char **argv, unsigned allowed,
     }
     table[n] = (cli_opt)CLI_OPT_END;
     snprintf(name, sizeof(name), "eval %s", cmd);
-    synopsis(cmd, table, list, usage, sizeof(usage));
-    const cli_command command = {name, usage, table, list ? 1 : 0, list ? 1 : 0};
+    synopsis(cmd, table, n_pos, usage, sizeof(usage));
+    const cli_command command = {name, usage, table, n_pos, n_pos};
     memset(o, 0, sizeof(*o));
     o->profile = MIEN_PROFILE_FAST;
     o->threads = cpus >= 1 ? (cpus > 256 ? 256 : (int)cpus) : 1;
     o->limit_folds = EVAL_MAX_FOLDS;
     rc = cli_parse(&command, argc, argv, o, &n_args);
-    if (rc == CLI_PARSED && list) {
+    if (rc == CLI_PARSED && n_pos > 0) {
         o->list = argv[0];
+        o->groups = n_pos > 1 ? argv[1] : NULL;
     }
     return rc;
 }

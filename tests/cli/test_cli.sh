@@ -105,6 +105,26 @@ if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     expect "eval pairs counts the unreadable image" "$OUT" '"unreadable":1'
     expect "eval pairs names the unreadable image" "$ERR" "missing.jpg"
     check "eval pairs missing list" 1 "$MIEN" eval pairs "$EVAL_DIR/none.tsv"
+    # eval groups (issue 13 item 13): known numbers. Group A: one genuine pair of the same
+    # photo (accepted) and one impostor pair (rejected); group B: one genuine pair with a
+    # missing image (a false non-match); one impostor pair across A and B (overall only).
+    printf 'sample1.jpg\tsample1.jpg\t1\t0\nsample1.jpg\tsample2.jpg\t0\t0\nsample3.jpg\tmissing.jpg\t1\t0\nsample1.jpg\tsample3.jpg\t0\t0\n' >"$EVAL_DIR/groups.tsv"
+    printf '# illustration only: labels a user supplies\nsample1.jpg A\nsample2.jpg A\nsample3.jpg B\nmissing.jpg B\n' >"$EVAL_DIR/groups.txt"
+    check "eval groups" 0 "$MIEN" eval groups "$EVAL_DIR/groups.tsv" "$EVAL_DIR/groups.txt" \
+        --root "$MIEN_MODELS/samples" --threads 2 --json
+    expect "eval groups counts" "$OUT" '^{"profile":"fast","pairs":4,"images_without_face":1,"unlabelled_pairs":0,"cross_group_impostors":1,'
+    expect "eval groups overall" "$OUT" '"at_fmr":0.001,"threshold":[0-9.]*,"overall":{"fnmr":{"trials":2,"errors":1,"rate":0.5,"ci95":\[0.0945312,0.905469\],"ratio":1},"fmr":{"trials":2,"errors":0,"rate":0,"ci95":\[0,0.65762\],"ratio":null}}'
+    expect "eval groups A" "$OUT" '{"group":"A","fnmr":{"trials":1,"errors":0,"rate":0,"ci95":\[0,0.793451\],"ratio":0},"fmr":{"trials":1,"errors":0,"rate":0,"ci95":\[0,0.793451\],"ratio":null}}'
+    expect "eval groups B" "$OUT" '{"group":"B","fnmr":{"trials":1,"errors":1,"rate":1,"ci95":\[0.206549,1\],"ratio":2},"fmr":{"trials":0,'
+    expect "eval groups at 1e-4 too" "$OUT" '"at_fmr":0.0001,'
+    check "eval groups table" 0 "$MIEN" eval groups "$EVAL_DIR/groups.tsv" "$EVAL_DIR/groups.txt" \
+        --root "$MIEN_MODELS/samples" --threads 2
+    expect "eval groups table row" "$OUT" '^B  *1  *1.0000 \[0.2065, 1.0000\]  *2.00'
+    printf 'sample1.jpg A extra\n' >"$EVAL_DIR/badgroups.txt"
+    check "eval groups bad groups line" 2 "$MIEN" eval groups "$EVAL_DIR/groups.tsv" \
+        "$EVAL_DIR/badgroups.txt" --root "$MIEN_MODELS/samples"
+    expect "eval groups names the line" "$ERR" "badgroups.txt:1:"
+    check "eval groups needs GROUPS" 2 "$MIEN" eval groups "$EVAL_DIR/groups.tsv"
     rm -rf "$EVAL_DIR"
 else
     echo "  skip: eval pairs needs $MIEN_MODELS/samples (run scripts/setup)"
@@ -437,6 +457,49 @@ PY
     check "audit export --to a past date" 0 "$MIEN" audit export --to 2001-01-01 --store "$STORE"
     if [ -s "$OUT" ]; then failed=$((failed + 1)); echo "  FAILED audit export --to 2001"
     else passed=$((passed + 1)); echo "  ok audit export --to 2001 is empty"; fi
+
+    # every refusal is one audit entry, whichever check refused (issue 13 item 12); and a
+    # compare with a store is audited as POST /v1/compare is
+    BLANK="$GAL_DIR/blank.png" # 1×1 grey: no face
+    echo "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==" |
+        base64 -d >"$BLANK"
+    check "enroll, no face 9" 1 "$MIEN" enroll people --subject Z --face 9 "$S1" --consent F-9 \
+        --store "$STORE"
+    check "enroll, no face at all" 1 "$MIEN" enroll people --subject Z "$BLANK" --consent F-9 \
+        --store "$STORE"
+    check "search, no face" 1 "$MIEN" search people "$BLANK" --purpose lost_child --case-ref C-9 \
+        --store "$STORE"
+    check "verify, no face" 1 "$MIEN" verify people "$BLANK" --subject A \
+        --purpose access_control --case-ref V-9 --store "$STORE"
+    check "compare with a store, no purpose" 2 "$MIEN" compare "$S1" "$S2" --store "$STORE"
+    expect "compare without purpose says so" "$ERR" "declares its purpose"
+    check "compare with a store" 0 "$MIEN" compare "$S1" "$S1" --purpose onboarding \
+        --case-ref X-1 --store "$STORE" --json
+    expect "compare answers" "$OUT" '"same_person":true'
+    check "compare with a store, no face" 1 "$MIEN" compare "$S1" "$BLANK" --purpose onboarding \
+        --case-ref X-2 --store "$STORE"
+    check "compare --purpose without a store" 2 "$MIEN" compare "$S1" "$S1" --purpose onboarding
+    expect "compare --purpose wants a store" "$ERR" "give --store URI or set MIEN_STORE"
+    check "audit export refusals" 0 "$MIEN" audit export --store "$STORE"
+    # exactly NAME WANT PATTERN... : WANT lines of the export match every pattern
+    exactly() {
+        name=$1 want=$2
+        shift 2
+        cp "$OUT" "$GAL_DIR/sel"
+        for p in "$@"; do grep -E -- "$p" "$GAL_DIR/sel" >"$GAL_DIR/sel2"; mv "$GAL_DIR/sel2" "$GAL_DIR/sel"; done
+        n=$(wc -l <"$GAL_DIR/sel" | tr -d ' ')
+        if [ "$n" -eq "$want" ]; then passed=$((passed + 1)); echo "  ok $name"
+        else failed=$((failed + 1)); echo "  FAILED $name: $n entries, want $want"; fi
+    }
+    exactly "one entry: enroll without consent" 1 '"action":"enrol","collection":"people"' '"outcome":"refused"' '"reason":"no consent reference"' '"subject":"[0-9a-f]{64}"'
+    exactly "one entry: enroll, several faces" 1 '"action":"enrol","collection":"people"' '"outcome":"refused"' '"reason":"several_faces"'
+    exactly "one entry each: enroll, no face" 2 '"action":"enrol","collection":"people"' '"input_sha256":"[0-9a-f]{64}","outcome":"refused"' '"reason":"no_face"'
+    exactly "one entry: search, no face" 1 '"action":"search","collection":"people","purpose":"lost_child","case_ref":"C-9"' '"outcome":"refused"' '"reason":"no_face"'
+    exactly "one entry: verify, no face" 1 '"action":"verify","collection":"people","purpose":"access_control","case_ref":"V-9"' '"outcome":"refused"' '"reason":"no_face"'
+    exactly "one entry: compare without purpose" 1 '"action":"compare","collection":"","purpose":""' '"outcome":"refused"' '"a_sha256":"[0-9a-f]{64}","b_sha256":"[0-9a-f]{64}"'
+    exactly "one entry: compare" 1 '"action":"compare","collection":"","purpose":"onboarding","case_ref":"X-1"' '"outcome":"ok"' '"similarity":' '"same_person":true'
+    exactly "one entry: compare, no face" 1 '"action":"compare","collection":"","purpose":"onboarding","case_ref":"X-2"' '"outcome":"refused"' 'no_face'
+    exactly "no entry: compare without a store" 0 '"action":"compare"' '"case_ref":""' '"outcome":"ok"'
 
     # --from-dir: one folder per subject, JSON lines when not on a terminal, resumable
     mkdir -p "$GAL_DIR/in/B" "$GAL_DIR/in/C"

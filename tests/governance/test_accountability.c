@@ -355,6 +355,70 @@ TEST(acct_consent_retention_purge)
     return 0;
 }
 
+/* Issue 13 item 12: the refusals front ends make before mien_enroll / mien_search sees a
+ * template are one audit entry each, through the library: mien_enroll_check (consent, before
+ * any image: with a subject, and without one for a bulk run) and mien_record_refusal (no face,
+ * several faces, low quality); bad arguments are refused without an entry. */
+TEST(acct_refusals_before_the_library)
+{
+    acct_env a;
+    mien_error err;
+    int64_t seq = 0;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    mien_collection_policy p = {.purposes = "test", .legal_basis = "consent",
+                                .review = MIEN_REVIEW_NONE};
+    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
+                                     &TEST_CTX, &err), &err);
+    mien_enrollment e = {.subject = "ann"};
+    ASSERT_STATUS(mien_enroll_check(a.s, "c", &e, &TEST_CTX, &err), MIEN_ERR_FORBIDDEN, &err);
+    ASSERT_CONTAINS(err.message, "only with their consent");
+    e.subject = NULL; /* a --from-dir run: no subject yet */
+    ASSERT_STATUS(mien_enroll_check(a.s, "c", &e, &TEST_CTX, &err), MIEN_ERR_FORBIDDEN, &err);
+    e.consent_ref = "form-1";
+    ASSERT_OK(mien_enroll_check(a.s, "c", &e, &TEST_CTX, &err), &err);
+    e.subject = "bad\nid";
+    ASSERT_STATUS(mien_enroll_check(a.s, "c", &e, &TEST_CTX, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(mien_enroll_check(a.s, "nope", &e, &TEST_CTX, &err), MIEN_ERR_ARG, &err);
+    e.subject = "ann";
+    ASSERT_STATUS(mien_enroll_check(a.s, "nope", &e, &TEST_CTX, &err), MIEN_ERR_NOT_FOUND, &err);
+
+    mien_context ctx = TEST_CTX;
+    ctx.input_sha256 = a.sha;
+    ASSERT_OK(mien_record_refusal(a.s, "c", "enrol", "ann", MIEN_REFUSAL_SEVERAL_FACES, 3,
+                                  &ctx, &seq, &err), &err);
+    ASSERT_TRUE(seq > 0);
+    ASSERT_OK(mien_record_refusal(a.s, "c", "search", NULL, MIEN_REFUSAL_NO_FACE, 0, &ctx, NULL,
+                                  &err), &err);
+    ASSERT_OK(mien_record_refusal(a.s, "c", "verify", "ann", MIEN_REFUSAL_LOW_QUALITY, 1, &ctx,
+                                  NULL, &err), &err);
+    ASSERT_STATUS(mien_record_refusal(a.s, "c", "erase", NULL, MIEN_REFUSAL_NO_FACE, 0, &ctx,
+                                      NULL, &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(mien_record_refusal(a.s, "c", "search", NULL, (mien_refusal)7, 0, &ctx, NULL,
+                                      &err), MIEN_ERR_ARG, &err);
+    ASSERT_STATUS(mien_record_refusal(a.s, "nope", "search", NULL, MIEN_REFUSAL_NO_FACE, 0,
+                                      &ctx, NULL, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_STR_EQ(mien_refusal_name(MIEN_REFUSAL_SEVERAL_FACES), "several_faces");
+    ASSERT_STR_EQ(mien_refusal_name((mien_refusal)7), "unknown");
+
+    lines l = {.used = 0};
+    ASSERT_OK(mien_audit_export(a.s, 0, 0, collect, &l, &err), &err);
+    ASSERT_EQ_INT(count_in(l.buf, "\"outcome\":\"refused\""), 5);
+    ASSERT_EQ_INT(count_in(l.buf, "\"reason\":\"no consent reference\""), 2);
+    ASSERT_EQ_INT(count_in(l.buf, "\"faces\":3"), 1);
+    ASSERT_EQ_INT(count_in(l.buf, "\"reason\":\"several_faces\""), 1);
+    ASSERT_EQ_INT(count_in(l.buf, "\"action\":\"search\""), 1);
+    ASSERT_EQ_INT(count_in(l.buf, "\"reason\":\"low_quality\""), 1);
+    ASSERT_EQ_INT(count_in(l.buf, "\"subject\":\"ann\""), 0); /* keyed hashes only */
+    mien_audit_report rep;
+    ASSERT_OK(mien_audit_verify(a.s, &rep, &err), &err);
+    ASSERT_TRUE(rep.ok);
+    acct_close(&a);
+    return 0;
+}
+
 TEST(acct_two_person_review)
 {
     acct_env a;

@@ -706,6 +706,63 @@ TEST(image_decode_truncated_jpeg)
     return 0;
 }
 
+/* A progressive JPEG's decoder keeps every coefficient of the picture (decode_jpeg.c): a tiny
+ * file whose frame header claims 7300×5470 pixels (under max_pixels) would make libjpeg take
+ * 240 MB before it finds the data missing. The memory limit refuses it with a clear error
+ * instead, as it does a real progressive picture over a small limit; a baseline picture,
+ * decoded row by row, is not affected. (Under ASan: no leak, no crash on the refusal.) */
+TEST(image_decode_progressive_memory)
+{
+    enum { W = 512, H = 512 };
+    mien_error err;
+    mien_image *img = NULL;
+    mien_image_options opt = mien_image_options_default();
+    size_t n_prog, n_base, n_small;
+    uint8_t *px = malloc((size_t)W * H * 3);
+    ASSERT_TRUE(px != NULL);
+    for (size_t i = 0; i < (size_t)W * H * 3; i++) {
+        px[i] = (uint8_t)(i * 7 / 3);
+    }
+    uint8_t *prog = make_jpeg_ex(W, H, JCS_RGB, 3, px, NULL, 0, 1, &n_prog);
+    uint8_t *base = make_jpeg_ex(W, H, JCS_RGB, 3, px, NULL, 0, 0, &n_base);
+    uint8_t *small = make_jpeg_ex(16, 16, JCS_RGB, 3, px, NULL, 0, 1, &n_small);
+    /* The crafted file: the 16×16 picture's SOF2 (FF C2, length, precision, height, width)
+     * made to claim 7300×5470; its scans cover 16×16 pixels only. */
+    size_t sof = 2;
+    while (sof + 9 < n_small && !(small[sof] == 0xFF && small[sof + 1] == 0xC2)) {
+        sof++;
+    }
+    ASSERT_TRUE(sof + 9 < n_small);
+    put16(small + sof + 5, 5470, 0);
+    put16(small + sof + 7, 7300, 0);
+    ASSERT_STATUS(mien_image_decode(small, n_small, NULL, &img, &err), MIEN_ERR_IMAGE, &err);
+    ASSERT_CONTAINS(err.message, "7300×5470");
+    ASSERT_CONTAINS(err.message, "228 MiB of decoder memory");
+    ASSERT_CONTAINS(err.message, "over the limit of 96 MiB (mien_image_options.max_memory)");
+    ASSERT_TRUE(img == NULL);
+    opt.min_side = 1200; /* a scaled decode keeps every coefficient all the same */
+    ASSERT_STATUS(mien_image_decode(small, n_small, &opt, &img, &err), MIEN_ERR_IMAGE, &err);
+    ASSERT_CONTAINS(err.message, "decoder memory");
+    opt.min_side = 0;
+    /* A real progressive picture: 512×512×6 bytes = 1.5 MiB of coefficients. */
+    ASSERT_OK(mien_image_decode(prog, n_prog, NULL, &img, &err), &err);
+    ASSERT_EQ_INT(mien_image_width(img), W);
+    mien_image_free(img);
+    img = NULL;
+    opt.max_memory = 1 << 20;
+    ASSERT_STATUS(mien_image_decode(prog, n_prog, &opt, &img, &err), MIEN_ERR_IMAGE, &err);
+    ASSERT_CONTAINS(err.message, "JPEG of 512×512 pixels needs 1 MiB of decoder memory");
+    ASSERT_TRUE(img == NULL);
+    ASSERT_OK(mien_image_decode(base, n_base, &opt, &img, &err), &err);
+    ASSERT_EQ_INT(mien_image_height(img), H);
+    mien_image_free(img);
+    free(px);
+    free(prog);
+    free(base);
+    free(small);
+    return 0;
+}
+
 /* ---- WebP ------------------------------------------------------------------------------- */
 
 /* Wraps a simple WebP (RIFF/WEBP/VP8) into the extended format with an EXIF chunk. */

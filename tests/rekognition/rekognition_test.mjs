@@ -460,6 +460,22 @@ async function main() {
   await expectError("search key may not IndexFaces → AccessDeniedException",
     client(searcher, HEADERS).send(new R.IndexFacesCommand({ CollectionId: C, Image: { Bytes: photos.ana[0].jpeg } })),
     R.AccessDeniedException, "AccessDeniedException");
+  // issue 13 item 12: a refused enrolment is one audit entry (test_rekognition.sh counts them)
+  const { ["x-mien-consent-ref"]: _consent, ...noConsent } = HEADERS;
+  await expectError("IndexFaces without X-Mien-Consent-Ref → AccessDeniedException",
+    client(admin, noConsent).send(new R.IndexFacesCommand({ CollectionId: C, ExternalImageId: "nobody",
+      Image: { Bytes: photos.ana[0].jpeg } })), R.AccessDeniedException, "AccessDeniedException");
+  const blank = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==", "base64");
+  const none = await rek.send(new R.IndexFacesCommand({ CollectionId: C, ExternalImageId: "nobody",
+    Image: { Bytes: blank } }));
+  check("IndexFaces of a picture without a face: nothing indexed", none.FaceRecords?.length === 0,
+    JSON.stringify(none.FaceRecords));
+  await expectError("SearchFacesByImage without a face → InvalidParameterException",
+    rek.send(new R.SearchFacesByImageCommand({ CollectionId: C, Image: { Bytes: blank } })),
+    R.InvalidParameterException, "InvalidParameterException");
+  await expectError("CompareFaces, source without a face → InvalidParameterException",
+    rek.send(new R.CompareFacesCommand({ SourceImage: { Bytes: blank }, TargetImage: { Bytes: photos.ana[0].jpeg } })),
+    R.InvalidParameterException, "InvalidParameterException");
   await expectError("unknown operation (DetectLabels) → UnknownOperationException",
     rek.send(new R.DetectLabelsCommand({ Image: { Bytes: photos.ana[0].jpeg } })), null, "UnknownOperationException");
   const broken = client(admin, HEADERS);

@@ -152,6 +152,24 @@ if "$MIEN" --help 2>&1 | grep -qE '^[[:space:]]+audit([[:space:]]|$)'; then
     else
         bad "audit: SearchUsers with X-Mien-Case-Ref"
     fi
+    # every refused IndexFaces is one entry (issue 13 item 12)
+    n=$(grep '"action":"enrol"' "$TMP/audit.jsonl" | grep '"outcome":"refused"' |
+        grep -c '"reason":"no consent reference"')
+    if [ "$n" -eq 1 ]; then ok "audit: IndexFaces without consent, one entry"
+    else bad "audit: IndexFaces without consent: $n entries, want 1"; fi
+    n=$(grep '"action":"enrol"' "$TMP/audit.jsonl" | grep '"outcome":"refused"' |
+        grep '"faces":0' | grep -c '"reason":"no_face"')
+    if [ "$n" -eq 1 ]; then ok "audit: IndexFaces without a face, one entry"
+    else bad "audit: IndexFaces without a face: $n entries, want 1"; fi
+    n=$(grep '"action":"search"' "$TMP/audit.jsonl" | grep '"outcome":"refused"' |
+        grep -c '"reason":"no_face"')
+    # two searches without a face: the blank picture and the "no face" side-by-side one
+    if [ "$n" -eq 2 ]; then ok "audit: SearchFacesByImage without a face, one entry each"
+    else bad "audit: SearchFacesByImage without a face: $n entries, want 2"; fi
+    n=$(grep '"action":"compare"' "$TMP/audit.jsonl" | grep '"outcome":"refused"' |
+        grep -c '"reason":"no_face: source"')
+    if [ "$n" -eq 1 ]; then ok "audit: CompareFaces without a face, one entry"
+    else bad "audit: CompareFaces without a face: $n entries, want 1"; fi
     "$MIEN" audit verify --store "$STORE" >"$TMP/verify.out" 2>&1 && ok "audit chain verifies" ||
         bad "audit chain verifies: $(cat "$TMP/verify.out")"
 else

@@ -322,6 +322,25 @@ req "group enrolled faces" 200 -H "$SE" -H "$J" \
     "$URL/v1/group"
 has "group enrolled: face ids in the answer" "\"face_id\":$JO"
 has "group enrolled: the collection named" '"collection":"open"'
+# --- refusals before the library (issue 13 item 12): each is one audit entry ---------------------
+# a picture without a face: a 1×1 grey PNG
+BLANK=$TMP/blank.png
+echo "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==" |
+    base64 -d >"$BLANK"
+req "enrol, several faces → 422" 422 -H "$EN" -H "$JPG" --data-binary "@$S1" \
+    "$URL/v1/collections/open/subjects/hank/faces"
+has "several_faces code" '"code":"several_faces"'
+req "enrol, no face 99 → 422" 422 -H "$EN" -H "$JPG" --data-binary "@$S1" \
+    "$URL/v1/collections/open/subjects/hank/faces?face=99"
+has "no_face code" '"code":"no_face"'
+req "enrol, no face at all → 422" 422 -H "$EN" -H "Content-Type: image/png" \
+    --data-binary "@$BLANK" "$URL/v1/collections/open/subjects/hank/faces"
+req "search, no face → 422" 422 -H "$SE" -H "Content-Type: image/png" --data-binary "@$BLANK" \
+    "$URL/v1/collections/open/search?purpose=research&case_ref=R-9"
+req "verify, no face → 422" 422 -H "$SE" -H "Content-Type: image/png" --data-binary "@$BLANK" \
+    "$VER?purpose=access_control&case_ref=gate-9"
+req "compare, no face → 422" 422 -H "$SE" -F "a=@$S1" -F "b=@$BLANK" \
+    "$URL/v1/compare?purpose=onboarding&case_ref=O-9"
 
 # --- erasure receipt -------------------------------------------------------------------------------
 req "erase alice" 200 -X DELETE -H "$EN" "$URL/v1/collections/watch/subjects/alice"
@@ -358,11 +377,13 @@ has "chain intact" '"ok":true,"entries":[1-9][0-9]*,"first_bad":0'
 req "audit export" 200 -H "$AU" "$URL/v1/audit/export"
 cp "$TMP/body" "$TMP/audit1"
 SID=$(id_of "$SEARCHER")
-check_lines() { # NAME WANT(min) PATTERN...
-    name=$1 want=$2
+check_lines() { # NAME WANT PATTERN... : WANT lines at least, or exactly N when WANT is "=N"
+    name=$1 want=${2#=}
+    op=-ge
+    [ "$2" != "$want" ] && op=-eq
     shift 2
     n=$(lines "$TMP/audit1" "$@")
-    if [ "$n" -ge "$want" ]; then ok "$name ($n)"; else rm -f "$TMP/body"; bad "$name: $n lines, want >= $want"; fi
+    if [ "$n" "$op" "$want" ]; then ok "$name ($n)"; else rm -f "$TMP/body"; bad "$name: $n lines, want $op $want"; fi
 }
 check_lines "audited: search without purpose" 1 "\"actor\":\"$SID\"" '"action":"search","collection":"watch","purpose":"","case_ref":"K-1"' '"outcome":"refused"'
 check_lines "audited: search, purpose not allowed" 1 "\"actor\":\"$SID\"" '"action":"search","collection":"watch","purpose":"marketing","case_ref":"K-2","input_sha256":"[0-9a-f]{64}","outcome":"refused"'
@@ -377,6 +398,13 @@ check_lines "audited: group refusals" 2 '"action":"group","collection":"","purpo
 check_lines "audited: group of photos" 1 "\"actor\":\"$SID\"" '"action":"group","collection":"","purpose":"photo_organisation","case_ref":"G-1","input_sha256":"[0-9a-f]{64}"' '"outcome":"ok"' '"clusters":3,"faces":6,"images":2,"max_fmr":1e-5,"messy":0'
 check_lines "audited: group of enrolled faces" 1 '"action":"group","collection":"open","purpose":"research","case_ref":"G-4"' '"outcome":"ok"' '"faces":2'
 check_lines "audited: group of enrolled faces refused" 1 '"action":"group","collection":"open","purpose":"marketing","case_ref":"G-2"' '"outcome":"refused"'
+# exactly one entry per refusal (issue 13 item 12): WANT "=N"
+check_lines "audited once: enrol without consent" =1 '"action":"enrol","collection":"watch"' '"outcome":"refused"' '"reason":"no consent reference"'
+check_lines "audited once: enrol, several faces" =1 '"action":"enrol","collection":"open"' '"outcome":"refused"' '"faces":[2-9]' '"reason":"several_faces"' '"subject":"[0-9a-f]{64}"'
+check_lines "audited once each: enrol, no face (N)" =2 '"action":"enrol","collection":"open"' '"input_sha256":"[0-9a-f]{64}","outcome":"refused"' '"reason":"no_face"'
+check_lines "audited once: search, no face" =1 '"action":"search","collection":"open","purpose":"research","case_ref":"R-9"' '"outcome":"refused"' '"faces":0' '"reason":"no_face"'
+check_lines "audited once: verify, no face" =1 '"action":"verify","collection":"door","purpose":"access_control","case_ref":"gate-9"' '"outcome":"refused"' '"reason":"no_face"'
+check_lines "audited once: compare, no face" =1 '"action":"compare"' '"case_ref":"O-9"' '"outcome":"refused"' '"reason":"image b: no face found"'
 check_lines "audited: review decisions by key" 2 '"action":"review"' '"outcome":"ok"' "\"actor\":\"($(id_of "$REVIEWER1")|$(id_of "$REVIEWER2"))\""
 check_lines "audited: the refused second decision" 1 '"action":"review"' '"outcome":"refused"' "\"actor\":\"$(id_of "$REVIEWER1")\""
 check_lines "audited: erase, receipt hash in the chain" 1 '"action":"erase"' "\"subject\":\"$SUBJECT_HASH\"" "\"hash\":\"$ERASE_HASH\""
