@@ -474,7 +474,7 @@ async function main() {
     rek.send(new R.SearchFacesByImageCommand({ CollectionId: C, Image: { Bytes: blank } })),
     R.InvalidParameterException, "InvalidParameterException");
   await expectError("CompareFaces, source without a face → InvalidParameterException",
-    rek.send(new R.CompareFacesCommand({ SourceImage: { Bytes: blank }, TargetImage: { Bytes: photos.ana[0].jpeg } })),
+    comparer.send(new R.CompareFacesCommand({ SourceImage: { Bytes: blank }, TargetImage: { Bytes: photos.ana[0].jpeg } })),
     R.InvalidParameterException, "InvalidParameterException");
   await expectError("unknown operation (DetectLabels) → UnknownOperationException",
     rek.send(new R.DetectLabelsCommand({ Image: { Bytes: photos.ana[0].jpeg } })), null, "UnknownOperationException");
