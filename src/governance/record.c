@@ -1,6 +1,7 @@
 /* record.c — the public face of the audit log (mien.h "the audit log"): entries for actions
  * that happen outside the store (a service's 1:1 compare, a request refused before it reached
  * a collection), verification and export. The chain itself is audit.c. */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -97,4 +98,71 @@ mien_status mien_audit_reset_head(mien_store *store, const mien_context *ctx,
                            NULL, err);
     s->audit_head_reset = 0;
     return st;
+}
+
+mien_status mien_audit_join(mien_store *store, const mien_context *ctx,
+                            mien_audit_report *before, mien_error *err)
+{
+    store_db *s = store_db_of(store);
+    mien_audit_report r;
+    if (before != NULL) {
+        memset(before, 0, sizeof(*before));
+    }
+    if (s == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_audit_join: NULL store");
+    }
+    mien_status st = audit_verify(s, &r, err);
+    if (before != NULL) {
+        *before = r;
+    }
+    if (st != MIEN_OK) {
+        return st;
+    }
+    if (r.first_bad != 0) {
+        return base_error_set(err, MIEN_ERR_FORBIDDEN, "the log itself is damaged (%s): joining "
+                              "would sign it; keep the files for investigation", r.problem);
+    }
+    if (audit_head_present(s)) {
+        if (r.ok) {
+            return base_error_set(err, MIEN_ERR_EXISTS, "this node signs the log already: its "
+                                  "head %s names entry %lld", s->audit_head_path,
+                                  (long long)r.head_seq);
+        }
+        /* a node that lost its head is not a new node: that is reset-head, after a look */
+        return base_error_set(err, MIEN_ERR_FORBIDDEN, "a head is at %s but it is unusable "
+                              "(%s): that is evidence, not a new node; investigate, then `mien "
+                              "audit reset-head`", s->audit_head_path, r.problem);
+    }
+    s->audit_head_reset = 1;
+    st = governance_record(s, ctx, "audit.join", NULL, NULL, "ok",
+                           json_pack("{s:s,s:s,s:I}", "head", s->audit_head_path, "public_key",
+                                     r.public_key, "entries", (json_int_t)r.entries),
+                           NULL, err);
+    s->audit_head_reset = 0;
+    return st;
+}
+
+mien_status mien_audit_head_read(mien_store *store, mien_audit_head *out, mien_error *err)
+{
+    store_db *s = store_db_of(store);
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (s == NULL || out == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_audit_head_read: NULL argument");
+    }
+    return audit_head_read(s, out, err);
+}
+
+mien_status mien_audit_verify_witness(mien_store *store, const char *head_file,
+                                      mien_audit_report *out, mien_error *err)
+{
+    store_db *s = store_db_of(store);
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+    }
+    if (s == NULL || out == NULL || head_file == NULL || head_file[0] == '\0') {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_audit_verify_witness: NULL argument");
+    }
+    return audit_verify_at(s, head_file, out, err);
 }

@@ -61,7 +61,9 @@
     XX(SEQUENCE_GET, "sequence_get")                                                           \
     XX(SUBJECT_LOCK, "subject_erase")                                                          \
     XX(SUBJECT_COUNTS, "subject_erase: count")                                                 \
-    XX(SUBJECT_DELETE, "subject_erase: delete")
+    XX(SUBJECT_DELETE, "subject_erase: delete")                                                \
+    XX(DECISION_ERASE, "review_erase: decisions")                                              \
+    XX(REVIEW_ERASE, "review_erase")
 
 /* The columns store_sql.c's readers take, in their order; both dialects select with them. */
 #define COLLECTION_COLUMNS                                                                 \
@@ -155,7 +157,8 @@ typedef struct sql_migration {
     .key_list = sql_key_list, .key_revoke = sql_key_revoke,                                    \
     .key_count_valid = sql_key_count_valid, .key_import = sql_key_import,                      \
     .collection_drop = sql_collection_drop, .sequence_get = sql_sequence_get,                  \
-    .subject_erase = sql_subject_erase, .subject_ensure = sql_subject_ensure,
+    .subject_erase = sql_subject_erase, .subject_ensure = sql_subject_ensure,                  \
+    .review_erase = sql_review_erase,
 
 /* The store_db_ops entries an SQL backend adds to SQL_STORE_OPS: what truly differs between
  * databases. Every backend names them <p>_<member> (sq_close, pg_close, ...), so that its table
@@ -226,6 +229,8 @@ mien_status sql_audit_scan(store_db *s, int64_t from_seq, int64_t t0, int64_t t1
 mien_status sql_review_scan(store_db *s, store_review_fn fn, void *ctx, mien_error *err);
 mien_status sql_collection_drop(store_db *s, int64_t collection_id, mien_error *err);
 mien_status sql_sequence_get(store_db *s, store_sequences *out, mien_error *err);
+mien_status sql_review_erase(store_db *s, int64_t collection_id, const char *subject_hash,
+                            int64_t *deleted, mien_error *err);
 mien_status sql_subject_erase(store_db *s, int64_t collection_id, const char *external_id,
                               int64_t *faces_deleted, int64_t *crops_deleted, mien_error *err);
 mien_status sql_review_insert(store_db *s, const store_review *r, mien_error *err);

@@ -298,6 +298,13 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
                        " LEFT JOIN crops c ON c.face_id = f.id"                           \
                        " WHERE s.collection_id = ?1 ORDER BY f.id")                       \
     XX(REVIEW_SCAN, REVIEW_COLUMNS " ORDER BY created_at, rowid")                         \
+    /* a collection's reviews (?2 NULL), or those whose candidates name ?2 (a quoted keyed   \
+     * subject hash): erasure takes them and their decisions' notes (review_erase) */        \
+    XX(DECISION_ERASE, "DELETE FROM review_decisions WHERE review_id IN (SELECT id FROM"  \
+                       " reviews WHERE collection_id = ?1 AND (?2 IS NULL"                \
+                       " OR instr(candidates_json, ?2) > 0))")                            \
+    XX(REVIEW_ERASE, "DELETE FROM reviews WHERE collection_id = ?1 AND (?2 IS NULL"       \
+                     " OR instr(candidates_json, ?2) > 0)")                               \
     /* collections is not AUTOINCREMENT (schema 1): its highest id is its largest */      \
     XX(SEQUENCE_GET, "SELECT (SELECT coalesce(max(id), 0) FROM collections),"             \
                      " max((SELECT coalesce(max(id), 0) FROM subjects),"                  \
@@ -340,6 +347,8 @@ typedef struct sqlite_store {
     sql_stmt sql[SQL_COUNT];         /* store_sql.c's statements, over stmts */
     bool scrub_pending; /* an erasure committed inside the caller's transaction: commit()
                            checkpoints after it */
+    bool scrub_owed;    /* an erasure committed but its scrub failed: retried at every later
+                           commit and at close, until one succeeds */
     char path[];        /* as opened, for messages */
 } sqlite_store;
 
@@ -657,8 +666,11 @@ static mien_status op_end(sqlite_store *st, mien_status status, mien_error *err)
  *
  * Fails when another connection keeps reading an old snapshot past the busy timeout, or when
  * the disk has no room for the rebuilt copy; the rows are deleted either way and the message
- * says so. VACUUM refuses while a statement of this connection is in progress, so an erasure
- * must not run from inside a face_scan callback. */
+ * says so. A failure is never left behind silently (issue 13 item 10): the scrub stays owed
+ * (scrub_owed) and is tried again at every later commit of this handle and at its close, and
+ * the erasure's caller hears of it (sq_commit, governance_after_commit). VACUUM refuses while
+ * a statement of this connection is in progress, so an erasure must not run from inside a
+ * face_scan callback. */
 static mien_status scrub(sqlite_store *st, mien_error *err)
 {
     st->scrub_pending = false;
@@ -668,11 +680,13 @@ static mien_status scrub(sqlite_store *st, mien_error *err)
         step = "wal_checkpoint(TRUNCATE)";
         rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     }
+    st->scrub_owed = rc != SQLITE_OK;
     if (rc != SQLITE_OK) {
         mien_status status = fail(st, rc, step, err);
         return base_error_set(err, status == MIEN_ERR_NOMEM ? MIEN_ERR_NOMEM : MIEN_ERR_STORE,
                               "%s: the rows are deleted, but their bytes may remain in the "
-                              "files until the next erasure or VACUUM (%s failed: %s)",
+                              "files (%s failed: %s); mien tries again at this handle's next "
+                              "write and when it closes",
                               st->path, step, sqlite3_errmsg(st->db));
     }
     return MIEN_OK;
@@ -705,7 +719,19 @@ static mien_status sq_commit(store_db *s, mien_error *err)
         sq_rollback(s);
         return status;
     }
-    return st->scrub_pending ? scrub(st, err) : MIEN_OK;
+    bool erased_now = st->scrub_pending;
+    if (!erased_now && !st->scrub_owed) {
+        return MIEN_OK;
+    }
+    /* The commit stands whatever the scrub does: the caller still signs the audit head and
+     * updates its caches, then governance_after_commit reports a failed scrub of this
+     * erasure. An owed scrub retried after some other write stays owed, unreported there. */
+    mien_error scrub_err;
+    if (scrub(st, &scrub_err) != MIEN_OK && erased_now) {
+        s->scrub_failed = 1;
+        s->scrub_error = scrub_err;
+    }
+    return MIEN_OK;
 }
 
 /* ---- collections ---------------------------------------------------------------------- */
@@ -1006,6 +1032,10 @@ static void sq_close(store_db *s)
     sqlite_store *st = as_sqlite(s);
     for (int i = 0; i < STMT_COUNT; i++) {
         sqlite3_finalize(st->stmts[i]);
+        st->stmts[i] = NULL;
+    }
+    if (st->scrub_owed) {
+        scrub(st, NULL); /* the last retry; the failure was reported when it first happened */
     }
     sqlite3_close(st->db);
     st->magic = 0;
