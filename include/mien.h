@@ -715,8 +715,12 @@ typedef struct mien_erasure {
 
 /* Erases a subject: templates and crops leave the store, the index and the file's bytes, in
  * one transaction with its audit entry, and so do the reviews that list the subject among
- * their candidates (with their decisions: a note is free text that may name people); *out is the receipt. MIEN_ERR_NOT_FOUND when there is
- * no such subject. */
+ * their candidates (with their decisions: a note is free text that may name people); *out is
+ * the receipt. MIEN_ERR_NOT_FOUND when there is no such subject. When the file cannot be
+ * scrubbed (SQLite: VACUUM, WAL truncation) the erasure still commits and is signed, *out is
+ * filled, and MIEN_ERR_STORE says so; the handle retries the scrub at its next writes.
+ * @test governance/test_accountability.c (acct_erasure_takes_reviews,
+ * acct_scrub_failure_reported) */
 MIEN_API mien_status mien_erase_subject(mien_store *store, const char *collection,
                                         const char *subject, const mien_context *ctx,
                                         mien_erasure *out, mien_error *err);
@@ -895,7 +899,8 @@ MIEN_API mien_status mien_audit_head_read(mien_store *store, mien_audit_head *ou
 
 /* mien_audit_verify against a witness's copy of a head (a file holding mien_audit_head.text)
  * instead of the node's own: an older copy passes while its entry still matches; rows removed
- * or rewritten since show as for the node's head. */
+ * or rewritten since show as for the node's head. MIEN_ERR_NOT_FOUND (MIEN_ERR_IO) when
+ * head_file is not there (cannot be read). */
 MIEN_API mien_status mien_audit_verify_witness(mien_store *store, const char *head_file,
                                                mien_audit_report *out, mien_error *err);
 

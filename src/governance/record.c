@@ -1,8 +1,10 @@
 /* record.c — the public face of the audit log (mien.h "the audit log"): entries for actions
  * that happen outside the store (a service's 1:1 compare, a request refused before it reached
  * a collection), verification and export. The chain itself is audit.c. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "store/handle.h"
@@ -163,6 +165,11 @@ mien_status mien_audit_verify_witness(mien_store *store, const char *head_file,
     }
     if (s == NULL || out == NULL || head_file == NULL || head_file[0] == '\0') {
         return base_error_set(err, MIEN_ERR_ARG, "mien_audit_verify_witness: NULL argument");
+    }
+    /* a witness file that is not there is a wrong path, not a finding about the log */
+    if (access(head_file, R_OK) != 0) {
+        return base_error_set(err, errno == ENOENT ? MIEN_ERR_NOT_FOUND : MIEN_ERR_IO,
+                              "no witness head readable at %s: %s", head_file, strerror(errno));
     }
     return audit_verify_at(s, head_file, out, err);
 }
