@@ -69,37 +69,53 @@ mien_status mien_audit_export(mien_store *store, int64_t from, int64_t to, mien_
     return audit_export(s, from, to, fn, ctx, err);
 }
 
+/* The check before an operator's act that signs a head (reset-head, join): *r the report,
+ * copied to *before (may be NULL). Only the head may be wrong: a chain with a bad entry is
+ * evidence, never signed (MIEN_ERR_FORBIDDEN; `act` says what would have signed it). */
+static mien_status verify_before_signing(store_db *s, const char *act, mien_audit_report *r,
+                                         mien_audit_report *before, mien_error *err)
+{
+    mien_status st = audit_verify(s, r, err);
+    if (before != NULL) {
+        *before = *r;
+    }
+    if (st == MIEN_OK && r->first_bad != 0) {
+        st = base_error_set(err, MIEN_ERR_FORBIDDEN, "the log itself is damaged (%s): %s would "
+                            "cover that up; keep the files for investigation", r->problem, act);
+    }
+    return st;
+}
+
+/* Records the act (governance_record) with leave to replace a missing or unusable head at its
+ * one checkpoint (audit_checkpoint). */
+static mien_status record_signing(store_db *s, const mien_context *ctx, const char *action,
+                                  json_t *result, mien_error *err)
+{
+    s->audit_head_reset = 1;
+    mien_status st = governance_record(s, ctx, action, NULL, NULL, "ok", result, NULL, err);
+    s->audit_head_reset = 0;
+    return st;
+}
+
 mien_status mien_audit_reset_head(mien_store *store, const mien_context *ctx,
                                   mien_audit_report *before, mien_error *err)
 {
     store_db *s = store_db_of(store);
     mien_audit_report r;
+    if (before != NULL) {
+        memset(before, 0, sizeof(*before));
+    }
     if (s == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_audit_reset_head: NULL store");
     }
-    mien_status st = audit_verify(s, &r, err);
-    if (before != NULL) {
-        *before = r;
+    mien_status st = verify_before_signing(s, "a new head", &r, before, err);
+    if (st != MIEN_OK || r.ok) {
+        return st; /* r.ok: nothing to reset */
     }
-    if (st != MIEN_OK) {
-        return st;
-    }
-    /* Only the head may be wrong: a chain with a bad entry is evidence, never re-signed. */
-    if (r.first_bad != 0) {
-        return base_error_set(err, MIEN_ERR_FORBIDDEN, "the log itself is damaged (%s): a new "
-                              "head would cover that up; keep the files for investigation",
-                              r.problem);
-    }
-    if (r.ok) {
-        return MIEN_OK; /* nothing to reset */
-    }
-    s->audit_head_reset = 1;
-    st = governance_record(s, ctx, "audit.reset-head", NULL, NULL, "ok",
-                           json_pack("{s:s,s:I,s:I}", "previous_head", r.problem, "head_seq",
-                                     (json_int_t)r.head_seq, "entries", (json_int_t)r.entries),
-                           NULL, err);
-    s->audit_head_reset = 0;
-    return st;
+    return record_signing(s, ctx, "audit.reset-head",
+                          json_pack("{s:s,s:I,s:I}", "previous_head", r.problem, "head_seq",
+                                    (json_int_t)r.head_seq, "entries", (json_int_t)r.entries),
+                          err);
 }
 
 mien_status mien_audit_join(mien_store *store, const mien_context *ctx,
@@ -113,16 +129,9 @@ mien_status mien_audit_join(mien_store *store, const mien_context *ctx,
     if (s == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_audit_join: NULL store");
     }
-    mien_status st = audit_verify(s, &r, err);
-    if (before != NULL) {
-        *before = r;
-    }
+    mien_status st = verify_before_signing(s, "joining", &r, before, err);
     if (st != MIEN_OK) {
         return st;
-    }
-    if (r.first_bad != 0) {
-        return base_error_set(err, MIEN_ERR_FORBIDDEN, "the log itself is damaged (%s): joining "
-                              "would sign it; keep the files for investigation", r.problem);
     }
     if (audit_head_present(s)) {
         if (r.ok) {
@@ -135,13 +144,10 @@ mien_status mien_audit_join(mien_store *store, const mien_context *ctx,
                               "(%s): that is evidence, not a new node; investigate, then `mien "
                               "audit reset-head`", s->audit_head_path, r.problem);
     }
-    s->audit_head_reset = 1;
-    st = governance_record(s, ctx, "audit.join", NULL, NULL, "ok",
-                           json_pack("{s:s,s:s,s:I}", "head", s->audit_head_path, "public_key",
-                                     r.public_key, "entries", (json_int_t)r.entries),
-                           NULL, err);
-    s->audit_head_reset = 0;
-    return st;
+    return record_signing(s, ctx, "audit.join",
+                          json_pack("{s:s,s:s,s:I}", "head", s->audit_head_path, "public_key",
+                                    r.public_key, "entries", (json_int_t)r.entries),
+                          err);
 }
 
 mien_status mien_audit_head_read(mien_store *store, mien_audit_head *out, mien_error *err)
