@@ -718,7 +718,8 @@ typedef struct mien_erasure {
  * their candidates (with their decisions: a note is free text that may name people); *out is
  * the receipt. MIEN_ERR_NOT_FOUND when there is no such subject. When the file cannot be
  * scrubbed (SQLite: VACUUM, WAL truncation) the erasure still commits and is signed, *out is
- * filled, and MIEN_ERR_STORE says so; the handle retries the scrub at its next writes.
+ * filled, and MIEN_ERR_STORE says so; the scrub is retried at the next writes (a marker file,
+ * "<db>.scrub-owed", carries the debt to the next process that opens the store).
  * @test governance/test_accountability.c (acct_erasure_takes_reviews,
  * acct_scrub_failure_reported) */
 MIEN_API mien_status mien_erase_subject(mien_store *store, const char *collection,

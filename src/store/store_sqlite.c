@@ -38,10 +38,13 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -347,8 +350,10 @@ typedef struct sqlite_store {
     sql_stmt sql[SQL_COUNT];         /* store_sql.c's statements, over stmts */
     bool scrub_pending; /* an erasure committed inside the caller's transaction: commit()
                            checkpoints after it */
-    bool scrub_owed;    /* an erasure committed but its scrub failed: retried at every later
-                           commit and at close, until one succeeds */
+    bool scrub_owed;    /* an erasure committed but its scrub failed (here, or in another
+                           process: the marker file, owed_mark): retried at every later commit
+                           until one succeeds */
+    bool scrub_failed_here; /* this handle's last scrub failed: tried once more at close */
     char path[];        /* as opened, for messages */
 } sqlite_store;
 
@@ -671,6 +676,35 @@ static mien_status op_end(sqlite_store *st, mien_status status, mien_error *err)
  * the erasure's caller hears of it (sq_commit, governance_after_commit). VACUUM refuses while
  * a statement of this connection is in progress, so an erasure must not run from inside a
  * face_scan callback. */
+/* Records (owed) or clears the debt of a scrub in "<path>.scrub-owed", beside the file, so
+ * that a process that ends before a retry succeeds leaves it to the next one that opens the
+ * store (open_at). Best effort: the failure itself was reported to the eraser. */
+static void owed_mark(const sqlite_store *st, bool owed)
+{
+    char marker[PATH_MAX];
+    if (strcmp(st->path, ":memory:") == 0 ||
+        (size_t)snprintf(marker, sizeof(marker), "%s.scrub-owed", st->path) >= sizeof(marker)) {
+        return;
+    }
+    if (!owed) {
+        unlink(marker);
+        return;
+    }
+    int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
+/* Whether an earlier process left a scrub owed (owed_mark). */
+static bool owed_marked(const sqlite_store *st)
+{
+    char marker[PATH_MAX];
+    return strcmp(st->path, ":memory:") != 0 &&
+           (size_t)snprintf(marker, sizeof(marker), "%s.scrub-owed", st->path) < sizeof(marker) &&
+           access(marker, F_OK) == 0;
+}
+
 static mien_status scrub(sqlite_store *st, mien_error *err)
 {
     st->scrub_pending = false;
@@ -681,13 +715,15 @@ static mien_status scrub(sqlite_store *st, mien_error *err)
         rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     }
     st->scrub_owed = rc != SQLITE_OK;
+    st->scrub_failed_here = rc != SQLITE_OK;
+    owed_mark(st, rc != SQLITE_OK);
     if (rc != SQLITE_OK) {
         mien_status status = fail(st, rc, step, err);
         return base_error_set(err, status == MIEN_ERR_NOMEM ? MIEN_ERR_NOMEM : MIEN_ERR_STORE,
                               "%s: the rows are deleted, but their bytes may remain in the "
-                              "files (%s failed: %s); mien tries again at this handle's next "
-                              "write and when it closes",
-                              st->path, step, sqlite3_errmsg(st->db));
+                              "files (%s failed: %s); mien tries again at the next write to "
+                              "the store (%s.scrub-owed marks the debt until then)",
+                              st->path, step, sqlite3_errmsg(st->db), st->path);
     }
     return MIEN_OK;
 }
@@ -1034,8 +1070,10 @@ static void sq_close(store_db *s)
         sqlite3_finalize(st->stmts[i]);
         st->stmts[i] = NULL;
     }
-    if (st->scrub_owed) {
-        scrub(st, NULL); /* the last retry; the failure was reported when it first happened */
+    if (st->scrub_failed_here) {
+        /* one more try; the failure was reported when it happened, and the marker file
+         * carries the debt to the next process if this one fails too */
+        scrub(st, NULL);
     }
     sqlite3_close(st->db);
     st->magic = 0;
@@ -1192,6 +1230,7 @@ static mien_status open_at(const char *path, int target, store_db **out, mien_er
     if (status != MIEN_OK) {
         goto fail_db;
     }
+    st->scrub_owed = owed_marked(st); /* retried at this handle's first commit */
     *out = &st->base;
     return MIEN_OK;
 
