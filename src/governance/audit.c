@@ -73,11 +73,11 @@
  * Who writes a first head. Only the handle that appended entry 1 (a new log), or an operator's
  * audited act: `mien audit reset-head` (a head lost after verify found the chain intact) or
  * `mien audit join` (a node new to a shared PostgreSQL log, recorded with its head path and
- * public key). The lock file says nothing: a writer of the folder can delete it with the head
- * (issue 13 item 3). What a writer who deletes the head can still do is delete every copy of
- * it: `mien audit head` prints the head for a witness off the machine, and `mien audit verify
- * --witness FILE` checks the chain against such a copy (docs/responsible-use.md, "threat
- * model").
+ * public key). The lock file proves nothing, because a writer of the folder can delete it with
+ * the head (issue 13 item 3). Such a writer can still delete every copy of the head on the
+ * machine along with the newest rows. Against that, `mien audit head` prints the head for a
+ * witness off the machine, and `mien audit verify --witness FILE` checks the chain against
+ * such a copy (docs/responsible-use.md, "Threat model").
  *
  * Thread safety: the functions use one store handle, which belongs to one thread at a time
  * (store.h); they keep no state of their own. @test governance/test_audit.c */
@@ -549,6 +549,17 @@ static head_state head_load(const char *path, const uint8_t pk[KEYRING_PUBLIC_BY
     return HEAD_VALID;
 }
 
+/* The head file's six lines (file comment) into text[cap]; its length, or -1 when it does not
+ * fit. */
+static int head_text(char *text, size_t cap, int64_t seq, const char *hash_hex, int64_t t,
+                     const char *pk_hex, const char *sig_hex)
+{
+    int n = snprintf(text, cap,
+                     HEAD_MAGIC "\nseq %lld\nhash %s\ntime %lld\npublic-key %s\nsignature %s\n",
+                     (long long)seq, hash_hex, (long long)t, pk_hex, sig_hex);
+    return n >= 0 && (size_t)n < cap ? n : -1;
+}
+
 /* Signs (seq, hash, now) and overwrites the head file in place (file comment). */
 static mien_status head_write(const char *path, const keyring *keys, int64_t seq,
                               const uint8_t hash[32], int64_t now, mien_error *err)
@@ -563,10 +574,8 @@ static mien_status head_write(const char *path, const keyring *keys, int64_t seq
     hex32(hash, hash_hex);
     hex32(pk, pk_hex);
     sodium_bin2hex(sig_hex, sizeof(sig_hex), sig, sizeof(sig));
-    int n = snprintf(text, sizeof(text),
-                     HEAD_MAGIC "\nseq %lld\nhash %s\ntime %lld\npublic-key %s\nsignature %s\n",
-                     (long long)seq, hash_hex, (long long)now, pk_hex, sig_hex);
-    if (n < 0 || (size_t)n >= sizeof(text)) {
+    int n = head_text(text, sizeof(text), seq, hash_hex, now, pk_hex, sig_hex);
+    if (n < 0) {
         return base_error_set(err, MIEN_ERR_INTERNAL, "audit: head text does not fit");
     }
     /* One write of a few hundred bytes at offset 0, under the lock: no temporary file, no
@@ -948,10 +957,11 @@ mien_status audit_head_read(store_db *s, mien_audit_head *out, mien_error *err)
     hex32(h.public_key, out->public_key);
     sodium_bin2hex(out->signature, sizeof(out->signature), h.signature, sizeof(h.signature));
     /* the file's own form, rebuilt from the checked fields: what a witness stores and what
-     * `mien audit verify --witness` reads back */
-    snprintf(out->text, sizeof(out->text),
-             HEAD_MAGIC "\nseq %lld\nhash %s\ntime %lld\npublic-key %s\nsignature %s\n",
-             (long long)h.seq, out->hash, (long long)h.time, out->public_key, out->signature);
+     * `mien audit verify --witness` reads back (~360 bytes: it fits) */
+    if (head_text(out->text, sizeof(out->text), h.seq, out->hash, h.time, out->public_key,
+                  out->signature) < 0) {
+        return base_error_set(err, MIEN_ERR_INTERNAL, "audit: head text does not fit");
+    }
     return MIEN_OK;
 }
 

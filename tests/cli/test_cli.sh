@@ -304,9 +304,12 @@ PY
 
     # erasure receipt
     check "erase" 0 "$MIEN" erase people --subject A --case-ref ERASE-1 --store "$STORE" --json
-    expect "erase counts" "$OUT" '"faces_deleted":1,"crops_deleted":0'
+    # the two searches for A's photo each opened a review naming A (issue 13 item 10)
+    expect "erase counts" "$OUT" '"faces_deleted":1,"crops_deleted":0,"reviews_deleted":2'
     expect "erase receipt" "$OUT" '"subject_hash":"[0-9a-f]\{64\}","erased_at":"[0-9T:Z-]*","erased_at_unix":[0-9]*,"audit_seq":[0-9]*,"audit_hash":"[0-9a-f]\{64\}"}'
     RECEIPT_HASH=$(sed -n 's/.*"audit_hash":"\([0-9a-f]*\)".*/\1/p' "$OUT")
+    check "the erased subject's review is gone, notes and all" 1 "$MIEN" review "$REVIEW" \
+        --store "$STORE"
     check "audit export after erase" 0 "$MIEN" audit export --store "$STORE"
     expect "receipt's entry is in the chain" "$OUT" "\"action\":\"erase\",.*\"case_ref\":\"ERASE-1\",.*\"hash\":\"$RECEIPT_HASH\"}"
     check "search after erase" 0 "$MIEN" search people "$S1" --purpose lost_child \
