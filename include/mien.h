@@ -798,11 +798,19 @@ typedef struct mien_erasure {
     int64_t erased_at;      /* unix seconds */
     int64_t audit_seq;      /* the audit entry that records it */
     char audit_hash[65];    /* that entry's hash (hex): the receipt is checkable in the chain */
+    int64_t reviews_deleted; /* reviews whose candidates named the subject, deleted with their
+                                decisions and notes */
 } mien_erasure;
 
 /* Erases a subject: templates and crops leave the store, the index and the file's bytes, in
- * one transaction with its audit entry; *out is the receipt. MIEN_ERR_NOT_FOUND when there is
- * no such subject. */
+ * one transaction with its audit entry, and so do the reviews that list the subject among
+ * their candidates (with their decisions: a note is free text that may name people); *out is
+ * the receipt. MIEN_ERR_NOT_FOUND when there is no such subject. When the file cannot be
+ * scrubbed (SQLite: VACUUM, WAL truncation) the erasure still commits and is signed, *out is
+ * filled, and MIEN_ERR_STORE says so; the scrub is retried at the next writes (a marker file,
+ * "<db>.scrub-owed", carries the debt to the next process that opens the store).
+ * @test governance/test_accountability.c (acct_erasure_takes_reviews,
+ * acct_scrub_failure_reported) */
 MIEN_API mien_status mien_erase_subject(mien_store *store, const char *collection,
                                         const char *subject, const mien_context *ctx,
                                         mien_erasure *out, mien_error *err);
@@ -1032,6 +1040,43 @@ MIEN_API mien_status mien_audit_verify(mien_store *store, mien_audit_report *out
  * ("audit.reset-head", with what was wrong). *before (may be NULL): the check before. */
 MIEN_API mien_status mien_audit_reset_head(mien_store *store, const mien_context *ctx,
                                            mien_audit_report *before, mien_error *err);
+
+/* Makes this node a signer of a log it shares (several `mien serve` nodes on one PostgreSQL
+ * database, each with its own mien_store_options.audit_head): a node whose head file does not
+ * exist yet may sign only after this explicit act, so that deleting a node's head (and the
+ * newest rows) never gets a shortened chain signed silently. Verifies every entry first (a
+ * damaged chain → MIEN_ERR_FORBIDDEN), then appends "audit.join" (the head path, the Ed25519
+ * public key that will sign, the entries seen) and signs the head. MIEN_ERR_EXISTS when a
+ * valid head is already there (joined before); MIEN_ERR_FORBIDDEN when an unusable one is (that
+ * is evidence: investigate, then mien_audit_reset_head). *before (may be NULL): the check
+ * before. @test governance/test_accountability.c (acct_audit_join) */
+MIEN_API mien_status mien_audit_join(mien_store *store, const mien_context *ctx,
+                                     mien_audit_report *before, mien_error *err);
+
+/* The signed head as this node keeps it, for a witness off the machine (a log host, another
+ * operator): keep `text` there, and a writer who deletes the newest rows, the head and every
+ * copy on this machine is still caught by mien_audit_verify_witness. */
+typedef struct mien_audit_head {
+    int64_t seq;             /* the last entry it covers */
+    int64_t time;            /* unix seconds when it was signed */
+    char hash[65];           /* that entry's hash (hex) */
+    char public_key[65];     /* the Ed25519 key that signed it (hex) */
+    char signature[129];     /* hex */
+    char text[512];          /* the head file's six lines, as a witness keeps them */
+} mien_audit_head;
+
+/* Reads and checks (signature, key) this node's signed head. MIEN_ERR_NOT_FOUND when there is
+ * none yet, MIEN_ERR_STORE when it is invalid or signed by another key, MIEN_ERR_IO when it
+ * cannot be read. @test governance/test_accountability.c (acct_audit_head_truncation) */
+MIEN_API mien_status mien_audit_head_read(mien_store *store, mien_audit_head *out,
+                                          mien_error *err);
+
+/* mien_audit_verify against a witness's copy of a head (a file holding mien_audit_head.text)
+ * instead of the node's own: an older copy passes while its entry still matches; rows removed
+ * or rewritten since show as for the node's head. MIEN_ERR_NOT_FOUND (MIEN_ERR_IO) when
+ * head_file is not there (cannot be read). */
+MIEN_API mien_status mien_audit_verify_witness(mien_store *store, const char *head_file,
+                                               mien_audit_report *out, mien_error *err);
 
 /* Calls fn with each entry from unix time `from` to `to` (inclusive; 0: unbounded) as one
  * JSON line (no newline), oldest first; a non-zero return from fn stops the export. */

@@ -211,6 +211,11 @@
     XX(acct_audit_forgery_and_head_reset)                                              \
     XX(acct_sealed_bound_to_subject)                                                   \
     XX(acct_review_row_tamper)                                                         \
+    XX(acct_audit_head_truncation)                                                     \
+    XX(acct_audit_join)                                                                \
+    XX(acct_erasure_takes_reviews)                                                     \
+    XX(acct_scrub_failure_reported)                                                    \
+    XX(acct_follow_erasures_hash_count)                                                \
     /* governance: the audit chain (tests/governance/test_audit.c) */                  \
     XX(audit_append_verify)                                                            \
     XX(audit_hash_vector)                                                              \

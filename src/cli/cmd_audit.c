@@ -1,14 +1,17 @@
 /* cmd_audit.c — the audit log (mien.h "the audit log"):
  *
- *   mien audit verify [--store URI] [--json]
+ *   mien audit verify [--witness FILE] [--store URI] [--json]
  *   mien audit export [--from T] [--to T] [--store URI]
  *   mien audit reset-head [--store URI]
+ *   mien audit join [--store URI]
+ *   mien audit head [--store URI] [--json]
  *
  * `verify` recomputes every entry's hash and link and checks the signed chain head kept
  * beside the database: it names the first entry that fails (an altered row) or says the head
  * points past the last entry (rows deleted from the end). Exit 0 when the log is intact, 4
  * when it is not (the first bad entry and the problem on stdout), 1 when the check could not
- * run.
+ * run. --witness FILE checks against a copy of a head kept elsewhere (what `head` printed)
+ * instead of the node's own head file.
  *
  * `export` writes the entries from T to T (inclusive; unix seconds, or a UTC date
  * "2024-05-01" or date-time "2024-05-01T12:00:00Z"; a date alone as --to means the end of
@@ -20,7 +23,18 @@
  * `reset-head` signs the log's end again when the signed head is missing or unusable (a crash
  * before the first head, a lost file) — only when every entry verifies (mien_audit_reset_head;
  * audited). Until then every write to the store fails at its checkpoint, on purpose: a head
- * that vanished may be hiding removed rows. Exit 0; 3 when the chain itself is damaged. */
+ * that vanished may be hiding removed rows. Exit 0; 3 when the chain itself is damaged.
+ *
+ * `join` makes a node new to a shared PostgreSQL log (its own $MIEN_AUDIT_HEAD, no head file
+ * yet) a signer: it verifies the chain, records "audit.join" with the head path and public key,
+ * and writes the node's first head (mien_audit_join). Until then the node's writes fail at
+ * their checkpoint: a head that is simply absent is never taken for a new node. Exit 0; 3 when
+ * the chain is damaged or an unusable head is already there; 1 when the node has joined.
+ *
+ * `head` prints this node's signed head (six lines; --json: one line) for a witness off the
+ * machine: `mien audit head --json | logger -t mien-audit`, or a copy on another host, lets
+ * `verify --witness` catch a writer who deleted the newest rows and every head here. Exit 0;
+ * 1 when there is no valid head. */
 #include <string.h>
 
 #include "cli.h"
@@ -29,7 +43,8 @@
 typedef struct audit_args {
     cli_common c;
     const char *store;
-    int64_t from, to; /* export: unix seconds, 0 for no bound */
+    int64_t from, to;    /* export: unix seconds, 0 for no bound */
+    const char *witness; /* verify: a head file kept elsewhere; NULL: the node's own */
 } audit_args;
 
 #define TIME_WANT "unix seconds or a UTC date (2024-05-01) or date-time (2024-05-01T12:00:00Z)"
@@ -43,9 +58,14 @@ static const cli_opt export_opts[] = {
     CLI_OPTS_END_STORE(audit_args),
 };
 static const cli_opt plain_opts[] = {CLI_OPTS_END_STORE(audit_args)};
+static const cli_opt verify_opts[] = {
+    {"--witness", CLI_OPT_STRING, offsetof(audit_args, witness), "FILE",
+     .help = "check against this copy of a signed head (`mien audit head`), not the node's"},
+    CLI_OPTS_END_STORE(audit_args),
+};
 
-static const cli_command verify_cmd = {"audit verify", "audit verify [--store URI] [--json]",
-                                       plain_opts, 0, 0};
+static const cli_command verify_cmd = {
+    "audit verify", "audit verify [--witness FILE] [--store URI] [--json]", verify_opts, 0, 0};
 static const cli_command export_cmd = {
     "audit export", "audit export [--from T] [--to T] [--store URI]\n"
                     "(T: unix seconds, or a UTC date 2024-05-01 or date-time "
@@ -53,6 +73,10 @@ static const cli_command export_cmd = {
     export_opts, 0, 0};
 static const cli_command reset_cmd = {"audit reset-head", "audit reset-head [--store URI]",
                                       plain_opts, 0, 0};
+static const cli_command join_cmd = {"audit join", "audit join [--store URI]", plain_opts, 0,
+                                     0};
+static const cli_command head_cmd = {"audit head", "audit head [--store URI] [--json]",
+                                     plain_opts, 0, 0};
 
 /* `audit verify`: prints the report; returns the exit code (0 intact, 4 not, 1 no check). */
 static int verify(mien_store *store, void *args, char **pos, int n_pos)
@@ -63,7 +87,8 @@ static int verify(mien_store *store, void *args, char **pos, int n_pos)
     bool json = o->c.json;
     mien_audit_report r;
     mien_error err;
-    mien_status st = mien_audit_verify(store, &r, &err);
+    mien_status st = o->witness != NULL ? mien_audit_verify_witness(store, o->witness, &r, &err)
+                                        : mien_audit_verify(store, &r, &err);
     if (st != MIEN_OK) {
         return cli_fail("audit verify", st, &err);
     }
@@ -117,6 +142,52 @@ static int reset_head(mien_store *store, void *args, char **pos, int n_pos)
     return CLI_EXIT_OK;
 }
 
+/* `audit join`: returns the exit code. */
+static int join(mien_store *store, void *args, char **pos, int n_pos)
+{
+    (void)args;
+    (void)pos;
+    (void)n_pos;
+    mien_audit_report before;
+    mien_audit_head h;
+    mien_error err;
+    cli_context cx;
+    cli_context_init(&cx, NULL, NULL);
+    mien_status st = mien_audit_join(store, &cx.ctx, &before, &err);
+    if (st == MIEN_OK) {
+        st = mien_audit_head_read(store, &h, &err);
+    }
+    if (st != MIEN_OK) {
+        return cli_fail("audit join", st, &err);
+    }
+    printf("joined the audit log: %lld entries verified; this node's head signs entry %lld "
+           "(Ed25519 key %s); recorded in the log\n",
+           (long long)before.entries, (long long)h.seq, h.public_key);
+    return CLI_EXIT_OK;
+}
+
+/* `audit head`: the node's signed head on stdout; returns the exit code. */
+static int head(mien_store *store, void *args, char **pos, int n_pos)
+{
+    const audit_args *o = args;
+    (void)pos;
+    (void)n_pos;
+    mien_audit_head h;
+    mien_error err;
+    mien_status st = mien_audit_head_read(store, &h, &err);
+    if (st != MIEN_OK) {
+        return cli_fail("audit head", st, &err);
+    }
+    if (o->c.json) {
+        printf("{\"seq\":%lld,\"hash\":\"%s\",\"time\":%lld,\"public_key\":\"%s\","
+               "\"signature\":\"%s\"}\n",
+               (long long)h.seq, h.hash, (long long)h.time, h.public_key, h.signature);
+    } else {
+        fputs(h.text, stdout);
+    }
+    return CLI_EXIT_OK;
+}
+
 /* mien_line_fn: one entry per line on stdout; stops the export when stdout fails (a closed
  * pipe, a full disk). */
 static int write_line(void *ctx, const char *line)
@@ -157,4 +228,6 @@ static bool from_before_to(const void *args)
 CLI_ACTIONS_COMMAND(cli_cmd_audit, "audit", audit_args,
                     CLI_STORE_ACTION("verify", &verify_cmd, verify, NULL),
                     CLI_STORE_ACTION("export", &export_cmd, export, from_before_to),
-                    CLI_STORE_ACTION("reset-head", &reset_cmd, reset_head, NULL))
+                    CLI_STORE_ACTION("reset-head", &reset_cmd, reset_head, NULL),
+                    CLI_STORE_ACTION("join", &join_cmd, join, NULL),
+                    CLI_STORE_ACTION("head", &head_cmd, head, NULL))

@@ -48,15 +48,17 @@ static int erase(mien_store *store, void *args, char **pos, int n_pos)
         cli_json_string(stdout, collection);
         printf(",\"subject\":");
         cli_json_string(stdout, subject);
-        printf(",\"faces_deleted\":%lld,\"crops_deleted\":%lld,\"subject_hash\":\"%s\","
-               "\"erased_at\":\"%s\",\"erased_at_unix\":%lld,\"audit_seq\":%lld,"
-               "\"audit_hash\":\"%s\"}\n",
-               (long long)e.faces_deleted, (long long)e.crops_deleted, e.subject_hash, when,
-               (long long)e.erased_at, (long long)e.audit_seq, e.audit_hash);
+        printf(",\"faces_deleted\":%lld,\"crops_deleted\":%lld,\"reviews_deleted\":%lld,"
+               "\"subject_hash\":\"%s\",\"erased_at\":\"%s\",\"erased_at_unix\":%lld,"
+               "\"audit_seq\":%lld,\"audit_hash\":\"%s\"}\n",
+               (long long)e.faces_deleted, (long long)e.crops_deleted,
+               (long long)e.reviews_deleted, e.subject_hash, when, (long long)e.erased_at,
+               (long long)e.audit_seq, e.audit_hash);
     } else {
         mien_time_format(e.erased_at, when, sizeof(when));
-        printf("erased subject %s from %s: %lld faces (templates), %lld crops deleted\n",
-               subject, collection, (long long)e.faces_deleted, (long long)e.crops_deleted);
+        printf("erased subject %s from %s: %lld faces (templates), %lld crops, %lld reviews "
+               "deleted\n", subject, collection, (long long)e.faces_deleted,
+               (long long)e.crops_deleted, (long long)e.reviews_deleted);
         printf("receipt: erased at %s; subject hash %s; audit entry %lld, hash %s\n", when,
                e.subject_hash, (long long)e.audit_seq, e.audit_hash);
     }

@@ -34,6 +34,7 @@
 #include "base/error.h"
 #include "base/keyring.h"
 #include "face/face.h"
+#include "gallery/gallery.h"
 #include "gallery/index.h"
 #include "store/handle.h"
 #include "store/seal.h"
@@ -66,6 +67,8 @@ typedef struct coll_cache {
 typedef struct gallery_cache {
     coll_cache **colls;    /* owned */
     size_t n_colls, cap_colls;
+    uint64_t follow_hashes; /* keyed subject hashes computed following erasures (the test of
+                               issue 13 item 11 counts them: gallery_follow_hashes) */
 } gallery_cache;
 
 static const gallery_cache NO_CACHE; /* what a handle that loaded nothing has */
@@ -346,6 +349,12 @@ typedef struct sync_change {
     char hash[65];    /* erase, purge: the subject's keyed hash */
 } sync_change;
 
+/* A loaded subject by its keyed hash (the name erasures carry in the log). */
+typedef struct hash_subject {
+    char hash[65];
+    int64_t id;
+} hash_subject;
+
 typedef struct sync_ctx {
     mien_store *s;
     coll_cache *c;
@@ -354,8 +363,85 @@ typedef struct sync_ctx {
     sync_change *changes; /* owned */
     size_t n, cap;
     int64_t face_coll;    /* face_get's answer: the face's collection */
+    hash_subject *map;    /* owned; sorted by hash; NULL until the sync's first erasure */
+    size_t n_map, cap_map;
     mien_error *err;
 } sync_ctx;
+
+/* The keyed hash of loaded subject `external_id`, counted (gallery_follow_hashes). */
+static void follow_hash(sync_ctx *sc, const char *external_id, char out[65])
+{
+    governance_subject_hash(sc->s->store, sc->c->name, external_id, out);
+    sc->s->cache->follow_hashes++;
+}
+
+static int hash_subject_cmp(const void *a, const void *b)
+{
+    return strcmp(((const hash_subject *)a)->hash, ((const hash_subject *)b)->hash);
+}
+
+/* Position of `hash` in the map (binary search); *found says if it is there. */
+static size_t map_pos(const sync_ctx *sc, const char *hash, bool *found)
+{
+    size_t lo = 0, hi = sc->n_map;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(sc->map[mid].hash, hash) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    *found = lo < sc->n_map && strcmp(sc->map[lo].hash, hash) == 0;
+    return lo;
+}
+
+/* Records subject `id` under its hash in the map (replacing an erased namesake's entry).
+ * MIEN_ERR_NOMEM only. */
+static mien_status map_put(sync_ctx *sc, const char *external_id, int64_t id)
+{
+    hash_subject e = {.id = id};
+    bool found;
+    follow_hash(sc, external_id, e.hash);
+    size_t pos = map_pos(sc, e.hash, &found);
+    if (!found) {
+        if (sc->n_map == sc->cap_map) {
+            size_t cap = sc->cap_map ? 2 * sc->cap_map : 64;
+            hash_subject *grown = realloc(sc->map, cap * sizeof(*grown));
+            if (grown == NULL) {
+                return base_error_set(sc->err, MIEN_ERR_NOMEM, "out of memory following "
+                                      "changes");
+            }
+            sc->map = grown;
+            sc->cap_map = cap;
+        }
+        memmove(&sc->map[pos + 1], &sc->map[pos], (sc->n_map - pos) * sizeof(*sc->map));
+        sc->n_map++;
+    }
+    sc->map[pos] = e;
+    return MIEN_OK;
+}
+
+/* The hash → subject map of every loaded subject, made once per sync at its first erasure:
+ * one keyed hash per subject, so that following E erasures costs O(subjects + E) hashes, not
+ * O(subjects × E) (issue 13 item 11). Subjects added later in the same sync are put in as
+ * they come (sync_face_row). */
+static mien_status map_build(sync_ctx *sc)
+{
+    size_t n = sc->c->n_subjects;
+    sc->map = malloc((n > 0 ? n : 1) * sizeof(*sc->map));
+    if (sc->map == NULL) {
+        return base_error_set(sc->err, MIEN_ERR_NOMEM, "out of memory following changes");
+    }
+    sc->cap_map = n > 0 ? n : 1;
+    for (size_t k = 0; k < n; k++) {
+        follow_hash(sc, sc->c->subjects[k].external_id, sc->map[k].hash);
+        sc->map[k].id = sc->c->subjects[k].id;
+    }
+    sc->n_map = n;
+    qsort(sc->map, n, sizeof(*sc->map), hash_subject_cmp);
+    return MIEN_OK;
+}
 
 /* Adds a face read back from the store, unless the index has it already. */
 static mien_status sync_face_row(void *ctx, const store_face_row *row)
@@ -365,25 +451,38 @@ static mien_status sync_face_row(void *ctx, const store_face_row *row)
     if (sc->face_coll != sc->c->id || gallery_index_has_face(sc->c->index, row->face_id)) {
         return MIEN_OK;
     }
-    return load_row(&(load_ctx){sc->c, sc->err}, row);
+    bool known;
+    subject_pos(sc->c, row->subject_id, &known);
+    mien_status st = load_row(&(load_ctx){sc->c, sc->err}, row);
+    if (st == MIEN_OK && !known && sc->map != NULL) {
+        st = map_put(sc, row->external_id, row->subject_id); /* a later erasure may name it */
+    }
+    return st;
 }
 
-static void sync_erase(sync_ctx *sc, const char *hash)
+static mien_status sync_erase(sync_ctx *sc, const char *hash)
 {
-    for (size_t k = 0; k < sc->c->n_subjects; k++) {
-        char h[65];
-        governance_subject_hash(sc->s->store, sc->c->name, sc->c->subjects[k].external_id, h);
-        if (strcmp(h, hash) == 0) {
-            int64_t sid = sc->c->subjects[k].id;
-            size_t removed = 0;
-            if (gallery_index_remove_subject(sc->c->index, sid, &removed, NULL) != MIEN_OK) {
-                sc->dropped = true; /* reload */
-            } else {
-                subject_forget(sc->c, sid);
-            }
-            return;
+    bool found;
+    if (sc->map == NULL) {
+        mien_status st = map_build(sc);
+        if (st != MIEN_OK) {
+            return st;
         }
     }
+    size_t pos = map_pos(sc, hash, &found);
+    if (!found) {
+        return MIEN_OK; /* not loaded here (never enrolled, or already forgotten) */
+    }
+    int64_t sid = sc->map[pos].id;
+    memmove(&sc->map[pos], &sc->map[pos + 1], (sc->n_map - pos - 1) * sizeof(*sc->map));
+    sc->n_map--;
+    size_t removed = 0;
+    if (gallery_index_remove_subject(sc->c->index, sid, &removed, NULL) != MIEN_OK) {
+        sc->dropped = true; /* reload */
+    } else {
+        subject_forget(sc->c, sid);
+    }
+    return MIEN_OK;
 }
 
 /* Notes one audit entry (store_audit_fn): the changes to this collection are kept for
@@ -451,7 +550,7 @@ static mien_status sync_apply(sync_ctx *sc)
                 st = MIEN_OK; /* erased since; its erasure comes later in the log */
             }
         } else {
-            sync_erase(sc, ch->hash);
+            st = sync_erase(sc, ch->hash);
         }
     }
     return st;
@@ -473,6 +572,7 @@ static mien_status cache_sync(mien_store *s, coll_cache **c, mien_error *err)
         st = sync_apply(&sc);
     }
     free(sc.changes);
+    free(sc.map);
     if (st != MIEN_OK || sc.dropped) {
         cache_drop(s, (*c)->id); /* reloaded from the store when next needed */
         *c = NULL;
@@ -808,11 +908,18 @@ mien_status mien_collection_drop(mien_store *store, const char *name, const mien
     if (st != MIEN_OK) {
         return st;
     }
-    st = g->ops->collection_drop(g, c.id, err);
+    /* Its reviews go with it (they name subjects by hash, their notes may name people; and
+     * SQLite may give a later collection the same id). */
+    int64_t reviews = 0;
+    st = g->ops->review_erase(g, c.id, NULL, &reviews, err);
+    if (st == MIEN_OK) {
+        st = g->ops->collection_drop(g, c.id, err);
+    }
     if (st == MIEN_OK) {
         st = governance_record_tx(g, ctx, "collection.drop", name, NULL, "ok",
-                                  json_pack("{s:I,s:I}", "subjects", (json_int_t)c.subjects,
-                                            "faces", (json_int_t)c.faces),
+                                  json_pack("{s:I,s:I,s:I}", "subjects", (json_int_t)c.subjects,
+                                            "faces", (json_int_t)c.faces, "reviews_deleted",
+                                            (json_int_t)reviews),
                                   NULL, NULL, err);
     }
     st = governance_tx_end(g, st, err);
@@ -1195,6 +1302,11 @@ mien_status mien_subject_list(mien_store *store, const char *collection,
                          (void **)out, count, err);
 }
 
+uint64_t gallery_follow_hashes(const mien_store *s)
+{
+    return s != NULL && s->cache != NULL ? s->cache->follow_hashes : 0;
+}
+
 /* Makes the loaded index (if any) forget an erased subject. */
 static void cache_follow_erase(mien_store *store, int64_t collection_id, const char *subject)
 {
@@ -1232,10 +1344,16 @@ static mien_status erase_in_tx(mien_store *store, const store_collection *c, con
     }
     governance_subject_hash(g, c->name, subject, r->subject_hash);
     r->erased_at = store_db_now(g);
+    /* the reviews that list the subject go too: their notes are free text */
+    st = g->ops->review_erase(g, c->id, r->subject_hash, &r->reviews_deleted, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
     st = governance_record_tx(g, ctx, action, c->name, NULL, "ok",
-                              json_pack("{s:s,s:I,s:I}", "subject", r->subject_hash,
+                              json_pack("{s:s,s:I,s:I,s:I}", "subject", r->subject_hash,
                                         "faces_deleted", (json_int_t)r->faces_deleted,
-                                        "crops_deleted", (json_int_t)r->crops_deleted),
+                                        "crops_deleted", (json_int_t)r->crops_deleted,
+                                        "reviews_deleted", (json_int_t)r->reviews_deleted),
                               &r->audit_seq, hash, err);
     sodium_bin2hex(r->audit_hash, sizeof(r->audit_hash), hash, sizeof(hash));
     return st;

@@ -70,6 +70,15 @@
  * needs the signing key. Entries after the head (a crash between a commit and its checkpoint)
  * are chained but not yet signed.
  *
+ * Who writes a first head. Only the handle that appended entry 1 (a new log), or an operator's
+ * audited act: `mien audit reset-head` (a head lost after verify found the chain intact) or
+ * `mien audit join` (a node new to a shared PostgreSQL log, recorded with its head path and
+ * public key). The lock file proves nothing, because a writer of the folder can delete it with
+ * the head (issue 13 item 3). Such a writer can still delete every copy of the head on the
+ * machine along with the newest rows. Against that, `mien audit head` prints the head for a
+ * witness off the machine, and `mien audit verify --witness FILE` checks the chain against
+ * such a copy (docs/responsible-use.md, "Threat model").
+ *
  * Thread safety: the functions use one store handle, which belongs to one thread at a time
  * (store.h); they keep no state of their own. @test governance/test_audit.c */
 #include "governance/audit.h"
@@ -346,6 +355,13 @@ mien_status audit_append(store_db *s, int64_t now, const audit_entry *e, int64_t
     if (status != MIEN_OK) {
         goto fail_store;
     }
+    if (row.seq == 1) {
+        /* This handle starts the log: its next checkpoint may write the first head (it
+         * checks that entry 1 is still this one, in case the transaction was rolled back);
+         * once a head exists, the permission is gone (audit_checkpoint). */
+        s->audit_genesis = 1;
+        memcpy(s->audit_genesis_hash, row.hash, 32);
+    }
     free(result);
     if (seq != NULL) {
         *seq = row.seq;
@@ -533,6 +549,17 @@ static head_state head_load(const char *path, const uint8_t pk[KEYRING_PUBLIC_BY
     return HEAD_VALID;
 }
 
+/* The head file's six lines (file comment) into text[cap]; its length, or -1 when it does not
+ * fit. */
+static int head_text(char *text, size_t cap, int64_t seq, const char *hash_hex, int64_t t,
+                     const char *pk_hex, const char *sig_hex)
+{
+    int n = snprintf(text, cap,
+                     HEAD_MAGIC "\nseq %lld\nhash %s\ntime %lld\npublic-key %s\nsignature %s\n",
+                     (long long)seq, hash_hex, (long long)t, pk_hex, sig_hex);
+    return n >= 0 && (size_t)n < cap ? n : -1;
+}
+
 /* Signs (seq, hash, now) and overwrites the head file in place (file comment). */
 static mien_status head_write(const char *path, const keyring *keys, int64_t seq,
                               const uint8_t hash[32], int64_t now, mien_error *err)
@@ -547,10 +574,8 @@ static mien_status head_write(const char *path, const keyring *keys, int64_t seq
     hex32(hash, hash_hex);
     hex32(pk, pk_hex);
     sodium_bin2hex(sig_hex, sizeof(sig_hex), sig, sizeof(sig));
-    int n = snprintf(text, sizeof(text),
-                     HEAD_MAGIC "\nseq %lld\nhash %s\ntime %lld\npublic-key %s\nsignature %s\n",
-                     (long long)seq, hash_hex, (long long)now, pk_hex, sig_hex);
-    if (n < 0 || (size_t)n >= sizeof(text)) {
+    int n = head_text(text, sizeof(text), seq, hash_hex, now, pk_hex, sig_hex);
+    if (n < 0) {
         return base_error_set(err, MIEN_ERR_INTERNAL, "audit: head text does not fit");
     }
     /* One write of a few hundred bytes at offset 0, under the lock: no temporary file, no
@@ -638,10 +663,6 @@ mien_status audit_checkpoint(store_db *s, mien_error *err)
         return base_error_set(err, MIEN_ERR_ARG, "audit: the store names no signed-head file");
     }
     snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
-    /* The lock file is made by the first checkpoint and never removed: without it, this head
-     * path has never been signed (a new store, or a new node joining a shared PostgreSQL log),
-     * and the first head may be written; with it, a missing head went missing. */
-    bool fresh = access(lock_path, F_OK) != 0;
     int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (lock < 0) {
         return base_error_set(err, MIEN_ERR_IO, "audit: cannot open %s: %s", lock_path,
@@ -665,6 +686,7 @@ mien_status audit_checkpoint(store_db *s, mien_error *err)
     keyring_public_key(s->keys, pk);
     switch (head_load(path, pk, &h, why, sizeof(why))) {
     case HEAD_VALID:
+        s->audit_genesis = 0; /* a head exists: this handle's log is not new */
         if (h.seq == seq && sodium_memcmp(h.hash, hash, 32) == 0) {
             goto done; /* already signed */
         }
@@ -697,23 +719,36 @@ mien_status audit_checkpoint(store_db *s, mien_error *err)
     case HEAD_MISSING:
     case HEAD_MALFORMED:
     case HEAD_FOREIGN_KEY:
-    case HEAD_BAD_SIGNATURE:
-        /* A new log or a head path never signed before (fresh) gets its first head. Otherwise a
-         * head that is gone or
-         * unusable is evidence (someone may have removed it to hide removed rows): it is not
-         * replaced silently, only by `mien audit reset-head` (audit_reset_head), which checks
-         * the chain first and is itself an audited action. */
-        if (seq > 1 && !s->audit_head_reset && !fresh) {
+    case HEAD_BAD_SIGNATURE: {
+        /* Only the handle that wrote entry 1 signs a first head unasked. Any other missing or
+         * unusable head is evidence (someone may have deleted the newest rows, the head and
+         * its lock file to have the shortened chain signed): it is replaced only by an
+         * operator's audited act that checks the chain first — `mien audit reset-head` for a
+         * head that was lost, `mien audit join` for a node new to a shared log. */
+        bool genesis = false;
+        if (s->audit_genesis) {
+            status = entry_hash(s, 1, &found, at_head, err);
+            if (status != MIEN_OK) {
+                goto done;
+            }
+            genesis = found && sodium_memcmp(at_head, s->audit_genesis_hash, 32) == 0;
+        }
+        if (seq > 1 && !s->audit_head_reset && !genesis) {
             status = base_error_set(err, MIEN_ERR_STORE,
                                     "audit: the signed head %s is %s while the log has %lld "
                                     "entries: run `mien audit verify`, then `mien audit "
-                                    "reset-head` to sign the log's end again",
+                                    "reset-head` to sign the log's end again (or, on a node "
+                                    "new to a shared log, `mien audit join`)",
                                     path, why[0] ? why : "missing", (long long)seq);
             goto done;
         }
         break;
     }
+    }
     status = head_write(path, s->keys, seq, hash, (int64_t)time(NULL), err);
+    if (status == MIEN_OK) {
+        s->audit_genesis = 0; /* the first head is written: from now on a missing one is lost */
+    }
 
 done:
     close(lock); /* releases the flock */
@@ -797,6 +832,12 @@ static mien_status verify_row(void *ctx, const store_audit_row *row)
 
 mien_status audit_verify(store_db *s, mien_audit_report *out, mien_error *err)
 {
+    return audit_verify_at(s, s != NULL ? s->audit_head_path : "", out, err);
+}
+
+mien_status audit_verify_at(store_db *s, const char *path, mien_audit_report *out,
+                            mien_error *err)
+{
     uint8_t pk[KEYRING_PUBLIC_BYTES];
     char why[96];
     audit_head h;
@@ -805,11 +846,10 @@ mien_status audit_verify(store_db *s, mien_audit_report *out, mien_error *err)
     if (out != NULL) {
         memset(out, 0, sizeof(*out));
     }
-    if (s == NULL || s->ops == NULL || s->keys == NULL || out == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "audit_verify: store, keyring and report "
-                                                 "are required");
+    if (s == NULL || s->ops == NULL || s->keys == NULL || out == NULL || path == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "audit_verify: store, keyring, head path and "
+                                                 "report are required");
     }
-    const char *path = s->audit_head_path;
     keyring_public_key(s->keys, pk);
 
     /* The head first, then the chain: a checkpoint between the two can only add entries
@@ -872,6 +912,56 @@ mien_status audit_verify(store_db *s, mien_audit_report *out, mien_error *err)
         break;
     }
     out->ok = out->problem[0] == '\0';
+    return MIEN_OK;
+}
+
+/* ---- the head for a witness, and joining a shared log ----------------------------------- */
+
+bool audit_head_present(const store_db *s)
+{
+    struct stat st;
+    return s->audit_head_path[0] != '\0' && lstat(s->audit_head_path, &st) == 0;
+}
+
+mien_status audit_head_read(store_db *s, mien_audit_head *out, mien_error *err)
+{
+    uint8_t pk[KEYRING_PUBLIC_BYTES];
+    char why[96];
+    audit_head h;
+    memset(out, 0, sizeof(*out));
+    if (s == NULL || s->keys == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "audit_head_read: store and keyring required");
+    }
+    const char *path = s->audit_head_path;
+    keyring_public_key(s->keys, pk);
+    switch (head_load(path, pk, &h, why, sizeof(why))) {
+    case HEAD_VALID:
+        break;
+    case HEAD_MISSING:
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "audit: no signed head at %s (nothing "
+                              "signed yet on this node?)", path);
+    case HEAD_UNREADABLE:
+        return base_error_set(err, MIEN_ERR_IO, "audit: cannot read the signed head %s: %s",
+                              path, why);
+    case HEAD_FOREIGN_KEY:
+        return base_error_set(err, MIEN_ERR_STORE, "audit: the signed head %s was not signed "
+                              "by this key file's key", path);
+    case HEAD_MALFORMED:
+    case HEAD_BAD_SIGNATURE:
+        return base_error_set(err, MIEN_ERR_STORE, "audit: the signed head %s is invalid: %s",
+                              path, why);
+    }
+    out->seq = h.seq;
+    out->time = h.time;
+    hex32(h.hash, out->hash);
+    hex32(h.public_key, out->public_key);
+    sodium_bin2hex(out->signature, sizeof(out->signature), h.signature, sizeof(h.signature));
+    /* the file's own form, rebuilt from the checked fields: what a witness stores and what
+     * `mien audit verify --witness` reads back (~360 bytes: it fits) */
+    if (head_text(out->text, sizeof(out->text), h.seq, out->hash, h.time, out->public_key,
+                  out->signature) < 0) {
+        return base_error_set(err, MIEN_ERR_INTERNAL, "audit: head text does not fit");
+    }
     return MIEN_OK;
 }
 

@@ -16,6 +16,7 @@
 #ifndef MIEN_GOVERNANCE_AUDIT_H
 #define MIEN_GOVERNANCE_AUDIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -49,7 +50,11 @@ mien_status audit_append(store_db *s, int64_t now, const audit_entry *e, int64_t
  * flock on "<path>.lock". An empty log writes nothing. It never moves the head backwards or
  * onto a fork: when a valid head names an entry the log no longer has, or one whose hash
  * changed, the head is kept and MIEN_ERR_STORE says so (the evidence of removed or rewritten
- * entries survives until someone looks). A missing, malformed or foreign head is replaced.
+ * entries survives until someone looks). A missing, malformed or foreign head is written only
+ * by the handle that appended entry 1 (a new log) or when s->audit_head_reset is set (the
+ * audited operator acts mien_audit_reset_head and mien_audit_join); otherwise MIEN_ERR_STORE,
+ * whether or not "<path>.lock" exists (deleting the newest rows, the head and its lock must
+ * not get the shortened chain signed).
  * MIEN_ERR_ARG without a keyring or head path; MIEN_ERR_IO when the file cannot be read or
  * written. */
 mien_status audit_checkpoint(store_db *s, mien_error *err);
@@ -70,6 +75,18 @@ void audit_row_hash(const store_audit_row *row, uint8_t out[32]);
  * end), in the format audit.c documents; MIEN_OK also when fn stopped it. MIEN_ERR_ARG for a
  * NULL fn or a negative time. */
 mien_status audit_verify(store_db *s, mien_audit_report *out, mien_error *err);
+/* audit_verify against the head file at `path` instead of the store's own (a witness's copy:
+ * mien_audit_verify_witness). */
+mien_status audit_verify_at(store_db *s, const char *path, mien_audit_report *out,
+                            mien_error *err);
+
+/* Whether anything (a head, valid or not) is at s->audit_head_path: mien_audit_join is for a
+ * node that has none. */
+bool audit_head_present(const store_db *s);
+
+/* The signed head at s->audit_head_path, checked against the keyring's key (mien_audit_head_read
+ * says what each failure means). */
+mien_status audit_head_read(store_db *s, mien_audit_head *out, mien_error *err);
 mien_status audit_export(store_db *s, int64_t from, int64_t to, mien_line_fn fn,
                          void *ctx, mien_error *err);
 

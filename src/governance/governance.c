@@ -232,6 +232,13 @@ mien_status governance_after_commit(store_db *s, mien_error *err)
         snprintf(err->message + used, sizeof(err->message) - used,
                  " (the action itself was committed; run `mien audit verify`)");
     }
+    /* An erasure whose bytes could not be scrubbed from the files is reported, never left
+     * silently (the store retries it at later commits). */
+    if (st == MIEN_OK && s->scrub_failed) {
+        st = base_error_set(err, s->scrub_error.code, "%.440s (the erasure itself was committed)",
+                            s->scrub_error.message);
+    }
+    s->scrub_failed = 0;
     return st;
 }
 

@@ -444,8 +444,12 @@ mien_status mien_store_copy(mien_store *from, mien_store *to, const mien_context
     if (st != MIEN_OK) {
         return st;
     }
-    /* The target's signed head now covers the copied chain and the migration entry. */
+    /* The target's signed head now covers the copied chain and the migration entry. The
+     * target was empty and the whole log is this audited copy's: it signs the first head
+     * (a missing head is otherwise never re-created unasked: audit.c). */
+    t->audit_head_reset = 1;
     st = governance_after_commit(t, err);
+    t->audit_head_reset = 0;
     if (st == MIEN_OK) {
         st = store_db_count(t, &found, err);
     }

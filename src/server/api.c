@@ -914,12 +914,13 @@ static void h_erase(request *r)
     if (reply_failed(r, st, &err)) {
         return;
     }
-    srv_reply_json(r, 200, json_pack("{s:s,s:I,s:I,s:s,s:s,s:o,s:I,s:s}", "subject", r->params[1],
-                                 "faces_deleted", (json_int_t)e.faces_deleted, "crops_deleted",
-                                 (json_int_t)e.crops_deleted, "collection", r->params[0],
-                                 "subject_hash", e.subject_hash, "erased_at",
-                                 time_json(e.erased_at), "audit_seq", (json_int_t)e.audit_seq,
-                                 "audit_hash", e.audit_hash));
+    srv_reply_json(r, 200, json_pack("{s:s,s:I,s:I,s:I,s:s,s:s,s:o,s:I,s:s}", "subject",
+                                 r->params[1], "faces_deleted", (json_int_t)e.faces_deleted,
+                                 "crops_deleted", (json_int_t)e.crops_deleted,
+                                 "reviews_deleted", (json_int_t)e.reviews_deleted,
+                                 "collection", r->params[0], "subject_hash", e.subject_hash,
+                                 "erased_at", time_json(e.erased_at), "audit_seq",
+                                 (json_int_t)e.audit_seq, "audit_hash", e.audit_hash));
 }
 
 /* A face given to another subject (?to=SUBJECT; purpose and case_ref recorded when given):

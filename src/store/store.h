@@ -333,6 +333,12 @@ typedef struct store_db_ops {
      * and time; stops at fn's first error. */
     mien_status (*face_scan_full)(store_db *s, int64_t collection_id,
                                   store_face_full_fn fn, void *ctx, mien_error *err);
+    /* Deletes collection `collection_id`'s reviews and their decisions (notes included): all
+     * of them when subject_hash is NULL (a dropped collection), else those whose candidates
+     * name that keyed subject hash (an erased subject, 64 hex). *deleted: reviews deleted.
+     * In the caller's transaction; scrubbed from the files as an erasure is. */
+    mien_status (*review_erase)(store_db *s, int64_t collection_id, const char *subject_hash,
+                                int64_t *deleted, mien_error *err);
     /* Calls fn for every review, oldest first, candidates_json included (valid during the
      * callback). Decisions: decision_list; they are copied with decision_insert, which keeps
      * their time. */
@@ -356,8 +362,16 @@ struct store_db {
     int64_t clock;              /* unix seconds every time stamp uses; 0: the system clock
                                    (mien_store_set_clock) */
     char audit_head_path[4096]; /* the signed chain head, kept outside the database */
-    int audit_head_reset;       /* set by mien_audit_reset_head for its one checkpoint: an
-                                   unusable head may be replaced (governance/audit.c) */
+    int audit_head_reset;       /* set by mien_audit_reset_head and mien_audit_join for their
+                                   one checkpoint: a missing or unusable head may be replaced
+                                   (governance/audit.c) */
+    int audit_genesis;          /* this handle appended entry 1 of the log (audit_append): its
+                                   first checkpoint may write the first head */
+    uint8_t audit_genesis_hash[32]; /* that entry's hash, checked again at the checkpoint */
+    int scrub_failed;           /* the last commit's erasure was committed but its bytes could
+                                   not be scrubbed from the files (SQLite: VACUUM, WAL
+                                   truncation): governance_after_commit reports scrub_error */
+    mien_error scrub_error;
 };
 
 /* The store's notion of now (store_db.clock, else time()). */

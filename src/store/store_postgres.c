@@ -383,6 +383,14 @@ _Static_assert(MIGRATION_COUNT == STORE_POSTGRES_SCHEMA_VERSION,
        " JOIN faces f ON f.subject_id = s.id LEFT JOIN crops c ON c.face_id = f.id"        \
        " WHERE s.collection_id = $1::bigint ORDER BY f.id")                                \
     XX(REVIEW_SCAN, 1, REVIEW_COLUMNS " ORDER BY created_at, id COLLATE \"C\"")            \
+    /* a collection's reviews ($2 NULL), or those whose candidates name $2 (review_erase) */ \
+    XX(DECISION_ERASE, 0,                                                                  \
+       "DELETE FROM review_decisions WHERE review_id IN (SELECT id FROM reviews"           \
+       " WHERE collection_id = $1::bigint AND ($2::text IS NULL"                           \
+       " OR strpos(candidates_json, $2::text) > 0))")                                      \
+    XX(REVIEW_ERASE, 0,                                                                    \
+       "DELETE FROM reviews WHERE collection_id = $1::bigint AND ($2::text IS NULL"        \
+       " OR strpos(candidates_json, $2::text) > 0)")                                       \
     XX(SEQUENCE_GET, 1,                                                                    \
        "SELECT " SEQ_HIGH("collections") ", " SEQ_HIGH("subjects") ", " SEQ_HIGH("faces")) \
     XX(SEQUENCE_RAISE, 0,                                                                  \

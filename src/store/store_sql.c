@@ -581,6 +581,39 @@ mien_status sql_face_move(store_db *s, int64_t face_id, int64_t subject_id, stor
     return status;
 }
 
+/* A collection's reviews, or (subject_hash not NULL: 64 hex) those whose candidates name that
+ * subject, deleted with their decisions (whose notes are free text that may name people);
+ * *deleted counts the reviews. The hash is matched quoted, as the candidates' JSON holds it. */
+mien_status sql_review_erase(store_db *s, int64_t collection_id, const char *subject_hash,
+                             int64_t *deleted, mien_error *err)
+{
+    char quoted[70];
+    *deleted = 0;
+    if (subject_hash != NULL && strlen(subject_hash) != 64) {
+        return base_error_set(err, MIEN_ERR_ARG, "review_erase: a subject hash is 64 hex");
+    }
+    if (subject_hash != NULL) {
+        snprintf(quoted, sizeof(quoted), "\"%s\"", subject_hash);
+    }
+    const sql_val v[] = {V_I64(collection_id), V_TEXT(subject_hash != NULL ? quoted : NULL)};
+    mien_status status = s->driver->op_begin(s, err);
+    if (status != MIEN_OK) {
+        return status;
+    }
+    status = write_rows(s, SQL_DECISION_ERASE, VALUES(v), NULL, NULL, err);
+    if (status == MIEN_OK) {
+        status = write_rows(s, SQL_REVIEW_ERASE, VALUES(v), deleted, NULL, err);
+    }
+    status = s->driver->op_end(s, status, err);
+    if (status == MIEN_OK && *deleted > 0 && s->driver->erased != NULL) {
+        status = s->driver->erased(s, err); /* the notes leave the files too */
+    }
+    if (status != MIEN_OK) {
+        *deleted = 0;
+    }
+    return status;
+}
+
 /* ---- API keys (governance/keys.c): the id and a hash of the secret, never the secret ---- */
 
 /* Columns id, role, label, created_at, revoked_at of KEY_GET / KEY_LIST into *k (hash

@@ -61,10 +61,12 @@
     XX(SEQUENCE_GET, "sequence_get")                                                           \
     XX(SUBJECT_LOCK, "subject_erase")                                                          \
     XX(SUBJECT_COUNTS, "subject_erase: count")                                                 \
-    XX(SUBJECT_DELETE, "subject_erase: delete")                                               \
+    XX(SUBJECT_DELETE, "subject_erase: delete")                                                \
     XX(FACE_BLOBS, "face_move: read")                                                          \
     XX(FACE_MOVE, "face_move")                                                                 \
-    XX(CROP_MOVE, "face_move: crop")
+    XX(CROP_MOVE, "face_move: crop")                                                           \
+    XX(DECISION_ERASE, "review_erase: decisions")                                              \
+    XX(REVIEW_ERASE, "review_erase")
 
 /* The columns store_sql.c's readers take, in their order; both dialects select with them. */
 #define COLLECTION_COLUMNS                                                                 \
@@ -160,7 +162,7 @@ typedef struct sql_migration {
     .key_count_valid = sql_key_count_valid, .key_import = sql_key_import,                      \
     .collection_drop = sql_collection_drop, .sequence_get = sql_sequence_get,                  \
     .subject_erase = sql_subject_erase, .subject_ensure = sql_subject_ensure,                  \
-    .face_move = sql_face_move,
+    .face_move = sql_face_move, .review_erase = sql_review_erase,
 
 /* The store_db_ops entries an SQL backend adds to SQL_STORE_OPS: what truly differs between
  * databases. Every backend names them <p>_<member> (sq_close, pg_close, ...), so that its table
@@ -231,6 +233,8 @@ mien_status sql_audit_scan(store_db *s, int64_t from_seq, int64_t t0, int64_t t1
 mien_status sql_review_scan(store_db *s, store_review_fn fn, void *ctx, mien_error *err);
 mien_status sql_collection_drop(store_db *s, int64_t collection_id, mien_error *err);
 mien_status sql_sequence_get(store_db *s, store_sequences *out, mien_error *err);
+mien_status sql_review_erase(store_db *s, int64_t collection_id, const char *subject_hash,
+                            int64_t *deleted, mien_error *err);
 mien_status sql_subject_erase(store_db *s, int64_t collection_id, const char *external_id,
                               int64_t *faces_deleted, int64_t *crops_deleted, mien_error *err);
 mien_status sql_face_move(store_db *s, int64_t face_id, int64_t subject_id, store_rewrite_fn fn,

@@ -38,10 +38,13 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -312,6 +315,13 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
                        " LEFT JOIN crops c ON c.face_id = f.id"                           \
                        " WHERE s.collection_id = ?1 ORDER BY f.id")                       \
     XX(REVIEW_SCAN, REVIEW_COLUMNS " ORDER BY created_at, rowid")                         \
+    /* a collection's reviews (?2 NULL), or those whose candidates name ?2 (a quoted keyed   \
+     * subject hash): erasure takes them and their decisions' notes (review_erase) */        \
+    XX(DECISION_ERASE, "DELETE FROM review_decisions WHERE review_id IN (SELECT id FROM"  \
+                       " reviews WHERE collection_id = ?1 AND (?2 IS NULL"                \
+                       " OR instr(candidates_json, ?2) > 0))")                            \
+    XX(REVIEW_ERASE, "DELETE FROM reviews WHERE collection_id = ?1 AND (?2 IS NULL"       \
+                     " OR instr(candidates_json, ?2) > 0)")                               \
     /* collections is not AUTOINCREMENT (schema 1): its highest id is its largest */      \
     XX(SEQUENCE_GET, "SELECT (SELECT coalesce(max(id), 0) FROM collections),"             \
                      " max((SELECT coalesce(max(id), 0) FROM subjects),"                  \
@@ -354,6 +364,10 @@ typedef struct sqlite_store {
     sql_stmt sql[SQL_COUNT];         /* store_sql.c's statements, over stmts */
     bool scrub_pending; /* an erasure committed inside the caller's transaction: commit()
                            checkpoints after it */
+    bool scrub_owed;    /* an erasure committed but its scrub failed (here, or in another
+                           process: the marker file, owed_mark): retried at every later commit
+                           until one succeeds */
+    bool scrub_failed_here; /* this handle's last scrub failed: tried once more at close */
     char path[];        /* as opened, for messages */
 } sqlite_store;
 
@@ -671,8 +685,40 @@ static mien_status op_end(sqlite_store *st, mien_status status, mien_error *err)
  *
  * Fails when another connection keeps reading an old snapshot past the busy timeout, or when
  * the disk has no room for the rebuilt copy; the rows are deleted either way and the message
- * says so. VACUUM refuses while a statement of this connection is in progress, so an erasure
- * must not run from inside a face_scan callback. */
+ * says so. A failure is never left behind silently (issue 13 item 10): the scrub stays owed
+ * (scrub_owed) and is tried again at every later commit of this handle and at its close, and
+ * the erasure's caller hears of it (sq_commit, governance_after_commit). VACUUM refuses while
+ * a statement of this connection is in progress, so an erasure must not run from inside a
+ * face_scan callback. */
+/* Records (owed) or clears the debt of a scrub in "<path>.scrub-owed", beside the file, so
+ * that a process that ends before a retry succeeds leaves it to the next one that opens the
+ * store (open_at). Best effort: the failure itself was reported to the eraser. */
+static void owed_mark(const sqlite_store *st, bool owed)
+{
+    char marker[PATH_MAX];
+    if (strcmp(st->path, ":memory:") == 0 ||
+        (size_t)snprintf(marker, sizeof(marker), "%s.scrub-owed", st->path) >= sizeof(marker)) {
+        return;
+    }
+    if (!owed) {
+        unlink(marker);
+        return;
+    }
+    int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
+/* Whether an earlier process left a scrub owed (owed_mark). */
+static bool owed_marked(const sqlite_store *st)
+{
+    char marker[PATH_MAX];
+    return strcmp(st->path, ":memory:") != 0 &&
+           (size_t)snprintf(marker, sizeof(marker), "%s.scrub-owed", st->path) < sizeof(marker) &&
+           access(marker, F_OK) == 0;
+}
+
 static mien_status scrub(sqlite_store *st, mien_error *err)
 {
     st->scrub_pending = false;
@@ -682,12 +728,16 @@ static mien_status scrub(sqlite_store *st, mien_error *err)
         step = "wal_checkpoint(TRUNCATE)";
         rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     }
+    st->scrub_owed = rc != SQLITE_OK;
+    st->scrub_failed_here = rc != SQLITE_OK;
+    owed_mark(st, rc != SQLITE_OK);
     if (rc != SQLITE_OK) {
         mien_status status = fail(st, rc, step, err);
         return base_error_set(err, status == MIEN_ERR_NOMEM ? MIEN_ERR_NOMEM : MIEN_ERR_STORE,
                               "%s: the rows are deleted, but their bytes may remain in the "
-                              "files until the next erasure or VACUUM (%s failed: %s)",
-                              st->path, step, sqlite3_errmsg(st->db));
+                              "files (%s failed: %s); mien tries again at the next write to "
+                              "the store (%s.scrub-owed marks the debt until then)",
+                              st->path, step, sqlite3_errmsg(st->db), st->path);
     }
     return MIEN_OK;
 }
@@ -719,7 +769,19 @@ static mien_status sq_commit(store_db *s, mien_error *err)
         sq_rollback(s);
         return status;
     }
-    return st->scrub_pending ? scrub(st, err) : MIEN_OK;
+    bool erased_now = st->scrub_pending;
+    if (!erased_now && !st->scrub_owed) {
+        return MIEN_OK;
+    }
+    /* The commit stands whatever the scrub does: the caller still signs the audit head and
+     * updates its caches, then governance_after_commit reports a failed scrub of this
+     * erasure. An owed scrub retried after some other write stays owed, unreported there. */
+    mien_error scrub_err;
+    if (scrub(st, &scrub_err) != MIEN_OK && erased_now) {
+        s->scrub_failed = 1;
+        s->scrub_error = scrub_err;
+    }
+    return MIEN_OK;
 }
 
 /* ---- collections ---------------------------------------------------------------------- */
@@ -1020,6 +1082,12 @@ static void sq_close(store_db *s)
     sqlite_store *st = as_sqlite(s);
     for (int i = 0; i < STMT_COUNT; i++) {
         sqlite3_finalize(st->stmts[i]);
+        st->stmts[i] = NULL;
+    }
+    if (st->scrub_failed_here) {
+        /* one more try; the failure was reported when it happened, and the marker file
+         * carries the debt to the next process if this one fails too */
+        scrub(st, NULL);
     }
     sqlite3_close(st->db);
     st->magic = 0;
@@ -1176,6 +1244,7 @@ static mien_status open_at(const char *path, int target, store_db **out, mien_er
     if (status != MIEN_OK) {
         goto fail_db;
     }
+    st->scrub_owed = owed_marked(st); /* retried at this handle's first commit */
     *out = &st->base;
     return MIEN_OK;
 

@@ -402,9 +402,12 @@ PY
 
     # erasure receipt
     check "erase" 0 "$MIEN" erase people --subject A --case-ref ERASE-1 --store "$STORE" --json
-    expect "erase counts" "$OUT" '"faces_deleted":1,"crops_deleted":0'
+    # the two searches for A's photo each opened a review naming A (issue 13 item 10)
+    expect "erase counts" "$OUT" '"faces_deleted":1,"crops_deleted":0,"reviews_deleted":2'
     expect "erase receipt" "$OUT" '"subject_hash":"[0-9a-f]\{64\}","erased_at":"[0-9T:Z-]*","erased_at_unix":[0-9]*,"audit_seq":[0-9]*,"audit_hash":"[0-9a-f]\{64\}"}'
     RECEIPT_HASH=$(sed -n 's/.*"audit_hash":"\([0-9a-f]*\)".*/\1/p' "$OUT")
+    check "the erased subject's review is gone, notes and all" 1 "$MIEN" review "$REVIEW" \
+        --store "$STORE"
     check "audit export after erase" 0 "$MIEN" audit export --store "$STORE"
     expect "receipt's entry is in the chain" "$OUT" "\"action\":\"erase\",.*\"case_ref\":\"ERASE-1\",.*\"hash\":\"$RECEIPT_HASH\"}"
     check "search after erase" 0 "$MIEN" search people "$S1" --purpose lost_child \
@@ -546,6 +549,19 @@ PY
     expect "audit verify intact" "$OUT" "^audit log intact: [0-9]* entries, signed head at entry"
     check "audit verify --json" 0 "$MIEN" audit verify --store "$STORE" --json
     expect "audit verify JSON" "$OUT" '^{"ok":true,"entries":[0-9]*,"first_bad":null,'
+    # a witness's copy of the head (issue 13 item 3)
+    check "audit head" 0 "$MIEN" audit head --store "$STORE"
+    expect "audit head is the head file" "$OUT" "^mien-audit-head 1$"
+    cp "$OUT" "$GAL_DIR/witness.head"
+    check "audit head --json" 0 "$MIEN" audit head --store "$STORE" --json
+    expect "audit head JSON" "$OUT" '^{"seq":[0-9]*,"hash":"[0-9a-f]\{64\}","time":'
+    check "audit verify --witness" 0 "$MIEN" audit verify --witness "$GAL_DIR/witness.head" \
+        --store "$STORE"
+    check "audit verify --witness missing" 1 "$MIEN" audit verify --witness "$GAL_DIR/nothing" \
+        --store "$STORE"
+    expect "a missing witness is a wrong path" "$ERR" "no witness head"
+    check "audit join a node that signs already" 1 "$MIEN" audit join --store "$STORE"
+    expect "join names the head" "$ERR" "signs the log already"
     # sql DB STATEMENTS: the sqlite3 shell, else python3's sqlite3 module
     sql() {
         if command -v sqlite3 >/dev/null; then sqlite3 "$1" "$2"

@@ -4,7 +4,8 @@
 # delay), an erasure on B leaving A's answers, A killed with SIGKILL mid-enrolment and
 # restarted (nothing lost, nothing duplicated), PostgreSQL restarted under both nodes (/readyz
 # 503, then 200 by itself; changes made meanwhile caught up), and `mien audit verify` against
-# each node's signed head. tests/pg/two_nodes.mjs drives it; this script sets up and tears
+# each node's signed head (each node joined the log with `mien audit join` first).
+# tests/pg/two_nodes.mjs drives it; this script sets up and tears
 # down.
 #
 # Usage: tests/pg/test_two_nodes.sh PATH/TO/mien BUILD_DIR   (from the repository root; CTest's
@@ -63,6 +64,13 @@ ADMIN_KEY=$("$MIEN" keys create --role admin --label two-nodes --store "$STORE" 
 "$MIEN" collection create people --store "$STORE" --purpose test \
     --legal-basis "acceptance test on sample photos" --consent not-needed --review none \
     --max-candidates 10000 >/dev/null
+
+# Each node keeps its own signed head (MIEN_AUDIT_HEAD, two_nodes.mjs) and signs only after
+# it has joined the shared log: an explicit act, verified and recorded in the chain (a head
+# that is simply absent is never taken for a new node: issue 13 item 3).
+for node in a b; do
+    MIEN_AUDIT_HEAD=$TMP/$node.audit-head "$MIEN" audit join --store "$STORE" >/dev/null
+done
 
 MIEN=$MIEN STORE=$STORE TMP=$TMP PHOTO=$PHOTO CLUSTER=$CLUSTER PG_CLUSTER=$HERE/pg-cluster.sh \
     PSQL=$PG_BIN/psql ADMIN_KEY=$ADMIN_KEY node "$HERE/two_nodes.mjs"

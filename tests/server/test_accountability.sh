@@ -344,7 +344,7 @@ req "compare, no face → 422" 422 -H "$SE" -F "a=@$S1" -F "b=@$BLANK" \
 
 # --- erasure receipt -------------------------------------------------------------------------------
 req "erase alice" 200 -X DELETE -H "$EN" "$URL/v1/collections/watch/subjects/alice"
-has "receipt fields" '"subject":"alice","faces_deleted":1,"crops_deleted":0,"collection":"watch","subject_hash":"[0-9a-f]{64}","erased_at":"[0-9T:-]+Z","audit_seq":[0-9]+,"audit_hash":"[0-9a-f]{64}"'
+has "receipt fields" '"subject":"alice","faces_deleted":1,"crops_deleted":0,"reviews_deleted":0,"collection":"watch","subject_hash":"[0-9a-f]{64}","erased_at":"[0-9T:-]+Z","audit_seq":[0-9]+,"audit_hash":"[0-9a-f]{64}"'
 ERASE_HASH=$(grep -o '"audit_hash":"[0-9a-f]*"' "$TMP/body" | cut -d'"' -f4)
 SUBJECT_HASH=$(grep -o '"subject_hash":"[0-9a-f]*"' "$TMP/body" | cut -d'"' -f4)
 
