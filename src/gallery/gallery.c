@@ -911,7 +911,7 @@ static mien_status enrol_in_tx(mien_store *store, const store_collection *c,
     mien_status st = g->ops->subject_ensure(g, c->id, e->subject, e->display_name, consent,
                                             expires_at, subject_id, err);
     if (st == MIEN_OK) {
-        st = seal_face_insert(g, c->id, *subject_id, &face, face_id, err);
+        st = seal_face_insert(g, c->id, *subject_id, e->subject, &face, face_id, err);
     }
     sodium_memzero(bytes, len);
     free(bytes);

@@ -46,6 +46,7 @@ typedef struct store_collection {
     int64_t retention_s;
     int review;             /* mien_review_mode */
     int verification_only;
+    uint8_t mac[32];        /* keyed tag (store/tag.h tag_collection); zeros: none stored */
 } store_collection;
 
 typedef struct store_subject {
@@ -56,6 +57,7 @@ typedef struct store_subject {
     int64_t faces;
     char consent_ref[STORE_SUBJECT_MAX];
     int64_t expires_at;
+    uint8_t mac[32];        /* keyed tag (store/tag.h tag_subject) */
 } store_subject;
 
 /* A subject whose expiry has passed (subject_expired). */
@@ -97,6 +99,7 @@ typedef struct store_key {
     char label[64];                             /* "" when none */
     int64_t created_at;                         /* unix seconds */
     int64_t revoked_at;                         /* unix seconds; 0 while valid */
+    uint8_t mac[32];                            /* keyed tag (store/tag.h tag_key) */
 } store_key;
 
 /* One audit entry as stored (governance/audit.c computes the hashes; the store keeps rows).
@@ -132,6 +135,7 @@ typedef struct store_review {
     int64_t search_seq;
     int64_t candidates;
     const char *candidates_json; /* insert: borrowed; get: NULL (review_candidates reads it) */
+    uint8_t candidates_sha256[32]; /* get and scan: SHA-256 of the stored candidates_json */
     uint8_t mac[32];             /* keyed tag of the row (governance.h governance_review_mac):
                                     the status cannot be changed behind mien's back */
 } store_review;
@@ -144,6 +148,9 @@ typedef struct store_decision {
     int rank;
     char note[256];
     int64_t time;
+    int64_t audit_seq;       /* the audit entry that recorded it (0: before schema tags) */
+    uint8_t mac[32];         /* keyed tag chained to the review's previous decision
+                                (governance.h governance_decision_mac) */
 } store_decision;
 
 /* One face with everything the store keeps of it, for copying a store (face_scan_full,
@@ -160,6 +167,7 @@ typedef struct store_face_full {
     const uint8_t *crop_rgb;        /* FACE_CHIP bytes, or NULL when the face has no crop */
     size_t crop_len;
     int64_t created_at;             /* unix seconds */
+    const char *external_id;        /* its subject's (the seal binds it) */
 } store_face_full;
 
 /* The highest id each table has ever handed out (an id is never reused after an erasure:
@@ -178,7 +186,13 @@ typedef enum store_blob { STORE_BLOB_TEMPLATE = 0, STORE_BLOB_CROP = 1 } store_b
  * collection and subject its seal binds it to (seal.h). */
 typedef struct store_blob_ref {
     int64_t face_id, collection_id, subject_id;
+    char external_id[STORE_SUBJECT_MAX];
 } store_blob_ref;
+
+/* What tag_rows tagged (the upgrade of a store made before row tags). */
+typedef struct store_tag_counts {
+    int64_t collections, subjects, keys;
+} store_tag_counts;
 
 /* blob_rewrite's callback: the stored bytes[n] of one blob in, and in *out (malloc'd; the
  * backend frees it) the bytes to store instead, *out_len long, or *out NULL to leave it. */
@@ -291,6 +305,17 @@ typedef struct store_db_ops {
     /* The number of keys not revoked. */
     mien_status (*key_count_valid)(store_db *s, int64_t *count, mien_error *err);
 
+    /* ---- row tags (store/tag.h; governance/upgrade.c) ---- */
+    /* Whether the schema step that added the tag columns found rows to tag (a store made
+     * before them), and they have not been tagged since. */
+    mien_status (*tags_pending)(store_db *s, bool *pending, mien_error *err);
+    /* Tags every collection, subject and API key row with the store's keys and clears the
+     * pending mark, in the caller's transaction; rows already tagged must verify. Only while
+     * s->tagging is set (untagged rows are refused otherwise). */
+    mien_status (*tag_rows)(store_db *s, store_tag_counts *out, mien_error *err);
+    /* Writes a decision's audit_seq and mac (the upgrade chains decisions made before). */
+    mien_status (*decision_tag)(store_db *s, const store_decision *d, mien_error *err);
+
     /* ---- liveness ---- */
     /* MIEN_OK when the database answers now. SQLite: the file is open, MIEN_OK. PostgreSQL:
      * one `SELECT 1`, re-establishing a lost connection first (MIEN_ERR_IO "cannot reach the
@@ -344,6 +369,9 @@ struct store_db {
     char audit_head_path[4096]; /* the signed chain head, kept outside the database */
     int audit_head_reset;       /* set by mien_audit_reset_head for its one checkpoint: an
                                    unusable head may be replaced (governance/audit.c) */
+    int schema_version;         /* set by the backend at open (its own numbering) */
+    bool tagging;               /* set by mien_store_upgrade while it tags rows made before
+                                   row tags: an untagged row (no mac) reads; never otherwise */
 };
 
 /* The store's notion of now (store_db.clock, else time()). */

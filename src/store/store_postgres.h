@@ -14,7 +14,7 @@
 
 /* The schema version this build writes (table mien_schema); see MIGRATIONS. Independent of
  * the SQLite store's user_version: version 1 holds everything SQLite's version 3 does. */
-#define STORE_POSTGRES_SCHEMA_VERSION 1
+#define STORE_POSTGRES_SCHEMA_VERSION 2
 
 /* The application name in mien_schema: a schema whose mien_schema names another is refused. */
 #define STORE_POSTGRES_APPLICATION "mien"

@@ -16,7 +16,7 @@
  * https://www.sqlite.org/fileformat2.html#application_id): ASCII "mien". */
 #define STORE_SQLITE_APPLICATION_ID 0x6d69656e
 /* The schema version this build writes (PRAGMA user_version); see MIGRATIONS. */
-#define STORE_SQLITE_SCHEMA_VERSION 3
+#define STORE_SQLITE_SCHEMA_VERSION 4
 
 /* Opens (creating and migrating as needed) the SQLite database at `path`. The backend never
  * seals: templates and crops go in and come out as the opaque bytes seal.h made (a schema-2
