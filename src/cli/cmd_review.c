@@ -79,8 +79,15 @@ static void reviewer_identity(const char *name, char out[64])
     } else {
         snprintf(login, sizeof(login), "uid%lu", (unsigned long)getuid());
     }
+    while (*name == ' ' || *name == '\t') {
+        name++; /* the ends trimmed here; the library normalises the rest */
+    }
+    int len = (int)strlen(name);
+    while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t')) {
+        len--;
+    }
     int room = 64 - (int)strlen(login) - (int)strlen("cli:@unix:") - 1;
-    snprintf(out, 64, "cli:%.*s@unix:%s", room > 0 ? room : 0, name, login);
+    snprintf(out, 64, "cli:%.*s@unix:%s", len < room ? len : (room > 0 ? room : 0), name, login);
 }
 
 /* Whether --reviewer and --note go with the decision: a decision names its reviewer, and

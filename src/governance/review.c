@@ -76,30 +76,21 @@ static mien_status reviewer_normalise(const char *in, char out[64], mien_error *
                     : base_error_set(err, MIEN_ERR_ARG, "a decision names its reviewer");
 }
 
-/* The OS account of a CLI reviewer ("cli:NAME@unix:USER", cmd_review.c), or NULL. */
-static const char *os_account(const char *reviewer)
+/* The length of reviewer's name: up to the "@unix:LOGIN" a CLI reviewer carries
+ * (cmd_review.c), which records the account but is not part of who the person is. */
+static size_t name_length(const char *reviewer)
 {
     const char *at = strstr(reviewer, "@unix:");
-    return strncmp(reviewer, "cli:", 4) == 0 && at != NULL ? at : NULL;
+    return strncmp(reviewer, "cli:", 4) == 0 && at != NULL ? (size_t)(at - reviewer)
+                                                            : strlen(reviewer);
 }
 
-/* Whether two normalised reviewers are one person: the same name, or, for the CLI, the same
- * OS account (one account cannot be two reviewers by typing two names). */
+/* Whether two normalised reviewers are one person: the same name, whatever account each
+ * decision was recorded with. */
 static bool same_person(const char *a, const char *b)
 {
-    const char *ua = os_account(a), *ub = os_account(b);
-    if (strcmp(a, b) == 0) {
-        return true;
-    }
-    if (ua != NULL && ub != NULL) {
-        return strcmp(ua, ub) == 0 || (ua - a == ub - b && strncmp(a, b, (size_t)(ua - a)) == 0);
-    }
-    /* a CLI search's actor is "cli:LOGIN": its author reviewing from the same account */
-    if (ua != NULL || ub != NULL) {
-        const char *acct = ua != NULL ? ua + 6 : ub + 6, *plain = ua != NULL ? b : a;
-        return strncmp(plain, "cli:", 4) == 0 && strcmp(plain + 4, acct) == 0;
-    }
-    return false;
+    size_t n = name_length(a);
+    return n == name_length(b) && strncmp(a, b, n) == 0;
 }
 
 /* Whether `reviewer` already decided on review `id`. */
