@@ -199,6 +199,12 @@
     XX(acct_audit_forgery_and_head_reset)                                              \
     XX(acct_sealed_bound_to_subject)                                                   \
     XX(acct_review_row_tamper)                                                         \
+    /* governance: row tags and the review chain (tests/governance/test_integrity.c) */   \
+    XX(acct_integrity_key_rows)                                                        \
+    XX(acct_integrity_collection_rows)                                                 \
+    XX(acct_integrity_subject_rows)                                                    \
+    XX(acct_integrity_template_name)                                                   \
+    XX(acct_integrity_review_chain)                                                    \
     /* governance: the audit chain (tests/governance/test_audit.c) */                  \
     XX(audit_append_verify)                                                            \
     XX(audit_hash_vector)                                                              \

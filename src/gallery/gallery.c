@@ -1193,6 +1193,12 @@ mien_status mien_purge_expired(mien_store *store, const mien_context *ctx, int64
     }
     store_db *g = store->store;
     mien_status st = g->ops->subject_expired(g, store_db_now(g), &list, &n, err);
+    if (st == MIEN_ERR_STORE && err != NULL && strstr(err->message, "subject") != NULL) {
+        /* a subject's row altered behind mien's back (its expiry cleared, say): the purge
+         * stops naming it, and the refusal is kept */
+        governance_record(g, ctx, "purge", NULL, NULL, "refused",
+                          json_pack("{s:s}", "reason", err->message), NULL, NULL);
+    }
     if (st == MIEN_OK && n > 0) {
         st = purge_list(store, list, n, ctx, &done, err);
     }
