@@ -205,6 +205,7 @@
     XX(acct_integrity_subject_rows)                                                    \
     XX(acct_integrity_template_name)                                                   \
     XX(acct_integrity_review_chain)                                                    \
+    XX(acct_integrity_upgrade)                                                         \
     /* governance: the audit chain (tests/governance/test_audit.c) */                  \
     XX(audit_append_verify)                                                            \
     XX(audit_hash_vector)                                                              \
