@@ -6,7 +6,10 @@
  * the EU AI Act, Art. 14(5), asks that no action be taken on a remote biometric
  * identification "unless that identification has been separately verified and confirmed by
  * at least two natural persons". The store's primary key (review, reviewer) makes the second
- * decision of one reviewer impossible, not just unlikely.
+ * decision of one reviewer impossible, not just unlikely; reviewers are normalised names
+ * (reviewer_normalise: "alice" and "Alice" are one person), and the decisions' tags, chained
+ * to each other, to the review's tag and to the audit log (governance.c review_check), make a
+ * deleted decision or a restored review row an error rather than a second chance.
  *
  * States: pending → confirmed (enough confirmations of one rank) | rejected (a reviewer says
  * none of the candidates is the person) | disputed (two reviewers confirmed different ranks).

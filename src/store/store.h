@@ -228,7 +228,9 @@ typedef struct store_db_ops {
                                   const char *external_id, const char *display_name,
                                   const char *consent_ref, int64_t expires_at,
                                   int64_t *subject_id, mien_error *err);
-    /* Subjects (all collections) with 0 < expires_at <= now. *out malloc'd (caller frees). */
+    /* Subjects (all collections) with 0 < expires_at <= now. *out malloc'd (caller frees).
+     * The subjects without an expiry are read too and every row's tag checked (store/tag.h):
+     * MIEN_ERR_STORE naming a subject whose expiry was cleared behind mien's back. */
     mien_status (*subject_expired)(store_db *s, int64_t now, store_expired **out,
                                    size_t *n, mien_error *err);
     mien_status (*subject_list)(store_db *s, int64_t collection_id, store_subject **out,
@@ -296,7 +298,9 @@ typedef struct store_db_ops {
     mien_status (*key_insert)(store_db *s, store_key *k, mien_error *err);
     /* The key `id`, hash included. MIEN_ERR_NOT_FOUND when absent. */
     mien_status (*key_get)(store_db *s, const char *id, store_key *out, mien_error *err);
-    /* Every key, revoked ones included, oldest first; secret_hash is not read (zeroed).
+    /* Every key, revoked ones included, oldest first, each checked against its tag
+     * (store/tag.h: a key, its hash included, whose tag fails is MIEN_ERR_STORE naming it;
+     * key_get likewise); secret_hash is not handed out (zeroed).
      * *out malloc'd array (caller frees), *n entries. */
     mien_status (*key_list)(store_db *s, store_key **out, size_t *n, mien_error *err);
     /* Marks the key revoked now; a key revoked before keeps its first revocation time.
