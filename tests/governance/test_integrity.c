@@ -7,118 +7,58 @@
  * database with $MIEN_TEST_STORE (CTest's store_postgres runs every acct_ test there). The
  * store is closed before each edit and opened again after it, as a writer who waits for a
  * restart would. */
-#include <stdint.h>
+#include "acct.h"
 
-#include <sqlite3.h>
-
-#include "store_target.h"
-#include "test.h"
-
-typedef struct integ_env {
-    test_fixture f;
-    test_store ts;
-    mien_store *s;
-    mien_template *t[2];
-    uint8_t sha[32];
-} integ_env;
-
-static int integ_open(integ_env *a)
-{
-    memset(a, 0, sizeof(*a));
-    if (test_fixture_open(&a->f) != 0 || test_store_make(&a->ts) != 0 ||
-        test_sample_templates(&a->f, 1, MIEN_PROFILE_FAST, 2, a->t, a->sha) != 2) {
-        return -1;
-    }
-    return test_open_store(a->ts.uri, &a->s, NULL) == MIEN_OK ? 0 : -1;
-}
-
-static void integ_close(integ_env *a)
-{
-    mien_store_close(a->s);
-    for (int i = 0; i < 2; i++) {
-        mien_template_free(a->t[i]);
-    }
-    test_fixture_close(&a->f);
-    test_store_remove(&a->ts);
-}
-
-/* The writer's edit: the store closed, `sql` run on its database, the store opened again
- * (the clock kept). 0 when all of it worked. */
-static int tamper(integ_env *a, const char *sql)
+/* The writer's edit (acct_tamper) with the store closed first and opened again after, the
+ * clock kept. 0 when all of it worked. */
+static int tamper(acct_env *a, const char *sql)
 {
     int64_t now = mien_store_now(a->s);
     mien_store_close(a->s);
     a->s = NULL;
-    int rc = test_store_is_pg() ? test_pg_exec(a->ts.db, sql, NULL)
-                                : (test_sqlite_exec(a->ts.path, sql) == SQLITE_OK ? 0 : -1);
-    if (rc == 0 && test_open_store(a->ts.uri, &a->s, NULL) == MIEN_OK) {
-        mien_store_set_clock(a->s, now);
-        return 0;
+    if (acct_tamper(a, sql) != 0 || test_open_store(a->uri, &a->s, NULL) != MIEN_OK) {
+        return -1;
     }
-    return -1;
-}
-
-static mien_status enrol(integ_env *a, const char *coll, const char *subject, int k,
-                         mien_error *err)
-{
-    uint8_t d[32];
-    mien_enrollment e;
-    memcpy(d, a->sha, 32);
-    d[31] = (uint8_t)k;
-    memset(&e, 0, sizeof(e));
-    e.subject = subject;
-    e.template_ = a->t[k];
-    e.image_sha256 = d;
-    e.consent_ref = "form-1";
-    return mien_enroll(a->s, coll, &e, &TEST_CTX, NULL, err);
-}
-
-/* Audit export collected into one string. */
-typedef struct lines {
-    char buf[1 << 16];
-    size_t used;
-} lines;
-
-static int collect(void *ctx, const char *line)
-{
-    lines *l = ctx;
-    int n = snprintf(l->buf + l->used, sizeof(l->buf) - l->used, "%s\n", line);
-    l->used += n > 0 && (size_t)n < sizeof(l->buf) - l->used ? (size_t)n : 0;
+    mien_store_set_clock(a->s, now);
     return 0;
 }
 
-/* Whether the audit log has an entry containing both needles. */
-static bool audited(integ_env *a, const char *what, const char *also)
+static mien_status enrol(acct_env *a, const char *coll, const char *subject, int k,
+                         mien_error *err)
 {
-    static lines l;
-    mien_error err;
-    l.used = 0;
-    l.buf[0] = '\0';
-    if (mien_audit_export(a->s, 0, 0, collect, &l, &err) != MIEN_OK) {
-        return false;
+    return acct_enrol(a, coll, subject, k, "form-1", err);
+}
+
+static bool audited(acct_env *a, const char *what, const char *also)
+{
+    return acct_audited(a, what, also) > 0;
+}
+
+/* Collection "c" with policy p (TEST_POLICY with this review mode and retention), ann
+ * enrolled and, when `bob`, bob. */
+static mien_status make_c(acct_env *a, mien_review_mode review, int64_t retention_s, bool bob,
+                          mien_error *err)
+{
+    mien_collection_policy p = TEST_POLICY;
+    p.review = review;
+    p.retention_s = retention_s;
+    mien_status st = mien_collection_create(a->s, "c", MIEN_PROFILE_FAST, a->f.engine, NULL, &p,
+                                            &TEST_CTX, err);
+    if (st == MIEN_OK) {
+        st = enrol(a, "c", "ann", 0, err);
     }
-    for (char *line = l.buf; *line != '\0';) {
-        char *end = strchr(line, '\n');
-        *end = '\0';
-        bool hit = strstr(line, what) != NULL && strstr(line, also) != NULL;
-        *end = '\n';
-        if (hit) {
-            return true;
-        }
-        line = end + 1;
-    }
-    return false;
+    return st == MIEN_OK && bob ? enrol(a, "c", "bob", 1, err) : st;
 }
 
 /* Item 1: a revoked key revived, a search key made admin. */
 TEST(acct_integrity_key_rows)
 {
-    integ_env a;
+    acct_env a;
     mien_error err;
     mien_key_info info, gone;
     char admin[MIEN_KEY_TEXT_MAX], search[MIEN_KEY_TEXT_MAX], old[MIEN_KEY_TEXT_MAX];
     char sql[160], named[64];
-    ASSERT_TRUE(integ_open(&a) == 0);
+    ASSERT_TRUE(acct_open(&a) == 0);
     ASSERT_OK(mien_key_create(a.s, MIEN_ROLE_ADMIN, "ops", admin, NULL, &err), &err);
     ASSERT_OK(mien_key_create(a.s, MIEN_ROLE_SEARCH, "desk", search, &info, &err), &err);
     ASSERT_OK(mien_key_create(a.s, MIEN_ROLE_ENROLL, "gone", old, &gone, &err), &err);
@@ -154,7 +94,7 @@ TEST(acct_integrity_key_rows)
     ASSERT_EQ_INT(tamper(&a, sql), 0);
     ASSERT_STATUS(mien_key_verify(a.s, search, NULL, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "has no tag");
-    integ_close(&a);
+    acct_close(&a);
     return 0;
 }
 
@@ -168,14 +108,14 @@ TEST(acct_integrity_collection_rows)
         "UPDATE collections SET verification_only = 0",
         "UPDATE collections SET retention_s = 3153600000",
     };
-    integ_env a;
+    acct_env a;
     mien_error err;
     mien_collection_info info;
     mien_search_result r;
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(integ_open(&a) == 0);
+    ASSERT_TRUE(acct_open(&a) == 0);
     mien_collection_policy p = TEST_POLICY;
     p.review = MIEN_REVIEW_TWO_PERSON;
     p.verification_only = 1;
@@ -201,14 +141,14 @@ TEST(acct_integrity_collection_rows)
     }
     ASSERT_STATUS(mien_search(a.s, "door", a.t[0], NULL, &TEST_CTX, &r, &err),
                   MIEN_ERR_FORBIDDEN, &err); /* verification-only, as declared */
-    integ_close(&a);
+    acct_close(&a);
     return 0;
 }
 
 /* Item 1: a subject's expiry cleared (it would escape the purge), its name changed. */
 TEST(acct_integrity_subject_rows)
 {
-    integ_env a;
+    acct_env a;
     mien_error err;
     mien_subject_info *subs = NULL;
     size_t n = 0;
@@ -216,15 +156,10 @@ TEST(acct_integrity_subject_rows)
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(integ_open(&a) == 0);
+    ASSERT_TRUE(acct_open(&a) == 0);
     const int64_t t0 = 1800000000;
     mien_store_set_clock(a.s, t0);
-    mien_collection_policy p = TEST_POLICY;
-    p.retention_s = 86400;
-    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
-                                     &TEST_CTX, &err), &err);
-    ASSERT_OK(enrol(&a, "c", "ann", 0, &err), &err);
-    ASSERT_OK(enrol(&a, "c", "bob", 1, &err), &err);
+    ASSERT_OK(make_c(&a, TEST_POLICY.review, 86400, true, &err), &err);
     ASSERT_EQ_INT(tamper(&a, "UPDATE subjects SET expires_at = 0 WHERE external_id = 'ann'"),
                   0);
     mien_store_set_clock(a.s, t0 + 2 * 86400);
@@ -240,14 +175,14 @@ TEST(acct_integrity_subject_rows)
     mien_store_set_clock(a.s, t0 + 2 * 86400);
     ASSERT_OK(mien_purge_expired(a.s, &TEST_CTX, &purged, &err), &err);
     ASSERT_EQ_INT(purged, 2);
-    integ_close(&a);
+    acct_close(&a);
     return 0;
 }
 
 /* Item 1: a template moved to another name — the subject renamed, or the face moved. */
 TEST(acct_integrity_template_name)
 {
-    integ_env a;
+    acct_env a;
     mien_error err;
     mien_search_result r;
     mien_subject_info *subs = NULL;
@@ -255,12 +190,8 @@ TEST(acct_integrity_template_name)
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(integ_open(&a) == 0);
-    mien_collection_policy p = TEST_POLICY;
-    p.review = MIEN_REVIEW_NONE;
-    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
-                                     &TEST_CTX, &err), &err);
-    ASSERT_OK(enrol(&a, "c", "ann", 0, &err), &err);
+    ASSERT_TRUE(acct_open(&a) == 0);
+    ASSERT_OK(make_c(&a, MIEN_REVIEW_NONE, 0, false, &err), &err);
     ASSERT_OK(mien_search(a.s, "c", a.t[0], NULL, &TEST_CTX, &r, &err), &err);
     mien_search_result_free(&r);
     /* ann's row renamed "zed", its tag recomputed by nobody: the template no longer opens */
@@ -270,20 +201,16 @@ TEST(acct_integrity_template_name)
     ASSERT_CONTAINS(err.message, "subject \"zed\"");
     ASSERT_STATUS(mien_subject_list(a.s, "c", &TEST_CTX, &subs, &n, &err), MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "subject \"zed\"");
-    integ_close(&a);
+    acct_close(&a);
     return 0;
 }
 
 /* A pending two-person review of ann's search; its id into id[33]. */
-static int review_open(integ_env *a, char id[33])
+static int review_open(acct_env *a, char id[33])
 {
     mien_error err;
     mien_search_result r;
-    mien_collection_policy p = TEST_POLICY;
-    p.review = MIEN_REVIEW_TWO_PERSON;
-    if (mien_collection_create(a->s, "c", MIEN_PROFILE_FAST, a->f.engine, NULL, &p, &TEST_CTX,
-                               &err) != MIEN_OK ||
-        enrol(a, "c", "ann", 0, &err) != MIEN_OK || enrol(a, "c", "bob", 1, &err) != MIEN_OK ||
+    if (make_c(a, MIEN_REVIEW_TWO_PERSON, 0, true, &err) != MIEN_OK ||
         mien_search(a->s, "c", a->t[0], NULL, &TEST_CTX, &r, &err) != MIEN_OK) {
         return -1;
     }
@@ -296,14 +223,14 @@ static int review_open(integ_env *a, char id[33])
  * decision's reviewer edited, and "alice" then "Alice". */
 TEST(acct_integrity_review_chain)
 {
-    integ_env a;
+    acct_env a;
     mien_error err;
     mien_review_info info;
     char id[33];
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(integ_open(&a) == 0);
+    ASSERT_TRUE(acct_open(&a) == 0);
     ASSERT_EQ_INT(review_open(&a, id), 0);
     ASSERT_EQ_INT(tamper(&a, "CREATE TABLE saved AS SELECT * FROM reviews"), 0);
     ASSERT_OK(mien_review_decide(a.s, id, "alice", MIEN_DECISION_CONFIRM, 1, NULL, &info, &err),
@@ -380,7 +307,7 @@ TEST(acct_integrity_review_chain)
                                      &err),
                   MIEN_ERR_STORE, &err);
     ASSERT_CONTAINS(err.message, "candidates");
-    integ_close(&a);
+    acct_close(&a);
     return 0;
 }
 
@@ -390,7 +317,7 @@ TEST(acct_integrity_review_chain)
  * SQLite store of the previous release, and a broken chain: tests/cli/test_store_compat.sh.) */
 TEST(acct_integrity_upgrade)
 {
-    integ_env a;
+    acct_env a;
     mien_error err;
     mien_collection_info info;
     mien_key_info k;
@@ -400,12 +327,8 @@ TEST(acct_integrity_upgrade)
     if (test_models_missing()) {
         return TEST_SKIP;
     }
-    ASSERT_TRUE(integ_open(&a) == 0);
-    mien_collection_policy p = TEST_POLICY;
-    p.review = MIEN_REVIEW_NONE;
-    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
-                                     &TEST_CTX, &err), &err);
-    ASSERT_OK(enrol(&a, "c", "ann", 0, &err), &err);
+    ASSERT_TRUE(acct_open(&a) == 0);
+    ASSERT_OK(make_c(&a, MIEN_REVIEW_NONE, 0, false, &err), &err);
     ASSERT_OK(mien_key_create(a.s, MIEN_ROLE_SEARCH, NULL, key, &k, &err), &err);
     ASSERT_OK(mien_store_upgrade(a.s, NULL, &tagged, &err), &err); /* nothing pending */
     ASSERT_EQ_INT(tagged, 0);
@@ -433,6 +356,6 @@ TEST(acct_integrity_upgrade)
     ASSERT_STATUS(mien_store_upgrade(a.s, NULL, &tagged, &err), MIEN_ERR_FORBIDDEN, &err);
     ASSERT_CONTAINS(err.message, "tagged before");
     ASSERT_STATUS(mien_key_verify(a.s, key, NULL, &err), MIEN_ERR_STORE, &err);
-    integ_close(&a);
+    acct_close(&a);
     return 0;
 }
