@@ -343,8 +343,6 @@ _Static_assert(MIGRATION_COUNT == STORE_POSTGRES_SCHEMA_VERSION,
     XX(KEY_REVOKE, 0,                                                                      \
        "UPDATE api_keys SET revoked_at = $2::bigint WHERE id = $1::text"                   \
        " AND revoked_at IS NULL")                                                          \
-    XX(KEY_EXISTS, 1, "SELECT 1 FROM api_keys WHERE id = $1::text")                        \
-    XX(KEY_COUNT_VALID, 1, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL")       \
     XX(SCHEMA_VERSION, 1, "SELECT application, version FROM mien_schema")                 \
     XX(PING, 1, "SELECT 1")                                                                \
     XX(SUBJECT_IN, 1,                                                                      \

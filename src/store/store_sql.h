@@ -29,8 +29,6 @@
     XX(KEY_GET, "key_get")                                                                     \
     XX(KEY_LIST, "key_list")                                                                   \
     XX(KEY_REVOKE, "key_revoke")                                                               \
-    XX(KEY_EXISTS, "key_revoke")                                                               \
-    XX(KEY_COUNT_VALID, "key_count_valid")                                                     \
     XX(KEY_IMPORT, "key_import")                                                               \
     XX(REVIEW_INSERT, "review_insert")                                                         \
     XX(REVIEW_GET, "review_get")                                                               \

@@ -295,8 +295,6 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
     XX(KEY_LIST, KEY_COLUMNS " ORDER BY created_at, id")                                   \
     XX(KEY_REVOKE, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1"                    \
                    " AND revoked_at IS NULL")                                             \
-    XX(KEY_EXISTS, "SELECT 1 FROM api_keys WHERE id = ?1")                                \
-    XX(KEY_COUNT_VALID, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL")        \
     /* copying a store (store_copy.c): rows with their ids and times */                    \
     XX(COLLECTION_IMPORT, "INSERT INTO collections(id, name, profile, model_a, model_b,"  \
                           " description, created_at, purposes, legal_basis, consent,"    \
