@@ -537,6 +537,17 @@ typedef struct mien_context {
                                     image) for the audit entry */
 } mien_context;
 
+/* Tags the rows of a store made before row tags (issue 13: API keys, collections, subjects,
+ * review decisions; templates bound to their subject's id), once: a no-op (*tagged 0) when
+ * there is nothing to tag. It first verifies the whole audit chain and refuses a broken one
+ * (MIEN_ERR_FORBIDDEN: tagging must not launder earlier tampering), then tags every row in one
+ * transaction and records it in the chain ("store.tag", with the schema version), signed.
+ * Until it has run, the untagged rows of such a store are refused on reading (MIEN_ERR_STORE);
+ * the mien commands and `mien serve` call it after every open. *tagged (may be NULL): rows
+ * tagged. @test governance/test_integrity.c, tests/cli/test_store_compat.sh */
+MIEN_API mien_status mien_store_upgrade(mien_store *store, const mien_context *ctx,
+                                        int64_t *tagged, mien_error *err);
+
 /* Re-encrypts every template and crop under a new data key (added to the key file), then
  * removes the old keys from the file; audited with ctx's actor. *resealed (may be NULL): blobs
  * re-encrypted. */

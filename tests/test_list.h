@@ -216,6 +216,13 @@
     XX(acct_erasure_takes_reviews)                                                     \
     XX(acct_scrub_failure_reported)                                                    \
     XX(acct_follow_erasures_hash_count)                                                \
+    /* governance: row tags and the review chain (tests/governance/test_integrity.c) */   \
+    XX(acct_integrity_key_rows)                                                        \
+    XX(acct_integrity_collection_rows)                                                 \
+    XX(acct_integrity_subject_rows)                                                    \
+    XX(acct_integrity_template_name)                                                   \
+    XX(acct_integrity_review_chain)                                                    \
+    XX(acct_integrity_upgrade)                                                         \
     /* governance: the audit chain (tests/governance/test_audit.c) */                  \
     XX(audit_append_verify)                                                            \
     XX(audit_hash_vector)                                                              \

@@ -9,14 +9,17 @@
  * `confirm RANK` says candidate RANK (1-based, as the search listed them) is the person
  * searched for; `reject` says none of them is. In two-person mode two different reviewers must
  * confirm the same rank (EU AI Act Art. 14(5)); the same reviewer deciding twice is refused.
- * The reviewer's name, as "cli:NAME", is the actor of the decision's audit entry (so that it
- * never passes for a service key id; in two-person mode the search's own author, "cli:$USER",
- * cannot be one of the two): there is no default, every
+ * The reviewer, as "cli:NAME@unix:LOGIN" (reviewer_identity), is the actor of the decision's
+ * audit entry: NAME normalised by the library (alice and Alice are one person), LOGIN the
+ * account that ran the command, so that one account cannot confirm twice under two names and
+ * the search's own author cannot be one of the two: there is no default, every
  * decision names who made it. Prints the review's state afterwards.
  *
  * Exit 0; 1 for an unknown review, a review already closed, a bad rank or a store failure;
  * 2 for bad usage; 3 when this reviewer already decided on the review. */
+#include <pwd.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -60,6 +63,31 @@ static bool parse_decision(char **words, int n, const char **verb, int *rank)
     }
     *verb = words[0];
     return true;
+}
+
+/* The reviewer's identity into out[64]: "cli:NAME@unix:LOGIN", NAME as given (the library
+ * normalises it: "Alice" is "alice") and LOGIN the account running the command, from the
+ * password database by uid (not $USER, which the caller sets at will). "cli:" so that a name
+ * given on the command line never passes for an API key id (the service's reviewers); the
+ * account so that one account cannot be two reviewers under two names (review.c). */
+static void reviewer_identity(const char *name, char out[64])
+{
+    char login[32];
+    const struct passwd *pw = getpwuid(getuid());
+    if (pw != NULL && pw->pw_name != NULL && strlen(pw->pw_name) < sizeof(login)) {
+        snprintf(login, sizeof(login), "%s", pw->pw_name);
+    } else {
+        snprintf(login, sizeof(login), "uid%lu", (unsigned long)getuid());
+    }
+    while (*name == ' ' || *name == '\t') {
+        name++; /* the ends trimmed here; the library normalises the rest */
+    }
+    int len = (int)strlen(name);
+    while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t')) {
+        len--;
+    }
+    int room = 64 - (int)strlen(login) - (int)strlen("cli:@unix:") - 1;
+    snprintf(out, 64, "cli:%.*s@unix:%s", len < room ? len : (room > 0 ? room : 0), name, login);
 }
 
 /* Whether --reviewer and --note go with the decision: a decision names its reviewer, and
@@ -126,10 +154,8 @@ int cli_cmd_review(int argc, char **argv)
     } else {
         mien_review_decision d = MIEN_DECISION_REJECT;
         mien_decision_parse(verb, &d); /* "confirm" or "reject": checked above */
-        /* "cli:NAME": a name given on the command line is not an API key id, and must not
-         * pass for one (the service's reviewers are key ids). */
         char actor[64];
-        snprintf(actor, sizeof(actor), "cli:%s", o.reviewer);
+        reviewer_identity(o.reviewer, actor);
         st = mien_review_decide(store, id, actor, d, rank, o.note, &info, &err);
     }
     if (st != MIEN_OK) {

@@ -4,6 +4,7 @@
  * printing a collection and its policy. Public API only. */
 #include <assert.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -85,7 +86,20 @@ mien_status cli_store_open_with(const char *uri, mien_store_options *o, mien_sto
         *out = NULL;
         return st;
     }
-    return mien_store_open_with(uri, o, out, err);
+    st = mien_store_open_with(uri, o, out, err);
+    if (st == MIEN_OK) {
+        /* a store made before row tags gets them now, once (mien.h mien_store_upgrade) */
+        int64_t tagged = 0;
+        st = mien_store_upgrade(*out, NULL, &tagged, err);
+        if (st != MIEN_OK) {
+            mien_store_close(*out);
+            *out = NULL;
+        } else if (tagged > 0) {
+            fprintf(stderr, "mien: tagged %lld rows of this store made by an earlier mien "
+                            "(recorded in its audit log)\n", (long long)tagged);
+        }
+    }
+    return st;
 }
 
 mien_status cli_open_store(const char *uri, mien_store **out)

@@ -1072,7 +1072,7 @@ static mien_status enrol_in_tx(mien_store *store, const store_collection *c,
     mien_status st = g->ops->subject_ensure(g, c->id, e->subject, e->display_name, consent,
                                             expires_at, subject_id, err);
     if (st == MIEN_OK) {
-        st = seal_face_insert(g, c->id, *subject_id, &face, face_id, err);
+        st = seal_face_insert(g, c->id, *subject_id, e->subject, &face, face_id, err);
     }
     sodium_memzero(bytes, len);
     free(bytes);
@@ -1435,6 +1435,12 @@ mien_status mien_purge_expired(mien_store *store, const mien_context *ctx, int64
     }
     store_db *g = store->store;
     mien_status st = g->ops->subject_expired(g, store_db_now(g), &list, &n, err);
+    if (st == MIEN_ERR_STORE && err != NULL && strstr(err->message, "subject") != NULL) {
+        /* a subject's row altered behind mien's back (its expiry cleared, say): the purge
+         * stops naming it, and the refusal is kept */
+        governance_record(g, ctx, "purge", NULL, NULL, "refused",
+                          json_pack("{s:s}", "reason", err->message), NULL, NULL);
+    }
     if (st == MIEN_OK && n > 0) {
         st = purge_list(store, list, n, ctx, &done, err);
     }
@@ -1561,7 +1567,7 @@ static mien_status move_in_tx(mien_store *store, const store_collection *c, int6
                                     from->expires_at, to_id, err);
     }
     if (st == MIEN_OK) {
-        st = seal_face_move(g, face_id, *to_id, err);
+        st = seal_face_move(g, face_id, *to_id, to_name, err);
     }
     governance_subject_hash(g, c->name, from->external_id, from_hash);
     governance_subject_hash(g, c->name, to_name, to_hash);

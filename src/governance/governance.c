@@ -421,21 +421,89 @@ mien_status governance_search_limits(store_db *s, const store_collection *c,
 
 /* ---- reviews: opening one (decisions are in review.c) ----------------------------------- */
 
-void governance_review_mac(const keyring *keys, const store_review *r, uint8_t out[32])
+void governance_review_mac(const keyring *keys, const store_review *r, const uint8_t chain[32],
+                           uint8_t out[32])
 {
-    char text[512];
-    int n = snprintf(text, sizeof(text), "%s\n%lld\n%s\n%d\n%d\n%d\n%s\n%lld\n%lld\n%lld", r->id,
-                     (long long)r->collection_id, r->collection, r->required, r->confirmations,
-                     r->confirmed_rank, r->status, (long long)r->created_at,
-                     (long long)r->search_seq, (long long)r->candidates);
-    keyring_mac(keys, "review/v1", (const uint8_t *)text,
+    char text[640], cand[65], last[65];
+    sodium_bin2hex(cand, sizeof(cand), r->candidates_sha256, 32);
+    sodium_bin2hex(last, sizeof(last), chain, 32);
+    int n = snprintf(text, sizeof(text), "%s\n%lld\n%s\n%d\n%d\n%d\n%s\n%lld\n%lld\n%lld\n%s\n%s",
+                     r->id, (long long)r->collection_id, r->collection, r->required,
+                     r->confirmations, r->confirmed_rank, r->status, (long long)r->created_at,
+                     (long long)r->search_seq, (long long)r->candidates, cand, last);
+    keyring_mac(keys, "review/v2", (const uint8_t *)text,
                 n > 0 ? ((size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1) : 0, out);
 }
 
-mien_status governance_review_read(store_db *s, const char *id, store_review *out,
-                                   mien_error *err)
+void governance_decision_mac(const keyring *keys, const store_decision *d,
+                             const uint8_t prev[32], uint8_t out[32])
+{
+    char text[640], before[65];
+    sodium_bin2hex(before, sizeof(before), prev, 32);
+    int n = snprintf(text, sizeof(text), "%s\n%zu:%s\n%d\n%d\n%zu:%s\n%lld\n%lld\n%s",
+                     d->review_id, strlen(d->reviewer), d->reviewer, d->decision, d->rank,
+                     strlen(d->note), d->note, (long long)d->time, (long long)d->audit_seq,
+                     before);
+    keyring_mac(keys, "decision/v1", (const uint8_t *)text,
+                n > 0 ? ((size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1) : 0, out);
+}
+
+/* Decisions on one review that the audit log recorded after its search. */
+typedef struct review_entries {
+    char needle[48]; /* "review":"<id>" as decision_json writes it */
+    int64_t count;
+} review_entries;
+
+static mien_status count_decided(void *ctx, const store_audit_row *row)
+{
+    review_entries *e = ctx;
+    if (strcmp(row->action, "review") == 0 && strcmp(row->outcome, "ok") == 0 &&
+        row->result != NULL && strstr(row->result, e->needle) != NULL) {
+        e->count++;
+    }
+    return MIEN_OK;
+}
+
+/* Checks r's decisions d[n]: each tag chained from the first, r's tag over the last, and as
+ * many as the audit log recorded. *chain the last tag. */
+static mien_status review_check(store_db *s, const store_review *r, const store_decision *d,
+                                size_t n, uint8_t chain[32], mien_error *err)
 {
     uint8_t mac[32];
+    memset(chain, 0, 32);
+    for (size_t k = 0; k < n; k++) {
+        governance_decision_mac(s->keys, &d[k], chain, mac);
+        if (sodium_memcmp(mac, d[k].mac, 32) != 0) {
+            return base_error_set(err, MIEN_ERR_STORE, "review %s: the decision of reviewer "
+                                  "'%s' was changed outside mien (its tag does not match)",
+                                  r->id, d[k].reviewer);
+        }
+        memcpy(chain, mac, 32);
+    }
+    governance_review_mac(s->keys, r, chain, mac);
+    if (sodium_memcmp(mac, r->mac, 32) != 0) {
+        return base_error_set(err, MIEN_ERR_STORE, "review %s was changed outside mien (its "
+                              "tag does not match its row, candidates and decisions: an edit, "
+                              "an older row restored or a decision deleted): the audit log has "
+                              "its true decisions", r->id);
+    }
+    review_entries e = {.count = 0};
+    snprintf(e.needle, sizeof(e.needle), "\"review\":\"%s\"", r->id);
+    mien_status st = s->ops->audit_scan(s, r->search_seq + 1, 0, 0, count_decided, &e, err);
+    if (st == MIEN_OK && e.count != (int64_t)n) {
+        st = base_error_set(err, MIEN_ERR_STORE, "review %s: the audit log records %lld "
+                            "decisions on it, the store holds %zu: rows were removed or "
+                            "restored outside mien", r->id, (long long)e.count, n);
+    }
+    return st;
+}
+
+mien_status governance_review_read(store_db *s, const char *id, store_review *out,
+                                   uint8_t chain[32], mien_error *err)
+{
+    uint8_t last[32];
+    store_decision *d = NULL;
+    size_t n = 0;
     mien_status st = s->ops->review_get(s, id, out, err);
     if (st != MIEN_OK) {
         return st;
@@ -443,12 +511,15 @@ mien_status governance_review_read(store_db *s, const char *id, store_review *ou
     if (s->keys == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "review %s: no key file to check it with", id);
     }
-    governance_review_mac(s->keys, out, mac);
-    if (sodium_memcmp(mac, out->mac, 32) != 0) {
-        return base_error_set(err, MIEN_ERR_STORE, "review %s was changed outside mien (its "
-                              "tag does not match): the audit log has its true decisions", id);
+    st = s->ops->decision_list(s, id, &d, &n, err);
+    if (st == MIEN_OK) {
+        st = review_check(s, out, d, n, last, err);
     }
-    return MIEN_OK;
+    free(d);
+    if (st == MIEN_OK && chain != NULL) {
+        memcpy(chain, last, 32);
+    }
+    return st;
 }
 
 int governance_review_required(const store_collection *c, size_t n)
@@ -486,8 +557,10 @@ mien_status governance_review_open(store_db *s, const store_collection *c, const
     r.search_seq = search_seq;
     r.candidates = (int64_t)n;
     r.candidates_json = text;
+    mien_sha256(text, strlen(text), r.candidates_sha256);
     if (s->keys != NULL) {
-        governance_review_mac(s->keys, &r, r.mac);
+        static const uint8_t no_decision[32] = {0};
+        governance_review_mac(s->keys, &r, no_decision, r.mac);
     }
     mien_status st = s->ops->review_insert(s, &r, err);
     free(text);

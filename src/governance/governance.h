@@ -82,13 +82,22 @@ mien_status governance_after_commit(store_db *s, mien_error *err);
 void governance_subject_hash(const store_db *s, const char *collection, const char *subject,
                              char out[65]);
 
-/* The review row's keyed tag (keyring_mac "review/v1" over its fields but candidates_json):
- * set whenever a row is written, checked whenever one is read, so that a status changed in the
- * database (a review marked "confirmed" that nobody confirmed) is caught. */
-void governance_review_mac(const keyring *keys, const store_review *r, uint8_t out[32]);
-/* Reads review `id` and checks its tag: MIEN_ERR_STORE when the row was altered. */
+/* The review row's keyed tag (keyring_mac "review/v2"): its fields, the SHA-256 of its
+ * candidates_json, and `chain`, the tag of its latest decision (zeros before the first): set
+ * whenever a row is written, checked whenever one is read, so that a status changed in the
+ * database, candidates edited, an older row restored or a decision deleted is caught. */
+void governance_review_mac(const keyring *keys, const store_review *r, const uint8_t chain[32],
+                           uint8_t out[32]);
+/* The tag of decision d (keyring_mac "decision/v1"): its fields, the audit entry that recorded
+ * it, and `prev`, the tag of the review's decision before it (zeros for the first). */
+void governance_decision_mac(const keyring *keys, const store_decision *d,
+                             const uint8_t prev[32], uint8_t out[32]);
+/* Reads review `id` and checks it with its decisions: every decision's tag chained from the
+ * first, the review's tag over the last, and no decision of it in the audit log after the
+ * last one stored (an older row and a shorter chain restored together). MIEN_ERR_STORE naming
+ * the row when something was altered. chain (may be NULL): the last decision's tag. */
 mien_status governance_review_read(store_db *s, const char *id, store_review *out,
-                                   mien_error *err);
+                                   uint8_t chain[32], mien_error *err);
 
 /* Confirmations a search with n candidates in c needs: 0 when c opted out of review
  * (MIEN_REVIEW_NONE) or there is nothing to review, else 1, or 2 in two-person mode. */

@@ -414,6 +414,12 @@ mien_status mien_key_verify(mien_store *store, const char *key_text, mien_key_in
     if (st == MIEN_ERR_NOT_FOUND) {
         return base_error_set(err, MIEN_ERR_NOT_FOUND, INVALID_KEY);
     }
+    if (st == MIEN_ERR_STORE && err != NULL && strstr(err->message, "API key") != NULL) {
+        /* the key's row was altered behind mien's back (store/tag.h): refused, and kept */
+        mien_context who = {.actor = id};
+        governance_record(gs, &who, "key.verify", NULL, NULL, "refused",
+                          json_pack("{s:s}", "reason", err->message), NULL, NULL);
+    }
     if (st != MIEN_OK) {
         return st;
     }

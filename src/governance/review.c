@@ -6,7 +6,10 @@
  * the EU AI Act, Art. 14(5), asks that no action be taken on a remote biometric
  * identification "unless that identification has been separately verified and confirmed by
  * at least two natural persons". The store's primary key (review, reviewer) makes the second
- * decision of one reviewer impossible, not just unlikely.
+ * decision of one reviewer impossible, not just unlikely; reviewers are normalised names
+ * (reviewer_normalise: "alice" and "Alice" are one person), and the decisions' tags, chained
+ * to each other, to the review's tag and to the audit log (governance.c review_check), make a
+ * deleted decision or a restored review row an error rather than a second chance.
  *
  * States: pending → confirmed (enough confirmations of one rank) | rejected (a reviewer says
  * none of the candidates is the person) | disputed (two reviewers confirmed different ranks).
@@ -43,11 +46,54 @@ mien_status mien_review_get(mien_store *store, const char *id, mien_review_info 
     if (s == NULL || id == NULL || out == NULL) {
         return base_error_set(err, MIEN_ERR_ARG, "mien_review_get: NULL argument");
     }
-    mien_status st = governance_review_read(s, id, &r, err);
+    mien_status st = governance_review_read(s, id, &r, NULL, err);
     if (st == MIEN_OK) {
         review_to_info(&r, out);
     }
     return st;
+}
+
+/* A reviewer's name as it is compared and stored into out[64]: spaces at the ends dropped,
+ * runs of white space one space, ASCII letters lower-case, so that "alice", "Alice" and
+ * " alice " are one person. MIEN_ERR_ARG when nothing is left. */
+static mien_status reviewer_normalise(const char *in, char out[64], mien_error *err)
+{
+    size_t used = 0;
+    bool space = false;
+    for (const unsigned char *p = (const unsigned char *)in; *p != '\0'; p++) {
+        bool blank = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+        if (blank) {
+            space = used > 0;
+            continue;
+        }
+        if (space && used + 1 < 63) {
+            out[used++] = ' ';
+        }
+        space = false;
+        if (used + 1 < 64) {
+            out[used++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        }
+    }
+    out[used] = '\0';
+    return used > 0 ? MIEN_OK
+                    : base_error_set(err, MIEN_ERR_ARG, "a decision names its reviewer");
+}
+
+/* The length of reviewer's name: up to the "@unix:LOGIN" a CLI reviewer carries
+ * (cmd_review.c), which records the account but is not part of who the person is. */
+static size_t name_length(const char *reviewer)
+{
+    const char *at = strstr(reviewer, "@unix:");
+    return strncmp(reviewer, "cli:", 4) == 0 && at != NULL ? (size_t)(at - reviewer)
+                                                            : strlen(reviewer);
+}
+
+/* Whether two normalised reviewers are one person: the same name, whatever account each
+ * decision was recorded with. */
+static bool same_person(const char *a, const char *b)
+{
+    size_t n = name_length(a);
+    return n == name_length(b) && strncmp(a, b, n) == 0;
 }
 
 /* Whether `reviewer` already decided on review `id`. */
@@ -59,7 +105,9 @@ static mien_status already_decided(store_db *s, const char *id, const char *revi
     *decided = false;
     mien_status st = s->ops->decision_list(s, id, &d, &n, err);
     for (size_t k = 0; st == MIEN_OK && k < n; k++) {
-        *decided = *decided || strcmp(d[k].reviewer, reviewer) == 0;
+        char who[64];
+        *decided = *decided || (reviewer_normalise(d[k].reviewer, who, NULL) == MIEN_OK &&
+                                same_person(who, reviewer));
     }
     free(d);
     return st;
@@ -123,9 +171,9 @@ static mien_status decision_allowed(store_db *s, const store_review *r,
     if (r->required > 1) {
         /* Two-person review means two people besides the one who searched: the search's
          * author confirming their own candidate is not a separate verification. */
-        char searcher[64];
+        char searcher[64], who[64];
         search_actor(s, r->search_seq, searcher);
-        if (strcmp(searcher, reviewer) == 0) {
+        if (reviewer_normalise(searcher, who, NULL) == MIEN_OK && same_person(who, reviewer)) {
             return base_error_set(err, MIEN_ERR_FORBIDDEN, "'%s' ran the search under review %s: "
                                   "in two-person review its two reviewers are other people",
                                   reviewer, r->id);
@@ -173,42 +221,53 @@ mien_status mien_review_decide(mien_store *store, const char *id, const char *re
     if (note != NULL && strlen(note) >= 256) {
         return base_error_set(err, MIEN_ERR_ARG, "a note is at most 255 bytes");
     }
-    mien_context ctx = {.actor = reviewer};
-    mien_status st = s->ops->begin(s, err);
+    char who[64];
+    mien_status st = reviewer_normalise(reviewer, who, err);
     if (st != MIEN_OK) {
         return st;
     }
-    st = governance_review_read(s, id, &r, err);
+    reviewer = who;
+    mien_context ctx = {.actor = reviewer};
+    uint8_t chain[32];
+    store_decision d;
+    memset(&d, 0, sizeof(d));
+    st = s->ops->begin(s, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    st = governance_review_read(s, id, &r, chain, err);
     if (st == MIEN_OK) {
         st = decision_allowed(s, &r, reviewer, decision, rank, err);
     }
     if (st == MIEN_OK) {
-        store_decision d;
-        memset(&d, 0, sizeof(d));
+        apply_decision(&r, decision, rank);
+        /* the entry first: the decision's tag covers the entry's number */
+        st = governance_record_tx(s, &ctx, "review", r.collection, NULL, "ok",
+                                  decision_json(&r, decision, rank, note), &d.audit_seq, NULL,
+                                  err);
+    }
+    if (st == MIEN_OK) {
         snprintf(d.review_id, sizeof(d.review_id), "%s", id);
         snprintf(d.reviewer, sizeof(d.reviewer), "%s", reviewer);
         d.decision = (int)decision;
         d.rank = decision == MIEN_DECISION_CONFIRM ? rank : 0;
         snprintf(d.note, sizeof(d.note), "%s", note != NULL ? note : "");
         d.time = store_db_now(s);
-        apply_decision(&r, decision, rank);
+        governance_decision_mac(s->keys, &d, chain, d.mac);
         st = s->ops->decision_insert(s, &d, err);
     }
     if (st == MIEN_OK) {
-        governance_review_mac(s->keys, &r, r.mac);
+        governance_review_mac(s->keys, &r, d.mac, r.mac);
         st = s->ops->review_update(s, &r, err);
-    }
-    if (st == MIEN_OK) {
-        st = governance_record_tx(s, &ctx, "review", r.collection, NULL, "ok",
-                                  decision_json(&r, decision, rank, note), NULL, NULL, err);
     }
     if (st == MIEN_OK) {
         st = s->ops->commit(s, err);
     }
     if (st != MIEN_OK) {
         s->ops->rollback(s);
-        if (st == MIEN_ERR_FORBIDDEN || st == MIEN_ERR_EXISTS) {
-            /* A refused decision is a fact worth keeping too (who tried what, when). */
+        if (st == MIEN_ERR_FORBIDDEN || st == MIEN_ERR_EXISTS || st == MIEN_ERR_STORE) {
+            /* A refused decision is a fact worth keeping too (who tried what, when), and so
+             * is a review found altered behind mien's back. */
             governance_record(s, &ctx, "review", r.collection, NULL, "refused",
                               json_pack("{s:s,s:s}", "review", id, "reason",
                                         err != NULL ? err->message : mien_strerror(st)),

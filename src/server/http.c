@@ -609,6 +609,11 @@ static bool open_store(server *srv, bool loopback)
         fprintf(stderr, "mien serve: cannot open the store: %s\n", err.message);
         return false;
     }
+    /* a store made before row tags gets them now, once (mien.h mien_store_upgrade) */
+    if (mien_store_upgrade(srv->store, NULL, NULL, &err) != MIEN_OK) {
+        fprintf(stderr, "mien serve: cannot upgrade the store: %s\n", err.message);
+        return false;
+    }
     if (mien_store_key_created(srv->store)) {
         fprintf(stderr,
                 "mien serve: warning: created the key file %s (mode 0600): it holds the keys "

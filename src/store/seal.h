@@ -24,11 +24,12 @@
 /* ops->face_insert with face's template and crop (plaintext; the crop FACE_CHIP bytes or
  * NULL) sealed first. MIEN_ERR_ARG for no template or a crop of another size. */
 mien_status seal_face_insert(store_db *s, int64_t collection_id, int64_t subject_id,
-                             const store_face_new *face, int64_t *face_id, mien_error *err);
+                             const char *external_id, const store_face_new *face,
+                             int64_t *face_id, mien_error *err);
 /* ops->face_import, sealing as seal_face_insert. */
 mien_status seal_face_import(store_db *s, int64_t collection_id, int64_t subject_id,
-                             int64_t face_id, int64_t created_at, const store_face_new *face,
-                             mien_error *err);
+                             const char *external_id, int64_t face_id, int64_t created_at,
+                             const store_face_new *face, mien_error *err);
 
 /* The face scans below call fn with each row's blobs opened (plaintext valid during the
  * callback only). A blob that does not open under the store's keys and its place (moved to
@@ -53,10 +54,16 @@ mien_status seal_face_scan_full(store_db *s, int64_t collection_id, store_face_f
  * written. */
 mien_status seal_rewrite_all(store_db *s, bool only_plain, int64_t *count, mien_error *err);
 
-/* Moves face `face_id` to subject `to_subject_id` of its collection (ops->face_move): its
- * template and crop are opened under their place and sealed for the new subject, with the
- * current data key, so that they open only there. The caller checks that the subject is in
- * the face's collection and records the move. */
-mien_status seal_face_move(store_db *s, int64_t face_id, int64_t to_subject_id, mien_error *err);
+/* Moves face `face_id` to subject `to_subject_id` (external id `to_external_id`) of its
+ * collection (ops->face_move): its template and crop are opened under their place and sealed
+ * for the new subject and its name, with the current data key, so that they open only there.
+ * The caller checks that the subject is in the face's collection and records the move. */
+mien_status seal_face_move(store_db *s, int64_t face_id, int64_t to_subject_id,
+                           const char *to_external_id, mien_error *err);
+
+/* Binds every blob sealed before the subject's external id was part of the associated data
+ * (seal.c) to it: opened under the old place, sealed under the new one; blobs already bound
+ * stay as they are. For mien_store_upgrade, in its transaction. */
+mien_status seal_rebind_all(store_db *s, int64_t *count, mien_error *err);
 
 #endif

@@ -51,6 +51,7 @@ typedef struct store_collection {
      * 10000000, 1e-6 is 1000) */
     int64_t max_fmr_ppb;
     int64_t max_candidates;
+    uint8_t mac[32];        /* keyed tag (store/tag.h tag_collection); zeros: none stored */
 } store_collection;
 
 typedef struct store_subject {
@@ -61,6 +62,7 @@ typedef struct store_subject {
     int64_t faces;
     char consent_ref[STORE_SUBJECT_MAX];
     int64_t expires_at;
+    uint8_t mac[32];        /* keyed tag (store/tag.h tag_subject) */
 } store_subject;
 
 /* A subject whose expiry has passed (subject_expired). */
@@ -102,6 +104,7 @@ typedef struct store_key {
     char label[64];                             /* "" when none */
     int64_t created_at;                         /* unix seconds */
     int64_t revoked_at;                         /* unix seconds; 0 while valid */
+    uint8_t mac[32];                            /* keyed tag (store/tag.h tag_key) */
 } store_key;
 
 /* One audit entry as stored (governance/audit.c computes the hashes; the store keeps rows).
@@ -137,6 +140,7 @@ typedef struct store_review {
     int64_t search_seq;
     int64_t candidates;
     const char *candidates_json; /* insert: borrowed; get: NULL (review_candidates reads it) */
+    uint8_t candidates_sha256[32]; /* get and scan: SHA-256 of the stored candidates_json */
     uint8_t mac[32];             /* keyed tag of the row (governance.h governance_review_mac):
                                     the status cannot be changed behind mien's back */
 } store_review;
@@ -149,6 +153,9 @@ typedef struct store_decision {
     int rank;
     char note[256];
     int64_t time;
+    int64_t audit_seq;       /* the audit entry that recorded it (0: before schema tags) */
+    uint8_t mac[32];         /* keyed tag chained to the review's previous decision
+                                (governance.h governance_decision_mac) */
 } store_decision;
 
 /* One face with everything the store keeps of it, for copying a store (face_scan_full,
@@ -165,6 +172,7 @@ typedef struct store_face_full {
     const uint8_t *crop_rgb;        /* FACE_CHIP bytes, or NULL when the face has no crop */
     size_t crop_len;
     int64_t created_at;             /* unix seconds */
+    const char *external_id;        /* its subject's (the seal binds it) */
 } store_face_full;
 
 /* The highest id each table has ever handed out (an id is never reused after an erasure:
@@ -183,7 +191,13 @@ typedef enum store_blob { STORE_BLOB_TEMPLATE = 0, STORE_BLOB_CROP = 1 } store_b
  * collection and subject its seal binds it to (seal.h). */
 typedef struct store_blob_ref {
     int64_t face_id, collection_id, subject_id;
+    char external_id[STORE_SUBJECT_MAX];
 } store_blob_ref;
+
+/* What tag_rows tagged (the upgrade of a store made before row tags). */
+typedef struct store_tag_counts {
+    int64_t collections, subjects, keys;
+} store_tag_counts;
 
 /* blob_rewrite's callback: the stored bytes[n] of one blob in, and in *out (malloc'd; the
  * backend frees it) the bytes to store instead, *out_len long, or *out NULL to leave it. */
@@ -219,7 +233,9 @@ typedef struct store_db_ops {
                                   const char *external_id, const char *display_name,
                                   const char *consent_ref, int64_t expires_at,
                                   int64_t *subject_id, mien_error *err);
-    /* Subjects (all collections) with 0 < expires_at <= now. *out malloc'd (caller frees). */
+    /* Subjects (all collections) with 0 < expires_at <= now. *out malloc'd (caller frees).
+     * The subjects without an expiry are read too and every row's tag checked (store/tag.h):
+     * MIEN_ERR_STORE naming a subject whose expiry was cleared behind mien's back. */
     mien_status (*subject_expired)(store_db *s, int64_t now, store_expired **out,
                                    size_t *n, mien_error *err);
     mien_status (*subject_list)(store_db *s, int64_t collection_id, store_subject **out,
@@ -296,7 +312,9 @@ typedef struct store_db_ops {
     mien_status (*key_insert)(store_db *s, store_key *k, mien_error *err);
     /* The key `id`, hash included. MIEN_ERR_NOT_FOUND when absent. */
     mien_status (*key_get)(store_db *s, const char *id, store_key *out, mien_error *err);
-    /* Every key, revoked ones included, oldest first; secret_hash is not read (zeroed).
+    /* Every key, revoked ones included, oldest first, each checked against its tag
+     * (store/tag.h: a key, its hash included, whose tag fails is MIEN_ERR_STORE naming it;
+     * key_get likewise); secret_hash is not handed out (zeroed).
      * *out malloc'd array (caller frees), *n entries. */
     mien_status (*key_list)(store_db *s, store_key **out, size_t *n, mien_error *err);
     /* Marks the key revoked now; a key revoked before keeps its first revocation time.
@@ -304,6 +322,17 @@ typedef struct store_db_ops {
     mien_status (*key_revoke)(store_db *s, const char *id, mien_error *err);
     /* The number of keys not revoked. */
     mien_status (*key_count_valid)(store_db *s, int64_t *count, mien_error *err);
+
+    /* ---- row tags (store/tag.h; governance/upgrade.c) ---- */
+    /* Whether the schema step that added the tag columns found rows to tag (a store made
+     * before them), and they have not been tagged since. */
+    mien_status (*tags_pending)(store_db *s, bool *pending, mien_error *err);
+    /* Tags every collection, subject and API key row with the store's keys and clears the
+     * pending mark, in the caller's transaction; rows already tagged must verify. Only while
+     * s->tagging is set (untagged rows are refused otherwise). */
+    mien_status (*tag_rows)(store_db *s, store_tag_counts *out, mien_error *err);
+    /* Writes a decision's audit_seq and mac (the upgrade chains decisions made before). */
+    mien_status (*decision_tag)(store_db *s, const store_decision *d, mien_error *err);
 
     /* ---- liveness ---- */
     /* MIEN_OK when the database answers now. SQLite: the file is open, MIEN_OK. PostgreSQL:
@@ -372,6 +401,9 @@ struct store_db {
                                    not be scrubbed from the files (SQLite: VACUUM, WAL
                                    truncation): governance_after_commit reports scrub_error */
     mien_error scrub_error;
+    int schema_version;         /* set by the backend at open (its own numbering) */
+    bool tagging;               /* set by mien_store_upgrade while it tags rows made before
+                                   row tags: an untagged row (no mac) reads; never otherwise */
 };
 
 /* The store's notion of now (store_db.clock, else time()). */

@@ -193,7 +193,16 @@ static const sql_migration MIGRATIONS[] = {
     {2,
      /* The caps on what one search may return, as SQLite's step 4. */
      "ALTER TABLE collections ADD COLUMN max_fmr_ppb BIGINT NOT NULL DEFAULT 10000000;"
-     "ALTER TABLE collections ADD COLUMN max_candidates BIGINT NOT NULL DEFAULT 50;"},
+     "ALTER TABLE collections ADD COLUMN max_candidates BIGINT NOT NULL DEFAULT 50;"
+     /* Row tags, as SQLite's step 4 (store/tag.h; governance/upgrade.c tags existing rows). */
+     "ALTER TABLE collections ADD COLUMN mac BYTEA;"
+     "ALTER TABLE subjects ADD COLUMN mac BYTEA;"
+     "ALTER TABLE api_keys ADD COLUMN mac BYTEA;"
+     "ALTER TABLE review_decisions ADD COLUMN audit_seq BIGINT NOT NULL DEFAULT 0;"
+     "ALTER TABLE review_decisions ADD COLUMN mac BYTEA;"
+     "CREATE TABLE row_tags (pending INTEGER NOT NULL);"
+     "INSERT INTO row_tags SELECT 1 WHERE EXISTS (SELECT 1 FROM collections)"
+     " OR EXISTS (SELECT 1 FROM api_keys) OR EXISTS (SELECT 1 FROM audit);"},
 };
 
 #define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
@@ -245,21 +254,30 @@ _Static_assert(MIGRATION_COUNT == STORE_POSTGRES_SCHEMA_VERSION,
        " expires_at = coalesce(EXCLUDED.expires_at, subjects.expires_at)"                 \
        " WHERE EXCLUDED.consent_ref IS NOT NULL OR EXCLUDED.expires_at IS NOT NULL"        \
        " RETURNING id")                                                                    \
+    /* with the subjects that have no expiry: store_sql.c checks their tags */             \
     XX(SUBJECT_EXPIRED, 1,                                                                 \
-       "SELECT c.name, c.id, s.external_id FROM subjects s"                               \
-       " JOIN collections c ON c.id = s.collection_id"                                    \
-       " WHERE s.expires_at > 0 AND s.expires_at <= $1::bigint ORDER BY s.expires_at, s.id") \
+       EXPIRED_COLUMNS " WHERE coalesce(s.expires_at, 0) <= $1::bigint"                    \
+       " ORDER BY s.expires_at, s.id")                                                     \
     XX(SUBJECT_LIST, 1,                                                                    \
-       "SELECT s.id, s.external_id, s.display_name, s.created_at,"                        \
-       " (SELECT count(*) FROM faces f WHERE f.subject_id = s.id), s.consent_ref,"        \
-       " s.expires_at FROM subjects s WHERE s.collection_id = $1::bigint"                  \
-       " ORDER BY s.external_id COLLATE \"C\"")                                            \
+       SUBJECT_ROW("(SELECT count(*) FROM faces f WHERE f.subject_id = s.id)")             \
+       " WHERE s.collection_id = $1::bigint ORDER BY s.external_id COLLATE \"C\"")         \
+    XX(SUBJECT_GET, 1,                                                                     \
+       SUBJECT_ROW("0") " WHERE s.collection_id = $1::bigint AND s.external_id = $2::text") \
+    XX(SUBJECT_ALL, 1, SUBJECT_ROW("0") " ORDER BY s.id")                                  \
+    XX(SUBJECT_TAG, 0, "UPDATE subjects SET mac = $2::bytea WHERE id = $1::bigint")        \
+    XX(COLLECTION_TAG, 0, "UPDATE collections SET mac = $2::bytea WHERE id = $1::bigint")  \
+    XX(KEY_TAG, 0, "UPDATE api_keys SET mac = $2::bytea WHERE id = $1::text")              \
+    XX(TAGS_PENDING, 1, "SELECT count(*) FROM row_tags WHERE pending = 1")                 \
+    XX(TAGS_DONE, 0, "DELETE FROM row_tags")                                               \
+    XX(DECISION_TAG, 0,                                                                    \
+       "UPDATE review_decisions SET audit_seq = $3::bigint, mac = $4::bytea"               \
+       " WHERE review_id = $1::text AND reviewer = $2::text")                              \
     XX(SUBJECT_COUNTS, 1,                                                                  \
        "SELECT count(*), count(c.face_id) FROM faces f"                                   \
        " LEFT JOIN crops c ON c.face_id = f.id WHERE f.subject_id = $1::bigint")           \
     XX(SUBJECT_DELETE, 0, "DELETE FROM subjects WHERE id = $1::bigint")                    \
     XX(FACE_BLOBS, 0,                                                                      \
-       "SELECT s.collection_id, f.subject_id, f.template, c.rgb FROM faces f"             \
+       "SELECT s.collection_id, f.subject_id, f.template, c.rgb, s.external_id FROM faces f"             \
        " JOIN subjects s ON s.id = f.subject_id LEFT JOIN crops c ON c.face_id = f.id"     \
        " WHERE f.id = $1::bigint FOR UPDATE OF f")                                         \
     XX(FACE_MOVE, 0,                                                                       \
@@ -318,29 +336,25 @@ _Static_assert(MIGRATION_COUNT == STORE_POSTGRES_SCHEMA_VERSION,
        " confirmed_rank = $4::bigint, mac = $5::bytea WHERE id = $1::text RETURNING id")   \
     /* The review must exist (a foreign key error would abort the caller's transaction). */ \
     XX(DECISION_INSERT, 0,                                                                 \
-       "INSERT INTO review_decisions(review_id, reviewer, decision, rank, note, time)"      \
-       " SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::text, $6::bigint"          \
+       "INSERT INTO review_decisions(review_id, reviewer, decision, rank, note, time,"      \
+       " audit_seq, mac) SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::text,"     \
+       " $6::bigint, $7::bigint, $8::bytea"                                                \
        " WHERE EXISTS (SELECT 1 FROM reviews WHERE id = $1::text)"                         \
        " ON CONFLICT (review_id, reviewer) DO NOTHING RETURNING 1")                        \
     XX(DECISION_LIST, 1,                                                                   \
-       "SELECT review_id, reviewer, decision, rank, note, time FROM review_decisions"      \
+       "SELECT review_id, reviewer, decision, rank, note, time, audit_seq, mac"           \
+       " FROM review_decisions"                                                            \
        " WHERE review_id = $1::text ORDER BY time, seq")                                   \
     XX(REVIEW_EXISTS, 1, "SELECT 1 FROM reviews WHERE id = $1::text")                      \
     XX(KEY_INSERT, 0,                                                                      \
        "INSERT INTO api_keys(id, secret_hash, role, label, created_at)"                    \
        " VALUES ($1::text, $2::bytea, $3::bigint, $4::text, $5::bigint)"                   \
        " ON CONFLICT (id) DO NOTHING RETURNING id")                                        \
-    XX(KEY_GET, 1,                                                                         \
-       "SELECT id, role, label, created_at, revoked_at, secret_hash FROM api_keys"         \
-       " WHERE id = $1::text")                                                             \
-    XX(KEY_LIST, 1,                                                                        \
-       "SELECT id, role, label, created_at, revoked_at FROM api_keys"                      \
-       " ORDER BY created_at, id COLLATE \"C\"")                                           \
+    XX(KEY_GET, 1, KEY_COLUMNS " WHERE id = $1::text")                                     \
+    XX(KEY_LIST, 1, KEY_COLUMNS " ORDER BY created_at, id COLLATE \"C\"")                 \
     XX(KEY_REVOKE, 0,                                                                      \
        "UPDATE api_keys SET revoked_at = $2::bigint WHERE id = $1::text"                   \
        " AND revoked_at IS NULL")                                                          \
-    XX(KEY_EXISTS, 1, "SELECT 1 FROM api_keys WHERE id = $1::text")                        \
-    XX(KEY_COUNT_VALID, 1, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL")       \
     XX(SCHEMA_VERSION, 1, "SELECT application, version FROM mien_schema")                 \
     XX(PING, 1, "SELECT 1")                                                                \
     XX(SUBJECT_IN, 1,                                                                      \
@@ -379,7 +393,7 @@ _Static_assert(MIGRATION_COUNT == STORE_POSTGRES_SCHEMA_VERSION,
     XX(FACE_SCAN_FULL, 1,                                                                  \
        "SELECT f.id, f.subject_id, f.template, f.quality_class, f.interocular_px,"         \
        " f.sharpness, f.yaw, f.pitch, f.roll, f.detector_score, f.landmark_score,"         \
-       " f.image_sha256, f.created_at, c.rgb FROM subjects s"                              \
+       " f.image_sha256, f.created_at, c.rgb, s.external_id FROM subjects s"               \
        " JOIN faces f ON f.subject_id = s.id LEFT JOIN crops c ON c.face_id = f.id"        \
        " WHERE s.collection_id = $1::bigint ORDER BY f.id")                                \
     XX(REVIEW_SCAN, 1, REVIEW_COLUMNS " ORDER BY created_at, id COLLATE \"C\"")            \
@@ -1165,6 +1179,7 @@ static mien_status rewrite_row(pg_store *st, const PGresult *r, int i, stmt_id s
 {
     store_blob_ref ref = {.face_id = col_i64(r, i, 0), .collection_id = col_i64(r, i, 1),
                           .subject_id = col_i64(r, i, 3)};
+    col_text(ref.external_id, sizeof(ref.external_id), r, i, 4);
     uint8_t *out = NULL;
     size_t out_len = 0;
     pq_params p = {0};
@@ -1217,9 +1232,10 @@ static mien_status pg_blob_rewrite(store_db *s, store_blob kind, store_rewrite_f
 {
     static const char *const DECLARE[2] = {
         "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT f.id, s.collection_id,"
-        " f.template, f.subject_id FROM faces f JOIN subjects s ON s.id = f.subject_id",
+        " f.template, f.subject_id, s.external_id FROM faces f"
+        " JOIN subjects s ON s.id = f.subject_id",
         "DECLARE mien_reseal NO SCROLL CURSOR FOR SELECT c.face_id, s.collection_id, c.rgb,"
-        " f.subject_id FROM crops c JOIN faces f ON f.id = c.face_id"
+        " f.subject_id, s.external_id FROM crops c JOIN faces f ON f.id = c.face_id"
         " JOIN subjects s ON s.id = f.subject_id",
     };
     pg_store *st = as_pg(s);
@@ -1516,6 +1532,7 @@ mien_status store_postgres_open(const char *uri, const keyring *keys, store_db *
     if (status != MIEN_OK) {
         goto fail_conn;
     }
+    st->base.schema_version = STORE_POSTGRES_SCHEMA_VERSION;
     *out = &st->base;
     return MIEN_OK;
 

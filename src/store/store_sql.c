@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "store/tag.h"
 
 const char *const SQL_WHAT[SQL_COUNT] = {
 #define SQL_WHAT_TEXT(name, what) [SQL_##name] = what,
@@ -228,6 +229,47 @@ static void read_collection(store_db *s, sql_stmt *q, void *elem)
     c->verification_only = (int)d->col_i64(q, 14);
     c->max_fmr_ppb = d->col_i64(q, 15);
     c->max_candidates = d->col_i64(q, 16);
+    col_hash(s, q, 17, c->mac);
+}
+
+/* Writes the tag of `table`'s row `id` (COLLECTION_TAG, SUBJECT_TAG, KEY_TAG: $1 the id). */
+static mien_status write_tag(store_db *s, sql_id id, const sql_val *who, const uint8_t mac[32],
+                             mien_error *err)
+{
+    if (s->keys == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "%s: rows are tagged with the key file's key, "
+                              "and this store was opened without it", s->where);
+    }
+    const sql_val v[] = {who[0], V_BLOB(mac, 32)};
+    return write_rows(s, id, VALUES(v), NULL, NULL, err);
+}
+
+static mien_status collection_tag(store_db *s, const store_collection *c, mien_error *err)
+{
+    uint8_t mac[32];
+    const sql_val who[] = {V_I64(c->id)};
+    if (s->keys != NULL) {
+        tag_collection(s->keys, c, mac);
+    }
+    return write_tag(s, SQL_COLLECTION_TAG, who, mac, err);
+}
+
+/* The collection rows c[n] as read, each checked against its tag. */
+static mien_status collection_check(store_db *s, const store_collection *c, size_t n,
+                                    mien_error *err)
+{
+    mien_status status = MIEN_OK;
+    for (size_t k = 0; status == MIEN_OK && k < n; k++) {
+        char what[96];
+        uint8_t mac[32] = {0};
+        snprintf(what, sizeof(what), "collection \"%s\" (row %lld)", c[k].name,
+                 (long long)c[k].id);
+        if (s->keys != NULL) {
+            tag_collection(s->keys, &c[k], mac);
+        }
+        status = tag_check(s, mac, c[k].mac, what, err);
+    }
+    return status;
 }
 
 /* The values of COLLECTION_IMPORT (COLLECTION_INSERT: without the first, the id). */
@@ -252,6 +294,7 @@ mien_status sql_collection_create(store_db *s, store_collection *c, mien_error *
         c->created_at = now;
         c->subjects = 0;
         c->faces = 0;
+        status = collection_tag(s, c, err);
     }
     return status;
 }
@@ -262,8 +305,9 @@ mien_status sql_collection_import(store_db *s, const store_collection *c, mien_e
         return base_error_set(err, MIEN_ERR_ARG, "collection_import: no id or name");
     }
     const sql_val v[] = COLLECTION_VALUES(c, c->created_at);
-    return insert(s, SQL_COLLECTION_IMPORT, VALUES(v), "this collection id or name is taken",
-                  c->name, NULL, err);
+    mien_status status = insert(s, SQL_COLLECTION_IMPORT, VALUES(v),
+                                "this collection id or name is taken", c->name, NULL, err);
+    return status == MIEN_OK ? collection_tag(s, c, err) : status;
 }
 
 mien_status sql_collection_get(store_db *s, const char *name, store_collection *out,
@@ -279,14 +323,23 @@ mien_status sql_collection_get(store_db *s, const char *name, store_collection *
     if (status == MIEN_OK && !found) {
         status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no collection \"%s\"", name);
     }
-    return status;
+    return status == MIEN_OK ? collection_check(s, out, 1, err) : status;
 }
 
 mien_status sql_collection_list(store_db *s, store_collection **out, size_t *n,
                                 mien_error *err)
 {
-    return collect(s, SQL_COLLECTION_LIST, NULL, 0, sizeof(**out), read_collection, out, n,
-                   err);
+    mien_status status = collect(s, SQL_COLLECTION_LIST, NULL, 0, sizeof(**out),
+                                 read_collection, out, n, err);
+    if (status == MIEN_OK) {
+        status = collection_check(s, *out, *n, err);
+    }
+    if (status != MIEN_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return status;
 }
 
 /* Deletes the collection; the cascade takes subjects, faces and crops with it. */
@@ -353,6 +406,75 @@ mien_status sql_subject_in(store_db *s, int64_t subject_id, int64_t collection_i
  * nothing was to change, or the collection does not exist (the statement inserts only where
  * it does). One statement, so two PostgreSQL nodes ensuring the same new subject at once get
  * the same id (ON CONFLICT), and SQLite needs no transaction around it. */
+static void read_subject(store_db *s, sql_stmt *q, void *elem);
+
+/* Checks subject rows g[n] of collection `collection_id` (0: each row's own, column 8)
+ * against their tags. */
+static mien_status subject_check(store_db *s, const store_subject *g, const int64_t *coll,
+                                 size_t n, mien_error *err)
+{
+    mien_status status = MIEN_OK;
+    for (size_t k = 0; status == MIEN_OK && k < n; k++) {
+        char what[200];
+        uint8_t mac[32] = {0};
+        snprintf(what, sizeof(what), "subject \"%.127s\" (row %lld)", g[k].external_id,
+                 (long long)g[k].id);
+        if (s->keys != NULL) {
+            tag_subject(s->keys, coll[k], &g[k], mac);
+        }
+        status = tag_check(s, mac, g[k].mac, what, err);
+    }
+    return status;
+}
+
+/* A subject row as read with its collection (SUBJECT_ROW's last column). */
+typedef struct subject_at {
+    store_subject g;
+    int64_t collection_id;
+} subject_at;
+
+static void read_subject_at(store_db *s, sql_stmt *q, void *elem)
+{
+    subject_at *a = elem;
+    read_subject(s, q, &a->g);
+    a->collection_id = s->driver->col_i64(q, 8);
+}
+
+/* Subject `external_id` of the collection, checked, into *g; *found whether it exists. */
+static mien_status subject_get(store_db *s, int64_t collection_id, const char *external_id,
+                               store_subject *g, bool *found, mien_error *err)
+{
+    const sql_val v[] = {V_I64(collection_id), V_TEXT(external_id)};
+    subject_at a;
+    mien_status status = query_row(s, SQL_SUBJECT_GET, VALUES(v), read_subject_at, &a, found,
+                                   err);
+    if (status == MIEN_OK && *found) {
+        *g = a.g;
+        status = subject_check(s, g, &collection_id, 1, err);
+    }
+    return status;
+}
+
+/* Tags subject `external_id` of the collection as it now is. */
+static mien_status subject_retag(store_db *s, int64_t collection_id, const char *external_id,
+                                 mien_error *err)
+{
+    const sql_val v[] = {V_I64(collection_id), V_TEXT(external_id)};
+    subject_at a;
+    bool found = false;
+    uint8_t mac[32];
+    mien_status status = query_row(s, SQL_SUBJECT_GET, VALUES(v), read_subject_at, &a, &found,
+                                   err);
+    if (status != MIEN_OK || !found) {
+        return status;
+    }
+    const sql_val who[] = {V_I64(a.g.id)};
+    if (s->keys != NULL) {
+        tag_subject(s->keys, collection_id, &a.g, mac);
+    }
+    return write_tag(s, SQL_SUBJECT_TAG, who, mac, err);
+}
+
 mien_status sql_subject_ensure(store_db *s, int64_t collection_id, const char *external_id,
                                const char *display_name, const char *consent_ref,
                                int64_t expires_at, int64_t *subject_id, mien_error *err)
@@ -361,10 +483,20 @@ mien_status sql_subject_ensure(store_db *s, int64_t collection_id, const char *e
                          V_I64(store_db_now(s)), V_TEXT(consent_ref),
                          V_I64_OR_NULL(expires_at)};
     int64_t id = 0;
+    store_subject before;
+    bool found = false;
     *subject_id = 0;
     mien_status status = sql_check_external_id(external_id, err);
     if (status == MIEN_OK) {
+        /* an existing row is checked before it is written: re-tagging it would launder an
+         * edit made behind mien's back */
+        status = subject_get(s, collection_id, external_id, &before, &found, err);
+    }
+    if (status == MIEN_OK) {
         status = query_row(s, SQL_SUBJECT_UPSERT, VALUES(v), read_i64, &id, NULL, err);
+    }
+    if (status == MIEN_OK && id != 0) {
+        status = subject_retag(s, collection_id, external_id, err);
     }
     if (status == MIEN_OK && id == 0) {
         status = sql_subject_find(s, collection_id, external_id, &id, err);
@@ -377,41 +509,94 @@ mien_status sql_subject_ensure(store_db *s, int64_t collection_id, const char *e
     return status;
 }
 
+/* An EXPIRED_COLUMNS row: where, and the subject row to check. */
+typedef struct expired_row {
+    store_expired e;
+    store_subject g;
+} expired_row;
+
+static void read_subject_from(store_db *s, sql_stmt *q, int at, store_subject *g);
+
 static void read_expired(store_db *s, sql_stmt *q, void *elem)
 {
-    store_expired *e = elem;
-    memset(e, 0, sizeof(*e));
-    col_text(s, q, 0, e->collection, sizeof(e->collection));
-    e->collection_id = s->driver->col_i64(q, 1);
-    col_text(s, q, 2, e->external_id, sizeof(e->external_id));
+    expired_row *r = elem;
+    memset(&r->e, 0, sizeof(r->e));
+    col_text(s, q, 0, r->e.collection, sizeof(r->e.collection));
+    r->e.collection_id = s->driver->col_i64(q, 1);
+    read_subject_from(s, q, 2, &r->g);
+    snprintf(r->e.external_id, sizeof(r->e.external_id), "%s", r->g.external_id);
 }
 
+/* The statement returns the subjects with expires_at <= now and those with none (0 or
+ * NULL): every candidate's tag is checked, so that an expiry set to 0 behind mien's back
+ * (a subject kept past its retention) stops the purge naming the subject, instead of
+ * escaping it. */
 mien_status sql_subject_expired(store_db *s, int64_t now, store_expired **out, size_t *n,
                                 mien_error *err)
 {
     const sql_val v[] = {V_I64(now)};
-    return collect(s, SQL_SUBJECT_EXPIRED, VALUES(v), sizeof(**out), read_expired, out, n,
-                   err);
+    expired_row *rows = NULL;
+    size_t nr = 0, kept = 0;
+    *out = NULL;
+    *n = 0;
+    mien_status status = collect(s, SQL_SUBJECT_EXPIRED, VALUES(v), sizeof(*rows),
+                                 read_expired, &rows, &nr, err);
+    for (size_t k = 0; status == MIEN_OK && k < nr; k++) {
+        status = subject_check(s, &rows[k].g, &rows[k].e.collection_id, 1, err);
+    }
+    store_expired *list = status == MIEN_OK && nr > 0 ? malloc(nr * sizeof(*list)) : NULL;
+    if (status == MIEN_OK && nr > 0 && list == NULL) {
+        status = base_error_set(err, MIEN_ERR_NOMEM, "subject_expired: out of memory");
+    }
+    for (size_t k = 0; status == MIEN_OK && k < nr; k++) {
+        if (rows[k].g.expires_at > 0) {
+            list[kept++] = rows[k].e;
+        }
+    }
+    free(rows);
+    if (status != MIEN_OK) {
+        free(list);
+        return status;
+    }
+    *out = list;
+    *n = kept;
+    return MIEN_OK;
+}
+
+/* A SUBJECT_ROW starting at column `at` into *g. */
+static void read_subject_from(store_db *s, sql_stmt *q, int at, store_subject *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->id = s->driver->col_i64(q, at);
+    col_text(s, q, at + 1, g->external_id, sizeof(g->external_id));
+    col_text(s, q, at + 2, g->display_name, sizeof(g->display_name));
+    g->created_at = s->driver->col_i64(q, at + 3);
+    g->faces = s->driver->col_i64(q, at + 4);
+    col_text(s, q, at + 5, g->consent_ref, sizeof(g->consent_ref));
+    g->expires_at = s->driver->col_i64(q, at + 6);
+    col_hash(s, q, at + 7, g->mac);
 }
 
 static void read_subject(store_db *s, sql_stmt *q, void *elem)
 {
-    store_subject *g = elem;
-    memset(g, 0, sizeof(*g));
-    g->id = s->driver->col_i64(q, 0);
-    col_text(s, q, 1, g->external_id, sizeof(g->external_id));
-    col_text(s, q, 2, g->display_name, sizeof(g->display_name));
-    g->created_at = s->driver->col_i64(q, 3);
-    g->faces = s->driver->col_i64(q, 4);
-    col_text(s, q, 5, g->consent_ref, sizeof(g->consent_ref));
-    g->expires_at = s->driver->col_i64(q, 6);
+    read_subject_from(s, q, 0, elem);
 }
 
 mien_status sql_subject_list(store_db *s, int64_t collection_id, store_subject **out,
                              size_t *n, mien_error *err)
 {
     const sql_val v[] = {V_I64(collection_id)};
-    return collect(s, SQL_SUBJECT_LIST, VALUES(v), sizeof(**out), read_subject, out, n, err);
+    mien_status status = collect(s, SQL_SUBJECT_LIST, VALUES(v), sizeof(**out), read_subject,
+                                 out, n, err);
+    for (size_t k = 0; status == MIEN_OK && k < *n; k++) {
+        status = subject_check(s, &(*out)[k], &collection_id, 1, err);
+    }
+    if (status != MIEN_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return status;
 }
 
 mien_status sql_subject_import(store_db *s, int64_t collection_id, const store_subject *g,
@@ -428,9 +613,10 @@ mien_status sql_subject_import(store_db *s, int64_t collection_id, const store_s
                          V_TEXT(g->external_id), V_TEXT_OR_NULL(g->display_name),
                          V_I64(g->created_at), V_TEXT_OR_NULL(g->consent_ref),
                          V_I64_OR_NULL(g->expires_at)};
-    return insert(s, SQL_SUBJECT_IMPORT, VALUES(v),
-                  "this subject id is taken, or its collection is missing", g->external_id,
-                  NULL, err);
+    status = insert(s, SQL_SUBJECT_IMPORT, VALUES(v),
+                    "this subject id is taken, or its collection is missing", g->external_id,
+                    NULL, err);
+    return status == MIEN_OK ? subject_retag(s, collection_id, g->external_id, err) : status;
 }
 
 mien_status sql_face_exists(store_db *s, int64_t collection_id, const char *external_id,
@@ -508,6 +694,7 @@ static void read_face_blobs(store_db *s, sql_stmt *q, void *elem)
     face_blobs *f = elem;
     f->ref.collection_id = s->driver->col_i64(q, 0);
     f->ref.subject_id = s->driver->col_i64(q, 1);
+    col_text(s, q, 4, f->ref.external_id, sizeof(f->ref.external_id)); /* the seal's name */
     for (int k = 0; k < 2; k++) {
         size_t n = 0;
         const void *b = s->driver->col_blob(q, 2 + k, &n);
@@ -616,8 +803,7 @@ mien_status sql_review_erase(store_db *s, int64_t collection_id, const char *sub
 
 /* ---- API keys (governance/keys.c): the id and a hash of the secret, never the secret ---- */
 
-/* Columns id, role, label, created_at, revoked_at of KEY_GET / KEY_LIST into *k (hash
- * zeroed). */
+/* KEY_COLUMNS into *k: id, role, label, created_at, revoked_at, tag (the hash: read_key_hash). */
 static void read_key(store_db *s, sql_stmt *q, void *elem)
 {
     store_key *k = elem;
@@ -627,6 +813,29 @@ static void read_key(store_db *s, sql_stmt *q, void *elem)
     col_text(s, q, 2, k->label, sizeof(k->label));
     k->created_at = s->driver->col_i64(q, 3);
     k->revoked_at = s->driver->col_i64(q, 4);
+    col_hash(s, q, 6, k->mac);
+}
+
+/* Checks key k (hash included) against its tag. */
+static mien_status key_check(store_db *s, const store_key *k, mien_error *err)
+{
+    char what[64];
+    uint8_t mac[32] = {0};
+    snprintf(what, sizeof(what), "API key %s", k->id);
+    if (s->keys != NULL) {
+        tag_key(s->keys, k, mac);
+    }
+    return tag_check(s, mac, k->mac, what, err);
+}
+
+static mien_status key_tag(store_db *s, const store_key *k, mien_error *err)
+{
+    uint8_t mac[32];
+    const sql_val who[] = {V_TEXT(k->id)};
+    if (s->keys != NULL) {
+        tag_key(s->keys, k, mac);
+    }
+    return write_tag(s, SQL_KEY_TAG, who, mac, err);
 }
 
 /* The values of KEY_IMPORT (KEY_INSERT: the first five). */
@@ -646,6 +855,7 @@ mien_status sql_key_insert(store_db *s, store_key *k, mien_error *err)
     if (status == MIEN_OK) {
         k->created_at = now;
         k->revoked_at = 0;
+        status = key_tag(s, k, err);
     }
     return status;
 }
@@ -656,7 +866,9 @@ mien_status sql_key_import(store_db *s, const store_key *k, mien_error *err)
         return base_error_set(err, MIEN_ERR_ARG, "key_import: no key id");
     }
     const sql_val v[] = KEY_VALUES(k, k->created_at);
-    return insert(s, SQL_KEY_IMPORT, VALUES(v), "this key id is taken", k->id, NULL, err);
+    mien_status status = insert(s, SQL_KEY_IMPORT, VALUES(v), "this key id is taken", k->id,
+                                NULL, err);
+    return status == MIEN_OK ? key_tag(s, k, err) : status;
 }
 
 /* A key with its hash (KEY_GET); hash_len the stored hash's length. */
@@ -695,39 +907,70 @@ mien_status sql_key_get(store_db *s, const char *id, store_key *out, mien_error 
         return base_error_set(err, MIEN_ERR_STORE, "%s: key %s has a %zu-byte hash, want %d",
                               s->where, id, kh.hash_len, STORE_KEY_HASH_LEN);
     }
-    *out = kh.key;
-    return MIEN_OK;
-}
-
-mien_status sql_key_list(store_db *s, store_key **out, size_t *n, mien_error *err)
-{
-    return collect(s, SQL_KEY_LIST, NULL, 0, sizeof(**out), read_key, out, n, err);
-}
-
-mien_status sql_key_revoke(store_db *s, const char *id, mien_error *err)
-{
-    int64_t changed = 0;
-    bool found = false;
-    if (id == NULL) {
-        return base_error_set(err, MIEN_ERR_ARG, "key_revoke: no key id");
-    }
-    const sql_val v[] = {V_TEXT(id), V_I64(store_db_now(s))};
-    mien_status status = write_rows(s, SQL_KEY_REVOKE, VALUES(v), &changed, NULL, err);
-    if (status != MIEN_OK || changed > 0) {
-        return status;
-    }
-    /* Nothing changed: an unknown id, or a key revoked before (left as it was). */
-    status = query_row(s, SQL_KEY_EXISTS, v, 1, NULL, NULL, &found, err);
-    if (status == MIEN_OK && !found) {
-        status = base_error_set(err, MIEN_ERR_NOT_FOUND, "no key %s", id);
+    status = key_check(s, &kh.key, err);
+    if (status == MIEN_OK) {
+        *out = kh.key;
     }
     return status;
 }
 
+mien_status sql_key_list(store_db *s, store_key **out, size_t *n, mien_error *err)
+{
+    key_hash *rows = NULL;
+    size_t nr = 0;
+    *out = NULL;
+    *n = 0;
+    mien_status status = collect(s, SQL_KEY_LIST, NULL, 0, sizeof(*rows), read_key_hash, &rows,
+                                 &nr, err);
+    store_key *list = status == MIEN_OK && nr > 0 ? calloc(nr, sizeof(*list)) : NULL;
+    if (status == MIEN_OK && nr > 0 && list == NULL) {
+        status = base_error_set(err, MIEN_ERR_NOMEM, "key_list: out of memory");
+    }
+    for (size_t k = 0; status == MIEN_OK && k < nr; k++) {
+        status = key_check(s, &rows[k].key, err);
+        list[k] = rows[k].key;
+        memset(list[k].secret_hash, 0, sizeof(list[k].secret_hash)); /* store.h: not handed out */
+    }
+    free(rows);
+    if (status != MIEN_OK) {
+        free(list);
+        return status;
+    }
+    *out = list;
+    *n = nr;
+    return MIEN_OK;
+}
+
+/* The key is checked first (a revocation must not re-tag a row edited behind mien's back);
+ * a key revoked before keeps its first revocation time. */
+mien_status sql_key_revoke(store_db *s, const char *id, mien_error *err)
+{
+    store_key k;
+    if (id == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "key_revoke: no key id");
+    }
+    mien_status status = sql_key_get(s, id, &k, err);
+    if (status != MIEN_OK || k.revoked_at != 0) {
+        return status;
+    }
+    k.revoked_at = store_db_now(s);
+    const sql_val v[] = {V_TEXT(id), V_I64(k.revoked_at)};
+    status = write_rows(s, SQL_KEY_REVOKE, VALUES(v), NULL, NULL, err);
+    return status == MIEN_OK ? key_tag(s, &k, err) : status;
+}
+
+/* Counted over the checked list: a revocation cleared behind mien's back must not count. */
 mien_status sql_key_count_valid(store_db *s, int64_t *count, mien_error *err)
 {
+    store_key *keys = NULL;
+    size_t n = 0;
     *count = 0;
-    return query_row(s, SQL_KEY_COUNT_VALID, NULL, 0, read_i64, count, NULL, err);
+    mien_status status = sql_key_list(s, &keys, &n, err);
+    for (size_t k = 0; status == MIEN_OK && k < n; k++) {
+        *count += keys[k].revoked_at == 0;
+    }
+    free(keys);
+    return status;
 }
 
 /* ---- reviews and their decisions (governance/review.c) ------------------------------------ */
@@ -748,6 +991,8 @@ static void read_review(store_db *s, sql_stmt *q, void *elem)
     r->search_seq = s->driver->col_i64(q, 8);
     r->candidates = s->driver->col_i64(q, 9);
     col_hash(s, q, 10, r->mac);
+    const char *json = s->driver->col_text(q, 11);
+    mien_sha256(json, strlen(json), r->candidates_sha256);
 }
 
 mien_status sql_review_insert(store_db *s, const store_review *r, mien_error *err)
@@ -796,7 +1041,8 @@ mien_status sql_decision_insert(store_db *s, const store_decision *d, mien_error
 {
     bool found = false;
     const sql_val v[] = {V_TEXT(d->review_id), V_TEXT(d->reviewer), V_I64(d->decision),
-                         V_I64(d->rank),       V_TEXT(d->note),     V_I64(d->time)};
+                         V_I64(d->rank),       V_TEXT(d->note),     V_I64(d->time),
+                         V_I64(d->audit_seq),  V_BLOB(d->mac, 32)};
     mien_status status = insert(s, SQL_DECISION_INSERT, VALUES(v), "reviewer %s already decided",
                                 d->reviewer, NULL, err);
     if (status != MIEN_ERR_EXISTS) {
@@ -823,6 +1069,8 @@ static void read_decision(store_db *s, sql_stmt *q, void *elem)
     d->rank = (int)s->driver->col_i64(q, 3);
     col_text(s, q, 4, d->note, sizeof(d->note));
     d->time = s->driver->col_i64(q, 5);
+    d->audit_seq = s->driver->col_i64(q, 6);
+    col_hash(s, q, 7, d->mac);
 }
 
 mien_status sql_decision_list(store_db *s, const char *id, store_decision **out, size_t *n,
@@ -830,6 +1078,95 @@ mien_status sql_decision_list(store_db *s, const char *id, store_decision **out,
 {
     const sql_val v[] = {V_TEXT(id)};
     return collect(s, SQL_DECISION_LIST, VALUES(v), sizeof(**out), read_decision, out, n, err);
+}
+
+mien_status sql_decision_tag(store_db *s, const store_decision *d, mien_error *err)
+{
+    const sql_val v[] = {V_TEXT(d->review_id), V_TEXT(d->reviewer), V_I64(d->audit_seq),
+                         V_BLOB(d->mac, 32)};
+    return write_rows(s, SQL_DECISION_TAG, VALUES(v), NULL, NULL, err);
+}
+
+/* ---- tagging the rows of a store made before row tags (governance/upgrade.c) -------------- */
+
+mien_status sql_tags_pending(store_db *s, bool *pending, mien_error *err)
+{
+    int64_t n = 0;
+    mien_status status = query_row(s, SQL_TAGS_PENDING, NULL, 0, read_i64, &n, NULL, err);
+    *pending = status == MIEN_OK && n > 0;
+    return status;
+}
+
+static mien_status tag_collections(store_db *s, int64_t *count, mien_error *err)
+{
+    store_collection *cs = NULL;
+    size_t n = 0;
+    mien_status status = sql_collection_list(s, &cs, &n, err);
+    for (size_t k = 0; status == MIEN_OK && k < n; k++) {
+        status = collection_tag(s, &cs[k], err);
+    }
+    *count = status == MIEN_OK ? (int64_t)n : 0;
+    free(cs);
+    return status;
+}
+
+static mien_status tag_subjects(store_db *s, int64_t *count, mien_error *err)
+{
+    subject_at *all = NULL;
+    size_t n = 0;
+    mien_status status = collect(s, SQL_SUBJECT_ALL, NULL, 0, sizeof(*all), read_subject_at,
+                                 &all, &n, err);
+    for (size_t k = 0; status == MIEN_OK && k < n; k++) {
+        status = subject_check(s, &all[k].g, &all[k].collection_id, 1, err);
+        uint8_t mac[32];
+        const sql_val who[] = {V_I64(all[k].g.id)};
+        if (status == MIEN_OK) {
+            tag_subject(s->keys, all[k].collection_id, &all[k].g, mac);
+            status = write_tag(s, SQL_SUBJECT_TAG, who, mac, err);
+        }
+    }
+    *count = status == MIEN_OK ? (int64_t)n : 0;
+    free(all);
+    return status;
+}
+
+static mien_status tag_keys(store_db *s, int64_t *count, mien_error *err)
+{
+    key_hash *rows = NULL;
+    size_t n = 0;
+    mien_status status = collect(s, SQL_KEY_LIST, NULL, 0, sizeof(*rows), read_key_hash, &rows,
+                                 &n, err);
+    for (size_t k = 0; status == MIEN_OK && k < n; k++) {
+        status = key_check(s, &rows[k].key, err);
+        if (status == MIEN_OK) {
+            status = key_tag(s, &rows[k].key, err);
+        }
+    }
+    *count = status == MIEN_OK ? (int64_t)n : 0;
+    free(rows);
+    return status;
+}
+
+/* Rows already tagged are checked on the way (tag_check lets only untagged ones pass while
+ * s->tagging): the upgrade tags what was never tagged, it does not re-tag what was changed. */
+mien_status sql_tag_rows(store_db *s, store_tag_counts *out, mien_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!s->tagging || s->keys == NULL) {
+        return base_error_set(err, MIEN_ERR_INTERNAL, "tag_rows: only during the upgrade, "
+                              "with the key file");
+    }
+    mien_status status = tag_collections(s, &out->collections, err);
+    if (status == MIEN_OK) {
+        status = tag_subjects(s, &out->subjects, err);
+    }
+    if (status == MIEN_OK) {
+        status = tag_keys(s, &out->keys, err);
+    }
+    if (status == MIEN_OK) {
+        status = write_rows(s, SQL_TAGS_DONE, NULL, 0, NULL, NULL, err);
+    }
+    return status;
 }
 
 /* ---- scans: the rows handed to the caller's callback, one at a time ---------------------- */
@@ -940,6 +1277,7 @@ static mien_status full_row(void *ctx, sql_stmt *q)
     if (!d->col_null(q, 13)) {
         f.crop_rgb = d->col_blob(q, 13, &f.crop_len);
     }
+    f.external_id = d->col_text(q, 14);
     return fs->full_fn(fs->ctx, &f);
 }
 

@@ -29,8 +29,6 @@
     XX(KEY_GET, "key_get")                                                                     \
     XX(KEY_LIST, "key_list")                                                                   \
     XX(KEY_REVOKE, "key_revoke")                                                               \
-    XX(KEY_EXISTS, "key_revoke")                                                               \
-    XX(KEY_COUNT_VALID, "key_count_valid")                                                     \
     XX(KEY_IMPORT, "key_import")                                                               \
     XX(REVIEW_INSERT, "review_insert")                                                         \
     XX(REVIEW_GET, "review_get")                                                               \
@@ -66,7 +64,15 @@
     XX(FACE_MOVE, "face_move")                                                                 \
     XX(CROP_MOVE, "face_move: crop")                                                           \
     XX(DECISION_ERASE, "review_erase: decisions")                                              \
-    XX(REVIEW_ERASE, "review_erase")
+    XX(REVIEW_ERASE, "review_erase")                                                           \
+    XX(COLLECTION_TAG, "collection tag")                                                       \
+    XX(SUBJECT_GET, "subject_ensure: check")                                                   \
+    XX(SUBJECT_TAG, "subject tag")                                                             \
+    XX(SUBJECT_ALL, "tag_rows: subjects")                                                      \
+    XX(KEY_TAG, "key tag")                                                                     \
+    XX(TAGS_PENDING, "tags_pending")                                                           \
+    XX(TAGS_DONE, "tag_rows: done")                                                            \
+    XX(DECISION_TAG, "decision_tag")
 
 /* The columns store_sql.c's readers take, in their order; both dialects select with them. */
 #define COLLECTION_COLUMNS                                                                 \
@@ -74,8 +80,21 @@
     " (SELECT count(*) FROM subjects s WHERE s.collection_id = c.id),"                   \
     " (SELECT count(*) FROM subjects s JOIN faces f ON f.subject_id = s.id"              \
     " WHERE s.collection_id = c.id), c.purposes, c.legal_basis, c.consent,"              \
-    " c.retention_s, c.review, c.verification_only, c.max_fmr_ppb, c.max_candidates"      \
-    " FROM collections c"
+    " c.retention_s, c.review, c.verification_only, c.max_fmr_ppb, c.max_candidates,"    \
+    " c.mac FROM collections c"
+/* A subject row as read_subject takes it (column 4, the faces count, is the caller's); SUBJECT_GET
+ * puts 0 there. */
+#define SUBJECT_ROW(faces)                                                                 \
+    "SELECT s.id, s.external_id, s.display_name, s.created_at, " faces ", s.consent_ref,"  \
+    " s.expires_at, s.mac, s.collection_id FROM subjects s"
+/* KEY_GET and KEY_LIST: the key, its hash and its tag. */
+#define KEY_COLUMNS                                                                        \
+    "SELECT id, role, label, created_at, revoked_at, secret_hash, mac FROM api_keys"
+/* SUBJECT_EXPIRED: where the subject is, then the row as SUBJECT_ROW (from column 2). */
+#define EXPIRED_COLUMNS                                                                    \
+    "SELECT c.name, c.id, s.id, s.external_id, s.display_name, s.created_at, 0,"           \
+    " s.consent_ref, s.expires_at, s.mac, s.collection_id FROM subjects s"                 \
+    " JOIN collections c ON c.id = s.collection_id"
 #define REVIEW_COLUMNS                                                                     \
     "SELECT id, collection_id, collection, required, confirmations, confirmed_rank,"      \
     " status, created_at, search_seq, candidates, mac, candidates_json FROM reviews"
@@ -162,7 +181,9 @@ typedef struct sql_migration {
     .key_count_valid = sql_key_count_valid, .key_import = sql_key_import,                      \
     .collection_drop = sql_collection_drop, .sequence_get = sql_sequence_get,                  \
     .subject_erase = sql_subject_erase, .subject_ensure = sql_subject_ensure,                  \
-    .face_move = sql_face_move, .review_erase = sql_review_erase,
+    .face_move = sql_face_move, .review_erase = sql_review_erase,                            \
+    .tags_pending = sql_tags_pending, .tag_rows = sql_tag_rows,                                \
+    .decision_tag = sql_decision_tag,
 
 /* The store_db_ops entries an SQL backend adds to SQL_STORE_OPS: what truly differs between
  * databases. Every backend names them <p>_<member> (sq_close, pg_close, ...), so that its table
@@ -239,6 +260,9 @@ mien_status sql_subject_erase(store_db *s, int64_t collection_id, const char *ex
                               int64_t *faces_deleted, int64_t *crops_deleted, mien_error *err);
 mien_status sql_face_move(store_db *s, int64_t face_id, int64_t subject_id, store_rewrite_fn fn,
                           void *ctx, mien_error *err);
+mien_status sql_tags_pending(store_db *s, bool *pending, mien_error *err);
+mien_status sql_tag_rows(store_db *s, store_tag_counts *out, mien_error *err);
+mien_status sql_decision_tag(store_db *s, const store_decision *d, mien_error *err);
 mien_status sql_review_insert(store_db *s, const store_review *r, mien_error *err);
 mien_status sql_review_get(store_db *s, const char *id, store_review *out, mien_error *err);
 mien_status sql_review_update(store_db *s, const store_review *r, mien_error *err);

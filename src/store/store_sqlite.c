@@ -180,7 +180,20 @@ static const sql_migration MIGRATIONS[] = {
       * Existing collections get the defaults: searches that asked for more are refused from
       * now on, which is the point. */
      "ALTER TABLE collections ADD COLUMN max_fmr_ppb INTEGER NOT NULL DEFAULT 10000000;"
-     "ALTER TABLE collections ADD COLUMN max_candidates INTEGER NOT NULL DEFAULT 50;"},
+     "ALTER TABLE collections ADD COLUMN max_candidates INTEGER NOT NULL DEFAULT 50;"
+     /* Row tags (issue 13; store/tag.h): a keyed MAC per collection, subject and API key row,
+      * and per decision, chained to the review's previous one with the audit entry that
+      * recorded it (audit_seq). row_tags marks a store whose existing rows still need
+      * their tags: mien_store_upgrade (governance/upgrade.c) verifies the audit chain, tags
+      * them with the key file and records it in the chain. A new file has nothing to tag. */
+     "ALTER TABLE collections ADD COLUMN mac BLOB;"
+     "ALTER TABLE subjects ADD COLUMN mac BLOB;"
+     "ALTER TABLE api_keys ADD COLUMN mac BLOB;"
+     "ALTER TABLE review_decisions ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE review_decisions ADD COLUMN mac BLOB;"
+     "CREATE TABLE row_tags (pending INTEGER NOT NULL);"
+     "INSERT INTO row_tags SELECT 1 WHERE EXISTS (SELECT 1 FROM collections)"
+     " OR EXISTS (SELECT 1 FROM api_keys) OR EXISTS (SELECT 1 FROM audit);"},
 };
 
 #define MIGRATION_COUNT (sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]))
@@ -222,19 +235,25 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
                        " expires_at = coalesce(excluded.expires_at, expires_at)"          \
                        " WHERE excluded.consent_ref IS NOT NULL"                          \
                        " OR excluded.expires_at IS NOT NULL RETURNING id")                \
-    XX(SUBJECT_EXPIRED, "SELECT c.name, c.id, s.external_id FROM subjects s"              \
-                        " JOIN collections c ON c.id = s.collection_id"                   \
-                        " WHERE s.expires_at > 0 AND s.expires_at <= ?1"                  \
+    /* with the subjects that have no expiry: store_sql.c checks their tags */             \
+    XX(SUBJECT_EXPIRED, EXPIRED_COLUMNS " WHERE coalesce(s.expires_at, 0) <= ?1"          \
                         " ORDER BY s.expires_at, s.id")                                   \
-    XX(SUBJECT_LIST, "SELECT s.id, s.external_id, s.display_name, s.created_at,"          \
-                     " (SELECT count(*) FROM faces f WHERE f.subject_id = s.id),"         \
-                     " s.consent_ref, s.expires_at"                                       \
-                     " FROM subjects s WHERE s.collection_id = ?1 ORDER BY s.external_id") \
+    XX(SUBJECT_LIST, SUBJECT_ROW("(SELECT count(*) FROM faces f WHERE f.subject_id = s.id)") \
+                     " WHERE s.collection_id = ?1 ORDER BY s.external_id")               \
+    XX(SUBJECT_GET, SUBJECT_ROW("0") " WHERE s.collection_id = ?1 AND s.external_id = ?2") \
+    XX(SUBJECT_ALL, SUBJECT_ROW("0") " ORDER BY s.id")                                     \
+    XX(SUBJECT_TAG, "UPDATE subjects SET mac = ?2 WHERE id = ?1")                          \
+    XX(COLLECTION_TAG, "UPDATE collections SET mac = ?2 WHERE id = ?1")                    \
+    XX(KEY_TAG, "UPDATE api_keys SET mac = ?2 WHERE id = ?1")                              \
+    XX(TAGS_PENDING, "SELECT count(*) FROM row_tags WHERE pending = 1")                    \
+    XX(TAGS_DONE, "DELETE FROM row_tags")                                                  \
+    XX(DECISION_TAG, "UPDATE review_decisions SET audit_seq = ?3, mac = ?4"                \
+                     " WHERE review_id = ?1 AND reviewer = ?2")                            \
     XX(SUBJECT_IN, "SELECT 1 FROM subjects WHERE id = ?1 AND collection_id = ?2")         \
     XX(SUBJECT_COUNTS, "SELECT count(*), count(c.face_id) FROM faces f"                   \
                        " LEFT JOIN crops c ON c.face_id = f.id WHERE f.subject_id = ?1")  \
     XX(SUBJECT_DELETE, "DELETE FROM subjects WHERE id = ?1")                              \
-    XX(FACE_BLOBS, "SELECT s.collection_id, f.subject_id, f.template, c.rgb FROM faces f"  \
+    XX(FACE_BLOBS, "SELECT s.collection_id, f.subject_id, f.template, c.rgb, s.external_id FROM faces f"  \
                    " JOIN subjects s ON s.id = f.subject_id"                              \
                    " LEFT JOIN crops c ON c.face_id = f.id WHERE f.id = ?1")              \
     XX(FACE_MOVE, "UPDATE faces SET subject_id = ?2, template = ?3 WHERE id = ?1")        \
@@ -249,9 +268,10 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
     XX(CROP_INSERT, "INSERT INTO crops(face_id, rgb) VALUES (?1, ?2)")                    \
     XX(FACE_SCAN, "SELECT f.id, f.subject_id, s.external_id, f.template FROM subjects s"  \
                   " JOIN faces f ON f.subject_id = s.id WHERE s.collection_id = ?1")    \
-    XX(RESEAL_FACES, "SELECT f.id, s.collection_id, f.subject_id FROM faces f"              \
+    XX(RESEAL_FACES, "SELECT f.id, s.collection_id, f.subject_id, s.external_id FROM faces f" \
                      " JOIN subjects s ON s.id = f.subject_id")                           \
-    XX(RESEAL_CROPS, "SELECT c.face_id, s.collection_id, f.subject_id FROM crops c"              \
+    XX(RESEAL_CROPS, "SELECT c.face_id, s.collection_id, f.subject_id, s.external_id"     \
+                     " FROM crops c"                                                       \
                      " JOIN faces f ON f.id = c.face_id JOIN subjects s ON s.id = f.subject_id") \
     XX(FACE_GET_TEMPLATE, "SELECT template FROM faces WHERE id = ?1")                     \
     XX(FACE_SET_TEMPLATE, "UPDATE faces SET template = ?2 WHERE id = ?1")                 \
@@ -274,8 +294,10 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
     XX(REVIEW_UPDATE, "UPDATE reviews SET status = ?2, confirmations = ?3, mac = ?5,"     \
                       " confirmed_rank = ?4 WHERE id = ?1")                               \
     XX(DECISION_INSERT, "INSERT INTO review_decisions(review_id, reviewer, decision, rank," \
-                        " note, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                   \
-    XX(DECISION_LIST, "SELECT review_id, reviewer, decision, rank, note, time"            \
+                        " note, time, audit_seq, mac)"                                    \
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                       \
+    XX(DECISION_LIST, "SELECT review_id, reviewer, decision, rank, note, time,"           \
+                      " audit_seq, mac"                                                   \
                       " FROM review_decisions WHERE review_id = ?1 ORDER BY time, rowid") \
     XX(FACE_GET, "SELECT f.id, f.subject_id, s.external_id, f.template, s.collection_id"  \
                  " FROM subjects s JOIN faces f ON f.subject_id = s.id WHERE f.id = ?1")  \
@@ -284,14 +306,10 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
                           " WHERE s.collection_id = ?1 AND s.external_id = ?2")           \
     XX(KEY_INSERT, "INSERT INTO api_keys(id, secret_hash, role, label, created_at)"       \
                    " VALUES (?1, ?2, ?3, ?4, ?5)")                                        \
-    XX(KEY_GET, "SELECT id, role, label, created_at, revoked_at, secret_hash"             \
-                " FROM api_keys WHERE id = ?1")                                           \
-    XX(KEY_LIST, "SELECT id, role, label, created_at, revoked_at FROM api_keys"           \
-                 " ORDER BY created_at, id")                                              \
+    XX(KEY_GET, KEY_COLUMNS " WHERE id = ?1")                                              \
+    XX(KEY_LIST, KEY_COLUMNS " ORDER BY created_at, id")                                   \
     XX(KEY_REVOKE, "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1"                    \
                    " AND revoked_at IS NULL")                                             \
-    XX(KEY_EXISTS, "SELECT 1 FROM api_keys WHERE id = ?1")                                \
-    XX(KEY_COUNT_VALID, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL")        \
     /* copying a store (store_copy.c): rows with their ids and times */                    \
     XX(COLLECTION_IMPORT, "INSERT INTO collections(id, name, profile, model_a, model_b,"  \
                           " description, created_at, purposes, legal_basis, consent,"    \
@@ -310,7 +328,7 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
     XX(FACE_SCAN_FULL, "SELECT f.id, f.subject_id, f.template, f.quality_class,"          \
                        " f.interocular_px, f.sharpness, f.yaw, f.pitch, f.roll,"          \
                        " f.detector_score, f.landmark_score, f.image_sha256,"             \
-                       " f.created_at, c.rgb FROM subjects s"                             \
+                       " f.created_at, c.rgb, s.external_id FROM subjects s"              \
                        " JOIN faces f ON f.subject_id = s.id"                             \
                        " LEFT JOIN crops c ON c.face_id = f.id"                           \
                        " WHERE s.collection_id = ?1 ORDER BY f.id")                       \
@@ -926,6 +944,8 @@ static void read_blob_ref(sqlite3_stmt *q, void *elem)
     r->face_id = sqlite3_column_int64(q, 0);
     r->collection_id = sqlite3_column_int64(q, 1);
     r->subject_id = sqlite3_column_int64(q, 2);
+    const unsigned char *ext = sqlite3_column_text(q, 3);
+    snprintf(r->external_id, sizeof(r->external_id), "%s", ext != NULL ? (const char *)ext : "");
 }
 
 /* Hands blob `ref` (read with `get`) to fn and writes what fn returns with `set`. */
@@ -1245,6 +1265,7 @@ static mien_status open_at(const char *path, int target, store_db **out, mien_er
         goto fail_db;
     }
     st->scrub_owed = owed_marked(st); /* retried at this handle's first commit */
+    st->base.schema_version = target;
     *out = &st->base;
     return MIEN_OK;
 

@@ -325,6 +325,10 @@ if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     check "review same reviewer twice" 3 "$MIEN" review "$REVIEW" confirm 1 --reviewer alice \
         --store "$STORE"
     expect "same reviewer refused" "$ERR" "already decided"
+    # issue 13: reviewers are normalised names recorded with the OS account: "Alice" is alice
+    check "review same reviewer, other case" 3 "$MIEN" review "$REVIEW" confirm 1 \
+        --reviewer " Alice " --store "$STORE"
+    expect "Alice is alice" "$ERR" "reviewer 'cli:alice@unix:.*' already decided"
     check "review bad rank" 1 "$MIEN" review "$REVIEW" confirm 9 --reviewer bob --store "$STORE"
     check "review second reviewer" 0 "$MIEN" review "$REVIEW" confirm 1 --reviewer bob \
         --note "ID card checked" --store "$STORE" --json
@@ -332,8 +336,8 @@ if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     check "review closed" 1 "$MIEN" review "$REVIEW" reject --reviewer carol --store "$STORE"
     check "review unknown id" 1 "$MIEN" review 00000000000000000000000000000000 --store "$STORE"
     check "audit export reviews" 0 "$MIEN" audit export --store "$STORE"
-    expect "review decision audited with the reviewer as actor" "$OUT" '"actor":"cli:bob","action":"review",.*"status":"confirmed"'
-    expect "refused review audited" "$OUT" '"actor":"cli:alice","action":"review",.*"outcome":"refused"'
+    expect "review decision audited with the reviewer as actor" "$OUT" '"actor":"cli:bob@unix:[^"]*","action":"review",.*"status":"confirmed"'
+    expect "refused review audited" "$OUT" '"actor":"cli:alice@unix:[^"]*","action":"review",.*"outcome":"refused"'
 
     # verification-only: 1:N refused (and audited), 1:1 allowed
     check "collection create --verification-only" 0 "$MIEN" collection create doors \

@@ -34,12 +34,36 @@ check() { # name command...: passes when the command exits 0
 }
 has() { grep -q -- "$1" "$TMP/out"; }
 
+# A copy whose chain was tampered with first (the search's purpose edited, with the file's own
+# trigger out of the way): the rows are not tagged, so nothing reads until it is restored.
+mkdir "$TMP/broken"
+cp "$ROOT"/tests/fixtures/store-0.1/store.db* "$TMP/broken/"
+chmod 600 "$TMP"/broken/store.db.key "$TMP"/broken/store.db.audit-head
+sqlite3 "$TMP/broken/store.db" "DROP TRIGGER audit_no_update;
+    UPDATE audit SET purpose = 'curiosity' WHERE seq = 4;" \
+    >"$TMP/out" 2>&1 || bad "tamper with the broken copy"
+if "$MIEN" subjects people --store "sqlite:$TMP/broken/store.db" >"$TMP/out" 2>&1; then
+    bad "a broken chain is not tagged"
+else
+    has "audit chain does not verify" && ok "a broken chain is not tagged" ||
+        bad "a broken chain is not tagged"
+fi
+[ "$(sqlite3 "$TMP/broken/store.db" 'SELECT count(*) FROM subjects WHERE mac IS NOT NULL')" = 0 ] \
+    && ok "no row tagged" || bad "no row tagged"
+
 cp "$ROOT"/tests/fixtures/store-0.1/store.db* "$TMP/"
 chmod 600 "$TMP"/store.db.key "$TMP"/store.db.audit-head
 ST=sqlite:$TMP/store.db
 
 check "audit verify" "$MIEN" audit verify --store "$ST"
-has "intact: 5 entries" && ok "5 entries, signed head" || bad "5 entries, signed head"
+has "tagged 5 rows" && ok "the 0.1 rows tagged at the first open" || bad "the 0.1 rows tagged"
+has "intact: 6 entries" && ok "5 entries and the tagging, signed head" ||
+    bad "5 entries and the tagging, signed head"
+check "audit export" "$MIEN" audit export --store "$ST"
+has '"seq":6,.*"action":"store.tag",.*"schema_version":4' && ok "the tagging recorded" ||
+    bad "the tagging recorded"
+check "tagged once" "$MIEN" audit verify --store "$ST"
+has "intact: 6 entries" && ! has "tagged" && ok "tagged once" || bad "tagged once"
 check "subjects" "$MIEN" subjects people --store "$ST"
 has "^alice " && has "^bob " && has "2 subjects" && ok "alice and bob listed" || bad "alice and bob listed"
 check "search" "$MIEN" search people "$PHOTO" --purpose investigation --case-ref compat \
@@ -65,8 +89,8 @@ check "erase bob" "$MIEN" erase people --subject bob --store "$ST" --json
 has '"faces_deleted":1' && has '"crops_deleted":1' && ok "bob's face and crop erased" ||
     bad "bob's face and crop erased"
 check "audit verify after" "$MIEN" audit verify --store "$ST"
-# + subjects.list, search, the refused search, erase
-has "intact: 9 entries" && ok "9 entries" || bad "9 entries"
+# + the tagging, subjects.list, search, the refused search, erase
+has "intact: 10 entries" && ok "10 entries" || bad "10 entries"
 check "migrate" "$MIEN" migrate --from "$ST" --to "sqlite:$TMP/copy.db" --json
 check "copy verifies" "$MIEN" audit verify --store "sqlite:$TMP/copy.db"
 check "copy searches" "$MIEN" search people "$PHOTO" --purpose investigation --case-ref copy \

@@ -108,7 +108,7 @@ static mien_status enrol(store_db *s, int64_t coll, const char *subject,
     }
     st = s->ops->subject_ensure(s, coll, subject, NULL, NULL, 0, &sid, err);
     if (st == MIEN_OK) {
-        st = seal_face_insert(s, coll, sid, f, face_id, err);
+        st = seal_face_insert(s, coll, sid, subject, f, face_id, err);
     }
     if (st == MIEN_OK) {
         st = s->ops->commit(s, err);
@@ -385,19 +385,20 @@ TEST(store_subjects_faces)
             f.crop_rgb = crop;
             f.crop_len = sizeof(crop);
         }
-        ASSERT_OK(seal_face_insert(s, a, k < 2 ? ann : bob, &f, &ids[k], &err), &err);
+        ASSERT_OK(seal_face_insert(s, a, k < 2 ? ann : bob, k < 2 ? "ann" : "bob", &f, &ids[k],
+                                   &err), &err);
         ASSERT_TRUE(ids[k] > 0);
     }
     /* Refusals: subject of another collection, wrong crop size, no template. */
     {
         store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
-        ASSERT_STATUS(seal_face_insert(s, b, ann, &f, &fid, &err), MIEN_ERR_NOT_FOUND, &err);
+        ASSERT_STATUS(seal_face_insert(s, b, ann, "ann", &f, &fid, &err), MIEN_ERR_NOT_FOUND, &err);
         f.crop_rgb = crop;
         f.crop_len = 100;
-        ASSERT_STATUS(seal_face_insert(s, a, ann, &f, &fid, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(seal_face_insert(s, a, ann, "ann", &f, &fid, &err), MIEN_ERR_ARG, &err);
         f.crop_rgb = NULL;
         f.template_len = 0;
-        ASSERT_STATUS(seal_face_insert(s, a, ann, &f, &fid, &err), MIEN_ERR_ARG, &err);
+        ASSERT_STATUS(seal_face_insert(s, a, ann, "ann", &f, &fid, &err), MIEN_ERR_ARG, &err);
         ASSERT_EQ_INT(fid, 0);
     }
     /* A rolled-back transaction leaves nothing. */
@@ -407,7 +408,7 @@ TEST(store_subjects_faces)
         make_template(tpl, 99);
         ASSERT_OK(s->ops->begin(s, &err), &err);
         ASSERT_OK(s->ops->subject_ensure(s, a, "carl", NULL, NULL, 0, &other, &err), &err);
-        ASSERT_OK(seal_face_insert(s, a, other, &f, &fid, &err), &err);
+        ASSERT_OK(seal_face_insert(s, a, other, "carl", &f, &fid, &err), &err);
         s->ops->rollback(s);
         ASSERT_OK(s->ops->face_exists(s, a, "carl", d1, &found, &err), &err);
         ASSERT_TRUE(!found);

@@ -71,7 +71,7 @@ static mien_status enrol(store_db *s, int64_t coll, const char *subject, uint32_
     }
     st = s->ops->subject_ensure(s, coll, subject, NULL, "consent-test", 0, &sid, err);
     if (st == MIEN_OK) {
-        st = seal_face_insert(s, coll, sid, &f, face_id, err);
+        st = seal_face_insert(s, coll, sid, subject, &f, face_id, err);
     }
     if (st == MIEN_OK) {
         st = s->ops->commit(s, err);
@@ -499,9 +499,9 @@ TEST(store_backend_tx_survives_refusals)
         uint8_t tpl[TEMPLATE_LEN];
         make_template(tpl, 7);
         store_face_new f = {.template_bytes = tpl, .template_len = sizeof(tpl)};
-        ASSERT_STATUS(seal_face_insert(s, a, sid + 1000, &f, &fid, &err), MIEN_ERR_NOT_FOUND,
+        ASSERT_STATUS(seal_face_insert(s, a, sid + 1000, "ann", &f, &fid, &err), MIEN_ERR_NOT_FOUND,
                       &err);
-        ASSERT_OK(seal_face_insert(s, a, sid, &f, &fid, &err), &err);
+        ASSERT_OK(seal_face_insert(s, a, sid, "ann", &f, &fid, &err), &err);
     }
     store_review rv;
     ASSERT_STATUS(s->ops->review_get(s, "00000000000000000000000000000000", &rv, &err),

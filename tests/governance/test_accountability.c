@@ -17,23 +17,14 @@
 
 #include <sqlite3.h>
 
+#include "acct.h"
 #include "store_target.h"
 #include "gallery/gallery.h"
 #include "governance/audit.h"
 #include "store/handle.h"
 #include "test.h"
 
-typedef struct acct_env {
-    test_fixture f;
-    test_store ts;         /* ts.uri: the store; ts.dir: its folder */
-    char dir[64], path[128]; /* the folder; the SQLite file ("" on PostgreSQL) */
-    const char *uri;
-    mien_store *s;
-    mien_template *t[3];   /* three people of sample 1 */
-    uint8_t sha[32];
-} acct_env;
-
-static int acct_open(acct_env *a)
+int acct_open(acct_env *a)
 {
     memset(a, 0, sizeof(*a));
     if (test_fixture_open(&a->f) != 0 || test_store_make(&a->ts) != 0 ||
@@ -46,7 +37,7 @@ static int acct_open(acct_env *a)
     return test_open_store(a->uri, &a->s, NULL) == MIEN_OK ? 0 : -1;
 }
 
-static void acct_close(acct_env *a)
+void acct_close(acct_env *a)
 {
     mien_store_close(a->s);
     for (int i = 0; i < 3; i++) {
@@ -69,6 +60,12 @@ static mien_status enrol(acct_env *a, const char *coll, const char *subject, int
     e.image_sha256 = d;
     e.consent_ref = consent;
     return mien_enroll(a->s, coll, &e, &TEST_CTX, NULL, err);
+}
+
+mien_status acct_enrol(acct_env *a, const char *coll, const char *subject, int k,
+                       const char *consent, mien_error *err)
+{
+    return enrol(a, coll, subject, k, consent, err);
 }
 
 /* Audit export collected into one string. */
@@ -154,6 +151,29 @@ static int tamper(const acct_env *a, const char *sql)
         return test_sqlite_exec(a->path, sql) == SQLITE_OK ? 0 : -1;
     }
     return test_pg_exec(a->ts.db, sql, NULL);
+}
+
+int acct_tamper(const acct_env *a, const char *sql)
+{
+    return tamper(a, sql);
+}
+
+int acct_audited(acct_env *a, const char *what, const char *also)
+{
+    static lines l;
+    mien_error err;
+    int n = 0;
+    l.used = 0;
+    l.buf[0] = '\0';
+    if (mien_audit_export(a->s, 0, 0, collect, &l, &err) != MIEN_OK) {
+        return -1;
+    }
+    for (char *line = l.buf, *end; (end = strchr(line, '\n')) != NULL; line = end + 1) {
+        *end = '\0';
+        n += strstr(line, what) != NULL && strstr(line, also) != NULL;
+        *end = '\n';
+    }
+    return n;
 }
 
 TEST(acct_policy_required)

@@ -428,8 +428,15 @@ TEST(keys_schema_migration)
     ASSERT_EQ_INT(raw_int(path, "PRAGMA user_version"), 1);
     ASSERT_EQ_INT(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'api_keys'"), 0);
 
-    /* The current build upgrades it. */
+    /* The current build upgrades it: the schema at open, the row tags once asked for. */
     ASSERT_OK(test_open_store(path, &s, &err), &err);
+    ASSERT_STATUS(mien_collection_get(s, "old", &ci, &err), MIEN_ERR_STORE, &err);
+    ASSERT_CONTAINS(err.message, "collection \"old\" (row 1) has no tag");
+    int64_t tagged = 0;
+    ASSERT_OK(mien_store_upgrade(s, NULL, &tagged, &err), &err);
+    ASSERT_EQ_INT(tagged, 1);
+    ASSERT_OK(mien_store_upgrade(s, NULL, &tagged, &err), &err); /* once */
+    ASSERT_EQ_INT(tagged, 0);
     ASSERT_OK(mien_collection_get(s, "old", &ci, &err), &err);
     ASSERT_STR_EQ(ci.model_a, "mfn-test-1");
     ASSERT_OK(mien_key_count_valid(s, &count, &err), &err);
