@@ -475,6 +475,37 @@ MIEN_API const char *mien_engine_model_id(const mien_engine *engine, int part);
 MIEN_API mien_status mien_similarity_fmr(mien_profile profile, float similarity, double *fmr);
 /* The similarity threshold at which the false-match rate is `fmr` (1e-6 .. 1). */
 MIEN_API mien_status mien_threshold_for_fmr(mien_profile profile, double fmr, float *threshold);
+/* How a subject's several faces combine into the one score that search ranks and verify
+ * compares (docs/search.md has the measurement that chose the default). Every rule gives a
+ * one-face subject its face's similarity; the FMR of an aggregate is calibrated per number of
+ * faces aggregated (docs/calibration.md), so max_fmr keeps its meaning for every rule. */
+typedef enum mien_aggregate {
+    MIEN_AGGREGATE_DEFAULT = 0, /* the measured default: MIEN_AGGREGATE_MEAN */
+    MIEN_AGGREGATE_BEST = 1,    /* the best single face's similarity */
+    MIEN_AGGREGATE_MEAN = 2,    /* similarity to the mean of the templates, renormalised (per
+                                   embedder for `accurate`) */
+    MIEN_AGGREGATE_QUALITY = 3, /* the same with each template weighted by its recorded
+                                   quality (pose: cos yaw · cos pitch; 1 when not recorded) */
+    MIEN_AGGREGATE_TOP2 = 4     /* the mean of the two best faces' similarities */
+} mien_aggregate;
+/* What MIEN_AGGREGATE_DEFAULT stands for (one place: the library resolves it with this). */
+#define MIEN_AGGREGATE_DEFAULT_RULE MIEN_AGGREGATE_MEAN
+/* "default", "best", "mean", "quality", "top2" ↔ mien_aggregate (as mien_profile_name /
+ * _parse). */
+MIEN_API const char *mien_aggregate_name(mien_aggregate rule);
+MIEN_API mien_status mien_aggregate_parse(const char *text, mien_aggregate *out);
+/* A face's weight under MIEN_AGGREGATE_QUALITY: cos(yaw) · cos(pitch) of its quality, at
+ * least 0.05 (a profile view still counts a little); 1 for NULL (no quality recorded). */
+MIEN_API float mien_aggregate_weight(const mien_quality *quality);
+
+/* The same two look-ups for a subject's aggregate score under `rule` over `n_faces` faces
+ * (one face: the single-face table; more: the rule's own tables, measured up to
+ * MIEN_CALIBRATED_FACES faces, clamped there). */
+#define MIEN_CALIBRATED_FACES 4
+MIEN_API mien_status mien_aggregate_fmr(mien_profile profile, mien_aggregate rule,
+                                        size_t n_faces, float similarity, double *fmr);
+MIEN_API mien_status mien_aggregate_threshold(mien_profile profile, mien_aggregate rule,
+                                              size_t n_faces, double fmr, float *threshold);
 
 /* ---- stores, collections, enrolment, search ---------------------------------------------
  * A store holds collections of enrolled subjects (people) and their face templates. The
@@ -733,15 +764,24 @@ typedef struct mien_search_options {
     int top_k;       /* candidates wanted; 0: 10 */
     double max_fmr;  /* only candidates accepted at this false-match rate; 0: 1e-3 */
     mien_search_mode mode;
+    mien_aggregate aggregate; /* how a subject's faces score together; 0: the default */
 } mien_search_options;
 
 MIEN_API mien_search_options mien_search_options_default(void);
 
+/* One face of a candidate subject and its own similarity to the probe. */
+typedef struct mien_face_match {
+    int64_t face_id;
+    float similarity;
+} mien_face_match;
+
 typedef struct mien_candidate {
     char subject[128];
-    float similarity;
-    double fmr;       /* calibrated false-match rate at this similarity */
+    float similarity; /* the subject's aggregate score (the search's rule) */
+    double fmr;       /* calibrated false-match rate of that score for faces_aggregated faces */
     int64_t face_id;  /* the subject's best-matching face */
+    mien_face_match *faces; /* every face of the subject, best first; owned by the result */
+    size_t n_faces;   /* how many faces the aggregate combined */
 } mien_candidate;
 
 typedef struct mien_search_result {
@@ -772,14 +812,15 @@ MIEN_API mien_status mien_check_purpose(mien_store *store, const char *collectio
                                         mien_error *err);
 
 typedef struct mien_verification {
-    float similarity;   /* the best of the subject's faces */
-    double fmr;         /* calibrated false-match rate at that similarity */
+    float similarity;   /* the subject's aggregate score (the default rule, mien_aggregate) */
+    double fmr;         /* calibrated false-match rate of that score for n_faces faces */
     int accepted;       /* fmr <= the max_fmr asked for */
     int64_t audit_seq;
+    size_t n_faces;     /* faces of the subject the score combined */
 } mien_verification;
 
-/* 1:1: is `probe` the enrolled `subject`? Accepted when the calibrated FMR of the best
- * similarity is at most max_fmr (0: 1e-4). Purpose rules as for search (action "verify");
+/* 1:1: is `probe` the enrolled `subject`? Accepted when the calibrated FMR of the subject's
+ * aggregate score (the default rule over all its faces) is at most max_fmr (0: 1e-4). Purpose rules as for search (action "verify");
  * allowed on verification-only collections. Audited. */
 MIEN_API mien_status mien_verify(mien_store *store, const char *collection, const char *subject,
                                  const mien_template *probe, double max_fmr,

@@ -209,7 +209,7 @@ const char *const srv_query_names[Q_COUNT] = {
     [Q_CROP] = "crop",               [Q_PURPOSE] = "purpose",
     [Q_CASE_REF] = "case_ref",       [Q_CONSENT_REF] = "consent_ref",
     [Q_EXPIRES_AT] = "expires_at",   [Q_FROM] = "from",
-    [Q_TO] = "to",
+    [Q_TO] = "to",                   [Q_AGGREGATE] = "aggregate",
 };
 
 static void copy_request_values(request *r)
