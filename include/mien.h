@@ -478,7 +478,8 @@ MIEN_API mien_status mien_threshold_for_fmr(mien_profile profile, double fmr, fl
 /* How a subject's several faces combine into the one score that search ranks and verify
  * compares (docs/search.md has the measurement that chose the default). Every rule gives a
  * one-face subject its face's similarity; the FMR of an aggregate is calibrated per number of
- * faces aggregated (docs/calibration.md), so max_fmr keeps its meaning for every rule. */
+ * faces aggregated (docs/calibration.md), so max_fmr keeps its meaning for every rule.
+ * @test gallery/test_aggregate.c */
 typedef enum mien_aggregate {
     MIEN_AGGREGATE_DEFAULT = 0, /* the measured default: MIEN_AGGREGATE_MEAN */
     MIEN_AGGREGATE_BEST = 1,    /* the best single face's similarity */
@@ -500,7 +501,8 @@ MIEN_API float mien_aggregate_weight(const mien_quality *quality);
 
 /* The same two look-ups for a subject's aggregate score under `rule` over `n_faces` faces
  * (one face: the single-face table; more: the rule's own tables, measured up to
- * MIEN_CALIBRATED_FACES faces, clamped there). */
+ * MIEN_CALIBRATED_FACES faces, clamped there). n_faces 0 → MIEN_ERR_ARG.
+ * @test gallery/test_aggregate.c aggregate_calibration */
 #define MIEN_CALIBRATED_FACES 4
 MIEN_API mien_status mien_aggregate_fmr(mien_profile profile, mien_aggregate rule,
                                         size_t n_faces, float similarity, double *fmr);

@@ -1233,12 +1233,14 @@ mien_status mien_check_purpose(mien_store *store, const char *collection, const 
 /* The face scan proposes subjects by their best face; the rule's aggregate then ranks them.
  * Under best-face and top-2 an aggregate never exceeds the best face, so the scan's floor is
  * the lowest of the rule's thresholds. A mean template can score above every one of its
- * faces (a probe between two photos): the scan then looks this much lower, a margin above
- * the largest gain seen on LFW (docs/search.md); a subject whose best face is further below
- * the threshold than that is not proposed. */
+ * faces (a probe between two photos: two faces at cosine c to each other, both at s to the
+ * probe, give s·sqrt(2 / (1 + c))), so the scan looks this much lower. At the default FMR
+ * (threshold ~0.46 fast) a subject is then missed only if its faces are further apart than
+ * cosine ~0.23, below what two photos of one person score (docs/search.md). */
 #define MEAN_FLOOR_MARGIN 0.1f
-/* Subjects the scan proposes for k wanted, under a rule other than best-face: re-ranking
- * may promote a subject from below the k-th place. */
+/* Subjects the scan proposes for k wanted: re-ranking by the aggregate may promote a subject
+ * from below the k-th place, and a subject of several faces may miss its own (higher or
+ * lower) threshold where one below it passes. */
 #define AGG_PROPOSE(k) (2 * (k) + 10)
 
 /* The lowest similarity at which a subject of 1..MIEN_CALIBRATED_FACES faces can pass
@@ -1318,7 +1320,7 @@ static mien_status search_index(coll_cache *cache, const float *vec,
                                 mien_candidate **out, size_t *count, mien_error *err)
 {
     mien_aggregate rule = gallery_aggregate_rule(o->aggregate);
-    int propose = rule == MIEN_AGGREGATE_BEST ? o->top_k : AGG_PROPOSE(o->top_k);
+    int propose = AGG_PROPOSE(o->top_k);
     float floor = scan_floor(cache->profile, rule, o->max_fmr);
     gallery_hit *hits = malloc((size_t)propose * sizeof(*hits));
     mien_candidate *cands = NULL;

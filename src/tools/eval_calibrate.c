@@ -633,8 +633,8 @@ static void write_aggregates(FILE *out, const calib_table *t)
         "MIEN_AGGREGATE_TOP2"};
     char name[64];
     fprintf(out, "\n/* Aggregate scores (mien_aggregate) of subjects enrolled with n = 2 .. %d of "
-                 "their images:\n * %zu, %zu and %zu subjects, %llu, %llu and %llu impostor "
-                 "pairs each (histograms of 2^%d bins). */\n",
+                 "their images:\n * %zu, %zu and %zu subjects; %llu, %llu and %llu impostor "
+                 "pairs\n * (histograms of 2^%d bins). */\n",
             AGG_MAX_FACES, t->agg_subjects[0], t->agg_subjects[1], t->agg_subjects[2],
             (unsigned long long)t->agg_pairs[0], (unsigned long long)t->agg_pairs[1],
             (unsigned long long)t->agg_pairs[2], AGG_BITS);
@@ -647,16 +647,15 @@ static void write_aggregates(FILE *out, const calib_table *t)
             }
         }
     }
-    fprintf(out, "\nconst calibration_aggregate calibration_aggregates[] = {\n");
+    fprintf(out, "\n#define POINTS(p) p, sizeof(p) / sizeof((p)[0])\n"
+                 "const calibration_aggregate calibration_aggregates[] = {\n");
     for (int p = 0; p < 2; p++) {
         for (int r = 1; r <= AGG_RULES; r++) {
             for (int n = 2; n <= AGG_MAX_FACES; n++) {
                 snprintf(name, sizeof(name), "%s_%s_%d", profiles[p],
                          mien_aggregate_name((mien_aggregate)r), n);
-                fprintf(out, "    {%s, %s, %d,\n     {%s_points, sizeof(%s_points) / "
-                             "sizeof(%s_points[0]), %llu}},\n",
-                        enums[p], rules[r], n, name, name, name,
-                        (unsigned long long)t->agg_pairs[n - 2]);
+                fprintf(out, "    {%s, %s, %d, {POINTS(%s_points), %llu}},\n", enums[p],
+                        rules[r], n, name, (unsigned long long)t->agg_pairs[n - 2]);
             }
         }
     }

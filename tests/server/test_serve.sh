@@ -242,6 +242,11 @@ req "search" 200 -H "Authorization: Bearer $SEARCHER" -H 'Content-Type: image/jp
     --data-binary "@$SAMPLE" "$URL/v1/collections/people/search?top=5&purpose=testing&case_ref=T-1"
 has "search candidate" '"candidates":\[\{"rank":1,"subject":"(alice|bob|dave)","similarity":(1\.0|0\.99)'
 has "search review" '"review":\{"id":"[0-9a-f]{32}","required":1,"status":"pending"\}'
+has "search candidate faces" '"faces":\[\{"face_id":[0-9]+,"similarity":'
+has "search names its rule" '"aggregate":"mean"'
+req "search aggregate=bogus → 400" 400 -H "Authorization: Bearer $SEARCHER" \
+    -H 'Content-Type: image/jpeg' --data-binary "@$SAMPLE" \
+    "$URL/v1/collections/people/search?aggregate=bogus&purpose=testing&case_ref=T-1"
 req "search key may not enrol" 403 -H "Authorization: Bearer $SEARCHER" \
     -H 'Content-Type: image/jpeg' --data-binary "@$SAMPLE" \
     "$URL/v1/collections/people/subjects/eve/faces?face=0"
