@@ -795,8 +795,11 @@ typedef struct mien_search_result {
     int64_t audit_seq;          /* the audit entry that records the search */
 } mien_search_result;
 
-/* Ranked candidates for `probe` in `collection`, for the declared ctx->purpose (one the
- * collection allows) and ctx->case_ref: no purpose or case → MIEN_ERR_ARG, a purpose the
+/* Ranked candidates for `probe` in `collection` — subjects ranked by the aggregate of their
+ * faces under opt->aggregate, each kept when that score's calibrated FMR (for its rule and
+ * number of faces) is at most max_fmr, each listing its faces (@test gallery/test_aggregate.c)
+ * — for the declared ctx->purpose (one the collection allows) and ctx->case_ref: no purpose
+ * or case → MIEN_ERR_ARG, an unknown aggregate rule → MIEN_ERR_ARG, a purpose the
  * collection does not allow or a verification-only collection → MIEN_ERR_FORBIDDEN; refusals
  * are audited too. The search and its review are audited in one transaction. The first search
  * of a collection in a handle loads its index from the store. */
@@ -822,8 +825,9 @@ typedef struct mien_verification {
 } mien_verification;
 
 /* 1:1: is `probe` the enrolled `subject`? Accepted when the calibrated FMR of the subject's
- * aggregate score (the default rule over all its faces) is at most max_fmr (0: 1e-4). Purpose rules as for search (action "verify");
- * allowed on verification-only collections. Audited. */
+ * aggregate score (the default rule over all its faces, for their number) is at most max_fmr
+ * (0: 1e-4). Purpose rules as for search (action "verify"); allowed on verification-only
+ * collections. Audited. @test gallery/test_aggregate.c (aggregate_search_ranks) */
 MIEN_API mien_status mien_verify(mien_store *store, const char *collection, const char *subject,
                                  const mien_template *probe, double max_fmr,
                                  const mien_context *ctx, mien_verification *out,

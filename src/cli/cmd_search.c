@@ -118,7 +118,8 @@ static const cli_opt opts[] = {
 };
 static const cli_command cmd = {"search",
                                 "search COLL IMAGE --purpose P --case-ref REF [--top K] [--fmr F] "
-                                "[--face N] [--exact|--approximate] [--aggregate R] [--store URI] [--json]",
+                                "[--face N] [--exact|--approximate] [--aggregate R] "
+                                "[--store URI] [--json]",
                                 opts, 2, 2};
 
 /* Searches collection pos[0] for the face in image pos[1]. */
