@@ -15,7 +15,9 @@
  * level allows; each loop reads once before each query; the best loop's median: GB/s and ms,
  * and "floor_loop", which loop it was), the median query latency (top-10 subjects, no
  * threshold), ratio_to_floor (ms / floor_ms), recall_at_10 (fraction of the exact f32
- * top-10 subjects found), and bytes per template.
+ * top-10 subjects found), and bytes per template; and a "mean-D" line: the int8 search of
+ * 30 subjects followed by their re-scoring under the mean rule (gallery_index_subject), the
+ * cost of aggregating at search time (docs/search.md).
  *
  *   mien_bench_search [--n N] [--per P] [--dims 192,512] [--queries Q] [--hnsw-n D:N,...]
  *                     [--m M] [--efc EF] [--ef EF,EF,...] [--seed S]
@@ -438,6 +440,53 @@ static void bench_hnsw(const opts *o, const float *data, const int64_t *subject,
     gallery_index_free(idx);
 }
 
+/* The cost of scoring subjects by an aggregate at search time (gallery.c's search): the int8
+ * scan proposes 2·10 + 10 subjects, then each is re-scored from its faces under the mean
+ * rule (gallery_index_subject). Prints the median of the whole and of the re-scoring. */
+static void bench_aggregate(const gallery_index *idx, const float *qs, size_t nq, int d,
+                            size_t per)
+{
+    enum { PROPOSE = 30 };
+    double *t = malloc(nq * sizeof(*t)), *r = malloc(nq * sizeof(*r));
+    gallery_hit hits[PROPOSE];
+    mien_error err;
+    if (t == NULL || r == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    for (size_t q = 0; q < nq; q++) {
+        size_t n = 0;
+        double t0 = now_ms();
+        if (gallery_index_search(idx, qs + q * (size_t)d, PROPOSE, -2.0f,
+                                 GALLERY_SEARCH_EXACT_INT8, hits, &n, &err) != MIEN_OK) {
+            fprintf(stderr, "search failed: %s\n", err.message);
+            exit(1);
+        }
+        double t1 = now_ms();
+        for (size_t k = 0; k < n; k++) {
+            mien_face_match *m = NULL;
+            size_t nm = 0;
+            float score;
+            if (gallery_index_subject(idx, qs + q * (size_t)d, hits[k].subject_id,
+                                      MIEN_AGGREGATE_MEAN, &score, &m, &nm, &err) != MIEN_OK) {
+                fprintf(stderr, "aggregate failed: %s\n", err.message);
+                exit(1);
+            }
+            free(m);
+        }
+        t[q] = now_ms() - t0;
+        r[q] = now_ms() - t1;
+    }
+    printf("{\"case\":\"mean-%d\",\"isa\":\"%s\",\"n\":%zu,\"faces_per_subject\":%zu,"
+           "\"dim\":%d,\"queries\":%zu,\"subjects_rescored\":%d,\"ms\":%.3f,"
+           "\"rescore_ms\":%.4f}\n",
+           d, mien_isa_name(mien_isa_active()), gallery_index_size(idx), per, d, nq, PROPOSE,
+           median(t, nq), median(r, nq));
+    fflush(stdout);
+    free(t);
+    free(r);
+}
+
 static void bench_dim(const opts *o, int d, size_t hnsw_n)
 {
     size_t n = o->n, ids = (o->n + o->per - 1) / o->per, nq = o->queries;
@@ -533,6 +582,7 @@ static void bench_dim(const opts *o, int d, size_t hnsw_n)
            b8 / i8_floor.ms / 1e6, i8_floor.ms, i8_ms, i8_ms / i8_floor.ms,
            recall(ref, nref, got, ngot, nq), d + 8);
     fflush(stdout);
+    bench_aggregate(idx, qs, nq, d, o->per);
     free(ref);
     free(got);
     free(nref);

@@ -480,6 +480,39 @@ MIEN_API const char *mien_engine_model_id(const mien_engine *engine, int part);
 MIEN_API mien_status mien_similarity_fmr(mien_profile profile, float similarity, double *fmr);
 /* The similarity threshold at which the false-match rate is `fmr` (1e-6 .. 1). */
 MIEN_API mien_status mien_threshold_for_fmr(mien_profile profile, double fmr, float *threshold);
+/* How a subject's several faces combine into the one score that search ranks and verify
+ * compares (docs/search.md has the measurement that chose the default). Every rule gives a
+ * one-face subject its face's similarity; the FMR of an aggregate is calibrated per number of
+ * faces aggregated (docs/calibration.md), so max_fmr keeps its meaning for every rule.
+ * @test gallery/test_aggregate.c */
+typedef enum mien_aggregate {
+    MIEN_AGGREGATE_DEFAULT = 0, /* the measured default: MIEN_AGGREGATE_MEAN */
+    MIEN_AGGREGATE_BEST = 1,    /* the best single face's similarity */
+    MIEN_AGGREGATE_MEAN = 2,    /* similarity to the mean of the templates, renormalised (per
+                                   embedder for `accurate`) */
+    MIEN_AGGREGATE_QUALITY = 3, /* the same with each template weighted by its recorded
+                                   quality (pose: cos yaw · cos pitch; 1 when not recorded) */
+    MIEN_AGGREGATE_TOP2 = 4     /* the mean of the two best faces' similarities */
+} mien_aggregate;
+/* What MIEN_AGGREGATE_DEFAULT stands for (one place: the library resolves it with this). */
+#define MIEN_AGGREGATE_DEFAULT_RULE MIEN_AGGREGATE_MEAN
+/* "default", "best", "mean", "quality", "top2" ↔ mien_aggregate (as mien_profile_name /
+ * _parse). */
+MIEN_API const char *mien_aggregate_name(mien_aggregate rule);
+MIEN_API mien_status mien_aggregate_parse(const char *text, mien_aggregate *out);
+/* A face's weight under MIEN_AGGREGATE_QUALITY: cos(yaw) · cos(pitch) of its quality, at
+ * least 0.05 (a profile view still counts a little); 1 for NULL (no quality recorded). */
+MIEN_API float mien_aggregate_weight(const mien_quality *quality);
+
+/* The same two look-ups for a subject's aggregate score under `rule` over `n_faces` faces
+ * (one face: the single-face table; more: the rule's own tables, measured up to
+ * MIEN_CALIBRATED_FACES faces, clamped there). n_faces 0 → MIEN_ERR_ARG.
+ * @test gallery/test_aggregate.c aggregate_calibration */
+#define MIEN_CALIBRATED_FACES 4
+MIEN_API mien_status mien_aggregate_fmr(mien_profile profile, mien_aggregate rule,
+                                        size_t n_faces, float similarity, double *fmr);
+MIEN_API mien_status mien_aggregate_threshold(mien_profile profile, mien_aggregate rule,
+                                              size_t n_faces, double fmr, float *threshold);
 
 /* ---- stores, collections, enrolment, search ---------------------------------------------
  * A store holds collections of enrolled subjects (people) and their face templates. The
@@ -847,16 +880,25 @@ typedef struct mien_search_options {
                         cap, when lower) */
     mien_search_mode mode;
     bool clamp;      /* false: an ask above a cap is refused; true: lowered to the cap */
+    mien_aggregate aggregate; /* how a subject's faces score together; 0: the default */
 } mien_search_options;
 
 /* top_k 0, max_fmr 0 (the defaults within the collection's caps), AUTO, no clamping. */
 MIEN_API mien_search_options mien_search_options_default(void);
 
+/* One face of a candidate subject and its own similarity to the probe. */
+typedef struct mien_face_match {
+    int64_t face_id;
+    float similarity;
+} mien_face_match;
+
 typedef struct mien_candidate {
     char subject[128];
-    float similarity;
-    double fmr;       /* calibrated false-match rate at this similarity */
+    float similarity; /* the subject's aggregate score (the search's rule) */
+    double fmr;       /* calibrated false-match rate of that score for faces_aggregated faces */
     int64_t face_id;  /* the subject's best-matching face */
+    mien_face_match *faces; /* every face of the subject, best first; owned by the result */
+    size_t n_faces;   /* how many faces the aggregate combined */
 } mien_candidate;
 
 typedef struct mien_search_result {
@@ -871,12 +913,16 @@ typedef struct mien_search_result {
     bool capped;                /* an ask above a cap was lowered to it (options.clamp) */
 } mien_search_result;
 
-/* Ranked candidates for `probe` in `collection`, for the declared ctx->purpose (one the
- * collection allows) and ctx->case_ref: no purpose or case → MIEN_ERR_ARG, a purpose the
+/* Ranked candidates for `probe` in `collection` — subjects ranked by the aggregate of their
+ * faces under opt->aggregate, each kept when that score's calibrated FMR (for its rule and
+ * number of faces) is at most max_fmr, each listing its faces (@test gallery/test_aggregate.c)
+ * — for the declared ctx->purpose (one the collection allows) and ctx->case_ref: no purpose
+ * or case → MIEN_ERR_ARG, an unknown aggregate rule → MIEN_ERR_ARG, a purpose the
  * collection does not allow, a verification-only collection, or top_k / max_fmr above the
  * collection's caps without opt->clamp → MIEN_ERR_FORBIDDEN; refusals are audited too.
  * Candidates are returned in every review mode, two_person included: the reviewers judge
- * them, and the caps bound what one search can reveal (docs/responsible-use.md). The search and its review are audited in one transaction. The first search
+ * them, and the caps bound what one search can reveal (docs/responsible-use.md). The search
+ * and its review are audited in one transaction. The first search
  * of a collection in a handle loads its index from the store. */
 MIEN_API mien_status mien_search(mien_store *store, const char *collection,
                                  const mien_template *probe, const mien_search_options *opt,
@@ -901,15 +947,17 @@ MIEN_API mien_status mien_check_purpose(mien_store *store, const char *collectio
                                         mien_error *err);
 
 typedef struct mien_verification {
-    float similarity;   /* the best of the subject's faces */
-    double fmr;         /* calibrated false-match rate at that similarity */
+    float similarity;   /* the subject's aggregate score (the default rule, mien_aggregate) */
+    double fmr;         /* calibrated false-match rate of that score for n_faces faces */
     int accepted;       /* fmr <= the max_fmr asked for */
     int64_t audit_seq;
+    size_t n_faces;     /* faces of the subject the score combined */
 } mien_verification;
 
-/* 1:1: is `probe` the enrolled `subject`? Accepted when the calibrated FMR of the best
- * similarity is at most max_fmr (0: 1e-4). Purpose rules as for search (action "verify");
- * allowed on verification-only collections. Audited. */
+/* 1:1: is `probe` the enrolled `subject`? Accepted when the calibrated FMR of the subject's
+ * aggregate score (the default rule over all its faces, for their number) is at most max_fmr
+ * (0: 1e-4). Purpose rules as for search (action "verify"); allowed on verification-only
+ * collections. Audited. @test gallery/test_aggregate.c (aggregate_search_ranks) */
 MIEN_API mien_status mien_verify(mien_store *store, const char *collection, const char *subject,
                                  const mien_template *probe, double max_fmr,
                                  const mien_context *ctx, mien_verification *out,

@@ -189,6 +189,12 @@
     XX(index_remove_subject)                                                           \
     XX(index_isa_paths_agree)                                                          \
     XX(index_hnsw_recall)                                                              \
+    XX(aggregate_rules)                                                                \
+    XX(aggregate_mean_per_embedder)                                                    \
+    XX(aggregate_weight)                                                               \
+    XX(aggregate_index_subject)                                                        \
+    XX(aggregate_calibration)                                                          \
+    XX(aggregate_search_ranks)                                                         \
     /* governance: API keys and roles (tests/governance/test_keys.c) */                \
     XX(keys_round_trip)                                                                \
     XX(keys_verify_refuses)                                                            \

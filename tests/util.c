@@ -173,6 +173,10 @@ mien_status test_search(mien_store *s, const char *coll, const mien_template *pr
 {
     mien_search_result r;
     mien_status st = mien_search(s, coll, probe, opt, &TEST_CTX, &r, err);
+    for (size_t k = 0; k < r.count; k++) { /* the array alone goes to the caller */
+        free(r.candidates[k].faces);
+        r.candidates[k].faces = NULL;
+    }
     *out = r.candidates;
     *count = r.count;
     return st;

@@ -1,7 +1,7 @@
 /* names.c — the text names of mien's public enums, and their parsers: one table per enum,
  * read both ways, so that the CLI, the HTTP API, the Rekognition-compatible API and the
- * store's JSON all spell a profile, a consent rule, a review mode, a review decision and a
- * quality class the same way (before, each front end kept its own copy).
+ * store's JSON all spell a profile, a consent rule, a review mode, a review decision, a
+ * quality class and an aggregation rule the same way (before, each front end kept its own copy).
  *
  * The canonical spelling is lower case with '_' (what JSON answers carry). Parsers also
  * take '-' for '_' ("two-person", "not-needed": the CLI's option spelling and the
@@ -29,6 +29,11 @@ static const char *const QUALITY_NAMES[] = {[MIEN_QUALITY_LOW] = "low",
 static const char *const GROUP_METHOD_NAMES[] = {
     [MIEN_GROUP_AUTO] = "auto", [MIEN_GROUP_CHINESE_WHISPERS] = "chinese_whispers",
     [MIEN_GROUP_COMPONENTS] = "components"};
+static const char *const AGGREGATE_NAMES[] = {[MIEN_AGGREGATE_DEFAULT] = "default",
+                                              [MIEN_AGGREGATE_BEST] = "best",
+                                              [MIEN_AGGREGATE_MEAN] = "mean",
+                                              [MIEN_AGGREGATE_QUALITY] = "quality",
+                                              [MIEN_AGGREGATE_TOP2] = "top2"};
 
 /* names[v], or "unknown" for a value outside the table (a cast integer). */
 static const char *name_of(const char *const *names, size_t n, int v)
@@ -81,5 +86,6 @@ NAMES_GEN(profile, mien_profile, PROFILE_NAMES)
 NAMES_GEN(consent, mien_consent, CONSENT_NAMES)
 NAMES_GEN(review_mode, mien_review_mode, REVIEW_NAMES)
 NAMES_GEN(decision, mien_review_decision, DECISION_NAMES)
+NAMES_GEN(aggregate, mien_aggregate, AGGREGATE_NAMES)
 NAMES_GEN(quality_class, mien_quality_class, QUALITY_NAMES)
 NAMES_GEN(group_method, mien_group_method, GROUP_METHOD_NAMES)

@@ -44,8 +44,13 @@ static void print_json(const char *collection, const char *path, const char *sha
         const mien_candidate *c = &res->candidates[k];
         printf("%s{\"rank\":%zu,\"subject\":", k ? "," : "", k + 1);
         cli_json_string(stdout, c->subject);
-        printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"face_id\":%lld}", c->similarity, c->fmr,
-               (long long)c->face_id);
+        printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"face_id\":%lld,\"faces\":[",
+               c->similarity, c->fmr, (long long)c->face_id);
+        for (size_t j = 0; j < c->n_faces; j++) {
+            printf("%s{\"face_id\":%lld,\"similarity\":%.6f}", j ? "," : "",
+                   (long long)c->faces[j].face_id, c->faces[j].similarity);
+        }
+        printf("]}");
     }
     printf("],\"review_id\":");
     if (res->review_id[0]) {
@@ -67,10 +72,15 @@ static void print_text(const char *collection, const mien_collection_info *info,
     } else {
         printf("candidates for review (FMR <= %.0e, %s, %lld subjects):\n", res->max_fmr,
                collection, (long long)info->subjects);
-        printf("%4s  %-32s %10s %10s\n", "rank", "subject", "similarity", "fmr");
+        printf("%4s  %-32s %10s %10s  %s\n", "rank", "subject", "similarity", "fmr",
+               "faces (id: similarity)");
         for (size_t k = 0; k < res->count; k++) {
-            printf("%4zu  %-32s %10.4f %10.2g\n", k + 1, res->candidates[k].subject,
-                   res->candidates[k].similarity, res->candidates[k].fmr);
+            const mien_candidate *c = &res->candidates[k];
+            printf("%4zu  %-32s %10.4f %10.2g ", k + 1, c->subject, c->similarity, c->fmr);
+            for (size_t j = 0; j < c->n_faces; j++) {
+                printf(" %lld: %.4f", (long long)c->faces[j].face_id, c->faces[j].similarity);
+            }
+            printf("\n");
         }
         if (res->review_id[0]) {
             printf("review %s: needs %d confirmation%s by %s before anyone acts on a "
@@ -103,11 +113,15 @@ static const cli_opt opts[] = {
      .help = "scan every template", .lo = MIEN_SEARCH_EXACT},
     {"--approximate", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
      .help = "search the approximate (HNSW) index", .lo = MIEN_SEARCH_APPROXIMATE},
+    {"--aggregate", CLI_OPT_CALL, offsetof(search_args, so.aggregate), "R",
+     .help = "how a subject's faces score together: best, mean, quality, top2 (default: mean)",
+     .parse = cli_opt_aggregate, .want = "best, mean, quality, top2 or default"},
     CLI_OPTS_END_PROBE(search_args, p),
 };
 static const cli_command cmd = {"search",
                                 "search COLL IMAGE --purpose P --case-ref REF [--top K] [--fmr F] "
-                                "[--face N] [--exact|--approximate] [--store URI] [--json]",
+                                "[--face N] [--exact|--approximate] [--aggregate R] "
+                                "[--store URI] [--json]",
                                 opts, 2, 2};
 
 /* Searches collection pos[0] for the face in image pos[1]. */

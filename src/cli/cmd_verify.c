@@ -1,8 +1,9 @@
 /* cmd_verify.c — `mien verify COLL --subject ID IMAGE --purpose P [--case-ref REF] [--fmr F]
  * [--face N] [--store URI] [--models DIR] [--json]`: 1:1 verification. Is the most prominent
- * face of IMAGE (or face N) the enrolled subject ID? The best similarity over the subject's
- * faces, its calibrated false-match rate, and the decision at --fmr (default 1e-4, as
- * `mien compare`). Allowed on verification-only collections (which refuse 1:N search).
+ * face of IMAGE (or face N) the enrolled subject ID? The subject's aggregate score over its
+ * faces (mien.h mien_aggregate: the default rule), its calibrated false-match rate, and the
+ * decision at --fmr (default 1e-4, as `mien compare`). Allowed on verification-only
+ * collections (which refuse 1:N search).
  *
  * As for search, the purpose (one the collection was declared for) is checked before the
  * models load, the refusal is audited, and the audit entry carries the SHA-256 of the image
@@ -68,15 +69,17 @@ static int verify(void *args, char **pos, int n_pos)
         printf(",\"case_ref\":");
         cli_json_string(stdout, o->p.case_ref);
         printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"o->fmr\":%.3g,\"accepted\":%s,"
-               "\"audit_seq\":%lld,\"face\":",
-               v.similarity, v.fmr, o->fmr, v.accepted ? "true" : "false",
+               "\"faces\":%zu,\"audit_seq\":%lld,\"face\":",
+               v.similarity, v.fmr, o->fmr, v.accepted ? "true" : "false", v.n_faces,
                (long long)v.audit_seq);
         cli_face_json(stdout, &p.face);
         printf("}\n");
     } else {
-        printf("similarity %.4f to subject %s of %s (best of its faces), accepted at a "
+        printf("similarity %.4f to subject %s of %s (%s of its %zu face%s), accepted at a "
                "false-match rate of %.2g or more\n",
-               v.similarity, subject, collection, v.fmr);
+               v.similarity, subject, collection,
+               mien_aggregate_name(MIEN_AGGREGATE_DEFAULT_RULE), v.n_faces,
+               v.n_faces == 1 ? "" : "s", v.fmr);
         printf("decision at FMR %.0e: %s\n", o->fmr,
                v.accepted ? "same person" : "not verified");
         printf("audit entry %lld\n", (long long)v.audit_seq);

@@ -74,6 +74,7 @@ extern const cli_opt cli_store_opts[];
  * an int64_t. */
 bool cli_opt_profile(const char *value, void *dest);
 bool cli_opt_consent(const char *value, void *dest);
+bool cli_opt_aggregate(const char *value, void *dest);
 bool cli_opt_review(const char *value, void *dest);
 bool cli_opt_role(const char *value, void *dest);
 bool cli_opt_duration(const char *value, void *dest);

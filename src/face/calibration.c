@@ -8,6 +8,8 @@
 #include "face/calibration.h"
 
 extern const calibration_table calibration_table_fast, calibration_table_accurate;
+extern const calibration_aggregate calibration_aggregates[];
+extern const size_t calibration_aggregates_n;
 
 const calibration_table *calibration_for(mien_profile profile)
 {
@@ -15,6 +17,23 @@ const calibration_table *calibration_for(mien_profile profile)
                                  : profile == MIEN_PROFILE_ACCURATE ? &calibration_table_accurate
                                                                     : NULL;
     return t != NULL && t->n >= 2 ? t : NULL;
+}
+
+const calibration_table *calibration_for_aggregate(mien_profile profile, mien_aggregate rule,
+                                                   size_t n_faces)
+{
+    rule = rule == MIEN_AGGREGATE_DEFAULT ? CALIBRATION_AGGREGATE_DEFAULT : rule;
+    n_faces = n_faces > MIEN_CALIBRATED_FACES ? MIEN_CALIBRATED_FACES : n_faces;
+    if (n_faces <= 1) {
+        return calibration_for(profile); /* every rule gives one face its own similarity */
+    }
+    for (size_t i = 0; i < calibration_aggregates_n; i++) {
+        const calibration_aggregate *a = &calibration_aggregates[i];
+        if (a->profile == profile && a->rule == rule && (size_t)a->faces == n_faces) {
+            return a->table.n >= 2 ? &a->table : NULL;
+        }
+    }
+    return NULL;
 }
 
 /* The common checks of both look-ups: MIEN_ERR_ARG without an output (`has_out` false),
@@ -71,6 +90,29 @@ mien_status mien_threshold_for_fmr(mien_profile profile, double fmr, float *thre
 {
     const calibration_table *t = calibration_for(profile);
     mien_status st = lookup_checks(t, threshold != NULL, fmr > 0.0 && fmr <= 1.0);
+    if (threshold != NULL) {
+        *threshold = st == MIEN_OK ? (float)lookup(t, true, fmr) : 1.0f;
+    }
+    return st;
+}
+
+mien_status mien_aggregate_fmr(mien_profile profile, mien_aggregate rule, size_t n_faces,
+                               float similarity, double *fmr)
+{
+    const calibration_table *t = calibration_for_aggregate(profile, rule, n_faces);
+    mien_status st = lookup_checks(t, fmr != NULL, isfinite(similarity) && n_faces >= 1);
+    if (fmr != NULL) {
+        *fmr = st == MIEN_OK ? lookup(t, false, similarity) : 1.0;
+    }
+    return st;
+}
+
+mien_status mien_aggregate_threshold(mien_profile profile, mien_aggregate rule, size_t n_faces,
+                                     double fmr, float *threshold)
+{
+    const calibration_table *t = calibration_for_aggregate(profile, rule, n_faces);
+    mien_status st = lookup_checks(t, threshold != NULL,
+                                   fmr > 0.0 && fmr <= 1.0 && n_faces >= 1);
     if (threshold != NULL) {
         *threshold = st == MIEN_OK ? (float)lookup(t, true, fmr) : 1.0f;
     }

@@ -27,4 +27,23 @@ typedef struct calibration_table {
 /* The table of `profile` (generated: calibration_table.c), or NULL when not calibrated. */
 const calibration_table *calibration_for(mien_profile profile);
 
+/* The rule mien.h's MIEN_AGGREGATE_DEFAULT stands for (measured on LFW 1:N with 2 and 3
+ * enrolment photos in both profiles: docs/search.md). */
+#define CALIBRATION_AGGREGATE_DEFAULT MIEN_AGGREGATE_DEFAULT_RULE
+
+/* The impostor distribution of a subject's aggregate score under `rule` over `faces` faces
+ * (2 .. MIEN_CALIBRATED_FACES; generated with the single-face tables). */
+typedef struct calibration_aggregate {
+    mien_profile profile;
+    mien_aggregate rule;
+    int faces;
+    calibration_table table;
+} calibration_aggregate;
+
+/* The table for `rule` (DEFAULT resolved) over n_faces faces: the single-face table for one
+ * face, the measured one for 2 .. MIEN_CALIBRATED_FACES, the MIEN_CALIBRATED_FACES one above.
+ * NULL when not calibrated. */
+const calibration_table *calibration_for_aggregate(mien_profile profile, mien_aggregate rule,
+                                                   size_t n_faces);
+
 #endif

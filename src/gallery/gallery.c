@@ -246,14 +246,17 @@ typedef struct load_ctx {
     mien_error *err;
 } load_ctx;
 
-/* The index vector (vec: room for GALLERY_INDEX_DIM_MAX floats, *dim of them) and the
- * profile of a stored face's template; false when the template does not decode. */
-static bool row_vector(const store_face_row *row, float *vec, int *dim, mien_profile *profile)
+/* The index vector (vec: room for GALLERY_INDEX_DIM_MAX floats, *dim of them), the profile
+ * and (parts not NULL) the embedder parts of a stored face's template; false when the
+ * template does not decode. */
+static bool row_vector(const store_face_row *row, float *vec, int *dim, mien_profile *profile,
+                       gallery_parts *parts)
 {
     mien_template *t = NULL;
     bool ok = mien_template_deserialize(row->template_bytes, row->template_len, &t, NULL) ==
                   MIEN_OK &&
-              gallery_index_vector(t, vec, dim) == MIEN_OK;
+              gallery_index_vector(t, vec, dim) == MIEN_OK &&
+              (parts == NULL || gallery_parts_of(t, parts) == MIEN_OK);
     if (ok) {
         *profile = mien_template_profile(t);
     }
@@ -269,13 +272,20 @@ static mien_status load_row(void *ctx, const store_face_row *row)
     float vec[GALLERY_INDEX_DIM_MAX];
     int dim = 0;
     mien_profile profile = MIEN_PROFILE_FAST;
-    if (!row_vector(row, vec, &dim, &profile) || profile != lc->c->profile ||
+    gallery_parts parts;
+    if (!row_vector(row, vec, &dim, &profile, &parts) || profile != lc->c->profile ||
         dim != gallery_index_dim(lc->c->index)) {
         return base_error_set(lc->err, MIEN_ERR_STORE,
                               "collection '%s': face %lld has a malformed template",
                               lc->c->name, (long long)row->face_id);
     }
-    mien_status st = gallery_index_add(lc->c->index, row->face_id, row->subject_id, vec, lc->err);
+    /* the collection's embedder parts, for the per-embedder mean (aggregate.h): every search
+     * of a loaded index has them, a subject's faces as the probe included */
+    gallery_index_set_parts(lc->c->index, &parts);
+    mien_quality pose = {.yaw = row->yaw, .pitch = row->pitch};
+    mien_status st = gallery_index_add_weighted(
+        lc->c->index, row->face_id, row->subject_id, vec,
+        mien_aggregate_weight(row->has_pose ? &pose : NULL), lc->err);
     if (st == MIEN_OK) {
         st = subject_remember(lc->c, row->subject_id, row->external_id);
         if (st != MIEN_OK) {
@@ -945,9 +955,10 @@ static mien_status purge_due(mien_store *store, mien_error *err)
 /* Makes the loaded index (if any) follow a committed enrolment; when it cannot, forgets the
  * index so the next search reloads it from the store. */
 static void cache_follow_enrol(mien_store *s, int64_t collection_id, int64_t face_id,
-                               int64_t subject_id, const char *external_id,
-                               const mien_template *t)
+                               int64_t subject_id, const mien_enrollment *e)
 {
+    const char *external_id = e->subject;
+    const mien_template *t = e->template_;
     coll_cache *c = cache_find(s, collection_id);
     float vec[GALLERY_INDEX_DIM_MAX];
     int dim = 0;
@@ -956,7 +967,8 @@ static void cache_follow_enrol(mien_store *s, int64_t collection_id, int64_t fac
     }
     if (gallery_index_vector(t, vec, &dim) != MIEN_OK || dim != gallery_index_dim(c->index) ||
         subject_remember(c, subject_id, external_id) != MIEN_OK ||
-        gallery_index_add(c->index, face_id, subject_id, vec, NULL) != MIEN_OK) {
+        gallery_index_add_weighted(c->index, face_id, subject_id, vec,
+                                   mien_aggregate_weight(e->quality), NULL) != MIEN_OK) {
         cache_drop(s, collection_id);
     }
 }
@@ -1141,8 +1153,7 @@ mien_status mien_enroll_batch(mien_store *store, const char *collection,
     }
     if (st == MIEN_OK) {
         for (size_t k = 0; k < n; k++) {
-            cache_follow_enrol(store, c.id, rows[4 * k + 2], rows[4 * k + 1], e[k].subject,
-                               e[k].template_);
+            cache_follow_enrol(store, c.id, rows[4 * k + 2], rows[4 * k + 1], &e[k]);
             cache_advance(store, c.id, rows[4 * k + 3]);
             if (face_ids != NULL) {
                 face_ids[k] = rows[4 * k + 2];
@@ -1670,55 +1681,136 @@ mien_status mien_check_purpose(mien_store *store, const char *collection, const 
     return st == MIEN_OK ? governance_check(store->store, &c, action, ctx, err) : st;
 }
 
-/* Ranked candidates of `probe` in the loaded collection: hits mapped to subject names with
- * their calibrated FMR. *out (calloc'd) and *count. */
-static mien_status search_index(coll_cache *cache, const store_collection *c,
-                                const float *vec, const mien_search_options *o,
-                                gallery_search_mode mode, float threshold, mien_candidate **out,
-                                size_t *count, mien_error *err)
+/* The face scan proposes subjects by their best face; the rule's aggregate then ranks them.
+ * Under best-face and top-2 an aggregate never exceeds the best face, so the scan's floor is
+ * the lowest of the rule's thresholds. A mean template can score above every one of its
+ * faces (a probe between two photos: two faces at cosine c to each other, both at s to the
+ * probe, give s·sqrt(2 / (1 + c))), so the scan looks this much lower. At the default FMR
+ * (threshold ~0.46 fast) a subject is then missed only if its faces are further apart than
+ * cosine ~0.23, below what two photos of one person score (docs/search.md). */
+#define MEAN_FLOOR_MARGIN 0.1f
+/* Subjects the scan proposes for k wanted: re-ranking by the aggregate may promote a subject
+ * from below the k-th place, and a subject of several faces may miss its own (higher or
+ * lower) threshold where one below it passes. */
+#define AGG_PROPOSE(k) (2 * (k) + 10)
+
+/* The lowest similarity at which a subject of 1..MIEN_CALIBRATED_FACES faces can pass
+ * max_fmr under `rule`, lowered by the margin for the mean rules (see above). */
+static float scan_floor(mien_profile profile, mien_aggregate rule, double max_fmr)
 {
-    gallery_hit *hits = malloc((size_t)o->top_k * sizeof(*hits));
+    float floor = 1.0f;
+    for (size_t n = 1; n <= MIEN_CALIBRATED_FACES; n++) {
+        float t = 1.0f;
+        if (mien_aggregate_threshold(profile, rule, n, max_fmr, &t) == MIEN_OK && t < floor) {
+            floor = t;
+        }
+    }
+    bool mean = rule == MIEN_AGGREGATE_MEAN || rule == MIEN_AGGREGATE_QUALITY;
+    return mean ? floor - MEAN_FLOOR_MARGIN : floor;
+}
+
+/* Candidate a before b: higher aggregate, then the lower best face id (deterministic). */
+static int candidate_cmp(const void *a, const void *b)
+{
+    const mien_candidate *x = a, *y = b;
+    if (x->similarity != y->similarity) {
+        return x->similarity > y->similarity ? -1 : 1;
+    }
+    return x->face_id < y->face_id ? -1 : (x->face_id > y->face_id ? 1 : 0);
+}
+
+/* Frees the face lists of cands[0..n). */
+static void candidates_free_faces(mien_candidate *cands, size_t n)
+{
+    for (size_t k = 0; cands != NULL && k < n; k++) {
+        free(cands[k].faces);
+        cands[k].faces = NULL;
+    }
+}
+
+/* Subject hit h as candidate *cd under `rule`: its aggregate, its faces, the FMR for its
+ * number of faces. *keep false when the aggregate misses max_fmr's threshold. */
+static mien_status candidate_of(const coll_cache *cache, const gallery_hit *h,
+                                const float *vec, mien_aggregate rule, double max_fmr,
+                                mien_candidate *cd, bool *keep, mien_error *err)
+{
+    bool found;
+    float score = 0.0f, threshold = 1.0f;
+    size_t pos = subject_pos(cache, h->subject_id, &found);
+    *keep = false;
+    if (!found) { /* every indexed face's subject is mapped: load_row, cache_follow_enrol */
+        return base_error_set(err, MIEN_ERR_INTERNAL, "subject %lld of face %lld unknown",
+                              (long long)h->subject_id, (long long)h->face_id);
+    }
+    mien_status st = gallery_index_subject(cache->index, vec, h->subject_id, rule, &score,
+                                           &cd->faces, &cd->n_faces, err);
+    if (st != MIEN_OK) {
+        return st;
+    }
+    (void)mien_aggregate_threshold(cache->profile, rule, cd->n_faces, max_fmr, &threshold);
+    if (score < threshold) {
+        free(cd->faces);
+        memset(cd, 0, sizeof(*cd));
+        return MIEN_OK;
+    }
+    snprintf(cd->subject, sizeof(cd->subject), "%s", cache->subjects[pos].external_id);
+    cd->similarity = score;
+    cd->face_id = cd->faces[0].face_id;
+    if (mien_aggregate_fmr(cache->profile, rule, cd->n_faces, score, &cd->fmr) != MIEN_OK) {
+        cd->fmr = 1.0;
+    }
+    *keep = true;
+    return MIEN_OK;
+}
+
+/* Ranked candidates of `probe` in the loaded collection under o's aggregation rule: the face
+ * scan's subjects re-scored by their aggregate, with its calibrated FMR, and kept when it
+ * passes o->max_fmr. *out (calloc'd; each candidate's face list too) and *count. */
+static mien_status search_index(coll_cache *cache, const float *vec,
+                                const mien_search_options *o, gallery_search_mode mode,
+                                mien_candidate **out, size_t *count, mien_error *err)
+{
+    mien_aggregate rule = gallery_aggregate_rule(o->aggregate);
+    int propose = AGG_PROPOSE(o->top_k);
+    float floor = scan_floor(cache->profile, rule, o->max_fmr);
+    gallery_hit *hits = malloc((size_t)propose * sizeof(*hits));
     mien_candidate *cands = NULL;
-    size_t n = 0;
+    size_t n = 0, kept = 0;
     if (hits == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
-    mien_status st = gallery_index_search(cache->index, vec, o->top_k, threshold, mode, hits, &n,
+    mien_status st = gallery_index_search(cache->index, vec, propose, floor, mode, hits, &n,
                                           err);
     if (st == MIEN_ERR_NOT_FOUND && mode == GALLERY_SEARCH_APPROX) {
         /* mien.h: the approximate graph is built on demand. */
         st = gallery_index_build_approx(cache->index, err);
         if (st == MIEN_OK) {
-            st = gallery_index_search(cache->index, vec, o->top_k, threshold, mode, hits, &n,
-                                      err);
+            st = gallery_index_search(cache->index, vec, propose, floor, mode, hits, &n, err);
         }
     }
     if (st == MIEN_OK && n > 0 && (cands = calloc(n, sizeof(*cands))) == NULL) {
         st = base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
     }
     for (size_t k = 0; st == MIEN_OK && k < n; k++) {
-        bool found;
-        size_t pos = subject_pos(cache, hits[k].subject_id, &found);
-        if (!found) { /* every indexed face's subject is mapped: load_row, cache_follow_enrol */
-            st = base_error_set(err, MIEN_ERR_INTERNAL, "subject %lld of face %lld unknown",
-                                (long long)hits[k].subject_id, (long long)hits[k].face_id);
-            break;
-        }
-        snprintf(cands[k].subject, sizeof(cands[k].subject), "%s",
-                 cache->subjects[pos].external_id);
-        cands[k].similarity = hits[k].similarity;
-        cands[k].face_id = hits[k].face_id;
-        if (mien_similarity_fmr(c->profile, hits[k].similarity, &cands[k].fmr) != MIEN_OK) {
-            cands[k].fmr = 1.0;
-        }
+        bool keep = false;
+        st = candidate_of(cache, &hits[k], vec, rule, o->max_fmr, &cands[kept], &keep, err);
+        kept += keep;
     }
     free(hits);
     if (st != MIEN_OK) {
+        candidates_free_faces(cands, kept);
         free(cands);
         return st;
     }
+    if (kept > 1) {
+        qsort(cands, kept, sizeof(*cands), candidate_cmp);
+    }
+    if (kept > (size_t)o->top_k) {
+        candidates_free_faces(cands + o->top_k, kept - (size_t)o->top_k);
+        kept = (size_t)o->top_k;
+    }
     *out = cands;
-    *count = n;
+    *count = kept;
     return MIEN_OK;
 }
 
@@ -1730,10 +1822,11 @@ static json_t *candidates_json(const store_db *g, const char *collection,
     for (size_t k = 0; k < n; k++) {
         char hash[65];
         governance_subject_hash(g, collection, c[k].subject, hash);
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:f,s:f}", "rank", (json_int_t)(k + 1),
-                                             "subject", hash, "similarity",
-                                             round(c[k].similarity * 1e6) / 1e6, "fmr",
-                                             c[k].fmr));
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:f,s:f,s:I}", "rank",
+                                             (json_int_t)(k + 1), "subject", hash,
+                                             "similarity", round(c[k].similarity * 1e6) / 1e6,
+                                             "fmr", c[k].fmr, "faces",
+                                             (json_int_t)c[k].n_faces));
     }
     return arr;
 }
@@ -1749,9 +1842,10 @@ static mien_status search_record(mien_store *store, const store_collection *c,
     if (required > 0) {
         governance_review_new_id(out->review_id);
     }
-    json_t *result = json_pack("{s:O,s:i,s:f,s:s,s:i}", "candidates", cands, "top_k", o->top_k,
-                               "max_fmr", o->max_fmr, "review", out->review_id,
-                               "reviews_required", required);
+    json_t *result = json_pack("{s:O,s:i,s:f,s:s,s:i,s:s}", "candidates", cands, "top_k",
+                               o->top_k, "max_fmr", o->max_fmr, "review", out->review_id,
+                               "reviews_required", required, "aggregate",
+                               mien_aggregate_name(gallery_aggregate_rule(o->aggregate)));
     if (result != NULL && out->capped) { /* the ask was lowered to the collection's caps */
         json_object_set_new(result, "capped", json_true());
     }
@@ -1786,6 +1880,10 @@ static mien_status search_options(const mien_search_options *opt, mien_search_op
     if (o->top_k < 0 || o->top_k > MAX_TOP_K) {
         return base_error_set(err, MIEN_ERR_ARG, "top_k must be 1..%d, not %d", MAX_TOP_K,
                               o->top_k);
+    }
+    if (o->aggregate < MIEN_AGGREGATE_DEFAULT || o->aggregate > MIEN_AGGREGATE_TOP2) {
+        return base_error_set(err, MIEN_ERR_ARG, "unknown aggregation rule %d",
+                              (int)o->aggregate);
     }
     switch (o->mode) {
     case MIEN_SEARCH_AUTO:
@@ -1916,8 +2014,11 @@ mien_status mien_search(mien_store *store, const char *collection, const mien_te
             return st;
         }
     }
-    st = search_index(p.cache, &p.c, vec, &p.o, p.mode, p.threshold, &out->candidates,
-                      &out->count, err);
+    gallery_parts parts;
+    if (gallery_parts_of(probe, &parts) == MIEN_OK) {
+        gallery_index_set_parts(p.cache->index, &parts);
+    }
+    st = search_index(p.cache, vec, &p.o, p.mode, &out->candidates, &out->count, err);
     return search_end(store, &p, ctx, st, out, err);
 }
 
@@ -1937,7 +2038,7 @@ static mien_status probe_face_row(void *ctx, const store_face_row *row)
     float v[GALLERY_INDEX_DIM_MAX];
     int dim = 0;
     mien_profile profile;
-    if (!row_vector(row, v, &dim, &profile) || (p->n > 0 && dim != p->dim)) {
+    if (!row_vector(row, v, &dim, &profile, NULL) || (p->n > 0 && dim != p->dim)) {
         return base_error_set(p->err, MIEN_ERR_STORE, "face %lld has a malformed template",
                               (long long)row->face_id);
     }
@@ -1956,13 +2057,15 @@ static mien_status probe_face_row(void *ctx, const store_face_row *row)
 }
 
 /* Merges the candidates cand[n] of one probe face into *all (*n_all): a subject keeps its
- * best similarity over the probe faces; `self` is left out. */
-static mien_status merge_candidates(const mien_candidate *cand, size_t n, const char *self,
+ * best similarity over the probe faces; `self` is left out. Each candidate's face list moves
+ * into *all or is freed here. */
+static mien_status merge_candidates(mien_candidate *cand, size_t n, const char *self,
                                     mien_candidate **all, size_t *n_all, mien_error *err)
 {
     for (size_t k = 0; k < n; k++) {
         size_t j = 0;
         if (strcmp(cand[k].subject, self) == 0) {
+            candidates_free_faces(&cand[k], 1);
             continue;
         }
         while (j < *n_all && strcmp((*all)[j].subject, cand[k].subject) != 0) {
@@ -1971,12 +2074,16 @@ static mien_status merge_candidates(const mien_candidate *cand, size_t n, const 
         if (j == *n_all) {
             mien_candidate *grown = realloc(*all, (*n_all + 1) * sizeof(**all));
             if (grown == NULL) {
+                candidates_free_faces(cand + k, n - k);
                 return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");
             }
             *all = grown;
             (*all)[(*n_all)++] = cand[k];
         } else if (cand[k].similarity > (*all)[j].similarity) {
+            candidates_free_faces(&(*all)[j], 1);
             (*all)[j] = cand[k];
+        } else {
+            candidates_free_faces(&cand[k], 1);
         }
     }
     return MIEN_OK;
@@ -1999,8 +2106,8 @@ static mien_status search_probe_faces(const search_plan *plan, const probe_faces
     for (size_t f = 0; st == MIEN_OK && f < p->n; f++) {
         mien_candidate *cand = NULL;
         size_t n = 0;
-        st = search_index(plan->cache, &plan->c, p->vec + f * (size_t)p->dim, &wide, plan->mode,
-                          plan->threshold, &cand, &n, err);
+        st = search_index(plan->cache, p->vec + f * (size_t)p->dim, &wide, plan->mode, &cand,
+                          &n, err);
         if (st == MIEN_OK) {
             st = merge_candidates(cand, n, self, &out->candidates, &out->count, err);
         }
@@ -2009,7 +2116,10 @@ static mien_status search_probe_faces(const search_plan *plan, const probe_faces
     if (st == MIEN_OK && out->count > 0) {
         qsort(out->candidates, out->count, sizeof(*out->candidates), candidate_order);
         size_t k = (size_t)plan->o.top_k;
-        out->count = out->count > k ? k : out->count;
+        if (out->count > k) {
+            candidates_free_faces(out->candidates + k, out->count - k);
+            out->count = k;
+        }
     }
     return st;
 }
@@ -2059,6 +2169,7 @@ mien_status mien_search_subject(mien_store *store, const char *collection, const
 void mien_search_result_free(mien_search_result *result)
 {
     if (result != NULL) {
+        candidates_free_faces(result->candidates, result->count);
         free(result->candidates);
         memset(result, 0, sizeof(*result));
     }
@@ -2066,27 +2177,108 @@ void mien_search_result_free(mien_search_result *result)
 
 /* ---- 1:1 verification against an enrolled subject --------------------------------------- */
 
+/* The subject's faces as verify reads them from the store: index vectors, similarities to
+ * the probe and weights, for the aggregate (aggregate.h). */
 typedef struct verify_ctx {
     const mien_template *probe;
-    float best;
-    int64_t faces;
+    float *vecs;    /* faces × GALLERY_INDEX_DIM_MAX, owned */
+    float *sims, *weights;
+    size_t faces, cap;
     mien_error *err;
 } verify_ctx;
+
+static void verify_ctx_free(verify_ctx *v)
+{
+    if (v->vecs != NULL) {
+        sodium_memzero(v->vecs, v->cap * GALLERY_INDEX_DIM_MAX * sizeof(float));
+    }
+    free(v->vecs);
+    free(v->sims);
+    free(v->weights);
+}
+
+/* Room for one more face in v. */
+static mien_status verify_room(verify_ctx *v)
+{
+    if (v->faces < v->cap) {
+        return MIEN_OK;
+    }
+    size_t cap = v->cap == 0 ? 8 : 2 * v->cap;
+    float *vecs = calloc(cap * GALLERY_INDEX_DIM_MAX, sizeof(float));
+    float *sims = realloc(v->sims, cap * sizeof(float));
+    if (sims != NULL) {
+        v->sims = sims;
+    }
+    float *weights = realloc(v->weights, cap * sizeof(float));
+    if (weights != NULL) {
+        v->weights = weights;
+    }
+    if (vecs == NULL || sims == NULL || weights == NULL) {
+        free(vecs);
+        return base_error_set(v->err, MIEN_ERR_NOMEM, "out of memory");
+    }
+    if (v->vecs != NULL) {
+        memcpy(vecs, v->vecs, v->faces * GALLERY_INDEX_DIM_MAX * sizeof(float));
+        sodium_memzero(v->vecs, v->cap * GALLERY_INDEX_DIM_MAX * sizeof(float));
+        free(v->vecs);
+    }
+    v->vecs = vecs;
+    v->cap = cap;
+    return MIEN_OK;
+}
 
 static mien_status verify_row(void *ctx, const store_face_row *row)
 {
     verify_ctx *v = ctx;
     mien_template *t = NULL;
     float sim = -1.0f;
-    mien_status st = mien_template_deserialize(row->template_bytes, row->template_len, &t, v->err);
+    int dim = 0;
+    mien_status st = verify_room(v);
+    if (st == MIEN_OK) {
+        st = mien_template_deserialize(row->template_bytes, row->template_len, &t, v->err);
+    }
     if (st == MIEN_OK) {
         st = mien_template_compare(v->probe, t, &sim, v->err);
     }
+    if (st == MIEN_OK &&
+        gallery_index_vector(t, v->vecs + v->faces * GALLERY_INDEX_DIM_MAX, &dim) != MIEN_OK) {
+        st = base_error_set(v->err, MIEN_ERR_STORE, "face %lld has a malformed template",
+                            (long long)row->face_id);
+    }
     mien_template_free(t);
     if (st == MIEN_OK) {
-        v->best = v->faces++ == 0 || sim > v->best ? sim : v->best;
+        mien_quality pose = {.yaw = row->yaw, .pitch = row->pitch};
+        v->sims[v->faces] = sim;
+        v->weights[v->faces] = mien_aggregate_weight(row->has_pose ? &pose : NULL);
+        v->faces++;
     }
     return st;
+}
+
+/* The default rule's aggregate of v's faces against the probe. */
+static float verify_score(const verify_ctx *v)
+{
+    float q[GALLERY_INDEX_DIM_MAX];
+    int dim = 0;
+    gallery_parts parts;
+    const float *rows[64], **faces = v->faces <= 64 ? rows : malloc(v->faces * sizeof(*faces));
+    float score = v->sims[0];
+    if (faces != NULL && gallery_index_vector(v->probe, q, &dim) == MIEN_OK &&
+        gallery_parts_of(v->probe, &parts) == MIEN_OK) {
+        for (size_t i = 0; i < v->faces; i++) {
+            faces[i] = v->vecs + i * GALLERY_INDEX_DIM_MAX;
+        }
+        score = gallery_aggregate_score(MIEN_AGGREGATE_DEFAULT, &parts, q, faces, v->sims,
+                                        v->weights, v->faces);
+    } else { /* out of memory: the best face, the one rule that needs no vectors */
+        for (size_t i = 1; i < v->faces; i++) {
+            score = v->sims[i] > score ? v->sims[i] : score;
+        }
+    }
+    if (faces != rows) {
+        free(faces);
+    }
+    return score;
 }
 
 mien_status mien_verify(mien_store *store, const char *collection, const char *subject,
@@ -2119,7 +2311,7 @@ mien_status mien_verify(mien_store *store, const char *collection, const char *s
     if (st == MIEN_OK) {
         st = template_fits(&c, probe, err);
     }
-    verify_ctx v = {probe, -1.0f, 0, err};
+    verify_ctx v = {.probe = probe, .err = err};
     if (st == MIEN_OK) {
         st = seal_face_scan_subject(store->store, c.id, subject, verify_row, &v,
                                                   err);
@@ -2135,18 +2327,25 @@ mien_status mien_verify(mien_store *store, const char *collection, const char *s
                             subject, c.name);
     }
     if (st != MIEN_OK) {
+        verify_ctx_free(&v);
         return st;
     }
-    out->similarity = v.best;
-    if (mien_similarity_fmr(c.profile, v.best, &out->fmr) != MIEN_OK) {
+    out->similarity = verify_score(&v);
+    out->n_faces = v.faces;
+    verify_ctx_free(&v);
+    if (mien_aggregate_fmr(c.profile, MIEN_AGGREGATE_DEFAULT, out->n_faces, out->similarity,
+                           &out->fmr) != MIEN_OK) {
         out->fmr = 1.0;
     }
     out->accepted = out->fmr <= max_fmr;
     st = governance_record(store->store, ctx, "verify", c.name,
                              ctx != NULL ? ctx->input_sha256 : NULL, "ok",
-                             json_pack("{s:s,s:f,s:f,s:f,s:b}", "subject", hash, "similarity",
-                                       round(v.best * 1e6) / 1e6, "fmr", out->fmr, "max_fmr",
-                                       max_fmr, "accepted", out->accepted),
+                             json_pack("{s:s,s:f,s:f,s:f,s:b,s:I,s:s}", "subject", hash,
+                                       "similarity", round(out->similarity * 1e6) / 1e6, "fmr",
+                                       out->fmr, "max_fmr", max_fmr, "accepted", out->accepted,
+                                       "faces", (json_int_t)out->n_faces, "aggregate",
+                                       mien_aggregate_name(
+                                           gallery_aggregate_rule(MIEN_AGGREGATE_DEFAULT))),
                              &out->audit_seq, err);
     if (st != MIEN_OK && st != MIEN_ERR_STORE) {
         memset(out, 0, sizeof(*out)); /* not recorded: no answer */

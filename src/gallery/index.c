@@ -33,6 +33,7 @@
 #include "base/cpu.h"
 #include "base/error.h"
 #include "face/calibration.h"
+#include "gallery/aggregate.h"
 #include "gallery/hnsw.h"
 
 #define INDEX_MAGIC 0x78646e49u /* "Indx": checked on every entry point (STYLE.md rule 10) */
@@ -70,6 +71,15 @@
 #define HNSW_EF_SEARCH 512
 #define HNSW_MAX_THREADS 16
 
+/* A subject's rows, for the aggregate rules (aggregate.h): a chain through `next` from
+ * `head`, `count` rows long. count 0: an empty slot. */
+typedef struct subject_slot {
+    int64_t id;
+    size_t head, count;
+} subject_slot;
+
+#define SUBJECT_END SIZE_MAX
+
 struct gallery_index {
     uint32_t magic;
     int dim;           /* floats per vector */
@@ -83,8 +93,13 @@ struct gallery_index {
     int32_t *q8_sum;   /* per row: Σ q8 */
     int64_t *face_id;  /* per row */
     int64_t *subject_id;
+    float *weight;     /* per row: the face's weight under MIEN_AGGREGATE_QUALITY */
+    size_t *next;      /* per row: the subject's next row (SUBJECT_END: none) */
     float q8_scale_max; /* largest q8_scale ever added (bounds the int8 error) */
     gallery_hnsw *hnsw; /* approximate graph over rows 0..n, or NULL */
+    subject_slot *slots; /* open-addressing table of the subjects, slot_cap entries */
+    size_t slot_cap, n_subjects;
+    gallery_parts parts; /* how the aggregate rules split a vector (aggregate.h) */
 };
 
 /* ---- kernels -------------------------------------------------------------------------------
@@ -390,6 +405,8 @@ static void free_rows(gallery_index *idx)
     free(idx->q8_sum);
     free(idx->face_id);
     free(idx->subject_id);
+    free(idx->weight);
+    free(idx->next);
 }
 
 /* Moves the rows to arrays of `cap` rows (cap >= n); the old arrays are wiped and freed.
@@ -403,14 +420,18 @@ static mien_status resize(gallery_index *idx, size_t cap)
     int32_t *sum = alloc_scan_array(cap * sizeof(int32_t));
     int64_t *face = malloc(cap * sizeof(int64_t));
     int64_t *subject = malloc(cap * sizeof(int64_t));
+    float *weight = malloc(cap * sizeof(float));
+    size_t *next = malloc(cap * sizeof(size_t));
     if (vec == NULL || q8 == NULL || scale == NULL || sum == NULL || face == NULL ||
-        subject == NULL) {
+        subject == NULL || weight == NULL || next == NULL) {
         free(vec);
         free(q8);
         free(scale);
         free(sum);
         free(face);
         free(subject);
+        free(weight);
+        free(next);
         return MIEN_ERR_NOMEM;
     }
     if (n > 0) {
@@ -420,6 +441,8 @@ static mien_status resize(gallery_index *idx, size_t cap)
         memcpy(sum, idx->q8_sum, n * sizeof(int32_t));
         memcpy(face, idx->face_id, n * sizeof(int64_t));
         memcpy(subject, idx->subject_id, n * sizeof(int64_t));
+        memcpy(weight, idx->weight, n * sizeof(float));
+        memcpy(next, idx->next, n * sizeof(size_t));
     }
     free_rows(idx);
     idx->vec = vec;
@@ -428,6 +451,8 @@ static mien_status resize(gallery_index *idx, size_t cap)
     idx->q8_sum = sum;
     idx->face_id = face;
     idx->subject_id = subject;
+    idx->weight = weight;
+    idx->next = next;
     idx->cap = cap;
     return MIEN_OK;
 }
@@ -455,6 +480,80 @@ static void quantise(const float *v, int dim, size_t stride8, int8_t *q, float *
     *sum = s;
 }
 
+static bool index_ok(const gallery_index *idx);
+
+/* ---- subjects: their rows, for the aggregate rules ----------------------------------- */
+
+static size_t slot_hash(int64_t id, size_t cap)
+{
+    return (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15u) >> 17) & (cap - 1);
+}
+
+/* The slot of subject `id`, or the empty slot where it would go (count 0); NULL only when
+ * the table has no room at all. */
+static subject_slot *slot_at(const gallery_index *idx, int64_t id)
+{
+    if (idx->slot_cap == 0) {
+        return NULL;
+    }
+    for (size_t i = slot_hash(id, idx->slot_cap), probes = 0; probes < idx->slot_cap;
+         i = (i + 1) & (idx->slot_cap - 1), probes++) {
+        subject_slot *sl = &idx->slots[i];
+        if (sl->count == 0 || sl->id == id) {
+            return sl;
+        }
+    }
+    return NULL;
+}
+
+/* Chains row r into its subject's slot (the table has room: slots_reserve). */
+static void slot_link(gallery_index *idx, size_t r)
+{
+    subject_slot *sl = slot_at(idx, idx->subject_id[r]);
+    if (sl->count == 0) {
+        sl->id = idx->subject_id[r];
+        sl->head = SUBJECT_END;
+        idx->n_subjects++;
+    }
+    idx->next[r] = sl->head;
+    sl->head = r;
+    sl->count++;
+}
+
+/* Rebuilds the table for rows 0..n with room for `subjects` subjects at most half full
+ * (after a compaction, or to grow). MIEN_ERR_NOMEM leaves the old table. */
+static mien_status slots_rebuild(gallery_index *idx, size_t subjects)
+{
+    size_t cap = 16;
+    while (cap < 2 * subjects) {
+        cap *= 2;
+    }
+    subject_slot *slots = calloc(cap, sizeof(*slots));
+    if (slots == NULL) {
+        return MIEN_ERR_NOMEM;
+    }
+    free(idx->slots);
+    idx->slots = slots;
+    idx->slot_cap = cap;
+    idx->n_subjects = 0;
+    for (size_t r = 0; r < idx->n; r++) {
+        slot_link(idx, r);
+    }
+    return MIEN_OK;
+}
+
+void gallery_index_set_parts(gallery_index *idx, const gallery_parts *p)
+{
+    int len = 0;
+    for (int j = 0; p != NULL && j < p->n && j < GALLERY_PARTS_MAX; j++) {
+        len += p->len[j];
+    }
+    if (index_ok(idx) && p != NULL && p->n >= 1 && p->n <= GALLERY_PARTS_MAX &&
+        len == idx->dim) {
+        idx->parts = *p;
+    }
+}
+
 mien_status gallery_index_new(int dim, gallery_index **out, mien_error *err)
 {
     if (out == NULL) {
@@ -473,6 +572,7 @@ mien_status gallery_index_new(int dim, gallery_index **out, mien_error *err)
     idx->dim = dim;
     idx->stride = round_up((size_t)dim, 16);
     idx->stride8 = round_up((size_t)dim, 64);
+    idx->parts = (gallery_parts){1, {dim, 0}, {1.0f, 0.0f}};
     *out = idx;
     return MIEN_OK;
 }
@@ -484,6 +584,7 @@ void gallery_index_free(gallery_index *idx)
     }
     gallery_hnsw_free(idx->hnsw);
     free_rows(idx);
+    free(idx->slots);
     idx->magic = 0;
     free(idx);
 }
@@ -502,7 +603,13 @@ static int hnsw_threads(void)
 mien_status gallery_index_add(gallery_index *idx, int64_t face_id, int64_t subject_id,
                               const float *vec, mien_error *err)
 {
-    if (!index_ok(idx) || vec == NULL) {
+    return gallery_index_add_weighted(idx, face_id, subject_id, vec, 1.0f, err);
+}
+
+mien_status gallery_index_add_weighted(gallery_index *idx, int64_t face_id, int64_t subject_id,
+                                       const float *vec, float weight, mien_error *err)
+{
+    if (!index_ok(idx) || vec == NULL || !(weight > 0.0f)) {
         return base_error_set(err, MIEN_ERR_ARG, "gallery_index_add: NULL index or vector");
     }
     for (int j = 0; j < idx->dim; j++) {
@@ -518,6 +625,10 @@ mien_status gallery_index_add(gallery_index *idx, int64_t face_id, int64_t subje
                                   "faces of %d floats", cap, idx->dim);
         }
     }
+    if (2 * (idx->n_subjects + 1) > idx->slot_cap &&
+        slots_rebuild(idx, idx->n_subjects + 1 > 8 ? 2 * idx->n_subjects : 8) != MIEN_OK) {
+        return base_error_set(err, MIEN_ERR_NOMEM, "gallery_index_add: out of memory");
+    }
     size_t r = idx->n;
     float *row = idx->vec + r * idx->stride;
     memcpy(row, vec, (size_t)idx->dim * sizeof(float));
@@ -529,6 +640,8 @@ mien_status gallery_index_add(gallery_index *idx, int64_t face_id, int64_t subje
     }
     idx->face_id[r] = face_id;
     idx->subject_id[r] = subject_id;
+    idx->weight[r] = weight;
+    slot_link(idx, r);
     idx->n++;
     if (idx->hnsw != NULL && gallery_hnsw_add(idx->hnsw, row, idx->stride, 1, r, 1) != MIEN_OK) {
         /* The graph could not grow: drop it (AUTO searches go exact) rather than fail. */
@@ -560,6 +673,7 @@ mien_status gallery_index_remove_subject(gallery_index *idx, int64_t subject_id,
             idx->q8_sum[w] = idx->q8_sum[r];
             idx->face_id[w] = idx->face_id[r];
             idx->subject_id[w] = idx->subject_id[r];
+            idx->weight[w] = idx->weight[r];
         }
         w++;
     }
@@ -576,6 +690,15 @@ mien_status gallery_index_remove_subject(gallery_index *idx, int64_t subject_id,
          * adds); failing to shrink is harmless. */
         if (idx->cap > 16 && idx->n <= idx->cap / 4) {
             (void)resize(idx, idx->n * 2 < 16 ? 16 : idx->n * 2);
+        }
+        /* The rows moved: chain them again (the table only shrinks, so it cannot fail for
+         * want of room; without memory for a new one the old one is cleared and reused). */
+        if (slots_rebuild(idx, idx->n_subjects) != MIEN_OK) {
+            memset(idx->slots, 0, idx->slot_cap * sizeof(*idx->slots));
+            idx->n_subjects = 0;
+            for (size_t r = 0; r < idx->n; r++) {
+                slot_link(idx, r);
+            }
         }
     }
     if (removed != NULL) {
@@ -620,9 +743,10 @@ size_t gallery_index_bytes(const gallery_index *idx)
     if (!index_ok(idx)) {
         return 0;
     }
-    size_t row = idx->stride * sizeof(float) + idx->stride8 + sizeof(float) + sizeof(int32_t) +
-                 2 * sizeof(int64_t);
-    return sizeof(*idx) + idx->cap * row + gallery_hnsw_bytes(idx->hnsw);
+    size_t row = idx->stride * sizeof(float) + idx->stride8 + 2 * sizeof(float) +
+                 sizeof(int32_t) + 2 * sizeof(int64_t) + sizeof(size_t);
+    return sizeof(*idx) + idx->cap * row + idx->slot_cap * sizeof(subject_slot) +
+           gallery_hnsw_bytes(idx->hnsw);
 }
 
 bool gallery_index_has_approx(const gallery_index *idx)
@@ -953,6 +1077,63 @@ mien_status gallery_index_search(const gallery_index *idx, const float *query, i
 {
     return gallery_index_search_isa(idx, query, k, min_similarity, mode, GALLERY_ISA_BEST,
                                     hits, n, err);
+}
+
+/* Face i before face j: higher similarity, then the lower face id. */
+static int face_cmp(const void *a, const void *b)
+{
+    const mien_face_match *x = a, *y = b;
+    if (x->similarity != y->similarity) {
+        return x->similarity > y->similarity ? -1 : 1;
+    }
+    return x->face_id < y->face_id ? -1 : (x->face_id > y->face_id ? 1 : 0);
+}
+
+mien_status gallery_index_subject(const gallery_index *idx, const float *query,
+                                  int64_t subject_id, mien_aggregate rule, float *score,
+                                  mien_face_match **faces, size_t *n_faces, mien_error *err)
+{
+    *faces = NULL;
+    *n_faces = 0;
+    if (!index_ok(idx) || query == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "gallery_index_subject: NULL index or query");
+    }
+    const subject_slot *sl = slot_at(idx, subject_id);
+    if (sl == NULL || sl->count == 0) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND, "gallery_index_subject: no subject %lld",
+                              (long long)subject_id);
+    }
+    size_t n = sl->count;
+    mien_face_match *m = malloc(n * sizeof(*m));
+    const float **rows = malloc(n * sizeof(*rows));
+    float *sims = malloc(n * sizeof(*sims)), *weights = malloc(n * sizeof(*weights));
+    if (m == NULL || rows == NULL || sims == NULL || weights == NULL) {
+        free(m);
+        free(rows);
+        free(sims);
+        free(weights);
+        return base_error_set(err, MIEN_ERR_NOMEM, "gallery_index_subject: out of memory");
+    }
+    size_t i = 0;
+    for (size_t r = sl->head; r != SUBJECT_END && i < n; r = idx->next[r], i++) {
+        rows[i] = idx->vec + r * idx->stride;
+        float s = 0.0f;
+        for (int j = 0; j < idx->dim; j++) {
+            s += rows[i][j] * query[j];
+        }
+        sims[i] = s;
+        weights[i] = idx->weight[r];
+        m[i].face_id = idx->face_id[r];
+        m[i].similarity = s;
+    }
+    *score = gallery_aggregate_score(rule, &idx->parts, query, rows, sims, weights, i);
+    qsort(m, i, sizeof(*m), face_cmp);
+    free(rows);
+    free(sims);
+    free(weights);
+    *faces = m;
+    *n_faces = i;
+    return MIEN_OK;
 }
 
 mien_status gallery_index_vector(const mien_template *t, float *out, int *dim)

@@ -1,6 +1,7 @@
 /* index.h — the in-memory search index of one collection: every face's vector, searched
  * exactly (a scan at memory bandwidth, f32 or int8) or approximately (hnswlib's HNSW graph),
- * with per-subject aggregation (a subject's score is its best face's).
+ * with per-subject aggregation: the scan ranks subjects by their best face;
+ * gallery_index_subject() gives a subject's aggregate under any rule (aggregate.h).
  *
  * Vectors are what makes the collection's similarity a plain dot product: for `fast` the
  * 192-d embedding A; for `accurate` A scaled by sqrt(w) followed by B scaled by sqrt(1 − w)
@@ -18,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gallery/aggregate.h"
 #include "mien.h"
 
 typedef enum gallery_search_mode {
@@ -45,6 +47,12 @@ void gallery_index_free(gallery_index *idx);
 /* Adds one face (vector copied; L2 norm expected 1). */
 mien_status gallery_index_add(gallery_index *idx, int64_t face_id, int64_t subject_id,
                               const float *vec, mien_error *err);
+/* The same with the face's weight under MIEN_AGGREGATE_QUALITY (> 0; gallery_index_add: 1). */
+mien_status gallery_index_add_weighted(gallery_index *idx, int64_t face_id, int64_t subject_id,
+                                       const float *vec, float weight, mien_error *err);
+/* How the aggregate rules split this index's vectors into embedders (aggregate.h; a new
+ * index has one part). Ignored unless the parts add up to the index's dimension. */
+void gallery_index_set_parts(gallery_index *idx, const gallery_parts *p);
 /* Removes every face of subject_id; returns how many were removed in *removed. */
 mien_status gallery_index_remove_subject(gallery_index *idx, int64_t subject_id,
                                          size_t *removed, mien_error *err);
@@ -75,6 +83,15 @@ bool gallery_index_has_approx(const gallery_index *idx);
 mien_status gallery_index_search(const gallery_index *idx, const float *query, int k,
                                  float min_similarity, gallery_search_mode mode,
                                  gallery_hit *hits, size_t *n, mien_error *err);
+
+/* Every face of subject_id with its similarity to `query` (dim floats), best first, in
+ * *faces (malloc'd, *n_faces of them; the caller frees), and the subject's aggregate score
+ * under `rule` in *score. MIEN_ERR_NOT_FOUND when the index has no such subject. Costs one
+ * dot product per face of the subject (plus, for the mean rules, one pass over them).
+ * @test gallery/test_aggregate.c */
+mien_status gallery_index_subject(const gallery_index *idx, const float *query,
+                                  int64_t subject_id, mien_aggregate rule, float *score,
+                                  mien_face_match **faces, size_t *n_faces, mien_error *err);
 
 /* Tuning hooks (bench/search.sh measures the defaults with them). The HNSW parameters:
  * hnswlib's M (graph degree), ef_construction (build beam) and ef_search (search beam). */

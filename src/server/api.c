@@ -1909,8 +1909,15 @@ static bool probe_prepare(request *r, const char *action)
 static bool p_search(request *r)
 {
     int top = 10;
+    mien_aggregate rule;
     if (query(r, Q_TOP) != NULL && !parse_int(query(r, Q_TOP), 1, 10000, &top)) {
         srv_reply_error(r, 400, "bad_request", "top wants 1..10000");
+        return false;
+    }
+    if (query(r, Q_AGGREGATE) != NULL &&
+        mien_aggregate_parse(query(r, Q_AGGREGATE), &rule) != MIEN_OK) {
+        srv_reply_error(r, 400, "bad_request",
+                        "aggregate wants default, best, mean, quality or top2");
         return false;
     }
     return probe_prepare(r, "search");
@@ -1935,6 +1942,9 @@ static void j_search(mien_session *s, void *arg)
     if (query(r, Q_FMR) != NULL) {
         parse_double(query(r, Q_FMR), 1e-6, 1.0, &so.max_fmr);
     }
+    if (query(r, Q_AGGREGATE) != NULL) {
+        mien_aggregate_parse(query(r, Q_AGGREGATE), &so.aggregate); /* checked in p_search */
+    }
     if (!template_of(r, s, "search", NULL, 0, "", r->profile, &t, &face)) {
         goto done;
     }
@@ -1945,11 +1955,20 @@ static void j_search(mien_session *s, void *arg)
     const mien_candidate *c = res.candidates;
     json_t *arr = json_array();
     for (size_t k = 0; k < res.count; k++) {
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:o,s:f,s:I}", "rank", (json_int_t)(k + 1),
-                                             "subject", c[k].subject, "similarity",
+        json_t *faces = json_array();
+        for (size_t j = 0; j < c[k].n_faces; j++) {
+            json_array_append_new(faces, json_pack("{s:I,s:o}", "face_id",
+                                                   (json_int_t)c[k].faces[j].face_id,
+                                                   "similarity",
+                                                   json_real(round(c[k].faces[j].similarity *
+                                                                   1e6) / 1e6)));
+        }
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:o,s:f,s:I,s:o}", "rank",
+                                             (json_int_t)(k + 1), "subject", c[k].subject,
+                                             "similarity",
                                              json_real(round(c[k].similarity * 1e6) / 1e6),
                                              "fmr", c[k].fmr, "face_id",
-                                             (json_int_t)c[k].face_id));
+                                             (json_int_t)c[k].face_id, "faces", faces));
     }
     /* The candidates await a person's review, unless the collection opted out (or there is
      * nothing to review). */
@@ -1957,10 +1976,13 @@ static void j_search(mien_session *s, void *arg)
                          ? json_pack("{s:s,s:i,s:s}", "id", res.review_id, "required",
                                      res.reviews_required, "status", "pending")
                          : json_null();
-    srv_reply_json(r, 200, json_pack("{s:o,s:o,s:o,s:I,s:i,s:f}", "face", face_json(&face),
-                                     "candidates", arr, "review", review, "audit_seq",
-                                     (json_int_t)res.audit_seq, "top", res.top_k, "fmr",
-                                     res.max_fmr));
+    srv_reply_json(r, 200, json_pack("{s:o,s:o,s:s,s:o,s:I,s:i,s:f}", "face", face_json(&face),
+                                     "candidates", arr, "aggregate",
+                                     mien_aggregate_name(so.aggregate == MIEN_AGGREGATE_DEFAULT
+                                                             ? MIEN_AGGREGATE_DEFAULT_RULE
+                                                             : so.aggregate),
+                                     "review", review, "audit_seq", (json_int_t)res.audit_seq,
+                                     "top", res.top_k, "fmr", res.max_fmr));
 done:
     mien_search_result_free(&res);
     mien_template_free(t);
@@ -1994,10 +2016,12 @@ static void j_verify(mien_session *s, void *arg)
     if (reply_failed(r, st, &err)) {
         goto done;
     }
-    srv_reply_json(r, 200, json_pack("{s:s,s:o,s:f,s:f,s:b,s:o,s:I}", "subject", r->params[1],
-                                 "similarity", json_real(round(v.similarity * 1e6) / 1e6), "fmr",
-                                 v.fmr, "at_fmr", fmr, "accepted", v.accepted != 0, "face",
-                                 face_json(&face), "audit_seq", (json_int_t)v.audit_seq));
+    srv_reply_json(r, 200, json_pack("{s:s,s:o,s:f,s:f,s:b,s:I,s:o,s:I}", "subject",
+                                     r->params[1], "similarity",
+                                     json_real(round(v.similarity * 1e6) / 1e6), "fmr", v.fmr,
+                                     "at_fmr", fmr, "accepted", v.accepted != 0, "faces",
+                                     (json_int_t)v.n_faces, "face", face_json(&face),
+                                     "audit_seq", (json_int_t)v.audit_seq));
 done:
     mien_template_free(t);
     job_done(r);

@@ -467,13 +467,14 @@ static void fail_unaccountable(request *r, const rek_call *c, const char *purpos
 
 /* ---- the similarity scale -------------------------------------------------------------------- */
 
-/* Rekognition-style similarity (0..100) of a cosine `sim` of profile p (file comment). */
-static double similarity_percent(mien_profile p, float sim)
+/* Rekognition-style similarity (0..100) of a subject's aggregate score `sim` under `rule` over
+ * n faces, profile p (file comment): the scale follows the aggregate's own calibration. */
+static double aggregate_percent(mien_profile p, mien_aggregate rule, size_t n, float sim)
 {
     float t_strict = 1.0f, t_one = -1.0f;
     double fmr = 1.0, s;
-    if (mien_threshold_for_fmr(p, FMR_AT_STRICT, &t_strict) != MIEN_OK ||
-        mien_threshold_for_fmr(p, 1.0, &t_one) != MIEN_OK) {
+    if (mien_aggregate_threshold(p, rule, n, FMR_AT_STRICT, &t_strict) != MIEN_OK ||
+        mien_aggregate_threshold(p, rule, n, 1.0, &t_one) != MIEN_OK) {
         return 0.0; /* an uncalibrated profile: no claim at all */
     }
     if (sim >= t_strict) {
@@ -483,10 +484,28 @@ static double similarity_percent(mien_profile p, float sim)
     } else if (sim < t_one) {
         s = SIM_AT_FMR_ONE * ((double)sim + 1.0) / ((double)t_one + 1.0);
     } else {
-        mien_similarity_fmr(p, sim, &fmr);
+        mien_aggregate_fmr(p, rule, n, sim, &fmr);
         s = SIM_DEFAULT - SIM_PER_DECADE * (log10(fmr) - log10(FMR_AT_DEFAULT));
     }
     return s < 0.0 ? 0.0 : s > 100.0 ? 100.0 : s;
+}
+
+/* The same for one face's similarity (the single-face table). */
+static double similarity_percent(mien_profile p, float sim)
+{
+    return aggregate_percent(p, MIEN_AGGREGATE_BEST, 1, sim);
+}
+
+/* A face match of a face search: its similarity (percent) and its Face object. */
+typedef struct face_hit {
+    double percent;
+    json_t *face;
+} face_hit;
+
+static int face_hit_cmp(const void *a, const void *b)
+{
+    const face_hit *x = a, *y = b;
+    return (x->percent < y->percent) - (x->percent > y->percent);
 }
 
 /* The false-match rate at which a search must cut to return every face at or above `percent`
@@ -1663,30 +1682,66 @@ static mien_search_options search_options_for(double percent, long max, bool ski
     return so;
 }
 
-/* The candidates of res at or above `percent`, at most max: {Similarity, Face}, or for users
- * {Similarity, User} where the candidate is a user; a face equal to skip_face_id is left
- * out. */
+/* A face search's FaceMatches: every face of the candidates whose own similarity reaches
+ * `percent` (a subject ranked by its aggregate shows each of its faces that matched), best
+ * first, at most max_faces, skip_face_id left out. */
+static void append_face_matches(const rek_call *c, const mien_search_result *res,
+                                const char *version, double percent, long max_faces,
+                                int64_t skip_face_id, json_t *matches)
+{
+    size_t n = 0, cap = 0;
+    for (size_t k = 0; k < res->count; k++) {
+        cap += res->candidates[k].n_faces;
+    }
+    face_hit *hits = cap > 0 ? malloc(cap * sizeof(*hits)) : NULL;
+    for (size_t k = 0; hits != NULL && k < res->count; k++) {
+        const mien_candidate *cd = &res->candidates[k];
+        for (size_t j = 0; j < cd->n_faces; j++) {
+            double s = similarity_percent(c->coll.profile, cd->faces[j].similarity);
+            if (cd->faces[j].face_id != skip_face_id && s >= percent) {
+                hits[n].percent = s;
+                hits[n].face = stored_face_json(c->collection, cd->faces[j].face_id,
+                                                cd->subject, version);
+                n++;
+            }
+        }
+    }
+    if (n > 1) {
+        qsort(hits, n, sizeof(*hits), face_hit_cmp);
+    }
+    for (size_t k = 0; k < n; k++) {
+        if ((long)k < max_faces) {
+            json_array_append_new(matches, json_pack("{s:f,s:o}", "Similarity", hits[k].percent,
+                                                     "Face", hits[k].face));
+        } else {
+            json_decref(hits[k].face);
+        }
+    }
+    free(hits);
+}
+
+/* The candidates of res at or above `percent`, at most max: {Similarity, Face}, each face of
+ * a candidate that matched on its own (append_face_matches; skip_face_id left out), or for
+ * users {Similarity, User}: a user scored by its aggregate, on its own calibrated scale
+ * (mien_aggregate), faces of no user being no user's match. */
 static json_t *matches_json(const rek_call *c, const mien_search_result *res, double percent,
                             long max, int64_t skip_face_id, bool as_users)
 {
     char version[64];
     json_t *matches = json_array();
     model_version(&c->coll, version, sizeof(version));
+    if (!as_users) {
+        append_face_matches(c, res, version, percent, max, skip_face_id, matches);
+        return matches;
+    }
     for (size_t k = 0; k < res->count && (long)json_array_size(matches) < max; k++) {
         const mien_candidate *cd = &res->candidates[k];
-        double s = similarity_percent(c->coll.profile, cd->similarity);
-        if (cd->face_id == skip_face_id || s < percent || (as_users && !is_user(cd->subject))) {
-            continue;
-        }
-        if (as_users) {
+        double s = aggregate_percent(c->coll.profile, MIEN_AGGREGATE_DEFAULT, cd->n_faces,
+                                     cd->similarity);
+        if (s >= percent && is_user(cd->subject)) {
             json_array_append_new(matches, json_pack("{s:f,s:{s:s,s:s}}", "Similarity", s,
                                                      "User", "UserId", cd->subject,
                                                      "UserStatus", "ACTIVE"));
-        } else {
-            json_array_append_new(matches,
-                                  json_pack("{s:f,s:o}", "Similarity", s, "Face",
-                                            stored_face_json(c->collection, cd->face_id,
-                                                             cd->subject, version)));
         }
     }
     return matches;

@@ -79,6 +79,8 @@ typedef struct store_face_row {
     const char *external_id;
     const uint8_t *template_bytes;
     size_t template_len;
+    bool has_pose;      /* the face's quality was recorded: yaw and pitch (degrees) are its */
+    float yaw, pitch;
 } store_face_row;
 
 /* A new face: template bytes, optional quality, optional source image digest, optional

@@ -301,13 +301,16 @@ _Static_assert(MIGRATION_COUNT == STORE_POSTGRES_SCHEMA_VERSION,
        " WHERE $14::bytea IS NOT NULL)"                                                    \
        " SELECT id FROM f")                                                                \
     XX(FACE_SCAN, 1,                                                                       \
-       "SELECT f.id, f.subject_id, s.external_id, f.template FROM subjects s"             \
+       "SELECT f.id, f.subject_id, s.external_id, f.template, f.quality_class, f.yaw,"    \
+       " f.pitch FROM subjects s"                                                          \
        " JOIN faces f ON f.subject_id = s.id WHERE s.collection_id = $1::bigint")          \
     XX(FACE_GET, 1,                                                                        \
-       "SELECT f.id, f.subject_id, s.external_id, f.template, s.collection_id"            \
+       "SELECT f.id, f.subject_id, s.external_id, f.template, f.quality_class, f.yaw,"    \
+       " f.pitch, s.collection_id"                                                         \
        " FROM subjects s JOIN faces f ON f.subject_id = s.id WHERE f.id = $1::bigint")     \
     XX(FACE_SCAN_SUBJECT, 1,                                                               \
-       "SELECT f.id, f.subject_id, s.external_id, f.template FROM subjects s"             \
+       "SELECT f.id, f.subject_id, s.external_id, f.template, f.quality_class, f.yaw,"    \
+       " f.pitch FROM subjects s"                                                          \
        " JOIN faces f ON f.subject_id = s.id WHERE s.collection_id = $1::bigint"           \
        " AND s.external_id = $2::text")                                                    \
     XX(FACE_SET_TEMPLATE, 0, "UPDATE faces SET template = $2::bytea WHERE id = $1::bigint") \

@@ -1183,16 +1183,23 @@ typedef struct scan_ctx {
     mien_status status;     /* face_get: fn's */
 } scan_ctx;
 
-/* A FACE_SCAN-shaped row (id, subject id, external id, template as stored) to fn. */
+/* A FACE_SCAN-shaped row (id, subject id, external id, template as stored, quality class,
+ * yaw, pitch) to fn. */
 static mien_status face_row(void *ctx, sql_stmt *q)
 {
     scan_ctx *f = ctx;
+    const sql_driver *d = f->s->driver;
     store_face_row row = {
-        .face_id = f->s->driver->col_i64(q, 0),
-        .subject_id = f->s->driver->col_i64(q, 1),
-        .external_id = f->s->driver->col_text(q, 2),
+        .face_id = d->col_i64(q, 0),
+        .subject_id = d->col_i64(q, 1),
+        .external_id = d->col_text(q, 2),
+        .has_pose = !d->col_null(q, 4),
     };
-    row.template_bytes = f->s->driver->col_blob(q, 3, &row.template_len);
+    row.template_bytes = d->col_blob(q, 3, &row.template_len);
+    if (row.has_pose) {
+        row.yaw = (float)d->col_f64(q, 5);
+        row.pitch = (float)d->col_f64(q, 6);
+    }
     return f->fn(f->ctx, &row);
 }
 
@@ -1219,7 +1226,7 @@ mien_status sql_face_scan_subject(store_db *s, int64_t collection_id, const char
 static void read_face_get(store_db *s, sql_stmt *q, void *elem)
 {
     scan_ctx *f = elem;
-    *f->collection_id = s->driver->col_i64(q, 4);
+    *f->collection_id = s->driver->col_i64(q, 7);
     f->status = face_row(f, q);
 }
 

@@ -266,7 +266,8 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
                     " landmark_score, image_sha256, created_at)"                          \
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")        \
     XX(CROP_INSERT, "INSERT INTO crops(face_id, rgb) VALUES (?1, ?2)")                    \
-    XX(FACE_SCAN, "SELECT f.id, f.subject_id, s.external_id, f.template FROM subjects s"  \
+    XX(FACE_SCAN, "SELECT f.id, f.subject_id, s.external_id, f.template, f.quality_class," \
+                  " f.yaw, f.pitch FROM subjects s"                                     \
                   " JOIN faces f ON f.subject_id = s.id WHERE s.collection_id = ?1")    \
     XX(RESEAL_FACES, "SELECT f.id, s.collection_id, f.subject_id, s.external_id FROM faces f" \
                      " JOIN subjects s ON s.id = f.subject_id")                           \
@@ -299,9 +300,11 @@ _Static_assert(MIGRATION_COUNT == STORE_SQLITE_SCHEMA_VERSION,
     XX(DECISION_LIST, "SELECT review_id, reviewer, decision, rank, note, time,"           \
                       " audit_seq, mac"                                                   \
                       " FROM review_decisions WHERE review_id = ?1 ORDER BY time, rowid") \
-    XX(FACE_GET, "SELECT f.id, f.subject_id, s.external_id, f.template, s.collection_id"  \
+    XX(FACE_GET, "SELECT f.id, f.subject_id, s.external_id, f.template, f.quality_class," \
+                 " f.yaw, f.pitch, s.collection_id"                                       \
                  " FROM subjects s JOIN faces f ON f.subject_id = s.id WHERE f.id = ?1")  \
-    XX(FACE_SCAN_SUBJECT, "SELECT f.id, f.subject_id, s.external_id, f.template"          \
+    XX(FACE_SCAN_SUBJECT, "SELECT f.id, f.subject_id, s.external_id, f.template,"         \
+                          " f.quality_class, f.yaw, f.pitch"                              \
                           " FROM subjects s JOIN faces f ON f.subject_id = s.id"          \
                           " WHERE s.collection_id = ?1 AND s.external_id = ?2")           \
     XX(KEY_INSERT, "INSERT INTO api_keys(id, secret_hash, role, label, created_at)"       \

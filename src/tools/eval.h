@@ -32,6 +32,9 @@ typedef struct eval_options {
     int threads;            /* --threads N worker threads (default: online CPUs) */
     int limit_folds;        /* --limit-folds K (default: all) */
     bool json;              /* --json */
+    const char *enrol;      /* --enrol K|all for `eval lfw-1n` (NULL: one photo, the classic
+                               protocol) */
+    const char *rule;       /* --rule R|all for `eval lfw-1n` (NULL: the default rule) */
 } eval_options;
 
 enum {
@@ -46,6 +49,7 @@ enum {
     EVAL_OPT_CACHE = 1 << 8,
     EVAL_OPT_METHOD = 1 << 9,
     EVAL_OPT_GROUPS = 1 << 10, /* two positionals: PAIRS (o->list) and GROUPS (o->groups) */
+    EVAL_OPT_AGGREGATE = 1 << 11, /* --enrol, --rule */
 };
 
 /* Parses argv[1..] of sub-command `cmd` (argv[0] is its name) into *o, accepting the options
@@ -75,6 +79,7 @@ typedef struct eval_image {
     float *vec;       /* dim_a + dim_b floats, A then B (L2-normalised), owned; NULL unless OK */
     float *flip;      /* with flip: the same, averaged with the mirrored picture's embedding
                          and renormalised per embedder; NULL otherwise */
+    mien_quality quality; /* the face's (unless status is EVAL_IMAGE_NO_FACE or worse) */
 } eval_image;
 
 /* The embedding pass: a shared engine (one inference thread per call), `threads` workers

@@ -15,7 +15,16 @@
  * 32, the column block transposed so the inner loop is a vectorisable multiply-add over 32
  * accumulators), about 32 G multiply-adds, spread over N threads by an atomic row-block
  * index. Accumulation is in float; mien_template_compare accumulates in double: the two
- * differ by ~1e-7, below the bin width. */
+ * differ by ~1e-7, below the bin width.
+ *
+ * Aggregate scores (mien.h mien_aggregate): a subject enrolled with n = 2 .. 4 photos is each
+ * person of the list with at least n images, its first n images; its impostors are every
+ * image of every other person. For each rule and n the aggregate impostor scores get their
+ * own table (calibration_aggregates[]): best face and top-2 from the n faces' similarities,
+ * the mean rules from the subject's mean template (each embedder's mean renormalised; the
+ * quality rule weighting each face by mien_aggregate_weight) — the gallery's definitions
+ * (gallery/aggregate.c), restated here over the packed vectors. Their histograms have 2^18
+ * bins (bin 7.6e-6): 24 of them per worker. */
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -101,9 +110,10 @@ static void *calib_main(void *arg)
     return NULL;
 }
 
-/* Thresholds at the FMR levels from a histogram of n pairs: thr[k] for level k, or NAN where
- * f·n < 1. */
-static void thresholds(const uint64_t *hist, uint64_t n, double *thr, int levels)
+/* Thresholds at the FMR levels from a histogram of n pairs in `bins` bins over [-1, 1]:
+ * thr[k] for level k, or NAN where f·n < 1. */
+static void thresholds_in(const uint64_t *hist, uint32_t bins, uint64_t n, double *thr,
+                          int levels)
 {
     uint64_t cum = 0;
     int k = 0;
@@ -117,7 +127,7 @@ static void thresholds(const uint64_t *hist, uint64_t n, double *thr, int levels
         }
         k++;
     }
-    for (long b = HIST_BINS - 1; b >= 0 && k < levels; b--) {
+    for (long b = (long)bins - 1; b >= 0 && k < levels; b--) {
         cum += hist[b];
         for (;;) {
             double f = pow(10.0, -FMR_DECADES + (double)k / LEVELS_PER_DECADE);
@@ -125,14 +135,19 @@ static void thresholds(const uint64_t *hist, uint64_t n, double *thr, int levels
             if (k >= levels || rank > cum) {
                 break;
             }
-            thr[k] = -1.0 + (double)b * 2.0 / HIST_BINS;
+            thr[k] = -1.0 + (double)b * 2.0 / bins;
             k++;
         }
     }
 }
 
-static void write_table(FILE *f, const char *name, const double *thr, int levels,
-                        uint64_t pairs)
+static void thresholds(const uint64_t *hist, uint64_t n, double *thr, int levels)
+{
+    thresholds_in(hist, HIST_BINS, n, thr, levels);
+}
+
+/* The points of one table, as a static array NAME_points. */
+static void write_points(FILE *f, const char *name, const double *thr, int levels)
 {
     fprintf(f, "static const calibration_point %s_points[] = {\n", name);
     for (int k = 0; k < levels; k++) {
@@ -141,8 +156,15 @@ static void write_table(FILE *f, const char *name, const double *thr, int levels
                     pow(10.0, -FMR_DECADES + (double)k / LEVELS_PER_DECADE), thr[k]);
         }
     }
+    fprintf(f, "};\n");
+}
+
+static void write_table(FILE *f, const char *name, const double *thr, int levels,
+                        uint64_t pairs)
+{
+    write_points(f, name, thr, levels);
     fprintf(f,
-            "};\nconst calibration_table calibration_table_%s = {\n    %s_points, "
+            "const calibration_table calibration_table_%s = {\n    %s_points, "
             "sizeof(%s_points) / sizeof(%s_points[0]), %llu};\n",
             name, name, name, name, (unsigned long long)pairs);
 }
@@ -222,6 +244,14 @@ done:
 
 enum { LEVELS = FMR_DECADES * LEVELS_PER_DECADE + 1 };
 
+#define AGG_BITS 18
+#define AGG_BINS (1u << AGG_BITS)
+#define AGG_MAX_FACES MIEN_CALIBRATED_FACES
+#define AGG_NS (AGG_MAX_FACES - 1)  /* n = 2 .. AGG_MAX_FACES */
+#define AGG_RULES 4                 /* MIEN_AGGREGATE_BEST .. MIEN_AGGREGATE_TOP2 */
+#define AGG_HISTS (2 * AGG_RULES * AGG_NS)
+#define AGG_HIST(profile, rule, n) ((((profile) * AGG_RULES + (int)(rule) - 1) * AGG_NS + (n) - 2))
+
 /* The thresholds and what they were measured on, for the generated source. */
 typedef struct calib_table {
     double fast[LEVELS], accurate[LEVELS];
@@ -230,6 +260,9 @@ typedef struct calib_table {
     size_t images, embedded;   /* listed, and with a face */
     size_t no_face, unreadable;
     double w;                  /* the library's fusion weight of A */
+    double agg[AGG_HISTS][LEVELS]; /* aggregate tables, by AGG_HIST */
+    uint64_t agg_pairs[AGG_NS];    /* impostor pairs per number of faces */
+    size_t agg_subjects[AGG_NS];   /* subjects with that many faces */
 } calib_table;
 
 /* Packs the images of r that have a vector into d (rows, and transposed zero-padded column
@@ -319,6 +352,333 @@ static bool score_impostors(calib_data *d, int threads, uint64_t *hf, uint64_t *
     return started > 0;
 }
 
+/* ---- aggregate scores: subjects of 2 .. AGG_MAX_FACES faces ------------------------------ */
+
+/* One subject of the aggregate calibration: its columns in the gallery matrix. */
+typedef struct agg_subject {
+    int pid;
+    int faces; /* min(images, AGG_MAX_FACES), >= 2 */
+    size_t face_col[AGG_MAX_FACES];
+    size_t mean_col[AGG_NS], quality_col[AGG_NS]; /* by n − 2, n <= faces */
+} agg_subject;
+
+/* The probes (calib_data's rows) against the gallery: every subject's faces and its mean
+ * templates, as transposed column blocks. */
+typedef struct agg_data {
+    const calib_data *d;
+    size_t n_cols, n_blocks;
+    float *ta, *tb; /* as calib_data's: block c at c·dim·BLOCK, [dim][BLOCK] */
+    agg_subject *subjects;
+    size_t n_subjects;
+    atomic_size_t next_probe;
+} agg_data;
+
+typedef struct agg_worker {
+    agg_data *a;
+    uint32_t *hist; /* AGG_HISTS × AGG_BINS */
+    uint64_t pairs[AGG_NS];
+} agg_worker;
+
+static inline uint32_t agg_bin(float s)
+{
+    long b = (long)((s + 1.0f) * (float)(AGG_BINS / 2));
+    return b < 0 ? 0 : (b >= (long)AGG_BINS ? AGG_BINS - 1 : (uint32_t)b);
+}
+
+/* Writes vector v (dim floats) as column `col` of the transposed blocks t. */
+static void agg_put(float *t, int dim, size_t col, const float *v)
+{
+    size_t c = col / BLOCK, j = col % BLOCK;
+    for (int k = 0; k < dim; k++) {
+        t[(c * (size_t)dim + (size_t)k) * BLOCK + j] = v[k];
+    }
+}
+
+/* out = normalise(Σ_k<n w_k · x[rows[k]]) over dim floats (w NULL: all 1). */
+static void agg_mean(const float *x, int dim, const size_t *rows, const float *w, int n,
+                     float *out)
+{
+    double norm = 0.0;
+    for (int j = 0; j < dim; j++) {
+        double s = 0.0;
+        for (int k = 0; k < n; k++) {
+            s += (w != NULL ? w[k] : 1.0f) * x[rows[k] * (size_t)dim + (size_t)j];
+        }
+        out[j] = (float)s;
+        norm += s * s;
+    }
+    norm = norm > 0 ? sqrt(norm) : 1.0;
+    for (int j = 0; j < dim; j++) {
+        out[j] = (float)(out[j] / norm);
+    }
+}
+
+/* The subjects of d (each person's first images, packed rows in order) and their columns:
+ * faces, then means and quality-weighted means for n = 2 .. faces. q[i]: packed row i's
+ * quality. False when out of memory. */
+static bool agg_build(agg_data *a, const calib_data *d, const mien_quality *q)
+{
+    size_t cap = 0, col = 0;
+    a->d = d;
+    for (size_t i = 0; i < d->n;) {
+        size_t j = i;
+        while (j < d->n && d->pid[j] == d->pid[i]) {
+            j++;
+        }
+        if (j - i >= 2) {
+            if (a->n_subjects == cap) {
+                cap = cap ? 2 * cap : 1024;
+                agg_subject *grown = realloc(a->subjects, cap * sizeof(*grown));
+                if (grown == NULL) {
+                    return false;
+                }
+                a->subjects = grown;
+            }
+            agg_subject *sb = &a->subjects[a->n_subjects++];
+            sb->pid = d->pid[i];
+            sb->faces = j - i > AGG_MAX_FACES ? AGG_MAX_FACES : (int)(j - i);
+            for (int k = 0; k < sb->faces; k++) {
+                sb->face_col[k] = i + (size_t)k; /* a face column is its packed row (below) */
+            }
+        }
+        i = j;
+    }
+    /* columns: first every packed row's own vector (so a face's column is its row), then the
+     * means */
+    col = d->n;
+    for (size_t s = 0; s < a->n_subjects; s++) {
+        for (int n = 2; n <= a->subjects[s].faces; n++) {
+            a->subjects[s].mean_col[n - 2] = col++;
+            a->subjects[s].quality_col[n - 2] = col++;
+        }
+    }
+    a->n_cols = col;
+    a->n_blocks = (col + BLOCK - 1) / BLOCK;
+    a->ta = calloc(a->n_blocks * BLOCK * (size_t)d->da, sizeof(float));
+    a->tb = calloc(a->n_blocks * BLOCK * (size_t)d->db, sizeof(float));
+    if (a->ta == NULL || a->tb == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        agg_put(a->ta, d->da, i, d->xa + i * (size_t)d->da);
+        agg_put(a->tb, d->db, i, d->xb + i * (size_t)d->db);
+    }
+    float va[1024], vb[1024], w[AGG_MAX_FACES];
+    if (d->da > 1024 || d->db > 1024) {
+        return false;
+    }
+    for (size_t s = 0; s < a->n_subjects; s++) {
+        const agg_subject *sb = &a->subjects[s];
+        for (int k = 0; k < sb->faces; k++) {
+            w[k] = mien_aggregate_weight(&q[sb->face_col[k]]);
+        }
+        for (int n = 2; n <= sb->faces; n++) {
+            for (int weighted = 0; weighted < 2; weighted++) {
+                size_t c = weighted ? sb->quality_col[n - 2] : sb->mean_col[n - 2];
+                agg_mean(d->xa, d->da, sb->face_col, weighted ? w : NULL, n, va);
+                agg_mean(d->xb, d->db, sb->face_col, weighted ? w : NULL, n, vb);
+                agg_put(a->ta, d->da, c, va);
+                agg_put(a->tb, d->db, c, vb);
+            }
+        }
+    }
+    return true;
+}
+
+/* Probe i's impostor aggregates against every subject of another person, into w's
+ * histograms. ca, cb: room for a->n_blocks · BLOCK scores. */
+static void agg_probe(agg_worker *w, size_t i, float *ca, float *cb)
+{
+    const agg_data *a = w->a;
+    const calib_data *d = a->d;
+    for (size_t c = 0; c < a->n_blocks; c++) {
+        row_block(d->xa + i * (size_t)d->da, a->ta + c * (size_t)d->da * BLOCK, d->da,
+                  ca + c * BLOCK);
+        row_block(d->xb + i * (size_t)d->db, a->tb + c * (size_t)d->db * BLOCK, d->db,
+                  cb + c * BLOCK);
+    }
+    for (size_t s = 0; s < a->n_subjects; s++) {
+        const agg_subject *sb = &a->subjects[s];
+        if (sb->pid == d->pid[i]) {
+            continue;
+        }
+        for (int profile = 0; profile < 2; profile++) {
+            float wa = profile == MIEN_PROFILE_FAST ? 1.0f : d->w;
+            float wb = profile == MIEN_PROFILE_FAST ? 0.0f : 1.0f - d->w;
+            float best = -INFINITY, second = -INFINITY;
+            for (int k = 0; k < sb->faces; k++) {
+                size_t f = sb->face_col[k];
+                float sim = wa * ca[f] + wb * cb[f];
+                second = sim > best ? best : (sim > second ? sim : second);
+                best = sim > best ? sim : best;
+                if (k == 0) {
+                    continue;
+                }
+                int n = k + 1;
+                size_t m = sb->mean_col[n - 2], qc = sb->quality_col[n - 2];
+                uint32_t *h = w->hist;
+                h[(size_t)AGG_HIST(profile, MIEN_AGGREGATE_BEST, n) * AGG_BINS + agg_bin(best)]++;
+                h[(size_t)AGG_HIST(profile, MIEN_AGGREGATE_TOP2, n) * AGG_BINS +
+                  agg_bin(0.5f * (best + second))]++;
+                h[(size_t)AGG_HIST(profile, MIEN_AGGREGATE_MEAN, n) * AGG_BINS +
+                  agg_bin(wa * ca[m] + wb * cb[m])]++;
+                h[(size_t)AGG_HIST(profile, MIEN_AGGREGATE_QUALITY, n) * AGG_BINS +
+                  agg_bin(wa * ca[qc] + wb * cb[qc])]++;
+                w->pairs[n - 2] += profile == 0;
+            }
+        }
+    }
+}
+
+static void *agg_main(void *arg)
+{
+    agg_worker *w = arg;
+    size_t cols = w->a->n_blocks * BLOCK;
+    float *ca = malloc(cols * sizeof(float)), *cb = malloc(cols * sizeof(float));
+    for (;;) {
+        size_t i = atomic_fetch_add(&w->a->next_probe, 1);
+        if (ca == NULL || cb == NULL || i >= w->a->d->n) {
+            break;
+        }
+        agg_probe(w, i, ca, cb);
+    }
+    free(ca);
+    free(cb);
+    return NULL;
+}
+
+/* The aggregate tables of *t from d (q: packed rows' quality), on `threads` workers. False,
+ * with a message, when out of memory or no worker started. */
+static bool measure_aggregates(const calib_data *d, const mien_quality *q, int threads,
+                               calib_table *t)
+{
+    agg_data a;
+    agg_worker *ws = calloc((size_t)threads, sizeof(*ws));
+    pthread_t *tids = calloc((size_t)threads, sizeof(*tids));
+    uint64_t *sum = calloc(AGG_BINS, sizeof(*sum));
+    int started = 0;
+    bool ok = false;
+    double t0 = mien_now_ms();
+    memset(&a, 0, sizeof(a));
+    if (ws == NULL || tids == NULL || sum == NULL || !agg_build(&a, d, q)) {
+        fprintf(stderr, "mien eval calibrate: out of memory\n");
+        goto done;
+    }
+    atomic_init(&a.next_probe, 0);
+    for (started = 0; started < threads; started++) {
+        ws[started].a = &a;
+        ws[started].hist = calloc((size_t)AGG_HISTS * AGG_BINS, sizeof(uint32_t));
+        if (ws[started].hist == NULL ||
+            pthread_create(&tids[started], NULL, agg_main, &ws[started]) != 0) {
+            free(ws[started].hist);
+            break;
+        }
+    }
+    for (int k = 0; k < started; k++) {
+        pthread_join(tids[k], NULL);
+        for (int n = 0; n < AGG_NS; n++) {
+            t->agg_pairs[n] += ws[k].pairs[n];
+        }
+    }
+    for (size_t s = 0; s < a.n_subjects; s++) {
+        for (int n = 2; n <= a.subjects[s].faces; n++) {
+            t->agg_subjects[n - 2]++;
+        }
+    }
+    for (int h = 0; started > 0 && h < AGG_HISTS; h++) {
+        for (uint32_t b = 0; b < AGG_BINS; b++) {
+            sum[b] = 0;
+            for (int k = 0; k < started; k++) {
+                sum[b] += ws[k].hist[(size_t)h * AGG_BINS + b];
+            }
+        }
+        thresholds_in(sum, AGG_BINS, t->agg_pairs[h % AGG_NS], t->agg[h], LEVELS);
+    }
+    for (int k = 0; k < started; k++) {
+        free(ws[k].hist);
+    }
+    ok = started > 0;
+    if (ok) {
+        fprintf(stderr, "mien eval calibrate: aggregates of %zu subjects scored in %.1f s\n",
+                a.n_subjects, (mien_now_ms() - t0) / 1e3);
+        for (int r = 1; r <= AGG_RULES; r++) {
+            for (int n = 2; n <= AGG_MAX_FACES; n++) {
+                fprintf(stderr, "  %-7s %d faces: FMR 1e-3 fast %.4f accurate %.4f (%llu pairs)\n",
+                        mien_aggregate_name((mien_aggregate)r), n,
+                        t->agg[AGG_HIST(0, r, n)][3 * LEVELS_PER_DECADE],
+                        t->agg[AGG_HIST(1, r, n)][3 * LEVELS_PER_DECADE],
+                        (unsigned long long)t->agg_pairs[n - 2]);
+            }
+        }
+    } else {
+        fprintf(stderr, "mien eval calibrate: cannot start a worker thread\n");
+    }
+done:
+    free(sum);
+    free(ws);
+    free(tids);
+    free(a.subjects);
+    free(a.ta);
+    free(a.tb);
+    return ok;
+}
+
+/* The aggregate tables' source: their points, then calibration_aggregates[]. */
+static void write_aggregates(FILE *out, const calib_table *t)
+{
+    static const char *const profiles[2] = {"fast", "accurate"};
+    static const char *const enums[2] = {"MIEN_PROFILE_FAST", "MIEN_PROFILE_ACCURATE"};
+    static const char *const rules[AGG_RULES + 1] = {
+        NULL, "MIEN_AGGREGATE_BEST", "MIEN_AGGREGATE_MEAN", "MIEN_AGGREGATE_QUALITY",
+        "MIEN_AGGREGATE_TOP2"};
+    char name[64];
+    fprintf(out, "\n/* Aggregate scores (mien_aggregate) of subjects enrolled with n = 2 .. %d of "
+                 "their images:\n * %zu, %zu and %zu subjects; %llu, %llu and %llu impostor "
+                 "pairs\n * (histograms of 2^%d bins). */\n",
+            AGG_MAX_FACES, t->agg_subjects[0], t->agg_subjects[1], t->agg_subjects[2],
+            (unsigned long long)t->agg_pairs[0], (unsigned long long)t->agg_pairs[1],
+            (unsigned long long)t->agg_pairs[2], AGG_BITS);
+    for (int p = 0; p < 2; p++) {
+        for (int r = 1; r <= AGG_RULES; r++) {
+            for (int n = 2; n <= AGG_MAX_FACES; n++) {
+                snprintf(name, sizeof(name), "%s_%s_%d", profiles[p],
+                         mien_aggregate_name((mien_aggregate)r), n);
+                write_points(out, name, t->agg[AGG_HIST(p, r, n)], LEVELS);
+            }
+        }
+    }
+    fprintf(out, "\n#define POINTS(p) p, sizeof(p) / sizeof((p)[0])\n"
+                 "const calibration_aggregate calibration_aggregates[] = {\n");
+    for (int p = 0; p < 2; p++) {
+        for (int r = 1; r <= AGG_RULES; r++) {
+            for (int n = 2; n <= AGG_MAX_FACES; n++) {
+                snprintf(name, sizeof(name), "%s_%s_%d", profiles[p],
+                         mien_aggregate_name((mien_aggregate)r), n);
+                fprintf(out, "    {%s, %s, %d, {POINTS(%s_points), %llu}},\n", enums[p],
+                        rules[r], n, name, (unsigned long long)t->agg_pairs[n - 2]);
+            }
+        }
+    }
+    fprintf(out, "};\nconst size_t calibration_aggregates_n =\n    sizeof(calibration_aggregates) "
+                 "/ sizeof(calibration_aggregates[0]);\n");
+}
+
+/* The quality of each image of r that has a vector, in pack()'s order (*q malloc'd). */
+static bool pack_quality(const eval_embed_result *r, mien_quality **q)
+{
+    size_t m = 0;
+    *q = malloc((r->n + 1) * sizeof(**q));
+    for (size_t i = 0; *q != NULL && i < r->n; i++) {
+        if (r->images[i].vec != NULL) {
+            (*q)[m++] = r->images[i].quality;
+        }
+    }
+    if (*q == NULL) {
+        fprintf(stderr, "mien eval calibrate: out of memory\n");
+    }
+    return *q != NULL;
+}
+
 /* Measures the thresholds of both profiles on the embedded images r (pid: each one's person)
  * into *t, printing one level a decade. False, with a message, on failure. */
 static bool measure(const eval_embed_result *r, const int *pid, int threads, calib_table *t)
@@ -326,6 +686,7 @@ static bool measure(const eval_embed_result *r, const int *pid, int threads, cal
     calib_data d;
     int *pid_ok = NULL;
     uint64_t *hf = calloc(HIST_BINS, sizeof(*hf)), *ha = calloc(HIST_BINS, sizeof(*ha));
+    mien_quality *q = NULL;
     bool ok = false;
     memset(&d, 0, sizeof(d));
     d.da = r->dim_a;
@@ -333,7 +694,8 @@ static bool measure(const eval_embed_result *r, const int *pid, int threads, cal
     d.w = (float)t->w;
     if (hf == NULL || ha == NULL || !pack(r, pid, &d, &pid_ok)) {
         fprintf(stderr, "mien eval calibrate: out of memory\n");
-    } else if (score_impostors(&d, threads, hf, ha, &t->pairs)) {
+    } else if (score_impostors(&d, threads, hf, ha, &t->pairs) &&
+               pack_quality(r, &q) && measure_aggregates(&d, q, threads, t)) {
         thresholds(hf, t->pairs, t->fast, LEVELS);
         thresholds(ha, t->pairs, t->accurate, LEVELS);
         for (int k = 0; k < LEVELS; k += LEVELS_PER_DECADE) {
@@ -344,6 +706,7 @@ static bool measure(const eval_embed_result *r, const int *pid, int threads, cal
         ok = true;
     }
     t->embedded = d.n;
+    free(q);
     free(hf);
     free(ha);
     free(pid_ok);
@@ -391,6 +754,7 @@ static bool write_source(const char *path, const calib_table *t)
     write_table(out, "fast", t->fast, LEVELS, t->pairs);
     fprintf(out, "\n");
     write_table(out, "accurate", t->accurate, LEVELS, t->pairs);
+    write_aggregates(out, t);
     if (out != stdout && fclose(out) != 0) {
         fprintf(stderr, "mien eval calibrate: cannot write %s\n", path);
         return false;

@@ -158,6 +158,9 @@ static mien_status process(worker *w, size_t i, eval_image *out)
         fprintf(stderr, "mien eval: %s: %s\n", path, err.message);
         goto done;
     }
+    if (pick.index >= 0 && (size_t)pick.index < pick.count) {
+        out->quality = pick.faces[pick.index].quality;
+    }
     size = vector_size(out->t);
     out->vec = malloc((size_t)size * sizeof(*out->vec));
     if (out->vec == NULL) {

@@ -1,4 +1,5 @@
-/* eval_lfw1n.c — `mien eval lfw-1n [--data DIR] [--profile P] [--threads N] [--json]`:
+/* eval_lfw1n.c — `mien eval lfw-1n [--data DIR] [--profile P] [--threads N] [--json]
+ * [--enrol K|all] [--rule R|all]`:
  * open-set 1:N identification on LFW through the public gallery API (a temporary SQLite
  * store, mien_enroll, mien_search), with the NIST FRVT 1:N metrics (NISTIR 8271, "FRVT Part
  * 2: Identification", §3: FNIR(N, R, T) and FPIR(N, T)).
@@ -33,6 +34,14 @@
  * all images on --threads workers, and the store's mien_enroll rate (one writer, each
  * enrolment audited).
  *
+ * Several photos per person (--enrol K, --rule R; mien.h mien_aggregate): the mated people are
+ * the 610 with >= 4 images; each K (1..3) gets its own collection holding every person's
+ * first K images (people with fewer hold all theirs: the 5,139 others are distractors, 4,069
+ * of them with one face), and the probes are the mated people's images from the 4th on
+ * (4,903), the same for every K so that the rows compare. Each rule searches every probe
+ * (mien_search_options.aggregate); the unmated score is read as above (removing a subject
+ * changes no other subject's aggregate). One embedding pass serves every K and rule.
+ *
  * The temporary store has its own key file beside it and a collection declared for the
  * purpose "evaluation" on public benchmark data (consent not needed, no review); every call
  * carries a context with that purpose and the case "eval lfw-1n". */
@@ -46,6 +55,8 @@
 
 #define TOP_K 10       /* rank-10 identification; >= 2 is what the unmated score needs */
 #define FPIR_TARGET 1e-2
+#define MULTI_MAX_ENROL 3 /* --enrol K: 1..3; the probes start at image 4 */
+#define N_RULES 4         /* MIEN_AGGREGATE_BEST .. MIEN_AGGREGATE_TOP2 */
 
 static int cmp_double_desc(const void *a, const void *b)
 {
@@ -108,11 +119,15 @@ typedef struct run {
     eval_options o;
     cli_context cx;
     eval_person *people;
-    size_t n_people, n_gallery_people; /* people, and those with >= 2 images */
+    size_t n_people, n_gallery_people; /* people, and the mated ones (>= mated_min images) */
     char **paths;                      /* n_images image paths, owned */
     size_t *owner;                     /* image → person */
-    bool *is_gallery;                  /* the first image of each person */
+    int *num;                          /* image → its number in the person's folder, 1.. */
     size_t n_images, n_probes;
+    bool multi;                        /* --enrol or --rule: several photos per person */
+    int enrol;                         /* photos enrolled per person (K) */
+    int mated_min, probe_from;         /* mated: >= mated_min images; probes from this one */
+    mien_aggregate rule;               /* the rule searched with */
     eval_embed_result r;
     mien_engine *engine;
     char db_path[32]; /* the temporary store, made when made_db */
@@ -127,20 +142,33 @@ typedef struct run {
     double *search_ms;   /* per search done (searched of them) */
 } run;
 
+/* Whether image i is enrolled (its person's first K) or a probe (a mated person's image from
+ * probe_from on). In the classic protocol (K = 1, mated 2, probes from 2) these are the first
+ * image of everyone and every other image. */
+static bool is_gallery(const run *u, size_t i)
+{
+    return u->num[i] <= u->enrol;
+}
+
+static bool is_probe(const run *u, size_t i)
+{
+    return u->people[u->owner[i]].count >= u->mated_min && u->num[i] >= u->probe_from;
+}
+
 /* Lists every image of the people of lfw-names.txt in LFW folder `dir`: paths, owner and
- * whether it goes into the gallery (each person's first image). False, with a message, when
- * out of memory. */
+ * number, and counts the mated people and the probes. False, with a message, when out of
+ * memory. */
 static bool list_images(run *u, const char *dir)
 {
     size_t k_img = 0;
     for (size_t p = 0; p < u->n_people; p++) {
         u->n_images += (size_t)u->people[p].count;
-        u->n_gallery_people += u->people[p].count >= 2;
+        u->n_gallery_people += u->people[p].count >= u->mated_min;
     }
     u->paths = calloc(u->n_images, sizeof(*u->paths));
     u->owner = calloc(u->n_images, sizeof(*u->owner));
-    u->is_gallery = calloc(u->n_images, sizeof(*u->is_gallery));
-    if (u->paths == NULL || u->owner == NULL || u->is_gallery == NULL) {
+    u->num = calloc(u->n_images, sizeof(*u->num));
+    if (u->paths == NULL || u->owner == NULL || u->num == NULL) {
         fprintf(stderr, "mien eval lfw-1n: out of memory\n");
         return false;
     }
@@ -153,8 +181,8 @@ static bool list_images(run *u, const char *dir)
                 return false;
             }
             u->owner[k_img] = p;
-            u->is_gallery[k_img] = i == 1;
-            u->n_probes += i > 1;
+            u->num[k_img] = i;
+            u->n_probes += is_probe(u, k_img);
             k_img++;
         }
     }
@@ -185,19 +213,6 @@ static bool open_gallery(run *u)
     snprintf(key_path, sizeof(key_path), "%s.key", u->db_path);
     mien_store_options so_open = {.key_file = key_path, .create_key = true};
     st = cli_store_open_with(uri, &so_open, &u->store, &err);
-    if (st == MIEN_OK) {
-        mien_collection_policy policy = {.purposes = "evaluation",
-                                         .legal_basis = "evaluation on public benchmark data "
-                                                        "(LFW)",
-                                         .consent = MIEN_CONSENT_NOT_NEEDED,
-                                         .review = MIEN_REVIEW_NONE,
-                                         /* the measurement wants every rank-TOP_K
-                                          * candidate, whatever its score */
-                                         .max_fmr = 1.0,
-                                         .max_candidates = TOP_K};
-        st = mien_collection_create(u->store, "lfw", u->o.profile, u->engine,
-                                    "LFW 1:N (mien eval lfw-1n)", &policy, &u->cx.ctx, &err);
-    }
     if (st != MIEN_OK) {
         fprintf(stderr, "mien eval lfw-1n: %s (%s)\n", err.message, mien_strerror(st));
         return false;
@@ -205,15 +220,41 @@ static bool open_gallery(run *u)
     return true;
 }
 
-/* Enrols each gallery image that has a face; times the whole. False on a store failure. */
-static bool enrol_gallery(run *u)
+/* The collection `name` for this run's evaluation (see open_gallery). */
+static bool make_collection(run *u, const char *name)
+{
+    mien_error err;
+    mien_collection_policy policy = {.purposes = "evaluation",
+                                     .legal_basis = "evaluation on public benchmark data (LFW)",
+                                     .consent = MIEN_CONSENT_NOT_NEEDED,
+                                     .review = MIEN_REVIEW_NONE,
+                                     /* the measurement wants every rank-TOP_K candidate,
+                                      * whatever its score */
+                                     .max_fmr = 1.0,
+                                     .max_candidates = TOP_K};
+    mien_status st = mien_collection_create(u->store, name, u->o.profile, u->engine,
+                                            "LFW 1:N (mien eval lfw-1n)", &policy, &u->cx.ctx,
+                                            &err);
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien eval lfw-1n: %s (%s)\n", err.message, mien_strerror(st));
+    }
+    return st == MIEN_OK;
+}
+
+/* Enrols each gallery image that has a face (with its quality, for the quality rule) into
+ * `collection`; times the whole. False on a store failure. */
+static bool enrol_gallery(run *u, const char *collection)
 {
     mien_error err;
     double t0 = mien_now_ms();
+    u->enrolled = u->not_enrolled = 0;
+    if (!make_collection(u, collection)) {
+        return false;
+    }
     for (size_t i = 0; i < u->n_images; i++) {
         mien_enrollment e;
         mien_status st;
-        if (!u->is_gallery[i]) {
+        if (!is_gallery(u, i)) {
             continue;
         }
         if (u->r.images[i].status != EVAL_IMAGE_OK) {
@@ -223,7 +264,8 @@ static bool enrol_gallery(run *u)
         memset(&e, 0, sizeof(e));
         e.subject = u->people[u->owner[i]].name;
         e.template_ = u->r.images[i].t;
-        st = mien_enroll(u->store, "lfw", &e, &u->cx.ctx, NULL, &err);
+        e.quality = &u->r.images[i].quality;
+        st = mien_enroll(u->store, collection, &e, &u->cx.ctx, NULL, &err);
         if (st != MIEN_OK) {
             fprintf(stderr, "mien eval lfw-1n: enrol %s: %s (%s)\n", u->paths[i], err.message,
                     mien_strerror(st));
@@ -252,19 +294,23 @@ static void score_probe(run *u, size_t q, const char *who, const mien_search_res
     }
 }
 
-/* Searches each probe that has a face once, for the top TOP_K with no similarity floor.
- * False on a library failure or out of memory. */
-static bool search_probes(run *u)
+/* Searches each probe that has a face once in `collection` under u->rule, for the top
+ * TOP_K with no similarity floor. False on a library failure or out of memory. */
+static bool search_probes(run *u, const char *collection)
 {
     size_t q = 0, n = u->n_probes + 1;
     mien_search_options so = mien_search_options_default();
     mien_error err;
     so.top_k = TOP_K;
     so.max_fmr = 1.0; /* no floor: every candidate, whatever its similarity */
-    u->unmated = malloc(n * sizeof(*u->unmated));
-    u->mated_score = malloc(n * sizeof(*u->mated_score));
-    u->search_ms = malloc(n * sizeof(*u->search_ms));
-    u->mate_rank = calloc(n, sizeof(*u->mate_rank));
+    so.aggregate = u->rule;
+    u->searched = 0;
+    if (u->unmated == NULL) {
+        u->unmated = malloc(n * sizeof(*u->unmated));
+        u->mated_score = malloc(n * sizeof(*u->mated_score));
+        u->search_ms = malloc(n * sizeof(*u->search_ms));
+        u->mate_rank = calloc(n, sizeof(*u->mate_rank));
+    }
     if (u->unmated == NULL || u->mated_score == NULL || u->search_ms == NULL ||
         u->mate_rank == NULL) {
         fprintf(stderr, "mien eval lfw-1n: out of memory\n");
@@ -272,7 +318,7 @@ static bool search_probes(run *u)
     }
     for (size_t i = 0; i < u->n_images; i++) {
         mien_search_result res;
-        if (u->is_gallery[i]) {
+        if (!is_probe(u, i)) {
             continue;
         }
         u->unmated[q] = -INFINITY;
@@ -280,7 +326,8 @@ static bool search_probes(run *u)
         u->mate_rank[q] = 0;
         if (u->r.images[i].status == EVAL_IMAGE_OK) {
             double t0 = mien_now_ms();
-            mien_status st = mien_search(u->store, "lfw", u->r.images[i].t, &so, &u->cx.ctx, &res, &err);
+            mien_status st = mien_search(u->store, collection, u->r.images[i].t, &so,
+                                         &u->cx.ctx, &res, &err);
             if (st != MIEN_OK) {
                 fprintf(stderr, "mien eval lfw-1n: search %s: %s (%s)\n", u->paths[i],
                         err.message, mien_strerror(st));
@@ -393,7 +440,7 @@ static void run_free(run *u)
     }
     free(u->paths);
     free(u->owner);
-    free(u->is_gallery);
+    free(u->num);
     free(u->people);
     free(u->unmated);
     free(u->mated_score);
@@ -413,19 +460,112 @@ static bool embed_all(run *u)
            eval_embed_run(u->engine, &job, &u->r) == MIEN_OK;
 }
 
+/* One row of the several-photos table: K, the rule, the figures (text, then with --json one
+ * JSON line). */
+static void print_row(const run *u, const figures *f)
+{
+    size_t n = u->n_probes;
+    const char *rule = mien_aggregate_name(u->rule);
+    printf("K=%d %-7s rank-1 %6.2f %%  rank-5 %6.2f %%  rank-10 %6.2f %%  FNIR@FPIR=1e-2 %6.2f %% "
+           "(threshold %.4f)  search %.3f ms\n",
+           u->enrol, rule, 100.0 * f->hit1 / n, 100.0 * f->hit5 / n, 100.0 * f->hit10 / n,
+           100.0 * f->fnir, f->threshold, f->median_ms);
+    if (u->o.json) {
+        printf("{\"profile\":\"%s\",\"enrol\":%d,\"rule\":\"%s\",\"gallery_subjects\":%zu,"
+               "\"gallery_faces\":%zu,\"probes\":%zu,\"probes_no_face\":%zu,\"rank1\":%.6f,"
+               "\"rank5\":%.6f,\"rank10\":%.6f,\"fnir_at_fpir_1e-2\":%.6f,\"threshold\":%.6f,"
+               "\"fpir\":%.6f,\"search_ms_median\":%.4f}\n",
+               mien_profile_name(u->o.profile), u->enrol, rule, u->n_people, u->enrolled, n,
+               n - u->searched, (double)f->hit1 / n, (double)f->hit5 / n,
+               (double)f->hit10 / n, f->fnir, f->threshold, f->fpir, f->median_ms);
+    }
+}
+
+/* --enrol and --rule: the Ks (*lo..*hi) and rules (rules[0..*n_rules)). False, with a
+ * message, for anything else. */
+static bool parse_multi(const eval_options *o, int *lo, int *hi, mien_aggregate *rules,
+                        int *n_rules)
+{
+    *lo = 1;
+    *hi = MULTI_MAX_ENROL;
+    *n_rules = 1;
+    rules[0] = MIEN_AGGREGATE_DEFAULT;
+    if (o->enrol != NULL && strcmp(o->enrol, "all") != 0) {
+        char *end = NULL;
+        long k = strtol(o->enrol, &end, 10);
+        if (end == o->enrol || *end != '\0' || k < 1 || k > MULTI_MAX_ENROL) {
+            fprintf(stderr, "mien eval lfw-1n: --enrol takes 1..%d or all, not '%s'\n",
+                    MULTI_MAX_ENROL, o->enrol);
+            return false;
+        }
+        *lo = *hi = (int)k;
+    }
+    if (o->rule != NULL && strcmp(o->rule, "all") == 0) {
+        *n_rules = N_RULES;
+        for (int r = 0; r < N_RULES; r++) {
+            rules[r] = (mien_aggregate)(MIEN_AGGREGATE_BEST + r);
+        }
+    } else if (o->rule != NULL && mien_aggregate_parse(o->rule, &rules[0]) != MIEN_OK) {
+        fprintf(stderr, "mien eval lfw-1n: --rule takes best, mean, quality, top2, default or "
+                        "all, not '%s'\n", o->rule);
+        return false;
+    }
+    return true;
+}
+
+/* The several-photos evaluation: for each K a collection, for each rule a pass of searches.
+ * False on a failure (reported). */
+static bool run_multi(run *u, int lo, int hi, const mien_aggregate *rules, int n_rules)
+{
+    figures f;
+    printf("LFW 1:N (open set), several photos per person, profile %s: %zu mated people (>= 4 "
+           "images), %zu distractors, %zu probes (each mated person's images from the 4th)\n",
+           mien_profile_name(u->o.profile), u->n_gallery_people,
+           u->n_people - u->n_gallery_people, u->n_probes);
+    for (int k = lo; k <= hi; k++) {
+        char name[16];
+        snprintf(name, sizeof(name), "lfw-k%d", k);
+        u->enrol = k;
+        if (!enrol_gallery(u, name)) {
+            return false;
+        }
+        printf("K=%d: %zu faces enrolled (%zu gallery images without a face), %.0f faces/s\n",
+               k, u->enrolled, u->not_enrolled,
+               u->enrol_ms > 0 ? (double)u->enrolled / (u->enrol_ms / 1e3) : 0.0);
+        for (int r = 0; r < n_rules; r++) {
+            u->rule = rules[r];
+            if (!search_probes(u, name) || !compute(u, &f)) {
+                return false;
+            }
+            print_row(u, &f);
+            fflush(stdout);
+        }
+    }
+    return true;
+}
+
 int tools_eval_lfw1n(int argc, char **argv)
 {
     run u;
     figures f;
     char dir[4096], names_path[4200];
-    int rc = CLI_EXIT_FAIL;
+    int rc = CLI_EXIT_FAIL, lo = 1, hi = 1, n_rules = 1;
+    mien_aggregate rules[N_RULES];
     memset(&u, 0, sizeof(u));
     cli_context_init(&u.cx, "evaluation", "eval lfw-1n");
     int parsed = eval_parse_options("lfw-1n", argc, argv,
-                                    EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_JSON, &u.o);
+                                    EVAL_OPT_DATA | EVAL_OPT_PROFILE | EVAL_OPT_JSON |
+                                        EVAL_OPT_AGGREGATE,
+                                    &u.o);
     if (parsed != CLI_PARSED) {
         return parsed;
     }
+    u.multi = u.o.enrol != NULL || u.o.rule != NULL;
+    if (u.multi && !parse_multi(&u.o, &lo, &hi, rules, &n_rules)) {
+        return CLI_EXIT_USAGE;
+    }
+    u.enrol = 1;
+    u.mated_min = u.probe_from = u.multi ? MULTI_MAX_ENROL + 1 : 2;
     if (!eval_find_lfw("lfw-1n", u.o.data_dir, "lfw-names.txt", dir, sizeof(dir))) {
         return CLI_EXIT_FAIL;
     }
@@ -435,15 +575,18 @@ int tools_eval_lfw1n(int argc, char **argv)
     }
     if (list_images(&u, dir)) {
         fprintf(stderr,
-                "mien eval lfw-1n: %zu people, %zu images: gallery %zu (%zu mated + %zu "
-                "distractors), %zu probes, profile %s, %d threads\n",
-                u.n_people, u.n_images, u.n_people, u.n_gallery_people,
-                u.n_people - u.n_gallery_people, u.n_probes, mien_profile_name(u.o.profile),
-                u.o.threads);
-        if (embed_all(&u) && open_gallery(&u) && enrol_gallery(&u) && search_probes(&u) &&
-            compute(&u, &f)) {
-            print_figures(&u, &f);
-            rc = CLI_EXIT_OK;
+                "mien eval lfw-1n: %zu people, %zu images: %zu mated + %zu distractors, %zu "
+                "probes, profile %s, %d threads\n",
+                u.n_people, u.n_images, u.n_gallery_people, u.n_people - u.n_gallery_people,
+                u.n_probes, mien_profile_name(u.o.profile), u.o.threads);
+        if (embed_all(&u) && open_gallery(&u)) {
+            if (u.multi) {
+                rc = run_multi(&u, lo, hi, rules, n_rules) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+            } else if (enrol_gallery(&u, "lfw") && search_probes(&u, "lfw") &&
+                       compute(&u, &f)) {
+                print_figures(&u, &f);
+                rc = CLI_EXIT_OK;
+            }
         }
     }
     run_free(&u);

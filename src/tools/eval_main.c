@@ -46,6 +46,11 @@ static const struct {
              .help = "the clustering method of the curve: chinese_whispers or components"),
     EVAL_OPT(EVAL_OPT_JSON, "--json", CLI_OPT_FLAG, json, NULL,
              .help = "the results as one JSON line"),
+    EVAL_OPT(EVAL_OPT_AGGREGATE, "--enrol", CLI_OPT_STRING, enrol, "K",
+             .help = "enrol each person's first K photos (1..3, or all: each K in turn)"),
+    EVAL_OPT(EVAL_OPT_AGGREGATE, "--rule", CLI_OPT_STRING, rule, "R",
+             .help = "how a subject's faces score together: best, mean, quality, top2, "
+                     "default, or all"),
 };
 
 #define N_EVAL_OPTS (sizeof(eval_opts) / sizeof(eval_opts[0]))

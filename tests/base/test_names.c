@@ -18,6 +18,7 @@ TEST(names_round_trip)
     ROUND_TRIP(mien_review_mode, review_mode, MIEN_REVIEW_ONE, MIEN_REVIEW_NONE);
     ROUND_TRIP(mien_review_decision, decision, MIEN_DECISION_CONFIRM, MIEN_DECISION_REJECT);
     ROUND_TRIP(mien_quality_class, quality_class, MIEN_QUALITY_LOW, MIEN_QUALITY_HIGH);
+    ROUND_TRIP(mien_aggregate, aggregate, MIEN_AGGREGATE_DEFAULT, MIEN_AGGREGATE_TOP2);
     return 0;
 }
 

@@ -285,6 +285,7 @@ if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
         --store "$STORE" --json
     expect "search finds A at rank 1" "$OUT" '"candidates":\[{"rank":1,"subject":"A","similarity":1.000000,'
     expect "search opens a two-person review" "$OUT" '"review_id":"[0-9a-f]\{32\}","reviews_required":2,"audit_seq":[0-9]'
+    expect "search lists the candidate's faces" "$OUT" '"face_id":[0-9]*,"faces":\[{"face_id":[0-9]*,"similarity":1.000000}'
     REVIEW=$(sed -n 's/.*"review_id":"\([0-9a-f]*\)".*/\1/p' "$OUT")
     SEQ=$(sed -n 's/.*"audit_seq":\([0-9]*\)}$/\1/p' "$OUT")
     if command -v sha256sum >/dev/null; then
@@ -305,6 +306,11 @@ if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
     if grep -qi "match" "$OUT"; then
         failed=$((failed + 1)); echo "  FAILED search output says match"
     else passed=$((passed + 1)); echo "  ok search says candidates, never matches"; fi
+    check "search --aggregate best" 0 "$MIEN" search people "$S1" --aggregate best \
+        --purpose lost_child --case-ref C-2 --store "$STORE" --json
+    expect "search --aggregate best finds A" "$OUT" '"candidates":\[{"rank":1,"subject":"A",'
+    check "search --aggregate bogus" 2 "$MIEN" search people "$S1" --aggregate bogus \
+        --purpose lost_child --case-ref C-2 --store "$STORE" --json
     check "search unknown collection" 1 "$MIEN" search nope "$S1" --purpose lost_child \
         --case-ref C-1 --store "$STORE"
     check "search bad --fmr" 2 "$MIEN" search people "$S1" --fmr 7 --store "$STORE"

@@ -190,6 +190,11 @@ req "search" 200 -H "Authorization: Bearer $SEARCHER" -H 'Content-Type: image/jp
     --data-binary "@$SAMPLE" "$URL/v1/collections/people/search?top=5&purpose=testing&case_ref=T-1"
 has "search candidate" '"candidates":\[\{"rank":1,"subject":"(alice|bob|dave)","similarity":(1\.0|0\.99)'
 has "search review" '"review":\{"id":"[0-9a-f]{32}","required":1,"status":"pending"\}'
+has "search candidate faces" '"faces":\[\{"face_id":[0-9]+,"similarity":'
+has "search names its rule" '"aggregate":"mean"'
+req "search aggregate=bogus → 400" 400 -H "Authorization: Bearer $SEARCHER" \
+    -H 'Content-Type: image/jpeg' --data-binary "@$SAMPLE" \
+    "$URL/v1/collections/people/search?aggregate=bogus&purpose=testing&case_ref=T-1"
 # a face moved to another subject (re-sealed for it): found under its new name
 dave_face=$(sed -n 's/.*"subject":"dave","face_id":\([0-9]*\).*/\1/p' "$TMP/dave.json")
 req "move dave's face to erin" 200 -X POST -H "$AUTH" \
