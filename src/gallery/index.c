@@ -711,8 +711,10 @@ bool gallery_index_move_face(gallery_index *idx, int64_t face_id, int64_t subjec
 {
     for (size_t r = 0; index_ok(idx) && r < idx->n; r++) {
         if (idx->face_id[r] == face_id) {
+            /* the subjects' row lists (the aggregate rules read them) are rebuilt: moves are
+             * rare, and a rebuild is one pass over the rows */
             idx->subject_id[r] = subject_id;
-            return true;
+            return slots_rebuild(idx, idx->n_subjects + 1) == MIEN_OK;
         }
     }
     return false;

@@ -61,8 +61,8 @@ size_t gallery_index_size(const gallery_index *idx);
  * where a face may already have been loaded). */
 bool gallery_index_has_face(const gallery_index *idx, int64_t face_id);
 /* Gives face_id (when indexed) to subject_id, its vector unchanged: a face moved to another
- * subject (the HNSW graph labels rows, so it stays valid). False when the face is not there.
- * Exclusive access. */
+ * subject (the HNSW graph labels rows, so it stays valid; the subjects' row lists are rebuilt).
+ * False when the face is not there, or out of memory (the caller reloads). Exclusive access. */
 bool gallery_index_move_face(gallery_index *idx, int64_t face_id, int64_t subject_id);
 int gallery_index_dim(const gallery_index *idx);
 
