@@ -412,8 +412,9 @@ PY
 
     # erasure receipt
     check "erase" 0 "$MIEN" erase people --subject A --case-ref ERASE-1 --store "$STORE" --json
-    # the two searches for A's photo each opened a review naming A (issue 13 item 10)
-    expect "erase counts" "$OUT" '"faces_deleted":1,"crops_deleted":0,"reviews_deleted":2'
+    # the three searches for A's photo (two, and --aggregate best) each opened a review naming
+    # A (issue 13 item 10)
+    expect "erase counts" "$OUT" '"faces_deleted":1,"crops_deleted":0,"reviews_deleted":3'
     expect "erase receipt" "$OUT" '"subject_hash":"[0-9a-f]\{64\}","erased_at":"[0-9T:Z-]*","erased_at_unix":[0-9]*,"audit_seq":[0-9]*,"audit_hash":"[0-9a-f]\{64\}"}'
     RECEIPT_HASH=$(sed -n 's/.*"audit_hash":"\([0-9a-f]*\)".*/\1/p' "$OUT")
     check "the erased subject's review is gone, notes and all" 1 "$MIEN" review "$REVIEW" \
@@ -551,7 +552,7 @@ PY
         --store "$STORE"
     check "search capped at its defaults" 0 "$MIEN" search capped "$S1" --fmr 1 \
         --purpose evaluation --case-ref C-5 --store "$STORE" --json
-    expect "defaults lowered to the cap: 2 candidates" "$OUT" '"max_fmr":1,"top":2,.*"candidates":\[{"rank":1,[^]]*{"rank":2,[^]]*\],'
+    expect "defaults lowered to the cap: 2 candidates" "$OUT" '"max_fmr":1,"top":2,.*"candidates":\[{"rank":1,.*{"rank":2,[^]]*\[[^]]*\]}\],"review_id"'
 
     # the audit chain: intact, then one row altered, then the newest rows deleted, each by
     # an attacker with write access to the file who first drops the append-only trigger
