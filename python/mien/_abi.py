@@ -233,18 +233,20 @@ _lib_path = None
 
 
 def library_candidates(path=None):
-    """Where the library is looked for, in order: `path`, $MIEN_LIBRARY, the build tree, then
-    the system's search (ctypes.util.find_library, an installed libmien.so.N)."""
+    """Where the library is looked for, in order, as (path, explicit) pairs: `path`,
+    $MIEN_LIBRARY, the build tree, then the system's search (ctypes.util.find_library, an
+    installed libmien.so.N). A library named explicitly (the first two) must load: no
+    silent fallback to another one."""
     out = []
     if path:
-        out.append(os.fspath(path))
+        out.append((os.fspath(path), True))
     env = os.environ.get("MIEN_LIBRARY")
     if env:
-        out.append(env)
-    out.append(os.path.join(TREE_ROOT, "build", "libmien.so"))
+        out.append((env, True))
+    out.append((os.path.join(TREE_ROOT, "build", "libmien.so"), False))
     found = ctypes.util.find_library("mien")
     if found:
-        out.append(found)
+        out.append((found, False))
     return out
 
 
@@ -257,30 +259,42 @@ def load(path=None):
         if _lib is not None:
             return _lib
         tried = []
-        for cand in library_candidates(path):
-            # an explicit name is tried as given; a tree path only when the file is there
-            if os.sep in cand and not os.path.exists(cand):
-                tried.append(f"{cand} (not there)")
+        for cand, explicit in library_candidates(path):
+            why = _try_load(cand)
+            if isinstance(why, str):
+                tried.append(f"{cand} ({why})")
+                if explicit:
+                    break
                 continue
-            try:
-                lib = ctypes.CDLL(cand)
-            except OSError as e:
-                tried.append(f"{cand} ({e})")
-                continue
-            for name, (res, args) in PROTOTYPES.items():
-                fn = getattr(lib, name)
-                fn.restype = res
-                fn.argtypes = args
-            _lib, _lib_path = lib, _loaded_path(cand)
+            _lib, _lib_path = why, _loaded_path(cand)
             return _lib
-        raise OSError("libmien not found; tried: " + "; ".join(tried) +
+        raise OSError("libmien cannot be loaded; tried: " + "; ".join(tried) +
                       " (build it with `make build`, or set MIEN_LIBRARY to libmien.so)")
+
+
+def _try_load(name):
+    """The CDLL at `name` with every prototype declared, or why not (a string)."""
+    # an explicit name is tried as given; a path only when the file is there
+    if os.sep in name and not os.path.exists(name):
+        return "not there"
+    try:
+        lib = ctypes.CDLL(name)
+    except OSError as e:
+        return str(e)
+    missing = [fn for fn in PROTOTYPES if not hasattr(lib, fn)]
+    if missing:  # an older libmien than this package
+        return "lacks " + ", ".join(missing[:3])
+    for fn, (res, args) in PROTOTYPES.items():
+        f = getattr(lib, fn)
+        f.restype = res
+        f.argtypes = args
+    return lib
 
 
 def _loaded_path(name):
     """The file the dynamic loader mapped for `name` (find_library gives only a soname)."""
     if os.sep in name:
-        return os.path.realpath(name)
+        return os.path.abspath(name)
     try:
         with open("/proc/self/maps") as maps:
             for line in maps:

@@ -102,9 +102,11 @@ class Engine:
         self._lib = _abi.load(library)
         lib = self._lib
         tried = models_candidates(models)
-        # An explicit folder is used as given (its error names it); otherwise the first that
-        # exists, or the last-tried ./models for the library's own message.
-        folder = tried[0] if models else next((d for d in tried if os.path.isdir(d)), "models")
+        # A folder named (argument or $MIEN_MODELS) is used as given, its error naming it;
+        # otherwise the first that exists, or ./models for the library's own message.
+        explicit = bool(models or os.environ.get("MIEN_MODELS"))
+        folder = tried[0] if explicit else next((d for d in tried if os.path.isdir(d)),
+                                                "models")
         self.models = os.path.abspath(folder)
         opt = lib.mien_engine_options_default()
         opt.models_dir = _enc(folder)
@@ -123,7 +125,7 @@ class Engine:
             opt.max_isa = v.value
         handle = ctypes.c_void_p()
         st = lib.mien_engine_new(ctypes.byref(opt), ctypes.byref(handle), ctypes.byref(err))
-        if st != 0 and not models:
+        if st != 0 and not explicit:
             _raise(st, message=err.message.decode("utf-8", "replace") +
                    " (looked in: " + ", ".join(tried) + "; set MIEN_MODELS or pass models=)")
         _check(st, err)
@@ -210,7 +212,7 @@ class Image:
         err = _abi.Error()
         opt = self._lib.mien_image_options_faces()
         if isinstance(source, (str, os.PathLike)):
-            st = self._lib.mien_image_load(_enc(source), ctypes.byref(opt), ctypes.byref(h),
+            st = self._lib.mien_image_load(os.fsencode(source), ctypes.byref(opt), ctypes.byref(h),
                                            ctypes.byref(err))
             if st == 0:
                 self.sha256 = _file_sha256(source)

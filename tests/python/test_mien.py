@@ -177,6 +177,26 @@ class Faces(unittest.TestCase):
             pass
         img2.close()
 
+    def test_threads(self):
+        # one engine, a session per thread (mien.h: a session belongs to one thread)
+        import threading
+        counts, errors = [], []
+
+        def work():
+            try:
+                for _ in range(3):
+                    counts.append(len(self.engine.detect(S1)))
+            except Exception as e:  # reported below: a thread's failure must fail the test
+                errors.append(e)
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(counts, [3] * 9)
+        self.assertGreaterEqual(len(self.engine._sessions), 3)
+
     def test_numpy_optional(self):
         code = "import sys, mien; sys.exit('numpy' in sys.modules)"
         r = subprocess.run([sys.executable, "-c", code], env=dict(
@@ -190,6 +210,46 @@ class Faces(unittest.TestCase):
             arr = numpy.zeros((img.height, img.width, 3), numpy.uint8)
         self.assertEqual(self.engine.detect(arr), [])
         self.assertEqual(numpy.asarray(self.engine.embed(S1)).shape, (192,))
+
+
+@unittest.skipUnless(HAVE_SAMPLES, "models/samples missing (run scripts/setup)")
+class Finding(unittest.TestCase):
+    """Where the library and the models are found, each in a fresh interpreter."""
+
+    def run_py(self, code, cwd, **env):
+        e = {k: v for k, v in os.environ.items()
+             if k not in ("MIEN_LIBRARY", "MIEN_MODELS", "MIEN_STORE")}
+        e.update(env, PYTHONPATH=os.path.join(ROOT, "python"))
+        return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=e,
+                              capture_output=True, text=True)
+
+    def test_installed_layout(self):
+        # PREFIX/lib/libmien.so.0 finds PREFIX/share/mien/models from any directory
+        lib = os.environ.get("MIEN_LIBRARY") or os.path.join(ROOT, "build", "libmien.so")
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "lib"))
+            os.makedirs(os.path.join(d, "share", "mien"))
+            os.symlink(os.path.abspath(lib), os.path.join(d, "lib", "libmien.so.0"))
+            os.symlink(MODELS, os.path.join(d, "share", "mien", "models"))
+            code = "import mien; e = mien.Engine(); print(e.models)"
+            r = self.run_py(code, d, MIEN_LIBRARY=os.path.join(d, "lib", "libmien.so.0"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.strip(), os.path.join(d, "share", "mien", "models"))
+            # $MIEN_MODELS comes first; a wrong one is an error naming it, not a fallback
+            r = self.run_py(code, d, MIEN_LIBRARY=os.path.join(d, "lib", "libmien.so.0"),
+                            MIEN_MODELS=os.path.join(d, "elsewhere"))
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("elsewhere", r.stderr)
+
+    def test_explicit_library_must_load(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = self.run_py("import mien; mien.Engine()", d,
+                            MIEN_LIBRARY=os.path.join(d, "libmien.so"))
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("libmien cannot be loaded; tried: " + os.path.join(d, "libmien.so"),
+                          r.stderr)
+            r = self.run_py("import mien; mien.load_library(); print(mien.library_path())", d)
+            self.assertEqual(r.stdout.strip(), os.path.join(ROOT, "build", "libmien.so"))
 
 
 @unittest.skipUnless(HAVE_SAMPLES, "models/samples missing (run scripts/setup)")
