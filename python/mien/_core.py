@@ -76,6 +76,34 @@ def _name_value(parse, text, what):
     return v.value
 
 
+class _Owned:
+    """A C object this Python object owns: close() frees it (with the library's `_free`
+    function) once, a second call doing nothing; so do the end of a `with` block and, as a
+    last resort, the garbage collector. A use after close is Error code 1."""
+    _free = None      # the mien_*_free function's name
+    _what = "object"  # for the message of a use after close
+    _handle = None
+
+    def _ptr(self):
+        if self._handle is None:
+            raise Error(1, f"the {self._what} is closed")
+        return self._handle
+
+    def close(self):
+        h, self._handle = self._handle, None
+        if h is not None:
+            getattr(self._lib, self._free)(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
 # ---- engine ----------------------------------------------------------------------------------
 
 
@@ -92,7 +120,7 @@ def models_candidates(models=None):
     return out + _abi.installed_models()
 
 
-class Engine:
+class Engine(_Owned):
     """The face models, loaded once from a models folder (mien_engine), and one inference
     session per thread that uses it (mien_session). `precision` ("f32", "bf16", "bf16-all")
     and `max_isa` ("avx2", ...) default to $MIEN_PRECISION and $MIEN_MAX_ISA, as for the mien
@@ -134,15 +162,16 @@ class Engine:
         self._sessions = []
         self._sessions_lock = threading.Lock()
 
+    _what = "engine"
+
     def session(self):
         """This thread's session (mien.h: a session belongs to one thread)."""
-        if self._handle is None:
-            raise Error(1, "the engine is closed")
+        handle = self._ptr()
         s = getattr(self._local, "session", None)
         if s is None:
             h = ctypes.c_void_p()
             err = _abi.Error()
-            _check(self._lib.mien_session_new(self._handle, ctypes.byref(h), ctypes.byref(err)),
+            _check(self._lib.mien_session_new(handle, ctypes.byref(h), ctypes.byref(err)),
                    err)
             s = self._local.session = h
             with self._sessions_lock:
@@ -151,23 +180,14 @@ class Engine:
 
     def close(self):
         """Frees every session, then the models. Safe to call twice."""
-        if getattr(self, "_handle", None) is None:
+        h, self._handle = self._handle, None
+        if h is None:
             return
         with self._sessions_lock:
             for s in self._sessions:
                 self._lib.mien_session_free(s)
             self._sessions = []
-        self._lib.mien_engine_free(self._handle)
-        self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
+        self._lib.mien_engine_free(h)
 
     # The calls, on this engine (the module's functions use the default engine).
     def detect(self, image, **kw):
@@ -197,16 +217,17 @@ def default_engine():
 # ---- images ----------------------------------------------------------------------------------
 
 
-class Image:
+class Image(_Owned):
     """A decoded picture (mien_image). `source` is a path (str or os.PathLike), the file's
     bytes (bytes, bytearray, memoryview), or an RGB array of shape (height, width, 3) and
     dtype uint8 (numpy, when installed). JPEG, PNG and WebP are read by content; EXIF
     orientation is applied. Bad input raises ImageError (code 9), an unreadable file Error
     with code 3. Decode once, use it for detect and embed: `with mien.Image(p) as img:`."""
 
+    _free, _what = "mien_image_free", "image"
+
     def __init__(self, source, *, library=None):
         self._lib = _abi.load(library)
-        self._handle = None
         self.sha256 = None  # SHA-256 of the input bytes, for the audit log (not for arrays)
         h = ctypes.c_void_p()
         err = _abi.Error()
@@ -240,25 +261,6 @@ class Image:
         arr = numpy.ascontiguousarray(arr)
         return self._lib.mien_image_from_rgb(arr.ctypes.data, shape[1], shape[0], shape[1] * 3,
                                              ctypes.byref(h), ctypes.byref(err))
-
-    def close(self):
-        if getattr(self, "_handle", None) is not None:
-            self._lib.mien_image_free(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
-
-    def _ptr(self):
-        if self._handle is None:
-            raise Error(1, "the image is closed")
-        return self._handle
 
 
 def sha256(data):
@@ -355,12 +357,14 @@ def detect(image, *, min_score=0.0, small_faces=False, max_faces=0, engine=None)
 # ---- templates -------------------------------------------------------------------------------
 
 
-class Template:
+class Template(_Owned):
     """What mien keeps of a face (mien_template): L2-normalised embeddings of a profile's
     models. len(t) is the number of floats; t.vector() the floats (part 0: embedder A, 1:
     embedder B for `accurate`); numpy.asarray(t) works when numpy is installed. bytes(t) and
     Template.from_bytes() serialise it. `face` is the face it was made from (None after
     from_bytes), `faces` how many faces its picture had."""
+
+    _free, _what = "mien_template_free", "template"
 
     def __init__(self, lib, handle, face=None, faces=0, sha=None):
         self._lib, self._handle, self.face, self.faces, self._sha = lib, handle, face, faces, sha
@@ -374,11 +378,6 @@ class Template:
         _check(lib.mien_template_deserialize(data, len(data), ctypes.byref(h), ctypes.byref(err)),
                err)
         return cls(lib, h)
-
-    def _ptr(self):
-        if self._handle is None:
-            raise Error(1, "the template is closed")
-        return self._handle
 
     @property
     def profile(self):
@@ -412,20 +411,6 @@ class Template:
         buf = ctypes.create_string_buffer(n.value)
         _check(self._lib.mien_template_serialize(self._ptr(), buf, n.value, ctypes.byref(n)))
         return buf.raw[:n.value]
-
-    def close(self):
-        if getattr(self, "_handle", None) is not None:
-            self._lib.mien_template_free(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
 
 def _choice(face):

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 
 from . import _abi
-from ._core import (_CLASSES, Error, Template, _Borrowed, _check, _embed_face, _enc, _find,
+from ._core import (_CLASSES, Error, Template, _Owned, _Borrowed, _check, _embed_face, _enc, _find,
                     _name_value, default_actor, default_engine)
 
 
@@ -122,16 +122,17 @@ class AuditReport:
     public_key: str
 
 
-class Store:
+class Store(_Owned):
     """A store of collections (mien_store): "sqlite:PATH" or a PATH, or "postgres://...".
     uri None: $MIEN_STORE, else ./mien.db; key_file None: $MIEN_KEY_FILE, else the database
     path + ".key" (created, mode 0600, when absent: `key_created` says so — back it up).
     `actor` is who the audit log names (default "python:USER"); `engine` the models that
     embed for it (default: the module's engine). A store handle belongs to one thread."""
 
+    _free, _what = "mien_store_close", "store"
+
     def __init__(self, uri=None, *, key_file=None, actor=None, engine=None, library=None):
         self._lib = _abi.load(library)
-        self._handle = None
         self._engine = engine
         self.actor = actor or default_actor()
         uri = uri if uri is not None else os.environ.get("MIEN_STORE") or None
@@ -153,11 +154,6 @@ class Store:
             _check(st, err)
         self.key_created = bool(self._lib.mien_store_key_created(h))
         self.key_file = _text(self._lib.mien_store_key_file(h) or b"")
-
-    def _ptr(self):
-        if self._handle is None:
-            raise Error(1, "the store is closed")
-        return self._handle
 
     @property
     def engine(self):
@@ -184,7 +180,7 @@ class Store:
         err = _abi.Error()
         _check(lib.mien_collection_create(
             self._ptr(), _enc(name), _name_value(lib.mien_profile_parse, profile, "profile"),
-            self.engine._handle, _enc(description), ctypes.byref(pol), why.ref(),
+            self.engine._ptr(), _enc(description), ctypes.byref(pol), why.ref(),
             ctypes.byref(err)), err)
         return Collection(self, name)
 
@@ -212,21 +208,6 @@ class Store:
         _check(self._lib.mien_audit_verify(self._ptr(), ctypes.byref(r), ctypes.byref(err)), err)
         return AuditReport(bool(r.ok), r.entries, r.first_bad, r.head_seq, _text(r.problem),
                            _text(r.public_key))
-
-    def close(self):
-        """Closes the store. Safe to call twice."""
-        if getattr(self, "_handle", None) is not None:
-            self._lib.mien_store_close(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
 
 def _collection_info(lib, c):
