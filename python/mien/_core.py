@@ -124,7 +124,10 @@ class Engine(_Owned):
     """The face models, loaded once from a models folder (mien_engine), and one inference
     session per thread that uses it (mien_session). `precision` ("f32", "bf16", "bf16-all")
     and `max_isa` ("avx2", ...) default to $MIEN_PRECISION and $MIEN_MAX_ISA, as for the mien
-    command. Close it (or use `with`) to free the models; closing twice is safe."""
+    command. Close it (or use `with`) to free the models and every session, once no thread
+    uses it; closing twice is safe."""
+
+    _what = "engine"
 
     def __init__(self, models=None, *, library=None, threads=1, precision=None, max_isa=None):
         self._lib = _abi.load(library)
@@ -161,8 +164,6 @@ class Engine(_Owned):
         self._local = threading.local()
         self._sessions = []
         self._sessions_lock = threading.Lock()
-
-    _what = "engine"
 
     def session(self):
         """This thread's session (mien.h: a session belongs to one thread)."""
@@ -251,6 +252,19 @@ class Image(_Owned):
         self._handle = h
         self.width = self._lib.mien_image_original_width(h)
         self.height = self._lib.mien_image_original_height(h)
+
+    def rgb(self):
+        """The decoded pixels: (width, height, bytes), RGB, rows without padding. A big JPEG
+        may have been decoded at 1/2 to 1/8 scale (mien.h mien_image_options_faces), so width
+        and height may be below the original's (self.width, self.height, in which every
+        coordinate mien reports is given)."""
+        w, h = self._lib.mien_image_width(self._ptr()), self._lib.mien_image_height(self._ptr())
+        return w, h, ctypes.string_at(self._lib.mien_image_pixels(self._ptr()), w * h * 3)
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy  # optional: only asked for by numpy itself
+        w, h, data = self.rgb()
+        return numpy.frombuffer(data, numpy.uint8).reshape(h, w, 3).astype(dtype or numpy.uint8)
 
     def _from_array(self, arr, h, err):
         shape = tuple(arr.shape)

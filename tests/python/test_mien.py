@@ -101,11 +101,11 @@ class Faces(unittest.TestCase):
         self.assertEqual(len(f.landmarks), 5)
         self.assertIn(f.quality.klass, ("low", "medium", "high"))
         self.assertEqual(len(self.engine.detect(S1, max_faces=1)), 1)
+        with open(S1, "rb") as fh:
+            self.assertEqual(len(self.engine.detect(fh.read())), 3)  # bytes as well as paths
         # the same faces as `mien detect`
         cli = self.cli("detect", S1)
         self.assertEqual(len(cli["faces"]), len(faces))
-        with open(S1, "rb") as fh:
-            self.assertEqual(len(self.engine.detect(fh.read())), 3)  # bytes as well as paths
 
     def test_embed(self):
         t = self.engine.embed(S1, face=2)
@@ -207,8 +207,14 @@ class Faces(unittest.TestCase):
         except ImportError:
             return
         with mien.Image(S1) as img:
-            arr = numpy.zeros((img.height, img.width, 3), numpy.uint8)
-        self.assertEqual(self.engine.detect(arr), [])
+            arr = numpy.asarray(img)
+            self.assertEqual(arr.shape, (img.height, img.width, 3))  # not scaled: 1280 high
+        from_array = self.engine.detect(arr)
+        self.assertEqual([f.box for f in from_array], [f.box for f in self.engine.detect(S1)])
+        self.assertEqual(self.engine.detect(numpy.zeros_like(arr)), [])
+        with self.assertRaises(mien.Error) as e:
+            self.engine.detect(arr[:, :, :2])
+        self.assertEqual(e.exception.code, mien.ERR_ARG)
         self.assertEqual(numpy.asarray(self.engine.embed(S1)).shape, (192,))
 
 
