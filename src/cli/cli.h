@@ -107,15 +107,15 @@ int cli_paths_expand(const char *cmd, char **args, int n_args, cli_paths *l);
 #define CLI_PROGRESS_MIN_ITEMS 4
 
 /* One line on stderr, "[####....] done/total  rate UNIT/s  ETA", redrawn in place. Only when
- * stderr is a terminal and the run has more than CLI_PROGRESS_MIN_ITEMS items; never on
- * stdout. */
+ * stderr is a terminal, the run has more than CLI_PROGRESS_MIN_ITEMS items and is not `json`
+ * (--json: a program reads it, as `mien enroll --from-dir` has it); never on stdout. */
 typedef struct cli_progress {
     size_t total, done, count;
     const char *unit; /* what count counts, for the rate: "faces" */
     bool on, shown, shares_terminal;
     double t0, last;
 } cli_progress;
-void cli_progress_start(cli_progress *p, size_t total, const char *unit);
+void cli_progress_start(cli_progress *p, size_t total, const char *unit, bool json);
 /* One item done, with `count` units (faces found). */
 void cli_progress_step(cli_progress *p, size_t count);
 /* Before a line goes to stdout: wipes the bar when stdout is the same terminal. */

@@ -163,7 +163,7 @@ int cli_cmd_detect(int argc, char **argv)
         goto done;
     }
     rc = CLI_EXIT_OK;
-    cli_progress_start(&pr, paths.n, "faces");
+    cli_progress_start(&pr, paths.n, "faces", o.c.json);
     for (size_t k = 0; k < paths.n; k++) {
         if (!detect_one(&o, session, &d, paths.p[k], &pr)) {
             rc = CLI_EXIT_FAIL;

@@ -244,7 +244,7 @@ static int group_images(const group_args *o, const cli_paths *p, mien_group_meth
     if (cli_open_session(&o->c, &engine, &session) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
-    cli_progress_start(&pr, p->n, "faces");
+    cli_progress_start(&pr, p->n, "faces", o->c.json || o->csv);
     for (size_t k = 0; k < p->n; k++) {
         size_t before = l.n;
         if (!faces_of(session, p->p[k], k, o->profile, &l)) {

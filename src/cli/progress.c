@@ -1,6 +1,7 @@
 /* progress.c — the bar of a long run: one line on stderr, redrawn in place, only when stderr
- * is a terminal (a log file or a pipe gets none of it) and the run has more than a few
- * images. It never touches stdout, so --json output stays one JSON value per line. */
+ * is a terminal (a log file or a pipe gets none of it), the run has more than a few images
+ * and no --json was asked (as `mien enroll --from-dir`: a program reads that run). It never
+ * touches stdout. */
 #include <unistd.h>
 
 #include "cli.h"
@@ -39,10 +40,10 @@ void cli_progress_bar(size_t done, size_t total, size_t count, const char *unit,
     fflush(stderr);
 }
 
-void cli_progress_start(cli_progress *p, size_t total, const char *unit)
+void cli_progress_start(cli_progress *p, size_t total, const char *unit, bool json)
 {
     *p = (cli_progress){.total = total, .unit = unit};
-    p->on = total > CLI_PROGRESS_MIN_ITEMS && isatty(STDERR_FILENO);
+    p->on = !json && total > CLI_PROGRESS_MIN_ITEMS && isatty(STDERR_FILENO);
     p->shares_terminal = p->on && isatty(STDOUT_FILENO);
     p->t0 = (double)mien_now_ms();
 }
