@@ -138,6 +138,13 @@ void cli_progress_bar(size_t done, size_t total, size_t count, const char *unit,
 mien_status cli_draw_faces(const mien_image *img, const mien_face *faces, size_t n,
                            const char *const *labels, const char *path, mien_error *err);
 
+/* cli_draw_faces for a picture decoded from the file `input` (img: its decode for detection):
+ * when that decode was scaled (a large JPEG), the file is decoded again at full size, so the
+ * picture written keeps the input's size. */
+mien_status cli_draw_faces_full(const char *input, const mien_image *img,
+                                const mien_face *faces, size_t n, const char *const *labels,
+                                const char *path, mien_error *err);
+
 /* Where the pictures of a --draw option go: a file (one input), or a folder (its argument
  * ends in '/' or is one; created if missing) getting one picture per input, named after it
  * (photo.jpg → DIR/photo.jpg; a WebP → .jpg; a name seen twice → photo-2.jpg). */

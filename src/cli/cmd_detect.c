@@ -70,36 +70,28 @@ static void print_json(const char *path, const mien_image *img, const mien_face 
     printf("]}\n");
 }
 
-/* Writes the picture of `path` with its faces numbered as printed, "[i] score". A scaled
- * decode (a large JPEG) is decoded again full size: the picture keeps the input's size. */
+/* Writes the picture of `path` with its faces numbered as printed, "[i] score", at the
+ * input's size (cli_draw_faces_full). */
 static bool draw(cli_draw_target *d, const char *path, const mien_image *img,
                  const mien_face *faces, size_t n)
 {
     char out[4096], (*text)[32] = calloc(n ? n : 1, sizeof(*text));
     const char **labels = calloc(n ? n : 1, sizeof(*labels));
-    mien_image *full = NULL;
     mien_error err;
     bool ok = false;
     if (text == NULL || labels == NULL) {
         fprintf(stderr, "mien detect: out of memory\n");
-        goto done;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            snprintf(text[i], sizeof(text[i]), "[%zu] %.2f", i, faces[i].score);
+            labels[i] = text[i];
+        }
+        ok = cli_draw_target_path(d, path, out, sizeof(out), &err) == MIEN_OK &&
+             cli_draw_faces_full(path, img, faces, n, labels, out, &err) == MIEN_OK;
+        if (!ok) {
+            fprintf(stderr, "mien detect: %s\n", err.message);
+        }
     }
-    for (size_t i = 0; i < n; i++) {
-        snprintf(text[i], sizeof(text[i]), "[%zu] %.2f", i, faces[i].score);
-        labels[i] = text[i];
-    }
-    if (mien_image_width(img) != mien_image_original_width(img) &&
-        cli_load_image(path, true, &full) != MIEN_OK) {
-        goto done;
-    }
-    if (cli_draw_target_path(d, path, out, sizeof(out), &err) != MIEN_OK ||
-        cli_draw_faces(full ? full : img, faces, n, labels, out, &err) != MIEN_OK) {
-        fprintf(stderr, "mien detect: %s\n", err.message);
-        goto done;
-    }
-    ok = true;
-done:
-    mien_image_free(full);
     free(labels);
     free(text);
     return ok;

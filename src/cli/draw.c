@@ -138,7 +138,7 @@ mien_status cli_draw_faces(const mien_image *img, const mien_face *faces, size_t
     int side = w < h ? w : h;
     /* decoded pixels per original pixel: faces are in the original picture's coordinates */
     double k = (double)w / (double)mien_image_original_width(img);
-    int t = side / 400 + 2, scale = side / 500 + 1, r = t + 1;
+    int t = side / 320 + 2, scale = side / 360 + 1, r = t + 1;
     size_t bytes = (size_t)w * (size_t)h * 3;
     canvas c = {malloc(bytes), w, h};
     mien_image *out = NULL;
@@ -173,6 +173,25 @@ mien_status cli_draw_faces(const mien_image *img, const mien_face *faces, size_t
         st = mien_image_save(out, path, err);
     }
     mien_image_free(out);
+    return st;
+}
+
+mien_status cli_draw_faces_full(const char *input, const mien_image *img,
+                                const mien_face *faces, size_t n, const char *const *labels,
+                                const char *path, mien_error *err)
+{
+    mien_image_options opt = mien_image_options_faces();
+    mien_image *full = NULL;
+    mien_status st;
+    if (mien_image_width(img) == mien_image_original_width(img)) {
+        return cli_draw_faces(img, faces, n, labels, path, err);
+    }
+    opt.min_side = 0; /* the whole picture: same limits, no scaled decode */
+    st = mien_image_load(input, &opt, &full, err);
+    if (st == MIEN_OK) {
+        st = cli_draw_faces(full, faces, n, labels, path, err);
+    }
+    mien_image_free(full);
     return st;
 }
 

@@ -152,6 +152,13 @@ if [ -f "$MIEN_MODELS/MobileFaceNet.tflite" ] && [ -f "$MIEN_MODELS/samples/samp
     else failed=$((failed + 1)); echo "  FAILED --draw .png writes a PNG"; fi
     check "the drawn PNG decodes" 0 "$MIEN" detect "$DRAW/one.png" --json
     expect "the drawn PNG keeps the input's size" "$OUT" '"width":1920,"height":1280'
+    # a large JPEG is detected on a reduced decode, drawn at full size
+    BIG=${MIEN_DATA:-../shared/data}/galleries/deepface_testset/img40.jpg
+    if [ -f "$BIG" ]; then
+        check "detect --draw a large JPEG" 0 "$MIEN" detect "$BIG" --draw "$DRAW/big.jpg"
+        check "the large picture decodes" 0 "$MIEN" detect "$DRAW/big.jpg" --json
+        expect "the large picture keeps its size" "$OUT" '"width":3061,"height":4600'
+    fi
     # a picture without faces is drawn unchanged: PNG in, PNG out, same pixels
     check "detect --draw without faces" 0 "$MIEN" detect "$(dirname "$0")/../fixtures/blank.png" --draw "$DRAW/blank.png"
     check "the drawn blank decodes" 0 "$MIEN" detect "$DRAW/blank.png"
