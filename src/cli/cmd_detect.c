@@ -46,8 +46,7 @@ static const cli_opt opts[] = {
     {"--min-score", CLI_OPT_CALL, offsetof(detect_args, opt.min_score), "S",
      .help = "the detector's score a face needs", .want = "0..1", .parse = parse_min_score},
     {"--draw", CLI_OPT_STRING, offsetof(detect_args, draw), "OUT",
-     .help = "write the picture with boxes, points and numbers: OUT.jpg or OUT.png, or a "
-             "folder DIR/ (one picture per image)"},
+     .help = "the picture with its faces drawn: OUT.jpg, OUT.png, or DIR/ for one each"},
     CLI_OPTS_END_COMMON(detect_args),
 };
 static const cli_command cmd = {

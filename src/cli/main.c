@@ -30,7 +30,7 @@ static void usage(FILE *f)
             "             [--review one|two-person|none] [--verification-only]\n"
             "             [--profile P] [--description TEXT]\n"
             "  collection list | info NAME | drop NAME  manage the collections of a store\n"
-            "  enroll COLL --subject ID [--face N] [--force] [--crops] IMAGE...\n"
+            "  enroll COLL --subject ID [--face N] [--force] [--crops] IMAGE|DIR...\n"
             "  enroll COLL --from-dir DIR [--force] [--crops] [--threads N]\n"
             "         (both [--consent REF] [--expires DATE|+30d])\n"
             "                                           enrol faces (one folder per subject)\n"

@@ -189,6 +189,15 @@ if [ -f "$MIEN_MODELS/MobileFaceNet.tflite" ] && [ -f "$MIEN_MODELS/samples/samp
     if [ "$(grep -c '^{"image":' "$OUT")" -eq 3 ]; then
         passed=$((passed + 1)); echo "  ok embed DIR: one line per image"
     else failed=$((failed + 1)); echo "  FAILED embed DIR: $(grep -c '^{"image":' "$OUT") lines"; fi
+    # enroll --subject with a folder: every image under it, for that one subject
+    ESTORE=$(test_store "sqlite:$DRAW/e.db") || exit 1
+    check "collection for a folder" 0 test_store_with "$DRAW/e.db" "$MIEN" collection create folk \
+        --purpose p --legal-basis test --consent not-needed --store "$ESTORE"
+    check "enroll a folder" 0 test_store_with "$DRAW/e.db" "$MIEN" enroll folk --subject Z \
+        --force "$DRAW/in/a" "$DRAW/in/b" --store "$ESTORE"
+    check "enrolled from the folder" 0 test_store_with "$DRAW/e.db" "$MIEN" subjects folk \
+        --store "$ESTORE" --json
+    expect "one subject, two faces" "$OUT" '"subject":"Z","display_name":"","faces":2,'
     mkdir "$DRAW/empty"
     check "detect a folder without images" 2 "$MIEN" detect "$DRAW/empty"
     expect "the empty folder named" "$ERR" "no JPEG, PNG or WebP file"
