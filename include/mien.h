@@ -321,6 +321,27 @@ MIEN_API int mien_image_original_width(const mien_image *image);
 MIEN_API int mien_image_original_height(const mien_image *image);
 MIEN_API const uint8_t *mien_image_pixels(const mien_image *image);
 
+/* Encoding a picture, for front ends that hand back one they annotated (`mien detect
+ * --draw`). The decoded pixels are written as they are (a scaled decode stays scaled). */
+typedef enum mien_image_format { MIEN_IMAGE_JPEG = 0, MIEN_IMAGE_PNG = 1 } mien_image_format;
+/* The JPEG quality mien_image_save writes with. */
+#define MIEN_IMAGE_JPEG_QUALITY 90
+/* JPEG (libjpeg-turbo, quality 1..100, 4:2:0) or PNG (libspng, 8-bit RGB) bytes of `image`:
+ * *out (free with mien_free()), *size bytes. MIEN_ERR_ARG for a bad quality or format.
+ * @test image/test_encode.c */
+MIEN_API mien_status mien_image_encode(const mien_image *image, mien_image_format format,
+                                       int quality, uint8_t **out, size_t *size,
+                                       mien_error *err);
+/* The format a file name asks for: .jpg or .jpeg → JPEG, .png → PNG (any case); anything
+ * else → MIEN_ERR_ARG saying which extensions are known. */
+MIEN_API mien_status mien_image_format_of_path(const char *path, mien_image_format *format,
+                                               mien_error *err);
+/* Encodes `image` in the format of `path`'s extension (mien_image_format_of_path; JPEG at
+ * MIEN_IMAGE_JPEG_QUALITY) and writes it there, replacing a file: MIEN_ERR_IO naming the
+ * path and the reason when it cannot be written. @test image/test_encode.c */
+MIEN_API mien_status mien_image_save(const mien_image *image, const char *path,
+                                     mien_error *err);
+
 /* ---- faces ---------------------------------------------------------------------------------
  * Detection finds every face: a box, the detector's score, five landmarks (from MTCNN O-Net
  * on the squared box) and quality measures. All coordinates are pixels of the original

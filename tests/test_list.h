@@ -46,6 +46,9 @@
     XX(image_load_errors)                                                              \
     XX(image_from_rgb_and_accessors)                                                   \
     XX(image_decode_damaged_files)                                                     \
+    /* image: encoding (tests/image/test_encode.c) */                                  \
+    XX(image_encode_round_trip)                                                        \
+    XX(image_save_by_extension)                                                        \
     XX(image_resize_hand)                                                              \
     XX(image_resize_matches_oracle)                                                    \
     XX(image_crop_edges)                                                               \
@@ -257,4 +260,7 @@
     XX(cli_opt_bad_usage)                                                              \
     XX(cli_opt_positionals)                                                            \
     XX(cli_opt_help_and_actions)                                                       \
-    XX(cli_opt_run_parsed)
+    XX(cli_opt_run_parsed)                                                             \
+    /* cli: annotated pictures (tests/cli/test_draw.c) */                              \
+    XX(cli_draw_faces_marks_the_face)                                                  \
+    XX(cli_draw_target_names)

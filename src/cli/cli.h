@@ -79,6 +79,89 @@ mien_status cli_read_file(const char *path, uint8_t **bytes, size_t *size);
 /* Prints a face as a JSON object (no newline). */
 void cli_face_json(FILE *f, const mien_face *face);
 
+/* ---- lists of images (files.c) ---- */
+
+/* A growing list of paths, each malloc'd; {0} is empty. */
+typedef struct cli_paths {
+    char **p;
+    size_t n, cap;
+} cli_paths;
+/* Appends a copy of path; false when memory runs out. */
+bool cli_paths_add(cli_paths *l, const char *path);
+void cli_paths_free(cli_paths *l);
+/* Whether a file name ends in .jpg, .jpeg, .png or .webp (any case). */
+bool cli_is_image_name(const char *name);
+/* Whether path is a folder (following links). */
+bool cli_is_dir(const char *path);
+/* Appends the image files under dir (cli_is_image_name; recursively, hidden names skipped),
+ * sorted by path. False, with "mien CMD: ..." printed, when a folder cannot be read. */
+bool cli_paths_scan_dir(const char *cmd, const char *dir, cli_paths *l);
+/* The images of a command line: each argument as given, a folder replaced by its images
+ * (cli_paths_scan_dir). Returns CLI_PARSED, or the exit code with the reason printed
+ * (CLI_EXIT_USAGE for a folder without images). */
+int cli_paths_expand(const char *cmd, char **args, int n_args, cli_paths *l);
+
+/* ---- the progress bar (progress.c) ---- */
+
+/* Runs of more images than this get a bar (when stderr is a terminal). */
+#define CLI_PROGRESS_MIN_ITEMS 4
+
+/* One line on stderr, "[####....] done/total  rate UNIT/s  ETA", redrawn in place. Only when
+ * stderr is a terminal, the run has more than CLI_PROGRESS_MIN_ITEMS items and is not `json`
+ * (--json: a program reads it, as `mien enroll --from-dir` has it); never on stdout. */
+typedef struct cli_progress {
+    size_t total, done, count;
+    const char *unit; /* what count counts, for the rate: "faces" */
+    bool on, shown, shares_terminal;
+    double t0, last;
+} cli_progress;
+void cli_progress_start(cli_progress *p, size_t total, const char *unit, bool json);
+/* One item done, with `count` units (faces found). */
+void cli_progress_step(cli_progress *p, size_t count);
+/* Before a line goes to stdout: wipes the bar when stdout is the same terminal. */
+void cli_progress_hide(cli_progress *p);
+/* At the end of the run: wipes the bar. */
+void cli_progress_end(cli_progress *p);
+/* Draws the bar once (`mien enroll --from-dir` keeps its own counts). */
+void cli_progress_bar(size_t done, size_t total, size_t count, const char *unit,
+                      double elapsed_s);
+
+/* ---- annotated pictures (draw.c) ---- */
+
+/* Writes `img` with each face's box (2 px and more, with the picture's size), its five
+ * points and labels[i] (may be NULL, or NULL entries: no label; ASCII, a built-in 5×7 font)
+ * above the box, to `path` as JPEG or PNG by its extension (mien_image_save). Faces are in
+ * the original picture's coordinates (mien_detect's); a scaled decode is drawn scaled: load
+ * the picture full size for an output of the input's size. A label starting with "unknown"
+ * is drawn red, others green. MIEN_ERR_ARG for an extension other than .jpg/.jpeg/.png,
+ * MIEN_ERR_IO when the file cannot be written (err names the path). @test cli/test_draw.c */
+mien_status cli_draw_faces(const mien_image *img, const mien_face *faces, size_t n,
+                           const char *const *labels, const char *path, mien_error *err);
+
+/* cli_draw_faces for a picture decoded from the file `input` (img: its decode for detection):
+ * when that decode was scaled (a large JPEG), the file is decoded again at full size, so the
+ * picture written keeps the input's size. */
+mien_status cli_draw_faces_full(const char *input, const mien_image *img,
+                                const mien_face *faces, size_t n, const char *const *labels,
+                                const char *path, mien_error *err);
+
+/* Where the pictures of a --draw option go: a file (one input), or a folder (its argument
+ * ends in '/' or is one; created if missing) getting one picture per input, named after it
+ * (photo.jpg → DIR/photo.jpg; a WebP → .jpg; a name seen twice → photo-2.jpg). */
+typedef struct cli_draw_target {
+    const char *arg; /* borrowed */
+    bool dir;
+    cli_paths written; /* the folder form's names so far */
+} cli_draw_target;
+/* Checks --draw ARG for n_inputs images before any work: a file for several images, a file
+ * of unknown extension → MIEN_ERR_ARG; a folder that cannot be made → MIEN_ERR_IO. */
+mien_status cli_draw_target_open(cli_draw_target *d, const char *arg, size_t n_inputs,
+                                 mien_error *err);
+/* The output path for `input` into out[cap]. */
+mien_status cli_draw_target_path(cli_draw_target *d, const char *input, char *out, size_t cap,
+                                 mien_error *err);
+void cli_draw_target_close(cli_draw_target *d);
+
 /* ---- galleries (store.c) ---- */
 
 /* cli_parse (opt.h); then, unless `check` (may be NULL) refuses the arguments (it prints

@@ -1,6 +1,7 @@
-/* cmd_embed.c — `mien embed IMAGE [--profile fast|accurate] [--face N] [--json]`: the
+/* cmd_embed.c — `mien embed IMAGE|DIR... [--profile fast|accurate] [--face N] [--json]`: the
  * template of the most prominent face (largest and most central), or of face N as
- * `mien detect` numbers them. JSON prints each float with 9 significant digits, enough to
+ * `mien detect` numbers them, of each image (a folder: every image under it, sorted; one
+ * JSON line each). Exit 1 when one image failed, after the others. JSON prints each float with 9 significant digits, enough to
  * read back the exact float32 (IEEE 754: FLT_DECIMAL_DIG = 9). */
 #include <string.h>
 
@@ -18,25 +19,16 @@ static const cli_opt opts[] = {
     CLI_OPTS_END_COMMON(embed_args),
 };
 static const cli_command cmd = {
-    "embed", "embed IMAGE [--profile fast|accurate] [--face N] [--json]", opts, 1, 1};
+    "embed", "embed IMAGE|DIR... [--profile fast|accurate] [--face N] [--json]", opts, 1,
+    CLI_ARGS_ANY};
 
-/* Prints the template of face --face in image pos[0]. */
-static int embed(void *args, char **pos, int n_pos)
+/* Prints the template of face --face in the image at `path`. False when it failed (printed). */
+static bool embed_one(const embed_args *o, mien_session *session, const char *path)
 {
-    const embed_args *o = args;
-    const char *path = pos[0];
-    mien_engine *engine = NULL;
-    mien_session *session = NULL;
     mien_template *t = NULL;
     mien_face face;
-    int rc = CLI_EXIT_OK;
-    (void)n_pos;
-    if (cli_open_session(&o->c, &engine, &session) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
-    }
-    if (cli_template_of(session, path, o->face, o->profile, &t, &face) != MIEN_OK) {
-        rc = CLI_EXIT_FAIL;
-    } else {
+    bool ok = false;
+    if (cli_template_of(session, path, o->face, o->profile, &t, &face) == MIEN_OK) {
         const float *v;
         int dim;
         printf(o->c.json ? "{\"image\":" : "image    ");
@@ -59,10 +51,43 @@ static int embed(void *args, char **pos, int n_pos)
         if (o->c.json) {
             printf("}\n");
         }
+        fflush(stdout);
+        ok = true;
     }
     mien_template_free(t);
+    return ok;
+}
+
+/* Embeds every image of pos (folders expanded), with a bar on a terminal. */
+static int embed(void *args, char **pos, int n_pos)
+{
+    const embed_args *o = args;
+    mien_engine *engine = NULL;
+    mien_session *session = NULL;
+    cli_paths paths = {0};
+    cli_progress pr;
+    int rc = cli_paths_expand("embed", pos, n_pos, &paths);
+    if (rc != CLI_PARSED) {
+        cli_paths_free(&paths);
+        return rc;
+    }
+    if (cli_open_session(&o->c, &engine, &session) != MIEN_OK) {
+        cli_paths_free(&paths);
+        return CLI_EXIT_FAIL;
+    }
+    rc = CLI_EXIT_OK;
+    cli_progress_start(&pr, paths.n, "faces", o->c.json);
+    for (size_t k = 0; k < paths.n; k++) {
+        cli_progress_hide(&pr);
+        if (!embed_one(o, session, paths.p[k])) {
+            rc = CLI_EXIT_FAIL;
+        }
+        cli_progress_step(&pr, 1);
+    }
+    cli_progress_end(&pr);
     mien_session_free(session);
     mien_engine_free(engine);
+    cli_paths_free(&paths);
     return rc;
 }
 

@@ -1,6 +1,6 @@
 /* cmd_enroll.c — `mien enroll`: adding faces to a collection.
  *
- *   mien enroll COLL --subject ID [--name TEXT] [--face N] [--force] [--crops] IMAGE...
+ *   mien enroll COLL --subject ID [--name TEXT] [--face N] [--force] [--crops] IMAGE|DIR...
  *   mien enroll COLL --from-dir DIR [--force] [--crops] [--threads N]
  *   (both with [--consent REF] [--expires DATE|+DURATION] [--case-ref REF] [--store URI]
  *    [--models DIR] [--json])
@@ -491,37 +491,6 @@ static bool collect(const char *dir, item **out, size_t *n_out)
     return true;
 }
 
-static void format_duration(double s, char *out, size_t cap)
-{
-    long t = s < 0 ? 0 : (long)(s + 0.5);
-    if (t >= 3600) {
-        snprintf(out, cap, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-    } else {
-        snprintf(out, cap, "%ldm%02lds", t / 60, t % 60);
-    }
-}
-
-/* The terminal bar: [#####.....] done/total  faces/s  ETA. */
-static void draw_bar(size_t done, size_t total, size_t faces, double elapsed_s)
-{
-    enum { WIDTH = 30 };
-    char bar[WIDTH + 1], eta[32];
-    int fill = total ? (int)((double)done / (double)total * WIDTH) : WIDTH;
-    double rate = elapsed_s > 0 ? (double)done / elapsed_s : 0;
-    for (int k = 0; k < WIDTH; k++) {
-        bar[k] = k < fill ? '#' : '.';
-    }
-    bar[WIDTH] = '\0';
-    if (rate > 0) {
-        format_duration((double)(total - done) / rate, eta, sizeof(eta));
-    } else {
-        snprintf(eta, sizeof(eta), "?");
-    }
-    fprintf(stderr, "\r[%s] %zu/%zu  %.1f faces/s  ETA %s \033[K", bar, done, total,
-            elapsed_s > 0 ? (double)faces / elapsed_s : 0.0, eta);
-    fflush(stderr);
-}
-
 /* What a --from-dir run has reported so far: counts per state, for the lines, the bar and
  * the summary. */
 typedef struct progress {
@@ -686,8 +655,8 @@ static mien_status write_results(mien_store *store, const enroll_opts *o, bulk *
         report(pr, it, true);
         if (pr->tty && (mien_now_ms() - pr->last_bar >= BAR_REFRESH_MS || taken == b->n_todo)) {
             pr->last_bar = mien_now_ms();
-            draw_bar(pr->processed, pr->total, pr->counts[ITEM_ENROLLED],
-                     (pr->last_bar - pr->t0) / 1e3);
+            cli_progress_bar(pr->processed, pr->total, pr->counts[ITEM_ENROLLED], "faces",
+                             (pr->last_bar - pr->t0) / 1e3);
         }
     }
     return fatal;
@@ -869,7 +838,7 @@ static const cli_opt opts[] = {
 };
 static const cli_command cmd = {
     "enroll",
-    "enroll COLL --subject ID [--name TEXT] [--face N] [--force] [--crops] IMAGE...\n"
+    "enroll COLL --subject ID [--name TEXT] [--face N] [--force] [--crops] IMAGE|DIR...\n"
     "       mien enroll COLL --from-dir DIR [--force] [--crops] [--threads N]\n"
     "(each with [--consent REF] [--expires DATE|+30d] [--case-ref REF] [--store URI]\n"
     " [--models DIR] [--json]; --consent is required where the collection's policy requires "
@@ -934,6 +903,7 @@ static int enroll(mien_store *store, enroll_args *a, enroll_opts *o, char **path
     mien_error err;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     mien_status st = mien_collection_get(store, o->collection, &info, &err);
+    cli_paths images = {0};
     int rc;
     if (st != MIEN_OK) {
         return cli_fail("enroll", st, &err);
@@ -948,7 +918,14 @@ static int enroll(mien_store *store, enroll_args *a, enroll_opts *o, char **path
         return enroll_dir(store, &a->c, o, a->dir, threads);
     }
     a->c.threads = a->c.threads > 0 ? a->c.threads : 1;
-    return enroll_images(store, &a->c, o, a->subject, a->display_name, paths, n_paths);
+    /* a folder given as IMAGE: every image under it, for the one subject */
+    rc = cli_paths_expand("enroll", paths, n_paths, &images);
+    if (rc == CLI_PARSED) {
+        rc = enroll_images(store, &a->c, o, a->subject, a->display_name, images.p,
+                           (int)images.n);
+    }
+    cli_paths_free(&images);
+    return rc;
 }
 
 int cli_cmd_enroll(int argc, char **argv)

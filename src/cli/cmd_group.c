@@ -3,7 +3,8 @@
  * face of every image is detected and embedded, then grouped (mien_group): people (clusters
  * of two faces or more, largest first, each with its representative face) and the "messy
  * group" of faces that match no one. --from-dir takes the JPEG, PNG and WebP files under DIR
- * (subfolders included, sorted by path).
+ * (subfolders included, sorted by path), as does a folder given as IMAGE. A bar on stderr
+ * while the faces are embedded, when it is a terminal.
  *
  * Nothing is stored: the groups are printed and forgotten. Like `mien detect` and `mien
  * compare`, the command opens no store and so writes no audit entry; the operator runs it on
@@ -11,11 +12,8 @@
  *
  * Exit 0 when grouped; 1 when an image cannot be read, or fewer than two faces were found
  * (the message says how many); 2 for bad usage (no image at all). */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -47,74 +45,6 @@ static const cli_command cmd = {
     opts, 0, CLI_ARGS_ANY};
 
 /* ---- the images --------------------------------------------------------------------------- */
-
-typedef struct path_list {
-    char **p;
-    size_t n, cap;
-} path_list;
-
-static bool add_path(path_list *l, const char *path)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        char **grown = realloc(l->p, cap * sizeof(*grown));
-        if (grown == NULL) {
-            return false;
-        }
-        l->p = grown;
-        l->cap = cap;
-    }
-    return (l->p[l->n] = strdup(path)) != NULL && ++l->n > 0;
-}
-
-static bool is_image_name(const char *name)
-{
-    static const char *const EXT[] = {".jpg", ".jpeg", ".png", ".webp"};
-    const char *dot = strrchr(name, '.');
-    for (size_t k = 0; dot != NULL && k < sizeof(EXT) / sizeof(EXT[0]); k++) {
-        if (strcasecmp(dot, EXT[k]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* The image files under dir (recursively; hidden names skipped). False, with a message, when
- * a folder cannot be read or memory runs out. */
-static bool scan_dir(const char *dir, path_list *l)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    bool ok = true;
-    if (d == NULL) {
-        fprintf(stderr, "mien group: cannot read the folder %s\n", dir);
-        return false;
-    }
-    while (ok && (e = readdir(d)) != NULL) {
-        char path[4096];
-        struct stat st;
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (stat(path, &st) != 0) {
-            continue;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            ok = scan_dir(path, l);
-        } else if (S_ISREG(st.st_mode) && is_image_name(e->d_name) && !add_path(l, path)) {
-            fprintf(stderr, "mien group: out of memory\n");
-            ok = false;
-        }
-    }
-    closedir(d);
-    return ok;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 /* ---- the faces ----------------------------------------------------------------------------- */
 
@@ -181,7 +111,7 @@ static bool faces_of(mien_session *s, const char *path, size_t k, mien_profile p
 
 /* ---- the report ---------------------------------------------------------------------------- */
 
-static void face_json(const path_list *p, const found *x)
+static void face_json(const cli_paths *p, const found *x)
 {
     printf("{\"image\":");
     cli_json_string(stdout, p->p[x->image]);
@@ -190,7 +120,7 @@ static void face_json(const path_list *p, const found *x)
 }
 
 /* The faces of cluster c (-1: the messy group) as a JSON array. */
-static void members_json(const path_list *p, const face_list *l, const mien_grouping *g, long c)
+static void members_json(const cli_paths *p, const face_list *l, const mien_grouping *g, long c)
 {
     bool first = true;
     putchar('[');
@@ -204,7 +134,7 @@ static void members_json(const path_list *p, const face_list *l, const mien_grou
     putchar(']');
 }
 
-static void print_json(const path_list *p, const face_list *l, const mien_grouping *g)
+static void print_json(const cli_paths *p, const face_list *l, const mien_grouping *g)
 {
     printf("{\"images\":%zu,\"faces\":%zu,\"images_without_face\":%zu,\"method\":\"%s\","
            "\"max_fmr\":%g,\"threshold\":%.4f,\"people\":[",
@@ -223,7 +153,7 @@ static void print_json(const path_list *p, const face_list *l, const mien_groupi
     printf("}\n");
 }
 
-static void print_csv(const path_list *p, const face_list *l, const mien_grouping *g)
+static void print_csv(const cli_paths *p, const face_list *l, const mien_grouping *g)
 {
     printf("image,face,x1,y1,x2,y2,person,representative\n");
     for (size_t i = 0; i < l->n; i++) {
@@ -240,13 +170,13 @@ static void print_csv(const path_list *p, const face_list *l, const mien_groupin
     }
 }
 
-static void face_text(const path_list *p, const found *x)
+static void face_text(const cli_paths *p, const found *x)
 {
     printf("%s face %zu (box %.0f,%.0f-%.0f,%.0f)", p->p[x->image], x->face, x->f.box[0],
            x->f.box[1], x->f.box[2], x->f.box[3]);
 }
 
-static void print_text(const path_list *p, const face_list *l, const mien_grouping *g)
+static void print_text(const cli_paths *p, const face_list *l, const mien_grouping *g)
 {
     printf("%zu %s and %zu face%s matching no one, from %zu faces in %zu images (%s, max_fmr "
            "%g: similarity >= %.4f)\n",
@@ -280,20 +210,14 @@ static void print_text(const path_list *p, const face_list *l, const mien_groupi
 /* ---- the command ----------------------------------------------------------------------------- */
 
 /* The images of the command line and of --from-dir, into *l. Returns the exit code. */
-static int gather(const group_args *o, char **argv, int n_args, path_list *l)
+static int gather(const group_args *o, char **argv, int n_args, cli_paths *l)
 {
-    for (int k = 0; k < n_args; k++) {
-        if (!add_path(l, argv[k])) {
-            fprintf(stderr, "mien group: out of memory\n");
-            return CLI_EXIT_FAIL;
-        }
+    int rc = cli_paths_expand("group", argv, n_args, l);
+    if (rc != CLI_PARSED) {
+        return rc;
     }
-    if (o->from_dir != NULL) {
-        size_t before = l->n;
-        if (!scan_dir(o->from_dir, l)) {
-            return CLI_EXIT_FAIL;
-        }
-        qsort(l->p + before, l->n - before, sizeof(*l->p), cmp_str);
+    if (o->from_dir != NULL && !cli_paths_scan_dir("group", o->from_dir, l)) {
+        return CLI_EXIT_FAIL;
     }
     if (l->n == 0) {
         fprintf(stderr, "mien group: no images to group%s%s%s\n",
@@ -306,7 +230,7 @@ static int gather(const group_args *o, char **argv, int n_args, path_list *l)
 }
 
 /* Embeds every face of the images and groups them. Returns the exit code. */
-static int group_images(const group_args *o, const path_list *p, mien_group_method method)
+static int group_images(const group_args *o, const cli_paths *p, mien_group_method method)
 {
     mien_engine *engine = NULL;
     mien_session *session = NULL;
@@ -316,14 +240,20 @@ static int group_images(const group_args *o, const path_list *p, mien_group_meth
     mien_error err;
     int rc = CLI_EXIT_FAIL;
     const mien_template **t = NULL;
+    cli_progress pr;
     if (cli_open_session(&o->c, &engine, &session) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
+    cli_progress_start(&pr, p->n, "faces", o->c.json || o->csv);
     for (size_t k = 0; k < p->n; k++) {
+        size_t before = l.n;
         if (!faces_of(session, p->p[k], k, o->profile, &l)) {
+            cli_progress_end(&pr);
             goto done;
         }
+        cli_progress_step(&pr, l.n - before);
     }
+    cli_progress_end(&pr);
     if (l.n < 2) {
         fprintf(stderr, "mien group: grouping needs at least two faces; %zu found in %zu "
                         "image%s\n",
@@ -367,7 +297,7 @@ done:
 int cli_cmd_group(int argc, char **argv)
 {
     group_args o = {.c = {.threads = 1}, .fmr = mien_group_options_default().max_fmr};
-    path_list l = {0};
+    cli_paths l = {0};
     mien_group_method method = MIEN_GROUP_AUTO;
     int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
     if (rc != CLI_PARSED) {
@@ -386,9 +316,6 @@ int cli_cmd_group(int argc, char **argv)
     if (rc == CLI_PARSED) {
         rc = group_images(&o, &l, method);
     }
-    for (size_t k = 0; k < l.n; k++) {
-        free(l.p[k]);
-    }
-    free(l.p);
+    cli_paths_free(&l);
     return rc;
 }

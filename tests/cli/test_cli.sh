@@ -138,6 +138,89 @@ else
     echo "  skip: models or samples not found in $MIEN_MODELS (run scripts/setup)"
 fi
 
+# annotated pictures, folders of images, the progress bar (src/cli/draw.c, files.c,
+# progress.c; the pixels of the drawing are checked by tests/cli/test_draw.c)
+if [ -f "$MIEN_MODELS/MobileFaceNet.tflite" ] && [ -f "$MIEN_MODELS/samples/sample1.jpg" ]; then
+    DRAW=$(mktemp -d)
+    SAMPLES=$MIEN_MODELS/samples
+    check "detect --draw a JPEG" 0 "$MIEN" detect "$SAMPLES/sample1.jpg" --draw "$DRAW/one.jpg"
+    check "the drawn JPEG decodes" 0 "$MIEN" detect "$DRAW/one.jpg" --json
+    expect "the drawn JPEG keeps the input's size" "$OUT" '"width":1920,"height":1280'
+    check "detect --draw a PNG" 0 "$MIEN" detect "$SAMPLES/sample1.jpg" --draw "$DRAW/one.png"
+    if [ "$(head -c 4 "$DRAW/one.png" | od -An -c | tr -d ' ')" = '211PNG' ]; then
+        passed=$((passed + 1)); echo "  ok --draw .png writes a PNG"
+    else failed=$((failed + 1)); echo "  FAILED --draw .png writes a PNG"; fi
+    check "the drawn PNG decodes" 0 "$MIEN" detect "$DRAW/one.png" --json
+    expect "the drawn PNG keeps the input's size" "$OUT" '"width":1920,"height":1280'
+    # a large JPEG is detected on a reduced decode, drawn at full size
+    BIG=${MIEN_DATA:-../shared/data}/galleries/deepface_testset/img40.jpg
+    if [ -f "$BIG" ]; then
+        check "detect --draw a large JPEG" 0 "$MIEN" detect "$BIG" --draw "$DRAW/big.jpg"
+        check "the large picture decodes" 0 "$MIEN" detect "$DRAW/big.jpg" --json
+        expect "the large picture keeps its size" "$OUT" '"width":3061,"height":4600'
+    fi
+    # a picture without faces is drawn unchanged: PNG in, PNG out, same pixels
+    check "detect --draw without faces" 0 "$MIEN" detect "$(dirname "$0")/../fixtures/blank.png" --draw "$DRAW/blank.png"
+    check "the drawn blank decodes" 0 "$MIEN" detect "$DRAW/blank.png"
+    expect "no face drawn in" "$OUT" "0 faces"
+    check "--draw of unknown extension" 2 "$MIEN" detect "$SAMPLES/sample1.jpg" --draw "$DRAW/one.bmp"
+    expect "--draw names the extensions" "$ERR" ".jpg, .jpeg or .png"
+    check "--draw where it cannot write" 1 "$MIEN" detect "$SAMPLES/sample1.jpg" --draw "$DRAW/none/one.jpg"
+    expect "--draw says it cannot write" "$ERR" "$DRAW/none/one.jpg: cannot write"
+    check "--draw one file for two images" 2 "$MIEN" detect "$SAMPLES/sample1.jpg" \
+        "$SAMPLES/sample2.jpg" --draw "$DRAW/one.jpg"
+    expect "--draw asks for a folder" "$ERR" "draw DIR/"
+    # a folder: every image under it, sorted by path, hidden names and other files skipped
+    mkdir -p "$DRAW/in/b" "$DRAW/in/a" "$DRAW/in/.hidden"
+    cp "$SAMPLES/sample2.jpg" "$DRAW/in/b/two.jpg"
+    cp "$SAMPLES/sample1.jpg" "$DRAW/in/a/one.jpg"
+    cp "$(dirname "$0")/../fixtures/one_face.png" "$DRAW/in/z.png"
+    cp "$SAMPLES/sample3.jpg" "$DRAW/in/.hidden/three.jpg"
+    printf 'notes' >"$DRAW/in/notes.txt"
+    check "detect a folder" 0 "$MIEN" detect "$DRAW/in" --draw "$DRAW/out/"
+    if [ "$(grep -o '^[^ ]*: [0-9]* faces\{0,1\}$' "$OUT" | cut -d: -f1 | tr '\n' ' ')" = \
+        "$DRAW/in/a/one.jpg $DRAW/in/b/two.jpg $DRAW/in/z.png " ]; then
+        passed=$((passed + 1)); echo "  ok detect DIR lists every image, sorted"
+    else failed=$((failed + 1)); echo "  FAILED detect DIR lists every image:"; cat "$OUT"; fi
+    if [ "$(ls "$DRAW/out" | tr '\n' ' ')" = "one.jpg two.jpg z.png " ]; then
+        passed=$((passed + 1)); echo "  ok --draw DIR/ writes one picture per image"
+    else failed=$((failed + 1)); echo "  FAILED --draw DIR/: $(ls "$DRAW/out")"; fi
+    check "embed a folder" 0 "$MIEN" embed "$DRAW/in" --json
+    if [ "$(grep -c '^{"image":' "$OUT")" -eq 3 ]; then
+        passed=$((passed + 1)); echo "  ok embed DIR: one line per image"
+    else failed=$((failed + 1)); echo "  FAILED embed DIR: $(grep -c '^{"image":' "$OUT") lines"; fi
+    # enroll --subject with a folder: every image under it, for that one subject
+    ESTORE=$(test_store "sqlite:$DRAW/e.db") || exit 1
+    check "collection for a folder" 0 test_store_with "$DRAW/e.db" "$MIEN" collection create folk \
+        --purpose p --legal-basis test --consent not-needed --store "$ESTORE"
+    check "enroll a folder" 0 test_store_with "$DRAW/e.db" "$MIEN" enroll folk --subject Z \
+        --force "$DRAW/in/a" "$DRAW/in/b" --store "$ESTORE"
+    check "enrolled from the folder" 0 test_store_with "$DRAW/e.db" "$MIEN" subjects folk \
+        --store "$ESTORE" --json
+    expect "one subject, two faces" "$OUT" '"subject":"Z","display_name":"","faces":2,'
+    mkdir "$DRAW/empty"
+    check "detect a folder without images" 2 "$MIEN" detect "$DRAW/empty"
+    expect "the empty folder named" "$ERR" "no JPEG, PNG or WebP file"
+    # the bar: none when stderr is a file (six images here), one on a terminal
+    check "detect six images, stderr a file" 0 "$MIEN" detect "$SAMPLES" --json
+    if [ -s "$ERR" ]; then failed=$((failed + 1)); echo "  FAILED no bar in a file:"; od -c "$ERR" | head -3
+    else passed=$((passed + 1)); echo "  ok no progress output when stderr is a file"; fi
+    if command -v script >/dev/null 2>&1; then
+        script -qec "'$MIEN' detect '$SAMPLES' 2>'$DRAW/tty.err' >/dev/null </dev/null; \
+            '$MIEN' detect '$SAMPLES' --json >'$DRAW/tty.out' </dev/null" "$DRAW/json.ts" \
+            >/dev/null 2>&1 </dev/null
+        script -qec "'$MIEN' detect '$SAMPLES' >/dev/null" "$DRAW/bar.ts" >/dev/null 2>&1 </dev/null
+        expect "a bar on a terminal" "$DRAW/bar.ts" "6/6"
+        if [ -s "$DRAW/tty.err" ] || grep -q '6/6' "$DRAW/json.ts" ||
+            [ "$(grep -c '^{"image":' "$DRAW/tty.out")" -ne 6 ]; then
+            failed=$((failed + 1)); echo "  FAILED no bar with stderr a file, nor with --json"
+        else passed=$((passed + 1)); echo "  ok no bar with stderr a file, nor with --json"; fi
+    fi
+    rm -rf "$DRAW"
+else
+    echo "  skip: models or samples not found in $MIEN_MODELS (run scripts/setup)"
+fi
+
 # grouping (src/cli/cmd_group.c): the face_recognition example photos (knn_examples, in
 # $MIEN_DATA/galleries when present) give one person per folder; bad input is refused
 FIX=$(dirname "$0")/../fixtures
