@@ -76,6 +76,25 @@ mien_status cli_template_of_bytes(mien_session *s, const char *name, const uint8
  * the caller frees) and *size, printing why not (MIEN_ERR_IO, _IMAGE for too large, _NOMEM). */
 mien_status cli_read_file(const char *path, uint8_t **bytes, size_t *size);
 
+/* A list of paths (malloc'd, owned by the list): the photos of a command (images.c). */
+typedef struct cli_paths {
+    char **p;
+    size_t n, cap;
+} cli_paths;
+/* Appends a copy of `path`; false when memory runs out. */
+bool cli_paths_add(cli_paths *l, const char *path);
+/* Appends every JPEG, PNG and WebP file under `dir` (by name; subfolders included, names
+ * starting with '.' skipped), sorted by path. False, with "mien CMD: cannot read the folder
+ * DIR: reason" printed, when a folder cannot be read or memory runs out. */
+bool cli_paths_scan_dir(const char *cmd, const char *dir, cli_paths *l);
+/* The photos that args[0..n_args) name: a folder gives its image files (cli_paths_scan_dir),
+ * anything else is taken as a file (read, or refused, later). Returns CLI_PARSED when done;
+ * otherwise the exit code, the problem printed: CLI_EXIT_USAGE for a folder without an image
+ * file, CLI_EXIT_FAIL for one that cannot be read. */
+int cli_paths_gather(const char *cmd, char **args, int n_args, cli_paths *l);
+/* Frees the paths and empties the list. */
+void cli_paths_free(cli_paths *l);
+
 /* Prints a face as a JSON object (no newline). */
 void cli_face_json(FILE *f, const mien_face *face);
 
@@ -142,6 +161,11 @@ extern const cli_opt cli_probe_opts[];
     CLI_OPT_INCLUDE(cli_probe_opts, offsetof(type, field)), CLI_OPT_END
 #define CLI_PROBE_ARGS_DEFAULT {.c = {.threads = 1}, .face = -1}
 
+/* A search's options (--top K, --fmr F, --exact | --approximate, --aggregate R) into a
+ * mien_search_options (start from mien_search_options_default()), for `search` and
+ * `identify`: include it with CLI_OPT_INCLUDE(cli_search_opts, offsetof(type, field)). */
+extern const cli_opt cli_search_opts[];
+
 /* What an identification command (`search`, `verify`) holds once its probe is ready. */
 typedef struct cli_probe {
     mien_store *store;
@@ -170,6 +194,13 @@ int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
                    cli_context *cx);
 void cli_probe_close(cli_probe *p);
 
+/* Checks cx's purpose for `action` ("search" or "verify") on `collection` before any model
+ * loads (mien_check_purpose; the library audits a refusal) and prints a refusal as "mien CMD:
+ * refused: ...". Returns the exit code: CLI_EXIT_OK to go on, CLI_EXIT_USAGE for a missing
+ * purpose or case reference, CLI_EXIT_FORBIDDEN when the rules refuse. (probe.c) */
+int cli_check_purpose(mien_store *store, const char *cmd, const char *collection,
+                      const char *action, const cli_context *cx);
+
 /* A duration as its largest exact unit: "365d", "12h", "90s". */
 void cli_duration_text(int64_t seconds, char *out, size_t cap);
 
@@ -181,7 +212,7 @@ void cli_collection_json(FILE *f, const mien_collection_info *c);
 #define CLI_COMMANDS(XX)                                                                     \
     XX(models) XX(bench) XX(detect) XX(embed) XX(compare) XX(collection) XX(enroll)          \
     XX(search) XX(subjects) XX(erase) XX(serve) XX(keys) XX(verify) XX(purge) XX(review)     \
-    XX(audit) XX(migrate) XX(move) XX(group)
+    XX(audit) XX(migrate) XX(move) XX(group) XX(identify)
 
 #define CLI_COMMAND_DECLARE(name) int cli_cmd_##name(int argc, char **argv);
 CLI_COMMANDS(CLI_COMMAND_DECLARE)

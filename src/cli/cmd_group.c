@@ -11,11 +11,8 @@
  *
  * Exit 0 when grouped; 1 when an image cannot be read, or fewer than two faces were found
  * (the message says how many); 2 for bad usage (no image at all). */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -45,76 +42,6 @@ static const cli_command cmd = {
     "group",
     "group IMAGE... | --from-dir DIR [--fmr F] [--profile P] [--method M] [--json | --csv]",
     opts, 0, CLI_ARGS_ANY};
-
-/* ---- the images --------------------------------------------------------------------------- */
-
-typedef struct path_list {
-    char **p;
-    size_t n, cap;
-} path_list;
-
-static bool add_path(path_list *l, const char *path)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        char **grown = realloc(l->p, cap * sizeof(*grown));
-        if (grown == NULL) {
-            return false;
-        }
-        l->p = grown;
-        l->cap = cap;
-    }
-    return (l->p[l->n] = strdup(path)) != NULL && ++l->n > 0;
-}
-
-static bool is_image_name(const char *name)
-{
-    static const char *const EXT[] = {".jpg", ".jpeg", ".png", ".webp"};
-    const char *dot = strrchr(name, '.');
-    for (size_t k = 0; dot != NULL && k < sizeof(EXT) / sizeof(EXT[0]); k++) {
-        if (strcasecmp(dot, EXT[k]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* The image files under dir (recursively; hidden names skipped). False, with a message, when
- * a folder cannot be read or memory runs out. */
-static bool scan_dir(const char *dir, path_list *l)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    bool ok = true;
-    if (d == NULL) {
-        fprintf(stderr, "mien group: cannot read the folder %s\n", dir);
-        return false;
-    }
-    while (ok && (e = readdir(d)) != NULL) {
-        char path[4096];
-        struct stat st;
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (stat(path, &st) != 0) {
-            continue;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            ok = scan_dir(path, l);
-        } else if (S_ISREG(st.st_mode) && is_image_name(e->d_name) && !add_path(l, path)) {
-            fprintf(stderr, "mien group: out of memory\n");
-            ok = false;
-        }
-    }
-    closedir(d);
-    return ok;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 /* ---- the faces ----------------------------------------------------------------------------- */
 
@@ -181,7 +108,7 @@ static bool faces_of(mien_session *s, const char *path, size_t k, mien_profile p
 
 /* ---- the report ---------------------------------------------------------------------------- */
 
-static void face_json(const path_list *p, const found *x)
+static void face_json(const cli_paths *p, const found *x)
 {
     printf("{\"image\":");
     cli_json_string(stdout, p->p[x->image]);
@@ -190,7 +117,7 @@ static void face_json(const path_list *p, const found *x)
 }
 
 /* The faces of cluster c (-1: the messy group) as a JSON array. */
-static void members_json(const path_list *p, const face_list *l, const mien_grouping *g, long c)
+static void members_json(const cli_paths *p, const face_list *l, const mien_grouping *g, long c)
 {
     bool first = true;
     putchar('[');
@@ -204,7 +131,7 @@ static void members_json(const path_list *p, const face_list *l, const mien_grou
     putchar(']');
 }
 
-static void print_json(const path_list *p, const face_list *l, const mien_grouping *g)
+static void print_json(const cli_paths *p, const face_list *l, const mien_grouping *g)
 {
     printf("{\"images\":%zu,\"faces\":%zu,\"images_without_face\":%zu,\"method\":\"%s\","
            "\"max_fmr\":%g,\"threshold\":%.4f,\"people\":[",
@@ -223,7 +150,7 @@ static void print_json(const path_list *p, const face_list *l, const mien_groupi
     printf("}\n");
 }
 
-static void print_csv(const path_list *p, const face_list *l, const mien_grouping *g)
+static void print_csv(const cli_paths *p, const face_list *l, const mien_grouping *g)
 {
     printf("image,face,x1,y1,x2,y2,person,representative\n");
     for (size_t i = 0; i < l->n; i++) {
@@ -240,13 +167,13 @@ static void print_csv(const path_list *p, const face_list *l, const mien_groupin
     }
 }
 
-static void face_text(const path_list *p, const found *x)
+static void face_text(const cli_paths *p, const found *x)
 {
     printf("%s face %zu (box %.0f,%.0f-%.0f,%.0f)", p->p[x->image], x->face, x->f.box[0],
            x->f.box[1], x->f.box[2], x->f.box[3]);
 }
 
-static void print_text(const path_list *p, const face_list *l, const mien_grouping *g)
+static void print_text(const cli_paths *p, const face_list *l, const mien_grouping *g)
 {
     printf("%zu %s and %zu face%s matching no one, from %zu faces in %zu images (%s, max_fmr "
            "%g: similarity >= %.4f)\n",
@@ -280,20 +207,16 @@ static void print_text(const path_list *p, const face_list *l, const mien_groupi
 /* ---- the command ----------------------------------------------------------------------------- */
 
 /* The images of the command line and of --from-dir, into *l. Returns the exit code. */
-static int gather(const group_args *o, char **argv, int n_args, path_list *l)
+static int gather(const group_args *o, char **argv, int n_args, cli_paths *l)
 {
     for (int k = 0; k < n_args; k++) {
-        if (!add_path(l, argv[k])) {
+        if (!cli_paths_add(l, argv[k])) {
             fprintf(stderr, "mien group: out of memory\n");
             return CLI_EXIT_FAIL;
         }
     }
-    if (o->from_dir != NULL) {
-        size_t before = l->n;
-        if (!scan_dir(o->from_dir, l)) {
-            return CLI_EXIT_FAIL;
-        }
-        qsort(l->p + before, l->n - before, sizeof(*l->p), cmp_str);
+    if (o->from_dir != NULL && !cli_paths_scan_dir("group", o->from_dir, l)) {
+        return CLI_EXIT_FAIL;
     }
     if (l->n == 0) {
         fprintf(stderr, "mien group: no images to group%s%s%s\n",
@@ -306,7 +229,7 @@ static int gather(const group_args *o, char **argv, int n_args, path_list *l)
 }
 
 /* Embeds every face of the images and groups them. Returns the exit code. */
-static int group_images(const group_args *o, const path_list *p, mien_group_method method)
+static int group_images(const group_args *o, const cli_paths *p, mien_group_method method)
 {
     mien_engine *engine = NULL;
     mien_session *session = NULL;
@@ -367,7 +290,7 @@ done:
 int cli_cmd_group(int argc, char **argv)
 {
     group_args o = {.c = {.threads = 1}, .fmr = mien_group_options_default().max_fmr};
-    path_list l = {0};
+    cli_paths l = {0};
     mien_group_method method = MIEN_GROUP_AUTO;
     int n_args, rc = cli_parse(&cmd, argc, argv, &o, &n_args);
     if (rc != CLI_PARSED) {
@@ -386,9 +309,6 @@ int cli_cmd_group(int argc, char **argv)
     if (rc == CLI_PARSED) {
         rc = group_images(&o, &l, method);
     }
-    for (size_t k = 0; k < l.n; k++) {
-        free(l.p[k]);
-    }
-    free(l.p);
+    cli_paths_free(&l);
     return rc;
 }

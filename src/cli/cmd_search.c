@@ -102,20 +102,7 @@ typedef struct search_args {
 } search_args;
 
 static const cli_opt opts[] = {
-    {"--top", CLI_OPT_INT, offsetof(search_args, so.top_k), "K",
-     .help = "list K candidates at most (default 10; at most the collection's cap)",
-     .lo = 1, .hi = 10000},
-    {"--fmr", CLI_OPT_DOUBLE, offsetof(search_args, so.max_fmr), "F",
-     .help = "list the candidates accepted at this false-match rate (default 1e-3; at "
-             "most the collection's cap)",
-     .lo = 1e-6, .hi = 1.0, .want = "a rate in 1e-6..1"},
-    {"--exact", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
-     .help = "scan every template", .lo = MIEN_SEARCH_EXACT},
-    {"--approximate", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
-     .help = "search the approximate (HNSW) index", .lo = MIEN_SEARCH_APPROXIMATE},
-    {"--aggregate", CLI_OPT_CALL, offsetof(search_args, so.aggregate), "R",
-     .help = "how a subject's faces score together: best, mean, quality, top2 (default: mean)",
-     .parse = cli_opt_aggregate, .want = "best, mean, quality, top2 or default"},
+    CLI_OPT_INCLUDE(cli_search_opts, offsetof(search_args, so)),
     CLI_OPTS_END_PROBE(search_args, p),
 };
 static const cli_command cmd = {"search",
