@@ -166,6 +166,11 @@ extern const cli_opt cli_probe_opts[];
  * `identify`: include it with CLI_OPT_INCLUDE(cli_search_opts, offsetof(type, field)). */
 extern const cli_opt cli_search_opts[];
 
+/* Writes a search's answer as JSON members, without braces: "candidates" (rank, subject,
+ * similarity, fmr, face_id and each of the subject's faces), "review_id" (null when none was
+ * opened), "reviews_required" and "audit_seq". For `search` and `identify`. (probe.c) */
+void cli_candidates_json(FILE *f, const mien_search_result *res);
+
 /* What an identification command (`search`, `verify`) holds once its probe is ready. */
 typedef struct cli_probe {
     mien_store *store;

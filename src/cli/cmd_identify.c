@@ -113,22 +113,9 @@ static void print_json(const identify_run *run, const identified *r)
         } else {
             printf("null,\"similarity\":null,\"fmr\":null");
         }
-        printf(",\"max_fmr\":%.3g,\"top\":%d,\"candidates\":[", res->max_fmr, res->top_k);
-        for (size_t k = 0; k < res->count; k++) {
-            const mien_candidate *c = &res->candidates[k];
-            printf("%s{\"rank\":%zu,\"subject\":", k ? "," : "", k + 1);
-            cli_json_string(stdout, c->subject);
-            printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"face_id\":%lld}", c->similarity, c->fmr,
-                   (long long)c->face_id);
-        }
-        printf("],\"review_id\":");
-        if (res->review_id[0]) {
-            printf("\"%s\"", res->review_id);
-        } else {
-            printf("null");
-        }
-        printf(",\"reviews_required\":%d,\"audit_seq\":%lld}", res->reviews_required,
-               (long long)res->audit_seq);
+        printf(",\"max_fmr\":%.3g,\"top\":%d,", res->max_fmr, res->top_k);
+        cli_candidates_json(stdout, res);
+        printf("}");
     }
     printf("]");
     if (r->n_faces == 0) {

@@ -39,27 +39,9 @@ static void print_json(const char *collection, const char *path, const char *sha
     cli_json_string(stdout, cx->ctx.case_ref);
     printf(",\"max_fmr\":%.3g,\"top\":%d,\"face\":", res->max_fmr, res->top_k);
     cli_face_json(stdout, face);
-    printf(",\"candidates\":[");
-    for (size_t k = 0; k < res->count; k++) {
-        const mien_candidate *c = &res->candidates[k];
-        printf("%s{\"rank\":%zu,\"subject\":", k ? "," : "", k + 1);
-        cli_json_string(stdout, c->subject);
-        printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"face_id\":%lld,\"faces\":[",
-               c->similarity, c->fmr, (long long)c->face_id);
-        for (size_t j = 0; j < c->n_faces; j++) {
-            printf("%s{\"face_id\":%lld,\"similarity\":%.6f}", j ? "," : "",
-                   (long long)c->faces[j].face_id, c->faces[j].similarity);
-        }
-        printf("]}");
-    }
-    printf("],\"review_id\":");
-    if (res->review_id[0]) {
-        printf("\"%s\"", res->review_id);
-    } else {
-        printf("null");
-    }
-    printf(",\"reviews_required\":%d,\"audit_seq\":%lld}\n", res->reviews_required,
-           (long long)res->audit_seq);
+    printf(",");
+    cli_candidates_json(stdout, res);
+    printf("}\n");
 }
 
 /* The answer as a table of candidates, the review to do and the audit entry. */

@@ -105,3 +105,28 @@ void cli_probe_close(cli_probe *p)
     mien_store_close(p->store);
     memset(p, 0, sizeof(*p));
 }
+
+void cli_candidates_json(FILE *f, const mien_search_result *res)
+{
+    fprintf(f, "\"candidates\":[");
+    for (size_t k = 0; k < res->count; k++) {
+        const mien_candidate *c = &res->candidates[k];
+        fprintf(f, "%s{\"rank\":%zu,\"subject\":", k ? "," : "", k + 1);
+        cli_json_string(f, c->subject);
+        fprintf(f, ",\"similarity\":%.6f,\"fmr\":%.3g,\"face_id\":%lld,\"faces\":[",
+                c->similarity, c->fmr, (long long)c->face_id);
+        for (size_t j = 0; j < c->n_faces; j++) {
+            fprintf(f, "%s{\"face_id\":%lld,\"similarity\":%.6f}", j ? "," : "",
+                    (long long)c->faces[j].face_id, c->faces[j].similarity);
+        }
+        fprintf(f, "]}");
+    }
+    fprintf(f, "],\"review_id\":");
+    if (res->review_id[0]) {
+        fprintf(f, "\"%s\"", res->review_id);
+    } else {
+        fprintf(f, "null");
+    }
+    fprintf(f, ",\"reviews_required\":%d,\"audit_seq\":%lld", res->reviews_required,
+            (long long)res->audit_seq);
+}

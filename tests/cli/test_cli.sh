@@ -726,7 +726,7 @@ if [ -f "$MIEN_MODELS/MobileFaceNet.tflite" ] && [ -f "$MIEN_MODELS/samples/samp
     lines=$(grep -c '^{"image":".*","image_sha256":"[0-9a-f]\{64\}","collection":"crowd","profile":"fast","purpose":"investigation","case_ref":"ID-2","width":[0-9]*,"height":[0-9]*,"faces":\[{"index":0,"face":{"box":' "$OUT")
     if [ "$lines" -eq 2 ]; then passed=$((passed + 1)); echo "  ok identify: one JSON line per image"
     else failed=$((failed + 1)); echo "  FAILED identify JSON lines: $lines, want 2"; fi
-    expect "identify JSON: a labelled face" "$OUT" '"index":2,"face":{"box":\[[^]]*\],.*"label":"A","subject":"A","similarity":1.000000,"fmr":1e-06,"max_fmr":0.001,"top":10,"candidates":\[{"rank":1,"subject":"A",[^]]*\],"review_id":"[0-9a-f]\{32\}","reviews_required":1,"audit_seq":[0-9]*}'
+    expect "identify JSON: a labelled face" "$OUT" '"index":2,"face":{"box":\[[^]]*\],.*"label":"A","subject":"A","similarity":1.000000,"fmr":1e-06,"max_fmr":0.001,"top":10,"candidates":\[{"rank":1,"subject":"A","similarity":1.000000,"fmr":1e-06,"face_id":1,"faces":\[{"face_id":1,"similarity":1.000000}\]}\],"review_id":"[0-9a-f]\{32\}","reviews_required":1,"audit_seq":[0-9]*}'
     expect "identify JSON: an unknown face" "$OUT" '"label":"unknown","subject":null,"similarity":null,"fmr":null,"max_fmr":0.001,"top":10,"candidates":\[\],"review_id":null,"reviews_required":0,"audit_seq":[0-9]*}'
     check "identify --csv" 0 "$MIEN" identify crowd "$S1" --purpose investigation \
         --case-ref ID-3 --store "$ISTORE" --csv
