@@ -15,9 +15,9 @@
  * without a face is recorded as a refused search (no_face), as `mien search` records it.
  *
  * Exit 0 when every image was read and every face searched; 1 when an image cannot be read or
- * has no face, or the library fails (the other images are still identified and printed);
- * 2 bad usage (a folder without images too); 3 refused by the collection's rules (a search
- * over the caps, say), which stops the run at that face. */
+ * has no face (the other images are still identified and printed), or the models or a search
+ * fail (the run stops there); 2 bad usage (a folder without images too); 3 refused by the
+ * collection's rules (a search over the caps, say), which stops the run at that face. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +78,7 @@ typedef struct identify_run {
     mien_engine *engine;
     mien_session *session;
     size_t images, faces, known, reviews; /* for the text summary */
+    bool stop; /* a failure the next image would meet too: the models, the store */
 } identify_run;
 
 /* ---- the output -------------------------------------------------------------------------- */
@@ -211,6 +212,7 @@ static int search_face(identify_run *run, const mien_image *img, identified *r, 
         fprintf(stderr, "mien identify: %s face %zu: %s%s (%s)\n", r->path, i,
                 st == MIEN_ERR_FORBIDDEN ? "refused: " : "", err.message, mien_strerror(st));
         mien_search_result_free(&r->results[i]);
+        run->stop = true; /* the rules, the caps or the store: the same for the next face */
         return cli_exit_code(st);
     }
     r->searched++;
@@ -293,6 +295,7 @@ static int identify_image(identify_run *run, const char *path)
         }
         if (cli_open_session(&run->o->c, &run->engine, &run->session) != MIEN_OK) {
             free(bytes);
+            run->stop = true;
             return CLI_EXIT_FAIL;
         }
     }
@@ -310,13 +313,6 @@ static int identify_image(identify_run *run, const char *path)
     }
     identified_free(&r);
     return rc;
-}
-
-/* Whether a failure stops the run: a refusal by the rules (the next face would be refused
- * too) or bad usage; an image that cannot be read or has no face does not. */
-static bool stops(int rc)
-{
-    return rc == CLI_EXIT_FORBIDDEN || rc == CLI_EXIT_USAGE;
 }
 
 /* Identifies the faces of every photo in p, in collection `collection`. */
@@ -342,7 +338,9 @@ static int identify_all(const identify_args *o, const char *collection, const cl
     for (size_t k = 0; k < p->n; k++) {
         int one = identify_image(&run, p->p[k]);
         rc = rc == CLI_EXIT_OK ? one : rc;
-        if (stops(one)) {
+        /* A refused purpose or search, or a failing store or engine, would fail every image
+         * after it; an image that cannot be read or has no face fails alone. */
+        if (run.stop || one == CLI_EXIT_USAGE || one == CLI_EXIT_FORBIDDEN) {
             rc = one;
             break;
         }
