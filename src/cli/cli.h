@@ -225,6 +225,16 @@ extern const cli_opt cli_probe_opts[];
     CLI_OPT_INCLUDE(cli_probe_opts, offsetof(type, field)), CLI_OPT_END
 #define CLI_PROBE_ARGS_DEFAULT {.c = {.threads = 1}, .face = -1}
 
+/* A search's options (--top K, --fmr F, --exact | --approximate, --aggregate R) into a
+ * mien_search_options (start from mien_search_options_default()), for `search` and
+ * `identify`: include it with CLI_OPT_INCLUDE(cli_search_opts, offsetof(type, field)). */
+extern const cli_opt cli_search_opts[];
+
+/* Writes a search's answer as JSON members, without braces: "candidates" (rank, subject,
+ * similarity, fmr, face_id and each of the subject's faces), "review_id" (null when none was
+ * opened), "reviews_required" and "audit_seq". For `search` and `identify`. (probe.c) */
+void cli_candidates_json(FILE *f, const mien_search_result *res);
+
 /* What an identification command (`search`, `verify`) holds once its probe is ready. */
 typedef struct cli_probe {
     mien_store *store;
@@ -253,6 +263,13 @@ int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
                    cli_context *cx);
 void cli_probe_close(cli_probe *p);
 
+/* Checks cx's purpose for `action` ("search" or "verify") on `collection` before any model
+ * loads (mien_check_purpose; the library audits a refusal) and prints a refusal as "mien CMD:
+ * refused: ...". Returns the exit code: CLI_EXIT_OK to go on, CLI_EXIT_USAGE for a missing
+ * purpose or case reference, CLI_EXIT_FORBIDDEN when the rules refuse. (probe.c) */
+int cli_check_purpose(mien_store *store, const char *cmd, const char *collection,
+                      const char *action, const cli_context *cx);
+
 /* A duration as its largest exact unit: "365d", "12h", "90s". */
 void cli_duration_text(int64_t seconds, char *out, size_t cap);
 
@@ -264,7 +281,7 @@ void cli_collection_json(FILE *f, const mien_collection_info *c);
 #define CLI_COMMANDS(XX)                                                                     \
     XX(models) XX(bench) XX(detect) XX(embed) XX(compare) XX(collection) XX(enroll)          \
     XX(search) XX(subjects) XX(erase) XX(serve) XX(keys) XX(verify) XX(purge) XX(review)     \
-    XX(audit) XX(migrate) XX(move) XX(group)
+    XX(audit) XX(migrate) XX(move) XX(group) XX(identify)
 
 #define CLI_COMMAND_DECLARE(name) int cli_cmd_##name(int argc, char **argv);
 CLI_COMMANDS(CLI_COMMAND_DECLARE)

@@ -1,7 +1,13 @@
-/* cmd_compare.c — `mien compare A B [--profile P] [--fmr F] [--purpose P --case-ref REF]
- * [--store URI] [--json]`: are the most prominent faces of two photos the same person? Prints
- * the similarity, the false-match rate at which it would be accepted (calibrated), and the
- * decision at --fmr (default 1e-4).
+/* cmd_compare.c — `mien compare A B [--face-a N] [--face-b N] [--profile P] [--fmr F]
+ * [--purpose P --case-ref REF] [--store URI] [--json]`: is the face of photo A the person in
+ * photo B? Prints the similarity, the false-match rate at which it would be accepted
+ * (calibrated), and the decision at --fmr (default 1e-4).
+ *
+ * Which faces. Faces are numbered as `mien detect` numbers them (detection order, from 0).
+ * A's face is --face-a N, else its most prominent one (mien_faces_prominent); B's is
+ * --face-b N, else every face of B is compared with A's and the most similar is reported, as
+ * Rekognition's CompareFaces does with its target (so a group photo finds the person wherever
+ * they stand). A bare --face is refused: with two photos it would have to guess which.
  *
  * Audit. As POST /v1/compare, a compare is one audit entry whenever there is a store to
  * write it to (--store, or $MIEN_STORE): the purpose is then required (a compare without one
@@ -28,9 +34,20 @@ typedef struct compare_args {
     mien_profile profile;
     double fmr;
     const char *store, *purpose, *case_ref; /* borrowed from argv; NULL when not given */
+    int face[2]; /* --face-a, --face-b; -1: A's most prominent face, every face of B */
+    int face_either; /* --face, refused: -1 unless given */
 } compare_args;
 
 static const cli_opt opts[] = {
+    {"--face-a", CLI_OPT_INT, offsetof(compare_args, face[0]), "N",
+     .help = "face N of IMAGE_A as `mien detect` numbers them (default: the most prominent)",
+     .lo = 0, .hi = 100000, .want = "a face number"},
+    {"--face-b", CLI_OPT_INT, offsetof(compare_args, face[1]), "N",
+     .help = "face N of IMAGE_B (default: each face of IMAGE_B, the most similar reported)",
+     .lo = 0, .hi = 100000, .want = "a face number"},
+    {"--face", CLI_OPT_INT, offsetof(compare_args, face_either), "N",
+     .help = "refused: say which photo, --face-a N or --face-b N", .lo = 0, .hi = 100000,
+     .want = "a face number"},
     CLI_OPT_PROFILE(compare_args, profile),
     CLI_OPT_FMR(compare_args, fmr),
     CLI_OPT_WHY(compare_args),
@@ -38,9 +55,10 @@ static const cli_opt opts[] = {
 };
 static const cli_command cmd = {
     "compare",
-    "compare IMAGE_A IMAGE_B [--profile fast|accurate] [--fmr F] [--purpose P --case-ref REF]\n"
-    "       [--store URI] [--json]   (with a store, --store or $MIEN_STORE, the compare is\n"
-    "       audited and --purpose is required)",
+    "compare IMAGE_A IMAGE_B [--face-a N] [--face-b N] [--profile fast|accurate] [--fmr F]\n"
+    "       [--purpose P --case-ref REF] [--store URI] [--json]   (A's most prominent face\n"
+    "       against each of B's unless --face-b; with a store, --store or $MIEN_STORE, the\n"
+    "       compare is audited and --purpose is required)",
     opts, 2, 2};
 
 /* Where a compare's entry goes: the store open (NULL without one), the two images' bytes
@@ -80,24 +98,24 @@ static void compare_refused(compare_record *rec, const char *reason)
     compare_audit(rec, "refused", result);
 }
 
-/* With a store (--store or $MIEN_STORE): opens it, reads both images (their digests go into
- * the entry) and checks the purpose (a refusal recorded). Without one, --purpose and
- * --case-ref are refused as bad usage. Returns the exit code. */
+/* Reads both images (their digests go into the entry); with a store (--store or
+ * $MIEN_STORE) opens it first and checks the purpose (a refusal recorded). Without one,
+ * --purpose and --case-ref are refused as bad usage. Returns the exit code. */
 static int record_open(const compare_args *o, char **paths, compare_record *rec)
 {
     const char *env = getenv("MIEN_STORE");
+    bool audited = o->store != NULL || (env != NULL && env[0] != '\0');
     memset(rec, 0, sizeof(*rec));
-    if (o->store == NULL && (env == NULL || env[0] == '\0')) {
-        if (o->purpose != NULL || o->case_ref != NULL) {
-            fprintf(stderr, "mien compare: --purpose and --case-ref are recorded in a store's "
-                            "audit log: give --store URI or set MIEN_STORE\n");
-            return CLI_EXIT_USAGE;
-        }
-        return CLI_EXIT_OK;
+    if (!audited && (o->purpose != NULL || o->case_ref != NULL)) {
+        fprintf(stderr, "mien compare: --purpose and --case-ref are recorded in a store's "
+                        "audit log: give --store URI or set MIEN_STORE\n");
+        return CLI_EXIT_USAGE;
     }
-    cli_context_init(&rec->cx, o->purpose, o->case_ref);
-    if (cli_open_store(o->store, &rec->store) != MIEN_OK) {
-        return CLI_EXIT_FAIL;
+    if (audited) {
+        cli_context_init(&rec->cx, o->purpose, o->case_ref);
+        if (cli_open_store(o->store, &rec->store) != MIEN_OK) {
+            return CLI_EXIT_FAIL;
+        }
     }
     for (int k = 0; k < 2; k++) {
         uint8_t sha[32];
@@ -108,11 +126,11 @@ static int record_open(const compare_args *o, char **paths, compare_record *rec)
         for (int j = 0; j < 32; j++) {
             snprintf(rec->sha_hex[k] + 2 * j, 3, "%02x", sha[j]);
         }
-        if (k == 0) {
+        if (k == 0 && audited) {
             cli_context_set_input(&rec->cx, sha);
         }
     }
-    if (o->purpose == NULL || o->purpose[0] == '\0') {
+    if (audited && (o->purpose == NULL || o->purpose[0] == '\0')) {
         compare_refused(rec, "a compare declares its purpose");
         fprintf(stderr, "mien compare: refused: a compare recorded in a store declares its "
                         "purpose: give --purpose P (the refusal is in the audit log)\n");
@@ -128,21 +146,195 @@ static void record_close(compare_record *rec)
     mien_store_close(rec->store);
 }
 
-/* The template of image k: from the bytes already read and hashed when audited (a photo
- * without a face is then a recorded refusal), else from the file. */
-static mien_status template_of(const compare_args *o, compare_record *rec, char **paths, int k,
-                               mien_session *session, mien_template **t, mien_face *face)
+/* ---- the faces ----------------------------------------------------------------------------- */
+
+/* One photo and its faces, in `mien detect`'s numbering (mien_detect's default options). */
+typedef struct photo {
+    mien_image *img;
+    mien_face *faces;
+    size_t n;
+    int used;          /* the face compared: the one asked for, or B's most similar */
+    float *similarity; /* B compared face by face: each face's similarity to A's; else NULL */
+} photo;
+
+static void photo_free(photo *p)
 {
-    mien_status st;
-    if (rec->store == NULL) {
-        return cli_template_of(session, paths[k], -1, o->profile, t, face);
+    mien_image_free(p->img);
+    mien_faces_free(p->faces);
+    free(p->similarity);
+}
+
+/* Decodes image k of rec and detects its faces into *p; then, unless B is to be searched face
+ * by face (choice -1 for B), picks face `choice` (A's -1: the most prominent) into p->used.
+ * A photo without that face is a refusal recorded when audited. Prints what went wrong. */
+static mien_status photo_open(mien_session *s, compare_record *rec, char **paths, int k,
+                              int choice, photo *p)
+{
+    mien_image_options io = mien_image_options_faces();
+    mien_detect_options dopt = mien_detect_options_default();
+    mien_error err;
+    mien_status st = mien_image_decode(rec->bytes[k], rec->size[k], &io, &p->img, &err);
+    if (st == MIEN_OK) {
+        st = mien_detect(s, p->img, &dopt, &p->faces, &p->n, &err);
     }
-    st = cli_template_of_bytes(session, paths[k], rec->bytes[k], rec->size[k], -1, o->profile, t,
-                               face, NULL);
-    if (st == MIEN_ERR_NOT_FOUND) {
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien compare: %s: %s\n", paths[k], err.message);
+        return st;
+    }
+    p->used = k == 1 && choice < 0 ? (p->n > 0 ? 0 : -1)
+                                   : mien_faces_choose(p->faces, p->n, p->img,
+                                                       choice < 0 ? MIEN_FACE_PROMINENT : choice);
+    if (p->used >= 0) {
+        return MIEN_OK;
+    }
+    if (p->n == 0) {
+        fprintf(stderr, "mien compare: %s: no face found\n", paths[k]);
+    } else {
+        fprintf(stderr, "mien compare: %s: no face %d: %zu found, numbered 0 to %zu as `mien "
+                        "detect` lists them\n",
+                paths[k], choice, p->n, p->n - 1);
+    }
+    if (rec->store != NULL) {
         compare_refused(rec, k == 0 ? "no_face: image a" : "no_face: image b");
     }
+    return MIEN_ERR_NOT_FOUND;
+}
+
+/* The similarity of A's face to B's, or to each face of B (b->similarity filled, b->used the
+ * most similar) when `each`. Prints what went wrong. */
+static mien_status compare_faces(mien_session *s, mien_profile profile, photo *a, photo *b,
+                                 bool each, float *similarity)
+{
+    mien_template *ta = NULL, *tb = NULL;
+    mien_error err;
+    size_t first = each ? 0 : (size_t)b->used, end = each ? b->n : first + 1;
+    mien_status st;
+    if (each && (b->similarity = calloc(b->n, sizeof(float))) == NULL) {
+        fprintf(stderr, "mien compare: out of memory\n");
+        return MIEN_ERR_NOMEM;
+    }
+    st = mien_embed(s, a->img, &a->faces[a->used], profile, &ta, &err);
+    for (size_t i = first; st == MIEN_OK && i < end; i++) {
+        float sim = 0.0f;
+        st = mien_embed(s, b->img, &b->faces[i], profile, &tb, &err);
+        if (st == MIEN_OK) {
+            st = mien_template_compare(ta, tb, &sim, &err);
+        }
+        mien_template_free(tb);
+        tb = NULL;
+        if (each && st == MIEN_OK) {
+            b->similarity[i] = sim;
+        }
+        if (st == MIEN_OK && (i == first || sim > *similarity)) {
+            *similarity = sim;
+            b->used = (int)i;
+        }
+    }
+    if (st != MIEN_OK) {
+        fprintf(stderr, "mien compare: %s\n", err.message);
+    }
+    mien_template_free(ta);
     return st;
+}
+
+/* ---- the answer ---------------------------------------------------------------------------- */
+
+/* Which faces were compared, when either photo has more than one: a person sees that the
+ * choice was made, and how to make another. */
+static void print_faces_text(const photo p[2])
+{
+    if (p[0].n < 2 && p[1].n < 2) {
+        return;
+    }
+    printf("faces: A's face %d of %zu%s; B's face %d of %zu", p[0].used, p[0].n,
+           p[0].n > 1 ? " (--face-a N picks another)" : "", p[1].used, p[1].n);
+    if (p[1].similarity != NULL && p[1].n > 1) {
+        printf(", the most similar (");
+        for (size_t i = 0; i < p[1].n; i++) {
+            printf("%s%zu: %.4f", i ? ", " : "", i, p[1].similarity[i]);
+        }
+        printf("; --face-b N picks one)");
+    }
+    printf("\n");
+}
+
+static void print_json(const compare_args *o, char **paths, const photo p[2], float similarity,
+                       double fmr, float threshold, bool same)
+{
+    printf("{\"a\":");
+    cli_json_string(stdout, paths[0]);
+    printf(",\"b\":");
+    cli_json_string(stdout, paths[1]);
+    printf(",\"profile\":\"%s\",\"similarity\":%.6f,\"fmr\":%.3g,\"threshold\":%.6f,"
+           "\"at_fmr\":%.3g,\"same_person\":%s,\"face_a\":",
+           mien_profile_name(o->profile), similarity, fmr, threshold, o->fmr,
+           same ? "true" : "false");
+    cli_face_json(stdout, &p[0].faces[p[0].used]);
+    printf(",\"face_b\":");
+    cli_face_json(stdout, &p[1].faces[p[1].used]);
+    printf(",\"a_index\":%d,\"a_faces\":%zu,\"b_index\":%d,\"b_faces\":%zu", p[0].used, p[0].n,
+           p[1].used, p[1].n);
+    if (p[1].similarity != NULL) {
+        printf(",\"b_similarities\":[");
+        for (size_t i = 0; i < p[1].n; i++) {
+            printf("%s%.6f", i ? "," : "", p[1].similarity[i]);
+        }
+        printf("]");
+    }
+    printf("}\n");
+}
+
+static void print_text(const compare_args *o, const photo p[2], float similarity, double fmr,
+                       float threshold, bool same)
+{
+    float floor_threshold = 1.0f;
+    printf("similarity %.4f (profile %s)\n", similarity, mien_profile_name(o->profile));
+    print_faces_text(p);
+    if (mien_threshold_for_fmr(o->profile, CALIBRATED_FLOOR, &floor_threshold) == MIEN_OK &&
+        similarity >= floor_threshold) {
+        printf("accepted at any false-match rate down to %.0e (the calibrated floor: no lower "
+               "rate is claimed)\n",
+               CALIBRATED_FLOOR);
+    } else {
+        printf("accepted at a false-match rate of %.2g or more\n", fmr);
+    }
+    printf("decision at FMR %.0e (threshold %.4f): %s\n", o->fmr, threshold,
+           same ? "same person" : "different people");
+}
+
+/* Decides on the similarity at --fmr, records the answer when audited, then prints it.
+ * Returns the exit code. */
+static int answer(const compare_args *o, compare_record *rec, char **paths, const photo p[2],
+                  float similarity)
+{
+    double fmr = 1.0;
+    float threshold = 1.0f;
+    bool same;
+    if (mien_similarity_fmr(o->profile, similarity, &fmr) != MIEN_OK ||
+        mien_threshold_for_fmr(o->profile, o->fmr, &threshold) != MIEN_OK) {
+        fprintf(stderr, "mien compare: profile %s is not calibrated; no decision\n",
+                mien_profile_name(o->profile));
+        return CLI_EXIT_FAIL;
+    }
+    same = similarity >= threshold;
+    if (rec->store != NULL) {
+        /* No answer without its record (as POST /v1/compare). */
+        char result[320];
+        snprintf(result, sizeof(result),
+                 "\"similarity\":%.6f,\"fmr\":%.3g,\"at_fmr\":%.3g,\"same_person\":%s,"
+                 "\"profile\":\"%s\",\"a_face\":%d,\"b_face\":%d,\"b_faces\":%zu",
+                 similarity, fmr, o->fmr, same ? "true" : "false", mien_profile_name(o->profile),
+                 p[0].used, p[1].used, p[1].n);
+        if (compare_audit(rec, "ok", result) != MIEN_OK) {
+            return CLI_EXIT_FAIL;
+        }
+    }
+    if (o->c.json) {
+        print_json(o, paths, p, similarity, fmr, threshold, same);
+    } else {
+        print_text(o, p, similarity, fmr, threshold, same);
+    }
+    return CLI_EXIT_OK;
 }
 
 /* Compares the faces of images pos[0] and pos[1] and decides at --fmr. */
@@ -150,87 +342,37 @@ static int compare(void *args, char **pos, int n_pos)
 {
     const compare_args *o = args;
     compare_record rec;
-    double fmr = 1.0;
-    float similarity = 0.0f, threshold = 1.0f;
+    float similarity = 0.0f;
     mien_engine *engine = NULL;
     mien_session *session = NULL;
-    mien_template *t[2] = {NULL, NULL};
-    mien_face faces[2];
+    photo p[2];
     char **paths = pos; /* IMAGE_A and IMAGE_B */
-    mien_error err;
     int rc;
     (void)n_pos;
+    if (o->face_either >= 0) {
+        fprintf(stderr, "mien compare: --face: which photo? --face-a N for IMAGE_A, --face-b N "
+                        "for IMAGE_B (without --face-b, each face of IMAGE_B is compared)\n");
+        return cli_bad_usage(&cmd);
+    }
+    memset(p, 0, sizeof(p));
     rc = record_open(o, paths, &rec);
     if (rc == CLI_EXIT_OK && cli_open_session(&o->c, &engine, &session) != MIEN_OK) {
         rc = CLI_EXIT_FAIL;
     }
     for (int k = 0; k < 2 && rc == CLI_EXIT_OK; k++) {
-        if (template_of(o, &rec, paths, k, session, &t[k], &faces[k]) != MIEN_OK) {
+        if (photo_open(session, &rec, paths, k, o->face[k], &p[k]) != MIEN_OK) {
             rc = CLI_EXIT_FAIL;
         }
     }
-    if (rc == CLI_EXIT_OK && mien_template_compare(t[0], t[1], &similarity, &err) != MIEN_OK) {
-        fprintf(stderr, "mien compare: %s\n", err.message);
+    if (rc == CLI_EXIT_OK &&
+        compare_faces(session, o->profile, &p[0], &p[1], o->face[1] < 0, &similarity) != MIEN_OK) {
         rc = CLI_EXIT_FAIL;
     }
     if (rc == CLI_EXIT_OK) {
-        bool calibrated = mien_similarity_fmr(o->profile, similarity, &fmr) == MIEN_OK &&
-                          mien_threshold_for_fmr(o->profile, o->fmr, &threshold) == MIEN_OK;
-        bool same = calibrated && similarity >= threshold;
-        if (!calibrated) {
-            fprintf(stderr, "mien compare: profile %s is not calibrated; no decision\n",
-                    mien_profile_name(o->profile));
-            rc = CLI_EXIT_FAIL;
-        }
-        if (calibrated && rec.store != NULL) {
-            /* No answer without its record (as POST /v1/compare). */
-            char result[256];
-            snprintf(result, sizeof(result),
-                     "\"similarity\":%.6f,\"fmr\":%.3g,\"at_fmr\":%.3g,\"same_person\":%s,"
-                     "\"profile\":\"%s\"",
-                     similarity, fmr, o->fmr, same ? "true" : "false",
-                     mien_profile_name(o->profile));
-            if (compare_audit(&rec, "ok", result) != MIEN_OK) {
-                rc = CLI_EXIT_FAIL;
-                goto done;
-            }
-        }
-        if (o->c.json) {
-            printf("{\"a\":");
-            cli_json_string(stdout, paths[0]);
-            printf(",\"b\":");
-            cli_json_string(stdout, paths[1]);
-            printf(",\"profile\":\"%s\",\"similarity\":%.6f,\"fmr\":%.3g,\"threshold\":%.6f,"
-                   "\"at_fmr\":%.3g,\"same_person\":%s,\"face_a\":",
-                   mien_profile_name(o->profile), similarity, fmr, threshold, o->fmr,
-                   same ? "true" : "false");
-            cli_face_json(stdout, &faces[0]);
-            printf(",\"face_b\":");
-            cli_face_json(stdout, &faces[1]);
-            printf("}\n");
-        } else {
-            printf("similarity %.4f (profile %s)\n", similarity, mien_profile_name(o->profile));
-            float floor_threshold = 1.0f;
-            bool beyond = calibrated &&
-                          mien_threshold_for_fmr(o->profile, CALIBRATED_FLOOR, &floor_threshold) ==
-                              MIEN_OK &&
-                          similarity >= floor_threshold;
-            if (beyond) {
-                printf("accepted at any false-match rate down to %.0e (the calibrated floor: "
-                       "no lower rate is claimed)\n",
-                       CALIBRATED_FLOOR);
-            } else if (calibrated) {
-                printf("accepted at a false-match rate of %.2g or more\n", fmr);
-            }
-            if (calibrated) {
-                printf("decision at FMR %.0e (threshold %.4f): %s\n", o->fmr, threshold,
-                       same ? "same person" : "different people");
-            }
-        }
+        rc = answer(o, &rec, paths, p, similarity);
     }
-done:
-    mien_template_free(t[0]);
-    mien_template_free(t[1]);
+    photo_free(&p[0]);
+    photo_free(&p[1]);
     mien_session_free(session);
     mien_engine_free(engine);
     record_close(&rec);
@@ -239,6 +381,7 @@ done:
 
 int cli_cmd_compare(int argc, char **argv)
 {
-    compare_args o = {.c = {.threads = 1}, .profile = MIEN_PROFILE_FAST, .fmr = DEFAULT_FMR};
+    compare_args o = {.c = {.threads = 1}, .profile = MIEN_PROFILE_FAST, .fmr = DEFAULT_FMR,
+                      .face = {-1, -1}, .face_either = -1};
     return cli_run_parsed(&cmd, argc, argv, &o, compare);
 }

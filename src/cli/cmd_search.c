@@ -39,27 +39,9 @@ static void print_json(const char *collection, const char *path, const char *sha
     cli_json_string(stdout, cx->ctx.case_ref);
     printf(",\"max_fmr\":%.3g,\"top\":%d,\"face\":", res->max_fmr, res->top_k);
     cli_face_json(stdout, face);
-    printf(",\"candidates\":[");
-    for (size_t k = 0; k < res->count; k++) {
-        const mien_candidate *c = &res->candidates[k];
-        printf("%s{\"rank\":%zu,\"subject\":", k ? "," : "", k + 1);
-        cli_json_string(stdout, c->subject);
-        printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"face_id\":%lld,\"faces\":[",
-               c->similarity, c->fmr, (long long)c->face_id);
-        for (size_t j = 0; j < c->n_faces; j++) {
-            printf("%s{\"face_id\":%lld,\"similarity\":%.6f}", j ? "," : "",
-                   (long long)c->faces[j].face_id, c->faces[j].similarity);
-        }
-        printf("]}");
-    }
-    printf("],\"review_id\":");
-    if (res->review_id[0]) {
-        printf("\"%s\"", res->review_id);
-    } else {
-        printf("null");
-    }
-    printf(",\"reviews_required\":%d,\"audit_seq\":%lld}\n", res->reviews_required,
-           (long long)res->audit_seq);
+    printf(",");
+    cli_candidates_json(stdout, res);
+    printf("}\n");
 }
 
 /* The answer as a table of candidates, the review to do and the audit entry. */
@@ -102,20 +84,7 @@ typedef struct search_args {
 } search_args;
 
 static const cli_opt opts[] = {
-    {"--top", CLI_OPT_INT, offsetof(search_args, so.top_k), "K",
-     .help = "list K candidates at most (default 10; at most the collection's cap)",
-     .lo = 1, .hi = 10000},
-    {"--fmr", CLI_OPT_DOUBLE, offsetof(search_args, so.max_fmr), "F",
-     .help = "list the candidates accepted at this false-match rate (default 1e-3; at "
-             "most the collection's cap)",
-     .lo = 1e-6, .hi = 1.0, .want = "a rate in 1e-6..1"},
-    {"--exact", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
-     .help = "scan every template", .lo = MIEN_SEARCH_EXACT},
-    {"--approximate", CLI_OPT_SET, offsetof(search_args, so.mode), NULL,
-     .help = "search the approximate (HNSW) index", .lo = MIEN_SEARCH_APPROXIMATE},
-    {"--aggregate", CLI_OPT_CALL, offsetof(search_args, so.aggregate), "R",
-     .help = "how a subject's faces score together: best, mean, quality, top2 (default: mean)",
-     .parse = cli_opt_aggregate, .want = "best, mean, quality, top2 or default"},
+    CLI_OPT_INCLUDE(cli_search_opts, offsetof(search_args, so)),
     CLI_OPTS_END_PROBE(search_args, p),
 };
 static const cli_command cmd = {"search",

@@ -10,11 +10,8 @@
 
 #include "cli.h"
 
-/* Checks cx's purpose for `action` on `collection` (mien_check_purpose; the library audits a
- * refusal) and prints a refusal as "mien CMD: refused: ...". Returns the exit code
- * (CLI_EXIT_OK to go on, CLI_EXIT_USAGE for a missing purpose or case reference). */
-static int check_purpose(mien_store *store, const char *cmd, const char *collection,
-                         const char *action, const cli_context *cx)
+int cli_check_purpose(mien_store *store, const char *cmd, const char *collection,
+                      const char *action, const cli_context *cx)
 {
     mien_error err;
     mien_status st = mien_check_purpose(store, collection, action, &cx->ctx, &err);
@@ -34,6 +31,24 @@ const cli_opt cli_probe_opts[] = {
     CLI_OPT_WHY(cli_probe_args),
     CLI_OPT_FACE(cli_probe_args, face),
     CLI_OPTS_END_STORE(cli_probe_args),
+};
+
+const cli_opt cli_search_opts[] = {
+    {"--top", CLI_OPT_INT, offsetof(mien_search_options, top_k), "K",
+     .help = "list K candidates at most (default 10; at most the collection's cap)",
+     .lo = 1, .hi = 10000},
+    {"--fmr", CLI_OPT_DOUBLE, offsetof(mien_search_options, max_fmr), "F",
+     .help = "list the candidates accepted at this false-match rate (default 1e-3; at "
+             "most the collection's cap)",
+     .lo = 1e-6, .hi = 1.0, .want = "a rate in 1e-6..1"},
+    {"--exact", CLI_OPT_SET, offsetof(mien_search_options, mode), NULL,
+     .help = "scan every template", .lo = MIEN_SEARCH_EXACT},
+    {"--approximate", CLI_OPT_SET, offsetof(mien_search_options, mode), NULL,
+     .help = "search the approximate (HNSW) index", .lo = MIEN_SEARCH_APPROXIMATE},
+    {"--aggregate", CLI_OPT_CALL, offsetof(mien_search_options, aggregate), "R",
+     .help = "how a subject's faces score together: best, mean, quality, top2 (default: mean)",
+     .parse = cli_opt_aggregate, .want = "best, mean, quality, top2 or default"},
+    CLI_OPT_END,
 };
 
 int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
@@ -58,7 +73,7 @@ int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
     }
     mien_sha256(p->bytes, p->size, p->sha);
     cli_context_set_input(cx, p->sha);
-    int rc = check_purpose(p->store, cmd, collection, cmd, cx);
+    int rc = cli_check_purpose(p->store, cmd, collection, cmd, cx);
     if (rc != CLI_EXIT_OK) {
         return rc;
     }
@@ -89,4 +104,29 @@ void cli_probe_close(cli_probe *p)
     mien_engine_free(p->engine);
     mien_store_close(p->store);
     memset(p, 0, sizeof(*p));
+}
+
+void cli_candidates_json(FILE *f, const mien_search_result *res)
+{
+    fprintf(f, "\"candidates\":[");
+    for (size_t k = 0; k < res->count; k++) {
+        const mien_candidate *c = &res->candidates[k];
+        fprintf(f, "%s{\"rank\":%zu,\"subject\":", k ? "," : "", k + 1);
+        cli_json_string(f, c->subject);
+        fprintf(f, ",\"similarity\":%.6f,\"fmr\":%.3g,\"face_id\":%lld,\"faces\":[",
+                c->similarity, c->fmr, (long long)c->face_id);
+        for (size_t j = 0; j < c->n_faces; j++) {
+            fprintf(f, "%s{\"face_id\":%lld,\"similarity\":%.6f}", j ? "," : "",
+                    (long long)c->faces[j].face_id, c->faces[j].similarity);
+        }
+        fprintf(f, "]}");
+    }
+    fprintf(f, "],\"review_id\":");
+    if (res->review_id[0]) {
+        fprintf(f, "\"%s\"", res->review_id);
+    } else {
+        fprintf(f, "null");
+    }
+    fprintf(f, ",\"reviews_required\":%d,\"audit_seq\":%lld", res->reviews_required,
+            (long long)res->audit_seq);
 }
