@@ -75,8 +75,11 @@ inc=$(pkg-config --variable=includedir mien)
 [ "$(cd "$inc" && pwd -P)" = "$(cd "$P/include" && pwd -P)" ] &&
     ok "pkg-config includedir: the installed include/ (relative to mien.pc)" ||
     bad "pkg-config includedir $inc, flags: $flags"
+# a sanitizer build's library (make test-asan) needs its runtime in the program too
+san=""
+grep -q '^MIEN_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" && san="-fsanitize=address,undefined"
 # shellcheck disable=SC2086
-if cc -std=c11 -Wall -Wextra -Werror "$ROOT/examples/hello.c" $flags -o "$TMP/hello" \
+if cc -std=c11 -Wall -Wextra -Werror $san "$ROOT/examples/hello.c" $flags -o "$TMP/hello" \
     2>"$TMP/cc.log"; then
     ok "examples/hello.c builds with pkg-config --cflags --libs mien"
 else
