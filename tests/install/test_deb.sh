@@ -51,8 +51,8 @@ else
     bad "apt install"
 fi
 cp -n "$R"/var/cache/apt/archives/*.deb "$ARCHIVES/" 2>/dev/null || true
-grep -q "Unpacking libdnnl" "$R/tmp/install.log" && ok "apt pulled the runtime dependencies (libdnnl)" ||
-    bad "libdnnl not installed by apt"
+grep -q "Unpacking libdnnl" "$R/tmp/install.log" &&
+    ok "apt pulled the runtime dependencies (libdnnl)" || bad "libdnnl not installed by apt"
 
 # mien detect from /tmp: the installed models found by default
 if in_root sh -c 'cd /tmp && mien detect photo.jpg' >"$R/tmp/detect.out" 2>&1 &&
@@ -111,18 +111,33 @@ Description=report mien.service's state, then power off (tests/install/test_deb.
 After=mien.service
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'for i in $(seq 1 60); do systemctl is-active --quiet mien.service && [ -f /var/lib/mien/mien.db.key ] && break; sleep 1; done; { echo "state $(systemctl is-active mien.service)"; stat -c "stat %%U %%a %%n" /var/lib/mien /var/lib/mien/mien.db.key; systemctl show -p User mien.service; perl -MIO::Socket::INET -e "\$s = IO::Socket::INET->new(q(127.0.0.1:8080)) or die; print \$s qq(GET / HTTP/1.0\\r\\n\\r\\n); print <\$s>"; journalctl -u mien.service --no-pager; } > /root/check.out 2>&1'
+ExecStart=/bin/sh /root/check.sh
 ExecStartPost=/bin/systemctl poweroff --no-block
 [Install]
 WantedBy=multi-user.target
 UNIT
+    cat >"$R/root/check.sh" <<'CHECK'
+for i in $(seq 1 60); do
+    systemctl is-active --quiet mien.service && [ -f /var/lib/mien/mien.db.key ] && break
+    sleep 1
+done
+{
+    echo "state $(systemctl is-active mien.service)"
+    stat -c "stat %U %a %n" /var/lib/mien /var/lib/mien/mien.db.key
+    systemctl show -p User mien.service
+    # perl-base is in every Debian root: GET / without curl
+    perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(q(127.0.0.1:8080)) or die;
+        print $s qq(GET / HTTP/1.0\r\n\r\n); print <$s>'
+    journalctl -u mien.service --no-pager
+} >/root/check.out 2>&1
+CHECK
     ln -sf /etc/systemd/system/mien-check.service \
         "$R/etc/systemd/system/multi-user.target.wants/mien-check.service"
     umount "$R/proc"
     timeout 120 systemd-nspawn -q -D "$R" --boot --private-network --register=no --keep-unit \
         >"$R/tmp/boot.log" 2>&1 || true
     mount -t proc proc "$R/proc"
-    rm -f "$R/etc/systemd/system/mien-check.service" \
+    rm -f "$R/etc/systemd/system/mien-check.service" "$R/root/check.sh" \
         "$R/etc/systemd/system/multi-user.target.wants/mien-check.service"
     [ -f "$R/root/check.out" ]
 }
@@ -154,8 +169,8 @@ in_root test -f /var/lib/mien/mien.db -a -f /var/lib/mien/mien.db.key &&
     grep -q "purge keeps /var/lib/mien" "$R/tmp/purge.out" &&
     ok "apt purge with a store: store and key file kept, and said" ||
     { cat "$R/tmp/purge.out"; bad "apt purge with a store"; }
-in_root test ! -e /etc/mien/mien.env -a ! -e /usr/bin/mien && ok "apt purge: binary and config gone" ||
-    bad "apt purge left the binary or /etc/mien/mien.env"
+in_root test ! -e /etc/mien/mien.env -a ! -e /usr/bin/mien &&
+    ok "apt purge: binary and config gone" || bad "apt purge left the binary or /etc/mien/mien.env"
 # without a store or key, a purge leaves nothing behind
 in_root rm -f /var/lib/mien/mien.db /var/lib/mien/mien.db.key
 in_root sh -c 'cd /tmp && apt install -y ./mien_*.deb' >/dev/null 2>&1 || bad "reinstall"

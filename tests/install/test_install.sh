@@ -42,7 +42,8 @@ for m in MobileFaceNet.tflite fr_detect.onnx fr_feature.onnx onet.tflite pnet.tf
 done
 check "share/mien/web/index.html" cmp "$ROOT/web/index.html" "$P/share/mien/web/index.html"
 # the man pages: gzip, roff, every command of `mien --help` (here: detect's own option) in mien(1)
-check "mien(1) is gzipped roff" sh -c "gzip -dc '$P/share/man/man1/mien.1.gz' | grep -q '^\.TH MIEN 1'"
+check "mien(1) is gzipped roff" \
+    sh -c "gzip -dc '$P/share/man/man1/mien.1.gz' | grep -q '^\.TH MIEN 1'"
 check "mien(1) has detect's --small-faces" \
     sh -c "gzip -dc '$P/share/man/man1/mien.1.gz' | grep -q -- '--small-faces'"
 check "mien(1) has audit" sh -c "gzip -dc '$P/share/man/man1/mien.1.gz' | grep -q '^\.SS audit'"
@@ -66,7 +67,8 @@ else
         grep -q "'$PREFIX/share/mien/models' not found" "$TMP/models.out"
 fi
 check "installed mien with --models lists them" \
-    sh -c "cd '$TMP/elsewhere' && '$P/bin/mien' models --models '$P/share/mien/models' | grep -q fr_detect"
+    sh -c "cd '$TMP/elsewhere' && '$P/bin/mien' models --models '$P/share/mien/models' |
+        grep -q fr_detect"
 
 # examples/hello.c against the installed library, through pkg-config alone.
 export PKG_CONFIG_PATH=$LIBDIR/pkgconfig
