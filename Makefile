@@ -10,12 +10,22 @@
 #                   passes (scripts/test-isa; CTEST_ARGS="-R unit" narrows it)
 #   make test-asan  the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      bench/models.sh: mien vs ONNX Runtime, model by model
+#   make install [PREFIX=/usr/local] [DESTDIR=]
+#                   the binary, libmien.so.0/.a, mien.h, mien.pc, the models and the web page
+#                   (PREFIX/share/mien), the man pages, the systemd unit (docs/deploy.md)
+#   make deb        the Debian packages mien and mien-models into $(BUILD)/deb/
+#                   (scripts/make-deb, dpkg-deb)
+#   make test-deb   make deb, then both installed with apt into a fresh Debian 12 root
+#                   (debootstrapped once, cached) and `mien detect` run there from /tmp
+#                   (tests/install/test_deb.sh; needs root)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 ISA ?= avx2
+PREFIX ?= /usr/local
+DESTDIR ?=
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: all setup build run test test-isa test-asan bench clean
+.PHONY: all setup build run test test-isa test-asan bench install deb test-deb clean
 
 all: build
 
@@ -44,6 +54,19 @@ test-asan: setup
 bench: build
 	@bench/models.sh
 	@bench/pipeline.sh
+
+# The prefix is compiled in (the installed models' and web page's folders, src/cli/paths.c.in):
+# a new one recompiles one file.
+install: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+deb: setup
+	@scripts/make-deb $(BUILD) $(JOBS)
+
+test-deb: deb
+	@tests/install/test_deb.sh $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan

@@ -221,6 +221,16 @@ typedef struct cli_probe_args {
     int face;                               /* -1: the most prominent face */
 } cli_probe_args;
 extern const cli_opt cli_probe_opts[];
+
+/* Where `make install` put the models and the web page (generated from src/cli/paths.c.in):
+ * the folders used when no option or environment variable names one and ./models (./web)
+ * is absent, so that an installed `mien` works from any directory. */
+extern const char cli_installed_models_dir[];
+extern const char cli_installed_web_dir[];
+
+/* The models folder: `given` (--models), else $MIEN_MODELS, else ./models when it exists,
+ * else the installed one. */
+const char *cli_models_dir(const char *given);
 #define CLI_OPTS_END_PROBE(type, field)                                                      \
     CLI_OPT_INCLUDE(cli_probe_opts, offsetof(type, field)), CLI_OPT_END
 #define CLI_PROBE_ARGS_DEFAULT {.c = {.threads = 1}, .face = -1}

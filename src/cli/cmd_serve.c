@@ -164,7 +164,7 @@ static const cli_opt opts[] = {
      .help = "where to listen (default 127.0.0.1:8080)"},
     CLI_OPT_STORE(serve_args, cfg.store_uri),
     {"--models", CLI_OPT_STRING, offsetof(serve_args, cfg.models_dir), "DIR",
-     .help = "the models folder (default $MIEN_MODELS, else ./models)"},
+     .help = "the models folder (default $MIEN_MODELS, ./models, else the installed ones)"},
     {"--workers", CLI_OPT_INT, offsetof(serve_args, cfg.workers), "N",
      .help = "inference threads (default: online CPUs; at most 256)", .lo = 1, .hi = 100000,
      .want = "a positive number"},
@@ -188,7 +188,8 @@ static const cli_opt opts[] = {
      .help = "HTTP threads (default min(online CPUs, 8); at most 64)", .lo = 1, .hi = 100000,
      .want = "a positive number"},
     {"--web", CLI_OPT_STRING, offsetof(serve_args, cfg.web_dir), "DIR",
-     .help = "the web page's folder"},
+     .help = "the web page's folder (default: web/ beside the executable's folder, else ./web, "
+             "else the installed one)"},
     {"--bootstrap-admin", CLI_OPT_FLAG, offsetof(serve_args, cfg.bootstrap_admin), NULL,
      .help = "create and print an admin key when the store has none"},
     {"--key-file", CLI_OPT_STRING, offsetof(serve_args, cfg.key_file), "PATH",
@@ -250,6 +251,7 @@ int cli_cmd_serve(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     o.cfg.models_dir = eo.models_dir;
+    o.cfg.web_fallback = cli_installed_web_dir;
     o.cfg.precision = eo.precision;
     o.cfg.profile = eo.profile;
     /* the store's ($MIEN_STORE, $MIEN_KEY_FILE, $MIEN_NOW, $MIEN_AUDIT_HEAD), likewise */

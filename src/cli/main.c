@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "../tools/tools.h"
@@ -75,7 +76,8 @@ static void usage(FILE *f)
             "  eval clustering [--data DIR] [--profile P] [--cache FILE] [--method M]\n"
             "                                           grouping all of LFW: BCubed, pairwise F\n"
             "\n"
-            "common options: --models DIR (default $MIEN_MODELS or ./models), --threads N,\n"
+            "common options: --models DIR (default $MIEN_MODELS, else ./models, else the\n"
+            "                installed ones: %s), --threads N,\n"
             "                --json; gallery commands: --store URI (sqlite:PATH, PATH or\n"
             "                postgresql://USER@HOST:PORT/DB; default\n"
             "                $MIEN_STORE, else ./mien.db; its key file: $MIEN_KEY_FILE, else\n"
@@ -83,7 +85,7 @@ static void usage(FILE *f)
             "\n"
             "exit codes: 0 success, 1 failure, 2 bad usage, 3 refused by a collection's rules\n"
             "            (purpose, mode, consent, review), 4 audit log altered or truncated\n",
-            MIEN_VERSION_STRING);
+            MIEN_VERSION_STRING, cli_installed_models_dir);
 }
 
 bool cli_apply_max_isa(mien_isa *level)
@@ -121,12 +123,29 @@ static void print_profile(void *ctx, const mien_plan_profile *p)
     }
 }
 
+const char *cli_models_dir(const char *given)
+{
+    const char *env = getenv("MIEN_MODELS");
+    struct stat sb;
+    if (given != NULL) {
+        return given;
+    }
+    if (env != NULL && env[0] != '\0') {
+        return env;
+    }
+    /* the tree's (scripts/setup) wins over an installed copy, as in a source checkout */
+    if (stat("models", &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        return "models";
+    }
+    return cli_installed_models_dir;
+}
+
 bool cli_engine_options(const cli_common *c, mien_engine_options *opt)
 {
     const char *precision = getenv("MIEN_PRECISION");
     mien_error err;
     *opt = mien_engine_options_default();
-    opt->models_dir = c->models_dir != NULL ? c->models_dir : getenv("MIEN_MODELS");
+    opt->models_dir = cli_models_dir(c->models_dir);
     opt->threads = c->threads;
     if (mien_precision_parse(precision, &opt->precision, &err) != MIEN_OK) {
         fprintf(stderr, "mien: MIEN_PRECISION: %s\n", err.message);

@@ -11,7 +11,7 @@
 
 const cli_opt cli_common_opts[] = {
     {"--models", CLI_OPT_STRING, offsetof(cli_common, models_dir), "DIR",
-     .help = "the models folder (default $MIEN_MODELS, else ./models)"},
+     .help = "the models folder (default $MIEN_MODELS, ./models, else the installed ones)"},
     {"--threads", CLI_OPT_INT, offsetof(cli_common, threads), "N",
      .help = "inference threads per model run", .lo = 1, .hi = 256},
     {"--json", CLI_OPT_FLAG, offsetof(cli_common, json), NULL,

@@ -545,8 +545,9 @@ static bool is_dir(const char *path)
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* --web, else web/ beside the executable's folder (build/mien → web/), else ./web. */
-static void find_web_dir(const char *configured, char *out, size_t cap)
+/* --web, else web/ beside the executable's folder (build/mien → web/), else ./web, else the
+ * installed page (`fallback`, share/mien/web). */
+static void find_web_dir(const char *configured, const char *fallback, char *out, size_t cap)
 {
     char exe[PATH_MAX];
     ssize_t n;
@@ -574,6 +575,9 @@ static void find_web_dir(const char *configured, char *out, size_t cap)
         }
     }
     if (is_dir("web") && realpath("web", out) != NULL) {
+        return;
+    }
+    if (fallback != NULL && is_dir(fallback) && realpath(fallback, out) != NULL) {
         return;
     }
     out[0] = '\0';
@@ -824,7 +828,7 @@ int server_run(const server_config *config)
         !srv_governance_start(srv) || !start_inference(srv)) {
         goto done;
     }
-    find_web_dir(c->web_dir, srv->web_dir, sizeof(srv->web_dir));
+    find_web_dir(c->web_dir, c->web_fallback, srv->web_dir, sizeof(srv->web_dir));
     if (!start_daemon(srv, &addr, &port)) {
         goto done;
     }

@@ -17,7 +17,9 @@ typedef struct server_config {
     const char *models_dir; /* NULL: ./models (`mien serve` passes $MIEN_MODELS) */
     mien_precision precision; /* AUTO: the engine's default (`mien serve`: $MIEN_PRECISION) */
     mien_profile_fn profile;  /* NULL: none; else the engine's (`mien serve`: $MIEN_PROFILE) */
-    const char *web_dir;    /* NULL: web/ beside the executable's ../, else ./web */
+    const char *web_dir;    /* NULL: web/ beside the executable's ../, else ./web, else
+                               web_fallback */
+    const char *web_fallback; /* the installed web page (NULL: none) */
     int workers;            /* inference threads; 0: online CPUs */
     int queue;              /* inference jobs waiting at most; 0: 4 × workers */
     int http_threads;       /* HTTP threads (MHD thread pool); 0: min(online CPUs, 8), >= 2 */

@@ -79,8 +79,7 @@ static mien_status learn_layout(const cli_common *c, mien_profile profile, layou
         goto done;
     }
     {
-        const char *dir = c->models_dir != NULL ? c->models_dir : getenv("MIEN_MODELS");
-        snprintf(sample, sizeof(sample), "%s/%s", dir != NULL && *dir ? dir : "models", SAMPLE);
+        snprintf(sample, sizeof(sample), "%s/%s", cli_models_dir(c->models_dir), SAMPLE);
     }
     if (cli_template_of(session, sample, -1, profile, &t0, &face) != MIEN_OK ||
         mien_template_serialize(t0, NULL, 0, &l->len) != MIEN_OK ||
