@@ -831,7 +831,7 @@ if [ -f "$MIEN_MODELS/MobileFaceNet.tflite" ] && [ -f "$MIEN_MODELS/samples/samp
     else failed=$((failed + 1)); echo "  FAILED identify a folder:"; head -8 "$OUT" | sed 's/^/    /'; fi
     check "identify an empty folder" 2 "$MIEN" identify crowd "$ID_DIR/empty" \
         --purpose investigation --case-ref ID-5 --store "$ISTORE"
-    expect "identify names the empty folder" "$ERR" "no JPEG, PNG or WebP file under $ID_DIR/empty"
+    expect "identify names the empty folder" "$ERR" "$ID_DIR/empty: no JPEG, PNG or WebP file in this folder"
     printf 'not an image' >"$ID_DIR/notes.jpg"
     check "identify a non-image" 1 "$MIEN" identify crowd "$ID_DIR/notes.jpg" "$S2" \
         --purpose investigation --case-ref ID-6 --store "$ISTORE"
