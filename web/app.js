@@ -111,8 +111,6 @@
         }
         if (res.status === 401) {
             msg += ' — check the API key above.';
-        } else if (res.status === 403) {
-            msg += ' — this key\'s role does not allow it.';
         } else if (res.status === 503 && res.headers.get('Retry-After')) {
             msg += ' — try again in ' + res.headers.get('Retry-After') + ' s.';
         }
