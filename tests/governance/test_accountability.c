@@ -442,6 +442,16 @@ TEST(acct_refusals_before_the_library)
     return 0;
 }
 
+/* Creates collection `name` (purpose "test", no consent needed) with review mode `mode`. */
+static mien_status review_collection(acct_env *a, const char *name, mien_review_mode mode,
+                                     mien_error *err)
+{
+    mien_collection_policy p = {.purposes = "test", .legal_basis = "law",
+                                .consent = MIEN_CONSENT_NOT_NEEDED, .review = mode};
+    return mien_collection_create(a->s, name, MIEN_PROFILE_FAST, a->f.engine, NULL, &p,
+                                  &TEST_CTX, err);
+}
+
 TEST(acct_two_person_review)
 {
     acct_env a;
@@ -452,11 +462,7 @@ TEST(acct_two_person_review)
         return TEST_SKIP;
     }
     ASSERT_TRUE(acct_open(&a) == 0);
-    mien_collection_policy p = {.purposes = "test", .legal_basis = "law",
-                                .consent = MIEN_CONSENT_NOT_NEEDED,
-                                .review = MIEN_REVIEW_TWO_PERSON};
-    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
-                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(review_collection(&a, "c", MIEN_REVIEW_TWO_PERSON, &err), &err);
     ASSERT_OK(enrol(&a, "c", "ann", 0, NULL, &err), &err);
     ASSERT_OK(enrol(&a, "c", "bob", 1, NULL, &err), &err);
     ASSERT_OK(mien_search(a.s, "c", a.t[0], NULL, &TEST_CTX, &r, &err), &err);
@@ -528,14 +534,8 @@ TEST(acct_review_queue)
         return TEST_SKIP;
     }
     ASSERT_TRUE(acct_open(&a) == 0);
-    mien_collection_policy p = {.purposes = "test", .legal_basis = "law",
-                                .consent = MIEN_CONSENT_NOT_NEEDED,
-                                .review = MIEN_REVIEW_TWO_PERSON};
-    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
-                                     &TEST_CTX, &err), &err);
-    p.review = MIEN_REVIEW_ONE;
-    ASSERT_OK(mien_collection_create(a.s, "d", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
-                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(review_collection(&a, "c", MIEN_REVIEW_TWO_PERSON, &err), &err);
+    ASSERT_OK(review_collection(&a, "d", MIEN_REVIEW_ONE, &err), &err);
     ASSERT_OK(enrol(&a, "c", "ann", 0, NULL, &err), &err);
     ASSERT_OK(enrol(&a, "d", "ann", 0, NULL, &err), &err);
     ASSERT_OK(mien_review_list(a.s, NULL, NULL, &q, &n, &err), &err);
