@@ -1064,8 +1064,8 @@ MIEN_API mien_status mien_review_get(mien_store *store, const char *id, mien_rev
 /* The review queue: every review of `collection` (NULL: of every collection) whose status is
  * `status` (NULL: any), in the order of their searches (oldest first), each checked against
  * its tag as mien_review_get checks it. *out: an array of *count reviews, freed with
- * mien_free(). Not audited (no person is named: candidates are counted, not listed). @test governance/test_accountability.c
- * (acct_review_queue) */
+ * mien_free(). Not audited (no person is named: candidates are counted, not listed).
+ * @test governance/test_accountability.c (acct_review_queue) */
 MIEN_API mien_status mien_review_list(mien_store *store, const char *collection,
                                       const char *status, mien_review_info **out,
                                       size_t *count, mien_error *err);
