@@ -787,7 +787,7 @@
             encodeURIComponent(subject) + '/faces?' + params.toString(), file, imageType(file))
             .then(function (r) {
                 var q = r.face && r.face.quality ? r.face.quality['class'] : '—';
-                out.textContent = 'Enrolled ' + r.subject + ' in ' + coll + ': face ' +
+                out.textContent = 'Enrolled ' + r.subject + ' in ' + coll + ': face id ' +
                     r.face_id + ' (quality ' + q + ')' +
                     (fields.consent_ref ? ', consent ' + fields.consent_ref : '') +
                     (fields.expires_at ? ', expires ' + fields.expires_at : '') + '.';
