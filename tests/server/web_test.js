@@ -150,7 +150,7 @@ async function enrolPanel(page, problems) {
     await page.waitForSelector('#enrol-result[data-state]',
         { state: 'attached', timeout: DETECT_TIMEOUT_MS });
     const done = await page.textContent('#enrol-result');
-    if (!/^Enrolled ada in desk: face \d+ .*consent FORM-7, expires /.test(done || '')) {
+    if (!/^Enrolled ada in desk: face id \d+ .*consent FORM-7, expires /.test(done || '')) {
         problems.push('Enrol: "' + done + '", error "' + await page.textContent('#enrol-error') +
             '"');
         return;
