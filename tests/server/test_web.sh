@@ -119,6 +119,7 @@ if command -v curl >/dev/null 2>&1; then
 fi
 
 mkdir -p "$(dirname "$SHOT")"
+rm -f "$(dirname "$SHOT")/web-failure.png" # only a failure of this run leaves one
 MIEN_TEST_KEY=$KEY MIEN_TEST_COLLECTION=$COLLECTION MIEN_CHROMIUM=$CHROMIUM \
     MIEN_TEST_REVIEWERS=${REVIEWERS:-} \
     MIEN_PLAYWRIGHT=${MIEN_PLAYWRIGHT:-$ROOT/build/node/node_modules/playwright-core} \
