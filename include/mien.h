@@ -1082,6 +1082,33 @@ MIEN_API mien_status mien_review_decide(mien_store *store, const char *id, const
 MIEN_API mien_status mien_review_get(mien_store *store, const char *id, mien_review_info *out,
                                      mien_error *err);
 
+/* The review queue: every review of `collection` (NULL: of every collection) whose status is
+ * `status` (NULL: any), in the order of their searches (oldest first), each checked against
+ * its tag as mien_review_get checks it. *out: an array of *count reviews, freed with
+ * mien_free(). Not audited (no person is named: candidates are counted, not listed).
+ * @test governance/test_accountability.c (acct_review_queue) */
+MIEN_API mien_status mien_review_list(mien_store *store, const char *collection,
+                                      const char *status, mien_review_info **out,
+                                      size_t *count, mien_error *err);
+
+/* One reviewer's decision on a review, as recorded. */
+typedef struct mien_review_decision_info {
+    char reviewer[64];             /* normalised: the API key's id, or "cli:NAME@unix:LOGIN" */
+    mien_review_decision decision;
+    int rank;                      /* the confirmed candidate; 0 for a rejection */
+    char note[256];
+    int64_t time;                  /* unix seconds, the store's clock */
+    int64_t audit_seq;             /* the audit entry that records the decision */
+} mien_review_decision_info;
+
+/* The decisions on review `id`, oldest first, after checking the review and their chain of
+ * tags (a deleted decision is MIEN_ERR_STORE): who confirmed, in two-person mode. *out: an
+ * array of *count decisions, freed with mien_free(). MIEN_ERR_NOT_FOUND for an unknown review.
+ * @test governance/test_accountability.c (acct_review_queue) */
+MIEN_API mien_status mien_review_decisions(mien_store *store, const char *id,
+                                           mien_review_decision_info **out, size_t *count,
+                                           mien_error *err);
+
 /* ---- the audit log ---------------------------------------------------------------------
  * Append-only and hash-chained: every entry holds the previous entry's hash and its own over a
  * canonical serialisation; the chain head is signed (Ed25519) at every commit and kept beside

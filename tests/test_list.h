@@ -213,6 +213,7 @@
     XX(acct_consent_retention_purge)                                                   \
     XX(acct_refusals_before_the_library)                                               \
     XX(acct_two_person_review)                                                         \
+    XX(acct_review_queue)                                                              \
     XX(acct_erasure_receipt_and_sealing)                                               \
     XX(acct_audit_tamper)                                                              \
     XX(acct_key_file_rules)                                                            \

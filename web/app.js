@@ -1,12 +1,15 @@
-/* web/app.js — the behaviour of mien's try-it page (web/index.html): the API key, and the
- * Detect, Compare, Search and Group panels, each a thin client of one route of the HTTP API
- * (docs/api.md, openapi.yaml). Plain browser JavaScript, no build step, no libraries, no
+/* web/app.js — the behaviour of mien's page (web/index.html, docs/web.md): the API key, and
+ * the Detect, Compare, Search, Group, Enrol, Subjects and erasure, Review queue and Audit log
+ * panels, each a thin client of routes of the HTTP API (docs/api.md, openapi.yaml). Plain browser JavaScript, no build step, no libraries, no
  * request to any other origin. Compare sends the purpose typed in; Search sends one of the
  * chosen collection's declared purposes and a case reference, and shows the review the
  * candidates await.
  *
- * The key is kept in localStorage and sent as "Authorization: Bearer KEY". Errors are
- * shown from the API's {"error":{"code","message"}} shape. When a detection has been
+ * The key is kept in sessionStorage (this tab only: a key may erase people) and sent as
+ * "Authorization: Bearer KEY". Errors are shown from the API's {"error":{"code","message",
+ * "request_id"}} shape, with the request id on a 5xx (the server's log has the detail under
+ * it). Test hooks: #enrol-result, #erase-receipt and #audit-status carry data-state once
+ * done; each review card carries data-review="ID" and data-status. When a detection has been
  * drawn, the canvas carries data-faces="N" (tests/server/web_test.js waits for it); when a
  * grouping has been shown (one row of face crops per person, cut in the browser from the
  * photos chosen), #group-rows carries data-people="N". */
@@ -25,7 +28,7 @@
 
     function storedKey() {
         try {
-            return window.localStorage.getItem(KEY_STORE) || '';
+            return window.sessionStorage.getItem(KEY_STORE) || '';
         } catch (e) {
             return '';
         }
@@ -34,9 +37,9 @@
     function storeKey(k) {
         try {
             if (k) {
-                window.localStorage.setItem(KEY_STORE, k);
+                window.sessionStorage.setItem(KEY_STORE, k);
             } else {
-                window.localStorage.removeItem(KEY_STORE);
+                window.sessionStorage.removeItem(KEY_STORE);
             }
         } catch (e) {
             /* storage disabled: the key lives in the field only */
@@ -49,9 +52,17 @@
 
     /* ---- requests --------------------------------------------------------------------- */
 
-    /* Sends one request; resolves to the parsed JSON body of a 2xx answer, rejects with an
-     * Error whose message is "STATUS code: message" from the API's error shape. */
-    function api(method, path, body, contentType) {
+    /* The key's id (the <id> of mien_<id>_<secret>): the actor the audit log and the
+     * reviews name; '' for anything else. */
+    function keyId() {
+        var m = /^mien_([A-Za-z0-9]+)_/.exec(apiKey());
+        return m ? m[1] : '';
+    }
+
+    /* Sends one request; resolves to the parsed JSON body of a 2xx answer (its text when
+     * asText), rejects with an Error whose message is "STATUS code: message" from the API's
+     * error shape. */
+    function api(method, path, body, contentType, asText) {
         var headers = {};
         var k = apiKey();
         if (k) {
@@ -72,6 +83,9 @@
                     } catch (e) {
                         json = null;
                     }
+                    if (res.ok && asText) {
+                        return text;
+                    }
                     if (res.ok) {
                         if (json === null) {
                             throw new Error(res.status + ': the answer is not JSON');
@@ -90,10 +104,13 @@
         } else {
             msg += ' ' + (res.statusText || 'error');
         }
+        var rid = (json && json.error && json.error.request_id) ||
+            res.headers.get('X-Request-Id');
+        if (res.status >= 500 && rid && msg.indexOf(rid) < 0) {
+            msg += ' (request id ' + rid + ')';
+        }
         if (res.status === 401) {
             msg += ' — check the API key above.';
-        } else if (res.status === 403) {
-            msg += ' — this key\'s role does not allow it.';
         } else if (res.status === 503 && res.headers.get('Retry-After')) {
             msg += ' — try again in ' + res.headers.get('Retry-After') + ' s.';
         }
@@ -429,9 +446,35 @@
         }
     }
 
-    function loadCollections() {
-        var sel = $('search-collection');
+    /* Fills one collection picker (class coll-select) with list, keeping its choice; one
+     * with data-any offers "every collection" first instead of a choice to make. */
+    function fillCollections(sel, list) {
         var keep = sel.value;
+        var any = sel.dataset.any === '1';
+        sel.textContent = '';
+        var first = document.createElement('option');
+        first.value = '';
+        first.textContent = any ? '(every collection)'
+            : list.length ? '(choose a collection)' : '(no collections)';
+        sel.appendChild(first);
+        list.forEach(function (c) {
+            var o = document.createElement('option');
+            o.value = c.name;
+            o.textContent = c.name + ' (' + c.profile + ', ' + c.subjects +
+                ' subjects, ' + c.faces + ' faces' +
+                (c.verification_only ? ', verification only' : '') + ', consent ' +
+                c.consent + ', review ' + c.review + ')';
+            sel.appendChild(o);
+        });
+        if (keep && list.some(function (c) { return c.name === keep; })) {
+            sel.value = keep;
+        } else if (list.length === 1 && !any) {
+            sel.value = list[0].name;
+        }
+        sel.dataset.count = String(list.length);
+    }
+
+    function loadCollections() {
         if (!apiKey()) {
             return Promise.resolve();
         }
@@ -443,25 +486,8 @@
                 list.forEach(function (c) {
                     collections[c.name] = c;
                 });
-                sel.textContent = '';
-                var first = document.createElement('option');
-                first.value = '';
-                first.textContent = list.length ? '(choose a collection)' : '(no collections)';
-                sel.appendChild(first);
-                list.forEach(function (c) {
-                    var o = document.createElement('option');
-                    o.value = c.name;
-                    o.textContent = c.name + ' (' + c.profile + ', ' + c.subjects +
-                        ' subjects, ' + c.faces + ' faces' +
-                        (c.verification_only ? ', verification only' : '') + ')';
-                    sel.appendChild(o);
-                });
-                if (keep && list.some(function (c) { return c.name === keep; })) {
-                    sel.value = keep;
-                } else if (list.length === 1) {
-                    sel.value = list[0].name;
-                }
-                sel.dataset.count = String(list.length);
+                Array.prototype.forEach.call(document.querySelectorAll('.coll-select'),
+                    function (sel) { fillCollections(sel, list); });
                 loadPurposes();
             })
             .catch(function (err) {
@@ -522,10 +548,13 @@
                     : 'No candidate at this false-match rate') +
                     ' (probe face quality: ' + q + ').';
                 $('search-table').hidden = list.length === 0;
+                if (r.review) {
+                    rememberCandidates(r.review.id, coll, list);
+                }
                 $('search-review').textContent = r.review
                     ? 'Review ' + r.review.id + ': awaits ' + r.review.required +
                       (r.review.required === 1 ? ' reviewer' : ' different reviewers') +
-                      ' (POST /v1/reviews/' + r.review.id + ').'
+                      ' (the Review queue below).'
                     : (list.length ? 'This collection opted out of review.' : '');
                 $('search-result').hidden = false;
             })
@@ -717,6 +746,365 @@
             });
     }
 
+    /* ---- Enrol ------------------------------------------------------------------------ */
+
+    var enrolFile = null;
+
+    /* A date input's value (YYYY-MM-DD) as the API's expires_at: the end of that day, UTC. */
+    function endOfDay(date) {
+        return date ? date + 'T23:59:59Z' : '';
+    }
+
+    function enrol(ev) {
+        ev.preventDefault();
+        var coll = $('enrol-collection').value;
+        var subject = $('enrol-subject').value.trim();
+        var file = currentFile('enrol-file', enrolFile);
+        var out = $('enrol-result');
+        showError('enrol-error', null);
+        out.textContent = '';
+        delete out.dataset.state;
+        if (!coll || !subject || !file) {
+            showError('enrol-error', new Error('Choose a collection, name the subject and ' +
+                'choose their photo.'));
+            return;
+        }
+        var params = new URLSearchParams();
+        var fields = { display_name: $('enrol-name').value.trim(),
+            consent_ref: $('enrol-consent').value.trim(),
+            expires_at: endOfDay($('enrol-expires').value), face: $('enrol-face').value.trim() };
+        Object.keys(fields).forEach(function (k) {
+            if (fields[k]) {
+                params.set(k, fields[k]);
+            }
+        });
+        if ($('enrol-force').checked) {
+            params.set('force', '1');
+        }
+        var button = $('enrol-go');
+        busy(button, true);
+        api('POST', '/v1/collections/' + encodeURIComponent(coll) + '/subjects/' +
+            encodeURIComponent(subject) + '/faces?' + params.toString(), file, imageType(file))
+            .then(function (r) {
+                var q = r.face && r.face.quality ? r.face.quality['class'] : '—';
+                out.textContent = 'Enrolled ' + r.subject + ' in ' + coll + ': face id ' +
+                    r.face_id + ' (quality ' + q + ')' +
+                    (fields.consent_ref ? ', consent ' + fields.consent_ref : '') +
+                    (fields.expires_at ? ', expires ' + fields.expires_at : '') + '.';
+                out.dataset.state = 'done';
+                if ($('subjects-collection').value === coll) {
+                    listSubjects();
+                }
+                loadCollections();
+            })
+            .catch(function (err) {
+                showError('enrol-error', err);
+                out.dataset.state = 'error';
+            })
+            .then(function () {
+                busy(button, false);
+            });
+    }
+
+    /* ---- Subjects and erasure ---------------------------------------------------------- */
+
+    var eraseTarget = null;
+
+    function day(t) {
+        return t ? String(t).replace('T', ' ').replace(/:\d\dZ$/, ' UTC') : '—';
+    }
+
+    function listSubjects() {
+        var coll = $('subjects-collection').value;
+        var table = $('subjects-table');
+        showError('subjects-error', null);
+        if (!coll) {
+            showError('subjects-error', new Error('Choose a collection.'));
+            return Promise.resolve();
+        }
+        return api('GET', '/v1/collections/' + encodeURIComponent(coll) + '/subjects', null,
+            null)
+            .then(function (r) {
+                var body = table.tBodies[0];
+                var list = r.subjects || [];
+                body.textContent = '';
+                list.forEach(function (g) {
+                    var tr = document.createElement('tr');
+                    tr.dataset.subject = g.subject;
+                    cell(tr, g.subject);
+                    cell(tr, g.display_name || '');
+                    cell(tr, String(g.faces));
+                    cell(tr, g.consent_ref || '—');
+                    cell(tr, day(g.expires_at));
+                    var b = document.createElement('button');
+                    b.type = 'button';
+                    b.className = 'danger erase';
+                    b.textContent = 'Erase…';
+                    b.setAttribute('aria-label', 'Erase ' + g.subject);
+                    b.addEventListener('click', function () {
+                        askErase(coll, g.subject);
+                    });
+                    cell(tr, '').appendChild(b);
+                    body.appendChild(tr);
+                });
+                table.hidden = list.length === 0;
+                $('subjects-summary').textContent = list.length + ' subject' +
+                    (list.length === 1 ? '' : 's') + ' in ' + coll + '.';
+                table.dataset.count = String(list.length);
+            })
+            .catch(function (err) {
+                showError('subjects-error', err);
+            });
+    }
+
+    /* Erasure is final: the page asks on the page itself (no window.confirm, which a
+     * browser may suppress). */
+    function askErase(coll, subject) {
+        eraseTarget = { collection: coll, subject: subject };
+        $('erase-question').textContent = 'Erase ' + subject + ' from ' + coll + '? Their ' +
+            'faces, templates and stored crops are deleted for good, with the reviews that ' +
+            'name them.';
+        $('erase-confirm').hidden = false;
+        $('erase-yes').focus();
+    }
+
+    function erase() {
+        var t = eraseTarget;
+        var box = $('erase-receipt');
+        $('erase-confirm').hidden = true;
+        if (!t) {
+            return;
+        }
+        eraseTarget = null;
+        showError('subjects-error', null);
+        delete box.dataset.state;
+        api('DELETE', '/v1/collections/' + encodeURIComponent(t.collection) + '/subjects/' +
+            encodeURIComponent(t.subject), null, null)
+            .then(function (r) {
+                $('receipt-subject').textContent = r.subject;
+                $('receipt-collection').textContent = r.collection;
+                $('receipt-counts').textContent = r.faces_deleted + ' / ' + r.crops_deleted +
+                    ' / ' + r.reviews_deleted;
+                $('receipt-at').textContent = day(r.erased_at);
+                $('receipt-hash').textContent = r.subject_hash;
+                $('receipt-audit').textContent = 'no. ' + r.audit_seq + ', hash ' +
+                    r.audit_hash;
+                box.hidden = false;
+                box.dataset.state = 'done';
+                listSubjects();
+                loadCollections();
+            })
+            .catch(function (err) {
+                showError('subjects-error', err);
+            });
+    }
+
+    /* ---- Review queue ------------------------------------------------------------------ */
+
+    var CANDIDATES_STORE = 'mien.reviewCandidates';
+
+    /* The candidates of the searches made in this tab, by review id: the queue lists ranks
+     * only (the store keeps candidates as keyed hashes). */
+    function knownCandidates() {
+        try {
+            return JSON.parse(window.sessionStorage.getItem(CANDIDATES_STORE) || '{}');
+        } catch (e) {
+            return {};
+        }
+    }
+
+    function rememberCandidates(id, coll, list) {
+        var all = knownCandidates();
+        all[id] = list.map(function (c) {
+            return { rank: c.rank, subject: c.subject, similarity: c.similarity, fmr: c.fmr };
+        });
+        try {
+            window.sessionStorage.setItem(CANDIDATES_STORE, JSON.stringify(all));
+        } catch (e) {
+            /* storage full or disabled: the queue shows ranks only */
+        }
+    }
+
+    function decisionText(d) {
+        return (d.decision === 'confirm' ? 'confirmed #' + d.rank : 'rejected') + ' by ' +
+            d.reviewer + (d.reviewer === keyId() ? ' (this key)' : '') + ', ' + day(d.time) +
+            (d.note ? ' — “' + d.note + '”' : '');
+    }
+
+    function reviewState(v) {
+        if (v.status === 'pending') {
+            return 'pending: ' + v.confirmations + ' of ' + v.required + ' confirmation' +
+                (v.required === 1 ? '' : 's') +
+                (v.required > 1 && v.confirmations > 0 ? '; awaits a second, different reviewer'
+                    : '');
+        }
+        return v.status + (v.confirmed_rank ? ' (candidate #' + v.confirmed_rank + ')' : '');
+    }
+
+    function reviewCard(v, known) {
+        var card = document.createElement('article');
+        card.className = 'review-card status-' + v.status;
+        card.dataset.review = v.id;
+        card.dataset.status = v.status;
+        card.dataset.confirmations = String(v.confirmations);
+        var h = document.createElement('h3');
+        h.textContent = 'Review ' + v.id.slice(0, 8) + '… · ' + v.collection + ' · ' +
+            day(v.created_at);
+        h.title = v.id;
+        card.appendChild(h);
+        var st = document.createElement('p');
+        st.className = 'review-state';
+        st.textContent = reviewState(v) + ' · search audit entry ' + v.search_seq;
+        card.appendChild(st);
+        var ul = document.createElement('ul');
+        ul.className = 'review-decisions';
+        (v.decisions || []).forEach(function (d) {
+            var li = document.createElement('li');
+            li.textContent = decisionText(d);
+            ul.appendChild(li);
+        });
+        card.appendChild(ul);
+        if (v.status !== 'pending') {
+            return card;
+        }
+        var form = document.createElement('div');
+        form.className = 'options review-actions';
+        var cands = known[v.id] || [];
+        for (var rank = 1; rank <= v.candidates; rank++) {
+            var c = cands[rank - 1];
+            var b = document.createElement('button');
+            b.type = 'button';
+            b.className = 'confirm-rank';
+            b.dataset.rank = String(rank);
+            b.textContent = 'Confirm #' + rank + (c ? ' ' + c.subject + ' (' +
+                fixed(c.similarity, 3) + ', FMR ' + rate(c.fmr) + ')' : '');
+            form.appendChild(b);
+        }
+        var reject = document.createElement('button');
+        reject.type = 'button';
+        reject.className = 'reject';
+        reject.textContent = 'Reject: none of them';
+        form.appendChild(reject);
+        var note = document.createElement('input');
+        note.type = 'text';
+        note.className = 'review-note';
+        note.placeholder = 'note (optional)';
+        note.setAttribute('aria-label', 'note for review ' + v.id);
+        form.appendChild(note);
+        form.addEventListener('click', function (ev) {
+            var t = ev.target;
+            if (t.tagName !== 'BUTTON') {
+                return;
+            }
+            var body = t.classList.contains('reject') ? { decision: 'reject' }
+                : { decision: 'confirm', rank: Number(t.dataset.rank) };
+            if (note.value.trim()) {
+                body.note = note.value.trim();
+            }
+            decide(v.id, body, card);
+        });
+        card.appendChild(form);
+        return card;
+    }
+
+    function decide(id, body, card) {
+        showError('reviews-error', null);
+        card.setAttribute('aria-busy', 'true');
+        api('POST', '/v1/reviews/' + id, JSON.stringify(body), 'application/json')
+            .then(function (v) {
+                var fresh = reviewCard(v, knownCandidates());
+                card.parentNode.replaceChild(fresh, card);
+            })
+            .catch(function (err) {
+                card.setAttribute('aria-busy', 'false');
+                showError('reviews-error', err);
+            });
+    }
+
+    function loadReviews() {
+        var list = $('reviews-list');
+        var params = new URLSearchParams({ status: $('reviews-status').value });
+        var coll = $('reviews-collection').value;
+        if (coll) {
+            params.set('collection', coll);
+        }
+        showError('reviews-error', null);
+        delete list.dataset.count;
+        return api('GET', '/v1/reviews?' + params.toString(), null, null)
+            .then(function (r) {
+                var reviews = (r.reviews || []).slice().reverse(); /* newest first */
+                var known = knownCandidates();
+                list.textContent = '';
+                reviews.forEach(function (v) {
+                    list.appendChild(reviewCard(v, known));
+                });
+                $('reviews-summary').textContent = reviews.length + ' review' +
+                    (reviews.length === 1 ? '' : 's') + ' (' + $('reviews-status').value +
+                    ')' + (keyId() ? '; deciding as key ' + keyId() : '') + '.';
+                list.dataset.count = String(reviews.length);
+            })
+            .catch(function (err) {
+                showError('reviews-error', err);
+                list.dataset.count = 'error';
+            });
+    }
+
+    /* ---- Audit log --------------------------------------------------------------------- */
+
+    function verifyAudit() {
+        var el = $('audit-status');
+        showError('audit-error', null);
+        delete el.dataset.state;
+        el.textContent = 'verifying…';
+        api('GET', '/v1/audit/verify', null, null)
+            .then(function (r) {
+                el.textContent = r.ok
+                    ? 'intact: ' + r.entries + ' entries, signed head at entry ' + r.head_seq
+                    : 'NOT intact: first bad entry ' + r.first_bad + ' — ' + r.problem;
+                el.className = 'audit-status ' + (r.ok ? 'ok' : 'bad');
+                el.dataset.state = r.ok ? 'intact' : 'broken';
+            })
+            .catch(function (err) {
+                el.textContent = '';
+                el.dataset.state = 'error';
+                showError('audit-error', err);
+            });
+    }
+
+    /* Downloads the export as a .jsonl file (a fetch with the key, then a blob link: a plain
+     * link could not send the Authorization header). */
+    function exportAudit() {
+        var params = new URLSearchParams();
+        if ($('audit-from').value) {
+            params.set('from', $('audit-from').value);
+        }
+        if ($('audit-to').value) {
+            params.set('to', $('audit-to').value);
+        }
+        showError('audit-error', null);
+        var button = $('audit-export');
+        busy(button, true);
+        api('GET', '/v1/audit/export?' + params.toString(), null, null, true)
+            .then(function (text) {
+                var lines = text.split('\n').filter(function (l) { return l !== ''; });
+                var a = $('audit-download');
+                if (a.href) {
+                    URL.revokeObjectURL(a.href);
+                }
+                a.href = URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' }));
+                a.download = 'mien-audit-' + new Date().toISOString().slice(0, 10) + '.jsonl';
+                a.click();
+                $('audit-summary').textContent = lines.length + ' entr' +
+                    (lines.length === 1 ? 'y' : 'ies') + ' exported to ' + a.download + '.';
+            })
+            .catch(function (err) {
+                showError('audit-error', err);
+            })
+            .then(function () {
+                busy(button, false);
+            });
+    }
+
     /* ---- readiness -------------------------------------------------------------------- */
 
     function checkReady() {
@@ -738,6 +1126,10 @@
 
     /* ---- wiring ----------------------------------------------------------------------- */
 
+    function showKeyId() {
+        $('key-id').textContent = keyId() ? 'This key acts as ' + keyId() + '.' : '';
+    }
+
     function init() {
         var key = $('key');
         var timer = null;
@@ -756,8 +1148,11 @@
         $('key-forget').addEventListener('click', function () {
             key.value = '';
             storeKey('');
+            showKeyId();
             key.focus();
         });
+        key.addEventListener('input', showKeyId);
+        showKeyId();
 
         dropZone('detect-drop', 'detect-file', detect);
         dropZone('compare-drop-a', 'compare-a', function (f) {
@@ -778,6 +1173,23 @@
         $('search-collection').addEventListener('change', loadPurposes);
         groupDropZone();
         $('group-form').addEventListener('submit', group);
+        dropZone('enrol-drop', 'enrol-file', function (f) {
+            enrolFile = f;
+            preview('enrol-preview', f, 'Photo to enrol');
+        });
+        $('enrol-form').addEventListener('submit', enrol);
+        $('subjects-refresh').addEventListener('click', listSubjects);
+        $('subjects-collection').addEventListener('change', listSubjects);
+        $('erase-yes').addEventListener('click', erase);
+        $('erase-no').addEventListener('click', function () {
+            eraseTarget = null;
+            $('erase-confirm').hidden = true;
+        });
+        $('reviews-refresh').addEventListener('click', loadReviews);
+        $('reviews-status').addEventListener('change', loadReviews);
+        $('reviews-collection').addEventListener('change', loadReviews);
+        $('audit-verify').addEventListener('click', verifyAudit);
+        $('audit-export').addEventListener('click', exportAudit);
 
         checkReady();
         loadCollections();

@@ -280,3 +280,120 @@ mien_status mien_review_decide(mien_store *store, const char *id, const char *re
     }
     return governance_after_commit(s, err);
 }
+
+/* ---- the review queue ------------------------------------------------------------------ */
+
+/* The ids of the reviews that pass the filter, collected during review_scan (whose callback
+ * may not call the store: each is read and checked afterwards). */
+typedef struct queue_ids {
+    const char *collection, *status;
+    char (*ids)[33];
+    size_t n, cap;
+} queue_ids;
+
+static mien_status take_review(void *ctx, const store_review *r)
+{
+    queue_ids *q = ctx;
+    if ((q->collection != NULL && strcmp(q->collection, r->collection) != 0) ||
+        (q->status != NULL && strcmp(q->status, r->status) != 0)) {
+        return MIEN_OK;
+    }
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        char(*grown)[33] = realloc(q->ids, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return MIEN_ERR_NOMEM;
+        }
+        q->ids = grown;
+        q->cap = cap;
+    }
+    snprintf(q->ids[q->n++], 33, "%s", r->id);
+    return MIEN_OK;
+}
+
+/* Oldest first by the audit entry of the search: the backends' scans order reviews of one
+ * second differently (SQLite by row, PostgreSQL by id). */
+static int by_search_seq(const void *a, const void *b)
+{
+    const mien_review_info *x = a, *y = b;
+    return (x->search_seq > y->search_seq) - (x->search_seq < y->search_seq);
+}
+
+mien_status mien_review_list(mien_store *store, const char *collection, const char *status,
+                             mien_review_info **out, size_t *count, mien_error *err)
+{
+    store_db *s = store_db_of(store);
+    queue_ids q = {.collection = collection, .status = status};
+    if (s == NULL || out == NULL || count == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_review_list: NULL argument");
+    }
+    *out = NULL;
+    *count = 0;
+    mien_status st = s->ops->review_scan(s, take_review, &q, err);
+    if (st == MIEN_ERR_NOMEM) {
+        base_error_set(err, st, "mien_review_list: out of memory");
+    }
+    mien_review_info *list = q.n > 0 ? calloc(q.n, sizeof(*list)) : NULL;
+    if (st == MIEN_OK && q.n > 0 && list == NULL) {
+        st = base_error_set(err, MIEN_ERR_NOMEM, "mien_review_list: out of memory");
+    }
+    for (size_t k = 0; st == MIEN_OK && k < q.n; k++) {
+        store_review r;
+        st = governance_review_read(s, q.ids[k], &r, NULL, err);
+        if (st == MIEN_OK) {
+            review_to_info(&r, &list[k]);
+        }
+    }
+    free(q.ids);
+    if (st != MIEN_OK) {
+        free(list);
+        return st;
+    }
+    if (q.n > 1) {
+        qsort(list, q.n, sizeof(*list), by_search_seq);
+    }
+    *out = list;
+    *count = q.n;
+    return MIEN_OK;
+}
+
+mien_status mien_review_decisions(mien_store *store, const char *id,
+                                  mien_review_decision_info **out, size_t *count,
+                                  mien_error *err)
+{
+    store_db *s = store_db_of(store);
+    store_review r;
+    store_decision *d = NULL;
+    size_t n = 0;
+    if (s == NULL || id == NULL || out == NULL || count == NULL) {
+        return base_error_set(err, MIEN_ERR_ARG, "mien_review_decisions: NULL argument");
+    }
+    *out = NULL;
+    *count = 0;
+    /* the review and its chain of decisions verified first: a list read past a deleted
+     * decision would show one reviewer fewer than decided */
+    mien_status st = governance_review_read(s, id, &r, NULL, err);
+    if (st == MIEN_OK) {
+        st = s->ops->decision_list(s, id, &d, &n, err);
+    }
+    mien_review_decision_info *list = n > 0 ? calloc(n, sizeof(*list)) : NULL;
+    if (st == MIEN_OK && n > 0 && list == NULL) {
+        st = base_error_set(err, MIEN_ERR_NOMEM, "mien_review_decisions: out of memory");
+    }
+    for (size_t k = 0; st == MIEN_OK && k < n; k++) {
+        snprintf(list[k].reviewer, sizeof(list[k].reviewer), "%s", d[k].reviewer);
+        list[k].decision = (mien_review_decision)d[k].decision;
+        list[k].rank = d[k].rank;
+        snprintf(list[k].note, sizeof(list[k].note), "%s", d[k].note);
+        list[k].time = d[k].time;
+        list[k].audit_seq = d[k].audit_seq;
+    }
+    free(d);
+    if (st != MIEN_OK) {
+        free(list);
+        return st;
+    }
+    *out = list;
+    *count = n;
+    return MIEN_OK;
+}

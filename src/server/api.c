@@ -2029,16 +2029,83 @@ done:
 
 /* ---- reviews -------------------------------------------------------------------------- */
 
+/* A REVIEW with its decisions ("decisions": who decided what, oldest first; in two-person
+ * mode who confirmed so far), read under the store lock. */
+static json_t *review_json_decided(server *srv, const mien_review_info *v, mien_error *err,
+                                   mien_status *st)
+{
+    mien_review_decision_info *d = NULL;
+    size_t n = 0;
+    SRV_LOCKED(srv, *st, mien_review_decisions(srv->store, v->id, &d, &n, err));
+    if (*st != MIEN_OK) {
+        return NULL;
+    }
+    json_t *list = json_array();
+    for (size_t k = 0; k < n; k++) {
+        json_array_append_new(list, json_pack("{s:s,s:s,s:i,s:s,s:o,s:I}", "reviewer",
+                                              d[k].reviewer, "decision",
+                                              mien_decision_name(d[k].decision), "rank",
+                                              d[k].rank, "note", d[k].note, "time",
+                                              time_json(d[k].time), "audit_seq",
+                                              (json_int_t)d[k].audit_seq));
+    }
+    mien_free(d);
+    json_t *j = review_json(v);
+    json_object_set_new(j, "decisions", list);
+    return j;
+}
+
 static void h_review_get(request *r)
 {
     mien_review_info v;
     mien_error err;
     mien_status st;
     SRV_LOCKED(r->srv, st, mien_review_get(r->srv->store, r->params[0], &v, &err));
+    json_t *j = st == MIEN_OK ? review_json_decided(r->srv, &v, &err, &st) : NULL;
     if (reply_failed(r, st, &err)) {
         return;
     }
-    srv_reply_json(r, 200, review_json(&v));
+    srv_reply_json(r, 200, j);
+}
+
+/* The review queue: ?status=pending|confirmed|rejected|disputed (default pending; "all" for
+ * every status) and ?collection=C (default every collection), oldest first, each REVIEW with
+ * its decisions. */
+static void h_review_list(request *r)
+{
+    static const char *const statuses[] = {"pending", "confirmed", "rejected", "disputed",
+                                           "all"};
+    const char *status = query(r, Q_STATUS) != NULL ? query(r, Q_STATUS) : "pending";
+    const char *coll = query(r, Q_COLLECTION);
+    bool known = false;
+    for (size_t k = 0; k < sizeof(statuses) / sizeof(statuses[0]); k++) {
+        known = known || strcmp(status, statuses[k]) == 0;
+    }
+    if (!known) {
+        srv_reply_error(r, 400, "bad_request", "\"status\" is pending, confirmed, rejected, "
+                        "disputed or all");
+        return;
+    }
+    mien_review_info *list = NULL;
+    size_t n = 0;
+    mien_error err;
+    mien_status st;
+    SRV_LOCKED(r->srv, st, mien_review_list(r->srv->store, coll != NULL && coll[0] ? coll : NULL,
+                                            strcmp(status, "all") == 0 ? NULL : status, &list,
+                                            &n, &err));
+    json_t *arr = json_array();
+    for (size_t k = 0; st == MIEN_OK && k < n; k++) {
+        json_t *j = review_json_decided(r->srv, &list[k], &err, &st);
+        if (j != NULL) {
+            json_array_append_new(arr, j);
+        }
+    }
+    mien_free(list);
+    if (reply_failed(r, st, &err)) {
+        json_decref(arr);
+        return;
+    }
+    srv_reply_json(r, 200, json_pack("{s:o}", "reviews", arr));
 }
 
 /* {"decision":"confirm","rank":R,"note":"..."} or {"decision":"reject"}; the reviewer is the
@@ -2083,7 +2150,11 @@ static void h_review_decide(request *r)
     if (reply_failed(r, st, &err)) {
         return;
     }
-    srv_reply_json(r, 200, review_json(&v));
+    json_t *j = review_json_decided(r->srv, &v, &err, &st);
+    if (reply_failed(r, st, &err)) {
+        return;
+    }
+    srv_reply_json(r, 200, j);
 }
 
 /* ---- retention: purging expired subjects ----------------------------------------------- */
@@ -2340,6 +2411,7 @@ const route srv_route_table[] = {
     {"DELETE", "/v1/collections/{c}/subjects/{s}", "erase", h_erase, NULL, NULL},
     {"POST", "/v1/collections/{c}/search", "search", NULL, p_search, j_search},
     {"POST", "/v1/collections/{c}/subjects/{s}/verify", "search", NULL, p_verify, j_verify},
+    {"GET", "/v1/reviews", "review", h_review_list, NULL, NULL},
     {"GET", "/v1/reviews/{id}", "review", h_review_get, NULL, NULL},
     {"POST", "/v1/reviews/{id}", "review", h_review_decide, NULL, NULL},
     {"POST", "/v1/purge", "collections.write", h_purge, NULL, NULL},

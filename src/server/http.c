@@ -225,7 +225,8 @@ const char *const srv_query_names[Q_COUNT] = {
     [Q_CASE_REF] = "case_ref",       [Q_CONSENT_REF] = "consent_ref",
     [Q_EXPIRES_AT] = "expires_at",   [Q_FROM] = "from",
     [Q_TO] = "to",                   [Q_METHOD] = "method",
-    [Q_AGGREGATE] = "aggregate",
+    [Q_AGGREGATE] = "aggregate",     [Q_STATUS] = "status",
+    [Q_COLLECTION] = "collection",
 };
 
 static void copy_request_values(request *r)

@@ -47,7 +47,7 @@ typedef struct server {
 typedef enum query_key {
     Q_SMALL_FACES, Q_MIN_SCORE, Q_PROFILE, Q_FMR, Q_TOP, Q_FACE, Q_FORCE, Q_DISPLAY_NAME,
     Q_CROP, Q_PURPOSE, Q_CASE_REF, Q_CONSENT_REF, Q_EXPIRES_AT, Q_FROM, Q_TO, Q_METHOD,
-    Q_AGGREGATE, Q_COUNT
+    Q_AGGREGATE, Q_STATUS, Q_COLLECTION, Q_COUNT
 } query_key;
 
 /* The parameter names of query_key (http.c): in the query string and, for the routes that

@@ -442,6 +442,16 @@ TEST(acct_refusals_before_the_library)
     return 0;
 }
 
+/* Creates collection `name` (purpose "test", no consent needed) with review mode `mode`. */
+static mien_status review_collection(acct_env *a, const char *name, mien_review_mode mode,
+                                     mien_error *err)
+{
+    mien_collection_policy p = {.purposes = "test", .legal_basis = "law",
+                                .consent = MIEN_CONSENT_NOT_NEEDED, .review = mode};
+    return mien_collection_create(a->s, name, MIEN_PROFILE_FAST, a->f.engine, NULL, &p,
+                                  &TEST_CTX, err);
+}
+
 TEST(acct_two_person_review)
 {
     acct_env a;
@@ -452,11 +462,7 @@ TEST(acct_two_person_review)
         return TEST_SKIP;
     }
     ASSERT_TRUE(acct_open(&a) == 0);
-    mien_collection_policy p = {.purposes = "test", .legal_basis = "law",
-                                .consent = MIEN_CONSENT_NOT_NEEDED,
-                                .review = MIEN_REVIEW_TWO_PERSON};
-    ASSERT_OK(mien_collection_create(a.s, "c", MIEN_PROFILE_FAST, a.f.engine, NULL, &p,
-                                     &TEST_CTX, &err), &err);
+    ASSERT_OK(review_collection(&a, "c", MIEN_REVIEW_TWO_PERSON, &err), &err);
     ASSERT_OK(enrol(&a, "c", "ann", 0, NULL, &err), &err);
     ASSERT_OK(enrol(&a, "c", "bob", 1, NULL, &err), &err);
     ASSERT_OK(mien_search(a.s, "c", a.t[0], NULL, &TEST_CTX, &r, &err), &err);
@@ -510,6 +516,76 @@ TEST(acct_two_person_review)
     ASSERT_OK(mien_audit_export(a.s, 0, 0, collect, &l, &err), &err);
     ASSERT_EQ_INT(count_in(l.buf, "\"action\":\"review\""), two ? 7 : 5);
     ASSERT_EQ_INT(count_in(l.buf, "\"outcome\":\"refused\""), 3);
+    acct_close(&a);
+    return 0;
+}
+
+/* The review queue lists pending reviews by collection and status, and a review's decisions
+ * say who confirmed it (the page's queue, docs/web.md). */
+TEST(acct_review_queue)
+{
+    acct_env a;
+    mien_error err;
+    mien_search_result r;
+    mien_review_info info, *q = NULL;
+    mien_review_decision_info *d = NULL;
+    size_t n = 0;
+    if (test_models_missing()) {
+        return TEST_SKIP;
+    }
+    ASSERT_TRUE(acct_open(&a) == 0);
+    ASSERT_OK(review_collection(&a, "c", MIEN_REVIEW_TWO_PERSON, &err), &err);
+    ASSERT_OK(review_collection(&a, "d", MIEN_REVIEW_ONE, &err), &err);
+    ASSERT_OK(enrol(&a, "c", "ann", 0, NULL, &err), &err);
+    ASSERT_OK(enrol(&a, "d", "ann", 0, NULL, &err), &err);
+    ASSERT_OK(mien_review_list(a.s, NULL, NULL, &q, &n, &err), &err);
+    ASSERT_EQ_INT((int)n, 0);
+    ASSERT_TRUE(q == NULL);
+    char id[33], other[33];
+    ASSERT_OK(mien_search(a.s, "c", a.t[0], NULL, &TEST_CTX, &r, &err), &err);
+    snprintf(id, sizeof(id), "%s", r.review_id);
+    mien_search_result_free(&r);
+    ASSERT_OK(mien_search(a.s, "d", a.t[0], NULL, &TEST_CTX, &r, &err), &err);
+    snprintf(other, sizeof(other), "%s", r.review_id);
+    mien_search_result_free(&r);
+
+    ASSERT_OK(mien_review_list(a.s, NULL, "pending", &q, &n, &err), &err);
+    ASSERT_EQ_INT((int)n, 2);
+    ASSERT_STR_EQ(q[0].id, id); /* oldest first */
+    ASSERT_STR_EQ(q[1].id, other);
+    mien_free(q);
+    ASSERT_OK(mien_review_list(a.s, "c", NULL, &q, &n, &err), &err);
+    ASSERT_EQ_INT((int)n, 1);
+    ASSERT_STR_EQ(q[0].collection, "c");
+    ASSERT_EQ_INT(q[0].required, 2);
+    mien_free(q);
+
+    ASSERT_OK(mien_review_decisions(a.s, id, &d, &n, &err), &err);
+    ASSERT_EQ_INT((int)n, 0);
+    ASSERT_OK(mien_review_decide(a.s, id, "R1", MIEN_DECISION_CONFIRM, 1, "same scar", &info,
+                                 &err), &err);
+    ASSERT_OK(mien_review_decisions(a.s, id, &d, &n, &err), &err);
+    ASSERT_EQ_INT((int)n, 1);
+    ASSERT_STR_EQ(d[0].reviewer, "r1"); /* normalised, as it is compared */
+    ASSERT_EQ_INT(d[0].rank, 1);
+    ASSERT_EQ_INT((int)d[0].decision, (int)MIEN_DECISION_CONFIRM);
+    ASSERT_STR_EQ(d[0].note, "same scar");
+    ASSERT_TRUE(d[0].audit_seq > 0);
+    mien_free(d);
+    ASSERT_OK(mien_review_decide(a.s, other, "r1", MIEN_DECISION_REJECT, 0, NULL, &info, &err),
+              &err);
+    /* one confirmation of two: still pending; the rejected one leaves the pending queue */
+    ASSERT_OK(mien_review_list(a.s, NULL, "pending", &q, &n, &err), &err);
+    ASSERT_EQ_INT((int)n, 1);
+    ASSERT_STR_EQ(q[0].id, id);
+    ASSERT_EQ_INT(q[0].confirmations, 1);
+    mien_free(q);
+    ASSERT_OK(mien_review_list(a.s, NULL, "rejected", &q, &n, &err), &err);
+    ASSERT_EQ_INT((int)n, 1);
+    ASSERT_STR_EQ(q[0].id, other);
+    mien_free(q);
+    ASSERT_STATUS(mien_review_decisions(a.s, "0123456789abcdef0123456789abcdef", &d, &n, &err),
+                  MIEN_ERR_NOT_FOUND, &err);
     acct_close(&a);
     return 0;
 }

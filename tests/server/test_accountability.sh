@@ -205,10 +205,21 @@ req "review: rank beyond the candidates → 400" 400 -H "$R1" -H "$J" \
 req "review: first reviewer confirms" 200 -H "$R1" -H "$J" \
     -d '{"decision":"confirm","rank":1,"note":"same person, checked the crop"}' "$RV"
 has "one of two" '"status":"pending","required":2,"confirmations":1,"confirmed_rank":1'
+has "one of two: who confirmed" "\"decisions\":\[\{\"reviewer\":\"$(id_of "$REVIEWER1")\",\"decision\":\"confirm\",\"rank\":1,\"note\":\"same person, checked the crop\""
+req "review queue: pending" 200 -H "$R1" "$URL/v1/reviews?collection=watch"
+has "review queue lists the review with its first confirmation" "^\{\"reviews\":\[\{\"id\":\"$REVIEW\",\"collection\":\"watch\",\"status\":\"pending\",\"required\":2,\"confirmations\":1,.*\"reviewer\":\"$(id_of "$REVIEWER1")\""
+req "review queue: another collection's is empty" 200 -H "$R1" "$URL/v1/reviews?collection=door"
+has "review queue: empty" '^\{"reviews":\[\]\}$'
+req "review queue: bad status → 400" 400 -H "$R1" "$URL/v1/reviews?status=open"
+req "review queue: search key → 403" 403 -H "$SE" "$URL/v1/reviews"
 req "review: same reviewer again → 403" 403 -H "$R1" -H "$J" -d '{"decision":"confirm","rank":1}' "$RV"
 has "two-person refusal says why" 'two-person'
 req "review: second reviewer confirms" 200 -H "$R2" -H "$J" -d '{"decision":"confirm","rank":1}' "$RV"
 has "confirmed by two" '"status":"confirmed","required":2,"confirmations":2,"confirmed_rank":1'
+req "review queue: no longer pending" 200 -H "$R2" "$URL/v1/reviews?collection=watch"
+hasnt "review queue: the confirmed review left it" "$REVIEW"
+req "review queue: confirmed" 200 -H "$R2" "$URL/v1/reviews?status=confirmed"
+has "review queue: both reviewers named" "\"id\":\"$REVIEW\".*\"reviewer\":\"$(id_of "$REVIEWER1")\".*\"reviewer\":\"$(id_of "$REVIEWER2")\""
 req "review: closed → 409" 409 -H "$A" -H "$J" -d '{"decision":"reject"}' "$RV"
 req "review: get" 200 -H "$R1" "$RV"
 has "review state" "\"id\":\"$REVIEW\",\"collection\":\"watch\",\"status\":\"confirmed\""

@@ -6,10 +6,13 @@
 #
 # Creates an admin key with `mien keys create`, starts `mien serve` on 127.0.0.1 and a free
 # port, waits for /readyz, then has web_test.js type the key, pick models/samples/sample1.jpg
-# in the Detect panel and wait for the faces to be drawn; the screenshot goes to
-# build/artifacts/web-detect.png. With curl, it also makes a collection "web" (purpose
-# web_test) with a face of the sample, and web_test.js checks the Compare and Search panels;
-# the Group panel (the sample twice: one row of crops per person) always. Skipped (exit 0, a "skip: …" line) when chromium, node,
+# in the Detect panel and wait for the faces to be drawn. With curl, it also makes a collection
+# "web" (purpose web_test) with a face of the sample, and web_test.js checks the Compare and
+# Search panels; and a collection "desk" (consent required, two-person review) with two
+# review keys, for the panels a person works in: enrol, the review queue (two reviewers),
+# erasure and its receipt, the audit log (verify, export). The Group panel (the sample twice:
+# one row of crops per person) always. The screenshots of every panel go to
+# build/web-artifacts/ (web_test.js prints their paths). Skipped (exit 0, a "skip: …" line) when chromium, node,
 # playwright-core (scripts/web-test-setup), the sample photo or the serve/keys commands are
 # missing. Ends with "N passed, N failed"; exit 1 on a failure.
 set -u
@@ -18,7 +21,7 @@ MIEN=${1:?usage: test_web.sh PATH-TO-MIEN}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODELS=${MIEN_MODELS:-$ROOT/models}
 IMAGE=$MODELS/samples/sample1.jpg
-SHOT=$ROOT/build/artifacts/web-detect.png
+SHOT=$ROOT/build/web-artifacts/web-detect.png
 CHROMIUM=${MIEN_CHROMIUM:-/usr/bin/chromium}
 READY_TIMEOUT_S=120 # model loading takes well under 5 s; generous for sanitizer builds
 
@@ -101,10 +104,24 @@ if command -v curl >/dev/null 2>&1; then
         "$URL/v1/collections/web/subjects/someone/faces?force=1")
     [ "$code" = "201" ] || failed "enrolling the sample for the Search panel: HTTP $code"
     COLLECTION=web
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" \
+        -H 'Content-Type: application/json' \
+        -d '{"name":"desk","purposes":["web_test"],"legal_basis":"consent","consent":"required","review":"two_person"}' \
+        "$URL/v1/collections")
+    [ "$code" = "201" ] || failed "creating the two-person collection \"desk\": HTTP $code"
+    REVIEWERS=""
+    for _ in 1 2; do
+        k=$("$MIEN" keys create --role review --store "$STORE" 2>>"$TMP/keys.err" \
+            | grep -o 'mien_[A-Za-z0-9_-]*' | head -n 1)
+        [ -n "$k" ] || failed "mien keys create --role review printed no key"
+        REVIEWERS="$REVIEWERS $k"
+    done
 fi
 
 mkdir -p "$(dirname "$SHOT")"
+rm -f "$(dirname "$SHOT")/web-failure.png" # only a failure of this run leaves one
 MIEN_TEST_KEY=$KEY MIEN_TEST_COLLECTION=$COLLECTION MIEN_CHROMIUM=$CHROMIUM \
+    MIEN_TEST_REVIEWERS=${REVIEWERS:-} \
     MIEN_PLAYWRIGHT=${MIEN_PLAYWRIGHT:-$ROOT/build/node/node_modules/playwright-core} \
     node "$ROOT/tests/server/web_test.js" "$URL/" "$IMAGE" "$SHOT"
 rc=$?
