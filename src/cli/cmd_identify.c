@@ -1,5 +1,6 @@
 /* cmd_identify.c — `mien identify COLL IMAGE|DIR... --purpose P --case-ref REF [--top K]
- * [--fmr F] [--exact | --approximate] [--aggregate R] [--store URI] [--json | --csv]`: who is
+ * [--fmr F] [--exact | --approximate] [--aggregate R] [--store URI] [--json | --csv]
+ * [--draw OUT]`: who is
  * in these photos? Every face of every image (a folder gives its JPEG, PNG and WebP files,
  * subfolders included, sorted by path) is searched in collection COLL, and labelled with its
  * first candidate, or "unknown" when the search lists none — what face_recognition's
@@ -13,6 +14,8 @@
  * The purpose is checked once before any model loads (a refusal is audited and stops the run,
  * exit 2 for a missing purpose or case, 3 for one the collection does not allow). An image
  * without a face is recorded as a refused search (no_face), as `mien search` records it.
+ * --draw writes each picture with its faces boxed and labelled "NAME similarity FMR" or
+ * "unknown" (cli_draw_faces_full: one file for one image, DIR/ for several).
  *
  * Exit 0 when every image was read and every face searched; 1 when an image cannot be read or
  * has no face (the other images are still identified and printed), or the models or a search
@@ -28,6 +31,7 @@ typedef struct identify_args {
     const char *store, *purpose, *case_ref; /* borrowed from argv; NULL when not given */
     mien_search_options so;
     bool csv;
+    const char *draw; /* --draw OUT: a picture, or a folder for one picture per image */
 } identify_args;
 
 static const cli_opt opts[] = {
@@ -35,13 +39,16 @@ static const cli_opt opts[] = {
     {"--csv", CLI_OPT_FLAG, offsetof(identify_args, csv), NULL,
      .help = "one line per face: image,face,x1,y1,x2,y2,label,similarity,fmr,review_id,"
              "audit_seq"},
+    {"--draw", CLI_OPT_STRING, offsetof(identify_args, draw), "OUT",
+     .help = "the pictures with each face labelled: OUT.jpg, OUT.png, or DIR/ for one each"},
     CLI_OPT_WHY(identify_args),
     CLI_OPTS_END_STORE(identify_args),
 };
 static const cli_command cmd = {
     "identify",
     "identify COLL IMAGE|DIR... --purpose P --case-ref REF [--top K] [--fmr F]\n"
-    "       [--exact|--approximate] [--aggregate R] [--store URI] [--json | --csv]",
+    "       [--exact|--approximate] [--aggregate R] [--store URI] [--json | --csv]\n"
+    "       [--draw OUT]",
     opts, 2, CLI_ARGS_ANY};
 
 /* What identify found in one image: every face in detection order (`mien detect`'s numbers),
@@ -77,6 +84,7 @@ typedef struct identify_run {
     cli_context cx;
     mien_engine *engine;
     mien_session *session;
+    cli_draw_target draw;                 /* --draw's pictures */
     size_t images, faces, known, reviews; /* for the text summary */
     bool stop; /* a failure the next image would meet too: the models, the store */
 } identify_run;
@@ -235,6 +243,39 @@ static int no_face(identify_run *run, identified *r)
     return CLI_EXIT_FAIL;
 }
 
+/* Writes the picture of r with each searched face labelled "NAME similarity FMR", or
+ * "unknown" (red), at the input's size. False when it cannot (printed). */
+static bool draw_identified(identify_run *run, const mien_image *img, const identified *r)
+{
+    char out[4096], (*text)[64] = calloc(r->n_faces ? r->n_faces : 1, sizeof(*text));
+    const char **labels = calloc(r->n_faces ? r->n_faces : 1, sizeof(*labels));
+    mien_error err;
+    bool ok = false;
+    if (text == NULL || labels == NULL) {
+        fprintf(stderr, "mien identify: out of memory\n");
+    } else {
+        for (size_t i = 0; i < r->searched && i < r->n_faces; i++) {
+            const mien_candidate *c = label_of(r, i);
+            if (c != NULL) {
+                snprintf(text[i], sizeof(text[i]), "%.40s %.2f FMR %.0e", c->subject,
+                         c->similarity, c->fmr);
+            } else {
+                snprintf(text[i], sizeof(text[i]), "unknown");
+            }
+            labels[i] = text[i];
+        }
+        ok = cli_draw_target_path(&run->draw, r->path, out, sizeof(out), &err) == MIEN_OK &&
+             cli_draw_faces_full(r->path, img, r->faces, r->n_faces, labels, out, &err) ==
+                 MIEN_OK;
+        if (!ok) {
+            fprintf(stderr, "mien identify: %s\n", err.message);
+        }
+    }
+    free(labels);
+    free(text);
+    return ok;
+}
+
 /* Detects every face of the image in bytes[size] and searches each into *r (r->path and
  * r->sha_hex set by the caller). Returns the exit code. */
 static int identify_bytes(identify_run *run, const uint8_t *bytes, size_t size, identified *r)
@@ -265,6 +306,10 @@ static int identify_bytes(identify_run *run, const uint8_t *bytes, size_t size, 
         if ((rc = search_face(run, img, r, i)) != CLI_EXIT_OK) {
             break;
         }
+    }
+    if (rc == CLI_EXIT_OK && run->o->draw != NULL && r->detected &&
+        !draw_identified(run, img, r)) {
+        rc = CLI_EXIT_FAIL;
     }
     mien_image_free(img);
     return rc;
@@ -324,7 +369,12 @@ static int identify_all(const identify_args *o, const char *collection, const cl
     int rc = CLI_EXIT_OK;
     /* A missing --purpose or --case-ref is refused by the library, and audited there. */
     cli_context_init(&run.cx, o->purpose, o->case_ref);
+    if (o->draw != NULL && cli_draw_target_open(&run.draw, o->draw, p->n, &err) != MIEN_OK) {
+        fprintf(stderr, "mien identify: %s\n", err.message);
+        return err.code == MIEN_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    }
     if (cli_open_store(o->store, &run.store) != MIEN_OK) {
+        cli_draw_target_close(&run.draw);
         return CLI_EXIT_FAIL;
     }
     st = mien_collection_get(run.store, collection, &run.info, &err);
@@ -352,6 +402,7 @@ done:
     mien_session_free(run.session);
     mien_engine_free(run.engine);
     mien_store_close(run.store);
+    cli_draw_target_close(&run.draw);
     return rc;
 }
 

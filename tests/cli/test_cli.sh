@@ -843,10 +843,25 @@ if [ -f "$MIEN_MODELS/MobileFaceNet.tflite" ] && [ -f "$MIEN_MODELS/samples/samp
     check "identify over the caps" 3 "$MIEN" identify crowd "$S1" "$S2" --top 10000 --fmr 1 \
         --purpose investigation --case-ref ID-8 --store "$ISTORE"
     expect "identify: the refusal names the cap" "$ERR" "refused: .*at most 50 candidates"
+    # --draw: each picture with its faces labelled, at the input's size (issue 18 item 4)
+    check "identify --draw DIR/" 0 "$MIEN" identify crowd "$S1" "$S2" --purpose investigation \
+        --case-ref ID-9 --store "$ISTORE" --draw "$ID_DIR/drawn/"
+    check "identify's pictures decode" 0 "$MIEN" detect "$ID_DIR/drawn/sample1.jpg" \
+        "$ID_DIR/drawn/sample2.jpg" --json
+    if [ "$(grep -c '"width":1920,"height":1280,' "$OUT")" -eq 1 ] && [ "$(grep -c '"width":1920,"height":1367,' "$OUT")" -eq 1 ]; then
+        passed=$((passed + 1)); echo "  ok identify --draw: one picture per image, full size"
+    else failed=$((failed + 1)); echo "  FAILED identify --draw pictures:"; head -3 "$OUT" | sed 's/^/    /'; fi
+    if cmp -s "$S1" "$ID_DIR/drawn/sample1.jpg"; then
+        failed=$((failed + 1)); echo "  FAILED identify --draw: the picture is the input"
+    else passed=$((passed + 1)); echo "  ok identify --draw: the picture is drawn on"; fi
+    check "identify --draw one file for two images" 2 "$MIEN" identify crowd "$S1" "$S2" \
+        --purpose investigation --case-ref ID-9 --store "$ISTORE" --draw "$ID_DIR/one.jpg"
+    check "identify --draw an unknown format" 2 "$MIEN" identify crowd "$S1" \
+        --purpose investigation --case-ref ID-9 --store "$ISTORE" --draw "$ID_DIR/one.gif"
     # one audit entry per face searched; a refused run, or a photo without a face, one entry
     # (the unknown collection of ID-0 has no log of its own to refuse in: only the purpose)
     check "identify: audit export" 0 "$MIEN" audit export --store "$ISTORE"
-    for c in "ID-1 6" "ID-2 6" "ID-3 3" "ID-4 6" "ID-6 3"; do
+    for c in "ID-1 6" "ID-2 6" "ID-3 3" "ID-4 6" "ID-6 3" "ID-9 6"; do
         set -- $c
         n=$(grep -c "\"action\":\"search\",\"collection\":\"crowd\",\"purpose\":\"investigation\",\"case_ref\":\"$1\",\"input_sha256\":\"[0-9a-f]\{64\}\",\"outcome\":\"ok\"" "$OUT")
         if [ "$n" -eq "$2" ]; then passed=$((passed + 1)); echo "  ok identify $1: $2 searches audited"
