@@ -224,7 +224,7 @@ static int compare(void *args, char **pos, int n_pos)
             }
             if (calibrated) {
                 printf("decision at FMR %.0e (threshold %.4f): %s\n", o->fmr, threshold,
-                       same ? "same person" : "different people");
+                       CLI_DECISION(same));
             }
         }
     }

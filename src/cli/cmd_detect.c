@@ -69,8 +69,9 @@ int cli_cmd_detect(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
             continue;
         }
-        if (mien_detect(session, img, &o.opt, &faces, &n, &err) != MIEN_OK) {
-            fprintf(stderr, "mien detect: %s: %s\n", paths[k], err.message);
+        mien_status st = mien_detect(session, img, &o.opt, &faces, &n, &err);
+        if (st != MIEN_OK) {
+            cli_error("detect", paths[k], st, &err);
             rc = CLI_EXIT_FAIL;
         } else if (o.c.json) {
             printf("{\"image\":");
