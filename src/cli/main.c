@@ -55,6 +55,7 @@ static void usage(FILE *f)
             "                                           the HTTP API and web page\n"
             "  keys create --role admin|enrol|search|review|audit [--label TEXT] | list |\n"
             "       revoke ID                           API keys for mien serve (shown once)\n"
+            "  keys aws [KEY|-]                         a key's AWS credentials (the whole key)\n"
             "  keys rotate-data                         re-encrypt templates under a new key\n"
             "  migrate --from URI --to URI [--from-key-file PATH] [--to-key-file PATH]\n"
             "          [--force] [--json]               copy a whole store into an empty one\n"

@@ -18,7 +18,7 @@
  * nothing (cli_open_store_to_read). search, verify and review open theirs themselves. */
 static const char *const READERS[] = {"subjects",     "audit verify",    "audit export",
                                       "audit head",   "collection list", "collection info",
-                                      "keys list",    NULL};
+                                      "keys list",    "keys aws",        NULL};
 
 static bool only_reads(const cli_command *cmd)
 {
