@@ -3,6 +3,7 @@
 #define TEST_LIST(XX)                                                                  \
     /* base */                                                                         \
     XX(error_strings)                                                                  \
+    XX(error_http_status)                                                              \
     /* base: ISA levels and the cap (tests/base/test_cpu.c) */                         \
     XX(cpu_isa_names)                                                                  \
     XX(cpu_isa_levels)                                                                 \

@@ -312,6 +312,8 @@ static int enroll_images(mien_store *store, const cli_common *c, const enroll_op
         } else if (it.state == ITEM_ENROLLED) {
             printf("enrolled %s as %s (%s, face id %lld)\n", it.path, subject, it.reason,
                    (long long)it.face_id);
+        } else if (it.state == ITEM_SKIPPED) { /* not a failure: a re-run does no harm */
+            printf("skipped %s: already enrolled as %s\n", it.path, subject);
         } else {
             fprintf(stderr, "mien enroll: %s: %s: %s\n", it.path, state_names[it.state],
                     it.reason);

@@ -16,9 +16,9 @@
 
 /* The store commands that only read: on a store that does not exist they say so and create
  * nothing (cli_open_store_to_read). search, verify and review open theirs themselves. */
-static const char *const READERS[] = {"subjects",     "audit verify",    "audit export",
-                                      "audit head",   "collection list", "collection info",
-                                      "keys list",    "keys aws",        NULL};
+static const char *const READERS[] = {"subjects",        "audit verify",    "audit export",
+                                      "audit head",      "collection list", "collection info",
+                                      "keys aws",        NULL};
 
 static bool only_reads(const cli_command *cmd)
 {

@@ -18,3 +18,23 @@ TEST(error_strings)
     ASSERT_EQ_INT(base_error_set(NULL, MIEN_ERR_IO, "x"), MIEN_ERR_IO);
     return 0;
 }
+
+/* The HTTP status of each failure: the server answers and the CLI's --json errors use it. */
+TEST(error_http_status)
+{
+    const char *code = NULL;
+    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_NOT_FOUND, &code), 404);
+    ASSERT_STR_EQ(code, "not_found");
+    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_EXISTS, &code), 409);
+    ASSERT_STR_EQ(code, "conflict");
+    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_ARG, &code), 400);
+    ASSERT_STR_EQ(code, "bad_request");
+    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_FORBIDDEN, &code), 403);
+    ASSERT_STR_EQ(code, "forbidden");
+    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_IMAGE, &code), 422);
+    ASSERT_STR_EQ(code, "bad_image");
+    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_STORE, &code), 500);
+    ASSERT_STR_EQ(code, "internal");
+    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_IO, NULL), 500);
+    return 0;
+}
