@@ -217,10 +217,11 @@ static const cli_action commands[] = {
 };
 
 /* Whether a command's errors should come as JSON: --json among its arguments, for any
- * command but `serve` (a server logs to stderr while it runs). */
+ * command but `serve` (a server logs to stderr while it runs) and `eval` (hours of progress
+ * on stderr, which run_json would hold back until the end). */
 static bool json_errors(int argc, char **argv)
 {
-    if (strcmp(argv[1], "serve") == 0) {
+    if (strcmp(argv[1], "serve") == 0 || strcmp(argv[1], "eval") == 0) {
         return false;
     }
     for (int k = 2; k < argc; k++) {

@@ -22,19 +22,18 @@ TEST(error_strings)
 /* The HTTP status of each failure: the server answers and the CLI's --json errors use it. */
 TEST(error_http_status)
 {
-    const char *code = NULL;
-    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_NOT_FOUND, &code), 404);
-    ASSERT_STR_EQ(code, "not_found");
-    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_EXISTS, &code), 409);
-    ASSERT_STR_EQ(code, "conflict");
-    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_ARG, &code), 400);
-    ASSERT_STR_EQ(code, "bad_request");
-    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_FORBIDDEN, &code), 403);
-    ASSERT_STR_EQ(code, "forbidden");
-    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_IMAGE, &code), 422);
-    ASSERT_STR_EQ(code, "bad_image");
-    ASSERT_EQ_INT(mien_http_status(MIEN_ERR_STORE, &code), 500);
-    ASSERT_STR_EQ(code, "internal");
+    static const struct {
+        mien_status st;
+        int http;
+        const char *code;
+    } want[] = {{MIEN_ERR_NOT_FOUND, 404, "not_found"}, {MIEN_ERR_EXISTS, 409, "conflict"},
+                {MIEN_ERR_ARG, 400, "bad_request"},     {MIEN_ERR_FORBIDDEN, 403, "forbidden"},
+                {MIEN_ERR_IMAGE, 422, "bad_image"},     {MIEN_ERR_STORE, 500, "internal"}};
+    for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+        const char *code = NULL;
+        ASSERT_EQ_INT(mien_http_status(want[k].st, &code), want[k].http);
+        ASSERT_STR_EQ(code, want[k].code);
+    }
     ASSERT_EQ_INT(mien_http_status(MIEN_ERR_IO, NULL), 500);
     return 0;
 }
