@@ -145,6 +145,7 @@
     /* gallery: store (tests/gallery/test_store.c) */                                  \
     XX(store_schema_reopen)                                                            \
     XX(store_uri_schemes)                                                              \
+    XX(store_must_exist)                                                               \
     XX(store_collections)                                                              \
     XX(store_subjects_faces)                                                           \
     XX(store_erase_leaves_no_bytes)                                                    \
