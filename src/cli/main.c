@@ -81,7 +81,9 @@ static void usage(FILE *f)
             "                the database path + .key)\n"
             "\n"
             "exit codes: 0 success, 1 failure, 2 bad usage, 3 refused by a collection's rules\n"
-            "            (purpose, mode, consent, review), 4 audit log altered or truncated\n",
+            "            (purpose, mode, consent, review), 4 audit log altered or truncated\n"
+            "\n"
+            "mien COMMAND --help (or mien help COMMAND [ACTION]): a command's options\n",
             MIEN_VERSION_STRING);
 }
 
