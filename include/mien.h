@@ -86,6 +86,11 @@ typedef enum mien_status {
 /* A static, human-readable string for `status`; never NULL ("unknown status" for a
  * number that is not a mien_status). */
 MIEN_API const char *mien_strerror(mien_status status);
+/* The HTTP status that answers `status` (docs/api.md "Errors"), and in *code (may be NULL) its
+ * error code: 404 "not_found", 409 "conflict", 400 "bad_request", 403 "forbidden", 422
+ * "bad_image", 500 "internal" for any other failure; 200 "ok" for MIEN_OK. One table for the
+ * server's answers and the CLI's `--json` errors. */
+MIEN_API int mien_http_status(mien_status status, const char **code);
 
 /* Context for a failure: the code again plus a message naming what failed (file, node,
  * operator, byte offset). Filled by functions that take it, when not NULL. */
@@ -568,6 +573,9 @@ typedef struct mien_store_options {
     const char *audit_head; /* PostgreSQL stores: the file this node keeps the signed head of
                                the audit chain in; NULL or "": the key file's path +
                                ".audit-head". SQLite stores keep it beside the database. */
+    bool must_exist;      /* true: a SQLite database file that does not exist →
+                             MIEN_ERR_NOT_FOUND, and nothing is created (no database, no key
+                             file): for the commands that only read */
 } mien_store_options;
 
 MIEN_API mien_status mien_store_open_with(const char *uri, const mien_store_options *opt,

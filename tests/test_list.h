@@ -3,6 +3,7 @@
 #define TEST_LIST(XX)                                                                  \
     /* base */                                                                         \
     XX(error_strings)                                                                  \
+    XX(error_http_status)                                                              \
     /* base: ISA levels and the cap (tests/base/test_cpu.c) */                         \
     XX(cpu_isa_names)                                                                  \
     XX(cpu_isa_levels)                                                                 \
@@ -147,6 +148,7 @@
     /* gallery: store (tests/gallery/test_store.c) */                                  \
     XX(store_schema_reopen)                                                            \
     XX(store_uri_schemes)                                                              \
+    XX(store_must_exist)                                                               \
     XX(store_collections)                                                              \
     XX(store_subjects_faces)                                                           \
     XX(store_erase_leaves_no_bytes)                                                    \

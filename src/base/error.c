@@ -17,6 +17,34 @@ const char *mien_strerror(mien_status status)
     return "unknown status";
 }
 
+int mien_http_status(mien_status status, const char **code)
+{
+    static const struct {
+        mien_status status;
+        int http;
+        const char *code;
+    } MAP[] = {
+        {MIEN_OK, 200, "ok"},
+        {MIEN_ERR_NOT_FOUND, 404, "not_found"},
+        {MIEN_ERR_EXISTS, 409, "conflict"},
+        {MIEN_ERR_ARG, 400, "bad_request"},
+        {MIEN_ERR_FORBIDDEN, 403, "forbidden"},
+        {MIEN_ERR_IMAGE, 422, "bad_image"},
+    };
+    for (size_t k = 0; k < sizeof(MAP) / sizeof(MAP[0]); k++) {
+        if (MAP[k].status == status) {
+            if (code != NULL) {
+                *code = MAP[k].code;
+            }
+            return MAP[k].http;
+        }
+    }
+    if (code != NULL) {
+        *code = "internal";
+    }
+    return 500;
+}
+
 mien_status base_error_set(mien_error *err, mien_status code, const char *fmt, ...)
 {
     if (err != NULL) {

@@ -57,6 +57,27 @@ void cli_json_string(FILE *f, const char *s);
 /* Parses a positive int; false when `s` is not one in [lo, hi]. */
 bool cli_parse_int(const char *s, int lo, int hi, int *out);
 
+/* ---- errors (errors.c) ---- */
+
+/* `message` as a person should read it, into out[cap]: prefixed "WHAT: " unless it already
+ * begins so (the library names the file in mien_image_load's messages; what may be NULL), and
+ * the library's option fields (mien_image_options.max_pixels...) replaced by the environment
+ * variable that changes them. */
+void cli_error_text(const char *what, const char *message, char *out, size_t cap);
+/* `message` past a leading "WHAT: " (for a reason printed after the file's name). */
+const char *cli_error_unnamed(const char *what, const char *message);
+/* Prints "mien CMD: WHAT: message" (cli_error_text; cmd may be NULL: "mien: ") to stderr and
+ * notes st for the --json error object (cli_note_status). */
+void cli_error(const char *cmd, const char *what, mien_status st, const mien_error *err);
+/* Remembers the status of a failure (not MIEN_OK), which `--json` reports as the HTTP API's
+ * status and code (mien_http_status); cli_last_status is MIEN_OK when none was noted. */
+void cli_note_status(mien_status st);
+mien_status cli_last_status(void);
+
+/* The image options of the face commands: mien_image_options_faces() with the limits that
+ * $MIEN_MAX_PIXELS, $MIEN_MAX_IMAGE_BYTES and $MIEN_MAX_DECODE_MEMORY (bytes) raise or lower. */
+mien_image_options cli_image_options(void);
+
 /* Decodes `path` for the face commands (mien_image_options_faces: the short side keeps
  * MIEN_FACE_DECODE_MIN_SIDE px unless full_size), printing the error on failure. */
 mien_status cli_load_image(const char *path, bool full_size, mien_image **out);
@@ -75,6 +96,12 @@ mien_status cli_template_of_bytes(mien_session *s, const char *name, const uint8
 /* Reads a whole file (at most mien_image_options' default max_bytes) into *bytes (malloc'd,
  * the caller frees) and *size, printing why not (MIEN_ERR_IO, _IMAGE for too large, _NOMEM). */
 mien_status cli_read_file(const char *path, uint8_t **bytes, size_t *size);
+
+/* "" for one, "s" for any other count: "1 face", "2 faces", "0 faces". */
+#define CLI_S(n) ((n) == 1 ? "" : "s")
+/* The one wording of a decision at a false-match rate, for compare, verify and what labels
+ * a face: the two templates are of the same person, or not. */
+#define CLI_DECISION(same) ((same) ? "same person" : "different people")
 
 /* Prints a face as a JSON object (no newline). */
 void cli_face_json(FILE *f, const mien_face *face);
@@ -182,6 +209,9 @@ int cli_run_on_store(const cli_command *cmd, int argc, char **argv, void *args,
  * open created the store's key file, warns on stderr that it must be backed up (without it
  * the templates cannot be read). */
 mien_status cli_open_store(const char *uri, mien_store **out);
+/* The same for a command that only reads: a SQLite store that does not exist is
+ * MIEN_ERR_NOT_FOUND, said so, and nothing is created (no database, no key file). */
+mien_status cli_open_store_to_read(const char *uri, mien_store **out);
 
 /* What the environment says of the store (the library reads none): *uri NULL becomes
  * $MIEN_STORE; o->key_file unset $MIEN_KEY_FILE; $MIEN_NOW (unix seconds, a test hook) and

@@ -37,9 +37,9 @@ static void print_text(const mien_collection_info *c)
 {
     char when[32];
     mien_time_format(c->created_at, when, sizeof(when));
-    printf("%-24s %-8s %8lld subjects %8lld faces  models %s%s%s  created %s\n", c->name,
-           mien_profile_name(c->profile), (long long)c->subjects, (long long)c->faces,
-           c->model_a, c->model_b[0] ? "+" : "", c->model_b, when);
+    printf("%-24s %-8s %8lld subject%-1s %8lld face%-1s  models %s%s%s  created %s\n", c->name,
+           mien_profile_name(c->profile), (long long)c->subjects, CLI_S(c->subjects),
+           (long long)c->faces, CLI_S(c->faces), c->model_a, c->model_b[0] ? "+" : "", c->model_b, when);
     if (c->description[0]) {
         printf("  %s\n", c->description);
     }
@@ -260,8 +260,9 @@ static int run_drop(mien_store *store, void *args, char **pos, int n_pos)
         printf(",\"subjects\":%lld,\"faces\":%lld}\n", (long long)info.subjects,
                (long long)info.faces);
     } else {
-        printf("dropped collection %s (%lld subjects, %lld faces)\n", name,
-               (long long)info.subjects, (long long)info.faces);
+        printf("dropped collection %s (%lld subject%s, %lld face%s)\n", name,
+               (long long)info.subjects, CLI_S(info.subjects), (long long)info.faces,
+               CLI_S(info.faces));
     }
     return CLI_EXIT_OK;
 }

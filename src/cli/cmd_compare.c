@@ -299,7 +299,7 @@ static void print_text(const compare_args *o, const photo p[2], float similarity
         printf("accepted at a false-match rate of %.2g or more\n", fmr);
     }
     printf("decision at FMR %.0e (threshold %.4f): %s\n", o->fmr, threshold,
-           same ? "same person" : "different people");
+           CLI_DECISION(same));
 }
 
 /* Decides on the similarity at --fmr, records the answer when audited, then prints it.

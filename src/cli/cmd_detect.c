@@ -108,8 +108,9 @@ static bool detect_one(const detect_args *o, mien_session *session, cli_draw_tar
     if (cli_load_image(path, o->opt.small_faces, &img) != MIEN_OK) {
         goto done;
     }
-    if (mien_detect(session, img, &o->opt, &faces, &n, &err) != MIEN_OK) {
-        fprintf(stderr, "mien detect: %s: %s\n", path, err.message);
+    mien_status st = mien_detect(session, img, &o->opt, &faces, &n, &err);
+    if (st != MIEN_OK) {
+        cli_error("detect", path, st, &err);
         goto done;
     }
     cli_progress_hide(pr);

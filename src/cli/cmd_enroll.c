@@ -27,12 +27,13 @@
  * (--threads, default the online CPUs), each with its own session on one shared engine that
  * runs each model on one thread, decode, detect and embed; the main thread is the one writer
  * (a store handle belongs to one thread) and enrols results as they come. Progress: on a
- * terminal a bar refreshed in place (done/total, faces/s, ETA); otherwise (or with --json)
- * one JSON line per image on stdout. Refused images do not fail the run (each refusal is one
+ * terminal a bar refreshed in place (done/total, faces/s, ETA); with --json (and only then:
+ * a pipe gets the same text as a terminal) one JSON line per image on stdout. Refused images do not fail the run (each refusal is one
  * audit entry, mien_record_refusal, written by the writer thread); an unreadable image
  * makes the exit status 1, and a store failure stops the run (what was enrolled stays).
  *
- * Exit codes: 0 success; 1 a refusal or failure (single images), an unreadable image or a
+ * Exit codes: 0 success, an image already enrolled ("skipped") included in both modes (a
+ * re-run is not a failure); 1 a refusal or failure (single images), an unreadable image or a
  * store failure (--from-dir); 2 bad usage. */
 #include <dirent.h>
 #include <errno.h>
@@ -47,7 +48,6 @@
 
 #include "cli.h"
 
-#define MAX_IMAGE_BYTES (64u << 20) /* mien_image_options' default max_bytes */
 #define BAR_REFRESH_MS 100.0       /* terminal bar refresh period */
 
 typedef enum item_state {
@@ -101,8 +101,10 @@ static bool hash_file(item *it)
     }
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         snprintf(it->reason, sizeof(it->reason), "cannot read: %s", strerror(errno));
-    } else if ((unsigned long)size > MAX_IMAGE_BYTES) {
-        snprintf(it->reason, sizeof(it->reason), "larger than %u bytes", MAX_IMAGE_BYTES);
+    } else if ((size_t)size > cli_image_options().max_bytes) {
+        snprintf(it->reason, sizeof(it->reason),
+                 "larger than %zu bytes (raise it with $MIEN_MAX_IMAGE_BYTES)",
+                 cli_image_options().max_bytes);
     } else if ((buf = malloc((size_t)size + 1)) == NULL) {
         snprintf(it->reason, sizeof(it->reason), "out of memory");
     } else if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
@@ -119,7 +121,7 @@ static bool hash_file(item *it)
  * REFUSED or FAILED, reason set). */
 static void prepare(mien_session *s, const enroll_opts *o, item *it)
 {
-    mien_image_options io = mien_image_options_faces();
+    mien_image_options io = cli_image_options();
     mien_image *img = NULL;
     mien_face_pick pick = {NULL, 0, -1};
     mien_error err;
@@ -127,8 +129,10 @@ static void prepare(mien_session *s, const enroll_opts *o, item *it)
     const mien_face *face;
     st = mien_image_load(it->path, &io, &img, &err);
     if (st != MIEN_OK) {
-        it->state = ITEM_FAILED;
-        snprintf(it->reason, sizeof(it->reason), "%s", err.message);
+        it->state = ITEM_FAILED; /* the reason without the path the messages already give */
+        cli_error_text(NULL, cli_error_unnamed(it->path, err.message), it->reason,
+                       sizeof(it->reason));
+        cli_note_status(st);
         return;
     }
     st = mien_face_find(s, img, o->face_index >= 0 ? o->face_index : MIEN_FACE_PROMINENT,
@@ -300,7 +304,7 @@ static int enroll_images(mien_store *store, const cli_common *c, const enroll_op
                 }
             }
         }
-        if (it.state != ITEM_ENROLLED && rc == CLI_EXIT_OK) {
+        if (it.state != ITEM_ENROLLED && it.state != ITEM_SKIPPED && rc == CLI_EXIT_OK) {
             rc = CLI_EXIT_FAIL;
         }
         if (o->json) {
@@ -308,6 +312,8 @@ static int enroll_images(mien_store *store, const cli_common *c, const enroll_op
         } else if (it.state == ITEM_ENROLLED) {
             printf("enrolled %s as %s (%s, face id %lld)\n", it.path, subject, it.reason,
                    (long long)it.face_id);
+        } else if (it.state == ITEM_SKIPPED) { /* not a failure: a re-run does no harm */
+            printf("skipped %s: already enrolled as %s\n", it.path, subject);
         } else {
             fprintf(stderr, "mien enroll: %s: %s: %s\n", it.path, state_names[it.state],
                     it.reason);
@@ -496,7 +502,7 @@ static bool collect(const char *dir, item **out, size_t *n_out)
 typedef struct progress {
     size_t counts[6], processed, total;
     bool tty;   /* stderr is a terminal: the bar */
-    bool lines; /* one JSON line per image on stdout (--json, or no terminal) */
+    bool lines; /* one JSON line per image on stdout (--json) */
     double t0, last_bar;
 } progress;
 
@@ -695,7 +701,7 @@ static int run_workers(mien_store *store, const cli_common *c, const enroll_opts
     return rc;
 }
 
-/* The last line of a --from-dir run: JSON (with --json or without a terminal) or text. */
+/* The last line of a --from-dir run: JSON (with --json) or text. */
 static void print_summary(const enroll_opts *o, const progress *pr, double wall_s, int threads)
 {
     const size_t *n = pr->counts;
@@ -708,10 +714,10 @@ static void print_summary(const enroll_opts *o, const progress *pr, double wall_
                pr->total, n[ITEM_ENROLLED], n[ITEM_SKIPPED], n[ITEM_REFUSED], n[ITEM_FAILED],
                wall_s, rate, threads);
     } else {
-        printf("%zu images: %zu enrolled, %zu skipped (already enrolled), %zu refused, "
-               "%zu failed; %.1f s, %.1f faces/s with %d threads\n",
-               pr->total, n[ITEM_ENROLLED], n[ITEM_SKIPPED], n[ITEM_REFUSED], n[ITEM_FAILED],
-               wall_s, rate, threads);
+        printf("%zu image%s: %zu enrolled, %zu skipped (already enrolled), %zu refused, "
+               "%zu failed; %.1f s, %.1f faces/s with %d thread%s\n",
+               pr->total, CLI_S(pr->total), n[ITEM_ENROLLED], n[ITEM_SKIPPED], n[ITEM_REFUSED], n[ITEM_FAILED],
+               wall_s, rate, threads, CLI_S(threads));
     }
 }
 
@@ -740,7 +746,7 @@ static int enroll_dir(mien_store *store, const cli_common *c, const enroll_opts 
     int started = 0, rc = CLI_EXIT_OK;
     double wall_s = 0;
     memset(&b, 0, sizeof(b));
-    pr.lines = o->json || !pr.tty;
+    pr.lines = o->json;
     if (!collect(dir, &b.items, &n)) {
         return CLI_EXIT_FAIL;
     }

@@ -56,9 +56,10 @@ static int erase(mien_store *store, void *args, char **pos, int n_pos)
                (long long)e.audit_seq, e.audit_hash);
     } else {
         mien_time_format(e.erased_at, when, sizeof(when));
-        printf("erased subject %s from %s: %lld faces (templates), %lld crops, %lld reviews "
+        printf("erased subject %s from %s: %lld face%s (templates), %lld crop%s, %lld review%s "
                "deleted\n", subject, collection, (long long)e.faces_deleted,
-               (long long)e.crops_deleted, (long long)e.reviews_deleted);
+               CLI_S(e.faces_deleted), (long long)e.crops_deleted, CLI_S(e.crops_deleted),
+               (long long)e.reviews_deleted, CLI_S(e.reviews_deleted));
         printf("receipt: erased at %s; subject hash %s; audit entry %lld, hash %s\n", when,
                e.subject_hash, (long long)e.audit_seq, e.audit_hash);
     }

@@ -76,8 +76,9 @@ static bool faces_of(mien_session *s, const char *path, size_t k, mien_profile p
     if (cli_load_image(path, false, &img) != MIEN_OK) {
         return false;
     }
-    if (mien_detect(s, img, &dopt, &faces, &n, &err) != MIEN_OK) {
-        fprintf(stderr, "mien group: %s: %s\n", path, err.message);
+    mien_status st = mien_detect(s, img, &dopt, &faces, &n, &err);
+    if (st != MIEN_OK) {
+        cli_error("group", path, st, &err);
         mien_image_free(img);
         return false;
     }
@@ -178,13 +179,14 @@ static void face_text(const cli_paths *p, const found *x)
 
 static void print_text(const cli_paths *p, const face_list *l, const mien_grouping *g)
 {
-    printf("%zu %s and %zu face%s matching no one, from %zu faces in %zu images (%s, max_fmr "
+    printf("%zu %s and %zu face%s matching no one, from %zu face%s in %zu image%s (%s, max_fmr "
            "%g: similarity >= %.4f)\n",
            g->clusters, g->clusters == 1 ? "person" : "people", g->messy,
-           g->messy == 1 ? "" : "s", l->n, p->n, mien_group_method_name(g->method),
+           CLI_S(g->messy), l->n, CLI_S(l->n), p->n, CLI_S(p->n), mien_group_method_name(g->method),
            g->max_fmr, g->threshold);
     for (size_t c = 0; c < g->clusters; c++) {
-        printf("person %zu: %zu faces, representative ", c + 1, g->sizes[c]);
+        printf("person %zu: %zu face%s, representative ", c + 1, g->sizes[c],
+               CLI_S(g->sizes[c]));
         face_text(p, &l->f[g->representatives[c]]);
         putchar('\n');
         for (size_t i = 0; i < l->n; i++) {

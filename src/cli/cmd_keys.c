@@ -9,8 +9,12 @@
  * replaced. `list` shows
  * ids, roles, labels and times, never a secret. `rotate-data` re-encrypts every template and
  * crop under a new data key in the store's key file and then removes the old keys from it
- * (mien_store_rotate_data_key; audited), printing how many blobs were re-encrypted. Exit 0;
+ * (mien_store_rotate_data_key; audited), printing how many blobs were re-encrypted. `aws KEY`
+ * (KEY "-" or left out: read from stdin, so that it stays out of the shell's history) prints
+ * the AWS credentials of an existing key again: it takes the whole key, not its id, since only
+ * the key's holder may learn its secret access key (mien_key_aws_secret). Exit 0;
  * 1 when the library refuses (no such key, store unreadable); 2 for bad usage. */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -40,6 +44,8 @@ static const cli_command list_cmd = {"keys list", "keys list [--store URI] [--js
                                      plain_opts, 0, 0};
 static const cli_command revoke_cmd = {"keys revoke", "keys revoke ID [--store URI] [--json]",
                                        plain_opts, 1, 1};
+static const cli_command aws_cmd = {"keys aws", "keys aws [KEY|-] [--store URI] [--json]",
+                                    plain_opts, 0, 1};
 static const cli_command rotate_cmd = {
     "keys rotate-data", "keys rotate-data [--store URI] [--json]", plain_opts, 0, 0};
 
@@ -201,8 +207,59 @@ static int revoke(mien_store *store, void *args, char **pos, int n_pos)
     return CLI_EXIT_OK;
 }
 
+/* Prints the AWS SigV4 credentials of `key` (text or JSON); the id is the key's own. */
+static void print_aws(const char *id, const char *secret, bool json)
+{
+    if (json) {
+        printf("{\"aws_access_key_id\":\"%s\",\"aws_secret_access_key\":\"%s\"}\n", id,
+               secret);
+    } else {
+        printf("aws_access_key_id: %s\naws_secret_access_key: %s\n", id, secret);
+    }
+}
+
+/* The key of `keys aws`: pos[0], or one line of stdin for "-" or none; into key[cap]. */
+static bool key_argument(char **pos, int n_pos, char *key, size_t cap)
+{
+    if (n_pos == 1 && strcmp(pos[0], "-") != 0) {
+        snprintf(key, cap, "%s", pos[0]);
+        return true;
+    }
+    if (fgets(key, (int)cap, stdin) == NULL) {
+        return false;
+    }
+    key[strcspn(key, "\r\n")] = '\0';
+    return key[0] != '\0';
+}
+
+/* `keys aws KEY`; returns the exit code. */
+static int aws(mien_store *store, void *args, char **pos, int n_pos)
+{
+    const keys_args *o = args;
+    char key[MIEN_KEY_TEXT_MAX + 2], secret[MIEN_AWS_SECRET_MAX];
+    mien_key_info info;
+    mien_error err;
+    mien_status st;
+    if (!key_argument(pos, n_pos, key, sizeof(key))) {
+        fprintf(stderr, "mien keys aws: give the whole key (mien_<id>_<secret>, as `mien keys "
+                        "create` printed it) as the argument or on stdin; its id alone is not "
+                        "enough\n");
+        return cli_bad_usage(&aws_cmd);
+    }
+    st = mien_key_verify(store, key, &info, &err);
+    if (st == MIEN_OK) {
+        st = mien_key_aws_secret(store, key, secret, &err);
+    }
+    if (st != MIEN_OK) {
+        return cli_fail("keys aws", st, &err);
+    }
+    print_aws(info.id, secret, o->c.json);
+    return CLI_EXIT_OK;
+}
+
 CLI_ACTIONS_COMMAND(cli_cmd_keys, "keys", keys_args,
                     CLI_STORE_ACTION("create", &create_cmd, create, NULL),
                     CLI_STORE_ACTION("list", &list_cmd, list, NULL),
                     CLI_STORE_ACTION("revoke", &revoke_cmd, revoke, NULL),
+                    CLI_STORE_ACTION("aws", &aws_cmd, aws, NULL),
                     CLI_STORE_ACTION("rotate-data", &rotate_cmd, rotate_data, NULL))

@@ -145,7 +145,7 @@ int cli_cmd_review(int argc, char **argv)
     if (!parse_decision(argv + 1, n_args - 1, &verb, &rank) || !reviewer_fits(&o, verb)) {
         return cli_bad_usage(&cmd);
     }
-    if (cli_open_store(o.store, &store) != MIEN_OK) {
+    if (cli_open_store_to_read(o.store, &store) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     rc = CLI_EXIT_OK;

@@ -51,14 +51,14 @@ static int list(mien_store *store, void *args, char **pos, int n_pos)
             }
             printf(",\"expires_at\":\"%s\"}\n", expires);
         } else {
-            printf("%-40s %4lld faces  created %s  expires %s  consent %s%s%s\n",
-                   subs[k].subject, (long long)subs[k].faces, when, expires,
+            printf("%-40s %4lld face%-1s  created %s  expires %s  consent %s%s%s\n",
+                   subs[k].subject, (long long)subs[k].faces, CLI_S(subs[k].faces), when, expires,
                    subs[k].consent_ref[0] ? subs[k].consent_ref : "-",
                    subs[k].display_name[0] ? "  " : "", subs[k].display_name);
         }
     }
     if (st == MIEN_OK && !o->c.json) {
-        printf("%zu subjects in %s\n", n, collection);
+        printf("%zu subject%s in %s\n", n, CLI_S(n), collection);
     }
     mien_free(subs);
     return rc;

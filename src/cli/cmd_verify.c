@@ -68,7 +68,7 @@ static int verify(void *args, char **pos, int n_pos)
         cli_json_string(stdout, o->p.purpose);
         printf(",\"case_ref\":");
         cli_json_string(stdout, o->p.case_ref);
-        printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"o->fmr\":%.3g,\"accepted\":%s,"
+        printf(",\"similarity\":%.6f,\"fmr\":%.3g,\"at_fmr\":%.3g,\"accepted\":%s,"
                "\"faces\":%zu,\"audit_seq\":%lld,\"face\":",
                v.similarity, v.fmr, o->fmr, v.accepted ? "true" : "false", v.n_faces,
                (long long)v.audit_seq);
@@ -79,9 +79,8 @@ static int verify(void *args, char **pos, int n_pos)
                "false-match rate of %.2g or more\n",
                v.similarity, subject, collection,
                mien_aggregate_name(MIEN_AGGREGATE_DEFAULT_RULE), v.n_faces,
-               v.n_faces == 1 ? "" : "s", v.fmr);
-        printf("decision at FMR %.0e: %s\n", o->fmr,
-               v.accepted ? "same person" : "not verified");
+               CLI_S(v.n_faces), v.fmr);
+        printf("decision at FMR %.0e: %s\n", o->fmr, CLI_DECISION(v.accepted));
         printf("audit entry %lld\n", (long long)v.audit_seq);
     }
 done:

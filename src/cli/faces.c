@@ -28,21 +28,20 @@ mien_status cli_open_session(const cli_common *c, mien_engine **engine, mien_ses
  * MIEN_FACE_DECODE_MIN_SIDE pixels on the short side), unless full_size. */
 mien_status cli_load_image(const char *path, bool full_size, mien_image **out)
 {
-    mien_image_options opt = mien_image_options_faces();
+    mien_image_options opt = cli_image_options();
     mien_error err;
     mien_status st;
     opt.min_side = full_size ? 0 : opt.min_side;
     st = mien_image_load(path, &opt, out, &err);
     if (st != MIEN_OK) {
-        fprintf(stderr, "mien: %s: %s\n", path, err.message);
+        cli_error(NULL, path, st, &err);
     }
     return st;
 }
 
 mien_status cli_read_file(const char *path, uint8_t **bytes, size_t *size)
 {
-    mien_image_options def = mien_image_options_default();
-    size_t max_bytes = def.max_bytes > 0 ? def.max_bytes : (size_t)64 << 20; /* mien.h */
+    size_t max_bytes = cli_image_options().max_bytes;
     FILE *f = fopen(path, "rb");
     uint8_t *buf = NULL;
     long n;
@@ -50,28 +49,34 @@ mien_status cli_read_file(const char *path, uint8_t **bytes, size_t *size)
     *size = 0;
     if (f == NULL) {
         fprintf(stderr, "mien: %s: cannot open: %s\n", path, strerror(errno));
+        cli_note_status(MIEN_ERR_IO);
         return MIEN_ERR_IO;
     }
     if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fprintf(stderr, "mien: %s: cannot read: %s\n", path, strerror(errno));
         fclose(f);
+        cli_note_status(MIEN_ERR_IO);
         return MIEN_ERR_IO;
     }
     if ((size_t)n > max_bytes) {
-        fprintf(stderr, "mien: %s: larger than %zu bytes\n", path, max_bytes);
+        fprintf(stderr, "mien: %s: larger than %zu bytes (raise it with $MIEN_MAX_IMAGE_BYTES)\n",
+                path, max_bytes);
         fclose(f);
+        cli_note_status(MIEN_ERR_IMAGE);
         return MIEN_ERR_IMAGE;
     }
     buf = malloc((size_t)n + 1);
     if (buf == NULL) {
         fprintf(stderr, "mien: %s: out of memory\n", path);
         fclose(f);
+        cli_note_status(MIEN_ERR_NOMEM);
         return MIEN_ERR_NOMEM;
     }
     if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
         fprintf(stderr, "mien: %s: cannot read: short read\n", path);
         free(buf);
         fclose(f);
+        cli_note_status(MIEN_ERR_IO);
         return MIEN_ERR_IO;
     }
     fclose(f);
@@ -96,7 +101,7 @@ static mien_status template_of_image(mien_session *s, const char *name, const mi
     if (st == MIEN_OK) {
         *face = pick.faces[pick.index];
     } else {
-        fprintf(stderr, "mien: %s: %s\n", name, err.message);
+        cli_error(NULL, name, st, &err);
     }
     mien_faces_free(pick.faces);
     return st;
@@ -119,14 +124,14 @@ mien_status cli_template_of_bytes(mien_session *s, const char *name, const uint8
                                   size_t size, int face_index, mien_profile profile,
                                   mien_template **t, mien_face *face, size_t *found)
 {
-    mien_image_options opt = mien_image_options_faces();
+    mien_image_options opt = cli_image_options();
     mien_image *img = NULL;
     mien_error err;
     mien_status st;
     *t = NULL;
     st = mien_image_decode(bytes, size, &opt, &img, &err);
     if (st != MIEN_OK) {
-        fprintf(stderr, "mien: %s: %s\n", name, err.message);
+        cli_error(NULL, name, st, &err);
         return st;
     }
     st = template_of_image(s, name, img, face_index, profile, t, face, found);

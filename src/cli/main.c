@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "../tools/tools.h"
@@ -58,6 +59,7 @@ static void usage(FILE *f)
             "                                           the HTTP API and web page\n"
             "  keys create --role admin|enrol|search|review|audit [--label TEXT] | list |\n"
             "       revoke ID                           API keys for mien serve (shown once)\n"
+            "  keys aws [KEY|-]                         a key's AWS credentials (the whole key)\n"
             "  keys rotate-data                         re-encrypt templates under a new key\n"
             "  migrate --from URI --to URI [--from-key-file PATH] [--to-key-file PATH]\n"
             "          [--force] [--json]               copy a whole store into an empty one\n"
@@ -84,7 +86,9 @@ static void usage(FILE *f)
             "                the database path + .key)\n"
             "\n"
             "exit codes: 0 success, 1 failure, 2 bad usage, 3 refused by a collection's rules\n"
-            "            (purpose, mode, consent, review), 4 audit log altered or truncated\n",
+            "            (purpose, mode, consent, review), 4 audit log altered or truncated\n"
+            "\n"
+            "mien COMMAND --help (or mien help COMMAND [ACTION]): a command's options\n",
             MIEN_VERSION_STRING, cli_installed_models_dir);
 }
 
@@ -236,10 +240,107 @@ static const cli_action commands[] = {
     CLI_ACTIONS_END,
 };
 
+/* Whether a command's errors should come as JSON: --json among its arguments, for any
+ * command but `serve` (a server logs to stderr while it runs) and `eval` (hours of progress
+ * on stderr, which run_json would hold back until the end). */
+static bool json_errors(int argc, char **argv)
+{
+    if (strcmp(argv[1], "serve") == 0 || strcmp(argv[1], "eval") == 0) {
+        return false;
+    }
+    for (int k = 2; k < argc; k++) {
+        if (strcmp(argv[k], "--json") == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The first line of `text` that says what went wrong: not a usage line, not the note about a
+ * created key file; without its "mien CMD: " prefix. Into out[cap]. */
+static void first_problem(const char *text, char *out, size_t cap)
+{
+    out[0] = '\0';
+    while (*text != '\0') {
+        size_t len = strcspn(text, "\n");
+        const char *colon = memchr(text, ':', len);
+        bool ours = strncmp(text, "mien", 4) == 0 && colon != NULL;
+        if (ours && strncmp(text, "mien: created key file", 22) != 0) {
+            const char *m = colon + 1 + (colon[1] == ' ');
+            snprintf(out, cap, "%.*s", (int)(len - (size_t)(m - text)), m);
+            return;
+        }
+        if (out[0] == '\0' && strncmp(text, "usage:", 6) != 0 && len > 0) {
+            snprintf(out, cap, "%.*s", (int)len, text);
+        }
+        text += len + (text[len] == '\n');
+    }
+}
+
+/* Runs cmd with its stderr kept in a temporary file; once it has run, copies that to the real
+ * stderr (a person watching still reads it) and, when it failed, prints one JSON object on
+ * stdout: {"error":{"status":HTTP,"code":"...","message":"...","exit":N}}, the status and code
+ * those of the HTTP API for the same failure (mien_http_status; bad usage is 400). */
+static int run_json(const cli_action *cmd, int argc, char **argv)
+{
+    FILE *log = tmpfile();
+    int saved = log != NULL ? dup(STDERR_FILENO) : -1;
+    int rc, status;
+    const char *code = NULL;
+    char *text = NULL, message[1024];
+    long n;
+    if (saved < 0 || dup2(fileno(log), STDERR_FILENO) < 0) {
+        if (log != NULL) {
+            fclose(log);
+        }
+        return cmd->run(argc - 1, argv + 1); /* no temporary file: errors stay text */
+    }
+    rc = cmd->run(argc - 1, argv + 1);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    n = ftell(log);
+    text = n >= 0 ? calloc((size_t)n + 1, 1) : NULL;
+    rewind(log);
+    if (text != NULL && fread(text, 1, (size_t)n, log) == (size_t)n) {
+        fputs(text, stderr);
+    }
+    fclose(log);
+    if (rc != CLI_EXIT_OK && rc != CLI_EXIT_TAMPERED) { /* a broken chain is a --json answer */
+        mien_status st = cli_last_status();
+        status = rc == CLI_EXIT_USAGE       ? mien_http_status(MIEN_ERR_ARG, &code)
+                 : rc == CLI_EXIT_FORBIDDEN ? mien_http_status(MIEN_ERR_FORBIDDEN, &code)
+                 : st != MIEN_OK            ? mien_http_status(st, &code)
+                                            : mien_http_status(MIEN_ERR_INTERNAL, &code);
+        first_problem(text != NULL ? text : "", message, sizeof(message));
+        printf("{\"error\":{\"status\":%d,\"code\":\"%s\",\"message\":", status, code);
+        cli_json_string(stdout, message[0] ? message : mien_strerror(st));
+        printf(",\"exit\":%d}}\n", rc);
+    }
+    free(text);
+    return rc;
+}
+
+/* `mien help COMMAND [ACTION]` is `mien COMMAND [ACTION] --help`. */
+static int help_of(int argc, char **argv)
+{
+    char *args[4] = {argv[2], argc > 3 ? argv[3] : "--help", "--help", NULL};
+    const cli_action *cmd = cli_action_find(commands, argv[2]);
+    if (cmd == NULL) {
+        fprintf(stderr, "mien: unknown command '%s' (try mien --help)\n", argv[2]);
+        return CLI_EXIT_USAGE;
+    }
+    return cmd->run(argc > 3 ? 3 : 2, args);
+}
+
 int main(int argc, char **argv)
 {
     const cli_action *cmd;
     mien_isa level;
+    if (argc >= 3 && strcmp(argv[1], "help") == 0) {
+        return help_of(argc, argv);
+    }
     if (argc < 2 || cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
@@ -255,5 +356,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "mien: unknown command '%s' (try mien --help)\n", argv[1]);
         return CLI_EXIT_USAGE;
     }
-    return cmd->run(argc - 1, argv + 1);
+    return json_errors(argc, argv) ? run_json(cmd, argc, argv) : cmd->run(argc - 1, argv + 1);
 }

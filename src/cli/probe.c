@@ -61,7 +61,7 @@ int cli_probe_open(cli_probe *p, const cli_probe_args *a, const char *cmd,
     /* A missing --purpose or --case-ref is not caught here: the library refuses it, and the
      * refusal goes into the audit log like any other (check_purpose). */
     cli_context_init(cx, a->purpose, a->case_ref);
-    if (cli_open_store(a->store, &p->store) != MIEN_OK) {
+    if (cli_open_store_to_read(a->store, &p->store) != MIEN_OK) {
         return CLI_EXIT_FAIL;
     }
     st = mien_collection_get(p->store, collection, &p->info, &err);

@@ -14,6 +14,22 @@
 
 #define DURATION_MAX_S (100LL * 365 * 86400) /* mien.h: retention at most 100 years */
 
+/* The store commands that only read: on a store that does not exist they say so and create
+ * nothing (cli_open_store_to_read). search, verify and review open theirs themselves. */
+static const char *const READERS[] = {"subjects",        "audit verify",    "audit export",
+                                      "audit head",      "collection list", "collection info",
+                                      "keys aws",        NULL};
+
+static bool only_reads(const cli_command *cmd)
+{
+    for (int k = 0; READERS[k] != NULL; k++) {
+        if (strcmp(cmd->name, READERS[k]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int cli_parse_open_store(const cli_command *cmd, int argc, char **argv, void *args,
                          bool (*check)(const void *args), int *n_args, mien_store **store)
 {
@@ -31,7 +47,9 @@ int cli_parse_open_store(const cli_command *cmd, int argc, char **argv, void *ar
         return CLI_EXIT_USAGE;
     }
     const char *uri = *(const char **)((char *)args + offset);
-    return cli_open_store(uri, store) == MIEN_OK ? CLI_PARSED : CLI_EXIT_FAIL;
+    mien_status st = only_reads(cmd) ? cli_open_store_to_read(uri, store)
+                                     : cli_open_store(uri, store);
+    return st == MIEN_OK ? CLI_PARSED : CLI_EXIT_FAIL;
 }
 
 int cli_run_on_store(const cli_command *cmd, int argc, char **argv, void *args,
@@ -102,13 +120,15 @@ mien_status cli_store_open_with(const char *uri, mien_store_options *o, mien_sto
     return st;
 }
 
-mien_status cli_open_store(const char *uri, mien_store **out)
+/* cli_open_store, or with `read` cli_open_store_to_read. */
+static mien_status open_store(const char *uri, bool read, mien_store **out)
 {
     mien_error err;
-    mien_store_options o = {.create_key = true};
+    mien_store_options o = {.create_key = !read, .must_exist = read};
     mien_status st = cli_store_open_with(uri, &o, out, &err);
     if (st != MIEN_OK) {
         const char *name = uri != NULL ? uri : getenv("MIEN_STORE");
+        cli_note_status(st);
         fprintf(stderr, "mien: cannot open the store %s: %s (%s)\n",
                 name != NULL && *name ? name : "./mien.db", err.message, mien_strerror(st));
         return st;
@@ -121,8 +141,19 @@ mien_status cli_open_store(const char *uri, mien_store **out)
     return st;
 }
 
+mien_status cli_open_store(const char *uri, mien_store **out)
+{
+    return open_store(uri, false, out);
+}
+
+mien_status cli_open_store_to_read(const char *uri, mien_store **out)
+{
+    return open_store(uri, true, out);
+}
+
 int cli_exit_code(mien_status st)
 {
+    cli_note_status(st);
     if (st == MIEN_OK) {
         return CLI_EXIT_OK;
     }
@@ -131,8 +162,9 @@ int cli_exit_code(mien_status st)
 
 int cli_fail(const char *cmd, mien_status st, const mien_error *err)
 {
-    fprintf(stderr, "mien %s: %s (%s)\n", cmd, err->message[0] ? err->message : mien_strerror(st),
-            mien_strerror(st));
+    char text[sizeof(err->message) + 256];
+    cli_error_text(NULL, err->message[0] ? err->message : mien_strerror(st), text, sizeof(text));
+    fprintf(stderr, "mien %s: %s (%s)\n", cmd, text, mien_strerror(st));
     return cli_exit_code(st);
 }
 

@@ -100,25 +100,12 @@ void srv_log_failure(const request *r, int status, const char *code, const char 
 void srv_reply_status(request *r, mien_status st, const mien_error *err)
 {
     const char *msg = err != NULL && err->message[0] ? err->message : mien_strerror(st);
-    switch (st) {
-    case MIEN_ERR_NOT_FOUND:
-        srv_reply_error(r, 404, "not_found", "%s", msg);
-        break;
-    case MIEN_ERR_EXISTS:
-        srv_reply_error(r, 409, "conflict", "%s", msg);
-        break;
-    case MIEN_ERR_ARG:
-        srv_reply_error(r, 400, "bad_request", "%s", msg);
-        break;
-    case MIEN_ERR_FORBIDDEN:
-        srv_reply_error(r, 403, "forbidden", "%s", msg);
-        break;
-    case MIEN_ERR_IMAGE:
-        srv_reply_error(r, 422, "bad_image", "%s", msg);
-        break;
-    default: /* logged by srv_reply_error, the body says only that the server failed */
-        srv_reply_error(r, 500, "internal", "%s (%s)", msg, mien_strerror(st));
-        break;
+    const char *code = NULL;
+    int status = mien_http_status(st, &code);
+    if (status == 500) { /* logged by srv_reply_error, the body says only that the server failed */
+        srv_reply_error(r, 500, code, "%s (%s)", msg, mien_strerror(st));
+    } else {
+        srv_reply_error(r, status, code, "%s", msg);
     }
 }
 

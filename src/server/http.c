@@ -687,10 +687,17 @@ static bool keys_ready(server *srv, bool loopback)
             return false;
         }
         keys = 1;
-        printf("first start: admin key %s\n"
-               "  (shown once: keep it; it is the only admin key of this store. Make others "
-               "with `mien keys create --role ROLE`)\n",
-               key);
+        printf("first start: admin key %s\n", key);
+        /* the same key's credentials for AWS SDKs (docs/rekognition.md), shown with it */
+        char aws[MIEN_AWS_SECRET_MAX];
+        mien_key_info info;
+        if (mien_key_verify(srv->store, key, &info, &err) == MIEN_OK &&
+            mien_key_aws_secret(srv->store, key, aws, &err) == MIEN_OK) {
+            printf("  aws_access_key_id: %s\n  aws_secret_access_key: %s\n", info.id, aws);
+        }
+        printf("  (shown once: keep it; it is the only admin key of this store. Make others "
+               "with `mien keys create --role ROLE`; `mien keys aws KEY` prints the AWS "
+               "credentials again)\n");
     }
     if (keys == 0 && !loopback) {
         fprintf(stderr,

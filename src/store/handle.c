@@ -125,6 +125,11 @@ mien_status mien_store_open_with(const char *uri, const mien_store_options *opt,
     if (uri == NULL || *uri == '\0') {
         uri = "./mien.db";
     }
+    if (opt->must_exist && store_db_file(uri) != NULL && access(store_db_file(uri), F_OK) != 0) {
+        return base_error_set(err, MIEN_ERR_NOT_FOUND,
+                              "no store at %s (nothing was created; check --store or "
+                              "$MIEN_STORE)", store_db_file(uri));
+    }
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
         return base_error_set(err, MIEN_ERR_NOMEM, "out of memory");

@@ -338,9 +338,13 @@ if [ -f "$MIEN_MODELS/samples/sample2.jpg" ]; then
         --expires 1999-01-01 --store "$STORE"
     check "enroll --force" 0 "$MIEN" enroll people --subject A --force "$S1" --consent F-1 \
         --store "$STORE"
-    check "enroll the same image again" 1 "$MIEN" enroll people --subject A --force "$S1" \
-        --consent F-1 --store "$STORE"
-    expect "enroll again says already enrolled" "$ERR" "already enrolled"
+    # one rule in both modes: an image already enrolled is skipped, and that is no failure
+    check "enroll the same image again: skipped, exit 0" 0 "$MIEN" enroll people --subject A \
+        --force "$S1" --consent F-1 --store "$STORE"
+    expect "enroll again says already enrolled" "$OUT" "^skipped .*sample1.jpg: already enrolled as A"
+    check "subjects: one subject" 0 "$MIEN" subjects people --store "$STORE"
+    expect "1 subject, not 1 subjects" "$OUT" "^1 subject in people$"
+    expect "1 face, not 1 faces" "$OUT" "^A  *1 face  *created"
     check "enroll unknown collection" 1 "$MIEN" enroll nope --subject A --force "$S1" \
         --consent F-1 --store "$STORE"
     expect "enroll names the collection" "$ERR" "no collection 'nope'"
@@ -598,7 +602,7 @@ PY
     exactly "one entry: compare, no face" 1 '"action":"compare","collection":"","purpose":"onboarding","case_ref":"X-2"' '"outcome":"refused"' 'no_face'
     exactly "no entry: compare without a store" 0 '"action":"compare"' '"case_ref":""' '"outcome":"ok"'
 
-    # --from-dir: one folder per subject, JSON lines when not on a terminal, resumable
+    # --from-dir: one folder per subject, JSON lines with --json (only), resumable
     mkdir -p "$GAL_DIR/in/B" "$GAL_DIR/in/C"
     cp "$S1" "$GAL_DIR/in/B/one.jpg"
     cp "$S2" "$GAL_DIR/in/C/two.jpg"
@@ -606,13 +610,19 @@ PY
     check "enroll --from-dir without consent" 3 "$MIEN" enroll people \
         --from-dir "$GAL_DIR/in" --force --threads 2 --store "$STORE"
     check "enroll --from-dir (a junk file fails the run)" 1 "$MIEN" enroll people \
-        --from-dir "$GAL_DIR/in" --force --threads 2 --consent BATCH-1 --store "$STORE"
+        --from-dir "$GAL_DIR/in" --force --threads 2 --consent BATCH-1 --store "$STORE" --json
     expect "from-dir JSON line" "$OUT" '"subject":"B",.*"status":"enrolled"'
     expect "from-dir summary" "$OUT" '"summary":{"collection":"people","images":3,"enrolled":2,'
     rm "$GAL_DIR/in/C/junk.jpg"
     check "enroll --from-dir again" 0 "$MIEN" enroll people --from-dir "$GAL_DIR/in" --force \
-        --consent BATCH-1 --store "$STORE"
+        --consent BATCH-1 --store "$STORE" --json
     expect "from-dir resumes" "$OUT" '"enrolled":0,"skipped":2,'
+    # without --json the output is text even into a pipe (no switch on isatty)
+    check "enroll --from-dir without --json" 0 "$MIEN" enroll people --from-dir "$GAL_DIR/in" \
+        --force --consent BATCH-1 --store "$STORE"
+    expect "from-dir text summary" "$OUT" "^2 images: 0 enrolled, 2 skipped (already enrolled)"
+    if grep -q '^{' "$OUT"; then failed=$((failed + 1)); echo "  FAILED from-dir JSON without --json"
+    else passed=$((passed + 1)); echo "  ok from-dir: no JSON without --json"; fi
     check "collection info" 0 "$MIEN" collection info people --store "$STORE" --json
     expect "collection info counts" "$OUT" '"subjects":3,"faces":4}'
     check "MIEN_STORE" 0 env MIEN_STORE="$STORE" "$MIEN" subjects people
@@ -927,6 +937,8 @@ ADMIN_KEY=$(sed -n 's/^key: //p' "$OUT")
 check "keys create --json" 0 "$MIEN" keys create --role search --store "$KSTORE" --json
 expect "keys create JSON" "$OUT" '^{"id":"[0-9a-f]\{12\}","role":"search","label":"","key":"mien_'
 SEARCH_ID=$(sed 's/^{"id":"\([0-9a-f]*\)".*/\1/' "$OUT")
+AWS_SECRET=$(sed 's/.*"aws_secret_access_key":"\([^"]*\)".*/\1/' "$OUT")
+SEARCH_KEY=$(sed 's/.*"key":"\([^"]*\)".*/\1/' "$OUT")
 check "keys list" 0 "$MIEN" keys list --store "$KSTORE"
 expect "keys list shows the label" "$OUT" "admin .*ops laptop"
 check "keys list --json" 0 "$MIEN" keys list --store "$KSTORE" --json
@@ -936,6 +948,16 @@ if grep -q -- "${ADMIN_KEY#mien_????????????_}" "$OUT"; then
 else
     passed=$((passed + 1)); echo "  ok keys list shows no secret"
 fi
+# an existing key's AWS credentials again: from the whole key (argument or stdin), as created
+check "keys aws KEY" 0 "$MIEN" keys aws "$SEARCH_KEY" --store "$KSTORE"
+expect "keys aws: the access key id is the key's id" "$OUT" "^aws_access_key_id: $SEARCH_ID$"
+expect "keys aws: the secret as at creation" "$OUT" "^aws_secret_access_key: $AWS_SECRET$"
+echo "$SEARCH_KEY" >"$KEY_DIR/key.txt"
+check "keys aws - (stdin) --json" 0 sh -c '"$1" keys aws - --store "$2" --json <"$3"' sh \
+    "$MIEN" "$KSTORE" "$KEY_DIR/key.txt"
+expect "keys aws JSON" "$OUT" "^{\"aws_access_key_id\":\"$SEARCH_ID\",\"aws_secret_access_key\":\"$AWS_SECRET\"}$"
+check "keys aws: an id alone is no key" 1 "$MIEN" keys aws "$SEARCH_ID" --store "$KSTORE"
+check "keys aws without a key" 2 sh -c '"$1" keys aws --store "$2" </dev/null' sh "$MIEN" "$KSTORE"
 check "keys revoke" 0 "$MIEN" keys revoke "$SEARCH_ID" --store "$KSTORE"
 expect "keys revoke says so" "$OUT" "revoked key $SEARCH_ID"
 check "keys list after revoke" 0 "$MIEN" keys list --store "$KSTORE" --json
@@ -982,6 +1004,117 @@ MIEN_KEY_FILE="$TO_KEY" check "the copy's audit log verifies" 0 "$MIEN" audit ve
 MIEN_KEY_FILE="$TO_KEY" check "the copy's keys" 0 "$MIEN" keys list --store "$COPY" --json
 expect "the copy keeps the revoked key" "$OUT" "\"$SEARCH_ID\".*\"revoked_at\":\"[0-9]"
 rm -rf "$KEY_DIR"
+
+# --- issue 18: per-command help, errors a person can act on, consistent output -----------------
+# every command `mien --help` lists answers --help (exit 0) and lists the options of its table;
+# a command made of actions lists them, and each action does the same; every option the
+# overview shows for a command is one its help lists
+HELP_DIR=$(mktemp -d)
+"$MIEN" --help | awk '/^commands:/{on=1; next} /^common options:/{on=0} on' >"$HELP_DIR/overview"
+# usage_opts FILE: the --options of a help's synopsis; table_opts FILE: of its options list
+usage_opts() { sed '/^options:/,$d' "$1" | grep -o -- '--[a-z0-9][a-z0-9-]*' | grep -vx -- '--help' | sort -u; }
+table_opts() { sed -n '/^options:/,$p' "$1" | grep -o -- '^  --[a-z0-9-]*' | sed 's/^  //' | sort -u; }
+# help_agrees NAME FILE: the synopsis's options are all in the options list
+help_agrees() {
+    missing=$(usage_opts "$2" | while read -r o; do table_opts "$2" | grep -qx -- "$o" || echo "$o"; done)
+    if [ -z "$missing" ]; then passed=$((passed + 1))
+    else failed=$((failed + 1)); echo "  FAILED $1 --help: not in its options: $missing"; fi
+}
+commands=$(grep -o '^  [a-z][a-z0-9-]*' "$HELP_DIR/overview" | sort -u)
+n_commands=0
+for c in $commands; do
+    n_commands=$((n_commands + 1))
+    check "mien $c --help" 0 "$MIEN" $c --help >/dev/null || continue
+    cp "$OUT" "$HELP_DIR/$c"
+    if grep -q '^options:' "$HELP_DIR/$c"; then
+        help_agrees "$c" "$HELP_DIR/$c"
+    else # a command made of actions: "usage: mien C A ..." / "       mien C A ..."
+        for a in $(sed -n "s/^\(usage:\)\{0,1\} *mien $c \([a-z][a-z0-9-]*\).*/\2/p" "$HELP_DIR/$c" | sort -u); do
+            check "mien $c $a --help" 0 "$MIEN" $c $a --help >/dev/null || continue
+            cat "$OUT" >>"$HELP_DIR/$c.all"
+            help_agrees "$c $a" "$OUT"
+        done
+    fi
+    # the overview's options for c (its line and the indented lines that continue it)
+    awk -v c="$c" '/^  [a-z]/{on = ($1 == c)} on' "$HELP_DIR/overview" | grep -o -- '--[a-z0-9][a-z0-9-]*' |
+        sort -u >"$HELP_DIR/$c.overview"
+    cat "$HELP_DIR/$c" "$HELP_DIR/$c.all" 2>/dev/null >"$HELP_DIR/$c.helps"
+    missing=$(while read -r o; do grep -q -- "^  $o\b" "$HELP_DIR/$c.helps" || echo "$o"; done <"$HELP_DIR/$c.overview")
+    if [ -z "$missing" ]; then passed=$((passed + 1))
+    else failed=$((failed + 1)); echo "  FAILED mien --help shows for $c what its help lacks: $missing"; fi
+done
+if [ "$n_commands" -ge 20 ]; then passed=$((passed + 1)); echo "  ok help of $n_commands commands"
+else failed=$((failed + 1)); echo "  FAILED only $n_commands commands in mien --help"; fi
+check "mien help detect" 0 "$MIEN" help detect
+expect "mien help CMD is CMD --help" "$OUT" "^  --min-score S"
+check "mien help audit verify" 0 "$MIEN" help audit verify
+expect "mien help CMD ACTION" "$OUT" "^usage: mien audit verify"
+rm -rf "$HELP_DIR"
+
+# a read-only command on a store that does not exist says so and creates nothing
+RO_DIR=$(mktemp -d)
+for ro in "search people $FIX/one_face.png --purpose p --case-ref R" \
+          "verify people --subject A $FIX/one_face.png --purpose p" "subjects people" \
+          "audit verify" "audit export" "collection list" "review 0123"; do
+    # shellcheck disable=SC2086
+    check "read-only on a missing store: $ro" 1 "$MIEN" $ro --store "$RO_DIR/none.db"
+    expect "says there is no store ($ro)" "$ERR" "no store at $RO_DIR/none.db"
+done
+if [ -z "$(ls -A "$RO_DIR")" ]; then passed=$((passed + 1)); echo "  ok read-only commands created no file"
+else failed=$((failed + 1)); echo "  FAILED read-only commands created: $(ls -A "$RO_DIR")"; fi
+
+# errors: the file named once, no C names of the library (mien_image_options.max_pixels...)
+# in any message, and with --json one JSON object on stdout whose status and code are the HTTP
+# API's (docs/api.md) for the same failure
+printf 'not an image' >"$RO_DIR/notes.jpg"
+# a PNG whose header declares 100000×100000 pixels: over the default limit of 40 million
+printf '\211\120\116\107\015\012\032\012\000\000\000\015\111\110\104\122\000\001\206\240\000\001\206\240\010\002\000\000\000\047\060\234\237' >"$RO_DIR/huge.png"
+API_DOC=$(dirname "$0")/../../docs/api.md
+# json_error NAME HTTP CODE: stdout of the last check is one line, {"error":{...}} with them,
+# and docs/api.md's table gives that status for that code
+json_error() {
+    if [ "$(wc -l <"$OUT")" -eq 1 ] &&
+        grep -q "^{\"error\":{\"status\":$2,\"code\":\"$3\",\"message\":\".*\",\"exit\":[0-9]}}$" "$OUT" &&
+        grep -q "^| $2 | .*\`$3\`" "$API_DOC"; then
+        passed=$((passed + 1)); echo "  ok $1: JSON error $2 $3"
+    else
+        failed=$((failed + 1)); echo "  FAILED $1: not one JSON error $2 $3:"; head -3 "$OUT" | sed 's/^/    /'
+    fi
+}
+check "--json: bad usage" 2 "$MIEN" detect --bogus --json
+json_error "bad usage" 400 bad_request
+check "--json: missing store" 1 "$MIEN" subjects people --store "$RO_DIR/none.db" --json
+json_error "missing store" 404 not_found
+rm -f "$RO_DIR/none.db"*
+if [ -f "$MIEN_MODELS/MobileFaceNet.tflite" ]; then
+    for img in notes.jpg huge.png; do
+        check "detect $img" 1 "$MIEN" detect "$RO_DIR/$img"
+        if grep -q "$RO_DIR/$img: $RO_DIR/$img" "$ERR"; then
+            failed=$((failed + 1)); echo "  FAILED $img named twice: $(head -1 "$ERR")"
+        else passed=$((passed + 1)); echo "  ok $img named once"; fi
+        check "detect $img --json" 1 "$MIEN" detect "$RO_DIR/$img" --json
+        json_error "detect $img" 422 bad_image
+    done
+    expect "the limit says what raises it" "$ERR" 'raise it with \$MIEN_MAX_PIXELS'
+    # a sweep of bad inputs: no message names a C field or function of the library
+    : >"$RO_DIR/all"
+    for args in "detect $RO_DIR/notes.jpg" "detect $RO_DIR/huge.png" "detect $RO_DIR/none.jpg" \
+                "detect $RO_DIR" "embed $RO_DIR/huge.png" "compare $RO_DIR/huge.png $FIX/one_face.png" \
+                "group $RO_DIR/huge.png $FIX/one_face.png" "embed $FIX/blank.png" \
+                "embed $FIX/one_face.png --face 3" "detect $RO_DIR/huge.png --json"; do
+        # shellcheck disable=SC2086
+        "$MIEN" $args >>"$RO_DIR/all" 2>&1
+    done
+    for env in MIEN_MAX_PIXELS MIEN_MAX_IMAGE_BYTES MIEN_MAX_DECODE_MEMORY; do
+        env "$env=10" "$MIEN" detect "$FIX/one_face.png" "$MIEN_MODELS/samples/sample1.jpg" >>"$RO_DIR/all" 2>&1
+    done
+    if grep -E 'mien_[a-z_]+(\.[a-z_]+|: )' "$RO_DIR/all"; then
+        failed=$((failed + 1)); echo "  FAILED a message names the library's C names (above)"
+    else passed=$((passed + 1)); echo "  ok no C names in $(wc -l <"$RO_DIR/all") error lines"; fi
+    check "detect: 1 face" 0 "$MIEN" detect "$FIX/one_face.png"
+    expect "1 face, not 1 faces" "$OUT" "one_face.png: 1 face$"
+fi
+rm -rf "$RO_DIR"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -933,3 +933,29 @@ TEST(store_crash_safety)
     test_store_remove(&ts);
     return 0;
 }
+
+/* mien_store_options.must_exist: a SQLite store that is not there is NOT_FOUND, and the open
+ * creates nothing (no database, no key file, no lock); one that is there opens. */
+TEST(store_must_exist)
+{
+    char dir[64], uri[128], path[160];
+    mien_store *s = NULL;
+    mien_error err;
+    mien_store_options o = {.must_exist = true};
+    struct stat st;
+    ASSERT_TRUE(test_temp_dir(dir, sizeof(dir)) == 0);
+    snprintf(uri, sizeof(uri), "sqlite:%s/none.db", dir);
+    ASSERT_STATUS(mien_store_open_with(uri, &o, &s, &err), MIEN_ERR_NOT_FOUND, &err);
+    ASSERT_CONTAINS(err.message, "no store at");
+    ASSERT_TRUE(s == NULL);
+    snprintf(path, sizeof(path), "%s/none.db", dir);
+    ASSERT_TRUE(stat(path, &st) != 0);
+    snprintf(path, sizeof(path), "%s/none.db.key", dir);
+    ASSERT_TRUE(stat(path, &st) != 0);
+    ASSERT_OK(mien_store_open(uri, &s, &err), &err); /* made by a command that writes */
+    mien_store_close(s);
+    ASSERT_OK(mien_store_open_with(uri, &o, &s, &err), &err);
+    mien_store_close(s);
+    test_remove_dir(dir);
+    return 0;
+}

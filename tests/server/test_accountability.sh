@@ -122,6 +122,14 @@ for k in "$ADMIN" "$SEARCHER" "$REVIEWER1" "$REVIEWER2" "$AUDITOR" "$ENROLLER"; 
     [ -n "$k" ] || { echo "test_accountability: cannot create keys"; cat "$TMP/log1"; exit 1; }
 done
 id_of() { echo "$1" | cut -d_ -f2; }
+# the bootstrap key comes with its AWS credentials, the same that `mien keys aws KEY` derives
+BOOT_AWS=$(sed -n 's/^  aws_secret_access_key: //p' "$TMP/log1")
+if grep -q "^  aws_access_key_id: $(id_of "$ADMIN")$" "$TMP/log1" && [ -n "$BOOT_AWS" ] &&
+    "$MIEN" keys aws "$ADMIN" --store "$STORE" 2>/dev/null | grep -qx "aws_secret_access_key: $BOOT_AWS"; then
+    ok "bootstrap admin key printed with its AWS credentials"
+else
+    bad "bootstrap admin key printed with its AWS credentials"; head -5 "$TMP/log1"
+fi
 A="Authorization: Bearer $ADMIN"
 SE="Authorization: Bearer $SEARCHER"
 R1="Authorization: Bearer $REVIEWER1"
