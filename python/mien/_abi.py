@@ -63,7 +63,7 @@ class FacePick(Structure):  # mien_face_pick
 
 class StoreOptions(Structure):  # mien_store_options
     _fields_ = [("key_file", c_char_p), ("create_key", c_bool), ("now", c_int64),
-                ("audit_head", c_char_p)]
+                ("audit_head", c_char_p), ("must_exist", c_bool)]
 
 
 class Context(Structure):  # mien_context

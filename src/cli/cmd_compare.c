@@ -178,7 +178,7 @@ static mien_status photo_open(mien_session *s, compare_record *rec, char **paths
         st = mien_detect(s, p->img, &dopt, &p->faces, &p->n, &err);
     }
     if (st != MIEN_OK) {
-        fprintf(stderr, "mien compare: %s: %s\n", paths[k], err.message);
+        cli_error("compare", paths[k], st, &err);
         return st;
     }
     p->used = k == 1 && choice < 0 ? (p->n > 0 ? 0 : -1)
@@ -231,7 +231,7 @@ static mien_status compare_faces(mien_session *s, mien_profile profile, photo *a
         }
     }
     if (st != MIEN_OK) {
-        fprintf(stderr, "mien compare: %s\n", err.message);
+        cli_error("compare", NULL, st, &err);
     }
     mien_template_free(ta);
     return st;

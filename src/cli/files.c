@@ -91,7 +91,9 @@ bool cli_paths_scan_dir(const char *cmd, const char *dir, cli_paths *l)
     if (!scan(cmd, dir, l)) {
         return false;
     }
-    qsort(l->p + before, l->n - before, sizeof(*l->p), cmp_str);
+    if (l->n > before) { /* an empty list may have no array at all (qsort wants one) */
+        qsort(l->p + before, l->n - before, sizeof(*l->p), cmp_str);
+    }
     return true;
 }
 

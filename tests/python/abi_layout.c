@@ -35,6 +35,7 @@ static void stores(void)
 {
     S(mien_store_options); F(mien_store_options, key_file); F(mien_store_options, create_key);
     F(mien_store_options, now); F(mien_store_options, audit_head);
+    F(mien_store_options, must_exist);
     S(mien_context); F(mien_context, actor); F(mien_context, purpose);
     F(mien_context, case_ref); F(mien_context, input_sha256);
     S(mien_collection_policy); F(mien_collection_policy, purposes);
